@@ -1,0 +1,114 @@
+# faultline build.
+#
+#   make                 release build (-O2 -g, assertions on): build/libfaultline.a, build/faultline
+#   make test            build and run every test (unit + simulator), prints "N passed, N failed"
+#   make MODE=debug      -O0 build in build/debug/
+#   make MODE=asan test  AddressSanitizer + UndefinedBehaviorSanitizer build and tests, build/asan/
+#   make CC=clang        any C11 compiler; gcc and clang are both warning-free
+#   make WERROR=1        warnings are errors (CI)
+#   make format          apply .clang-format;  make format-check: fail if any file is not formatted
+#   make fuzz            libFuzzer targets (clang), build/fuzz/
+#
+# Sources are discovered: every src/<module>/*.c except src/cli goes into the library, every
+# src/cli/*.c into the binary, every tests/{unit,sim}/*.c becomes one test program linked
+# with tests/harness/*.c. Header dependencies are generated (-MMD).
+
+MODE   ?= release
+CC     ?= cc
+WERROR ?= 0
+
+ifeq ($(MODE),release)
+  OUT    := build
+  OPT    := -O2 -g
+else ifeq ($(MODE),debug)
+  OUT    := build/debug
+  OPT    := -O0 -g
+else ifeq ($(MODE),asan)
+  OUT    := build/asan
+  OPT    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+else
+  $(error MODE must be release, debug or asan)
+endif
+
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+        -Wno-unused-parameter
+ifeq ($(WERROR),1)
+  WARN += -Werror
+endif
+
+CPPFLAGS += -Iinclude -Isrc -Itests/harness -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(OPT) $(WARN) -MMD -MP
+LDFLAGS  += $(filter -fsanitize=%,$(OPT))
+LDLIBS   += -lm -lpthread
+
+LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
+CLI_SRC  := $(sort $(wildcard src/cli/*.c))
+HARN_SRC := $(sort $(wildcard tests/harness/*.c))
+TEST_SRC := $(sort $(wildcard tests/unit/*.c tests/sim/*.c))
+BENCH_SRC:= $(sort $(wildcard bench/*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(OUT)/obj/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(OUT)/obj/%.o)
+HARN_OBJ := $(HARN_SRC:%.c=$(OUT)/obj/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(OUT)/tests/%)
+BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(OUT)/bench/%)
+
+LIB := $(OUT)/libfaultline.a
+BIN := $(OUT)/faultline
+
+.SECONDARY:
+.PHONY: all test tests bench format format-check fuzz fuzz-smoke clean
+all: $(LIB) $(BIN)
+
+$(OUT)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(OUT)/tests/%: $(OUT)/obj/tests/%.o $(HARN_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(HARN_OBJ) $(LIB) $(LDLIBS) -o $@
+
+$(OUT)/bench/%: $(OUT)/obj/bench/%.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
+
+tests: $(TEST_BIN) $(BIN)
+test: tests
+	@sh tests/run.sh $(OUT) $(TEST_BIN)
+
+bench: $(BENCH_BIN) $(BIN)
+
+FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FMT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FMT_FILES)
+
+# libFuzzer targets: one per fuzz/*.c, linked against the library sources compiled with
+# coverage instrumentation (clang only).
+FUZZ_SRC := $(sort $(wildcard fuzz/*.c))
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
+FUZZ_FLAGS := -std=c11 -O1 -g -Iinclude -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
+fuzz: $(FUZZ_BIN)
+build/fuzz/%: fuzz/%.c $(LIB_SRC)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) $< $(LIB_SRC) -lm -lpthread -o $@
+fuzz-smoke: fuzz
+	@for f in $(FUZZ_BIN); do echo "fuzz: $$f (20 s)"; \
+	  mkdir -p build/fuzz/corpus-$$(basename $$f); \
+	  $$f -max_total_time=20 -print_final_stats=0 build/fuzz/corpus-$$(basename $$f) \
+	    >build/fuzz/$$(basename $$f).log 2>&1 || { tail -40 build/fuzz/$$(basename $$f).log; exit 1; }; \
+	done; echo "fuzz: no crash"
+
+clean:
+	rm -rf build
+
+-include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)

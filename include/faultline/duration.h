@@ -1,0 +1,17 @@
+/* duration.h: parsing and printing durations for command lines and reports. */
+#ifndef FAULTLINE_DURATION_H
+#define FAULTLINE_DURATION_H
+
+#include "faultline/types.h"
+
+/* Parses "250ms", "30s", "2m", "1h", "500us", "100ns" (a bare number is seconds) into ns.
+ * Returns 0, or FL_ESYNTAX / FL_ERANGE for text that is not a duration. */
+int fl_parse_duration(const char *s, fl_time_ns *out);
+/* Parses an unsigned decimal integer in [min, max]. Returns 0, FL_ESYNTAX or FL_ERANGE. */
+int fl_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Parses a decimal number in [min, max]. Returns 0, FL_ESYNTAX or FL_ERANGE. */
+int fl_parse_double(const char *s, double min, double max, double *out);
+/* Writes a short human form ("1.25 ms", "3.00 s") into out (at least 24 bytes). */
+const char *fl_format_duration(fl_time_ns ns, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,20 @@
+/* cli.h: the subcommands of the faultline binary. Each cmd_*.c file owns one; main.c lists
+ * them. A command gets argv with its own name at argv[0] and returns the exit status. */
+#ifndef FL_CLI_H
+#define FL_CLI_H
+
+#define FL_EXIT_OK        0
+#define FL_EXIT_VIOLATION 1 /* a run found a violation / a history is not linearizable */
+#define FL_EXIT_USAGE     2 /* bad command line (sim); check uses 64 per sysexits */
+
+typedef struct fl_cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+} fl_cli_command;
+
+#define FL_VERSION "0.1.0"
+
+int fl_cmd_version(int argc, char **argv);
+
+#endif

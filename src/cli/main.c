@@ -1,0 +1,44 @@
+/* main.c: the faultline command: one binary, one subcommand per file (cmd_*.c). */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int fl_cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("faultline %s\n", FL_VERSION);
+    return 0;
+}
+
+static const fl_cli_command commands[] = {
+    {"version", "print the version", fl_cmd_version},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "faultline: build, break and measure distributed systems\n\n"
+               "usage: faultline COMMAND [options]   (faultline COMMAND --help for each)\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return FL_EXIT_USAGE;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "faultline: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return FL_EXIT_USAGE;
+}
