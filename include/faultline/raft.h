@@ -1,0 +1,294 @@
+/* raft.h: Raft consensus as a pure, deterministic state machine.
+ *
+ * The core never reads a clock, does I/O, calls rand() or touches a global. The environment
+ * (the simulator, or the real runtime) feeds it events, each carrying the current time, and
+ * after every event gets one update back: what to persist, messages to send, entries to
+ * apply, role changes, and when to tick next:
+ *
+ *     int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up);
+ *
+ * Persistence is asynchronous. An update may carry a persist request numbered by a sequence
+ * number (seq). The environment makes requests durable in order and reports each with a
+ * PERSISTED event. Until then the core acts as if the request had not happened: it does not
+ * grant a vote (the vote response waits), acknowledge entries (the AppendEntries response
+ * waits), or count itself in a quorum for them. This is what lets the simulator model a crash
+ * before fsync honestly.
+ *
+ * Everything an update points to (entries, messages) stays valid until the next call to
+ * fl_raft_step or fl_raft_close on the same node. The environment copies what it keeps.
+ *
+ * Role transitions (Raft paper figure 4, with pre-vote from the thesis, section 9.6):
+ *
+ *                 election timeout            majority of pre-votes
+ *     FOLLOWER ------------------> PRE_CANDIDATE -------------> CANDIDATE
+ *        ^  ^                          |  (become_pre_candidate)    |  majority of votes,
+ *        |  |  higher term, or a       |                            |  own vote durable
+ *        |  |  current leader's        v                            v  (become_leader)
+ *        |  +-------------------- (become_follower) <---------- LEADER
+ *        +--- check-quorum fails, higher term seen, TimeoutNow elsewhere
+ *
+ * Invariants (checked by fl_raft_invariants after every step in the simulator):
+ *   1. applied <= commit <= last log index; commit never decreases.
+ *   2. durable_index <= last log index.
+ *   3. A leader's log only grows while it leads (append-only).
+ *   4. Log terms are non-decreasing and never exceed the current term.
+ */
+#ifndef FAULTLINE_RAFT_H
+#define FAULTLINE_RAFT_H
+
+#include "faultline/raft_msg.h"
+#include "faultline/rng.h"
+
+#define FL_RAFT_NODES_MAX    16   /* members of one configuration */
+#define FL_RAFT_INFLIGHT_MAX 64   /* AppendEntries in flight to one follower */
+#define FL_RAFT_HELD_MAX     256  /* responses waiting for durability */
+#define FL_RAFT_PENDING_MAX  1024 /* persist requests not yet reported durable */
+
+typedef enum fl_raft_role {
+    FL_RAFT_FOLLOWER = 0,
+    FL_RAFT_PRE_CANDIDATE = 1,
+    FL_RAFT_CANDIDATE = 2,
+    FL_RAFT_LEADER = 3,
+} fl_raft_role;
+
+const char *fl_raft_role_name(fl_raft_role role);
+
+/* Deliberately wrong behaviours, to prove the simulator's checks catch them. Each is off
+ * unless its bit is set in fl_raft_config.mutants; only the simulator and tests set them. */
+typedef enum fl_raft_mutant {
+    /* commit an entry from an earlier term by counting replicas (breaks Raft 5.4.2) */
+    FL_RAFT_MUTANT_COMMIT_PREV_TERM = 1u << 0,
+    /* grant a vote without the candidate's-log-is-up-to-date check (Raft 5.4.1) */
+    FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK = 1u << 1,
+    /* send the vote response before the vote is durable */
+    FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE = 1u << 2,
+    /* acknowledge entries before they are durable */
+    FL_RAFT_MUTANT_ACK_BEFORE_DURABLE = 1u << 3,
+    /* accept AppendEntries from a leader of an older term */
+    FL_RAFT_MUTANT_ACCEPT_STALE_TERM = 1u << 4,
+    /* truncate the log at the first new entry even when it already matches */
+    FL_RAFT_MUTANT_TRUNCATE_MATCHING = 1u << 5,
+    /* a leader that sees a higher term keeps leading */
+    FL_RAFT_MUTANT_NO_STEP_DOWN = 1u << 6,
+    /* a follower commits the leader's commit index without clamping to verified entries */
+    FL_RAFT_MUTANT_COMMIT_UNVERIFIED = 1u << 7,
+} fl_raft_mutant;
+
+typedef struct fl_raft_config {
+    fl_node_id id;
+    /* The initial (bootstrap) configuration: voters, including id. */
+    uint32_t n_voters;
+    fl_node_id voters[FL_RAFT_NODES_MAX];
+    /* Election timeout: each timeout is drawn uniformly from [base, 2 * base). */
+    fl_time_ns election_timeout_ns;
+    fl_time_ns heartbeat_ns; /* must be < election_timeout_ns */
+    uint32_t inflight_max;   /* 1..FL_RAFT_INFLIGHT_MAX */
+    uint32_t batch_entries_max;
+    uint32_t batch_bytes_max;
+    uint32_t entry_bytes_max; /* proposals larger than this are refused (FL_ETOOBIG) */
+    bool pre_vote;
+    bool check_quorum;
+    uint64_t seed; /* randomizes election timeouts; give every node a different one */
+    uint32_t mutants;
+} fl_raft_config;
+
+/* Fills c with defaults for node id: 3-voter-less (n_voters = 0, set them), election timeout
+ * 150 ms, heartbeat 30 ms, 8 in flight, batches of 64 entries / 1 MiB, pre-vote and
+ * check-quorum on. */
+void fl_raft_config_default(fl_raft_config *c, fl_node_id id);
+/* Returns 0, or FL_ECONFIG with a reason written to why (may be NULL). */
+int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size);
+
+/* What survived on disk, handed to fl_raft_init. Copied; the caller keeps ownership. */
+typedef struct fl_raft_durable {
+    fl_term term;
+    fl_node_id vote;
+    fl_index first_index; /* index of entries[0]; 1 for a log that was never compacted */
+    size_t n_entries;
+    const fl_raft_entry *entries;
+} fl_raft_durable;
+
+typedef enum fl_raft_event_type {
+    FL_RAFT_EV_TICK = 1,      /* time passed; the core checks its deadlines */
+    FL_RAFT_EV_RECEIVE = 2,   /* a message arrived */
+    FL_RAFT_EV_PERSISTED = 3, /* persist request seq (and all before it) is durable */
+    FL_RAFT_EV_PROPOSE = 4,   /* append a command (leader only) */
+} fl_raft_event_type;
+
+typedef struct fl_raft_event {
+    uint8_t type; /* fl_raft_event_type */
+    fl_time_ns now_ns;
+    union {
+        const fl_raft_msg *msg; /* RECEIVE */
+        uint64_t seq;           /* PERSISTED */
+        struct {
+            const uint8_t *data;
+            uint32_t len;
+        } propose;
+    } u;
+} fl_raft_event;
+
+typedef struct fl_raft_update {
+    /* Persist request (seq == 0: nothing). The durable log must become: the durable entries
+     * with index < first_index, followed by entries[0..n_entries). Hard state (term, vote) is
+     * included when hard_state is true. */
+    struct {
+        uint64_t seq;
+        bool hard_state;
+        fl_term term;
+        fl_node_id vote;
+        fl_index first_index;
+        size_t n_entries;
+        const fl_raft_entry *entries;
+    } persist;
+    /* Messages to send, each to msgs[i].to. */
+    size_t n_msgs;
+    const fl_raft_msg *msgs;
+    /* Committed entries to apply now, in order: indexes apply_first .. apply_first + n - 1. */
+    fl_index apply_first;
+    size_t n_apply;
+    const fl_raft_entry *apply;
+    /* The result of a PROPOSE event: where the entry went. */
+    fl_index proposed_index;
+    fl_term proposed_term;
+    /* State after the step, for observers. */
+    fl_raft_role role;
+    fl_term term;
+    fl_node_id leader;
+    fl_index commit;
+    bool role_changed;
+    /* When the core wants the next TICK (local time); FL_TIME_NEVER if it does not. */
+    fl_time_ns deadline_ns;
+} fl_raft_update;
+
+/* Per-follower replication progress, kept by a leader (and reset on election). */
+typedef enum fl_raft_progress_state {
+    FL_RAFT_PROBE = 0,     /* one AppendEntries at a time until the follower's log matches */
+    FL_RAFT_REPLICATE = 1, /* stream entries, up to inflight_max messages unacknowledged */
+} fl_raft_progress_state;
+
+typedef struct fl_raft_progress {
+    fl_node_id id;
+    fl_index next;  /* next index to send */
+    fl_index match; /* highest index known durable on the follower */
+    uint8_t state;
+    bool probe_sent;    /* PROBE: a probe is outstanding; wait for its answer or a heartbeat */
+    bool recent_active; /* heard from since the last check-quorum round */
+    bool vote_granted;
+    bool vote_responded;
+    uint32_t inflight_count;
+    uint32_t inflight_head;
+    fl_index inflight_last[FL_RAFT_INFLIGHT_MAX]; /* ring: last index of each message */
+    fl_index match_at_heartbeat; /* REPLICATE: match at the previous heartbeat (stall check) */
+} fl_raft_progress;
+
+typedef struct fl_raft_held {
+    uint64_t seq; /* release when this persist request is durable */
+    fl_raft_msg msg;
+} fl_raft_held;
+
+typedef struct fl_raft_pending {
+    uint64_t seq;
+    fl_index last_index; /* log end when requested, clamped by later truncations */
+    fl_term term;        /* hard state when requested */
+    fl_node_id vote;
+} fl_raft_pending;
+
+/* The node. Fields are private to raft/; read them through the accessors below. */
+typedef struct fl_raft {
+    fl_raft_config cfg;
+    fl_rng rng;
+    fl_time_ns now;
+    fl_raft_role role;
+    fl_term term;
+    fl_node_id vote;
+    fl_node_id leader;
+    /* log: entries[i] has index first_index + i */
+    fl_raft_entry *log;
+    size_t log_count;
+    size_t log_cap;
+    fl_index first_index;
+    fl_index commit;
+    fl_index applied;
+    /* durability */
+    uint64_t seq_next;       /* next persist request number */
+    uint64_t seq_durable;    /* highest persist request reported durable */
+    fl_index durable_index;  /* log prefix known durable and matching the in-memory log */
+    fl_term durable_term;    /* hard state known durable */
+    fl_node_id durable_vote;
+    uint64_t self_vote_seq;  /* CANDIDATE: own vote counts once this seq is durable */
+    fl_raft_pending pending[FL_RAFT_PENDING_MAX];
+    size_t pending_head, pending_count;
+    fl_raft_held held[FL_RAFT_HELD_MAX];
+    size_t held_count;
+    /* membership and progress */
+    uint32_t n_members;
+    fl_raft_progress progress[FL_RAFT_NODES_MAX];
+    /* timers (local time) */
+    fl_time_ns election_deadline;
+    fl_time_ns heartbeat_deadline;
+    fl_time_ns quorum_deadline;
+    fl_time_ns leader_contact; /* when we last heard from the current leader */
+    uint64_t ctx_next;
+    /* this step's outputs */
+    fl_raft_msg *out;
+    size_t out_count;
+    size_t out_cap;
+    bool dirty_hard_state;
+    fl_index dirty_from; /* lowest log index changed this step, 0 = none */
+    fl_raft_role role_at_step;
+    bool self_vote_wait; /* CANDIDATE: this step's persist request carries our own vote */
+    /* counters for observers */
+    uint64_t elections_started;
+    uint64_t msgs_dropped_held; /* responses dropped because the held queue was full */
+    uint64_t truncated_committed; /* committed entries removed: only ever by a mutant */
+    bool campaign_transfer;       /* this election was started by TimeoutNow */
+} fl_raft;
+
+/* Initializes r from config and what its disk held (state may be NULL for an empty disk).
+ * Returns 0, FL_ECONFIG for a bad config, FL_ECORRUPT if state is inconsistent (terms not
+ * non-decreasing, term in log above the hard-state term), or FL_ENOMEM. */
+int fl_raft_init(fl_raft *r, const fl_raft_config *config, const fl_raft_durable *state,
+                 fl_time_ns now_ns);
+void fl_raft_close(fl_raft *r);
+
+/* Processes one event. Returns 0; FL_ENOTLEADER for a proposal on a non-leader; FL_ETOOBIG
+ * for a proposal over entry_bytes_max; FL_EINVAL for a message that makes no sense (unknown
+ * sender, entries whose terms go backwards) which is then ignored. *up is always filled. */
+int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up);
+
+/* Accessors. */
+static inline fl_raft_role fl_raft_role_of(const fl_raft *r)
+{
+    return r->role;
+}
+static inline fl_term fl_raft_term_of(const fl_raft *r)
+{
+    return r->term;
+}
+static inline fl_node_id fl_raft_leader_of(const fl_raft *r)
+{
+    return r->leader;
+}
+static inline fl_index fl_raft_commit_of(const fl_raft *r)
+{
+    return r->commit;
+}
+static inline fl_index fl_raft_applied_of(const fl_raft *r)
+{
+    return r->applied;
+}
+fl_index fl_raft_last_index(const fl_raft *r);
+fl_index fl_raft_first_index(const fl_raft *r);
+/* Term of the entry at index, 0 if index is 0 or outside the log. */
+fl_term fl_raft_term_at(const fl_raft *r, fl_index index);
+/* The entry at index, or NULL outside the log. */
+const fl_raft_entry *fl_raft_entry_at(const fl_raft *r, fl_index index);
+
+/* Asserts the node's local invariants (see the top of this file). */
+void fl_raft_invariants(const fl_raft *r);
+
+/* One line describing the node, for traces: "L t5 c12/14 d14". */
+void fl_raft_describe(const fl_raft *r, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,81 @@
+/* raft_msg.h: the Raft log entry and the messages Raft nodes exchange, as plain structs.
+ *
+ * raft/ produces and consumes these; wire/ turns them into bytes and back. A message never
+ * owns memory: an AppendEntries' entries point into the sender's log (valid until its next
+ * step) or into the received bytes (valid until the receiver's step returns). */
+#ifndef FAULTLINE_RAFT_MSG_H
+#define FAULTLINE_RAFT_MSG_H
+
+#include "faultline/types.h"
+
+typedef enum fl_raft_entry_type {
+    FL_RAFT_ENTRY_NORMAL = 1, /* an application command */
+    FL_RAFT_ENTRY_NOOP = 2,   /* appended by a new leader to commit its term (Raft 5.4.2, 8) */
+    FL_RAFT_ENTRY_CONFIG = 3, /* a membership configuration (reserved for joint consensus) */
+} fl_raft_entry_type;
+
+typedef struct fl_raft_entry {
+    fl_term term;
+    uint8_t type; /* fl_raft_entry_type */
+    uint32_t len;
+    const uint8_t *data;
+} fl_raft_entry;
+
+typedef enum fl_raft_msg_type {
+    FL_RAFT_MSG_VOTE = 1,          /* RequestVote */
+    FL_RAFT_MSG_VOTE_RESP = 2,
+    FL_RAFT_MSG_PRE_VOTE = 3,      /* PreVote: "would you vote for me at term+1?" (thesis 9.6) */
+    FL_RAFT_MSG_PRE_VOTE_RESP = 4,
+    FL_RAFT_MSG_APPEND = 5,        /* AppendEntries, also the heartbeat (no entries) */
+    FL_RAFT_MSG_APPEND_RESP = 6,
+    FL_RAFT_MSG_TIMEOUT_NOW = 7,   /* leadership transfer: start an election now (thesis 3.10) */
+    FL_RAFT_MSG_SNAPSHOT = 8,      /* InstallSnapshot (reserved) */
+    FL_RAFT_MSG_SNAPSHOT_RESP = 9, /* (reserved) */
+} fl_raft_msg_type;
+#define FL_RAFT_MSG_TYPE_MAX 9
+
+typedef struct fl_raft_vote {
+    fl_index last_index; /* candidate's last log index and term: the up-to-date check */
+    fl_term last_term;
+    bool transfer; /* sent because of TimeoutNow: voters with a live leader still answer */
+} fl_raft_vote;
+
+typedef struct fl_raft_vote_resp {
+    bool granted;
+} fl_raft_vote_resp;
+
+typedef struct fl_raft_append {
+    fl_index prev_index; /* entry immediately before entries[0] */
+    fl_term prev_term;
+    fl_index commit;  /* leader's commit index, clamped to what the follower can verify */
+    uint64_t ctx;     /* echoed in the response: ReadIndex rounds, probe matching */
+    uint32_t n_entries;
+    const fl_raft_entry *entries;
+} fl_raft_append;
+
+typedef struct fl_raft_append_resp {
+    bool success;
+    fl_index match_index;  /* success: prev_index + n_entries, now durable on the follower */
+    fl_index reject_index; /* failure: the prev_index that did not match */
+    fl_index hint_index;   /* failure: where the leader should probe next (see below) */
+    fl_term hint_term;     /* failure: term of the follower's entry at reject_index, 0 if none */
+    fl_index last_index;   /* follower's last log index */
+    uint64_t ctx;
+} fl_raft_append_resp;
+
+typedef struct fl_raft_msg {
+    uint8_t type; /* fl_raft_msg_type */
+    fl_node_id from;
+    fl_node_id to;
+    fl_term term;
+    union {
+        fl_raft_vote vote;           /* VOTE, PRE_VOTE (term = the term it would stand at) */
+        fl_raft_vote_resp vote_resp; /* VOTE_RESP, PRE_VOTE_RESP */
+        fl_raft_append append;
+        fl_raft_append_resp append_resp;
+    } u;
+} fl_raft_msg;
+
+const char *fl_raft_msg_type_name(uint8_t type);
+
+#endif

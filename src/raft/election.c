@@ -1,0 +1,218 @@
+/* election.c: election timeouts, pre-vote, RequestVote, and the follower/candidate roles.
+ *
+ * Safety rests on: one vote per term, made durable before it is announced (fl__hold); the
+ * up-to-date check on the candidate's log (Raft 5.4.1); a candidate counting its own vote
+ * only once that vote is durable. Liveness rests on randomized timeouts drawn from the
+ * node's own seeded generator, pre-vote (a node that cannot win does not raise terms) and
+ * the lease check (a follower that hears from a live leader ignores disruptive candidates). */
+#include "raft_int.h"
+
+#include "faultline/assert.h"
+
+void fl__reset_election_timer(fl_raft *r)
+{
+    fl_time_ns base = r->cfg.election_timeout_ns;
+    r->election_deadline = r->now + base + fl_rng_below(&r->rng, base);
+}
+
+void fl__become_follower(fl_raft *r, fl_term term, fl_node_id leader)
+{
+    FL_ASSERT(term >= r->term);
+    if (term > r->term) {
+        r->term = term;
+        r->vote = FL_NODE_NONE;
+        r->dirty_hard_state = true;
+    }
+    r->role = FL_RAFT_FOLLOWER;
+    r->leader = leader;
+    r->campaign_transfer = false;
+    if (leader != FL_NODE_NONE)
+        r->leader_contact = r->now;
+    fl__reset_election_timer(r);
+}
+
+/* A follower that has heard from its leader within the minimum election timeout (or a
+ * leader that checks its quorum) is in its lease and ignores candidates that would depose
+ * a live leader (thesis 4.2.3). */
+bool fl__in_lease(const fl_raft *r)
+{
+    if (r->role == FL_RAFT_LEADER)
+        return r->cfg.check_quorum;
+    return r->role == FL_RAFT_FOLLOWER && r->leader != FL_NODE_NONE &&
+           r->now < r->leader_contact + r->cfg.election_timeout_ns;
+}
+
+static void reset_votes(fl_raft *r)
+{
+    for (uint32_t i = 0; i < r->n_members; i++) {
+        r->progress[i].vote_granted = false;
+        r->progress[i].vote_responded = false;
+    }
+}
+
+static void request_votes(fl_raft *r, uint8_t type, fl_term term)
+{
+    for (uint32_t i = 0; i < r->n_members; i++) {
+        fl_raft_progress *pr = &r->progress[i];
+        if (pr->id == r->cfg.id)
+            continue;
+        fl_raft_msg *m = fl__out(r, type, pr->id);
+        m->term = term;
+        m->u.vote.last_index = fl_raft_last_index(r);
+        m->u.vote.last_term = fl_raft_term_at(r, m->u.vote.last_index);
+        m->u.vote.transfer = r->campaign_transfer;
+    }
+}
+
+/* Counts granted and refused votes; wins or gives up when the outcome is decided. */
+static void tally(fl_raft *r)
+{
+    uint32_t granted = 0, refused = 0;
+    for (uint32_t i = 0; i < r->n_members; i++) {
+        granted += r->progress[i].vote_granted;
+        refused += r->progress[i].vote_responded && !r->progress[i].vote_granted;
+    }
+    uint32_t q = fl__quorum(r);
+    if (granted >= q) {
+        if (r->role == FL_RAFT_PRE_CANDIDATE) {
+            fl__become_candidate(r); /* the pre-vote won: now the real election */
+        } else {
+            fl__become_leader(r);
+        }
+    } else if (refused > r->n_members - q) {
+        fl__become_follower(r, r->term, FL_NODE_NONE);
+    }
+}
+
+void fl__become_candidate(fl_raft *r)
+{
+    r->role = FL_RAFT_CANDIDATE;
+    r->term++;
+    r->vote = r->cfg.id;
+    r->leader = FL_NODE_NONE;
+    r->dirty_hard_state = true;
+    r->self_vote_wait = true; /* counted once this step's persist request is durable */
+    r->self_vote_seq = 0;
+    r->elections_started++;
+    reset_votes(r);
+    fl__reset_election_timer(r);
+    request_votes(r, FL_RAFT_MSG_VOTE, r->term);
+}
+
+static void become_pre_candidate(fl_raft *r)
+{
+    r->role = FL_RAFT_PRE_CANDIDATE;
+    r->leader = FL_NODE_NONE;
+    reset_votes(r);
+    fl_raft_progress *self = fl__progress(r, r->cfg.id);
+    self->vote_granted = self->vote_responded = true; /* a pre-vote promises nothing */
+    fl__reset_election_timer(r);
+    request_votes(r, FL_RAFT_MSG_PRE_VOTE, r->term + 1);
+    tally(r);
+}
+
+static bool is_voter(const fl_raft *r, fl_node_id id)
+{
+    for (uint32_t i = 0; i < r->n_members; i++)
+        if (r->progress[i].id == id)
+            return true;
+    return false;
+}
+
+void fl__tick_election(fl_raft *r)
+{
+    FL_ASSERT(r->role != FL_RAFT_LEADER);
+    if (r->now < r->election_deadline)
+        return;
+    if (!is_voter(r, r->cfg.id)) {
+        fl__reset_election_timer(r);
+        return;
+    }
+    r->campaign_transfer = false;
+    if (r->cfg.pre_vote)
+        become_pre_candidate(r);
+    else
+        fl__become_candidate(r);
+}
+
+void fl__recv_timeout_now(fl_raft *r, const fl_raft_msg *m)
+{
+    if (r->role == FL_RAFT_LEADER || m->term != r->term || !is_voter(r, r->cfg.id))
+        return;
+    r->campaign_transfer = true;
+    fl__become_candidate(r);
+}
+
+void fl__check_self_vote(fl_raft *r)
+{
+    if (r->role != FL_RAFT_CANDIDATE || r->self_vote_seq == 0)
+        return;
+    if (r->seq_durable < r->self_vote_seq)
+        return;
+    fl_raft_progress *self = fl__progress(r, r->cfg.id);
+    if (self->vote_granted)
+        return;
+    self->vote_granted = self->vote_responded = true;
+    tally(r);
+}
+
+static bool log_up_to_date(const fl_raft *r, fl_term last_term, fl_index last_index)
+{
+    fl_index my_last = fl_raft_last_index(r);
+    fl_term my_term = fl_raft_term_at(r, my_last);
+    return last_term > my_term || (last_term == my_term && last_index >= my_last);
+}
+
+/* RequestVote and PreVote. Higher terms were handled by the caller (a real vote request made
+ * us a follower of that term; a pre-vote changes nothing). */
+void fl__recv_vote(fl_raft *r, const fl_raft_msg *m)
+{
+    bool pre = m->type == FL_RAFT_MSG_PRE_VOTE;
+    uint8_t resp_type = pre ? FL_RAFT_MSG_PRE_VOTE_RESP : FL_RAFT_MSG_VOTE_RESP;
+    bool can_vote;
+    if (pre)
+        can_vote = m->term > r->term ||
+                   (m->term == r->term &&
+                    (r->vote == m->from || (r->vote == FL_NODE_NONE && r->leader == FL_NODE_NONE)));
+    else
+        can_vote = m->term == r->term && (r->vote == FL_NODE_NONE || r->vote == m->from);
+    bool log_ok = MUTANT(r, VOTE_NO_LOG_CHECK) ||
+                  log_up_to_date(r, m->u.vote.last_term, m->u.vote.last_index);
+    fl_raft_msg resp = {.type = resp_type, .from = r->cfg.id, .to = m->from, .term = r->term};
+    if (!can_vote || !log_ok) {
+        *fl__out(r, resp_type, m->from) = resp;
+        return;
+    }
+    resp.u.vote_resp.granted = true;
+    if (pre) {
+        resp.term = m->term; /* answer at the term the pre-candidate would stand at */
+        *fl__out(r, resp_type, m->from) = resp;
+        return;
+    }
+    if (r->vote != m->from) {
+        r->vote = m->from;
+        r->dirty_hard_state = true;
+    }
+    fl__reset_election_timer(r);
+    if (MUTANT(r, VOTE_BEFORE_DURABLE))
+        *fl__out(r, resp_type, m->from) = resp;
+    else
+        fl__hold(r, &resp);
+}
+
+void fl__recv_vote_resp(fl_raft *r, const fl_raft_msg *m)
+{
+    bool pre = m->type == FL_RAFT_MSG_PRE_VOTE_RESP;
+    fl_raft_role want = pre ? FL_RAFT_PRE_CANDIDATE : FL_RAFT_CANDIDATE;
+    fl_term want_term = pre ? r->term + 1 : r->term;
+    if (r->role != want)
+        return;
+    if (m->term != want_term && !(pre && !m->u.vote_resp.granted && m->term == r->term))
+        return; /* an answer to an older campaign */
+    fl_raft_progress *pr = fl__progress(r, m->from);
+    if (!pr || pr->vote_responded)
+        return;
+    pr->vote_responded = true;
+    pr->vote_granted = m->u.vote_resp.granted;
+    tally(r);
+}

@@ -1,0 +1,112 @@
+/* log.c: the in-memory Raft log: entries first_index .. first_index + log_count - 1.
+ *
+ * Entry payloads are copied into memory the log owns and freed on truncation. The array is
+ * contiguous so an update can point at a range of it. */
+#include "raft_int.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int fl__log_append(fl_raft *r, fl_term term, uint8_t type, const uint8_t *data, uint32_t len)
+{
+    FL_ASSERT(term >= fl_raft_term_at(r, fl_raft_last_index(r)));
+    if (r->log_count == r->log_cap) {
+        size_t cap = r->log_cap ? r->log_cap * 2 : 256;
+        fl_raft_entry *log = realloc(r->log, cap * sizeof(*log));
+        if (!log)
+            return FL_ENOMEM;
+        r->log = log;
+        r->log_cap = cap;
+    }
+    uint8_t *copy = NULL;
+    if (len) {
+        copy = malloc(len);
+        if (!copy)
+            return FL_ENOMEM;
+        memcpy(copy, data, len);
+    }
+    fl_raft_entry *e = &r->log[r->log_count++];
+    e->term = term;
+    e->type = type;
+    e->len = len;
+    e->data = copy;
+    fl_index index = fl_raft_last_index(r);
+    if (r->dirty_from == 0 || index < r->dirty_from)
+        r->dirty_from = index;
+    return 0;
+}
+
+void fl__log_truncate(fl_raft *r, fl_index from)
+{
+    FL_ASSERT(from >= r->first_index);
+    fl_index last = fl_raft_last_index(r);
+    if (from > last)
+        return;
+    for (fl_index i = from; i <= last; i++)
+        free((void *)r->log[i - r->first_index].data);
+    r->log_count = from - r->first_index;
+    if (r->dirty_from == 0 || from < r->dirty_from)
+        r->dirty_from = from;
+    /* Raft never truncates a committed entry. Only a broken protocol (a mutant) gets here;
+     * keep the local invariants true and count it, so the checkers can report it. */
+    if (r->commit >= from) {
+        r->commit = from - 1;
+        r->truncated_committed++;
+    }
+    if (r->applied >= from)
+        r->applied = from - 1;
+    /* What was durable beyond the cut is no longer our log. */
+    if (r->durable_index >= from)
+        r->durable_index = from - 1;
+    for (size_t k = 0; k < r->pending_count; k++) {
+        fl_raft_pending *p = &r->pending[(r->pending_head + k) % FL_RAFT_PENDING_MAX];
+        if (p->last_index >= from)
+            p->last_index = from - 1;
+    }
+}
+
+void fl__log_free(fl_raft *r)
+{
+    for (size_t i = 0; i < r->log_count; i++)
+        free((void *)r->log[i].data);
+    free(r->log);
+    r->log = NULL;
+    r->log_count = r->log_cap = 0;
+}
+
+/* The first index of the run of entries that share index's term (bounded by the log start).
+ * O(length of the run). */
+fl_index fl__log_first_of_term(const fl_raft *r, fl_index index)
+{
+    fl_term t = fl_raft_term_at(r, index);
+    while (index > r->first_index && fl_raft_term_at(r, index - 1) == t)
+        index--;
+    return index;
+}
+
+fl_index fl_raft_last_index(const fl_raft *r)
+{
+    return r->first_index + r->log_count - 1;
+}
+
+fl_index fl_raft_first_index(const fl_raft *r)
+{
+    return r->first_index;
+}
+
+fl_term fl_raft_term_at(const fl_raft *r, fl_index index)
+{
+    if (index < r->first_index || index > fl_raft_last_index(r))
+        return 0;
+    return r->log[index - r->first_index].term;
+}
+
+const fl_raft_entry *fl_raft_entry_at(const fl_raft *r, fl_index index)
+{
+    if (index < r->first_index || index > fl_raft_last_index(r))
+        return NULL;
+    return &r->log[index - r->first_index];
+}

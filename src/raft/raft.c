@@ -1,0 +1,290 @@
+/* raft.c: the node's entry points: init, close, step (event dispatch), configuration,
+ * membership lookup, invariants and description. The protocol itself lives in
+ * election.c and replication.c; durability and the update in persist.c. */
+#include "raft_int.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *fl_raft_role_name(fl_raft_role role)
+{
+    switch (role) {
+    case FL_RAFT_FOLLOWER:
+        return "follower";
+    case FL_RAFT_PRE_CANDIDATE:
+        return "pre-candidate";
+    case FL_RAFT_CANDIDATE:
+        return "candidate";
+    case FL_RAFT_LEADER:
+        return "leader";
+    }
+    return "?";
+}
+
+const char *fl_raft_msg_type_name(uint8_t type)
+{
+    static const char *names[] = {"?",           "vote",     "vote-resp",   "pre-vote",
+                                  "pre-vote-resp", "append", "append-resp", "timeout-now",
+                                  "snapshot",    "snapshot-resp"};
+    return type <= FL_RAFT_MSG_TYPE_MAX ? names[type] : "?";
+}
+
+void fl_raft_config_default(fl_raft_config *c, fl_node_id id)
+{
+    memset(c, 0, sizeof(*c));
+    c->id = id;
+    c->election_timeout_ns = 150 * FL_NS_PER_MS;
+    c->heartbeat_ns = 30 * FL_NS_PER_MS;
+    c->inflight_max = 8;
+    c->batch_entries_max = 64;
+    c->batch_bytes_max = 1u << 20;
+    c->entry_bytes_max = 1u << 20;
+    c->pre_vote = true;
+    c->check_quorum = true;
+    c->seed = id;
+}
+
+#define REFUSE(...)                                                                                \
+    do {                                                                                           \
+        if (why)                                                                                   \
+            snprintf(why, why_size, __VA_ARGS__);                                                  \
+        return FL_ECONFIG;                                                                         \
+    } while (0)
+
+int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size)
+{
+    if (c->id == FL_NODE_NONE)
+        REFUSE("node id must be > 0");
+    if (c->n_voters < 1 || c->n_voters > FL_RAFT_NODES_MAX)
+        REFUSE("voters: %u, must be 1..%d", c->n_voters, FL_RAFT_NODES_MAX);
+    bool self = false;
+    for (uint32_t i = 0; i < c->n_voters; i++) {
+        if (c->voters[i] == FL_NODE_NONE)
+            REFUSE("voter id 0 is reserved");
+        for (uint32_t j = 0; j < i; j++)
+            if (c->voters[j] == c->voters[i])
+                REFUSE("voter %u listed twice", c->voters[i]);
+        self |= c->voters[i] == c->id;
+    }
+    if (!self)
+        REFUSE("node %u is not among the voters", c->id);
+    if (c->election_timeout_ns < FL_NS_PER_MS || c->election_timeout_ns > 3600 * FL_NS_PER_S)
+        REFUSE("election timeout must be 1 ms .. 1 h");
+    if (c->heartbeat_ns == 0 || c->heartbeat_ns >= c->election_timeout_ns)
+        REFUSE("heartbeat must be > 0 and below the election timeout");
+    if (c->inflight_max < 1 || c->inflight_max > FL_RAFT_INFLIGHT_MAX)
+        REFUSE("inflight_max must be 1..%d", FL_RAFT_INFLIGHT_MAX);
+    if (c->batch_entries_max < 1 || c->batch_bytes_max < 1 || c->entry_bytes_max < 1)
+        REFUSE("batch and entry limits must be > 0");
+    return 0;
+}
+
+fl_raft_progress *fl__progress(fl_raft *r, fl_node_id id)
+{
+    for (uint32_t i = 0; i < r->n_members; i++)
+        if (r->progress[i].id == id)
+            return &r->progress[i];
+    return NULL;
+}
+
+uint32_t fl__quorum(const fl_raft *r)
+{
+    return r->n_members / 2 + 1;
+}
+
+static int load_log(fl_raft *r, const fl_raft_durable *st)
+{
+    r->first_index = st && st->first_index ? st->first_index : 1;
+    if (!st)
+        return 0;
+    fl_term prev = 0;
+    for (size_t i = 0; i < st->n_entries; i++) {
+        const fl_raft_entry *e = &st->entries[i];
+        if (e->term < prev || e->term > st->term || e->term == 0)
+            return FL_ECORRUPT;
+        prev = e->term;
+        int rc = fl__log_append(r, e->term, e->type, e->data, e->len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int fl_raft_init(fl_raft *r, const fl_raft_config *config, const fl_raft_durable *state,
+                 fl_time_ns now_ns)
+{
+    memset(r, 0, sizeof(*r));
+    int rc = fl_raft_config_validate(config, NULL, 0);
+    if (rc)
+        return rc;
+    r->cfg = *config;
+    fl_rng_seed(&r->rng, config->seed);
+    r->now = now_ns;
+    if (state) {
+        r->term = state->term;
+        r->vote = state->vote;
+    }
+    rc = load_log(r, state);
+    if (rc) {
+        fl_raft_close(r);
+        return rc;
+    }
+    r->dirty_from = 0; /* what we loaded is durable already */
+    r->durable_index = fl_raft_last_index(r);
+    r->durable_term = r->term;
+    r->durable_vote = r->vote;
+    r->seq_next = 1;
+    r->n_members = config->n_voters;
+    for (uint32_t i = 0; i < config->n_voters; i++)
+        r->progress[i].id = config->voters[i];
+    r->role = FL_RAFT_FOLLOWER;
+    fl__reset_election_timer(r);
+    return 0;
+}
+
+void fl_raft_close(fl_raft *r)
+{
+    fl__log_free(r);
+    free(r->out);
+    r->out = NULL;
+    r->out_count = r->out_cap = 0;
+}
+
+/* A message from a higher term: step down first, except for the kinds that must not move
+ * our term (pre-votes; a vote request against a live leader). Returns false if the message
+ * is to be dropped. */
+static bool observe_term(fl_raft *r, const fl_raft_msg *m)
+{
+    if (m->term <= r->term)
+        return true;
+    if (m->type == FL_RAFT_MSG_PRE_VOTE)
+        return true;
+    if (m->type == FL_RAFT_MSG_PRE_VOTE_RESP && m->u.vote_resp.granted)
+        return true;
+    if ((m->type == FL_RAFT_MSG_VOTE) && !m->u.vote.transfer && fl__in_lease(r))
+        return false;
+    if (r->role == FL_RAFT_LEADER && MUTANT(r, NO_STEP_DOWN)) {
+        r->term = m->term; /* the bug: adopt the term, forget to step down */
+        r->vote = FL_NODE_NONE;
+        r->dirty_hard_state = true;
+        return true;
+    }
+    bool from_leader = m->type == FL_RAFT_MSG_APPEND;
+    fl__become_follower(r, m->term, from_leader ? m->from : FL_NODE_NONE);
+    return true;
+}
+
+static int receive(fl_raft *r, const fl_raft_msg *m)
+{
+    if (m->to != r->cfg.id || m->from == r->cfg.id || !fl__progress(r, m->from))
+        return FL_EINVAL;
+    if (m->type == FL_RAFT_MSG_PRE_VOTE && m->term > r->term && fl__in_lease(r))
+        return 0; /* a live leader: ignore the disruptive pre-candidate */
+    if (!observe_term(r, m))
+        return 0;
+    switch (m->type) {
+    case FL_RAFT_MSG_VOTE:
+    case FL_RAFT_MSG_PRE_VOTE:
+        fl__recv_vote(r, m);
+        return 0;
+    case FL_RAFT_MSG_VOTE_RESP:
+    case FL_RAFT_MSG_PRE_VOTE_RESP:
+        fl__recv_vote_resp(r, m);
+        return 0;
+    case FL_RAFT_MSG_APPEND:
+        return fl__recv_append(r, m);
+    case FL_RAFT_MSG_APPEND_RESP:
+        fl__recv_append_resp(r, m);
+        return 0;
+    case FL_RAFT_MSG_TIMEOUT_NOW:
+        fl__recv_timeout_now(r, m);
+        return 0;
+    default:
+        return FL_ETYPE;
+    }
+}
+
+static int propose(fl_raft *r, const uint8_t *data, uint32_t len, fl_raft_update *up)
+{
+    if (r->role != FL_RAFT_LEADER)
+        return FL_ENOTLEADER;
+    if (len > r->cfg.entry_bytes_max)
+        return FL_ETOOBIG;
+    int rc = fl__log_append(r, r->term, FL_RAFT_ENTRY_NORMAL, data, len);
+    if (rc)
+        return rc;
+    up->proposed_index = fl_raft_last_index(r);
+    up->proposed_term = r->term;
+    fl__replicate_all(r);
+    return 0;
+}
+
+static void tick(fl_raft *r)
+{
+    if (r->role == FL_RAFT_LEADER)
+        fl__tick_leader(r);
+    else
+        fl__tick_election(r);
+}
+
+int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
+{
+    int rc = 0;
+    fl__begin_step(r, ev->now_ns);
+    up->proposed_index = 0;
+    up->proposed_term = 0;
+    switch (ev->type) {
+    case FL_RAFT_EV_TICK:
+        tick(r);
+        break;
+    case FL_RAFT_EV_RECEIVE:
+        rc = ev->u.msg ? receive(r, ev->u.msg) : FL_EINVAL;
+        break;
+    case FL_RAFT_EV_PERSISTED:
+        fl__persisted(r, ev->u.seq);
+        break;
+    case FL_RAFT_EV_PROPOSE:
+        rc = propose(r, ev->u.propose.data, ev->u.propose.len, up);
+        break;
+    default:
+        rc = FL_EINVAL;
+    }
+    fl__finish_step(r, up);
+    return rc;
+}
+
+void fl_raft_invariants(const fl_raft *r)
+{
+    fl_index last = fl_raft_last_index(r);
+    FL_ASSERT(r->applied <= r->commit);
+    FL_ASSERT(r->commit <= last);
+    FL_ASSERT(r->durable_index <= last);
+    FL_ASSERT(r->seq_durable < r->seq_next);
+    FL_ASSERT(r->held_count <= FL_RAFT_HELD_MAX);
+    FL_ASSERT(fl_raft_term_at(r, last) <= r->term);
+    FL_ASSERT(r->role != FL_RAFT_LEADER || r->leader == r->cfg.id);
+    FL_ASSERT(r->role != FL_RAFT_CANDIDATE || r->vote == r->cfg.id);
+    if (r->role == FL_RAFT_LEADER) {
+        for (uint32_t i = 0; i < r->n_members; i++) {
+            const fl_raft_progress *pr = &r->progress[i];
+            if (pr->id == r->cfg.id)
+                continue;
+            FL_ASSERT(pr->match < pr->next);
+            FL_ASSERT(pr->next <= last + 1);
+            FL_ASSERT(pr->inflight_count <= r->cfg.inflight_max);
+        }
+    }
+}
+
+void fl_raft_describe(const fl_raft *r, char *out, size_t out_size)
+{
+    static const char roles[] = "FPCL";
+    snprintf(out, out_size, "%c t%llu v%u L%u c%llu a%llu d%llu last%llu", roles[r->role],
+             (unsigned long long)r->term, r->vote, r->leader, (unsigned long long)r->commit,
+             (unsigned long long)r->applied, (unsigned long long)r->durable_index,
+             (unsigned long long)fl_raft_last_index(r));
+}

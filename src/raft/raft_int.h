@@ -1,0 +1,46 @@
+/* raft_int.h: functions shared by the files of raft/ (private to the module). */
+#ifndef FL_RAFT_INT_H
+#define FL_RAFT_INT_H
+
+#include "faultline/raft.h"
+
+#define MUTANT(r, m) (((r)->cfg.mutants & FL_RAFT_MUTANT_##m) != 0)
+
+/* log.c: the in-memory log */
+int fl__log_append(fl_raft *r, fl_term term, uint8_t type, const uint8_t *data, uint32_t len);
+void fl__log_truncate(fl_raft *r, fl_index from); /* drops entries >= from */
+void fl__log_free(fl_raft *r);
+fl_index fl__log_first_of_term(const fl_raft *r, fl_index index);
+
+/* persist.c: durability, held responses, outbox */
+fl_raft_msg *fl__out(fl_raft *r, uint8_t type, fl_node_id to);
+void fl__hold(fl_raft *r, const fl_raft_msg *m); /* send once everything so far is durable */
+void fl__persisted(fl_raft *r, uint64_t seq);
+void fl__begin_step(fl_raft *r, fl_time_ns now);
+void fl__finish_step(fl_raft *r, fl_raft_update *up);
+bool fl__hard_state_durable(const fl_raft *r);
+
+/* election.c */
+void fl__become_follower(fl_raft *r, fl_term term, fl_node_id leader);
+void fl__become_candidate(fl_raft *r);
+void fl__reset_election_timer(fl_raft *r);
+void fl__tick_election(fl_raft *r);
+void fl__recv_vote(fl_raft *r, const fl_raft_msg *m);
+void fl__recv_vote_resp(fl_raft *r, const fl_raft_msg *m);
+void fl__recv_timeout_now(fl_raft *r, const fl_raft_msg *m);
+void fl__check_self_vote(fl_raft *r);
+bool fl__in_lease(const fl_raft *r);
+
+/* replication.c */
+void fl__become_leader(fl_raft *r);
+void fl__tick_leader(fl_raft *r);
+int fl__recv_append(fl_raft *r, const fl_raft_msg *m);
+void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m);
+void fl__replicate_all(fl_raft *r); /* send what each follower lacks, within flow control */
+void fl__maybe_commit(fl_raft *r);
+
+/* membership (static for now) */
+fl_raft_progress *fl__progress(fl_raft *r, fl_node_id id);
+uint32_t fl__quorum(const fl_raft *r);
+
+#endif

@@ -1,0 +1,367 @@
+/* replication.c: the leader's side (progress, flow control, heartbeats, commitment) and the
+ * follower's side (AppendEntries) of log replication.
+ *
+ * Per follower the leader keeps a progress record (raft.h): in PROBE it sends one
+ * AppendEntries at a time until the follower's log matches; in REPLICATE it streams up to
+ * inflight_max messages ahead of acknowledgements. A rejection carries a hint (the
+ * follower's conflicting term and the first index of that term, or its log length) so the
+ * leader skips a whole term per round trip instead of one entry (thesis 5.3).
+ *
+ * Invariants:
+ *   - match < next for every follower; match only grows while we lead;
+ *   - a leader commits index i only when a quorum (itself counted by its durable prefix)
+ *     has i durable and term_at(i) is the current term (Raft 5.4.2);
+ *   - a follower never commits past the last entry it verified against this leader. */
+#include "raft_int.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static void inflight_reset(fl_raft_progress *pr)
+{
+    pr->inflight_count = 0;
+    pr->inflight_head = 0;
+}
+
+static void inflight_push(fl_raft *r, fl_raft_progress *pr, fl_index last)
+{
+    FL_ASSERT(pr->inflight_count < r->cfg.inflight_max);
+    uint32_t at = (pr->inflight_head + pr->inflight_count) % FL_RAFT_INFLIGHT_MAX;
+    pr->inflight_last[at] = last;
+    pr->inflight_count++;
+}
+
+/* Frees the in-flight slots of every message acknowledged by match. */
+static void inflight_free_to(fl_raft_progress *pr, fl_index match)
+{
+    while (pr->inflight_count && pr->inflight_last[pr->inflight_head] <= match) {
+        pr->inflight_head = (pr->inflight_head + 1) % FL_RAFT_INFLIGHT_MAX;
+        pr->inflight_count--;
+    }
+}
+
+static void become_probe(fl_raft_progress *pr, fl_index next)
+{
+    pr->state = FL_RAFT_PROBE;
+    pr->next = next;
+    pr->probe_sent = false;
+    inflight_reset(pr);
+}
+
+static void become_replicate(fl_raft_progress *pr)
+{
+    pr->state = FL_RAFT_REPLICATE;
+    pr->next = pr->match + 1;
+    pr->probe_sent = false;
+    pr->match_at_heartbeat = pr->match;
+    inflight_reset(pr);
+}
+
+/* Sends entries [next, ...] to one follower, batched; an empty AppendEntries if none. */
+static void send_append(fl_raft *r, fl_raft_progress *pr)
+{
+    fl_index last = fl_raft_last_index(r);
+    fl_index prev = pr->next - 1;
+    FL_ASSERT(prev <= last);
+    size_t n = 0, bytes = 0;
+    while (prev + n < last && n < r->cfg.batch_entries_max) {
+        const fl_raft_entry *e = fl_raft_entry_at(r, prev + n + 1);
+        if (n > 0 && bytes + e->len > r->cfg.batch_bytes_max)
+            break;
+        bytes += e->len;
+        n++;
+    }
+    fl_raft_msg *m = fl__out(r, FL_RAFT_MSG_APPEND, pr->id);
+    m->u.append.prev_index = prev;
+    m->u.append.prev_term = fl_raft_term_at(r, prev);
+    m->u.append.commit = r->commit;
+    m->u.append.ctx = ++r->ctx_next;
+    m->u.append.n_entries = (uint32_t)n;
+    m->u.append.entries = n ? fl_raft_entry_at(r, prev + 1) : NULL;
+    if (pr->state == FL_RAFT_PROBE) {
+        pr->probe_sent = true;
+    } else if (n > 0) {
+        pr->next = prev + n + 1;
+        inflight_push(r, pr, prev + n);
+    }
+}
+
+/* An empty AppendEntries anchored at what the follower is known to hold: it always matches,
+ * carries the commit index, and proves the leader is alive. */
+static void send_heartbeat(fl_raft *r, fl_raft_progress *pr)
+{
+    fl_raft_msg *m = fl__out(r, FL_RAFT_MSG_APPEND, pr->id);
+    m->u.append.prev_index = pr->match;
+    m->u.append.prev_term = fl_raft_term_at(r, pr->match);
+    m->u.append.commit = r->commit;
+    m->u.append.ctx = ++r->ctx_next;
+}
+
+static void maybe_send(fl_raft *r, fl_raft_progress *pr)
+{
+    fl_index last = fl_raft_last_index(r);
+    if (pr->state == FL_RAFT_PROBE) {
+        if (!pr->probe_sent)
+            send_append(r, pr);
+        return;
+    }
+    while (pr->next <= last && pr->inflight_count < r->cfg.inflight_max)
+        send_append(r, pr);
+}
+
+void fl__replicate_all(fl_raft *r)
+{
+    for (uint32_t i = 0; i < r->n_members; i++)
+        if (r->progress[i].id != r->cfg.id)
+            maybe_send(r, &r->progress[i]);
+}
+
+void fl__become_leader(fl_raft *r)
+{
+    r->role = FL_RAFT_LEADER;
+    r->leader = r->cfg.id;
+    r->campaign_transfer = false;
+    fl_index next = fl_raft_last_index(r) + 1;
+    for (uint32_t i = 0; i < r->n_members; i++) {
+        fl_raft_progress *pr = &r->progress[i];
+        pr->match = 0;
+        pr->recent_active = true;
+        pr->match_at_heartbeat = 0;
+        become_probe(pr, next);
+    }
+    /* A no-op of the new term lets the leader commit what earlier terms left (Raft 8). The
+     * COMMIT_PREV_TERM mutant skips it and instead counts replicas of old entries. */
+    if (!MUTANT(r, COMMIT_PREV_TERM)) {
+        int rc = fl__log_append(r, r->term, FL_RAFT_ENTRY_NOOP, NULL, 0);
+        FL_ASSERT(rc == 0);
+    }
+    r->heartbeat_deadline = r->now + r->cfg.heartbeat_ns;
+    r->quorum_deadline = r->now + r->cfg.election_timeout_ns;
+    fl__replicate_all(r);
+    fl__maybe_commit(r);
+}
+
+static int cmp_index_desc(const void *a, const void *b)
+{
+    fl_index x = *(const fl_index *)a, y = *(const fl_index *)b;
+    return x > y ? -1 : x < y;
+}
+
+void fl__maybe_commit(fl_raft *r)
+{
+    FL_ASSERT(r->role == FL_RAFT_LEADER);
+    fl_index matches[FL_RAFT_NODES_MAX];
+    for (uint32_t i = 0; i < r->n_members; i++) {
+        const fl_raft_progress *pr = &r->progress[i];
+        matches[i] = pr->id == r->cfg.id ? r->durable_index : pr->match;
+    }
+    qsort(matches, r->n_members, sizeof(matches[0]), cmp_index_desc);
+    fl_index q = matches[fl__quorum(r) - 1];
+    if (q <= r->commit)
+        return;
+    if (fl_raft_term_at(r, q) != r->term && !MUTANT(r, COMMIT_PREV_TERM))
+        return; /* only entries of our own term commit by counting (Raft 5.4.2) */
+    r->commit = q;
+}
+
+static bool quorum_active(fl_raft *r)
+{
+    uint32_t active = 0;
+    for (uint32_t i = 0; i < r->n_members; i++) {
+        fl_raft_progress *pr = &r->progress[i];
+        active += pr->id == r->cfg.id || pr->recent_active;
+        pr->recent_active = false;
+    }
+    return active >= fl__quorum(r);
+}
+
+static void heartbeat(fl_raft *r, fl_raft_progress *pr)
+{
+    if (pr->state == FL_RAFT_PROBE) {
+        pr->probe_sent = false; /* the probe may have been lost: send it again */
+        send_append(r, pr);
+        return;
+    }
+    /* No acknowledgement for a whole interval with messages outstanding: assume loss and
+     * go back to probing from what the follower is known to hold. */
+    if (pr->match < pr->next - 1 && pr->match == pr->match_at_heartbeat) {
+        become_probe(pr, pr->match + 1);
+        send_append(r, pr);
+        return;
+    }
+    pr->match_at_heartbeat = pr->match;
+    send_heartbeat(r, pr);
+}
+
+void fl__tick_leader(fl_raft *r)
+{
+    FL_ASSERT(r->role == FL_RAFT_LEADER);
+    if (r->cfg.check_quorum && r->now >= r->quorum_deadline) {
+        if (!quorum_active(r)) {
+            fl__become_follower(r, r->term, FL_NODE_NONE);
+            return;
+        }
+        r->quorum_deadline = r->now + r->cfg.election_timeout_ns;
+    }
+    if (r->now >= r->heartbeat_deadline) {
+        r->heartbeat_deadline = r->now + r->cfg.heartbeat_ns;
+        for (uint32_t i = 0; i < r->n_members; i++)
+            if (r->progress[i].id != r->cfg.id)
+                heartbeat(r, &r->progress[i]);
+    }
+}
+
+/* Where to probe next after a rejection of prev_index reject with the follower's hint. */
+static fl_index next_after_reject(const fl_raft *r, const fl_raft_append_resp *a,
+                                  const fl_raft_progress *pr)
+{
+    fl_index next = a->hint_index;
+    if (a->hint_term != 0) {
+        fl_index j = a->reject_index;
+        if (j > fl_raft_last_index(r))
+            j = fl_raft_last_index(r);
+        while (j > r->first_index && fl_raft_term_at(r, j) > a->hint_term)
+            j--;
+        if (fl_raft_term_at(r, j) == a->hint_term)
+            next = j + 1;
+    }
+    if (next > a->reject_index)
+        next = a->reject_index;
+    if (next <= pr->match)
+        next = pr->match + 1;
+    return next;
+}
+
+void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
+{
+    if (r->role != FL_RAFT_LEADER || m->term != r->term)
+        return;
+    fl_raft_progress *pr = fl__progress(r, m->from);
+    const fl_raft_append_resp *a = &m->u.append_resp;
+    if (!pr || pr->id == r->cfg.id)
+        return;
+    pr->recent_active = true;
+    if (a->success) {
+        if (a->match_index > fl_raft_last_index(r))
+            return; /* acknowledges entries we never had: ignore */
+        if (a->match_index > pr->match)
+            pr->match = a->match_index;
+        if (pr->state == FL_RAFT_PROBE)
+            become_replicate(pr);
+        else
+            inflight_free_to(pr, pr->match);
+        if (pr->next <= pr->match)
+            pr->next = pr->match + 1;
+        fl__maybe_commit(r);
+        maybe_send(r, pr);
+        return;
+    }
+    if (a->reject_index <= pr->match || a->reject_index == 0)
+        return; /* stale: we already know the follower holds that */
+    if (pr->state == FL_RAFT_PROBE && a->reject_index != pr->next - 1)
+        return; /* answer to an older probe */
+    become_probe(pr, next_after_reject(r, a, pr));
+    maybe_send(r, pr);
+}
+
+/* Entries must be well formed before they touch the log: terms non-decreasing, not before
+ * prev_term and not after the leader's term; sizes within limits. */
+static bool entries_valid(const fl_raft *r, const fl_raft_msg *m)
+{
+    const fl_raft_append *a = &m->u.append;
+    fl_term prev = a->prev_term;
+    if (a->n_entries && !a->entries)
+        return false;
+    for (uint32_t i = 0; i < a->n_entries; i++) {
+        const fl_raft_entry *e = &a->entries[i];
+        if (e->term < prev || e->term > m->term || e->term == 0)
+            return false;
+        if (e->type < FL_RAFT_ENTRY_NORMAL || e->type > FL_RAFT_ENTRY_CONFIG)
+            return false;
+        if (e->len > r->cfg.entry_bytes_max || (e->len && !e->data))
+            return false;
+        prev = e->term;
+    }
+    return a->prev_index <= UINT64_MAX - a->n_entries;
+}
+
+static void reply_reject(fl_raft *r, const fl_raft_msg *m)
+{
+    fl_raft_msg *resp = fl__out(r, FL_RAFT_MSG_APPEND_RESP, m->from);
+    fl_raft_append_resp *a = &resp->u.append_resp;
+    fl_index prev = m->u.append.prev_index, last = fl_raft_last_index(r);
+    a->reject_index = prev;
+    a->last_index = last;
+    a->ctx = m->u.append.ctx;
+    if (prev > last) {
+        a->hint_index = last + 1;
+        a->hint_term = 0;
+    } else {
+        a->hint_term = fl_raft_term_at(r, prev);
+        a->hint_index = fl__log_first_of_term(r, prev);
+    }
+}
+
+/* Appends the entries that are new, truncating at the first conflict. Returns 0 or
+ * FL_ENOMEM. */
+static int append_entries(fl_raft *r, const fl_raft_append *a)
+{
+    for (uint32_t i = 0; i < a->n_entries; i++) {
+        const fl_raft_entry *e = &a->entries[i];
+        fl_index idx = a->prev_index + 1 + i;
+        if (idx <= fl_raft_last_index(r)) {
+            if (fl_raft_term_at(r, idx) == e->term && !MUTANT(r, TRUNCATE_MATCHING))
+                continue; /* already have it: a stale or duplicated message must not cut */
+            fl__log_truncate(r, idx);
+        }
+        int rc = fl__log_append(r, e->term, e->type, e->data, e->len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int fl__recv_append(fl_raft *r, const fl_raft_msg *m)
+{
+    const fl_raft_append *a = &m->u.append;
+    if (m->term < r->term && !MUTANT(r, ACCEPT_STALE_TERM)) {
+        reply_reject(r, m); /* carries our term: the stale leader steps down */
+        return 0;
+    }
+    if (!entries_valid(r, m))
+        return FL_EINVAL;
+    if (r->role == FL_RAFT_LEADER && m->term == r->term)
+        return FL_EINVAL; /* two leaders in one term: only a broken peer sends this */
+    if (r->role != FL_RAFT_FOLLOWER || r->leader != m->from)
+        fl__become_follower(r, r->term, m->from);
+    r->leader_contact = r->now;
+    fl__reset_election_timer(r);
+    fl_index prev = a->prev_index;
+    if (prev > fl_raft_last_index(r) ||
+        (prev >= r->first_index && fl_raft_term_at(r, prev) != a->prev_term)) {
+        reply_reject(r, m);
+        return 0;
+    }
+    int rc = append_entries(r, a);
+    if (rc)
+        return rc;
+    fl_index match = prev + a->n_entries;
+    fl_index verified = MUTANT(r, COMMIT_UNVERIFIED) ? fl_raft_last_index(r) : match;
+    fl_index commit = a->commit < verified ? a->commit : verified;
+    if (commit > r->commit)
+        r->commit = commit;
+    fl_raft_msg resp = {.type = FL_RAFT_MSG_APPEND_RESP, .from = r->cfg.id, .to = m->from,
+                        .term = r->term};
+    resp.u.append_resp.success = true;
+    resp.u.append_resp.match_index = match;
+    resp.u.append_resp.last_index = fl_raft_last_index(r);
+    resp.u.append_resp.ctx = a->ctx;
+    if (MUTANT(r, ACK_BEFORE_DURABLE))
+        *fl__out(r, resp.type, resp.to) = resp;
+    else
+        fl__hold(r, &resp);
+    return 0;
+}

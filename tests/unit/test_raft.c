@@ -1,0 +1,344 @@
+/* test_raft.c: the Raft core stepped by hand in a tiny fixture: every message goes through
+ * the wire codec, persistence completes when the test says so. The simulator's story tests
+ * (tests/sim) cover faults; these pin down the contract. */
+#include "test.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+#include "faultline/raft.h"
+#include "faultline/wire.h"
+
+#include <stdlib.h>
+
+#define N_MAX 5
+#define Q_MAX 4096
+
+typedef struct {
+    fl_node_id from, to;
+    fl_buf bytes;
+} qmsg;
+
+typedef struct {
+    fl_raft r;
+    bool auto_persist;
+    uint64_t last_seq; /* newest persist request */
+    fl_index applied;  /* what the "state machine" has applied */
+    char applied_data[64][16];
+} node;
+
+static struct {
+    int n;
+    node nodes[N_MAX];
+    qmsg q[Q_MAX];
+    int q_head, q_count;
+    fl_time_ns now;
+} c;
+
+static void handle(node *nd, const fl_raft_update *up);
+
+static void step(node *nd, fl_raft_event *ev)
+{
+    fl_raft_update up;
+    ev->now_ns = c.now;
+    fl_raft_step(&nd->r, ev, &up);
+    fl_raft_invariants(&nd->r);
+    handle(nd, &up);
+}
+
+static void persist(node *nd, uint64_t seq)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_PERSISTED, .u.seq = seq};
+    step(nd, &ev);
+}
+
+static void handle(node *nd, const fl_raft_update *up)
+{
+    for (size_t i = 0; i < up->n_msgs; i++) {
+        FL_ASSERT(c.q_count < Q_MAX);
+        qmsg *m = &c.q[(c.q_head + c.q_count++) % Q_MAX];
+        fl_buf_init(&m->bytes);
+        m->from = up->msgs[i].from;
+        m->to = up->msgs[i].to;
+        FL_ASSERT(fl_wire_raft_encode(&up->msgs[i], &m->bytes) == 0);
+    }
+    for (size_t i = 0; i < up->n_apply; i++) {
+        fl_index idx = up->apply_first + i;
+        FL_ASSERT(idx == nd->applied + 1);
+        nd->applied = idx;
+        if (idx < 64) {
+            size_t len = up->apply[i].len < 15 ? up->apply[i].len : 15;
+            memcpy(nd->applied_data[idx], up->apply[i].data ? (const char *)up->apply[i].data : "",
+                   len);
+            nd->applied_data[idx][len] = 0;
+        }
+    }
+    if (up->persist.seq) {
+        nd->last_seq = up->persist.seq;
+        if (nd->auto_persist)
+            persist(nd, up->persist.seq);
+    }
+}
+
+static void setup(int n, bool pre_vote)
+{
+    memset(&c, 0, sizeof(c));
+    c.n = n;
+    for (int i = 0; i < n; i++) {
+        fl_raft_config cfg;
+        fl_raft_config_default(&cfg, (fl_node_id)(i + 1));
+        cfg.n_voters = (uint32_t)n;
+        for (int j = 0; j < n; j++)
+            cfg.voters[j] = (fl_node_id)(j + 1);
+        cfg.pre_vote = pre_vote;
+        cfg.seed = 1000 + (uint64_t)i;
+        c.nodes[i].auto_persist = true;
+        FL_ASSERT(fl_raft_init(&c.nodes[i].r, &cfg, NULL, 0) == 0);
+    }
+}
+
+static void teardown(void)
+{
+    while (c.q_count) {
+        fl_buf_free(&c.q[c.q_head].bytes);
+        c.q_head = (c.q_head + 1) % Q_MAX;
+        c.q_count--;
+    }
+    for (int i = 0; i < c.n; i++)
+        fl_raft_close(&c.nodes[i].r);
+}
+
+/* Delivers queued messages in order until none are left. */
+static void deliver_all(void)
+{
+    for (int guard = 0; c.q_count && guard < 100000; guard++) {
+        qmsg m = c.q[c.q_head];
+        c.q_head = (c.q_head + 1) % Q_MAX;
+        c.q_count--;
+        fl_raft_entry ents[FL_WIRE_ENTRIES_MAX];
+        fl_raft_msg msg;
+        FL_ASSERT(fl_wire_raft_decode(m.bytes.data, m.bytes.len, &msg, ents, 64) == 0);
+        fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &msg};
+        step(&c.nodes[m.to - 1], &ev);
+        fl_buf_free(&m.bytes);
+    }
+}
+
+static void advance_ms(int ms)
+{
+    for (int t = 0; t < ms; t++) {
+        c.now += FL_NS_PER_MS;
+        for (int i = 0; i < c.n; i++) {
+            fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
+            step(&c.nodes[i], &ev);
+        }
+        deliver_all();
+    }
+}
+
+static int leader_count(fl_node_id *leader)
+{
+    int count = 0;
+    for (int i = 0; i < c.n; i++)
+        if (fl_raft_role_of(&c.nodes[i].r) == FL_RAFT_LEADER) {
+            count++;
+            *leader = (fl_node_id)(i + 1);
+        }
+    return count;
+}
+
+static fl_node_id elect(void)
+{
+    fl_node_id leader = 0;
+    for (int t = 0; t < 2000 && leader_count(&leader) != 1; t += 10)
+        advance_ms(10);
+    return leader;
+}
+
+TEST(three_nodes_elect_exactly_one_leader)
+{
+    setup(3, true);
+    fl_node_id leader = elect();
+    CHECK(leader != 0);
+    CHECK_EQ(leader_count(&leader), 1);
+    fl_term t = fl_raft_term_of(&c.nodes[leader - 1].r);
+    advance_ms(300); /* heartbeats keep it: nobody times out */
+    CHECK_EQ(leader_count(&leader), 1);
+    for (int i = 0; i < 3; i++) {
+        CHECK(fl_raft_term_of(&c.nodes[i].r) == t);
+        CHECK_EQ(fl_raft_leader_of(&c.nodes[i].r), leader);
+    }
+    /* the new leader's no-op commits everywhere */
+    for (int i = 0; i < 3; i++)
+        CHECK(fl_raft_commit_of(&c.nodes[i].r) >= 1);
+    teardown();
+}
+
+TEST(proposals_commit_and_apply_in_order_everywhere)
+{
+    setup(5, true);
+    fl_node_id leader = elect();
+    CHECK(leader != 0);
+    const char *cmds[] = {"a", "bb", "ccc"};
+    fl_index idx[3];
+    for (int k = 0; k < 3; k++) {
+        fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE,
+                            .u.propose = {(const uint8_t *)cmds[k], (uint32_t)strlen(cmds[k])}};
+        fl_raft_update up;
+        ev.now_ns = c.now;
+        CHECK_EQ(fl_raft_step(&c.nodes[leader - 1].r, &ev, &up), 0);
+        idx[k] = up.proposed_index;
+        handle(&c.nodes[leader - 1], &up);
+    }
+    CHECK(idx[1] == idx[0] + 1 && idx[2] == idx[1] + 1);
+    advance_ms(100);
+    for (int i = 0; i < 5; i++) {
+        CHECK(c.nodes[i].applied >= idx[2]);
+        for (int k = 0; k < 3; k++)
+            CHECK_STR(c.nodes[i].applied_data[idx[k]], cmds[k]);
+    }
+    /* a follower refuses proposals */
+    fl_node_id follower = leader == 1 ? 2 : 1;
+    fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE, .u.propose = {(const uint8_t *)"x", 1}};
+    fl_raft_update up;
+    CHECK_EQ(fl_raft_step(&c.nodes[follower - 1].r, &ev, &up), FL_ENOTLEADER);
+    teardown();
+}
+
+TEST(vote_is_not_announced_before_it_is_durable)
+{
+    setup(3, false);
+    c.nodes[1].auto_persist = false;
+    fl_raft_msg req = {.type = FL_RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1};
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &req, .now_ns = 0};
+    fl_raft_update up;
+    CHECK_EQ(fl_raft_step(&c.nodes[1].r, &ev, &up), 0);
+    CHECK(up.persist.seq != 0);
+    CHECK(up.persist.hard_state);
+    CHECK_EQ(up.persist.vote, 1);
+    CHECK_EQ(up.n_msgs, 0); /* the grant waits for the disk */
+    uint64_t seq = up.persist.seq;
+    ev = (fl_raft_event){.type = FL_RAFT_EV_PERSISTED, .u.seq = seq};
+    CHECK_EQ(fl_raft_step(&c.nodes[1].r, &ev, &up), 0);
+    CHECK_EQ(up.n_msgs, 1);
+    CHECK_EQ(up.msgs[0].type, FL_RAFT_MSG_VOTE_RESP);
+    CHECK(up.msgs[0].u.vote_resp.granted);
+    /* a second candidate in the same term is refused */
+    req.from = 3;
+    ev = (fl_raft_event){.type = FL_RAFT_EV_RECEIVE, .u.msg = &req};
+    CHECK_EQ(fl_raft_step(&c.nodes[1].r, &ev, &up), 0);
+    CHECK_EQ(up.n_msgs, 1);
+    CHECK(!up.msgs[0].u.vote_resp.granted);
+    teardown();
+}
+
+TEST(mutant_vote_before_durable_announces_early)
+{
+    setup(3, false);
+    c.nodes[1].r.cfg.mutants = FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE;
+    fl_raft_msg req = {.type = FL_RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1};
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &req, .now_ns = 0};
+    fl_raft_update up;
+    CHECK_EQ(fl_raft_step(&c.nodes[1].r, &ev, &up), 0);
+    CHECK_EQ(up.n_msgs, 1);
+    teardown();
+}
+
+TEST(candidate_counts_itself_only_when_durable)
+{
+    setup(1, false);
+    c.nodes[0].auto_persist = false;
+    advance_ms(400);
+    CHECK_EQ(fl_raft_role_of(&c.nodes[0].r), FL_RAFT_CANDIDATE);
+    persist(&c.nodes[0], c.nodes[0].last_seq);
+    CHECK_EQ(fl_raft_role_of(&c.nodes[0].r), FL_RAFT_LEADER);
+    CHECK_EQ(fl_raft_commit_of(&c.nodes[0].r), 0); /* its no-op is not durable yet */
+    persist(&c.nodes[0], c.nodes[0].last_seq);
+    CHECK_EQ(fl_raft_commit_of(&c.nodes[0].r), 1);
+    teardown();
+}
+
+TEST(stale_leader_is_refused_and_steps_down)
+{
+    setup(3, true);
+    fl_node_id leader = elect();
+    CHECK(leader != 0);
+    node *f = &c.nodes[leader % 3];
+    fl_term t = fl_raft_term_of(&f->r);
+    fl_raft_msg stale = {.type = FL_RAFT_MSG_APPEND, .from = leader, .to = f->r.cfg.id,
+                         .term = t - 1};
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &stale, .now_ns = c.now};
+    fl_raft_update up;
+    CHECK_EQ(fl_raft_step(&f->r, &ev, &up), 0);
+    CHECK_EQ(up.n_msgs, 1);
+    CHECK(!up.msgs[0].u.append_resp.success);
+    CHECK(up.msgs[0].term == t);
+    /* a response carrying a higher term deposes the leader */
+    fl_raft_msg higher = {.type = FL_RAFT_MSG_APPEND_RESP, .from = f->r.cfg.id, .to = leader,
+                          .term = t + 5};
+    ev.u.msg = &higher;
+    CHECK_EQ(fl_raft_step(&c.nodes[leader - 1].r, &ev, &up), 0);
+    CHECK_EQ(fl_raft_role_of(&c.nodes[leader - 1].r), FL_RAFT_FOLLOWER);
+    CHECK(fl_raft_term_of(&c.nodes[leader - 1].r) == t + 5);
+    teardown();
+}
+
+TEST(nonsense_messages_are_refused_not_asserted)
+{
+    setup(3, true);
+    fl_raft_update up;
+    fl_raft_msg m = {.type = FL_RAFT_MSG_APPEND, .from = 9, .to = 1, .term = 1};
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &m};
+    CHECK_EQ(fl_raft_step(&c.nodes[0].r, &ev, &up), FL_EINVAL); /* unknown sender */
+    m.from = 2;
+    m.to = 3;
+    CHECK_EQ(fl_raft_step(&c.nodes[0].r, &ev, &up), FL_EINVAL); /* not for us */
+    fl_raft_entry ents[2] = {{.term = 2, .type = FL_RAFT_ENTRY_NOOP},
+                             {.term = 1, .type = FL_RAFT_ENTRY_NOOP}};
+    m.to = 1;
+    m.term = 2;
+    m.u.append.entries = ents;
+    m.u.append.n_entries = 2;
+    CHECK_EQ(fl_raft_step(&c.nodes[0].r, &ev, &up), FL_EINVAL); /* terms go backwards */
+    CHECK_EQ(fl_raft_last_index(&c.nodes[0].r), 0);
+    ents[1].term = 3;
+    CHECK_EQ(fl_raft_step(&c.nodes[0].r, &ev, &up), FL_EINVAL); /* beyond the message term */
+    ev.type = 99;
+    CHECK_EQ(fl_raft_step(&c.nodes[0].r, &ev, &up), FL_EINVAL);
+    teardown();
+}
+
+TEST(config_out_of_range_is_refused_with_reason)
+{
+    fl_raft_config cfg;
+    char why[128];
+    fl_raft_config_default(&cfg, 1);
+    CHECK_EQ(fl_raft_config_validate(&cfg, why, sizeof(why)), FL_ECONFIG); /* no voters */
+    cfg.n_voters = 1;
+    cfg.voters[0] = 1;
+    CHECK_EQ(fl_raft_config_validate(&cfg, why, sizeof(why)), 0);
+    cfg.heartbeat_ns = cfg.election_timeout_ns;
+    CHECK_EQ(fl_raft_config_validate(&cfg, why, sizeof(why)), FL_ECONFIG);
+    CHECK(strstr(why, "heartbeat") != NULL);
+    fl_raft_config_default(&cfg, 2);
+    cfg.n_voters = 1;
+    cfg.voters[0] = 1;
+    CHECK_EQ(fl_raft_config_validate(&cfg, why, sizeof(why)), FL_ECONFIG);
+    CHECK(strstr(why, "not among") != NULL);
+}
+
+TEST(recovered_log_that_goes_backwards_is_corrupt)
+{
+    fl_raft_config cfg;
+    fl_raft_config_default(&cfg, 1);
+    cfg.n_voters = 1;
+    cfg.voters[0] = 1;
+    fl_raft_entry ents[2] = {{.term = 3, .type = FL_RAFT_ENTRY_NOOP},
+                             {.term = 2, .type = FL_RAFT_ENTRY_NOOP}};
+    fl_raft_durable st = {.term = 3, .first_index = 1, .n_entries = 2, .entries = ents};
+    fl_raft r;
+    CHECK_EQ(fl_raft_init(&r, &cfg, &st, 0), FL_ECORRUPT);
+    ents[1].term = 3;
+    CHECK_EQ(fl_raft_init(&r, &cfg, &st, 0), 0);
+    CHECK_EQ(fl_raft_last_index(&r), 2);
+    fl_raft_close(&r);
+}

@@ -1,0 +1,151 @@
+/* test_wire.c: Raft message encoding: round trips, and refusal of truncated, oversized and
+ * garbage input. */
+#include "test.h"
+
+#include "faultline/error.h"
+#include "faultline/rng.h"
+#include "faultline/wire.h"
+
+static int encode(const fl_raft_msg *m, fl_buf *b)
+{
+    fl_buf_reset(b);
+    return fl_wire_raft_encode(m, b);
+}
+
+static fl_raft_msg sample(uint8_t type, fl_raft_entry *ents)
+{
+    fl_raft_msg m = {.type = type, .from = 3, .to = 7, .term = 0x1122334455667788ull};
+    switch (type) {
+    case FL_RAFT_MSG_VOTE:
+    case FL_RAFT_MSG_PRE_VOTE:
+        m.u.vote.last_index = 99;
+        m.u.vote.last_term = 5;
+        m.u.vote.transfer = type == FL_RAFT_MSG_VOTE;
+        break;
+    case FL_RAFT_MSG_VOTE_RESP:
+    case FL_RAFT_MSG_PRE_VOTE_RESP:
+        m.u.vote_resp.granted = true;
+        break;
+    case FL_RAFT_MSG_APPEND:
+        m.u.append.prev_index = 10;
+        m.u.append.prev_term = 2;
+        m.u.append.commit = 9;
+        m.u.append.ctx = 77;
+        ents[0] = (fl_raft_entry){.term = 3, .type = FL_RAFT_ENTRY_NOOP};
+        ents[1] = (fl_raft_entry){
+            .term = 3, .type = FL_RAFT_ENTRY_NORMAL, .len = 5, .data = (const uint8_t *)"hello"};
+        m.u.append.entries = ents;
+        m.u.append.n_entries = 2;
+        break;
+    case FL_RAFT_MSG_APPEND_RESP:
+        m.u.append_resp.success = false;
+        m.u.append_resp.reject_index = 10;
+        m.u.append_resp.hint_index = 4;
+        m.u.append_resp.hint_term = 2;
+        m.u.append_resp.last_index = 12;
+        m.u.append_resp.ctx = 77;
+        break;
+    }
+    return m;
+}
+
+TEST(wire_roundtrip_every_type)
+{
+    fl_buf b, b2;
+    fl_buf_init(&b);
+    fl_buf_init(&b2);
+    for (uint8_t type = FL_RAFT_MSG_VOTE; type <= FL_RAFT_MSG_TIMEOUT_NOW; type++) {
+        fl_raft_entry ents[2], got_ents[4];
+        fl_raft_msg m = sample(type, ents), got;
+        CHECK_EQ(encode(&m, &b), 0);
+        CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), 0);
+        CHECK_EQ(got.type, type);
+        CHECK_EQ(got.from, 3);
+        CHECK_EQ(got.to, 7);
+        CHECK(got.term == m.term);
+        CHECK_EQ(encode(&got, &b2), 0);
+        CHECK_EQ(b2.len, b.len);
+        CHECK(memcmp(b.data, b2.data, b.len) == 0);
+        if (type == FL_RAFT_MSG_APPEND) {
+            CHECK_EQ(got.u.append.n_entries, 2);
+            CHECK_EQ(got.u.append.entries[1].len, 5);
+            CHECK(memcmp(got.u.append.entries[1].data, "hello", 5) == 0);
+            CHECK_EQ(got.u.append.ctx, 77);
+        }
+        if (type == FL_RAFT_MSG_VOTE)
+            CHECK(got.u.vote.transfer);
+        if (type == FL_RAFT_MSG_APPEND_RESP)
+            CHECK_EQ(got.u.append_resp.hint_term, 2);
+    }
+    fl_buf_free(&b);
+    fl_buf_free(&b2);
+}
+
+TEST(wire_every_truncation_refused)
+{
+    fl_buf b;
+    fl_buf_init(&b);
+    for (uint8_t type = FL_RAFT_MSG_VOTE; type <= FL_RAFT_MSG_TIMEOUT_NOW; type++) {
+        fl_raft_entry ents[2], got_ents[4];
+        fl_raft_msg m = sample(type, ents), got;
+        CHECK_EQ(encode(&m, &b), 0);
+        for (size_t n = 0; n < b.len; n++)
+            CHECK(fl_wire_raft_decode(b.data, n, &got, got_ents, 4) != 0);
+        /* one trailing byte too many */
+        fl_buf_put_u8(&b, 0);
+        CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    }
+    fl_buf_free(&b);
+}
+
+TEST(wire_refuses_bad_fields)
+{
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_raft_entry ents[2], got_ents[4];
+    fl_raft_msg m = sample(FL_RAFT_MSG_APPEND, ents), got;
+    CHECK_EQ(encode(&m, &b), 0);
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 1), FL_ETOOBIG);
+    b.data[0] = 9;
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_EVERSION);
+    b.data[0] = FL_WIRE_VERSION;
+    b.data[1] = 8; /* InstallSnapshot: reserved, not yet decodable */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ETYPE);
+    b.data[1] = 200;
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ETYPE);
+    b.data[1] = FL_RAFT_MSG_APPEND;
+    b.data[2] = 1; /* transfer flag on an AppendEntries */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    b.data[2] = 0;
+    b.data[20 + 32 + 4 + 8] = 9; /* first entry's type */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    /* an entry count that would need more bytes than there are */
+    m.type = FL_RAFT_MSG_VOTE_RESP;
+    m.u.vote_resp.granted = true;
+    CHECK_EQ(encode(&m, &b), 0);
+    b.data[20] = 2; /* a bool that is neither 0 nor 1 */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    fl_buf_free(&b);
+}
+
+TEST(wire_random_garbage_never_crashes)
+{
+    fl_rng r;
+    fl_rng_seed(&r, 5);
+    uint8_t bytes[256];
+    fl_raft_entry got_ents[8];
+    fl_raft_msg got;
+    int accepted = 0;
+    for (int trial = 0; trial < 20000; trial++) {
+        size_t n = (size_t)fl_rng_below(&r, sizeof(bytes));
+        for (size_t i = 0; i < n; i++)
+            bytes[i] = (uint8_t)fl_rng_next(&r);
+        if (n > 2 && fl_rng_chance(&r, 0.5)) { /* plausible header more often */
+            bytes[0] = FL_WIRE_VERSION;
+            bytes[1] = (uint8_t)fl_rng_range(&r, 1, 7);
+            bytes[2] = bytes[3] = 0;
+        }
+        accepted += fl_wire_raft_decode(bytes, n, &got, got_ents, 8) == 0;
+    }
+    CHECK(accepted < 20000);
+}
