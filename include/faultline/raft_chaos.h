@@ -1,0 +1,50 @@
+/* raft_chaos.h: one randomized fault-injection run of a simulated Raft cluster, the unit of
+ * the foundation campaign: random partitions (halves, random halves, isolate one node,
+ * isolate the leader, majorities ring, bridge, one-way), crashes with torn writes, restarts,
+ * pauses, message loss, duplication and reordering, under a steady stream of proposals; then
+ * every fault heals and the cluster must commit a new entry within a bound (liveness).
+ * Safety is checked after every event (raft_check.h); everything derives from the seed. */
+#ifndef FAULTLINE_RAFT_CHAOS_H
+#define FAULTLINE_RAFT_CHAOS_H
+
+#include "faultline/raft.h"
+#include "faultline/sim.h"
+
+typedef struct fl_chaos_config {
+    uint64_t seed;
+    uint32_t nodes;          /* 1..FL_RAFT_NODES_MAX */
+    fl_time_ns duration_ns;  /* faults happen in [0, duration) */
+    fl_time_ns liveness_ns;  /* after the heal, a new entry must commit within this */
+    fl_time_ns fault_gap_ns; /* mean time between nemesis actions */
+    double proposals_per_s;
+    double loss, dup, reorder; /* maxima: each fault window draws up to these */
+    bool partitions, crashes, pauses, torn;
+    uint32_t mutants; /* fl_raft_mutant bits */
+    bool verbose;     /* print nemesis actions */
+} fl_chaos_config;
+
+typedef struct fl_chaos_result {
+    bool violation;
+    char reason[256];
+    uint64_t event;
+    fl_time_ns violation_time_ns;
+    bool live;             /* a new entry committed after the heal, within liveness_ns */
+    fl_time_ns recover_ns; /* heal -> that commit */
+    uint64_t trace_hash;
+    uint64_t proposals, committed;
+    uint64_t nemesis_actions;
+    fl_sim_stats sim;
+    uint64_t elections;
+    char trace_tail[4096]; /* the last events before a violation */
+} fl_chaos_result;
+
+/* Defaults: 3 nodes, 10 s of faults, 5 s liveness bound, a nemesis action every 400 ms on
+ * average, 50 proposals/s, loss up to 10%, duplication up to 5%, reordering up to 10%,
+ * all fault kinds on, torn writes on. */
+void fl_chaos_config_default(fl_chaos_config *c);
+/* Runs one seed. Returns 0 (see result), or an error for a bad configuration. */
+int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out);
+/* The command line that reproduces a run. */
+void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size);
+
+#endif

@@ -1,0 +1,62 @@
+/* raft_check.h: Raft's safety properties (Raft paper figure 3), checked across a whole
+ * cluster after every step of every node.
+ *
+ *   election safety      at most one leader per term
+ *   leader append-only   a leader never overwrites or deletes entries in its own log
+ *   log matching         two logs with an entry of the same index and term are identical
+ *                        up to that index
+ *   leader completeness  a new leader holds every entry committed before its election
+ *   state machine safety every node applies the same entry at each index, in index order
+ *
+ * Each node's log is mirrored as a chain of 64-bit hashes (hash[i] covers entries 1..i), so
+ * a whole-prefix comparison is one integer comparison. The checker is an observer: it reads
+ * the node and the update, and never changes either. */
+#ifndef FAULTLINE_RAFT_CHECK_H
+#define FAULTLINE_RAFT_CHECK_H
+
+#include "faultline/buf.h"
+#include "faultline/raft.h"
+
+#define FL_RAFT_CHECK_NODES_MAX 64
+
+typedef struct fl_raft_check_node {
+    uint64_t *chain; /* chain[i - first] for i in first .. first + count - 1 */
+    size_t count;
+    size_t cap;
+    fl_index first;
+    fl_index commit;
+    fl_index applied;
+    fl_raft_role role;
+    fl_term term;
+    uint64_t truncated_committed;
+} fl_raft_check_node;
+
+typedef struct fl_raft_checker {
+    uint32_t n_nodes;
+    fl_raft_check_node nodes[FL_RAFT_CHECK_NODES_MAX];
+    fl_node_id *leader_of_term; /* leader_of_term[t], 0 = none seen */
+    size_t terms_cap;
+    uint64_t *committed; /* chain hash of every committed index, 1-based: committed[i - 1] */
+    size_t committed_count;
+    size_t committed_cap;
+    /* (index, term) -> chain hash, for log matching: open addressing */
+    struct fl_raft_check_slot {
+        fl_index index;
+        fl_term term;
+        uint64_t chain;
+    } *seen;
+    size_t seen_cap;
+    size_t seen_count;
+    uint64_t leaders_elected;
+} fl_raft_checker;
+
+int fl_raft_checker_init(fl_raft_checker *ch, uint32_t n_nodes);
+void fl_raft_checker_free(fl_raft_checker *ch);
+/* A node (re)started: mirror its recovered log; its volatile commit and applied restart at 0. */
+int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft *r);
+/* After every step of node id. Returns 0, or FL_ECORRUPT with the violated property and its
+ * details appended to why. */
+int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
+                            const fl_raft_update *up, fl_buf *why);
+
+#endif

@@ -1,0 +1,72 @@
+/* raft_sim.h: hosts the Raft core in the simulator (sim.h) through the protocol table.
+ *
+ * Each simulated node is an fl_raft plus glue: messages go through the wire codec onto the
+ * simulated network; persist requests become disk records followed by a sync whose
+ * completion is fed back as PERSISTED; a failed fsync stops the node; at a (re)start the node
+ * rebuilds its hard state and log from the records that survived, verifying each record's
+ * CRC32C (a torn last record is discarded; a bad record followed by good ones refuses the
+ * start). After every step the cluster-wide safety checker (raft_check.h) and the node's own
+ * invariants run; a violation stops the simulation.
+ *
+ * Disk record format (all little-endian):
+ *     crc32c u32 (over everything after it) | kind u8 = 1 | flags u8 (bit 0: hard state
+ *     present) | term u64 | vote u32 | first_index u64 | n u32 |
+ *     n x (term u64 | type u8 | len u32 | data[len])
+ * meaning: set (term, vote) if flagged; drop log entries >= first_index; append the n. */
+#ifndef FAULTLINE_RAFT_SIM_H
+#define FAULTLINE_RAFT_SIM_H
+
+#include "faultline/raft.h"
+#include "faultline/raft_check.h"
+#include "faultline/sim.h"
+
+typedef struct fl_raft_sim_hooks {
+    void *arg;
+    /* After every step of node id (after the checks). */
+    void (*on_step)(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up);
+    /* Node id started (r is its recovered state) or stopped (crash, exit, end). */
+    void (*on_start)(void *arg, fl_node_id id, const fl_raft *r);
+    void (*on_stop)(void *arg, fl_node_id id);
+} fl_raft_sim_hooks;
+
+typedef struct fl_raft_sim_stats {
+    uint64_t steps;
+    uint64_t decode_errors;   /* messages the wire codec refused */
+    uint64_t rejected_msgs;   /* messages the core refused (FL_EINVAL) */
+    uint64_t fsync_failures;  /* nodes stopped by a failed fsync */
+    uint64_t torn_discarded;  /* torn tail records discarded at start */
+    uint64_t corrupt_refused; /* starts refused because of a corrupt record */
+    uint64_t elections;       /* campaigns started, summed over nodes and lives */
+} fl_raft_sim_stats;
+
+typedef struct fl_raft_sim {
+    fl_raft_config raft; /* template: id, voters and seed are filled per node */
+    uint32_t nodes;
+    fl_raft_sim_hooks hooks;
+    fl_raft_checker checker;
+    bool check;             /* run the safety checker (default true) */
+    fl_buf violation;       /* the first violation found, "" if none */
+    fl_raft_sim_stats stats;
+    fl_raft_entry *decode_entries; /* scratch for decoding AppendEntries */
+    fl_buf scratch;
+} fl_raft_sim;
+
+/* Initializes for a cluster of nodes 1..nodes with raft as the template (its id, voters and
+ * seed are ignored). Returns 0, FL_ECONFIG (reason in why) or FL_ENOMEM. */
+int fl_raft_sim_init(fl_raft_sim *rs, const fl_raft_config *raft, uint32_t nodes,
+                     const fl_raft_sim_hooks *hooks, char *why, size_t why_size);
+void fl_raft_sim_free(fl_raft_sim *rs);
+/* The protocol table; pass rs as the sim config's proto_ctx. */
+const fl_sim_proto *fl_raft_sim_proto(void);
+/* Registers the violation check with sim (call once after fl_sim_create). */
+int fl_raft_sim_attach(fl_raft_sim *rs, fl_sim *sim);
+/* The node's Raft state, or NULL when it is down. */
+const fl_raft *fl_raft_sim_node(const fl_sim *sim, fl_node_id id);
+/* A client command submitted at node id (from a driver callback). Returns what
+ * fl_raft_step returns (FL_ENOTLEADER...), or FL_ESTOPPED if the node is not up. */
+int fl_raft_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len,
+                        fl_index *index, fl_term *term);
+/* The node that is leader in the highest term among live nodes, 0 if none. */
+fl_node_id fl_raft_sim_leader(const fl_sim *sim);
+
+#endif

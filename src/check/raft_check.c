@@ -1,0 +1,245 @@
+/* raft_check.c: cluster-wide Raft safety checks (raft_check.h). Cost per step: O(entries
+ * appended + entries newly committed), so it can run after every simulated event. */
+#include "faultline/raft_check.h"
+
+#include "faultline/assert.h"
+#include "faultline/crc32c.h"
+#include "faultline/error.h"
+#include "faultline/rng.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t entry_hash(uint64_t prev, const fl_raft_entry *e)
+{
+    uint64_t h = prev ^ fl_mix64(e->term * 31 + e->type);
+    h = fl_mix64(h ^ ((uint64_t)e->len << 32 | fl_crc32c(0, e->data, e->len)));
+    return h ? h : 1; /* 0 means "no entry" */
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return FL_ENOMEM;
+    memset((char *)q + *cap * elem, 0, (c - *cap) * elem);
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+int fl_raft_checker_init(fl_raft_checker *ch, uint32_t n_nodes)
+{
+    memset(ch, 0, sizeof(*ch));
+    if (n_nodes < 1 || n_nodes > FL_RAFT_CHECK_NODES_MAX)
+        return FL_EINVAL;
+    ch->n_nodes = n_nodes;
+    ch->seen_cap = 1024;
+    ch->seen = calloc(ch->seen_cap, sizeof(*ch->seen));
+    return ch->seen ? 0 : FL_ENOMEM;
+}
+
+void fl_raft_checker_free(fl_raft_checker *ch)
+{
+    for (uint32_t i = 0; i < ch->n_nodes; i++)
+        free(ch->nodes[i].chain);
+    free(ch->leader_of_term);
+    free(ch->committed);
+    free(ch->seen);
+    memset(ch, 0, sizeof(*ch));
+}
+
+static uint64_t chain_at(const fl_raft_check_node *n, fl_index i)
+{
+    if (i < n->first || i >= n->first + n->count)
+        return 0;
+    return n->chain[i - n->first];
+}
+
+/* Log matching: the first node to hold (index, term) fixes the prefix hash for everyone. */
+static int seen_check(fl_raft_checker *ch, fl_index index, fl_term term, uint64_t chain)
+{
+    if (ch->seen_count * 2 >= ch->seen_cap) {
+        size_t cap = ch->seen_cap * 2;
+        struct fl_raft_check_slot *s = calloc(cap, sizeof(*s)), *old = ch->seen;
+        if (!s)
+            return FL_ENOMEM;
+        for (size_t i = 0; i < ch->seen_cap; i++) {
+            if (!old[i].index)
+                continue;
+            size_t k = fl_mix64(old[i].index * 1000003 + old[i].term) & (cap - 1);
+            while (s[k].index)
+                k = (k + 1) & (cap - 1);
+            s[k] = old[i];
+        }
+        free(old);
+        ch->seen = s;
+        ch->seen_cap = cap;
+    }
+    size_t k = fl_mix64(index * 1000003 + term) & (ch->seen_cap - 1);
+    while (ch->seen[k].index) {
+        if (ch->seen[k].index == index && ch->seen[k].term == term)
+            return ch->seen[k].chain == chain ? 0 : FL_ECORRUPT;
+        k = (k + 1) & (ch->seen_cap - 1);
+    }
+    ch->seen[k] = (struct fl_raft_check_slot){index, term, chain};
+    ch->seen_count++;
+    return 0;
+}
+
+/* Mirrors log entries [from, last] of r into n, checking log matching for each. */
+static int mirror(fl_raft_checker *ch, fl_raft_check_node *n, const fl_raft *r, fl_index from,
+                  fl_buf *why, fl_node_id id)
+{
+    fl_index last = fl_raft_last_index(r);
+    if (from < n->first)
+        from = n->first;
+    n->count = from - n->first;
+    if (grow((void **)&n->chain, &n->cap, (size_t)(last + 1 - n->first), sizeof(uint64_t)))
+        return FL_ENOMEM;
+    uint64_t prev = from > n->first ? n->chain[from - 1 - n->first] : 0;
+    for (fl_index i = from; i <= last; i++) {
+        const fl_raft_entry *e = fl_raft_entry_at(r, i);
+        prev = entry_hash(prev, e);
+        n->chain[i - n->first] = prev;
+        n->count++;
+        if (seen_check(ch, i, e->term, prev)) {
+            fl_buf_printf(why, "log matching: node %u has entry %llu of term %llu whose log prefix "
+                          "differs from another node's entry %llu of term %llu",
+                          id, (unsigned long long)i, (unsigned long long)e->term,
+                          (unsigned long long)i, (unsigned long long)e->term);
+            return FL_ECORRUPT;
+        }
+    }
+    return 0;
+}
+
+int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft *r)
+{
+    FL_ASSERT(id >= 1 && id <= ch->n_nodes);
+    fl_raft_check_node *n = &ch->nodes[id - 1];
+    n->first = fl_raft_first_index(r);
+    n->count = 0;
+    n->commit = fl_raft_commit_of(r);
+    n->applied = fl_raft_applied_of(r);
+    n->role = fl_raft_role_of(r);
+    n->term = fl_raft_term_of(r);
+    n->truncated_committed = r->truncated_committed;
+    fl_buf why;
+    fl_buf_init(&why);
+    int rc = mirror(ch, n, r, n->first, &why, id);
+    fl_buf_free(&why);
+    return rc;
+}
+
+static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
+                          const fl_raft_update *up, fl_buf *why)
+{
+    fl_raft_check_node *n = &ch->nodes[id - 1];
+    if (up->role != FL_RAFT_LEADER)
+        return 0;
+    fl_term t = up->term;
+    if (grow((void **)&ch->leader_of_term, &ch->terms_cap, (size_t)t + 1, sizeof(fl_node_id)))
+        return FL_ENOMEM;
+    fl_node_id other = ch->leader_of_term[t];
+    if (other && other != id) {
+        fl_buf_printf(why, "election safety: nodes %u and %u are both leaders of term %llu",
+                      other, id, (unsigned long long)t);
+        return FL_ECORRUPT;
+    }
+    bool new_leader = !other;
+    ch->leader_of_term[t] = id;
+    if (!new_leader)
+        return 0;
+    ch->leaders_elected++;
+    /* leader completeness: every committed entry is in the new leader's log */
+    fl_index c = ch->committed_count;
+    if (c && chain_at(n, c) != ch->committed[c - 1]) {
+        fl_buf_printf(why, "leader completeness: node %u became leader of term %llu without "
+                      "committed entry %llu (its last index is %llu)",
+                      id, (unsigned long long)t, (unsigned long long)c,
+                      (unsigned long long)fl_raft_last_index(r));
+        return FL_ECORRUPT;
+    }
+    return 0;
+}
+
+static int check_commit(fl_raft_checker *ch, fl_node_id id, const fl_raft_update *up,
+                        fl_buf *why)
+{
+    fl_raft_check_node *n = &ch->nodes[id - 1];
+    for (fl_index i = n->commit + 1; i <= up->commit; i++) {
+        uint64_t h = chain_at(n, i);
+        if (i <= ch->committed_count) {
+            if (ch->committed[i - 1] != h) {
+                fl_buf_printf(why, "state machine safety: node %u committed a different entry "
+                              "at index %llu than was committed before",
+                              id, (unsigned long long)i);
+                return FL_ECORRUPT;
+            }
+            continue;
+        }
+        FL_ASSERT(i == ch->committed_count + 1);
+        if (grow((void **)&ch->committed, &ch->committed_cap, (size_t)i, sizeof(uint64_t)))
+            return FL_ENOMEM;
+        ch->committed[i - 1] = h;
+        ch->committed_count = i;
+    }
+    if (up->commit > n->commit)
+        n->commit = up->commit;
+    return 0;
+}
+
+static int check_apply(fl_raft_check_node *n, fl_node_id id, const fl_raft_update *up,
+                       fl_buf *why)
+{
+    if (!up->n_apply)
+        return 0;
+    if (up->apply_first != n->applied + 1) {
+        fl_buf_printf(why, "state machine safety: node %u applies index %llu after %llu", id,
+                      (unsigned long long)up->apply_first, (unsigned long long)n->applied);
+        return FL_ECORRUPT;
+    }
+    n->applied += up->n_apply;
+    return 0;
+}
+
+int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
+                            const fl_raft_update *up, fl_buf *why)
+{
+    FL_ASSERT(id >= 1 && id <= ch->n_nodes);
+    fl_raft_check_node *n = &ch->nodes[id - 1];
+    int rc = 0;
+    if (up->persist.seq && up->persist.first_index <= fl_raft_last_index(r) + 1) {
+        fl_index from = up->persist.first_index, old_last = n->first + n->count - 1;
+        if (n->role == FL_RAFT_LEADER && up->role == FL_RAFT_LEADER && n->term == up->term &&
+            from <= old_last) {
+            fl_buf_printf(why, "leader append-only: leader %u of term %llu rewrote its log from "
+                          "index %llu (last was %llu)",
+                          id, (unsigned long long)up->term, (unsigned long long)from,
+                          (unsigned long long)old_last);
+            return FL_ECORRUPT;
+        }
+        rc = mirror(ch, n, r, from, why, id);
+    }
+    if (!rc && r->truncated_committed != n->truncated_committed) {
+        fl_buf_printf(why, "state machine safety: node %u removed committed entries", id);
+        rc = FL_ECORRUPT;
+    }
+    if (!rc)
+        rc = check_election(ch, id, r, up, why);
+    if (!rc)
+        rc = check_commit(ch, id, up, why);
+    if (!rc)
+        rc = check_apply(n, id, up, why);
+    n->role = up->role;
+    n->term = up->term;
+    if (n->commit > up->commit)
+        n->commit = up->commit; /* only after a restart or a (mutant) truncation */
+    return rc;
+}

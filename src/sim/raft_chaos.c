@@ -1,0 +1,306 @@
+/* raft_chaos.c: a randomized fault-injection run of a simulated Raft cluster (raft_chaos.h).
+ *
+ * Timeline of a run: [0, duration) faults and proposals; at duration everything heals (links
+ * up and clean, crashed nodes restarted, paused ones resumed); then a marker entry is
+ * proposed to whoever leads until it commits, for at most liveness_ns. */
+#include "faultline/raft_chaos.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+#include "faultline/raft_sim.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct chaos {
+    const fl_chaos_config *cfg;
+    fl_chaos_result *res;
+    fl_sim *sim;
+    fl_raft_sim rs;
+    fl_rng rng;
+    uint64_t next_cmd;
+    bool healed;
+    fl_time_ns heal_at;
+    fl_index marker_index;
+    fl_term marker_term;
+    fl_node_id marker_node;
+} chaos;
+
+void fl_chaos_config_default(fl_chaos_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->seed = 1;
+    c->nodes = 3;
+    c->duration_ns = 10 * FL_NS_PER_S;
+    c->liveness_ns = 5 * FL_NS_PER_S;
+    c->fault_gap_ns = 400 * FL_NS_PER_MS;
+    c->proposals_per_s = 50;
+    c->loss = 0.10;
+    c->dup = 0.05;
+    c->reorder = 0.10;
+    c->partitions = c->crashes = c->pauses = c->torn = true;
+}
+
+void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size)
+{
+    snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s",
+             (unsigned long long)c->seed, c->nodes,
+             (unsigned long long)(c->duration_ns / FL_NS_PER_MS), c->mutants ? " --mutant ..." : "");
+}
+
+/* ---- nemesis ----------------------------------------------------------------------------- */
+
+static fl_node_id random_node(chaos *ch)
+{
+    return (fl_node_id)fl_rng_range(&ch->rng, 1, ch->cfg->nodes);
+}
+
+static void set_links(chaos *ch, bool faulty)
+{
+    fl_sim_link l;
+    fl_sim_link_get(ch->sim, 1, ch->cfg->nodes > 1 ? 2 : 1, &l);
+    const fl_chaos_config *c = ch->cfg;
+    l.loss = faulty ? fl_rng_double(&ch->rng) * c->loss : 0;
+    l.dup = faulty ? fl_rng_double(&ch->rng) * c->dup : 0;
+    l.reorder = faulty ? fl_rng_double(&ch->rng) * c->reorder : 0;
+    /* keep the connectivity as it is: only the quality changes */
+    for (fl_node_id a = 1; a <= c->nodes; a++)
+        for (fl_node_id b = 1; b <= c->nodes; b++) {
+            fl_sim_link cur;
+            fl_sim_link_get(ch->sim, a, b, &cur);
+            l.up = cur.up;
+            fl_sim_link_set(ch->sim, a, b, &l);
+        }
+}
+
+static const char *partition(chaos *ch)
+{
+    fl_sim_conn conn;
+    uint32_t n = ch->cfg->nodes;
+    fl_node_id leader = fl_raft_sim_leader(ch->sim);
+    switch (fl_rng_below(&ch->rng, 7)) {
+    case 0:
+        fl_sim_conn_halves(&conn, n);
+        break;
+    case 1:
+        fl_sim_conn_random_halves(&conn, n, &ch->rng);
+        break;
+    case 2:
+        fl_sim_conn_isolate(&conn, n, random_node(ch));
+        break;
+    case 3:
+        fl_sim_conn_isolate(&conn, n, leader ? leader : random_node(ch));
+        break;
+    case 4:
+        fl_sim_conn_majorities_ring(&conn, n);
+        break;
+    case 5:
+        fl_sim_conn_bridge(&conn, n, random_node(ch));
+        break;
+    default: {
+        fl_node_id a = random_node(ch), b = random_node(ch);
+        fl_sim_conn_one_way(&conn, n, leader && fl_rng_chance(&ch->rng, 0.5) ? leader : a, b);
+    }
+    }
+    fl_sim_set_conn(ch->sim, &conn);
+    return "partition";
+}
+
+static const char *crash_or_restart(chaos *ch)
+{
+    fl_node_id id = random_node(ch);
+    fl_sim_node_state st = fl_sim_node_state_of(ch->sim, id);
+    if (st == FL_SIM_NODE_DOWN) {
+        fl_sim_restart(ch->sim, id);
+        return "restart";
+    }
+    if (st == FL_SIM_NODE_PAUSED)
+        fl_sim_resume(ch->sim, id);
+    fl_sim_crash(ch->sim, id);
+    return "crash";
+}
+
+static const char *pause_or_resume(chaos *ch)
+{
+    fl_node_id id = random_node(ch);
+    fl_sim_node_state st = fl_sim_node_state_of(ch->sim, id);
+    if (st == FL_SIM_NODE_PAUSED) {
+        fl_sim_resume(ch->sim, id);
+        return "resume";
+    }
+    if (st == FL_SIM_NODE_UP)
+        fl_sim_pause(ch->sim, id);
+    return "pause";
+}
+
+static void nemesis(fl_sim *sim, void *arg)
+{
+    chaos *ch = arg;
+    const fl_chaos_config *c = ch->cfg;
+    if (ch->healed)
+        return;
+    const char *what = "links";
+    uint64_t pick = fl_rng_below(&ch->rng, 10);
+    if (pick < 3 && c->partitions)
+        what = partition(ch);
+    else if (pick < 4 && c->partitions) {
+        fl_sim_heal(sim);
+        what = "heal-partition";
+    } else if (pick < 7 && c->crashes)
+        what = crash_or_restart(ch);
+    else if (pick < 8 && c->pauses)
+        what = pause_or_resume(ch);
+    else
+        set_links(ch, true);
+    ch->res->nemesis_actions++;
+    if (c->verbose)
+        printf("%10.3f s  nemesis: %s\n", (double)fl_sim_time(sim) / 1e9, what);
+    fl_time_ns gap = (fl_time_ns)fl_rng_exp(&ch->rng, (double)c->fault_gap_ns) + FL_NS_PER_MS;
+    fl_time_ns at = fl_sim_time(sim) + gap;
+    if (at < c->duration_ns)
+        fl_sim_schedule(sim, at, nemesis, ch);
+}
+
+/* ---- proposals and the heal -------------------------------------------------------------- */
+
+static void propose(fl_sim *sim, void *arg)
+{
+    chaos *ch = arg;
+    if (ch->healed)
+        return;
+    fl_node_id leader = fl_raft_sim_leader(sim);
+    if (leader) {
+        char cmd[32];
+        int len = snprintf(cmd, sizeof(cmd), "c%llu", (unsigned long long)ch->next_cmd++);
+        if (fl_raft_sim_propose(sim, leader, cmd, (uint32_t)len, NULL, NULL) == 0)
+            ch->res->proposals++;
+    }
+    double gap_s = fl_rng_exp(&ch->rng, 1.0 / ch->cfg->proposals_per_s);
+    fl_sim_schedule(sim, fl_sim_time(sim) + (fl_time_ns)(gap_s * 1e9) + 1, propose, ch);
+}
+
+static void heal(fl_sim *sim, void *arg)
+{
+    chaos *ch = arg;
+    ch->healed = true;
+    ch->heal_at = fl_sim_time(sim);
+    fl_sim_heal(sim);
+    set_links(ch, false);
+    for (fl_node_id id = 1; id <= ch->cfg->nodes; id++) {
+        fl_sim_node_state st = fl_sim_node_state_of(sim, id);
+        if (st == FL_SIM_NODE_PAUSED)
+            fl_sim_resume(sim, id);
+        else if (st == FL_SIM_NODE_DOWN)
+            fl_sim_restart(sim, id);
+    }
+}
+
+/* After the heal: propose a marker at the leader until one commits on that leader. */
+static void liveness(fl_sim *sim, void *arg)
+{
+    chaos *ch = arg;
+    if (ch->res->live)
+        return;
+    if (ch->marker_node) {
+        const fl_raft *r = fl_raft_sim_node(sim, ch->marker_node);
+        if (r && fl_raft_commit_of(r) >= ch->marker_index &&
+            fl_raft_term_at(r, ch->marker_index) == ch->marker_term) {
+            ch->res->live = true;
+            ch->res->recover_ns = fl_sim_time(sim) - ch->heal_at;
+            return;
+        }
+    }
+    fl_node_id leader = fl_raft_sim_leader(sim);
+    const fl_raft *lr = leader ? fl_raft_sim_node(sim, leader) : NULL;
+    bool marker_pending = ch->marker_node == leader && lr &&
+                          fl_raft_term_of(lr) == ch->marker_term;
+    if (leader && !marker_pending &&
+        fl_raft_sim_propose(sim, leader, "marker", 6, &ch->marker_index, &ch->marker_term) == 0)
+        ch->marker_node = leader;
+    fl_sim_schedule(sim, fl_sim_time(sim) + 10 * FL_NS_PER_MS, liveness, ch);
+}
+
+static int count_committed(chaos *ch)
+{
+    fl_index best = 0;
+    for (fl_node_id id = 1; id <= ch->cfg->nodes; id++) {
+        const fl_raft *r = fl_raft_sim_node(ch->sim, id);
+        if (r && fl_raft_commit_of(r) > best)
+            best = fl_raft_commit_of(r);
+    }
+    ch->res->committed = best;
+    return 0;
+}
+
+static int setup(chaos *ch)
+{
+    const fl_chaos_config *c = ch->cfg;
+    fl_raft_config rc;
+    fl_raft_config_default(&rc, 1);
+    rc.mutants = c->mutants;
+    char why[160];
+    int err = fl_raft_sim_init(&ch->rs, &rc, c->nodes, NULL, why, sizeof(why));
+    if (err)
+        return err;
+    fl_sim_config sc;
+    fl_sim_config_default(&sc);
+    sc.seed = c->seed;
+    sc.nodes = c->nodes;
+    sc.proto = fl_raft_sim_proto();
+    sc.proto_ctx = &ch->rs;
+    sc.link.delay = fl_sim_dist_exp(500 * FL_NS_PER_US, 1500 * FL_NS_PER_US);
+    sc.link.reorder_ns = 20 * FL_NS_PER_MS;
+    sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 3 * FL_NS_PER_MS);
+    sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
+    sc.torn = c->torn ? 0.5 : 0.0;
+    fl_buf wb;
+    fl_buf_init(&wb);
+    err = fl_sim_create(&sc, &ch->sim, &wb);
+    fl_buf_free(&wb);
+    if (err)
+        return err;
+    fl_raft_sim_attach(&ch->rs, ch->sim);
+    fl_rng_seed(&ch->rng, fl_mix64(c->seed ^ 0xC4A05));
+    return fl_sim_start_all(ch->sim);
+}
+
+int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (c->nodes < 1 || c->nodes > FL_RAFT_NODES_MAX || c->proposals_per_s <= 0 ||
+        c->loss < 0 || c->loss > 1 || c->dup < 0 || c->dup > 1 || c->reorder < 0 ||
+        c->reorder > 1 || c->fault_gap_ns == 0)
+        return FL_ECONFIG;
+    chaos ch = {.cfg = c, .res = out};
+    int err = setup(&ch);
+    if (err) {
+        fl_sim_destroy(ch.sim);
+        fl_raft_sim_free(&ch.rs);
+        return err;
+    }
+    fl_sim_schedule(ch.sim, 0, propose, &ch);
+    fl_sim_schedule(ch.sim, c->fault_gap_ns, nemesis, &ch);
+    fl_sim_schedule(ch.sim, c->duration_ns, heal, &ch);
+    fl_sim_schedule(ch.sim, c->duration_ns, liveness, &ch);
+    err = fl_sim_run_until(ch.sim, c->duration_ns + c->liveness_ns);
+    const fl_sim_violation *v = fl_sim_get_violation(ch.sim);
+    if (v->found) {
+        out->violation = true;
+        snprintf(out->reason, sizeof(out->reason), "%s", v->reason);
+        out->event = v->event;
+        out->violation_time_ns = v->time_ns;
+        fl_buf tail;
+        fl_buf_init(&tail);
+        fl_sim_trace_tail(ch.sim, &tail);
+        snprintf(out->trace_tail, sizeof(out->trace_tail), "%.*s", (int)tail.len,
+                 tail.data ? (const char *)tail.data : "");
+        fl_buf_free(&tail);
+    }
+    count_committed(&ch);
+    out->trace_hash = fl_sim_trace_hash(ch.sim);
+    out->sim = *fl_sim_get_stats(ch.sim);
+    out->elections = ch.rs.stats.elections;
+    fl_sim_destroy(ch.sim);
+    fl_raft_sim_free(&ch.rs);
+    return err == FL_ESTOPPED ? 0 : err;
+}

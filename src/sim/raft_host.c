@@ -1,0 +1,373 @@
+/* raft_host.c: the Raft core as a simulator protocol (raft_sim.h): wire codec on the network,
+ * disk records with checksums and syncs for persistence, recovery at start, and the safety
+ * checks after every step. */
+#include "faultline/raft_sim.h"
+
+#include "faultline/assert.h"
+#include "faultline/crc32c.h"
+#include "faultline/error.h"
+#include "faultline/wire.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RECORD_KIND_STATE 1
+#define RECORD_FLAG_HARD  1
+#define RECORD_HEAD_BYTES (4 + 1 + 1 + 8 + 4 + 8 + 4)
+
+typedef struct rs_node {
+    fl_raft r;
+    fl_raft_sim *rs;
+    fl_sim *sim;
+    fl_node_id id;
+} rs_node;
+
+int fl_raft_sim_init(fl_raft_sim *rs, const fl_raft_config *raft, uint32_t nodes,
+                     const fl_raft_sim_hooks *hooks, char *why, size_t why_size)
+{
+    memset(rs, 0, sizeof(*rs));
+    fl_raft_config c = *raft;
+    c.id = 1;
+    c.n_voters = nodes;
+    if (nodes < 1 || nodes > FL_RAFT_NODES_MAX) {
+        snprintf(why, why_size, "nodes: %u, must be 1..%d", nodes, FL_RAFT_NODES_MAX);
+        return FL_ECONFIG;
+    }
+    for (uint32_t i = 0; i < nodes; i++)
+        c.voters[i] = i + 1;
+    int rc = fl_raft_config_validate(&c, why, why_size);
+    if (rc)
+        return rc;
+    rs->raft = c;
+    rs->nodes = nodes;
+    rs->check = true;
+    if (hooks)
+        rs->hooks = *hooks;
+    fl_buf_init(&rs->violation);
+    fl_buf_init(&rs->scratch);
+    rs->decode_entries = calloc(FL_WIRE_ENTRIES_MAX, sizeof(fl_raft_entry));
+    if (!rs->decode_entries || fl_raft_checker_init(&rs->checker, nodes)) {
+        fl_raft_sim_free(rs);
+        return FL_ENOMEM;
+    }
+    return 0;
+}
+
+void fl_raft_sim_free(fl_raft_sim *rs)
+{
+    fl_raft_checker_free(&rs->checker);
+    fl_buf_free(&rs->violation);
+    fl_buf_free(&rs->scratch);
+    free(rs->decode_entries);
+    rs->decode_entries = NULL;
+}
+
+/* ---- persistence ------------------------------------------------------------------------- */
+
+static void write_record(rs_node *n, const fl_raft_update *up)
+{
+    fl_buf *b = &n->rs->scratch;
+    fl_buf_reset(b);
+    fl_buf_put_u32(b, 0); /* crc, patched below */
+    fl_buf_put_u8(b, RECORD_KIND_STATE);
+    fl_buf_put_u8(b, up->persist.hard_state ? RECORD_FLAG_HARD : 0);
+    fl_buf_put_u64(b, up->persist.term);
+    fl_buf_put_u32(b, up->persist.vote);
+    fl_buf_put_u64(b, up->persist.first_index);
+    fl_buf_put_u32(b, (uint32_t)up->persist.n_entries);
+    for (size_t i = 0; i < up->persist.n_entries; i++) {
+        const fl_raft_entry *e = &up->persist.entries[i];
+        fl_buf_put_u64(b, e->term);
+        fl_buf_put_u8(b, e->type);
+        fl_buf_put_u32(b, e->len);
+        fl_buf_put_bytes(b, e->data, e->len);
+    }
+    FL_ASSERT(b->err == 0);
+    fl_buf_patch_u32(b, 0, fl_crc32c(0, b->data + 4, b->len - 4));
+    if (fl_sim_disk_write(n->sim, n->id, b->data, b->len) ||
+        fl_sim_disk_sync(n->sim, n->id, up->persist.seq))
+        fl_sim_exit(n->sim, n->id, "disk full");
+}
+
+typedef struct recovered {
+    fl_term term;
+    fl_node_id vote;
+    fl_raft_entry *entries;
+    size_t count, cap;
+} recovered;
+
+/* Applies one verified record to what is being recovered. Returns 0 or FL_ECORRUPT. */
+static int replay_record(recovered *st, fl_reader *rd)
+{
+    uint8_t kind = fl_read_u8(rd), flags = fl_read_u8(rd);
+    fl_term term = fl_read_u64(rd);
+    fl_node_id vote = fl_read_u32(rd);
+    fl_index first = fl_read_u64(rd);
+    uint32_t n = fl_read_u32(rd);
+    if (rd->err || kind != RECORD_KIND_STATE || first == 0 || first > st->count + 1)
+        return FL_ECORRUPT;
+    if (flags & RECORD_FLAG_HARD) {
+        st->term = term;
+        st->vote = vote;
+    }
+    st->count = first - 1;
+    for (uint32_t i = 0; i < n; i++) {
+        if (st->count == st->cap) {
+            size_t cap = st->cap ? st->cap * 2 : 64;
+            fl_raft_entry *e = realloc(st->entries, cap * sizeof(*e));
+            if (!e)
+                return FL_ENOMEM;
+            st->entries = e;
+            st->cap = cap;
+        }
+        fl_raft_entry *e = &st->entries[st->count++];
+        e->term = fl_read_u64(rd);
+        e->type = fl_read_u8(rd);
+        e->len = fl_read_u32(rd);
+        e->data = fl_read_bytes(rd, e->len);
+        if (rd->err)
+            return FL_ECORRUPT;
+    }
+    return fl_reader_left(rd) ? FL_ECORRUPT : 0;
+}
+
+static bool record_ok(const uint8_t *data, size_t len)
+{
+    return len >= RECORD_HEAD_BYTES && fl_get_u32le(data) == fl_crc32c(0, data + 4, len - 4);
+}
+
+/* Rebuilds hard state and log from the node's surviving records. A bad last record is a
+ * torn write (discarded); a bad record with good ones after it is corruption (refused). */
+static int recover(rs_node *n, recovered *st, char *why, size_t why_size)
+{
+    size_t count = fl_sim_disk_count(n->sim, n->id);
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *data;
+        size_t len;
+        fl_sim_disk_record(n->sim, n->id, i, &data, &len);
+        if (!record_ok(data, len)) {
+            if (i + 1 == count) {
+                n->rs->stats.torn_discarded++;
+                return 0;
+            }
+            snprintf(why, why_size, "disk record %zu of %zu fails its checksum", i, count);
+            return FL_ECORRUPT;
+        }
+        fl_reader rd;
+        fl_reader_init(&rd, data + 4, len - 4);
+        int rc = replay_record(st, &rd);
+        if (rc) {
+            snprintf(why, why_size, "disk record %zu is malformed", i);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* ---- stepping ---------------------------------------------------------------------------- */
+
+static void violation(rs_node *n, const char *what)
+{
+    fl_raft_sim *rs = n->rs;
+    if (rs->violation.len == 0)
+        fl_buf_printf(&rs->violation, "%s", what);
+}
+
+static void send_all(rs_node *n, const fl_raft_update *up)
+{
+    fl_buf *b = &n->rs->scratch;
+    for (size_t i = 0; i < up->n_msgs; i++) {
+        fl_buf_reset(b);
+        int rc = fl_wire_raft_encode(&up->msgs[i], b);
+        FL_ASSERT(rc == 0);
+        fl_sim_send(n->sim, n->id, up->msgs[i].to, b->data, b->len);
+    }
+}
+
+static void after_step(rs_node *n, const fl_raft_update *up)
+{
+    fl_raft_sim *rs = n->rs;
+    rs->stats.steps++;
+    fl_raft_invariants(&n->r);
+    if (rs->check && rs->violation.len == 0) {
+        fl_buf why;
+        fl_buf_init(&why);
+        if (fl_raft_checker_observe(&rs->checker, n->id, &n->r, up, &why)) {
+            fl_buf_put_u8(&why, 0);
+            violation(n, (const char *)why.data);
+        }
+        fl_buf_free(&why);
+    }
+    if (up->persist.seq)
+        write_record(n, up);
+    send_all(n, up);
+    fl_sim_set_timer(n->sim, n->id, up->deadline_ns);
+    if (rs->hooks.on_step)
+        rs->hooks.on_step(rs->hooks.arg, n->id, &n->r, up);
+}
+
+static int step(rs_node *n, fl_raft_event *ev, fl_raft_update *up)
+{
+    ev->now_ns = fl_sim_now(n->sim, n->id);
+    uint64_t elections = n->r.elections_started;
+    int rc = fl_raft_step(&n->r, ev, up);
+    n->rs->stats.elections += n->r.elections_started - elections;
+    after_step(n, up);
+    return rc;
+}
+
+static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
+{
+    fl_raft_sim *rs = ctx;
+    rs_node *n = calloc(1, sizeof(*n));
+    if (!n)
+        return NULL;
+    n->rs = rs;
+    n->sim = sim;
+    n->id = id;
+    recovered st = {0};
+    char why[160];
+    int rc = recover(n, &st, why, sizeof(why));
+    if (rc == 0) {
+        fl_raft_config c = rs->raft;
+        c.id = id;
+        c.seed = fl_rng_next(fl_sim_rng(sim, id));
+        fl_raft_durable d = {st.term, st.vote, 1, st.count, st.entries};
+        rc = fl_raft_init(&n->r, &c, &d, fl_sim_now(sim, id));
+        if (rc)
+            snprintf(why, sizeof(why), "recovered state refused: %s", fl_strerror(rc));
+    }
+    free(st.entries);
+    if (rc) {
+        rs->stats.corrupt_refused++;
+        fl_sim_set_reason(sim, id, why);
+        free(n);
+        return NULL;
+    }
+    if (rs->check && fl_raft_checker_node_start(&rs->checker, id, &n->r))
+        violation(n, "checker: out of memory");
+    if (rs->hooks.on_start)
+        rs->hooks.on_start(rs->hooks.arg, id, &n->r);
+    fl_sim_set_timer(sim, id, n->r.election_deadline);
+    return n;
+}
+
+static void node_stop(void *node)
+{
+    rs_node *n = node;
+    if (n->rs->hooks.on_stop)
+        n->rs->hooks.on_stop(n->rs->hooks.arg, n->id);
+    fl_raft_close(&n->r);
+    free(n);
+}
+
+static void node_receive(void *node, fl_node_id from, const uint8_t *bytes, size_t len)
+{
+    rs_node *n = node;
+    fl_raft_msg m;
+    if (fl_wire_raft_decode(bytes, len, &m, n->rs->decode_entries, FL_WIRE_ENTRIES_MAX) ||
+        m.from != from) {
+        n->rs->stats.decode_errors++;
+        return;
+    }
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &m};
+    fl_raft_update up;
+    if (step(n, &ev, &up) == FL_EINVAL)
+        n->rs->stats.rejected_msgs++;
+}
+
+static void node_timer(void *node)
+{
+    rs_node *n = node;
+    fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
+    fl_raft_update up;
+    step(n, &ev, &up);
+}
+
+static void node_synced(void *node, uint64_t token, int status)
+{
+    rs_node *n = node;
+    if (status < 0) {
+        /* A failed fsync leaves the disk in an unknown state: stop, never carry on. */
+        n->rs->stats.fsync_failures++;
+        fl_sim_exit(n->sim, n->id, "fsync failed: node stopped");
+        return;
+    }
+    fl_raft_event ev = {.type = FL_RAFT_EV_PERSISTED, .u.seq = token};
+    fl_raft_update up;
+    step(n, &ev, &up);
+}
+
+static void node_describe(void *node, fl_buf *out)
+{
+    rs_node *n = node;
+    char line[160];
+    fl_raft_describe(&n->r, line, sizeof(line));
+    fl_buf_put_str(out, line);
+}
+
+static const fl_sim_proto raft_proto = {
+    .name = "raft",
+    .start = node_start,
+    .stop = node_stop,
+    .receive = node_receive,
+    .timer = node_timer,
+    .synced = node_synced,
+    .describe = node_describe,
+};
+
+const fl_sim_proto *fl_raft_sim_proto(void)
+{
+    return &raft_proto;
+}
+
+static int check_violation(void *arg, fl_sim *sim, fl_buf *why)
+{
+    fl_raft_sim *rs = arg;
+    if (rs->violation.len == 0)
+        return 0;
+    fl_buf_put_bytes(why, rs->violation.data, rs->violation.len);
+    return 1;
+}
+
+int fl_raft_sim_attach(fl_raft_sim *rs, fl_sim *sim)
+{
+    return fl_sim_add_check(sim, check_violation, rs);
+}
+
+const fl_raft *fl_raft_sim_node(const fl_sim *sim, fl_node_id id)
+{
+    rs_node *n = fl_sim_node(sim, id);
+    return n ? &n->r : NULL;
+}
+
+int fl_raft_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len,
+                        fl_index *index, fl_term *term)
+{
+    rs_node *n = fl_sim_node(sim, id);
+    if (!n || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
+        return FL_ESTOPPED;
+    fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE, .u.propose = {data, len}};
+    fl_raft_update up;
+    int rc = step(n, &ev, &up);
+    if (index)
+        *index = up.proposed_index;
+    if (term)
+        *term = up.proposed_term;
+    return rc;
+}
+
+fl_node_id fl_raft_sim_leader(const fl_sim *sim)
+{
+    fl_node_id best = 0;
+    fl_term best_term = 0;
+    for (fl_node_id id = 1; id <= fl_sim_nodes(sim); id++) {
+        const fl_raft *r = fl_raft_sim_node(sim, id);
+        if (r && fl_raft_role_of(r) == FL_RAFT_LEADER && fl_raft_term_of(r) >= best_term) {
+            best = id;
+            best_term = fl_raft_term_of(r);
+        }
+    }
+    return best;
+}

@@ -1,0 +1,137 @@
+/* test_raft_campaign.c: the randomized campaign (500+ seeds, 3 and 5 nodes, 10 s of virtual
+ * time each, every fault kind), determinism of a seed, and the proof that the checks can
+ * fail: classic Raft bugs, switched on one at a time, are caught within a bounded number of
+ * seeds. */
+#include "test.h"
+
+#include "faultline/raft_chaos.h"
+
+#include <stdio.h>
+
+static void report_violation(const fl_chaos_config *c, const fl_chaos_result *r)
+{
+    char repro[256];
+    fl_chaos_repro(c, repro, sizeof(repro));
+    fprintf(stderr, "  seed %llu: %s (event %llu)\n  reproduce: %s\n%s\n",
+            (unsigned long long)c->seed, r->reason, (unsigned long long)r->event, repro,
+            r->trace_tail);
+}
+
+static void campaign(uint32_t nodes, uint64_t first, uint64_t count)
+{
+    uint64_t violations = 0, dead = 0, worst_recover = 0;
+    for (uint64_t seed = first; seed < first + count; seed++) {
+        fl_chaos_config c;
+        fl_chaos_config_default(&c);
+        c.seed = seed;
+        c.nodes = nodes;
+        fl_chaos_result r;
+        CHECK_EQ(fl_chaos_run(&c, &r), 0);
+        if (r.violation) {
+            violations++;
+            report_violation(&c, &r);
+        } else if (!r.live) {
+            dead++;
+            fprintf(stderr, "  seed %llu: no commit within %llu ms of the heal\n",
+                    (unsigned long long)seed, (unsigned long long)(c.liveness_ns / FL_NS_PER_MS));
+        } else if (r.recover_ns > worst_recover) {
+            worst_recover = r.recover_ns;
+        }
+        CHECK(r.proposals > 0);
+        CHECK(r.nemesis_actions > 5);
+    }
+    printf("  %u nodes, seeds %llu..%llu: %llu violations, %llu not live, slowest recovery "
+           "%.0f ms\n",
+           nodes, (unsigned long long)first, (unsigned long long)(first + count - 1),
+           (unsigned long long)violations, (unsigned long long)dead, worst_recover / 1e6);
+    CHECK_EQ(violations, 0);
+    CHECK_EQ(dead, 0);
+}
+
+TEST(campaign_3_nodes_300_seeds)
+{
+    campaign(3, 1, 300);
+}
+
+TEST(campaign_5_nodes_200_seeds)
+{
+    campaign(5, 1001, 200);
+}
+
+TEST(same_seed_same_trace_different_seed_different_trace)
+{
+    fl_chaos_config c;
+    fl_chaos_config_default(&c);
+    c.seed = 42;
+    c.duration_ns = 3 * FL_NS_PER_S;
+    fl_chaos_result a, b, d;
+    CHECK_EQ(fl_chaos_run(&c, &a), 0);
+    CHECK_EQ(fl_chaos_run(&c, &b), 0);
+    c.seed = 43;
+    CHECK_EQ(fl_chaos_run(&c, &d), 0);
+    CHECK(a.trace_hash == b.trace_hash);
+    CHECK(a.sim.events == b.sim.events);
+    CHECK(a.sim.msgs_delivered > 1000);
+    CHECK(a.trace_hash != d.trace_hash);
+}
+
+/* Runs seeds until the mutant is caught; returns the number of seeds it took (0: never). */
+static uint64_t seeds_to_catch(uint32_t mutant, uint32_t nodes, uint64_t max_seeds)
+{
+    for (uint64_t seed = 1; seed <= max_seeds; seed++) {
+        fl_chaos_config c;
+        fl_chaos_config_default(&c);
+        c.seed = seed;
+        c.nodes = nodes;
+        c.mutants = mutant;
+        fl_chaos_result r;
+        if (fl_chaos_run(&c, &r) != 0)
+            return 0;
+        if (r.violation) {
+            printf("  mutant 0x%x caught at seed %llu: %s\n", mutant, (unsigned long long)seed,
+                   r.reason);
+            return seed;
+        }
+    }
+    return 0;
+}
+
+TEST(mutant_commit_previous_term_is_caught)
+{
+    CHECK(seeds_to_catch(FL_RAFT_MUTANT_COMMIT_PREV_TERM, 5, 200) != 0);
+}
+
+TEST(mutant_vote_without_log_check_is_caught)
+{
+    CHECK(seeds_to_catch(FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK, 5, 200) != 0);
+}
+
+TEST(mutant_vote_before_durable_is_caught)
+{
+    CHECK(seeds_to_catch(FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE, 3, 200) != 0);
+}
+
+TEST(mutant_ack_before_durable_is_caught)
+{
+    CHECK(seeds_to_catch(FL_RAFT_MUTANT_ACK_BEFORE_DURABLE, 3, 200) != 0);
+}
+
+TEST(mutant_accept_stale_term_is_caught)
+{
+    CHECK(seeds_to_catch(FL_RAFT_MUTANT_ACCEPT_STALE_TERM, 5, 200) != 0);
+}
+
+TEST(mutant_no_step_down_is_caught)
+{
+    CHECK(seeds_to_catch(FL_RAFT_MUTANT_NO_STEP_DOWN, 3, 200) != 0);
+}
+
+TEST(mutant_commit_unverified_is_caught)
+{
+    CHECK(seeds_to_catch(FL_RAFT_MUTANT_COMMIT_UNVERIFIED, 5, 200) != 0);
+}
+
+TEST(mutant_truncate_matching_is_caught)
+{
+    CHECK(seeds_to_catch(FL_RAFT_MUTANT_TRUNCATE_MATCHING, 3, 200) != 0);
+}
