@@ -1,0 +1,196 @@
+/* net.c: the simulated network: one model per directed link, message send and delivery.
+ *
+ * Invariants: a message passes a link only if the link is up both when it is sent and when it
+ * arrives; loss, duplication, reordering and delay are drawn from the network stream in send
+ * order (so they depend only on the seed and the event sequence); each copy of a message is
+ * its own event slot holding its own bytes. */
+#include "sim_internal.h"
+
+#include "faultline/error.h"
+
+#include <stdlib.h>
+
+static inline fl_sim_link *link_of(const fl_sim *sim, fl_node_id from, fl_node_id to)
+{
+    return &sim->links[(size_t)(from - 1) * sim->cfg.nodes + (to - 1)];
+}
+
+int fl__links_init(fl_sim *sim)
+{
+    size_t n = sim->cfg.nodes;
+    sim->links = malloc(n * n * sizeof(*sim->links));
+    if (!sim->links)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < n * n; i++)
+        sim->links[i] = sim->cfg.link;
+    return 0;
+}
+
+static int check_pair(fl_sim *sim, fl_node_id from, fl_node_id to, const char *what)
+{
+    if (!fl__sim_node(sim, from, what) || !fl__sim_node(sim, to, what))
+        return FL_EINVAL;
+    return 0;
+}
+
+static int link_valid(fl_sim *sim, const fl_sim_link *l)
+{
+    fl_buf why;
+    fl_buf_init(&why);
+    int rc = fl__link_check(l, &why);
+    if (rc)
+        fl__sim_fail(sim, "%.*s", (int)why.len, why.data ? (const char *)why.data : "");
+    fl_buf_free(&why);
+    return rc;
+}
+
+int fl_sim_link_set(fl_sim *sim, fl_node_id from, fl_node_id to, const fl_sim_link *l)
+{
+    int rc = check_pair(sim, from, to, "link_set");
+    if (rc || (rc = link_valid(sim, l)))
+        return rc;
+    *link_of(sim, from, to) = *l;
+    return 0;
+}
+
+int fl_sim_link_set_all(fl_sim *sim, const fl_sim_link *l)
+{
+    int rc = link_valid(sim, l);
+    if (rc)
+        return rc;
+    size_t n = sim->cfg.nodes;
+    for (size_t i = 0; i < n * n; i++)
+        sim->links[i] = *l;
+    return 0;
+}
+
+int fl_sim_link_get(const fl_sim *sim, fl_node_id from, fl_node_id to, fl_sim_link *out)
+{
+    if (from == 0 || to == 0 || from > sim->cfg.nodes || to > sim->cfg.nodes)
+        return FL_EINVAL;
+    *out = *link_of(sim, from, to);
+    return 0;
+}
+
+int fl_sim_link_up(fl_sim *sim, fl_node_id from, fl_node_id to, bool up)
+{
+    int rc = check_pair(sim, from, to, "link_up");
+    if (rc)
+        return rc;
+    link_of(sim, from, to)->up = up;
+    return 0;
+}
+
+int fl_sim_set_conn(fl_sim *sim, const fl_sim_conn *c)
+{
+    if (c->n != sim->cfg.nodes)
+        return fl__sim_fail(sim, "set_conn: matrix for %u nodes, sim has %u", c->n, sim->cfg.nodes);
+    for (fl_node_id a = 1; a <= c->n; a++)
+        for (fl_node_id b = 1; b <= c->n; b++)
+            link_of(sim, a, b)->up = fl_sim_conn_can(c, a, b);
+    return 0;
+}
+
+int fl_sim_heal(fl_sim *sim)
+{
+    fl_sim_conn c;
+    fl_sim_conn_full(&c, sim->cfg.nodes);
+    return fl_sim_set_conn(sim, &c);
+}
+
+/* Queues one copy of the message; returns FL_EFULL/FL_ENOMEM when no slot is left. */
+static int enqueue(fl_sim *sim, const fl_sim_link *l, fl_node_id from, fl_node_id to,
+                   const void *msg, size_t len)
+{
+    fl_time_ns delay = fl_sim_dist_sample(&l->delay, &sim->net_rng);
+    if (l->reorder > 0 && fl_rng_chance(&sim->net_rng, l->reorder)) {
+        delay += l->reorder_ns ? fl_rng_range(&sim->net_rng, 0, l->reorder_ns) : 0;
+        sim->stats.msgs_reordered++;
+    }
+    uint32_t slot = fl__ev_alloc(sim);
+    if (slot == SLOT_NONE)
+        return FL_EFULL;
+    int rc = fl__ev_set_data(sim, slot, msg, len);
+    if (rc) {
+        fl__ev_release(sim, slot);
+        return rc;
+    }
+    sim_ev *e = &sim->ev[slot];
+    e->kind = EV_DELIVER;
+    e->node = to;
+    e->from = from;
+    return fl__ev_push(sim, sim->now + delay, slot);
+}
+
+int fl_sim_send(fl_sim *sim, fl_node_id from, fl_node_id to, const void *msg, size_t len)
+{
+    int rc = check_pair(sim, from, to, "send");
+    if (rc)
+        return rc;
+    if (len > sim->cfg.msg_bytes_max) {
+        fl__sim_fail(sim, "send: %zu bytes over msg_bytes_max %zu", len, sim->cfg.msg_bytes_max);
+        return FL_ETOOBIG;
+    }
+    sim->stats.msgs_sent++;
+    sim->stats.bytes_sent += len;
+    const fl_sim_link *l = link_of(sim, from, to);
+    if (!l->up) {
+        sim->stats.msgs_dropped_partition++;
+        return 0;
+    }
+    if (l->loss > 0 && fl_rng_chance(&sim->net_rng, l->loss)) {
+        sim->stats.msgs_dropped_loss++;
+        return 0;
+    }
+    int copies = 1;
+    if (l->dup > 0 && fl_rng_chance(&sim->net_rng, l->dup)) {
+        copies = 2;
+        sim->stats.msgs_duplicated++;
+    }
+    for (int i = 0; i < copies; i++) {
+        if ((rc = enqueue(sim, l, from, to, msg, len)) != 0) {
+            sim->stats.msgs_dropped_full++;
+            fl__sim_fail(sim, "send: event queue full (events_max %zu)", sim->cfg.events_max);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void drop(fl_sim *sim, uint32_t slot, uint64_t *counter)
+{
+    sim_ev *e = &sim->ev[slot];
+    (*counter)++;
+    fl__trace(sim, EV_DROP, e->node, e->from, NULL, e->len);
+    fl__ev_release(sim, slot);
+}
+
+void fl__net_deliver(fl_sim *sim, uint32_t slot)
+{
+    sim_ev *e = &sim->ev[slot];
+    sim_node *n = &sim->nodes[e->node - 1];
+    if (!link_of(sim, e->from, e->node)->up) {
+        drop(sim, slot, &sim->stats.msgs_dropped_partition);
+        return;
+    }
+    if (n->state == FL_SIM_NODE_DOWN) {
+        drop(sim, slot, &sim->stats.msgs_dropped_down);
+        return;
+    }
+    if (n->state == FL_SIM_NODE_PAUSED) {
+        fl__node_defer(sim, n, slot);
+        return;
+    }
+    /* e may move when the node sends (the slab grows); data and the fields copied here stay. */
+    const uint8_t *data = e->data;
+    size_t len = e->len;
+    fl_node_id from = e->from;
+    sim->stats.events++;
+    sim->stats.msgs_delivered++;
+    sim->stats.bytes_delivered += len;
+    sim->in_node = n->id;
+    sim->cfg.proto->receive(n->obj, from, data, len);
+    fl__sim_after_node_call(sim, n);
+    fl__trace(sim, EV_DELIVER, n->id, from, data, len);
+    fl__ev_release(sim, slot);
+}

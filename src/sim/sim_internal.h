@@ -1,0 +1,183 @@
+/* sim_internal.h: the simulator's private state, shared by the files of src/sim/.
+ *
+ * Invariants:
+ *  1. every pending event is one slot of sim->ev, referenced by exactly one heap item or one
+ *     entry of a paused node's deferred queue; free slots form a list through next_free;
+ *  2. a node whose state is DOWN has obj == NULL, no live timer and no pending sync;
+ *  3. disk: durable <= count; recs[i].off + recs[i].len <= bytes.len for every record. */
+#ifndef FAULTLINE_SIM_INTERNAL_H
+#define FAULTLINE_SIM_INTERNAL_H
+
+#include "faultline/heap.h"
+#include "faultline/sim.h"
+
+enum {
+    EV_DELIVER = 1, /* message from -> node */
+    EV_TIMER,       /* node timer (token = timer generation) */
+    EV_SYNC,        /* node disk sync completion (token = sync sequence) */
+    EV_SYNCED,      /* deferred synced() notification for a paused node */
+    EV_CALL,        /* driver callback */
+    /* trace-only kinds (driver actions, drops) */
+    EV_START,
+    EV_CRASH,
+    EV_RESTART,
+    EV_PAUSE,
+    EV_RESUME,
+    EV_REFUSED,
+    EV_DROP,
+};
+
+#define SLOT_NONE       UINT32_MAX
+#define CHECKS_MAX      16
+#define RING_SIZE       64
+#define RING_DESC       96
+#define REASON_MAX      121
+#define SYNCS_MAX       4096
+#define SLOT_KEEP_BYTES 65536 /* a freed slot keeps a message buffer up to this size */
+
+typedef struct sim_ev {
+    uint8_t kind;
+    fl_node_id node; /* the receiving / owning node */
+    fl_node_id from;
+    uint32_t len;
+    uint32_t next_free;
+    uint64_t token; /* timer generation, sync sequence */
+    uint64_t epoch; /* node epoch when scheduled (timer, sync) */
+    uint8_t *data;  /* owned, kept across reuse */
+    uint32_t cap;
+    int status; /* EV_SYNCED */
+    fl_sim_fn fn;
+    void *arg;
+} sim_ev;
+
+typedef struct sim_rec {
+    size_t off;
+    size_t len;
+} sim_rec;
+
+typedef struct sim_sync {
+    uint64_t token;
+    uint64_t seq;
+    size_t upto; /* records [0, upto) become durable */
+    bool fail;
+} sim_sync;
+
+typedef struct sim_disk {
+    fl_buf bytes;
+    sim_rec *recs;
+    size_t count;
+    size_t cap;
+    size_t durable;
+    fl_sim_dist latency;
+    sim_sync *syncs; /* FIFO ring of pending syncs */
+    size_t syncs_head;
+    size_t syncs_count;
+    uint64_t sync_seq;
+    fl_time_ns sync_last_ns; /* completion time of the last queued sync (in-order) */
+    uint32_t fail_next;
+} sim_disk;
+
+typedef struct sim_clock {
+    int64_t anchor_global; /* virtual time of the anchor */
+    int64_t anchor_local;  /* local reading at the anchor */
+    int64_t drift_ppb;     /* local runs at (1 + ppb/1e9) of global */
+} sim_clock;
+
+typedef struct sim_node {
+    fl_node_id id;
+    fl_sim_node_state state;
+    void *obj;
+    uint64_t epoch; /* incremented at every crash */
+    fl_rng rng;
+    sim_clock clock;
+    fl_time_ns timer_local; /* armed deadline on the local clock, NEVER = none */
+    fl_time_ns timer_at;    /* the same in global time */
+    fl_time_ns timer_ev_at; /* time of the live timer event, NEVER = none */
+    uint64_t timer_gen;     /* generation of the live timer event */
+    uint32_t *deferred;     /* slots waiting while paused, FIFO */
+    size_t deferred_count;
+    size_t deferred_cap;
+    bool exiting;
+    char reason[REASON_MAX];
+    sim_disk disk;
+} sim_node;
+
+typedef struct sim_ring_entry {
+    uint64_t event;
+    fl_time_ns time;
+    uint8_t kind;
+    fl_node_id node;
+    fl_node_id from;
+    uint32_t len;
+    uint64_t hash;
+    char desc[RING_DESC];
+} sim_ring_entry;
+
+struct fl_sim {
+    fl_sim_config cfg;
+    fl_time_ns now;
+    fl_heap heap;
+    sim_ev *ev;
+    uint32_t ev_cap;
+    uint32_t ev_free;
+    uint32_t ev_live;
+    fl_rng net_rng;
+    fl_rng disk_rng;
+    fl_rng driver_rng;
+    fl_sim_link *links; /* n * n, [from-1][to-1] */
+    sim_node nodes[FL_SIM_NODES_MAX];
+    fl_node_id in_node; /* node whose callback is running, 0 = none */
+    struct {
+        fl_sim_check_fn fn;
+        void *arg;
+    } checks[CHECKS_MAX];
+    int checks_count;
+    fl_sim_violation violation;
+    fl_buf why;
+    fl_sim_stats stats;
+    uint64_t trace_hash;
+    sim_ring_entry ring[RING_SIZE];
+    uint64_t ring_next;
+    char err[256];
+};
+
+/* sim.c */
+int fl__sim_fail(fl_sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+sim_node *fl__sim_node(fl_sim *sim, fl_node_id id, const char *what);
+void fl__sim_after_node_call(fl_sim *sim, sim_node *n);
+
+/* event.c */
+uint32_t fl__ev_alloc(fl_sim *sim);
+void fl__ev_release(fl_sim *sim, uint32_t slot);
+int fl__ev_push(fl_sim *sim, fl_time_ns at, uint32_t slot);
+int fl__ev_set_data(fl_sim *sim, uint32_t slot, const void *p, size_t len);
+
+/* net.c */
+int fl__link_check(const fl_sim_link *l, fl_buf *why);
+void fl__net_deliver(fl_sim *sim, uint32_t slot);
+int fl__links_init(fl_sim *sim);
+
+/* node.c */
+void fl__node_timer_event(fl_sim *sim, uint32_t slot);
+void fl__node_defer(fl_sim *sim, sim_node *n, uint32_t slot);
+int fl__node_rearm(fl_sim *sim, sim_node *n);
+void fl__node_free(fl_sim *sim, sim_node *n);
+
+/* disk.c */
+int fl__disk_init(fl_sim *sim, sim_node *n);
+void fl__disk_free(sim_disk *d);
+void fl__disk_sync_event(fl_sim *sim, uint32_t slot);
+void fl__disk_synced_event(fl_sim *sim, uint32_t slot);
+void fl__disk_crash(fl_sim *sim, sim_node *n);
+
+/* clock.c */
+void fl__clock_init(sim_clock *c, int64_t offset_ns, double drift_ppm);
+int64_t fl__clock_local(const sim_clock *c, fl_time_ns global);
+fl_time_ns fl__clock_global(const sim_clock *c, fl_time_ns local, fl_time_ns now);
+
+/* trace.c */
+uint64_t fl__hash_bytes(const uint8_t *p, size_t len);
+void fl__trace(fl_sim *sim, uint8_t kind, fl_node_id node, fl_node_id from, const uint8_t *msg,
+               size_t len);
+
+#endif

@@ -1,0 +1,315 @@
+/* test_sim_faults.c: process, disk and clock faults of the simulator: crash and restart, lost
+ * unsynced writes, torn and corrupted records, fsync failures, pause and resume, clock drift,
+ * offsets and jumps, bounded queues. */
+#include "test.h"
+
+#include "sim_toy.h"
+
+#include "faultline/assert.h"
+
+#include <math.h>
+
+static fl_sim *make(fl_sim_config *c)
+{
+    fl_sim *sim = NULL;
+    fl_buf why;
+    fl_buf_init(&why);
+    int rc = fl_sim_create(c, &sim, &why);
+    if (rc)
+        fprintf(stderr, "  create: %.*s\n", (int)why.len, (const char *)why.data);
+    fl_buf_free(&why);
+    CHECK_EQ(rc, 0);
+    return sim;
+}
+
+/* Toy nodes that persist every 10 ms with fsyncs taking 25 ms: at any time a few records are
+ * written but not yet durable. */
+static fl_sim *persisting(toy_ctx *ctx, uint64_t seed, uint32_t n, fl_sim_crash_mode mode,
+                          double torn)
+{
+    *ctx = (toy_ctx){.persist = true, .send = true};
+    fl_sim_config c;
+    toy_config(&c, ctx, seed, n);
+    c.disk_sync = fl_sim_dist_constant(25 * FL_NS_PER_MS);
+    c.crash_mode = mode;
+    c.torn = torn;
+    fl_sim *sim = make(&c);
+    fl_sim_start_all(sim);
+    return sim;
+}
+
+static uint64_t record_value(fl_sim *sim, fl_node_id id, size_t i)
+{
+    const uint8_t *p;
+    size_t len;
+    uint64_t v = 0;
+    CHECK_EQ(fl_sim_disk_record(sim, id, i, &p, &len), 0);
+    CHECK_EQ(toy_decode(p, len, &v), 0);
+    return v;
+}
+
+TEST(sim_crash_loses_unsynced_records_and_keeps_synced_ones)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 1, 3, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
+    CHECK_EQ(fl_sim_run_until(sim, 105 * FL_NS_PER_MS), 0);
+    size_t count = fl_sim_disk_count(sim, 1), durable = fl_sim_disk_durable(sim, 1);
+    CHECK_EQ(count, 10);
+    CHECK_EQ(durable, 8); /* the sync of record 8 (issued at 80 ms) completes at 105 ms */
+    CHECK_EQ(fl_sim_crash(sim, 1), 0);
+    CHECK_EQ(fl_sim_node_state_of(sim, 1), FL_SIM_NODE_DOWN);
+    CHECK(fl_sim_node(sim, 1) == NULL);
+    CHECK_STR(fl_sim_reason(sim, 1), "crashed");
+    CHECK_EQ(fl_sim_disk_count(sim, 1), 8);
+    for (size_t i = 0; i < 8; i++)
+        CHECK_EQ(record_value(sim, 1, i), i + 1);
+    /* Messages to the crashed node are dropped on arrival; its timer and syncs are gone. */
+    CHECK_EQ(fl_sim_run_until(sim, 200 * FL_NS_PER_MS), 0);
+    CHECK(fl_sim_get_stats(sim)->msgs_dropped_down > 10);
+    CHECK_EQ(fl_sim_disk_count(sim, 1), 8);
+    CHECK_EQ(fl_sim_restart(sim, 1), 0);
+    CHECK_EQ(ctx.start_counter[1], 8);
+    CHECK_EQ(fl_sim_run_until(sim, 215 * FL_NS_PER_MS), 0);
+    CHECK_EQ(((toy_node *)fl_sim_node(sim, 1))->counter, 9);
+    CHECK_EQ(fl_sim_get_stats(sim)->node[0].crashes, 1);
+    CHECK_EQ(fl_sim_get_stats(sim)->node[0].restarts, 1);
+    CHECK(fl_sim_get_stats(sim)->node[1].fsyncs >= 8);
+    CHECK_EQ(fl_sim_get_stats(sim)->node[1].disk_bytes,
+             fl_sim_get_stats(sim)->node[1].disk_writes * TOY_REC_LEN);
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_crash_random_prefix_and_torn_tail)
+{
+    int torn_crashes = 0, prefixes = 0;
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        toy_ctx ctx;
+        fl_sim *sim = persisting(&ctx, seed, 1, FL_SIM_CRASH_RANDOM_PREFIX, 1.0);
+        CHECK_EQ(fl_sim_run_until(sim, 105 * FL_NS_PER_MS), 0);
+        size_t durable = fl_sim_disk_durable(sim, 1), count = fl_sim_disk_count(sim, 1);
+        fl_sim_crash(sim, 1);
+        size_t after = fl_sim_disk_count(sim, 1);
+        CHECK(after >= durable && after <= count);
+        for (size_t i = 0; i < durable; i++)
+            CHECK_EQ(record_value(sim, 1, i), i + 1);
+        if (after > durable) {
+            prefixes++;
+            const uint8_t *p;
+            size_t len;
+            fl_sim_disk_record(sim, 1, after - 1, &p, &len);
+            CHECK(len < TOY_REC_LEN); /* torn = 1: the last survivor is cut short */
+            torn_crashes++;
+            fl_sim_restart(sim, 1);
+            CHECK_EQ(ctx.torn_seen, 1); /* the node's checksum found it */
+            CHECK_EQ(ctx.start_counter[1], after - 1);
+            CHECK_EQ(fl_sim_node_state_of(sim, 1), FL_SIM_NODE_UP);
+        }
+        fl_sim_destroy(sim);
+    }
+    CHECK(prefixes >= 5);
+    CHECK(torn_crashes >= 5);
+}
+
+TEST(sim_corrupted_record_is_found_by_the_node_at_restart)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 2, 3, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
+    CHECK_EQ(fl_sim_run_until(sim, 105 * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_disk_corrupt(sim, 1, 99, 0, 1), FL_EINVAL);
+    CHECK_EQ(fl_sim_disk_corrupt(sim, 1, 8, 0, 1), FL_EINVAL); /* not durable */
+    CHECK_EQ(fl_sim_disk_corrupt(sim, 1, 2, 5, 0x10), 0);
+    CHECK_EQ(fl_sim_disk_corrupt_random(sim, 2), 0);
+    fl_sim_crash(sim, 1);
+    fl_sim_crash(sim, 2);
+    fl_sim_restart(sim, 1);
+    CHECK_EQ(ctx.corrupt_seen, 1);
+    CHECK_EQ(fl_sim_node_state_of(sim, 1), FL_SIM_NODE_DOWN);
+    CHECK_STR(fl_sim_reason(sim, 1), "corrupt record 2 of 8");
+    fl_sim_restart(sim, 2); /* corrupt somewhere: found as corruption or as a torn tail */
+    CHECK_EQ(ctx.corrupt_seen + ctx.torn_seen, 2);
+    /* A refused node stays down; the run goes on without it. */
+    CHECK_EQ(fl_sim_run_until(sim, 300 * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_node_state_of(sim, 1), FL_SIM_NODE_DOWN);
+    CHECK_EQ(fl_sim_get_stats(sim)->node[0].disk_writes, 10);
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_fsync_failure_is_reported_and_the_node_exits)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 3, 3, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
+    CHECK_EQ(fl_sim_run_until(sim, 52 * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_disk_fail_next_sync(sim, 2), 0);
+    CHECK_EQ(fl_sim_run_until(sim, 200 * FL_NS_PER_MS), 0);
+    CHECK_EQ(ctx.fsync_errors, 1);
+    CHECK_EQ(fl_sim_get_stats(sim)->node[1].fsync_failures, 1);
+    CHECK_EQ(fl_sim_node_state_of(sim, 2), FL_SIM_NODE_DOWN);
+    CHECK_STR(fl_sim_reason(sim, 2), "exit: fsync failed");
+    /* Syncs of records 1..5 succeeded; the one of 6 failed at 85 ms, so 6..8 were lost. */
+    CHECK_EQ(fl_sim_disk_count(sim, 2), 5);
+    CHECK_EQ(fl_sim_node_state_of(sim, 1), FL_SIM_NODE_UP);
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_slow_fsync_latency_is_per_node)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 4, 2, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
+    fl_sim_dist slow = fl_sim_dist_constant(500 * FL_NS_PER_MS);
+    CHECK_EQ(fl_sim_disk_set_latency(sim, 2, &slow), 0);
+    CHECK_EQ(fl_sim_run_until(sim, 400 * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_disk_durable(sim, 2), 0);
+    CHECK(fl_sim_disk_durable(sim, 1) > 30);
+    fl_sim_dist bad = fl_sim_dist_pareto(0, 1, -1);
+    CHECK_EQ(fl_sim_disk_set_latency(sim, 2, &bad), FL_EINVAL);
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_disk_replace_is_atomic_and_durable)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 5, 1, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
+    CHECK_EQ(fl_sim_run_until(sim, 105 * FL_NS_PER_MS), 0);
+    uint8_t a[TOY_REC_LEN], b[TOY_REC_LEN];
+    toy_encode(a, 100);
+    toy_encode(b, 101);
+    fl_sim_record recs[2] = {{a, sizeof(a)}, {b, sizeof(b)}};
+    CHECK_EQ(fl_sim_disk_replace(sim, 1, recs, 2), 0);
+    CHECK_EQ(fl_sim_disk_count(sim, 1), 2);
+    CHECK_EQ(fl_sim_disk_durable(sim, 1), 2);
+    CHECK_EQ(fl_sim_run_until(sim, 126 * FL_NS_PER_MS), 0); /* old syncs complete harmlessly */
+    CHECK_EQ(fl_sim_disk_count(sim, 1), 4);
+    CHECK_EQ(fl_sim_disk_durable(sim, 1), 2);
+    fl_sim_crash(sim, 1);
+    CHECK_EQ(fl_sim_disk_count(sim, 1), 2);
+    fl_sim_restart(sim, 1);
+    CHECK_EQ(ctx.start_counter[1], 101);
+    fl_sim_destroy(sim);
+}
+
+static void pause_node2(fl_sim *sim, void *arg)
+{
+    fl_sim_pause(sim, 2);
+}
+
+TEST(sim_pause_defers_delivery_until_resume_in_order)
+{
+    toy_ctx ctx = {.send = true, .persist = true};
+    fl_sim_config c;
+    toy_config(&c, &ctx, 6, 2);
+    fl_sim *sim = make(&c);
+    fl_sim_start_all(sim);
+    fl_sim_schedule(sim, 25 * FL_NS_PER_MS, pause_node2, NULL);
+    CHECK_EQ(fl_sim_run_until(sim, 100 * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_node_state_of(sim, 2), FL_SIM_NODE_PAUSED);
+    toy_node *t2 = fl_sim_node(sim, 2);
+    CHECK_EQ(t2->counter, 2);  /* ticks at 10 and 20 ms only */
+    CHECK_EQ(ctx.rx[1][2], 2); /* counters 1 and 2 arrived (11, 21 ms); 3.. wait */
+    CHECK_EQ(ctx.rx[2][1], 2);
+    CHECK_EQ(fl_sim_disk_durable(sim, 2), 2); /* the disk keeps working while paused */
+    CHECK_EQ(ctx.synced_ok, 2 + 10 - 1);      /* node 1: syncs of 1..9 done; node 2: 1, 2 */
+    CHECK_EQ(fl_sim_resume(sim, 2), 0);
+    CHECK_EQ(fl_sim_resume(sim, 2), FL_EINVAL);
+    CHECK_EQ(fl_sim_run_until(sim, 100 * FL_NS_PER_MS), 0); /* deliveries at resume time */
+    CHECK_EQ(ctx.rx[1][2], 9);                              /* counter 10 arrives at 101 ms */
+    CHECK_EQ(t2->counter, 3);                               /* one deferred timer firing */
+    for (int i = 0; i < ctx.rx_order_count[2]; i++)
+        CHECK_EQ(ctx.rx_order[2][i], i + 1);
+    fl_sim_destroy(sim);
+}
+
+static fl_sim *clocked(toy_ctx *ctx, int64_t offset_ns, double drift_ppm)
+{
+    *ctx = (toy_ctx){0};
+    fl_sim_config c;
+    toy_config(&c, ctx, 8, 1);
+    c.clock_offset_ns[0] = offset_ns;
+    c.clock_drift_ppm[0] = drift_ppm;
+    fl_sim *sim = make(&c);
+    fl_sim_start_all(sim);
+    return sim;
+}
+
+TEST(sim_clock_drift_moves_timer_firing_in_global_time)
+{
+    toy_ctx ctx;
+    fl_sim *sim = clocked(&ctx, 0, 100000); /* 10% fast: 10 ms local = 9.0909 ms global */
+    CHECK_EQ(fl_sim_run_until(sim, FL_NS_PER_S), 0);
+    CHECK_EQ(ctx.fires_ns[0], 9090910);
+    CHECK(llabs((long long)ctx.fires_ns[9] - 90909091) <= 10);
+    CHECK(llabs((long long)fl_sim_now(sim, 1) - 1100000000) <= 1);
+    fl_sim_destroy(sim);
+
+    sim = clocked(&ctx, 0, -50000); /* 5% slow */
+    CHECK_EQ(fl_sim_run_until(sim, FL_NS_PER_S), 0);
+    CHECK(llabs((long long)ctx.fires_ns[9] - 105263158) <= 10);
+    fl_sim_destroy(sim);
+
+    sim = clocked(&ctx, 7 * FL_NS_PER_S, 0); /* an offset moves readings, not intervals */
+    CHECK_EQ(fl_sim_now(sim, 1), 7 * FL_NS_PER_S);
+    CHECK_EQ(fl_sim_run_until(sim, FL_NS_PER_S), 0);
+    CHECK_EQ(ctx.fires_ns[0], 10 * FL_NS_PER_MS);
+    CHECK_EQ(ctx.fires_ns[9], 100 * FL_NS_PER_MS);
+    fl_sim_destroy(sim);
+}
+
+static void jump_node1(fl_sim *sim, void *arg)
+{
+    fl_sim_clock_jump(sim, 1, *(int64_t *)arg);
+}
+
+static void drift_node1(fl_sim *sim, void *arg)
+{
+    int rc = fl_sim_clock_set_drift(sim, 1, 600000); /* out of range: refused */
+    FL_ASSERT(rc == FL_EINVAL);
+    fl_sim_clock_set_drift(sim, 1, 250000); /* 25% fast from now on */
+}
+
+TEST(sim_clock_jumps_and_drift_changes_replace_the_armed_timer)
+{
+    toy_ctx ctx;
+    fl_sim *sim = clocked(&ctx, 0, 0);
+    int64_t fwd = 5 * FL_NS_PER_MS;
+    fl_sim_schedule(sim, 3 * FL_NS_PER_MS, jump_node1, &fwd);
+    CHECK_EQ(fl_sim_run_until(sim, 30 * FL_NS_PER_MS), 0);
+    CHECK_EQ(ctx.fires_ns[0], 5 * FL_NS_PER_MS); /* local 10 ms reached at global 5 ms */
+    CHECK_EQ(ctx.fires_ns[1], 15 * FL_NS_PER_MS);
+    fl_sim_destroy(sim);
+
+    sim = clocked(&ctx, 0, 0);
+    int64_t back = -5 * (int64_t)FL_NS_PER_MS;
+    fl_sim_schedule(sim, 3 * FL_NS_PER_MS, jump_node1, &back);
+    CHECK_EQ(fl_sim_run_until(sim, 30 * FL_NS_PER_MS), 0);
+    CHECK_EQ(ctx.fires_ns[0], 15 * FL_NS_PER_MS);
+    fl_sim_destroy(sim);
+
+    sim = clocked(&ctx, 0, 0);
+    fl_sim_schedule(sim, 2 * FL_NS_PER_MS, drift_node1, NULL);
+    CHECK_EQ(fl_sim_run_until(sim, 30 * FL_NS_PER_MS), 0);
+    CHECK_EQ(ctx.fires_ns[0], 8400000); /* 2 ms, then 8 ms local at 1.25x = 6.4 ms */
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_event_queue_is_bounded_and_refuses_instead_of_asserting)
+{
+    toy_ctx ctx = {.send = true, .period_ns = FL_NS_PER_MS};
+    fl_sim_config c;
+    toy_config(&c, &ctx, 10, 8);
+    c.events_max = 16;
+    c.link.delay = fl_sim_dist_constant(FL_NS_PER_S);
+    fl_sim *sim = make(&c);
+    fl_sim_start_all(sim);
+    CHECK_EQ(fl_sim_run_until(sim, 5 * FL_NS_PER_MS), 0);
+    CHECK(fl_sim_get_stats(sim)->msgs_dropped_full > 0);
+    CHECK(strstr(fl_sim_error(sim), "event queue full"));
+    c.events_max = 8;
+    fl_sim *bad = NULL;
+    CHECK_EQ(fl_sim_create(&c, &bad, NULL), FL_EINVAL);
+    c.events_max = 1024;
+    c.msg_bytes_max = 4;
+    fl_sim_destroy(sim);
+    sim = make(&c);
+    fl_sim_start_all(sim);
+    CHECK_EQ(fl_sim_send(sim, 1, 2, "12345", 5), FL_ETOOBIG);
+    fl_sim_destroy(sim);
+}
