@@ -60,7 +60,7 @@ typedef enum fl_raft_mutant {
     FL_RAFT_MUTANT_COMMIT_PREV_TERM = 1u << 0,
     /* grant a vote without the candidate's-log-is-up-to-date check (Raft 5.4.1) */
     FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK = 1u << 1,
-    /* send the vote response before the vote is durable */
+    /* announce a vote (a grant, or a candidate counting itself) before it is durable */
     FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE = 1u << 2,
     /* acknowledge entries before they are durable */
     FL_RAFT_MUTANT_ACK_BEFORE_DURABLE = 1u << 3,
@@ -70,8 +70,6 @@ typedef enum fl_raft_mutant {
     FL_RAFT_MUTANT_TRUNCATE_MATCHING = 1u << 5,
     /* a leader that sees a higher term keeps leading */
     FL_RAFT_MUTANT_NO_STEP_DOWN = 1u << 6,
-    /* a follower commits the leader's commit index without clamping to verified entries */
-    FL_RAFT_MUTANT_COMMIT_UNVERIFIED = 1u << 7,
 } fl_raft_mutant;
 
 typedef struct fl_raft_config {
@@ -211,12 +209,12 @@ typedef struct fl_raft {
     fl_index commit;
     fl_index applied;
     /* durability */
-    uint64_t seq_next;       /* next persist request number */
-    uint64_t seq_durable;    /* highest persist request reported durable */
-    fl_index durable_index;  /* log prefix known durable and matching the in-memory log */
-    fl_term durable_term;    /* hard state known durable */
+    uint64_t seq_next;      /* next persist request number */
+    uint64_t seq_durable;   /* highest persist request reported durable */
+    fl_index durable_index; /* log prefix known durable and matching the in-memory log */
+    fl_term durable_term;   /* hard state known durable */
     fl_node_id durable_vote;
-    uint64_t self_vote_seq;  /* CANDIDATE: own vote counts once this seq is durable */
+    uint64_t self_vote_seq; /* CANDIDATE: own vote counts once this seq is durable */
     fl_raft_pending pending[FL_RAFT_PENDING_MAX];
     size_t pending_head, pending_count;
     fl_raft_held held[FL_RAFT_HELD_MAX];
@@ -240,7 +238,7 @@ typedef struct fl_raft {
     bool self_vote_wait; /* CANDIDATE: this step's persist request carries our own vote */
     /* counters for observers */
     uint64_t elections_started;
-    uint64_t msgs_dropped_held; /* responses dropped because the held queue was full */
+    uint64_t msgs_dropped_held;   /* responses dropped because the held queue was full */
     uint64_t truncated_committed; /* committed entries removed: only ever by a mutant */
     bool campaign_transfer;       /* this election was started by TimeoutNow */
 } fl_raft;

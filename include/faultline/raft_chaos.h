@@ -18,7 +18,11 @@ typedef struct fl_chaos_config {
     fl_time_ns fault_gap_ns; /* mean time between nemesis actions */
     double proposals_per_s;
     double loss, dup, reorder; /* maxima: each fault window draws up to these */
-    bool partitions, crashes, pauses, torn;
+    bool partitions, crashes, pauses, torn, slow_disks;
+    /* Swarm testing: each seed also draws its own protocol parameters (batch size, in-flight
+     * window, pre-vote, check-quorum, proposal rate, disk latency), so a campaign covers
+     * many configurations rather than one. */
+    bool swarm;
     uint32_t mutants; /* fl_raft_mutant bits */
     bool verbose;     /* print nemesis actions */
 } fl_chaos_config;
@@ -40,7 +44,7 @@ typedef struct fl_chaos_result {
 
 /* Defaults: 3 nodes, 10 s of faults, 5 s liveness bound, a nemesis action every 400 ms on
  * average, 50 proposals/s, loss up to 10%, duplication up to 5%, reordering up to 10%,
- * all fault kinds on, torn writes on. */
+ * all fault kinds on, torn writes on, swarm on. */
 void fl_chaos_config_default(fl_chaos_config *c);
 /* Runs one seed. Returns 0 (see result), or an error for a bad configuration. */
 int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out);

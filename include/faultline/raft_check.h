@@ -5,7 +5,8 @@
  *   leader append-only   a leader never overwrites or deletes entries in its own log
  *   log matching         two logs with an entry of the same index and term are identical
  *                        up to that index
- *   leader completeness  a new leader holds every entry committed before its election
+ *   leader completeness  a leader of term T holds every entry committed in terms before T
+ *                        (a stale leader of a lower term may win late and lack newer ones)
  *   state machine safety every node applies the same entry at each index, in index order
  *
  * Each node's log is mirrored as a chain of 64-bit hashes (hash[i] covers entries 1..i), so
@@ -36,7 +37,8 @@ typedef struct fl_raft_checker {
     fl_raft_check_node nodes[FL_RAFT_CHECK_NODES_MAX];
     fl_node_id *leader_of_term; /* leader_of_term[t], 0 = none seen */
     size_t terms_cap;
-    uint64_t *committed; /* chain hash of every committed index, 1-based: committed[i - 1] */
+    uint64_t *committed;     /* chain hash of every committed index, 1-based: committed[i - 1] */
+    fl_term *committed_term; /* term of the leader that first committed index i */
     size_t committed_count;
     size_t committed_cap;
     /* (index, term) -> chain hash, for log matching: open addressing */
@@ -44,7 +46,7 @@ typedef struct fl_raft_checker {
         fl_index index;
         fl_term term;
         uint64_t chain;
-    } *seen;
+    } * seen;
     size_t seen_cap;
     size_t seen_count;
     uint64_t leaders_elected;
@@ -53,7 +55,7 @@ typedef struct fl_raft_checker {
 int fl_raft_checker_init(fl_raft_checker *ch, uint32_t n_nodes);
 void fl_raft_checker_free(fl_raft_checker *ch);
 /* A node (re)started: mirror its recovered log; its volatile commit and applied restart at 0. */
-int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft *r);
+int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft *r, fl_buf *why);
 /* After every step of node id. Returns 0, or FL_ECORRUPT with the violated property and its
  * details appended to why. */
 int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,

@@ -22,11 +22,11 @@ typedef struct fl_raft_entry {
 } fl_raft_entry;
 
 typedef enum fl_raft_msg_type {
-    FL_RAFT_MSG_VOTE = 1,          /* RequestVote */
+    FL_RAFT_MSG_VOTE = 1, /* RequestVote */
     FL_RAFT_MSG_VOTE_RESP = 2,
-    FL_RAFT_MSG_PRE_VOTE = 3,      /* PreVote: "would you vote for me at term+1?" (thesis 9.6) */
+    FL_RAFT_MSG_PRE_VOTE = 3, /* PreVote: "would you vote for me at term+1?" (thesis 9.6) */
     FL_RAFT_MSG_PRE_VOTE_RESP = 4,
-    FL_RAFT_MSG_APPEND = 5,        /* AppendEntries, also the heartbeat (no entries) */
+    FL_RAFT_MSG_APPEND = 5, /* AppendEntries, also the heartbeat (no entries) */
     FL_RAFT_MSG_APPEND_RESP = 6,
     FL_RAFT_MSG_TIMEOUT_NOW = 7,   /* leadership transfer: start an election now (thesis 3.10) */
     FL_RAFT_MSG_SNAPSHOT = 8,      /* InstallSnapshot (reserved) */
@@ -47,8 +47,8 @@ typedef struct fl_raft_vote_resp {
 typedef struct fl_raft_append {
     fl_index prev_index; /* entry immediately before entries[0] */
     fl_term prev_term;
-    fl_index commit;  /* leader's commit index, clamped to what the follower can verify */
-    uint64_t ctx;     /* echoed in the response: ReadIndex rounds, probe matching */
+    fl_index commit; /* leader's commit index, clamped to what the follower can verify */
+    uint64_t ctx;    /* echoed in the response: ReadIndex rounds, probe matching */
     uint32_t n_entries;
     const fl_raft_entry *entries;
 } fl_raft_append;

@@ -44,8 +44,8 @@ typedef struct fl_raft_sim {
     uint32_t nodes;
     fl_raft_sim_hooks hooks;
     fl_raft_checker checker;
-    bool check;             /* run the safety checker (default true) */
-    fl_buf violation;       /* the first violation found, "" if none */
+    bool check;       /* run the safety checker (default true) */
+    fl_buf violation; /* the first violation found, "" if none */
     fl_raft_sim_stats stats;
     fl_raft_entry *decode_entries; /* scratch for decoding AppendEntries */
     fl_buf scratch;
@@ -64,8 +64,8 @@ int fl_raft_sim_attach(fl_raft_sim *rs, fl_sim *sim);
 const fl_raft *fl_raft_sim_node(const fl_sim *sim, fl_node_id id);
 /* A client command submitted at node id (from a driver callback). Returns what
  * fl_raft_step returns (FL_ENOTLEADER...), or FL_ESTOPPED if the node is not up. */
-int fl_raft_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len,
-                        fl_index *index, fl_term *term);
+int fl_raft_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len, fl_index *index,
+                        fl_term *term);
 /* The node that is leader in the highest term among live nodes, 0 if none. */
 fl_node_id fl_raft_sim_leader(const fl_sim *sim);
 

@@ -50,6 +50,7 @@ void fl_raft_checker_free(fl_raft_checker *ch)
         free(ch->nodes[i].chain);
     free(ch->leader_of_term);
     free(ch->committed);
+    free(ch->committed_term);
     free(ch->seen);
     memset(ch, 0, sizeof(*ch));
 }
@@ -109,7 +110,8 @@ static int mirror(fl_raft_checker *ch, fl_raft_check_node *n, const fl_raft *r, 
         n->chain[i - n->first] = prev;
         n->count++;
         if (seen_check(ch, i, e->term, prev)) {
-            fl_buf_printf(why, "log matching: node %u has entry %llu of term %llu whose log prefix "
+            fl_buf_printf(why,
+                          "log matching: node %u has entry %llu of term %llu whose log prefix "
                           "differs from another node's entry %llu of term %llu",
                           id, (unsigned long long)i, (unsigned long long)e->term,
                           (unsigned long long)i, (unsigned long long)e->term);
@@ -119,7 +121,7 @@ static int mirror(fl_raft_checker *ch, fl_raft_check_node *n, const fl_raft *r, 
     return 0;
 }
 
-int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft *r)
+int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft *r, fl_buf *why)
 {
     FL_ASSERT(id >= 1 && id <= ch->n_nodes);
     fl_raft_check_node *n = &ch->nodes[id - 1];
@@ -130,11 +132,7 @@ int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft
     n->role = fl_raft_role_of(r);
     n->term = fl_raft_term_of(r);
     n->truncated_committed = r->truncated_committed;
-    fl_buf why;
-    fl_buf_init(&why);
-    int rc = mirror(ch, n, r, n->first, &why, id);
-    fl_buf_free(&why);
-    return rc;
+    return mirror(ch, n, r, n->first, why, id);
 }
 
 static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
@@ -148,8 +146,8 @@ static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
         return FL_ENOMEM;
     fl_node_id other = ch->leader_of_term[t];
     if (other && other != id) {
-        fl_buf_printf(why, "election safety: nodes %u and %u are both leaders of term %llu",
-                      other, id, (unsigned long long)t);
+        fl_buf_printf(why, "election safety: nodes %u and %u are both leaders of term %llu", other,
+                      id, (unsigned long long)t);
         return FL_ECORRUPT;
     }
     bool new_leader = !other;
@@ -157,10 +155,14 @@ static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
     if (!new_leader)
         return 0;
     ch->leaders_elected++;
-    /* leader completeness: every committed entry is in the new leader's log */
+    /* leader completeness: every entry committed in an earlier term is in the new leader's
+     * log. Commit terms never decrease along the log, so scan back from the end. */
     fl_index c = ch->committed_count;
+    while (c > 0 && ch->committed_term[c - 1] >= t)
+        c--;
     if (c && chain_at(n, c) != ch->committed[c - 1]) {
-        fl_buf_printf(why, "leader completeness: node %u became leader of term %llu without "
+        fl_buf_printf(why,
+                      "leader completeness: node %u became leader of term %llu without "
                       "committed entry %llu (its last index is %llu)",
                       id, (unsigned long long)t, (unsigned long long)c,
                       (unsigned long long)fl_raft_last_index(r));
@@ -169,15 +171,15 @@ static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
     return 0;
 }
 
-static int check_commit(fl_raft_checker *ch, fl_node_id id, const fl_raft_update *up,
-                        fl_buf *why)
+static int check_commit(fl_raft_checker *ch, fl_node_id id, const fl_raft_update *up, fl_buf *why)
 {
     fl_raft_check_node *n = &ch->nodes[id - 1];
     for (fl_index i = n->commit + 1; i <= up->commit; i++) {
         uint64_t h = chain_at(n, i);
         if (i <= ch->committed_count) {
             if (ch->committed[i - 1] != h) {
-                fl_buf_printf(why, "state machine safety: node %u committed a different entry "
+                fl_buf_printf(why,
+                              "state machine safety: node %u committed a different entry "
                               "at index %llu than was committed before",
                               id, (unsigned long long)i);
                 return FL_ECORRUPT;
@@ -185,9 +187,14 @@ static int check_commit(fl_raft_checker *ch, fl_node_id id, const fl_raft_update
             continue;
         }
         FL_ASSERT(i == ch->committed_count + 1);
+        size_t cap = ch->committed_cap;
         if (grow((void **)&ch->committed, &ch->committed_cap, (size_t)i, sizeof(uint64_t)))
             return FL_ENOMEM;
+        if (grow((void **)&ch->committed_term, &cap, (size_t)i, sizeof(fl_term)))
+            return FL_ENOMEM;
+        FL_ASSERT(cap == ch->committed_cap);
         ch->committed[i - 1] = h;
+        ch->committed_term[i - 1] = up->term; /* the leader commits first: its term */
         ch->committed_count = i;
     }
     if (up->commit > n->commit)
@@ -195,8 +202,7 @@ static int check_commit(fl_raft_checker *ch, fl_node_id id, const fl_raft_update
     return 0;
 }
 
-static int check_apply(fl_raft_check_node *n, fl_node_id id, const fl_raft_update *up,
-                       fl_buf *why)
+static int check_apply(fl_raft_check_node *n, fl_node_id id, const fl_raft_update *up, fl_buf *why)
 {
     if (!up->n_apply)
         return 0;
@@ -219,7 +225,8 @@ int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r
         fl_index from = up->persist.first_index, old_last = n->first + n->count - 1;
         if (n->role == FL_RAFT_LEADER && up->role == FL_RAFT_LEADER && n->term == up->term &&
             from <= old_last) {
-            fl_buf_printf(why, "leader append-only: leader %u of term %llu rewrote its log from "
+            fl_buf_printf(why,
+                          "leader append-only: leader %u of term %llu rewrote its log from "
                           "index %llu (last was %llu)",
                           id, (unsigned long long)up->term, (unsigned long long)from,
                           (unsigned long long)old_last);

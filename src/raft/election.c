@@ -97,6 +97,11 @@ void fl__become_candidate(fl_raft *r)
     reset_votes(r);
     fl__reset_election_timer(r);
     request_votes(r, FL_RAFT_MSG_VOTE, r->term);
+    if (MUTANT(r, VOTE_BEFORE_DURABLE)) {
+        fl_raft_progress *self = fl__progress(r, r->cfg.id);
+        self->vote_granted = self->vote_responded = true; /* the bug: counts an unsaved vote */
+        tally(r);
+    }
 }
 
 static void become_pre_candidate(fl_raft *r)

@@ -27,9 +27,9 @@ const char *fl_raft_role_name(fl_raft_role role)
 
 const char *fl_raft_msg_type_name(uint8_t type)
 {
-    static const char *names[] = {"?",           "vote",     "vote-resp",   "pre-vote",
-                                  "pre-vote-resp", "append", "append-resp", "timeout-now",
-                                  "snapshot",    "snapshot-resp"};
+    static const char *names[] = {
+        "?",      "vote",        "vote-resp",   "pre-vote", "pre-vote-resp",
+        "append", "append-resp", "timeout-now", "snapshot", "snapshot-resp"};
     return type <= FL_RAFT_MSG_TYPE_MAX ? names[type] : "?";
 }
 

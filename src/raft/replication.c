@@ -349,12 +349,11 @@ int fl__recv_append(fl_raft *r, const fl_raft_msg *m)
     if (rc)
         return rc;
     fl_index match = prev + a->n_entries;
-    fl_index verified = MUTANT(r, COMMIT_UNVERIFIED) ? fl_raft_last_index(r) : match;
-    fl_index commit = a->commit < verified ? a->commit : verified;
+    fl_index commit = a->commit < match ? a->commit : match; /* only what we verified */
     if (commit > r->commit)
         r->commit = commit;
-    fl_raft_msg resp = {.type = FL_RAFT_MSG_APPEND_RESP, .from = r->cfg.id, .to = m->from,
-                        .term = r->term};
+    fl_raft_msg resp = {
+        .type = FL_RAFT_MSG_APPEND_RESP, .from = r->cfg.id, .to = m->from, .term = r->term};
     resp.u.append_resp.success = true;
     resp.u.append_resp.match_index = match;
     resp.u.append_resp.last_index = fl_raft_last_index(r);

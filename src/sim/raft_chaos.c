@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#define CHAOS_UNDO_MAX 4096 /* scheduled undos; a slot is reused only long after it fired */
+
 typedef struct chaos {
     const fl_chaos_config *cfg;
     fl_chaos_result *res;
@@ -24,6 +26,14 @@ typedef struct chaos {
     fl_index marker_index;
     fl_term marker_term;
     fl_node_id marker_node;
+    double proposals_per_s;
+    bool slow_disks; /* swarm: every disk syncs in 5-50 ms rather than 0.2-3 ms */
+    uint64_t partition_gen;
+    struct chaos_undo {
+        struct chaos *ch;
+        uint64_t token;
+    } undo[CHAOS_UNDO_MAX];
+    size_t undo_count;
 } chaos;
 
 void fl_chaos_config_default(fl_chaos_config *c)
@@ -38,14 +48,15 @@ void fl_chaos_config_default(fl_chaos_config *c)
     c->loss = 0.10;
     c->dup = 0.05;
     c->reorder = 0.10;
-    c->partitions = c->crashes = c->pauses = c->torn = true;
+    c->partitions = c->crashes = c->pauses = c->torn = c->slow_disks = c->swarm = true;
 }
 
 void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size)
 {
     snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s",
              (unsigned long long)c->seed, c->nodes,
-             (unsigned long long)(c->duration_ns / FL_NS_PER_MS), c->mutants ? " --mutant ..." : "");
+             (unsigned long long)(c->duration_ns / FL_NS_PER_MS),
+             c->mutants ? " --mutant ..." : "");
 }
 
 /* ---- nemesis ----------------------------------------------------------------------------- */
@@ -73,63 +84,180 @@ static void set_links(chaos *ch, bool faulty)
         }
 }
 
+/* Every fault is transient: it schedules its own undo after a hold time drawn around the
+ * mean gap, as Jepsen's nemeses start and stop faults. */
+static fl_time_ns hold_time(chaos *ch)
+{
+    return (fl_time_ns)fl_rng_exp(&ch->rng, 2.0 * (double)ch->cfg->fault_gap_ns) + FL_NS_PER_MS;
+}
+
+static void undo_later(chaos *ch, fl_sim_fn fn, uint64_t token)
+{
+    fl_time_ns at = fl_sim_time(ch->sim) + hold_time(ch);
+    struct chaos_undo *u = &ch->undo[ch->undo_count++ % CHAOS_UNDO_MAX];
+    u->ch = ch;
+    u->token = token;
+    fl_sim_schedule(ch->sim, at, fn, u);
+}
+
+static void undo_partition(fl_sim *sim, void *arg)
+{
+    struct chaos_undo *u = arg;
+    if (u->token == u->ch->partition_gen && !u->ch->healed)
+        fl_sim_heal(sim); /* only the newest partition heals itself */
+}
+
+static void undo_crash(fl_sim *sim, void *arg)
+{
+    struct chaos_undo *u = arg;
+    fl_node_id id = (fl_node_id)u->token;
+    if (fl_sim_node_state_of(sim, id) == FL_SIM_NODE_DOWN && !u->ch->healed)
+        fl_sim_restart(sim, id);
+}
+
+static void undo_pause(fl_sim *sim, void *arg)
+{
+    fl_node_id id = (fl_node_id)((struct chaos_undo *)arg)->token;
+    if (fl_sim_node_state_of(sim, id) == FL_SIM_NODE_PAUSED)
+        fl_sim_resume(sim, id);
+}
+
 static const char *partition(chaos *ch)
 {
     fl_sim_conn conn;
     uint32_t n = ch->cfg->nodes;
     fl_node_id leader = fl_raft_sim_leader(ch->sim);
+    const char *what;
     switch (fl_rng_below(&ch->rng, 7)) {
     case 0:
         fl_sim_conn_halves(&conn, n);
+        what = "partition halves";
         break;
     case 1:
         fl_sim_conn_random_halves(&conn, n, &ch->rng);
+        what = "partition random halves";
         break;
     case 2:
         fl_sim_conn_isolate(&conn, n, random_node(ch));
+        what = "isolate a node";
         break;
     case 3:
         fl_sim_conn_isolate(&conn, n, leader ? leader : random_node(ch));
+        what = "isolate the leader";
         break;
     case 4:
         fl_sim_conn_majorities_ring(&conn, n);
+        what = "majorities ring";
         break;
     case 5:
         fl_sim_conn_bridge(&conn, n, random_node(ch));
+        what = "bridge";
         break;
     default: {
         fl_node_id a = random_node(ch), b = random_node(ch);
         fl_sim_conn_one_way(&conn, n, leader && fl_rng_chance(&ch->rng, 0.5) ? leader : a, b);
+        what = "one-way link";
     }
     }
     fl_sim_set_conn(ch->sim, &conn);
-    return "partition";
+    undo_later(ch, undo_partition, ++ch->partition_gen);
+    return what;
 }
 
-static const char *crash_or_restart(chaos *ch)
+static const char *crash(chaos *ch)
 {
     fl_node_id id = random_node(ch);
-    fl_sim_node_state st = fl_sim_node_state_of(ch->sim, id);
-    if (st == FL_SIM_NODE_DOWN) {
-        fl_sim_restart(ch->sim, id);
-        return "restart";
-    }
-    if (st == FL_SIM_NODE_PAUSED)
+    if (fl_rng_chance(&ch->rng, 0.5) && fl_raft_sim_leader(ch->sim))
+        id = fl_raft_sim_leader(ch->sim);
+    if (fl_sim_node_state_of(ch->sim, id) == FL_SIM_NODE_DOWN)
+        return "crash (already down)";
+    if (fl_sim_node_state_of(ch->sim, id) == FL_SIM_NODE_PAUSED)
         fl_sim_resume(ch->sim, id);
     fl_sim_crash(ch->sim, id);
+    undo_later(ch, undo_crash, id);
     return "crash";
 }
 
-static const char *pause_or_resume(chaos *ch)
+static void crash_leader_now(fl_sim *sim, void *arg)
+{
+    chaos *ch = arg;
+    fl_node_id l = fl_raft_sim_leader(sim);
+    fl_node_id id = l ? l : random_node(ch);
+    if (ch->healed || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
+        return;
+    fl_sim_crash(sim, id);
+    struct chaos_undo *u = &ch->undo[ch->undo_count++ % CHAOS_UNDO_MAX];
+    u->ch = ch;
+    u->token = id;
+    /* back soon: a node that restarts while an election is on votes again */
+    fl_time_ns back = fl_rng_range(&ch->rng, 20 * FL_NS_PER_MS, 500 * FL_NS_PER_MS);
+    fl_sim_schedule(sim, fl_sim_time(sim) + back, undo_crash, u);
+}
+
+/* Crash-before-fsync, aimed: for up to 500 ms, watch for a node whose vote or term is not
+ * yet durable and crash it in that window; it restarts a few milliseconds later, while the
+ * election it voted in may still be running. */
+static void crash_unsynced_watch(fl_sim *sim, void *arg)
+{
+    struct chaos_undo *w = arg;
+    chaos *ch = w->ch;
+    if (ch->healed || fl_sim_time(sim) > w->token)
+        return;
+    for (fl_node_id id = 1; id <= ch->cfg->nodes; id++) {
+        const fl_raft *r = fl_raft_sim_node(sim, id);
+        if (!r || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
+            continue;
+        if (r->vote != r->durable_vote || r->term != r->durable_term) {
+            fl_sim_crash(sim, id);
+            struct chaos_undo *u = &ch->undo[ch->undo_count++ % CHAOS_UNDO_MAX];
+            u->ch = ch;
+            u->token = id;
+            fl_time_ns back = fl_rng_range(&ch->rng, 5 * FL_NS_PER_MS, 100 * FL_NS_PER_MS);
+            fl_sim_schedule(sim, fl_sim_time(sim) + back, undo_crash, u);
+            return;
+        }
+    }
+    fl_sim_schedule(sim, fl_sim_time(sim) + FL_NS_PER_MS, crash_unsynced_watch, w);
+}
+
+static const char *crash_unsynced(chaos *ch)
+{
+    struct chaos_undo *w = &ch->undo[ch->undo_count++ % CHAOS_UNDO_MAX];
+    w->ch = ch;
+    w->token = fl_sim_time(ch->sim) + 500 * FL_NS_PER_MS; /* watch until then */
+    fl_sim_schedule(ch->sim, fl_sim_time(ch->sim), crash_unsynced_watch, w);
+    return "crash before fsync (watching)";
+}
+
+/* Leader churn: the leader crashes, and so does its successor shortly after, the pattern
+ * behind the classic lost-commit bugs (Raft paper figure 8). */
+static const char *leader_churn(chaos *ch)
+{
+    crash_leader_now(ch->sim, ch);
+    fl_time_ns t = fl_sim_time(ch->sim);
+    fl_sim_schedule(ch->sim, t + fl_rng_range(&ch->rng, 150, 700) * FL_NS_PER_MS, crash_leader_now,
+                    ch);
+    return "leader churn";
+}
+
+/* A slow disk widens the window between a write and its sync: what a crash can lose. */
+static const char *slow_disk(chaos *ch)
 {
     fl_node_id id = random_node(ch);
-    fl_sim_node_state st = fl_sim_node_state_of(ch->sim, id);
-    if (st == FL_SIM_NODE_PAUSED) {
-        fl_sim_resume(ch->sim, id);
-        return "resume";
-    }
-    if (st == FL_SIM_NODE_UP)
-        fl_sim_pause(ch->sim, id);
+    fl_sim_dist d = fl_rng_chance(&ch->rng, 0.5)
+                        ? fl_sim_dist_uniform(10 * FL_NS_PER_MS, 100 * FL_NS_PER_MS)
+                        : fl_sim_dist_uniform(200 * FL_NS_PER_US, 3 * FL_NS_PER_MS);
+    fl_sim_disk_set_latency(ch->sim, id, &d);
+    return "disk latency";
+}
+
+static const char *pause_node(chaos *ch)
+{
+    fl_node_id id = random_node(ch);
+    if (fl_sim_node_state_of(ch->sim, id) != FL_SIM_NODE_UP)
+        return "pause (not up)";
+    fl_sim_pause(ch->sim, id);
+    undo_later(ch, undo_pause, id);
     return "pause";
 }
 
@@ -139,17 +267,20 @@ static void nemesis(fl_sim *sim, void *arg)
     const fl_chaos_config *c = ch->cfg;
     if (ch->healed)
         return;
-    const char *what = "links";
-    uint64_t pick = fl_rng_below(&ch->rng, 10);
+    const char *what = "link quality";
+    uint64_t pick = fl_rng_below(&ch->rng, 12);
     if (pick < 3 && c->partitions)
         what = partition(ch);
-    else if (pick < 4 && c->partitions) {
-        fl_sim_heal(sim);
-        what = "heal-partition";
-    } else if (pick < 7 && c->crashes)
-        what = crash_or_restart(ch);
+    else if (pick < 5 && c->crashes)
+        what = crash(ch);
+    else if (pick < 6 && c->crashes)
+        what = leader_churn(ch);
+    else if (pick < 7 && c->crashes)
+        what = crash_unsynced(ch);
     else if (pick < 8 && c->pauses)
-        what = pause_or_resume(ch);
+        what = pause_node(ch);
+    else if (pick < 9 && c->slow_disks)
+        what = slow_disk(ch);
     else
         set_links(ch, true);
     ch->res->nemesis_actions++;
@@ -175,7 +306,7 @@ static void propose(fl_sim *sim, void *arg)
         if (fl_raft_sim_propose(sim, leader, cmd, (uint32_t)len, NULL, NULL) == 0)
             ch->res->proposals++;
     }
-    double gap_s = fl_rng_exp(&ch->rng, 1.0 / ch->cfg->proposals_per_s);
+    double gap_s = fl_rng_exp(&ch->rng, 1.0 / ch->proposals_per_s);
     fl_sim_schedule(sim, fl_sim_time(sim) + (fl_time_ns)(gap_s * 1e9) + 1, propose, ch);
 }
 
@@ -186,7 +317,9 @@ static void heal(fl_sim *sim, void *arg)
     ch->heal_at = fl_sim_time(sim);
     fl_sim_heal(sim);
     set_links(ch, false);
+    fl_sim_dist normal = fl_sim_dist_uniform(200 * FL_NS_PER_US, 3 * FL_NS_PER_MS);
     for (fl_node_id id = 1; id <= ch->cfg->nodes; id++) {
+        fl_sim_disk_set_latency(sim, id, &normal);
         fl_sim_node_state st = fl_sim_node_state_of(sim, id);
         if (st == FL_SIM_NODE_PAUSED)
             fl_sim_resume(sim, id);
@@ -196,9 +329,24 @@ static void heal(fl_sim *sim, void *arg)
 }
 
 /* After the heal: propose a marker at the leader until one commits on that leader. */
+static void print_nodes(chaos *ch)
+{
+    printf("%10.3f s ", (double)fl_sim_time(ch->sim) / 1e9);
+    for (fl_node_id id = 1; id <= ch->cfg->nodes; id++) {
+        const fl_raft *r = fl_raft_sim_node(ch->sim, id);
+        char line[128] = "down";
+        if (r)
+            fl_raft_describe(r, line, sizeof(line));
+        printf(" | %u: %s", id, line);
+    }
+    printf("\n");
+}
+
 static void liveness(fl_sim *sim, void *arg)
 {
     chaos *ch = arg;
+    if (ch->cfg->verbose && (fl_sim_time(sim) - ch->heal_at) % (500 * FL_NS_PER_MS) == 0)
+        print_nodes(ch);
     if (ch->res->live)
         return;
     if (ch->marker_node) {
@@ -212,8 +360,7 @@ static void liveness(fl_sim *sim, void *arg)
     }
     fl_node_id leader = fl_raft_sim_leader(sim);
     const fl_raft *lr = leader ? fl_raft_sim_node(sim, leader) : NULL;
-    bool marker_pending = ch->marker_node == leader && lr &&
-                          fl_raft_term_of(lr) == ch->marker_term;
+    bool marker_pending = ch->marker_node == leader && lr && fl_raft_term_of(lr) == ch->marker_term;
     if (leader && !marker_pending &&
         fl_raft_sim_propose(sim, leader, "marker", 6, &ch->marker_index, &ch->marker_term) == 0)
         ch->marker_node = leader;
@@ -232,12 +379,30 @@ static int count_committed(chaos *ch)
     return 0;
 }
 
+/* Swarm testing: protocol parameters drawn per seed. */
+static void swarm(chaos *ch, fl_raft_config *rc)
+{
+    static const uint32_t batches[] = {1, 4, 64}, inflights[] = {1, 2, 8, 32};
+    static const double rates[] = {5, 50, 200};
+    fl_rng *r = &ch->rng;
+    rc->batch_entries_max = batches[fl_rng_below(r, 3)];
+    rc->inflight_max = inflights[fl_rng_below(r, 4)];
+    rc->pre_vote = fl_rng_chance(r, 0.7);
+    rc->check_quorum = fl_rng_chance(r, 0.7);
+    ch->proposals_per_s = rates[fl_rng_below(r, 3)];
+    ch->slow_disks = fl_rng_chance(r, 0.3);
+}
+
 static int setup(chaos *ch)
 {
     const fl_chaos_config *c = ch->cfg;
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     rc.mutants = c->mutants;
+    fl_rng_seed(&ch->rng, fl_mix64(c->seed ^ 0xC4A05));
+    ch->proposals_per_s = c->proposals_per_s;
+    if (c->swarm)
+        swarm(ch, &rc);
     char why[160];
     int err = fl_raft_sim_init(&ch->rs, &rc, c->nodes, NULL, why, sizeof(why));
     if (err)
@@ -250,7 +415,8 @@ static int setup(chaos *ch)
     sc.proto_ctx = &ch->rs;
     sc.link.delay = fl_sim_dist_exp(500 * FL_NS_PER_US, 1500 * FL_NS_PER_US);
     sc.link.reorder_ns = 20 * FL_NS_PER_MS;
-    sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 3 * FL_NS_PER_MS);
+    sc.disk_sync = ch->slow_disks ? fl_sim_dist_uniform(5 * FL_NS_PER_MS, 50 * FL_NS_PER_MS)
+                                  : fl_sim_dist_uniform(200 * FL_NS_PER_US, 3 * FL_NS_PER_MS);
     sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
     sc.torn = c->torn ? 0.5 : 0.0;
     fl_buf wb;
@@ -260,16 +426,15 @@ static int setup(chaos *ch)
     if (err)
         return err;
     fl_raft_sim_attach(&ch->rs, ch->sim);
-    fl_rng_seed(&ch->rng, fl_mix64(c->seed ^ 0xC4A05));
     return fl_sim_start_all(ch->sim);
 }
 
 int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
 {
     memset(out, 0, sizeof(*out));
-    if (c->nodes < 1 || c->nodes > FL_RAFT_NODES_MAX || c->proposals_per_s <= 0 ||
-        c->loss < 0 || c->loss > 1 || c->dup < 0 || c->dup > 1 || c->reorder < 0 ||
-        c->reorder > 1 || c->fault_gap_ns == 0)
+    if (c->nodes < 1 || c->nodes > FL_RAFT_NODES_MAX || c->proposals_per_s <= 0 || c->loss < 0 ||
+        c->loss > 1 || c->dup < 0 || c->dup > 1 || c->reorder < 0 || c->reorder > 1 ||
+        c->fault_gap_ns == 0)
         return FL_ECONFIG;
     chaos ch = {.cfg = c, .res = out};
     int err = setup(&ch);

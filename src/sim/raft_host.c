@@ -137,26 +137,55 @@ static bool record_ok(const uint8_t *data, size_t len)
     return len >= RECORD_HEAD_BYTES && fl_get_u32le(data) == fl_crc32c(0, data + 4, len - 4);
 }
 
-/* Rebuilds hard state and log from the node's surviving records. A bad last record is a
- * torn write (discarded); a bad record with good ones after it is corruption (refused). */
-static int recover(rs_node *n, recovered *st, char *why, size_t why_size)
+static int drop_last_record(rs_node *n, size_t count)
+{
+    fl_sim_record *recs = calloc(count, sizeof(*recs));
+    if (!recs)
+        return FL_ENOMEM;
+    for (size_t i = 0; i + 1 < count; i++)
+        fl_sim_disk_record(n->sim, n->id, i, &recs[i].data, &recs[i].len);
+    int rc = fl_sim_disk_replace(n->sim, n->id, recs, count - 1);
+    free(recs);
+    return rc;
+}
+
+/* Verifies every record's checksum. A bad last record is a torn write: it is cut off the
+ * disk (as a real WAL truncates its tail) so later writes do not land behind it. A bad record
+ * with good ones after it is corruption: the node refuses to start. */
+static int verify_disk(rs_node *n, char *why, size_t why_size)
 {
     size_t count = fl_sim_disk_count(n->sim, n->id);
     for (size_t i = 0; i < count; i++) {
         const uint8_t *data;
         size_t len;
         fl_sim_disk_record(n->sim, n->id, i, &data, &len);
-        if (!record_ok(data, len)) {
-            if (i + 1 == count) {
-                n->rs->stats.torn_discarded++;
-                return 0;
-            }
-            snprintf(why, why_size, "disk record %zu of %zu fails its checksum", i, count);
-            return FL_ECORRUPT;
+        if (record_ok(data, len))
+            continue;
+        if (i + 1 == count) {
+            n->rs->stats.torn_discarded++;
+            return drop_last_record(n, count);
         }
+        snprintf(why, why_size, "disk record %zu of %zu fails its checksum", i, count);
+        return FL_ECORRUPT;
+    }
+    return 0;
+}
+
+/* Rebuilds hard state and log from the node's (verified) records. The entries point into
+ * the disk's records, valid until the next disk call on this node. */
+static int recover(rs_node *n, recovered *st, char *why, size_t why_size)
+{
+    int rc = verify_disk(n, why, why_size);
+    if (rc)
+        return rc;
+    size_t count = fl_sim_disk_count(n->sim, n->id);
+    for (size_t i = 0; i < count; i++) {
+        const uint8_t *data;
+        size_t len;
+        fl_sim_disk_record(n->sim, n->id, i, &data, &len);
         fl_reader rd;
         fl_reader_init(&rd, data + 4, len - 4);
-        int rc = replay_record(st, &rd);
+        rc = replay_record(st, &rd);
         if (rc) {
             snprintf(why, why_size, "disk record %zu is malformed", i);
             return rc;
@@ -245,8 +274,15 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
         free(n);
         return NULL;
     }
-    if (rs->check && fl_raft_checker_node_start(&rs->checker, id, &n->r))
-        violation(n, "checker: out of memory");
+    if (rs->check) {
+        fl_buf vwhy;
+        fl_buf_init(&vwhy);
+        if (fl_raft_checker_node_start(&rs->checker, id, &n->r, &vwhy)) {
+            fl_buf_put_u8(&vwhy, 0);
+            violation(n, vwhy.data ? (const char *)vwhy.data : "checker: out of memory");
+        }
+        fl_buf_free(&vwhy);
+    }
     if (rs->hooks.on_start)
         rs->hooks.on_start(rs->hooks.arg, id, &n->r);
     fl_sim_set_timer(sim, id, n->r.election_deadline);
@@ -342,8 +378,8 @@ const fl_raft *fl_raft_sim_node(const fl_sim *sim, fl_node_id id)
     return n ? &n->r : NULL;
 }
 
-int fl_raft_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len,
-                        fl_index *index, fl_term *term)
+int fl_raft_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len, fl_index *index,
+                        fl_term *term)
 {
     rs_node *n = fl_sim_node(sim, id);
     if (!n || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)

@@ -29,7 +29,7 @@
 
 #include <string.h>
 
-#define HEADER_BYTES 20
+#define HEADER_BYTES  20
 #define FLAG_TRANSFER 1u
 
 static void encode_header(const fl_raft_msg *m, fl_buf *out)

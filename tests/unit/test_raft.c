@@ -264,8 +264,8 @@ TEST(stale_leader_is_refused_and_steps_down)
     CHECK(leader != 0);
     node *f = &c.nodes[leader % 3];
     fl_term t = fl_raft_term_of(&f->r);
-    fl_raft_msg stale = {.type = FL_RAFT_MSG_APPEND, .from = leader, .to = f->r.cfg.id,
-                         .term = t - 1};
+    fl_raft_msg stale = {
+        .type = FL_RAFT_MSG_APPEND, .from = leader, .to = f->r.cfg.id, .term = t - 1};
     fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &stale, .now_ns = c.now};
     fl_raft_update up;
     CHECK_EQ(fl_raft_step(&f->r, &ev, &up), 0);
@@ -273,8 +273,8 @@ TEST(stale_leader_is_refused_and_steps_down)
     CHECK(!up.msgs[0].u.append_resp.success);
     CHECK(up.msgs[0].term == t);
     /* a response carrying a higher term deposes the leader */
-    fl_raft_msg higher = {.type = FL_RAFT_MSG_APPEND_RESP, .from = f->r.cfg.id, .to = leader,
-                          .term = t + 5};
+    fl_raft_msg higher = {
+        .type = FL_RAFT_MSG_APPEND_RESP, .from = f->r.cfg.id, .to = leader, .term = t + 5};
     ev.u.msg = &higher;
     CHECK_EQ(fl_raft_step(&c.nodes[leader - 1].r, &ev, &up), 0);
     CHECK_EQ(fl_raft_role_of(&c.nodes[leader - 1].r), FL_RAFT_FOLLOWER);
