@@ -172,6 +172,10 @@ static inline size_t fl_kv_session_count(const fl_kv *kv)
     return kv->sessions.count;
 }
 
+/* Checks every structural invariant (hash tables, byte counts, LRU order and bounds).
+ * O(state size); for tests and for the simulator after each step. */
+bool fl_kv_invariants(const fl_kv *kv);
+
 /* A 64-bit hash of the whole replicated state (data, sessions with their cached results,
  * applied index, log time). Equal states give equal digests regardless of hash seed or
  * insertion order. O(state size), no allocation. */

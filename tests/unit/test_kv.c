@@ -27,6 +27,7 @@ static void fx_init(fixture *f, const fl_kv_config *c)
 
 static void fx_close(fixture *f)
 {
+    CHECK(fl_kv_invariants(&f->kv));
     fl_kv_close(&f->kv);
     fl_buf_free(&f->entry);
 }
@@ -475,7 +476,10 @@ static void random_history(fixture *f, uint64_t seed, int n)
         if (client && seqs[client] == 0)
             seqs[client] = 1;
         fx_apply(f, &c);
+        if (i % 100 == 0)
+            CHECK(fl_kv_invariants(&f->kv));
     }
+    CHECK(fl_kv_invariants(&f->kv));
 }
 
 TEST(kv_determinism_same_entries_same_digest)
@@ -520,6 +524,7 @@ TEST(kv_snapshot_restore_roundtrip)
     fl_buf_init(&s);
     CHECK_EQ(fl_kv_snapshot(&a.kv, &s), 0);
     CHECK_EQ(fl_kv_restore(&b.kv, s.data, s.len), 0);
+    CHECK(fl_kv_invariants(&b.kv));
     CHECK_EQ(fl_kv_digest(&a.kv), fl_kv_digest(&b.kv));
     CHECK_EQ(fl_kv_applied_index(&b.kv), a.index);
     CHECK_EQ(fl_kv_key_count(&b.kv), fl_kv_key_count(&a.kv));
