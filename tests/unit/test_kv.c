@@ -16,6 +16,10 @@ typedef struct fixture {
     fl_index index;
     fl_buf entry;
     fl_kv_result res;
+    uint64_t seqs[4];     /* random_history: last seq of clients 1..3 */
+    uint64_t last[4];     /* random_history: hash of the result of that seq */
+    uint64_t results;     /* random_history: a hash of every result */
+    uint32_t retries_hit; /* random_history: commands sent again with the same seq */
 } fixture;
 
 static void fx_init(fixture *f, const fl_kv_config *c)
@@ -453,12 +457,22 @@ TEST(kv_apply_index_and_garbage)
     fx_close(&f);
 }
 
-/* Applies a seeded random mix of commands from a few clients to f. */
+/* A hash of the last result (status, presence and value bytes). */
+static uint64_t hash_result(const fixture *f)
+{
+    uint64_t h = fl_mix64(f->res.status ^ (uint64_t)f->res.has_value << 8 ^
+                          (uint64_t)f->res.value_len << 16);
+    for (size_t j = 0; j < f->res.value_len; j++)
+        h = fl_mix64(h ^ f->res.value[j]);
+    return h;
+}
+
+/* Applies a seeded random mix of commands to f: client 0 without a session, clients 1..3
+ * with sessions continuing from f->seqs, 20% of their commands retries of the last seq. */
 static void random_history(fixture *f, uint64_t seed, int n)
 {
     fl_rng rng;
     fl_rng_seed(&rng, seed);
-    uint64_t seqs[4] = {0, 0, 0, 0};
     char key[8], val[16];
     for (int i = 0; i < n; i++) {
         snprintf(key, sizeof(key), "k%d", (int)fl_rng_below(&rng, 20));
@@ -470,12 +484,20 @@ static void random_history(fixture *f, uint64_t seed, int n)
         c.expect_len = fl_rng_chance(&rng, 0.2) ? 0 : 1;
         c.expect_absent = c.expect_len == 0 && fl_rng_chance(&rng, 0.5);
         uint64_t client = fl_rng_below(&rng, 4);
-        if (client > 0 && !fl_rng_chance(&rng, 0.2)) /* 20% retries */
-            seqs[client]++;
-        c = sess(c, client, client ? (seqs[client] ? seqs[client] : 1) : 0, (fl_time_ns)i * 10);
-        if (client && seqs[client] == 0)
-            seqs[client] = 1;
-        fx_apply(f, &c);
+        bool retry = client > 0 && f->seqs[client] > 0 && fl_rng_chance(&rng, 0.2);
+        if (client > 0 && !retry)
+            f->seqs[client]++;
+        f->retries_hit += retry;
+        c = sess(c, client, f->seqs[client], (fl_time_ns)i * 10);
+        if (client == 0)
+            c.seq = 0;
+        CHECK(fx_apply(f, &c) != FL_KV_STALE);
+        CHECK(f->res.status != FL_KV_SESSION_EXPIRED);
+        uint64_t h = hash_result(f);
+        f->results = fl_mix64(f->results ^ h);
+        if (retry) /* exactly once: a retry returns the first result, bytes and all */
+            CHECK_EQ(h, f->last[client]);
+        f->last[client] = h;
         if (i % 100 == 0)
             CHECK(fl_kv_invariants(&f->kv));
     }
@@ -492,6 +514,7 @@ TEST(kv_determinism_same_entries_same_digest)
     fx_init(&b, &c2);
     random_history(&a, 77, 2000);
     random_history(&b, 77, 2000);
+    CHECK_EQ(a.results, b.results);
     CHECK_EQ(fl_kv_digest(&a.kv), fl_kv_digest(&b.kv));
     fl_buf sa, sb;
     fl_buf_init(&sa);
@@ -534,10 +557,17 @@ TEST(kv_snapshot_restore_roundtrip)
     fl_buf_init(&s2);
     CHECK_EQ(fl_kv_snapshot(&b.kv, &s2), 0);
     CHECK(s2.len == s.len && memcmp(s.data, s2.data, s.len) == 0);
-    /* identical further behaviour, including retries answered from restored sessions */
+    /* identical further behaviour (same results, same state), including retries of the
+     * last seq before the snapshot, answered from restored session caches */
     b.index = a.index;
+    memcpy(b.seqs, a.seqs, sizeof(a.seqs));
+    memcpy(b.last, a.last, sizeof(a.last));
+    a.results = b.results = 0;
+    a.retries_hit = 0;
     random_history(&a, 6, 1000);
     random_history(&b, 6, 1000);
+    CHECK(a.retries_hit > 100);
+    CHECK_EQ(a.results, b.results);
     CHECK_EQ(fl_kv_digest(&a.kv), fl_kv_digest(&b.kv));
     fl_buf_free(&s);
     fl_buf_free(&s2);
