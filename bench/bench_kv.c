@@ -69,7 +69,7 @@ int main(int argc, char **argv)
             printf("  %-16s %llu\n", fl_kv_status_name((fl_kv_status)s),
                    (unsigned long long)status[s]);
     printf("state: %zu keys, %zu bytes of keys+values, %zu sessions\n", fl_kv_key_count(&kv),
-           kv.data_bytes, fl_kv_session_count(&kv));
+           fl_kv_data_bytes(&kv), fl_kv_session_count(&kv));
     printf("snapshot %zu bytes in %.2f ms, restore %.2f ms, digest %.3f ms, digests %s\n", snap.len,
            (t2 - t1) * 1e3, (t3 - t2) * 1e3, (t4 - t3) * 1e3,
            d == fl_kv_digest(&kv) ? "equal" : "DIFFER");

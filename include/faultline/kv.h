@@ -167,6 +167,10 @@ static inline size_t fl_kv_key_count(const fl_kv *kv)
 {
     return kv->data.count;
 }
+static inline size_t fl_kv_data_bytes(const fl_kv *kv) /* sum of key and value lengths */
+{
+    return kv->data_bytes;
+}
 static inline size_t fl_kv_session_count(const fl_kv *kv)
 {
     return kv->sessions.count;
