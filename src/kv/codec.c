@@ -21,6 +21,10 @@
 
 #define FLAG_EXPECT_ABSENT 0x01u
 
+_Static_assert(FL_KV_OP_COUNT == FL_KV_CAS + 1, "op codes are dense, cas is the last");
+_Static_assert(FL_KV_STATUS_COUNT == FL_KV_BAD_COMMAND + 1, "status codes are dense");
+_Static_assert(FL_KV_STATUS_COUNT <= 256 && FL_KV_OP_COUNT <= 256, "encoded as one byte");
+
 static void put_str(fl_buf *b, const uint8_t *p, size_t n)
 {
     fl_buf_put_u32(b, (uint32_t)n);

@@ -16,7 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ID_DIGITS_MAX 20
+#define ID_DIGITS_MAX 20 /* UINT64_MAX has 20 decimal digits */
+
+_Static_assert(FL_WORKLOAD_KEY_SIZE >= 1 + ID_DIGITS_MAX + 1, "\"k\" + digits + NUL fit");
 
 void fl_workload_config_register(fl_workload_config *c)
 {
