@@ -1,0 +1,198 @@
+/* kv.h: the replicated key-value state machine (a pure, deterministic protocol core).
+ *
+ * A command is encoded into a Raft log entry by the proposer (fl_kv_cmd_encode); every
+ * replica applies committed entries in log order (fl_kv_apply) and, given the same entries
+ * and the same fl_kv_config, reaches the same state, the same results and the same digest.
+ * Nothing here reads a clock, calls rand(), does I/O or uses global mutable state: the only
+ * notion of time is "log time", the maximum of the leader-stamped timestamps carried by the
+ * applied commands, and it is used only to expire idle client sessions.
+ *
+ * Keys and values are binary-safe byte strings. Client sessions give exactly-once semantics:
+ * a command with (client_id, seq) whose seq was already applied returns the cached result
+ * of its first application instead of applying again. See docs/kv.md for the byte formats
+ * and the precise rules.
+ *
+ * Memory: fl_kv owns every byte of its state. The caller owns the fl_kv struct itself
+ * (fl_kv_init / fl_kv_close), like libuv handles. */
+#ifndef FAULTLINE_KV_H
+#define FAULTLINE_KV_H
+
+#include "faultline/buf.h"
+#include "faultline/types.h"
+
+/* ---- commands ---------------------------------------------------------------------------- */
+
+typedef enum fl_kv_op {
+    FL_KV_NOOP = 0,   /* does nothing; still advances log time and the session */
+    FL_KV_GET = 1,    /* result value = current value */
+    FL_KV_PUT = 2,    /* value := arg */
+    FL_KV_DELETE = 3, /* ok if the key existed, not_found otherwise */
+    FL_KV_APPEND = 4, /* value := value ++ arg (missing = empty); result value = new value */
+    FL_KV_INCR = 5,   /* decimal int64 value += delta (missing = 0); result value = new text */
+    FL_KV_CAS = 6,    /* if value == expect (or absent and expect_absent) then value := arg */
+} fl_kv_op;
+#define FL_KV_OP_COUNT 7
+
+/* Current version of the command and result encodings (first byte of each). */
+#define FL_KV_CMD_VERSION    1
+#define FL_KV_RESULT_VERSION 1
+
+/* A decoded or to-be-encoded command. Byte strings are (pointer, length) pairs that the
+ * command does not own: after fl_kv_cmd_decode they point into the decoded input, which must
+ * outlive the command. A NULL pointer is allowed when its length is 0. */
+typedef struct fl_kv_cmd {
+    fl_kv_op op;
+    uint64_t client_id; /* any value; meaningful only when seq > 0 */
+    uint64_t seq;       /* per-client sequence number, 1, 2, ...; 0 = no session */
+    fl_time_ns time_ns; /* leader-stamped log time; only used for session expiry */
+    const uint8_t *key; /* every op except noop */
+    size_t key_len;
+    const uint8_t *value; /* put, append: the argument; cas: the new value */
+    size_t value_len;
+    const uint8_t *expect; /* cas: the expected current value, when !expect_absent */
+    size_t expect_len;
+    bool expect_absent; /* cas: succeed only if the key is missing (expect must be empty) */
+    int64_t delta;      /* incr */
+} fl_kv_cmd;
+
+/* Appends the encoding of cmd to out. Returns 0, FL_EINVAL for a command that cannot be
+ * encoded (unknown op, a string longer than UINT32_MAX, cas with expect_absent and a
+ * non-empty expect), or out->err (FL_ENOMEM, FL_ETOOBIG). O(size of the command). */
+int fl_kv_cmd_encode(const fl_kv_cmd *cmd, fl_buf *out);
+
+/* Decodes one command from exactly len untrusted bytes. On success *out points INTO bytes
+ * (key, value, expect), so bytes must outlive *out. Returns 0, FL_EVERSION (unknown version),
+ * FL_ETYPE (unknown op), FL_ETRUNC (input too short) or FL_ECORRUPT (bad flags, trailing
+ * bytes). Never asserts on the input. Size limits (fl_kv_config) are checked by apply, not
+ * here, so that an oversized command is a deterministic result on every replica. */
+int fl_kv_cmd_decode(const uint8_t *bytes, size_t len, fl_kv_cmd *out);
+
+/* ---- results ----------------------------------------------------------------------------- */
+
+typedef enum fl_kv_status {
+    FL_KV_OK = 0,
+    FL_KV_NOT_FOUND = 1,       /* get / delete of a missing key */
+    FL_KV_CAS_MISMATCH = 2,    /* cas: current value differs; result value = current value */
+    FL_KV_TYPE_ERROR = 3,      /* incr of a value that is not a decimal int64 */
+    FL_KV_TOO_BIG = 4,         /* key or (resulting) value exceeds the configured maximum */
+    FL_KV_OVERFLOW = 5,        /* incr would overflow int64 */
+    FL_KV_STALE = 6,           /* seq below the client's last applied seq; not applied */
+    FL_KV_SESSION_EXPIRED = 7, /* seq > 1 from a client without a session; not applied */
+    FL_KV_BAD_COMMAND = 8,     /* the log entry is not a valid command; not applied */
+} fl_kv_status;
+#define FL_KV_STATUS_COUNT 9
+
+const char *fl_kv_status_name(fl_kv_status s); /* "ok", "not_found", ... */
+const char *fl_kv_op_name(fl_kv_op op);        /* "get", "put", ... ("?" if unknown) */
+
+/* The outcome of one command. value is not owned by the result: from fl_kv_apply it points
+ * into the kv and stays valid until the next fl_kv_apply, fl_kv_restore or fl_kv_close on the
+ * same kv; from fl_kv_result_decode it points into the decoded bytes. */
+typedef struct fl_kv_result {
+    fl_kv_status status;
+    bool has_value; /* false: no value (e.g. put, not_found, cas mismatch on a missing key) */
+    const uint8_t *value;
+    size_t value_len;
+} fl_kv_result;
+
+/* Appends the encoding of r to out. Returns 0, FL_EINVAL or out->err. */
+int fl_kv_result_encode(const fl_kv_result *r, fl_buf *out);
+/* Decodes exactly len untrusted bytes; out->value points into bytes. Returns 0,
+ * FL_EVERSION, FL_ETRUNC or FL_ECORRUPT. */
+int fl_kv_result_decode(const uint8_t *bytes, size_t len, fl_kv_result *out);
+
+/* ---- the state machine ------------------------------------------------------------------- */
+
+/* Every replica of one cluster must use the same configuration: the limits decide results. */
+typedef struct fl_kv_config {
+    size_t key_size_max;        /* default 1 KiB */
+    size_t value_size_max;      /* default 1 MiB; at most UINT32_MAX */
+    size_t sessions_max;        /* default 4096; least recently used evicted beyond it */
+    fl_time_ns session_idle_ns; /* default 1 h of log time; 0 = sessions never expire */
+    uint64_t hash_seed;         /* seeds the hash tables; does not affect any result */
+} fl_kv_config;
+
+void fl_kv_config_default(fl_kv_config *c);
+
+/* Internal types, here only so that the caller can own an fl_kv by value. */
+typedef struct fl__kv_node fl__kv_node;
+typedef struct fl__kv_session fl__kv_session;
+typedef struct fl__kv_table {
+    fl__kv_node **buckets;
+    size_t bucket_count; /* a power of two, or 0 before the first insert */
+    size_t count;
+    uint64_t seed;
+} fl__kv_table;
+
+typedef struct fl_kv {
+    fl_kv_config config;
+    fl__kv_table data;          /* key -> value */
+    fl__kv_table sessions;      /* client_id -> session */
+    fl__kv_session *lru_oldest; /* sessions, least recently used first ... */
+    fl__kv_session *lru_newest; /* ... so also in non-decreasing order of last use */
+    fl_index applied_index;     /* index of the last entry given to fl_kv_apply */
+    fl_time_ns log_time_ns;     /* max time_ns of every decoded command applied so far */
+    size_t data_bytes;          /* sum of key and value lengths, for observers */
+    fl_buf result_buf;          /* backs fl_kv_result.value from the last apply */
+    int err;                    /* latched FL_ENOMEM: the replica must stop */
+} fl_kv;
+
+/* Initializes an empty kv; config NULL = defaults. Returns 0 or FL_ECONFIG. Allocates
+ * nothing until the first command. */
+int fl_kv_init(fl_kv *kv, const fl_kv_config *config);
+/* Frees everything the kv owns. kv may be initialized again. */
+void fl_kv_close(fl_kv *kv);
+
+/* Decodes and applies the committed log entry at index. index must be greater than the last
+ * applied index (Raft may skip indexes that carry no kv command). Returns 0 with *out set
+ * (the status says what happened; an undecodable entry is FL_KV_BAD_COMMAND, deterministic
+ * on every replica), FL_ESTALE if index <= applied index (nothing changes), or FL_ENOMEM
+ * (latched: the replica's state may be incomplete and it must stop). Cost: O(key + value)
+ * expected, plus amortized O(1) session expiry. */
+int fl_kv_apply(fl_kv *kv, fl_index index, const uint8_t *entry, size_t len, fl_kv_result *out);
+/* The same, for an already decoded command (the simulator may skip the encoding). */
+int fl_kv_apply_cmd(fl_kv *kv, fl_index index, const fl_kv_cmd *cmd, fl_kv_result *out);
+
+/* A local read that bypasses the log (may be stale on a follower). Returns 0 and sets
+ * *value / *value_len (pointing into the kv: valid until the next apply, restore or close),
+ * or FL_ENOTFOUND. */
+int fl_kv_get(const fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_t **value,
+              size_t *value_len);
+
+static inline fl_index fl_kv_applied_index(const fl_kv *kv)
+{
+    return kv->applied_index;
+}
+static inline size_t fl_kv_key_count(const fl_kv *kv)
+{
+    return kv->data.count;
+}
+static inline size_t fl_kv_data_bytes(const fl_kv *kv) /* sum of key and value lengths */
+{
+    return kv->data_bytes;
+}
+static inline size_t fl_kv_session_count(const fl_kv *kv)
+{
+    return kv->sessions.count;
+}
+
+/* Checks every structural invariant (hash tables, byte counts, LRU order and bounds).
+ * O(state size); for tests and for the simulator after each step. */
+bool fl_kv_invariants(const fl_kv *kv);
+
+/* A 64-bit hash of the whole replicated state (data, sessions with their cached results,
+ * applied index, log time). Equal states give equal digests regardless of hash seed or
+ * insertion order. O(state size), no allocation. */
+uint64_t fl_kv_digest(const fl_kv *kv);
+
+/* Appends a snapshot of the whole state to out: versioned, keys sorted, sessions in LRU
+ * order, CRC32C at the end; two replicas in the same state produce identical bytes.
+ * Returns 0, FL_ENOMEM or out->err. O(n log n) in the number of keys. */
+int fl_kv_snapshot(const fl_kv *kv, fl_buf *out);
+/* Replaces the whole state by the snapshot in bytes (untrusted; copied, not referenced).
+ * On error the kv is unchanged. Returns 0, FL_ECORRUPT (bad magic, checksum or structure),
+ * FL_EVERSION, FL_ETRUNC, FL_ETOOBIG (a key, value or the session count exceeds this kv's
+ * config) or FL_ENOMEM. */
+int fl_kv_restore(fl_kv *kv, const uint8_t *bytes, size_t len);
+
+#endif

@@ -1,0 +1,125 @@
+/* data.c: the key -> value entries of the kv (allocation, update, removal).
+ *
+ * Invariants: each entry is in kv->data exactly once; value_len <= value_cap; value is NULL
+ * iff value_cap == 0; kv->data_bytes is the sum over entries of key_len + value_len. Size
+ * limits are the caller's (ops.c) business: this file stores what it is given. */
+#include "kv_internal.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+fl__kv_entry *fl__kv_entry_find(const fl_kv *kv, const uint8_t *key, size_t key_len)
+{
+    fl__kv_node *n = fl__kv_table_find(&kv->data, key, key_len);
+    return (fl__kv_entry *)n; /* node is the first member */
+}
+
+/* Makes room for cap bytes of value, keeping the current bytes. */
+static int reserve_value(fl__kv_entry *e, size_t cap)
+{
+    if (cap <= e->value_cap)
+        return 0;
+    uint8_t *p = realloc(e->value, cap);
+    if (!p)
+        return FL_ENOMEM;
+    e->value = p;
+    e->value_cap = cap;
+    return 0;
+}
+
+static fl__kv_entry *entry_new(fl_kv *kv, const uint8_t *key, size_t key_len)
+{
+    fl__kv_entry *e = calloc(1, sizeof(*e) + key_len);
+    if (!e)
+        return NULL;
+    if (key_len)
+        memcpy(e->key_bytes, key, key_len);
+    e->node.key = e->key_bytes;
+    e->node.key_len = key_len;
+    if (fl__kv_table_insert(&kv->data, &e->node)) {
+        free(e);
+        return NULL;
+    }
+    kv->data_bytes += key_len;
+    return e;
+}
+
+int fl__kv_entry_set(fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_t *value,
+                     size_t value_len)
+{
+    fl__kv_entry *e = fl__kv_entry_find(kv, key, key_len);
+    if (!e) {
+        e = entry_new(kv, key, key_len);
+        if (!e)
+            return FL_ENOMEM;
+    }
+    if (reserve_value(e, value_len))
+        return FL_ENOMEM;
+    /* Shrink a large buffer that is now mostly empty, so a put after appends frees memory. */
+    if (e->value_cap > 64 && value_len < e->value_cap / 4) {
+        uint8_t *p = value_len ? malloc(value_len) : NULL;
+        if (value_len && !p)
+            return FL_ENOMEM;
+        free(e->value);
+        e->value = p;
+        e->value_cap = value_len;
+    }
+    kv->data_bytes = kv->data_bytes - e->value_len + value_len;
+    if (value_len)
+        memmove(e->value, value, value_len);
+    e->value_len = value_len;
+    return 0;
+}
+
+int fl__kv_entry_append(fl_kv *kv, fl__kv_entry *e, const uint8_t *value, size_t value_len)
+{
+    FL_ASSERT(value_len <= SIZE_MAX - e->value_len);
+    size_t need = e->value_len + value_len;
+    if (need > e->value_cap) {
+        size_t cap = e->value_cap < 16 ? 16 : e->value_cap;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        size_t limit = kv->config.value_size_max;
+        if (cap > limit && need <= limit)
+            cap = limit;
+        if (reserve_value(e, cap))
+            return FL_ENOMEM;
+    }
+    if (value_len)
+        memcpy(e->value + e->value_len, value, value_len);
+    e->value_len = need;
+    kv->data_bytes += value_len;
+    return 0;
+}
+
+static void entry_free(fl__kv_entry *e)
+{
+    free(e->value);
+    free(e);
+}
+
+void fl__kv_entry_delete(fl_kv *kv, fl__kv_entry *e)
+{
+    fl__kv_table_remove(&kv->data, &e->node);
+    FL_ASSERT(kv->data_bytes >= e->node.key_len + e->value_len);
+    kv->data_bytes -= e->node.key_len + e->value_len;
+    entry_free(e);
+}
+
+void fl__kv_data_free(fl_kv *kv)
+{
+    fl__kv_table *t = &kv->data;
+    for (size_t b = 0; b < t->bucket_count; b++) {
+        fl__kv_node *n = t->buckets[b];
+        while (n) {
+            fl__kv_node *next = n->next;
+            entry_free((fl__kv_entry *)n);
+            n = next;
+        }
+    }
+    fl__kv_table_free(t);
+    kv->data_bytes = 0;
+}

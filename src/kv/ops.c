@@ -1,0 +1,182 @@
+/* ops.c: the semantics of each command against the data (get, put, delete, append, incr, cas,
+ * noop).
+ *
+ * Invariants: a command either changes nothing or completes its change (size limits are
+ * checked before any mutation); the result value is copied into kv->result_buf, so it never
+ * points into an entry that a later command may free. Only FL_ENOMEM is returned as an error;
+ * everything that depends on the command's bytes is a result status. */
+#include "kv_internal.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* Sets *out to status with a copy of (p, n) as its value. */
+static int result_value(fl_kv *kv, fl_kv_result *out, fl_kv_status status, const uint8_t *p,
+                        size_t n)
+{
+    fl_buf_put_bytes(&kv->result_buf, p, n);
+    if (kv->result_buf.err)
+        return FL_ENOMEM;
+    out->status = status;
+    out->has_value = true;
+    out->value = kv->result_buf.data;
+    out->value_len = n;
+    return 0;
+}
+
+static int op_get(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
+{
+    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    if (!e) {
+        out->status = FL_KV_NOT_FOUND;
+        return 0;
+    }
+    return result_value(kv, out, FL_KV_OK, e->value, e->value_len);
+}
+
+static int op_put(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
+{
+    if (c->value_len > kv->config.value_size_max) {
+        out->status = FL_KV_TOO_BIG;
+        return 0;
+    }
+    out->status = FL_KV_OK;
+    return fl__kv_entry_set(kv, c->key, c->key_len, c->value, c->value_len);
+}
+
+static int op_delete(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
+{
+    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    if (!e) {
+        out->status = FL_KV_NOT_FOUND;
+        return 0;
+    }
+    fl__kv_entry_delete(kv, e);
+    out->status = FL_KV_OK;
+    return 0;
+}
+
+static int op_append(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
+{
+    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    size_t cur = e ? e->value_len : 0;
+    if (c->value_len > kv->config.value_size_max - cur) {
+        out->status = FL_KV_TOO_BIG;
+        return 0;
+    }
+    int rc = e ? fl__kv_entry_append(kv, e, c->value, c->value_len)
+               : fl__kv_entry_set(kv, c->key, c->key_len, c->value, c->value_len);
+    if (rc)
+        return rc;
+    e = fl__kv_entry_find(kv, c->key, c->key_len);
+    FL_ASSERT(e != NULL);
+    return result_value(kv, out, FL_KV_OK, e->value, e->value_len);
+}
+
+/* Parses an optional '-' and 1..19 decimal digits into an int64. Returns false for anything
+ * else, including overflow. */
+static bool parse_i64(const uint8_t *p, size_t n, int64_t *out)
+{
+    size_t i = 0;
+    bool neg = n > 0 && p[0] == '-';
+    if (neg)
+        i = 1;
+    if (i == n)
+        return false;
+    uint64_t mag = 0;
+    uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        uint64_t d = (uint64_t)(p[i] - '0');
+        if (mag > (limit - d) / 10)
+            return false;
+        mag = mag * 10 + d;
+    }
+    *out = neg ? (int64_t)(0 - mag) : (int64_t)mag;
+    return true;
+}
+
+static int op_incr(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
+{
+    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    int64_t v = 0;
+    if (e && !parse_i64(e->value, e->value_len, &v)) {
+        out->status = FL_KV_TYPE_ERROR;
+        return 0;
+    }
+    int64_t sum;
+    if (__builtin_add_overflow(v, c->delta, &sum)) {
+        out->status = FL_KV_OVERFLOW;
+        return 0;
+    }
+    char text[24];
+    int n = snprintf(text, sizeof(text), "%lld", (long long)sum);
+    FL_ASSERT(n > 0 && (size_t)n < sizeof(text));
+    if ((size_t)n > kv->config.value_size_max) {
+        out->status = FL_KV_TOO_BIG;
+        return 0;
+    }
+    int rc = fl__kv_entry_set(kv, c->key, c->key_len, (const uint8_t *)text, (size_t)n);
+    if (rc)
+        return rc;
+    return result_value(kv, out, FL_KV_OK, (const uint8_t *)text, (size_t)n);
+}
+
+static int op_cas(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
+{
+    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    bool match;
+    if (c->expect_absent)
+        match = e == NULL;
+    else
+        match = e && e->value_len == c->expect_len &&
+                (c->expect_len == 0 || memcmp(e->value, c->expect, c->expect_len) == 0);
+    if (!match) {
+        if (!e) {
+            out->status = FL_KV_CAS_MISMATCH;
+            return 0;
+        }
+        return result_value(kv, out, FL_KV_CAS_MISMATCH, e->value, e->value_len);
+    }
+    if (c->value_len > kv->config.value_size_max) {
+        out->status = FL_KV_TOO_BIG;
+        return 0;
+    }
+    out->status = FL_KV_OK;
+    return fl__kv_entry_set(kv, c->key, c->key_len, c->value, c->value_len);
+}
+
+int fl__kv_execute(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    fl_buf_reset(&kv->result_buf);
+    if (c->op == FL_KV_NOOP) {
+        out->status = FL_KV_OK;
+        return 0;
+    }
+    if (c->key_len > kv->config.key_size_max) {
+        out->status = FL_KV_TOO_BIG;
+        return 0;
+    }
+    switch (c->op) {
+    case FL_KV_GET:
+        return op_get(kv, c, out);
+    case FL_KV_PUT:
+        return op_put(kv, c, out);
+    case FL_KV_DELETE:
+        return op_delete(kv, c, out);
+    case FL_KV_APPEND:
+        return op_append(kv, c, out);
+    case FL_KV_INCR:
+        return op_incr(kv, c, out);
+    case FL_KV_CAS:
+        return op_cas(kv, c, out);
+    default:
+        out->status = FL_KV_BAD_COMMAND; /* a caller-built command with a bad op */
+        return 0;
+    }
+}
