@@ -427,9 +427,8 @@ static int edn_event(edn_parser *p, fl_history *h, uint32_t m, fl_event *ev, boo
         rc = edn_key(p, h, key, ev);
     if (!rc && value)
         rc = edn_value(p, h, value, ev);
-    if (!rc && time && (time->type != EDN_INT || time->i < 0))
-        return edn_fail(p, ":time must be a non-negative integer");
-    ev->time = time ? (fl_time_ns)time->i : 0;
+    /* :time is informational (drawing): kept when it is a count of ns, else ignored */
+    ev->time = time && time->type == EDN_INT && time->i >= 0 ? (fl_time_ns)time->i : 0;
     return rc;
 }
 
