@@ -14,6 +14,7 @@ int fl_cmd_version(int argc, char **argv)
 
 static const fl_cli_command commands[] = {
     {"version", "print the version", fl_cmd_version},
+    {"check", "is a history linearizable? (JSON lines or Jepsen EDN)", fl_cmd_check},
 };
 
 static void usage(FILE *f)

@@ -1,0 +1,128 @@
+/* lincheck.h: a linearizability checker for histories of registers and key-value stores.
+ *
+ * Semantics (Jepsen's): an ok op took effect once, between its invocation and its completion;
+ * a fail op never took effect; an info op (or an invocation never completed) may take effect
+ * at any time after its invocation, or never. A read that ended in info constrains nothing.
+ *
+ * Algorithm: the history is split by key (P-compositionality: a history is linearizable iff
+ * every key's sub-history is), and the keys are checked independently on a pool of threads.
+ * Each key is searched with Wing and Gong's algorithm as improved by Lowe: a depth-first
+ * search over the list of call and return entries, linearizing an op at one of its call
+ * entries, with a memo of visited configurations (set of linearized ops, model state). The
+ * set is stored compactly: ops are numbered in invocation order, and a set is "every op below
+ * k except a few pending ones, plus a bitmap of the info ops taken". Unknown-outcome blind
+ * writes are only tried when some op still to come can observe the value they write. The
+ * memo is bounded (memory_max_bytes over all threads) and the run by a timeout: reaching
+ * either gives the verdict FL_LIN_UNKNOWN for the keys not decided, never a crash.
+ *
+ * Models (per key):
+ *   register      read, write                         (integer values; nil before any write)
+ *   cas-register  read, write, cas                    (cas [expected new] ok only if equal)
+ *   kv            get, put, append, delete, cas, incr (also read/write as get/put; values are
+ *                 integers or strings; append concatenates text; delete makes the key nil;
+ *                 incr adds an integer delta, nil counting as 0)
+ *
+ * Ownership: fl_lincheck_run() fills a result the caller owns and must release with
+ * fl_lincheck_result_free(); the result keeps no pointer into the history except string ids
+ * (keys and values in ops), which need the history to be printed. */
+#ifndef FAULTLINE_LINCHECK_H
+#define FAULTLINE_LINCHECK_H
+
+#include "faultline/history.h"
+
+typedef enum fl_model {
+    FL_MODEL_REGISTER,
+    FL_MODEL_CAS_REGISTER,
+    FL_MODEL_KV,
+} fl_model;
+
+typedef enum fl_verdict {
+    FL_LIN_OK = 0,        /* linearizable */
+    FL_LIN_VIOLATION = 1, /* not linearizable */
+    FL_LIN_UNKNOWN = 2,   /* undecided: timeout or memory limit */
+} fl_verdict;
+
+typedef struct fl_lincheck_opts {
+    fl_model model;
+    unsigned threads;          /* 0: the number of online cores */
+    fl_time_ns timeout_ns;     /* 0: none */
+    uint64_t memory_max_bytes; /* bound on the search memos of all threads; 0: none */
+} fl_lincheck_opts;
+
+void fl_lincheck_opts_init(fl_lincheck_opts *o); /* register, all cores, no limits */
+const char *fl_model_name(fl_model m);
+bool fl_model_parse(const char *s, fl_model *out);
+const char *fl_verdict_name(fl_verdict v);
+
+/* One key's verdict. */
+typedef struct fl_lincheck_part {
+    uint32_t key;    /* string id, FL_KEY_NONE for ops without a key */
+    uint32_t ops;    /* ops searched (fail ops and info reads are left out) */
+    uint8_t verdict; /* fl_verdict */
+    uint8_t unknown; /* 1 timeout, 2 memory limit */
+    uint64_t states; /* configurations stored in the memo */
+    uint64_t memo_bytes;
+} fl_lincheck_part;
+
+/* Why a key is not linearizable. Op numbers index result->ops. */
+typedef struct fl_lincheck_cex {
+    uint32_t key;
+    uint32_t *prefix; /* the longest linearization found, in order */
+    size_t prefix_len;
+    char *state;      /* the model state after it, as text ("3", "nil", "\"ab\"") */
+    uint32_t blocked; /* the op that had to take effect next (its completion comes first) */
+    uint32_t *tried;  /* the ops that could take effect at that point (blocked among them
+                       * unless it is the one whose call came later) */
+    size_t tried_len;
+} fl_lincheck_cex;
+
+typedef struct fl_lincheck_stats {
+    uint64_t ops;        /* ops in the history */
+    uint64_t parts;      /* keys */
+    uint64_t states;     /* memo entries over all keys */
+    uint64_t memo_bytes; /* peak memo memory over all threads */
+    fl_time_ns elapsed_ns;
+    unsigned threads;
+} fl_lincheck_stats;
+
+typedef struct fl_lincheck_result {
+    fl_verdict verdict;
+    fl_op *ops; /* the history's ops (fl_history_ops), owned */
+    size_t op_count;
+    fl_lincheck_part *parts; /* owned, ordered by first invocation */
+    size_t part_count;
+    bool has_cex; /* verdict FL_LIN_VIOLATION: cex is the first violating key */
+    fl_lincheck_cex cex;
+    fl_lincheck_stats stats;
+} fl_lincheck_result;
+
+/* Checks h. Returns 0 with r->verdict set, or a negative code: FL_ESYNTAX when the history
+ * does not fit the model or does not pair up (err gives the line and the reason; err may be
+ * NULL), FL_ENOMEM. r must be released with fl_lincheck_result_free() in every case. */
+int fl_lincheck_run(const fl_history *h, const fl_lincheck_opts *o, fl_lincheck_result *r,
+                    fl_history_error *err);
+void fl_lincheck_result_free(fl_lincheck_result *r);
+
+/* Writes a value as text: 3, nil, "text" (strings quoted and escaped as JSON). */
+void fl_lincheck_format_value(const fl_history *h, fl_value v, fl_buf *out);
+/* Writes an op on one line: "p3 cas [1 2] ok  (lines 12-15)". */
+void fl_lincheck_format_op(const fl_history *h, const fl_op *op, fl_buf *out);
+
+/* A brute-force checker for tests: tries every order of the ops of each key (at most 10 ops
+ * per key). Returns the verdict, or FL_EINVAL when a key has too many ops. */
+int fl_lincheck_brute(const fl_history *h, fl_model model);
+
+
+
+/* Writes a self-contained HTML page (no network) showing the result: for a violation, one
+ * lane per process over a time axis around the failing point of the violating key, ops as
+ * bars coloured by outcome, the longest linearization drawn over them, the failing point
+ * marked, the model state on hover. At most max_ops ops are drawn (the window nearest the
+ * failing point). Returns out->err. */
+int fl_lincheck_html(const fl_history *h, const fl_lincheck_result *r, fl_model model,
+                     const char *title, size_t max_ops, fl_buf *out);
+/* Writes the result as JSON (verdict, keys, counterexample, stats). Returns out->err. */
+int fl_lincheck_json(const fl_history *h, const fl_lincheck_result *r, fl_model model,
+                     fl_buf *out);
+
+#endif

@@ -1,0 +1,134 @@
+/* lin_json.c: a checker result as JSON (fl_lincheck_json, lincheck.h):
+ *
+ *   {"verdict":"not linearizable","model":"register","ops":N,"keys":[{"key":..,"ops":..,
+ *    "verdict":..,"states":..}],"counterexample":{"key":..,"state":"3","prefix":[op..],
+ *    "blocked":op,"candidates":[op..]},"stats":{...}}
+ *
+ * An op is {"index","process","f","value","outcome","invoke_line","complete_line"}. */
+#include "faultline/lincheck.h"
+
+#include "faultline/json.h"
+
+static void value(fl_json *j, const fl_history *h, fl_value v)
+{
+    if (v.kind == FL_VALUE_INT) {
+        fl_json_int(j, v.i);
+    } else if (v.kind == FL_VALUE_STR) {
+        size_t n;
+        const char *s = fl_history_str(h, v.str, &n);
+        fl_json_strn(j, s, n);
+    } else {
+        fl_json_null(j);
+    }
+}
+
+static void key(fl_json *j, const fl_history *h, uint32_t k)
+{
+    if (k == FL_KEY_NONE) {
+        fl_json_null(j);
+        return;
+    }
+    size_t n;
+    const char *s = fl_history_str(h, k, &n);
+    fl_json_strn(j, s, n);
+}
+
+static void op_json(fl_json *j, const fl_history *h, const fl_lincheck_result *r, uint32_t i)
+{
+    const fl_op *op = &r->ops[i];
+    fl_json_obj_begin(j);
+    fl_json_kv_uint(j, "index", i);
+    fl_json_kv_int(j, "process", op->process);
+    fl_json_kv_str(j, "f", fl_op_f_name((fl_op_f)op->f));
+    fl_json_key(j, "value");
+    if (op->f == FL_F_CAS) {
+        fl_json_arr_begin(j);
+        value(j, h, op->in);
+        value(j, h, op->in2);
+        fl_json_arr_end(j);
+    } else if (op->f == FL_F_READ || op->f == FL_F_GET) {
+        value(j, h, op->out);
+    } else {
+        value(j, h, op->in);
+    }
+    fl_json_kv_str(j, "outcome",
+                   op->ret == FL_EV_NONE ? "pending" : fl_ev_type_name((fl_ev_type)op->outcome));
+    fl_json_kv_uint(j, "invoke_line", h->events[op->call].line);
+    if (op->ret != FL_EV_NONE)
+        fl_json_kv_uint(j, "complete_line", h->events[op->ret].line);
+    fl_json_obj_end(j);
+}
+
+static void cex_json(fl_json *j, const fl_history *h, const fl_lincheck_result *r)
+{
+    const fl_lincheck_cex *c = &r->cex;
+    fl_json_key(j, "counterexample");
+    fl_json_obj_begin(j);
+    fl_json_key(j, "key");
+    key(j, h, c->key);
+    fl_json_kv_str(j, "state", c->state);
+    fl_json_kv_uint(j, "prefix_length", c->prefix_len);
+    fl_json_key(j, "prefix_tail"); /* the last ops of the prefix: where it stops */
+    fl_json_arr_begin(j);
+    size_t from = c->prefix_len > 20 ? c->prefix_len - 20 : 0;
+    for (size_t i = from; i < c->prefix_len; i++)
+        op_json(j, h, r, c->prefix[i]);
+    fl_json_arr_end(j);
+    fl_json_key(j, "blocked");
+    if (c->blocked == UINT32_MAX)
+        fl_json_null(j);
+    else
+        op_json(j, h, r, c->blocked);
+    fl_json_key(j, "candidates");
+    fl_json_arr_begin(j);
+    for (size_t i = 0; i < c->tried_len; i++)
+        op_json(j, h, r, c->tried[i]);
+    fl_json_arr_end(j);
+    fl_json_obj_end(j);
+}
+
+static void stats_json(fl_json *j, const fl_lincheck_result *r)
+{
+    const fl_lincheck_stats *s = &r->stats;
+    fl_json_key(j, "stats");
+    fl_json_obj_begin(j);
+    fl_json_kv_uint(j, "ops", s->ops);
+    fl_json_kv_uint(j, "keys", s->parts);
+    fl_json_kv_uint(j, "states", s->states);
+    fl_json_kv_uint(j, "memo_bytes_peak", s->memo_bytes);
+    fl_json_kv_double(j, "seconds", (double)s->elapsed_ns / 1e9);
+    fl_json_kv_uint(j, "threads", s->threads);
+    fl_json_obj_end(j);
+}
+
+int fl_lincheck_json(const fl_history *h, const fl_lincheck_result *r, fl_model model, fl_buf *out)
+{
+    static const char *const unknown[] = {"", "timeout", "memory limit"};
+    fl_json j;
+    fl_json_init(&j, out, false);
+    fl_json_obj_begin(&j);
+    fl_json_kv_str(&j, "verdict", fl_verdict_name(r->verdict));
+    fl_json_kv_str(&j, "model", fl_model_name(model));
+    fl_json_kv_uint(&j, "ops", r->op_count);
+    fl_json_key(&j, "keys");
+    fl_json_arr_begin(&j);
+    for (size_t i = 0; i < r->part_count; i++) {
+        const fl_lincheck_part *p = &r->parts[i];
+        fl_json_obj_begin(&j);
+        fl_json_key(&j, "key");
+        key(&j, h, p->key);
+        fl_json_kv_uint(&j, "ops", p->ops);
+        fl_json_kv_str(&j, "verdict", fl_verdict_name((fl_verdict)p->verdict));
+        if (p->verdict == FL_LIN_UNKNOWN)
+            fl_json_kv_str(&j, "reason", unknown[p->unknown < 3 ? p->unknown : 0]);
+        fl_json_kv_uint(&j, "states", p->states);
+        fl_json_obj_end(&j);
+    }
+    fl_json_arr_end(&j);
+    if (r->has_cex)
+        cex_json(&j, h, r);
+    stats_json(&j, r);
+    fl_json_obj_end(&j);
+    fl_buf_put_u8(out, '\n');
+    return out->err;
+}

@@ -1,0 +1,213 @@
+/* lin_part.c: checking ops against a model, and building a partition (one key's ops) into
+ * the form the search walks: local op numbers, value ids, the two entry lists. */
+#include "lin_internal.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int model_fail(const fl_history *h, const fl_op *op, fl_history_error *err, const char *fmt,
+                      ...)
+{
+    if (!err)
+        return FL_ESYNTAX;
+    const fl_event *ev = &h->events[op->call];
+    err->line = ev->line;
+    int n = ev->line ? 0 : snprintf(err->msg, sizeof(err->msg), "event %u: ", op->call);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg + n, sizeof(err->msg) - (size_t)n, fmt, ap);
+    va_end(ap);
+    return FL_ESYNTAX;
+}
+
+static bool f_in_model(fl_op_f f, fl_model m)
+{
+    switch (m) {
+    case FL_MODEL_REGISTER:
+        return f == FL_F_READ || f == FL_F_WRITE;
+    case FL_MODEL_CAS_REGISTER:
+        return f == FL_F_READ || f == FL_F_WRITE || f == FL_F_CAS;
+    case FL_MODEL_KV:
+        return true;
+    }
+    return false;
+}
+
+int fl__lin_validate(const fl_history *h, const fl_op *op, fl_model m, fl_history_error *err)
+{
+    if (!f_in_model((fl_op_f)op->f, m))
+        return model_fail(h, op, err, "f '%s' is not an operation of the %s model",
+                          fl_op_f_name((fl_op_f)op->f), fl_model_name(m));
+    if (m == FL_MODEL_KV)
+        return 0; /* integers, strings and nil are all values of kv */
+    bool bad =
+        op->in.kind == FL_VALUE_STR || op->in2.kind == FL_VALUE_STR || op->out.kind == FL_VALUE_STR;
+    if (op->f == FL_F_WRITE && op->in.kind != FL_VALUE_INT)
+        bad = true;
+    if (bad)
+        return model_fail(h, op, err, "value of the wrong type: %s values are integers",
+                          fl_model_name(m));
+    return 0;
+}
+
+static uint8_t lin_f(fl_op_f f)
+{
+    switch (f) {
+    case FL_F_READ:
+    case FL_F_GET:
+        return LIN_READ;
+    case FL_F_WRITE:
+    case FL_F_PUT:
+        return LIN_WRITE;
+    case FL_F_CAS:
+        return LIN_CAS;
+    case FL_F_APPEND:
+        return LIN_APPEND;
+    case FL_F_DELETE:
+        return LIN_DELETE;
+    case FL_F_INCR:
+    case FL_F_COUNT:
+        break;
+    }
+    return LIN_INCR;
+}
+
+static int build_ops(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx)
+{
+    uint32_t info = 0;
+    int rc = 0;
+    for (uint32_t i = 0; i < p->n && !rc; i++) {
+        const fl_op *g = &ops[idx[i]];
+        lin_op *o = &p->ops[i];
+        memset(o, 0, sizeof(*o));
+        o->f = lin_f((fl_op_f)g->f);
+        o->info = g->outcome != FL_EV_OK;
+        o->blind = o->info && (o->f == LIN_WRITE || o->f == LIN_DELETE);
+        o->global = idx[i];
+        o->info_idx = o->info ? info++ : UINT32_MAX;
+        o->ret_e = UINT32_MAX;
+        rc = fl__lin_vals_from(&p->vals, h, g->in, &o->a);
+        if (!rc)
+            rc = fl__lin_vals_from(&p->vals, h, g->in2, &o->b);
+        if (!rc)
+            rc = fl__lin_vals_from(&p->vals, h, g->out, &o->out);
+    }
+    p->n_info = info;
+    return rc;
+}
+
+typedef struct ret_pos {
+    uint32_t pos;
+    uint32_t op;
+} ret_pos;
+
+static int cmp_ret(const void *a, const void *b)
+{
+    const ret_pos *x = a, *y = b;
+    return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+static void push_entry(lin_part *p, uint32_t op, bool call, uint32_t *last_n)
+{
+    uint32_t e = p->n_entries++;
+    lin_entry *x = &p->entries[e];
+    x->op = op;
+    x->call = call;
+    x->prev = e - 1;
+    x->next = 0;
+    p->entries[e - 1].next = e;
+    x->nprev = x->nnext = 0;
+    if (!p->ops[op].info) {
+        x->nprev = *last_n;
+        p->entries[*last_n].nnext = e;
+        *last_n = e;
+    }
+    if (call)
+        p->ops[op].call_e = e;
+    else
+        p->ops[op].ret_e = e;
+}
+
+/* Merges the calls (already in order) with the returns sorted by position. */
+static int build_entries(lin_part *p, const fl_op *ops)
+{
+    ret_pos *rets = malloc(((size_t)p->n + 1) * sizeof(*rets));
+    p->entries = calloc((size_t)p->n * 2 + 1, sizeof(*p->entries));
+    if (!rets || !p->entries) {
+        free(rets);
+        return FL_ENOMEM;
+    }
+    uint32_t nr = 0;
+    for (uint32_t i = 0; i < p->n; i++)
+        if (!p->ops[i].info)
+            rets[nr++] = (ret_pos){ops[p->ops[i].global].ret, i};
+    qsort(rets, nr, sizeof(*rets), cmp_ret);
+    p->n_entries = 1; /* sentinel */
+    uint32_t last_n = 0, c = 0, r = 0;
+    while (c < p->n || r < nr) {
+        bool take_call = c < p->n && (r == nr || ops[p->ops[c].global].call < rets[r].pos);
+        if (take_call)
+            push_entry(p, c++, true, &last_n);
+        else
+            push_entry(p, rets[r++].op, false, &last_n);
+    }
+    free(rets);
+    return 0;
+}
+
+static int build_observers(lin_part *p)
+{
+    p->observers = calloc(p->vals.count, sizeof(*p->observers));
+    if (!p->observers)
+        return FL_ENOMEM;
+    p->prune = true;
+    for (uint32_t i = 0; i < p->n; i++) {
+        const lin_op *o = &p->ops[i];
+        if (o->f == LIN_APPEND || o->f == LIN_INCR)
+            p->prune = false; /* they observe every state */
+        else if (o->f == LIN_READ)
+            p->observers[o->out]++;
+        else if (o->f == LIN_CAS)
+            p->observers[o->a]++;
+    }
+    return 0;
+}
+
+int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx,
+                       uint32_t count)
+{
+    memset(p, 0, sizeof(*p));
+    fl__lin_vals_init(&p->vals);
+    p->key = count ? ops[idx[0]].key : FL_KEY_NONE;
+    p->n = count;
+    p->ops = malloc(((size_t)count + 1) * sizeof(*p->ops));
+    p->info_below = malloc(((size_t)count + 1) * sizeof(*p->info_below));
+    if (!p->ops || !p->info_below || p->vals.count != 1)
+        return FL_ENOMEM;
+    int rc = build_ops(p, h, ops, idx);
+    if (!rc)
+        rc = build_entries(p, ops);
+    if (!rc)
+        rc = build_observers(p);
+    if (rc)
+        return rc;
+    p->info_below[0] = 0;
+    for (uint32_t i = 0; i < count; i++)
+        p->info_below[i + 1] = p->info_below[i] + p->ops[i].info;
+    return 0;
+}
+
+void fl__lin_part_free(lin_part *p)
+{
+    free(p->ops);
+    free(p->entries);
+    free(p->info_below);
+    free(p->observers);
+    fl__lin_vals_free(&p->vals);
+    memset(p, 0, sizeof(*p));
+}

@@ -1,0 +1,311 @@
+/* lin_search.c: Wing and Gong's search with Lowe's memo, over one partition.
+ *
+ * The entry list holds the call and return entries of the ops not yet linearized, in
+ * real-time order. From the head, the search may linearize any op whose call entry comes
+ * before the first return entry (the "window"): if the model allows it and the resulting
+ * configuration was never seen, the op is lifted out of the list and the search restarts at
+ * the head. Reaching a return entry means that op should already have taken effect: the
+ * search backtracks, restoring the last op lifted, and goes on after its call entry. All ok
+ * ops linearized: linearizable. Nothing left to backtrack: not linearizable.
+ *
+ * A configuration is (model state, set of linearized ops). Ops are numbered in invocation
+ * order, and with k = 1 + the largest linearized op, the set is: every op below k except the
+ * "holes" (ops below k still pending, which are exactly the non-info calls at the head of the
+ * non-info list, so they cost O(concurrency) to list), plus the info ops below k that were
+ * taken (a bitmap over info ops). So a memo key is O(concurrency + info ops / 32) words, not
+ * O(n) bits as with a plain bitset.
+ *
+ * Pruning (sound for register, cas-register and kv without append and incr): an info blind
+ * write (write, put or delete with an unknown outcome) is tried only when it changes the
+ * state and some op not yet linearized can observe the value it writes (a read of it, a cas
+ * expecting it). In any linearization, such a write followed by a state-overwriting op, or by
+ * nothing, can simply be dropped; so one that matters is followed by an observer of its value.
+ *
+ * Costs: each step is O(window + key length); the memo bounds the work by the number of
+ * distinct configurations. Loops are bounded by the memo (each push adds an entry). */
+#include "lin_internal.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define CHECK_EVERY 1024u
+#define TRIED_MAX   64u
+
+typedef struct frame {
+    uint32_t op;
+    uint32_t state; /* before the op */
+    uint32_t k;     /* before the op */
+} frame;
+
+typedef struct search {
+    lin_part *p;
+    lin_shared *sh;
+    lin_memo memo;
+    frame *stack;
+    uint32_t depth;
+    uint32_t state;
+    uint32_t k;
+    uint32_t *info_lin; /* bitmap over info ops */
+    uint32_t *key;      /* scratch for memo keys */
+    /* the longest linearization seen */
+    uint32_t *best;
+    uint32_t best_len;
+    uint32_t best_state;
+    uint32_t dirty; /* best[0..dirty) == stack[0..dirty) ops */
+    uint32_t blocked;
+    uint32_t tried[TRIED_MAX];
+    uint32_t tried_len;
+} search;
+
+static void unlink_entry(lin_entry *E, uint32_t e, bool info)
+{
+    E[E[e].prev].next = E[e].next;
+    if (E[e].next)
+        E[E[e].next].prev = E[e].prev;
+    if (info)
+        return;
+    E[E[e].nprev].nnext = E[e].nnext;
+    if (E[e].nnext)
+        E[E[e].nnext].nprev = E[e].nprev;
+}
+
+static void relink_entry(lin_entry *E, uint32_t e, bool info)
+{
+    E[E[e].prev].next = e;
+    if (E[e].next)
+        E[E[e].next].prev = e;
+    if (info)
+        return;
+    E[E[e].nprev].nnext = e;
+    if (E[e].nnext)
+        E[E[e].nnext].nprev = e;
+}
+
+/* Takes op out of the lists and out of the counts of what is still to come. */
+static void lift(search *s, uint32_t op)
+{
+    lin_part *p = s->p;
+    lin_op *o = &p->ops[op];
+    unlink_entry(p->entries, o->call_e, o->info);
+    if (o->info) {
+        s->info_lin[o->info_idx / 32] |= 1u << (o->info_idx % 32);
+        return;
+    }
+    unlink_entry(p->entries, o->ret_e, false);
+    if (o->f == LIN_READ)
+        p->observers[o->out]--;
+    else if (o->f == LIN_CAS)
+        p->observers[o->a]--;
+}
+
+static void unlift(search *s, uint32_t op)
+{
+    lin_part *p = s->p;
+    lin_op *o = &p->ops[op];
+    if (o->info) {
+        s->info_lin[o->info_idx / 32] &= ~(1u << (o->info_idx % 32));
+        relink_entry(p->entries, o->call_e, true);
+        return;
+    }
+    if (o->f == LIN_READ)
+        p->observers[o->out]++;
+    else if (o->f == LIN_CAS)
+        p->observers[o->a]++;
+    relink_entry(p->entries, o->ret_e, false);
+    relink_entry(p->entries, o->call_e, false);
+}
+
+/* The memo key of the current lists with the given state and frontier k. */
+static uint32_t make_key(search *s, uint32_t state, uint32_t k)
+{
+    const lin_entry *E = s->p->entries;
+    uint32_t *key = s->key, n = 3;
+    key[0] = state;
+    key[1] = k;
+    for (uint32_t e = E[0].nnext; e && E[e].call && E[e].op < k; e = E[e].nnext)
+        key[n++] = E[e].op;
+    key[2] = n - 3;
+    uint32_t bits = s->p->info_below[k];
+    for (uint32_t w = 0; w < bits / 32; w++)
+        key[n++] = s->info_lin[w];
+    if (bits % 32)
+        key[n++] = s->info_lin[bits / 32] & ((1u << (bits % 32)) - 1);
+    return n;
+}
+
+/* Saves the stack as the longest linearization, with the window that blocked it. */
+static void save_best(search *s, uint32_t e)
+{
+    const lin_entry *E = s->p->entries;
+    for (uint32_t i = s->dirty; i < s->depth; i++)
+        s->best[i] = s->stack[i].op;
+    s->best_len = s->depth;
+    s->dirty = s->depth;
+    s->best_state = s->state;
+    s->blocked = e ? E[e].op : UINT32_MAX;
+    s->tried_len = 0;
+    for (uint32_t x = E[0].next; x && x != e && s->tried_len < TRIED_MAX; x = E[x].next)
+        if (E[x].call)
+            s->tried[s->tried_len++] = E[x].op;
+}
+
+/* Tries to linearize op now. Returns 1 (done), 0 (not possible) or a negative code. */
+static int try_op(search *s, uint32_t op)
+{
+    lin_part *p = s->p;
+    const lin_op *o = &p->ops[op];
+    uint32_t next;
+    int ok = fl__lin_step(&p->vals, o, s->state, &next);
+    if (ok <= 0)
+        return ok;
+    if (o->blind && p->prune && (next == s->state || !p->observers[next]))
+        return 0;
+    lift(s, op);
+    uint32_t k = op + 1 > s->k ? op + 1 : s->k;
+    int rc = fl__lin_memo_insert(&s->memo, s->key, make_key(s, next, k));
+    if (rc != 1) {
+        unlift(s, op);
+        return rc;
+    }
+    s->stack[s->depth++] = (frame){op, s->state, s->k};
+    s->state = next;
+    s->k = k;
+    return 1;
+}
+
+/* Undoes the last op; returns the entry to go on from. */
+static uint32_t backtrack(search *s, uint32_t e)
+{
+    if (s->depth > s->best_len)
+        save_best(s, e);
+    frame f = s->stack[--s->depth];
+    if (s->depth < s->dirty)
+        s->dirty = s->depth;
+    unlift(s, f.op);
+    s->state = f.state;
+    s->k = f.k;
+    return s->p->entries[s->p->ops[f.op].call_e].next;
+}
+
+static bool out_of_time(search *s)
+{
+    if (atomic_load_explicit(&s->sh->cancel, memory_order_relaxed))
+        return true;
+    if (s->sh->deadline_ns && fl__lin_now_ns() >= s->sh->deadline_ns) {
+        atomic_store(&s->sh->cancel, true);
+        return true;
+    }
+    return false;
+}
+
+/* The search loop. Returns the verdict, or a negative code. */
+static int run(search *s, lin_outcome *out)
+{
+    const lin_entry *E = s->p->entries;
+    uint32_t remaining = s->p->n - s->p->n_info;
+    uint32_t e = E[0].next, steps = 0;
+    while (remaining) {
+        if (++steps % CHECK_EVERY == 0 && out_of_time(s)) {
+            out->unknown = 1;
+            return FL_LIN_UNKNOWN;
+        }
+        if (e && E[e].call) {
+            uint32_t op = E[e].op;
+            int rc = try_op(s, op);
+            if (rc < 0)
+                return rc;
+            if (rc == 0) {
+                e = E[e].next;
+                continue;
+            }
+            remaining -= !s->p->ops[op].info;
+            e = E[0].next;
+            continue;
+        }
+        if (s->depth == 0) {
+            if (s->best_len == 0)
+                save_best(s, e);
+            return FL_LIN_VIOLATION;
+        }
+        remaining += !s->p->ops[s->stack[s->depth - 1].op].info;
+        e = backtrack(s, e);
+    }
+    return FL_LIN_OK;
+}
+
+static int search_init(search *s, lin_part *p, lin_shared *sh)
+{
+    memset(s, 0, sizeof(*s));
+    s->p = p;
+    s->sh = sh;
+    s->blocked = UINT32_MAX;
+    fl__lin_memo_init(&s->memo, sh);
+    size_t n = (size_t)p->n + 1, info_words = p->n_info / 32 + 1;
+    s->stack = malloc(n * sizeof(*s->stack));
+    s->best = malloc(n * sizeof(*s->best));
+    s->info_lin = calloc(info_words, sizeof(*s->info_lin));
+    s->key = malloc((n + info_words + 4) * sizeof(*s->key));
+    if (!s->stack || !s->best || !s->info_lin || !s->key)
+        return FL_ENOMEM;
+    return 0;
+}
+
+static void search_free(search *s)
+{
+    free(s->stack);
+    free(s->best);
+    free(s->info_lin);
+    free(s->key);
+    fl__lin_memo_free(&s->memo);
+}
+
+static int fill_cex(search *s, fl_lincheck_cex *cex)
+{
+    lin_part *p = s->p;
+    memset(cex, 0, sizeof(*cex));
+    cex->key = p->key;
+    cex->prefix = malloc(((size_t)s->best_len + 1) * sizeof(*cex->prefix));
+    cex->tried = malloc(((size_t)s->tried_len + 1) * sizeof(*cex->tried));
+    fl_buf b;
+    fl_buf_init(&b);
+    fl__lin_vals_format(&p->vals, s->best_state, &b);
+    fl_buf_put_u8(&b, 0);
+    if (!cex->prefix || !cex->tried || b.err) {
+        fl_buf_free(&b);
+        return FL_ENOMEM;
+    }
+    cex->state = (char *)b.data; /* ownership moves to cex */
+    for (uint32_t i = 0; i < s->best_len; i++)
+        cex->prefix[i] = p->ops[s->best[i]].global;
+    cex->prefix_len = s->best_len;
+    cex->blocked = s->blocked == UINT32_MAX ? UINT32_MAX : p->ops[s->blocked].global;
+    for (uint32_t i = 0; i < s->tried_len; i++)
+        cex->tried[i] = p->ops[s->tried[i]].global;
+    cex->tried_len = s->tried_len;
+    return 0;
+}
+
+int fl__lin_search(lin_part *p, lin_shared *sh, lin_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    search s;
+    int rc = search_init(&s, p, sh);
+    if (!rc)
+        rc = run(&s, out);
+    if (rc == FL_ETOOBIG || rc == FL_ENOMEM) {
+        rc = FL_LIN_UNKNOWN;
+        out->unknown = 2;
+    }
+    out->states = s.memo.count;
+    out->memo_bytes = s.memo.bytes;
+    if (rc == FL_LIN_VIOLATION && fill_cex(&s, &out->cex))
+        rc = FL_LIN_UNKNOWN, out->unknown = 2;
+    search_free(&s);
+    if (rc < 0)
+        return rc;
+    out->verdict = (fl_verdict)rc;
+    return 0;
+}
