@@ -1,0 +1,138 @@
+/* run.h: one simulated run of the replicated key-value store: a Raft cluster whose nodes
+ * apply committed commands to kv/, driven by simulated clients (a workload), under a named
+ * nemesis schedule, ending with a heal phase and a liveness check. It records everything the
+ * observers need: the client history (Jepsen's invoke / ok / fail / info), every change of
+ * a node's role and term, every read or write a node answered, the fault intervals, and the
+ * simulator's counters. Everything derives from the seed.
+ *
+ * Clients (closed loop): each runs one operation at a time. It sends the request to a node
+ * (its last known leader, or a random node); a follower answers with a redirect to the leader
+ * it knows; the leader proposes the command (reads go through the log too) and answers when
+ * it applies the entry, or says "lost" when another entry took that index. A client retries
+ * with the same session sequence number (so a retried command applies once) on a redirect, a
+ * loss or a per-attempt timeout, until the operation's deadline: then the outcome is info
+ * (unknown), and the client continues as a new process, as Jepsen does. */
+#ifndef FAULTLINE_RUN_H
+#define FAULTLINE_RUN_H
+
+#include "faultline/history.h"
+#include "faultline/sim.h"
+
+#include <stdio.h>
+
+typedef enum fl_nemesis {
+    FL_NEMESIS_NONE = 0,
+    FL_NEMESIS_PARTITION_HALVES,
+    FL_NEMESIS_PARTITION_RANDOM,
+    FL_NEMESIS_ISOLATE_ONE,
+    FL_NEMESIS_ISOLATE_LEADER,
+    FL_NEMESIS_MAJORITIES_RING,
+    FL_NEMESIS_BRIDGE,
+    FL_NEMESIS_ONE_WAY,
+    FL_NEMESIS_CRASH_ONE,
+    FL_NEMESIS_CRASH_MINORITY,
+    FL_NEMESIS_CRASH_LEADER,
+    FL_NEMESIS_PAUSE,
+    FL_NEMESIS_LOSS,
+    FL_NEMESIS_DUP,
+    FL_NEMESIS_DELAY,
+    FL_NEMESIS_CLOCK_OFFSET,
+    FL_NEMESIS_CLOCK_DRIFT,
+    FL_NEMESIS_MIX, /* a random one of the above at every interval */
+    FL_NEMESIS_COUNT
+} fl_nemesis;
+
+const char *fl_nemesis_name(fl_nemesis n);
+bool fl_nemesis_parse(const char *s, fl_nemesis *out);
+/* One line per nemesis, for --help. */
+void fl_nemesis_list(FILE *out);
+
+typedef enum fl_run_workload {
+    FL_RUN_REGISTER = 0, /* few keys; read, write, cas: high contention */
+    FL_RUN_KV = 1,       /* many keys; get, put, append */
+} fl_run_workload;
+
+#define FL_RUN_OPEN_CLIENTS_MAX 256 /* open loop: operations in flight at most */
+
+typedef struct fl_run_config {
+    uint64_t seed;
+    uint32_t nodes;          /* 1..16 */
+    fl_time_ns duration_ns;  /* clients and faults run in [0, duration) */
+    fl_run_workload workload;
+    uint32_t clients;        /* closed loop: concurrent clients */
+    double rate;             /* open loop: ops per second (Poisson); 0 = closed loop */
+    fl_nemesis nemesis;
+    fl_time_ns nemesis_interval_ns; /* a fault lasts this long, then as long healed */
+    double loss, dup;               /* for the loss / dup nemeses */
+    fl_time_ns delay_ns;            /* for the delay nemesis: extra mean delay */
+    fl_time_ns clock_offset_ns;     /* for the clock-offset nemesis */
+    double clock_drift_ppm;         /* for the clock-drift nemesis */
+    fl_time_ns op_timeout_ns;       /* one attempt */
+    fl_time_ns op_deadline_ns;      /* the whole operation, retries included */
+    fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
+    fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
+    uint32_t mutants;
+    bool verbose; /* print nemesis actions as they happen */
+} fl_run_config;
+
+/* Defaults: 5 nodes, 10 s, register workload, 10 clients, nemesis none, interval 2 s,
+ * op timeout 500 ms, deadline 3 s, liveness 5 s, network 1 ms. */
+void fl_run_config_default(fl_run_config *c);
+/* Returns 0, or FL_ECONFIG with the reason in why. */
+int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size);
+
+typedef struct fl_run_role_event {
+    fl_time_ns time_ns;
+    fl_node_id node;
+    bool leader; /* the node believes it is leader (false also when it goes down) */
+    fl_term term;
+} fl_run_role_event;
+
+typedef struct fl_run_service_event {
+    fl_time_ns time_ns;
+    fl_node_id node;
+    fl_term term;
+    bool write; /* acknowledged a write; false: served a read */
+} fl_run_service_event;
+
+typedef struct fl_run_fault {
+    fl_time_ns start_ns;
+    fl_time_ns end_ns;
+    char kind[48];
+} fl_run_fault;
+
+typedef struct fl_run_result {
+    fl_history history;
+    fl_run_role_event *roles;
+    size_t n_roles;
+    fl_run_service_event *services;
+    size_t n_services;
+    fl_run_fault *faults;
+    size_t n_faults;
+    /* the verdict of the safety checks run after every event */
+    bool violation;
+    char violation_reason[256];
+    uint64_t violation_event;
+    fl_time_ns violation_time_ns;
+    char trace_tail[4096];
+    /* liveness after the heal */
+    fl_time_ns heal_ns;
+    bool live;
+    fl_time_ns recover_ns;
+    /* counters */
+    fl_sim_stats sim;
+    uint64_t elections;
+    uint64_t fsyncs;
+    uint64_t ops_invoked, ops_ok, ops_fail, ops_info;
+    uint64_t trace_hash;
+    fl_time_ns end_ns;
+    bool history_oom; /* the history could not record everything (out of memory) */
+    uint64_t arrivals_dropped; /* open loop: arrivals that found every client busy */
+} fl_run_result;
+
+/* Runs one seed. Returns 0 (see r), FL_ECONFIG, or FL_ENOMEM. r must be released with
+ * fl_run_result_free in every case. */
+int fl_run(const fl_run_config *c, fl_run_result *r);
+void fl_run_result_free(fl_run_result *r);
+
+#endif

@@ -1,0 +1,252 @@
+/* run.c: one simulated run of the replicated kv (run.h): the cluster, the glue between Raft's
+ * applied entries and kv/, the role timeline, and the results. */
+#include "run_int.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fl_run_config_default(fl_run_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->seed = 1;
+    c->nodes = 5;
+    c->duration_ns = 10 * FL_NS_PER_S;
+    c->workload = FL_RUN_REGISTER;
+    c->clients = 10;
+    c->nemesis = FL_NEMESIS_NONE;
+    c->nemesis_interval_ns = 2 * FL_NS_PER_S;
+    c->loss = 0.2;
+    c->dup = 0.2;
+    c->delay_ns = 50 * FL_NS_PER_MS;
+    c->clock_offset_ns = 200 * FL_NS_PER_MS;
+    c->clock_drift_ppm = 50000;
+    c->op_timeout_ns = 500 * FL_NS_PER_MS;
+    c->op_deadline_ns = 3 * FL_NS_PER_S;
+    c->liveness_ns = 5 * FL_NS_PER_S;
+    c->net_delay_ns = FL_NS_PER_MS;
+}
+
+#define REFUSE(...)                                                                                \
+    do {                                                                                           \
+        snprintf(why, why_size, __VA_ARGS__);                                                      \
+        return FL_ECONFIG;                                                                         \
+    } while (0)
+
+int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
+{
+    if (c->nodes < 1 || c->nodes > FL_RAFT_NODES_MAX)
+        REFUSE("--nodes %u: must be 1..%d", c->nodes, FL_RAFT_NODES_MAX);
+    if (c->duration_ns < FL_NS_PER_MS || c->duration_ns > 24 * 3600 * FL_NS_PER_S)
+        REFUSE("--duration: must be 1 ms .. 24 h");
+    if (c->rate == 0 && (c->clients < 1 || c->clients > 10000))
+        REFUSE("--clients %u: must be 1..10000", c->clients);
+    if (c->rate < 0 || c->rate > 1e6)
+        REFUSE("--rate: must be 0 (closed loop) .. 1000000 ops/s");
+    if (c->nemesis >= FL_NEMESIS_COUNT)
+        REFUSE("unknown nemesis");
+    if (c->nemesis_interval_ns < FL_NS_PER_MS)
+        REFUSE("--nemesis-interval: must be at least 1 ms");
+    if (c->loss < 0 || c->loss > 1 || c->dup < 0 || c->dup > 1)
+        REFUSE("--loss and --dup are probabilities: 0..1");
+    if (c->clock_drift_ppm <= -500000 || c->clock_drift_ppm >= 500000)
+        REFUSE("--drift: must be within +-500000 ppm");
+    if (c->op_timeout_ns < FL_NS_PER_MS || c->op_deadline_ns < c->op_timeout_ns)
+        REFUSE("--op-timeout must be >= 1 ms and <= --op-deadline");
+    if (c->liveness_ns < FL_NS_PER_MS)
+        REFUSE("--liveness: must be at least 1 ms");
+    if (c->net_delay_ns > FL_NS_PER_S)
+        REFUSE("--net-delay: at most 1 s");
+    return 0;
+}
+
+int fl__run_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : 64;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return FL_ENOMEM;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+/* ---- timeline ---------------------------------------------------------------------------- */
+
+void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
+{
+    run_node *n = &rn->nodes[id];
+    if (n->leader == leader && (!leader || n->term == term))
+        return;
+    n->leader = leader;
+    n->term = term;
+    fl_run_result *r = rn->res;
+    if (fl__run_grow((void **)&r->roles, &rn->roles_cap, r->n_roles + 1, sizeof(*r->roles)))
+        return;
+    r->roles[r->n_roles++] = (fl_run_role_event){fl_sim_time(rn->sim), id, leader, term};
+}
+
+void fl__run_service(run *rn, fl_node_id id, fl_term term, bool write)
+{
+    fl_run_result *r = rn->res;
+    if (fl__run_grow((void **)&r->services, &rn->services_cap, r->n_services + 1,
+                     sizeof(*r->services)))
+        return;
+    r->services[r->n_services++] = (fl_run_service_event){fl_sim_time(rn->sim), id, term, write};
+}
+
+/* ---- node hooks -------------------------------------------------------------------------- */
+
+static void node_started(void *arg, fl_node_id id, const fl_raft *r)
+{
+    run *rn = arg;
+    run_node *n = &rn->nodes[id];
+    fl_kv_init(&n->kv, NULL); /* volatile: rebuilt by re-applying the log */
+    n->kv_up = true;
+    n->n_pending = 0;
+    fl__run_role(rn, id, false, fl_raft_term_of(r));
+}
+
+static void node_stopped(void *arg, fl_node_id id)
+{
+    run *rn = arg;
+    run_node *n = &rn->nodes[id];
+    if (n->kv_up)
+        fl_kv_close(&n->kv);
+    n->kv_up = false;
+    n->n_pending = 0; /* its clients time out: outcome unknown */
+    if (!rn->done)
+        fl__run_role(rn, id, false, n->term);
+}
+
+static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
+{
+    run *rn = arg;
+    run_node *n = &rn->nodes[id];
+    fl__run_role(rn, id, up->role == FL_RAFT_LEADER, up->term);
+    for (size_t i = 0; i < up->n_apply; i++) {
+        const fl_raft_entry *e = &up->apply[i];
+        fl_index index = up->apply_first + i;
+        fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
+        if (e->type == FL_RAFT_ENTRY_NORMAL && n->kv_up)
+            fl_kv_apply(&n->kv, index, e->data, e->len, &res);
+        if (n->n_pending)
+            fl__clients_applied(rn, id, index, e->term, &res);
+    }
+}
+
+/* ---- setup and results ------------------------------------------------------------------- */
+
+static int setup(run *rn)
+{
+    const fl_run_config *c = rn->cfg;
+    fl_raft_config rc;
+    fl_raft_config_default(&rc, 1);
+    rc.mutants = c->mutants;
+    fl_raft_sim_hooks hooks = {rn, node_stepped, node_started, node_stopped};
+    char why[160];
+    int err = fl_raft_sim_init(&rn->rs, &rc, c->nodes, &hooks, why, sizeof(why));
+    if (err)
+        return err;
+    fl_sim_config sc;
+    fl_sim_config_default(&sc);
+    sc.seed = c->seed;
+    sc.nodes = c->nodes;
+    sc.proto = fl_raft_sim_proto();
+    sc.proto_ctx = &rn->rs;
+    sc.link.delay = fl_sim_dist_exp(c->net_delay_ns / 2, c->net_delay_ns / 2);
+    sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
+    sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
+    sc.torn = 0.3;
+    err = fl_sim_create(&sc, &rn->sim, NULL);
+    if (err)
+        return err;
+    fl_raft_sim_attach(&rn->rs, rn->sim);
+    fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
+    err = fl__clients_init(rn);
+    if (err)
+        return err;
+    return fl_sim_start_all(rn->sim);
+}
+
+static void heal(fl_sim *sim, void *arg)
+{
+    run *rn = arg;
+    rn->stopping = true;
+    fl__nemesis_heal_all(rn);
+    rn->healed = true;
+    rn->heal_ns = fl_sim_time(sim);
+    rn->res->heal_ns = rn->heal_ns;
+    fl__client_liveness_start(rn);
+}
+
+static void collect(run *rn)
+{
+    fl_run_result *r = rn->res;
+    const fl_sim_violation *v = fl_sim_get_violation(rn->sim);
+    if (v->found) {
+        r->violation = true;
+        snprintf(r->violation_reason, sizeof(r->violation_reason), "%s", v->reason);
+        r->violation_event = v->event;
+        r->violation_time_ns = v->time_ns;
+        fl_buf tail;
+        fl_buf_init(&tail);
+        fl_sim_trace_tail(rn->sim, &tail);
+        snprintf(r->trace_tail, sizeof(r->trace_tail), "%.*s", (int)tail.len,
+                 tail.data ? (const char *)tail.data : "");
+        fl_buf_free(&tail);
+    }
+    r->sim = *fl_sim_get_stats(rn->sim);
+    r->elections = rn->rs.stats.elections;
+    for (uint32_t i = 0; i < rn->cfg->nodes; i++)
+        r->fsyncs += r->sim.node[i].fsyncs;
+    r->trace_hash = fl_sim_trace_hash(rn->sim);
+    r->end_ns = fl_sim_time(rn->sim);
+}
+
+int fl_run(const fl_run_config *c, fl_run_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    fl_history_init(&r->history);
+    char why[200];
+    int err = fl_run_config_validate(c, why, sizeof(why));
+    if (err)
+        return err;
+    run *rn = calloc(1, sizeof(*rn));
+    if (!rn)
+        return FL_ENOMEM;
+    rn->cfg = c;
+    rn->res = r;
+    fl_buf_init(&rn->scratch);
+    err = setup(rn);
+    if (!err) {
+        fl__nemesis_start(rn);
+        fl__clients_start(rn);
+        fl_sim_schedule(rn->sim, c->duration_ns, heal, rn);
+        fl_sim_run_until(rn->sim, c->duration_ns + c->liveness_ns);
+        collect(rn);
+    }
+    rn->done = true;
+    fl_sim_destroy(rn->sim); /* stops the nodes: their kv and pending go */
+    fl_raft_sim_free(&rn->rs);
+    fl__clients_free(rn);
+    fl_buf_free(&rn->scratch);
+    free(rn);
+    return err;
+}
+
+void fl_run_result_free(fl_run_result *r)
+{
+    fl_history_free(&r->history);
+    free(r->roles);
+    free(r->services);
+    free(r->faults);
+    memset(r, 0, sizeof(*r));
+}

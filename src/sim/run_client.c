@@ -1,0 +1,454 @@
+/* run_client.c: simulated clients of the kv (run.h): closed-loop operations from the
+ * workload generator, routed to the leader with redirects, retried with the same session
+ * sequence number, recorded in the history with Jepsen's outcomes.
+ *
+ * Messages between clients and nodes are driver events with the network's delay; they are
+ * not subject to partitions between nodes (clients sit beside the nodes, as in Jepsen), but a
+ * request to a node that is down or paused is lost. */
+#include "run_int.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { MSG_REQUEST, MSG_REDIRECT, MSG_LOST, MSG_RESULT, MSG_TIMEOUT } msg_kind;
+
+typedef struct cmsg {
+    run *rn;
+    msg_kind kind;
+    uint32_t client;
+    uint64_t attempt;
+    fl_node_id node;
+    fl_node_id hint;
+    fl_kv_status status;
+    bool has_value;
+    bool write;
+    size_t len;
+    uint8_t bytes[]; /* request: the command; result: the value */
+} cmsg;
+
+static run_client *client_of(run *rn, uint32_t idx)
+{
+    return idx == rn->n_clients ? &rn->live_client : &rn->clients[idx];
+}
+
+static fl_time_ns hop(run *rn)
+{
+    return (fl_time_ns)fl_rng_exp(&rn->rng, (double)rn->cfg->net_delay_ns) + 1;
+}
+
+static cmsg *msg_new(run *rn, msg_kind kind, uint32_t client, uint64_t attempt, size_t len)
+{
+    cmsg *m = calloc(1, sizeof(*m) + len);
+    FL_ASSERT(m != NULL);
+    m->rn = rn;
+    m->kind = kind;
+    m->client = client;
+    m->attempt = attempt;
+    m->len = len;
+    return m;
+}
+
+static void deliver_to_client(fl_sim *sim, void *arg);
+static void deliver_to_node(fl_sim *sim, void *arg);
+
+static void reply(run *rn, fl_node_id node, cmsg *m)
+{
+    m->node = node;
+    fl_sim_schedule(rn->sim, fl_sim_time(rn->sim) + hop(rn), deliver_to_client, m);
+}
+
+/* ---- the node's side --------------------------------------------------------------------- */
+
+static int add_pending(run_node *n, fl_index index, fl_term term, const cmsg *m)
+{
+    if (fl__run_grow((void **)&n->pending, &n->cap_pending, n->n_pending + 1,
+                     sizeof(*n->pending)))
+        return FL_ENOMEM;
+    n->pending[n->n_pending++] = (run_pending){index, term, m->client, m->attempt, m->write};
+    return 0;
+}
+
+/* The leader stamps the command with its own clock (log time for session expiry) and
+ * proposes it; anything else redirects to the leader it knows. */
+static void node_request(run *rn, cmsg *m)
+{
+    fl_node_id id = m->node;
+    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+    if (!r || fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP) {
+        free(m); /* lost: the client times out */
+        return;
+    }
+    if (fl_raft_role_of(r) != FL_RAFT_LEADER) {
+        cmsg *out = msg_new(rn, MSG_REDIRECT, m->client, m->attempt, 0);
+        out->hint = fl_raft_leader_of(r);
+        reply(rn, id, out);
+        free(m);
+        return;
+    }
+    fl_kv_cmd cmd;
+    fl_index index = 0;
+    fl_term term = 0;
+    int rc = fl_kv_cmd_decode(m->bytes, m->len, &cmd);
+    if (rc == 0) {
+        cmd.time_ns = fl_sim_now(rn->sim, id);
+        fl_buf_reset(&rn->scratch);
+        rc = fl_kv_cmd_encode(&cmd, &rn->scratch);
+    }
+    if (rc == 0)
+        rc = fl_raft_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len,
+                                 &index, &term);
+    if (rc == 0)
+        rc = add_pending(&rn->nodes[id], index, term, m);
+    if (rc) {
+        cmsg *out = msg_new(rn, MSG_REDIRECT, m->client, m->attempt, 0);
+        reply(rn, id, out);
+    }
+    free(m);
+}
+
+void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
+                         const fl_kv_result *res)
+{
+    run_node *n = &rn->nodes[id];
+    for (size_t i = 0; i < n->n_pending; i++) {
+        run_pending p = n->pending[i];
+        if (p.index != index)
+            continue;
+        n->pending[i] = n->pending[--n->n_pending];
+        bool same = p.term == term;
+        size_t len = same && res->has_value ? res->value_len : 0;
+        cmsg *out = msg_new(rn, same ? MSG_RESULT : MSG_LOST, p.client, p.attempt, len);
+        if (same) {
+            out->status = res->status;
+            out->has_value = res->has_value;
+            if (len)
+                memcpy(out->bytes, res->value, len);
+            const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+            fl__run_service(rn, id, r ? fl_raft_term_of(r) : term, p.write);
+        }
+        reply(rn, id, out);
+        return;
+    }
+}
+
+static void deliver_to_node(fl_sim *sim, void *arg)
+{
+    cmsg *m = arg;
+    node_request(m->rn, m);
+}
+
+/* ---- the client's side ------------------------------------------------------------------- */
+
+static bool is_read(uint8_t f)
+{
+    return f == FL_F_READ || f == FL_F_GET;
+}
+
+static void send_attempt(run *rn, run_client *c)
+{
+    c->attempt++;
+    fl_node_id to = c->leader_hint;
+    if (to == FL_NODE_NONE || to > rn->cfg->nodes)
+        to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
+    cmsg *m = msg_new(rn, MSG_REQUEST, c->idx, c->attempt, c->cmd.len);
+    memcpy(m->bytes, c->cmd.data, c->cmd.len);
+    m->node = to;
+    m->write = !is_read(c->f);
+    fl_time_ns now = fl_sim_time(rn->sim);
+    fl_sim_schedule(rn->sim, now + hop(rn), deliver_to_node, m);
+    cmsg *t = msg_new(rn, MSG_TIMEOUT, c->idx, c->attempt, 0);
+    fl_sim_schedule(rn->sim, now + rn->cfg->op_timeout_ns, deliver_to_client, t);
+}
+
+static void retry_cb(fl_sim *sim, void *arg)
+{
+    run_client *c = arg;
+    (void)sim;
+    if (c->busy)
+        send_attempt(c->rn, c);
+}
+
+static void record(run *rn, run_client *c, uint8_t type, fl_value value)
+{
+    if (!c->record)
+        return;
+    fl_event ev = {.process = c->process, .type = type, .f = c->f, .pair = c->pair,
+                   .key = c->key_id, .value = value, .value2 = c->v2,
+                   .time = fl_sim_time(rn->sim)};
+    if (fl_history_add(&rn->res->history, &ev))
+        rn->res->history_oom = true;
+}
+
+static fl_value parse_value(run *rn, const uint8_t *p, size_t len)
+{
+    fl_value v = fl_value_nil();
+    if (rn->cfg->workload == FL_RUN_REGISTER) {
+        int64_t x = 0;
+        size_t i = 0;
+        for (; i < len && i < 18 && p[i] >= '0' && p[i] <= '9'; i++)
+            x = x * 10 + (p[i] - '0');
+        if (len > 0 && i == len)
+            return fl_value_int(x);
+    }
+    fl_value_str(&rn->res->history, (const char *)p, len, &v);
+    return v;
+}
+
+static void start_op(fl_sim *sim, void *arg);
+
+static void complete(run *rn, run_client *c, uint8_t type, fl_value value)
+{
+    record(rn, c, type, value);
+    c->busy = false;
+    c->ops_done++;
+    fl_run_result *r = rn->res;
+    if (c->record) {
+        r->ops_ok += type == FL_EV_OK;
+        r->ops_fail += type == FL_EV_FAIL;
+        r->ops_info += type == FL_EV_INFO;
+    }
+    if (type == FL_EV_INFO)
+        c->process += rn->n_clients + 1; /* Jepsen: a process with an unknown op is done */
+    if (!c->record) {
+        if (type == FL_EV_OK && !r->live) {
+            r->live = true;
+            r->recover_ns = fl_sim_time(rn->sim) - rn->heal_ns;
+        }
+        return;
+    }
+    if (rn->cfg->rate == 0) /* closed loop: the next op right away; open loop: on arrival */
+        fl_sim_schedule(rn->sim, fl_sim_time(rn->sim) + FL_NS_PER_MS, start_op, c);
+}
+
+static void on_result(run *rn, run_client *c, const cmsg *m)
+{
+    switch (m->status) {
+    case FL_KV_OK:
+    case FL_KV_NOT_FOUND:
+        if (is_read(c->f))
+            complete(rn, c, FL_EV_OK,
+                     m->has_value ? parse_value(rn, m->bytes, m->len) : fl_value_nil());
+        else
+            complete(rn, c, FL_EV_OK, c->v1);
+        return;
+    case FL_KV_STALE:
+        complete(rn, c, FL_EV_INFO, c->v1);
+        return;
+    default: /* cas mismatch, type error, too big, overflow, expired session, bad command */
+        complete(rn, c, FL_EV_FAIL, c->v1);
+    }
+}
+
+static void retry_later(run *rn, run_client *c, fl_time_ns backoff)
+{
+    fl_time_ns now = fl_sim_time(rn->sim);
+    fl_time_ns deadline = c->op_start_ns + (c->record ? rn->cfg->op_deadline_ns : rn->cfg->liveness_ns);
+    if (now + backoff >= deadline) {
+        complete(rn, c, FL_EV_INFO, c->v1);
+        return;
+    }
+    c->attempt++; /* anything still in flight for the old attempt is now stale */
+    fl_sim_schedule(rn->sim, now + backoff, retry_cb, c);
+}
+
+static void deliver_to_client(fl_sim *sim, void *arg)
+{
+    cmsg *m = arg;
+    run *rn = m->rn;
+    run_client *c = client_of(rn, m->client);
+    (void)sim;
+    if (c->busy && m->attempt == c->attempt) {
+        switch (m->kind) {
+        case MSG_REDIRECT:
+            c->leader_hint = m->hint != m->node ? m->hint : FL_NODE_NONE;
+            retry_later(rn, c, c->leader_hint ? FL_NS_PER_US : 10 * FL_NS_PER_MS);
+            break;
+        case MSG_LOST:
+        case MSG_TIMEOUT:
+            c->leader_hint = FL_NODE_NONE;
+            retry_later(rn, c, 10 * FL_NS_PER_MS);
+            break;
+        case MSG_RESULT:
+            c->leader_hint = m->node;
+            on_result(rn, c, m);
+            break;
+        default:
+            break;
+        }
+    }
+    free(m);
+}
+
+static uint8_t history_f(run *rn, fl_kv_op op)
+{
+    bool reg = rn->cfg->workload == FL_RUN_REGISTER;
+    switch (op) {
+    case FL_KV_GET:
+        return reg ? FL_F_READ : FL_F_GET;
+    case FL_KV_PUT:
+        return reg ? FL_F_WRITE : FL_F_PUT;
+    case FL_KV_CAS:
+        return FL_F_CAS;
+    case FL_KV_APPEND:
+        return FL_F_APPEND;
+    case FL_KV_DELETE:
+        return FL_F_DELETE;
+    case FL_KV_INCR:
+        return FL_F_INCR;
+    default:
+        return FL_F_GET;
+    }
+}
+
+/* The invocation's values, as the checker reads them. */
+static void op_values(run *rn, run_client *c, const fl_workload_op *op)
+{
+    c->pair = op->kind == FL_KV_CAS;
+    c->v1 = (fl_value){.kind = FL_VALUE_NONE};
+    c->v2 = (fl_value){.kind = FL_VALUE_NONE};
+    switch (op->kind) {
+    case FL_KV_PUT:
+    case FL_KV_APPEND:
+        c->v1 = parse_value(rn, op->value, op->value_len);
+        break;
+    case FL_KV_CAS:
+        c->v1 = op->expect_absent ? fl_value_nil() : parse_value(rn, op->expect, op->expect_len);
+        c->v2 = parse_value(rn, op->value, op->value_len);
+        break;
+    case FL_KV_INCR:
+        c->v1 = fl_value_int(op->delta);
+        break;
+    default:
+        break;
+    }
+}
+
+static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
+{
+    fl_kv_cmd cmd;
+    fl_workload_to_cmd(op, &cmd);
+    cmd.client_id = c->client_id;
+    cmd.seq = ++c->seq;
+    cmd.time_ns = 0;
+    fl_buf_reset(&c->cmd);
+    int rc = fl_kv_cmd_encode(&cmd, &c->cmd);
+    FL_ASSERT(rc == 0);
+    c->f = history_f(rn, op->kind);
+    fl_history_intern(&rn->res->history, op->key, op->key_len, &c->key_id);
+    op_values(rn, c, op);
+    c->busy = true;
+    c->op_start_ns = fl_sim_time(rn->sim);
+    if (c->record)
+        rn->res->ops_invoked++;
+    record(rn, c, FL_EV_INVOKE, c->v1);
+    send_attempt(rn, c);
+}
+
+static void start_op(fl_sim *sim, void *arg)
+{
+    run_client *c = arg;
+    run *rn = c->rn;
+    (void)sim;
+    if (rn->stopping || c->busy)
+        return;
+    fl_workload_op op;
+    fl_workload_next(&c->gen, &c->rng, &op);
+    begin_op(rn, c, &op);
+}
+
+static int client_init(run *rn, run_client *c, uint32_t idx, uint32_t writers)
+{
+    memset(c, 0, sizeof(*c));
+    c->rn = rn;
+    c->idx = idx;
+    c->record = idx < rn->n_clients;
+    c->process = idx;
+    c->client_id = idx + 1;
+    fl_buf_init(&c->cmd);
+    c->rng = fl_rng_fork(&rn->rng);
+    fl_workload_config wc;
+    if (rn->cfg->workload == FL_RUN_REGISTER)
+        fl_workload_config_register(&wc);
+    else
+        fl_workload_config_kv(&wc);
+    wc.writer_id = idx;
+    wc.writer_count = writers;
+    return fl_workload_init(&c->gen, &wc);
+}
+
+int fl__clients_init(run *rn)
+{
+    uint32_t n = rn->cfg->rate > 0 ? FL_RUN_OPEN_CLIENTS_MAX : rn->cfg->clients;
+    rn->n_clients = n;
+    rn->clients = calloc(n, sizeof(*rn->clients));
+    if (!rn->clients)
+        return FL_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = client_init(rn, &rn->clients[i], i, n + 1);
+        if (rc)
+            return rc;
+    }
+    return client_init(rn, &rn->live_client, n, n + 1);
+}
+
+void fl__clients_free(run *rn)
+{
+    for (uint32_t i = 0; rn->clients && i < rn->n_clients; i++) {
+        fl_workload_close(&rn->clients[i].gen);
+        fl_buf_free(&rn->clients[i].cmd);
+    }
+    free(rn->clients);
+    rn->clients = NULL;
+    fl_workload_close(&rn->live_client.gen);
+    fl_buf_free(&rn->live_client.cmd);
+}
+
+/* Open loop: Poisson arrivals at the configured rate; each takes an idle client (a new
+ * connection, as it were); when all are busy the arrival is dropped and counted. */
+static void arrival(fl_sim *sim, void *arg)
+{
+    run *rn = arg;
+    if (rn->stopping)
+        return;
+    uint32_t start = (uint32_t)fl_rng_below(&rn->rng, rn->n_clients);
+    bool taken = false;
+    for (uint32_t k = 0; k < rn->n_clients && !taken; k++) {
+        run_client *c = &rn->clients[(start + k) % rn->n_clients];
+        if (!c->busy) {
+            start_op(sim, c);
+            taken = true;
+        }
+    }
+    rn->res->arrivals_dropped += !taken;
+    double gap_s = fl_rng_exp(&rn->rng, 1.0 / rn->cfg->rate);
+    fl_sim_schedule(sim, fl_sim_time(sim) + (fl_time_ns)(gap_s * 1e9) + 1, arrival, rn);
+}
+
+void fl__clients_start(run *rn)
+{
+    if (rn->cfg->rate > 0) {
+        fl_sim_schedule(rn->sim, 0, arrival, rn);
+        return;
+    }
+    for (uint32_t i = 0; i < rn->n_clients; i++) {
+        fl_time_ns at = fl_rng_below(&rn->rng, 10 * FL_NS_PER_MS);
+        fl_sim_schedule(rn->sim, at, start_op, &rn->clients[i]);
+    }
+}
+
+/* After the heal: one write, retried until it succeeds or liveness_ns runs out. */
+void fl__client_liveness_start(run *rn)
+{
+    run_client *c = &rn->live_client;
+    fl_workload_op op;
+    memset(&op, 0, sizeof(op));
+    op.kind = FL_KV_PUT;
+    op.key_len = (size_t)snprintf(op.key, sizeof(op.key), "live");
+    op.value = (const uint8_t *)"1";
+    op.value_len = 1;
+    begin_op(rn, c, &op);
+}

@@ -1,0 +1,94 @@
+/* run_int.h: the state of one simulated kv run, shared by run.c (setup, nodes, results),
+ * run_client.c (clients and the history) and run_nemesis.c (fault schedules). */
+#ifndef FL_RUN_INT_H
+#define FL_RUN_INT_H
+
+#include "faultline/kv.h"
+#include "faultline/raft_sim.h"
+#include "faultline/run.h"
+#include "faultline/workload.h"
+
+typedef struct run_pending {
+    fl_index index;
+    fl_term term;
+    uint32_t client;
+    uint64_t attempt;
+    bool write;
+} run_pending;
+
+typedef struct run_node {
+    fl_kv kv;
+    bool kv_up;
+    run_pending *pending;
+    size_t n_pending, cap_pending;
+    bool leader; /* as last recorded in the role timeline */
+    fl_term term;
+} run_node;
+
+typedef struct run run;
+
+typedef struct run_client {
+    run *rn;
+    uint32_t idx;
+    bool record; /* false for the liveness probe: not part of the history */
+    int64_t process;
+    uint64_t client_id;
+    uint64_t seq;
+    bool busy;
+    uint8_t f; /* fl_op_f of the current op */
+    uint32_t key_id;
+    fl_value v1, v2; /* the invocation's value (and cas's new value) */
+    bool pair;
+    fl_buf cmd; /* the current op's encoded kv command (time stamped by the leader) */
+    fl_node_id leader_hint;
+    uint64_t attempt;
+    fl_time_ns op_start_ns;
+    fl_workload gen;
+    fl_rng rng;
+    uint64_t ops_done;
+} run_client;
+
+struct run {
+    const fl_run_config *cfg;
+    fl_run_result *res;
+    fl_sim *sim;
+    fl_raft_sim rs;
+    fl_rng rng; /* driver decisions: nemesis, routing */
+    run_node nodes[FL_RAFT_NODES_MAX + 1];
+    run_client *clients;
+    uint32_t n_clients;
+    fl_buf scratch;
+    size_t roles_cap, services_cap, faults_cap;
+    /* nemesis */
+    bool fault_on;
+    fl_time_ns fault_start_ns;
+    fl_nemesis fault_kind;
+    fl_node_id fault_nodes[FL_RAFT_NODES_MAX];
+    uint32_t fault_n;
+    /* heal and liveness */
+    bool healed;
+    fl_time_ns heal_ns;
+    bool stopping; /* clients start no new operations */
+    bool done;     /* results collected: the nodes are being torn down */
+    run_client live_client;
+};
+
+/* run.c */
+void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term);
+void fl__run_service(run *rn, fl_node_id id, fl_term term, bool write);
+int fl__run_grow(void **p, size_t *cap, size_t need, size_t elem);
+
+/* run_client.c */
+int fl__clients_init(run *rn);
+void fl__clients_free(run *rn);
+void fl__clients_start(run *rn);
+/* A node applied entry index (term) with result res: answer the client waiting on it. */
+void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
+                         const fl_kv_result *res);
+void fl__client_liveness_start(run *rn);
+
+/* run_nemesis.c */
+void fl__nemesis_start(run *rn);
+void fl__nemesis_heal_all(run *rn);
+
+#endif
