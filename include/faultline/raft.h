@@ -72,6 +72,13 @@ typedef enum fl_raft_mutant {
     FL_RAFT_MUTANT_NO_STEP_DOWN = 1u << 6,
 } fl_raft_mutant;
 
+/* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
+uint32_t fl_raft_mutant_parse(const char *name);
+/* The name of a single mutant bit, "?" for anything else. */
+const char *fl_raft_mutant_name(uint32_t bit);
+/* Every mutant, for listings: bits[i] and names; returns how many. */
+size_t fl_raft_mutant_list(const uint32_t **bits);
+
 typedef struct fl_raft_config {
     fl_node_id id;
     /* The initial (bootstrap) configuration: voters, including id. */

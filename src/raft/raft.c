@@ -33,6 +33,42 @@ const char *fl_raft_msg_type_name(uint8_t type)
     return type <= FL_RAFT_MSG_TYPE_MAX ? names[type] : "?";
 }
 
+static const uint32_t mutant_bits[] = {
+    FL_RAFT_MUTANT_COMMIT_PREV_TERM,   FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK,
+    FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE, FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
+    FL_RAFT_MUTANT_ACCEPT_STALE_TERM,  FL_RAFT_MUTANT_TRUNCATE_MATCHING,
+    FL_RAFT_MUTANT_NO_STEP_DOWN,
+};
+static const char *mutant_names[] = {
+    "commit-prev-term",  "vote-no-log-check", "vote-before-durable", "ack-before-durable",
+    "accept-stale-term", "truncate-matching", "no-step-down",
+};
+_Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
+                   sizeof(mutant_names) / sizeof(mutant_names[0]),
+               "one name per mutant");
+
+uint32_t fl_raft_mutant_parse(const char *name)
+{
+    for (size_t i = 0; i < sizeof(mutant_bits) / sizeof(mutant_bits[0]); i++)
+        if (!strcmp(name, mutant_names[i]))
+            return mutant_bits[i];
+    return 0;
+}
+
+const char *fl_raft_mutant_name(uint32_t bit)
+{
+    for (size_t i = 0; i < sizeof(mutant_bits) / sizeof(mutant_bits[0]); i++)
+        if (bit == mutant_bits[i])
+            return mutant_names[i];
+    return "?";
+}
+
+size_t fl_raft_mutant_list(const uint32_t **bits)
+{
+    *bits = mutant_bits;
+    return sizeof(mutant_bits) / sizeof(mutant_bits[0]);
+}
+
 void fl_raft_config_default(fl_raft_config *c, fl_node_id id)
 {
     memset(c, 0, sizeof(*c));

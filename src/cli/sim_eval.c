@@ -1,0 +1,244 @@
+/* sim_eval.c: judging a simulated run and writing its results (sim_eval.h). */
+#include "sim_eval.h"
+
+#include "faultline/json.h"
+#include "faultline/raft.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static double wall_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void check_history(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,
+                          sim_outcome *out)
+{
+    fl_lincheck_opts lo;
+    fl_lincheck_opts_init(&lo);
+    lo.model = c->workload == FL_RUN_KV ? FL_MODEL_KV : FL_MODEL_CAS_REGISTER;
+    lo.timeout_ns = o->check_timeout_ns;
+    lo.memory_max_bytes = 1ull << 30;
+    lo.threads = o->campaign ? 1 : 0; /* a campaign already uses every core */
+    fl_lincheck_result lr;
+    fl_history_error err = {0};
+    double t0 = wall_s();
+    int rc = fl_lincheck_run(&r->history, &lo, &lr, &err);
+    out->lin_ns = (fl_time_ns)((wall_s() - t0) * 1e9);
+    out->checked = rc == 0;
+    out->lin = rc == 0 ? lr.verdict : FL_LIN_UNKNOWN;
+    if (rc == 0 && lr.verdict == FL_LIN_VIOLATION && lr.has_cex) {
+        const char *key = lr.cex.key == FL_KEY_NONE ? "(none)"
+                                                    : fl_history_str(&r->history, lr.cex.key, NULL);
+        snprintf(out->lin_key, sizeof(out->lin_key), "%s", key);
+    }
+    fl_lincheck_result_free(&lr);
+}
+
+void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,
+                  sim_outcome *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->safe = !r->violation;
+    out->live = r->live;
+    out->lin = FL_LIN_UNKNOWN;
+    if (o->check_lin)
+        check_history(o, c, r, out);
+    for (size_t i = 0; i < r->n_roles; i++)
+        out->leader_changes += r->roles[i].leader;
+    double secs = (double)c->duration_ns / 1e9;
+    out->ok_per_s = secs > 0 ? (double)r->ops_ok / secs : 0;
+    if (!out->safe)
+        snprintf(out->what, sizeof(out->what), "safety: %s", r->violation_reason);
+    else if (out->checked && out->lin == FL_LIN_VIOLATION)
+        snprintf(out->what, sizeof(out->what), "not linearizable: key %s", out->lin_key);
+    else if (!out->live)
+        snprintf(out->what, sizeof(out->what),
+                 "liveness: no write succeeded within %.1f s of the heal",
+                 (double)c->liveness_ns / 1e9);
+    else
+        snprintf(out->what, sizeof(out->what), "no violation");
+    out->violation = !out->safe || (out->checked && out->lin == FL_LIN_VIOLATION) || !out->live;
+}
+
+static const char *lin_text(const sim_outcome *oc)
+{
+    return oc->checked ? fl_verdict_name(oc->lin) : "not checked";
+}
+
+void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
+                       const sim_outcome *oc)
+{
+    double ops = r->ops_ok ? (double)r->ops_ok : 1;
+    fprintf(f, "run      seed %llu, %u nodes, %.1f s virtual, %s workload, nemesis %s\n",
+            (unsigned long long)c->seed, c->nodes, (double)c->duration_ns / 1e9,
+            c->workload == FL_RUN_KV ? "kv" : "register", fl_nemesis_name(c->nemesis));
+    fprintf(f, "ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
+            (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
+            (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
+    fprintf(f, "leaders  %llu elections, %llu times a node became leader\n",
+            (unsigned long long)r->elections, (unsigned long long)oc->leader_changes);
+    fprintf(f, "faults   %zu fault intervals; healed at %.1f s; %s\n", r->n_faults,
+            (double)r->heal_ns / 1e9,
+            r->live ? "writes succeeded again" : "NO write succeeded after the heal");
+    if (r->live)
+        fprintf(f, "recover  %.1f ms from the heal to the first successful write\n",
+                (double)r->recover_ns / 1e6);
+    fprintf(f, "cost     %.1f messages, %.0f bytes, %.2f fsyncs per successful op\n",
+            (double)r->sim.msgs_sent / ops, (double)r->sim.bytes_sent / ops,
+            (double)r->fsyncs / ops);
+    fprintf(f, "checks   invariants after %llu events: %s; linearizability: %s (%.2f s)\n",
+            (unsigned long long)r->sim.events, oc->safe ? "held" : "VIOLATED", lin_text(oc),
+            (double)oc->lin_ns / 1e9);
+}
+
+static void write_config(fl_json *j, const fl_run_config *c)
+{
+    fl_json_key(j, "config");
+    fl_json_obj_begin(j);
+    fl_json_kv_str(j, "protocol", "raft");
+    fl_json_kv_uint(j, "nodes", c->nodes);
+    fl_json_kv_uint(j, "seed", c->seed);
+    fl_json_kv_uint(j, "duration_ns", c->duration_ns);
+    fl_json_kv_str(j, "workload", c->workload == FL_RUN_KV ? "kv" : "register");
+    fl_json_kv_uint(j, "clients", c->rate > 0 ? 0 : c->clients);
+    fl_json_kv_double(j, "rate", c->rate);
+    fl_json_kv_str(j, "nemesis", fl_nemesis_name(c->nemesis));
+    fl_json_kv_uint(j, "nemesis_interval_ns", c->nemesis_interval_ns);
+    fl_json_kv_double(j, "loss", c->loss);
+    fl_json_kv_double(j, "dup", c->dup);
+    fl_json_kv_uint(j, "delay_spike_ns", c->delay_ns);
+    fl_json_kv_uint(j, "clock_offset_ns", c->clock_offset_ns);
+    fl_json_kv_double(j, "drift_ppm", c->clock_drift_ppm);
+    fl_json_kv_uint(j, "op_timeout_ns", c->op_timeout_ns);
+    fl_json_kv_uint(j, "op_deadline_ns", c->op_deadline_ns);
+    fl_json_kv_uint(j, "liveness_ns", c->liveness_ns);
+    fl_json_kv_uint(j, "net_delay_ns", c->net_delay_ns);
+    fl_json_key(j, "mutants");
+    fl_json_arr_begin(j);
+    for (uint32_t bit = 1; bit; bit <<= 1)
+        if (c->mutants & bit)
+            fl_json_str(j, fl_raft_mutant_name(bit));
+    fl_json_arr_end(j);
+    fl_json_obj_end(j);
+}
+
+static void write_verdict(fl_json *j, const fl_run_result *r, const sim_outcome *oc)
+{
+    fl_json_key(j, "verdict");
+    fl_json_obj_begin(j);
+    fl_json_kv_bool(j, "violation", oc->violation);
+    fl_json_kv_str(j, "summary", oc->what);
+    fl_json_kv_bool(j, "invariants_held", oc->safe);
+    if (!oc->safe) {
+        fl_json_kv_str(j, "invariant_violation", r->violation_reason);
+        fl_json_kv_uint(j, "violation_event", r->violation_event);
+        fl_json_kv_uint(j, "violation_time_ns", r->violation_time_ns);
+    }
+    fl_json_kv_str(j, "linearizability", lin_text(oc));
+    if (oc->lin == FL_LIN_VIOLATION)
+        fl_json_kv_str(j, "nonlinearizable_key", oc->lin_key);
+    fl_json_kv_uint(j, "check_wall_ns", oc->lin_ns);
+    fl_json_kv_bool(j, "live", oc->live);
+    fl_json_kv_uint(j, "heal_ns", r->heal_ns);
+    if (oc->live)
+        fl_json_kv_uint(j, "recover_ns", r->recover_ns);
+    fl_json_obj_end(j);
+}
+
+static void write_counts(fl_json *j, const fl_run_result *r, const sim_outcome *oc)
+{
+    fl_json_key(j, "counts");
+    fl_json_obj_begin(j);
+    fl_json_kv_uint(j, "ops_invoked", r->ops_invoked);
+    fl_json_kv_uint(j, "ops_ok", r->ops_ok);
+    fl_json_kv_uint(j, "ops_fail", r->ops_fail);
+    fl_json_kv_uint(j, "ops_info", r->ops_info);
+    fl_json_kv_uint(j, "arrivals_dropped", r->arrivals_dropped);
+    fl_json_kv_double(j, "ok_per_s", oc->ok_per_s);
+    fl_json_kv_uint(j, "elections", r->elections);
+    fl_json_kv_uint(j, "leader_changes", oc->leader_changes);
+    fl_json_kv_uint(j, "events", r->sim.events);
+    fl_json_kv_uint(j, "messages_sent", r->sim.msgs_sent);
+    fl_json_kv_uint(j, "messages_delivered", r->sim.msgs_delivered);
+    fl_json_kv_uint(j, "bytes_sent", r->sim.bytes_sent);
+    fl_json_kv_uint(j, "fsyncs", r->fsyncs);
+    fl_json_kv_uint(j, "end_ns", r->end_ns);
+    char hash[24];
+    snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)r->trace_hash);
+    fl_json_kv_str(j, "trace_hash", hash);
+    fl_json_obj_end(j);
+}
+
+static void write_faults(fl_json *j, const fl_run_result *r)
+{
+    fl_json_key(j, "faults");
+    fl_json_arr_begin(j);
+    for (size_t i = 0; i < r->n_faults; i++) {
+        fl_json_obj_begin(j);
+        fl_json_kv_str(j, "kind", r->faults[i].kind);
+        fl_json_kv_uint(j, "start_ns", r->faults[i].start_ns);
+        fl_json_kv_uint(j, "end_ns", r->faults[i].end_ns);
+        fl_json_obj_end(j);
+    }
+    fl_json_arr_end(j);
+}
+
+void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *r,
+                      const sim_outcome *oc)
+{
+    fl_json j;
+    fl_json_init(&j, out, false);
+    fl_json_obj_begin(&j);
+    fl_json_kv_uint(&j, "seed", c->seed);
+    write_verdict(&j, r, oc);
+    write_counts(&j, r, oc);
+    fl_json_obj_end(&j);
+}
+
+static int write_file(const char *dir, const char *name, const fl_buf *b)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0) {
+        fprintf(stderr, "faultline: cannot write %s: %s\n", path, strerror(errno));
+        if (f)
+            fclose(f);
+        return -1;
+    }
+    return 0;
+}
+
+int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_result *r,
+                      const sim_outcome *oc)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "faultline: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_json j;
+    fl_json_init(&j, &b, true);
+    fl_json_obj_begin(&j);
+    fl_json_kv_uint(&j, "seed", c->seed);
+    write_config(&j, c);
+    write_verdict(&j, r, oc);
+    write_counts(&j, r, oc);
+    write_faults(&j, r);
+    fl_json_obj_end(&j);
+    fl_buf_put_u8(&b, '\n');
+    int rc = b.err ? -1 : write_file(dir, "results.json", &b);
+    fl_buf_reset(&b);
+    if (rc == 0 && fl_history_write_jsonl(&r->history, &b) == 0)
+        rc = write_file(dir, "history.jsonl", &b);
+    fl_buf_free(&b);
+    return rc;
+}

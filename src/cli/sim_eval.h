@@ -1,0 +1,36 @@
+/* sim_eval.h: judging one simulated run (safety, linearizability, liveness) and writing what
+ * it found: the summary table, results.json and history.jsonl. Shared by `sim`, its
+ * campaigns and `demo`. */
+#ifndef FL_CLI_SIM_EVAL_H
+#define FL_CLI_SIM_EVAL_H
+
+#include "faultline/lincheck.h"
+#include "sim_opts.h"
+
+typedef struct sim_outcome {
+    bool safe;            /* no invariant violated during the run */
+    bool checked;         /* the linearizability checker ran */
+    fl_verdict lin;       /* its verdict */
+    char lin_key[64];     /* the violating key, if any */
+    fl_time_ns lin_ns;    /* how long the check took (wall) */
+    bool live;            /* a write succeeded after the heal, in time */
+    bool violation;       /* !safe || lin == VIOLATION || !live */
+    char what[320];       /* one line: what was violated, or "no violation" */
+    uint64_t leader_changes;
+    double ok_per_s;
+} sim_outcome;
+
+/* Runs the checker on r's history when o->check_lin, and judges. */
+void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,
+                  sim_outcome *out);
+void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
+                       const sim_outcome *oc);
+/* Writes DIR/results.json and DIR/history.jsonl (creating DIR). Returns 0 or -1 (message
+ * printed). */
+int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_result *r,
+                      const sim_outcome *oc);
+/* One JSON object per run (no newline): the campaign's per-seed record. */
+void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *r,
+                      const sim_outcome *oc);
+
+#endif

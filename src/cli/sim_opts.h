@@ -1,0 +1,27 @@
+/* sim_opts.h: the options of `faultline sim` (and the demo), parsed from argv. */
+#ifndef FL_CLI_SIM_OPTS_H
+#define FL_CLI_SIM_OPTS_H
+
+#include "faultline/run.h"
+
+typedef struct sim_opts {
+    fl_run_config run;
+    bool campaign; /* --seeds A..B */
+    uint64_t seed_first, seed_last;
+    uint32_t shard_k, shard_n; /* --shard K/N: this process runs shard K of N (1-based) */
+    uint32_t jobs;             /* worker processes, 0 = number of cores */
+    const char *out_dir;
+    bool check_lin;            /* run the linearizability checker on each history */
+    fl_time_ns check_timeout_ns;
+    bool quiet;
+    bool help;
+} sim_opts;
+
+/* Parses argv (argv[0] is the command name). Returns 0, or prints the problem to stderr and
+ * returns FL_EXIT_USAGE. */
+int sim_opts_parse(sim_opts *o, int argc, char **argv);
+void sim_opts_usage(FILE *out);
+/* The command line that reproduces run c (one seed). */
+void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size);
+
+#endif
