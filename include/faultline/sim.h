@@ -153,6 +153,9 @@ typedef struct fl_sim_record {
     const uint8_t *data;
     size_t len;
 } fl_sim_record;
+/* Calls fn for every record in order; stops at and returns the first nonzero return. */
+typedef int (*fl_sim_record_fn)(void *arg, size_t i, const uint8_t *data, size_t len);
+int fl_sim_disk_records(const fl_sim *sim, fl_node_id id, fl_sim_record_fn fn, void *arg);
 /* Atomically replaces the node's whole disk with n records (copied), durable at once
  * (compaction). Pending syncs still complete. */
 int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, size_t n);
@@ -177,6 +180,8 @@ int fl_sim_step(fl_sim *sim);
 int fl_sim_run_until(fl_sim *sim, fl_time_ns t);
 /* Virtual (global) time. */
 fl_time_ns fl_sim_time(const fl_sim *sim);
+/* Pending events (including stale timer events not yet discarded). */
+size_t fl_sim_pending(const fl_sim *sim);
 
 typedef enum fl_sim_node_state {
     FL_SIM_NODE_DOWN = 0, /* never started, crashed, exited or refused to start */

@@ -63,6 +63,7 @@ int fl_sim_disk_write(fl_sim *sim, fl_node_id id, const void *rec, size_t len)
     sim_node *n = up_node(sim, id, "disk_write");
     if (!n)
         return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
     sim_disk *d = &n->disk;
     if (len > sim->cfg.disk_bytes_max - d->bytes.len) {
         fl__sim_fail(sim, "disk_write: node %u disk full (disk_bytes_max %zu)", id,
@@ -102,6 +103,7 @@ int fl_sim_disk_sync(fl_sim *sim, fl_node_id id, uint64_t token)
     sim_node *n = up_node(sim, id, "disk_sync");
     if (!n)
         return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
     sim_disk *d = &n->disk;
     sim_sync s = {.token = token, .seq = d->sync_seq + 1, .upto = d->count, .fail = false};
     uint32_t slot = fl__ev_alloc(sim);
@@ -228,6 +230,19 @@ size_t fl_sim_disk_count(const fl_sim *sim, fl_node_id id)
     return sim->nodes[id - 1].disk.count;
 }
 
+int fl_sim_disk_records(const fl_sim *sim, fl_node_id id, fl_sim_record_fn fn, void *arg)
+{
+    if (id == 0 || id > sim->cfg.nodes)
+        return FL_EINVAL;
+    const sim_disk *d = &sim->nodes[id - 1].disk;
+    for (size_t i = 0; i < d->count; i++) {
+        int rc = fn(arg, i, d->bytes.data + d->recs[i].off, d->recs[i].len);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 size_t fl_sim_disk_durable(const fl_sim *sim, fl_node_id id)
 {
     if (id == 0 || id > sim->cfg.nodes)
@@ -275,6 +290,7 @@ int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, s
     sim_node *node = up_node(sim, id, "disk_replace");
     if (!node)
         return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         if (recs[i].len > sim->cfg.disk_bytes_max - total) {

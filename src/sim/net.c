@@ -127,6 +127,7 @@ int fl_sim_send(fl_sim *sim, fl_node_id from, fl_node_id to, const void *msg, si
     int rc = check_pair(sim, from, to, "send");
     if (rc)
         return rc;
+    FL__SIM_SELF(sim, from);
     if (len > sim->cfg.msg_bytes_max) {
         fl__sim_fail(sim, "send: %zu bytes over msg_bytes_max %zu", len, sim->cfg.msg_bytes_max);
         return FL_ETOOBIG;

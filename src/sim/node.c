@@ -64,6 +64,7 @@ int fl_sim_set_timer(fl_sim *sim, fl_node_id id, fl_time_ns local_deadline_ns)
     sim_node *n = running(sim, id, "set_timer");
     if (!n)
         return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
     n->timer_local = local_deadline_ns;
     n->timer_at = fl__clock_global(&n->clock, local_deadline_ns, sim->now);
     return arm(sim, n);
@@ -196,6 +197,7 @@ int fl_sim_crash(fl_sim *sim, fl_node_id id)
     }
     void *obj = n->obj;
     n->obj = NULL;
+    n->state = FL_SIM_NODE_DOWN; /* stop() can no longer send, write or arm */
     if (obj)
         sim->cfg.proto->stop(obj);
     if (!n->reason[0])

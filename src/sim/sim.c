@@ -204,6 +204,11 @@ fl_time_ns fl_sim_time(const fl_sim *sim)
     return sim->now;
 }
 
+size_t fl_sim_pending(const fl_sim *sim)
+{
+    return fl_heap_count(&sim->heap);
+}
+
 fl_rng *fl_sim_driver_rng(fl_sim *sim)
 {
     return &sim->driver_rng;

@@ -8,6 +8,7 @@
 #ifndef FAULTLINE_SIM_INTERNAL_H
 #define FAULTLINE_SIM_INTERNAL_H
 
+#include "faultline/assert.h"
 #include "faultline/heap.h"
 #include "faultline/sim.h"
 
@@ -140,6 +141,9 @@ struct fl_sim {
     uint64_t ring_next;
     char err[256];
 };
+
+/* A node calling a service must pass its own id (a protocol bug otherwise). */
+#define FL__SIM_SELF(sim, id) FL_ASSERT((sim)->in_node == FL_NODE_NONE || (sim)->in_node == (id))
 
 /* sim.c */
 int fl__sim_fail(fl_sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

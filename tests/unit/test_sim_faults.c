@@ -8,6 +8,8 @@
 #include "faultline/assert.h"
 
 #include <math.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static fl_sim *make(fl_sim_config *c)
 {
@@ -312,4 +314,114 @@ TEST(sim_event_queue_is_bounded_and_refuses_instead_of_asserting)
     fl_sim_start_all(sim);
     CHECK_EQ(fl_sim_send(sim, 1, 2, "12345", 5), FL_ETOOBIG);
     fl_sim_destroy(sim);
+}
+
+static int count_records(void *arg, size_t i, const uint8_t *data, size_t len)
+{
+    uint64_t v;
+    if (toy_decode(data, len, &v) != 0 || v != i + 1)
+        return -1;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+TEST(sim_disk_records_iterates_in_order)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 11, 1, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
+    CHECK_EQ(fl_sim_run_until(sim, 55 * FL_NS_PER_MS), 0);
+    size_t n = 0;
+    CHECK_EQ(fl_sim_disk_records(sim, 1, count_records, &n), 0);
+    CHECK_EQ(n, 5);
+    CHECK_EQ(fl_sim_disk_records(sim, 2, count_records, &n), FL_EINVAL);
+    fl_sim_destroy(sim);
+}
+
+static void *timer_only_start(void *ctx, fl_sim *sim, fl_node_id id)
+{
+    return ctx;
+}
+static void nothing(void *node)
+{
+}
+static void nothing_rx(void *node, fl_node_id from, const uint8_t *m, size_t len)
+{
+}
+static int fired;
+static void count_fire(void *node)
+{
+    fired++;
+}
+
+TEST(sim_rearming_the_timer_keeps_one_live_event)
+{
+    static const fl_sim_proto p = {.name = "timer",
+                                   .start = timer_only_start,
+                                   .stop = nothing,
+                                   .receive = nothing_rx,
+                                   .timer = count_fire};
+    fl_sim_config c;
+    fl_sim_config_default(&c);
+    c.nodes = 1;
+    c.proto = &p;
+    c.events_max = 64;
+    c.proto_ctx = &c; /* any non-NULL state */
+    fl_sim *sim = make(&c);
+    fl_sim_start_all(sim);
+    fired = 0;
+    for (int i = 1000; i <= 11000; i++) /* later and later: no new event */
+        CHECK_EQ(fl_sim_set_timer(sim, 1, (fl_time_ns)i * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_pending(sim), 1);
+    CHECK_EQ(fl_sim_set_timer(sim, 1, 5 * FL_NS_PER_MS), 0); /* earlier: one new event */
+    CHECK_EQ(fl_sim_pending(sim), 2);
+    CHECK_EQ(fl_sim_run_until(sim, 20 * FL_NS_PER_S), 0);
+    CHECK_EQ(fired, 1);
+    CHECK_EQ(fl_sim_get_stats(sim)->events, 1);
+    CHECK_EQ(fl_sim_pending(sim), 0);
+    CHECK_EQ(fl_sim_set_timer(sim, 1, 30 * FL_NS_PER_S), 0);
+    CHECK_EQ(fl_sim_set_timer(sim, 1, FL_TIME_NEVER), 0); /* cancel */
+    CHECK_EQ(fl_sim_run_until(sim, 40 * FL_NS_PER_S), 0);
+    CHECK_EQ(fired, 1);
+    fl_sim_destroy(sim);
+}
+
+static void failing_call(fl_sim *sim, void *arg)
+{
+    FL_ASSERT(arg == NULL);
+}
+
+TEST(sim_assert_failure_prints_seed_and_trace_tail)
+{
+    int fds[2];
+    CHECK_EQ(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        toy_ctx ctx = {.send = true};
+        fl_sim_config c;
+        toy_config(&c, &ctx, 4242, 3);
+        fl_sim *sim = make(&c);
+        fl_sim_start_all(sim);
+        fl_sim_schedule(sim, 35 * FL_NS_PER_MS, failing_call, &ctx);
+        fl_sim_run_until(sim, FL_NS_PER_S);
+        _exit(0); /* not reached */
+    }
+    close(fds[1]);
+    char out[16384];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof(out) - 1 && (r = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(!WIFEXITED(status) || WEXITSTATUS(status) != 0);
+    CHECK(strstr(out, "assertion failed: arg == NULL"));
+    CHECK(strstr(out, "seed 4242"));
+    CHECK(strstr(out, "call     node 0"));
+    CHECK(strstr(out, "deliver  node 2  from 1"));
 }
