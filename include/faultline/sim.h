@@ -159,6 +159,9 @@ int fl_sim_disk_records(const fl_sim *sim, fl_node_id id, fl_sim_record_fn fn, v
 /* Atomically replaces the node's whole disk with n records (copied), durable at once
  * (compaction). Pending syncs still complete. */
 int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, size_t n);
+/* Removes records [count, end) at once, durably (a WAL truncating a torn tail or a Raft log
+ * dropping a conflicting suffix). Pending syncs still complete. */
+int fl_sim_disk_truncate(fl_sim *sim, fl_node_id id, size_t count);
 /* The node's own random stream (continues across restarts). */
 fl_rng *fl_sim_rng(fl_sim *sim, fl_node_id id);
 /* Records why the node refuses to start or stops (copied, truncated to 120 bytes). */

@@ -311,6 +311,29 @@ int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, s
     return 0;
 }
 
+int fl_sim_disk_truncate(fl_sim *sim, fl_node_id id, size_t count)
+{
+    sim_node *n = up_node(sim, id, "disk_truncate");
+    if (!n)
+        return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
+    sim_disk *d = &n->disk;
+    if (count > d->count)
+        return fl__sim_fail(sim, "disk_truncate: node %u has %zu records, not %zu", id, d->count,
+                            count);
+    truncate_to(d, count, count ? d->recs[count - 1].len : 0);
+    if (d->durable > count)
+        d->durable = count;
+    /* The cut is durable: what is left stays as durable as it was; pending syncs cover at most
+     * the records that remain. */
+    for (size_t i = 0; i < d->syncs_count; i++) {
+        sim_sync *s = &d->syncs[(d->syncs_head + i) % SYNCS_MAX];
+        if (s->upto > count)
+            s->upto = count;
+    }
+    return 0;
+}
+
 int fl_sim_disk_fail_next_sync(fl_sim *sim, fl_node_id id)
 {
     sim_node *n = fl__sim_node(sim, id, "disk_fail_next_sync");

@@ -104,6 +104,8 @@ TEST(sim_crash_random_prefix_and_torn_tail)
             fl_sim_restart(sim, 1);
             CHECK_EQ(ctx.torn_seen, 1); /* the node's checksum found it */
             CHECK_EQ(ctx.start_counter[1], after - 1);
+            CHECK_EQ(fl_sim_disk_count(sim, 1), after - 1); /* the node truncated it */
+            CHECK_EQ(fl_sim_disk_durable(sim, 1), after - 1);
             CHECK_EQ(fl_sim_node_state_of(sim, 1), FL_SIM_NODE_UP);
         }
         fl_sim_destroy(sim);
