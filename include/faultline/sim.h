@@ -102,7 +102,8 @@ typedef struct fl_sim_config {
     fl_sim_link link;             /* initial model of every directed link */
     fl_sim_dist disk_sync;        /* fsync latency of every node */
     fl_sim_crash_mode crash_mode; /* fate of unsynced records at a crash */
-    double torn;                  /* probability the last surviving unsynced record is torn */
+    double torn; /* probability that, when unsynced records exist at a crash, the last surviving
+                    one (or, if none survives, the first unsynced one) is cut short */
     int64_t clock_offset_ns[FL_SIM_NODES_MAX]; /* index id-1: local = global + offset (+ drift) */
     double clock_drift_ppm[FL_SIM_NODES_MAX];  /* index id-1: in (-500000, 500000) */
     size_t events_max;                         /* pending events, 16..2^26 */
@@ -172,7 +173,7 @@ int fl_sim_exit(fl_sim *sim, fl_node_id id, const char *reason);
 
 /* ---- Driver ---------------------------------------------------------------------------------- */
 
-/* Starts every node that is down (not crashed ones twice: it is restart for each down node). */
+/* Starts every node that is down (the first start; for a crashed node it is a restart). */
 int fl_sim_start_all(fl_sim *sim);
 /* Runs fn(sim, arg) at virtual time at_ns (>= now). Same-time events run in scheduling order. */
 int fl_sim_schedule(fl_sim *sim, fl_time_ns at_ns, fl_sim_fn fn, void *arg);
@@ -194,7 +195,8 @@ typedef enum fl_sim_node_state {
 
 /* Volatile state lost: proto->stop, pending timer and sync dropped, messages to it dropped on
  * arrival while it is down. Disk: synced records survive; of the unsynced ones, per the crash
- * mode, none or a random prefix survive, and with probability torn the last survivor is cut.
+ * mode, none or a random prefix survive, and with probability torn the last survivor (if none,
+ * the first unsynced record: the write in progress) survives cut short.
  * A node cannot crash itself from inside its own callback (use fl_sim_exit). */
 int fl_sim_crash(fl_sim *sim, fl_node_id id);
 /* Starts a down node again (proto->start). If start returns NULL the node stays down. */

@@ -4,7 +4,8 @@
  * unsynced record; a sync completes after a sampled latency, in call order, and makes durable
  * every record written before it was called (unless it was told to fail: then nothing changes
  * and the node hears FL_EIO). At a crash the unsynced suffix is lost, or a random prefix of it
- * survives, and the last survivor may be torn (cut short); whatever survives is then durable.
+ * survives; with probability torn the last survivor is cut short (with nothing surviving, a
+ * cut piece of the first unsynced record: the write in progress). What survives is durable.
  *
  * Invariants: durable <= count; records are contiguous: recs[i+1].off == recs[i].off +
  * recs[i].len and bytes.len == end of the last record; pending syncs complete in seq order. */
@@ -211,11 +212,17 @@ void fl__disk_crash(fl_sim *sim, sim_node *n)
     sim_disk *d = &n->disk;
     size_t unsynced = d->count - d->durable;
     size_t keep = 0;
+    bool tear = false;
     if (unsynced && sim->cfg.crash_mode == FL_SIM_CRASH_RANDOM_PREFIX)
         keep = (size_t)fl_rng_range(&sim->disk_rng, 0, unsynced);
+    if (unsynced && sim->cfg.torn > 0 && fl_rng_chance(&sim->disk_rng, sim->cfg.torn)) {
+        tear = true; /* the write in progress: in LOSE_UNSYNCED mode, a piece of the first */
+        if (keep == 0)
+            keep = 1;
+    }
     size_t count = d->durable + keep;
     size_t last_len = count ? d->recs[count - 1].len : 0;
-    if (keep && sim->cfg.torn > 0 && fl_rng_chance(&sim->disk_rng, sim->cfg.torn))
+    if (tear)
         last_len = last_len ? (size_t)fl_rng_below(&sim->disk_rng, last_len) : 0;
     truncate_to(d, count, last_len);
     d->durable = d->count;

@@ -122,7 +122,7 @@ void fl__node_timer_event(fl_sim *sim, uint32_t slot)
 }
 
 /* Drops everything volatile of n (its state object must already be stopped or absent). */
-static void kill(fl_sim *sim, sim_node *n)
+static void kill_node(fl_sim *sim, sim_node *n)
 {
     n->obj = NULL;
     n->state = FL_SIM_NODE_DOWN;
@@ -157,7 +157,7 @@ static void start_node(fl_sim *sim, sim_node *n, uint8_t kind)
     if (!obj) {
         if (!n->reason[0])
             snprintf(n->reason, sizeof(n->reason), "start refused");
-        kill(sim, n);
+        kill_node(sim, n);
         fl__trace(sim, EV_REFUSED, n->id, FL_NODE_NONE, NULL, 0);
         return;
     }
@@ -203,7 +203,7 @@ int fl_sim_crash(fl_sim *sim, fl_node_id id)
     if (!n->reason[0])
         snprintf(n->reason, sizeof(n->reason), "crashed");
     sim->stats.node[id - 1].crashes++;
-    kill(sim, n);
+    kill_node(sim, n);
     fl__trace(sim, EV_CRASH, id, FL_NODE_NONE, NULL, 0);
     return 0;
 }

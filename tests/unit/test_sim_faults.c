@@ -427,3 +427,22 @@ TEST(sim_assert_failure_prints_seed_and_trace_tail)
     CHECK(strstr(out, "call     node 0"));
     CHECK(strstr(out, "deliver  node 2  from 1"));
 }
+
+TEST(sim_lose_unsynced_with_torn_leaves_a_piece_of_the_write_in_progress)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 12, 1, FL_SIM_CRASH_LOSE_UNSYNCED, 1.0);
+    CHECK_EQ(fl_sim_run_until(sim, 105 * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_disk_durable(sim, 1), 8);
+    fl_sim_crash(sim, 1);
+    CHECK_EQ(fl_sim_disk_count(sim, 1), 9);
+    const uint8_t *p;
+    size_t len;
+    fl_sim_disk_record(sim, 1, 8, &p, &len);
+    CHECK(len < TOY_REC_LEN);
+    fl_sim_restart(sim, 1);
+    CHECK_EQ(ctx.torn_seen, 1);
+    CHECK_EQ(ctx.start_counter[1], 8);
+    CHECK_EQ(fl_sim_disk_count(sim, 1), 8);
+    fl_sim_destroy(sim);
+}
