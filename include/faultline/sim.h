@@ -177,6 +177,12 @@ int fl_sim_exit(fl_sim *sim, fl_node_id id, const char *reason);
 int fl_sim_start_all(fl_sim *sim);
 /* Runs fn(sim, arg) at virtual time at_ns (>= now). Same-time events run in scheduling order. */
 int fl_sim_schedule(fl_sim *sim, fl_time_ns at_ns, fl_sim_fn fn, void *arg);
+/* Runs fn(node, arg) inside node id at time at_ns, as if a request from outside the cluster
+ * arrived there (a client call): it waits while the node is paused, and if the node is down at
+ * that time fn(NULL, arg) runs instead (so the caller can record the failure). */
+typedef void (*fl_sim_node_fn)(void *node, void *arg);
+int fl_sim_schedule_node(fl_sim *sim, fl_time_ns at_ns, fl_node_id id, fl_sim_node_fn fn,
+                         void *arg);
 /* Runs one event. Returns 1 if one ran, 0 if none is pending, FL_ESTOPPED after a violation. */
 int fl_sim_step(fl_sim *sim);
 /* Runs every event up to and including time t, then sets now = t (if t >= now). Returns 0, or

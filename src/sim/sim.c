@@ -232,6 +232,25 @@ int fl_sim_schedule(fl_sim *sim, fl_time_ns at_ns, fl_sim_fn fn, void *arg)
     return fl__ev_push(sim, at_ns, slot);
 }
 
+int fl_sim_schedule_node(fl_sim *sim, fl_time_ns at_ns, fl_node_id id, fl_sim_node_fn fn, void *arg)
+{
+    if (!fl__sim_node(sim, id, "schedule_node"))
+        return FL_EINVAL;
+    if (!fn || at_ns < sim->now || at_ns == FL_TIME_NEVER)
+        return fl__sim_fail(sim, "schedule_node: NULL fn, or time %llu before now %llu or never",
+                            (unsigned long long)at_ns, (unsigned long long)sim->now);
+    uint32_t slot = fl__ev_alloc(sim);
+    if (slot == SLOT_NONE)
+        return FL_EFULL;
+    sim_ev *e = &sim->ev[slot];
+    e->kind = EV_NODE_CALL;
+    e->node = id;
+    e->from = FL_NODE_NONE;
+    e->node_fn = fn;
+    e->arg = arg;
+    return fl__ev_push(sim, at_ns, slot);
+}
+
 int fl_sim_add_check(fl_sim *sim, fl_sim_check_fn fn, void *arg)
 {
     if (!fn || sim->checks_count == CHECKS_MAX)
@@ -280,6 +299,29 @@ static void run_call(fl_sim *sim, uint32_t slot)
     fn(sim, arg);
 }
 
+static void run_node_call(fl_sim *sim, uint32_t slot)
+{
+    sim_ev *e = &sim->ev[slot];
+    sim_node *n = &sim->nodes[e->node - 1];
+    if (n->state == FL_SIM_NODE_PAUSED) {
+        fl__node_defer(sim, n, slot);
+        return;
+    }
+    fl_sim_node_fn fn = e->node_fn;
+    void *arg = e->arg;
+    fl__ev_release(sim, slot);
+    sim->stats.events++;
+    if (n->state == FL_SIM_NODE_DOWN) {
+        fn(NULL, arg);
+        fl__trace(sim, EV_DROP, n->id, FL_NODE_NONE, NULL, 0);
+        return;
+    }
+    sim->in_node = n->id;
+    fn(n->obj, arg);
+    fl__sim_after_node_call(sim, n);
+    fl__trace(sim, EV_NODE_CALL, n->id, FL_NODE_NONE, NULL, 0);
+}
+
 /* Runs the event in slot; returns true if it was processed (not stale, dropped or deferred). */
 static bool dispatch(fl_sim *sim, uint32_t slot)
 {
@@ -300,6 +342,9 @@ static bool dispatch(fl_sim *sim, uint32_t slot)
     case EV_CALL:
         run_call(sim, slot);
         sim->stats.events++;
+        break;
+    case EV_NODE_CALL:
+        run_node_call(sim, slot);
         break;
     default:
         FL_UNREACHABLE();

@@ -18,6 +18,7 @@ enum {
     EV_SYNC,        /* node disk sync completion (token = sync sequence) */
     EV_SYNCED,      /* deferred synced() notification for a paused node */
     EV_CALL,        /* driver callback */
+    EV_NODE_CALL,   /* driver callback run inside a node */
     /* trace-only kinds (driver actions, drops) */
     EV_START,
     EV_CRASH,
@@ -48,6 +49,7 @@ typedef struct sim_ev {
     uint32_t cap;
     int status; /* EV_SYNCED */
     fl_sim_fn fn;
+    fl_sim_node_fn node_fn;
     void *arg;
 } sim_ev;
 

@@ -446,3 +446,62 @@ TEST(sim_lose_unsynced_with_torn_leaves_a_piece_of_the_write_in_progress)
     CHECK_EQ(fl_sim_disk_count(sim, 1), 8);
     fl_sim_destroy(sim);
 }
+
+typedef struct request_log {
+    int calls;
+    int down;
+    fl_time_ns at[4];
+    uint64_t counter[4];
+} request_log;
+
+static void request(void *node, void *arg)
+{
+    request_log *log = arg;
+    if (!node) {
+        log->down++;
+        return;
+    }
+    toy_node *t = node;
+    log->at[log->calls] = fl_sim_time(t->sim);
+    log->counter[log->calls++] = t->counter;
+}
+
+static void pause2(fl_sim *sim, void *arg)
+{
+    fl_sim_pause(sim, 2);
+}
+
+static void resume2(fl_sim *sim, void *arg)
+{
+    fl_sim_resume(sim, 2);
+}
+
+static void crash3(fl_sim *sim, void *arg)
+{
+    fl_sim_crash(sim, 3);
+}
+
+TEST(sim_schedule_node_runs_inside_the_node_waits_on_pause_fails_when_down)
+{
+    toy_ctx ctx = {0};
+    fl_sim_config c;
+    toy_config(&c, &ctx, 13, 3);
+    fl_sim *sim = make(&c);
+    fl_sim_start_all(sim);
+    request_log log = {0};
+    CHECK_EQ(fl_sim_schedule_node(sim, 15 * FL_NS_PER_MS, 1, request, &log), 0);
+    fl_sim_schedule(sim, 20 * FL_NS_PER_MS, pause2, NULL);
+    CHECK_EQ(fl_sim_schedule_node(sim, 25 * FL_NS_PER_MS, 2, request, &log), 0);
+    fl_sim_schedule(sim, 45 * FL_NS_PER_MS, resume2, NULL);
+    fl_sim_schedule(sim, 50 * FL_NS_PER_MS, crash3, NULL);
+    CHECK_EQ(fl_sim_schedule_node(sim, 55 * FL_NS_PER_MS, 3, request, &log), 0);
+    CHECK_EQ(fl_sim_schedule_node(sim, 55 * FL_NS_PER_MS, 9, request, &log), FL_EINVAL);
+    CHECK_EQ(fl_sim_run_until(sim, 100 * FL_NS_PER_MS), 0);
+    CHECK_EQ(log.calls, 2);
+    CHECK_EQ(log.at[0], 15 * FL_NS_PER_MS);
+    CHECK_EQ(log.counter[0], 1);
+    CHECK_EQ(log.at[1], 45 * FL_NS_PER_MS); /* waited for the resume */
+    CHECK_EQ(log.counter[1], 2);            /* after the deferred 20 ms tick: FIFO order */
+    CHECK_EQ(log.down, 1);
+    fl_sim_destroy(sim);
+}
