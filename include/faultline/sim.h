@@ -186,7 +186,7 @@ int fl_sim_schedule_node(fl_sim *sim, fl_time_ns at_ns, fl_node_id id, fl_sim_no
 /* Runs one event. Returns 1 if one ran, 0 if none is pending, FL_ESTOPPED after a violation. */
 int fl_sim_step(fl_sim *sim);
 /* Runs every event up to and including time t, then sets now = t (if t >= now). Returns 0, or
- * FL_ESTOPPED when a check reported a violation (see fl_sim_violation). */
+ * FL_ESTOPPED when a check reported a violation (see fl_sim_get_violation). */
 int fl_sim_run_until(fl_sim *sim, fl_time_ns t);
 /* Virtual (global) time. */
 fl_time_ns fl_sim_time(const fl_sim *sim);
@@ -231,6 +231,8 @@ int fl_sim_link_up(fl_sim *sim, fl_node_id from, fl_node_id to, bool up);
 
 /* Disk faults. */
 int fl_sim_disk_fail_next_sync(fl_sim *sim, fl_node_id id); /* that fsync reports FL_EIO */
+/* The node's next fsync lies: it reports success but makes nothing durable. */
+int fl_sim_disk_lie_next_sync(fl_sim *sim, fl_node_id id);
 int fl_sim_disk_set_latency(fl_sim *sim, fl_node_id id, const fl_sim_dist *d); /* slow fsync */
 /* XORs mask (nonzero) into byte `byte` of durable record i. */
 int fl_sim_disk_corrupt(fl_sim *sim, fl_node_id id, size_t i, size_t byte, uint8_t mask);

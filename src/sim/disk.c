@@ -3,9 +3,11 @@
  * Records live back to back in one byte buffer (no allocation per record). A write appends an
  * unsynced record; a sync completes after a sampled latency, in call order, and makes durable
  * every record written before it was called (unless it was told to fail: then nothing changes
- * and the node hears FL_EIO). At a crash the unsynced suffix is lost, or a random prefix of it
- * survives; with probability torn the last survivor is cut short (with nothing surviving, a
- * cut piece of the first unsynced record: the write in progress). What survives is durable.
+ * and the node hears FL_EIO; or to lie: nothing changes and the node hears success).
+ *
+ * At a crash the unsynced suffix is lost, or a random prefix of it survives; with probability
+ * torn the last survivor is cut short (if none survives, a cut piece of the first unsynced
+ * record: the write in progress). What survives is durable from then on.
  *
  * Invariants: durable <= count; records are contiguous: recs[i+1].off == recs[i].off +
  * recs[i].len and bytes.len == end of the last record; pending syncs complete in seq order. */
@@ -106,7 +108,7 @@ int fl_sim_disk_sync(fl_sim *sim, fl_node_id id, uint64_t token)
         return FL_EINVAL;
     FL__SIM_SELF(sim, id);
     sim_disk *d = &n->disk;
-    sim_sync s = {.token = token, .seq = d->sync_seq + 1, .upto = d->count, .fail = false};
+    sim_sync s = {.token = token, .seq = d->sync_seq + 1, .upto = d->count};
     uint32_t slot = fl__ev_alloc(sim);
     if (slot == SLOT_NONE) {
         fl__sim_fail(sim, "disk_sync: event queue full (events_max %zu)", sim->cfg.events_max);
@@ -118,9 +120,13 @@ int fl_sim_disk_sync(fl_sim *sim, fl_node_id id, uint64_t token)
         return rc;
     }
     d->sync_seq++;
+    sim_sync *queued = &d->syncs[(d->syncs_head + d->syncs_count - 1) % SYNCS_MAX];
     if (d->fail_next) {
         d->fail_next--;
-        d->syncs[(d->syncs_head + d->syncs_count - 1) % SYNCS_MAX].fail = true;
+        queued->fail = true;
+    } else if (d->lie_next) {
+        d->lie_next--;
+        queued->lie = true;
     }
     fl_time_ns at = sim->now + fl_sim_dist_sample(&d->latency, &sim->disk_rng);
     if (at < d->sync_last_ns)
@@ -164,6 +170,8 @@ void fl__disk_sync_event(fl_sim *sim, uint32_t slot)
     if (s.fail) {
         status = FL_EIO;
         sim->stats.node[n->id - 1].fsync_failures++;
+    } else if (s.lie) {
+        sim->stats.node[n->id - 1].fsyncs++; /* it claims success; nothing became durable */
     } else {
         size_t upto = s.upto < d->count ? s.upto : d->count;
         if (upto > d->durable)
@@ -347,6 +355,15 @@ int fl_sim_disk_fail_next_sync(fl_sim *sim, fl_node_id id)
     if (!n)
         return FL_EINVAL;
     n->disk.fail_next++;
+    return 0;
+}
+
+int fl_sim_disk_lie_next_sync(fl_sim *sim, fl_node_id id)
+{
+    sim_node *n = fl__sim_node(sim, id, "disk_lie_next_sync");
+    if (!n)
+        return FL_EINVAL;
+    n->disk.lie_next++;
     return 0;
 }
 

@@ -63,6 +63,7 @@ typedef struct sim_sync {
     uint64_t seq;
     size_t upto; /* records [0, upto) become durable */
     bool fail;
+    bool lie;
 } sim_sync;
 
 typedef struct sim_disk {
@@ -78,6 +79,7 @@ typedef struct sim_disk {
     uint64_t sync_seq;
     fl_time_ns sync_last_ns; /* completion time of the last queued sync (in-order) */
     uint32_t fail_next;
+    uint32_t lie_next;
 } sim_disk;
 
 typedef struct sim_clock {

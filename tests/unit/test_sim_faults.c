@@ -505,3 +505,16 @@ TEST(sim_schedule_node_runs_inside_the_node_waits_on_pause_fails_when_down)
     CHECK_EQ(log.down, 1);
     fl_sim_destroy(sim);
 }
+
+TEST(sim_lying_fsync_reports_success_but_keeps_nothing)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 14, 1, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
+    CHECK_EQ(fl_sim_run_until(sim, 52 * FL_NS_PER_MS), 0); /* syncs of 1, 2 done */
+    CHECK_EQ(fl_sim_disk_lie_next_sync(sim, 1), 0);        /* the one issued at 60 ms */
+    CHECK_EQ(fl_sim_run_until(sim, 86 * FL_NS_PER_MS), 0);
+    CHECK_EQ(ctx.fsync_errors, 0);
+    CHECK_EQ(ctx.synced_ok, 6);
+    CHECK_EQ(fl_sim_disk_durable(sim, 1), 5); /* record 6's sync (done at 85 ms) lied */
+    fl_sim_destroy(sim);
+}
