@@ -179,7 +179,8 @@ int fl_sim_start_all(fl_sim *sim);
 int fl_sim_schedule(fl_sim *sim, fl_time_ns at_ns, fl_sim_fn fn, void *arg);
 /* Runs fn(node, arg) inside node id at time at_ns, as if a request from outside the cluster
  * arrived there (a client call): it waits while the node is paused, and if the node is down at
- * that time fn(NULL, arg) runs instead (so the caller can record the failure). */
+ * that time, or crashes while it waits, fn(NULL, arg) runs instead (so the caller can record
+ * the failure). Calls still pending at fl_sim_destroy are dropped without running. */
 typedef void (*fl_sim_node_fn)(void *node, void *arg);
 int fl_sim_schedule_node(fl_sim *sim, fl_time_ns at_ns, fl_node_id id, fl_sim_node_fn fn,
                          void *arg);

@@ -130,6 +130,12 @@ static void kill_node(fl_sim *sim, sim_node *n)
     n->timer_local = n->timer_at = n->timer_ev_at = FL_TIME_NEVER;
     for (size_t i = 0; i < n->deferred_count; i++) {
         uint32_t slot = n->deferred[i];
+        if (sim->ev[slot].kind == EV_NODE_CALL) { /* the caller must hear that it failed */
+            sim->ev[slot].kind = EV_NODE_FAIL;
+            int rc = fl__ev_push(sim, sim->now, slot);
+            FL_ASSERT(rc == 0); /* the slot was allocated, so the heap has room */
+            continue;
+        }
         if (sim->ev[slot].kind == EV_DELIVER)
             sim->stats.msgs_dropped_down++;
         fl__ev_release(sim, slot);

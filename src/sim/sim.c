@@ -303,7 +303,8 @@ static void run_node_call(fl_sim *sim, uint32_t slot)
 {
     sim_ev *e = &sim->ev[slot];
     sim_node *n = &sim->nodes[e->node - 1];
-    if (n->state == FL_SIM_NODE_PAUSED) {
+    bool failed = e->kind == EV_NODE_FAIL || n->state == FL_SIM_NODE_DOWN;
+    if (!failed && n->state == FL_SIM_NODE_PAUSED) {
         fl__node_defer(sim, n, slot);
         return;
     }
@@ -311,7 +312,7 @@ static void run_node_call(fl_sim *sim, uint32_t slot)
     void *arg = e->arg;
     fl__ev_release(sim, slot);
     sim->stats.events++;
-    if (n->state == FL_SIM_NODE_DOWN) {
+    if (failed) {
         fn(NULL, arg);
         fl__trace(sim, EV_DROP, n->id, FL_NODE_NONE, NULL, 0);
         return;
@@ -344,6 +345,7 @@ static bool dispatch(fl_sim *sim, uint32_t slot)
         sim->stats.events++;
         break;
     case EV_NODE_CALL:
+    case EV_NODE_FAIL:
         run_node_call(sim, slot);
         break;
     default:

@@ -19,6 +19,7 @@ enum {
     EV_SYNCED,      /* deferred synced() notification for a paused node */
     EV_CALL,        /* driver callback */
     EV_NODE_CALL,   /* driver callback run inside a node */
+    EV_NODE_FAIL,   /* the same, failed: its node crashed while it waited (runs fn(NULL)) */
     /* trace-only kinds (driver actions, drops) */
     EV_START,
     EV_CRASH,

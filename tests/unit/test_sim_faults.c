@@ -503,6 +503,15 @@ TEST(sim_schedule_node_runs_inside_the_node_waits_on_pause_fails_when_down)
     CHECK_EQ(log.at[1], 45 * FL_NS_PER_MS); /* waited for the resume */
     CHECK_EQ(log.counter[1], 2);            /* after the deferred 20 ms tick: FIFO order */
     CHECK_EQ(log.down, 1);
+    /* A request waiting at a paused node that crashes fails. */
+    fl_sim_pause(sim, 1);
+    CHECK_EQ(fl_sim_schedule_node(sim, 110 * FL_NS_PER_MS, 1, request, &log), 0);
+    CHECK_EQ(fl_sim_run_until(sim, 120 * FL_NS_PER_MS), 0);
+    CHECK_EQ(log.down, 1);
+    fl_sim_crash(sim, 1);
+    CHECK_EQ(fl_sim_run_until(sim, 120 * FL_NS_PER_MS), 0);
+    CHECK_EQ(log.down, 2);
+    CHECK_EQ(log.calls, 2);
     fl_sim_destroy(sim);
 }
 
