@@ -247,29 +247,32 @@ fl_rng *fl_sim_driver_rng(fl_sim *sim);
 
 /* ---- Connectivity matrices and partition builders (pure functions) ------------------------ */
 
-/* can[from-1] bit (to-1) set: messages from -> to pass. A node always reaches itself. */
+/* can[from-1] bit (to-1) set: messages from -> to pass. A node always reaches itself. The
+ * builders return 0, or FL_EINVAL for n outside 1..FL_SIM_NODES_MAX or an id outside 1..n (and
+ * then leave an empty matrix that fl_sim_set_conn refuses); fl_sim_conn_can is false for ids
+ * out of range. */
 typedef struct fl_sim_conn {
     uint32_t n;
     uint64_t can[FL_SIM_NODES_MAX];
 } fl_sim_conn;
 
-void fl_sim_conn_full(fl_sim_conn *c, uint32_t n); /* heal: everything connected */
-void fl_sim_conn_block(fl_sim_conn *c, fl_node_id from, fl_node_id to);
-void fl_sim_conn_allow(fl_sim_conn *c, fl_node_id from, fl_node_id to);
+int fl_sim_conn_full(fl_sim_conn *c, uint32_t n); /* heal: everything connected */
+int fl_sim_conn_block(fl_sim_conn *c, fl_node_id from, fl_node_id to);
+int fl_sim_conn_allow(fl_sim_conn *c, fl_node_id from, fl_node_id to);
 bool fl_sim_conn_can(const fl_sim_conn *c, fl_node_id from, fl_node_id to);
 /* Nodes 1..n/2 and n/2+1..n cannot talk to each other. */
-void fl_sim_conn_halves(fl_sim_conn *c, uint32_t n);
+int fl_sim_conn_halves(fl_sim_conn *c, uint32_t n);
 /* Two halves of random membership (sizes n/2 and n - n/2). */
-void fl_sim_conn_random_halves(fl_sim_conn *c, uint32_t n, fl_rng *r);
+int fl_sim_conn_random_halves(fl_sim_conn *c, uint32_t n, fl_rng *r);
 /* id cannot talk to or hear anyone. */
-void fl_sim_conn_isolate(fl_sim_conn *c, uint32_t n, fl_node_id id);
+int fl_sim_conn_isolate(fl_sim_conn *c, uint32_t n, fl_node_id id);
 /* Nodes on a ring; each sees the nearest k on both sides, k the least giving it a majority, so
  * every node sees a majority but (for n >= 5) no two nodes see the same one. */
-void fl_sim_conn_majorities_ring(fl_sim_conn *c, uint32_t n);
+int fl_sim_conn_majorities_ring(fl_sim_conn *c, uint32_t n);
 /* Two halves without `bridge` that talk only through bridge, which reaches everyone. */
-void fl_sim_conn_bridge(fl_sim_conn *c, uint32_t n, fl_node_id bridge);
+int fl_sim_conn_bridge(fl_sim_conn *c, uint32_t n, fl_node_id bridge);
 /* Everything connected except a -> b (b -> a stays open). */
-void fl_sim_conn_one_way(fl_sim_conn *c, uint32_t n, fl_node_id a, fl_node_id b);
+int fl_sim_conn_one_way(fl_sim_conn *c, uint32_t n, fl_node_id a, fl_node_id b);
 /* Sets the up flag of every directed link from the matrix (other link fields unchanged). */
 int fl_sim_set_conn(fl_sim *sim, const fl_sim_conn *c);
 int fl_sim_heal(fl_sim *sim);

@@ -350,3 +350,24 @@ TEST(sim_many_sims_in_one_process_are_independent)
     fl_sim_destroy(a);
     fl_sim_destroy(b);
 }
+
+TEST(sim_partition_builders_refuse_bad_input)
+{
+    fl_sim_conn m;
+    CHECK_EQ(fl_sim_conn_full(&m, 0), FL_EINVAL);
+    CHECK_EQ(fl_sim_conn_halves(&m, 65), FL_EINVAL);
+    CHECK_EQ(fl_sim_conn_isolate(&m, 3, 4), FL_EINVAL);
+    CHECK_EQ(m.n, 0);
+    CHECK_EQ(fl_sim_conn_bridge(&m, 3, 0), FL_EINVAL);
+    CHECK_EQ(fl_sim_conn_one_way(&m, 3, 1, 9), FL_EINVAL);
+    CHECK(!fl_sim_conn_can(&m, 1, 2));
+    toy_ctx ctx = {0};
+    fl_sim *sim = make(&ctx, 1, 3, NULL);
+    CHECK_EQ(fl_sim_set_conn(sim, &m), FL_EINVAL);
+    CHECK(strstr(fl_sim_error(sim), "matrix for 0 nodes"));
+    CHECK_EQ(fl_sim_conn_full(&m, 64), 0);
+    CHECK(fl_sim_conn_can(&m, 64, 1) && fl_sim_conn_can(&m, 1, 64));
+    CHECK_EQ(fl_sim_conn_block(&m, 1, 64), 0);
+    CHECK(!fl_sim_conn_can(&m, 1, 64) && fl_sim_conn_can(&m, 64, 1));
+    fl_sim_destroy(sim);
+}
