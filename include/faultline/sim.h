@@ -314,6 +314,10 @@ typedef struct fl_sim_stats {
     fl_sim_node_stats node[FL_SIM_NODES_MAX]; /* index id-1 */
 } fl_sim_stats;
 const fl_sim_stats *fl_sim_get_stats(const fl_sim *sim);
+/* Writes seed, time, trace hash, every counter, per-node counters and the violation (if any)
+ * as one JSON object (see json.h) at the writer's current position. */
+struct fl_json;
+void fl_sim_stats_json(const fl_sim *sim, struct fl_json *j);
 
 /* Every processed event folded into one 64-bit hash (kind, time, node, peer, message bytes):
  * two runs of one seed compare equal exactly when their event sequences are identical. */

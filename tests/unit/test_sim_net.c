@@ -4,6 +4,8 @@
 
 #include "sim_toy.h"
 
+#include "faultline/json.h"
+
 #include <math.h>
 
 static fl_sim *make(toy_ctx *ctx, uint64_t seed, uint32_t n, fl_sim_config *c)
@@ -369,5 +371,28 @@ TEST(sim_partition_builders_refuse_bad_input)
     CHECK(fl_sim_conn_can(&m, 64, 1) && fl_sim_conn_can(&m, 1, 64));
     CHECK_EQ(fl_sim_conn_block(&m, 1, 64), 0);
     CHECK(!fl_sim_conn_can(&m, 1, 64) && fl_sim_conn_can(&m, 64, 1));
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_stats_json_has_every_counter)
+{
+    toy_ctx ctx = {.send = true, .persist = true};
+    fl_sim *sim = make(&ctx, 21, 2, NULL);
+    fl_sim_start_all(sim);
+    CHECK_EQ(fl_sim_run_until(sim, 100 * FL_NS_PER_MS), 0);
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_json j;
+    fl_json_init(&j, &b, false);
+    fl_sim_stats_json(sim, &j);
+    fl_buf_put_u8(&b, 0);
+    CHECK_EQ(b.err, 0);
+    const char *s = (const char *)b.data;
+    CHECK(strstr(s, "\"seed\":21"));
+    CHECK(strstr(s, "\"msgs_delivered\":18"));
+    CHECK(strstr(s, "\"per_node\":[{\"id\":1,\"state\":\"up\""));
+    CHECK(strstr(s, "\"fsyncs\":"));
+    CHECK(!strstr(s, "violation"));
+    fl_buf_free(&b);
     fl_sim_destroy(sim);
 }
