@@ -110,6 +110,7 @@ typedef struct fl_sim_config {
     size_t msg_bytes_max;                      /* one message, 1..2^26 */
     size_t disk_bytes_max;                     /* per node, all records, 1..2^40 */
     bool trace_verbose; /* store describe() of the node after every event in the trace ring */
+    bool quiet;         /* do not print the violation and trace tail to stderr when a check fails */
 } fl_sim_config;
 
 /* Fills c with defaults: 3 nodes, links up with a constant 1 ms delay and no faults, fsync

@@ -271,6 +271,20 @@ const fl_sim_stats *fl_sim_get_stats(const fl_sim *sim)
     return &sim->stats;
 }
 
+static void print_violation(const fl_sim *sim)
+{
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_buf_printf(&b, "simulation violation at event %llu, %llu ns (seed %llu): %s\n",
+                  (unsigned long long)sim->violation.event,
+                  (unsigned long long)sim->violation.time_ns, (unsigned long long)sim->cfg.seed,
+                  sim->violation.reason);
+    fl_sim_trace_tail(sim, &b);
+    if (b.data)
+        fwrite(b.data, 1, b.len, stderr);
+    fl_buf_free(&b);
+}
+
 static void run_checks(fl_sim *sim)
 {
     for (int i = 0; i < sim->checks_count; i++) {
@@ -285,6 +299,8 @@ static void run_checks(fl_sim *sim)
         if (n)
             memcpy(v->reason, sim->why.data, n);
         v->reason[n] = '\0';
+        if (!sim->cfg.quiet)
+            print_violation(sim);
         return;
     }
 }
