@@ -213,6 +213,10 @@ int fl_sim_restart(fl_sim *sim, fl_node_id id);
  * delivered on resume, in their original order. */
 int fl_sim_pause(fl_sim *sim, fl_node_id id);
 int fl_sim_resume(fl_sim *sim, fl_node_id id);
+/* Slow node: every event the node processes (message, timer, sync notification, request,
+ * start) keeps it busy for a duration drawn from processing; events that come while it is busy
+ * wait until it is free. NULL makes it normal again (processing takes no virtual time). */
+int fl_sim_set_slow(fl_sim *sim, fl_node_id id, const fl_sim_dist *processing);
 fl_sim_node_state fl_sim_node_state_of(const fl_sim *sim, fl_node_id id);
 /* The node's opaque state (for checkers), NULL when it is down. */
 void *fl_sim_node(const fl_sim *sim, fl_node_id id);

@@ -178,15 +178,10 @@ void fl__disk_sync_event(fl_sim *sim, uint32_t slot)
             d->durable = upto;
         sim->stats.node[n->id - 1].fsyncs++;
     }
-    if (n->state == FL_SIM_NODE_PAUSED) {
-        e->kind = EV_SYNCED; /* the disk is done; the process hears it on resume */
-        e->token = s.token;
-        e->status = status;
-        fl__node_defer(sim, n, slot);
-        return;
-    }
-    fl__ev_release(sim, slot);
-    call_synced(sim, n, s.token, status);
+    e->kind = EV_SYNCED; /* the disk is done; the process hears it now or when it can */
+    e->token = s.token;
+    e->status = status;
+    fl__disk_synced_event(sim, slot);
 }
 
 void fl__disk_synced_event(fl_sim *sim, uint32_t slot)
@@ -195,10 +190,14 @@ void fl__disk_synced_event(fl_sim *sim, uint32_t slot)
     sim_node *n = &sim->nodes[e->node - 1];
     uint64_t token = e->token;
     int status = e->status;
-    bool live = e->epoch == n->epoch && n->state == FL_SIM_NODE_UP;
+    if (e->epoch != n->epoch || n->state == FL_SIM_NODE_DOWN) {
+        fl__ev_release(sim, slot); /* the crash dropped it */
+        return;
+    }
+    if (fl__node_hold(sim, n, slot))
+        return;
     fl__ev_release(sim, slot);
-    if (live)
-        call_synced(sim, n, token, status);
+    call_synced(sim, n, token, status);
 }
 
 /* Truncates the disk to its first count records, the last one cut to last_len bytes. */

@@ -178,10 +178,8 @@ void fl__net_deliver(fl_sim *sim, uint32_t slot)
         drop(sim, slot, &sim->stats.msgs_dropped_down);
         return;
     }
-    if (n->state == FL_SIM_NODE_PAUSED) {
-        fl__node_defer(sim, n, slot);
+    if (fl__node_hold(sim, n, slot))
         return;
-    }
     /* e may move when the node sends (the slab grows); data and the fields copied here stay. */
     const uint8_t *data = e->data;
     size_t len = e->len;

@@ -133,6 +133,7 @@ static int nodes_init(fl_sim *sim)
         n->id = i + 1;
         n->state = FL_SIM_NODE_DOWN;
         n->timer_local = n->timer_at = n->timer_ev_at = FL_TIME_NEVER;
+        n->draining = SLOT_NONE;
         seed_stream(&n->rng, sim->cfg.seed, 100 + i);
         fl__clock_init(&n->clock, sim->cfg.clock_offset_ns[i], sim->cfg.clock_drift_ppm[i]);
         int rc = fl__disk_init(sim, n);
@@ -152,12 +153,13 @@ int fl_sim_create(const fl_sim_config *c, fl_sim **out, fl_buf *why)
     if (!sim)
         return FL_ENOMEM;
     sim->cfg = *c;
-    fl_heap_init(&sim->heap, c->events_max);
+    fl_heap_init(&sim->heap, c->events_max + FL_SIM_NODES_MAX); /* + wake items */
     fl_buf_init(&sim->why);
     sim->ev_free = SLOT_NONE;
     seed_stream(&sim->net_rng, c->seed, 1);
     seed_stream(&sim->disk_rng, c->seed, 2);
     seed_stream(&sim->driver_rng, c->seed, 3);
+    seed_stream(&sim->proc_rng, c->seed, 4);
     sim->trace_hash = fl_mix64(c->seed);
     if ((rc = fl__links_init(sim)) || (rc = nodes_init(sim)))
         goto err;
@@ -320,10 +322,8 @@ static void run_node_call(fl_sim *sim, uint32_t slot)
     sim_ev *e = &sim->ev[slot];
     sim_node *n = &sim->nodes[e->node - 1];
     bool failed = e->kind == EV_NODE_FAIL || n->state == FL_SIM_NODE_DOWN;
-    if (!failed && n->state == FL_SIM_NODE_PAUSED) {
-        fl__node_defer(sim, n, slot);
+    if (!failed && fl__node_hold(sim, n, slot))
         return;
-    }
     fl_sim_node_fn fn = e->node_fn;
     void *arg = e->arg;
     fl__ev_release(sim, slot);
@@ -339,10 +339,9 @@ static void run_node_call(fl_sim *sim, uint32_t slot)
     fl__trace(sim, EV_NODE_CALL, n->id, FL_NODE_NONE, NULL, 0);
 }
 
-/* Runs the event in slot; returns true if it was processed (not stale, dropped or deferred). */
-static bool dispatch(fl_sim *sim, uint32_t slot)
+/* Runs the event in slot (it may turn out stale, be dropped or wait). */
+void fl__sim_dispatch(fl_sim *sim, uint32_t slot)
 {
-    uint64_t before = sim->stats.events;
     switch (sim->ev[slot].kind) {
     case EV_DELIVER:
         fl__net_deliver(sim, slot);
@@ -367,6 +366,17 @@ static bool dispatch(fl_sim *sim, uint32_t slot)
     default:
         FL_UNREACHABLE();
     }
+}
+
+/* Runs the heap item's event; returns true if one was processed (not stale, dropped or
+ * waiting). */
+static bool dispatch(fl_sim *sim, uint64_t value)
+{
+    uint64_t before = sim->stats.events;
+    if (value & WAKE_FLAG)
+        fl__node_wake(sim, &sim->nodes[value & 0xff]);
+    else
+        fl__sim_dispatch(sim, (uint32_t)value);
     return sim->stats.events != before;
 }
 
@@ -379,7 +389,7 @@ int fl_sim_step(fl_sim *sim)
     while (fl_heap_pop(&sim->heap, &it)) {
         FL_ASSERT(it.key >= sim->now);
         sim->now = it.key;
-        if (!dispatch(sim, (uint32_t)it.value))
+        if (!dispatch(sim, it.value))
             continue;
         if (sim->checks_count)
             run_checks(sim);
@@ -406,6 +416,8 @@ int fl_sim_run_until(fl_sim *sim, fl_time_ns t)
 void fl__sim_after_node_call(fl_sim *sim, sim_node *n)
 {
     sim->in_node = FL_NODE_NONE;
+    if (n->slow)
+        n->busy_until = sim->now + fl_sim_dist_sample(&n->proc, &sim->proc_rng);
     if (n->exiting) {
         n->exiting = false;
         char reason[REASON_MAX];

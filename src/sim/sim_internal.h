@@ -2,7 +2,8 @@
  *
  * Invariants:
  *  1. every pending event is one slot of sim->ev, referenced by exactly one heap item or one
- *     entry of a paused node's deferred queue; free slots form a list through next_free;
+ *     entry of a node's deferred queue (paused, or slow and busy); free slots form a list through
+ * next_free;
  *  2. a node whose state is DOWN has obj == NULL, no live timer and no pending sync;
  *  3. disk: durable <= count; recs[i].off + recs[i].len <= bytes.len for every record. */
 #ifndef FAULTLINE_SIM_INTERNAL_H
@@ -30,7 +31,11 @@ enum {
     EV_DROP,
 };
 
-#define SLOT_NONE       UINT32_MAX
+#define SLOT_NONE UINT32_MAX
+/* A heap item whose value has WAKE_FLAG is not a slot but "slow node (value & 0xff) + 1 may be
+ * free: run the first event of its backlog". At most one per node, so the heap holds at most
+ * events_max + FL_SIM_NODES_MAX items. */
+#define WAKE_FLAG       ((uint64_t)1 << 63)
 #define CHECKS_MAX      16
 #define RING_SIZE       64
 #define RING_DESC       96
@@ -100,10 +105,16 @@ typedef struct sim_node {
     fl_time_ns timer_at;    /* the same in global time */
     fl_time_ns timer_ev_at; /* time of the live timer event, NEVER = none */
     uint64_t timer_gen;     /* generation of the live timer event */
-    uint32_t *deferred;     /* slots waiting while paused, FIFO */
+    uint32_t *deferred;     /* slots waiting while paused or busy: [deferred_head, count) */
+    size_t deferred_head;
     size_t deferred_count;
     size_t deferred_cap;
+    bool wake_pending; /* a wake item is in the heap for this node (at most one) */
+    uint32_t draining; /* the slot a wake is running now (SLOT_NONE otherwise) */
     bool exiting;
+    bool slow; /* every processed event keeps it busy for a sample of proc */
+    fl_sim_dist proc;
+    fl_time_ns busy_until; /* a slow node processes nothing before this time */
     char reason[REASON_MAX];
     sim_disk disk;
 } sim_node;
@@ -130,6 +141,7 @@ struct fl_sim {
     fl_rng net_rng;
     fl_rng disk_rng;
     fl_rng driver_rng;
+    fl_rng proc_rng;    /* processing times of slow nodes */
     fl_sim_link *links; /* n * n, [from-1][to-1] */
     sim_node nodes[FL_SIM_NODES_MAX];
     fl_node_id in_node; /* node whose callback is running, 0 = none */
@@ -154,6 +166,7 @@ struct fl_sim {
 int fl__sim_fail(fl_sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 sim_node *fl__sim_node(fl_sim *sim, fl_node_id id, const char *what);
 void fl__sim_after_node_call(fl_sim *sim, sim_node *n);
+void fl__sim_dispatch(fl_sim *sim, uint32_t slot);
 
 /* event.c */
 uint32_t fl__ev_alloc(fl_sim *sim);
@@ -169,6 +182,10 @@ int fl__links_init(fl_sim *sim);
 /* node.c */
 void fl__node_timer_event(fl_sim *sim, uint32_t slot);
 void fl__node_defer(fl_sim *sim, sim_node *n, uint32_t slot);
+/* True if the node cannot run the event in slot now: it was queued in the node's deferred FIFO
+ * (paused; or slow and busy or with a backlog, then a wake item runs it later). */
+bool fl__node_hold(fl_sim *sim, sim_node *n, uint32_t slot);
+void fl__node_wake(fl_sim *sim, sim_node *n);
 int fl__node_rearm(fl_sim *sim, sim_node *n);
 void fl__node_free(fl_sim *sim, sim_node *n);
 

@@ -1,8 +1,8 @@
 /* test_sim_nemesis.c: property test over many seeds: toy nodes that persist a counter run under
  * a random nemesis (crashes and restarts, random-prefix and torn crash survivors, fsync
- * failures, partitions, lossy links, pauses, clock jumps and drift). Checked: every record that
- * was durable at a crash is there after it, the disk always holds the sequence 1, 2, 3, ...,
- * and two runs of one seed have the same trace hash. */
+ * failures, partitions, lossy links, pauses, slow nodes, clock jumps and drift). Checked: every
+ * record that was durable at a crash is there after it, the disk always holds the sequence 1, 2, 3,
+ * ..., and two runs of one seed have the same trace hash. */
 #include "test.h"
 
 #include "../unit/sim_toy.h"
@@ -45,7 +45,8 @@ static void act(fl_sim *sim, nemesis *nm)
     fl_node_id id = (fl_node_id)fl_rng_range(r, 1, n);
     fl_sim_conn m;
     fl_sim_link l;
-    switch (fl_rng_below(r, 9)) {
+    fl_sim_dist proc = fl_sim_dist_exp(0, 2 * FL_NS_PER_MS);
+    switch (fl_rng_below(r, 10)) {
     case 0:
         if (fl_sim_node_state_of(sim, id) != FL_SIM_NODE_DOWN) {
             nm->durable_at_crash[id] = fl_sim_disk_durable(sim, id);
@@ -92,6 +93,9 @@ static void act(fl_sim *sim, nemesis *nm)
         break;
     case 8:
         fl_sim_disk_fail_next_sync(sim, id);
+        break;
+    case 9:
+        fl_sim_set_slow(sim, id, fl_rng_chance(r, 0.5) ? &proc : NULL);
         break;
     }
 }

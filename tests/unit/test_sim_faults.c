@@ -527,3 +527,55 @@ TEST(sim_lying_fsync_reports_success_but_keeps_nothing)
     CHECK_EQ(fl_sim_disk_durable(sim, 1), 5); /* record 6's sync (done at 85 ms) lied */
     fl_sim_destroy(sim);
 }
+
+TEST(sim_slow_node_processes_one_event_at_a_time_in_order)
+{
+    toy_ctx ctx = {.send = true, .period_ns = FL_NS_PER_MS};
+    fl_sim_config c;
+    toy_config(&c, &ctx, 15, 2);
+    fl_sim *sim = make(&c);
+    fl_sim_dist five = fl_sim_dist_constant(5 * FL_NS_PER_MS);
+    CHECK_EQ(fl_sim_set_slow(sim, 2, &five), 0);
+    fl_sim_dist bad = fl_sim_dist_pareto(0, 1, 0);
+    CHECK_EQ(fl_sim_set_slow(sim, 2, &bad), FL_EINVAL);
+    fl_sim_start_all(sim); /* the start keeps node 2 busy until 5 ms */
+    CHECK_EQ(fl_sim_run_until(sim, 100 * FL_NS_PER_MS), 0);
+    const fl_sim_stats *s = fl_sim_get_stats(sim);
+    uint64_t n2 = ctx.rx[1][2] + s->node[1].timers; /* events node 2 processed */
+    CHECK(n2 >= 18 && n2 <= 20);                    /* one per 5 ms from 5 ms on */
+    CHECK(ctx.rx[2][1] < 20);                       /* it sends only when its timer runs */
+    CHECK_EQ(ctx.rx[1][1], 0);
+    for (int i = 1; i < ctx.rx_order_count[2]; i++)
+        CHECK(ctx.rx_order[2][i] > ctx.rx_order[2][i - 1]);
+    CHECK_EQ(fl_sim_set_slow(sim, 2, NULL), 0); /* the backlog drains at once */
+    CHECK_EQ(fl_sim_run_until(sim, 200 * FL_NS_PER_MS), 0);
+    CHECK_EQ(ctx.rx[1][2], 199);
+    CHECK_EQ(ctx.rx_order_count[2], TOY_FIRES_MAX);
+    for (int i = 0; i < ctx.rx_order_count[2]; i++)
+        CHECK_EQ(ctx.rx_order[2][i], i + 1);
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_slow_node_crash_and_pause_drop_or_keep_its_backlog)
+{
+    toy_ctx ctx = {.send = true, .period_ns = FL_NS_PER_MS};
+    fl_sim_config c;
+    toy_config(&c, &ctx, 16, 3);
+    fl_sim *sim = make(&c);
+    fl_sim_dist slow = fl_sim_dist_uniform(2 * FL_NS_PER_MS, 8 * FL_NS_PER_MS);
+    CHECK_EQ(fl_sim_set_slow(sim, 3, &slow), 0);
+    fl_sim_start_all(sim);
+    CHECK_EQ(fl_sim_run_until(sim, 50 * FL_NS_PER_MS), 0);
+    fl_sim_pause(sim, 3);
+    CHECK_EQ(fl_sim_run_until(sim, 60 * FL_NS_PER_MS), 0);
+    fl_sim_resume(sim, 3);
+    CHECK_EQ(fl_sim_run_until(sim, 80 * FL_NS_PER_MS), 0);
+    uint64_t dropped = fl_sim_get_stats(sim)->msgs_dropped_down;
+    fl_sim_crash(sim, 3);
+    CHECK(fl_sim_get_stats(sim)->msgs_dropped_down > dropped + 20); /* the backlog */
+    fl_sim_restart(sim, 3);
+    CHECK_EQ(fl_sim_run_until(sim, 120 * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_node_state_of(sim, 3), FL_SIM_NODE_UP);
+    CHECK(((toy_node *)fl_sim_node(sim, 3))->received > 3);
+    fl_sim_destroy(sim);
+}
