@@ -176,7 +176,8 @@ int fl_sim_exit(fl_sim *sim, fl_node_id id, const char *reason);
 
 /* Starts every node that is down (the first start; for a crashed node it is a restart). */
 int fl_sim_start_all(fl_sim *sim);
-/* Runs fn(sim, arg) at virtual time at_ns (>= now). Same-time events run in scheduling order. */
+/* Runs fn(sim, arg) at virtual time at_ns (>= now). Same-time events run in scheduling order.
+ * arg stays the caller's; a callback still pending at fl_sim_destroy is dropped unrun. */
 int fl_sim_schedule(fl_sim *sim, fl_time_ns at_ns, fl_sim_fn fn, void *arg);
 /* Runs fn(node, arg) inside node id at time at_ns, as if a request from outside the cluster
  * arrived there (a client call): it waits while the node is paused, and if the node is down at
