@@ -102,13 +102,15 @@ typedef struct fl_sim_config {
     fl_sim_link link;             /* initial model of every directed link */
     fl_sim_dist disk_sync;        /* fsync latency of every node */
     fl_sim_crash_mode crash_mode; /* fate of unsynced records at a crash */
-    double torn;                  /* probability the last surviving unsynced record is torn */
+    double torn; /* probability that, when unsynced records exist at a crash, the last surviving
+                    one (or, if none survives, the first unsynced one) is cut short */
     int64_t clock_offset_ns[FL_SIM_NODES_MAX]; /* index id-1: local = global + offset (+ drift) */
     double clock_drift_ppm[FL_SIM_NODES_MAX];  /* index id-1: in (-500000, 500000) */
     size_t events_max;                         /* pending events, 16..2^26 */
     size_t msg_bytes_max;                      /* one message, 1..2^26 */
     size_t disk_bytes_max;                     /* per node, all records, 1..2^40 */
     bool trace_verbose; /* store describe() of the node after every event in the trace ring */
+    bool quiet;         /* do not print the violation and trace tail to stderr when a check fails */
 } fl_sim_config;
 
 /* Fills c with defaults: 3 nodes, links up with a constant 1 ms delay and no faults, fsync
@@ -153,9 +155,15 @@ typedef struct fl_sim_record {
     const uint8_t *data;
     size_t len;
 } fl_sim_record;
+/* Calls fn for every record in order; stops at and returns the first nonzero return. */
+typedef int (*fl_sim_record_fn)(void *arg, size_t i, const uint8_t *data, size_t len);
+int fl_sim_disk_records(const fl_sim *sim, fl_node_id id, fl_sim_record_fn fn, void *arg);
 /* Atomically replaces the node's whole disk with n records (copied), durable at once
  * (compaction). Pending syncs still complete. */
 int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, size_t n);
+/* Removes records [count, end) at once, durably (a WAL truncating a torn tail or a Raft log
+ * dropping a conflicting suffix). Pending syncs still complete. */
+int fl_sim_disk_truncate(fl_sim *sim, fl_node_id id, size_t count);
 /* The node's own random stream (continues across restarts). */
 fl_rng *fl_sim_rng(fl_sim *sim, fl_node_id id);
 /* Records why the node refuses to start or stops (copied, truncated to 120 bytes). */
@@ -166,17 +174,27 @@ int fl_sim_exit(fl_sim *sim, fl_node_id id, const char *reason);
 
 /* ---- Driver ---------------------------------------------------------------------------------- */
 
-/* Starts every node that is down (not crashed ones twice: it is restart for each down node). */
+/* Starts every node that is down (the first start; for a crashed node it is a restart). */
 int fl_sim_start_all(fl_sim *sim);
-/* Runs fn(sim, arg) at virtual time at_ns (>= now). Same-time events run in scheduling order. */
+/* Runs fn(sim, arg) at virtual time at_ns (>= now). Same-time events run in scheduling order.
+ * arg stays the caller's; a callback still pending at fl_sim_destroy is dropped unrun. */
 int fl_sim_schedule(fl_sim *sim, fl_time_ns at_ns, fl_sim_fn fn, void *arg);
+/* Runs fn(node, arg) inside node id at time at_ns, as if a request from outside the cluster
+ * arrived there (a client call): it waits while the node is paused, and if the node is down at
+ * that time, or crashes while it waits, fn(NULL, arg) runs instead (so the caller can record
+ * the failure). Calls still pending at fl_sim_destroy are dropped without running. */
+typedef void (*fl_sim_node_fn)(void *node, void *arg);
+int fl_sim_schedule_node(fl_sim *sim, fl_time_ns at_ns, fl_node_id id, fl_sim_node_fn fn,
+                         void *arg);
 /* Runs one event. Returns 1 if one ran, 0 if none is pending, FL_ESTOPPED after a violation. */
 int fl_sim_step(fl_sim *sim);
 /* Runs every event up to and including time t, then sets now = t (if t >= now). Returns 0, or
- * FL_ESTOPPED when a check reported a violation (see fl_sim_violation). */
+ * FL_ESTOPPED when a check reported a violation (see fl_sim_get_violation). */
 int fl_sim_run_until(fl_sim *sim, fl_time_ns t);
 /* Virtual (global) time. */
 fl_time_ns fl_sim_time(const fl_sim *sim);
+/* Pending events (including stale timer events not yet discarded). */
+size_t fl_sim_pending(const fl_sim *sim);
 
 typedef enum fl_sim_node_state {
     FL_SIM_NODE_DOWN = 0, /* never started, crashed, exited or refused to start */
@@ -186,7 +204,8 @@ typedef enum fl_sim_node_state {
 
 /* Volatile state lost: proto->stop, pending timer and sync dropped, messages to it dropped on
  * arrival while it is down. Disk: synced records survive; of the unsynced ones, per the crash
- * mode, none or a random prefix survive, and with probability torn the last survivor is cut.
+ * mode, none or a random prefix survive, and with probability torn the last survivor (if none,
+ * the first unsynced record: the write in progress) survives cut short.
  * A node cannot crash itself from inside its own callback (use fl_sim_exit). */
 int fl_sim_crash(fl_sim *sim, fl_node_id id);
 /* Starts a down node again (proto->start). If start returns NULL the node stays down. */
@@ -195,6 +214,10 @@ int fl_sim_restart(fl_sim *sim, fl_node_id id);
  * delivered on resume, in their original order. */
 int fl_sim_pause(fl_sim *sim, fl_node_id id);
 int fl_sim_resume(fl_sim *sim, fl_node_id id);
+/* Slow node: every event the node processes (message, timer, sync notification, request,
+ * start) keeps it busy for a duration drawn from processing; events that come while it is busy
+ * wait until it is free. NULL makes it normal again (processing takes no virtual time). */
+int fl_sim_set_slow(fl_sim *sim, fl_node_id id, const fl_sim_dist *processing);
 fl_sim_node_state fl_sim_node_state_of(const fl_sim *sim, fl_node_id id);
 /* The node's opaque state (for checkers), NULL when it is down. */
 void *fl_sim_node(const fl_sim *sim, fl_node_id id);
@@ -215,6 +238,8 @@ int fl_sim_link_up(fl_sim *sim, fl_node_id from, fl_node_id to, bool up);
 
 /* Disk faults. */
 int fl_sim_disk_fail_next_sync(fl_sim *sim, fl_node_id id); /* that fsync reports FL_EIO */
+/* The node's next fsync lies: it reports success but makes nothing durable. */
+int fl_sim_disk_lie_next_sync(fl_sim *sim, fl_node_id id);
 int fl_sim_disk_set_latency(fl_sim *sim, fl_node_id id, const fl_sim_dist *d); /* slow fsync */
 /* XORs mask (nonzero) into byte `byte` of durable record i. */
 int fl_sim_disk_corrupt(fl_sim *sim, fl_node_id id, size_t i, size_t byte, uint8_t mask);
@@ -228,29 +253,32 @@ fl_rng *fl_sim_driver_rng(fl_sim *sim);
 
 /* ---- Connectivity matrices and partition builders (pure functions) ------------------------ */
 
-/* can[from-1] bit (to-1) set: messages from -> to pass. A node always reaches itself. */
+/* can[from-1] bit (to-1) set: messages from -> to pass. A node always reaches itself. The
+ * builders return 0, or FL_EINVAL for n outside 1..FL_SIM_NODES_MAX or an id outside 1..n (and
+ * then leave an empty matrix that fl_sim_set_conn refuses); fl_sim_conn_can is false for ids
+ * out of range. */
 typedef struct fl_sim_conn {
     uint32_t n;
     uint64_t can[FL_SIM_NODES_MAX];
 } fl_sim_conn;
 
-void fl_sim_conn_full(fl_sim_conn *c, uint32_t n); /* heal: everything connected */
-void fl_sim_conn_block(fl_sim_conn *c, fl_node_id from, fl_node_id to);
-void fl_sim_conn_allow(fl_sim_conn *c, fl_node_id from, fl_node_id to);
+int fl_sim_conn_full(fl_sim_conn *c, uint32_t n); /* heal: everything connected */
+int fl_sim_conn_block(fl_sim_conn *c, fl_node_id from, fl_node_id to);
+int fl_sim_conn_allow(fl_sim_conn *c, fl_node_id from, fl_node_id to);
 bool fl_sim_conn_can(const fl_sim_conn *c, fl_node_id from, fl_node_id to);
 /* Nodes 1..n/2 and n/2+1..n cannot talk to each other. */
-void fl_sim_conn_halves(fl_sim_conn *c, uint32_t n);
+int fl_sim_conn_halves(fl_sim_conn *c, uint32_t n);
 /* Two halves of random membership (sizes n/2 and n - n/2). */
-void fl_sim_conn_random_halves(fl_sim_conn *c, uint32_t n, fl_rng *r);
+int fl_sim_conn_random_halves(fl_sim_conn *c, uint32_t n, fl_rng *r);
 /* id cannot talk to or hear anyone. */
-void fl_sim_conn_isolate(fl_sim_conn *c, uint32_t n, fl_node_id id);
+int fl_sim_conn_isolate(fl_sim_conn *c, uint32_t n, fl_node_id id);
 /* Nodes on a ring; each sees the nearest k on both sides, k the least giving it a majority, so
  * every node sees a majority but (for n >= 5) no two nodes see the same one. */
-void fl_sim_conn_majorities_ring(fl_sim_conn *c, uint32_t n);
+int fl_sim_conn_majorities_ring(fl_sim_conn *c, uint32_t n);
 /* Two halves without `bridge` that talk only through bridge, which reaches everyone. */
-void fl_sim_conn_bridge(fl_sim_conn *c, uint32_t n, fl_node_id bridge);
+int fl_sim_conn_bridge(fl_sim_conn *c, uint32_t n, fl_node_id bridge);
 /* Everything connected except a -> b (b -> a stays open). */
-void fl_sim_conn_one_way(fl_sim_conn *c, uint32_t n, fl_node_id a, fl_node_id b);
+int fl_sim_conn_one_way(fl_sim_conn *c, uint32_t n, fl_node_id a, fl_node_id b);
 /* Sets the up flag of every directed link from the matrix (other link fields unchanged). */
 int fl_sim_set_conn(fl_sim *sim, const fl_sim_conn *c);
 int fl_sim_heal(fl_sim *sim);
@@ -292,6 +320,10 @@ typedef struct fl_sim_stats {
     fl_sim_node_stats node[FL_SIM_NODES_MAX]; /* index id-1 */
 } fl_sim_stats;
 const fl_sim_stats *fl_sim_get_stats(const fl_sim *sim);
+/* Writes seed, time, trace hash, every counter, per-node counters and the violation (if any)
+ * as one JSON object (see json.h) at the writer's current position. */
+struct fl_json;
+void fl_sim_stats_json(const fl_sim *sim, struct fl_json *j);
 
 /* Every processed event folded into one 64-bit hash (kind, time, node, peer, message bytes):
  * two runs of one seed compare equal exactly when their event sequences are identical. */

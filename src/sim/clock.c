@@ -24,6 +24,13 @@ void fl__clock_init(sim_clock *c, int64_t offset_ns, double drift_ppm)
 
 int64_t fl__clock_local(const sim_clock *c, fl_time_ns global)
 {
+    if (c->drift_ppb == 0 && global <= INT64_MAX) { /* the common case, without 128-bit math */
+        int64_t d0 = (int64_t)global - c->anchor_global;
+        FL_ASSERT(d0 >= 0);
+        if (c->anchor_local <= 0 || d0 <= INT64_MAX - c->anchor_local)
+            return c->anchor_local + d0;
+        return INT64_MAX;
+    }
     i128 d = (i128)global - c->anchor_global;
     FL_ASSERT(d >= 0);
     i128 v = c->anchor_local + d + d * c->drift_ppb / PPB;
@@ -37,8 +44,11 @@ fl_time_ns fl__clock_global(const sim_clock *c, fl_time_ns local, fl_time_ns now
 {
     if (local >= (fl_time_ns)1 << 62) /* beyond any run: never fires */
         return FL_TIME_NEVER;
-    if ((i128)fl__clock_local(c, now) >= (i128)local)
+    int64_t local_now = fl__clock_local(c, now);
+    if ((i128)local_now >= (i128)local)
         return now;
+    if (c->drift_ppb == 0) /* one local ns per global ns */
+        return now + (fl_time_ns)((int64_t)local - local_now);
     i128 dl = (i128)local - c->anchor_local;
     i128 x = (dl * PPB + (PPB + c->drift_ppb) - 1) / (PPB + c->drift_ppb);
     i128 t = c->anchor_global + x;

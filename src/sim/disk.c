@@ -3,8 +3,11 @@
  * Records live back to back in one byte buffer (no allocation per record). A write appends an
  * unsynced record; a sync completes after a sampled latency, in call order, and makes durable
  * every record written before it was called (unless it was told to fail: then nothing changes
- * and the node hears FL_EIO). At a crash the unsynced suffix is lost, or a random prefix of it
- * survives, and the last survivor may be torn (cut short); whatever survives is then durable.
+ * and the node hears FL_EIO; or to lie: nothing changes and the node hears success).
+ *
+ * At a crash the unsynced suffix is lost, or a random prefix of it survives; with probability
+ * torn the last survivor is cut short (if none survives, a cut piece of the first unsynced
+ * record: the write in progress). What survives is durable from then on.
  *
  * Invariants: durable <= count; records are contiguous: recs[i+1].off == recs[i].off +
  * recs[i].len and bytes.len == end of the last record; pending syncs complete in seq order. */
@@ -63,6 +66,7 @@ int fl_sim_disk_write(fl_sim *sim, fl_node_id id, const void *rec, size_t len)
     sim_node *n = up_node(sim, id, "disk_write");
     if (!n)
         return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
     sim_disk *d = &n->disk;
     if (len > sim->cfg.disk_bytes_max - d->bytes.len) {
         fl__sim_fail(sim, "disk_write: node %u disk full (disk_bytes_max %zu)", id,
@@ -102,8 +106,9 @@ int fl_sim_disk_sync(fl_sim *sim, fl_node_id id, uint64_t token)
     sim_node *n = up_node(sim, id, "disk_sync");
     if (!n)
         return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
     sim_disk *d = &n->disk;
-    sim_sync s = {.token = token, .seq = d->sync_seq + 1, .upto = d->count, .fail = false};
+    sim_sync s = {.token = token, .seq = d->sync_seq + 1, .upto = d->count};
     uint32_t slot = fl__ev_alloc(sim);
     if (slot == SLOT_NONE) {
         fl__sim_fail(sim, "disk_sync: event queue full (events_max %zu)", sim->cfg.events_max);
@@ -115,9 +120,13 @@ int fl_sim_disk_sync(fl_sim *sim, fl_node_id id, uint64_t token)
         return rc;
     }
     d->sync_seq++;
+    sim_sync *queued = &d->syncs[(d->syncs_head + d->syncs_count - 1) % SYNCS_MAX];
     if (d->fail_next) {
         d->fail_next--;
-        d->syncs[(d->syncs_head + d->syncs_count - 1) % SYNCS_MAX].fail = true;
+        queued->fail = true;
+    } else if (d->lie_next) {
+        d->lie_next--;
+        queued->lie = true;
     }
     fl_time_ns at = sim->now + fl_sim_dist_sample(&d->latency, &sim->disk_rng);
     if (at < d->sync_last_ns)
@@ -161,21 +170,18 @@ void fl__disk_sync_event(fl_sim *sim, uint32_t slot)
     if (s.fail) {
         status = FL_EIO;
         sim->stats.node[n->id - 1].fsync_failures++;
+    } else if (s.lie) {
+        sim->stats.node[n->id - 1].fsyncs++; /* it claims success; nothing became durable */
     } else {
         size_t upto = s.upto < d->count ? s.upto : d->count;
         if (upto > d->durable)
             d->durable = upto;
         sim->stats.node[n->id - 1].fsyncs++;
     }
-    if (n->state == FL_SIM_NODE_PAUSED) {
-        e->kind = EV_SYNCED; /* the disk is done; the process hears it on resume */
-        e->token = s.token;
-        e->status = status;
-        fl__node_defer(sim, n, slot);
-        return;
-    }
-    fl__ev_release(sim, slot);
-    call_synced(sim, n, s.token, status);
+    e->kind = EV_SYNCED; /* the disk is done; the process hears it now or when it can */
+    e->token = s.token;
+    e->status = status;
+    fl__disk_synced_event(sim, slot);
 }
 
 void fl__disk_synced_event(fl_sim *sim, uint32_t slot)
@@ -184,10 +190,14 @@ void fl__disk_synced_event(fl_sim *sim, uint32_t slot)
     sim_node *n = &sim->nodes[e->node - 1];
     uint64_t token = e->token;
     int status = e->status;
-    bool live = e->epoch == n->epoch && n->state == FL_SIM_NODE_UP;
+    if (e->epoch != n->epoch || n->state == FL_SIM_NODE_DOWN) {
+        fl__ev_release(sim, slot); /* the crash dropped it */
+        return;
+    }
+    if (fl__node_hold(sim, n, slot))
+        return;
     fl__ev_release(sim, slot);
-    if (live)
-        call_synced(sim, n, token, status);
+    call_synced(sim, n, token, status);
 }
 
 /* Truncates the disk to its first count records, the last one cut to last_len bytes. */
@@ -209,11 +219,17 @@ void fl__disk_crash(fl_sim *sim, sim_node *n)
     sim_disk *d = &n->disk;
     size_t unsynced = d->count - d->durable;
     size_t keep = 0;
+    bool tear = false;
     if (unsynced && sim->cfg.crash_mode == FL_SIM_CRASH_RANDOM_PREFIX)
         keep = (size_t)fl_rng_range(&sim->disk_rng, 0, unsynced);
+    if (unsynced && sim->cfg.torn > 0 && fl_rng_chance(&sim->disk_rng, sim->cfg.torn)) {
+        tear = true; /* the write in progress: in LOSE_UNSYNCED mode, a piece of the first */
+        if (keep == 0)
+            keep = 1;
+    }
     size_t count = d->durable + keep;
     size_t last_len = count ? d->recs[count - 1].len : 0;
-    if (keep && sim->cfg.torn > 0 && fl_rng_chance(&sim->disk_rng, sim->cfg.torn))
+    if (tear)
         last_len = last_len ? (size_t)fl_rng_below(&sim->disk_rng, last_len) : 0;
     truncate_to(d, count, last_len);
     d->durable = d->count;
@@ -226,6 +242,19 @@ size_t fl_sim_disk_count(const fl_sim *sim, fl_node_id id)
     if (id == 0 || id > sim->cfg.nodes)
         return 0;
     return sim->nodes[id - 1].disk.count;
+}
+
+int fl_sim_disk_records(const fl_sim *sim, fl_node_id id, fl_sim_record_fn fn, void *arg)
+{
+    if (id == 0 || id > sim->cfg.nodes)
+        return FL_EINVAL;
+    const sim_disk *d = &sim->nodes[id - 1].disk;
+    for (size_t i = 0; i < d->count; i++) {
+        int rc = fn(arg, i, d->bytes.data + d->recs[i].off, d->recs[i].len);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 size_t fl_sim_disk_durable(const fl_sim *sim, fl_node_id id)
@@ -275,6 +304,7 @@ int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, s
     sim_node *node = up_node(sim, id, "disk_replace");
     if (!node)
         return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
         if (recs[i].len > sim->cfg.disk_bytes_max - total) {
@@ -295,12 +325,44 @@ int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, s
     return 0;
 }
 
+int fl_sim_disk_truncate(fl_sim *sim, fl_node_id id, size_t count)
+{
+    sim_node *n = up_node(sim, id, "disk_truncate");
+    if (!n)
+        return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
+    sim_disk *d = &n->disk;
+    if (count > d->count)
+        return fl__sim_fail(sim, "disk_truncate: node %u has %zu records, not %zu", id, d->count,
+                            count);
+    truncate_to(d, count, count ? d->recs[count - 1].len : 0);
+    if (d->durable > count)
+        d->durable = count;
+    /* The cut is durable: what is left stays as durable as it was; pending syncs cover at most
+     * the records that remain. */
+    for (size_t i = 0; i < d->syncs_count; i++) {
+        sim_sync *s = &d->syncs[(d->syncs_head + i) % SYNCS_MAX];
+        if (s->upto > count)
+            s->upto = count;
+    }
+    return 0;
+}
+
 int fl_sim_disk_fail_next_sync(fl_sim *sim, fl_node_id id)
 {
     sim_node *n = fl__sim_node(sim, id, "disk_fail_next_sync");
     if (!n)
         return FL_EINVAL;
     n->disk.fail_next++;
+    return 0;
+}
+
+int fl_sim_disk_lie_next_sync(fl_sim *sim, fl_node_id id)
+{
+    sim_node *n = fl__sim_node(sim, id, "disk_lie_next_sync");
+    if (!n)
+        return FL_EINVAL;
+    n->disk.lie_next++;
     return 0;
 }
 

@@ -127,6 +127,7 @@ int fl_sim_send(fl_sim *sim, fl_node_id from, fl_node_id to, const void *msg, si
     int rc = check_pair(sim, from, to, "send");
     if (rc)
         return rc;
+    FL__SIM_SELF(sim, from);
     if (len > sim->cfg.msg_bytes_max) {
         fl__sim_fail(sim, "send: %zu bytes over msg_bytes_max %zu", len, sim->cfg.msg_bytes_max);
         return FL_ETOOBIG;
@@ -177,10 +178,8 @@ void fl__net_deliver(fl_sim *sim, uint32_t slot)
         drop(sim, slot, &sim->stats.msgs_dropped_down);
         return;
     }
-    if (n->state == FL_SIM_NODE_PAUSED) {
-        fl__node_defer(sim, n, slot);
+    if (fl__node_hold(sim, n, slot))
         return;
-    }
     /* e may move when the node sends (the slab grows); data and the fields copied here stay. */
     const uint8_t *data = e->data;
     size_t len = e->len;

@@ -7,8 +7,9 @@
  * Invariants: a node has at most one live timer event (the one whose generation is timer_gen;
  * others are stale and ignored), and when timer_at != NEVER a live event exists at a time
  * <= timer_at, so moving a deadline later costs no event; events for a paused node wait in its
- * deferred FIFO; a crash increments epoch, which makes every timer and sync event of the
- * previous incarnation stale. */
+ * deferred FIFO, and so do events for a slow node that is busy (or has a backlog), run one by one
+ * by wake items; a crash
+ * increments epoch, which makes every timer and sync event of the previous incarnation stale. */
 #include "sim_internal.h"
 
 #include "faultline/assert.h"
@@ -64,6 +65,7 @@ int fl_sim_set_timer(fl_sim *sim, fl_node_id id, fl_time_ns local_deadline_ns)
     sim_node *n = running(sim, id, "set_timer");
     if (!n)
         return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
     n->timer_local = local_deadline_ns;
     n->timer_at = fl__clock_global(&n->clock, local_deadline_ns, sim->now);
     return arm(sim, n);
@@ -71,6 +73,12 @@ int fl_sim_set_timer(fl_sim *sim, fl_node_id id, fl_time_ns local_deadline_ns)
 
 void fl__node_defer(fl_sim *sim, sim_node *n, uint32_t slot)
 {
+    if (n->deferred_count == n->deferred_cap && n->deferred_head > 0) { /* compact */
+        size_t live = n->deferred_count - n->deferred_head;
+        memmove(n->deferred, n->deferred + n->deferred_head, live * sizeof(*n->deferred));
+        n->deferred_head = 0;
+        n->deferred_count = live;
+    }
     if (n->deferred_count == n->deferred_cap) {
         size_t cap = n->deferred_cap ? n->deferred_cap * 2 : 64;
         uint32_t *d = realloc(n->deferred, cap * sizeof(*d));
@@ -79,6 +87,74 @@ void fl__node_defer(fl_sim *sim, sim_node *n, uint32_t slot)
         n->deferred_cap = cap;
     }
     n->deferred[n->deferred_count++] = slot;
+}
+
+static void ensure_wake(fl_sim *sim, sim_node *n)
+{
+    if (n->wake_pending)
+        return;
+    n->wake_pending = true;
+    fl_time_ns at = n->busy_until > sim->now ? n->busy_until : sim->now;
+    int rc = fl_heap_push(&sim->heap, at, WAKE_FLAG | (n->id - 1));
+    FL_ASSERT(rc == 0); /* the heap has room for one wake item per node */
+}
+
+bool fl__node_hold(fl_sim *sim, sim_node *n, uint32_t slot)
+{
+    if (n->state == FL_SIM_NODE_PAUSED) {
+        fl__node_defer(sim, n, slot);
+        return true;
+    }
+    if (n->draining == slot)
+        return false;
+    bool backlog = n->deferred_head < n->deferred_count;
+    if (!backlog && (!n->slow || n->busy_until <= sim->now))
+        return false;
+    fl__node_defer(sim, n, slot); /* busy, or others wait first: FIFO */
+    ensure_wake(sim, n);
+    return true;
+}
+
+void fl__node_wake(fl_sim *sim, sim_node *n)
+{
+    n->wake_pending = false;
+    if (n->state != FL_SIM_NODE_UP || n->deferred_head == n->deferred_count)
+        return; /* down: nothing waits; paused: resume re-queues the backlog */
+    if (n->busy_until > sim->now) {
+        ensure_wake(sim, n);
+        return;
+    }
+    uint32_t next = n->deferred[n->deferred_head++];
+    if (n->deferred_head == n->deferred_count)
+        n->deferred_head = n->deferred_count = 0;
+    n->draining = next;
+    fl__sim_dispatch(sim, next);
+    n->draining = SLOT_NONE;
+    if (n->state == FL_SIM_NODE_UP && n->deferred_head < n->deferred_count)
+        ensure_wake(sim, n);
+}
+
+int fl_sim_set_slow(fl_sim *sim, fl_node_id id, const fl_sim_dist *processing)
+{
+    sim_node *n = fl__sim_node(sim, id, "set_slow");
+    if (!n)
+        return FL_EINVAL;
+    if (!processing) {
+        n->slow = false;
+        n->busy_until = 0;
+        return 0;
+    }
+    fl_buf why;
+    fl_buf_init(&why);
+    int rc = fl_sim_dist_check(processing, &why);
+    if (rc)
+        fl__sim_fail(sim, "set_slow: %.*s", (int)why.len, why.data ? (const char *)why.data : "");
+    fl_buf_free(&why);
+    if (rc)
+        return rc;
+    n->slow = true;
+    n->proc = *processing;
+    return 0;
 }
 
 static void call_timer(fl_sim *sim, sim_node *n)
@@ -111,9 +187,8 @@ void fl__node_timer_event(fl_sim *sim, uint32_t slot)
         FL_ASSERT(rc == 0);
         return;
     }
-    if (n->state == FL_SIM_NODE_PAUSED) {
-        n->timer_ev_at = sim->now;
-        fl__node_defer(sim, n, slot);
+    if (fl__node_hold(sim, n, slot)) {
+        n->timer_ev_at = sim->now; /* queued: fires as soon as the node can run */
         return;
     }
     fl__ev_release(sim, slot);
@@ -121,19 +196,26 @@ void fl__node_timer_event(fl_sim *sim, uint32_t slot)
 }
 
 /* Drops everything volatile of n (its state object must already be stopped or absent). */
-static void kill(fl_sim *sim, sim_node *n)
+static void kill_node(fl_sim *sim, sim_node *n)
 {
     n->obj = NULL;
     n->state = FL_SIM_NODE_DOWN;
     n->epoch++;
+    n->busy_until = 0;
     n->timer_local = n->timer_at = n->timer_ev_at = FL_TIME_NEVER;
-    for (size_t i = 0; i < n->deferred_count; i++) {
+    for (size_t i = n->deferred_head; i < n->deferred_count; i++) {
         uint32_t slot = n->deferred[i];
+        if (sim->ev[slot].kind == EV_NODE_CALL) { /* the caller must hear that it failed */
+            sim->ev[slot].kind = EV_NODE_FAIL;
+            int rc = fl__ev_push(sim, sim->now, slot);
+            FL_ASSERT(rc == 0); /* the slot was allocated, so the heap has room */
+            continue;
+        }
         if (sim->ev[slot].kind == EV_DELIVER)
             sim->stats.msgs_dropped_down++;
         fl__ev_release(sim, slot);
     }
-    n->deferred_count = 0;
+    n->deferred_head = n->deferred_count = 0;
     n->exiting = false;
     fl__disk_crash(sim, n);
 }
@@ -156,7 +238,7 @@ static void start_node(fl_sim *sim, sim_node *n, uint8_t kind)
     if (!obj) {
         if (!n->reason[0])
             snprintf(n->reason, sizeof(n->reason), "start refused");
-        kill(sim, n);
+        kill_node(sim, n);
         fl__trace(sim, EV_REFUSED, n->id, FL_NODE_NONE, NULL, 0);
         return;
     }
@@ -196,12 +278,13 @@ int fl_sim_crash(fl_sim *sim, fl_node_id id)
     }
     void *obj = n->obj;
     n->obj = NULL;
+    n->state = FL_SIM_NODE_DOWN; /* stop() can no longer send, write or arm */
     if (obj)
         sim->cfg.proto->stop(obj);
     if (!n->reason[0])
         snprintf(n->reason, sizeof(n->reason), "crashed");
     sim->stats.node[id - 1].crashes++;
-    kill(sim, n);
+    kill_node(sim, n);
     fl__trace(sim, EV_CRASH, id, FL_NODE_NONE, NULL, 0);
     return 0;
 }
@@ -244,11 +327,11 @@ int fl_sim_resume(fl_sim *sim, fl_node_id id)
         return fl__sim_fail(sim, "resume: node %u is not paused", id);
     n->state = FL_SIM_NODE_UP;
     /* Every deferred slot is still allocated, so the heap (cap events_max) has room. */
-    for (size_t i = 0; i < n->deferred_count; i++) {
+    for (size_t i = n->deferred_head; i < n->deferred_count; i++) {
         int rc = fl__ev_push(sim, sim->now, n->deferred[i]);
         FL_ASSERT(rc == 0);
     }
-    n->deferred_count = 0;
+    n->deferred_head = n->deferred_count = 0;
     fl__trace(sim, EV_RESUME, id, FL_NODE_NONE, NULL, 0);
     return 0;
 }

@@ -133,6 +133,7 @@ static int nodes_init(fl_sim *sim)
         n->id = i + 1;
         n->state = FL_SIM_NODE_DOWN;
         n->timer_local = n->timer_at = n->timer_ev_at = FL_TIME_NEVER;
+        n->draining = SLOT_NONE;
         seed_stream(&n->rng, sim->cfg.seed, 100 + i);
         fl__clock_init(&n->clock, sim->cfg.clock_offset_ns[i], sim->cfg.clock_drift_ppm[i]);
         int rc = fl__disk_init(sim, n);
@@ -152,12 +153,13 @@ int fl_sim_create(const fl_sim_config *c, fl_sim **out, fl_buf *why)
     if (!sim)
         return FL_ENOMEM;
     sim->cfg = *c;
-    fl_heap_init(&sim->heap, c->events_max);
+    fl_heap_init(&sim->heap, c->events_max + FL_SIM_NODES_MAX); /* + wake items */
     fl_buf_init(&sim->why);
     sim->ev_free = SLOT_NONE;
     seed_stream(&sim->net_rng, c->seed, 1);
     seed_stream(&sim->disk_rng, c->seed, 2);
     seed_stream(&sim->driver_rng, c->seed, 3);
+    seed_stream(&sim->proc_rng, c->seed, 4);
     sim->trace_hash = fl_mix64(c->seed);
     if ((rc = fl__links_init(sim)) || (rc = nodes_init(sim)))
         goto err;
@@ -204,6 +206,11 @@ fl_time_ns fl_sim_time(const fl_sim *sim)
     return sim->now;
 }
 
+size_t fl_sim_pending(const fl_sim *sim)
+{
+    return fl_heap_count(&sim->heap);
+}
+
 fl_rng *fl_sim_driver_rng(fl_sim *sim)
 {
     return &sim->driver_rng;
@@ -223,6 +230,25 @@ int fl_sim_schedule(fl_sim *sim, fl_time_ns at_ns, fl_sim_fn fn, void *arg)
     e->kind = EV_CALL;
     e->node = FL_NODE_NONE;
     e->fn = fn;
+    e->arg = arg;
+    return fl__ev_push(sim, at_ns, slot);
+}
+
+int fl_sim_schedule_node(fl_sim *sim, fl_time_ns at_ns, fl_node_id id, fl_sim_node_fn fn, void *arg)
+{
+    if (!fl__sim_node(sim, id, "schedule_node"))
+        return FL_EINVAL;
+    if (!fn || at_ns < sim->now || at_ns == FL_TIME_NEVER)
+        return fl__sim_fail(sim, "schedule_node: NULL fn, or time %llu before now %llu or never",
+                            (unsigned long long)at_ns, (unsigned long long)sim->now);
+    uint32_t slot = fl__ev_alloc(sim);
+    if (slot == SLOT_NONE)
+        return FL_EFULL;
+    sim_ev *e = &sim->ev[slot];
+    e->kind = EV_NODE_CALL;
+    e->node = id;
+    e->from = FL_NODE_NONE;
+    e->node_fn = fn;
     e->arg = arg;
     return fl__ev_push(sim, at_ns, slot);
 }
@@ -247,6 +273,20 @@ const fl_sim_stats *fl_sim_get_stats(const fl_sim *sim)
     return &sim->stats;
 }
 
+static void print_violation(const fl_sim *sim)
+{
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_buf_printf(&b, "simulation violation at event %llu, %llu ns (seed %llu): %s\n",
+                  (unsigned long long)sim->violation.event,
+                  (unsigned long long)sim->violation.time_ns, (unsigned long long)sim->cfg.seed,
+                  sim->violation.reason);
+    fl_sim_trace_tail(sim, &b);
+    if (b.data)
+        fwrite(b.data, 1, b.len, stderr);
+    fl_buf_free(&b);
+}
+
 static void run_checks(fl_sim *sim)
 {
     for (int i = 0; i < sim->checks_count; i++) {
@@ -261,6 +301,8 @@ static void run_checks(fl_sim *sim)
         if (n)
             memcpy(v->reason, sim->why.data, n);
         v->reason[n] = '\0';
+        if (!sim->cfg.quiet)
+            print_violation(sim);
         return;
     }
 }
@@ -275,10 +317,31 @@ static void run_call(fl_sim *sim, uint32_t slot)
     fn(sim, arg);
 }
 
-/* Runs the event in slot; returns true if it was processed (not stale, dropped or deferred). */
-static bool dispatch(fl_sim *sim, uint32_t slot)
+static void run_node_call(fl_sim *sim, uint32_t slot)
 {
-    uint64_t before = sim->stats.events;
+    sim_ev *e = &sim->ev[slot];
+    sim_node *n = &sim->nodes[e->node - 1];
+    bool failed = e->kind == EV_NODE_FAIL || n->state == FL_SIM_NODE_DOWN;
+    if (!failed && fl__node_hold(sim, n, slot))
+        return;
+    fl_sim_node_fn fn = e->node_fn;
+    void *arg = e->arg;
+    fl__ev_release(sim, slot);
+    sim->stats.events++;
+    if (failed) {
+        fn(NULL, arg);
+        fl__trace(sim, EV_DROP, n->id, FL_NODE_NONE, NULL, 0);
+        return;
+    }
+    sim->in_node = n->id;
+    fn(n->obj, arg);
+    fl__sim_after_node_call(sim, n);
+    fl__trace(sim, EV_NODE_CALL, n->id, FL_NODE_NONE, NULL, 0);
+}
+
+/* Runs the event in slot (it may turn out stale, be dropped or wait). */
+void fl__sim_dispatch(fl_sim *sim, uint32_t slot)
+{
     switch (sim->ev[slot].kind) {
     case EV_DELIVER:
         fl__net_deliver(sim, slot);
@@ -296,9 +359,24 @@ static bool dispatch(fl_sim *sim, uint32_t slot)
         run_call(sim, slot);
         sim->stats.events++;
         break;
+    case EV_NODE_CALL:
+    case EV_NODE_FAIL:
+        run_node_call(sim, slot);
+        break;
     default:
         FL_UNREACHABLE();
     }
+}
+
+/* Runs the heap item's event; returns true if one was processed (not stale, dropped or
+ * waiting). */
+static bool dispatch(fl_sim *sim, uint64_t value)
+{
+    uint64_t before = sim->stats.events;
+    if (value & WAKE_FLAG)
+        fl__node_wake(sim, &sim->nodes[value & 0xff]);
+    else
+        fl__sim_dispatch(sim, (uint32_t)value);
     return sim->stats.events != before;
 }
 
@@ -311,7 +389,7 @@ int fl_sim_step(fl_sim *sim)
     while (fl_heap_pop(&sim->heap, &it)) {
         FL_ASSERT(it.key >= sim->now);
         sim->now = it.key;
-        if (!dispatch(sim, (uint32_t)it.value))
+        if (!dispatch(sim, it.value))
             continue;
         if (sim->checks_count)
             run_checks(sim);
@@ -338,6 +416,8 @@ int fl_sim_run_until(fl_sim *sim, fl_time_ns t)
 void fl__sim_after_node_call(fl_sim *sim, sim_node *n)
 {
     sim->in_node = FL_NODE_NONE;
+    if (n->slow)
+        n->busy_until = sim->now + fl_sim_dist_sample(&n->proc, &sim->proc_rng);
     if (n->exiting) {
         n->exiting = false;
         char reason[REASON_MAX];

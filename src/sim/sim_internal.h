@@ -2,12 +2,14 @@
  *
  * Invariants:
  *  1. every pending event is one slot of sim->ev, referenced by exactly one heap item or one
- *     entry of a paused node's deferred queue; free slots form a list through next_free;
+ *     entry of a node's deferred queue (paused, or slow and busy); free slots form a list through
+ * next_free;
  *  2. a node whose state is DOWN has obj == NULL, no live timer and no pending sync;
  *  3. disk: durable <= count; recs[i].off + recs[i].len <= bytes.len for every record. */
 #ifndef FAULTLINE_SIM_INTERNAL_H
 #define FAULTLINE_SIM_INTERNAL_H
 
+#include "faultline/assert.h"
 #include "faultline/heap.h"
 #include "faultline/sim.h"
 
@@ -17,6 +19,8 @@ enum {
     EV_SYNC,        /* node disk sync completion (token = sync sequence) */
     EV_SYNCED,      /* deferred synced() notification for a paused node */
     EV_CALL,        /* driver callback */
+    EV_NODE_CALL,   /* driver callback run inside a node */
+    EV_NODE_FAIL,   /* the same, failed: its node crashed while it waited (runs fn(NULL)) */
     /* trace-only kinds (driver actions, drops) */
     EV_START,
     EV_CRASH,
@@ -27,7 +31,11 @@ enum {
     EV_DROP,
 };
 
-#define SLOT_NONE       UINT32_MAX
+#define SLOT_NONE UINT32_MAX
+/* A heap item whose value has WAKE_FLAG is not a slot but "slow node (value & 0xff) + 1 may be
+ * free: run the first event of its backlog". At most one per node, so the heap holds at most
+ * events_max + FL_SIM_NODES_MAX items. */
+#define WAKE_FLAG       ((uint64_t)1 << 63)
 #define CHECKS_MAX      16
 #define RING_SIZE       64
 #define RING_DESC       96
@@ -47,6 +55,7 @@ typedef struct sim_ev {
     uint32_t cap;
     int status; /* EV_SYNCED */
     fl_sim_fn fn;
+    fl_sim_node_fn node_fn;
     void *arg;
 } sim_ev;
 
@@ -60,6 +69,7 @@ typedef struct sim_sync {
     uint64_t seq;
     size_t upto; /* records [0, upto) become durable */
     bool fail;
+    bool lie;
 } sim_sync;
 
 typedef struct sim_disk {
@@ -75,6 +85,7 @@ typedef struct sim_disk {
     uint64_t sync_seq;
     fl_time_ns sync_last_ns; /* completion time of the last queued sync (in-order) */
     uint32_t fail_next;
+    uint32_t lie_next;
 } sim_disk;
 
 typedef struct sim_clock {
@@ -94,10 +105,16 @@ typedef struct sim_node {
     fl_time_ns timer_at;    /* the same in global time */
     fl_time_ns timer_ev_at; /* time of the live timer event, NEVER = none */
     uint64_t timer_gen;     /* generation of the live timer event */
-    uint32_t *deferred;     /* slots waiting while paused, FIFO */
+    uint32_t *deferred;     /* slots waiting while paused or busy: [deferred_head, count) */
+    size_t deferred_head;
     size_t deferred_count;
     size_t deferred_cap;
+    bool wake_pending; /* a wake item is in the heap for this node (at most one) */
+    uint32_t draining; /* the slot a wake is running now (SLOT_NONE otherwise) */
     bool exiting;
+    bool slow; /* every processed event keeps it busy for a sample of proc */
+    fl_sim_dist proc;
+    fl_time_ns busy_until; /* a slow node processes nothing before this time */
     char reason[REASON_MAX];
     sim_disk disk;
 } sim_node;
@@ -124,6 +141,7 @@ struct fl_sim {
     fl_rng net_rng;
     fl_rng disk_rng;
     fl_rng driver_rng;
+    fl_rng proc_rng;    /* processing times of slow nodes */
     fl_sim_link *links; /* n * n, [from-1][to-1] */
     sim_node nodes[FL_SIM_NODES_MAX];
     fl_node_id in_node; /* node whose callback is running, 0 = none */
@@ -141,10 +159,14 @@ struct fl_sim {
     char err[256];
 };
 
+/* A node calling a service must pass its own id (a protocol bug otherwise). */
+#define FL__SIM_SELF(sim, id) FL_ASSERT((sim)->in_node == FL_NODE_NONE || (sim)->in_node == (id))
+
 /* sim.c */
 int fl__sim_fail(fl_sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 sim_node *fl__sim_node(fl_sim *sim, fl_node_id id, const char *what);
 void fl__sim_after_node_call(fl_sim *sim, sim_node *n);
+void fl__sim_dispatch(fl_sim *sim, uint32_t slot);
 
 /* event.c */
 uint32_t fl__ev_alloc(fl_sim *sim);
@@ -160,6 +182,10 @@ int fl__links_init(fl_sim *sim);
 /* node.c */
 void fl__node_timer_event(fl_sim *sim, uint32_t slot);
 void fl__node_defer(fl_sim *sim, sim_node *n, uint32_t slot);
+/* True if the node cannot run the event in slot now: it was queued in the node's deferred FIFO
+ * (paused; or slow and busy or with a backlog, then a wake item runs it later). */
+bool fl__node_hold(fl_sim *sim, sim_node *n, uint32_t slot);
+void fl__node_wake(fl_sim *sim, sim_node *n);
 int fl__node_rearm(fl_sim *sim, sim_node *n);
 void fl__node_free(fl_sim *sim, sim_node *n);
 

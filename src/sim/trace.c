@@ -14,10 +14,11 @@
 static const char *kind_name(uint8_t kind)
 {
     static const char *const names[] = {
-        [EV_DELIVER] = "deliver", [EV_TIMER] = "timer",     [EV_SYNC] = "synced",
-        [EV_SYNCED] = "synced",   [EV_CALL] = "call",       [EV_START] = "start",
-        [EV_CRASH] = "crash",     [EV_RESTART] = "restart", [EV_PAUSE] = "pause",
-        [EV_RESUME] = "resume",   [EV_REFUSED] = "refused", [EV_DROP] = "drop",
+        [EV_DELIVER] = "deliver",   [EV_TIMER] = "timer",     [EV_SYNC] = "synced",
+        [EV_SYNCED] = "synced",     [EV_CALL] = "call",       [EV_START] = "start",
+        [EV_CRASH] = "crash",       [EV_RESTART] = "restart", [EV_PAUSE] = "pause",
+        [EV_RESUME] = "resume",     [EV_REFUSED] = "refused", [EV_DROP] = "drop",
+        [EV_NODE_CALL] = "request",
     };
     if (kind < sizeof(names) / sizeof(names[0]) && names[kind])
         return names[kind];

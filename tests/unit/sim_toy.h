@@ -80,8 +80,9 @@ static inline void *toy_start(void *ctx_, fl_sim *sim, fl_node_id id)
             counter = v;
             continue;
         }
-        if (i + 1 == n) {
+        if (i + 1 == n) { /* a torn tail: cut it so that later records follow valid ones */
             ctx->torn_seen++;
+            fl_sim_disk_truncate(sim, id, i);
             break;
         }
         ctx->corrupt_seen++;

@@ -8,6 +8,8 @@
 #include "faultline/assert.h"
 
 #include <math.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static fl_sim *make(fl_sim_config *c)
 {
@@ -102,6 +104,8 @@ TEST(sim_crash_random_prefix_and_torn_tail)
             fl_sim_restart(sim, 1);
             CHECK_EQ(ctx.torn_seen, 1); /* the node's checksum found it */
             CHECK_EQ(ctx.start_counter[1], after - 1);
+            CHECK_EQ(fl_sim_disk_count(sim, 1), after - 1); /* the node truncated it */
+            CHECK_EQ(fl_sim_disk_durable(sim, 1), after - 1);
             CHECK_EQ(fl_sim_node_state_of(sim, 1), FL_SIM_NODE_UP);
         }
         fl_sim_destroy(sim);
@@ -311,5 +315,267 @@ TEST(sim_event_queue_is_bounded_and_refuses_instead_of_asserting)
     sim = make(&c);
     fl_sim_start_all(sim);
     CHECK_EQ(fl_sim_send(sim, 1, 2, "12345", 5), FL_ETOOBIG);
+    fl_sim_destroy(sim);
+}
+
+static int count_records(void *arg, size_t i, const uint8_t *data, size_t len)
+{
+    uint64_t v;
+    if (toy_decode(data, len, &v) != 0 || v != i + 1)
+        return -1;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+TEST(sim_disk_records_iterates_in_order)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 11, 1, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
+    CHECK_EQ(fl_sim_run_until(sim, 55 * FL_NS_PER_MS), 0);
+    size_t n = 0;
+    CHECK_EQ(fl_sim_disk_records(sim, 1, count_records, &n), 0);
+    CHECK_EQ(n, 5);
+    CHECK_EQ(fl_sim_disk_records(sim, 2, count_records, &n), FL_EINVAL);
+    fl_sim_destroy(sim);
+}
+
+static void *timer_only_start(void *ctx, fl_sim *sim, fl_node_id id)
+{
+    return ctx;
+}
+static void nothing(void *node)
+{
+}
+static void nothing_rx(void *node, fl_node_id from, const uint8_t *m, size_t len)
+{
+}
+static int fired;
+static void count_fire(void *node)
+{
+    fired++;
+}
+
+TEST(sim_rearming_the_timer_keeps_one_live_event)
+{
+    static const fl_sim_proto p = {.name = "timer",
+                                   .start = timer_only_start,
+                                   .stop = nothing,
+                                   .receive = nothing_rx,
+                                   .timer = count_fire};
+    fl_sim_config c;
+    fl_sim_config_default(&c);
+    c.nodes = 1;
+    c.proto = &p;
+    c.events_max = 64;
+    c.proto_ctx = &c; /* any non-NULL state */
+    fl_sim *sim = make(&c);
+    fl_sim_start_all(sim);
+    fired = 0;
+    for (int i = 1000; i <= 11000; i++) /* later and later: no new event */
+        CHECK_EQ(fl_sim_set_timer(sim, 1, (fl_time_ns)i * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_pending(sim), 1);
+    CHECK_EQ(fl_sim_set_timer(sim, 1, 5 * FL_NS_PER_MS), 0); /* earlier: one new event */
+    CHECK_EQ(fl_sim_pending(sim), 2);
+    CHECK_EQ(fl_sim_run_until(sim, 20 * FL_NS_PER_S), 0);
+    CHECK_EQ(fired, 1);
+    CHECK_EQ(fl_sim_get_stats(sim)->events, 1);
+    CHECK_EQ(fl_sim_pending(sim), 0);
+    CHECK_EQ(fl_sim_set_timer(sim, 1, 30 * FL_NS_PER_S), 0);
+    CHECK_EQ(fl_sim_set_timer(sim, 1, FL_TIME_NEVER), 0); /* cancel */
+    CHECK_EQ(fl_sim_run_until(sim, 40 * FL_NS_PER_S), 0);
+    CHECK_EQ(fired, 1);
+    fl_sim_destroy(sim);
+}
+
+static void failing_call(fl_sim *sim, void *arg)
+{
+    FL_ASSERT(arg == NULL);
+}
+
+TEST(sim_assert_failure_prints_seed_and_trace_tail)
+{
+    int fds[2];
+    CHECK_EQ(pipe(fds), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(fds[1], 2);
+        close(fds[0]);
+        toy_ctx ctx = {.send = true};
+        fl_sim_config c;
+        toy_config(&c, &ctx, 4242, 3);
+        fl_sim *sim = make(&c);
+        fl_sim_start_all(sim);
+        fl_sim_schedule(sim, 35 * FL_NS_PER_MS, failing_call, &ctx);
+        fl_sim_run_until(sim, FL_NS_PER_S);
+        _exit(0); /* not reached */
+    }
+    close(fds[1]);
+    char out[16384];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof(out) - 1 && (r = read(fds[0], out + len, sizeof(out) - 1 - len)) > 0)
+        len += (size_t)r;
+    out[len] = '\0';
+    close(fds[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(!WIFEXITED(status) || WEXITSTATUS(status) != 0);
+    CHECK(strstr(out, "assertion failed: arg == NULL"));
+    CHECK(strstr(out, "seed 4242"));
+    CHECK(strstr(out, "call     node 0"));
+    CHECK(strstr(out, "deliver  node 2  from 1"));
+}
+
+TEST(sim_lose_unsynced_with_torn_leaves_a_piece_of_the_write_in_progress)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 12, 1, FL_SIM_CRASH_LOSE_UNSYNCED, 1.0);
+    CHECK_EQ(fl_sim_run_until(sim, 105 * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_disk_durable(sim, 1), 8);
+    fl_sim_crash(sim, 1);
+    CHECK_EQ(fl_sim_disk_count(sim, 1), 9);
+    const uint8_t *p;
+    size_t len;
+    fl_sim_disk_record(sim, 1, 8, &p, &len);
+    CHECK(len < TOY_REC_LEN);
+    fl_sim_restart(sim, 1);
+    CHECK_EQ(ctx.torn_seen, 1);
+    CHECK_EQ(ctx.start_counter[1], 8);
+    CHECK_EQ(fl_sim_disk_count(sim, 1), 8);
+    fl_sim_destroy(sim);
+}
+
+typedef struct request_log {
+    int calls;
+    int down;
+    fl_time_ns at[4];
+    uint64_t counter[4];
+} request_log;
+
+static void request(void *node, void *arg)
+{
+    request_log *log = arg;
+    if (!node) {
+        log->down++;
+        return;
+    }
+    toy_node *t = node;
+    log->at[log->calls] = fl_sim_time(t->sim);
+    log->counter[log->calls++] = t->counter;
+}
+
+static void pause2(fl_sim *sim, void *arg)
+{
+    fl_sim_pause(sim, 2);
+}
+
+static void resume2(fl_sim *sim, void *arg)
+{
+    fl_sim_resume(sim, 2);
+}
+
+static void crash3(fl_sim *sim, void *arg)
+{
+    fl_sim_crash(sim, 3);
+}
+
+TEST(sim_schedule_node_runs_inside_the_node_waits_on_pause_fails_when_down)
+{
+    toy_ctx ctx = {0};
+    fl_sim_config c;
+    toy_config(&c, &ctx, 13, 3);
+    fl_sim *sim = make(&c);
+    fl_sim_start_all(sim);
+    request_log log = {0};
+    CHECK_EQ(fl_sim_schedule_node(sim, 15 * FL_NS_PER_MS, 1, request, &log), 0);
+    fl_sim_schedule(sim, 20 * FL_NS_PER_MS, pause2, NULL);
+    CHECK_EQ(fl_sim_schedule_node(sim, 25 * FL_NS_PER_MS, 2, request, &log), 0);
+    fl_sim_schedule(sim, 45 * FL_NS_PER_MS, resume2, NULL);
+    fl_sim_schedule(sim, 50 * FL_NS_PER_MS, crash3, NULL);
+    CHECK_EQ(fl_sim_schedule_node(sim, 55 * FL_NS_PER_MS, 3, request, &log), 0);
+    CHECK_EQ(fl_sim_schedule_node(sim, 55 * FL_NS_PER_MS, 9, request, &log), FL_EINVAL);
+    CHECK_EQ(fl_sim_run_until(sim, 100 * FL_NS_PER_MS), 0);
+    CHECK_EQ(log.calls, 2);
+    CHECK_EQ(log.at[0], 15 * FL_NS_PER_MS);
+    CHECK_EQ(log.counter[0], 1);
+    CHECK_EQ(log.at[1], 45 * FL_NS_PER_MS); /* waited for the resume */
+    CHECK_EQ(log.counter[1], 2);            /* after the deferred 20 ms tick: FIFO order */
+    CHECK_EQ(log.down, 1);
+    /* A request waiting at a paused node that crashes fails. */
+    fl_sim_pause(sim, 1);
+    CHECK_EQ(fl_sim_schedule_node(sim, 110 * FL_NS_PER_MS, 1, request, &log), 0);
+    CHECK_EQ(fl_sim_run_until(sim, 120 * FL_NS_PER_MS), 0);
+    CHECK_EQ(log.down, 1);
+    fl_sim_crash(sim, 1);
+    CHECK_EQ(fl_sim_run_until(sim, 120 * FL_NS_PER_MS), 0);
+    CHECK_EQ(log.down, 2);
+    CHECK_EQ(log.calls, 2);
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_lying_fsync_reports_success_but_keeps_nothing)
+{
+    toy_ctx ctx;
+    fl_sim *sim = persisting(&ctx, 14, 1, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
+    CHECK_EQ(fl_sim_run_until(sim, 52 * FL_NS_PER_MS), 0); /* syncs of 1, 2 done */
+    CHECK_EQ(fl_sim_disk_lie_next_sync(sim, 1), 0);        /* the one issued at 60 ms */
+    CHECK_EQ(fl_sim_run_until(sim, 86 * FL_NS_PER_MS), 0);
+    CHECK_EQ(ctx.fsync_errors, 0);
+    CHECK_EQ(ctx.synced_ok, 6);
+    CHECK_EQ(fl_sim_disk_durable(sim, 1), 5); /* record 6's sync (done at 85 ms) lied */
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_slow_node_processes_one_event_at_a_time_in_order)
+{
+    toy_ctx ctx = {.send = true, .period_ns = FL_NS_PER_MS};
+    fl_sim_config c;
+    toy_config(&c, &ctx, 15, 2);
+    fl_sim *sim = make(&c);
+    fl_sim_dist five = fl_sim_dist_constant(5 * FL_NS_PER_MS);
+    CHECK_EQ(fl_sim_set_slow(sim, 2, &five), 0);
+    fl_sim_dist bad = fl_sim_dist_pareto(0, 1, 0);
+    CHECK_EQ(fl_sim_set_slow(sim, 2, &bad), FL_EINVAL);
+    fl_sim_start_all(sim); /* the start keeps node 2 busy until 5 ms */
+    CHECK_EQ(fl_sim_run_until(sim, 100 * FL_NS_PER_MS), 0);
+    const fl_sim_stats *s = fl_sim_get_stats(sim);
+    uint64_t n2 = ctx.rx[1][2] + s->node[1].timers; /* events node 2 processed */
+    CHECK(n2 >= 18 && n2 <= 20);                    /* one per 5 ms from 5 ms on */
+    CHECK(ctx.rx[2][1] < 20);                       /* it sends only when its timer runs */
+    CHECK_EQ(ctx.rx[1][1], 0);
+    for (int i = 1; i < ctx.rx_order_count[2]; i++)
+        CHECK(ctx.rx_order[2][i] > ctx.rx_order[2][i - 1]);
+    CHECK_EQ(fl_sim_set_slow(sim, 2, NULL), 0); /* the backlog drains at once */
+    CHECK_EQ(fl_sim_run_until(sim, 200 * FL_NS_PER_MS), 0);
+    CHECK_EQ(ctx.rx[1][2], 199);
+    CHECK_EQ(ctx.rx_order_count[2], TOY_FIRES_MAX);
+    for (int i = 0; i < ctx.rx_order_count[2]; i++)
+        CHECK_EQ(ctx.rx_order[2][i], i + 1);
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_slow_node_crash_and_pause_drop_or_keep_its_backlog)
+{
+    toy_ctx ctx = {.send = true, .period_ns = FL_NS_PER_MS};
+    fl_sim_config c;
+    toy_config(&c, &ctx, 16, 3);
+    fl_sim *sim = make(&c);
+    fl_sim_dist slow = fl_sim_dist_uniform(2 * FL_NS_PER_MS, 8 * FL_NS_PER_MS);
+    CHECK_EQ(fl_sim_set_slow(sim, 3, &slow), 0);
+    fl_sim_start_all(sim);
+    CHECK_EQ(fl_sim_run_until(sim, 50 * FL_NS_PER_MS), 0);
+    fl_sim_pause(sim, 3);
+    CHECK_EQ(fl_sim_run_until(sim, 60 * FL_NS_PER_MS), 0);
+    fl_sim_resume(sim, 3);
+    CHECK_EQ(fl_sim_run_until(sim, 80 * FL_NS_PER_MS), 0);
+    uint64_t dropped = fl_sim_get_stats(sim)->msgs_dropped_down;
+    fl_sim_crash(sim, 3);
+    CHECK(fl_sim_get_stats(sim)->msgs_dropped_down > dropped + 20); /* the backlog */
+    fl_sim_restart(sim, 3);
+    CHECK_EQ(fl_sim_run_until(sim, 120 * FL_NS_PER_MS), 0);
+    CHECK_EQ(fl_sim_node_state_of(sim, 3), FL_SIM_NODE_UP);
+    CHECK(((toy_node *)fl_sim_node(sim, 3))->received > 3);
     fl_sim_destroy(sim);
 }

@@ -4,6 +4,8 @@
 
 #include "sim_toy.h"
 
+#include "faultline/json.h"
+
 #include <math.h>
 
 static fl_sim *make(toy_ctx *ctx, uint64_t seed, uint32_t n, fl_sim_config *c)
@@ -349,4 +351,48 @@ TEST(sim_many_sims_in_one_process_are_independent)
     CHECK(fl_sim_trace_hash(a) == fl_sim_trace_hash(b));
     fl_sim_destroy(a);
     fl_sim_destroy(b);
+}
+
+TEST(sim_partition_builders_refuse_bad_input)
+{
+    fl_sim_conn m;
+    CHECK_EQ(fl_sim_conn_full(&m, 0), FL_EINVAL);
+    CHECK_EQ(fl_sim_conn_halves(&m, 65), FL_EINVAL);
+    CHECK_EQ(fl_sim_conn_isolate(&m, 3, 4), FL_EINVAL);
+    CHECK_EQ(m.n, 0);
+    CHECK_EQ(fl_sim_conn_bridge(&m, 3, 0), FL_EINVAL);
+    CHECK_EQ(fl_sim_conn_one_way(&m, 3, 1, 9), FL_EINVAL);
+    CHECK(!fl_sim_conn_can(&m, 1, 2));
+    toy_ctx ctx = {0};
+    fl_sim *sim = make(&ctx, 1, 3, NULL);
+    CHECK_EQ(fl_sim_set_conn(sim, &m), FL_EINVAL);
+    CHECK(strstr(fl_sim_error(sim), "matrix for 0 nodes"));
+    CHECK_EQ(fl_sim_conn_full(&m, 64), 0);
+    CHECK(fl_sim_conn_can(&m, 64, 1) && fl_sim_conn_can(&m, 1, 64));
+    CHECK_EQ(fl_sim_conn_block(&m, 1, 64), 0);
+    CHECK(!fl_sim_conn_can(&m, 1, 64) && fl_sim_conn_can(&m, 64, 1));
+    fl_sim_destroy(sim);
+}
+
+TEST(sim_stats_json_has_every_counter)
+{
+    toy_ctx ctx = {.send = true, .persist = true};
+    fl_sim *sim = make(&ctx, 21, 2, NULL);
+    fl_sim_start_all(sim);
+    CHECK_EQ(fl_sim_run_until(sim, 100 * FL_NS_PER_MS), 0);
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_json j;
+    fl_json_init(&j, &b, false);
+    fl_sim_stats_json(sim, &j);
+    fl_buf_put_u8(&b, 0);
+    CHECK_EQ(b.err, 0);
+    const char *s = (const char *)b.data;
+    CHECK(strstr(s, "\"seed\":21"));
+    CHECK(strstr(s, "\"msgs_delivered\":18"));
+    CHECK(strstr(s, "\"per_node\":[{\"id\":1,\"state\":\"up\""));
+    CHECK(strstr(s, "\"fsyncs\":"));
+    CHECK(!strstr(s, "violation"));
+    fl_buf_free(&b);
+    fl_sim_destroy(sim);
 }
