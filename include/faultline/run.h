@@ -56,11 +56,11 @@ typedef enum fl_run_workload {
 
 typedef struct fl_run_config {
     uint64_t seed;
-    uint32_t nodes;          /* 1..16 */
-    fl_time_ns duration_ns;  /* clients and faults run in [0, duration) */
+    uint32_t nodes;         /* 1..16 */
+    fl_time_ns duration_ns; /* clients and faults run in [0, duration) */
     fl_run_workload workload;
-    uint32_t clients;        /* closed loop: concurrent clients */
-    double rate;             /* open loop: ops per second (Poisson); 0 = closed loop */
+    uint32_t clients; /* closed loop: concurrent clients */
+    double rate;      /* open loop: ops per second (Poisson); 0 = closed loop */
     fl_nemesis nemesis;
     fl_time_ns nemesis_interval_ns; /* a fault lasts this long, then as long healed */
     double loss, dup;               /* for the loss / dup nemeses */
@@ -126,7 +126,7 @@ typedef struct fl_run_result {
     uint64_t ops_invoked, ops_ok, ops_fail, ops_info;
     uint64_t trace_hash;
     fl_time_ns end_ns;
-    bool history_oom; /* the history could not record everything (out of memory) */
+    bool history_oom;          /* the history could not record everything (out of memory) */
     uint64_t arrivals_dropped; /* open loop: arrivals that found every client busy */
 } fl_run_result;
 

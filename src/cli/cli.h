@@ -16,6 +16,9 @@ typedef struct fl_cli_command {
 #define FL_VERSION "0.1.0"
 
 int fl_cmd_version(int argc, char **argv);
+int fl_cmd_sim(int argc, char **argv);
+int fl_cmd_demo(int argc, char **argv);
+int fl_cmd_merge(int argc, char **argv);
 int fl_cmd_check(int argc, char **argv);
 
 #endif

@@ -13,8 +13,12 @@ int fl_cmd_version(int argc, char **argv)
 }
 
 static const fl_cli_command commands[] = {
-    {"version", "print the version", fl_cmd_version},
+    {"demo", "a self-contained tour: a 5-node cluster simulated under faults, checked",
+     fl_cmd_demo},
+    {"sim", "one simulated run, or a campaign over many seeds", fl_cmd_sim},
+    {"merge", "combine the shard results of a campaign", fl_cmd_merge},
     {"check", "is a history linearizable? (JSON lines or Jepsen EDN)", fl_cmd_check},
+    {"version", "print the version", fl_cmd_version},
 };
 
 static void usage(FILE *f)

@@ -34,8 +34,8 @@ static void check_history(const sim_opts *o, const fl_run_config *c, const fl_ru
     out->checked = rc == 0;
     out->lin = rc == 0 ? lr.verdict : FL_LIN_UNKNOWN;
     if (rc == 0 && lr.verdict == FL_LIN_VIOLATION && lr.has_cex) {
-        const char *key = lr.cex.key == FL_KEY_NONE ? "(none)"
-                                                    : fl_history_str(&r->history, lr.cex.key, NULL);
+        const char *key =
+            lr.cex.key == FL_KEY_NONE ? "(none)" : fl_history_str(&r->history, lr.cex.key, NULL);
         snprintf(out->lin_key, sizeof(out->lin_key), "%s", key);
     }
     fl_lincheck_result_free(&lr);

@@ -13,34 +13,35 @@
 
 void sim_opts_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: faultline sim [options]\n\n"
-            "One simulated run of a replicated key-value store on Raft, under a nemesis, checked\n"
-            "after every event (Raft's safety invariants) and at the end (linearizability,\n"
-            "liveness after the heal). Same seed, same run, byte for byte.\n\n"
-            "run:\n"
-            "  --protocol raft          the consensus protocol (raft)\n"
-            "  --nodes N                cluster size, 1..16 (5)\n"
-            "  --seed S                 the seed (1)\n"
-            "  --duration D             virtual time with clients and faults, e.g. 30s, 500ms, 2m (10s)\n"
-            "  --workload W             register (few keys: read, write, cas) or kv (many keys:\n"
-            "                           get, put, append) (register)\n"
-            "  --clients N              closed loop: concurrent clients (10)\n"
-            "  --rate R                 open loop: Poisson arrivals, ops per second (off)\n"
-            "  --op-timeout D           one attempt of an operation (500ms)\n"
-            "  --op-deadline D          an operation, retries included; then its outcome is info (3s)\n"
-            "  --net-delay D            mean one-way network delay (1ms)\n"
-            "faults:\n"
-            "  --nemesis NAME           a fault schedule (none); one of:\n");
+    fprintf(
+        out,
+        "usage: faultline sim [options]\n\n"
+        "One simulated run of a replicated key-value store on Raft, under a nemesis, checked\n"
+        "after every event (Raft's safety invariants) and at the end (linearizability,\n"
+        "liveness after the heal). Same seed, same run, byte for byte.\n\n"
+        "run:\n"
+        "  --protocol raft          the consensus protocol (raft)\n"
+        "  --nodes N                cluster size, 1..16 (5)\n"
+        "  --seed S                 the seed (1)\n"
+        "  --duration D             virtual time with clients and faults, e.g. 30s, 500ms, 2m "
+        "(10s)\n"
+        "  --workload W             register (few keys: read, write, cas) or kv (many keys:\n"
+        "                           get, put, append) (register)\n"
+        "  --clients N              closed loop: concurrent clients (10)\n"
+        "  --rate R                 open loop: Poisson arrivals, ops per second (off)\n"
+        "  --op-timeout D           one attempt of an operation (500ms)\n"
+        "  --op-deadline D          an operation, retries included; then its outcome is info (3s)\n"
+        "  --net-delay D            mean one-way network delay (1ms)\n"
+        "faults:\n"
+        "  --nemesis NAME           a fault schedule (none); one of:\n");
     fl_nemesis_list(out);
-    fprintf(out,
-            "  --nemesis-interval D     each fault lasts D, then D healed (2s)\n"
-            "  --loss P, --dup P        probabilities for the loss / dup nemeses (0.2)\n"
-            "  --delay-spike D          extra mean delay for the delay nemesis (50ms)\n"
-            "  --clock-offset D         largest clock jump for clock-offset (200ms)\n"
-            "  --drift PPM              largest drift for clock-drift (50000)\n"
-            "  --liveness D             after the heal a write must succeed within D (5s)\n"
-            "  --mutant NAME            switch on a deliberate Raft bug (repeatable): ");
+    fprintf(out, "  --nemesis-interval D     each fault lasts D, then D healed (2s)\n"
+                 "  --loss P, --dup P        probabilities for the loss / dup nemeses (0.2)\n"
+                 "  --delay-spike D          extra mean delay for the delay nemesis (50ms)\n"
+                 "  --clock-offset D         largest clock jump for clock-offset (200ms)\n"
+                 "  --drift PPM              largest drift for clock-drift (50000)\n"
+                 "  --liveness D             after the heal a write must succeed within D (5s)\n"
+                 "  --mutant NAME            switch on a deliberate Raft bug (repeatable): ");
     const uint32_t *bits;
     size_t n = fl_raft_mutant_list(&bits);
     for (size_t i = 0; i < n; i++)
@@ -49,14 +50,18 @@ void sim_opts_usage(FILE *out)
             "\ncampaigns:\n"
             "  --seeds A..B             run every seed from A to B on all cores, then summarize\n"
             "  --jobs N                 worker processes (number of cores)\n"
-            "  --shard K/N              run only shard K of N of the seeds (merge with faultline merge)\n"
+            "  --shard K/N              run only shard K of N of the seeds (merge with faultline "
+            "merge)\n"
             "output:\n"
             "  --out DIR                write results.json and history.jsonl (campaign: one JSON\n"
             "                           line per seed in DIR/campaign.jsonl)\n"
             "  --no-check               skip the linearizability check\n"
             "  --check-timeout D        give up the check after D: verdict unknown (30s)\n"
             "  --verbose                print faults as they happen\n"
-            "  --quiet                  print only the verdict line\n\n"
+            "  --quiet                  print only the verdict line\n"
+            "  --chaos                  instead: the Raft-level chaos run of the test campaign\n"
+            "                           (random faults of every kind, no kv), for --seed/--nodes/\n"
+            "                           --duration/--mutant, as the tests print to reproduce\n\n"
             "exit status: 0 no violation, 1 a violation (the command that reproduces it is\n"
             "printed), 2 bad usage.\n");
 }
@@ -223,9 +228,12 @@ static int parse_one(parser *p, sim_opts *o)
         rc = parse_seeds(p, o);
     } else if (!strcmp(a, "--shard")) {
         rc = parse_shard(p, o);
-    } else if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") ||
-               !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") || !strcmp(a, "--out")) {
+    } else if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--nemesis") ||
+               !strcmp(a, "--mutant") || !strcmp(a, "--out")) {
         rc = parse_named(p, o);
+    } else if (!strcmp(a, "--chaos")) {
+        o->chaos = true;
+        rc = 0;
     } else if (!strcmp(a, "--no-check")) {
         o->check_lin = false;
         rc = 0;
@@ -288,7 +296,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     fl_run_config_default(&d);
     char a[32], b[32];
     dur(a, sizeof(a), c->duration_ns);
-    int n = snprintf(out, out_size, "faultline sim --seed %llu --nodes %u --duration %s "
+    int n = snprintf(out, out_size,
+                     "faultline sim --seed %llu --nodes %u --duration %s "
                      "--workload %s --nemesis %s",
                      (unsigned long long)c->seed, c->nodes, a,
                      c->workload == FL_RUN_KV ? "kv" : "register", fl_nemesis_name(c->nemesis));

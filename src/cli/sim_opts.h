@@ -11,10 +11,11 @@ typedef struct sim_opts {
     uint32_t shard_k, shard_n; /* --shard K/N: this process runs shard K of N (1-based) */
     uint32_t jobs;             /* worker processes, 0 = number of cores */
     const char *out_dir;
-    bool check_lin;            /* run the linearizability checker on each history */
+    bool check_lin; /* run the linearizability checker on each history */
     fl_time_ns check_timeout_ns;
     bool quiet;
     bool help;
+    bool chaos; /* --chaos: the Raft-level chaos run of the test campaign (no kv, no clients) */
 } sim_opts;
 
 /* Parses argv (argv[0] is the command name). Returns 0, or prints the problem to stderr and

@@ -65,8 +65,7 @@ static void reply(run *rn, fl_node_id node, cmsg *m)
 
 static int add_pending(run_node *n, fl_index index, fl_term term, const cmsg *m)
 {
-    if (fl__run_grow((void **)&n->pending, &n->cap_pending, n->n_pending + 1,
-                     sizeof(*n->pending)))
+    if (fl__run_grow((void **)&n->pending, &n->cap_pending, n->n_pending + 1, sizeof(*n->pending)))
         return FL_ENOMEM;
     n->pending[n->n_pending++] = (run_pending){index, term, m->client, m->attempt, m->write};
     return 0;
@@ -99,8 +98,8 @@ static void node_request(run *rn, cmsg *m)
         rc = fl_kv_cmd_encode(&cmd, &rn->scratch);
     }
     if (rc == 0)
-        rc = fl_raft_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len,
-                                 &index, &term);
+        rc = fl_raft_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len, &index,
+                                 &term);
     if (rc == 0)
         rc = add_pending(&rn->nodes[id], index, term, m);
     if (rc) {
@@ -176,8 +175,13 @@ static void record(run *rn, run_client *c, uint8_t type, fl_value value)
 {
     if (!c->record)
         return;
-    fl_event ev = {.process = c->process, .type = type, .f = c->f, .pair = c->pair,
-                   .key = c->key_id, .value = value, .value2 = c->v2,
+    fl_event ev = {.process = c->process,
+                   .type = type,
+                   .f = c->f,
+                   .pair = c->pair,
+                   .key = c->key_id,
+                   .value = value,
+                   .value2 = c->v2,
                    .time = fl_sim_time(rn->sim)};
     if (fl_history_add(&rn->res->history, &ev))
         rn->res->history_oom = true;
@@ -246,7 +250,8 @@ static void on_result(run *rn, run_client *c, const cmsg *m)
 static void retry_later(run *rn, run_client *c, fl_time_ns backoff)
 {
     fl_time_ns now = fl_sim_time(rn->sim);
-    fl_time_ns deadline = c->op_start_ns + (c->record ? rn->cfg->op_deadline_ns : rn->cfg->liveness_ns);
+    fl_time_ns deadline =
+        c->op_start_ns + (c->record ? rn->cfg->op_deadline_ns : rn->cfg->liveness_ns);
     if (now + backoff >= deadline) {
         complete(rn, c, FL_EV_INFO, c->v1);
         return;

@@ -9,12 +9,24 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *names[FL_NEMESIS_COUNT] = {
-    "none",         "partition-halves", "partition-random", "isolate-one",
-    "isolate-leader", "majorities-ring", "bridge",          "one-way",
-    "crash-one",    "crash-minority",   "crash-leader",     "pause",
-    "loss",         "dup",              "delay",            "clock-offset",
-    "clock-drift",  "mix"};
+static const char *names[FL_NEMESIS_COUNT] = {"none",
+                                              "partition-halves",
+                                              "partition-random",
+                                              "isolate-one",
+                                              "isolate-leader",
+                                              "majorities-ring",
+                                              "bridge",
+                                              "one-way",
+                                              "crash-one",
+                                              "crash-minority",
+                                              "crash-leader",
+                                              "pause",
+                                              "loss",
+                                              "dup",
+                                              "delay",
+                                              "clock-offset",
+                                              "clock-drift",
+                                              "mix"};
 
 static const char *help[FL_NEMESIS_COUNT] = {
     "no faults",

@@ -1,0 +1,81 @@
+/* cmd_sim.c: `faultline sim`: one simulated run (or a campaign) of the replicated kv on
+ * Raft under a nemesis, judged by the invariant checks, the linearizability checker and the
+ * liveness probe. */
+#include "campaign.h"
+#include "cli.h"
+#include "faultline/raft_chaos.h"
+#include "sim_eval.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int chaos_run(const sim_opts *o)
+{
+    fl_chaos_config c;
+    fl_chaos_config_default(&c);
+    c.seed = o->run.seed;
+    c.nodes = o->run.nodes;
+    c.duration_ns = o->run.duration_ns;
+    c.mutants = o->run.mutants;
+    c.verbose = o->run.verbose;
+    fl_chaos_result r;
+    if (fl_chaos_run(&c, &r)) {
+        fprintf(stderr, "faultline sim --chaos: bad configuration\n");
+        return FL_EXIT_USAGE;
+    }
+    printf("chaos seed %llu: %llu proposals, %llu committed, %llu nemesis actions, %llu "
+           "elections, %llu events; %s\n",
+           (unsigned long long)c.seed, (unsigned long long)r.proposals,
+           (unsigned long long)r.committed, (unsigned long long)r.nemesis_actions,
+           (unsigned long long)r.elections, (unsigned long long)r.sim.events,
+           r.violation ? "VIOLATION" : r.live ? "no violation, live after the heal"
+                                              : "NOT LIVE after the heal");
+    if (r.violation)
+        printf("  %s (event %llu at %.6f s)\n%s", r.reason, (unsigned long long)r.event,
+               (double)r.violation_time_ns / 1e9, r.trace_tail);
+    return r.violation || !r.live ? FL_EXIT_VIOLATION : 0;
+}
+
+static int single_run(const sim_opts *o)
+{
+    fl_run_result r;
+    int rc = fl_run(&o->run, &r);
+    if (rc) {
+        fprintf(stderr, "faultline sim: the run failed: %s\n", rc == -1 ? "out of memory" : "error");
+        fl_run_result_free(&r);
+        return FL_EXIT_USAGE;
+    }
+    sim_outcome oc;
+    sim_evaluate(o, &o->run, &r, &oc);
+    if (!o->quiet)
+        sim_print_summary(stdout, &o->run, &r, &oc);
+    if (o->out_dir && sim_write_outputs(o->out_dir, &o->run, &r, &oc) == 0 && !o->quiet)
+        printf("output   %s/results.json, %s/history.jsonl\n", o->out_dir, o->out_dir);
+    printf("verdict  %s\n", oc.violation ? oc.what : "no violation found");
+    if (oc.violation) {
+        char repro[1024];
+        sim_opts_repro(&o->run, repro, sizeof(repro));
+        printf("reproduce: %s\n", repro);
+        if (!oc.safe)
+            printf("%s", r.trace_tail);
+    }
+    fl_run_result_free(&r);
+    return oc.violation ? FL_EXIT_VIOLATION : 0;
+}
+
+int fl_cmd_sim(int argc, char **argv)
+{
+    sim_opts o;
+    int rc = sim_opts_parse(&o, argc, argv);
+    if (rc)
+        return rc;
+    if (o.help) {
+        sim_opts_usage(stdout);
+        return 0;
+    }
+    if (o.chaos)
+        return chaos_run(&o);
+    if (o.campaign)
+        return campaign_run(&o);
+    return single_run(&o);
+}
