@@ -36,8 +36,10 @@ static int feed(const fl_resp_limits *lim, const uint8_t *in, size_t len, size_t
         off += used;
         if (off > pend.len)
             abort();
-        memmove(pend.data, pend.data + off, pend.len - off);
-        pend.len -= off;
+        if (off) {
+            memmove(pend.data, pend.data + off, pend.len - off);
+            pend.len -= off;
+        }
         if (rc < 0)
             status = rc;
     }

@@ -41,8 +41,10 @@ static void feed_chunks(const fl_resp_limits *lim, const void *in, size_t len, c
             off += used;
         }
         off += used;
-        memmove(pend.data, pend.data + off, pend.len - off);
-        pend.len -= off;
+        if (off) {
+            memmove(pend.data, pend.data + off, pend.len - off);
+            pend.len -= off;
+        }
         if (rc < 0) {
             f->rc = rc;
             snprintf(f->errmsg, sizeof(f->errmsg), "%s", p.errmsg);
