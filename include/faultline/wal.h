@@ -83,7 +83,8 @@ typedef struct fl_wal {
 } fl_wal;
 
 /* Opens (creating if needed: the directory, one level, and a first segment) and recovers
- * the log in dir. On failure returns FL_ECORRUPT (damage outside the tail), FL_EVERSION,
+ * the log in dir, holding an exclusive flock on the directory until close. On failure
+ * returns FL_ECORRUPT (damage outside the tail), FL_EVERSION, FL_EBUSY (already open),
  * FL_EIO, FL_ENOMEM or FL_ECONFIG, with the reason in fl_wal_errmsg(w); w needs no close. */
 int fl_wal_open(fl_wal *w, const char *dir, const fl_wal_config *cfg);
 /* Closes files and frees memory. Does not sync: records appended since the last successful

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -269,6 +270,12 @@ static int open_dir(fl_wal *w, const char *dir)
     w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (w->dirfd < 0)
         return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: open directory %s", dir);
+    /* one writer per log: a second node pointed at the same directory would interleave */
+    if (flock(w->dirfd, LOCK_EX | LOCK_NB) < 0)
+        return errno == EWOULDBLOCK
+                   ? fl_errmsg_set(&w->msg, FL_EBUSY, "wal: %s is in use (locked by another open)",
+                                   dir)
+                   : fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: flock %s", dir);
     return 0;
 }
 

@@ -110,6 +110,9 @@ TEST(wal_roundtrip_across_rotation)
     CHECK_EQ(fl_wal_synced_seq(&w), 500);
     CHECK(w.stats.rotations >= 10);
     check_records(&w, 1, 500, 200); /* the live log iterates too */
+    fl_wal other;
+    CHECK_EQ(fl_wal_open(&other, dir, &cfg), FL_EBUSY); /* one writer per directory */
+    CHECK(strstr(fl_wal_errmsg(&other), "in use"));
     fl_wal_close(&w);
     CHECK_EQ(count_files(dir, ".seg"), w.stats.rotations + 1);
 
