@@ -341,7 +341,9 @@ int fl_wal_append(fl_wal *w, const void *data, size_t len, uint64_t *seq)
     }
     uint8_t *rec = fl_buf_extend(&w->pending, size);
     if (!rec) {
-        fl_buf_reset(&w->pending); /* the buffer's error latch; earlier records were flushed */
+        /* the buffer latched its error but kept its content: the records already in it were
+         * appended and must stay; only this one is refused (not sticky) */
+        w->pending.err = 0;
         return fl_errmsg_set(&w->msg, FL_ENOMEM, "wal: out of memory buffering a record");
     }
     encode_record(w, rec, data, (uint32_t)len, w->next_seq);

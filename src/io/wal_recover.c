@@ -159,6 +159,10 @@ static int check_header(fl_wal *w, size_t i, const seg_map *m, uint64_t expected
     if (version != WAL_VERSION)
         return fl_errmsg_set(&w->msg, FL_EVERSION, "wal: %s/%s: format version %u, expected %u",
                              w->dir, m->name, version, WAL_VERSION);
+    if (first_seq == 0) /* seqs start at 1: 0 would make "last = first - 1" wrap */
+        return fl_errmsg_set(&w->msg, FL_ECORRUPT,
+                             "wal: %s/%s: header at byte offset 0 says first seq 0", w->dir,
+                             m->name);
     if (first_seq != w->segs[i].first_seq)
         return fl_errmsg_set(&w->msg, FL_ECORRUPT,
                              "wal: %s/%s: header at byte offset 0 says first seq %" PRIu64, w->dir,
