@@ -81,8 +81,9 @@ fl_time_ns fl_loop_now(const fl_loop *loop);
 /* Re-reads the clock into the cache (for code that ran long inside one callback). */
 fl_time_ns fl_loop_update_now(fl_loop *loop);
 
-/* Starts watching fd (which should be non-blocking) for interest. w is caller-owned and
- * must stay valid until fl_loop_watch_stop. Returns 0, FL_EFULL (watches_max), FL_EIO. */
+/* Starts watching fd (which should be non-blocking) for interest. w is caller-owned, must
+ * be zero-initialized or stopped (starting an active watch is a programmer error), and must
+ * stay valid until fl_loop_watch_stop. Returns 0, FL_EFULL (watches_max), FL_EIO. */
 int fl_loop_watch_start(fl_loop *loop, fl_loop_watch *w, int fd, uint32_t interest,
                         fl_loop_watch_fn fn, void *arg);
 /* Changes the interest set of an active watch. Returns 0 or FL_EIO. */

@@ -14,8 +14,8 @@
  *  1. Consumed bytes are never needed again: a partial header or inline line is left
  *     unconsumed (line_scanned remembers how much of it was searched), a partial bulk payload
  *     is copied into data as it arrives.
- *  2. data.len <= request_bytes_max + args_max (argument bytes plus one NUL each), and
- *     argc <= args_max, whatever the input.
+ *  2. data.len <= max(request_bytes_max, inline_len_max) + args_max (argument bytes plus a
+ *     NUL each), and argc <= args_max, whatever the input.
  *  3. Once err is set, every call returns it without reading input. */
 #include "faultline/resp.h"
 
@@ -49,7 +49,10 @@ void fl_resp_parser_init(fl_resp_parser *p, const fl_resp_limits *lim)
     memset(p, 0, sizeof(*p));
     limits_defaults(&p->lim, lim);
     fl_buf_init(&p->data);
-    p->data.cap_max = p->lim.request_bytes_max + p->lim.args_max;
+    /* an inline line's words are bounded by the line, a multibulk's by request_bytes_max */
+    size_t bytes_max = p->lim.request_bytes_max > p->lim.inline_len_max ? p->lim.request_bytes_max
+                                                                        : p->lim.inline_len_max;
+    p->data.cap_max = bytes_max + p->lim.args_max;
 }
 
 void fl_resp_parser_free(fl_resp_parser *p)

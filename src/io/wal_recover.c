@@ -395,6 +395,8 @@ int fl_wal_iter_init(fl_wal *w, fl_wal_iter *it, uint64_t from_seq)
 int fl_wal_iter_next(fl_wal_iter *it, fl_wal_record *rec)
 {
     fl_wal *w = it->w;
+    if (w->err)
+        return w->err; /* sticky, like every other call */
     for (;;) {
         if (it->next_seq > it->last_seq)
             return 0;
