@@ -267,3 +267,43 @@ TEST(net_connect_refused_is_reported)
     close(cfd);
     fl_loop_close(&loop);
 }
+
+/* Two readable fds in one epoll batch: whichever callback runs first stops (and could free)
+ * the other watch; the other callback must then never run. */
+struct pair_watch {
+    fl_loop_watch w;
+    struct pair_watch *other;
+    int calls;
+};
+
+static void stop_other(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
+{
+    struct pair_watch *p = w->arg;
+    p->calls++;
+    fl_loop_watch_stop(loop, &p->other->w);
+    fl_loop_watch_stop(loop, w);
+}
+
+TEST(loop_stopping_another_watch_drops_its_pending_event)
+{
+    int a[2], b[2];
+    CHECK_EQ(pipe(a), 0);
+    CHECK_EQ(pipe(b), 0);
+    CHECK_EQ(write(a[1], "x", 1), 1);
+    CHECK_EQ(write(b[1], "y", 1), 1);
+    fl_loop loop;
+    CHECK_EQ(fl_loop_init(&loop, NULL, NULL), 0);
+    struct pair_watch pa = {0}, pb = {0};
+    pa.other = &pb;
+    pb.other = &pa;
+    CHECK_EQ(fl_loop_watch_start(&loop, &pa.w, a[0], FL_LOOP_READ, stop_other, &pa), 0);
+    CHECK_EQ(fl_loop_watch_start(&loop, &pb.w, b[0], FL_LOOP_READ, stop_other, &pb), 0);
+    CHECK_EQ(fl_loop_run_once(&loop, 0), 0);
+    CHECK_EQ(pa.calls + pb.calls, 1);
+    CHECK_EQ(loop.watches_count, 0);
+    fl_loop_close(&loop);
+    close(a[0]);
+    close(a[1]);
+    close(b[0]);
+    close(b[1]);
+}
