@@ -115,8 +115,7 @@ uint32_t fl__wal_record_crc(const uint8_t *rec, uint32_t len)
 int fl__wal_check_record(const uint8_t *p, size_t size, size_t off, uint64_t seq_want,
                          uint32_t *len)
 {
-    FL_ASSERT(off <= size);
-    if (size - off < WAL_REC_HEADER_SIZE)
+    if (off > size || size - off < WAL_REC_HEADER_SIZE) /* off > size: a file that shrank */
         return WAL_TRUNC;
     const uint8_t *rec = p + off;
     uint32_t n = fl_get_u32le(rec);

@@ -453,3 +453,23 @@ TEST(wal_random_crashes_keep_synced_prefix)
     }
     rmtree(dir);
 }
+
+TEST(wal_iteration_reports_a_file_changed_under_the_log)
+{
+    char buf[64], *dir = tmpdir(buf);
+    fl_wal w;
+    CHECK_EQ(fl_wal_open(&w, dir, NULL), 0);
+    append_range(&w, 1, 5, 0, 5);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/wal-00000000000000000001.seg", dir);
+    CHECK_EQ(truncate(path, 10), 0); /* someone else cut the file */
+    fl_wal_iter it;
+    fl_wal_record r;
+    CHECK_EQ(fl_wal_iter_init(&w, &it, 1), 0);
+    CHECK_EQ(fl_wal_iter_next(&it, &r), FL_ECORRUPT);
+    CHECK(strstr(fl_wal_errmsg(&w), "changed since open"));
+    fl_wal_iter_close(&it);
+    fl_wal_close(&w);
+    CHECK_EQ(fl_wal_open(&w, dir, NULL), FL_ECORRUPT); /* a 10-byte segment: bad header */
+    rmtree(dir);
+}
