@@ -92,8 +92,9 @@ int fl_loop_watch_modify(fl_loop *loop, fl_loop_watch *w, uint32_t interest);
  * is pending in the current batch), so w may be freed and its fd closed. Idempotent. */
 void fl_loop_watch_stop(fl_loop *loop, fl_loop_watch *w);
 
-/* Arms a one-shot timer that calls fn(loop, arg) at now + delay_ns. *id (if not NULL)
- * receives its id. Returns 0 or FL_EFULL when timers_max timers are pending. */
+/* Arms a one-shot timer that calls fn(loop, arg) at fl_loop_now() + delay_ns (outside a
+ * callback, after time has passed, call fl_loop_update_now first). *id (if not NULL)
+ * receives its id. Returns 0, FL_EFULL when timers_max timers are pending, or FL_ENOMEM. */
 int fl_loop_timer_start(fl_loop *loop, fl_time_ns delay_ns, fl_loop_timer_fn fn, void *arg,
                         fl_loop_timer_id *id);
 /* Cancels a pending timer. Returns true if it was pending (false: already fired, cancelled,
