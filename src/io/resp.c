@@ -266,18 +266,16 @@ static bool is_space(uint8_t c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
-/* Decodes a quoted word starting at s[*i] (the quote) into out; returns false on an
- * unterminated quote or a closing quote not followed by a space or the end. */
-static bool unquote(const uint8_t *s, size_t n, size_t *i, uint8_t *out, size_t *out_len)
+/* Decodes the quoted part starting at s[*i] (the quote) onto out + *o, leaving *i after the
+ * closing quote. Returns false if the quote is not closed on this line. */
+static bool unquote(const uint8_t *s, size_t n, size_t *i, uint8_t *out, size_t *o)
 {
     uint8_t q = s[(*i)++];
-    size_t o = 0;
     while (*i < n) {
         uint8_t c = s[*i];
         if (c == q) {
             (*i)++;
-            *out_len = o;
-            return *i == n || is_space(s[*i]);
+            return true;
         }
         if (c == '\\' && *i + 1 < n) {
             uint8_t e = s[*i + 1];
@@ -297,12 +295,31 @@ static bool unquote(const uint8_t *s, size_t n, size_t *i, uint8_t *out, size_t 
         } else {
             (*i)++;
         }
-        out[o++] = c;
+        out[(*o)++] = c;
     }
     return false;
 }
 
-/* Splits line into arguments. Worst-case output is line_len bytes plus a NUL per word. */
+/* Decodes one word at s[*i] (not a space) into out, as redis-cli and sdssplitargs do:
+ * plain bytes and quoted parts may alternate (a"b c" is the word `ab c`), and a closing
+ * quote must be followed by a space or the end of the line. */
+static bool word(const uint8_t *s, size_t n, size_t *i, uint8_t *out, size_t *len)
+{
+    size_t o = 0;
+    while (*i < n && !is_space(s[*i])) {
+        if (s[*i] != '"' && s[*i] != '\'') {
+            out[o++] = s[(*i)++];
+            continue;
+        }
+        if (!unquote(s, n, i, out, &o) || (*i < n && !is_space(s[*i])))
+            return false;
+    }
+    *len = o;
+    return true;
+}
+
+/* Splits line into arguments. A word never decodes to more bytes than it spans, so
+ * reserving the rest of the line bounds it; the reservation shrinks to the decoded size. */
 static int split_inline(fl_resp_parser *p, const uint8_t *s, size_t n)
 {
     size_t i = 0;
@@ -313,24 +330,15 @@ static int split_inline(fl_resp_parser *p, const uint8_t *s, size_t n)
             return STEP_OK;
         if (p->argc == p->lim.args_max)
             return fail(p, FL_ETOOBIG, "too many arguments in inline request");
-        size_t start = i;
-        while (i < n && !is_space(s[i]) && s[i] != '"' && s[i] != '\'')
-            i++;
-        bool quoted = i < n && i == start && (s[i] == '"' || s[i] == '\'');
-        size_t word_max = quoted ? n - i : i - start;
+        size_t word_max = n - i, len = 0;
         uint8_t *dst = arg_add(p, word_max);
         if (!dst)
             return fail(p, FL_ENOMEM, "out of memory");
-        size_t len = word_max;
-        if (quoted) {
-            if (!unquote(s, n, &i, dst, &len))
-                return fail(p, FL_ESYNTAX, "unbalanced quotes in request");
-            p->data.len -= word_max - len;
-            p->spans[p->argc - 1].len = len;
-            dst[len] = 0;
-        } else {
-            memcpy(dst, s + start, len);
-        }
+        if (!word(s, n, &i, dst, &len))
+            return fail(p, FL_ESYNTAX, "unbalanced quotes in request");
+        p->data.len -= word_max - len;
+        p->spans[p->argc - 1].len = len;
+        dst[len] = 0;
     }
 }
 

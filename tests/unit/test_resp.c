@@ -65,6 +65,8 @@ static void feed_str(const fl_resp_limits *lim, const char *in, struct feed *f)
     feed_all(lim, in, strlen(in), f);
 }
 
+static void check_error(const fl_resp_limits *lim, const char *in, int rc, const char *msg);
+
 static void check_same(const struct feed *a, const struct feed *b)
 {
     CHECK_EQ(a->rc, b->rc);
@@ -110,6 +112,21 @@ TEST(resp_parses_multibulk_inline_and_pipelined)
     CHECK_EQ(f.out.len, sizeof(want) - 1);
     CHECK(memcmp(f.out.data, want, f.out.len) == 0);
     fl_buf_free(&f.out);
+}
+
+TEST(resp_inline_quoting_follows_redis_cli)
+{
+    static const char in[] = "set a\"b c\" '\\x41\\'' \"\\x41\\x4g\\q\\n\" \"\"\r\n";
+    static const char want[] = "*5\r\n$3\r\nset\r\n$4\r\nab c\r\n$5\r\n\\x41'\r\n"
+                               "$6\r\nAx4gq\n\r\n$0\r\n\r\n";
+    struct feed f;
+    feed_all(NULL, in, sizeof(in) - 1, &f);
+    CHECK_EQ(f.rc, 0);
+    CHECK_EQ(f.out.len, sizeof(want) - 1);
+    CHECK(memcmp(f.out.data, want, f.out.len) == 0);
+    fl_buf_free(&f.out);
+    check_error(NULL, "set x'y'z\r\n", FL_ESYNTAX,
+                "ERR Protocol error: unbalanced quotes in request");
 }
 
 TEST(resp_argv_is_nul_terminated_and_binary_safe)
