@@ -12,10 +12,10 @@ typedef uint64_t fl_term;    /* Raft / Paxos term (ballot round); 0 = before any
 typedef uint64_t fl_index;   /* log index; entries start at 1, 0 = "no entry" */
 typedef uint32_t fl_node_id; /* node identifier; 0 = none */
 
-#define FL_NODE_NONE ((fl_node_id)0)
-#define FL_NS_PER_US ((fl_time_ns)1000)
-#define FL_NS_PER_MS ((fl_time_ns)1000000)
-#define FL_NS_PER_S  ((fl_time_ns)1000000000)
+#define FL_NODE_NONE  ((fl_node_id)0)
+#define FL_NS_PER_US  ((fl_time_ns)1000)
+#define FL_NS_PER_MS  ((fl_time_ns)1000000)
+#define FL_NS_PER_S   ((fl_time_ns)1000000000)
 #define FL_TIME_NEVER UINT64_MAX
 
 #endif

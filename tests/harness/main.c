@@ -34,8 +34,8 @@ void fl_test_fail(const char *file, int line, const char *msg)
 void fl_test_fail_eq(const char *file, int line, const char *a_expr, const char *b_expr,
                      long long a, long long b)
 {
-    fprintf(stderr, "  %s:%d: check failed: %s == %s (%lld != %lld)\n", file, line, a_expr,
-            b_expr, a, b);
+    fprintf(stderr, "  %s:%d: check failed: %s == %s (%lld != %lld)\n", file, line, a_expr, b_expr,
+            a, b);
     longjmp(test_jmp, 1);
 }
 

@@ -15,8 +15,8 @@ typedef void (*fl_test_fn)(void);
 
 void fl_test_register(const char *name, fl_test_fn fn);
 _Noreturn void fl_test_fail(const char *file, int line, const char *msg);
-_Noreturn void fl_test_fail_eq(const char *file, int line, const char *a_expr,
-                               const char *b_expr, long long a, long long b);
+_Noreturn void fl_test_fail_eq(const char *file, int line, const char *a_expr, const char *b_expr,
+                               long long a, long long b);
 
 #define TEST(name)                                                                                 \
     static void name(void);                                                                        \
