@@ -89,13 +89,13 @@ static int fail(fl_resp_parser *p, int code, const char *what)
     return code;
 }
 
-/* Parses a strict decimal int64 ("0", "-12"; no '+', no leading zeros, no spaces), as
- * Redis's string2ll. Returns false on anything else. */
+/* Parses a strict decimal int64 ("0", "-12"; no '+', no leading zeros, no "-0", no
+ * spaces), as Redis's string2ll. Returns false on anything else. */
 static bool parse_i64(const uint8_t *s, size_t n, int64_t *out)
 {
     bool neg = n > 0 && s[0] == '-';
     size_t i = neg ? 1 : 0;
-    if (i == n || n - i > 19 || (s[i] == '0' && n - i > 1))
+    if (i == n || n - i > 19 || (s[i] == '0' && (n - i > 1 || neg))) /* "01", "-0" */
         return false;
     uint64_t v = 0;
     for (; i < n; i++) {

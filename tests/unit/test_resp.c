@@ -188,6 +188,8 @@ TEST(resp_errors_use_redis_texts)
     check_error(NULL, "*1\r\nx", FL_ESYNTAX, "ERR Protocol error: expected '$', got 'x'");
     check_error(NULL, "*1\r\n$-1\r\n", FL_ETOOBIG, "ERR Protocol error: invalid bulk length");
     check_error(NULL, "*1\r\n$+1\r\n", FL_ESYNTAX, "ERR Protocol error: invalid bulk length");
+    check_error(NULL, "*1\r\n$-0\r\n", FL_ESYNTAX, "ERR Protocol error: invalid bulk length");
+    check_error(NULL, "*-0\r\n", FL_ESYNTAX, "ERR Protocol error: invalid multibulk length");
     check_error(NULL, "*1\r\n$1\r\nab\r\n", FL_ESYNTAX,
                 "ERR Protocol error: expected CRLF after bulk data");
     check_error(NULL, "SET \"abc\n", FL_ESYNTAX,
