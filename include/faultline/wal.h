@@ -1,0 +1,138 @@
+/* wal.h: a segmented write-ahead log of opaque records, with CRC32C-checked recovery and
+ * group commit.
+ *
+ * Records get consecutive sequence numbers (seq), starting at 1 in a new log. The layer
+ * above gives records their meaning: the Raft runtime writes entries, hard state and
+ * "discard entries after index i" records; on recovery it replays them in order, so a
+ * suffix truncation is itself a record and the WAL never rewrites what it has written
+ * (docs/wal.md explains why). Old records are reclaimed by deleting whole segments.
+ *
+ * Durability: fl_wal_append only buffers; a record is durable once fl_wal_sync (one write
+ * and one fdatasync for everything appended since the last sync: group commit) returns 0,
+ * and fl_wal_synced_seq() says up to which seq that is.
+ *
+ * Failure: a failed write or fdatasync latches a sticky error. Every later call returns it;
+ * the caller must stop the node and recover by reopening the directory (after a failed
+ * fsync the kernel may have dropped the dirty pages, so retrying could report success for
+ * data that is gone).
+ *
+ * Recovery (fl_wal_open) verifies every record of every segment. Damage at the tail of the
+ * last segment (a partial or checksum-failing record with no valid record after it: a torn
+ * write) is truncated away; any other damage refuses to open, with the file name and byte
+ * offset in the message. The on-disk format is specified byte by byte in src/io/wal.c. */
+#ifndef FAULTLINE_WAL_H
+#define FAULTLINE_WAL_H
+
+#include "faultline/buf.h"
+#include "faultline/errmsg.h"
+#include "faultline/types.h"
+
+#define FL_WAL_RECORD_LEN_LIMIT ((uint32_t)64 << 20) /* format limit on a record's payload */
+
+/* Test hooks: countdowns (N > 0 arms "the Nth operation from now"; 1 = the next one). The
+ * WAL decrements them as it goes; a fired hook resets itself to 0. Never set in production:
+ * leave fl_wal_config.faults NULL. */
+typedef struct fl_wal_faults {
+    uint32_t fsync_fail_after; /* the Nth fdatasync fails with EIO (not performed) */
+    uint32_t tear_after;       /* the Nth write() writes only tear_keep_bytes, then fails */
+    size_t tear_keep_bytes;
+    uint64_t corrupt_seq;    /* if != 0: the record with this seq is written with one byte */
+    uint32_t corrupt_offset; /* (offset within the record, header included) flipped, after
+                                its CRC was computed */
+} fl_wal_faults;
+
+typedef struct fl_wal_config {
+    uint64_t segment_size_max; /* rotate before a record would pass it (default 64 MiB); a
+                                  segment always takes at least one record */
+    uint32_t record_size_max;  /* payload bytes per record (default 4 MiB, <= LEN_LIMIT) */
+    size_t buffer_size_max;    /* appended bytes buffered before a write (default 1 MiB) */
+    size_t segments_max;       /* segment files in the directory (default 1 << 16) */
+    fl_wal_faults *faults;     /* test hooks or NULL; caller-owned, may be changed any time */
+} fl_wal_config;
+
+typedef struct fl_wal_segment {
+    uint64_t first_seq; /* seq of its first record (also in its file name) */
+    uint64_t segno;     /* 1, 2, 3...: segment number, +1 per rotation */
+} fl_wal_segment;
+
+typedef struct fl_wal_stats {
+    uint64_t appends;
+    uint64_t writes; /* write() calls */
+    uint64_t fsyncs; /* fdatasync() calls on segments */
+    uint64_t bytes;  /* bytes written to segments */
+    uint64_t rotations;
+    uint64_t recovered_records;
+    uint64_t truncated_bytes; /* torn tail removed at open */
+} fl_wal_stats;
+
+typedef struct fl_wal {
+    char dir[512];
+    int dirfd;
+    int fd; /* the last segment, open for writing */
+    fl_wal_config cfg;
+    fl_wal_segment *segs; /* oldest first; segs_count >= 1 once open */
+    size_t segs_count;
+    size_t segs_cap;
+    uint64_t file_size; /* bytes of the last segment written with write() */
+    fl_buf pending;     /* encoded records not yet written */
+    uint64_t next_seq;  /* seq the next append gets */
+    uint64_t synced_seq;
+    int err; /* sticky: once set, every call returns it */
+    fl_errmsg msg;
+    fl_wal_stats stats;
+} fl_wal;
+
+/* Opens (creating if needed: the directory, one level, and a first segment) and recovers
+ * the log in dir, holding an exclusive flock on the directory until close. On failure
+ * returns FL_ECORRUPT (damage outside the tail), FL_EVERSION, FL_EBUSY (already open),
+ * FL_EIO, FL_ENOMEM or FL_ECONFIG, with the reason in fl_wal_errmsg(w); w needs no close. */
+int fl_wal_open(fl_wal *w, const char *dir, const fl_wal_config *cfg);
+/* Closes files and frees memory. Does not sync: records appended since the last successful
+ * fl_wal_sync may or may not survive (as in a crash). */
+void fl_wal_close(fl_wal *w);
+const char *fl_wal_errmsg(const fl_wal *w);
+
+/* Appends a record (copied; len <= record_size_max) to the buffer, rotating to a new
+ * segment first if it would pass segment_size_max. *seq (if not NULL) receives its seq.
+ * Returns 0, FL_ETOOBIG (record too big, not sticky) or the sticky error. */
+int fl_wal_append(fl_wal *w, const void *data, size_t len, uint64_t *seq);
+/* Writes buffered records and fdatasyncs the last segment: afterwards every record
+ * appended so far is durable. Returns 0 or the sticky error (FL_EIO). */
+int fl_wal_sync(fl_wal *w);
+/* Deletes whole segments all of whose records have seq < seq (never the last segment), for
+ * compaction after a snapshot. *deleted (if not NULL) gets the number of files removed.
+ * Returns 0, FL_EIO (an unlink failed: nothing after it was deleted; not sticky) or the
+ * sticky error. */
+int fl_wal_delete_before(fl_wal *w, uint64_t seq, size_t *deleted);
+
+uint64_t fl_wal_first_seq(const fl_wal *w);  /* oldest record kept; == next if empty */
+uint64_t fl_wal_last_seq(const fl_wal *w);   /* newest record appended; first - 1 if empty */
+uint64_t fl_wal_synced_seq(const fl_wal *w); /* newest record known durable */
+
+typedef struct fl_wal_record {
+    uint64_t seq;
+    const uint8_t *data; /* valid until the next fl_wal_iter_next / close */
+    uint32_t len;
+} fl_wal_record;
+
+typedef struct fl_wal_iter {
+    fl_wal *w;
+    size_t seg;   /* index into w->segs of the mapped segment */
+    uint8_t *map; /* the mapped segment, or NULL */
+    size_t map_len;
+    size_t off; /* next record's offset in the map */
+    uint64_t next_seq;
+    uint64_t from_seq; /* records before it are skipped */
+    uint64_t last_seq; /* stop after this one */
+} fl_wal_iter;
+
+/* Iterates records from seq from_seq (or the first kept, if older) to the last appended.
+ * Buffered records are written (not synced) first. Records are verified again as they are
+ * read. Typical use: right after open, to replay. Returns 0 or an error. */
+int fl_wal_iter_init(fl_wal *w, fl_wal_iter *it, uint64_t from_seq);
+/* Returns 1 with *rec set, 0 at the end, or a negative error (FL_ECORRUPT: the file changed
+ * under the log; FL_EIO). */
+int fl_wal_iter_next(fl_wal_iter *it, fl_wal_record *rec);
+void fl_wal_iter_close(fl_wal_iter *it);
+
+#endif

@@ -1,0 +1,69 @@
+/* resp_reply.c: RESP2 reply and request writers (resp.h). Invariant: every writer emits one
+ * complete RESP value (or, for arrays, its header) or latches an error in the buffer; a
+ * simple string or error line never contains CR or LF, whatever the caller passes. */
+#include "faultline/resp.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+static void put_line(fl_buf *b, char type, const char *s)
+{
+    size_t n = strlen(s);
+    uint8_t *p = fl_buf_extend(b, n + 3);
+    if (!p)
+        return;
+    p[0] = (uint8_t)type;
+    for (size_t i = 0; i < n; i++)
+        p[1 + i] = (s[i] == '\r' || s[i] == '\n') ? ' ' : (uint8_t)s[i];
+    p[n + 1] = '\r';
+    p[n + 2] = '\n';
+}
+
+void fl_resp_put_simple(fl_buf *b, const char *s)
+{
+    put_line(b, '+', s);
+}
+
+void fl_resp_put_error(fl_buf *b, const char *s)
+{
+    put_line(b, '-', s);
+}
+
+void fl_resp_put_int(fl_buf *b, int64_t v)
+{
+    fl_buf_printf(b, ":%" PRId64 "\r\n", v);
+}
+
+void fl_resp_put_bulk(fl_buf *b, const void *p, size_t n)
+{
+    fl_buf_printf(b, "$%zu\r\n", n);
+    fl_buf_put_bytes(b, p, n);
+    fl_buf_put_bytes(b, "\r\n", 2);
+}
+
+void fl_resp_put_bulk_str(fl_buf *b, const char *s)
+{
+    fl_resp_put_bulk(b, s, strlen(s));
+}
+
+void fl_resp_put_null(fl_buf *b)
+{
+    fl_buf_put_bytes(b, "$-1\r\n", 5);
+}
+
+void fl_resp_put_array(fl_buf *b, size_t n)
+{
+    fl_buf_printf(b, "*%zu\r\n", n);
+}
+
+void fl_resp_put_null_array(fl_buf *b)
+{
+    fl_buf_put_bytes(b, "*-1\r\n", 5);
+}
+
+void fl_resp_put_command(fl_buf *b, size_t argc, const fl_resp_arg *argv)
+{
+    fl_resp_put_array(b, argc);
+    for (size_t i = 0; i < argc; i++)
+        fl_resp_put_bulk(b, argv[i].p, argv[i].len);
+}

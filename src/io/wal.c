@@ -1,0 +1,406 @@
+/* wal.c: the write-ahead log's format, codecs and write path: append, group-commit sync,
+ * rotation, segment deletion (wal.h). Recovery and iteration are in wal_recover.c.
+ *
+ * ON-DISK FORMAT (version 1). All integers are little-endian.
+ *
+ * A log is a directory of segment files named "wal-" + the seq of the segment's first
+ * record as 20 decimal digits + ".seg" (wal-00000000000000000001.seg), so names sort in log
+ * order. Files named *.seg.tmp are unfinished segments from a crashed rotation and are
+ * deleted at open; other names are ignored.
+ *
+ * A segment is a 32-byte header followed by zero or more records, back to back:
+ *
+ *   segment header
+ *   offset size  field
+ *        0    4  magic: the bytes 'F' 'L' 'W' 'L'
+ *        4    2  format version: 1
+ *        6    2  reserved: 0
+ *        8    8  segment number: 1 for the first segment of a log, +1 for each next one
+ *       16    8  first seq: seq of the segment's first record (equals the name)
+ *       24    4  reserved: 0
+ *       28    4  CRC32C of bytes 0..27
+ *
+ *   record (16 + L bytes)
+ *   offset size  field
+ *        0    4  L: payload length, 0 <= L <= 64 MiB (FL_WAL_RECORD_LEN_LIMIT)
+ *        4    4  CRC32C of bytes 0..3 followed by bytes 8..15+L (length, seq, payload)
+ *        8    8  seq: the previous record's seq + 1 (the header's first seq for the first)
+ *       16    L  payload: opaque bytes
+ *
+ * Across segments: segment numbers increase by one and each segment's first seq is the
+ * previous segment's last seq + 1 (an empty segment's "last" is its first seq - 1).
+ *
+ * Write path invariants:
+ *  1. Only the last segment is ever written; a segment is created complete (header written,
+ *     synced, then renamed into place, directory synced) before any record goes into it, and
+ *     the previous segment is fully written and fdatasync'ed before that. So damage outside
+ *     the last segment can only be corruption, never a torn write.
+ *  2. Records reach the file in seq order, each whole in one buffer; file_size is the
+ *     offset where the next buffer goes.
+ *  3. synced_seq <= next_seq - 1, and every record up to synced_seq has been fdatasync'ed.
+ *  4. Once err != 0 nothing more is written. */
+#include "wal_format.h"
+
+#include "faultline/assert.h"
+#include "faultline/crc32c.h"
+#include "faultline/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* ---- format ---- */
+
+const char *fl__wal_check_text(int check)
+{
+    switch (check) {
+    case WAL_OK:
+        return "ok";
+    case WAL_TRUNC:
+        return "truncated (runs past the end of the file)";
+    case WAL_BADLEN:
+        return "bad length";
+    case WAL_BADCRC:
+        return "checksum mismatch";
+    case WAL_BADSEQ:
+        return "unexpected sequence number";
+    case WAL_BADMAGIC:
+        return "bad magic";
+    }
+    return "?";
+}
+
+void fl__wal_segment_name(char out[WAL_NAME_SIZE], uint64_t first_seq)
+{
+    snprintf(out, WAL_NAME_SIZE, WAL_NAME_PREFIX "%020" PRIu64 WAL_NAME_SUFFIX, first_seq);
+}
+
+void fl__wal_encode_header(uint8_t out[WAL_HEADER_SIZE], uint64_t segno, uint64_t first_seq)
+{
+    memset(out, 0, WAL_HEADER_SIZE);
+    out[0] = WAL_MAGIC0;
+    out[1] = WAL_MAGIC1;
+    out[2] = WAL_MAGIC2;
+    out[3] = WAL_MAGIC3;
+    out[4] = WAL_VERSION;
+    fl_put_u64le(out + 8, segno);
+    fl_put_u64le(out + 16, first_seq);
+    fl_put_u32le(out + 28, fl_crc32c(0, out, 28));
+}
+
+int fl__wal_check_header(const uint8_t *p, size_t size, uint64_t *segno, uint64_t *first_seq,
+                         uint16_t *version)
+{
+    if (size < WAL_HEADER_SIZE)
+        return WAL_TRUNC;
+    if (p[0] != WAL_MAGIC0 || p[1] != WAL_MAGIC1 || p[2] != WAL_MAGIC2 || p[3] != WAL_MAGIC3)
+        return WAL_BADMAGIC;
+    if (fl_get_u32le(p + 28) != fl_crc32c(0, p, 28))
+        return WAL_BADCRC;
+    *version = (uint16_t)(p[4] | p[5] << 8);
+    *segno = fl_get_u64le(p + 8);
+    *first_seq = fl_get_u64le(p + 16);
+    return WAL_OK;
+}
+
+uint32_t fl__wal_record_crc(const uint8_t *rec, uint32_t len)
+{
+    uint32_t crc = fl_crc32c(0, rec, 4);
+    return fl_crc32c(crc, rec + 8, 8 + (size_t)len);
+}
+
+int fl__wal_check_record(const uint8_t *p, size_t size, size_t off, uint64_t seq_want,
+                         uint32_t *len)
+{
+    if (off > size || size - off < WAL_REC_HEADER_SIZE) /* off > size: a file that shrank */
+        return WAL_TRUNC;
+    const uint8_t *rec = p + off;
+    uint32_t n = fl_get_u32le(rec);
+    if (n > FL_WAL_RECORD_LEN_LIMIT)
+        return WAL_BADLEN;
+    if (size - off - WAL_REC_HEADER_SIZE < n)
+        return WAL_TRUNC;
+    if (fl_get_u32le(rec + 4) != fl__wal_record_crc(rec, n))
+        return WAL_BADCRC;
+    if (fl_get_u64le(rec + 8) != seq_want)
+        return WAL_BADSEQ;
+    *len = n;
+    return WAL_OK;
+}
+
+/* ---- errors ---- */
+
+/* Latches the sticky error: nothing is written after a failed write or sync. */
+int fl__wal_latch(fl_wal *w, int code)
+{
+    FL_ASSERT(code < 0);
+    if (!w->err)
+        w->err = code;
+    return w->err;
+}
+
+static bool fault_fires(uint32_t *countdown)
+{
+    if (*countdown == 0)
+        return false;
+    return --*countdown == 0;
+}
+
+/* ---- writing ---- */
+
+/* Writes all of p at offset off, retrying short writes. The tear hook writes a prefix and
+ * fails, as a crash in the middle of the write would leave it. */
+static int write_all(fl_wal *w, int fd, const uint8_t *p, size_t n, uint64_t off, const char *name)
+{
+    fl_wal_faults *f = w->cfg.faults;
+    if (f && fault_fires(&f->tear_after)) {
+        size_t keep = f->tear_keep_bytes < n ? f->tear_keep_bytes : n;
+        if (keep && pwrite(fd, p, keep, (off_t)off) < 0)
+            keep = 0;
+        w->stats.writes++;
+        w->stats.bytes += keep;
+        return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO),
+                             "wal: write(%s/%s at offset %" PRIu64 "): torn after %zu of %zu "
+                             "bytes (injected)",
+                             w->dir, name, off, keep, n);
+    }
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pwrite(fd, p + done, n - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), r < 0 ? errno : EIO,
+                                   "wal: write(%s/%s at offset %" PRIu64 ")", w->dir, name,
+                                   off + done);
+        done += (size_t)r;
+        w->stats.writes++;
+        w->stats.bytes += (uint64_t)r;
+    }
+    return 0;
+}
+
+int fl__wal_sync_fd(fl_wal *w, int fd, const char *name)
+{
+    fl_wal_faults *f = w->cfg.faults;
+    if (f && fault_fires(&f->fsync_fail_after))
+        return fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), EIO,
+                               "wal: fdatasync(%s/%s) (injected)", w->dir, name);
+    w->stats.fsyncs++;
+    if (fdatasync(fd) < 0)
+        return fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), errno, "wal: fdatasync(%s/%s)",
+                               w->dir, name);
+    return 0;
+}
+
+static const char *last_name(const fl_wal *w, char out[WAL_NAME_SIZE])
+{
+    fl__wal_segment_name(out, w->segs[w->segs_count - 1].first_seq);
+    return out;
+}
+
+/* Writes the buffered records to the last segment (no sync). */
+static int flush(fl_wal *w)
+{
+    if (w->err)
+        return w->err;
+    if (w->pending.len == 0)
+        return 0;
+    char name[WAL_NAME_SIZE];
+    int rc = write_all(w, w->fd, w->pending.data, w->pending.len, w->file_size, last_name(w, name));
+    if (rc)
+        return rc;
+    w->file_size += w->pending.len;
+    fl_buf_reset(&w->pending);
+    return 0;
+}
+
+int fl_wal_sync(fl_wal *w)
+{
+    int rc = flush(w);
+    if (rc)
+        return rc;
+    if (w->synced_seq == w->next_seq - 1)
+        return 0; /* nothing new */
+    char name[WAL_NAME_SIZE];
+    rc = fl__wal_sync_fd(w, w->fd, last_name(w, name));
+    if (rc)
+        return rc;
+    w->synced_seq = w->next_seq - 1;
+    return 0;
+}
+
+static int sync_dir(fl_wal *w)
+{
+    if (fsync(w->dirfd) < 0)
+        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: fsync(directory %s)", w->dir);
+    return 0;
+}
+
+int fl__wal_segs_push(fl_wal *w, uint64_t segno, uint64_t first_seq)
+{
+    if (w->segs_count == w->segs_cap) {
+        size_t cap = w->segs_cap ? w->segs_cap * 2 : 16;
+        fl_wal_segment *s = realloc(w->segs, cap * sizeof(*s));
+        if (!s)
+            return fl_errmsg_set(&w->msg, FL_ENOMEM, "wal: out of memory");
+        w->segs = s;
+        w->segs_cap = cap;
+    }
+    w->segs[w->segs_count++] = (fl_wal_segment){.first_seq = first_seq, .segno = segno};
+    return 0;
+}
+
+/* Creates a complete empty segment: header into NAME.tmp, fsync, rename, fsync directory.
+ * On success *fd_out is open for writing and the segment is in w->segs. */
+int fl__wal_create_segment(fl_wal *w, uint64_t segno, uint64_t first_seq, int *fd_out)
+{
+    char name[WAL_NAME_SIZE], tmp[WAL_NAME_SIZE];
+    if (w->segs_count == w->cfg.segments_max)
+        return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EFULL),
+                             "wal: %zu segments in %s (segments_max)", w->segs_count, w->dir);
+    fl__wal_segment_name(name, first_seq);
+    snprintf(tmp, sizeof(tmp), WAL_NAME_PREFIX "%020" PRIu64 WAL_NAME_SUFFIX ".tmp", first_seq);
+    int fd = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), errno, "wal: create %s/%s",
+                               w->dir, tmp);
+    uint8_t hdr[WAL_HEADER_SIZE];
+    fl__wal_encode_header(hdr, segno, first_seq);
+    int rc = write_all(w, fd, hdr, sizeof(hdr), 0, tmp);
+    if (!rc)
+        rc = fl__wal_sync_fd(w, fd, tmp);
+    if (!rc && renameat(w->dirfd, tmp, w->dirfd, name) < 0)
+        rc = fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), errno, "wal: rename %s/%s", w->dir,
+                             tmp);
+    if (!rc && sync_dir(w))
+        rc = fl__wal_latch(w, FL_EIO);
+    if (!rc)
+        rc = fl__wal_segs_push(w, segno, first_seq);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
+/* Makes the last segment durable, then starts a new one whose first record is next_seq. */
+static int rotate(fl_wal *w)
+{
+    int rc = fl_wal_sync(w);
+    if (rc)
+        return rc;
+    int fd;
+    rc = fl__wal_create_segment(w, w->segs[w->segs_count - 1].segno + 1, w->next_seq, &fd);
+    if (rc)
+        return fl__wal_latch(w, rc);
+    close(w->fd);
+    w->fd = fd;
+    w->file_size = WAL_HEADER_SIZE;
+    w->stats.rotations++;
+    return 0;
+}
+
+static void encode_record(fl_wal *w, uint8_t *rec, const void *data, uint32_t len, uint64_t seq)
+{
+    fl_put_u32le(rec, len);
+    fl_put_u64le(rec + 8, seq);
+    if (len)
+        memcpy(rec + WAL_REC_HEADER_SIZE, data, len);
+    fl_put_u32le(rec + 4, fl__wal_record_crc(rec, len));
+    fl_wal_faults *f = w->cfg.faults;
+    if (f && f->corrupt_seq == seq) {
+        f->corrupt_seq = 0;
+        rec[f->corrupt_offset % (WAL_REC_HEADER_SIZE + len)] ^= 0x20;
+    }
+}
+
+int fl_wal_append(fl_wal *w, const void *data, size_t len, uint64_t *seq)
+{
+    if (w->err)
+        return w->err;
+    if (len > w->cfg.record_size_max)
+        return fl_errmsg_set(&w->msg, FL_ETOOBIG, "wal: record of %zu bytes (record_size_max %u)",
+                             len, w->cfg.record_size_max);
+    size_t size = WAL_REC_HEADER_SIZE + len;
+    uint64_t seg_used = w->file_size + w->pending.len;
+    if (seg_used > WAL_HEADER_SIZE && seg_used + size > w->cfg.segment_size_max) {
+        int rc = rotate(w);
+        if (rc)
+            return rc;
+    }
+    if (w->pending.len && w->pending.len + size > w->cfg.buffer_size_max) {
+        int rc = flush(w);
+        if (rc)
+            return rc;
+    }
+    uint8_t *rec = fl_buf_extend(&w->pending, size);
+    if (!rec) {
+        /* the buffer latched its error but kept its content: the records already in it were
+         * appended and must stay; only this one is refused (not sticky) */
+        w->pending.err = 0;
+        return fl_errmsg_set(&w->msg, FL_ENOMEM, "wal: out of memory buffering a record");
+    }
+    encode_record(w, rec, data, (uint32_t)len, w->next_seq);
+    if (seq)
+        *seq = w->next_seq;
+    w->next_seq++;
+    w->stats.appends++;
+    return 0;
+}
+
+int fl_wal_delete_before(fl_wal *w, uint64_t seq, size_t *deleted)
+{
+    size_t n = 0;
+    int rc = 0;
+    if (deleted)
+        *deleted = 0;
+    if (w->err)
+        return w->err;
+    /* oldest first, so a crash in between leaves a contiguous log */
+    while (n + 1 < w->segs_count && w->segs[n + 1].first_seq <= seq) {
+        char name[WAL_NAME_SIZE];
+        fl__wal_segment_name(name, w->segs[n].first_seq);
+        if (unlinkat(w->dirfd, name, 0) < 0 && errno != ENOENT) {
+            rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: unlink %s/%s", w->dir, name);
+            break;
+        }
+        n++;
+    }
+    memmove(w->segs, w->segs + n, (w->segs_count - n) * sizeof(*w->segs));
+    w->segs_count -= n;
+    if (deleted)
+        *deleted = n;
+    if (n && sync_dir(w) && !rc)
+        rc = FL_EIO;
+    return rc;
+}
+
+uint64_t fl_wal_first_seq(const fl_wal *w)
+{
+    return w->segs_count ? w->segs[0].first_seq : w->next_seq;
+}
+
+uint64_t fl_wal_last_seq(const fl_wal *w)
+{
+    return w->next_seq - 1;
+}
+
+uint64_t fl_wal_synced_seq(const fl_wal *w)
+{
+    return w->synced_seq;
+}
+
+const char *fl_wal_errmsg(const fl_wal *w)
+{
+    return w->msg.text;
+}
+
+int fl__wal_flush(fl_wal *w)
+{
+    return flush(w);
+}

@@ -1,0 +1,433 @@
+/* wal_recover.c: opening a WAL directory: finding segments, verifying every record,
+ * truncating a torn tail, refusing anything else; and iterating recovered records (wal.h,
+ * format in wal.c).
+ *
+ * Recovery rules (docs/wal.md):
+ *  1. Segments sort by the first seq in their names; their headers must be valid, agree with
+ *     the name, and continue the previous segment (segment number + 1, first seq = last + 1).
+ *  2. Every record must be whole, its CRC32C must match and its seq must be the next one.
+ *  3. A failing record in the LAST segment with no valid record anywhere after it is a torn
+ *     write: the file is truncated at its offset (and fdatasync'ed). A record that fails
+ *     anywhere else, or that is followed by a valid record, or has a valid checksum but the
+ *     wrong seq, is corruption: open fails with the file and byte offset in the message.
+ *     Refusing is the safe side: synced data may be behind the damage.
+ * Reading uses read-only mappings, so recovery allocates nothing per record. */
+#include "wal_format.h"
+
+#include "faultline/assert.h"
+#include "faultline/crc32c.h"
+#include "faultline/error.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int config_defaults(fl_wal *w, const fl_wal_config *in)
+{
+    fl_wal_config *c = &w->cfg;
+    *c = in ? *in : (fl_wal_config){0};
+    if (!c->segment_size_max)
+        c->segment_size_max = (uint64_t)64 << 20;
+    if (!c->record_size_max)
+        c->record_size_max = (uint32_t)4 << 20;
+    if (!c->buffer_size_max)
+        c->buffer_size_max = (size_t)1 << 20;
+    if (!c->segments_max)
+        c->segments_max = (size_t)1 << 16;
+    if (c->record_size_max > FL_WAL_RECORD_LEN_LIMIT)
+        return fl_errmsg_set(&w->msg, FL_ECONFIG, "wal: record_size_max %u above the limit %u",
+                             c->record_size_max, FL_WAL_RECORD_LEN_LIMIT);
+    if (c->segment_size_max < WAL_HEADER_SIZE + WAL_REC_HEADER_SIZE)
+        return fl_errmsg_set(&w->msg, FL_ECONFIG, "wal: segment_size_max %" PRIu64 " too small",
+                             c->segment_size_max);
+    return 0;
+}
+
+/* "wal-" 20 digits ".seg" -> first seq. */
+static bool parse_name(const char *s, uint64_t *first_seq)
+{
+    if (strlen(s) != WAL_NAME_LEN || strncmp(s, WAL_NAME_PREFIX, 4) != 0 ||
+        strcmp(s + 4 + WAL_NAME_DIGITS, WAL_NAME_SUFFIX) != 0)
+        return false;
+    uint64_t v = 0;
+    for (int i = 0; i < WAL_NAME_DIGITS; i++) {
+        char c = s[4 + i];
+        if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(c - '0');
+    }
+    *first_seq = v;
+    return true;
+}
+
+static bool is_tmp_name(const char *s)
+{
+    size_t n = strlen(s);
+    return n == WAL_NAME_LEN + 4 && strncmp(s, WAL_NAME_PREFIX, 4) == 0 &&
+           strcmp(s + n - 8, WAL_NAME_SUFFIX ".tmp") == 0;
+}
+
+static int cmp_seg(const void *a, const void *b)
+{
+    const fl_wal_segment *x = a, *y = b;
+    return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
+}
+
+/* Fills w->segs (segno 0 until verified), sorted; deletes unfinished *.seg.tmp files. */
+static int list_segments(fl_wal *w)
+{
+    int fd = dup(w->dirfd);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: opendir %s", w->dir);
+    }
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d)) != NULL) {
+        uint64_t first_seq;
+        if (parse_name(e->d_name, &first_seq)) {
+            rc = fl__wal_segs_push(w, 0, first_seq);
+        } else if (is_tmp_name(e->d_name) && unlinkat(w->dirfd, e->d_name, 0) < 0) {
+            rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: unlink %s/%s", w->dir, e->d_name);
+        }
+    }
+    closedir(d);
+    if (!rc && w->segs_count > w->cfg.segments_max)
+        rc = fl_errmsg_set(&w->msg, FL_EFULL, "wal: %zu segments in %s (segments_max)",
+                           w->segs_count, w->dir);
+    if (!rc && w->segs_count > 1)
+        qsort(w->segs, w->segs_count, sizeof(*w->segs), cmp_seg);
+    return rc;
+}
+
+typedef struct seg_map {
+    char name[WAL_NAME_SIZE];
+    uint8_t *p;
+    size_t size;
+} seg_map;
+
+static int map_segment(fl_wal *w, uint64_t first_seq, seg_map *m)
+{
+    fl__wal_segment_name(m->name, first_seq);
+    m->p = NULL;
+    m->size = 0;
+    int fd = openat(w->dirfd, m->name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: open %s/%s", w->dir, m->name);
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) < 0) {
+        rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: stat %s/%s", w->dir, m->name);
+    } else if (st.st_size > 0) {
+        m->size = (size_t)st.st_size;
+        m->p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m->p == MAP_FAILED) {
+            m->p = NULL;
+            rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: mmap %s/%s", w->dir, m->name);
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static void unmap_segment(seg_map *m)
+{
+    if (m->p)
+        munmap(m->p, m->size);
+    m->p = NULL;
+}
+
+/* Verifies segment i's header against its name and the previous segment. */
+static int check_header(fl_wal *w, size_t i, const seg_map *m, uint64_t expected_seq)
+{
+    uint64_t segno = 0, first_seq = 0;
+    uint16_t version = 0;
+    int chk = fl__wal_check_header(m->p, m->size, &segno, &first_seq, &version);
+    if (chk != WAL_OK)
+        return fl_errmsg_set(&w->msg, FL_ECORRUPT,
+                             "wal: %s/%s: bad segment header at byte offset 0: %s", w->dir, m->name,
+                             fl__wal_check_text(chk));
+    if (version != WAL_VERSION)
+        return fl_errmsg_set(&w->msg, FL_EVERSION, "wal: %s/%s: format version %u, expected %u",
+                             w->dir, m->name, version, WAL_VERSION);
+    if (first_seq == 0) /* seqs start at 1: 0 would make "last = first - 1" wrap */
+        return fl_errmsg_set(&w->msg, FL_ECORRUPT,
+                             "wal: %s/%s: header at byte offset 0 says first seq 0", w->dir,
+                             m->name);
+    if (first_seq != w->segs[i].first_seq)
+        return fl_errmsg_set(&w->msg, FL_ECORRUPT,
+                             "wal: %s/%s: header at byte offset 0 says first seq %" PRIu64, w->dir,
+                             m->name, first_seq);
+    if (i > 0 && segno != w->segs[i - 1].segno + 1)
+        return fl_errmsg_set(&w->msg, FL_ECORRUPT,
+                             "wal: %s/%s: segment number %" PRIu64 " does not follow %" PRIu64
+                             " (a segment is missing)",
+                             w->dir, m->name, segno, w->segs[i - 1].segno);
+    if (i > 0 && first_seq != expected_seq)
+        return fl_errmsg_set(&w->msg, FL_ECORRUPT,
+                             "wal: %s/%s: first seq %" PRIu64 ", but the previous segment "
+                             "ends before seq %" PRIu64,
+                             w->dir, m->name, first_seq, expected_seq);
+    w->segs[i].segno = segno;
+    return 0;
+}
+
+/* Looks for any valid record after a failure at off (candidates must carry a seq that could
+ * follow): finding one proves the damage is not a torn tail. O(size) header checks; CRCs
+ * only for plausible candidates. Returns its offset, or 0. */
+static size_t find_valid_after(const seg_map *m, size_t off, uint64_t expected_seq)
+{
+    uint64_t seq_hi = expected_seq + (m->size - off) / WAL_REC_HEADER_SIZE;
+    for (size_t q = off + 1; q + WAL_REC_HEADER_SIZE <= m->size; q++) {
+        uint64_t seq = fl_get_u64le(m->p + q + 8);
+        if (seq < expected_seq || seq > seq_hi)
+            continue;
+        uint32_t len;
+        if (fl__wal_check_record(m->p, m->size, q, seq, &len) == WAL_OK)
+            return q;
+    }
+    return 0;
+}
+
+static int truncate_tail(fl_wal *w, const seg_map *m, size_t off)
+{
+    int fd = openat(w->dirfd, m->name, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: open %s/%s", w->dir, m->name);
+    int rc = 0;
+    if (ftruncate(fd, (off_t)off) < 0)
+        rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: truncate %s/%s to %zu", w->dir, m->name,
+                             off);
+    else
+        rc = fl__wal_sync_fd(w, fd, m->name);
+    close(fd);
+    w->stats.truncated_bytes += m->size - off;
+    return rc;
+}
+
+/* A record failed check chk at off: truncate (torn tail of the last segment) or refuse. */
+static int record_failed(fl_wal *w, const seg_map *m, bool last, size_t off, uint64_t seq, int chk)
+{
+    size_t valid = 0;
+    if (last && chk != WAL_BADSEQ) {
+        valid = find_valid_after(m, off, seq);
+        if (!valid)
+            return truncate_tail(w, m, off);
+    }
+    if (valid)
+        return fl_errmsg_set(&w->msg, FL_ECORRUPT,
+                             "wal: %s/%s: record seq %" PRIu64 " at byte offset %zu: %s, "
+                             "followed by a valid record at byte offset %zu (not a torn write)",
+                             w->dir, m->name, seq, off, fl__wal_check_text(chk), valid);
+    return fl_errmsg_set(
+        &w->msg, FL_ECORRUPT, "wal: %s/%s: record seq %" PRIu64 " at byte offset %zu: %s%s", w->dir,
+        m->name, seq, off, fl__wal_check_text(chk), last ? "" : " (not in the last segment)");
+}
+
+/* Verifies segment i; *seq is the seq its first record must have, and on return the seq
+ * after its last record. *end gets the offset after the last valid record. */
+static int recover_segment(fl_wal *w, size_t i, uint64_t *seq, uint64_t *end)
+{
+    seg_map m;
+    int rc = map_segment(w, w->segs[i].first_seq, &m);
+    if (!rc)
+        rc = check_header(w, i, &m, *seq);
+    if (rc) {
+        unmap_segment(&m);
+        return rc;
+    }
+    bool last = i + 1 == w->segs_count;
+    *seq = w->segs[i].first_seq;
+    size_t off = WAL_HEADER_SIZE;
+    while (off < m.size) {
+        uint32_t len = 0;
+        int chk = fl__wal_check_record(m.p, m.size, off, *seq, &len);
+        if (chk != WAL_OK) {
+            rc = record_failed(w, &m, last, off, *seq, chk);
+            break;
+        }
+        off += WAL_REC_HEADER_SIZE + len;
+        (*seq)++;
+        w->stats.recovered_records++;
+    }
+    *end = off;
+    unmap_segment(&m);
+    return rc;
+}
+
+static int open_dir(fl_wal *w, const char *dir)
+{
+    if (strlen(dir) >= sizeof(w->dir))
+        return fl_errmsg_set(&w->msg, FL_ECONFIG, "wal: directory name too long");
+    strcpy(w->dir, dir);
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: mkdir %s", dir);
+    w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->dirfd < 0)
+        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: open directory %s", dir);
+    /* one writer per log: a second node pointed at the same directory would interleave */
+    if (flock(w->dirfd, LOCK_EX | LOCK_NB) < 0)
+        return errno == EWOULDBLOCK
+                   ? fl_errmsg_set(&w->msg, FL_EBUSY, "wal: %s is in use (locked by another open)",
+                                   dir)
+                   : fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: flock %s", dir);
+    return 0;
+}
+
+/* Opens the recovered last segment for appending at end and makes its content durable. */
+static int open_last(fl_wal *w, uint64_t end)
+{
+    char name[WAL_NAME_SIZE];
+    fl__wal_segment_name(name, w->segs[w->segs_count - 1].first_seq);
+    w->fd = openat(w->dirfd, name, O_WRONLY | O_CLOEXEC);
+    if (w->fd < 0)
+        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: open %s/%s", w->dir, name);
+    w->file_size = end;
+    /* what a crashed process left in the page cache is not known to be on disk yet */
+    return fl__wal_sync_fd(w, w->fd, name);
+}
+
+static int recover(fl_wal *w)
+{
+    int rc = list_segments(w);
+    if (rc)
+        return rc;
+    if (w->segs_count == 0) {
+        w->next_seq = 1;
+        rc = fl__wal_create_segment(w, 1, 1, &w->fd);
+        w->file_size = WAL_HEADER_SIZE;
+        return rc;
+    }
+    uint64_t seq = w->segs[0].first_seq, end = 0;
+    for (size_t i = 0; i < w->segs_count && !rc; i++)
+        rc = recover_segment(w, i, &seq, &end);
+    if (rc)
+        return rc;
+    w->next_seq = seq;
+    w->synced_seq = seq - 1;
+    return open_last(w, end);
+}
+
+int fl_wal_open(fl_wal *w, const char *dir, const fl_wal_config *cfg)
+{
+    memset(w, 0, sizeof(*w));
+    w->fd = -1;
+    w->dirfd = -1;
+    fl_buf_init(&w->pending);
+    int rc = config_defaults(w, cfg);
+    if (!rc)
+        rc = open_dir(w, dir);
+    if (!rc)
+        rc = recover(w);
+    if (rc) {
+        fl_errmsg saved = w->msg;
+        fl_wal_close(w);
+        w->msg = saved;
+        w->err = rc;
+        return rc;
+    }
+    w->err = 0;
+    return 0;
+}
+
+void fl_wal_close(fl_wal *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    if (w->dirfd >= 0)
+        close(w->dirfd);
+    w->fd = -1;
+    w->dirfd = -1;
+    free(w->segs);
+    w->segs = NULL;
+    w->segs_count = 0;
+    w->segs_cap = 0;
+    fl_buf_free(&w->pending);
+}
+
+/* ---- iteration ---- */
+
+static int iter_map(fl_wal_iter *it)
+{
+    seg_map m;
+    int rc = map_segment(it->w, it->w->segs[it->seg].first_seq, &m);
+    if (rc)
+        return rc;
+    it->map = m.p;
+    it->map_len = m.size;
+    it->off = WAL_HEADER_SIZE;
+    it->next_seq = it->w->segs[it->seg].first_seq;
+    return 0;
+}
+
+static void iter_unmap(fl_wal_iter *it)
+{
+    if (it->map)
+        munmap(it->map, it->map_len);
+    it->map = NULL;
+    it->map_len = 0;
+}
+
+int fl_wal_iter_init(fl_wal *w, fl_wal_iter *it, uint64_t from_seq)
+{
+    memset(it, 0, sizeof(*it));
+    it->w = w;
+    int rc = fl__wal_flush(w);
+    if (rc)
+        return rc;
+    FL_ASSERT(w->segs_count > 0);
+    it->from_seq = from_seq;
+    it->last_seq = w->next_seq - 1;
+    while (it->seg + 1 < w->segs_count && w->segs[it->seg + 1].first_seq <= from_seq)
+        it->seg++;
+    return iter_map(it);
+}
+
+int fl_wal_iter_next(fl_wal_iter *it, fl_wal_record *rec)
+{
+    fl_wal *w = it->w;
+    if (w->err)
+        return w->err; /* sticky, like every other call */
+    for (;;) {
+        if (it->next_seq > it->last_seq)
+            return 0;
+        if (it->seg + 1 < w->segs_count && it->next_seq == w->segs[it->seg + 1].first_seq) {
+            iter_unmap(it);
+            it->seg++;
+            int rc = iter_map(it);
+            if (rc)
+                return rc;
+        }
+        uint32_t len = 0;
+        int chk = fl__wal_check_record(it->map, it->map_len, it->off, it->next_seq, &len);
+        if (chk != WAL_OK) {
+            char name[WAL_NAME_SIZE];
+            fl__wal_segment_name(name, w->segs[it->seg].first_seq);
+            return fl_errmsg_set(&w->msg, FL_ECORRUPT,
+                                 "wal: %s/%s: record seq %" PRIu64 " at byte offset %zu: %s "
+                                 "(changed since open)",
+                                 w->dir, name, it->next_seq, it->off, fl__wal_check_text(chk));
+        }
+        rec->seq = it->next_seq;
+        rec->data = it->map + it->off + WAL_REC_HEADER_SIZE;
+        rec->len = len;
+        it->off += WAL_REC_HEADER_SIZE + len;
+        it->next_seq++;
+        if (rec->seq >= it->from_seq)
+            return 1;
+    }
+}
+
+void fl_wal_iter_close(fl_wal_iter *it)
+{
+    iter_unmap(it);
+}
