@@ -17,7 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define JOBS_MAX    256
+#define JOBS_MAX         256
 #define VIOLATIONS_SHOWN 20
 
 typedef struct summary {
@@ -129,13 +129,13 @@ static int add_record(summary *s, const char *line, size_t len, const char *orig
     if (violation) {
         s->violations++;
         char what[320] = "error";
-        uint32_t w = verdict == FL_JR_NONE ? fl_jr_get(&d, 0, "error")
-                                           : fl_jr_get(&d, verdict, "summary");
+        uint32_t w =
+            verdict == FL_JR_NONE ? fl_jr_get(&d, 0, "error") : fl_jr_get(&d, verdict, "summary");
         if (w != FL_JR_NONE)
             fl_jr_str(&d, w, what, sizeof(what), NULL);
         if (s->shown++ < VIOLATIONS_SHOWN)
-            fprintf(stderr, "%sseed %llu: %s\n", s->tty ? "\r\033[K" : "",
-                    (unsigned long long)seed, what);
+            fprintf(stderr, "%sseed %llu: %s\n", s->tty ? "\r\033[K" : "", (unsigned long long)seed,
+                    what);
     }
     if (verdict != FL_JR_NONE) {
         uint32_t lin = fl_jr_get(&d, verdict, "linearizability");
@@ -197,9 +197,8 @@ static void progress(summary *s)
                 (unsigned long long)s->runs, (unsigned long long)s->total,
                 (unsigned long long)s->violations);
     } else if (s->runs % 100 == 0 || s->runs == s->total) {
-        fprintf(stderr, "progress: %llu/%llu seeds, %llu violations\n",
-                (unsigned long long)s->runs, (unsigned long long)s->total,
-                (unsigned long long)s->violations);
+        fprintf(stderr, "progress: %llu/%llu seeds, %llu violations\n", (unsigned long long)s->runs,
+                (unsigned long long)s->total, (unsigned long long)s->violations);
     }
 }
 
@@ -318,8 +317,9 @@ int campaign_run(const sim_opts *o)
     if (s.record_out)
         fclose(s.record_out);
     if (failed_workers)
-        fprintf(stderr, "faultline sim: %d worker(s) died (a crash is a finding: rerun the "
-                        "missing seeds one by one)\n",
+        fprintf(stderr,
+                "faultline sim: %d worker(s) died (a crash is a finding: rerun the "
+                "missing seeds one by one)\n",
                 failed_workers);
     int rc = print_summary(&s);
     return failed_workers ? FL_EXIT_VIOLATION : rc;

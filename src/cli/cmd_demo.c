@@ -96,8 +96,8 @@ static void tell_service(const fl_run_config *c, const fl_run_result *r)
     printf("\n  Latency of successful operations: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
            "p99.9 %.2f ms, max %.2f ms.\n",
            (double)fl_hist_percentile(&lat, 50) / 1e6, (double)fl_hist_percentile(&lat, 90) / 1e6,
-           (double)fl_hist_percentile(&lat, 99) / 1e6,
-           (double)fl_hist_percentile(&lat, 99.9) / 1e6, (double)lat.max / 1e6);
+           (double)fl_hist_percentile(&lat, 99) / 1e6, (double)fl_hist_percentile(&lat, 99.9) / 1e6,
+           (double)lat.max / 1e6);
 }
 
 static void tell_verdict(const fl_run_result *r, const sim_outcome *oc)

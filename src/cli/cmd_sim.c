@@ -28,8 +28,9 @@ static int chaos_run(const sim_opts *o)
            (unsigned long long)c.seed, (unsigned long long)r.proposals,
            (unsigned long long)r.committed, (unsigned long long)r.nemesis_actions,
            (unsigned long long)r.elections, (unsigned long long)r.sim.events,
-           r.violation ? "VIOLATION" : r.live ? "no violation, live after the heal"
-                                              : "NOT LIVE after the heal");
+           r.violation ? "VIOLATION"
+           : r.live    ? "no violation, live after the heal"
+                       : "NOT LIVE after the heal");
     if (r.violation)
         printf("  %s (event %llu at %.6f s)\n%s", r.reason, (unsigned long long)r.event,
                (double)r.violation_time_ns / 1e9, r.trace_tail);
@@ -41,7 +42,8 @@ static int single_run(const sim_opts *o)
     fl_run_result r;
     int rc = fl_run(&o->run, &r);
     if (rc) {
-        fprintf(stderr, "faultline sim: the run failed: %s\n", rc == -1 ? "out of memory" : "error");
+        fprintf(stderr, "faultline sim: the run failed: %s\n",
+                rc == -1 ? "out of memory" : "error");
         fl_run_result_free(&r);
         return FL_EXIT_USAGE;
     }

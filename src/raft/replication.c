@@ -144,10 +144,17 @@ void fl__become_leader(fl_raft *r)
     fl__maybe_commit(r);
 }
 
-static int cmp_index_desc(const void *a, const void *b)
+/* Sorts at most FL_RAFT_NODES_MAX indexes, largest first: insertion sort beats qsort's
+ * call overhead at this size (measured with bench/bench_raft_sim). */
+static void sort_desc(fl_index *v, uint32_t n)
 {
-    fl_index x = *(const fl_index *)a, y = *(const fl_index *)b;
-    return x > y ? -1 : x < y;
+    for (uint32_t i = 1; i < n; i++) {
+        fl_index x = v[i];
+        uint32_t j = i;
+        for (; j > 0 && v[j - 1] < x; j--)
+            v[j] = v[j - 1];
+        v[j] = x;
+    }
 }
 
 void fl__maybe_commit(fl_raft *r)
@@ -158,7 +165,7 @@ void fl__maybe_commit(fl_raft *r)
         const fl_raft_progress *pr = &r->progress[i];
         matches[i] = pr->id == r->cfg.id ? r->durable_index : pr->match;
     }
-    qsort(matches, r->n_members, sizeof(matches[0]), cmp_index_desc);
+    sort_desc(matches, r->n_members);
     fl_index q = matches[fl__quorum(r) - 1];
     if (q <= r->commit)
         return;
