@@ -168,7 +168,7 @@ int fl_cmd_demo(int argc, char **argv)
         printf("\nWrote %s/results.json and %s/history.jsonl.\n", o.out_dir, o.out_dir);
     printf("\nTry: faultline sim --nodes 5 --seed 7 --duration 30s --nemesis mix --out out/\n"
            "     faultline sim --seeds 1..200 --nemesis mix --duration 10s   (a campaign)\n"
-           "     faultline sim --nemesis isolate-leader --mutant no-step-down   (a planted bug)\n");
+           "     faultline sim --nemesis pause --mutant no-step-down   (a planted bug, caught)\n");
     fl_run_result_free(&r);
     return oc.violation ? FL_EXIT_VIOLATION : 0;
 }

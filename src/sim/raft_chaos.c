@@ -412,6 +412,7 @@ static int setup(chaos *ch)
     sc.seed = c->seed;
     sc.nodes = c->nodes;
     sc.proto = fl_raft_sim_proto();
+    sc.quiet = true; /* the caller reports violations */
     sc.proto_ctx = &ch->rs;
     sc.link.delay = fl_sim_dist_exp(500 * FL_NS_PER_US, 1500 * FL_NS_PER_US);
     sc.link.reorder_ns = 20 * FL_NS_PER_MS;

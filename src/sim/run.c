@@ -160,6 +160,7 @@ static int setup(run *rn)
     sc.seed = c->seed;
     sc.nodes = c->nodes;
     sc.proto = fl_raft_sim_proto();
+    sc.quiet = true; /* the caller reports violations */
     sc.proto_ctx = &rn->rs;
     sc.link.delay = fl_sim_dist_exp(c->net_delay_ns / 2, c->net_delay_ns / 2);
     sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);

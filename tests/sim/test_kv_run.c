@@ -1,0 +1,131 @@
+/* test_kv_run.c: the replicated kv in the simulator, end to end: clients, nemesis schedules,
+ * history, the linearizability verdict, liveness after the heal, determinism of a seed, and
+ * a planted bug that the run must catch. */
+#include "test.h"
+
+#include "faultline/error.h"
+#include "faultline/lincheck.h"
+#include "faultline/raft.h"
+#include "faultline/run.h"
+
+static fl_verdict check(const fl_run_config *c, const fl_run_result *r)
+{
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.model = c->workload == FL_RUN_KV ? FL_MODEL_KV : FL_MODEL_CAS_REGISTER;
+    o.timeout_ns = 60 * FL_NS_PER_S;
+    fl_lincheck_result lr;
+    fl_history_error err;
+    int rc = fl_lincheck_run(&r->history, &o, &lr, &err);
+    fl_verdict v = rc == 0 ? lr.verdict : FL_LIN_UNKNOWN;
+    fl_lincheck_result_free(&lr);
+    return v;
+}
+
+static void run_clean(fl_nemesis nemesis, fl_run_workload workload, uint64_t seed)
+{
+    fl_run_config c;
+    fl_run_config_default(&c);
+    c.seed = seed;
+    c.nemesis = nemesis;
+    c.workload = workload;
+    c.duration_ns = 8 * FL_NS_PER_S;
+    c.nemesis_interval_ns = FL_NS_PER_S;
+    fl_run_result r;
+    CHECK_EQ(fl_run(&c, &r), 0);
+    if (r.violation)
+        fprintf(stderr, "  %s: %s\n", fl_nemesis_name(nemesis), r.violation_reason);
+    CHECK(!r.violation);
+    CHECK(r.live);
+    CHECK(r.ops_ok > 100);
+    CHECK_EQ(r.ops_invoked, r.ops_ok + r.ops_fail + r.ops_info);
+    CHECK(r.history.count == 2 * r.ops_invoked);
+    if (nemesis != FL_NEMESIS_NONE)
+        CHECK(r.n_faults >= 3);
+    CHECK_EQ(check(&c, &r), FL_LIN_OK);
+    fl_run_result_free(&r);
+}
+
+TEST(kv_run_every_nemesis_is_safe_live_and_linearizable)
+{
+    for (int n = FL_NEMESIS_NONE; n < FL_NEMESIS_COUNT; n++)
+        run_clean((fl_nemesis)n, n % 2 ? FL_RUN_KV : FL_RUN_REGISTER, 100 + (uint64_t)n);
+}
+
+TEST(kv_run_open_loop_records_every_arrival)
+{
+    fl_run_config c;
+    fl_run_config_default(&c);
+    c.rate = 200;
+    c.duration_ns = 4 * FL_NS_PER_S;
+    c.nemesis = FL_NEMESIS_LOSS; /* not a crash: ops must not pile up by the hundred, which
+                                  * the checker cannot yet decide in time (issue 4 notes) */
+    c.nemesis_interval_ns = FL_NS_PER_S;
+    fl_run_result r;
+    CHECK_EQ(fl_run(&c, &r), 0);
+    /* about 800 arrivals in 4 s at 200/s (Poisson: well within +-20%) */
+    CHECK(r.ops_invoked + r.arrivals_dropped > 640 && r.ops_invoked + r.arrivals_dropped < 960);
+    CHECK(!r.violation);
+    CHECK_EQ(check(&c, &r), FL_LIN_OK);
+    fl_run_result_free(&r);
+}
+
+TEST(kv_run_same_seed_same_history)
+{
+    fl_run_config c;
+    fl_run_config_default(&c);
+    c.seed = 77;
+    c.nemesis = FL_NEMESIS_MIX;
+    c.duration_ns = 5 * FL_NS_PER_S;
+    c.nemesis_interval_ns = 500 * FL_NS_PER_MS;
+    fl_run_result a, b;
+    CHECK_EQ(fl_run(&c, &a), 0);
+    CHECK_EQ(fl_run(&c, &b), 0);
+    CHECK(a.trace_hash == b.trace_hash);
+    CHECK_EQ(a.history.count, b.history.count);
+    fl_buf ha, hb;
+    fl_buf_init(&ha);
+    fl_buf_init(&hb);
+    fl_history_write_jsonl(&a.history, &ha);
+    fl_history_write_jsonl(&b.history, &hb);
+    CHECK(ha.len == hb.len && memcmp(ha.data, hb.data, ha.len) == 0);
+    fl_buf_free(&ha);
+    fl_buf_free(&hb);
+    fl_run_result_free(&a);
+    fl_run_result_free(&b);
+}
+
+TEST(kv_run_catches_a_leader_that_does_not_step_down)
+{
+    int caught = 0;
+    for (uint64_t seed = 1; seed <= 20 && !caught; seed++) {
+        fl_run_config c;
+        fl_run_config_default(&c);
+        c.seed = seed;
+        c.nemesis = FL_NEMESIS_PAUSE;
+        c.nemesis_interval_ns = FL_NS_PER_S;
+        c.duration_ns = 8 * FL_NS_PER_S;
+        c.mutants = FL_RAFT_MUTANT_NO_STEP_DOWN;
+        fl_run_result r;
+        CHECK_EQ(fl_run(&c, &r), 0);
+        caught = r.violation || check(&c, &r) == FL_LIN_VIOLATION;
+        fl_run_result_free(&r);
+    }
+    CHECK(caught);
+}
+
+TEST(kv_run_refuses_bad_configuration)
+{
+    fl_run_config c;
+    fl_run_config_default(&c);
+    char why[200];
+    c.nodes = 0;
+    CHECK_EQ(fl_run_config_validate(&c, why, sizeof(why)), FL_ECONFIG);
+    CHECK(strstr(why, "--nodes") != NULL);
+    fl_run_config_default(&c);
+    c.loss = 1.5;
+    CHECK_EQ(fl_run_config_validate(&c, why, sizeof(why)), FL_ECONFIG);
+    fl_run_result r;
+    CHECK_EQ(fl_run(&c, &r), FL_ECONFIG);
+    fl_run_result_free(&r);
+}
