@@ -43,6 +43,7 @@
 #define FL_RAFT_INFLIGHT_MAX 64   /* AppendEntries in flight to one follower */
 #define FL_RAFT_HELD_MAX     256  /* responses waiting for durability */
 #define FL_RAFT_PENDING_MAX  1024 /* persist requests not yet reported durable */
+#define FL_RAFT_READS_MAX    1024 /* ReadIndex reads waiting for confirmation */
 
 typedef enum fl_raft_role {
     FL_RAFT_FOLLOWER = 0,
@@ -70,6 +71,8 @@ typedef enum fl_raft_mutant {
     FL_RAFT_MUTANT_TRUNCATE_MATCHING = 1u << 5,
     /* a leader that sees a higher term keeps leading */
     FL_RAFT_MUTANT_NO_STEP_DOWN = 1u << 6,
+    /* a ReadIndex read served without confirming leadership with a quorum first */
+    FL_RAFT_MUTANT_READ_NO_CONFIRM = 1u << 7,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
@@ -118,6 +121,7 @@ typedef enum fl_raft_event_type {
     FL_RAFT_EV_RECEIVE = 2,   /* a message arrived */
     FL_RAFT_EV_PERSISTED = 3, /* persist request seq (and all before it) is durable */
     FL_RAFT_EV_PROPOSE = 4,   /* append a command (leader only) */
+    FL_RAFT_EV_READ = 5,      /* a linearizable read (ReadIndex), identified by ctx */
 } fl_raft_event_type;
 
 typedef struct fl_raft_event {
@@ -130,8 +134,17 @@ typedef struct fl_raft_event {
             const uint8_t *data;
             uint32_t len;
         } propose;
+        uint64_t read_ctx; /* READ: the environment's id for the read, echoed back */
     } u;
 } fl_raft_event;
+
+/* A ReadIndex read that is decided: when ok, the state machine (having applied everything
+ * in this update) may answer it, linearizably; when not, leadership was lost: retry it. */
+typedef struct fl_raft_read {
+    uint64_t ctx;
+    fl_index index; /* the commit index it was registered at */
+    bool ok;
+} fl_raft_read;
 
 typedef struct fl_raft_update {
     /* Persist request (seq == 0: nothing). The durable log must become: the durable entries
@@ -153,6 +166,9 @@ typedef struct fl_raft_update {
     fl_index apply_first;
     size_t n_apply;
     const fl_raft_entry *apply;
+    /* Reads decided in this step; serve them after applying this update's entries. */
+    size_t n_reads;
+    const fl_raft_read *reads;
     /* The result of a PROPOSE event: where the entry went. */
     fl_index proposed_index;
     fl_term proposed_term;
@@ -185,6 +201,7 @@ typedef struct fl_raft_progress {
     uint32_t inflight_head;
     fl_index inflight_last[FL_RAFT_INFLIGHT_MAX]; /* ring: last index of each message */
     fl_index match_at_heartbeat; /* REPLICATE: match at the previous heartbeat (stall check) */
+    uint64_t ctx_acked;          /* highest AppendEntries ctx answered in this term */
 } fl_raft_progress;
 
 typedef struct fl_raft_held {
@@ -248,6 +265,15 @@ typedef struct fl_raft {
     uint64_t msgs_dropped_held;   /* responses dropped because the held queue was full */
     uint64_t truncated_committed; /* committed entries removed: only ever by a mutant */
     bool campaign_transfer;       /* this election was started by TimeoutNow */
+    /* ReadIndex: reads waiting for a quorum to confirm leadership after they arrived */
+    struct fl_raft_pending_read {
+        uint64_t ctx;
+        fl_index index; /* 0 until the leader has committed an entry of its term */
+        uint64_t round; /* the first AppendEntries ctx sent after the read arrived */
+    } reads[FL_RAFT_READS_MAX];
+    size_t reads_count;
+    fl_raft_read *reads_out;
+    size_t reads_out_count, reads_out_cap;
 } fl_raft;
 
 /* Initializes r from config and what its disk held (state may be NULL for an empty disk).

@@ -47,6 +47,11 @@ bool fl_nemesis_parse(const char *s, fl_nemesis *out);
 /* One line per nemesis, for --help. */
 void fl_nemesis_list(FILE *out);
 
+typedef enum fl_run_read_mode {
+    FL_RUN_READ_INDEX = 0, /* reads by ReadIndex: a quorum round, no log write (default) */
+    FL_RUN_READ_LOG = 1,   /* reads go through the log like writes */
+} fl_run_read_mode;
+
 typedef enum fl_run_workload {
     FL_RUN_REGISTER = 0, /* few keys; read, write, cas: high contention */
     FL_RUN_KV = 1,       /* many keys; get, put, append */
@@ -59,6 +64,7 @@ typedef struct fl_run_config {
     uint32_t nodes;         /* 1..16 */
     fl_time_ns duration_ns; /* clients and faults run in [0, duration) */
     fl_run_workload workload;
+    fl_run_read_mode read_mode;
     uint32_t clients; /* closed loop: concurrent clients */
     double rate;      /* open loop: ops per second (Poisson); 0 = closed loop */
     fl_nemesis nemesis;
@@ -72,10 +78,13 @@ typedef struct fl_run_config {
     fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
     fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
     uint32_t mutants;
-    bool verbose; /* print nemesis actions as they happen */
+    bool no_check_quorum; /* Raft option: leaders do not step down when cut off */
+    bool no_pre_vote;     /* Raft option: no pre-vote round before elections */
+    bool verbose;         /* print nemesis actions as they happen */
 } fl_run_config;
 
-/* Defaults: 5 nodes, 10 s, register workload, 10 clients, nemesis none, interval 2 s,
+/* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients, nemesis none,
+ * interval 2 s,
  * op timeout 500 ms, deadline 3 s, liveness 5 s, network 1 ms. */
 void fl_run_config_default(fl_run_config *c);
 /* Returns 0, or FL_ECONFIG with the reason in why. */

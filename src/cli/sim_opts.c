@@ -41,6 +41,8 @@ void sim_opts_usage(FILE *out)
                  "  --clock-offset D         largest clock jump for clock-offset (200ms)\n"
                  "  --drift PPM              largest drift for clock-drift (50000)\n"
                  "  --liveness D             after the heal a write must succeed within D (5s)\n"
+                 "  --no-check-quorum        Raft: a leader cut off from its quorum keeps leading\n"
+                 "  --no-pre-vote            Raft: elections without the pre-vote round\n"
                  "  --mutant NAME            switch on a deliberate Raft bug (repeatable): ");
     const uint32_t *bits;
     size_t n = fl_raft_mutant_list(&bits);
@@ -168,6 +170,15 @@ static int parse_named(parser *p, sim_opts *o)
             return bad(p, v, "expected register or kv");
         return 0;
     }
+    if (!strcmp(opt, "--read-mode")) {
+        if (!strcmp(v, "index"))
+            o->run.read_mode = FL_RUN_READ_INDEX;
+        else if (!strcmp(v, "log"))
+            o->run.read_mode = FL_RUN_READ_LOG;
+        else
+            return bad(p, v, "expected index or log");
+        return 0;
+    }
     if (!strcmp(opt, "--nemesis"))
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
     if (!strcmp(opt, "--mutant")) {
@@ -228,9 +239,15 @@ static int parse_one(parser *p, sim_opts *o)
         rc = parse_seeds(p, o);
     } else if (!strcmp(a, "--shard")) {
         rc = parse_shard(p, o);
-    } else if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--nemesis") ||
-               !strcmp(a, "--mutant") || !strcmp(a, "--out")) {
+    } else if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
+               !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") || !strcmp(a, "--out")) {
         rc = parse_named(p, o);
+    } else if (!strcmp(a, "--no-check-quorum")) {
+        c->no_check_quorum = true;
+        rc = 0;
+    } else if (!strcmp(a, "--no-pre-vote")) {
+        c->no_pre_vote = true;
+        rc = 0;
     } else if (!strcmp(a, "--chaos")) {
         o->chaos = true;
         rc = 0;
@@ -309,6 +326,12 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
             used += k > 0 ? (size_t)k : 0;                                                         \
         }                                                                                          \
     } while (0)
+    if (c->read_mode == FL_RUN_READ_LOG)
+        MORE(" --read-mode log");
+    if (c->no_check_quorum)
+        MORE(" --no-check-quorum");
+    if (c->no_pre_vote)
+        MORE(" --no-pre-vote");
     if (c->rate > 0)
         MORE(" --rate %g", c->rate);
     else if (c->clients != d.clients)

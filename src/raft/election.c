@@ -18,6 +18,8 @@ void fl__reset_election_timer(fl_raft *r)
 void fl__become_follower(fl_raft *r, fl_term term, fl_node_id leader)
 {
     FL_ASSERT(term >= r->term);
+    if (r->role == FL_RAFT_LEADER)
+        fl__reads_fail_all(r); /* a deposed leader cannot confirm its reads */
     if (term > r->term) {
         r->term = term;
         r->vote = FL_NODE_NONE;

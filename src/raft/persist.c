@@ -98,6 +98,7 @@ void fl__begin_step(fl_raft *r, fl_time_ns now)
     if (now > r->now)
         r->now = now; /* local time never runs backwards inside the core */
     r->out_count = 0;
+    r->reads_out_count = 0;
     r->dirty_hard_state = false;
     r->dirty_from = 0;
     r->role_at_step = r->role;
@@ -160,6 +161,9 @@ void fl__finish_step(fl_raft *r, fl_raft_update *up)
     up->proposed_index = proposed;
     up->proposed_term = proposed_term;
     fill_persist(r, up);
+    fl__reads_advance(r); /* after this step's commits and acknowledgements */
+    up->n_reads = r->reads_out_count;
+    up->reads = r->reads_out;
     if (r->commit > r->applied) {
         up->apply_first = r->applied + 1;
         up->n_apply = (size_t)(r->commit - r->applied);

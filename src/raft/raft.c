@@ -37,11 +37,11 @@ static const uint32_t mutant_bits[] = {
     FL_RAFT_MUTANT_COMMIT_PREV_TERM,    FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK,
     FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE, FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
     FL_RAFT_MUTANT_ACCEPT_STALE_TERM,   FL_RAFT_MUTANT_TRUNCATE_MATCHING,
-    FL_RAFT_MUTANT_NO_STEP_DOWN,
+    FL_RAFT_MUTANT_NO_STEP_DOWN,        FL_RAFT_MUTANT_READ_NO_CONFIRM,
 };
 static const char *mutant_names[] = {
     "commit-prev-term",  "vote-no-log-check", "vote-before-durable", "ack-before-durable",
-    "accept-stale-term", "truncate-matching", "no-step-down",
+    "accept-stale-term", "truncate-matching", "no-step-down",        "read-no-confirm",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),
@@ -187,6 +187,9 @@ void fl_raft_close(fl_raft *r)
     fl__log_free(r);
     free(r->out);
     r->out = NULL;
+    free(r->reads_out);
+    r->reads_out = NULL;
+    r->reads_out_count = r->reads_out_cap = 0;
     r->out_count = r->out_cap = 0;
 }
 
@@ -285,6 +288,9 @@ int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
         break;
     case FL_RAFT_EV_PROPOSE:
         rc = propose(r, ev->u.propose.data, ev->u.propose.len, up);
+        break;
+    case FL_RAFT_EV_READ:
+        rc = fl__read(r, ev->u.read_ctx);
         break;
     default:
         rc = FL_EINVAL;

@@ -37,7 +37,13 @@ void fl__tick_leader(fl_raft *r);
 int fl__recv_append(fl_raft *r, const fl_raft_msg *m);
 void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m);
 void fl__replicate_all(fl_raft *r); /* send what each follower lacks, within flow control */
+void fl__heartbeat_all(fl_raft *r);
 void fl__maybe_commit(fl_raft *r);
+
+/* read.c */
+int fl__read(fl_raft *r, uint64_t ctx);
+void fl__reads_advance(fl_raft *r);
+void fl__reads_fail_all(fl_raft *r);
 
 /* membership (static for now) */
 fl_raft_progress *fl__progress(fl_raft *r, fl_node_id id);

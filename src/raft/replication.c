@@ -100,6 +100,24 @@ static void send_heartbeat(fl_raft *r, fl_raft_progress *pr)
     m->u.append.ctx = ++r->ctx_next;
 }
 
+/* A round for ReadIndex: every follower gets an AppendEntries now, so that its answer proves
+ * this node still led after the read arrived. A follower being probed gets the probe again
+ * (an empty heartbeat's success would make the leader restart it from index 1). */
+void fl__heartbeat_all(fl_raft *r)
+{
+    for (uint32_t i = 0; i < r->n_members; i++) {
+        fl_raft_progress *pr = &r->progress[i];
+        if (pr->id == r->cfg.id)
+            continue;
+        if (pr->state == FL_RAFT_PROBE) {
+            pr->probe_sent = false;
+            send_append(r, pr);
+        } else {
+            send_heartbeat(r, pr);
+        }
+    }
+}
+
 static void maybe_send(fl_raft *r, fl_raft_progress *pr)
 {
     fl_index last = fl_raft_last_index(r);
@@ -130,6 +148,7 @@ void fl__become_leader(fl_raft *r)
         pr->match = 0;
         pr->recent_active = true;
         pr->match_at_heartbeat = 0;
+        pr->ctx_acked = 0;
         become_probe(pr, next);
     }
     /* A no-op of the new term lets the leader commit what earlier terms left (Raft 8). The
@@ -251,6 +270,8 @@ void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
     if (!pr || pr->id == r->cfg.id)
         return;
     pr->recent_active = true;
+    if (a->ctx > pr->ctx_acked && a->ctx <= r->ctx_next)
+        pr->ctx_acked = a->ctx; /* it answered as our follower: ReadIndex counts it */
     if (a->success) {
         if (a->match_index > fl_raft_last_index(r))
             return; /* acknowledges entries we never had: ignore */

@@ -122,6 +122,7 @@ static void node_stopped(void *arg, fl_node_id id)
         fl_kv_close(&n->kv);
     n->kv_up = false;
     n->n_pending = 0; /* its clients time out: outcome unknown */
+    fl__clients_drop_reads(n);
     if (!rn->done)
         fl__run_role(rn, id, false, n->term);
 }
@@ -140,6 +141,8 @@ static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_ra
         if (n->n_pending)
             fl__clients_applied(rn, id, index, e->term, &res);
     }
+    if (up->n_reads)
+        fl__clients_reads(rn, id, up->reads, up->n_reads);
 }
 
 /* ---- setup and results ------------------------------------------------------------------- */
@@ -150,6 +153,8 @@ static int setup(run *rn)
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     rc.mutants = c->mutants;
+    rc.check_quorum = !c->no_check_quorum;
+    rc.pre_vote = !c->no_pre_vote;
     fl_raft_sim_hooks hooks = {rn, node_stepped, node_started, node_stopped};
     char why[160];
     int err = fl_raft_sim_init(&rn->rs, &rc, c->nodes, &hooks, why, sizeof(why));
@@ -236,8 +241,14 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
     }
     rn->done = true;
     fl_sim_destroy(rn->sim); /* stops the nodes: their kv and pending go */
+    fl__clients_free_msgs(rn);
     fl_raft_sim_free(&rn->rs);
     fl__clients_free(rn);
+    for (uint32_t i = 0; i <= FL_RAFT_NODES_MAX; i++) {
+        fl__clients_drop_reads(&rn->nodes[i]);
+        free(rn->nodes[i].reads);
+        free(rn->nodes[i].pending);
+    }
     fl_buf_free(&rn->scratch);
     free(rn);
     return err;

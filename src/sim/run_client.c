@@ -18,6 +18,7 @@ typedef enum { MSG_REQUEST, MSG_REDIRECT, MSG_LOST, MSG_RESULT, MSG_TIMEOUT } ms
 
 typedef struct cmsg {
     run *rn;
+    struct cmsg *prev, *next; /* every live message, so the end of a run frees the unsent */
     msg_kind kind;
     uint32_t client;
     uint64_t attempt;
@@ -45,11 +46,32 @@ static cmsg *msg_new(run *rn, msg_kind kind, uint32_t client, uint64_t attempt, 
     cmsg *m = calloc(1, sizeof(*m) + len);
     FL_ASSERT(m != NULL);
     m->rn = rn;
+    m->next = rn->msgs;
+    if (rn->msgs)
+        rn->msgs->prev = m;
+    rn->msgs = m;
     m->kind = kind;
     m->client = client;
     m->attempt = attempt;
     m->len = len;
     return m;
+}
+
+static void msg_free(cmsg *m)
+{
+    if (m->prev)
+        m->prev->next = m->next;
+    else
+        m->rn->msgs = m->next;
+    if (m->next)
+        m->next->prev = m->prev;
+    free(m);
+}
+
+void fl__clients_free_msgs(run *rn)
+{
+    while (rn->msgs)
+        msg_free(rn->msgs);
 }
 
 static void deliver_to_client(fl_sim *sim, void *arg);
@@ -71,6 +93,74 @@ static int add_pending(run_node *n, fl_index index, fl_term term, const cmsg *m)
     return 0;
 }
 
+static bool is_read(uint8_t f);
+
+/* A read in ReadIndex mode: registered with the core; answered from the kv once decided. */
+static int node_read(run *rn, fl_node_id id, const cmsg *m, const fl_kv_cmd *cmd)
+{
+    run_node *n = &rn->nodes[id];
+    if (fl__run_grow((void **)&n->reads, &n->cap_reads, n->n_reads + 1, sizeof(*n->reads)))
+        return FL_ENOMEM;
+    run_read *rd = &n->reads[n->n_reads];
+    rd->ctx = ++rn->read_ctx_next;
+    rd->client = m->client;
+    rd->attempt = m->attempt;
+    fl_buf_init(&rd->key);
+    fl_buf_put_bytes(&rd->key, cmd->key, cmd->key_len);
+    uint64_t ctx = rd->ctx;
+    n->n_reads++; /* registered first: the core may decide the read within this very step */
+    int rc = fl_raft_sim_read(rn->sim, id, ctx);
+    if (rc) {
+        for (size_t i = 0; i < n->n_reads; i++)
+            if (n->reads[i].ctx == ctx) {
+                fl_buf_free(&n->reads[i].key);
+                n->reads[i] = n->reads[--n->n_reads];
+                break;
+            }
+    }
+    return rc;
+}
+
+void fl__clients_drop_reads(run_node *n)
+{
+    for (size_t i = 0; i < n->n_reads; i++)
+        fl_buf_free(&n->reads[i].key);
+    n->n_reads = 0;
+}
+
+static void answer_read(run *rn, fl_node_id id, const run_read *rd, bool ok)
+{
+    run_node *n = &rn->nodes[id];
+    const uint8_t *value = NULL;
+    size_t len = 0;
+    bool found = ok && n->kv_up && fl_kv_get(&n->kv, rd->key.data, rd->key.len, &value, &len) == 0;
+    cmsg *out = msg_new(rn, ok ? MSG_RESULT : MSG_LOST, rd->client, rd->attempt, found ? len : 0);
+    if (ok) {
+        out->status = found ? FL_KV_OK : FL_KV_NOT_FOUND;
+        out->has_value = found;
+        if (found && len)
+            memcpy(out->bytes, value, len);
+        const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+        fl__run_service(rn, id, r ? fl_raft_term_of(r) : 0, false);
+    }
+    reply(rn, id, out);
+}
+
+void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n_reads)
+{
+    run_node *n = &rn->nodes[id];
+    for (size_t k = 0; k < n_reads; k++) {
+        for (size_t i = 0; i < n->n_reads; i++) {
+            if (n->reads[i].ctx != reads[k].ctx)
+                continue;
+            answer_read(rn, id, &n->reads[i], reads[k].ok);
+            fl_buf_free(&n->reads[i].key);
+            n->reads[i] = n->reads[--n->n_reads];
+            break;
+        }
+    }
+}
+
 /* The leader stamps the command with its own clock (log time for session expiry) and
  * proposes it; anything else redirects to the leader it knows. */
 static void node_request(run *rn, cmsg *m)
@@ -78,20 +168,29 @@ static void node_request(run *rn, cmsg *m)
     fl_node_id id = m->node;
     const fl_raft *r = fl_raft_sim_node(rn->sim, id);
     if (!r || fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP) {
-        free(m); /* lost: the client times out */
+        msg_free(m); /* lost: the client times out */
         return;
     }
     if (fl_raft_role_of(r) != FL_RAFT_LEADER) {
         cmsg *out = msg_new(rn, MSG_REDIRECT, m->client, m->attempt, 0);
         out->hint = fl_raft_leader_of(r);
         reply(rn, id, out);
-        free(m);
+        msg_free(m);
         return;
     }
     fl_kv_cmd cmd;
     fl_index index = 0;
     fl_term term = 0;
     int rc = fl_kv_cmd_decode(m->bytes, m->len, &cmd);
+    if (rc == 0 && cmd.op == FL_KV_GET && rn->cfg->read_mode == FL_RUN_READ_INDEX) {
+        rc = node_read(rn, id, m, &cmd);
+        if (rc) {
+            cmsg *out = msg_new(rn, MSG_REDIRECT, m->client, m->attempt, 0);
+            reply(rn, id, out);
+        }
+        msg_free(m);
+        return;
+    }
     if (rc == 0) {
         cmd.time_ns = fl_sim_now(rn->sim, id);
         fl_buf_reset(&rn->scratch);
@@ -106,7 +205,7 @@ static void node_request(run *rn, cmsg *m)
         cmsg *out = msg_new(rn, MSG_REDIRECT, m->client, m->attempt, 0);
         reply(rn, id, out);
     }
-    free(m);
+    msg_free(m);
 }
 
 void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
@@ -285,7 +384,7 @@ static void deliver_to_client(fl_sim *sim, void *arg)
             break;
         }
     }
-    free(m);
+    msg_free(m);
 }
 
 static uint8_t history_f(run *rn, fl_kv_op op)
@@ -337,7 +436,9 @@ static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
     fl_kv_cmd cmd;
     fl_workload_to_cmd(op, &cmd);
     cmd.client_id = c->client_id;
-    cmd.seq = ++c->seq;
+    /* ReadIndex reads skip the log and so the session: they take no sequence number */
+    bool index_read = op->kind == FL_KV_GET && rn->cfg->read_mode == FL_RUN_READ_INDEX;
+    cmd.seq = index_read ? 0 : ++c->seq;
     cmd.time_ns = 0;
     fl_buf_reset(&c->cmd);
     int rc = fl_kv_cmd_encode(&cmd, &c->cmd);
@@ -347,6 +448,10 @@ static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
     op_values(rn, c, op);
     c->busy = true;
     c->op_start_ns = fl_sim_time(rn->sim);
+    /* Like clients behind a load balancer or reconnecting, one op in five starts at a random
+     * node rather than at the leader it knows: stale leaders keep getting requests. */
+    if (fl_rng_chance(&c->rng, 0.2))
+        c->leader_hint = FL_NODE_NONE;
     if (c->record)
         rn->res->ops_invoked++;
     record(rn, c, FL_EV_INVOKE, c->v1);

@@ -16,11 +16,20 @@ typedef struct run_pending {
     bool write;
 } run_pending;
 
+typedef struct run_read {
+    uint64_t ctx;
+    uint32_t client;
+    uint64_t attempt;
+    fl_buf key;
+} run_read;
+
 typedef struct run_node {
     fl_kv kv;
     bool kv_up;
     run_pending *pending;
     size_t n_pending, cap_pending;
+    run_read *reads; /* ReadIndex reads waiting for the core's decision */
+    size_t n_reads, cap_reads;
     bool leader; /* as last recorded in the role timeline */
     fl_term term;
 } run_node;
@@ -59,6 +68,8 @@ struct run {
     uint32_t n_clients;
     fl_buf scratch;
     size_t roles_cap, services_cap, faults_cap;
+    uint64_t read_ctx_next;
+    struct cmsg *msgs; /* client <-> node messages in flight (run_client.c) */
     /* nemesis */
     bool fault_on;
     fl_time_ns fault_start_ns;
@@ -81,11 +92,15 @@ int fl__run_grow(void **p, size_t *cap, size_t need, size_t elem);
 /* run_client.c */
 int fl__clients_init(run *rn);
 void fl__clients_free(run *rn);
+void fl__clients_free_msgs(run *rn); /* those still scheduled when the run ends */
 void fl__clients_start(run *rn);
 /* A node applied entry index (term) with result res: answer the client waiting on it. */
 void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
                          const fl_kv_result *res);
 void fl__client_liveness_start(run *rn);
+/* The core decided ReadIndex reads: answer them from the node's kv (or say "lost"). */
+void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n);
+void fl__clients_drop_reads(run_node *n);
 
 /* run_nemesis.c */
 void fl__nemesis_start(run *rn);

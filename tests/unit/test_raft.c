@@ -23,6 +23,8 @@ typedef struct {
     bool auto_persist;
     uint64_t last_seq; /* newest persist request */
     fl_index applied;  /* what the "state machine" has applied */
+    uint64_t reads_ok, reads_failed, last_read_ctx;
+    fl_index last_read_index;
     char applied_data[64][16];
 } node;
 
@@ -71,6 +73,13 @@ static void handle(node *nd, const fl_raft_update *up)
                    len);
             nd->applied_data[idx][len] = 0;
         }
+    }
+    for (size_t i = 0; i < up->n_reads; i++) {
+        FL_ASSERT(!up->reads[i].ok || up->reads[i].index <= nd->applied);
+        nd->reads_ok += up->reads[i].ok;
+        nd->reads_failed += !up->reads[i].ok;
+        nd->last_read_ctx = up->reads[i].ctx;
+        nd->last_read_index = up->reads[i].index;
     }
     if (up->persist.seq) {
         nd->last_seq = up->persist.seq;
@@ -341,4 +350,76 @@ TEST(recovered_log_that_goes_backwards_is_corrupt)
     CHECK_EQ(fl_raft_init(&r, &cfg, &st, 0), 0);
     CHECK_EQ(fl_raft_last_index(&r), 2);
     fl_raft_close(&r);
+}
+
+static int read_at(fl_node_id id, uint64_t ctx)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_READ, .u.read_ctx = ctx, .now_ns = c.now};
+    fl_raft_update up;
+    int rc = fl_raft_step(&c.nodes[id - 1].r, &ev, &up);
+    handle(&c.nodes[id - 1], &up);
+    return rc;
+}
+
+TEST(read_index_waits_for_a_quorum_round_then_serves_at_commit)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    CHECK(l != 0);
+    advance_ms(50); /* the no-op is committed */
+    node *ld = &c.nodes[l - 1];
+    fl_index commit = fl_raft_commit_of(&ld->r);
+    CHECK(commit >= 1);
+    size_t queued = (size_t)c.q_count;
+    CHECK_EQ(read_at(l, 42), 0);
+    CHECK_EQ(ld->reads_ok, 0);              /* not before a quorum answers */
+    CHECK((size_t)c.q_count >= queued + 2); /* a round went to both followers */
+    deliver_all();
+    CHECK_EQ(ld->reads_ok, 1);
+    CHECK_EQ(ld->last_read_ctx, 42);
+    CHECK(ld->last_read_index == commit);
+    fl_node_id f = l % 3 + 1;
+    CHECK_EQ(read_at(f, 7), FL_ENOTLEADER);
+    teardown();
+}
+
+TEST(read_index_of_an_isolated_leader_fails_when_it_steps_down)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    node *ld = &c.nodes[l - 1];
+    CHECK_EQ(read_at(l, 9), 0);
+    /* drop everything: the leader is cut off */
+    while (c.q_count) {
+        fl_buf_free(&c.q[c.q_head].bytes);
+        c.q_head = (c.q_head + 1) % Q_MAX;
+        c.q_count--;
+    }
+    for (int t = 0; t < 700; t++) {
+        c.now += FL_NS_PER_MS;
+        fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
+        step(ld, &ev);
+        while (c.q_count) { /* its messages are lost */
+            fl_buf_free(&c.q[c.q_head].bytes);
+            c.q_head = (c.q_head + 1) % Q_MAX;
+            c.q_count--;
+        }
+    }
+    CHECK(fl_raft_role_of(&ld->r) != FL_RAFT_LEADER);
+    CHECK_EQ(ld->reads_ok, 0);
+    CHECK_EQ(ld->reads_failed, 1);
+    teardown();
+}
+
+TEST(mutant_read_no_confirm_serves_without_a_round)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    node *ld = &c.nodes[l - 1];
+    ld->r.cfg.mutants = FL_RAFT_MUTANT_READ_NO_CONFIRM;
+    CHECK_EQ(read_at(l, 5), 0);
+    CHECK_EQ(ld->reads_ok, 1); /* served at once: the bug */
+    teardown();
 }
