@@ -43,8 +43,7 @@ static int one(uint64_t seed, fl_time_ns duration, bool report)
         printf("run: 5 nodes, 20 clients, %.0f s virtual, nemesis mix: %llu events, %llu ops; "
                "run %.3f s CPU, check %.3f s CPU (%s)\n",
                (double)duration / 1e9, (unsigned long long)r.sim.events,
-               (unsigned long long)r.ops_invoked, t1 - t0, t2 - t1,
-               fl_verdict_name(lr.verdict));
+               (unsigned long long)r.ops_invoked, t1 - t0, t2 - t1, fl_verdict_name(lr.verdict));
     int bad = r.violation || lr.verdict != FL_LIN_OK;
     fl_lincheck_result_free(&lr);
     fl_run_result_free(&r);

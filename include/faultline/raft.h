@@ -122,6 +122,7 @@ typedef enum fl_raft_event_type {
     FL_RAFT_EV_PERSISTED = 3, /* persist request seq (and all before it) is durable */
     FL_RAFT_EV_PROPOSE = 4,   /* append a command (leader only) */
     FL_RAFT_EV_READ = 5,      /* a linearizable read (ReadIndex), identified by ctx */
+    FL_RAFT_EV_TRANSFER = 6,  /* hand leadership to another voter (thesis 3.10) */
 } fl_raft_event_type;
 
 typedef struct fl_raft_event {
@@ -134,7 +135,8 @@ typedef struct fl_raft_event {
             const uint8_t *data;
             uint32_t len;
         } propose;
-        uint64_t read_ctx; /* READ: the environment's id for the read, echoed back */
+        uint64_t read_ctx;      /* READ: the environment's id for the read, echoed back */
+        fl_node_id transfer_to; /* TRANSFER */
     } u;
 } fl_raft_event;
 
@@ -265,6 +267,9 @@ typedef struct fl_raft {
     uint64_t msgs_dropped_held;   /* responses dropped because the held queue was full */
     uint64_t truncated_committed; /* committed entries removed: only ever by a mutant */
     bool campaign_transfer;       /* this election was started by TimeoutNow */
+    fl_node_id transfer_to;       /* LEADER: handing leadership over; proposals wait */
+    fl_time_ns transfer_deadline; /* the transfer is abandoned then */
+    uint64_t transfers_aborted;
     /* ReadIndex: reads waiting for a quorum to confirm leadership after they arrived */
     struct fl_raft_pending_read {
         uint64_t ctx;
@@ -283,9 +288,11 @@ int fl_raft_init(fl_raft *r, const fl_raft_config *config, const fl_raft_durable
                  fl_time_ns now_ns);
 void fl_raft_close(fl_raft *r);
 
-/* Processes one event. Returns 0; FL_ENOTLEADER for a proposal on a non-leader; FL_ETOOBIG
- * for a proposal over entry_bytes_max; FL_EINVAL for a message that makes no sense (unknown
- * sender, entries whose terms go backwards) which is then ignored. *up is always filled. */
+/* Processes one event. Returns 0; FL_ENOTLEADER for a proposal, read or transfer on a
+ * non-leader; FL_EBUSY for a proposal during a leadership transfer; FL_ETOOBIG for a
+ * proposal over entry_bytes_max; FL_EINVAL for a transfer to a non-voter or to itself; FL_EINVAL
+ * for a message that makes no sense (unknown sender, entries whose terms go backwards) which is
+ * then ignored. *up is always filled. */
 int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up);
 
 /* Accessors. */

@@ -69,6 +69,8 @@ int fl_raft_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t l
 /* A ReadIndex read at node id (from a driver callback); decided later in an update's reads
  * (see the on_step hook). Returns what fl_raft_step returns, or FL_ESTOPPED. */
 int fl_raft_sim_read(fl_sim *sim, fl_node_id id, uint64_t ctx);
+/* Asks leader id to hand leadership to node to. Returns what fl_raft_step returns. */
+int fl_raft_sim_transfer(fl_sim *sim, fl_node_id id, fl_node_id to);
 /* The node that is leader in the highest term among live nodes, 0 if none. */
 fl_node_id fl_raft_sim_leader(const fl_sim *sim);
 

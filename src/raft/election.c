@@ -28,6 +28,7 @@ void fl__become_follower(fl_raft *r, fl_term term, fl_node_id leader)
     r->role = FL_RAFT_FOLLOWER;
     r->leader = leader;
     r->campaign_transfer = false;
+    r->transfer_to = FL_NODE_NONE;
     if (leader != FL_NODE_NONE)
         r->leader_contact = r->now;
     fl__reset_election_timer(r);

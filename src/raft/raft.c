@@ -251,6 +251,8 @@ static int propose(fl_raft *r, const uint8_t *data, uint32_t len, fl_raft_update
 {
     if (r->role != FL_RAFT_LEADER)
         return FL_ENOTLEADER;
+    if (r->transfer_to)
+        return FL_EBUSY; /* handing over leadership: the next leader takes it */
     if (len > r->cfg.entry_bytes_max)
         return FL_ETOOBIG;
     int rc = fl__log_append(r, r->term, FL_RAFT_ENTRY_NORMAL, data, len);
@@ -292,6 +294,9 @@ int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
     case FL_RAFT_EV_READ:
         rc = fl__read(r, ev->u.read_ctx);
         break;
+    case FL_RAFT_EV_TRANSFER:
+        rc = fl__transfer(r, ev->u.transfer_to);
+        break;
     default:
         rc = FL_EINVAL;
     }
@@ -310,6 +315,7 @@ void fl_raft_invariants(const fl_raft *r)
     FL_ASSERT(fl_raft_term_at(r, last) <= r->term);
     FL_ASSERT(r->role != FL_RAFT_LEADER || r->leader == r->cfg.id);
     FL_ASSERT(r->role != FL_RAFT_CANDIDATE || r->vote == r->cfg.id);
+    FL_ASSERT(r->transfer_to == FL_NODE_NONE || r->role == FL_RAFT_LEADER);
     if (r->role == FL_RAFT_LEADER) {
         for (uint32_t i = 0; i < r->n_members; i++) {
             const fl_raft_progress *pr = &r->progress[i];

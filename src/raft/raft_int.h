@@ -45,6 +45,11 @@ int fl__read(fl_raft *r, uint64_t ctx);
 void fl__reads_advance(fl_raft *r);
 void fl__reads_fail_all(fl_raft *r);
 
+/* transfer.c */
+int fl__transfer(fl_raft *r, fl_node_id to);
+void fl__transfer_progress(fl_raft *r, fl_raft_progress *pr); /* target caught up? */
+void fl__transfer_tick(fl_raft *r);
+
 /* membership (static for now) */
 fl_raft_progress *fl__progress(fl_raft *r, fl_node_id id);
 uint32_t fl__quorum(const fl_raft *r);

@@ -142,6 +142,7 @@ void fl__become_leader(fl_raft *r)
     r->role = FL_RAFT_LEADER;
     r->leader = r->cfg.id;
     r->campaign_transfer = false;
+    r->transfer_to = FL_NODE_NONE;
     fl_index next = fl_raft_last_index(r) + 1;
     for (uint32_t i = 0; i < r->n_members; i++) {
         fl_raft_progress *pr = &r->progress[i];
@@ -225,6 +226,7 @@ static void heartbeat(fl_raft *r, fl_raft_progress *pr)
 void fl__tick_leader(fl_raft *r)
 {
     FL_ASSERT(r->role == FL_RAFT_LEADER);
+    fl__transfer_tick(r);
     if (r->cfg.check_quorum && r->now >= r->quorum_deadline) {
         if (!quorum_active(r)) {
             fl__become_follower(r, r->term, FL_NODE_NONE);
@@ -285,6 +287,7 @@ void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
             pr->next = pr->match + 1;
         fl__maybe_commit(r);
         maybe_send(r, pr);
+        fl__transfer_progress(r, pr);
         return;
     }
     if (a->reject_index <= pr->match || a->reject_index == 0)

@@ -404,6 +404,16 @@ int fl_raft_sim_read(fl_sim *sim, fl_node_id id, uint64_t ctx)
     return step(n, &ev, &up);
 }
 
+int fl_raft_sim_transfer(fl_sim *sim, fl_node_id id, fl_node_id to)
+{
+    rs_node *n = fl_sim_node(sim, id);
+    if (!n || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
+        return FL_ESTOPPED;
+    fl_raft_event ev = {.type = FL_RAFT_EV_TRANSFER, .u.transfer_to = to};
+    fl_raft_update up;
+    return step(n, &ev, &up);
+}
+
 fl_node_id fl_raft_sim_leader(const fl_sim *sim)
 {
     fl_node_id best = 0;

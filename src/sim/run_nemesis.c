@@ -9,44 +9,49 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *names[FL_NEMESIS_COUNT] = {"none",
-                                              "partition-halves",
-                                              "partition-random",
-                                              "isolate-one",
-                                              "isolate-leader",
-                                              "majorities-ring",
-                                              "bridge",
-                                              "one-way",
-                                              "crash-one",
-                                              "crash-minority",
-                                              "crash-leader",
-                                              "pause",
-                                              "loss",
-                                              "dup",
-                                              "delay",
-                                              "clock-offset",
-                                              "clock-drift",
-                                              "mix"};
+/* Both tables must name every nemesis: checked below. */
+static const char *names[] = {"none",
+                              "partition-halves",
+                              "partition-random",
+                              "isolate-one",
+                              "isolate-leader",
+                              "majorities-ring",
+                              "bridge",
+                              "one-way",
+                              "crash-one",
+                              "crash-minority",
+                              "crash-leader",
+                              "pause",
+                              "loss",
+                              "dup",
+                              "delay",
+                              "clock-offset",
+                              "clock-drift",
+                              "transfer",
+                              "mix"};
 
-static const char *help[FL_NEMESIS_COUNT] = {
-    "no faults",
-    "nodes 1..n/2 cut off from the rest",
-    "two random halves cut off from each other",
-    "one random node cut off from everyone",
-    "the current leader cut off from everyone",
-    "every node sees a majority, no two the same one",
-    "two halves that talk only through one bridge node",
-    "one direction of one link blocked",
-    "one random node crashes, restarts at the end of the fault",
-    "a minority of nodes crash",
-    "the leader crashes",
-    "one random node pauses (a long GC), resumes later",
-    "every link loses --loss of its messages",
-    "every link duplicates --dup of its messages",
-    "every link gets --delay-spike of extra exponential delay",
-    "every node's clock jumps by up to +-clock offset",
-    "every node's clock drifts by up to +-drift ppm",
-    "a random one of the above at every interval"};
+static const char *help[] = {"no faults",
+                             "nodes 1..n/2 cut off from the rest",
+                             "two random halves cut off from each other",
+                             "one random node cut off from everyone",
+                             "the current leader cut off from everyone",
+                             "every node sees a majority, no two the same one",
+                             "two halves that talk only through one bridge node",
+                             "one direction of one link blocked",
+                             "one random node crashes, restarts at the end of the fault",
+                             "a minority of nodes crash",
+                             "the leader crashes",
+                             "one random node pauses (a long GC), resumes later",
+                             "every link loses --loss of its messages",
+                             "every link duplicates --dup of its messages",
+                             "every link gets --delay-spike of extra exponential delay",
+                             "every node's clock jumps by up to +-clock offset",
+                             "every node's clock drifts by up to +-drift ppm",
+                             "the leader hands leadership over to another node (TimeoutNow)",
+                             "a random one of the above at every interval"};
+
+_Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
+_Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
 
 const char *fl_nemesis_name(fl_nemesis n)
 {
@@ -178,6 +183,11 @@ static void fault_start(run *rn, fl_nemesis kind)
         set_all_links(rn, 0, 0, rn->cfg->delay_ns);
     } else if (kind == FL_NEMESIS_CLOCK_OFFSET || kind == FL_NEMESIS_CLOCK_DRIFT) {
         clocks(rn, kind);
+    } else if (kind == FL_NEMESIS_TRANSFER) {
+        fl_node_id l = fl_raft_sim_leader(rn->sim);
+        fl_node_id to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
+        if (l && to != l)
+            fl_raft_sim_transfer(rn->sim, l, to);
     }
 }
 
@@ -228,7 +238,7 @@ static void tick(fl_sim *sim, void *arg)
         fl_nemesis kind = rn->cfg->nemesis;
         if (kind == FL_NEMESIS_MIX)
             kind = (fl_nemesis)fl_rng_range(&rn->rng, FL_NEMESIS_PARTITION_HALVES,
-                                            FL_NEMESIS_CLOCK_DRIFT);
+                                            FL_NEMESIS_TRANSFER);
         fault_start(rn, kind);
         rn->fault_on = true;
         rn->fault_start_ns = now;

@@ -423,3 +423,69 @@ TEST(mutant_read_no_confirm_serves_without_a_round)
     CHECK_EQ(ld->reads_ok, 1); /* served at once: the bug */
     teardown();
 }
+
+static int transfer_to(fl_node_id at, fl_node_id to)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_TRANSFER, .u.transfer_to = to, .now_ns = c.now};
+    fl_raft_update up;
+    int rc = fl_raft_step(&c.nodes[at - 1].r, &ev, &up);
+    handle(&c.nodes[at - 1], &up);
+    return rc;
+}
+
+static int propose_at(fl_node_id at, const char *cmd)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE,
+                        .u.propose = {(const uint8_t *)cmd, (uint32_t)strlen(cmd)},
+                        .now_ns = c.now};
+    fl_raft_update up;
+    int rc = fl_raft_step(&c.nodes[at - 1].r, &ev, &up);
+    handle(&c.nodes[at - 1], &up);
+    return rc;
+}
+
+TEST(transfer_hands_leadership_to_the_target)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    fl_node_id target = l % 3 + 1;
+    fl_term t = fl_raft_term_of(&c.nodes[l - 1].r);
+    CHECK_EQ(transfer_to(l, target), 0);
+    CHECK_EQ(propose_at(l, "during"), FL_EBUSY); /* no proposals while handing over */
+    deliver_all();
+    advance_ms(20);
+    CHECK_EQ(fl_raft_role_of(&c.nodes[target - 1].r), FL_RAFT_LEADER);
+    CHECK(fl_raft_term_of(&c.nodes[target - 1].r) == t + 1);
+    CHECK_EQ(fl_raft_role_of(&c.nodes[l - 1].r), FL_RAFT_FOLLOWER);
+    CHECK_EQ(transfer_to(target, target), FL_EINVAL);
+    CHECK_EQ(transfer_to(target, 99), FL_EINVAL);
+    CHECK_EQ(transfer_to(l, target), FL_ENOTLEADER);
+    teardown();
+}
+
+TEST(transfer_to_an_unreachable_target_is_abandoned)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    node *ld = &c.nodes[l - 1];
+    fl_node_id target = l % 3 + 1;
+    CHECK_EQ(transfer_to(l, target), 0);
+    /* everything the leader sends is lost: the target never hears TimeoutNow */
+    for (int t = 0; t < 400; t++) {
+        c.now += FL_NS_PER_MS;
+        fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
+        step(ld, &ev);
+        while (c.q_count) {
+            fl_buf_free(&c.q[c.q_head].bytes);
+            c.q_head = (c.q_head + 1) % Q_MAX;
+            c.q_count--;
+        }
+        if (ld->r.transfer_to == FL_NODE_NONE)
+            break;
+    }
+    CHECK_EQ(ld->r.transfers_aborted, 1);
+    CHECK_EQ(ld->r.transfer_to, FL_NODE_NONE);
+    teardown();
+}
