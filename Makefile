@@ -92,15 +92,19 @@ format:
 format-check:
 	clang-format --dry-run --Werror $(FMT_FILES)
 
-# libFuzzer targets: one per fuzz/*.c, linked against the library sources compiled with
-# coverage instrumentation (clang only).
+# libFuzzer targets: one per fuzz/*.c, linked against the library sources compiled once with
+# coverage instrumentation and sanitizers (clang only), in build/fuzz/obj/.
 FUZZ_SRC := $(sort $(wildcard fuzz/*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-FUZZ_FLAGS := -std=c11 -O1 -g -Iinclude -Isrc -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined
+FUZZ_FLAGS := -std=c11 -O1 -g -Iinclude -Isrc -D_GNU_SOURCE -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 fuzz: $(FUZZ_BIN)
-build/fuzz/%: fuzz/%.c $(LIB_SRC)
+build/fuzz/obj/%.o: %.c
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) $< $(LIB_SRC) -lm -lpthread -o $@
+	clang $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
+build/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -lm -lpthread -o $@
 fuzz-smoke: fuzz
 	@for f in $(FUZZ_BIN); do echo "fuzz: $$f (20 s)"; \
 	  mkdir -p build/fuzz/corpus-$$(basename $$f); \
