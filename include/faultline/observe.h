@@ -120,9 +120,11 @@ enum { FL_OBS_OK = 0, FL_OBS_FAIL = 1, FL_OBS_INFO = 2, FL_OBS_OUTCOMES = 3 };
  * has none and is counted in pending. Completions timed before their invocation (clock
  * trouble in a real run) count as 0 ns and in clock_errors. */
 typedef struct fl_observe_latency {
-    fl_hist *by_f;    /* [FL_F_COUNT * FL_OBS_OUTCOMES]: index f * FL_OBS_OUTCOMES + outcome */
-    fl_hist *ok;      /* every ok op */
-    uint64_t pending; /* invocations never completed (info, latency undefined) */
+    fl_hist *by_f;        /* [FL_F_COUNT * FL_OBS_OUTCOMES]: index f * FL_OBS_OUTCOMES + outcome */
+    fl_hist *ok;          /* every ok op */
+    fl_hist *ok_in_fault; /* ok ops invoked inside a fault interval */
+    fl_hist *ok_outside_fault; /* ok ops invoked outside every fault interval */
+    uint64_t pending;          /* invocations never completed (info, latency undefined) */
     uint64_t clock_errors;
 } fl_observe_latency;
 
@@ -131,10 +133,10 @@ typedef struct fl_observe_latency {
  * start count in the first window, at or after the end in the last. */
 typedef struct fl_observe_window {
     fl_time_ns start_ns;
-    uint32_t ok;
-    uint32_t ok_writes; /* ok ops that modify: write, cas, put, append, delete, incr */
-    uint32_t fail;
-    uint32_t info;
+    uint64_t ok;
+    uint64_t ok_writes; /* ok ops that modify: write, cas, put, append, delete, incr */
+    uint64_t fail;
+    uint64_t info;
     uint64_t ok_latency_max_ns;
     bool answered; /* at least one ok op completed in the window */
     bool in_fault; /* the window overlaps a fault interval */

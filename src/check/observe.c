@@ -267,6 +267,8 @@ void fl_observe_free(fl_observables *o)
 {
     free(o->latency.by_f);
     free(o->latency.ok);
+    free(o->latency.ok_in_fault);
+    free(o->latency.ok_outside_fault);
     free(o->window);
     free(o->avail.outage);
     free(o->split.interval);

@@ -37,6 +37,10 @@ static void latency_json(const fl_observables *o, fl_json *j)
     fl_json_obj_begin(j);
     fl_json_key(j, "ok");
     hist_json(j, o->latency.ok);
+    fl_json_key(j, "ok_in_fault");
+    hist_json(j, o->latency.ok_in_fault);
+    fl_json_key(j, "ok_outside_fault");
+    hist_json(j, o->latency.ok_outside_fault);
     fl_json_kv_uint(j, "pending", o->latency.pending);
     fl_json_kv_uint(j, "clock_errors", o->latency.clock_errors);
     fl_json_key(j, "by_f");
@@ -297,6 +301,10 @@ static void latency_summary(const fl_observables *o, FILE *f)
     if (!o->latency.by_f)
         return;
     hist_row(f, "all", "ok", o->latency.ok);
+    if (o->latency.ok_in_fault->count) {
+        hist_row(f, "faulty", "ok", o->latency.ok_in_fault);
+        hist_row(f, "calm", "ok", o->latency.ok_outside_fault);
+    }
     for (int fn = 0; fn < FL_F_COUNT; fn++) {
         for (int k = 0; k < FL_OBS_OUTCOMES; k++) {
             const fl_hist *h = fl_observe_latency_of(o, (fl_op_f)fn, k);
@@ -322,9 +330,11 @@ void fl_observe_print_summary(const fl_observables *o, FILE *f)
             "; windows answered %" PRIu64 "/%" PRIu64 "\n",
             a->ok, a->ops, 100.0 * a->ok_fraction, a->fail, a->info, a->windows_answered,
             a->windows);
-    fprintf(f, "               longest write gap %.3f ms; in faults %.2f%% ok, outside %.2f%% ok\n",
-            ms(a->write_gap_max_ns), 100.0 * frac(a->ok_in_fault, a->ops_in_fault),
-            100.0 * frac(a->ok_outside_fault, a->ops_outside_fault));
+    fprintf(f,
+            "               longest write gap %.3f ms; ok in faults %" PRIu64 "/%" PRIu64
+            ", outside %" PRIu64 "/%" PRIu64 "\n",
+            ms(a->write_gap_max_ns), a->ok_in_fault, a->ops_in_fault, a->ok_outside_fault,
+            a->ops_outside_fault);
     fprintf(f, "leader outages %" PRIu64 ", mean %.3f ms, max %.3f ms%s\n", a->outages,
             a->outage_mean_ns / 1e6, ms(a->outage_max_ns),
             a->leaderless_at_end ? ", leaderless at end" : "");

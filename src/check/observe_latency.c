@@ -31,6 +31,7 @@ static void record_op(const obs_ctx *c, fl_observables *o, const fl_op *op)
     fl_observe_window *w = &o->window[fl__obs_window_of(c, o, ret_ns)];
     if (k == FL_OBS_OK) {
         fl_hist_record(l->ok, lat);
+        fl_hist_record(fl__obs_in_fault(c, call_ns) ? l->ok_in_fault : l->ok_outside_fault, lat);
         w->ok++;
         w->ok_writes += fl__obs_is_write((fl_op_f)op->f);
         w->answered = true;
@@ -63,11 +64,15 @@ int fl__obs_latency(const obs_ctx *c, fl_observables *o)
     fl_observe_latency *l = &o->latency;
     l->by_f = malloc((size_t)FL_F_COUNT * FL_OBS_OUTCOMES * sizeof(*l->by_f));
     l->ok = malloc(sizeof(*l->ok));
-    if (!l->by_f || !l->ok)
+    l->ok_in_fault = malloc(sizeof(*l->ok_in_fault));
+    l->ok_outside_fault = malloc(sizeof(*l->ok_outside_fault));
+    if (!l->by_f || !l->ok || !l->ok_in_fault || !l->ok_outside_fault)
         return FL_ENOMEM;
     for (size_t i = 0; i < (size_t)FL_F_COUNT * FL_OBS_OUTCOMES; i++)
         fl_hist_init(&l->by_f[i]);
     fl_hist_init(l->ok);
+    fl_hist_init(l->ok_in_fault);
+    fl_hist_init(l->ok_outside_fault);
     for (size_t i = 0; i < c->op_count; i++) {
         if (c->ops[i].f < FL_F_COUNT)
             record_op(c, o, &c->ops[i]);

@@ -295,6 +295,9 @@ TEST(observe_throughput_windows)
     CHECK_EQ(o.avail.ok_in_fault, 0);
     CHECK_EQ(o.avail.ops_outside_fault, 3);
     CHECK_EQ(o.avail.ok_outside_fault, 3);
+    CHECK_EQ(o.latency.ok_in_fault->count, 0);
+    CHECK_EQ(o.latency.ok_outside_fault->count, 3);
+    CHECK_EQ(o.latency.ok_outside_fault->max, 100 * MS);
     CHECK_EQ(o.fault_total_ns, 600 * MS);
     CHECK_EQ(o.fault_count, 1);
     CHECK_STR(o.fault[0].kind, "partition halves");
