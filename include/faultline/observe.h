@@ -67,7 +67,8 @@ typedef enum fl_observe_service_kind {
 } fl_observe_service_kind;
 
 /* A node answered a client: served a read or acknowledged a write, at time_ns, believing
- * itself leader of term. Used to tell whether a stale leader served anything. */
+ * itself leader of term. Used to tell whether a stale leader served anything. Entries of
+ * another kind are ignored. */
 typedef struct fl_observe_service {
     fl_time_ns time_ns;
     fl_node_id node;

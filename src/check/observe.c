@@ -5,6 +5,7 @@
  * (observe_split.c), stale reads (observe_stale.c); cost is a few divisions, here. */
 #include "observe_internal.h"
 
+#include "faultline/assert.h"
 #include "faultline/error.h"
 
 #include <stdlib.h>
@@ -28,6 +29,8 @@ fl_time_ns fl__obs_ret_ns(const obs_ctx *c, const fl_op *op)
 
 size_t fl__obs_window_of(const obs_ctx *c, const fl_observables *o, fl_time_ns t)
 {
+    FL_ASSERT(o->window_count > 0);
+    FL_ASSERT(c->window_ns > 0);
     if (t <= c->start_ns)
         return 0;
     uint64_t i = (t - c->start_ns) / c->window_ns;
@@ -131,7 +134,8 @@ static int map_nodes(obs_ctx *c)
     return u > FL_OBSERVE_NODES_MAX ? FL_ETOOBIG : 0;
 }
 
-/* Copies the faults (sorted by start) into o and merges them into c->fault_union. */
+/* Copies the faults (sorted by start) into o and merges them, clipped to the run, into
+ * c->fault_union. */
 static int prepare_faults(obs_ctx *c, fl_observables *o)
 {
     const fl_observe_input *in = c->in;
@@ -145,7 +149,9 @@ static int prepare_faults(obs_ctx *c, fl_observables *o)
     o->faults = in->fault_count;
     for (size_t i = 0; i < in->fault_count; i++) {
         f[i].kind[FL_OBSERVE_FAULT_KIND_SIZE - 1] = 0;
-        fl_time_ns s = f[i].start_ns, e = f[i].end_ns == FL_TIME_NEVER ? c->end_ns : f[i].end_ns;
+        fl_time_ns s = f[i].start_ns, e = f[i].end_ns; /* clipped to the run */
+        s = s < c->start_ns ? c->start_ns : s;
+        e = e > c->end_ns ? c->end_ns : e;
         if (e <= s)
             continue;
         obs_span *last = c->fault_union_count ? &c->fault_union[c->fault_union_count - 1] : NULL;
@@ -156,8 +162,11 @@ static int prepare_faults(obs_ctx *c, fl_observables *o)
             c->fault_union[c->fault_union_count++] = (obs_span){s, e};
         }
     }
-    for (size_t i = 0; i < c->fault_union_count; i++)
+    for (size_t i = 0; i < c->fault_union_count; i++) {
+        FL_ASSERT(c->fault_union[i].start_ns < c->fault_union[i].end_ns);
+        FL_ASSERT(i == 0 || c->fault_union[i - 1].end_ns < c->fault_union[i].start_ns);
         o->fault_total_ns += c->fault_union[i].end_ns - c->fault_union[i].start_ns;
+    }
     o->fault_count =
         in->fault_count < FL_OBSERVE_FAULTS_MAX ? in->fault_count : FL_OBSERVE_FAULTS_MAX;
     o->fault = f;

@@ -9,6 +9,7 @@
  * outage. O(ops log ops + roles + windows). */
 #include "observe_internal.h"
 
+#include "faultline/assert.h"
 #include "faultline/error.h"
 
 #include <stdlib.h>
@@ -96,6 +97,7 @@ typedef struct sweep {
 static void apply_role(const obs_ctx *c, fl_observables *o, sweep *s, const fl_observe_role *r)
 {
     size_t n = fl__obs_node_index(c, r->node);
+    FL_ASSERT(n < c->node_count);
     bool was = s->leader[n];
     fl_term old = s->term[n];
     if (was && old == s->max_term && s->at_max > 0) {
@@ -131,6 +133,7 @@ static void settle(const obs_ctx *c, fl_observables *o, sweep *s, fl_time_ns t)
 {
     fl_observe_avail *a = &o->avail;
     bool now = s->at_max > 0;
+    FL_ASSERT(s->at_max <= c->node_count);
     if (now == s->has_leader)
         return;
     if (s->has_leader)

@@ -11,6 +11,7 @@
  * any sane run, at most the node count). */
 #include "observe_internal.h"
 
+#include "faultline/assert.h"
 #include "faultline/error.h"
 
 #include <stdlib.h>
@@ -50,6 +51,8 @@ static void leave(split_sweep *s, size_t n)
 static void apply_role(const obs_ctx *c, split_sweep *s, const fl_observe_role *r)
 {
     size_t n = fl__obs_node_index(c, r->node);
+    FL_ASSERT(n < c->node_count);
+    FL_ASSERT(s->count <= c->node_count);
     if (s->leader[n])
         leave(s, n);
     s->term[n] = r->term;
@@ -102,7 +105,7 @@ static void settle(const obs_ctx *c, fl_observables *o, split_sweep *s, fl_time_
     if (!s->open) {
         s->open = true;
         s->number++;
-        s->cur = (fl_observe_split){.start_ns = t, .term_min = FL_TIME_NEVER};
+        s->cur = (fl_observe_split){.start_ns = t, .term_min = UINT64_MAX};
     }
     fl_term lo = s->term[s->list[0]], hi = lo;
     for (size_t i = 0; i < s->count; i++) {
@@ -120,7 +123,8 @@ static void settle(const obs_ctx *c, fl_observables *o, split_sweep *s, fl_time_
 static void serve(const obs_ctx *c, fl_observables *o, split_sweep *s, const fl_observe_service *e)
 {
     size_t n = fl__obs_node_index(c, e->node);
-    if (!s->open || !s->leader[n])
+    FL_ASSERT(n < c->node_count);
+    if (!s->open || !s->leader[n] || e->kind > FL_OBSERVE_ACKED_WRITE)
         return;
     fl_term hi = 0;
     for (size_t i = 0; i < s->count; i++)

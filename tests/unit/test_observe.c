@@ -664,3 +664,69 @@ TEST(observe_many_nodes)
     free(roles);
     fl_history_free(&h);
 }
+
+TEST(observe_too_many_nodes_and_empty_output)
+{
+    fl_history h;
+    fl_history_init(&h);
+    enum { N = FL_OBSERVE_NODES_MAX + 1 };
+    fl_observe_service *svc = calloc(N, sizeof(*svc));
+    CHECK(svc != NULL);
+    for (uint32_t i = 0; i < N; i++)
+        svc[i] = (fl_observe_service){i, i + 1, 1, 7 /* unknown kind: ignored */};
+    fl_observables o;
+    CHECK_EQ(compute(&h, NULL, 0, svc, N, 0, 0, &o), FL_ETOOBIG);
+    CHECK_EQ(compute(&h, NULL, 0, svc, N - 1, 0, 0, &o), 0);
+    fl_observe_free(&o);
+    free(svc);
+
+    /* an empty (zeroed or freed) result can still be written and printed */
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_json j;
+    fl_json_init(&j, &b, false);
+    fl_observe_write_json(&o, &j);
+    CHECK_EQ(b.err, 0);
+    static fl_jr_node nodes[256];
+    fl_jr_doc d;
+    CHECK_EQ(fl_jr_parse(&d, (const char *)b.data, b.len, nodes, 256), 0);
+    FILE *f = fopen("/dev/null", "w");
+    CHECK(f != NULL);
+    fl_observe_print_summary(&o, f);
+    fclose(f);
+    fl_buf_free(&b);
+    fl_history_free(&h);
+}
+
+/* Faults are clipped to the run and merged: [-, 1 s) + [0.5, 1.5 s) + [3 s, never) in a run
+ * [0.2 s, 4 s) cover 0.2 .. 1.5 s and 3 .. 4 s; windows of 0.9 s. */
+TEST(observe_fault_union)
+{
+    fl_history h;
+    fl_history_init(&h);
+    const fl_observe_fault faults[] = {
+        {3 * S, FL_TIME_NEVER, "crash n1"},
+        {0, 1 * S, "partition"},
+        {500 * MS, 1500 * MS, "loss 20%"},
+        {2 * S, 2 * S, "empty"},
+    };
+    fl_observe_input in;
+    fl_observe_input_init(&in);
+    in.history = &h;
+    in.faults = faults;
+    in.fault_count = 4;
+    in.run_start_ns = 200 * MS;
+    in.run_end_ns = 4 * S;
+    in.window_ns = 900 * MS;
+    fl_observables o;
+    CHECK_EQ(fl_observe_compute(&in, &o), 0);
+    CHECK_EQ(o.fault_total_ns, 1300 * MS + 1 * S);
+    CHECK_EQ(o.faults, 4);
+    CHECK_STR(o.fault[0].kind, "partition");
+    CHECK_STR(o.fault[3].kind, "crash n1");
+    CHECK_EQ(o.window_count, 5); /* 0.2, 1.1, 2.0, 2.9, 3.8 s */
+    CHECK(o.window[0].in_fault && o.window[1].in_fault && !o.window[2].in_fault);
+    CHECK(o.window[3].in_fault && o.window[4].in_fault);
+    fl_observe_free(&o);
+    fl_history_free(&h);
+}
