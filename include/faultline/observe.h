@@ -111,6 +111,55 @@ typedef struct fl_observe_input {
 /* Zeroes *in and sets the defaults (window 1 s). */
 void fl_observe_input_init(fl_observe_input *in);
 
+/* ---- a recorder: growable input arrays for a runner ----------------------------------------
+ *
+ * A runner may fill the input arrays itself, or call these as the run goes and hand the
+ * arrays over with fl_observe_recorder_input(). fl_observe_record_role() keeps the last
+ * (is_leader, term) of every node and records only changes, so it can be called after every
+ * step of every node. Every array is bounded by entries_max (FL_EFULL past it: the run's
+ * observables would be wrong, so the runner should fail loudly). The recorder owns its
+ * arrays; fl_observe_recorder_free() releases them. */
+
+#define FL_OBSERVE_RECORDER_ENTRIES_MAX ((size_t)1 << 24)
+
+typedef struct fl_observe_recorder {
+    fl_observe_role *roles;
+    size_t role_count, role_cap;
+    fl_observe_service *service;
+    size_t service_count, service_cap;
+    fl_observe_fault *faults;
+    size_t fault_count, fault_cap;
+    fl_observe_counters counters; /* the runner adds to these directly */
+    /* last recorded state per node (for deduplication), in first-seen order */
+    fl_node_id *node;
+    bool *leader;
+    fl_term *term;
+    size_t node_count, node_cap;
+    size_t entries_max; /* per array; fl_observe_recorder_init sets the default */
+} fl_observe_recorder;
+
+void fl_observe_recorder_init(fl_observe_recorder *r);
+void fl_observe_recorder_free(fl_observe_recorder *r);
+/* Records node's role at time t if it differs from the last one recorded (a node starts as
+ * not leader, term 0). Returns 0, FL_ENOMEM, FL_EFULL or FL_ETOOBIG (more than
+ * FL_OBSERVE_NODES_MAX nodes). */
+int fl_observe_record_role(fl_observe_recorder *r, fl_time_ns t, fl_node_id node, bool is_leader,
+                           fl_term term);
+/* The node went down (crash, stop): not leader any more, term kept. Same returns. */
+int fl_observe_record_down(fl_observe_recorder *r, fl_time_ns t, fl_node_id node);
+/* node served a read or acknowledged a write (kind) at t believing it leads term. Returns 0,
+ * FL_ENOMEM or FL_EFULL. */
+int fl_observe_record_service(fl_observe_recorder *r, fl_time_ns t, fl_node_id node, fl_term term,
+                              fl_observe_service_kind kind);
+/* A fault starts at t (kind copied, truncated); *id names it for fl_observe_fault_end. It
+ * lasts until the run ends unless ended. Returns 0, FL_ENOMEM or FL_EFULL. */
+int fl_observe_fault_begin(fl_observe_recorder *r, fl_time_ns t, const char *kind, size_t *id);
+/* Ends fault id at t. Returns 0, or FL_EINVAL for an unknown id or an end before the start. */
+int fl_observe_fault_end(fl_observe_recorder *r, size_t id, fl_time_ns t);
+/* Points in's roles, service, faults and counters at the recorder's (which must outlive the
+ * computation); the history and run bounds are left to the caller. */
+void fl_observe_recorder_input(const fl_observe_recorder *r, fl_observe_input *in);
+
 /* ---- outputs ------------------------------------------------------------------------------- */
 
 /* Op outcomes as indexes of latency tables. */

@@ -730,3 +730,52 @@ TEST(observe_fault_union)
     fl_observe_free(&o);
     fl_history_free(&h);
 }
+
+/* The recorder keeps only changes, and its arrays feed the computation: the stale-leader
+ * scenario again, recorded the way a runner would (after every step, repeated states). */
+TEST(observe_recorder)
+{
+    fl_observe_recorder r;
+    fl_observe_recorder_init(&r);
+    for (fl_time_ns t = 0; t < 1300 * MS; t += 100 * MS) {
+        CHECK_EQ(fl_observe_record_role(&r, t, 1, true, 2), 0);
+        CHECK_EQ(fl_observe_record_role(&r, t, 2, false, 2), 0);
+    }
+    CHECK_EQ(r.role_count, 2);
+    size_t id;
+    CHECK_EQ(fl_observe_fault_begin(&r, 1000 * MS, "isolate leader (node 1) for long", &id), 0);
+    CHECK_EQ(fl_observe_record_role(&r, 1300 * MS, 2, true, 3), 0);
+    CHECK_EQ(fl_observe_record_service(&r, 1400 * MS, 1, 2, FL_OBSERVE_SERVED_READ), 0);
+    CHECK_EQ(fl_observe_record_service(&r, 1450 * MS, 1, 2, FL_OBSERVE_ACKED_WRITE), 0);
+    CHECK_EQ(fl_observe_record_down(&r, 1500 * MS, 1), 0);
+    CHECK_EQ(fl_observe_record_down(&r, 1600 * MS, 1), 0); /* no change */
+    CHECK_EQ(r.role_count, 4);
+    CHECK_EQ(r.roles[3].term, 2);
+    CHECK_EQ(fl_observe_fault_end(&r, id, 1800 * MS), 0);
+    CHECK_EQ(fl_observe_fault_end(&r, id + 1, 1800 * MS), FL_EINVAL);
+    CHECK_EQ(fl_observe_fault_end(&r, id, 1 * MS), FL_EINVAL);
+    r.counters.messages_sent = 42;
+
+    fl_history h;
+    fl_history_init(&h);
+    fl_observe_input in;
+    fl_observe_input_init(&in);
+    fl_observe_recorder_input(&r, &in);
+    in.history = &h;
+    in.run_end_ns = 2 * S;
+    fl_observables o;
+    CHECK_EQ(fl_observe_compute(&in, &o), 0);
+    CHECK_EQ(o.split.stale, 1);
+    CHECK_EQ(o.split.stale_total_ns, 200 * MS);
+    CHECK_EQ(o.split.stale_served_reads, 1);
+    CHECK_EQ(o.split.stale_acked_writes, 1);
+    CHECK_EQ(o.fault_total_ns, 800 * MS);
+    CHECK_STR(o.fault[0].kind, "isolate leader (node 1) for lon");
+    CHECK_EQ(o.cost.counters.messages_sent, 42);
+    fl_observe_free(&o);
+    fl_history_free(&h);
+
+    r.entries_max = r.service_count; /* bounded */
+    CHECK_EQ(fl_observe_record_service(&r, 1, 1, 1, FL_OBSERVE_SERVED_READ), FL_EFULL);
+    fl_observe_recorder_free(&r);
+}
