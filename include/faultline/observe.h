@@ -170,9 +170,11 @@ enum { FL_OBS_OK = 0, FL_OBS_FAIL = 1, FL_OBS_INFO = 2, FL_OBS_OUTCOMES = 3 };
  * has none and is counted in pending. Completions timed before their invocation (clock
  * trouble in a real run) count as 0 ns and in clock_errors. */
 typedef struct fl_observe_latency {
-    fl_hist *by_f;        /* [FL_F_COUNT * FL_OBS_OUTCOMES]: index f * FL_OBS_OUTCOMES + outcome */
-    fl_hist *ok;          /* every ok op */
-    fl_hist *ok_in_fault; /* ok ops invoked inside a fault interval */
+    /* index f * FL_OBS_OUTCOMES + outcome; NULL when no op of that f ended so (a histogram
+     * is 43 KB: only those used are allocated) */
+    fl_hist *by_f[FL_F_COUNT * FL_OBS_OUTCOMES];
+    fl_hist *ok;               /* every ok op */
+    fl_hist *ok_in_fault;      /* ok ops invoked inside a fault interval */
     fl_hist *ok_outside_fault; /* ok ops invoked outside every fault interval */
     uint64_t pending;          /* invocations never completed (info, latency undefined) */
     uint64_t clock_errors;
@@ -359,7 +361,8 @@ typedef struct fl_observables {
 int fl_observe_compute(const fl_observe_input *in, fl_observables *out);
 void fl_observe_free(fl_observables *o);
 
-/* The latency histogram of f and outcome (FL_OBS_OK...). */
+/* The latency histogram of f and outcome (FL_OBS_OK...); NULL when no op of f ended with
+ * that outcome (or f, outcome are out of range). */
 const fl_hist *fl_observe_latency_of(const fl_observables *o, fl_op_f f, int outcome);
 
 /* Writes one JSON object with every observable; keys are described in docs/results.md. */

@@ -274,7 +274,8 @@ int fl_observe_compute(const fl_observe_input *in, fl_observables *out)
 
 void fl_observe_free(fl_observables *o)
 {
-    free(o->latency.by_f);
+    for (size_t i = 0; i < (size_t)FL_F_COUNT * FL_OBS_OUTCOMES; i++)
+        free(o->latency.by_f[i]);
     free(o->latency.ok);
     free(o->latency.ok_in_fault);
     free(o->latency.ok_outside_fault);
@@ -287,7 +288,7 @@ void fl_observe_free(fl_observables *o)
 
 const fl_hist *fl_observe_latency_of(const fl_observables *o, fl_op_f f, int outcome)
 {
-    if (!o->latency.by_f || f >= FL_F_COUNT || outcome < 0 || outcome >= FL_OBS_OUTCOMES)
+    if (f >= FL_F_COUNT || outcome < 0 || outcome >= FL_OBS_OUTCOMES)
         return NULL;
-    return &o->latency.by_f[(size_t)f * FL_OBS_OUTCOMES + (size_t)outcome];
+    return o->latency.by_f[(size_t)f * FL_OBS_OUTCOMES + (size_t)outcome];
 }

@@ -15,17 +15,19 @@ static void kv_time(fl_json *j, const char *key, fl_time_ns t)
         fl_json_uint(j, t);
 }
 
+/* h may be NULL: no samples (every field 0). */
 static void hist_json(fl_json *j, const fl_hist *h)
 {
+    bool any = h && h->count;
     fl_json_obj_begin(j);
-    fl_json_kv_uint(j, "count", h->count);
-    fl_json_kv_uint(j, "min_ns", h->count ? h->min : 0);
-    fl_json_kv_double(j, "mean_ns", fl_hist_mean(h));
-    fl_json_kv_uint(j, "p50_ns", fl_hist_percentile(h, 50));
-    fl_json_kv_uint(j, "p90_ns", fl_hist_percentile(h, 90));
-    fl_json_kv_uint(j, "p99_ns", fl_hist_percentile(h, 99));
-    fl_json_kv_uint(j, "p999_ns", fl_hist_percentile(h, 99.9));
-    fl_json_kv_uint(j, "max_ns", h->count ? h->max : 0);
+    fl_json_kv_uint(j, "count", any ? h->count : 0);
+    fl_json_kv_uint(j, "min_ns", any ? h->min : 0);
+    fl_json_kv_double(j, "mean_ns", any ? fl_hist_mean(h) : 0.0);
+    fl_json_kv_uint(j, "p50_ns", any ? fl_hist_percentile(h, 50) : 0);
+    fl_json_kv_uint(j, "p90_ns", any ? fl_hist_percentile(h, 90) : 0);
+    fl_json_kv_uint(j, "p99_ns", any ? fl_hist_percentile(h, 99) : 0);
+    fl_json_kv_uint(j, "p999_ns", any ? fl_hist_percentile(h, 99.9) : 0);
+    fl_json_kv_uint(j, "max_ns", any ? h->max : 0);
     fl_json_obj_end(j);
 }
 
@@ -48,7 +50,7 @@ static void latency_json(const fl_observables *o, fl_json *j)
     for (int f = 0; f < FL_F_COUNT; f++) {
         uint64_t n = 0;
         for (int k = 0; k < FL_OBS_OUTCOMES; k++)
-            n += fl_observe_latency_of(o, (fl_op_f)f, k)->count;
+            n += fl_observe_latency_of(o, (fl_op_f)f, k) != NULL;
         if (!n)
             continue;
         fl_json_key(j, fl_op_f_name((fl_op_f)f));
@@ -268,7 +270,7 @@ void fl_observe_write_json(const fl_observables *o, fl_json *j)
     fl_json_kv_uint(j, "duration_ns", o->duration_ns);
     fl_json_kv_uint(j, "window_ns", o->window_ns);
     fl_json_obj_end(j);
-    if (o->latency.by_f) {
+    if (o->latency.ok) {
         latency_json(o, j);
     }
     throughput_json(o, j);
@@ -298,7 +300,7 @@ static void hist_row(FILE *f, const char *name, const char *outcome, const fl_hi
 static void latency_summary(const fl_observables *o, FILE *f)
 {
     fprintf(f, "latency (ms)      count       p50       p90       p99     p99.9       max\n");
-    if (!o->latency.by_f)
+    if (!o->latency.ok)
         return;
     hist_row(f, "all", "ok", o->latency.ok);
     if (o->latency.ok_in_fault->count) {
@@ -308,7 +310,7 @@ static void latency_summary(const fl_observables *o, FILE *f)
     for (int fn = 0; fn < FL_F_COUNT; fn++) {
         for (int k = 0; k < FL_OBS_OUTCOMES; k++) {
             const fl_hist *h = fl_observe_latency_of(o, (fl_op_f)fn, k);
-            if (h->count)
+            if (h)
                 hist_row(f, fl_op_f_name((fl_op_f)fn), outcome_names[k], h);
         }
     }

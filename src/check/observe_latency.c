@@ -13,12 +13,12 @@ static int outcome_index(uint8_t type)
     return type == FL_EV_FAIL ? FL_OBS_FAIL : FL_OBS_INFO;
 }
 
-static void record_op(const obs_ctx *c, fl_observables *o, const fl_op *op)
+static int record_op(const obs_ctx *c, fl_observables *o, const fl_op *op)
 {
     fl_observe_latency *l = &o->latency;
     if (op->ret == FL_EV_NONE) {
         l->pending++;
-        return;
+        return 0;
     }
     fl_time_ns call_ns = c->h->events[op->call].time, ret_ns = fl__obs_ret_ns(c, op);
     uint64_t lat = 0;
@@ -27,7 +27,13 @@ static void record_op(const obs_ctx *c, fl_observables *o, const fl_op *op)
     else
         l->clock_errors++;
     int k = outcome_index(op->outcome);
-    fl_hist_record(&l->by_f[(size_t)op->f * FL_OBS_OUTCOMES + (size_t)k], lat);
+    fl_hist **hp = &l->by_f[(size_t)op->f * FL_OBS_OUTCOMES + (size_t)k];
+    if (!*hp) {
+        if (!(*hp = malloc(sizeof(**hp))))
+            return FL_ENOMEM;
+        fl_hist_init(*hp);
+    }
+    fl_hist_record(*hp, lat);
     fl_observe_window *w = &o->window[fl__obs_window_of(c, o, ret_ns)];
     if (k == FL_OBS_OK) {
         fl_hist_record(l->ok, lat);
@@ -42,6 +48,7 @@ static void record_op(const obs_ctx *c, fl_observables *o, const fl_op *op)
     } else {
         w->info++;
     }
+    return 0;
 }
 
 /* Marks the windows that overlap a fault interval. Spans are disjoint and sorted, so every
@@ -62,20 +69,18 @@ static void mark_faults(const obs_ctx *c, fl_observables *o)
 int fl__obs_latency(const obs_ctx *c, fl_observables *o)
 {
     fl_observe_latency *l = &o->latency;
-    l->by_f = malloc((size_t)FL_F_COUNT * FL_OBS_OUTCOMES * sizeof(*l->by_f));
     l->ok = malloc(sizeof(*l->ok));
     l->ok_in_fault = malloc(sizeof(*l->ok_in_fault));
     l->ok_outside_fault = malloc(sizeof(*l->ok_outside_fault));
-    if (!l->by_f || !l->ok || !l->ok_in_fault || !l->ok_outside_fault)
+    if (!l->ok || !l->ok_in_fault || !l->ok_outside_fault)
         return FL_ENOMEM;
-    for (size_t i = 0; i < (size_t)FL_F_COUNT * FL_OBS_OUTCOMES; i++)
-        fl_hist_init(&l->by_f[i]);
     fl_hist_init(l->ok);
     fl_hist_init(l->ok_in_fault);
     fl_hist_init(l->ok_outside_fault);
     for (size_t i = 0; i < c->op_count; i++) {
-        if (c->ops[i].f < FL_F_COUNT)
-            record_op(c, o, &c->ops[i]);
+        int rc = c->ops[i].f < FL_F_COUNT ? record_op(c, o, &c->ops[i]) : 0;
+        if (rc)
+            return rc;
     }
     o->ok_per_s = o->duration_ns ? (double)l->ok->count * 1e9 / (double)o->duration_ns : 0.0;
     mark_faults(c, o);
