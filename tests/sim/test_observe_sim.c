@@ -38,13 +38,15 @@ static void on_stop(void *arg, fl_node_id id)
     x->errors += fl_observe_record_down(&x->rec, fl_sim_time(x->sim), id) != 0;
 }
 
-static void begin(run *x, uint32_t n, uint64_t seed)
+static void begin_with(run *x, uint32_t n, uint64_t seed, bool check_quorum, uint32_t mutants)
 {
     memset(x, 0, sizeof(*x));
     fl_observe_recorder_init(&x->rec);
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     rc.pre_vote = true;
+    rc.check_quorum = check_quorum;
+    rc.mutants = mutants;
     fl_raft_sim_hooks hooks = {
         .arg = x, .on_step = on_step, .on_start = on_start, .on_stop = on_stop};
     char why[128];
@@ -59,6 +61,11 @@ static void begin(run *x, uint32_t n, uint64_t seed)
     FL_ASSERT(fl_sim_create(&sc, &x->sim, NULL) == 0);
     fl_raft_sim_attach(&x->rs, x->sim);
     FL_ASSERT(fl_sim_start_all(x->sim) == 0);
+}
+
+static void begin(run *x, uint32_t n, uint64_t seed)
+{
+    begin_with(x, n, seed, true, 0);
 }
 
 static void run_until_ms(run *x, uint64_t ms)
@@ -121,4 +128,71 @@ TEST(observe_sim_isolated_leader)
         fl_raft_sim_free(&x.rs);
         fl_observe_recorder_free(&x.rec);
     }
+}
+
+/* Isolates the leader from 1 s to 4 s, runs to 6 s and computes the observables. */
+static void isolate_story(run *x, fl_observables *o, fl_history *h)
+{
+    run_until_ms(x, 1000);
+    fl_node_id old = fl_raft_sim_leader(x->sim);
+    CHECK(old != 0);
+    fl_sim_conn c;
+    fl_sim_conn_isolate(&c, 5, old);
+    FL_ASSERT(fl_sim_set_conn(x->sim, &c) == 0);
+    run_until_ms(x, 4000);
+    fl_sim_conn_full(&c, 5);
+    FL_ASSERT(fl_sim_set_conn(x->sim, &c) == 0);
+    run_until_ms(x, 6000);
+    CHECK_EQ(x->errors, 0);
+    fl_history_init(h);
+    fl_observe_input in;
+    fl_observe_input_init(&in);
+    fl_observe_recorder_input(&x->rec, &in);
+    in.history = h;
+    in.run_end_ns = 6 * FL_NS_PER_S;
+    CHECK_EQ(fl_observe_compute(&in, o), 0);
+}
+
+static void finish(run *x, fl_observables *o, fl_history *h)
+{
+    fl_observe_free(o);
+    fl_history_free(h);
+    fl_sim_destroy(x->sim);
+    fl_raft_sim_free(&x->rs);
+    fl_observe_recorder_free(&x->rec);
+}
+
+/* Without check-quorum the isolated leader believes it leads until the partition heals and
+ * it hears the higher term: a stale leader for about the whole 3 s isolation. */
+TEST(observe_sim_stale_leader_without_check_quorum)
+{
+    run x;
+    begin_with(&x, 5, 11, false, 0);
+    fl_observables o;
+    fl_history h;
+    isolate_story(&x, &o, &h);
+    CHECK(!fl_sim_get_violation(x.sim)->found);
+    CHECK_EQ(o.split.same_term, 0);
+    CHECK_EQ(o.split.stale, 1);
+    CHECK(o.split.stale_max_ns > 2500 * FL_NS_PER_MS && o.split.stale_max_ns < 3100 * FL_NS_PER_MS);
+    CHECK(o.split.interval[0].end_ns != FL_TIME_NEVER);
+    finish(&x, &o, &h);
+}
+
+/* The NO_STEP_DOWN mutant: after the heal the old leader adopts the higher term and keeps
+ * leading in it: two leaders of one term. The split-brain observable reports the same-term
+ * violation that the cluster checker stops the run on (election safety). */
+TEST(observe_sim_no_step_down_mutant_is_a_same_term_violation)
+{
+    run x;
+    begin_with(&x, 5, 12, false, FL_RAFT_MUTANT_NO_STEP_DOWN);
+    fl_observables o;
+    fl_history h;
+    isolate_story(&x, &o, &h);
+    const fl_sim_violation *v = fl_sim_get_violation(x.sim);
+    CHECK(v->found);
+    CHECK(strstr(v->reason, "election safety") != NULL);
+    CHECK_EQ(o.split.same_term, 1);
+    CHECK(o.split.interval[o.split.interval_count - 1].same_term);
+    finish(&x, &o, &h);
 }
