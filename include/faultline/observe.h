@@ -287,6 +287,8 @@ typedef struct fl_observe_stale {
     uint32_t newer_invoke; /* the write acknowledged before the read began that it missed */
     uint32_t newer_complete;
     fl_time_ns read_invoke_ns;
+    uint32_t read_line;  /* source lines of the read's and the write's invocations when the */
+    uint32_t newer_line; /* history was read from a file, else 0 */
     char key[FL_OBSERVE_KEY_SIZE]; /* the key's text, truncated; "" for no key */
 } fl_observe_stale;
 

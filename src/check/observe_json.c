@@ -235,6 +235,8 @@ static void stale_json(const fl_observables *o, fl_json *j)
         fl_json_kv_uint(j, "newer_invoke_event", e->newer_invoke);
         fl_json_kv_uint(j, "newer_complete_event", e->newer_complete);
         fl_json_kv_uint(j, "read_invoke_ns", e->read_invoke_ns);
+        fl_json_kv_uint(j, "read_line", e->read_line);
+        fl_json_kv_uint(j, "newer_line", e->newer_line);
         fl_json_obj_end(j);
     }
     fl_json_arr_end(j);

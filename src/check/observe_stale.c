@@ -185,6 +185,8 @@ static void report(stale_ctx *s, const fl_op *read, const fl_op *newer)
     e->newer_invoke = newer->call;
     e->newer_complete = newer->ret;
     e->read_invoke_ns = c->h->events[read->call].time;
+    e->read_line = c->h->events[read->call].line;
+    e->newer_line = c->h->events[newer->call].line;
     if (read->key < c->h->str_count) {
         size_t n;
         const char *k = fl_history_str(c->h, read->key, &n);

@@ -779,3 +779,26 @@ TEST(observe_recorder)
     CHECK_EQ(fl_observe_record_service(&r, 1, 1, 1, FL_OBSERVE_SERVED_READ), FL_EFULL);
     fl_observe_recorder_free(&r);
 }
+
+/* A history read from JSON lines: the stale read's example carries the source lines. */
+TEST(observe_stale_read_lines_from_file)
+{
+    const char *text =
+        "{\"process\":1,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"k\",\"value\":1}\n"
+        "{\"process\":1,\"type\":\"ok\",\"f\":\"put\",\"key\":\"k\",\"value\":1}\n"
+        "{\"process\":1,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"k\",\"value\":2}\n"
+        "{\"process\":1,\"type\":\"ok\",\"f\":\"put\",\"key\":\"k\",\"value\":2}\n"
+        "{\"process\":2,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"k\"}\n"
+        "{\"process\":2,\"type\":\"ok\",\"f\":\"get\",\"key\":\"k\",\"value\":1}\n";
+    fl_history h;
+    fl_history_init(&h);
+    CHECK_EQ(fl_history_read_jsonl(&h, text, strlen(text), NULL), 0);
+    fl_observables o;
+    CHECK_EQ(compute(&h, NULL, 0, NULL, 0, 0, 0, &o), 0);
+    CHECK_EQ(o.stale.stale, 1);
+    CHECK_EQ(o.stale.example[0].read_line, 5);
+    CHECK_EQ(o.stale.example[0].newer_line, 3);
+    CHECK_STR(o.stale.example[0].key, "k");
+    fl_observe_free(&o);
+    fl_history_free(&h);
+}
