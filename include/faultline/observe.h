@@ -180,8 +180,8 @@ typedef struct fl_observe_latency {
     uint64_t clock_errors;
 } fl_observe_latency;
 
-/* One window [start_ns, start_ns + window_ns). Ops land in the window of their completion
- * time (fail, info) or, if never completed, are not in any window. Times before the run
+/* One window [start_ns, start_ns + window_ns). An op lands in the window of its completion
+ * time (ok, fail or info); an op never completed is in no window. Times before the run
  * start count in the first window, at or after the end in the last. */
 typedef struct fl_observe_window {
     fl_time_ns start_ns;
@@ -341,7 +341,10 @@ typedef struct fl_observables {
  *     FL_OBSERVE_APPEND_CHECK_MAX owed appends completed last are checked (a read that keeps
  *     those but misses an older one lost an update, which the linearizability checker
  *     reports); substring search may find v by chance inside other elements, so the rule
- *     can miss a stale read but never invents one.
+ *     can miss a stale read but never invents one. Also, when one replace p (a write, put or
+ *     ok cas; not a delete) completed before r was invoked and every other replace invoked
+ *     before r completed had completed before p was invoked, p is the last replace before r
+ *     in any order, and r is stale if its value does not start with p's value.
  *
  *   value: otherwise. The writers of a value v of k are the ops that may have set k to v:
  *     write and put of v, cas with new value v (ok or info; a failed op wrote nothing), and

@@ -32,8 +32,9 @@ typedef struct rec {
     int64_t call;
     int64_t end; /* completion, INF when it may take effect later */
     uint32_t op;
-    int64_t agg; /* prefix max (writers, replaces) or suffix min (ok writes) of end */
-    uint32_t agg_op;
+    int64_t agg;     /* prefix max (writers, replaces) or suffix min (ok writes) of end */
+    uint32_t agg_op; /* the op of agg (ok writes, replaces) */
+    int64_t agg2;    /* replaces: the prefix max of end over the others than agg_op */
 } rec;
 
 typedef struct rec_set {
@@ -144,7 +145,7 @@ static void collect(stale_ctx *s)
         if (s->flags[k] & KEY_APPEND)
             push(&s->replaces, r);
         else if (written_value(op, &vk, &vid))
-            push(&s->writers, (rec){k, vk, vid, r.call, r.end, r.op, 0, 0});
+            push(&s->writers, (rec){k, vk, vid, r.call, r.end, r.op, 0, 0, 0});
     }
 }
 
@@ -153,16 +154,22 @@ static void aggregate(stale_ctx *s)
     rec_set *sets[] = {&s->writers, &s->oks, &s->replaces, &s->appends};
     for (size_t i = 0; i < 4; i++)
         qsort(sets[i]->r, sets[i]->n, sizeof(rec), cmp_rec);
-    rec_set *pm[] = {&s->writers, &s->replaces}; /* prefix max of end per group */
-    for (size_t i = 0; i < 2; i++) {
-        rec *r = pm[i]->r;
-        for (size_t j = 0; j < pm[i]->n; j++) {
-            bool first = j == 0 || r[j - 1].key != r[j].key || r[j - 1].vkind != r[j].vkind ||
-                         r[j - 1].vid != r[j].vid;
-            r[j].agg = first || r[j].end > r[j - 1].agg ? r[j].end : r[j - 1].agg;
-        }
+    rec *r = s->writers.r; /* prefix max of end per (key, value) */
+    for (size_t j = 0; j < s->writers.n; j++) {
+        bool first = j == 0 || r[j - 1].key != r[j].key || r[j - 1].vkind != r[j].vkind ||
+                     r[j - 1].vid != r[j].vid;
+        r[j].agg = first || r[j].end > r[j - 1].agg ? r[j].end : r[j - 1].agg;
     }
-    rec *r = s->oks.r; /* suffix min of end per key */
+    r = s->replaces.r; /* the two largest ends per key prefix */
+    for (size_t j = 0; j < s->replaces.n; j++) {
+        bool first = j == 0 || r[j - 1].key != r[j].key;
+        int64_t top = first ? INT64_MIN : r[j - 1].agg, second = first ? INT64_MIN : r[j - 1].agg2;
+        bool mine = first || r[j].end > top;
+        r[j].agg = mine ? r[j].end : top;
+        r[j].agg_op = mine ? r[j].op : r[j - 1].agg_op;
+        r[j].agg2 = mine ? top : (r[j].end > second ? r[j].end : second);
+    }
+    r = s->oks.r; /* suffix min of end per key */
     for (size_t j = s->oks.n; j-- > 0;) {
         bool last = j + 1 == s->oks.n || r[j + 1].key != r[j].key;
         bool mine = last || r[j].end <= r[j + 1].agg;
@@ -233,6 +240,24 @@ static const char *value_text(const obs_ctx *c, fl_value v, char *buf, size_t ca
     return "";
 }
 
+/* Append rule, replace part: top sums up the replaces invoked before r completed. If one of
+ * them, p, completed before r began and every other completed before p began, p is the last
+ * replace before r in any linearization: r's value must start with p's value (then appends).
+ * Returns p when it does not. */
+static const fl_op *missed_replace(const stale_ctx *s, const fl_op *r, const rec *top,
+                                   const char *rv, size_t rn)
+{
+    if (!top || top->agg == INF || top->agg >= (int64_t)r->call)
+        return NULL;
+    const fl_op *p = &s->c->ops[top->agg_op];
+    if (top->agg2 >= (int64_t)p->call || p->f == FL_F_DELETE)
+        return NULL;
+    char pb[24];
+    size_t pn;
+    const char *pv = value_text(s->c, p->f == FL_F_CAS ? p->in2 : p->in, pb, sizeof(pb), &pn);
+    return pn > rn || memcmp(rv, pv, pn) != 0 ? p : NULL;
+}
+
 /* Append rule; returns false when the read cannot be judged (scan budget spent). */
 static bool judge_append(stale_ctx *s, const fl_op *r)
 {
@@ -240,14 +265,15 @@ static bool judge_append(stale_ctx *s, const fl_op *r)
     uint32_t k = key_of(c, r);
     size_t g = lower(&s->replaces, k, 0, 0, INT64_MIN);
     size_t e = lower(&s->replaces, k, 0, 0, (int64_t)r->ret);
-    int64_t m = e > g ? s->replaces.r[e - 1].agg : -1;
+    const rec *top = e > g ? &s->replaces.r[e - 1] : NULL;
+    int64_t m = top ? top->agg : -1;
     char rb[24], ab[24];
     size_t rn, an;
     const char *rv = value_text(c, r->out, rb, sizeof(rb), &rn);
+    const fl_op *missed = missed_replace(s, r, top, rv, rn);
     size_t first = lower(&s->appends, k, 0, 0, INT64_MIN);
     size_t i = lower(&s->appends, k, 0, 0, (int64_t)r->call); /* completed before r began */
-    const fl_op *missed = NULL;
-    for (size_t seen = 0; i > first && seen < FL_OBSERVE_APPEND_CHECK_MAX; seen++) {
+    for (size_t seen = 0; !missed && i > first && seen < FL_OBSERVE_APPEND_CHECK_MAX; seen++) {
         const rec *a = &s->appends.r[--i];
         if (a->end <= m) /* invoked before a replace may have completed: not owed */
             continue;

@@ -802,3 +802,41 @@ TEST(observe_stale_read_lines_from_file)
     fl_observe_free(&o);
     fl_history_free(&h);
 }
+
+/* On a key with appends, a put that definitely came last before the read (every other
+ * replace completed before it began) must start the value read: "xa." after put "y" was
+ * acknowledged is stale (no append is owed: the put may have erased "a."). Concurrent puts
+ * leave either possible. */
+TEST(observe_stale_append_key_put_prefix)
+{
+    fl_history h;
+    uint64_t checked;
+    fl_history_init(&h);
+    op(&h, 1, FL_F_PUT, "k", str(&h, "x"), FL_EV_OK, none, 10, 20);
+    op(&h, 1, FL_F_APPEND, "k", str(&h, "a."), FL_EV_OK, none, 30, 40);
+    op(&h, 1, FL_F_PUT, "k", str(&h, "y"), FL_EV_OK, none, 50, 60);
+    op(&h, 2, FL_F_GET, "k", none, FL_EV_OK, str(&h, "xa."), 70, 80); /* stale */
+    op(&h, 2, FL_F_GET, "k", none, FL_EV_OK, str(&h, "y"), 90, 100);  /* fresh */
+    CHECK_EQ(stale_of(&h, &checked, NULL), 1);
+    CHECK_EQ(checked, 2);
+    fl_observables o;
+    CHECK_EQ(compute(&h, NULL, 0, NULL, 0, 0, 0, &o), 0);
+    CHECK_EQ(o.stale.example[0].newer_invoke, 4);
+    fl_observe_free(&o);
+    fl_history_free(&h);
+
+    fl_history_init(&h); /* the puts overlap: either may be last */
+    op(&h, 1, FL_F_APPEND, "k", str(&h, "a."), FL_EV_OK, none, 1, 2);
+    add(&h, 1, FL_EV_INVOKE, FL_F_PUT, "k", str(&h, "x"), 10);
+    add(&h, 3, FL_EV_INVOKE, FL_F_PUT, "k", str(&h, "y"), 15);
+    add(&h, 1, FL_EV_OK, FL_F_PUT, "k", none, 20);
+    add(&h, 3, FL_EV_OK, FL_F_PUT, "k", none, 25);
+    op(&h, 2, FL_F_GET, "k", none, FL_EV_OK, str(&h, "x"), 70, 80);
+    op(&h, 2, FL_F_GET, "k", none, FL_EV_OK, str(&h, "y"), 90, 100);
+    CHECK_EQ(stale_of(&h, NULL, NULL), 0);
+    op(&h, 3, FL_F_PUT, "k", str(&h, "z"), FL_EV_OK, none, 110, 120); /* then a last put */
+    op(&h, 2, FL_F_GET, "k", none, FL_EV_OK, str(&h, "x"), 130, 140); /* stale */
+    op(&h, 2, FL_F_GET, "k", none, FL_EV_OK, str(&h, "z"), 150, 160); /* fresh */
+    CHECK_EQ(stale_of(&h, NULL, NULL), 1);
+    fl_history_free(&h);
+}
