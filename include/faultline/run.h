@@ -16,6 +16,7 @@
 #define FAULTLINE_RUN_H
 
 #include "faultline/history.h"
+#include "faultline/observe.h"
 #include "faultline/sim.h"
 
 #include <stdio.h>
@@ -91,33 +92,15 @@ void fl_run_config_default(fl_run_config *c);
 /* Returns 0, or FL_ECONFIG with the reason in why. */
 int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size);
 
-typedef struct fl_run_role_event {
-    fl_time_ns time_ns;
-    fl_node_id node;
-    bool leader; /* the node believes it is leader (false also when it goes down) */
-    fl_term term;
-} fl_run_role_event;
-
-typedef struct fl_run_service_event {
-    fl_time_ns time_ns;
-    fl_node_id node;
-    fl_term term;
-    bool write; /* acknowledged a write; false: served a read */
-} fl_run_service_event;
-
-typedef struct fl_run_fault {
-    fl_time_ns start_ns;
-    fl_time_ns end_ns;
-    char kind[48];
-} fl_run_fault;
-
 typedef struct fl_run_result {
     fl_history history;
-    fl_run_role_event *roles;
+    /* what the observers need (observe.h): every change of a node's role and term, every
+     * read served and write acknowledged, every fault interval */
+    fl_observe_role *roles;
     size_t n_roles;
-    fl_run_service_event *services;
+    fl_observe_service *services;
     size_t n_services;
-    fl_run_fault *faults;
+    fl_observe_fault *faults;
     size_t n_faults;
     /* the verdict of the safety checks run after every event */
     bool violation;

@@ -65,6 +65,7 @@ static void worker(const sim_opts *o, uint32_t k, uint32_t jobs, int fd)
         if (rc == 0) {
             sim_evaluate(o, &c, &r, &oc);
             sim_write_record(&line, &c, &r, &oc);
+            sim_outcome_free(&oc);
         } else {
             fl_buf_printf(&line, "{\"seed\":%llu,\"error\":\"%s\"}", (unsigned long long)seed,
                           fl_strerror(rc));

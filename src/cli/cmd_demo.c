@@ -30,74 +30,60 @@ static void tell_faults(const fl_run_result *r)
            (double)r->heal_ns / 1e9);
 }
 
-static void tell_leaders(const fl_run_result *r)
+static void tell_leaders(const fl_run_result *r, const sim_outcome *oc)
 {
     printf("\nLeadership (who believed it was leader, and when):\n");
     size_t shown = 0;
     for (size_t i = 0; i < r->n_roles && shown < 24; i++) {
-        const fl_run_role_event *e = &r->roles[i];
-        if (!e->leader)
+        const fl_observe_role *e = &r->roles[i];
+        if (!e->is_leader)
             continue;
         printf("  %6.2f s   node %u became leader of term %llu\n", (double)e->time_ns / 1e9,
                e->node, (unsigned long long)e->term);
         shown++;
     }
-    /* split brain: two nodes believing they lead at once */
-    bool leader[17] = {0};
-    fl_term term[17] = {0};
-    uint64_t stale = 0, same = 0;
-    for (size_t i = 0; i < r->n_roles; i++) {
-        const fl_run_role_event *e = &r->roles[i];
-        if (e->node > 16)
-            continue;
-        leader[e->node] = e->leader;
-        term[e->node] = e->term;
-        if (!e->leader)
-            continue;
-        for (fl_node_id n = 1; n <= 16; n++)
-            if (n != e->node && leader[n]) {
-                same += term[n] == e->term;
-                stale += term[n] != e->term;
-            }
-    }
-    printf("  Split brain: %llu moments when an old leader (lower term) still believed it led "
-           "as a new one was elected (Raft allows this: the old one cannot commit); %llu with "
-           "two leaders of the same term (that would be a safety violation).\n",
-           (unsigned long long)stale, (unsigned long long)same);
+    if (!oc->has_obs)
+        return;
+    const fl_observe_avail *a = &oc->obs.avail;
+    const fl_observe_splits *s = &oc->obs.split;
+    printf("  Leader lost %llu times; a new one took over after %.0f ms on average, %.0f ms at "
+           "worst.\n",
+           (unsigned long long)a->outages, a->outage_mean_ns / 1e6, (double)a->outage_max_ns / 1e6);
+    printf("  Split brain: %llu intervals in which an old leader (lower term) still believed "
+           "it led beside a new one, %.0f ms in all (Raft allows this: the old one can commit "
+           "nothing); it served %llu reads and acknowledged %llu writes meanwhile. %llu "
+           "intervals with two leaders of the same term (that would be a safety violation).\n",
+           (unsigned long long)s->stale, (double)s->stale_total_ns / 1e6,
+           (unsigned long long)s->stale_served_reads, (unsigned long long)s->stale_acked_writes,
+           (unsigned long long)s->same_term);
 }
 
-static void tell_service(const fl_run_config *c, const fl_run_result *r)
+static void tell_service(const sim_outcome *oc)
 {
-    static uint64_t ok[WINDOWS_MAX];
-    fl_hist lat;
-    fl_hist_init(&lat);
-    memset(ok, 0, sizeof(ok));
-    fl_time_ns invoked[8192] = {0};
-    for (size_t i = 0; i < r->history.count; i++) {
-        const fl_event *e = &r->history.events[i];
-        size_t p = (size_t)(e->process % 8192);
-        if (e->type == FL_EV_INVOKE) {
-            invoked[p] = e->time;
-        } else if (e->type == FL_EV_OK) {
-            fl_hist_record(&lat, e->time - invoked[p]);
-            size_t w = (size_t)(e->time / FL_NS_PER_S);
-            if (w < WINDOWS_MAX)
-                ok[w]++;
-        }
-    }
-    size_t windows = (size_t)(c->duration_ns / FL_NS_PER_S);
+    if (!oc->has_obs)
+        return;
+    const fl_observables *ob = &oc->obs;
     uint64_t best = 0;
-    for (size_t w = 0; w < windows && w < WINDOWS_MAX; w++)
-        best = ok[w] > best ? ok[w] : best;
-    printf("\nService, second by second (successful operations; '.' = under half the best "
-           "second, ' ' = none):\n  ");
-    for (size_t w = 0; w < windows && w < WINDOWS_MAX; w++)
-        putchar(ok[w] == 0 ? ' ' : ok[w] * 2 < best ? '.' : '#');
-    printf("\n  Latency of successful operations: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
-           "p99.9 %.2f ms, max %.2f ms.\n",
-           (double)fl_hist_percentile(&lat, 50) / 1e6, (double)fl_hist_percentile(&lat, 90) / 1e6,
-           (double)fl_hist_percentile(&lat, 99) / 1e6, (double)fl_hist_percentile(&lat, 99.9) / 1e6,
-           (double)lat.max / 1e6);
+    for (size_t w = 0; w < ob->window_count; w++)
+        best = ob->window[w].ok > best ? ob->window[w].ok : best;
+    printf("\nService, second by second (successful operations; '#' = at least half the best "
+           "second, '.' = less, ' ' = none):\n  ");
+    for (size_t w = 0; w < ob->window_count && w < WINDOWS_MAX; w++)
+        putchar(ob->window[w].ok == 0 ? ' ' : ob->window[w].ok * 2 < best ? '.' : '#');
+    const fl_hist *lat = ob->latency.ok;
+    printf("\n  %.1f%% of operations succeeded; %.0f%% of seconds answered; the longest time "
+           "without a successful write was %.0f ms.\n",
+           100 * ob->avail.ok_fraction, 100 * ob->avail.windows_answered_fraction,
+           (double)ob->avail.write_gap_max_ns / 1e6);
+    if (lat && lat->count)
+        printf("  Latency of successful operations: p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, "
+               "p99.9 %.2f ms, max %.2f ms.\n",
+               (double)fl_hist_percentile(lat, 50) / 1e6, (double)fl_hist_percentile(lat, 90) / 1e6,
+               (double)fl_hist_percentile(lat, 99) / 1e6,
+               (double)fl_hist_percentile(lat, 99.9) / 1e6, (double)lat->max / 1e6);
+    printf("  Stale reads (a read missing a write acknowledged before it began): %llu of %llu "
+           "checked.\n",
+           (unsigned long long)ob->stale.stale, (unsigned long long)ob->stale.checked);
 }
 
 static void tell_verdict(const fl_run_result *r, const sim_outcome *oc)
@@ -161,8 +147,8 @@ int fl_cmd_demo(int argc, char **argv)
     sim_evaluate(&o, &o.run, &r, &oc);
     sim_print_summary(stdout, &o.run, &r, &oc);
     tell_faults(&r);
-    tell_leaders(&r);
-    tell_service(&o.run, &r);
+    tell_leaders(&r, &oc);
+    tell_service(&oc);
     tell_verdict(&r, &oc);
     if (o.out_dir && sim_write_outputs(o.out_dir, &o.run, &r, &oc) == 0)
         printf("\nWrote %s/results.json and %s/history.jsonl.\n", o.out_dir, o.out_dir);
@@ -170,5 +156,7 @@ int fl_cmd_demo(int argc, char **argv)
            "     faultline sim --seeds 1..200 --nemesis mix --duration 10s   (a campaign)\n"
            "     faultline sim --nemesis pause --mutant no-step-down   (a planted bug, caught)\n");
     fl_run_result_free(&r);
-    return oc.violation ? FL_EXIT_VIOLATION : 0;
+    int violation = oc.violation;
+    sim_outcome_free(&oc);
+    return violation ? FL_EXIT_VIOLATION : 0;
 }

@@ -62,7 +62,9 @@ static int single_run(const sim_opts *o)
             printf("%s", r.trace_tail);
     }
     fl_run_result_free(&r);
-    return oc.violation ? FL_EXIT_VIOLATION : 0;
+    int violation = oc.violation;
+    sim_outcome_free(&oc);
+    return violation ? FL_EXIT_VIOLATION : 0;
 }
 
 int fl_cmd_sim(int argc, char **argv)

@@ -41,6 +41,33 @@ static void check_history(const sim_opts *o, const fl_run_config *c, const fl_ru
     fl_lincheck_result_free(&lr);
 }
 
+static void observe(const fl_run_config *c, const fl_run_result *r, sim_outcome *out)
+{
+    fl_observe_input in;
+    fl_observe_input_init(&in);
+    in.history = &r->history;
+    in.roles = r->roles;
+    in.role_count = r->n_roles;
+    in.service = r->services;
+    in.service_count = r->n_services;
+    in.faults = r->faults;
+    in.fault_count = r->n_faults;
+    in.counters.messages_sent = r->sim.msgs_sent;
+    in.counters.bytes_sent = r->sim.bytes_sent;
+    in.counters.fsyncs = r->fsyncs;
+    in.counters.elections_started = r->elections;
+    in.run_start_ns = 0;
+    in.run_end_ns = c->duration_ns; /* the measured phase; the heal and probe come after */
+    out->has_obs = fl_observe_compute(&in, &out->obs) == 0;
+}
+
+void sim_outcome_free(sim_outcome *oc)
+{
+    if (oc->has_obs)
+        fl_observe_free(&oc->obs);
+    oc->has_obs = false;
+}
+
 void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,
                   sim_outcome *out)
 {
@@ -50,12 +77,16 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
     out->lin = FL_LIN_UNKNOWN;
     if (o->check_lin)
         check_history(o, c, r, out);
+    observe(c, r, out);
     for (size_t i = 0; i < r->n_roles; i++)
-        out->leader_changes += r->roles[i].leader;
+        out->leader_changes += r->roles[i].is_leader;
     double secs = (double)c->duration_ns / 1e9;
     out->ok_per_s = secs > 0 ? (double)r->ops_ok / secs : 0;
+    bool split = out->has_obs && out->obs.split.same_term > 0;
     if (!out->safe)
         snprintf(out->what, sizeof(out->what), "safety: %s", r->violation_reason);
+    else if (split)
+        snprintf(out->what, sizeof(out->what), "split brain: two leaders of one term");
     else if (out->checked && out->lin == FL_LIN_VIOLATION)
         snprintf(out->what, sizeof(out->what), "not linearizable: key %s", out->lin_key);
     else if (!out->live)
@@ -64,7 +95,8 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
                  (double)c->liveness_ns / 1e9);
     else
         snprintf(out->what, sizeof(out->what), "no violation");
-    out->violation = !out->safe || (out->checked && out->lin == FL_LIN_VIOLATION) || !out->live;
+    out->violation =
+        !out->safe || split || (out->checked && out->lin == FL_LIN_VIOLATION) || !out->live;
 }
 
 static const char *lin_text(const sim_outcome *oc)
@@ -96,6 +128,10 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     fprintf(f, "checks   invariants after %llu events: %s; linearizability: %s (%.2f s)\n",
             (unsigned long long)r->sim.events, oc->safe ? "held" : "VIOLATED", lin_text(oc),
             (double)oc->lin_ns / 1e9);
+    if (oc->has_obs) {
+        fprintf(f, "\n");
+        fl_observe_print_summary(&oc->obs, f);
+    }
 }
 
 static void write_config(fl_json *j, const fl_run_config *c)
@@ -202,6 +238,18 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
     fl_json_kv_uint(&j, "seed", c->seed);
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
+    if (oc->has_obs) {
+        const fl_observables *ob = &oc->obs;
+        fl_json_key(&j, "observed");
+        fl_json_obj_begin(&j);
+        fl_json_kv_uint(&j, "ok_p99_ns", fl_hist_percentile(ob->latency.ok, 99));
+        fl_json_kv_double(&j, "ok_fraction", ob->avail.ok_fraction);
+        fl_json_kv_uint(&j, "write_gap_max_ns", ob->avail.write_gap_max_ns);
+        fl_json_kv_uint(&j, "split_same_term", ob->split.same_term);
+        fl_json_kv_uint(&j, "stale_leader_intervals", ob->split.stale);
+        fl_json_kv_uint(&j, "stale_reads", ob->stale.stale);
+        fl_json_obj_end(&j);
+    }
     fl_json_obj_end(&j);
 }
 
@@ -236,6 +284,10 @@ int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_resu
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
     write_faults(&j, r);
+    if (oc->has_obs) {
+        fl_json_key(&j, "observables");
+        fl_observe_write_json(&oc->obs, &j);
+    }
     fl_json_obj_end(&j);
     fl_buf_put_u8(&b, '\n');
     int rc = b.err ? -1 : write_file(dir, "results.json", &b);

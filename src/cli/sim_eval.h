@@ -5,6 +5,7 @@
 #define FL_CLI_SIM_EVAL_H
 
 #include "faultline/lincheck.h"
+#include "faultline/observe.h"
 #include "sim_opts.h"
 
 typedef struct sim_outcome {
@@ -18,11 +19,15 @@ typedef struct sim_outcome {
     char what[320];    /* one line: what was violated, or "no violation" */
     uint64_t leader_changes;
     double ok_per_s;
+    bool has_obs;       /* the observables were computed */
+    fl_observables obs; /* every observable of DESIGN.md (observe.h) */
 } sim_outcome;
 
-/* Runs the checker on r's history when o->check_lin, and judges. */
+/* Computes the observables, runs the checker on r's history when o->check_lin, and judges.
+ * A same-term split brain is a violation too. Release with sim_outcome_free. */
 void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,
                   sim_outcome *out);
+void sim_outcome_free(sim_outcome *oc);
 void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
                        const sim_outcome *oc);
 /* Writes DIR/results.json and DIR/history.jsonl (creating DIR). Returns 0 or -1 (message

@@ -90,7 +90,7 @@ void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
     fl_run_result *r = rn->res;
     if (fl__run_grow((void **)&r->roles, &rn->roles_cap, r->n_roles + 1, sizeof(*r->roles)))
         return;
-    r->roles[r->n_roles++] = (fl_run_role_event){fl_sim_time(rn->sim), id, leader, term};
+    r->roles[r->n_roles++] = (fl_observe_role){fl_sim_time(rn->sim), id, leader, term};
 }
 
 void fl__run_service(run *rn, fl_node_id id, fl_term term, bool write)
@@ -99,7 +99,8 @@ void fl__run_service(run *rn, fl_node_id id, fl_term term, bool write)
     if (fl__run_grow((void **)&r->services, &rn->services_cap, r->n_services + 1,
                      sizeof(*r->services)))
         return;
-    r->services[r->n_services++] = (fl_run_service_event){fl_sim_time(rn->sim), id, term, write};
+    r->services[r->n_services++] = (fl_observe_service){
+        fl_sim_time(rn->sim), id, term, write ? FL_OBSERVE_ACKED_WRITE : FL_OBSERVE_SERVED_READ};
 }
 
 /* ---- node hooks -------------------------------------------------------------------------- */

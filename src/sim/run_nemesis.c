@@ -218,7 +218,7 @@ static void record_fault(run *rn, fl_time_ns start, fl_time_ns end, fl_nemesis k
     fl_run_result *r = rn->res;
     if (fl__run_grow((void **)&r->faults, &rn->faults_cap, r->n_faults + 1, sizeof(*r->faults)))
         return;
-    fl_run_fault *f = &r->faults[r->n_faults++];
+    fl_observe_fault *f = &r->faults[r->n_faults++];
     f->start_ns = start;
     f->end_ns = end;
     snprintf(f->kind, sizeof(f->kind), "%s", fl_nemesis_name(kind));
