@@ -32,21 +32,18 @@ int main(int argc, char **argv)
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     fl_raft_sim rs;
-    char why[128];
-    if (fl_raft_sim_init(&rs, &rc, 5, NULL, why, sizeof(why)))
-        return 1;
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = 1;
     sc.nodes = 5;
-    sc.proto = fl_raft_sim_proto();
-    sc.proto_ctx = &rs;
     sc.link.delay = fl_sim_dist_exp(250 * FL_NS_PER_US, 250 * FL_NS_PER_US);
     sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
     fl_sim *sim;
-    if (fl_sim_create(&sc, &sim, NULL))
+    char why[160];
+    if (fl_raft_sim_create(&rs, &rc, NULL, &sc, &sim, why, sizeof(why))) {
+        fprintf(stderr, "bench_raft_sim: %s\n", why);
         return 1;
-    fl_raft_sim_attach(&rs, sim);
+    }
     fl_sim_start_all(sim);
     fl_sim_schedule(sim, 0, propose, NULL);
     double t0 = cpu_s();

@@ -56,6 +56,13 @@ typedef struct fl_raft_sim {
 int fl_raft_sim_init(fl_raft_sim *rs, const fl_raft_config *raft, uint32_t nodes,
                      const fl_raft_sim_hooks *hooks, char *why, size_t why_size);
 void fl_raft_sim_free(fl_raft_sim *rs);
+/* The usual way in: initializes rs for sc->nodes nodes with raft as the template and hooks
+ * (may be NULL), points sc at the Raft protocol table, creates the simulator into *out and
+ * attaches the checks. The caller fills sc's models (seed, links, disk) first and frees with
+ * fl_sim_destroy then fl_raft_sim_free. Returns 0, FL_ECONFIG (reason in why) or another
+ * error of fl_sim_create. */
+int fl_raft_sim_create(fl_raft_sim *rs, const fl_raft_config *raft, const fl_raft_sim_hooks *hooks,
+                       fl_sim_config *sc, fl_sim **out, char *why, size_t why_size);
 /* The protocol table; pass rs as the sim config's proto_ctx. */
 const fl_sim_proto *fl_raft_sim_proto(void);
 /* Registers the violation check with sim (call once after fl_sim_create). */

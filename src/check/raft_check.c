@@ -2,6 +2,7 @@
  * appended + entries newly committed), so it can run after every simulated event. */
 #include "faultline/raft_check.h"
 
+#include "faultline/array.h"
 #include "faultline/assert.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
@@ -15,22 +16,6 @@ static uint64_t entry_hash(uint64_t prev, const fl_raft_entry *e)
     uint64_t h = prev ^ fl_mix64(e->term * 31 + e->type);
     h = fl_mix64(h ^ ((uint64_t)e->len << 32 | fl_crc32c(0, e->data, e->len)));
     return h ? h : 1; /* 0 means "no entry" */
-}
-
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return FL_ENOMEM;
-    memset((char *)q + *cap * elem, 0, (c - *cap) * elem);
-    *p = q;
-    *cap = c;
-    return 0;
 }
 
 int fl_raft_checker_init(fl_raft_checker *ch, uint32_t n_nodes)
@@ -101,7 +86,7 @@ static int mirror(fl_raft_checker *ch, fl_raft_check_node *n, const fl_raft *r, 
     if (from < n->first)
         from = n->first;
     n->count = from - n->first;
-    if (grow((void **)&n->chain, &n->cap, (size_t)(last + 1 - n->first), sizeof(uint64_t)))
+    if (fl_array_grow((void **)&n->chain, &n->cap, (size_t)(last + 1 - n->first), sizeof(uint64_t)))
         return FL_ENOMEM;
     uint64_t prev = from > n->first ? n->chain[from - 1 - n->first] : 0;
     for (fl_index i = from; i <= last; i++) {
@@ -142,7 +127,8 @@ static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
     if (up->role != FL_RAFT_LEADER)
         return 0;
     fl_term t = up->term;
-    if (grow((void **)&ch->leader_of_term, &ch->terms_cap, (size_t)t + 1, sizeof(fl_node_id)))
+    if (fl_array_grow((void **)&ch->leader_of_term, &ch->terms_cap, (size_t)t + 1,
+                      sizeof(fl_node_id)))
         return FL_ENOMEM;
     fl_node_id other = ch->leader_of_term[t];
     if (other && other != id) {
@@ -188,9 +174,9 @@ static int check_commit(fl_raft_checker *ch, fl_node_id id, const fl_raft_update
         }
         FL_ASSERT(i == ch->committed_count + 1);
         size_t cap = ch->committed_cap;
-        if (grow((void **)&ch->committed, &ch->committed_cap, (size_t)i, sizeof(uint64_t)))
+        if (fl_array_grow((void **)&ch->committed, &ch->committed_cap, (size_t)i, sizeof(uint64_t)))
             return FL_ENOMEM;
-        if (grow((void **)&ch->committed_term, &cap, (size_t)i, sizeof(fl_term)))
+        if (fl_array_grow((void **)&ch->committed_term, &cap, (size_t)i, sizeof(fl_term)))
             return FL_ENOMEM;
         FL_ASSERT(cap == ch->committed_cap);
         ch->committed[i - 1] = h;

@@ -403,30 +403,21 @@ static int setup(chaos *ch)
     ch->proposals_per_s = c->proposals_per_s;
     if (c->swarm)
         swarm(ch, &rc);
-    char why[160];
-    int err = fl_raft_sim_init(&ch->rs, &rc, c->nodes, NULL, why, sizeof(why));
-    if (err)
-        return err;
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = c->seed;
     sc.nodes = c->nodes;
-    sc.proto = fl_raft_sim_proto();
     sc.quiet = true; /* the caller reports violations */
-    sc.proto_ctx = &ch->rs;
     sc.link.delay = fl_sim_dist_exp(500 * FL_NS_PER_US, 1500 * FL_NS_PER_US);
     sc.link.reorder_ns = 20 * FL_NS_PER_MS;
     sc.disk_sync = ch->slow_disks ? fl_sim_dist_uniform(5 * FL_NS_PER_MS, 50 * FL_NS_PER_MS)
                                   : fl_sim_dist_uniform(200 * FL_NS_PER_US, 3 * FL_NS_PER_MS);
     sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
     sc.torn = c->torn ? 0.5 : 0.0;
-    fl_buf wb;
-    fl_buf_init(&wb);
-    err = fl_sim_create(&sc, &ch->sim, &wb);
-    fl_buf_free(&wb);
+    char why[160];
+    int err = fl_raft_sim_create(&ch->rs, &rc, NULL, &sc, &ch->sim, why, sizeof(why));
     if (err)
         return err;
-    fl_raft_sim_attach(&ch->rs, ch->sim);
     return fl_sim_start_all(ch->sim);
 }
 

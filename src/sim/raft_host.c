@@ -358,6 +358,28 @@ const fl_sim_proto *fl_raft_sim_proto(void)
     return &raft_proto;
 }
 
+int fl_raft_sim_create(fl_raft_sim *rs, const fl_raft_config *raft, const fl_raft_sim_hooks *hooks,
+                       fl_sim_config *sc, fl_sim **out, char *why, size_t why_size)
+{
+    *out = NULL;
+    int err = fl_raft_sim_init(rs, raft, sc->nodes, hooks, why, why_size);
+    if (err)
+        return err;
+    sc->proto = &raft_proto;
+    sc->proto_ctx = rs;
+    fl_buf wb;
+    fl_buf_init(&wb);
+    err = fl_sim_create(sc, out, &wb);
+    if (err) {
+        snprintf(why, why_size, "%.*s", (int)wb.len, wb.data ? (const char *)wb.data : "");
+        fl_buf_free(&wb);
+        fl_raft_sim_free(rs);
+        return err;
+    }
+    fl_buf_free(&wb);
+    return fl_raft_sim_attach(rs, *out);
+}
+
 static int check_violation(void *arg, fl_sim *sim, fl_buf *why)
 {
     fl_raft_sim *rs = arg;

@@ -63,21 +63,6 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
     return 0;
 }
 
-int fl__run_grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t c = *cap ? *cap * 2 : 64;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, c * elem);
-    if (!q)
-        return FL_ENOMEM;
-    *p = q;
-    *cap = c;
-    return 0;
-}
-
 /* ---- timeline ---------------------------------------------------------------------------- */
 
 void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
@@ -88,7 +73,7 @@ void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
     n->leader = leader;
     n->term = term;
     fl_run_result *r = rn->res;
-    if (fl__run_grow((void **)&r->roles, &rn->roles_cap, r->n_roles + 1, sizeof(*r->roles)))
+    if (fl_array_grow((void **)&r->roles, &rn->roles_cap, r->n_roles + 1, sizeof(*r->roles)))
         return;
     r->roles[r->n_roles++] = (fl_observe_role){fl_sim_time(rn->sim), id, leader, term};
 }
@@ -96,8 +81,8 @@ void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
 void fl__run_service(run *rn, fl_node_id id, fl_term term, bool write)
 {
     fl_run_result *r = rn->res;
-    if (fl__run_grow((void **)&r->services, &rn->services_cap, r->n_services + 1,
-                     sizeof(*r->services)))
+    if (fl_array_grow((void **)&r->services, &rn->services_cap, r->n_services + 1,
+                      sizeof(*r->services)))
         return;
     r->services[r->n_services++] = (fl_observe_service){
         fl_sim_time(rn->sim), id, term, write ? FL_OBSERVE_ACKED_WRITE : FL_OBSERVE_SERVED_READ};
@@ -157,25 +142,19 @@ static int setup(run *rn)
     rc.check_quorum = !c->no_check_quorum;
     rc.pre_vote = !c->no_pre_vote;
     fl_raft_sim_hooks hooks = {rn, node_stepped, node_started, node_stopped};
-    char why[160];
-    int err = fl_raft_sim_init(&rn->rs, &rc, c->nodes, &hooks, why, sizeof(why));
-    if (err)
-        return err;
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = c->seed;
     sc.nodes = c->nodes;
-    sc.proto = fl_raft_sim_proto();
     sc.quiet = true; /* the caller reports violations */
-    sc.proto_ctx = &rn->rs;
     sc.link.delay = fl_sim_dist_exp(c->net_delay_ns / 2, c->net_delay_ns / 2);
     sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
     sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
     sc.torn = 0.3;
-    err = fl_sim_create(&sc, &rn->sim, NULL);
+    char why[160];
+    int err = fl_raft_sim_create(&rn->rs, &rc, &hooks, &sc, &rn->sim, why, sizeof(why));
     if (err)
         return err;
-    fl_raft_sim_attach(&rn->rs, rn->sim);
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
     err = fl__clients_init(rn);
     if (err)

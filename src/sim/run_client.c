@@ -87,7 +87,7 @@ static void reply(run *rn, fl_node_id node, cmsg *m)
 
 static int add_pending(run_node *n, fl_index index, fl_term term, const cmsg *m)
 {
-    if (fl__run_grow((void **)&n->pending, &n->cap_pending, n->n_pending + 1, sizeof(*n->pending)))
+    if (fl_array_grow((void **)&n->pending, &n->cap_pending, n->n_pending + 1, sizeof(*n->pending)))
         return FL_ENOMEM;
     n->pending[n->n_pending++] = (run_pending){index, term, m->client, m->attempt, m->write};
     return 0;
@@ -99,7 +99,7 @@ static bool is_read(uint8_t f);
 static int node_read(run *rn, fl_node_id id, const cmsg *m, const fl_kv_cmd *cmd)
 {
     run_node *n = &rn->nodes[id];
-    if (fl__run_grow((void **)&n->reads, &n->cap_reads, n->n_reads + 1, sizeof(*n->reads)))
+    if (fl_array_grow((void **)&n->reads, &n->cap_reads, n->n_reads + 1, sizeof(*n->reads)))
         return FL_ENOMEM;
     run_read *rd = &n->reads[n->n_reads];
     rd->ctx = ++rn->read_ctx_next;

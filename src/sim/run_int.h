@@ -3,6 +3,7 @@
 #ifndef FL_RUN_INT_H
 #define FL_RUN_INT_H
 
+#include "faultline/array.h"
 #include "faultline/kv.h"
 #include "faultline/raft_sim.h"
 #include "faultline/run.h"
@@ -87,7 +88,6 @@ struct run {
 /* run.c */
 void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term);
 void fl__run_service(run *rn, fl_node_id id, fl_term term, bool write);
-int fl__run_grow(void **p, size_t *cap, size_t need, size_t elem);
 
 /* run_client.c */
 int fl__clients_init(run *rn);

@@ -216,7 +216,7 @@ static void fault_stop(run *rn)
 static void record_fault(run *rn, fl_time_ns start, fl_time_ns end, fl_nemesis kind)
 {
     fl_run_result *r = rn->res;
-    if (fl__run_grow((void **)&r->faults, &rn->faults_cap, r->n_faults + 1, sizeof(*r->faults)))
+    if (fl_array_grow((void **)&r->faults, &rn->faults_cap, r->n_faults + 1, sizeof(*r->faults)))
         return;
     fl_observe_fault *f = &r->faults[r->n_faults++];
     f->start_ns = start;

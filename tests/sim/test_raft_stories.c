@@ -24,19 +24,15 @@ static void begin_torn(uint32_t n, bool pre_vote, uint64_t seed, double torn)
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     rc.pre_vote = pre_vote;
-    char why[128];
-    FL_ASSERT(fl_raft_sim_init(&S.rs, &rc, n, NULL, why, sizeof(why)) == 0);
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = seed;
     sc.nodes = n;
-    sc.proto = fl_raft_sim_proto();
-    sc.proto_ctx = &S.rs;
     sc.crash_mode = torn > 0 ? FL_SIM_CRASH_RANDOM_PREFIX : FL_SIM_CRASH_LOSE_UNSYNCED;
     sc.torn = torn;
     sc.disk_sync = fl_sim_dist_constant(2 * FL_NS_PER_MS);
-    FL_ASSERT(fl_sim_create(&sc, &S.sim, NULL) == 0);
-    fl_raft_sim_attach(&S.rs, S.sim);
+    char why[160];
+    FL_ASSERT(fl_raft_sim_create(&S.rs, &rc, NULL, &sc, &S.sim, why, sizeof(why)) == 0);
     FL_ASSERT(fl_sim_start_all(S.sim) == 0);
 }
 

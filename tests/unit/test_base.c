@@ -2,6 +2,7 @@
  * pools and duration parsing. */
 #include "test.h"
 
+#include "faultline/array.h"
 #include "faultline/buf.h"
 #include "faultline/crc32c.h"
 #include "faultline/duration.h"
@@ -350,4 +351,22 @@ TEST(duration_parsing)
     CHECK_EQ(fl_parse_double("0.25", 0, 1, &d), 0);
     CHECK_EQ(fl_parse_double("1.5", 0, 1, &d), FL_ERANGE);
     CHECK_EQ(fl_parse_double("nan", 0, 1, &d), FL_ESYNTAX);
+}
+
+TEST(array_grow_doubles_and_zeroes)
+{
+    int *v = NULL;
+    size_t cap = 0;
+    CHECK_EQ(fl_array_grow((void **)&v, &cap, 1, sizeof(int)), 0);
+    CHECK_EQ(cap, 64);
+    v[63] = 7;
+    CHECK_EQ(fl_array_grow((void **)&v, &cap, 65, sizeof(int)), 0);
+    CHECK_EQ(cap, 128);
+    CHECK_EQ(v[63], 7);
+    CHECK_EQ(v[100], 0);
+    CHECK_EQ(fl_array_grow((void **)&v, &cap, 10, sizeof(int)), 0); /* no shrink */
+    CHECK_EQ(cap, 128);
+    CHECK_EQ(fl_array_grow((void **)&v, &cap, SIZE_MAX / 2, 16), FL_ENOMEM);
+    CHECK_EQ(cap, 128);
+    free(v);
 }
