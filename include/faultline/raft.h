@@ -44,6 +44,7 @@
 #define FL_RAFT_HELD_MAX     256  /* responses waiting for durability */
 #define FL_RAFT_PENDING_MAX  1024 /* persist requests not yet reported durable */
 #define FL_RAFT_READS_MAX    1024 /* ReadIndex reads waiting for confirmation */
+#define FL_RAFT_SENT_RING    1024 /* AppendEntries send times remembered for leases */
 
 typedef enum fl_raft_role {
     FL_RAFT_FOLLOWER = 0,
@@ -73,6 +74,9 @@ typedef enum fl_raft_mutant {
     FL_RAFT_MUTANT_NO_STEP_DOWN = 1u << 6,
     /* a ReadIndex read served without confirming leadership with a quorum first */
     FL_RAFT_MUTANT_READ_NO_CONFIRM = 1u << 7,
+    /* lease reads that ignore the declared clock drift bound (a lease of a full election
+     * timeout measured on the leader's own clock) */
+    FL_RAFT_MUTANT_LEASE_NO_DRIFT = 1u << 8,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
@@ -96,6 +100,12 @@ typedef struct fl_raft_config {
     uint32_t entry_bytes_max; /* proposals larger than this are refused (FL_ETOOBIG) */
     bool pre_vote;
     bool check_quorum;
+    /* Lease reads: a READ is answered at once while a quorum acknowledged AppendEntries sent
+     * less than a lease ago, lease = election timeout x (1 - d) / (1 + d) for the declared
+     * maximum clock drift d = max_drift_ppm / 10^6 between any two nodes; otherwise by
+     * ReadIndex. Safe only while real drift stays within the bound. */
+    bool lease_reads;
+    uint32_t max_drift_ppm;
     uint64_t seed; /* randomizes election timeouts; give every node a different one */
     uint32_t mutants;
 } fl_raft_config;
@@ -204,6 +214,7 @@ typedef struct fl_raft_progress {
     fl_index inflight_last[FL_RAFT_INFLIGHT_MAX]; /* ring: last index of each message */
     fl_index match_at_heartbeat; /* REPLICATE: match at the previous heartbeat (stall check) */
     uint64_t ctx_acked;          /* highest AppendEntries ctx answered in this term */
+    fl_time_ns acked_sent_ns;    /* when the newest acknowledged AppendEntries was sent */
 } fl_raft_progress;
 
 typedef struct fl_raft_held {
@@ -279,6 +290,13 @@ typedef struct fl_raft {
     size_t reads_count;
     fl_raft_read *reads_out;
     size_t reads_out_count, reads_out_cap;
+    /* lease reads: when each recent AppendEntries (by ctx) was sent */
+    struct fl_raft_sent {
+        uint64_t ctx;
+        fl_time_ns at;
+    } sent[FL_RAFT_SENT_RING];
+    fl_time_ns votes_ignored_until; /* after a start: no votes for an election timeout */
+    uint64_t lease_reads_served;
 } fl_raft;
 
 /* Initializes r from config and what its disk held (state may be NULL for an empty disk).

@@ -52,6 +52,7 @@ void fl_nemesis_list(FILE *out);
 typedef enum fl_run_read_mode {
     FL_RUN_READ_INDEX = 0, /* reads by ReadIndex: a quorum round, no log write (default) */
     FL_RUN_READ_LOG = 1,   /* reads go through the log like writes */
+    FL_RUN_READ_LEASE = 2, /* lease reads under a declared drift bound, else ReadIndex */
 } fl_run_read_mode;
 
 typedef enum fl_run_workload {
@@ -80,9 +81,11 @@ typedef struct fl_run_config {
     fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
     fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
     uint32_t mutants;
-    bool no_check_quorum; /* Raft option: leaders do not step down when cut off */
-    bool no_pre_vote;     /* Raft option: no pre-vote round before elections */
-    bool verbose;         /* print nemesis actions as they happen */
+    uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
+    uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
+    bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */
+    bool no_pre_vote;         /* Raft option: no pre-vote round before elections */
+    bool verbose;             /* print nemesis actions as they happen */
 } fl_run_config;
 
 /* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients, nemesis none,

@@ -143,7 +143,12 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "seed", c->seed);
     fl_json_kv_uint(j, "duration_ns", c->duration_ns);
     fl_json_kv_str(j, "workload", c->workload == FL_RUN_KV ? "kv" : "register");
-    fl_json_kv_str(j, "read_mode", c->read_mode == FL_RUN_READ_LOG ? "log" : "index");
+    fl_json_kv_str(j, "read_mode",
+                   c->read_mode == FL_RUN_READ_LOG     ? "log"
+                   : c->read_mode == FL_RUN_READ_LEASE ? "lease"
+                                                       : "index");
+    fl_json_kv_uint(j, "lease_drift_ppm", c->lease_drift_ppm);
+    fl_json_kv_uint(j, "skew_ppm", c->skew_ppm);
     fl_json_kv_bool(j, "check_quorum", !c->no_check_quorum);
     fl_json_kv_bool(j, "pre_vote", !c->no_pre_vote);
     fl_json_kv_uint(j, "clients", c->rate > 0 ? 0 : c->clients);

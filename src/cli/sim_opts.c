@@ -175,8 +175,10 @@ static int parse_named(parser *p, sim_opts *o)
             o->run.read_mode = FL_RUN_READ_INDEX;
         else if (!strcmp(v, "log"))
             o->run.read_mode = FL_RUN_READ_LOG;
+        else if (!strcmp(v, "lease"))
+            o->run.read_mode = FL_RUN_READ_LEASE;
         else
-            return bad(p, v, "expected index or log");
+            return bad(p, v, "expected index, lease or log");
         return 0;
     }
     if (!strcmp(opt, "--nemesis"))
@@ -242,6 +244,12 @@ static int parse_one(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
                !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") || !strcmp(a, "--out")) {
         rc = parse_named(p, o);
+    } else if (!strcmp(a, "--lease-drift")) {
+        rc = get_u64(p, 0, 999999, &u);
+        c->lease_drift_ppm = (uint32_t)u;
+    } else if (!strcmp(a, "--skew")) {
+        rc = get_u64(p, 0, 499999, &u);
+        c->skew_ppm = (uint32_t)u;
     } else if (!strcmp(a, "--no-check-quorum")) {
         c->no_check_quorum = true;
         rc = 0;
@@ -328,6 +336,10 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     } while (0)
     if (c->read_mode == FL_RUN_READ_LOG)
         MORE(" --read-mode log");
+    if (c->read_mode == FL_RUN_READ_LEASE)
+        MORE(" --read-mode lease --lease-drift %u", c->lease_drift_ppm);
+    if (c->skew_ppm)
+        MORE(" --skew %u", c->skew_ppm);
     if (c->no_check_quorum)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)

@@ -39,6 +39,8 @@ void fl__become_follower(fl_raft *r, fl_term term, fl_node_id leader)
  * a live leader (thesis 4.2.3). */
 bool fl__in_lease(const fl_raft *r)
 {
+    if (r->cfg.lease_reads && r->now < r->votes_ignored_until)
+        return true; /* just started: a leader may hold a lease on our old promise */
     if (r->role == FL_RAFT_LEADER)
         return r->cfg.check_quorum;
     return r->role == FL_RAFT_FOLLOWER && r->leader != FL_NODE_NONE &&

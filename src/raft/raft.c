@@ -38,10 +38,12 @@ static const uint32_t mutant_bits[] = {
     FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE, FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
     FL_RAFT_MUTANT_ACCEPT_STALE_TERM,   FL_RAFT_MUTANT_TRUNCATE_MATCHING,
     FL_RAFT_MUTANT_NO_STEP_DOWN,        FL_RAFT_MUTANT_READ_NO_CONFIRM,
+    FL_RAFT_MUTANT_LEASE_NO_DRIFT,
 };
 static const char *mutant_names[] = {
-    "commit-prev-term",  "vote-no-log-check", "vote-before-durable", "ack-before-durable",
-    "accept-stale-term", "truncate-matching", "no-step-down",        "read-no-confirm",
+    "commit-prev-term",   "vote-no-log-check", "vote-before-durable",
+    "ack-before-durable", "accept-stale-term", "truncate-matching",
+    "no-step-down",       "read-no-confirm",   "lease-no-drift",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),
@@ -116,6 +118,8 @@ int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size)
         REFUSE("inflight_max must be 1..%d", FL_RAFT_INFLIGHT_MAX);
     if (c->batch_entries_max < 1 || c->batch_bytes_max < 1 || c->entry_bytes_max < 1)
         REFUSE("batch and entry limits must be > 0");
+    if (c->max_drift_ppm >= 1000000)
+        REFUSE("max_drift_ppm must be below 1000000");
     return 0;
 }
 
@@ -178,6 +182,7 @@ int fl_raft_init(fl_raft *r, const fl_raft_config *config, const fl_raft_durable
     for (uint32_t i = 0; i < config->n_voters; i++)
         r->progress[i].id = config->voters[i];
     r->role = FL_RAFT_FOLLOWER;
+    r->votes_ignored_until = now_ns + config->election_timeout_ns;
     fl__reset_election_timer(r);
     return 0;
 }

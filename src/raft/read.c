@@ -27,10 +27,40 @@ static void emit(fl_raft *r, uint64_t ctx, fl_index index, bool ok)
     r->reads_out[r->reads_out_count++] = (fl_raft_read){ctx, index, ok};
 }
 
+/* The lease: the quorum-th newest send time of an acknowledged AppendEntries (the leader's
+ * own "now" counts as one), plus the election timeout shrunk by the declared drift bound:
+ * no follower that acknowledged votes for anyone before its own timeout since it heard us. */
+static bool lease_valid(const fl_raft *r)
+{
+    if (!r->cfg.lease_reads || r->transfer_to != FL_NODE_NONE)
+        return false;
+    fl_time_ns t[FL_RAFT_NODES_MAX];
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < r->n_members; i++) {
+        const fl_raft_progress *pr = &r->progress[i];
+        fl_time_ns v = pr->id == r->cfg.id ? r->now : pr->acked_sent_ns;
+        uint32_t j = n++;
+        for (; j > 0 && t[j - 1] < v; j--) /* insertion, newest first */
+            t[j] = t[j - 1];
+        t[j] = v;
+    }
+    fl_time_ns since = t[fl__quorum(r) - 1];
+    if (since == 0)
+        return false;
+    double d = MUTANT(r, LEASE_NO_DRIFT) ? 0.0 : (double)r->cfg.max_drift_ppm;
+    fl_time_ns lease = (fl_time_ns)((double)r->cfg.election_timeout_ns * (1e6 - d) / (1e6 + d));
+    return r->now < since + lease;
+}
+
 int fl__read(fl_raft *r, uint64_t ctx)
 {
     if (r->role != FL_RAFT_LEADER)
         return FL_ENOTLEADER;
+    if (fl_raft_term_at(r, r->commit) == r->term && lease_valid(r)) {
+        r->lease_reads_served++;
+        emit(r, ctx, r->commit, true); /* within the lease: no round needed */
+        return 0;
+    }
     if (r->reads_count == FL_RAFT_READS_MAX)
         return FL_EBUSY;
     struct fl_raft_pending_read *p = &r->reads[r->reads_count++];

@@ -61,6 +61,14 @@ static void become_replicate(fl_raft_progress *pr)
 }
 
 /* Sends entries [next, ...] to one follower, batched; an empty AppendEntries if none. */
+/* The next AppendEntries ctx, with its send time remembered for lease reads. */
+static uint64_t next_ctx(fl_raft *r)
+{
+    uint64_t ctx = ++r->ctx_next;
+    r->sent[ctx % FL_RAFT_SENT_RING] = (struct fl_raft_sent){ctx, r->now};
+    return ctx;
+}
+
 static void send_append(fl_raft *r, fl_raft_progress *pr)
 {
     fl_index last = fl_raft_last_index(r);
@@ -78,7 +86,7 @@ static void send_append(fl_raft *r, fl_raft_progress *pr)
     m->u.append.prev_index = prev;
     m->u.append.prev_term = fl_raft_term_at(r, prev);
     m->u.append.commit = r->commit;
-    m->u.append.ctx = ++r->ctx_next;
+    m->u.append.ctx = next_ctx(r);
     m->u.append.n_entries = (uint32_t)n;
     m->u.append.entries = n ? fl_raft_entry_at(r, prev + 1) : NULL;
     if (pr->state == FL_RAFT_PROBE) {
@@ -97,7 +105,7 @@ static void send_heartbeat(fl_raft *r, fl_raft_progress *pr)
     m->u.append.prev_index = pr->match;
     m->u.append.prev_term = fl_raft_term_at(r, pr->match);
     m->u.append.commit = r->commit;
-    m->u.append.ctx = ++r->ctx_next;
+    m->u.append.ctx = next_ctx(r);
 }
 
 /* A round for ReadIndex: every follower gets an AppendEntries now, so that its answer proves
@@ -150,6 +158,7 @@ void fl__become_leader(fl_raft *r)
         pr->recent_active = true;
         pr->match_at_heartbeat = 0;
         pr->ctx_acked = 0;
+        pr->acked_sent_ns = 0;
         become_probe(pr, next);
     }
     /* A no-op of the new term lets the leader commit what earlier terms left (Raft 8). The
@@ -272,8 +281,12 @@ void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
     if (!pr || pr->id == r->cfg.id)
         return;
     pr->recent_active = true;
-    if (a->ctx > pr->ctx_acked && a->ctx <= r->ctx_next)
+    if (a->ctx > pr->ctx_acked && a->ctx <= r->ctx_next) {
         pr->ctx_acked = a->ctx; /* it answered as our follower: ReadIndex counts it */
+        const struct fl_raft_sent *s = &r->sent[a->ctx % FL_RAFT_SENT_RING];
+        if (s->ctx == a->ctx && s->at > pr->acked_sent_ns)
+            pr->acked_sent_ns = s->at; /* and it will not vote before a lease from then */
+    }
     if (a->success) {
         if (a->match_index > fl_raft_last_index(r))
             return; /* acknowledges entries we never had: ignore */

@@ -54,6 +54,8 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--loss and --dup are probabilities: 0..1");
     if (c->clock_drift_ppm <= -500000 || c->clock_drift_ppm >= 500000)
         REFUSE("--drift: must be within +-500000 ppm");
+    if (c->skew_ppm >= 500000 || c->lease_drift_ppm >= 1000000)
+        REFUSE("--skew must be below 500000 ppm and --lease-drift below 1000000 ppm");
     if (c->op_timeout_ns < FL_NS_PER_MS || c->op_deadline_ns < c->op_timeout_ns)
         REFUSE("--op-timeout must be >= 1 ms and <= --op-deadline");
     if (c->liveness_ns < FL_NS_PER_MS)
@@ -141,6 +143,8 @@ static int setup(run *rn)
     rc.mutants = c->mutants;
     rc.check_quorum = !c->no_check_quorum;
     rc.pre_vote = !c->no_pre_vote;
+    rc.lease_reads = c->read_mode == FL_RUN_READ_LEASE;
+    rc.max_drift_ppm = c->lease_drift_ppm;
     fl_raft_sim_hooks hooks = {rn, node_stepped, node_started, node_stopped};
     fl_sim_config sc;
     fl_sim_config_default(&sc);
@@ -151,6 +155,10 @@ static int setup(run *rn)
     sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
     sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
     sc.torn = 0.3;
+    fl_rng skew;
+    fl_rng_seed(&skew, fl_mix64(c->seed ^ 0x5CE3));
+    for (uint32_t i = 0; i < c->nodes && c->skew_ppm; i++)
+        sc.clock_drift_ppm[i] = (fl_rng_double(&skew) * 2 - 1) * c->skew_ppm;
     char why[160];
     int err = fl_raft_sim_create(&rn->rs, &rc, &hooks, &sc, &rn->sim, why, sizeof(why));
     if (err)

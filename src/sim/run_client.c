@@ -182,7 +182,7 @@ static void node_request(run *rn, cmsg *m)
     fl_index index = 0;
     fl_term term = 0;
     int rc = fl_kv_cmd_decode(m->bytes, m->len, &cmd);
-    if (rc == 0 && cmd.op == FL_KV_GET && rn->cfg->read_mode == FL_RUN_READ_INDEX) {
+    if (rc == 0 && cmd.op == FL_KV_GET && rn->cfg->read_mode != FL_RUN_READ_LOG) {
         rc = node_read(rn, id, m, &cmd);
         if (rc) {
             cmsg *out = msg_new(rn, MSG_REDIRECT, m->client, m->attempt, 0);
@@ -437,7 +437,7 @@ static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
     fl_workload_to_cmd(op, &cmd);
     cmd.client_id = c->client_id;
     /* ReadIndex reads skip the log and so the session: they take no sequence number */
-    bool index_read = op->kind == FL_KV_GET && rn->cfg->read_mode == FL_RUN_READ_INDEX;
+    bool index_read = op->kind == FL_KV_GET && rn->cfg->read_mode != FL_RUN_READ_LOG;
     cmd.seq = index_read ? 0 : ++c->seq;
     cmd.time_ns = 0;
     fl_buf_reset(&c->cmd);

@@ -489,3 +489,56 @@ TEST(transfer_to_an_unreachable_target_is_abandoned)
     CHECK_EQ(ld->r.transfer_to, FL_NODE_NONE);
     teardown();
 }
+
+TEST(lease_read_is_served_without_a_round_while_the_lease_holds)
+{
+    setup(3, true);
+    for (int i = 0; i < 3; i++) {
+        c.nodes[i].r.cfg.lease_reads = true;
+        c.nodes[i].r.cfg.max_drift_ppm = 100000; /* 10%: lease = 150 ms x 0.9 / 1.1 */
+        c.nodes[i].r.cfg.check_quorum = false;   /* so the cut-off leader keeps leading */
+    }
+    fl_node_id l = elect();
+    advance_ms(50); /* heartbeats acknowledged: the lease holds */
+    node *ld = &c.nodes[l - 1];
+    size_t queued = (size_t)c.q_count;
+    CHECK_EQ(read_at(l, 11), 0);
+    CHECK_EQ(ld->reads_ok, 1);           /* answered at once */
+    CHECK_EQ((size_t)c.q_count, queued); /* and no round was sent */
+    CHECK_EQ(ld->r.lease_reads_served, 1);
+    /* cut the leader off: once a lease has passed since the last acknowledged send, reads
+     * need a round again (which cannot complete) */
+    for (int t = 0; t < 130; t++) {
+        c.now += FL_NS_PER_MS;
+        fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
+        step(ld, &ev);
+        while (c.q_count) {
+            fl_buf_free(&c.q[c.q_head].bytes);
+            c.q_head = (c.q_head + 1) % Q_MAX;
+            c.q_count--;
+        }
+    }
+    CHECK_EQ(fl_raft_role_of(&ld->r), FL_RAFT_LEADER);
+    CHECK_EQ(read_at(l, 12), 0);
+    CHECK_EQ(ld->reads_ok, 1); /* not served: the lease ran out */
+    CHECK_EQ(ld->r.lease_reads_served, 1);
+    teardown();
+}
+
+TEST(lease_mode_node_ignores_votes_for_an_election_timeout_after_start)
+{
+    setup(3, false);
+    node *n = &c.nodes[1];
+    n->r.cfg.lease_reads = true;
+    n->r.votes_ignored_until = c.now + n->r.cfg.election_timeout_ns;
+    fl_raft_msg req = {.type = FL_RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 5};
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &req, .now_ns = c.now};
+    fl_raft_update up;
+    CHECK_EQ(fl_raft_step(&n->r, &ev, &up), 0);
+    CHECK_EQ(up.n_msgs, 0); /* ignored: an old lease may still hold */
+    CHECK(fl_raft_term_of(&n->r) == 0);
+    ev.now_ns = c.now + n->r.cfg.election_timeout_ns;
+    CHECK_EQ(fl_raft_step(&n->r, &ev, &up), 0);
+    CHECK(fl_raft_term_of(&n->r) == 5); /* afterwards it takes part again */
+    teardown();
+}
