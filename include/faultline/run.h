@@ -39,8 +39,9 @@ typedef enum fl_nemesis {
     FL_NEMESIS_DELAY,
     FL_NEMESIS_CLOCK_OFFSET,
     FL_NEMESIS_CLOCK_DRIFT,
-    FL_NEMESIS_TRANSFER, /* the leader hands leadership to a random other node */
-    FL_NEMESIS_MIX,      /* a random one of the above at every interval */
+    FL_NEMESIS_TRANSFER,            /* the leader hands leadership to a random other node */
+    FL_NEMESIS_ISOLATE_LEADER_SKEW, /* the leader cut off, its clock slow, the others fast */
+    FL_NEMESIS_MIX,                 /* a random one of the above at every interval */
     FL_NEMESIS_COUNT
 } fl_nemesis;
 

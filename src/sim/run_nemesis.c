@@ -28,27 +28,30 @@ static const char *names[] = {"none",
                               "clock-offset",
                               "clock-drift",
                               "transfer",
+                              "isolate-leader-skew",
                               "mix"};
 
-static const char *help[] = {"no faults",
-                             "nodes 1..n/2 cut off from the rest",
-                             "two random halves cut off from each other",
-                             "one random node cut off from everyone",
-                             "the current leader cut off from everyone",
-                             "every node sees a majority, no two the same one",
-                             "two halves that talk only through one bridge node",
-                             "one direction of one link blocked",
-                             "one random node crashes, restarts at the end of the fault",
-                             "a minority of nodes crash",
-                             "the leader crashes",
-                             "one random node pauses (a long GC), resumes later",
-                             "every link loses --loss of its messages",
-                             "every link duplicates --dup of its messages",
-                             "every link gets --delay-spike of extra exponential delay",
-                             "every node's clock jumps by up to +-clock offset",
-                             "every node's clock drifts by up to +-drift ppm",
-                             "the leader hands leadership over to another node (TimeoutNow)",
-                             "a random one of the above at every interval"};
+static const char *help[] = {
+    "no faults",
+    "nodes 1..n/2 cut off from the rest",
+    "two random halves cut off from each other",
+    "one random node cut off from everyone",
+    "the current leader cut off from everyone",
+    "every node sees a majority, no two the same one",
+    "two halves that talk only through one bridge node",
+    "one direction of one link blocked",
+    "one random node crashes, restarts at the end of the fault",
+    "a minority of nodes crash",
+    "the leader crashes",
+    "one random node pauses (a long GC), resumes later",
+    "every link loses --loss of its messages",
+    "every link duplicates --dup of its messages",
+    "every link gets --delay-spike of extra exponential delay",
+    "every node's clock jumps by up to +-clock offset",
+    "every node's clock drifts by up to +-drift ppm",
+    "the leader hands leadership over to another node (TimeoutNow)",
+    "the leader cut off, its clock --drift slow and the others' --drift fast (breaks leases)",
+    "a random one of the above at every interval"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
 _Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
@@ -183,6 +186,12 @@ static void fault_start(run *rn, fl_nemesis kind)
         set_all_links(rn, 0, 0, rn->cfg->delay_ns);
     } else if (kind == FL_NEMESIS_CLOCK_OFFSET || kind == FL_NEMESIS_CLOCK_DRIFT) {
         clocks(rn, kind);
+    } else if (kind == FL_NEMESIS_ISOLATE_LEADER_SKEW) {
+        fl_node_id l = fl_raft_sim_leader(rn->sim);
+        partition(rn, FL_NEMESIS_ISOLATE_LEADER);
+        for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
+            fl_sim_clock_set_drift(rn->sim, id,
+                                   id == l ? -rn->cfg->clock_drift_ppm : rn->cfg->clock_drift_ppm);
     } else if (kind == FL_NEMESIS_TRANSFER) {
         fl_node_id l = fl_raft_sim_leader(rn->sim);
         fl_node_id to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
@@ -196,7 +205,8 @@ static void fault_start(run *rn, fl_nemesis kind)
 static void fault_stop(run *rn)
 {
     fl_nemesis kind = rn->fault_kind;
-    if (kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY)
+    if ((kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) ||
+        kind == FL_NEMESIS_ISOLATE_LEADER_SKEW)
         fl_sim_heal(rn->sim);
     for (uint32_t i = 0; i < rn->fault_n; i++) {
         fl_node_id id = rn->fault_nodes[i];
@@ -208,7 +218,7 @@ static void fault_stop(run *rn)
     rn->fault_n = 0;
     if (kind >= FL_NEMESIS_LOSS && kind <= FL_NEMESIS_DELAY)
         set_all_links(rn, 0, 0, 0);
-    if (kind == FL_NEMESIS_CLOCK_DRIFT)
+    if (kind == FL_NEMESIS_CLOCK_DRIFT || kind == FL_NEMESIS_ISOLATE_LEADER_SKEW)
         for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
             fl_sim_clock_set_drift(rn->sim, id, 0);
 }
@@ -238,7 +248,7 @@ static void tick(fl_sim *sim, void *arg)
         fl_nemesis kind = rn->cfg->nemesis;
         if (kind == FL_NEMESIS_MIX)
             kind = (fl_nemesis)fl_rng_range(&rn->rng, FL_NEMESIS_PARTITION_HALVES,
-                                            FL_NEMESIS_TRANSFER);
+                                            FL_NEMESIS_ISOLATE_LEADER_SKEW);
         fault_start(rn, kind);
         rn->fault_on = true;
         rn->fault_start_ns = now;
