@@ -178,6 +178,25 @@ static int build_observers(lin_part *p)
     return 0;
 }
 
+/* Drops the info blind writes whose value no op observes (no read of it, no cas expecting
+ * it): in any linearization such a write is followed by another write, or by nothing, so
+ * leaving it out changes nothing. Renumbers the ops and the info ranks. */
+static void drop_unobserved(lin_part *p)
+{
+    uint32_t n = 0, info = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        lin_op *o = &p->ops[i];
+        uint32_t v = o->f == LIN_DELETE ? LIN_NIL : o->a;
+        if (p->prune && o->blind && !p->observers[v])
+            continue;
+        if (o->info)
+            o->info_idx = info++;
+        p->ops[n++] = *o;
+    }
+    p->n = n;
+    p->n_info = info;
+}
+
 int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx,
                        uint32_t count)
 {
@@ -191,10 +210,11 @@ int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const
         return FL_ENOMEM;
     int rc = build_ops(p, h, ops, idx);
     if (!rc)
-        rc = build_entries(p, ops);
-    if (!rc)
         rc = build_observers(p);
     if (rc)
+        return rc;
+    drop_unobserved(p);
+    if ((rc = build_entries(p, ops)))
         return rc;
     p->info_below[0] = 0;
     for (uint32_t i = 0; i < count; i++)

@@ -38,6 +38,7 @@ typedef struct frame {
     uint32_t op;
     uint32_t state; /* before the op */
     uint32_t k;     /* before the op */
+    bool forced;    /* the only choice tried at its node (an identity op) */
 } frame;
 
 typedef struct search {
@@ -170,10 +171,20 @@ static int try_op(search *s, uint32_t op)
         unlift(s, op);
         return rc;
     }
-    s->stack[s->depth++] = (frame){op, s->state, s->k};
+    s->stack[s->depth++] = (frame){op, s->state, s->k, false};
     s->state = next;
     s->k = k;
     return 1;
+}
+
+/* The first return entry in the list (the op that must be linearized first), or 0. */
+static uint32_t first_return(const search *s)
+{
+    const lin_entry *E = s->p->entries;
+    uint32_t e = E[0].nnext; /* returns are all in the non-info list */
+    while (e && E[e].call)
+        e = E[e].nnext;
+    return e;
 }
 
 /* Undoes the last op; returns the entry to go on from. */
@@ -201,18 +212,62 @@ static bool out_of_time(search *s)
     return false;
 }
 
+/* An ok op in the window that the model allows and that leaves the state as it is (a read
+ * of the current value, a write of it). Taking it first is as good as any other choice: in
+ * any linearization from here it can move to the front (everything it must follow in real
+ * time is already linearized, and at the front it sees the same state), so it is the only
+ * choice the node needs. Returns its op, or UINT32_MAX. O(window). */
+static uint32_t identity_op(search *s)
+{
+    const lin_entry *E = s->p->entries;
+    for (uint32_t e = E[0].nnext; e && E[e].call; e = E[e].nnext) {
+        const lin_op *o = &s->p->ops[E[e].op];
+        if (o->info || (o->f != LIN_READ && o->f != LIN_WRITE && o->f != LIN_CAS))
+            continue;
+        uint32_t next;
+        if (fl__lin_step(&s->p->vals, o, s->state, &next) == 1 && next == s->state)
+            return E[e].op;
+    }
+    return UINT32_MAX;
+}
+
+/* At a new node: takes an identity op if there is one. Returns 1 (taken: a new node), 0 (no
+ * such op: scan the window), 2 (it leads to a configuration already seen: the node is dead),
+ * or a negative code. */
+static int take_identity(search *s)
+{
+    uint32_t op = identity_op(s);
+    if (op == UINT32_MAX)
+        return 0;
+    int rc = try_op(s, op);
+    if (rc == 1)
+        s->stack[s->depth - 1].forced = true;
+    return rc == 0 ? 2 : rc;
+}
+
 /* The search loop. Returns the verdict, or a negative code. */
 static int run(search *s, lin_outcome *out)
 {
     const lin_entry *E = s->p->entries;
     uint32_t remaining = s->p->n - s->p->n_info;
     uint32_t e = E[0].next, steps = 0;
+    bool fresh = true; /* at a node just reached */
     while (remaining) {
         if (++steps % CHECK_EVERY == 0 && out_of_time(s)) {
             out->unknown = 1;
             return FL_LIN_UNKNOWN;
         }
-        if (e && E[e].call) {
+        int forced = fresh ? take_identity(s) : 0;
+        fresh = false;
+        if (forced < 0)
+            return forced;
+        if (forced == 1) {
+            remaining--;
+            e = E[0].next;
+            fresh = true;
+            continue;
+        }
+        if (forced == 0 && e && E[e].call) {
             uint32_t op = E[e].op;
             int rc = try_op(s, op);
             if (rc < 0)
@@ -223,15 +278,23 @@ static int run(search *s, lin_outcome *out)
             }
             remaining -= !s->p->ops[op].info;
             e = E[0].next;
+            fresh = true;
             continue;
         }
-        if (s->depth == 0) {
-            if (s->best_len == 0)
-                save_best(s, e);
-            return FL_LIN_VIOLATION;
-        }
-        remaining += !s->p->ops[s->stack[s->depth - 1].op].info;
-        e = backtrack(s, e);
+        /* a return entry, the end, or a dead node: backtrack */
+        if (forced == 2)
+            e = E[0].next; /* for the record of the longest prefix only */
+        bool again;
+        do {
+            if (s->depth == 0) {
+                if (s->best_len == 0)
+                    save_best(s, first_return(s));
+                return FL_LIN_VIOLATION;
+            }
+            again = s->stack[s->depth - 1].forced;
+            remaining += !s->p->ops[s->stack[s->depth - 1].op].info;
+            e = backtrack(s, first_return(s));
+        } while (again);
     }
     return FL_LIN_OK;
 }
