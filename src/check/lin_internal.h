@@ -91,6 +91,8 @@ int fl__lin_validate(const fl_history *h, const fl_op *op, fl_model m, fl_histor
 int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx,
                        uint32_t count);
 void fl__lin_part_free(lin_part *p);
+/* Converts one op (values interned in v). Returns 0 or FL_ENOMEM. */
+int fl__lin_op_from(lin_vals *v, const fl_history *h, const fl_op *g, lin_op *o);
 
 /* lin_search.c: searches one partition; fills part and, on a violation, cex. */
 typedef struct lin_outcome {

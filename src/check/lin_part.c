@@ -77,6 +77,17 @@ static uint8_t lin_f(fl_op_f f)
     return LIN_INCR;
 }
 
+int fl__lin_op_from(lin_vals *v, const fl_history *h, const fl_op *g, lin_op *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->f = lin_f((fl_op_f)g->f);
+    o->info = g->outcome != FL_EV_OK;
+    int rc = fl__lin_vals_from(v, h, g->in, &o->a);
+    if (!rc)
+        rc = fl__lin_vals_from(v, h, g->in2, &o->b);
+    return rc ? rc : fl__lin_vals_from(v, h, g->out, &o->out);
+}
+
 static int build_ops(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx)
 {
     uint32_t info = 0;

@@ -39,6 +39,7 @@ typedef struct frame {
     uint32_t state; /* before the op */
     uint32_t k;     /* before the op */
     bool forced;    /* the only choice tried at its node (an identity op) */
+    bool useless;   /* an ok write whose value nothing still to come observes */
 } frame;
 
 typedef struct search {
@@ -119,16 +120,18 @@ static void unlift(search *s, uint32_t op)
     relink_entry(p->entries, o->call_e, false);
 }
 
-/* The memo key of the current lists with the given state and frontier k. */
-static uint32_t make_key(search *s, uint32_t state, uint32_t k)
+/* The memo key of the current lists with the given state, frontier k and last useless
+ * write (UINT32_MAX for none: it constrains what may follow, so it is part of the key). */
+static uint32_t make_key(search *s, uint32_t state, uint32_t k, uint32_t useless)
 {
     const lin_entry *E = s->p->entries;
-    uint32_t *key = s->key, n = 3;
+    uint32_t *key = s->key, n = 4;
     key[0] = state;
     key[1] = k;
+    key[3] = useless;
     for (uint32_t e = E[0].nnext; e && E[e].call && E[e].op < k; e = E[e].nnext)
         key[n++] = E[e].op;
-    key[2] = n - 3;
+    key[2] = n - 4;
     uint32_t bits = s->p->info_below[k];
     for (uint32_t w = 0; w < bits / 32; w++)
         key[n++] = s->info_lin[w];
@@ -164,14 +167,19 @@ static int try_op(search *s, uint32_t op)
         return ok;
     if (o->blind && p->prune && (next == s->state || !p->observers[next]))
         return 0;
+    bool useless = p->prune && !o->info && (o->f == LIN_WRITE || o->f == LIN_DELETE) &&
+                   !p->observers[next];
+    const frame *top = s->depth ? &s->stack[s->depth - 1] : NULL;
+    if (useless && top && top->useless && op < top->op)
+        return 0; /* runs of useless writes are tried in invocation order only */
     lift(s, op);
     uint32_t k = op + 1 > s->k ? op + 1 : s->k;
-    int rc = fl__lin_memo_insert(&s->memo, s->key, make_key(s, next, k));
+    int rc = fl__lin_memo_insert(&s->memo, s->key, make_key(s, next, k, useless ? op : UINT32_MAX));
     if (rc != 1) {
         unlift(s, op);
         return rc;
     }
-    s->stack[s->depth++] = (frame){op, s->state, s->k, false};
+    s->stack[s->depth++] = (frame){op, s->state, s->k, false, useless};
     s->state = next;
     s->k = k;
     return 1;
@@ -222,8 +230,8 @@ static uint32_t identity_op(search *s)
     const lin_entry *E = s->p->entries;
     for (uint32_t e = E[0].nnext; e && E[e].call; e = E[e].nnext) {
         const lin_op *o = &s->p->ops[E[e].op];
-        if (o->info || (o->f != LIN_READ && o->f != LIN_WRITE && o->f != LIN_CAS))
-            continue;
+        if (o->info || (o->f != LIN_READ && o->f != LIN_CAS))
+            continue; /* reads and cas [v v] only: they observe, so never follow a useless write */
         uint32_t next;
         if (fl__lin_step(&s->p->vals, o, s->state, &next) == 1 && next == s->state)
             return E[e].op;
@@ -310,7 +318,7 @@ static int search_init(search *s, lin_part *p, lin_shared *sh)
     s->stack = malloc(n * sizeof(*s->stack));
     s->best = malloc(n * sizeof(*s->best));
     s->info_lin = calloc(info_words, sizeof(*s->info_lin));
-    s->key = malloc((n + info_words + 4) * sizeof(*s->key));
+    s->key = malloc((n + info_words + 5) * sizeof(*s->key));
     if (!s->stack || !s->best || !s->info_lin || !s->key)
         return FL_ENOMEM;
     return 0;

@@ -16,7 +16,7 @@
 #define EXIT_USAGE_64   64
 #define EXIT_DATAERR_65 65
 #define EXIT_NOINPUT_66 66
-#define HTML_OPS_MAX    2000
+#define HTML_OPS_MAX    160 /* ops of the failing key drawn around the failing point */
 
 typedef struct check_args {
     const char *file;
