@@ -4,7 +4,7 @@
  * failing. Each configuration runs in a child process so that its peak RSS (getrusage
  * ru_maxrss: history + checker) is its own.
  *
- *   build/bench/bench_check [--threads N] [--max-ops N] [--model register|kv]
+ *   build/bench/bench_check [--threads N] [--max-ops N] [--model register|kv] [--timeout S]
  *
  * Prints one line per configuration: model, ops, processes, keys, verdict, generation time,
  * check wall time, ops checked per second, memo peak and process peak RSS. */
@@ -26,6 +26,8 @@ static double now_s(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+static fl_time_ns timeout_ns = 60 * FL_NS_PER_S;
 
 static int run_one(fl_model m, uint32_t ops, uint32_t procs, unsigned threads)
 {
@@ -51,6 +53,8 @@ static int run_one(fl_model m, uint32_t ops, uint32_t procs, unsigned threads)
     fl_lincheck_opts_init(&lo);
     lo.model = m;
     lo.threads = threads;
+    lo.timeout_ns = timeout_ns;
+    lo.memory_max_bytes = 1ull << 30;
     fl_lincheck_result r;
     t0 = now_s();
     int rc = fl_lincheck_run(&h, &lo, &r, NULL);
@@ -79,17 +83,21 @@ int main(int argc, char **argv)
             threads = (unsigned)v;
         else if (!strcmp(argv[i], "--max-ops") && !fl_parse_u64(argv[i + 1], 1, 1u << 30, &v))
             max_ops = v;
+        else if (!strcmp(argv[i], "--timeout") && !fl_parse_u64(argv[i + 1], 1, 3600, &v))
+            timeout_ns = v * FL_NS_PER_S;
         else if (!strcmp(argv[i], "--model"))
             only = argv[i + 1];
         else {
-            fprintf(stderr, "usage: bench_check [--threads N] [--max-ops N] [--model M]\n");
+            fprintf(stderr,
+                    "usage: bench_check [--threads N] [--max-ops N] [--model M] [--timeout S]\n");
             return 64;
         }
     }
     static const uint32_t sizes[] = {10000, 100000, 1000000};
     static const uint32_t procs[] = {5, 10, 50};
     static const fl_model models[] = {FL_MODEL_REGISTER, FL_MODEL_KV};
-    printf("threads %u\n", threads);
+    printf("threads %u, timeout %.0f s, memory bound 1 GiB\n", threads, (double)timeout_ns / 1e9);
+    fflush(stdout);
     int failed = 0;
     for (int mi = 0; mi < 2; mi++) {
         if (only && strcmp(only, fl_model_name(models[mi])))

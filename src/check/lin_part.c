@@ -171,10 +171,39 @@ static int build_entries(lin_part *p, const fl_op *ops)
     return 0;
 }
 
+void fl__lin_adjust(lin_part *p, uint32_t *count, uint32_t u, int delta)
+{
+    bool before = p->okobs[u] && !p->writers[u];
+    count[u] = (uint32_t)((int64_t)count[u] + delta);
+    bool after = p->okobs[u] && !p->writers[u];
+    p->doomed = (uint32_t)((int64_t)p->doomed + after - before);
+}
+
+static void build_doom(lin_part *p)
+{
+    for (uint32_t i = 0; i < p->n; i++) {
+        const lin_op *o = &p->ops[i];
+        if (o->f == LIN_READ && !o->info)
+            p->okobs[o->out]++;
+        else if (o->f == LIN_CAS) {
+            p->okobs[o->a] += !o->info;
+            p->writers[o->b]++;
+        } else if (o->f == LIN_WRITE)
+            p->writers[o->a]++;
+        else if (o->f == LIN_DELETE)
+            p->writers[LIN_NIL]++;
+    }
+    p->doomed = 0;
+    for (uint32_t u = 0; u < p->vals.count; u++)
+        p->doomed += p->okobs[u] && !p->writers[u];
+}
+
 static int build_observers(lin_part *p)
 {
     p->observers = calloc(p->vals.count, sizeof(*p->observers));
-    if (!p->observers)
+    p->okobs = calloc(p->vals.count, sizeof(*p->okobs));
+    p->writers = calloc(p->vals.count, sizeof(*p->writers));
+    if (!p->observers || !p->okobs || !p->writers)
         return FL_ENOMEM;
     p->prune = true;
     for (uint32_t i = 0; i < p->n; i++) {
@@ -225,6 +254,8 @@ int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const
     if (rc)
         return rc;
     drop_unobserved(p);
+    if (p->prune)
+        build_doom(p);
     if ((rc = build_entries(p, ops)))
         return rc;
     p->info_below[0] = 0;
@@ -239,6 +270,8 @@ void fl__lin_part_free(lin_part *p)
     free(p->entries);
     free(p->info_below);
     free(p->observers);
+    free(p->okobs);
+    free(p->writers);
     fl__lin_vals_free(&p->vals);
     memset(p, 0, sizeof(*p));
 }

@@ -15,11 +15,16 @@
  * taken (a bitmap over info ops). So a memo key is O(concurrency + info ops / 32) words, not
  * O(n) bits as with a plain bitset.
  *
- * Pruning (sound for register, cas-register and kv without append and incr): an info blind
- * write (write, put or delete with an unknown outcome) is tried only when it changes the
- * state and some op not yet linearized can observe the value it writes (a read of it, a cas
- * expecting it). In any linearization, such a write followed by a state-overwriting op, or by
- * nothing, can simply be dropped; so one that matters is followed by an observer of its value.
+ * Rules that cut the search (all sound; the brute-force cross-check tests them):
+ *   1. identity first: if an ok read (or cas [v v]) in the window matches the state, it is
+ *      the only choice tried at that node (it can move to the front of any linearization);
+ *   2. with register-like models (no append, no incr), an info write, put or delete is tried
+ *      only when it changes the state and some op still to come observes the value it writes
+ *      (a read of it, a cas expecting it); one no op ever observes is dropped up front;
+ *   3. an ok write nothing still to come observes ("useless") can only be followed by another
+ *      write, and a run of useless writes can be reordered freely (real-time order among them
+ *      agrees with invocation order), so runs are tried in invocation order only; the last
+ *      useless write is part of the memo key, as it constrains what may follow.
  *
  * Costs: each step is O(window + key length); the memo bounds the work by the number of
  * distinct configurations. Loops are bounded by the memo (each push adds an entry). */
@@ -86,11 +91,39 @@ static void relink_entry(lin_entry *E, uint32_t e, bool info)
         E[E[e].nnext].nprev = e;
 }
 
+/* Counts for doom detection: op leaves (delta -1) or re-enters (+1) what is to come. */
+static void doom_counts(lin_part *p, const lin_op *o, int delta)
+{
+    if (!p->prune)
+        return;
+    if (o->f == LIN_READ && !o->info) {
+        fl__lin_adjust(p, p->okobs, o->out, delta);
+    } else if (o->f == LIN_CAS) {
+        if (!o->info)
+            fl__lin_adjust(p, p->okobs, o->a, delta);
+        fl__lin_adjust(p, p->writers, o->b, delta);
+    } else if (o->f == LIN_WRITE) {
+        fl__lin_adjust(p, p->writers, o->a, delta);
+    } else if (o->f == LIN_DELETE) {
+        fl__lin_adjust(p, p->writers, LIN_NIL, delta);
+    }
+}
+
+/* Some op still to come can never be linearized from state (see lin_part.doomed). */
+static bool doomed(const lin_part *p, uint32_t state)
+{
+    if (!p->prune || !p->doomed)
+        return false;
+    bool self = p->okobs[state] && !p->writers[state];
+    return p->doomed > (uint32_t)self;
+}
+
 /* Takes op out of the lists and out of the counts of what is still to come. */
 static void lift(search *s, uint32_t op)
 {
     lin_part *p = s->p;
     lin_op *o = &p->ops[op];
+    doom_counts(p, o, -1);
     unlink_entry(p->entries, o->call_e, o->info);
     if (o->info) {
         s->info_lin[o->info_idx / 32] |= 1u << (o->info_idx % 32);
@@ -107,6 +140,7 @@ static void unlift(search *s, uint32_t op)
 {
     lin_part *p = s->p;
     lin_op *o = &p->ops[op];
+    doom_counts(p, o, +1);
     if (o->info) {
         s->info_lin[o->info_idx / 32] &= ~(1u << (o->info_idx % 32));
         relink_entry(p->entries, o->call_e, true);
@@ -173,6 +207,10 @@ static int try_op(search *s, uint32_t op)
     if (useless && top && top->useless && op < top->op)
         return 0; /* runs of useless writes are tried in invocation order only */
     lift(s, op);
+    if (doomed(p, next)) {
+        unlift(s, op);
+        return 0;
+    }
     uint32_t k = op + 1 > s->k ? op + 1 : s->k;
     int rc = fl__lin_memo_insert(&s->memo, s->key, make_key(s, next, k, useless ? op : UINT32_MAX));
     if (rc != 1) {
