@@ -112,8 +112,6 @@ void fl_lincheck_format_op(const fl_history *h, const fl_op *op, fl_buf *out);
  * per key). Returns the verdict, or FL_EINVAL when a key has too many ops. */
 int fl_lincheck_brute(const fl_history *h, fl_model model);
 
-
-
 /* Writes a self-contained HTML page (no network) showing the result: for a violation, one
  * lane per process over a time axis around the failing point of the violating key, ops as
  * bars coloured by outcome, the longest linearization drawn over them, the failing point
@@ -122,7 +120,6 @@ int fl_lincheck_brute(const fl_history *h, fl_model model);
 int fl_lincheck_html(const fl_history *h, const fl_lincheck_result *r, fl_model model,
                      const char *title, size_t max_ops, fl_buf *out);
 /* Writes the result as JSON (verdict, keys, counterexample, stats). Returns out->err. */
-int fl_lincheck_json(const fl_history *h, const fl_lincheck_result *r, fl_model model,
-                     fl_buf *out);
+int fl_lincheck_json(const fl_history *h, const fl_lincheck_result *r, fl_model model, fl_buf *out);
 
 #endif

@@ -55,6 +55,8 @@ typedef struct search {
     uint32_t depth;
     uint32_t state;
     uint32_t k;
+    bool doom;          /* use doom detection (the fast verdict) */
+    uint64_t step_max;  /* 0: none; else give up after this many steps */
     uint32_t *info_lin; /* bitmap over info ops */
     uint32_t *key;      /* scratch for memo keys */
     /* the longest linearization seen */
@@ -201,13 +203,13 @@ static int try_op(search *s, uint32_t op)
         return ok;
     if (o->blind && p->prune && (next == s->state || !p->observers[next]))
         return 0;
-    bool useless = p->prune && !o->info && (o->f == LIN_WRITE || o->f == LIN_DELETE) &&
-                   !p->observers[next];
+    bool useless =
+        p->prune && !o->info && (o->f == LIN_WRITE || o->f == LIN_DELETE) && !p->observers[next];
     const frame *top = s->depth ? &s->stack[s->depth - 1] : NULL;
     if (useless && top && top->useless && op < top->op)
         return 0; /* runs of useless writes are tried in invocation order only */
     lift(s, op);
-    if (doomed(p, next)) {
+    if (s->doom && doomed(p, next)) {
         unlift(s, op);
         return 0;
     }
@@ -296,13 +298,16 @@ static int run(search *s, lin_outcome *out)
 {
     const lin_entry *E = s->p->entries;
     uint32_t remaining = s->p->n - s->p->n_info;
-    uint32_t e = E[0].next, steps = 0;
+    uint32_t e = E[0].next;
+    uint64_t steps = 0;
     bool fresh = true; /* at a node just reached */
     while (remaining) {
         if (++steps % CHECK_EVERY == 0 && out_of_time(s)) {
             out->unknown = 1;
             return FL_LIN_UNKNOWN;
         }
+        if (s->step_max && steps > s->step_max)
+            return FL_LIN_UNKNOWN; /* the budget of a counterexample search */
         int forced = fresh ? take_identity(s) : 0;
         fresh = false;
         if (forced < 0)
@@ -397,11 +402,33 @@ static int fill_cex(search *s, fl_lincheck_cex *cex)
     return 0;
 }
 
+/* Doom detection refutes a history early, often before the search gets near the failing
+ * point, which makes a poor counterexample. So after a refutation with it, the search runs
+ * again without it, for a bounded number of steps, and the longer of the two prefixes is
+ * reported. */
+static int explain(lin_part *p, lin_shared *sh, search *first, lin_outcome *out)
+{
+    search s;
+    lin_outcome ignored;
+    memset(&ignored, 0, sizeof(ignored));
+    int rc = search_init(&s, p, sh);
+    if (!rc) {
+        s.doom = false;
+        s.step_max = 4 * (uint64_t)p->n + 100000;
+        rc = run(&s, &ignored);
+    }
+    if (rc >= 0 || rc == FL_ETOOBIG || rc == FL_ENOMEM)
+        rc = fill_cex(s.best_len > first->best_len ? &s : first, &out->cex);
+    search_free(&s);
+    return rc;
+}
+
 int fl__lin_search(lin_part *p, lin_shared *sh, lin_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     search s;
     int rc = search_init(&s, p, sh);
+    s.doom = true;
     if (!rc)
         rc = run(&s, out);
     if (rc == FL_ETOOBIG || rc == FL_ENOMEM) {
@@ -410,7 +437,8 @@ int fl__lin_search(lin_part *p, lin_shared *sh, lin_outcome *out)
     }
     out->states = s.memo.count;
     out->memo_bytes = s.memo.bytes;
-    if (rc == FL_LIN_VIOLATION && fill_cex(&s, &out->cex))
+    fl__lin_memo_free(&s.memo); /* before the second search takes memory */
+    if (rc == FL_LIN_VIOLATION && (p->prune ? explain(p, sh, &s, out) : fill_cex(&s, &out->cex)))
         rc = FL_LIN_UNKNOWN, out->unknown = 2;
     search_free(&s);
     if (rc < 0)
