@@ -58,6 +58,7 @@ typedef struct search {
     bool doom;          /* use doom detection (the fast verdict) */
     uint64_t step_max;  /* 0: none; else give up after this many steps */
     uint32_t *info_lin; /* bitmap over info ops */
+    uint64_t *info_full; /* bit w: word w of info_lin is all ones (a prefix the key skips) */
     uint32_t *key;      /* scratch for memo keys */
     /* the longest linearization seen */
     uint32_t *best;
@@ -128,7 +129,10 @@ static void lift(search *s, uint32_t op)
     doom_counts(p, o, -1);
     unlink_entry(p->entries, o->call_e, o->info);
     if (o->info) {
-        s->info_lin[o->info_idx / 32] |= 1u << (o->info_idx % 32);
+        uint32_t w = o->info_idx / 32;
+        s->info_lin[w] |= 1u << (o->info_idx % 32);
+        if (s->info_lin[w] == UINT32_MAX)
+            s->info_full[w / 64] |= 1ull << (w % 64);
         return;
     }
     unlink_entry(p->entries, o->ret_e, false);
@@ -144,7 +148,9 @@ static void unlift(search *s, uint32_t op)
     lin_op *o = &p->ops[op];
     doom_counts(p, o, +1);
     if (o->info) {
-        s->info_lin[o->info_idx / 32] &= ~(1u << (o->info_idx % 32));
+        uint32_t w = o->info_idx / 32;
+        s->info_lin[w] &= ~(1u << (o->info_idx % 32));
+        s->info_full[w / 64] &= ~(1ull << (w % 64));
         relink_entry(p->entries, o->call_e, true);
         return;
     }
@@ -168,8 +174,20 @@ static uint32_t make_key(search *s, uint32_t state, uint32_t k, uint32_t useless
     for (uint32_t e = E[0].nnext; e && E[e].call && E[e].op < k; e = E[e].nnext)
         key[n++] = E[e].op;
     key[2] = n - 4;
-    uint32_t bits = s->p->info_below[k];
-    for (uint32_t w = 0; w < bits / 32; w++)
+    /* info bitmap below k, without its leading all-ones words (info ops taken long ago):
+     * the number of words skipped, then the rest. O(info ops / 2048) to find them. */
+    uint32_t bits = s->p->info_below[k], skip = 0;
+    for (uint32_t x = 0; skip < bits / 32; x++) {
+        uint64_t ones = ~s->info_full[x];
+        uint32_t run = ones ? (uint32_t)__builtin_ctzll(ones) : 64;
+        skip += run;
+        if (run < 64)
+            break;
+    }
+    if (skip > bits / 32)
+        skip = bits / 32;
+    key[n++] = skip;
+    for (uint32_t w = skip; w < bits / 32; w++)
         key[n++] = s->info_lin[w];
     if (bits % 32)
         key[n++] = s->info_lin[bits / 32] & ((1u << (bits % 32)) - 1);
@@ -361,8 +379,9 @@ static int search_init(search *s, lin_part *p, lin_shared *sh)
     s->stack = malloc(n * sizeof(*s->stack));
     s->best = malloc(n * sizeof(*s->best));
     s->info_lin = calloc(info_words, sizeof(*s->info_lin));
-    s->key = malloc((n + info_words + 5) * sizeof(*s->key));
-    if (!s->stack || !s->best || !s->info_lin || !s->key)
+    s->info_full = calloc(info_words / 64 + 1, sizeof(*s->info_full));
+    s->key = malloc((n + info_words + 6) * sizeof(*s->key));
+    if (!s->stack || !s->best || !s->info_lin || !s->info_full || !s->key)
         return FL_ENOMEM;
     return 0;
 }
@@ -372,6 +391,7 @@ static void search_free(search *s)
     free(s->stack);
     free(s->best);
     free(s->info_lin);
+    free(s->info_full);
     free(s->key);
     fl__lin_memo_free(&s->memo);
 }
