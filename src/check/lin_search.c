@@ -55,11 +55,11 @@ typedef struct search {
     uint32_t depth;
     uint32_t state;
     uint32_t k;
-    bool doom;          /* use doom detection (the fast verdict) */
-    uint64_t step_max;  /* 0: none; else give up after this many steps */
-    uint32_t *info_lin; /* bitmap over info ops */
+    bool doom;           /* use doom detection (the fast verdict) */
+    uint64_t step_max;   /* 0: none; else give up after this many steps */
+    uint32_t *info_lin;  /* bitmap over info ops */
     uint64_t *info_full; /* bit w: word w of info_lin is all ones (a prefix the key skips) */
-    uint32_t *key;      /* scratch for memo keys */
+    uint32_t *key;       /* scratch for memo keys */
     /* the longest linearization seen */
     uint32_t *best;
     uint32_t best_len;
