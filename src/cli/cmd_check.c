@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXIT_USAGE_64   64
 #define EXIT_DATAERR_65 65
@@ -35,7 +36,8 @@ static void usage(FILE *f)
                "  --html OUT.html    write a self-contained page showing the result\n"
                "  --json             print the result as JSON instead of text\n"
                "  --timeout SECONDS  give up with verdict unknown after this long\n"
-               "  --memory-max BYTES bound on the search memory (suffix K, M or G), then unknown\n"
+               "  --memory-max BYTES bound on the search memory (suffix K, M or G; default: half\n"
+               "                     the physical memory), then unknown\n"
                "  --threads N        threads checking keys in parallel (default: all cores)\n\n"
                "exit status: 0 linearizable, 1 not linearizable, 2 unknown, 64 usage,\n"
                "             65 bad input, 66 unreadable file\n");
@@ -129,6 +131,11 @@ static int parse_args(int argc, char **argv, check_args *a, bool *done)
     if (!a->file) {
         usage(stderr);
         return *done = true, EXIT_USAGE_64;
+    }
+    if (!a->opts.memory_max_bytes) { /* default: half the machine, so "unknown", not OOM */
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        a->opts.memory_max_bytes =
+            pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : 4ull << 30;
     }
     return 0;
 }
