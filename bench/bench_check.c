@@ -1,8 +1,10 @@
 /* bench_check.c: throughput and memory of the linearizability checker on generated
  * histories (src/check/histgen.c): 10k, 100k and 1M ops with 5, 10 and 50 processes, for
  * the register and kv (1,000 keys) models, with 1% of ops ending in info and 1% of writes
- * failing. Each configuration runs in a child process so that its peak RSS (getrusage
- * ru_maxrss: history + checker) is its own.
+ * failing; writes write distinct values. Then cas-register with values 0..4 as in Jepsen's
+ * cas-register workload (20% cas), where values repeat and the search has more to do. Each
+ * configuration runs in a child process so that its peak RSS (getrusage ru_maxrss: history +
+ * checker) is its own.
  *
  *   build/bench/bench_check [--threads N] [--max-ops N] [--model register|kv] [--timeout S]
  *
@@ -43,6 +45,8 @@ static int run_one(fl_model m, uint32_t ops, uint32_t procs, unsigned threads)
     o.fail_ratio = 0.01;
     o.deletes = true;
     o.seed = 42;
+    o.value_range = m == FL_MODEL_CAS_REGISTER ? 5 : 0; /* as Jepsen's cas-register workload */
+    o.cas_ratio = m == FL_MODEL_CAS_REGISTER ? 0.2 : 0.1;
     fl_history h;
     fl_history_init(&h);
     double t0 = now_s();
@@ -61,7 +65,7 @@ static int run_one(fl_model m, uint32_t ops, uint32_t procs, unsigned threads)
     double check_s = now_s() - t0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    printf("%-8s %8u %5u %5u  %-16s gen %6.2f s  check %7.3f s  %11.0f ops/s  memo %7.1f "
+    printf("%-12s %8u %5u %5u  %-16s gen %6.2f s  check %7.3f s  %11.0f ops/s  memo %7.1f "
            "MiB  rss %7.1f MiB\n",
            fl_model_name(m), ops, procs, o.keys, rc ? "error" : fl_verdict_name(r.verdict), gen_s,
            check_s, (double)ops / check_s, (double)r.stats.memo_bytes / (1 << 20),
@@ -95,11 +99,11 @@ int main(int argc, char **argv)
     }
     static const uint32_t sizes[] = {10000, 100000, 1000000};
     static const uint32_t procs[] = {5, 10, 50};
-    static const fl_model models[] = {FL_MODEL_REGISTER, FL_MODEL_KV};
+    static const fl_model models[] = {FL_MODEL_REGISTER, FL_MODEL_KV, FL_MODEL_CAS_REGISTER};
     printf("threads %u, timeout %.0f s, memory bound 1 GiB\n", threads, (double)timeout_ns / 1e9);
     fflush(stdout);
     int failed = 0;
-    for (int mi = 0; mi < 2; mi++) {
+    for (int mi = 0; mi < 3; mi++) {
         if (only && strcmp(only, fl_model_name(models[mi])))
             continue;
         for (int si = 0; si < 3 && sizes[si] <= max_ops; si++)
