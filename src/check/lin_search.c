@@ -45,6 +45,7 @@ typedef struct frame {
     uint32_t k;     /* before the op */
     bool forced;    /* the only choice tried at its node (an identity op) */
     bool useless;   /* an ok write whose value nothing still to come observes */
+    bool pref;      /* tried first at its node, out of list order */
 } frame;
 
 typedef struct search {
@@ -237,7 +238,7 @@ static int try_op(search *s, uint32_t op)
         unlift(s, op);
         return rc;
     }
-    s->stack[s->depth++] = (frame){op, s->state, s->k, false, useless};
+    s->stack[s->depth++] = (frame){op, s->state, s->k, false, useless, false};
     s->state = next;
     s->k = k;
     return 1;
@@ -297,18 +298,46 @@ static uint32_t identity_op(search *s)
     return UINT32_MAX;
 }
 
-/* At a new node: takes an identity op if there is one. Returns 1 (taken: a new node), 0 (no
- * such op: scan the window), 2 (it leads to a configuration already seen: the node is dead),
- * or a negative code. */
-static int take_identity(search *s)
+/* The op worth trying first at a node (an ordering heuristic: every candidate is still
+ * tried, later, in list order): the op whose completion comes first if the model allows it
+ * now, else, when that op reads (or cas-expects) u, an op in the window that produces u.
+ * Returns the op or UINT32_MAX. O(window). */
+static uint32_t preferred_op(search *s)
+{
+    const lin_entry *E = s->p->entries;
+    uint32_t r = first_return(s), next;
+    if (!r)
+        return UINT32_MAX;
+    const lin_op *ro = &s->p->ops[E[r].op];
+    if (fl__lin_step(&s->p->vals, ro, s->state, &next) == 1)
+        return E[r].op;
+    if (ro->f != LIN_READ && ro->f != LIN_CAS)
+        return UINT32_MAX;
+    uint32_t want = ro->f == LIN_READ ? ro->out : ro->a;
+    for (uint32_t e = E[0].next; e && E[e].call; e = E[e].next) {
+        const lin_op *o = &s->p->ops[E[e].op];
+        if ((o->f == LIN_WRITE && o->a == want) || (o->f == LIN_DELETE && want == LIN_NIL) ||
+            (o->f == LIN_CAS && o->b == want && o->a == s->state))
+            return E[e].op;
+    }
+    return UINT32_MAX;
+}
+
+/* At a new node: takes an identity op if there is one (the node's only choice), else the
+ * preferred op. Returns 1 (taken: a new node), 0 (neither: scan the window), 2 (the identity
+ * op leads to a configuration already seen: the node is dead), or a negative code. */
+static int take_first(search *s)
 {
     uint32_t op = identity_op(s);
-    if (op == UINT32_MAX)
+    bool forced = op != UINT32_MAX;
+    if (!forced && (op = preferred_op(s)) == UINT32_MAX)
         return 0;
     int rc = try_op(s, op);
-    if (rc == 1)
-        s->stack[s->depth - 1].forced = true;
-    return rc == 0 ? 2 : rc;
+    if (rc == 1) {
+        s->stack[s->depth - 1].forced = forced;
+        s->stack[s->depth - 1].pref = !forced;
+    }
+    return rc == 0 ? (forced ? 2 : 0) : rc;
 }
 
 /* The search loop. Returns the verdict, or a negative code. */
@@ -326,12 +355,12 @@ static int run(search *s, lin_outcome *out)
         }
         if (s->step_max && steps > s->step_max)
             return FL_LIN_UNKNOWN; /* the budget of a counterexample search */
-        int forced = fresh ? take_identity(s) : 0;
+        int forced = fresh ? take_first(s) : 0;
         fresh = false;
         if (forced < 0)
             return forced;
         if (forced == 1) {
-            remaining--;
+            remaining -= !s->p->ops[s->stack[s->depth - 1].op].info;
             e = E[0].next;
             fresh = true;
             continue;
@@ -361,8 +390,11 @@ static int run(search *s, lin_outcome *out)
                 return FL_LIN_VIOLATION;
             }
             again = s->stack[s->depth - 1].forced;
+            bool pref = s->stack[s->depth - 1].pref;
             remaining += !s->p->ops[s->stack[s->depth - 1].op].info;
             e = backtrack(s, first_return(s));
+            if (pref)
+                e = E[0].next; /* it was tried out of order: scan the whole window */
         } while (again);
     }
     return FL_LIN_OK;
