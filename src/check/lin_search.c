@@ -211,6 +211,21 @@ static void save_best(search *s, uint32_t e)
             s->tried[s->tried_len++] = E[x].op;
 }
 
+/* Another ok op in the window with the same effect (a write of the same value, a cas with
+ * the same pair) whose completion comes earlier. Trying only the earliest of such twins is
+ * enough: in any linearization taking a later twin now, the two can swap places. O(window). */
+static bool earlier_twin(const search *s, const lin_op *o)
+{
+    const lin_entry *E = s->p->entries;
+    for (uint32_t e = E[0].nnext; e && E[e].call; e = E[e].nnext) {
+        const lin_op *y = &s->p->ops[E[e].op];
+        if (y != o && y->f == o->f && y->a == o->a && (o->f != LIN_CAS || y->b == o->b) &&
+            y->ret_e < o->ret_e)
+            return true;
+    }
+    return false;
+}
+
 /* Tries to linearize op now. Returns 1 (done), 0 (not possible) or a negative code. */
 static int try_op(search *s, uint32_t op)
 {
@@ -227,6 +242,9 @@ static int try_op(search *s, uint32_t op)
     const frame *top = s->depth ? &s->stack[s->depth - 1] : NULL;
     if (useless && top && top->useless && op < top->op)
         return 0; /* runs of useless writes are tried in invocation order only */
+    if (p->prune && !useless && !o->info && (o->f == LIN_WRITE || o->f == LIN_CAS) &&
+        earlier_twin(s, o))
+        return 0;
     lift(s, op);
     if (s->doom && doomed(p, next)) {
         unlift(s, op);
