@@ -242,8 +242,8 @@ static int try_op(search *s, uint32_t op)
     const frame *top = s->depth ? &s->stack[s->depth - 1] : NULL;
     if (useless && top && top->useless && op < top->op)
         return 0; /* runs of useless writes are tried in invocation order only */
-    if (p->prune && !useless && !o->info && (o->f == LIN_WRITE || o->f == LIN_CAS) &&
-        earlier_twin(s, o))
+    if (p->prune && !useless && !o->info && next != s->state &&
+        (o->f == LIN_WRITE || o->f == LIN_CAS) && earlier_twin(s, o))
         return 0;
     lift(s, op);
     if (s->doom && doomed(p, next)) {
