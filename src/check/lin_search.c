@@ -24,7 +24,14 @@
  *   3. an ok write nothing still to come observes ("useless") can only be followed by another
  *      write, and a run of useless writes can be reordered freely (real-time order among them
  *      agrees with invocation order), so runs are tried in invocation order only; the last
- *      useless write is part of the memo key, as it constrains what may follow.
+ *      useless write is part of the memo key, as it constrains what may follow;
+ *   4. twins: among ok ops in the window with the same effect (writes of one value, cas with
+ *      one pair) that change the state, only the one completing first is tried (any
+ *      linearization taking a later twin now can swap the two);
+ *   5. doom: a branch ends as soon as an ok read of u (or ok cas expecting u) is still to
+ *      come, no op still to come can produce u, and the state is not u.
+ * And one heuristic that only changes the order: at a node, the op completing first (or an op
+ * producing the value it needs) is tried before the rest of the window.
  *
  * Costs: each step is O(window + key length); the memo bounds the work by the number of
  * distinct configurations. Loops are bounded by the memo (each push adds an entry). */
