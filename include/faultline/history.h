@@ -102,6 +102,11 @@ bool fl_value_eq(fl_value a, fl_value b);
 /* Appends a copy of *ev. Returns 0 or FL_ENOMEM. */
 int fl_history_add(fl_history *h, const fl_event *ev);
 
+/* The simulator's shorthand: appends one event; key may be NULL (no key); for cas, value is
+ * the expected value and value2 the new one (ignored otherwise). Returns 0 or FL_ENOMEM. */
+int fl_history_event(fl_history *h, int64_t process, fl_ev_type type, fl_op_f f, const char *key,
+                     fl_value value, fl_value value2, fl_time_ns time);
+
 const char *fl_ev_type_name(fl_ev_type t);
 const char *fl_op_f_name(fl_op_f f);
 /* Looks up an f by name ("cas"); returns false when unknown. */

@@ -157,6 +157,27 @@ int fl_history_add(fl_history *h, const fl_event *ev)
     return 0;
 }
 
+int fl_history_event(fl_history *h, int64_t process, fl_ev_type type, fl_op_f f, const char *key,
+                     fl_value value, fl_value value2, fl_time_ns time)
+{
+    fl_event ev = {.process = process,
+                   .type = (uint8_t)type,
+                   .f = (uint8_t)f,
+                   .key = FL_KEY_NONE,
+                   .value = value,
+                   .time = time};
+    if (f == FL_F_CAS) {
+        ev.pair = true;
+        ev.value2 = value2;
+    }
+    if (key) {
+        int rc = fl_history_intern(h, key, strlen(key), &ev.key);
+        if (rc)
+            return rc;
+    }
+    return fl_history_add(h, &ev);
+}
+
 const char *fl_ev_type_name(fl_ev_type t)
 {
     return (unsigned)t <= FL_EV_INFO ? type_names[t] : "?";

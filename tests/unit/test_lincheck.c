@@ -300,3 +300,32 @@ TEST(lin_in_memory_history_like_the_simulator)
     fl_lincheck_result_free(&r);
     fl_history_free(&h);
 }
+
+TEST(lin_history_event_shorthand)
+{
+    fl_history h;
+    fl_history_init(&h);
+    fl_value none = {0};
+    CHECK_EQ(fl_history_event(&h, 1, FL_EV_INVOKE, FL_F_WRITE, "r", fl_value_int(0), none, 1), 0);
+    CHECK_EQ(fl_history_event(&h, 1, FL_EV_OK, FL_F_WRITE, "r", fl_value_int(0), none, 2), 0);
+    CHECK_EQ(
+        fl_history_event(&h, 2, FL_EV_INVOKE, FL_F_CAS, "r", fl_value_int(0), fl_value_int(1), 3),
+        0);
+    CHECK_EQ(
+        fl_history_event(&h, 2, FL_EV_INFO, FL_F_CAS, "r", fl_value_int(0), fl_value_int(1), 4), 0);
+    CHECK_EQ(fl_history_event(&h, 3, FL_EV_INVOKE, FL_F_READ, "r", fl_value_nil(), none, 5), 0);
+    CHECK_EQ(fl_history_event(&h, 3, FL_EV_OK, FL_F_READ, "r", fl_value_int(1), none, 6), 0);
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.model = FL_MODEL_CAS_REGISTER;
+    fl_lincheck_result r;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_OK);
+    fl_lincheck_result_free(&r);
+    fl_buf b;
+    fl_buf_init(&b);
+    CHECK_EQ(fl_history_write_jsonl(&h, &b), 0);
+    CHECK(strstr((const char *)b.data, "\"f\":\"cas\",\"key\":\"r\",\"value\":[0,1]") != NULL);
+    fl_buf_free(&b);
+    fl_history_free(&h);
+}
