@@ -30,8 +30,6 @@
  *      linearization taking a later twin now can swap the two);
  *   5. doom: a branch ends as soon as an ok read of u (or ok cas expecting u) is still to
  *      come, no op still to come can produce u, and the state is not u.
- * And one heuristic that only changes the order: at a node, the op completing first (or an op
- * producing the value it needs) is tried before the rest of the window.
  *
  * Costs: each step is O(window + key length); the memo bounds the work by the number of
  * distinct configurations. Loops are bounded by the memo (each push adds an entry). */
@@ -52,7 +50,6 @@ typedef struct frame {
     uint32_t k;     /* before the op */
     bool forced;    /* the only choice tried at its node (an identity op) */
     bool useless;   /* an ok write whose value nothing still to come observes */
-    bool pref;      /* tried first at its node, out of list order */
 } frame;
 
 typedef struct search {
@@ -263,7 +260,7 @@ static int try_op(search *s, uint32_t op)
         unlift(s, op);
         return rc;
     }
-    s->stack[s->depth++] = (frame){op, s->state, s->k, false, useless, false};
+    s->stack[s->depth++] = (frame){op, s->state, s->k, false, useless};
     s->state = next;
     s->k = k;
     return 1;
@@ -323,46 +320,19 @@ static uint32_t identity_op(search *s)
     return UINT32_MAX;
 }
 
-/* The op worth trying first at a node (an ordering heuristic: every candidate is still
- * tried, later, in list order): the op whose completion comes first if the model allows it
- * now, else, when that op reads (or cas-expects) u, an op in the window that produces u.
- * Returns the op or UINT32_MAX. O(window). */
-static uint32_t preferred_op(search *s)
-{
-    const lin_entry *E = s->p->entries;
-    uint32_t r = first_return(s), next;
-    if (!r)
-        return UINT32_MAX;
-    const lin_op *ro = &s->p->ops[E[r].op];
-    if (fl__lin_step(&s->p->vals, ro, s->state, &next) == 1)
-        return E[r].op;
-    if (ro->f != LIN_READ && ro->f != LIN_CAS)
-        return UINT32_MAX;
-    uint32_t want = ro->f == LIN_READ ? ro->out : ro->a;
-    for (uint32_t e = E[0].next; e && E[e].call; e = E[e].next) {
-        const lin_op *o = &s->p->ops[E[e].op];
-        if ((o->f == LIN_WRITE && o->a == want) || (o->f == LIN_DELETE && want == LIN_NIL) ||
-            (o->f == LIN_CAS && o->b == want && o->a == s->state))
-            return E[e].op;
-    }
-    return UINT32_MAX;
-}
-
-/* At a new node: takes an identity op if there is one (the node's only choice), else the
- * preferred op. Returns 1 (taken: a new node), 0 (neither: scan the window), 2 (the identity
- * op leads to a configuration already seen: the node is dead), or a negative code. */
+/* At a new node: takes an identity op if there is one (the node's only choice). Returns 1
+ * (taken: a new node), 0 (none: scan the window), 2 (it leads to a configuration already
+ * seen: the node is dead), or a negative code. (Trying the op that completes first before
+ * the rest was measured: it made register histories with 50 processes 25 times slower.) */
 static int take_first(search *s)
 {
     uint32_t op = identity_op(s);
-    bool forced = op != UINT32_MAX;
-    if (!forced && (op = preferred_op(s)) == UINT32_MAX)
+    if (op == UINT32_MAX)
         return 0;
     int rc = try_op(s, op);
-    if (rc == 1) {
-        s->stack[s->depth - 1].forced = forced;
-        s->stack[s->depth - 1].pref = !forced;
-    }
-    return rc == 0 ? (forced ? 2 : 0) : rc;
+    if (rc == 1)
+        s->stack[s->depth - 1].forced = true;
+    return rc == 0 ? 2 : rc;
 }
 
 /* The search loop. Returns the verdict, or a negative code. */
@@ -415,11 +385,8 @@ static int run(search *s, lin_outcome *out)
                 return FL_LIN_VIOLATION;
             }
             again = s->stack[s->depth - 1].forced;
-            bool pref = s->stack[s->depth - 1].pref;
             remaining += !s->p->ops[s->stack[s->depth - 1].op].info;
             e = backtrack(s, first_return(s));
-            if (pref)
-                e = E[0].next; /* it was tried out of order: scan the whole window */
         } while (again);
     }
     return FL_LIN_OK;
