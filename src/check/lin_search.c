@@ -231,7 +231,7 @@ static bool earlier_twin(const search *s, const lin_op *o)
 }
 
 /* Tries to linearize op now. Returns 1 (done), 0 (not possible) or a negative code. */
-static int try_op(search *s, uint32_t op)
+static int try_op(search *s, uint32_t op, bool memo)
 {
     lin_part *p = s->p;
     const lin_op *o = &p->ops[op];
@@ -255,7 +255,9 @@ static int try_op(search *s, uint32_t op)
         return 0;
     }
     uint32_t k = op + 1 > s->k ? op + 1 : s->k;
-    int rc = fl__lin_memo_insert(&s->memo, s->key, make_key(s, next, k, useless ? op : UINT32_MAX));
+    int rc = memo ? fl__lin_memo_insert(&s->memo, s->key,
+                                        make_key(s, next, k, useless ? op : UINT32_MAX))
+                  : 1;
     if (rc != 1) {
         unlift(s, op);
         return rc;
@@ -329,7 +331,10 @@ static int take_first(search *s)
     uint32_t op = identity_op(s);
     if (op == UINT32_MAX)
         return 0;
-    int rc = try_op(s, op);
+    /* not memoized: the node before it is, and so are the branching nodes after it, so a
+     * second visit costs only the run of identity ops; this halves the memo of read-heavy
+     * histories */
+    int rc = try_op(s, op, false);
     if (rc == 1)
         s->stack[s->depth - 1].forced = true;
     return rc == 0 ? 2 : rc;
@@ -362,7 +367,7 @@ static int run(search *s, lin_outcome *out)
         }
         if (forced == 0 && e && E[e].call) {
             uint32_t op = E[e].op;
-            int rc = try_op(s, op);
+            int rc = try_op(s, op, true);
             if (rc < 0)
                 return rc;
             if (rc == 0) {
