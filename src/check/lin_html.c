@@ -30,7 +30,9 @@ typedef struct view {
     uint32_t *ops; /* drawn ops, by invocation */
     size_t n;
     uint32_t ev_lo, ev_hi; /* event range on the x axis */
-    int64_t *lanes;        /* distinct processes, sorted */
+    uint32_t *xs;          /* the drawn ops' events, sorted: x is the rank in it */
+    size_t n_xs;
+    int64_t *lanes; /* distinct processes, sorted */
     size_t n_lanes;
     uint32_t *order;    /* [i] = position of op ops[i] in the prefix, UINT32_MAX if not in it */
     char **state_after; /* [i] = model state after ops[i] in the prefix, or NULL */
@@ -63,12 +65,53 @@ static void op_text(const view *v, uint32_t op, fl_buf *b)
     fl_buf_free(&t);
 }
 
+/* The rank of event ev among the drawn events (the first not below it). */
+static size_t rank_of(const view *v, uint32_t ev)
+{
+    size_t lo = 0, hi = v->n_xs;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (v->xs[mid] < ev)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* x of an event: evenly spaced by rank among the drawn ops' events (other keys' events take
+ * no room); FL_EV_NONE is the right edge. */
 static double x_of(const view *v, uint32_t ev)
 {
-    if (ev == FL_EV_NONE || ev > v->ev_hi)
-        ev = v->ev_hi;
-    double span = (double)(v->ev_hi - v->ev_lo) + 1;
-    return LEFT_W + (double)(ev - v->ev_lo) / span * PLOT_W;
+    double r = ev == FL_EV_NONE ? (double)v->n_xs : (double)rank_of(v, ev) + 0.5;
+    return LEFT_W + r / ((double)v->n_xs + 0.5) * PLOT_W;
+}
+
+static bool drawn(const view *v, const fl_op *op)
+{
+    size_t r = rank_of(v, op->call);
+    return op->key == v->key && r < v->n_xs && v->xs[r] == op->call;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int build_xs(view *v)
+{
+    v->xs = malloc((v->n * 2 + 1) * sizeof(*v->xs));
+    if (!v->xs)
+        return FL_ENOMEM;
+    for (size_t i = 0; i < v->n; i++) {
+        const fl_op *op = &v->r->ops[v->ops[i]];
+        v->xs[v->n_xs++] = op->call;
+        if (op->ret != FL_EV_NONE)
+            v->xs[v->n_xs++] = op->ret;
+    }
+    qsort(v->xs, v->n_xs, sizeof(*v->xs), cmp_u32);
+    return 0;
 }
 
 static size_t lane_of(const view *v, int64_t process)
@@ -177,7 +220,8 @@ static int build_view(view *v, uint32_t **pos_of_out)
         if (!u || v->lanes[u - 1] != v->lanes[i])
             v->lanes[u++] = v->lanes[i];
     v->n_lanes = u;
-    return v->r->has_cex ? replay(v, pos_of) : 0;
+    int rc = build_xs(v);
+    return rc ? rc : v->r->has_cex ? replay(v, pos_of) : 0;
 }
 
 static const char *bar_colour(const fl_op *op)
@@ -224,9 +268,8 @@ static void draw_bar(const view *v, size_t i, fl_buf *b)
 {
     uint32_t g = v->ops[i];
     const fl_op *op = &v->r->ops[g];
-    double x1 = x_of(v, op->call), x2 = x_of(v, op->ret);
-    if (op->ret == FL_EV_NONE)
-        x2 = LEFT_W + PLOT_W;
+    bool open = op->ret == FL_EV_NONE || op->outcome == FL_EV_INFO; /* may still take effect */
+    double x1 = x_of(v, op->call), x2 = open ? LEFT_W + PLOT_W : x_of(v, op->ret);
     if (x2 - x1 < 3)
         x2 = x1 + 3;
     double y = TOP_H + (double)lane_of(v, op->process) * LANE_H + (LANE_H - BAR_H) / 2.0;
@@ -236,7 +279,7 @@ static void draw_bar(const view *v, size_t i, fl_buf *b)
                   "<g class=\"op\"><rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\" "
                   "rx=\"3\" fill=\"%s\" stroke=\"%s\" stroke-width=\"%d\"%s/>",
                   x1, y, x2 - x1, BAR_H, bar_colour(op), stroke, blocked ? 3 : 1,
-                  op->ret == FL_EV_NONE ? " stroke-dasharray=\"4 2\"" : "");
+                  open ? " stroke-dasharray=\"4 2\" fill-opacity=\"0.6\"" : "");
     if (x2 - x1 > 40) {
         fl_buf_printf(b, "<text x=\"%.1f\" y=\"%.1f\" class=\"lbl\">", x1 + 3, y + BAR_H - 3);
         short_label(v, op, b);
@@ -267,11 +310,12 @@ static void draw_linearization(const view *v, fl_buf *b)
     for (size_t j = 0; j < c->prefix_len; j++) {
         uint32_t g = c->prefix[j];
         const fl_op *op = &v->r->ops[g];
-        if (op->key != v->key || op->call < v->ev_lo || op->call > v->ev_hi)
+        if (!drawn(v, op))
             continue;
-        double x1 = x_of(v, op->call) + 2, x2 = x_of(v, op->ret) - 2;
+        bool open = op->ret == FL_EV_NONE || op->outcome == FL_EV_INFO;
+        double x1 = x_of(v, op->call) + 2, x2 = open ? LEFT_W + PLOT_W : x_of(v, op->ret) - 2;
         double x = prev > x1 ? prev : x1;
-        if (op->ret != FL_EV_NONE && x > x2)
+        if (x > x2)
             x = x2 > x1 ? x2 : x1;
         prev = x;
         double y = TOP_H + (double)lane_of(v, op->process) * LANE_H + LANE_H / 2.0;
@@ -386,14 +430,16 @@ static void summary(const view *v, fl_model model, const char *title, fl_buf *b)
     else
         esc(b, fl_history_str(v->h, v->key, NULL));
     fl_buf_printf(b, ", %zu of its ops.</div>\n", v->n);
-    fl_buf_put_str(b, "<div class=\"key\"><span style=\"background:#7cc47f\"></span>ok"
-                      "<span style=\"background:#f0a040\"></span>info"
-                      "<span style=\"background:#f5c77e;border-style:dashed\"></span>never "
-                      "completed<span style=\"background:#c8c8c8\"></span>fail"
-                      "<span style=\"background:#fff;border:3px solid #d00000\"></span>failing op"
-                      "<span style=\"background:#fff;border:2px solid #e07000\"></span>could go "
-                      "next<span style=\"background:#1f5fbf;height:3px\"></span>longest "
-                      "linearization (hover an op for the state)</div>\n");
+    fl_buf_put_str(
+        b, "<div class=\"key\"><span style=\"background:#7cc47f\"></span>ok"
+           "<span style=\"background:#f0a040;border-style:dashed\"></span>info (may take effect "
+           "until the end)"
+           "<span style=\"background:#f5c77e;border-style:dashed\"></span>never "
+           "completed<span style=\"background:#c8c8c8\"></span>fail"
+           "<span style=\"background:#fff;border:3px solid #d00000\"></span>failing op"
+           "<span style=\"background:#fff;border:2px solid #e07000\"></span>could go "
+           "next<span style=\"background:#1f5fbf;height:3px\"></span>longest "
+           "linearization (hover an op for the state)</div>\n");
     if (!r->has_cex)
         return;
     const fl_lincheck_cex *c = &r->cex;
@@ -443,6 +489,7 @@ int fl_lincheck_html(const fl_history *h, const fl_lincheck_result *r, fl_model 
     free(v.ops);
     free(v.lanes);
     free(v.order);
+    free(v.xs);
     free(pos_of);
     return rc;
 }
