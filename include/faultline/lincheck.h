@@ -62,6 +62,8 @@ typedef struct fl_lincheck_part {
     uint8_t unknown; /* 1 timeout, 2 memory limit */
     uint64_t states; /* configurations stored in the memo */
     uint64_t memo_bytes;
+    uint32_t prefix; /* the longest linearizable prefix found (all ops when linearizable):
+                      * for an unknown key, how far the search got */
 } fl_lincheck_part;
 
 /* Why a key is not linearizable. Op numbers index result->ops. */

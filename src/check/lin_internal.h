@@ -109,6 +109,7 @@ typedef struct lin_outcome {
     uint8_t unknown;
     uint64_t states;
     uint64_t memo_bytes;
+    uint32_t prefix;     /* the longest linearizable prefix found */
     fl_lincheck_cex cex; /* set when verdict is FL_LIN_VIOLATION */
 } lin_outcome;
 

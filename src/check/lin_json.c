@@ -119,8 +119,10 @@ int fl_lincheck_json(const fl_history *h, const fl_lincheck_result *r, fl_model 
         key(&j, h, p->key);
         fl_json_kv_uint(&j, "ops", p->ops);
         fl_json_kv_str(&j, "verdict", fl_verdict_name((fl_verdict)p->verdict));
-        if (p->verdict == FL_LIN_UNKNOWN)
+        if (p->verdict == FL_LIN_UNKNOWN) {
             fl_json_kv_str(&j, "reason", unknown[p->unknown < 3 ? p->unknown : 0]);
+            fl_json_kv_uint(&j, "longest_prefix", p->prefix);
+        }
         fl_json_kv_uint(&j, "states", p->states);
         fl_json_obj_end(&j);
     }

@@ -485,6 +485,7 @@ int fl__lin_search(lin_part *p, lin_shared *sh, lin_outcome *out)
         out->unknown = 2;
     }
     out->states = s.memo.count;
+    out->prefix = s.depth > s.best_len ? s.depth : s.best_len;
     out->memo_bytes = s.memo.bytes;
     fl__lin_memo_free(&s.memo); /* before the second search takes memory */
     if (rc == FL_LIN_VIOLATION && (p->prune ? explain(p, sh, &s, out) : fill_cex(&s, &out->cex)))

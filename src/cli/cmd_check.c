@@ -197,24 +197,36 @@ static void print_cex(const fl_history *h, const fl_lincheck_result *r)
         print_op(h, r, c->tried[i]);
 }
 
+static void print_undecided(const fl_history *h, const fl_lincheck_result *r, size_t undecided)
+{
+    printf("%zu key%s undecided:\n", undecided, undecided == 1 ? "" : "s");
+    for (size_t i = 0, shown = 0; i < r->part_count && shown < 10; i++) {
+        const fl_lincheck_part *p = &r->parts[i];
+        if (p->verdict != FL_LIN_UNKNOWN)
+            continue;
+        shown++;
+        printf("  key ");
+        print_key(h, p->key);
+        printf(": %s; a linearizable prefix of %u of its %u ops was found\n",
+               p->unknown == 2 ? "memory limit reached" : "timeout", p->prefix, p->ops);
+    }
+}
+
 static void print_result(const check_args *a, const fl_history *h, const fl_lincheck_result *r)
 {
     const fl_lincheck_stats *s = &r->stats;
     size_t undecided = 0;
     for (size_t i = 0; i < r->part_count; i++)
         undecided += r->parts[i].verdict == FL_LIN_UNKNOWN;
-    printf("%s: %zu ops, %zu keys, model %s: %s\n", a->file, r->op_count, r->part_count,
-           fl_model_name(a->opts.model),
+    printf("%s: %zu ops, %zu key%s, model %s: %s\n", a->file, r->op_count, r->part_count,
+           r->part_count == 1 ? "" : "s", fl_model_name(a->opts.model),
            r->verdict == FL_LIN_OK          ? "LINEARIZABLE"
            : r->verdict == FL_LIN_VIOLATION ? "NOT LINEARIZABLE"
                                             : "UNKNOWN");
     if (r->has_cex)
         print_cex(h, r);
     if (undecided)
-        printf("%zu keys undecided (%s)\n", undecided,
-               a->opts.timeout_ns && s->elapsed_ns >= a->opts.timeout_ns
-                   ? "timeout"
-                   : "timeout or memory limit");
+        print_undecided(h, r, undecided);
     double secs = (double)s->elapsed_ns / 1e9;
     printf("checked %llu ops in %.3f s (%.0f ops/s), %llu states, memo peak %.1f MiB, %u "
            "threads\n",
