@@ -245,6 +245,8 @@ TEST(lin_timeout_gives_unknown)
     CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
     CHECK_EQ(r.verdict, FL_LIN_UNKNOWN);
     CHECK_EQ(r.parts[0].unknown, 1);
+    CHECK(r.parts[0].prefix > 0); /* how far it got */
+    CHECK(r.parts[0].prefix < r.parts[0].ops);
     CHECK(r.stats.elapsed_ns < 2 * FL_NS_PER_S);
     fl_lincheck_result_free(&r);
     fl_history_free(&h);
