@@ -29,14 +29,15 @@ typedef struct lin_vals {
 } lin_vals;
 
 typedef struct lin_op {
-    uint8_t f;         /* LIN_... */
-    bool info;         /* outcome unknown: no return entry */
-    bool blind;        /* info write/put/delete: prunable */
-    uint32_t a;        /* argument / cas expected */
-    uint32_t b;        /* cas new */
-    uint32_t out;      /* read result */
-    uint32_t global;   /* index in result->ops */
-    uint32_t info_idx; /* rank among the info ops */
+    uint8_t f;          /* LIN_... */
+    bool info;          /* outcome unknown: no return entry */
+    bool blind;         /* info write/put/delete: prunable */
+    uint32_t a;         /* argument / cas expected */
+    uint32_t b;         /* cas new */
+    uint32_t out;       /* read result */
+    uint32_t global;    /* index in result->ops */
+    uint32_t info_idx;  /* rank among the info ops */
+    uint32_t twin_prev; /* info: the previous info op with the same effect, or UINT32_MAX */
     uint32_t call_e;
     uint32_t ret_e; /* UINT32_MAX for info ops */
 } lin_op;

@@ -237,6 +237,45 @@ static void drop_unobserved(lin_part *p)
     p->n_info = info;
 }
 
+typedef struct effect {
+    uint8_t f;
+    uint32_t a, b, op;
+} effect;
+
+static int cmp_effect(const void *x, const void *y)
+{
+    const effect *p = x, *q = y;
+    if (p->f != q->f)
+        return p->f < q->f ? -1 : 1;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    if (p->b != q->b)
+        return p->b < q->b ? -1 : 1;
+    return (p->op > q->op) - (p->op < q->op);
+}
+
+/* Links each info op to the previous info op (in invocation order) with the same effect:
+ * the search takes such twins in invocation order only. O(n log n). */
+static int link_info_twins(lin_part *p)
+{
+    effect *e = malloc(((size_t)p->n_info + 1) * sizeof(*e));
+    if (!e)
+        return FL_ENOMEM;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        lin_op *o = &p->ops[i];
+        o->twin_prev = UINT32_MAX;
+        if (o->info)
+            e[m++] = (effect){o->f, o->a, o->f == LIN_CAS ? o->b : 0, i};
+    }
+    qsort(e, m, sizeof(*e), cmp_effect);
+    for (uint32_t j = 1; j < m; j++)
+        if (e[j].f == e[j - 1].f && e[j].a == e[j - 1].a && e[j].b == e[j - 1].b)
+            p->ops[e[j].op].twin_prev = e[j - 1].op;
+    free(e);
+    return 0;
+}
+
 int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx,
                        uint32_t count)
 {
@@ -256,6 +295,8 @@ int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const
     drop_unobserved(p);
     if (p->prune)
         build_doom(p);
+    if ((rc = link_info_twins(p)))
+        return rc;
     if ((rc = build_entries(p, ops)))
         return rc;
     p->info_below[0] = 0;

@@ -28,7 +28,9 @@
  *   4. twins: among ok ops in the window with the same effect (writes of one value, cas with
  *      one pair) that change the state, only the one completing first is tried (any
  *      linearization taking a later twin now can swap the two);
- *   5. doom: a branch ends as soon as an ok read of u (or ok cas expecting u) is still to
+ *   5. info twins: info ops with the same effect are taken in invocation order (the earlier
+ *      one can stand in for the later one anywhere);
+ *   6. doom: a branch ends as soon as an ok read of u (or ok cas expecting u) is still to
  *      come, no op still to come can produce u, and the state is not u.
  *
  * Costs: each step is O(window + key length); the memo bounds the work by the number of
@@ -230,6 +232,12 @@ static bool earlier_twin(const search *s, const lin_op *o)
     return false;
 }
 
+static bool info_taken(const search *s, uint32_t op)
+{
+    uint32_t i = s->p->ops[op].info_idx;
+    return s->info_lin[i / 32] >> (i % 32) & 1;
+}
+
 /* Tries to linearize op now. Returns 1 (done), 0 (not possible) or a negative code. */
 static int try_op(search *s, uint32_t op, bool memo)
 {
@@ -241,6 +249,8 @@ static int try_op(search *s, uint32_t op, bool memo)
         return ok;
     if (o->blind && p->prune && (next == s->state || !p->observers[next]))
         return 0;
+    if (o->twin_prev != UINT32_MAX && !info_taken(s, o->twin_prev))
+        return 0; /* info twins (same effect) are taken in invocation order */
     bool useless =
         p->prune && !o->info && (o->f == LIN_WRITE || o->f == LIN_DELETE) && !p->observers[next];
     const frame *top = s->depth ? &s->stack[s->depth - 1] : NULL;
