@@ -31,7 +31,9 @@
  *   5. info twins: info ops with the same effect are taken in invocation order (the earlier
  *      one can stand in for the later one anywhere);
  *   6. doom: a branch ends as soon as an ok read of u (or ok cas expecting u) is still to
- *      come, no op still to come can produce u, and the state is not u.
+ *      come, no op still to come can produce u, and the state is not u; or when the op
+ *      completing first reads u, the state is not u and no op invoked before that
+ *      completion produces u.
  *
  * Costs: each step is O(window + key length); the memo bounds the work by the number of
  * distinct configurations. Loops are bounded by the memo (each push adds an entry). */
@@ -332,12 +334,40 @@ static uint32_t identity_op(search *s)
     return UINT32_MAX;
 }
 
+/* The op whose completion comes first must take effect before it. If it is a read of u (or a
+ * cas expecting u), the state is not u, and no op invoked before that completion can produce
+ * u, it never can: the node is dead. (Without this, the search would try every subset of the
+ * window before giving up: the exponential part on registers with few values.) O(window). */
+static bool urgent_unreachable(const search *s)
+{
+    const lin_part *p = s->p;
+    const lin_entry *E = p->entries;
+    uint32_t r = first_return(s);
+    if (!r || !p->prune)
+        return false;
+    const lin_op *ro = &p->ops[E[r].op];
+    if (ro->f != LIN_READ && ro->f != LIN_CAS)
+        return false;
+    uint32_t want = ro->f == LIN_READ ? ro->out : ro->a;
+    if (want == s->state)
+        return false;
+    for (uint32_t e = E[0].next; e && e != r; e = E[e].next) {
+        const lin_op *o = &p->ops[E[e].op];
+        if ((o->f == LIN_WRITE && o->a == want) || (o->f == LIN_CAS && o->b == want) ||
+            (o->f == LIN_DELETE && want == LIN_NIL))
+            return false;
+    }
+    return true;
+}
+
 /* At a new node: takes an identity op if there is one (the node's only choice). Returns 1
  * (taken: a new node), 0 (none: scan the window), 2 (it leads to a configuration already
  * seen: the node is dead), or a negative code. (Trying the op that completes first before
  * the rest was measured: it made register histories with 50 processes 25 times slower.) */
 static int take_first(search *s)
 {
+    if (s->doom && urgent_unreachable(s))
+        return 2;
     uint32_t op = identity_op(s);
     if (op == UINT32_MAX)
         return 0;
