@@ -31,8 +31,8 @@
  *   5. info twins: info ops with the same effect are taken in invocation order (the earlier
  *      one can stand in for the later one anywhere);
  *   6. doom: a branch ends as soon as an ok read of u (or ok cas expecting u) is still to
- *      come, no op still to come can produce u, and the state is not u; or when the op
- *      completing first reads u, the state is not u and no op invoked before that
+ *      come, no op still to come can produce u, and the state is not u; or when one of the
+ *      next 32 ops to complete reads u, the state is not u and no op invoked before that
  *      completion produces u.
  *
  * Costs: each step is O(window + key length); the memo bounds the work by the number of
@@ -45,8 +45,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHECK_EVERY 1024u
-#define TRIED_MAX   64u
+#define CHECK_EVERY   1024u
+#define TRIED_MAX     64u
+#define LOOKAHEAD_MAX 32u
 
 typedef struct frame {
     uint32_t op;
@@ -69,6 +70,8 @@ typedef struct search {
     uint32_t *info_lin;  /* bitmap over info ops */
     uint64_t *info_full; /* bit w: word w of info_lin is all ones (a prefix the key skips) */
     uint32_t *key;       /* scratch for memo keys */
+    uint32_t *stamp;     /* per value: the marks of urgent_unreachable */
+    uint32_t stamp_now;
     /* the longest linearization seen */
     uint32_t *best;
     uint32_t best_len;
@@ -334,30 +337,38 @@ static uint32_t identity_op(search *s)
     return UINT32_MAX;
 }
 
-/* The op whose completion comes first must take effect before it. If it is a read of u (or a
- * cas expecting u), the state is not u, and no op invoked before that completion can produce
- * u, it never can: the node is dead. (Without this, the search would try every subset of the
- * window before giving up: the exponential part on registers with few values.) O(window). */
-static bool urgent_unreachable(const search *s)
+/* Every op must take effect before its completion. If the op of one of the next
+ * LOOKAHEAD_MAX return entries reads u (or cas-expects u), the state is not u, and no op not
+ * yet linearized that was invoked before that completion can produce u, it never can take
+ * effect: the node is dead. (Without this, the search would try every subset of the window
+ * before giving up: the exponential part on registers with few values.) Producers are marked
+ * in stamp[] with a per-call number. O(entries up to the LOOKAHEAD_MAX-th return). */
+static bool urgent_unreachable(search *s)
 {
     const lin_part *p = s->p;
     const lin_entry *E = p->entries;
-    uint32_t r = first_return(s);
-    if (!r || !p->prune)
+    if (!p->prune)
         return false;
-    const lin_op *ro = &p->ops[E[r].op];
-    if (ro->f != LIN_READ && ro->f != LIN_CAS)
-        return false;
-    uint32_t want = ro->f == LIN_READ ? ro->out : ro->a;
-    if (want == s->state)
-        return false;
-    for (uint32_t e = E[0].next; e && e != r; e = E[e].next) {
+    uint32_t mark = ++s->stamp_now, returns = 0;
+    for (uint32_t e = E[0].next; e && returns < LOOKAHEAD_MAX; e = E[e].next) {
         const lin_op *o = &p->ops[E[e].op];
-        if ((o->f == LIN_WRITE && o->a == want) || (o->f == LIN_CAS && o->b == want) ||
-            (o->f == LIN_DELETE && want == LIN_NIL))
-            return false;
+        if (E[e].call) {
+            if (o->f == LIN_WRITE)
+                s->stamp[o->a] = mark;
+            else if (o->f == LIN_CAS)
+                s->stamp[o->b] = mark;
+            else if (o->f == LIN_DELETE)
+                s->stamp[LIN_NIL] = mark;
+            continue;
+        }
+        returns++;
+        if (o->f != LIN_READ && o->f != LIN_CAS)
+            continue;
+        uint32_t want = o->f == LIN_READ ? o->out : o->a;
+        if (want != s->state && s->stamp[want] != mark)
+            return true;
     }
-    return true;
+    return false;
 }
 
 /* At a new node: takes an identity op if there is one (the node's only choice). Returns 1
@@ -449,8 +460,9 @@ static int search_init(search *s, lin_part *p, lin_shared *sh)
     s->best = malloc(n * sizeof(*s->best));
     s->info_lin = calloc(info_words, sizeof(*s->info_lin));
     s->info_full = calloc(info_words / 64 + 1, sizeof(*s->info_full));
+    s->stamp = calloc(p->vals.count + 1, sizeof(*s->stamp));
     s->key = malloc((n + info_words + 6) * sizeof(*s->key));
-    if (!s->stack || !s->best || !s->info_lin || !s->info_full || !s->key)
+    if (!s->stack || !s->best || !s->info_lin || !s->info_full || !s->key || !s->stamp)
         return FL_ENOMEM;
     return 0;
 }
@@ -461,6 +473,7 @@ static void search_free(search *s)
     free(s->best);
     free(s->info_lin);
     free(s->info_full);
+    free(s->stamp);
     free(s->key);
     fl__lin_memo_free(&s->memo);
 }
