@@ -70,6 +70,7 @@ typedef struct search {
     uint32_t *info_lin;  /* bitmap over info ops */
     uint64_t *info_full; /* bit w: word w of info_lin is all ones (a prefix the key skips) */
     uint32_t *key;       /* scratch for memo keys */
+    uint64_t vals_taken; /* bytes of derived values (append, incr) taken from the budget */
     uint32_t *stamp;     /* per value: the marks of urgent_unreachable */
     uint32_t stamp_now;
     /* the longest linearization seen */
@@ -249,7 +250,13 @@ static int try_op(search *s, uint32_t op, bool memo)
     lin_part *p = s->p;
     const lin_op *o = &p->ops[op];
     uint32_t next;
+    uint64_t bytes = p->vals.bytes;
     int ok = fl__lin_step(&p->vals, o, s->state, &next);
+    if (p->vals.bytes > bytes) { /* append and incr derive new values: they count too */
+        if (!fl__lin_mem_take(s->sh, p->vals.bytes - bytes))
+            return FL_ETOOBIG;
+        s->vals_taken += p->vals.bytes - bytes;
+    }
     if (ok <= 0)
         return ok;
     if (o->blind && p->prune && (next == s->state || !p->observers[next]))
@@ -474,6 +481,7 @@ static void search_free(search *s)
     free(s->info_lin);
     free(s->info_full);
     free(s->stamp);
+    fl__lin_mem_give(s->sh, s->vals_taken);
     free(s->key);
     fl__lin_memo_free(&s->memo);
 }

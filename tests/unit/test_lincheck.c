@@ -331,3 +331,34 @@ TEST(lin_history_event_shorthand)
     fl_buf_free(&b);
     fl_history_free(&h);
 }
+
+TEST(lin_memory_limit_counts_appended_values)
+{
+    fl_history h;
+    fl_history_init(&h);
+    fl_histgen_opts g;
+    fl_histgen_opts_init(&g);
+    g.model = FL_MODEL_KV;
+    g.keys = 1;
+    g.ops = 3000;
+    g.processes = 8;
+    g.appends = true;
+    g.info_ratio = 0.05;
+    g.seed = 9;
+    CHECK_EQ(fl_histgen_run(&h, &g), 0);
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.model = FL_MODEL_KV;
+    o.memory_max_bytes = 64 << 10;
+    fl_lincheck_result r;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_UNKNOWN);
+    CHECK_EQ(r.parts[0].unknown, 2);
+    fl_lincheck_result_free(&r);
+    o.memory_max_bytes = 0;
+    o.timeout_ns = 10 * FL_NS_PER_S;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_OK);
+    fl_lincheck_result_free(&r);
+    fl_history_free(&h);
+}
