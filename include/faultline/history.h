@@ -99,6 +99,8 @@ fl_value fl_value_nil(void);
 int fl_value_str(fl_history *h, const char *s, size_t n, fl_value *out);
 bool fl_value_eq(fl_value a, fl_value b);
 
+/* Makes room for count events in all. Returns 0 or FL_ENOMEM. */
+int fl_history_reserve(fl_history *h, size_t count);
 /* Appends a copy of *ev. Returns 0 or FL_ENOMEM. */
 int fl_history_add(fl_history *h, const fl_event *ev);
 

@@ -145,6 +145,12 @@ static int read_file(const char *path, fl_buf *out)
     FILE *f = fopen(path, "rb");
     if (!f)
         return FL_EIO;
+    if (fseek(f, 0, SEEK_END) == 0) { /* one allocation for a regular file */
+        long size = ftell(f);
+        if (size > 0)
+            fl_buf_reserve(out, (size_t)size + 1);
+        rewind(f);
+    }
     char chunk[1 << 16];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
