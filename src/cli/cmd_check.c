@@ -142,10 +142,11 @@ static int parse_args(int argc, char **argv, check_args *a, bool *done)
 
 static int read_file(const char *path, fl_buf *out)
 {
-    FILE *f = fopen(path, "rb");
+    bool std_in = !strcmp(path, "-");
+    FILE *f = std_in ? stdin : fopen(path, "rb");
     if (!f)
         return FL_EIO;
-    if (fseek(f, 0, SEEK_END) == 0) { /* one allocation for a regular file */
+    if (!std_in && fseek(f, 0, SEEK_END) == 0) { /* one allocation for a regular file */
         long size = ftell(f);
         if (size > 0)
             fl_buf_reserve(out, (size_t)size + 1);
@@ -156,7 +157,8 @@ static int read_file(const char *path, fl_buf *out)
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         fl_buf_put_bytes(out, chunk, n);
     int rc = ferror(f) ? FL_EIO : out->err;
-    fclose(f);
+    if (!std_in)
+        fclose(f);
     return rc;
 }
 
