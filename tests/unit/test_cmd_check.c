@@ -57,8 +57,8 @@ TEST(cmd_check_verdicts)
     CHECK(file_has(OUT, "LINEARIZABLE"));
     CHECK_EQ(run("tests/data/jepsen_cas_bad.edn --model cas-register --format edn", OUT), 1);
     CHECK_EQ(run("tests/data/kv.jsonl --model kv --threads 2", OUT), 0);
-    CHECK_EQ(run("- --model cas-register <tests/data/jepsen_cas_bad.edn", OUT), 1); /* stdin */
     CHECK(file_has(OUT, "2 keys"));
+    CHECK_EQ(run("- --model cas-register <tests/data/jepsen_cas_bad.edn", OUT), 1); /* stdin */
 }
 
 TEST(cmd_check_json_and_html)
