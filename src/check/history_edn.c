@@ -230,8 +230,10 @@ static int parse_atom(edn_parser *p, uint32_t *idx)
     return 0;
 }
 
+static int parse_form(edn_parser *p, uint32_t *idx);
+
 /* '#': a set, a discard, or a tagged form. Sets *idx to 0 for a discarded form. */
-static int parse_dispatch(edn_parser *p, uint32_t *idx)
+static int dispatch(edn_parser *p, uint32_t *idx)
 {
     p->pos++;
     int c = peek(p);
@@ -252,6 +254,15 @@ static int parse_dispatch(edn_parser *p, uint32_t *idx)
         p->pos++;
     skip_ws(p);
     return parse_form(p, idx);
+}
+
+static int parse_dispatch(edn_parser *p, uint32_t *idx)
+{
+    if (++p->depth > EDN_DEPTH_MAX) /* #_ and #tag chains recurse too */
+        return edn_fail(p, "nesting too deep");
+    int rc = dispatch(p, idx);
+    p->depth--;
+    return rc;
 }
 
 static int parse_form(edn_parser *p, uint32_t *idx)
@@ -492,5 +503,5 @@ bool fl_history_looks_like_edn(const char *text, size_t len)
             i++;
         return i < len && text[i] == ':';
     }
-    return i < len && text[i] == ';';
+    return i < len && (text[i] == ';' || text[i] == '#'); /* comment, #_ or #tag: EDN */
 }
