@@ -119,6 +119,10 @@ bool fl_op_f_parse(const char *s, size_t n, fl_op_f *out);
  * (process "nemesis" / :nemesis) are skipped. */
 int fl_history_read_jsonl(fl_history *h, const char *text, size_t len, fl_history_error *err);
 int fl_history_read_edn(fl_history *h, const char *text, size_t len, fl_history_error *err);
+/* The same for histories of Jepsen's independent keys when tuples is true: every :value is
+ * a [key value] tuple ({:f :cas, :value [3 [1 2]]} is a cas [1 2] on key 3). */
+int fl_history_read_edn_independent(fl_history *h, const char *text, size_t len, bool tuples,
+                                    fl_history_error *err);
 /* Guesses the format from the first non-blank byte: '{' followed by '"' is JSON, ':' or '['
  * after '{' is EDN. */
 bool fl_history_looks_like_edn(const char *text, size_t len);

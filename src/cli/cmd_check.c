@@ -23,7 +23,8 @@ typedef struct check_args {
     const char *file;
     const char *html;
     bool json;
-    int format; /* 0 auto, 1 jsonl, 2 edn */
+    bool independent; /* EDN :value [key value] tuples */
+    int format;       /* 0 auto, 1 jsonl, 2 edn */
     fl_lincheck_opts opts;
 } check_args;
 
@@ -35,6 +36,7 @@ static void usage(FILE *f)
                "  --format F         jsonl or edn (default: guessed from the content)\n"
                "  --html OUT.html    write a self-contained page showing the result\n"
                "  --json             print the result as JSON instead of text\n"
+               "  --independent      EDN of Jepsen's independent keys: :value [key value]\n"
                "  --timeout SECONDS  give up with verdict unknown after this long\n"
                "  --memory-max BYTES bound on the search memory (suffix K, M or G; default: half\n"
                "                     the physical memory), then unknown\n"
@@ -107,8 +109,8 @@ static int parse_args(int argc, char **argv, check_args *a, bool *done)
             *done = true;
             return 0;
         }
-        if (!strcmp(s, "--json")) {
-            a->json = true;
+        if (!strcmp(s, "--json") || !strcmp(s, "--independent")) {
+            *(s[2] == 'j' ? &a->json : &a->independent) = true;
             continue;
         }
         if (s[0] == '-' && s[1] == '-') {
@@ -273,7 +275,7 @@ static int load(const check_args *a, fl_history *h)
     const char *s = text.data ? (const char *)text.data : "";
     bool edn = a->format == 2 || (a->format == 0 && fl_history_looks_like_edn(s, text.len));
     fl_history_error err = {0};
-    int rc = edn ? fl_history_read_edn(h, s, text.len, &err)
+    int rc = edn ? fl_history_read_edn_independent(h, s, text.len, a->independent, &err)
                  : fl_history_read_jsonl(h, s, text.len, &err);
     fl_buf_free(&text);
     if (rc == FL_ESYNTAX)

@@ -59,6 +59,10 @@ TEST(cmd_check_verdicts)
     CHECK_EQ(run("tests/data/kv.jsonl --model kv --threads 2", OUT), 0);
     CHECK(file_has(OUT, "2 keys"));
     CHECK_EQ(run("- --model cas-register <tests/data/jepsen_cas_bad.edn", OUT), 1); /* stdin */
+    CHECK_EQ(run("tests/data/jepsen_independent.edn --model cas-register --independent", OUT), 1);
+    CHECK(file_has(OUT, "2 keys"));
+    CHECK(file_has(OUT, "key \"2\""));
+    CHECK_EQ(run("tests/data/jepsen_independent.edn --model cas-register", OUT), 65);
 }
 
 TEST(cmd_check_json_and_html)
