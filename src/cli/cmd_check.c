@@ -207,6 +207,24 @@ static void print_cex(const fl_history *h, const fl_lincheck_result *r)
         print_op(h, r, c->tried[i]);
 }
 
+static void print_violating(const fl_history *h, const fl_lincheck_result *r)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < r->part_count; i++)
+        bad += r->parts[i].verdict == FL_LIN_VIOLATION;
+    if (bad < 2)
+        return;
+    printf("%zu keys are not linearizable:", bad);
+    for (size_t i = 0, shown = 0; i < r->part_count && shown < 20; i++) {
+        if (r->parts[i].verdict != FL_LIN_VIOLATION)
+            continue;
+        putchar(' ');
+        print_key(h, r->parts[i].key);
+        shown++;
+    }
+    printf(bad > 20 ? " ...; the first:\n" : "; the first:\n");
+}
+
 static void print_undecided(const fl_history *h, const fl_lincheck_result *r, size_t undecided)
 {
     printf("%zu key%s undecided:\n", undecided, undecided == 1 ? "" : "s");
@@ -233,8 +251,10 @@ static void print_result(const check_args *a, const fl_history *h, const fl_linc
            r->verdict == FL_LIN_OK          ? "LINEARIZABLE"
            : r->verdict == FL_LIN_VIOLATION ? "NOT LINEARIZABLE"
                                             : "UNKNOWN");
-    if (r->has_cex)
+    if (r->has_cex) {
+        print_violating(h, r);
         print_cex(h, r);
+    }
     if (undecided)
         print_undecided(h, r, undecided);
     double secs = (double)s->elapsed_ns / 1e9;
