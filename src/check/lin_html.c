@@ -167,6 +167,11 @@ static int select_ops(view *v, size_t max_ops)
 {
     const fl_lincheck_result *r = v->r;
     v->key = r->has_cex ? r->cex.key : r->part_count ? r->parts[0].key : FL_KEY_NONE;
+    for (size_t i = 0; !r->has_cex && i < r->part_count; i++)
+        if (r->parts[i].verdict == FL_LIN_UNKNOWN) { /* show what could not be decided */
+            v->key = r->parts[i].key;
+            break;
+        }
     uint32_t *all = malloc((r->op_count + 1) * sizeof(*all));
     if (!all)
         return FL_ENOMEM;
