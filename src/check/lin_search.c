@@ -245,6 +245,8 @@ static bool info_taken(const search *s, uint32_t op)
 }
 
 /* Tries to linearize op now. Returns 1 (done), 0 (not possible) or a negative code. */
+static bool urgent_unreachable(search *s, uint32_t state);
+
 static int try_op(search *s, uint32_t op, bool memo)
 {
     lin_part *p = s->p;
@@ -272,8 +274,8 @@ static int try_op(search *s, uint32_t op, bool memo)
         (o->f == LIN_WRITE || o->f == LIN_CAS) && earlier_twin(s, o))
         return 0;
     lift(s, op);
-    if (s->doom && doomed(p, next)) {
-        unlift(s, op);
+    if (s->doom && (doomed(p, next) || urgent_unreachable(s, next))) {
+        unlift(s, op); /* a dead child: not even worth a memo entry */
         return 0;
     }
     uint32_t k = op + 1 > s->k ? op + 1 : s->k;
@@ -350,7 +352,7 @@ static uint32_t identity_op(search *s)
  * effect: the node is dead. (Without this, the search would try every subset of the window
  * before giving up: the exponential part on registers with few values.) Producers are marked
  * in stamp[] with a per-call number. O(entries up to the LOOKAHEAD_MAX-th return). */
-static bool urgent_unreachable(search *s)
+static bool urgent_unreachable(search *s, uint32_t state)
 {
     const lin_part *p = s->p;
     const lin_entry *E = p->entries;
@@ -372,7 +374,7 @@ static bool urgent_unreachable(search *s)
         if (o->f != LIN_READ && o->f != LIN_CAS)
             continue;
         uint32_t want = o->f == LIN_READ ? o->out : o->a;
-        if (want != s->state && s->stamp[want] != mark)
+        if (want != state && s->stamp[want] != mark)
             return true;
     }
     return false;
@@ -384,7 +386,7 @@ static bool urgent_unreachable(search *s)
  * the rest was measured: it made register histories with 50 processes 25 times slower.) */
 static int take_first(search *s)
 {
-    if (s->doom && urgent_unreachable(s))
+    if (s->doom && urgent_unreachable(s, s->state))
         return 2;
     uint32_t op = identity_op(s);
     if (op == UINT32_MAX)
