@@ -28,6 +28,8 @@ typedef struct fl_histgen_opts {
     bool deletes;          /* kv: use delete */
     bool appends;          /* kv: use append */
     fl_time_ns latency_ns; /* mean op latency (default 1 ms) */
+    uint32_t value_range;  /* 0: every write writes a new value; else values in [0, range),
+                              as Jepsen's cas-register workload (breaking needs 0) */
     uint64_t seed;
 } fl_histgen_opts;
 

@@ -99,8 +99,15 @@ fl_value fl_value_nil(void);
 int fl_value_str(fl_history *h, const char *s, size_t n, fl_value *out);
 bool fl_value_eq(fl_value a, fl_value b);
 
+/* Makes room for count events in all. Returns 0 or FL_ENOMEM. */
+int fl_history_reserve(fl_history *h, size_t count);
 /* Appends a copy of *ev. Returns 0 or FL_ENOMEM. */
 int fl_history_add(fl_history *h, const fl_event *ev);
+
+/* The simulator's shorthand: appends one event; key may be NULL (no key); for cas, value is
+ * the expected value and value2 the new one (ignored otherwise). Returns 0 or FL_ENOMEM. */
+int fl_history_event(fl_history *h, int64_t process, fl_ev_type type, fl_op_f f, const char *key,
+                     fl_value value, fl_value value2, fl_time_ns time);
 
 const char *fl_ev_type_name(fl_ev_type t);
 const char *fl_op_f_name(fl_op_f f);
@@ -112,6 +119,10 @@ bool fl_op_f_parse(const char *s, size_t n, fl_op_f *out);
  * (process "nemesis" / :nemesis) are skipped. */
 int fl_history_read_jsonl(fl_history *h, const char *text, size_t len, fl_history_error *err);
 int fl_history_read_edn(fl_history *h, const char *text, size_t len, fl_history_error *err);
+/* The same for histories of Jepsen's independent keys when tuples is true: every :value is
+ * a [key value] tuple ({:f :cas, :value [3 [1 2]]} is a cas [1 2] on key 3). */
+int fl_history_read_edn_independent(fl_history *h, const char *text, size_t len, bool tuples,
+                                    fl_history_error *err);
 /* Guesses the format from the first non-blank byte: '{' followed by '"' is JSON, ':' or '['
  * after '{' is EDN. */
 bool fl_history_looks_like_edn(const char *text, size_t len);

@@ -10,10 +10,12 @@
  * search over the list of call and return entries, linearizing an op at one of its call
  * entries, with a memo of visited configurations (set of linearized ops, model state). The
  * set is stored compactly: ops are numbered in invocation order, and a set is "every op below
- * k except a few pending ones, plus a bitmap of the info ops taken". Unknown-outcome blind
- * writes are only tried when some op still to come can observe the value they write. The
+ * k except a few pending ones, plus a bitmap of the info ops taken". Sound rules cut the
+ * search (identity reads first, unobserved info writes skipped, same-effect twins taken in
+ * one order, dead branches detected early; see lin_search.c and docs/checker.md). The
  * memo is bounded (memory_max_bytes over all threads) and the run by a timeout: reaching
  * either gives the verdict FL_LIN_UNKNOWN for the keys not decided, never a crash.
+ * There is no global state: runs in several threads at once are safe.
  *
  * Models (per key):
  *   register      read, write                         (integer values; nil before any write)
@@ -62,6 +64,8 @@ typedef struct fl_lincheck_part {
     uint8_t unknown; /* 1 timeout, 2 memory limit */
     uint64_t states; /* configurations stored in the memo */
     uint64_t memo_bytes;
+    uint32_t prefix; /* the longest linearizable prefix found (all ops when linearizable):
+                      * for an unknown key, how far the search got */
 } fl_lincheck_part;
 
 /* Why a key is not linearizable. Op numbers index result->ops. */

@@ -114,6 +114,8 @@ static int plan(gen *g)
 
 static fl_value fresh(gen *g)
 {
+    if (g->o->value_range)
+        return fl_value_int((int64_t)fl_rng_below(&g->rng, g->o->value_range));
     return fl_value_int(++g->next_value);
 }
 
@@ -138,7 +140,9 @@ static int append_state(gen *g, gen_op *op, fl_value *st)
 
 static void apply_cas(gen *g, gen_op *op, fl_value *st)
 {
-    if (fl_rng_chance(&g->rng, 0.6) || g->next_value < 2)
+    if (g->o->value_range)
+        op->in = fresh(g);
+    else if (fl_rng_chance(&g->rng, 0.6) || g->next_value < 2)
         op->in = *st;
     else
         op->in = fl_value_int(g->next_value - (int64_t)fl_rng_below(&g->rng, 4));

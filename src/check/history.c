@@ -141,20 +141,49 @@ bool fl_value_eq(fl_value a, fl_value b)
     return a.kind == FL_VALUE_INT ? a.i == b.i : a.kind == FL_VALUE_STR ? a.str == b.str : true;
 }
 
+int fl_history_reserve(fl_history *h, size_t count)
+{
+    if (count <= h->cap)
+        return 0;
+    if (count > SIZE_MAX / sizeof(fl_event))
+        return FL_ENOMEM;
+    fl_event *e = realloc(h->events, count * sizeof(*e));
+    if (!e)
+        return FL_ENOMEM;
+    h->events = e;
+    h->cap = count;
+    return 0;
+}
+
 int fl_history_add(fl_history *h, const fl_event *ev)
 {
     FL_ASSERT(ev->type <= FL_EV_INFO);
     FL_ASSERT(ev->f < FL_F_COUNT);
-    if (h->count == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 1024;
-        fl_event *e = realloc(h->events, cap * sizeof(*e));
-        if (!e)
-            return FL_ENOMEM;
-        h->events = e;
-        h->cap = cap;
-    }
+    if (h->count == h->cap && fl_history_reserve(h, h->cap ? h->cap * 2 : 1024))
+        return FL_ENOMEM;
     h->events[h->count++] = *ev;
     return 0;
+}
+
+int fl_history_event(fl_history *h, int64_t process, fl_ev_type type, fl_op_f f, const char *key,
+                     fl_value value, fl_value value2, fl_time_ns time)
+{
+    fl_event ev = {.process = process,
+                   .type = (uint8_t)type,
+                   .f = (uint8_t)f,
+                   .key = FL_KEY_NONE,
+                   .value = value,
+                   .time = time};
+    if (f == FL_F_CAS) {
+        ev.pair = true;
+        ev.value2 = value2;
+    }
+    if (key) {
+        int rc = fl_history_intern(h, key, strlen(key), &ev.key);
+        if (rc)
+            return rc;
+    }
+    return fl_history_add(h, &ev);
 }
 
 const char *fl_ev_type_name(fl_ev_type t)

@@ -59,6 +59,7 @@ typedef struct edn_parser {
     uint32_t count;
     uint32_t cap;
     fl_history_error *err;
+    bool tuples; /* Jepsen's independent keys: :value [key value] */
 } edn_parser;
 
 static int edn_fail(edn_parser *p, const char *fmt, ...)
@@ -230,8 +231,10 @@ static int parse_atom(edn_parser *p, uint32_t *idx)
     return 0;
 }
 
+static int parse_form(edn_parser *p, uint32_t *idx);
+
 /* '#': a set, a discard, or a tagged form. Sets *idx to 0 for a discarded form. */
-static int parse_dispatch(edn_parser *p, uint32_t *idx)
+static int dispatch(edn_parser *p, uint32_t *idx)
 {
     p->pos++;
     int c = peek(p);
@@ -252,6 +255,15 @@ static int parse_dispatch(edn_parser *p, uint32_t *idx)
         p->pos++;
     skip_ws(p);
     return parse_form(p, idx);
+}
+
+static int parse_dispatch(edn_parser *p, uint32_t *idx)
+{
+    if (++p->depth > EDN_DEPTH_MAX) /* #_ and #tag chains recurse too */
+        return edn_fail(p, "nesting too deep");
+    int rc = dispatch(p, idx);
+    p->depth--;
+    return rc;
 }
 
 static int parse_form(edn_parser *p, uint32_t *idx)
@@ -390,6 +402,18 @@ static int edn_type_f(edn_parser *p, const edn_node *t, const edn_node *f, fl_ev
     return 0;
 }
 
+/* Jepsen's independent keys: *value is a [key value] tuple; takes the key and moves *value
+ * to the inner value. */
+static int edn_tuple(edn_parser *p, fl_history *h, uint32_t *value, fl_event *ev)
+{
+    const edn_node *t = &p->nodes[*value];
+    if ((t->type != EDN_VECTOR && t->type != EDN_LIST) || t->count != 2)
+        return edn_fail(p, ":value must be a [key value] tuple (independent keys)");
+    uint32_t k = *value + 1;
+    *value = p->nodes[k].next;
+    return edn_key(p, h, &p->nodes[k], ev);
+}
+
 /* Reads the event in map node m; *skip is set for the nemesis. */
 static int edn_event(edn_parser *p, fl_history *h, uint32_t m, fl_event *ev, bool *skip)
 {
@@ -425,6 +449,8 @@ static int edn_event(edn_parser *p, fl_history *h, uint32_t m, fl_event *ev, boo
     int rc = edn_type_f(p, type, f, ev);
     if (!rc && key)
         rc = edn_key(p, h, key, ev);
+    if (!rc && value && p->tuples)
+        rc = edn_tuple(p, h, &value, ev);
     if (!rc && value)
         rc = edn_value(p, h, value, ev);
     /* :time is informational (drawing): kept when it is a count of ns, else ignored */
@@ -457,9 +483,15 @@ static int edn_top(edn_parser *p, fl_history *h, uint32_t idx)
 
 int fl_history_read_edn(fl_history *h, const char *text, size_t len, fl_history_error *err)
 {
+    return fl_history_read_edn_independent(h, text, len, false, err);
+}
+
+int fl_history_read_edn_independent(fl_history *h, const char *text, size_t len, bool tuples,
+                                    fl_history_error *err)
+{
     if (len > UINT32_MAX)
         return FL_ETOOBIG;
-    edn_parser p = {.text = text, .len = len, .line = 1, .err = err};
+    edn_parser p = {.text = text, .len = len, .line = 1, .err = err, .tuples = tuples};
     int rc = 0;
     for (;;) {
         skip_ws(&p);
@@ -492,5 +524,5 @@ bool fl_history_looks_like_edn(const char *text, size_t len)
             i++;
         return i < len && text[i] == ':';
     }
-    return i < len && text[i] == ';';
+    return i < len && (text[i] == ';' || text[i] == '#'); /* comment, #_ or #tag: EDN */
 }

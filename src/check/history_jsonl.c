@@ -41,7 +41,10 @@ static int line_fail(line_ctx *c, const char *fmt, ...)
 /* Interns string node n. */
 static int intern_node(line_ctx *c, uint32_t n, uint32_t *id)
 {
-    size_t cap = c->d->nodes[n].len + 1, len;
+    const fl_jr_node *x = &c->d->nodes[n];
+    if (!x->escaped) /* the common case: the bytes as they are in the line */
+        return fl_history_intern(c->h, c->d->text + x->off, x->len, id);
+    size_t cap = x->len + 1, len;
     char *tmp = malloc(cap);
     if (!tmp)
         return FL_ENOMEM;
@@ -156,6 +159,13 @@ int fl_history_read_jsonl(fl_history *h, const char *text, size_t len, fl_histor
     fl_jr_node *nodes = malloc(LINE_NODES_MAX * sizeof(*nodes));
     if (!nodes)
         return FL_ENOMEM;
+    size_t lines = 1; /* room for every line up front: one allocation, no copies */
+    for (const char *q = text; (q = memchr(q, '\n', len - (size_t)(q - text))); q++)
+        lines++;
+    if (fl_history_reserve(h, h->count + lines)) {
+        free(nodes);
+        return FL_ENOMEM;
+    }
     int rc = 0;
     uint32_t line = 0;
     for (size_t pos = 0; pos < len && !rc;) {

@@ -29,14 +29,15 @@ typedef struct lin_vals {
 } lin_vals;
 
 typedef struct lin_op {
-    uint8_t f;         /* LIN_... */
-    bool info;         /* outcome unknown: no return entry */
-    bool blind;        /* info write/put/delete: prunable */
-    uint32_t a;        /* argument / cas expected */
-    uint32_t b;        /* cas new */
-    uint32_t out;      /* read result */
-    uint32_t global;   /* index in result->ops */
-    uint32_t info_idx; /* rank among the info ops */
+    uint8_t f;          /* LIN_... */
+    bool info;          /* outcome unknown: no return entry */
+    bool blind;         /* info write/put/delete: prunable */
+    uint32_t a;         /* argument / cas expected */
+    uint32_t b;         /* cas new */
+    uint32_t out;       /* read result */
+    uint32_t global;    /* index in result->ops */
+    uint32_t info_idx;  /* rank among the info ops */
+    uint32_t twin_prev; /* info: the previous info op with the same effect, or UINT32_MAX */
     uint32_t call_e;
     uint32_t ret_e; /* UINT32_MAX for info ops */
 } lin_op;
@@ -58,6 +59,13 @@ typedef struct lin_part {
     uint32_t *info_below; /* [k] = info ops with index < k, k in 0..n */
     uint32_t *observers;  /* [value] = non-info ops not linearized that observe it */
     bool prune;           /* blind-write pruning is sound for this partition */
+    /* doom detection (prune only): an ok read of u (or ok cas expecting u) not yet linearized
+     * while no op not yet linearized can produce u, and the state is not u, can never be
+     * linearized. okobs[u] counts those ops, writers[u] the ops that produce u, and doomed
+     * the values with okobs > 0 and writers == 0. */
+    uint32_t *okobs;
+    uint32_t *writers;
+    uint32_t doomed;
     lin_vals vals;
 } lin_part;
 
@@ -91,6 +99,10 @@ int fl__lin_validate(const fl_history *h, const fl_op *op, fl_model m, fl_histor
 int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx,
                        uint32_t count);
 void fl__lin_part_free(lin_part *p);
+/* count[u] += delta (count is p->okobs or p->writers), keeping p->doomed up to date. */
+void fl__lin_adjust(lin_part *p, uint32_t *count, uint32_t u, int delta);
+/* Converts one op (values interned in v). Returns 0 or FL_ENOMEM. */
+int fl__lin_op_from(lin_vals *v, const fl_history *h, const fl_op *g, lin_op *o);
 
 /* lin_search.c: searches one partition; fills part and, on a violation, cex. */
 typedef struct lin_outcome {
@@ -98,6 +110,7 @@ typedef struct lin_outcome {
     uint8_t unknown;
     uint64_t states;
     uint64_t memo_bytes;
+    uint32_t prefix;     /* the longest linearizable prefix found */
     fl_lincheck_cex cex; /* set when verdict is FL_LIN_VIOLATION */
 } lin_outcome;
 

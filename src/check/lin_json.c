@@ -1,10 +1,12 @@
 /* lin_json.c: a checker result as JSON (fl_lincheck_json, lincheck.h):
  *
  *   {"verdict":"not linearizable","model":"register","ops":N,"keys":[{"key":..,"ops":..,
- *    "verdict":..,"states":..}],"counterexample":{"key":..,"state":"3","prefix":[op..],
- *    "blocked":op,"candidates":[op..]},"stats":{...}}
+ *    "verdict":..,"states":..}],"counterexample":{"key":..,"state":"3","prefix_length":n,
+ *    "prefix":[index..],"prefix_tail":[op..],"blocked":op,"candidates":[op..]},
+ *    "stats":{...}}
  *
- * An op is {"index","process","f","value","outcome","invoke_line","complete_line"}. */
+ * An op is {"index","process","f","value","outcome","invoke_line","complete_line"}; index
+ * numbers the ops in invocation order. */
 #include "faultline/lincheck.h"
 
 #include "faultline/json.h"
@@ -68,7 +70,12 @@ static void cex_json(fl_json *j, const fl_history *h, const fl_lincheck_result *
     key(j, h, c->key);
     fl_json_kv_str(j, "state", c->state);
     fl_json_kv_uint(j, "prefix_length", c->prefix_len);
-    fl_json_key(j, "prefix_tail"); /* the last ops of the prefix: where it stops */
+    fl_json_key(j, "prefix"); /* the whole linearization, as op indices */
+    fl_json_arr_begin(j);
+    for (size_t i = 0; i < c->prefix_len; i++)
+        fl_json_uint(j, c->prefix[i]);
+    fl_json_arr_end(j);
+    fl_json_key(j, "prefix_tail"); /* its last ops in full: where it stops */
     fl_json_arr_begin(j);
     size_t from = c->prefix_len > 20 ? c->prefix_len - 20 : 0;
     for (size_t i = from; i < c->prefix_len; i++)
@@ -119,8 +126,10 @@ int fl_lincheck_json(const fl_history *h, const fl_lincheck_result *r, fl_model 
         key(&j, h, p->key);
         fl_json_kv_uint(&j, "ops", p->ops);
         fl_json_kv_str(&j, "verdict", fl_verdict_name((fl_verdict)p->verdict));
-        if (p->verdict == FL_LIN_UNKNOWN)
+        if (p->verdict == FL_LIN_UNKNOWN) {
             fl_json_kv_str(&j, "reason", unknown[p->unknown < 3 ? p->unknown : 0]);
+            fl_json_kv_uint(&j, "longest_prefix", p->prefix);
+        }
         fl_json_kv_uint(&j, "states", p->states);
         fl_json_obj_end(&j);
     }

@@ -77,6 +77,17 @@ static uint8_t lin_f(fl_op_f f)
     return LIN_INCR;
 }
 
+int fl__lin_op_from(lin_vals *v, const fl_history *h, const fl_op *g, lin_op *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->f = lin_f((fl_op_f)g->f);
+    o->info = g->outcome != FL_EV_OK;
+    int rc = fl__lin_vals_from(v, h, g->in, &o->a);
+    if (!rc)
+        rc = fl__lin_vals_from(v, h, g->in2, &o->b);
+    return rc ? rc : fl__lin_vals_from(v, h, g->out, &o->out);
+}
+
 static int build_ops(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx)
 {
     uint32_t info = 0;
@@ -160,10 +171,39 @@ static int build_entries(lin_part *p, const fl_op *ops)
     return 0;
 }
 
+void fl__lin_adjust(lin_part *p, uint32_t *count, uint32_t u, int delta)
+{
+    bool before = p->okobs[u] && !p->writers[u];
+    count[u] = (uint32_t)((int64_t)count[u] + delta);
+    bool after = p->okobs[u] && !p->writers[u];
+    p->doomed = (uint32_t)((int64_t)p->doomed + after - before);
+}
+
+static void build_doom(lin_part *p)
+{
+    for (uint32_t i = 0; i < p->n; i++) {
+        const lin_op *o = &p->ops[i];
+        if (o->f == LIN_READ && !o->info)
+            p->okobs[o->out]++;
+        else if (o->f == LIN_CAS) {
+            p->okobs[o->a] += !o->info;
+            p->writers[o->b]++;
+        } else if (o->f == LIN_WRITE)
+            p->writers[o->a]++;
+        else if (o->f == LIN_DELETE)
+            p->writers[LIN_NIL]++;
+    }
+    p->doomed = 0;
+    for (uint32_t u = 0; u < p->vals.count; u++)
+        p->doomed += p->okobs[u] && !p->writers[u];
+}
+
 static int build_observers(lin_part *p)
 {
     p->observers = calloc(p->vals.count, sizeof(*p->observers));
-    if (!p->observers)
+    p->okobs = calloc(p->vals.count, sizeof(*p->okobs));
+    p->writers = calloc(p->vals.count, sizeof(*p->writers));
+    if (!p->observers || !p->okobs || !p->writers)
         return FL_ENOMEM;
     p->prune = true;
     for (uint32_t i = 0; i < p->n; i++) {
@@ -175,6 +215,64 @@ static int build_observers(lin_part *p)
         else if (o->f == LIN_CAS)
             p->observers[o->a]++;
     }
+    return 0;
+}
+
+/* Drops the info blind writes whose value no op observes (no read of it, no cas expecting
+ * it): in any linearization such a write is followed by another write, or by nothing, so
+ * leaving it out changes nothing. Renumbers the ops and the info ranks. */
+static void drop_unobserved(lin_part *p)
+{
+    uint32_t n = 0, info = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        lin_op *o = &p->ops[i];
+        uint32_t v = o->f == LIN_DELETE ? LIN_NIL : o->a;
+        if (p->prune && o->blind && !p->observers[v])
+            continue;
+        if (o->info)
+            o->info_idx = info++;
+        p->ops[n++] = *o;
+    }
+    p->n = n;
+    p->n_info = info;
+}
+
+typedef struct effect {
+    uint8_t f;
+    uint32_t a, b, op;
+} effect;
+
+static int cmp_effect(const void *x, const void *y)
+{
+    const effect *p = x, *q = y;
+    if (p->f != q->f)
+        return p->f < q->f ? -1 : 1;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    if (p->b != q->b)
+        return p->b < q->b ? -1 : 1;
+    return (p->op > q->op) - (p->op < q->op);
+}
+
+/* Links each info op to the previous info op (in invocation order) with the same effect:
+ * the search takes such twins in invocation order only. O(n log n). */
+static int link_info_twins(lin_part *p)
+{
+    effect *e = malloc(((size_t)p->n_info + 1) * sizeof(*e));
+    if (!e)
+        return FL_ENOMEM;
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < p->n; i++) {
+        lin_op *o = &p->ops[i];
+        o->twin_prev = UINT32_MAX;
+        if (o->info)
+            e[m++] = (effect){o->f, o->a, o->f == LIN_CAS ? o->b : 0, i};
+    }
+    qsort(e, m, sizeof(*e), cmp_effect);
+    for (uint32_t j = 1; j < m; j++)
+        if (e[j].f == e[j - 1].f && e[j].a == e[j - 1].a && e[j].b == e[j - 1].b)
+            p->ops[e[j].op].twin_prev = e[j - 1].op;
+    free(e);
     return 0;
 }
 
@@ -191,10 +289,15 @@ int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const
         return FL_ENOMEM;
     int rc = build_ops(p, h, ops, idx);
     if (!rc)
-        rc = build_entries(p, ops);
-    if (!rc)
         rc = build_observers(p);
     if (rc)
+        return rc;
+    drop_unobserved(p);
+    if (p->prune)
+        build_doom(p);
+    if ((rc = link_info_twins(p)))
+        return rc;
+    if ((rc = build_entries(p, ops)))
         return rc;
     p->info_below[0] = 0;
     for (uint32_t i = 0; i < count; i++)
@@ -208,6 +311,8 @@ void fl__lin_part_free(lin_part *p)
     free(p->entries);
     free(p->info_below);
     free(p->observers);
+    free(p->okobs);
+    free(p->writers);
     fl__lin_vals_free(&p->vals);
     memset(p, 0, sizeof(*p));
 }

@@ -233,6 +233,7 @@ static void aggregate(fl_lincheck_result *r, pool *w)
         rp->unknown = o->unknown;
         rp->states = o->states;
         rp->memo_bytes = o->memo_bytes;
+        rp->prefix = o->verdict == FL_LIN_OK ? rp->ops : o->prefix;
         r->stats.states += o->states;
         if (o->verdict == FL_LIN_VIOLATION && !r->has_cex) {
             r->has_cex = true;

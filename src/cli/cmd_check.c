@@ -12,17 +12,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define EXIT_USAGE_64   64
 #define EXIT_DATAERR_65 65
 #define EXIT_NOINPUT_66 66
-#define HTML_OPS_MAX    2000
+#define HTML_OPS_MAX    160 /* ops of the failing key drawn around the failing point */
 
 typedef struct check_args {
     const char *file;
     const char *html;
     bool json;
-    int format; /* 0 auto, 1 jsonl, 2 edn */
+    bool independent; /* EDN :value [key value] tuples */
+    int format;       /* 0 auto, 1 jsonl, 2 edn */
     fl_lincheck_opts opts;
 } check_args;
 
@@ -34,8 +36,10 @@ static void usage(FILE *f)
                "  --format F         jsonl or edn (default: guessed from the content)\n"
                "  --html OUT.html    write a self-contained page showing the result\n"
                "  --json             print the result as JSON instead of text\n"
+               "  --independent      EDN of Jepsen's independent keys: :value [key value]\n"
                "  --timeout SECONDS  give up with verdict unknown after this long\n"
-               "  --memory-max BYTES bound on the search memory (suffix K, M or G), then unknown\n"
+               "  --memory-max BYTES bound on the search memory (suffix K, M or G; default: half\n"
+               "                     the physical memory), then unknown\n"
                "  --threads N        threads checking keys in parallel (default: all cores)\n\n"
                "exit status: 0 linearizable, 1 not linearizable, 2 unknown, 64 usage,\n"
                "             65 bad input, 66 unreadable file\n");
@@ -105,8 +109,8 @@ static int parse_args(int argc, char **argv, check_args *a, bool *done)
             *done = true;
             return 0;
         }
-        if (!strcmp(s, "--json")) {
-            a->json = true;
+        if (!strcmp(s, "--json") || !strcmp(s, "--independent")) {
+            *(s[2] == 'j' ? &a->json : &a->independent) = true;
             continue;
         }
         if (s[0] == '-' && s[1] == '-') {
@@ -130,20 +134,33 @@ static int parse_args(int argc, char **argv, check_args *a, bool *done)
         usage(stderr);
         return *done = true, EXIT_USAGE_64;
     }
+    if (!a->opts.memory_max_bytes) { /* default: half the machine, so "unknown", not OOM */
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        a->opts.memory_max_bytes =
+            pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : 4ull << 30;
+    }
     return 0;
 }
 
 static int read_file(const char *path, fl_buf *out)
 {
-    FILE *f = fopen(path, "rb");
+    bool std_in = !strcmp(path, "-");
+    FILE *f = std_in ? stdin : fopen(path, "rb");
     if (!f)
         return FL_EIO;
+    if (!std_in && fseek(f, 0, SEEK_END) == 0) { /* one allocation for a regular file */
+        long size = ftell(f);
+        if (size > 0)
+            fl_buf_reserve(out, (size_t)size + 1);
+        rewind(f);
+    }
     char chunk[1 << 16];
     size_t n;
     while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
         fl_buf_put_bytes(out, chunk, n);
     int rc = ferror(f) ? FL_EIO : out->err;
-    fclose(f);
+    if (!std_in)
+        fclose(f);
     return rc;
 }
 
@@ -190,24 +207,56 @@ static void print_cex(const fl_history *h, const fl_lincheck_result *r)
         print_op(h, r, c->tried[i]);
 }
 
+static void print_violating(const fl_history *h, const fl_lincheck_result *r)
+{
+    size_t bad = 0;
+    for (size_t i = 0; i < r->part_count; i++)
+        bad += r->parts[i].verdict == FL_LIN_VIOLATION;
+    if (bad < 2)
+        return;
+    printf("%zu keys are not linearizable:", bad);
+    for (size_t i = 0, shown = 0; i < r->part_count && shown < 20; i++) {
+        if (r->parts[i].verdict != FL_LIN_VIOLATION)
+            continue;
+        putchar(' ');
+        print_key(h, r->parts[i].key);
+        shown++;
+    }
+    printf(bad > 20 ? " ...; the first:\n" : "; the first:\n");
+}
+
+static void print_undecided(const fl_history *h, const fl_lincheck_result *r, size_t undecided)
+{
+    printf("%zu key%s undecided:\n", undecided, undecided == 1 ? "" : "s");
+    for (size_t i = 0, shown = 0; i < r->part_count && shown < 10; i++) {
+        const fl_lincheck_part *p = &r->parts[i];
+        if (p->verdict != FL_LIN_UNKNOWN)
+            continue;
+        shown++;
+        printf("  key ");
+        print_key(h, p->key);
+        printf(": %s; a linearizable prefix of %u of its %u ops was found\n",
+               p->unknown == 2 ? "memory limit reached" : "timeout", p->prefix, p->ops);
+    }
+}
+
 static void print_result(const check_args *a, const fl_history *h, const fl_lincheck_result *r)
 {
     const fl_lincheck_stats *s = &r->stats;
     size_t undecided = 0;
     for (size_t i = 0; i < r->part_count; i++)
         undecided += r->parts[i].verdict == FL_LIN_UNKNOWN;
-    printf("%s: %zu ops, %zu keys, model %s: %s\n", a->file, r->op_count, r->part_count,
-           fl_model_name(a->opts.model),
+    printf("%s: %zu ops, %zu key%s, model %s: %s\n", a->file, r->op_count, r->part_count,
+           r->part_count == 1 ? "" : "s", fl_model_name(a->opts.model),
            r->verdict == FL_LIN_OK          ? "LINEARIZABLE"
            : r->verdict == FL_LIN_VIOLATION ? "NOT LINEARIZABLE"
                                             : "UNKNOWN");
-    if (r->has_cex)
+    if (r->has_cex) {
+        print_violating(h, r);
         print_cex(h, r);
+    }
     if (undecided)
-        printf("%zu keys undecided (%s)\n", undecided,
-               a->opts.timeout_ns && s->elapsed_ns >= a->opts.timeout_ns
-                   ? "timeout"
-                   : "timeout or memory limit");
+        print_undecided(h, r, undecided);
     double secs = (double)s->elapsed_ns / 1e9;
     printf("checked %llu ops in %.3f s (%.0f ops/s), %llu states, memo peak %.1f MiB, %u "
            "threads\n",
@@ -246,7 +295,7 @@ static int load(const check_args *a, fl_history *h)
     const char *s = text.data ? (const char *)text.data : "";
     bool edn = a->format == 2 || (a->format == 0 && fl_history_looks_like_edn(s, text.len));
     fl_history_error err = {0};
-    int rc = edn ? fl_history_read_edn(h, s, text.len, &err)
+    int rc = edn ? fl_history_read_edn_independent(h, s, text.len, a->independent, &err)
                  : fl_history_read_jsonl(h, s, text.len, &err);
     fl_buf_free(&text);
     if (rc == FL_ESYNTAX)

@@ -134,6 +134,25 @@ TEST(history_edn_errors)
     }
 }
 
+TEST(history_edn_deep_nesting_is_an_error_not_a_crash)
+{
+    static const char *units[] = {"#_", "#tag ", "[", "{:a "};
+    for (size_t u = 0; u < sizeof(units) / sizeof(units[0]); u++) {
+        fl_buf b;
+        fl_buf_init(&b);
+        for (int i = 0; i < 100000; i++)
+            fl_buf_put_str(&b, units[u]);
+        fl_buf_put_str(&b, "{:process 0 :type :invoke :f :read}");
+        fl_history h;
+        fl_history_init(&h);
+        fl_history_error err = {0};
+        CHECK_EQ(fl_history_read_edn(&h, (const char *)b.data, b.len, &err), FL_ESYNTAX);
+        CHECK(strstr(err.msg, "too deep") != NULL);
+        fl_history_free(&h);
+        fl_buf_free(&b);
+    }
+}
+
 TEST(history_pairing_errors)
 {
     static const struct {
@@ -181,6 +200,7 @@ TEST(history_pairs_and_roundtrips)
     fl_buf b;
     fl_buf_init(&b);
     CHECK_EQ(fl_history_write_jsonl(&h, &b), 0);
+    fl_buf_put_u8(&b, 0); /* read_jsonl() takes a C string */
     fl_history_error err = {0};
     CHECK_EQ(read_jsonl(&back, (const char *)b.data, &err), 0);
     CHECK_EQ(back.count, h.count);

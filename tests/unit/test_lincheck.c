@@ -218,3 +218,147 @@ TEST(lin_counterexample_names_the_blocked_op)
     fl_lincheck_result_free(&r);
     fl_history_free(&h);
 }
+
+#include "faultline/histgen.h"
+
+/* A history that needs a large search: many concurrent processes on one register. */
+static void hard_history(fl_history *h)
+{
+    fl_histgen_opts g;
+    fl_histgen_opts_init(&g);
+    g.ops = 20000;
+    g.processes = 60;
+    g.info_ratio = 0.02;
+    g.seed = 5;
+    fl_history_init(h);
+    CHECK_EQ(fl_histgen_run(h, &g), 0);
+}
+
+TEST(lin_timeout_gives_unknown)
+{
+    fl_history h;
+    hard_history(&h);
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.timeout_ns = 50 * FL_NS_PER_MS;
+    fl_lincheck_result r;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_UNKNOWN);
+    CHECK_EQ(r.parts[0].unknown, 1);
+    CHECK(r.parts[0].prefix > 0); /* how far it got */
+    CHECK(r.parts[0].prefix < r.parts[0].ops);
+    CHECK(r.stats.elapsed_ns < 2 * FL_NS_PER_S);
+    fl_lincheck_result_free(&r);
+    fl_history_free(&h);
+}
+
+TEST(lin_memory_limit_gives_unknown)
+{
+    fl_history h;
+    hard_history(&h);
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.memory_max_bytes = 1 << 20;
+    fl_lincheck_result r;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_UNKNOWN);
+    CHECK_EQ(r.parts[0].unknown, 2);
+    CHECK(r.stats.memo_bytes <= 1 << 20);
+    fl_lincheck_result_free(&r);
+    fl_history_free(&h);
+}
+
+TEST(lin_in_memory_history_like_the_simulator)
+{
+    /* the simulator's use: events appended in memory, then checked */
+    fl_history h;
+    fl_history_init(&h);
+    uint32_t k;
+    CHECK_EQ(fl_history_intern(&h, "x", 1, &k), 0);
+    fl_event e = {.process = 1,
+                  .type = FL_EV_INVOKE,
+                  .f = FL_F_PUT,
+                  .key = k,
+                  .value = fl_value_int(5),
+                  .time = 10};
+    CHECK_EQ(fl_history_add(&h, &e), 0);
+    e.type = FL_EV_OK;
+    e.time = 20;
+    CHECK_EQ(fl_history_add(&h, &e), 0);
+    fl_event g = {.process = 2, .type = FL_EV_INVOKE, .f = FL_F_GET, .key = k, .time = 30};
+    CHECK_EQ(fl_history_add(&h, &g), 0);
+    g.type = FL_EV_OK;
+    g.value = fl_value_nil();
+    g.time = 40;
+    CHECK_EQ(fl_history_add(&h, &g), 0);
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.model = FL_MODEL_KV;
+    fl_lincheck_result r;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_VIOLATION);
+    CHECK_EQ(r.cex.key, k);
+    CHECK_STR(r.cex.state, "5");
+    fl_lincheck_result_free(&r);
+    fl_history_free(&h);
+}
+
+TEST(lin_history_event_shorthand)
+{
+    fl_history h;
+    fl_history_init(&h);
+    fl_value none = {0};
+    CHECK_EQ(fl_history_event(&h, 1, FL_EV_INVOKE, FL_F_WRITE, "r", fl_value_int(0), none, 1), 0);
+    CHECK_EQ(fl_history_event(&h, 1, FL_EV_OK, FL_F_WRITE, "r", fl_value_int(0), none, 2), 0);
+    CHECK_EQ(
+        fl_history_event(&h, 2, FL_EV_INVOKE, FL_F_CAS, "r", fl_value_int(0), fl_value_int(1), 3),
+        0);
+    CHECK_EQ(
+        fl_history_event(&h, 2, FL_EV_INFO, FL_F_CAS, "r", fl_value_int(0), fl_value_int(1), 4), 0);
+    CHECK_EQ(fl_history_event(&h, 3, FL_EV_INVOKE, FL_F_READ, "r", fl_value_nil(), none, 5), 0);
+    CHECK_EQ(fl_history_event(&h, 3, FL_EV_OK, FL_F_READ, "r", fl_value_int(1), none, 6), 0);
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.model = FL_MODEL_CAS_REGISTER;
+    fl_lincheck_result r;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_OK);
+    fl_lincheck_result_free(&r);
+    fl_buf b;
+    fl_buf_init(&b);
+    CHECK_EQ(fl_history_write_jsonl(&h, &b), 0);
+    CHECK(strstr((const char *)b.data, "\"f\":\"cas\",\"key\":\"r\",\"value\":[0,1]") != NULL);
+    fl_buf_free(&b);
+    fl_history_free(&h);
+}
+
+TEST(lin_memory_limit_counts_appended_values)
+{
+    fl_history h;
+    fl_history_init(&h);
+    fl_histgen_opts g;
+    fl_histgen_opts_init(&g);
+    g.model = FL_MODEL_KV;
+    g.keys = 1;
+    g.ops = 3000;
+    g.processes = 8;
+    g.appends = true;
+    g.info_ratio = 0.05;
+    g.seed = 9;
+    CHECK_EQ(fl_histgen_run(&h, &g), 0);
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.model = FL_MODEL_KV;
+    o.memory_max_bytes = 64 << 10;
+    fl_lincheck_result r;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_UNKNOWN);
+    CHECK_EQ(r.parts[0].unknown, 2);
+    fl_lincheck_result_free(&r);
+    o.memory_max_bytes = 0;
+    o.timeout_ns = 10 * FL_NS_PER_S;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_OK);
+    fl_lincheck_result_free(&r);
+    fl_history_free(&h);
+}
