@@ -3,48 +3,22 @@
  * binary is found next to this test's build directory (OUT/faultline). */
 #include "test.h"
 
+#include "cli.h"
+
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char bin[4096];
-
-static const char *faultline(void)
-{
-    if (bin[0])
-        return bin;
-    ssize_t n = readlink("/proc/self/exe", bin, sizeof(bin) - 32);
-    if (n <= 0)
-        return "build/faultline";
-    bin[n] = 0;
-    char *cut = strstr(bin, "/tests/unit/");
-    if (!cut)
-        return "build/faultline";
-    strcpy(cut, "/faultline");
-    return bin;
-}
-
 /* Runs faultline check ARGS with output to OUT_FILE; returns the exit status. */
 static int run(const char *args, const char *out_file)
 {
-    char cmd[8192];
-    snprintf(cmd, sizeof(cmd), "%s check %s >%s 2>&1", faultline(), args, out_file);
-    int st = system(cmd);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char full[8192];
+    snprintf(full, sizeof(full), "check %s", args);
+    return fl_test_faultline_run(full, out_file);
 }
 
-static bool file_has(const char *path, const char *needle)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return false;
-    static char buf[1 << 20];
-    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    return strstr(buf, needle) != NULL;
-}
+#define file_has fl_test_file_has
 
 #define OUT "/tmp/fl_test_cmd_check.out"
 
