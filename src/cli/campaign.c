@@ -253,30 +253,22 @@ static FILE *open_records(const sim_opts *o)
     return f;
 }
 
-int campaign_run(const sim_opts *o)
+/* Forks jobs workers, each writing its records to a pipe; fills pipes and pids. Returns 0
+ * or -1 (message printed). */
+static int spawn(const sim_opts *o, uint32_t jobs, pipe_in *pipes, pid_t *pids)
 {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    uint32_t jobs = o->jobs ? o->jobs : (uint32_t)(cores > 0 ? cores : 1);
-    if (jobs > JOBS_MAX)
-        jobs = JOBS_MAX;
-    summary s = {.tty = isatty(2), .t0 = now_s(), .record_out = open_records(o)};
-    for (uint64_t seed = o->seed_first; seed <= o->seed_last; seed++) {
-        s.total += in_shard(o, seed);
-        if (seed == UINT64_MAX - 1)
-            break;
-    }
-    if (s.total < jobs)
-        jobs = s.total ? (uint32_t)s.total : 1;
-    static pipe_in pipes[JOBS_MAX];
-    pid_t pids[JOBS_MAX];
     fflush(NULL);
     for (uint32_t k = 0; k < jobs; k++) {
         int fds[2];
         if (pipe(fds) != 0) {
             perror("faultline sim: pipe");
-            return FL_EXIT_USAGE;
+            return -1;
         }
         pids[k] = fork();
+        if (pids[k] < 0) {
+            perror("faultline sim: fork");
+            return -1;
+        }
         if (pids[k] == 0) {
             close(fds[0]);
             worker(o, k, jobs, fds[1]);
@@ -286,29 +278,54 @@ int campaign_run(const sim_opts *o)
         pipes[k].fd = fds[0];
         pipes[k].len = 0;
     }
+    return 0;
+}
+
+/* Reads every worker's records until all pipes close. */
+static void collect(summary *s, pipe_in *pipes, uint32_t jobs)
+{
     struct pollfd pfd[JOBS_MAX];
-    uint32_t open = jobs;
-    while (open) {
+    uint32_t idx[JOBS_MAX];
+    for (;;) {
         uint32_t n = 0;
         for (uint32_t k = 0; k < jobs; k++)
-            if (pipes[k].fd >= 0)
+            if (pipes[k].fd >= 0) {
+                idx[n] = k;
                 pfd[n++] = (struct pollfd){.fd = pipes[k].fd, .events = POLLIN};
+            }
+        if (n == 0)
+            return;
         if (poll(pfd, n, -1) < 0 && errno != EINTR)
-            break;
-        for (uint32_t k = 0; k < jobs; k++) {
-            if (pipes[k].fd < 0)
-                continue;
-            struct pollfd *p = NULL;
-            for (uint32_t i = 0; i < n; i++)
-                if (pfd[i].fd == pipes[k].fd)
-                    p = &pfd[i];
-            if (p && (p->revents & (POLLIN | POLLHUP)) && !drain(&s, &pipes[k])) {
-                close(pipes[k].fd);
-                pipes[k].fd = -1;
-                open--;
+            return;
+        for (uint32_t i = 0; i < n; i++) {
+            pipe_in *p = &pipes[idx[i]];
+            if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) && !drain(s, p)) {
+                close(p->fd);
+                p->fd = -1;
             }
         }
     }
+}
+
+int campaign_run(const sim_opts *o)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    uint32_t jobs = o->jobs ? o->jobs : (uint32_t)(cores > 0 ? cores : 1);
+    summary s = {.tty = isatty(2), .t0 = now_s(), .record_out = open_records(o)};
+    for (uint64_t seed = o->seed_first; seed <= o->seed_last; seed++) {
+        s.total += in_shard(o, seed);
+        if (seed == UINT64_MAX - 1)
+            break;
+    }
+    if (jobs > JOBS_MAX)
+        jobs = JOBS_MAX;
+    if (s.total < jobs)
+        jobs = s.total ? (uint32_t)s.total : 1;
+    static pipe_in pipes[JOBS_MAX];
+    pid_t pids[JOBS_MAX];
+    if (spawn(o, jobs, pipes, pids))
+        return FL_EXIT_USAGE;
+    collect(&s, pipes, jobs);
     int failed_workers = 0;
     for (uint32_t k = 0; k < jobs; k++) {
         int st;

@@ -7,6 +7,7 @@
 #include "faultline/error.h"
 #include "faultline/raft.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,88 +195,112 @@ static int parse_named(parser *p, sim_opts *o)
     return 0;
 }
 
-static int parse_one(parser *p, sim_opts *o)
+/* Options that set a duration of the run configuration. */
+static fl_time_ns *duration_field(sim_opts *o, const char *a)
+{
+    fl_run_config *c = &o->run;
+    static const struct {
+        const char *name;
+        size_t off;
+    } table[] = {
+        {"--duration", offsetof(fl_run_config, duration_ns)},
+        {"--nemesis-interval", offsetof(fl_run_config, nemesis_interval_ns)},
+        {"--op-timeout", offsetof(fl_run_config, op_timeout_ns)},
+        {"--op-deadline", offsetof(fl_run_config, op_deadline_ns)},
+        {"--liveness", offsetof(fl_run_config, liveness_ns)},
+        {"--net-delay", offsetof(fl_run_config, net_delay_ns)},
+        {"--delay-spike", offsetof(fl_run_config, delay_ns)},
+        {"--clock-offset", offsetof(fl_run_config, clock_offset_ns)},
+    };
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (!strcmp(a, table[i].name))
+            return (fl_time_ns *)((char *)c + table[i].off);
+    if (!strcmp(a, "--check-timeout"))
+        return &o->check_timeout_ns;
+    return NULL;
+}
+
+/* Options without a value. Returns false if a is none of them. */
+static bool parse_flag(sim_opts *o, const char *a)
+{
+    if (!strcmp(a, "--no-check-quorum"))
+        o->run.no_check_quorum = true;
+    else if (!strcmp(a, "--no-pre-vote"))
+        o->run.no_pre_vote = true;
+    else if (!strcmp(a, "--chaos"))
+        o->chaos = true;
+    else if (!strcmp(a, "--no-check"))
+        o->check_lin = false;
+    else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
+        o->run.verbose = true;
+    else if (!strcmp(a, "--quiet") || !strcmp(a, "-q"))
+        o->quiet = true;
+    else if (!strcmp(a, "--help") || !strcmp(a, "-h"))
+        o->help = true;
+    else
+        return false;
+    return true;
+}
+
+/* Options with a whole number. Returns 1 if a is none of them, else 0 or the exit status. */
+static int parse_number(parser *p, sim_opts *o)
 {
     const char *a = p->opt;
     fl_run_config *c = &o->run;
     uint64_t u;
     int rc;
+    if (!strcmp(a, "--seed"))
+        return get_u64(p, 0, UINT64_MAX, &c->seed);
     if (!strcmp(a, "--nodes")) {
         rc = get_u64(p, 1, 16, &u);
         c->nodes = (uint32_t)u;
-    } else if (!strcmp(a, "--seed")) {
-        rc = get_u64(p, 0, UINT64_MAX, &c->seed);
     } else if (!strcmp(a, "--clients")) {
         rc = get_u64(p, 1, 10000, &u);
         c->clients = (uint32_t)u;
     } else if (!strcmp(a, "--jobs")) {
         rc = get_u64(p, 1, 256, &u);
         o->jobs = (uint32_t)u;
-    } else if (!strcmp(a, "--duration")) {
-        rc = get_dur(p, &c->duration_ns);
-    } else if (!strcmp(a, "--nemesis-interval")) {
-        rc = get_dur(p, &c->nemesis_interval_ns);
-    } else if (!strcmp(a, "--op-timeout")) {
-        rc = get_dur(p, &c->op_timeout_ns);
-    } else if (!strcmp(a, "--op-deadline")) {
-        rc = get_dur(p, &c->op_deadline_ns);
-    } else if (!strcmp(a, "--liveness")) {
-        rc = get_dur(p, &c->liveness_ns);
-    } else if (!strcmp(a, "--net-delay")) {
-        rc = get_dur(p, &c->net_delay_ns);
-    } else if (!strcmp(a, "--delay-spike")) {
-        rc = get_dur(p, &c->delay_ns);
-    } else if (!strcmp(a, "--clock-offset")) {
-        rc = get_dur(p, &c->clock_offset_ns);
-    } else if (!strcmp(a, "--check-timeout")) {
-        rc = get_dur(p, &o->check_timeout_ns);
-    } else if (!strcmp(a, "--rate")) {
-        rc = get_double(p, 0.001, 1e6, &c->rate);
-    } else if (!strcmp(a, "--loss")) {
-        rc = get_double(p, 0, 1, &c->loss);
-    } else if (!strcmp(a, "--dup")) {
-        rc = get_double(p, 0, 1, &c->dup);
-    } else if (!strcmp(a, "--drift")) {
-        rc = get_double(p, 0, 499999, &c->clock_drift_ppm);
-    } else if (!strcmp(a, "--seeds")) {
-        rc = parse_seeds(p, o);
-    } else if (!strcmp(a, "--shard")) {
-        rc = parse_shard(p, o);
-    } else if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
-               !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") || !strcmp(a, "--out")) {
-        rc = parse_named(p, o);
     } else if (!strcmp(a, "--lease-drift")) {
         rc = get_u64(p, 0, 999999, &u);
         c->lease_drift_ppm = (uint32_t)u;
     } else if (!strcmp(a, "--skew")) {
         rc = get_u64(p, 0, 499999, &u);
         c->skew_ppm = (uint32_t)u;
-    } else if (!strcmp(a, "--no-check-quorum")) {
-        c->no_check_quorum = true;
-        rc = 0;
-    } else if (!strcmp(a, "--no-pre-vote")) {
-        c->no_pre_vote = true;
-        rc = 0;
-    } else if (!strcmp(a, "--chaos")) {
-        o->chaos = true;
-        rc = 0;
-    } else if (!strcmp(a, "--no-check")) {
-        o->check_lin = false;
-        rc = 0;
-    } else if (!strcmp(a, "--verbose") || !strcmp(a, "-v")) {
-        c->verbose = true;
-        rc = 0;
-    } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-        o->quiet = true;
-        rc = 0;
-    } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-        o->help = true;
-        rc = 0;
     } else {
-        fprintf(stderr, "faultline sim: unknown option '%s' (see faultline sim --help)\n", a);
-        rc = FL_EXIT_USAGE;
+        return 1;
     }
     return rc;
+}
+
+static int parse_one(parser *p, sim_opts *o)
+{
+    const char *a = p->opt;
+    fl_run_config *c = &o->run;
+    fl_time_ns *dur = duration_field(o, a);
+    if (dur)
+        return get_dur(p, dur);
+    if (parse_flag(o, a))
+        return 0;
+    int rc = parse_number(p, o);
+    if (rc != 1)
+        return rc;
+    if (!strcmp(a, "--rate"))
+        return get_double(p, 0.001, 1e6, &c->rate);
+    if (!strcmp(a, "--loss"))
+        return get_double(p, 0, 1, &c->loss);
+    if (!strcmp(a, "--dup"))
+        return get_double(p, 0, 1, &c->dup);
+    if (!strcmp(a, "--drift"))
+        return get_double(p, 0, 499999, &c->clock_drift_ppm);
+    if (!strcmp(a, "--seeds"))
+        return parse_seeds(p, o);
+    if (!strcmp(a, "--shard"))
+        return parse_shard(p, o);
+    if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
+        !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") || !strcmp(a, "--out"))
+        return parse_named(p, o);
+    fprintf(stderr, "faultline sim: unknown option '%s' (see faultline sim --help)\n", a);
+    return FL_EXIT_USAGE;
 }
 
 int sim_opts_parse(sim_opts *o, int argc, char **argv)

@@ -7,8 +7,8 @@
 
 #include <stdlib.h>
 
-#define OUT  "/tmp/fl_test_cmd_sim.out"
-#define DIR  "/tmp/fl_test_cmd_sim.dir"
+#define OUT "/tmp/fl_test_cmd_sim.out"
+#define DIR "/tmp/fl_test_cmd_sim.dir"
 
 TEST(sim_clean_run_writes_results_and_history)
 {
@@ -62,9 +62,8 @@ TEST(sim_campaign_shards_merge_to_the_whole)
         CHECK_EQ(fl_test_faultline_run(args, OUT), 0);
         CHECK(fl_test_file_has(OUT, "campaign: 6 runs, 0 with a violation"));
     }
-    CHECK_EQ(fl_test_faultline_run("merge " DIR "/campaign-1-of-2.jsonl " DIR
-                                   "/campaign-2-of-2.jsonl",
-                                   OUT),
+    CHECK_EQ(fl_test_faultline_run(
+                 "merge " DIR "/campaign-1-of-2.jsonl " DIR "/campaign-2-of-2.jsonl", OUT),
              0);
     CHECK(fl_test_file_has(OUT, "campaign: 12 runs, 0 with a violation"));
     CHECK_EQ(fl_test_faultline_run("merge " DIR "/results-that-do-not-exist.jsonl", OUT), 2);
