@@ -608,9 +608,10 @@ static void end_period(fl_swim *s)
     else
         health_delta(s, 1);
     swim_member *m = fl__swim_find(s, t);
-    if (!m || m->state != FL_SWIM_ALIVE || s->self_state == FL_SWIM_LEFT)
+    if (!m || !live(m->state) || s->self_state == FL_SWIM_LEFT)
         return;
-    s->stats.suspicions++;
+    /* alive: a new suspicion; already suspect: our independent confirmation (Lifeguard) */
+    s->stats.suspicions += m->state == FL_SWIM_ALIVE;
     fl_swim_item it = {.kind = FL_SWIM_ITEM_SUSPECT, .id = t, .inc = m->inc, .from = s->cfg.id};
     apply(s, &it);
 }
