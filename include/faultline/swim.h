@@ -25,6 +25,11 @@
  * A member refutes SUSPECT or DEAD about itself by raising its incarnation above it and
  * disseminating ALIVE. DEAD and LEFT members are forgotten (reaped) after reap_ns.
  *
+ * Push-pull (SYNC, every sync_every periods, and every period while alone): a page of the
+ * member table is exchanged with a seed or a dead member when there is one (re-merging
+ * partitioned groups after their members were reaped), else with a random member; DEAD in a
+ * page is taken as SUSPECT, so the member can refute it before it spreads.
+ *
  * Lifeguard (config.lifeguard): local health awareness (a score raised by failed probes, missed
  * NACKs and refutations scales the probe interval and timeout by score + 1, up to
  * awareness_max); dynamic suspicion timeouts (start at suspicion_max_mult * min and shrink
@@ -77,6 +82,7 @@ typedef struct fl_swim_config {
     uint32_t seen_max;            /* remembered user broadcast ids (duplicate suppression) */
     fl_time_ns reap_ns;           /* DEAD/LEFT members forgotten after this; < 24 days */
     uint32_t dead_probe_every;    /* every Nth period probes a dead member or a seed (0 = off) */
+    uint32_t sync_every;          /* every Nth period a push-pull page exchange (0 = off) */
     uint32_t packet_bytes_max;    /* <= FL_SWIM_PACKET_BYTES_MAX */
     fl_node_id seeds[FL_SWIM_SEEDS_MAX];
     uint32_t n_seeds;
@@ -187,6 +193,7 @@ typedef struct fl_swim {
     uint32_t n, cap;
     uint32_t n_live; /* ALIVE + SUSPECT, self included */
     uint32_t probe_pos;
+    uint32_t sync_cursor;
     uint64_t period;
     /* the probe in progress */
     fl_node_id probe_target;
@@ -271,6 +278,7 @@ typedef enum fl_swim_type {
     FL_SWIM_ACK = 2,
     FL_SWIM_PING_REQ = 3,
     FL_SWIM_NACK = 4,
+    FL_SWIM_SYNC = 5, /* push-pull: a page of the sender's member table; target 1 = reply */
 } fl_swim_type;
 
 typedef enum fl_swim_item_kind {

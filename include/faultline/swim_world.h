@@ -30,11 +30,14 @@ typedef struct fl_swim_world {
     fl_time_ns *first_suspect_ns; /* first SUSPECT/DEAD about it by anyone since watch() */
     fl_time_ns *all_dead_ns;      /* when dead_votes reached `expect` */
     uint32_t *dead_votes;         /* observers holding it DEAD or LEFT */
+    uint32_t *suspect_votes;      /* observers holding it SUSPECT */
     fl_time_ns *watch_ns;         /* watch start (FL_TIME_NEVER: not watched) */
     uint32_t expect;              /* observers needed for all_dead */
     bool *healthy;                /* never crashed nor paused in the measured window */
-    uint64_t false_suspicions;    /* SUSPECT declarations about healthy members */
-    uint64_t false_deaths;        /* DEAD declarations about healthy members */
+    /* episodes about healthy members: the first observer starts suspecting it (no other held it
+     * SUSPECT) / the first observer declares it DEAD (no other held it DEAD) */
+    uint64_t false_suspicions;
+    uint64_t false_deaths;
     /* broadcast tracking: the one (origin, seq) being followed */
     fl_node_id bc_origin;
     uint32_t bc_seq;

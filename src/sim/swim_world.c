@@ -41,9 +41,15 @@ static void on_change(void *arg, fl_node_id observer, const fl_swim_change *c, f
     bool bad = c->state == FL_SWIM_SUSPECT || c->state == FL_SWIM_DEAD;
     if (bad && w->watch_ns[id] != FL_TIME_NEVER && w->first_suspect_ns[id] == FL_TIME_NEVER)
         w->first_suspect_ns[id] = now;
-    if (w->healthy[id] && c->state == FL_SWIM_SUSPECT && c->old_state == FL_SWIM_ALIVE)
-        w->false_suspicions++;
-    if (w->healthy[id] && c->state == FL_SWIM_DEAD)
+    if (c->state == FL_SWIM_SUSPECT && c->old_state != FL_SWIM_SUSPECT) {
+        if (w->healthy[id] && w->suspect_votes[id] == 0)
+            w->false_suspicions++;
+        w->suspect_votes[id]++;
+    }
+    if (c->old_state == FL_SWIM_SUSPECT && c->state != FL_SWIM_SUSPECT && !c->added &&
+        w->suspect_votes[id] > 0)
+        w->suspect_votes[id]--;
+    if (w->healthy[id] && c->state == FL_SWIM_DEAD && w->dead_votes[id] == 0)
         w->false_deaths++;
     if (gone(c->state) && !gone(c->old_state))
         w->dead_votes[id]++;
@@ -78,9 +84,10 @@ int fl_swim_world_init(fl_swim_world *w, const fl_swim_world_config *c, char *wh
     w->watch_ns = malloc((n + 1) * sizeof(fl_time_ns));
     w->bc_at_ns = malloc((n + 1) * sizeof(fl_time_ns));
     w->dead_votes = calloc(n + 1, sizeof(uint32_t));
+    w->suspect_votes = calloc(n + 1, sizeof(uint32_t));
     w->healthy = malloc((n + 1) * sizeof(bool));
     if (!w->first_suspect_ns || !w->all_dead_ns || !w->watch_ns || !w->bc_at_ns || !w->dead_votes ||
-        !w->healthy) {
+        !w->suspect_votes || !w->healthy) {
         fl_swim_world_free(w);
         return FL_ENOMEM;
     }
@@ -122,6 +129,7 @@ void fl_swim_world_free(fl_swim_world *w)
     free(w->watch_ns);
     free(w->bc_at_ns);
     free(w->dead_votes);
+    free(w->suspect_votes);
     free(w->healthy);
     memset(w, 0, sizeof(*w));
 }
@@ -403,6 +411,10 @@ int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl
         return rc;
     uint32_t n = c->nodes, half = n / 2;
     f->split_detect_s = f->heal_s = -1.0;
+    /* one seed on each side: after the other side is reaped, they are the way back */
+    w.ss.swim.seeds[0] = 1;
+    w.ss.swim.seeds[1] = n;
+    w.ss.swim.n_seeds = 2;
     if ((rc = fl_swim_world_run_until(&w, WARMUP_NS)))
         goto out;
     for (fl_node_id id = half + 1; id <= n; id++)

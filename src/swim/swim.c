@@ -55,6 +55,7 @@ void fl_swim_config_default(fl_swim_config *c)
     c->seen_max = 1024;
     c->reap_ns = 30 * FL_NS_PER_S;
     c->dead_probe_every = 10;
+    c->sync_every = 30;
     c->packet_bytes_max = FL_SWIM_PACKET_BYTES_MAX;
 }
 
@@ -475,7 +476,8 @@ static fl_node_id random_live(fl_swim *s, fl_node_id not1, fl_node_id not2)
     return FL_NODE_NONE;
 }
 
-/* Re-merge after a partition: now and then probe a dead member (random tries) or a seed. */
+/* Re-merge after a partition: now and then probe a dead member (random tries) or a seed we
+ * do not see alive. */
 static fl_node_id dead_or_seed(fl_swim *s)
 {
     for (int tries = 0; tries < 8 && s->n > 0; tries++) {
@@ -483,13 +485,53 @@ static fl_node_id dead_or_seed(fl_swim *s)
         if (m->state == FL_SWIM_DEAD)
             return m->id;
     }
-    if (s->cfg.n_seeds) {
-        fl_node_id seed = s->cfg.seeds[fl_rng_below(&s->rng, s->cfg.n_seeds)];
+    uint32_t k = s->cfg.n_seeds;
+    uint32_t start = k ? (uint32_t)fl_rng_below(&s->rng, k) : 0;
+    for (uint32_t i = 0; i < k; i++) {
+        fl_node_id seed = s->cfg.seeds[(start + i) % k];
         const swim_member *m = fl__swim_find(s, seed);
-        if (seed != s->cfg.id && (!m || m->state == FL_SWIM_DEAD || s->n_live == 1))
+        if (seed != s->cfg.id && (!m || !live(m->state) || s->n_live == 1))
             return seed;
     }
     return FL_NODE_NONE;
+}
+
+/* Push-pull: a page of our member table (self first), from a rotating cursor. */
+static void send_sync(fl_swim *s, fl_node_id to, bool want_reply)
+{
+    size_t head = begin(s, to, FL_SWIM_SYNC, ++s->seq, want_reply ? 1 : 0);
+    if (head == SIZE_MAX)
+        return;
+    static const uint8_t kinds[] = {FL_SWIM_ITEM_ALIVE, FL_SWIM_ITEM_SUSPECT, FL_SWIM_ITEM_DEAD,
+                                    FL_SWIM_ITEM_LEFT};
+    fl_swim_item it = {.kind = kinds[s->self_state], .id = s->cfg.id, .inc = s->incarnation};
+    it.from = it.id;
+    add_item(s, head, &it);
+    size_t limit = s->cfg.packet_bytes_max;
+    uint32_t i = 0;
+    for (; i < s->n && s->out.data[head + 3] < FL_SWIM_ITEMS_MAX; i++) {
+        const swim_member *m = &s->m[(s->sync_cursor + i) % s->n];
+        if (m->id == s->cfg.id)
+            continue;
+        it = (fl_swim_item){.kind = kinds[m->state], .id = m->id, .inc = m->inc, .from = s->cfg.id};
+        if (s->out.len - head + fl_swim_item_bytes(&it) > limit)
+            break;
+        add_item(s, head, &it);
+    }
+    s->sync_cursor = s->n ? (s->sync_cursor + i) % s->n : 0;
+    finish(s, head);
+}
+
+static void maybe_sync(fl_swim *s)
+{
+    bool alone = s->n_live <= 1 && s->cfg.n_seeds > 0;
+    if (!alone && (s->cfg.sync_every == 0 || s->period % s->cfg.sync_every != 0))
+        return;
+    fl_node_id to = dead_or_seed(s);
+    if (to == FL_NODE_NONE)
+        to = random_live(s, FL_NODE_NONE, FL_NODE_NONE);
+    if (to != FL_NODE_NONE)
+        send_sync(s, to, true);
 }
 
 /* Reaps a DEAD/LEFT member whose time is up; true if slot now holds another member. */
@@ -539,6 +581,7 @@ static fl_node_id next_target(fl_swim *s)
 static void start_period(fl_swim *s)
 {
     s->period++;
+    maybe_sync(s);
     fl_node_id target = FL_NODE_NONE;
     if (s->cfg.dead_probe_every && s->period % s->cfg.dead_probe_every == 0)
         target = dead_or_seed(s);
@@ -722,10 +765,16 @@ static void on_packet(fl_swim *s, const fl_swim_packet *p)
 {
     for (uint32_t i = 0; i < p->n_items; i++) {
         const fl_swim_item *it = &p->items[i];
-        if (it->kind == FL_SWIM_ITEM_USER)
+        if (it->kind == FL_SWIM_ITEM_USER) {
             deliver_user(s, it);
-        else
+        } else if (p->type == FL_SWIM_SYNC && it->kind == FL_SWIM_ITEM_DEAD &&
+                   it->id != s->cfg.id) {
+            fl_swim_item sus = *it; /* a remote table's DEAD: suspect, so it can refute */
+            sus.kind = FL_SWIM_ITEM_SUSPECT;
+            apply(s, &sus);
+        } else {
             apply(s, it);
+        }
     }
     switch (p->type) {
     case FL_SWIM_PING:
@@ -742,6 +791,10 @@ static void on_packet(fl_swim *s, const fl_swim_packet *p)
         if (p->seq == s->probe_seq && s->probe_indirect)
             s->nacks_got++;
         s->stats.nacks++;
+        break;
+    case FL_SWIM_SYNC:
+        if (p->target == 1)
+            send_sync(s, p->sender, false);
         break;
     default:
         break;
