@@ -405,16 +405,18 @@ int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl
                           fl_swim_figures *f, char *why, size_t why_size)
 {
     memset(f, 0, sizeof(*f));
+    /* one seed on each side: after the other side is reaped, they are the way back */
+    fl_swim_world_config cs = *c;
+    cs.swim.seeds[0] = 1;
+    cs.swim.seeds[1] = c->nodes;
+    cs.swim.n_seeds = 2;
     fl_swim_world w;
-    int rc = fl_swim_world_init(&w, c, why, why_size);
+    int rc = fl_swim_world_init(&w, &cs, why, why_size);
     if (rc)
         return rc;
     uint32_t n = c->nodes, half = n / 2;
     f->split_detect_s = f->heal_s = -1.0;
-    /* one seed on each side: after the other side is reaped, they are the way back */
-    w.ss.swim.seeds[0] = 1;
-    w.ss.swim.seeds[1] = n;
-    w.ss.swim.n_seeds = 2;
+
     if ((rc = fl_swim_world_run_until(&w, WARMUP_NS)))
         goto out;
     for (fl_node_id id = half + 1; id <= n; id++)
