@@ -187,9 +187,10 @@ typedef struct fl_swim {
     fl_swim_state self_state;
     fl_time_ns now_ns;
     bool started;
-    /* members: slots in probe order; by_id: slots sorted by id */
+    /* members: slots in probe order; index: id -> slot, open addressing (linear probing) */
     struct swim_member *m;
-    uint32_t *by_id;
+    uint32_t *index;
+    uint32_t index_mask; /* capacity - 1, a power of two >= 2 * cap */
     uint32_t n, cap;
     uint32_t n_live; /* ALIVE + SUSPECT, self included */
     uint32_t probe_pos;

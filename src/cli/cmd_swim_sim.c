@@ -318,10 +318,11 @@ static int run_partition(const swim_opts *o)
     if (split > o->w.swim.reap_ns + tmax)
         printf(
             "  after heal, every member sees all alive: %.1f s (%.1f periods)   theory: the other "
-            "half was reaped (after %.0f s), so the way back is a seed's push-pull, every %u "
-            "periods: ~%.0f periods to the first, then ALIVE gossip O(log N)\n",
-            f.heal_s, f.heal_s / T, (double)o->w.swim.reap_ns / 1e9, o->w.swim.sync_every,
-            o->w.swim.sync_every / 2.0);
+            "half was reaped (after %.0f s), so the way back is the seeds (one per half): a "
+            "seed probe every %u periods, a push-pull every %u: first contact within ~%.0f-%.0f "
+            "periods, then ALIVE gossip O(log N)\n",
+            f.heal_s, f.heal_s / T, (double)o->w.swim.reap_ns / 1e9, o->w.swim.dead_probe_every,
+            o->w.swim.sync_every, o->w.swim.dead_probe_every / 2.0, o->w.swim.sync_every / 2.0);
     else
         printf("  after heal, every member sees all alive: %.1f s (%.1f periods)   theory: each "
                "dead member is probed every %.0f periods by someone: ~%.0f*(ln(N/2)+0.58) = %.1f "

@@ -133,7 +133,7 @@ void fl_swim_free(fl_swim *s)
 {
     fl__bq_free(s);
     free(s->m);
-    free(s->by_id);
+    free(s->index);
     free(s->susp);
     free(s->changes);
     free(s->deliv);
@@ -308,8 +308,8 @@ static void susp_start(fl_swim *s, fl_node_id id, uint32_t inc, fl_node_id from)
 /* Lifeguard: an independent suspicion shrinks the timeout. True if it was new. */
 static bool susp_confirm(fl_swim *s, swim_susp *x, fl_node_id from)
 {
-    if (x->n_conf > FL_SWIM_CONFIRM_MAX)
-        return false;
+    if (x->n_conf > s->cfg.suspicion_k || x->n_conf > FL_SWIM_CONFIRM_MAX)
+        return false; /* the timeout is at its minimum already: no use spreading more */
     for (uint32_t i = 0; i < x->n_conf; i++)
         if (x->conf[i] == from)
             return false;
@@ -961,9 +961,7 @@ void fl_swim_invariants(const fl_swim *s)
 {
     uint32_t live_count = 0, susp = 0;
     for (uint32_t i = 0; i < s->n; i++) {
-        FL_ASSERT(s->by_id[i] < s->n);
-        if (i > 0)
-            FL_ASSERT(s->m[s->by_id[i - 1]].id < s->m[s->by_id[i]].id);
+        FL_ASSERT(fl__swim_find(s, s->m[i].id) == &s->m[i]);
         const swim_member *m = &s->m[i];
         live_count += live(m->state);
         susp += m->state == FL_SWIM_SUSPECT;

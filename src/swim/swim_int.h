@@ -1,7 +1,8 @@
 /* swim_int.h: private state of the SWIM core, shared by the files of src/swim/.
  *
  * Invariants (fl_swim_invariants):
- *  1. by_id[0..n) is a permutation of the slots 0..n), ordered by strictly increasing id;
+ *  1. index holds exactly the n slots in use, each findable from its member's id by linear
+ *     probing from hash(id) without crossing an empty cell; ids are distinct;
  *  2. n_live counts the members in ALIVE or SUSPECT, self included; self is always a member;
  *  3. a member is SUSPECT exactly when it has a suspicion entry;
  *  4. member.bq != 0 names a queued non-user update about that member (index + 1);
