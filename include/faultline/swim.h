@@ -190,7 +190,7 @@ typedef struct fl_swim {
     /* members: slots in probe order; index: id -> slot, open addressing (linear probing) */
     struct swim_member *m;
     uint32_t *index;
-    uint32_t index_mask; /* capacity - 1, a power of two >= 2 * cap */
+    uint32_t index_mask; /* capacity - 1, a power of two >= 1.5 * cap */
     uint32_t n, cap;
     uint32_t n_live; /* ALIVE + SUSPECT, self included */
     uint32_t probe_pos;
