@@ -25,9 +25,11 @@ typedef struct fl_swim_sim {
     uint32_t nodes;
     fl_node_id *ids; /* 1..nodes, every node's initial member list */
     fl_swim_sim_hooks hooks;
-    bool check_invariants; /* fl_swim_invariants after every step (O(N) each: small runs) */
-    fl_sim *sim;           /* set by the first start */
-    fl_swim_stats crashed; /* counters of node incarnations that crashed (summed) */
+    bool check_invariants;    /* fl_swim_invariants after every step (O(N) each: small runs) */
+    fl_sim *sim;              /* set by the first start */
+    fl_swim_stats crashed;    /* counters of node incarnations that crashed (summed) */
+    fl_time_ns *lag_ns;       /* per node (index id): receive-path lag, 0 = none */
+    struct ss_lagged *lagged; /* packets waiting out a lag (freed at fl_swim_sim_free) */
 } fl_swim_sim;
 
 /* The protocol table; proto_ctx must be an fl_swim_sim. */
@@ -42,6 +44,11 @@ void fl_swim_sim_free(fl_swim_sim *ss);
 const fl_swim *fl_swim_sim_core(const fl_sim *sim, fl_node_id id);
 /* Sums every node's counters (running ones and those lost in crashes). */
 void fl_swim_sim_totals(const fl_swim_sim *ss, const fl_sim *sim, fl_swim_stats *out);
+
+/* A slow member (CPU-starved receive path, as in the Lifeguard paper's experiments): packets it
+ * receives are handed to its core lag_ns later, while its timer stays on time, so its own
+ * probes time out although the acks arrived. 0 makes it normal again. */
+int fl_swim_sim_set_lag(fl_swim_sim *ss, fl_node_id id, fl_time_ns lag_ns);
 
 /* Driver actions, to be run inside the node (from fl_sim_schedule_node callbacks, whose node
  * argument is passed here): a user broadcast, or a graceful leave. */

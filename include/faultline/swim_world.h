@@ -92,8 +92,10 @@ int fl_swim_scn_crash(const fl_swim_world_config *c, uint32_t crashes, fl_time_n
 /* After a warm-up node 1 broadcasts; spread measured over `window_ns`. */
 int fl_swim_scn_broadcast(const fl_swim_world_config *c, fl_time_ns window_ns, fl_swim_figures *f,
                           char *why, size_t why_size);
-/* duration_ns of steady state with `paused` members paused at random times (each pause
- * uniform in [pause_lo, pause_hi]); counts DEAD/SUSPECT about members never paused. */
+/* duration_ns of steady state with `paused` flaky members: healthy stretches (mean 20 s)
+ * alternate with, in turn, a pause of uniform [pause_lo, pause_hi] and a 10 s slow stretch
+ * whose receive path lags uniform [pause_lo, pause_hi] (fl_swim_sim_set_lag); counts
+ * DEAD/SUSPECT episodes about the members that are never flaky. */
 int fl_swim_scn_false_positives(const fl_swim_world_config *c, fl_time_ns duration_ns,
                                 uint32_t paused, fl_time_ns pause_lo, fl_time_ns pause_hi,
                                 fl_swim_figures *f, char *why, size_t why_size);

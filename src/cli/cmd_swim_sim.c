@@ -32,7 +32,8 @@ static void usage(FILE *f)
             "  broadcast        one user broadcast at 0/10/30%% loss (or --loss): time to 99.9%%\n"
             "                   and 100%% of members\n"
             "  false-positives  DEAD/SUSPECT about healthy members per member-hour, with and\n"
-            "                   without Lifeguard, at 0-30%% loss, with P paused members (default\n"
+            "                   without Lifeguard, at 0-30%% loss, with P flaky (paused/slow) "
+            "members (default\n"
             "                   1%%, at least 1) over --duration (default 300 s)\n"
             "  partition        two halves for 120 s, then heal: detection and convergence\n"
             "  churn            a crash and a restart every second: load per member per second\n"
@@ -266,8 +267,9 @@ static int run_false_positives(const swim_opts *o)
         losses[0] = o->w.loss;
         nl = 1;
     }
-    printf("  %.0f s per run; %u member(s) paused now and then for 1-5 s (about every 20 s);\n"
-           "  counted: episodes in which one of the %u members never paused is first suspected\n"
+    printf("  %.0f s per run; %u flaky member(s): every ~20 s either paused 1-5 s or slow for\n"
+           "  10 s (packets reach its core 1-5 s late, timers on time: a CPU-starved member);\n"
+           "  counted: episodes in which one of the %u members never flaky is first suspected\n"
            "  (declared dead) by anyone\n",
            dur, paused, o->w.nodes - paused);
     fl_swim_config cfg = o->w.swim;
@@ -394,9 +396,20 @@ int fl_cmd_swim_sim(int argc, char **argv)
         rc = run_churn(&o);
     else
         return bad("--scenario", o.scenario);
+    char extra[160] = "";
+    size_t off = 0;
+    if (o.loss_set)
+        off += (size_t)snprintf(extra + off, sizeof(extra) - off, " --loss %g", o.w.loss);
+    if (!o.w.swim.lifeguard)
+        off += (size_t)snprintf(extra + off, sizeof(extra) - off, " --no-lifeguard");
+    if (o.duration_s > 0)
+        off += (size_t)snprintf(extra + off, sizeof(extra) - off, " --duration %g", o.duration_s);
+    if (o.paused >= 0)
+        off += (size_t)snprintf(extra + off, sizeof(extra) - off, " --paused %d", o.paused);
+    if (!strcmp(o.scenario, "crash"))
+        snprintf(extra + off, sizeof(extra) - off, " --crashes %u", o.crashes);
     printf("  wall %.2f s; reproduce: faultline sim --protocol swim --scenario %s --nodes %u "
            "--seed %llu%s\n",
-           wall_now() - t0, o.scenario, o.w.nodes, (unsigned long long)o.w.seed,
-           o.w.swim.lifeguard ? "" : " --no-lifeguard");
+           wall_now() - t0, o.scenario, o.w.nodes, (unsigned long long)o.w.seed, extra);
     return rc;
 }

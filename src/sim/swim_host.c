@@ -10,6 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+typedef struct ss_lagged {
+    struct ss_lagged *prev, *next;
+    fl_swim_sim *ss;
+    size_t len;
+    uint8_t data[];
+} ss_lagged;
+
 typedef struct ss_node {
     fl_swim core;
     fl_swim_sim *ss;
@@ -36,8 +43,11 @@ int fl_swim_sim_init(fl_swim_sim *ss, const fl_swim_config *tmpl, uint32_t nodes
     if (hooks)
         ss->hooks = *hooks;
     ss->ids = malloc((size_t)nodes * sizeof(*ss->ids));
-    if (!ss->ids)
+    ss->lag_ns = calloc((size_t)nodes + 1, sizeof(*ss->lag_ns));
+    if (!ss->ids || !ss->lag_ns) {
+        fl_swim_sim_free(ss);
         return FL_ENOMEM;
+    }
     for (uint32_t i = 0; i < nodes; i++)
         ss->ids[i] = i + 1;
     return 0;
@@ -45,8 +55,23 @@ int fl_swim_sim_init(fl_swim_sim *ss, const fl_swim_config *tmpl, uint32_t nodes
 
 void fl_swim_sim_free(fl_swim_sim *ss)
 {
+    while (ss->lagged) {
+        ss_lagged *p = ss->lagged;
+        ss->lagged = p->next;
+        free(p);
+    }
     free(ss->ids);
+    free(ss->lag_ns);
     ss->ids = NULL;
+    ss->lag_ns = NULL;
+}
+
+int fl_swim_sim_set_lag(fl_swim_sim *ss, fl_node_id id, fl_time_ns lag_ns)
+{
+    if (id == FL_NODE_NONE || id > ss->nodes)
+        return FL_EINVAL;
+    ss->lag_ns[id] = lag_ns;
+    return 0;
 }
 
 static void add_stats(fl_swim_stats *t, const fl_swim_stats *s)
@@ -136,9 +161,49 @@ static void ss_stop(void *node)
     free(n);
 }
 
+static void lagged_unlink(ss_lagged *p)
+{
+    if (p->prev)
+        p->prev->next = p->next;
+    else
+        p->ss->lagged = p->next;
+    if (p->next)
+        p->next->prev = p->prev;
+}
+
+/* A lagged packet's turn came (node NULL: it went down meanwhile). */
+static void lagged_deliver(void *node, void *arg)
+{
+    ss_lagged *p = arg;
+    lagged_unlink(p);
+    if (node)
+        step(node, FL_SWIM_EV_RECEIVE, p->data, p->len);
+    free(p);
+}
+
 static void ss_receive(void *node, fl_node_id from, const uint8_t *msg, size_t len)
 {
-    step(node, FL_SWIM_EV_RECEIVE, msg, len);
+    ss_node *n = node;
+    fl_time_ns lag = n->ss->lag_ns[n->id];
+    if (lag == 0) {
+        step(n, FL_SWIM_EV_RECEIVE, msg, len);
+        return;
+    }
+    ss_lagged *p = malloc(sizeof(*p) + len);
+    if (!p)
+        return; /* dropped, as a starved receive buffer would */
+    p->ss = n->ss;
+    p->len = len;
+    memcpy(p->data, msg, len);
+    p->prev = NULL;
+    p->next = n->ss->lagged;
+    if (p->next)
+        p->next->prev = p;
+    n->ss->lagged = p;
+    if (fl_sim_schedule_node(n->sim, fl_sim_time(n->sim) + lag, n->id, lagged_deliver, p)) {
+        lagged_unlink(p);
+        free(p);
+    }
 }
 
 static void ss_timer(void *node)

@@ -333,25 +333,35 @@ typedef struct flaky {
     fl_swim_world *w;
     fl_node_id id;
     fl_time_ns lo, hi, end;
-    bool paused;
+    bool paused, slow;
+    uint32_t episodes;
 } flaky;
 
+/* A flaky member alternates healthy stretches (exponential, mean 20 s) with episodes that are,
+ * in turn, a pause of uniform [lo, hi] or a slow stretch of 10 s whose receive path lags
+ * uniform [lo, hi] behind (timers on time). */
 static void flaky_step(fl_sim *sim, void *arg)
 {
     flaky *k = arg;
     fl_rng *r = fl_sim_driver_rng(sim);
     fl_time_ns now = fl_sim_time(sim);
     fl_time_ns next;
-    if (k->paused) {
-        fl_sim_resume(sim, k->id);
-        k->paused = false;
+    if (k->paused || k->slow) {
+        if (k->paused)
+            fl_sim_resume(sim, k->id);
+        fl_swim_sim_set_lag(&k->w->ss, k->id, 0);
+        k->paused = k->slow = false;
         next = now + (fl_time_ns)fl_rng_exp(r, 20.0 * FL_NS_PER_S); /* healthy for a while */
-    } else {
+    } else if (k->episodes++ % 2 == 0) {
         fl_sim_pause(sim, k->id);
         k->paused = true;
         next = now + fl_rng_range(r, k->lo, k->hi);
+    } else {
+        fl_swim_sim_set_lag(&k->w->ss, k->id, fl_rng_range(r, k->lo, k->hi));
+        k->slow = true;
+        next = now + 10 * FL_NS_PER_S;
     }
-    if (next < k->end || k->paused)
+    if (next < k->end || k->paused || k->slow)
         fl_sim_schedule(sim, next, flaky_step, k);
 }
 
