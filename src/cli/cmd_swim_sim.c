@@ -25,7 +25,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: faultline sim --protocol swim [--scenario S] [--nodes N] [--seed S]\n"
             "                     [--loss P] [--no-lifeguard] [--interval-ms T] [--timeout-ms T]\n"
-            "                     [--crashes C] [--duration SEC] [--paused P]\n\n"
+            "                     [--crashes C] [--duration SEC] [--paused P]\n"
+            "                     [--retransmit-mult L]  (sends per update: L*ceil(log10(N+1)))\n\n"
             "Scenarios (each figure is printed beside its theoretical value):\n"
             "  crash            C members crash one by one (default 20, 60 s apart): time to the\n"
             "                   first suspicion and until every live member marks it dead\n"
@@ -94,6 +95,8 @@ static int parse_one(swim_opts *o, const char *a, const char *v, int *used)
     if (!strcmp(a, "--interval-ms"))
         return num(v, 1, 60000, &d) ? (o->w.swim.probe_interval_ns = (fl_time_ns)(d * 1e6), 0)
                                     : bad(a, v);
+    if (!strcmp(a, "--retransmit-mult"))
+        return num(v, 1, 8, &d) ? (o->w.swim.retransmit_mult = (uint32_t)d, 0) : bad(a, v);
     if (!strcmp(a, "--timeout-ms"))
         return num(v, 1, 60000, &d) ? (o->w.swim.probe_timeout_ns = (fl_time_ns)(d * 1e6), 0)
                                     : bad(a, v);
@@ -404,6 +407,9 @@ int fl_cmd_swim_sim(int argc, char **argv)
         off += (size_t)snprintf(extra + off, sizeof(extra) - off, " --no-lifeguard");
     if (o.duration_s > 0)
         off += (size_t)snprintf(extra + off, sizeof(extra) - off, " --duration %g", o.duration_s);
+    if (o.w.swim.retransmit_mult != 4)
+        off += (size_t)snprintf(extra + off, sizeof(extra) - off, " --retransmit-mult %u",
+                                o.w.swim.retransmit_mult);
     if (o.paused >= 0)
         off += (size_t)snprintf(extra + off, sizeof(extra) - off, " --paused %d", o.paused);
     if (!strcmp(o.scenario, "crash"))

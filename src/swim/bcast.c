@@ -80,17 +80,24 @@ static void release(fl_swim *s, uint32_t i)
     s->bq_count--;
 }
 
-/* Evicts the most-sent entry (of user broadcasts only, when user is set). */
-static bool evict(fl_swim *s, bool user)
+/* Evicts the most-sent entry of one kind: user broadcasts (user set) or membership updates.
+ * User broadcasts have their own bound (user_max), so a flood of membership updates never
+ * pushes them out. */
+static bool evict_kind(fl_swim *s, bool user)
 {
     for (int b = BUCKETS_MAX - 1; b >= 0; b--)
         for (uint32_t i = s->bucket_head[b]; i != IDX_NONE; i = s->bq[i].next)
-            if (!user || s->bq[i].kind == FL_SWIM_ITEM_USER) {
+            if (user == (s->bq[i].kind == FL_SWIM_ITEM_USER)) {
                 release(s, i);
                 s->stats.bcast_dropped++;
                 return true;
             }
     return false;
+}
+
+static bool evict(fl_swim *s, bool user)
+{
+    return user ? evict_kind(s, true) : evict_kind(s, false) || evict_kind(s, true);
 }
 
 static uint32_t alloc_entry(fl_swim *s)
@@ -189,28 +196,52 @@ static fl_swim_item item_of(const fl_swim *s, const swim_bcast *e)
     return it;
 }
 
+typedef struct fill_state {
+    size_t head;
+    uint32_t chosen[FL_SWIM_ITEMS_MAX];
+    uint32_t n;
+    uint32_t count; /* items in the packet, ours included */
+    size_t used;
+} fill_state;
+
+#define ITEM_BYTES_MIN 9
+
+/* Least-sent first, oldest first within a count, while items fit in room bytes. */
+static void take(fl_swim *s, fill_state *f, size_t room, bool user_only)
+{
+    for (uint32_t b = 0; b < BUCKETS_MAX; b++)
+        for (uint32_t i = s->bucket_head[b]; i != IDX_NONE; i = s->bq[i].next) {
+            if (f->count == FL_SWIM_ITEMS_MAX || f->used + ITEM_BYTES_MIN > room)
+                return;
+            swim_bcast *e = &s->bq[i];
+            if (e->picked || (user_only && e->kind != FL_SWIM_ITEM_USER))
+                continue;
+            fl_swim_item it = item_of(s, e);
+            size_t sz = fl_swim_item_bytes(&it);
+            if (f->used + sz > room)
+                continue;
+            fl_swim_encode_item(&s->out, f->head, &it);
+            f->used += sz;
+            f->count++;
+            e->picked = true;
+            f->chosen[f->n++] = i;
+        }
+}
+
 size_t fl__bq_fill(fl_swim *s, size_t head, size_t room)
 {
-    uint32_t chosen[FL_SWIM_ITEMS_MAX];
-    uint32_t n = 0;
-    size_t used = 0;
+    fill_state f = {.head = head, .n = 0, .used = 0};
+    f.count = s->out.data ? s->out.data[head + 3] : 0;
+    /* user broadcasts get a quarter of the room first, so a storm of membership updates
+     * (heavy loss: suspicions and refutations) cannot starve them */
+    if (s->user_count > 0)
+        take(s, &f, room / 4, true);
+    take(s, &f, room, false);
     uint32_t limit = fl_swim_retransmit_limit(&s->cfg, s->n_live);
-    uint8_t count = s->out.data ? s->out.data[head + 3] : 0;
-    for (uint32_t b = 0; b < BUCKETS_MAX && count + n < FL_SWIM_ITEMS_MAX; b++)
-        for (uint32_t i = s->bucket_head[b]; i != IDX_NONE; i = s->bq[i].next) {
-            if (count + n == FL_SWIM_ITEMS_MAX)
-                break;
-            fl_swim_item it = item_of(s, &s->bq[i]);
-            size_t sz = fl_swim_item_bytes(&it);
-            if (used + sz > room)
-                continue;
-            fl_swim_encode_item(&s->out, head, &it);
-            used += sz;
-            chosen[n++] = i;
-        }
-    s->stats.updates_sent += n;
-    for (uint32_t c = 0; c < n; c++) {
-        uint32_t i = chosen[c];
+    s->stats.updates_sent += f.n;
+    for (uint32_t c = 0; c < f.n; c++) {
+        uint32_t i = f.chosen[c];
+        s->bq[i].picked = false;
         unlink_entry(s, i);
         s->bq[i].transmits++;
         if (s->bq[i].transmits >= limit || s->bq[i].transmits >= BUCKETS_MAX - 1) {
@@ -221,7 +252,7 @@ size_t fl__bq_fill(fl_swim *s, size_t head, size_t room)
             link_tail(s, i);
         }
     }
-    return used;
+    return f.used;
 }
 
 bool fl__seen(fl_swim *s, fl_node_id origin, uint32_t seq)

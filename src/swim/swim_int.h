@@ -39,6 +39,7 @@ typedef struct swim_bcast {
     uint8_t transmits;
     uint16_t len;
     bool used;
+    bool picked; /* chosen for the packet being filled */
     fl_node_id id;
     uint32_t inc;
     fl_node_id from;
