@@ -75,8 +75,9 @@ typedef struct fl_swim_figures {
     double bc_999_s, bc_100_s; /* time to 99.9% and 100% of live receivers; < 0: never */
     uint32_t bc_missing;       /* receivers that never got it */
     /* partition */
-    double split_detect_s; /* until every node marked the other side dead; < 0: never */
-    double heal_s;         /* after heal, until converged; < 0: never */
+    double split_detect_s;  /* until 99% of cross pairs are dead/reaped; < 0: never */
+    double split_dead_frac; /* at the heal: (member, other-side member) pairs dead or reaped */
+    double heal_s;          /* after heal, until converged; < 0: never */
     /* load */
     double msgs_per_member_s, bytes_per_member_s, updates_per_member_s;
     /* run */
