@@ -16,8 +16,7 @@ int fl__bq_init(fl_swim *s)
 {
     s->bucket_head = malloc(BUCKETS_MAX * sizeof(uint32_t));
     s->bucket_tail = malloc(BUCKETS_MAX * sizeof(uint32_t));
-    s->seen = calloc(s->cfg.seen_max, sizeof(uint64_t));
-    if (!s->bucket_head || !s->bucket_tail || !s->seen)
+    if (!s->bucket_head || !s->bucket_tail)
         return FL_ENOMEM;
     for (uint32_t i = 0; i < BUCKETS_MAX; i++)
         s->bucket_head[i] = s->bucket_tail[i] = IDX_NONE;
@@ -258,6 +257,8 @@ size_t fl__bq_fill(fl_swim *s, size_t head, size_t room)
 bool fl__seen(fl_swim *s, fl_node_id origin, uint32_t seq)
 {
     uint64_t key = (uint64_t)origin << 32 | seq;
+    if (!s->seen && !(s->seen = calloc(s->cfg.seen_max, sizeof(uint64_t))))
+        return true; /* cannot remember it: do not deliver (no duplicates either) */
     uint32_t n = s->seen_n;
     for (uint32_t i = 0; i < n; i++)
         if (s->seen[i] == key)

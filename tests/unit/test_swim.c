@@ -529,3 +529,65 @@ TEST(swim_cluster_broadcast_and_leave_under_loss)
     net_free(net);
     free(net);
 }
+
+/* The member table under churn: members join (ALIVE), die (DEAD) and are reaped while the
+ * index (open addressing with backward-shift deletion) and the probe order stay consistent. */
+TEST(swim_member_table_churn)
+{
+    static const fl_node_id self[] = {1};
+    fl_swim s;
+    fl_swim_config c;
+    cfg_for(&c, 1, self, 1);
+    c.members_max = 600;
+    c.reap_ns = 2 * FL_NS_PER_S;
+    c.probe_interval_ns = 10 * MS;
+    c.probe_timeout_ns = 5 * MS;
+    fl_rng r;
+    fl_rng_seed(&r, 77);
+    CHECK_EQ(fl_swim_init(&s, &c, r), 0);
+    fl_swim_update up;
+    fl_swim_event ev = {.kind = FL_SWIM_EV_START, .now_ns = 0};
+    CHECK_EQ(fl_swim_step(&s, &ev, &up), 0);
+    fl_buf pk;
+    fl_buf_init(&pk);
+    static uint8_t known[2048]; /* 0 unknown, 1 alive, 2 dead; ids collide on purpose */
+    uint32_t inc[2048] = {0};
+    fl_time_ns now = 0;
+    for (int round = 0; round < 3000; round++) {
+        now += 3 * MS;
+        fl_node_id id = (fl_node_id)(2 + fl_rng_below(&r, 2000));
+        fl_swim_item it = {.id = id, .from = 2};
+        if (known[id] == 1 && fl_rng_chance(&r, 0.5)) {
+            it.kind = FL_SWIM_ITEM_DEAD;
+            it.inc = inc[id];
+        } else {
+            it.kind = FL_SWIM_ITEM_ALIVE;
+            it.inc = ++inc[id];
+        }
+        packet(&pk, FL_SWIM_ACK, 2, 1, 2, &it, 1);
+        recv_packet(&s, now, &pk, &up);
+        for (size_t i = 0; i < up.n_changes; i++) {
+            const fl_swim_change *ch = &up.changes[i];
+            known[ch->id] = ch->removed ? 0 : ch->state == FL_SWIM_ALIVE ? 1 : 2;
+        }
+        ev = (fl_swim_event){.kind = FL_SWIM_EV_TICK, .now_ns = now};
+        CHECK_EQ(fl_swim_step(&s, &ev, &up), 0);
+        for (size_t i = 0; i < up.n_changes; i++) {
+            const fl_swim_change *ch = &up.changes[i];
+            known[ch->id] = ch->removed ? 0 : ch->state == FL_SWIM_DEAD ? 2 : known[ch->id];
+        }
+        fl_swim_invariants(&s);
+    }
+    uint32_t count = 1, removed_some = 0;
+    for (fl_node_id id = 2; id < 2048; id++) {
+        fl_swim_state st;
+        int rc = fl_swim_member(&s, id, &st, NULL);
+        CHECK_EQ(rc == 0, known[id] != 0);
+        count += known[id] != 0;
+        removed_some += known[id] == 0 && inc[id] > 0;
+    }
+    CHECK_EQ(fl_swim_member_count(&s), count);
+    CHECK(removed_some > 0);
+    fl_buf_free(&pk);
+    fl_swim_free(&s);
+}
