@@ -25,5 +25,6 @@ int fl_cmd_check(int argc, char **argv);
 /* `faultline sim --protocol swim ...` (cmd_swim_sim.c) */
 bool fl_swim_sim_wanted(int argc, char **argv);
 int fl_cmd_swim_sim(int argc, char **argv);
+int fl_cmd_gossip(int argc, char **argv);
 
 #endif
