@@ -591,3 +591,59 @@ TEST(swim_member_table_churn)
     fl_buf_free(&pk);
     fl_swim_free(&s);
 }
+
+/* Dissemination: an update is piggybacked exactly retransmit_mult * ceil(log10(N + 1)) times,
+ * then leaves the queue; packets never exceed packet_bytes_max even with a long queue. */
+TEST(swim_update_sent_limit_times)
+{
+    fl_swim a;
+    init_node(&a, 1, ids5, 2, true);
+    fl_buf pk;
+    fl_buf_init(&pk);
+    fl_swim_update up;
+    fl_swim_event ev = {.kind = FL_SWIM_EV_START, .now_ns = 0};
+    CHECK_EQ(fl_swim_step(&a, &ev, &up), 0);
+    /* a user broadcast: membership updates about a silent member would be replaced by its
+     * suspicion after one period, this one is not */
+    ev = (fl_swim_event){
+        .kind = FL_SWIM_EV_BROADCAST, .now_ns = 0, .data = (const uint8_t *)"x", .len = 1};
+    CHECK_EQ(fl_swim_step(&a, &ev, &up), 0);
+    uint32_t limit = fl_swim_retransmit_limit(&a.cfg, fl_swim_live_count(&a));
+    CHECK_EQ(limit, 4);
+    uint32_t carried = 0;
+    for (fl_time_ns t = 0; t < 30 * FL_NS_PER_S; t += 50 * MS) {
+        ev = (fl_swim_event){.kind = FL_SWIM_EV_TICK, .now_ns = t};
+        CHECK_EQ(fl_swim_step(&a, &ev, &up), 0);
+        for (size_t i = 0; i < up.n_msgs; i++) {
+            CHECK(up.msgs[i].len <= FL_SWIM_PACKET_BYTES_MAX);
+            int pos;
+            fl_swim_update one = up;
+            one.msgs = &up.msgs[i];
+            one.n_msgs = 1;
+            carried += carries(&one, up.msgs[i].to, FL_SWIM_ITEM_USER, 1, 1, &pos);
+        }
+    }
+    CHECK_EQ(carried, limit);
+    /* a long queue: 300 new members, every packet stays within 1400 bytes */
+    for (fl_node_id id = 100; id < 400; id++) {
+        fl_swim_item it = {.kind = FL_SWIM_ITEM_ALIVE, .id = id, .inc = 1};
+        packet(&pk, FL_SWIM_ACK, 2, 999, 2, &it, 1);
+        recv_packet(&a, 30 * FL_NS_PER_S, &pk, &up);
+    }
+    size_t max_len = 0, items_max = 0;
+    for (fl_time_ns t = 30 * FL_NS_PER_S; t < 40 * FL_NS_PER_S; t += 100 * MS) {
+        ev = (fl_swim_event){.kind = FL_SWIM_EV_TICK, .now_ns = t};
+        CHECK_EQ(fl_swim_step(&a, &ev, &up), 0);
+        for (size_t i = 0; i < up.n_msgs; i++) {
+            fl_swim_packet p;
+            CHECK_EQ(fl_swim_decode(up.msgs[i].data, up.msgs[i].len, &p), 0);
+            max_len = up.msgs[i].len > max_len ? up.msgs[i].len : max_len;
+            items_max = p.n_items > items_max ? p.n_items : items_max;
+        }
+    }
+    CHECK(max_len <= FL_SWIM_PACKET_BYTES_MAX);
+    CHECK(max_len > 1300); /* full packets: the queue was long */
+    CHECK(items_max >= 100);
+    fl_buf_free(&pk);
+    fl_swim_free(&a);
+}
