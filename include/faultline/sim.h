@@ -16,7 +16,13 @@
 #include "faultline/rng.h"
 #include "faultline/types.h"
 
-#define FL_SIM_NODES_MAX 64
+/* Nodes in one sim: up to FL_SIM_NODES_LIMIT. The fixed per-node arrays of the public structs
+ * (clock offsets and drifts in fl_sim_config, fl_sim_conn rows, fl_sim_stats.node) cover ids
+ * 1..FL_SIM_NODES_MAX only: nodes above start with an exact clock (use the clock setters), are
+ * partitioned with fl_sim_set_group instead of matrices, and report their counters through
+ * fl_sim_get_node_stats. Links cost memory only where they differ from the default model. */
+#define FL_SIM_NODES_MAX   64
+#define FL_SIM_NODES_LIMIT 65536
 
 typedef struct fl_sim fl_sim;
 
@@ -96,7 +102,7 @@ typedef enum fl_sim_crash_mode {
 
 typedef struct fl_sim_config {
     uint64_t seed;
-    uint32_t nodes; /* 1..FL_SIM_NODES_MAX */
+    uint32_t nodes; /* 1..FL_SIM_NODES_LIMIT */
     const fl_sim_proto *proto;
     void *proto_ctx;              /* passed to proto->start */
     fl_sim_link link;             /* initial model of every directed link */
@@ -104,8 +110,9 @@ typedef struct fl_sim_config {
     fl_sim_crash_mode crash_mode; /* fate of unsynced records at a crash */
     double torn; /* probability that, when unsynced records exist at a crash, the last surviving
                     one (or, if none survives, the first unsynced one) is cut short */
-    int64_t clock_offset_ns[FL_SIM_NODES_MAX]; /* index id-1: local = global + offset (+ drift) */
-    double clock_drift_ppm[FL_SIM_NODES_MAX];  /* index id-1: in (-500000, 500000) */
+    /* index id-1, ids 1..FL_SIM_NODES_MAX (larger ids start at offset 0, drift 0) */
+    int64_t clock_offset_ns[FL_SIM_NODES_MAX]; /* local = global + offset (+ drift) */
+    double clock_drift_ppm[FL_SIM_NODES_MAX];  /* in (-500000, 500000) */
     size_t events_max;                         /* pending events, 16..2^26 */
     size_t msg_bytes_max;                      /* one message, 1..2^26 */
     size_t disk_bytes_max;                     /* per node, all records, 1..2^40 */
@@ -230,11 +237,16 @@ int fl_sim_clock_set_offset(fl_sim *sim, fl_node_id id, int64_t offset_ns);
 int fl_sim_clock_set_drift(fl_sim *sim, fl_node_id id, double drift_ppm);
 int fl_sim_clock_jump(fl_sim *sim, fl_node_id id, int64_t delta_ns);
 
-/* Links: from -> to. */
+/* Links: from -> to. The model is one default (set_all) plus per-link overrides kept in a hash
+ * table, so a 10,000-node sim does not hold 10^8 link structs. */
 int fl_sim_link_set(fl_sim *sim, fl_node_id from, fl_node_id to, const fl_sim_link *l);
 int fl_sim_link_set_all(fl_sim *sim, const fl_sim_link *l);
 int fl_sim_link_get(const fl_sim *sim, fl_node_id from, fl_node_id to, fl_sim_link *out);
 int fl_sim_link_up(fl_sim *sim, fl_node_id from, fl_node_id to, bool up);
+/* Partition groups, for sims of any size: a message passes only between nodes of the same
+ * group (every node starts in group 0), in addition to its link being up. O(1) per call. */
+int fl_sim_set_group(fl_sim *sim, fl_node_id id, uint32_t group);
+uint32_t fl_sim_group(const fl_sim *sim, fl_node_id id);
 
 /* Disk faults. */
 int fl_sim_disk_fail_next_sync(fl_sim *sim, fl_node_id id); /* that fsync reports FL_EIO */
@@ -281,6 +293,7 @@ int fl_sim_conn_bridge(fl_sim_conn *c, uint32_t n, fl_node_id bridge);
 int fl_sim_conn_one_way(fl_sim_conn *c, uint32_t n, fl_node_id a, fl_node_id b);
 /* Sets the up flag of every directed link from the matrix (other link fields unchanged). */
 int fl_sim_set_conn(fl_sim *sim, const fl_sim_conn *c);
+/* Every link up and every node back in group 0 (other link fields unchanged). */
 int fl_sim_heal(fl_sim *sim);
 
 /* ---- Observers, statistics, trace ----------------------------------------------------------- */
@@ -317,9 +330,11 @@ typedef struct fl_sim_stats {
     uint64_t msgs_reordered; /* got an extra delay */
     uint64_t bytes_sent;
     uint64_t bytes_delivered;
-    fl_sim_node_stats node[FL_SIM_NODES_MAX]; /* index id-1 */
+    fl_sim_node_stats node[FL_SIM_NODES_MAX]; /* index id-1, ids 1..FL_SIM_NODES_MAX */
 } fl_sim_stats;
 const fl_sim_stats *fl_sim_get_stats(const fl_sim *sim);
+/* The counters of any node (NULL for an id out of range). */
+const fl_sim_node_stats *fl_sim_get_node_stats(const fl_sim *sim, fl_node_id id);
 /* Writes seed, time, trace hash, every counter, per-node counters and the violation (if any)
  * as one JSON object (see json.h) at the writer's current position. */
 struct fl_json;

@@ -3,6 +3,8 @@
 #ifndef FL_CLI_H
 #define FL_CLI_H
 
+#include <stdbool.h>
+
 #define FL_EXIT_OK        0
 #define FL_EXIT_VIOLATION 1 /* a run found a violation / a history is not linearizable */
 #define FL_EXIT_USAGE     2 /* bad command line (sim); check uses 64 per sysexits */
@@ -20,5 +22,9 @@ int fl_cmd_sim(int argc, char **argv);
 int fl_cmd_demo(int argc, char **argv);
 int fl_cmd_merge(int argc, char **argv);
 int fl_cmd_check(int argc, char **argv);
+/* `faultline sim --protocol swim ...` (cmd_swim_sim.c) */
+bool fl_swim_sim_wanted(int argc, char **argv);
+int fl_cmd_swim_sim(int argc, char **argv);
+int fl_cmd_gossip(int argc, char **argv);
 
 #endif

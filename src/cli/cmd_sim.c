@@ -69,6 +69,8 @@ static int single_run(const sim_opts *o)
 
 int fl_cmd_sim(int argc, char **argv)
 {
+    if (fl_swim_sim_wanted(argc, argv))
+        return fl_cmd_swim_sim(argc, argv);
     sim_opts o;
     int rc = sim_opts_parse(&o, argc, argv);
     if (rc)

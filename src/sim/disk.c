@@ -80,8 +80,8 @@ int fl_sim_disk_write(fl_sim *sim, fl_node_id id, const void *rec, size_t len)
     d->recs[d->count].len = len;
     d->count++;
     fl_buf_put_bytes(&d->bytes, rec, len);
-    sim->stats.node[id - 1].disk_writes++;
-    sim->stats.node[id - 1].disk_bytes += len;
+    sim->nodes[id - 1].st->disk_writes++;
+    sim->nodes[id - 1].st->disk_bytes += len;
     return 0;
 }
 
@@ -169,14 +169,14 @@ void fl__disk_sync_event(fl_sim *sim, uint32_t slot)
     int status = 0;
     if (s.fail) {
         status = FL_EIO;
-        sim->stats.node[n->id - 1].fsync_failures++;
+        sim->nodes[n->id - 1].st->fsync_failures++;
     } else if (s.lie) {
-        sim->stats.node[n->id - 1].fsyncs++; /* it claims success; nothing became durable */
+        sim->nodes[n->id - 1].st->fsyncs++; /* it claims success; nothing became durable */
     } else {
         size_t upto = s.upto < d->count ? s.upto : d->count;
         if (upto > d->durable)
             d->durable = upto;
-        sim->stats.node[n->id - 1].fsyncs++;
+        sim->nodes[n->id - 1].st->fsyncs++;
     }
     e->kind = EV_SYNCED; /* the disk is done; the process hears it now or when it can */
     e->token = s.token;
@@ -320,8 +320,8 @@ int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, s
         return rc;
     for (size_t i = 0; i < d->syncs_count; i++)
         d->syncs[(d->syncs_head + i) % SYNCS_MAX].upto = 0; /* they covered the old records */
-    sim->stats.node[id - 1].disk_writes += n;
-    sim->stats.node[id - 1].disk_bytes += total;
+    sim->nodes[id - 1].st->disk_writes += n;
+    sim->nodes[id - 1].st->disk_bytes += total;
     return 0;
 }
 

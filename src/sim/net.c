@@ -10,20 +10,87 @@
 
 #include <stdlib.h>
 
-static inline fl_sim_link *link_of(const fl_sim *sim, fl_node_id from, fl_node_id to)
+/* ---- the link model: a default plus overrides ---------------------------------------------- */
+
+static inline uint64_t link_key(fl_node_id from, fl_node_id to)
 {
-    return &sim->links[(size_t)(from - 1) * sim->cfg.nodes + (to - 1)];
+    return (uint64_t)from << 32 | to;
+}
+
+static inline size_t ov_slot(const fl_sim *sim, uint64_t key)
+{
+    return (size_t)fl_mix64(key) & (sim->link_ov_cap - 1);
+}
+
+/* The model of from -> to: its override, or the default. O(1) expected. */
+static inline const fl_sim_link *link_of(const fl_sim *sim, fl_node_id from, fl_node_id to)
+{
+    if (sim->link_ov_count == 0)
+        return &sim->link_def;
+    uint64_t key = link_key(from, to);
+    for (size_t i = ov_slot(sim, key);; i = (i + 1) & (sim->link_ov_cap - 1)) {
+        if (sim->link_ov[i].key == key)
+            return &sim->link_ov[i].link;
+        if (sim->link_ov[i].key == 0)
+            return &sim->link_def;
+    }
+}
+
+static inline bool link_passes(const fl_sim *sim, fl_node_id from, fl_node_id to,
+                               const fl_sim_link *l)
+{
+    return l->up && (!sim->groups || sim->nodes[from - 1].group == sim->nodes[to - 1].group);
+}
+
+static int ov_grow(fl_sim *sim)
+{
+    size_t cap = sim->link_ov_cap ? sim->link_ov_cap * 2 : 64;
+    sim_link_ov *t = calloc(cap, sizeof(*t));
+    if (!t)
+        return FL_ENOMEM;
+    sim_link_ov *old = sim->link_ov;
+    size_t old_cap = sim->link_ov_cap;
+    sim->link_ov = t;
+    sim->link_ov_cap = cap;
+    for (size_t i = 0; i < old_cap; i++) {
+        if (old[i].key == 0)
+            continue;
+        size_t j = ov_slot(sim, old[i].key);
+        while (t[j].key != 0)
+            j = (j + 1) & (cap - 1);
+        t[j] = old[i];
+    }
+    free(old);
+    return 0;
+}
+
+/* The override of from -> to, created from the default if missing; NULL without memory. */
+static fl_sim_link *link_mut(fl_sim *sim, fl_node_id from, fl_node_id to)
+{
+    if ((sim->link_ov_count + 1) * 2 > sim->link_ov_cap && ov_grow(sim))
+        return NULL;
+    uint64_t key = link_key(from, to);
+    size_t i = ov_slot(sim, key);
+    for (; sim->link_ov[i].key != 0; i = (i + 1) & (sim->link_ov_cap - 1))
+        if (sim->link_ov[i].key == key)
+            return &sim->link_ov[i].link;
+    sim->link_ov[i].key = key;
+    sim->link_ov[i].link = sim->link_def;
+    sim->link_ov_count++;
+    return &sim->link_ov[i].link;
 }
 
 int fl__links_init(fl_sim *sim)
 {
-    size_t n = sim->cfg.nodes;
-    sim->links = malloc(n * n * sizeof(*sim->links));
-    if (!sim->links)
-        return FL_ENOMEM;
-    for (size_t i = 0; i < n * n; i++)
-        sim->links[i] = sim->cfg.link;
+    sim->link_def = sim->cfg.link;
     return 0;
+}
+
+void fl__links_free(fl_sim *sim)
+{
+    free(sim->link_ov);
+    sim->link_ov = NULL;
+    sim->link_ov_cap = sim->link_ov_count = 0;
 }
 
 static int check_pair(fl_sim *sim, fl_node_id from, fl_node_id to, const char *what)
@@ -49,7 +116,10 @@ int fl_sim_link_set(fl_sim *sim, fl_node_id from, fl_node_id to, const fl_sim_li
     int rc = check_pair(sim, from, to, "link_set");
     if (rc || (rc = link_valid(sim, l)))
         return rc;
-    *link_of(sim, from, to) = *l;
+    fl_sim_link *m = link_mut(sim, from, to);
+    if (!m)
+        return FL_ENOMEM;
+    *m = *l;
     return 0;
 }
 
@@ -58,9 +128,8 @@ int fl_sim_link_set_all(fl_sim *sim, const fl_sim_link *l)
     int rc = link_valid(sim, l);
     if (rc)
         return rc;
-    size_t n = sim->cfg.nodes;
-    for (size_t i = 0; i < n * n; i++)
-        sim->links[i] = *l;
+    sim->link_def = *l;
+    fl__links_free(sim); /* every link follows the default again */
     return 0;
 }
 
@@ -77,8 +146,29 @@ int fl_sim_link_up(fl_sim *sim, fl_node_id from, fl_node_id to, bool up)
     int rc = check_pair(sim, from, to, "link_up");
     if (rc)
         return rc;
-    link_of(sim, from, to)->up = up;
+    if (link_of(sim, from, to)->up == up)
+        return 0;
+    fl_sim_link *m = link_mut(sim, from, to);
+    if (!m)
+        return FL_ENOMEM;
+    m->up = up;
     return 0;
+}
+
+int fl_sim_set_group(fl_sim *sim, fl_node_id id, uint32_t group)
+{
+    sim_node *n = fl__sim_node(sim, id, "set_group");
+    if (!n)
+        return FL_EINVAL;
+    n->group = group;
+    if (group != 0)
+        sim->groups = true;
+    return 0;
+}
+
+uint32_t fl_sim_group(const fl_sim *sim, fl_node_id id)
+{
+    return id >= 1 && id <= sim->cfg.nodes ? sim->nodes[id - 1].group : 0;
 }
 
 int fl_sim_set_conn(fl_sim *sim, const fl_sim_conn *c)
@@ -86,16 +176,23 @@ int fl_sim_set_conn(fl_sim *sim, const fl_sim_conn *c)
     if (c->n != sim->cfg.nodes)
         return fl__sim_fail(sim, "set_conn: matrix for %u nodes, sim has %u", c->n, sim->cfg.nodes);
     for (fl_node_id a = 1; a <= c->n; a++)
-        for (fl_node_id b = 1; b <= c->n; b++)
-            link_of(sim, a, b)->up = fl_sim_conn_can(c, a, b);
+        for (fl_node_id b = 1; b <= c->n; b++) {
+            int rc = fl_sim_link_up(sim, a, b, fl_sim_conn_can(c, a, b));
+            if (rc)
+                return rc;
+        }
     return 0;
 }
 
 int fl_sim_heal(fl_sim *sim)
 {
-    fl_sim_conn c;
-    fl_sim_conn_full(&c, sim->cfg.nodes);
-    return fl_sim_set_conn(sim, &c);
+    sim->link_def.up = true;
+    for (size_t i = 0; i < sim->link_ov_cap; i++)
+        sim->link_ov[i].link.up = true;
+    for (uint32_t i = 0; i < sim->cfg.nodes; i++)
+        sim->nodes[i].group = 0;
+    sim->groups = false;
+    return 0;
 }
 
 /* Queues one copy of the message; returns FL_EFULL/FL_ENOMEM when no slot is left. */
@@ -135,7 +232,7 @@ int fl_sim_send(fl_sim *sim, fl_node_id from, fl_node_id to, const void *msg, si
     sim->stats.msgs_sent++;
     sim->stats.bytes_sent += len;
     const fl_sim_link *l = link_of(sim, from, to);
-    if (!l->up) {
+    if (!link_passes(sim, from, to, l)) {
         sim->stats.msgs_dropped_partition++;
         return 0;
     }
@@ -170,7 +267,7 @@ void fl__net_deliver(fl_sim *sim, uint32_t slot)
 {
     sim_ev *e = &sim->ev[slot];
     sim_node *n = &sim->nodes[e->node - 1];
-    if (!link_of(sim, e->from, e->node)->up) {
+    if (!link_passes(sim, e->from, e->node, link_of(sim, e->from, e->node))) {
         drop(sim, slot, &sim->stats.msgs_dropped_partition);
         return;
     }

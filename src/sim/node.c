@@ -161,7 +161,7 @@ static void call_timer(fl_sim *sim, sim_node *n)
 {
     n->timer_local = n->timer_at = FL_TIME_NEVER;
     sim->stats.events++;
-    sim->stats.node[n->id - 1].timers++;
+    sim->nodes[n->id - 1].st->timers++;
     sim->in_node = n->id;
     sim->cfg.proto->timer(n->obj);
     fl__sim_after_node_call(sim, n);
@@ -262,7 +262,7 @@ int fl_sim_restart(fl_sim *sim, fl_node_id id)
         return FL_EINVAL;
     if (n->state != FL_SIM_NODE_DOWN)
         return fl__sim_fail(sim, "restart: node %u is not down", id);
-    sim->stats.node[id - 1].restarts++;
+    sim->nodes[id - 1].st->restarts++;
     start_node(sim, n, EV_RESTART);
     return 0;
 }
@@ -283,7 +283,7 @@ int fl_sim_crash(fl_sim *sim, fl_node_id id)
         sim->cfg.proto->stop(obj);
     if (!n->reason[0])
         snprintf(n->reason, sizeof(n->reason), "crashed");
-    sim->stats.node[id - 1].crashes++;
+    sim->nodes[id - 1].st->crashes++;
     kill_node(sim, n);
     fl__trace(sim, EV_CRASH, id, FL_NODE_NONE, NULL, 0);
     return 0;

@@ -19,6 +19,7 @@
 #define DISK_BYTES_LIMIT    ((size_t)1 << 40)
 
 _Static_assert(FL_SIM_NODES_MAX <= 64, "fl_sim_conn rows are 64-bit masks");
+_Static_assert(FL_SIM_NODES_LIMIT <= WAKE_MASK, "wake items carry a node index");
 _Static_assert(EVENTS_MAX_LIMIT < SLOT_NONE, "slot indexes are 32-bit");
 
 int fl__sim_fail(fl_sim *sim, const char *fmt, ...)
@@ -79,7 +80,7 @@ static int check_range(fl_buf *why, const char *name, size_t v, size_t lo, size_
 
 static int check_clocks(const fl_sim_config *c, fl_buf *why)
 {
-    for (uint32_t i = 0; i < c->nodes; i++) {
+    for (uint32_t i = 0; i < c->nodes && i < FL_SIM_NODES_MAX; i++) {
         double d = c->clock_drift_ppm[i];
         if (!(d > -500000.0 && d < 500000.0)) {
             if (why)
@@ -94,7 +95,7 @@ static int check_clocks(const fl_sim_config *c, fl_buf *why)
 static int config_check(const fl_sim_config *c, fl_buf *why)
 {
     int rc;
-    if ((rc = check_range(why, "nodes", c->nodes, 1, FL_SIM_NODES_MAX)) ||
+    if ((rc = check_range(why, "nodes", c->nodes, 1, FL_SIM_NODES_LIMIT)) ||
         (rc = check_range(why, "events_max", c->events_max, 16, EVENTS_MAX_LIMIT)) ||
         (rc = check_range(why, "msg_bytes_max", c->msg_bytes_max, 1, MSG_BYTES_MAX_LIMIT)) ||
         (rc = check_range(why, "disk_bytes_max", c->disk_bytes_max, 1, DISK_BYTES_LIMIT)))
@@ -128,6 +129,12 @@ static void seed_stream(fl_rng *r, uint64_t seed, uint64_t stream)
 
 static int nodes_init(fl_sim *sim)
 {
+    uint32_t count = sim->cfg.nodes;
+    sim->nodes = calloc(count, sizeof(*sim->nodes));
+    if (count > FL_SIM_NODES_MAX)
+        sim->node_stats_more = calloc(count - FL_SIM_NODES_MAX, sizeof(*sim->node_stats_more));
+    if (!sim->nodes || (count > FL_SIM_NODES_MAX && !sim->node_stats_more))
+        return FL_ENOMEM;
     for (uint32_t i = 0; i < sim->cfg.nodes; i++) {
         sim_node *n = &sim->nodes[i];
         n->id = i + 1;
@@ -135,7 +142,11 @@ static int nodes_init(fl_sim *sim)
         n->timer_local = n->timer_at = n->timer_ev_at = FL_TIME_NEVER;
         n->draining = SLOT_NONE;
         seed_stream(&n->rng, sim->cfg.seed, 100 + i);
-        fl__clock_init(&n->clock, sim->cfg.clock_offset_ns[i], sim->cfg.clock_drift_ppm[i]);
+        n->st = i < FL_SIM_NODES_MAX ? &sim->stats.node[i]
+                                     : &sim->node_stats_more[i - FL_SIM_NODES_MAX];
+        bool cfg_clock = i < FL_SIM_NODES_MAX;
+        fl__clock_init(&n->clock, cfg_clock ? sim->cfg.clock_offset_ns[i] : 0,
+                       cfg_clock ? sim->cfg.clock_drift_ppm[i] : 0.0);
         int rc = fl__disk_init(sim, n);
         if (rc)
             return rc;
@@ -153,7 +164,7 @@ int fl_sim_create(const fl_sim_config *c, fl_sim **out, fl_buf *why)
     if (!sim)
         return FL_ENOMEM;
     sim->cfg = *c;
-    fl_heap_init(&sim->heap, c->events_max + FL_SIM_NODES_MAX); /* + wake items */
+    fl_heap_init(&sim->heap, c->events_max + c->nodes); /* + wake items */
     fl_buf_init(&sim->why);
     sim->ev_free = SLOT_NONE;
     seed_stream(&sim->net_rng, c->seed, 1);
@@ -174,12 +185,14 @@ void fl_sim_destroy(fl_sim *sim)
 {
     if (!sim)
         return;
-    for (uint32_t i = 0; i < sim->cfg.nodes; i++)
+    for (uint32_t i = 0; sim->nodes && i < sim->cfg.nodes; i++)
         fl__node_free(sim, &sim->nodes[i]);
     for (uint32_t i = 0; i < sim->ev_cap; i++)
         free(sim->ev[i].data);
     free(sim->ev);
-    free(sim->links);
+    fl__links_free(sim);
+    free(sim->nodes);
+    free(sim->node_stats_more);
     fl_heap_free(&sim->heap);
     fl_buf_free(&sim->why);
     fl_assert_set_hook(NULL, NULL);
@@ -271,6 +284,13 @@ const fl_sim_violation *fl_sim_get_violation(const fl_sim *sim)
 const fl_sim_stats *fl_sim_get_stats(const fl_sim *sim)
 {
     return &sim->stats;
+}
+
+const fl_sim_node_stats *fl_sim_get_node_stats(const fl_sim *sim, fl_node_id id)
+{
+    if (id == 0 || id > sim->cfg.nodes)
+        return NULL;
+    return sim->nodes[id - 1].st;
 }
 
 static void print_violation(const fl_sim *sim)
@@ -374,7 +394,7 @@ static bool dispatch(fl_sim *sim, uint64_t value)
 {
     uint64_t before = sim->stats.events;
     if (value & WAKE_FLAG)
-        fl__node_wake(sim, &sim->nodes[value & 0xff]);
+        fl__node_wake(sim, &sim->nodes[value & WAKE_MASK]);
     else
         fl__sim_dispatch(sim, (uint32_t)value);
     return sim->stats.events != before;

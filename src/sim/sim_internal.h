@@ -32,10 +32,11 @@ enum {
 };
 
 #define SLOT_NONE UINT32_MAX
-/* A heap item whose value has WAKE_FLAG is not a slot but "slow node (value & 0xff) + 1 may be
- * free: run the first event of its backlog". At most one per node, so the heap holds at most
- * events_max + FL_SIM_NODES_MAX items. */
+/* A heap item whose value has WAKE_FLAG is not a slot but "slow node (value & WAKE_MASK) + 1
+ * may be free: run the first event of its backlog". At most one per node, so the heap holds at
+ * most events_max + nodes items. */
 #define WAKE_FLAG       ((uint64_t)1 << 63)
+#define WAKE_MASK       ((uint64_t)UINT32_MAX)
 #define CHECKS_MAX      16
 #define RING_SIZE       64
 #define RING_DESC       96
@@ -115,9 +116,17 @@ typedef struct sim_node {
     bool slow; /* every processed event keeps it busy for a sample of proc */
     fl_sim_dist proc;
     fl_time_ns busy_until; /* a slow node processes nothing before this time */
+    uint32_t group;        /* partition group (fl_sim_set_group) */
+    fl_sim_node_stats *st; /* in sim->stats.node, or sim->node_stats_more */
     char reason[REASON_MAX];
     sim_disk disk;
 } sim_node;
+
+/* A link that differs from the default model; key = from << 32 | to (never 0). */
+typedef struct sim_link_ov {
+    uint64_t key;
+    fl_sim_link link;
+} sim_link_ov;
 
 typedef struct sim_ring_entry {
     uint64_t event;
@@ -141,10 +150,15 @@ struct fl_sim {
     fl_rng net_rng;
     fl_rng disk_rng;
     fl_rng driver_rng;
-    fl_rng proc_rng;    /* processing times of slow nodes */
-    fl_sim_link *links; /* n * n, [from-1][to-1] */
-    sim_node nodes[FL_SIM_NODES_MAX];
-    fl_node_id in_node; /* node whose callback is running, 0 = none */
+    fl_rng proc_rng;      /* processing times of slow nodes */
+    fl_sim_link link_def; /* the model of every link without an override */
+    sim_link_ov *link_ov; /* open addressing, power-of-two capacity */
+    size_t link_ov_cap;
+    size_t link_ov_count;
+    bool groups;                        /* some node is outside group 0 */
+    sim_node *nodes;                    /* cfg.nodes, index id-1 */
+    fl_sim_node_stats *node_stats_more; /* ids above FL_SIM_NODES_MAX */
+    fl_node_id in_node;                 /* node whose callback is running, 0 = none */
     struct {
         fl_sim_check_fn fn;
         void *arg;
@@ -178,6 +192,7 @@ int fl__ev_set_data(fl_sim *sim, uint32_t slot, const void *p, size_t len);
 int fl__link_check(const fl_sim_link *l, fl_buf *why);
 void fl__net_deliver(fl_sim *sim, uint32_t slot);
 int fl__links_init(fl_sim *sim);
+void fl__links_free(fl_sim *sim);
 
 /* node.c */
 void fl__node_timer_event(fl_sim *sim, uint32_t slot);

@@ -7,7 +7,7 @@
 
 static void node_json(fl_json *j, const fl_sim *sim, uint32_t i)
 {
-    const fl_sim_node_stats *s = &sim->stats.node[i];
+    const fl_sim_node_stats *s = sim->nodes[i].st;
     static const char *const st[] = {"down", "up", "paused"};
     fl_json_obj_begin(j);
     fl_json_kv_uint(j, "id", i + 1);

@@ -73,9 +73,9 @@ TEST(sim_refuses_bad_config_with_a_message)
     CHECK_EQ(fl_sim_create(&c, &sim, &why), FL_EINVAL);
     CHECK(sim == NULL);
     fl_buf_put_u8(&why, 0);
-    CHECK(strstr((const char *)why.data, "nodes = 0 out of range 1..64"));
+    CHECK(strstr((const char *)why.data, "nodes = 0 out of range 1..65536"));
     fl_buf_reset(&why);
-    toy_config(&c, &ctx, 1, 65);
+    toy_config(&c, &ctx, 1, FL_SIM_NODES_LIMIT + 1);
     CHECK_EQ(fl_sim_create(&c, &sim, &why), FL_EINVAL);
     toy_config(&c, &ctx, 1, 3);
     c.link.loss = 1.5;
