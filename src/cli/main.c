@@ -18,6 +18,7 @@ static const fl_cli_command commands[] = {
     {"sim", "one simulated run, or a campaign over many seeds", fl_cmd_sim},
     {"merge", "combine the shard results of a campaign", fl_cmd_merge},
     {"check", "is a history linearizable? (JSON lines or Jepsen EDN)", fl_cmd_check},
+    {"server", "one real node: Raft peers over TCP, clients over RESP", fl_cmd_server},
     {"version", "print the version", fl_cmd_version},
 };
 
