@@ -324,7 +324,8 @@ static int start(srv *s, fl_errmsg *m)
     s->lfd = s->sigfd = -1;
     fl_buf_init(&s->scratch);
     s->decode_entries = calloc(FL_WIRE_ENTRIES_MAX, sizeof(fl_raft_entry));
-    if (!s->decode_entries || fl_kv_init(&s->kv, NULL))
+    s->fwd_ring = calloc(SRV_OPS_MAX, sizeof(fwd_rec));
+    if (!s->decode_entries || !s->fwd_ring || fl_kv_init(&s->kv, NULL))
         return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
     s->kv_up = true;
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
@@ -355,6 +356,7 @@ static void stop(srv *s)
         close(s->sigfd);
     }
     free(s->decode_entries);
+    free(s->fwd_ring);
     fl_buf_free(&s->scratch);
     fl_loop_close(&s->loop);
 }

@@ -508,20 +508,33 @@ static void no_result(op *o, const fl_kv_result *res)
     fl__op_finish(o);
 }
 
+/* clang-format off */
 static const cmd_def commands[] = {
-    {"get", 2, get_begin, get_result},        {"set", -3, set_begin, set_result},
-    {"del", -2, del_begin, del_result},       {"exists", -2, barrier_begin, exists_result},
-    {"mget", -2, barrier_begin, mget_result}, {"append", 3, append_begin, append_result},
-    {"incr", 2, incr_begin, incr_result},     {"decr", 2, incr_begin, incr_result},
-    {"incrby", 3, incr_begin, incr_result},   {"decrby", 3, incr_begin, incr_result},
-    {"getset", 3, getset_begin, set_result},  {"cas", 4, cas_begin, cas_result},
-    {"ping", -1, ping_begin, no_result},      {"echo", 2, echo_begin, no_result},
-    {"quit", -1, quit_begin, no_result},      {"auth", -2, auth_begin, no_result},
-    {"info", -1, info_begin, no_result},      {"fl.status", 1, status_begin, no_result},
-    {"dbsize", 1, dbsize_begin, no_result},   {"command", -1, empty_array_begin, no_result},
-    {"client", -2, ok_begin, no_result},      {"select", 2, ok_begin, no_result},
-    {"config", -2, config_begin, no_result},
+    {"get", 2, get_begin, get_result, false},
+    {"set", -3, set_begin, set_result, false},
+    {"del", -2, del_begin, del_result, false},
+    {"exists", -2, barrier_begin, exists_result, true},
+    {"mget", -2, barrier_begin, mget_result, true},
+    {"append", 3, append_begin, append_result, false},
+    {"incr", 2, incr_begin, incr_result, false},
+    {"decr", 2, incr_begin, incr_result, false},
+    {"incrby", 3, incr_begin, incr_result, false},
+    {"decrby", 3, incr_begin, incr_result, false},
+    {"getset", 3, getset_begin, set_result, false},
+    {"cas", 4, cas_begin, cas_result, false},
+    {"ping", -1, ping_begin, no_result, false},
+    {"echo", 2, echo_begin, no_result, false},
+    {"quit", -1, quit_begin, no_result, false},
+    {"auth", -2, auth_begin, no_result, false},
+    {"info", -1, info_begin, no_result, false},
+    {"fl.status", 1, status_begin, no_result, false},
+    {"dbsize", 1, dbsize_begin, no_result, false},
+    {"command", -1, empty_array_begin, no_result, false},
+    {"client", -2, ok_begin, no_result, false},
+    {"select", 2, ok_begin, no_result, false},
+    {"config", -2, config_begin, no_result, false},
 };
+/* clang-format on */
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 

@@ -18,7 +18,15 @@
 #define SRV_STEPS_MAX       32 /* kv commands one client command may take (CAS retries) */
 
 /* Peer frame types. */
-enum { FRAME_RAFT = 1, FRAME_PROPOSE = 2, FRAME_PROPOSED = 3 };
+enum { FRAME_RAFT = 1, FRAME_PROPOSE = 2, FRAME_PROPOSED = 3, FRAME_RESULT = 4 };
+
+/* A leader's record of a proposal forwarded by another node: the result goes back to it. */
+typedef struct fwd_rec {
+    fl_index index;
+    fl_term term;
+    uint64_t fwd_id;
+    fl_node_id from;
+} fwd_rec;
 
 typedef struct srv srv;
 typedef struct conn conn;
@@ -104,6 +112,8 @@ struct srv {
     op_list ready, wait_leader, forwarded, proposed;
     size_t n_ops;
     uint64_t next_fwd_id;
+    fwd_rec *fwd_ring; /* SRV_OPS_MAX, FIFO in index order */
+    size_t fwd_head, fwd_count;
     /* fatal error (fsync, out of memory): the loop stops and run returns it */
     int fatal;
     fl_errmsg fatal_msg;
@@ -140,6 +150,7 @@ typedef struct cmd_def {
     int arity; /* Redis convention: n exact, -n at least n (the name counts) */
     void (*begin)(op *o);
     void (*result)(op *o, const fl_kv_result *res);
+    bool local_read; /* reads this node's kv when it applies the entry: no leader result */
 } cmd_def;
 /* Runs one parsed command for c: replies at once or starts an op. */
 void fl__cmd_execute(conn *c, size_t argc, const fl_resp_arg *argv);

@@ -6,12 +6,15 @@
  *       |   --(leader known)--> PROPOSE frame to it --> FORWARDED --(PROPOSED frame)--^
  *       |   --(no leader)-----> WAIT_LEADER --(housekeeping, leader known)--> READY
  *     PROPOSED --(this node applies index with term)--> result --> DONE (or the next step)
+ *              --(RESULT frame from the leader that applied it)--> the same, sooner
  *              --(applies index with another term: lost)--> READY again (same seq)
  *
  * Retries resend the same (client id, seq), so the kv's session applies a write at most
  * once. Every op has a deadline; past it the client gets "-ERR timeout". The forwarding
  * frames (peer.h) are, little-endian: PROPOSE = fwd id u64 + kv command; PROPOSED = fwd id
- * u64, status u8 (0 ok, 1 not the leader), index u64, term u64. */
+ * u64, status u8 (0 ok, 1 not the leader), index u64, term u64; RESULT = fwd id u64, index
+ * u64, kv result encoding (kv.h), sent by the leader when it applies a forwarded entry with
+ * the term it was proposed in, so the origin need not wait to learn the commit itself. */
 #include "server_int.h"
 
 #include "faultline/error.h"
@@ -171,6 +174,7 @@ static bool route(srv *s, op *o)
         fl_term term;
         int rc = fl__srv_propose(s, o->cmd.data, o->cmd.len, &index, &term);
         if (rc == 0) {
+            o->fwd_id = 0;
             o->index = index;
             o->term = term;
             insert_proposed(o);
@@ -210,8 +214,28 @@ static void retry(op *o)
     fl__op_submit(o);
 }
 
+/* Leader side: sends the result of a forwarded proposal back to the node it came from. */
+static void send_results(srv *s, fl_index index, fl_term term, const fl_kv_result *res)
+{
+    while (s->fwd_count && s->fwd_ring[s->fwd_head].index <= index) {
+        fwd_rec r = s->fwd_ring[s->fwd_head];
+        s->fwd_head = (s->fwd_head + 1) % SRV_OPS_MAX;
+        s->fwd_count--;
+        if (r.index != index || r.term != term)
+            continue; /* lost; the origin finds out when it applies that index */
+        uint8_t head[16];
+        fl_put_u64le(head, r.fwd_id);
+        fl_put_u64le(head + 8, index);
+        fl_buf_reset(&s->scratch);
+        if (fl_kv_result_encode(res, &s->scratch) == 0)
+            fl_peers_send(&s->peers, r.from, FRAME_RESULT, head, 16, s->scratch.data,
+                          s->scratch.len);
+    }
+}
+
 void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *res)
 {
+    send_results(s, index, term, res);
     while (s->proposed.head && s->proposed.head->index <= index) {
         op *o = s->proposed.head;
         unlink_op(o);
@@ -236,8 +260,13 @@ static void on_propose(srv *s, fl_node_id from, const uint8_t *p, size_t len)
     out[8] = 1;
     s->forwarded_in++;
     if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER &&
-        fl__srv_propose(s, p + 8, len - 8, &index, &term) == 0)
+        fl__srv_propose(s, p + 8, len - 8, &index, &term) == 0) {
         out[8] = 0;
+        if (s->fwd_count < SRV_OPS_MAX) {
+            size_t at = (s->fwd_head + s->fwd_count++) % SRV_OPS_MAX;
+            s->fwd_ring[at] = (fwd_rec){index, term, fl_get_u64le(p), from};
+        }
+    }
     fl_put_u64le(out + 9, index);
     fl_put_u64le(out + 17, term);
     fl_peers_send(&s->peers, from, FRAME_PROPOSED, out, sizeof(out), NULL, 0);
@@ -263,12 +292,32 @@ static void on_proposed(srv *s, const uint8_t *p, size_t len)
     insert_proposed(o);
 }
 
+/* Origin side: the leader applied our forwarded entry; answer without waiting for our own
+ * apply (except for commands that read this node's kv at that point). */
+static void on_result(srv *s, const uint8_t *p, size_t len)
+{
+    fl_kv_result res;
+    if (len < 16 || fl_kv_result_decode(p + 16, len - 16, &res))
+        return;
+    uint64_t id = fl_get_u64le(p);
+    fl_index index = fl_get_u64le(p + 8);
+    op *o = s->proposed.head;
+    while (o && o->index <= index && o->fwd_id != id)
+        o = o->next;
+    if (!o || o->fwd_id != id || o->index != index || o->def->local_read)
+        return;
+    unlink_op(o);
+    o->def->result(o, &res);
+}
+
 void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size_t len)
 {
     if (type == FRAME_PROPOSE)
         on_propose(s, from, p, len);
     else if (type == FRAME_PROPOSED)
         on_proposed(s, p, len);
+    else if (type == FRAME_RESULT)
+        on_result(s, p, len);
     else
         FL_WARN("peer %u: unknown frame type %u dropped", from, type);
 }
