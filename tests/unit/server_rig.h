@@ -64,7 +64,7 @@ static void rig_find_bin(rig *r)
     snprintf(r->bin, sizeof(r->bin), "%s/faultline", d);
 }
 
-static void rig_stop(rig *r);
+static bool rig_stop(rig *r);
 
 /* The rig in use (tests keep it in static storage), stopped at exit or by the next
  * rig_init: a failed CHECK leaves its test early without reaching rig_stop. */
@@ -133,28 +133,58 @@ static void rig_start(rig *r, int id)
     r->pid[id] = pid;
 }
 
-static void rig_kill(rig *r, int id, int sig)
+/* Sends sig and reaps the node; returns its wait status (-1 if it was not running). */
+static int rig_kill(rig *r, int id, int sig)
 {
+    int status = -1;
     if (r->pid[id] <= 0)
-        return;
+        return status;
     kill(r->pid[id], sig);
-    waitpid(r->pid[id], NULL, 0);
+    waitpid(r->pid[id], &status, 0);
     r->pid[id] = 0;
+    return status;
 }
 
-/* Stops every node and removes the temp dir. */
-static void rig_stop(rig *r)
+/* True if a node's log mentions a sanitizer report or an assertion. */
+static bool rig_log_dirty(const rig *r, int id)
+{
+    char path[200], line[1024];
+    snprintf(path, sizeof(path), "%s/n%d.log", r->dir, id);
+    FILE *f = fopen(path, "r");
+    bool dirty = false;
+    while (f && fgets(line, sizeof(line), f))
+        dirty |=
+            strstr(line, "Sanitizer") || strstr(line, "runtime error") || strstr(line, "assert");
+    if (f)
+        fclose(f);
+    if (dirty)
+        fprintf(stderr, "  node %d's log (%s) has a sanitizer or assertion report\n", id, path);
+    return dirty;
+}
+
+/* Stops every node (SIGTERM) and removes the temp dir. Returns true if every running node
+ * exited with status 0 and no log holds a sanitizer or assertion report. */
+static bool rig_stop(rig *r)
 {
     rig_current = NULL;
     if (!r->dir[0])
-        return;
-    for (int i = 1; i <= r->n; i++)
-        rig_kill(r, i, SIGTERM);
+        return true;
+    bool clean = true;
+    for (int i = 1; i <= r->n; i++) {
+        bool running = r->pid[i] > 0;
+        int status = rig_kill(r, i, SIGTERM);
+        if (running && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+            fprintf(stderr, "  node %d: exit status %d after SIGTERM\n", i, status);
+            clean = false;
+        }
+        clean &= !rig_log_dirty(r, i);
+    }
     char cmd[200];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", r->dir);
     if (getenv("FL_KEEP_TEST_DIR") == NULL && system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", r->dir);
     r->dir[0] = 0;
+    return clean;
 }
 
 /* ---- a tiny RESP client ---------------------------------------------------------------- */

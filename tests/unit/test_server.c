@@ -90,7 +90,7 @@ TEST(server_one_node_commands)
     cmd(fd, "+OK", "QUIT", NULL, NULL, NULL);
     CHECK(!rc_reply(fd, out, sizeof(out))); /* closed */
     close(fd);
-    rig_stop(&r);
+    CHECK(rig_stop(&r));
 }
 
 TEST(server_three_nodes_elect_and_serve)
@@ -137,5 +137,5 @@ TEST(server_three_nodes_elect_and_serve)
     } else {
         printf("redis-cli check skipped: redis-cli is not installed\n");
     }
-    rig_stop(&r);
+    CHECK(rig_stop(&r));
 }
