@@ -22,5 +22,6 @@ int fl_cmd_merge(int argc, char **argv);
 int fl_cmd_check(int argc, char **argv);
 int fl_cmd_server(int argc, char **argv);
 int fl_cmd_cluster(int argc, char **argv);
+int fl_cmd_bench(int argc, char **argv);
 
 #endif
