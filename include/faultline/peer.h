@@ -82,6 +82,9 @@ int fl_peers_init(fl_peers *ps, fl_loop *loop, const fl_peers_config *cfg, fl_pe
  * FL_ETOOBIG or FL_ENOTFOUND (no such peer). */
 int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, size_t head_len,
                   const void *body, size_t body_len);
+/* Writes queued frames now, as far as the sockets take them (the rest waits for the loop).
+ * Called before a blocking fdatasync so that peers work in parallel with it. */
+void fl_peers_flush(fl_peers *ps);
 /* True when the outgoing connection to node to is up. */
 bool fl_peers_connected(const fl_peers *ps, fl_node_id to);
 void fl_peers_close(fl_peers *ps);

@@ -191,6 +191,13 @@ int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, s
     return 0;
 }
 
+void fl_peers_flush(fl_peers *ps)
+{
+    for (uint32_t i = 0; i < ps->n_out; i++)
+        if (ps->out[i].connected && ps->out[i].out.len > ps->out[i].out_off)
+            out_flush(&ps->out[i]);
+}
+
 bool fl_peers_connected(const fl_peers *ps, fl_node_id to)
 {
     for (uint32_t i = 0; i < ps->n_out; i++)

@@ -112,6 +112,7 @@ static void sync_cb(fl_loop *loop, void *arg)
     if (s->fatal || !s->persist_seq)
         return;
     fl_errmsg m;
+    fl_peers_flush(&s->peers); /* followers start on our entries while we fsync them */
     if (fl_raft_store_sync(&s->store, &m)) {
         /* After a failed fsync the page cache may have dropped our data: never carry on. */
         char what[FL_ERRMSG_SIZE + 32];
@@ -124,6 +125,7 @@ static void sync_cb(fl_loop *loop, void *arg)
     fl_raft_event ev = {.type = FL_RAFT_EV_PERSISTED, .u.seq = seq};
     fl_raft_update up;
     step(s, &ev, &up);
+    fl_peers_flush(&s->peers); /* acknowledgements released by the sync go out now */
 }
 
 static void tick_cb(fl_loop *loop, void *arg)
