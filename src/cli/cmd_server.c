@@ -57,6 +57,8 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         return parse_ms(val, &c->election_timeout_ns);
     if (!strcmp(opt, "--heartbeat-ms"))
         return parse_ms(val, &c->heartbeat_ns);
+    if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
+        return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
     if (!strcmp(opt, "--log-level"))
         return (*level = fl_log_level_parse(val)) < 0 ? -1 : 0;
     return -1;

@@ -286,7 +286,9 @@ static int open_signals(srv *s, fl_errmsg *m)
 
 static int open_raft(srv *s, fl_errmsg *m)
 {
-    int rc = fl_raft_store_open(&s->store, s->cfg.data_dir, NULL, m);
+    s->faults.fsync_fail_after = s->cfg.fault_fsync_fail_after;
+    int rc = fl_raft_store_open(&s->store, s->cfg.data_dir,
+                                s->cfg.fault_fsync_fail_after ? &s->faults : NULL, m);
     if (rc)
         return rc;
     s->store_up = true;

@@ -88,6 +88,7 @@ struct srv {
     fl_loop loop;
     fl_peers peers;
     fl_raft_store store;
+    fl_wal_faults faults; /* test hooks (all zero in production) */
     fl_raft raft;
     fl_kv kv;
     bool raft_up, kv_up, store_up, peers_up;

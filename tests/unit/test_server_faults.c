@@ -190,3 +190,46 @@ TEST(server_bench_history_linearizable_across_leader_kill)
     CHECK_EQ(verdict, 0);
     CHECK(rig_stop(&r));
 }
+
+TEST(server_failed_fsync_stops_the_node)
+{
+    static rig r;
+    rig_init(&r, 1);
+    r.extra[0] = "--fault-fsync-fail-after";
+    r.extra[1] = "12";
+    rig_start(&r, 1);
+    CHECK(rig_wait_leader(&r, 5000) == 1);
+    int acked = 0;
+    char key[16], out[128];
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof(key), "f%d", i);
+        if (!rc_cmd(r.client_port[1], out, sizeof(out), "SET", key, "v", NULL) ||
+            strcmp(out, "+OK") != 0)
+            break;
+        acked++;
+    }
+    CHECK(acked > 0 && acked < 50);
+    int status = -1;
+    for (int i = 0; i < 100 && waitpid(r.pid[1], &status, WNOHANG) == 0; i++)
+        rig_sleep_ms(50);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1); /* stopped, not carrying on */
+    r.pid[1] = 0;
+    char log[200], line[512];
+    snprintf(log, sizeof(log), "%s/n1.log", r.dir);
+    FILE *f = fopen(log, "r");
+    bool said = false;
+    while (f && fgets(line, sizeof(line), f))
+        said |= strstr(line, "WAL sync failed") != NULL;
+    if (f)
+        fclose(f);
+    CHECK(said);
+    /* restarted without the fault, it has every acknowledged write */
+    r.extra[0] = NULL;
+    rig_start(&r, 1);
+    CHECK(rig_wait_leader(&r, 5000) == 1);
+    for (int i = 0; i < acked; i++) {
+        snprintf(key, sizeof(key), "f%d", i);
+        CHECK(get_is(&r, 1, key, "v"));
+    }
+    CHECK(rig_stop(&r));
+}
