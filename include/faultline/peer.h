@@ -10,7 +10,9 @@
  *
  * Bounds: a frame is at most FL_PEER_FRAME_BYTES_MAX; a send queue holds at most
  * queue_bytes_max bytes (a frame that does not fit is dropped: Raft retransmits); at most
- * FL_PEER_ACCEPTED_MAX accepted connections. A lost connection is retried with exponential
+ * FL_PEER_ACCEPTED_MAX accepted connections; one that has not sent its hello within
+ * FL_PEER_HELLO_WAIT_NS is closed, and a new accepted hello from node X closes any older
+ * connection from X (a restarted peer's half-open one). A lost connection is retried with exponential
  * backoff (50 ms doubling to 1 s); frames queued on it are dropped. */
 #ifndef FAULTLINE_PEER_H
 #define FAULTLINE_PEER_H
@@ -23,6 +25,7 @@
 #define FL_PEER_FRAME_BYTES_MAX ((size_t)(64u << 20) + 4096)
 #define FL_PEER_ACCEPTED_MAX    64
 #define FL_PEER_HELLO_BYTES     24
+#define FL_PEER_HELLO_WAIT_NS   (5 * FL_NS_PER_S)
 
 /* Called for each frame received from node from; payload valid only during the call. */
 typedef void (*fl_peer_frame_fn)(void *arg, fl_node_id from, uint8_t type, const uint8_t *p,
@@ -48,6 +51,7 @@ typedef struct fl_peer_in {
     fl_buf in;
     fl_node_id from; /* 0 until the hello was accepted */
     fl_addr addr;
+    fl_time_ns accepted_ns;
     struct fl_peers *ps;
 } fl_peer_in;
 
@@ -70,6 +74,7 @@ typedef struct fl_peers {
     fl_peer_in *in[FL_PEER_ACCEPTED_MAX];
     fl_peer_frame_fn fn;
     void *arg;
+    fl_loop_timer_id sweep_timer;
     uint64_t refused;
 } fl_peers;
 

@@ -255,6 +255,11 @@ static bool check_hello(fl_peer_in *c)
                 fl_addr_format(&c->addr, a), why, (unsigned long long)cluster, from, to);
         return false;
     }
+    for (size_t i = 0; i < FL_PEER_ACCEPTED_MAX; i++)
+        if (ps->in[i] && ps->in[i] != c && ps->in[i]->from == from) {
+            FL_INFO("peer %u: closing its older incoming connection", from);
+            in_close(ps->in[i]);
+        }
     c->from = from;
     FL_INFO("peer %u: accepted connection from %s", from, fl_addr_format(&c->addr, a));
     return true;
@@ -340,6 +345,7 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         c->fd = fd;
         c->ps = ps;
         c->addr = peer;
+        c->accepted_ns = fl_loop_now(loop);
         fl_buf_init(&c->in);
         c->in.cap_max = FL_PEER_FRAME_BYTES_MAX + 2 * READ_CHUNK;
         if (fl_loop_watch_start(loop, &c->w, fd, FL_LOOP_READ, in_io, c)) {
@@ -349,6 +355,26 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         }
         ps->in[slot] = c;
     }
+}
+
+/* Closes accepted connections that sent no hello in time, so silent clients cannot hold
+ * every slot. Re-arms itself every second. */
+static void sweep_cb(fl_loop *loop, void *arg)
+{
+    fl_peers *ps = arg;
+    fl_time_ns now = fl_loop_now(loop);
+    for (size_t i = 0; i < FL_PEER_ACCEPTED_MAX; i++) {
+        fl_peer_in *c = ps->in[i];
+        if (c && c->from == 0 && now - c->accepted_ns > FL_PEER_HELLO_WAIT_NS) {
+            char a[FL_ADDR_STR_MAX];
+            FL_WARN("peer connection from %s closed: no hello within %llu ms",
+                    fl_addr_format(&c->addr, a),
+                    (unsigned long long)(FL_PEER_HELLO_WAIT_NS / FL_NS_PER_MS));
+            in_close(c);
+        }
+    }
+    ps->sweep_timer = 0;
+    fl_loop_timer_start(loop, FL_NS_PER_S, sweep_cb, ps, &ps->sweep_timer);
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
@@ -391,11 +417,15 @@ int fl_peers_init(fl_peers *ps, fl_loop *loop, const fl_peers_config *cfg, fl_pe
     }
     for (uint32_t i = 0; i < ps->n_out; i++)
         out_connect(&ps->out[i]);
+    fl_loop_timer_start(loop, FL_NS_PER_S, sweep_cb, ps, &ps->sweep_timer);
     return 0;
 }
 
 void fl_peers_close(fl_peers *ps)
 {
+    if (ps->sweep_timer)
+        fl_loop_timer_cancel(ps->loop, ps->sweep_timer);
+    ps->sweep_timer = 0;
     for (uint32_t i = 0; i < ps->n_out; i++) {
         fl_peer_out *o = &ps->out[i];
         if (o->retry_timer)
