@@ -76,12 +76,16 @@ static int flush(conn *c)
     return c->out.err ? FL_ENOMEM : 0;
 }
 
+/* READ while there is room for more commands; WRITE while replies are unsent, and also
+ * (the socket being writable, this fires at once) to come back when a closing connection
+ * has nothing left to wait for or a stalled one has room to parse its buffered input. */
 static void update_interest(conn *c)
 {
     bool pending = c->out_off < c->out.len;
-    bool can_read =
-        !c->closing && c->inflight < SRV_PIPELINE_MAX && c->out.len - c->out_off < OUT_HIGH_MARK;
-    uint32_t want = (can_read ? FL_LOOP_READ : 0) | (pending || c->closing ? FL_LOOP_WRITE : 0);
+    bool room = c->inflight < SRV_PIPELINE_MAX && c->out.len - c->out_off < OUT_HIGH_MARK;
+    bool can_read = !c->closing && room;
+    bool wake = (c->closing && !c->fifo_head) || (c->stalled && room && !c->closing);
+    uint32_t want = (can_read ? FL_LOOP_READ : 0) | (pending || wake ? FL_LOOP_WRITE : 0);
     if (want != c->w.interest)
         fl_loop_watch_modify(&c->s->loop, &c->w, want);
 }
@@ -124,6 +128,7 @@ static void serve_input(conn *c)
     }
     memmove(c->in.data, c->in.data + off, c->in.len - off);
     c->in.len -= off;
+    c->stalled = c->inflight >= SRV_PIPELINE_MAX && c->in.len > 0;
 }
 
 static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
@@ -141,7 +146,7 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
             return;
         }
         serve_input(c);
-    } else if (c->in.len && !c->closing && c->inflight < SRV_PIPELINE_MAX) {
+    } else if (c->stalled && !c->closing && c->inflight < SRV_PIPELINE_MAX) {
         serve_input(c); /* resumed after the pipeline drained */
     }
     collect(c);

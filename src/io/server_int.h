@@ -80,6 +80,7 @@ struct conn {
     uint64_t seq;
     bool authed;
     bool closing; /* close once out is written */
+    bool stalled; /* parsing stopped at SRV_PIPELINE_MAX with input left in `in` */
     conn *prev, *next;
 };
 

@@ -87,6 +87,15 @@ TEST(server_one_node_commands)
         snprintf(want, sizeof(want), i % 2 ? ":%d" : "+PONG", (i + 1) / 2);
         expect(fd, want);
     }
+    /* more pipelined commands than a connection may have in flight (1024), all already
+     * buffered by the server: it must resume parsing as replies drain */
+    static char many[3000 * 9];
+    len = 0;
+    for (int i = 0; i < 3000; i++)
+        len += (size_t)snprintf(many + len, sizeof(many) - len, "GET s\r\n");
+    CHECK(rc_write(fd, many, len));
+    for (int i = 0; i < 3000; i++)
+        expect(fd, "$hello world");
     cmd(fd, "+OK", "QUIT", NULL, NULL, NULL);
     CHECK(!rc_reply(fd, out, sizeof(out))); /* closed */
     close(fd);
