@@ -12,8 +12,8 @@
  * Retries resend the same (client id, seq), so the kv's session applies a write at most
  * once. Every op has a deadline; past it the client gets "-ERR timeout". The forwarding
  * frames (peer.h) are, little-endian: PROPOSE = fwd id u64 + kv command; PROPOSED = fwd id
- * u64, status u8 (0 ok, 1 not the leader), index u64, term u64; RESULT = fwd id u64, index
- * u64, kv result encoding (kv.h), sent by the leader when it applies a forwarded entry with
+ * u64, status u8 (0 ok, 1 not the leader, 2 too big), index u64, term u64; RESULT = fwd id u64,
+ * index u64, kv result encoding (kv.h), sent by the leader when it applies a forwarded entry with
  * the term it was proposed in, so the origin need not wait to learn the commit itself. */
 #include "server_int.h"
 
@@ -22,6 +22,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+enum { PROPOSED_OK = 0, PROPOSED_NOT_LEADER = 1, PROPOSED_TOO_BIG = 2 };
 
 /* ---- lists ------------------------------------------------------------------------------- */
 
@@ -257,11 +259,15 @@ static void on_propose(srv *s, fl_node_id from, const uint8_t *p, size_t len)
     memcpy(out, p, 8);
     fl_index index = 0;
     fl_term term = 0;
-    out[8] = 1;
+    out[8] = PROPOSED_NOT_LEADER;
     s->forwarded_in++;
-    if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER &&
-        fl__srv_propose(s, p + 8, len - 8, &index, &term) == 0) {
-        out[8] = 0;
+    int rc = fl_raft_role_of(&s->raft) == FL_RAFT_LEADER
+                 ? fl__srv_propose(s, p + 8, len - 8, &index, &term)
+                 : FL_ENOTLEADER;
+    if (rc == FL_ETOOBIG)
+        out[8] = PROPOSED_TOO_BIG;
+    if (rc == 0) {
+        out[8] = PROPOSED_OK;
         if (s->fwd_count < SRV_OPS_MAX) {
             size_t at = (s->fwd_head + s->fwd_count++) % SRV_OPS_MAX;
             s->fwd_ring[at] = (fwd_rec){index, term, fl_get_u64le(p), from};
@@ -283,7 +289,11 @@ static void on_proposed(srv *s, const uint8_t *p, size_t len)
     if (!o)
         return; /* timed out and retried already */
     fl_index index = fl_get_u64le(p + 9);
-    if (p[8] != 0 || index <= fl_raft_applied_of(&s->raft)) {
+    if (p[8] == PROPOSED_TOO_BIG) {
+        fail_op(o, "ERR request too large for the log");
+        return;
+    }
+    if (p[8] != PROPOSED_OK || index <= fl_raft_applied_of(&s->raft)) {
         push_tail(o, OP_WAIT_LEADER);
         return;
     }
