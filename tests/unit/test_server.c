@@ -148,3 +148,54 @@ TEST(server_three_nodes_elect_and_serve)
     }
     CHECK(rig_stop(&r));
 }
+
+TEST(server_cluster_command_starts_and_stops_nodes)
+{
+    static rig r;
+    rig_init(&r, 3); /* for its free ports, temp dir and binary path */
+    int base = r.client_port[1] - 1;
+    /* cluster puts peers on base+100+i: make sure those are free too */
+    for (int i = 1; i <= 3; i++)
+        if (!port_free(base + 100 + i)) {
+            printf("cluster test skipped: port %d busy\n", base + 100 + i);
+            CHECK(rig_stop(&r));
+            return;
+        }
+    char sbase[16], data[200], log[200];
+    snprintf(sbase, sizeof(sbase), "%d", base);
+    snprintf(data, sizeof(data), "%s/cluster", r.dir);
+    snprintf(log, sizeof(log), "%s/cluster.log", r.dir);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execl(r.bin, "faultline", "cluster", "--nodes", "3", "--base-port", sbase, "--data", data,
+              (char *)NULL);
+        _exit(127);
+    }
+    r.pid[0] = 0;
+    for (int i = 1; i <= 3; i++)
+        r.pid[i] = pid; /* rig_wait_leader only asks whether a node runs */
+    int leader = rig_wait_leader(&r, 10000);
+    for (int i = 1; i <= 3; i++)
+        r.pid[i] = 0;
+    CHECK(leader != 0);
+    char out[128];
+    CHECK(rig_set(&r, 1 + leader % 3, "ck", "cv", 5000));
+    CHECK(rc_cmd(r.client_port[leader], out, sizeof(out), "GET", "ck", NULL, NULL));
+    CHECK_STR(out, "$cv");
+    kill(pid, SIGINT);
+    int status = -1;
+    waitpid(pid, &status, 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (int i = 1; i <= 3; i++) { /* every node is gone */
+        int fd = rc_connect(r.client_port[i]);
+        CHECK(fd < 0);
+    }
+    CHECK(rig_stop(&r));
+}
