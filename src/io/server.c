@@ -16,7 +16,10 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
+
+#define KV_CMD_TIME_OFFSET 19 /* time_ns in the kv command encoding (docs/kv.md) */
 
 void fl_server_config_default(fl_server_config *c)
 {
@@ -228,11 +231,27 @@ static int step(srv *s, fl_raft_event *ev, fl_raft_update *up)
     return rc;
 }
 
+/* The leader stamps each command with its wall clock (kv log time, used only to expire idle
+ * sessions; docs/kv.md): bytes 19..26 of a version-1 command. The core copies the entry. */
+static const uint8_t *stamp(srv *s, const uint8_t *cmd, size_t len)
+{
+    fl_buf_reset(&s->stamp);
+    fl_buf_put_bytes(&s->stamp, cmd, len);
+    if (s->stamp.err || len < KV_CMD_TIME_OFFSET + 8 || cmd[0] != FL_KV_CMD_VERSION)
+        return cmd;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_sec * FL_NS_PER_S + (uint64_t)ts.tv_nsec;
+    fl_put_u64le(s->stamp.data + KV_CMD_TIME_OFFSET, ns);
+    return s->stamp.data;
+}
+
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term)
 {
     if (len > UINT32_MAX)
         return FL_ETOOBIG;
-    fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE, .u.propose = {cmd, (uint32_t)len}};
+    fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE,
+                        .u.propose = {stamp(s, cmd, len), (uint32_t)len}};
     fl_raft_update up;
     int rc = step(s, &ev, &up);
     *index = up.proposed_index;
@@ -327,6 +346,7 @@ static int start(srv *s, fl_errmsg *m)
     s->tick_deadline = FL_TIME_NEVER;
     s->lfd = s->sigfd = -1;
     fl_buf_init(&s->scratch);
+    fl_buf_init(&s->stamp);
     s->decode_entries = calloc(FL_WIRE_ENTRIES_MAX, sizeof(fl_raft_entry));
     s->fwd_ring = calloc(SRV_OPS_MAX, sizeof(fwd_rec));
     if (!s->decode_entries || !s->fwd_ring || fl_kv_init(&s->kv, NULL))
@@ -362,6 +382,7 @@ static void stop(srv *s)
     free(s->decode_entries);
     free(s->fwd_ring);
     fl_buf_free(&s->scratch);
+    fl_buf_free(&s->stamp);
     fl_loop_close(&s->loop);
 }
 

@@ -95,6 +95,7 @@ struct srv {
     bool raft_up, kv_up, store_up, peers_up;
     fl_raft_entry *decode_entries;
     fl_buf scratch;
+    fl_buf stamp; /* a proposal with the leader's time stamped in */
     /* timers */
     fl_loop_timer_id tick_timer;
     fl_time_ns tick_deadline;
