@@ -20,9 +20,13 @@
 #define READ_CHUNK    (16 * 1024)
 #define OUT_HIGH_MARK ((size_t)8 << 20) /* stop executing commands above this much unsent */
 
+static void unqueue_flush(conn *c);
+
 static void conn_free(conn *c)
 {
     srv *s = c->s;
+    if (c->flush_queued)
+        unqueue_flush(c);
     for (op *o = c->fifo_head, *next; o; o = next) {
         next = o->c_next;
         o->c = NULL;
@@ -90,12 +94,45 @@ static void update_interest(conn *c)
         fl_loop_watch_modify(&c->s->loop, &c->w, want);
 }
 
+/* Writes the replies of every connection that got some since the last call: one write per
+ * connection per loop iteration, however many of its pipelined commands completed. */
+static void flush_cb(fl_loop *loop, void *arg)
+{
+    srv *s = arg;
+    (void)loop;
+    s->flush_timer = 0;
+    while (s->flush_head) {
+        conn *c = s->flush_head;
+        s->flush_head = c->flush_next;
+        c->flush_next = NULL;
+        c->flush_queued = false;
+        if (flush(c))
+            c->closing = true; /* the I/O callback closes it */
+        update_interest(c);
+    }
+}
+
 void fl__conn_reply_ready(conn *c)
 {
+    srv *s = c->s;
     collect(c);
-    if (flush(c))
-        c->closing = true; /* the I/O callback closes it */
-    update_interest(c);
+    if (c->flush_queued)
+        return;
+    c->flush_queued = true;
+    c->flush_next = s->flush_head;
+    s->flush_head = c;
+    if (!s->flush_timer && fl_loop_timer_start(&s->loop, 0, flush_cb, s, &s->flush_timer))
+        fl__srv_fatal(s, FL_EFULL, "timer table full");
+}
+
+static void unqueue_flush(conn *c)
+{
+    for (conn **p = &c->s->flush_head; *p; p = &(*p)->flush_next)
+        if (*p == c) {
+            *p = c->flush_next;
+            break;
+        }
+    c->flush_queued = false;
 }
 
 /* Parses and executes every complete command in c->in. */

@@ -79,8 +79,10 @@ struct conn {
     uint64_t client_id;
     uint64_t seq;
     bool authed;
-    bool closing; /* close once out is written */
-    bool stalled; /* parsing stopped at SRV_PIPELINE_MAX with input left in `in` */
+    bool closing;      /* close once out is written */
+    bool stalled;      /* parsing stopped at SRV_PIPELINE_MAX with input left in `in` */
+    bool flush_queued; /* in srv.flush_head: replies to write at the end of the iteration */
+    conn *flush_next;
     conn *prev, *next;
 };
 
@@ -108,6 +110,8 @@ struct srv {
     int sigfd;
     fl_loop_watch sw;
     conn *conns;
+    conn *flush_head; /* connections with replies to write */
+    fl_loop_timer_id flush_timer;
     size_t n_conns;
     uint64_t client_id_base;
     uint64_t next_client;
@@ -144,7 +148,7 @@ void fl__ops_close_all(srv *s);
 
 /* server_conn.c */
 int fl__conn_listen(srv *s, fl_errmsg *m);
-void fl__conn_reply_ready(conn *c); /* a reply in the fifo may be complete: write out */
+void fl__conn_reply_ready(conn *c); /* a reply in the fifo may be complete: write it soon */
 void fl__conn_close_all(srv *s);
 
 /* server_cmd.c */
