@@ -50,6 +50,7 @@ typedef struct bconn {
     slot slots[BENCH_PIPELINE_MAX];
     uint32_t fifo[BENCH_PIPELINE_MAX]; /* slots in request order */
     uint32_t fifo_head, fifo_count;
+    bool auth_pending; /* the reply to our AUTH comes first */
 } bconn;
 
 struct bench {
@@ -60,6 +61,7 @@ struct bench {
     double read_ratio;
     fl_time_ns duration, start, end;
     const char *history_path;
+    const char *password;
     bconn *c;
     fl_rng rng;
     fl_hist lat;
@@ -187,6 +189,7 @@ static void conn_broken(bconn *c)
     }
     c->fd = -1;
     c->connected = false;
+    c->auth_pending = false;
     fl_buf_reset(&c->in);
     fl_buf_reset(&c->out);
     c->out_off = 0;
@@ -218,6 +221,15 @@ static bool on_replies(bconn *c)
         const uint8_t *v;
         size_t vn;
         long n = parse_reply(c->in.data + off, c->in.len - off, &kind, &v, &vn);
+        if (n > 0 && c->auth_pending) {
+            if (kind == '-') {
+                fprintf(stderr, "faultline bench: AUTH refused\n");
+                return false;
+            }
+            c->auth_pending = false;
+            off += (size_t)n;
+            continue;
+        }
         if (n < 0 || (n > 0 && !c->fifo_count))
             return false;
         if (n == 0)
@@ -249,6 +261,11 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
             return;
         }
         c->connected = true;
+        if (c->b->password) {
+            fl_buf_printf(&c->out, "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n", strlen(c->b->password),
+                          c->b->password);
+            c->auth_pending = true;
+        }
         fill(c);
     }
     if (ev & (FL_LOOP_READ | FL_LOOP_ERROR)) {
@@ -318,13 +335,14 @@ static bool all_idle(const bench *b)
 
 static void bench_usage(FILE *f)
 {
-    fprintf(f, "usage: faultline bench --addr HOST:PORT[,HOST:PORT...] [--connections N]\n"
-               "                       [--duration 10s] [--pipeline P] [--keys K]\n"
-               "                       [--read-ratio R] [--history FILE] [--seed S]\n\n"
-               "Closed-loop GET/SET load over RESP: N connections (default 50) spread over the\n"
-               "addresses, P requests in flight on each (default 1), K fresh keys (default\n"
-               "100), a fraction R of reads (default 0.5). Prints ops/s and latency percentiles;\n"
-               "--history writes a JSON-lines history for `faultline check` (register model).\n");
+    fprintf(f,
+            "usage: faultline bench --addr HOST:PORT[,HOST:PORT...] [--connections N]\n"
+            "                       [--duration 10s] [--pipeline P] [--keys K]\n"
+            "                       [--read-ratio R] [--history FILE] [--seed S] [--password P]\n\n"
+            "Closed-loop GET/SET load over RESP: N connections (default 50) spread over the\n"
+            "addresses, P requests in flight on each (default 1), K fresh keys (default\n"
+            "100), a fraction R of reads (default 0.5). Prints ops/s and latency percentiles;\n"
+            "--history writes a JSON-lines history for `faultline check` (register model).\n");
 }
 
 static int parse_addrs(bench *b, const char *list)
@@ -359,6 +377,8 @@ static int bench_option(bench *b, const char *k, const char *v, uint64_t *seed)
         return fl_parse_u64(v, 0, UINT64_MAX, seed) ? -1 : 0;
     if (!strcmp(k, "--history"))
         return b->history_path = v, 0;
+    if (!strcmp(k, "--password"))
+        return b->password = v, 0;
     return -1;
 }
 
