@@ -152,7 +152,9 @@ static int run_bin(rig *r, const char *out_path, const char *const *args)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-TEST(server_bench_history_linearizable_across_leader_kill)
+/* Runs `faultline bench` with a history for 3 s over a 3-node cluster while fault() hits the
+ * leader from a child process, then requires `faultline check` to call it linearizable. */
+static void bench_under_fault(void (*fault)(pid_t leader))
 {
     static rig r;
     rig_init(&r, 3);
@@ -165,19 +167,16 @@ TEST(server_bench_history_linearizable_across_leader_kill)
              r.client_port[2], r.client_port[3]);
     snprintf(hist, sizeof(hist), "%s/history.jsonl", r.dir);
     snprintf(out, sizeof(out), "%s/bench.out", r.dir);
-    pid_t killer = fork();
-    if (killer == 0) { /* kill -9 the leader one second into the run */
-        rig_sleep_ms(1000);
-        kill(r.pid[leader], SIGKILL);
+    pid_t nemesis = fork();
+    if (nemesis == 0) {
+        fault(r.pid[leader]);
         _exit(0);
     }
     const char *bench[] = {"faultline", "bench",  "--addr", addrs,        "--connections",
                            "12",        "--keys", "10",     "--duration", "3s",
                            "--history", hist,     NULL};
     CHECK_EQ(run_bin(&r, out, bench), 0);
-    waitpid(killer, NULL, 0);
-    waitpid(r.pid[leader], NULL, 0);
-    r.pid[leader] = 0;
+    waitpid(nemesis, NULL, 0);
     const char *check[] = {"faultline", "check", hist, NULL};
     char check_out[200];
     snprintf(check_out, sizeof(check_out), "%s/check.out", r.dir);
@@ -188,7 +187,33 @@ TEST(server_bench_history_linearizable_across_leader_kill)
         CHECK(system(cmd) == 0);
     }
     CHECK_EQ(verdict, 0);
+    if (waitpid(r.pid[leader], NULL, WNOHANG) != 0)
+        r.pid[leader] = 0; /* killed by the fault */
     CHECK(rig_stop(&r));
+}
+
+static void kill_at_1s(pid_t leader)
+{
+    rig_sleep_ms(1000);
+    kill(leader, SIGKILL);
+}
+
+static void pause_from_1s_to_2s(pid_t leader)
+{
+    rig_sleep_ms(1000);
+    kill(leader, SIGSTOP);
+    rig_sleep_ms(1000);
+    kill(leader, SIGCONT);
+}
+
+TEST(server_bench_history_linearizable_across_leader_kill)
+{
+    bench_under_fault(kill_at_1s);
+}
+
+TEST(server_bench_history_linearizable_across_leader_pause)
+{
+    bench_under_fault(pause_from_1s_to_2s);
 }
 
 TEST(server_failed_fsync_stops_the_node)
