@@ -473,6 +473,15 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
                       fl_addr_format(&s->cfg.addrs[i], a));
     fl_buf_printf(b, "%skeys:%zu%sclients:%zu%sops_inflight:%zu%s", sep, fl_kv_key_count(&s->kv),
                   sep, s->n_conns, sep, s->n_ops, sep);
+    fl_buf_printf(b, "ops_done:%llu%sops_retried:%llu%sops_timed_out:%llu%sforwarded_in:%llu%s",
+                  (unsigned long long)s->ops_done, sep, (unsigned long long)s->ops_retried, sep,
+                  (unsigned long long)s->ops_timeout, sep, (unsigned long long)s->forwarded_in,
+                  sep);
+    uint64_t dropped = 0;
+    for (uint32_t i = 0; i < s->peers.n_out; i++)
+        dropped += s->peers.out[i].dropped;
+    fl_buf_printf(b, "peer_frames_dropped:%llu%speer_connections_refused:%llu%s",
+                  (unsigned long long)dropped, sep, (unsigned long long)s->peers.refused, sep);
 }
 
 static void info_begin(op *o)
