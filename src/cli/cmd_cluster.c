@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -88,6 +89,7 @@ static pid_t spawn(const cluster_opts *o, int id, const char *members, const sig
     }
     pid_t pid = fork();
     if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM); /* a killed `cluster` takes its nodes along */
         sigprocmask(SIG_SETMASK, old, NULL);
         execv("/proc/self/exe", (char *const *)args);
         fprintf(stderr, "faultline cluster: exec failed: %s\n", strerror(errno));
