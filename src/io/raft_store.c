@@ -20,6 +20,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #define KIND_PERSIST 1
 #define FLAG_HARD    1
@@ -107,7 +109,9 @@ static int replay_all(fl_raft_store *s, fl_errmsg *m)
 int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *faults, fl_errmsg *m)
 {
     memset(s, 0, sizeof(*s));
+    s->efd = -1;
     fl_buf_init(&s->scratch);
+    fl_buf_init(&s->staged);
     fl_wal_config cfg = {.record_size_max = FL_WAL_RECORD_LEN_LIMIT,
                          .faults = (fl_wal_faults *)faults};
     int rc = fl_wal_open(&s->wal, dir, &cfg);
@@ -157,19 +161,131 @@ int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
     }
     if (b->err)
         return b->err;
-    return fl_wal_append(&s->wal, b->data, b->len, NULL);
+    if (!s->syncing)
+        return fl_wal_append(&s->wal, b->data, b->len, NULL);
+    fl_buf_put_u32(&s->staged, (uint32_t)b->len); /* the WAL is the worker's: stage it */
+    fl_buf_put_bytes(&s->staged, b->data, b->len);
+    return s->staged.err;
 }
 
 int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
 {
+    FL_ASSERT(!s->syncing);
     int rc = fl_wal_sync(&s->wal);
     if (rc)
         fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
     return rc;
 }
 
+/* ---- background sync ---------------------------------------------------------------------- */
+
+static void *worker(void *arg)
+{
+    fl_raft_store *s = arg;
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->want && !s->quit)
+            pthread_cond_wait(&s->cv, &s->mu);
+        if (s->quit)
+            break;
+        s->want = false;
+        pthread_mutex_unlock(&s->mu);
+        int rc = fl_wal_sync(&s->wal);
+        pthread_mutex_lock(&s->mu);
+        s->result = rc;
+        uint64_t one = 1;
+        ssize_t w = write(s->efd, &one, sizeof(one));
+        (void)w; /* an eventfd write only fails on overflow, which 1 per sync cannot reach */
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static int worker_start(fl_raft_store *s)
+{
+    s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (s->efd < 0)
+        return FL_EIO;
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    if (pthread_create(&s->thread, NULL, worker, s) != 0) {
+        pthread_mutex_destroy(&s->mu);
+        pthread_cond_destroy(&s->cv);
+        close(s->efd);
+        return FL_ENOMEM;
+    }
+    s->worker_up = true;
+    return 0;
+}
+
+int fl_raft_store_sync_start(fl_raft_store *s)
+{
+    FL_ASSERT(!s->syncing);
+    if (!s->worker_up) {
+        int rc = worker_start(s);
+        if (rc)
+            return rc;
+    }
+    pthread_mutex_lock(&s->mu);
+    s->syncing = true;
+    s->want = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+int fl_raft_store_sync_fd(const fl_raft_store *s)
+{
+    return s->worker_up ? s->efd : -1;
+}
+
+int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
+{
+    FL_ASSERT(s->syncing);
+    uint64_t n;
+    ssize_t r = read(s->efd, &n, sizeof(n));
+    (void)r;
+    pthread_mutex_lock(&s->mu); /* orders the worker's WAL writes before what follows */
+    int rc = s->result;
+    s->syncing = false;
+    pthread_mutex_unlock(&s->mu);
+    if (rc) {
+        fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
+        return rc;
+    }
+    fl_reader rd;
+    fl_reader_init(&rd, s->staged.data, s->staged.len);
+    while (rc == 0 && fl_reader_left(&rd) > 0) {
+        uint32_t len = fl_read_u32(&rd);
+        const uint8_t *p = fl_read_bytes(&rd, len);
+        FL_ASSERT(rd.err == 0); /* we wrote these bytes ourselves */
+        rc = fl_wal_append(&s->wal, p, len, NULL);
+    }
+    fl_buf_reset(&s->staged);
+    if (rc)
+        fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
+    return rc;
+}
+
+static void worker_stop(fl_raft_store *s)
+{
+    if (!s->worker_up)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->quit = true;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->thread, NULL); /* waits for a sync in progress */
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
+    close(s->efd);
+    s->worker_up = false;
+}
+
 void fl_raft_store_close(fl_raft_store *s)
 {
+    worker_stop(s);
+    fl_buf_free(&s->staged);
     fl_raft_store_release(s);
     fl_wal_close(&s->wal);
     fl_buf_free(&s->scratch);

@@ -2,7 +2,9 @@
  * for persistence, the peer transport for messages and loop timers for ticks, and applies
  * committed entries to the kv. Same contract as the simulator's host (src/sim/raft_host.c):
  * a persist request is appended to the WAL, made durable by one group-commit fdatasync per
- * loop iteration, then reported with FL_RAFT_EV_PERSISTED; a failed fsync stops the node. */
+ * loop iteration, run by a worker thread while the loop goes on (records appended meanwhile
+ * wait for the next sync), then reported with FL_RAFT_EV_PERSISTED; a failed fsync stops the
+ * node. */
 #include "server_int.h"
 
 #include "faultline/crc32c.h"
@@ -107,28 +109,60 @@ void fl__srv_fatal(srv *s, int code, const char *what)
 
 static int step(srv *s, fl_raft_event *ev, fl_raft_update *up);
 
+static void sync_failed(srv *s, const char *why)
+{
+    /* After a failed fsync the page cache may have dropped our data: never carry on. */
+    char what[FL_ERRMSG_SIZE + 32];
+    snprintf(what, sizeof(what), "WAL sync failed: %s", why);
+    fl__srv_fatal(s, FL_EIO, what);
+}
+
+static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev);
+
+/* Hands everything appended so far to the sync worker; the loop keeps going meanwhile. */
+static void sync_start(srv *s)
+{
+    fl_peers_flush(&s->peers); /* followers start on our entries while we fsync them */
+    s->sync_seq = s->persist_seq;
+    int rc = fl_raft_store_sync_start(&s->store);
+    if (rc == 0 && !s->sync_watch.active)
+        rc = fl_loop_watch_start(&s->loop, &s->sync_watch, fl_raft_store_sync_fd(&s->store),
+                                 FL_LOOP_READ, sync_done_io, s);
+    if (rc)
+        sync_failed(s, "cannot start the sync worker");
+}
+
+/* The worker finished: report the synced requests, and start on what came in meanwhile. */
+static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
+{
+    srv *s = w->arg;
+    (void)loop;
+    (void)ev;
+    if (!s->store.syncing)
+        return;
+    fl_errmsg m;
+    if (fl_raft_store_sync_finish(&s->store, &m)) {
+        sync_failed(s, m.text);
+        return;
+    }
+    s->reported_seq = s->sync_seq;
+    fl_raft_event e = {.type = FL_RAFT_EV_PERSISTED, .u.seq = s->sync_seq};
+    fl_raft_update up;
+    step(s, &e, &up);
+    fl_peers_flush(&s->peers); /* acknowledgements released by the sync go out now */
+    if (!s->fatal && s->persist_seq != s->reported_seq)
+        sync_start(s);
+}
+
+/* Runs after each batch of I/O: group commit of what the batch appended. */
 static void sync_cb(fl_loop *loop, void *arg)
 {
     srv *s = arg;
     (void)loop;
     s->sync_timer = 0;
-    if (s->fatal || !s->persist_seq)
+    if (s->fatal || s->store.syncing || s->persist_seq == s->reported_seq)
         return;
-    fl_errmsg m;
-    fl_peers_flush(&s->peers); /* followers start on our entries while we fsync them */
-    if (fl_raft_store_sync(&s->store, &m)) {
-        /* After a failed fsync the page cache may have dropped our data: never carry on. */
-        char what[FL_ERRMSG_SIZE + 32];
-        snprintf(what, sizeof(what), "WAL sync failed: %s", m.text);
-        fl__srv_fatal(s, FL_EIO, what);
-        return;
-    }
-    uint64_t seq = s->persist_seq;
-    s->persist_seq = 0;
-    fl_raft_event ev = {.type = FL_RAFT_EV_PERSISTED, .u.seq = seq};
-    fl_raft_update up;
-    step(s, &ev, &up);
-    fl_peers_flush(&s->peers); /* acknowledgements released by the sync go out now */
+    sync_start(s);
 }
 
 static void tick_cb(fl_loop *loop, void *arg)
@@ -168,7 +202,8 @@ static void persist(srv *s, const fl_raft_update *up)
         return;
     }
     s->persist_seq = up->persist.seq;
-    if (!s->sync_timer && fl_loop_timer_start(&s->loop, 0, sync_cb, s, &s->sync_timer))
+    if (!s->store.syncing && !s->sync_timer &&
+        fl_loop_timer_start(&s->loop, 0, sync_cb, s, &s->sync_timer))
         fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
@@ -371,8 +406,9 @@ static void stop(srv *s)
         fl_peers_close(&s->peers);
     if (s->raft_up)
         fl_raft_close(&s->raft);
+    fl_loop_watch_stop(&s->loop, &s->sync_watch);
     if (s->store_up)
-        fl_raft_store_close(&s->store);
+        fl_raft_store_close(&s->store); /* joins the sync worker */
     if (s->kv_up)
         fl_kv_close(&s->kv);
     if (s->sigfd >= 0) {

@@ -103,7 +103,10 @@ struct srv {
     fl_time_ns tick_deadline;
     fl_loop_timer_id sync_timer;
     fl_loop_timer_id kick_timer;
-    uint64_t persist_seq; /* highest persist request appended, not yet reported */
+    uint64_t persist_seq;     /* highest persist request appended */
+    uint64_t sync_seq;        /* highest one covered by the running sync */
+    uint64_t reported_seq;    /* highest one reported durable (PERSISTED) */
+    fl_loop_watch sync_watch; /* the sync worker's completion eventfd */
     /* clients */
     int lfd;
     fl_loop_watch lw;
