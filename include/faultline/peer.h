@@ -12,8 +12,8 @@
  * queue_bytes_max bytes (a frame that does not fit is dropped: Raft retransmits); at most
  * FL_PEER_ACCEPTED_MAX accepted connections; one that has not sent its hello within
  * FL_PEER_HELLO_WAIT_NS is closed, and a new accepted hello from node X closes any older
- * connection from X (a restarted peer's half-open one). A lost connection is retried with exponential
- * backoff (50 ms doubling to 1 s); frames queued on it are dropped. */
+ * connection from X (a restarted peer's half-open one). A lost connection is retried with
+ * exponential backoff (50 ms doubling to 1 s); frames queued on it are dropped. */
 #ifndef FAULTLINE_PEER_H
 #define FAULTLINE_PEER_H
 
