@@ -19,6 +19,9 @@ static const fl_cli_command commands[] = {
     {"merge", "combine the shard results of a campaign", fl_cmd_merge},
     {"check", "is a history linearizable? (JSON lines or Jepsen EDN)", fl_cmd_check},
     {"gossip", "one SWIM + Lifeguard member on UDP", fl_cmd_gossip},
+    {"server", "one real node: Raft peers over TCP, clients over RESP", fl_cmd_server},
+    {"cluster", "a local N-node cluster of server processes in the foreground", fl_cmd_cluster},
+    {"bench", "RESP load generator: ops/s, latency percentiles, a history to check", fl_cmd_bench},
     {"version", "print the version", fl_cmd_version},
 };
 

@@ -1,0 +1,72 @@
+/* raft_store.h: a Raft node's durable state (hard state and log) kept in a WAL (wal.h).
+ *
+ * Every persist request of an fl_raft_update becomes one WAL record that says "cut the log
+ * after first_index - 1, append these entries, and (if flagged) set term and vote", so
+ * entries, hard state and truncation are one atomic record. Opening replays every record in
+ * order into the recovered state handed to fl_raft_init. The record format is specified in
+ * src/io/raft_store.c.
+ *
+ * Durability: fl_raft_store_append only buffers; after fl_raft_store_sync returns 0, every
+ * appended request is durable and may be reported with FL_RAFT_EV_PERSISTED. A failed sync
+ * is sticky (the WAL's): the node must stop.
+ *
+ * Background sync, for an event loop: fl_raft_store_sync_start hands the write + fdatasync of
+ * everything appended so far to a worker thread; the loop keeps running (appends made
+ * meanwhile are staged in memory, not given to the WAL) until fl_raft_store_sync_fd becomes
+ * readable, then calls fl_raft_store_sync_finish, which reports the result and moves the
+ * staged records into the WAL for the next sync. Only the worker touches the WAL while a
+ * sync runs; the mutex orders everything else. */
+#ifndef FAULTLINE_RAFT_STORE_H
+#define FAULTLINE_RAFT_STORE_H
+
+#include "faultline/errmsg.h"
+#include "faultline/raft.h"
+#include "faultline/wal.h"
+
+#include <pthread.h>
+
+typedef struct fl_raft_store {
+    fl_wal wal;
+    fl_buf scratch;
+    /* recovered at open; owned until fl_raft_store_release */
+    fl_term term;
+    fl_node_id vote;
+    fl_raft_entry *entries;
+    size_t count, cap;
+    uint64_t records_replayed;
+    /* background sync */
+    fl_buf staged;  /* records appended while syncing: length u32, payload; ... */
+    bool syncing;   /* a sync runs on the worker: the WAL is the worker's */
+    bool worker_up; /* the thread, mutex, condition and eventfd exist */
+    bool want, quit;
+    int result;
+    int efd;
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} fl_raft_store;
+
+/* Opens (creating) the WAL in dir and replays it. Returns 0, or an FL_E code with the
+ * reason in m (FL_ECORRUPT for a record that does not decode or does not fit the log). */
+int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *faults,
+                       fl_errmsg *m);
+/* The recovered state, pointing into s (valid until fl_raft_store_release or close). */
+void fl_raft_store_durable(const fl_raft_store *s, fl_raft_durable *d);
+/* Frees the recovered state (fl_raft_init copies it). */
+void fl_raft_store_release(fl_raft_store *s);
+/* Buffers up's persist request (up->persist.seq must be != 0). Returns 0 or a WAL error. */
+int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up);
+/* Makes everything appended durable, on the calling thread (no background sync may be
+ * running). Returns 0 or the sticky error (reason in m). */
+int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m);
+/* Starts a background sync of everything appended so far (none may be running; the worker
+ * is started on first use). Returns 0, or FL_ENOMEM / FL_EIO if the worker cannot start. */
+int fl_raft_store_sync_start(fl_raft_store *s);
+/* An fd that becomes readable when the background sync is done (valid after a start). */
+int fl_raft_store_sync_fd(const fl_raft_store *s);
+/* Collects a finished background sync: returns its result (0, or the sticky error with the
+ * reason in m) and appends the records staged meanwhile to the WAL. */
+int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m);
+void fl_raft_store_close(fl_raft_store *s);
+
+#endif

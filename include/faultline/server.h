@@ -1,0 +1,46 @@
+/* server.h: one real faultline node: Raft over TCP (peer.h), its log in a WAL
+ * (raft_store.h), the kv state machine (kv.h), and a RESP server for clients (resp.h), all
+ * on one event loop thread.
+ *
+ * Clients talk RESP to any node. Every command that reads or writes the store goes through
+ * the Raft log (linearizable): the node that received it proposes it (a follower forwards the
+ * encoded kv command to the leader, which answers with the index and term it got) and answers
+ * the client when it applies that index itself with the same term, as the simulator does.
+ * Each RESP connection is one kv client session (client id + seq), so a retried write is
+ * applied at most once. See docs/server.md. */
+#ifndef FAULTLINE_SERVER_H
+#define FAULTLINE_SERVER_H
+
+#include "faultline/errmsg.h"
+#include "faultline/net.h"
+#include "faultline/raft.h"
+
+#define FL_SERVER_PASS_MAX 128
+
+typedef struct fl_server_config {
+    fl_node_id id;
+    uint32_t n; /* cluster members, self included */
+    fl_node_id ids[FL_RAFT_NODES_MAX];
+    fl_addr addrs[FL_RAFT_NODES_MAX];
+    uint64_t cluster_id; /* derived from the member list unless set */
+    fl_addr listen;      /* RESP */
+    char data_dir[400];
+    char requirepass[FL_SERVER_PASS_MAX]; /* "" = no AUTH required */
+    fl_time_ns election_timeout_ns;       /* default 300 ms */
+    fl_time_ns heartbeat_ns;              /* default 50 ms */
+    fl_time_ns op_timeout_ns;             /* a client command's deadline, default 10 s */
+    uint32_t clients_max;                 /* RESP connections, default 1024 */
+    uint32_t fault_fsync_fail_after;      /* test hook: the Nth WAL fdatasync fails; 0 = off */
+} fl_server_config;
+
+/* Defaults for everything but id, members, listen and data_dir. */
+void fl_server_config_default(fl_server_config *c);
+/* Parses "1=127.0.0.1:7001,2=127.0.0.1:7002,..." into c->ids / addrs / n and derives
+ * c->cluster_id from it (the same list in any order gives the same id). */
+int fl_server_parse_cluster(fl_server_config *c, const char *spec, fl_errmsg *m);
+
+/* Runs the node until SIGINT or SIGTERM (returns 0) or a fatal error such as a failed
+ * fsync (returns its FL_E code, reason in m). */
+int fl_server_run(const fl_server_config *c, fl_errmsg *m);
+
+#endif

@@ -1,0 +1,127 @@
+/* cmd_server.c: `faultline server`: runs one real node of a cluster (server.h). */
+#include "cli/cli.h"
+
+#include "faultline/error.h"
+#include "faultline/log.h"
+#include "faultline/server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static void server_usage(FILE *f)
+{
+    fprintf(f, "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
+               "                        --data DIR [--requirepass P] [--election-ms MS]\n"
+               "                        [--heartbeat-ms MS] [--log-level debug|info|warn|error]\n\n"
+               "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
+               "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
+               "protocol) server for clients on --listen. Stops on SIGINT or SIGTERM.\n");
+}
+
+static int parse_ms(const char *s, fl_time_ns *out)
+{
+    char *end;
+    unsigned long v = strtoul(s, &end, 10);
+    if (end == s || *end || v == 0 || v > 600000)
+        return -1;
+    *out = (fl_time_ns)v * FL_NS_PER_MS;
+    return 0;
+}
+
+/* Parses one option (with its value in val); returns 0, or -1 for a bad option. */
+static int server_option(fl_server_config *c, const char *opt, const char *val, int *level,
+                         const char **cluster, fl_errmsg *m)
+{
+    if (!strcmp(opt, "--id")) {
+        c->id = (fl_node_id)strtoul(val, NULL, 10);
+        return c->id ? 0 : -1;
+    }
+    if (!strcmp(opt, "--cluster")) {
+        *cluster = val;
+        return 0;
+    }
+    if (!strcmp(opt, "--listen"))
+        return fl_addr_parse(val, &c->listen, m) ? -1 : 0;
+    if (!strcmp(opt, "--data")) {
+        snprintf(c->data_dir, sizeof(c->data_dir), "%s/wal", val);
+        return strlen(val) + 4 < sizeof(c->data_dir) ? 0 : -1;
+    }
+    if (!strcmp(opt, "--requirepass")) {
+        snprintf(c->requirepass, sizeof(c->requirepass), "%s", val);
+        return strlen(val) < sizeof(c->requirepass) && val[0] ? 0 : -1;
+    }
+    if (!strcmp(opt, "--election-ms"))
+        return parse_ms(val, &c->election_timeout_ns);
+    if (!strcmp(opt, "--heartbeat-ms"))
+        return parse_ms(val, &c->heartbeat_ns);
+    if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
+        return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
+    if (!strcmp(opt, "--log-level"))
+        return (*level = fl_log_level_parse(val)) < 0 ? -1 : 0;
+    return -1;
+}
+
+/* mkdir -p of the directory that holds path's last component. */
+static int make_parents(const char *path)
+{
+    char buf[sizeof(((fl_server_config *)0)->data_dir)];
+    snprintf(buf, sizeof(buf), "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, 0755) && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return 0;
+}
+
+int fl_cmd_server(int argc, char **argv)
+{
+    fl_server_config c;
+    fl_server_config_default(&c);
+    fl_errmsg m = {{0}};
+    const char *cluster = NULL;
+    int level = FL_LOG_INFO;
+    bool have_listen = false;
+    for (int i = 1; i < argc; i += 2) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            server_usage(stdout);
+            return 0;
+        }
+        if (i + 1 >= argc || server_option(&c, argv[i], argv[i + 1], &level, &cluster, &m)) {
+            fprintf(stderr, "faultline server: bad option %s %s %s\n", argv[i],
+                    i + 1 < argc ? argv[i + 1] : "(missing value)", m.text);
+            server_usage(stderr);
+            return FL_EXIT_USAGE;
+        }
+        have_listen |= !strcmp(argv[i], "--listen");
+    }
+    if (!c.id || !cluster || !have_listen || !c.data_dir[0]) {
+        fprintf(stderr, "faultline server: --id, --cluster, --listen and --data are required\n");
+        server_usage(stderr);
+        return FL_EXIT_USAGE;
+    }
+    if (fl_server_parse_cluster(&c, cluster, &m)) {
+        fprintf(stderr, "faultline server: %s\n", m.text);
+        return FL_EXIT_USAGE;
+    }
+    if (make_parents(c.data_dir)) {
+        fprintf(stderr, "faultline server: cannot create %s: %s\n", c.data_dir, strerror(errno));
+        return 1;
+    }
+    char prefix[16];
+    snprintf(prefix, sizeof(prefix), "n%u", c.id);
+    fl_log_setup((fl_log_level)level, prefix);
+    int rc = fl_server_run(&c, &m);
+    if (rc) {
+        FL_ERROR("%s", m.text);
+        return 1;
+    }
+    FL_INFO("stopped");
+    return 0;
+}

@@ -1,0 +1,445 @@
+/* peer.c: TCP links between cluster nodes: hello handshake, framing, bounded send queues,
+ * reconnection with backoff (peer.h).
+ *
+ * Byte format (little-endian):
+ *
+ *     hello (sender -> acceptor, once, first on the connection), 24 bytes:
+ *       0  4  magic "FLPR"
+ *       4  2  version = 1
+ *       6  2  reserved = 0
+ *       8  8  cluster id
+ *       16 4  sender node id
+ *       20 4  receiver node id
+ *     frame (repeated):
+ *       0  4  length L of what follows (1 <= L <= FL_PEER_FRAME_BYTES_MAX)
+ *       4  1  type
+ *       5  L-1 payload
+ *
+ * Invariant: an accepted connection delivers frames only after its hello was checked, and
+ * only with the sender id from that hello. */
+#include "faultline/peer.h"
+
+#include "faultline/error.h"
+#include "faultline/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define HELLO_VERSION  1
+#define BACKOFF_MIN_NS (50 * FL_NS_PER_MS)
+#define BACKOFF_MAX_NS (1 * FL_NS_PER_S)
+#define READ_CHUNK     (64 * 1024)
+#define QUEUE_DEFAULT  ((size_t)64 << 20)
+
+static void out_connect(fl_peer_out *o);
+
+/* ---- outgoing connections --------------------------------------------------------------- */
+
+static void out_reset(fl_peer_out *o, const char *why)
+{
+    fl_peers *ps = o->ps;
+    if (o->fd >= 0) {
+        if (o->connected)
+            FL_WARN("peer %u: connection lost (%s); reconnecting", o->id, why);
+        fl_loop_watch_stop(ps->loop, &o->w);
+        close(o->fd);
+    }
+    o->fd = -1;
+    o->connected = false;
+    fl_buf_reset(&o->out);
+    o->out_off = 0;
+}
+
+static void retry_cb(fl_loop *loop, void *arg)
+{
+    fl_peer_out *o = arg;
+    (void)loop;
+    o->retry_timer = 0;
+    out_connect(o);
+}
+
+static void out_schedule(fl_peer_out *o)
+{
+    if (o->retry_timer)
+        return;
+    fl_loop_timer_start(o->ps->loop, o->backoff_ns, retry_cb, o, &o->retry_timer);
+    o->backoff_ns = o->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : o->backoff_ns * 2;
+}
+
+static void out_fail(fl_peer_out *o, const char *why)
+{
+    out_reset(o, why);
+    out_schedule(o);
+}
+
+static void put_hello(fl_peer_out *o)
+{
+    const fl_peers_config *c = &o->ps->cfg;
+    fl_buf_put_bytes(&o->out, "FLPR", 4);
+    fl_buf_put_u16(&o->out, HELLO_VERSION);
+    fl_buf_put_u16(&o->out, 0);
+    fl_buf_put_u64(&o->out, c->cluster_id);
+    fl_buf_put_u32(&o->out, c->self);
+    fl_buf_put_u32(&o->out, o->id);
+}
+
+static void out_flush(fl_peer_out *o)
+{
+    fl_errmsg m;
+    while (o->out_off < o->out.len) {
+        size_t put = 0;
+        if (fl_net_write(o->fd, o->out.data + o->out_off, o->out.len - o->out_off, &put, &m)) {
+            out_fail(o, m.text);
+            return;
+        }
+        if (put == 0)
+            break;
+        o->out_off += put;
+    }
+    if (o->out_off == o->out.len) {
+        fl_buf_reset(&o->out);
+        o->out_off = 0;
+    } else if (o->out_off > o->out.len / 2) {
+        memmove(o->out.data, o->out.data + o->out_off, o->out.len - o->out_off);
+        o->out.len -= o->out_off;
+        o->out_off = 0;
+    }
+    uint32_t want = FL_LOOP_READ | (o->out.len ? FL_LOOP_WRITE : 0);
+    if (want != o->w.interest)
+        fl_loop_watch_modify(o->ps->loop, &o->w, want);
+}
+
+static void out_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
+{
+    fl_peer_out *o = w->arg;
+    fl_errmsg m;
+    (void)loop;
+    if (!o->connected) {
+        if (fl_net_connect_finish(o->fd, &m)) {
+            FL_DEBUG("peer %u: %s", o->id, m.text);
+            out_fail(o, m.text);
+            return;
+        }
+        o->connected = true;
+        o->backoff_ns = BACKOFF_MIN_NS;
+        FL_INFO("peer %u: connected", o->id);
+        put_hello(o);
+    }
+    if (ev & (FL_LOOP_READ | FL_LOOP_ERROR)) {
+        uint8_t sink[256];
+        size_t got = 0;
+        int rc = fl_net_read(o->fd, sink, sizeof(sink), &got, &m);
+        if (rc) {
+            out_fail(o, rc == FL_ESHUTDOWN ? "closed by peer" : m.text);
+            return;
+        }
+    }
+    out_flush(o);
+}
+
+static void out_connect(fl_peer_out *o)
+{
+    fl_errmsg m;
+    if (fl_net_connect(&o->addr, &o->fd, &m)) {
+        o->fd = -1;
+        out_schedule(o);
+        return;
+    }
+    if (fl_loop_watch_start(o->ps->loop, &o->w, o->fd, FL_LOOP_WRITE, out_io, o)) {
+        close(o->fd);
+        o->fd = -1;
+        out_schedule(o);
+    }
+}
+
+static fl_peer_out *out_of(fl_peers *ps, fl_node_id id)
+{
+    for (uint32_t i = 0; i < ps->n_out; i++)
+        if (ps->out[i].id == id)
+            return &ps->out[i];
+    return NULL;
+}
+
+int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, size_t head_len,
+                  const void *body, size_t body_len)
+{
+    fl_peer_out *o = out_of(ps, to);
+    if (!o)
+        return FL_ENOTFOUND;
+    size_t len = 1 + head_len + body_len;
+    if (len > FL_PEER_FRAME_BYTES_MAX)
+        return FL_ETOOBIG;
+    if (!o->connected) {
+        o->dropped++;
+        return FL_ESHUTDOWN;
+    }
+    if (o->out.len - o->out_off + 4 + len > ps->cfg.queue_bytes_max) {
+        o->dropped++;
+        return FL_EFULL;
+    }
+    fl_buf_put_u32(&o->out, (uint32_t)len);
+    fl_buf_put_u8(&o->out, type);
+    fl_buf_put_bytes(&o->out, head, head_len);
+    fl_buf_put_bytes(&o->out, body, body_len);
+    if (o->out.err) {
+        out_fail(o, "out of memory");
+        return FL_ENOMEM;
+    }
+    if (!(o->w.interest & FL_LOOP_WRITE))
+        fl_loop_watch_modify(ps->loop, &o->w, FL_LOOP_READ | FL_LOOP_WRITE);
+    return 0;
+}
+
+void fl_peers_flush(fl_peers *ps)
+{
+    for (uint32_t i = 0; i < ps->n_out; i++)
+        if (ps->out[i].connected && ps->out[i].out.len > ps->out[i].out_off)
+            out_flush(&ps->out[i]);
+}
+
+bool fl_peers_connected(const fl_peers *ps, fl_node_id to)
+{
+    for (uint32_t i = 0; i < ps->n_out; i++)
+        if (ps->out[i].id == to)
+            return ps->out[i].connected;
+    return false;
+}
+
+/* ---- accepted connections ---------------------------------------------------------------- */
+
+static void in_close(fl_peer_in *c)
+{
+    fl_peers *ps = c->ps;
+    for (size_t i = 0; i < FL_PEER_ACCEPTED_MAX; i++)
+        if (ps->in[i] == c)
+            ps->in[i] = NULL;
+    fl_loop_watch_stop(ps->loop, &c->w);
+    close(c->fd);
+    fl_buf_free(&c->in);
+    free(c);
+}
+
+static bool known_id(const fl_peers *ps, fl_node_id id)
+{
+    for (uint32_t i = 0; i < ps->cfg.n; i++)
+        if (ps->cfg.ids[i] == id)
+            return id != ps->cfg.self;
+    return false;
+}
+
+/* Checks the hello at the start of c->in. Returns true if accepted. */
+static bool check_hello(fl_peer_in *c)
+{
+    fl_peers *ps = c->ps;
+    fl_reader rd;
+    fl_reader_init(&rd, c->in.data, FL_PEER_HELLO_BYTES);
+    const uint8_t *magic = fl_read_bytes(&rd, 4);
+    uint16_t version = fl_read_u16(&rd);
+    fl_read_u16(&rd);
+    uint64_t cluster = fl_read_u64(&rd);
+    fl_node_id from = fl_read_u32(&rd), to = fl_read_u32(&rd);
+    char a[FL_ADDR_STR_MAX];
+    const char *why = NULL;
+    if (memcmp(magic, "FLPR", 4) != 0 || version != HELLO_VERSION)
+        why = "not a faultline peer (bad magic or version)";
+    else if (cluster != ps->cfg.cluster_id)
+        why = "another cluster (cluster id differs)";
+    else if (!known_id(ps, from))
+        why = "unknown node id";
+    else if (to != ps->cfg.self)
+        why = "hello addressed to another node id";
+    if (why) {
+        ps->refused++;
+        FL_WARN("peer connection from %s refused: %s (cluster %016llx, from %u, to %u)",
+                fl_addr_format(&c->addr, a), why, (unsigned long long)cluster, from, to);
+        return false;
+    }
+    for (size_t i = 0; i < FL_PEER_ACCEPTED_MAX; i++)
+        if (ps->in[i] && ps->in[i] != c && ps->in[i]->from == from) {
+            FL_INFO("peer %u: closing its older incoming connection", from);
+            in_close(ps->in[i]);
+        }
+    c->from = from;
+    FL_INFO("peer %u: accepted connection from %s", from, fl_addr_format(&c->addr, a));
+    return true;
+}
+
+/* Delivers every complete frame in c->in; returns false if the connection must close. */
+static bool in_frames(fl_peer_in *c)
+{
+    size_t off = 0;
+    if (c->from == 0) {
+        if (c->in.len < FL_PEER_HELLO_BYTES)
+            return true;
+        if (!check_hello(c))
+            return false;
+        off = FL_PEER_HELLO_BYTES;
+    }
+    while (c->in.len - off >= 4) {
+        uint32_t len = fl_get_u32le(c->in.data + off);
+        if (len == 0 || len > FL_PEER_FRAME_BYTES_MAX) {
+            FL_WARN("peer %u: frame length %u out of range; closing", c->from, len);
+            return false;
+        }
+        if (c->in.len - off - 4 < len)
+            break;
+        const uint8_t *p = c->in.data + off + 4;
+        c->ps->fn(c->ps->arg, c->from, p[0], p + 1, len - 1);
+        off += 4 + (size_t)len;
+    }
+    memmove(c->in.data, c->in.data + off, c->in.len - off);
+    c->in.len -= off;
+    return true;
+}
+
+static void in_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
+{
+    fl_peer_in *c = w->arg;
+    (void)loop;
+    (void)ev;
+    for (int i = 0; i < 16; i++) {
+        uint8_t *p = fl_buf_extend(&c->in, READ_CHUNK);
+        if (!p) {
+            in_close(c);
+            return;
+        }
+        size_t got = 0;
+        int rc = fl_net_read(c->fd, p, READ_CHUNK, &got, NULL);
+        c->in.len -= READ_CHUNK - got;
+        if (rc) {
+            if (c->from)
+                FL_INFO("peer %u: incoming connection closed", c->from);
+            in_close(c);
+            return;
+        }
+        if (got == 0)
+            break;
+        if (!in_frames(c)) {
+            in_close(c);
+            return;
+        }
+        if (got < READ_CHUNK)
+            break;
+    }
+}
+
+static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
+{
+    fl_peers *ps = w->arg;
+    (void)ev;
+    for (int n = 0; n < 16; n++) {
+        int fd;
+        fl_addr peer;
+        if (fl_net_accept(ps->lfd, &fd, &peer, NULL) || fd < 0)
+            return;
+        size_t slot = 0;
+        while (slot < FL_PEER_ACCEPTED_MAX && ps->in[slot])
+            slot++;
+        fl_peer_in *c = slot < FL_PEER_ACCEPTED_MAX ? calloc(1, sizeof(*c)) : NULL;
+        if (!c) {
+            FL_WARN("peer listener: too many connections; refusing one");
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        c->ps = ps;
+        c->addr = peer;
+        c->accepted_ns = fl_loop_now(loop);
+        fl_buf_init(&c->in);
+        c->in.cap_max = FL_PEER_FRAME_BYTES_MAX + 2 * READ_CHUNK;
+        if (fl_loop_watch_start(loop, &c->w, fd, FL_LOOP_READ, in_io, c)) {
+            close(fd);
+            free(c);
+            continue;
+        }
+        ps->in[slot] = c;
+    }
+}
+
+/* Closes accepted connections that sent no hello in time, so silent clients cannot hold
+ * every slot. Re-arms itself every second. */
+static void sweep_cb(fl_loop *loop, void *arg)
+{
+    fl_peers *ps = arg;
+    fl_time_ns now = fl_loop_now(loop);
+    for (size_t i = 0; i < FL_PEER_ACCEPTED_MAX; i++) {
+        fl_peer_in *c = ps->in[i];
+        if (c && c->from == 0 && now - c->accepted_ns > FL_PEER_HELLO_WAIT_NS) {
+            char a[FL_ADDR_STR_MAX];
+            FL_WARN("peer connection from %s closed: no hello within %llu ms",
+                    fl_addr_format(&c->addr, a),
+                    (unsigned long long)(FL_PEER_HELLO_WAIT_NS / FL_NS_PER_MS));
+            in_close(c);
+        }
+    }
+    ps->sweep_timer = 0;
+    fl_loop_timer_start(loop, FL_NS_PER_S, sweep_cb, ps, &ps->sweep_timer);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------------- */
+
+int fl_peers_init(fl_peers *ps, fl_loop *loop, const fl_peers_config *cfg, fl_peer_frame_fn fn,
+                  void *arg, fl_errmsg *m)
+{
+    memset(ps, 0, sizeof(*ps));
+    ps->loop = loop;
+    ps->cfg = *cfg;
+    if (!ps->cfg.queue_bytes_max)
+        ps->cfg.queue_bytes_max = QUEUE_DEFAULT;
+    ps->fn = fn;
+    ps->arg = arg;
+    ps->lfd = -1;
+    const fl_addr *self = NULL;
+    for (uint32_t i = 0; i < cfg->n; i++) {
+        if (cfg->ids[i] == cfg->self) {
+            self = &cfg->addrs[i];
+            continue;
+        }
+        fl_peer_out *o = &ps->out[ps->n_out++];
+        o->id = cfg->ids[i];
+        o->addr = cfg->addrs[i];
+        o->fd = -1;
+        o->ps = ps;
+        o->backoff_ns = BACKOFF_MIN_NS;
+        fl_buf_init(&o->out);
+    }
+    if (!self)
+        return fl_errmsg_set(m, FL_ECONFIG, "node %u is not in the cluster", cfg->self);
+    int rc = fl_net_listen(self, 128, &ps->lfd, m);
+    if (rc)
+        return rc;
+    rc = fl_loop_watch_start(loop, &ps->lw, ps->lfd, FL_LOOP_READ, accept_io, ps);
+    if (rc) {
+        close(ps->lfd);
+        ps->lfd = -1;
+        return fl_errmsg_set(m, rc, "peer listener: %s", fl_strerror(rc));
+    }
+    for (uint32_t i = 0; i < ps->n_out; i++)
+        out_connect(&ps->out[i]);
+    fl_loop_timer_start(loop, FL_NS_PER_S, sweep_cb, ps, &ps->sweep_timer);
+    return 0;
+}
+
+void fl_peers_close(fl_peers *ps)
+{
+    if (ps->sweep_timer)
+        fl_loop_timer_cancel(ps->loop, ps->sweep_timer);
+    ps->sweep_timer = 0;
+    for (uint32_t i = 0; i < ps->n_out; i++) {
+        fl_peer_out *o = &ps->out[i];
+        if (o->retry_timer)
+            fl_loop_timer_cancel(ps->loop, o->retry_timer);
+        o->connected = false;
+        out_reset(o, "closing");
+        fl_buf_free(&o->out);
+    }
+    for (size_t i = 0; i < FL_PEER_ACCEPTED_MAX; i++)
+        if (ps->in[i])
+            in_close(ps->in[i]);
+    if (ps->lfd >= 0) {
+        fl_loop_watch_stop(ps->loop, &ps->lw);
+        close(ps->lfd);
+    }
+    ps->lfd = -1;
+}

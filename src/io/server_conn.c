@@ -1,0 +1,253 @@
+/* server_conn.c: RESP client connections of a node (server_int.h): accept, read, parse
+ * pipelined commands, and write replies in request order.
+ *
+ * Every command gets an op in the connection's FIFO; replies are written from the head
+ * while the head is done, so pipelined replies keep their order even when later commands
+ * finish first. Bounds: at most SRV_PIPELINE_MAX ops in flight per connection (beyond it
+ * the connection is not read until replies drain), clients_max connections, and the
+ * parser's limits per request. A protocol error gets its error reply, then the connection
+ * is closed once that reply is written. Invariant: a connection is freed only from its own
+ * I/O callback or at shutdown, never from inside a reply path, so ops can always reach it. */
+#include "server_int.h"
+
+#include "faultline/error.h"
+#include "faultline/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_CHUNK    (16 * 1024)
+#define OUT_HIGH_MARK ((size_t)8 << 20) /* stop executing commands above this much unsent */
+
+static void unqueue_flush(conn *c);
+
+static void conn_free(conn *c)
+{
+    srv *s = c->s;
+    if (c->flush_queued)
+        unqueue_flush(c);
+    for (op *o = c->fifo_head, *next; o; o = next) {
+        next = o->c_next;
+        o->c = NULL;
+        if (o->state == OP_DONE)
+            fl__op_free(o);
+    }
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    s->n_conns--;
+    fl_loop_watch_stop(&s->loop, &c->w);
+    close(c->fd);
+    fl_resp_parser_free(&c->parser);
+    fl_buf_free(&c->in);
+    fl_buf_free(&c->out);
+    free(c);
+}
+
+/* Moves done replies from the head of the FIFO into out. */
+static void collect(conn *c)
+{
+    while (c->fifo_head && c->fifo_head->state == OP_DONE) {
+        op *o = c->fifo_head;
+        c->fifo_head = o->c_next;
+        if (!c->fifo_head)
+            c->fifo_tail = NULL;
+        c->inflight--;
+        fl_buf_put_bytes(&c->out, o->reply.data, o->reply.len);
+        fl__op_free(o);
+    }
+}
+
+/* Writes what it can. Returns FL_EIO if the connection is broken. */
+static int flush(conn *c)
+{
+    while (c->out_off < c->out.len) {
+        size_t put = 0;
+        if (fl_net_write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, &put, NULL))
+            return FL_EIO;
+        if (put == 0)
+            break;
+        c->out_off += put;
+    }
+    if (c->out_off == c->out.len) {
+        fl_buf_reset(&c->out);
+        c->out_off = 0;
+    }
+    return c->out.err ? FL_ENOMEM : 0;
+}
+
+/* READ while there is room for more commands; WRITE while replies are unsent, and also
+ * (the socket being writable, this fires at once) to come back when a closing connection
+ * has nothing left to wait for or a stalled one has room to parse its buffered input. */
+static void update_interest(conn *c)
+{
+    bool pending = c->out_off < c->out.len;
+    bool room = c->inflight < SRV_PIPELINE_MAX && c->out.len - c->out_off < OUT_HIGH_MARK;
+    bool can_read = !c->closing && room;
+    bool wake = (c->closing && !c->fifo_head) || (c->stalled && room && !c->closing);
+    uint32_t want = (can_read ? FL_LOOP_READ : 0) | (pending || wake ? FL_LOOP_WRITE : 0);
+    if (want != c->w.interest)
+        fl_loop_watch_modify(&c->s->loop, &c->w, want);
+}
+
+/* Writes the replies of every connection that got some since the last call: one write per
+ * connection per loop iteration, however many of its pipelined commands completed. */
+static void flush_cb(fl_loop *loop, void *arg)
+{
+    srv *s = arg;
+    (void)loop;
+    s->flush_timer = 0;
+    while (s->flush_head) {
+        conn *c = s->flush_head;
+        s->flush_head = c->flush_next;
+        c->flush_next = NULL;
+        c->flush_queued = false;
+        if (flush(c))
+            c->closing = true; /* the I/O callback closes it */
+        update_interest(c);
+    }
+}
+
+void fl__conn_reply_ready(conn *c)
+{
+    srv *s = c->s;
+    collect(c);
+    if (c->flush_queued)
+        return;
+    c->flush_queued = true;
+    c->flush_next = s->flush_head;
+    s->flush_head = c;
+    if (!s->flush_timer && fl_loop_timer_start(&s->loop, 0, flush_cb, s, &s->flush_timer))
+        fl__srv_fatal(s, FL_EFULL, "timer table full");
+}
+
+static void unqueue_flush(conn *c)
+{
+    for (conn **p = &c->s->flush_head; *p; p = &(*p)->flush_next)
+        if (*p == c) {
+            *p = c->flush_next;
+            break;
+        }
+    c->flush_queued = false;
+}
+
+/* Parses and executes every complete command in c->in. */
+static void serve_input(conn *c)
+{
+    size_t off = 0, used = 0;
+    int rc = 0;
+    while (!c->closing && c->inflight < SRV_PIPELINE_MAX &&
+           (rc = fl_resp_parse(&c->parser, c->in.data + off, c->in.len - off, &used)) ==
+               FL_RESP_CMD) {
+        off += used;
+        fl__cmd_execute(c, c->parser.argc, c->parser.argv);
+    }
+    if (!c->closing && c->inflight < SRV_PIPELINE_MAX) {
+        off += used;
+        if (rc < 0) {
+            op *o = fl__op_new(c->s, c);
+            c->closing = true;
+            if (o) {
+                fl_resp_put_error(&o->reply, c->parser.errmsg);
+                o->state = OP_DONE;
+                if (c->fifo_tail)
+                    c->fifo_tail->c_next = o;
+                else
+                    c->fifo_head = o;
+                c->fifo_tail = o;
+                c->inflight++;
+            }
+        }
+    }
+    memmove(c->in.data, c->in.data + off, c->in.len - off);
+    c->in.len -= off;
+    c->stalled = c->inflight >= SRV_PIPELINE_MAX && c->in.len > 0;
+}
+
+static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
+{
+    conn *c = w->arg;
+    (void)loop;
+    if ((ev & FL_LOOP_READ) && !c->closing) {
+        uint8_t *p = fl_buf_extend(&c->in, READ_CHUNK);
+        size_t got = 0;
+        int rc = p ? fl_net_read(c->fd, p, READ_CHUNK, &got, NULL) : FL_ENOMEM;
+        if (p)
+            c->in.len -= READ_CHUNK - got;
+        if (rc) {
+            conn_free(c);
+            return;
+        }
+        serve_input(c);
+    } else if (c->stalled && !c->closing && c->inflight < SRV_PIPELINE_MAX) {
+        serve_input(c); /* resumed after the pipeline drained */
+    }
+    collect(c);
+    if (flush(c) || (ev & FL_LOOP_ERROR) ||
+        (c->closing && c->out.len == c->out_off && !c->fifo_head)) {
+        conn_free(c);
+        return;
+    }
+    update_interest(c);
+}
+
+static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
+{
+    srv *s = w->arg;
+    (void)ev;
+    for (int n = 0; n < 32; n++) {
+        int fd;
+        if (fl_net_accept(s->lfd, &fd, NULL, NULL) || fd < 0)
+            return;
+        conn *c = s->n_conns < s->cfg.clients_max ? calloc(1, sizeof(*c)) : NULL;
+        if (!c) {
+            static const char full[] = "-ERR max number of clients reached\r\n";
+            ssize_t wr = write(fd, full, sizeof(full) - 1);
+            (void)wr;
+            close(fd);
+            continue;
+        }
+        c->s = s;
+        c->fd = fd;
+        c->client_id = s->client_id_base + (++s->next_client << 8) + s->cfg.id;
+        c->authed = s->cfg.requirepass[0] == 0;
+        fl_resp_limits lim = {0};
+        fl_resp_parser_init(&c->parser, &lim);
+        fl_buf_init(&c->in);
+        fl_buf_init(&c->out);
+        if (fl_loop_watch_start(loop, &c->w, fd, FL_LOOP_READ, conn_io, c)) {
+            fl_resp_parser_free(&c->parser);
+            close(fd);
+            free(c);
+            continue;
+        }
+        c->next = s->conns;
+        if (s->conns)
+            s->conns->prev = c;
+        s->conns = c;
+        s->n_conns++;
+    }
+}
+
+int fl__conn_listen(srv *s, fl_errmsg *m)
+{
+    int rc = fl_net_listen(&s->cfg.listen, 511, &s->lfd, m);
+    if (rc)
+        return rc;
+    return fl_loop_watch_start(&s->loop, &s->lw, s->lfd, FL_LOOP_READ, accept_io, s);
+}
+
+void fl__conn_close_all(srv *s)
+{
+    while (s->conns)
+        conn_free(s->conns);
+    if (s->lfd >= 0) {
+        fl_loop_watch_stop(&s->loop, &s->lw);
+        close(s->lfd);
+        s->lfd = -1;
+    }
+}

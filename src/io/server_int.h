@@ -1,0 +1,168 @@
+/* server_int.h: the private state of a running node (server.h), shared by server.c (Raft,
+ * storage, timers), server_ops.c (routing client operations through the log),
+ * server_conn.c (RESP connections) and server_cmd.c (the command table). */
+#ifndef FL_SERVER_INT_H
+#define FL_SERVER_INT_H
+
+#include "faultline/kv.h"
+#include "faultline/loop.h"
+#include "faultline/peer.h"
+#include "faultline/raft_store.h"
+#include "faultline/resp.h"
+#include "faultline/server.h"
+
+#define SRV_OPS_MAX         65536 /* client operations in flight, whole node */
+#define SRV_PIPELINE_MAX    1024  /* operations in flight on one connection */
+#define SRV_HOUSEKEEP_NS    (10 * FL_NS_PER_MS)
+#define SRV_FORWARD_WAIT_NS (1000 * FL_NS_PER_MS)
+#define SRV_STEPS_MAX       32 /* kv commands one client command may take (CAS retries) */
+
+/* Peer frame types. */
+enum { FRAME_RAFT = 1, FRAME_PROPOSE = 2, FRAME_PROPOSED = 3, FRAME_RESULT = 4 };
+
+/* A leader's record of a proposal forwarded by another node: the result goes back to it. */
+typedef struct fwd_rec {
+    fl_index index;
+    fl_term term;
+    uint64_t fwd_id;
+    fl_node_id from;
+} fwd_rec;
+
+typedef struct srv srv;
+typedef struct conn conn;
+typedef struct op op;
+
+/* Where an operation is waiting. */
+typedef enum { OP_NEW, OP_READY, OP_WAIT_LEADER, OP_FORWARDED, OP_PROPOSED, OP_DONE } op_state;
+
+typedef struct op_list {
+    op *head, *tail;
+    size_t count;
+} op_list;
+
+struct op {
+    srv *s;
+    conn *c;         /* NULL once the connection closed (the op is then dropped when done) */
+    op *c_next;      /* the connection's reply order */
+    op *prev, *next; /* in the list of its state */
+    op_state state;
+    const struct cmd_def *def;
+    /* the arguments, copied: argv[i].p points into args */
+    size_t argc;
+    fl_resp_arg *argv;
+    fl_buf args;
+    /* the current kv command */
+    fl_buf cmd;
+    uint64_t fwd_id;
+    fl_index index;
+    fl_term term;
+    fl_time_ns attempt_deadline;
+    fl_time_ns deadline;
+    /* command progress */
+    int step;
+    int64_t count;
+    bool flag_nx, flag_xx, flag_get;
+    bool old_present;
+    fl_buf old;
+    fl_buf reply;
+};
+
+struct conn {
+    srv *s;
+    int fd;
+    fl_loop_watch w;
+    fl_resp_parser parser;
+    fl_buf in, out;
+    size_t out_off;
+    op *fifo_head, *fifo_tail;
+    size_t inflight;
+    uint64_t client_id;
+    uint64_t seq;
+    bool authed;
+    bool closing;      /* close once out is written */
+    bool stalled;      /* parsing stopped at SRV_PIPELINE_MAX with input left in `in` */
+    bool flush_queued; /* in srv.flush_head: replies to write at the end of the iteration */
+    conn *flush_next;
+    conn *prev, *next;
+};
+
+struct srv {
+    fl_server_config cfg;
+    fl_loop loop;
+    fl_peers peers;
+    fl_raft_store store;
+    fl_wal_faults faults; /* test hooks (all zero in production) */
+    fl_raft raft;
+    fl_kv kv;
+    bool raft_up, kv_up, store_up, peers_up;
+    fl_raft_entry *decode_entries;
+    fl_buf scratch;
+    fl_buf stamp; /* a proposal with the leader's time stamped in */
+    /* timers */
+    fl_loop_timer_id tick_timer;
+    fl_time_ns tick_deadline;
+    fl_loop_timer_id sync_timer;
+    fl_loop_timer_id kick_timer;
+    uint64_t persist_seq;     /* highest persist request appended */
+    uint64_t sync_seq;        /* highest one covered by the running sync */
+    uint64_t reported_seq;    /* highest one reported durable (PERSISTED) */
+    fl_loop_watch sync_watch; /* the sync worker's completion eventfd */
+    /* clients */
+    int lfd;
+    fl_loop_watch lw;
+    int sigfd;
+    fl_loop_watch sw;
+    conn *conns;
+    conn *flush_head; /* connections with replies to write */
+    fl_loop_timer_id flush_timer;
+    size_t n_conns;
+    uint64_t client_id_base;
+    uint64_t next_client;
+    /* operations by state */
+    op_list ready, wait_leader, forwarded, proposed;
+    size_t n_ops;
+    uint64_t next_fwd_id;
+    fwd_rec *fwd_ring; /* SRV_OPS_MAX, FIFO in index order */
+    size_t fwd_head, fwd_count;
+    /* fatal error (fsync, out of memory): the loop stops and run returns it */
+    int fatal;
+    fl_errmsg fatal_msg;
+    /* counters */
+    uint64_t ops_done, ops_retried, ops_timeout, forwarded_in;
+    fl_node_id last_leader;
+    fl_raft_role last_role;
+};
+
+/* server.c */
+int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
+void fl__srv_fatal(srv *s, int code, const char *what);
+const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
+
+/* server_ops.c */
+op *fl__op_new(srv *s, conn *c);
+void fl__op_free(op *o);
+void fl__op_submit(op *o); /* route o->cmd (again) */
+void fl__op_finish(op *o); /* o->reply is complete */
+void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *res);
+void fl__ops_kick(srv *s);      /* submit the ready list from a timer */
+void fl__ops_housekeep(srv *s); /* leader waits, forward timeouts, deadlines */
+void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size_t len);
+void fl__ops_close_all(srv *s);
+
+/* server_conn.c */
+int fl__conn_listen(srv *s, fl_errmsg *m);
+void fl__conn_reply_ready(conn *c); /* a reply in the fifo may be complete: write it soon */
+void fl__conn_close_all(srv *s);
+
+/* server_cmd.c */
+typedef struct cmd_def {
+    const char *name;
+    int arity; /* Redis convention: n exact, -n at least n (the name counts) */
+    void (*begin)(op *o);
+    void (*result)(op *o, const fl_kv_result *res);
+    bool local_read; /* reads this node's kv when it applies the entry: no leader result */
+} cmd_def;
+/* Runs one parsed command for c: replies at once or starts an op. */
+void fl__cmd_execute(conn *c, size_t argc, const fl_resp_arg *argv);
+
+#endif

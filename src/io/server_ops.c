@@ -1,0 +1,375 @@
+/* server_ops.c: client operations on their way through the Raft log (server_int.h).
+ *
+ * An op carries one encoded kv command at a time. Its life, one state list each:
+ *
+ *     READY --(leader here)--> propose locally ----------------> PROPOSED (index, term)
+ *       |   --(leader known)--> PROPOSE frame to it --> FORWARDED --(PROPOSED frame)--^
+ *       |   --(no leader)-----> WAIT_LEADER --(housekeeping, leader known)--> READY
+ *     PROPOSED --(this node applies index with term)--> result --> DONE (or the next step)
+ *              --(RESULT frame from the leader that applied it)--> the same, sooner
+ *              --(applies index with another term: lost)--> READY again (same seq)
+ *
+ * Retries resend the same (client id, seq), so the kv's session applies a write at most
+ * once. Every op has a deadline; past it the client gets "-ERR timeout". The forwarding
+ * frames (peer.h) are, little-endian: PROPOSE = fwd id u64 + kv command; PROPOSED = fwd id
+ * u64, status u8 (0 ok, 1 not the leader, 2 too big), index u64, term u64; RESULT = fwd id u64,
+ * index u64, kv result encoding (kv.h), sent by the leader when it applies a forwarded entry with
+ * the term it was proposed in, so the origin need not wait to learn the commit itself. */
+#include "server_int.h"
+
+#include "faultline/error.h"
+#include "faultline/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { PROPOSED_OK = 0, PROPOSED_NOT_LEADER = 1, PROPOSED_TOO_BIG = 2 };
+
+/* ---- lists ------------------------------------------------------------------------------- */
+
+static op_list *list_of(srv *s, op_state st)
+{
+    switch (st) {
+    case OP_READY:
+        return &s->ready;
+    case OP_WAIT_LEADER:
+        return &s->wait_leader;
+    case OP_FORWARDED:
+        return &s->forwarded;
+    case OP_PROPOSED:
+        return &s->proposed;
+    default:
+        return NULL;
+    }
+}
+
+static void unlink_op(op *o)
+{
+    op_list *l = list_of(o->s, o->state);
+    if (l) {
+        if (o->prev)
+            o->prev->next = o->next;
+        else
+            l->head = o->next;
+        if (o->next)
+            o->next->prev = o->prev;
+        else
+            l->tail = o->prev;
+        l->count--;
+    }
+    o->prev = o->next = NULL;
+    o->state = OP_NEW;
+}
+
+static void push_tail(op *o, op_state st)
+{
+    unlink_op(o);
+    op_list *l = list_of(o->s, st);
+    o->state = st;
+    o->prev = l->tail;
+    if (l->tail)
+        l->tail->next = o;
+    else
+        l->head = o;
+    l->tail = o;
+    l->count++;
+}
+
+/* PROPOSED is kept sorted by index; proposals mostly arrive in order, so search from the
+ * tail. */
+static void insert_proposed(op *o)
+{
+    unlink_op(o);
+    op_list *l = &o->s->proposed;
+    op *after = l->tail;
+    while (after && after->index > o->index)
+        after = after->prev;
+    o->state = OP_PROPOSED;
+    o->prev = after;
+    o->next = after ? after->next : l->head;
+    if (o->next)
+        o->next->prev = o;
+    else
+        l->tail = o;
+    if (after)
+        after->next = o;
+    else
+        l->head = o;
+    l->count++;
+}
+
+/* ---- life ------------------------------------------------------------------------------ */
+
+op *fl__op_new(srv *s, conn *c)
+{
+    if (s->n_ops >= SRV_OPS_MAX)
+        return NULL;
+    op *o = calloc(1, sizeof(*o));
+    if (!o)
+        return NULL;
+    o->s = s;
+    o->c = c;
+    fl_buf_init(&o->args);
+    fl_buf_init(&o->cmd);
+    fl_buf_init(&o->old);
+    fl_buf_init(&o->reply);
+    o->deadline = fl_loop_now(&s->loop) + s->cfg.op_timeout_ns;
+    s->n_ops++;
+    return o;
+}
+
+void fl__op_free(op *o)
+{
+    unlink_op(o);
+    o->s->n_ops--;
+    fl_buf_free(&o->args);
+    fl_buf_free(&o->cmd);
+    fl_buf_free(&o->old);
+    fl_buf_free(&o->reply);
+    free(o->argv);
+    free(o);
+}
+
+void fl__op_finish(op *o)
+{
+    unlink_op(o);
+    o->state = OP_DONE;
+    o->s->ops_done++;
+    if (!o->c) {
+        fl__op_free(o);
+        return;
+    }
+    fl__conn_reply_ready(o->c);
+}
+
+static void kick_cb(fl_loop *loop, void *arg)
+{
+    srv *s = arg;
+    (void)loop;
+    s->kick_timer = 0;
+    fl__ops_kick(s);
+}
+
+void fl__op_submit(op *o)
+{
+    srv *s = o->s;
+    /* keep FIFO order behind ops already waiting for a leader (session seqs stay ordered) */
+    push_tail(o, s->wait_leader.count ? OP_WAIT_LEADER : OP_READY);
+    if (o->state == OP_READY && !s->kick_timer &&
+        fl_loop_timer_start(&s->loop, 0, kick_cb, s, &s->kick_timer))
+        fl__srv_fatal(s, FL_EFULL, "timer table full");
+}
+
+static void fail_op(op *o, const char *err)
+{
+    fl_buf_reset(&o->reply);
+    fl_resp_put_error(&o->reply, err);
+    fl__op_finish(o);
+}
+
+/* Routes one op; returns false if it had to wait for a leader. */
+static bool route(srv *s, op *o)
+{
+    fl_node_id leader = fl_raft_leader_of(&s->raft);
+    if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER) {
+        fl_index index;
+        fl_term term;
+        int rc = fl__srv_propose(s, o->cmd.data, o->cmd.len, &index, &term);
+        if (rc == 0) {
+            o->fwd_id = 0;
+            o->index = index;
+            o->term = term;
+            insert_proposed(o);
+            return true;
+        }
+        if (rc == FL_ETOOBIG) {
+            fail_op(o, "ERR request too large for the log");
+            return true;
+        }
+    } else if (leader != FL_NODE_NONE && leader != s->cfg.id) {
+        o->fwd_id = ++s->next_fwd_id;
+        uint8_t head[8];
+        fl_put_u64le(head, o->fwd_id);
+        if (fl_peers_send(&s->peers, leader, FRAME_PROPOSE, head, 8, o->cmd.data, o->cmd.len) ==
+            0) {
+            o->attempt_deadline = fl_loop_now(&s->loop) + SRV_FORWARD_WAIT_NS;
+            push_tail(o, OP_FORWARDED);
+            return true;
+        }
+    }
+    push_tail(o, OP_WAIT_LEADER);
+    return false;
+}
+
+void fl__ops_kick(srv *s)
+{
+    /* bounded: ops submitted while this runs wait for the next kick */
+    for (size_t n = s->ready.count; n > 0 && s->ready.head && !s->fatal; n--)
+        route(s, s->ready.head);
+}
+
+/* ---- completion --------------------------------------------------------------------------- */
+
+static void retry(op *o)
+{
+    o->s->ops_retried++;
+    fl__op_submit(o);
+}
+
+/* Leader side: sends the result of a forwarded proposal back to the node it came from. */
+static void send_results(srv *s, fl_index index, fl_term term, const fl_kv_result *res)
+{
+    while (s->fwd_count && s->fwd_ring[s->fwd_head].index <= index) {
+        fwd_rec r = s->fwd_ring[s->fwd_head];
+        s->fwd_head = (s->fwd_head + 1) % SRV_OPS_MAX;
+        s->fwd_count--;
+        if (r.index != index || r.term != term)
+            continue; /* lost; the origin finds out when it applies that index */
+        uint8_t head[16];
+        fl_put_u64le(head, r.fwd_id);
+        fl_put_u64le(head + 8, index);
+        fl_buf_reset(&s->scratch);
+        if (fl_kv_result_encode(res, &s->scratch) == 0)
+            fl_peers_send(&s->peers, r.from, FRAME_RESULT, head, 16, s->scratch.data,
+                          s->scratch.len);
+    }
+}
+
+void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *res)
+{
+    send_results(s, index, term, res);
+    while (s->proposed.head && s->proposed.head->index <= index) {
+        op *o = s->proposed.head;
+        unlink_op(o);
+        if (o->index != index || o->term != term || res->status == FL_KV_BAD_COMMAND) {
+            retry(o); /* lost: another leader's entry took that index */
+            continue;
+        }
+        o->def->result(o, res); /* finishes o or submits its next step */
+    }
+}
+
+/* ---- forwarding ----------------------------------------------------------------------------- */
+
+static void on_propose(srv *s, fl_node_id from, const uint8_t *p, size_t len)
+{
+    if (len < 8)
+        return;
+    uint8_t out[25] = {0};
+    memcpy(out, p, 8);
+    fl_index index = 0;
+    fl_term term = 0;
+    out[8] = PROPOSED_NOT_LEADER;
+    s->forwarded_in++;
+    int rc = fl_raft_role_of(&s->raft) == FL_RAFT_LEADER
+                 ? fl__srv_propose(s, p + 8, len - 8, &index, &term)
+                 : FL_ENOTLEADER;
+    if (rc == FL_ETOOBIG)
+        out[8] = PROPOSED_TOO_BIG;
+    if (rc == 0) {
+        out[8] = PROPOSED_OK;
+        if (s->fwd_count < SRV_OPS_MAX) {
+            size_t at = (s->fwd_head + s->fwd_count++) % SRV_OPS_MAX;
+            s->fwd_ring[at] = (fwd_rec){index, term, fl_get_u64le(p), from};
+        }
+    }
+    fl_put_u64le(out + 9, index);
+    fl_put_u64le(out + 17, term);
+    fl_peers_send(&s->peers, from, FRAME_PROPOSED, out, sizeof(out), NULL, 0);
+}
+
+static void on_proposed(srv *s, const uint8_t *p, size_t len)
+{
+    if (len != 25)
+        return;
+    uint64_t id = fl_get_u64le(p);
+    op *o = s->forwarded.head;
+    while (o && o->fwd_id != id)
+        o = o->next;
+    if (!o)
+        return; /* timed out and retried already */
+    fl_index index = fl_get_u64le(p + 9);
+    if (p[8] == PROPOSED_TOO_BIG) {
+        fail_op(o, "ERR request too large for the log");
+        return;
+    }
+    if (p[8] != PROPOSED_OK || index <= fl_raft_applied_of(&s->raft)) {
+        push_tail(o, OP_WAIT_LEADER);
+        return;
+    }
+    o->index = index;
+    o->term = fl_get_u64le(p + 17);
+    insert_proposed(o);
+}
+
+/* Origin side: the leader applied our forwarded entry; answer without waiting for our own
+ * apply (except for commands that read this node's kv at that point). */
+static void on_result(srv *s, const uint8_t *p, size_t len)
+{
+    fl_kv_result res;
+    if (len < 16 || fl_kv_result_decode(p + 16, len - 16, &res))
+        return;
+    uint64_t id = fl_get_u64le(p);
+    fl_index index = fl_get_u64le(p + 8);
+    op *o = s->proposed.head;
+    while (o && o->index <= index && o->fwd_id != id)
+        o = o->next;
+    if (!o || o->fwd_id != id || o->index != index || o->def->local_read)
+        return;
+    unlink_op(o);
+    o->def->result(o, &res);
+}
+
+void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size_t len)
+{
+    if (type == FRAME_PROPOSE)
+        on_propose(s, from, p, len);
+    else if (type == FRAME_PROPOSED)
+        on_proposed(s, p, len);
+    else if (type == FRAME_RESULT)
+        on_result(s, p, len);
+    else
+        FL_WARN("peer %u: unknown frame type %u dropped", from, type);
+}
+
+/* ---- timeouts ------------------------------------------------------------------------------ */
+
+static void expire(srv *s, op_list *l, fl_time_ns now)
+{
+    for (op *o = l->head, *next; o; o = next) {
+        next = o->next;
+        if (now >= o->deadline) {
+            s->ops_timeout++;
+            fail_op(o, o->state == OP_WAIT_LEADER ? "ERR timeout: no leader"
+                                                  : "ERR timeout: outcome unknown");
+        } else if (o->state == OP_FORWARDED && now >= o->attempt_deadline) {
+            push_tail(o, OP_WAIT_LEADER);
+        }
+    }
+}
+
+void fl__ops_housekeep(srv *s)
+{
+    fl_time_ns now = fl_loop_now(&s->loop);
+    expire(s, &s->wait_leader, now);
+    expire(s, &s->forwarded, now);
+    expire(s, &s->proposed, now);
+    if (fl_raft_leader_of(&s->raft) == FL_NODE_NONE)
+        return;
+    /* bounded: each waiting op is routed once; those that wait again go to the tail */
+    for (size_t n = s->wait_leader.count; n > 0 && s->wait_leader.head && !s->fatal; n--)
+        if (!route(s, s->wait_leader.head))
+            break;
+}
+
+void fl__ops_close_all(srv *s)
+{
+    op_list *lists[] = {&s->ready, &s->wait_leader, &s->forwarded, &s->proposed};
+    for (size_t i = 0; i < 4; i++)
+        while (lists[i]->head) {
+            op *o = lists[i]->head;
+            unlink_op(o);
+            if (!o->c)
+                fl__op_free(o);
+        }
+}

@@ -1,0 +1,260 @@
+/* test_server_faults.c: real `faultline server` processes under faults on loopback. Killing
+ * the leader with SIGKILL gives a new leader and loses no acknowledged write; the killed node,
+ * restarted on its WAL, catches up; hostile bytes on the client and peer ports (random
+ * bytes, truncated frames, huge lengths, a hello from another cluster) never crash a node. */
+#include "server_rig.h"
+
+#include "faultline/rng.h"
+
+static bool get_is(rig *r, int id, const char *key, const char *want)
+{
+    char out[256];
+    for (int tries = 0; tries < 50; tries++, rig_sleep_ms(100))
+        if (rc_cmd(r->client_port[id], out, sizeof(out), "GET", key, NULL, NULL) && out[0] != '-')
+            return strcmp(out + 1, want) == 0;
+    return false;
+}
+
+TEST(server_kill_leader_loses_no_acknowledged_write)
+{
+    static rig r;
+    rig_init(&r, 3);
+    for (int i = 1; i <= 3; i++)
+        rig_start(&r, i);
+    int leader = rig_wait_leader(&r, 10000);
+    CHECK(leader != 0);
+    char key[16], val[16];
+    int acked = 0;
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(val, sizeof(val), "v%d", i);
+        if (rig_set(&r, 1 + i % 3, key, val, 3000))
+            acked = i + 1;
+        else
+            break;
+    }
+    CHECK_EQ(acked, 40);
+    rig_kill(&r, leader, SIGKILL);
+    int next = rig_wait_leader(&r, 10000);
+    CHECK(next != 0 && next != leader);
+    for (int i = 0; i < acked; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(val, sizeof(val), "v%d", i);
+        CHECK(get_is(&r, next, key, val));
+    }
+    CHECK(rig_set(&r, next, "after", "kill", 5000));
+    /* the old leader restarts on its WAL and catches up */
+    rig_start(&r, leader);
+    long commit = rig_status(&r, next, "commit_index");
+    CHECK(commit > 40);
+    long applied = -1;
+    for (int i = 0; i < 100 && applied < commit; i++, rig_sleep_ms(100))
+        applied = rig_status(&r, leader, "applied_index");
+    CHECK(applied >= commit);
+    CHECK(get_is(&r, leader, "after", "kill"));
+    CHECK(get_is(&r, leader, "k0", "v0"));
+    CHECK(rig_stop(&r));
+}
+
+static void send_and_close(int port, const void *p, size_t n)
+{
+    int fd = rc_connect(port);
+    if (fd < 0)
+        return;
+    rc_write(fd, p, n);
+    char sink[512];
+    struct timeval tv = {0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    while (recv(fd, sink, sizeof(sink), 0) > 0)
+        ;
+    close(fd);
+}
+
+static bool alive(rig *r, int id)
+{
+    char out[64];
+    return waitpid(r->pid[id], NULL, WNOHANG) == 0 &&
+           rc_cmd(r->client_port[id], out, sizeof(out), "PING", NULL, NULL, NULL) &&
+           strcmp(out, "+PONG") == 0;
+}
+
+TEST(server_hostile_input_never_crashes)
+{
+    static rig r;
+    rig_init(&r, 3);
+    for (int i = 1; i <= 3; i++)
+        rig_start(&r, i);
+    CHECK(rig_wait_leader(&r, 10000) != 0);
+    static const char *const resp[] = {"*99999999999999\r\n",    "*2\r\n$2147483648\r\nab\r\n",
+                                       "*-5\r\n$3\r\nGET\r\n",   "*3\r\n$3\r\nSET\r\n$1\r\nk",
+                                       "$5\r\nhello\r\n",        "*1\r\n$4\r\nPINGxx\r\n",
+                                       "\"unbalanced quote\r\n", "*2\r\n$3\r\nGET\r\n$-7\r\n"};
+    fl_rng rng;
+    fl_rng_seed(&rng, 42);
+    for (int round = 0; round < 3; round++) {
+        for (size_t i = 0; i < sizeof(resp) / sizeof(resp[0]); i++)
+            send_and_close(r.client_port[1 + round], resp[i], strlen(resp[i]));
+        uint8_t junk[4096];
+        for (int k = 0; k < 8; k++) {
+            for (size_t j = 0; j < sizeof(junk); j++)
+                junk[j] = (uint8_t)fl_rng_next(&rng);
+            send_and_close(r.client_port[1 + round], junk, sizeof(junk));
+            send_and_close(r.peer_port[1 + round], junk, sizeof(junk));
+        }
+        /* a well-formed hello from another cluster, then a frame with a huge length */
+        uint8_t hello[32] = {'F', 'L', 'P', 'R', 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 2};
+        hello[20] = (uint8_t)(1 + round);
+        memset(hello + 24, 0xff, 8);
+        send_and_close(r.peer_port[1 + round], hello, sizeof(hello));
+    }
+    /* a bulk announced over the size limit gets an error reply, then the connection closes */
+    static const char big[] = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2097152\r\nxxxx";
+    int fd = rc_connect(r.client_port[1]);
+    CHECK(fd >= 0);
+    CHECK(rc_write(fd, big, sizeof(big) - 1));
+    char out[256];
+    CHECK(rc_reply(fd, out, sizeof(out)));
+    CHECK_STR(out, "-ERR Protocol error: invalid bulk length");
+    CHECK(!rc_reply(fd, out, sizeof(out)));
+    close(fd);
+    for (int i = 1; i <= 3; i++)
+        CHECK(alive(&r, i));
+    CHECK(rig_set(&r, 2, "still", "works", 5000));
+    CHECK(get_is(&r, 3, "still", "works"));
+    char log[256], line[512];
+    snprintf(log, sizeof(log), "%s/n1.log", r.dir);
+    FILE *f = fopen(log, "r");
+    CHECK(f != NULL);
+    bool refused = false;
+    while (fgets(line, sizeof(line), f))
+        refused |= strstr(line, "refused: another cluster") != NULL;
+    fclose(f);
+    CHECK(refused);
+    CHECK(rig_stop(&r));
+}
+
+/* Runs the faultline binary with args (NULL-terminated); returns its exit status. */
+static int run_bin(rig *r, const char *out_path, const char *const *args)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(r->bin, (char *const *)args);
+        _exit(127);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs `faultline bench` with a history for 3 s over a 3-node cluster while fault() hits the
+ * leader from a child process, then requires `faultline check` to call it linearizable. */
+static void bench_under_fault(void (*fault)(pid_t leader))
+{
+    static rig r;
+    rig_init(&r, 3);
+    for (int i = 1; i <= 3; i++)
+        rig_start(&r, i);
+    int leader = rig_wait_leader(&r, 10000);
+    CHECK(leader != 0);
+    char addrs[128], hist[200], out[200];
+    snprintf(addrs, sizeof(addrs), "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", r.client_port[1],
+             r.client_port[2], r.client_port[3]);
+    snprintf(hist, sizeof(hist), "%s/history.jsonl", r.dir);
+    snprintf(out, sizeof(out), "%s/bench.out", r.dir);
+    pid_t nemesis = fork();
+    if (nemesis == 0) {
+        fault(r.pid[leader]);
+        _exit(0);
+    }
+    const char *bench[] = {"faultline", "bench",  "--addr", addrs,        "--connections",
+                           "12",        "--keys", "10",     "--duration", "3s",
+                           "--history", hist,     NULL};
+    CHECK_EQ(run_bin(&r, out, bench), 0);
+    waitpid(nemesis, NULL, 0);
+    const char *check[] = {"faultline", "check", hist, NULL};
+    char check_out[200];
+    snprintf(check_out, sizeof(check_out), "%s/check.out", r.dir);
+    int verdict = run_bin(&r, check_out, check);
+    if (verdict != 0) {
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "cat %s %s >&2", out, check_out);
+        CHECK(system(cmd) == 0);
+    }
+    CHECK_EQ(verdict, 0);
+    if (waitpid(r.pid[leader], NULL, WNOHANG) != 0)
+        r.pid[leader] = 0; /* killed by the fault */
+    CHECK(rig_stop(&r));
+}
+
+static void kill_at_1s(pid_t leader)
+{
+    rig_sleep_ms(1000);
+    kill(leader, SIGKILL);
+}
+
+static void pause_from_1s_to_2s(pid_t leader)
+{
+    rig_sleep_ms(1000);
+    kill(leader, SIGSTOP);
+    rig_sleep_ms(1000);
+    kill(leader, SIGCONT);
+}
+
+TEST(server_bench_history_linearizable_across_leader_kill)
+{
+    bench_under_fault(kill_at_1s);
+}
+
+TEST(server_bench_history_linearizable_across_leader_pause)
+{
+    bench_under_fault(pause_from_1s_to_2s);
+}
+
+TEST(server_failed_fsync_stops_the_node)
+{
+    static rig r;
+    rig_init(&r, 1);
+    r.extra[0] = "--fault-fsync-fail-after";
+    r.extra[1] = "12";
+    rig_start(&r, 1);
+    CHECK(rig_wait_leader(&r, 5000) == 1);
+    int acked = 0;
+    char key[16], out[128];
+    for (int i = 0; i < 50; i++) {
+        snprintf(key, sizeof(key), "f%d", i);
+        if (!rc_cmd(r.client_port[1], out, sizeof(out), "SET", key, "v", NULL) ||
+            strcmp(out, "+OK") != 0)
+            break;
+        acked++;
+    }
+    CHECK(acked > 0 && acked < 50);
+    int status = -1;
+    for (int i = 0; i < 100 && waitpid(r.pid[1], &status, WNOHANG) == 0; i++)
+        rig_sleep_ms(50);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 1); /* stopped, not carrying on */
+    r.pid[1] = 0;
+    char log[200], line[512];
+    snprintf(log, sizeof(log), "%s/n1.log", r.dir);
+    FILE *f = fopen(log, "r");
+    bool said = false;
+    while (f && fgets(line, sizeof(line), f))
+        said |= strstr(line, "WAL sync failed") != NULL;
+    if (f)
+        fclose(f);
+    CHECK(said);
+    /* restarted without the fault, it has every acknowledged write */
+    r.extra[0] = NULL;
+    rig_start(&r, 1);
+    CHECK(rig_wait_leader(&r, 5000) == 1);
+    for (int i = 0; i < acked; i++) {
+        snprintf(key, sizeof(key), "f%d", i);
+        CHECK(get_is(&r, 1, key, "v"));
+    }
+    CHECK(rig_stop(&r));
+}
