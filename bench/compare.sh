@@ -1,7 +1,8 @@
 #!/bin/sh
 # compare.sh: the same `faultline bench` load against (1) redis-server with appendonly yes and
 # appendfsync always (every write fsynced before the reply, like ours) and (2) a local
-# 3-node faultline cluster (every write and read through the Raft log, fsynced on a majority).
+# 3-node faultline cluster (every write through the Raft log, fsynced on a majority; GETs at
+# the leader by ReadIndex, GETs at a follower forwarded through the log).
 #
 #   bench/compare.sh [DURATION] [CONNECTIONS] [PIPELINE]     defaults: 10s 50 1
 #

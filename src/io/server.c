@@ -254,6 +254,8 @@ static void handle_update(srv *s, const fl_raft_update *up)
         persist(s, up);
     send_msgs(s, up);
     apply(s, up);
+    if (up->n_reads)
+        fl__ops_reads(s, up->reads, up->n_reads); /* after this update's entries */
     observe(s, up);
     arm_tick(s, up->deadline_ns);
 }
@@ -292,6 +294,13 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
     *index = up.proposed_index;
     *term = up.proposed_term;
     return rc;
+}
+
+int fl__srv_read(srv *s, uint64_t ctx)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_READ, .u.read_ctx = ctx};
+    fl_raft_update up;
+    return step(s, &ev, &up);
 }
 
 static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p, size_t len)

@@ -33,7 +33,15 @@ typedef struct conn conn;
 typedef struct op op;
 
 /* Where an operation is waiting. */
-typedef enum { OP_NEW, OP_READY, OP_WAIT_LEADER, OP_FORWARDED, OP_PROPOSED, OP_DONE } op_state;
+typedef enum {
+    OP_NEW,
+    OP_READY,
+    OP_WAIT_LEADER,
+    OP_FORWARDED,
+    OP_PROPOSED,
+    OP_READING, /* a GET at the leader, waiting for its ReadIndex confirmation */
+    OP_DONE
+} op_state;
 
 typedef struct op_list {
     op *head, *tail;
@@ -54,6 +62,7 @@ struct op {
     /* the current kv command */
     fl_buf cmd;
     uint64_t fwd_id;
+    uint64_t read_ctx; /* OP_READING: the ctx of its ReadIndex read */
     fl_index index;
     fl_term term;
     fl_time_ns attempt_deadline;
@@ -119,7 +128,8 @@ struct srv {
     uint64_t client_id_base;
     uint64_t next_client;
     /* operations by state */
-    op_list ready, wait_leader, forwarded, proposed;
+    op_list ready, wait_leader, forwarded, proposed, reading;
+    uint64_t next_read_ctx;
     size_t n_ops;
     uint64_t next_fwd_id;
     fwd_rec *fwd_ring; /* SRV_OPS_MAX, FIFO in index order */
@@ -128,13 +138,15 @@ struct srv {
     int fatal;
     fl_errmsg fatal_msg;
     /* counters */
-    uint64_t ops_done, ops_retried, ops_timeout, forwarded_in;
+    uint64_t ops_done, ops_retried, ops_timeout, forwarded_in, reads_by_index;
     fl_node_id last_leader;
     fl_raft_role last_role;
 };
 
 /* server.c */
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
+/* A linearizable read by ReadIndex (leader only); decided later through fl__ops_reads. */
+int fl__srv_read(srv *s, uint64_t ctx);
 void fl__srv_fatal(srv *s, int code, const char *what);
 const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
 
@@ -144,6 +156,8 @@ void fl__op_free(op *o);
 void fl__op_submit(op *o); /* route o->cmd (again) */
 void fl__op_finish(op *o); /* o->reply is complete */
 void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *res);
+/* The core decided ReadIndex reads: answer them from the kv, or retry them through routing. */
+void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n);
 void fl__ops_kick(srv *s);      /* submit the ready list from a timer */
 void fl__ops_housekeep(srv *s); /* leader waits, forward timeouts, deadlines */
 void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size_t len);

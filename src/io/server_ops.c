@@ -38,6 +38,8 @@ static op_list *list_of(srv *s, op_state st)
         return &s->forwarded;
     case OP_PROPOSED:
         return &s->proposed;
+    case OP_READING:
+        return &s->reading;
     default:
         return NULL;
     }
@@ -167,10 +169,28 @@ static void fail_op(op *o, const char *err)
     fl__op_finish(o);
 }
 
+/* A GET at the leader skips the log: ReadIndex confirms leadership with a quorum round and
+ * the kv answers once it has applied the read index. Returns false if it must go the usual
+ * way (not a plain get, or the core refused the read). */
+static bool read_by_index(srv *s, op *o)
+{
+    fl_kv_cmd cmd;
+    if (fl_kv_cmd_decode(o->cmd.data, o->cmd.len, &cmd) != 0 || cmd.op != FL_KV_GET || cmd.seq != 0)
+        return false;
+    o->read_ctx = ++s->next_read_ctx;
+    push_tail(o, OP_READING); /* first: the core may decide the read within this step */
+    if (fl__srv_read(s, o->read_ctx) == 0)
+        return true;
+    unlink_op(o);
+    return false;
+}
+
 /* Routes one op; returns false if it had to wait for a leader. */
 static bool route(srv *s, op *o)
 {
     fl_node_id leader = fl_raft_leader_of(&s->raft);
+    if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER && read_by_index(s, o))
+        return true;
     if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER) {
         fl_index index;
         fl_term term;
@@ -246,6 +266,32 @@ void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *r
             continue;
         }
         o->def->result(o, res); /* finishes o or submits its next step */
+    }
+}
+
+void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        op *o = s->reading.head;
+        while (o && o->read_ctx != reads[i].ctx)
+            o = o->next;
+        if (!o)
+            continue; /* timed out already */
+        unlink_op(o);
+        if (!reads[i].ok) {
+            retry(o); /* leadership lost: route it again */
+            continue;
+        }
+        fl_kv_cmd cmd;
+        fl_kv_result res = {.status = FL_KV_NOT_FOUND};
+        const uint8_t *value;
+        size_t len;
+        if (fl_kv_cmd_decode(o->cmd.data, o->cmd.len, &cmd) == 0 &&
+            fl_kv_get(&s->kv, cmd.key, cmd.key_len, &value, &len) == 0)
+            res = (fl_kv_result){
+                .status = FL_KV_OK, .has_value = true, .value = value, .value_len = len};
+        s->reads_by_index++;
+        o->def->result(o, &res); /* finishes o or submits its next step */
     }
 }
 
@@ -354,6 +400,7 @@ void fl__ops_housekeep(srv *s)
     expire(s, &s->wait_leader, now);
     expire(s, &s->forwarded, now);
     expire(s, &s->proposed, now);
+    expire(s, &s->reading, now);
     if (fl_raft_leader_of(&s->raft) == FL_NODE_NONE)
         return;
     /* bounded: each waiting op is routed once; those that wait again go to the tail */
@@ -364,8 +411,8 @@ void fl__ops_housekeep(srv *s)
 
 void fl__ops_close_all(srv *s)
 {
-    op_list *lists[] = {&s->ready, &s->wait_leader, &s->forwarded, &s->proposed};
-    for (size_t i = 0; i < 4; i++)
+    op_list *lists[] = {&s->ready, &s->wait_leader, &s->forwarded, &s->proposed, &s->reading};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
         while (lists[i]->head) {
             op *o = lists[i]->head;
             unlink_op(o);
