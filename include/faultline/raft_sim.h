@@ -8,11 +8,8 @@
  * start). After every step the cluster-wide safety checker (raft_check.h) and the node's own
  * invariants run; a violation stops the simulation.
  *
- * Disk record format (all little-endian):
- *     crc32c u32 (over everything after it) | kind u8 = 1 | flags u8 (bit 0: hard state
- *     present) | term u64 | vote u32 | first_index u64 | n u32 |
- *     n x (term u64 | type u8 | len u32 | data[len])
- * meaning: set (term, vote) if flagged; drop log entries >= first_index; append the n. */
+ * Disk record format: crc32c u32 (little-endian, over everything after it), then the
+ * persist request in the form of raft_record.h, the same bytes the real server's WAL holds. */
 #ifndef FAULTLINE_RAFT_SIM_H
 #define FAULTLINE_RAFT_SIM_H
 

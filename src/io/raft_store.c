@@ -1,19 +1,11 @@
 /* raft_store.c: Raft's hard state and log as WAL records, and their replay (raft_store.h).
- *
- * Record payload (little-endian; the WAL adds length, seq and CRC32C around it):
- *
- *     offset size field
- *     0      1    kind = 1 (persist request)
- *     1      1    flags: bit 0 = hard state present
- *     2      8    term      (meaningful with bit 0)
- *     10     4    vote      (meaningful with bit 0)
- *     14     8    first_index: the log is cut to [1, first_index) before appending
- *     22     4    n: entries that follow
- *     26     ...  n times: term u64, type u8, length u32, data (length bytes)
- *
- * Replay applies records in order. Invariant: first_index <= recovered count + 1 (a request
- * never leaves a hole); a record breaking it, or not decoding exactly, is corruption. */
+ * One WAL record per persist request, in the form of raft_record.h (shared with the
+ * simulator). Replay applies records in order. Invariant: first_index <= recovered count + 1
+ * (a request never leaves a hole); a record breaking it, or not decoding exactly, is
+ * corruption. */
 #include "faultline/raft_store.h"
+
+#include "faultline/raft_record.h"
 
 #include "faultline/assert.h"
 #include "faultline/error.h"
@@ -23,9 +15,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#define KIND_PERSIST 1
-#define FLAG_HARD    1
-
 static void drop_from(fl_raft_store *s, size_t count)
 {
     for (size_t i = count; i < s->count; i++)
@@ -34,7 +23,7 @@ static void drop_from(fl_raft_store *s, size_t count)
         s->count = count;
 }
 
-static int push_entry(fl_raft_store *s, fl_reader *rd)
+static int push_entry(fl_raft_store *s, const fl_raft_entry *in)
 {
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
@@ -44,15 +33,11 @@ static int push_entry(fl_raft_store *s, fl_reader *rd)
         s->entries = e;
         s->cap = cap;
     }
-    fl_raft_entry e = {.term = fl_read_u64(rd), .type = fl_read_u8(rd)};
-    e.len = fl_read_u32(rd);
-    const uint8_t *p = fl_read_bytes(rd, e.len);
-    if (rd->err)
-        return FL_ECORRUPT;
-    uint8_t *copy = malloc(e.len ? e.len : 1);
+    uint8_t *copy = malloc(in->len ? in->len : 1);
     if (!copy)
         return FL_ENOMEM;
-    memcpy(copy, p, e.len);
+    memcpy(copy, in->data, in->len);
+    fl_raft_entry e = *in;
     e.data = copy;
     s->entries[s->count++] = e;
     return 0;
@@ -60,30 +45,25 @@ static int push_entry(fl_raft_store *s, fl_reader *rd)
 
 static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
 {
-    fl_reader rd;
-    fl_reader_init(&rd, rec->data, rec->len);
-    uint8_t kind = fl_read_u8(&rd), flags = fl_read_u8(&rd);
-    fl_term term = fl_read_u64(&rd);
-    fl_node_id vote = fl_read_u32(&rd);
-    fl_index first = fl_read_u64(&rd);
-    uint32_t n = fl_read_u32(&rd);
-    if (rd.err || kind != KIND_PERSIST || first == 0 || first > s->count + 1)
+    fl_raft_record r;
+    if (fl_raft_record_decode(rec->data, rec->len, &r) || r.first_index > s->count + 1)
         return fl_errmsg_set(m, FL_ECORRUPT, "WAL record %llu: bad raft record header",
                              (unsigned long long)rec->seq);
-    if (flags & FLAG_HARD) {
-        s->term = term;
-        s->vote = vote;
+    if (r.hard_state) {
+        s->term = r.term;
+        s->vote = r.vote;
     }
-    drop_from(s, (size_t)(first - 1));
-    for (uint32_t i = 0; i < n; i++) {
-        int rc = push_entry(s, &rd);
+    drop_from(s, (size_t)(r.first_index - 1));
+    fl_raft_entry e;
+    int rc;
+    while ((rc = fl_raft_record_next(&r, &e)) == 1) {
+        rc = push_entry(s, &e);
         if (rc)
-            return fl_errmsg_set(m, rc, "WAL record %llu: entry %u: %s",
-                                 (unsigned long long)rec->seq, i, fl_strerror(rc));
+            break;
     }
-    if (fl_reader_left(&rd))
-        return fl_errmsg_set(m, FL_ECORRUPT, "WAL record %llu: trailing bytes",
-                             (unsigned long long)rec->seq);
+    if (rc)
+        return fl_errmsg_set(m, rc, "WAL record %llu: entry %u: %s", (unsigned long long)rec->seq,
+                             r.read, fl_strerror(rc));
     s->records_replayed++;
     return 0;
 }
@@ -146,20 +126,7 @@ int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
     FL_ASSERT(up->persist.seq != 0);
     fl_buf *b = &s->scratch;
     fl_buf_reset(b);
-    fl_buf_put_u8(b, KIND_PERSIST);
-    fl_buf_put_u8(b, up->persist.hard_state ? FLAG_HARD : 0);
-    fl_buf_put_u64(b, up->persist.term);
-    fl_buf_put_u32(b, up->persist.vote);
-    fl_buf_put_u64(b, up->persist.first_index);
-    fl_buf_put_u32(b, (uint32_t)up->persist.n_entries);
-    for (size_t i = 0; i < up->persist.n_entries; i++) {
-        const fl_raft_entry *e = &up->persist.entries[i];
-        fl_buf_put_u64(b, e->term);
-        fl_buf_put_u8(b, e->type);
-        fl_buf_put_u32(b, e->len);
-        fl_buf_put_bytes(b, e->data, e->len);
-    }
-    if (b->err)
+    if (fl_raft_record_encode(up, b))
         return b->err;
     if (!s->syncing)
         return fl_wal_append(&s->wal, b->data, b->len, NULL);

@@ -3,18 +3,18 @@
  * checks after every step. */
 #include "faultline/raft_sim.h"
 
+#include "faultline/array.h"
 #include "faultline/assert.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
+#include "faultline/raft_record.h"
 #include "faultline/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define RECORD_KIND_STATE 1
-#define RECORD_FLAG_HARD  1
-#define RECORD_HEAD_BYTES (4 + 1 + 1 + 8 + 4 + 8 + 4)
+#define RECORD_CRC_BYTES 4
 
 typedef struct rs_node {
     fl_raft r;
@@ -70,19 +70,7 @@ static void write_record(rs_node *n, const fl_raft_update *up)
     fl_buf *b = &n->rs->scratch;
     fl_buf_reset(b);
     fl_buf_put_u32(b, 0); /* crc, patched below */
-    fl_buf_put_u8(b, RECORD_KIND_STATE);
-    fl_buf_put_u8(b, up->persist.hard_state ? RECORD_FLAG_HARD : 0);
-    fl_buf_put_u64(b, up->persist.term);
-    fl_buf_put_u32(b, up->persist.vote);
-    fl_buf_put_u64(b, up->persist.first_index);
-    fl_buf_put_u32(b, (uint32_t)up->persist.n_entries);
-    for (size_t i = 0; i < up->persist.n_entries; i++) {
-        const fl_raft_entry *e = &up->persist.entries[i];
-        fl_buf_put_u64(b, e->term);
-        fl_buf_put_u8(b, e->type);
-        fl_buf_put_u32(b, e->len);
-        fl_buf_put_bytes(b, e->data, e->len);
-    }
+    fl_raft_record_encode(up, b);
     FL_ASSERT(b->err == 0);
     fl_buf_patch_u32(b, 0, fl_crc32c(0, b->data + 4, b->len - 4));
     if (fl_sim_disk_write(n->sim, n->id, b->data, b->len) ||
@@ -97,44 +85,32 @@ typedef struct recovered {
     size_t count, cap;
 } recovered;
 
-/* Applies one verified record to what is being recovered. Returns 0 or FL_ECORRUPT. */
-static int replay_record(recovered *st, fl_reader *rd)
+/* Applies one verified record to what is being recovered (entries point into the record).
+ * Returns 0, FL_ECORRUPT or FL_ENOMEM. */
+static int replay_record(recovered *st, const uint8_t *bytes, size_t len)
 {
-    uint8_t kind = fl_read_u8(rd), flags = fl_read_u8(rd);
-    fl_term term = fl_read_u64(rd);
-    fl_node_id vote = fl_read_u32(rd);
-    fl_index first = fl_read_u64(rd);
-    uint32_t n = fl_read_u32(rd);
-    if (rd->err || kind != RECORD_KIND_STATE || first == 0 || first > st->count + 1)
+    fl_raft_record r;
+    if (fl_raft_record_decode(bytes, len, &r) || r.first_index > st->count + 1)
         return FL_ECORRUPT;
-    if (flags & RECORD_FLAG_HARD) {
-        st->term = term;
-        st->vote = vote;
+    if (r.hard_state) {
+        st->term = r.term;
+        st->vote = r.vote;
     }
-    st->count = first - 1;
-    for (uint32_t i = 0; i < n; i++) {
-        if (st->count == st->cap) {
-            size_t cap = st->cap ? st->cap * 2 : 64;
-            fl_raft_entry *e = realloc(st->entries, cap * sizeof(*e));
-            if (!e)
-                return FL_ENOMEM;
-            st->entries = e;
-            st->cap = cap;
-        }
-        fl_raft_entry *e = &st->entries[st->count++];
-        e->term = fl_read_u64(rd);
-        e->type = fl_read_u8(rd);
-        e->len = fl_read_u32(rd);
-        e->data = fl_read_bytes(rd, e->len);
-        if (rd->err)
-            return FL_ECORRUPT;
+    st->count = r.first_index - 1;
+    fl_raft_entry e;
+    int rc;
+    while ((rc = fl_raft_record_next(&r, &e)) == 1) {
+        if (fl_array_grow((void **)&st->entries, &st->cap, st->count + 1, sizeof(e)))
+            return FL_ENOMEM;
+        st->entries[st->count++] = e;
     }
-    return fl_reader_left(rd) ? FL_ECORRUPT : 0;
+    return rc;
 }
 
 static bool record_ok(const uint8_t *data, size_t len)
 {
-    return len >= RECORD_HEAD_BYTES && fl_get_u32le(data) == fl_crc32c(0, data + 4, len - 4);
+    return len >= RECORD_CRC_BYTES &&
+           fl_get_u32le(data) == fl_crc32c(0, data + RECORD_CRC_BYTES, len - RECORD_CRC_BYTES);
 }
 
 static int drop_last_record(rs_node *n, size_t count)
@@ -183,9 +159,7 @@ static int recover(rs_node *n, recovered *st, char *why, size_t why_size)
         const uint8_t *data;
         size_t len;
         fl_sim_disk_record(n->sim, n->id, i, &data, &len);
-        fl_reader rd;
-        fl_reader_init(&rd, data + 4, len - 4);
-        rc = replay_record(st, &rd);
+        rc = replay_record(st, data + RECORD_CRC_BYTES, len - RECORD_CRC_BYTES);
         if (rc) {
             snprintf(why, why_size, "disk record %zu is malformed", i);
             return rc;

@@ -1,0 +1,31 @@
+/* raft_record.h: the one durable form of a Raft persist request, shared by the real WAL store
+ * (io/raft_store.c) and the simulator's disk (sim/raft_host.c). Format in
+ * src/wire/raft_record.c. Decoding untrusted bytes returns an error, never asserts. */
+#ifndef FAULTLINE_RAFT_RECORD_H
+#define FAULTLINE_RAFT_RECORD_H
+
+#include "faultline/buf.h"
+#include "faultline/raft.h"
+
+/* A decoded record header; its entries are read one by one with fl_raft_record_next. */
+typedef struct fl_raft_record {
+    bool hard_state;
+    fl_term term;
+    fl_node_id vote;
+    fl_index first_index; /* the log is cut to [1, first_index) before the entries */
+    uint32_t n_entries;
+    uint32_t read;  /* entries read so far */
+    fl_reader rest; /* the entries' bytes */
+} fl_raft_record;
+
+/* Appends the record for up's persist request (up->persist.seq != 0) to out. Returns
+ * out->err. */
+int fl_raft_record_encode(const fl_raft_update *up, fl_buf *out);
+/* Decodes the header of the record in bytes[0..len). Returns 0 or FL_ECORRUPT (wrong kind,
+ * first index 0, truncated). The record keeps pointing into bytes. */
+int fl_raft_record_decode(const uint8_t *bytes, size_t len, fl_raft_record *rec);
+/* The next entry (its data points into the record's bytes). Returns 1 with *e set, 0 after
+ * the last one (FL_ECORRUPT if bytes are left over), or FL_ECORRUPT. */
+int fl_raft_record_next(fl_raft_record *rec, fl_raft_entry *e);
+
+#endif
