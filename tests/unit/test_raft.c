@@ -542,3 +542,28 @@ TEST(lease_mode_node_ignores_votes_for_an_election_timeout_after_start)
     CHECK(fl_raft_term_of(&n->r) == 5); /* afterwards it takes part again */
     teardown();
 }
+
+TEST(follower_with_a_live_leader_ignores_a_disruptive_candidate)
+{
+    setup(3, false);
+    fl_node_id l = elect();
+    advance_ms(20);
+    node *f = &c.nodes[l % 3];
+    fl_term t = fl_raft_term_of(&f->r);
+    fl_node_id other = (fl_node_id)((l + 1) % 3 + 1);
+    /* a node that lost touch asks for votes at a higher term while the leader is alive */
+    fl_raft_msg req = {.type = FL_RAFT_MSG_VOTE, .from = other, .to = f->r.cfg.id, .term = t + 3};
+    req.u.vote.last_index = 100;
+    req.u.vote.last_term = t + 2;
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &req, .now_ns = c.now};
+    fl_raft_update up;
+    CHECK_EQ(fl_raft_step(&f->r, &ev, &up), 0);
+    CHECK_EQ(up.n_msgs, 0);             /* no answer at all */
+    CHECK(fl_raft_term_of(&f->r) == t); /* and no new term */
+    CHECK_EQ(fl_raft_leader_of(&f->r), l);
+    /* a transfer's campaign (TimeoutNow) is answered even so */
+    req.u.vote.transfer = true;
+    CHECK_EQ(fl_raft_step(&f->r, &ev, &up), 0);
+    CHECK(fl_raft_term_of(&f->r) == t + 3);
+    teardown();
+}
