@@ -52,3 +52,11 @@ if [ -n "$leader" ]; then
 else
     echo "(needs redis-cli to find the leader; skipped)"
 fi
+
+echo
+echo "== resident memory after the runs"
+rss() { awk '/^VmRSS/ {print $2 " kB"}' "/proc/$1/status" 2>/dev/null || echo "?"; }
+echo "redis-server: $(rss "$rpid")"
+for pid in $(pgrep -P "$cpid" 2>/dev/null); do
+    echo "faultline node (pid $pid): $(rss "$pid")"
+done
