@@ -105,13 +105,19 @@ static void setup(int n, bool pre_vote)
     }
 }
 
-static void teardown(void)
+/* Every queued message is lost. */
+static void drop_all(void)
 {
     while (c.q_count) {
         fl_buf_free(&c.q[c.q_head].bytes);
         c.q_head = (c.q_head + 1) % Q_MAX;
         c.q_count--;
     }
+}
+
+static void teardown(void)
+{
+    drop_all();
     for (int i = 0; i < c.n; i++)
         fl_raft_close(&c.nodes[i].r);
 }
@@ -129,6 +135,17 @@ static void deliver_all(void)
         fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &msg};
         step(&c.nodes[m.to - 1], &ev);
         fl_buf_free(&m.bytes);
+    }
+}
+
+/* ms of time pass for nd alone; everything it sends is lost. */
+static void tick_cut_off(node *nd, int ms)
+{
+    for (int t = 0; t < ms; t++) {
+        c.now += FL_NS_PER_MS;
+        fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
+        step(nd, &ev);
+        drop_all();
     }
 }
 
@@ -390,22 +407,8 @@ TEST(read_index_of_an_isolated_leader_fails_when_it_steps_down)
     advance_ms(50);
     node *ld = &c.nodes[l - 1];
     CHECK_EQ(read_at(l, 9), 0);
-    /* drop everything: the leader is cut off */
-    while (c.q_count) {
-        fl_buf_free(&c.q[c.q_head].bytes);
-        c.q_head = (c.q_head + 1) % Q_MAX;
-        c.q_count--;
-    }
-    for (int t = 0; t < 700; t++) {
-        c.now += FL_NS_PER_MS;
-        fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
-        step(ld, &ev);
-        while (c.q_count) { /* its messages are lost */
-            fl_buf_free(&c.q[c.q_head].bytes);
-            c.q_head = (c.q_head + 1) % Q_MAX;
-            c.q_count--;
-        }
-    }
+    drop_all(); /* the leader is cut off */
+    tick_cut_off(ld, 700);
     CHECK(fl_raft_role_of(&ld->r) != FL_RAFT_LEADER);
     CHECK_EQ(ld->reads_ok, 0);
     CHECK_EQ(ld->reads_failed, 1);
@@ -473,18 +476,7 @@ TEST(transfer_to_an_unreachable_target_is_abandoned)
     fl_node_id target = l % 3 + 1;
     CHECK_EQ(transfer_to(l, target), 0);
     /* everything the leader sends is lost: the target never hears TimeoutNow */
-    for (int t = 0; t < 400; t++) {
-        c.now += FL_NS_PER_MS;
-        fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
-        step(ld, &ev);
-        while (c.q_count) {
-            fl_buf_free(&c.q[c.q_head].bytes);
-            c.q_head = (c.q_head + 1) % Q_MAX;
-            c.q_count--;
-        }
-        if (ld->r.transfer_to == FL_NODE_NONE)
-            break;
-    }
+    tick_cut_off(ld, 400); /* only the abort counts it; a step-down would not */
     CHECK_EQ(ld->r.transfers_aborted, 1);
     CHECK_EQ(ld->r.transfer_to, FL_NODE_NONE);
     teardown();
@@ -508,16 +500,7 @@ TEST(lease_read_is_served_without_a_round_while_the_lease_holds)
     CHECK_EQ(ld->r.lease_reads_served, 1);
     /* cut the leader off: once a lease has passed since the last acknowledged send, reads
      * need a round again (which cannot complete) */
-    for (int t = 0; t < 130; t++) {
-        c.now += FL_NS_PER_MS;
-        fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
-        step(ld, &ev);
-        while (c.q_count) {
-            fl_buf_free(&c.q[c.q_head].bytes);
-            c.q_head = (c.q_head + 1) % Q_MAX;
-            c.q_count--;
-        }
-    }
+    tick_cut_off(ld, 130);
     CHECK_EQ(fl_raft_role_of(&ld->r), FL_RAFT_LEADER);
     CHECK_EQ(read_at(l, 12), 0);
     CHECK_EQ(ld->reads_ok, 1); /* not served: the lease ran out */
