@@ -78,10 +78,10 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
     if (o->check_lin)
         check_history(o, c, r, out);
     observe(c, r, out);
-    for (size_t i = 0; i < r->n_roles; i++)
-        out->leader_changes += r->roles[i].is_leader;
-    double secs = (double)c->duration_ns / 1e9;
-    out->ok_per_s = secs > 0 ? (double)r->ops_ok / secs : 0;
+    if (out->has_obs) { /* the observables already count these over the measured phase */
+        out->leader_changes = out->obs.cost.leaderships;
+        out->ok_per_s = out->obs.ok_per_s;
+    }
     bool split = out->has_obs && out->obs.split.same_term > 0;
     if (!out->safe)
         snprintf(out->what, sizeof(out->what), "safety: %s", r->violation_reason);
