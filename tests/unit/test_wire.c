@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include "faultline/error.h"
+#include "faultline/raft_conf.h"
 #include "faultline/raft_record.h"
 #include "faultline/rng.h"
 #include "faultline/wire.h"
@@ -187,4 +188,46 @@ TEST(raft_record_roundtrip_and_refusals)
     b.data[1] = 0x80; /* an unknown flag */
     CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), FL_ECORRUPT);
     fl_buf_free(&b);
+}
+
+TEST(raft_conf_roundtrip_and_refusals)
+{
+    fl_raft_conf c = {.n_voters = 3,
+                      .voters = {1, 2, 3},
+                      .n_voters_old = 2,
+                      .voters_old = {1, 2},
+                      .n_learners = 1,
+                      .learners = {9}};
+    CHECK_EQ(fl_raft_conf_check(&c, NULL, 0), 0);
+    CHECK(fl_raft_conf_is_joint(&c));
+    CHECK(fl_raft_conf_is_voter(&c, 3) && !fl_raft_conf_is_voter(&c, 9));
+    CHECK(fl_raft_conf_is_learner(&c, 9) && fl_raft_conf_is_member(&c, 9));
+    fl_buf b;
+    fl_buf_init(&b);
+    CHECK_EQ(fl_raft_conf_encode(&c, &b), 0);
+    CHECK_EQ(b.len, fl_raft_conf_encoded_size(&c));
+    fl_raft_conf d;
+    CHECK_EQ(fl_raft_conf_decode(b.data, b.len, &d), 0);
+    CHECK(fl_raft_conf_equal(&c, &d));
+    for (size_t cut = 0; cut < b.len; cut++)
+        CHECK(fl_raft_conf_decode(b.data, cut, &d) != 0);
+    uint8_t *p = b.data;
+    p[0] = 2;
+    CHECK_EQ(fl_raft_conf_decode(p, b.len, &d), FL_EVERSION);
+    p[0] = 1;
+    p[4] = 2; /* voters {2, 2, 3}: a duplicate */
+    CHECK_EQ(fl_raft_conf_decode(p, b.len, &d), FL_ECORRUPT);
+    fl_buf_free(&b);
+    /* Semantic refusals, each with a reason. */
+    char why[96];
+    fl_raft_conf e = {.n_voters = 1, .voters = {1}, .n_learners = 1, .learners = {1}};
+    CHECK_EQ(fl_raft_conf_check(&e, why, sizeof(why)), FL_ECONFIG);
+    CHECK(strstr(why, "learner") != NULL);
+    fl_raft_conf none = {0};
+    CHECK_EQ(fl_raft_conf_check(&none, why, sizeof(why)), FL_ECONFIG);
+    fl_raft_conf zero = {.n_voters = 1, .voters = {0}};
+    CHECK_EQ(fl_raft_conf_check(&zero, why, sizeof(why)), FL_ECONFIG);
+    /* Order does not matter for equality. */
+    fl_raft_conf x = {.n_voters = 2, .voters = {1, 2}}, y = {.n_voters = 2, .voters = {2, 1}};
+    CHECK(fl_raft_conf_equal(&x, &y));
 }
