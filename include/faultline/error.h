@@ -24,7 +24,8 @@
     X(FL_ESHUTDOWN, -17, "shut down")                                                              \
     X(FL_ECONFIG, -18, "bad configuration")                                                        \
     X(FL_ESTALE, -19, "stale request")                                                             \
-    X(FL_EUNSUPPORTED, -20, "not supported")
+    X(FL_EUNSUPPORTED, -20, "not supported")                                                       \
+    X(FL_ELAGGING, -21, "member has not caught up")
 
 enum {
 #define FL_ERROR_ENUM(name, value, text) name = (value),

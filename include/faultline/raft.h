@@ -36,6 +36,7 @@
 #ifndef FAULTLINE_RAFT_H
 #define FAULTLINE_RAFT_H
 
+#include "faultline/raft_conf.h"
 #include "faultline/raft_msg.h"
 #include "faultline/rng.h"
 
@@ -45,6 +46,9 @@
 #define FL_RAFT_PENDING_MAX  1024 /* persist requests not yet reported durable */
 #define FL_RAFT_READS_MAX    1024 /* ReadIndex reads waiting for confirmation */
 #define FL_RAFT_SENT_RING    1024 /* AppendEntries send times remembered for leases */
+/* A learner may be promoted to voter only when its log is within this many entries of the
+ * leader's: a voter that lags far behind would stall commitment until it caught up. */
+#define FL_RAFT_CATCHUP_GAP 32
 
 typedef enum fl_raft_role {
     FL_RAFT_FOLLOWER = 0,
@@ -77,6 +81,10 @@ typedef enum fl_raft_mutant {
     /* lease reads that ignore the declared clock drift bound (a lease of a full election
      * timeout measured on the leader's own clock) */
     FL_RAFT_MUTANT_LEASE_NO_DRIFT = 1u << 8,
+    /* (bits 9..11 are taken by other mutants) */
+    /* a leader that a committed configuration removed keeps leading and heartbeating
+     * (thesis 4.2.2 says it steps down once C(new) commits) */
+    FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS = 1u << 12,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
@@ -88,9 +96,13 @@ size_t fl_raft_mutant_list(const uint32_t **bits);
 
 typedef struct fl_raft_config {
     fl_node_id id;
-    /* The initial (bootstrap) configuration: voters, including id. */
+    /* The initial (bootstrap) configuration: voters, including id unless joining. Entries of
+     * type FL_RAFT_ENTRY_CONFIG in the log override it (membership.c). */
     uint32_t n_voters;
     fl_node_id voters[FL_RAFT_NODES_MAX];
+    /* A node started empty to be added to a running cluster: it is not among voters, never
+     * campaigns, and learns its membership from the log the leader sends it. */
+    bool joining;
     /* Election timeout: each timeout is drawn uniformly from [base, 2 * base). */
     fl_time_ns election_timeout_ns;
     fl_time_ns heartbeat_ns; /* must be < election_timeout_ns */
@@ -133,6 +145,7 @@ typedef enum fl_raft_event_type {
     FL_RAFT_EV_PROPOSE = 4,   /* append a command (leader only) */
     FL_RAFT_EV_READ = 5,      /* a linearizable read (ReadIndex), identified by ctx */
     FL_RAFT_EV_TRANSFER = 6,  /* hand leadership to another voter (thesis 3.10) */
+    FL_RAFT_EV_CHANGE = 7,    /* move to new voters and learners (joint consensus, thesis 4.3) */
 } fl_raft_event_type;
 
 typedef struct fl_raft_event {
@@ -147,6 +160,8 @@ typedef struct fl_raft_event {
         } propose;
         uint64_t read_ctx;      /* READ: the environment's id for the read, echoed back */
         fl_node_id transfer_to; /* TRANSFER */
+        /* CHANGE: the wanted voters and learners (voters_old empty); copied */
+        const fl_raft_conf *change;
     } u;
 } fl_raft_event;
 
@@ -297,6 +312,13 @@ typedef struct fl_raft {
     } sent[FL_RAFT_SENT_RING];
     fl_time_ns votes_ignored_until; /* after a start: no votes for an election timeout */
     uint64_t lease_reads_served;
+    /* membership (membership.c): the configuration in force is the latest CONFIG entry in
+     * the log, committed or not (conf_index), else conf_base (bootstrap, or what a snapshot
+     * carried, as of conf_base_index) */
+    fl_raft_conf conf;
+    fl_index conf_index; /* 0: conf is conf_base */
+    fl_raft_conf conf_base;
+    fl_index conf_base_index;
 } fl_raft;
 
 /* Initializes r from config and what its disk held (state may be NULL for an empty disk).
@@ -306,8 +328,13 @@ int fl_raft_init(fl_raft *r, const fl_raft_config *config, const fl_raft_durable
                  fl_time_ns now_ns);
 void fl_raft_close(fl_raft *r);
 
-/* Processes one event. Returns 0; FL_ENOTLEADER for a proposal, read or transfer on a
- * non-leader; FL_EBUSY for a proposal during a leadership transfer; FL_ETOOBIG for a
+/* Processes one event. Returns 0; FL_ENOTLEADER for a proposal, read, transfer or change on
+ * a non-leader; FL_EBUSY for a proposal during a leadership transfer, or a change while
+ * another is in flight (or before the leader committed an entry of its term);
+ * FL_EINVAL for a change that is malformed, adds a voter that is not a learner yet, or
+ * changes nothing; FL_ELAGGING for a change that promotes a learner whose log is more than
+ * FL_RAFT_CATCHUP_GAP entries behind; FL_ETOOBIG for a change with more than
+ * FL_RAFT_NODES_MAX members while joint; FL_ETOOBIG for a
  * proposal over entry_bytes_max; FL_EINVAL for a transfer to a non-voter or to itself; FL_EINVAL
  * for a message that makes no sense (unknown sender, entries whose terms go backwards) which is
  * then ignored. *up is always filled. */
@@ -340,6 +367,18 @@ fl_index fl_raft_first_index(const fl_raft *r);
 fl_term fl_raft_term_at(const fl_raft *r, fl_index index);
 /* The entry at index, or NULL outside the log. */
 const fl_raft_entry *fl_raft_entry_at(const fl_raft *r, fl_index index);
+/* The configuration in force (the latest in the log, committed or not), and its index (0 for
+ * the bootstrap or snapshot configuration). */
+static inline const fl_raft_conf *fl_raft_conf_of(const fl_raft *r)
+{
+    return &r->conf;
+}
+static inline fl_index fl_raft_conf_index_of(const fl_raft *r)
+{
+    return r->conf_index;
+}
+/* The leader's replication progress for member id, NULL if none (or not leader). */
+const fl_raft_progress *fl_raft_progress_of(const fl_raft *r, fl_node_id id);
 
 /* Asserts the node's local invariants (see the top of this file). */
 void fl_raft_invariants(const fl_raft *r);

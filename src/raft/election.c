@@ -59,8 +59,8 @@ static void request_votes(fl_raft *r, uint8_t type, fl_term term)
 {
     for (uint32_t i = 0; i < r->n_members; i++) {
         fl_raft_progress *pr = &r->progress[i];
-        if (pr->id == r->cfg.id)
-            continue;
+        if (pr->id == r->cfg.id || !fl__is_voter(r, pr->id))
+            continue; /* learners are not asked: their answer would not count */
         fl_raft_msg *m = fl__out(r, type, pr->id);
         m->term = term;
         m->u.vote.last_index = fl_raft_last_index(r);
@@ -69,22 +69,27 @@ static void request_votes(fl_raft *r, uint8_t type, fl_term term)
     }
 }
 
-/* Counts granted and refused votes; wins or gives up when the outcome is decided. */
+static uint64_t granted(const fl_raft *r, const fl_raft_progress *pr)
+{
+    return pr->vote_granted;
+}
+
+static uint64_t not_refused(const fl_raft *r, const fl_raft_progress *pr)
+{
+    return !pr->vote_responded || pr->vote_granted;
+}
+
+/* Counts granted and refused votes over the configuration (while joint, a majority of each
+ * voter set); wins, or gives up once the voters not refusing cannot make a quorum. */
 static void tally(fl_raft *r)
 {
-    uint32_t granted = 0, refused = 0;
-    for (uint32_t i = 0; i < r->n_members; i++) {
-        granted += r->progress[i].vote_granted;
-        refused += r->progress[i].vote_responded && !r->progress[i].vote_granted;
-    }
-    uint32_t q = fl__quorum(r);
-    if (granted >= q) {
+    if (fl__quorum_value(r, granted)) {
         if (r->role == FL_RAFT_PRE_CANDIDATE) {
             fl__become_candidate(r); /* the pre-vote won: now the real election */
         } else {
             fl__become_leader(r);
         }
-    } else if (refused > r->n_members - q) {
+    } else if (!fl__quorum_value(r, not_refused)) {
         fl__become_follower(r, r->term, FL_NODE_NONE);
     }
 }
@@ -121,20 +126,12 @@ static void become_pre_candidate(fl_raft *r)
     tally(r);
 }
 
-static bool is_voter(const fl_raft *r, fl_node_id id)
-{
-    for (uint32_t i = 0; i < r->n_members; i++)
-        if (r->progress[i].id == id)
-            return true;
-    return false;
-}
-
 void fl__tick_election(fl_raft *r)
 {
     FL_ASSERT(r->role != FL_RAFT_LEADER);
     if (r->now < r->election_deadline)
         return;
-    if (!is_voter(r, r->cfg.id)) {
+    if (!fl__is_voter(r, r->cfg.id)) {
         fl__reset_election_timer(r);
         return;
     }
@@ -147,7 +144,7 @@ void fl__tick_election(fl_raft *r)
 
 void fl__recv_timeout_now(fl_raft *r, const fl_raft_msg *m)
 {
-    if (r->role == FL_RAFT_LEADER || m->term != r->term || !is_voter(r, r->cfg.id))
+    if (r->role == FL_RAFT_LEADER || m->term != r->term || !fl__is_voter(r, r->cfg.id))
         return;
     r->campaign_transfer = true;
     fl__become_candidate(r);

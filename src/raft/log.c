@@ -13,6 +13,11 @@
 int fl__log_append(fl_raft *r, fl_term term, uint8_t type, const uint8_t *data, uint32_t len)
 {
     FL_ASSERT(term >= fl_raft_term_at(r, fl_raft_last_index(r)));
+    if (type == FL_RAFT_ENTRY_CONFIG) {
+        fl_raft_entry probe = {term, type, len, data};
+        if (!fl__conf_entry_valid(&probe))
+            return FL_ECORRUPT; /* checked before it can touch the log */
+    }
     if (r->log_count == r->log_cap) {
         size_t cap = r->log_cap ? r->log_cap * 2 : 256;
         fl_raft_entry *log = realloc(r->log, cap * sizeof(*log));
@@ -36,6 +41,8 @@ int fl__log_append(fl_raft *r, fl_term term, uint8_t type, const uint8_t *data, 
     fl_index index = fl_raft_last_index(r);
     if (r->dirty_from == 0 || index < r->dirty_from)
         r->dirty_from = index;
+    if (type == FL_RAFT_ENTRY_CONFIG)
+        return fl__conf_appended(r, index, e); /* in force from now on, committed or not */
     return 0;
 }
 
@@ -66,6 +73,7 @@ void fl__log_truncate(fl_raft *r, fl_index from)
         if (p->last_index >= from)
             p->last_index = from - 1;
     }
+    fl__conf_truncated(r, from); /* an uncommitted config entry cut off: the one before */
 }
 
 void fl__log_free(fl_raft *r)

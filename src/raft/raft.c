@@ -38,12 +38,12 @@ static const uint32_t mutant_bits[] = {
     FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE, FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
     FL_RAFT_MUTANT_ACCEPT_STALE_TERM,   FL_RAFT_MUTANT_TRUNCATE_MATCHING,
     FL_RAFT_MUTANT_NO_STEP_DOWN,        FL_RAFT_MUTANT_READ_NO_CONFIRM,
-    FL_RAFT_MUTANT_LEASE_NO_DRIFT,
+    FL_RAFT_MUTANT_LEASE_NO_DRIFT,      FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS,
 };
 static const char *mutant_names[] = {
-    "commit-prev-term",   "vote-no-log-check", "vote-before-durable",
-    "ack-before-durable", "accept-stale-term", "truncate-matching",
-    "no-step-down",       "read-no-confirm",   "lease-no-drift",
+    "commit-prev-term",  "vote-no-log-check",         "vote-before-durable", "ack-before-durable",
+    "accept-stale-term", "truncate-matching",         "no-step-down",        "read-no-confirm",
+    "lease-no-drift",    "removed-leader-heartbeats",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),
@@ -108,7 +108,7 @@ int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size)
                 REFUSE("voter %u listed twice", c->voters[i]);
         self |= c->voters[i] == c->id;
     }
-    if (!self)
+    if (!self && !c->joining)
         REFUSE("node %u is not among the voters", c->id);
     if (c->election_timeout_ns < FL_NS_PER_MS || c->election_timeout_ns > 3600 * FL_NS_PER_S)
         REFUSE("election timeout must be 1 ms .. 1 h");
@@ -123,22 +123,11 @@ int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size)
     return 0;
 }
 
-fl_raft_progress *fl__progress(fl_raft *r, fl_node_id id)
-{
-    for (uint32_t i = 0; i < r->n_members; i++)
-        if (r->progress[i].id == id)
-            return &r->progress[i];
-    return NULL;
-}
-
-uint32_t fl__quorum(const fl_raft *r)
-{
-    return r->n_members / 2 + 1;
-}
-
+/* The log from disk; the configuration follows its CONFIG entries as they load. */
 static int load_log(fl_raft *r, const fl_raft_durable *st)
 {
     r->first_index = st && st->first_index ? st->first_index : 1;
+    fl__conf_init(r);
     if (!st)
         return 0;
     fl_term prev = 0;
@@ -178,9 +167,6 @@ int fl_raft_init(fl_raft *r, const fl_raft_config *config, const fl_raft_durable
     r->durable_term = r->term;
     r->durable_vote = r->vote;
     r->seq_next = 1;
-    r->n_members = config->n_voters;
-    for (uint32_t i = 0; i < config->n_voters; i++)
-        r->progress[i].id = config->voters[i];
     r->role = FL_RAFT_FOLLOWER;
     r->votes_ignored_until = now_ns + config->election_timeout_ns;
     fl__reset_election_timer(r);
@@ -224,7 +210,9 @@ static bool observe_term(fl_raft *r, const fl_raft_msg *m)
 
 static int receive(fl_raft *r, const fl_raft_msg *m)
 {
-    if (m->to != r->cfg.id || m->from == r->cfg.id || !fl__progress(r, m->from))
+    /* Senders outside our configuration are heard: a leader added after our last config
+     * entry must be able to send us the log that says so (thesis 4.2.3). */
+    if (m->to != r->cfg.id || m->from == r->cfg.id || m->from == FL_NODE_NONE)
         return FL_EINVAL;
     if (m->type == FL_RAFT_MSG_PRE_VOTE && m->term > r->term && fl__in_lease(r))
         return 0; /* a live leader: ignore the disruptive pre-candidate */
@@ -302,6 +290,9 @@ int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
     case FL_RAFT_EV_TRANSFER:
         rc = fl__transfer(r, ev->u.transfer_to);
         break;
+    case FL_RAFT_EV_CHANGE:
+        rc = fl__change(r, ev->u.change, up);
+        break;
     default:
         rc = FL_EINVAL;
     }
@@ -321,6 +312,12 @@ void fl_raft_invariants(const fl_raft *r)
     FL_ASSERT(r->role != FL_RAFT_LEADER || r->leader == r->cfg.id);
     FL_ASSERT(r->role != FL_RAFT_CANDIDATE || r->vote == r->cfg.id);
     FL_ASSERT(r->transfer_to == FL_NODE_NONE || r->role == FL_RAFT_LEADER);
+    FL_ASSERT(r->conf_index <= last);
+    FL_ASSERT(r->conf_index < r->first_index ||
+              fl_raft_entry_at(r, r->conf_index)->type == FL_RAFT_ENTRY_CONFIG);
+    /* only voters campaign (a leader may manage a change that removes it) */
+    FL_ASSERT(r->role == FL_RAFT_FOLLOWER || r->role == FL_RAFT_LEADER ||
+              fl__is_voter(r, r->cfg.id));
     if (r->role == FL_RAFT_LEADER) {
         for (uint32_t i = 0; i < r->n_members; i++) {
             const fl_raft_progress *pr = &r->progress[i];

@@ -50,8 +50,22 @@ int fl__transfer(fl_raft *r, fl_node_id to);
 void fl__transfer_progress(fl_raft *r, fl_raft_progress *pr); /* target caught up? */
 void fl__transfer_tick(fl_raft *r);
 
-/* membership (static for now) */
+/* membership.c */
+typedef uint64_t (*fl__member_value)(const fl_raft *r, const fl_raft_progress *pr);
+void fl__conf_init(fl_raft *r); /* the bootstrap configuration from cfg.voters */
+bool fl__conf_entry_valid(const fl_raft_entry *e);
+/* A CONFIG entry was appended at index: it is in force now. FL_ECORRUPT if it is malformed. */
+int fl__conf_appended(fl_raft *r, fl_index index, const fl_raft_entry *e);
+void fl__conf_truncated(fl_raft *r, fl_index from); /* entries >= from were dropped */
+/* A snapshot up to index carrying configuration c replaced the log's prefix. */
+void fl__conf_restore(fl_raft *r, const fl_raft_conf *c, fl_index index);
+void fl__conf_at(const fl_raft *r, fl_index index, fl_raft_conf *out); /* as of index */
+bool fl__is_voter(const fl_raft *r, fl_node_id id);
 fl_raft_progress *fl__progress(fl_raft *r, fl_node_id id);
-uint32_t fl__quorum(const fl_raft *r);
+/* The largest v that a majority of the voters reach (while joint: of both voter sets), each
+ * member valued by fn (fn sees the node's own record too). Non-members are not counted. */
+uint64_t fl__quorum_value(const fl_raft *r, fl__member_value fn);
+int fl__change(fl_raft *r, const fl_raft_conf *want, fl_raft_update *up);
+void fl__conf_committed(fl_raft *r); /* LEADER, after commit moved: finish or step down */
 
 #endif

@@ -27,6 +27,11 @@ static void emit(fl_raft *r, uint64_t ctx, fl_index index, bool ok)
     r->reads_out[r->reads_out_count++] = (fl_raft_read){ctx, index, ok};
 }
 
+static uint64_t acked_sent_of(const fl_raft *r, const fl_raft_progress *pr)
+{
+    return pr->id == r->cfg.id ? r->now : pr->acked_sent_ns;
+}
+
 /* The lease: the quorum-th newest send time of an acknowledged AppendEntries (the leader's
  * own "now" counts as one), plus the election timeout shrunk by the declared drift bound:
  * no follower that acknowledged votes for anyone before its own timeout since it heard us. */
@@ -34,17 +39,7 @@ static bool lease_valid(const fl_raft *r)
 {
     if (!r->cfg.lease_reads || r->transfer_to != FL_NODE_NONE)
         return false;
-    fl_time_ns t[FL_RAFT_NODES_MAX];
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < r->n_members; i++) {
-        const fl_raft_progress *pr = &r->progress[i];
-        fl_time_ns v = pr->id == r->cfg.id ? r->now : pr->acked_sent_ns;
-        uint32_t j = n++;
-        for (; j > 0 && t[j - 1] < v; j--) /* insertion, newest first */
-            t[j] = t[j - 1];
-        t[j] = v;
-    }
-    fl_time_ns since = t[fl__quorum(r) - 1];
+    fl_time_ns since = fl__quorum_value(r, acked_sent_of);
     if (since == 0)
         return false;
     double d = MUTANT(r, LEASE_NO_DRIFT) ? 0.0 : (double)r->cfg.max_drift_ppm;
@@ -72,16 +67,16 @@ int fl__read(fl_raft *r, uint64_t ctx)
     return 0;
 }
 
+static uint64_t ctx_acked_of(const fl_raft *r, const fl_raft_progress *pr)
+{
+    return pr->id == r->cfg.id ? UINT64_MAX : pr->ctx_acked;
+}
+
 static bool confirmed(const fl_raft *r, uint64_t round)
 {
     if (MUTANT(r, READ_NO_CONFIRM))
         return true; /* the bug: trusts that it still leads */
-    uint32_t acks = 0;
-    for (uint32_t i = 0; i < r->n_members; i++) {
-        const fl_raft_progress *pr = &r->progress[i];
-        acks += pr->id == r->cfg.id || pr->ctx_acked >= round;
-    }
-    return acks >= fl__quorum(r);
+    return fl__quorum_value(r, ctx_acked_of) >= round;
 }
 
 void fl__reads_advance(fl_raft *r)

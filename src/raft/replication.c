@@ -173,45 +173,32 @@ void fl__become_leader(fl_raft *r)
     fl__maybe_commit(r);
 }
 
-/* Sorts at most FL_RAFT_NODES_MAX indexes, largest first: insertion sort beats qsort's
- * call overhead at this size (measured with bench/bench_raft_sim). */
-static void sort_desc(fl_index *v, uint32_t n)
+static uint64_t match_of(const fl_raft *r, const fl_raft_progress *pr)
 {
-    for (uint32_t i = 1; i < n; i++) {
-        fl_index x = v[i];
-        uint32_t j = i;
-        for (; j > 0 && v[j - 1] < x; j--)
-            v[j] = v[j - 1];
-        v[j] = x;
-    }
+    return pr->id == r->cfg.id ? r->durable_index : pr->match;
 }
 
 void fl__maybe_commit(fl_raft *r)
 {
     FL_ASSERT(r->role == FL_RAFT_LEADER);
-    fl_index matches[FL_RAFT_NODES_MAX];
-    for (uint32_t i = 0; i < r->n_members; i++) {
-        const fl_raft_progress *pr = &r->progress[i];
-        matches[i] = pr->id == r->cfg.id ? r->durable_index : pr->match;
-    }
-    sort_desc(matches, r->n_members);
-    fl_index q = matches[fl__quorum(r) - 1];
-    if (q <= r->commit)
-        return;
-    if (fl_raft_term_at(r, q) != r->term && !MUTANT(r, COMMIT_PREV_TERM))
-        return; /* only entries of our own term commit by counting (Raft 5.4.2) */
-    r->commit = q;
+    fl_index q = fl__quorum_value(r, match_of); /* joint: both majorities hold q */
+    if (q > r->commit &&
+        (fl_raft_term_at(r, q) == r->term || MUTANT(r, COMMIT_PREV_TERM))) /* Raft 5.4.2 */
+        r->commit = q;
+    fl__conf_committed(r); /* a committed C(O,N) is followed by C(N); a removed leader goes */
+}
+
+static uint64_t active_of(const fl_raft *r, const fl_raft_progress *pr)
+{
+    return pr->id == r->cfg.id || pr->recent_active;
 }
 
 static bool quorum_active(fl_raft *r)
 {
-    uint32_t active = 0;
-    for (uint32_t i = 0; i < r->n_members; i++) {
-        fl_raft_progress *pr = &r->progress[i];
-        active += pr->id == r->cfg.id || pr->recent_active;
-        pr->recent_active = false;
-    }
-    return active >= fl__quorum(r);
+    bool ok = fl__quorum_value(r, active_of) != 0;
+    for (uint32_t i = 0; i < r->n_members; i++)
+        r->progress[i].recent_active = false;
+    return ok;
 }
 
 static void heartbeat(fl_raft *r, fl_raft_progress *pr)
@@ -324,6 +311,8 @@ static bool entries_valid(const fl_raft *r, const fl_raft_msg *m)
         if (e->term < prev || e->term > m->term || e->term == 0)
             return false;
         if (e->type < FL_RAFT_ENTRY_NORMAL || e->type > FL_RAFT_ENTRY_CONFIG)
+            return false;
+        if (e->type == FL_RAFT_ENTRY_CONFIG && !fl__conf_entry_valid(e))
             return false;
         if (e->len > r->cfg.entry_bytes_max || (e->len && !e->data))
             return false;

@@ -20,7 +20,7 @@ int fl__transfer(fl_raft *r, fl_node_id to)
     if (r->role != FL_RAFT_LEADER)
         return FL_ENOTLEADER;
     fl_raft_progress *pr = fl__progress(r, to);
-    if (!pr || to == r->cfg.id)
+    if (!pr || to == r->cfg.id || !fl__is_voter(r, to))
         return FL_EINVAL;
     r->transfer_to = to;
     r->transfer_deadline = r->now + r->cfg.election_timeout_ns;
