@@ -34,11 +34,21 @@ typedef struct fl_raft_sim_stats {
     uint64_t torn_discarded;  /* torn tail records discarded at start */
     uint64_t corrupt_refused; /* starts refused because of a corrupt record */
     uint64_t elections;       /* campaigns started, summed over nodes and lives */
+    /* membership, counted once per log index as the first node applies it */
+    uint64_t joint_committed;   /* C(old,new) entries committed */
+    uint64_t config_committed;  /* C(new) (non-joint) entries committed */
+    uint64_t removed_stepdowns; /* leaders that stepped down because C(new) removed them */
+    uint64_t joint_elections;   /* leaders elected while their configuration was joint */
 } fl_raft_sim_stats;
 
 typedef struct fl_raft_sim {
     fl_raft_config raft; /* template: id, voters and seed are filled per node */
     uint32_t nodes;
+    /* The bootstrap voters are nodes 1..voters (default: all). Nodes above start empty and
+     * outside the configuration (joining), waiting to be added as learners. Set it before
+     * the nodes start. */
+    uint32_t voters;
+    fl_index conf_applied; /* the highest CONFIG entry index any node applied */
     fl_raft_sim_hooks hooks;
     fl_raft_checker checker;
     bool check;       /* run the safety checker (default true) */
@@ -77,5 +87,19 @@ int fl_raft_sim_read(fl_sim *sim, fl_node_id id, uint64_t ctx);
 int fl_raft_sim_transfer(fl_sim *sim, fl_node_id id, fl_node_id to);
 /* The node that is leader in the highest term among live nodes, 0 if none. */
 fl_node_id fl_raft_sim_leader(const fl_sim *sim);
+
+/* Membership changes, asked of leader id (from a driver callback). Each returns what
+ * fl_raft_step returns for the CHANGE event (FL_ENOTLEADER, FL_EBUSY while another change
+ * is in flight, FL_ELAGGING for a learner not caught up, FL_EINVAL...), or FL_ESTOPPED.
+ *   change   move to want's voters and learners
+ *   add      node becomes a learner
+ *   promote  learner node becomes a voter
+ *   remove   node leaves (voter or learner)
+ *   replace  voter out leaves and learner in becomes a voter, in one joint change */
+int fl_raft_sim_change(fl_sim *sim, fl_node_id id, const fl_raft_conf *want);
+int fl_raft_sim_add(fl_sim *sim, fl_node_id id, fl_node_id node);
+int fl_raft_sim_promote(fl_sim *sim, fl_node_id id, fl_node_id node);
+int fl_raft_sim_remove(fl_sim *sim, fl_node_id id, fl_node_id node);
+int fl_raft_sim_replace(fl_sim *sim, fl_node_id id, fl_node_id out, fl_node_id in);
 
 #endif

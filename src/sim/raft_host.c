@@ -41,6 +41,7 @@ int fl_raft_sim_init(fl_raft_sim *rs, const fl_raft_config *raft, uint32_t nodes
         return rc;
     rs->raft = c;
     rs->nodes = nodes;
+    rs->voters = nodes;
     rs->check = true;
     if (hooks)
         rs->hooks = *hooks;
@@ -188,10 +189,38 @@ static void send_all(rs_node *n, const fl_raft_update *up)
     }
 }
 
-static void after_step(rs_node *n, const fl_raft_update *up)
+/* Membership milestones, for campaigns that must show changes really happened. */
+static void count_membership(rs_node *n, const fl_raft_update *up, fl_raft_role before)
+{
+    fl_raft_sim *rs = n->rs;
+    const fl_raft *r = &n->r;
+    for (size_t i = 0; i < up->n_apply; i++) {
+        fl_index index = up->apply_first + i;
+        fl_raft_conf c;
+        if (up->apply[i].type != FL_RAFT_ENTRY_CONFIG || index <= rs->conf_applied ||
+            fl_raft_conf_decode(up->apply[i].data, up->apply[i].len, &c))
+            continue;
+        rs->conf_applied = index;
+        if (fl_raft_conf_is_joint(&c))
+            rs->stats.joint_committed++;
+        else
+            rs->stats.config_committed++;
+    }
+    if (!up->role_changed)
+        return;
+    if (up->role == FL_RAFT_LEADER && fl_raft_conf_is_joint(fl_raft_conf_of(r)))
+        rs->stats.joint_elections++;
+    if (before == FL_RAFT_LEADER && up->role == FL_RAFT_FOLLOWER &&
+        !fl_raft_conf_is_voter(fl_raft_conf_of(r), n->id) &&
+        fl_raft_conf_index_of(r) <= fl_raft_commit_of(r))
+        rs->stats.removed_stepdowns++;
+}
+
+static void after_step(rs_node *n, const fl_raft_update *up, fl_raft_role before)
 {
     fl_raft_sim *rs = n->rs;
     rs->stats.steps++;
+    count_membership(n, up, before);
     fl_raft_invariants(&n->r);
     if (rs->check && rs->violation.len == 0) {
         fl_buf why;
@@ -214,9 +243,10 @@ static int step(rs_node *n, fl_raft_event *ev, fl_raft_update *up)
 {
     ev->now_ns = fl_sim_now(n->sim, n->id);
     uint64_t elections = n->r.elections_started;
+    fl_raft_role before = fl_raft_role_of(&n->r);
     int rc = fl_raft_step(&n->r, ev, up);
     n->rs->stats.elections += n->r.elections_started - elections;
-    after_step(n, up);
+    after_step(n, up, before);
     return rc;
 }
 
@@ -235,6 +265,8 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     if (rc == 0) {
         fl_raft_config c = rs->raft;
         c.id = id;
+        c.n_voters = rs->voters;
+        c.joining = id > rs->voters; /* empty and outside the configuration until added */
         c.seed = fl_rng_next(fl_sim_rng(sim, id));
         fl_raft_durable d = {st.term, st.vote, 1, st.count, st.entries};
         rc = fl_raft_init(&n->r, &c, &d, fl_sim_now(sim, id));
@@ -422,4 +454,85 @@ fl_node_id fl_raft_sim_leader(const fl_sim *sim)
         }
     }
     return best;
+}
+
+/* ---- membership -------------------------------------------------------------------------- */
+
+int fl_raft_sim_change(fl_sim *sim, fl_node_id id, const fl_raft_conf *want)
+{
+    rs_node *n = fl_sim_node(sim, id);
+    if (!n || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
+        return FL_ESTOPPED;
+    fl_raft_event ev = {.type = FL_RAFT_EV_CHANGE, .u.change = want};
+    fl_raft_update up;
+    return step(n, &ev, &up);
+}
+
+static bool drop_id(fl_node_id *ids, uint32_t *n, fl_node_id id)
+{
+    for (uint32_t i = 0; i < *n; i++)
+        if (ids[i] == id) {
+            ids[i] = ids[--*n];
+            return true;
+        }
+    return false;
+}
+
+/* The leader's configuration as the base of an edit (C(new) of it while joint, so an edit
+ * asked mid-change is refused by the core for being in flight, not for being malformed). */
+static int base_conf(fl_sim *sim, fl_node_id id, fl_raft_conf *c)
+{
+    const fl_raft *r = fl_raft_sim_node(sim, id);
+    if (!r || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
+        return FL_ESTOPPED;
+    *c = *fl_raft_conf_of(r);
+    c->n_voters_old = 0;
+    return 0;
+}
+
+int fl_raft_sim_add(fl_sim *sim, fl_node_id id, fl_node_id node)
+{
+    fl_raft_conf c;
+    int rc = base_conf(sim, id, &c);
+    if (rc)
+        return rc;
+    if (fl_raft_conf_is_member(&c, node) || c.n_learners == FL_RAFT_CONF_IDS_MAX)
+        return FL_EINVAL;
+    c.learners[c.n_learners++] = node;
+    return fl_raft_sim_change(sim, id, &c);
+}
+
+int fl_raft_sim_promote(fl_sim *sim, fl_node_id id, fl_node_id node)
+{
+    fl_raft_conf c;
+    int rc = base_conf(sim, id, &c);
+    if (rc)
+        return rc;
+    if (!drop_id(c.learners, &c.n_learners, node) || c.n_voters == FL_RAFT_CONF_IDS_MAX)
+        return FL_EINVAL;
+    c.voters[c.n_voters++] = node;
+    return fl_raft_sim_change(sim, id, &c);
+}
+
+int fl_raft_sim_remove(fl_sim *sim, fl_node_id id, fl_node_id node)
+{
+    fl_raft_conf c;
+    int rc = base_conf(sim, id, &c);
+    if (rc)
+        return rc;
+    if (!drop_id(c.voters, &c.n_voters, node) && !drop_id(c.learners, &c.n_learners, node))
+        return FL_EINVAL;
+    return fl_raft_sim_change(sim, id, &c);
+}
+
+int fl_raft_sim_replace(fl_sim *sim, fl_node_id id, fl_node_id out, fl_node_id in)
+{
+    fl_raft_conf c;
+    int rc = base_conf(sim, id, &c);
+    if (rc)
+        return rc;
+    if (!drop_id(c.voters, &c.n_voters, out) || !drop_id(c.learners, &c.n_learners, in))
+        return FL_EINVAL;
+    c.voters[c.n_voters++] = in;
+    return fl_raft_sim_change(sim, id, &c);
 }

@@ -1,0 +1,317 @@
+/* test_raft_membership.c: scripted stories of membership changes (joint consensus, learners)
+ * in the simulator. Each reads as a story: a cluster, a change, what Raft promises. The
+ * cluster checker (raft_check.h) runs after every event in every story. */
+#include "test.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+#include "faultline/raft_sim.h"
+
+#include <stdio.h>
+
+typedef struct story {
+    fl_sim *sim;
+    fl_raft_sim rs;
+    uint32_t n;
+} story;
+
+static story S;
+
+/* n simulated nodes, of which nodes 1..voters are the bootstrap voters; the rest start empty,
+ * outside the configuration. */
+static void begin(uint32_t n, uint32_t voters, bool pre_vote, uint64_t seed)
+{
+    memset(&S, 0, sizeof(S));
+    S.n = n;
+    fl_raft_config rc;
+    fl_raft_config_default(&rc, 1);
+    rc.pre_vote = pre_vote;
+    fl_sim_config sc;
+    fl_sim_config_default(&sc);
+    sc.seed = seed;
+    sc.nodes = n;
+    sc.disk_sync = fl_sim_dist_constant(2 * FL_NS_PER_MS);
+    char why[160];
+    FL_ASSERT(fl_raft_sim_create(&S.rs, &rc, NULL, &sc, &S.sim, why, sizeof(why)) == 0);
+    S.rs.voters = voters;
+    FL_ASSERT(fl_sim_start_all(S.sim) == 0);
+}
+
+static void end(void)
+{
+    const fl_sim_violation *v = fl_sim_get_violation(S.sim);
+    if (v->found)
+        fprintf(stderr, "  violation: %s\n", v->reason);
+    bool clean = !v->found;
+    fl_sim_destroy(S.sim);
+    fl_raft_sim_free(&S.rs);
+    CHECK(clean);
+}
+
+static void run_for_ms(uint64_t ms)
+{
+    fl_sim_run_until(S.sim, fl_sim_time(S.sim) + ms * FL_NS_PER_MS);
+}
+
+static const fl_raft *node(fl_node_id id)
+{
+    return fl_raft_sim_node(S.sim, id);
+}
+
+static fl_node_id leader(void)
+{
+    return fl_raft_sim_leader(S.sim);
+}
+
+static fl_index propose(fl_node_id at, const char *cmd)
+{
+    fl_index index = 0;
+    int rc = fl_raft_sim_propose(S.sim, at, cmd, (uint32_t)strlen(cmd), &index, NULL);
+    return rc == 0 ? index : 0;
+}
+
+static void propose_many(fl_node_id at, int count)
+{
+    char cmd[32];
+    for (int i = 0; i < count; i++) {
+        snprintf(cmd, sizeof(cmd), "cmd-%d", i);
+        propose(at, cmd);
+    }
+}
+
+static const fl_raft_conf *conf_of(fl_node_id id)
+{
+    return fl_raft_conf_of(node(id));
+}
+
+static bool is_voter(fl_node_id at, fl_node_id id)
+{
+    return fl_raft_conf_is_voter(conf_of(at), id);
+}
+
+/* The change at the leader is done: C(new) is in force and committed. */
+static bool settled(fl_node_id at)
+{
+    const fl_raft *r = node(at);
+    return r && !fl_raft_conf_is_joint(fl_raft_conf_of(r)) &&
+           fl_raft_conf_index_of(r) <= fl_raft_commit_of(r);
+}
+
+static fl_node_id other_than(fl_node_id a, fl_node_id b)
+{
+    for (fl_node_id id = 1; id <= S.n; id++)
+        if (id != a && id != b && node(id) && is_voter(id, id))
+            return id;
+    return 0;
+}
+
+TEST(story_learner_joins_catches_up_and_is_promoted)
+{
+    begin(4, 3, true, 11);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    CHECK(!fl_raft_conf_is_member(conf_of(l), 4)); /* node 4 exists, empty, outside */
+    CHECK_EQ(fl_raft_last_index(node(4)), 0);
+    fl_sim_crash(S.sim, 4);
+    CHECK_EQ(fl_raft_sim_add(S.sim, l, 4), 0); /* a learner: no joint phase needed */
+    propose_many(l, 100);
+    run_for_ms(500);
+    CHECK(settled(l));
+    CHECK(fl_raft_conf_is_learner(conf_of(l), 4));
+    CHECK_EQ(S.rs.stats.joint_committed, 0);
+    /* down, it has not caught up: promoting it would stall commitment, so it is refused */
+    CHECK_EQ(fl_raft_sim_promote(S.sim, l, 4), FL_ELAGGING);
+    fl_sim_restart(S.sim, 4);
+    run_for_ms(1000);
+    CHECK(fl_raft_last_index(node(4)) == fl_raft_last_index(node(l))); /* caught up */
+    CHECK(fl_raft_conf_is_learner(conf_of(4), 4));                   /* and knows its role */
+    CHECK_EQ(node(4)->elections_started, 0);                         /* never campaigned */
+    CHECK_EQ(fl_raft_sim_promote(S.sim, l, 4), 0);
+    CHECK_EQ(fl_raft_sim_remove(S.sim, l, other_than(l, 4)), FL_EBUSY); /* one at a time */
+    run_for_ms(500);
+    CHECK(settled(l));
+    CHECK(is_voter(l, 4) && conf_of(l)->n_voters == 4);
+    CHECK_EQ(S.rs.stats.joint_committed, 1); /* a voter change goes through C(old,new) */
+    CHECK_EQ(S.rs.stats.config_committed, 2);
+    /* the new voter counts: with two of the old voters down, 2 of 4 is no majority, but the
+     * promoted node and the leader plus one more are */
+    fl_node_id f = other_than(l, 4);
+    fl_sim_crash(S.sim, f);
+    fl_index idx = propose(l, "after-promotion");
+    run_for_ms(300);
+    CHECK(fl_raft_commit_of(node(l)) >= idx);
+    end();
+}
+
+TEST(story_follower_is_removed_and_the_rest_carries_on)
+{
+    begin(3, 3, true, 12);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    fl_node_id f = other_than(l, 0);
+    CHECK_EQ(fl_raft_sim_remove(S.sim, l, f), 0);
+    run_for_ms(500);
+    CHECK(settled(l));
+    CHECK(!fl_raft_conf_is_member(conf_of(l), f));
+    CHECK_EQ(conf_of(l)->n_voters, 2);
+    CHECK_EQ(S.rs.stats.joint_committed, 1);
+    fl_sim_crash(S.sim, f); /* gone for good: the two others are the whole cluster */
+    fl_index idx = propose(l, "without-f");
+    run_for_ms(300);
+    CHECK(fl_raft_commit_of(node(l)) >= idx);
+    CHECK_EQ(leader(), l);
+    end();
+}
+
+TEST(story_leader_removes_itself_steps_down_and_the_rest_elects_a_leader)
+{
+    begin(3, 3, true, 13);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    fl_term t = fl_raft_term_of(node(l));
+    uint64_t campaigns = node(l)->elections_started;
+    CHECK_EQ(fl_raft_sim_remove(S.sim, l, l), 0);
+    run_for_ms(100);
+    /* it managed the change without being part of C(new), then stepped down */
+    CHECK_EQ(fl_raft_role_of(node(l)), FL_RAFT_FOLLOWER);
+    CHECK(!is_voter(l, l));
+    CHECK_EQ(S.rs.stats.removed_stepdowns, 1);
+    run_for_ms(2000);
+    fl_node_id now = leader();
+    CHECK(now != 0 && now != l);
+    CHECK(fl_raft_term_of(node(now)) > t);
+    CHECK(!is_voter(now, l));
+    CHECK_EQ(node(l)->elections_started, campaigns); /* outside: it never campaigns */
+    fl_index idx = propose(now, "after");
+    run_for_ms(300);
+    CHECK(fl_raft_commit_of(node(now)) >= idx);
+    end();
+}
+
+TEST(story_leader_crashes_while_joint_and_the_next_leader_finishes_the_change)
+{
+    begin(4, 3, true, 14);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    CHECK_EQ(fl_raft_sim_add(S.sim, l, 4), 0);
+    run_for_ms(500);
+    CHECK(settled(l));
+    CHECK_EQ(fl_raft_sim_promote(S.sim, l, 4), 0); /* C(old,new) appended ... */
+    run_for_ms(1);                                 /* ... and on its way to the followers */
+    fl_sim_crash(S.sim, l);                        /* the leader dies before C(new) */
+    run_for_ms(5);
+    fl_node_id f = other_than(l, 0);
+    CHECK(fl_raft_conf_is_joint(conf_of(f))); /* the followers use C(old,new) uncommitted */
+    run_for_ms(2000);
+    fl_node_id now = leader();
+    CHECK(now != 0 && now != l);
+    CHECK(S.rs.stats.joint_elections >= 1); /* elected by majorities of old and of new */
+    CHECK(settled(now));                    /* and it appended and committed C(new) */
+    CHECK(is_voter(now, 4) && conf_of(now)->n_voters == 4);
+    fl_sim_restart(S.sim, l);
+    run_for_ms(1000);
+    CHECK(fl_raft_conf_equal(conf_of(l), conf_of(now)));
+    end();
+}
+
+TEST(story_two_node_cluster_removes_a_node_safely)
+{
+    begin(2, 2, true, 15);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    fl_node_id f = l == 1 ? 2 : 1;
+    /* the joint configuration needs both: with f down, nothing commits, not even the change */
+    fl_sim_crash(S.sim, f);
+    CHECK_EQ(fl_raft_sim_remove(S.sim, l, f), 0);
+    fl_index idx = propose(l, "while-joint");
+    run_for_ms(1000);
+    CHECK(fl_raft_commit_of(node(l)) < idx);
+    CHECK(fl_raft_conf_is_joint(conf_of(l)));
+    fl_sim_restart(S.sim, f);
+    run_for_ms(1000);
+    l = leader();
+    CHECK(l != 0 && settled(l));
+    CHECK_EQ(conf_of(l)->n_voters, 1);
+    f = l == 1 ? 2 : 1;
+    CHECK(!is_voter(l, f));
+    fl_sim_crash(S.sim, f); /* alone now, and a majority of itself */
+    idx = propose(l, "alone");
+    run_for_ms(200);
+    CHECK(fl_raft_commit_of(node(l)) >= idx);
+    end();
+}
+
+TEST(story_two_node_cluster_removes_its_leader)
+{
+    begin(2, 2, true, 16);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    fl_node_id f = l == 1 ? 2 : 1;
+    CHECK_EQ(fl_raft_sim_remove(S.sim, l, l), 0);
+    run_for_ms(2000);
+    CHECK_EQ(fl_raft_role_of(node(l)), FL_RAFT_FOLLOWER);
+    CHECK_EQ(leader(), f);
+    CHECK(settled(f) && conf_of(f)->n_voters == 1);
+    end();
+}
+
+TEST(story_a_removed_node_does_not_disrupt_the_cluster)
+{
+    begin(3, 3, true, 17);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    fl_node_id f = other_than(l, 0);
+    fl_sim_conn c;
+    fl_sim_conn_isolate(&c, S.n, f);
+    fl_sim_set_conn(S.sim, &c); /* f never hears of its removal ... */
+    CHECK_EQ(fl_raft_sim_remove(S.sim, l, f), 0);
+    run_for_ms(1000);
+    CHECK(settled(l));
+    CHECK(is_voter(f, f)); /* ... so it still thinks it votes, and it campaigns */
+    fl_term t = fl_raft_term_of(node(l));
+    uint64_t campaigns = S.rs.stats.elections;
+    fl_sim_heal(S.sim);
+    run_for_ms(3000);
+    /* its pre-votes reach the others, who refuse them: the leader and its term stand */
+    CHECK_EQ(leader(), l);
+    CHECK(fl_raft_term_of(node(l)) == t);
+    CHECK(S.rs.stats.elections == campaigns); /* no real election was started anywhere */
+    fl_index idx = propose(l, "undisturbed");
+    run_for_ms(300);
+    CHECK(fl_raft_commit_of(node(l)) >= idx);
+    end();
+}
+
+TEST(story_a_learner_never_votes_never_campaigns_and_never_counts)
+{
+    begin(3, 2, true, 18);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0 && l != 3);
+    CHECK_EQ(fl_raft_sim_add(S.sim, l, 3), 0);
+    run_for_ms(500);
+    CHECK(settled(l));
+    CHECK(fl_raft_conf_is_learner(conf_of(3), 3));
+    fl_node_id f = l == 1 ? 2 : 1;
+    /* the other voter goes: leader + learner are not a majority of {1, 2} */
+    fl_sim_crash(S.sim, f);
+    fl_index idx = propose(l, "needs-two-voters");
+    run_for_ms(1000);
+    CHECK(fl_raft_commit_of(node(l)) < idx);
+    CHECK(fl_raft_last_index(node(3)) >= idx); /* the learner has it, and it does not count */
+    /* the leader goes too: the learner is alone and never campaigns */
+    fl_term t = fl_raft_term_of(node(3));
+    fl_sim_crash(S.sim, l);
+    run_for_ms(3000);
+    CHECK_EQ(fl_raft_role_of(node(3)), FL_RAFT_FOLLOWER);
+    CHECK_EQ(node(3)->elections_started, 0);
+    CHECK(fl_raft_term_of(node(3)) == t);
+    end();
+}
