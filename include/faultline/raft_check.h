@@ -9,6 +9,22 @@
  *                        (a stale leader of a lower term may win late and lack newer ones)
  *   state machine safety every node applies the same entry at each index, in index order
  *
+ * and, for membership (each judged with the configuration the checker decodes from the
+ * node's own log: the latest CONFIG entry, committed or not, else the bootstrap one):
+ *
+ *   election quorum      a new leader of term T holds votes for T from a majority of the
+ *                        voters of its configuration (while joint: of each voter set)
+ *   commit quorum        when a leader commits index i, a majority of its configuration's
+ *                        voters (of each set while joint) hold its entry i
+ *   config transitions   a config entry follows from the one before it: C(old,new) only
+ *                        after a non-joint C(old) with old == its old voters, and after a
+ *                        C(old,new) only its C(new)
+ *   one change at a time a leader appends a config entry only when every earlier config
+ *                        entry in its log is committed (a log may still hold two uncommitted
+ *                        config entries: a new leader can inherit C(old,new) and C(new))
+ *   removed leader       a leader is a voter of its latest configuration once that one is
+ *                        committed (a leader outside C(new) must step down when it commits)
+ *
  * Each node's log is mirrored as a chain of 64-bit hashes (hash[i] covers entries 1..i), so
  * a whole-prefix comparison is one integer comparison. The checker is an observer: it reads
  * the node and the update, and never changes either. */
@@ -30,6 +46,10 @@ typedef struct fl_raft_check_node {
     fl_raft_role role;
     fl_term term;
     uint64_t truncated_committed;
+    fl_index *confs; /* indexes of the CONFIG entries in the mirrored log, ascending */
+    size_t n_confs, cap_confs;
+    fl_node_id *vote_of_term; /* vote_of_term[t]: whom it (asked to durably) voted for in t */
+    size_t votes_cap;
 } fl_raft_check_node;
 
 typedef struct fl_raft_checker {

@@ -31,8 +31,11 @@ int fl_raft_checker_init(fl_raft_checker *ch, uint32_t n_nodes)
 
 void fl_raft_checker_free(fl_raft_checker *ch)
 {
-    for (uint32_t i = 0; i < ch->n_nodes; i++)
+    for (uint32_t i = 0; i < ch->n_nodes; i++) {
         free(ch->nodes[i].chain);
+        free(ch->nodes[i].confs);
+        free(ch->nodes[i].vote_of_term);
+    }
     free(ch->leader_of_term);
     free(ch->committed);
     free(ch->committed_term);
@@ -78,6 +81,90 @@ static int seen_check(fl_raft_checker *ch, fl_index index, fl_term term, uint64_
     return 0;
 }
 
+/* ---- configurations, decoded by the checker from the node's log ------------------------- */
+
+/* The configuration of the k-th config entry of n's mirror (k == 0: the one before the
+ * first, i.e. the node's bootstrap or snapshot configuration). */
+static void conf_before(const fl_raft_check_node *n, const fl_raft *r, size_t k, fl_raft_conf *c)
+{
+    if (k > 0) {
+        const fl_raft_entry *e = fl_raft_entry_at(r, n->confs[k - 1]);
+        if (e && e->type == FL_RAFT_ENTRY_CONFIG && fl_raft_conf_decode(e->data, e->len, c) == 0)
+            return;
+    }
+    *c = r->conf_base;
+}
+
+static void latest_conf(const fl_raft_check_node *n, const fl_raft *r, fl_raft_conf *c)
+{
+    conf_before(n, r, n->n_confs, c);
+}
+
+static fl_index latest_conf_index(const fl_raft_check_node *n)
+{
+    return n->n_confs ? n->confs[n->n_confs - 1] : 0;
+}
+
+static uint32_t count_not_in(const fl_node_id *a, uint32_t na, const fl_node_id *b, uint32_t nb)
+{
+    uint32_t missing = 0;
+    for (uint32_t i = 0; i < na; i++) {
+        bool found = false;
+        for (uint32_t j = 0; j < nb && !found; j++)
+            found = a[i] == b[j];
+        missing += !found;
+    }
+    return missing;
+}
+
+/* Why next may not follow prev in a log, or NULL. A joint configuration is left only for its
+ * C(new); one is entered only from the voters in force; without a joint phase the voters
+ * change by at most one server (a single-server change, thesis 4.1), since two majorities
+ * of voter sets that differ by more may be disjoint. */
+static const char *bad_transition(const fl_raft_conf *prev, const fl_raft_conf *next)
+{
+    if (fl_raft_conf_is_joint(prev)) {
+        fl_raft_conf want = *prev;
+        want.n_voters_old = 0;
+        return fl_raft_conf_equal(&want, next) ? NULL
+                                               : "a joint configuration followed by other than "
+                                                 "its C(new)";
+    }
+    if (fl_raft_conf_is_joint(next)) {
+        bool same =
+            count_not_in(next->voters_old, next->n_voters_old, prev->voters, prev->n_voters) == 0 &&
+            next->n_voters_old == prev->n_voters;
+        return same ? NULL : "a joint configuration whose old voters are not the voters in force";
+    }
+    uint32_t diff = count_not_in(prev->voters, prev->n_voters, next->voters, next->n_voters) +
+                    count_not_in(next->voters, next->n_voters, prev->voters, prev->n_voters);
+    return diff <= 1 ? NULL : "voters changed by more than one without a joint configuration";
+}
+
+/* A config entry at index joins n's mirror: check that it may follow the one before. */
+static int mirror_conf(fl_raft_check_node *n, const fl_raft *r, fl_index index, fl_buf *why,
+                       fl_node_id id)
+{
+    const fl_raft_entry *e = fl_raft_entry_at(r, index);
+    fl_raft_conf prev, next;
+    if (fl_raft_conf_decode(e->data, e->len, &next)) {
+        fl_buf_printf(why, "config transitions: node %u has a malformed config entry at %llu", id,
+                      (unsigned long long)index);
+        return FL_ECORRUPT;
+    }
+    latest_conf(n, r, &prev);
+    const char *bad = bad_transition(&prev, &next);
+    if (bad) {
+        fl_buf_printf(why, "config transitions: node %u entry %llu: %s", id,
+                      (unsigned long long)index, bad);
+        return FL_ECORRUPT;
+    }
+    if (fl_array_grow((void **)&n->confs, &n->cap_confs, n->n_confs + 1, sizeof(fl_index)))
+        return FL_ENOMEM;
+    n->confs[n->n_confs++] = index;
+    return 0;
+}
+
 /* Mirrors log entries [from, last] of r into n, checking log matching for each. */
 static int mirror(fl_raft_checker *ch, fl_raft_check_node *n, const fl_raft *r, fl_index from,
                   fl_buf *why, fl_node_id id)
@@ -86,6 +173,8 @@ static int mirror(fl_raft_checker *ch, fl_raft_check_node *n, const fl_raft *r, 
     if (from < n->first)
         from = n->first;
     n->count = from - n->first;
+    while (n->n_confs && n->confs[n->n_confs - 1] >= from)
+        n->n_confs--; /* cut off with the entries */
     if (fl_array_grow((void **)&n->chain, &n->cap, (size_t)(last + 1 - n->first), sizeof(uint64_t)))
         return FL_ENOMEM;
     uint64_t prev = from > n->first ? n->chain[from - 1 - n->first] : 0;
@@ -102,8 +191,72 @@ static int mirror(fl_raft_checker *ch, fl_raft_check_node *n, const fl_raft *r, 
                           (unsigned long long)i, (unsigned long long)e->term);
             return FL_ECORRUPT;
         }
+        if (e->type == FL_RAFT_ENTRY_CONFIG) {
+            int rc = mirror_conf(n, r, i, why, id);
+            if (rc)
+                return rc;
+        }
     }
     return 0;
+}
+
+/* The hard state a node asked to make durable: its vote of that term. */
+static int record_vote(fl_raft_check_node *n, fl_term term, fl_node_id vote)
+{
+    if (vote == FL_NODE_NONE)
+        return 0;
+    if (fl_array_grow((void **)&n->vote_of_term, &n->votes_cap, (size_t)term + 1,
+                      sizeof(fl_node_id)))
+        return FL_ENOMEM;
+    n->vote_of_term[term] = vote; /* the newest: an earlier one that was lost was never sent */
+    return 0;
+}
+
+static bool voted_for(const fl_raft_check_node *n, fl_term t, fl_node_id id)
+{
+    return t < n->votes_cap && n->vote_of_term[t] == id;
+}
+
+typedef bool (*holds_fn)(const fl_raft_checker *ch, fl_node_id voter, const void *arg);
+
+static bool majority_holds(const fl_raft_checker *ch, const fl_node_id *ids, uint32_t n,
+                           holds_fn holds, const void *arg)
+{
+    uint32_t yes = 0;
+    for (uint32_t i = 0; i < n; i++)
+        yes += ids[i] >= 1 && ids[i] <= ch->n_nodes && holds(ch, ids[i], arg);
+    return yes > n / 2;
+}
+
+/* A majority of c's voters, and while joint of its old voters too. */
+static bool quorum_holds(const fl_raft_checker *ch, const fl_raft_conf *c, holds_fn holds,
+                         const void *arg)
+{
+    return majority_holds(ch, c->voters, c->n_voters, holds, arg) &&
+           (!fl_raft_conf_is_joint(c) ||
+            majority_holds(ch, c->voters_old, c->n_voters_old, holds, arg));
+}
+
+struct vote_q {
+    fl_term term;
+    fl_node_id leader;
+};
+
+static bool holds_vote(const fl_raft_checker *ch, fl_node_id voter, const void *arg)
+{
+    const struct vote_q *q = arg;
+    return voted_for(&ch->nodes[voter - 1], q->term, q->leader);
+}
+
+struct entry_q {
+    fl_index index;
+    uint64_t chain;
+};
+
+static bool holds_entry(const fl_raft_checker *ch, fl_node_id voter, const void *arg)
+{
+    const struct entry_q *q = arg;
+    return chain_at(&ch->nodes[voter - 1], q->index) == q->chain;
 }
 
 int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft *r, fl_buf *why)
@@ -117,7 +270,9 @@ int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft
     n->role = fl_raft_role_of(r);
     n->term = fl_raft_term_of(r);
     n->truncated_committed = r->truncated_committed;
-    return mirror(ch, n, r, n->first, why, id);
+    n->n_confs = 0;
+    int rc = record_vote(n, fl_raft_term_of(r), r->vote);
+    return rc ? rc : mirror(ch, n, r, n->first, why, id);
 }
 
 static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
@@ -141,6 +296,19 @@ static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
     if (!new_leader)
         return 0;
     ch->leaders_elected++;
+    /* election quorum: votes of term t from a majority of each voter set it campaigned in */
+    fl_raft_conf conf;
+    latest_conf(n, r, &conf);
+    struct vote_q vq = {t, id};
+    if (!quorum_holds(ch, &conf, holds_vote, &vq)) {
+        fl_buf_printf(why,
+                      "election quorum: node %u became leader of term %llu without votes from a "
+                      "majority of %s",
+                      id, (unsigned long long)t,
+                      fl_raft_conf_is_joint(&conf) ? "both voter sets of its joint configuration"
+                                                   : "its configuration's voters");
+        return FL_ECORRUPT;
+    }
     /* leader completeness: every entry committed in an earlier term is in the new leader's
      * log. Commit terms never decrease along the log, so scan back from the end. */
     fl_index c = ch->committed_count;
@@ -152,6 +320,58 @@ static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
                       "committed entry %llu (its last index is %llu)",
                       id, (unsigned long long)t, (unsigned long long)c,
                       (unsigned long long)fl_raft_last_index(r));
+        return FL_ECORRUPT;
+    }
+    return 0;
+}
+
+/* commit quorum: what a leader commits is held by a majority of each voter set. */
+static int check_commit_quorum(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
+                               const fl_raft_update *up, fl_buf *why)
+{
+    fl_raft_check_node *n = &ch->nodes[id - 1];
+    if (up->role != FL_RAFT_LEADER || up->commit <= n->commit)
+        return 0;
+    fl_raft_conf c;
+    latest_conf(n, r, &c);
+    struct entry_q eq = {up->commit, chain_at(n, up->commit)};
+    if (quorum_holds(ch, &c, holds_entry, &eq))
+        return 0;
+    fl_buf_printf(why,
+                  "commit quorum: leader %u of term %llu committed index %llu held by no majority "
+                  "of %s",
+                  id, (unsigned long long)up->term, (unsigned long long)up->commit,
+                  fl_raft_conf_is_joint(&c) ? "both voter sets of its joint configuration"
+                                            : "its configuration's voters");
+    return FL_ECORRUPT;
+}
+
+/* one change at a time, and a leader removed by a committed configuration does not lead */
+static int check_leader_conf(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
+                             const fl_raft_update *up, fl_index appended_from, fl_buf *why)
+{
+    fl_raft_check_node *n = &ch->nodes[id - 1];
+    if (up->role != FL_RAFT_LEADER)
+        return 0;
+    for (size_t k = n->n_confs; k > 0 && n->confs[k - 1] >= appended_from; k--) {
+        fl_index at = n->confs[k - 1], before = k > 1 ? n->confs[k - 2] : 0;
+        if (fl_raft_term_at(r, at) == up->term && before > up->commit) {
+            fl_buf_printf(why,
+                          "one change at a time: leader %u of term %llu appended config entry "
+                          "%llu while config entry %llu was uncommitted (commit %llu)",
+                          id, (unsigned long long)up->term, (unsigned long long)at,
+                          (unsigned long long)before, (unsigned long long)up->commit);
+            return FL_ECORRUPT;
+        }
+    }
+    fl_raft_conf c;
+    latest_conf(n, r, &c);
+    fl_index at = latest_conf_index(n);
+    if (at <= up->commit && !fl_raft_conf_is_voter(&c, id)) {
+        fl_buf_printf(why,
+                      "removed leader: node %u leads term %llu although its committed "
+                      "configuration (index %llu) does not have it as a voter",
+                      id, (unsigned long long)up->term, (unsigned long long)at);
         return FL_ECORRUPT;
     }
     return 0;
@@ -207,7 +427,10 @@ int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r
     FL_ASSERT(id >= 1 && id <= ch->n_nodes);
     fl_raft_check_node *n = &ch->nodes[id - 1];
     int rc = 0;
-    if (up->persist.seq && up->persist.first_index <= fl_raft_last_index(r) + 1) {
+    fl_index appended_from = fl_raft_last_index(r) + 1;
+    if (up->persist.seq && up->persist.hard_state)
+        rc = record_vote(n, up->persist.term, up->persist.vote);
+    if (!rc && up->persist.seq && up->persist.first_index <= fl_raft_last_index(r) + 1) {
         fl_index from = up->persist.first_index, old_last = n->first + n->count - 1;
         if (n->role == FL_RAFT_LEADER && up->role == FL_RAFT_LEADER && n->term == up->term &&
             from <= old_last) {
@@ -219,6 +442,7 @@ int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r
             return FL_ECORRUPT;
         }
         rc = mirror(ch, n, r, from, why, id);
+        appended_from = from;
     }
     if (!rc && r->truncated_committed != n->truncated_committed) {
         fl_buf_printf(why, "state machine safety: node %u removed committed entries", id);
@@ -226,6 +450,10 @@ int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r
     }
     if (!rc)
         rc = check_election(ch, id, r, up, why);
+    if (!rc)
+        rc = check_leader_conf(ch, id, r, up, appended_from, why);
+    if (!rc)
+        rc = check_commit_quorum(ch, id, r, up, why);
     if (!rc)
         rc = check_commit(ch, id, up, why);
     if (!rc)

@@ -125,8 +125,8 @@ TEST(story_learner_joins_catches_up_and_is_promoted)
     fl_sim_restart(S.sim, 4);
     run_for_ms(1000);
     CHECK(fl_raft_last_index(node(4)) == fl_raft_last_index(node(l))); /* caught up */
-    CHECK(fl_raft_conf_is_learner(conf_of(4), 4));                   /* and knows its role */
-    CHECK_EQ(node(4)->elections_started, 0);                         /* never campaigned */
+    CHECK(fl_raft_conf_is_learner(conf_of(4), 4));                     /* and knows its role */
+    CHECK_EQ(node(4)->elections_started, 0);                           /* never campaigned */
     CHECK_EQ(fl_raft_sim_promote(S.sim, l, 4), 0);
     CHECK_EQ(fl_raft_sim_remove(S.sim, l, other_than(l, 4)), FL_EBUSY); /* one at a time */
     run_for_ms(500);
