@@ -23,6 +23,11 @@ typedef struct fl_chaos_config {
      * window, pre-vote, check-quorum, proposal rate, disk latency), so a campaign covers
      * many configurations rather than one. */
     bool swarm;
+    /* Membership churn: the cluster starts with nodes - spares voters (spares = 2 from 5
+     * nodes, else 1; the spares start empty, outside) and a membership nemesis of its own
+     * random stream (raft_churn.c) adds learners, promotes, removes (the leader too) and
+     * replaces voters alongside the other faults. Off: the run is exactly as without it. */
+    bool churn;
     uint32_t mutants; /* fl_raft_mutant bits */
     bool verbose;     /* print nemesis actions */
 } fl_chaos_config;
@@ -39,7 +44,12 @@ typedef struct fl_chaos_result {
     uint64_t nemesis_actions;
     fl_sim_stats sim;
     uint64_t elections;
-    char trace_tail[4096]; /* the last events before a violation */
+    /* membership (churn) */
+    uint64_t churn_asked, churn_refused;
+    uint64_t joint_committed, config_committed; /* C(old,new) and C(new) entries committed */
+    uint64_t removed_stepdowns;                 /* leaders that left after C(new) committed */
+    uint64_t joint_elections;                   /* leaders elected while joint */
+    char trace_tail[4096];                      /* the last events before a violation */
 } fl_chaos_result;
 
 /* Defaults: 3 nodes, 10 s of faults, 5 s liveness bound, a nemesis action every 400 ms on

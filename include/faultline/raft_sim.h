@@ -102,4 +102,19 @@ int fl_raft_sim_promote(fl_sim *sim, fl_node_id id, fl_node_id node);
 int fl_raft_sim_remove(fl_sim *sim, fl_node_id id, fl_node_id node);
 int fl_raft_sim_replace(fl_sim *sim, fl_node_id id, fl_node_id out, fl_node_id in);
 
+/* Membership churn (raft_churn.c): one random change asked of the current leader, with the
+ * draws taken from rng (keep it apart from other nemesis streams): add an outside node as a
+ * learner, promote a learner (refused while it lags), remove a voter (often the leader
+ * itself, never below min_voters voters), replace a voter by a learner, or drop a learner.
+ * Nothing is asked while no leader is up or a change is in flight. Writes a short
+ * description of what was asked and how the leader answered to what, for verbose logs. */
+typedef struct fl_raft_churn_stats {
+    uint64_t asked;   /* changes the leader accepted */
+    uint64_t refused; /* changes the leader refused (busy, lagging learner, ...) */
+    uint64_t skipped; /* no leader, or a change in flight */
+} fl_raft_churn_stats;
+
+void fl_raft_sim_churn(fl_sim *sim, fl_rng *rng, uint32_t min_voters, fl_raft_churn_stats *st,
+                       char *what, size_t what_size);
+
 #endif

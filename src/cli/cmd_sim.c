@@ -18,6 +18,7 @@ static int chaos_run(const sim_opts *o)
     c.duration_ns = o->run.duration_ns;
     c.mutants = o->run.mutants;
     c.verbose = o->run.verbose;
+    c.churn = o->churn;
     fl_chaos_result r;
     if (fl_chaos_run(&c, &r)) {
         fprintf(stderr, "faultline sim --chaos: bad configuration\n");
@@ -31,6 +32,13 @@ static int chaos_run(const sim_opts *o)
            r.violation ? "VIOLATION"
            : r.live    ? "no violation, live after the heal"
                        : "NOT LIVE after the heal");
+    if (c.churn)
+        printf("  membership: %llu changes asked, %llu refused; %llu joint and %llu final "
+               "configurations committed; %llu removed leaders stepped down; %llu leaders "
+               "elected while joint\n",
+               (unsigned long long)r.churn_asked, (unsigned long long)r.churn_refused,
+               (unsigned long long)r.joint_committed, (unsigned long long)r.config_committed,
+               (unsigned long long)r.removed_stepdowns, (unsigned long long)r.joint_elections);
     if (r.violation)
         printf("  %s (event %llu at %.6f s)\n%s", r.reason, (unsigned long long)r.event,
                (double)r.violation_time_ns / 1e9, r.trace_tail);

@@ -64,7 +64,9 @@ void sim_opts_usage(FILE *out)
             "  --quiet                  print only the verdict line\n"
             "  --chaos                  instead: the Raft-level chaos run of the test campaign\n"
             "                           (random faults of every kind, no kv), for --seed/--nodes/\n"
-            "                           --duration/--mutant, as the tests print to reproduce\n\n"
+            "                           --duration/--mutant, as the tests print to reproduce\n"
+            "  --churn                  with --chaos: membership churn too (learners added and\n"
+            "                           promoted, voters and leaders removed and replaced)\n\n"
             "exit status: 0 no violation, 1 a violation (the command that reproduces it is\n"
             "printed), 2 bad usage.\n");
 }
@@ -229,6 +231,8 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->run.no_pre_vote = true;
     else if (!strcmp(a, "--chaos"))
         o->chaos = true;
+    else if (!strcmp(a, "--churn"))
+        o->churn = true;
     else if (!strcmp(a, "--no-check"))
         o->check_lin = false;
     else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))

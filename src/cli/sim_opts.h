@@ -16,6 +16,7 @@ typedef struct sim_opts {
     bool quiet;
     bool help;
     bool chaos; /* --chaos: the Raft-level chaos run of the test campaign (no kv, no clients) */
+    bool churn; /* --churn: with --chaos, membership churn too */
 } sim_opts;
 
 /* Parses argv (argv[0] is the command name). Returns 0, or prints the problem to stderr and

@@ -107,8 +107,8 @@ void fl__become_candidate(fl_raft *r)
     reset_votes(r);
     fl__reset_election_timer(r);
     request_votes(r, FL_RAFT_MSG_VOTE, r->term);
-    if (MUTANT(r, VOTE_BEFORE_DURABLE)) {
-        fl_raft_progress *self = fl__progress(r, r->cfg.id);
+    fl_raft_progress *self = fl__progress(r, r->cfg.id);
+    if (MUTANT(r, VOTE_BEFORE_DURABLE) && self) {
         self->vote_granted = self->vote_responded = true; /* the bug: counts an unsaved vote */
         tally(r);
     }
@@ -119,8 +119,9 @@ static void become_pre_candidate(fl_raft *r)
     r->role = FL_RAFT_PRE_CANDIDATE;
     r->leader = FL_NODE_NONE;
     reset_votes(r);
-    fl_raft_progress *self = fl__progress(r, r->cfg.id);
-    self->vote_granted = self->vote_responded = true; /* a pre-vote promises nothing */
+    fl_raft_progress *self = fl__progress(r, r->cfg.id); /* NULL: removed, yet needed */
+    if (self)
+        self->vote_granted = self->vote_responded = true; /* a pre-vote promises nothing */
     fl__reset_election_timer(r);
     request_votes(r, FL_RAFT_MSG_PRE_VOTE, r->term + 1);
     tally(r);
@@ -131,7 +132,7 @@ void fl__tick_election(fl_raft *r)
     FL_ASSERT(r->role != FL_RAFT_LEADER);
     if (r->now < r->election_deadline)
         return;
-    if (!fl__is_voter(r, r->cfg.id)) {
+    if (!fl__may_campaign(r)) {
         fl__reset_election_timer(r);
         return;
     }
@@ -157,8 +158,8 @@ void fl__check_self_vote(fl_raft *r)
     if (r->seq_durable < r->self_vote_seq)
         return;
     fl_raft_progress *self = fl__progress(r, r->cfg.id);
-    if (self->vote_granted)
-        return;
+    if (!self || self->vote_granted)
+        return; /* (a removed node's own vote does not count) */
     self->vote_granted = self->vote_responded = true;
     tally(r);
 }

@@ -163,6 +163,21 @@ bool fl__is_voter(const fl_raft *r, fl_node_id id)
     return fl_raft_conf_is_voter(&r->conf, id);
 }
 
+/* A voter campaigns. So does a node that the latest configuration removes while that one is
+ * not known committed, if it was a voter before: until C(new) commits it may be the only one
+ * holding the entries the others need (thesis 4.2.2); it still needs the votes of a quorum
+ * of the latest configuration, which does not count its own. */
+bool fl__may_campaign(const fl_raft *r)
+{
+    if (fl__is_voter(r, r->cfg.id))
+        return true;
+    if (r->conf_index == 0 || r->conf_index <= r->commit)
+        return false;
+    fl_raft_conf prev;
+    latest_at(r, r->conf_index - 1, &prev);
+    return fl_raft_conf_is_voter(&prev, r->cfg.id);
+}
+
 fl_raft_progress *fl__progress(fl_raft *r, fl_node_id id)
 {
     for (uint32_t i = 0; i < r->n_members; i++)

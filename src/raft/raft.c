@@ -316,8 +316,7 @@ void fl_raft_invariants(const fl_raft *r)
     FL_ASSERT(r->conf_index < r->first_index ||
               fl_raft_entry_at(r, r->conf_index)->type == FL_RAFT_ENTRY_CONFIG);
     /* only voters campaign (a leader may manage a change that removes it) */
-    FL_ASSERT(r->role == FL_RAFT_FOLLOWER || r->role == FL_RAFT_LEADER ||
-              fl__is_voter(r, r->cfg.id));
+    FL_ASSERT(r->role == FL_RAFT_FOLLOWER || r->role == FL_RAFT_LEADER || fl__may_campaign(r));
     if (r->role == FL_RAFT_LEADER) {
         for (uint32_t i = 0; i < r->n_members; i++) {
             const fl_raft_progress *pr = &r->progress[i];

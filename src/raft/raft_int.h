@@ -61,6 +61,7 @@ void fl__conf_truncated(fl_raft *r, fl_index from); /* entries >= from were drop
 void fl__conf_restore(fl_raft *r, const fl_raft_conf *c, fl_index index);
 void fl__conf_at(const fl_raft *r, fl_index index, fl_raft_conf *out); /* as of index */
 bool fl__is_voter(const fl_raft *r, fl_node_id id);
+bool fl__may_campaign(const fl_raft *r);
 fl_raft_progress *fl__progress(fl_raft *r, fl_node_id id);
 /* The largest v that a majority of the voters reach (while joint: of both voter sets), each
  * member valued by fn (fn sees the node's own record too). Non-members are not counted. */

@@ -20,6 +20,9 @@ typedef struct chaos {
     fl_sim *sim;
     fl_raft_sim rs;
     fl_rng rng;
+    fl_rng churn_rng; /* membership churn draws: apart, so the other faults draw the same */
+    uint32_t churn_min_voters;
+    fl_raft_churn_stats churn;
     uint64_t next_cmd;
     bool healed;
     fl_time_ns heal_at;
@@ -53,9 +56,9 @@ void fl_chaos_config_default(fl_chaos_config *c)
 
 void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size)
 {
-    snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s",
+    snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s%s",
              (unsigned long long)c->seed, c->nodes,
-             (unsigned long long)(c->duration_ns / FL_NS_PER_MS),
+             (unsigned long long)(c->duration_ns / FL_NS_PER_MS), c->churn ? " --churn" : "",
              c->mutants ? " --mutant ..." : "");
 }
 
@@ -292,6 +295,22 @@ static void nemesis(fl_sim *sim, void *arg)
         fl_sim_schedule(sim, at, nemesis, ch);
 }
 
+/* Membership churn on its own clock and random stream. */
+static void churn(fl_sim *sim, void *arg)
+{
+    chaos *ch = arg;
+    if (ch->healed)
+        return;
+    char what[128];
+    fl_raft_sim_churn(sim, &ch->churn_rng, ch->churn_min_voters, &ch->churn, what, sizeof(what));
+    if (ch->cfg->verbose)
+        printf("%10.3f s  %s\n", (double)fl_sim_time(sim) / 1e9, what);
+    fl_time_ns gap =
+        (fl_time_ns)fl_rng_exp(&ch->churn_rng, (double)ch->cfg->fault_gap_ns) + FL_NS_PER_MS;
+    if (fl_sim_time(sim) + gap < ch->cfg->duration_ns)
+        fl_sim_schedule(sim, fl_sim_time(sim) + gap, churn, ch);
+}
+
 /* ---- proposals and the heal -------------------------------------------------------------- */
 
 static void propose(fl_sim *sim, void *arg)
@@ -418,15 +437,20 @@ static int setup(chaos *ch)
     int err = fl_raft_sim_create(&ch->rs, &rc, NULL, &sc, &ch->sim, why, sizeof(why));
     if (err)
         return err;
+    if (c->churn) {
+        fl_rng_seed(&ch->churn_rng, fl_mix64(c->seed ^ 0xC4C412));
+        ch->rs.voters = c->nodes - (c->nodes >= 5 ? 2 : 1);
+        ch->churn_min_voters = 1 + (uint32_t)fl_rng_below(&ch->churn_rng, 3);
+    }
     return fl_sim_start_all(ch->sim);
 }
 
 int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
 {
     memset(out, 0, sizeof(*out));
-    if (c->nodes < 1 || c->nodes > FL_RAFT_NODES_MAX || c->proposals_per_s <= 0 || c->loss < 0 ||
-        c->loss > 1 || c->dup < 0 || c->dup > 1 || c->reorder < 0 || c->reorder > 1 ||
-        c->fault_gap_ns == 0)
+    if (c->nodes < 1 || c->nodes > FL_RAFT_NODES_MAX || (c->churn && c->nodes < 2) ||
+        c->proposals_per_s <= 0 || c->loss < 0 || c->loss > 1 || c->dup < 0 || c->dup > 1 ||
+        c->reorder < 0 || c->reorder > 1 || c->fault_gap_ns == 0)
         return FL_ECONFIG;
     chaos ch = {.cfg = c, .res = out};
     int err = setup(&ch);
@@ -437,6 +461,8 @@ int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
     }
     fl_sim_schedule(ch.sim, 0, propose, &ch);
     fl_sim_schedule(ch.sim, c->fault_gap_ns, nemesis, &ch);
+    if (c->churn)
+        fl_sim_schedule(ch.sim, c->fault_gap_ns / 2, churn, &ch);
     fl_sim_schedule(ch.sim, c->duration_ns, heal, &ch);
     fl_sim_schedule(ch.sim, c->duration_ns, liveness, &ch);
     err = fl_sim_run_until(ch.sim, c->duration_ns + c->liveness_ns);
@@ -457,6 +483,12 @@ int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
     out->trace_hash = fl_sim_trace_hash(ch.sim);
     out->sim = *fl_sim_get_stats(ch.sim);
     out->elections = ch.rs.stats.elections;
+    out->churn_asked = ch.churn.asked;
+    out->churn_refused = ch.churn.refused;
+    out->joint_committed = ch.rs.stats.joint_committed;
+    out->config_committed = ch.rs.stats.config_committed;
+    out->removed_stepdowns = ch.rs.stats.removed_stepdowns;
+    out->joint_elections = ch.rs.stats.joint_elections;
     fl_sim_destroy(ch.sim);
     fl_raft_sim_free(&ch.rs);
     return err == FL_ESTOPPED ? 0 : err;

@@ -315,3 +315,33 @@ TEST(story_a_learner_never_votes_never_campaigns_and_never_counts)
     CHECK(fl_raft_term_of(node(3)) == t);
     end();
 }
+
+TEST(story_a_removed_leader_that_holds_what_the_others_lack_comes_back_to_finish)
+{
+    begin(2, 2, true, 19);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    fl_node_id f = l == 1 ? 2 : 1;
+    CHECK_EQ(fl_raft_sim_remove(S.sim, l, l), 0);
+    /* step until C(old,new) committed and C(new) appended, then cut f off before it gets it */
+    for (int i = 0; i < 2000 && fl_raft_conf_is_joint(conf_of(l)); i++)
+        fl_sim_run_until(S.sim, fl_sim_time(S.sim) + 10 * FL_NS_PER_US);
+    CHECK(!fl_raft_conf_is_joint(conf_of(l)));
+    fl_sim_conn c;
+    fl_sim_conn_isolate(&c, S.n, f);
+    fl_sim_set_conn(S.sim, &c);
+    propose_many(l, 5); /* the removed leader holds more than f */
+    run_for_ms(50);
+    CHECK(fl_raft_conf_is_joint(conf_of(f))); /* f never saw C(new) */
+    fl_sim_crash(S.sim, l);
+    fl_sim_restart(S.sim, l);
+    fl_sim_heal(S.sim);
+    /* l's latest configuration leaves it out but is not known committed, and f (joint) needs
+     * l's vote, which l refuses to a shorter log: l must campaign to finish the change */
+    run_for_ms(3000);
+    CHECK_EQ(leader(), f);
+    CHECK(settled(f) && conf_of(f)->n_voters == 1);
+    CHECK(!is_voter(l, l) && fl_raft_role_of(node(l)) == FL_RAFT_FOLLOWER);
+    end();
+}
