@@ -85,6 +85,9 @@ typedef enum fl_raft_mutant {
     /* a leader that a committed configuration removed keeps leading and heartbeating
      * (thesis 4.2.2 says it steps down once C(new) commits) */
     FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS = 1u << 12,
+    /* while joint, elections and commitment count only the new voters (breaks thesis 4.3:
+     * the old voters could decide the opposite at the same time) */
+    FL_RAFT_MUTANT_JOINT_NEW_ONLY = 1u << 13,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */

@@ -214,7 +214,7 @@ static uint64_t majority_value(const fl_raft *r, const fl_node_id *ids, uint32_t
 uint64_t fl__quorum_value(const fl_raft *r, fl__member_value fn)
 {
     uint64_t v = majority_value(r, r->conf.voters, r->conf.n_voters, fn);
-    if (fl_raft_conf_is_joint(&r->conf)) {
+    if (fl_raft_conf_is_joint(&r->conf) && !MUTANT(r, JOINT_NEW_ONLY)) {
         uint64_t old = majority_value(r, r->conf.voters_old, r->conf.n_voters_old, fn);
         if (old < v)
             v = old; /* joint: both majorities must agree */

@@ -39,11 +39,20 @@ static const uint32_t mutant_bits[] = {
     FL_RAFT_MUTANT_ACCEPT_STALE_TERM,   FL_RAFT_MUTANT_TRUNCATE_MATCHING,
     FL_RAFT_MUTANT_NO_STEP_DOWN,        FL_RAFT_MUTANT_READ_NO_CONFIRM,
     FL_RAFT_MUTANT_LEASE_NO_DRIFT,      FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS,
+    FL_RAFT_MUTANT_JOINT_NEW_ONLY,
 };
 static const char *mutant_names[] = {
-    "commit-prev-term",  "vote-no-log-check",         "vote-before-durable", "ack-before-durable",
-    "accept-stale-term", "truncate-matching",         "no-step-down",        "read-no-confirm",
-    "lease-no-drift",    "removed-leader-heartbeats",
+    "commit-prev-term",
+    "vote-no-log-check",
+    "vote-before-durable",
+    "ack-before-durable",
+    "accept-stale-term",
+    "truncate-matching",
+    "no-step-down",
+    "read-no-confirm",
+    "lease-no-drift",
+    "removed-leader-heartbeats",
+    "joint-new-majority-only",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),

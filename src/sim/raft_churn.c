@@ -37,8 +37,7 @@ static bool look(fl_sim *sim, churn_view *v)
     return true;
 }
 
-static const char *ask(fl_sim *sim, const churn_view *v, fl_rng *rng, uint32_t min_voters,
-                       int *rc)
+static const char *ask(fl_sim *sim, const churn_view *v, fl_rng *rng, uint32_t min_voters, int *rc)
 {
     const fl_raft_conf *c = &v->conf;
     fl_node_id learner = pick(rng, c->learners, c->n_learners);

@@ -200,3 +200,11 @@ TEST(mutant_removed_leader_heartbeats_is_caught)
     CHECK(seeds_to_catch_in(FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS, 5, 50, true) != 0);
     CHECK(seeds_to_catch_in(FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS, 3, 50, true) != 0);
 }
+
+/* Joint consensus that counts only the new voters: the election and commit quorum checks
+ * (which decode the configuration from the leader's log themselves) see it. */
+TEST(mutant_joint_new_majority_only_is_caught)
+{
+    CHECK(seeds_to_catch_in(FL_RAFT_MUTANT_JOINT_NEW_ONLY, 3, 100, true) != 0);
+    CHECK(seeds_to_catch_in(FL_RAFT_MUTANT_JOINT_NEW_ONLY, 5, 200, true) != 0);
+}
