@@ -42,6 +42,11 @@ typedef enum fl_nemesis {
     FL_NEMESIS_TRANSFER,            /* the leader hands leadership to a random other node */
     FL_NEMESIS_ISOLATE_LEADER_SKEW, /* the leader cut off, its clock slow, the others fast */
     FL_NEMESIS_MIX,                 /* a random one of the above at every interval */
+    /* membership churn: the cluster starts with nodes/2 + 1 voters, the others empty outside;
+     * while the fault is on, the leader is asked for a random change every quarter interval
+     * (raft_churn.c: add a learner, promote, remove a voter or the leader, replace) */
+    FL_NEMESIS_CHURN,
+    FL_NEMESIS_MIX_CHURN, /* mix, with churn as one more kind (mix's draws are unchanged) */
     FL_NEMESIS_COUNT
 } fl_nemesis;
 
@@ -120,6 +125,11 @@ typedef struct fl_run_result {
     fl_sim_stats sim;
     uint64_t elections;
     uint64_t fsyncs;
+    /* membership (churn nemeses) */
+    uint64_t churn_asked, churn_refused;
+    uint64_t joint_committed, config_committed; /* C(old,new) and C(new) entries committed */
+    uint64_t removed_stepdowns;                 /* leaders that left after C(new) committed */
+    uint64_t joint_elections;                   /* leaders elected while joint */
     uint64_t ops_invoked, ops_ok, ops_fail, ops_info;
     uint64_t trace_hash;
     fl_time_ns end_ns;

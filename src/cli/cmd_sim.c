@@ -59,6 +59,13 @@ static int single_run(const sim_opts *o)
     sim_evaluate(o, &o->run, &r, &oc);
     if (!o->quiet)
         sim_print_summary(stdout, &o->run, &r, &oc);
+    if (!o->quiet && (o->run.nemesis == FL_NEMESIS_CHURN || o->run.nemesis == FL_NEMESIS_MIX_CHURN))
+        printf("members  %llu changes asked, %llu refused; %llu joint and %llu final "
+               "configurations committed; %llu removed leaders stepped down; %llu leaders "
+               "elected while joint\n",
+               (unsigned long long)r.churn_asked, (unsigned long long)r.churn_refused,
+               (unsigned long long)r.joint_committed, (unsigned long long)r.config_committed,
+               (unsigned long long)r.removed_stepdowns, (unsigned long long)r.joint_elections);
     if (o->out_dir && sim_write_outputs(o->out_dir, &o->run, &r, &oc) == 0 && !o->quiet)
         printf("output   %s/results.json, %s/history.jsonl\n", o->out_dir, o->out_dir);
     printf("verdict  %s\n", oc.violation ? oc.what : "no violation found");

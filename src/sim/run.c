@@ -164,6 +164,10 @@ static int setup(run *rn)
     if (err)
         return err;
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
+    if (fl__nemesis_churns(c->nemesis)) {
+        fl_rng_seed(&rn->churn_rng, fl_mix64(c->seed ^ 0xC4C412));
+        rn->rs.voters = c->nodes / 2 + 1; /* the others wait outside, empty */
+    }
     err = fl__clients_init(rn);
     if (err)
         return err;
@@ -199,6 +203,12 @@ static void collect(run *rn)
     }
     r->sim = *fl_sim_get_stats(rn->sim);
     r->elections = rn->rs.stats.elections;
+    r->churn_asked = rn->churn.asked;
+    r->churn_refused = rn->churn.refused;
+    r->joint_committed = rn->rs.stats.joint_committed;
+    r->config_committed = rn->rs.stats.config_committed;
+    r->removed_stepdowns = rn->rs.stats.removed_stepdowns;
+    r->joint_elections = rn->rs.stats.joint_elections;
     for (uint32_t i = 0; i < rn->cfg->nodes; i++)
         r->fsyncs += r->sim.node[i].fsyncs;
     r->trace_hash = fl_sim_trace_hash(rn->sim);

@@ -77,6 +77,8 @@ struct run {
     fl_nemesis fault_kind;
     fl_node_id fault_nodes[FL_RAFT_NODES_MAX];
     uint32_t fault_n;
+    fl_rng churn_rng; /* membership churn draws, apart from the other nemesis draws */
+    fl_raft_churn_stats churn;
     /* heal and liveness */
     bool healed;
     fl_time_ns heal_ns;
@@ -103,6 +105,7 @@ void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t
 void fl__clients_drop_reads(run_node *n);
 
 /* run_nemesis.c */
+bool fl__nemesis_churns(fl_nemesis n); /* the cluster starts with spares outside */
 void fl__nemesis_start(run *rn);
 void fl__nemesis_heal_all(run *rn);
 

@@ -29,7 +29,9 @@ static const char *names[] = {"none",
                               "clock-drift",
                               "transfer",
                               "isolate-leader-skew",
-                              "mix"};
+                              "mix",
+                              "churn",
+                              "mix-churn"};
 
 static const char *help[] = {
     "no faults",
@@ -51,7 +53,10 @@ static const char *help[] = {
     "every node's clock drifts by up to +-drift ppm",
     "the leader hands leadership over to another node (TimeoutNow)",
     "the leader cut off, its clock --drift slow and the others' --drift fast (breaks leases)",
-    "a random one of the above at every interval"};
+    "a random one of the above at every interval",
+    "membership changes: learners added and promoted, voters and leaders removed, replaced\n"
+    "                       (starts with nodes/2+1 voters, the others empty and outside)",
+    "mix, with churn as one more kind"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
 _Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
@@ -166,6 +171,24 @@ static void clocks(run *rn, fl_nemesis kind)
     }
 }
 
+bool fl__nemesis_churns(fl_nemesis n)
+{
+    return n == FL_NEMESIS_CHURN || n == FL_NEMESIS_MIX_CHURN;
+}
+
+/* While a churn fault is on: one random change every quarter interval. */
+static void churn_tick(fl_sim *sim, void *arg)
+{
+    run *rn = arg;
+    if (rn->healed || !rn->fault_on || rn->fault_kind != FL_NEMESIS_CHURN)
+        return;
+    char what[128];
+    fl_raft_sim_churn(sim, &rn->churn_rng, 2, &rn->churn, what, sizeof(what));
+    if (rn->cfg->verbose)
+        printf("%10.3f s  %s\n", (double)fl_sim_time(sim) / 1e9, what);
+    fl_sim_schedule(sim, fl_sim_time(sim) + rn->cfg->nemesis_interval_ns / 4 + 1, churn_tick, rn);
+}
+
 static void fault_start(run *rn, fl_nemesis kind)
 {
     rn->fault_kind = kind;
@@ -192,6 +215,8 @@ static void fault_start(run *rn, fl_nemesis kind)
         for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
             fl_sim_clock_set_drift(rn->sim, id,
                                    id == l ? -rn->cfg->clock_drift_ppm : rn->cfg->clock_drift_ppm);
+    } else if (kind == FL_NEMESIS_CHURN) {
+        fl_sim_schedule(rn->sim, fl_sim_time(rn->sim), churn_tick, rn);
     } else if (kind == FL_NEMESIS_TRANSFER) {
         fl_node_id l = fl_raft_sim_leader(rn->sim);
         fl_node_id to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
@@ -249,6 +274,12 @@ static void tick(fl_sim *sim, void *arg)
         if (kind == FL_NEMESIS_MIX)
             kind = (fl_nemesis)fl_rng_range(&rn->rng, FL_NEMESIS_PARTITION_HALVES,
                                             FL_NEMESIS_ISOLATE_LEADER_SKEW);
+        else if (kind == FL_NEMESIS_MIX_CHURN) {
+            /* mix's kinds plus one drawn past them, which stands for churn */
+            uint64_t k = fl_rng_range(&rn->rng, FL_NEMESIS_PARTITION_HALVES,
+                                      FL_NEMESIS_ISOLATE_LEADER_SKEW + 1);
+            kind = k > FL_NEMESIS_ISOLATE_LEADER_SKEW ? FL_NEMESIS_CHURN : (fl_nemesis)k;
+        }
         fault_start(rn, kind);
         rn->fault_on = true;
         rn->fault_start_ns = now;

@@ -212,3 +212,34 @@ TEST(kv_run_lease_reads_hold_within_the_drift_bound_and_break_beyond_it)
     CHECK(served > 0);
     CHECK_EQ(lease_run(300000, FL_RAFT_MUTANT_LEASE_NO_DRIFT, &served), FL_LIN_VIOLATION);
 }
+
+/* Membership churn under client load: every history linearizable, the cluster live after
+ * the heal, and the changes really happen (the leader itself removed among them). */
+TEST(kv_run_membership_churn_is_linearizable)
+{
+    uint64_t asked = 0, finals = 0, stepdowns = 0;
+    for (uint64_t seed = 1; seed <= 6; seed++) {
+        fl_run_config c;
+        fl_run_config_default(&c);
+        c.seed = seed;
+        c.nemesis = seed % 2 ? FL_NEMESIS_CHURN : FL_NEMESIS_MIX_CHURN;
+        c.workload = seed % 3 ? FL_RUN_REGISTER : FL_RUN_KV;
+        c.duration_ns = 6 * FL_NS_PER_S;
+        c.nemesis_interval_ns = c.nemesis == FL_NEMESIS_CHURN ? FL_NS_PER_S : 300 * FL_NS_PER_MS;
+        fl_run_result r;
+        CHECK_EQ(fl_run(&c, &r), 0);
+        if (r.violation)
+            fprintf(stderr, "  seed %llu: %s\n", (unsigned long long)seed, r.violation_reason);
+        CHECK(!r.violation);
+        CHECK(r.live);
+        CHECK_EQ(check(&c, &r), FL_LIN_OK);
+        asked += r.churn_asked;
+        finals += r.config_committed;
+        stepdowns += r.removed_stepdowns;
+        fl_run_result_free(&r);
+    }
+    printf("  6 runs: %llu changes asked, %llu configurations committed, %llu removed leaders "
+           "stepped down\n",
+           (unsigned long long)asked, (unsigned long long)finals, (unsigned long long)stepdowns);
+    CHECK(asked > 10 && finals > 10 && stepdowns > 0);
+}
