@@ -54,8 +54,7 @@ static const char *help[] = {
     "the leader hands leadership over to another node (TimeoutNow)",
     "the leader cut off, its clock --drift slow and the others' --drift fast (breaks leases)",
     "a random one of the above at every interval",
-    "membership changes: learners added and promoted, voters and leaders removed, replaced\n"
-    "                       (starts with nodes/2+1 voters, the others empty and outside)",
+    "membership changes (learners added, promoted; voters, leaders removed, replaced)",
     "mix, with churn as one more kind"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
