@@ -38,6 +38,17 @@ bool fl_raft_conf_equal(const fl_raft_conf *a, const fl_raft_conf *b);
  * (which may be NULL). */
 int fl_raft_conf_check(const fl_raft_conf *c, char *why, size_t why_size);
 
+/* Edits for one membership change, made from cur (its new side, while joint): out is cur
+ * with id added as a learner / a learner id made a voter / id removed (voter or learner) /
+ * voter out replaced by learner in. Returns 0, or FL_EINVAL when the edit does not apply
+ * (already a member, not a learner, not a member, a list full). The Raft core decides
+ * whether the change may happen now. */
+int fl_raft_conf_add_learner(const fl_raft_conf *cur, fl_node_id id, fl_raft_conf *out);
+int fl_raft_conf_promote(const fl_raft_conf *cur, fl_node_id id, fl_raft_conf *out);
+int fl_raft_conf_remove(const fl_raft_conf *cur, fl_node_id id, fl_raft_conf *out);
+int fl_raft_conf_replace(const fl_raft_conf *cur, fl_node_id out_id, fl_node_id in_id,
+                         fl_raft_conf *out);
+
 /* Byte form, little-endian:
  *     version u8 (1), n_voters u8, n_voters_old u8, n_learners u8,
  *     then the voters, the old voters and the learners, u32 each.

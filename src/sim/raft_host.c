@@ -468,71 +468,48 @@ int fl_raft_sim_change(fl_sim *sim, fl_node_id id, const fl_raft_conf *want)
     return step(n, &ev, &up);
 }
 
-static bool drop_id(fl_node_id *ids, uint32_t *n, fl_node_id id)
-{
-    for (uint32_t i = 0; i < *n; i++)
-        if (ids[i] == id) {
-            ids[i] = ids[--*n];
-            return true;
-        }
-    return false;
-}
-
-/* The leader's configuration as the base of an edit (C(new) of it while joint, so an edit
- * asked mid-change is refused by the core for being in flight, not for being malformed). */
+/* The leader's configuration as the base of an edit. */
 static int base_conf(fl_sim *sim, fl_node_id id, fl_raft_conf *c)
 {
     const fl_raft *r = fl_raft_sim_node(sim, id);
     if (!r || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
         return FL_ESTOPPED;
     *c = *fl_raft_conf_of(r);
-    c->n_voters_old = 0;
     return 0;
 }
 
 int fl_raft_sim_add(fl_sim *sim, fl_node_id id, fl_node_id node)
 {
-    fl_raft_conf c;
-    int rc = base_conf(sim, id, &c);
-    if (rc)
-        return rc;
-    if (fl_raft_conf_is_member(&c, node) || c.n_learners == FL_RAFT_CONF_IDS_MAX)
-        return FL_EINVAL;
-    c.learners[c.n_learners++] = node;
-    return fl_raft_sim_change(sim, id, &c);
+    fl_raft_conf cur, want;
+    int rc = base_conf(sim, id, &cur);
+    if (!rc)
+        rc = fl_raft_conf_add_learner(&cur, node, &want);
+    return rc ? rc : fl_raft_sim_change(sim, id, &want);
 }
 
 int fl_raft_sim_promote(fl_sim *sim, fl_node_id id, fl_node_id node)
 {
-    fl_raft_conf c;
-    int rc = base_conf(sim, id, &c);
-    if (rc)
-        return rc;
-    if (!drop_id(c.learners, &c.n_learners, node) || c.n_voters == FL_RAFT_CONF_IDS_MAX)
-        return FL_EINVAL;
-    c.voters[c.n_voters++] = node;
-    return fl_raft_sim_change(sim, id, &c);
+    fl_raft_conf cur, want;
+    int rc = base_conf(sim, id, &cur);
+    if (!rc)
+        rc = fl_raft_conf_promote(&cur, node, &want);
+    return rc ? rc : fl_raft_sim_change(sim, id, &want);
 }
 
 int fl_raft_sim_remove(fl_sim *sim, fl_node_id id, fl_node_id node)
 {
-    fl_raft_conf c;
-    int rc = base_conf(sim, id, &c);
-    if (rc)
-        return rc;
-    if (!drop_id(c.voters, &c.n_voters, node) && !drop_id(c.learners, &c.n_learners, node))
-        return FL_EINVAL;
-    return fl_raft_sim_change(sim, id, &c);
+    fl_raft_conf cur, want;
+    int rc = base_conf(sim, id, &cur);
+    if (!rc)
+        rc = fl_raft_conf_remove(&cur, node, &want);
+    return rc ? rc : fl_raft_sim_change(sim, id, &want);
 }
 
 int fl_raft_sim_replace(fl_sim *sim, fl_node_id id, fl_node_id out, fl_node_id in)
 {
-    fl_raft_conf c;
-    int rc = base_conf(sim, id, &c);
-    if (rc)
-        return rc;
-    if (!drop_id(c.voters, &c.n_voters, out) || !drop_id(c.learners, &c.n_learners, in))
-        return FL_EINVAL;
-    c.voters[c.n_voters++] = in;
-    return fl_raft_sim_change(sim, id, &c);
+    fl_raft_conf cur, want;
+    int rc = base_conf(sim, id, &cur);
+    if (!rc)
+        rc = fl_raft_conf_replace(&cur, out, in, &want);
+    return rc ? rc : fl_raft_sim_change(sim, id, &want);
 }

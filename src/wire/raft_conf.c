@@ -150,3 +150,61 @@ int fl_raft_conf_decode(const uint8_t *bytes, size_t len, fl_raft_conf *c)
         return FL_ECORRUPT;
     return 0;
 }
+
+/* ---- edits ------------------------------------------------------------------------------- */
+
+static bool drop_id(fl_node_id *ids, uint32_t *n, fl_node_id id)
+{
+    for (uint32_t i = 0; i < *n; i++)
+        if (ids[i] == id) {
+            memmove(&ids[i], &ids[i + 1], (*n - i - 1) * sizeof(ids[0]));
+            (*n)--;
+            return true;
+        }
+    return false;
+}
+
+static void edit_base(const fl_raft_conf *cur, fl_raft_conf *out)
+{
+    *out = *cur;
+    out->n_voters_old = 0;
+    memset(out->voters_old, 0, sizeof(out->voters_old));
+}
+
+int fl_raft_conf_add_learner(const fl_raft_conf *cur, fl_node_id id, fl_raft_conf *out)
+{
+    edit_base(cur, out);
+    if (id == FL_NODE_NONE || fl_raft_conf_is_member(out, id) ||
+        out->n_learners == FL_RAFT_CONF_IDS_MAX)
+        return FL_EINVAL;
+    out->learners[out->n_learners++] = id;
+    return 0;
+}
+
+int fl_raft_conf_promote(const fl_raft_conf *cur, fl_node_id id, fl_raft_conf *out)
+{
+    edit_base(cur, out);
+    if (out->n_voters == FL_RAFT_CONF_IDS_MAX || !drop_id(out->learners, &out->n_learners, id))
+        return FL_EINVAL;
+    out->voters[out->n_voters++] = id;
+    return 0;
+}
+
+int fl_raft_conf_remove(const fl_raft_conf *cur, fl_node_id id, fl_raft_conf *out)
+{
+    edit_base(cur, out);
+    if (!drop_id(out->voters, &out->n_voters, id) && !drop_id(out->learners, &out->n_learners, id))
+        return FL_EINVAL;
+    return 0;
+}
+
+int fl_raft_conf_replace(const fl_raft_conf *cur, fl_node_id out_id, fl_node_id in_id,
+                         fl_raft_conf *out)
+{
+    edit_base(cur, out);
+    if (!drop_id(out->voters, &out->n_voters, out_id) ||
+        !drop_id(out->learners, &out->n_learners, in_id))
+        return FL_EINVAL;
+    out->voters[out->n_voters++] = in_id;
+    return 0;
+}

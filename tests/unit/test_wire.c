@@ -231,3 +231,34 @@ TEST(raft_conf_roundtrip_and_refusals)
     fl_raft_conf x = {.n_voters = 2, .voters = {1, 2}}, y = {.n_voters = 2, .voters = {2, 1}};
     CHECK(fl_raft_conf_equal(&x, &y));
 }
+
+TEST(raft_conf_edits_for_membership_changes)
+{
+    fl_raft_conf cur = {.n_voters = 3, .voters = {1, 2, 3}, .n_learners = 1, .learners = {4}};
+    fl_raft_conf out;
+    CHECK_EQ(fl_raft_conf_add_learner(&cur, 5, &out), 0);
+    CHECK(fl_raft_conf_is_learner(&out, 5) && out.n_learners == 2 && out.n_voters == 3);
+    CHECK_EQ(fl_raft_conf_add_learner(&cur, 2, &out), FL_EINVAL); /* already a voter */
+    CHECK_EQ(fl_raft_conf_add_learner(&cur, 0, &out), FL_EINVAL);
+    CHECK_EQ(fl_raft_conf_promote(&cur, 4, &out), 0);
+    CHECK(fl_raft_conf_is_voter(&out, 4) && !fl_raft_conf_is_learner(&out, 4));
+    CHECK_EQ(out.n_voters, 4);
+    CHECK_EQ(fl_raft_conf_promote(&cur, 3, &out), FL_EINVAL); /* not a learner */
+    CHECK_EQ(fl_raft_conf_remove(&cur, 2, &out), 0);
+    CHECK(!fl_raft_conf_is_member(&out, 2) && out.n_voters == 2);
+    CHECK_EQ(fl_raft_conf_remove(&cur, 4, &out), 0);
+    CHECK(!fl_raft_conf_is_member(&out, 4) && out.n_learners == 0);
+    CHECK_EQ(fl_raft_conf_remove(&cur, 7, &out), FL_EINVAL);
+    CHECK_EQ(fl_raft_conf_replace(&cur, 1, 4, &out), 0);
+    CHECK(!fl_raft_conf_is_member(&out, 1) && fl_raft_conf_is_voter(&out, 4) && out.n_voters == 3 &&
+          out.n_learners == 0);
+    CHECK_EQ(fl_raft_conf_replace(&cur, 4, 1, &out), FL_EINVAL);
+    /* from a joint configuration, the edit starts from its new side */
+    fl_raft_conf joint = cur;
+    joint.n_voters_old = 2;
+    joint.voters_old[0] = 1;
+    joint.voters_old[1] = 9;
+    CHECK_EQ(fl_raft_conf_remove(&joint, 3, &out), 0);
+    CHECK(!fl_raft_conf_is_joint(&out) && out.n_voters == 2);
+    CHECK_EQ(fl_raft_conf_check(&out, NULL, 0), 0);
+}
