@@ -22,6 +22,10 @@ typedef struct fl_server_config {
     uint32_t n; /* cluster members, self included */
     fl_node_id ids[FL_RAFT_NODES_MAX];
     fl_addr addrs[FL_RAFT_NODES_MAX];
+    /* The bootstrap voters (0: every member). The others start outside the configuration,
+     * empty, waiting for FL.ADD; every node must be given the same list. */
+    uint32_t n_voters;
+    fl_node_id voters[FL_RAFT_NODES_MAX];
     uint64_t cluster_id; /* derived from the member list unless set */
     fl_addr listen;      /* RESP */
     char data_dir[400];
@@ -38,6 +42,9 @@ void fl_server_config_default(fl_server_config *c);
 /* Parses "1=127.0.0.1:7001,2=127.0.0.1:7002,..." into c->ids / addrs / n and derives
  * c->cluster_id from it (the same list in any order gives the same id). */
 int fl_server_parse_cluster(fl_server_config *c, const char *spec, fl_errmsg *m);
+
+/* Parses "1,2,3" into c->voters (after fl_server_parse_cluster: each must be a member). */
+int fl_server_parse_voters(fl_server_config *c, const char *spec, fl_errmsg *m);
 
 /* Runs the node until SIGINT or SIGTERM (returns 0) or a fatal error such as a failed
  * fsync (returns its FL_E code, reason in m). */

@@ -15,10 +15,14 @@ static void server_usage(FILE *f)
 {
     fprintf(f, "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
                "                        --data DIR [--requirepass P] [--election-ms MS]\n"
-               "                        [--heartbeat-ms MS] [--log-level debug|info|warn|error]\n\n"
+               "                        [--heartbeat-ms MS] [--log-level debug|info|warn|error]\n"
+               "                        [--voters ID,...]\n\n"
                "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
                "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
-               "protocol) server for clients on --listen. Stops on SIGINT or SIGTERM.\n");
+               "protocol) server for clients on --listen. Stops on SIGINT or SIGTERM.\n"
+               "--voters names the bootstrap voters (default: every member; give every node\n"
+               "the same list): the other members start empty, outside, until FL.ADD id makes\n"
+               "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n");
 }
 
 static int parse_ms(const char *s, fl_time_ns *out)
@@ -33,8 +37,12 @@ static int parse_ms(const char *s, fl_time_ns *out)
 
 /* Parses one option (with its value in val); returns 0, or -1 for a bad option. */
 static int server_option(fl_server_config *c, const char *opt, const char *val, int *level,
-                         const char **cluster, fl_errmsg *m)
+                         const char **cluster, const char **voters, fl_errmsg *m)
 {
+    if (!strcmp(opt, "--voters")) {
+        *voters = val;
+        return 0;
+    }
     if (!strcmp(opt, "--id")) {
         c->id = (fl_node_id)strtoul(val, NULL, 10);
         return c->id ? 0 : -1;
@@ -85,7 +93,7 @@ int fl_cmd_server(int argc, char **argv)
     fl_server_config c;
     fl_server_config_default(&c);
     fl_errmsg m = {{0}};
-    const char *cluster = NULL;
+    const char *cluster = NULL, *voters = NULL;
     int level = FL_LOG_INFO;
     bool have_listen = false;
     for (int i = 1; i < argc; i += 2) {
@@ -93,7 +101,8 @@ int fl_cmd_server(int argc, char **argv)
             server_usage(stdout);
             return 0;
         }
-        if (i + 1 >= argc || server_option(&c, argv[i], argv[i + 1], &level, &cluster, &m)) {
+        if (i + 1 >= argc ||
+            server_option(&c, argv[i], argv[i + 1], &level, &cluster, &voters, &m)) {
             fprintf(stderr, "faultline server: bad option %s %s %s\n", argv[i],
                     i + 1 < argc ? argv[i + 1] : "(missing value)", m.text);
             server_usage(stderr);
@@ -106,7 +115,8 @@ int fl_cmd_server(int argc, char **argv)
         server_usage(stderr);
         return FL_EXIT_USAGE;
     }
-    if (fl_server_parse_cluster(&c, cluster, &m)) {
+    if (fl_server_parse_cluster(&c, cluster, &m) ||
+        (voters && fl_server_parse_voters(&c, voters, &m))) {
         fprintf(stderr, "faultline server: %s\n", m.text);
         return FL_EXIT_USAGE;
     }

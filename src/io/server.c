@@ -86,6 +86,32 @@ int fl_server_parse_cluster(fl_server_config *c, const char *spec, fl_errmsg *m)
     return 0;
 }
 
+int fl_server_parse_voters(fl_server_config *c, const char *spec, fl_errmsg *m)
+{
+    char buf[512];
+    if (strlen(spec) >= sizeof(buf))
+        return fl_errmsg_set(m, FL_ETOOBIG, "voters: list too long");
+    snprintf(buf, sizeof(buf), "%s", spec);
+    c->n_voters = 0;
+    char *save = NULL;
+    for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
+        char *end;
+        unsigned long id = strtoul(it, &end, 10);
+        bool member = false;
+        for (uint32_t i = 0; i < c->n; i++)
+            member |= c->ids[i] == id;
+        if (end == it || *end || id == 0 || !member)
+            return fl_errmsg_set(m, FL_ESYNTAX, "voters: \"%s\" is not a member's id", it);
+        for (uint32_t i = 0; i < c->n_voters; i++)
+            if (c->voters[i] == id)
+                return fl_errmsg_set(m, FL_ESYNTAX, "voters: %lu listed twice", id);
+        c->voters[c->n_voters++] = (fl_node_id)id;
+    }
+    if (c->n_voters == 0)
+        return fl_errmsg_set(m, FL_ESYNTAX, "voters: none");
+    return 0;
+}
+
 const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out)
 {
     for (uint32_t i = 0; i < s->cfg.n; i++)
@@ -268,6 +294,15 @@ static int step(srv *s, fl_raft_event *ev, fl_raft_update *up)
     return rc;
 }
 
+int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_CHANGE, .u.change = want};
+    fl_raft_update up;
+    int rc = step(s, &ev, &up);
+    *index = up.proposed_index;
+    return rc;
+}
+
 /* The leader stamps each command with its wall clock (kv log time, used only to expire idle
  * sessions; docs/kv.md): bytes 19..26 of a version-1 command. The core copies the entry. */
 static const uint8_t *stamp(srv *s, const uint8_t *cmd, size_t len)
@@ -357,8 +392,11 @@ static int open_raft(srv *s, fl_errmsg *m)
     s->store_up = true;
     fl_raft_config rc_cfg;
     fl_raft_config_default(&rc_cfg, s->cfg.id);
-    rc_cfg.n_voters = s->cfg.n;
-    memcpy(rc_cfg.voters, s->cfg.ids, sizeof(rc_cfg.voters));
+    rc_cfg.n_voters = s->cfg.n_voters ? s->cfg.n_voters : s->cfg.n;
+    memcpy(rc_cfg.voters, s->cfg.n_voters ? s->cfg.voters : s->cfg.ids, sizeof(rc_cfg.voters));
+    rc_cfg.joining = true; /* not a bootstrap voter: waits outside until FL.ADD */
+    for (uint32_t i = 0; i < rc_cfg.n_voters; i++)
+        rc_cfg.joining &= rc_cfg.voters[i] != s->cfg.id;
     rc_cfg.election_timeout_ns = s->cfg.election_timeout_ns;
     rc_cfg.heartbeat_ns = s->cfg.heartbeat_ns;
     rc_cfg.entry_bytes_max = 2u << 20;

@@ -9,6 +9,9 @@
  *     APPEND k v       kv append                   INCR/DECR/INCRBY/DECRBY: kv incr
  *     CAS k old new    kv cas: :1 swapped, :0 not
  *
+ * FL.ADD id, FL.PROMOTE id, FL.REMOVE id ask this node (the leader) for a membership change:
+ * +OK once its config entry is in the leader's log; FL.STATUS shows the configuration.
+ *
  * Writes carry the connection's session (client id, next seq); reads carry none (seq 0),
  * since re-running a read is harmless. PING, ECHO, INFO, AUTH, etc. are answered at once. */
 #include "server_int.h"
@@ -455,6 +458,25 @@ static void auth_begin(op *o)
     done_simple(o, "OK");
 }
 
+static void put_ids(fl_buf *b, const char *name, const fl_node_id *ids, uint32_t n, const char *sep)
+{
+    fl_buf_printf(b, "%s:", name);
+    for (uint32_t i = 0; i < n; i++)
+        fl_buf_printf(b, "%s%u", i ? "," : "", ids[i]);
+    fl_buf_printf(b, "%s", sep);
+}
+
+static void conf_text(const fl_raft *r, fl_buf *b, const char *sep)
+{
+    const fl_raft_conf *c = fl_raft_conf_of(r);
+    put_ids(b, "config_voters", c->voters, c->n_voters, sep);
+    put_ids(b, "config_old_voters", c->voters_old, c->n_voters_old, sep);
+    put_ids(b, "config_learners", c->learners, c->n_learners, sep);
+    fl_buf_printf(b, "config_index:%llu%sconfig_committed:%d%s",
+                  (unsigned long long)fl_raft_conf_index_of(r), sep,
+                  fl_raft_conf_index_of(r) <= fl_raft_commit_of(r), sep);
+}
+
 static void status_text(srv *s, fl_buf *b, const char *sep)
 {
     char a[FL_ADDR_STR_MAX];
@@ -483,6 +505,57 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
         dropped += s->peers.out[i].dropped;
     fl_buf_printf(b, "peer_frames_dropped:%llu%speer_connections_refused:%llu%s",
                   (unsigned long long)dropped, sep, (unsigned long long)s->peers.refused, sep);
+    conf_text(r, b, sep);
+}
+
+/* FL.ADD / FL.PROMOTE / FL.REMOVE id: the edit of the configuration in force, asked of the
+ * Raft core, which refuses what may not happen now (see raft.h). */
+static void member_begin(op *o)
+{
+    srv *s = o->s;
+    char id_text[16];
+    const fl_resp_arg *a = &o->argv[1];
+    snprintf(id_text, sizeof(id_text), "%.*s", (int)(a->len < 15 ? a->len : 15),
+             (const char *)a->p);
+    char *end;
+    unsigned long id = strtoul(id_text, &end, 10);
+    bool member = false;
+    for (uint32_t i = 0; i < s->cfg.n; i++)
+        member |= s->cfg.ids[i] == id;
+    if (end == id_text || *end || a->len > 10 || !member) {
+        done_error(o, "ERR not a node id of --cluster");
+        return;
+    }
+    if (fl_raft_role_of(&s->raft) != FL_RAFT_LEADER) {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "ERR not the leader: ask node %u", fl_raft_leader_of(&s->raft));
+        done_error(o, msg);
+        return;
+    }
+    const fl_raft_conf *cur = fl_raft_conf_of(&s->raft);
+    fl_raft_conf want;
+    const char *name = ARG(o, 0);
+    int rc = !strcasecmp(name, "fl.add") ? fl_raft_conf_add_learner(cur, (fl_node_id)id, &want)
+             : !strcasecmp(name, "fl.promote") ? fl_raft_conf_promote(cur, (fl_node_id)id, &want)
+                                               : fl_raft_conf_remove(cur, (fl_node_id)id, &want);
+    fl_index index = 0;
+    if (rc == 0)
+        rc = fl__srv_change(s, &want, &index);
+    if (rc == 0) {
+        FL_INFO("membership change %s %lu: config entry %llu", name, id, (unsigned long long)index);
+        done_simple(o, "OK");
+    } else if (rc == FL_EBUSY) {
+        done_error(o, "ERR busy: a membership change is in flight, try again");
+    } else if (rc == FL_ELAGGING) {
+        done_error(o, "ERR the learner has not caught up yet, try again");
+    } else if (rc == FL_EINVAL) {
+        done_error(o, "ERR no such change (add: not a member yet; promote: a learner; remove: "
+                      "a member)");
+    } else {
+        char msg[96];
+        snprintf(msg, sizeof(msg), "ERR membership change refused: %s", fl_strerror(rc));
+        done_error(o, msg);
+    }
 }
 
 static void info_begin(op *o)
@@ -538,6 +611,9 @@ static const cmd_def commands[] = {
     {"auth", -2, auth_begin, no_result, false},
     {"info", -1, info_begin, no_result, false},
     {"fl.status", 1, status_begin, no_result, false},
+    {"fl.add", 2, member_begin, no_result, false},
+    {"fl.promote", 2, member_begin, no_result, false},
+    {"fl.remove", 2, member_begin, no_result, false},
     {"dbsize", 1, dbsize_begin, no_result, false},
     {"command", -1, empty_array_begin, no_result, false},
     {"client", -2, ok_begin, no_result, false},

@@ -147,6 +147,8 @@ struct srv {
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
 /* A linearizable read by ReadIndex (leader only); decided later through fl__ops_reads. */
 int fl__srv_read(srv *s, uint64_t ctx);
+/* A membership change at this node (the leader); index: where its config entry went. */
+int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index);
 void fl__srv_fatal(srv *s, int code, const char *what);
 const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
 

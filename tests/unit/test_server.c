@@ -199,3 +199,114 @@ TEST(server_cluster_command_starts_and_stops_nodes)
     }
     CHECK(rig_stop(&r));
 }
+
+/* The text of "field:" in a node's FL.STATUS (up to the next space) into out; false if none. */
+static bool status_field(rig *r, int id, const char *field, char *out, size_t size)
+{
+    char st[2048], key[64];
+    if (!rc_cmd(r->client_port[id], st, sizeof(st), "FL.STATUS", NULL, NULL, NULL))
+        return false;
+    snprintf(key, sizeof(key), " %s:", field);
+    const char *p = strstr(st, key);
+    if (!p)
+        return false;
+    p += strlen(key);
+    size_t n = strcspn(p, " ");
+    snprintf(out, size, "%.*s", (int)n, p);
+    return true;
+}
+
+/* True if node id's configuration lists who in field (config_voters, config_learners...). */
+static bool in_conf(rig *r, int id, const char *field, int who)
+{
+    char list[256], *save = NULL;
+    if (!status_field(r, id, field, list, sizeof(list)))
+        return false;
+    for (char *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        if (atoi(t) == who)
+            return true;
+    return false;
+}
+
+/* The change at node id is done: not joint, and its config entry committed. */
+static bool conf_settled(rig *r, int id)
+{
+    char old[64], committed[8];
+    return status_field(r, id, "config_old_voters", old, sizeof(old)) && old[0] == 0 &&
+           status_field(r, id, "config_committed", committed, sizeof(committed)) &&
+           !strcmp(committed, "1");
+}
+
+/* cmd at node id until it answers +OK (a learner catching up, a change in flight). */
+static bool member_cmd(rig *r, int id, const char *cmd, int who, int ms)
+{
+    char out[256], arg[16];
+    snprintf(arg, sizeof(arg), "%d", who);
+    for (int waited = 0; waited < ms; waited += 100) {
+        if (rc_cmd(r->client_port[id], out, sizeof(out), cmd, arg, NULL, NULL) &&
+            !strcmp(out, "+OK"))
+            return true;
+        rig_sleep_ms(100);
+    }
+    fprintf(stderr, "  %s %d at node %d: %s\n", cmd, who, id, out);
+    return false;
+}
+
+static bool wait_until(rig *r, int id, bool (*pred)(rig *, int), int ms)
+{
+    for (int waited = 0; waited < ms; waited += 50) {
+        if (pred(r, id))
+            return true;
+        rig_sleep_ms(50);
+    }
+    return false;
+}
+
+static bool node4_voter_settled(rig *r, int id)
+{
+    return conf_settled(r, id) && in_conf(r, id, "config_voters", 4);
+}
+
+TEST(server_membership_add_promote_remove_the_leader)
+{
+    static rig r;
+    rig_init(&r, 4);
+    r.extra[0] = "--voters";
+    r.extra[1] = "1,2,3"; /* node 4 starts empty, outside */
+    for (int i = 1; i <= 4; i++)
+        rig_start(&r, i);
+    int leader = rig_wait_leader(&r, 10000);
+    CHECK(leader >= 1 && leader <= 3);
+    char out[512], key[16], val[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(val, sizeof(val), "v%d", i);
+        CHECK(rig_set(&r, leader, key, val, 5000));
+    }
+    R(r.client_port[4], out, "FL.ADD", "4", NULL, NULL);
+    CHECK_STR(out, "-ERR not the leader: ask node 0"); /* outside, it knows no leader yet */
+    R(r.client_port[leader], out, "FL.ADD", "9", NULL, NULL);
+    CHECK_STR(out, "-ERR not a node id of --cluster");
+    CHECK(member_cmd(&r, leader, "FL.ADD", 4, 5000));
+    CHECK(wait_until(&r, 4, conf_settled, 5000)); /* node 4 got the log, and knows its role */
+    CHECK(in_conf(&r, 4, "config_learners", 4));
+    CHECK(member_cmd(&r, leader, "FL.PROMOTE", 4, 5000));
+    CHECK(wait_until(&r, leader, node4_voter_settled, 5000));
+    /* the leader removes itself: it steps down once C(new) commits, the rest elect */
+    CHECK(member_cmd(&r, leader, "FL.REMOVE", leader, 5000));
+    int now = 0;
+    for (int waited = 0; waited < 10000 && (now == 0 || now == leader); waited += 100) {
+        now = rig_wait_leader(&r, 100);
+        if (now == 0 || now == leader)
+            rig_sleep_ms(100);
+    }
+    CHECK(now != 0 && now != leader);
+    CHECK(wait_until(&r, now, conf_settled, 5000));
+    CHECK(!in_conf(&r, now, "config_voters", leader));
+    CHECK(rig_set(&r, 4, "after", "removal", 5000)); /* through node 4, now a voter */
+    R(r.client_port[now], out, "GET", "after", NULL, NULL);
+    CHECK_STR(out, "$removal");
+    R(r.client_port[now], out, "GET", "k7", NULL, NULL);
+    CHECK_STR(out, "$v7");
+    CHECK(rig_stop(&r));
+}
