@@ -2,7 +2,7 @@
 # compare.sh: the same `faultline bench` load against (1) redis-server with appendonly yes and
 # appendfsync always (every write fsynced before the reply, like ours) and (2) a local
 # 3-node faultline cluster (every write through the Raft log, fsynced on a majority; GETs at
-# the leader by ReadIndex, GETs at a follower forwarded through the log).
+# the leader by ReadIndex, GETs at a follower by a read index asked of the leader).
 #
 #   bench/compare.sh [DURATION] [CONNECTIONS] [PIPELINE]     defaults: 10s 50 1
 #

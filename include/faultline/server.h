@@ -17,6 +17,15 @@
 
 #define FL_SERVER_PASS_MAX 128
 
+/* How a GET is answered (docs/server.md). All three are linearizable; lease only while the
+ * real clock drift between nodes stays within max_drift_ppm. */
+typedef enum fl_server_read_mode {
+    FL_SERVER_READ_INDEX = 0, /* ReadIndex: a heartbeat round confirms the leader (default);
+                                 a follower asks the leader for the index and serves locally */
+    FL_SERVER_READ_LEASE = 1, /* the leader answers at once while its lease holds */
+    FL_SERVER_READ_LOG = 2,   /* the read goes through the log like a write */
+} fl_server_read_mode;
+
 typedef struct fl_server_config {
     fl_node_id id;
     uint32_t n; /* cluster members, self included */
@@ -35,6 +44,8 @@ typedef struct fl_server_config {
     fl_time_ns op_timeout_ns;             /* a client command's deadline, default 10 s */
     uint32_t clients_max;                 /* RESP connections, default 1024 */
     uint32_t fault_fsync_fail_after;      /* test hook: the Nth WAL fdatasync fails; 0 = off */
+    fl_server_read_mode read_mode;        /* how GET is served, default FL_SERVER_READ_INDEX */
+    uint32_t max_drift_ppm;               /* FL_SERVER_READ_LEASE: declared clock drift bound */
 } fl_server_config;
 
 /* Defaults for everything but id, members, listen and data_dir. */

@@ -16,10 +16,18 @@ static void server_usage(FILE *f)
     fprintf(f, "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
                "                        --data DIR [--requirepass P] [--election-ms MS]\n"
                "                        [--heartbeat-ms MS] [--log-level debug|info|warn|error]\n"
+               "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
                "                        [--voters ID,...]\n\n"
                "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
                "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
-               "protocol) server for clients on --listen. Stops on SIGINT or SIGTERM.\n"
+               "protocol) server for clients on --listen. Stops on SIGINT or SIGTERM.\n\n"
+               "GET is linearizable in every read mode:\n"
+               "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
+               "         heartbeat round; a follower asks the leader for that index and\n"
+               "         answers from its own state once it has applied it\n"
+               "  lease  the leader answers at once while a quorum acknowledged it less than\n"
+               "         a lease ago; safe only while clock drift stays under --max-drift-ppm\n"
+               "  log    the read goes through the Raft log like a write\n\n"
                "--voters names the bootstrap voters (default: every member; give every node\n"
                "the same list): the other members start empty, outside, until FL.ADD id makes\n"
                "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n");
@@ -32,6 +40,19 @@ static int parse_ms(const char *s, fl_time_ns *out)
     if (end == s || *end || v == 0 || v > 600000)
         return -1;
     *out = (fl_time_ns)v * FL_NS_PER_MS;
+    return 0;
+}
+
+static int read_mode_parse(const char *v, fl_server_read_mode *mode)
+{
+    if (!strcmp(v, "index"))
+        *mode = FL_SERVER_READ_INDEX;
+    else if (!strcmp(v, "lease"))
+        *mode = FL_SERVER_READ_LEASE;
+    else if (!strcmp(v, "log"))
+        *mode = FL_SERVER_READ_LOG;
+    else
+        return -1;
     return 0;
 }
 
@@ -65,6 +86,14 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         return parse_ms(val, &c->election_timeout_ns);
     if (!strcmp(opt, "--heartbeat-ms"))
         return parse_ms(val, &c->heartbeat_ns);
+    if (!strcmp(opt, "--read-mode"))
+        return read_mode_parse(val, &c->read_mode);
+    if (!strcmp(opt, "--max-drift-ppm")) {
+        char *end;
+        unsigned long v = strtoul(val, &end, 10);
+        c->max_drift_ppm = (uint32_t)v;
+        return *end || end == val || v >= 1000000 ? -1 : 0;
+    }
     if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
         return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
     if (!strcmp(opt, "--log-level"))

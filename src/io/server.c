@@ -282,6 +282,8 @@ static void handle_update(srv *s, const fl_raft_update *up)
     apply(s, up);
     if (up->n_reads)
         fl__ops_reads(s, up->reads, up->n_reads); /* after this update's entries */
+    if (up->n_apply && s->read_wait.count)
+        fl__ops_serve_waiting(s);
     observe(s, up);
     arm_tick(s, up->deadline_ns);
 }
@@ -400,6 +402,8 @@ static int open_raft(srv *s, fl_errmsg *m)
     rc_cfg.election_timeout_ns = s->cfg.election_timeout_ns;
     rc_cfg.heartbeat_ns = s->cfg.heartbeat_ns;
     rc_cfg.entry_bytes_max = 2u << 20;
+    rc_cfg.lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
+    rc_cfg.max_drift_ppm = s->cfg.max_drift_ppm;
     rc_cfg.seed = s->client_id_base ^ s->cfg.id;
     fl_raft_durable d;
     fl_raft_store_durable(&s->store, &d);
@@ -431,7 +435,8 @@ static int start(srv *s, fl_errmsg *m)
     fl_buf_init(&s->stamp);
     s->decode_entries = calloc(FL_WIRE_ENTRIES_MAX, sizeof(fl_raft_entry));
     s->fwd_ring = calloc(SRV_OPS_MAX, sizeof(fwd_rec));
-    if (!s->decode_entries || !s->fwd_ring || fl_kv_init(&s->kv, NULL))
+    s->remote_reads = calloc(SRV_REMOTE_READS_MAX, sizeof(remote_read));
+    if (!s->decode_entries || !s->fwd_ring || !s->remote_reads || fl_kv_init(&s->kv, NULL))
         return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
     s->kv_up = true;
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
@@ -464,6 +469,7 @@ static void stop(srv *s)
     }
     free(s->decode_entries);
     free(s->fwd_ring);
+    free(s->remote_reads);
     fl_buf_free(&s->scratch);
     fl_buf_free(&s->stamp);
     fl_loop_close(&s->loop);

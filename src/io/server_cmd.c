@@ -500,6 +500,10 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
                   (unsigned long long)s->ops_timeout, sep, (unsigned long long)s->forwarded_in,
                   sep);
     fl_buf_printf(b, "reads_by_index:%llu%s", (unsigned long long)s->reads_by_index, sep);
+    fl_buf_printf(b, "reads_remote_served:%llu%sreads_remote_confirmed:%llu%sreads_by_lease:%llu%s",
+                  (unsigned long long)s->reads_remote_served, sep,
+                  (unsigned long long)s->reads_remote_confirmed, sep,
+                  (unsigned long long)r->lease_reads_served, sep);
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < s->peers.n_out; i++)
         dropped += s->peers.out[i].dropped;

@@ -40,6 +40,8 @@ static op_list *list_of(srv *s, op_state st)
         return &s->proposed;
     case OP_READING:
         return &s->reading;
+    case OP_READ_WAIT:
+        return &s->read_wait;
     default:
         return NULL;
     }
@@ -169,14 +171,21 @@ static void fail_op(op *o, const char *err)
     fl__op_finish(o);
 }
 
-/* A GET at the leader skips the log: ReadIndex confirms leadership with a quorum round and
- * the kv answers once it has applied the read index. Returns false if it must go the usual
- * way (not a plain get, or the core refused the read). */
-static bool read_by_index(srv *s, op *o)
+/* A plain GET (no session: it changes nothing) may skip the log unless the log read mode
+ * was chosen. */
+static bool plain_get(const srv *s, const op *o)
 {
     fl_kv_cmd cmd;
-    if (fl_kv_cmd_decode(o->cmd.data, o->cmd.len, &cmd) != 0 || cmd.op != FL_KV_GET || cmd.seq != 0)
-        return false;
+    return s->cfg.read_mode != FL_SERVER_READ_LOG &&
+           fl_kv_cmd_decode(o->cmd.data, o->cmd.len, &cmd) == 0 && cmd.op == FL_KV_GET &&
+           cmd.seq == 0;
+}
+
+/* A GET at the leader skips the log: ReadIndex confirms leadership with a quorum round (or
+ * the lease vouches for it) and the kv answers once it has applied the read index. Returns
+ * false if it must go the usual way (the core refused the read). */
+static bool read_by_index(srv *s, op *o)
+{
     o->read_ctx = ++s->next_read_ctx;
     push_tail(o, OP_READING); /* first: the core may decide the read within this step */
     if (fl__srv_read(s, o->read_ctx) == 0)
@@ -185,11 +194,41 @@ static bool read_by_index(srv *s, op *o)
     return false;
 }
 
+/* A GET at a follower asks the leader for a read index (thesis 6.4): once the leader has
+ * confirmed it still leads, any state that has applied that index answers linearizably, so
+ * this node serves the read from its own kv and the log carries nothing. */
+static bool ask_read_index(srv *s, op *o, fl_node_id leader)
+{
+    o->fwd_id = ++s->next_fwd_id;
+    uint8_t head[8];
+    fl_put_u64le(head, o->fwd_id);
+    if (fl_peers_send(&s->peers, leader, FRAME_READ_INDEX, head, 8, NULL, 0) != 0)
+        return false;
+    o->remote_read = true;
+    o->attempt_deadline = fl_loop_now(&s->loop) + SRV_FORWARD_WAIT_NS;
+    push_tail(o, OP_FORWARDED);
+    return true;
+}
+
+static bool forward_proposal(srv *s, op *o, fl_node_id leader)
+{
+    o->fwd_id = ++s->next_fwd_id;
+    uint8_t head[8];
+    fl_put_u64le(head, o->fwd_id);
+    if (fl_peers_send(&s->peers, leader, FRAME_PROPOSE, head, 8, o->cmd.data, o->cmd.len) != 0)
+        return false;
+    o->remote_read = false;
+    o->attempt_deadline = fl_loop_now(&s->loop) + SRV_FORWARD_WAIT_NS;
+    push_tail(o, OP_FORWARDED);
+    return true;
+}
+
 /* Routes one op; returns false if it had to wait for a leader. */
 static bool route(srv *s, op *o)
 {
     fl_node_id leader = fl_raft_leader_of(&s->raft);
-    if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER && read_by_index(s, o))
+    bool get = plain_get(s, o);
+    if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER && get && read_by_index(s, o))
         return true;
     if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER) {
         fl_index index;
@@ -207,15 +246,8 @@ static bool route(srv *s, op *o)
             return true;
         }
     } else if (leader != FL_NODE_NONE && leader != s->cfg.id) {
-        o->fwd_id = ++s->next_fwd_id;
-        uint8_t head[8];
-        fl_put_u64le(head, o->fwd_id);
-        if (fl_peers_send(&s->peers, leader, FRAME_PROPOSE, head, 8, o->cmd.data, o->cmd.len) ==
-            0) {
-            o->attempt_deadline = fl_loop_now(&s->loop) + SRV_FORWARD_WAIT_NS;
-            push_tail(o, OP_FORWARDED);
+        if (get ? ask_read_index(s, o, leader) : forward_proposal(s, o, leader))
             return true;
-        }
     }
     push_tail(o, OP_WAIT_LEADER);
     return false;
@@ -269,30 +301,116 @@ void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *r
     }
 }
 
+/* Answers a GET from this node's kv (which has applied at least its read index). */
+static void serve_get(srv *s, op *o)
+{
+    fl_kv_cmd cmd;
+    fl_kv_result res = {.status = FL_KV_NOT_FOUND};
+    const uint8_t *value;
+    size_t len;
+    if (fl_kv_cmd_decode(o->cmd.data, o->cmd.len, &cmd) == 0 &&
+        fl_kv_get(&s->kv, cmd.key, cmd.key_len, &value, &len) == 0)
+        res =
+            (fl_kv_result){.status = FL_KV_OK, .has_value = true, .value = value, .value_len = len};
+    o->def->result(o, &res); /* finishes o or submits its next step */
+}
+
+static void send_read_indexed(srv *s, const remote_read *rr, bool ok, fl_index index)
+{
+    uint8_t out[17];
+    fl_put_u64le(out, rr->fwd_id);
+    out[8] = ok ? PROPOSED_OK : PROPOSED_NOT_LEADER;
+    fl_put_u64le(out + 9, index);
+    fl_peers_send(&s->peers, rr->from, FRAME_READ_INDEXED, out, sizeof(out), NULL, 0);
+}
+
+/* The core decides reads in the order they were registered, so a follower's read is at the
+ * head of the ring when it comes back. */
+static void remote_read_decided(srv *s, const fl_raft_read *rd)
+{
+    if (!s->rr_count || s->remote_reads[s->rr_head].ctx != rd->ctx) {
+        FL_WARN("read index %llu decided out of order: dropped",
+                (unsigned long long)(rd->ctx & ~SRV_REMOTE_CTX));
+        return; /* the follower times out and asks again */
+    }
+    remote_read rr = s->remote_reads[s->rr_head];
+    s->rr_head = (s->rr_head + 1) % SRV_REMOTE_READS_MAX;
+    s->rr_count--;
+    s->reads_remote_confirmed += rd->ok;
+    send_read_indexed(s, &rr, rd->ok, rd->index);
+}
+
 void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
+        if (reads[i].ctx & SRV_REMOTE_CTX) {
+            remote_read_decided(s, &reads[i]);
+            continue;
+        }
         op *o = s->reading.head;
-        while (o && o->read_ctx != reads[i].ctx)
-            o = o->next;
-        if (!o)
-            continue; /* timed out already */
+        if (!o || o->read_ctx != reads[i].ctx)
+            continue; /* not ours (cannot happen: reads come back in order) */
         unlink_op(o);
         if (!reads[i].ok) {
             retry(o); /* leadership lost: route it again */
             continue;
         }
-        fl_kv_cmd cmd;
-        fl_kv_result res = {.status = FL_KV_NOT_FOUND};
-        const uint8_t *value;
-        size_t len;
-        if (fl_kv_cmd_decode(o->cmd.data, o->cmd.len, &cmd) == 0 &&
-            fl_kv_get(&s->kv, cmd.key, cmd.key_len, &value, &len) == 0)
-            res = (fl_kv_result){
-                .status = FL_KV_OK, .has_value = true, .value = value, .value_len = len};
         s->reads_by_index++;
-        o->def->result(o, &res); /* finishes o or submits its next step */
+        serve_get(s, o);
     }
+}
+
+void fl__ops_serve_waiting(srv *s)
+{
+    for (op *o = s->read_wait.head, *next; o; o = next) {
+        next = o->next;
+        if (o->index > fl_raft_applied_of(&s->raft))
+            continue;
+        unlink_op(o);
+        s->reads_remote_served++;
+        serve_get(s, o);
+    }
+}
+
+/* Leader side of a follower's read: register it with the core, answer when decided. */
+static void on_read_index(srv *s, fl_node_id from, const uint8_t *p, size_t len)
+{
+    if (len != 8)
+        return;
+    remote_read rr = {
+        .ctx = SRV_REMOTE_CTX | ++s->next_read_ctx, .fwd_id = fl_get_u64le(p), .from = from};
+    if (fl_raft_role_of(&s->raft) != FL_RAFT_LEADER || s->rr_count == SRV_REMOTE_READS_MAX) {
+        send_read_indexed(s, &rr, false, 0);
+        return;
+    }
+    size_t at = (s->rr_head + s->rr_count++) % SRV_REMOTE_READS_MAX;
+    s->remote_reads[at] = rr; /* first: the core may decide the read within this step */
+    if (fl__srv_read(s, rr.ctx) != 0) {
+        s->rr_count--;
+        send_read_indexed(s, &rr, false, 0);
+    }
+}
+
+/* Follower side: the leader's answer to a read index request. */
+static void on_read_indexed(srv *s, const uint8_t *p, size_t len)
+{
+    if (len != 17)
+        return;
+    uint64_t id = fl_get_u64le(p);
+    op *o = s->forwarded.head;
+    while (o && o->fwd_id != id)
+        o = o->next;
+    if (!o || !o->remote_read)
+        return; /* timed out and retried already */
+    unlink_op(o);
+    if (p[8] != PROPOSED_OK) {
+        push_tail(o, OP_WAIT_LEADER); /* that node no longer leads: route it again later */
+        return;
+    }
+    o->index = fl_get_u64le(p + 9);
+    push_tail(o, OP_READ_WAIT);
+    if (o->index <= fl_raft_applied_of(&s->raft))
+        fl__ops_serve_waiting(s);
 }
 
 /* ---- forwarding ----------------------------------------------------------------------------- */
@@ -332,7 +450,7 @@ static void on_proposed(srv *s, const uint8_t *p, size_t len)
     op *o = s->forwarded.head;
     while (o && o->fwd_id != id)
         o = o->next;
-    if (!o)
+    if (!o || o->remote_read)
         return; /* timed out and retried already */
     fl_index index = fl_get_u64le(p + 9);
     if (p[8] == PROPOSED_TOO_BIG) {
@@ -374,6 +492,10 @@ void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size
         on_proposed(s, p, len);
     else if (type == FRAME_RESULT)
         on_result(s, p, len);
+    else if (type == FRAME_READ_INDEX)
+        on_read_index(s, from, p, len);
+    else if (type == FRAME_READ_INDEXED)
+        on_read_indexed(s, p, len);
     else
         FL_WARN("peer %u: unknown frame type %u dropped", from, type);
 }
@@ -401,6 +523,7 @@ void fl__ops_housekeep(srv *s)
     expire(s, &s->forwarded, now);
     expire(s, &s->proposed, now);
     expire(s, &s->reading, now);
+    expire(s, &s->read_wait, now);
     if (fl_raft_leader_of(&s->raft) == FL_NODE_NONE)
         return;
     /* bounded: each waiting op is routed once; those that wait again go to the tail */
@@ -411,7 +534,8 @@ void fl__ops_housekeep(srv *s)
 
 void fl__ops_close_all(srv *s)
 {
-    op_list *lists[] = {&s->ready, &s->wait_leader, &s->forwarded, &s->proposed, &s->reading};
+    op_list *lists[] = {&s->ready,    &s->wait_leader, &s->forwarded,
+                        &s->proposed, &s->reading,     &s->read_wait};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
         while (lists[i]->head) {
             op *o = lists[i]->head;

@@ -200,6 +200,59 @@ TEST(server_cluster_command_starts_and_stops_nodes)
     CHECK(rig_stop(&r));
 }
 
+/* One read mode: writes through the leader, each read back at once through a follower (so a
+ * stale follower would be caught), and the counters say which path the reads took. */
+static void read_mode_run(const char *mode, const char *drift)
+{
+    static rig r;
+    rig_init(&r, 3);
+    r.extra[0] = "--read-mode";
+    r.extra[1] = mode;
+    r.extra[2] = drift ? "--max-drift-ppm" : NULL;
+    r.extra[3] = drift;
+    for (int i = 1; i <= 3; i++)
+        rig_start(&r, i);
+    int leader = rig_wait_leader(&r, 10000);
+    CHECK(leader != 0);
+    int follower = leader % 3 + 1;
+    char out[512], key[16], val[16];
+    for (int i = 0; i < 20; i++) {
+        snprintf(key, sizeof(key), "k%d", i % 4);
+        snprintf(val, sizeof(val), "v%d", i);
+        CHECK(rig_set(&r, leader, key, val, 5000));
+        R(r.client_port[follower], out, "GET", key, NULL, NULL);
+        CHECK_STR(out + 1, val);
+        R(r.client_port[leader], out, "GET", key, NULL, NULL);
+        CHECK_STR(out + 1, val);
+    }
+    long remote = rig_status(&r, follower, "reads_remote_served");
+    long confirmed = rig_status(&r, leader, "reads_remote_confirmed");
+    long by_index = rig_status(&r, leader, "reads_by_index");
+    long by_lease = rig_status(&r, leader, "reads_by_lease");
+    printf("%s: follower served %ld, leader confirmed %ld, by index %ld, by lease %ld\n", mode,
+           remote, confirmed, by_index, by_lease);
+    if (!strcmp(mode, "log")) {
+        CHECK_EQ(remote, 0);
+        CHECK_EQ(by_index, 0);
+    } else {
+        CHECK_EQ(remote, 20);
+        CHECK(confirmed >= 20);
+        CHECK(by_index >= 20);
+    }
+    if (!strcmp(mode, "lease"))
+        CHECK(by_lease > 0);
+    else
+        CHECK_EQ(by_lease, 0);
+    CHECK(rig_stop(&r));
+}
+
+TEST(server_read_modes_follower_reads_stay_linearizable)
+{
+    read_mode_run("index", NULL);
+    read_mode_run("lease", "1000");
+    read_mode_run("log", NULL);
+}
+
 /* The text of "field:" in a node's FL.STATUS (up to the next space) into out; false if none. */
 static bool status_field(rig *r, int id, const char *field, char *out, size_t size)
 {
@@ -290,6 +343,8 @@ TEST(server_membership_add_promote_remove_the_leader)
     CHECK(member_cmd(&r, leader, "FL.ADD", 4, 5000));
     CHECK(wait_until(&r, 4, conf_settled, 5000)); /* node 4 got the log, and knows its role */
     CHECK(in_conf(&r, 4, "config_learners", 4));
+    R(r.client_port[4], out, "GET", "k3", NULL, NULL); /* a learner reads by ReadIndex too */
+    CHECK_STR(out, "$v3");
     CHECK(member_cmd(&r, leader, "FL.PROMOTE", 4, 5000));
     CHECK(wait_until(&r, leader, node4_voter_settled, 5000));
     /* the leader removes itself: it steps down once C(new) commits, the rest elect */
