@@ -355,3 +355,33 @@ TEST(story_a_removed_leader_that_holds_what_the_others_lack_comes_back_to_finish
     CHECK(!is_voter(l, l) && fl_raft_role_of(node(l)) == FL_RAFT_FOLLOWER);
     end();
 }
+
+TEST(story_an_uncommitted_change_cut_off_the_log_reverts_to_the_configuration_before)
+{
+    begin(3, 3, true, 20);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    fl_raft_conf before = *conf_of(l);
+    fl_index before_index = fl_raft_conf_index_of(node(l));
+    fl_sim_conn c;
+    fl_sim_conn_isolate(&c, S.n, l);
+    fl_sim_set_conn(S.sim, &c); /* the leader is cut off ... */
+    fl_node_id f = other_than(l, 0);
+    CHECK_EQ(fl_raft_sim_remove(S.sim, l, f), 0); /* ... and appends C(old,new) alone */
+    CHECK(fl_raft_conf_is_joint(conf_of(l)));     /* in force at once, uncommitted */
+    fl_index joint_at = fl_raft_conf_index_of(node(l));
+    run_for_ms(2000); /* the others elect a leader of a higher term and go on */
+    fl_node_id now = leader();
+    CHECK(now != 0 && now != l);
+    propose(now, "the new leader's entry");
+    fl_sim_heal(S.sim);
+    run_for_ms(1000);
+    /* the old leader's log lost the joint entry to the new leader's: back to what was before */
+    CHECK(fl_raft_term_at(node(l), joint_at) == fl_raft_term_at(node(now), joint_at));
+    CHECK(fl_raft_entry_at(node(l), joint_at)->type != FL_RAFT_ENTRY_CONFIG);
+    CHECK(fl_raft_conf_equal(conf_of(l), &before));
+    CHECK(fl_raft_conf_index_of(node(l)) == before_index);
+    CHECK(fl_raft_conf_is_voter(conf_of(l), f));
+    end();
+}
