@@ -286,6 +286,11 @@ void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
         if (pr->next <= pr->match)
             pr->next = pr->match + 1;
         fl__maybe_commit(r);
+        /* committing may have appended C(new) (progress rebuilt: look pr up again) or made a
+         * removed leader step down (it sends nothing more) */
+        pr = r->role == FL_RAFT_LEADER ? fl__progress(r, m->from) : NULL;
+        if (!pr)
+            return;
         maybe_send(r, pr);
         fl__transfer_progress(r, pr);
         return;

@@ -19,22 +19,30 @@ static story S;
 
 /* n simulated nodes, of which nodes 1..voters are the bootstrap voters; the rest start empty,
  * outside the configuration. */
-static void begin(uint32_t n, uint32_t voters, bool pre_vote, uint64_t seed)
+static void begin_mutants(uint32_t n, uint32_t voters, bool pre_vote, uint64_t seed,
+                          uint32_t mutants)
 {
     memset(&S, 0, sizeof(S));
     S.n = n;
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     rc.pre_vote = pre_vote;
+    rc.mutants = mutants;
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = seed;
     sc.nodes = n;
+    sc.quiet = mutants != 0; /* the story checks the violation itself */
     sc.disk_sync = fl_sim_dist_constant(2 * FL_NS_PER_MS);
     char why[160];
     FL_ASSERT(fl_raft_sim_create(&S.rs, &rc, NULL, &sc, &S.sim, why, sizeof(why)) == 0);
     S.rs.voters = voters;
     FL_ASSERT(fl_sim_start_all(S.sim) == 0);
+}
+
+static void begin(uint32_t n, uint32_t voters, bool pre_vote, uint64_t seed)
+{
+    begin_mutants(n, voters, pre_vote, seed, 0);
 }
 
 static void end(void)
@@ -165,6 +173,18 @@ TEST(story_follower_is_removed_and_the_rest_carries_on)
     end();
 }
 
+/* AppendEntries sent by node watch_id (an on_step hook). */
+static fl_node_id watch_id;
+static uint64_t watch_appends;
+
+static void count_appends(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
+{
+    (void)arg;
+    (void)r;
+    for (size_t i = 0; i < up->n_msgs && id == watch_id; i++)
+        watch_appends += up->msgs[i].type == FL_RAFT_MSG_APPEND;
+}
+
 TEST(story_leader_removes_itself_steps_down_and_the_rest_elects_a_leader)
 {
     begin(3, 3, true, 13);
@@ -179,7 +199,11 @@ TEST(story_leader_removes_itself_steps_down_and_the_rest_elects_a_leader)
     CHECK_EQ(fl_raft_role_of(node(l)), FL_RAFT_FOLLOWER);
     CHECK(!is_voter(l, l));
     CHECK_EQ(S.rs.stats.removed_stepdowns, 1);
+    watch_id = l; /* from now on it sends no AppendEntries: no heartbeats from the removed */
+    watch_appends = 0;
+    S.rs.hooks.on_step = count_appends;
     run_for_ms(2000);
+    CHECK_EQ(watch_appends, 0);
     fl_node_id now = leader();
     CHECK(now != 0 && now != l);
     CHECK(fl_raft_term_of(node(now)) > t);
@@ -384,4 +408,19 @@ TEST(story_an_uncommitted_change_cut_off_the_log_reverts_to_the_configuration_be
     CHECK(fl_raft_conf_index_of(node(l)) == before_index);
     CHECK(fl_raft_conf_is_voter(conf_of(l), f));
     end();
+}
+
+TEST(story_the_removed_leader_heartbeats_mutant_is_caught_when_c_new_commits)
+{
+    begin_mutants(3, 3, true, 13, FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS);
+    run_for_ms(1000);
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    CHECK_EQ(fl_raft_sim_remove(S.sim, l, l), 0);
+    run_for_ms(100);
+    CHECK_EQ(fl_raft_role_of(node(l)), FL_RAFT_LEADER); /* the bug: it stays */
+    const fl_sim_violation *v = fl_sim_get_violation(S.sim);
+    CHECK(v->found && strstr(v->reason, "removed leader") != NULL);
+    fl_sim_destroy(S.sim);
+    fl_raft_sim_free(&S.rs);
 }
