@@ -32,6 +32,9 @@
  *   2. durable_index <= last log index.
  *   3. A leader's log only grows while it leads (append-only).
  *   4. Log terms are non-decreasing and never exceed the current term.
+ *   5. The configuration in force is the latest CONFIG entry in the log (conf_index <= last
+ *      index), else the bootstrap one; only voters campaign, and a node removed by a
+ *      configuration not known committed (membership.c).
  */
 #ifndef FAULTLINE_RAFT_H
 #define FAULTLINE_RAFT_H
