@@ -315,6 +315,13 @@ static bool wait_until(rig *r, int id, bool (*pred)(rig *, int), int ms)
     return false;
 }
 
+/* (node 4's bootstrap configuration, which it holds before it hears of the change, is
+ * settled too: wait for the one that names it) */
+static bool node4_learner_settled(rig *r, int id)
+{
+    return conf_settled(r, id) && in_conf(r, id, "config_learners", 4);
+}
+
 static bool node4_voter_settled(rig *r, int id)
 {
     return conf_settled(r, id) && in_conf(r, id, "config_voters", 4);
@@ -341,9 +348,8 @@ TEST(server_membership_add_promote_remove_the_leader)
     R(r.client_port[leader], out, "FL.ADD", "9", NULL, NULL);
     CHECK_STR(out, "-ERR not a node id of --cluster");
     CHECK(member_cmd(&r, leader, "FL.ADD", 4, 5000));
-    CHECK(wait_until(&r, 4, conf_settled, 5000)); /* node 4 got the log, and knows its role */
-    CHECK(in_conf(&r, 4, "config_learners", 4));
-    R(r.client_port[4], out, "GET", "k3", NULL, NULL); /* a learner reads by ReadIndex too */
+    CHECK(wait_until(&r, 4, node4_learner_settled, 5000)); /* it got the log and its role */
+    R(r.client_port[4], out, "GET", "k3", NULL, NULL);     /* a learner reads by ReadIndex too */
     CHECK_STR(out, "$v3");
     CHECK(member_cmd(&r, leader, "FL.PROMOTE", 4, 5000));
     CHECK(wait_until(&r, leader, node4_voter_settled, 5000));
