@@ -105,6 +105,7 @@ typedef enum fl_swim_event_kind {
     FL_SWIM_EV_RECEIVE,   /* a packet: data, len (untrusted) */
     FL_SWIM_EV_BROADCAST, /* disseminate a user payload: data, len */
     FL_SWIM_EV_LEAVE,     /* graceful leave: disseminate LEFT; keep running to spread it */
+    FL_SWIM_EV_SEED,      /* one more seed (id), e.g. learned from a join address at run time */
 } fl_swim_event_kind;
 
 typedef struct fl_swim_event {
@@ -112,6 +113,7 @@ typedef struct fl_swim_event {
     fl_time_ns now_ns;
     const uint8_t *data;
     size_t len;
+    fl_node_id id; /* SEED */
 } fl_swim_event;
 
 typedef struct fl_swim_msg {
@@ -247,6 +249,9 @@ int fl_swim_step(fl_swim *s, const fl_swim_event *ev, fl_swim_update *up);
 /* Observers (read-only). */
 /* 0 and the member's view, or FL_ENOTFOUND. */
 int fl_swim_member(const fl_swim *s, fl_node_id id, fl_swim_state *state, uint32_t *incarnation);
+/* The member in table slot i < fl_swim_member_count (slots are in no stable order). */
+void fl_swim_member_at(const fl_swim *s, uint32_t i, fl_node_id *id, fl_swim_state *state,
+                       uint32_t *incarnation);
 uint32_t fl_swim_live_count(const fl_swim *s); /* ALIVE + SUSPECT, self included */
 uint32_t fl_swim_member_count(const fl_swim *s);
 uint32_t fl_swim_health(const fl_swim *s); /* Lifeguard multiplier - 1 */

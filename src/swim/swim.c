@@ -871,6 +871,20 @@ static void leave(fl_swim *s)
     fl__bq_put(s, &it);
 }
 
+/* A seed is contacted while we are alone and re-probed while it is not seen alive. */
+static int add_seed(fl_swim *s, fl_node_id id)
+{
+    if (id == FL_NODE_NONE || id == s->cfg.id)
+        return FL_EINVAL;
+    for (uint32_t i = 0; i < s->cfg.n_seeds; i++)
+        if (s->cfg.seeds[i] == id)
+            return 0;
+    if (s->cfg.n_seeds == FL_SWIM_SEEDS_MAX)
+        return FL_EFULL;
+    s->cfg.seeds[s->cfg.n_seeds++] = id;
+    return 0;
+}
+
 int fl_swim_step(fl_swim *s, const fl_swim_event *ev, fl_swim_update *up)
 {
     memset(up, 0, sizeof(*up));
@@ -907,6 +921,9 @@ int fl_swim_step(fl_swim *s, const fl_swim_event *ev, fl_swim_update *up)
     case FL_SWIM_EV_LEAVE:
         leave(s);
         break;
+    case FL_SWIM_EV_SEED:
+        rc = add_seed(s, ev->id);
+        break;
     default:
         rc = FL_EINVAL;
         break;
@@ -927,6 +944,15 @@ int fl_swim_member(const fl_swim *s, fl_node_id id, fl_swim_state *state, uint32
     if (incarnation)
         *incarnation = m->inc;
     return 0;
+}
+
+void fl_swim_member_at(const fl_swim *s, uint32_t i, fl_node_id *id, fl_swim_state *state,
+                       uint32_t *incarnation)
+{
+    FL_ASSERT(i < s->n);
+    *id = s->m[i].id;
+    *state = (fl_swim_state)s->m[i].state;
+    *incarnation = s->m[i].inc;
 }
 
 uint32_t fl_swim_live_count(const fl_swim *s)
