@@ -39,8 +39,8 @@ typedef enum fl_gq_type {
 enum {
     FL_GQ_ST_SENT,
     FL_GQ_ST_RECEIVED,
-    FL_GQ_ST_REJECTED, /* failed authentication, or unsealed while a key is set */
-    FL_GQ_ST_REPLAYED, /* outside the time window, or seen before */
+    FL_GQ_ST_REJECTED,  /* failed authentication, or unsealed while a key is set */
+    FL_GQ_ST_REPLAYED,  /* outside the time window, or seen before */
     FL_GQ_ST_MALFORMED, /* authentic (or no key) but undecodable */
     FL_GQ_ST_NO_ADDRESS,
     FL_GQ_ST_MEMBERS,

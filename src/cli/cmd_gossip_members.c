@@ -12,9 +12,10 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
-               "Prints a running agent's member table (id, address, state, incarnation) and its\n"
-               "packet counters (rejected = failed authentication). Exit 1 if it does not answer.\n");
+    fprintf(f,
+            "usage: faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
+            "Prints a running agent's member table (id, address, state, incarnation) and its\n"
+            "packet counters (rejected = failed authentication). Exit 1 if it does not answer.\n");
 }
 
 static void print_stats(const fl_gq_packet *s)

@@ -85,8 +85,7 @@ static void reply_members(fl_gossip *g, const fl_gq_packet *q, const fl_addr *to
 static void on_whois_reply(fl_gossip *g, const fl_gq_packet *q, const fl_addr *from)
 {
     uint32_t i = q->nonce - g->join_nonce;
-    if (i >= g->n_join || g->join_done[i] || q->agent == FL_NODE_NONE ||
-        q->agent == g->core.cfg.id)
+    if (i >= g->n_join || g->join_done[i] || q->agent == FL_NODE_NONE || q->agent == g->core.cfg.id)
         return;
     g->join_done[i] = true;
     fl__gossip_learn(g, q->agent, from);
