@@ -5,7 +5,8 @@
  *
  * Addresses: the core knows members by id. The agent maps ids to addresses from its peer list
  * and learns the address of any sender from its (authentic) datagrams (bounded table,
- * FL_GOSSIP_PEERS_MAX); a packet to an id with no known address is counted and dropped.
+ * FL_GOSSIP_PEERS_MAX); a packet to an id with no known address is counted and dropped, and
+ * the agent asks a known peer for that member's address (query protocol, MEMBERS).
  * Join addresses (--join HOST:PORT) are asked for their id (gossip_query.h WHOIS) until they
  * answer, then become seeds of the core. An agent configured without an id takes
  * fl_gossip_id_from_addr of its bound address.
@@ -64,6 +65,8 @@ typedef struct fl_gossip {
     fl_addr join[FL_SWIM_SEEDS_MAX];
     bool join_done[FL_SWIM_SEEDS_MAX];
     uint32_t n_join, join_nonce;
+    uint32_t addr_nonce, addr_rr; /* address queries: their nonce, the next peer to ask */
+    fl_time_ns addr_query_ns;     /* when the last one went out */
     fl_loop_timer_id join_timer;
     bool started;
 } fl_gossip;

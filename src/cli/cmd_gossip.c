@@ -191,6 +191,9 @@ static int parse_opt(gossip_opts *o, const char *a, const char *v, fl_errmsg *m)
 static int parse_args(gossip_opts *o, int argc, char **argv)
 {
     fl_swim_config_default(&o->c.swim);
+    /* push-pull every 5th period rather than 30th: members that join through different seeds
+     * find each other in a few periods even when the join gossip was spent early */
+    o->c.swim.sync_every = 5;
     fl_errmsg m;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;

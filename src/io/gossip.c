@@ -107,10 +107,12 @@ static void carry_out(fl_gossip *g, const fl_swim_update *up)
     for (size_t i = 0; i < up->n_msgs; i++) {
         const fl_swim_msg *m = &up->msgs[i];
         fl_gossip_peer *p = peer_find(g, m->to);
-        if (p)
+        if (p) {
             fl__gossip_send(g, &p->addr, m->data, m->len);
-        else
+        } else {
             g->no_address++;
+            fl__gossip_want_addr(g, m->to);
+        }
     }
     for (size_t i = 0; g->changed && i < up->n_changes; i++)
         g->changed(g->arg, &up->changes[i], now);

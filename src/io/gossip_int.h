@@ -15,6 +15,8 @@ const fl_addr *fl__gossip_addr_of(fl_gossip *g, fl_node_id id);
 int fl__gossip_step(fl_gossip *g, const fl_swim_event *ev);
 /* A query packet (authentic when keyed) from `from`. */
 void fl__gossip_on_query(fl_gossip *g, const uint8_t *p, size_t len, const fl_addr *from);
+/* The core sent to a member with no known address: ask a peer (rate-limited). */
+void fl__gossip_want_addr(fl_gossip *g, fl_node_id id);
 /* Starts asking the join addresses for their ids (no-op without any). */
 void fl__gossip_join_start(fl_gossip *g);
 

@@ -1,16 +1,32 @@
-/* gossip_serve.c: the agent's answers to the query protocol (gossip_query.h) and its join
- * loop: WHOIS to every join address once a second until it answers with its id, which then
- * becomes a seed of the core (FL_SWIM_EV_SEED). */
+/* gossip_serve.c: the agent's answers to the query protocol (gossip_query.h), its join loop
+ * (WHOIS to every join address once a second until it answers with its id, which then becomes
+ * a seed of the core, FL_SWIM_EV_SEED) and address discovery: SWIM spreads member ids, not
+ * addresses, so when the core sends to a member whose address the agent has not learned from
+ * its own datagrams, the agent asks a known peer for a MEMBERS page starting at that id and
+ * learns the addresses in the answer (never overriding one learned first-hand). */
 #include "gossip_int.h"
 
 #include "faultline/assert.h"
 #include "faultline/gossip_query.h"
 #include "faultline/rng.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define JOIN_RETRY_NS FL_NS_PER_S
+#define JOIN_RETRY_NS     FL_NS_PER_S
+#define ADDR_QUERY_GAP_NS (50 * FL_NS_PER_MS) /* at most 20 address queries a second */
+
+/* A wildcard address (0.0.0.0 or ::) is no use to anyone else. */
+static bool wildcard(const fl_addr *a)
+{
+    if (a->ss.ss_family == AF_INET)
+        return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+    if (a->ss.ss_family == AF_INET6)
+        return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+    return true;
+}
 
 static void reply_whois(fl_gossip *g, const fl_gq_packet *q, const fl_addr *to)
 {
@@ -71,7 +87,8 @@ static void reply_members(fl_gossip *g, const fl_gq_packet *q, const fl_addr *to
         if (a)
             all[i].addr = *a;
         else if (all[i].id == g->core.cfg.id)
-            all[i].has_addr = fl_gossip_local_addr(g, &all[i].addr, NULL) == 0;
+            all[i].has_addr =
+                fl_gossip_local_addr(g, &all[i].addr, NULL) == 0 && !wildcard(&all[i].addr);
         fl_gq_encode_entry(&b, 0, &all[i]);
         put++;
     }
@@ -91,6 +108,38 @@ static void on_whois_reply(fl_gossip *g, const fl_gq_packet *q, const fl_addr *f
     fl__gossip_learn(g, q->agent, from);
     fl_swim_event ev = {.kind = FL_SWIM_EV_SEED, .id = q->agent};
     fl__gossip_step(g, &ev);
+}
+
+/* The answer to our address query: learn what we do not know first-hand. */
+static void on_members_reply(fl_gossip *g, const fl_gq_packet *q)
+{
+    if (q->nonce != g->addr_nonce)
+        return;
+    for (uint32_t i = 0; i < q->n; i++) {
+        const fl_gq_entry *e = &q->e[i];
+        if (e->has_addr && e->id != g->core.cfg.id && !fl__gossip_addr_of(g, e->id) &&
+            !wildcard(&e->addr))
+            fl__gossip_learn(g, e->id, &e->addr);
+    }
+}
+
+void fl__gossip_want_addr(fl_gossip *g, fl_node_id id)
+{
+    fl_time_ns now = fl_loop_now(g->loop);
+    if (g->n_peers == 0 || (g->addr_query_ns && now - g->addr_query_ns < ADDR_QUERY_GAP_NS))
+        return;
+    g->addr_query_ns = now;
+    /* every member talks to the join addresses first, so they know the most addresses: ask
+     * one of them every other time, a known peer otherwise (spreading the asking) */
+    uint32_t k = g->addr_rr++;
+    const fl_addr *to = &g->peers[(k / 2) % g->n_peers].addr;
+    if (k % 2 == 0 && g->n_join)
+        to = &g->join[(k / 2) % g->n_join];
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_gq_encode_header(&b, FL_GQ_MEMBERS, g->addr_nonce, g->core.cfg.id, id, 0);
+    fl__gossip_send(g, to, b.data, b.len);
+    fl_buf_free(&b);
 }
 
 void fl__gossip_on_query(fl_gossip *g, const uint8_t *p, size_t len, const fl_addr *from)
@@ -113,6 +162,9 @@ void fl__gossip_on_query(fl_gossip *g, const uint8_t *p, size_t len, const fl_ad
         break;
     case FL_GQ_WHOIS_REPLY:
         on_whois_reply(g, &q, from);
+        break;
+    case FL_GQ_MEMBERS_REPLY:
+        on_members_reply(g, &q);
         break;
     default:
         break; /* replies we did not ask for */
@@ -143,6 +195,7 @@ void fl__gossip_join_start(fl_gossip *g)
 {
     /* replies are matched by nonce: a start no other agent is likely to use */
     g->join_nonce = (uint32_t)fl_mix64(g->core.cfg.id ^ (uint64_t)fl_loop_now(g->loop));
+    g->addr_nonce = g->join_nonce + FL_SWIM_SEEDS_MAX; /* outside the join nonces */
     if (g->n_join)
         join_tick(g->loop, g);
 }

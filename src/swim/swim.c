@@ -871,6 +871,13 @@ static void leave(fl_swim *s)
     fl__bq_put(s, &it);
 }
 
+static void announce(fl_swim *s)
+{
+    fl_swim_item it = {.kind = FL_SWIM_ITEM_ALIVE, .id = s->cfg.id, .inc = s->incarnation};
+    it.from = it.id;
+    fl__bq_put(s, &it);
+}
+
 /* A seed is contacted while we are alone and re-probed while it is not seen alive. */
 static int add_seed(fl_swim *s, fl_node_id id)
 {
@@ -882,6 +889,7 @@ static int add_seed(fl_swim *s, fl_node_id id)
     if (s->cfg.n_seeds == FL_SWIM_SEEDS_MAX)
         return FL_EFULL;
     s->cfg.seeds[s->cfg.n_seeds++] = id;
+    announce(s); /* as with seeds known at start: our ALIVE spreads from us too */
     return 0;
 }
 
@@ -896,12 +904,8 @@ int fl_swim_step(fl_swim *s, const fl_swim_event *ev, fl_swim_update *up)
     case FL_SWIM_EV_START:
         if (!s->started) {
             s->started = true;
-            if (s->cfg.n_seeds) { /* announce ourselves */
-                fl_swim_item it = {
-                    .kind = FL_SWIM_ITEM_ALIVE, .id = s->cfg.id, .inc = s->incarnation};
-                it.from = it.id;
-                fl__bq_put(s, &it);
-            }
+            if (s->cfg.n_seeds)
+                announce(s);
             /* a random phase, so that members started together do not probe in lockstep */
             s->period_end_ns = s->now_ns + fl_rng_below(&s->rng, s->cfg.probe_interval_ns);
         }
