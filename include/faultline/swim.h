@@ -32,9 +32,11 @@
  *
  * Lifeguard (config.lifeguard): local health awareness (a score raised by failed probes, missed
  * NACKs and refutations scales the probe interval and timeout by score + 1, up to
- * awareness_max); dynamic suspicion timeouts (start at suspicion_max_mult * min and shrink
- * logarithmically as independent suspicions arrive; min = suspicion_mult * log10(N) *
- * probe_interval); NACKs from PING-REQ relays; the buddy system.
+ * awareness_max; pending updates still go out once per unscaled interval in a GOSSIP packet to
+ * a random member, and suspicion timeouts stretch by the same multiplier, so that slower
+ * probing does not slow refutations down against fixed deadlines); dynamic suspicion timeouts
+ * (start at suspicion_max_mult * min and shrink logarithmically as independent suspicions arrive;
+ * min = suspicion_mult * log10(N) * probe_interval); NACKs from PING-REQ relays; the buddy system.
  *
  * Everything an update points to stays valid until the next fl_swim_step or fl_swim_free. */
 #ifndef FAULTLINE_SWIM_H
@@ -206,6 +208,7 @@ typedef struct fl_swim {
     uint32_t nacks_expected, nacks_got;
     fl_time_ns period_end_ns;
     fl_time_ns probe_deadline_ns;
+    fl_time_ns gossip_next_ns; /* while health > 0: a GOSSIP packet every probe_interval */
     uint32_t seq;
     uint32_t health; /* Lifeguard local health score, 0..awareness_max-1 */
     /* suspicions */
@@ -284,7 +287,8 @@ typedef enum fl_swim_type {
     FL_SWIM_ACK = 2,
     FL_SWIM_PING_REQ = 3,
     FL_SWIM_NACK = 4,
-    FL_SWIM_SYNC = 5, /* push-pull: a page of the sender's member table; target 1 = reply */
+    FL_SWIM_SYNC = 5,   /* push-pull: a page of the sender's member table; target 1 = reply */
+    FL_SWIM_GOSSIP = 6, /* only piggybacked updates (sent while Lifeguard stretches the period) */
 } fl_swim_type;
 
 typedef enum fl_swim_item_kind {

@@ -33,6 +33,7 @@ static void usage(FILE *f)
             "                     [--loss P] [--no-lifeguard] [--interval-ms T] [--timeout-ms T]\n"
             "                     [--crashes C] [--duration SEC] [--paused P]\n"
             "                     [--retransmit-mult L]  (sends per update: L*ceil(log10(N+1)))\n"
+            "                     [--awareness-max M] [--suspicion-max-mult B]  (Lifeguard knobs)\n"
             "                     [--out DIR]  (DIR/results.json: docs/results.md, SWIM keys)\n\n"
             "Scenarios (each figure is printed beside its theoretical value):\n"
             "  crash            C members crash one by one (default 20, 60 s apart): time to the\n"
@@ -106,6 +107,10 @@ static int parse_one(swim_opts *o, const char *a, const char *v, int *used)
     if (!strcmp(a, "--interval-ms"))
         return num(v, 1, 60000, &d) ? (o->w.swim.probe_interval_ns = (fl_time_ns)(d * 1e6), 0)
                                     : bad(a, v);
+    if (!strcmp(a, "--awareness-max"))
+        return num(v, 1, 64, &d) ? (o->w.swim.awareness_max = (uint32_t)d, 0) : bad(a, v);
+    if (!strcmp(a, "--suspicion-max-mult"))
+        return num(v, 1, 100, &d) ? (o->w.swim.suspicion_max_mult = (uint32_t)d, 0) : bad(a, v);
     if (!strcmp(a, "--retransmit-mult"))
         return num(v, 1, 8, &d) ? (o->w.swim.retransmit_mult = (uint32_t)d, 0) : bad(a, v);
     if (!strcmp(a, "--timeout-ms"))

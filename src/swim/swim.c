@@ -178,6 +178,16 @@ static uint32_t mult(const fl_swim *s)
     return s->cfg.lifeguard ? s->health + 1 : 1;
 }
 
+/* When a suspicion expires: its timeout stretched by the local health multiplier. Local health
+ * awareness stretches this member's protocol period (and, under uniform loss, everyone's), and
+ * refutations travel only on protocol traffic, so they arrive that much later; a timeout that
+ * did not stretch too turned Lifeguard's slower probing into more false DEAD declarations at
+ * 30% loss than plain SWIM (docs/swim.md, "Lifeguard under loss"). */
+static fl_time_ns susp_deadline(const fl_swim *s, const swim_susp *x)
+{
+    return x->start_ns + (x->deadline_ns - x->start_ns) * mult(s);
+}
+
 static void health_delta(fl_swim *s, int d)
 {
     if (!s->cfg.lifeguard)
@@ -663,7 +673,7 @@ static void expire_suspicions(fl_swim *s)
 {
     for (uint32_t i = 0; i < s->n_susp;) {
         swim_susp *x = &s->susp[i];
-        if (x->deadline_ns > s->now_ns) {
+        if (susp_deadline(s, x) > s->now_ns) {
             i++;
             continue;
         }
@@ -691,9 +701,27 @@ static void run_relays(fl_swim *s)
     }
 }
 
+/* Lifeguard stretches the period while health is low; dissemination keeps the unscaled pace
+ * (as a separate gossip timer would), so refutations are not slowed down with it. */
+static void maybe_gossip(fl_swim *s)
+{
+    if (mult(s) == 1 || s->gossip_next_ns > s->now_ns)
+        return;
+    s->gossip_next_ns = s->now_ns + s->cfg.probe_interval_ns;
+    if (s->bq_count == 0 || s->self_state == FL_SWIM_LEFT)
+        return;
+    fl_node_id to = random_live(s, FL_NODE_NONE, FL_NODE_NONE);
+    if (to == FL_NODE_NONE)
+        return;
+    size_t head = begin(s, to, FL_SWIM_GOSSIP, 0, FL_NODE_NONE);
+    if (head != SIZE_MAX)
+        finish(s, head);
+}
+
 static void tick(fl_swim *s)
 {
     expire_suspicions(s);
+    maybe_gossip(s);
     run_relays(s);
     if (s->probe_deadline_ns <= s->now_ns && !s->probe_acked && !s->probe_indirect)
         send_ping_reqs(s);
@@ -706,11 +734,13 @@ static void tick(fl_swim *s)
 static fl_time_ns next_deadline(const fl_swim *s)
 {
     fl_time_ns t = s->period_end_ns;
+    if (mult(s) > 1 && s->gossip_next_ns < t)
+        t = s->gossip_next_ns > s->now_ns ? s->gossip_next_ns : s->now_ns;
     if (!s->probe_acked && !s->probe_indirect && s->probe_deadline_ns < t)
         t = s->probe_deadline_ns;
     for (uint32_t i = 0; i < s->n_susp; i++)
-        if (s->susp[i].deadline_ns < t)
-            t = s->susp[i].deadline_ns;
+        if (susp_deadline(s, &s->susp[i]) < t)
+            t = susp_deadline(s, &s->susp[i]);
     for (int i = 0; i < FL_SWIM_RELAYS_MAX; i++) {
         const swim_relay *r = &s->relays[i];
         if (r->used && r->nack_at_ns < t)
@@ -978,7 +1008,7 @@ fl_time_ns fl_swim_suspicion_deadline(const fl_swim *s, fl_node_id id)
 {
     for (uint32_t i = 0; i < s->n_susp; i++)
         if (s->susp[i].id == id)
-            return s->susp[i].deadline_ns;
+            return susp_deadline(s, &s->susp[i]);
     return FL_TIME_NEVER;
 }
 

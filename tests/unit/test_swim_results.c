@@ -93,15 +93,14 @@ TEST(swim_results_dissemination_and_load)
     run("--scenario broadcast --nodes 100", dir, &t, &d);
     uint32_t arr = fl_jr_get(&d, 0, "dissemination");
     CHECK(arr != FL_JR_NONE);
-    CHECK_EQ(nodes[arr].count, 3); /* 0, 10, 30% loss */
+    CHECK_EQ(nodes[arr].count, 3);     /* 0, 10, 30% loss */
     for (uint32_t i = 0; i < 2; i++) { /* at 30% one member of 100 may never get it: null */
         uint32_t e = fl_jr_at(&d, arr, i);
         CHECK(num(&d, e, "t_999_ns") > 0);
         CHECK(num(&d, e, "rounds_100") >= num(&d, e, "rounds_999"));
     }
     uint32_t l30 = fl_jr_at(&d, arr, 2);
-    CHECK(nodes[fl_jr_get(&d, l30, "t_100_ns")].type == FL_JR_NULL ||
-          num(&d, l30, "t_100_ns") > 0);
+    CHECK(nodes[fl_jr_get(&d, l30, "t_100_ns")].type == FL_JR_NULL || num(&d, l30, "t_100_ns") > 0);
     cleanup(dir, &t);
     run("--scenario churn --nodes 64 --duration 20", dir, &t, &d);
     arr = fl_jr_get(&d, 0, "load");
