@@ -60,7 +60,7 @@ int fl_cmd_gossip_members(int argc, char **argv)
     fl_gossip_key key;
     memset(&key, 0, sizeof(key));
     fl_errmsg m;
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option but --help takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
@@ -78,7 +78,6 @@ int fl_cmd_gossip_members(int argc, char **argv)
                     v ? m.text : "an option without its value");
             return FL_EXIT_USAGE;
         }
-        i++;
     }
     if (!have_addr) {
         usage(stderr);

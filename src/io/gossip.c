@@ -254,7 +254,8 @@ static int start(fl_gossip *g, fl_loop *loop, const fl_gossip_config *c, fl_errm
         return rc;
     if ((rc = fl_loop_watch_start(loop, &g->watch, g->fd, FL_LOOP_READ, on_readable, g)))
         return fl_errmsg_set(m, rc, "watch the udp socket");
-    memcpy(g->join, c->join, c->n_join * sizeof(*c->join));
+    if (c->n_join)
+        memcpy(g->join, c->join, c->n_join * sizeof(*c->join));
     g->n_join = c->n_join;
     step(g, FL_SWIM_EV_START, NULL, 0);
     fl__gossip_join_start(g);
