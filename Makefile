@@ -125,4 +125,5 @@ fuzz-smoke: fuzz
 clean:
 	rm -rf build
 
--include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
+# (the fuzz objects too: a header change must rebuild them, or they disagree on struct layouts)
+-include $(shell find $(OUT)/obj build/fuzz/obj -name '*.d' 2>/dev/null)
