@@ -37,12 +37,15 @@ ifeq ($(WERROR),1)
 endif
 
 # libsodium (Debian: libsodium-dev) authenticates gossip datagrams (src/io/gossip_auth.c, the
-# only user); a hard dependency, found through pkg-config.
-SODIUM_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null)
+# only user), found through pkg-config. Optional: without it everything builds and runs, but
+# `faultline gossip --key-file` refuses with a message, and the keyed tests say they skip.
+# CI installs it (.ci/run).
 SODIUM_LIBS   := $(shell pkg-config --libs libsodium 2>/dev/null)
-ifeq ($(SODIUM_LIBS),)
+ifneq ($(SODIUM_LIBS),)
+  SODIUM_CFLAGS := $(shell pkg-config --cflags libsodium 2>/dev/null) -DFL_HAVE_SODIUM
+else
   ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
-    $(error libsodium not found by pkg-config: install it with `apt-get install libsodium-dev pkg-config` (see README))
+    $(info note: libsodium not found by pkg-config: gossip packet authentication is left out (apt-get install libsodium-dev pkg-config))
   endif
 endif
 

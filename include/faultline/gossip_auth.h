@@ -33,6 +33,10 @@ typedef struct fl_gossip_replay {
     uint32_t cur, count;
 } fl_gossip_replay;
 
+/* False in a build without libsodium: then fl_gossip_key_load and fl_gossip_replay_init
+ * refuse (FL_EUNSUPPORTED) and agents run unkeyed only. */
+bool fl_gossip_auth_available(void);
+
 /* Key file contents: 64 hex digits (surrounding whitespace ignored) or exactly 32 raw bytes.
  * 0, or FL_EINVAL with a message. */
 int fl_gossip_key_parse(const uint8_t *data, size_t len, fl_gossip_key *k, fl_errmsg *m);

@@ -6,13 +6,74 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* libsodium is optional: a build without it (the Makefile says so) runs gossip unkeyed and
+ * refuses a key with a message that names the package. */
+#ifdef FL_HAVE_SODIUM
+#include <sodium.h>
+
 _Static_assert(crypto_auth_BYTES == FL_GOSSIP_TAG_BYTES, "HMAC-SHA-512-256 tag size");
 _Static_assert(crypto_auth_KEYBYTES == FL_GOSSIP_KEY_BYTES, "HMAC-SHA-512-256 key size");
+
+bool fl_gossip_auth_available(void)
+{
+    return true;
+}
+
+static void mac(uint8_t *tag, const uint8_t *p, size_t n, const uint8_t *key)
+{
+    crypto_auth(tag, p, n, key);
+}
+
+static bool mac_ok(const uint8_t *tag, const uint8_t *p, size_t n, const uint8_t *key)
+{
+    return crypto_auth_verify(tag, p, n, key) == 0;
+}
+
+static void wipe(void *p, size_t n)
+{
+    sodium_memzero(p, n);
+}
+
+static int crypto_start(void)
+{
+    return sodium_init() < 0 ? FL_EIO : 0;
+}
+#else
+bool fl_gossip_auth_available(void)
+{
+    return false;
+}
+
+static void mac(uint8_t *tag, const uint8_t *p, size_t n, const uint8_t *key)
+{
+    FL_ASSERT(!"gossip authentication without libsodium");
+}
+
+static bool mac_ok(const uint8_t *tag, const uint8_t *p, size_t n, const uint8_t *key)
+{
+    return false;
+}
+
+static void wipe(void *p, size_t n)
+{
+    volatile uint8_t *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+static int crypto_start(void)
+{
+    return FL_EUNSUPPORTED;
+}
+#endif
+
+#define NO_SODIUM_MSG                                                                              \
+    "this build has no libsodium, so gossip cannot authenticate packets: install libsodium-dev "   \
+    "and pkg-config, then rebuild"
 
 static int hexval(int c)
 {
@@ -49,6 +110,8 @@ int fl_gossip_key_parse(const uint8_t *data, size_t len, fl_gossip_key *k, fl_er
 
 int fl_gossip_key_load(const char *path, fl_gossip_key *k, fl_errmsg *m)
 {
+    if (!fl_gossip_auth_available())
+        return fl_errmsg_set(m, FL_EUNSUPPORTED, "key file %s: %s", path, NO_SODIUM_MSG);
     FILE *f = fopen(path, "rb");
     if (!f)
         return fl_errmsg_errno(m, FL_EIO, errno, "key file %s", path);
@@ -58,7 +121,7 @@ int fl_gossip_key_load(const char *path, fl_gossip_key *k, fl_errmsg *m)
     if (n == sizeof(buf))
         return fl_errmsg_set(m, FL_EINVAL, "key file %s: over 4 KiB", path);
     int rc = fl_gossip_key_parse(buf, n, k, m);
-    sodium_memzero(buf, sizeof(buf));
+    wipe(buf, sizeof(buf));
     if (rc && m)
         fl_errmsg_set(m, rc, "key file %s: expected 64 hex digits or 32 raw bytes, got %zu bytes",
                       path, n);
@@ -83,7 +146,7 @@ size_t fl_gossip_seal(const fl_gossip_key *k, uint8_t *p, size_t len, uint64_t n
 {
     FL_ASSERT(k->set);
     put_u64(p + len, now_ms);
-    crypto_auth(p + len + 8, p, len + 8, k->k);
+    mac(p + len + 8, p, len + 8, k->k);
     return len + FL_GOSSIP_AUTH_BYTES;
 }
 
@@ -121,7 +184,7 @@ int fl_gossip_open(const fl_gossip_key *k, fl_gossip_replay *rp, const uint8_t *
     if (len < FL_GOSSIP_AUTH_BYTES)
         return FL_ECORRUPT;
     size_t n = len - FL_GOSSIP_AUTH_BYTES;
-    if (crypto_auth_verify(p + n + 8, p, n + 8, k->k) != 0)
+    if (!mac_ok(p + n + 8, p, n + 8, k->k))
         return FL_ECORRUPT;
     uint64_t t = get_u64(p + n);
     uint64_t skew = t > now_ms ? t - now_ms : now_ms - t;
@@ -136,8 +199,9 @@ int fl_gossip_open(const fl_gossip_key *k, fl_gossip_replay *rp, const uint8_t *
 int fl_gossip_replay_init(fl_gossip_replay *rp)
 {
     memset(rp, 0, sizeof(*rp));
-    if (sodium_init() < 0)
-        return FL_EIO;
+    int rc = crypto_start();
+    if (rc)
+        return rc;
     for (int g = 0; g < 2; g++)
         if (!(rp->gen[g] = calloc(2 * FL_GOSSIP_REPLAY_GEN, sizeof(uint64_t)))) {
             fl_gossip_replay_free(rp);
