@@ -347,6 +347,11 @@ static inline fl_index fl_raft_applied_of(const fl_raft *r)
 {
     return r->applied;
 }
+/* LEADER handing leadership over: the target; else FL_NODE_NONE. */
+static inline fl_node_id fl_raft_transfer_of(const fl_raft *r)
+{
+    return r->transfer_to;
+}
 fl_index fl_raft_last_index(const fl_raft *r);
 fl_index fl_raft_first_index(const fl_raft *r);
 /* Term of the entry at index, 0 if index is 0 or outside the log. */

@@ -29,5 +29,6 @@ int fl_cmd_gossip(int argc, char **argv);
 int fl_cmd_server(int argc, char **argv);
 int fl_cmd_cluster(int argc, char **argv);
 int fl_cmd_bench(int argc, char **argv);
+int fl_cmd_mutants(int argc, char **argv);
 
 #endif

@@ -54,7 +54,7 @@ static const char *help[] = {
     "the leader hands leadership over to another node (TimeoutNow)",
     "the leader cut off, its clock --drift slow and the others' --drift fast (breaks leases)",
     "a random one of the above at every interval",
-    "every new leader crashes within a few network delays, restarts later (not in mix)"};
+    "every new leader cut off within a few network delays, for a while (not in mix)"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
 _Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
