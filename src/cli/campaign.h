@@ -10,7 +10,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "faultline/raft_chaos.h"
+
+/* A campaign of --chaos runs gives records with the verdict fields that apply (violation,
+ * summary, invariant_violation, live). */
 int campaign_run(const sim_opts *o);
+/* The chaos configuration `faultline sim --chaos` uses for o and seed. */
+void campaign_chaos_config(const sim_opts *o, uint64_t seed, fl_chaos_config *c);
 
 /* Gets one record line (no newline; not NUL-terminated); returns true to stop the campaign. */
 typedef bool (*campaign_each_fn)(void *ctx, const char *line, size_t len);

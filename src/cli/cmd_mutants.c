@@ -20,19 +20,18 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: faultline mutants [options]\n\n"
-            "Proves the checks can fail: for every planted Raft bug (mutant), runs simulated\n"
-            "kv runs (`faultline sim --mutant NAME ...`, seed after seed, on all cores) until\n"
-            "one is caught by the invariant checks, the split-brain detector, the\n"
-            "linearizability checker or the liveness probe; then runs the same seeds without\n"
-            "the mutant (the control), which must find nothing. Prints, per mutant: seeds\n"
-            "until the first detection, the check that caught it, and the command that\n"
-            "reproduces it.\n\n"
-            "options:\n"
-            "  --max-seeds N     give up on a mutant after N seeds (200)\n"
-            "  --first-seed S    the first seed of every campaign (1)\n"
-            "  --mutant NAME     only this mutant (repeatable); the catalogue: ");
+    fprintf(f, "usage: faultline mutants [options]\n\n"
+               "Proves the checks can fail: for every planted Raft bug (mutant), runs simulated\n"
+               "kv runs (`faultline sim --mutant NAME ...`, seed after seed, on all cores) until\n"
+               "one is caught by the invariant checks, the split-brain detector, the\n"
+               "linearizability checker or the liveness probe; then runs the same seeds without\n"
+               "the mutant (the control), which must find nothing. Prints, per mutant: seeds\n"
+               "until the first detection, the check that caught it, and the command that\n"
+               "reproduces it.\n\n"
+               "options:\n"
+               "  --max-seeds N     give up on a mutant after N seeds (200)\n"
+               "  --first-seed S    the first seed of every campaign (1)\n"
+               "  --mutant NAME     only this mutant (repeatable); the catalogue: ");
     const uint32_t *bits;
     size_t n = fl_raft_mutant_list(&bits);
     for (size_t i = 0; i < n; i++)
@@ -70,8 +69,7 @@ static int parse_args(args *a, int argc, char **argv)
         }
         const char *v = argv[++i];
         uint64_t u;
-        if (!strcmp(opt, "--max-seeds") || !strcmp(opt, "--first-seed") ||
-            !strcmp(opt, "--jobs")) {
+        if (!strcmp(opt, "--max-seeds") || !strcmp(opt, "--first-seed") || !strcmp(opt, "--jobs")) {
             bool seeds = !strcmp(opt, "--max-seeds"), jobs = !strcmp(opt, "--jobs");
             uint64_t max = seeds ? SEEDS_MAX : jobs ? 256 : UINT64_MAX - SEEDS_MAX;
             if (fl_parse_u64(v, seeds || jobs ? 1 : 0, max, &u)) {
@@ -158,8 +156,7 @@ static void print_table(const mutant_result *res, size_t n, const args *a, doubl
             printf("    control (no mutant) seed %llu: %s\n", (unsigned long long)r->control_seed,
                    r->control_what);
         if (r->workers_died)
-            printf("    %d worker process(es) died: a crash is a finding too\n",
-                   r->workers_died);
+            printf("    %d worker process(es) died: a crash is a finding too\n", r->workers_died);
     }
 }
 

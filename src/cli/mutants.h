@@ -20,18 +20,18 @@ typedef struct mutant_result {
     uint32_t bit;
     const char *spec;
     bool detected;
-    uint64_t seed;           /* the first seed that caught it */
-    uint64_t seeds_run;      /* seeds until the first detection (or all that ran) */
-    char check[48];          /* which check: an invariant's name, linearizability, ... */
-    char what[320];          /* the verdict line of that run */
-    uint64_t stale_reads;    /* in the detecting run */
-    char repro[1024];        /* the command that reproduces the detecting run */
-    bool control_run;        /* the no-mutant control ran */
-    bool control_clean;      /* ... and found nothing on seeds first..seed */
-    uint64_t control_seed;   /* its first violation if not clean */
-    char control_what[320];  /* ... and what it was */
-    int workers_died;        /* worker processes that crashed (a finding of its own) */
-    double wall_s;           /* the campaign and its control */
+    uint64_t seed;          /* the first seed that caught it */
+    uint64_t seeds_run;     /* seeds until the first detection (or all that ran) */
+    char check[48];         /* which check: an invariant's name, linearizability, ... */
+    char what[320];         /* the verdict line of that run */
+    uint64_t stale_reads;   /* in the detecting run */
+    char repro[1024];       /* the command that reproduces the detecting run */
+    bool control_run;       /* the no-mutant control ran */
+    bool control_clean;     /* ... and found nothing on seeds first..seed */
+    uint64_t control_seed;  /* its first violation if not clean */
+    char control_what[320]; /* ... and what it was */
+    int workers_died;       /* worker processes that crashed (a finding of its own) */
+    double wall_s;          /* the campaign and its control */
 } mutant_result;
 
 typedef struct mutants_opts {
