@@ -534,8 +534,11 @@ static void transfer_begin(op *o)
         snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: unknown node %llu", (unsigned long long)id);
         done_error(o, msg);
     } else if (fl_raft_role_of(r) != FL_RAFT_LEADER) {
-        snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: not the leader (the leader is %u at %s)",
-                 fl_raft_leader_of(r), fl__srv_addr_of(s, fl_raft_leader_of(r), a));
+        if (fl_raft_leader_of(r) == FL_NODE_NONE)
+            snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: not the leader (no leader known)");
+        else
+            snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: not the leader (the leader is %u at %s)",
+                     fl_raft_leader_of(r), fl__srv_addr_of(s, fl_raft_leader_of(r), a));
         done_error(o, msg);
     } else if (id == s->cfg.id) {
         done_error(o, "ERR FL.TRANSFER: this node already leads");
