@@ -23,7 +23,7 @@ static const struct {
     /* a crash must erase a vote already announced, within the ~1 ms before it is synced:
      * the kv runs' nemeses never hit that (0 of 200 seeds); the Raft-level chaos run aims
      * crash-before-fsync at unsynced votes */
-    {"vote-before-durable", "--chaos --nodes 3"},
+    {"vote-before-durable", "--chaos --nodes 3 --duration 2m"},
     {"ack-before-durable", "--nemesis crash-minority --nemesis-interval 300ms"},
     /* a leader cut off that keeps leading: its AppendEntries reach the others after the heal */
     {"accept-stale-term", "--nemesis isolate-leader --nemesis-interval 1s --no-check-quorum"},
