@@ -77,6 +77,15 @@ typedef enum fl_raft_mutant {
     /* lease reads that ignore the declared clock drift bound (a lease of a full election
      * timeout measured on the leader's own clock) */
     FL_RAFT_MUTANT_LEASE_NO_DRIFT = 1u << 8,
+    /* hand entries to the state machine as soon as they are appended, before they commit
+     * (a leader answers clients for writes a later leader may overwrite) */
+    FL_RAFT_MUTANT_APPLY_BEFORE_COMMIT = 1u << 9,
+    /* refuse a pre-vote while remembering a leader of the current term, however long ago it
+     * was heard from (instead of only within an election timeout of hearing it): once that
+     * leader is gone nobody wins a pre-vote again, a liveness bug */
+    FL_RAFT_MUTANT_PREVOTE_STALE_LEADER = 1u << 10,
+    /* 1u << 11 and 1u << 12 are taken on other branches (snapshot-keeps-suffix,
+     * removed-leader-heartbeats) */
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
@@ -238,6 +247,10 @@ typedef struct fl_raft {
     fl_term term;
     fl_node_id vote;
     fl_node_id leader;
+    /* the leader of the current term once heard from (or ourselves); unlike leader, kept
+     * through a pre-vote round and a check-quorum step-down. Only the PREVOTE_STALE_LEADER
+     * mutant looks at it. */
+    fl_node_id term_leader;
     /* log: entries[i] has index first_index + i */
     fl_raft_entry *log;
     size_t log_count;
@@ -333,6 +346,11 @@ static inline fl_index fl_raft_commit_of(const fl_raft *r)
 static inline fl_index fl_raft_applied_of(const fl_raft *r)
 {
     return r->applied;
+}
+/* LEADER handing leadership over: the target; else FL_NODE_NONE. */
+static inline fl_node_id fl_raft_transfer_of(const fl_raft *r)
+{
+    return r->transfer_to;
 }
 fl_index fl_raft_last_index(const fl_raft *r);
 fl_index fl_raft_first_index(const fl_raft *r);

@@ -30,5 +30,6 @@ int fl_cmd_gossip_members(int argc, char **argv);
 int fl_cmd_server(int argc, char **argv);
 int fl_cmd_cluster(int argc, char **argv);
 int fl_cmd_bench(int argc, char **argv);
+int fl_cmd_mutants(int argc, char **argv);
 
 #endif

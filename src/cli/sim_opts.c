@@ -64,7 +64,8 @@ void sim_opts_usage(FILE *out)
             "  --quiet                  print only the verdict line\n"
             "  --chaos                  instead: the Raft-level chaos run of the test campaign\n"
             "                           (random faults of every kind, no kv), for --seed/--nodes/\n"
-            "                           --duration/--mutant, as the tests print to reproduce\n\n"
+            "                           --duration/--mutant, as the tests print to reproduce\n"
+            "                           (with --seeds: a campaign of them)\n\n"
             "exit status: 0 no violation, 1 a violation (the command that reproduces it is\n"
             "printed), 2 bad usage.\n");
 }

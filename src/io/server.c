@@ -305,6 +305,13 @@ int fl__srv_read(srv *s, uint64_t ctx)
     return step(s, &ev, &up);
 }
 
+int fl__srv_transfer(srv *s, fl_node_id to)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_TRANSFER, .u.transfer_to = to};
+    fl_raft_update up;
+    return step(s, &ev, &up);
+}
+
 static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p, size_t len)
 {
     srv *s = arg;

@@ -170,6 +170,8 @@ struct srv {
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
 /* A linearizable read by ReadIndex (leader only); decided later through fl__ops_reads. */
 int fl__srv_read(srv *s, uint64_t ctx);
+/* Starts a leadership transfer to voter `to` (FL_RAFT_EV_TRANSFER): 0, or the core's error. */
+int fl__srv_transfer(srv *s, fl_node_id to);
 void fl__srv_fatal(srv *s, int code, const char *what);
 const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
 

@@ -34,16 +34,17 @@ const char *fl_raft_msg_type_name(uint8_t type)
 }
 
 static const uint32_t mutant_bits[] = {
-    FL_RAFT_MUTANT_COMMIT_PREV_TERM,    FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK,
-    FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE, FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
-    FL_RAFT_MUTANT_ACCEPT_STALE_TERM,   FL_RAFT_MUTANT_TRUNCATE_MATCHING,
-    FL_RAFT_MUTANT_NO_STEP_DOWN,        FL_RAFT_MUTANT_READ_NO_CONFIRM,
-    FL_RAFT_MUTANT_LEASE_NO_DRIFT,
+    FL_RAFT_MUTANT_COMMIT_PREV_TERM,     FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK,
+    FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE,  FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
+    FL_RAFT_MUTANT_ACCEPT_STALE_TERM,    FL_RAFT_MUTANT_TRUNCATE_MATCHING,
+    FL_RAFT_MUTANT_NO_STEP_DOWN,         FL_RAFT_MUTANT_READ_NO_CONFIRM,
+    FL_RAFT_MUTANT_LEASE_NO_DRIFT,       FL_RAFT_MUTANT_APPLY_BEFORE_COMMIT,
+    FL_RAFT_MUTANT_PREVOTE_STALE_LEADER,
 };
 static const char *mutant_names[] = {
-    "commit-prev-term",   "vote-no-log-check", "vote-before-durable",
-    "ack-before-durable", "accept-stale-term", "truncate-matching",
-    "no-step-down",       "read-no-confirm",   "lease-no-drift",
+    "commit-prev-term",  "vote-no-log-check",   "vote-before-durable",  "ack-before-durable",
+    "accept-stale-term", "truncate-matching",   "no-step-down",         "read-no-confirm",
+    "lease-no-drift",    "apply-before-commit", "prevote-stale-leader",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),
@@ -312,7 +313,8 @@ int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
 void fl_raft_invariants(const fl_raft *r)
 {
     fl_index last = fl_raft_last_index(r);
-    FL_ASSERT(r->applied <= r->commit);
+    FL_ASSERT(r->applied <= r->commit || MUTANT(r, APPLY_BEFORE_COMMIT)); /* for the checker */
+    FL_ASSERT(r->applied <= last);
     FL_ASSERT(r->commit <= last);
     FL_ASSERT(r->durable_index <= last);
     FL_ASSERT(r->seq_durable < r->seq_next);

@@ -74,6 +74,8 @@ void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
         return;
     n->leader = leader;
     n->term = term;
+    if (leader)
+        fl__nemesis_new_leader(rn, id);
     fl_run_result *r = rn->res;
     if (fl_array_grow((void **)&r->roles, &rn->roles_cap, r->n_roles + 1, sizeof(*r->roles)))
         return;
@@ -164,6 +166,7 @@ static int setup(run *rn)
     if (err)
         return err;
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
+    fl_rng_seed(&rn->churn_rng, fl_mix64(c->seed ^ 0xC4124));
     err = fl__clients_init(rn);
     if (err)
         return err;
