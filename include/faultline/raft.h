@@ -107,6 +107,11 @@ typedef struct fl_raft_config {
     uint32_t batch_entries_max;
     uint32_t batch_bytes_max;
     uint32_t entry_bytes_max; /* proposals larger than this are refused (FL_ETOOBIG) */
+    /* Backpressure: a leader refuses proposals (FL_EBUSY) while this many entries of its log
+     * are uncommitted (0 = no limit). Without it a leader that cannot commit (cut off, slow
+     * disks, offered load above capacity) grows its log without bound, and whoever leads
+     * next must replicate that whole backlog before anything new can commit. */
+    uint32_t uncommitted_max;
     bool pre_vote;
     bool check_quorum;
     /* Lease reads: a READ is answered at once while a quorum acknowledged AppendEntries sent
@@ -120,8 +125,8 @@ typedef struct fl_raft_config {
 } fl_raft_config;
 
 /* Fills c with defaults for node id: 3-voter-less (n_voters = 0, set them), election timeout
- * 150 ms, heartbeat 30 ms, 8 in flight, batches of 64 entries / 1 MiB, pre-vote and
- * check-quorum on. */
+ * 150 ms, heartbeat 30 ms, 8 in flight, batches of 64 entries / 1 MiB, at most 512
+ * uncommitted entries, pre-vote and check-quorum on. */
 void fl_raft_config_default(fl_raft_config *c, fl_node_id id);
 /* Returns 0, or FL_ECONFIG with a reason written to why (may be NULL). */
 int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size);
@@ -310,6 +315,7 @@ typedef struct fl_raft {
     } sent[FL_RAFT_SENT_RING];
     fl_time_ns votes_ignored_until; /* after a start: no votes for an election timeout */
     uint64_t lease_reads_served;
+    uint64_t proposals_refused_busy; /* refused by the uncommitted_max backpressure */
 } fl_raft;
 
 /* Initializes r from config and what its disk held (state may be NULL for an empty disk).

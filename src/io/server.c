@@ -371,6 +371,8 @@ static int open_raft(srv *s, fl_errmsg *m)
     rc_cfg.election_timeout_ns = s->cfg.election_timeout_ns;
     rc_cfg.heartbeat_ns = s->cfg.heartbeat_ns;
     rc_cfg.entry_bytes_max = 2u << 20;
+    /* Room for every connection's pipeline in one group commit; past it, ops wait (10 ms). */
+    rc_cfg.uncommitted_max = 8192;
     rc_cfg.lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
     rc_cfg.max_drift_ppm = s->cfg.max_drift_ppm;
     rc_cfg.seed = s->client_id_base ^ s->cfg.id;

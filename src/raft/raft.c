@@ -82,6 +82,7 @@ void fl_raft_config_default(fl_raft_config *c, fl_node_id id)
     c->batch_entries_max = 64;
     c->batch_bytes_max = 1u << 20;
     c->entry_bytes_max = 1u << 20;
+    c->uncommitted_max = 512;
     c->pre_vote = true;
     c->check_quorum = true;
     c->seed = id;
@@ -261,6 +262,10 @@ static int propose(fl_raft *r, const uint8_t *data, uint32_t len, fl_raft_update
         return FL_EBUSY; /* handing over leadership: the next leader takes it */
     if (len > r->cfg.entry_bytes_max)
         return FL_ETOOBIG;
+    if (r->cfg.uncommitted_max && fl_raft_last_index(r) - r->commit >= r->cfg.uncommitted_max) {
+        r->proposals_refused_busy++;
+        return FL_EBUSY; /* backpressure: let the followers catch up first */
+    }
     int rc = fl__log_append(r, r->term, FL_RAFT_ENTRY_NORMAL, data, len);
     if (rc)
         return rc;
