@@ -84,7 +84,14 @@ typedef enum fl_raft_mutant {
     /* lease reads that ignore the declared clock drift bound (a lease of a full election
      * timeout measured on the leader's own clock) */
     FL_RAFT_MUTANT_LEASE_NO_DRIFT = 1u << 8,
-    /* (bits 9..11 are taken by other mutants) */
+    /* hand entries to the state machine as soon as they are appended, before they commit
+     * (a leader answers clients for writes a later leader may overwrite) */
+    FL_RAFT_MUTANT_APPLY_BEFORE_COMMIT = 1u << 9,
+    /* refuse a pre-vote while remembering a leader of the current term, however long ago it
+     * was heard from (instead of only within an election timeout of hearing it): once that
+     * leader is gone nobody wins a pre-vote again, a liveness bug */
+    FL_RAFT_MUTANT_PREVOTE_STALE_LEADER = 1u << 10,
+    /* (1u << 11 is taken on another branch: snapshot-keeps-suffix) */
     /* a leader that a committed configuration removed keeps leading and heartbeating
      * (thesis 4.2.2 says it steps down once C(new) commits) */
     FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS = 1u << 12,
@@ -116,6 +123,11 @@ typedef struct fl_raft_config {
     uint32_t batch_entries_max;
     uint32_t batch_bytes_max;
     uint32_t entry_bytes_max; /* proposals larger than this are refused (FL_ETOOBIG) */
+    /* Backpressure: a leader refuses proposals (FL_EBUSY) while this many entries of its log
+     * are uncommitted (0 = no limit). Without it a leader that cannot commit (cut off, slow
+     * disks, offered load above capacity) grows its log without bound, and whoever leads
+     * next must replicate that whole backlog before anything new can commit. */
+    uint32_t uncommitted_max;
     bool pre_vote;
     bool check_quorum;
     /* Lease reads: a READ is answered at once while a quorum acknowledged AppendEntries sent
@@ -129,8 +141,8 @@ typedef struct fl_raft_config {
 } fl_raft_config;
 
 /* Fills c with defaults for node id: 3-voter-less (n_voters = 0, set them), election timeout
- * 150 ms, heartbeat 30 ms, 8 in flight, batches of 64 entries / 1 MiB, pre-vote and
- * check-quorum on. */
+ * 150 ms, heartbeat 30 ms, 8 in flight, batches of 64 entries / 1 MiB, at most 512
+ * uncommitted entries, pre-vote and check-quorum on. */
 void fl_raft_config_default(fl_raft_config *c, fl_node_id id);
 /* Returns 0, or FL_ECONFIG with a reason written to why (may be NULL). */
 int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size);
@@ -259,6 +271,10 @@ typedef struct fl_raft {
     fl_term term;
     fl_node_id vote;
     fl_node_id leader;
+    /* the leader of the current term once heard from (or ourselves); unlike leader, kept
+     * through a pre-vote round and a check-quorum step-down. Only the PREVOTE_STALE_LEADER
+     * mutant looks at it. */
+    fl_node_id term_leader;
     /* log: entries[i] has index first_index + i */
     fl_raft_entry *log;
     size_t log_count;
@@ -318,6 +334,7 @@ typedef struct fl_raft {
     } sent[FL_RAFT_SENT_RING];
     fl_time_ns votes_ignored_until; /* after a start: no votes for an election timeout */
     uint64_t lease_reads_served;
+    uint64_t proposals_refused_busy; /* refused by the uncommitted_max backpressure */
     /* membership (membership.c): the configuration in force is the latest CONFIG entry in
      * the log, committed or not (conf_index), else conf_base (bootstrap, or what a snapshot
      * carried, as of conf_base_index) */
@@ -366,6 +383,11 @@ static inline fl_index fl_raft_commit_of(const fl_raft *r)
 static inline fl_index fl_raft_applied_of(const fl_raft *r)
 {
     return r->applied;
+}
+/* LEADER handing leadership over: the target; else FL_NODE_NONE. */
+static inline fl_node_id fl_raft_transfer_of(const fl_raft *r)
+{
+    return r->transfer_to;
 }
 fl_index fl_raft_last_index(const fl_raft *r);
 fl_index fl_raft_first_index(const fl_raft *r);

@@ -32,9 +32,11 @@
  *
  * Lifeguard (config.lifeguard): local health awareness (a score raised by failed probes, missed
  * NACKs and refutations scales the probe interval and timeout by score + 1, up to
- * awareness_max); dynamic suspicion timeouts (start at suspicion_max_mult * min and shrink
- * logarithmically as independent suspicions arrive; min = suspicion_mult * log10(N) *
- * probe_interval); NACKs from PING-REQ relays; the buddy system.
+ * awareness_max; pending updates still go out once per unscaled interval in a GOSSIP packet to
+ * a random member, and suspicion timeouts stretch by the same multiplier, so that slower
+ * probing does not slow refutations down against fixed deadlines); dynamic suspicion timeouts
+ * (start at suspicion_max_mult * min and shrink logarithmically as independent suspicions arrive;
+ * min = suspicion_mult * log10(N) * probe_interval); NACKs from PING-REQ relays; the buddy system.
  *
  * Everything an update points to stays valid until the next fl_swim_step or fl_swim_free. */
 #ifndef FAULTLINE_SWIM_H
@@ -105,6 +107,7 @@ typedef enum fl_swim_event_kind {
     FL_SWIM_EV_RECEIVE,   /* a packet: data, len (untrusted) */
     FL_SWIM_EV_BROADCAST, /* disseminate a user payload: data, len */
     FL_SWIM_EV_LEAVE,     /* graceful leave: disseminate LEFT; keep running to spread it */
+    FL_SWIM_EV_SEED,      /* one more seed (id), e.g. learned from a join address at run time */
 } fl_swim_event_kind;
 
 typedef struct fl_swim_event {
@@ -112,6 +115,7 @@ typedef struct fl_swim_event {
     fl_time_ns now_ns;
     const uint8_t *data;
     size_t len;
+    fl_node_id id; /* SEED */
 } fl_swim_event;
 
 typedef struct fl_swim_msg {
@@ -204,6 +208,7 @@ typedef struct fl_swim {
     uint32_t nacks_expected, nacks_got;
     fl_time_ns period_end_ns;
     fl_time_ns probe_deadline_ns;
+    fl_time_ns gossip_next_ns; /* while health > 0: a GOSSIP packet every probe_interval */
     uint32_t seq;
     uint32_t health; /* Lifeguard local health score, 0..awareness_max-1 */
     /* suspicions */
@@ -247,6 +252,9 @@ int fl_swim_step(fl_swim *s, const fl_swim_event *ev, fl_swim_update *up);
 /* Observers (read-only). */
 /* 0 and the member's view, or FL_ENOTFOUND. */
 int fl_swim_member(const fl_swim *s, fl_node_id id, fl_swim_state *state, uint32_t *incarnation);
+/* The member in table slot i < fl_swim_member_count (slots are in no stable order). */
+void fl_swim_member_at(const fl_swim *s, uint32_t i, fl_node_id *id, fl_swim_state *state,
+                       uint32_t *incarnation);
 uint32_t fl_swim_live_count(const fl_swim *s); /* ALIVE + SUSPECT, self included */
 uint32_t fl_swim_member_count(const fl_swim *s);
 uint32_t fl_swim_health(const fl_swim *s); /* Lifeguard multiplier - 1 */
@@ -279,7 +287,8 @@ typedef enum fl_swim_type {
     FL_SWIM_ACK = 2,
     FL_SWIM_PING_REQ = 3,
     FL_SWIM_NACK = 4,
-    FL_SWIM_SYNC = 5, /* push-pull: a page of the sender's member table; target 1 = reply */
+    FL_SWIM_SYNC = 5,   /* push-pull: a page of the sender's member table; target 1 = reply */
+    FL_SWIM_GOSSIP = 6, /* only piggybacked updates (sent while Lifeguard stretches the period) */
 } fl_swim_type;
 
 typedef enum fl_swim_item_kind {

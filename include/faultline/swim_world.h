@@ -63,6 +63,8 @@ uint32_t fl_swim_world_wrongly_dead(const fl_swim_world *w);
 
 /* ---- scenarios ------------------------------------------------------------------------------ */
 
+#define FL_SWIM_DIV_MAX 1024
+
 typedef struct fl_swim_figures {
     /* crash */
     uint32_t crashes;
@@ -78,6 +80,12 @@ typedef struct fl_swim_figures {
     double split_detect_s;  /* until 99% of cross pairs are dead/reaped; < 0: never */
     double split_dead_frac; /* at the heal: (member, other-side member) pairs dead or reaped */
     double heal_s;          /* after heal, until converged; < 0: never */
+    /* view divergence over time (partition): sampled every second from the split until
+     * converged after the heal; fraction = mean over up members of |live members in its view -
+     * members up on its side| / members up on its side (0: every view exact) */
+    uint32_t n_div;
+    double div_t_s[FL_SWIM_DIV_MAX]; /* since the split */
+    double div_frac[FL_SWIM_DIV_MAX];
     /* load */
     double msgs_per_member_s, bytes_per_member_s, updates_per_member_s;
     /* run */

@@ -408,7 +408,8 @@ static int check_commit(fl_raft_checker *ch, fl_node_id id, const fl_raft_update
     return 0;
 }
 
-static int check_apply(fl_raft_check_node *n, fl_node_id id, const fl_raft_update *up, fl_buf *why)
+static int check_apply(const fl_raft_checker *ch, fl_raft_check_node *n, fl_node_id id,
+                       const fl_raft_update *up, fl_buf *why)
 {
     if (!up->n_apply)
         return 0;
@@ -416,6 +417,20 @@ static int check_apply(fl_raft_check_node *n, fl_node_id id, const fl_raft_updat
         fl_buf_printf(why, "state machine safety: node %u applies index %llu after %llu", id,
                       (unsigned long long)up->apply_first, (unsigned long long)n->applied);
         return FL_ECORRUPT;
+    }
+    /* Only committed entries reach a state machine, and only the committed one at an index:
+     * check_commit has already recorded what this update commits. */
+    for (size_t k = 0; k < up->n_apply; k++) {
+        fl_index i = up->apply_first + k;
+        if (i > ch->committed_count || ch->committed[i - 1] != chain_at(n, i)) {
+            fl_buf_printf(why,
+                          "state machine safety: node %u applies entry %llu of term %llu, "
+                          "which %s",
+                          id, (unsigned long long)i, (unsigned long long)up->apply[k].term,
+                          i > ch->committed_count ? "is not committed"
+                                                  : "differs from the committed one");
+            return FL_ECORRUPT;
+        }
     }
     n->applied += up->n_apply;
     return 0;
@@ -457,7 +472,7 @@ int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r
     if (!rc)
         rc = check_commit(ch, id, up, why);
     if (!rc)
-        rc = check_apply(n, id, up, why);
+        rc = check_apply(ch, n, id, up, why);
     n->role = up->role;
     n->term = up->term;
     if (n->commit > up->commit)

@@ -3,6 +3,7 @@
 
 #include "cli.h"
 #include "faultline/error.h"
+#include "faultline/json.h"
 #include "faultline/json_read.h"
 #include "sim_eval.h"
 
@@ -45,6 +46,55 @@ static bool in_shard(const sim_opts *o, uint64_t seed)
 
 /* ---- workers ----------------------------------------------------------------------------- */
 
+/* The chaos config of `faultline sim --chaos` for o's options and seed. */
+void campaign_chaos_config(const sim_opts *o, uint64_t seed, fl_chaos_config *c)
+{
+    fl_chaos_config_default(c);
+    c->seed = seed;
+    c->nodes = o->run.nodes;
+    c->duration_ns = o->run.duration_ns;
+    c->mutants = o->run.mutants;
+    c->churn = o->churn;
+}
+
+/* One --chaos seed as a campaign record (the fields a kv run's record has that apply). */
+static void chaos_record(const sim_opts *o, uint64_t seed, fl_buf *line)
+{
+    fl_chaos_config c;
+    campaign_chaos_config(o, seed, &c);
+    fl_chaos_result r;
+    if (fl_chaos_run(&c, &r)) {
+        fl_buf_printf(line, "{\"seed\":%llu,\"error\":\"bad configuration\"}",
+                      (unsigned long long)seed);
+        return;
+    }
+    char what[320];
+    if (r.violation)
+        snprintf(what, sizeof(what), "safety: %s", r.reason);
+    else
+        snprintf(what, sizeof(what),
+                 r.live ? "no violation" : "liveness: no commit after the heal");
+    fl_json j;
+    fl_json_init(&j, line, false);
+    fl_json_obj_begin(&j);
+    fl_json_kv_uint(&j, "seed", seed);
+    fl_json_key(&j, "verdict");
+    fl_json_obj_begin(&j);
+    fl_json_kv_bool(&j, "violation", r.violation || !r.live);
+    fl_json_kv_str(&j, "summary", what);
+    fl_json_kv_bool(&j, "invariants_held", !r.violation);
+    if (r.violation)
+        fl_json_kv_str(&j, "invariant_violation", r.reason);
+    fl_json_kv_bool(&j, "live", r.live);
+    fl_json_obj_end(&j);
+    fl_json_key(&j, "counts");
+    fl_json_obj_begin(&j);
+    fl_json_kv_uint(&j, "elections", r.elections);
+    fl_json_kv_uint(&j, "events", r.sim.events);
+    fl_json_obj_end(&j);
+    fl_json_obj_end(&j);
+}
+
 static void worker(const sim_opts *o, uint32_t k, uint32_t jobs, int fd)
 {
     uint64_t i = 0;
@@ -55,6 +105,14 @@ static void worker(const sim_opts *o, uint32_t k, uint32_t jobs, int fd)
             continue;
         if (i++ % jobs != k)
             continue;
+        fl_buf_reset(&line);
+        if (o->chaos) {
+            chaos_record(o, seed, &line);
+            fl_buf_put_u8(&line, '\n');
+            if (write(fd, line.data, line.len) != (ssize_t)line.len || seed == UINT64_MAX)
+                break;
+            continue;
+        }
         fl_run_config c = o->run;
         c.seed = seed;
         c.verbose = false;
@@ -211,8 +269,9 @@ typedef struct pipe_in {
     size_t len;
 } pipe_in;
 
-/* Reads what is available; feeds complete lines. Returns false at end of file. */
-static bool drain(summary *s, pipe_in *p)
+/* Reads what is available; feeds complete lines to each(). Returns false at end of file.
+ * Sets *stop when each() asks to stop. */
+static bool drain(campaign_each_fn each, void *ctx, pipe_in *p, bool *stop)
 {
     ssize_t n = read(p->fd, p->buf + p->len, sizeof(p->buf) - p->len);
     if (n <= 0)
@@ -222,8 +281,8 @@ static bool drain(summary *s, pipe_in *p)
     for (size_t i = 0; i < p->len; i++) {
         if (p->buf[i] != '\n')
             continue;
-        add_record(s, p->buf + start, i - start, "worker");
-        progress(s);
+        if (!*stop && each(ctx, p->buf + start, i - start))
+            *stop = true;
         start = i + 1;
     }
     memmove(p->buf, p->buf + start, p->len - start);
@@ -281,9 +340,11 @@ static int spawn(const sim_opts *o, uint32_t jobs, pipe_in *pipes, pid_t *pids)
     return 0;
 }
 
-/* Reads every worker's records until all pipes close. */
-static void collect(summary *s, pipe_in *pipes, uint32_t jobs)
+/* Reads every worker's records until all pipes close or each() asks to stop. Returns
+ * true if it stopped early. */
+static bool collect(campaign_each_fn each, void *ctx, pipe_in *pipes, uint32_t jobs)
 {
+    bool stop = false;
     struct pollfd pfd[JOBS_MAX];
     uint32_t idx[JOBS_MAX];
     for (;;) {
@@ -293,13 +354,13 @@ static void collect(summary *s, pipe_in *pipes, uint32_t jobs)
                 idx[n] = k;
                 pfd[n++] = (struct pollfd){.fd = pipes[k].fd, .events = POLLIN};
             }
-        if (n == 0)
-            return;
+        if (n == 0 || stop)
+            return stop;
         if (poll(pfd, n, -1) < 0 && errno != EINTR)
-            return;
+            return stop;
         for (uint32_t i = 0; i < n; i++) {
             pipe_in *p = &pipes[idx[i]];
-            if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) && !drain(s, p)) {
+            if ((pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) && !drain(each, ctx, p, &stop)) {
                 close(p->fd);
                 p->fd = -1;
             }
@@ -307,33 +368,61 @@ static void collect(summary *s, pipe_in *pipes, uint32_t jobs)
     }
 }
 
-int campaign_run(const sim_opts *o)
+int campaign_for_each(const sim_opts *o, campaign_each_fn each, void *ctx, uint64_t total)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     uint32_t jobs = o->jobs ? o->jobs : (uint32_t)(cores > 0 ? cores : 1);
+    if (jobs > JOBS_MAX)
+        jobs = JOBS_MAX;
+    if (total < jobs)
+        jobs = total ? (uint32_t)total : 1;
+    static pipe_in pipes[JOBS_MAX];
+    pid_t pids[JOBS_MAX];
+    for (uint32_t k = 0; k < JOBS_MAX; k++)
+        pipes[k].fd = -1;
+    if (spawn(o, jobs, pipes, pids)) {
+        for (uint32_t k = 0; k < jobs; k++)
+            if (pipes[k].fd >= 0)
+                close(pipes[k].fd);
+        return -1;
+    }
+    bool stopped = collect(each, ctx, pipes, jobs);
+    int failed_workers = 0;
+    for (uint32_t k = 0; k < jobs; k++) {
+        if (stopped && pipes[k].fd >= 0)
+            kill(pids[k], SIGTERM); /* ours: the answer is known, the rest is not needed */
+        if (pipes[k].fd >= 0)
+            close(pipes[k].fd);
+        pipes[k].fd = -1;
+        int st;
+        waitpid(pids[k], &st, 0);
+        bool ours = stopped && WIFSIGNALED(st) && WTERMSIG(st) == SIGTERM;
+        failed_workers += !ours && (!WIFEXITED(st) || WEXITSTATUS(st) != 0);
+    }
+    return failed_workers;
+}
+
+static bool summarize_one(void *ctx, const char *line, size_t len)
+{
+    summary *s = ctx;
+    add_record(s, line, len, "worker");
+    progress(s);
+    return false;
+}
+
+int campaign_run(const sim_opts *o)
+{
     summary s = {.tty = isatty(2), .t0 = now_s(), .record_out = open_records(o)};
     for (uint64_t seed = o->seed_first; seed <= o->seed_last; seed++) {
         s.total += in_shard(o, seed);
         if (seed == UINT64_MAX - 1)
             break;
     }
-    if (jobs > JOBS_MAX)
-        jobs = JOBS_MAX;
-    if (s.total < jobs)
-        jobs = s.total ? (uint32_t)s.total : 1;
-    static pipe_in pipes[JOBS_MAX];
-    pid_t pids[JOBS_MAX];
-    if (spawn(o, jobs, pipes, pids))
-        return FL_EXIT_USAGE;
-    collect(&s, pipes, jobs);
-    int failed_workers = 0;
-    for (uint32_t k = 0; k < jobs; k++) {
-        int st;
-        waitpid(pids[k], &st, 0);
-        failed_workers += !WIFEXITED(st) || WEXITSTATUS(st) != 0;
-    }
+    int failed_workers = campaign_for_each(o, summarize_one, &s, s.total);
     if (s.record_out)
         fclose(s.record_out);
+    if (failed_workers < 0)
+        return FL_EXIT_USAGE;
     if (failed_workers)
         fprintf(stderr,
                 "faultline sim: %d worker(s) died (a crash is a finding: rerun the "

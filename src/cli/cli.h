@@ -26,8 +26,10 @@ int fl_cmd_check(int argc, char **argv);
 bool fl_swim_sim_wanted(int argc, char **argv);
 int fl_cmd_swim_sim(int argc, char **argv);
 int fl_cmd_gossip(int argc, char **argv);
+int fl_cmd_gossip_members(int argc, char **argv);
 int fl_cmd_server(int argc, char **argv);
 int fl_cmd_cluster(int argc, char **argv);
 int fl_cmd_bench(int argc, char **argv);
+int fl_cmd_mutants(int argc, char **argv);
 
 #endif

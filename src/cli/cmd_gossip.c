@@ -1,29 +1,44 @@
 /* cmd_gossip.c: `faultline gossip`: one SWIM agent on real UDP (gossip.h), printing every
- * membership change it sees; after --duration it leaves gracefully and exits. */
+ * membership change it sees. SIGINT/SIGTERM (or the end of --duration) make it leave
+ * gracefully: LEFT is spread for a few periods, then it exits 0; a second signal exits at once.
+ * `faultline gossip members` (cmd_gossip_members.c) asks a running agent for its view. */
 #include "cli.h"
 #include "faultline/error.h"
 #include "faultline/gossip.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
 #define PEERS_ARGS_MAX 256
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: faultline gossip --id N --bind HOST:PORT [--peer ID@HOST:PORT ...]\n"
-               "                        [--interval-ms T] [--timeout-ms T] [--duration SEC]\n"
-               "                        [--no-lifeguard]\n\n"
-               "Runs one SWIM + Lifeguard member on UDP. Every --peer is also a seed (the way\n"
-               "in, and back after a partition). Prints each membership change as it happens;\n"
-               "after --duration seconds (default: run until killed) it leaves gracefully,\n"
-               "spreads the news for a few periods and exits.\n");
+    fprintf(f,
+            "usage: faultline gossip --bind HOST:PORT [--join HOST:PORT[,HOST:PORT...]]\n"
+            "                        [--key-file PATH] [--id N] [--peer ID@HOST:PORT ...]\n"
+            "                        [--interval-ms T] [--timeout-ms T] [--duration SEC]\n"
+            "                        [--no-lifeguard]\n"
+            "       faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
+            "Runs one SWIM + Lifeguard member on UDP. --join addresses are asked for their id\n"
+            "and become seeds (the way in, and back after a partition); --peer gives a member\n"
+            "whose id is known. Without --id the id is derived from the bound address (the same\n"
+            "address keeps its id across restarts). --key-file holds the cluster key (64 hex\n"
+            "digits or 32 raw bytes): every packet is then authenticated (HMAC-SHA-512-256 with a\n"
+            "time window and replay cache) and anything else is dropped and counted.\n"
+            "Prints each membership change as it happens. SIGINT/SIGTERM or the end of\n"
+            "--duration seconds: a graceful leave, a few periods to spread it, exit 0.\n");
 }
 
 typedef struct gossip_run {
     fl_time_ns t0;
-    fl_loop *loop;
+    fl_gossip *g;
+    int sigfd;
+    fl_loop_watch sigw;
+    bool leaving;
 } gossip_run;
 
 static void changed(void *arg, const fl_swim_change *c, fl_time_ns now)
@@ -51,9 +66,39 @@ static void stop_loop(fl_loop *loop, void *arg)
 
 static void leave_now(fl_loop *loop, void *arg)
 {
-    fl_gossip *g = arg;
-    fl_gossip_leave(g);
-    fl_loop_timer_start(loop, 3 * g->core.cfg.probe_interval_ns, stop_loop, NULL, NULL);
+    gossip_run *r = arg;
+    if (r->leaving)
+        return;
+    r->leaving = true;
+    printf("leaving\n");
+    fflush(stdout);
+    fl_gossip_leave(r->g);
+    fl_loop_timer_start(loop, 3 * r->g->core.cfg.probe_interval_ns, stop_loop, NULL, NULL);
+}
+
+static void on_signal(fl_loop *loop, fl_loop_watch *w, uint32_t events)
+{
+    gossip_run *r = w->arg;
+    struct signalfd_siginfo si;
+    while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        if (r->leaving)
+            fl_loop_stop(loop); /* a second signal: no more waiting */
+        else
+            leave_now(loop, r);
+    }
+}
+
+static int open_signals(fl_loop *loop, gossip_run *r)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    r->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (r->sigfd < 0)
+        return -1;
+    return fl_loop_watch_start(loop, &r->sigw, r->sigfd, FL_LOOP_READ, on_signal, r);
 }
 
 static int parse_peer(const char *s, fl_gossip_peer *p, fl_errmsg *m)
@@ -67,85 +112,178 @@ static int parse_peer(const char *s, fl_gossip_peer *p, fl_errmsg *m)
     return fl_addr_parse(at + 1, &p->addr, m);
 }
 
-int fl_cmd_gossip(int argc, char **argv)
+/* HOST:PORT[,HOST:PORT...] appended to join. */
+static int parse_join(const char *v, fl_addr *join, uint32_t *n, fl_errmsg *m)
 {
-    static fl_gossip_peer peers[PEERS_ARGS_MAX];
+    char one[FL_ADDR_STR_MAX + 8];
+    while (*v) {
+        size_t len = strcspn(v, ",");
+        if (len == 0 || len >= sizeof(one))
+            return fl_errmsg_set(m, FL_EINVAL, "--join: expected HOST:PORT[,HOST:PORT...]");
+        if (*n == FL_SWIM_SEEDS_MAX)
+            return fl_errmsg_set(m, FL_EINVAL, "--join: at most %d addresses", FL_SWIM_SEEDS_MAX);
+        memcpy(one, v, len);
+        one[len] = 0;
+        if (fl_addr_parse(one, &join[*n], m))
+            return FL_EINVAL;
+        (*n)++;
+        v += len + (v[len] == ',');
+    }
+    return 0;
+}
+
+static bool positive(const char *v, double max, double *out)
+{
+    char *end;
+    double d = strtod(v, &end);
+    if (end == v || *end || !(d > 0 && d <= max))
+        return false;
+    *out = d;
+    return true;
+}
+
+typedef struct gossip_opts {
     fl_gossip_config c;
-    memset(&c, 0, sizeof(c));
-    fl_swim_config_default(&c.swim);
-    double duration = 0;
-    bool have_bind = false;
+    fl_gossip_peer peers[PEERS_ARGS_MAX];
+    fl_addr join[FL_SWIM_SEEDS_MAX];
+    fl_gossip_key key;
+    double duration;
+    bool have_bind;
+} gossip_opts;
+
+/* One option with its value v; 0, 1 (bad: message in m) or 2 (help). */
+static int parse_opt(gossip_opts *o, const char *a, const char *v, fl_errmsg *m)
+{
+    double d;
+    unsigned long id;
+    char *end;
+    if (!strcmp(a, "--id")) {
+        id = strtoul(v, &end, 10);
+        if (*end || end == v || id == 0 || id > UINT32_MAX)
+            return fl_errmsg_set(m, 1, "--id: a number 1..%u", UINT32_MAX);
+        o->c.swim.id = (fl_node_id)id;
+    } else if (!strcmp(a, "--bind")) {
+        if (fl_addr_parse(v, &o->c.bind, m))
+            return 1;
+        o->have_bind = true;
+    } else if (!strcmp(a, "--join")) {
+        return parse_join(v, o->join, &o->c.n_join, m) ? 1 : 0;
+    } else if (!strcmp(a, "--key-file")) {
+        return fl_gossip_key_load(v, &o->key, m) ? 1 : 0;
+    } else if (!strcmp(a, "--peer")) {
+        if (o->c.n_peers == PEERS_ARGS_MAX || parse_peer(v, &o->peers[o->c.n_peers], m))
+            return 1;
+        if (o->c.swim.n_seeds < FL_SWIM_SEEDS_MAX)
+            o->c.swim.seeds[o->c.swim.n_seeds++] = o->peers[o->c.n_peers].id;
+        o->c.n_peers++;
+    } else if (!strcmp(a, "--interval-ms") && positive(v, 60000, &d)) {
+        o->c.swim.probe_interval_ns = (fl_time_ns)(d * 1e6);
+    } else if (!strcmp(a, "--timeout-ms") && positive(v, 60000, &d)) {
+        o->c.swim.probe_timeout_ns = (fl_time_ns)(d * 1e6);
+    } else if (!strcmp(a, "--duration") && positive(v, 1e9, &d)) {
+        o->duration = d;
+    } else {
+        return fl_errmsg_set(m, 1, "bad option %s %s", a, v);
+    }
+    return 0;
+}
+
+static int parse_args(gossip_opts *o, int argc, char **argv)
+{
+    fl_swim_config_default(&o->c.swim);
+    /* push-pull every 5th period rather than 30th: members that join through different seeds
+     * find each other in a few periods even when the join gossip was spent early */
+    o->c.swim.sync_every = 5;
     fl_errmsg m;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        int bad = 0;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            return 0;
-        } else if (!strcmp(a, "--no-lifeguard")) {
-            c.swim.lifeguard = false;
-            continue;
-        } else if (!v) {
-            bad = 1;
-        } else if (!strcmp(a, "--id")) {
-            c.swim.id = (fl_node_id)strtoul(v, NULL, 10);
-        } else if (!strcmp(a, "--bind")) {
-            bad = fl_addr_parse(v, &c.bind, &m) != 0;
-            have_bind = !bad;
-        } else if (!strcmp(a, "--peer")) {
-            bad = c.n_peers == PEERS_ARGS_MAX || parse_peer(v, &peers[c.n_peers], &m) != 0;
-            if (!bad && c.swim.n_seeds < FL_SWIM_SEEDS_MAX)
-                c.swim.seeds[c.swim.n_seeds++] = peers[c.n_peers].id;
-            c.n_peers += !bad;
-        } else if (!strcmp(a, "--interval-ms")) {
-            c.swim.probe_interval_ns = (fl_time_ns)(strtod(v, NULL) * 1e6);
-        } else if (!strcmp(a, "--timeout-ms")) {
-            c.swim.probe_timeout_ns = (fl_time_ns)(strtod(v, NULL) * 1e6);
-        } else if (!strcmp(a, "--duration")) {
-            duration = strtod(v, NULL);
-        } else {
-            bad = 1;
+            return 2;
         }
-        if (bad) {
-            fprintf(stderr, "faultline gossip: bad option %s %s (see --help)\n", a, v ? v : "");
-            return FL_EXIT_USAGE;
+        if (!strcmp(a, "--no-lifeguard")) {
+            o->c.swim.lifeguard = false;
+            continue;
+        }
+        if (!v || parse_opt(o, a, v, &m)) {
+            fprintf(stderr, "faultline gossip: %s (see --help)\n",
+                    v ? m.text : "an option without its value");
+            return 1;
         }
         i++;
     }
-    if (c.swim.id == 0 || !have_bind) {
-        usage(stderr);
-        return FL_EXIT_USAGE;
+    if (!o->have_bind) {
+        fprintf(stderr, "faultline gossip: --bind HOST:PORT is required (see --help)\n");
+        return 1;
     }
-    c.peers = peers;
-    c.seed = c.swim.id;
+    o->c.peers = o->peers;
+    o->c.join = o->join;
+    o->c.key = &o->key;
+    return 0;
+}
+
+static void print_start(const fl_gossip *g, const gossip_opts *o)
+{
+    char addr[FL_ADDR_STR_MAX];
+    fl_addr local;
+    fl_gossip_local_addr(g, &local, NULL);
+    printf("member %u on udp %s, %u peer(s), %u join address(es), Lifeguard %s, key %s\n",
+           g->core.cfg.id, fl_addr_format(&local, addr), o->c.n_peers, o->c.n_join,
+           o->c.swim.lifeguard ? "on" : "off", o->key.set ? "on" : "off");
+    fflush(stdout);
+}
+
+static int run_agent(gossip_opts *o)
+{
     fl_loop loop;
+    fl_errmsg m;
     if (fl_loop_init(&loop, NULL, &m)) {
         fprintf(stderr, "faultline gossip: %s\n", m.text);
         return FL_EXIT_VIOLATION;
     }
-    gossip_run r = {.t0 = fl_loop_now(&loop), .loop = &loop};
-    c.changed = changed;
-    c.delivered = delivered;
-    c.arg = &r;
-    fl_gossip g;
-    if (fl_gossip_start(&g, &loop, &c, &m)) {
+    static fl_gossip g;
+    gossip_run r = {.t0 = fl_loop_now(&loop), .g = &g, .sigfd = -1};
+    o->c.changed = changed;
+    o->c.delivered = delivered;
+    o->c.arg = &r;
+    int rc = FL_EXIT_USAGE;
+    if (fl_gossip_start(&g, &loop, &o->c, &m)) {
         fprintf(stderr, "faultline gossip: %s\n", m.text);
-        fl_loop_close(&loop);
-        return FL_EXIT_USAGE;
+        goto out;
     }
-    char addr[FL_ADDR_STR_MAX];
-    fl_addr local;
-    fl_gossip_local_addr(&g, &local, NULL);
-    printf("member %u on udp %s, %u peer(s), Lifeguard %s\n", c.swim.id,
-           fl_addr_format(&local, addr), c.n_peers, c.swim.lifeguard ? "on" : "off");
-    fflush(stdout);
-    if (duration > 0)
-        fl_loop_timer_start(&loop, (fl_time_ns)(duration * 1e9), leave_now, &g, NULL);
-    int rc = fl_loop_run(&loop);
-    printf("left: %llu packets sent, %llu received, %u members known, %u live\n",
+    print_start(&g, o);
+    if (open_signals(&loop, &r)) {
+        fprintf(stderr, "faultline gossip: cannot watch signals\n");
+        rc = FL_EXIT_VIOLATION;
+        goto out;
+    }
+    if (o->duration > 0)
+        fl_loop_timer_start(&loop, (fl_time_ns)(o->duration * 1e9), leave_now, &r, NULL);
+    rc = fl_loop_run(&loop) ? FL_EXIT_VIOLATION : 0;
+    printf("left: %llu packets sent, %llu received, %llu rejected, %llu replayed, %llu malformed, "
+           "%u members known, %u live\n",
            (unsigned long long)g.sent, (unsigned long long)g.received,
-           fl_swim_member_count(&g.core), fl_swim_live_count(&g.core));
+           (unsigned long long)g.rejected, (unsigned long long)g.replayed,
+           (unsigned long long)g.malformed, fl_swim_member_count(&g.core),
+           fl_swim_live_count(&g.core));
+out:
+    if (r.sigw.active)
+        fl_loop_watch_stop(&loop, &r.sigw);
+    if (r.sigfd >= 0)
+        close(r.sigfd);
     fl_gossip_stop(&g);
     fl_loop_close(&loop);
-    return rc ? FL_EXIT_VIOLATION : 0;
+    return rc;
+}
+
+int fl_cmd_gossip(int argc, char **argv)
+{
+    if (argc > 1 && !strcmp(argv[1], "members"))
+        return fl_cmd_gossip_members(argc - 1, argv + 1);
+    static gossip_opts o;
+    memset(&o, 0, sizeof(o));
+    int rc = parse_args(&o, argc, argv);
+    if (rc)
+        return rc == 2 ? 0 : FL_EXIT_USAGE;
+    return run_agent(&o);
 }

@@ -12,13 +12,8 @@
 static int chaos_run(const sim_opts *o)
 {
     fl_chaos_config c;
-    fl_chaos_config_default(&c);
-    c.seed = o->run.seed;
-    c.nodes = o->run.nodes;
-    c.duration_ns = o->run.duration_ns;
-    c.mutants = o->run.mutants;
+    campaign_chaos_config(o, o->run.seed, &c);
     c.verbose = o->run.verbose;
-    c.churn = o->churn;
     fl_chaos_result r;
     if (fl_chaos_run(&c, &r)) {
         fprintf(stderr, "faultline sim --chaos: bad configuration\n");
@@ -94,9 +89,9 @@ int fl_cmd_sim(int argc, char **argv)
         sim_opts_usage(stdout);
         return 0;
     }
-    if (o.chaos)
-        return chaos_run(&o);
     if (o.campaign)
         return campaign_run(&o);
+    if (o.chaos)
+        return chaos_run(&o);
     return single_run(&o);
 }

@@ -1,13 +1,17 @@
 /* cmd_swim_sim.c: `faultline sim --protocol swim`: SWIM scenarios in the simulator, each
  * measured figure printed beside its theoretical value (swim_world.h runs them). */
 #include "cli.h"
+#include "faultline/atomic_file.h"
 #include "faultline/error.h"
+#include "faultline/json.h"
 #include "faultline/swim_world.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 typedef struct swim_opts {
@@ -18,6 +22,8 @@ typedef struct swim_opts {
     int paused; /* -1: default */
     bool loss_set;
     bool help;
+    const char *out_dir; /* --out: results.json there */
+    fl_json *j;          /* the results object being written (NULL without --out) */
 } swim_opts;
 
 static void usage(FILE *f)
@@ -26,7 +32,9 @@ static void usage(FILE *f)
             "usage: faultline sim --protocol swim [--scenario S] [--nodes N] [--seed S]\n"
             "                     [--loss P] [--no-lifeguard] [--interval-ms T] [--timeout-ms T]\n"
             "                     [--crashes C] [--duration SEC] [--paused P]\n"
-            "                     [--retransmit-mult L]  (sends per update: L*ceil(log10(N+1)))\n\n"
+            "                     [--retransmit-mult L]  (sends per update: L*ceil(log10(N+1)))\n"
+            "                     [--awareness-max M] [--suspicion-max-mult B]  (Lifeguard knobs)\n"
+            "                     [--out DIR]  (DIR/results.json: docs/results.md, SWIM keys)\n\n"
             "Scenarios (each figure is printed beside its theoretical value):\n"
             "  crash            C members crash one by one (default 20, 60 s apart): time to the\n"
             "                   first suspicion and until every live member marks it dead\n"
@@ -80,6 +88,10 @@ static int parse_one(swim_opts *o, const char *a, const char *v, int *used)
         o->scenario = v;
         return v ? 0 : bad(a, v);
     }
+    if (!strcmp(a, "--out")) {
+        o->out_dir = v;
+        return v ? 0 : bad(a, v);
+    }
     if (!strcmp(a, "--nodes"))
         return num(v, 3, FL_SIM_NODES_LIMIT, &d) ? (o->w.nodes = (uint32_t)d, 0) : bad(a, v);
     if (!strcmp(a, "--seed"))
@@ -95,6 +107,10 @@ static int parse_one(swim_opts *o, const char *a, const char *v, int *used)
     if (!strcmp(a, "--interval-ms"))
         return num(v, 1, 60000, &d) ? (o->w.swim.probe_interval_ns = (fl_time_ns)(d * 1e6), 0)
                                     : bad(a, v);
+    if (!strcmp(a, "--awareness-max"))
+        return num(v, 1, 64, &d) ? (o->w.swim.awareness_max = (uint32_t)d, 0) : bad(a, v);
+    if (!strcmp(a, "--suspicion-max-mult"))
+        return num(v, 1, 100, &d) ? (o->w.swim.suspicion_max_mult = (uint32_t)d, 0) : bad(a, v);
     if (!strcmp(a, "--retransmit-mult"))
         return num(v, 1, 8, &d) ? (o->w.swim.retransmit_mult = (uint32_t)d, 0) : bad(a, v);
     if (!strcmp(a, "--timeout-ms"))
@@ -167,6 +183,23 @@ static double mean_of(const double *v, uint32_t n)
     return m ? s / m : -1;
 }
 
+/* Seconds (< 0: never) as integer nanoseconds, or null. */
+static void kv_ns(fl_json *j, const char *key, double s)
+{
+    if (s < 0)
+        fl_json_key(j, key), fl_json_null(j);
+    else
+        fl_json_kv_int(j, key, (int64_t)llround(s * 1e9));
+}
+
+static void kv_q(fl_json *j, const char *key, double v) /* a quantile: -1 = none */
+{
+    if (v < 0)
+        fl_json_key(j, key), fl_json_null(j);
+    else
+        fl_json_kv_double(j, key, v);
+}
+
 static void header(const swim_opts *o, const char *what)
 {
     printf("swim %s: %u members, period %.0f ms, timeout %.0f ms, Lifeguard %s, seed %llu\n", what,
@@ -179,6 +212,31 @@ static int fail(int rc, const char *why)
 {
     fprintf(stderr, "faultline sim --protocol swim: %s (%s)\n", why, fl_strerror(rc));
     return FL_EXIT_VIOLATION;
+}
+
+/* per: first suspicion in periods, all: all-dead in seconds (both sorted by quantile()) */
+static void json_crash(fl_json *j, const fl_swim_figures *f, double *per, double *all)
+{
+    fl_json_key(j, "detection");
+    fl_json_obj_begin(j);
+    fl_json_kv_uint(j, "crashes", f->crashes);
+    fl_json_key(j, "first_suspicion_periods");
+    fl_json_obj_begin(j);
+    kv_q(j, "mean", mean_of(per, f->crashes));
+    kv_q(j, "p50", quantile(per, f->crashes, 0.5));
+    kv_q(j, "p99", quantile(per, f->crashes, 0.99));
+    kv_q(j, "max", quantile(per, f->crashes, 1.0));
+    fl_json_obj_end(j);
+    fl_json_key(j, "all_dead_ns");
+    fl_json_obj_begin(j);
+    kv_ns(j, "p50", quantile(all, f->crashes, 0.5));
+    kv_ns(j, "p99", quantile(all, f->crashes, 0.99));
+    kv_ns(j, "max", quantile(all, f->crashes, 1.0));
+    fl_json_obj_end(j);
+    fl_json_kv_uint(j, "undetected", f->undetected);
+    fl_json_kv_uint(j, "false_deaths", f->false_deaths);
+    fl_json_kv_uint(j, "false_suspicions", f->false_suspicions);
+    fl_json_obj_end(j);
 }
 
 static int run_crash(const swim_opts *o)
@@ -222,6 +280,8 @@ static int run_crash(const swim_opts *o)
            (unsigned long long)f->false_suspicions);
     printf("  simulated %.0f s, %llu events, trace %016llx\n", f->sim_s,
            (unsigned long long)f->events, (unsigned long long)f->trace_hash);
+    if (o->j)
+        json_crash(o->j, f, per, all);
     free(f);
     return 0;
 }
@@ -241,6 +301,10 @@ static int run_broadcast(const swim_opts *o)
            fl_swim_retransmit_limit(&o->w.swim, o->w.nodes));
     printf("  %-6s %-22s %-22s %-8s theory\n", "loss", "99.9% (s / periods)", "100% (s / periods)",
            "missed");
+    if (o->j) {
+        fl_json_key(o->j, "dissemination");
+        fl_json_arr_begin(o->j);
+    }
     for (int i = 0; i < nl; i++) {
         swim_opts c = *o;
         c.w.loss = losses[i];
@@ -253,7 +317,19 @@ static int run_broadcast(const swim_opts *o)
                "ln N = %.1f\n",
                losses[i] * 100, f.bc_999_s, f.bc_999_s / T, f.bc_100_s, f.bc_100_s / T,
                f.bc_missing, log2(n), log(n));
+        if (o->j) {
+            fl_json_obj_begin(o->j);
+            fl_json_kv_double(o->j, "loss", losses[i]);
+            kv_ns(o->j, "t_999_ns", f.bc_999_s);
+            kv_ns(o->j, "t_100_ns", f.bc_100_s);
+            kv_q(o->j, "rounds_999", f.bc_999_s < 0 ? -1 : f.bc_999_s / T);
+            kv_q(o->j, "rounds_100", f.bc_100_s < 0 ? -1 : f.bc_100_s / T);
+            fl_json_kv_uint(o->j, "missing", f.bc_missing);
+            fl_json_obj_end(o->j);
+        }
     }
+    if (o->j)
+        fl_json_arr_end(o->j);
     return 0;
 }
 
@@ -278,6 +354,10 @@ static int run_false_positives(const swim_opts *o)
     fl_swim_config cfg = o->w.swim;
     printf("  %-6s %-10s %-26s %-26s theory (false SUSPECT)\n", "loss", "Lifeguard",
            "false DEAD /member-hour", "false SUSPECT /member-hour");
+    if (o->j) {
+        fl_json_key(o->j, "false_positives");
+        fl_json_arr_begin(o->j);
+    }
     for (int i = 0; i < nl; i++)
         for (int lg = 1; lg >= 0; lg--) {
             swim_opts c = *o;
@@ -297,8 +377,44 @@ static int run_false_positives(const swim_opts *o)
             printf("  %4.0f%%  %-10s %-26.3f %-26.3f %.1f from loss alone%s\n", losses[i] * 100,
                    lg ? "on" : "off", (double)f.false_deaths / mh, (double)f.false_suspicions / mh,
                    pf * 3600.0 / T, lg ? "" : ", + slow-member suspicions (Lifeguard damps them)");
+            if (o->j) {
+                fl_json_obj_begin(o->j);
+                fl_json_kv_double(o->j, "loss", losses[i]);
+                fl_json_kv_bool(o->j, "lifeguard", lg);
+                fl_json_kv_uint(o->j, "flaky_members", paused);
+                fl_json_kv_double(o->j, "member_hours", mh);
+                fl_json_kv_uint(o->j, "false_deaths", f.false_deaths);
+                fl_json_kv_uint(o->j, "false_suspicions", f.false_suspicions);
+                fl_json_kv_double(o->j, "false_deaths_per_member_hour",
+                                  (double)f.false_deaths / mh);
+                fl_json_kv_double(o->j, "false_suspicions_per_member_hour",
+                                  (double)f.false_suspicions / mh);
+                fl_json_obj_end(o->j);
+            }
         }
+    if (o->j)
+        fl_json_arr_end(o->j);
     return 0;
+}
+
+static void json_partition(fl_json *j, const fl_swim_figures *f, fl_time_ns split)
+{
+    fl_json_key(j, "partition");
+    fl_json_obj_begin(j);
+    fl_json_kv_int(j, "split_ns", split);
+    kv_ns(j, "detect_99_ns", f->split_detect_s);
+    fl_json_kv_double(j, "dead_fraction_at_heal", f->split_dead_frac);
+    kv_ns(j, "convergence_after_heal_ns", f->heal_s);
+    fl_json_key(j, "view_divergence");
+    fl_json_arr_begin(j);
+    for (uint32_t i = 0; i < f->n_div; i++) {
+        fl_json_obj_begin(j);
+        kv_ns(j, "t_ns", f->div_t_s[i]);
+        fl_json_kv_double(j, "fraction", f->div_frac[i]);
+        fl_json_obj_end(j);
+    }
+    fl_json_arr_end(j);
+    fl_json_obj_end(j);
 }
 
 static int run_partition(const swim_opts *o)
@@ -338,6 +454,8 @@ static int run_partition(const swim_opts *o)
                f.heal_s, f.heal_s / T, d, d, d * (log((double)half) + 0.5772));
     printf("  simulated %.0f s, %llu events, trace %016llx\n", f.sim_s,
            (unsigned long long)f.events, (unsigned long long)f.trace_hash);
+    if (o->j)
+        json_partition(o->j, &f, split);
     return f.heal_s < 0 ? FL_EXIT_VIOLATION : 0;
 }
 
@@ -350,6 +468,10 @@ static int run_churn(const swim_opts *o)
     printf("  a member crashes and the previous one restarts every second, %.0f s\n", dur);
     printf("  %-8s %-14s %-14s %-16s theory\n", "members", "packets/m/s", "bytes/m/s",
            "updates/m/s");
+    if (o->j) {
+        fl_json_key(o->j, "load");
+        fl_json_arr_begin(o->j);
+    }
     for (int i = 0; i < 3; i++) {
         if (sizes[i] < 8 || (i > 0 && sizes[i] == sizes[i - 1]))
             continue;
@@ -365,8 +487,53 @@ static int run_churn(const swim_opts *o)
                "updates ~ churn x %u sends\n",
                sizes[i], f.msgs_per_member_s, f.bytes_per_member_s, f.updates_per_member_s, 2.0 / T,
                fl_swim_retransmit_limit(&c.w.swim, sizes[i]));
+        if (o->j) {
+            fl_json_obj_begin(o->j);
+            fl_json_kv_uint(o->j, "members", sizes[i]);
+            fl_json_kv_double(o->j, "packets_per_member_s", f.msgs_per_member_s);
+            fl_json_kv_double(o->j, "bytes_per_member_s", f.bytes_per_member_s);
+            fl_json_kv_double(o->j, "updates_per_member_s", f.updates_per_member_s);
+            fl_json_obj_end(o->j);
+        }
     }
+    if (o->j)
+        fl_json_arr_end(o->j);
     return 0;
+}
+
+static void json_begin(const swim_opts *o, fl_json *j, fl_buf *b)
+{
+    fl_json_init(j, b, true);
+    fl_json_obj_begin(j);
+    fl_json_kv_str(j, "protocol", "swim");
+    fl_json_kv_str(j, "scenario", o->scenario);
+    fl_json_kv_uint(j, "nodes", o->w.nodes);
+    fl_json_kv_uint(j, "seed", o->w.seed);
+    fl_json_kv_bool(j, "lifeguard", o->w.swim.lifeguard);
+    fl_json_kv_double(j, "loss", o->w.loss);
+    fl_json_kv_int(j, "probe_interval_ns", o->w.swim.probe_interval_ns);
+    fl_json_kv_int(j, "probe_timeout_ns", o->w.swim.probe_timeout_ns);
+}
+
+/* Closes the object and writes DIR/results.json (atomically); the scenario's exit code, or
+ * a violation when the file cannot be written. */
+static int json_write(const swim_opts *o, fl_json *j, fl_buf *b, int rc)
+{
+    fl_json_kv_int(j, "exit_code", rc);
+    fl_json_obj_end(j);
+    fl_buf_put_u8(b, '\n');
+    fl_errmsg m;
+    if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
+        fprintf(stderr, "faultline sim --protocol swim: mkdir %s: %s\n", o->out_dir,
+                strerror(errno));
+        return FL_EXIT_VIOLATION;
+    }
+    if (b->err || fl_atomic_write_file(o->out_dir, "results.json", b->data, b->len, &m)) {
+        fprintf(stderr, "faultline sim --protocol swim: %s\n", b->err ? "out of memory" : m.text);
+        return FL_EXIT_VIOLATION;
+    }
+    printf("  results: %s/results.json\n", o->out_dir);
+    return rc;
 }
 
 int fl_cmd_swim_sim(int argc, char **argv)
@@ -389,6 +556,13 @@ int fl_cmd_swim_sim(int argc, char **argv)
         fprintf(stderr, "faultline sim --protocol swim: %s\n", why);
         return FL_EXIT_USAGE;
     }
+    fl_buf jb;
+    fl_json j;
+    fl_buf_init(&jb);
+    if (o.out_dir) {
+        o.j = &j;
+        json_begin(&o, &j, &jb);
+    }
     double t0 = wall_now();
     if (!strcmp(o.scenario, "crash"))
         rc = run_crash(&o);
@@ -401,7 +575,12 @@ int fl_cmd_swim_sim(int argc, char **argv)
     else if (!strcmp(o.scenario, "churn"))
         rc = run_churn(&o);
     else
-        return bad("--scenario", o.scenario);
+        rc = bad("--scenario", o.scenario);
+    if (o.j && rc != FL_EXIT_USAGE)
+        rc = json_write(&o, &j, &jb, rc);
+    fl_buf_free(&jb);
+    if (rc == FL_EXIT_USAGE)
+        return rc;
     char extra[160] = "";
     size_t off = 0;
     if (o.loss_set)

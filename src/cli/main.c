@@ -16,6 +16,8 @@ static const fl_cli_command commands[] = {
     {"demo", "a self-contained tour: a 5-node cluster simulated under faults, checked",
      fl_cmd_demo},
     {"sim", "one simulated run, or a campaign over many seeds", fl_cmd_sim},
+    {"mutants", "every planted Raft bug hunted by simulated campaigns: which check, how fast",
+     fl_cmd_mutants},
     {"merge", "combine the shard results of a campaign", fl_cmd_merge},
     {"check", "is a history linearizable? (JSON lines or Jepsen EDN)", fl_cmd_check},
     {"gossip", "one SWIM + Lifeguard member on UDP", fl_cmd_gossip},

@@ -65,6 +65,7 @@ void sim_opts_usage(FILE *out)
             "  --chaos                  instead: the Raft-level chaos run of the test campaign\n"
             "                           (random faults of every kind, no kv), for --seed/--nodes/\n"
             "                           --duration/--mutant, as the tests print to reproduce\n"
+            "                           (with --seeds: a campaign of them)\n"
             "  --churn                  with --chaos: membership churn too (learners added and\n"
             "                           promoted, voters and leaders removed and replaced)\n\n"
             "exit status: 0 no violation, 1 a violation (the command that reproduces it is\n"

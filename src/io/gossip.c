@@ -1,15 +1,19 @@
 /* gossip.c: the SWIM agent on UDP (gossip.h). All protocol decisions stay in the core; this
- * file only moves datagrams and time in and out. Invariant: while started, exactly one loop
- * timer is armed for the core's next deadline (or none when it has none). */
-#include "faultline/gossip.h"
+ * file only moves datagrams and time in and out, sealing and opening them when keyed.
+ * Invariant: while started, exactly one loop timer is armed for the core's next deadline (or
+ * none when it has none). */
+#include "gossip_int.h"
 
 #include "faultline/assert.h"
 #include "faultline/error.h"
+#include "faultline/gossip_query.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static int cmp_peer(const void *a, const void *b)
@@ -24,8 +28,14 @@ static fl_gossip_peer *peer_find(fl_gossip *g, fl_node_id id)
     return bsearch(&key, g->peers, g->n_peers, sizeof(*g->peers), cmp_peer);
 }
 
-/* Learns (or refreshes) the address of a sender. O(N) insertion, bounded. */
-static void peer_learn(fl_gossip *g, fl_node_id id, const fl_addr *a)
+const fl_addr *fl__gossip_addr_of(fl_gossip *g, fl_node_id id)
+{
+    const fl_gossip_peer *p = peer_find(g, id);
+    return p ? &p->addr : NULL;
+}
+
+/* O(N) insertion, bounded. */
+void fl__gossip_learn(fl_gossip *g, fl_node_id id, const fl_addr *a)
 {
     fl_gossip_peer *p = peer_find(g, id);
     if (p) {
@@ -44,6 +54,51 @@ static void peer_learn(fl_gossip *g, fl_node_id id, const fl_addr *a)
     g->n_peers++;
 }
 
+fl_node_id fl_gossip_id_from_addr(const fl_addr *a)
+{
+    uint8_t key[19];
+    size_t n = 0;
+    const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
+    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->ss;
+    key[n++] = (uint8_t)a->ss.ss_family;
+    if (a->ss.ss_family == AF_INET6) {
+        memcpy(key + n, &v6->sin6_port, 2);
+        memcpy(key + n + 2, &v6->sin6_addr, 16);
+        n += 18;
+    } else {
+        memcpy(key + n, &v4->sin_port, 2);
+        memcpy(key + n + 2, &v4->sin_addr, 4);
+        n += 6;
+    }
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ key[i]) * 16777619u;
+    return h ? h : 1;
+}
+
+static uint64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void fl__gossip_send(fl_gossip *g, const fl_addr *to, const uint8_t *p, size_t len)
+{
+    uint8_t buf[FL_SWIM_PACKET_BYTES_MAX];
+    if (g->key.set) {
+        FL_ASSERT(len + FL_GOSSIP_AUTH_BYTES <= sizeof(buf));
+        memcpy(buf, p, len);
+        len = fl_gossip_seal(&g->key, buf, len, wall_ms());
+        p = buf;
+    }
+    ssize_t n = sendto(g->fd, p, len, MSG_DONTWAIT, (const struct sockaddr *)&to->ss, to->len);
+    if (n == (ssize_t)len)
+        g->sent++;
+    else
+        g->send_errors++; /* UDP: a full buffer is a lost packet, as SWIM expects */
+}
+
 static void on_timer(fl_loop *loop, void *arg);
 
 static void carry_out(fl_gossip *g, const fl_swim_update *up)
@@ -52,16 +107,12 @@ static void carry_out(fl_gossip *g, const fl_swim_update *up)
     for (size_t i = 0; i < up->n_msgs; i++) {
         const fl_swim_msg *m = &up->msgs[i];
         fl_gossip_peer *p = peer_find(g, m->to);
-        if (!p) {
+        if (p) {
+            fl__gossip_send(g, &p->addr, m->data, m->len);
+        } else {
             g->no_address++;
-            continue;
+            fl__gossip_want_addr(g, m->to);
         }
-        ssize_t n = sendto(g->fd, m->data, m->len, MSG_DONTWAIT,
-                           (const struct sockaddr *)&p->addr.ss, p->addr.len);
-        if (n == (ssize_t)m->len)
-            g->sent++;
-        else
-            g->send_errors++; /* UDP: a full buffer is a lost packet, as SWIM expects */
     }
     for (size_t i = 0; g->changed && i < up->n_changes; i++)
         g->changed(g->arg, &up->changes[i], now);
@@ -76,13 +127,22 @@ static void carry_out(fl_gossip *g, const fl_swim_update *up)
     }
 }
 
-static int step(fl_gossip *g, fl_swim_event_kind kind, const uint8_t *data, size_t len)
+int fl__gossip_step(fl_gossip *g, const fl_swim_event *ev)
 {
-    fl_swim_event ev = {.kind = kind, .now_ns = fl_loop_now(g->loop), .data = data, .len = len};
+    fl_swim_event e = *ev;
+    e.now_ns = fl_loop_now(g->loop);
     fl_swim_update up;
-    int rc = fl_swim_step(&g->core, &ev, &up);
+    int rc = fl_swim_step(&g->core, &e, &up);
+    if (up.decode_error)
+        g->malformed++;
     carry_out(g, &up);
     return rc;
+}
+
+static int step(fl_gossip *g, fl_swim_event_kind kind, const uint8_t *data, size_t len)
+{
+    fl_swim_event ev = {.kind = kind, .data = data, .len = len};
+    return fl__gossip_step(g, &ev);
 }
 
 static void on_timer(fl_loop *loop, void *arg)
@@ -90,6 +150,28 @@ static void on_timer(fl_loop *loop, void *arg)
     fl_gossip *g = arg;
     g->timer = 0;
     step(g, FL_SWIM_EV_TICK, NULL, 0);
+}
+
+/* One datagram: authenticated first (when keyed), then a query or a SWIM packet. */
+static void on_datagram(fl_gossip *g, uint8_t *buf, size_t n, const fl_addr *from)
+{
+    g->received++;
+    if (g->key.set) {
+        int rc = fl_gossip_open(&g->key, &g->replay, buf, n, wall_ms(), &n);
+        if (rc) {
+            *(rc == FL_ESTALE ? &g->replayed : &g->rejected) += 1;
+            return;
+        }
+    }
+    if (n > 0 && buf[0] == FL_GQ_MAGIC) {
+        fl__gossip_on_query(g, buf, n, from);
+        return;
+    }
+    /* learn the sender's address from the header, only if the packet decodes */
+    static fl_swim_packet p;
+    if (fl_swim_decode(buf, n, &p) == 0)
+        fl__gossip_learn(g, p.sender, from);
+    step(g, FL_SWIM_EV_RECEIVE, buf, n);
 }
 
 /* Drains the socket (bounded per wakeup so one busy socket cannot starve the loop). */
@@ -105,13 +187,79 @@ static void on_readable(fl_loop *loop, fl_loop_watch *w, uint32_t events)
             recvfrom(g->fd, buf, sizeof(buf), MSG_DONTWAIT, (struct sockaddr *)&from.ss, &from.len);
         if (n < 0)
             return; /* EAGAIN, or an error the next wakeup reports again */
-        g->received++;
-        /* learn the sender's address from the header, only if the packet decodes */
-        static fl_swim_packet p;
-        if (fl_swim_decode(buf, (size_t)n, &p) == 0)
-            peer_learn(g, p.sender, &from);
-        step(g, FL_SWIM_EV_RECEIVE, buf, (size_t)n);
+        on_datagram(g, buf, (size_t)n, &from);
     }
+}
+
+static int open_socket(fl_gossip *g, const fl_addr *bind_addr, fl_errmsg *m)
+{
+    g->fd = socket(bind_addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (g->fd < 0 || bind(g->fd, (const struct sockaddr *)&bind_addr->ss, bind_addr->len) < 0)
+        return fl_errmsg_errno(m, FL_EIO, errno, "udp socket/bind");
+    return 0;
+}
+
+/* The core's config: members from the peer list, id from the address when not given, packets
+ * small enough to take the seal. */
+static int start_core(fl_gossip *g, const fl_gossip_config *c, fl_errmsg *m)
+{
+    fl_swim_config sc = c->swim;
+    if (sc.id == FL_NODE_NONE) {
+        fl_addr local;
+        if (fl_net_local_addr(g->fd, &local, m))
+            return FL_EIO;
+        sc.id = fl_gossip_id_from_addr(&local);
+    }
+    if (g->key.set && sc.packet_bytes_max > FL_SWIM_PACKET_BYTES_MAX - FL_GOSSIP_AUTH_BYTES)
+        sc.packet_bytes_max = FL_SWIM_PACKET_BYTES_MAX - FL_GOSSIP_AUTH_BYTES;
+    fl_node_id *ids = calloc((size_t)c->n_peers + 1, sizeof(*ids));
+    if (!ids)
+        return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < c->n_peers; i++) {
+        fl__gossip_learn(g, c->peers[i].id, &c->peers[i].addr);
+        ids[i] = c->peers[i].id;
+    }
+    ids[c->n_peers] = sc.id;
+    sc.initial = ids;
+    sc.n_initial = c->n_peers + 1;
+    fl_rng r;
+    fl_rng_seed(&r, c->seed ? c->seed : sc.id);
+    char why[128];
+    int rc = fl_swim_config_validate(&sc, why, sizeof(why));
+    if (rc == 0)
+        rc = fl_swim_init(&g->core, &sc, r);
+    free(ids);
+    if (rc)
+        return fl_errmsg_set(m, rc, "swim: %s", rc == FL_ECONFIG ? why : fl_strerror(rc));
+    g->started = true;
+    return 0;
+}
+
+static int start(fl_gossip *g, fl_loop *loop, const fl_gossip_config *c, fl_errmsg *m)
+{
+    if (c->n_peers > FL_GOSSIP_PEERS_MAX)
+        return fl_errmsg_set(m, FL_ECONFIG, "at most %d peers", FL_GOSSIP_PEERS_MAX);
+    if (c->n_join > FL_SWIM_SEEDS_MAX)
+        return fl_errmsg_set(m, FL_ECONFIG, "at most %d join addresses", FL_SWIM_SEEDS_MAX);
+    if (c->key && c->key->set) {
+        g->key = *c->key;
+        if (fl_gossip_replay_init(&g->replay))
+            return fl_errmsg_set(m, FL_ENOMEM, "replay cache (or libsodium) init failed");
+    }
+    g->peers = calloc(FL_GOSSIP_PEERS_MAX, sizeof(*g->peers));
+    if (!g->peers)
+        return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
+    int rc;
+    if ((rc = open_socket(g, &c->bind, m)) || (rc = start_core(g, c, m)))
+        return rc;
+    if ((rc = fl_loop_watch_start(loop, &g->watch, g->fd, FL_LOOP_READ, on_readable, g)))
+        return fl_errmsg_set(m, rc, "watch the udp socket");
+    if (c->n_join)
+        memcpy(g->join, c->join, c->n_join * sizeof(*c->join));
+    g->n_join = c->n_join;
+    step(g, FL_SWIM_EV_START, NULL, 0);
+    fl__gossip_join_start(g);
+    return 0;
 }
 
 int fl_gossip_start(fl_gossip *g, fl_loop *loop, const fl_gossip_config *c, fl_errmsg *m)
@@ -122,47 +270,10 @@ int fl_gossip_start(fl_gossip *g, fl_loop *loop, const fl_gossip_config *c, fl_e
     g->changed = c->changed;
     g->delivered = c->delivered;
     g->arg = c->arg;
-    if (c->n_peers > FL_GOSSIP_PEERS_MAX)
-        return fl_errmsg_set(m, FL_ECONFIG, "at most %d peers", FL_GOSSIP_PEERS_MAX);
-    g->peers = calloc(FL_GOSSIP_PEERS_MAX, sizeof(*g->peers));
-    fl_node_id *ids = calloc((size_t)c->n_peers + 1, sizeof(*ids));
-    if (!g->peers || !ids) {
-        free(ids);
+    int rc = start(g, loop, c, m);
+    if (rc)
         fl_gossip_stop(g);
-        return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
-    }
-    for (uint32_t i = 0; i < c->n_peers; i++) {
-        peer_learn(g, c->peers[i].id, &c->peers[i].addr);
-        ids[i] = c->peers[i].id;
-    }
-    ids[c->n_peers] = c->swim.id;
-    fl_swim_config sc = c->swim;
-    sc.initial = ids;
-    sc.n_initial = c->n_peers + 1;
-    fl_rng r;
-    fl_rng_seed(&r, c->seed);
-    char why[128];
-    int rc = fl_swim_config_validate(&sc, why, sizeof(why));
-    if (rc == 0)
-        rc = fl_swim_init(&g->core, &sc, r);
-    free(ids);
-    if (rc) {
-        fl_gossip_stop(g);
-        return fl_errmsg_set(m, rc, "swim: %s", rc == FL_ECONFIG ? why : fl_strerror(rc));
-    }
-    g->started = true;
-    g->fd = socket(c->bind.ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (g->fd < 0 || bind(g->fd, (const struct sockaddr *)&c->bind.ss, c->bind.len) < 0) {
-        int e = errno;
-        fl_gossip_stop(g);
-        return fl_errmsg_errno(m, FL_EIO, e, "udp socket/bind");
-    }
-    if ((rc = fl_loop_watch_start(loop, &g->watch, g->fd, FL_LOOP_READ, on_readable, g))) {
-        fl_gossip_stop(g);
-        return fl_errmsg_set(m, rc, "watch the udp socket");
-    }
-    step(g, FL_SWIM_EV_START, NULL, 0);
-    return 0;
+    return rc;
 }
 
 void fl_gossip_stop(fl_gossip *g)
@@ -171,7 +282,9 @@ void fl_gossip_stop(fl_gossip *g)
         fl_loop_watch_stop(g->loop, &g->watch);
     if (g->timer)
         fl_loop_timer_cancel(g->loop, g->timer);
-    g->timer = 0;
+    if (g->join_timer)
+        fl_loop_timer_cancel(g->loop, g->join_timer);
+    g->timer = g->join_timer = 0;
     if (g->fd >= 0)
         close(g->fd);
     g->fd = -1;
@@ -181,6 +294,8 @@ void fl_gossip_stop(fl_gossip *g)
     free(g->peers);
     g->peers = NULL;
     g->n_peers = 0;
+    fl_gossip_replay_free(&g->replay);
+    memset(&g->key, 0, sizeof(g->key));
 }
 
 int fl_gossip_local_addr(const fl_gossip *g, fl_addr *out, fl_errmsg *m)

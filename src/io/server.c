@@ -340,6 +340,13 @@ int fl__srv_read(srv *s, uint64_t ctx)
     return step(s, &ev, &up);
 }
 
+int fl__srv_transfer(srv *s, fl_node_id to)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_TRANSFER, .u.transfer_to = to};
+    fl_raft_update up;
+    return step(s, &ev, &up);
+}
+
 static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p, size_t len)
 {
     srv *s = arg;
@@ -402,6 +409,8 @@ static int open_raft(srv *s, fl_errmsg *m)
     rc_cfg.election_timeout_ns = s->cfg.election_timeout_ns;
     rc_cfg.heartbeat_ns = s->cfg.heartbeat_ns;
     rc_cfg.entry_bytes_max = 2u << 20;
+    /* Room for every connection's pipeline in one group commit; past it, ops wait (10 ms). */
+    rc_cfg.uncommitted_max = 8192;
     rc_cfg.lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
     rc_cfg.max_drift_ppm = s->cfg.max_drift_ppm;
     rc_cfg.seed = s->client_id_base ^ s->cfg.id;

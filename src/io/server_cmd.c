@@ -13,7 +13,8 @@
  * +OK once its config entry is in the leader's log; FL.STATUS shows the configuration.
  *
  * Writes carry the connection's session (client id, next seq); reads carry none (seq 0),
- * since re-running a read is harmless. PING, ECHO, INFO, AUTH, etc. are answered at once. */
+ * since re-running a read is harmless. PING, ECHO, INFO, AUTH, etc. are answered at once.
+ * FL.STATUS reports the node's Raft state; FL.TRANSFER <id> hands leadership to node id. */
 #include "server_int.h"
 
 #include "faultline/error.h"
@@ -584,6 +585,55 @@ static void status_begin(op *o)
     fl__op_finish(o);
 }
 
+/* FL.TRANSFER <node-id>: on the leader, hand leadership to that voter (it is brought up to
+ * date, then told to campaign at once). +OK once started; the transfer ends when the target
+ * leads, or is abandoned after an election timeout (FL.STATUS shows the outcome). Proposals
+ * wait meanwhile. */
+static void transfer_begin(op *o)
+{
+    srv *s = o->s;
+    const fl_raft *r = &s->raft;
+    uint64_t id = 0;
+    const char *arg = ARG(o, 1);
+    size_t len = o->argv[1].len;
+    bool digits = len > 0 && len <= 10;
+    for (size_t i = 0; digits && i < len; i++) {
+        digits = isdigit((unsigned char)arg[i]) != 0;
+        id = id * 10 + (uint64_t)(arg[i] - '0');
+    }
+    bool member = false;
+    for (uint32_t i = 0; digits && i < s->cfg.n; i++)
+        member |= s->cfg.ids[i] == id;
+    char msg[160], a[FL_ADDR_STR_MAX];
+    if (!digits || id == 0 || id > UINT32_MAX) {
+        done_error(o, "ERR FL.TRANSFER: the node id must be a whole number > 0");
+    } else if (!member) {
+        snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: unknown node %llu", (unsigned long long)id);
+        done_error(o, msg);
+    } else if (fl_raft_role_of(r) != FL_RAFT_LEADER) {
+        if (fl_raft_leader_of(r) == FL_NODE_NONE)
+            snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: not the leader (no leader known)");
+        else
+            snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: not the leader (the leader is %u at %s)",
+                     fl_raft_leader_of(r), fl__srv_addr_of(s, fl_raft_leader_of(r), a));
+        done_error(o, msg);
+    } else if (id == s->cfg.id) {
+        done_error(o, "ERR FL.TRANSFER: this node already leads");
+    } else if (fl_raft_transfer_of(r) != FL_NODE_NONE) {
+        snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: a transfer to %u is in progress",
+                 fl_raft_transfer_of(r));
+        done_error(o, msg);
+    } else {
+        int rc = fl__srv_transfer(s, (fl_node_id)id);
+        if (rc)
+            snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: %s", fl_strerror(rc));
+        if (rc)
+            done_error(o, msg);
+        else
+            done_simple(o, "OK");
+    }
+}
+
 static void dbsize_begin(op *o)
 {
     done_int(o, (int64_t)fl_kv_key_count(&o->s->kv)); /* local, may lag on a follower */
@@ -618,6 +668,7 @@ static const cmd_def commands[] = {
     {"fl.add", 2, member_begin, no_result, false},
     {"fl.promote", 2, member_begin, no_result, false},
     {"fl.remove", 2, member_begin, no_result, false},
+    {"fl.transfer", 2, transfer_begin, no_result, false},
     {"dbsize", 1, dbsize_begin, no_result, false},
     {"command", -1, empty_array_begin, no_result, false},
     {"client", -2, ok_begin, no_result, false},

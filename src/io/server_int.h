@@ -172,6 +172,8 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
 int fl__srv_read(srv *s, uint64_t ctx);
 /* A membership change at this node (the leader); index: where its config entry went. */
 int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index);
+/* Starts a leadership transfer to voter `to` (FL_RAFT_EV_TRANSFER): 0, or the core's error. */
+int fl__srv_transfer(srv *s, fl_node_id to);
 void fl__srv_fatal(srv *s, int code, const char *what);
 const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
 

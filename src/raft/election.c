@@ -23,10 +23,13 @@ void fl__become_follower(fl_raft *r, fl_term term, fl_node_id leader)
     if (term > r->term) {
         r->term = term;
         r->vote = FL_NODE_NONE;
+        r->term_leader = FL_NODE_NONE;
         r->dirty_hard_state = true;
     }
     r->role = FL_RAFT_FOLLOWER;
     r->leader = leader;
+    if (leader != FL_NODE_NONE)
+        r->term_leader = leader;
     r->campaign_transfer = false;
     r->transfer_to = FL_NODE_NONE;
     if (leader != FL_NODE_NONE)
@@ -100,6 +103,7 @@ void fl__become_candidate(fl_raft *r)
     r->term++;
     r->vote = r->cfg.id;
     r->leader = FL_NODE_NONE;
+    r->term_leader = FL_NODE_NONE;
     r->dirty_hard_state = true;
     r->self_vote_wait = true; /* counted once this step's persist request is durable */
     r->self_vote_seq = 0;
@@ -184,6 +188,8 @@ void fl__recv_vote(fl_raft *r, const fl_raft_msg *m)
                     (r->vote == m->from || (r->vote == FL_NODE_NONE && r->leader == FL_NODE_NONE)));
     else
         can_vote = m->term == r->term && (r->vote == FL_NODE_NONE || r->vote == m->from);
+    if (pre && MUTANT(r, PREVOTE_STALE_LEADER) && r->term_leader != FL_NODE_NONE)
+        can_vote = false; /* the bug: a leader heard of once is trusted forever */
     bool log_ok = MUTANT(r, VOTE_NO_LOG_CHECK) ||
                   log_up_to_date(r, m->u.vote.last_term, m->u.vote.last_index);
     fl_raft_msg resp = {.type = resp_type, .from = r->cfg.id, .to = m->from, .term = r->term};

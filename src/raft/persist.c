@@ -164,11 +164,13 @@ void fl__finish_step(fl_raft *r, fl_raft_update *up)
     fl__reads_advance(r); /* after this step's commits and acknowledgements */
     up->n_reads = r->reads_out_count;
     up->reads = r->reads_out;
-    if (r->commit > r->applied) {
+    /* The mutant applies whatever is in the log; the cluster checker catches the result. */
+    fl_index apply_to = MUTANT(r, APPLY_BEFORE_COMMIT) ? fl_raft_last_index(r) : r->commit;
+    if (apply_to > r->applied) {
         up->apply_first = r->applied + 1;
-        up->n_apply = (size_t)(r->commit - r->applied);
+        up->n_apply = (size_t)(apply_to - r->applied);
         up->apply = &r->log[up->apply_first - r->first_index];
-        r->applied = r->commit;
+        r->applied = apply_to;
     }
     up->n_msgs = r->out_count;
     up->msgs = r->out;

@@ -34,11 +34,12 @@ const char *fl_raft_msg_type_name(uint8_t type)
 }
 
 static const uint32_t mutant_bits[] = {
-    FL_RAFT_MUTANT_COMMIT_PREV_TERM,    FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK,
-    FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE, FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
-    FL_RAFT_MUTANT_ACCEPT_STALE_TERM,   FL_RAFT_MUTANT_TRUNCATE_MATCHING,
-    FL_RAFT_MUTANT_NO_STEP_DOWN,        FL_RAFT_MUTANT_READ_NO_CONFIRM,
-    FL_RAFT_MUTANT_LEASE_NO_DRIFT,      FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS,
+    FL_RAFT_MUTANT_COMMIT_PREV_TERM,     FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK,
+    FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE,  FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
+    FL_RAFT_MUTANT_ACCEPT_STALE_TERM,    FL_RAFT_MUTANT_TRUNCATE_MATCHING,
+    FL_RAFT_MUTANT_NO_STEP_DOWN,         FL_RAFT_MUTANT_READ_NO_CONFIRM,
+    FL_RAFT_MUTANT_LEASE_NO_DRIFT,       FL_RAFT_MUTANT_APPLY_BEFORE_COMMIT,
+    FL_RAFT_MUTANT_PREVOTE_STALE_LEADER, FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS,
     FL_RAFT_MUTANT_JOINT_NEW_ONLY,
 };
 static const char *mutant_names[] = {
@@ -51,6 +52,8 @@ static const char *mutant_names[] = {
     "no-step-down",
     "read-no-confirm",
     "lease-no-drift",
+    "apply-before-commit",
+    "prevote-stale-leader",
     "removed-leader-heartbeats",
     "joint-new-majority-only",
 };
@@ -90,6 +93,7 @@ void fl_raft_config_default(fl_raft_config *c, fl_node_id id)
     c->batch_entries_max = 64;
     c->batch_bytes_max = 1u << 20;
     c->entry_bytes_max = 1u << 20;
+    c->uncommitted_max = 512;
     c->pre_vote = true;
     c->check_quorum = true;
     c->seed = id;
@@ -257,6 +261,10 @@ static int propose(fl_raft *r, const uint8_t *data, uint32_t len, fl_raft_update
         return FL_EBUSY; /* handing over leadership: the next leader takes it */
     if (len > r->cfg.entry_bytes_max)
         return FL_ETOOBIG;
+    if (r->cfg.uncommitted_max && fl_raft_last_index(r) - r->commit >= r->cfg.uncommitted_max) {
+        r->proposals_refused_busy++;
+        return FL_EBUSY; /* backpressure: let the followers catch up first */
+    }
     int rc = fl__log_append(r, r->term, FL_RAFT_ENTRY_NORMAL, data, len);
     if (rc)
         return rc;
@@ -312,7 +320,8 @@ int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
 void fl_raft_invariants(const fl_raft *r)
 {
     fl_index last = fl_raft_last_index(r);
-    FL_ASSERT(r->applied <= r->commit);
+    FL_ASSERT(r->applied <= r->commit || MUTANT(r, APPLY_BEFORE_COMMIT)); /* for the checker */
+    FL_ASSERT(r->applied <= last);
     FL_ASSERT(r->commit <= last);
     FL_ASSERT(r->durable_index <= last);
     FL_ASSERT(r->seq_durable < r->seq_next);

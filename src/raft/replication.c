@@ -149,6 +149,7 @@ void fl__become_leader(fl_raft *r)
 {
     r->role = FL_RAFT_LEADER;
     r->leader = r->cfg.id;
+    r->term_leader = r->cfg.id;
     r->campaign_transfer = false;
     r->transfer_to = FL_NODE_NONE;
     fl_index next = fl_raft_last_index(r) + 1;

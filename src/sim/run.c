@@ -74,6 +74,8 @@ void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
         return;
     n->leader = leader;
     n->term = term;
+    if (leader)
+        fl__nemesis_new_leader(rn, id);
     fl_run_result *r = rn->res;
     if (fl_array_grow((void **)&r->roles, &rn->roles_cap, r->n_roles + 1, sizeof(*r->roles)))
         return;
@@ -164,8 +166,9 @@ static int setup(run *rn)
     if (err)
         return err;
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
+    fl_rng_seed(&rn->churn_rng, fl_mix64(c->seed ^ 0xC4124));
     if (fl__nemesis_churns(c->nemesis)) {
-        fl_rng_seed(&rn->churn_rng, fl_mix64(c->seed ^ 0xC4C412));
+        fl_rng_seed(&rn->member_rng, fl_mix64(c->seed ^ 0xC4C412));
         rn->rs.voters = c->nodes / 2 + 1; /* the others wait outside, empty */
     }
     err = fl__clients_init(rn);
@@ -203,8 +206,8 @@ static void collect(run *rn)
     }
     r->sim = *fl_sim_get_stats(rn->sim);
     r->elections = rn->rs.stats.elections;
-    r->churn_asked = rn->churn.asked;
-    r->churn_refused = rn->churn.refused;
+    r->churn_asked = rn->member_churn.asked;
+    r->churn_refused = rn->member_churn.refused;
     r->joint_committed = rn->rs.stats.joint_committed;
     r->config_committed = rn->rs.stats.config_committed;
     r->removed_stepdowns = rn->rs.stats.removed_stepdowns;

@@ -77,8 +77,17 @@ struct run {
     fl_nemesis fault_kind;
     fl_node_id fault_nodes[FL_RAFT_NODES_MAX];
     uint32_t fault_n;
-    fl_rng churn_rng; /* membership churn draws, apart from the other nemesis draws */
-    fl_raft_churn_stats churn;
+    /* leader-churn: its own random stream (the other nemeses' draws stay as they were) and
+     * one pending crash or restart per node */
+    fl_rng churn_rng;
+    struct run_churn {
+        run *rn;
+        fl_node_id id;
+        bool pending;
+    } churn[FL_RAFT_NODES_MAX + 1];
+    uint32_t churn_cut; /* bit id: node id is cut off from every other node */
+    fl_rng member_rng;  /* membership churn draws, apart from the other nemesis draws */
+    fl_raft_churn_stats member_churn;
     /* heal and liveness */
     bool healed;
     fl_time_ns heal_ns;
@@ -108,5 +117,7 @@ void fl__clients_drop_reads(run_node *n);
 bool fl__nemesis_churns(fl_nemesis n); /* the cluster starts with spares outside */
 void fl__nemesis_start(run *rn);
 void fl__nemesis_heal_all(run *rn);
+/* Node id just became leader (leader-churn reacts to it). */
+void fl__nemesis_new_leader(run *rn, fl_node_id id);
 
 #endif

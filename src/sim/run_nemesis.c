@@ -4,6 +4,7 @@
  * everything heals (fl__nemesis_heal_all). */
 #include "run_int.h"
 
+#include "faultline/assert.h"
 #include "faultline/error.h"
 
 #include <stdio.h>
@@ -30,6 +31,7 @@ static const char *names[] = {"none",
                               "transfer",
                               "isolate-leader-skew",
                               "mix",
+                              "leader-churn",
                               "churn",
                               "mix-churn"};
 
@@ -54,6 +56,7 @@ static const char *help[] = {
     "the leader hands leadership over to another node (TimeoutNow)",
     "the leader cut off, its clock --drift slow and the others' --drift fast (breaks leases)",
     "a random one of the above at every interval",
+    "every new leader cut off within a few network delays, for a while (not in mix)",
     "membership changes (learners added, promoted; voters, leaders removed, replaced)",
     "mix, with churn as one more kind"};
 
@@ -182,7 +185,7 @@ static void churn_tick(fl_sim *sim, void *arg)
     if (rn->healed || !rn->fault_on || rn->fault_kind != FL_NEMESIS_CHURN)
         return;
     char what[128];
-    fl_raft_sim_churn(sim, &rn->churn_rng, 2, &rn->churn, what, sizeof(what));
+    fl_raft_sim_churn(sim, &rn->member_rng, 2, &rn->member_churn, what, sizeof(what));
     if (rn->cfg->verbose)
         printf("%10.3f s  %s\n", (double)fl_sim_time(sim) / 1e9, what);
     fl_sim_schedule(sim, fl_sim_time(sim) + rn->cfg->nemesis_interval_ns / 4 + 1, churn_tick, rn);
@@ -214,6 +217,10 @@ static void fault_start(run *rn, fl_nemesis kind)
         for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
             fl_sim_clock_set_drift(rn->sim, id,
                                    id == l ? -rn->cfg->clock_drift_ppm : rn->cfg->clock_drift_ppm);
+    } else if (kind == FL_NEMESIS_LEADER_CHURN) {
+        fl_node_id l = fl_raft_sim_leader(rn->sim);
+        if (l)
+            fl__nemesis_new_leader(rn, l); /* the sitting leader goes first */
     } else if (kind == FL_NEMESIS_CHURN) {
         fl_sim_schedule(rn->sim, fl_sim_time(rn->sim), churn_tick, rn);
     } else if (kind == FL_NEMESIS_TRANSFER) {
@@ -230,8 +237,9 @@ static void fault_stop(run *rn)
 {
     fl_nemesis kind = rn->fault_kind;
     if ((kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) ||
-        kind == FL_NEMESIS_ISOLATE_LEADER_SKEW)
+        kind == FL_NEMESIS_ISOLATE_LEADER_SKEW || kind == FL_NEMESIS_LEADER_CHURN)
         fl_sim_heal(rn->sim);
+    rn->churn_cut = 0;
     for (uint32_t i = 0; i < rn->fault_n; i++) {
         fl_node_id id = rn->fault_nodes[i];
         if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_DOWN)
@@ -245,6 +253,61 @@ static void fault_stop(run *rn)
     if (kind == FL_NEMESIS_CLOCK_DRIFT || kind == FL_NEMESIS_ISOLATE_LEADER_SKEW)
         for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
             fl_sim_clock_set_drift(rn->sim, id, 0);
+}
+
+/* ---- leader-churn ------------------------------------------------------------------------ */
+
+static bool churning(const run *rn)
+{
+    return rn->fault_on && rn->fault_kind == FL_NEMESIS_LEADER_CHURN && !rn->healed;
+}
+
+static void churn_apply(run *rn)
+{
+    fl_sim_conn c;
+    fl_sim_conn_full(&c, rn->cfg->nodes);
+    for (fl_node_id a = 1; a <= rn->cfg->nodes; a++)
+        for (fl_node_id b = 1; b <= rn->cfg->nodes; b++)
+            if (a != b && ((rn->churn_cut >> a) & 1 || (rn->churn_cut >> b) & 1))
+                fl_sim_conn_block(&c, a, b);
+    fl_sim_set_conn(rn->sim, &c);
+}
+
+static void churn_rejoin(fl_sim *sim, void *arg)
+{
+    struct run_churn *ch = arg;
+    ch->pending = false;
+    if (!churning(ch->rn) || !((ch->rn->churn_cut >> ch->id) & 1))
+        return;
+    ch->rn->churn_cut &= ~(1u << ch->id);
+    churn_apply(ch->rn);
+}
+
+static void churn_cut(fl_sim *sim, void *arg)
+{
+    struct run_churn *ch = arg;
+    run *rn = ch->rn;
+    ch->pending = false;
+    if (!churning(rn) || (uint32_t)__builtin_popcount(rn->churn_cut) >= (rn->cfg->nodes - 1) / 2)
+        return;
+    rn->churn_cut |= 1u << ch->id;
+    churn_apply(rn);
+    /* cut off for one to a few election timeouts: others lead meanwhile */
+    fl_time_ns back_after = (fl_time_ns)fl_rng_range(&rn->churn_rng, 150, 600) * FL_NS_PER_MS;
+    ch->pending = true;
+    fl_sim_schedule(sim, fl_sim_time(sim) + back_after, churn_rejoin, ch);
+}
+
+void fl__nemesis_new_leader(run *rn, fl_node_id id)
+{
+    FL_ASSERT(id >= 1 && id <= FL_RAFT_NODES_MAX);
+    struct run_churn *ch = &rn->churn[id];
+    if (!churning(rn) || ch->pending)
+        return;
+    /* within 0..16 mean network delays: some of its first entries reach some followers */
+    fl_time_ns d = (fl_time_ns)fl_rng_below(&rn->churn_rng, 16 * rn->cfg->net_delay_ns + 1);
+    *ch = (struct run_churn){.rn = rn, .id = id, .pending = true};
+    fl_sim_schedule(rn->sim, fl_sim_time(rn->sim) + d, churn_cut, ch);
 }
 
 static void record_fault(run *rn, fl_time_ns start, fl_time_ns end, fl_nemesis kind)
@@ -279,9 +342,9 @@ static void tick(fl_sim *sim, void *arg)
                                       FL_NEMESIS_ISOLATE_LEADER_SKEW + 1);
             kind = k > FL_NEMESIS_ISOLATE_LEADER_SKEW ? FL_NEMESIS_CHURN : (fl_nemesis)k;
         }
-        fault_start(rn, kind);
         rn->fault_on = true;
         rn->fault_start_ns = now;
+        fault_start(rn, kind);
         if (rn->cfg->verbose)
             printf("%10.3f s  nemesis: %s\n", (double)now / 1e9, fl_nemesis_name(kind));
     }

@@ -423,6 +423,37 @@ static uint64_t split_pairs_gone(const fl_swim_world *w, uint32_t half)
     return gone;
 }
 
+/* Mean over up members of how far their live count is from the members up in their group:
+ * O(N) per sample. */
+static double view_divergence(const fl_swim_world *w)
+{
+    uint32_t groups[2] = {0, 0};
+    for (fl_node_id id = 1; id <= w->cfg.nodes; id++)
+        if (fl_sim_node_state_of(w->sim, id) == FL_SIM_NODE_UP)
+            groups[fl_sim_group(w->sim, id) ? 1 : 0]++;
+    double sum = 0;
+    uint32_t m = 0;
+    for (fl_node_id id = 1; id <= w->cfg.nodes; id++) {
+        const fl_swim *s = fl_swim_sim_core(w->sim, id);
+        if (!s || fl_sim_node_state_of(w->sim, id) != FL_SIM_NODE_UP)
+            continue;
+        double up = groups[fl_sim_group(w->sim, id) ? 1 : 0];
+        sum += fabs((double)fl_swim_live_count(s) - up) / up;
+        m++;
+    }
+    return m ? sum / m : 0;
+}
+
+/* At the poll time t (the simulator's clock stops at its last event, before t). */
+static void sample_divergence(const fl_swim_world *w, fl_time_ns t, fl_time_ns since,
+                              fl_swim_figures *f)
+{
+    if ((t - since) % FL_NS_PER_S != 0 || f->n_div == FL_SWIM_DIV_MAX)
+        return;
+    f->div_t_s[f->n_div] = (double)(t - since) / 1e9;
+    f->div_frac[f->n_div++] = view_divergence(w);
+}
+
 int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl_time_ns limit_ns,
                           fl_swim_figures *f, char *why, size_t why_size)
 {
@@ -446,6 +477,7 @@ int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl
     for (fl_time_ns t = WARMUP_NS; t < WARMUP_NS + split_ns; t += POLL_NS) {
         if ((rc = fl_swim_world_run_until(&w, t)))
             goto out;
+        sample_divergence(&w, t, WARMUP_NS, f);
         if (f->split_detect_s >= 0)
             continue;
         /* 99% of the (member, member of the other half) pairs are dead or reaped (pairs come
@@ -466,6 +498,7 @@ int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl
     for (fl_time_ns t = heal; t <= heal + limit_ns; t += POLL_NS) {
         if ((rc = fl_swim_world_run_until(&w, t)))
             goto out;
+        sample_divergence(&w, t, WARMUP_NS, f);
         if (fl_swim_world_converged(&w)) {
             f->heal_s = (double)(t - heal) / 1e9;
             break;

@@ -102,7 +102,7 @@ int fl_swim_decode(const uint8_t *p, size_t len, fl_swim_packet *out)
         return FL_ECORRUPT;
     if (version != FL_SWIM_VERSION)
         return FL_EVERSION;
-    if (out->type < FL_SWIM_PING || out->type > FL_SWIM_SYNC)
+    if (out->type < FL_SWIM_PING || out->type > FL_SWIM_GOSSIP)
         return FL_ETYPE;
     if (out->sender == FL_NODE_NONE)
         return FL_ECORRUPT;

@@ -178,6 +178,16 @@ static uint32_t mult(const fl_swim *s)
     return s->cfg.lifeguard ? s->health + 1 : 1;
 }
 
+/* When a suspicion expires: its timeout stretched by the local health multiplier. Local health
+ * awareness stretches this member's protocol period (and, under uniform loss, everyone's), and
+ * refutations travel only on protocol traffic, so they arrive that much later; a timeout that
+ * did not stretch too turned Lifeguard's slower probing into more false DEAD declarations at
+ * 30% loss than plain SWIM (docs/swim.md, "Lifeguard under loss"). */
+static fl_time_ns susp_deadline(const fl_swim *s, const swim_susp *x)
+{
+    return x->start_ns + (x->deadline_ns - x->start_ns) * mult(s);
+}
+
 static void health_delta(fl_swim *s, int d)
 {
     if (!s->cfg.lifeguard)
@@ -663,7 +673,7 @@ static void expire_suspicions(fl_swim *s)
 {
     for (uint32_t i = 0; i < s->n_susp;) {
         swim_susp *x = &s->susp[i];
-        if (x->deadline_ns > s->now_ns) {
+        if (susp_deadline(s, x) > s->now_ns) {
             i++;
             continue;
         }
@@ -691,9 +701,27 @@ static void run_relays(fl_swim *s)
     }
 }
 
+/* Lifeguard stretches the period while health is low; dissemination keeps the unscaled pace
+ * (as a separate gossip timer would), so refutations are not slowed down with it. */
+static void maybe_gossip(fl_swim *s)
+{
+    if (mult(s) == 1 || s->gossip_next_ns > s->now_ns)
+        return;
+    s->gossip_next_ns = s->now_ns + s->cfg.probe_interval_ns;
+    if (s->bq_count == 0 || s->self_state == FL_SWIM_LEFT)
+        return;
+    fl_node_id to = random_live(s, FL_NODE_NONE, FL_NODE_NONE);
+    if (to == FL_NODE_NONE)
+        return;
+    size_t head = begin(s, to, FL_SWIM_GOSSIP, 0, FL_NODE_NONE);
+    if (head != SIZE_MAX)
+        finish(s, head);
+}
+
 static void tick(fl_swim *s)
 {
     expire_suspicions(s);
+    maybe_gossip(s);
     run_relays(s);
     if (s->probe_deadline_ns <= s->now_ns && !s->probe_acked && !s->probe_indirect)
         send_ping_reqs(s);
@@ -706,11 +734,13 @@ static void tick(fl_swim *s)
 static fl_time_ns next_deadline(const fl_swim *s)
 {
     fl_time_ns t = s->period_end_ns;
+    if (mult(s) > 1 && s->gossip_next_ns < t)
+        t = s->gossip_next_ns > s->now_ns ? s->gossip_next_ns : s->now_ns;
     if (!s->probe_acked && !s->probe_indirect && s->probe_deadline_ns < t)
         t = s->probe_deadline_ns;
     for (uint32_t i = 0; i < s->n_susp; i++)
-        if (s->susp[i].deadline_ns < t)
-            t = s->susp[i].deadline_ns;
+        if (susp_deadline(s, &s->susp[i]) < t)
+            t = susp_deadline(s, &s->susp[i]);
     for (int i = 0; i < FL_SWIM_RELAYS_MAX; i++) {
         const swim_relay *r = &s->relays[i];
         if (r->used && r->nack_at_ns < t)
@@ -871,6 +901,28 @@ static void leave(fl_swim *s)
     fl__bq_put(s, &it);
 }
 
+static void announce(fl_swim *s)
+{
+    fl_swim_item it = {.kind = FL_SWIM_ITEM_ALIVE, .id = s->cfg.id, .inc = s->incarnation};
+    it.from = it.id;
+    fl__bq_put(s, &it);
+}
+
+/* A seed is contacted while we are alone and re-probed while it is not seen alive. */
+static int add_seed(fl_swim *s, fl_node_id id)
+{
+    if (id == FL_NODE_NONE || id == s->cfg.id)
+        return FL_EINVAL;
+    for (uint32_t i = 0; i < s->cfg.n_seeds; i++)
+        if (s->cfg.seeds[i] == id)
+            return 0;
+    if (s->cfg.n_seeds == FL_SWIM_SEEDS_MAX)
+        return FL_EFULL;
+    s->cfg.seeds[s->cfg.n_seeds++] = id;
+    announce(s); /* as with seeds known at start: our ALIVE spreads from us too */
+    return 0;
+}
+
 int fl_swim_step(fl_swim *s, const fl_swim_event *ev, fl_swim_update *up)
 {
     memset(up, 0, sizeof(*up));
@@ -882,12 +934,8 @@ int fl_swim_step(fl_swim *s, const fl_swim_event *ev, fl_swim_update *up)
     case FL_SWIM_EV_START:
         if (!s->started) {
             s->started = true;
-            if (s->cfg.n_seeds) { /* announce ourselves */
-                fl_swim_item it = {
-                    .kind = FL_SWIM_ITEM_ALIVE, .id = s->cfg.id, .inc = s->incarnation};
-                it.from = it.id;
-                fl__bq_put(s, &it);
-            }
+            if (s->cfg.n_seeds)
+                announce(s);
             /* a random phase, so that members started together do not probe in lockstep */
             s->period_end_ns = s->now_ns + fl_rng_below(&s->rng, s->cfg.probe_interval_ns);
         }
@@ -906,6 +954,9 @@ int fl_swim_step(fl_swim *s, const fl_swim_event *ev, fl_swim_update *up)
         break;
     case FL_SWIM_EV_LEAVE:
         leave(s);
+        break;
+    case FL_SWIM_EV_SEED:
+        rc = add_seed(s, ev->id);
         break;
     default:
         rc = FL_EINVAL;
@@ -929,6 +980,15 @@ int fl_swim_member(const fl_swim *s, fl_node_id id, fl_swim_state *state, uint32
     return 0;
 }
 
+void fl_swim_member_at(const fl_swim *s, uint32_t i, fl_node_id *id, fl_swim_state *state,
+                       uint32_t *incarnation)
+{
+    FL_ASSERT(i < s->n);
+    *id = s->m[i].id;
+    *state = (fl_swim_state)s->m[i].state;
+    *incarnation = s->m[i].inc;
+}
+
 uint32_t fl_swim_live_count(const fl_swim *s)
 {
     return s->n_live;
@@ -948,7 +1008,7 @@ fl_time_ns fl_swim_suspicion_deadline(const fl_swim *s, fl_node_id id)
 {
     for (uint32_t i = 0; i < s->n_susp; i++)
         if (s->susp[i].id == id)
-            return s->susp[i].deadline_ns;
+            return susp_deadline(s, &s->susp[i]);
     return FL_TIME_NEVER;
 }
 

@@ -16,6 +16,7 @@ typedef struct story {
 } story;
 
 static story S;
+static uint32_t story_mutants; /* planted bugs for the next begin() */
 
 static void begin_torn(uint32_t n, bool pre_vote, uint64_t seed, double torn)
 {
@@ -24,6 +25,7 @@ static void begin_torn(uint32_t n, bool pre_vote, uint64_t seed, double torn)
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     rc.pre_vote = pre_vote;
+    rc.mutants = story_mutants;
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = seed;
@@ -276,4 +278,56 @@ TEST(story_torn_last_write_is_discarded_at_restart)
         end();
     }
     CHECK(torn >= 3);
+}
+
+/* Pre-vote refuses a candidate only while the voter hears from a live leader. The
+ * prevote-stale-leader mutant refuses it whenever the voter knows of a leader of its term,
+ * however long ago it heard from it: once that leader crashes nobody wins a pre-vote again,
+ * and the term never moves. Returns whether a new leader took over within 20 timeouts. */
+static bool replaced_after_leader_crash(uint32_t mutants)
+{
+    story_mutants = mutants;
+    begin(3, true, 21);
+    story_mutants = 0;
+    run_for_ms(2000);
+    fl_node_id old = leader();
+    CHECK(old != 0);
+    fl_term t = old ? fl_raft_term_of(node(old)) : 0;
+    fl_sim_crash(S.sim, old);
+    run_for_ms(3000);
+    fl_node_id now = leader();
+    bool replaced = now != 0 && now != old && fl_raft_term_of(node(now)) > t;
+    end();
+    return replaced;
+}
+
+TEST(story_a_crashed_leader_is_replaced_unless_voters_trust_it_forever)
+{
+    CHECK(replaced_after_leader_crash(0));
+    CHECK(!replaced_after_leader_crash(FL_RAFT_MUTANT_PREVOTE_STALE_LEADER));
+}
+
+/* State machine safety covers what is applied, not only what is committed: a node that
+ * hands an entry to its state machine before the cluster committed it is reported, and the
+ * same story without the planted bug is clean. */
+TEST(story_applying_an_uncommitted_entry_is_a_violation)
+{
+    begin(3, true, 5);
+    run_for_ms(1000);
+    CHECK(leader() != 0);
+    fl_node_id l = leader();
+    isolate(l); /* the leader alone: its entry cannot commit, and nobody applies it */
+    CHECK(propose(l, "x") != 0);
+    run_for_ms(100);
+    end();
+    story_mutants = FL_RAFT_MUTANT_APPLY_BEFORE_COMMIT;
+    begin(3, true, 5);
+    story_mutants = 0;
+    run_for_ms(1000);
+    const fl_sim_violation *v = fl_sim_get_violation(S.sim);
+    CHECK(v->found);
+    CHECK(v->found && strstr(v->reason, "state machine safety") != NULL);
+    CHECK(v->found && strstr(v->reason, "is not committed") != NULL);
+    fl_sim_destroy(S.sim);
+    fl_raft_sim_free(&S.rs);
 }

@@ -556,3 +556,31 @@ TEST(follower_with_a_live_leader_ignores_a_disruptive_candidate)
     CHECK(fl_raft_term_of(&f->r) == t + 3);
     teardown();
 }
+
+TEST(leader_that_cannot_commit_refuses_proposals_past_the_uncommitted_limit)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    deliver_all();
+    node *ld = &c.nodes[l - 1];
+    fl_index commit = fl_raft_commit_of(&ld->r);
+    uint32_t limit = ld->r.cfg.uncommitted_max;
+    CHECK_EQ(limit, 512);
+    /* cut off: nothing it sends arrives, so nothing it appends commits */
+    for (uint32_t i = 0; fl_raft_last_index(&ld->r) - commit < limit; i++) {
+        CHECK_EQ(propose_at(l, "x"), 0);
+        drop_all();
+    }
+    CHECK_EQ(propose_at(l, "one too many"), FL_EBUSY);
+    CHECK_EQ(ld->r.proposals_refused_busy, 1);
+    CHECK_EQ(fl_raft_last_index(&ld->r) - commit, limit);
+    /* reconnected: the followers catch up, the backlog commits, proposals are taken again */
+    for (int i = 0; i < 40 && fl_raft_commit_of(&ld->r) < fl_raft_last_index(&ld->r); i++) {
+        advance_ms(40);
+        deliver_all();
+    }
+    CHECK_EQ(fl_raft_role_of(&ld->r), FL_RAFT_LEADER);
+    CHECK_EQ(fl_raft_commit_of(&ld->r), fl_raft_last_index(&ld->r));
+    CHECK_EQ(propose_at(l, "after"), 0);
+    teardown();
+}

@@ -253,6 +253,53 @@ TEST(server_read_modes_follower_reads_stay_linearizable)
     read_mode_run("log", NULL);
 }
 
+/* FL.TRANSFER on a real cluster: refused where it makes no sense (a follower, an unknown or
+ * malformed id, the leader itself, a second transfer while one runs), and on the leader it
+ * hands leadership to the named node, which FL.STATUS then reports everywhere. */
+TEST(server_transfer_hands_leadership_over)
+{
+    static rig r;
+    rig_init(&r, 3);
+    for (int i = 1; i <= 3; i++)
+        rig_start(&r, i);
+    int leader = rig_wait_leader(&r, 10000);
+    CHECK(leader != 0);
+    CHECK(rig_set(&r, leader, "before", "1", 5000));
+    int target = leader % 3 + 1, other = target % 3 + 1;
+    char out[512], id[16];
+    snprintf(id, sizeof(id), "%d", target);
+    R(r.client_port[other], out, "FL.TRANSFER", id, NULL, NULL);
+    CHECK(strncmp(out, "-ERR FL.TRANSFER: not the leader", 32) == 0);
+    R(r.client_port[leader], out, "FL.TRANSFER", "9", NULL, NULL);
+    CHECK_STR(out, "-ERR FL.TRANSFER: unknown node 9");
+    R(r.client_port[leader], out, "FL.TRANSFER", "two", NULL, NULL);
+    CHECK(strncmp(out, "-ERR FL.TRANSFER: the node id", 29) == 0);
+    snprintf(id, sizeof(id), "%d", leader);
+    R(r.client_port[leader], out, "FL.TRANSFER", id, NULL, NULL);
+    CHECK_STR(out, "-ERR FL.TRANSFER: this node already leads");
+    /* two transfers in one write: the first starts, the second finds it in progress */
+    char two[128];
+    int len = snprintf(two, sizeof(two), "FL.TRANSFER %d\r\nFL.TRANSFER %d\r\n", target, other);
+    int fd = rc_connect(r.client_port[leader]);
+    CHECK(fd >= 0);
+    CHECK(rc_write(fd, two, (size_t)len));
+    expect(fd, "+OK");
+    CHECK(rc_reply(fd, out, sizeof(out)));
+    CHECK(strncmp(out, "-ERR FL.TRANSFER: a transfer to", 31) == 0);
+    close(fd);
+    bool moved = false;
+    for (int i = 0; i < 100 && !moved; i++, rig_sleep_ms(50))
+        moved = rig_is_leader(&r, target) && rig_status(&r, leader, "leader") == target &&
+                rig_status(&r, other, "leader") == target;
+    CHECK(moved);
+    CHECK(!rig_is_leader(&r, leader));
+    /* the new leader serves, and what was written before survived the hand-over */
+    CHECK(rig_set(&r, other, "after", "2", 5000));
+    R(r.client_port[target], out, "GET", "before", NULL, NULL);
+    CHECK_STR(out, "$1");
+    CHECK(rig_stop(&r));
+}
+
 /* The text of "field:" in a node's FL.STATUS (up to the next space) into out; false if none. */
 static bool status_field(rig *r, int id, const char *field, char *out, size_t size)
 {

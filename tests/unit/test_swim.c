@@ -647,3 +647,40 @@ TEST(swim_update_sent_limit_times)
     fl_buf_free(&pk);
     fl_swim_free(&a);
 }
+
+TEST(swim_seed_added_at_run_time_is_contacted)
+{
+    fl_swim_config c;
+    fl_swim_config_default(&c);
+    c.id = 1;
+    fl_swim s;
+    fl_rng r;
+    fl_rng_seed(&r, 1);
+    CHECK_EQ(fl_swim_init(&s, &c, r), 0);
+    fl_swim_update up;
+    fl_swim_event ev = {.kind = FL_SWIM_EV_START, .now_ns = 0};
+    CHECK_EQ(fl_swim_step(&s, &ev, &up), 0);
+    ev = (fl_swim_event){.kind = FL_SWIM_EV_SEED, .now_ns = 1, .id = 1};
+    CHECK_EQ(fl_swim_step(&s, &ev, &up), FL_EINVAL); /* not ourselves */
+    ev.id = 9;
+    CHECK_EQ(fl_swim_step(&s, &ev, &up), 0);
+    CHECK_EQ(fl_swim_step(&s, &ev, &up), 0); /* twice: one seed */
+    CHECK_EQ(s.cfg.n_seeds, 1);
+    bool pinged = false, synced = false;
+    for (fl_time_ns t = 0; t < 3 * FL_NS_PER_S; t += 100 * FL_NS_PER_MS) {
+        ev = (fl_swim_event){.kind = FL_SWIM_EV_TICK, .now_ns = t};
+        CHECK_EQ(fl_swim_step(&s, &ev, &up), 0);
+        for (size_t i = 0; i < up.n_msgs; i++) {
+            static fl_swim_packet p;
+            CHECK_EQ(up.msgs[i].to, 9);
+            CHECK_EQ(fl_swim_decode(up.msgs[i].data, up.msgs[i].len, &p), 0);
+            pinged |= p.type == FL_SWIM_PING;
+            synced |= p.type == FL_SWIM_SYNC;
+            for (uint32_t j = 0; j < p.n_items; j++) /* we introduce ourselves */
+                CHECK(p.items[j].id == 1 && p.items[j].kind == FL_SWIM_ITEM_ALIVE);
+        }
+    }
+    CHECK(pinged && synced);
+    fl_swim_invariants(&s);
+    fl_swim_free(&s);
+}

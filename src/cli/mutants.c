@@ -1,0 +1,237 @@
+/* mutants.c: one mutant's campaign until its first detection, and its control (mutants.h). */
+#include "mutants.h"
+
+#include "campaign.h"
+#include "cli.h"
+#include "faultline/json_read.h"
+#include "faultline/raft.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Chosen so that the fault the bug needs is frequent, measured with `faultline mutants`
+ * (docs/mutants.md has the figures). A mutant missing here gets DEFAULT_SPEC. */
+static const struct {
+    const char *name, *spec;
+} specs[] = {
+    /* figure 8: short-lived leaders; 7 nodes leave room for three cut off at once */
+    {"commit-prev-term", "--nodes 7 --duration 20s --nemesis leader-churn --nemesis-interval 3s"},
+    /* a stale candidate must win: many short elections among many voters */
+    {"vote-no-log-check", "--nodes 7 --duration 20s --nemesis leader-churn --nemesis-interval 3s"},
+    /* a crash must erase a vote already announced, within the ~1 ms before it is synced:
+     * the kv runs' nemeses never hit that (0 of 200 seeds); the Raft-level chaos run aims
+     * crash-before-fsync at unsynced votes */
+    {"vote-before-durable", "--chaos --nodes 3 --duration 2m"},
+    {"ack-before-durable", "--nemesis crash-minority --nemesis-interval 300ms"},
+    /* a leader cut off that keeps leading: its AppendEntries reach the others after the heal */
+    {"accept-stale-term", "--nemesis isolate-leader --nemesis-interval 1s --no-check-quorum"},
+    {"truncate-matching", "--nemesis dup --dup 0.3 --nemesis-interval 1s"},
+    {"no-step-down", "--duration 8s --nemesis pause --nemesis-interval 1s"},
+    /* a leader cut off (and not stepping down) answers reads from its stale state */
+    {"read-no-confirm", "--duration 8s --nemesis isolate-leader --nemesis-interval 1s "
+                        "--no-check-quorum"},
+    /* the old leader's clock runs slow, the others' fast: a lease without the drift bound
+     * outlives the leadership */
+    {"lease-no-drift", "--duration 8s --nemesis isolate-leader-skew --drift 300000 "
+                       "--nemesis-interval 1s --read-mode lease --lease-drift 300000 "
+                       "--op-timeout 50ms --clients 30"},
+    {"apply-before-commit", "--nemesis partition-random --nemesis-interval 1s"},
+    /* the leader gone for good: nobody may win a pre-vote afterwards */
+    {"prevote-stale-leader", "--nemesis crash-leader --nemesis-interval 1s"},
+    /* leaders must be removed: membership churn under client load */
+    {"removed-leader-heartbeats", "--nemesis churn --nemesis-interval 1s"},
+    /* joint configurations under every fault: the Raft-level chaos run with churn */
+    {"joint-new-majority-only", "--chaos --churn --nodes 5"},
+};
+#define DEFAULT_SPEC "--nemesis mix --nemesis-interval 1s"
+#define ARGS_MAX     64
+
+const char *mutants_spec(const char *name)
+{
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
+        if (!strcmp(specs[i].name, name))
+            return specs[i].spec;
+    return DEFAULT_SPEC;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Parses "sim <spec> [--mutant name] --seeds A..B" as `faultline sim` would. */
+static int build_opts(const mutants_opts *mo, const char *spec, uint32_t bit, uint64_t last,
+                      sim_opts *o)
+{
+    char text[512], seeds[64];
+    snprintf(text, sizeof(text), "%s", spec);
+    snprintf(seeds, sizeof(seeds), "%llu..%llu", (unsigned long long)mo->first_seed,
+             (unsigned long long)last);
+    char *argv[ARGS_MAX];
+    int argc = 0;
+    argv[argc++] = "sim";
+    for (char *save = NULL, *t = strtok_r(text, " ", &save); t && argc < ARGS_MAX - 5;
+         t = strtok_r(NULL, " ", &save))
+        argv[argc++] = t;
+    if (bit) {
+        argv[argc++] = "--mutant";
+        argv[argc++] = (char *)fl_raft_mutant_name(bit);
+    }
+    argv[argc++] = "--seeds";
+    argv[argc++] = seeds;
+    int rc = sim_opts_parse(o, argc, argv);
+    if (rc)
+        fprintf(stderr, "faultline mutants: bad campaign spec '%s'\n", spec);
+    o->jobs = mo->jobs;
+    return rc;
+}
+
+/* ---- reading the records: the lowest violating seed -------------------------------------- */
+
+typedef struct hunt {
+    uint64_t first, count;
+    uint8_t *done;  /* done[seed - first] */
+    uint64_t below; /* every seed in [first, first + below) is done */
+    bool found;
+    uint64_t seed;
+    char what[320], invariant[256];
+    uint64_t stale_reads;
+    bool stop_at_any; /* the control: any violation ends it */
+} hunt;
+
+/* Member key of object obj (node 0 is the root; a missing object gives nothing, as
+ * fl_jr_get finds no key in a non-object). */
+static void str_at(const fl_jr_doc *d, uint32_t obj, const char *key, char *out, size_t cap)
+{
+    out[0] = 0;
+    uint32_t n = fl_jr_get(d, obj, key);
+    if (n != FL_JR_NONE)
+        fl_jr_str(d, n, out, cap, NULL);
+}
+
+static uint64_t uint_at(const fl_jr_doc *d, uint32_t obj, const char *key)
+{
+    uint32_t n = fl_jr_get(d, obj, key);
+    int64_t v = 0;
+    if (n == FL_JR_NONE || fl_jr_int(d, n, &v) || v < 0)
+        return 0;
+    return (uint64_t)v;
+}
+
+static bool hunt_record(void *ctx, const char *line, size_t len)
+{
+    hunt *h = ctx;
+    static fl_jr_node nodes[256];
+    fl_jr_doc d;
+    if (fl_jr_parse(&d, line, len, nodes, 256) || d.nodes[0].type != FL_JR_OBJECT)
+        return false; /* not a record: ignore it (campaign.c reports those) */
+    uint64_t seed = uint_at(&d, 0, "seed");
+    if (seed < h->first || seed - h->first >= h->count)
+        return false;
+    h->done[seed - h->first] = 1;
+    while (h->below < h->count && h->done[h->below])
+        h->below++;
+    uint32_t verdict = fl_jr_get(&d, 0, "verdict");
+    uint32_t viol = verdict == FL_JR_NONE ? FL_JR_NONE : fl_jr_get(&d, verdict, "violation");
+    if (viol != FL_JR_NONE && d.nodes[viol].type == FL_JR_TRUE && (!h->found || seed < h->seed)) {
+        h->found = true;
+        h->seed = seed;
+        str_at(&d, verdict, "summary", h->what, sizeof(h->what));
+        str_at(&d, verdict, "invariant_violation", h->invariant, sizeof(h->invariant));
+        uint32_t obs = fl_jr_get(&d, 0, "observed");
+        h->stale_reads = obs == FL_JR_NONE ? 0 : uint_at(&d, obs, "stale_reads");
+    } else if (viol == FL_JR_NONE) {
+        fprintf(stderr, "faultline mutants: seed %llu did not run: %.200s\n",
+                (unsigned long long)seed, line);
+    }
+    if (h->found && h->stop_at_any)
+        return true;
+    /* the lowest violating seed is known once every seed below it is done */
+    return h->found && h->first + h->below >= h->seed;
+}
+
+/* Runs seeds first..last of o's campaign until the hunt ends. Returns workers that died. */
+static int hunt_run(const sim_opts *o, hunt *h)
+{
+    h->first = o->seed_first;
+    h->count = o->seed_last - o->seed_first + 1;
+    h->done = calloc((size_t)h->count, 1);
+    if (!h->done)
+        return -1;
+    int died = campaign_for_each(o, hunt_record, h, h->count);
+    free(h->done);
+    h->done = NULL;
+    return died;
+}
+
+/* "safety: leader completeness: node ..." -> "leader completeness"; else the kind. */
+static void classify(const hunt *h, char *out, size_t cap)
+{
+    if (h->invariant[0]) {
+        size_t n = strcspn(h->invariant, ":");
+        snprintf(out, cap, "%.*s", (int)n, h->invariant);
+    } else if (!strncmp(h->what, "split brain", 11)) {
+        snprintf(out, cap, "split brain");
+    } else if (!strncmp(h->what, "not linearizable", 16)) {
+        snprintf(out, cap, "linearizability");
+    } else if (!strncmp(h->what, "liveness", 8)) {
+        snprintf(out, cap, "liveness");
+    } else {
+        snprintf(out, cap, "other");
+    }
+}
+
+int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->bit = bit;
+    out->name = fl_raft_mutant_name(bit);
+    out->spec = mutants_spec(out->name);
+    double t0 = now_s();
+    sim_opts o;
+    uint64_t last = mo->first_seed + mo->max_seeds - 1;
+    if (build_opts(mo, out->spec, bit, last, &o))
+        return FL_EXIT_USAGE;
+    hunt h = {0};
+    out->workers_died = hunt_run(&o, &h);
+    out->detected = h.found;
+    out->seeds_run = h.found ? h.seed - mo->first_seed + 1 : h.below;
+    if (h.found) {
+        out->seed = h.seed;
+        snprintf(out->what, sizeof(out->what), "%s", h.what);
+        classify(&h, out->check, sizeof(out->check));
+        out->stale_reads = h.stale_reads;
+        if (o.chaos) {
+            fl_chaos_config cc;
+            campaign_chaos_config(&o, h.seed, &cc);
+            char base[512];
+            fl_chaos_repro(&cc, base, sizeof(base));
+            size_t n = strcspn(base, " ");
+            while (strncmp(base + n, " --mutant", 9) && base[n])
+                n += 1 + strcspn(base + n + 1, " ");
+            snprintf(out->repro, sizeof(out->repro), "%.*s --mutant %s", (int)n, base, out->name);
+        } else {
+            fl_run_config c = o.run;
+            c.seed = h.seed;
+            sim_opts_repro(&c, out->repro, sizeof(out->repro));
+        }
+    }
+    if (h.found && mo->control) {
+        sim_opts co;
+        if (build_opts(mo, out->spec, 0, h.seed, &co))
+            return FL_EXIT_USAGE;
+        hunt ch = {.stop_at_any = true};
+        int died = hunt_run(&co, &ch);
+        out->workers_died += died > 0 ? died : 0;
+        out->control_run = true;
+        out->control_clean = !ch.found && died == 0;
+        out->control_seed = ch.seed;
+        snprintf(out->control_what, sizeof(out->control_what), "%s", ch.what);
+    }
+    out->wall_s = now_s() - t0;
+    return 0;
+}
