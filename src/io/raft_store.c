@@ -46,7 +46,9 @@ static int push_entry(fl_raft_store *s, const fl_raft_entry *in)
 static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
 {
     fl_raft_record r;
-    if (fl_raft_record_decode(rec->data, rec->len, &r) || r.first_index > s->count + 1)
+    /* snapshot checkpoints (kind 2) are the simulator's for now: the server does not write them */
+    if (fl_raft_record_decode(rec->data, rec->len, &r) || r.kind != 1 ||
+        r.first_index > s->count + 1)
         return fl_errmsg_set(m, FL_ECORRUPT, "WAL record %llu: bad raft record header",
                              (unsigned long long)rec->seq);
     if (r.hard_state) {
@@ -110,7 +112,7 @@ int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *f
 
 void fl_raft_store_durable(const fl_raft_store *s, fl_raft_durable *d)
 {
-    *d = (fl_raft_durable){s->term, s->vote, 1, s->count, s->entries};
+    *d = (fl_raft_durable){s->term, s->vote, 1, s->count, s->entries, NULL};
 }
 
 void fl_raft_store_release(fl_raft_store *s)

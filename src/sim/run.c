@@ -28,6 +28,7 @@ void fl_run_config_default(fl_run_config *c)
     c->op_deadline_ns = 3 * FL_NS_PER_S;
     c->liveness_ns = 5 * FL_NS_PER_S;
     c->net_delay_ns = FL_NS_PER_MS;
+    c->snapshot_every = 1000;
 }
 
 #define REFUSE(...)                                                                                \
@@ -133,6 +134,23 @@ static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_ra
         fl__clients_reads(rn, id, up->reads, up->n_reads);
 }
 
+/* The kv is the state machine the host snapshots and restores (raft_sim.h). */
+static int node_snapshot(void *arg, fl_node_id id, fl_buf *out)
+{
+    run *rn = arg;
+    run_node *n = &rn->nodes[id];
+    return n->kv_up ? fl_kv_snapshot(&n->kv, out) : FL_ESTOPPED;
+}
+
+static int node_restore(void *arg, fl_node_id id, fl_index index, const uint8_t *bytes, size_t len)
+{
+    run *rn = arg;
+    run_node *n = &rn->nodes[id];
+    (void)index;
+    n->n_pending = 0; /* entries it waited for are inside the snapshot: outcome unknown */
+    return n->kv_up ? fl_kv_restore(&n->kv, bytes, len) : FL_ESTOPPED;
+}
+
 /* ---- setup and results ------------------------------------------------------------------- */
 
 static int setup(run *rn)
@@ -145,7 +163,9 @@ static int setup(run *rn)
     rc.pre_vote = !c->no_pre_vote;
     rc.lease_reads = c->read_mode == FL_RUN_READ_LEASE;
     rc.max_drift_ppm = c->lease_drift_ppm;
-    fl_raft_sim_hooks hooks = {rn, node_stepped, node_started, node_stopped};
+    rc.snapshot_trailing = c->snapshot_every / 2; /* a follower a little behind needs no snapshot */
+    fl_raft_sim_hooks hooks = {rn,           node_stepped,  node_started,
+                               node_stopped, node_snapshot, node_restore};
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = c->seed;
@@ -164,6 +184,7 @@ static int setup(run *rn)
     if (err)
         return err;
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
+    rn->rs.snapshot_every = c->snapshot_every;
     err = fl__clients_init(rn);
     if (err)
         return err;
