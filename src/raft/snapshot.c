@@ -75,8 +75,8 @@ void fl__send_snapshot(fl_raft *r, fl_raft_progress *pr)
     }
     FL_ASSERT(pr->match < pr->next);
     uint64_t size = r->snap.size, off = pr->snap_offset;
-    uint64_t len = size - off < r->cfg.snapshot_chunk_bytes ? size - off
-                                                            : r->cfg.snapshot_chunk_bytes;
+    uint64_t len =
+        size - off < r->cfg.snapshot_chunk_bytes ? size - off : r->cfg.snapshot_chunk_bytes;
     fl_raft_msg *m = fl__out(r, FL_RAFT_MSG_SNAPSHOT, pr->id);
     m->u.snapshot.meta = r->snap;
     m->u.snapshot.offset = off;
@@ -108,7 +108,8 @@ void fl__recv_snapshot_resp(fl_raft *r, const fl_raft_msg *m)
         fl__transfer_progress(r, pr);
         return;
     }
-    if (pr->state != FL_RAFT_SNAPSHOT || a->index != pr->snap_index || a->next_offset > r->snap.size)
+    if (pr->state != FL_RAFT_SNAPSHOT || a->index != pr->snap_index ||
+        a->next_offset > r->snap.size)
         return; /* about another snapshot, or bogus */
     bool restart = a->next_offset == 0 && pr->snap_offset != 0; /* it lost what it staged */
     if (a->next_offset <= pr->snap_offset && !restart)
