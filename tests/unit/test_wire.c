@@ -2,6 +2,7 @@
  * garbage input. */
 #include "test.h"
 
+#include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/raft_conf.h"
 #include "faultline/raft_record.h"
@@ -293,4 +294,37 @@ TEST(raft_conf_roundtrip_and_refusals)
     /* Order does not matter for equality. */
     fl_raft_conf x = {.n_voters = 2, .voters = {1, 2}}, y = {.n_voters = 2, .voters = {2, 1}};
     CHECK(fl_raft_conf_equal(&x, &y));
+}
+
+TEST(raft_record_snapshot_checkpoint_roundtrip_and_refusals)
+{
+    const char *data = "state!";
+    fl_raft_snapshot_meta m = {.index = 9, .term = 2, .size = 6};
+    m.crc = fl_crc32c(0, data, 6);
+    m.conf.n_voters = 2;
+    m.conf.voters[0] = 1;
+    m.conf.voters[1] = 2;
+    fl_raft_entry ents[1] = {{.term = 3, .type = FL_RAFT_ENTRY_NOOP}};
+    fl_buf b;
+    fl_buf_init(&b);
+    CHECK_EQ(fl_raft_record_encode_snapshot(3, 1, &m, (const uint8_t *)data, 1, ents, &b), 0);
+    fl_raft_record r;
+    CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), 0);
+    CHECK(r.kind == 2 && r.hard_state && r.term == 3 && r.vote == 1);
+    CHECK(r.snap.index == 9 && r.snap.term == 2 && r.snap.size == 6 && r.first_index == 10);
+    CHECK(fl_raft_conf_equal(&r.snap.conf, &m.conf));
+    CHECK(memcmp(r.snap_data, data, 6) == 0);
+    fl_raft_entry e;
+    CHECK_EQ(fl_raft_record_next(&r, &e), 1);
+    CHECK(e.term == 3);
+    CHECK_EQ(fl_raft_record_next(&r, &e), 0);
+    for (size_t n = 0; n < b.len; n++) {
+        int rc = fl_raft_record_decode(b.data, n, &r);
+        while (rc == 0 && (rc = fl_raft_record_next(&r, &e)) == 1)
+            ;
+        CHECK(rc != 0);
+    }
+    b.data[b.len - 13 - 4 - 1] ^= 1; /* a byte of the snapshot data: its checksum fails */
+    CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), FL_ECORRUPT);
+    fl_buf_free(&b);
 }
