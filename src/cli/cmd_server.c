@@ -15,10 +15,13 @@ static void server_usage(FILE *f)
 {
     fprintf(f, "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
                "                        --data DIR [--requirepass P] [--election-ms MS]\n"
-               "                        [--heartbeat-ms MS] [--log-level debug|info|warn|error]\n\n"
+               "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
+               "                        [--log-level debug|info|warn|error]\n\n"
                "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
                "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
-               "protocol) server for clients on --listen. Stops on SIGINT or SIGTERM.\n");
+               "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
+               "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it.\n"
+               "Stops on SIGINT or SIGTERM.\n");
 }
 
 static int parse_ms(const char *s, fl_time_ns *out)
@@ -57,6 +60,12 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         return parse_ms(val, &c->election_timeout_ns);
     if (!strcmp(opt, "--heartbeat-ms"))
         return parse_ms(val, &c->heartbeat_ns);
+    if (!strcmp(opt, "--snapshot-every")) {
+        char *end;
+        unsigned long v = strtoul(val, &end, 10);
+        c->snapshot_every = (uint32_t)v;
+        return end == val || *end || v > 1000000000ul ? -1 : 0;
+    }
     if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
         return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
     if (!strcmp(opt, "--log-level"))

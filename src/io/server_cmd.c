@@ -478,6 +478,13 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
                   (unsigned long long)s->ops_timeout, sep, (unsigned long long)s->forwarded_in,
                   sep);
     fl_buf_printf(b, "reads_by_index:%llu%s", (unsigned long long)s->reads_by_index, sep);
+    fl_buf_printf(b, "snapshot_index:%llu%sfirst_index:%llu%ssnapshots_taken:%llu%s",
+                  (unsigned long long)fl_raft_snapshot_of(r)->index, sep,
+                  (unsigned long long)fl_raft_first_index(r), sep,
+                  (unsigned long long)s->snapshots_taken, sep);
+    fl_buf_printf(b, "snapshots_installed:%llu%swal_segments_deleted:%llu%s",
+                  (unsigned long long)s->snapshots_installed, sep,
+                  (unsigned long long)s->store.segments_deleted, sep);
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < s->peers.n_out; i++)
         dropped += s->peers.out[i].dropped;

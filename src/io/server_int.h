@@ -106,7 +106,11 @@ struct srv {
     bool raft_up, kv_up, store_up, peers_up;
     fl_raft_entry *decode_entries;
     fl_buf scratch;
-    fl_buf stamp; /* a proposal with the leader's time stamped in */
+    fl_buf stamp;       /* a proposal with the leader's time stamped in */
+    fl_buf snap;        /* this node's snapshot: the kv's bytes (raft.h: the environment's) */
+    fl_buf stage;       /* an InstallSnapshot being received */
+    fl_buf stage_local; /* a snapshot being taken */
+    uint64_t snapshots_taken, snapshots_installed;
     /* timers */
     fl_loop_timer_id tick_timer;
     fl_time_ns tick_deadline;
