@@ -107,9 +107,12 @@ static void send_append(fl_raft *r, fl_raft_progress *pr)
  * carries the commit index, and proves the leader is alive. */
 static void send_heartbeat(fl_raft *r, fl_raft_progress *pr)
 {
+    /* A match compacted away has no term to show: anchor at 0, which every log matches
+     * (the follower learns no commit from it; its entries in flight or a snapshot follow). */
+    fl_index prev = pr->match + 1 < r->first_index ? 0 : pr->match;
     fl_raft_msg *m = fl__out(r, FL_RAFT_MSG_APPEND, pr->id);
-    m->u.append.prev_index = pr->match;
-    m->u.append.prev_term = fl_raft_term_at(r, pr->match);
+    m->u.append.prev_index = prev;
+    m->u.append.prev_term = fl_raft_term_at(r, prev);
     m->u.append.commit = r->commit;
     m->u.append.ctx = fl__next_ctx(r);
 }
