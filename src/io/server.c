@@ -277,8 +277,12 @@ static void snapshot_io(srv *s, const fl_raft_update *up)
         s->snapshots_installed++;
         save_snapshot(s);
     }
-    if (up->restore_index && fl_kv_restore(&s->kv, s->snap.data, s->snap.len))
+    if (!up->restore_index)
+        return;
+    if (fl_kv_restore(&s->kv, s->snap.data, s->snap.len))
         fl__srv_fatal(s, FL_ECORRUPT, "kv: the installed snapshot does not restore");
+    else
+        fl__ops_restored(s, up->restore_index);
 }
 
 static void send_msgs(srv *s, const fl_raft_update *up)

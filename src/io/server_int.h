@@ -160,6 +160,9 @@ void fl__op_free(op *o);
 void fl__op_submit(op *o); /* route o->cmd (again) */
 void fl__op_finish(op *o); /* o->reply is complete */
 void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *res);
+/* The kv was replaced by a snapshot up to index: operations waiting on entries inside it are
+ * retried (their sessions make that exactly-once). */
+void fl__ops_restored(srv *s, fl_index index);
 /* The core decided ReadIndex reads: answer them from the kv, or retry them through routing. */
 void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n);
 void fl__ops_kick(srv *s);      /* submit the ready list from a timer */
