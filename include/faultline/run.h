@@ -121,6 +121,8 @@ typedef struct fl_run_result {
     fl_sim_stats sim;
     uint64_t elections;
     uint64_t fsyncs;
+    uint64_t log_entries_max; /* the longest in-memory Raft log of any node, at any step */
+    uint64_t disk_bytes_max;  /* the largest node disk (bytes of its records) at the end */
     uint64_t ops_invoked, ops_ok, ops_fail, ops_info;
     uint64_t trace_hash;
     fl_time_ns end_ns;

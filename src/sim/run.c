@@ -120,6 +120,9 @@ static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_ra
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
+    uint64_t log_len = fl_raft_last_index(r) + 1 - fl_raft_first_index(r);
+    if (log_len > rn->res->log_entries_max)
+        rn->res->log_entries_max = log_len;
     fl__run_role(rn, id, up->role == FL_RAFT_LEADER, up->term);
     for (size_t i = 0; i < up->n_apply; i++) {
         const fl_raft_entry *e = &up->apply[i];
@@ -202,6 +205,14 @@ static void heal(fl_sim *sim, void *arg)
     fl__client_liveness_start(rn);
 }
 
+static int add_len(void *arg, size_t i, const uint8_t *data, size_t len)
+{
+    (void)i;
+    (void)data;
+    *(uint64_t *)arg += len;
+    return 0;
+}
+
 static void collect(run *rn)
 {
     fl_run_result *r = rn->res;
@@ -224,6 +235,12 @@ static void collect(run *rn)
         r->fsyncs += r->sim.node[i].fsyncs;
     r->trace_hash = fl_sim_trace_hash(rn->sim);
     r->end_ns = fl_sim_time(rn->sim);
+    for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
+        uint64_t bytes = 0;
+        fl_sim_disk_records(rn->sim, id, add_len, &bytes);
+        if (bytes > r->disk_bytes_max)
+            r->disk_bytes_max = bytes;
+    }
 }
 
 int fl_run(const fl_run_config *c, fl_run_result *r)
