@@ -24,7 +24,12 @@ typedef struct fl_chaos_config {
      * many configurations rather than one. */
     bool swarm;
     uint32_t mutants; /* fl_raft_mutant bits */
-    bool verbose;     /* print nemesis actions */
+    /* Snapshots: every node snapshots a stand-in state (1 KiB) every snapshot_every applied
+     * entries and compacts its log; chunks are small (256 bytes) so InstallSnapshot takes
+     * several round trips; the trailing entries kept are drawn per seed from a separate
+     * random stream (the nemesis draws are the same as without snapshots). 0 = off. */
+    uint32_t snapshot_every;
+    bool verbose; /* print nemesis actions */
 } fl_chaos_config;
 
 typedef struct fl_chaos_result {
@@ -39,6 +44,7 @@ typedef struct fl_chaos_result {
     uint64_t nemesis_actions;
     fl_sim_stats sim;
     uint64_t elections;
+    uint64_t snapshots_taken, snapshot_chunks_sent, snapshots_installed, snapshot_restores;
     char trace_tail[4096]; /* the last events before a violation */
 } fl_chaos_result;
 

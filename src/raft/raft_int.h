@@ -10,6 +10,8 @@
 int fl__log_append(fl_raft *r, fl_term term, uint8_t type, const uint8_t *data, uint32_t len);
 void fl__log_truncate(fl_raft *r, fl_index from); /* drops entries >= from */
 void fl__log_free(fl_raft *r);
+void fl__log_compact(fl_raft *r, fl_index upto);              /* drops entries <= upto */
+void fl__log_reset(fl_raft *r, fl_index index, fl_term term); /* empty, continuing after index */
 fl_index fl__log_first_of_term(const fl_raft *r, fl_index index);
 
 /* persist.c: durability, held responses, outbox */
@@ -39,6 +41,19 @@ void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m);
 void fl__replicate_all(fl_raft *r); /* send what each follower lacks, within flow control */
 void fl__heartbeat_all(fl_raft *r);
 void fl__maybe_commit(fl_raft *r);
+
+void fl__ack_ctx(fl_raft *r, fl_raft_progress *pr, uint64_t ctx); /* a response echoed ctx */
+uint64_t fl__next_ctx(fl_raft *r);
+void fl__become_replicate(fl_raft_progress *pr);
+
+/* snapshot.c */
+void fl__conf_at(const fl_raft *r, fl_index index, fl_raft_conf *out);
+void fl__conf_adopt(fl_raft *r, const fl_raft_conf *conf);
+int fl__take_snapshot(fl_raft *r, fl_index index, uint64_t size, uint32_t crc);
+void fl__send_snapshot(fl_raft *r, fl_raft_progress *pr); /* the chunk pr->snap_offset */
+void fl__recv_snapshot_resp(fl_raft *r, const fl_raft_msg *m);
+int fl__recv_snapshot(fl_raft *r, const fl_raft_msg *m);
+void fl__install_durable(fl_raft *r); /* after a PERSISTED: the pending install landed? */
 
 /* read.c */
 int fl__read(fl_raft *r, uint64_t ctx);

@@ -53,9 +53,12 @@ void fl_chaos_config_default(fl_chaos_config *c)
 
 void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size)
 {
-    snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s",
+    char snap[48] = "";
+    if (c->snapshot_every)
+        snprintf(snap, sizeof(snap), " --snapshot-every %u", c->snapshot_every);
+    snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s%s",
              (unsigned long long)c->seed, c->nodes,
-             (unsigned long long)(c->duration_ns / FL_NS_PER_MS),
+             (unsigned long long)(c->duration_ns / FL_NS_PER_MS), snap,
              c->mutants ? " --mutant ..." : "");
 }
 
@@ -403,6 +406,12 @@ static int setup(chaos *ch)
     ch->proposals_per_s = c->proposals_per_s;
     if (c->swarm)
         swarm(ch, &rc);
+    fl_rng snap_rng; /* its own stream: the draws above and the nemesis' stay as they were */
+    fl_rng_seed(&snap_rng, fl_mix64(c->seed ^ 0x5A4F5));
+    if (c->snapshot_every) {
+        rc.snapshot_chunk_bytes = 256;
+        rc.snapshot_trailing = (uint32_t)fl_rng_below(&snap_rng, c->snapshot_every / 2 + 1);
+    }
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = c->seed;
@@ -418,6 +427,7 @@ static int setup(chaos *ch)
     int err = fl_raft_sim_create(&ch->rs, &rc, NULL, &sc, &ch->sim, why, sizeof(why));
     if (err)
         return err;
+    ch->rs.snapshot_every = c->snapshot_every;
     return fl_sim_start_all(ch->sim);
 }
 
@@ -457,6 +467,10 @@ int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
     out->trace_hash = fl_sim_trace_hash(ch.sim);
     out->sim = *fl_sim_get_stats(ch.sim);
     out->elections = ch.rs.stats.elections;
+    out->snapshots_taken = ch.rs.stats.snapshots_taken;
+    out->snapshot_chunks_sent = ch.rs.stats.snapshot_chunks_sent;
+    out->snapshots_installed = ch.rs.stats.snapshots_installed;
+    out->snapshot_restores = ch.rs.stats.snapshot_restores;
     fl_sim_destroy(ch.sim);
     fl_raft_sim_free(&ch.rs);
     return err == FL_ESTOPPED ? 0 : err;

@@ -17,7 +17,12 @@ static void report_violation(const fl_chaos_config *c, const fl_chaos_result *r)
             r->trace_tail);
 }
 
-static void campaign(uint32_t nodes, uint64_t first, uint64_t count)
+typedef struct snap_totals {
+    uint64_t taken, chunks, installed, restores;
+} snap_totals;
+
+static void campaign_with(uint32_t nodes, uint64_t first, uint64_t count, uint32_t snapshot_every,
+                          snap_totals *t)
 {
     uint64_t violations = 0, dead = 0, worst_recover = 0;
     for (uint64_t seed = first; seed < first + count; seed++) {
@@ -25,8 +30,15 @@ static void campaign(uint32_t nodes, uint64_t first, uint64_t count)
         fl_chaos_config_default(&c);
         c.seed = seed;
         c.nodes = nodes;
+        c.snapshot_every = snapshot_every;
         fl_chaos_result r;
         CHECK_EQ(fl_chaos_run(&c, &r), 0);
+        if (t) {
+            t->taken += r.snapshots_taken;
+            t->chunks += r.snapshot_chunks_sent;
+            t->installed += r.snapshots_installed;
+            t->restores += r.snapshot_restores;
+        }
         if (r.violation) {
             violations++;
             report_violation(&c, &r);
@@ -48,6 +60,11 @@ static void campaign(uint32_t nodes, uint64_t first, uint64_t count)
     CHECK_EQ(dead, 0);
 }
 
+static void campaign(uint32_t nodes, uint64_t first, uint64_t count)
+{
+    campaign_with(nodes, first, count, 0, NULL);
+}
+
 TEST(campaign_3_nodes_300_seeds)
 {
     campaign(3, 1, 300);
@@ -56,6 +73,24 @@ TEST(campaign_3_nodes_300_seeds)
 TEST(campaign_5_nodes_200_seeds)
 {
     campaign(5, 1001, 200);
+}
+
+/* The same faults with snapshots every 25 applied entries (small chunks, trailing entries
+ * drawn per seed): followers cut off or crashed fall behind the leader's compacted log and
+ * catch up by InstallSnapshot, under loss, duplication, partitions and crashes mid-transfer.
+ * The campaign must actually exercise all of it. */
+TEST(snapshot_campaign_3_and_5_nodes_200_seeds)
+{
+    snap_totals t = {0};
+    campaign_with(3, 1, 100, 25, &t);
+    campaign_with(5, 1001, 100, 25, &t);
+    printf("  snapshots: %llu taken, %llu chunks sent, %llu installed, %llu restores\n",
+           (unsigned long long)t.taken, (unsigned long long)t.chunks,
+           (unsigned long long)t.installed, (unsigned long long)t.restores);
+    CHECK(t.taken > 5000);
+    CHECK(t.chunks > 5000);
+    CHECK(t.installed > 500);
+    CHECK(t.restores > t.installed); /* restarts from a checkpoint as well */
 }
 
 TEST(same_seed_same_trace_different_seed_different_trace)
@@ -76,7 +111,8 @@ TEST(same_seed_same_trace_different_seed_different_trace)
 }
 
 /* Runs seeds until the mutant is caught; returns the number of seeds it took (0: never). */
-static uint64_t seeds_to_catch(uint32_t mutant, uint32_t nodes, uint64_t max_seeds)
+static uint64_t seeds_to_catch_with(uint32_t mutant, uint32_t nodes, uint64_t max_seeds,
+                                    uint32_t snapshot_every)
 {
     for (uint64_t seed = 1; seed <= max_seeds; seed++) {
         fl_chaos_config c;
@@ -84,6 +120,7 @@ static uint64_t seeds_to_catch(uint32_t mutant, uint32_t nodes, uint64_t max_see
         c.seed = seed;
         c.nodes = nodes;
         c.mutants = mutant;
+        c.snapshot_every = snapshot_every;
         fl_chaos_result r;
         if (fl_chaos_run(&c, &r) != 0)
             return 0;
@@ -94,6 +131,11 @@ static uint64_t seeds_to_catch(uint32_t mutant, uint32_t nodes, uint64_t max_see
         }
     }
     return 0;
+}
+
+static uint64_t seeds_to_catch(uint32_t mutant, uint32_t nodes, uint64_t max_seeds)
+{
+    return seeds_to_catch_with(mutant, nodes, max_seeds, 0);
 }
 
 TEST(mutant_commit_previous_term_is_caught)
@@ -129,4 +171,12 @@ TEST(mutant_no_step_down_is_caught)
 TEST(mutant_truncate_matching_is_caught)
 {
     CHECK(seeds_to_catch(FL_RAFT_MUTANT_TRUNCATE_MATCHING, 3, 200) != 0);
+}
+
+/* A follower that keeps its conflicting suffix when it installs a snapshot ends up with
+ * entries whose prefix is not the one they were written after: log matching fails. */
+TEST(mutant_snapshot_keeps_suffix_is_caught)
+{
+    CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_SNAPSHOT_KEEPS_SUFFIX, 3, 100, 25) != 0);
+    CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_SNAPSHOT_KEEPS_SUFFIX, 5, 100, 25) != 0);
 }
