@@ -17,6 +17,8 @@ static double cpu_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static uint32_t snapshot_every = 1000; /* FL_BENCH_SNAPSHOT_EVERY overrides (0: never) */
+
 static int one(uint64_t seed, fl_time_ns duration, bool report)
 {
     fl_run_config c;
@@ -27,6 +29,7 @@ static int one(uint64_t seed, fl_time_ns duration, bool report)
     c.duration_ns = duration;
     c.nemesis = FL_NEMESIS_MIX;
     c.nemesis_interval_ns = 3 * FL_NS_PER_S;
+    c.snapshot_every = snapshot_every;
     fl_run_result r;
     double t0 = cpu_s();
     if (fl_run(&c, &r))
@@ -41,9 +44,11 @@ static int one(uint64_t seed, fl_time_ns duration, bool report)
     double t2 = cpu_s();
     if (report)
         printf("run: 5 nodes, 20 clients, %.0f s virtual, nemesis mix: %llu events, %llu ops; "
-               "run %.3f s CPU, check %.3f s CPU (%s)\n",
+               "run %.3f s CPU, check %.3f s CPU (%s); longest log %llu entries, largest disk "
+               "%.1f MB at the end\n",
                (double)duration / 1e9, (unsigned long long)r.sim.events,
-               (unsigned long long)r.ops_invoked, t1 - t0, t2 - t1, fl_verdict_name(lr.verdict));
+               (unsigned long long)r.ops_invoked, t1 - t0, t2 - t1, fl_verdict_name(lr.verdict),
+               (unsigned long long)r.log_entries_max, (double)r.disk_bytes_max / 1e6);
     int bad = r.violation || lr.verdict != FL_LIN_OK;
     fl_lincheck_result_free(&lr);
     fl_run_result_free(&r);
@@ -52,6 +57,9 @@ static int one(uint64_t seed, fl_time_ns duration, bool report)
 
 int main(int argc, char **argv)
 {
+    const char *se = getenv("FL_BENCH_SNAPSHOT_EVERY");
+    if (se)
+        snapshot_every = (uint32_t)atoi(se);
     int bad = one(7, 60 * FL_NS_PER_S, true);
     if (argc > 1) {
         int n = atoi(argv[1]);

@@ -1,5 +1,6 @@
-/* fuzz_raft_wire.c: libFuzzer target for the Raft message decoder. Any input must decode
- * or be refused with an error; a decoded message must re-encode to the same bytes. */
+/* fuzz_raft_wire.c: libFuzzer target for the Raft message decoder, every message type
+ * (InstallSnapshot with its embedded configuration included). Any input must decode or be
+ * refused with an error; a decoded message must re-encode to the same bytes. */
 #include "faultline/error.h"
 #include "faultline/wire.h"
 

@@ -27,8 +27,37 @@
  *        |  +-------------------- (become_follower) <---------- LEADER
  *        +--- check-quorum fails, higher term seen, TimeoutNow elsewhere
  *
+ * Snapshots and log compaction (Raft paper section 7). The state machine's bytes never enter
+ * the core. The environment snapshots its state machine at an applied index and says so with
+ * FL_RAFT_EV_SNAPSHOT (index, size, CRC32C); the core records the snapshot's metadata (index,
+ * term, configuration) and drops its log up to the index, keeping the last snapshot_trailing
+ * entries so that a follower a little behind still catches up from the log. From then on
+ * "the environment's snapshot" is that one, until a newer one replaces it. The environment
+ * keeps the log it has on disk until the snapshot itself is durable.
+ *
+ * A leader whose follower needs an entry it no longer has sends InstallSnapshot, one chunk
+ * (snapshot_chunk_bytes) per round trip: each SNAPSHOT message in an update carries meta,
+ * offset and len but data == NULL, and the environment points data at bytes [offset, offset +
+ * len) of its snapshot (the one with meta.index; it always holds it) before sending. The
+ * follower answers each chunk with the next offset it needs; the leader resends from there
+ * after a loss, a timeout, or a restart of either side (a different snapshot, or a follower
+ * that lost what it had staged, starts over at 0).
+ *
+ * The follower passes every chunk it accepts to the environment (update.snapshot_chunk), which
+ * stages the bytes (offset 0 discards what was staged before). The core checks the running
+ * CRC32C; once the last chunk is in and the checksum matches, the update carries a persist
+ * request with persist.install set: the environment stores the staged snapshot durably as
+ * its snapshot, together with the log the request describes. The core cuts its log at once:
+ * if it holds the snapshot's last entry with the same term it keeps the entries after it,
+ * otherwise it discards the whole log (paper, figure 13, steps 6-7). Only when that request is
+ * PERSISTED does it acknowledge (done) and move commit and applied to the snapshot index; that
+ * update carries restore_index: the environment replaces its state machine by the snapshot
+ * before applying the update's entries.
+ *
  * Invariants (checked by fl_raft_invariants after every step in the simulator):
- *   1. applied <= commit <= last log index; commit never decreases.
+ *   1. applied <= commit <= last log index; commit never decreases; first_index - 1 <= the
+ *      snapshot index <= applied, except while an install is pending (applied catches up
+ *      when it is durable).
  *   2. durable_index <= last log index.
  *   3. A leader's log only grows while it leads (append-only).
  *   4. Log terms are non-decreasing and never exceed the current term.
@@ -91,7 +120,9 @@ typedef enum fl_raft_mutant {
      * was heard from (instead of only within an election timeout of hearing it): once that
      * leader is gone nobody wins a pre-vote again, a liveness bug */
     FL_RAFT_MUTANT_PREVOTE_STALE_LEADER = 1u << 10,
-    /* (1u << 11 is taken on another branch: snapshot-keeps-suffix) */
+    /* installing a snapshot whose last entry conflicts with the log keeps the log's entries
+     * after it (breaks Raft section 7) */
+    FL_RAFT_MUTANT_SNAPSHOT_KEEPS_SUFFIX = 1u << 11,
     /* a leader that a committed configuration removed keeps leading and heartbeating
      * (thesis 4.2.2 says it steps down once C(new) commits) */
     FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS = 1u << 12,
@@ -136,24 +167,30 @@ typedef struct fl_raft_config {
      * ReadIndex. Safe only while real drift stays within the bound. */
     bool lease_reads;
     uint32_t max_drift_ppm;
+    uint32_t snapshot_chunk_bytes; /* InstallSnapshot chunk size, 1 .. 16 MiB */
+    uint32_t snapshot_trailing;    /* log entries kept behind a snapshot taken here */
     uint64_t seed; /* randomizes election timeouts; give every node a different one */
     uint32_t mutants;
 } fl_raft_config;
 
 /* Fills c with defaults for node id: 3-voter-less (n_voters = 0, set them), election timeout
  * 150 ms, heartbeat 30 ms, 8 in flight, batches of 64 entries / 1 MiB, at most 512
- * uncommitted entries, pre-vote and check-quorum on. */
+ * uncommitted entries, pre-vote and check-quorum on, snapshot chunks of 64 KiB, no trailing
+ * entries kept behind a snapshot. */
 void fl_raft_config_default(fl_raft_config *c, fl_node_id id);
 /* Returns 0, or FL_ECONFIG with a reason written to why (may be NULL). */
 int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size);
 
-/* What survived on disk, handed to fl_raft_init. Copied; the caller keeps ownership. */
+/* What survived on disk, handed to fl_raft_init. Copied; the caller keeps ownership. With a
+ * snapshot, the environment restores its state machine from it before the first step, and
+ * the core starts with commit = applied = snapshot->index. */
 typedef struct fl_raft_durable {
     fl_term term;
     fl_node_id vote;
-    fl_index first_index; /* index of entries[0]; 1 for a log that was never compacted */
+    fl_index first_index; /* index of entries[0]: 1 without a snapshot, else snapshot index + 1 */
     size_t n_entries;
     const fl_raft_entry *entries;
+    const fl_raft_snapshot_meta *snapshot; /* NULL (or index 0): none */
 } fl_raft_durable;
 
 typedef enum fl_raft_event_type {
@@ -163,7 +200,8 @@ typedef enum fl_raft_event_type {
     FL_RAFT_EV_PROPOSE = 4,   /* append a command (leader only) */
     FL_RAFT_EV_READ = 5,      /* a linearizable read (ReadIndex), identified by ctx */
     FL_RAFT_EV_TRANSFER = 6,  /* hand leadership to another voter (thesis 3.10) */
-    FL_RAFT_EV_CHANGE = 7,    /* move to new voters and learners (joint consensus, thesis 4.3) */
+    FL_RAFT_EV_SNAPSHOT = 7,  /* the environment snapshotted its state machine (see top) */
+    FL_RAFT_EV_CHANGE = 8,    /* move to new voters and learners (joint consensus, thesis 4.3) */
 } fl_raft_event_type;
 
 typedef struct fl_raft_event {
@@ -180,6 +218,11 @@ typedef struct fl_raft_event {
         fl_node_id transfer_to; /* TRANSFER */
         /* CHANGE: the wanted voters and learners (voters_old empty); copied */
         const fl_raft_conf *change;
+        struct {
+            fl_index index; /* applied index the snapshot covers: snap < index <= applied */
+            uint64_t size;
+            uint32_t crc; /* CRC32C of the snapshot's bytes */
+        } snapshot;       /* SNAPSHOT */
     } u;
 } fl_raft_event;
 
@@ -203,7 +246,25 @@ typedef struct fl_raft_update {
         fl_index first_index;
         size_t n_entries;
         const fl_raft_entry *entries;
+        /* The staged snapshot (complete, checksum verified) becomes the node's snapshot,
+         * with this metadata: store it durably as part of this request. The durable log is
+         * then the entries with index in (install.index, first_index) followed by entries. */
+        bool install;
+        fl_raft_snapshot_meta install_meta;
     } persist;
+    /* InstallSnapshot at a follower: stage len bytes at offset of the snapshot (index, term);
+     * offset 0 discards whatever was staged before. data points into the received message.
+     * len == 0 and index == 0: no chunk. */
+    struct {
+        fl_index index;
+        fl_term term;
+        uint64_t offset;
+        uint32_t len;
+        const uint8_t *data;
+    } snapshot_chunk;
+    /* Nonzero: replace the state machine by the node's snapshot (of this index) before
+     * applying entries. */
+    fl_index restore_index;
     /* Messages to send, each to msgs[i].to. */
     size_t n_msgs;
     const fl_raft_msg *msgs;
@@ -231,6 +292,8 @@ typedef struct fl_raft_update {
 typedef enum fl_raft_progress_state {
     FL_RAFT_PROBE = 0,     /* one AppendEntries at a time until the follower's log matches */
     FL_RAFT_REPLICATE = 1, /* stream entries, up to inflight_max messages unacknowledged */
+    FL_RAFT_SNAPSHOT = 2,  /* the follower needs compacted entries: InstallSnapshot, one chunk
+                              per round trip; next is then the snapshot index + 1 */
 } fl_raft_progress_state;
 
 typedef struct fl_raft_progress {
@@ -248,6 +311,8 @@ typedef struct fl_raft_progress {
     fl_index match_at_heartbeat; /* REPLICATE: match at the previous heartbeat (stall check) */
     uint64_t ctx_acked;          /* highest AppendEntries ctx answered in this term */
     fl_time_ns acked_sent_ns;    /* when the newest acknowledged AppendEntries was sent */
+    fl_index snap_index;         /* SNAPSHOT: the snapshot being sent */
+    uint64_t snap_offset;        /* SNAPSHOT: the next byte the follower wants */
 } fl_raft_progress;
 
 typedef struct fl_raft_held {
@@ -280,6 +345,25 @@ typedef struct fl_raft {
     size_t log_count;
     size_t log_cap;
     fl_index first_index;
+    fl_term base_term;          /* term of entry first_index - 1 (0 when first_index == 1) */
+    fl_raft_snapshot_meta snap; /* the latest snapshot (index 0: none) */
+    /* follower: the InstallSnapshot being received (its bytes are staged by the environment) */
+    struct fl_raft_stage {
+        fl_raft_snapshot_meta meta; /* meta.index 0: nothing staged */
+        uint64_t offset;            /* bytes staged */
+        uint32_t crc;               /* running CRC32C of them */
+    } stage;
+    uint64_t install_seq;    /* the persist request installing snap; 0: none pending */
+    bool install_wait;       /* this step's persist request installs snap */
+    fl_node_id install_from; /* the leader to acknowledge once it is durable */
+    bool restore_pending;    /* the next update tells the environment to restore */
+    struct {                 /* this step's chunk for the environment */
+        fl_index index;
+        fl_term term;
+        uint64_t offset;
+        uint32_t len;
+        const uint8_t *data;
+    } chunk_out;
     fl_index commit;
     fl_index applied;
     /* durability */
@@ -335,6 +419,10 @@ typedef struct fl_raft {
     fl_time_ns votes_ignored_until; /* after a start: no votes for an election timeout */
     uint64_t lease_reads_served;
     uint64_t proposals_refused_busy; /* refused by the uncommitted_max backpressure */
+    uint64_t snapshots_taken;        /* EV_SNAPSHOT accepted */
+    uint64_t snapshot_chunks_sent;   /* InstallSnapshot messages */
+    uint64_t snapshots_installed;    /* installs made durable */
+    uint64_t snapshot_crc_failures;
     /* membership (membership.c): the configuration in force is the latest CONFIG entry in
      * the log, committed or not (conf_index), else conf_base (bootstrap, or what a snapshot
      * carried, as of conf_base_index) */
@@ -351,7 +439,8 @@ int fl_raft_init(fl_raft *r, const fl_raft_config *config, const fl_raft_durable
                  fl_time_ns now_ns);
 void fl_raft_close(fl_raft *r);
 
-/* Processes one event. Returns 0; FL_ENOTLEADER for a proposal, read, transfer or change on
+/* Processes one event. Returns 0; FL_EINVAL for a snapshot that is not newer than the last
+ * one or beyond applied; FL_ENOTLEADER for a proposal, read, transfer or change on
  * a non-leader; FL_EBUSY for a proposal during a leadership transfer, or a change while
  * another is in flight (or before the leader committed an entry of its term);
  * FL_EINVAL for a change that is malformed, adds a voter that is not a learner yet, or
@@ -391,7 +480,13 @@ static inline fl_node_id fl_raft_transfer_of(const fl_raft *r)
 }
 fl_index fl_raft_last_index(const fl_raft *r);
 fl_index fl_raft_first_index(const fl_raft *r);
-/* Term of the entry at index, 0 if index is 0 or outside the log. */
+/* The latest snapshot's metadata (index 0: none). */
+static inline const fl_raft_snapshot_meta *fl_raft_snapshot_of(const fl_raft *r)
+{
+    return &r->snap;
+}
+/* Term of the entry at index, 0 if index is 0 or outside the log; the entry just before the
+ * log (first_index - 1, compacted) still has its term. */
 fl_term fl_raft_term_at(const fl_raft *r, fl_index index);
 /* The entry at index, or NULL outside the log. */
 const fl_raft_entry *fl_raft_entry_at(const fl_raft *r, fl_index index);

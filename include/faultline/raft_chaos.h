@@ -29,7 +29,12 @@ typedef struct fl_chaos_config {
      * replaces voters alongside the other faults. Off: the run is exactly as without it. */
     bool churn;
     uint32_t mutants; /* fl_raft_mutant bits */
-    bool verbose;     /* print nemesis actions */
+    /* Snapshots: every node snapshots a stand-in state (1 KiB) every snapshot_every applied
+     * entries and compacts its log; chunks are small (256 bytes) so InstallSnapshot takes
+     * several round trips; the trailing entries kept are drawn per seed from a separate
+     * random stream (the nemesis draws are the same as without snapshots). 0 = off. */
+    uint32_t snapshot_every;
+    bool verbose; /* print nemesis actions */
 } fl_chaos_config;
 
 typedef struct fl_chaos_result {
@@ -49,7 +54,8 @@ typedef struct fl_chaos_result {
     uint64_t joint_committed, config_committed; /* C(old,new) and C(new) entries committed */
     uint64_t removed_stepdowns;                 /* leaders that left after C(new) committed */
     uint64_t joint_elections;                   /* leaders elected while joint */
-    char trace_tail[4096];                      /* the last events before a violation */
+    uint64_t snapshots_taken, snapshot_chunks_sent, snapshots_installed, snapshot_restores;
+    char trace_tail[4096]; /* the last events before a violation */
 } fl_chaos_result;
 
 /* Defaults: 3 nodes, 10 s of faults, 5 s liveness bound, a nemesis action every 400 ms on

@@ -7,7 +7,9 @@
  *                        up to that index
  *   leader completeness  a leader of term T holds every entry committed in terms before T
  *                        (a stale leader of a lower term may win late and lack newer ones)
- *   state machine safety every node applies the same entry at each index, in index order
+ *   state machine safety every node applies the same entry at each index, in index order;
+ *                        a snapshot is installed or restored only forward, and only up to an
+ *                        index that was committed
  *
  * and, for membership (each judged with the configuration the checker decodes from the
  * node's own log: the latest CONFIG entry, committed or not, else the bootstrap one):
@@ -41,6 +43,7 @@ typedef struct fl_raft_check_node {
     size_t count;
     size_t cap;
     fl_index first;
+    uint64_t base_chain; /* chain hash of entry first - 1 (in a snapshot), 0 when first == 1 */
     fl_index commit;
     fl_index applied;
     fl_raft_role role;
@@ -76,6 +79,10 @@ int fl_raft_checker_init(fl_raft_checker *ch, uint32_t n_nodes);
 void fl_raft_checker_free(fl_raft_checker *ch);
 /* A node (re)started: mirror its recovered log; its volatile commit and applied restart at 0. */
 int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft *r, fl_buf *why);
+/* The chain hash of entries 1..index as committed (0 if index is not committed yet). A state
+ * machine that hashes what it applies with fl_raft_check_entry_hash must reach this value. */
+uint64_t fl_raft_checker_committed_chain(const fl_raft_checker *ch, fl_index index);
+uint64_t fl_raft_check_entry_hash(uint64_t prev, const fl_raft_entry *e);
 /* After every step of node id. Returns 0, or FL_ECORRUPT with the violated property and its
  * details appended to why. */
 int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,

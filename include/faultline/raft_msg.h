@@ -6,6 +6,7 @@
 #ifndef FAULTLINE_RAFT_MSG_H
 #define FAULTLINE_RAFT_MSG_H
 
+#include "faultline/raft_conf.h"
 #include "faultline/types.h"
 
 typedef enum fl_raft_entry_type {
@@ -29,8 +30,8 @@ typedef enum fl_raft_msg_type {
     FL_RAFT_MSG_APPEND = 5, /* AppendEntries, also the heartbeat (no entries) */
     FL_RAFT_MSG_APPEND_RESP = 6,
     FL_RAFT_MSG_TIMEOUT_NOW = 7,   /* leadership transfer: start an election now (thesis 3.10) */
-    FL_RAFT_MSG_SNAPSHOT = 8,      /* InstallSnapshot (reserved) */
-    FL_RAFT_MSG_SNAPSHOT_RESP = 9, /* (reserved) */
+    FL_RAFT_MSG_SNAPSHOT = 8,      /* InstallSnapshot: one chunk of the leader's snapshot */
+    FL_RAFT_MSG_SNAPSHOT_RESP = 9, /* the next offset wanted, or "installed" */
 } fl_raft_msg_type;
 #define FL_RAFT_MSG_TYPE_MAX 9
 
@@ -63,6 +64,35 @@ typedef struct fl_raft_append_resp {
     uint64_t ctx;
 } fl_raft_append_resp;
 
+/* A snapshot's identity and metadata: the state machine after applying entries 1..index. The
+ * bytes themselves stay with the environment (raft.h, FL_RAFT_EV_SNAPSHOT). */
+typedef struct fl_raft_snapshot_meta {
+    fl_index index;    /* last included index; 0: no snapshot */
+    fl_term term;      /* term of that entry */
+    fl_raft_conf conf; /* the configuration as of index */
+    uint64_t size;     /* bytes of state-machine data */
+    uint32_t crc;      /* CRC32C of those bytes */
+} fl_raft_snapshot_meta;
+
+/* InstallSnapshot (Raft paper figure 13), one chunk: bytes [offset, offset + len) of the
+ * snapshot meta describes. done is true on the last chunk (offset + len == meta.size). In a
+ * leader's update data is NULL: the environment fills it before sending (raft.h). */
+typedef struct fl_raft_snapshot {
+    fl_raft_snapshot_meta meta;
+    uint64_t offset;
+    uint32_t len;
+    bool done;
+    uint64_t ctx; /* echoed in the response, as AppendEntries' ctx */
+    const uint8_t *data;
+} fl_raft_snapshot;
+
+typedef struct fl_raft_snapshot_resp {
+    fl_index index;       /* the snapshot answered (its meta.index) */
+    uint64_t next_offset; /* bytes staged so far: the chunk wanted next (0: start over) */
+    bool done;            /* installed durably: the follower's log covers index */
+    uint64_t ctx;
+} fl_raft_snapshot_resp;
+
 typedef struct fl_raft_msg {
     uint8_t type; /* fl_raft_msg_type */
     fl_node_id from;
@@ -73,6 +103,8 @@ typedef struct fl_raft_msg {
         fl_raft_vote_resp vote_resp; /* VOTE_RESP, PRE_VOTE_RESP */
         fl_raft_append append;
         fl_raft_append_resp append_resp;
+        fl_raft_snapshot snapshot;
+        fl_raft_snapshot_resp snapshot_resp;
     } u;
 } fl_raft_msg;
 

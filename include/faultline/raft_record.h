@@ -9,20 +9,30 @@
 
 /* A decoded record header; its entries are read one by one with fl_raft_record_next. */
 typedef struct fl_raft_record {
+    uint8_t kind; /* 1: a persist request; 2: a snapshot checkpoint (snap, snap_data set) */
     bool hard_state;
     fl_term term;
     fl_node_id vote;
     fl_index first_index; /* the log is cut to [1, first_index) before the entries */
     uint32_t n_entries;
-    uint32_t read;  /* entries read so far */
-    fl_reader rest; /* the entries' bytes */
+    uint32_t read;              /* entries read so far */
+    fl_reader rest;             /* the entries' bytes */
+    fl_raft_snapshot_meta snap; /* kind 2: the snapshot; index 0 otherwise */
+    const uint8_t *snap_data;   /* kind 2: its snap.size bytes (checksum verified) */
 } fl_raft_record;
 
 /* Appends the record for up's persist request (up->persist.seq != 0) to out. Returns
  * out->err. */
 int fl_raft_record_encode(const fl_raft_update *up, fl_buf *out);
-/* Decodes the header of the record in bytes[0..len). Returns 0 or FL_ECORRUPT (wrong kind,
- * first index 0, truncated). The record keeps pointing into bytes. */
+/* Appends a snapshot checkpoint: hard state, the snapshot (meta and data) and the n log entries
+ * that follow it (indexes meta->index + 1 ...). Replay drops every record before it. Returns
+ * out->err or FL_EINVAL for a bad configuration. */
+int fl_raft_record_encode_snapshot(fl_term term, fl_node_id vote, const fl_raft_snapshot_meta *meta,
+                                   const uint8_t *data, size_t n, const fl_raft_entry *entries,
+                                   fl_buf *out);
+/* Decodes the header of the record in bytes[0..len) (of either kind). Returns 0 or
+ * FL_ECORRUPT (unknown kind, first index 0, truncated, a snapshot whose data fails its
+ * checksum). The record keeps pointing into bytes. */
 int fl_raft_record_decode(const uint8_t *bytes, size_t len, fl_raft_record *rec);
 /* The next entry (its data points into the record's bytes). Returns 1 with *e set, 0 after
  * the last one (FL_ECORRUPT if bytes are left over), or FL_ECORRUPT. */

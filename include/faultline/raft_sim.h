@@ -9,7 +9,21 @@
  * invariants run; a violation stops the simulation.
  *
  * Disk record format: crc32c u32 (little-endian, over everything after it), then the
- * persist request in the form of raft_record.h, the same bytes the real server's WAL holds. */
+ * persist request in the form of raft_record.h, the same bytes the real server's WAL holds.
+ *
+ * Snapshots (snapshot_every > 0): whenever a node has applied snapshot_every entries past its
+ * last snapshot, the host snapshots its state machine (the snapshot hook, or a stand-in), tells
+ * the core (FL_RAFT_EV_SNAPSHOT), and writes a snapshot checkpoint record (raft_record.h: hard
+ * state, snapshot, the log after it) followed by a sync. Only once that sync completes are the
+ * records before the checkpoint dropped: a checkpoint lost or torn in a crash leaves the
+ * previous one and the log behind it. An installed snapshot (InstallSnapshot) is written the
+ * same way, as the persist request that installs it. At a start the latest surviving
+ * checkpoint is restored, then the records after it.
+ *
+ * The host's snapshot bytes wrap the state machine's: magic u32 "FLSN", index u64, digest u64
+ * (fl_raft_check_entry_hash chained over every applied entry), app length u32, app bytes. The
+ * host keeps each node's applied digest; after every apply and restore it must equal the
+ * checker's committed chain at that index (state machine safety across snapshots). */
 #ifndef FAULTLINE_RAFT_SIM_H
 #define FAULTLINE_RAFT_SIM_H
 
@@ -24,16 +38,25 @@ typedef struct fl_raft_sim_hooks {
     /* Node id started (r is its recovered state) or stopped (crash, exit, end). */
     void (*on_start)(void *arg, fl_node_id id, const fl_raft *r);
     void (*on_stop)(void *arg, fl_node_id id);
+    /* The node's state machine as bytes (appended to out), and back: restore replaces it by
+     * the bytes of a snapshot of the given index. Both NULL: a stand-in state (filler bytes). */
+    int (*snapshot)(void *arg, fl_node_id id, fl_buf *out);
+    int (*restore)(void *arg, fl_node_id id, fl_index index, const uint8_t *bytes, size_t len);
 } fl_raft_sim_hooks;
 
 typedef struct fl_raft_sim_stats {
     uint64_t steps;
-    uint64_t decode_errors;   /* messages the wire codec refused */
-    uint64_t rejected_msgs;   /* messages the core refused (FL_EINVAL) */
-    uint64_t fsync_failures;  /* nodes stopped by a failed fsync */
-    uint64_t torn_discarded;  /* torn tail records discarded at start */
-    uint64_t corrupt_refused; /* starts refused because of a corrupt record */
-    uint64_t elections;       /* campaigns started, summed over nodes and lives */
+    uint64_t decode_errors;        /* messages the wire codec refused */
+    uint64_t rejected_msgs;        /* messages the core refused (FL_EINVAL) */
+    uint64_t fsync_failures;       /* nodes stopped by a failed fsync */
+    uint64_t torn_discarded;       /* torn tail records discarded at start */
+    uint64_t corrupt_refused;      /* starts refused because of a corrupt record */
+    uint64_t elections;            /* campaigns started, summed over nodes and lives */
+    uint64_t snapshots_taken;      /* local snapshots (EV_SNAPSHOT) */
+    uint64_t snapshot_chunks_sent; /* InstallSnapshot messages sent */
+    uint64_t snapshots_installed;  /* InstallSnapshot made durable on a follower */
+    uint64_t snapshot_restores;    /* state machines replaced by a snapshot (install or start) */
+    uint64_t compactions;          /* disk records dropped behind a durable checkpoint */
     /* membership, counted once per log index as the first node applies it */
     uint64_t joint_committed;   /* C(old,new) entries committed */
     uint64_t config_committed;  /* C(new) (non-joint) entries committed */
@@ -51,11 +74,14 @@ typedef struct fl_raft_sim {
     fl_index conf_applied; /* the highest CONFIG entry index any node applied */
     fl_raft_sim_hooks hooks;
     fl_raft_checker checker;
-    bool check;       /* run the safety checker (default true) */
-    fl_buf violation; /* the first violation found, "" if none */
+    bool check;               /* run the safety checker (default true) */
+    uint32_t snapshot_every;  /* applied entries between snapshots; 0 = never (default) */
+    uint32_t snapshot_filler; /* stand-in state size in bytes when there is no snapshot hook */
+    fl_buf violation;         /* the first violation found, "" if none */
     fl_raft_sim_stats stats;
     fl_raft_entry *decode_entries; /* scratch for decoding AppendEntries */
     fl_buf scratch;
+    fl_buf snapbuf; /* scratch for building a snapshot */
 } fl_raft_sim;
 
 /* Initializes for a cluster of nodes 1..nodes with raft as the template (its id, voters and

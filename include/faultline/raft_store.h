@@ -10,6 +10,14 @@
  * appended request is durable and may be reported with FL_RAFT_EV_PERSISTED. A failed sync
  * is sticky (the WAL's): the node must stop.
  *
+ * Snapshots: fl_raft_store_save_snapshot writes the file "snapshot" in the WAL's directory
+ * atomically (temp file, fsync, rename, fsync of the directory): hard state, the snapshot
+ * (metadata and state-machine bytes), the log after it, and the WAL seq of the next request,
+ * every record before which it makes obsolete. Then the WAL segments holding only obsolete
+ * records are deleted. Opening reads the snapshot file first (checksum verified), then
+ * replays the WAL records from that seq on; a record that reaches back before the snapshot
+ * only contributes its entries after the snapshot's index.
+ *
  * Background sync, for an event loop: fl_raft_store_sync_start hands the write + fdatasync of
  * everything appended so far to a worker thread; the loop keeps running (appends made
  * meanwhile are staged in memory, not given to the WAL) until fl_raft_store_sync_fd becomes
@@ -33,7 +41,13 @@ typedef struct fl_raft_store {
     fl_node_id vote;
     fl_raft_entry *entries;
     size_t count, cap;
+    fl_index first;             /* index of entries[0]: 1, or the snapshot's index + 1 */
+    fl_raft_snapshot_meta snap; /* the snapshot file's (index 0: none) */
+    fl_buf snap_data;           /* its state-machine bytes */
     uint64_t records_replayed;
+    uint64_t issued_seq;       /* WAL seq the next appended request gets (staged ones count) */
+    uint64_t delete_before;    /* compaction to do once the sync worker is done; 0: none */
+    uint64_t segments_deleted; /* WAL segment files removed behind snapshots */
     /* background sync */
     fl_buf staged;  /* records appended while syncing: length u32, payload; ... */
     bool syncing;   /* a sync runs on the worker: the WAL is the worker's */
@@ -50,9 +64,19 @@ typedef struct fl_raft_store {
  * reason in m (FL_ECORRUPT for a record that does not decode or does not fit the log). */
 int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *faults,
                        fl_errmsg *m);
+/* The same with a WAL segment size (0: the WAL's default), for tests of compaction. */
+int fl_raft_store_open_sized(fl_raft_store *s, const char *dir, const fl_wal_faults *faults,
+                             uint64_t segment_size_max, fl_errmsg *m);
+/* Durably replaces the snapshot file (see above) with hard state, the snapshot and the n log
+ * entries after it, then deletes the WAL segments it made obsolete (at once, or when the
+ * running background sync finishes). Synchronous: one file write and fsync. Returns 0 or
+ * FL_EIO / FL_ENOMEM with the reason in m (the node must stop: like a failed WAL sync). */
+int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
+                                const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
+                                const fl_raft_entry *entries, fl_errmsg *m);
 /* The recovered state, pointing into s (valid until fl_raft_store_release or close). */
 void fl_raft_store_durable(const fl_raft_store *s, fl_raft_durable *d);
-/* Frees the recovered state (fl_raft_init copies it). */
+/* Frees the recovered state, snapshot bytes included (fl_raft_init copies what it needs). */
 void fl_raft_store_release(fl_raft_store *s);
 /* Buffers up's persist request (up->persist.seq must be != 0). Returns 0 or a WAL error. */
 int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up);

@@ -92,6 +92,7 @@ typedef struct fl_run_config {
     fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
     fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
     uint32_t mutants;
+    uint32_t snapshot_every;  /* each node snapshots its kv every N applied entries; 0 = never */
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */
@@ -100,7 +101,7 @@ typedef struct fl_run_config {
 } fl_run_config;
 
 /* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients, nemesis none,
- * interval 2 s,
+ * interval 2 s, a snapshot every 1000 applied entries,
  * op timeout 500 ms, deadline 3 s, liveness 5 s, network 1 ms. */
 void fl_run_config_default(fl_run_config *c);
 /* Returns 0, or FL_ECONFIG with the reason in why. */
@@ -135,6 +136,8 @@ typedef struct fl_run_result {
     uint64_t joint_committed, config_committed; /* C(old,new) and C(new) entries committed */
     uint64_t removed_stepdowns;                 /* leaders that left after C(new) committed */
     uint64_t joint_elections;                   /* leaders elected while joint */
+    uint64_t log_entries_max; /* the longest in-memory Raft log of any node, at any step */
+    uint64_t disk_bytes_max;  /* the largest node disk (bytes of its records) at the end */
     uint64_t ops_invoked, ops_ok, ops_fail, ops_info;
     uint64_t trace_hash;
     fl_time_ns end_ns;

@@ -168,6 +168,10 @@ int fl_sim_disk_records(const fl_sim *sim, fl_node_id id, fl_sim_record_fn fn, v
 /* Atomically replaces the node's whole disk with n records (copied), durable at once
  * (compaction). Pending syncs still complete. */
 int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, size_t n);
+/* Removes the first k records, which must all be durable (a log dropping what a durable
+ * checkpoint made obsolete); the rest keep their durability and pending syncs still cover
+ * them. FL_EINVAL if k exceeds the durable count. */
+int fl_sim_disk_drop_prefix(fl_sim *sim, fl_node_id id, size_t k);
 /* Removes records [count, end) at once, durably (a WAL truncating a torn tail or a Raft log
  * dropping a conflicting suffix). Pending syncs still complete. */
 int fl_sim_disk_truncate(fl_sim *sim, fl_node_id id, size_t count);

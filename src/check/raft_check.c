@@ -1,5 +1,11 @@
 /* raft_check.c: cluster-wide Raft safety checks (raft_check.h). Cost per step: O(entries
- * appended + entries newly committed), so it can run after every simulated event. */
+ * appended + entries newly committed), so it can run after every simulated event; a log
+ * compaction or a snapshot install costs O(entries left in that node's log).
+ *
+ * Compacted logs: a node's mirror starts at its first_index; the entry before it is in a
+ * snapshot, whose chain hash is the committed one at that index (snapshots hold committed
+ * entries only; that the snapshot's content matches is the host's digest check, raft_sim.h).
+ * Every property compares only indexes the node still holds, or that base entry. */
 #include "faultline/raft_check.h"
 
 #include "faultline/array.h"
@@ -11,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t entry_hash(uint64_t prev, const fl_raft_entry *e)
+uint64_t fl_raft_check_entry_hash(uint64_t prev, const fl_raft_entry *e)
 {
     uint64_t h = prev ^ fl_mix64(e->term * 31 + e->type);
     h = fl_mix64(h ^ ((uint64_t)e->len << 32 | fl_crc32c(0, e->data, e->len)));
@@ -43,8 +49,15 @@ void fl_raft_checker_free(fl_raft_checker *ch)
     memset(ch, 0, sizeof(*ch));
 }
 
+uint64_t fl_raft_checker_committed_chain(const fl_raft_checker *ch, fl_index i)
+{
+    return i >= 1 && i <= ch->committed_count ? ch->committed[i - 1] : 0;
+}
+
 static uint64_t chain_at(const fl_raft_check_node *n, fl_index i)
 {
+    if (i + 1 == n->first)
+        return n->base_chain;
     if (i < n->first || i >= n->first + n->count)
         return 0;
     return n->chain[i - n->first];
@@ -153,7 +166,9 @@ static int mirror_conf(fl_raft_check_node *n, const fl_raft *r, fl_index index, 
         return FL_ECORRUPT;
     }
     latest_conf(n, r, &prev);
-    const char *bad = bad_transition(&prev, &next);
+    /* an entry a snapshot covers (kept as a trailing entry) has no predecessor left to
+     * compare with: the snapshot's configuration already follows it */
+    const char *bad = index > r->conf_base_index ? bad_transition(&prev, &next) : NULL;
     if (bad) {
         fl_buf_printf(why, "config transitions: node %u entry %llu: %s", id,
                       (unsigned long long)index, bad);
@@ -177,10 +192,10 @@ static int mirror(fl_raft_checker *ch, fl_raft_check_node *n, const fl_raft *r, 
         n->n_confs--; /* cut off with the entries */
     if (fl_array_grow((void **)&n->chain, &n->cap, (size_t)(last + 1 - n->first), sizeof(uint64_t)))
         return FL_ENOMEM;
-    uint64_t prev = from > n->first ? n->chain[from - 1 - n->first] : 0;
+    uint64_t prev = from > n->first ? n->chain[from - 1 - n->first] : n->base_chain;
     for (fl_index i = from; i <= last; i++) {
         const fl_raft_entry *e = fl_raft_entry_at(r, i);
-        prev = entry_hash(prev, e);
+        prev = fl_raft_check_entry_hash(prev, e);
         n->chain[i - n->first] = prev;
         n->count++;
         if (seen_check(ch, i, e->term, prev)) {
@@ -256,23 +271,43 @@ struct entry_q {
 static bool holds_entry(const fl_raft_checker *ch, fl_node_id voter, const void *arg)
 {
     const struct entry_q *q = arg;
-    return chain_at(&ch->nodes[voter - 1], q->index) == q->chain;
+    const fl_raft_check_node *n = &ch->nodes[voter - 1];
+    if (q->index < n->first)
+        return true; /* in its snapshot, which holds only committed entries */
+    return chain_at(n, q->index) == q->chain;
+}
+
+/* The node's log now starts at first (compaction, install, restart): the entry before it is
+ * in a snapshot, so committed; re-mirror what is left from that committed prefix. */
+static int rebase(fl_raft_checker *ch, fl_raft_check_node *n, const fl_raft *r, fl_buf *why,
+                  fl_node_id id)
+{
+    fl_index first = fl_raft_first_index(r);
+    if (first - 1 > ch->committed_count) {
+        fl_buf_printf(why,
+                      "state machine safety: node %u holds a snapshot up to index %llu, but "
+                      "only %llu entries were ever committed",
+                      id, (unsigned long long)(first - 1), (unsigned long long)ch->committed_count);
+        return FL_ECORRUPT;
+    }
+    n->first = first;
+    n->count = 0;
+    n->n_confs = 0; /* the configuration before first is the snapshot's (conf_base) */
+    n->base_chain = fl_raft_checker_committed_chain(ch, first - 1);
+    return mirror(ch, n, r, first, why, id);
 }
 
 int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft *r, fl_buf *why)
 {
     FL_ASSERT(id >= 1 && id <= ch->n_nodes);
     fl_raft_check_node *n = &ch->nodes[id - 1];
-    n->first = fl_raft_first_index(r);
-    n->count = 0;
     n->commit = fl_raft_commit_of(r);
     n->applied = fl_raft_applied_of(r);
     n->role = fl_raft_role_of(r);
     n->term = fl_raft_term_of(r);
     n->truncated_committed = r->truncated_committed;
-    n->n_confs = 0;
     int rc = record_vote(n, fl_raft_term_of(r), r->vote);
-    return rc ? rc : mirror(ch, n, r, n->first, why, id);
+    return rc ? rc : rebase(ch, n, r, why, id);
 }
 
 static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
@@ -314,6 +349,8 @@ static int check_election(fl_raft_checker *ch, fl_node_id id, const fl_raft *r,
     fl_index c = ch->committed_count;
     while (c > 0 && ch->committed_term[c - 1] >= t)
         c--;
+    if (c && c + 1 < n->first)
+        c = n->first - 1; /* compacted into its snapshot: its last entry covers the prefix */
     if (c && chain_at(n, c) != ch->committed[c - 1]) {
         fl_buf_printf(why,
                       "leader completeness: node %u became leader of term %llu without "
@@ -380,7 +417,10 @@ static int check_leader_conf(fl_raft_checker *ch, fl_node_id id, const fl_raft *
 static int check_commit(fl_raft_checker *ch, fl_node_id id, const fl_raft_update *up, fl_buf *why)
 {
     fl_raft_check_node *n = &ch->nodes[id - 1];
-    for (fl_index i = n->commit + 1; i <= up->commit; i++) {
+    fl_index from = n->commit + 1;
+    if (from + 1 < n->first)
+        from = n->first - 1; /* the snapshot's last entry stands for those before it */
+    for (fl_index i = from; i <= up->commit; i++) {
         uint64_t h = chain_at(n, i);
         if (i <= ch->committed_count) {
             if (ch->committed[i - 1] != h) {
@@ -411,6 +451,17 @@ static int check_commit(fl_raft_checker *ch, fl_node_id id, const fl_raft_update
 static int check_apply(const fl_raft_checker *ch, fl_raft_check_node *n, fl_node_id id,
                        const fl_raft_update *up, fl_buf *why)
 {
+    if (up->restore_index) {
+        if (up->restore_index <= n->applied) {
+            fl_buf_printf(why,
+                          "state machine safety: node %u restores a snapshot of index %llu "
+                          "after applying %llu",
+                          id, (unsigned long long)up->restore_index,
+                          (unsigned long long)n->applied);
+            return FL_ECORRUPT;
+        }
+        n->applied = up->restore_index;
+    }
     if (!up->n_apply)
         return 0;
     if (up->apply_first != n->applied + 1) {
@@ -443,21 +494,28 @@ int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r
     fl_raft_check_node *n = &ch->nodes[id - 1];
     int rc = 0;
     fl_index appended_from = fl_raft_last_index(r) + 1;
-    if (up->persist.seq && up->persist.hard_state)
-        rc = record_vote(n, up->persist.term, up->persist.vote);
-    if (!rc && up->persist.seq && up->persist.first_index <= fl_raft_last_index(r) + 1) {
-        fl_index from = up->persist.first_index, old_last = n->first + n->count - 1;
-        if (n->role == FL_RAFT_LEADER && up->role == FL_RAFT_LEADER && n->term == up->term &&
-            from <= old_last) {
-            fl_buf_printf(why,
-                          "leader append-only: leader %u of term %llu rewrote its log from "
-                          "index %llu (last was %llu)",
-                          id, (unsigned long long)up->term, (unsigned long long)from,
-                          (unsigned long long)old_last);
-            return FL_ECORRUPT;
-        }
-        rc = mirror(ch, n, r, from, why, id);
+    if (up->persist.seq && up->persist.hard_state &&
+        record_vote(n, up->persist.term, up->persist.vote))
+        return FL_ENOMEM;
+    bool persisted = up->persist.seq && up->persist.first_index <= fl_raft_last_index(r) + 1;
+    fl_index from = up->persist.first_index, old_last = n->first + n->count - 1;
+    if (persisted && n->role == FL_RAFT_LEADER && up->role == FL_RAFT_LEADER &&
+        n->term == up->term && from <= old_last) {
+        fl_buf_printf(why,
+                      "leader append-only: leader %u of term %llu rewrote its log from "
+                      "index %llu (last was %llu)",
+                      id, (unsigned long long)up->term, (unsigned long long)from,
+                      (unsigned long long)old_last);
+        return FL_ECORRUPT;
+    }
+    if (persisted)
         appended_from = from;
+    if (fl_raft_first_index(r) != n->first) {
+        rc = rebase(ch, n, r, why, id); /* re-mirrors everything it still holds */
+        if (n->first < appended_from)
+            appended_from = n->first;
+    } else if (persisted) {
+        rc = mirror(ch, n, r, from, why, id);
     }
     if (!rc && r->truncated_committed != n->truncated_committed) {
         fl_buf_printf(why, "state machine safety: node %u removed committed entries", id);

@@ -55,6 +55,8 @@ void campaign_chaos_config(const sim_opts *o, uint64_t seed, fl_chaos_config *c)
     c->duration_ns = o->run.duration_ns;
     c->mutants = o->run.mutants;
     c->churn = o->churn;
+    if (o->snapshot_set) /* chaos runs snapshot only when asked (raft_chaos.h) */
+        c->snapshot_every = o->run.snapshot_every;
 }
 
 /* One --chaos seed as a campaign record (the fields a kv run's record has that apply). */

@@ -15,12 +15,15 @@ static void server_usage(FILE *f)
 {
     fprintf(f, "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
                "                        --data DIR [--requirepass P] [--election-ms MS]\n"
-               "                        [--heartbeat-ms MS] [--log-level debug|info|warn|error]\n"
+               "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
+               "                        [--log-level debug|info|warn|error]\n"
                "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
                "                        [--voters ID,...]\n\n"
                "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
                "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
-               "protocol) server for clients on --listen. Stops on SIGINT or SIGTERM.\n\n"
+               "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
+               "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it.\n"
+               "Stops on SIGINT or SIGTERM.\n\n"
                "GET is linearizable in every read mode:\n"
                "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
                "         heartbeat round; a follower asks the leader for that index and\n"
@@ -93,6 +96,12 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         unsigned long v = strtoul(val, &end, 10);
         c->max_drift_ppm = (uint32_t)v;
         return *end || end == val || v >= 1000000 ? -1 : 0;
+    }
+    if (!strcmp(opt, "--snapshot-every")) {
+        char *end;
+        unsigned long v = strtoul(val, &end, 10);
+        c->snapshot_every = (uint32_t)v;
+        return end == val || *end || v > 1000000000ul ? -1 : 0;
     }
     if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
         return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;

@@ -14,6 +14,8 @@ static int chaos_run(const sim_opts *o)
     fl_chaos_config c;
     campaign_chaos_config(o, o->run.seed, &c);
     c.verbose = o->run.verbose;
+    if (o->snapshot_set)
+        c.snapshot_every = o->run.snapshot_every;
     fl_chaos_result r;
     if (fl_chaos_run(&c, &r)) {
         fprintf(stderr, "faultline sim --chaos: bad configuration\n");
@@ -34,6 +36,10 @@ static int chaos_run(const sim_opts *o)
                (unsigned long long)r.churn_asked, (unsigned long long)r.churn_refused,
                (unsigned long long)r.joint_committed, (unsigned long long)r.config_committed,
                (unsigned long long)r.removed_stepdowns, (unsigned long long)r.joint_elections);
+    if (c.snapshot_every)
+        printf("  snapshots: %llu taken, %llu chunks sent, %llu installed\n",
+               (unsigned long long)r.snapshots_taken, (unsigned long long)r.snapshot_chunks_sent,
+               (unsigned long long)r.snapshots_installed);
     if (r.violation)
         printf("  %s (event %llu at %.6f s)\n%s", r.reason, (unsigned long long)r.event,
                (double)r.violation_time_ns / 1e9, r.trace_tail);

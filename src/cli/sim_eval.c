@@ -164,6 +164,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "op_deadline_ns", c->op_deadline_ns);
     fl_json_kv_uint(j, "liveness_ns", c->liveness_ns);
     fl_json_kv_uint(j, "net_delay_ns", c->net_delay_ns);
+    fl_json_kv_uint(j, "snapshot_every", c->snapshot_every);
     fl_json_key(j, "mutants");
     fl_json_arr_begin(j);
     for (uint32_t bit = 1; bit; bit <<= 1)

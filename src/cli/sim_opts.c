@@ -33,6 +33,8 @@ void sim_opts_usage(FILE *out)
         "  --op-timeout D           one attempt of an operation (500ms)\n"
         "  --op-deadline D          an operation, retries included; then its outcome is info (3s)\n"
         "  --net-delay D            mean one-way network delay (1ms)\n"
+        "  --snapshot-every N       each node snapshots its state every N applied entries and\n"
+        "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
         "faults:\n"
         "  --nemesis NAME           a fault schedule (none); one of:\n");
     fl_nemesis_list(out);
@@ -268,6 +270,10 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--lease-drift")) {
         rc = get_u64(p, 0, 999999, &u);
         c->lease_drift_ppm = (uint32_t)u;
+    } else if (!strcmp(a, "--snapshot-every")) {
+        rc = get_u64(p, 0, 1000000000, &u);
+        c->snapshot_every = (uint32_t)u;
+        o->snapshot_set = true;
     } else if (!strcmp(a, "--skew")) {
         rc = get_u64(p, 0, 499999, &u);
         c->skew_ppm = (uint32_t)u;
@@ -370,6 +376,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --read-mode lease --lease-drift %u", c->lease_drift_ppm);
     if (c->skew_ppm)
         MORE(" --skew %u", c->skew_ppm);
+    if (c->snapshot_every != d.snapshot_every)
+        MORE(" --snapshot-every %u", c->snapshot_every);
     if (c->no_check_quorum)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)

@@ -15,6 +15,7 @@ typedef struct sim_opts {
     fl_time_ns check_timeout_ns;
     bool quiet;
     bool help;
+    bool snapshot_set; /* --snapshot-every given (chaos runs snapshot only then) */
     bool chaos; /* --chaos: the Raft-level chaos run of the test campaign (no kv, no clients) */
     bool churn; /* --churn: with --chaos, membership churn too */
 } sim_opts;

@@ -1,14 +1,26 @@
 /* raft_store.c: Raft's hard state and log as WAL records, and their replay (raft_store.h).
  * One WAL record per persist request, in the form of raft_record.h (shared with the
- * simulator). Replay applies records in order. Invariant: first_index <= recovered count + 1
- * (a request never leaves a hole); a record breaking it, or not decoding exactly, is
- * corruption. */
+ * simulator). Replay applies records in order. Invariant: first_index <= first + recovered
+ * count (a request never leaves a hole); a record breaking it, or not decoding exactly, is
+ * corruption.
+ *
+ * The snapshot file, little-endian:
+ *
+ *     crc32c u32 (over everything after it), version u8 (1), wal_seq u64 (the first WAL
+ *     record not reflected in this file), then a raft_record.h snapshot checkpoint (kind 2:
+ *     hard state, snapshot metadata and bytes, the log after the snapshot). */
 #include "faultline/raft_store.h"
 
 #include "faultline/raft_record.h"
 
 #include "faultline/assert.h"
+#include "faultline/atomic_file.h"
+#include "faultline/crc32c.h"
 #include "faultline/error.h"
+
+#define SNAP_FILE    "snapshot"
+#define SNAP_VERSION 1
+#define SNAP_HEADER  13 /* crc, version, wal_seq */
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,17 +58,29 @@ static int push_entry(fl_raft_store *s, const fl_raft_entry *in)
 static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
 {
     fl_raft_record r;
-    if (fl_raft_record_decode(rec->data, rec->len, &r) || r.first_index > s->count + 1)
+    /* the WAL holds persist requests only (kind 1); checkpoints live in the snapshot file */
+    if (fl_raft_record_decode(rec->data, rec->len, &r) || r.kind != 1 ||
+        r.first_index > s->first + s->count)
         return fl_errmsg_set(m, FL_ECORRUPT, "WAL record %llu: bad raft record header",
                              (unsigned long long)rec->seq);
     if (r.hard_state) {
         s->term = r.term;
         s->vote = r.vote;
     }
-    drop_from(s, (size_t)(r.first_index - 1));
+    fl_index cut = r.first_index;
+    uint64_t skip = 0; /* entries at or before the snapshot's index: the snapshot has them */
+    if (cut < s->first) {
+        skip = s->first - cut;
+        cut = s->first;
+    }
+    drop_from(s, (size_t)(cut - s->first));
     fl_raft_entry e;
     int rc;
     while ((rc = fl_raft_record_next(&r, &e)) == 1) {
+        if (skip) {
+            skip--;
+            continue;
+        }
         rc = push_entry(s, &e);
         if (rc)
             break;
@@ -68,10 +92,59 @@ static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
     return 0;
 }
 
+static int snap_corrupt(fl_raft_store *s, fl_errmsg *m, const char *why)
+{
+    return fl_errmsg_set(m, FL_ECORRUPT, "snapshot file %s/" SNAP_FILE ": %s", s->wal.dir, why);
+}
+
+/* Reads the snapshot file, if there is one: hard state, snapshot and the log after it.
+ * *from_seq gets the first WAL record to replay. */
+static int load_snapshot(fl_raft_store *s, uint64_t *from_seq, fl_errmsg *m)
+{
+    fl_buf f;
+    fl_buf_init(&f);
+    *from_seq = 1;
+    int rc = fl_read_file(s->wal.dir, SNAP_FILE, (size_t)FL_WAL_RECORD_LEN_LIMIT * 4, &f, m);
+    if (rc == FL_ENOTFOUND) {
+        if (m)
+            m->text[0] = 0;
+        return 0;
+    }
+    fl_raft_record r;
+    if (rc == 0 &&
+        (f.len < SNAP_HEADER || fl_get_u32le(f.data) != fl_crc32c(0, f.data + 4, f.len - 4)))
+        rc = snap_corrupt(s, m, "checksum mismatch or truncated");
+    else if (rc == 0 && f.data[4] != SNAP_VERSION)
+        rc = snap_corrupt(s, m, "unknown version");
+    else if (rc == 0 &&
+             (fl_raft_record_decode(f.data + SNAP_HEADER, f.len - SNAP_HEADER, &r) || r.kind != 2))
+        rc = snap_corrupt(s, m, "not a snapshot checkpoint");
+    if (rc == 0) {
+        *from_seq = fl_get_u64le(f.data + 5);
+        s->term = r.term;
+        s->vote = r.vote;
+        s->snap = r.snap;
+        s->first = r.first_index;
+        fl_buf_put_bytes(&s->snap_data, r.snap_data, (size_t)r.snap.size);
+        rc = s->snap_data.err;
+        fl_raft_entry e;
+        while (rc == 0 && (rc = fl_raft_record_next(&r, &e)) == 1)
+            rc = push_entry(s, &e);
+        if (rc)
+            rc = snap_corrupt(s, m, "its log does not decode");
+    }
+    fl_buf_free(&f);
+    return rc;
+}
+
 static int replay_all(fl_raft_store *s, fl_errmsg *m)
 {
+    uint64_t from_seq;
+    int rc = load_snapshot(s, &from_seq, m);
+    if (rc)
+        return rc;
     fl_wal_iter it;
-    int rc = fl_wal_iter_init(&s->wal, &it, 1);
+    rc = fl_wal_iter_init(&s->wal, &it, from_seq);
     if (rc)
         return fl_errmsg_set(m, rc, "WAL replay: %s", fl_wal_errmsg(&s->wal));
     fl_wal_record rec;
@@ -88,11 +161,20 @@ static int replay_all(fl_raft_store *s, fl_errmsg *m)
 
 int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *faults, fl_errmsg *m)
 {
+    return fl_raft_store_open_sized(s, dir, faults, 0, m);
+}
+
+int fl_raft_store_open_sized(fl_raft_store *s, const char *dir, const fl_wal_faults *faults,
+                             uint64_t segment_size_max, fl_errmsg *m)
+{
     memset(s, 0, sizeof(*s));
     s->efd = -1;
+    s->first = 1;
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->staged);
+    fl_buf_init(&s->snap_data);
     fl_wal_config cfg = {.record_size_max = FL_WAL_RECORD_LEN_LIMIT,
+                         .segment_size_max = segment_size_max,
                          .faults = (fl_wal_faults *)faults};
     int rc = fl_wal_open(&s->wal, dir, &cfg);
     if (rc) {
@@ -105,12 +187,15 @@ int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *f
     rc = replay_all(s, m);
     if (rc)
         fl_raft_store_close(s);
+    else
+        s->issued_seq = fl_wal_last_seq(&s->wal) + 1;
     return rc;
 }
 
 void fl_raft_store_durable(const fl_raft_store *s, fl_raft_durable *d)
 {
-    *d = (fl_raft_durable){s->term, s->vote, 1, s->count, s->entries};
+    *d = (fl_raft_durable){s->term,  s->vote,    s->first,
+                           s->count, s->entries, s->snap.index ? &s->snap : NULL};
 }
 
 void fl_raft_store_release(fl_raft_store *s)
@@ -119,6 +204,42 @@ void fl_raft_store_release(fl_raft_store *s)
     free(s->entries);
     s->entries = NULL;
     s->count = s->cap = 0;
+    fl_buf_free(&s->snap_data);
+}
+
+/* Deletes the segments the last snapshot made obsolete, unless the worker owns the WAL. */
+static void compact(fl_raft_store *s)
+{
+    size_t deleted = 0;
+    if (!s->delete_before || s->syncing)
+        return;
+    if (fl_wal_delete_before(&s->wal, s->delete_before, &deleted) == 0)
+        s->delete_before = 0; /* else (an unlink failed) retried after the next sync */
+    s->segments_deleted += deleted;
+}
+
+int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
+                                const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
+                                const fl_raft_entry *entries, fl_errmsg *m)
+{
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_buf_put_u32(&b, 0); /* crc, patched below */
+    fl_buf_put_u8(&b, SNAP_VERSION);
+    fl_buf_put_u64(&b, s->issued_seq);
+    int rc = fl_raft_record_encode_snapshot(term, vote, meta, data, n, entries, &b);
+    if (rc) {
+        fl_buf_free(&b);
+        return fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc));
+    }
+    fl_buf_patch_u32(&b, 0, fl_crc32c(0, b.data + 4, b.len - 4));
+    rc = fl_atomic_write_file(s->wal.dir, SNAP_FILE, b.data, b.len, m);
+    fl_buf_free(&b);
+    if (rc)
+        return rc;
+    s->delete_before = s->issued_seq; /* every record before it is in the file */
+    compact(s);
+    return 0;
 }
 
 int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
@@ -128,6 +249,7 @@ int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
     fl_buf_reset(b);
     if (fl_raft_record_encode(up, b))
         return b->err;
+    s->issued_seq++;
     if (!s->syncing)
         return fl_wal_append(&s->wal, b->data, b->len, NULL);
     fl_buf_put_u32(&s->staged, (uint32_t)b->len); /* the WAL is the worker's: stage it */
@@ -231,6 +353,8 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
     fl_buf_reset(&s->staged);
     if (rc)
         fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
+    else
+        compact(s);
     return rc;
 }
 

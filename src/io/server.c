@@ -7,6 +7,7 @@
  * node. */
 #include "server_int.h"
 
+#include "faultline/assert.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/log.h"
@@ -30,6 +31,7 @@ void fl_server_config_default(fl_server_config *c)
     c->heartbeat_ns = 50 * FL_NS_PER_MS;
     c->op_timeout_ns = 10 * FL_NS_PER_S;
     c->clients_max = 1024;
+    c->snapshot_every = 10000;
 }
 
 static int parse_member(fl_server_config *c, const char *item, fl_errmsg *m)
@@ -233,11 +235,96 @@ static void persist(srv *s, const fl_raft_update *up)
         fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
+/* ---- snapshots ---------------------------------------------------------------------------- */
+
+static void handle_update(srv *s, const fl_raft_update *up);
+
+/* The node's snapshot (the kv's bytes, as fl_kv_snapshot made them) to the snapshot file,
+ * with hard state and the log after it; the WAL behind it goes. */
+static void save_snapshot(srv *s)
+{
+    const fl_raft *r = &s->raft;
+    const fl_raft_snapshot_meta *meta = fl_raft_snapshot_of(r);
+    fl_index last = fl_raft_last_index(r);
+    size_t n = (size_t)(last - meta->index);
+    fl_errmsg m;
+    if (fl_raft_store_save_snapshot(&s->store, fl_raft_term_of(r), r->vote, meta, s->snap.data, n,
+                                    n ? fl_raft_entry_at(r, meta->index + 1) : NULL, &m)) {
+        char what[FL_ERRMSG_SIZE + 32];
+        snprintf(what, sizeof(what), "snapshot write failed: %s", m.text);
+        fl__srv_fatal(s, FL_EIO, what); /* like a failed fsync: never carry on */
+    }
+}
+
+/* Every snapshot_every applied entries: snapshot the kv, tell the core, write the file. */
+static void maybe_snapshot(srv *s)
+{
+    const fl_raft *r = &s->raft;
+    fl_index applied = fl_raft_applied_of(r);
+    if (s->fatal || !s->cfg.snapshot_every || r->install_seq ||
+        applied < fl_raft_snapshot_of(r)->index + s->cfg.snapshot_every)
+        return;
+    fl_buf_reset(&s->stage_local);
+    if (fl_kv_snapshot(&s->kv, &s->stage_local)) {
+        fl__srv_fatal(s, FL_ENOMEM, "kv: out of memory while snapshotting");
+        return;
+    }
+    fl_raft_event ev = {.type = FL_RAFT_EV_SNAPSHOT, .now_ns = fl_loop_now(&s->loop)};
+    ev.u.snapshot.index = applied;
+    ev.u.snapshot.size = s->stage_local.len;
+    ev.u.snapshot.crc = fl_crc32c(0, s->stage_local.data, s->stage_local.len);
+    fl_raft_update up;
+    if (fl_raft_step(&s->raft, &ev, &up))
+        return;
+    fl_buf t = s->snap;
+    s->snap = s->stage_local;
+    s->stage_local = t;
+    s->snapshots_taken++;
+    handle_update(s, &up);
+    save_snapshot(s);
+}
+
+/* InstallSnapshot: stage chunks; an install request makes the staged bytes the node's
+ * snapshot, in the file before the request's WAL record can be reported durable; a restore
+ * replaces the kv. */
+static void snapshot_io(srv *s, const fl_raft_update *up)
+{
+    if (up->snapshot_chunk.index) {
+        if (up->snapshot_chunk.offset == 0)
+            fl_buf_reset(&s->stage);
+        FL_ASSERT(up->snapshot_chunk.offset == s->stage.len); /* the core keeps them in order */
+        fl_buf_put_bytes(&s->stage, up->snapshot_chunk.data, up->snapshot_chunk.len);
+    }
+    if (up->persist.seq && up->persist.install) {
+        fl_buf t = s->snap;
+        s->snap = s->stage;
+        s->stage = t;
+        fl_buf_reset(&s->stage);
+        s->snapshots_installed++;
+        save_snapshot(s);
+    }
+    if (!up->restore_index)
+        return;
+    if (fl_kv_restore(&s->kv, s->snap.data, s->snap.len))
+        fl__srv_fatal(s, FL_ECORRUPT, "kv: the installed snapshot does not restore");
+    else
+        fl__ops_restored(s, up->restore_index);
+}
+
 static void send_msgs(srv *s, const fl_raft_update *up)
 {
     for (size_t i = 0; i < up->n_msgs; i++) {
         fl_buf_reset(&s->scratch);
-        if (fl_wire_raft_encode(&up->msgs[i], &s->scratch)) {
+        fl_raft_msg msg;
+        const fl_raft_msg *mp = &up->msgs[i];
+        if (mp->type == FL_RAFT_MSG_SNAPSHOT) {
+            /* the core names the bytes; they come from this node's snapshot (raft.h) */
+            msg = *mp;
+            FL_ASSERT(msg.u.snapshot.meta.size == s->snap.len);
+            msg.u.snapshot.data = s->snap.data + msg.u.snapshot.offset;
+            mp = &msg;
+        }
+        if (fl_wire_raft_encode(mp, &s->scratch)) {
             FL_WARN("raft: cannot encode a %s message", fl_raft_msg_type_name(up->msgs[i].type));
             continue;
         }
@@ -278,11 +365,12 @@ static void handle_update(srv *s, const fl_raft_update *up)
 {
     if (up->persist.seq)
         persist(s, up);
+    snapshot_io(s, up); /* after the request is issued: the file covers it */
     send_msgs(s, up);
     apply(s, up);
     if (up->n_reads)
         fl__ops_reads(s, up->reads, up->n_reads); /* after this update's entries */
-    if (up->n_apply && s->read_wait.count)
+    if ((up->n_apply || up->restore_index) && s->read_wait.count)
         fl__ops_serve_waiting(s);
     observe(s, up);
     arm_tick(s, up->deadline_ns);
@@ -293,6 +381,7 @@ static int step(srv *s, fl_raft_event *ev, fl_raft_update *up)
     ev->now_ns = fl_loop_now(&s->loop);
     int rc = fl_raft_step(&s->raft, ev, up);
     handle_update(s, up);
+    maybe_snapshot(s);
     return rc;
 }
 
@@ -414,11 +503,18 @@ static int open_raft(srv *s, fl_errmsg *m)
     rc_cfg.lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
     rc_cfg.max_drift_ppm = s->cfg.max_drift_ppm;
     rc_cfg.seed = s->client_id_base ^ s->cfg.id;
+    rc_cfg.snapshot_trailing = s->cfg.snapshot_every / 2;
     fl_raft_durable d;
     fl_raft_store_durable(&s->store, &d);
-    FL_INFO("recovered term %llu, vote %u, %zu log entries from %llu WAL records",
-            (unsigned long long)d.term, d.vote, d.n_entries,
-            (unsigned long long)s->store.records_replayed);
+    FL_INFO("recovered term %llu, vote %u, a snapshot up to %llu, %zu log entries from %llu WAL "
+            "records",
+            (unsigned long long)d.term, d.vote, (unsigned long long)s->store.snap.index,
+            d.n_entries, (unsigned long long)s->store.records_replayed);
+    fl_buf_put_bytes(&s->snap, s->store.snap_data.data, s->store.snap_data.len);
+    if (s->snap.err || (s->store.snap.index && fl_kv_restore(&s->kv, s->snap.data, s->snap.len))) {
+        fl_raft_store_release(&s->store);
+        return fl_errmsg_set(m, FL_ECORRUPT, "the snapshot file's kv state does not restore");
+    }
     char why[160] = "";
     rc = fl_raft_config_validate(&rc_cfg, why, sizeof(why));
     if (rc == 0)
@@ -442,6 +538,9 @@ static int start(srv *s, fl_errmsg *m)
     s->lfd = s->sigfd = -1;
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->stamp);
+    fl_buf_init(&s->snap);
+    fl_buf_init(&s->stage);
+    fl_buf_init(&s->stage_local);
     s->decode_entries = calloc(FL_WIRE_ENTRIES_MAX, sizeof(fl_raft_entry));
     s->fwd_ring = calloc(SRV_OPS_MAX, sizeof(fwd_rec));
     s->remote_reads = calloc(SRV_REMOTE_READS_MAX, sizeof(remote_read));
@@ -481,6 +580,9 @@ static void stop(srv *s)
     free(s->remote_reads);
     fl_buf_free(&s->scratch);
     fl_buf_free(&s->stamp);
+    fl_buf_free(&s->snap);
+    fl_buf_free(&s->stage);
+    fl_buf_free(&s->stage_local);
     fl_loop_close(&s->loop);
 }
 

@@ -505,6 +505,13 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
                   (unsigned long long)s->reads_remote_served, sep,
                   (unsigned long long)s->reads_remote_confirmed, sep,
                   (unsigned long long)r->lease_reads_served, sep);
+    fl_buf_printf(b, "snapshot_index:%llu%sfirst_index:%llu%ssnapshots_taken:%llu%s",
+                  (unsigned long long)fl_raft_snapshot_of(r)->index, sep,
+                  (unsigned long long)fl_raft_first_index(r), sep,
+                  (unsigned long long)s->snapshots_taken, sep);
+    fl_buf_printf(b, "snapshots_installed:%llu%swal_segments_deleted:%llu%s",
+                  (unsigned long long)s->snapshots_installed, sep,
+                  (unsigned long long)s->store.segments_deleted, sep);
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < s->peers.n_out; i++)
         dropped += s->peers.out[i].dropped;

@@ -125,7 +125,11 @@ struct srv {
     bool raft_up, kv_up, store_up, peers_up;
     fl_raft_entry *decode_entries;
     fl_buf scratch;
-    fl_buf stamp; /* a proposal with the leader's time stamped in */
+    fl_buf stamp;       /* a proposal with the leader's time stamped in */
+    fl_buf snap;        /* this node's snapshot: the kv's bytes (raft.h: the environment's) */
+    fl_buf stage;       /* an InstallSnapshot being received */
+    fl_buf stage_local; /* a snapshot being taken */
+    uint64_t snapshots_taken, snapshots_installed;
     /* timers */
     fl_loop_timer_id tick_timer;
     fl_time_ns tick_deadline;
@@ -183,6 +187,9 @@ void fl__op_free(op *o);
 void fl__op_submit(op *o); /* route o->cmd (again) */
 void fl__op_finish(op *o); /* o->reply is complete */
 void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *res);
+/* The kv was replaced by a snapshot up to index: operations waiting on entries inside it are
+ * retried (their sessions make that exactly-once). */
+void fl__ops_restored(srv *s, fl_index index);
 /* The core decided ReadIndex reads: answer them from the kv, or retry them through routing. */
 void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n);
 /* Serves the GETs waiting for the kv to apply up to their read index (after each apply). */

@@ -340,6 +340,17 @@ static void remote_read_decided(srv *s, const fl_raft_read *rd)
     send_read_indexed(s, &rr, rd->ok, rd->index);
 }
 
+void fl__ops_restored(srv *s, fl_index index)
+{
+    /* Their entries are inside the snapshot: the outcome is unknown here. Retrying is safe:
+     * the restored kv's session answers a write it already applied from its cache. */
+    while (s->proposed.head && s->proposed.head->index <= index) {
+        op *o = s->proposed.head;
+        unlink_op(o);
+        retry(o);
+    }
+}
+
 void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n)
 {
     for (size_t i = 0; i < n; i++) {

@@ -1,7 +1,8 @@
-/* log.c: the in-memory Raft log: entries first_index .. first_index + log_count - 1.
+/* log.c: the in-memory Raft log: entries first_index .. first_index + log_count - 1, the
+ * entry before them (first_index - 1) compacted into a snapshot but its term kept (base_term).
  *
- * Entry payloads are copied into memory the log owns and freed on truncation. The array is
- * contiguous so an update can point at a range of it. */
+ * Entry payloads are copied into memory the log owns and freed on truncation or compaction.
+ * The array is contiguous so an update can point at a range of it. */
 #include "raft_int.h"
 
 #include "faultline/assert.h"
@@ -76,6 +77,30 @@ void fl__log_truncate(fl_raft *r, fl_index from)
     fl__conf_truncated(r, from); /* an uncommitted config entry cut off: the one before */
 }
 
+void fl__log_compact(fl_raft *r, fl_index upto)
+{
+    FL_ASSERT(upto <= fl_raft_last_index(r));
+    if (upto < r->first_index)
+        return;
+    size_t drop = (size_t)(upto + 1 - r->first_index);
+    r->base_term = fl_raft_term_at(r, upto);
+    for (size_t i = 0; i < drop; i++)
+        free((void *)r->log[i].data);
+    memmove(r->log, r->log + drop, (r->log_count - drop) * sizeof(*r->log));
+    r->log_count -= drop;
+    r->first_index = upto + 1;
+}
+
+void fl__log_reset(fl_raft *r, fl_index index, fl_term term)
+{
+    for (size_t i = 0; i < r->log_count; i++)
+        free((void *)r->log[i].data);
+    r->log_count = 0;
+    r->first_index = index + 1;
+    r->base_term = term;
+    r->dirty_from = index + 1; /* the durable log changes too: nothing after the snapshot */
+}
+
 void fl__log_free(fl_raft *r)
 {
     for (size_t i = 0; i < r->log_count; i++)
@@ -107,6 +132,8 @@ fl_index fl_raft_first_index(const fl_raft *r)
 
 fl_term fl_raft_term_at(const fl_raft *r, fl_index index)
 {
+    if (index + 1 == r->first_index)
+        return r->base_term; /* 0 for index 0 */
     if (index < r->first_index || index > fl_raft_last_index(r))
         return 0;
     return r->log[index - r->first_index].term;

@@ -143,9 +143,14 @@ void fl__conf_truncated(fl_raft *r, fl_index from)
     set_conf(r, &c, at);
 }
 
+bool fl__conf_valid(const fl_raft_conf *c)
+{
+    return fl_raft_conf_check(c, NULL, 0) == 0 && fits(c);
+}
+
 void fl__conf_restore(fl_raft *r, const fl_raft_conf *c, fl_index index)
 {
-    FL_ASSERT(fl_raft_conf_check(c, NULL, 0) == 0 && fits(c));
+    FL_ASSERT(fl__conf_valid(c)); /* checked where it came in (disk, network) */
     r->conf_base = *c;
     r->conf_base_index = index;
     fl_raft_conf cur;

@@ -32,7 +32,7 @@ fl_raft_msg *fl__out(fl_raft *r, uint8_t type, fl_node_id to)
 
 static bool dirty(const fl_raft *r)
 {
-    return r->dirty_hard_state || r->dirty_from != 0;
+    return r->dirty_hard_state || r->dirty_from != 0 || r->install_wait;
 }
 
 void fl__hold(fl_raft *r, const fl_raft_msg *m)
@@ -87,6 +87,7 @@ void fl__persisted(fl_raft *r, uint64_t seq)
         r->pending_count--;
     }
     release_held(r);
+    fl__install_durable(r);
     if (r->role == FL_RAFT_CANDIDATE)
         fl__check_self_vote(r);
     if (r->role == FL_RAFT_LEADER)
@@ -101,6 +102,8 @@ void fl__begin_step(fl_raft *r, fl_time_ns now)
     r->reads_out_count = 0;
     r->dirty_hard_state = false;
     r->dirty_from = 0;
+    r->install_wait = false;
+    memset(&r->chunk_out, 0, sizeof(r->chunk_out));
     r->role_at_step = r->role;
 }
 
@@ -136,6 +139,11 @@ static void fill_persist(fl_raft *r, fl_raft_update *up)
     up->persist.first_index = from;
     up->persist.n_entries = (size_t)(last + 1 - from);
     up->persist.entries = up->persist.n_entries ? &r->log[from - r->first_index] : NULL;
+    if (r->install_wait) {
+        up->persist.install = true;
+        up->persist.install_meta = r->snap;
+        r->install_seq = seq;
+    }
     push_pending(r, seq);
     if (r->self_vote_wait) {
         r->self_vote_seq = seq;
@@ -164,9 +172,21 @@ void fl__finish_step(fl_raft *r, fl_raft_update *up)
     fl__reads_advance(r); /* after this step's commits and acknowledgements */
     up->n_reads = r->reads_out_count;
     up->reads = r->reads_out;
+    up->snapshot_chunk.index = r->chunk_out.index;
+    up->snapshot_chunk.term = r->chunk_out.term;
+    up->snapshot_chunk.offset = r->chunk_out.offset;
+    up->snapshot_chunk.len = r->chunk_out.len;
+    up->snapshot_chunk.data = r->chunk_out.data;
+    if (r->restore_pending) {
+        up->restore_index = r->snap.index;
+        r->applied = r->snap.index;
+        r->restore_pending = false;
+    }
+    /* Entries before the log's start are in a snapshot being installed: the restore covers
+     * them, nothing to apply until it is durable. */
     /* The mutant applies whatever is in the log; the cluster checker catches the result. */
     fl_index apply_to = MUTANT(r, APPLY_BEFORE_COMMIT) ? fl_raft_last_index(r) : r->commit;
-    if (apply_to > r->applied) {
+    if (apply_to > r->applied && r->applied + 1 >= r->first_index) {
         up->apply_first = r->applied + 1;
         up->n_apply = (size_t)(apply_to - r->applied);
         up->apply = &r->log[up->apply_first - r->first_index];

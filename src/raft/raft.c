@@ -34,12 +34,19 @@ const char *fl_raft_msg_type_name(uint8_t type)
 }
 
 static const uint32_t mutant_bits[] = {
-    FL_RAFT_MUTANT_COMMIT_PREV_TERM,     FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK,
-    FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE,  FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
-    FL_RAFT_MUTANT_ACCEPT_STALE_TERM,    FL_RAFT_MUTANT_TRUNCATE_MATCHING,
-    FL_RAFT_MUTANT_NO_STEP_DOWN,         FL_RAFT_MUTANT_READ_NO_CONFIRM,
-    FL_RAFT_MUTANT_LEASE_NO_DRIFT,       FL_RAFT_MUTANT_APPLY_BEFORE_COMMIT,
-    FL_RAFT_MUTANT_PREVOTE_STALE_LEADER, FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS,
+    FL_RAFT_MUTANT_COMMIT_PREV_TERM,
+    FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK,
+    FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE,
+    FL_RAFT_MUTANT_ACK_BEFORE_DURABLE,
+    FL_RAFT_MUTANT_ACCEPT_STALE_TERM,
+    FL_RAFT_MUTANT_TRUNCATE_MATCHING,
+    FL_RAFT_MUTANT_NO_STEP_DOWN,
+    FL_RAFT_MUTANT_READ_NO_CONFIRM,
+    FL_RAFT_MUTANT_LEASE_NO_DRIFT,
+    FL_RAFT_MUTANT_APPLY_BEFORE_COMMIT,
+    FL_RAFT_MUTANT_PREVOTE_STALE_LEADER,
+    FL_RAFT_MUTANT_SNAPSHOT_KEEPS_SUFFIX,
+    FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS,
     FL_RAFT_MUTANT_JOINT_NEW_ONLY,
 };
 static const char *mutant_names[] = {
@@ -54,6 +61,7 @@ static const char *mutant_names[] = {
     "lease-no-drift",
     "apply-before-commit",
     "prevote-stale-leader",
+    "snapshot-keeps-suffix",
     "removed-leader-heartbeats",
     "joint-new-majority-only",
 };
@@ -94,6 +102,7 @@ void fl_raft_config_default(fl_raft_config *c, fl_node_id id)
     c->batch_bytes_max = 1u << 20;
     c->entry_bytes_max = 1u << 20;
     c->uncommitted_max = 512;
+    c->snapshot_chunk_bytes = 64u << 10;
     c->pre_vote = true;
     c->check_quorum = true;
     c->seed = id;
@@ -131,8 +140,27 @@ int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size)
         REFUSE("inflight_max must be 1..%d", FL_RAFT_INFLIGHT_MAX);
     if (c->batch_entries_max < 1 || c->batch_bytes_max < 1 || c->entry_bytes_max < 1)
         REFUSE("batch and entry limits must be > 0");
+    if (c->snapshot_chunk_bytes < 1 || c->snapshot_chunk_bytes > (16u << 20))
+        REFUSE("snapshot_chunk_bytes must be 1 .. 16 MiB");
     if (c->max_drift_ppm >= 1000000)
         REFUSE("max_drift_ppm must be below 1000000");
+    return 0;
+}
+
+/* A snapshot on disk: the log starts after it; commit and applied are its index (the
+ * environment restores the state machine from it before the first step); its configuration
+ * is the one in force until a CONFIG entry after it. */
+static int load_snapshot(fl_raft *r, const fl_raft_durable *st)
+{
+    const fl_raft_snapshot_meta *s = st->snapshot;
+    if (s->term == 0 || s->term > st->term || st->first_index != s->index + 1 ||
+        !fl__conf_valid(&s->conf))
+        return FL_ECORRUPT;
+    r->snap = *s;
+    r->first_index = s->index + 1;
+    r->base_term = s->term;
+    r->commit = r->applied = s->index;
+    fl__conf_restore(r, &s->conf, s->index);
     return 0;
 }
 
@@ -143,7 +171,12 @@ static int load_log(fl_raft *r, const fl_raft_durable *st)
     fl__conf_init(r);
     if (!st)
         return 0;
-    fl_term prev = 0;
+    if (st->snapshot && st->snapshot->index) {
+        int rc = load_snapshot(r, st);
+        if (rc)
+            return rc;
+    }
+    fl_term prev = r->base_term;
     for (size_t i = 0; i < st->n_entries; i++) {
         const fl_raft_entry *e = &st->entries[i];
         if (e->term < prev || e->term > st->term || e->term == 0)
@@ -216,7 +249,7 @@ static bool observe_term(fl_raft *r, const fl_raft_msg *m)
         r->dirty_hard_state = true;
         return true;
     }
-    bool from_leader = m->type == FL_RAFT_MSG_APPEND;
+    bool from_leader = m->type == FL_RAFT_MSG_APPEND || m->type == FL_RAFT_MSG_SNAPSHOT;
     fl__become_follower(r, m->term, from_leader ? m->from : FL_NODE_NONE);
     return true;
 }
@@ -247,6 +280,11 @@ static int receive(fl_raft *r, const fl_raft_msg *m)
         return 0;
     case FL_RAFT_MSG_TIMEOUT_NOW:
         fl__recv_timeout_now(r, m);
+        return 0;
+    case FL_RAFT_MSG_SNAPSHOT:
+        return fl__recv_snapshot(r, m);
+    case FL_RAFT_MSG_SNAPSHOT_RESP:
+        fl__recv_snapshot_resp(r, m);
         return 0;
     default:
         return FL_ETYPE;
@@ -310,6 +348,9 @@ int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
     case FL_RAFT_EV_CHANGE:
         rc = fl__change(r, ev->u.change, up);
         break;
+    case FL_RAFT_EV_SNAPSHOT:
+        rc = fl__take_snapshot(r, ev->u.snapshot.index, ev->u.snapshot.size, ev->u.snapshot.crc);
+        break;
     default:
         rc = FL_EINVAL;
     }
@@ -335,6 +376,9 @@ void fl_raft_invariants(const fl_raft *r)
               fl_raft_entry_at(r, r->conf_index)->type == FL_RAFT_ENTRY_CONFIG);
     /* only voters campaign (a leader may manage a change that removes it) */
     FL_ASSERT(r->role == FL_RAFT_FOLLOWER || r->role == FL_RAFT_LEADER || fl__may_campaign(r));
+    FL_ASSERT(r->first_index <= r->snap.index + 1);
+    FL_ASSERT(r->install_seq != 0 || r->restore_pending || r->applied + 1 >= r->first_index);
+    FL_ASSERT(r->snap.index <= last);
     if (r->role == FL_RAFT_LEADER) {
         for (uint32_t i = 0; i < r->n_members; i++) {
             const fl_raft_progress *pr = &r->progress[i];
@@ -350,8 +394,11 @@ void fl_raft_invariants(const fl_raft *r)
 void fl_raft_describe(const fl_raft *r, char *out, size_t out_size)
 {
     static const char roles[] = "FPCL";
-    snprintf(out, out_size, "%c t%llu v%u L%u c%llu a%llu d%llu last%llu", roles[r->role],
-             (unsigned long long)r->term, r->vote, r->leader, (unsigned long long)r->commit,
-             (unsigned long long)r->applied, (unsigned long long)r->durable_index,
-             (unsigned long long)fl_raft_last_index(r));
+    int n = snprintf(out, out_size, "%c t%llu v%u L%u c%llu a%llu d%llu last%llu", roles[r->role],
+                     (unsigned long long)r->term, r->vote, r->leader, (unsigned long long)r->commit,
+                     (unsigned long long)r->applied, (unsigned long long)r->durable_index,
+                     (unsigned long long)fl_raft_last_index(r));
+    if (r->snap.index && n > 0 && (size_t)n < out_size)
+        snprintf(out + n, out_size - (size_t)n, " snap%llu first%llu",
+                 (unsigned long long)r->snap.index, (unsigned long long)r->first_index);
 }

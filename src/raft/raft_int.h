@@ -10,6 +10,8 @@
 int fl__log_append(fl_raft *r, fl_term term, uint8_t type, const uint8_t *data, uint32_t len);
 void fl__log_truncate(fl_raft *r, fl_index from); /* drops entries >= from */
 void fl__log_free(fl_raft *r);
+void fl__log_compact(fl_raft *r, fl_index upto);              /* drops entries <= upto */
+void fl__log_reset(fl_raft *r, fl_index index, fl_term term); /* empty, continuing after index */
 fl_index fl__log_first_of_term(const fl_raft *r, fl_index index);
 
 /* persist.c: durability, held responses, outbox */
@@ -40,6 +42,17 @@ void fl__replicate_all(fl_raft *r); /* send what each follower lacks, within flo
 void fl__heartbeat_all(fl_raft *r);
 void fl__maybe_commit(fl_raft *r);
 
+void fl__ack_ctx(fl_raft *r, fl_raft_progress *pr, uint64_t ctx); /* a response echoed ctx */
+uint64_t fl__next_ctx(fl_raft *r);
+void fl__become_replicate(fl_raft_progress *pr);
+
+/* snapshot.c (its configuration: fl__conf_at, fl__conf_restore in membership.c) */
+int fl__take_snapshot(fl_raft *r, fl_index index, uint64_t size, uint32_t crc);
+void fl__send_snapshot(fl_raft *r, fl_raft_progress *pr); /* the chunk pr->snap_offset */
+void fl__recv_snapshot_resp(fl_raft *r, const fl_raft_msg *m);
+int fl__recv_snapshot(fl_raft *r, const fl_raft_msg *m);
+void fl__install_durable(fl_raft *r); /* after a PERSISTED: the pending install landed? */
+
 /* read.c */
 int fl__read(fl_raft *r, uint64_t ctx);
 void fl__reads_advance(fl_raft *r);
@@ -57,8 +70,10 @@ bool fl__conf_entry_valid(const fl_raft_entry *e);
 /* A CONFIG entry was appended at index: it is in force now. FL_ECORRUPT if it is malformed. */
 int fl__conf_appended(fl_raft *r, fl_index index, const fl_raft_entry *e);
 void fl__conf_truncated(fl_raft *r, fl_index from); /* entries >= from were dropped */
-/* A snapshot up to index carrying configuration c replaced the log's prefix. */
+/* A snapshot up to index carrying configuration c (fl__conf_valid) replaced the log's
+ * prefix: c is the base; the latest CONFIG entry after index, if any, stays in force. */
 void fl__conf_restore(fl_raft *r, const fl_raft_conf *c, fl_index index);
+bool fl__conf_valid(const fl_raft_conf *c); /* well formed and within FL_RAFT_NODES_MAX */
 void fl__conf_at(const fl_raft *r, fl_index index, fl_raft_conf *out); /* as of index */
 bool fl__is_voter(const fl_raft *r, fl_node_id id);
 bool fl__may_campaign(const fl_raft *r);

@@ -51,7 +51,7 @@ static void become_probe(fl_raft_progress *pr, fl_index next)
     inflight_reset(pr);
 }
 
-static void become_replicate(fl_raft_progress *pr)
+void fl__become_replicate(fl_raft_progress *pr)
 {
     pr->state = FL_RAFT_REPLICATE;
     pr->next = pr->match + 1;
@@ -60,17 +60,23 @@ static void become_replicate(fl_raft_progress *pr)
     inflight_reset(pr);
 }
 
-/* Sends entries [next, ...] to one follower, batched; an empty AppendEntries if none. */
-/* The next AppendEntries ctx, with its send time remembered for lease reads. */
-static uint64_t next_ctx(fl_raft *r)
+/* The next AppendEntries (or InstallSnapshot) ctx, with its send time remembered for lease
+ * reads. */
+uint64_t fl__next_ctx(fl_raft *r)
 {
     uint64_t ctx = ++r->ctx_next;
     r->sent[ctx % FL_RAFT_SENT_RING] = (struct fl_raft_sent){ctx, r->now};
     return ctx;
 }
 
+/* Sends entries [next, ...] to one follower, batched; an empty AppendEntries if none; a
+ * snapshot chunk instead when entry next - 1 was compacted away. */
 static void send_append(fl_raft *r, fl_raft_progress *pr)
 {
+    if (pr->next < r->first_index) {
+        fl__send_snapshot(r, pr);
+        return;
+    }
     fl_index last = fl_raft_last_index(r);
     fl_index prev = pr->next - 1;
     FL_ASSERT(prev <= last);
@@ -86,7 +92,7 @@ static void send_append(fl_raft *r, fl_raft_progress *pr)
     m->u.append.prev_index = prev;
     m->u.append.prev_term = fl_raft_term_at(r, prev);
     m->u.append.commit = r->commit;
-    m->u.append.ctx = next_ctx(r);
+    m->u.append.ctx = fl__next_ctx(r);
     m->u.append.n_entries = (uint32_t)n;
     m->u.append.entries = n ? fl_raft_entry_at(r, prev + 1) : NULL;
     if (pr->state == FL_RAFT_PROBE) {
@@ -101,11 +107,14 @@ static void send_append(fl_raft *r, fl_raft_progress *pr)
  * carries the commit index, and proves the leader is alive. */
 static void send_heartbeat(fl_raft *r, fl_raft_progress *pr)
 {
+    /* A match compacted away has no term to show: anchor at 0, which every log matches
+     * (the follower learns no commit from it; its entries in flight or a snapshot follow). */
+    fl_index prev = pr->match + 1 < r->first_index ? 0 : pr->match;
     fl_raft_msg *m = fl__out(r, FL_RAFT_MSG_APPEND, pr->id);
-    m->u.append.prev_index = pr->match;
-    m->u.append.prev_term = fl_raft_term_at(r, pr->match);
+    m->u.append.prev_index = prev;
+    m->u.append.prev_term = fl_raft_term_at(r, prev);
     m->u.append.commit = r->commit;
-    m->u.append.ctx = next_ctx(r);
+    m->u.append.ctx = fl__next_ctx(r);
 }
 
 /* A round for ReadIndex: every follower gets an AppendEntries now, so that its answer proves
@@ -117,7 +126,9 @@ void fl__heartbeat_all(fl_raft *r)
         fl_raft_progress *pr = &r->progress[i];
         if (pr->id == r->cfg.id)
             continue;
-        if (pr->state == FL_RAFT_PROBE) {
+        if (pr->state == FL_RAFT_SNAPSHOT) {
+            fl__send_snapshot(r, pr); /* its answer echoes ctx as well */
+        } else if (pr->state == FL_RAFT_PROBE) {
             pr->probe_sent = false;
             send_append(r, pr);
         } else {
@@ -129,6 +140,8 @@ void fl__heartbeat_all(fl_raft *r)
 static void maybe_send(fl_raft *r, fl_raft_progress *pr)
 {
     fl_index last = fl_raft_last_index(r);
+    if (pr->state == FL_RAFT_SNAPSHOT)
+        return; /* chunks go out one per answer, and again at heartbeats */
     if (pr->state == FL_RAFT_PROBE) {
         if (!pr->probe_sent)
             send_append(r, pr);
@@ -204,6 +217,10 @@ static bool quorum_active(fl_raft *r)
 
 static void heartbeat(fl_raft *r, fl_raft_progress *pr)
 {
+    if (pr->state == FL_RAFT_SNAPSHOT) {
+        fl__send_snapshot(r, pr); /* the chunk (or its answer) may have been lost */
+        return;
+    }
     if (pr->state == FL_RAFT_PROBE) {
         pr->probe_sent = false; /* the probe may have been lost: send it again */
         send_append(r, pr);
@@ -260,6 +277,16 @@ static fl_index next_after_reject(const fl_raft *r, const fl_raft_append_resp *a
     return next;
 }
 
+void fl__ack_ctx(fl_raft *r, fl_raft_progress *pr, uint64_t ctx)
+{
+    if (ctx > pr->ctx_acked && ctx <= r->ctx_next) {
+        pr->ctx_acked = ctx; /* it answered as our follower: ReadIndex counts it */
+        const struct fl_raft_sent *s = &r->sent[ctx % FL_RAFT_SENT_RING];
+        if (s->ctx == ctx && s->at > pr->acked_sent_ns)
+            pr->acked_sent_ns = s->at; /* and it will not vote before a lease from then */
+    }
+}
+
 void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
 {
     if (r->role != FL_RAFT_LEADER || m->term != r->term)
@@ -269,19 +296,14 @@ void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
     if (!pr || pr->id == r->cfg.id)
         return;
     pr->recent_active = true;
-    if (a->ctx > pr->ctx_acked && a->ctx <= r->ctx_next) {
-        pr->ctx_acked = a->ctx; /* it answered as our follower: ReadIndex counts it */
-        const struct fl_raft_sent *s = &r->sent[a->ctx % FL_RAFT_SENT_RING];
-        if (s->ctx == a->ctx && s->at > pr->acked_sent_ns)
-            pr->acked_sent_ns = s->at; /* and it will not vote before a lease from then */
-    }
+    fl__ack_ctx(r, pr, a->ctx);
     if (a->success) {
         if (a->match_index > fl_raft_last_index(r))
             return; /* acknowledges entries we never had: ignore */
         if (a->match_index > pr->match)
             pr->match = a->match_index;
-        if (pr->state == FL_RAFT_PROBE)
-            become_replicate(pr);
+        if (pr->state != FL_RAFT_REPLICATE)
+            fl__become_replicate(pr);
         else
             inflight_free_to(pr, pr->match);
         if (pr->next <= pr->match)
@@ -296,8 +318,8 @@ void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
         fl__transfer_progress(r, pr);
         return;
     }
-    if (a->reject_index <= pr->match || a->reject_index == 0)
-        return; /* stale: we already know the follower holds that */
+    if (a->reject_index <= pr->match || a->reject_index == 0 || pr->state == FL_RAFT_SNAPSHOT)
+        return; /* stale: we already know the follower holds that, or it gets a snapshot */
     if (pr->state == FL_RAFT_PROBE && a->reject_index != pr->next - 1)
         return; /* answer to an older probe */
     become_probe(pr, next_after_reject(r, a, pr));
@@ -363,9 +385,34 @@ static int append_entries(fl_raft *r, const fl_raft_append *a)
     return 0;
 }
 
+/* Entries at or before the log's start (first_index - 1) are committed and compacted here;
+ * drops them from a, checking the one at first_index - 1 against its kept term. Returns false
+ * if that term differs (only a broken peer sends that). */
+static bool skip_compacted(const fl_raft *r, fl_raft_append *a)
+{
+    fl_index base = r->first_index - 1;
+    if (a->prev_index >= base)
+        return true;
+    fl_index skip = base - a->prev_index; /* entries prev + 1 .. base */
+    if (a->n_entries < skip) {
+        a->prev_index += a->n_entries; /* nothing new: acknowledge what it sent */
+        a->prev_term = 0;
+        a->n_entries = 0;
+        return true;
+    }
+    if (a->entries[skip - 1].term != r->base_term)
+        return false;
+    a->prev_index = base;
+    a->prev_term = r->base_term;
+    a->entries += skip;
+    a->n_entries -= (uint32_t)skip;
+    return true;
+}
+
 int fl__recv_append(fl_raft *r, const fl_raft_msg *m)
 {
-    const fl_raft_append *a = &m->u.append;
+    fl_raft_append trimmed = m->u.append;
+    const fl_raft_append *a = &trimmed;
     if (m->term < r->term && !MUTANT(r, ACCEPT_STALE_TERM)) {
         reply_reject(r, m); /* carries our term: the stale leader steps down */
         return 0;
@@ -378,9 +425,11 @@ int fl__recv_append(fl_raft *r, const fl_raft_msg *m)
         fl__become_follower(r, r->term, m->from);
     r->leader_contact = r->now;
     fl__reset_election_timer(r);
+    if (!skip_compacted(r, &trimmed))
+        return FL_EINVAL;
     fl_index prev = a->prev_index;
-    if (prev > fl_raft_last_index(r) ||
-        (prev >= r->first_index && fl_raft_term_at(r, prev) != a->prev_term)) {
+    bool covered = prev < r->first_index - 1; /* all of it compacted: nothing to compare */
+    if (prev > fl_raft_last_index(r) || (!covered && fl_raft_term_at(r, prev) != a->prev_term)) {
         reply_reject(r, m);
         return 0;
     }

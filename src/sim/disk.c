@@ -415,3 +415,33 @@ int fl_sim_disk_corrupt_random(fl_sim *sim, fl_node_id id)
     }
     return FL_ENOTFOUND;
 }
+
+int fl_sim_disk_drop_prefix(fl_sim *sim, fl_node_id id, size_t k)
+{
+    sim_node *n = up_node(sim, id, "disk_drop_prefix");
+    if (!n)
+        return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
+    sim_disk *d = &n->disk;
+    if (k > d->durable) {
+        fl__sim_fail(sim, "disk_drop_prefix: node %u: %zu records, only %zu durable", id, k,
+                     d->durable);
+        return FL_EINVAL;
+    }
+    if (k == 0)
+        return 0;
+    size_t cut = k < d->count ? d->recs[k].off : d->bytes.len;
+    memmove(d->bytes.data, d->bytes.data + cut, d->bytes.len - cut);
+    d->bytes.len -= cut;
+    for (size_t i = k; i < d->count; i++) {
+        d->recs[i - k].off = d->recs[i].off - cut;
+        d->recs[i - k].len = d->recs[i].len;
+    }
+    d->count -= k;
+    d->durable -= k;
+    for (size_t i = 0; i < d->syncs_count; i++) {
+        sim_sync *s = &d->syncs[(d->syncs_head + i) % SYNCS_MAX];
+        s->upto = s->upto > k ? s->upto - k : 0; /* record numbers moved down by k */
+    }
+    return 0;
+}

@@ -56,9 +56,12 @@ void fl_chaos_config_default(fl_chaos_config *c)
 
 void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size)
 {
-    snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s%s",
+    char snap[48] = "";
+    if (c->snapshot_every)
+        snprintf(snap, sizeof(snap), " --snapshot-every %u", c->snapshot_every);
+    snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s%s%s",
              (unsigned long long)c->seed, c->nodes,
-             (unsigned long long)(c->duration_ns / FL_NS_PER_MS), c->churn ? " --churn" : "",
+             (unsigned long long)(c->duration_ns / FL_NS_PER_MS), snap, c->churn ? " --churn" : "",
              c->mutants ? " --mutant ..." : "");
 }
 
@@ -370,8 +373,12 @@ static void liveness(fl_sim *sim, void *arg)
         return;
     if (ch->marker_node) {
         const fl_raft *r = fl_raft_sim_node(sim, ch->marker_node);
-        if (r && fl_raft_commit_of(r) >= ch->marker_index &&
-            fl_raft_term_at(r, ch->marker_index) == ch->marker_term) {
+        /* still its entry: the same term at that index, or (compacted into a snapshot) the
+         * node still leads the term it proposed it in, so its log only grew */
+        bool same =
+            r && (fl_raft_term_at(r, ch->marker_index) == ch->marker_term ||
+                  (fl_raft_role_of(r) == FL_RAFT_LEADER && fl_raft_term_of(r) == ch->marker_term));
+        if (same && fl_raft_commit_of(r) >= ch->marker_index) {
             ch->res->live = true;
             ch->res->recover_ns = fl_sim_time(sim) - ch->heal_at;
             return;
@@ -422,6 +429,12 @@ static int setup(chaos *ch)
     ch->proposals_per_s = c->proposals_per_s;
     if (c->swarm)
         swarm(ch, &rc);
+    fl_rng snap_rng; /* its own stream: the draws above and the nemesis' stay as they were */
+    fl_rng_seed(&snap_rng, fl_mix64(c->seed ^ 0x5A4F5));
+    if (c->snapshot_every) {
+        rc.snapshot_chunk_bytes = 256;
+        rc.snapshot_trailing = (uint32_t)fl_rng_below(&snap_rng, c->snapshot_every / 2 + 1);
+    }
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = c->seed;
@@ -442,6 +455,7 @@ static int setup(chaos *ch)
         ch->rs.voters = c->nodes - (c->nodes >= 5 ? 2 : 1);
         ch->churn_min_voters = 1 + (uint32_t)fl_rng_below(&ch->churn_rng, 3);
     }
+    ch->rs.snapshot_every = c->snapshot_every;
     return fl_sim_start_all(ch->sim);
 }
 
@@ -489,6 +503,10 @@ int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
     out->config_committed = ch.rs.stats.config_committed;
     out->removed_stepdowns = ch.rs.stats.removed_stepdowns;
     out->joint_elections = ch.rs.stats.joint_elections;
+    out->snapshots_taken = ch.rs.stats.snapshots_taken;
+    out->snapshot_chunks_sent = ch.rs.stats.snapshot_chunks_sent;
+    out->snapshots_installed = ch.rs.stats.snapshots_installed;
+    out->snapshot_restores = ch.rs.stats.snapshot_restores;
     fl_sim_destroy(ch.sim);
     fl_raft_sim_free(&ch.rs);
     return err == FL_ESTOPPED ? 0 : err;

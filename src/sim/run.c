@@ -28,6 +28,7 @@ void fl_run_config_default(fl_run_config *c)
     c->op_deadline_ns = 3 * FL_NS_PER_S;
     c->liveness_ns = 5 * FL_NS_PER_S;
     c->net_delay_ns = FL_NS_PER_MS;
+    c->snapshot_every = 1000;
 }
 
 #define REFUSE(...)                                                                                \
@@ -121,6 +122,9 @@ static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_ra
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
+    uint64_t log_len = fl_raft_last_index(r) + 1 - fl_raft_first_index(r);
+    if (log_len > rn->res->log_entries_max)
+        rn->res->log_entries_max = log_len;
     fl__run_role(rn, id, up->role == FL_RAFT_LEADER, up->term);
     for (size_t i = 0; i < up->n_apply; i++) {
         const fl_raft_entry *e = &up->apply[i];
@@ -135,6 +139,23 @@ static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_ra
         fl__clients_reads(rn, id, up->reads, up->n_reads);
 }
 
+/* The kv is the state machine the host snapshots and restores (raft_sim.h). */
+static int node_snapshot(void *arg, fl_node_id id, fl_buf *out)
+{
+    run *rn = arg;
+    run_node *n = &rn->nodes[id];
+    return n->kv_up ? fl_kv_snapshot(&n->kv, out) : FL_ESTOPPED;
+}
+
+static int node_restore(void *arg, fl_node_id id, fl_index index, const uint8_t *bytes, size_t len)
+{
+    run *rn = arg;
+    run_node *n = &rn->nodes[id];
+    (void)index;
+    n->n_pending = 0; /* entries it waited for are inside the snapshot: outcome unknown */
+    return n->kv_up ? fl_kv_restore(&n->kv, bytes, len) : FL_ESTOPPED;
+}
+
 /* ---- setup and results ------------------------------------------------------------------- */
 
 static int setup(run *rn)
@@ -147,7 +168,9 @@ static int setup(run *rn)
     rc.pre_vote = !c->no_pre_vote;
     rc.lease_reads = c->read_mode == FL_RUN_READ_LEASE;
     rc.max_drift_ppm = c->lease_drift_ppm;
-    fl_raft_sim_hooks hooks = {rn, node_stepped, node_started, node_stopped};
+    rc.snapshot_trailing = c->snapshot_every / 2; /* a follower a little behind needs no snapshot */
+    fl_raft_sim_hooks hooks = {rn,           node_stepped,  node_started,
+                               node_stopped, node_snapshot, node_restore};
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = c->seed;
@@ -171,6 +194,7 @@ static int setup(run *rn)
         fl_rng_seed(&rn->member_rng, fl_mix64(c->seed ^ 0xC4C412));
         rn->rs.voters = c->nodes / 2 + 1; /* the others wait outside, empty */
     }
+    rn->rs.snapshot_every = c->snapshot_every;
     err = fl__clients_init(rn);
     if (err)
         return err;
@@ -186,6 +210,14 @@ static void heal(fl_sim *sim, void *arg)
     rn->heal_ns = fl_sim_time(sim);
     rn->res->heal_ns = rn->heal_ns;
     fl__client_liveness_start(rn);
+}
+
+static int add_len(void *arg, size_t i, const uint8_t *data, size_t len)
+{
+    (void)i;
+    (void)data;
+    *(uint64_t *)arg += len;
+    return 0;
 }
 
 static void collect(run *rn)
@@ -216,6 +248,12 @@ static void collect(run *rn)
         r->fsyncs += r->sim.node[i].fsyncs;
     r->trace_hash = fl_sim_trace_hash(rn->sim);
     r->end_ns = fl_sim_time(rn->sim);
+    for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
+        uint64_t bytes = 0;
+        fl_sim_disk_records(rn->sim, id, add_len, &bytes);
+        if (bytes > r->disk_bytes_max)
+            r->disk_bytes_max = bytes;
+    }
 }
 
 int fl_run(const fl_run_config *c, fl_run_result *r)

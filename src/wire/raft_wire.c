@@ -20,12 +20,17 @@
  *     APPEND_RESP             success u8, match_index u64, reject_index u64,
  *                             hint_index u64, hint_term u64, last_index u64, ctx u64 (49 bytes)
  *     TIMEOUT_NOW             empty
- *     SNAPSHOT, SNAPSHOT_RESP reserved: decoding refuses them (FL_ETYPE) until they exist
+ *     SNAPSHOT                index u64, snapshot term u64, size u64, crc u32, offset u64,
+ *                             ctx u64, done u8 (0 or 1), conf_len u16, conf[conf_len] (the
+ *                             configuration's byte form, raft_conf.h), len u32, data[len]
+ *                             (51 bytes + conf + data)
+ *     SNAPSHOT_RESP           index u64, next_offset u64, done u8 (0 or 1), ctx u64 (25 bytes)
  *
  * A message must end exactly where its body ends; trailing bytes are an error. */
 #include "faultline/wire.h"
 
 #include "faultline/error.h"
+#include "faultline/raft_conf.h"
 
 #include <string.h>
 
@@ -75,6 +80,34 @@ static void encode_append_resp(const fl_raft_append_resp *a, fl_buf *out)
     fl_buf_put_u64(out, a->ctx);
 }
 
+static int encode_snapshot(const fl_raft_snapshot *s, fl_buf *out)
+{
+    if (s->len && !s->data)
+        return FL_EINVAL; /* the environment did not fill the chunk (raft.h) */
+    fl_buf_put_u64(out, s->meta.index);
+    fl_buf_put_u64(out, s->meta.term);
+    fl_buf_put_u64(out, s->meta.size);
+    fl_buf_put_u32(out, s->meta.crc);
+    fl_buf_put_u64(out, s->offset);
+    fl_buf_put_u64(out, s->ctx);
+    fl_buf_put_u8(out, s->done ? 1 : 0);
+    fl_buf_put_u16(out, (uint16_t)fl_raft_conf_encoded_size(&s->meta.conf));
+    int rc = fl_raft_conf_encode(&s->meta.conf, out);
+    if (rc)
+        return rc;
+    fl_buf_put_u32(out, s->len);
+    fl_buf_put_bytes(out, s->data, s->len);
+    return 0;
+}
+
+static void encode_snapshot_resp(const fl_raft_snapshot_resp *a, fl_buf *out)
+{
+    fl_buf_put_u64(out, a->index);
+    fl_buf_put_u64(out, a->next_offset);
+    fl_buf_put_u8(out, a->done ? 1 : 0);
+    fl_buf_put_u64(out, a->ctx);
+}
+
 int fl_wire_raft_encode(const fl_raft_msg *m, fl_buf *out)
 {
     size_t start = out->len;
@@ -97,6 +130,12 @@ int fl_wire_raft_encode(const fl_raft_msg *m, fl_buf *out)
         encode_append_resp(&m->u.append_resp, out);
         break;
     case FL_RAFT_MSG_TIMEOUT_NOW:
+        break;
+    case FL_RAFT_MSG_SNAPSHOT:
+        rc = encode_snapshot(&m->u.snapshot, out);
+        break;
+    case FL_RAFT_MSG_SNAPSHOT_RESP:
+        encode_snapshot_resp(&m->u.snapshot_resp, out);
         break;
     default:
         rc = FL_EINVAL;
@@ -155,6 +194,38 @@ static void decode_append_resp(fl_reader *r, fl_raft_append_resp *a)
     a->ctx = fl_read_u64(r);
 }
 
+static void decode_snapshot(fl_reader *r, fl_raft_snapshot *s)
+{
+    s->meta.index = fl_read_u64(r);
+    s->meta.term = fl_read_u64(r);
+    s->meta.size = fl_read_u64(r);
+    s->meta.crc = fl_read_u32(r);
+    s->offset = fl_read_u64(r);
+    s->ctx = fl_read_u64(r);
+    s->done = read_bool(r);
+    uint16_t conf_len = fl_read_u16(r);
+    const uint8_t *conf = fl_read_bytes(r, conf_len);
+    if (r->err)
+        return;
+    int rc = fl_raft_conf_decode(conf, conf_len, &s->meta.conf);
+    if (rc) {
+        fl_reader_fail(r, rc == FL_ETRUNC ? FL_ECORRUPT : rc); /* conf_len said how long */
+        return;
+    }
+    s->len = fl_read_u32(r);
+    s->data = fl_read_bytes(r, s->len);
+    if (!s->len)
+        s->data = NULL;
+}
+
+static void decode_snapshot_resp(fl_reader *r, fl_raft_snapshot_resp *a)
+{
+    a->index = fl_read_u64(r);
+    a->next_offset = fl_read_u64(r);
+    a->done = read_bool(r);
+    a->ctx = fl_read_u64(r);
+}
+
 int fl_wire_raft_decode(const uint8_t *bytes, size_t len, fl_raft_msg *m,
                         fl_raft_entry *entries_buf, uint32_t entries_max)
 {
@@ -192,6 +263,12 @@ int fl_wire_raft_decode(const uint8_t *bytes, size_t len, fl_raft_msg *m,
         decode_append_resp(&r, &m->u.append_resp);
         break;
     case FL_RAFT_MSG_TIMEOUT_NOW:
+        break;
+    case FL_RAFT_MSG_SNAPSHOT:
+        decode_snapshot(&r, &m->u.snapshot);
+        break;
+    case FL_RAFT_MSG_SNAPSHOT_RESP:
+        decode_snapshot_resp(&r, &m->u.snapshot_resp);
         break;
     default:
         return FL_ETYPE;

@@ -28,11 +28,11 @@ TEST(sim_clean_run_writes_results_and_history)
 
 TEST(sim_violation_exits_1_and_prints_the_reproducing_command)
 {
-    CHECK_EQ(fl_test_faultline_run("sim --seed 1 --nemesis pause --nemesis-interval 1s "
+    CHECK_EQ(fl_test_faultline_run("sim --seed 2 --nemesis pause --nemesis-interval 1s "
                                    "--duration 8s --mutant no-step-down",
                                    OUT),
              1);
-    CHECK(fl_test_file_has(OUT, "reproduce: faultline sim --seed 1"));
+    CHECK(fl_test_file_has(OUT, "reproduce: faultline sim --seed 2"));
     CHECK(fl_test_file_has(OUT, "--mutant no-step-down"));
 }
 

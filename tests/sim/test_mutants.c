@@ -33,6 +33,8 @@ static const struct {
     {"lease-no-drift", "linearizability"},
     {"apply-before-commit", "state machine safety"},
     {"prevote-stale-leader", "liveness"},
+    /* the kept suffix disagrees with the snapshot's history */
+    {"snapshot-keeps-suffix", "log matching|state machine safety|leader completeness"},
     {"removed-leader-heartbeats", "removed leader"},
     /* two majorities that need not overlap: a leader or a commit without one of them */
     {"joint-new-majority-only", "election quorum|commit quorum|election safety|state machine "

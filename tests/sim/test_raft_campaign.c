@@ -17,7 +17,12 @@ static void report_violation(const fl_chaos_config *c, const fl_chaos_result *r)
             r->trace_tail);
 }
 
-static void campaign(uint32_t nodes, uint64_t first, uint64_t count)
+typedef struct snap_totals {
+    uint64_t taken, chunks, installed, restores;
+} snap_totals;
+
+static void campaign_with(uint32_t nodes, uint64_t first, uint64_t count, uint32_t snapshot_every,
+                          snap_totals *t)
 {
     uint64_t violations = 0, dead = 0, worst_recover = 0;
     for (uint64_t seed = first; seed < first + count; seed++) {
@@ -25,8 +30,15 @@ static void campaign(uint32_t nodes, uint64_t first, uint64_t count)
         fl_chaos_config_default(&c);
         c.seed = seed;
         c.nodes = nodes;
+        c.snapshot_every = snapshot_every;
         fl_chaos_result r;
         CHECK_EQ(fl_chaos_run(&c, &r), 0);
+        if (t) {
+            t->taken += r.snapshots_taken;
+            t->chunks += r.snapshot_chunks_sent;
+            t->installed += r.snapshots_installed;
+            t->restores += r.snapshot_restores;
+        }
         if (r.violation) {
             violations++;
             report_violation(&c, &r);
@@ -48,6 +60,11 @@ static void campaign(uint32_t nodes, uint64_t first, uint64_t count)
     CHECK_EQ(dead, 0);
 }
 
+static void campaign(uint32_t nodes, uint64_t first, uint64_t count)
+{
+    campaign_with(nodes, first, count, 0, NULL);
+}
+
 TEST(campaign_3_nodes_300_seeds)
 {
     campaign(3, 1, 300);
@@ -61,16 +78,17 @@ TEST(campaign_5_nodes_200_seeds)
 /* Membership churn under every fault kind (crashes included): no violation, live after the
  * heal, and the changes really happen, including the hard cases: a leader that removes
  * itself, and a leader elected while the configuration is joint. */
-static void churn_campaign(uint32_t nodes, uint64_t first, uint64_t count)
+static void churn_campaign(uint32_t nodes, uint64_t first, uint64_t count, uint32_t snapshot_every)
 {
     uint64_t violations = 0, dead = 0, asked = 0, joint = 0, final = 0, stepdowns = 0,
-             joint_elections = 0;
+             joint_elections = 0, installed = 0;
     for (uint64_t seed = first; seed < first + count; seed++) {
         fl_chaos_config c;
         fl_chaos_config_default(&c);
         c.seed = seed;
         c.nodes = nodes;
         c.churn = true;
+        c.snapshot_every = snapshot_every;
         /* a member added late catches up the whole log (no snapshots yet), under the slow
          * disks and one-entry batches that swarm testing draws: give it the time */
         c.liveness_ns = 15 * FL_NS_PER_S;
@@ -89,6 +107,7 @@ static void churn_campaign(uint32_t nodes, uint64_t first, uint64_t count)
         final += r.config_committed;
         stepdowns += r.removed_stepdowns;
         joint_elections += r.joint_elections;
+        installed += r.snapshots_installed;
     }
     printf("  churn, %u nodes, seeds %llu..%llu: %llu violations, %llu not live; %llu changes "
            "asked, %llu joint and %llu final configurations committed, %llu removed leaders "
@@ -102,16 +121,45 @@ static void churn_campaign(uint32_t nodes, uint64_t first, uint64_t count)
     CHECK(joint > 0 && final > joint);
     CHECK(stepdowns > 0);
     CHECK(joint_elections > 0);
+    if (snapshot_every) {
+        printf("  (and %llu snapshots installed)\n", (unsigned long long)installed);
+        CHECK(installed > 0);
+    }
 }
 
 TEST(campaign_churn_5_nodes_200_seeds)
 {
-    churn_campaign(5, 5001, 200);
+    churn_campaign(5, 5001, 200, 0);
 }
 
 TEST(campaign_churn_3_nodes_100_seeds)
 {
-    churn_campaign(3, 6001, 100);
+    churn_campaign(3, 6001, 100, 0);
+}
+
+/* Churn with snapshots every 25 entries: learners that join late catch up by InstallSnapshot
+ * and take their configuration from it. */
+TEST(campaign_churn_with_snapshots_5_nodes_100_seeds)
+{
+    churn_campaign(5, 7001, 100, 25);
+}
+
+/* The same faults with snapshots every 25 applied entries (small chunks, trailing entries
+ * drawn per seed): followers cut off or crashed fall behind the leader's compacted log and
+ * catch up by InstallSnapshot, under loss, duplication, partitions and crashes mid-transfer.
+ * The campaign must actually exercise all of it. */
+TEST(snapshot_campaign_3_and_5_nodes_200_seeds)
+{
+    snap_totals t = {0};
+    campaign_with(3, 1, 100, 25, &t);
+    campaign_with(5, 1001, 100, 25, &t);
+    printf("  snapshots: %llu taken, %llu chunks sent, %llu installed, %llu restores\n",
+           (unsigned long long)t.taken, (unsigned long long)t.chunks,
+           (unsigned long long)t.installed, (unsigned long long)t.restores);
+    CHECK(t.taken > 5000);
+    CHECK(t.chunks > 5000);
+    CHECK(t.installed > 500);
+    CHECK(t.restores > t.installed); /* restarts from a checkpoint as well */
 }
 
 TEST(same_seed_same_trace_different_seed_different_trace)
@@ -132,7 +180,8 @@ TEST(same_seed_same_trace_different_seed_different_trace)
 }
 
 /* Runs seeds until the mutant is caught; returns the number of seeds it took (0: never). */
-static uint64_t seeds_to_catch_in(uint32_t mutant, uint32_t nodes, uint64_t max_seeds, bool churn)
+static uint64_t seeds_to_catch_with(uint32_t mutant, uint32_t nodes, uint64_t max_seeds,
+                                    uint32_t snapshot_every, bool churn)
 {
     for (uint64_t seed = 1; seed <= max_seeds; seed++) {
         fl_chaos_config c;
@@ -141,6 +190,7 @@ static uint64_t seeds_to_catch_in(uint32_t mutant, uint32_t nodes, uint64_t max_
         c.nodes = nodes;
         c.mutants = mutant;
         c.churn = churn;
+        c.snapshot_every = snapshot_every;
         fl_chaos_result r;
         if (fl_chaos_run(&c, &r) != 0)
             return 0;
@@ -155,7 +205,7 @@ static uint64_t seeds_to_catch_in(uint32_t mutant, uint32_t nodes, uint64_t max_
 
 static uint64_t seeds_to_catch(uint32_t mutant, uint32_t nodes, uint64_t max_seeds)
 {
-    return seeds_to_catch_in(mutant, nodes, max_seeds, false);
+    return seeds_to_catch_with(mutant, nodes, max_seeds, 0, false);
 }
 
 TEST(mutant_commit_previous_term_is_caught)
@@ -193,18 +243,26 @@ TEST(mutant_truncate_matching_is_caught)
     CHECK(seeds_to_catch(FL_RAFT_MUTANT_TRUNCATE_MATCHING, 3, 200) != 0);
 }
 
+/* A follower that keeps its conflicting suffix when it installs a snapshot ends up with
+ * entries whose prefix is not the one they were written after: log matching fails. */
+TEST(mutant_snapshot_keeps_suffix_is_caught)
+{
+    CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_SNAPSHOT_KEEPS_SUFFIX, 3, 100, 25, false) != 0);
+    CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_SNAPSHOT_KEEPS_SUFFIX, 5, 100, 25, false) != 0);
+}
+
 /* A leader removed by C(new) that keeps leading once C(new) committed: caught by the removed
  * leader invariant as soon as it commits C(new) and stays. Needs churn to remove leaders. */
 TEST(mutant_removed_leader_heartbeats_is_caught)
 {
-    CHECK(seeds_to_catch_in(FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS, 5, 50, true) != 0);
-    CHECK(seeds_to_catch_in(FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS, 3, 50, true) != 0);
+    CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS, 5, 50, 0, true) != 0);
+    CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS, 3, 50, 0, true) != 0);
 }
 
 /* Joint consensus that counts only the new voters: the election and commit quorum checks
  * (which decode the configuration from the leader's log themselves) see it. */
 TEST(mutant_joint_new_majority_only_is_caught)
 {
-    CHECK(seeds_to_catch_in(FL_RAFT_MUTANT_JOINT_NEW_ONLY, 3, 100, true) != 0);
-    CHECK(seeds_to_catch_in(FL_RAFT_MUTANT_JOINT_NEW_ONLY, 5, 200, true) != 0);
+    CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_JOINT_NEW_ONLY, 3, 100, 0, true) != 0);
+    CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_JOINT_NEW_ONLY, 5, 200, 0, true) != 0);
 }

@@ -132,18 +132,9 @@ static int64_t wait_all(const rig *r, int skip, int who, int want, uint32_t min_
     return -1;
 }
 
-/* The keyed tests need libsodium; a build without it says so and skips them (CI has it). */
-#define NEED_SODIUM()                                                                              \
-    do {                                                                                           \
-        if (!fl_gossip_auth_available()) {                                                         \
-            printf("skipped: built without libsodium\n");                                          \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 TEST(gossip_eight_agents_kill9_and_restart)
 {
-    NEED_SODIUM();
+    SKIP_UNLESS(fl_gossip_auth_available(), "built without libsodium (keyed gossip)");
     static rig r;
     snprintf(r.dir, sizeof(r.dir), "/tmp/fl-gossip-XXXXXX");
     CHECK(mkdtemp(r.dir) != NULL);

@@ -11,15 +11,6 @@
 
 static const char HEX[] = "00112233445566778899aabbccddeeff00112233445566778899AABBCCDDEEFF";
 
-/* The keyed tests need libsodium; a build without it says so and skips them (CI has it). */
-#define NEED_SODIUM()                                                                              \
-    do {                                                                                           \
-        if (!fl_gossip_auth_available()) {                                                         \
-            printf("skipped: built without libsodium\n");                                          \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 TEST(gossip_key_formats)
 {
     fl_gossip_key k;
@@ -61,7 +52,7 @@ static void key_of(fl_gossip_key *k, uint8_t fill)
 
 TEST(gossip_seal_open)
 {
-    NEED_SODIUM();
+    SKIP_UNLESS(fl_gossip_auth_available(), "built without libsodium (keyed gossip)");
     fl_gossip_key k, other;
     key_of(&k, 7);
     key_of(&other, 8);

@@ -42,15 +42,6 @@ static fl_swim_state state_of(const fl_gossip *g, fl_node_id id)
     return st;
 }
 
-/* The keyed tests need libsodium; a build without it says so and skips them (CI has it). */
-#define NEED_SODIUM()                                                                              \
-    do {                                                                                           \
-        if (!fl_gossip_auth_available()) {                                                         \
-            printf("skipped: built without libsodium\n");                                          \
-            return;                                                                                \
-        }                                                                                          \
-    } while (0)
-
 TEST(gossip_udp_three_agents)
 {
     fl_loop loop;
@@ -122,7 +113,7 @@ static uint64_t wall_ms(void)
  * datagrams. The keyed agents converge on exactly themselves and count what they refused. */
 TEST(gossip_udp_keyed_join_refuses_outsiders)
 {
-    NEED_SODIUM();
+    SKIP_UNLESS(fl_gossip_auth_available(), "built without libsodium (keyed gossip)");
     fl_loop loop;
     CHECK_EQ(fl_loop_init(&loop, NULL, NULL), 0);
     fl_gossip_key key, wrong;

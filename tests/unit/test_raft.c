@@ -4,6 +4,7 @@
 #include "test.h"
 
 #include "faultline/assert.h"
+#include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/raft.h"
 #include "faultline/wire.h"
@@ -583,4 +584,169 @@ TEST(leader_that_cannot_commit_refuses_proposals_past_the_uncommitted_limit)
     CHECK_EQ(fl_raft_commit_of(&ld->r), fl_raft_last_index(&ld->r));
     CHECK_EQ(propose_at(l, "after"), 0);
     teardown();
+}
+
+/* ---- snapshots ----------------------------------------------------------------------------- */
+
+TEST(snapshot_event_compacts_the_log_behind_it)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    node *ld = &c.nodes[l - 1];
+    for (int i = 0; i < 30; i++)
+        propose_at(l, "cmd");
+    deliver_all();
+    fl_index applied = fl_raft_applied_of(&ld->r);
+    CHECK(applied >= 31);
+    fl_term t = fl_raft_term_at(&ld->r, applied);
+    fl_raft_update up;
+    fl_raft_event ev = {.type = FL_RAFT_EV_SNAPSHOT, .now_ns = c.now};
+    ev.u.snapshot.index = applied + 1; /* not applied yet */
+    ev.u.snapshot.size = 10;
+    CHECK_EQ(fl_raft_step(&ld->r, &ev, &up), FL_EINVAL);
+    ev.u.snapshot.index = applied - 10;
+    CHECK_EQ(fl_raft_step(&ld->r, &ev, &up), 0);
+    CHECK_EQ(fl_raft_first_index(&ld->r), applied - 9);
+    CHECK(fl_raft_term_at(&ld->r, applied - 10) != 0); /* the entry before the log keeps its term */
+    CHECK(fl_raft_entry_at(&ld->r, applied - 10) == NULL);
+    CHECK_EQ(up.persist.seq, 0); /* the environment stores the snapshot; nothing to log */
+    CHECK_EQ(fl_raft_step(&ld->r, &ev, &up), FL_EINVAL); /* not newer than the last one */
+    ld->r.cfg.snapshot_trailing = 3;
+    ev.u.snapshot.index = applied;
+    CHECK_EQ(fl_raft_step(&ld->r, &ev, &up), 0);
+    CHECK_EQ(fl_raft_first_index(&ld->r), applied - 2); /* three entries kept behind it */
+    CHECK(fl_raft_snapshot_of(&ld->r)->index == applied);
+    CHECK(fl_raft_snapshot_of(&ld->r)->term == t);
+    CHECK_EQ(fl_raft_snapshot_of(&ld->r)->conf.n_voters, 3);
+    /* it still leads and replicates what follows */
+    propose_at(l, "after");
+    deliver_all();
+    CHECK(fl_raft_commit_of(&ld->r) == applied + 1);
+    for (int i = 0; i < 3; i++)
+        CHECK(fl_raft_last_index(&c.nodes[i].r) == applied + 1);
+    fl_raft_invariants(&ld->r);
+    teardown();
+}
+
+static void one_voter_of_three(fl_raft *r)
+{
+    fl_raft_config cfg;
+    fl_raft_config_default(&cfg, 1);
+    cfg.n_voters = 3;
+    for (int j = 0; j < 3; j++)
+        cfg.voters[j] = (fl_node_id)(j + 1);
+    FL_ASSERT(fl_raft_init(r, &cfg, NULL, 0) == 0);
+}
+
+static fl_raft_msg chunk(const char *all, uint64_t offset, uint32_t len, uint32_t crc)
+{
+    fl_raft_msg m = {.type = FL_RAFT_MSG_SNAPSHOT, .from = 2, .to = 1, .term = 2};
+    fl_raft_snapshot *s = &m.u.snapshot;
+    s->meta.index = 40;
+    s->meta.term = 2;
+    s->meta.size = strlen(all);
+    s->meta.crc = crc;
+    s->meta.conf.n_voters = 3;
+    for (int j = 0; j < 3; j++)
+        s->meta.conf.voters[j] = (fl_node_id)(j + 1);
+    s->offset = offset;
+    s->len = len;
+    s->done = offset + len == s->meta.size;
+    s->data = len ? (const uint8_t *)all + offset : NULL;
+    return m;
+}
+
+static const fl_raft_msg *find_msg(const fl_raft_update *up, uint8_t type)
+{
+    for (size_t i = 0; i < up->n_msgs; i++)
+        if (up->msgs[i].type == type)
+            return &up->msgs[i];
+    return NULL;
+}
+
+TEST(install_snapshot_stages_chunks_and_acknowledges_only_when_durable)
+{
+    const char *all = "a snapshot of the state machine";
+    uint32_t crc = fl_crc32c(0, all, strlen(all));
+    fl_raft r;
+    one_voter_of_three(&r);
+    fl_raft_update up;
+    fl_raft_msg m = chunk(all, 0, 10, crc);
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &m};
+    CHECK_EQ(fl_raft_step(&r, &ev, &up), 0);
+    CHECK(up.snapshot_chunk.index == 40 && up.snapshot_chunk.offset == 0);
+    CHECK(up.snapshot_chunk.len == 10 && up.snapshot_chunk.data == m.u.snapshot.data);
+    const fl_raft_msg *resp = find_msg(&up, FL_RAFT_MSG_SNAPSHOT_RESP);
+    CHECK(resp && !resp->u.snapshot_resp.done && resp->u.snapshot_resp.next_offset == 10);
+    m = chunk(all, 20, 5, crc); /* a gap: it says where it is */
+    CHECK_EQ(fl_raft_step(&r, &ev, &up), 0);
+    CHECK_EQ(up.snapshot_chunk.index, 0);
+    resp = find_msg(&up, FL_RAFT_MSG_SNAPSHOT_RESP);
+    CHECK(resp && resp->u.snapshot_resp.next_offset == 10);
+    m = chunk(all, 10, (uint32_t)strlen(all) - 10, crc); /* the rest */
+    CHECK_EQ(fl_raft_step(&r, &ev, &up), 0);
+    CHECK(up.persist.seq != 0 && up.persist.install);
+    CHECK(up.persist.install_meta.index == 40 && up.persist.install_meta.crc == crc);
+    CHECK(find_msg(&up, FL_RAFT_MSG_SNAPSHOT_RESP) == NULL); /* not durable yet */
+    CHECK_EQ(up.restore_index, 0);
+    CHECK_EQ(fl_raft_first_index(&r), 41);
+    CHECK_EQ(fl_raft_commit_of(&r), 0);
+    fl_raft_event p = {.type = FL_RAFT_EV_PERSISTED, .u.seq = up.persist.seq};
+    CHECK_EQ(fl_raft_step(&r, &p, &up), 0);
+    resp = find_msg(&up, FL_RAFT_MSG_SNAPSHOT_RESP);
+    CHECK(resp && resp->u.snapshot_resp.done && resp->u.snapshot_resp.index == 40);
+    CHECK_EQ(up.restore_index, 40);
+    CHECK_EQ(fl_raft_commit_of(&r), 40);
+    CHECK_EQ(fl_raft_applied_of(&r), 40);
+    fl_raft_invariants(&r);
+    fl_raft_close(&r);
+}
+
+TEST(install_snapshot_with_a_bad_checksum_starts_over)
+{
+    const char *all = "0123456789abcdef";
+    fl_raft r;
+    one_voter_of_three(&r);
+    fl_raft_update up;
+    fl_raft_msg m = chunk(all, 0, 8, 12345); /* the checksum the leader claims is wrong */
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &m};
+    CHECK_EQ(fl_raft_step(&r, &ev, &up), 0);
+    m = chunk(all, 8, 8, 12345);
+    CHECK_EQ(fl_raft_step(&r, &ev, &up), 0);
+    CHECK_EQ(up.persist.seq, 0);
+    CHECK_EQ(r.snapshot_crc_failures, 1);
+    const fl_raft_msg *resp = find_msg(&up, FL_RAFT_MSG_SNAPSHOT_RESP);
+    CHECK(resp && resp->u.snapshot_resp.next_offset == 0 && !resp->u.snapshot_resp.done);
+    m = chunk(all, 0, 20, 12345); /* a chunk past the end is nonsense */
+    CHECK_EQ(fl_raft_step(&r, &ev, &up), FL_EINVAL);
+    CHECK_EQ(fl_raft_first_index(&r), 1);
+    fl_raft_close(&r);
+}
+
+TEST(restart_from_a_durable_snapshot)
+{
+    fl_raft_config cfg;
+    fl_raft_config_default(&cfg, 1);
+    cfg.n_voters = 1;
+    cfg.voters[0] = 1;
+    fl_raft_snapshot_meta snap = {.index = 50, .term = 3, .size = 4, .crc = 7};
+    snap.conf.n_voters = 1;
+    snap.conf.voters[0] = 1;
+    fl_raft_entry ents[2] = {{.term = 3, .type = FL_RAFT_ENTRY_NOOP},
+                             {.term = 4, .type = FL_RAFT_ENTRY_NOOP}};
+    fl_raft_durable st = {
+        .term = 4, .first_index = 51, .n_entries = 2, .entries = ents, .snapshot = &snap};
+    fl_raft r;
+    CHECK_EQ(fl_raft_init(&r, &cfg, &st, 0), 0);
+    CHECK(fl_raft_commit_of(&r) == 50 && fl_raft_applied_of(&r) == 50);
+    CHECK(fl_raft_last_index(&r) == 52 && fl_raft_term_at(&r, 50) == 3);
+    fl_raft_close(&r);
+    st.first_index = 1; /* a log that does not continue the snapshot */
+    CHECK_EQ(fl_raft_init(&r, &cfg, &st, 0), FL_ECORRUPT);
+    st.first_index = 51;
+    ents[0].term = 2; /* an entry older than the snapshot's last */
+    CHECK_EQ(fl_raft_init(&r, &cfg, &st, 0), FL_ECORRUPT);
+    ents[0].term = 3;
+    snap.term = 5; /* beyond the hard state's term */
+    CHECK_EQ(fl_raft_init(&r, &cfg, &st, 0), FL_ECORRUPT);
 }

@@ -2,6 +2,7 @@
  * garbage input. */
 #include "test.h"
 
+#include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/raft_conf.h"
 #include "faultline/raft_record.h"
@@ -47,6 +48,27 @@ static fl_raft_msg sample(uint8_t type, fl_raft_entry *ents)
         m.u.append_resp.last_index = 12;
         m.u.append_resp.ctx = 77;
         break;
+    case FL_RAFT_MSG_SNAPSHOT:
+        m.u.snapshot.meta.index = 500;
+        m.u.snapshot.meta.term = 4;
+        m.u.snapshot.meta.size = 12;
+        m.u.snapshot.meta.crc = 0xCAFEF00Du;
+        m.u.snapshot.meta.conf.n_voters = 3;
+        m.u.snapshot.meta.conf.voters[0] = 1;
+        m.u.snapshot.meta.conf.voters[1] = 2;
+        m.u.snapshot.meta.conf.voters[2] = 3;
+        m.u.snapshot.offset = 7;
+        m.u.snapshot.len = 5;
+        m.u.snapshot.done = true;
+        m.u.snapshot.ctx = 78;
+        m.u.snapshot.data = (const uint8_t *)"world";
+        break;
+    case FL_RAFT_MSG_SNAPSHOT_RESP:
+        m.u.snapshot_resp.index = 500;
+        m.u.snapshot_resp.next_offset = 7;
+        m.u.snapshot_resp.done = false;
+        m.u.snapshot_resp.ctx = 78;
+        break;
     }
     return m;
 }
@@ -56,7 +78,7 @@ TEST(wire_roundtrip_every_type)
     fl_buf b, b2;
     fl_buf_init(&b);
     fl_buf_init(&b2);
-    for (uint8_t type = FL_RAFT_MSG_VOTE; type <= FL_RAFT_MSG_TIMEOUT_NOW; type++) {
+    for (uint8_t type = FL_RAFT_MSG_VOTE; type <= FL_RAFT_MSG_TYPE_MAX; type++) {
         fl_raft_entry ents[2], got_ents[4];
         fl_raft_msg m = sample(type, ents), got;
         CHECK_EQ(encode(&m, &b), 0);
@@ -78,6 +100,16 @@ TEST(wire_roundtrip_every_type)
             CHECK(got.u.vote.transfer);
         if (type == FL_RAFT_MSG_APPEND_RESP)
             CHECK_EQ(got.u.append_resp.hint_term, 2);
+        if (type == FL_RAFT_MSG_SNAPSHOT) {
+            const fl_raft_snapshot *s = &got.u.snapshot;
+            CHECK(s->meta.index == 500 && s->meta.term == 4 && s->meta.size == 12);
+            CHECK(s->meta.crc == 0xCAFEF00Du && s->offset == 7 && s->ctx == 78 && s->done);
+            CHECK(fl_raft_conf_equal(&s->meta.conf, &m.u.snapshot.meta.conf));
+            CHECK_EQ(s->len, 5);
+            CHECK(memcmp(s->data, "world", 5) == 0);
+        }
+        if (type == FL_RAFT_MSG_SNAPSHOT_RESP)
+            CHECK(got.u.snapshot_resp.next_offset == 7 && got.u.snapshot_resp.ctx == 78);
     }
     fl_buf_free(&b);
     fl_buf_free(&b2);
@@ -87,7 +119,7 @@ TEST(wire_every_truncation_refused)
 {
     fl_buf b;
     fl_buf_init(&b);
-    for (uint8_t type = FL_RAFT_MSG_VOTE; type <= FL_RAFT_MSG_TIMEOUT_NOW; type++) {
+    for (uint8_t type = FL_RAFT_MSG_VOTE; type <= FL_RAFT_MSG_TYPE_MAX; type++) {
         fl_raft_entry ents[2], got_ents[4];
         fl_raft_msg m = sample(type, ents), got;
         CHECK_EQ(encode(&m, &b), 0);
@@ -111,7 +143,7 @@ TEST(wire_refuses_bad_fields)
     b.data[0] = 9;
     CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_EVERSION);
     b.data[0] = FL_WIRE_VERSION;
-    b.data[1] = 8; /* InstallSnapshot: reserved, not yet decodable */
+    b.data[1] = FL_RAFT_MSG_TYPE_MAX + 1;
     CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ETYPE);
     b.data[1] = 200;
     CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ETYPE);
@@ -126,6 +158,38 @@ TEST(wire_refuses_bad_fields)
     m.u.vote_resp.granted = true;
     CHECK_EQ(encode(&m, &b), 0);
     b.data[20] = 2; /* a bool that is neither 0 nor 1 */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    fl_buf_free(&b);
+}
+
+/* InstallSnapshot's own fields: the done flag, the configuration and its length, the chunk. */
+TEST(wire_snapshot_refuses_bad_fields)
+{
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_raft_entry got_ents[4];
+    fl_raft_msg m = sample(FL_RAFT_MSG_SNAPSHOT, NULL), got;
+    const size_t done_at = 20 + 8 + 8 + 8 + 4 + 8 + 8, conf_at = done_at + 3;
+    CHECK_EQ(encode(&m, &b), 0);
+    CHECK_EQ(b.len, 20 + 51 + fl_raft_conf_encoded_size(&m.u.snapshot.meta.conf) + 5);
+    b.data[done_at] = 2; /* done is a bool */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    b.data[done_at] = 1;
+    b.data[done_at + 1] -= 4; /* conf_len one voter short: the conf does not parse */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    b.data[done_at + 1] += 4;
+    b.data[conf_at + 4] = 0; /* voter id 0 inside the conf */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    CHECK_EQ(encode(&m, &b), 0);
+    b.data[b.len - 5 - 4] = 6; /* chunk length one more than the bytes there are */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ETRUNC);
+    m.u.snapshot.data = NULL; /* a leader's chunk the environment forgot to fill */
+    CHECK_EQ(encode(&m, &b), FL_EINVAL);
+    m.type = FL_RAFT_MSG_SNAPSHOT_RESP;
+    m.u.snapshot_resp = (fl_raft_snapshot_resp){.index = 1, .next_offset = 2, .done = true};
+    CHECK_EQ(encode(&m, &b), 0);
+    CHECK_EQ(b.len, 20 + 25);
+    b.data[20 + 16] = 7; /* done again */
     CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
     fl_buf_free(&b);
 }
@@ -261,4 +325,37 @@ TEST(raft_conf_edits_for_membership_changes)
     CHECK_EQ(fl_raft_conf_remove(&joint, 3, &out), 0);
     CHECK(!fl_raft_conf_is_joint(&out) && out.n_voters == 2);
     CHECK_EQ(fl_raft_conf_check(&out, NULL, 0), 0);
+}
+
+TEST(raft_record_snapshot_checkpoint_roundtrip_and_refusals)
+{
+    const char *data = "state!";
+    fl_raft_snapshot_meta m = {.index = 9, .term = 2, .size = 6};
+    m.crc = fl_crc32c(0, data, 6);
+    m.conf.n_voters = 2;
+    m.conf.voters[0] = 1;
+    m.conf.voters[1] = 2;
+    fl_raft_entry ents[1] = {{.term = 3, .type = FL_RAFT_ENTRY_NOOP}};
+    fl_buf b;
+    fl_buf_init(&b);
+    CHECK_EQ(fl_raft_record_encode_snapshot(3, 1, &m, (const uint8_t *)data, 1, ents, &b), 0);
+    fl_raft_record r;
+    CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), 0);
+    CHECK(r.kind == 2 && r.hard_state && r.term == 3 && r.vote == 1);
+    CHECK(r.snap.index == 9 && r.snap.term == 2 && r.snap.size == 6 && r.first_index == 10);
+    CHECK(fl_raft_conf_equal(&r.snap.conf, &m.conf));
+    CHECK(memcmp(r.snap_data, data, 6) == 0);
+    fl_raft_entry e;
+    CHECK_EQ(fl_raft_record_next(&r, &e), 1);
+    CHECK(e.term == 3);
+    CHECK_EQ(fl_raft_record_next(&r, &e), 0);
+    for (size_t n = 0; n < b.len; n++) {
+        int rc = fl_raft_record_decode(b.data, n, &r);
+        while (rc == 0 && (rc = fl_raft_record_next(&r, &e)) == 1)
+            ;
+        CHECK(rc != 0);
+    }
+    b.data[b.len - 13 - 4 - 1] ^= 1; /* a byte of the snapshot data: its checksum fails */
+    CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), FL_ECORRUPT);
+    fl_buf_free(&b);
 }

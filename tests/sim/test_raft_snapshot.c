@@ -1,0 +1,312 @@
+/* test_raft_snapshot.c: scripted stories about snapshots and log compaction. Every node
+ * snapshots a stand-in state every 20 applied entries and keeps 5 entries behind it; chunks
+ * are 128 bytes, so one InstallSnapshot takes about nine round trips. Safety, the applied
+ * digest against the committed chain and the restores are checked after every event. */
+#include "test.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+#include "faultline/raft_sim.h"
+
+#include <stdio.h>
+
+typedef struct story {
+    fl_sim *sim;
+    fl_raft_sim rs;
+    uint32_t n;
+} story;
+
+static story S;
+
+static void begin_with(uint32_t n, uint64_t seed, uint32_t mutants, double torn)
+{
+    memset(&S, 0, sizeof(S));
+    S.n = n;
+    fl_raft_config rc;
+    fl_raft_config_default(&rc, 1);
+    rc.snapshot_chunk_bytes = 128;
+    rc.snapshot_trailing = 5;
+    rc.mutants = mutants;
+    fl_sim_config sc;
+    fl_sim_config_default(&sc);
+    sc.seed = seed;
+    sc.nodes = n;
+    sc.quiet = true;
+    sc.crash_mode = torn > 0 ? FL_SIM_CRASH_RANDOM_PREFIX : FL_SIM_CRASH_LOSE_UNSYNCED;
+    sc.torn = torn;
+    sc.disk_sync = fl_sim_dist_constant(2 * FL_NS_PER_MS);
+    char why[160];
+    FL_ASSERT(fl_raft_sim_create(&S.rs, &rc, NULL, &sc, &S.sim, why, sizeof(why)) == 0);
+    S.rs.snapshot_every = 20;
+    FL_ASSERT(fl_sim_start_all(S.sim) == 0);
+}
+
+static void begin(uint32_t n, uint64_t seed)
+{
+    begin_with(n, seed, 0, 0.0);
+}
+
+/* Ends the story; returns whether a violation was found (printed unless expected). */
+static bool end_found(bool expected)
+{
+    const fl_sim_violation *v = fl_sim_get_violation(S.sim);
+    bool found = v->found;
+    if (found)
+        fprintf(expected ? stdout : stderr, "  %sviolation: %s\n", expected ? "expected " : "",
+                v->reason);
+    fl_sim_destroy(S.sim);
+    fl_raft_sim_free(&S.rs);
+    return found;
+}
+
+static void end(void)
+{
+    CHECK(!end_found(false));
+}
+
+static void run_for_ms(uint64_t ms)
+{
+    fl_sim_run_until(S.sim, fl_sim_time(S.sim) + ms * FL_NS_PER_MS);
+}
+
+static const fl_raft *node(fl_node_id id)
+{
+    return fl_raft_sim_node(S.sim, id);
+}
+
+static fl_node_id leader(void)
+{
+    return fl_raft_sim_leader(S.sim);
+}
+
+static fl_index propose(fl_node_id at, const char *cmd)
+{
+    fl_index index = 0;
+    int rc = fl_raft_sim_propose(S.sim, at, cmd, (uint32_t)strlen(cmd), &index, NULL);
+    return rc == 0 ? index : 0;
+}
+
+/* n entries through whoever leads, 5 ms apart; returns the last index proposed. */
+static fl_index propose_many(int n)
+{
+    fl_index last = 0;
+    for (int i = 0; i < n; i++) {
+        fl_node_id l = leader();
+        fl_index idx = l ? propose(l, "entry") : 0;
+        if (idx)
+            last = idx;
+        run_for_ms(5);
+    }
+    return last;
+}
+
+static void isolate(fl_node_id id)
+{
+    fl_sim_conn c;
+    fl_sim_conn_isolate(&c, S.n, id);
+    fl_sim_set_conn(S.sim, &c);
+}
+
+/* Runs in 100 us steps until node id has staged part of a snapshot (at most 2 s). */
+static bool run_until_mid_transfer(fl_node_id id)
+{
+    for (int i = 0; i < 20000; i++) {
+        const fl_raft *r = node(id);
+        if (r && r->stage.meta.index && r->stage.offset > 0 && r->stage.offset < r->stage.meta.size)
+            return true;
+        fl_sim_run_until(S.sim, fl_sim_time(S.sim) + 100 * FL_NS_PER_US);
+    }
+    return false;
+}
+
+static void check_caught_up(fl_node_id f, fl_index last)
+{
+    fl_node_id l = leader();
+    CHECK(l != 0);
+    CHECK(fl_raft_commit_of(node(f)) >= last);
+    CHECK(fl_raft_last_index(node(f)) == fl_raft_last_index(node(l)));
+    CHECK(fl_raft_term_at(node(f), last) == fl_raft_term_at(node(l), last));
+}
+
+TEST(story_partitioned_follower_catches_up_by_install_snapshot)
+{
+    begin(3, 21);
+    run_for_ms(1000);
+    fl_node_id l = leader(), f = l % 3 + 1;
+    isolate(f);
+    fl_index last = propose_many(100);
+    CHECK(last > 90);
+    /* the leader compacted far past everything the follower has */
+    CHECK(fl_raft_first_index(node(l)) > fl_raft_last_index(node(f)) + 1);
+    CHECK_EQ(S.rs.stats.snapshots_installed, 0);
+    fl_sim_heal(S.sim);
+    run_for_ms(1000);
+    check_caught_up(f, last);
+    CHECK(S.rs.stats.snapshots_installed >= 1);
+    CHECK(S.rs.stats.snapshot_chunks_sent >= 9); /* 1 KiB in 128-byte chunks */
+    CHECK(fl_raft_snapshot_of(node(f))->index > 0);
+    CHECK(fl_raft_first_index(node(f)) > 1); /* its log now starts after a snapshot */
+    end();
+}
+
+TEST(story_lossy_link_the_transfer_resumes_where_it_stopped)
+{
+    begin(3, 22);
+    run_for_ms(1000);
+    fl_node_id l = leader(), f = l % 3 + 1;
+    isolate(f);
+    fl_index last = propose_many(100);
+    fl_sim_heal(S.sim);
+    fl_sim_link bad;
+    fl_sim_link_get(S.sim, l, f, &bad);
+    bad.loss = 0.4; /* chunks and answers both get lost */
+    fl_sim_link_set(S.sim, l, f, &bad);
+    fl_sim_link_set(S.sim, f, l, &bad);
+    run_for_ms(3000);
+    check_caught_up(f, last);
+    CHECK_EQ(S.rs.stats.snapshots_installed, 1);
+    end();
+}
+
+TEST(story_leader_crashes_mid_transfer_and_the_new_leader_completes_it)
+{
+    begin(3, 23);
+    run_for_ms(1000);
+    fl_node_id old = leader(), f = old % 3 + 1;
+    isolate(f);
+    fl_index last = propose_many(100);
+    fl_sim_heal(S.sim);
+    CHECK(run_until_mid_transfer(f));
+    fl_sim_crash(S.sim, old);
+    run_for_ms(2000);
+    fl_node_id now = leader();
+    CHECK(now != 0 && now != old);
+    CHECK(fl_raft_commit_of(node(f)) >= last);
+    CHECK(node(f)->snapshots_installed >= 1); /* from the new leader: the old one is down */
+    fl_sim_restart(S.sim, old);
+    run_for_ms(1000);
+    check_caught_up(old, last);
+    end();
+}
+
+TEST(story_follower_crashes_mid_transfer_and_starts_it_again)
+{
+    begin(3, 24);
+    run_for_ms(1000);
+    fl_node_id l = leader(), f = l % 3 + 1;
+    isolate(f);
+    fl_index last = propose_many(100);
+    fl_sim_heal(S.sim);
+    CHECK(run_until_mid_transfer(f));
+    fl_sim_crash(S.sim, f); /* what it staged was in memory only */
+    fl_sim_restart(S.sim, f);
+    CHECK_EQ(node(f)->stage.offset, 0);
+    run_for_ms(2000);
+    check_caught_up(f, last);
+    CHECK(node(f)->snapshots_installed >= 1);
+    end();
+}
+
+/* The old leader, cut off, appended 300 entries nobody else has; meanwhile the majority
+ * committed 100 and compacted. Its log conflicts at the snapshot's last index, so installing
+ * the snapshot discards all of it, and what follows comes from the new leader. */
+static bool conflicting_suffix_story(uint32_t mutants)
+{
+    begin_with(3, 25, mutants, 0.0);
+    run_for_ms(1000);
+    fl_node_id old = leader();
+    isolate(old);
+    for (int i = 0; i < 300; i++)
+        propose(old, "stranded");
+    fl_index stranded_last = fl_raft_last_index(node(old));
+    run_for_ms(1000);
+    fl_index last = propose_many(100);
+    fl_node_id now = leader();
+    CHECK(now != old && last > 90);
+    CHECK(fl_raft_snapshot_of(node(now))->index < stranded_last); /* its suffix is past it */
+    fl_sim_heal(S.sim);
+    run_for_ms(2000);
+    if (!mutants) {
+        check_caught_up(old, last);
+        CHECK(fl_raft_last_index(node(old)) < stranded_last); /* the stranded entries are gone */
+        CHECK(node(old)->snapshots_installed >= 1);
+    }
+    return end_found(mutants != 0);
+}
+
+TEST(story_follower_with_a_conflicting_suffix_discards_it)
+{
+    CHECK(!conflicting_suffix_story(0));
+}
+
+TEST(story_mutant_keeping_the_conflicting_suffix_is_caught)
+{
+    CHECK(conflicting_suffix_story(FL_RAFT_MUTANT_SNAPSHOT_KEEPS_SUFFIX));
+}
+
+TEST(story_whole_cluster_restarts_from_snapshots_and_logs)
+{
+    begin(3, 26);
+    run_for_ms(1000);
+    fl_index last = propose_many(75);
+    run_for_ms(200);
+    fl_index commit = fl_raft_commit_of(node(leader()));
+    CHECK(commit >= last);
+    size_t records[4];
+    for (fl_node_id id = 1; id <= 3; id++) {
+        CHECK(fl_raft_snapshot_of(node(id))->index >= 60);
+        records[id] = fl_sim_disk_count(S.sim, id);
+        CHECK(records[id] < 20); /* compacted behind the checkpoint: not one record per entry */
+        fl_sim_crash(S.sim, id);
+    }
+    uint64_t restores = S.rs.stats.snapshot_restores;
+    for (fl_node_id id = 1; id <= 3; id++) {
+        fl_sim_restart(S.sim, id);
+        const fl_raft *r = node(id);
+        CHECK(r != NULL);
+        CHECK(fl_raft_snapshot_of(r)->index >= 60);
+        CHECK(fl_raft_first_index(r) == fl_raft_snapshot_of(r)->index + 1);
+        CHECK(fl_raft_commit_of(r) == fl_raft_snapshot_of(r)->index); /* what it knows at once */
+        CHECK(fl_raft_last_index(r) >= last); /* the log after the snapshot came back too */
+    }
+    CHECK_EQ(S.rs.stats.snapshot_restores, restores + 3);
+    run_for_ms(1000);
+    fl_index more = propose(leader(), "after-restart");
+    CHECK(more > last);
+    run_for_ms(200);
+    for (fl_node_id id = 1; id <= 3; id++)
+        CHECK(fl_raft_commit_of(node(id)) >= more);
+    end();
+}
+
+TEST(story_checkpoint_torn_in_a_crash_leaves_the_previous_one)
+{
+    /* Crash a follower right after it wrote a checkpoint, before the sync: the torn record
+     * is discarded at restart and the node starts from the checkpoint before it. */
+    uint64_t seen = 0;
+    for (uint64_t seed = 30; seed < 60 && seen < 2; seed++) {
+        begin_with(3, seed, 0, 1.0);
+        run_for_ms(1000);
+        fl_node_id f = leader() % 3 + 1;
+        fl_index before = 0;
+        bool caught = false;
+        for (int i = 0; i < 200 && !caught; i++) {
+            before = fl_raft_snapshot_of(node(f))->index;
+            propose(leader(), "x");
+            fl_sim_run_until(S.sim, fl_sim_time(S.sim) + 500 * FL_NS_PER_US);
+            caught = fl_raft_snapshot_of(node(f))->index > before && before > 0;
+        }
+        CHECK(caught);
+        fl_index newer = fl_raft_snapshot_of(node(f))->index;
+        fl_sim_crash(S.sim, f);
+        fl_sim_restart(S.sim, f);
+        CHECK_EQ(fl_sim_node_state_of(S.sim, f), FL_SIM_NODE_UP);
+        fl_index got = fl_raft_snapshot_of(node(f))->index;
+        CHECK(got == before || got == newer);
+        seen += got == before; /* the new checkpoint did not survive */
+        run_for_ms(1000);
+        CHECK(fl_raft_commit_of(node(f)) == fl_raft_commit_of(node(leader())));
+        end();
+    }
+    CHECK(seen >= 2);
+}
