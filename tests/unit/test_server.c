@@ -380,6 +380,8 @@ TEST(server_membership_add_promote_remove_the_leader)
     rig_init(&r, 4);
     r.extra[0] = "--voters";
     r.extra[1] = "1,2,3"; /* node 4 starts empty, outside */
+    r.extra[2] = "--snapshot-every";
+    r.extra[3] = "8"; /* node 4 catches up by InstallSnapshot, which carries its config */
     for (int i = 1; i <= 4; i++)
         rig_start(&r, i);
     int leader = rig_wait_leader(&r, 10000);
@@ -396,7 +398,8 @@ TEST(server_membership_add_promote_remove_the_leader)
     CHECK_STR(out, "-ERR not a node id of --cluster");
     CHECK(member_cmd(&r, leader, "FL.ADD", 4, 5000));
     CHECK(wait_until(&r, 4, node4_learner_settled, 5000)); /* it got the log and its role */
-    R(r.client_port[4], out, "GET", "k3", NULL, NULL);     /* a learner reads by ReadIndex too */
+    CHECK(rig_status(&r, 4, "snapshots_installed") >= 1);
+    R(r.client_port[4], out, "GET", "k3", NULL, NULL); /* a learner reads by ReadIndex too */
     CHECK_STR(out, "$v3");
     CHECK(member_cmd(&r, leader, "FL.PROMOTE", 4, 5000));
     CHECK(wait_until(&r, leader, node4_voter_settled, 5000));
