@@ -302,7 +302,9 @@ int fl__change(fl_raft *r, const fl_raft_conf *want, fl_raft_update *up)
 
 void fl__conf_committed(fl_raft *r)
 {
-    if (r->role != FL_RAFT_LEADER || r->conf_index == 0 || r->conf_index > r->commit)
+    /* (conf_index 0: the base configuration, committed by definition; a snapshot's may be
+     * C(old,new), which the leader must leave like one in its log) */
+    if (r->role != FL_RAFT_LEADER || r->conf_index > r->commit)
         return;
     if (fl_raft_conf_is_joint(&r->conf)) {
         fl_raft_conf c = r->conf; /* C(O,N) committed: now C(N) */

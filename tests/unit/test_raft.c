@@ -750,3 +750,34 @@ TEST(restart_from_a_durable_snapshot)
     snap.term = 5; /* beyond the hard state's term */
     CHECK_EQ(fl_raft_init(&r, &cfg, &st, 0), FL_ECORRUPT);
 }
+
+/* Every node restarts from a snapshot taken while the configuration was C(old,new): the log
+ * holds no config entry, the snapshot's configuration is joint, and the leader they elect
+ * must still leave it by appending C(new). */
+TEST(a_joint_configuration_from_a_snapshot_is_finished_by_the_next_leader)
+{
+    setup(3, true);
+    fl_raft_snapshot_meta snap = {.index = 10, .term = 2, .size = 4, .crc = 7};
+    snap.conf.n_voters = 2; /* removing node 3 */
+    snap.conf.voters[0] = 1;
+    snap.conf.voters[1] = 2;
+    snap.conf.n_voters_old = 3;
+    for (int j = 0; j < 3; j++)
+        snap.conf.voters_old[j] = (fl_node_id)(j + 1);
+    fl_raft_durable st = {.term = 2, .first_index = 11, .snapshot = &snap};
+    for (int i = 0; i < 3; i++) {
+        fl_raft_config cfg = c.nodes[i].r.cfg;
+        fl_raft_close(&c.nodes[i].r);
+        CHECK_EQ(fl_raft_init(&c.nodes[i].r, &cfg, &st, 0), 0);
+        c.nodes[i].applied = 10;
+        CHECK(fl_raft_conf_is_joint(fl_raft_conf_of(&c.nodes[i].r)));
+    }
+    fl_node_id l = elect();
+    CHECK(l != 0 && l != 3);
+    advance_ms(100);
+    const fl_raft *r = &c.nodes[l - 1].r;
+    CHECK(!fl_raft_conf_is_joint(fl_raft_conf_of(r)));
+    CHECK(fl_raft_conf_index_of(r) > 10 && fl_raft_conf_index_of(r) <= fl_raft_commit_of(r));
+    CHECK(!fl_raft_conf_is_member(fl_raft_conf_of(r), 3));
+    teardown();
+}
