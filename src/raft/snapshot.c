@@ -84,6 +84,11 @@ void fl__recv_snapshot_resp(fl_raft *r, const fl_raft_msg *m)
             pr->match = a->index;
         fl__become_replicate(pr); /* the follower's log continues after match */
         fl__maybe_commit(r);
+        /* committing may have appended C(new) (progress rebuilt: look pr up again) or made a
+         * removed leader step down (it sends nothing more) */
+        pr = r->role == FL_RAFT_LEADER ? fl__progress(r, m->from) : NULL;
+        if (!pr)
+            return;
         fl__replicate_all(r);
         fl__transfer_progress(r, pr);
         return;
