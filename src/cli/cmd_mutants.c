@@ -131,7 +131,11 @@ static const char *control_text(const mutant_result *r, char *buf, size_t cap)
 
 static void print_table(const mutant_result *res, size_t n, const args *a, double wall)
 {
-    printf("\n%-22s %-8s %6s  %-26s %-8s %7s\n", "mutant", "caught", "seeds", "check", "control",
+    int w = 6; /* the name column fits the longest name */
+    for (size_t i = 0; i < n; i++)
+        if ((int)strlen(res[i].name) > w)
+            w = (int)strlen(res[i].name);
+    printf("\n%-*s %-8s %6s  %-26s %-8s %7s\n", w, "mutant", "caught", "seeds", "check", "control",
            "wall s");
     char seeds[32], ctl[64];
     for (size_t i = 0; i < n; i++) {
@@ -140,7 +144,7 @@ static void print_table(const mutant_result *res, size_t n, const args *a, doubl
             snprintf(seeds, sizeof(seeds), "%llu", (unsigned long long)r->seeds_run);
         else
             snprintf(seeds, sizeof(seeds), ">%llu", (unsigned long long)r->seeds_run);
-        printf("%-22s %-8s %6s  %-26s %-8s %7.1f\n", r->name, r->detected ? "yes" : "NO", seeds,
+        printf("%-*s %-8s %6s  %-26s %-8s %7.1f\n", w, r->name, r->detected ? "yes" : "NO", seeds,
                r->detected ? r->check : "-", control_text(r, ctl, sizeof(ctl)), r->wall_s);
     }
     printf("\nmedian seeds to detection %.1f (limit %llu); %.1f s wall\n",
