@@ -39,6 +39,8 @@ static const struct {
     /* two majorities that need not overlap: a leader or a commit without one of them */
     {"joint-new-majority-only", "election quorum|commit quorum|election safety|state machine "
                                 "safety|leader completeness|log matching"},
+    /* a follower answers from a state that has not applied the read index: a stale read */
+    {"follower-read-unapplied", "linearizability"},
 };
 
 static const char *expected_checks(const char *name)
