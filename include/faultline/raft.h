@@ -239,9 +239,10 @@ typedef struct fl_raft_event {
  * read until its applied index reaches that index and reports it ok in the update of the step
  * that applied that far (index = the leader's read index). It reports the read failed (ok =
  * false) if the leader answers ok = false, if it loses that leader or changes term or role
- * first, or if no answer came within an election timeout (a lost message). A follower that
- * knows no leader refuses READ with FL_ENOTLEADER; with FL_RAFT_READS_MAX reads waiting, a
- * READ is refused with FL_EBUSY. Every READ accepted is reported exactly once. */
+ * first, if it has not heard from the leader for an election timeout, or if no answer came
+ * within an election timeout (a lost message). A follower that knows no leader, or has not
+ * heard from it for an election timeout, refuses READ with FL_ENOTLEADER; with FL_RAFT_READS_MAX
+ * reads waiting, a READ is refused with FL_EBUSY. Every READ accepted is reported exactly once. */
 typedef struct fl_raft_read {
     uint64_t ctx;
     fl_index index; /* the commit index it was registered at */

@@ -392,7 +392,8 @@ void fl_raft_invariants(const fl_raft *r)
     /* a forwarded read is failed the step its leader, term or role changes (read.c) */
     for (size_t i = 0; i < r->fwd_reads_count; i++)
         FL_ASSERT(r->role == FL_RAFT_FOLLOWER && r->fwd_reads[i].leader == r->leader &&
-                  r->leader != FL_NODE_NONE && r->fwd_reads[i].term == r->term);
+                  r->leader != FL_NODE_NONE && r->fwd_reads[i].term == r->term &&
+                  r->now - r->leader_contact < r->cfg.election_timeout_ns);
     if (r->role == FL_RAFT_LEADER) {
         for (uint32_t i = 0; i < r->n_members; i++) {
             const fl_raft_progress *pr = &r->progress[i];

@@ -11,8 +11,9 @@
  * registers it like its own (from = the follower) and answers READ_INDEX_RESP when decided.
  * The follower then waits until it has applied up to that index: its state machine is then
  * at least as new as the leader's was when leadership was confirmed after the read arrived.
- * It fails the read if its leader, term or role changes, or no answer came within an
- * election timeout.
+ * It fails the read if its leader, term or role changes, if it has not heard from that
+ * leader for an election timeout (removed, or cut off: it would never apply that far), or if
+ * no answer came within an election timeout (a lost request or answer).
  *
  * Invariants: every pending read has round > 0 and arrived while this node led this term;
  * every forwarded read was asked of fwd.leader in term fwd.term while a follower. */
@@ -88,10 +89,18 @@ static int leader_read(fl_raft *r, fl_node_id from, uint64_t ctx)
     return 0;
 }
 
-/* FOLLOWER (a learner too) that knows a leader: ask it for a read index. */
+/* A follower's leader is heard from: within an election timeout. A node removed from the
+ * configuration (or cut off) may remember a leader that no longer sends it anything. */
+static bool leader_heard(const fl_raft *r)
+{
+    return r->role == FL_RAFT_FOLLOWER && r->leader != FL_NODE_NONE &&
+           r->now - r->leader_contact < r->cfg.election_timeout_ns;
+}
+
+/* FOLLOWER (a learner too) that hears from a leader: ask it for a read index. */
 static int follower_read(fl_raft *r, uint64_t ctx)
 {
-    if (r->role != FL_RAFT_FOLLOWER || r->leader == FL_NODE_NONE)
+    if (!leader_heard(r))
         return FL_ENOTLEADER;
     if (r->fwd_reads_count == FL_RAFT_READS_MAX)
         return FL_EBUSY;
@@ -147,7 +156,7 @@ void fl__fwd_reads_advance(fl_raft *r)
     size_t kept = 0;
     for (size_t i = 0; i < r->fwd_reads_count; i++) {
         struct fl_raft_fwd_read f = r->fwd_reads[i];
-        bool same = r->role == FL_RAFT_FOLLOWER && r->leader == f.leader && r->term == f.term;
+        bool same = leader_heard(r) && r->leader == f.leader && r->term == f.term;
         if (same && f.index && r->applied >= f.index) {
             r->follower_reads_served++;
             emit(r, f.ctx, f.index, true);

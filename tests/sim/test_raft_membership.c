@@ -214,8 +214,8 @@ static void link_learner(bool up)
     }
 }
 
-/* A learner cut off while 2000 entries commit, then asked for a read as soon as it can reach
- * the leader again: the read index arrives long before the learner has caught up. Correct, it
+/* A learner cut off while 2000 entries commit, then asked for a read as soon as it hears the
+ * leader again: the read index arrives long before the learner has caught up. Correct, it
  * waits; the follower-read-unapplied mutant answers from behind (the kv runs' checker sees
  * the stale values). Returns the reads answered ahead of apply. */
 static uint64_t lagging_learner_read(uint32_t mutants)
@@ -231,6 +231,9 @@ static uint64_t lagging_learner_read(uint32_t mutants)
         run_for_ms(20);
     }
     link_learner(true);
+    fl_time_ns cut_until = fl_sim_time(S.sim);
+    for (int ms = 0; ms < 100 && node(4)->leader_contact < cut_until; ms++)
+        run_for_ms(1); /* until the learner hears the leader again (its clock is the sim's) */
     watch_read_id = 4;
     watch_reads_ok = watch_reads_failed = watch_reads_early = 0;
     S.rs.hooks.on_step = count_reads;
