@@ -280,7 +280,7 @@ TEST(kv_run_reads_at_followers_and_learners_are_linearizable)
     fl_run_config c;
     fl_run_config_default(&c);
     c.seed = 1;
-    c.nemesis = FL_NEMESIS_ISOLATE_ONE;
+    c.nemesis = FL_NEMESIS_PARTITION_RANDOM;
     c.read_at = FL_RUN_READ_AT_ANY;
     c.duration_ns = 5 * FL_NS_PER_S;
     c.nemesis_interval_ns = FL_NS_PER_S;
