@@ -131,7 +131,7 @@ TEST(mutants_detection_reproduces_with_faultline_sim)
                                    "prevote-stale-leader --max-seeds 10",
                                    OUT),
              0);
-    CHECK(fl_test_file_has(OUT, "prevote-stale-leader   yes"));
+    CHECK(fl_test_file_has(OUT, "prevote-stale-leader yes"));
     CHECK_EQ(fl_test_faultline_run("sim --seed 2 --nodes 5 --duration 10s --nemesis crash-leader "
                                    "--nemesis-interval 1s --mutant prevote-stale-leader",
                                    OUT),
