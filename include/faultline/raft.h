@@ -129,6 +129,9 @@ typedef enum fl_raft_mutant {
     /* while joint, elections and commitment count only the new voters (breaks thesis 4.3:
      * the old voters could decide the opposite at the same time) */
     FL_RAFT_MUTANT_JOINT_NEW_ONLY = 1u << 13,
+    /* a follower serves a ReadIndex read as soon as the leader's read index arrives, without
+     * waiting to have applied up to it (thesis 6.4: it must wait; it answers stale state) */
+    FL_RAFT_MUTANT_FOLLOWER_READ_UNAPPLIED = 1u << 14,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
@@ -198,7 +201,7 @@ typedef enum fl_raft_event_type {
     FL_RAFT_EV_RECEIVE = 2,   /* a message arrived */
     FL_RAFT_EV_PERSISTED = 3, /* persist request seq (and all before it) is durable */
     FL_RAFT_EV_PROPOSE = 4,   /* append a command (leader only) */
-    FL_RAFT_EV_READ = 5,      /* a linearizable read (ReadIndex), identified by ctx */
+    FL_RAFT_EV_READ = 5,      /* a linearizable read (ReadIndex), identified by ctx; see below */
     FL_RAFT_EV_TRANSFER = 6,  /* hand leadership to another voter (thesis 3.10) */
     FL_RAFT_EV_SNAPSHOT = 7,  /* the environment snapshotted its state machine (see top) */
     FL_RAFT_EV_CHANGE = 8,    /* move to new voters and learners (joint consensus, thesis 4.3) */
@@ -227,7 +230,19 @@ typedef struct fl_raft_event {
 } fl_raft_event;
 
 /* A ReadIndex read that is decided: when ok, the state machine (having applied everything
- * in this update) may answer it, linearizably; when not, leadership was lost: retry it. */
+ * in this update) may answer it, linearizably; when not, leadership was lost: retry it.
+ *
+ * READ at the leader: registered at its commit index and confirmed by a heartbeat round (or
+ * at once within a lease). READ at a follower or learner that knows a leader (thesis 6.4):
+ * the core sends the leader a READ_INDEX message with ctx; the leader registers it like its
+ * own reads and answers READ_INDEX_RESP (ctx, index, ok) once decided. The follower holds the
+ * read until its applied index reaches that index and reports it ok in the update of the step
+ * that applied that far (index = the leader's read index). It reports the read failed (ok =
+ * false) if the leader answers ok = false, if it loses that leader or changes term or role
+ * first, if it has not heard from the leader for an election timeout, or if no answer came
+ * within an election timeout (a lost message). A follower that knows no leader, or has not
+ * heard from it for an election timeout, refuses READ with FL_ENOTLEADER; with FL_RAFT_READS_MAX
+ * reads waiting, a READ is refused with FL_EBUSY. Every READ accepted is reported exactly once. */
 typedef struct fl_raft_read {
     uint64_t ctx;
     fl_index index; /* the commit index it was registered at */
@@ -405,10 +420,22 @@ typedef struct fl_raft {
     /* ReadIndex: reads waiting for a quorum to confirm leadership after they arrived */
     struct fl_raft_pending_read {
         uint64_t ctx;
-        fl_index index; /* 0 until the leader has committed an entry of its term */
-        uint64_t round; /* the first AppendEntries ctx sent after the read arrived */
+        fl_index index;  /* 0 until the leader has committed an entry of its term */
+        uint64_t round;  /* the first AppendEntries ctx sent after the read arrived */
+        fl_node_id from; /* FL_NODE_NONE: our own; else a follower's (answer READ_INDEX_RESP) */
     } reads[FL_RAFT_READS_MAX];
     size_t reads_count;
+    /* follower or learner: reads sent to the leader (READ_INDEX), waiting for its answer and
+     * then for applied to reach index */
+    struct fl_raft_fwd_read {
+        uint64_t ctx;
+        fl_node_id leader; /* asked; term: when asked */
+        fl_term term;
+        fl_index index; /* 0 until the leader answered */
+        fl_time_ns asked_ns;
+    } fwd_reads[FL_RAFT_READS_MAX];
+    size_t fwd_reads_count;
+    uint64_t follower_reads_served; /* follower reads reported ok */
     fl_raft_read *reads_out;
     size_t reads_out_count, reads_out_cap;
     /* lease reads: when each recent AppendEntries (by ctx) was sent */
@@ -440,11 +467,11 @@ int fl_raft_init(fl_raft *r, const fl_raft_config *config, const fl_raft_durable
 void fl_raft_close(fl_raft *r);
 
 /* Processes one event. Returns 0; FL_EINVAL for a snapshot that is not newer than the last
- * one or beyond applied; FL_ENOTLEADER for a proposal, read, transfer or change on
- * a non-leader; FL_EBUSY for a proposal during a leadership transfer, or a change while
- * another is in flight (or before the leader committed an entry of its term);
- * FL_EINVAL for a change that is malformed, adds a voter that is not a learner yet, or
- * changes nothing; FL_ELAGGING for a change that promotes a learner whose log is more than
+ * one or beyond applied; FL_ENOTLEADER for a proposal, transfer or change on a non-leader,
+ * or a read on a node that knows no leader (see fl_raft_read); FL_EBUSY for a proposal during a
+ * leadership transfer, or a change while another is in flight (or before the leader committed an
+ * entry of its term); FL_EINVAL for a change that is malformed, adds a voter that is not a learner
+ * yet, or changes nothing; FL_ELAGGING for a change that promotes a learner whose log is more than
  * FL_RAFT_CATCHUP_GAP entries behind; FL_ETOOBIG for a change with more than
  * FL_RAFT_NODES_MAX members while joint; FL_ETOOBIG for a
  * proposal over entry_bytes_max; FL_EINVAL for a transfer to a non-voter or to itself; FL_EINVAL

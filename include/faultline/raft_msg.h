@@ -29,11 +29,13 @@ typedef enum fl_raft_msg_type {
     FL_RAFT_MSG_PRE_VOTE_RESP = 4,
     FL_RAFT_MSG_APPEND = 5, /* AppendEntries, also the heartbeat (no entries) */
     FL_RAFT_MSG_APPEND_RESP = 6,
-    FL_RAFT_MSG_TIMEOUT_NOW = 7,   /* leadership transfer: start an election now (thesis 3.10) */
-    FL_RAFT_MSG_SNAPSHOT = 8,      /* InstallSnapshot: one chunk of the leader's snapshot */
-    FL_RAFT_MSG_SNAPSHOT_RESP = 9, /* the next offset wanted, or "installed" */
+    FL_RAFT_MSG_TIMEOUT_NOW = 7,      /* leadership transfer: start an election now (thesis 3.10) */
+    FL_RAFT_MSG_SNAPSHOT = 8,         /* InstallSnapshot: one chunk of the leader's snapshot */
+    FL_RAFT_MSG_SNAPSHOT_RESP = 9,    /* the next offset wanted, or "installed" */
+    FL_RAFT_MSG_READ_INDEX = 10,      /* a follower asks the leader for a read index (6.4) */
+    FL_RAFT_MSG_READ_INDEX_RESP = 11, /* the leader's answer: the index, or ok = false */
 } fl_raft_msg_type;
-#define FL_RAFT_MSG_TYPE_MAX 9
+#define FL_RAFT_MSG_TYPE_MAX 11
 
 typedef struct fl_raft_vote {
     fl_index last_index; /* candidate's last log index and term: the up-to-date check */
@@ -93,6 +95,15 @@ typedef struct fl_raft_snapshot_resp {
     uint64_t ctx;
 } fl_raft_snapshot_resp;
 
+/* ReadIndex at a follower or learner (raft.h, FL_RAFT_EV_READ): READ_INDEX carries only ctx
+ * (the requester's id for the read); READ_INDEX_RESP echoes it with the leader's decision: ok
+ * and the commit index the read may be served at once applied, or ok = false (retry). */
+typedef struct fl_raft_read_index {
+    uint64_t ctx;
+    fl_index index;
+    bool ok;
+} fl_raft_read_index;
+
 typedef struct fl_raft_msg {
     uint8_t type; /* fl_raft_msg_type */
     fl_node_id from;
@@ -105,6 +116,7 @@ typedef struct fl_raft_msg {
         fl_raft_append_resp append_resp;
         fl_raft_snapshot snapshot;
         fl_raft_snapshot_resp snapshot_resp;
+        fl_raft_read_index read_index; /* READ_INDEX, READ_INDEX_RESP */
     } u;
 } fl_raft_msg;
 

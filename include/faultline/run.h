@@ -66,6 +66,13 @@ typedef enum fl_run_read_mode {
     FL_RUN_READ_LEASE = 2, /* lease reads under a declared drift bound, else ReadIndex */
 } fl_run_read_mode;
 
+/* Where clients send reads (ReadIndex or lease modes). */
+typedef enum fl_run_read_at {
+    FL_RUN_READ_AT_LEADER = 0, /* to the leader they know; followers redirect (default) */
+    FL_RUN_READ_AT_ANY = 1,    /* to a random node, voter or learner: a follower asks the
+                                  leader for a read index and serves once applied (raft.h) */
+} fl_run_read_at;
+
 typedef enum fl_run_workload {
     FL_RUN_REGISTER = 0, /* few keys; read, write, cas: high contention */
     FL_RUN_KV = 1,       /* many keys; get, put, append */
@@ -79,8 +86,9 @@ typedef struct fl_run_config {
     fl_time_ns duration_ns; /* clients and faults run in [0, duration) */
     fl_run_workload workload;
     fl_run_read_mode read_mode;
-    uint32_t clients; /* closed loop: concurrent clients */
-    double rate;      /* open loop: ops per second (Poisson); 0 = closed loop */
+    fl_run_read_at read_at; /* not with FL_RUN_READ_LOG */
+    uint32_t clients;       /* closed loop: concurrent clients */
+    double rate;            /* open loop: ops per second (Poisson); 0 = closed loop */
     fl_nemesis nemesis;
     fl_time_ns nemesis_interval_ns; /* a fault lasts this long, then as long healed */
     double loss, dup;               /* for the loss / dup nemeses */
@@ -139,6 +147,8 @@ typedef struct fl_run_result {
     uint64_t log_entries_max; /* the longest in-memory Raft log of any node, at any step */
     uint64_t disk_bytes_max;  /* the largest node disk (bytes of its records) at the end */
     uint64_t ops_invoked, ops_ok, ops_fail, ops_info;
+    uint64_t follower_reads; /* reads answered by a node that was not leading (read_at any) */
+    uint64_t learner_reads;  /* of those, by a learner of its configuration in force */
     uint64_t trace_hash;
     fl_time_ns end_ns;
     bool history_oom;          /* the history could not record everything (out of memory) */

@@ -47,6 +47,10 @@ static const struct {
     {"removed-leader-heartbeats", "--nemesis churn --nemesis-interval 1s"},
     /* joint configurations under every fault: the Raft-level chaos run with churn */
     {"joint-new-majority-only", "--chaos --churn --nodes 5"},
+    /* reads at followers; the minority side of a partition lags far behind once it hears
+     * the leader again (seeds 1..10 all caught; isolate-one 3, delay 4, none 0) */
+    {"follower-read-unapplied", "--duration 5s --read-at any --nemesis partition-random "
+                                "--nemesis-interval 1s"},
 };
 #define DEFAULT_SPEC "--nemesis mix --nemesis-interval 1s"
 #define ARGS_MAX     64

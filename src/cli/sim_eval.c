@@ -114,6 +114,9 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     fprintf(f, "ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
             (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
             (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
+    if (c->read_at == FL_RUN_READ_AT_ANY)
+        fprintf(f, "reads    %llu answered by followers (%llu of them by learners)\n",
+                (unsigned long long)r->follower_reads, (unsigned long long)r->learner_reads);
     fprintf(f, "leaders  %llu elections, %llu times a node became leader\n",
             (unsigned long long)r->elections, (unsigned long long)oc->leader_changes);
     fprintf(f, "faults   %zu fault intervals; healed at %.1f s; %s\n", r->n_faults,
@@ -147,6 +150,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
                    c->read_mode == FL_RUN_READ_LOG     ? "log"
                    : c->read_mode == FL_RUN_READ_LEASE ? "lease"
                                                        : "index");
+    fl_json_kv_str(j, "read_at", c->read_at == FL_RUN_READ_AT_ANY ? "any" : "leader");
     fl_json_kv_uint(j, "lease_drift_ppm", c->lease_drift_ppm);
     fl_json_kv_uint(j, "skew_ppm", c->skew_ppm);
     fl_json_kv_bool(j, "check_quorum", !c->no_check_quorum);
@@ -205,6 +209,8 @@ static void write_counts(fl_json *j, const fl_run_result *r, const sim_outcome *
     fl_json_kv_uint(j, "ops_ok", r->ops_ok);
     fl_json_kv_uint(j, "ops_fail", r->ops_fail);
     fl_json_kv_uint(j, "ops_info", r->ops_info);
+    fl_json_kv_uint(j, "follower_reads", r->follower_reads);
+    fl_json_kv_uint(j, "learner_reads", r->learner_reads);
     fl_json_kv_uint(j, "arrivals_dropped", r->arrivals_dropped);
     fl_json_kv_double(j, "ok_per_s", oc->ok_per_s);
     fl_json_kv_uint(j, "elections", r->elections);

@@ -28,6 +28,9 @@ void sim_opts_usage(FILE *out)
         "(10s)\n"
         "  --workload W             register (few keys: read, write, cas) or kv (many keys:\n"
         "                           get, put, append) (register)\n"
+        "  --read-mode M            GET by index (ReadIndex), lease, or log (index)\n"
+        "  --read-at W              send GETs to the leader, or to any node: followers and\n"
+        "                           learners serve them by ReadIndex (leader)\n"
         "  --clients N              closed loop: concurrent clients (10)\n"
         "  --rate R                 open loop: Poisson arrivals, ops per second (off)\n"
         "  --op-timeout D           one attempt of an operation (500ms)\n"
@@ -187,6 +190,15 @@ static int parse_named(parser *p, sim_opts *o)
             return bad(p, v, "expected index, lease or log");
         return 0;
     }
+    if (!strcmp(opt, "--read-at")) {
+        if (!strcmp(v, "leader"))
+            o->run.read_at = FL_RUN_READ_AT_LEADER;
+        else if (!strcmp(v, "any"))
+            o->run.read_at = FL_RUN_READ_AT_ANY;
+        else
+            return bad(p, v, "expected leader or any");
+        return 0;
+    }
     if (!strcmp(opt, "--nemesis"))
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
     if (!strcmp(opt, "--mutant")) {
@@ -308,7 +320,8 @@ static int parse_one(parser *p, sim_opts *o)
     if (!strcmp(a, "--shard"))
         return parse_shard(p, o);
     if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
-        !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") || !strcmp(a, "--out"))
+        !strcmp(a, "--read-at") || !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") ||
+        !strcmp(a, "--out"))
         return parse_named(p, o);
     fprintf(stderr, "faultline sim: unknown option '%s' (see faultline sim --help)\n", a);
     return FL_EXIT_USAGE;
@@ -374,6 +387,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --read-mode log");
     if (c->read_mode == FL_RUN_READ_LEASE)
         MORE(" --read-mode lease --lease-drift %u", c->lease_drift_ppm);
+    if (c->read_at == FL_RUN_READ_AT_ANY)
+        MORE(" --read-at any");
     if (c->skew_ppm)
         MORE(" --skew %u", c->skew_ppm);
     if (c->snapshot_every != d.snapshot_every)

@@ -170,8 +170,6 @@ void fl__finish_step(fl_raft *r, fl_raft_update *up)
     up->proposed_term = proposed_term;
     fill_persist(r, up);
     fl__reads_advance(r); /* after this step's commits and acknowledgements */
-    up->n_reads = r->reads_out_count;
-    up->reads = r->reads_out;
     up->snapshot_chunk.index = r->chunk_out.index;
     up->snapshot_chunk.term = r->chunk_out.term;
     up->snapshot_chunk.offset = r->chunk_out.offset;
@@ -192,6 +190,9 @@ void fl__finish_step(fl_raft *r, fl_raft_update *up)
         up->apply = &r->log[up->apply_first - r->first_index];
         r->applied = apply_to;
     }
+    fl__fwd_reads_advance(r); /* after applied moved: a follower's reads wait for it */
+    up->n_reads = r->reads_out_count;
+    up->reads = r->reads_out;
     up->n_msgs = r->out_count;
     up->msgs = r->out;
     up->role = r->role;

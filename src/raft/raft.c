@@ -28,8 +28,9 @@ const char *fl_raft_role_name(fl_raft_role role)
 const char *fl_raft_msg_type_name(uint8_t type)
 {
     static const char *names[] = {
-        "?",      "vote",        "vote-resp",   "pre-vote", "pre-vote-resp",
-        "append", "append-resp", "timeout-now", "snapshot", "snapshot-resp"};
+        "?",          "vote",           "vote-resp",   "pre-vote", "pre-vote-resp",
+        "append",     "append-resp",    "timeout-now", "snapshot", "snapshot-resp",
+        "read-index", "read-index-resp"};
     return type <= FL_RAFT_MSG_TYPE_MAX ? names[type] : "?";
 }
 
@@ -48,6 +49,7 @@ static const uint32_t mutant_bits[] = {
     FL_RAFT_MUTANT_SNAPSHOT_KEEPS_SUFFIX,
     FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS,
     FL_RAFT_MUTANT_JOINT_NEW_ONLY,
+    FL_RAFT_MUTANT_FOLLOWER_READ_UNAPPLIED,
 };
 static const char *mutant_names[] = {
     "commit-prev-term",
@@ -64,6 +66,7 @@ static const char *mutant_names[] = {
     "snapshot-keeps-suffix",
     "removed-leader-heartbeats",
     "joint-new-majority-only",
+    "follower-read-unapplied",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),
@@ -286,6 +289,12 @@ static int receive(fl_raft *r, const fl_raft_msg *m)
     case FL_RAFT_MSG_SNAPSHOT_RESP:
         fl__recv_snapshot_resp(r, m);
         return 0;
+    case FL_RAFT_MSG_READ_INDEX:
+        fl__recv_read_index(r, m);
+        return 0;
+    case FL_RAFT_MSG_READ_INDEX_RESP:
+        fl__recv_read_index_resp(r, m);
+        return 0;
     default:
         return FL_ETYPE;
     }
@@ -379,6 +388,12 @@ void fl_raft_invariants(const fl_raft *r)
     FL_ASSERT(r->first_index <= r->snap.index + 1);
     FL_ASSERT(r->install_seq != 0 || r->restore_pending || r->applied + 1 >= r->first_index);
     FL_ASSERT(r->snap.index <= last);
+    FL_ASSERT(r->reads_count == 0 || r->role == FL_RAFT_LEADER);
+    /* a forwarded read is failed the step its leader, term or role changes (read.c) */
+    for (size_t i = 0; i < r->fwd_reads_count; i++)
+        FL_ASSERT(r->role == FL_RAFT_FOLLOWER && r->fwd_reads[i].leader == r->leader &&
+                  r->leader != FL_NODE_NONE && r->fwd_reads[i].term == r->term &&
+                  r->now - r->leader_contact < r->cfg.election_timeout_ns);
     if (r->role == FL_RAFT_LEADER) {
         for (uint32_t i = 0; i < r->n_members; i++) {
             const fl_raft_progress *pr = &r->progress[i];

@@ -57,6 +57,10 @@ void fl__install_durable(fl_raft *r); /* after a PERSISTED: the pending install 
 int fl__read(fl_raft *r, uint64_t ctx);
 void fl__reads_advance(fl_raft *r);
 void fl__reads_fail_all(fl_raft *r);
+void fl__recv_read_index(fl_raft *r, const fl_raft_msg *m);      /* LEADER: a follower asks */
+void fl__recv_read_index_resp(fl_raft *r, const fl_raft_msg *m); /* the leader answered */
+/* After applying: forwarded reads applied far enough are served, stale ones failed. */
+void fl__fwd_reads_advance(fl_raft *r);
 
 /* transfer.c */
 int fl__transfer(fl_raft *r, fl_node_id to);

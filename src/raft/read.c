@@ -7,7 +7,16 @@
  * committed anything the read index misses. It is released once applied >= its index, in
  * the update, after that update's entries. A leader that steps down fails its reads.
  *
- * Invariant: every pending read has round > 0 and arrived while this node led this term. */
+ * A read at a follower or learner (thesis 6.4) asks the leader with READ_INDEX; the leader
+ * registers it like its own (from = the follower) and answers READ_INDEX_RESP when decided.
+ * The follower then waits until it has applied up to that index: its state machine is then
+ * at least as new as the leader's was when leadership was confirmed after the read arrived.
+ * It fails the read if its leader, term or role changes, if it has not heard from that
+ * leader for an election timeout (removed, or cut off: it would never apply that far), or if
+ * no answer came within an election timeout (a lost request or answer).
+ *
+ * Invariants: every pending read has round > 0 and arrived while this node led this term;
+ * every forwarded read was asked of fwd.leader in term fwd.term while a follower. */
 #include "raft_int.h"
 
 #include "faultline/assert.h"
@@ -47,13 +56,25 @@ static bool lease_valid(const fl_raft *r)
     return r->now < since + lease;
 }
 
-int fl__read(fl_raft *r, uint64_t ctx)
+/* A leader's read is decided: our own goes into the update, a follower's back to it. */
+static void decide(fl_raft *r, fl_node_id from, uint64_t ctx, fl_index index, bool ok)
 {
-    if (r->role != FL_RAFT_LEADER)
-        return FL_ENOTLEADER;
+    if (from == FL_NODE_NONE) {
+        emit(r, ctx, index, ok);
+        return;
+    }
+    fl_raft_msg *m = fl__out(r, FL_RAFT_MSG_READ_INDEX_RESP, from);
+    m->u.read_index = (fl_raft_read_index){ctx, index, ok};
+}
+
+/* LEADER: a read from from (FL_NODE_NONE: our own), decided at once within the lease or
+ * registered for the next confirmation round. */
+static int leader_read(fl_raft *r, fl_node_id from, uint64_t ctx)
+{
+    FL_ASSERT(r->role == FL_RAFT_LEADER);
     if (fl_raft_term_at(r, r->commit) == r->term && lease_valid(r)) {
         r->lease_reads_served++;
-        emit(r, ctx, r->commit, true); /* within the lease: no round needed */
+        decide(r, from, ctx, r->commit, true); /* within the lease: no round needed */
         return 0;
     }
     if (r->reads_count == FL_RAFT_READS_MAX)
@@ -62,9 +83,90 @@ int fl__read(fl_raft *r, uint64_t ctx)
     p->ctx = ctx;
     p->index = 0;
     p->round = r->ctx_next + 1;
+    p->from = from;
     fl__heartbeat_all(r);
     fl__reads_advance(r);
     return 0;
+}
+
+/* A follower's leader is heard from: within an election timeout. A node removed from the
+ * configuration (or cut off) may remember a leader that no longer sends it anything. */
+static bool leader_heard(const fl_raft *r)
+{
+    return r->role == FL_RAFT_FOLLOWER && r->leader != FL_NODE_NONE &&
+           r->now - r->leader_contact < r->cfg.election_timeout_ns;
+}
+
+/* FOLLOWER (a learner too) that hears from a leader: ask it for a read index. */
+static int follower_read(fl_raft *r, uint64_t ctx)
+{
+    if (!leader_heard(r))
+        return FL_ENOTLEADER;
+    if (r->fwd_reads_count == FL_RAFT_READS_MAX)
+        return FL_EBUSY;
+    r->fwd_reads[r->fwd_reads_count++] =
+        (struct fl_raft_fwd_read){ctx, r->leader, r->term, 0, r->now};
+    fl_raft_msg *m = fl__out(r, FL_RAFT_MSG_READ_INDEX, r->leader);
+    m->u.read_index.ctx = ctx;
+    return 0;
+}
+
+int fl__read(fl_raft *r, uint64_t ctx)
+{
+    if (r->role != FL_RAFT_LEADER)
+        return follower_read(r, ctx);
+    return leader_read(r, FL_NODE_NONE, ctx);
+}
+
+void fl__recv_read_index(fl_raft *r, const fl_raft_msg *m)
+{
+    if (r->role != FL_RAFT_LEADER || m->term != r->term ||
+        leader_read(r, m->from, m->u.read_index.ctx) != 0)
+        decide(r, m->from, m->u.read_index.ctx, 0, false); /* not (or no longer) leading */
+}
+
+static void fwd_remove(fl_raft *r, size_t i)
+{
+    r->fwd_reads[i] = r->fwd_reads[--r->fwd_reads_count];
+}
+
+void fl__recv_read_index_resp(fl_raft *r, const fl_raft_msg *m)
+{
+    const fl_raft_read_index *a = &m->u.read_index;
+    for (size_t i = 0; i < r->fwd_reads_count; i++) {
+        struct fl_raft_fwd_read *f = &r->fwd_reads[i];
+        if (f->ctx != a->ctx || f->leader != m->from || f->term != m->term || f->index)
+            continue;
+        if (!a->ok || a->index == 0) {
+            emit(r, f->ctx, 0, false);
+            fwd_remove(r, i);
+        } else if (MUTANT(r, FOLLOWER_READ_UNAPPLIED)) {
+            r->follower_reads_served++;
+            emit(r, f->ctx, a->index, true); /* the bug: the state machine may lag */
+            fwd_remove(r, i);
+        } else {
+            f->index = a->index; /* served once applied reaches it (fl__fwd_reads_advance) */
+        }
+        return;
+    }
+}
+
+void fl__fwd_reads_advance(fl_raft *r)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < r->fwd_reads_count; i++) {
+        struct fl_raft_fwd_read f = r->fwd_reads[i];
+        bool same = leader_heard(r) && r->leader == f.leader && r->term == f.term;
+        if (same && f.index && r->applied >= f.index) {
+            r->follower_reads_served++;
+            emit(r, f.ctx, f.index, true);
+        } else if (!same || (!f.index && r->now - f.asked_ns >= r->cfg.election_timeout_ns)) {
+            emit(r, f.ctx, 0, false); /* leader lost, or the request or answer was lost */
+        } else {
+            r->fwd_reads[kept++] = f;
+        }
+    }
+    r->fwd_reads_count = kept;
 }
 
 static uint64_t ctx_acked_of(const fl_raft *r, const fl_raft_progress *pr)
@@ -90,7 +192,7 @@ void fl__reads_advance(fl_raft *r)
         if (p->index == 0 && own_term)
             p->index = r->commit;
         if (p->index != 0 && p->index <= r->commit && confirmed(r, p->round))
-            emit(r, p->ctx, p->index, true);
+            decide(r, p->from, p->ctx, p->index, true);
         else
             r->reads[kept++] = *p;
     }
@@ -100,6 +202,6 @@ void fl__reads_advance(fl_raft *r)
 void fl__reads_fail_all(fl_raft *r)
 {
     for (size_t i = 0; i < r->reads_count; i++)
-        emit(r, r->reads[i].ctx, 0, false);
+        decide(r, r->reads[i].from, r->reads[i].ctx, 0, false);
     r->reads_count = 0;
 }

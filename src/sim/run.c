@@ -63,6 +63,10 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--liveness: must be at least 1 ms");
     if (c->net_delay_ns > FL_NS_PER_S)
         REFUSE("--net-delay: at most 1 s");
+    if (c->read_at > FL_RUN_READ_AT_ANY)
+        REFUSE("unknown --read-at");
+    if (c->read_at == FL_RUN_READ_AT_ANY && c->read_mode == FL_RUN_READ_LOG)
+        REFUSE("--read-at any needs --read-mode index or lease (log reads go to the leader)");
     return 0;
 }
 

@@ -131,6 +131,7 @@ void fl__clients_drop_reads(run_node *n)
 static void answer_read(run *rn, fl_node_id id, const run_read *rd, bool ok)
 {
     run_node *n = &rn->nodes[id];
+    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
     const uint8_t *value = NULL;
     size_t len = 0;
     bool found = ok && n->kv_up && fl_kv_get(&n->kv, rd->key.data, rd->key.len, &value, &len) == 0;
@@ -140,8 +141,11 @@ static void answer_read(run *rn, fl_node_id id, const run_read *rd, bool ok)
         out->has_value = found;
         if (found && len)
             memcpy(out->bytes, value, len);
-        const fl_raft *r = fl_raft_sim_node(rn->sim, id);
         fl__run_service(rn, id, r ? fl_raft_term_of(r) : 0, false);
+        if (r && fl_raft_role_of(r) != FL_RAFT_LEADER) {
+            rn->res->follower_reads++;
+            rn->res->learner_reads += fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
+        }
     }
     reply(rn, id, out);
 }
@@ -161,8 +165,16 @@ void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t
     }
 }
 
+static void redirect(run *rn, fl_node_id id, const cmsg *m, fl_node_id hint)
+{
+    cmsg *out = msg_new(rn, MSG_REDIRECT, m->client, m->attempt, 0);
+    out->hint = hint;
+    reply(rn, id, out);
+}
+
 /* The leader stamps the command with its own clock (log time for session expiry) and
- * proposes it; anything else redirects to the leader it knows. */
+ * proposes it; anything else redirects to the leader it knows, except reads with read_at
+ * any, which any node serves by ReadIndex (a follower asks its leader; raft.h). */
 static void node_request(run *rn, cmsg *m)
 {
     fl_node_id id = m->node;
@@ -171,10 +183,10 @@ static void node_request(run *rn, cmsg *m)
         msg_free(m); /* lost: the client times out */
         return;
     }
-    if (fl_raft_role_of(r) != FL_RAFT_LEADER) {
-        cmsg *out = msg_new(rn, MSG_REDIRECT, m->client, m->attempt, 0);
-        out->hint = fl_raft_leader_of(r);
-        reply(rn, id, out);
+    bool leads = fl_raft_role_of(r) == FL_RAFT_LEADER;
+    bool anywhere = rn->cfg->read_at == FL_RUN_READ_AT_ANY && !m->write;
+    if (!leads && !anywhere) {
+        redirect(rn, id, m, fl_raft_leader_of(r));
         msg_free(m);
         return;
     }
@@ -184,10 +196,13 @@ static void node_request(run *rn, cmsg *m)
     int rc = fl_kv_cmd_decode(m->bytes, m->len, &cmd);
     if (rc == 0 && cmd.op == FL_KV_GET && rn->cfg->read_mode != FL_RUN_READ_LOG) {
         rc = node_read(rn, id, m, &cmd);
-        if (rc) {
-            cmsg *out = msg_new(rn, MSG_REDIRECT, m->client, m->attempt, 0);
-            reply(rn, id, out);
-        }
+        if (rc) /* at a follower: it knows no leader; at the leader: too many reads */
+            redirect(rn, id, m, leads ? FL_NODE_NONE : fl_raft_leader_of(r));
+        msg_free(m);
+        return;
+    }
+    if (!leads) {
+        redirect(rn, id, m, fl_raft_leader_of(r));
         msg_free(m);
         return;
     }
@@ -250,7 +265,8 @@ static void send_attempt(run *rn, run_client *c)
 {
     c->attempt++;
     fl_node_id to = c->leader_hint;
-    if (to == FL_NODE_NONE || to > rn->cfg->nodes)
+    bool anywhere = rn->cfg->read_at == FL_RUN_READ_AT_ANY && is_read(c->f);
+    if (to == FL_NODE_NONE || to > rn->cfg->nodes || anywhere)
         to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
     cmsg *m = msg_new(rn, MSG_REQUEST, c->idx, c->attempt, c->cmd.len);
     memcpy(m->bytes, c->cmd.data, c->cmd.len);

@@ -4,7 +4,7 @@
  *
  *     offset size field
  *     0      1    version (FL_WIRE_VERSION = 1)
- *     1      1    type (fl_raft_msg_type, 1..9)
+ *     1      1    type (fl_raft_msg_type, 1..11)
  *     2      2    flags, bit 0: vote.transfer; other bits must be zero
  *     4      4    from (node id)
  *     8      4    to (node id)
@@ -25,6 +25,8 @@
  *                             configuration's byte form, raft_conf.h), len u32, data[len]
  *                             (51 bytes + conf + data)
  *     SNAPSHOT_RESP           index u64, next_offset u64, done u8 (0 or 1), ctx u64 (25 bytes)
+ *     READ_INDEX              ctx u64                                               (8 bytes)
+ *     READ_INDEX_RESP         ctx u64, index u64, ok u8 (0 or 1)                    (17 bytes)
  *
  * A message must end exactly where its body ends; trailing bytes are an error. */
 #include "faultline/wire.h"
@@ -136,6 +138,14 @@ int fl_wire_raft_encode(const fl_raft_msg *m, fl_buf *out)
         break;
     case FL_RAFT_MSG_SNAPSHOT_RESP:
         encode_snapshot_resp(&m->u.snapshot_resp, out);
+        break;
+    case FL_RAFT_MSG_READ_INDEX:
+        fl_buf_put_u64(out, m->u.read_index.ctx);
+        break;
+    case FL_RAFT_MSG_READ_INDEX_RESP:
+        fl_buf_put_u64(out, m->u.read_index.ctx);
+        fl_buf_put_u64(out, m->u.read_index.index);
+        fl_buf_put_u8(out, m->u.read_index.ok ? 1 : 0);
         break;
     default:
         rc = FL_EINVAL;
@@ -269,6 +279,14 @@ int fl_wire_raft_decode(const uint8_t *bytes, size_t len, fl_raft_msg *m,
         break;
     case FL_RAFT_MSG_SNAPSHOT_RESP:
         decode_snapshot_resp(&r, &m->u.snapshot_resp);
+        break;
+    case FL_RAFT_MSG_READ_INDEX:
+        m->u.read_index.ctx = fl_read_u64(&r);
+        break;
+    case FL_RAFT_MSG_READ_INDEX_RESP:
+        m->u.read_index.ctx = fl_read_u64(&r);
+        m->u.read_index.index = fl_read_u64(&r);
+        m->u.read_index.ok = read_bool(&r);
         break;
     default:
         return FL_ETYPE;

@@ -402,8 +402,107 @@ TEST(read_index_waits_for_a_quorum_round_then_serves_at_commit)
     CHECK_EQ(ld->reads_ok, 1);
     CHECK_EQ(ld->last_read_ctx, 42);
     CHECK(ld->last_read_index == commit);
+    teardown();
+}
+
+static int propose_at(fl_node_id at, const char *cmd);
+
+/* Delivers queued messages in order, except those to skip (of type only, if type != 0),
+ * which stay queued in their order; until nothing deliverable is left. */
+static void deliver_except(fl_node_id skip, uint8_t type)
+{
+    for (int round = 0; round < 1000; round++) {
+        int n = c.q_count, delivered = 0;
+        for (int k = 0; k < n; k++) {
+            qmsg m = c.q[c.q_head];
+            c.q_head = (c.q_head + 1) % Q_MAX;
+            c.q_count--;
+            if (m.to == skip && (type == 0 || m.bytes.data[1] == type)) {
+                c.q[(c.q_head + c.q_count++) % Q_MAX] = m; /* back of the queue, in order */
+                continue;
+            }
+            fl_raft_entry ents[FL_WIRE_ENTRIES_MAX];
+            fl_raft_msg msg;
+            FL_ASSERT(fl_wire_raft_decode(m.bytes.data, m.bytes.len, &msg, ents, 64) == 0);
+            fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &msg};
+            step(&c.nodes[m.to - 1], &ev);
+            fl_buf_free(&m.bytes);
+            delivered++;
+        }
+        if (!delivered)
+            return;
+    }
+}
+
+/* Thesis 6.4 at a follower: the leader's read index arrives before the entries it covers;
+ * the read is reported (and so served) only in the step that applied up to it. */
+TEST(follower_read_waits_until_it_has_applied_the_read_index)
+{
+    setup(3, true);
+    CHECK_EQ(read_at(1, 1), FL_ENOTLEADER); /* nobody leads yet */
+    fl_node_id l = elect();
+    advance_ms(50);
     fl_node_id f = l % 3 + 1;
-    CHECK_EQ(read_at(f, 7), FL_ENOTLEADER);
+    node *fn = &c.nodes[f - 1];
+    CHECK_EQ(propose_at(l, "x"), 0);
+    deliver_except(f, 0); /* the other follower acknowledges: x commits without f */
+    fl_index want = fl_raft_commit_of(&c.nodes[l - 1].r);
+    CHECK(fn->applied < want);
+    CHECK_EQ(read_at(f, 7), 0);                   /* forwarded to the leader */
+    deliver_except(f, FL_RAFT_MSG_APPEND);        /* the leader confirms and answers; f lags */
+    CHECK_EQ(fn->reads_ok + fn->reads_failed, 0); /* the index is in, x is not applied */
+    CHECK(fn->applied < want);
+    advance_ms(50); /* f catches up with the next heartbeats' commit index */
+    CHECK_EQ(fn->reads_ok, 1);
+    CHECK_EQ(fn->reads_failed, 0);
+    CHECK_EQ(fn->last_read_ctx, 7);
+    CHECK(fn->last_read_index == want);
+    CHECK(fn->applied >= want);
+    CHECK_EQ(c.nodes[l - 1].reads_ok, 0); /* the leader served nothing itself */
+    teardown();
+}
+
+/* A follower whose leader is cut off reports the read failed when it stops following it,
+ * never a stale answer. */
+TEST(follower_read_fails_when_its_leader_is_cut_off)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    fl_node_id f = l % 3 + 1;
+    node *fn = &c.nodes[f - 1];
+    CHECK_EQ(read_at(f, 3), 0);
+    drop_all(); /* the request never reaches the leader */
+    tick_cut_off(fn, 700);
+    CHECK(fl_raft_leader_of(&fn->r) != l);
+    CHECK_EQ(fn->reads_ok, 0);
+    CHECK_EQ(fn->reads_failed, 1);
+    CHECK_EQ(fn->last_read_ctx, 3);
+    teardown();
+}
+
+/* A node that no longer leads answers a forwarded read ok = false: the follower fails it. */
+TEST(follower_read_refused_by_a_former_leader_fails)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    fl_node_id f = l % 3 + 1;
+    node *fn = &c.nodes[f - 1];
+    fl_raft_msg m = {.type = FL_RAFT_MSG_READ_INDEX_RESP,
+                     .from = l,
+                     .to = f,
+                     .term = fl_raft_term_of(&fn->r),
+                     .u.read_index = {.ctx = 4, .ok = false}};
+    CHECK_EQ(read_at(f, 4), 0);
+    drop_all();
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &m};
+    step(fn, &ev);
+    CHECK_EQ(fn->reads_failed, 1);
+    CHECK_EQ(fn->reads_ok, 0);
+    ev.u.msg = &m; /* a duplicate answer is ignored: each read is reported once */
+    step(fn, &ev);
+    CHECK_EQ(fn->reads_failed, 1);
     teardown();
 }
 

@@ -69,6 +69,12 @@ static fl_raft_msg sample(uint8_t type, fl_raft_entry *ents)
         m.u.snapshot_resp.done = false;
         m.u.snapshot_resp.ctx = 78;
         break;
+    case FL_RAFT_MSG_READ_INDEX:
+        m.u.read_index.ctx = 0x0102030405060708ull;
+        break;
+    case FL_RAFT_MSG_READ_INDEX_RESP:
+        m.u.read_index = (fl_raft_read_index){.ctx = 79, .index = 1234, .ok = true};
+        break;
     }
     return m;
 }
@@ -110,6 +116,11 @@ TEST(wire_roundtrip_every_type)
         }
         if (type == FL_RAFT_MSG_SNAPSHOT_RESP)
             CHECK(got.u.snapshot_resp.next_offset == 7 && got.u.snapshot_resp.ctx == 78);
+        if (type == FL_RAFT_MSG_READ_INDEX)
+            CHECK(got.u.read_index.ctx == 0x0102030405060708ull);
+        if (type == FL_RAFT_MSG_READ_INDEX_RESP)
+            CHECK(got.u.read_index.ctx == 79 && got.u.read_index.index == 1234 &&
+                  got.u.read_index.ok);
     }
     fl_buf_free(&b);
     fl_buf_free(&b2);
@@ -194,6 +205,29 @@ TEST(wire_snapshot_refuses_bad_fields)
     fl_buf_free(&b);
 }
 
+/* ReadIndex at a follower: the documented sizes, and ok must be a bool. */
+TEST(wire_read_index_layout_and_refusals)
+{
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_raft_entry got_ents[4];
+    fl_raft_msg m = sample(FL_RAFT_MSG_READ_INDEX, NULL), got;
+    CHECK_EQ(encode(&m, &b), 0);
+    CHECK_EQ(b.len, 20 + 8);
+    CHECK_EQ(b.data[20], 0x08); /* ctx, little-endian */
+    m = sample(FL_RAFT_MSG_READ_INDEX_RESP, NULL);
+    CHECK_EQ(encode(&m, &b), 0);
+    CHECK_EQ(b.len, 20 + 17);
+    b.data[20 + 16] = 2; /* ok is a bool */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    b.data[20 + 16] = 0;
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), 0);
+    CHECK(!got.u.read_index.ok && got.u.read_index.index == 1234);
+    b.data[2] = 1; /* the transfer flag belongs to votes only */
+    CHECK_EQ(fl_wire_raft_decode(b.data, b.len, &got, got_ents, 4), FL_ECORRUPT);
+    fl_buf_free(&b);
+}
+
 TEST(wire_random_garbage_never_crashes)
 {
     fl_rng r;
@@ -208,7 +242,7 @@ TEST(wire_random_garbage_never_crashes)
             bytes[i] = (uint8_t)fl_rng_next(&r);
         if (n > 2 && fl_rng_chance(&r, 0.5)) { /* plausible header more often */
             bytes[0] = FL_WIRE_VERSION;
-            bytes[1] = (uint8_t)fl_rng_range(&r, 1, 7);
+            bytes[1] = (uint8_t)fl_rng_range(&r, 1, FL_RAFT_MSG_TYPE_MAX);
             bytes[2] = bytes[3] = 0;
         }
         accepted += fl_wire_raft_decode(bytes, n, &got, got_ents, 8) == 0;
