@@ -61,10 +61,6 @@ uint8_t *fl_buf_extend(fl_buf *b, size_t n)
     return p;
 }
 
-
-
-
-
 void fl_buf_put_bytes(fl_buf *b, const void *src, size_t n)
 {
     if (n == 0)
@@ -143,7 +139,3 @@ const uint8_t *fl_read_bytes(fl_reader *r, size_t n)
     r->pos += n;
     return p;
 }
-
-
-
-
