@@ -26,10 +26,10 @@ void fl_buf_reset(fl_buf *b);                /* len = 0, err = 0; keeps capacity
 int fl_buf_reserve(fl_buf *b, size_t extra); /* ensures room for extra bytes */
 uint8_t *fl_buf_extend(fl_buf *b, size_t n); /* appends n bytes, returns them (NULL on err) */
 
-void fl_buf_put_u8(fl_buf *b, uint8_t v);
-void fl_buf_put_u16(fl_buf *b, uint16_t v);
-void fl_buf_put_u32(fl_buf *b, uint32_t v);
-void fl_buf_put_u64(fl_buf *b, uint64_t v);
+static inline void fl_buf_put_u8(fl_buf *b, uint8_t v);
+static inline void fl_buf_put_u16(fl_buf *b, uint16_t v);
+static inline void fl_buf_put_u32(fl_buf *b, uint32_t v);
+static inline void fl_buf_put_u64(fl_buf *b, uint64_t v);
 void fl_buf_put_bytes(fl_buf *b, const void *p, size_t n);
 void fl_buf_put_str(fl_buf *b, const char *s); /* without the NUL */
 void fl_buf_printf(fl_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -45,10 +45,10 @@ typedef struct fl_reader {
 
 void fl_reader_init(fl_reader *r, const void *p, size_t len);
 size_t fl_reader_left(const fl_reader *r);
-uint8_t fl_read_u8(fl_reader *r);
-uint16_t fl_read_u16(fl_reader *r);
-uint32_t fl_read_u32(fl_reader *r);
-uint64_t fl_read_u64(fl_reader *r);
+static inline uint8_t fl_read_u8(fl_reader *r);
+static inline uint16_t fl_read_u16(fl_reader *r);
+static inline uint32_t fl_read_u32(fl_reader *r);
+static inline uint64_t fl_read_u64(fl_reader *r);
 /* Returns a pointer to the next n bytes inside the input and advances, or NULL. */
 const uint8_t *fl_read_bytes(fl_reader *r, size_t n);
 /* Latches err (if none yet) and returns it: for decoders that find a semantic error. */
@@ -74,6 +74,86 @@ static inline void fl_put_u64le(uint8_t *p, uint64_t v)
 static inline uint64_t fl_get_u64le(const uint8_t *p)
 {
     return (uint64_t)fl_get_u32le(p) | (uint64_t)fl_get_u32le(p + 4) << 32;
+}
+
+/* ---- inline fast paths ---------------------------------------------------------------------
+ * Every simulated message is encoded and decoded field by field, so the common case (room
+ * left, no error latched) is inlined; anything else takes the checked out-of-line path.
+ * cap never exceeds cap_max, so room within cap is room within cap_max too. */
+
+static inline uint8_t *fl__buf_room(fl_buf *b, size_t n)
+{
+    if (b->err == 0 && b->cap - b->len >= n) {
+        uint8_t *p = b->data + b->len;
+        b->len += n;
+        return p;
+    }
+    return fl_buf_extend(b, n);
+}
+
+static inline void fl_buf_put_u8(fl_buf *b, uint8_t v)
+{
+    uint8_t *p = fl__buf_room(b, 1);
+    if (p)
+        p[0] = v;
+}
+
+static inline void fl_buf_put_u16(fl_buf *b, uint16_t v)
+{
+    uint8_t *p = fl__buf_room(b, 2);
+    if (p) {
+        p[0] = (uint8_t)v;
+        p[1] = (uint8_t)(v >> 8);
+    }
+}
+
+static inline void fl_buf_put_u32(fl_buf *b, uint32_t v)
+{
+    uint8_t *p = fl__buf_room(b, 4);
+    if (p)
+        fl_put_u32le(p, v);
+}
+
+static inline void fl_buf_put_u64(fl_buf *b, uint64_t v)
+{
+    uint8_t *p = fl__buf_room(b, 8);
+    if (p)
+        fl_put_u64le(p, v);
+}
+
+/* The next n bytes of input, or NULL (with r->err latched by fl_read_bytes). */
+static inline const uint8_t *fl__read_room(fl_reader *r, size_t n)
+{
+    if (r->err == 0 && r->len - r->pos >= n) {
+        const uint8_t *p = r->p + r->pos;
+        r->pos += n;
+        return p;
+    }
+    return fl_read_bytes(r, n);
+}
+
+static inline uint8_t fl_read_u8(fl_reader *r)
+{
+    const uint8_t *p = fl__read_room(r, 1);
+    return p ? p[0] : 0;
+}
+
+static inline uint16_t fl_read_u16(fl_reader *r)
+{
+    const uint8_t *p = fl__read_room(r, 2);
+    return p ? (uint16_t)(p[0] | p[1] << 8) : 0;
+}
+
+static inline uint32_t fl_read_u32(fl_reader *r)
+{
+    const uint8_t *p = fl__read_room(r, 4);
+    return p ? fl_get_u32le(p) : 0;
+}
+
+static inline uint64_t fl_read_u64(fl_reader *r)
+{
+    const uint8_t *p = fl__read_room(r, 8);
+    return p ? fl_get_u64le(p) : 0;
 }
 
 #endif

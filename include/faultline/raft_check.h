@@ -64,7 +64,15 @@ typedef struct fl_raft_checker {
     fl_term *committed_term; /* term of the leader that first committed index i */
     size_t committed_count;
     size_t committed_cap;
-    /* (index, term) -> chain hash, for log matching: open addressing */
+    /* (index, term) -> chain hash, for log matching. The first term seen at an index sits in
+     * first_seen[index - 1] (term 0: none yet), which entries reach in index order, so it
+     * stays in cache; any other term at that index goes to the open-addressing table seen. */
+    struct fl_raft_check_first {
+        fl_term term;
+        uint64_t chain;
+    } * first_seen;
+    size_t first_cap;
+    /* open addressing */
     struct fl_raft_check_slot {
         fl_index index;
         fl_term term;

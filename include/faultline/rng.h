@@ -26,7 +26,14 @@ double fl_rng_exp(fl_rng *r, double mean);
 double fl_rng_pareto(fl_rng *r, double scale, double alpha);
 /* An independent generator derived from this one (advances r). */
 fl_rng fl_rng_fork(fl_rng *r);
-/* splitmix64 step: a good 64-bit mixer, also used to derive per-node seeds. */
-uint64_t fl_mix64(uint64_t x);
+/* splitmix64 step: a good 64-bit mixer, also used to derive per-node seeds. Inline: the
+ * simulator's trace hash and the Raft checker's log hashes call it several times an event. */
+static inline uint64_t fl_mix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
 
 #endif

@@ -61,36 +61,6 @@ uint8_t *fl_buf_extend(fl_buf *b, size_t n)
     return p;
 }
 
-void fl_buf_put_u8(fl_buf *b, uint8_t v)
-{
-    uint8_t *p = fl_buf_extend(b, 1);
-    if (p)
-        p[0] = v;
-}
-
-void fl_buf_put_u16(fl_buf *b, uint16_t v)
-{
-    uint8_t *p = fl_buf_extend(b, 2);
-    if (p) {
-        p[0] = (uint8_t)v;
-        p[1] = (uint8_t)(v >> 8);
-    }
-}
-
-void fl_buf_put_u32(fl_buf *b, uint32_t v)
-{
-    uint8_t *p = fl_buf_extend(b, 4);
-    if (p)
-        fl_put_u32le(p, v);
-}
-
-void fl_buf_put_u64(fl_buf *b, uint64_t v)
-{
-    uint8_t *p = fl_buf_extend(b, 8);
-    if (p)
-        fl_put_u64le(p, v);
-}
-
 void fl_buf_put_bytes(fl_buf *b, const void *src, size_t n)
 {
     if (n == 0)
@@ -168,28 +138,4 @@ const uint8_t *fl_read_bytes(fl_reader *r, size_t n)
     const uint8_t *p = r->p + r->pos;
     r->pos += n;
     return p;
-}
-
-uint8_t fl_read_u8(fl_reader *r)
-{
-    const uint8_t *p = fl_read_bytes(r, 1);
-    return p ? p[0] : 0;
-}
-
-uint16_t fl_read_u16(fl_reader *r)
-{
-    const uint8_t *p = fl_read_bytes(r, 2);
-    return p ? (uint16_t)(p[0] | p[1] << 8) : 0;
-}
-
-uint32_t fl_read_u32(fl_reader *r)
-{
-    const uint8_t *p = fl_read_bytes(r, 4);
-    return p ? fl_get_u32le(p) : 0;
-}
-
-uint64_t fl_read_u64(fl_reader *r)
-{
-    const uint8_t *p = fl_read_bytes(r, 8);
-    return p ? fl_get_u64le(p) : 0;
 }

@@ -5,14 +5,6 @@
 
 #include <math.h>
 
-uint64_t fl_mix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
 void fl_rng_seed(fl_rng *r, uint64_t seed)
 {
     uint64_t x = seed;

@@ -46,6 +46,7 @@ void fl_raft_checker_free(fl_raft_checker *ch)
     free(ch->committed);
     free(ch->committed_term);
     free(ch->seen);
+    free(ch->first_seen);
     memset(ch, 0, sizeof(*ch));
 }
 
@@ -63,8 +64,8 @@ static uint64_t chain_at(const fl_raft_check_node *n, fl_index i)
     return n->chain[i - n->first];
 }
 
-/* Log matching: the first node to hold (index, term) fixes the prefix hash for everyone. */
-static int seen_check(fl_raft_checker *ch, fl_index index, fl_term term, uint64_t chain)
+/* (index, term) pairs that first_seen does not hold. */
+static int seen_table_check(fl_raft_checker *ch, fl_index index, fl_term term, uint64_t chain)
 {
     if (ch->seen_count * 2 >= ch->seen_cap) {
         size_t cap = ch->seen_cap * 2;
@@ -92,6 +93,27 @@ static int seen_check(fl_raft_checker *ch, fl_index index, fl_term term, uint64_
     ch->seen[k] = (struct fl_raft_check_slot){index, term, chain};
     ch->seen_count++;
     return 0;
+}
+
+/* Indexes past this bound go to the hash table only (first_seen is dense in the index). */
+#define FIRST_SEEN_MAX ((fl_index)1 << 24)
+
+/* Log matching: the first node to hold (index, term) fixes the prefix hash for everyone. */
+static int seen_check(fl_raft_checker *ch, fl_index index, fl_term term, uint64_t chain)
+{
+    if (term != 0 && index >= 1 && index <= FIRST_SEEN_MAX) {
+        if (fl_array_grow((void **)&ch->first_seen, &ch->first_cap, (size_t)index,
+                          sizeof(*ch->first_seen)))
+            return FL_ENOMEM;
+        struct fl_raft_check_first *f = &ch->first_seen[index - 1];
+        if (f->term == 0) {
+            *f = (struct fl_raft_check_first){term, chain};
+            return 0;
+        }
+        if (f->term == term)
+            return f->chain == chain ? 0 : FL_ECORRUPT;
+    }
+    return seen_table_check(ch, index, term, chain);
 }
 
 /* ---- configurations, decoded by the checker from the node's log ------------------------- */

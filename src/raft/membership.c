@@ -206,7 +206,10 @@ static uint64_t majority_value(const fl_raft *r, const fl_node_id *ids, uint32_t
 {
     uint64_t v[FL_RAFT_CONF_IDS_MAX];
     for (uint32_t i = 0; i < n; i++) {
-        const fl_raft_progress *pr = fl__progress((fl_raft *)r, ids[i]);
+        /* ids usually list the members in progress order: try the same slot first */
+        const fl_raft_progress *pr = i < r->n_members && r->progress[i].id == ids[i]
+                                         ? &r->progress[i]
+                                         : fl__progress((fl_raft *)r, ids[i]);
         uint64_t x = pr ? fn(r, pr) : 0;
         uint32_t j = i;
         for (; j > 0 && v[j - 1] < x; j--) /* insertion, largest first */

@@ -10,6 +10,7 @@
 #include "faultline/assert.h"
 
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 fl_raft_msg *fl__out(fl_raft *r, uint8_t type, fl_node_id to)
@@ -161,11 +162,26 @@ static fl_time_ns next_deadline(const fl_raft *r)
     return d;
 }
 
+/* Zeroes *up but for the id lists of persist.install_meta.conf, most of the struct's bytes,
+ * which every step would otherwise clear: their counts are zeroed, so the lists are empty all
+ * the same (no id past a count means anything), and an install copies a whole meta. */
+static void clear_update(fl_raft_update *up)
+{
+    const size_t conf = offsetof(fl_raft_update, persist.install_meta.conf);
+    const size_t after = offsetof(fl_raft_update, persist.install_meta.size);
+    memset(up, 0, conf);
+    memset((char *)up + after, 0, sizeof(*up) - after);
+    fl_raft_conf *c = &up->persist.install_meta.conf;
+    c->n_voters = 0;
+    c->n_voters_old = 0;
+    c->n_learners = 0;
+}
+
 void fl__finish_step(fl_raft *r, fl_raft_update *up)
 {
     fl_index proposed = up->proposed_index;
     fl_term proposed_term = up->proposed_term;
-    memset(up, 0, sizeof(*up));
+    clear_update(up);
     up->proposed_index = proposed;
     up->proposed_term = proposed_term;
     fill_persist(r, up);

@@ -214,6 +214,44 @@ TEST(heap_orders_by_key_then_insertion)
     fl_heap_free(&h);
 }
 
+/* Interleaved pushes and pops against a linear scan for the least (key, seq): the pop order
+ * the simulator's determinism rests on, whatever the heap's internal shape. */
+TEST(heap_interleaved_matches_linear_scan)
+{
+    enum { N = 3000 };
+    static uint64_t key[N];
+    static bool live[N];
+    fl_heap h;
+    fl_heap_init(&h, N);
+    fl_rng r;
+    fl_rng_seed(&r, 11);
+    uint64_t pushed = 0, now = 0;
+    int popped = 0;
+    while (popped < N) {
+        bool push = pushed < N && (fl_heap_count(&h) == 0 || fl_rng_below(&r, 3) != 0);
+        if (push) {
+            key[pushed] = now + fl_rng_below(&r, 50);
+            live[pushed] = true;
+            CHECK_EQ(fl_heap_push(&h, key[pushed], pushed), 0);
+            pushed++;
+            continue;
+        }
+        uint64_t best = UINT64_MAX;
+        for (uint64_t i = 0; i < pushed; i++) /* seq == push order == value here */
+            if (live[i] && (best == UINT64_MAX || key[i] < key[best]))
+                best = i;
+        fl_heap_item it;
+        CHECK(fl_heap_pop(&h, &it));
+        CHECK_EQ(it.value, best);
+        CHECK_EQ(it.key, key[best]);
+        live[best] = false;
+        now = it.key;
+        popped++;
+    }
+    CHECK_EQ(fl_heap_count(&h), 0);
+    fl_heap_free(&h);
+}
+
 TEST(heap_refuses_past_cap_max)
 {
     fl_heap h;
