@@ -1,81 +1,30 @@
 /* test_raft_membership.c: scripted stories of membership changes (joint consensus, learners)
  * in the simulator. Each reads as a story: a cluster, a change, what Raft promises. The
  * cluster checker (raft_check.h) runs after every event in every story. */
-#include "test.h"
+#include "raft_story.h"
 
-#include "faultline/assert.h"
 #include "faultline/error.h"
-#include "faultline/raft_sim.h"
-
-#include <stdio.h>
-
-typedef struct story {
-    fl_sim *sim;
-    fl_raft_sim rs;
-    uint32_t n;
-} story;
-
-static story S;
 
 /* n simulated nodes, of which nodes 1..voters are the bootstrap voters; the rest start empty,
  * outside the configuration. */
 static void begin_mutants(uint32_t n, uint32_t voters, bool pre_vote, uint64_t seed,
                           uint32_t mutants)
 {
-    memset(&S, 0, sizeof(S));
-    S.n = n;
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     rc.pre_vote = pre_vote;
     rc.mutants = mutants;
     fl_sim_config sc;
-    fl_sim_config_default(&sc);
-    sc.seed = seed;
-    sc.nodes = n;
+    story_sim_config(&sc, n, seed);
     sc.quiet = mutants != 0; /* the story checks the violation itself */
-    sc.disk_sync = fl_sim_dist_constant(2 * FL_NS_PER_MS);
-    char why[160];
-    FL_ASSERT(fl_raft_sim_create(&S.rs, &rc, NULL, &sc, &S.sim, why, sizeof(why)) == 0);
+    story_create(&rc, &sc);
     S.rs.voters = voters;
-    FL_ASSERT(fl_sim_start_all(S.sim) == 0);
+    story_start();
 }
 
 static void begin(uint32_t n, uint32_t voters, bool pre_vote, uint64_t seed)
 {
     begin_mutants(n, voters, pre_vote, seed, 0);
-}
-
-static void end(void)
-{
-    const fl_sim_violation *v = fl_sim_get_violation(S.sim);
-    if (v->found)
-        fprintf(stderr, "  violation: %s\n", v->reason);
-    bool clean = !v->found;
-    fl_sim_destroy(S.sim);
-    fl_raft_sim_free(&S.rs);
-    CHECK(clean);
-}
-
-static void run_for_ms(uint64_t ms)
-{
-    fl_sim_run_until(S.sim, fl_sim_time(S.sim) + ms * FL_NS_PER_MS);
-}
-
-static const fl_raft *node(fl_node_id id)
-{
-    return fl_raft_sim_node(S.sim, id);
-}
-
-static fl_node_id leader(void)
-{
-    return fl_raft_sim_leader(S.sim);
-}
-
-static fl_index propose(fl_node_id at, const char *cmd)
-{
-    fl_index index = 0;
-    int rc = fl_raft_sim_propose(S.sim, at, cmd, (uint32_t)strlen(cmd), &index, NULL);
-    return rc == 0 ? index : 0;
 }
 
 static void propose_many(fl_node_id at, int count)

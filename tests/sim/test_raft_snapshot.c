@@ -2,88 +2,30 @@
  * snapshots a stand-in state every 20 applied entries and keeps 5 entries behind it; chunks
  * are 128 bytes, so one InstallSnapshot takes about nine round trips. Safety, the applied
  * digest against the committed chain and the restores are checked after every event. */
-#include "test.h"
+#include "raft_story.h"
 
-#include "faultline/assert.h"
 #include "faultline/error.h"
-#include "faultline/raft_sim.h"
-
-#include <stdio.h>
-
-typedef struct story {
-    fl_sim *sim;
-    fl_raft_sim rs;
-    uint32_t n;
-} story;
-
-static story S;
 
 static void begin_with(uint32_t n, uint64_t seed, uint32_t mutants, double torn)
 {
-    memset(&S, 0, sizeof(S));
-    S.n = n;
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     rc.snapshot_chunk_bytes = 128;
     rc.snapshot_trailing = 5;
     rc.mutants = mutants;
     fl_sim_config sc;
-    fl_sim_config_default(&sc);
-    sc.seed = seed;
-    sc.nodes = n;
+    story_sim_config(&sc, n, seed);
     sc.quiet = true;
     sc.crash_mode = torn > 0 ? FL_SIM_CRASH_RANDOM_PREFIX : FL_SIM_CRASH_LOSE_UNSYNCED;
     sc.torn = torn;
-    sc.disk_sync = fl_sim_dist_constant(2 * FL_NS_PER_MS);
-    char why[160];
-    FL_ASSERT(fl_raft_sim_create(&S.rs, &rc, NULL, &sc, &S.sim, why, sizeof(why)) == 0);
+    story_create(&rc, &sc);
     S.rs.snapshot_every = 20;
-    FL_ASSERT(fl_sim_start_all(S.sim) == 0);
+    story_start();
 }
 
 static void begin(uint32_t n, uint64_t seed)
 {
     begin_with(n, seed, 0, 0.0);
-}
-
-/* Ends the story; returns whether a violation was found (printed unless expected). */
-static bool end_found(bool expected)
-{
-    const fl_sim_violation *v = fl_sim_get_violation(S.sim);
-    bool found = v->found;
-    if (found)
-        fprintf(expected ? stdout : stderr, "  %sviolation: %s\n", expected ? "expected " : "",
-                v->reason);
-    fl_sim_destroy(S.sim);
-    fl_raft_sim_free(&S.rs);
-    return found;
-}
-
-static void end(void)
-{
-    CHECK(!end_found(false));
-}
-
-static void run_for_ms(uint64_t ms)
-{
-    fl_sim_run_until(S.sim, fl_sim_time(S.sim) + ms * FL_NS_PER_MS);
-}
-
-static const fl_raft *node(fl_node_id id)
-{
-    return fl_raft_sim_node(S.sim, id);
-}
-
-static fl_node_id leader(void)
-{
-    return fl_raft_sim_leader(S.sim);
-}
-
-static fl_index propose(fl_node_id at, const char *cmd)
-{
-    fl_index index = 0;
-    int rc = fl_raft_sim_propose(S.sim, at, cmd, (uint32_t)strlen(cmd), &index, NULL);
-    return rc == 0 ? index : 0;
 }
 
 /* n entries through whoever leads, 5 ms apart; returns the last index proposed. */
@@ -98,13 +40,6 @@ static fl_index propose_many(int n)
         run_for_ms(5);
     }
     return last;
-}
-
-static void isolate(fl_node_id id)
-{
-    fl_sim_conn c;
-    fl_sim_conn_isolate(&c, S.n, id);
-    fl_sim_set_conn(S.sim, &c);
 }
 
 /* Runs in 100 us steps until node id has staged part of a snapshot (at most 2 s). */

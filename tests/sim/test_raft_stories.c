@@ -1,72 +1,28 @@
 /* test_raft_stories.c: scripted simulator stories. Each test reads as a story: build a
  * cluster, cause something, check what Raft promises. Safety is checked after every event
  * by the cluster checker in every story. */
-#include "test.h"
+#include "raft_story.h"
 
-#include "faultline/assert.h"
 #include "faultline/error.h"
-#include "faultline/raft_sim.h"
-
-#include <stdio.h>
-
-typedef struct story {
-    fl_sim *sim;
-    fl_raft_sim rs;
-    uint32_t n;
-} story;
-
-static story S;
 static uint32_t story_mutants; /* planted bugs for the next begin() */
 
 static void begin_torn(uint32_t n, bool pre_vote, uint64_t seed, double torn)
 {
-    memset(&S, 0, sizeof(S));
-    S.n = n;
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
     rc.pre_vote = pre_vote;
     rc.mutants = story_mutants;
     fl_sim_config sc;
-    fl_sim_config_default(&sc);
-    sc.seed = seed;
-    sc.nodes = n;
+    story_sim_config(&sc, n, seed);
     sc.crash_mode = torn > 0 ? FL_SIM_CRASH_RANDOM_PREFIX : FL_SIM_CRASH_LOSE_UNSYNCED;
     sc.torn = torn;
-    sc.disk_sync = fl_sim_dist_constant(2 * FL_NS_PER_MS);
-    char why[160];
-    FL_ASSERT(fl_raft_sim_create(&S.rs, &rc, NULL, &sc, &S.sim, why, sizeof(why)) == 0);
-    FL_ASSERT(fl_sim_start_all(S.sim) == 0);
+    story_create(&rc, &sc);
+    story_start();
 }
 
 static void begin(uint32_t n, bool pre_vote, uint64_t seed)
 {
     begin_torn(n, pre_vote, seed, 0.0);
-}
-
-static void end(void)
-{
-    const fl_sim_violation *v = fl_sim_get_violation(S.sim);
-    if (v->found)
-        fprintf(stderr, "  violation: %s\n", v->reason);
-    bool clean = !v->found;
-    fl_sim_destroy(S.sim);
-    fl_raft_sim_free(&S.rs);
-    CHECK(clean);
-}
-
-static void run_for_ms(uint64_t ms)
-{
-    fl_sim_run_until(S.sim, fl_sim_time(S.sim) + ms * FL_NS_PER_MS);
-}
-
-static const fl_raft *node(fl_node_id id)
-{
-    return fl_raft_sim_node(S.sim, id);
-}
-
-static fl_node_id leader(void)
-{
-    return fl_raft_sim_leader(S.sim);
 }
 
 static int leaders_in_term(fl_term t)
@@ -77,20 +33,6 @@ static int leaders_in_term(fl_term t)
             fl_raft_term_of(node(id)) == t)
             count++;
     return count;
-}
-
-static fl_index propose(fl_node_id at, const char *cmd)
-{
-    fl_index index = 0;
-    int rc = fl_raft_sim_propose(S.sim, at, cmd, (uint32_t)strlen(cmd), &index, NULL);
-    return rc == 0 ? index : 0;
-}
-
-static void isolate(fl_node_id id)
-{
-    fl_sim_conn c;
-    fl_sim_conn_isolate(&c, S.n, id);
-    fl_sim_set_conn(S.sim, &c);
 }
 
 TEST(story_three_nodes_elect_one_leader_and_keep_it)
