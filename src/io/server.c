@@ -370,8 +370,6 @@ static void handle_update(srv *s, const fl_raft_update *up)
     apply(s, up);
     if (up->n_reads)
         fl__ops_reads(s, up->reads, up->n_reads); /* after this update's entries */
-    if ((up->n_apply || up->restore_index) && s->read_wait.count)
-        fl__ops_serve_waiting(s);
     observe(s, up);
     arm_tick(s, up->deadline_ns);
 }
@@ -543,8 +541,7 @@ static int start(srv *s, fl_errmsg *m)
     fl_buf_init(&s->stage_local);
     s->decode_entries = calloc(FL_WIRE_ENTRIES_MAX, sizeof(fl_raft_entry));
     s->fwd_ring = calloc(SRV_OPS_MAX, sizeof(fwd_rec));
-    s->remote_reads = calloc(SRV_REMOTE_READS_MAX, sizeof(remote_read));
-    if (!s->decode_entries || !s->fwd_ring || !s->remote_reads || fl_kv_init(&s->kv, NULL))
+    if (!s->decode_entries || !s->fwd_ring || fl_kv_init(&s->kv, NULL))
         return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
     s->kv_up = true;
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
@@ -577,7 +574,6 @@ static void stop(srv *s)
     }
     free(s->decode_entries);
     free(s->fwd_ring);
-    free(s->remote_reads);
     fl_buf_free(&s->scratch);
     fl_buf_free(&s->stamp);
     fl_buf_free(&s->snap);

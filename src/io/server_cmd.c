@@ -501,9 +501,8 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
                   (unsigned long long)s->ops_timeout, sep, (unsigned long long)s->forwarded_in,
                   sep);
     fl_buf_printf(b, "reads_by_index:%llu%s", (unsigned long long)s->reads_by_index, sep);
-    fl_buf_printf(b, "reads_remote_served:%llu%sreads_remote_confirmed:%llu%sreads_by_lease:%llu%s",
-                  (unsigned long long)s->reads_remote_served, sep,
-                  (unsigned long long)s->reads_remote_confirmed, sep,
+    fl_buf_printf(b, "reads_at_follower:%llu%sreads_by_lease:%llu%s",
+                  (unsigned long long)r->follower_reads_served, sep,
                   (unsigned long long)r->lease_reads_served, sep);
     fl_buf_printf(b, "snapshot_index:%llu%sfirst_index:%llu%ssnapshots_taken:%llu%s",
                   (unsigned long long)fl_raft_snapshot_of(r)->index, sep,

@@ -23,19 +23,7 @@ enum {
     FRAME_PROPOSE = 2,
     FRAME_PROPOSED = 3,
     FRAME_RESULT = 4,
-    FRAME_READ_INDEX = 5,   /* follower -> leader: fwd id u64; "give me a read index" */
-    FRAME_READ_INDEXED = 6, /* leader -> follower: fwd id u64, status u8, index u64 */
 };
-
-#define SRV_REMOTE_READS_MAX 4096         /* followers' reads a leader confirms at once */
-#define SRV_REMOTE_CTX       (1ull << 63) /* ctx bit of a read registered for a follower */
-
-/* A leader's record of a read index asked for by a follower. */
-typedef struct remote_read {
-    uint64_t ctx;
-    uint64_t fwd_id;
-    fl_node_id from;
-} remote_read;
 
 /* A leader's record of a proposal forwarded by another node: the result goes back to it. */
 typedef struct fwd_rec {
@@ -56,8 +44,7 @@ typedef enum {
     OP_WAIT_LEADER,
     OP_FORWARDED,
     OP_PROPOSED,
-    OP_READING,   /* a GET at the leader, waiting for its ReadIndex confirmation */
-    OP_READ_WAIT, /* a GET with a read index from the leader, waiting to apply up to it */
+    OP_READING, /* a GET by ReadIndex, waiting for the core to decide it (any node) */
     OP_DONE
 } op_state;
 
@@ -80,7 +67,6 @@ struct op {
     /* the current kv command */
     fl_buf cmd;
     uint64_t fwd_id;
-    bool remote_read;  /* OP_FORWARDED: asked the leader for a read index, not a proposal */
     uint64_t read_ctx; /* OP_READING: the ctx of its ReadIndex read */
     fl_index index;
     fl_term term;
@@ -151,9 +137,7 @@ struct srv {
     uint64_t client_id_base;
     uint64_t next_client;
     /* operations by state */
-    op_list ready, wait_leader, forwarded, proposed, reading, read_wait;
-    remote_read *remote_reads; /* SRV_REMOTE_READS_MAX, FIFO in registration order */
-    size_t rr_head, rr_count;
+    op_list ready, wait_leader, forwarded, proposed, reading;
     uint64_t next_read_ctx;
     size_t n_ops;
     uint64_t next_fwd_id;
@@ -164,15 +148,14 @@ struct srv {
     fl_errmsg fatal_msg;
     /* counters */
     uint64_t ops_done, ops_retried, ops_timeout, forwarded_in, reads_by_index;
-    uint64_t reads_remote_served;    /* GETs served here with an index from the leader */
-    uint64_t reads_remote_confirmed; /* leader: read indexes confirmed for followers */
     fl_node_id last_leader;
     fl_raft_role last_role;
 };
 
 /* server.c */
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
-/* A linearizable read by ReadIndex (leader only); decided later through fl__ops_reads. */
+/* A linearizable read by ReadIndex at any node (the core asks the leader when this node is a
+ * follower or learner); decided later through fl__ops_reads. */
 int fl__srv_read(srv *s, uint64_t ctx);
 /* A membership change at this node (the leader); index: where its config entry went. */
 int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index);
@@ -192,8 +175,6 @@ void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *r
 void fl__ops_restored(srv *s, fl_index index);
 /* The core decided ReadIndex reads: answer them from the kv, or retry them through routing. */
 void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n);
-/* Serves the GETs waiting for the kv to apply up to their read index (after each apply). */
-void fl__ops_serve_waiting(srv *s);
 void fl__ops_kick(srv *s);      /* submit the ready list from a timer */
 void fl__ops_housekeep(srv *s); /* leader waits, forward timeouts, deadlines */
 void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size_t len);

@@ -40,8 +40,6 @@ static op_list *list_of(srv *s, op_state st)
         return &s->proposed;
     case OP_READING:
         return &s->reading;
-    case OP_READ_WAIT:
-        return &s->read_wait;
     default:
         return NULL;
     }
@@ -181,9 +179,11 @@ static bool plain_get(const srv *s, const op *o)
            cmd.seq == 0;
 }
 
-/* A GET at the leader skips the log: ReadIndex confirms leadership with a quorum round (or
- * the lease vouches for it) and the kv answers once it has applied the read index. Returns
- * false if it must go the usual way (the core refused the read). */
+/* A GET skips the log: ReadIndex. At the leader a quorum round confirms leadership (or the
+ * lease vouches for it); at a follower or learner the core asks the leader for its read
+ * index and decides the read once this node has applied that far (Raft thesis 6.4). Either
+ * way this node's kv answers. Returns false if it must go the usual way (the core refused
+ * the read: no leader heard from lately, or too many reads waiting). */
 static bool read_by_index(srv *s, op *o)
 {
     o->read_ctx = ++s->next_read_ctx;
@@ -194,22 +194,6 @@ static bool read_by_index(srv *s, op *o)
     return false;
 }
 
-/* A GET at a follower asks the leader for a read index (thesis 6.4): once the leader has
- * confirmed it still leads, any state that has applied that index answers linearizably, so
- * this node serves the read from its own kv and the log carries nothing. */
-static bool ask_read_index(srv *s, op *o, fl_node_id leader)
-{
-    o->fwd_id = ++s->next_fwd_id;
-    uint8_t head[8];
-    fl_put_u64le(head, o->fwd_id);
-    if (fl_peers_send(&s->peers, leader, FRAME_READ_INDEX, head, 8, NULL, 0) != 0)
-        return false;
-    o->remote_read = true;
-    o->attempt_deadline = fl_loop_now(&s->loop) + SRV_FORWARD_WAIT_NS;
-    push_tail(o, OP_FORWARDED);
-    return true;
-}
-
 static bool forward_proposal(srv *s, op *o, fl_node_id leader)
 {
     o->fwd_id = ++s->next_fwd_id;
@@ -217,7 +201,6 @@ static bool forward_proposal(srv *s, op *o, fl_node_id leader)
     fl_put_u64le(head, o->fwd_id);
     if (fl_peers_send(&s->peers, leader, FRAME_PROPOSE, head, 8, o->cmd.data, o->cmd.len) != 0)
         return false;
-    o->remote_read = false;
     o->attempt_deadline = fl_loop_now(&s->loop) + SRV_FORWARD_WAIT_NS;
     push_tail(o, OP_FORWARDED);
     return true;
@@ -227,8 +210,7 @@ static bool forward_proposal(srv *s, op *o, fl_node_id leader)
 static bool route(srv *s, op *o)
 {
     fl_node_id leader = fl_raft_leader_of(&s->raft);
-    bool get = plain_get(s, o);
-    if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER && get && read_by_index(s, o))
+    if (plain_get(s, o) && read_by_index(s, o))
         return true;
     if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER) {
         fl_index index;
@@ -246,7 +228,7 @@ static bool route(srv *s, op *o)
             return true;
         }
     } else if (leader != FL_NODE_NONE && leader != s->cfg.id) {
-        if (get ? ask_read_index(s, o, leader) : forward_proposal(s, o, leader))
+        if (forward_proposal(s, o, leader))
             return true;
     }
     push_tail(o, OP_WAIT_LEADER);
@@ -315,31 +297,6 @@ static void serve_get(srv *s, op *o)
     o->def->result(o, &res); /* finishes o or submits its next step */
 }
 
-static void send_read_indexed(srv *s, const remote_read *rr, bool ok, fl_index index)
-{
-    uint8_t out[17];
-    fl_put_u64le(out, rr->fwd_id);
-    out[8] = ok ? PROPOSED_OK : PROPOSED_NOT_LEADER;
-    fl_put_u64le(out + 9, index);
-    fl_peers_send(&s->peers, rr->from, FRAME_READ_INDEXED, out, sizeof(out), NULL, 0);
-}
-
-/* The core decides reads in the order they were registered, so a follower's read is at the
- * head of the ring when it comes back. */
-static void remote_read_decided(srv *s, const fl_raft_read *rd)
-{
-    if (!s->rr_count || s->remote_reads[s->rr_head].ctx != rd->ctx) {
-        FL_WARN("read index %llu decided out of order: dropped",
-                (unsigned long long)(rd->ctx & ~SRV_REMOTE_CTX));
-        return; /* the follower times out and asks again */
-    }
-    remote_read rr = s->remote_reads[s->rr_head];
-    s->rr_head = (s->rr_head + 1) % SRV_REMOTE_READS_MAX;
-    s->rr_count--;
-    s->reads_remote_confirmed += rd->ok;
-    send_read_indexed(s, &rr, rd->ok, rd->index);
-}
-
 void fl__ops_restored(srv *s, fl_index index)
 {
     /* Their entries are inside the snapshot: the outcome is unknown here. Retrying is safe:
@@ -354,74 +311,20 @@ void fl__ops_restored(srv *s, fl_index index)
 void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (reads[i].ctx & SRV_REMOTE_CTX) {
-            remote_read_decided(s, &reads[i]);
-            continue;
-        }
+        /* Decided reads mostly come back in the order they were asked: search from the head. */
         op *o = s->reading.head;
-        if (!o || o->read_ctx != reads[i].ctx)
-            continue; /* not ours (cannot happen: reads come back in order) */
+        while (o && o->read_ctx != reads[i].ctx)
+            o = o->next;
+        if (!o)
+            continue; /* its op timed out already */
         unlink_op(o);
         if (!reads[i].ok) {
-            retry(o); /* leadership lost: route it again */
+            retry(o); /* leadership lost, or the leader unreachable: route it again */
             continue;
         }
         s->reads_by_index++;
         serve_get(s, o);
     }
-}
-
-void fl__ops_serve_waiting(srv *s)
-{
-    for (op *o = s->read_wait.head, *next; o; o = next) {
-        next = o->next;
-        if (o->index > fl_raft_applied_of(&s->raft))
-            continue;
-        unlink_op(o);
-        s->reads_remote_served++;
-        serve_get(s, o);
-    }
-}
-
-/* Leader side of a follower's read: register it with the core, answer when decided. */
-static void on_read_index(srv *s, fl_node_id from, const uint8_t *p, size_t len)
-{
-    if (len != 8)
-        return;
-    remote_read rr = {
-        .ctx = SRV_REMOTE_CTX | ++s->next_read_ctx, .fwd_id = fl_get_u64le(p), .from = from};
-    if (fl_raft_role_of(&s->raft) != FL_RAFT_LEADER || s->rr_count == SRV_REMOTE_READS_MAX) {
-        send_read_indexed(s, &rr, false, 0);
-        return;
-    }
-    size_t at = (s->rr_head + s->rr_count++) % SRV_REMOTE_READS_MAX;
-    s->remote_reads[at] = rr; /* first: the core may decide the read within this step */
-    if (fl__srv_read(s, rr.ctx) != 0) {
-        s->rr_count--;
-        send_read_indexed(s, &rr, false, 0);
-    }
-}
-
-/* Follower side: the leader's answer to a read index request. */
-static void on_read_indexed(srv *s, const uint8_t *p, size_t len)
-{
-    if (len != 17)
-        return;
-    uint64_t id = fl_get_u64le(p);
-    op *o = s->forwarded.head;
-    while (o && o->fwd_id != id)
-        o = o->next;
-    if (!o || !o->remote_read)
-        return; /* timed out and retried already */
-    unlink_op(o);
-    if (p[8] != PROPOSED_OK) {
-        push_tail(o, OP_WAIT_LEADER); /* that node no longer leads: route it again later */
-        return;
-    }
-    o->index = fl_get_u64le(p + 9);
-    push_tail(o, OP_READ_WAIT);
-    if (o->index <= fl_raft_applied_of(&s->raft))
-        fl__ops_serve_waiting(s);
 }
 
 /* ---- forwarding ----------------------------------------------------------------------------- */
@@ -461,7 +364,7 @@ static void on_proposed(srv *s, const uint8_t *p, size_t len)
     op *o = s->forwarded.head;
     while (o && o->fwd_id != id)
         o = o->next;
-    if (!o || o->remote_read)
+    if (!o)
         return; /* timed out and retried already */
     fl_index index = fl_get_u64le(p + 9);
     if (p[8] == PROPOSED_TOO_BIG) {
@@ -503,10 +406,6 @@ void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size
         on_proposed(s, p, len);
     else if (type == FRAME_RESULT)
         on_result(s, p, len);
-    else if (type == FRAME_READ_INDEX)
-        on_read_index(s, from, p, len);
-    else if (type == FRAME_READ_INDEXED)
-        on_read_indexed(s, p, len);
     else
         FL_WARN("peer %u: unknown frame type %u dropped", from, type);
 }
@@ -534,7 +433,6 @@ void fl__ops_housekeep(srv *s)
     expire(s, &s->forwarded, now);
     expire(s, &s->proposed, now);
     expire(s, &s->reading, now);
-    expire(s, &s->read_wait, now);
     if (fl_raft_leader_of(&s->raft) == FL_NODE_NONE)
         return;
     /* bounded: each waiting op is routed once; those that wait again go to the tail */
@@ -545,8 +443,7 @@ void fl__ops_housekeep(srv *s)
 
 void fl__ops_close_all(srv *s)
 {
-    op_list *lists[] = {&s->ready,    &s->wait_leader, &s->forwarded,
-                        &s->proposed, &s->reading,     &s->read_wait};
+    op_list *lists[] = {&s->ready, &s->wait_leader, &s->forwarded, &s->proposed, &s->reading};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
         while (lists[i]->head) {
             op *o = lists[i]->head;
