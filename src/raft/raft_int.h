@@ -42,7 +42,9 @@ void fl__replicate_all(fl_raft *r); /* send what each follower lacks, within flo
 void fl__heartbeat_all(fl_raft *r);
 void fl__maybe_commit(fl_raft *r);
 
-void fl__ack_ctx(fl_raft *r, fl_raft_progress *pr, uint64_t ctx); /* a response echoed ctx */
+/* A response (echoing ctx) to this leader in its term, from another member: marks it active,
+ * records the round it answered; returns its progress, or NULL if the response is not ours. */
+fl_raft_progress *fl__response_from(fl_raft *r, const fl_raft_msg *m, uint64_t ctx);
 uint64_t fl__next_ctx(fl_raft *r);
 void fl__become_replicate(fl_raft_progress *pr);
 

@@ -277,7 +277,7 @@ static fl_index next_after_reject(const fl_raft *r, const fl_raft_append_resp *a
     return next;
 }
 
-void fl__ack_ctx(fl_raft *r, fl_raft_progress *pr, uint64_t ctx)
+static void ack_ctx(fl_raft *r, fl_raft_progress *pr, uint64_t ctx)
 {
     if (ctx > pr->ctx_acked && ctx <= r->ctx_next) {
         pr->ctx_acked = ctx; /* it answered as our follower: ReadIndex counts it */
@@ -287,16 +287,24 @@ void fl__ack_ctx(fl_raft *r, fl_raft_progress *pr, uint64_t ctx)
     }
 }
 
-void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
+fl_raft_progress *fl__response_from(fl_raft *r, const fl_raft_msg *m, uint64_t ctx)
 {
     if (r->role != FL_RAFT_LEADER || m->term != r->term)
-        return;
+        return NULL;
     fl_raft_progress *pr = fl__progress(r, m->from);
-    const fl_raft_append_resp *a = &m->u.append_resp;
     if (!pr || pr->id == r->cfg.id)
-        return;
+        return NULL;
     pr->recent_active = true;
-    fl__ack_ctx(r, pr, a->ctx);
+    ack_ctx(r, pr, ctx);
+    return pr;
+}
+
+void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
+{
+    const fl_raft_append_resp *a = &m->u.append_resp;
+    fl_raft_progress *pr = fl__response_from(r, m, a->ctx);
+    if (!pr)
+        return;
     if (a->success) {
         if (a->match_index > fl_raft_last_index(r))
             return; /* acknowledges entries we never had: ignore */

@@ -69,14 +69,10 @@ void fl__send_snapshot(fl_raft *r, fl_raft_progress *pr)
 
 void fl__recv_snapshot_resp(fl_raft *r, const fl_raft_msg *m)
 {
-    if (r->role != FL_RAFT_LEADER || m->term != r->term)
-        return;
-    fl_raft_progress *pr = fl__progress(r, m->from);
     const fl_raft_snapshot_resp *a = &m->u.snapshot_resp;
-    if (!pr || pr->id == r->cfg.id)
+    fl_raft_progress *pr = fl__response_from(r, m, a->ctx);
+    if (!pr)
         return;
-    pr->recent_active = true;
-    fl__ack_ctx(r, pr, a->ctx);
     if (a->done) {
         if (a->index == 0 || a->index > fl_raft_last_index(r))
             return; /* claims entries we never had: ignore */
