@@ -698,31 +698,30 @@ static int base_conf(fl_sim *sim, fl_node_id id, fl_raft_conf *c)
     return 0;
 }
 
-int fl_raft_sim_add(fl_sim *sim, fl_node_id id, fl_node_id node)
+/* One membership edit of the configuration node id is in, asked of it (the leader). */
+static int edit(fl_sim *sim, fl_node_id id, fl_node_id node,
+                int (*fn)(const fl_raft_conf *, fl_node_id, fl_raft_conf *))
 {
     fl_raft_conf cur, want;
     int rc = base_conf(sim, id, &cur);
     if (!rc)
-        rc = fl_raft_conf_add_learner(&cur, node, &want);
+        rc = fn(&cur, node, &want);
     return rc ? rc : fl_raft_sim_change(sim, id, &want);
+}
+
+int fl_raft_sim_add(fl_sim *sim, fl_node_id id, fl_node_id node)
+{
+    return edit(sim, id, node, fl_raft_conf_add_learner);
 }
 
 int fl_raft_sim_promote(fl_sim *sim, fl_node_id id, fl_node_id node)
 {
-    fl_raft_conf cur, want;
-    int rc = base_conf(sim, id, &cur);
-    if (!rc)
-        rc = fl_raft_conf_promote(&cur, node, &want);
-    return rc ? rc : fl_raft_sim_change(sim, id, &want);
+    return edit(sim, id, node, fl_raft_conf_promote);
 }
 
 int fl_raft_sim_remove(fl_sim *sim, fl_node_id id, fl_node_id node)
 {
-    fl_raft_conf cur, want;
-    int rc = base_conf(sim, id, &cur);
-    if (!rc)
-        rc = fl_raft_conf_remove(&cur, node, &want);
-    return rc ? rc : fl_raft_sim_change(sim, id, &want);
+    return edit(sim, id, node, fl_raft_conf_remove);
 }
 
 int fl_raft_sim_replace(fl_sim *sim, fl_node_id id, fl_node_id out, fl_node_id in)
