@@ -36,7 +36,7 @@ ifeq ($(WERROR),1)
   WARN += -Werror
 endif
 
-# libsodium (Debian: libsodium-dev) authenticates gossip datagrams (src/io/gossip_auth.c, the
+# libsodium (Debian: libsodium-dev) authenticates gossip datagrams (src/gossip/gossip_auth.c, the
 # only user), found through pkg-config. Optional: without it everything builds and runs, but
 # `faultline gossip --key-file` refuses with a message, and the keyed tests say they skip.
 # CI installs it (.ci/run).

@@ -11,7 +11,7 @@
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/wal.h"
-#include "io/wal_format.h"
+#include "storage/wal_format.h"
 
 #include <dirent.h>
 #include <fcntl.h>

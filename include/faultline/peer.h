@@ -6,7 +6,7 @@
  * hello (magic "FLPR", version, cluster id, sender id, receiver id); the acceptor refuses
  * (logs and closes) a hello from another cluster, an unknown node or for another node.
  * Then both directions carry frames: length u32 (of what follows), type u8, payload; the
- * byte format is specified in src/io/peer.c.
+ * byte format is specified in src/server/peer.c.
  *
  * Bounds: a frame is at most FL_PEER_FRAME_BYTES_MAX; a send queue holds at most
  * queue_bytes_max bytes (a frame that does not fit is dropped: Raft retransmits); at most

@@ -4,7 +4,7 @@
  * after first_index - 1, append these entries, and (if flagged) set term and vote", so
  * entries, hard state and truncation are one atomic record. Opening replays every record in
  * order into the recovered state handed to fl_raft_init. The record format is specified in
- * src/io/raft_store.c.
+ * src/storage/raft_store.c.
  *
  * Durability: fl_raft_store_append only buffers; after fl_raft_store_sync returns 0, every
  * appended request is durable and may be reported with FL_RAFT_EV_PERSISTED. A failed sync

@@ -19,7 +19,7 @@
  * Recovery (fl_wal_open) verifies every record of every segment. Damage at the tail of the
  * last segment (a partial or checksum-failing record with no valid record after it: a torn
  * write) is truncated away; any other damage refuses to open, with the file name and byte
- * offset in the message. The on-disk format is specified byte by byte in src/io/wal.c. */
+ * offset in the message. The on-disk format is specified byte by byte in src/storage/wal.c. */
 #ifndef FAULTLINE_WAL_H
 #define FAULTLINE_WAL_H
 
