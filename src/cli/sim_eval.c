@@ -251,6 +251,11 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
     fl_json_init(&j, out, false);
     fl_json_obj_begin(&j);
     fl_json_kv_uint(&j, "seed", c->seed);
+    if (oc->violation) {
+        char repro[1024];
+        sim_opts_repro(c, repro, sizeof(repro));
+        fl_json_kv_str(&j, "reproduce", repro);
+    }
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
     if (oc->has_obs) {

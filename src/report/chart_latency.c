@@ -76,7 +76,7 @@ static int plan(lat *L)
     double d0 = pow(10, floor(log10((double)lo))), d1 = pow(10, ceil(log10((double)hi)));
     if (d1 <= d0)
         d1 = d0 * 10;
-    L->y = (rp_axis){d0, d1, 0, 0, true};
+    L->y = (rp_axis){d0, d1, 0, 0, true, false};
     uint64_t slow = fl_hist_percentile(ok, 99);
     uint64_t below = ok->count - (ok->count / 100);
     uint64_t budget = FL_REPORT_OK_POINTS_MAX - FL_REPORT_OK_POINTS_MAX / 10;

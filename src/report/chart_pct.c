@@ -110,8 +110,8 @@ void rp_chart_pct(fl_buf *b, const rp_run *r)
     if (h[ALL]->count) {
         double lo = (double)(h[ALL]->min > 1000 ? h[ALL]->min : 1000), hi = (double)h[ALL]->max;
         rp_axis y = {pow(10, floor(log10(lo))), pow(10, ceil(log10(hi > lo ? hi : lo * 10))),
-                     TOP + PLOT_H, TOP, true};
-        rp_axis x = {0, X_MAX, RP_LEFT, RP_W - RP_RIGHT, false};
+                     TOP + PLOT_H, TOP, true, false};
+        rp_axis x = {0, X_MAX, RP_LEFT, RP_W - RP_RIGHT, false, false};
         rp_svg_begin(b, "pct-chart", "chart", RP_W, TOP + PLOT_H + BOTTOM,
                      "Latency percentiles of successful operations, calm versus faulty");
         x_axis(b, &x, TOP + PLOT_H, TOP);

@@ -73,7 +73,7 @@ static void bars(fl_buf *b, const rp_run *r, const bins *w, const rp_axis *x)
         max = s / span_s > max ? s / span_s : max;
     }
     double step = rp_tick_step(max, 5);
-    rp_axis y = {0, ceil(max / step) * step, TOP + PLOT_H, TOP, false};
+    rp_axis y = {0, ceil(max / step) * step, TOP + PLOT_H, TOP, false, false};
     rp_axis_y(b, &y, RP_LEFT, RP_W - RP_RIGHT, "operations/s", false);
     static const char *color[] = {RP_OK, RP_FAIL, RP_INFO};
     for (size_t i = 0; i < w->count; i += merge) {

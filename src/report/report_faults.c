@@ -55,7 +55,7 @@ void rp_fault_defs(fl_buf *b, const char *prefix)
 
 void rp_time_axis_of(const rp_run *r, rp_axis *x)
 {
-    *x = (rp_axis){0, r->t1_s, RP_LEFT, RP_W - RP_RIGHT, false};
+    *x = (rp_axis){0, r->t1_s, RP_LEFT, RP_W - RP_RIGHT, false, false};
 }
 
 /* w: the room up to the next band (labels may run over the calm after their band). */

@@ -56,10 +56,12 @@ typedef struct rp_axis {
     double d0, d1;
     double p0, p1;
     bool log;
+    bool integer; /* linear ticks at whole numbers only */
 } rp_axis;
 
 double rp_map(const rp_axis *a, double v); /* clamped to [p0, p1] */
 void rp_esc(fl_buf *b, const char *s);     /* text and attribute escaping */
+void rp_esc_n(fl_buf *b, const char *s, size_t n); /* the first n bytes (at most 255) */
 /* A duration for people: "850 ns", "4.54 ms", "1.53 s". */
 void rp_fmt_ns(char *out, size_t cap, double ns);
 /* Opens <svg> with a viewBox of w x h, an id and a class, and its <title>. */

@@ -37,6 +37,15 @@ void rp_esc(fl_buf *b, const char *s)
     }
 }
 
+void rp_esc_n(fl_buf *b, const char *s, size_t n)
+{
+    char tmp[256];
+    size_t k = n < sizeof(tmp) - 1 ? n : sizeof(tmp) - 1;
+    memcpy(tmp, s, k);
+    tmp[k] = 0;
+    rp_esc(b, tmp);
+}
+
 void rp_fmt_ns(char *out, size_t cap, double ns)
 {
     static const struct {
@@ -130,6 +139,7 @@ static int ticks(const rp_axis *a, double *v, int max)
         return n;
     }
     double step = rp_tick_step(a->d1 - a->d0, 8);
+    step = a->integer && step < 1 ? 1 : step;
     for (double t = ceil(a->d0 / step) * step; t <= a->d1 + step * 1e-9 && n < max; t += step)
         v[n++] = fabs(t) < step * 1e-9 ? 0 : t;
     return n;
@@ -174,10 +184,11 @@ void rp_axis_y(fl_buf *b, const rp_axis *y, double x, double x_right, const char
                       x, py, x_right, py, x - 4, py, x, py, x - 6, py + 4, t);
     }
     double mid = (y->p0 + y->p1) / 2;
+    double lx = x - 62 > 12 ? x - 62 : 12;
     fl_buf_printf(b,
                   "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
                   "transform=\"rotate(-90 %.1f %.1f)\">",
-                  x - 62, mid, x - 62, mid);
+                  lx, mid, lx, mid);
     rp_esc(b, label);
     fl_buf_put_str(b, "</text></g>\n");
 }
