@@ -12,8 +12,8 @@
  * Any run can write these, simulated or real; the report reads nothing else. The same
  * directory gives the same bytes. Bounds: past FL_REPORT_OK_POINTS_MAX ok operations, ok
  * points are sampled (every fail and info point and the slowest 1% of ok points are always
- * drawn), and points falling on one pixel of one series are drawn once, so a report stays a
- * few MB whatever the length of the run. */
+ * drawn), and points falling on one cell of 2 x 2 pixels of one series are drawn once, so a
+ * report stays a few MB whatever the length of the run. */
 #ifndef FAULTLINE_REPORT_H
 #define FAULTLINE_REPORT_H
 

@@ -4,8 +4,8 @@
  *
  * Bounds (report.h): past FL_REPORT_OK_POINTS_MAX ok operations, the ok points are sampled
  * (a fixed stride over the ops below the ok p99; every op at or above it is kept), fail and
- * info points are all kept; then points are snapped to whole pixels and a pixel already drawn
- * in a series (panel x outcome) is not drawn again. A panel is at most ~1000 x 130 pixels, so
+ * info points are all kept; then points are snapped to a 2 px grid and a cell already drawn
+ * in a series (panel x outcome) is not drawn again. A panel is at most ~500 x 65 cells, so
  * the output is bounded whatever the number of operations. */
 #include "report_int.h"
 
@@ -18,6 +18,7 @@
 #define TOP      52
 #define FACET_GAP 12
 #define BOTTOM   46
+#define GRID     2 /* points snap to a 2 px grid: a dot is 2.6 px wide, nothing is lost */
 
 typedef struct lat {
     rp_run *r;
@@ -124,10 +125,12 @@ static void series(fl_buf *b, lat *L, int k, int outcome, uint64_t *kept)
             r->info->ok_drawn++;
         }
         double t = (double)r->hist.events[op->call].time / 1e9;
-        int px = (int)lround(rp_map(&L->x, t)), py = (int)lround(rp_map(&y, (double)ns));
+        int px = GRID * (int)lround(rp_map(&L->x, t) / GRID);
+        int py = GRID * (int)lround(rp_map(&y, (double)ns) / GRID);
         size_t bit = base_bit + (size_t)(px - RP_LEFT + 1) * (size_t)(L->fh + 2) +
                      (size_t)(py - (int)y.p1 + 1);
-        if (px < RP_LEFT - 1 || py < (int)y.p1 - 1 || (seen[bit / 8] >> (bit % 8)) & 1)
+        if (px < RP_LEFT - GRID || px > RP_W - RP_RIGHT + 1 || py < (int)y.p1 - 1 ||
+            py > (int)y.p0 + 1 || (seen[bit / 8] >> (bit % 8)) & 1)
             continue;
         seen[bit / 8] |= (uint8_t)(1u << (bit % 8));
         fl_buf_printf(b, "M%d %dh0", px, py);
