@@ -75,9 +75,10 @@ static void results(const char *dir, uint64_t end_ns)
     FILE *tl = open_in(dir, "timeline.jsonl");
     if (!f || !tl)
         exit(1);
-    fprintf(f, "{\"seed\":1,\"config\":{\"protocol\":\"raft\",\"nodes\":%d,\"duration_ns\":%llu,"
-               "\"workload\":\"register\",\"clients\":%d,\"nemesis\":\"mix\"},"
-               "\"verdict\":{\"violation\":false,\"summary\":\"no violation\"},\"faults\":[",
+    fprintf(f,
+            "{\"seed\":1,\"config\":{\"protocol\":\"raft\",\"nodes\":%d,\"duration_ns\":%llu,"
+            "\"workload\":\"register\",\"clients\":%d,\"nemesis\":\"mix\"},"
+            "\"verdict\":{\"violation\":false,\"summary\":\"no violation\"},\"faults\":[",
             NODES, (unsigned long long)end_ns, CLIENTS);
     uint64_t term = 1;
     for (uint64_t s = 3, k = 0; s * 1000000000ull < end_ns; s += 6, k++) {
@@ -85,8 +86,9 @@ static void results(const char *dir, uint64_t end_ns)
                 k ? "," : "", k % 2 ? "crash-leader" : "partition-random",
                 (unsigned long long)(k % NODES + 1), (unsigned long long)(s * 1000000000ull),
                 (unsigned long long)((s + 3) * 1000000000ull));
-        fprintf(tl, "{\"time_ns\":%llu,\"node\":%llu,\"event\":\"role\",\"role\":\"leader\","
-                    "\"term\":%llu}\n",
+        fprintf(tl,
+                "{\"time_ns\":%llu,\"node\":%llu,\"event\":\"role\",\"role\":\"leader\","
+                "\"term\":%llu}\n",
                 (unsigned long long)(s * 1000000000ull + 200000000),
                 (unsigned long long)(k % NODES + 1), (unsigned long long)term++);
     }

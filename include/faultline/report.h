@@ -20,7 +20,7 @@
 #include "faultline/buf.h"
 #include "faultline/types.h"
 
-#define FL_REPORT_OK_POINTS_MAX 40000 /* ok points drawn before sampling starts */
+#define FL_REPORT_OK_POINTS_MAX 40000             /* ok points drawn before sampling starts */
 #define FL_REPORT_FILE_MAX      ((size_t)4 << 30) /* larger input files are refused */
 
 typedef enum fl_report_kind {
@@ -41,7 +41,6 @@ typedef struct fl_report_info {
  * Returns 0; FL_ENOTFOUND when dir holds neither results.json nor a campaign file;
  * FL_ESYNTAX when a file is malformed; FL_ETOOBIG, FL_EIO or FL_ENOMEM. On error why says
  * which file and why. */
-int fl_report_build(const char *dir, fl_buf *out, fl_report_info *info, char *why,
-                    size_t why_size);
+int fl_report_build(const char *dir, fl_buf *out, fl_report_info *info, char *why, size_t why_size);
 
 #endif

@@ -64,9 +64,10 @@ uint32_t fl_swim_world_wrongly_dead(const fl_swim_world *w);
 /* ---- scenarios ------------------------------------------------------------------------------ */
 
 #define FL_SWIM_DIV_MAX   1024
-#define FL_SWIM_CURVE_MAX 256  /* points of the broadcast's delivery curve */
-#define FL_SWIM_VIEW_MAX  2048 /* samples of the members' views (one per second; later ones
-                                * are dropped) */
+#define FL_SWIM_CURVE_MAX 256 /* points of the broadcast's delivery curve */
+#define FL_SWIM_VIEW_MAX                                                                           \
+    2048 /* samples of the members' views (one per second; later ones                              \
+          * are dropped) */
 
 typedef struct fl_swim_figures {
     /* crash */

@@ -54,8 +54,8 @@ void fl_timeline_write_event(const fl_tl_event *e, fl_buf *out)
     fl_buf_printf(out, "{\"time_ns\":%" PRIu64 ",\"node\":%" PRIu32 ",\"event\":\"%s\"", e->time_ns,
                   e->node, fl_tl_kind_name((fl_tl_kind)e->kind));
     if (e->kind == FL_TL_ROLE)
-        fl_buf_printf(out, ",\"role\":\"%s\",\"term\":%" PRIu64, fl_tl_role_name((fl_tl_role)e->role),
-                      e->term);
+        fl_buf_printf(out, ",\"role\":\"%s\",\"term\":%" PRIu64,
+                      fl_tl_role_name((fl_tl_role)e->role), e->term);
     fl_buf_put_str(out, "}\n");
 }
 

@@ -17,8 +17,9 @@ enum { S_FOLLOWER, S_PRE, S_CAND, S_LEADER, S_LEARNER, S_DOWN, S_PAUSED, S_COUNT
 static const struct {
     const char *name, *fill;
 } states[S_COUNT] = {
-    {"follower", "#e6eaf0"}, {"pre-candidate", "#f7ebb5"}, {"candidate", "#efc350"},
-    {"leader", "#1f3f73"},   {"learner", "#cdeede"},       {"down (crashed)", "url(#ln-down)"},
+    {"follower", "#e6eaf0"},       {"pre-candidate", "#f7ebb5"},
+    {"candidate", "#efc350"},      {"leader", "#1f3f73"},
+    {"learner", "#cdeede"},        {"down (crashed)", "url(#ln-down)"},
     {"paused", "url(#ln-paused)"},
 };
 

@@ -15,10 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define TOP      52
+#define TOP       52
 #define FACET_GAP 12
-#define BOTTOM   46
-#define GRID     2 /* points snap to a 2 px grid: a dot is 2.6 px wide, nothing is lost */
+#define BOTTOM    46
+#define GRID      2 /* points snap to a 2 px grid: a dot is 2.6 px wide, nothing is lost */
 
 typedef struct lat {
     rp_run *r;
@@ -43,8 +43,9 @@ static bool completed(const rp_run *r, const fl_op *op, uint64_t *lat_ns)
 
 static int outcome_of(const fl_op *op)
 {
-    return op->outcome == FL_EV_OK ? FL_OBS_OK : op->outcome == FL_EV_FAIL ? FL_OBS_FAIL
-                                                                           : FL_OBS_INFO;
+    return op->outcome == FL_EV_OK     ? FL_OBS_OK
+           : op->outcome == FL_EV_FAIL ? FL_OBS_FAIL
+                                       : FL_OBS_INFO;
 }
 
 /* Panels, the latency range, and the sampling of ok points. */
@@ -144,8 +145,9 @@ static void panel(fl_buf *b, lat *L, int k, fl_op_f f)
     rp_axis y = L->y;
     y.p0 = panel_top(L, k) + L->fh;
     y.p1 = panel_top(L, k);
-    fl_buf_printf(b, "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"none\" "
-                     "stroke=\"#cbd2dc\"/>",
+    fl_buf_printf(b,
+                  "<rect x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\" fill=\"none\" "
+                  "stroke=\"#cbd2dc\"/>",
                   RP_LEFT, y.p1, RP_W - RP_LEFT - RP_RIGHT, L->fh);
     rp_axis_y(b, &y, RP_LEFT, RP_W - RP_RIGHT, "latency", true);
     /* the most numerous outcome first, so the rarer ones stay visible on top; info last */

@@ -30,8 +30,7 @@ static void x_axis(fl_buf *b, const rp_axis *x, double y, double y_top)
     static const struct {
         double at;
         const char *name;
-    } t[] = {{0, "p0"},     {0.30103, "p50"}, {1, "p90"},
-             {2, "p99"},    {3, "p99.9"},     {4, "p99.99"}};
+    } t[] = {{0, "p0"}, {0.30103, "p50"}, {1, "p90"}, {2, "p99"}, {3, "p99.9"}, {4, "p99.99"}};
     fl_buf_printf(b, "<g class=\"axis\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
                   x->p0, y, x->p1, y);
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
@@ -109,8 +108,12 @@ void rp_chart_pct(fl_buf *b, const rp_run *r)
     }
     if (h[ALL]->count) {
         double lo = (double)(h[ALL]->min > 1000 ? h[ALL]->min : 1000), hi = (double)h[ALL]->max;
-        rp_axis y = {pow(10, floor(log10(lo))), pow(10, ceil(log10(hi > lo ? hi : lo * 10))),
-                     TOP + PLOT_H, TOP, true, false};
+        rp_axis y = {pow(10, floor(log10(lo))),
+                     pow(10, ceil(log10(hi > lo ? hi : lo * 10))),
+                     TOP + PLOT_H,
+                     TOP,
+                     true,
+                     false};
         rp_axis x = {0, X_MAX, RP_LEFT, RP_W - RP_RIGHT, false, false};
         rp_svg_begin(b, "pct-chart", "chart", RP_W, TOP + PLOT_H + BOTTOM,
                      "Latency percentiles of successful operations, calm versus faulty");

@@ -7,8 +7,7 @@
 
 #include <string.h>
 
-int fl_report_build(const char *dir, fl_buf *out, fl_report_info *info, char *why,
-                    size_t why_size)
+int fl_report_build(const char *dir, fl_buf *out, fl_report_info *info, char *why, size_t why_size)
 {
     fl_report_info scratch;
     info = info ? info : &scratch;

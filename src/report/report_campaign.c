@@ -153,15 +153,16 @@ static void histogram(fl_buf *b, double *v, size_t n, const char *title, const c
         max = ++count[k] > max ? count[k] : max;
     }
     char t[256];
-    snprintf(t, sizeof(t), "%s over %zu seeds: min %.4g, p50 %.4g, p90 %.4g, max %.4g %s", title,
-             n, v[0], v[n / 2], v[(size_t)((double)(n - 1) * 0.9)], v[n - 1], unit);
+    snprintf(t, sizeof(t), "%s over %zu seeds: min %.4g, p50 %.4g, p90 %.4g, max %.4g %s", title, n,
+             v[0], v[n / 2], v[(size_t)((double)(n - 1) * 0.9)], v[n - 1], unit);
     rp_svg_begin(b, "hist", "chart", HW, HH, t);
     rp_axis x = {lo, hi, 76, HW - 14, false, false};
     rp_axis y = {0, (double)max, HH - 50, 26, false, true};
     rp_axis_x(b, &x, HH - 50, 26, unit, false);
     rp_axis_y(b, &y, 76, HW - 14, "seeds", false);
     for (int k = 0; k < BINS; k++) {
-        double a = rp_map(&x, lo + (hi - lo) * k / BINS), z = rp_map(&x, lo + (hi - lo) * (k + 1) / BINS);
+        double a = rp_map(&x, lo + (hi - lo) * k / BINS),
+               z = rp_map(&x, lo + (hi - lo) * (k + 1) / BINS);
         double top = rp_map(&y, (double)count[k]);
         if (count[k])
             fl_buf_printf(b,
@@ -183,8 +184,9 @@ static void page(fl_buf *b, const char *dir, camp *c)
     fl_buf_put_str(b, "<h1>faultline: a campaign</h1>\n<p class=\"sub\">Directory <code>");
     rp_esc(b, dir);
     fl_buf_printf(b, "</code>: %llu runs (one seed each).</p>\n", (unsigned long long)c->runs);
-    fl_buf_printf(b, "<div class=\"verdict %s\">%llu runs, %llu with a violation (%llu not live), "
-                     "%llu with linearizability unknown</div>\n",
+    fl_buf_printf(b,
+                  "<div class=\"verdict %s\">%llu runs, %llu with a violation (%llu not live), "
+                  "%llu with linearizability unknown</div>\n",
                   c->violations ? "bad" : "ok", (unsigned long long)c->runs,
                   (unsigned long long)c->violations, (unsigned long long)c->not_live,
                   (unsigned long long)c->unknown);

@@ -83,7 +83,7 @@ uint32_t rp_at(const fl_jr_doc *d, uint32_t from, const char *path)
 {
     if (from >= d->count)
         return FL_JR_NONE; /* RP_NOWHERE */
-    uint32_t n = from; /* the root is 0, which is also FL_JR_NONE: only a lookup can fail */
+    uint32_t n = from;     /* the root is 0, which is also FL_JR_NONE: only a lookup can fail */
     char key[64];
     while (*path) {
         size_t k = strcspn(path, ".");

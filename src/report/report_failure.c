@@ -86,8 +86,9 @@ void rp_failure(fl_buf *b, const rp_run *r)
         fl_buf_put_str(b, "<p><b>Two leaders of one term</b> at once: the split-brain intervals "
                           "marked in red on the leadership chart.</p>\n");
     if (!rp_bool(d, 0, "verdict.live", true))
-        fl_buf_printf(b, "<p><b>Not live:</b> after everything healed at %.3f s, no write "
-                         "succeeded within the liveness bound.</p>\n",
+        fl_buf_printf(b,
+                      "<p><b>Not live:</b> after everything healed at %.3f s, no write "
+                      "succeeded within the liveness bound.</p>\n",
                       rp_num(d, 0, "verdict.heal_ns", 0) / 1e9);
     rp_section_end(b);
 }

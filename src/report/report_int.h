@@ -59,8 +59,8 @@ typedef struct rp_axis {
     bool integer; /* linear ticks at whole numbers only */
 } rp_axis;
 
-double rp_map(const rp_axis *a, double v); /* clamped to [p0, p1] */
-void rp_esc(fl_buf *b, const char *s);     /* text and attribute escaping */
+double rp_map(const rp_axis *a, double v);         /* clamped to [p0, p1] */
+void rp_esc(fl_buf *b, const char *s);             /* text and attribute escaping */
 void rp_esc_n(fl_buf *b, const char *s, size_t n); /* the first n bytes (at most 255) */
 /* A duration for people: "850 ns", "4.54 ms", "1.53 s". */
 void rp_fmt_ns(char *out, size_t cap, double ns);
@@ -96,7 +96,7 @@ void rp_row(fl_buf *b, const char *what, const char *value_html, const char *mea
 typedef struct rp_fault {
     fl_time_ns start_ns, end_ns;
     char kind[FL_OBSERVE_FAULT_KIND_SIZE];
-    char targets[FL_OBSERVE_FAULT_TARGETS_SIZE];
+    char targets[FL_OBSERVE_TARGETS_SIZE];
     int cat; /* rp_fault_cat */
 } rp_fault;
 
@@ -141,8 +141,7 @@ void rp_chart_lanes(fl_buf *b, const rp_run *r);
 void rp_chart_pct(fl_buf *b, const rp_run *r); /* chart_pct.c */
 void rp_failure(fl_buf *b, const rp_run *r);   /* report_failure.c */
 
-int rp_run_report(const char *dir, fl_buf *out, fl_report_info *info, char *why,
-                  size_t why_size);
+int rp_run_report(const char *dir, fl_buf *out, fl_report_info *info, char *why, size_t why_size);
 int rp_swim_report(const rp_doc *doc, fl_buf *out, char *why, size_t why_size);
 int rp_campaign_report(const char *dir, fl_buf *out, char *why, size_t why_size);
 

@@ -146,8 +146,7 @@ static void run_free(rp_run *r)
     free(r->faults);
 }
 
-int rp_run_report(const char *dir, fl_buf *out, fl_report_info *info, char *why,
-                  size_t why_size)
+int rp_run_report(const char *dir, fl_buf *out, fl_report_info *info, char *why, size_t why_size)
 {
     rp_run r;
     memset(&r, 0, sizeof(r));

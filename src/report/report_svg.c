@@ -56,8 +56,11 @@ void rp_fmt_ns(char *out, size_t cap, double ns)
         if (fabs(ns) < u[i].div && i < 3)
             continue;
         double v = ns / u[i].div;
-        snprintf(out, cap, fabs(v) >= 100 ? "%.0f %s" : fabs(v) >= 10 ? "%.1f %s" : "%.2f %s", v,
-                 u[i].unit);
+        snprintf(out, cap,
+                 fabs(v) >= 100  ? "%.0f %s"
+                 : fabs(v) >= 10 ? "%.1f %s"
+                                 : "%.2f %s",
+                 v, u[i].unit);
         return;
     }
 }

@@ -12,10 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CW     RP_W
-#define CH     300
-#define TOP    20
-#define BOTTOM 48
+#define CW         RP_W
+#define CH         300
+#define TOP        20
+#define BOTTOM     48
 #define SERIES_MAX 8
 #define POINTS_MAX 4096
 
@@ -94,8 +94,8 @@ static void draw(fl_buf *b, const chart *c, const char *id, const char *title, c
         const series *s = &c->s[i];
         if (!s->n)
             continue;
-        fl_buf_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\"%s d=\"",
-                      s->color, s->dashed ? " stroke-dasharray=\"7 4\"" : "");
+        fl_buf_printf(b, "<path fill=\"none\" stroke=\"%s\" stroke-width=\"2.2\"%s d=\"", s->color,
+                      s->dashed ? " stroke-dasharray=\"7 4\"" : "");
         for (size_t k = 0; k < s->n; k++) {
             double px = rp_map(&x, s->x[k]), py = rp_map(&y, s->y[k]);
             if (k && s->step)
@@ -158,8 +158,8 @@ static void views(fl_buf *b, const fl_jr_doc *d, uint32_t obj, uint32_t crashes)
     fl_buf_put_str(b, "<h3>Members as seen over time</h3><p class=\"lead\">Every second, the "
                       "mean over the members that are up of how many members their view "
                       "holds alive, suspect and dead (dotted red: the crashes).</p>\n");
-    draw(b, &c, "views-chart", "Members alive, suspect and dead in the members' views",
-         "time (s)", "members per view");
+    draw(b, &c, "views-chart", "Members alive, suspect and dead in the members' views", "time (s)",
+         "members per view");
     chart_free(&c);
 }
 
@@ -168,7 +168,8 @@ static void crash(fl_buf *b, const fl_jr_doc *d, uint32_t det)
     uint32_t arr = rp_at(d, det, "per_crash");
     if (arr != FL_JR_NONE && d->nodes[arr].type == FL_JR_ARRAY) {
         chart c = {0};
-        cdf(d, arr, "first_suspicion_ns", add(&c, "#d97706", false, true, "first suspicion by anyone"));
+        cdf(d, arr, "first_suspicion_ns",
+            add(&c, "#d97706", false, true, "first suspicion by anyone"));
         cdf(d, arr, "all_dead_ns", add(&c, RP_OK, false, true, "every live member holds it dead"));
         fl_buf_put_str(b, "<h3>Detection time</h3><p class=\"lead\">Of the crashes, the fraction "
                           "detected within a time: the first SUSPECT about the crashed member by "
@@ -189,8 +190,8 @@ static void broadcast(fl_buf *b, const fl_jr_doc *d, uint32_t arr)
     double n = rp_num(d, 0, "nodes", 2);
     chart c = {0};
     size_t k = 0;
-    for (uint32_t e = d->nodes[arr].count ? arr + 1 : FL_JR_NONE; e != FL_JR_NONE && c.n + 2 <= SERIES_MAX;
-         e = d->nodes[e].next, k++) {
+    for (uint32_t e = d->nodes[arr].count ? arr + 1 : FL_JR_NONE;
+         e != FL_JR_NONE && c.n + 2 <= SERIES_MAX; e = d->nodes[e].next, k++) {
         double loss = rp_num(d, e, "loss", 0);
         char label[96];
         snprintf(label, sizeof(label), "measured, %.0f%% loss", loss * 100);
@@ -227,13 +228,14 @@ static void divergence(fl_buf *b, const fl_jr_doc *d, uint32_t part)
     uint32_t arr = rp_at(d, part, "view_divergence");
     if (arr != FL_JR_NONE && d->nodes[arr].type == FL_JR_ARRAY && d->nodes[arr].count) {
         chart c = {0};
-        series *s = add(&c, RP_OK, false, false, "mean |live in view - up on its side| / up on its side");
+        series *s =
+            add(&c, RP_OK, false, false, "mean |live in view - up on its side| / up on its side");
         for (uint32_t e = arr + 1; e != FL_JR_NONE; e = d->nodes[e].next)
             point(s, rp_num(d, e, "t_ns", 0) / 1e9, rp_num(d, e, "fraction", 0));
         fl_buf_put_str(b, "<h3>View divergence</h3><p class=\"lead\">From the split, how far "
                           "the members' views are from the truth on their side (0: exact).</p>\n");
-        draw(b, &c, "divergence-chart", "View divergence after a partition", "seconds since the split",
-             "divergence");
+        draw(b, &c, "divergence-chart", "View divergence after a partition",
+             "seconds since the split", "divergence");
         chart_free(&c);
     }
     views(b, d, part, FL_JR_NONE);
@@ -243,7 +245,9 @@ static void divergence(fl_buf *b, const fl_jr_doc *d, uint32_t part)
 static void scalar(fl_buf *b, const fl_jr_doc *d, const fl_jr_node *v, size_t max)
 {
     if (v->type == FL_JR_TRUE || v->type == FL_JR_FALSE || v->type == FL_JR_NULL)
-        fl_buf_put_str(b, v->type == FL_JR_TRUE ? "true" : v->type == FL_JR_FALSE ? "false" : "null");
+        fl_buf_put_str(b, v->type == FL_JR_TRUE    ? "true"
+                          : v->type == FL_JR_FALSE ? "false"
+                                                   : "null");
     else
         rp_esc_n(b, d->text + v->off, v->len < max ? v->len : max);
 }
@@ -304,8 +308,7 @@ static void table_of(fl_buf *b, const fl_jr_doc *d, uint32_t arr)
         for (uint32_t k = d->nodes[e].count ? e + 1 : FL_JR_NONE; k != FL_JR_NONE;
              k = d->nodes[k + 1].next) {
             const fl_jr_node *v = &d->nodes[k + 1];
-            if (v->type != FL_JR_ARRAY && v->type != FL_JR_OBJECT)
-            {
+            if (v->type != FL_JR_ARRAY && v->type != FL_JR_OBJECT) {
                 fl_buf_put_str(b, "<td class=\"v\">");
                 scalar(b, d, v, 40);
                 fl_buf_put_str(b, "</td>");
@@ -328,8 +331,9 @@ int rp_swim_report(const rp_doc *doc, fl_buf *out, char *why, size_t why_size)
     rp_page_begin(out, title);
     fl_buf_put_str(out, "<h1>");
     rp_esc(out, title);
-    fl_buf_printf(out, "</h1>\n<p class=\"sub\">Lifeguard %s, loss %.0f%%, protocol period %.0f ms, "
-                       "probe timeout %.0f ms; exit code %.0f.</p>\n",
+    fl_buf_printf(out,
+                  "</h1>\n<p class=\"sub\">Lifeguard %s, loss %.0f%%, protocol period %.0f ms, "
+                  "probe timeout %.0f ms; exit code %.0f.</p>\n",
                   rp_bool(d, 0, "lifeguard", true) ? "on" : "off", 100 * rp_num(d, 0, "loss", 0),
                   rp_num(d, 0, "probe_interval_ns", 0) / 1e6,
                   rp_num(d, 0, "probe_timeout_ns", 0) / 1e6, rp_num(d, 0, "exit_code", 0));

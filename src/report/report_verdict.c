@@ -78,8 +78,8 @@ static void safety_rows(const vctx *v)
         bool live = rp_bool(d, 0, "verdict.live", true);
         char t[32];
         row(v, "Liveness",
-            "after everything healed, a write must succeed within the liveness bound", !live,
-            "%s", live ? "a write succeeded" : "NO write succeeded in time");
+            "after everything healed, a write must succeed within the liveness bound", !live, "%s",
+            live ? "a write succeeded" : "NO write succeeded in time");
         if (live && rp_has(d, 0, "verdict.recover_ns"))
             row(v, "Recovery time", "from the final heal to the first successful write", false,
                 "%s", dur(t, sizeof(t), rp_num(d, 0, "verdict.recover_ns", 0)));
@@ -95,9 +95,8 @@ static void service_rows(const vctx *v)
         row(v, "Throughput", "successful operations per second over the measured run", false,
             "%.1f ok/s", rp_num(d, o, "throughput.ok_per_s", 0));
     if (rp_has(d, o, "availability.ok_fraction"))
-        row(v, "Availability",
-            "operations that succeeded; seconds in which at least one succeeded", false,
-            "%.2f%% of ops; %.0f of %.0f s answered",
+        row(v, "Availability", "operations that succeeded; seconds in which at least one succeeded",
+            false, "%.2f%% of ops; %.0f of %.0f s answered",
             100 * rp_num(d, o, "availability.ok_fraction", 0),
             rp_num(d, o, "availability.windows_answered", 0),
             rp_num(d, o, "availability.windows", 0));
@@ -116,8 +115,8 @@ static void service_rows(const vctx *v)
             dur(a, sizeof(a), rp_num(d, o, "availability.leader_outages.mean_ns", 0)),
             dur(b, sizeof(b), rp_num(d, o, "availability.leader_outages.max_ns", 0)));
     if (rp_has(d, o, "latency.ok.count"))
-        row(v, "Latency of ok operations", "invocation to completion: p50, p99, p99.9, max",
-            false, "%s, %s, %s, %s", dur(a, sizeof(a), rp_num(d, o, "latency.ok.p50_ns", 0)),
+        row(v, "Latency of ok operations", "invocation to completion: p50, p99, p99.9, max", false,
+            "%s, %s, %s, %s", dur(a, sizeof(a), rp_num(d, o, "latency.ok.p50_ns", 0)),
             dur(b, sizeof(b), rp_num(d, o, "latency.ok.p99_ns", 0)),
             dur(c, sizeof(c), rp_num(d, o, "latency.ok.p999_ns", 0)),
             dur(e, sizeof(e), rp_num(d, o, "latency.ok.max_ns", 0)));
@@ -135,8 +134,8 @@ static void cost_rows(const vctx *v)
     uint32_t o = v->obs;
     char a[32];
     if (rp_has(d, o, "cost.messages_per_ok"))
-        row(v, "Messages per ok op", "messages (and bytes) the nodes sent per successful op",
-            false, "%.1f (%.0f bytes)", rp_num(d, o, "cost.messages_per_ok", 0),
+        row(v, "Messages per ok op", "messages (and bytes) the nodes sent per successful op", false,
+            "%.1f (%.0f bytes)", rp_num(d, o, "cost.messages_per_ok", 0),
             rp_num(d, o, "cost.bytes_per_ok", 0));
     if (rp_has(d, o, "cost.fsyncs_per_ok"))
         row(v, "Fsyncs per ok op", "disk syncs per successful op (per successful write)", false,
@@ -147,9 +146,8 @@ static void cost_rows(const vctx *v)
             "%.0f started; %.0f leaderships", rp_num(d, o, "cost.elections_started", 0),
             rp_num(d, o, "cost.leaderships", 0));
     if (rp_has(d, o, "faults.count"))
-        row(v, "Faults", "fault intervals injected; time inside at least one", false,
-            "%.0f; %s", rp_num(d, o, "faults.count", 0),
-            dur(a, sizeof(a), rp_num(d, o, "faults.total_ns", 0)));
+        row(v, "Faults", "fault intervals injected; time inside at least one", false, "%.0f; %s",
+            rp_num(d, o, "faults.count", 0), dur(a, sizeof(a), rp_num(d, o, "faults.total_ns", 0)));
 }
 
 void rp_verdict(fl_buf *b, const rp_run *r)
@@ -159,8 +157,7 @@ void rp_verdict(fl_buf *b, const rp_run *r)
     bool bad = rp_bool(d, 0, "verdict.violation", false);
     rp_str(d, 0, "verdict.summary", s, sizeof(s));
     rp_section_begin(b, "verdict", "Verdict", NULL);
-    fl_buf_printf(b, "<div class=\"verdict %s\">%s", bad ? "bad" : "ok",
-                  bad ? "VIOLATION: " : "");
+    fl_buf_printf(b, "<div class=\"verdict %s\">%s", bad ? "bad" : "ok", bad ? "VIOLATION: " : "");
     rp_esc(b, s[0] ? s : bad ? "violation" : "no violation found");
     if (bad)
         fl_buf_put_str(b, " (<a href=\"#failure\">what failed</a>)");

@@ -80,7 +80,7 @@ struct run {
     fl_nemesis fault_kind;
     fl_node_id fault_nodes[FL_RAFT_NODES_MAX];
     uint32_t fault_n;
-    char fault_targets[FL_OBSERVE_FAULT_TARGETS_SIZE]; /* whom the current fault hit */
+    char fault_targets[FL_OBSERVE_TARGETS_SIZE]; /* whom the current fault hit */
     /* leader-churn: its own random stream (the other nemeses' draws stay as they were) and
      * one pending crash or restart per node */
     fl_rng churn_rng;

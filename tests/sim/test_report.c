@@ -216,8 +216,12 @@ TEST(report_xml_checker_rejects_broken_markup)
     const char *good = "<svg a=\"1\"><g><text x='2'>a &lt; b &#955;</text><path d=\"M0 0\"/>"
                        "<!-- c --></g></svg>";
     CHECK(xml_ok(good, strlen(good)));
-    const char *bad[] = {"<svg><g></svg>", "<svg a=1></svg>", "<svg><text>a < b</text></svg>",
-                         "<svg><text>a & b</text></svg>", "<svg></g>", "<svg x=\"1\">"};
+    const char *bad[] = {"<svg><g></svg>",
+                         "<svg a=1></svg>",
+                         "<svg><text>a < b</text></svg>",
+                         "<svg><text>a & b</text></svg>",
+                         "<svg></g>",
+                         "<svg x=\"1\">"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         CHECK(!xml_ok(bad[i], strlen(bad[i])));
 }
