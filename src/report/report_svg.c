@@ -148,50 +148,53 @@ static int ticks(const rp_axis *a, double *v, int max)
     return n;
 }
 
-void rp_axis_x(fl_buf *b, const rp_axis *x, double y, double y_top, const char *label, bool ns)
+/* One axis: vertical (a y axis at x = at, grid lines to far) or horizontal (an x axis at
+ * y = at, grid lines up to far), ticks labelled, and its label. */
+static void axis(fl_buf *b, const rp_axis *a, bool vertical, double at, double far,
+                 const char *label, bool ns)
 {
     double v[64];
-    int n = ticks(x, v, 64);
+    int n = ticks(a, v, 64);
+    double x0 = vertical ? at : a->p0, y0 = vertical ? a->p0 : at;
+    double x1 = vertical ? at : a->p1, y1 = vertical ? a->p1 : at;
     fl_buf_printf(b, "<g class=\"axis\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>",
-                  x->p0, y, x->p1, y);
+                  x0, y0, x1, y1);
     for (int i = 0; i < n; i++) {
-        double px = rp_map(x, v[i]);
+        double p = rp_map(a, v[i]);
         char t[32];
         tick_label(t, sizeof(t), v[i], ns);
-        fl_buf_printf(b,
-                      "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
-                      px, y_top, px, y, px, y, px, y + 4, px, y + 16, t);
+        if (vertical)
+            fl_buf_printf(b,
+                          "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                          "y2=\"%.1f\"/><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
+                          at, p, far, p, at - 4, p, at, p, at - 6, p + 4, t);
+        else
+            fl_buf_printf(b,
+                          "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" "
+                          "y2=\"%.1f\"/><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
+                          "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%s</text>",
+                          p, far, p, at, p, at, p, at + 4, p, at + 16, t);
     }
-    fl_buf_printf(b, "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">",
-                  (x->p0 + x->p1) / 2, y + 32);
+    double mid = (a->p0 + a->p1) / 2, lx = at - 62 > 12 ? at - 62 : 12;
+    if (vertical)
+        fl_buf_printf(b,
+                      "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
+                      "transform=\"rotate(-90 %.1f %.1f)\">",
+                      lx, mid, lx, mid);
+    else
+        fl_buf_printf(b, "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">", mid,
+                      at + 32);
     rp_esc(b, label);
     fl_buf_put_str(b, "</text></g>\n");
 }
 
+void rp_axis_x(fl_buf *b, const rp_axis *x, double y, double y_top, const char *label, bool ns)
+{
+    axis(b, x, false, y, y_top, label, ns);
+}
+
 void rp_axis_y(fl_buf *b, const rp_axis *y, double x, double x_right, const char *label, bool ns)
 {
-    double v[64];
-    int n = ticks(y, v, 64);
-    fl_buf_printf(b, "<g class=\"axis\"><line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>", x,
-                  y->p0, x, y->p1);
-    for (int i = 0; i < n; i++) {
-        double py = rp_map(y, v[i]);
-        char t[32];
-        tick_label(t, sizeof(t), v[i], ns);
-        fl_buf_printf(b,
-                      "<line class=\"grid\" x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                      "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\"/>"
-                      "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"end\">%s</text>",
-                      x, py, x_right, py, x - 4, py, x, py, x - 6, py + 4, t);
-    }
-    double mid = (y->p0 + y->p1) / 2;
-    double lx = x - 62 > 12 ? x - 62 : 12;
-    fl_buf_printf(b,
-                  "<text class=\"label\" x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" "
-                  "transform=\"rotate(-90 %.1f %.1f)\">",
-                  lx, mid, lx, mid);
-    rp_esc(b, label);
-    fl_buf_put_str(b, "</text></g>\n");
+    axis(b, y, true, x, x_right, label, ns);
 }
