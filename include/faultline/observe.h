@@ -42,6 +42,7 @@
 #define FL_OBSERVE_NODES_MAX         4096              /* distinct node ids in roles and service */
 #define FL_OBSERVE_SPLIT_NODES_MAX   8                 /* nodes listed per split-brain interval */
 #define FL_OBSERVE_FAULT_KIND_SIZE   32
+#define FL_OBSERVE_TARGETS_SIZE      48
 #define FL_OBSERVE_KEY_SIZE          32
 /* Appends checked per read by the stale-read rule for append (see below). */
 #define FL_OBSERVE_APPEND_CHECK_MAX 64
@@ -77,11 +78,13 @@ typedef struct fl_observe_service {
 } fl_observe_service;
 
 /* A fault injected over [start_ns, end_ns) (end_ns = FL_TIME_NEVER: until the run ends).
- * kind is free text ("partition halves", "crash n2"), NUL-terminated, truncated if longer. */
+ * kind is free text ("partition-halves", "crash-leader"), NUL-terminated, truncated if
+ * longer; targets says whom it hit, for reports ("n3", "1,2 | 3,4,5"), "" when not told. */
 typedef struct fl_observe_fault {
     fl_time_ns start_ns;
     fl_time_ns end_ns;
     char kind[FL_OBSERVE_FAULT_KIND_SIZE];
+    char targets[FL_OBSERVE_TARGETS_SIZE];
 } fl_observe_fault;
 
 /* Totals over the whole run, summed over all nodes. */

@@ -18,6 +18,7 @@
 #include "faultline/history.h"
 #include "faultline/observe.h"
 #include "faultline/sim.h"
+#include "faultline/timeline.h"
 
 #include <stdio.h>
 
@@ -125,6 +126,8 @@ typedef struct fl_run_result {
     size_t n_services;
     fl_observe_fault *faults;
     size_t n_faults;
+    /* every node's role and term, crashes, restarts, pauses (timeline.h), for reports */
+    fl_timeline timeline;
     /* the verdict of the safety checks run after every event */
     bool violation;
     char violation_reason[256];

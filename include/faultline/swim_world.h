@@ -63,19 +63,29 @@ uint32_t fl_swim_world_wrongly_dead(const fl_swim_world *w);
 
 /* ---- scenarios ------------------------------------------------------------------------------ */
 
-#define FL_SWIM_DIV_MAX 1024
+#define FL_SWIM_DIV_MAX   1024
+#define FL_SWIM_CURVE_MAX 256 /* points of the broadcast's delivery curve */
+#define FL_SWIM_VIEW_MAX                                                                           \
+    2048 /* samples of the members' views (one per second; later ones                              \
+          * are dropped) */
 
 typedef struct fl_swim_figures {
     /* crash */
     uint32_t crashes;
     double first_suspect_s[256]; /* per crash, seconds after the crash */
     double all_dead_s[256];      /* per crash, seconds; < 0: not reached */
+    double crash_at_s[256];      /* per crash, when it happened */
     uint32_t undetected;         /* crashes some live member never marked dead */
     uint64_t false_deaths;       /* about members that were up */
     uint64_t false_suspicions;
     /* broadcast */
     double bc_999_s, bc_100_s; /* time to 99.9% and 100% of live receivers; < 0: never */
     uint32_t bc_missing;       /* receivers that never got it */
+    /* the delivery curve: after t seconds, this fraction of the receivers had it (at most
+     * FL_SWIM_CURVE_MAX points taken evenly from the sorted delivery times) */
+    uint32_t n_curve;
+    float curve_t_s[FL_SWIM_CURVE_MAX];
+    float curve_frac[FL_SWIM_CURVE_MAX];
     /* partition */
     double split_detect_s;  /* until 99% of cross pairs are dead/reaped; < 0: never */
     double split_dead_frac; /* at the heal: (member, other-side member) pairs dead or reaped */
@@ -86,6 +96,13 @@ typedef struct fl_swim_figures {
     uint32_t n_div;
     double div_t_s[FL_SWIM_DIV_MAX]; /* since the split */
     double div_frac[FL_SWIM_DIV_MAX];
+    /* members as seen over time (crash, partition): every second, the mean over up members of
+     * how many members their view holds alive, suspect, and dead (or left, not yet reaped) */
+    uint32_t n_view;
+    float view_t_s[FL_SWIM_VIEW_MAX];
+    float view_alive[FL_SWIM_VIEW_MAX];
+    float view_suspect[FL_SWIM_VIEW_MAX];
+    float view_dead[FL_SWIM_VIEW_MAX];
     /* load */
     double msgs_per_member_s, bytes_per_member_s, updates_per_member_s;
     /* run */

@@ -149,6 +149,7 @@ static int prepare_faults(obs_ctx *c, fl_observables *o)
     o->faults = in->fault_count;
     for (size_t i = 0; i < in->fault_count; i++) {
         f[i].kind[FL_OBSERVE_FAULT_KIND_SIZE - 1] = 0;
+        f[i].targets[FL_OBSERVE_TARGETS_SIZE - 1] = 0;
         fl_time_ns s = f[i].start_ns, e = f[i].end_ns; /* clipped to the run */
         s = s < c->start_ns ? c->start_ns : s;
         e = e > c->end_ns ? c->end_ns : e;

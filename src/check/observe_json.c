@@ -256,6 +256,8 @@ static void faults_json(const fl_observables *o, fl_json *j)
         fl_json_kv_uint(j, "start_ns", o->fault[i].start_ns);
         kv_time(j, "end_ns", o->fault[i].end_ns);
         fl_json_kv_str(j, "kind", o->fault[i].kind);
+        if (o->fault[i].targets[0])
+            fl_json_kv_str(j, "targets", o->fault[i].targets);
         fl_json_obj_end(j);
     }
     fl_json_arr_end(j);

@@ -80,6 +80,11 @@ static void chaos_record(const sim_opts *o, uint64_t seed, fl_buf *line)
     fl_json_init(&j, line, false);
     fl_json_obj_begin(&j);
     fl_json_kv_uint(&j, "seed", seed);
+    if (r.violation || !r.live) {
+        char repro[1024];
+        fl_chaos_repro(&c, repro, sizeof(repro));
+        fl_json_kv_str(&j, "reproduce", repro);
+    }
     fl_json_key(&j, "verdict");
     fl_json_obj_begin(&j);
     fl_json_kv_bool(&j, "violation", r.violation || !r.live);
@@ -431,6 +436,8 @@ int campaign_run(const sim_opts *o)
                 "missing seeds one by one)\n",
                 failed_workers);
     int rc = print_summary(&s);
+    if (o->out_dir)
+        fl_cli_write_report(o->out_dir, NULL, false);
     return failed_workers ? FL_EXIT_VIOLATION : rc;
 }
 

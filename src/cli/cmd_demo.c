@@ -6,6 +6,7 @@
 #include "sim_eval.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define WINDOWS_MAX 600
@@ -17,7 +18,9 @@ static void usage(FILE *f)
                "store to 20 simulated clients for 60 s of virtual time, under a random mix of\n"
                "partitions, crashes, pauses, message loss, duplication, delay and clock faults;\n"
                "checked after every event and at the end, and explained. Takes a few seconds.\n"
-               "With --out DIR it also writes results.json and history.jsonl.\n");
+               "It writes results.json, history.jsonl, timeline.jsonl and report.html (the\n"
+               "pictures: open it in a browser) to DIR, by default $TMPDIR/faultline-demo\n"
+               "(/tmp/faultline-demo when TMPDIR is not set).\n");
 }
 
 static void tell_faults(const fl_run_result *r)
@@ -134,6 +137,12 @@ int fl_cmd_demo(int argc, char **argv)
             return FL_EXIT_USAGE;
         }
     }
+    char default_dir[4096];
+    if (!o.out_dir) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(default_dir, sizeof(default_dir), "%s/faultline-demo", tmp && *tmp ? tmp : "/tmp");
+        o.out_dir = default_dir;
+    }
     printf("faultline demo: 5 Raft nodes, a replicated key-value store, 20 clients doing reads, "
            "writes and compare-and-set on 3 hot keys, 60 s of simulated time, seed %llu.\n\n",
            (unsigned long long)o.run.seed);
@@ -150,8 +159,10 @@ int fl_cmd_demo(int argc, char **argv)
     tell_leaders(&r, &oc);
     tell_service(&oc);
     tell_verdict(&r, &oc);
-    if (o.out_dir && sim_write_outputs(o.out_dir, &o.run, &r, &oc) == 0)
-        printf("\nWrote %s/results.json and %s/history.jsonl.\n", o.out_dir, o.out_dir);
+    if (sim_write_outputs(o.out_dir, &o.run, &r, &oc) == 0)
+        printf("\nWrote %s/results.json, history.jsonl and timeline.jsonl.\n"
+               "Report: %s/report.html (the pictures of this run: open it in a browser)\n",
+               o.out_dir, o.out_dir);
     printf("\nTry: faultline sim --nodes 5 --seed 7 --duration 30s --nemesis mix --out out/\n"
            "     faultline sim --seeds 1..200 --nemesis mix --duration 10s   (a campaign)\n"
            "     faultline sim --nemesis pause --mutant no-step-down   (a planted bug, caught)\n");

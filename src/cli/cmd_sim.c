@@ -68,7 +68,8 @@ static int single_run(const sim_opts *o)
                (unsigned long long)r.joint_committed, (unsigned long long)r.config_committed,
                (unsigned long long)r.removed_stepdowns, (unsigned long long)r.joint_elections);
     if (o->out_dir && sim_write_outputs(o->out_dir, &o->run, &r, &oc) == 0 && !o->quiet)
-        printf("output   %s/results.json, %s/history.jsonl\n", o->out_dir, o->out_dir);
+        printf("output   %s/results.json, history.jsonl, timeline.jsonl; report %s/report.html\n",
+               o->out_dir, o->out_dir);
     printf("verdict  %s\n", oc.violation ? oc.what : "no violation found");
     if (oc.violation) {
         char repro[1024];

@@ -214,6 +214,22 @@ static int fail(int rc, const char *why)
     return FL_EXIT_VIOLATION;
 }
 
+/* The members' mean view over time (swim_world.h), for the report. */
+static void json_views(fl_json *j, const fl_swim_figures *f)
+{
+    fl_json_key(j, "views");
+    fl_json_arr_begin(j);
+    for (uint32_t i = 0; i < f->n_view; i++) {
+        fl_json_obj_begin(j);
+        kv_ns(j, "t_ns", f->view_t_s[i]);
+        fl_json_kv_double(j, "alive", f->view_alive[i]);
+        fl_json_kv_double(j, "suspect", f->view_suspect[i]);
+        fl_json_kv_double(j, "dead", f->view_dead[i]);
+        fl_json_obj_end(j);
+    }
+    fl_json_arr_end(j);
+}
+
 /* per: first suspicion in periods, all: all-dead in seconds (both sorted by quantile()) */
 static void json_crash(fl_json *j, const fl_swim_figures *f, double *per, double *all)
 {
@@ -236,6 +252,17 @@ static void json_crash(fl_json *j, const fl_swim_figures *f, double *per, double
     fl_json_kv_uint(j, "undetected", f->undetected);
     fl_json_kv_uint(j, "false_deaths", f->false_deaths);
     fl_json_kv_uint(j, "false_suspicions", f->false_suspicions);
+    fl_json_key(j, "per_crash");
+    fl_json_arr_begin(j);
+    for (uint32_t i = 0; i < f->crashes; i++) {
+        fl_json_obj_begin(j);
+        kv_ns(j, "at_ns", f->crash_at_s[i]);
+        kv_ns(j, "first_suspicion_ns", f->first_suspect_s[i]);
+        kv_ns(j, "all_dead_ns", f->all_dead_s[i]);
+        fl_json_obj_end(j);
+    }
+    fl_json_arr_end(j);
+    json_views(j, f);
     fl_json_obj_end(j);
 }
 
@@ -325,6 +352,17 @@ static int run_broadcast(const swim_opts *o)
             kv_q(o->j, "rounds_999", f.bc_999_s < 0 ? -1 : f.bc_999_s / T);
             kv_q(o->j, "rounds_100", f.bc_100_s < 0 ? -1 : f.bc_100_s / T);
             fl_json_kv_uint(o->j, "missing", f.bc_missing);
+            fl_json_kv_uint(o->j, "retransmit_limit",
+                            fl_swim_retransmit_limit(&c.w.swim, c.w.nodes));
+            fl_json_key(o->j, "curve");
+            fl_json_arr_begin(o->j);
+            for (uint32_t k = 0; k < f.n_curve; k++) {
+                fl_json_obj_begin(o->j);
+                kv_ns(o->j, "t_ns", f.curve_t_s[k]);
+                fl_json_kv_double(o->j, "fraction", f.curve_frac[k]);
+                fl_json_obj_end(o->j);
+            }
+            fl_json_arr_end(o->j);
             fl_json_obj_end(o->j);
         }
     }
@@ -414,6 +452,7 @@ static void json_partition(fl_json *j, const fl_swim_figures *f, fl_time_ns spli
         fl_json_obj_end(j);
     }
     fl_json_arr_end(j);
+    json_views(j, f);
     fl_json_obj_end(j);
 }
 
@@ -533,6 +572,8 @@ static int json_write(const swim_opts *o, fl_json *j, fl_buf *b, int rc)
         return FL_EXIT_VIOLATION;
     }
     printf("  results: %s/results.json\n", o->out_dir);
+    if (fl_cli_write_report(o->out_dir, NULL, true) == 0)
+        printf("  report: %s/report.html\n", o->out_dir);
     return rc;
 }
 

@@ -19,6 +19,7 @@ static const fl_cli_command commands[] = {
     {"mutants", "every planted Raft bug hunted by simulated campaigns: which check, how fast",
      fl_cmd_mutants},
     {"merge", "combine the shard results of a campaign", fl_cmd_merge},
+    {"report", "one self-contained HTML page of pictures of a run (or a campaign)", fl_cmd_report},
     {"check", "is a history linearizable? (JSON lines or Jepsen EDN)", fl_cmd_check},
     {"gossip", "one SWIM + Lifeguard member on UDP", fl_cmd_gossip},
     {"server", "one real node: Raft peers over TCP, clients over RESP", fl_cmd_server},

@@ -1,6 +1,7 @@
 /* sim_eval.c: judging a simulated run and writing its results (sim_eval.h). */
 #include "sim_eval.h"
 
+#include "cli.h"
 #include "faultline/json.h"
 #include "faultline/raft.h"
 
@@ -189,6 +190,7 @@ static void write_verdict(fl_json *j, const fl_run_result *r, const sim_outcome 
         fl_json_kv_str(j, "invariant_violation", r->violation_reason);
         fl_json_kv_uint(j, "violation_event", r->violation_event);
         fl_json_kv_uint(j, "violation_time_ns", r->violation_time_ns);
+        fl_json_kv_str(j, "trace_tail", r->trace_tail);
     }
     fl_json_kv_str(j, "linearizability", lin_text(oc));
     if (oc->lin == FL_LIN_VIOLATION)
@@ -234,6 +236,7 @@ static void write_faults(fl_json *j, const fl_run_result *r)
     for (size_t i = 0; i < r->n_faults; i++) {
         fl_json_obj_begin(j);
         fl_json_kv_str(j, "kind", r->faults[i].kind);
+        fl_json_kv_str(j, "targets", r->faults[i].targets);
         fl_json_kv_uint(j, "start_ns", r->faults[i].start_ns);
         fl_json_kv_uint(j, "end_ns", r->faults[i].end_ns);
         fl_json_obj_end(j);
@@ -248,6 +251,11 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
     fl_json_init(&j, out, false);
     fl_json_obj_begin(&j);
     fl_json_kv_uint(&j, "seed", c->seed);
+    if (oc->violation) {
+        char repro[1024];
+        sim_opts_repro(c, repro, sizeof(repro));
+        fl_json_kv_str(&j, "reproduce", repro);
+    }
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
     if (oc->has_obs) {
@@ -292,6 +300,9 @@ int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_resu
     fl_json_init(&j, &b, true);
     fl_json_obj_begin(&j);
     fl_json_kv_uint(&j, "seed", c->seed);
+    char repro[1024];
+    sim_opts_repro(c, repro, sizeof(repro));
+    fl_json_kv_str(&j, "reproduce", repro);
     write_config(&j, c);
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
@@ -306,6 +317,9 @@ int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_resu
     fl_buf_reset(&b);
     if (rc == 0 && fl_history_write_jsonl(&r->history, &b) == 0)
         rc = write_file(dir, "history.jsonl", &b);
+    fl_buf_reset(&b);
+    if (rc == 0 && fl_timeline_write_jsonl(&r->timeline, &b) == 0)
+        rc = write_file(dir, "timeline.jsonl", &b);
     fl_buf_free(&b);
-    return rc;
+    return rc ? rc : fl_cli_write_report(dir, NULL, true);
 }

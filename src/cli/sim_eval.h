@@ -30,8 +30,8 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
 void sim_outcome_free(sim_outcome *oc);
 void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
                        const sim_outcome *oc);
-/* Writes DIR/results.json and DIR/history.jsonl (creating DIR). Returns 0 or -1 (message
- * printed). */
+/* Writes DIR/results.json, DIR/history.jsonl, DIR/timeline.jsonl and DIR/report.html
+ * (creating DIR). Returns 0 or -1 (message printed). */
 int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_result *r,
                       const sim_outcome *oc);
 /* One JSON object per run (no newline): the campaign's per-seed record. */

@@ -97,6 +97,28 @@ void fl__run_service(run *rn, fl_node_id id, fl_term term, bool write)
         fl_sim_time(rn->sim), id, term, write ? FL_OBSERVE_ACKED_WRITE : FL_OBSERVE_SERVED_READ};
 }
 
+void fl__run_node_event(run *rn, fl_node_id id, fl_tl_kind kind)
+{
+    fl_tl_event e = {.time_ns = fl_sim_time(rn->sim), .node = id, .kind = (uint8_t)kind};
+    fl_timeline_add(&rn->res->timeline, &e); /* out of memory: the report lacks an event */
+}
+
+/* The node timeline keeps every role (candidates too), not only leadership. */
+static void timeline_role(run *rn, fl_node_id id, fl_raft_role role, fl_term term)
+{
+    run_node *n = &rn->nodes[id];
+    if (n->tl_seen && n->tl_role == (uint8_t)role && n->tl_term == term)
+        return;
+    n->tl_seen = true;
+    n->tl_role = (uint8_t)role;
+    n->tl_term = term;
+    static const uint8_t map[] = {FL_TL_FOLLOWER, FL_TL_PRE_CANDIDATE, FL_TL_CANDIDATE,
+                                  FL_TL_LEADER};
+    fl_tl_event e = {fl_sim_time(rn->sim), id, FL_TL_ROLE,
+                     role < sizeof(map) ? map[role] : FL_TL_FOLLOWER, term};
+    fl_timeline_add(&rn->res->timeline, &e);
+}
+
 /* ---- node hooks -------------------------------------------------------------------------- */
 
 static void node_started(void *arg, fl_node_id id, const fl_raft *r)
@@ -106,7 +128,11 @@ static void node_started(void *arg, fl_node_id id, const fl_raft *r)
     fl_kv_init(&n->kv, NULL); /* volatile: rebuilt by re-applying the log */
     n->kv_up = true;
     n->n_pending = 0;
+    if (n->tl_seen)
+        fl__run_node_event(rn, id, FL_TL_RESTART);
+    n->tl_seen = false;
     fl__run_role(rn, id, false, fl_raft_term_of(r));
+    timeline_role(rn, id, FL_RAFT_FOLLOWER, fl_raft_term_of(r));
 }
 
 static void node_stopped(void *arg, fl_node_id id)
@@ -118,8 +144,10 @@ static void node_stopped(void *arg, fl_node_id id)
     n->kv_up = false;
     n->n_pending = 0; /* its clients time out: outcome unknown */
     fl__clients_drop_reads(n);
-    if (!rn->done)
+    if (!rn->done) {
         fl__run_role(rn, id, false, n->term);
+        fl__run_node_event(rn, id, FL_TL_CRASH);
+    }
 }
 
 static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
@@ -130,6 +158,7 @@ static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_ra
     if (log_len > rn->res->log_entries_max)
         rn->res->log_entries_max = log_len;
     fl__run_role(rn, id, up->role == FL_RAFT_LEADER, up->term);
+    timeline_role(rn, id, up->role, up->term);
     for (size_t i = 0; i < up->n_apply; i++) {
         const fl_raft_entry *e = &up->apply[i];
         fl_index index = up->apply_first + i;
@@ -303,5 +332,6 @@ void fl_run_result_free(fl_run_result *r)
     free(r->roles);
     free(r->services);
     free(r->faults);
+    fl_timeline_free(&r->timeline);
     memset(r, 0, sizeof(*r));
 }

@@ -33,6 +33,9 @@ typedef struct run_node {
     size_t n_reads, cap_reads;
     bool leader; /* as last recorded in the role timeline */
     fl_term term;
+    bool tl_seen; /* the node timeline (fl_run_result.timeline) has its role: */
+    uint8_t tl_role;
+    fl_term tl_term;
 } run_node;
 
 typedef struct run run;
@@ -77,6 +80,7 @@ struct run {
     fl_nemesis fault_kind;
     fl_node_id fault_nodes[FL_RAFT_NODES_MAX];
     uint32_t fault_n;
+    char fault_targets[FL_OBSERVE_TARGETS_SIZE]; /* whom the current fault hit */
     /* leader-churn: its own random stream (the other nemeses' draws stay as they were) and
      * one pending crash or restart per node */
     fl_rng churn_rng;
@@ -99,6 +103,8 @@ struct run {
 /* run.c */
 void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term);
 void fl__run_service(run *rn, fl_node_id id, fl_term term, bool write);
+/* Records a crash, restart, pause or resume of node id in the node timeline. */
+void fl__run_node_event(run *rn, fl_node_id id, fl_tl_kind kind);
 
 /* run_client.c */
 int fl__clients_init(run *rn);

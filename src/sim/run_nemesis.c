@@ -117,6 +117,31 @@ static void set_all_links(run *rn, double loss, double dup, fl_time_ns extra)
         }
 }
 
+/* Appends to the current fault's targets (truncated when full). */
+static void targets_add(run *rn, const char *fmt, unsigned a, unsigned b)
+{
+    size_t used = strlen(rn->fault_targets);
+    if (used + 1 < sizeof(rn->fault_targets))
+        snprintf(rn->fault_targets + used, sizeof(rn->fault_targets) - used, fmt, a, b);
+}
+
+/* The sides of a partition made of groups that talk within and not across: "1,4 | 2,3,5". */
+static void targets_groups(run *rn, const fl_sim_conn *c)
+{
+    uint32_t done = 0, n = rn->cfg->nodes;
+    for (fl_node_id a = 1; a <= n; a++) {
+        if ((done >> a) & 1)
+            continue;
+        targets_add(rn, done ? " | %u" : "%u", a, 0);
+        done |= 1u << a;
+        for (fl_node_id b = a + 1; b <= n; b++)
+            if (!((done >> b) & 1) && fl_sim_conn_can(c, a, b) && fl_sim_conn_can(c, b, a)) {
+                targets_add(rn, ",%u", b, 0);
+                done |= 1u << b;
+            }
+    }
+}
+
 static void partition(run *rn, fl_nemesis kind)
 {
     fl_sim_conn c;
@@ -146,6 +171,14 @@ static void partition(run *rn, fl_nemesis kind)
         fl_sim_conn_one_way(&c, n, leader ? leader : any, any % n + 1);
     }
     fl_sim_set_conn(rn->sim, &c);
+    if (kind == FL_NEMESIS_MAJORITIES_RING)
+        targets_add(rn, "every node sees a different majority", 0, 0);
+    else if (kind == FL_NEMESIS_BRIDGE)
+        targets_add(rn, "n%u bridges the halves", any, 0);
+    else if (kind == FL_NEMESIS_ONE_WAY)
+        targets_add(rn, "n%u -/-> n%u", leader ? leader : any, any % n + 1);
+    else
+        targets_groups(rn, &c);
 }
 
 static void crash(run *rn, fl_nemesis kind)
@@ -158,6 +191,7 @@ static void crash(run *rn, fl_nemesis kind)
         if (!id || fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP)
             continue;
         fl_sim_crash(rn->sim, id);
+        targets_add(rn, rn->fault_n ? ",n%u" : "n%u", id, 0);
         rn->fault_nodes[rn->fault_n++] = id;
     }
 }
@@ -195,14 +229,20 @@ static void fault_start(run *rn, fl_nemesis kind)
 {
     rn->fault_kind = kind;
     rn->fault_n = 0;
+    rn->fault_targets[0] = 0;
+    if (kind >= FL_NEMESIS_LOSS && kind <= FL_NEMESIS_CLOCK_DRIFT)
+        targets_add(rn, kind >= FL_NEMESIS_CLOCK_OFFSET ? "every clock" : "every link", 0, 0);
     if (kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) {
         partition(rn, kind);
     } else if (kind >= FL_NEMESIS_CRASH_ONE && kind <= FL_NEMESIS_CRASH_LEADER) {
         crash(rn, kind);
     } else if (kind == FL_NEMESIS_PAUSE) {
         fl_node_id id = random_up(rn);
-        if (id && fl_sim_pause(rn->sim, id) == 0)
+        if (id && fl_sim_pause(rn->sim, id) == 0) {
             rn->fault_nodes[rn->fault_n++] = id;
+            fl__run_node_event(rn, id, FL_TL_PAUSE);
+            targets_add(rn, "n%u", id, 0);
+        }
     } else if (kind == FL_NEMESIS_LOSS) {
         set_all_links(rn, rn->cfg->loss, 0, 0);
     } else if (kind == FL_NEMESIS_DUP) {
@@ -214,6 +254,7 @@ static void fault_start(run *rn, fl_nemesis kind)
     } else if (kind == FL_NEMESIS_ISOLATE_LEADER_SKEW) {
         fl_node_id l = fl_raft_sim_leader(rn->sim);
         partition(rn, FL_NEMESIS_ISOLATE_LEADER);
+        targets_add(rn, " (n%u slow)", l, 0);
         for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
             fl_sim_clock_set_drift(rn->sim, id,
                                    id == l ? -rn->cfg->clock_drift_ppm : rn->cfg->clock_drift_ppm);
@@ -221,13 +262,17 @@ static void fault_start(run *rn, fl_nemesis kind)
         fl_node_id l = fl_raft_sim_leader(rn->sim);
         if (l)
             fl__nemesis_new_leader(rn, l); /* the sitting leader goes first */
+        targets_add(rn, "each new leader", 0, 0);
     } else if (kind == FL_NEMESIS_CHURN) {
         fl_sim_schedule(rn->sim, fl_sim_time(rn->sim), churn_tick, rn);
+        targets_add(rn, "membership", 0, 0);
     } else if (kind == FL_NEMESIS_TRANSFER) {
         fl_node_id l = fl_raft_sim_leader(rn->sim);
         fl_node_id to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
-        if (l && to != l)
+        if (l && to != l) {
             fl_raft_sim_transfer(rn->sim, l, to);
+            targets_add(rn, "n%u -> n%u", l, to);
+        }
     }
 }
 
@@ -244,8 +289,10 @@ static void fault_stop(run *rn)
         fl_node_id id = rn->fault_nodes[i];
         if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_DOWN)
             fl_sim_restart(rn->sim, id);
-        else if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_PAUSED)
+        else if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_PAUSED) {
             fl_sim_resume(rn->sim, id);
+            fl__run_node_event(rn, id, FL_TL_RESUME);
+        }
     }
     rn->fault_n = 0;
     if (kind >= FL_NEMESIS_LOSS && kind <= FL_NEMESIS_DELAY)
@@ -319,6 +366,7 @@ static void record_fault(run *rn, fl_time_ns start, fl_time_ns end, fl_nemesis k
     f->start_ns = start;
     f->end_ns = end;
     snprintf(f->kind, sizeof(f->kind), "%s", fl_nemesis_name(kind));
+    snprintf(f->targets, sizeof(f->targets), "%s", rn->fault_targets);
 }
 
 static void tick(fl_sim *sim, void *arg)
@@ -373,9 +421,10 @@ void fl__nemesis_heal_all(run *rn)
     for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
         fl_sim_clock_set_drift(rn->sim, id, 0);
         fl_sim_node_state st = fl_sim_node_state_of(rn->sim, id);
-        if (st == FL_SIM_NODE_PAUSED)
+        if (st == FL_SIM_NODE_PAUSED) {
             fl_sim_resume(rn->sim, id);
-        else if (st == FL_SIM_NODE_DOWN)
+            fl__run_node_event(rn, id, FL_TL_RESUME);
+        } else if (st == FL_SIM_NODE_DOWN)
             fl_sim_restart(rn->sim, id);
     }
 }

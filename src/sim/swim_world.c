@@ -238,6 +238,44 @@ static void finish_figures(fl_swim_world *w, fl_swim_figures *f)
     f->trace_hash = fl_sim_trace_hash(w->sim);
 }
 
+/* The mean view of the up members at time t (on the whole second): O(N). */
+static void sample_views(const fl_swim_world *w, fl_time_ns t, fl_swim_figures *f)
+{
+    if (t % FL_NS_PER_S != 0 || f->n_view == FL_SWIM_VIEW_MAX ||
+        (f->n_view && (double)t / 1e9 < f->view_t_s[f->n_view - 1] + 0.5))
+        return;
+    double alive = 0, suspect = 0, dead = 0;
+    uint32_t up = 0;
+    for (fl_node_id id = 1; id <= w->cfg.nodes; id++) {
+        const fl_swim *s = fl_swim_sim_core(w->sim, id);
+        if (!s || fl_sim_node_state_of(w->sim, id) != FL_SIM_NODE_UP)
+            continue;
+        uint32_t live = fl_swim_live_count(s);
+        alive += live - s->n_susp;
+        suspect += s->n_susp;
+        dead += fl_swim_member_count(s) - live;
+        up++;
+    }
+    uint32_t k = f->n_view++;
+    f->view_t_s[k] = (float)((double)t / 1e9);
+    f->view_alive[k] = up ? (float)(alive / up) : 0;
+    f->view_suspect[k] = up ? (float)(suspect / up) : 0;
+    f->view_dead[k] = up ? (float)(dead / up) : 0;
+}
+
+/* Runs until t, sampling the views every second on the way. */
+static int run_sampling(fl_swim_world *w, fl_time_ns t, fl_swim_figures *f)
+{
+    fl_time_ns now = fl_sim_time(w->sim);
+    for (fl_time_ns s = (now / FL_NS_PER_S + 1) * FL_NS_PER_S; s <= t; s += FL_NS_PER_S) {
+        int rc = fl_swim_world_run_until(w, s);
+        if (rc)
+            return rc;
+        sample_views(w, s, f);
+    }
+    return fl_swim_world_run_until(w, t);
+}
+
 static fl_node_id random_up(fl_swim_world *w)
 {
     fl_rng *r = fl_sim_driver_rng(w->sim);
@@ -265,15 +303,16 @@ int fl_swim_scn_crash(const fl_swim_world_config *c, uint32_t crashes, fl_time_n
     fl_time_ns at[256];
     fl_time_ns t = WARMUP_NS;
     for (uint32_t i = 0; i < crashes && !rc; i++) {
-        if ((rc = fl_swim_world_run_until(&w, t)))
+        if ((rc = run_sampling(&w, t, f)))
             break;
         victims[i] = random_up(&w);
         at[i] = t;
+        f->crash_at_s[i] = (double)t / 1e9;
         rc = fl_swim_world_crash(&w, victims[i]);
         t += spacing_ns;
     }
     if (!rc)
-        rc = fl_swim_world_run_until(&w, t);
+        rc = run_sampling(&w, t, f);
     for (uint32_t i = 0; i < crashes && !rc; i++) {
         fl_node_id v = victims[i];
         f->first_suspect_s[i] = w.first_suspect_ns[v] == FL_TIME_NEVER
@@ -322,6 +361,14 @@ int fl_swim_scn_broadcast(const fl_swim_world_config *c, fl_time_ns window_ns, f
             t[k999 - 1] == FL_TIME_NEVER ? -1.0 : (double)(t[k999 - 1] - w.bc_start_ns) / 1e9;
         f->bc_100_s = t[n - 1] == FL_TIME_NEVER ? -1.0 : (double)(t[n - 1] - w.bc_start_ns) / 1e9;
         f->bc_missing = n - w.bc_count;
+        uint32_t points = n < FL_SWIM_CURVE_MAX ? n : FL_SWIM_CURVE_MAX;
+        for (uint32_t j = 0; j < points; j++) {
+            uint32_t i = points > 1 ? (uint32_t)((uint64_t)j * (n - 1) / (points - 1)) : 0;
+            if (t[i] == FL_TIME_NEVER)
+                break;
+            f->curve_t_s[f->n_curve] = (float)((double)(t[i] - w.bc_start_ns) / 1e9);
+            f->curve_frac[f->n_curve++] = (float)(i + 1) / (float)n;
+        }
     }
     free(t);
     finish_figures(&w, f);
@@ -478,6 +525,7 @@ int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl
         if ((rc = fl_swim_world_run_until(&w, t)))
             goto out;
         sample_divergence(&w, t, WARMUP_NS, f);
+        sample_views(&w, t, f);
         if (f->split_detect_s >= 0)
             continue;
         /* 99% of the (member, member of the other half) pairs are dead or reaped (pairs come
@@ -499,6 +547,7 @@ int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl
         if ((rc = fl_swim_world_run_until(&w, t)))
             goto out;
         sample_divergence(&w, t, WARMUP_NS, f);
+        sample_views(&w, t, f);
         if (fl_swim_world_converged(&w)) {
             f->heal_s = (double)(t - heal) / 1e9;
             break;

@@ -268,7 +268,7 @@ TEST(observe_throughput_windows)
     op(&h, 1, FL_F_READ, NULL, none, FL_EV_OK, fl_value_int(1), 550 * MS, 600 * MS);
     op(&h, 1, FL_F_WRITE, NULL, fl_value_int(2), FL_EV_FAIL, none, 1400 * MS, 1500 * MS);
     op(&h, 1, FL_F_READ, NULL, none, FL_EV_OK, fl_value_int(1), 2400 * MS, 2500 * MS);
-    fl_observe_fault fault = {1200 * MS, 1800 * MS, "partition halves"};
+    fl_observe_fault fault = {1200 * MS, 1800 * MS, "partition halves", ""};
     fl_observe_input in;
     fl_observe_input_init(&in);
     in.history = &h;
@@ -500,7 +500,7 @@ static void scenario(fl_history *h, fl_observables *o)
     const fl_observe_role roles[] = {
         {0, 1, true, 2}, {1300 * MS, 2, true, 3}, {1500 * MS, 1, false, 3}};
     const fl_observe_service svc[] = {{1400 * MS, 1, 2, FL_OBSERVE_SERVED_READ}};
-    const fl_observe_fault faults[] = {{1000 * MS, FL_TIME_NEVER, "isolate \"leader\""}};
+    const fl_observe_fault faults[] = {{1000 * MS, FL_TIME_NEVER, "isolate \"leader\"", ""}};
     fl_observe_input in;
     fl_observe_input_init(&in);
     in.history = h;
@@ -705,10 +705,10 @@ TEST(observe_fault_union)
     fl_history h;
     fl_history_init(&h);
     const fl_observe_fault faults[] = {
-        {3 * S, FL_TIME_NEVER, "crash n1"},
-        {0, 1 * S, "partition"},
-        {500 * MS, 1500 * MS, "loss 20%"},
-        {2 * S, 2 * S, "empty"},
+        {3 * S, FL_TIME_NEVER, "crash n1", ""},
+        {0, 1 * S, "partition", ""},
+        {500 * MS, 1500 * MS, "loss 20%", ""},
+        {2 * S, 2 * S, "empty", ""},
     };
     fl_observe_input in;
     fl_observe_input_init(&in);
