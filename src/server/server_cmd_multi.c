@@ -213,12 +213,10 @@ bool fl__multi_intercept(op *o)
             done_error(o, "ERR DISCARD without MULTI");
         }
     } else if (!strcmp(name, "watch")) {
-        if (c->in_multi) {
-            c->multi_dirty = true;
-            done_error(o, "ERR Command not allowed inside a transaction");
-        } else {
+        if (c->in_multi)
+            done_error(o, "ERR WATCH inside MULTI is not allowed");
+        else
             watch_begin(o);
-        }
     } else if (!strcmp(name, "unwatch")) {
         unwatch(c);
         done_simple(o, "OK");
