@@ -35,7 +35,11 @@ typedef enum fl_kv_route {
     FL_KV_ROUTE_HOLD = 3,  /* wait for fl_kv_order_release */
 } fl_kv_route;
 
+/* A planted bug, to show the checks catch a server that reorders (docs/mutants.md). */
+#define FL_KV_ORDER_MUTANT_READ_AHEAD 1u /* rule 1 broken: reads by ReadIndex at once */
+
 typedef struct fl_kv_order {
+    uint32_t mutants;       /* FL_KV_ORDER_MUTANT_ bits; 0 in production */
     uint32_t log_pending;   /* commands on the log path, not yet answered */
     uint32_t index_pending; /* ReadIndex reads not yet served */
     uint32_t held;          /* commands held (rules 2 and 3) */

@@ -119,6 +119,8 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
             c->timeout_s = (uint32_t)v;
         return 0;
     }
+    if (!strcmp(opt, "--fault-reorder-reads")) /* test hook: a planted ordering bug */
+        return (c->fault_reorder_reads = !strcmp(val, "1")) ? 0 : -1;
     if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
         return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
     if (!strcmp(opt, "--log-level"))

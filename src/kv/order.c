@@ -12,7 +12,8 @@ fl_kv_route fl_kv_order_route(fl_kv_order *o, bool read, bool may_index)
     fl_kv_route r;
     if (o->held > 0 || (!read && o->index_pending > 0))
         r = FL_KV_ROUTE_HOLD; /* rules 3, 2 */
-    else if (read && may_index && o->log_pending == 0)
+    else if (read && may_index &&
+             (o->log_pending == 0 || (o->mutants & FL_KV_ORDER_MUTANT_READ_AHEAD)))
         r = FL_KV_ROUTE_INDEX; /* rule 1 */
     else
         r = FL_KV_ROUTE_LOG;

@@ -225,6 +225,7 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         c->s = s;
         c->fd = fd;
         c->id = ++s->next_conn_id;
+        c->order.mutants = s->cfg.fault_reorder_reads ? FL_KV_ORDER_MUTANT_READ_AHEAD : 0;
         c->last_io = fl_loop_now(loop);
         fl_addr_format(&peer, c->addr);
         fl_buf_init(&c->watched);
