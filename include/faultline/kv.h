@@ -36,13 +36,13 @@ typedef enum fl_kv_op {
      * "integer" result is decimal text in the result value; a "list" result is a list value
      * (fl_kv_list_next). Expiry specs: FL_KV_F_EXP_REL (num = ns from the log time),
      * FL_KV_F_EXP_ABS (num = ns since the epoch), FL_KV_F_PERSIST. */
-    FL_KV_SET = 7,     /* key value [NX|XX] [GET] [KEEPTTL|expiry]: ok (value = old if GET) or
-                          not_applied (NX/XX condition false) */
-    FL_KV_MSET = 8,    /* args: key value ...; NX: all or nothing (integer 1 / 0) */
-    FL_KV_DEL = 9,     /* args: keys; integer: how many existed */
-    FL_KV_GETDEL = 10, /* key: its value, then gone */
-    FL_KV_GETEX = 11,  /* key [expiry | PERSIST]: its value */
-    FL_KV_EXPIRE = 12, /* key expiry [condition in flags & 7: 1 NX 2 XX 3 GT 4 LT]: integer */
+    FL_KV_SET = 7,      /* key value [NX|XX] [GET] [KEEPTTL|expiry]: ok (value = old if GET) or
+                           not_applied (NX/XX condition false) */
+    FL_KV_MSET = 8,     /* args: key value ...; NX: all or nothing (integer 1 / 0) */
+    FL_KV_DEL = 9,      /* args: keys; integer: how many existed */
+    FL_KV_GETDEL = 10,  /* key: its value, then gone */
+    FL_KV_GETEX = 11,   /* key [expiry | PERSIST]: its value */
+    FL_KV_EXPIRE = 12,  /* key expiry [condition in flags & 7: 1 NX 2 XX 3 GT 4 LT]: integer */
     FL_KV_PERSIST = 13, /* key: integer 1 if a time to live was removed */
     FL_KV_TTL = 14,     /* key [F_MS]: integer -2 missing, -1 no expiry, else s (ms) left */
     FL_KV_FLUSH = 15,   /* every key goes */
@@ -201,8 +201,8 @@ typedef struct fl_kv {
     fl__kv_entry **expiring;    /* min-heap by expiry time of the keys that have one */
     size_t n_expiring, cap_expiring;
     fl_index delete_index; /* the last index at which a key was deleted (WATCH of absent keys) */
-    fl_buf result_buf;          /* backs fl_kv_result.value from the last apply */
-    int err;                    /* latched FL_ENOMEM: the replica must stop */
+    fl_buf result_buf;     /* backs fl_kv_result.value from the last apply */
+    int err;               /* latched FL_ENOMEM: the replica must stop */
 } fl_kv;
 
 /* Initializes an empty kv; config NULL = defaults. Returns 0 or FL_ECONFIG. Allocates
@@ -259,8 +259,8 @@ static inline size_t fl_kv_session_count(const fl_kv *kv)
 bool fl_kv_invariants(const fl_kv *kv);
 
 /* A 64-bit hash of the whole replicated state (data with expiry times and modification
- * indexes, sessions with their cached results, applied index, log time, delete index). Equal states give equal digests regardless of hash seed or
- * insertion order. O(state size), no allocation. */
+ * indexes, sessions with their cached results, applied index, log time, delete index). Equal states
+ * give equal digests regardless of hash seed or insertion order. O(state size), no allocation. */
 uint64_t fl_kv_digest(const fl_kv *kv);
 
 /* Appends a snapshot of the whole state to out: versioned, keys sorted, sessions in LRU

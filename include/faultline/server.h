@@ -47,7 +47,7 @@ typedef struct fl_server_config {
     uint32_t
         snapshot_every; /* snapshot the kv every N applied entries (default 10000); 0 = never */
     uint32_t fault_fsync_fail_after; /* test hook: the Nth WAL fdatasync fails; 0 = off */
-    bool fault_reorder_reads; /* test hook: reads overtake their connection's writes */
+    bool fault_reorder_reads;        /* test hook: reads overtake their connection's writes */
     fl_server_read_mode read_mode;   /* how GET is served, default FL_SERVER_READ_INDEX */
     uint32_t max_drift_ppm;          /* FL_SERVER_READ_LEASE: declared clock drift bound */
 } fl_server_config;

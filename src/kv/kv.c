@@ -170,8 +170,8 @@ const char *fl_kv_status_name(fl_kv_status s)
 const char *fl_kv_op_name(fl_kv_op op)
 {
     static const char *const names[FL_KV_OP_COUNT] = {
-        "noop",   "get",   "put",  "delete", "append", "incr",   "cas",    "set",  "mset",
-        "del",    "getdel", "getex", "expire", "persist", "ttl", "flush", "multi", "mget",
-        "exists", "strlen", "type", "keys",   "scan",    "dbsize", "index"};
+        "noop",   "get",    "put",   "delete", "append",  "incr",   "cas",   "set",   "mset",
+        "del",    "getdel", "getex", "expire", "persist", "ttl",    "flush", "multi", "mget",
+        "exists", "strlen", "type",  "keys",   "scan",    "dbsize", "index"};
     return (unsigned)op < FL_KV_OP_COUNT ? names[op] : "?";
 }

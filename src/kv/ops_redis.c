@@ -18,8 +18,9 @@ static fl_time_ns expiry_of(const fl_kv *kv, const fl_kv_cmd *c)
 {
     fl_time_ns now = kv->log_time_ns, at;
     if (c->flags & FL_KV_F_EXP_REL)
-        at = c->num <= 0 ? now : (uint64_t)c->num > FL_TIME_NEVER - now ? FL_TIME_NEVER - 1
-                                                                         : now + (uint64_t)c->num;
+        at = c->num <= 0                              ? now
+             : (uint64_t)c->num > FL_TIME_NEVER - now ? FL_TIME_NEVER - 1
+                                                      : now + (uint64_t)c->num;
     else
         at = c->num <= 0 ? 0 : (fl_time_ns)c->num;
     if (at <= now)

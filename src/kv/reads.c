@@ -149,8 +149,7 @@ static int keys_list(fl_kv *kv, const fl_kv_cmd *c, bool scan, fl_kv_result *out
         match += fl__kv_glob(pat, pn, v[i].n->key, v[i].n->key_len);
     fl_kv_list_begin(&b, (uint32_t)(match + scan));
     if (scan) {
-        snprintf(text, sizeof(text), "%llu",
-                 take < count ? (unsigned long long)v[take].h : 0ull);
+        snprintf(text, sizeof(text), "%llu", take < count ? (unsigned long long)v[take].h : 0ull);
         fl_kv_list_add(&b, text, strlen(text));
     }
     for (size_t i = 0; i < take; i++)

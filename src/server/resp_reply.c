@@ -1,6 +1,6 @@
-/* resp_reply.c: RESP2 and RESP3 reply writers and the request writer (resp.h). Invariant: every writer emits one
- * complete RESP value (or, for arrays, its header) or latches an error in the buffer; a
- * simple string or error line never contains CR or LF, whatever the caller passes. */
+/* resp_reply.c: RESP2 and RESP3 reply writers and the request writer (resp.h). Invariant: every
+ * writer emits one complete RESP value (or, for arrays, its header) or latches an error in the
+ * buffer; a simple string or error line never contains CR or LF, whatever the caller passes. */
 #include "faultline/resp.h"
 
 #include <inttypes.h>

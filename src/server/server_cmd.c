@@ -82,7 +82,6 @@ static void quit_begin(op *o)
     done_simple(o, "OK");
 }
 
-
 static void auth_begin(op *o)
 {
     const char *pass = o->s->cfg.requirepass;
@@ -247,8 +246,8 @@ static void unknown(op *o, size_t argc, const fl_resp_arg *argv)
 {
     fl_buf b;
     fl_buf_init(&b);
-    fl_buf_printf(&b, "ERR unknown command '%.128s', with args beginning with: ",
-                  (const char *)argv[0].p);
+    fl_buf_printf(
+        &b, "ERR unknown command '%.128s', with args beginning with: ", (const char *)argv[0].p);
     for (size_t i = 1; i < argc && b.len < 512; i++)
         fl_buf_printf(&b, "'%.128s' ", (const char *)argv[i].p);
     fl_buf_put_u8(&b, 0);

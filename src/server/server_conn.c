@@ -7,9 +7,10 @@
  * the connection is not read until replies drain), clients_max connections (lowered at
  * start to what the open-file limit allows; one over it gets Redis's "-ERR max number of
  * clients reached" before it is closed), and the parser's limits per request. With
- * --timeout, a connection with nothing in flight that sent nothing for that long is closed. A protocol error gets its error reply, then the connection
- * is closed once that reply is written. Invariant: a connection is freed only from its own
- * I/O callback or at shutdown, never from inside a reply path, so ops can always reach it. */
+ * --timeout, a connection with nothing in flight that sent nothing for that long is closed. A
+ * protocol error gets its error reply, then the connection is closed once that reply is written.
+ * Invariant: a connection is freed only from its own I/O callback or at shutdown, never from inside
+ * a reply path, so ops can always reach it. */
 #include "server_int.h"
 
 #include "faultline/error.h"

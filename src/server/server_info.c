@@ -15,7 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#define ARG(o, i) ((const char *)(o)->argv[i].p)
+#define ARG(o, i)        ((const char *)(o)->argv[i].p)
 #define FL_REDIS_VERSION "7.0.0"
 
 void fl__put_null(const op *o, fl_buf *out)
@@ -110,11 +110,10 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
     conf_text(r, b, sep);
 }
 
-
 /* ---- INFO -------------------------------------------------------------------------------- */
 
-static const char *const sections[] = {"server",      "clients", "memory", "persistence",
-                                       "stats",       "replication", "cpu", "keyspace", "raft"};
+static const char *const sections[] = {"server",      "clients", "memory",   "persistence", "stats",
+                                       "replication", "cpu",     "keyspace", "raft"};
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static void section(srv *s, const char *name, fl_buf *b)
@@ -123,9 +122,10 @@ static void section(srv *s, const char *name, fl_buf *b)
     fl_time_ns up = fl_loop_now(&s->loop) - s->started_ns;
     char a[FL_ADDR_STR_MAX];
     if (!strcmp(name, "server")) {
-        fl_buf_printf(b, "# Server\r\nredis_version:" FL_REDIS_VERSION "\r\nredis_mode:standalone\r\n"
-                         "faultline_version:0.1.0\r\narch_bits:64\r\nprocess_id:%ld\r\n"
-                         "tcp_port:%s\r\nuptime_in_seconds:%llu\r\n",
+        fl_buf_printf(b,
+                      "# Server\r\nredis_version:" FL_REDIS_VERSION "\r\nredis_mode:standalone\r\n"
+                      "faultline_version:0.1.0\r\narch_bits:64\r\nprocess_id:%ld\r\n"
+                      "tcp_port:%s\r\nuptime_in_seconds:%llu\r\n",
                       (long)getpid(), strrchr(fl_addr_format(&s->cfg.listen, a), ':') + 1,
                       (unsigned long long)(up / FL_NS_PER_S));
     } else if (!strcmp(name, "clients")) {
@@ -136,8 +136,9 @@ static void section(srv *s, const char *name, fl_buf *b)
     } else if (!strcmp(name, "persistence")) {
         fl_buf_printf(b, "# Persistence\r\nloading:0\r\naof_enabled:1\r\n");
     } else if (!strcmp(name, "stats")) {
-        fl_buf_printf(b, "# Stats\r\ntotal_connections_received:%llu\r\n"
-                         "total_commands_processed:%llu\r\nrejected_connections:%llu\r\n",
+        fl_buf_printf(b,
+                      "# Stats\r\ntotal_connections_received:%llu\r\n"
+                      "total_commands_processed:%llu\r\nrejected_connections:%llu\r\n",
                       (unsigned long long)s->connections_total, (unsigned long long)s->commands,
                       (unsigned long long)s->rejected_conns);
     } else if (!strcmp(name, "replication")) {
@@ -211,7 +212,8 @@ static bool set_name(conn *c, const fl_resp_arg *a)
     return true;
 }
 
-static const char *const E_NAME = "ERR Client names cannot contain spaces, newlines or special characters.";
+static const char *const E_NAME =
+    "ERR Client names cannot contain spaces, newlines or special characters.";
 
 static void hello_reply(op *o, bool resp3)
 {
@@ -301,8 +303,9 @@ void fl__hello_now(op *o)
 
 static void client_line(const conn *c, fl_buf *b)
 {
-    fl_buf_printf(b, "id=%llu addr=%s laddr=- fd=%d name=%s age=%llu idle=%llu flags=%s db=0 "
-                     "multi=%d watch=%u resp=%d\n",
+    fl_buf_printf(b,
+                  "id=%llu addr=%s laddr=- fd=%d name=%s age=%llu idle=%llu flags=%s db=0 "
+                  "multi=%d watch=%u resp=%d\n",
                   (unsigned long long)c->id, c->addr, c->fd, c->name,
                   (unsigned long long)((fl_loop_now(&c->s->loop) - c->s->started_ns) / FL_NS_PER_S),
                   (unsigned long long)((fl_loop_now(&c->s->loop) - c->last_io) / FL_NS_PER_S),
@@ -344,8 +347,10 @@ void fl__client_now(op *o)
         fl_resp_put_simple(b, "OK");
     } else {
         char msg[128];
-        snprintf(msg, sizeof(msg), "ERR unknown subcommand or wrong number of arguments for "
-                 "'%.40s'. Try CLIENT HELP.", sub);
+        snprintf(msg, sizeof(msg),
+                 "ERR unknown subcommand or wrong number of arguments for "
+                 "'%.40s'. Try CLIENT HELP.",
+                 sub);
         done_error(o, msg);
         return;
     }
@@ -360,9 +365,9 @@ void fl__config_now(op *o)
         char maxc[16], tmo[16];
         snprintf(maxc, sizeof(maxc), "%u", s->clients_max);
         snprintf(tmo, sizeof(tmo), "%u", s->cfg.timeout_s);
-        const char *known[][2] = {{"save", ""},        {"appendonly", "yes"},
-                                  {"appendfsync", "always"}, {"databases", "1"},
-                                  {"maxclients", maxc}, {"timeout", tmo}};
+        const char *known[][2] = {
+            {"save", ""},       {"appendonly", "yes"}, {"appendfsync", "always"},
+            {"databases", "1"}, {"maxclients", maxc},  {"timeout", tmo}};
         size_t n = 0, k = sizeof(known) / sizeof(known[0]);
         for (size_t i = 0; i < k; i++)
             n += !strcasecmp(ARG(o, 2), known[i][0]);

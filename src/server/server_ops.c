@@ -28,8 +28,8 @@
 #include <string.h>
 #include <time.h>
 
-#define KV_CMD_CLIENT_OFFSET 3  /* client_id in the kv command encoding (docs/kv.md) */
-#define KV_CMD_SEQ_OFFSET    11 /* seq */
+#define KV_CMD_CLIENT_OFFSET 3   /* client_id in the kv command encoding (docs/kv.md) */
+#define KV_CMD_SEQ_OFFSET    11  /* seq */
 #define ADDR_EVERY           100 /* housekeeping rounds (10 ms) between FRAME_ADDR sends */
 
 enum { PROPOSED_OK = 0, PROPOSED_NOT_LEADER = 1, PROPOSED_TOO_BIG = 2 };
@@ -495,16 +495,16 @@ static void send_addr(srv *s)
     const char *a = fl__ops_client_addr(s, s->cfg.id);
     for (uint32_t i = 0; i < s->cfg.n; i++)
         if (s->cfg.ids[i] != s->cfg.id)
-            fl_peers_send(&s->peers, s->cfg.ids[i], FRAME_ADDR, (const uint8_t *)a, strlen(a),
-                          NULL, 0);
+            fl_peers_send(&s->peers, s->cfg.ids[i], FRAME_ADDR, (const uint8_t *)a, strlen(a), NULL,
+                          0);
 }
 
 /* The leader proposes a noop stamped with its clock once some key's expiry is due, so that
  * every replica deletes it (kv.h: expiry follows the log time only). */
 static void expire_keys(srv *s)
 {
-    if (s->expiry_noop &&
-        (fl_raft_role_of(&s->raft) != FL_RAFT_LEADER || fl_raft_applied_of(&s->raft) >= s->expiry_noop))
+    if (s->expiry_noop && (fl_raft_role_of(&s->raft) != FL_RAFT_LEADER ||
+                           fl_raft_applied_of(&s->raft) >= s->expiry_noop))
         s->expiry_noop = 0;
     if (s->expiry_noop || fl_raft_role_of(&s->raft) != FL_RAFT_LEADER)
         return;

@@ -243,13 +243,21 @@ TEST(kv_glob_patterns)
     struct {
         const char *p, *s;
         bool m;
-    } t[] = {{"*", "", true},        {"h?llo", "hello", true},  {"h*llo", "heeeello", true},
-             {"h[ae]llo", "hallo", true}, {"h[^e]llo", "hello", false}, {"h[a-b]llo", "hbllo", true},
-             {"h\\*o", "h*o", true},  {"h\\*o", "hxo", false}, {"*a*b", "xaxxb", true},
-             {"a*", "b", false},      {"[z-a]", "m", true},     {"**x", "abx", true}};
+    } t[] = {{"*", "", true},
+             {"h?llo", "hello", true},
+             {"h*llo", "heeeello", true},
+             {"h[ae]llo", "hallo", true},
+             {"h[^e]llo", "hello", false},
+             {"h[a-b]llo", "hbllo", true},
+             {"h\\*o", "h*o", true},
+             {"h\\*o", "hxo", false},
+             {"*a*b", "xaxxb", true},
+             {"a*", "b", false},
+             {"[z-a]", "m", true},
+             {"**x", "abx", true}};
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         bool m = fl__kv_glob((const uint8_t *)t[i].p, strlen(t[i].p), (const uint8_t *)t[i].s,
-                               strlen(t[i].s));
+                             strlen(t[i].s));
         if (m != t[i].m)
             fprintf(stderr, "  glob %s on %s\n", t[i].p, t[i].s);
         CHECK(m == t[i].m);
@@ -320,7 +328,8 @@ static fl_kv_cmd tx(fx *f, fl_buf *args, const char *watch_key, fl_index watch_a
         c.num = 1;
         c.argc = 2;
     }
-    fl_kv_cmd subs[3] = {kc(FL_KV_PUT, "a", "1"), kc(FL_KV_INCR, "a", NULL), kc(FL_KV_GET, "a", NULL)};
+    fl_kv_cmd subs[3] = {kc(FL_KV_PUT, "a", "1"), kc(FL_KV_INCR, "a", NULL),
+                         kc(FL_KV_GET, "a", NULL)};
     subs[1].delta = 1;
     for (int i = 0; i < 3; i++) {
         fl_buf_reset(&f->entry);
@@ -352,8 +361,8 @@ TEST(kv_multi_applies_at_once_and_honours_watch)
         CHECK_EQ(r.status, FL_KV_OK);
     }
     CHECK(r.value_len == 1 && r.value[0] == '2');
-    fl_index w = f.index; /* a watch taken now */
-    CHECK_EQ(apply(&f, tx(&f, &args, "a", w)), FL_KV_OK); /* untouched since */
+    fl_index w = f.index;                                          /* a watch taken now */
+    CHECK_EQ(apply(&f, tx(&f, &args, "a", w)), FL_KV_OK);          /* untouched since */
     CHECK_EQ(apply(&f, tx(&f, &args, "a", w)), FL_KV_NOT_APPLIED); /* the tx above touched it */
     w = f.index;
     CHECK_EQ(apply(&f, kc(FL_KV_PUT, "other", "x")), FL_KV_OK);

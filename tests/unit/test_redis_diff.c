@@ -13,10 +13,10 @@
 #include <sys/time.h>
 
 typedef struct step {
-    int conn;               /* 0 or 1: two connections, for WATCH */
-    int pipe;               /* steps with the same non-zero pipe number go in one write */
-    int sleep_ms;           /* wait this long before the step */
-    const char *words[10];  /* NULL-terminated */
+    int conn;              /* 0 or 1: two connections, for WATCH */
+    int pipe;              /* steps with the same non-zero pipe number go in one write */
+    int sleep_ms;          /* wait this long before the step */
+    const char *words[10]; /* NULL-terminated */
 } step;
 
 /* Replies that differ on purpose: only the first byte (the reply type) is compared, or
@@ -245,7 +245,8 @@ static void show(const char *who, const fl_buf *b)
 
 TEST(redis_diff_replies_match_byte_for_byte)
 {
-    SKIP_UNLESS(have_redis_server(), "redis-server is not installed (apt-get install redis-server)");
+    SKIP_UNLESS(have_redis_server(),
+                "redis-server is not installed (apt-get install redis-server)");
     static rig r;
     rig_init(&r, 1);
     rig_start(&r, 1);
