@@ -427,7 +427,7 @@ TEST(kv_snapshot_keeps_expiry_and_modification_indexes)
     fx f;
     fx_init(&f);
     for (int i = 0; i < 40; i++) {
-        char k[8];
+        char k[16];
         snprintf(k, sizeof(k), "k%d", i);
         fl_kv_cmd c = kc(FL_KV_SET, k, "v");
         c.flags = i % 3 ? FL_KV_F_EXP_REL : 0;
