@@ -81,7 +81,7 @@ TEST(server_pipeline_order_check_catches_reordering_mutant)
     CHECK(rig_set(&r, follower_of(&r, leader), "warm", "1", 5000));
     int bad = 0;
     for (int t = 0; t < 5 && !bad; t++) {
-        char key[8];
+        char key[16];
         snprintf(key, sizeof(key), "m%d", t);
         bad = pipeline_mismatches(r.client_port[follower_of(&r, leader)], key);
     }
