@@ -5,7 +5,9 @@
  * and the same fl_kv_config, reaches the same state, the same results and the same digest.
  * Nothing here reads a clock, calls rand(), does I/O or uses global mutable state: the only
  * notion of time is "log time", the maximum of the leader-stamped timestamps carried by the
- * applied commands, and it is used only to expire idle client sessions.
+ * applied commands. It expires idle client sessions and keys with a time to live: a key whose
+ * expiry time is at or before the log time is deleted when an entry is applied, so every
+ * replica expires the same keys at the same index (docs/kv.md, "Expiry").
  *
  * Keys and values are binary-safe byte strings. Client sessions give exactly-once semantics:
  * a command with (client_id, seq) whose seq was already applied returns the cached result
@@ -30,8 +32,47 @@ typedef enum fl_kv_op {
     FL_KV_APPEND = 4, /* value := value ++ arg (missing = empty); result value = new value */
     FL_KV_INCR = 5,   /* decimal int64 value += delta (missing = 0); result value = new text */
     FL_KV_CAS = 6,    /* if value == expect (or absent and expect_absent) then value := arg */
+    /* Redis-shaped commands (docs/kv.md has each one's arguments, flags and result). An
+     * "integer" result is decimal text in the result value; a "list" result is a list value
+     * (fl_kv_list_next). Expiry specs: FL_KV_F_EXP_REL (num = ns from the log time),
+     * FL_KV_F_EXP_ABS (num = ns since the epoch), FL_KV_F_PERSIST. */
+    FL_KV_SET = 7,      /* key value [NX|XX] [GET] [KEEPTTL|expiry]: ok (value = old if GET) or
+                           not_applied (NX/XX condition false) */
+    FL_KV_MSET = 8,     /* args: key value ...; NX: all or nothing (integer 1 / 0) */
+    FL_KV_DEL = 9,      /* args: keys; integer: how many existed */
+    FL_KV_GETDEL = 10,  /* key: its value, then gone */
+    FL_KV_GETEX = 11,   /* key [expiry | PERSIST]: its value */
+    FL_KV_EXPIRE = 12,  /* key expiry [condition in flags & 7: 1 NX 2 XX 3 GT 4 LT]: integer */
+    FL_KV_PERSIST = 13, /* key: integer 1 if a time to live was removed */
+    FL_KV_TTL = 14,     /* key [F_MS]: integer -2 missing, -1 no expiry, else s (ms) left */
+    FL_KV_FLUSH = 15,   /* every key goes */
+    FL_KV_MULTI = 16,   /* a transaction: num watched (key, u64 index) pairs, then encoded
+                           commands, applied at once: list of encoded results, or
+                           not_applied if a watched key changed after its index */
+    FL_KV_MGET = 17,    /* args: keys; list of values (nil for missing) */
+    FL_KV_EXISTS = 18,  /* args: keys; integer: how many exist (a key counts each time) */
+    FL_KV_STRLEN = 19,  /* key: integer */
+    FL_KV_TYPE = 20,    /* key: "string" or "none" */
+    FL_KV_KEYS = 21,    /* args: pattern (glob); list of keys, sorted */
+    FL_KV_SCAN = 22,    /* args: cursor, pattern; num = count: list [next cursor, keys...] */
+    FL_KV_DBSIZE = 23,  /* integer: the number of keys */
+    FL_KV_INDEX = 24,   /* integer: the applied index (a WATCH's reference point) */
 } fl_kv_op;
-#define FL_KV_OP_COUNT 7
+#define FL_KV_OP_COUNT 25
+
+/* Flags of the Redis-shaped commands (fl_kv_cmd.flags). */
+#define FL_KV_F_NX      0x01u /* SET, MSET: only if absent */
+#define FL_KV_F_XX      0x02u /* SET: only if present */
+#define FL_KV_F_GET     0x04u /* SET: answer the old value; TTL: milliseconds */
+#define FL_KV_F_MS      0x04u
+#define FL_KV_F_KEEPTTL 0x08u /* SET: keep the key's time to live */
+#define FL_KV_F_EXP_REL 0x10u /* an expiry num ns after the command's log time */
+#define FL_KV_F_EXP_ABS 0x20u /* an expiry at num ns since the epoch */
+#define FL_KV_F_PERSIST 0x40u /* GETEX: remove the time to live */
+#define FL_KV_F_COND    0x07u /* EXPIRE: the condition (1 NX, 2 XX, 3 GT, 4 LT) */
+
+/* True for the commands that change nothing (a node may evaluate them with fl_kv_read). */
+bool fl_kv_op_is_read(fl_kv_op op);
 
 /* Current version of the command and result encodings (first byte of each). */
 #define FL_KV_CMD_VERSION    1
@@ -53,7 +94,20 @@ typedef struct fl_kv_cmd {
     size_t expect_len;
     bool expect_absent; /* cas: succeed only if the key is missing (expect must be empty) */
     int64_t delta;      /* incr */
+    /* the Redis-shaped commands (op >= FL_KV_SET) */
+    uint8_t flags;       /* FL_KV_F_... */
+    int64_t num;         /* expiry (ns), SCAN's count, MULTI's number of watched keys */
+    uint32_t argc;       /* MSET, DEL, MGET, EXISTS, KEYS, SCAN, MULTI: the arguments ... */
+    const uint8_t *args; /* ... each u32 length + bytes (fl_kv_args_add builds them) */
+    size_t args_len;
 } fl_kv_cmd;
+
+/* Appends one argument to an argument list (fl_kv_cmd.args). */
+void fl_kv_args_add(fl_buf *args, const void *p, size_t n);
+/* Iterates an argument list: *off starts at 0. Returns false at the end (or on bytes that do
+ * not form a list; a decoded command's list always does). */
+bool fl_kv_args_next(const uint8_t *args, size_t args_len, size_t *off, const uint8_t **p,
+                     size_t *n);
 
 /* Appends the encoding of cmd to out. Returns 0, FL_EINVAL for a command that cannot be
  * encoded (unknown op, a string longer than UINT32_MAX, cas with expect_absent and a
@@ -79,8 +133,9 @@ typedef enum fl_kv_status {
     FL_KV_STALE = 6,           /* seq below the client's last applied seq; not applied */
     FL_KV_SESSION_EXPIRED = 7, /* seq > 1 from a client without a session; not applied */
     FL_KV_BAD_COMMAND = 8,     /* the log entry is not a valid command; not applied */
+    FL_KV_NOT_APPLIED = 9,     /* a condition was false (SET NX/XX, a WATCHed key changed) */
 } fl_kv_status;
-#define FL_KV_STATUS_COUNT 9
+#define FL_KV_STATUS_COUNT 10
 
 const char *fl_kv_status_name(fl_kv_status s); /* "ok", "not_found", ... */
 const char *fl_kv_op_name(fl_kv_op op);        /* "get", "put", ... ("?" if unknown) */
@@ -94,6 +149,15 @@ typedef struct fl_kv_result {
     const uint8_t *value;
     size_t value_len;
 } fl_kv_result;
+
+/* List values (MGET, KEYS, SCAN, MULTI): u32 count, then per item u8 present (0 = nil) and,
+ * when present, u32 length + bytes. */
+void fl_kv_list_begin(fl_buf *b, uint32_t count);
+void fl_kv_list_add(fl_buf *b, const void *p, size_t n); /* p NULL: a nil item */
+/* Iterates a list value: *off starts at 0 (after reading the count with fl_kv_list_count).
+ * Returns false at the end or on malformed bytes; *p is NULL for a nil item. */
+bool fl_kv_list_count(const uint8_t *v, size_t len, uint32_t *count);
+bool fl_kv_list_next(const uint8_t *v, size_t len, size_t *off, const uint8_t **p, size_t *n);
 
 /* Appends the encoding of r to out. Returns 0, FL_EINVAL or out->err. */
 int fl_kv_result_encode(const fl_kv_result *r, fl_buf *out);
@@ -117,6 +181,7 @@ void fl_kv_config_default(fl_kv_config *c);
 /* Internal types, here only so that the caller can own an fl_kv by value. */
 typedef struct fl__kv_node fl__kv_node;
 typedef struct fl__kv_session fl__kv_session;
+typedef struct fl__kv_entry fl__kv_entry;
 typedef struct fl__kv_table {
     fl__kv_node **buckets;
     size_t bucket_count; /* a power of two, or 0 before the first insert */
@@ -133,8 +198,11 @@ typedef struct fl_kv {
     fl_index applied_index;     /* index of the last entry given to fl_kv_apply */
     fl_time_ns log_time_ns;     /* max time_ns of every decoded command applied so far */
     size_t data_bytes;          /* sum of key and value lengths, for observers */
-    fl_buf result_buf;          /* backs fl_kv_result.value from the last apply */
-    int err;                    /* latched FL_ENOMEM: the replica must stop */
+    fl__kv_entry **expiring;    /* min-heap by expiry time of the keys that have one */
+    size_t n_expiring, cap_expiring;
+    fl_index delete_index; /* the last index at which a key was deleted (WATCH of absent keys) */
+    fl_buf result_buf;     /* backs fl_kv_result.value from the last apply */
+    int err;               /* latched FL_ENOMEM: the replica must stop */
 } fl_kv;
 
 /* Initializes an empty kv; config NULL = defaults. Returns 0 or FL_ECONFIG. Allocates
@@ -152,6 +220,16 @@ void fl_kv_close(fl_kv *kv);
 int fl_kv_apply(fl_kv *kv, fl_index index, const uint8_t *entry, size_t len, fl_kv_result *out);
 /* The same, for an already decoded command (the simulator may skip the encoding). */
 int fl_kv_apply_cmd(fl_kv *kv, fl_index index, const fl_kv_cmd *cmd, fl_kv_result *out);
+
+/* Evaluates a read-only command (fl_kv_op_is_read) on the current state without changing
+ * it: what applying it now would answer, for reads served outside the log (ReadIndex).
+ * Returns 0 with *out set (value valid until the next call on kv), FL_EINVAL for a command
+ * that is not a read, or FL_ENOMEM. */
+int fl_kv_read(fl_kv *kv, const fl_kv_cmd *cmd, fl_kv_result *out);
+
+/* The earliest expiry time of any key, or FL_TIME_NEVER: a leader proposes a command (any,
+ * a noop will do) stamped at or after it so that the key goes on every replica. */
+fl_time_ns fl_kv_next_expiry(const fl_kv *kv);
 
 /* A local read that bypasses the log (may be stale on a follower). Returns 0 and sets
  * *value / *value_len (pointing into the kv: valid until the next apply, restore or close),
@@ -180,9 +258,9 @@ static inline size_t fl_kv_session_count(const fl_kv *kv)
  * O(state size); for tests and for the simulator after each step. */
 bool fl_kv_invariants(const fl_kv *kv);
 
-/* A 64-bit hash of the whole replicated state (data, sessions with their cached results,
- * applied index, log time). Equal states give equal digests regardless of hash seed or
- * insertion order. O(state size), no allocation. */
+/* A 64-bit hash of the whole replicated state (data with expiry times and modification
+ * indexes, sessions with their cached results, applied index, log time, delete index). Equal states
+ * give equal digests regardless of hash seed or insertion order. O(state size), no allocation. */
 uint64_t fl_kv_digest(const fl_kv *kv);
 
 /* Appends a snapshot of the whole state to out: versioned, keys sorted, sessions in LRU

@@ -1,4 +1,5 @@
-/* resp.h: RESP2 (the Redis protocol) request parsing and reply writing.
+/* resp.h: RESP2 (the Redis protocol) request parsing and reply writing, and the RESP3
+ * reply types a connection gets after HELLO 3.
  *
  * The parser is incremental: bytes may arrive split at any offset, and one buffer may hold
  * several pipelined commands. It accepts multibulk requests ("*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
@@ -91,6 +92,11 @@ void fl_resp_put_bulk_str(fl_buf *b, const char *s);
 void fl_resp_put_null(fl_buf *b);            /* "$-1\r\n" (nil bulk) */
 void fl_resp_put_array(fl_buf *b, size_t n); /* "*n\r\n", then n replies */
 void fl_resp_put_null_array(fl_buf *b);      /* "*-1\r\n" */
+/* RESP3 (after HELLO 3): null, map header, verbatim string ("txt" text), double. */
+void fl_resp3_put_null(fl_buf *b);          /* "_\r\n" */
+void fl_resp3_put_map(fl_buf *b, size_t n); /* "%n\r\n", then n keys and n values */
+void fl_resp3_put_verbatim(fl_buf *b, const void *p, size_t n); /* "=n+4\r\ntxt:..." */
+void fl_resp3_put_double(fl_buf *b, double v); /* ",v\r\n" (inf, -inf, nan as RESP3 says) */
 /* Encodes a request as a multibulk array (what a client sends). */
 void fl_resp_put_command(fl_buf *b, size_t argc, const fl_resp_arg *argv);
 

@@ -42,10 +42,12 @@ typedef struct fl_server_config {
     fl_time_ns election_timeout_ns;       /* default 300 ms */
     fl_time_ns heartbeat_ns;              /* default 50 ms */
     fl_time_ns op_timeout_ns;             /* a client command's deadline, default 10 s */
-    uint32_t clients_max;                 /* RESP connections, default 1024 */
+    uint32_t clients_max;                 /* RESP connections (--maxclients), default 10000 */
+    uint32_t timeout_s; /* --timeout: close a client idle this many seconds; 0 = never */
     uint32_t
         snapshot_every; /* snapshot the kv every N applied entries (default 10000); 0 = never */
     uint32_t fault_fsync_fail_after; /* test hook: the Nth WAL fdatasync fails; 0 = off */
+    bool fault_reorder_reads;        /* test hook: reads overtake their connection's writes */
     fl_server_read_mode read_mode;   /* how GET is served, default FL_SERVER_READ_INDEX */
     uint32_t max_drift_ppm;          /* FL_SERVER_READ_LEASE: declared clock drift bound */
 } fl_server_config;

@@ -18,7 +18,7 @@ static void server_usage(FILE *f)
                "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
                "                        [--log-level debug|info|warn|error]\n"
                "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
-               "                        [--voters ID,...]\n\n"
+               "                        [--voters ID,...] [--maxclients N] [--timeout SECONDS]\n\n"
                "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
                "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
                "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
@@ -31,6 +31,9 @@ static void server_usage(FILE *f)
                "  lease  the leader answers at once while a quorum acknowledged it less than\n"
                "         a lease ago; safe only while clock drift stays under --max-drift-ppm\n"
                "  log    the read goes through the Raft log like a write\n\n"
+               "--maxclients: RESP connections at most (10000; lowered to what the open-file\n"
+               "limit allows); one more gets \"-ERR max number of clients reached\". --timeout:\n"
+               "close a client idle that many seconds (0, the default: never), as Redis does.\n\n"
                "--voters names the bootstrap voters (default: every member; give every node\n"
                "the same list): the other members start empty, outside, until FL.ADD id makes\n"
                "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n");
@@ -103,6 +106,21 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         c->snapshot_every = (uint32_t)v;
         return end == val || *end || v > 1000000000ul ? -1 : 0;
     }
+    if (!strcmp(opt, "--maxclients") || !strcmp(opt, "--timeout")) {
+        char *end;
+        unsigned long v = strtoul(val, &end, 10);
+        bool maxc = opt[2] == 'm';
+        if (end == val || *end || val[0] == '-' || v > (maxc ? 1000000ul : 100000000ul) ||
+            (maxc && v == 0))
+            return -1;
+        if (maxc)
+            c->clients_max = (uint32_t)v;
+        else
+            c->timeout_s = (uint32_t)v;
+        return 0;
+    }
+    if (!strcmp(opt, "--fault-reorder-reads")) /* test hook: a planted ordering bug */
+        return (c->fault_reorder_reads = !strcmp(val, "1")) ? 0 : -1;
     if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
         return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
     if (!strcmp(opt, "--log-level"))

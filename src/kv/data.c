@@ -1,8 +1,10 @@
 /* data.c: the key -> value entries of the kv (allocation, update, removal).
  *
  * Invariants: each entry is in kv->data exactly once; value_len <= value_cap; value is NULL
- * iff value_cap == 0; kv->data_bytes is the sum over entries of key_len + value_len. Size
- * limits are the caller's (ops.c) business: this file stores what it is given. */
+ * iff value_cap == 0; kv->data_bytes is the sum over entries of key_len + value_len; every
+ * change stamps the entry's mod_index with the index being applied, every deletion stamps
+ * kv->delete_index (WATCH compares against them). Size limits are the caller's (ops.c)
+ * business: this file stores what it is given. */
 #include "kv_internal.h"
 
 #include "faultline/assert.h"
@@ -39,6 +41,7 @@ static fl__kv_entry *entry_new(fl_kv *kv, const uint8_t *key, size_t key_len)
         memcpy(e->key_bytes, key, key_len);
     e->node.key = e->key_bytes;
     e->node.key_len = key_len;
+    e->heap_pos = SIZE_MAX;
     if (fl__kv_table_insert(&kv->data, &e->node)) {
         free(e);
         return NULL;
@@ -71,6 +74,7 @@ int fl__kv_entry_set(fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_
     if (value_len)
         memmove(e->value, value, value_len);
     e->value_len = value_len;
+    e->mod_index = kv->applied_index;
     return 0;
 }
 
@@ -92,6 +96,7 @@ int fl__kv_entry_append(fl_kv *kv, fl__kv_entry *e, const uint8_t *value, size_t
         memcpy(e->value + e->value_len, value, value_len);
     e->value_len = need;
     kv->data_bytes += value_len;
+    e->mod_index = kv->applied_index;
     return 0;
 }
 
@@ -103,6 +108,8 @@ static void entry_free(fl__kv_entry *e)
 
 void fl__kv_entry_delete(fl_kv *kv, fl__kv_entry *e)
 {
+    (void)fl__kv_expire_set(kv, e, 0); /* clearing never allocates */
+    kv->delete_index = kv->applied_index;
     fl__kv_table_remove(&kv->data, &e->node);
     FL_ASSERT(kv->data_bytes >= e->node.key_len + e->value_len);
     kv->data_bytes -= e->node.key_len + e->value_len;
@@ -122,4 +129,5 @@ void fl__kv_data_free(fl_kv *kv)
     }
     fl__kv_table_free(t);
     kv->data_bytes = 0;
+    fl__kv_expire_free(kv);
 }

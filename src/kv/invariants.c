@@ -22,7 +22,7 @@ static bool table_ok(const fl__kv_table *t)
 
 static bool data_ok(const fl_kv *kv)
 {
-    size_t bytes = 0, b;
+    size_t bytes = 0, b, expiring = 0;
     for (fl__kv_node *n = fl__kv_table_first(&kv->data, &b); n;
          n = fl__kv_table_next(&kv->data, &b, n)) {
         const fl__kv_entry *e = (const fl__kv_entry *)n;
@@ -30,9 +30,15 @@ static bool data_ok(const fl_kv *kv)
             return false;
         if (n->key_len > kv->config.key_size_max || e->value_len > kv->config.value_size_max)
             return false;
+        if (e->mod_index > kv->applied_index || (e->expire_at == 0) != (e->heap_pos == SIZE_MAX))
+            return false;
+        if (e->expire_at && e->expire_at <= kv->log_time_ns)
+            return false; /* due keys go when an entry is applied */
+        expiring += e->expire_at != 0;
         bytes += n->key_len + e->value_len;
     }
-    return bytes == kv->data_bytes;
+    return bytes == kv->data_bytes && expiring == kv->n_expiring && fl__kv_expire_ok(kv) &&
+           kv->delete_index <= kv->applied_index;
 }
 
 /* The LRU list holds every session once, ordered by last use, none after log time. */

@@ -2,7 +2,8 @@
  * check, execute, cache), local get, digest, and names.
  *
  * Invariants: applied_index only grows; log_time_ns only grows (it is the max of the time_ns
- * of every decoded command); once err is set (FL_ENOMEM) every apply returns it, because the
+ * of every decoded command); after an apply no key's expiry is at or before the log time;
+ * once err is set (FL_ENOMEM) every apply returns it, because the
  * state may be half-updated and this replica must not go on diverging silently. */
 #include "kv_internal.h"
 
@@ -66,6 +67,7 @@ int fl_kv_apply_cmd(fl_kv *kv, fl_index index, const fl_kv_cmd *cmd, fl_kv_resul
     if (cmd->time_ns > kv->log_time_ns)
         kv->log_time_ns = cmd->time_ns;
     fl__kv_sessions_expire(kv);
+    fl__kv_expire_due(kv);
     fl__kv_session *s;
     int rc = fl__kv_session_begin(kv, cmd, &s, out);
     if (rc <= 0)
@@ -93,6 +95,16 @@ int fl_kv_apply(fl_kv *kv, fl_index index, const uint8_t *entry, size_t len, fl_
     return 0;
 }
 
+int fl_kv_read(fl_kv *kv, const fl_kv_cmd *cmd, fl_kv_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (kv->err)
+        return kv->err;
+    if (!fl_kv_op_is_read(cmd->op))
+        return FL_EINVAL;
+    return latch(kv, fl__kv_execute(kv, cmd, out));
+}
+
 int fl_kv_get(const fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_t **value,
               size_t *value_len)
 {
@@ -118,6 +130,7 @@ static uint64_t digest_data(const fl_kv *kv)
         const fl__kv_entry *e = (const fl__kv_entry *)n;
         uint64_t hk = fl__kv_hash(DIGEST_KEY, n->key, n->key_len);
         uint64_t hv = fl__kv_hash(DIGEST_VALUE, e->value, e->value_len);
+        hv = fl_mix64(hv ^ fl_mix64(e->expire_at ^ fl_mix64(e->mod_index)));
         sum += fl_mix64(hk ^ fl_mix64(hv));
     }
     return sum;
@@ -142,20 +155,23 @@ uint64_t fl_kv_digest(const fl_kv *kv)
     uint64_t h = fl_mix64(digest_data(kv) ^ (uint64_t)kv->data.count);
     h = fl_mix64(h ^ digest_sessions(kv));
     h = fl_mix64(h ^ kv->applied_index);
+    h = fl_mix64(h ^ kv->delete_index);
     return fl_mix64(h ^ kv->log_time_ns);
 }
 
 const char *fl_kv_status_name(fl_kv_status s)
 {
     static const char *const names[FL_KV_STATUS_COUNT] = {
-        "ok",       "not_found", "cas_mismatch",    "type_error", "too_big",
-        "overflow", "stale",     "session_expired", "bad_command"};
+        "ok",       "not_found", "cas_mismatch",    "type_error",  "too_big",
+        "overflow", "stale",     "session_expired", "bad_command", "not_applied"};
     return (unsigned)s < FL_KV_STATUS_COUNT ? names[s] : "?";
 }
 
 const char *fl_kv_op_name(fl_kv_op op)
 {
-    static const char *const names[FL_KV_OP_COUNT] = {"noop",   "get",  "put", "delete",
-                                                      "append", "incr", "cas"};
+    static const char *const names[FL_KV_OP_COUNT] = {
+        "noop",   "get",    "put",   "delete", "append",  "incr",   "cas",   "set",   "mset",
+        "del",    "getdel", "getex", "expire", "persist", "ttl",    "flush", "multi", "mget",
+        "exists", "strlen", "type",  "keys",   "scan",    "dbsize", "index"};
     return (unsigned)op < FL_KV_OP_COUNT ? names[op] : "?";
 }

@@ -16,13 +16,16 @@ struct fl__kv_node {
 
 /* A key-value pair. The key is stored inline after the struct; the value is a separate
  * allocation so that append can grow it (amortized O(1) by doubling, up to value_size_max). */
-typedef struct fl__kv_entry {
+struct fl__kv_entry {
     fl__kv_node node;
     uint8_t *value; /* NULL when value_cap == 0 */
     size_t value_len;
     size_t value_cap;
+    fl_time_ns expire_at; /* 0 = no time to live; else in kv->expiring at heap_pos */
+    size_t heap_pos;
+    fl_index mod_index; /* the index of the entry that last changed this key */
     uint8_t key_bytes[];
-} fl__kv_entry;
+};
 
 /* A client session: the last applied seq and its result, linked into the LRU list. */
 struct fl__kv_session {
@@ -62,6 +65,15 @@ int fl__kv_entry_append(fl_kv *kv, fl__kv_entry *e, const uint8_t *value, size_t
 void fl__kv_entry_delete(fl_kv *kv, fl__kv_entry *e);
 void fl__kv_data_free(fl_kv *kv);
 
+/* expire.c: the keys with a time to live, a min-heap by expiry time (ties by key bytes, so
+ * the order never depends on addresses). */
+/* Sets (at != 0) or clears (at == 0) e's expiry. Returns 0 or FL_ENOMEM. */
+int fl__kv_expire_set(fl_kv *kv, fl__kv_entry *e, fl_time_ns at);
+/* Deletes every key whose expiry is at or before the log time. */
+void fl__kv_expire_due(fl_kv *kv);
+void fl__kv_expire_free(fl_kv *kv);
+bool fl__kv_expire_ok(const fl_kv *kv); /* heap order and positions, for fl_kv_invariants */
+
 /* session.c: exactly-once. */
 void fl__kv_sessions_expire(fl_kv *kv);
 /* Decides whether cmd must execute. Returns 1 (execute; *s is the session to record into
@@ -77,5 +89,17 @@ void fl__kv_sessions_free(fl_kv *kv);
 /* ops.c: executes one command against the data; the result value is written to
  * kv->result_buf. Returns 0 or FL_ENOMEM. */
 int fl__kv_execute(fl_kv *kv, const fl_kv_cmd *cmd, fl_kv_result *out);
+/* Sets *out to status with a copy of (p, n) as its value. Returns 0 or FL_ENOMEM. */
+int fl__kv_result_value(fl_kv *kv, fl_kv_result *out, fl_kv_status status, const uint8_t *p,
+                        size_t n);
+int fl__kv_result_int(fl_kv *kv, fl_kv_result *out, int64_t v);
+
+/* ops_redis.c: SET, MSET, DEL, GETDEL, GETEX, EXPIRE, PERSIST, TTL, FLUSH. */
+int fl__kv_execute_redis(fl_kv *kv, const fl_kv_cmd *cmd, fl_kv_result *out);
+/* reads.c: MGET, EXISTS, STRLEN, TYPE, KEYS, SCAN, DBSIZE, INDEX (and GET). */
+int fl__kv_execute_read(fl_kv *kv, const fl_kv_cmd *cmd, fl_kv_result *out);
+bool fl__kv_glob(const uint8_t *pat, size_t pn, const uint8_t *s, size_t sn);
+/* multi.c: a transaction. */
+int fl__kv_execute_multi(fl_kv *kv, const fl_kv_cmd *cmd, fl_kv_result *out);
 
 #endif

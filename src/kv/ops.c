@@ -13,8 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Sets *out to status with a copy of (p, n) as its value. */
-static int result_value(fl_kv *kv, fl_kv_result *out, fl_kv_status status, const uint8_t *p,
+int fl__kv_result_value(fl_kv *kv, fl_kv_result *out, fl_kv_status status, const uint8_t *p,
                         size_t n)
 {
     fl_buf_put_bytes(&kv->result_buf, p, n);
@@ -27,6 +26,23 @@ static int result_value(fl_kv *kv, fl_kv_result *out, fl_kv_status status, const
     return 0;
 }
 
+int fl__kv_result_int(fl_kv *kv, fl_kv_result *out, int64_t v)
+{
+    char text[24];
+    int n = snprintf(text, sizeof(text), "%lld", (long long)v);
+    FL_ASSERT(n > 0 && (size_t)n < sizeof(text));
+    return fl__kv_result_value(kv, out, FL_KV_OK, (const uint8_t *)text, (size_t)n);
+}
+
+/* A plain value write (put, cas) drops the key's time to live, as Redis's SET does. */
+static int set_plain(fl_kv *kv, const fl_kv_cmd *c)
+{
+    int rc = fl__kv_entry_set(kv, c->key, c->key_len, c->value, c->value_len);
+    if (rc == 0)
+        rc = fl__kv_expire_set(kv, fl__kv_entry_find(kv, c->key, c->key_len), 0);
+    return rc;
+}
+
 static int op_get(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
     fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
@@ -34,7 +50,7 @@ static int op_get(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
         out->status = FL_KV_NOT_FOUND;
         return 0;
     }
-    return result_value(kv, out, FL_KV_OK, e->value, e->value_len);
+    return fl__kv_result_value(kv, out, FL_KV_OK, e->value, e->value_len);
 }
 
 static int op_put(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
@@ -44,7 +60,7 @@ static int op_put(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
         return 0;
     }
     out->status = FL_KV_OK;
-    return fl__kv_entry_set(kv, c->key, c->key_len, c->value, c->value_len);
+    return set_plain(kv, c);
 }
 
 static int op_delete(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
@@ -73,7 +89,7 @@ static int op_append(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
         return rc;
     e = fl__kv_entry_find(kv, c->key, c->key_len);
     FL_ASSERT(e != NULL);
-    return result_value(kv, out, FL_KV_OK, e->value, e->value_len);
+    return fl__kv_result_value(kv, out, FL_KV_OK, e->value, e->value_len);
 }
 
 /* Parses an optional '-' and 1..19 decimal digits into an int64. Returns false for anything
@@ -123,7 +139,7 @@ static int op_incr(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     int rc = fl__kv_entry_set(kv, c->key, c->key_len, (const uint8_t *)text, (size_t)n);
     if (rc)
         return rc;
-    return result_value(kv, out, FL_KV_OK, (const uint8_t *)text, (size_t)n);
+    return fl__kv_result_value(kv, out, FL_KV_OK, (const uint8_t *)text, (size_t)n);
 }
 
 static int op_cas(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
@@ -140,14 +156,14 @@ static int op_cas(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
             out->status = FL_KV_CAS_MISMATCH;
             return 0;
         }
-        return result_value(kv, out, FL_KV_CAS_MISMATCH, e->value, e->value_len);
+        return fl__kv_result_value(kv, out, FL_KV_CAS_MISMATCH, e->value, e->value_len);
     }
     if (c->value_len > kv->config.value_size_max) {
         out->status = FL_KV_TOO_BIG;
         return 0;
     }
     out->status = FL_KV_OK;
-    return fl__kv_entry_set(kv, c->key, c->key_len, c->value, c->value_len);
+    return set_plain(kv, c);
 }
 
 int fl__kv_execute(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
@@ -162,6 +178,12 @@ int fl__kv_execute(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
         out->status = FL_KV_TOO_BIG;
         return 0;
     }
+    if (c->op == FL_KV_MULTI)
+        return fl__kv_execute_multi(kv, c, out);
+    if (fl_kv_op_is_read(c->op) && c->op != FL_KV_GET)
+        return fl__kv_execute_read(kv, c, out);
+    if (c->op >= FL_KV_SET)
+        return fl__kv_execute_redis(kv, c, out);
     switch (c->op) {
     case FL_KV_GET:
         return op_get(kv, c, out);

@@ -1,13 +1,16 @@
 /* snapshot.c: serializes the whole kv state and restores it, byte-identically across replicas.
  *
- * Format v1 (little-endian; docs/kv.md has the full table):
- *   "FLKV" | u32 version=1 | u64 applied_index | u64 log_time_ns |
+ * Format v2 (little-endian; docs/kv.md has the full table):
+ *   "FLKV" | u32 version=2 | u64 applied_index | u64 log_time_ns | u64 delete_index |
  *   u64 entry_count   | entries sorted by key (bytewise, a prefix first):
- *                       u32 key_len, key, u32 value_len, value |
+ *                       u32 key_len, key, u32 value_len, value, u64 expire_at (0 = none),
+ *                       u64 mod_index |
  *   u64 session_count | sessions from least to most recently used:
  *                       u64 client_id, u64 last_seq, u64 last_used_ns,
  *                       u8 status, u8 has_value, u32 value_len, value |
  *   u32 CRC32C of every preceding byte.
+ * Version 1 (written before expiry) lacks delete_index, expire_at and mod_index; restore
+ * still reads it (all three 0).
  * Invariants: two kvs in the same state write identical bytes (keys are sorted, session
  * order is the LRU order, which is itself replicated state); restore accepts only what
  * snapshot can write (sorted unique keys, unique clients, non-decreasing last use, limits of
@@ -21,7 +24,7 @@
 #include <string.h>
 
 #define SNAP_MAGIC   "FLKV"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 #define SNAP_HEADER  8 /* magic + version */
 
 static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
@@ -61,6 +64,8 @@ static int write_entries(const fl_kv *kv, fl_buf *out)
         fl_buf_put_bytes(out, e->node.key, e->node.key_len);
         fl_buf_put_u32(out, (uint32_t)e->value_len);
         fl_buf_put_bytes(out, e->value, e->value_len);
+        fl_buf_put_u64(out, e->expire_at);
+        fl_buf_put_u64(out, e->mod_index);
     }
     free(v);
     return out->err;
@@ -89,6 +94,7 @@ int fl_kv_snapshot(const fl_kv *kv, fl_buf *out)
     fl_buf_put_u32(out, SNAP_VERSION);
     fl_buf_put_u64(out, kv->applied_index);
     fl_buf_put_u64(out, kv->log_time_ns);
+    fl_buf_put_u64(out, kv->delete_index);
     int rc = write_entries(kv, out);
     if (rc)
         return rc;
@@ -99,8 +105,22 @@ int fl_kv_snapshot(const fl_kv *kv, fl_buf *out)
     return out->err;
 }
 
+/* Version 2's per-entry fields: an expiry still to come, a modification already applied. */
+static int read_entry_meta(fl_reader *r, fl_kv *t, const uint8_t *key, size_t key_len)
+{
+    fl_time_ns at = fl_read_u64(r);
+    fl_index mod = fl_read_u64(r);
+    if (r->err)
+        return r->err;
+    if ((at && at <= t->log_time_ns) || mod > t->applied_index)
+        return FL_ECORRUPT;
+    fl__kv_entry *e = fl__kv_entry_find(t, key, key_len);
+    e->mod_index = mod;
+    return fl__kv_expire_set(t, e, at);
+}
+
 /* Reads the entries into the fresh kv t. */
-static int read_entries(fl_reader *r, fl_kv *t)
+static int read_entries(fl_reader *r, fl_kv *t, uint32_t version)
 {
     uint64_t count = fl_read_u64(r);
     const uint8_t *prev = NULL;
@@ -121,6 +141,9 @@ static int read_entries(fl_reader *r, fl_kv *t)
             return FL_ECORRUPT;
         if (fl__kv_entry_set(t, key, key_len, value, value_len))
             return FL_ENOMEM;
+        int rc = version >= 2 ? read_entry_meta(r, t, key, key_len) : 0;
+        if (rc)
+            return rc;
         prev = key;
         prev_len = key_len;
     }
@@ -176,13 +199,14 @@ static int read_sessions(fl_reader *r, fl_kv *t)
 }
 
 /* Checks magic, version and checksum; leaves r positioned after the header. */
-static int check_frame(fl_reader *r, const uint8_t *bytes, size_t len)
+static int check_frame(fl_reader *r, const uint8_t *bytes, size_t len, uint32_t *version)
 {
     if (len < SNAP_HEADER + 4)
         return FL_ETRUNC;
     if (memcmp(bytes, SNAP_MAGIC, 4) != 0)
         return FL_ECORRUPT;
-    if (fl_get_u32le(bytes + 4) != SNAP_VERSION)
+    *version = fl_get_u32le(bytes + 4);
+    if (*version != SNAP_VERSION && *version != 1)
         return FL_EVERSION;
     if (fl_crc32c(0, bytes, len - 4) != fl_get_u32le(bytes + len - 4))
         return FL_ECORRUPT;
@@ -190,11 +214,14 @@ static int check_frame(fl_reader *r, const uint8_t *bytes, size_t len)
     return 0;
 }
 
-static int read_body(fl_reader *r, fl_kv *t)
+static int read_body(fl_reader *r, fl_kv *t, uint32_t version)
 {
     t->applied_index = fl_read_u64(r);
     t->log_time_ns = fl_read_u64(r);
-    int rc = read_entries(r, t);
+    t->delete_index = version >= 2 ? fl_read_u64(r) : 0;
+    if (t->delete_index > t->applied_index)
+        return FL_ECORRUPT;
+    int rc = read_entries(r, t, version);
     if (rc == 0)
         rc = read_sessions(r, t);
     if (rc == 0 && fl_reader_left(r) != 0)
@@ -208,13 +235,14 @@ int fl_kv_restore(fl_kv *kv, const uint8_t *bytes, size_t len)
     if (kv->err)
         return kv->err;
     fl_reader r;
-    int rc = check_frame(&r, bytes, len);
+    uint32_t version;
+    int rc = check_frame(&r, bytes, len, &version);
     if (rc)
         return rc;
     fl_kv t;
     rc = fl_kv_init(&t, &kv->config);
     if (rc == 0)
-        rc = read_body(&r, &t);
+        rc = read_body(&r, &t, version);
     if (rc) {
         fl_kv_close(&t);
         return rc;

@@ -1,9 +1,10 @@
-/* resp_reply.c: RESP2 reply and request writers (resp.h). Invariant: every writer emits one
- * complete RESP value (or, for arrays, its header) or latches an error in the buffer; a
- * simple string or error line never contains CR or LF, whatever the caller passes. */
+/* resp_reply.c: RESP2 and RESP3 reply writers and the request writer (resp.h). Invariant: every
+ * writer emits one complete RESP value (or, for arrays, its header) or latches an error in the
+ * buffer; a simple string or error line never contains CR or LF, whatever the caller passes. */
 #include "faultline/resp.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 static void put_line(fl_buf *b, char type, const char *s)
@@ -66,4 +67,31 @@ void fl_resp_put_command(fl_buf *b, size_t argc, const fl_resp_arg *argv)
     fl_resp_put_array(b, argc);
     for (size_t i = 0; i < argc; i++)
         fl_resp_put_bulk(b, argv[i].p, argv[i].len);
+}
+
+void fl_resp3_put_null(fl_buf *b)
+{
+    fl_buf_put_bytes(b, "_\r\n", 3);
+}
+
+void fl_resp3_put_map(fl_buf *b, size_t n)
+{
+    fl_buf_printf(b, "%%%zu\r\n", n);
+}
+
+void fl_resp3_put_verbatim(fl_buf *b, const void *p, size_t n)
+{
+    fl_buf_printf(b, "=%zu\r\ntxt:", n + 4);
+    fl_buf_put_bytes(b, p, n);
+    fl_buf_put_bytes(b, "\r\n", 2);
+}
+
+void fl_resp3_put_double(fl_buf *b, double v)
+{
+    if (isnan(v))
+        fl_buf_put_bytes(b, ",nan\r\n", 6);
+    else if (isinf(v))
+        fl_buf_put_str(b, v > 0 ? ",inf\r\n" : ",-inf\r\n");
+    else
+        fl_buf_printf(b, ",%.17g\r\n", v);
 }

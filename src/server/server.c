@@ -30,7 +30,7 @@ void fl_server_config_default(fl_server_config *c)
     c->election_timeout_ns = 300 * FL_NS_PER_MS;
     c->heartbeat_ns = 50 * FL_NS_PER_MS;
     c->op_timeout_ns = 10 * FL_NS_PER_S;
-    c->clients_max = 1024;
+    c->clients_max = 10000;
     c->snapshot_every = 10000;
 }
 

@@ -4,10 +4,13 @@
  * Every command gets an op in the connection's FIFO; replies are written from the head
  * while the head is done, so pipelined replies keep their order even when later commands
  * finish first. Bounds: at most SRV_PIPELINE_MAX ops in flight per connection (beyond it
- * the connection is not read until replies drain), clients_max connections, and the
- * parser's limits per request. A protocol error gets its error reply, then the connection
- * is closed once that reply is written. Invariant: a connection is freed only from its own
- * I/O callback or at shutdown, never from inside a reply path, so ops can always reach it. */
+ * the connection is not read until replies drain), clients_max connections (lowered at
+ * start to what the open-file limit allows; one over it gets Redis's "-ERR max number of
+ * clients reached" before it is closed), and the parser's limits per request. With
+ * --timeout, a connection with nothing in flight that sent nothing for that long is closed. A
+ * protocol error gets its error reply, then the connection is closed once that reply is written.
+ * Invariant: a connection is freed only from its own I/O callback or at shutdown, never from inside
+ * a reply path, so ops can always reach it. */
 #include "server_int.h"
 
 #include "faultline/error.h"
@@ -15,6 +18,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define READ_CHUNK    (16 * 1024)
@@ -32,7 +36,11 @@ static void conn_free(conn *c)
         o->c = NULL;
         if (o->state == OP_DONE)
             fl__op_free(o);
+        else if (o->state == OP_HELD)
+            fl__op_finish(o); /* never started: dropped */
     }
+    fl__multi_reset(c);
+    fl_buf_free(&c->watched);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -106,6 +114,7 @@ static void flush_cb(fl_loop *loop, void *arg)
         s->flush_head = c->flush_next;
         c->flush_next = NULL;
         c->flush_queued = false;
+        collect(c);
         if (flush(c))
             c->closing = true; /* the I/O callback closes it */
         update_interest(c);
@@ -115,7 +124,7 @@ static void flush_cb(fl_loop *loop, void *arg)
 void fl__conn_reply_ready(conn *c)
 {
     srv *s = c->s;
-    collect(c);
+    /* collected at the flush, not here: callers may be walking the FIFO */
     if (c->flush_queued)
         return;
     c->flush_queued = true;
@@ -182,6 +191,7 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
             conn_free(c);
             return;
         }
+        c->last_io = fl_loop_now(&c->s->loop);
         serve_input(c);
     } else if (c->stalled && !c->closing && c->inflight < SRV_PIPELINE_MAX) {
         serve_input(c); /* resumed after the pipeline drained */
@@ -201,18 +211,26 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     (void)ev;
     for (int n = 0; n < 32; n++) {
         int fd;
-        if (fl_net_accept(s->lfd, &fd, NULL, NULL) || fd < 0)
+        fl_addr peer;
+        if (fl_net_accept(s->lfd, &fd, &peer, NULL) || fd < 0)
             return;
-        conn *c = s->n_conns < s->cfg.clients_max ? calloc(1, sizeof(*c)) : NULL;
+        conn *c = s->n_conns < s->clients_max ? calloc(1, sizeof(*c)) : NULL;
         if (!c) {
             static const char full[] = "-ERR max number of clients reached\r\n";
             ssize_t wr = write(fd, full, sizeof(full) - 1);
             (void)wr;
             close(fd);
+            s->rejected_conns++;
             continue;
         }
         c->s = s;
         c->fd = fd;
+        c->id = ++s->next_conn_id;
+        c->order.mutants = s->cfg.fault_reorder_reads ? FL_KV_ORDER_MUTANT_READ_AHEAD : 0;
+        c->last_io = fl_loop_now(loop);
+        fl_addr_format(&peer, c->addr);
+        fl_buf_init(&c->watched);
+        s->connections_total++;
         c->client_id = s->client_id_base + (++s->next_client << 8) + s->cfg.id;
         c->authed = s->cfg.requirepass[0] == 0;
         fl_resp_limits lim = {0};
@@ -233,8 +251,45 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     }
 }
 
+/* Each connection takes a file descriptor: raise the soft limit as far as needed (and
+ * allowed), and lower clients_max to what fits, keeping room for the WAL, peers, the loop. */
+static void fit_clients_max(srv *s)
+{
+    const rlim_t reserve = 64 + 2 * FL_RAFT_NODES_MAX;
+    rlim_t want = (rlim_t)s->cfg.clients_max + reserve;
+    struct rlimit rl;
+    s->clients_max = s->cfg.clients_max;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    if (rl.rlim_cur < want) {
+        struct rlimit up = rl;
+        up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+            rl = up;
+    }
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want) {
+        s->clients_max = rl.rlim_cur > reserve + 1 ? (uint32_t)(rl.rlim_cur - reserve) : 1;
+        FL_WARN("open-file limit %llu: maxclients lowered from %u to %u",
+                (unsigned long long)rl.rlim_cur, s->cfg.clients_max, s->clients_max);
+    }
+}
+
+void fl__conn_housekeep(srv *s)
+{
+    if (!s->cfg.timeout_s)
+        return;
+    fl_time_ns now = fl_loop_now(&s->loop), idle = (fl_time_ns)s->cfg.timeout_s * FL_NS_PER_S;
+    for (conn *c = s->conns, *next; c; c = next) {
+        next = c->next;
+        if (!c->fifo_head && c->out_off == c->out.len && now - c->last_io > idle)
+            conn_free(c); /* from a timer: no I/O callback of c is running */
+    }
+}
+
 int fl__conn_listen(srv *s, fl_errmsg *m)
 {
+    s->started_ns = fl_loop_now(&s->loop);
+    fit_clients_max(s);
     int rc = fl_net_listen(&s->cfg.listen, 511, &s->lfd, m);
     if (rc)
         return rc;

@@ -5,6 +5,7 @@
 #define FL_SERVER_INT_H
 
 #include "faultline/kv.h"
+#include "faultline/kv_order.h"
 #include "faultline/loop.h"
 #include "faultline/peer.h"
 #include "faultline/raft_store.h"
@@ -15,7 +16,8 @@
 #define SRV_PIPELINE_MAX    1024  /* operations in flight on one connection */
 #define SRV_HOUSEKEEP_NS    (10 * FL_NS_PER_MS)
 #define SRV_FORWARD_WAIT_NS (1000 * FL_NS_PER_MS)
-#define SRV_STEPS_MAX       32 /* kv commands one client command may take (CAS retries) */
+#define SRV_WATCH_MAX       1024 /* WATCHed keys per connection */
+#define SRV_NAME_MAX        64   /* CLIENT SETNAME */
 
 /* Peer frame types. */
 enum {
@@ -23,6 +25,7 @@ enum {
     FRAME_PROPOSE = 2,
     FRAME_PROPOSED = 3,
     FRAME_RESULT = 4,
+    FRAME_ADDR = 5, /* the sender's client (RESP) address, text: INFO names the leader's */
 };
 
 /* A leader's record of a proposal forwarded by another node: the result goes back to it. */
@@ -44,7 +47,9 @@ typedef enum {
     OP_WAIT_LEADER,
     OP_FORWARDED,
     OP_PROPOSED,
-    OP_READING, /* a GET by ReadIndex, waiting for the core to decide it (any node) */
+    OP_READING, /* a read by ReadIndex, waiting for the core to decide it (any node) */
+    OP_DECIDED, /* a read the core confirmed, served when its connection's turn comes */
+    OP_HELD,    /* behind an earlier ReadIndex read of its connection (kv_order.h) */
     OP_DONE
 } op_state;
 
@@ -64,20 +69,21 @@ struct op {
     size_t argc;
     fl_resp_arg *argv;
     fl_buf args;
-    /* the current kv command */
+    /* the kv command (its seq filled in when it takes the log path) */
     fl_buf cmd;
+    fl_buf kargs; /* the command's argument list (fl_kv_cmd.args) while it is built */
+    bool read, may_index;
+    fl_kv_route route; /* 0 until routed */
+    bool resp3;        /* the connection's protocol when the command arrived */
+    uint8_t kflags;    /* the kv flags it was built with (replies depend on GET, NX) */
+    op *queue;         /* EXEC: the queued commands (owned), linked by q_next */
+    op *q_next;
     uint64_t fwd_id;
     uint64_t read_ctx; /* OP_READING: the ctx of its ReadIndex read */
     fl_index index;
     fl_term term;
     fl_time_ns attempt_deadline;
     fl_time_ns deadline;
-    /* command progress */
-    int step;
-    int64_t count;
-    bool flag_nx, flag_xx, flag_get;
-    bool old_present;
-    fl_buf old;
     fl_buf reply;
 };
 
@@ -90,8 +96,21 @@ struct conn {
     size_t out_off;
     op *fifo_head, *fifo_tail;
     size_t inflight;
-    uint64_t client_id;
+    uint64_t client_id; /* the kv session */
     uint64_t seq;
+    uint64_t id; /* CLIENT ID: small, per node */
+    fl_kv_order order;
+    fl_time_ns last_io; /* --timeout closes a connection idle since */
+    char name[SRV_NAME_MAX + 1];
+    char addr[FL_ADDR_STR_MAX];
+    bool resp3; /* HELLO 3 */
+    /* MULTI: the commands queued so far; an error while queueing aborts the EXEC */
+    bool in_multi, multi_dirty;
+    op *q_head, *q_tail;
+    size_t q_count;
+    /* WATCH: keys with the index each was watched at (kv argument list of pairs) */
+    fl_buf watched;
+    uint32_t n_watched;
     bool authed;
     bool closing;      /* close once out is written */
     bool stalled;      /* parsing stopped at SRV_PIPELINE_MAX with input left in `in` */
@@ -137,7 +156,7 @@ struct srv {
     uint64_t client_id_base;
     uint64_t next_client;
     /* operations by state */
-    op_list ready, wait_leader, forwarded, proposed, reading;
+    op_list ready, wait_leader, forwarded, proposed, reading, decided, held;
     uint64_t next_read_ctx;
     size_t n_ops;
     uint64_t next_fwd_id;
@@ -150,6 +169,14 @@ struct srv {
     uint64_t ops_done, ops_retried, ops_timeout, forwarded_in, reads_by_index;
     fl_node_id last_leader;
     fl_raft_role last_role;
+    /* every member's client address (FRAME_ADDR), for INFO */
+    char client_addr[FL_RAFT_NODES_MAX][FL_ADDR_STR_MAX];
+    uint64_t housekeeps;
+    fl_time_ns started_ns;
+    uint64_t next_conn_id;
+    uint64_t commands, connections_total, rejected_conns;
+    uint32_t clients_max; /* cfg.clients_max, lowered to what the fd limit allows */
+    fl_index expiry_noop; /* the index of a noop proposed to expire keys, 0 = none */
 };
 
 /* server.c */
@@ -179,21 +206,52 @@ void fl__ops_kick(srv *s);      /* submit the ready list from a timer */
 void fl__ops_housekeep(srv *s); /* leader waits, forward timeouts, deadlines */
 void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size_t len);
 void fl__ops_close_all(srv *s);
+/* Routes a built command of a connection (kv_order.h: through the log, by ReadIndex, or
+ * held). */
+void fl__op_route_cmd(op *o);
+/* The connection's ops may move on (a read served, a command done): serve the reads whose
+ * turn came, release the held ones. */
+void fl__ops_progress(conn *c);
+/* A member's client address (INFO), or "" when not heard yet. */
+const char *fl__ops_client_addr(srv *s, fl_node_id id);
 
 /* server_conn.c */
 int fl__conn_listen(srv *s, fl_errmsg *m);
 void fl__conn_reply_ready(conn *c); /* a reply in the fifo may be complete: write it soon */
 void fl__conn_close_all(srv *s);
+void fl__conn_housekeep(srv *s); /* --timeout: closes idle connections */
 
 /* server_cmd.c */
 typedef struct cmd_def {
     const char *name;
     int arity; /* Redis convention: n exact, -n at least n (the name counts) */
-    void (*begin)(op *o);
-    void (*result)(op *o, const fl_kv_result *res);
-    bool local_read; /* reads this node's kv when it applies the entry: no leader result */
+    /* a kv command: builds it into o->cmd (0) or returns an error text for the client */
+    const char *(*build)(op *o);
+    /* writes the reply for the kv result into out */
+    void (*reply)(const op *o, const fl_kv_result *res, fl_buf *out);
+    /* answered at once (no kv command): writes o->reply */
+    void (*now)(op *o);
 } cmd_def;
 /* Runs one parsed command for c: replies at once or starts an op. */
 void fl__cmd_execute(conn *c, size_t argc, const fl_resp_arg *argv);
+const cmd_def *fl__cmd_find(const fl_resp_arg *name);
+bool fl__cmd_copy_args(op *o, size_t argc, const fl_resp_arg *argv);
+/* server_cmd_kv.c: the commands that are kv commands */
+extern const cmd_def fl__kv_cmds[];
+extern const size_t fl__kv_cmds_count;
+/* server_cmd_multi.c: MULTI, EXEC, DISCARD, WATCH, UNWATCH */
+bool fl__multi_intercept(op *o); /* true: o was queued or is a transaction command */
+void fl__multi_free_queue(op *head);
+void fl__multi_reset(conn *c);
+/* server_info.c: INFO, FL.STATUS, HELLO, CLIENT, CONFIG */
+void fl__info_now(op *o);
+void fl__status_now(op *o);
+void fl__hello_now(op *o);
+void fl__client_now(op *o);
+void fl__config_now(op *o);
+/* replies in the connection's protocol */
+void fl__put_null(const op *o, fl_buf *out);
+void fl__put_null_array(const op *o, fl_buf *out);
+void fl__put_text(const op *o, fl_buf *out, const void *p, size_t n); /* INFO-like text */
 
 #endif

@@ -1,6 +1,10 @@
 /* server_ops.c: client operations on their way through the Raft log (server_int.h).
  *
- * An op carries one encoded kv command at a time. Its life, one state list each:
+ * An op carries one encoded kv command. Before it reaches READY, its connection's program
+ * order decides its path (kv_order.h): through the log with the session's next seq, by
+ * ReadIndex (READING, then DECIDED until the connection's earlier reads are served, then
+ * served from this node's kv), or HELD behind an earlier ReadIndex read. Its life, one
+ * state list each:
  *
  *     READY --(leader here)--> propose locally ----------------> PROPOSED (index, term)
  *       |   --(leader known)--> PROPOSE frame to it --> FORWARDED --(PROPOSED frame)--^
@@ -22,6 +26,11 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define KV_CMD_CLIENT_OFFSET 3   /* client_id in the kv command encoding (docs/kv.md) */
+#define KV_CMD_SEQ_OFFSET    11  /* seq */
+#define ADDR_EVERY           100 /* housekeeping rounds (10 ms) between FRAME_ADDR sends */
 
 enum { PROPOSED_OK = 0, PROPOSED_NOT_LEADER = 1, PROPOSED_TOO_BIG = 2 };
 
@@ -40,6 +49,10 @@ static op_list *list_of(srv *s, op_state st)
         return &s->proposed;
     case OP_READING:
         return &s->reading;
+    case OP_DECIDED:
+        return &s->decided;
+    case OP_HELD:
+        return &s->held;
     default:
         return NULL;
     }
@@ -113,8 +126,9 @@ op *fl__op_new(srv *s, conn *c)
     o->c = c;
     fl_buf_init(&o->args);
     fl_buf_init(&o->cmd);
-    fl_buf_init(&o->old);
+    fl_buf_init(&o->kargs);
     fl_buf_init(&o->reply);
+    o->resp3 = c && c->resp3;
     o->deadline = fl_loop_now(&s->loop) + s->cfg.op_timeout_ns;
     s->n_ops++;
     return o;
@@ -124,9 +138,10 @@ void fl__op_free(op *o)
 {
     unlink_op(o);
     o->s->n_ops--;
+    fl__multi_free_queue(o->queue);
     fl_buf_free(&o->args);
     fl_buf_free(&o->cmd);
-    fl_buf_free(&o->old);
+    fl_buf_free(&o->kargs);
     fl_buf_free(&o->reply);
     free(o->argv);
     free(o);
@@ -141,7 +156,12 @@ void fl__op_finish(op *o)
         fl__op_free(o);
         return;
     }
+    if (o->route) {
+        fl_kv_order_done(&o->c->order, o->route);
+        o->route = 0;
+    }
     fl__conn_reply_ready(o->c);
+    fl__ops_progress(o->c);
 }
 
 static void kick_cb(fl_loop *loop, void *arg)
@@ -169,17 +189,7 @@ static void fail_op(op *o, const char *err)
     fl__op_finish(o);
 }
 
-/* A plain GET (no session: it changes nothing) may skip the log unless the log read mode
- * was chosen. */
-static bool plain_get(const srv *s, const op *o)
-{
-    fl_kv_cmd cmd;
-    return s->cfg.read_mode != FL_SERVER_READ_LOG &&
-           fl_kv_cmd_decode(o->cmd.data, o->cmd.len, &cmd) == 0 && cmd.op == FL_KV_GET &&
-           cmd.seq == 0;
-}
-
-/* A GET skips the log: ReadIndex. At the leader a quorum round confirms leadership (or the
+/* A read skips the log: ReadIndex. At the leader a quorum round confirms leadership (or the
  * lease vouches for it); at a follower or learner the core asks the leader for its read
  * index and decides the read once this node has applied that far (Raft thesis 6.4). Either
  * way this node's kv answers. Returns false if it must go the usual way (the core refused
@@ -210,7 +220,7 @@ static bool forward_proposal(srv *s, op *o, fl_node_id leader)
 static bool route(srv *s, op *o)
 {
     fl_node_id leader = fl_raft_leader_of(&s->raft);
-    if (plain_get(s, o) && read_by_index(s, o))
+    if (o->route == FL_KV_ROUTE_INDEX && read_by_index(s, o))
         return true;
     if (fl_raft_role_of(&s->raft) == FL_RAFT_LEADER) {
         fl_index index;
@@ -269,6 +279,19 @@ static void send_results(srv *s, fl_index index, fl_term term, const fl_kv_resul
     }
 }
 
+/* A read by ReadIndex waits for its turn (kv_order.h rule 4); anything else is answered. */
+static void complete(op *o, const fl_kv_result *res)
+{
+    if (o->route == FL_KV_ROUTE_INDEX) {
+        push_tail(o, OP_DECIDED);
+        if (o->c)
+            fl__ops_progress(o->c);
+        return;
+    }
+    o->def->reply(o, res, &o->reply);
+    fl__op_finish(o);
+}
+
 void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *res)
 {
     send_results(s, index, term, res);
@@ -279,22 +302,70 @@ void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *r
             retry(o); /* lost: another leader's entry took that index */
             continue;
         }
-        o->def->result(o, res); /* finishes o or submits its next step */
+        complete(o, res);
     }
 }
 
-/* Answers a GET from this node's kv (which has applied at least its read index). */
-static void serve_get(srv *s, op *o)
+/* Answers a read from this node's kv, which has applied at least its read index. */
+static void serve_read(srv *s, op *o)
 {
     fl_kv_cmd cmd;
-    fl_kv_result res = {.status = FL_KV_NOT_FOUND};
-    const uint8_t *value;
-    size_t len;
-    if (fl_kv_cmd_decode(o->cmd.data, o->cmd.len, &cmd) == 0 &&
-        fl_kv_get(&s->kv, cmd.key, cmd.key_len, &value, &len) == 0)
-        res =
-            (fl_kv_result){.status = FL_KV_OK, .has_value = true, .value = value, .value_len = len};
-    o->def->result(o, &res); /* finishes o or submits its next step */
+    fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
+    if (fl_kv_cmd_decode(o->cmd.data, o->cmd.len, &cmd) != 0 ||
+        fl_kv_read(&s->kv, &cmd, &res) == FL_ENOMEM) {
+        fail_op(o, "ERR cannot read");
+        return;
+    }
+    s->reads_by_index++;
+    o->def->reply(o, &res, &o->reply);
+    fl__op_finish(o);
+}
+
+void fl__ops_progress(conn *c)
+{
+    /* bounded: each round serves or releases at least one op, or ends */
+    for (bool again = true; again;) {
+        again = false;
+        for (op *o = c->fifo_head; o; o = o->c_next) {
+            if (o->state == OP_DONE || o->route != FL_KV_ROUTE_INDEX)
+                continue;
+            if (o->state != OP_DECIDED)
+                break; /* an earlier read is not confirmed yet: later ones wait */
+            unlink_op(o);
+            serve_read(c->s, o); /* done: stays in the FIFO until its reply is written */
+        }
+        uint32_t n = fl_kv_order_release(&c->order);
+        for (op *o = c->fifo_head; o && n; o = o->c_next) {
+            if (o->state != OP_HELD)
+                continue;
+            unlink_op(o);
+            o->route = 0;
+            n--;
+            again = true;
+            fl__op_route_cmd(o);
+        }
+    }
+}
+
+void fl__op_route_cmd(op *o)
+{
+    conn *c = o->c;
+    if (!c) { /* the client is gone: nobody to answer */
+        fl__op_finish(o);
+        return;
+    }
+    bool may_index = o->may_index && o->s->cfg.read_mode != FL_SERVER_READ_LOG;
+    o->route = fl_kv_order_route(&c->order, o->read, may_index);
+    if (o->route == FL_KV_ROUTE_HOLD) {
+        push_tail(o, OP_HELD);
+        return;
+    }
+    if (o->route == FL_KV_ROUTE_LOG && o->cmd.len > KV_CMD_SEQ_OFFSET + 8) {
+        /* the session orders it after the connection's earlier log commands */
+        fl_put_u64le(o->cmd.data + KV_CMD_CLIENT_OFFSET, c->client_id);
+        fl_put_u64le(o->cmd.data + KV_CMD_SEQ_OFFSET, ++c->seq);
+    }
+    fl__op_submit(o);
 }
 
 void fl__ops_restored(srv *s, fl_index index)
@@ -322,8 +393,7 @@ void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n)
             retry(o); /* leadership lost, or the leader unreachable: route it again */
             continue;
         }
-        s->reads_by_index++;
-        serve_get(s, o);
+        complete(o, NULL);
     }
 }
 
@@ -392,10 +462,64 @@ static void on_result(srv *s, const uint8_t *p, size_t len)
     op *o = s->proposed.head;
     while (o && o->index <= index && o->fwd_id != id)
         o = o->next;
-    if (!o || o->fwd_id != id || o->index != index || o->def->local_read)
-        return;
+    if (!o || o->fwd_id != id || o->index != index || o->route == FL_KV_ROUTE_INDEX)
+        return; /* a read by ReadIndex that went through the log is served here, later */
     unlink_op(o);
-    o->def->result(o, &res);
+    complete(o, &res);
+}
+
+static void on_addr(srv *s, fl_node_id from, const uint8_t *p, size_t len)
+{
+    for (uint32_t i = 0; i < s->cfg.n; i++)
+        if (s->cfg.ids[i] == from && len < FL_ADDR_STR_MAX) {
+            memcpy(s->client_addr[i], p, len);
+            s->client_addr[i][len] = 0;
+        }
+}
+
+const char *fl__ops_client_addr(srv *s, fl_node_id id)
+{
+    for (uint32_t i = 0; i < s->cfg.n; i++)
+        if (s->cfg.ids[i] == id) {
+            if (id == s->cfg.id && !s->client_addr[i][0])
+                fl_addr_format(&s->cfg.listen, s->client_addr[i]);
+            return s->client_addr[i];
+        }
+    return "";
+}
+
+/* Every second: this node's client address to every member, so that INFO anywhere can
+ * name the leader's (peer addresses are not where clients go). */
+static void send_addr(srv *s)
+{
+    const char *a = fl__ops_client_addr(s, s->cfg.id);
+    for (uint32_t i = 0; i < s->cfg.n; i++)
+        if (s->cfg.ids[i] != s->cfg.id)
+            fl_peers_send(&s->peers, s->cfg.ids[i], FRAME_ADDR, (const uint8_t *)a, strlen(a), NULL,
+                          0);
+}
+
+/* The leader proposes a noop stamped with its clock once some key's expiry is due, so that
+ * every replica deletes it (kv.h: expiry follows the log time only). */
+static void expire_keys(srv *s)
+{
+    if (s->expiry_noop && (fl_raft_role_of(&s->raft) != FL_RAFT_LEADER ||
+                           fl_raft_applied_of(&s->raft) >= s->expiry_noop))
+        s->expiry_noop = 0;
+    if (s->expiry_noop || fl_raft_role_of(&s->raft) != FL_RAFT_LEADER)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fl_time_ns now = (uint64_t)ts.tv_sec * FL_NS_PER_S + (uint64_t)ts.tv_nsec;
+    if (fl_kv_next_expiry(&s->kv) > now)
+        return;
+    fl_kv_cmd noop = {.op = FL_KV_NOOP};
+    fl_buf_reset(&s->scratch);
+    fl_index index;
+    fl_term term;
+    if (fl_kv_cmd_encode(&noop, &s->scratch) == 0 &&
+        fl__srv_propose(s, s->scratch.data, s->scratch.len, &index, &term) == 0)
+        s->expiry_noop = index;
 }
 
 void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size_t len)
@@ -406,6 +530,8 @@ void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size
         on_proposed(s, p, len);
     else if (type == FRAME_RESULT)
         on_result(s, p, len);
+    else if (type == FRAME_ADDR)
+        on_addr(s, from, p, len);
     else
         FL_WARN("peer %u: unknown frame type %u dropped", from, type);
 }
@@ -433,6 +559,13 @@ void fl__ops_housekeep(srv *s)
     expire(s, &s->forwarded, now);
     expire(s, &s->proposed, now);
     expire(s, &s->reading, now);
+    expire(s, &s->decided, now);
+    expire(s, &s->held, now);
+    if (s->housekeeps++ % ADDR_EVERY == 0) {
+        send_addr(s);
+        fl__conn_housekeep(s);
+    }
+    expire_keys(s);
     if (fl_raft_leader_of(&s->raft) == FL_NODE_NONE)
         return;
     /* bounded: each waiting op is routed once; those that wait again go to the tail */
@@ -443,7 +576,8 @@ void fl__ops_housekeep(srv *s)
 
 void fl__ops_close_all(srv *s)
 {
-    op_list *lists[] = {&s->ready, &s->wait_leader, &s->forwarded, &s->proposed, &s->reading};
+    op_list *lists[] = {&s->ready,   &s->wait_leader, &s->forwarded, &s->proposed,
+                        &s->reading, &s->decided,     &s->held};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
         while (lists[i]->head) {
             op *o = lists[i]->head;

@@ -614,7 +614,7 @@ TEST(kv_empty_snapshot)
     fl_buf s;
     fl_buf_init(&s);
     CHECK_EQ(fl_kv_snapshot(&a, &s), 0);
-    CHECK_EQ(s.len, 8 + 16 + 8 + 8 + 4);
+    CHECK_EQ(s.len, 8 + 24 + 8 + 8 + 4); /* header, index/time/delete index, counts, crc */
     CHECK_EQ(fl_kv_restore(&b, s.data, s.len), 0);
     CHECK_EQ(fl_kv_digest(&a), fl_kv_digest(&b));
     fl_buf_free(&s);
@@ -671,7 +671,10 @@ TEST(kv_random_bytes_never_crash_decoders)
         CHECK(rc <= 0);
         accepted += rc == 0;
         CHECK_EQ(fl_kv_apply(&f.kv, ++f.index, buf, len, &f.res), 0);
-        CHECK((rc == 0) == (f.res.status != FL_KV_BAD_COMMAND || d.op >= FL_KV_OP_COUNT));
+        /* a decoded Redis-shaped command may still be meaningless (MSET with an odd count),
+         * and a session may answer with such a command's cached result */
+        CHECK((rc == 0) == (f.res.status != FL_KV_BAD_COMMAND) ||
+              (rc == 0 && (d.op >= FL_KV_SET || d.seq > 0)));
         fl_kv_result r;
         (void)fl_kv_result_decode(buf, len, &r);
     }

@@ -1,0 +1,45 @@
+/* order.c: program order on one kv connection (kv_order.h: the rules and why).
+ *
+ * Invariants: the counters count the connection's commands on each path; a command is
+ * counted on exactly one path from its route to its done; held > 0 implies every later
+ * command is held too (rule 3). */
+#include "faultline/kv_order.h"
+
+#include "faultline/assert.h"
+
+fl_kv_route fl_kv_order_route(fl_kv_order *o, bool read, bool may_index)
+{
+    fl_kv_route r;
+    if (o->held > 0 || (!read && o->index_pending > 0))
+        r = FL_KV_ROUTE_HOLD; /* rules 3, 2 */
+    else if (read && may_index &&
+             (o->log_pending == 0 || (o->mutants & FL_KV_ORDER_MUTANT_READ_AHEAD)))
+        r = FL_KV_ROUTE_INDEX; /* rule 1 */
+    else
+        r = FL_KV_ROUTE_LOG;
+    if (r == FL_KV_ROUTE_HOLD)
+        o->held++;
+    else if (r == FL_KV_ROUTE_INDEX)
+        o->index_pending++;
+    else
+        o->log_pending++;
+    return r;
+}
+
+void fl_kv_order_done(fl_kv_order *o, fl_kv_route route)
+{
+    uint32_t *n = route == FL_KV_ROUTE_HOLD    ? &o->held
+                  : route == FL_KV_ROUTE_INDEX ? &o->index_pending
+                                               : &o->log_pending;
+    FL_ASSERT(*n > 0);
+    (*n)--;
+}
+
+uint32_t fl_kv_order_release(fl_kv_order *o)
+{
+    if (o->index_pending > 0)
+        return 0;
+    uint32_t n = o->held;
+    o->held = 0;
+    return n;
+}
