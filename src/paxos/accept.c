@@ -23,7 +23,7 @@
 
 #include <string.h>
 
-uint64_t fl__next_ctx(fl_paxos *p)
+uint64_t fl__px_next_ctx(fl_paxos *p)
 {
     uint64_t ctx = ++p->ctx_next;
     p->sent[ctx % FL_PAXOS_SENT_RING] = (struct fl_paxos_sent){ctx, p->now};
@@ -39,25 +39,25 @@ static uint32_t bit_of(const fl_paxos *p, const fl_paxos_peer *pr)
 static void send_accept(fl_paxos *p, fl_paxos_peer *pr)
 {
     if (pr->next < p->first_index) {
-        fl__send_snapshot(p, pr);
+        fl__px_send_snapshot(p, pr);
         return;
     }
     fl_index last = fl_paxos_last_index(p);
     size_t n = 0, bytes = 0;
     while (pr->next + n <= last && n < p->cfg.batch_entries_max) {
-        const fl_paxos_entry *e = fl__slot(p, pr->next + n);
+        const fl_paxos_entry *e = fl__px_slot(p, pr->next + n);
         if (n > 0 && bytes + e->len > p->cfg.batch_bytes_max)
             break;
         bytes += e->len;
         n++;
     }
-    fl_paxos_msg *m = fl__out(p, FL_PAXOS_MSG_ACCEPT, pr->id);
+    fl_paxos_msg *m = fl__px_out(p, FL_PAXOS_MSG_ACCEPT, pr->id);
     m->ballot = p->ballot;
     m->u.accept.first = pr->next;
     m->u.accept.commit = p->commit;
-    m->u.accept.ctx = fl__next_ctx(p);
+    m->u.accept.ctx = fl__px_next_ctx(p);
     m->u.accept.n_entries = (uint32_t)n;
-    m->u.accept.entries = n ? fl__slot(p, pr->next) : NULL;
+    m->u.accept.entries = n ? fl__px_slot(p, pr->next) : NULL;
     if (n) {
         pr->next += n;
         pr->inflight++;
@@ -73,7 +73,7 @@ static void maybe_send(fl_paxos *p, fl_paxos_peer *pr)
         send_accept(p, pr);
 }
 
-void fl__replicate_all(fl_paxos *p)
+void fl__px_replicate_all(fl_paxos *p)
 {
     for (uint32_t i = 0; i < p->n_peers; i++)
         if (i != p->self_index)
@@ -82,21 +82,21 @@ void fl__replicate_all(fl_paxos *p)
 
 /* An empty ACCEPT to every follower: carries commit, proves we lead, and its answers are a
  * read round and a lease renewal. */
-void fl__heartbeat_all(fl_paxos *p)
+void fl__px_heartbeat_all(fl_paxos *p)
 {
     for (uint32_t i = 0; i < p->n_peers; i++) {
         fl_paxos_peer *pr = &p->peers[i];
         if (i == p->self_index)
             continue;
         if (pr->snapshotting) {
-            fl__send_snapshot(p, pr);
+            fl__px_send_snapshot(p, pr);
             continue;
         }
-        fl_paxos_msg *m = fl__out(p, FL_PAXOS_MSG_ACCEPT, pr->id);
+        fl_paxos_msg *m = fl__px_out(p, FL_PAXOS_MSG_ACCEPT, pr->id);
         m->ballot = p->ballot;
         m->u.accept.first = pr->next;
         m->u.accept.commit = p->commit;
-        m->u.accept.ctx = fl__next_ctx(p);
+        m->u.accept.ctx = fl__px_next_ctx(p);
     }
 }
 
@@ -108,15 +108,15 @@ static void repropose(fl_paxos *p, fl_index s)
     const fl_paxos_entry *v = i < p->rec_count ? &p->rec[i] : NULL;
     int rc;
     if (v && v->type != FL_PAXOS_ENTRY_EMPTY)
-        rc = fl__log_set(p, s, p->ballot, v->type, v->data, v->len);
+        rc = fl__px_log_set(p, s, p->ballot, v->type, v->data, v->len);
     else if (MUTANT(p, SKIP_GAP_FILL))
-        rc = fl__log_reserve(p, s); /* the bug: the gap stays empty, never proposed */
+        rc = fl__px_log_reserve(p, s); /* the bug: the gap stays empty, never proposed */
     else
-        rc = fl__log_set(p, s, p->ballot, FL_PAXOS_ENTRY_NOOP, NULL, 0);
+        rc = fl__px_log_set(p, s, p->ballot, FL_PAXOS_ENTRY_NOOP, NULL, 0);
     FL_ASSERT(rc == 0);
 }
 
-void fl__become_leader(fl_paxos *p)
+void fl__px_become_leader(fl_paxos *p)
 {
     FL_ASSERT(p->role == FL_PAXOS_CANDIDATE);
     p->role = FL_PAXOS_LEADER;
@@ -125,7 +125,7 @@ void fl__become_leader(fl_paxos *p)
         memset(p->acks, 0, p->log_count * sizeof(*p->acks));
     for (fl_index s = p->p1_from; s <= p->p1_end; s++)
         repropose(p, s);
-    fl__rec_free(p);
+    fl__px_rec_free(p);
     for (uint32_t i = 0; i < p->n_peers; i++) {
         fl_paxos_peer *pr = &p->peers[i];
         pr->next = p->p1_from;
@@ -139,11 +139,11 @@ void fl__become_leader(fl_paxos *p)
     }
     p->heartbeat_deadline = p->now + p->cfg.heartbeat_ns;
     p->quorum_deadline = p->now + p->cfg.election_timeout_ns;
-    fl__replicate_all(p);
-    fl__heartbeat_all(p);
+    fl__px_replicate_all(p);
+    fl__px_heartbeat_all(p);
 }
 
-void fl__self_accepted(fl_paxos *p, fl_index from, fl_index last)
+void fl__px_self_accepted(fl_paxos *p, fl_index from, fl_index last)
 {
     uint32_t bit = 1u << p->self_index;
     if (from < p->first_index)
@@ -151,15 +151,15 @@ void fl__self_accepted(fl_paxos *p, fl_index from, fl_index last)
     if (last > fl_paxos_last_index(p))
         last = fl_paxos_last_index(p);
     for (fl_index s = from; s <= last; s++)
-        if (fl__slot(p, s)->ballot == p->ballot)
+        if (fl__px_slot(p, s)->ballot == p->ballot)
             p->acks[s - p->first_index] |= bit;
 }
 
-void fl__maybe_commit(fl_paxos *p)
+void fl__px_maybe_commit(fl_paxos *p)
 {
     FL_ASSERT(p->role == FL_PAXOS_LEADER);
     while (p->commit < fl_paxos_last_index(p)) {
-        const fl_paxos_entry *e = fl__slot(p, p->commit + 1);
+        const fl_paxos_entry *e = fl__px_slot(p, p->commit + 1);
         if (e->type == FL_PAXOS_ENTRY_EMPTY || e->ballot != p->ballot)
             break;
         if ((uint32_t)__builtin_popcount(p->acks[p->commit + 1 - p->first_index]) < p->q2)
@@ -168,7 +168,7 @@ void fl__maybe_commit(fl_paxos *p)
     }
 }
 
-void fl__tick_leader(fl_paxos *p)
+void fl__px_tick_leader(fl_paxos *p)
 {
     if (p->now >= p->quorum_deadline) {
         uint32_t active = 0;
@@ -177,7 +177,7 @@ void fl__tick_leader(fl_paxos *p)
             p->peers[i].recent_active = false;
         }
         if (active < p->q2) {
-            fl__preempted(p, p->promised); /* cut off: let someone who can lead do it */
+            fl__px_preempted(p, p->promised); /* cut off: let someone who can lead do it */
             return;
         }
         p->quorum_deadline = p->now + p->cfg.election_timeout_ns;
@@ -194,16 +194,16 @@ void fl__tick_leader(fl_paxos *p)
         }
         pr->match_at_heartbeat = pr->match;
     }
-    fl__replicate_all(p);
-    fl__heartbeat_all(p);
+    fl__px_replicate_all(p);
+    fl__px_heartbeat_all(p);
     p->heartbeat_deadline = p->now + p->cfg.heartbeat_ns;
 }
 
-fl_paxos_peer *fl__response_from(fl_paxos *p, const fl_paxos_msg *m, uint64_t ctx)
+fl_paxos_peer *fl__px_response_from(fl_paxos *p, const fl_paxos_msg *m, uint64_t ctx)
 {
     if (p->role != FL_PAXOS_LEADER || m->ballot != p->ballot)
         return NULL;
-    fl_paxos_peer *pr = fl__peer(p, m->from);
+    fl_paxos_peer *pr = fl__px_peer(p, m->from);
     if (!pr || pr == &p->peers[p->self_index])
         return NULL;
     pr->recent_active = true;
@@ -216,17 +216,17 @@ fl_paxos_peer *fl__response_from(fl_paxos *p, const fl_paxos_msg *m, uint64_t ct
     return pr;
 }
 
-void fl__recv_accepted(fl_paxos *p, const fl_paxos_msg *m)
+void fl__px_recv_accepted(fl_paxos *p, const fl_paxos_msg *m)
 {
     const fl_paxos_accepted *a = &m->u.accepted;
     if (!a->ok) {
         if (a->promised > p->ballot && m->ballot == p->ballot && p->role == FL_PAXOS_LEADER)
-            fl__preempted(p, a->promised);
+            fl__px_preempted(p, a->promised);
         else if (a->promised > p->max_seen)
             p->max_seen = a->promised;
         return;
     }
-    fl_paxos_peer *pr = fl__response_from(p, m, a->ctx);
+    fl_paxos_peer *pr = fl__px_response_from(p, m, a->ctx);
     if (!pr)
         return;
     if (a->last >= a->first && pr->inflight)
@@ -235,13 +235,13 @@ void fl__recv_accepted(fl_paxos *p, const fl_paxos_msg *m)
     uint32_t bit = bit_of(p, pr);
     for (fl_index s = a->first > p->first_index ? a->first : p->first_index;
          s <= a->last && s <= last; s++)
-        if (fl__slot(p, s)->ballot == p->ballot)
+        if (fl__px_slot(p, s)->ballot == p->ballot)
             p->acks[s - p->first_index] |= bit;
     if (a->match > pr->match)
         pr->match = a->match < last ? a->match : last;
     if (pr->next <= pr->match)
         pr->next = pr->match + 1;
-    fl__maybe_commit(p);
+    fl__px_maybe_commit(p);
     maybe_send(p, pr);
 }
 
@@ -252,14 +252,14 @@ static void advance_match(fl_paxos *p)
         p->match = p->commit;
     fl_index last = fl_paxos_last_index(p);
     while (p->match < last) {
-        const fl_paxos_entry *e = fl__slot(p, p->match + 1);
+        const fl_paxos_entry *e = fl__px_slot(p, p->match + 1);
         if (e->type == FL_PAXOS_ENTRY_EMPTY || e->ballot != p->match_ballot)
             break;
         p->match++;
     }
 }
 
-void fl__follower_learn(fl_paxos *p, fl_index leader_commit)
+void fl__px_follower_learn(fl_paxos *p, fl_index leader_commit)
 {
     advance_match(p);
     fl_index c = leader_commit < p->match ? leader_commit : p->match;
@@ -286,7 +286,7 @@ static uint32_t accept_values(fl_paxos *p, const fl_paxos_msg *m)
         const fl_paxos_entry *e = &a->entries[i];
         if (e->type == FL_PAXOS_ENTRY_EMPTY || s <= p->commit || s < p->first_index)
             continue; /* nothing proposed there, or already known chosen */
-        int rc = fl__log_set(p, s, m->ballot, e->type, e->data, e->len);
+        int rc = fl__px_log_set(p, s, m->ballot, e->type, e->data, e->len);
         FL_ASSERT(rc == 0); /* out of memory: fatal, as for the Raft log */
         if (s <= p->match)
             p->match = s - 1; /* (only a mutant overwrites a slot of match_ballot) */
@@ -294,7 +294,7 @@ static uint32_t accept_values(fl_paxos *p, const fl_paxos_msg *m)
     return a->n_entries;
 }
 
-void fl__recv_accept(fl_paxos *p, const fl_paxos_msg *m)
+void fl__px_recv_accept(fl_paxos *p, const fl_paxos_msg *m)
 {
     const fl_paxos_accept *a = &m->u.accept;
     if (fl_paxos_ballot_owner(m->ballot) != m->from)
@@ -305,7 +305,7 @@ void fl__recv_accept(fl_paxos *p, const fl_paxos_msg *m)
     bool below = m->ballot < p->promised;
     if (below && !MUTANT(p, ACCEPT_BELOW_PROMISE)) { /* phase 2b: never below the promise */
         resp.u.accepted.promised = p->promised;
-        *fl__out(p, resp.type, resp.to) = resp;
+        *fl__px_out(p, resp.type, resp.to) = resp;
         return;
     }
     if (!below) {
@@ -315,16 +315,16 @@ void fl__recv_accept(fl_paxos *p, const fl_paxos_msg *m)
         }
         if (m->ballot > p->max_seen)
             p->max_seen = m->ballot;
-        fl__follow(p, m->ballot, m->from);
+        fl__px_follow(p, m->ballot, m->from);
     }
     uint32_t n = accept_values(p, m);
     if (!below)
-        fl__follower_learn(p, a->commit);
+        fl__px_follower_learn(p, a->commit);
     else
         advance_match(p);
     resp.u.accepted.ok = true;
     resp.u.accepted.first = a->first;
     resp.u.accepted.last = a->first + n - 1;
     resp.u.accepted.match = p->match;
-    fl__hold(p, &resp); /* acknowledges acceptances: only once they are durable */
+    fl__px_hold(p, &resp); /* acknowledges acceptances: only once they are durable */
 }

@@ -1,9 +1,9 @@
 /* elect.c: ballots, the failure detector, back-off, and phase 1 (PREPARE / PROMISE).
  *
  * Safety rests on: an acceptor promises a ballot only above every one it promised before,
- * and says so only once the promise is durable (fl__hold); a candidate counts its own
+ * and says so only once the promise is durable (fl__px_hold); a candidate counts its own
  * promise only once durable; a new leader re-proposes, per slot, the value of the highest
- * ballot any of q1 promises showed (fl__become_leader, accept.c). Liveness rests on the
+ * ballot any of q1 promises showed (fl__px_become_leader, accept.c). Liveness rests on the
  * failure detector (an acceptor that hears from a leader ignores other proposers for an
  * election timeout; a follower campaigns only after hearing nothing for one) and on
  * randomized back-off of preempted proposers, drawn from the node's seeded generator.
@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-fl_paxos_peer *fl__peer(fl_paxos *p, fl_node_id id)
+fl_paxos_peer *fl__px_peer(fl_paxos *p, fl_node_id id)
 {
     for (uint32_t i = 0; i < p->n_peers; i++)
         if (p->peers[i].id == id)
@@ -25,7 +25,7 @@ fl_paxos_peer *fl__peer(fl_paxos *p, fl_node_id id)
     return NULL;
 }
 
-void fl__reset_election_timer(fl_paxos *p)
+void fl__px_reset_election_timer(fl_paxos *p)
 {
     fl_time_ns base = p->cfg.election_timeout_ns;
     fl_time_ns jitter = p->cfg.no_backoff ? 0 : fl_rng_below(&p->rng, base);
@@ -36,7 +36,7 @@ void fl__reset_election_timer(fl_paxos *p)
  * other proposers: the failure detector has not suspected the leader, and lease reads rely
  * on it. After a start with leases on, a node ignores proposers for one election timeout: it
  * may have acknowledged a leader's heartbeat just before it crashed. */
-bool fl__in_lease(const fl_paxos *p)
+bool fl__px_in_lease(const fl_paxos *p)
 {
     if (p->cfg.lease_reads && p->now < p->prepares_ignored_until)
         return true;
@@ -46,10 +46,10 @@ bool fl__in_lease(const fl_paxos *p)
            p->now < p->leader_contact + p->cfg.election_timeout_ns;
 }
 
-void fl__rec_free(fl_paxos *p)
+void fl__px_rec_free(fl_paxos *p)
 {
     for (size_t i = 0; i < p->rec_count; i++)
-        fl__entry_free(&p->rec[i]);
+        fl__px_entry_free(&p->rec[i]);
     p->rec_count = 0;
 }
 
@@ -73,15 +73,15 @@ static void rec_merge(fl_paxos *p, fl_index slot, const fl_paxos_entry *e)
     if (e->type == FL_PAXOS_ENTRY_EMPTY || e->ballot <= p->rec[i].ballot)
         return;
     fl_paxos_entry copy;
-    int rc = fl__entry_copy(&copy, e);
+    int rc = fl__px_entry_copy(&copy, e);
     FL_ASSERT(rc == 0);
-    fl__entry_free(&p->rec[i]);
+    fl__px_entry_free(&p->rec[i]);
     p->rec[i] = copy;
 }
 
 static void send_prepare(fl_paxos *p, fl_node_id to, fl_index from)
 {
-    fl_paxos_msg *m = fl__out(p, FL_PAXOS_MSG_PREPARE, to);
+    fl_paxos_msg *m = fl__px_out(p, FL_PAXOS_MSG_PREPARE, to);
     m->ballot = p->ballot;
     m->u.prepare.from = from;
 }
@@ -89,15 +89,15 @@ static void send_prepare(fl_paxos *p, fl_node_id to, fl_index from)
 static void leave_role(fl_paxos *p)
 {
     if (p->role == FL_PAXOS_LEADER)
-        fl__reads_fail_all(p); /* a deposed leader cannot confirm its reads */
-    fl__rec_free(p);
+        fl__px_reads_fail_all(p); /* a deposed leader cannot confirm its reads */
+    fl__px_rec_free(p);
     p->role = FL_PAXOS_FOLLOWER;
     p->leader = FL_NODE_NONE;
     p->ballot = 0;
 }
 
 /* Phase 1 for a ballot above every one seen, for all slots from the first unchosen one. */
-void fl__campaign(fl_paxos *p)
+void fl__px_campaign(fl_paxos *p)
 {
     leave_role(p);
     fl_term top = p->max_seen > p->promised ? p->max_seen : p->promised;
@@ -111,7 +111,7 @@ void fl__campaign(fl_paxos *p)
     p->p1_from = p->commit + 1;
     p->p1_end = p->commit;
     for (fl_index s = p->p1_from; s <= fl_paxos_last_index(p); s++)
-        rec_merge(p, s, fl__slot(p, s)); /* our own accepted values */
+        rec_merge(p, s, fl__px_slot(p, s)); /* our own accepted values */
     if (fl_paxos_last_index(p) > p->p1_end)
         p->p1_end = fl_paxos_last_index(p);
     for (uint32_t i = 0; i < p->n_peers; i++) {
@@ -121,10 +121,10 @@ void fl__campaign(fl_paxos *p)
         if (i != p->self_index)
             send_prepare(p, pr->id, p->p1_from);
     }
-    fl__reset_election_timer(p); /* phase 1 gives up and retries higher at this deadline */
+    fl__px_reset_election_timer(p); /* phase 1 gives up and retries higher at this deadline */
 }
 
-void fl__preempted(fl_paxos *p, fl_term seen)
+void fl__px_preempted(fl_paxos *p, fl_term seen)
 {
     if (seen > p->max_seen)
         p->max_seen = seen;
@@ -138,10 +138,10 @@ void fl__preempted(fl_paxos *p, fl_term seen)
         p->election_deadline = p->now;
         return;
     }
-    fl__reset_election_timer(p); /* random back-off before trying again */
+    fl__px_reset_election_timer(p); /* random back-off before trying again */
 }
 
-void fl__follow(fl_paxos *p, fl_term ballot, fl_node_id leader)
+void fl__px_follow(fl_paxos *p, fl_term ballot, fl_node_id leader)
 {
     if (p->role != FL_PAXOS_FOLLOWER || p->ballot != ballot) {
         leave_role(p);
@@ -149,14 +149,14 @@ void fl__follow(fl_paxos *p, fl_term ballot, fl_node_id leader)
     }
     p->leader = leader;
     p->leader_contact = p->now;
-    fl__reset_election_timer(p);
+    fl__px_reset_election_timer(p);
 }
 
-void fl__tick_election(fl_paxos *p)
+void fl__px_tick_election(fl_paxos *p)
 {
     FL_ASSERT(p->role != FL_PAXOS_LEADER);
     if (p->now >= p->election_deadline)
-        fl__campaign(p);
+        fl__px_campaign(p);
 }
 
 /* q1 promises, ours among them once durable: lead. */
@@ -166,10 +166,10 @@ static void tally(fl_paxos *p)
     for (uint32_t i = 0; i < p->n_peers; i++)
         n += p->peers[i].p1_done;
     if (n >= p->q1)
-        fl__become_leader(p);
+        fl__px_become_leader(p);
 }
 
-void fl__check_self_promise(fl_paxos *p)
+void fl__px_check_self_promise(fl_paxos *p)
 {
     if (p->role != FL_PAXOS_CANDIDATE || p->self_promise_seq == 0 ||
         p->seq_durable < p->self_promise_seq)
@@ -181,33 +181,33 @@ void fl__check_self_promise(fl_paxos *p)
     tally(p);
 }
 
-void fl__recv_prepare(fl_paxos *p, const fl_paxos_msg *m)
+void fl__px_recv_prepare(fl_paxos *p, const fl_paxos_msg *m)
 {
     if (fl_paxos_ballot_owner(m->ballot) != m->from)
         return; /* a ballot is only ever prepared by its owner */
-    if (m->ballot > p->promised && m->from != p->leader && fl__in_lease(p))
+    if (m->ballot > p->promised && m->from != p->leader && fl__px_in_lease(p))
         return; /* a live leader: ignore the would-be usurper (failure detector, leases) */
     fl_paxos_msg resp = {.type = FL_PAXOS_MSG_PROMISE, .from = p->cfg.id, .to = m->from};
     resp.ballot = m->ballot;
     resp.u.promise.from = m->u.prepare.from;
     if (m->ballot < p->promised) {
         resp.u.promise.promised = p->promised; /* a refusal promises nothing: send at once */
-        *fl__out(p, resp.type, resp.to) = resp;
+        *fl__px_out(p, resp.type, resp.to) = resp;
         return;
     }
     if (m->ballot > p->promised) {
-        fl__preempted(p, m->ballot);
+        fl__px_preempted(p, m->ballot);
         p->promised = m->ballot;
         p->dirty_hard_state = true;
     }
     resp.u.promise.ok = true;
     if (MUTANT(p, PROMISE_BEFORE_DURABLE)) {
-        fl_paxos_msg *o = fl__out(p, resp.type, resp.to); /* the bug: not yet on disk */
+        fl_paxos_msg *o = fl__px_out(p, resp.type, resp.to); /* the bug: not yet on disk */
         *o = resp;
-        fl__promise_fill(p, o);
+        fl__px_promise_fill(p, o);
         return;
     }
-    fl__hold(p, &resp);
+    fl__px_hold(p, &resp);
 }
 
 /* A promise from a member for our ballot: merge its slots, ask for the rest, count it. */
@@ -217,7 +217,7 @@ static void take_promise(fl_paxos *p, fl_paxos_peer *pr, const fl_paxos_promise 
         /* It compacted slots we lack: chosen values we cannot recover by phase 1. Whoever
          * leads catches us up; the most advanced node can always win. */
         p->campaigns_behind++;
-        fl__preempted(p, p->promised);
+        fl__px_preempted(p, p->promised);
         return;
     }
     if (a->from != pr->p1_next)
@@ -238,19 +238,19 @@ static void take_promise(fl_paxos *p, fl_paxos_peer *pr, const fl_paxos_promise 
     }
 }
 
-void fl__recv_promise(fl_paxos *p, const fl_paxos_msg *m)
+void fl__px_recv_promise(fl_paxos *p, const fl_paxos_msg *m)
 {
     const fl_paxos_promise *a = &m->u.promise;
     if (!a->ok) {
         if (a->promised > p->promised && m->ballot == p->ballot && p->role != FL_PAXOS_FOLLOWER)
-            fl__preempted(p, a->promised);
+            fl__px_preempted(p, a->promised);
         else if (a->promised > p->max_seen)
             p->max_seen = a->promised;
         return;
     }
     if (p->role != FL_PAXOS_CANDIDATE || m->ballot != p->ballot)
         return; /* an answer to an older campaign, or we already lead */
-    fl_paxos_peer *pr = fl__peer(p, m->from);
+    fl_paxos_peer *pr = fl__px_peer(p, m->from);
     if (!pr || pr->p1_done)
         return;
     take_promise(p, pr, a);

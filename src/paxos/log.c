@@ -23,7 +23,7 @@ fl_index fl_paxos_last_index(const fl_paxos *p)
     return p->first_index + p->log_count - 1;
 }
 
-fl_paxos_entry *fl__slot(fl_paxos *p, fl_index slot)
+fl_paxos_entry *fl__px_slot(fl_paxos *p, fl_index slot)
 {
     if (slot < p->first_index || slot > fl_paxos_last_index(p))
         return NULL;
@@ -32,10 +32,10 @@ fl_paxos_entry *fl__slot(fl_paxos *p, fl_index slot)
 
 const fl_paxos_entry *fl_paxos_entry_at(const fl_paxos *p, fl_index slot)
 {
-    return fl__slot((fl_paxos *)p, slot);
+    return fl__px_slot((fl_paxos *)p, slot);
 }
 
-int fl__entry_copy(fl_paxos_entry *dst, const fl_paxos_entry *src)
+int fl__px_entry_copy(fl_paxos_entry *dst, const fl_paxos_entry *src)
 {
     uint8_t *copy = NULL;
     if (src->len) {
@@ -49,7 +49,7 @@ int fl__entry_copy(fl_paxos_entry *dst, const fl_paxos_entry *src)
     return 0;
 }
 
-void fl__entry_free(fl_paxos_entry *e)
+void fl__px_entry_free(fl_paxos_entry *e)
 {
     free((void *)e->data);
     memset(e, 0, sizeof(*e));
@@ -61,7 +61,7 @@ static void mark_dirty(fl_paxos *p, fl_index slot)
         p->dirty_from = slot;
 }
 
-int fl__log_reserve(fl_paxos *p, fl_index slot)
+int fl__px_log_reserve(fl_paxos *p, fl_index slot)
 {
     FL_ASSERT(slot >= p->first_index);
     size_t need = (size_t)(slot - p->first_index + 1);
@@ -88,35 +88,35 @@ int fl__log_reserve(fl_paxos *p, fl_index slot)
     return 0;
 }
 
-int fl__log_set(fl_paxos *p, fl_index slot, fl_term ballot, uint8_t type, const uint8_t *data,
+int fl__px_log_set(fl_paxos *p, fl_index slot, fl_term ballot, uint8_t type, const uint8_t *data,
                 uint32_t len)
 {
     FL_ASSERT(type == FL_PAXOS_ENTRY_EMPTY || ballot > 0);
-    int rc = fl__log_reserve(p, slot);
+    int rc = fl__px_log_reserve(p, slot);
     if (rc)
         return rc;
-    fl_paxos_entry *e = fl__slot(p, slot);
+    fl_paxos_entry *e = fl__px_slot(p, slot);
     if (e->ballot == ballot && e->type == type)
         return 0; /* one value per slot per ballot: already there */
     fl_paxos_entry v = {ballot, type, len, data}, copy;
-    rc = fl__entry_copy(&copy, &v);
+    rc = fl__px_entry_copy(&copy, &v);
     if (rc)
         return rc;
-    fl__entry_free(e);
+    fl__px_entry_free(e);
     *e = copy;
     p->acks[slot - p->first_index] = 0; /* acceptances of another value, or of none */
     mark_dirty(p, slot);
     return 0;
 }
 
-void fl__log_compact(fl_paxos *p, fl_index upto)
+void fl__px_log_compact(fl_paxos *p, fl_index upto)
 {
     if (upto < p->first_index)
         return;
     fl_index last = fl_paxos_last_index(p);
     size_t drop = upto >= last ? p->log_count : (size_t)(upto + 1 - p->first_index);
     for (size_t i = 0; i < drop; i++)
-        fl__entry_free(&p->log[i]);
+        fl__px_entry_free(&p->log[i]);
     memmove(p->log, p->log + drop, (p->log_count - drop) * sizeof(*p->log));
     memmove(p->acks, p->acks + drop, (p->log_count - drop) * sizeof(*p->acks));
     p->log_count -= drop;
@@ -125,10 +125,10 @@ void fl__log_compact(fl_paxos *p, fl_index upto)
         p->dirty_from = p->first_index;
 }
 
-void fl__log_free(fl_paxos *p)
+void fl__px_log_free(fl_paxos *p)
 {
     for (size_t i = 0; i < p->log_count; i++)
-        fl__entry_free(&p->log[i]);
+        fl__px_entry_free(&p->log[i]);
     free(p->log);
     free(p->acks);
     p->log = NULL;

@@ -174,15 +174,15 @@ static int load(fl_paxos *p, const fl_paxos_durable *st)
         if (e->type > FL_PAXOS_ENTRY_TYPE_MAX || empty != (e->ballot == 0) ||
             (empty && e->len) || e->ballot > st->promised || (empty && s <= snap))
             return FL_ECORRUPT;
-        int rc = empty ? fl__log_reserve(p, s)
-                       : fl__log_set(p, s, e->ballot, e->type, e->data, e->len);
+        int rc = empty ? fl__px_log_reserve(p, s)
+                       : fl__px_log_set(p, s, e->ballot, e->type, e->data, e->len);
         if (rc)
             return rc;
     }
     if (fl_paxos_last_index(p) < snap && p->first_index <= snap)
         return FL_ECORRUPT; /* trailing slots that stop short of the snapshot */
     if (fl_paxos_last_index(p) < snap)
-        fl__log_compact(p, snap);
+        fl__px_log_compact(p, snap);
     return 0;
 }
 
@@ -215,14 +215,14 @@ int fl_paxos_init(fl_paxos *p, const fl_paxos_config *config, const fl_paxos_dur
     p->seq_next = 1;
     p->role = FL_PAXOS_FOLLOWER;
     p->prepares_ignored_until = now_ns + config->election_timeout_ns;
-    fl__reset_election_timer(p);
+    fl__px_reset_election_timer(p);
     return 0;
 }
 
 void fl_paxos_close(fl_paxos *p)
 {
-    fl__log_free(p);
-    fl__rec_free(p);
+    fl__px_log_free(p);
+    fl__px_rec_free(p);
     free(p->rec);
     p->rec = NULL;
     p->rec_cap = 0;
@@ -234,7 +234,7 @@ void fl_paxos_close(fl_paxos *p)
     p->reads_out_count = p->reads_out_cap = 0;
 }
 
-uint64_t fl__quorum_value(const fl_paxos *p, fl__peer_value fn, uint32_t q)
+uint64_t fl__px_quorum_value(const fl_paxos *p, fl__px_peer_value fn, uint32_t q)
 {
     uint64_t v[FL_PAXOS_NODES_MAX];
     if (q == 0 || q > p->n_peers)
@@ -252,7 +252,7 @@ uint64_t fl__quorum_value(const fl_paxos *p, fl__peer_value fn, uint32_t q)
 /* Messages that make no sense are refused before any handler sees them. */
 static bool well_formed(const fl_paxos *p, const fl_paxos_msg *m)
 {
-    if (m->to != p->cfg.id || m->from == p->cfg.id || !fl__peer((fl_paxos *)p, m->from))
+    if (m->to != p->cfg.id || m->from == p->cfg.id || !fl__px_peer((fl_paxos *)p, m->from))
         return false; /* the member set is fixed: strangers are not heard */
     if (m->ballot == 0)
         return false;
@@ -271,22 +271,22 @@ static int receive(fl_paxos *p, const fl_paxos_msg *m)
         return FL_EINVAL;
     switch (m->type) {
     case FL_PAXOS_MSG_PREPARE:
-        fl__recv_prepare(p, m);
+        fl__px_recv_prepare(p, m);
         return 0;
     case FL_PAXOS_MSG_PROMISE:
-        fl__recv_promise(p, m);
+        fl__px_recv_promise(p, m);
         return 0;
     case FL_PAXOS_MSG_ACCEPT:
-        fl__recv_accept(p, m);
+        fl__px_recv_accept(p, m);
         return 0;
     case FL_PAXOS_MSG_ACCEPTED:
-        fl__recv_accepted(p, m);
+        fl__px_recv_accepted(p, m);
         return 0;
     case FL_PAXOS_MSG_SNAPSHOT:
-        fl__recv_snapshot(p, m);
+        fl__px_recv_snapshot(p, m);
         return 0;
     case FL_PAXOS_MSG_SNAPSHOT_RESP:
-        fl__recv_snapshot_resp(p, m);
+        fl__px_recv_snapshot_resp(p, m);
         return 0;
     default:
         return FL_ETYPE;
@@ -304,47 +304,47 @@ static int propose(fl_paxos *p, const uint8_t *data, uint32_t len, fl_paxos_upda
         p->proposals_refused_busy++;
         return FL_EBUSY; /* backpressure: let the acceptors catch up first */
     }
-    int rc = fl__log_set(p, last + 1, p->ballot, FL_PAXOS_ENTRY_NORMAL, data, len);
+    int rc = fl__px_log_set(p, last + 1, p->ballot, FL_PAXOS_ENTRY_NORMAL, data, len);
     if (rc)
         return rc;
     up->proposed_index = last + 1;
     up->proposed_ballot = p->ballot;
-    fl__replicate_all(p);
+    fl__px_replicate_all(p);
     return 0;
 }
 
 int fl_paxos_step(fl_paxos *p, const fl_paxos_event *ev, fl_paxos_update *up)
 {
     int rc = 0;
-    fl__begin_step(p, ev->now_ns);
+    fl__px_begin_step(p, ev->now_ns);
     up->proposed_index = 0;
     up->proposed_ballot = 0;
     switch (ev->type) {
     case FL_PAXOS_EV_TICK:
         if (p->role == FL_PAXOS_LEADER)
-            fl__tick_leader(p);
+            fl__px_tick_leader(p);
         else
-            fl__tick_election(p);
+            fl__px_tick_election(p);
         break;
     case FL_PAXOS_EV_RECEIVE:
         rc = ev->u.msg ? receive(p, ev->u.msg) : FL_EINVAL;
         break;
     case FL_PAXOS_EV_PERSISTED:
-        fl__persisted(p, ev->u.seq);
+        fl__px_persisted(p, ev->u.seq);
         break;
     case FL_PAXOS_EV_PROPOSE:
         rc = propose(p, ev->u.propose.data, ev->u.propose.len, up);
         break;
     case FL_PAXOS_EV_READ:
-        rc = fl__read(p, ev->u.read_ctx);
+        rc = fl__px_read(p, ev->u.read_ctx);
         break;
     case FL_PAXOS_EV_SNAPSHOT:
-        rc = fl__take_snapshot(p, ev->u.snapshot.index, ev->u.snapshot.size, ev->u.snapshot.crc);
+        rc = fl__px_take_snapshot(p, ev->u.snapshot.index, ev->u.snapshot.size, ev->u.snapshot.crc);
         break;
     default:
         rc = FL_EINVAL;
     }
-    fl__finish_step(p, up);
+    fl__px_finish_step(p, up);
     return rc;
 }
 

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-fl_paxos_msg *fl__out(fl_paxos *p, uint8_t type, fl_node_id to)
+fl_paxos_msg *fl__px_out(fl_paxos *p, uint8_t type, fl_node_id to)
 {
     if (p->out_count == p->out_cap) {
         size_t cap = p->out_cap ? p->out_cap * 2 : 64;
@@ -39,7 +39,7 @@ static bool dirty(const fl_paxos *p)
 
 /* A PROMISE carries the acceptor's slots from m->u.promise.from on, bounded in count and
  * bytes; entries point into the log (valid until the next step). */
-void fl__promise_fill(fl_paxos *p, fl_paxos_msg *m)
+void fl__px_promise_fill(fl_paxos *p, fl_paxos_msg *m)
 {
     fl_paxos_promise *pr = &m->u.promise;
     pr->first = p->first_index;
@@ -51,14 +51,14 @@ void fl__promise_fill(fl_paxos *p, fl_paxos_msg *m)
         return; /* behind our snapshot (first > from), or nothing there */
     size_t n = 0, bytes = 0;
     while (pr->from + n <= pr->last && n < FL_PAXOS_PROMISE_ENTRIES_MAX) {
-        const fl_paxos_entry *e = fl__slot(p, pr->from + n);
+        const fl_paxos_entry *e = fl__px_slot(p, pr->from + n);
         if (n > 0 && bytes + e->len > FL__PROMISE_BYTES_MAX)
             break;
         bytes += e->len;
         n++;
     }
     pr->n_entries = (uint32_t)n;
-    pr->entries = fl__slot(p, pr->from);
+    pr->entries = fl__px_slot(p, pr->from);
 }
 
 static void emit_held(fl_paxos *p, const fl_paxos_msg *m)
@@ -66,15 +66,15 @@ static void emit_held(fl_paxos *p, const fl_paxos_msg *m)
     if (m->type == FL_PAXOS_MSG_PROMISE && m->u.promise.ok) {
         if (p->promised != m->ballot)
             return; /* promised higher since: the proposer is preempted anyway */
-        fl_paxos_msg *o = fl__out(p, m->type, m->to);
+        fl_paxos_msg *o = fl__px_out(p, m->type, m->to);
         *o = *m;
-        fl__promise_fill(p, o);
+        fl__px_promise_fill(p, o);
         return;
     }
-    *fl__out(p, m->type, m->to) = *m;
+    *fl__px_out(p, m->type, m->to) = *m;
 }
 
-void fl__hold(fl_paxos *p, const fl_paxos_msg *m)
+void fl__px_hold(fl_paxos *p, const fl_paxos_msg *m)
 {
     uint64_t need = dirty(p) ? p->seq_next : p->seq_next - 1;
     if (need <= p->seq_durable) {
@@ -102,7 +102,7 @@ static void release_held(fl_paxos *p)
     p->held_count = kept;
 }
 
-void fl__persisted(fl_paxos *p, uint64_t seq)
+void fl__px_persisted(fl_paxos *p, uint64_t seq)
 {
     if (seq <= p->seq_durable || seq >= p->seq_next)
         return; /* stale or bogus report */
@@ -113,19 +113,19 @@ void fl__persisted(fl_paxos *p, uint64_t seq)
             break;
         p->durable_promised = q->promised;
         if (p->role == FL_PAXOS_LEADER && q->last >= q->from)
-            fl__self_accepted(p, q->from, q->last);
+            fl__px_self_accepted(p, q->from, q->last);
         p->pending_head = (p->pending_head + 1) % FL_PAXOS_PENDING_MAX;
         p->pending_count--;
     }
     release_held(p);
-    fl__install_durable(p);
+    fl__px_install_durable(p);
     if (p->role == FL_PAXOS_CANDIDATE)
-        fl__check_self_promise(p);
+        fl__px_check_self_promise(p);
     if (p->role == FL_PAXOS_LEADER)
-        fl__maybe_commit(p);
+        fl__px_maybe_commit(p);
 }
 
-void fl__begin_step(fl_paxos *p, fl_time_ns now)
+void fl__px_begin_step(fl_paxos *p, fl_time_ns now)
 {
     if (now > p->now)
         p->now = now;
@@ -170,7 +170,7 @@ static void fill_persist(fl_paxos *p, fl_paxos_update *up)
     up->persist.promised = p->promised;
     up->persist.first_index = from;
     up->persist.n_entries = (size_t)(last + 1 - from);
-    up->persist.entries = up->persist.n_entries ? fl__slot(p, from) : NULL;
+    up->persist.entries = up->persist.n_entries ? fl__px_slot(p, from) : NULL;
     if (p->install_wait) {
         up->persist.install = true;
         up->persist.install_meta = p->snap;
@@ -201,12 +201,12 @@ static void apply_chosen(fl_paxos *p, fl_paxos_update *up)
     if (p->commit > p->applied && p->applied + 1 >= p->first_index) {
         up->apply_first = p->applied + 1;
         up->n_apply = (size_t)(p->commit - p->applied);
-        up->apply = fl__slot(p, up->apply_first);
+        up->apply = fl__px_slot(p, up->apply_first);
         p->applied = p->commit;
     }
 }
 
-void fl__finish_step(fl_paxos *p, fl_paxos_update *up)
+void fl__px_finish_step(fl_paxos *p, fl_paxos_update *up)
 {
     fl_index proposed = up->proposed_index;
     fl_term proposed_ballot = up->proposed_ballot;
@@ -214,7 +214,7 @@ void fl__finish_step(fl_paxos *p, fl_paxos_update *up)
     up->proposed_index = proposed;
     up->proposed_ballot = proposed_ballot;
     fill_persist(p, up);
-    fl__reads_advance(p);
+    fl__px_reads_advance(p);
     up->snapshot_chunk.index = p->chunk_out.index;
     up->snapshot_chunk.offset = p->chunk_out.offset;
     up->snapshot_chunk.len = p->chunk_out.len;

@@ -11,7 +11,7 @@
  *
  * The lease: q2 acceptors acknowledged an ACCEPT sent at or after since; each of them ignores
  * other proposers' PREPAREs for an election timeout after hearing from us (elect.c,
- * fl__in_lease), so no other proposer finishes phase 1 before since + election timeout on
+ * fl__px_in_lease), so no other proposer finishes phase 1 before since + election timeout on
  * their clocks, at least since + election timeout x (1 - d) / (1 + d) on ours for clocks that
  * drift apart by at most d.
  *
@@ -50,7 +50,7 @@ static bool lease_valid(const fl_paxos *p)
 {
     if (!p->cfg.lease_reads)
         return false;
-    fl_time_ns since = fl__quorum_value(p, acked_sent_of, p->q2);
+    fl_time_ns since = fl__px_quorum_value(p, acked_sent_of, p->q2);
     if (since == 0)
         return false;
     double d = (double)p->cfg.max_drift_ppm;
@@ -67,10 +67,10 @@ static bool confirmed(const fl_paxos *p, uint64_t round)
 {
     if (MUTANT(p, READ_NO_QUORUM))
         return true; /* the bug: trusts that it still leads */
-    return fl__quorum_value(p, ctx_acked_of, p->q2) >= round;
+    return fl__px_quorum_value(p, ctx_acked_of, p->q2) >= round;
 }
 
-int fl__read(fl_paxos *p, uint64_t ctx)
+int fl__px_read(fl_paxos *p, uint64_t ctx)
 {
     if (p->role != FL_PAXOS_LEADER)
         return FL_ENOTLEADER;
@@ -86,12 +86,12 @@ int fl__read(fl_paxos *p, uint64_t ctx)
     r->index = 0;
     r->indexed = false;
     r->round = p->ctx_next + 1; /* the first heartbeat sent from now on */
-    fl__heartbeat_all(p);
-    fl__reads_advance(p);
+    fl__px_heartbeat_all(p);
+    fl__px_reads_advance(p);
     return 0;
 }
 
-void fl__reads_advance(fl_paxos *p)
+void fl__px_reads_advance(fl_paxos *p)
 {
     if (p->role != FL_PAXOS_LEADER || p->reads_count == 0)
         return;
@@ -110,7 +110,7 @@ void fl__reads_advance(fl_paxos *p)
     p->reads_count = kept;
 }
 
-void fl__reads_fail_all(fl_paxos *p)
+void fl__px_reads_fail_all(fl_paxos *p)
 {
     for (size_t i = 0; i < p->reads_count; i++)
         emit(p, p->reads[i].ctx, 0, false);

@@ -18,7 +18,7 @@
 
 #include <string.h>
 
-int fl__take_snapshot(fl_paxos *p, fl_index index, uint64_t size, uint32_t crc)
+int fl__px_take_snapshot(fl_paxos *p, fl_index index, uint64_t size, uint32_t crc)
 {
     if (index <= p->snap.index || index > p->applied || p->install_seq)
         return FL_EINVAL;
@@ -27,11 +27,11 @@ int fl__take_snapshot(fl_paxos *p, fl_index index, uint64_t size, uint32_t crc)
     p->snapshots_taken++;
     fl_index keep = p->cfg.snapshot_trailing;
     if (index > keep)
-        fl__log_compact(p, index - keep);
+        fl__px_log_compact(p, index - keep);
     return 0;
 }
 
-void fl__send_snapshot(fl_paxos *p, fl_paxos_peer *pr)
+void fl__px_send_snapshot(fl_paxos *p, fl_paxos_peer *pr)
 {
     FL_ASSERT(p->snap.index > 0 && p->snap.index + 1 >= p->first_index);
     if (!pr->snapshotting || pr->snap_index != p->snap.index) {
@@ -44,21 +44,21 @@ void fl__send_snapshot(fl_paxos *p, fl_paxos_peer *pr)
     uint64_t size = p->snap.size, off = pr->snap_offset;
     uint64_t len =
         size - off < p->cfg.snapshot_chunk_bytes ? size - off : p->cfg.snapshot_chunk_bytes;
-    fl_paxos_msg *m = fl__out(p, FL_PAXOS_MSG_SNAPSHOT, pr->id);
+    fl_paxos_msg *m = fl__px_out(p, FL_PAXOS_MSG_SNAPSHOT, pr->id);
     m->ballot = p->ballot;
     m->u.snapshot.meta = p->snap;
     m->u.snapshot.offset = off;
     m->u.snapshot.len = (uint32_t)len;
     m->u.snapshot.done = off + len == size;
-    m->u.snapshot.ctx = fl__next_ctx(p);
+    m->u.snapshot.ctx = fl__px_next_ctx(p);
     m->u.snapshot.data = NULL; /* the environment fills it (paxos.h) */
     p->snapshot_chunks_sent++;
 }
 
-void fl__recv_snapshot_resp(fl_paxos *p, const fl_paxos_msg *m)
+void fl__px_recv_snapshot_resp(fl_paxos *p, const fl_paxos_msg *m)
 {
     const fl_paxos_snapshot_resp *a = &m->u.snapshot_resp;
-    fl_paxos_peer *pr = fl__response_from(p, m, a->ctx);
+    fl_paxos_peer *pr = fl__px_response_from(p, m, a->ctx);
     if (!pr || !pr->snapshotting || a->index != pr->snap_index)
         return;
     if (a->done) {
@@ -67,7 +67,7 @@ void fl__recv_snapshot_resp(fl_paxos *p, const fl_paxos_msg *m)
             pr->match = a->index;
         pr->next = pr->match + 1; /* its log continues after the snapshot */
         pr->inflight = 0;
-        fl__replicate_all(p);
+        fl__px_replicate_all(p);
         return;
     }
     if (a->next_offset > p->snap.size)
@@ -77,12 +77,12 @@ void fl__recv_snapshot_resp(fl_paxos *p, const fl_paxos_msg *m)
         return; /* no progress: a duplicate or an old answer; heartbeats resend */
     pr->snap_offset = a->next_offset;
     if (pr->snap_offset < p->snap.size || pr->snap_index != p->snap.index)
-        fl__send_snapshot(p, pr);
+        fl__px_send_snapshot(p, pr);
 }
 
 static void reply(fl_paxos *p, const fl_paxos_msg *m, uint64_t next_offset)
 {
-    fl_paxos_msg *r = fl__out(p, FL_PAXOS_MSG_SNAPSHOT_RESP, m->from);
+    fl_paxos_msg *r = fl__px_out(p, FL_PAXOS_MSG_SNAPSHOT_RESP, m->from);
     r->ballot = m->ballot;
     r->u.snapshot_resp.index = m->u.snapshot.meta.index;
     r->u.snapshot_resp.next_offset = next_offset;
@@ -108,7 +108,7 @@ static bool same_snapshot(const fl_paxos_snapshot_meta *a, const fl_paxos_snapsh
 static void install(fl_paxos *p, const fl_paxos_snapshot_meta *meta, fl_node_id from,
                     fl_term ballot)
 {
-    fl__log_compact(p, meta->index); /* accepted slots above it stay */
+    fl__px_log_compact(p, meta->index); /* accepted slots above it stay */
     p->snap = *meta;
     p->install_wait = true;
     p->install_from = from;
@@ -152,7 +152,7 @@ static bool stage_chunk(fl_paxos *p, const fl_paxos_msg *m)
     return ok;
 }
 
-void fl__recv_snapshot(fl_paxos *p, const fl_paxos_msg *m)
+void fl__px_recv_snapshot(fl_paxos *p, const fl_paxos_msg *m)
 {
     const fl_paxos_snapshot *s = &m->u.snapshot;
     if (fl_paxos_ballot_owner(m->ballot) != m->from || !snapshot_valid(s) ||
@@ -164,11 +164,11 @@ void fl__recv_snapshot(fl_paxos *p, const fl_paxos_msg *m)
     }
     if (m->ballot > p->max_seen)
         p->max_seen = m->ballot;
-    fl__follow(p, m->ballot, m->from);
+    fl__px_follow(p, m->ballot, m->from);
     if (p->install_seq)
         return; /* installing one: acknowledged when durable */
     if (s->meta.index <= p->commit) {
-        fl_paxos_msg *r = fl__out(p, FL_PAXOS_MSG_SNAPSHOT_RESP, m->from);
+        fl_paxos_msg *r = fl__px_out(p, FL_PAXOS_MSG_SNAPSHOT_RESP, m->from);
         r->ballot = m->ballot;
         r->u.snapshot_resp = (fl_paxos_snapshot_resp){s->meta.index, s->meta.size, true, s->ctx};
         return; /* we know all of it chosen already */
@@ -177,7 +177,7 @@ void fl__recv_snapshot(fl_paxos *p, const fl_paxos_msg *m)
         install(p, &s->meta, m->from, m->ballot);
 }
 
-void fl__install_durable(fl_paxos *p)
+void fl__px_install_durable(fl_paxos *p)
 {
     if (!p->install_seq || p->seq_durable < p->install_seq)
         return;
@@ -188,7 +188,7 @@ void fl__install_durable(fl_paxos *p)
         p->match = p->commit;
     p->restore_pending = true;
     p->snapshots_installed++;
-    fl_paxos_msg *r = fl__out(p, FL_PAXOS_MSG_SNAPSHOT_RESP, p->install_from);
+    fl_paxos_msg *r = fl__px_out(p, FL_PAXOS_MSG_SNAPSHOT_RESP, p->install_from);
     r->ballot = p->install_ballot;
     r->u.snapshot_resp.index = p->snap.index;
     r->u.snapshot_resp.next_offset = p->snap.size;
