@@ -188,7 +188,7 @@ void fl__px_tick_leader(fl_paxos *p)
         fl_paxos_peer *pr = &p->peers[i];
         if (i == p->self_index || pr->snapshotting)
             continue;
-        if (pr->match == pr->match_at_heartbeat && pr->next > pr->match + 1) {
+        if (pr->match == pr->match_at_heartbeat && (pr->next > pr->match + 1 || pr->inflight)) {
             pr->next = pr->match + 1; /* stalled: send again from its prefix */
             pr->inflight = 0;
         }
@@ -216,6 +216,18 @@ fl_paxos_peer *fl__px_response_from(fl_paxos *p, const fl_paxos_msg *m, uint64_t
     return pr;
 }
 
+static void ack_range(fl_paxos *p, const fl_paxos_peer *pr, fl_index from, fl_index to)
+{
+    uint32_t bit = bit_of(p, pr);
+    if (from < p->first_index)
+        from = p->first_index;
+    if (to > fl_paxos_last_index(p))
+        to = fl_paxos_last_index(p);
+    for (fl_index s = from; s <= to; s++)
+        if (fl__px_slot(p, s)->ballot == p->ballot)
+            p->acks[s - p->first_index] |= bit;
+}
+
 void fl__px_recv_accepted(fl_paxos *p, const fl_paxos_msg *m)
 {
     const fl_paxos_accepted *a = &m->u.accepted;
@@ -232,13 +244,19 @@ void fl__px_recv_accepted(fl_paxos *p, const fl_paxos_msg *m)
     if (a->last >= a->first && pr->inflight)
         pr->inflight--;
     fl_index last = fl_paxos_last_index(p);
-    uint32_t bit = bit_of(p, pr);
-    for (fl_index s = a->first > p->first_index ? a->first : p->first_index;
-         s <= a->last && s <= last; s++)
-        if (fl__px_slot(p, s)->ballot == p->ballot)
-            p->acks[s - p->first_index] |= bit;
-    if (a->match > pr->match)
+    /* the slots this answer accepted, and those its match newly covers (an earlier answer
+     * for them may have been lost) */
+    ack_range(p, pr, a->first, a->last);
+    if (a->match > pr->match) {
+        ack_range(p, pr, pr->match + 1, a->match);
         pr->match = a->match < last ? a->match : last;
+    } else if (a->match < pr->match && a->ctx == pr->ctx_acked) {
+        /* the newest answer holds less: it restarted, and its commit (volatile) no longer
+         * covers slots it holds at older ballots. Send them again. */
+        pr->match = a->match;
+        pr->next = a->match + 1;
+        pr->inflight = 0;
+    }
     if (pr->next <= pr->match)
         pr->next = pr->match + 1;
     fl__px_maybe_commit(p);

@@ -132,6 +132,8 @@ void fl__px_preempted(fl_paxos *p, fl_term seen)
     if (proposing)
         p->preempted++;
     leave_role(p);
+    if (!proposing && p->cfg.no_backoff)
+        return; /* no back-off: a pending retry stays due (the duel goes on) */
     if (proposing && p->cfg.no_backoff) {
         /* the duel: straight back with a higher ballot, at the next tick (not in this step:
          * an answer this step owes, such as the promise that preempted us, goes out first) */

@@ -117,8 +117,10 @@ void fl__px_log_compact(fl_paxos *p, fl_index upto)
     size_t drop = upto >= last ? p->log_count : (size_t)(upto + 1 - p->first_index);
     for (size_t i = 0; i < drop; i++)
         fl__px_entry_free(&p->log[i]);
-    memmove(p->log, p->log + drop, (p->log_count - drop) * sizeof(*p->log));
-    memmove(p->acks, p->acks + drop, (p->log_count - drop) * sizeof(*p->acks));
+    if (drop < p->log_count) {
+        memmove(p->log, p->log + drop, (p->log_count - drop) * sizeof(*p->log));
+        memmove(p->acks, p->acks + drop, (p->log_count - drop) * sizeof(*p->acks));
+    }
     p->log_count -= drop;
     p->first_index = upto + 1;
     if (p->dirty_from && p->dirty_from < p->first_index)

@@ -355,7 +355,8 @@ static void leader_invariants(const fl_paxos *p)
     for (fl_index s = p->commit + 1; s <= fl_paxos_last_index(p); s++) {
         const fl_paxos_entry *e = fl_paxos_entry_at(p, s);
         FL_ASSERT(e->ballot == p->ballot ||
-                  (e->type == FL_PAXOS_ENTRY_EMPTY && MUTANT(p, SKIP_GAP_FILL)));
+                  (e->type == FL_PAXOS_ENTRY_EMPTY && MUTANT(p, SKIP_GAP_FILL)) ||
+                  MUTANT(p, ACCEPT_BELOW_PROMISE));
     }
     for (uint32_t i = 0; i < p->n_peers; i++)
         FL_ASSERT(i == p->self_index || p->peers[i].inflight <= p->cfg.inflight_max);

@@ -155,9 +155,15 @@ static bool stage_chunk(fl_paxos *p, const fl_paxos_msg *m)
 void fl__px_recv_snapshot(fl_paxos *p, const fl_paxos_msg *m)
 {
     const fl_paxos_snapshot *s = &m->u.snapshot;
-    if (fl_paxos_ballot_owner(m->ballot) != m->from || !snapshot_valid(s) ||
-        m->ballot < p->promised)
-        return; /* a deposed leader's: its heartbeats get the refusal */
+    if (fl_paxos_ballot_owner(m->ballot) != m->from || !snapshot_valid(s))
+        return;
+    if (m->ballot < p->promised) {
+        fl_paxos_msg *r = fl__px_out(p, FL_PAXOS_MSG_ACCEPTED, m->from);
+        r->ballot = m->ballot; /* a deposed leader's: refused as phase 2 is */
+        r->u.accepted.promised = p->promised;
+        r->u.accepted.ctx = s->ctx;
+        return;
+    }
     if (m->ballot > p->promised) {
         p->promised = m->ballot;
         p->dirty_hard_state = true;

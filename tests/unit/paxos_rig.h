@@ -87,6 +87,8 @@ typedef struct rig {
     fl_time_ns delay_max;
     uint32_t side; /* partition: nodes whose bit is set hear only each other */
     uint64_t proposals, next_value, read_ctx;
+    bool trace; /* print every delivery (debugging) */
+    uint64_t steps, crash_at; /* crash (and restart) the node that takes step crash_at */
 } rig;
 
 static inline void rig_entry_copy(fl_paxos_entry *dst, const fl_paxos_entry *src)
@@ -182,6 +184,11 @@ static inline void rig_apply(rig *g, rig_node *nd, const fl_paxos_update *up)
         memcpy(&nd->sm_index, nd->d_snap_bytes, 8);
         memcpy(&nd->sm_hash, nd->d_snap_bytes + 8, 8);
         CHECK_EQ(nd->sm_index, up->restore_index);
+        if (g->chain[nd->sm_index] && g->chain[nd->sm_index] != nd->sm_hash && !g->violated) {
+            fl_buf_printf(&g->why, "a snapshot restores another state at slot %llu",
+                          (unsigned long long)nd->sm_index);
+            g->violated = true;
+        }
     }
     for (size_t i = 0; i < up->n_apply; i++) {
         fl_index s = up->apply_first + i;
@@ -191,7 +198,10 @@ static inline void rig_apply(rig *g, rig_node *nd, const fl_paxos_update *up)
         FL_ASSERT(s < RIG_SLOTS_MAX);
         if (!g->chain[s])
             g->chain[s] = nd->sm_hash;
-        CHECK(g->chain[s] == nd->sm_hash); /* every node's state machine agrees */
+        if (g->chain[s] != nd->sm_hash && !g->violated) { /* state machines must agree */
+            fl_buf_printf(&g->why, "state machines diverge at slot %llu", (unsigned long long)s);
+            g->violated = true;
+        }
     }
 }
 
@@ -254,6 +264,9 @@ static inline void rig_handle(rig *g, int i, const fl_paxos_update *up)
     nd->deadline = up->deadline_ns;
 }
 
+static inline void rig_crash(rig *g, int i);
+static inline void rig_start(rig *g, int i);
+
 /* Steps node i; returns the core's result. */
 static inline int rig_step(rig *g, int i, fl_paxos_event *ev)
 {
@@ -267,6 +280,10 @@ static inline int rig_step(rig *g, int i, fl_paxos_event *ev)
         fl_paxos_checker_observe(&g->ch, (fl_node_id)(i + 1), &nd->p, ev, &up, &g->why))
         g->violated = true;
     rig_handle(g, i, &up);
+    if (++g->steps == g->crash_at) {
+        rig_crash(g, i); /* before anything this step asked for is on disk */
+        rig_start(g, i);
+    }
     return rc;
 }
 
@@ -438,6 +455,12 @@ static inline void rig_deliver_at(rig *g, size_t k)
                                       FL_PAXOS_PROMISE_ENTRIES_MAX),
                  0);
         fl_paxos_event ev = {.type = FL_PAXOS_EV_RECEIVE, .u.msg = &m};
+        if (g->trace)
+            fprintf(stderr, "%8.3f %d->%d %s b%llu.%u ok%d\n", (double)g->now / 1e6, q.from + 1,
+                    q.to + 1, fl_paxos_msg_type_name(m.type),
+                    (unsigned long long)fl_paxos_ballot_round(m.ballot),
+                    fl_paxos_ballot_owner(m.ballot),
+                    m.type == FL_PAXOS_MSG_ACCEPTED ? m.u.accepted.ok : m.u.promise.ok);
         rig_step(g, q.to, &ev);
     }
     fl_buf_free(&q.bytes);

@@ -385,7 +385,7 @@ TEST(paxos_snapshot_truncates_and_catches_up)
     rig_start_all(&g);
     elect_0(&g);
     g.side = 1u << 2; /* node 2 cut off */
-    char v[8];
+    char v[16];
     for (int i = 0; i < 10; i++) {
         snprintf(v, sizeof(v), "v%d", i);
         CHECK_EQ(rig_propose(&g, 0, v), 0);
