@@ -191,8 +191,7 @@ static int durable(fl_paxos_checker *ch, uint32_t i, const fl_paxos_check_acc *a
 
 /* ---- per node ---------------------------------------------------------------------------- */
 
-int fl_paxos_checker_node_start(fl_paxos_checker *ch, fl_node_id id, const fl_paxos *p,
-                                fl_buf *why)
+int fl_paxos_checker_node_start(fl_paxos_checker *ch, fl_node_id id, const fl_paxos *p, fl_buf *why)
 {
     if (id < 1 || id > ch->n_nodes)
         return FL_EINVAL;
@@ -310,8 +309,7 @@ static int check_reads(fl_paxos_checker *ch, fl_node_id id, const fl_paxos *p,
                               "reads: node %u served read %llu at slot %llu (applied %llu), "
                               "but slot %llu was learned chosen before the read arrived",
                               id, (unsigned long long)r->ctx, (unsigned long long)r->index,
-                              (unsigned long long)fl_paxos_applied_of(p),
-                              (unsigned long long)need);
+                              (unsigned long long)fl_paxos_applied_of(p), (unsigned long long)need);
                 return FL_ECORRUPT;
             }
             break;
@@ -324,15 +322,13 @@ static int record_event(fl_paxos_checker *ch, fl_node_id id, const fl_paxos_even
                         const fl_paxos_update *up)
 {
     if (ev->type == FL_PAXOS_EV_PROPOSE && up->proposed_index)
-        return proposed_add(ch, fl_paxos_check_value_hash(FL_PAXOS_ENTRY_NORMAL,
-                                                          ev->u.propose.data,
+        return proposed_add(ch, fl_paxos_check_value_hash(FL_PAXOS_ENTRY_NORMAL, ev->u.propose.data,
                                                           ev->u.propose.len));
     if (ev->type == FL_PAXOS_EV_READ) {
-        if (fl_array_grow((void **)&ch->reads, &ch->cap_reads, ch->n_reads + 1,
-                          sizeof(*ch->reads)))
+        if (fl_array_grow((void **)&ch->reads, &ch->cap_reads, ch->n_reads + 1, sizeof(*ch->reads)))
             return FL_ENOMEM;
-        ch->reads[ch->n_reads++] = (struct fl_paxos_check_read){id, ev->u.read_ctx,
-                                                                ch->max_learned};
+        ch->reads[ch->n_reads++] =
+            (struct fl_paxos_check_read){id, ev->u.read_ctx, ch->max_learned};
     }
     return 0;
 }

@@ -295,8 +295,8 @@ static uint32_t accept_values(fl_paxos *p, const fl_paxos_msg *m)
         p->match_ballot = m->ballot;
         p->match = p->commit;
     }
-    fl_index ahead = (fl_index)p->cfg.inflight_max * p->cfg.batch_entries_max +
-                     FL_PAXOS_PROMISE_ENTRIES_MAX;
+    fl_index ahead =
+        (fl_index)p->cfg.inflight_max * p->cfg.batch_entries_max + FL_PAXOS_PROMISE_ENTRIES_MAX;
     if (a->first > fl_paxos_last_index(p) + 1 + ahead)
         return 0;
     for (uint32_t i = 0; i < a->n_entries; i++) {

@@ -89,7 +89,7 @@ int fl__px_log_reserve(fl_paxos *p, fl_index slot)
 }
 
 int fl__px_log_set(fl_paxos *p, fl_index slot, fl_term ballot, uint8_t type, const uint8_t *data,
-                uint32_t len)
+                   uint32_t len)
 {
     FL_ASSERT(type == FL_PAXOS_ENTRY_EMPTY || ballot > 0);
     int rc = fl__px_log_reserve(p, slot);

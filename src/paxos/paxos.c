@@ -26,13 +26,13 @@ const char *fl_paxos_role_name(fl_paxos_role role)
 
 const char *fl_paxos_msg_type_name(uint8_t type)
 {
-    static const char *names[] = {"?",      "prepare",  "promise",      "accept",
+    static const char *names[] = {"?",        "prepare",  "promise",      "accept",
                                   "accepted", "snapshot", "snapshot-resp"};
     return type <= FL_PAXOS_MSG_TYPE_MAX ? names[type] : "?";
 }
 
 static const uint32_t mutant_bits[] = {
-    FL_PAXOS_MUTANT_ACCEPT_BELOW_PROMISE,  FL_PAXOS_MUTANT_IGNORE_PROMISED_VALUE,
+    FL_PAXOS_MUTANT_ACCEPT_BELOW_PROMISE,   FL_PAXOS_MUTANT_IGNORE_PROMISED_VALUE,
     FL_PAXOS_MUTANT_PROMISE_BEFORE_DURABLE, FL_PAXOS_MUTANT_READ_NO_QUORUM,
     FL_PAXOS_MUTANT_SKIP_GAP_FILL,
 };
@@ -171,8 +171,8 @@ static int load(fl_paxos *p, const fl_paxos_durable *st)
         const fl_paxos_entry *e = &st->entries[i];
         fl_index s = st->first_index + i;
         bool empty = e->type == FL_PAXOS_ENTRY_EMPTY;
-        if (e->type > FL_PAXOS_ENTRY_TYPE_MAX || empty != (e->ballot == 0) ||
-            (empty && e->len) || e->ballot > st->promised || (empty && s <= snap))
+        if (e->type > FL_PAXOS_ENTRY_TYPE_MAX || empty != (e->ballot == 0) || (empty && e->len) ||
+            e->ballot > st->promised || (empty && s <= snap))
             return FL_ECORRUPT;
         int rc = empty ? fl__px_log_reserve(p, s)
                        : fl__px_log_set(p, s, e->ballot, e->type, e->data, e->len);
@@ -394,13 +394,12 @@ void fl_paxos_invariants(const fl_paxos *p)
 void fl_paxos_describe(const fl_paxos *p, char *out, size_t out_size)
 {
     static const char roles[] = "FCL";
-    int n = snprintf(out, out_size, "%c b%llu.%u p%llu.%u L%u c%llu a%llu last%llu",
-                     roles[p->role], (unsigned long long)fl_paxos_ballot_round(p->ballot),
+    int n = snprintf(out, out_size, "%c b%llu.%u p%llu.%u L%u c%llu a%llu last%llu", roles[p->role],
+                     (unsigned long long)fl_paxos_ballot_round(p->ballot),
                      fl_paxos_ballot_owner(p->ballot),
                      (unsigned long long)fl_paxos_ballot_round(p->promised),
                      fl_paxos_ballot_owner(p->promised), p->leader, (unsigned long long)p->commit,
-                     (unsigned long long)p->applied,
-                     (unsigned long long)fl_paxos_last_index(p));
+                     (unsigned long long)p->applied, (unsigned long long)fl_paxos_last_index(p));
     if (p->snap.index && n > 0 && (size_t)n < out_size)
         snprintf(out + n, out_size - (size_t)n, " snap%llu first%llu",
                  (unsigned long long)p->snap.index, (unsigned long long)p->first_index);

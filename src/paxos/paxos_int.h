@@ -12,7 +12,7 @@
 int fl__px_log_reserve(fl_paxos *p, fl_index slot); /* grows the log with EMPTY slots up to slot */
 /* Sets slot (>= first_index) to value at ballot, copying the data. */
 int fl__px_log_set(fl_paxos *p, fl_index slot, fl_term ballot, uint8_t type, const uint8_t *data,
-                uint32_t len);
+                   uint32_t len);
 void fl__px_log_compact(fl_paxos *p, fl_index upto); /* drops slots <= upto */
 void fl__px_log_free(fl_paxos *p);
 int fl__px_entry_copy(fl_paxos_entry *dst, const fl_paxos_entry *src); /* owned copy of data */

@@ -187,8 +187,7 @@ static fl_time_ns next_deadline(const fl_paxos *p)
 {
     if (p->role != FL_PAXOS_LEADER)
         return p->election_deadline;
-    return p->heartbeat_deadline < p->quorum_deadline ? p->heartbeat_deadline
-                                                      : p->quorum_deadline;
+    return p->heartbeat_deadline < p->quorum_deadline ? p->heartbeat_deadline : p->quorum_deadline;
 }
 
 static void apply_chosen(fl_paxos *p, fl_paxos_update *up)

@@ -71,7 +71,7 @@ void fl__px_recv_snapshot_resp(fl_paxos *p, const fl_paxos_msg *m)
         return;
     }
     if (a->next_offset > p->snap.size)
-        return; /* bogus */
+        return;                                                 /* bogus */
     bool restart = a->next_offset == 0 && pr->snap_offset != 0; /* it lost what it staged */
     if (a->next_offset <= pr->snap_offset && !restart)
         return; /* no progress: a duplicate or an old answer; heartbeats resend */

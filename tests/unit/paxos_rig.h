@@ -87,7 +87,7 @@ typedef struct rig {
     fl_time_ns delay_max;
     uint32_t side; /* partition: nodes whose bit is set hear only each other */
     uint64_t proposals, next_value, read_ctx;
-    bool trace; /* print every delivery (debugging) */
+    bool trace;               /* print every delivery (debugging) */
     uint64_t steps, crash_at; /* crash (and restart) the node that takes step crash_at */
 } rig;
 

@@ -263,7 +263,7 @@ TEST(paxos_mutant_skip_gap_fill_stalls)
         rig_timeout(&g, 2);
     }
     CHECK_EQ(fl_paxos_commit_of(&g.nodes[2].p), 0); /* stuck behind slot 1 */
-    check_clean(&g); /* safe, just never live */
+    check_clean(&g);                                /* safe, just never live */
     rig_free(&g);
 }
 

@@ -124,8 +124,8 @@ static bool live_after_heal(rig *g)
         for (int i = 0; i < g->n; i++) {
             char d[200];
             fl_paxos_describe(&g->nodes[i].p, d, sizeof(d));
-            fprintf(stderr, "  node %d: %s want %llu nq %zu\n", i + 1, d,
-                    (unsigned long long)want, g->nodes[i].nq);
+            fprintf(stderr, "  node %d: %s want %llu nq %zu\n", i + 1, d, (unsigned long long)want,
+                    g->nodes[i].nq);
         }
     return false;
 }
@@ -204,8 +204,8 @@ static void control(int n, int seeds, bool leases)
         chosen += o.chosen;
         reads += o.reads;
     }
-    printf("  control n=%d leases=%d: %d seeds, %llu slots chosen, %llu reads checked\n", n,
-           leases, seeds, (unsigned long long)chosen, (unsigned long long)reads);
+    printf("  control n=%d leases=%d: %d seeds, %llu slots chosen, %llu reads checked\n", n, leases,
+           seeds, (unsigned long long)chosen, (unsigned long long)reads);
     CHECK(chosen > (uint64_t)seeds * 10); /* the runs did something */
     CHECK(reads > 0);
 }
@@ -239,8 +239,8 @@ static int first_caught(uint32_t mutant, uint32_t q1, uint32_t q2, int n, int ma
 
 TEST(paxos_cluster_mutant_accept_below_promise)
 {
-    CHECK(first_caught(FL_PAXOS_MUTANT_ACCEPT_BELOW_PROMISE, 0, 0, 3, 300,
-                       "accept-below-promise") > 0);
+    CHECK(first_caught(FL_PAXOS_MUTANT_ACCEPT_BELOW_PROMISE, 0, 0, 3, 300, "accept-below-promise") >
+          0);
 }
 
 TEST(paxos_cluster_mutant_ignore_promised_value)
@@ -319,8 +319,7 @@ TEST(paxos_recovery_from_a_crash_at_every_step)
         bool live = !g.violated && live_after_heal(&g);
         if (g.violated || !live)
             fprintf(stderr, "  crash after step %llu: %.*s%s\n", (unsigned long long)k,
-                    (int)g.why.len, g.why.data ? (char *)g.why.data : "",
-                    live ? "" : " not live");
+                    (int)g.why.len, g.why.data ? (char *)g.why.data : "", live ? "" : " not live");
         CHECK(!g.violated);
         CHECK(live);
         rig_free(&g);
