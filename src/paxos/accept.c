@@ -312,34 +312,34 @@ static uint32_t accept_values(fl_paxos *p, const fl_paxos_msg *m)
     return a->n_entries;
 }
 
+void fl__px_refuse(fl_paxos *p, const fl_paxos_msg *m, uint64_t ctx)
+{
+    fl_paxos_msg *r = fl__px_out(p, FL_PAXOS_MSG_ACCEPTED, m->from);
+    r->ballot = m->ballot;
+    r->u.accepted.promised = p->promised; /* the deposed leader learns what deposed it */
+    r->u.accepted.ctx = ctx;
+}
+
 void fl__px_recv_accept(fl_paxos *p, const fl_paxos_msg *m)
 {
     const fl_paxos_accept *a = &m->u.accept;
     if (fl_paxos_ballot_owner(m->ballot) != m->from)
         return;
-    fl_paxos_msg resp = {.type = FL_PAXOS_MSG_ACCEPTED, .from = p->cfg.id, .to = m->from};
-    resp.ballot = m->ballot;
-    resp.u.accepted.ctx = a->ctx;
     bool below = m->ballot < p->promised;
     if (below && !MUTANT(p, ACCEPT_BELOW_PROMISE)) { /* phase 2b: never below the promise */
-        resp.u.accepted.promised = p->promised;
-        *fl__px_out(p, resp.type, resp.to) = resp;
+        fl__px_refuse(p, m, a->ctx);
         return;
     }
-    if (!below) {
-        if (m->ballot > p->promised) {
-            p->promised = m->ballot;
-            p->dirty_hard_state = true;
-        }
-        if (m->ballot > p->max_seen)
-            p->max_seen = m->ballot;
+    if (!below)
         fl__px_follow(p, m->ballot, m->from);
-    }
     uint32_t n = accept_values(p, m);
     if (!below)
         fl__px_follower_learn(p, a->commit);
     else
         advance_match(p);
+    fl_paxos_msg resp = {.type = FL_PAXOS_MSG_ACCEPTED, .from = p->cfg.id, .to = m->from};
+    resp.ballot = m->ballot;
+    resp.u.accepted.ctx = a->ctx;
     resp.u.accepted.ok = true;
     resp.u.accepted.first = a->first;
     resp.u.accepted.last = a->first + n - 1;

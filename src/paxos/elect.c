@@ -145,6 +145,13 @@ void fl__px_preempted(fl_paxos *p, fl_term seen)
 
 void fl__px_follow(fl_paxos *p, fl_term ballot, fl_node_id leader)
 {
+    FL_ASSERT(ballot >= p->promised);
+    if (ballot > p->promised) {
+        p->promised = ballot; /* phase 2 at a higher ballot implies its promise */
+        p->dirty_hard_state = true;
+    }
+    if (ballot > p->max_seen)
+        p->max_seen = ballot;
     if (p->role != FL_PAXOS_FOLLOWER || p->ballot != ballot) {
         leave_role(p);
         p->ballot = ballot;

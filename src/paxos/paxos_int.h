@@ -34,7 +34,8 @@ void fl__px_campaign(fl_paxos *p);
 /* A higher ballot was seen (promised to, or refused with): stop leading or campaigning;
  * back off, or (no_backoff) campaign again at once when we were preempted. */
 void fl__px_preempted(fl_paxos *p, fl_term seen);
-void fl__px_follow(fl_paxos *p, fl_term ballot, fl_node_id leader); /* a leader's ACCEPT */
+/* A leader's ACCEPT or snapshot at ballot >= our promise: promise it, follow its sender. */
+void fl__px_follow(fl_paxos *p, fl_term ballot, fl_node_id leader);
 void fl__px_recv_prepare(fl_paxos *p, const fl_paxos_msg *m);
 void fl__px_recv_promise(fl_paxos *p, const fl_paxos_msg *m);
 void fl__px_check_self_promise(fl_paxos *p);
@@ -46,6 +47,8 @@ void fl__px_rec_free(fl_paxos *p);
 void fl__px_become_leader(fl_paxos *p);
 void fl__px_tick_leader(fl_paxos *p);
 void fl__px_recv_accept(fl_paxos *p, const fl_paxos_msg *m);
+/* Phase 2 (ACCEPT or SNAPSHOT) below our promise: answer ACCEPTED ok = false with it. */
+void fl__px_refuse(fl_paxos *p, const fl_paxos_msg *m, uint64_t ctx);
 void fl__px_recv_accepted(fl_paxos *p, const fl_paxos_msg *m);
 void fl__px_replicate_all(fl_paxos *p);
 void fl__px_heartbeat_all(fl_paxos *p);

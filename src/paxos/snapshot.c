@@ -158,18 +158,9 @@ void fl__px_recv_snapshot(fl_paxos *p, const fl_paxos_msg *m)
     if (fl_paxos_ballot_owner(m->ballot) != m->from || !snapshot_valid(s))
         return;
     if (m->ballot < p->promised) {
-        fl_paxos_msg *r = fl__px_out(p, FL_PAXOS_MSG_ACCEPTED, m->from);
-        r->ballot = m->ballot; /* a deposed leader's: refused as phase 2 is */
-        r->u.accepted.promised = p->promised;
-        r->u.accepted.ctx = s->ctx;
+        fl__px_refuse(p, m, s->ctx); /* a deposed leader's: refused as phase 2 is */
         return;
     }
-    if (m->ballot > p->promised) {
-        p->promised = m->ballot;
-        p->dirty_hard_state = true;
-    }
-    if (m->ballot > p->max_seen)
-        p->max_seen = m->ballot;
     fl__px_follow(p, m->ballot, m->from);
     if (p->install_seq)
         return; /* installing one: acknowledged when durable */

@@ -198,30 +198,36 @@ static void batch_one(fl_paxos_config *c)
     c->batch_entries_max = 1;
 }
 
-/* Only slot 2 reached an acceptor: the next leader fills slot 1 with a no-op. */
+/* Node 0 leads and proposes a and b (one ACCEPT each); only b reaches an acceptor (node 1),
+ * node 0 dies, node 2 leads after a phase 1 that shows slot 1 empty and slot 2 holding b. */
+static void gap_then_new_leader(rig *g)
+{
+    rig_start_all(g);
+    elect_0(g);
+    rig_propose(g, 0, "a");
+    rig_propose(g, 0, "b");
+    rig_drop(g, FL_PAXOS_MSG_ACCEPT, 2);
+    size_t k = 0; /* the two ACCEPTs to node 1: the first (slot 1) is lost */
+    while (g->msgs[k].type != FL_PAXOS_MSG_ACCEPT || g->msgs[k].to != 1)
+        k++;
+    rig_msg_remove(g, k);
+    rig_deliver(g, FL_PAXOS_MSG_ACCEPT, 1);
+    rig_sync(g, 1, 0);
+    CHECK_EQ(fl_paxos_entry_at(&g->nodes[1].p, 1)->type, FL_PAXOS_ENTRY_EMPTY);
+    CHECK_EQ(fl_paxos_entry_at(&g->nodes[1].p, 2)->type, FL_PAXOS_ENTRY_NORMAL);
+    rig_drop(g, 0, -1);
+    rig_crash(g, 0);
+    rig_timeout(g, 2);
+    rig_settle(g);
+    CHECK_EQ(rig_leader(g), 2);
+}
+
+/* The next leader fills slot 1 with a no-op. */
 TEST(paxos_gaps_are_filled_with_noops)
 {
     rig g;
     rig_init(&g, 3, 5, batch_one);
-    rig_start_all(&g);
-    elect_0(&g);
-    rig_propose(&g, 0, "a");
-    rig_propose(&g, 0, "b");
-    rig_drop(&g, FL_PAXOS_MSG_ACCEPT, 2);
-    /* the two ACCEPTs to node 1: the first (slot 1) is lost */
-    size_t k = 0;
-    while (g.msgs[k].type != FL_PAXOS_MSG_ACCEPT || g.msgs[k].to != 1)
-        k++;
-    rig_msg_remove(&g, k);
-    rig_deliver(&g, FL_PAXOS_MSG_ACCEPT, 1);
-    rig_sync(&g, 1, 0);
-    CHECK_EQ(fl_paxos_entry_at(&g.nodes[1].p, 1)->type, FL_PAXOS_ENTRY_EMPTY);
-    CHECK_EQ(fl_paxos_entry_at(&g.nodes[1].p, 2)->type, FL_PAXOS_ENTRY_NORMAL);
-    rig_drop(&g, 0, -1);
-    rig_crash(&g, 0);
-    rig_timeout(&g, 2);
-    rig_settle(&g);
-    CHECK_EQ(rig_leader(&g), 2);
+    gap_then_new_leader(&g);
     commit_everywhere(&g, 2);
     CHECK_EQ(fl_paxos_entry_at(&g.nodes[2].p, 1)->type, FL_PAXOS_ENTRY_NOOP);
     CHECK_EQ(fl_paxos_entry_at(&g.nodes[2].p, 2)->data[0], 'b');
@@ -241,22 +247,7 @@ TEST(paxos_mutant_skip_gap_fill_stalls)
 {
     rig g;
     rig_init(&g, 3, 5, skip_gaps);
-    rig_start_all(&g);
-    elect_0(&g);
-    rig_propose(&g, 0, "a");
-    rig_propose(&g, 0, "b");
-    rig_drop(&g, FL_PAXOS_MSG_ACCEPT, 2);
-    size_t k = 0;
-    while (g.msgs[k].type != FL_PAXOS_MSG_ACCEPT || g.msgs[k].to != 1)
-        k++;
-    rig_msg_remove(&g, k);
-    rig_deliver(&g, FL_PAXOS_MSG_ACCEPT, 1);
-    rig_sync(&g, 1, 0);
-    rig_drop(&g, 0, -1);
-    rig_crash(&g, 0);
-    rig_timeout(&g, 2);
-    rig_settle(&g);
-    CHECK_EQ(rig_leader(&g), 2);
+    gap_then_new_leader(&g);
     CHECK_EQ(rig_propose(&g, 2, "c"), 0);
     for (int round = 0; round < 20; round++) {
         rig_settle(&g);
