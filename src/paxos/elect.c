@@ -229,8 +229,8 @@ static void take_promise(fl_paxos *p, fl_paxos_peer *pr, const fl_paxos_promise 
         fl__px_preempted(p, p->promised);
         return;
     }
-    if (a->from != pr->p1_next)
-        return; /* a duplicate, or an answer to an earlier question */
+    if (a->from != pr->p1_next || a->last > p->p1_from + FL__P1_SLOTS_MAX)
+        return; /* a duplicate, an answer to an earlier question, or a bogus last slot */
     for (uint32_t i = 0; i < a->n_entries; i++) {
         if (MUTANT(p, IGNORE_PROMISED_VALUE))
             break; /* the bug: keeps only its own log's values */

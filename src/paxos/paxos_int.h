@@ -7,6 +7,9 @@
 #define MUTANT(p, m) (((p)->cfg.mutants & FL_PAXOS_MUTANT_##m) != 0)
 
 #define FL__PROMISE_BYTES_MAX (16u << 20) /* payload bytes in one PROMISE (one slot at least) */
+/* Slots one phase 1 may cover past its first: a promise claiming more is refused rather than
+ * make the candidate allocate without bound (open slots are bounded by uncommitted_max). */
+#define FL__P1_SLOTS_MAX ((fl_index)1 << 20)
 
 /* log.c: the slot log */
 int fl__px_log_reserve(fl_paxos *p, fl_index slot); /* grows the log with EMPTY slots up to slot */
