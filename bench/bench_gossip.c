@@ -41,7 +41,7 @@ typedef struct agent {
     uint16_t port;
     fl_node_id id;
     char log[160];
-    double t0;          /* monotonic origin of its log, s (from its start line, else spawn) */
+    double t0; /* monotonic origin of its log, s (from its start line, else spawn) */
     long rss_kb;
     double complete_at; /* when its view last became complete (all others alive), s */
 } agent;
@@ -153,8 +153,8 @@ static size_t read_events(agent *a, event *ev, size_t max)
         if (t0)
             a->t0 = strtod(t0 + 13, NULL);
         if (n < max && sscanf(line, "%lf s member %u: %31s -> %31s", &t, &id, from, to) == 4) {
-            ev[n++] = (event){.t = a->t0 + t, .member = id, .from = state_of_name(from),
-                              .to = state_of_name(to)};
+            ev[n++] = (event){
+                .t = a->t0 + t, .member = id, .from = state_of_name(from), .to = state_of_name(to)};
         }
     }
     fclose(f);

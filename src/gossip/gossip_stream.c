@@ -8,8 +8,8 @@
  * length is bounded by fl_swim_stream_bytes_max of our core plus the seal, and anything longer
  * closes the connection. A connection carries one exchange:
  *
- *   outbound: CONNECTING -> WRITING our frame -> READING the reply (when we asked for one) -> closed
- *   inbound:  READING the request -> (core) -> REPLYING with the core's answer -> closed
+ *   outbound: CONNECTING -> WRITING our frame -> READING the reply (when we asked for one) ->
+ * closed inbound:  READING the request -> (core) -> REPLYING with the core's answer -> closed
  *
  * At most FL_GOSSIP_STREAMS_MAX connections at once (the listener stops accepting while all
  * are busy; a STATE the core sends then is dropped and counted, the next push-pull retries),
@@ -205,8 +205,7 @@ static bool write_some(fl_gossip_stream *st)
 {
     while (st->out_pos < st->out.len) {
         size_t put = 0;
-        if (fl_net_write(st->fd, st->out.data + st->out_pos, st->out.len - st->out_pos, &put,
-                         NULL))
+        if (fl_net_write(st->fd, st->out.data + st->out_pos, st->out.len - st->out_pos, &put, NULL))
             return false;
         if (put == 0)
             return true;

@@ -17,21 +17,22 @@
 
 #include "faultline/assert.h"
 
-static bool excluded(fl_node_id id, const fl_node_id *not, uint32_t n_not)
+static bool excluded(fl_node_id id, const fl_node_id * not, uint32_t n_not)
 {
     for (uint32_t i = 0; i < n_not; i++)
-        if (not[i] == id)
+        if (not [i] == id)
             return true;
     return false;
 }
 
-static bool peer_ok(const fl_swim *s, const swim_member *m, const fl_node_id *not, uint32_t n)
+static bool peer_ok(const fl_swim *s, const swim_member *m, const fl_node_id * not, uint32_t n)
 {
-    return fl__live(m->state) && m->id != s->cfg.id && fl__reachable(s, m) && !excluded(m->id, not, n);
+    return fl__live(m->state) && m->id != s->cfg.id && fl__reachable(s, m) &&
+           !excluded(m->id, not, n);
 }
 
 /* Bounded random tries, then a scan from a random start: O(1) expected, O(N) at worst. */
-fl_node_id fl__swim_random_peer(fl_swim *s, const fl_node_id *not, uint32_t n_not)
+fl_node_id fl__swim_random_peer(fl_swim *s, const fl_node_id * not, uint32_t n_not)
 {
     if (s->n == 0)
         return FL_NODE_NONE;
@@ -126,7 +127,8 @@ static void send_ping(fl_swim *s, fl_node_id target)
     if (m && m->state != FL_SWIM_ALIVE && m->state != FL_SWIM_LEFT &&
         (s->cfg.lifeguard || m->state == FL_SWIM_DEAD)) {
         /* buddy system; or tell a dead member so it refutes */
-        it = (fl_swim_item){.kind = kinds[m->state], .id = target, .inc = m->inc, .from = s->cfg.id};
+        it =
+            (fl_swim_item){.kind = kinds[m->state], .id = target, .inc = m->inc, .from = s->cfg.id};
         fl__swim_add_item(s, head, &it);
     } else if (!m) { /* a seed: introduce ourselves */
         it = fl__swim_self_alive(s);
