@@ -110,6 +110,7 @@ typedef struct fl_gossip {
     uint32_t addr_nonce, addr_rr; /* address queries: their nonce, the next peer to ask */
     fl_time_ns addr_query_ns;     /* when the last one went out */
     fl_loop_timer_id join_timer;
+    fl_time_ns join_retry_ns; /* the last WHOIS retry delay (backing off) */
     bool started;
 } fl_gossip;
 

@@ -244,6 +244,7 @@ typedef struct fl_swim {
     uint32_t probe_pos;
     uint32_t gossip_pos; /* the next gossip target: a second walk over the probe order */
     uint32_t sync_cursor;
+    uint32_t sync_phase; /* random: members started together do not push-pull together */
     uint64_t period;
     /* the probe in progress */
     fl_node_id probe_target;

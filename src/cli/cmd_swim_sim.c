@@ -352,6 +352,8 @@ static int run_broadcast(const swim_opts *o)
         nl = 1;
     }
     double T = (double)o->w.swim.probe_interval_ns / 1e9;
+    double tg = (double)o->w.swim.gossip_interval_ns / 1e9;
+    uint32_t fo = o->w.swim.gossip_fanout;
     double n = o->w.nodes;
     printf("  one 64-byte broadcast from member 1; each update sent %u times per member\n",
            fl_swim_retransmit_limit(&o->w.swim, o->w.nodes));
@@ -369,10 +371,13 @@ static int run_broadcast(const swim_opts *o)
         int rc = fl_swim_scn_broadcast(&c.w, 120 * FL_NS_PER_S, &f, why, sizeof(why));
         if (rc)
             return fail(rc, why);
-        printf("  %4.0f%%  %7.2f / %-12.1f %7.2f / %-12.1f %-8u ~log N periods: log2 N = %.1f, "
-               "ln N = %.1f\n",
-               losses[i] * 100, f.bc_999_s, f.bc_999_s / T, f.bc_100_s, f.bc_100_s / T,
-               f.bc_missing, log2(n), log(n));
+        printf("  %4.0f%%  %7.2f / %-12.1f %7.2f / %-12.1f %-8u ", losses[i] * 100, f.bc_999_s,
+               f.bc_999_s / T, f.bc_100_s, f.bc_100_s / T, f.bc_missing);
+        if (tg > 0)
+            printf("gossip: ~ln N / ln %u = %.1f rounds of %.0f ms = %.2f s\n", fo + 1,
+                   log(n) / log(fo + 1.0), tg * 1e3, log(n) / log(fo + 1.0) * tg);
+        else
+            printf("~log N periods: log2 N = %.1f, ln N = %.1f\n", log2(n), log(n));
         if (o->j) {
             fl_json_obj_begin(o->j);
             fl_json_kv_double(o->j, "loss", losses[i]);
@@ -623,6 +628,8 @@ static void json_begin(const swim_opts *o, fl_json *j, fl_buf *b)
     fl_json_kv_double(j, "loss", o->w.loss);
     fl_json_kv_int(j, "probe_interval_ns", o->w.swim.probe_interval_ns);
     fl_json_kv_int(j, "probe_timeout_ns", o->w.swim.probe_timeout_ns);
+    fl_json_kv_int(j, "gossip_interval_ns", o->w.swim.gossip_interval_ns);
+    fl_json_kv_uint(j, "gossip_fanout", o->w.swim.gossip_fanout);
 }
 
 /* Closes the object and writes DIR/results.json (atomically); the scenario's exit code, or

@@ -1,10 +1,10 @@
 /* gossip_serve.c: the agent's answers to the query protocol (gossip_query.h), its join loop
- * (WHOIS to every join address once a second until it answers with its id, which then becomes
- * a seed of the core, FL_SWIM_EV_SEED: the core push-pulls with it at once) and address
- * discovery: addresses travel with ALIVE news (gossip_addr.c), but a member that heard of
- * another from someone without its address asks a known peer for a MEMBERS page starting at
- * that id, learns the addresses in the answer (never overriding one learned first-hand) and
- * tells the core, which may then probe it (FL_SWIM_EV_ADDRESS). */
+ * (WHOIS to every join address, after 100 ms and then backing off to once a second, until it
+ * answers with its id, which then becomes a seed of the core, FL_SWIM_EV_SEED: the core
+ * push-pulls with it at once) and address discovery: addresses travel with ALIVE news
+ * (gossip_addr.c), but a member that heard of another from someone without its address asks a known
+ * peer for a MEMBERS page starting at that id, learns the addresses in the answer (never overriding
+ * one learned first-hand) and tells the core, which may then probe it (FL_SWIM_EV_ADDRESS). */
 #include "gossip_int.h"
 
 #include "faultline/assert.h"
@@ -16,8 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JOIN_RETRY_NS     FL_NS_PER_S
-#define ADDR_QUERY_GAP_NS (50 * FL_NS_PER_MS) /* at most 20 address queries a second */
+/* WHOIS to a join address that has not answered: after 100 ms, then twice as long each time
+ * up to a second (agents started together find each other at once, a seed that is down is not
+ * flooded) */
+#define JOIN_RETRY_FIRST_NS (100 * FL_NS_PER_MS)
+#define JOIN_RETRY_MAX_NS   FL_NS_PER_S
+#define ADDR_QUERY_GAP_NS   (50 * FL_NS_PER_MS) /* at most 20 address queries a second */
 
 /* A wildcard address (0.0.0.0 or ::) is no use to anyone else. */
 static bool wildcard(const fl_addr *a)
@@ -196,8 +200,12 @@ static void join_tick(fl_loop *loop, void *arg)
         fl__gossip_send(g, &g->join[i], b.data, b.len);
     }
     fl_buf_free(&b);
-    if (pending)
-        fl_loop_timer_start(loop, JOIN_RETRY_NS, join_tick, g, &g->join_timer);
+    if (!pending)
+        return;
+    g->join_retry_ns = g->join_retry_ns ? g->join_retry_ns * 2 : JOIN_RETRY_FIRST_NS;
+    if (g->join_retry_ns > JOIN_RETRY_MAX_NS)
+        g->join_retry_ns = JOIN_RETRY_MAX_NS;
+    fl_loop_timer_start(loop, g->join_retry_ns, join_tick, g, &g->join_timer);
 }
 
 void fl__gossip_join_start(fl_gossip *g)

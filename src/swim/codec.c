@@ -33,16 +33,22 @@ static void put_addr(fl_buf *b, const uint8_t *addr, size_t len)
     fl_buf_put_bytes(b, addr ? addr : zeros, len);
 }
 
-void fl_swim_encode_header(fl_buf *b, uint8_t type, fl_node_id sender, uint32_t seq,
-                           fl_node_id target)
+static void put_header(fl_buf *b, uint8_t type, uint8_t b3, fl_node_id sender, uint32_t seq,
+                       uint32_t w3)
 {
     fl_buf_put_u8(b, FL_SWIM_MAGIC);
     fl_buf_put_u8(b, FL_SWIM_VERSION);
     fl_buf_put_u8(b, type);
-    fl_buf_put_u8(b, 0);
+    fl_buf_put_u8(b, b3);
     fl_buf_put_u32(b, sender);
     fl_buf_put_u32(b, seq);
-    fl_buf_put_u32(b, target);
+    fl_buf_put_u32(b, w3);
+}
+
+void fl_swim_encode_header(fl_buf *b, uint8_t type, fl_node_id sender, uint32_t seq,
+                           fl_node_id target)
+{
+    put_header(b, type, 0, sender, seq, target);
 }
 
 void fl_swim_encode_item(fl_buf *b, size_t head, const fl_swim_item *it)
@@ -107,25 +113,44 @@ static int decode_item(fl_reader *r, fl_swim_item *it)
     return r->err;
 }
 
+/* The 16 bytes both formats start with: magic, version, type, a byte (item count, flags),
+ * sender, sequence, a word (target, entry count). */
+typedef struct header {
+    uint8_t type, b3;
+    uint32_t sender, seq, w3;
+} header;
+
+static int read_header(fl_reader *r, const uint8_t *p, size_t len, header *h)
+{
+    fl_reader_init(r, p, len);
+    uint8_t magic = fl_read_u8(r), version = fl_read_u8(r);
+    h->type = fl_read_u8(r);
+    h->b3 = fl_read_u8(r);
+    h->sender = fl_read_u32(r);
+    h->seq = fl_read_u32(r);
+    h->w3 = fl_read_u32(r);
+    if (r->err)
+        return r->err;
+    if (magic != FL_SWIM_MAGIC)
+        return FL_ECORRUPT;
+    return version != FL_SWIM_VERSION ? FL_EVERSION : 0;
+}
+
 int fl_swim_decode(const uint8_t *p, size_t len, fl_swim_packet *out)
 {
+    out->n_items = 0;
     if (len > FL_SWIM_PACKET_BYTES_MAX)
         return FL_ETOOBIG;
     fl_reader r;
-    fl_reader_init(&r, p, len);
-    uint8_t magic = fl_read_u8(&r), version = fl_read_u8(&r);
-    out->type = fl_read_u8(&r);
-    uint8_t count = fl_read_u8(&r);
-    out->sender = fl_read_u32(&r);
-    out->seq = fl_read_u32(&r);
-    out->target = fl_read_u32(&r);
-    out->n_items = 0;
-    if (r.err)
-        return r.err;
-    if (magic != FL_SWIM_MAGIC)
-        return FL_ECORRUPT;
-    if (version != FL_SWIM_VERSION)
-        return FL_EVERSION;
+    header h;
+    int rc = read_header(&r, p, len, &h);
+    if (rc)
+        return rc;
+    out->type = h.type;
+    out->sender = h.sender;
+    out->seq = h.seq;
+    out->target = h.w3;
+    uint8_t count = h.b3;
     if (out->type < FL_SWIM_PING || out->type > FL_SWIM_GOSSIP || out->type == FL_SWIM_STATE)
         return FL_ETYPE;
     if (out->sender == FL_NODE_NONE)
@@ -133,8 +158,7 @@ int fl_swim_decode(const uint8_t *p, size_t len, fl_swim_packet *out)
     if (count > FL_SWIM_ITEMS_MAX)
         return FL_ETOOBIG;
     for (uint32_t i = 0; i < count; i++) {
-        int rc = decode_item(&r, &out->items[i]);
-        if (rc)
+        if ((rc = decode_item(&r, &out->items[i])) != 0)
             return rc;
         out->n_items++;
     }
@@ -152,13 +176,7 @@ bool fl_swim_is_state(const uint8_t *p, size_t len)
 
 void fl_swim_state_encode_header(fl_buf *b, uint8_t flags, fl_node_id sender, uint32_t seq)
 {
-    fl_buf_put_u8(b, FL_SWIM_MAGIC);
-    fl_buf_put_u8(b, FL_SWIM_VERSION);
-    fl_buf_put_u8(b, FL_SWIM_STATE);
-    fl_buf_put_u8(b, flags);
-    fl_buf_put_u32(b, sender);
-    fl_buf_put_u32(b, seq);
-    fl_buf_put_u32(b, 0);
+    put_header(b, FL_SWIM_STATE, flags, sender, seq, 0);
 }
 
 size_t fl_swim_entry_bytes(const fl_swim_entry *e)
@@ -214,30 +232,25 @@ int fl_swim_state_open(const uint8_t *p, size_t len, fl_swim_state_reader *out)
     if (len > FL_SWIM_STREAM_BYTES_LIMIT)
         return FL_ETOOBIG;
     fl_reader r;
-    fl_reader_init(&r, p, len);
-    uint8_t magic = fl_read_u8(&r), version = fl_read_u8(&r), type = fl_read_u8(&r);
-    out->flags = fl_read_u8(&r);
-    out->sender = fl_read_u32(&r);
-    out->seq = fl_read_u32(&r);
-    out->count = fl_read_u32(&r);
-    if (r.err)
-        return r.err;
-    if (magic != FL_SWIM_MAGIC)
-        return FL_ECORRUPT;
-    if (version != FL_SWIM_VERSION)
-        return FL_EVERSION;
-    if (type != FL_SWIM_STATE)
+    header h;
+    int rc = read_header(&r, p, len, &h);
+    if (rc)
+        return rc;
+    out->flags = h.b3;
+    out->sender = h.sender;
+    out->seq = h.seq;
+    out->count = h.w3;
+    if (h.type != FL_SWIM_STATE)
         return FL_ETYPE;
     if (out->sender == FL_NODE_NONE || (out->flags & ~(FL_SWIM_STATE_REPLY | FL_SWIM_STATE_JOIN)))
         return FL_ECORRUPT;
     if (out->count > FL_SWIM_SYNC_MAX)
         return FL_ETOOBIG;
     fl_swim_entry e;
-    for (uint32_t i = 0; i < out->count; i++) {
-        int rc = read_entry(&r, &e);
-        if (rc)
-            return rc;
-    }
+    for (uint32_t i = 0; i < out->count && rc == 0; i++)
+        rc = read_entry(&r, &e);
+    if (rc)
+        return rc;
     if (fl_reader_left(&r) != 0)
         return FL_ECORRUPT;
     out->p = p;

@@ -529,6 +529,8 @@ static void start(fl_swim *s)
     s->period_end_ns = s->now_ns + fl_rng_below(&s->rng, s->cfg.probe_interval_ns);
     fl_time_ns gi = s->cfg.gossip_interval_ns;
     s->gossip_next_ns = s->now_ns + (gi ? fl_rng_below(&s->rng, gi) : 0);
+    uint32_t se = fl_swim_sync_periods(&s->cfg, FL_SWIM_MEMBERS_LIMIT); /* the longest period */
+    s->sync_phase = se ? (uint32_t)fl_rng_below(&s->rng, se) : 0;
     for (uint32_t i = 0; i < s->cfg.n_seeds; i++)
         if (s->cfg.seeds[i] != s->cfg.id)
             join(s, s->cfg.seeds[i]);

@@ -68,14 +68,18 @@ void fl__swim_send_state(fl_swim *s, fl_node_id to, uint8_t flags)
     fl__swim_finish_state(s, head);
 }
 
+/* Re-merging (a seed not seen alive, a dead member) keeps the base period: after a partition
+ * outlives the reap time, it is the only way back, and it costs nothing while there is nothing
+ * to re-merge. Anti-entropy with a random member takes the period scaled with log2 N. */
 void fl__swim_maybe_sync(fl_swim *s)
 {
     bool alone = s->n_live <= 1 && s->cfg.n_seeds > 0;
-    uint32_t every = fl_swim_sync_periods(&s->cfg, s->n_live);
-    if (!alone && (every == 0 || s->period % every != 0))
-        return;
-    fl_node_id to = fl__swim_dead_or_seed(s);
-    if (to == FL_NODE_NONE)
+    uint32_t base = s->cfg.sync_every, every = fl_swim_sync_periods(&s->cfg, s->n_live);
+    uint64_t p = s->period + s->sync_phase;
+    bool remerge = alone || (base && p % base == 0);
+    bool random = every && p % every == 0;
+    fl_node_id to = remerge || random ? fl__swim_dead_or_seed(s) : FL_NODE_NONE;
+    if (to == FL_NODE_NONE && random)
         to = fl__swim_random_peer(s, NULL, 0);
     if (to != FL_NODE_NONE)
         fl__swim_send_state(s, to, FL_SWIM_STATE_REPLY | (alone ? FL_SWIM_STATE_JOIN : 0));

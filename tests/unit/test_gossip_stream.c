@@ -140,8 +140,8 @@ static size_t frame(uint8_t *out, const fl_gossip_key *k, uint8_t flags)
     fl_buf_init(&b);
     fl_swim_state_encode_header(&b, flags, 777, 1);
     uint8_t addr[7] = {4, 0x09, 0x03, 127, 0, 0, 1}; /* 127.0.0.1:777 */
-    fl_swim_entry e = {.id = 777, .state = FL_SWIM_ALIVE, .has_addr = true, .addr = addr,
-                       .addr_len = 7};
+    fl_swim_entry e = {
+        .id = 777, .state = FL_SWIM_ALIVE, .has_addr = true, .addr = addr, .addr_len = 7};
     fl_swim_state_encode_entry(&b, 0, &e);
     memcpy(out + 4, b.data, b.len);
     size_t n = k ? fl_gossip_seal(k, out + 4, b.len, wall_ms()) : b.len;

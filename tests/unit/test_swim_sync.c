@@ -41,7 +41,8 @@ static void deliver(fl_swim *s, fl_time_ns now, const uint8_t *p, size_t len, fl
     fl_swim_invariants(s);
 }
 
-/* ---- codec ------------------------------------------------------------------------------------ */
+/* ---- codec ------------------------------------------------------------------------------------
+ */
 
 typedef struct seen_fields {
     fl_node_id id[8];
@@ -167,7 +168,8 @@ TEST(swim_alive_at_round_trip_and_fields)
     fl_buf_free(&b);
 }
 
-/* ---- the join ---------------------------------------------------------------------------------- */
+/* ---- the join ----------------------------------------------------------------------------------
+ */
 
 /* A copy of message i of up with its address fields filled in, as an environment does. */
 static void env_copy(const fl_swim_update *up, size_t i, fl_buf *out)
@@ -331,7 +333,7 @@ TEST(swim_member_without_address_is_never_probed)
     step(&w.s, FL_SWIM_EV_START, 0, &up);
     uint8_t none[7] = {0}, some[7] = {4, 1, 2, 127, 0, 0, 9};
     fl_swim_item news[] = {
-        {.kind = FL_SWIM_ITEM_ALIVE, .id = 9, .inc = 0},                           /* plain */
+        {.kind = FL_SWIM_ITEM_ALIVE, .id = 9, .inc = 0},                             /* plain */
         {.kind = FL_SWIM_ITEM_ALIVE_AT, .id = 10, .inc = 0, .data = none, .len = 7}, /* none */
         {.kind = FL_SWIM_ITEM_ALIVE_AT, .id = 11, .inc = 0, .data = some, .len = 7},
     };
