@@ -267,7 +267,13 @@ static double start_all(const opts *o, agent *a, int n, const char *dir, const c
     if (key)
         fl_gossip_key_load(key, &k, NULL);
     for (int i = 0; i < n; i++) {
-        a[i].port = free_port();
+        bool dup = true; /* the kernel may hand out a port it gave us a moment ago */
+        while (dup) {
+            a[i].port = free_port();
+            dup = a[i].port == 0;
+            for (int j = 0; j < i && !dup; j++)
+                dup = a[j].port == a[i].port;
+        }
         fl_addr addr;
         char s[32];
         snprintf(s, sizeof(s), "127.0.0.1:%u", a[i].port);
@@ -314,6 +320,12 @@ static int one_run(const opts *o, int n, run_result *r)
     memset(a, 0, sizeof(a));
     double t_storm = start_all(o, a, n, dir, o->key ? key : NULL);
     r->join_s = wait_join(a, n, t_storm, 60, r);
+    for (int i = 0; i < n; i++)
+        if (waitpid(a[i].pid, NULL, WNOHANG) == a[i].pid) {
+            fprintf(stderr, "bench_gossip: agent on port %u exited early (log %s)\n", a[i].port,
+                    a[i].log);
+            a[i].pid = 0;
+        }
     if (o->quiet_s > 0) {
         double q0 = mono_s();
         usleep((useconds_t)(o->quiet_s * 1e6));
@@ -326,6 +338,12 @@ static int one_run(const opts *o, int n, run_result *r)
         r->rss_max_kb = a[i].rss_kb > r->rss_max_kb ? (double)a[i].rss_kb : r->rss_max_kb;
     }
     int victim = n / 2;
+    while (victim < n - 1 && a[victim].pid <= 0) /* never kill(0): the whole group */
+        victim++;
+    if (a[victim].pid <= 0) {
+        stop_all(a, n);
+        return -1;
+    }
     double t_kill = mono_s();
     kill(a[victim].pid, SIGKILL);
     waitpid(a[victim].pid, NULL, 0);

@@ -429,7 +429,7 @@ static void receive(fl_swim *s, const fl_swim_event *ev, fl_swim_update *up)
 
 /* ---- the step ------------------------------------------------------------------------------ */
 
-#define OUT_KEEP_BYTES (64 * 1024) /* a larger outbox (a big STATE message) is given back */
+#define OUT_KEEP_BYTES (16 * 1024) /* a larger outbox (a STATE message) is given back */
 
 static void reset_outbox(fl_swim *s)
 {
