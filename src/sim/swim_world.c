@@ -519,7 +519,7 @@ int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl
         if (f->split_detect_s >= 0)
             continue;
         /* 99% of the (member, member of the other half) pairs are dead or reaped (pairs come
-         * back now and then: a push-pull page can carry a higher incarnation seen before the
+         * back now and then: a push-pull can carry a higher incarnation seen before the
          * split); O(N^2) lookups, so checked every 2 s */
         if ((t - WARMUP_NS) % (2 * FL_NS_PER_S) != 0)
             continue;
