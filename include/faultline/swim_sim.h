@@ -5,7 +5,16 @@
  *
  * Every node starts knowing members 1..nodes alive (a static cluster); a restarted node starts
  * over from that list with incarnation 0 and learns the truth (and refutes stale rumours about
- * itself) from the others. */
+ * itself) from the others. STATE messages (push-pull) travel as sim messages too, as large as
+ * the core makes them.
+ *
+ * Join mode (join_seeds > 0): a node starts knowing only itself, with members 1..join_seeds as
+ * seeds (it joins through them, as `faultline gossip --join` does), and the host models the
+ * agent's address table: a node can send only to the members whose address it learned, the
+ * way the agent learns them (seeds; the sender of every packet; members named in ALIVE_AT items
+ * and STATE entries with an address); a send to any other is dropped and counted (no_address),
+ * and a member the core adds while the host already knows its address is reported to the core
+ * (FL_SWIM_EV_ADDRESS). */
 #ifndef FAULTLINE_SWIM_SIM_H
 #define FAULTLINE_SWIM_SIM_H
 
@@ -30,14 +39,20 @@ typedef struct fl_swim_sim {
     fl_swim_stats crashed;    /* counters of node incarnations that crashed (summed) */
     fl_time_ns *lag_ns;       /* per node (index id): receive-path lag, 0 = none */
     struct ss_lagged *lagged; /* packets waiting out a lag (freed at fl_swim_sim_free) */
+    uint32_t join_seeds;      /* join mode: members 1..join_seeds are the seeds (0: static) */
+    uint64_t no_address;      /* join mode: sends dropped for want of an address */
+    bool addr_first_hand;     /* join mode: addresses never travel with news (see swim_host.c) */
+    fl_buf scratch;           /* a message being sent with its addresses filled in */
 } fl_swim_sim;
 
 /* The protocol table; proto_ctx must be an fl_swim_sim. */
 extern const fl_sim_proto fl_swim_sim_proto;
 
-/* 0, or FL_ECONFIG with a message in why, FL_ENOMEM. hooks may be NULL. */
+/* 0, or FL_ECONFIG with a message in why, FL_ENOMEM. hooks may be NULL. join_seeds: 0 for a
+ * static cluster, else join mode through members 1..join_seeds (<= FL_SWIM_SEEDS_MAX). */
 int fl_swim_sim_init(fl_swim_sim *ss, const fl_swim_config *tmpl, uint32_t nodes,
-                     const fl_swim_sim_hooks *hooks, char *why, size_t why_size);
+                     uint32_t join_seeds, const fl_swim_sim_hooks *hooks, char *why,
+                     size_t why_size);
 void fl_swim_sim_free(fl_swim_sim *ss);
 
 /* The core of a running node (NULL when down). For observers: read-only. */

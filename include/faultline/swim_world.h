@@ -16,10 +16,12 @@ typedef struct fl_swim_world_config {
     fl_sim_dist delay;   /* one-way */
     bool check_invariants;
     size_t events_max;
+    uint32_t join_seeds;  /* 0: a static cluster; else join mode (swim_sim.h), seeds 1..this */
+    bool addr_first_hand; /* join mode: addresses learned only from a member's own packets */
 } fl_swim_world_config;
 
-/* Defaults: 100 nodes, SWIM defaults (1 s period, 500 ms timeout, Lifeguard), no loss, delay
- * uniform 0.5..2 ms, 4M events. */
+/* Defaults: 100 nodes, SWIM defaults (1 s period, 500 ms timeout, gossip every 200 ms to 3,
+ * Lifeguard), no loss, delay uniform 0.5..2 ms, 4M events, a static cluster. */
 void fl_swim_world_config_default(fl_swim_world_config *c);
 
 typedef struct fl_swim_world {
@@ -28,6 +30,7 @@ typedef struct fl_swim_world {
     fl_swim_sim ss;
     /* per member (index id): */
     fl_time_ns *first_suspect_ns; /* first SUSPECT/DEAD about it by anyone since watch() */
+    fl_time_ns *first_dead_ns;    /* first DEAD about it by anyone since watch() */
     fl_time_ns *all_dead_ns;      /* when dead_votes reached `expect` */
     uint32_t *dead_votes;         /* observers holding it DEAD or LEFT */
     uint32_t *suspect_votes;      /* observers holding it SUSPECT */
@@ -44,14 +47,20 @@ typedef struct fl_swim_world {
     fl_time_ns bc_start_ns;
     fl_time_ns *bc_at_ns; /* delivery time per node, NEVER = not yet */
     uint32_t bc_count;
+    /* join: per node, when it started and when its view first held all nodes live */
+    fl_time_ns *started_ns;
+    fl_time_ns *full_view_ns;
 } fl_swim_world;
 
-/* Builds the sim and starts every node. 0, or an FL_E code with a message in why. */
+/* Builds the sim and starts every node (join mode: only the seeds; fl_swim_world_start starts
+ * the others). 0, or an FL_E code with a message in why. */
 int fl_swim_world_init(fl_swim_world *w, const fl_swim_world_config *c, char *why, size_t why_size);
 void fl_swim_world_free(fl_swim_world *w);
 int fl_swim_world_run_until(fl_swim_world *w, fl_time_ns t);
 /* Starts measuring member id's detection from now; expect = observers needed. */
 void fl_swim_world_watch(fl_swim_world *w, fl_node_id id);
+/* Starts a node that is down (never started, or crashed) now. */
+int fl_swim_world_start(fl_swim_world *w, fl_node_id id);
 /* Crash id now and watch it. */
 int fl_swim_world_crash(fl_swim_world *w, fl_node_id id);
 /* Node `origin` broadcasts len bytes now; delivery times are recorded. */
@@ -73,6 +82,7 @@ typedef struct fl_swim_figures {
     /* crash */
     uint32_t crashes;
     double first_suspect_s[256]; /* per crash, seconds after the crash */
+    double first_dead_s[256];    /* per crash, seconds; < 0: not reached */
     double all_dead_s[256];      /* per crash, seconds; < 0: not reached */
     double crash_at_s[256];      /* per crash, when it happened */
     uint32_t undetected;         /* crashes some live member never marked dead */
@@ -105,6 +115,15 @@ typedef struct fl_swim_figures {
     float view_dead[FL_SWIM_VIEW_MAX];
     /* load */
     double msgs_per_member_s, bytes_per_member_s, updates_per_member_s;
+    /* join storm */
+    double join_s;                           /* storm start until every node sees all; < 0: never */
+    double join_node_p50_s, join_node_max_s; /* each node: its start until it sees all */
+    uint64_t join_suspicions;                /* episodes (as false_suspicions) from the storm on */
+    uint64_t join_suspects;                  /* suspicions started by anyone (stats.suspicions) */
+    uint64_t join_deaths;                    /* DEAD declared by anyone */
+    uint64_t join_no_address;                /* sends dropped for want of an address */
+    uint64_t join_syncs;                     /* STATE messages sent */
+    double join_packets_per_member_s;        /* from the storm until converged */
     /* run */
     double sim_s;
     uint64_t events;
@@ -128,6 +147,12 @@ int fl_swim_scn_false_positives(const fl_swim_world_config *c, fl_time_ns durati
 /* Two halves (groups) for split_ns, then heal; measure detection and convergence. */
 int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl_time_ns limit_ns,
                           fl_swim_figures *f, char *why, size_t why_size);
+/* Join storm (join mode; c->join_seeds 0 means 1): the seeds run alone for a second, then
+ * every other node starts at a uniformly random time within storm_ns, knowing only the
+ * seeds; measured until every node sees all nodes alive (at most limit_ns), then 10 s more
+ * for late suspicions. Every node is healthy: any suspicion is false. */
+int fl_swim_scn_join(const fl_swim_world_config *c, fl_time_ns storm_ns, fl_time_ns limit_ns,
+                     fl_swim_figures *f, char *why, size_t why_size);
 /* Every `every_ns` a random up node crashes and a random down node restarts (down ones stay
  * down for at least one interval); load per member per second over duration_ns. */
 int fl_swim_scn_churn(const fl_swim_world_config *c, fl_time_ns duration_ns, fl_time_ns every_ns,

@@ -20,15 +20,19 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: faultline gossip --bind HOST:PORT [--join HOST:PORT[,HOST:PORT...]]\n"
             "                        [--key-file PATH] [--id N] [--peer ID@HOST:PORT ...]\n"
-            "                        [--interval-ms T] [--timeout-ms T] [--duration SEC]\n"
-            "                        [--no-lifeguard]\n"
+            "                        [--interval-ms T] [--timeout-ms T] [--gossip-ms T]\n"
+            "                        [--fanout F] [--duration SEC] [--no-lifeguard]\n"
             "       faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
-            "Runs one SWIM + Lifeguard member on UDP. --join addresses are asked for their id\n"
-            "and become seeds (the way in, and back after a partition); --peer gives a member\n"
-            "whose id is known. Without --id the id is derived from the bound address (the same\n"
-            "address keeps its id across restarts). --key-file holds the cluster key (64 hex\n"
-            "digits or 32 raw bytes): every packet is then authenticated (HMAC-SHA-512-256 with a\n"
-            "time window and replay cache) and anything else is dropped and counted.\n"
+            "Runs one SWIM + Lifeguard member on UDP, with push-pull over TCP on the same port.\n"
+            "--join addresses are asked for their id and become seeds: the agent exchanges its\n"
+            "member table with them at once (it then knows every member and address), and they\n"
+            "are the way back after a partition; --peer gives a member whose id is known. Without\n"
+            "--id the id is derived from the bound address (the same address keeps its id across\n"
+            "restarts). Probes every --interval-ms (1000) with --timeout-ms (500); pending news\n"
+            "goes every --gossip-ms (200; 0: only on probes) to --fanout members (3).\n"
+            "--key-file holds the cluster key (64 hex digits or 32 raw bytes): every packet and\n"
+            "push-pull is then authenticated (HMAC-SHA-512-256 with a time window and replay\n"
+            "cache) and anything else is dropped and counted.\n"
             "Prints each membership change as it happens. SIGINT/SIGTERM or the end of\n"
             "--duration seconds: a graceful leave, a few periods to spread it, exit 0.\n");
 }
@@ -180,6 +184,10 @@ static int parse_opt(gossip_opts *o, const char *a, const char *v, fl_errmsg *m)
         o->c.swim.probe_interval_ns = (fl_time_ns)(d * 1e6);
     } else if (!strcmp(a, "--timeout-ms") && positive(v, 60000, &d)) {
         o->c.swim.probe_timeout_ns = (fl_time_ns)(d * 1e6);
+    } else if (!strcmp(a, "--gossip-ms") && (!strcmp(v, "0") || positive(v, 60000, &d))) {
+        o->c.swim.gossip_interval_ns = strcmp(v, "0") ? (fl_time_ns)(d * 1e6) : 0;
+    } else if (!strcmp(a, "--fanout") && positive(v, FL_SWIM_FANOUT_MAX, &d) && d == (int)d) {
+        o->c.swim.gossip_fanout = (uint32_t)d;
     } else if (!strcmp(a, "--duration") && positive(v, 1e9, &d)) {
         o->duration = d;
     } else {
@@ -191,9 +199,6 @@ static int parse_opt(gossip_opts *o, const char *a, const char *v, fl_errmsg *m)
 static int parse_args(gossip_opts *o, int argc, char **argv)
 {
     fl_swim_config_default(&o->c.swim);
-    /* push-pull every 5th period rather than 30th: members that join through different seeds
-     * find each other in a few periods even when the join gossip was spent early */
-    o->c.swim.sync_every = 5;
     fl_errmsg m;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -222,14 +227,17 @@ static int parse_args(gossip_opts *o, int argc, char **argv)
     return 0;
 }
 
-static void print_start(const fl_gossip *g, const gossip_opts *o)
+/* The start line ends with the monotonic clock of time 0 of the lines that follow, so that
+ * the logs of several agents can be put on one time line (bench/bench_gossip.c does). */
+static void print_start(const fl_gossip *g, const gossip_opts *o, fl_time_ns t0)
 {
     char addr[FL_ADDR_STR_MAX];
     fl_addr local;
     fl_gossip_local_addr(g, &local, NULL);
-    printf("member %u on udp %s, %u peer(s), %u join address(es), Lifeguard %s, key %s\n",
+    printf("member %u on udp and tcp %s, %u peer(s), %u join address(es), Lifeguard %s, key %s, "
+           "t0 monotonic %.6f s\n",
            g->core.cfg.id, fl_addr_format(&local, addr), o->c.n_peers, o->c.n_join,
-           o->c.swim.lifeguard ? "on" : "off", o->key.set ? "on" : "off");
+           o->c.swim.lifeguard ? "on" : "off", o->key.set ? "on" : "off", (double)t0 / 1e9);
     fflush(stdout);
 }
 
@@ -251,7 +259,7 @@ static int run_agent(gossip_opts *o)
         fprintf(stderr, "faultline gossip: %s\n", m.text);
         goto out;
     }
-    print_start(&g, o);
+    print_start(&g, o, r.t0);
     if (open_signals(&loop, &r)) {
         fprintf(stderr, "faultline gossip: cannot watch signals\n");
         rc = FL_EXIT_VIOLATION;
@@ -261,10 +269,11 @@ static int run_agent(gossip_opts *o)
         fl_loop_timer_start(&loop, (fl_time_ns)(o->duration * 1e9), leave_now, &r, NULL);
     rc = fl_loop_run(&loop) ? FL_EXIT_VIOLATION : 0;
     printf("left: %llu packets sent, %llu received, %llu rejected, %llu replayed, %llu malformed, "
-           "%u members known, %u live\n",
+           "%llu push-pulls (%llu failed), %u members known, %u live\n",
            (unsigned long long)g.sent, (unsigned long long)g.received,
            (unsigned long long)g.rejected, (unsigned long long)g.replayed,
-           (unsigned long long)g.malformed, fl_swim_member_count(&g.core),
+           (unsigned long long)g.malformed, (unsigned long long)(g.streams_in + g.streams_out),
+           (unsigned long long)g.stream_errors, fl_swim_member_count(&g.core),
            fl_swim_live_count(&g.core));
 out:
     if (r.sigw.active)

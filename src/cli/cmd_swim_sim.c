@@ -20,6 +20,7 @@ typedef struct swim_opts {
     uint32_t crashes;
     double duration_s;
     int paused; /* -1: default */
+    double storm_ms;
     bool loss_set;
     bool help;
     const char *out_dir; /* --out: results.json there */
@@ -28,25 +29,32 @@ typedef struct swim_opts {
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: faultline sim --protocol swim [--scenario S] [--nodes N] [--seed S]\n"
-            "                     [--loss P] [--no-lifeguard] [--interval-ms T] [--timeout-ms T]\n"
-            "                     [--crashes C] [--duration SEC] [--paused P]\n"
-            "                     [--retransmit-mult L]  (sends per update: L*ceil(log10(N+1)))\n"
-            "                     [--awareness-max M] [--suspicion-max-mult B]  (Lifeguard knobs)\n"
-            "                     [--out DIR]  (DIR/results.json: docs/results.md, SWIM keys)\n\n"
-            "Scenarios (each figure is printed beside its theoretical value):\n"
-            "  crash            C members crash one by one (default 20, 60 s apart): time to the\n"
-            "                   first suspicion and until every live member marks it dead\n"
-            "  broadcast        one user broadcast at 0/10/30%% loss (or --loss): time to 99.9%%\n"
-            "                   and 100%% of members\n"
-            "  false-positives  DEAD/SUSPECT about healthy members per member-hour, with and\n"
-            "                   without Lifeguard, at 0-30%% loss, with P flaky (paused/slow) "
-            "members (default\n"
-            "                   1%%, at least 1) over --duration (default 300 s)\n"
-            "  partition        two halves for 120 s, then heal: detection and convergence\n"
-            "  churn            a crash and a restart every second: load per member per second\n"
-            "                   at N/4, N/2 and N members over --duration (default 60 s)\n");
+    fprintf(
+        f, "usage: faultline sim --protocol swim [--scenario S] [--nodes N] [--seed S]\n"
+           "                     [--loss P] [--no-lifeguard] [--interval-ms T] [--timeout-ms T]\n"
+           "                     [--crashes C] [--duration SEC] [--paused P]\n"
+           "                     [--retransmit-mult L]  (sends per update: L*ceil(log10(N+1)))\n"
+           "                     [--awareness-max M] [--suspicion-max-mult B]  (Lifeguard knobs)\n"
+           "                     [--gossip-ms T] [--fanout F]  (gossip timer; T = 0: off)\n"
+           "                     [--join-seeds K] [--storm-ms T] [--first-hand-addresses]\n"
+           "                     (join scenario; the last: addresses never travel with news)\n"
+           "                     [--mutant probe-unaddressed|no-gossip-timer]  (planted bugs)\n"
+           "                     [--out DIR]  (DIR/results.json: docs/results.md, SWIM keys)\n\n"
+           "Scenarios (each figure is printed beside its theoretical value):\n"
+           "  crash            C members crash one by one (default 20, 60 s apart): time to the\n"
+           "                   first suspicion and until every live member marks it dead\n"
+           "  broadcast        one user broadcast at 0/10/30%% loss (or --loss): time to 99.9%%\n"
+           "                   and 100%% of members\n"
+           "  false-positives  DEAD/SUSPECT about healthy members per member-hour, with and\n"
+           "                   without Lifeguard, at 0-30%% loss, with P flaky (paused/slow) "
+           "members (default\n"
+           "                   1%%, at least 1) over --duration (default 300 s)\n"
+           "  partition        two halves for 120 s, then heal: detection and convergence\n"
+           "  churn            a crash and a restart every second: load per member per second\n"
+           "                   at N/4, N/2 and N members over --duration (default 60 s)\n"
+           "  join             a join storm: the seed(s) alone, then every other member starts\n"
+           "                   within --storm-ms (default 100) knowing only the seeds: time until\n"
+           "                   every member sees all, suspicions during the join (all false)\n");
 }
 
 bool fl_swim_sim_wanted(int argc, char **argv)
@@ -113,12 +121,26 @@ static int parse_one(swim_opts *o, const char *a, const char *v, int *used)
         return num(v, 1, 100, &d) ? (o->w.swim.suspicion_max_mult = (uint32_t)d, 0) : bad(a, v);
     if (!strcmp(a, "--retransmit-mult"))
         return num(v, 1, 8, &d) ? (o->w.swim.retransmit_mult = (uint32_t)d, 0) : bad(a, v);
+    if (!strcmp(a, "--gossip-ms"))
+        return num(v, 0, 60000, &d) ? (o->w.swim.gossip_interval_ns = (fl_time_ns)(d * 1e6), 0)
+                                    : bad(a, v);
+    if (!strcmp(a, "--fanout"))
+        return num(v, 1, FL_SWIM_FANOUT_MAX, &d) ? (o->w.swim.gossip_fanout = (uint32_t)d, 0)
+                                                 : bad(a, v);
+    if (!strcmp(a, "--join-seeds"))
+        return num(v, 1, FL_SWIM_SEEDS_MAX, &d) ? (o->w.join_seeds = (uint32_t)d, 0) : bad(a, v);
+    if (!strcmp(a, "--mutant"))
+        return v && fl_swim_mutant_parse(v, &o->w.swim.mutants) == 0 ? 0 : bad(a, v);
+    if (!strcmp(a, "--storm-ms"))
+        return num(v, 0, 600000, &d) ? (o->storm_ms = d, 0) : bad(a, v);
     if (!strcmp(a, "--timeout-ms"))
         return num(v, 1, 60000, &d) ? (o->w.swim.probe_timeout_ns = (fl_time_ns)(d * 1e6), 0)
                                     : bad(a, v);
     *used = 0;
     if (!strcmp(a, "--no-lifeguard"))
         return o->w.swim.lifeguard = false, 0;
+    if (!strcmp(a, "--first-hand-addresses"))
+        return o->w.addr_first_hand = true, 0;
     if (!strcmp(a, "--help") || !strcmp(a, "-h"))
         return o->help = true, 0;
     fprintf(stderr, "faultline sim --protocol swim: unknown option %s (see --help)\n", a);
@@ -132,6 +154,7 @@ static int parse(swim_opts *o, int argc, char **argv)
     o->scenario = "crash";
     o->crashes = 20;
     o->paused = -1;
+    o->storm_ms = 100;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--protocol=swim"))
             continue;
@@ -230,8 +253,10 @@ static void json_views(fl_json *j, const fl_swim_figures *f)
     fl_json_arr_end(j);
 }
 
-/* per: first suspicion in periods, all: all-dead in seconds (both sorted by quantile()) */
-static void json_crash(fl_json *j, const fl_swim_figures *f, double *per, double *all)
+/* per: first suspicion in periods, all: all-dead in seconds, spread: all-dead minus
+ * first-dead (all sorted by quantile()) */
+static void json_crash(fl_json *j, const fl_swim_figures *f, double *per, double *all,
+                       double *spread)
 {
     fl_json_key(j, "detection");
     fl_json_obj_begin(j);
@@ -249,6 +274,11 @@ static void json_crash(fl_json *j, const fl_swim_figures *f, double *per, double
     kv_ns(j, "p99", quantile(all, f->crashes, 0.99));
     kv_ns(j, "max", quantile(all, f->crashes, 1.0));
     fl_json_obj_end(j);
+    fl_json_key(j, "dead_spread_ns");
+    fl_json_obj_begin(j);
+    kv_ns(j, "p50", quantile(spread, f->crashes, 0.5));
+    kv_ns(j, "max", quantile(spread, f->crashes, 1.0));
+    fl_json_obj_end(j);
     fl_json_kv_uint(j, "undetected", f->undetected);
     fl_json_kv_uint(j, "false_deaths", f->false_deaths);
     fl_json_kv_uint(j, "false_suspicions", f->false_suspicions);
@@ -264,6 +294,30 @@ static void json_crash(fl_json *j, const fl_swim_figures *f, double *per, double
     fl_json_arr_end(j);
     json_views(j, f);
     fl_json_obj_end(j);
+}
+
+/* First DEAD declaration, and how long the news takes from the first member to the last. */
+static void print_spread(const swim_opts *o, const fl_swim_figures *f, double *spread)
+{
+    double first[256];
+    for (uint32_t i = 0; i < f->crashes; i++) {
+        first[i] = f->first_dead_s[i];
+        spread[i] = f->all_dead_s[i] < 0 || first[i] < 0 ? -1 : f->all_dead_s[i] - first[i];
+    }
+    double tg = (double)o->w.swim.gossip_interval_ns / 1e9;
+    uint32_t fo = o->w.swim.gossip_fanout;
+    printf("  first member marks dead, s:      p50 %.2f  max %.2f\n",
+           quantile(first, f->crashes, 0.5), quantile(first, f->crashes, 1.0));
+    if (tg > 0)
+        printf(
+            "  first dead -> all dead, s:       p50 %.2f  max %.2f   theory: DEAD gossiped every "
+            "%.0f ms to %u: ~ln N / ln %u = %.1f rounds = %.2f s\n",
+            quantile(spread, f->crashes, 0.5), quantile(spread, f->crashes, 1.0), tg * 1e3, fo,
+            fo + 1, log(o->w.nodes) / log(fo + 1.0), ceil(log(o->w.nodes) / log(fo + 1.0)) * tg);
+    else
+        printf("  first dead -> all dead, s:       p50 %.2f  max %.2f   theory: no gossip timer: "
+               "DEAD rides on probes, O(log N) periods\n",
+               quantile(spread, f->crashes, 0.5), quantile(spread, f->crashes, 1.0));
 }
 
 static int run_crash(const swim_opts *o)
@@ -301,6 +355,8 @@ static int run_crash(const swim_opts *o)
            quantile(all, f->crashes, 0.5), quantile(all, f->crashes, 0.99),
            quantile(all, f->crashes, 1.0), (double)tmin / 1e9, o->w.swim.suspicion_k,
            (double)tmax / 1e9);
+    double spread[256];
+    print_spread(o, f, spread);
     printf("  crashes not detected by every live member: %u; false deaths %llu, false suspicions "
            "%llu   (theory: 0 at 0%% loss)\n",
            f->undetected, (unsigned long long)f->false_deaths,
@@ -308,7 +364,7 @@ static int run_crash(const swim_opts *o)
     printf("  simulated %.0f s, %llu events, trace %016llx\n", f->sim_s,
            (unsigned long long)f->events, (unsigned long long)f->trace_hash);
     if (o->j)
-        json_crash(o->j, f, per, all);
+        json_crash(o->j, f, per, all, spread);
     free(f);
     return 0;
 }
@@ -323,6 +379,8 @@ static int run_broadcast(const swim_opts *o)
         nl = 1;
     }
     double T = (double)o->w.swim.probe_interval_ns / 1e9;
+    double tg = (double)o->w.swim.gossip_interval_ns / 1e9;
+    uint32_t fo = o->w.swim.gossip_fanout;
     double n = o->w.nodes;
     printf("  one 64-byte broadcast from member 1; each update sent %u times per member\n",
            fl_swim_retransmit_limit(&o->w.swim, o->w.nodes));
@@ -340,10 +398,13 @@ static int run_broadcast(const swim_opts *o)
         int rc = fl_swim_scn_broadcast(&c.w, 120 * FL_NS_PER_S, &f, why, sizeof(why));
         if (rc)
             return fail(rc, why);
-        printf("  %4.0f%%  %7.2f / %-12.1f %7.2f / %-12.1f %-8u ~log N periods: log2 N = %.1f, "
-               "ln N = %.1f\n",
-               losses[i] * 100, f.bc_999_s, f.bc_999_s / T, f.bc_100_s, f.bc_100_s / T,
-               f.bc_missing, log2(n), log(n));
+        printf("  %4.0f%%  %7.2f / %-12.1f %7.2f / %-12.1f %-8u ", losses[i] * 100, f.bc_999_s,
+               f.bc_999_s / T, f.bc_100_s, f.bc_100_s / T, f.bc_missing);
+        if (tg > 0)
+            printf("gossip: ~ln N / ln %u = %.1f rounds of %.0f ms = %.2f s\n", fo + 1,
+                   log(n) / log(fo + 1.0), tg * 1e3, log(n) / log(fo + 1.0) * tg);
+        else
+            printf("~log N periods: log2 N = %.1f, ln N = %.1f\n", log2(n), log(n));
         if (o->j) {
             fl_json_obj_begin(o->j);
             fl_json_kv_double(o->j, "loss", losses[i]);
@@ -540,6 +601,60 @@ static int run_churn(const swim_opts *o)
     return 0;
 }
 
+static void json_join(fl_json *j, const fl_swim_figures *f, double storm_ms)
+{
+    fl_json_key(j, "join");
+    fl_json_obj_begin(j);
+    fl_json_kv_int(j, "storm_ns", (int64_t)llround(storm_ms * 1e6));
+    kv_ns(j, "all_see_all_ns", f->join_s);
+    kv_ns(j, "node_full_view_p50_ns", f->join_node_p50_s);
+    kv_ns(j, "node_full_view_max_ns", f->join_node_max_s);
+    fl_json_kv_uint(j, "suspicion_episodes", f->join_suspicions);
+    fl_json_kv_uint(j, "suspicions", f->join_suspects);
+    fl_json_kv_uint(j, "deaths", f->join_deaths);
+    fl_json_kv_uint(j, "no_address_drops", f->join_no_address);
+    fl_json_kv_uint(j, "push_pulls", f->join_syncs);
+    fl_json_kv_double(j, "packets_per_member_s", f->join_packets_per_member_s);
+    fl_json_obj_end(j);
+}
+
+static int run_join(const swim_opts *o)
+{
+    header(o, "join");
+    fl_swim_figures f;
+    char why[160] = "";
+    uint32_t seeds = o->w.join_seeds ? o->w.join_seeds : 1;
+    int rc = fl_swim_scn_join(&o->w, (fl_time_ns)(o->storm_ms * 1e6), 120 * FL_NS_PER_S, &f, why,
+                              sizeof(why));
+    if (rc)
+        return fail(rc, why);
+    double tg = (double)o->w.swim.gossip_interval_ns / 1e9;
+    uint32_t fo = o->w.swim.gossip_fanout;
+    printf("  %u seed(s) alone for 1 s, then %u members start within %.0f ms, each knowing only "
+           "the seeds\n",
+           seeds, o->w.nodes - seeds, o->storm_ms);
+    printf("  every member sees all %u alive: %.2f s after the storm began   theory: the storm "
+           "(%.2f s) + a push-pull round trip + the last joiner's ALIVE gossiped: ~ln N / ln %u "
+           "= %.1f rounds of %.0f ms\n",
+           o->w.nodes, f.join_s, o->storm_ms / 1e3, fo + 1, log(o->w.nodes) / log(fo + 1.0),
+           tg * 1e3);
+    printf("  each member, from its start to a full view: p50 %.2f s, max %.2f s\n",
+           f.join_node_p50_s, f.join_node_max_s);
+    printf("  suspicions during the join: %llu (%llu episodes), deaths %llu   theory: 0 (every "
+           "member is healthy; none is probed before its address is known)\n",
+           (unsigned long long)f.join_suspects, (unsigned long long)f.join_suspicions,
+           (unsigned long long)f.join_deaths);
+    printf("  push-pulls %llu, sends dropped for want of an address %llu, packets %.1f per "
+           "member per s while joining\n",
+           (unsigned long long)f.join_syncs, (unsigned long long)f.join_no_address,
+           f.join_packets_per_member_s);
+    printf("  simulated %.0f s, %llu events, trace %016llx\n", f.sim_s,
+           (unsigned long long)f.events, (unsigned long long)f.trace_hash);
+    if (o->j)
+        json_join(o->j, &f, o->storm_ms);
+    return f.join_s < 0 ? FL_EXIT_VIOLATION : 0;
+}
+
 static void json_begin(const swim_opts *o, fl_json *j, fl_buf *b)
 {
     fl_json_init(j, b, true);
@@ -552,6 +667,8 @@ static void json_begin(const swim_opts *o, fl_json *j, fl_buf *b)
     fl_json_kv_double(j, "loss", o->w.loss);
     fl_json_kv_int(j, "probe_interval_ns", o->w.swim.probe_interval_ns);
     fl_json_kv_int(j, "probe_timeout_ns", o->w.swim.probe_timeout_ns);
+    fl_json_kv_int(j, "gossip_interval_ns", o->w.swim.gossip_interval_ns);
+    fl_json_kv_uint(j, "gossip_fanout", o->w.swim.gossip_fanout);
 }
 
 /* Closes the object and writes DIR/results.json (atomically); the scenario's exit code, or
@@ -575,6 +692,29 @@ static int json_write(const swim_opts *o, fl_json *j, fl_buf *b, int rc)
     if (fl_cli_write_report(o->out_dir, NULL, true) == 0)
         printf("  report: %s/report.html\n", o->out_dir);
     return rc;
+}
+
+/* The gossip and join options that differ from the defaults, for the reproduce line. */
+static size_t repro_gossip(const swim_opts *o, char *p, size_t room)
+{
+    fl_swim_config d;
+    fl_swim_config_default(&d);
+    size_t off = 0;
+    if (o->w.swim.gossip_interval_ns != d.gossip_interval_ns)
+        off += (size_t)snprintf(p + off, room - off, " --gossip-ms %g",
+                                (double)o->w.swim.gossip_interval_ns / 1e6);
+    if (o->w.swim.gossip_fanout != d.gossip_fanout && off < room)
+        off += (size_t)snprintf(p + off, room - off, " --fanout %u", o->w.swim.gossip_fanout);
+    if (!strcmp(o->scenario, "join") && off < room)
+        off += (size_t)snprintf(p + off, room - off, " --storm-ms %g", o->storm_ms);
+    if (o->w.join_seeds && off < room)
+        off += (size_t)snprintf(p + off, room - off, " --join-seeds %u", o->w.join_seeds);
+    if (o->w.addr_first_hand && off < room)
+        off += (size_t)snprintf(p + off, room - off, " --first-hand-addresses");
+    for (uint32_t b = 1; b && off < room; b <<= 1)
+        if (o->w.swim.mutants & b)
+            off += (size_t)snprintf(p + off, room - off, " --mutant %s", fl_swim_mutant_name(b));
+    return off < room ? off : room - 1;
 }
 
 int fl_cmd_swim_sim(int argc, char **argv)
@@ -615,6 +755,8 @@ int fl_cmd_swim_sim(int argc, char **argv)
         rc = run_partition(&o);
     else if (!strcmp(o.scenario, "churn"))
         rc = run_churn(&o);
+    else if (!strcmp(o.scenario, "join"))
+        rc = run_join(&o);
     else
         rc = bad("--scenario", o.scenario);
     if (o.j && rc != FL_EXIT_USAGE)
@@ -635,6 +777,7 @@ int fl_cmd_swim_sim(int argc, char **argv)
                                 o.w.swim.retransmit_mult);
     if (o.paused >= 0)
         off += (size_t)snprintf(extra + off, sizeof(extra) - off, " --paused %d", o.paused);
+    off += repro_gossip(&o, extra + off, sizeof(extra) - off);
     if (!strcmp(o.scenario, "crash"))
         snprintf(extra + off, sizeof(extra) - off, " --crashes %u", o.crashes);
     printf("  wall %.2f s; reproduce: faultline sim --protocol swim --scenario %s --nodes %u "

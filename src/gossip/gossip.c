@@ -1,5 +1,7 @@
-/* gossip.c: the SWIM agent on UDP (gossip.h). All protocol decisions stay in the core; this
- * file only moves datagrams and time in and out, sealing and opening them when keyed.
+/* gossip.c: the SWIM agent (gossip.h): start and stop, the datagram path and the core's
+ * updates. All protocol decisions stay in the core; this file only moves datagrams and time in
+ * and out, sealing and opening them when keyed, filling in and reading the address fields
+ * (gossip_addr.c); STATE messages go to gossip_stream.c.
  * Invariant: while started, exactly one loop timer is armed for the core's next deadline (or
  * none when it has none). */
 #include "gossip_int.h"
@@ -16,67 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int cmp_peer(const void *a, const void *b)
-{
-    fl_node_id x = ((const fl_gossip_peer *)a)->id, y = ((const fl_gossip_peer *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
-static fl_gossip_peer *peer_find(fl_gossip *g, fl_node_id id)
-{
-    fl_gossip_peer key = {.id = id};
-    return bsearch(&key, g->peers, g->n_peers, sizeof(*g->peers), cmp_peer);
-}
-
-const fl_addr *fl__gossip_addr_of(fl_gossip *g, fl_node_id id)
-{
-    const fl_gossip_peer *p = peer_find(g, id);
-    return p ? &p->addr : NULL;
-}
-
-/* O(N) insertion, bounded. */
-void fl__gossip_learn(fl_gossip *g, fl_node_id id, const fl_addr *a)
-{
-    fl_gossip_peer *p = peer_find(g, id);
-    if (p) {
-        p->addr = *a;
-        return;
-    }
-    if (g->n_peers == FL_GOSSIP_PEERS_MAX)
-        return;
-    uint32_t i = g->n_peers;
-    while (i > 0 && g->peers[i - 1].id > id) {
-        g->peers[i] = g->peers[i - 1];
-        i--;
-    }
-    g->peers[i].id = id;
-    g->peers[i].addr = *a;
-    g->n_peers++;
-}
-
-fl_node_id fl_gossip_id_from_addr(const fl_addr *a)
-{
-    uint8_t key[19];
-    size_t n = 0;
-    const struct sockaddr_in *v4 = (const struct sockaddr_in *)&a->ss;
-    const struct sockaddr_in6 *v6 = (const struct sockaddr_in6 *)&a->ss;
-    key[n++] = (uint8_t)a->ss.ss_family;
-    if (a->ss.ss_family == AF_INET6) {
-        memcpy(key + n, &v6->sin6_port, 2);
-        memcpy(key + n + 2, &v6->sin6_addr, 16);
-        n += 18;
-    } else {
-        memcpy(key + n, &v4->sin_port, 2);
-        memcpy(key + n + 2, &v4->sin_addr, 4);
-        n += 6;
-    }
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ key[i]) * 16777619u;
-    return h ? h : 1;
-}
-
-static uint64_t wall_ms(void)
+uint64_t fl__gossip_wall_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -89,7 +31,7 @@ void fl__gossip_send(fl_gossip *g, const fl_addr *to, const uint8_t *p, size_t l
     if (g->key.set) {
         FL_ASSERT(len + FL_GOSSIP_AUTH_BYTES <= sizeof(buf));
         memcpy(buf, p, len);
-        len = fl_gossip_seal(&g->key, buf, len, wall_ms());
+        len = fl_gossip_seal(&g->key, buf, len, fl__gossip_wall_ms());
         p = buf;
     }
     ssize_t n = sendto(g->fd, p, len, MSG_DONTWAIT, (const struct sockaddr *)&to->ss, to->len);
@@ -101,29 +43,67 @@ void fl__gossip_send(fl_gossip *g, const fl_addr *to, const uint8_t *p, size_t l
 
 static void on_timer(fl_loop *loop, void *arg);
 
+/* A packet from the core: its address fields filled in, then sent. */
+static void send_packet(fl_gossip *g, const fl_swim_msg *m)
+{
+    const fl_addr *to = fl__gossip_addr_of(g, m->to);
+    if (!to) {
+        g->no_address++; /* the core only sends unasked to members we can reach */
+        fl__gossip_want_addr(g, m->to);
+        return;
+    }
+    uint8_t buf[FL_SWIM_PACKET_BYTES_MAX];
+    FL_ASSERT(m->len <= sizeof(buf));
+    memcpy(buf, m->data, m->len);
+    fl__gossip_fill_addrs(g, buf, m->len);
+    fl__gossip_send(g, to, buf, m->len);
+}
+
+#define TELL_MAX 64
+
+/* Members the core just added without an address: the agent may have one already (from a
+ * packet that came before the news), else it asks for one. At most TELL_MAX per update; the
+ * rest wait for the next news or push-pull. */
+static uint32_t unaddressed(fl_gossip *g, const fl_swim_update *up, fl_node_id *tell)
+{
+    uint32_t k = 0;
+    for (size_t i = 0; i < up->n_changes && k < TELL_MAX; i++) {
+        const fl_swim_change *c = &up->changes[i];
+        if (!c->added || fl_swim_addressed(&g->core, c->id))
+            continue;
+        if (fl__gossip_addr_of(g, c->id))
+            tell[k++] = c->id;
+        else
+            fl__gossip_want_addr(g, c->id);
+    }
+    return k;
+}
+
 static void carry_out(fl_gossip *g, const fl_swim_update *up)
 {
     fl_time_ns now = fl_loop_now(g->loop);
     for (size_t i = 0; i < up->n_msgs; i++) {
-        const fl_swim_msg *m = &up->msgs[i];
-        fl_gossip_peer *p = peer_find(g, m->to);
-        if (p) {
-            fl__gossip_send(g, &p->addr, m->data, m->len);
-        } else {
-            g->no_address++;
-            fl__gossip_want_addr(g, m->to);
-        }
+        if (up->msgs[i].stream)
+            fl__gossip_stream_send(g, &up->msgs[i]);
+        else
+            send_packet(g, &up->msgs[i]);
     }
     for (size_t i = 0; g->changed && i < up->n_changes; i++)
         g->changed(g->arg, &up->changes[i], now);
     for (size_t i = 0; g->delivered && i < up->n_deliveries; i++)
         g->delivered(g->arg, &up->deliveries[i], now);
+    fl_node_id tell[TELL_MAX];
+    uint32_t k = unaddressed(g, up, tell);
     if (g->timer)
         fl_loop_timer_cancel(g->loop, g->timer);
     g->timer = 0;
     if (up->next_tick_ns != FL_TIME_NEVER) {
         fl_time_ns delay = up->next_tick_ns > now ? up->next_tick_ns - now : 0;
         fl_loop_timer_start(g->loop, delay, on_timer, g, &g->timer);
+    }
+    for (uint32_t i = 0; i < k; i++) { /* the update above is spent: the core may step again */
+        fl_swim_event ev = {.kind = FL_SWIM_EV_ADDRESS, .id = tell[i]};
+        fl__gossip_step(g, &ev);
     }
 }
 
@@ -152,12 +132,13 @@ static void on_timer(fl_loop *loop, void *arg)
     step(g, FL_SWIM_EV_TICK, NULL, 0);
 }
 
-/* One datagram: authenticated first (when keyed), then a query or a SWIM packet. */
+/* One datagram: authenticated first (when keyed), then a query or a SWIM packet, whose sender
+ * and address fields are learned before the core sees it. */
 static void on_datagram(fl_gossip *g, uint8_t *buf, size_t n, const fl_addr *from)
 {
     g->received++;
     if (g->key.set) {
-        int rc = fl_gossip_open(&g->key, &g->replay, buf, n, wall_ms(), &n);
+        int rc = fl_gossip_open(&g->key, &g->replay, buf, n, fl__gossip_wall_ms(), &n);
         if (rc) {
             *(rc == FL_ESTALE ? &g->replayed : &g->rejected) += 1;
             return;
@@ -167,10 +148,12 @@ static void on_datagram(fl_gossip *g, uint8_t *buf, size_t n, const fl_addr *fro
         fl__gossip_on_query(g, buf, n, from);
         return;
     }
-    /* learn the sender's address from the header, only if the packet decodes */
-    static fl_swim_packet p;
-    if (fl_swim_decode(buf, n, &p) == 0)
-        fl__gossip_learn(g, p.sender, from);
+    /* push-pull comes by TCP only; anything else must decode before it teaches us anything */
+    if (fl_swim_is_state(buf, n) || fl__gossip_read_addrs(g, buf, n, from) != 0) {
+        g->malformed++;
+        return;
+    }
+    fl__gossip_learn(g, fl_get_u32le(buf + 4), from, true); /* the sender, first-hand */
     step(g, FL_SWIM_EV_RECEIVE, buf, n);
 }
 
@@ -191,12 +174,27 @@ static void on_readable(fl_loop *loop, fl_loop_watch *w, uint32_t events)
     }
 }
 
-static int open_socket(fl_gossip *g, const fl_addr *bind_addr, fl_errmsg *m)
+static int open_udp(fl_gossip *g, const fl_addr *bind_addr, fl_errmsg *m)
 {
     g->fd = socket(bind_addr->ss.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (g->fd < 0 || bind(g->fd, (const struct sockaddr *)&bind_addr->ss, bind_addr->len) < 0)
         return fl_errmsg_errno(m, FL_EIO, errno, "udp socket/bind");
-    return 0;
+    return fl_net_local_addr(g->fd, &g->local, m);
+}
+
+/* UDP, then TCP on the same address and port. With port 0 the kernel picks the UDP port, which
+ * may be taken for TCP: then another pick, a few times. */
+static int open_sockets(fl_gossip *g, const fl_addr *bind_addr, fl_errmsg *m)
+{
+    int rc = 0;
+    for (int tries = 0; tries < 16; tries++) {
+        if ((rc = open_udp(g, bind_addr, m)) || (rc = fl__gossip_stream_listen(g, m)) == 0 ||
+            fl_addr_port(bind_addr) != 0)
+            return rc;
+        close(g->fd);
+        g->fd = -1;
+    }
+    return rc;
 }
 
 /* The core's config: members from the peer list, id from the address when not given, packets
@@ -204,19 +202,21 @@ static int open_socket(fl_gossip *g, const fl_addr *bind_addr, fl_errmsg *m)
 static int start_core(fl_gossip *g, const fl_gossip_config *c, fl_errmsg *m)
 {
     fl_swim_config sc = c->swim;
-    if (sc.id == FL_NODE_NONE) {
-        fl_addr local;
-        if (fl_net_local_addr(g->fd, &local, m))
-            return FL_EIO;
-        sc.id = fl_gossip_id_from_addr(&local);
-    }
+    if (sc.id == FL_NODE_NONE)
+        sc.id = fl_gossip_id_from_addr(&g->local);
     if (g->key.set && sc.packet_bytes_max > FL_SWIM_PACKET_BYTES_MAX - FL_GOSSIP_AUTH_BYTES)
         sc.packet_bytes_max = FL_SWIM_PACKET_BYTES_MAX - FL_GOSSIP_AUTH_BYTES;
+    /* every member the core may hold needs a place in the address table */
+    if (sc.members_max > FL_GOSSIP_PEERS_MAX)
+        sc.members_max = FL_GOSSIP_PEERS_MAX;
+    if (sc.sync_max > FL_GOSSIP_PEERS_MAX)
+        sc.sync_max = FL_GOSSIP_PEERS_MAX;
+    sc.addr_bytes = fl__gossip_addr_bytes(&g->local);
     fl_node_id *ids = calloc((size_t)c->n_peers + 1, sizeof(*ids));
     if (!ids)
         return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
     for (uint32_t i = 0; i < c->n_peers; i++) {
-        fl__gossip_learn(g, c->peers[i].id, &c->peers[i].addr);
+        fl__gossip_learn(g, c->peers[i].id, &c->peers[i].addr, true);
         ids[i] = c->peers[i].id;
     }
     ids[c->n_peers] = sc.id;
@@ -250,7 +250,7 @@ static int start(fl_gossip *g, fl_loop *loop, const fl_gossip_config *c, fl_errm
     if (!g->peers)
         return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
     int rc;
-    if ((rc = open_socket(g, &c->bind, m)) || (rc = start_core(g, c, m)))
+    if ((rc = open_sockets(g, &c->bind, m)) || (rc = start_core(g, c, m)))
         return rc;
     if ((rc = fl_loop_watch_start(loop, &g->watch, g->fd, FL_LOOP_READ, on_readable, g)))
         return fl_errmsg_set(m, rc, "watch the udp socket");
@@ -265,7 +265,9 @@ static int start(fl_gossip *g, fl_loop *loop, const fl_gossip_config *c, fl_errm
 int fl_gossip_start(fl_gossip *g, fl_loop *loop, const fl_gossip_config *c, fl_errmsg *m)
 {
     memset(g, 0, sizeof(*g));
-    g->fd = -1;
+    g->fd = g->tcp_fd = -1;
+    for (int i = 0; i < FL_GOSSIP_STREAMS_MAX; i++)
+        g->streams[i].fd = -1;
     g->loop = loop;
     g->changed = c->changed;
     g->delivered = c->delivered;
@@ -285,6 +287,7 @@ void fl_gossip_stop(fl_gossip *g)
     if (g->join_timer)
         fl_loop_timer_cancel(g->loop, g->join_timer);
     g->timer = g->join_timer = 0;
+    fl__gossip_stream_stop(g);
     if (g->fd >= 0)
         close(g->fd);
     g->fd = -1;

@@ -1,9 +1,10 @@
 /* gossip_serve.c: the agent's answers to the query protocol (gossip_query.h), its join loop
- * (WHOIS to every join address once a second until it answers with its id, which then becomes
- * a seed of the core, FL_SWIM_EV_SEED) and address discovery: SWIM spreads member ids, not
- * addresses, so when the core sends to a member whose address the agent has not learned from
- * its own datagrams, the agent asks a known peer for a MEMBERS page starting at that id and
- * learns the addresses in the answer (never overriding one learned first-hand). */
+ * (WHOIS to every join address, after 100 ms and then backing off to once a second, until it
+ * answers with its id, which then becomes a seed of the core, FL_SWIM_EV_SEED: the core
+ * push-pulls with it at once) and address discovery: addresses travel with ALIVE news
+ * (gossip_addr.c), but a member that heard of another from someone without its address asks a known
+ * peer for a MEMBERS page starting at that id, learns the addresses in the answer (never overriding
+ * one learned first-hand) and tells the core, which may then probe it (FL_SWIM_EV_ADDRESS). */
 #include "gossip_int.h"
 
 #include "faultline/assert.h"
@@ -15,8 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define JOIN_RETRY_NS     FL_NS_PER_S
-#define ADDR_QUERY_GAP_NS (50 * FL_NS_PER_MS) /* at most 20 address queries a second */
+/* WHOIS to a join address that has not answered: after 100 ms, then twice as long each time
+ * up to a second (agents started together find each other at once, a seed that is down is not
+ * flooded) */
+#define JOIN_RETRY_FIRST_NS (100 * FL_NS_PER_MS)
+#define JOIN_RETRY_MAX_NS   FL_NS_PER_S
+#define ADDR_QUERY_GAP_NS   (50 * FL_NS_PER_MS) /* at most 20 address queries a second */
 
 /* A wildcard address (0.0.0.0 or ::) is no use to anyone else. */
 static bool wildcard(const fl_addr *a)
@@ -105,21 +110,29 @@ static void on_whois_reply(fl_gossip *g, const fl_gq_packet *q, const fl_addr *f
     if (i >= g->n_join || g->join_done[i] || q->agent == FL_NODE_NONE || q->agent == g->core.cfg.id)
         return;
     g->join_done[i] = true;
-    fl__gossip_learn(g, q->agent, from);
+    fl__gossip_learn(g, q->agent, from, true);
     fl_swim_event ev = {.kind = FL_SWIM_EV_SEED, .id = q->agent};
     fl__gossip_step(g, &ev);
 }
 
-/* The answer to our address query: learn what we do not know first-hand. */
+/* The answer to our address query: learn what we do not know first-hand, and tell the core
+ * about the members it could not reach so far. */
 static void on_members_reply(fl_gossip *g, const fl_gq_packet *q)
 {
     if (q->nonce != g->addr_nonce)
         return;
+    fl_node_id tell[FL_GQ_PAGE_MAX];
+    uint32_t k = 0;
     for (uint32_t i = 0; i < q->n; i++) {
         const fl_gq_entry *e = &q->e[i];
         if (e->has_addr && e->id != g->core.cfg.id && !fl__gossip_addr_of(g, e->id) &&
-            !wildcard(&e->addr))
-            fl__gossip_learn(g, e->id, &e->addr);
+            !wildcard(&e->addr) && fl__gossip_learn(g, e->id, &e->addr, false) &&
+            fl_swim_member(&g->core, e->id, NULL, NULL) == 0 && !fl_swim_addressed(&g->core, e->id))
+            tell[k++] = e->id;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        fl_swim_event ev = {.kind = FL_SWIM_EV_ADDRESS, .id = tell[i]};
+        fl__gossip_step(g, &ev);
     }
 }
 
@@ -187,8 +200,12 @@ static void join_tick(fl_loop *loop, void *arg)
         fl__gossip_send(g, &g->join[i], b.data, b.len);
     }
     fl_buf_free(&b);
-    if (pending)
-        fl_loop_timer_start(loop, JOIN_RETRY_NS, join_tick, g, &g->join_timer);
+    if (!pending)
+        return;
+    g->join_retry_ns = g->join_retry_ns ? g->join_retry_ns * 2 : JOIN_RETRY_FIRST_NS;
+    if (g->join_retry_ns > JOIN_RETRY_MAX_NS)
+        g->join_retry_ns = JOIN_RETRY_MAX_NS;
+    fl_loop_timer_start(loop, g->join_retry_ns, join_tick, g, &g->join_timer);
 }
 
 void fl__gossip_join_start(fl_gossip *g)

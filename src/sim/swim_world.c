@@ -32,15 +32,29 @@ static bool gone(fl_swim_state s)
     return s == FL_SWIM_DEAD || s == FL_SWIM_LEFT;
 }
 
+/* The first time observer's view holds every node live (O(1): a count). */
+static void note_full_view(fl_swim_world *w, fl_node_id observer, fl_time_ns now)
+{
+    if (observer > w->cfg.nodes || w->full_view_ns[observer] != FL_TIME_NEVER)
+        return;
+    const fl_swim *s = fl_swim_sim_core(w->sim, observer);
+    if (s && fl_swim_live_count(s) == w->cfg.nodes)
+        w->full_view_ns[observer] = now;
+}
+
 static void on_change(void *arg, fl_node_id observer, const fl_swim_change *c, fl_time_ns now)
 {
     fl_swim_world *w = arg;
     fl_node_id id = c->id;
+    note_full_view(w, observer, now);
     if (id == 0 || id > w->cfg.nodes || c->removed)
         return;
     bool bad = c->state == FL_SWIM_SUSPECT || c->state == FL_SWIM_DEAD;
-    if (bad && w->watch_ns[id] != FL_TIME_NEVER && w->first_suspect_ns[id] == FL_TIME_NEVER)
+    bool watched = w->watch_ns[id] != FL_TIME_NEVER;
+    if (bad && watched && w->first_suspect_ns[id] == FL_TIME_NEVER)
         w->first_suspect_ns[id] = now;
+    if (c->state == FL_SWIM_DEAD && watched && w->first_dead_ns[id] == FL_TIME_NEVER)
+        w->first_dead_ns[id] = now;
     if (c->state == FL_SWIM_SUSPECT && c->old_state != FL_SWIM_SUSPECT) {
         if (w->healthy[id] && w->suspect_votes[id] == 0)
             w->false_suspicions++;
@@ -75,11 +89,15 @@ int fl_swim_world_init(fl_swim_world *w, const fl_swim_world_config *c, char *wh
     w->cfg = *c;
     uint32_t n = c->nodes;
     fl_swim_sim_hooks hooks = {.arg = w, .changed = on_change, .delivered = on_deliver};
-    int rc = fl_swim_sim_init(&w->ss, &c->swim, n, &hooks, why, why_size);
+    int rc = fl_swim_sim_init(&w->ss, &c->swim, n, c->join_seeds, &hooks, why, why_size);
     if (rc)
         return rc;
     w->ss.check_invariants = c->check_invariants;
+    w->ss.addr_first_hand = c->addr_first_hand;
     w->first_suspect_ns = malloc((n + 1) * sizeof(fl_time_ns));
+    w->first_dead_ns = malloc((n + 1) * sizeof(fl_time_ns));
+    w->started_ns = malloc((n + 1) * sizeof(fl_time_ns));
+    w->full_view_ns = malloc((n + 1) * sizeof(fl_time_ns));
     w->all_dead_ns = malloc((n + 1) * sizeof(fl_time_ns));
     w->watch_ns = malloc((n + 1) * sizeof(fl_time_ns));
     w->bc_at_ns = malloc((n + 1) * sizeof(fl_time_ns));
@@ -87,13 +105,15 @@ int fl_swim_world_init(fl_swim_world *w, const fl_swim_world_config *c, char *wh
     w->suspect_votes = calloc(n + 1, sizeof(uint32_t));
     w->healthy = malloc((n + 1) * sizeof(bool));
     if (!w->first_suspect_ns || !w->all_dead_ns || !w->watch_ns || !w->bc_at_ns || !w->dead_votes ||
-        !w->suspect_votes || !w->healthy) {
+        !w->suspect_votes || !w->healthy || !w->first_dead_ns || !w->started_ns ||
+        !w->full_view_ns) {
         fl_swim_world_free(w);
         return FL_ENOMEM;
     }
     for (uint32_t i = 0; i <= n; i++) {
         w->first_suspect_ns[i] = w->all_dead_ns[i] = w->watch_ns[i] = FL_TIME_NEVER;
-        w->bc_at_ns[i] = FL_TIME_NEVER;
+        w->bc_at_ns[i] = w->first_dead_ns[i] = w->full_view_ns[i] = FL_TIME_NEVER;
+        w->started_ns[i] = c->join_seeds ? FL_TIME_NEVER : 0;
         w->healthy[i] = true;
     }
     fl_sim_config sc;
@@ -105,7 +125,8 @@ int fl_swim_world_init(fl_swim_world *w, const fl_swim_world_config *c, char *wh
     sc.link.loss = c->loss;
     sc.link.delay = c->delay;
     sc.events_max = c->events_max;
-    sc.msg_bytes_max = FL_SWIM_PACKET_BYTES_MAX;
+    size_t stream = fl_swim_stream_bytes_max(&c->swim);
+    sc.msg_bytes_max = stream > FL_SWIM_PACKET_BYTES_MAX ? stream : FL_SWIM_PACKET_BYTES_MAX;
     sc.quiet = true;
     fl_buf b;
     fl_buf_init(&b);
@@ -117,7 +138,19 @@ int fl_swim_world_init(fl_swim_world *w, const fl_swim_world_config *c, char *wh
         return rc;
     }
     fl_buf_free(&b);
-    return fl_sim_start_all(w->sim);
+    if (!c->join_seeds)
+        return fl_sim_start_all(w->sim);
+    for (fl_node_id id = 1; id <= c->join_seeds && !rc; id++)
+        rc = fl_swim_world_start(w, id);
+    return rc;
+}
+
+int fl_swim_world_start(fl_swim_world *w, fl_node_id id)
+{
+    int rc = fl_sim_restart(w->sim, id);
+    if (rc == 0)
+        w->started_ns[id] = fl_sim_time(w->sim);
+    return rc;
 }
 
 void fl_swim_world_free(fl_swim_world *w)
@@ -125,6 +158,9 @@ void fl_swim_world_free(fl_swim_world *w)
     fl_sim_destroy(w->sim);
     fl_swim_sim_free(&w->ss);
     free(w->first_suspect_ns);
+    free(w->first_dead_ns);
+    free(w->started_ns);
+    free(w->full_view_ns);
     free(w->all_dead_ns);
     free(w->watch_ns);
     free(w->bc_at_ns);
@@ -150,7 +186,7 @@ static uint32_t up_count(const fl_swim_world *w)
 void fl_swim_world_watch(fl_swim_world *w, fl_node_id id)
 {
     w->watch_ns[id] = fl_sim_time(w->sim);
-    w->first_suspect_ns[id] = w->all_dead_ns[id] = FL_TIME_NEVER;
+    w->first_suspect_ns[id] = w->all_dead_ns[id] = w->first_dead_ns[id] = FL_TIME_NEVER;
     uint32_t up = up_count(w);
     w->expect = up - (fl_sim_node_state_of(w->sim, id) != FL_SIM_NODE_DOWN);
 }
@@ -320,6 +356,8 @@ int fl_swim_scn_crash(const fl_swim_world_config *c, uint32_t crashes, fl_time_n
                                     : (double)(w.first_suspect_ns[v] - at[i]) / 1e9;
         f->all_dead_s[i] =
             w.all_dead_ns[v] == FL_TIME_NEVER ? -1.0 : (double)(w.all_dead_ns[v] - at[i]) / 1e9;
+        f->first_dead_s[i] =
+            w.first_dead_ns[v] == FL_TIME_NEVER ? -1.0 : (double)(w.first_dead_ns[v] - at[i]) / 1e9;
         f->undetected += w.all_dead_ns[v] == FL_TIME_NEVER;
     }
     f->crashes = crashes;
@@ -529,7 +567,7 @@ int fl_swim_scn_partition(const fl_swim_world_config *c, fl_time_ns split_ns, fl
         if (f->split_detect_s >= 0)
             continue;
         /* 99% of the (member, member of the other half) pairs are dead or reaped (pairs come
-         * back now and then: a push-pull page can carry a higher incarnation seen before the
+         * back now and then: a push-pull can carry a higher incarnation seen before the
          * split); O(N^2) lookups, so checked every 2 s */
         if ((t - WARMUP_NS) % (2 * FL_NS_PER_S) != 0)
             continue;
@@ -594,5 +632,124 @@ int fl_swim_scn_churn(const fl_swim_world_config *c, fl_time_ns duration_ns, fl_
 out:
     finish_figures(&w, f);
     fl_swim_world_free(&w);
+    return rc;
+}
+
+/* ---- join storm ---------------------------------------------------------------------------- */
+
+#define JOIN_WARMUP_NS (1 * FL_NS_PER_S)
+#define JOIN_POLL_NS   (10 * FL_NS_PER_MS)
+#define JOIN_SETTLE_NS (10 * FL_NS_PER_S)
+
+typedef struct join_start {
+    fl_swim_world *w;
+    fl_node_id id;
+} join_start;
+
+static void start_one(fl_sim *sim, void *arg)
+{
+    join_start *j = arg;
+    fl_swim_world_start(j->w, j->id);
+}
+
+/* Every joiner's time from its own start until its view held every node (seconds, sorted). */
+static void join_node_times(const fl_swim_world *w, double *t, uint32_t *n)
+{
+    *n = 0;
+    for (fl_node_id id = w->cfg.join_seeds + 1; id <= w->cfg.nodes; id++)
+        if (w->full_view_ns[id] != FL_TIME_NEVER && w->started_ns[id] != FL_TIME_NEVER)
+            t[(*n)++] = (double)(w->full_view_ns[id] - w->started_ns[id]) / 1e9;
+    for (uint32_t i = 1; i < *n; i++) /* insertion sort: a few thousand at most */
+        for (uint32_t j = i; j > 0 && t[j - 1] > t[j]; j--) {
+            double x = t[j];
+            t[j] = t[j - 1];
+            t[j - 1] = x;
+        }
+}
+
+static void join_figures(fl_swim_world *w, const fl_swim_stats *before,
+                         const fl_swim_stats *at_join, fl_swim_figures *f)
+{
+    fl_swim_stats st;
+    fl_swim_sim_totals(&w->ss, w->sim, &st);
+    f->join_suspicions = w->false_suspicions;
+    f->join_suspects = st.suspicions - before->suspicions;
+    f->join_deaths = st.deaths - before->deaths;
+    f->join_syncs = st.syncs_sent - before->syncs_sent;
+    f->join_no_address = w->ss.no_address;
+    f->false_deaths = w->false_deaths;
+    double *t = malloc((w->cfg.nodes + 1) * sizeof(double));
+    uint32_t n = 0;
+    if (t)
+        join_node_times(w, t, &n);
+    f->join_node_p50_s = n ? t[(n - 1) / 2] : -1.0;
+    f->join_node_max_s = n ? t[n - 1] : -1.0;
+    free(t);
+    if (f->join_s > 0)
+        f->join_packets_per_member_s =
+            (double)(at_join->packets_sent - before->packets_sent) / w->cfg.nodes / f->join_s;
+}
+
+/* Polls until every node is up and sees all nodes alive and none suspect; at_join: the
+ * counters then. */
+static int join_wait(fl_swim_world *w, fl_time_ns t0, fl_time_ns storm_ns, fl_time_ns limit_ns,
+                     fl_swim_figures *f, fl_swim_stats *at_join)
+{
+    for (fl_time_ns t = t0; t <= t0 + limit_ns; t += JOIN_POLL_NS) {
+        int rc = fl_swim_world_run_until(w, t);
+        if (rc)
+            return rc;
+        if (t >= t0 + storm_ns && up_count(w) == w->cfg.nodes && fl_swim_world_converged(w)) {
+            f->join_s = (double)(t - t0) / 1e9;
+            fl_swim_sim_totals(&w->ss, w->sim, at_join);
+            return 0;
+        }
+    }
+    return 0;
+}
+
+int fl_swim_scn_join(const fl_swim_world_config *c, fl_time_ns storm_ns, fl_time_ns limit_ns,
+                     fl_swim_figures *f, char *why, size_t why_size)
+{
+    memset(f, 0, sizeof(*f));
+    f->join_s = -1.0;
+    fl_swim_world_config cj = *c;
+    cj.join_seeds = c->join_seeds ? c->join_seeds : 1;
+    if (cj.join_seeds >= c->nodes) {
+        snprintf(why, why_size, "join: more nodes than seeds needed");
+        return FL_ECONFIG;
+    }
+    fl_swim_world w;
+    int rc = fl_swim_world_init(&w, &cj, why, why_size);
+    if (rc)
+        return rc;
+    join_start *js = calloc(c->nodes + 1, sizeof(*js));
+    fl_swim_stats before, at_join;
+    memset(&at_join, 0, sizeof(at_join));
+    fl_time_ns t0 = JOIN_WARMUP_NS;
+    if (!js)
+        rc = FL_ENOMEM;
+    if (!rc)
+        rc = fl_swim_world_run_until(&w, t0);
+    fl_rng *r = fl_sim_driver_rng(w.sim);
+    for (fl_node_id id = cj.join_seeds + 1; id <= c->nodes && !rc; id++) {
+        js[id] = (join_start){.w = &w, .id = id};
+        rc = fl_sim_schedule(w.sim, t0 + fl_rng_below(r, storm_ns ? storm_ns : 1), start_one,
+                             &js[id]);
+    }
+    if (!rc) {
+        fl_swim_sim_totals(&w.ss, w.sim, &before);
+        w.false_suspicions = w.false_deaths = 0;
+        w.ss.no_address = 0;
+        rc = join_wait(&w, t0, storm_ns, limit_ns, f, &at_join);
+    }
+    fl_time_ns end = fl_sim_time(w.sim) + JOIN_SETTLE_NS;
+    if (!rc)
+        rc = fl_swim_world_run_until(&w, end);
+    if (!rc)
+        join_figures(&w, &before, &at_join, f);
+    finish_figures(&w, f);
+    fl_swim_world_free(&w);
+    free(js);
     return rc;
 }

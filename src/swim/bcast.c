@@ -185,12 +185,20 @@ void fl__bq_put(fl_swim *s, const fl_swim_item *it)
     link_tail(s, i);
 }
 
+/* The item as sent: ALIVE about a member the environment can reach goes out as ALIVE_AT, with
+ * room for its address (filled in by the environment), so the address travels with the news. */
 static fl_swim_item item_of(const fl_swim *s, const swim_bcast *e)
 {
     fl_swim_item it = {.kind = e->kind, .id = e->id, .inc = e->inc, .from = e->from};
     if (e->kind == FL_SWIM_ITEM_USER) {
         it.data = s->user_pool + (size_t)e->user_slot * s->cfg.user_bytes_max;
         it.len = e->len;
+    } else if (e->kind == FL_SWIM_ITEM_ALIVE) {
+        const swim_member *m = fl__swim_find(s, e->id);
+        if (m && (m->flags & MF_ADDR)) {
+            it.kind = FL_SWIM_ITEM_ALIVE_AT;
+            it.len = (uint16_t)s->cfg.addr_bytes;
+        }
     }
     return it;
 }
@@ -203,7 +211,7 @@ typedef struct fill_state {
     size_t used;
 } fill_state;
 
-#define ITEM_BYTES_MIN 9
+#define ITEM_BYTES_MIN 9 /* the smallest item (ALIVE, LEFT) */
 
 /* Least-sent first, oldest first within a count, while items fit in room bytes. */
 static void take(fl_swim *s, fill_state *f, size_t room, bool user_only)

@@ -199,6 +199,7 @@ int fl__swim_load(fl_swim *s, const fl_node_id *ids, uint32_t count)
             continue; /* duplicates count once */
         s->m[n].id = id;
         s->m[n].state = FL_SWIM_ALIVE;
+        s->m[n].flags = MF_ADDR; /* the environment gave us the initial members */
         s->index[c] = n;
         s->n = ++n;
     }

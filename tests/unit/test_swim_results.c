@@ -61,6 +61,29 @@ TEST(swim_results_crash_detection)
     CHECK(p50 > 1e9 && p50 <= mx && mx < 60e9); /* seconds, not zero, within the spacing */
     uint32_t first = fl_jr_get(&d, det, "first_suspicion_periods");
     CHECK(num(&d, first, "mean") > 0 && num(&d, first, "max") < 40);
+    uint32_t spread = fl_jr_get(&d, det, "dead_spread_ns");
+    double s50 = num(&d, spread, "p50"), smax = num(&d, spread, "max");
+    CHECK(s50 >= 0 && s50 <= smax && smax < mx); /* a part of the time to all-dead */
+    CHECK_EQ(num(&d, 0, "gossip_interval_ns"), 200e6);
+    CHECK_EQ(num(&d, 0, "gossip_fanout"), 3);
+    cleanup(dir, &t);
+}
+
+TEST(swim_results_join_storm)
+{
+    char dir[128];
+    fl_buf t;
+    fl_jr_doc d;
+    run("--scenario join --nodes 30", dir, &t, &d);
+    uint32_t j = fl_jr_get(&d, 0, "join");
+    CHECK(j != FL_JR_NONE);
+    CHECK_EQ(num(&d, j, "storm_ns"), 100e6);
+    double all = num(&d, j, "all_see_all_ns");
+    CHECK(all > 100e6 && all < 2e9); /* after the storm, within seconds */
+    CHECK(num(&d, j, "node_full_view_p50_ns") <= num(&d, j, "node_full_view_max_ns"));
+    CHECK_EQ(num(&d, j, "suspicions"), 0);
+    CHECK_EQ(num(&d, j, "deaths"), 0);
+    CHECK(num(&d, j, "push_pulls") >= 2 * 29);
     cleanup(dir, &t);
 }
 
