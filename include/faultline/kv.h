@@ -243,10 +243,20 @@ typedef struct fl_kv_config {
     fl_time_ns session_idle_ns; /* default 1 h of log time; 0 = sessions never expire */
     uint64_t hash_seed;         /* seeds the hash tables; does not affect any result */
     size_t elements_max;        /* default 2^24: elements of one list, set, hash or zset */
-    size_t result_size_max;     /* default 64 MiB: bytes of one result value (a list
-                                   result: its encoding); a command whose result would be
-                                   larger answers too_big and changes nothing */
+    size_t result_size_max;     /* default 64 MiB, at least 16: bytes of one result value
+                                   (a list result: its encoding); a command whose result
+                                   would be larger answers too_big and changes nothing */
+    uint32_t mutants;           /* FL_KV_MUTANT_ bits: planted bugs for tests; 0 otherwise */
 } fl_kv_config;
+
+/* Planted bugs (docs/mutants.md): each breaks one rule, to show a check catches it. */
+#define FL_KV_MUTANT_PICK_BY_LAYOUT                                                                \
+    1u /* SPOP, SRANDMEMBER pick by hash table layout (the                                         \
+          seed), not by the log: replicas disagree */
+#define FL_KV_MUTANT_SNAPSHOT_LAYOUT                                                               \
+    2u                             /* snapshots write set and hash members in hash                 \
+                                      table order, not theirs: a restore reorders them */
+#define FL_KV_MUTANT_KEEP_EMPTY 4u /* a collection emptied by a command keeps its key */
 
 void fl_kv_config_default(fl_kv_config *c);
 

@@ -223,7 +223,7 @@ size_t fl__kv_coll_count(const fl__kv_entry *e)
 
 bool fl__kv_coll_gone(fl_kv *kv, fl__kv_entry *e)
 {
-    if (fl__kv_coll_count(e) > 0)
+    if (fl__kv_coll_count(e) > 0 || MUTANT(kv, KEEP_EMPTY))
         return false;
     fl__kv_entry_delete(kv, e);
     return true;

@@ -36,7 +36,7 @@ int fl_kv_init(fl_kv *kv, const fl_kv_config *config)
     if (c->sessions_max == 0 || c->value_size_max > UINT32_MAX || c->key_size_max > UINT32_MAX)
         return FL_ECONFIG;
     if (c->elements_max == 0 || c->elements_max > UINT32_MAX || c->result_size_max > UINT32_MAX ||
-        c->result_size_max < 64)
+        c->result_size_max < 16)
         return FL_ECONFIG; /* counts and results are encoded with u32 lengths */
     fl__kv_table_init(&kv->data, c->hash_seed);
     fl__kv_table_init(&kv->sessions, fl_mix64(c->hash_seed));

@@ -14,6 +14,9 @@ struct fl__kv_node {
     size_t key_len;
 };
 
+/* A planted bug (fl_kv_config.mutants), tested at the line of the rule it breaks. */
+#define MUTANT(kv, m) (((kv)->config.mutants & FL_KV_MUTANT_##m) != 0)
+
 /* The type of a key's value (TYPE's names in fl__kv_type_name). */
 enum { FL__KV_STRING, FL__KV_LIST, FL__KV_SET, FL__KV_HASH, FL__KV_ZSET, FL__KV_TYPES };
 

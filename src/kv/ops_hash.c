@@ -183,7 +183,8 @@ int fl__kv_execute_hash(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
             return status(out, FL_KV_WRONG_TYPE);
         if (c->op == FL_KV_HLEN)
             return fl__kv_result_int(kv, out, e ? (int64_t)fl__kv_coll_count(e) : 0);
-        return fl__kv_result_int(kv, out, e && fl__kv_dict_find(hash_of(e), c->value, c->value_len));
+        return fl__kv_result_int(kv, out,
+                                 e && fl__kv_dict_find(hash_of(e), c->value, c->value_len));
     default:
         return status(out, FL_KV_BAD_COMMAND);
     }

@@ -73,7 +73,9 @@ static int op_pop(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     if ((c->flags & FL_KV_F_COUNT) && c->num < 0)
         return status(out, FL_KV_BAD_COMMAND);
     fl__kv_list *l = list_of(e);
-    size_t k = !(c->flags & FL_KV_F_COUNT) ? 1 : (uint64_t)c->num < l->count ? (size_t)c->num : l->count;
+    size_t k = !(c->flags & FL_KV_F_COUNT)   ? 1
+               : (uint64_t)c->num < l->count ? (size_t)c->num
+                                             : l->count;
     fl__kv_out_begin(kv);
     for (size_t i = 0; i < k; i++) {
         const fl__kv_blob *b = fl__kv_list_at(l, left ? i : l->count - 1 - i);
@@ -163,7 +165,8 @@ static int op_lrem(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     size_t limit = c->num == INT64_MIN ? (size_t)INT64_MAX + 1
                    : c->num < 0        ? (size_t)-c->num
                                        : (size_t)c->num;
-    size_t bytes, n = fl__kv_list_rem(list_of(e), limit, c->num >= 0, c->value, c->value_len, &bytes);
+    size_t bytes,
+        n = fl__kv_list_rem(list_of(e), limit, c->num >= 0, c->value, c->value_len, &bytes);
     if (n) {
         fl__kv_shrank(kv, e, bytes);
         (void)fl__kv_coll_gone(kv, e);

@@ -27,9 +27,13 @@ static int status(fl_kv_result *out, fl_kv_status st)
     return 0;
 }
 
-/* The i-th pick of this command among n members. */
-static size_t pick(const fl_kv *kv, uint64_t i, size_t n)
+/* The i-th pick of this command among n members of d. */
+static size_t pick(const fl_kv *kv, const fl__kv_dict *d, uint64_t i, size_t n)
 {
+    if (MUTANT(kv, PICK_BY_LAYOUT)) { /* the member the seeded table lists first */
+        size_t b;
+        return ((const fl__kv_member *)fl__kv_table_first(&d->table, &b))->pos % n;
+    }
     return (size_t)(fl_mix64(kv->applied_index ^ fl_mix64(i ^ PICK_SALT)) % n);
 }
 
@@ -48,7 +52,7 @@ static void shuffle_tail(const fl_kv *kv, fl__kv_dict *d, size_t k, bool undo)
     size_t n = d->used;
     for (size_t j = 0; j < k; j++) {
         size_t i = undo ? k - 1 - j : j;
-        swap(d, pick(kv, i, n - i), n - 1 - i);
+        swap(d, pick(kv, d, i, n - i), n - 1 - i);
     }
 }
 
@@ -159,7 +163,7 @@ static int op_srandmember(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     if ((c->flags & FL_KV_F_COUNT) && c->num < 0) {
         uint64_t k = c->num == INT64_MIN ? (uint64_t)INT64_MAX + 1 : (uint64_t)-c->num;
         for (uint64_t i = 0; i < k && !fl__kv_out_over(kv); i++) {
-            const fl__kv_member *m = d->order[pick(kv, i, n)];
+            const fl__kv_member *m = d->order[pick(kv, d, i, n)];
             fl__kv_out_item(kv, m->bytes, m->node.key_len);
         }
         return fl__kv_out_end(kv, out);

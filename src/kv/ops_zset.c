@@ -203,8 +203,8 @@ static int op_zrangebyscore(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     if (wrong)
         return status(out, FL_KV_WRONG_TYPE);
     if (c->argc != 2 || !fl_kv_args_next(c->args, c->args_len, &off, &p1, &n1) ||
-        !fl_kv_args_next(c->args, c->args_len, &off, &p2, &n2) ||
-        !fl_kv_score_get(p1, n1, &min) || !fl_kv_score_get(p2, n2, &max))
+        !fl_kv_args_next(c->args, c->args_len, &off, &p2, &n2) || !fl_kv_score_get(p1, n1, &min) ||
+        !fl_kv_score_get(p2, n2, &max))
         return status(out, FL_KV_BAD_COMMAND);
     bool min_excl = c->flags & FL_KV_F_MIN_EXCL, max_excl = c->flags & FL_KV_F_MAX_EXCL;
     fl__kv_out_begin(kv);

@@ -28,6 +28,7 @@
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,7 +59,7 @@ static void put_str(fl_buf *out, const uint8_t *p, size_t n)
 }
 
 /* An entry's value, by its type (the header comment's table). */
-static void write_value(const fl__kv_entry *e, fl_buf *out)
+static void write_value(const fl_kv *kv, const fl__kv_entry *e, fl_buf *out)
 {
     if (e->type == FL__KV_STRING) {
         put_str(out, e->value, e->value_len);
@@ -79,8 +80,14 @@ static void write_value(const fl__kv_entry *e, fl_buf *out)
         }
     } else {
         const fl__kv_dict *d = e->coll;
+        size_t b;
+        const fl__kv_node *n = fl__kv_table_first(&d->table, &b);
         for (size_t i = 0; i < d->used; i++) {
             const fl__kv_member *m = d->order[i];
+            if (MUTANT(kv, SNAPSHOT_LAYOUT)) { /* the table's order, which the seed decides */
+                m = (const fl__kv_member *)n;
+                n = n ? fl__kv_table_next(&d->table, &b, (fl__kv_node *)n) : NULL;
+            }
             if (!m)
                 continue;
             put_str(out, m->bytes, m->node.key_len);
@@ -109,7 +116,7 @@ static int write_entries(const fl_kv *kv, fl_buf *out)
         const fl__kv_entry *e = (const fl__kv_entry *)v[i];
         put_str(out, e->node.key, e->node.key_len);
         fl_buf_put_u8(out, e->type);
-        write_value(e, out);
+        write_value(kv, e, out);
         fl_buf_put_u64(out, e->expire_at);
         fl_buf_put_u64(out, e->mod_index);
     }
@@ -199,8 +206,9 @@ static int read_one(fl_reader *r, fl_kv *t, fl__kv_entry *e)
         memcpy(&score, &bits, sizeof(score));
         if (r->err)
             return r->err;
-        if (score != score || !zset_after(score, p, n, ((fl__kv_zset *)e->coll)->tail))
-            return FL_ECORRUPT;
+        if (score != score || !zset_after(score, p, n, ((fl__kv_zset *)e->coll)->tail) ||
+            fl__kv_zset_find(e->coll, p, n) || (score == 0 && signbit(score)))
+            return FL_ECORRUPT; /* out of order, a member twice, NaN, or a -0 never stored */
         rc = fl__kv_zset_insert(e->coll, p, n, score) ? 0 : FL_ENOMEM;
         vn = 8;
     } else {

@@ -246,7 +246,9 @@ static bool level_ok(const fl__kv_zset *z, uint32_t i)
             walk = walk->link[0].next;
             steps++;
         }
-        if (walk != (y->link[i].next ? y->link[i].next : z->tail ? z->tail : z->head) ||
+        if (walk != (y->link[i].next ? y->link[i].next
+                     : z->tail       ? z->tail
+                                     : z->head) ||
             steps != y->link[i].span)
             return false;
         if (!y->link[i].next)
