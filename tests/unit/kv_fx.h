@@ -138,7 +138,7 @@ static const char *kvfx_do(kvfx *f, kc c)
     static char read_text[sizeof(((kvfx *)0)->text)];
     fl_kv_cmd k = kc_build(f, &c);
     bool read = fl_kv_op_is_read(c.op) && c.op != FL_KV_SRANDMEMBER && /* picks by index */
-                c.op != FL_KV_INDEX && f->now <= f->kv.log_time_ns;     /* is the index */
+                c.op != FL_KV_INDEX && f->now <= f->kv.log_time_ns;    /* is the index */
     if (read) {
         CHECK_EQ(fl_kv_read(&f->kv, &k, &f->res), 0);
         kc_render(c.op, &f->res, read_text, sizeof(read_text));

@@ -75,8 +75,8 @@ static void model_text(const model *m, char *out, size_t size)
 {
     size_t w = (size_t)snprintf(out, size, "[");
     for (int i = 0; i < m->n; i++)
-        w += (size_t)snprintf(out + w, size - w, "%sf%d,%d", i ? "," : "", m->field[i],
-                              m->value[i]);
+        w +=
+            (size_t)snprintf(out + w, size - w, "%sf%d,%d", i ? "," : "", m->field[i], m->value[i]);
     snprintf(out + w, size - w, "]");
 }
 

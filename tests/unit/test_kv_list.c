@@ -29,7 +29,7 @@ TEST(kv_list_push_pop_both_ends)
     CHECK_STR(DO(FL_KV_POP, "l", .flags = FL_KV_F_COUNT, .num = -1), "not_found");
     CHECK_STR(DO(FL_KV_PUSH, "l", .args = {"a"}), "1");
     CHECK_STR(DO(FL_KV_POP, "l", .flags = FL_KV_F_COUNT, .num = -1), "bad_command");
-    CHECK_STR(DO(FL_KV_PUSH, "l", .args = {NULL}), "bad_command"); /* no element */
+    CHECK_STR(DO(FL_KV_PUSH, "l", .args = {NULL}), "bad_command");           /* no element */
     CHECK_STR(DO(FL_KV_PUSH, "l", .flags = FL_KV_F_XX, .args = {"b"}), "2"); /* RPUSHX */
     kvfx_close(&f);
 }
@@ -170,9 +170,9 @@ static void random_step(kvfx *f, model *m, fl_rng *rng)
         bool left = fl_rng_chance(rng, 0.5);
         int k = (int)fl_rng_below(rng, 4);
         k = k < m->n ? k : m->n;
-        const char *got = kvfx_do(f, (kc){FL_KV_POP, "l", .flags = (uint8_t)(FL_KV_F_COUNT |
-                                                                    (left ? FL_KV_F_LEFT : 0)),
-                                          .num = k});
+        const char *got = kvfx_do(
+            f, (kc){FL_KV_POP, "l", .flags = (uint8_t)(FL_KV_F_COUNT | (left ? FL_KV_F_LEFT : 0)),
+                    .num = k});
         if (m->n == 0) {
             CHECK_STR(got, "not_found");
             return;

@@ -46,7 +46,8 @@ static const char *picks(uint64_t seed, uint32_t mutants, char *out, size_t size
     DO(FL_KV_SADD, "s", .args = {"n0", "n1", "n2", "n3", "n4", "n5", "n6", "n7", "n8", "n9"});
     size_t w = 0;
     w += (size_t)snprintf(out + w, size - w, "%s ", DO(FL_KV_SPOP, "s"));
-    w += (size_t)snprintf(out + w, size - w, "%s ", DO(FL_KV_SPOP, "s", .flags = FL_KV_F_COUNT, .num = 3));
+    w += (size_t)snprintf(out + w, size - w, "%s ",
+                          DO(FL_KV_SPOP, "s", .flags = FL_KV_F_COUNT, .num = 3));
     w += (size_t)snprintf(out + w, size - w, "%s ",
                           DO(FL_KV_SRANDMEMBER, "s", .flags = FL_KV_F_COUNT, .num = 4));
     w += (size_t)snprintf(out + w, size - w, "%s ",

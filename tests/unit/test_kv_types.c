@@ -130,8 +130,12 @@ static const char *multi(kvfx *f, const char *key, fl_index w, const kc *cmds, s
         kc_build(f, &cmds[i]);
         fl_kv_args_add(&args, f->entry.data, f->entry.len);
     }
-    fl_kv_cmd m = {.op = FL_KV_MULTI, .num = key ? 1 : 0, .args = args.data,
-                   .args_len = args.len, .argc = (uint32_t)(n + (key ? 2 : 0)), .time_ns = f->now};
+    fl_kv_cmd m = {.op = FL_KV_MULTI,
+                   .num = key ? 1 : 0,
+                   .args = args.data,
+                   .args_len = args.len,
+                   .argc = (uint32_t)(n + (key ? 2 : 0)),
+                   .time_ns = f->now};
     fl_buf_reset(&f->entry);
     CHECK_EQ(fl_kv_cmd_encode(&m, &f->entry), 0);
     CHECK_EQ(fl_kv_apply(&f->kv, ++f->index, f->entry.data, f->entry.len, &f->res), 0);
@@ -141,9 +145,8 @@ static const char *multi(kvfx *f, const char *key, fl_index w, const kc *cmds, s
     const uint8_t *p;
     if (f->res.status != FL_KV_OK)
         snprintf(f->text, sizeof(f->text), "%s", fl_kv_status_name(f->res.status));
-    for (size_t i = 0; f->res.status == FL_KV_OK && fl_kv_list_next(f->res.value,
-                                                                     f->res.value_len, &off, &p,
-                                                                     &len);
+    for (size_t i = 0; f->res.status == FL_KV_OK &&
+                       fl_kv_list_next(f->res.value, f->res.value_len, &off, &p, &len);
          i++) {
         fl_kv_result r;
         char t[512];
@@ -269,8 +272,12 @@ TEST(kv_types_mutant_keep_empty_is_caught)
     fl_buf_init(&e);
     fl_buf_init(&args);
     fl_kv_args_add(&args, "a", 1);
-    fl_kv_cmd push = {.op = FL_KV_PUSH, .key = (const uint8_t *)"l", .key_len = 1,
-                      .args = args.data, .args_len = args.len, .argc = 1};
+    fl_kv_cmd push = {.op = FL_KV_PUSH,
+                      .key = (const uint8_t *)"l",
+                      .key_len = 1,
+                      .args = args.data,
+                      .args_len = args.len,
+                      .argc = 1};
     fl_kv_cmd pop = {.op = FL_KV_POP, .key = (const uint8_t *)"l", .key_len = 1};
     fl_kv_result r;
     CHECK_EQ(fl_kv_apply_cmd(&kv, 1, &push, &r), 0);
@@ -352,10 +359,11 @@ TEST(kv_types_restore_checks_collections)
         const char *elems;
         int want;
     } cases[] = {
-        {1, "abca", 0},            {2, "abc", 0},           {3, "ab", 0},
-        {4, "abcd", 0},            {1, "", FL_ECORRUPT},    {2, "aba", FL_ECORRUPT},
-        {3, "aa", FL_ECORRUPT},    {4, "abca", FL_ECORRUPT}, {5, "a", FL_ECORRUPT},
-        {2, "abcdef", FL_ETOOBIG},
+        {1, "abca", 0},         {2, "abc", 0},
+        {3, "ab", 0},           {4, "abcd", 0},
+        {1, "", FL_ECORRUPT},   {2, "aba", FL_ECORRUPT},
+        {3, "aa", FL_ECORRUPT}, {4, "abca", FL_ECORRUPT},
+        {5, "a", FL_ECORRUPT},  {2, "abcdef", FL_ETOOBIG},
     };
     fl_kv_config small;
     fl_kv_config_default(&small);

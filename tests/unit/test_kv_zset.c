@@ -85,8 +85,7 @@ TEST(kv_zset_ranges_ranks_pops)
     CHECK_STR(DO(FL_KV_ZRANGEBYSCORE, "z", .args = {"1", "4"}, .num2 = -1,
                  .flags = FL_KV_F_MAX_EXCL | FL_KV_F_REV),
               "[d,c,b,a]");
-    CHECK_STR(DO(FL_KV_ZRANGEBYSCORE, "z", .args = {"-inf", "inf"}, .num = 1, .num2 = 2),
-              "[b,c]");
+    CHECK_STR(DO(FL_KV_ZRANGEBYSCORE, "z", .args = {"-inf", "inf"}, .num = 1, .num2 = 2), "[b,c]");
     CHECK_STR(DO(FL_KV_ZRANGEBYSCORE, "z", .args = {"-inf", "inf"}, .num = -1, .num2 = 2), "[]");
     CHECK_STR(DO(FL_KV_ZRANGEBYSCORE, "z", .args = {"5", "9"}, .num2 = -1), "[]");
     CHECK_STR(DO(FL_KV_ZRANGEBYSCORE, "z", .args = {"3", "2"}, .num2 = -1), "[]");
