@@ -9,7 +9,9 @@
  * expiry time is at or before the log time is deleted when an entry is applied, so every
  * replica expires the same keys at the same index (docs/kv.md, "Expiry").
  *
- * Keys and values are binary-safe byte strings. Client sessions give exactly-once semantics:
+ * Keys and values are binary-safe byte strings; a key holds a string, a list, a set, a hash or
+ * a sorted set, with Redis's semantics (docs/kv.md, "Data types"), every order and every
+ * "random" pick decided by the replicated state alone. Client sessions give exactly-once semantics:
  * a command with (client_id, seq) whose seq was already applied returns the cached result
  * of its first application instead of applying again. See docs/kv.md for the byte formats
  * and the precise rules.
@@ -340,13 +342,15 @@ static inline size_t fl_kv_session_count(const fl_kv *kv)
     return kv->sessions.count;
 }
 
-/* Checks every structural invariant (hash tables, byte counts, LRU order and bounds).
+/* Checks every structural invariant (hash tables, byte counts, LRU order and bounds, each
+ * collection's structure: ring, member order, skip list spans, no empty collection).
  * O(state size); for tests and for the simulator after each step. */
 bool fl_kv_invariants(const fl_kv *kv);
 
 /* A 64-bit hash of the whole replicated state (data with expiry times and modification
- * indexes, sessions with their cached results, applied index, log time, delete index). Equal states
- * give equal digests regardless of hash seed or insertion order. O(state size), no allocation. */
+ * indexes, collections element by element in their order, sessions with their cached results,
+ * applied index, log time, delete index). Equal states give equal digests regardless of hash
+ * seed or the keys' insertion order. O(state size), no allocation. */
 uint64_t fl_kv_digest(const fl_kv *kv);
 
 /* Appends a snapshot of the whole state to out: versioned, keys sorted, sessions in LRU
