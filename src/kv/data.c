@@ -11,7 +11,6 @@
 
 #include "faultline/assert.h"
 #include "faultline/error.h"
-#include "faultline/rng.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +34,7 @@ static int reserve_value(fl__kv_entry *e, size_t cap)
     return 0;
 }
 
-static void coll_free(fl__kv_entry *e)
+void fl__kv_coll_free(fl__kv_entry *e)
 {
     switch (e->type) {
     case FL__KV_LIST:
@@ -55,7 +54,7 @@ static void coll_free(fl__kv_entry *e)
     e->type = FL__KV_STRING;
 }
 
-static fl__kv_entry *entry_new(fl_kv *kv, const uint8_t *key, size_t key_len)
+fl__kv_entry *fl__kv_entry_new(fl_kv *kv, const uint8_t *key, size_t key_len)
 {
     fl__kv_entry *e = calloc(1, sizeof(*e) + key_len);
     if (!e)
@@ -78,12 +77,12 @@ int fl__kv_entry_set(fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_
 {
     fl__kv_entry *e = fl__kv_entry_find(kv, key, key_len);
     if (!e) {
-        e = entry_new(kv, key, key_len);
+        e = fl__kv_entry_new(kv, key, key_len);
         if (!e)
             return FL_ENOMEM;
     }
     if (e->type != FL__KV_STRING) {
-        coll_free(e); /* a SET over a list: value_len (its element bytes) goes below */
+        fl__kv_coll_free(e); /* a SET over a list: value_len (its element bytes) goes below */
         kv->data_bytes -= e->value_len;
         e->value_len = 0;
     }
@@ -130,7 +129,7 @@ int fl__kv_entry_append(fl_kv *kv, fl__kv_entry *e, const uint8_t *value, size_t
 
 static void entry_free(fl__kv_entry *e)
 {
-    coll_free(e);
+    fl__kv_coll_free(e);
     free(e->value);
     free(e);
 }
@@ -159,78 +158,4 @@ void fl__kv_data_free(fl_kv *kv)
     fl__kv_table_free(t);
     kv->data_bytes = 0;
     fl__kv_expire_free(kv);
-}
-
-fl__kv_entry *fl__kv_typed(const fl_kv *kv, const uint8_t *key, size_t key_len, uint8_t type,
-                           bool *wrong)
-{
-    fl__kv_entry *e = fl__kv_entry_find(kv, key, key_len);
-    *wrong = e && e->type != type;
-    return *wrong ? NULL : e;
-}
-
-fl__kv_entry *fl__kv_coll_new(fl_kv *kv, const uint8_t *key, size_t key_len, uint8_t type)
-{
-    FL_ASSERT(type != FL__KV_STRING && type < FL__KV_TYPES);
-    FL_ASSERT(fl__kv_entry_find(kv, key, key_len) == NULL);
-    uint64_t seed = fl_mix64(kv->config.hash_seed ^ type);
-    void *coll = type == FL__KV_LIST   ? (void *)fl__kv_list_new()
-                 : type == FL__KV_ZSET ? (void *)fl__kv_zset_new(seed)
-                                       : (void *)fl__kv_dict_new(seed, type == FL__KV_HASH);
-    if (!coll)
-        return NULL;
-    fl__kv_entry *e = entry_new(kv, key, key_len);
-    if (!e) {
-        fl__kv_entry tmp = {.coll = coll, .type = type};
-        coll_free(&tmp);
-        return NULL;
-    }
-    e->coll = coll;
-    e->type = type;
-    e->mod_index = kv->applied_index;
-    return e;
-}
-
-void fl__kv_grew(fl_kv *kv, fl__kv_entry *e, size_t n)
-{
-    e->value_len += n;
-    kv->data_bytes += n;
-    e->mod_index = kv->applied_index;
-}
-
-void fl__kv_shrank(fl_kv *kv, fl__kv_entry *e, size_t n)
-{
-    FL_ASSERT(e->value_len >= n && kv->data_bytes >= n);
-    e->value_len -= n;
-    kv->data_bytes -= n;
-    e->mod_index = kv->applied_index;
-}
-
-size_t fl__kv_coll_count(const fl__kv_entry *e)
-{
-    switch (e->type) {
-    case FL__KV_LIST:
-        return ((const fl__kv_list *)e->coll)->count;
-    case FL__KV_SET:
-    case FL__KV_HASH:
-        return ((const fl__kv_dict *)e->coll)->table.count;
-    case FL__KV_ZSET:
-        return ((const fl__kv_zset *)e->coll)->table.count;
-    default:
-        return 0;
-    }
-}
-
-bool fl__kv_coll_gone(fl_kv *kv, fl__kv_entry *e)
-{
-    if (fl__kv_coll_count(e) > 0 || MUTANT(kv, KEEP_EMPTY))
-        return false;
-    fl__kv_entry_delete(kv, e);
-    return true;
-}
-
-const char *fl__kv_type_name(uint8_t type)
-{
-    static const char *const names[FL__KV_TYPES] = {"string", "list", "set", "hash", "zset"};
-    return type < FL__KV_TYPES ? names[type] : "none";
 }

@@ -129,10 +129,33 @@ int fl__kv_entry_set(fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_
 int fl__kv_entry_append(fl_kv *kv, fl__kv_entry *e, const uint8_t *value, size_t value_len);
 void fl__kv_entry_delete(fl_kv *kv, fl__kv_entry *e);
 void fl__kv_data_free(fl_kv *kv);
+/* A new string entry for key (not present), empty. NULL: out of memory. */
+fl__kv_entry *fl__kv_entry_new(fl_kv *kv, const uint8_t *key, size_t key_len);
+void fl__kv_coll_free(fl__kv_entry *e); /* frees e's collection; e becomes a string */
+
+/* coll.c: what the collection types share. */
+static inline int fl__kv_status(fl_kv_result *out, fl_kv_status st)
+{
+    out->status = st;
+    return 0;
+}
 /* The entry of key if it holds type; NULL if the key is missing or (*wrong set) holds
  * another type. */
 fl__kv_entry *fl__kv_typed(const fl_kv *kv, const uint8_t *key, size_t key_len, uint8_t type,
                            bool *wrong);
+/* The entry at c's key if it holds type (*e NULL for a missing key): true; false, with
+ * out->status wrong_type, if the key holds another type. */
+bool fl__kv_lookup(const fl_kv *kv, const fl_kv_cmd *c, uint8_t type, fl__kv_entry **e,
+                   fl_kv_result *out);
+/* Whether c's argument list, elements of `per` arguments each, may be added to e (NULL: a
+ * new key): ok, bad_command (none, or not whole elements), or too_big (elements_max, or an
+ * argument over value_size_max). */
+fl_kv_status fl__kv_adds_fit(const fl_kv *kv, const fl__kv_entry *e, const fl_kv_cmd *c,
+                             uint32_t per);
+/* LLEN, SCARD, HLEN, ZCARD: the element count of c's key of type. */
+int fl__kv_card(fl_kv *kv, const fl_kv_cmd *c, uint8_t type, fl_kv_result *out);
+/* SREM, HDEL, ZREM: removes c's arguments from the set, hash or zset at c's key. */
+int fl__kv_remove_members(fl_kv *kv, const fl_kv_cmd *c, uint8_t type, fl_kv_result *out);
 /* A new empty collection of type at key (which must be missing). NULL: out of memory. */
 fl__kv_entry *fl__kv_coll_new(fl_kv *kv, const uint8_t *key, size_t key_len, uint8_t type);
 /* The entry changed by n element bytes (grew or shrank): byte counts and mod_index. */

@@ -17,12 +17,6 @@ static fl__kv_dict *hash_of(fl__kv_entry *e)
     return e->coll;
 }
 
-static int status(fl_kv_result *out, fl_kv_status st)
-{
-    out->status = st;
-    return 0;
-}
-
 /* Sets field m's value, keeping the byte counts. */
 static int set_value(fl_kv *kv, fl__kv_entry *e, fl__kv_member *m, const uint8_t *p, size_t n)
 {
@@ -47,21 +41,16 @@ static int add_field(fl_kv *kv, fl__kv_entry *e, const uint8_t *p, size_t n, con
 
 static int op_hset(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_HASH, &wrong);
-    size_t off = 0, n, vn, count = e ? fl__kv_coll_count(e) : 0;
-    const uint8_t *p, *v;
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
-    if (c->argc == 0 || c->argc % 2)
-        return status(out, FL_KV_BAD_COMMAND);
-    if (c->argc / 2 > kv->config.elements_max - count)
-        return status(out, FL_KV_TOO_BIG);
-    while (fl_kv_args_next(c->args, c->args_len, &off, &p, &n))
-        if (n > kv->config.value_size_max)
-            return status(out, FL_KV_TOO_BIG);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_HASH, &e, out))
+        return 0;
+    fl_kv_status fit = fl__kv_adds_fit(kv, e, c, 2);
+    if (fit != FL_KV_OK)
+        return fl__kv_status(out, fit);
     if (!e && !(e = fl__kv_coll_new(kv, c->key, c->key_len, FL__KV_HASH)))
         return FL_ENOMEM;
+    size_t off, n, vn;
+    const uint8_t *p, *v;
     int64_t added = 0;
     for (off = 0; fl_kv_args_next(c->args, c->args_len, &off, &p, &n) &&
                   fl_kv_args_next(c->args, c->args_len, &off, &v, &vn);) {
@@ -77,10 +66,9 @@ static int op_hset(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 
 static int op_hmget(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_HASH, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_HASH, &e, out))
+        return 0;
     size_t off = 0, n;
     const uint8_t *p;
     fl__kv_out_begin(kv);
@@ -92,35 +80,11 @@ static int op_hmget(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     return fl__kv_out_end(kv, out);
 }
 
-static int op_hdel(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
-{
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_HASH, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
-    size_t off = 0, n;
-    const uint8_t *p;
-    int64_t removed = 0;
-    while (e && fl_kv_args_next(c->args, c->args_len, &off, &p, &n)) {
-        fl__kv_member *m = fl__kv_dict_find(hash_of(e), p, n);
-        if (m) {
-            size_t bytes = n + m->value_len;
-            fl__kv_dict_remove(hash_of(e), m);
-            fl__kv_shrank(kv, e, bytes);
-            removed++;
-        }
-    }
-    if (removed)
-        (void)fl__kv_coll_gone(kv, e);
-    return fl__kv_result_int(kv, out, removed);
-}
-
 static int op_hgetall(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_HASH, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_HASH, &e, out))
+        return 0;
     fl__kv_out_begin(kv);
     for (size_t i = 0; e && i < hash_of(e)->used && !fl__kv_out_over(kv); i++) {
         const fl__kv_member *m = fl__kv_dict_slot(hash_of(e), i);
@@ -136,24 +100,23 @@ static int op_hgetall(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 
 static int op_hincrby(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_HASH, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_HASH, &e, out))
+        return 0;
     if (c->value_len > kv->config.value_size_max)
-        return status(out, FL_KV_TOO_BIG);
+        return fl__kv_status(out, FL_KV_TOO_BIG);
     fl__kv_member *m = e ? fl__kv_dict_find(hash_of(e), c->value, c->value_len) : NULL;
     int64_t v = 0, sum;
     if (m && !fl__kv_parse_i64(m->value, m->value_len, &v))
-        return status(out, FL_KV_TYPE_ERROR);
+        return fl__kv_status(out, FL_KV_TYPE_ERROR);
     if (__builtin_add_overflow(v, c->num, &sum))
-        return status(out, FL_KV_OVERFLOW);
+        return fl__kv_status(out, FL_KV_OVERFLOW);
     if (!m && e && fl__kv_coll_count(e) >= kv->config.elements_max)
-        return status(out, FL_KV_TOO_BIG);
+        return fl__kv_status(out, FL_KV_TOO_BIG);
     char text[24];
     int tn = snprintf(text, sizeof(text), "%lld", (long long)sum);
     if (tn <= 0 || (size_t)tn > kv->config.value_size_max)
-        return status(out, FL_KV_TOO_BIG);
+        return fl__kv_status(out, FL_KV_TOO_BIG);
     if (!e && !(e = fl__kv_coll_new(kv, c->key, c->key_len, FL__KV_HASH)))
         return FL_ENOMEM;
     int rc = m ? set_value(kv, e, m, (const uint8_t *)text, (size_t)tn)
@@ -163,7 +126,6 @@ static int op_hincrby(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 
 int fl__kv_execute_hash(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
     fl__kv_entry *e;
     switch (c->op) {
     case FL_KV_HSET:
@@ -171,21 +133,19 @@ int fl__kv_execute_hash(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     case FL_KV_HMGET:
         return op_hmget(kv, c, out);
     case FL_KV_HDEL:
-        return op_hdel(kv, c, out);
+        return fl__kv_remove_members(kv, c, FL__KV_HASH, out);
     case FL_KV_HGETALL:
         return op_hgetall(kv, c, out);
     case FL_KV_HINCRBY:
         return op_hincrby(kv, c, out);
     case FL_KV_HLEN:
+        return fl__kv_card(kv, c, FL__KV_HASH, out);
     case FL_KV_HEXISTS:
-        e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_HASH, &wrong);
-        if (wrong)
-            return status(out, FL_KV_WRONG_TYPE);
-        if (c->op == FL_KV_HLEN)
-            return fl__kv_result_int(kv, out, e ? (int64_t)fl__kv_coll_count(e) : 0);
+        if (!fl__kv_lookup(kv, c, FL__KV_HASH, &e, out))
+            return 0;
         return fl__kv_result_int(kv, out,
                                  e && fl__kv_dict_find(hash_of(e), c->value, c->value_len));
     default:
-        return status(out, FL_KV_BAD_COMMAND);
+        return fl__kv_status(out, FL_KV_BAD_COMMAND);
     }
 }

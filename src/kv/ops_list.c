@@ -17,37 +17,16 @@ static fl__kv_list *list_of(fl__kv_entry *e)
     return e->coll;
 }
 
-static int status(fl_kv_result *out, fl_kv_status st)
-{
-    out->status = st;
-    return 0;
-}
-
-/* The elements of c fit the limits of a list now holding count elements. */
-static bool elems_fit(const fl_kv *kv, const fl_kv_cmd *c, size_t count)
-{
-    size_t off = 0, n;
-    const uint8_t *p;
-    if (c->argc > kv->config.elements_max - count)
-        return false;
-    while (fl_kv_args_next(c->args, c->args_len, &off, &p, &n))
-        if (n > kv->config.value_size_max)
-            return false;
-    return true;
-}
-
 static int op_push(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_LIST, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
-    if (c->argc == 0)
-        return status(out, FL_KV_BAD_COMMAND);
-    if (!e && (c->flags & FL_KV_F_XX))
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_LIST, &e, out))
+        return 0;
+    fl_kv_status fit = fl__kv_adds_fit(kv, e, c, 1);
+    if (fit != FL_KV_BAD_COMMAND && !e && (c->flags & FL_KV_F_XX))
         return fl__kv_result_int(kv, out, 0);
-    if (!elems_fit(kv, c, e ? list_of(e)->count : 0))
-        return status(out, FL_KV_TOO_BIG);
+    if (fit != FL_KV_OK)
+        return fl__kv_status(out, fit);
     if (!e && !(e = fl__kv_coll_new(kv, c->key, c->key_len, FL__KV_LIST)))
         return FL_ENOMEM;
     size_t off = 0, n;
@@ -64,14 +43,14 @@ static int op_push(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
  * nothing. */
 static int op_pop(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong, left = c->flags & FL_KV_F_LEFT;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_LIST, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    bool left = c->flags & FL_KV_F_LEFT;
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_LIST, &e, out))
+        return 0;
     if (!e)
-        return status(out, FL_KV_NOT_FOUND);
+        return fl__kv_status(out, FL_KV_NOT_FOUND);
     if ((c->flags & FL_KV_F_COUNT) && c->num < 0)
-        return status(out, FL_KV_BAD_COMMAND);
+        return fl__kv_status(out, FL_KV_BAD_COMMAND);
     fl__kv_list *l = list_of(e);
     size_t k = !(c->flags & FL_KV_F_COUNT)   ? 1
                : (uint64_t)c->num < l->count ? (size_t)c->num
@@ -94,10 +73,9 @@ static int op_pop(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 
 static int op_lrange(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_LIST, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_LIST, &e, out))
+        return 0;
     size_t from, to;
     fl__kv_out_begin(kv);
     if (e && fl__kv_range(c->num, c->num2, list_of(e)->count, &from, &to))
@@ -122,44 +100,41 @@ static bool index_of(const fl__kv_list *l, int64_t i, size_t *at)
 
 static int op_lindex(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_LIST, &wrong);
     size_t at;
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_LIST, &e, out))
+        return 0;
     if (!e || !index_of(list_of(e), c->num, &at))
-        return status(out, FL_KV_NOT_FOUND);
+        return fl__kv_status(out, FL_KV_NOT_FOUND);
     const fl__kv_blob *b = fl__kv_list_at(list_of(e), at);
     return fl__kv_result_value(kv, out, FL_KV_OK, b->bytes, b->len);
 }
 
 static int op_lset(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_LIST, &wrong);
     size_t at;
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_LIST, &e, out))
+        return 0;
     if (!e)
-        return status(out, FL_KV_NOT_FOUND);
+        return fl__kv_status(out, FL_KV_NOT_FOUND);
     if (!index_of(list_of(e), c->num, &at))
-        return status(out, FL_KV_OUT_OF_RANGE);
+        return fl__kv_status(out, FL_KV_OUT_OF_RANGE);
     if (c->value_len > kv->config.value_size_max)
-        return status(out, FL_KV_TOO_BIG);
+        return fl__kv_status(out, FL_KV_TOO_BIG);
     size_t old = fl__kv_list_at(list_of(e), at)->len;
     if (fl__kv_list_set(list_of(e), at, c->value, c->value_len))
         return FL_ENOMEM;
     fl__kv_shrank(kv, e, old);
     fl__kv_grew(kv, e, c->value_len);
-    return status(out, FL_KV_OK);
+    return fl__kv_status(out, FL_KV_OK);
 }
 
 static int op_lrem(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_LIST, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_LIST, &e, out))
+        return 0;
     if (!e)
         return fl__kv_result_int(kv, out, 0);
     size_t limit = c->num == INT64_MIN ? (size_t)INT64_MAX + 1
@@ -176,12 +151,11 @@ static int op_lrem(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 
 static int op_ltrim(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_LIST, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_LIST, &e, out))
+        return 0;
     if (!e)
-        return status(out, FL_KV_OK);
+        return fl__kv_status(out, FL_KV_OK);
     e->mod_index = kv->applied_index; /* Redis signals the key modified even if all stays */
     fl__kv_list *l = list_of(e);
     size_t from = 0, to = 0;
@@ -194,22 +168,18 @@ static int op_ltrim(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
         fl__kv_shrank(kv, e, n);
     }
     (void)fl__kv_coll_gone(kv, e);
-    return status(out, FL_KV_OK);
+    return fl__kv_status(out, FL_KV_OK);
 }
 
 int fl__kv_execute_list(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e;
     switch (c->op) {
     case FL_KV_PUSH:
         return op_push(kv, c, out);
     case FL_KV_POP:
         return op_pop(kv, c, out);
     case FL_KV_LLEN:
-        e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_LIST, &wrong);
-        return wrong ? status(out, FL_KV_WRONG_TYPE)
-                     : fl__kv_result_int(kv, out, e ? (int64_t)list_of(e)->count : 0);
+        return fl__kv_card(kv, c, FL__KV_LIST, out);
     case FL_KV_LRANGE:
         return op_lrange(kv, c, out);
     case FL_KV_LINDEX:
@@ -221,6 +191,6 @@ int fl__kv_execute_list(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     case FL_KV_LTRIM:
         return op_ltrim(kv, c, out);
     default:
-        return status(out, FL_KV_BAD_COMMAND);
+        return fl__kv_status(out, FL_KV_BAD_COMMAND);
     }
 }

@@ -21,12 +21,6 @@ static fl__kv_dict *set_of(fl__kv_entry *e)
     return e->coll;
 }
 
-static int status(fl_kv_result *out, fl_kv_status st)
-{
-    out->status = st;
-    return 0;
-}
-
 /* The i-th pick of this command among n members of d. */
 static size_t pick(const fl_kv *kv, const fl__kv_dict *d, uint64_t i, size_t n)
 {
@@ -58,21 +52,16 @@ static void shuffle_tail(const fl_kv *kv, fl__kv_dict *d, size_t k, bool undo)
 
 static int op_sadd(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_SET, &wrong);
-    size_t off = 0, n, count = e ? fl__kv_coll_count(e) : 0;
-    const uint8_t *p;
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
-    if (c->argc == 0)
-        return status(out, FL_KV_BAD_COMMAND);
-    if (c->argc > kv->config.elements_max - count)
-        return status(out, FL_KV_TOO_BIG);
-    while (fl_kv_args_next(c->args, c->args_len, &off, &p, &n))
-        if (n > kv->config.value_size_max)
-            return status(out, FL_KV_TOO_BIG);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_SET, &e, out))
+        return 0;
+    fl_kv_status fit = fl__kv_adds_fit(kv, e, c, 1);
+    if (fit != FL_KV_OK)
+        return fl__kv_status(out, fit);
     if (!e && !(e = fl__kv_coll_new(kv, c->key, c->key_len, FL__KV_SET)))
         return FL_ENOMEM;
+    size_t off, n;
+    const uint8_t *p;
     int64_t added = 0;
     for (off = 0; fl_kv_args_next(c->args, c->args_len, &off, &p, &n);) {
         if (fl__kv_dict_find(set_of(e), p, n))
@@ -85,28 +74,6 @@ static int op_sadd(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     return fl__kv_result_int(kv, out, added);
 }
 
-static int op_srem(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
-{
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_SET, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
-    size_t off = 0, n;
-    const uint8_t *p;
-    int64_t removed = 0;
-    while (e && fl_kv_args_next(c->args, c->args_len, &off, &p, &n)) {
-        fl__kv_member *m = fl__kv_dict_find(set_of(e), p, n);
-        if (m) {
-            fl__kv_dict_remove(set_of(e), m);
-            fl__kv_shrank(kv, e, n);
-            removed++;
-        }
-    }
-    if (removed)
-        (void)fl__kv_coll_gone(kv, e);
-    return fl__kv_result_int(kv, out, removed);
-}
-
 /* How many members a COUNT asks for, of n (a negative count was refused by the caller). */
 static size_t wanted(const fl_kv_cmd *c, size_t n)
 {
@@ -117,14 +84,13 @@ static size_t wanted(const fl_kv_cmd *c, size_t n)
 
 static int op_spop(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_SET, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_SET, &e, out))
+        return 0;
     if (!e)
-        return status(out, FL_KV_NOT_FOUND);
+        return fl__kv_status(out, FL_KV_NOT_FOUND);
     if ((c->flags & FL_KV_F_COUNT) && c->num < 0)
-        return status(out, FL_KV_BAD_COMMAND);
+        return fl__kv_status(out, FL_KV_BAD_COMMAND);
     fl__kv_dict *d = set_of(e);
     size_t k = wanted(c, d->used);
     shuffle_tail(kv, d, k, false);
@@ -151,12 +117,11 @@ static int op_spop(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
  * |count| picks with repetition. Changes nothing. */
 static int op_srandmember(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_SET, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_SET, &e, out))
+        return 0;
     if (!e)
-        return status(out, FL_KV_NOT_FOUND);
+        return fl__kv_status(out, FL_KV_NOT_FOUND);
     fl__kv_dict *d = set_of(e);
     size_t n = d->used;
     fl__kv_out_begin(kv);
@@ -183,10 +148,9 @@ static int op_srandmember(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 
 static int op_smembers(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_SET, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_SET, &e, out))
+        return 0;
     fl__kv_out_begin(kv);
     for (size_t i = 0; e && i < set_of(e)->used && !fl__kv_out_over(kv); i++) {
         const fl__kv_member *m = set_of(e)->order[i];
@@ -197,28 +161,25 @@ static int op_smembers(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 
 int fl__kv_execute_set(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
     fl__kv_entry *e;
     switch (c->op) {
     case FL_KV_SADD:
         return op_sadd(kv, c, out);
     case FL_KV_SREM:
-        return op_srem(kv, c, out);
+        return fl__kv_remove_members(kv, c, FL__KV_SET, out);
     case FL_KV_SPOP:
         return op_spop(kv, c, out);
     case FL_KV_SRANDMEMBER:
         return op_srandmember(kv, c, out);
     case FL_KV_SMEMBERS:
         return op_smembers(kv, c, out);
-    case FL_KV_SISMEMBER:
     case FL_KV_SCARD:
-        e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_SET, &wrong);
-        if (wrong)
-            return status(out, FL_KV_WRONG_TYPE);
-        if (c->op == FL_KV_SCARD)
-            return fl__kv_result_int(kv, out, e ? (int64_t)set_of(e)->used : 0);
+        return fl__kv_card(kv, c, FL__KV_SET, out);
+    case FL_KV_SISMEMBER:
+        if (!fl__kv_lookup(kv, c, FL__KV_SET, &e, out))
+            return 0;
         return fl__kv_result_int(kv, out, e && fl__kv_dict_find(set_of(e), c->value, c->value_len));
     default:
-        return status(out, FL_KV_BAD_COMMAND);
+        return fl__kv_status(out, FL_KV_BAD_COMMAND);
     }
 }

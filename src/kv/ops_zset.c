@@ -22,12 +22,6 @@ static fl__kv_zset *zset_of(fl__kv_entry *e)
     return e->coll;
 }
 
-static int status(fl_kv_result *out, fl_kv_status st)
-{
-    out->status = st;
-    return 0;
-}
-
 /* ZADD's flags are consistent and its arguments are (score, member) pairs within limits. */
 static bool zadd_valid(const fl_kv *kv, const fl_kv_cmd *c, fl_kv_status *why)
 {
@@ -98,16 +92,15 @@ static int zadd_one(fl_kv *kv, const fl_kv_cmd *c, fl__kv_entry **e, const uint8
 
 static int op_zadd(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_ZSET, &wrong);
     fl_kv_status why;
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_ZSET, &e, out))
+        return 0;
     if (!zadd_valid(kv, c, &why))
-        return status(out, why);
+        return fl__kv_status(out, why);
     size_t count = e ? fl__kv_coll_count(e) : 0;
     if (!(c->flags & FL_KV_F_XX) && c->argc / 2 > kv->config.elements_max - count)
-        return status(out, FL_KV_TOO_BIG);
+        return fl__kv_status(out, FL_KV_TOO_BIG);
     size_t off = 0, sn, n;
     const uint8_t *s, *p;
     double score;
@@ -117,7 +110,7 @@ static int op_zadd(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
         (void)fl_kv_score_get(s, sn, &score); /* checked by zadd_valid */
         fl__kv_znode *x = e ? fl__kv_zset_find(zset_of(e), p, n) : NULL;
         if ((c->flags & FL_KV_F_INCR) && !(c->flags & FL_KV_F_NX) && x && isnan(x->score + score))
-            return status(out, FL_KV_TYPE_ERROR); /* one pair: nothing changed yet */
+            return fl__kv_status(out, FL_KV_TYPE_ERROR); /* one pair: nothing changed yet */
         int rc = zadd_one(kv, c, &e, p, n, score, &t);
         if (rc)
             return rc;
@@ -125,7 +118,7 @@ static int op_zadd(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     if (!(c->flags & FL_KV_F_INCR))
         return fl__kv_result_int(kv, out, t.added + ((c->flags & FL_KV_F_CH) ? t.changed : 0));
     if (!t.applied)
-        return status(out, FL_KV_NOT_APPLIED);
+        return fl__kv_status(out, FL_KV_NOT_APPLIED);
     return fl__kv_result_score(kv, out, t.score);
 }
 
@@ -133,12 +126,12 @@ static int op_zadd(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
  * empty list, as in Redis. The answer is built before anything is removed. */
 static int op_zpop(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong, max = c->flags & FL_KV_F_MAX;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_ZSET, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    bool max = c->flags & FL_KV_F_MAX;
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_ZSET, &e, out))
+        return 0;
     if ((c->flags & FL_KV_F_COUNT) && c->num < 0)
-        return status(out, FL_KV_BAD_COMMAND);
+        return fl__kv_status(out, FL_KV_BAD_COMMAND);
     size_t n = e ? fl__kv_coll_count(e) : 0;
     size_t k = !(c->flags & FL_KV_F_COUNT) ? (n > 0) : (uint64_t)c->num < n ? (size_t)c->num : n;
     fl__kv_out_begin(kv);
@@ -170,10 +163,10 @@ static void out_member(fl_kv *kv, const fl_kv_cmd *c, const fl__kv_znode *x)
 /* ZRANGE by rank: start and stop count from the lowest score (from the highest with REV). */
 static int op_zrange(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong, rev = c->flags & FL_KV_F_REV;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_ZSET, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    bool rev = c->flags & FL_KV_F_REV;
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_ZSET, &e, out))
+        return 0;
     size_t from, to, n = e ? fl__kv_coll_count(e) : 0;
     fl__kv_out_begin(kv);
     if (!e || !fl__kv_range(c->num, c->num2, n, &from, &to))
@@ -195,17 +188,17 @@ static bool within(const fl__kv_znode *x, double bound, bool excl, bool rev)
 /* ZRANGEBYSCORE min max [LIMIT offset count], lowest first (highest first with REV). */
 static int op_zrangebyscore(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong, rev = c->flags & FL_KV_F_REV;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_ZSET, &wrong);
+    bool rev = c->flags & FL_KV_F_REV;
     size_t off = 0, n1, n2;
     const uint8_t *p1, *p2;
     double min, max;
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_ZSET, &e, out))
+        return 0;
     if (c->argc != 2 || !fl_kv_args_next(c->args, c->args_len, &off, &p1, &n1) ||
         !fl_kv_args_next(c->args, c->args_len, &off, &p2, &n2) || !fl_kv_score_get(p1, n1, &min) ||
         !fl_kv_score_get(p2, n2, &max))
-        return status(out, FL_KV_BAD_COMMAND);
+        return fl__kv_status(out, FL_KV_BAD_COMMAND);
     bool min_excl = c->flags & FL_KV_F_MIN_EXCL, max_excl = c->flags & FL_KV_F_MAX_EXCL;
     fl__kv_out_begin(kv);
     if (!e || c->num < 0)
@@ -223,40 +216,15 @@ static int op_zrangebyscore(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     return fl__kv_out_end(kv, out);
 }
 
-static int op_zrem(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
-{
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_ZSET, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
-    size_t off = 0, n;
-    const uint8_t *p;
-    int64_t removed = 0;
-    while (e && fl_kv_args_next(c->args, c->args_len, &off, &p, &n)) {
-        fl__kv_znode *x = fl__kv_zset_find(zset_of(e), p, n);
-        if (x) {
-            fl__kv_zset_delete(zset_of(e), x);
-            fl__kv_shrank(kv, e, n + SCORE_BYTES);
-            removed++;
-        }
-    }
-    if (removed)
-        (void)fl__kv_coll_gone(kv, e);
-    return fl__kv_result_int(kv, out, removed);
-}
-
-/* ZSCORE, ZCARD, ZRANK: one lookup each. */
+/* ZSCORE, ZRANK: one lookup each. */
 static int zset_read(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    bool wrong;
-    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_ZSET, &wrong);
-    if (wrong)
-        return status(out, FL_KV_WRONG_TYPE);
-    if (c->op == FL_KV_ZCARD)
-        return fl__kv_result_int(kv, out, e ? (int64_t)fl__kv_coll_count(e) : 0);
+    fl__kv_entry *e;
+    if (!fl__kv_lookup(kv, c, FL__KV_ZSET, &e, out))
+        return 0;
     const fl__kv_znode *x = e ? fl__kv_zset_find(zset_of(e), c->value, c->value_len) : NULL;
     if (!x)
-        return status(out, FL_KV_NOT_FOUND);
+        return fl__kv_status(out, FL_KV_NOT_FOUND);
     if (c->op == FL_KV_ZSCORE)
         return fl__kv_result_score(kv, out, x->score);
     size_t rank = fl__kv_zset_rank(zset_of(e), x);
@@ -277,12 +245,13 @@ int fl__kv_execute_zset(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     case FL_KV_ZRANGEBYSCORE:
         return op_zrangebyscore(kv, c, out);
     case FL_KV_ZREM:
-        return op_zrem(kv, c, out);
-    case FL_KV_ZSCORE:
+        return fl__kv_remove_members(kv, c, FL__KV_ZSET, out);
     case FL_KV_ZCARD:
+        return fl__kv_card(kv, c, FL__KV_ZSET, out);
+    case FL_KV_ZSCORE:
     case FL_KV_ZRANK:
         return zset_read(kv, c, out);
     default:
-        return status(out, FL_KV_BAD_COMMAND);
+        return fl__kv_status(out, FL_KV_BAD_COMMAND);
     }
 }

@@ -75,21 +75,32 @@ static const char *b_lset(op *o)
     return fl__cmd_encode(o, &c);
 }
 
-/* LPOP, RPOP: one element (or nil), or with a count an array (nil array for no key). */
-static void r_pop(const op *o, const fl_kv_result *r, fl_buf *out)
+/* A pop or a pick: one element (or nil) without a count; with one the elements in `shape`,
+ * and for a missing key a nil array (LPOP, RPOP) or an empty `shape` (SPOP, SRANDMEMBER). */
+static void r_picked(const op *o, const fl_kv_result *r, fl_buf *out, int shape, bool nil_array)
 {
     const uint8_t *p;
     size_t n;
-    if (r->status == FL_KV_NOT_FOUND && (o->kflags & FL_KV_F_COUNT))
+    bool count = o->kflags & FL_KV_F_COUNT;
+    if (r->status == FL_KV_NOT_FOUND && count && nil_array)
         fl__put_null_array(o, out);
+    else if (r->status == FL_KV_NOT_FOUND && count && shape == FL__SHAPE_SET)
+        fl__put_set(o, out, 0);
+    else if (r->status == FL_KV_NOT_FOUND && count)
+        fl_resp_put_array(out, 0);
     else if (r->status == FL_KV_NOT_FOUND)
         fl__put_null(o, out);
-    else if (o->kflags & FL_KV_F_COUNT)
-        fl__put_shaped(o, r, out, FL__SHAPE_ARRAY);
+    else if (count)
+        fl__put_shaped(o, r, out, shape);
     else if (fl__list_first(r, &p, &n))
         fl_resp_put_bulk(out, p, n);
     else
         fl__reply_status(r->status == FL_KV_OK ? FL_KV_BAD_COMMAND : r->status, out);
+}
+
+static void r_pop(const op *o, const fl_kv_result *r, fl_buf *out)
+{
+    r_picked(o, r, out, FL__SHAPE_ARRAY, true);
 }
 
 static void r_array(const op *o, const fl_kv_result *r, fl_buf *out)
@@ -146,27 +157,11 @@ static const char *b_spop(op *o)
     return fl__cmd_encode(o, &c);
 }
 
-/* SPOP (a set with a count), SRANDMEMBER (an array with a count): nil or one member
- * without. */
+/* SPOP (a set with a count), SRANDMEMBER (an array with a count). */
 static void r_spop(const op *o, const fl_kv_result *r, fl_buf *out)
 {
-    const uint8_t *p;
-    size_t n;
     bool set = o->def->name[1] == 'p';
-    if (r->status == FL_KV_NOT_FOUND && (o->kflags & FL_KV_F_COUNT)) {
-        if (set)
-            fl__put_set(o, out, 0);
-        else
-            fl_resp_put_array(out, 0);
-    } else if (r->status == FL_KV_NOT_FOUND) {
-        fl__put_null(o, out);
-    } else if (o->kflags & FL_KV_F_COUNT) {
-        fl__put_shaped(o, r, out, set ? FL__SHAPE_SET : FL__SHAPE_ARRAY);
-    } else if (fl__list_first(r, &p, &n)) {
-        fl_resp_put_bulk(out, p, n);
-    } else {
-        fl__reply_status(r->status == FL_KV_OK ? FL_KV_BAD_COMMAND : r->status, out);
-    }
+    r_picked(o, r, out, set ? FL__SHAPE_SET : FL__SHAPE_ARRAY, false);
 }
 
 static void r_set(const op *o, const fl_kv_result *r, fl_buf *out)
