@@ -1,7 +1,9 @@
 /* bench_kv.c: throughput of the kv state machine fed by the workload generator: encode +
  * apply per op, then snapshot, restore and digest times. Usage: bench_kv [ops] [preset] [keys]
- * where preset is "kv" (default) or "register" and keys overrides the preset's key count. Reads the
- * clock: a benchmark, not a core. */
+ * where preset is "kv" (default), "register", or "types" (lists, sets, hashes and sorted sets:
+ * keys of each type in turn, small collections up to about 100 elements, a mix of writes and
+ * reads per type, generated here) and keys overrides the preset's key count (types: 1000).
+ * Reads the clock: a benchmark, not a core. */
 #include "faultline/kv.h"
 #include "faultline/workload.h"
 
@@ -9,6 +11,52 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* A command of the "types" preset: key i % 4 picks the type, the rng the command. */
+static void types_cmd(fl_rng *rng, uint64_t keys, fl_kv_cmd *c, fl_buf *args, char *key,
+                      char *member)
+{
+    uint64_t k = fl_rng_below(rng, keys), m = fl_rng_below(rng, 100), r = fl_rng_below(rng, 10);
+    int kn = snprintf(key, 24, "t%llu", (unsigned long long)k);
+    int mn = snprintf(member, 24, "m%llu", (unsigned long long)m);
+    memset(c, 0, sizeof(*c));
+    c->key = (const uint8_t *)key;
+    c->key_len = (size_t)kn;
+    c->value = (const uint8_t *)member;
+    c->value_len = (size_t)mn;
+    fl_buf_reset(args);
+    switch (k % 4) {
+    case 0: /* list: push 4, pop 3, LRANGE 0 9 3 */
+        c->op = r < 4 ? FL_KV_PUSH : r < 7 ? FL_KV_POP : FL_KV_LRANGE;
+        c->flags = r % 2 && c->op != FL_KV_LRANGE ? FL_KV_F_LEFT : 0;
+        c->num2 = 9;
+        fl_kv_args_add(args, member, (size_t)mn);
+        break;
+    case 1: /* set: SADD 4, SREM 2, SISMEMBER 3, SPOP 1 */
+        c->op = r < 4 ? FL_KV_SADD : r < 6 ? FL_KV_SREM : r < 9 ? FL_KV_SISMEMBER : FL_KV_SPOP;
+        fl_kv_args_add(args, member, (size_t)mn);
+        break;
+    case 2: /* hash: HSET 4, HMGET 4, HINCRBY 2 (field i<m>) */
+        c->op = r < 4 ? FL_KV_HSET : r < 8 ? FL_KV_HMGET : FL_KV_HINCRBY;
+        if (c->op == FL_KV_HINCRBY)
+            member[0] = 'i';
+        c->num = 1;
+        fl_kv_args_add(args, member, (size_t)mn);
+        if (c->op == FL_KV_HSET)
+            fl_kv_args_add(args, "value", 5);
+        break;
+    default: /* zset: ZADD 4, ZRANGE 0 9 WITHSCORES 3, ZRANK 2, ZREM 1 */
+        c->op = r < 4 ? FL_KV_ZADD : r < 7 ? FL_KV_ZRANGE : r < 9 ? FL_KV_ZRANK : FL_KV_ZREM;
+        c->flags = c->op == FL_KV_ZRANGE ? FL_KV_F_SCORES : 0;
+        c->num2 = 9;
+        if (c->op == FL_KV_ZADD)
+            fl_kv_args_add_score(args, (double)fl_rng_below(rng, 1000) / 8);
+        fl_kv_args_add(args, member, (size_t)mn);
+    }
+    c->argc = (uint32_t)(c->op == FL_KV_ZADD || c->op == FL_KV_HSET ? 2 : 1);
+    c->args = args->data;
+    c->args_len = args->len;
+}
 
 static double now_s(void)
 {
@@ -21,6 +69,7 @@ int main(int argc, char **argv)
 {
     uint64_t ops = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
     bool reg = argc > 2 && strcmp(argv[2], "register") == 0;
+    bool types = argc > 2 && strcmp(argv[2], "types") == 0;
     fl_workload_config wc;
     if (reg)
         fl_workload_config_register(&wc);
@@ -34,17 +83,24 @@ int main(int argc, char **argv)
         return 1;
     fl_rng rng;
     fl_rng_seed(&rng, 42);
-    fl_buf entry, snap;
+    fl_buf entry, snap, targs;
     fl_buf_init(&entry);
     fl_buf_init(&snap);
+    fl_buf_init(&targs);
+    uint64_t type_keys = argc > 3 ? wc.key_count : 1000;
+    char key[24], member[24];
     uint64_t status[FL_KV_STATUS_COUNT] = {0};
     double t0 = now_s();
     for (uint64_t i = 1; i <= ops; i++) {
         fl_workload_op op;
         fl_kv_cmd cmd;
         fl_kv_result res;
-        fl_workload_next(&w, &rng, &op);
-        fl_workload_to_cmd(&op, &cmd);
+        if (types) {
+            types_cmd(&rng, type_keys, &cmd, &targs, key, member);
+        } else {
+            fl_workload_next(&w, &rng, &op);
+            fl_workload_to_cmd(&op, &cmd);
+        }
         cmd.client_id = 1 + (i - 1) % 64; /* 64 clients, seq 1, 2, ... each */
         cmd.seq = 1 + (i - 1) / 64;
         cmd.time_ns = i * 1000;
@@ -62,7 +118,10 @@ int main(int argc, char **argv)
     double t3 = now_s();
     uint64_t d = fl_kv_digest(&copy);
     double t4 = now_s();
-    printf("preset %s, %llu ops: %.0f ops/s (generate + encode + apply)\n", reg ? "register" : "kv",
+    printf("preset %s, %llu ops: %.0f ops/s (generate + encode + apply)\n",
+           types ? "types"
+           : reg ? "register"
+                 : "kv",
            (unsigned long long)ops, (double)ops / (t1 - t0));
     for (int s = 0; s < FL_KV_STATUS_COUNT; s++)
         if (status[s])
@@ -75,6 +134,7 @@ int main(int argc, char **argv)
            d == fl_kv_digest(&kv) ? "equal" : "DIFFER");
     fl_buf_free(&entry);
     fl_buf_free(&snap);
+    fl_buf_free(&targs);
     fl_kv_close(&kv);
     fl_kv_close(&copy);
     fl_workload_close(&w);

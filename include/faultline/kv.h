@@ -9,7 +9,9 @@
  * expiry time is at or before the log time is deleted when an entry is applied, so every
  * replica expires the same keys at the same index (docs/kv.md, "Expiry").
  *
- * Keys and values are binary-safe byte strings. Client sessions give exactly-once semantics:
+ * Keys and values are binary-safe byte strings; a key holds a string, a list, a set, a hash or
+ * a sorted set, with Redis's semantics (docs/kv.md, "Data types"), every order and every
+ * "random" pick decided by the replicated state alone. Client sessions give exactly-once semantics:
  * a command with (client_id, seq) whose seq was already applied returns the cached result
  * of its first application instead of applying again. See docs/kv.md for the byte formats
  * and the precise rules.
@@ -52,24 +54,85 @@ typedef enum fl_kv_op {
     FL_KV_MGET = 17,    /* args: keys; list of values (nil for missing) */
     FL_KV_EXISTS = 18,  /* args: keys; integer: how many exist (a key counts each time) */
     FL_KV_STRLEN = 19,  /* key: integer */
-    FL_KV_TYPE = 20,    /* key: "string" or "none" */
+    FL_KV_TYPE = 20,    /* key: "string", "list", "set", "hash", "zset" or "none" */
     FL_KV_KEYS = 21,    /* args: pattern (glob); list of keys, sorted */
-    FL_KV_SCAN = 22,    /* args: cursor, pattern; num = count: list [next cursor, keys...] */
+    FL_KV_SCAN = 22,    /* args: cursor, pattern [, type name]; num = count: list [next
+                           cursor, keys...] */
     FL_KV_DBSIZE = 23,  /* integer: the number of keys */
     FL_KV_INDEX = 24,   /* integer: the applied index (a WATCH's reference point) */
+    /* Lists, sets, hashes and sorted sets (docs/kv.md, "Data types"). A command on a key of
+     * another type answers wrong_type and changes nothing; a collection emptied by a command
+     * is deleted; indexes follow Redis (negative counts from the end). "elems" are the
+     * argument list. A score is an IEEE 754 double: in arguments 8 bytes little-endian
+     * (fl_kv_args_add_score), in results decimal text ("%.17g", "inf", "-inf"). */
+    FL_KV_PUSH = 25,          /* key elems; LEFT (at the head, one by one), XX (only onto an
+                                 existing list): integer, the new length (0: XX on a missing key) */
+    FL_KV_POP = 26,           /* key num=count; LEFT, COUNT (num given): list of the popped
+                                 elements; not_found for a missing key */
+    FL_KV_LLEN = 27,          /* key: integer */
+    FL_KV_LRANGE = 28,        /* key num=start num2=stop: list */
+    FL_KV_LINDEX = 29,        /* key num=index: the element; not_found (no key or no such index) */
+    FL_KV_LSET = 30,          /* key num=index value: ok; not_found (no key), out_of_range */
+    FL_KV_LREM = 31,          /* key num=count value: integer, how many were removed (count > 0
+                                 from the head, < 0 from the tail, 0 all) */
+    FL_KV_LTRIM = 32,         /* key num=start num2=stop: ok (keeps that range) */
+    FL_KV_SADD = 33,          /* key elems: integer, how many were new */
+    FL_KV_SREM = 34,          /* key elems: integer, how many were removed */
+    FL_KV_SPOP = 35,          /* key num=count; COUNT: list of removed members, picked by the
+                                 applied index (every replica picks the same); not_found */
+    FL_KV_SMEMBERS = 36,      /* key: list, in the set's order */
+    FL_KV_SISMEMBER = 37,     /* key value=member: integer 0 or 1 */
+    FL_KV_SCARD = 38,         /* key: integer */
+    FL_KV_SRANDMEMBER = 39,   /* key num=count; COUNT: list (count < 0: |count| picks with
+                                 repetition), picked by the applied index; not_found */
+    FL_KV_HSET = 40,          /* key elems=field value ...; NX (only new fields): integer, how
+                                 many fields were added */
+    FL_KV_HMGET = 41,         /* key elems=fields: list of values (nil for a missing field) */
+    FL_KV_HDEL = 42,          /* key elems=fields: integer, how many were removed */
+    FL_KV_HGETALL = 43,       /* key; KEYS, VALS (either or both): list field value ..., in the
+                                 order fields were added */
+    FL_KV_HLEN = 44,          /* key: integer */
+    FL_KV_HEXISTS = 45,       /* key value=field: integer 0 or 1 */
+    FL_KV_HINCRBY = 46,       /* key value=field num=delta: integer; type_error (not an integer),
+                                 overflow */
+    FL_KV_ZADD = 47,          /* key elems=score member ...; NX XX GT LT CH INCR: integer (added,
+                                 or added + changed with CH); INCR: the new score, not_applied
+                                 when a condition kept it, type_error when it would be NaN */
+    FL_KV_ZPOP = 48,          /* key num=count; MAX (the highest), COUNT: list member score ... */
+    FL_KV_ZRANGE = 49,        /* key num=start num2=stop; REV, SCORES: list member [score] ... */
+    FL_KV_ZRANGEBYSCORE = 50, /* key elems=min max (scores) num=offset num2=count (< 0: all);
+                                 MIN_EXCL MAX_EXCL REV SCORES: list member [score] ... */
+    FL_KV_ZSCORE = 51,        /* key value=member: the score; not_found */
+    FL_KV_ZCARD = 52,         /* key: integer */
+    FL_KV_ZREM = 53,          /* key elems=members: integer, how many were removed */
+    FL_KV_ZRANK = 54,         /* key value=member; REV: integer; not_found */
 } fl_kv_op;
-#define FL_KV_OP_COUNT 25
+#define FL_KV_OP_COUNT 55
 
-/* Flags of the Redis-shaped commands (fl_kv_cmd.flags). */
-#define FL_KV_F_NX      0x01u /* SET, MSET: only if absent */
-#define FL_KV_F_XX      0x02u /* SET: only if present */
-#define FL_KV_F_GET     0x04u /* SET: answer the old value; TTL: milliseconds */
-#define FL_KV_F_MS      0x04u
-#define FL_KV_F_KEEPTTL 0x08u /* SET: keep the key's time to live */
-#define FL_KV_F_EXP_REL 0x10u /* an expiry num ns after the command's log time */
-#define FL_KV_F_EXP_ABS 0x20u /* an expiry at num ns since the epoch */
-#define FL_KV_F_PERSIST 0x40u /* GETEX: remove the time to live */
-#define FL_KV_F_COND    0x07u /* EXPIRE: the condition (1 NX, 2 XX, 3 GT, 4 LT) */
+/* Flags of the Redis-shaped commands (fl_kv_cmd.flags); their meaning is per op, so values
+ * repeat. The codec refuses a flag an op does not have. */
+#define FL_KV_F_NX       0x01u /* SET, MSET: only if absent; HSET, ZADD: only new members */
+#define FL_KV_F_XX       0x02u /* SET, ZADD: only if present; PUSH: only onto a list */
+#define FL_KV_F_GET      0x04u /* SET: answer the old value; TTL: milliseconds */
+#define FL_KV_F_MS       0x04u
+#define FL_KV_F_KEEPTTL  0x08u /* SET: keep the key's time to live */
+#define FL_KV_F_EXP_REL  0x10u /* an expiry num ns after the command's log time */
+#define FL_KV_F_EXP_ABS  0x20u /* an expiry at num ns since the epoch */
+#define FL_KV_F_PERSIST  0x40u /* GETEX: remove the time to live */
+#define FL_KV_F_COND     0x07u /* EXPIRE: the condition (1 NX, 2 XX, 3 GT, 4 LT) */
+#define FL_KV_F_LEFT     0x04u /* PUSH, POP: at the head */
+#define FL_KV_F_COUNT    0x08u /* POP, SPOP, SRANDMEMBER, ZPOP: num is a count */
+#define FL_KV_F_REV      0x10u /* ZRANGE, ZRANGEBYSCORE, ZRANK: highest first; ZPOP: MAX */
+#define FL_KV_F_MAX      0x10u
+#define FL_KV_F_SCORES   0x20u /* ZRANGE, ZRANGEBYSCORE: each member followed by its score */
+#define FL_KV_F_MIN_EXCL 0x40u /* ZRANGEBYSCORE: min is exclusive */
+#define FL_KV_F_MAX_EXCL 0x80u /* ZRANGEBYSCORE: max is exclusive */
+#define FL_KV_F_GT       0x04u /* ZADD: update only to a greater score */
+#define FL_KV_F_LT       0x08u /* ZADD: update only to a lesser score */
+#define FL_KV_F_CH       0x10u /* ZADD: count changed members too */
+#define FL_KV_F_INCR     0x20u /* ZADD: one pair, the score is an increment */
+#define FL_KV_F_KEYS     0x01u /* HGETALL: the fields */
+#define FL_KV_F_VALS     0x02u /* HGETALL: the values */
 
 /* True for the commands that change nothing (a node may evaluate them with fl_kv_read). */
 bool fl_kv_op_is_read(fl_kv_op op);
@@ -96,14 +159,19 @@ typedef struct fl_kv_cmd {
     int64_t delta;      /* incr */
     /* the Redis-shaped commands (op >= FL_KV_SET) */
     uint8_t flags;       /* FL_KV_F_... */
-    int64_t num;         /* expiry (ns), SCAN's count, MULTI's number of watched keys */
-    uint32_t argc;       /* MSET, DEL, MGET, EXISTS, KEYS, SCAN, MULTI: the arguments ... */
+    int64_t num;         /* expiry (ns), a count, an index, a start, a delta (per op) */
+    int64_t num2;        /* LRANGE, LTRIM, ZRANGE: stop; ZRANGEBYSCORE: count */
+    uint32_t argc;       /* MSET, DEL, MGET, ..., PUSH, SADD, HSET, ZADD: the arguments ... */
     const uint8_t *args; /* ... each u32 length + bytes (fl_kv_args_add builds them) */
     size_t args_len;
 } fl_kv_cmd;
 
 /* Appends one argument to an argument list (fl_kv_cmd.args). */
 void fl_kv_args_add(fl_buf *args, const void *p, size_t n);
+/* Appends a score (ZADD, ZRANGEBYSCORE) as an argument: its 8 bytes, little-endian. */
+void fl_kv_args_add_score(fl_buf *args, double score);
+/* Reads a score argument: false unless n == 8 and the bits are not a NaN. */
+bool fl_kv_score_get(const uint8_t *p, size_t n, double *score);
 /* Iterates an argument list: *off starts at 0. Returns false at the end (or on bytes that do
  * not form a list; a decoded command's list always does). */
 bool fl_kv_args_next(const uint8_t *args, size_t args_len, size_t *off, const uint8_t **p,
@@ -134,8 +202,10 @@ typedef enum fl_kv_status {
     FL_KV_SESSION_EXPIRED = 7, /* seq > 1 from a client without a session; not applied */
     FL_KV_BAD_COMMAND = 8,     /* the log entry is not a valid command; not applied */
     FL_KV_NOT_APPLIED = 9,     /* a condition was false (SET NX/XX, a WATCHed key changed) */
+    FL_KV_WRONG_TYPE = 10,     /* the key holds another type (Redis's WRONGTYPE) */
+    FL_KV_OUT_OF_RANGE = 11,   /* LSET: no element at that index */
 } fl_kv_status;
-#define FL_KV_STATUS_COUNT 10
+#define FL_KV_STATUS_COUNT 12
 
 const char *fl_kv_status_name(fl_kv_status s); /* "ok", "not_found", ... */
 const char *fl_kv_op_name(fl_kv_op op);        /* "get", "put", ... ("?" if unknown) */
@@ -174,7 +244,21 @@ typedef struct fl_kv_config {
     size_t sessions_max;        /* default 4096; least recently used evicted beyond it */
     fl_time_ns session_idle_ns; /* default 1 h of log time; 0 = sessions never expire */
     uint64_t hash_seed;         /* seeds the hash tables; does not affect any result */
+    size_t elements_max;        /* default 2^24: elements of one list, set, hash or zset */
+    size_t result_size_max;     /* default 64 MiB, at least 16: bytes of one result value
+                                   (a list result: its encoding); a command whose result
+                                   would be larger answers too_big and changes nothing */
+    uint32_t mutants;           /* FL_KV_MUTANT_ bits: planted bugs for tests; 0 otherwise */
 } fl_kv_config;
+
+/* Planted bugs (docs/mutants.md): each breaks one rule, to show a check catches it. */
+#define FL_KV_MUTANT_PICK_BY_LAYOUT                                                                \
+    1u /* SPOP, SRANDMEMBER pick by hash table layout (the                                         \
+          seed), not by the log: replicas disagree */
+#define FL_KV_MUTANT_SNAPSHOT_LAYOUT                                                               \
+    2u                             /* snapshots write set and hash members in hash                 \
+                                      table order, not theirs: a restore reorders them */
+#define FL_KV_MUTANT_KEEP_EMPTY 4u /* a collection emptied by a command keeps its key */
 
 void fl_kv_config_default(fl_kv_config *c);
 
@@ -203,6 +287,10 @@ typedef struct fl_kv {
     fl_index delete_index; /* the last index at which a key was deleted (WATCH of absent keys) */
     fl_buf result_buf;     /* backs fl_kv_result.value from the last apply */
     int err;               /* latched FL_ENOMEM: the replica must stop */
+    /* a list result being built in result_buf (not replicated state, reset per command) */
+    size_t result_limit; /* bytes it may take: result_size_max, or what a MULTI has left */
+    uint32_t out_count;
+    bool out_over; /* it went over result_limit */
 } fl_kv;
 
 /* Initializes an empty kv; config NULL = defaults. Returns 0 or FL_ECONFIG. Allocates
@@ -231,9 +319,9 @@ int fl_kv_read(fl_kv *kv, const fl_kv_cmd *cmd, fl_kv_result *out);
  * a noop will do) stamped at or after it so that the key goes on every replica. */
 fl_time_ns fl_kv_next_expiry(const fl_kv *kv);
 
-/* A local read that bypasses the log (may be stale on a follower). Returns 0 and sets
- * *value / *value_len (pointing into the kv: valid until the next apply, restore or close),
- * or FL_ENOTFOUND. */
+/* A local read of a string that bypasses the log (may be stale on a follower). Returns 0
+ * and sets *value / *value_len (pointing into the kv: valid until the next apply, restore or
+ * close), FL_ENOTFOUND, or FL_ETYPE for a key holding a list, set, hash or zset. */
 int fl_kv_get(const fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_t **value,
               size_t *value_len);
 
@@ -254,13 +342,15 @@ static inline size_t fl_kv_session_count(const fl_kv *kv)
     return kv->sessions.count;
 }
 
-/* Checks every structural invariant (hash tables, byte counts, LRU order and bounds).
+/* Checks every structural invariant (hash tables, byte counts, LRU order and bounds, each
+ * collection's structure: ring, member order, skip list spans, no empty collection).
  * O(state size); for tests and for the simulator after each step. */
 bool fl_kv_invariants(const fl_kv *kv);
 
 /* A 64-bit hash of the whole replicated state (data with expiry times and modification
- * indexes, sessions with their cached results, applied index, log time, delete index). Equal states
- * give equal digests regardless of hash seed or insertion order. O(state size), no allocation. */
+ * indexes, collections element by element in their order, sessions with their cached results,
+ * applied index, log time, delete index). Equal states give equal digests regardless of hash
+ * seed or the keys' insertion order. O(state size), no allocation. */
 uint64_t fl_kv_digest(const fl_kv *kv);
 
 /* Appends a snapshot of the whole state to out: versioned, keys sorted, sessions in LRU

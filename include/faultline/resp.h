@@ -97,6 +97,9 @@ void fl_resp3_put_null(fl_buf *b);          /* "_\r\n" */
 void fl_resp3_put_map(fl_buf *b, size_t n); /* "%n\r\n", then n keys and n values */
 void fl_resp3_put_verbatim(fl_buf *b, const void *p, size_t n); /* "=n+4\r\ntxt:..." */
 void fl_resp3_put_double(fl_buf *b, double v); /* ",v\r\n" (inf, -inf, nan as RESP3 says) */
+void fl_resp3_put_set(fl_buf *b, size_t n);    /* "~n\r\n", then n replies */
+/* ",text\r\n": a double already written as text (CR and LF become spaces) */
+void fl_resp3_put_double_text(fl_buf *b, const void *p, size_t n);
 /* Encodes a request as a multibulk array (what a client sends). */
 void fl_resp_put_command(fl_buf *b, size_t argc, const fl_resp_arg *argv);
 

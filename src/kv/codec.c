@@ -6,9 +6,9 @@
  *                op-specific fields, each string as u32 length + bytes:
  *                  noop: -    get, delete: key    put, append: key value
  *                  incr: key u64 delta         cas: key expect value
- *                  the Redis-shaped ops (docs/kv.md): key (and SET's value) as
- *                  strings, u64 num, then u32 argc + u32 bytes + the argument list,
- *                  each field present only for the ops that have it (shape_of)
+ *                  the Redis-shaped ops (docs/kv.md): key and value as strings, u64
+ *                  num, u64 num2, then u32 argc + u32 bytes + the argument list, each
+ *                  field present only for the ops that have it (shapes[])
  *                flags bit 0 = cas expect_absent (then expect is empty); the Redis-shaped ops
  *                allow their FL_KV_F_ bits; any other bit is corrupt.
  *   result v1:   u8 version=1 | u8 status | u8 has_value (0/1) | u32 length + value bytes
@@ -25,11 +25,11 @@
 
 #define FLAG_EXPECT_ABSENT 0x01u
 
-_Static_assert(FL_KV_OP_COUNT == FL_KV_INDEX + 1, "op codes are dense, index is the last");
-_Static_assert(FL_KV_STATUS_COUNT == FL_KV_NOT_APPLIED + 1, "status codes are dense");
+_Static_assert(FL_KV_OP_COUNT == FL_KV_ZRANK + 1, "op codes are dense, zrank is the last");
+_Static_assert(FL_KV_STATUS_COUNT == FL_KV_OUT_OF_RANGE + 1, "status codes are dense");
 
 /* Which fields a Redis-shaped op carries, and which flags it allows. */
-enum { S_KEY = 1, S_VALUE = 2, S_NUM = 4, S_ARGS = 8 };
+enum { S_KEY = 1, S_VALUE = 2, S_NUM = 4, S_ARGS = 8, S_NUM2 = 16 };
 typedef struct shape {
     uint8_t fields;
     uint8_t flags;
@@ -56,6 +56,38 @@ static const shape shapes[FL_KV_OP_COUNT] = {
     [FL_KV_SCAN] = {S_NUM | S_ARGS, 0},
     [FL_KV_DBSIZE] = {0, 0},
     [FL_KV_INDEX] = {0, 0},
+    [FL_KV_PUSH] = {S_KEY | S_ARGS, FL_KV_F_LEFT | FL_KV_F_XX},
+    [FL_KV_POP] = {S_KEY | S_NUM, FL_KV_F_LEFT | FL_KV_F_COUNT},
+    [FL_KV_LLEN] = {S_KEY, 0},
+    [FL_KV_LRANGE] = {S_KEY | S_NUM | S_NUM2, 0},
+    [FL_KV_LINDEX] = {S_KEY | S_NUM, 0},
+    [FL_KV_LSET] = {S_KEY | S_VALUE | S_NUM, 0},
+    [FL_KV_LREM] = {S_KEY | S_VALUE | S_NUM, 0},
+    [FL_KV_LTRIM] = {S_KEY | S_NUM | S_NUM2, 0},
+    [FL_KV_SADD] = {S_KEY | S_ARGS, 0},
+    [FL_KV_SREM] = {S_KEY | S_ARGS, 0},
+    [FL_KV_SPOP] = {S_KEY | S_NUM, FL_KV_F_COUNT},
+    [FL_KV_SMEMBERS] = {S_KEY, 0},
+    [FL_KV_SISMEMBER] = {S_KEY | S_VALUE, 0},
+    [FL_KV_SCARD] = {S_KEY, 0},
+    [FL_KV_SRANDMEMBER] = {S_KEY | S_NUM, FL_KV_F_COUNT},
+    [FL_KV_HSET] = {S_KEY | S_ARGS, FL_KV_F_NX},
+    [FL_KV_HMGET] = {S_KEY | S_ARGS, 0},
+    [FL_KV_HDEL] = {S_KEY | S_ARGS, 0},
+    [FL_KV_HGETALL] = {S_KEY, FL_KV_F_KEYS | FL_KV_F_VALS},
+    [FL_KV_HLEN] = {S_KEY, 0},
+    [FL_KV_HEXISTS] = {S_KEY | S_VALUE, 0},
+    [FL_KV_HINCRBY] = {S_KEY | S_VALUE | S_NUM, 0},
+    [FL_KV_ZADD] = {S_KEY | S_ARGS,
+                    FL_KV_F_NX | FL_KV_F_XX | FL_KV_F_GT | FL_KV_F_LT | FL_KV_F_CH | FL_KV_F_INCR},
+    [FL_KV_ZPOP] = {S_KEY | S_NUM, FL_KV_F_MAX | FL_KV_F_COUNT},
+    [FL_KV_ZRANGE] = {S_KEY | S_NUM | S_NUM2, FL_KV_F_REV | FL_KV_F_SCORES},
+    [FL_KV_ZRANGEBYSCORE] = {S_KEY | S_NUM | S_NUM2 | S_ARGS,
+                             FL_KV_F_REV | FL_KV_F_SCORES | FL_KV_F_MIN_EXCL | FL_KV_F_MAX_EXCL},
+    [FL_KV_ZSCORE] = {S_KEY | S_VALUE, 0},
+    [FL_KV_ZCARD] = {S_KEY, 0},
+    [FL_KV_ZREM] = {S_KEY | S_ARGS, 0},
+    [FL_KV_ZRANK] = {S_KEY | S_VALUE, FL_KV_F_REV},
 };
 
 bool fl_kv_op_is_read(fl_kv_op op)
@@ -71,6 +103,22 @@ bool fl_kv_op_is_read(fl_kv_op op)
     case FL_KV_SCAN:
     case FL_KV_DBSIZE:
     case FL_KV_INDEX:
+    case FL_KV_LLEN:
+    case FL_KV_LRANGE:
+    case FL_KV_LINDEX:
+    case FL_KV_SMEMBERS:
+    case FL_KV_SISMEMBER:
+    case FL_KV_SCARD:
+    case FL_KV_SRANDMEMBER:
+    case FL_KV_HMGET:
+    case FL_KV_HGETALL:
+    case FL_KV_HLEN:
+    case FL_KV_HEXISTS:
+    case FL_KV_ZRANGE:
+    case FL_KV_ZRANGEBYSCORE:
+    case FL_KV_ZSCORE:
+    case FL_KV_ZCARD:
+    case FL_KV_ZRANK:
         return true;
     default:
         return false;
@@ -81,6 +129,23 @@ void fl_kv_args_add(fl_buf *args, const void *p, size_t n)
 {
     fl_buf_put_u32(args, (uint32_t)n);
     fl_buf_put_bytes(args, p, n);
+}
+
+void fl_kv_args_add_score(fl_buf *args, double score)
+{
+    uint64_t bits;
+    memcpy(&bits, &score, sizeof(bits));
+    fl_buf_put_u32(args, 8);
+    fl_buf_put_u64(args, bits);
+}
+
+bool fl_kv_score_get(const uint8_t *p, size_t n, double *score)
+{
+    if (n != 8)
+        return false;
+    uint64_t bits = fl_get_u64le(p);
+    memcpy(score, &bits, sizeof(bits));
+    return *score == *score; /* false for a NaN */
 }
 
 bool fl_kv_args_next(const uint8_t *args, size_t args_len, size_t *off, const uint8_t **p,
@@ -193,6 +258,8 @@ static void encode_redis(const fl_kv_cmd *c, fl_buf *out)
         put_str(out, c->value, c->value_len);
     if (f & S_NUM)
         fl_buf_put_u64(out, (uint64_t)c->num);
+    if (f & S_NUM2)
+        fl_buf_put_u64(out, (uint64_t)c->num2);
     if (f & S_ARGS) {
         fl_buf_put_u32(out, c->argc);
         put_str(out, c->args, c->args_len);
@@ -208,6 +275,8 @@ static void decode_redis(fl_reader *r, fl_kv_cmd *c)
         c->value = read_str(r, &c->value_len);
     if (f & S_NUM)
         c->num = (int64_t)fl_read_u64(r);
+    if (f & S_NUM2)
+        c->num2 = (int64_t)fl_read_u64(r);
     if (f & S_ARGS) {
         c->argc = fl_read_u32(r);
         c->args = read_str(r, &c->args_len);

@@ -1,7 +1,9 @@
-/* data.c: the key -> value entries of the kv (allocation, update, removal).
+/* data.c: the key -> value entries of the kv (allocation, update, removal), of every type.
  *
- * Invariants: each entry is in kv->data exactly once; value_len <= value_cap; value is NULL
- * iff value_cap == 0; kv->data_bytes is the sum over entries of key_len + value_len; every
+ * Invariants: each entry is in kv->data exactly once; a string has coll NULL, value_len <=
+ * value_cap, value NULL iff value_cap == 0; a list, set, hash or zset has its coll, no value
+ * bytes (value_cap 0) and value_len = its element bytes, and is never empty (the command that
+ * empties it deletes the key); kv->data_bytes is the sum over entries of key_len + value_len; every
  * change stamps the entry's mod_index with the index being applied, every deletion stamps
  * kv->delete_index (WATCH compares against them). Size limits are the caller's (ops.c)
  * business: this file stores what it is given. */
@@ -32,7 +34,27 @@ static int reserve_value(fl__kv_entry *e, size_t cap)
     return 0;
 }
 
-static fl__kv_entry *entry_new(fl_kv *kv, const uint8_t *key, size_t key_len)
+void fl__kv_coll_free(fl__kv_entry *e)
+{
+    switch (e->type) {
+    case FL__KV_LIST:
+        fl__kv_list_free(e->coll);
+        break;
+    case FL__KV_SET:
+    case FL__KV_HASH:
+        fl__kv_dict_free(e->coll);
+        break;
+    case FL__KV_ZSET:
+        fl__kv_zset_free(e->coll);
+        break;
+    default:
+        FL_ASSERT(e->coll == NULL);
+    }
+    e->coll = NULL;
+    e->type = FL__KV_STRING;
+}
+
+fl__kv_entry *fl__kv_entry_new(fl_kv *kv, const uint8_t *key, size_t key_len)
 {
     fl__kv_entry *e = calloc(1, sizeof(*e) + key_len);
     if (!e)
@@ -55,9 +77,14 @@ int fl__kv_entry_set(fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_
 {
     fl__kv_entry *e = fl__kv_entry_find(kv, key, key_len);
     if (!e) {
-        e = entry_new(kv, key, key_len);
+        e = fl__kv_entry_new(kv, key, key_len);
         if (!e)
             return FL_ENOMEM;
+    }
+    if (e->type != FL__KV_STRING) {
+        fl__kv_coll_free(e); /* a SET over a list: value_len (its element bytes) goes below */
+        kv->data_bytes -= e->value_len;
+        e->value_len = 0;
     }
     if (reserve_value(e, value_len))
         return FL_ENOMEM;
@@ -102,6 +129,7 @@ int fl__kv_entry_append(fl_kv *kv, fl__kv_entry *e, const uint8_t *value, size_t
 
 static void entry_free(fl__kv_entry *e)
 {
+    fl__kv_coll_free(e);
     free(e->value);
     free(e);
 }

@@ -21,6 +21,8 @@ void fl_kv_config_default(fl_kv_config *c)
     c->sessions_max = 4096;
     c->session_idle_ns = 3600 * FL_NS_PER_S;
     c->hash_seed = 0x6b762d7365656431ull;
+    c->elements_max = (size_t)1 << 24;
+    c->result_size_max = (size_t)64 << 20;
 }
 
 int fl_kv_init(fl_kv *kv, const fl_kv_config *config)
@@ -33,6 +35,9 @@ int fl_kv_init(fl_kv *kv, const fl_kv_config *config)
     const fl_kv_config *c = &kv->config;
     if (c->sessions_max == 0 || c->value_size_max > UINT32_MAX || c->key_size_max > UINT32_MAX)
         return FL_ECONFIG;
+    if (c->elements_max == 0 || c->elements_max > UINT32_MAX || c->result_size_max > UINT32_MAX ||
+        c->result_size_max < 16)
+        return FL_ECONFIG; /* counts and results are encoded with u32 lengths */
     fl__kv_table_init(&kv->data, c->hash_seed);
     fl__kv_table_init(&kv->sessions, fl_mix64(c->hash_seed));
     fl_buf_init(&kv->result_buf);
@@ -69,6 +74,7 @@ int fl_kv_apply_cmd(fl_kv *kv, fl_index index, const fl_kv_cmd *cmd, fl_kv_resul
     fl__kv_sessions_expire(kv);
     fl__kv_expire_due(kv);
     fl__kv_session *s;
+    kv->result_limit = kv->config.result_size_max;
     int rc = fl__kv_session_begin(kv, cmd, &s, out);
     if (rc <= 0)
         return latch(kv, rc);
@@ -102,6 +108,7 @@ int fl_kv_read(fl_kv *kv, const fl_kv_cmd *cmd, fl_kv_result *out)
         return kv->err;
     if (!fl_kv_op_is_read(cmd->op))
         return FL_EINVAL;
+    kv->result_limit = kv->config.result_size_max;
     return latch(kv, fl__kv_execute(kv, cmd, out));
 }
 
@@ -111,6 +118,8 @@ int fl_kv_get(const fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_t
     fl__kv_entry *e = fl__kv_entry_find(kv, key, key_len);
     if (!e)
         return FL_ENOTFOUND;
+    if (e->type != FL__KV_STRING)
+        return FL_ETYPE;
     *value = e->value;
     *value_len = e->value_len;
     return 0;
@@ -119,6 +128,38 @@ int fl_kv_get(const fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_t
 /* Seeds of the digest, fixed so that the digest does not depend on config.hash_seed. */
 #define DIGEST_KEY   0x6469676573746b31ull
 #define DIGEST_VALUE 0x6469676573747631ull
+
+/* A collection's elements folded in their order (the order is state: SMEMBERS, HGETALL and
+ * SPOP depend on it), each element's bytes hashed; a hash's values and a zset's scores
+ * too. */
+static uint64_t digest_coll(const fl__kv_entry *e)
+{
+    uint64_t h = fl_mix64(e->type);
+    if (e->type == FL__KV_LIST) {
+        const fl__kv_list *l = e->coll;
+        for (size_t i = 0; i < l->count; i++) {
+            const fl__kv_blob *x = fl__kv_list_at(l, i);
+            h = fl_mix64(h ^ fl__kv_hash(DIGEST_VALUE, x->bytes, x->len));
+        }
+    } else if (e->type == FL__KV_ZSET) {
+        const fl__kv_zset *z = e->coll;
+        for (const fl__kv_znode *x = z->head->link[0].next; x; x = x->link[0].next) {
+            uint64_t bits;
+            memcpy(&bits, &x->score, sizeof(bits));
+            h = fl_mix64(h ^ fl__kv_hash(DIGEST_VALUE, x->node.key, x->node.key_len) ^
+                         fl_mix64(bits));
+        }
+    } else {
+        const fl__kv_dict *d = e->coll;
+        for (size_t i = 0; i < d->used; i++) {
+            const fl__kv_member *m = d->order[i];
+            if (m)
+                h = fl_mix64(h ^ fl__kv_hash(DIGEST_VALUE, m->bytes, m->node.key_len) ^
+                             fl__kv_hash(DIGEST_KEY, m->value, m->value_len));
+        }
+    }
+    return h;
+}
 
 /* Sum of a hash per entry: independent of insertion order and table layout. */
 static uint64_t digest_data(const fl_kv *kv)
@@ -129,7 +170,8 @@ static uint64_t digest_data(const fl_kv *kv)
          n = fl__kv_table_next(&kv->data, &b, n)) {
         const fl__kv_entry *e = (const fl__kv_entry *)n;
         uint64_t hk = fl__kv_hash(DIGEST_KEY, n->key, n->key_len);
-        uint64_t hv = fl__kv_hash(DIGEST_VALUE, e->value, e->value_len);
+        uint64_t hv = e->type == FL__KV_STRING ? fl__kv_hash(DIGEST_VALUE, e->value, e->value_len)
+                                               : digest_coll(e);
         hv = fl_mix64(hv ^ fl_mix64(e->expire_at ^ fl_mix64(e->mod_index)));
         sum += fl_mix64(hk ^ fl_mix64(hv));
     }
@@ -162,16 +204,21 @@ uint64_t fl_kv_digest(const fl_kv *kv)
 const char *fl_kv_status_name(fl_kv_status s)
 {
     static const char *const names[FL_KV_STATUS_COUNT] = {
-        "ok",       "not_found", "cas_mismatch",    "type_error",  "too_big",
-        "overflow", "stale",     "session_expired", "bad_command", "not_applied"};
+        "ok",    "not_found",       "cas_mismatch", "type_error",  "too_big",    "overflow",
+        "stale", "session_expired", "bad_command",  "not_applied", "wrong_type", "out_of_range"};
     return (unsigned)s < FL_KV_STATUS_COUNT ? names[s] : "?";
 }
 
 const char *fl_kv_op_name(fl_kv_op op)
 {
     static const char *const names[FL_KV_OP_COUNT] = {
-        "noop",   "get",    "put",   "delete", "append",  "incr",   "cas",   "set",   "mset",
-        "del",    "getdel", "getex", "expire", "persist", "ttl",    "flush", "multi", "mget",
-        "exists", "strlen", "type",  "keys",   "scan",    "dbsize", "index"};
+        "noop",   "get",           "put",       "delete",  "append",      "incr",   "cas",
+        "set",    "mset",          "del",       "getdel",  "getex",       "expire", "persist",
+        "ttl",    "flush",         "multi",     "mget",    "exists",      "strlen", "type",
+        "keys",   "scan",          "dbsize",    "index",   "push",        "pop",    "llen",
+        "lrange", "lindex",        "lset",      "lrem",    "ltrim",       "sadd",   "srem",
+        "spop",   "smembers",      "sismember", "scard",   "srandmember", "hset",   "hmget",
+        "hdel",   "hgetall",       "hlen",      "hexists", "hincrby",     "zadd",   "zpop",
+        "zrange", "zrangebyscore", "zscore",    "zcard",   "zrem",        "zrank"};
     return (unsigned)op < FL_KV_OP_COUNT ? names[op] : "?";
 }

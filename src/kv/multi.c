@@ -70,10 +70,12 @@ int fl__kv_execute_multi(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     const uint8_t *p;
     size_t n;
     int rc = 0;
+    size_t max = kv->config.result_size_max;
     while (rc == 0 && fl_kv_args_next(c->args, c->args_len, &off, &p, &n)) {
         fl_kv_cmd sub;
         fl_kv_result r;
-        (void)fl_kv_cmd_decode(p, n, &sub); /* checked above */
+        (void)fl_kv_cmd_decode(p, n, &sub);                     /* checked above */
+        kv->result_limit = list.len < max ? max - list.len : 0; /* what the answers left */
         rc = fl__kv_execute(kv, &sub, &r);
         if (rc)
             break;
@@ -84,8 +86,9 @@ int fl__kv_execute_multi(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
         fl_buf_free(&one);
     }
     fl_buf_reset(&kv->result_buf); /* the last sub-command's result is in it */
-    if (rc == 0)
-        rc = list.err ? FL_ENOMEM : fl__kv_result_value(kv, out, FL_KV_OK, list.data, list.len);
+    kv->result_limit = max;
+    if (rc == 0) /* at most max, plus the small answers (integers) of the commands */
+        rc = list.err ? FL_ENOMEM : fl__kv_result_copy(kv, out, FL_KV_OK, list.data, list.len);
     fl_buf_free(&list);
     return rc;
 }

@@ -16,6 +16,16 @@
 int fl__kv_result_value(fl_kv *kv, fl_kv_result *out, fl_kv_status status, const uint8_t *p,
                         size_t n)
 {
+    if (n > kv->result_limit) { /* a GET inside a transaction that has used up its limit */
+        out->status = FL_KV_TOO_BIG;
+        return 0;
+    }
+    return fl__kv_result_copy(kv, out, status, p, n);
+}
+
+int fl__kv_result_copy(fl_kv *kv, fl_kv_result *out, fl_kv_status status, const uint8_t *p,
+                       size_t n)
+{
     fl_buf_put_bytes(&kv->result_buf, p, n);
     if (kv->result_buf.err)
         return FL_ENOMEM;
@@ -31,7 +41,7 @@ int fl__kv_result_int(fl_kv *kv, fl_kv_result *out, int64_t v)
     char text[24];
     int n = snprintf(text, sizeof(text), "%lld", (long long)v);
     FL_ASSERT(n > 0 && (size_t)n < sizeof(text));
-    return fl__kv_result_value(kv, out, FL_KV_OK, (const uint8_t *)text, (size_t)n);
+    return fl__kv_result_copy(kv, out, FL_KV_OK, (const uint8_t *)text, (size_t)n);
 }
 
 /* A plain value write (put, cas) drops the key's time to live, as Redis's SET does. */
@@ -43,11 +53,21 @@ static int set_plain(fl_kv *kv, const fl_kv_cmd *c)
     return rc;
 }
 
+/* The string at c's key: NULL if missing, or (*out set to wrong_type) of another type. */
+static fl__kv_entry *string_at(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
+{
+    bool wrong;
+    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_STRING, &wrong);
+    if (wrong)
+        out->status = FL_KV_WRONG_TYPE;
+    return e;
+}
+
 static int op_get(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    fl__kv_entry *e = string_at(kv, c, out);
     if (!e) {
-        out->status = FL_KV_NOT_FOUND;
+        out->status = out->status ? out->status : FL_KV_NOT_FOUND;
         return 0;
     }
     return fl__kv_result_value(kv, out, FL_KV_OK, e->value, e->value_len);
@@ -77,10 +97,12 @@ static int op_delete(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 
 static int op_append(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    fl__kv_entry *e = string_at(kv, c, out);
+    if (out->status)
+        return 0;
     size_t cur = e ? e->value_len : 0;
-    if (c->value_len > kv->config.value_size_max - cur) {
-        out->status = FL_KV_TOO_BIG;
+    if (c->value_len > kv->config.value_size_max - cur || cur + c->value_len > kv->result_limit) {
+        out->status = FL_KV_TOO_BIG; /* the value, or the answer (the new value) in a MULTI */
         return 0;
     }
     int rc = e ? fl__kv_entry_append(kv, e, c->value, c->value_len)
@@ -92,15 +114,16 @@ static int op_append(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     return fl__kv_result_value(kv, out, FL_KV_OK, e->value, e->value_len);
 }
 
-/* Parses an optional '-' and 1..19 decimal digits into an int64. Returns false for anything
- * else, including overflow. */
-static bool parse_i64(const uint8_t *p, size_t n, int64_t *out)
+/* Parses an integer written as Redis writes one: an optional '-' then decimal digits with no
+ * leading zero ("0" alone is zero; "-0", "01", "+1" are not integers), in the int64 range.
+ * Returns false for anything else. */
+bool fl__kv_parse_i64(const uint8_t *p, size_t n, int64_t *out)
 {
     size_t i = 0;
     bool neg = n > 0 && p[0] == '-';
     if (neg)
         i = 1;
-    if (i == n)
+    if (i == n || (p[i] == '0' && (neg || n > 1)))
         return false;
     uint64_t mag = 0;
     uint64_t limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
@@ -118,9 +141,11 @@ static bool parse_i64(const uint8_t *p, size_t n, int64_t *out)
 
 static int op_incr(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    fl__kv_entry *e = string_at(kv, c, out);
+    if (out->status)
+        return 0;
     int64_t v = 0;
-    if (e && !parse_i64(e->value, e->value_len, &v)) {
+    if (e && !fl__kv_parse_i64(e->value, e->value_len, &v)) {
         out->status = FL_KV_TYPE_ERROR;
         return 0;
     }
@@ -139,12 +164,14 @@ static int op_incr(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     int rc = fl__kv_entry_set(kv, c->key, c->key_len, (const uint8_t *)text, (size_t)n);
     if (rc)
         return rc;
-    return fl__kv_result_value(kv, out, FL_KV_OK, (const uint8_t *)text, (size_t)n);
+    return fl__kv_result_copy(kv, out, FL_KV_OK, (const uint8_t *)text, (size_t)n);
 }
 
 static int op_cas(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    fl__kv_entry *e = string_at(kv, c, out);
+    if (out->status)
+        return 0;
     bool match;
     if (c->expect_absent)
         match = e == NULL;
@@ -180,6 +207,14 @@ int fl__kv_execute(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
     }
     if (c->op == FL_KV_MULTI)
         return fl__kv_execute_multi(kv, c, out);
+    if (c->op >= FL_KV_ZADD)
+        return fl__kv_execute_zset(kv, c, out);
+    if (c->op >= FL_KV_HSET)
+        return fl__kv_execute_hash(kv, c, out);
+    if (c->op >= FL_KV_SADD)
+        return fl__kv_execute_set(kv, c, out);
+    if (c->op >= FL_KV_PUSH)
+        return fl__kv_execute_list(kv, c, out);
     if (fl_kv_op_is_read(c->op) && c->op != FL_KV_GET)
         return fl__kv_execute_read(kv, c, out);
     if (c->op >= FL_KV_SET)

@@ -51,12 +51,16 @@ static int op_set(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
         out->status = FL_KV_TOO_BIG;
         return 0;
     }
+    if ((c->flags & FL_KV_F_GET) && e && e->type != FL__KV_STRING) {
+        out->status = FL_KV_WRONG_TYPE; /* SET ... GET cannot answer: nothing changes */
+        return 0;
+    }
     bool skip = ((c->flags & FL_KV_F_NX) && e) || ((c->flags & FL_KV_F_XX) && !e);
     out->status = skip ? FL_KV_NOT_APPLIED : FL_KV_OK;
     if ((c->flags & FL_KV_F_GET) && e) {
         int rc = fl__kv_result_value(kv, out, out->status, e->value, e->value_len);
-        if (rc)
-            return rc;
+        if (rc || out->status == FL_KV_TOO_BIG)
+            return rc; /* over a transaction's result limit: nothing changes */
     }
     if (skip)
         return 0;
@@ -122,13 +126,14 @@ static int op_del(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 /* GETDEL and GETEX: the value, then the change. */
 static int op_getx(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    fl__kv_entry *e = fl__kv_entry_find(kv, c->key, c->key_len);
+    bool wrong;
+    fl__kv_entry *e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_STRING, &wrong);
     if (!e) {
-        out->status = FL_KV_NOT_FOUND;
+        out->status = wrong ? FL_KV_WRONG_TYPE : FL_KV_NOT_FOUND;
         return 0;
     }
     int rc = fl__kv_result_value(kv, out, FL_KV_OK, e->value, e->value_len);
-    if (rc)
+    if (rc || out->status != FL_KV_OK)
         return rc;
     if (c->op == FL_KV_GETDEL)
         fl__kv_entry_delete(kv, e);

@@ -112,24 +112,26 @@ static key_ref *collect(const fl_kv *kv, bool hashed, uint64_t from, size_t *cou
     return v;
 }
 
-static int finish_list(fl_kv *kv, fl_kv_result *out, fl_buf *b)
+/* The key matches SCAN's TYPE filter (argument 3; none: every key). */
+static bool type_matches(const fl__kv_node *n, const uint8_t *t, size_t tn)
 {
-    int rc = b->err ? FL_ENOMEM : fl__kv_result_value(kv, out, FL_KV_OK, b->data, b->len);
-    fl_buf_free(b);
-    return rc;
+    const char *name = fl__kv_type_name(((const fl__kv_entry *)n)->type);
+    return !t || (strlen(name) == tn && memcmp(name, t, tn) == 0);
 }
 
-/* KEYS (first == last == SIZE_MAX: every key) or one SCAN page. */
+/* KEYS (every key, sorted) or one SCAN page (keys by hash from the cursor on). */
 static int keys_list(fl_kv *kv, const fl_kv_cmd *c, bool scan, fl_kv_result *out)
 {
-    size_t off = 0, pn = 0, cn = 0, count;
-    const uint8_t *pat = NULL, *cur = NULL;
+    size_t off = 0, pn = 0, cn = 0, tn = 0, count;
+    const uint8_t *pat = NULL, *cur = NULL, *type = NULL;
     if (scan && !fl_kv_args_next(c->args, c->args_len, &off, &cur, &cn))
         cur = NULL;
     if (!fl_kv_args_next(c->args, c->args_len, &off, &pat, &pn) || (scan && !cur)) {
         out->status = FL_KV_BAD_COMMAND;
         return 0;
     }
+    if (scan && !fl_kv_args_next(c->args, c->args_len, &off, &type, &tn))
+        type = NULL;
     char text[24];
     snprintf(text, sizeof(text), "%.*s", (int)(cn < 21 ? cn : 21), cur ? (const char *)cur : "");
     uint64_t from = scan ? strtoull(text, NULL, 10) : 0;
@@ -142,36 +144,31 @@ static int keys_list(fl_kv *kv, const fl_kv_cmd *c, bool scan, fl_kv_result *out
         while (take < count && v[take].h == v[take - 1].h)
             take++; /* a hash is never split across pages */
     }
-    fl_buf b;
-    fl_buf_init(&b);
-    size_t match = 0;
-    for (size_t i = 0; i < take; i++)
-        match += fl__kv_glob(pat, pn, v[i].n->key, v[i].n->key_len);
-    fl_kv_list_begin(&b, (uint32_t)(match + scan));
+    fl__kv_out_begin(kv);
     if (scan) {
         snprintf(text, sizeof(text), "%llu", take < count ? (unsigned long long)v[take].h : 0ull);
-        fl_kv_list_add(&b, text, strlen(text));
+        fl__kv_out_item(kv, text, strlen(text));
     }
-    for (size_t i = 0; i < take; i++)
-        if (fl__kv_glob(pat, pn, v[i].n->key, v[i].n->key_len))
-            fl_kv_list_add(&b, v[i].n->key, v[i].n->key_len);
+    for (size_t i = 0; i < take && !fl__kv_out_over(kv); i++)
+        if (fl__kv_glob(pat, pn, v[i].n->key, v[i].n->key_len) && type_matches(v[i].n, type, tn))
+            fl__kv_out_item(kv, v[i].n->key, v[i].n->key_len);
     free(v);
-    return finish_list(kv, out, &b);
+    return fl__kv_out_end(kv, out);
 }
 
 static int op_mget(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
-    fl_buf b;
-    fl_buf_init(&b);
-    fl_kv_list_begin(&b, c->argc);
     size_t off = 0, kn;
     const uint8_t *k;
+    fl__kv_out_begin(kv);
     while (fl_kv_args_next(c->args, c->args_len, &off, &k, &kn)) {
         const fl__kv_entry *e = fl__kv_entry_find(kv, k, kn);
-        fl_kv_list_add(&b, e ? (e->value ? e->value : (const uint8_t *)"") : NULL,
-                       e ? e->value_len : 0);
+        if (e && e->type != FL__KV_STRING)
+            e = NULL; /* Redis answers nil for a key of another type */
+        fl__kv_out_item(kv, e ? (e->value ? e->value : (const uint8_t *)"") : NULL,
+                        e ? e->value_len : 0);
     }
-    return finish_list(kv, out, &b);
+    return fl__kv_out_end(kv, out);
 }
 
 static int op_exists(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
@@ -197,18 +194,24 @@ static int op_ttl(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 int fl__kv_execute_read(fl_kv *kv, const fl_kv_cmd *c, fl_kv_result *out)
 {
     const fl__kv_entry *e;
+    const char *name;
+    bool wrong;
     switch (c->op) {
     case FL_KV_MGET:
         return op_mget(kv, c, out);
     case FL_KV_EXISTS:
         return op_exists(kv, c, out);
     case FL_KV_STRLEN:
-        e = fl__kv_entry_find(kv, c->key, c->key_len);
+        e = fl__kv_typed(kv, c->key, c->key_len, FL__KV_STRING, &wrong);
+        if (wrong) {
+            out->status = FL_KV_WRONG_TYPE;
+            return 0;
+        }
         return fl__kv_result_int(kv, out, e ? (int64_t)e->value_len : 0);
     case FL_KV_TYPE:
         e = fl__kv_entry_find(kv, c->key, c->key_len);
-        return fl__kv_result_value(kv, out, FL_KV_OK, (const uint8_t *)(e ? "string" : "none"),
-                                   e ? 6 : 4);
+        name = e ? fl__kv_type_name(e->type) : "none";
+        return fl__kv_result_value(kv, out, FL_KV_OK, (const uint8_t *)name, strlen(name));
     case FL_KV_TTL:
         return op_ttl(kv, c, out);
     case FL_KV_KEYS:

@@ -1,16 +1,24 @@
 /* snapshot.c: serializes the whole kv state and restores it, byte-identically across replicas.
  *
- * Format v2 (little-endian; docs/kv.md has the full table):
- *   "FLKV" | u32 version=2 | u64 applied_index | u64 log_time_ns | u64 delete_index |
+ * Format v3 (little-endian; docs/kv.md has the full table):
+ *   "FLKV" | u32 version=3 | u64 applied_index | u64 log_time_ns | u64 delete_index |
  *   u64 entry_count   | entries sorted by key (bytewise, a prefix first):
- *                       u32 key_len, key, u32 value_len, value, u64 expire_at (0 = none),
- *                       u64 mod_index |
+ *                       u32 key_len, key, u8 type, the value, u64 expire_at (0 = none),
+ *                       u64 mod_index; the value by type:
+ *                         string: u32 length, bytes
+ *                         list:   u32 count, elements head first (u32 length, bytes)
+ *                         set:    u32 count, members in the set's order (u32 length, bytes)
+ *                         hash:   u32 count, fields in order (u32 length, bytes, then the
+ *                                 value as u32 length, bytes)
+ *                         zset:   u32 count, members lowest first (u32 length, bytes,
+ *                                 u64 the score's IEEE 754 bits) |
  *   u64 session_count | sessions from least to most recently used:
  *                       u64 client_id, u64 last_seq, u64 last_used_ns,
  *                       u8 status, u8 has_value, u32 value_len, value |
  *   u32 CRC32C of every preceding byte.
- * Version 1 (written before expiry) lacks delete_index, expire_at and mod_index; restore
- * still reads it (all three 0).
+ * Version 2 (before the data types) has strings only and no type byte; version 1 (before
+ * expiry) also lacks delete_index, expire_at and mod_index (all three 0). Restore reads
+ * every version.
  * Invariants: two kvs in the same state write identical bytes (keys are sorted, session
  * order is the LRU order, which is itself replicated state); restore accepts only what
  * snapshot can write (sorted unique keys, unique clients, non-decreasing last use, limits of
@@ -20,11 +28,12 @@
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SNAP_MAGIC   "FLKV"
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u
 #define SNAP_HEADER  8 /* magic + version */
 
 static int key_cmp(const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
@@ -41,6 +50,51 @@ static int entry_ptr_cmp(const void *pa, const void *pb)
     const fl__kv_node *a = *(const fl__kv_node *const *)pa;
     const fl__kv_node *b = *(const fl__kv_node *const *)pb;
     return key_cmp(a->key, a->key_len, b->key, b->key_len);
+}
+
+static void put_str(fl_buf *out, const uint8_t *p, size_t n)
+{
+    fl_buf_put_u32(out, (uint32_t)n);
+    fl_buf_put_bytes(out, p, n);
+}
+
+/* An entry's value, by its type (the header comment's table). */
+static void write_value(const fl_kv *kv, const fl__kv_entry *e, fl_buf *out)
+{
+    if (e->type == FL__KV_STRING) {
+        put_str(out, e->value, e->value_len);
+        return;
+    }
+    fl_buf_put_u32(out, (uint32_t)fl__kv_coll_count(e));
+    if (e->type == FL__KV_LIST) {
+        const fl__kv_list *l = e->coll;
+        for (size_t i = 0; i < l->count; i++)
+            put_str(out, fl__kv_list_at(l, i)->bytes, fl__kv_list_at(l, i)->len);
+    } else if (e->type == FL__KV_ZSET) {
+        const fl__kv_zset *z = e->coll;
+        for (const fl__kv_znode *x = z->head->link[0].next; x; x = x->link[0].next) {
+            uint64_t bits;
+            memcpy(&bits, &x->score, sizeof(bits));
+            put_str(out, x->node.key, x->node.key_len);
+            fl_buf_put_u64(out, bits);
+        }
+    } else {
+        const fl__kv_dict *d = e->coll;
+        size_t b;
+        const fl__kv_node *n = fl__kv_table_first(&d->table, &b);
+        for (size_t i = 0; i < d->used; i++) {
+            const fl__kv_member *m = d->order[i];
+            if (MUTANT(kv, SNAPSHOT_LAYOUT)) { /* the table's order, which the seed decides */
+                m = (const fl__kv_member *)n;
+                n = n ? fl__kv_table_next(&d->table, &b, (fl__kv_node *)n) : NULL;
+            }
+            if (!m)
+                continue;
+            put_str(out, m->bytes, m->node.key_len);
+            if (e->type == FL__KV_HASH)
+                put_str(out, m->value, m->value_len);
+        }
+    }
 }
 
 /* Writes the entries in key order. O(n log n); allocates one pointer per entry. */
@@ -60,10 +114,9 @@ static int write_entries(const fl_kv *kv, fl_buf *out)
     qsort(v, count, sizeof(*v), entry_ptr_cmp);
     for (i = 0; i < count; i++) {
         const fl__kv_entry *e = (const fl__kv_entry *)v[i];
-        fl_buf_put_u32(out, (uint32_t)e->node.key_len);
-        fl_buf_put_bytes(out, e->node.key, e->node.key_len);
-        fl_buf_put_u32(out, (uint32_t)e->value_len);
-        fl_buf_put_bytes(out, e->value, e->value_len);
+        put_str(out, e->node.key, e->node.key_len);
+        fl_buf_put_u8(out, e->type);
+        write_value(kv, e, out);
         fl_buf_put_u64(out, e->expire_at);
         fl_buf_put_u64(out, e->mod_index);
     }
@@ -119,6 +172,91 @@ static int read_entry_meta(fl_reader *r, fl_kv *t, const uint8_t *key, size_t ke
     return fl__kv_expire_set(t, e, at);
 }
 
+/* Reads one element (u32 length, bytes) within the value limit. */
+static const uint8_t *read_elem(fl_reader *r, const fl_kv *t, size_t *n, int *rc)
+{
+    uint32_t len = fl_read_u32(r);
+    const uint8_t *p = fl_read_bytes(r, len);
+    *n = len;
+    *rc = r->err ? r->err : len > t->config.value_size_max ? FL_ETOOBIG : 0;
+    return p;
+}
+
+/* A zset member strictly after (prev_score, prev): the written order, so no duplicates. */
+static bool zset_after(double score, const uint8_t *p, size_t n, const fl__kv_znode *prev)
+{
+    if (!prev || score != prev->score)
+        return !prev || score > prev->score;
+    return key_cmp(prev->node.key, prev->node.key_len, p, n) < 0;
+}
+
+/* One element of collection e (type) into t. */
+static int read_one(fl_reader *r, fl_kv *t, fl__kv_entry *e)
+{
+    size_t n, vn = 0;
+    int rc;
+    const uint8_t *p = read_elem(r, t, &n, &rc), *v = NULL;
+    if (rc)
+        return rc;
+    if (e->type == FL__KV_LIST) {
+        rc = fl__kv_list_push(e->coll, false, p, n);
+    } else if (e->type == FL__KV_ZSET) {
+        uint64_t bits = fl_read_u64(r);
+        double score;
+        memcpy(&score, &bits, sizeof(score));
+        if (r->err)
+            return r->err;
+        if (score != score || !zset_after(score, p, n, ((fl__kv_zset *)e->coll)->tail) ||
+            fl__kv_zset_find(e->coll, p, n) || (score == 0 && signbit(score)))
+            return FL_ECORRUPT; /* out of order, a member twice, NaN, or a -0 never stored */
+        rc = fl__kv_zset_insert(e->coll, p, n, score) ? 0 : FL_ENOMEM;
+        vn = 8;
+    } else {
+        if (e->type == FL__KV_HASH) {
+            v = read_elem(r, t, &vn, &rc);
+            if (rc)
+                return rc;
+        }
+        if (fl__kv_dict_find(e->coll, p, n))
+            return FL_ECORRUPT;
+        fl__kv_member *m = fl__kv_dict_add(e->coll, p, n);
+        rc = !m || fl__kv_member_set_value(m, v, vn) ? FL_ENOMEM : 0;
+    }
+    if (rc == 0)
+        fl__kv_grew(t, e, n + vn);
+    return rc;
+}
+
+/* A value of version 3 (type byte, then by type) for key, new in t. */
+static int read_value(fl_reader *r, fl_kv *t, const uint8_t *key, size_t key_len)
+{
+    uint8_t type = fl_read_u8(r);
+    if (r->err)
+        return r->err;
+    if (type >= FL__KV_TYPES)
+        return FL_ECORRUPT;
+    int rc;
+    size_t n;
+    if (type == FL__KV_STRING) {
+        const uint8_t *value = read_elem(r, t, &n, &rc);
+        return rc ? rc : fl__kv_entry_set(t, key, key_len, value, n);
+    }
+    uint32_t count = fl_read_u32(r);
+    if (r->err)
+        return r->err;
+    if (count == 0)
+        return FL_ECORRUPT; /* a collection never exists empty */
+    if (count > t->config.elements_max)
+        return FL_ETOOBIG;
+    fl__kv_entry *e = fl__kv_coll_new(t, key, key_len, type);
+    if (!e)
+        return FL_ENOMEM;
+    for (uint32_t i = 0; i < count; i++)
+        if ((rc = read_one(r, t, e)) != 0)
+            return rc;
+    return 0;
+}
+
 /* Reads the entries into the fresh kv t. */
 static int read_entries(fl_reader *r, fl_kv *t, uint32_t version)
 {
@@ -126,22 +264,25 @@ static int read_entries(fl_reader *r, fl_kv *t, uint32_t version)
     const uint8_t *prev = NULL;
     size_t prev_len = 0;
     for (uint64_t i = 0; i < count && !r->err; i++) {
-        size_t key_len, value_len;
         uint32_t n = fl_read_u32(r);
         const uint8_t *key = fl_read_bytes(r, n);
-        key_len = n;
-        n = fl_read_u32(r);
-        const uint8_t *value = fl_read_bytes(r, n);
-        value_len = n;
+        size_t key_len = n;
         if (r->err)
             break;
-        if (key_len > t->config.key_size_max || value_len > t->config.value_size_max)
+        if (key_len > t->config.key_size_max)
             return FL_ETOOBIG;
         if (i > 0 && key_cmp(prev, prev_len, key, key_len) >= 0)
             return FL_ECORRUPT;
-        if (fl__kv_entry_set(t, key, key_len, value, value_len))
-            return FL_ENOMEM;
-        int rc = version >= 2 ? read_entry_meta(r, t, key, key_len) : 0;
+        int rc;
+        if (version >= 3) {
+            rc = read_value(r, t, key, key_len);
+        } else {
+            size_t value_len;
+            const uint8_t *value = read_elem(r, t, &value_len, &rc);
+            rc = rc ? rc : fl__kv_entry_set(t, key, key_len, value, value_len);
+        }
+        if (rc == 0 && version >= 2)
+            rc = read_entry_meta(r, t, key, key_len);
         if (rc)
             return rc;
         prev = key;
@@ -206,7 +347,7 @@ static int check_frame(fl_reader *r, const uint8_t *bytes, size_t len, uint32_t 
     if (memcmp(bytes, SNAP_MAGIC, 4) != 0)
         return FL_ECORRUPT;
     *version = fl_get_u32le(bytes + 4);
-    if (*version != SNAP_VERSION && *version != 1)
+    if (*version < 1 || *version > SNAP_VERSION)
         return FL_EVERSION;
     if (fl_crc32c(0, bytes, len - 4) != fl_get_u32le(bytes + len - 4))
         return FL_ECORRUPT;

@@ -86,6 +86,25 @@ void fl_resp3_put_verbatim(fl_buf *b, const void *p, size_t n)
     fl_buf_put_bytes(b, "\r\n", 2);
 }
 
+void fl_resp3_put_set(fl_buf *b, size_t n)
+{
+    fl_buf_printf(b, "~%zu\r\n", n);
+}
+
+void fl_resp3_put_double_text(fl_buf *b, const void *p, size_t n)
+{
+    uint8_t *d = fl_buf_extend(b, n + 3);
+    if (!d)
+        return;
+    d[0] = ',';
+    for (size_t i = 0; i < n; i++) {
+        uint8_t ch = ((const uint8_t *)p)[i];
+        d[1 + i] = ch == '\r' || ch == '\n' ? ' ' : ch;
+    }
+    d[n + 1] = '\r';
+    d[n + 2] = '\n';
+}
+
 void fl_resp3_put_double(fl_buf *b, double v)
 {
     if (isnan(v))

@@ -66,10 +66,15 @@ static void select_begin(op *o)
         done_error(o, "ERR DB index is out of range");
 }
 
+static size_t kv_command_count(void)
+{
+    return fl__kv_cmds_count + fl__list_cmds_count + fl__hash_cmds_count + fl__zset_cmds_count;
+}
+
 static void command_begin(op *o)
 {
     if (o->argc >= 2 && !strcasecmp(ARG(o, 1), "COUNT"))
-        fl_resp_put_int(&o->reply, (int64_t)fl__kv_cmds_count);
+        fl_resp_put_int(&o->reply, (int64_t)kv_command_count());
     else
         fl_resp_put_array(&o->reply, 0);
     fl__op_finish(o);
@@ -238,7 +243,15 @@ static const cmd_def *find_in(const cmd_def *t, size_t n, const fl_resp_arg *nam
 const cmd_def *fl__cmd_find(const fl_resp_arg *name)
 {
     const cmd_def *d = find_in(commands, sizeof(commands) / sizeof(commands[0]), name);
-    return d ? d : find_in(fl__kv_cmds, fl__kv_cmds_count, name);
+    if (!d)
+        d = find_in(fl__kv_cmds, fl__kv_cmds_count, name);
+    if (!d)
+        d = find_in(fl__list_cmds, fl__list_cmds_count, name);
+    if (!d)
+        d = find_in(fl__hash_cmds, fl__hash_cmds_count, name);
+    if (!d)
+        d = find_in(fl__zset_cmds, fl__zset_cmds_count, name);
+    return d;
 }
 
 /* Redis's text, arguments quoted and cut as Redis cuts them. */

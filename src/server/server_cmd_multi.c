@@ -1,8 +1,11 @@
 /* server_cmd_multi.c: transactions (server_int.h): MULTI, EXEC, DISCARD, WATCH, UNWATCH.
  *
- * MULTI makes the connection queue its commands (+QUEUED): each is checked and built into
- * its kv command at once (an error makes the EXEC fail with EXECABORT, as Redis does);
- * commands answered at once (PING, INFO...) are answered then and their replies kept. EXEC
+ * MULTI makes the connection queue its commands (+QUEUED): an unknown command or a wrong
+ * number of arguments makes the EXEC fail with EXECABORT, as Redis does; any other command is
+ * built into its kv command at once, and an error in its arguments (a bad integer, a bad
+ * score) becomes its reply inside the EXEC's array while the others run, as in Redis, where
+ * commands check their arguments when they execute. Commands answered at once (PING,
+ * INFO...) are answered then and their replies kept. EXEC
  * sends one kv command, FL_KV_MULTI: the watched keys with the index each was watched at,
  * and every queued kv command; the kv applies them in one log entry, or none if a watched
  * key changed since (EXEC answers null). WATCH is a read of the kv's applied index (in the
@@ -49,6 +52,13 @@ static void unwatch(conn *c)
     c->n_watched = 0;
 }
 
+/* A queued command already answered (PING...) or refused by its arguments: its reply is
+ * kept for the EXEC's array, and it sends nothing to the kv. */
+static bool answered(const op *q)
+{
+    return q->def->now || q->reply.len > 0;
+}
+
 /* Queues a copy of o's command (o itself gets +QUEUED or the error). */
 static void queue(op *o)
 {
@@ -66,12 +76,8 @@ static void queue(op *o)
         q->def->now(q); /* answered now; its reply goes into the EXEC's array */
     } else {
         const char *err = q->def->build(q);
-        if (err) {
-            fl__op_free(q);
-            c->multi_dirty = true;
-            done_error(o, err);
-            return;
-        }
+        if (err)
+            fl_resp_put_error(&q->reply, err); /* answered by EXEC, in its place */
     }
     if (c->q_tail)
         c->q_tail->q_next = q;
@@ -90,7 +96,7 @@ static const char *build_exec(op *o)
     fl_buf_put_bytes(&o->kargs, c->watched.data, c->watched.len);
     k.argc = 2 * c->n_watched;
     for (op *q = c->q_head; q; q = q->q_next)
-        if (!q->def->now) {
+        if (!answered(q)) {
             fl_kv_args_add(&o->kargs, q->cmd.data, q->cmd.len);
             k.argc++;
         }
@@ -138,7 +144,7 @@ static void r_exec(const op *o, const fl_kv_result *r, fl_buf *out)
     for (const op *q = o->queue; q; q = q->q_next) {
         const uint8_t *p;
         fl_kv_result sub;
-        if (q->def->now)
+        if (answered(q))
             fl_buf_put_bytes(out, q->reply.data, q->reply.len);
         else if (fl_kv_list_next(r->value, r->value_len, &off, &p, &len) && p &&
                  fl_kv_result_decode(p, len, &sub) == 0)

@@ -34,6 +34,30 @@ void fl__put_null_array(const op *o, fl_buf *out)
         fl_resp_put_null_array(out);
 }
 
+void fl__put_set(const op *o, fl_buf *out, size_t n)
+{
+    if (o->resp3)
+        fl_resp3_put_set(out, n);
+    else
+        fl_resp_put_array(out, n);
+}
+
+void fl__put_map(const op *o, fl_buf *out, size_t n)
+{
+    if (o->resp3)
+        fl_resp3_put_map(out, n);
+    else
+        fl_resp_put_array(out, 2 * n);
+}
+
+void fl__put_double(const op *o, fl_buf *out, const void *p, size_t n)
+{
+    if (o->resp3)
+        fl_resp3_put_double_text(out, p, n);
+    else
+        fl_resp_put_bulk(out, p, n);
+}
+
 void fl__put_text(const op *o, fl_buf *out, const void *p, size_t n)
 {
     if (o->resp3)

@@ -236,9 +236,41 @@ typedef struct cmd_def {
 void fl__cmd_execute(conn *c, size_t argc, const fl_resp_arg *argv);
 const cmd_def *fl__cmd_find(const fl_resp_arg *name);
 bool fl__cmd_copy_args(op *o, size_t argc, const fl_resp_arg *argv);
-/* server_cmd_kv.c: the commands that are kv commands */
+/* server_cmd_kv.c: the string commands, and what the other kv command files share */
 extern const cmd_def fl__kv_cmds[];
 extern const size_t fl__kv_cmds_count;
+#define FL__E_INT    "ERR value is not an integer or out of range"
+#define FL__E_SYNTAX "ERR syntax error"
+#define FL__E_POS    "ERR value is out of range, must be positive"
+bool fl__arg_i64(const fl_resp_arg *a, int64_t *out); /* Redis's integer rule */
+/* Encodes cmd as o's kv command (its session is filled in when it is routed): NULL, or an
+ * error text. */
+const char *fl__cmd_encode(op *o, fl_kv_cmd *cmd);
+fl_kv_cmd fl__cmd_key(const op *o, fl_kv_op kind); /* kind on key argv[1] */
+const char *fl__cmd_build_key(op *o, fl_kv_op kind, uint8_t flags);
+/* kind on key argv[1] with argv[first..] as its argument list. */
+const char *fl__cmd_key_args(op *o, fl_kv_op kind, size_t first, uint8_t flags);
+void fl__reply_status(fl_kv_status st, fl_buf *out);               /* an error reply */
+void fl__r_value(const op *o, const fl_kv_result *r, fl_buf *out); /* bulk or null */
+void fl__r_int(const op *o, const fl_kv_result *r, fl_buf *out);
+void fl__r_ok(const op *o, const fl_kv_result *r, fl_buf *out);
+/* A kv list as an array of bulk strings and nulls, from item skip on. */
+void fl__put_list(const op *o, const fl_kv_result *r, fl_buf *out, uint32_t skip);
+/* A kv list (or the error of its status) as: an array; a set (RESP3) or array; a map (RESP3:
+ * items are key, value ...) or flat array; (member, score) pairs, flat in RESP2 and nested in
+ * RESP3 (WITHSCORES); a flat array of member, score with RESP3 doubles (ZPOPMIN). */
+enum { FL__SHAPE_ARRAY, FL__SHAPE_SET, FL__SHAPE_MAP, FL__SHAPE_PAIRS, FL__SHAPE_FLAT_PAIRS };
+void fl__put_shaped(const op *o, const fl_kv_result *r, fl_buf *out, int shape);
+/* The first item of an ok list result (false: none, or a nil). */
+bool fl__list_first(const fl_kv_result *r, const uint8_t **p, size_t *n);
+/* A count argument: NULL, or Redis's "must be positive" error (not an integer, or < 0). */
+const char *fl__arg_count(const fl_resp_arg *a, int64_t *n);
+/* "ERR wrong number of arguments for '<name>' command" (valid until the next call). */
+const char *fl__arity_msg(const op *o);
+/* server_cmd_list.c, server_cmd_hash.c, server_cmd_zset.c: lists and sets, hashes, sorted
+ * sets */
+extern const cmd_def fl__list_cmds[], fl__hash_cmds[], fl__zset_cmds[];
+extern const size_t fl__list_cmds_count, fl__hash_cmds_count, fl__zset_cmds_count;
 /* server_cmd_multi.c: MULTI, EXEC, DISCARD, WATCH, UNWATCH */
 bool fl__multi_intercept(op *o); /* true: o was queued or is a transaction command */
 void fl__multi_free_queue(op *head);
@@ -253,5 +285,9 @@ void fl__config_now(op *o);
 void fl__put_null(const op *o, fl_buf *out);
 void fl__put_null_array(const op *o, fl_buf *out);
 void fl__put_text(const op *o, fl_buf *out, const void *p, size_t n); /* INFO-like text */
+void fl__put_set(const op *o, fl_buf *out, size_t n); /* RESP3 set, RESP2 array header */
+void fl__put_map(const op *o, fl_buf *out, size_t n); /* RESP3 map, RESP2 array of 2n */
+/* A score the kv wrote as text: RESP3 double, RESP2 bulk string. */
+void fl__put_double(const op *o, fl_buf *out, const void *p, size_t n);
 
 #endif

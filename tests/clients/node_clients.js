@@ -1,5 +1,7 @@
 // node_clients.js: ioredis and node-redis (from npm) against a faultline node: a pipeline of
-// 200 mixed commands, a transaction, expiry; node-redis over RESP3 (HELLO 3) too.
+// 200 mixed commands, a transaction, expiry, a pipeline over lists, sets, hashes and sorted
+// sets (so the clients parse RESP3 maps, sets and doubles); node-redis over RESP3 (HELLO 3)
+// too.
 // Usage: NODE_PATH=DIR/node_modules node node_clients.js PORT. Exit 0 when all is as Redis.
 const port = Number(process.argv[2]);
 const bad = [];
@@ -23,6 +25,15 @@ async function ioredis() {
   want('ioredis multi', t.map((x) => x[1]), [1, 2, '2']);
   await r.set('io:e', 'v', 'EX', 100);
   want('ioredis ttl', await r.ttl('io:e'), 100);
+  await r.del('io:l', 'io:s', 'io:h', 'io:z');
+  const d = await r.pipeline().rpush('io:l', 'a', 'b', 'c').lpop('io:l').lrange('io:l', 0, -1)
+    .sadd('io:s', 'x', 'y').smembers('io:s').hset('io:h', 'f', '1', 'g', '2').hgetall('io:h')
+    .hincrby('io:h', 'f', 5).zadd('io:z', 1.5, 'a', 0.5, 'b').zrange('io:z', 0, -1, 'WITHSCORES')
+    .zscore('io:z', 'a').zpopmin('io:z').exec();
+  const dv = d.map((x) => x[1]);
+  dv[4] = dv[4].sort();
+  want('ioredis data types', dv, [3, 'a', ['b', 'c'], 2, ['x', 'y'], 2, { f: '1', g: '2' }, 6, 2,
+                                  ['b', '0.5', 'a', '1.5'], '1.5', ['b', '0.5']]);
   r.disconnect();
 }
 
@@ -47,6 +58,20 @@ async function noderedis(resp) {
   await c.set(`${k}:e`, 'v', { EX: 100 });
   want(`node-redis RESP${resp} ttl`, await c.ttl(`${k}:e`), 100);
   want(`node-redis RESP${resp} missing`, await c.get(`${k}:none`), null);
+  await c.del([`${k}:l`, `${k}:s`, `${k}:h`, `${k}:z`]);
+  const d = c.multi().rPush(`${k}:l`, ['a', 'b', 'c']).lPop(`${k}:l`).lRange(`${k}:l`, 0, -1)
+    .sAdd(`${k}:s`, ['x', 'y']).sMembers(`${k}:s`).hSet(`${k}:h`, { f: '1', g: '2' })
+    .hGetAll(`${k}:h`).hIncrBy(`${k}:h`, 'f', 5)
+    .zAdd(`${k}:z`, [{ score: 1.5, value: 'a' }, { score: 0.5, value: 'b' }])
+    .zRangeWithScores(`${k}:z`, 0, -1).zScore(`${k}:z`, 'a').zPopMin(`${k}:z`);
+  const dv = await d.execAsPipeline();
+  dv[4] = [...dv[4]].sort();
+  want(`node-redis RESP${resp} data types`, dv,
+       [3, 'a', ['b', 'c'], 2, ['x', 'y'], 2, { f: '1', g: '2' }, 6, 2,
+        [{ value: 'b', score: 0.5 }, { value: 'a', score: 1.5 }], 1.5, { value: 'b', score: 0.5 }]);
+  const dt = await c.multi().sIsMember(`${k}:s`, 'x').hGet(`${k}:h`, 'g')
+    .zIncrBy(`${k}:z`, 2, 'a').exec();
+  want(`node-redis RESP${resp} data types in a transaction`, dt, [1, '2', 3.5]);
   await c.quit();
 }
 

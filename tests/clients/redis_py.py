@@ -1,6 +1,7 @@
 """redis_py.py: Debian's redis-py (python3-redis) against a faultline node: pipelines (the
 default transactional one and a plain one) of 200 mixed commands, a WATCH transaction,
-expiry. Usage: python3 redis_py.py PORT. Exit 0 when every reply is what Redis answers."""
+expiry, lists, sets, hashes and sorted sets. Usage: python3 redis_py.py PORT. Exit 0 when
+every reply is what Redis answers."""
 import sys
 
 import redis
@@ -33,5 +34,18 @@ want("ttl", r.ttl("py:e"), 100)
 want("getex", r.getex("py:e", persist=True), "v")
 want("ttl after persist", r.ttl("py:e"), -1)
 want("client name", (r.client_setname("py"), r.client_getname()), (True, "py"))
+r.delete("py:l", "py:s", "py:h", "py:z")
+p = r.pipeline(transaction=False)
+p.rpush("py:l", "a", "b", "c").lpop("py:l").lrange("py:l", 0, -1)
+p.sadd("py:s", "x", "y").smembers("py:s").sismember("py:s", "x")
+p.hset("py:h", mapping={"f": "1", "g": "2"}).hgetall("py:h").hincrby("py:h", "f", 5)
+p.zadd("py:z", {"a": 1.5, "b": 0.5}).zrange("py:z", 0, -1, withscores=True)
+p.zscore("py:z", "a").zpopmin("py:z")
+want("data types", p.execute(),
+     [3, "a", ["b", "c"], 2, {"x", "y"}, True, 2, {"f": "1", "g": "2"}, 6, 2,
+      [("b", 0.5), ("a", 1.5)], 1.5, [("b", 0.5)]])
+with r.pipeline() as t:
+    t.lpush("py:l", "z").scard("py:s").hget("py:h", "f").zincrby("py:z", 2, "a")
+    want("data types in a transaction", t.execute(), [3, 2, "6", 3.5])
 print("redis-py:", "FAILED " + "; ".join(bad) if bad else "ok")
 sys.exit(1 if bad else 0)
