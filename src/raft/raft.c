@@ -263,6 +263,11 @@ static int receive(fl_raft *r, const fl_raft_msg *m)
      * entry must be able to send us the log that says so (thesis 4.2.3). */
     if (m->to != r->cfg.id || m->from == r->cfg.id || m->from == FL_NODE_NONE)
         return FL_EINVAL;
+    /* A message the core refuses must change nothing, its term included: checked before
+     * observe_term raises (and persists) ours. */
+    if ((m->type == FL_RAFT_MSG_APPEND && !fl__append_valid(r, m)) ||
+        (m->type == FL_RAFT_MSG_SNAPSHOT && !fl__snapshot_valid(m)))
+        return FL_EINVAL;
     if (m->type == FL_RAFT_MSG_PRE_VOTE && m->term > r->term && fl__in_lease(r))
         return 0; /* a live leader: ignore the disruptive pre-candidate */
     if (!observe_term(r, m))
@@ -404,6 +409,20 @@ void fl_raft_invariants(const fl_raft *r)
             FL_ASSERT(pr->inflight_count <= r->cfg.inflight_max);
         }
     }
+}
+
+void fl_raft_counters_of(const fl_raft *r, fl_raft_counters *out)
+{
+    *out = (fl_raft_counters){
+        .elections_started = r->elections_started,
+        .snapshots_taken = r->snapshots_taken,
+        .snapshot_chunks_sent = r->snapshot_chunks_sent,
+        .snapshots_installed = r->snapshots_installed,
+        .lease_reads_served = r->lease_reads_served,
+        .follower_reads_served = r->follower_reads_served,
+        .proposals_refused_busy = r->proposals_refused_busy,
+        .truncated_committed = r->truncated_committed,
+    };
 }
 
 void fl_raft_describe(const fl_raft *r, char *out, size_t out_size)

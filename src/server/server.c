@@ -454,6 +454,11 @@ static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p,
 
 /* ---- start and stop ------------------------------------------------------------------------ */
 
+static void peers_fatal(void *arg, int code, const char *what)
+{
+    fl__srv_fatal(arg, code, what);
+}
+
 static void signal_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
     srv *s = w->arg;
@@ -546,7 +551,8 @@ static int start(srv *s, fl_errmsg *m)
     s->kv_up = true;
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
         return rc;
-    fl_peers_config pc = {.cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n};
+    fl_peers_config pc = {
+        .cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n, .fatal = peers_fatal};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))

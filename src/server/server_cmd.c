@@ -501,9 +501,11 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
                   (unsigned long long)s->ops_timeout, sep, (unsigned long long)s->forwarded_in,
                   sep);
     fl_buf_printf(b, "reads_by_index:%llu%s", (unsigned long long)s->reads_by_index, sep);
+    fl_raft_counters k;
+    fl_raft_counters_of(r, &k);
     fl_buf_printf(b, "reads_at_follower:%llu%sreads_by_lease:%llu%s",
-                  (unsigned long long)r->follower_reads_served, sep,
-                  (unsigned long long)r->lease_reads_served, sep);
+                  (unsigned long long)k.follower_reads_served, sep,
+                  (unsigned long long)k.lease_reads_served, sep);
     fl_buf_printf(b, "snapshot_index:%llu%sfirst_index:%llu%ssnapshots_taken:%llu%s",
                   (unsigned long long)fl_raft_snapshot_of(r)->index, sep,
                   (unsigned long long)fl_raft_first_index(r), sep,
