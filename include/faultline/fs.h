@@ -72,8 +72,8 @@ typedef struct fl_fs_ops {
     int (*sync_dir)(fl_fs *fs, fl_errmsg *m);
     int (*list)(fl_fs *fs, fl_fs_name_fn fn, void *arg, fl_errmsg *m);
     int (*job_start)(fl_fs *fs, int (*fn)(void *arg), void *arg);
-    int (*job_finish)(fl_fs *fs); /* fn's result (waits for it if it still runs) */
-    int (*job_fd)(const fl_fs *fs);  /* real files: readable when a job finished; else -1 */
+    int (*job_finish)(fl_fs *fs);   /* fn's result (waits for it if it still runs) */
+    int (*job_fd)(const fl_fs *fs); /* real files: readable when a job finished; else -1 */
 } fl_fs_ops;
 
 struct fl_fs {

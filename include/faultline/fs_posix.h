@@ -12,6 +12,7 @@
 
 #define FL_FS_POSIX_LOCK  1u /* hold an exclusive flock on the directory until close */
 #define FL_FS_POSIX_MKDIR 2u /* create the directory (one level) if it is missing */
+#define FL_FS_POSIX_JOBS  4u /* start the job worker now (its fd is known from open on) */
 
 typedef struct fl_fs_posix {
     fl_fs fs;

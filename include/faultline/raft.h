@@ -538,6 +538,15 @@ static inline bool fl_raft_hard_state_durable(const fl_raft *r)
 {
     return r->durable_term == r->term && r->durable_vote == r->vote;
 }
+/* What the node was last told is durable: hard state and the log prefix up to *index (a
+ * prefix of its current log). */
+static inline void fl_raft_durable_of(const fl_raft *r, fl_term *term, fl_node_id *vote,
+                                      fl_index *index)
+{
+    *term = r->durable_term;
+    *vote = r->durable_vote;
+    *index = r->durable_index;
+}
 /* A received snapshot is installed but its persist request is not durable yet: the
  * environment takes no snapshot of its own meanwhile. */
 static inline bool fl_raft_install_pending(const fl_raft *r)

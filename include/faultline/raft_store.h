@@ -33,6 +33,9 @@
 #include "faultline/raft.h"
 #include "faultline/wal.h"
 
+/* The largest snapshot file read back (and so the largest snapshot a host stages). */
+#define FL_RAFT_STORE_SNAPSHOT_MAX ((size_t)FL_WAL_RECORD_LEN_LIMIT * 4)
+
 typedef struct fl_raft_store_opts {
     const fl_wal_faults *faults; /* the WAL's test hooks, or NULL */
     uint64_t segment_size_max;   /* 0: the WAL's default */

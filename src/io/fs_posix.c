@@ -266,6 +266,10 @@ int fl_fs_posix_open(fl_fs_posix *p, const char *dir, unsigned flags, fl_errmsg 
                    ? fl_errmsg_set(m, FL_EBUSY, "%s is in use (locked by another open)", dir)
                    : fl_errmsg_errno(m, FL_EIO, e, "flock %s", dir);
     }
+    if ((flags & FL_FS_POSIX_JOBS) && worker_start(p)) {
+        fl_fs_posix_close(p);
+        return fl_errmsg_set(m, FL_ENOMEM, "%s: cannot start the sync worker", dir);
+    }
     return 0;
 }
 

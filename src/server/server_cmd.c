@@ -481,7 +481,7 @@ static void conf_text(const fl_raft *r, fl_buf *b, const char *sep)
 static void status_text(srv *s, fl_buf *b, const char *sep)
 {
     char a[FL_ADDR_STR_MAX];
-    const fl_raft *r = &s->raft;
+    const fl_raft *r = fl__srv_raft(s);
     fl_buf_printf(b, "node_id:%u%srole:%s%sterm:%llu%sleader:%u%sleader_addr:%s%s", s->cfg.id, sep,
                   fl_raft_role_name(fl_raft_role_of(r)), sep,
                   (unsigned long long)fl_raft_term_of(r), sep, fl_raft_leader_of(r), sep,
@@ -509,10 +509,10 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
     fl_buf_printf(b, "snapshot_index:%llu%sfirst_index:%llu%ssnapshots_taken:%llu%s",
                   (unsigned long long)fl_raft_snapshot_of(r)->index, sep,
                   (unsigned long long)fl_raft_first_index(r), sep,
-                  (unsigned long long)s->snapshots_taken, sep);
+                  (unsigned long long)s->host.stats.snapshots_taken, sep);
     fl_buf_printf(b, "snapshots_installed:%llu%swal_segments_deleted:%llu%s",
-                  (unsigned long long)s->snapshots_installed, sep,
-                  (unsigned long long)s->store.segments_deleted, sep);
+                  (unsigned long long)s->host.stats.snapshots_installed, sep,
+                  (unsigned long long)s->host.store.segments_deleted, sep);
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < s->peers.n_out; i++)
         dropped += s->peers.out[i].dropped;
@@ -539,13 +539,14 @@ static void member_begin(op *o)
         done_error(o, "ERR not a node id of --cluster");
         return;
     }
-    if (fl_raft_role_of(&s->raft) != FL_RAFT_LEADER) {
+    if (fl_raft_role_of(fl__srv_raft(s)) != FL_RAFT_LEADER) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "ERR not the leader: ask node %u", fl_raft_leader_of(&s->raft));
+        snprintf(msg, sizeof(msg), "ERR not the leader: ask node %u",
+                 fl_raft_leader_of(fl__srv_raft(s)));
         done_error(o, msg);
         return;
     }
-    const fl_raft_conf *cur = fl_raft_conf_of(&s->raft);
+    const fl_raft_conf *cur = fl_raft_conf_of(fl__srv_raft(s));
     fl_raft_conf want;
     const char *name = ARG(o, 0);
     int rc = !strcasecmp(name, "fl.add") ? fl_raft_conf_add_learner(cur, (fl_node_id)id, &want)
@@ -600,7 +601,7 @@ static void status_begin(op *o)
 static void transfer_begin(op *o)
 {
     srv *s = o->s;
-    const fl_raft *r = &s->raft;
+    const fl_raft *r = fl__srv_raft(s);
     uint64_t id = 0;
     const char *arg = ARG(o, 1);
     size_t len = o->argv[1].len;

@@ -103,7 +103,7 @@ static int load_snapshot(fl_raft_store *s, uint64_t *from_seq, fl_errmsg *m)
     fl_buf f;
     fl_buf_init(&f);
     *from_seq = 1;
-    int rc = fl_fs_read_file(s->fs, SNAP_FILE, (size_t)FL_WAL_RECORD_LEN_LIMIT * 4, &f, m);
+    int rc = fl_fs_read_file(s->fs, SNAP_FILE, FL_RAFT_STORE_SNAPSHOT_MAX, &f, m);
     if (rc == FL_ENOTFOUND) {
         if (m)
             m->text[0] = 0;
