@@ -132,6 +132,11 @@ typedef enum fl_raft_mutant {
     /* a follower serves a ReadIndex read as soon as the leader's read index arrives, without
      * waiting to have applied up to it (thesis 6.4: it must wait; it answers stale state) */
     FL_RAFT_MUTANT_FOLLOWER_READ_UNAPPLIED = 1u << 14,
+    /* storage (raft_store.c, not the core): the snapshot file names the WAL record replay
+     * starts from, counting records not yet synced; after a crash lost them the WAL hands
+     * those numbers out again, and the next replay skips what was written since, synced or
+     * not (a vote or acknowledged entries forgotten) */
+    FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED = 1u << 15,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */

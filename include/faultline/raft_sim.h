@@ -10,6 +10,11 @@
  * safety checker (raft_check.h) and the node's own invariants run; a violation stops the
  * simulation.
  *
+ * Durability floor: after every step the host records what the node was told is durable (hard
+ * state, the log up to its durable index); at the next start the recovered state must not be
+ * below it (term and vote never go back, no synced entry missing unless a snapshot covers it),
+ * unless a sync lied or a record was corrupted in between (fl_sim_disk_untrusted).
+ *
  * Snapshots (snapshot_every > 0): whenever a node has applied snapshot_every entries past its
  * last snapshot, the host snapshots its state machine (the snapshot hook, or a stand-in), tells
  * the core (FL_RAFT_EV_SNAPSHOT), and writes the store's snapshot file; WAL segments behind it
@@ -76,6 +81,15 @@ typedef struct fl_raft_sim {
     uint64_t segment_bytes;   /* WAL segment size (default 256 KiB) */
     fl_buf violation;         /* the first violation found, "" if none */
     fl_raft_sim_stats stats;
+    /* per node id: what its last life was told is durable (see the top) */
+    struct fl_raft_sim_floor {
+        bool set;
+        fl_term term;
+        fl_node_id vote;
+        fl_index index;
+        fl_term index_term;
+        uint64_t untrusted; /* fl_sim_disk_untrusted when recorded */
+    } floor[FL_RAFT_NODES_MAX + 1];
 } fl_raft_sim;
 
 /* Initializes for a cluster of nodes 1..nodes with raft as the template (its id, voters and

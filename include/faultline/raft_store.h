@@ -39,11 +39,13 @@
 typedef struct fl_raft_store_opts {
     const fl_wal_faults *faults; /* the WAL's test hooks, or NULL */
     uint64_t segment_size_max;   /* 0: the WAL's default */
+    uint32_t mutants;            /* fl_raft_mutant bits; the store's own: SNAPSHOT_SEQ_UNSYNCED */
 } fl_raft_store_opts;
 
 typedef struct fl_raft_store {
     fl_fs *fs;
     struct fl_fs_posix *own_fs; /* opened by fl_raft_store_open (a path) */
+    uint32_t mutants;
     fl_wal wal;
     fl_buf scratch;
     /* recovered at open; owned until fl_raft_store_release */

@@ -112,6 +112,12 @@ int fl_wal_sync(fl_wal *w);
  * sticky error. */
 int fl_wal_delete_before(fl_wal *w, uint64_t seq, size_t *deleted);
 
+/* Drops every record (all obsolete: a snapshot holds them) and continues with an empty
+ * segment whose first record will be next_seq (> the last seq), so that no seq is ever
+ * handed out twice. Crash-safe: the segments go oldest first, and a log found still behind
+ * next_seq is restarted again. Only right after open (nothing appended). Returns 0 or the
+ * sticky error. */
+int fl_wal_restart_at(fl_wal *w, uint64_t next_seq);
 uint64_t fl_wal_first_seq(const fl_wal *w);  /* oldest record kept; == next if empty */
 uint64_t fl_wal_last_seq(const fl_wal *w);   /* newest record appended; first - 1 if empty */
 uint64_t fl_wal_synced_seq(const fl_wal *w); /* newest record known durable */

@@ -2,6 +2,7 @@
 #include "campaign.h"
 
 #include "cli.h"
+#include "faultline/crash_points.h"
 #include "faultline/error.h"
 #include "faultline/json.h"
 #include "faultline/json_read.h"
@@ -97,6 +98,33 @@ static void chaos_record(const sim_opts *o, uint64_t seed, fl_buf *line)
     fl_json_obj_end(&j);
 }
 
+/* One --crash-points seed as a campaign record. */
+static void crash_record(const sim_opts *o, uint64_t seed, fl_buf *line)
+{
+    fl_crash_config c;
+    fl_crash_config_default(&c);
+    c.seed = seed;
+    c.mutants = o->run.mutants;
+    fl_crash_result r;
+    fl_crash_points_run(&c, &r); /* the defaults are in range */
+    char what[400];
+    snprintf(what, sizeof(what), r.violation ? "safety: durability: %s" : "no violation", r.reason);
+    fl_json j;
+    fl_json_init(&j, line, false);
+    fl_json_obj_begin(&j);
+    fl_json_kv_uint(&j, "seed", seed);
+    fl_json_key(&j, "verdict");
+    fl_json_obj_begin(&j);
+    fl_json_kv_bool(&j, "violation", r.violation);
+    fl_json_kv_str(&j, "summary", what);
+    fl_json_kv_bool(&j, "invariants_held", !r.violation);
+    if (r.violation)
+        fl_json_kv_str(&j, "invariant_violation", what + 8);
+    fl_json_kv_bool(&j, "live", true);
+    fl_json_obj_end(&j);
+    fl_json_obj_end(&j);
+}
+
 static void worker(const sim_opts *o, uint32_t k, uint32_t jobs, int fd)
 {
     uint64_t i = 0;
@@ -108,8 +136,11 @@ static void worker(const sim_opts *o, uint32_t k, uint32_t jobs, int fd)
         if (i++ % jobs != k)
             continue;
         fl_buf_reset(&line);
-        if (o->chaos) {
-            chaos_record(o, seed, &line);
+        if (o->chaos || o->crash_points) {
+            if (o->chaos)
+                chaos_record(o, seed, &line);
+            else
+                crash_record(o, seed, &line);
             fl_buf_put_u8(&line, '\n');
             if (write(fd, line.data, line.len) != (ssize_t)line.len || seed == UINT64_MAX)
                 break;

@@ -2,8 +2,8 @@
  * (raft_host.h) that the server runs too: the host's storage is the node's simulated disk
  * (fl_sim_disk_fs), its messages the simulated network, its timer the node's. This file adds
  * what only the simulator does: the safety checks after every step, the applied digest
- * carried in snapshots and compared with the committed chain, and the counters campaigns
- * report. */
+ * carried in snapshots and compared with the committed chain, the durability floor checked at
+ * every restart, and the counters campaigns report. */
 #include "faultline/raft_sim.h"
 
 #include "faultline/assert.h"
@@ -220,6 +220,19 @@ static void env_checked(void *arg, const fl_raft_update *up, fl_raft_role before
     }
 }
 
+/* What survives on disk must never be less than what the node was told was durable
+ * (docs/simulator.md): the floor, recorded after every step of this life. */
+static void record_floor(rs_node *n)
+{
+    const fl_raft *r = fl_raft_host_raft(&n->h);
+    struct fl_raft_sim_floor *f = &n->rs->floor[n->id];
+    fl_raft_durable_of(r, &f->term, &f->vote, &f->index);
+    f->index_term = fl_raft_term_at(r, f->index);
+    if (f->index_term == 0)
+        f->index = 0; /* a pending install compacted it: the snapshot on disk decides */
+    f->set = true;
+}
+
 /* After the I/O: the applied digest must stay the committed chain; then the driver's hook. */
 static void env_applied(void *arg, const fl_raft_update *up)
 {
@@ -237,6 +250,7 @@ static void env_applied(void *arg, const fl_raft_update *up)
                  n->id, (unsigned long long)last);
         violation(n, why);
     }
+    record_floor(n);
     uint64_t deleted = n->h.store.segments_deleted;
     rs->stats.compactions += deleted - n->segments_deleted;
     n->segments_deleted = deleted;
@@ -266,6 +280,37 @@ static const fl_raft_host_env env_template = {
 
 /* ---- the protocol table ------------------------------------------------------------------ */
 
+/* The recovered state against the floor its last life was told was durable. */
+static void check_floor(rs_node *n)
+{
+    fl_raft_sim *rs = n->rs;
+    struct fl_raft_sim_floor *f = &rs->floor[n->id];
+    const fl_raft *r = fl_raft_host_raft(&n->h);
+    uint64_t untrusted = fl_sim_disk_untrusted(n->sim, n->id);
+    bool trusted = f->set && untrusted == f->untrusted; /* no lie, no corruption since */
+    f->untrusted = untrusted;
+    if (!rs->check || !trusted)
+        return;
+    char why[240];
+    fl_term term = fl_raft_term_of(r);
+    fl_node_id vote = fl_raft_vote_of(r);
+    fl_index snap = fl_raft_snapshot_of(r)->index;
+    if (term < f->term || (term == f->term && f->vote && vote != f->vote))
+        snprintf(why, sizeof(why),
+                 "durability: node %u restarted with term %llu vote %u after term %llu vote %u "
+                 "was synced",
+                 n->id, (unsigned long long)term, vote, (unsigned long long)f->term, f->vote);
+    else if (f->index > snap && fl_raft_term_at(r, f->index) != f->index_term)
+        snprintf(why, sizeof(why),
+                 "durability: node %u restarted without the synced entry %llu (term %llu): "
+                 "last index %llu, snapshot %llu",
+                 n->id, (unsigned long long)f->index, (unsigned long long)f->index_term,
+                 (unsigned long long)fl_raft_last_index(r), (unsigned long long)snap);
+    else
+        return;
+    violation(n, why);
+}
+
 static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
 {
     fl_raft_sim *rs = ctx;
@@ -282,6 +327,7 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     hc.raft.joining = id > rs->voters; /* empty and outside the configuration until added */
     hc.raft.seed = fl_rng_next(fl_sim_rng(sim, id));
     hc.store.segment_size_max = rs->segment_bytes;
+    hc.store.mutants = rs->raft.mutants;
     fl_raft_host_env env = env_template;
     env.arg = n;
     fl_errmsg m;
@@ -289,6 +335,13 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     if (rc) {
         rs->stats.corrupt_refused++;
         fl_sim_set_reason(sim, id, m.text);
+        /* only crashes touched the disk (no lie, corruption or reordered write): recovery
+         * must succeed */
+        if (rs->check && fl_sim_disk_untrusted(sim, id) == rs->floor[id].untrusted &&
+            rs->violation.len == 0)
+            fl_buf_printf(&rs->violation,
+                          "durability: node %u refused to start after crashes alone: %s", id,
+                          m.text);
         free(n);
         return NULL;
     }
@@ -296,6 +349,7 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
         rs->stats.torn_discarded++;
     n->segments_deleted = n->h.store.segments_deleted;
     fl_raft_counters_of(fl_raft_host_raft(&n->h), &n->counts);
+    check_floor(n);
     if (rs->check) {
         fl_buf vwhy;
         fl_buf_init(&vwhy);
@@ -308,6 +362,7 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     if (rs->hooks.on_start)
         rs->hooks.on_start(rs->hooks.arg, id, fl_raft_host_raft(&n->h));
     fl_raft_host_restore(&n->h, &m); /* after on_start: the state machine exists */
+    record_floor(n);
     fl_sim_set_timer(sim, id, fl_raft_deadline_of(fl_raft_host_raft(&n->h)));
     return n;
 }

@@ -378,6 +378,36 @@ int fl_wal_delete_before(fl_wal *w, uint64_t seq, size_t *deleted)
     return rc;
 }
 
+int fl_wal_restart_at(fl_wal *w, uint64_t next_seq)
+{
+    FL_ASSERT(next_seq > fl_wal_last_seq(w) && w->pending.len == 0);
+    if (w->err)
+        return w->err;
+    /* oldest first: a crash in between leaves a contiguous log that is still behind next_seq,
+     * and the caller's next open restarts it again */
+    w->fs->ops->close(w->fs, w->fd);
+    w->fd = -1;
+    for (size_t i = 0; i < w->segs_count; i++) {
+        char name[WAL_NAME_SIZE];
+        fl__wal_segment_name(name, w->segs[i].first_seq);
+        fl_errmsg why;
+        int u = w->fs->ops->unlink(w->fs, name, &why);
+        if (u && u != FL_ENOTFOUND)
+            return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO), "wal: unlink %s/%s: %s", w->dir,
+                                 name, why.text);
+    }
+    if (fl__wal_sync_dir(w))
+        return fl__wal_latch(w, FL_EIO);
+    w->segs_count = 0;
+    int rc = fl__wal_create_segment(w, 1, next_seq, &w->fd);
+    if (rc)
+        return rc;
+    w->file_size = WAL_HEADER_SIZE;
+    w->next_seq = next_seq;
+    w->synced_seq = next_seq - 1;
+    return 0;
+}
+
 uint64_t fl_wal_first_seq(const fl_wal *w)
 {
     return w->segs_count ? w->segs[0].first_seq : w->next_seq;
