@@ -10,10 +10,11 @@
  * safety checker (raft_check.h) and the node's own invariants run; a violation stops the
  * simulation.
  *
- * Durability floor: after every step the host records what the node was told is durable (hard
- * state, the log up to its durable index); at the next start the recovered state must not be
- * below it (term and vote never go back, no synced entry missing unless a snapshot covers it),
- * unless a sync lied or a record was corrupted in between (fl_sim_disk_untrusted).
+ * Durability floor: after every step the host records what the node was told is durable
+ * (hard state, the log up to its durable index; a cut of the log lowers it at once); at the next
+ * start the recovered state must not be below it (term and vote never go back, no synced entry
+ * missing unless a snapshot covers it), unless a sync lied or a record was corrupted in between
+ * (fl_sim_disk_untrusted).
  *
  * Snapshots (snapshot_every > 0): whenever a node has applied snapshot_every entries past its
  * last snapshot, the host snapshots its state machine (the snapshot hook, or a stand-in), tells

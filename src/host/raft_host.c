@@ -127,7 +127,8 @@ void fl__host_after_step(fl_raft_host *h, const fl_raft_update *up, fl_raft_role
         return;
     if (up->persist.seq)
         persist(h, up);
-    fl__host_snapshot_io(h, up); /* after the request is issued: the file covers it */
+    if (up->snapshot_chunk.index || up->persist.install || up->restore_index)
+        fl__host_snapshot_io(h, up); /* after the request is issued: the file covers it */
     send_msgs(h, up);
     if (h->failed)
         return;
@@ -147,7 +148,8 @@ int fl_raft_host_step(fl_raft_host *h, fl_raft_event *ev, fl_raft_update *up)
     bool outer = !h->stepping; /* a step inside a step (a sync's report) ends with the outer */
     h->stepping = true;
     fl__host_after_step(h, up, before);
-    fl__host_maybe_snapshot(h);
+    if (h->snapshot_every)
+        fl__host_maybe_snapshot(h);
     h->stepping = !outer;
     if (outer && h->sync_now) {
         h->sync_now = false;

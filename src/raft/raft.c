@@ -413,20 +413,6 @@ void fl_raft_invariants(const fl_raft *r)
     }
 }
 
-void fl_raft_counters_of(const fl_raft *r, fl_raft_counters *out)
-{
-    *out = (fl_raft_counters){
-        .elections_started = r->elections_started,
-        .snapshots_taken = r->snapshots_taken,
-        .snapshot_chunks_sent = r->snapshot_chunks_sent,
-        .snapshots_installed = r->snapshots_installed,
-        .lease_reads_served = r->lease_reads_served,
-        .follower_reads_served = r->follower_reads_served,
-        .proposals_refused_busy = r->proposals_refused_busy,
-        .truncated_committed = r->truncated_committed,
-    };
-}
-
 void fl_raft_describe(const fl_raft *r, char *out, size_t out_size)
 {
     static const char roles[] = "FPCL";

@@ -221,12 +221,22 @@ static void env_checked(void *arg, const fl_raft_update *up, fl_raft_role before
 }
 
 /* What survives on disk must never be less than what the node was told was durable
- * (docs/simulator.md): the floor, recorded after every step of this life. */
+ * (docs/simulator.md): the floor, recorded at the start and after every step. A cut of the
+ * log lowers it at once: the request that cuts may survive a crash unsynced, and a shorter
+ * log is then right. */
 static void record_floor(rs_node *n)
 {
     const fl_raft *r = fl_raft_host_raft(&n->h);
     struct fl_raft_sim_floor *f = &n->rs->floor[n->id];
-    fl_raft_durable_of(r, &f->term, &f->vote, &f->index);
+    fl_term term;
+    fl_node_id vote;
+    fl_index index;
+    fl_raft_durable_of(r, &term, &vote, &index);
+    if (f->set && term == f->term && vote == f->vote && index == f->index && index)
+        return; /* the entry at index changes only with index: a cut lowers it at once */
+    f->term = term;
+    f->vote = vote;
+    f->index = index;
     f->index_term = fl_raft_term_at(r, f->index);
     if (f->index_term == 0)
         f->index = 0; /* a pending install compacted it: the snapshot on disk decides */

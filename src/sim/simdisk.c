@@ -148,10 +148,13 @@ static int file_append(fl_simdisk *d, sd_file *f, const void *p, size_t n)
         f->recs = r;
         f->cap = cap;
     }
-    if (fl_buf_reserve(&f->bytes, n))
-        return FL_ENOMEM;
-    f->recs[f->count++] = (sd_rec){f->bytes.len, n, ++d->stamp};
+    size_t off = f->bytes.len;
     fl_buf_put_bytes(&f->bytes, p, n);
+    if (f->bytes.err) {
+        f->bytes.err = 0; /* what it held stays; this write did not happen */
+        return FL_ENOMEM;
+    }
+    f->recs[f->count++] = (sd_rec){off, n, ++d->stamp};
     d->bytes += n;
     if (d->st) {
         d->st->disk_writes++;

@@ -28,26 +28,32 @@ int fl__sd_sync(fl_simdisk *d, uint32_t target, bool notify, uint64_t token, fl_
     }
     if (d->syncs_count == SD_SYNCS_MAX)
         return fl_errmsg_set(m, FL_EFULL, "More than %d syncs pending", SD_SYNCS_MAX);
-    sd_sync s = {.seq = d->sync_seq + 1, .token = token, .stamp = ++d->stamp, .target = target};
-    s.notify = notify;
-    s.blocking = !d->in_job && !notify; /* the caller waits in it (simdisk.h) */
+    sd_sync *s = sync_at(d, d->syncs_count++);
+    s->seq = ++d->sync_seq;
+    s->token = token;
+    s->stamp = ++d->stamp;
+    s->target = target;
+    s->gen = 0;
+    s->upto = 0;
+    s->notify = notify;
+    s->blocking = !d->in_job && !notify; /* the caller waits in it (simdisk.h) */
+    s->fail = s->lie = false;
     if (target == SD_DIR) {
-        s.upto = d->ops_base + d->n_ops;
+        s->upto = d->ops_base + d->n_ops;
     } else if (target != SD_NONE) {
-        s.gen = d->files[target].gen;
-        s.upto = d->files[target].count;
+        s->gen = d->files[target].gen;
+        s->upto = d->files[target].count;
     }
     if (d->fail_next) {
         d->fail_next--;
-        s.fail = true; /* a notifying sync reports it when it completes */
+        s->fail = true; /* a notifying sync reports it when it completes */
     } else if (d->lie_next) {
         d->lie_next--;
-        s.lie = true;
+        s->lie = true;
     }
-    *sync_at(d, d->syncs_count++) = s;
-    d->sync_seq++;
-    int rc = d->hooks.sync_queued ? d->hooks.sync_queued(d->hooks.arg, d, s.seq) : 0;
-    if (rc && d->syncs_count && sync_at(d, d->syncs_count - 1)->seq == s.seq) {
+    uint64_t seq = s->seq;
+    int rc = d->hooks.sync_queued ? d->hooks.sync_queued(d->hooks.arg, d, seq) : 0;
+    if (rc && d->syncs_count && sync_at(d, d->syncs_count - 1)->seq == seq) {
         d->syncs_count--; /* refused: never queued */
         d->sync_seq--;
     }

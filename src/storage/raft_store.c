@@ -290,16 +290,24 @@ int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
 int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
 {
     FL_ASSERT(up->persist.seq != 0);
+    if (s->syncing) { /* the WAL is the job's: stage it, length first */
+        size_t at = s->staged.len;
+        fl_buf_put_u32(&s->staged, 0);
+        if (fl_raft_record_encode(up, &s->staged)) {
+            s->staged.len = at; /* keeps what was staged before intact */
+            s->staged.err = 0;
+            return FL_ENOMEM;
+        }
+        fl_buf_patch_u32(&s->staged, at, (uint32_t)(s->staged.len - at - 4));
+        s->issued_seq++;
+        return 0;
+    }
     fl_buf *b = &s->scratch;
     fl_buf_reset(b);
     if (fl_raft_record_encode(up, b))
         return b->err;
     s->issued_seq++;
-    if (!s->syncing)
-        return fl_wal_append(&s->wal, b->data, b->len, NULL);
-    fl_buf_put_u32(&s->staged, (uint32_t)b->len); /* the WAL is the worker's: stage it */
-    fl_buf_put_bytes(&s->staged, b->data, b->len);
-    return s->staged.err;
+    return fl_wal_append(&s->wal, b->data, b->len, NULL);
 }
 
 int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
@@ -343,13 +351,11 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
         fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
         return rc;
     }
-    fl_reader rd;
-    fl_reader_init(&rd, s->staged.data, s->staged.len);
-    while (rc == 0 && fl_reader_left(&rd) > 0) {
-        uint32_t len = fl_read_u32(&rd);
-        const uint8_t *p = fl_read_bytes(&rd, len);
-        FL_ASSERT(rd.err == 0); /* we wrote these bytes ourselves */
-        rc = fl_wal_append(&s->wal, p, len, NULL);
+    for (size_t off = 0; rc == 0 && off < s->staged.len;) { /* length u32, record; ... */
+        uint32_t len = fl_get_u32le(s->staged.data + off);
+        FL_ASSERT(s->staged.len - off - 4 >= len); /* we wrote these bytes ourselves */
+        rc = fl_wal_append(&s->wal, s->staged.data + off + 4, len, NULL);
+        off += 4 + (size_t)len;
     }
     fl_buf_reset(&s->staged);
     if (rc)

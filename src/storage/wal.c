@@ -148,13 +148,22 @@ static bool fault_fires(uint32_t *countdown)
 
 /* ---- writing ---- */
 
-/* Writes all of p at offset off. The tear hook writes a prefix and fails, as a crash in the
- * middle of the write would leave it. */
+static const char *last_name(const fl_wal *w, char out[WAL_NAME_SIZE])
+{
+    fl__wal_segment_name(out, w->segs[w->segs_count - 1].first_seq);
+    return out;
+}
+
+/* Writes all of p at offset off into name (NULL: the last segment, named only in a message:
+ * formatting names costs on the hot path). The tear hook writes a prefix and fails, as a
+ * crash in the middle of the write would leave it. */
 static int write_all(fl_wal *w, int fd, const uint8_t *p, size_t n, uint64_t off, const char *name)
 {
     fl_wal_faults *f = w->cfg.faults;
     fl_errmsg why;
+    char buf[WAL_NAME_SIZE];
     if (f && fault_fires(&f->tear_after)) {
+        name = name ? name : last_name(w, buf);
         size_t keep = f->tear_keep_bytes < n ? f->tear_keep_bytes : n;
         if (keep && w->fs->ops->write(w->fs, fd, p, keep, off, &why))
             keep = 0;
@@ -168,8 +177,8 @@ static int write_all(fl_wal *w, int fd, const uint8_t *p, size_t n, uint64_t off
     int rc = w->fs->ops->write(w->fs, fd, p, n, off, &why);
     if (rc)
         return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO),
-                             "wal: write(%s/%s at offset %" PRIu64 "): %s", w->dir, name, off,
-                             why.text);
+                             "wal: write(%s/%s at offset %" PRIu64 "): %s", w->dir,
+                             name ? name : last_name(w, buf), off, why.text);
     w->stats.writes++;
     w->stats.bytes += n;
     return 0;
@@ -178,21 +187,17 @@ static int write_all(fl_wal *w, int fd, const uint8_t *p, size_t n, uint64_t off
 int fl__wal_sync_fd(fl_wal *w, int fd, const char *name)
 {
     fl_wal_faults *f = w->cfg.faults;
+    char buf[WAL_NAME_SIZE];
     if (f && fault_fires(&f->fsync_fail_after))
         return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO),
-                             "wal: fdatasync(%s/%s): Input/output error (injected)", w->dir, name);
+                             "wal: fdatasync(%s/%s): Input/output error (injected)", w->dir,
+                             name ? name : last_name(w, buf));
     w->stats.fsyncs++;
     fl_errmsg why;
     if (w->fs->ops->sync(w->fs, fd, &why))
         return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO), "wal: fdatasync(%s/%s): %s", w->dir,
-                             name, why.text);
+                             name ? name : last_name(w, buf), why.text);
     return 0;
-}
-
-static const char *last_name(const fl_wal *w, char out[WAL_NAME_SIZE])
-{
-    fl__wal_segment_name(out, w->segs[w->segs_count - 1].first_seq);
-    return out;
 }
 
 /* Writes the buffered records to the last segment (no sync). */
@@ -202,8 +207,7 @@ static int flush(fl_wal *w)
         return w->err;
     if (w->pending.len == 0)
         return 0;
-    char name[WAL_NAME_SIZE];
-    int rc = write_all(w, w->fd, w->pending.data, w->pending.len, w->file_size, last_name(w, name));
+    int rc = write_all(w, w->fd, w->pending.data, w->pending.len, w->file_size, NULL);
     if (rc)
         return rc;
     w->file_size += w->pending.len;
@@ -218,8 +222,7 @@ int fl_wal_sync(fl_wal *w)
         return rc;
     if (w->synced_seq == w->next_seq - 1)
         return 0; /* nothing new */
-    char name[WAL_NAME_SIZE];
-    rc = fl__wal_sync_fd(w, w->fd, last_name(w, name));
+    rc = fl__wal_sync_fd(w, w->fd, NULL);
     if (rc)
         return rc;
     w->synced_seq = w->next_seq - 1;
