@@ -76,6 +76,7 @@ typedef struct fl_raft_host {
     fl_raft r;
     fl_raft_store store;
     fl_raft_host_env env;
+    fl_node_id id;
     uint32_t snapshot_every;
     bool raft_up, store_up;
     bool failed;   /* env.fatal was called: nothing more is done */

@@ -60,6 +60,25 @@ void campaign_chaos_config(const sim_opts *o, uint64_t seed, fl_chaos_config *c)
         c->snapshot_every = o->run.snapshot_every;
 }
 
+/* {"seed":S,"verdict":{...}, the head of a record, left open for what follows; invariant is
+ * NULL unless a safety check failed. */
+static void record_head(fl_json *j, fl_buf *line, uint64_t seed, const char *what,
+                        const char *invariant, bool live)
+{
+    fl_json_init(j, line, false);
+    fl_json_obj_begin(j);
+    fl_json_kv_uint(j, "seed", seed);
+    fl_json_key(j, "verdict");
+    fl_json_obj_begin(j);
+    fl_json_kv_bool(j, "violation", invariant || !live);
+    fl_json_kv_str(j, "summary", what);
+    fl_json_kv_bool(j, "invariants_held", !invariant);
+    if (invariant)
+        fl_json_kv_str(j, "invariant_violation", invariant);
+    fl_json_kv_bool(j, "live", live);
+    fl_json_obj_end(j);
+}
+
 /* One --chaos seed as a campaign record (the fields a kv run's record has that apply). */
 static void chaos_record(const sim_opts *o, uint64_t seed, fl_buf *line)
 {
@@ -78,18 +97,7 @@ static void chaos_record(const sim_opts *o, uint64_t seed, fl_buf *line)
         snprintf(what, sizeof(what),
                  r.live ? "no violation" : "liveness: no commit after the heal");
     fl_json j;
-    fl_json_init(&j, line, false);
-    fl_json_obj_begin(&j);
-    fl_json_kv_uint(&j, "seed", seed);
-    fl_json_key(&j, "verdict");
-    fl_json_obj_begin(&j);
-    fl_json_kv_bool(&j, "violation", r.violation || !r.live);
-    fl_json_kv_str(&j, "summary", what);
-    fl_json_kv_bool(&j, "invariants_held", !r.violation);
-    if (r.violation)
-        fl_json_kv_str(&j, "invariant_violation", r.reason);
-    fl_json_kv_bool(&j, "live", r.live);
-    fl_json_obj_end(&j);
+    record_head(&j, line, seed, what, r.violation ? r.reason : NULL, r.live);
     fl_json_key(&j, "counts");
     fl_json_obj_begin(&j);
     fl_json_kv_uint(&j, "elections", r.elections);
@@ -110,18 +118,7 @@ static void crash_record(const sim_opts *o, uint64_t seed, fl_buf *line)
     char what[400];
     snprintf(what, sizeof(what), r.violation ? "safety: durability: %s" : "no violation", r.reason);
     fl_json j;
-    fl_json_init(&j, line, false);
-    fl_json_obj_begin(&j);
-    fl_json_kv_uint(&j, "seed", seed);
-    fl_json_key(&j, "verdict");
-    fl_json_obj_begin(&j);
-    fl_json_kv_bool(&j, "violation", r.violation);
-    fl_json_kv_str(&j, "summary", what);
-    fl_json_kv_bool(&j, "invariants_held", !r.violation);
-    if (r.violation)
-        fl_json_kv_str(&j, "invariant_violation", what + 8);
-    fl_json_kv_bool(&j, "live", true);
-    fl_json_obj_end(&j);
+    record_head(&j, line, seed, what, r.violation ? what + 8 : NULL, true);
     fl_json_obj_end(&j);
 }
 

@@ -105,7 +105,7 @@ int fl_raft_host_receive(fl_raft_host *h, fl_node_id from, const uint8_t *bytes,
 {
     fl_raft_msg m;
     if (fl_wire_raft_decode(bytes, len, &m, h->decode_entries, FL_WIRE_ENTRIES_MAX) ||
-        m.from != from || m.to != h->r.cfg.id) {
+        m.from != from || m.to != h->id) {
         h->stats.decode_errors++;
         return FL_ECORRUPT;
     }
@@ -165,6 +165,7 @@ int fl_raft_host_open(fl_raft_host *h, fl_fs *fs, const fl_raft_host_config *c,
 {
     memset(h, 0, sizeof(*h));
     h->env = *env;
+    h->id = c->raft.id;
     h->snapshot_every = c->snapshot_every;
     size_t snap_max = c->snapshot_bytes_max ? c->snapshot_bytes_max : FL_RAFT_STORE_SNAPSHOT_MAX;
     fl_buf_init(&h->snap);

@@ -182,19 +182,27 @@ static sd_file *file_of(fl_simdisk *d, int fd)
     return &d->files[d->fds[fd]];
 }
 
+/* Room for one more directory operation. */
+static int ops_reserve(fl_simdisk *d, fl_errmsg *m)
+{
+    if (d->n_ops < d->cap_ops)
+        return 0;
+    size_t cap = d->cap_ops ? d->cap_ops * 2 : 16;
+    sd_dirop *o = realloc(d->ops, cap * sizeof(*o));
+    if (!o)
+        return fail(m, FL_ENOMEM, "Cannot allocate memory");
+    d->ops = o;
+    d->cap_ops = cap;
+    return 0;
+}
+
 static int create(fl_simdisk *d, const char *name, uint32_t *ino, fl_errmsg *m)
 {
     if (strlen(name) >= FL_FS_NAME_MAX || strchr(name, '/'))
         return fail(m, FL_EINVAL, "File name too long or not plain");
     before(d, FL_SIMDISK_OP_CREATE);
-    if (d->n_ops == d->cap_ops) {
-        size_t cap = d->cap_ops ? d->cap_ops * 2 : 16;
-        sd_dirop *o = realloc(d->ops, cap * sizeof(*o));
-        if (!o)
-            return fail(m, FL_ENOMEM, "Cannot allocate memory");
-        d->ops = o;
-        d->cap_ops = cap;
-    }
+    if (ops_reserve(d, m))
+        return FL_ENOMEM;
     int rc = file_new(d, ino);
     if (!rc)
         rc = fl__sd_names_put(&d->cur, name, *ino);
@@ -312,14 +320,8 @@ static int dirop(fl_simdisk *d, uint8_t kind, const char *name, const char *to, 
     if (to && (strlen(to) >= FL_FS_NAME_MAX || strchr(to, '/')))
         return fail(m, FL_EINVAL, "File name too long or not plain");
     before(d, kind == SD_RENAME ? FL_SIMDISK_OP_RENAME : FL_SIMDISK_OP_UNLINK);
-    if (d->n_ops == d->cap_ops) {
-        size_t cap = d->cap_ops ? d->cap_ops * 2 : 16;
-        sd_dirop *o = realloc(d->ops, cap * sizeof(*o));
-        if (!o)
-            return fail(m, FL_ENOMEM, "Cannot allocate memory");
-        d->ops = o;
-        d->cap_ops = cap;
-    }
+    if (ops_reserve(d, m))
+        return FL_ENOMEM;
     uint32_t ino = fl__sd_find(&d->cur, name)->ino;
     if (to && fl__sd_names_put(&d->cur, to, ino))
         return fail(m, FL_ENOMEM, "Cannot allocate memory");
