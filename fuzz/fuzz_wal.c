@@ -1,4 +1,4 @@
-/* fuzz_wal.c: libFuzzer target for WAL recovery (io/wal_recover.c): bytes from disk are
+/* fuzz_wal.c: libFuzzer target for WAL recovery (storage/wal_recover.c): bytes from disk are
  * untrusted and must never crash, assert or hang the node.
  *
  * The input becomes the content of one segment file in a temporary directory. Flags in the

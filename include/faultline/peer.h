@@ -62,6 +62,9 @@ typedef struct fl_peers_config {
     fl_node_id ids[FL_RAFT_NODES_MAX];
     fl_addr addrs[FL_RAFT_NODES_MAX];
     size_t queue_bytes_max; /* per peer; 0 = 64 MiB */
+    /* Required: the transport cannot go on (a timer it needs did not start: a peer would
+     * never be reconnected). Called with the frame callback's arg; the owner stops. */
+    void (*fatal)(void *arg, int code, const char *what);
 } fl_peers_config;
 
 typedef struct fl_peers {
@@ -90,8 +93,6 @@ int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, s
 /* Writes queued frames now, as far as the sockets take them (the rest waits for the loop).
  * Called before a blocking fdatasync so that peers work in parallel with it. */
 void fl_peers_flush(fl_peers *ps);
-/* True when the outgoing connection to node to is up. */
-bool fl_peers_connected(const fl_peers *ps, fl_node_id to);
 void fl_peers_close(fl_peers *ps);
 
 #endif

@@ -132,6 +132,11 @@ typedef enum fl_raft_mutant {
     /* a follower serves a ReadIndex read as soon as the leader's read index arrives, without
      * waiting to have applied up to it (thesis 6.4: it must wait; it answers stale state) */
     FL_RAFT_MUTANT_FOLLOWER_READ_UNAPPLIED = 1u << 14,
+    /* storage (raft_store.c, not the core): the snapshot file names the WAL record replay
+     * starts from, counting records not yet synced; after a crash lost them the WAL hands
+     * those numbers out again, and the next replay skips what was written since, synced or
+     * not (a vote or acknowledged entries forgotten) */
+    FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED = 1u << 15,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
@@ -401,6 +406,7 @@ typedef struct fl_raft {
     fl_time_ns quorum_deadline;
     fl_time_ns leader_contact; /* when we last heard from the current leader */
     uint64_t ctx_next;
+    uint64_t lead_ctx_first; /* LEADER: the first AppendEntries ctx of this leadership */
     /* this step's outputs */
     fl_raft_msg *out;
     size_t out_count;
@@ -527,8 +533,70 @@ static inline fl_index fl_raft_conf_index_of(const fl_raft *r)
 {
     return r->conf_index;
 }
-/* The leader's replication progress for member id, NULL if none (or not leader). */
-const fl_raft_progress *fl_raft_progress_of(const fl_raft *r, fl_node_id id);
+static inline fl_node_id fl_raft_vote_of(const fl_raft *r)
+{
+    return r->vote;
+}
+/* The hard state (term, vote) is the one last reported durable: nothing about it waits for
+ * a persist request. */
+static inline bool fl_raft_hard_state_durable(const fl_raft *r)
+{
+    return r->durable_term == r->term && r->durable_vote == r->vote;
+}
+/* What the node was last told is durable: hard state and the log prefix up to *index (a
+ * prefix of its current log). */
+static inline void fl_raft_durable_of(const fl_raft *r, fl_term *term, fl_node_id *vote,
+                                      fl_index *index)
+{
+    *term = r->durable_term;
+    *vote = r->durable_vote;
+    *index = r->durable_index;
+}
+/* A received snapshot is installed but its persist request is not durable yet: the
+ * environment takes no snapshot of its own meanwhile. */
+static inline bool fl_raft_install_pending(const fl_raft *r)
+{
+    return r->install_seq != 0;
+}
+/* An InstallSnapshot being received: its metadata (index 0: none) and the bytes staged. */
+static inline const fl_raft_snapshot_meta *fl_raft_staging_of(const fl_raft *r, uint64_t *offset)
+{
+    *offset = r->stage.offset;
+    return &r->stage.meta;
+}
+/* The configuration in force before the log's CONFIG entries: the bootstrap one, or the one
+ * the snapshot carried, as of *index (0 for the bootstrap one; may be NULL). */
+static inline const fl_raft_conf *fl_raft_conf_base_of(const fl_raft *r, fl_index *index)
+{
+    if (index)
+        *index = r->conf_base_index;
+    return &r->conf_base;
+}
+/* When the node wants its next TICK (local time): what an update's deadline_ns says. */
+fl_time_ns fl_raft_deadline_of(const fl_raft *r);
+
+/* Counters for observers, summed over the node's life (this process). */
+typedef struct fl_raft_counters {
+    uint64_t elections_started;
+    uint64_t snapshots_taken;       /* EV_SNAPSHOT accepted */
+    uint64_t snapshot_chunks_sent;  /* InstallSnapshot messages */
+    uint64_t snapshots_installed;   /* installs made durable */
+    uint64_t lease_reads_served;    /* leader reads answered within the lease */
+    uint64_t follower_reads_served; /* reads at a follower or learner reported ok */
+    uint64_t proposals_refused_busy;
+    uint64_t truncated_committed; /* committed entries removed: only ever by a mutant */
+} fl_raft_counters;
+static inline void fl_raft_counters_of(const fl_raft *r, fl_raft_counters *out)
+{
+    out->elections_started = r->elections_started;
+    out->snapshots_taken = r->snapshots_taken;
+    out->snapshot_chunks_sent = r->snapshot_chunks_sent;
+    out->snapshots_installed = r->snapshots_installed;
+    out->lease_reads_served = r->lease_reads_served;
+    out->follower_reads_served = r->follower_reads_served;
+    out->proposals_refused_busy = r->proposals_refused_busy;
+    out->truncated_committed = r->truncated_committed;
+}
 
 /* Asserts the node's local invariants (see the top of this file). */
 void fl_raft_invariants(const fl_raft *r);

@@ -1,5 +1,5 @@
-/* raft_record.h: the one durable form of a Raft persist request, shared by the real WAL store
- * (io/raft_store.c) and the simulator's disk (sim/raft_host.c). Format in
+/* raft_record.h: the one durable form of a Raft persist request, written and replayed by the
+ * Raft store (storage/raft_store.c), in the server and the simulator alike. Format in
  * src/wire/raft_record.c. Decoding untrusted bytes returns an error, never asserts. */
 #ifndef FAULTLINE_RAFT_RECORD_H
 #define FAULTLINE_RAFT_RECORD_H

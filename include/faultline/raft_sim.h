@@ -1,24 +1,26 @@
 /* raft_sim.h: hosts the Raft core in the simulator (sim.h) through the protocol table.
  *
- * Each simulated node is an fl_raft plus glue: messages go through the wire codec onto the
- * simulated network; persist requests become disk records followed by a sync whose
- * completion is fed back as PERSISTED; a failed fsync stops the node; at a (re)start the node
- * rebuilds its hard state and log from the records that survived, verifying each record's
- * CRC32C (a torn last record is discarded; a bad record followed by good ones refuses the
- * start). After every step the cluster-wide safety checker (raft_check.h) and the node's own
- * invariants run; a violation stops the simulation.
+ * Each simulated node is the one Raft host (raft_host.h) that the server runs too: its store
+ * is the node's simulated disk (fl_sim_disk_fs), so the WAL, the snapshot file and their
+ * recovery are the server's code under the simulator's disk faults (lost, torn or reordered
+ * unsynced writes, corrupt records, failed or lying syncs) and crashes. Messages go through the
+ * wire codec onto the simulated network; a failed write or sync stops the node; a start that
+ * finds damage it must not repair (a bad record followed by good ones, a damaged snapshot
+ * file) is refused with the message naming file and offset. After every step the cluster-wide
+ * safety checker (raft_check.h) and the node's own invariants run; a violation stops the
+ * simulation.
  *
- * Disk record format: crc32c u32 (little-endian, over everything after it), then the
- * persist request in the form of raft_record.h, the same bytes the real server's WAL holds.
+ * Durability floor: after every step the host records what the node was told is durable
+ * (hard state, the log up to its durable index; a cut of the log lowers it at once); at the next
+ * start the recovered state must not be below it (term and vote never go back, no synced entry
+ * missing unless a snapshot covers it), unless a sync lied or a record was corrupted in between
+ * (fl_sim_disk_untrusted).
  *
  * Snapshots (snapshot_every > 0): whenever a node has applied snapshot_every entries past its
  * last snapshot, the host snapshots its state machine (the snapshot hook, or a stand-in), tells
- * the core (FL_RAFT_EV_SNAPSHOT), and writes a snapshot checkpoint record (raft_record.h: hard
- * state, snapshot, the log after it) followed by a sync. Only once that sync completes are the
- * records before the checkpoint dropped: a checkpoint lost or torn in a crash leaves the
- * previous one and the log behind it. An installed snapshot (InstallSnapshot) is written the
- * same way, as the persist request that installs it. At a start the latest surviving
- * checkpoint is restored, then the records after it.
+ * the core (FL_RAFT_EV_SNAPSHOT), and writes the store's snapshot file; WAL segments behind it
+ * are deleted (segment_bytes each). An installed snapshot (InstallSnapshot) is written the
+ * same way. At a start the snapshot file is restored, then the WAL records after it.
  *
  * The host's snapshot bytes wrap the state machine's: magic u32 "FLSN", index u64, digest u64
  * (fl_raft_check_entry_hash chained over every applied entry), app length u32, app bytes. The
@@ -48,15 +50,15 @@ typedef struct fl_raft_sim_stats {
     uint64_t steps;
     uint64_t decode_errors;        /* messages the wire codec refused */
     uint64_t rejected_msgs;        /* messages the core refused (FL_EINVAL) */
-    uint64_t fsync_failures;       /* nodes stopped by a failed fsync */
-    uint64_t torn_discarded;       /* torn tail records discarded at start */
-    uint64_t corrupt_refused;      /* starts refused because of a corrupt record */
+    uint64_t fsync_failures;       /* nodes stopped by a failed write or sync */
+    uint64_t torn_discarded;       /* starts that cut a torn WAL tail */
+    uint64_t corrupt_refused;      /* starts refused (damage recovery must not repair) */
     uint64_t elections;            /* campaigns started, summed over nodes and lives */
     uint64_t snapshots_taken;      /* local snapshots (EV_SNAPSHOT) */
     uint64_t snapshot_chunks_sent; /* InstallSnapshot messages sent */
     uint64_t snapshots_installed;  /* InstallSnapshot made durable on a follower */
     uint64_t snapshot_restores;    /* state machines replaced by a snapshot (install or start) */
-    uint64_t compactions;          /* disk records dropped behind a durable checkpoint */
+    uint64_t compactions;          /* WAL segments deleted behind a snapshot file */
     /* membership, counted once per log index as the first node applies it */
     uint64_t joint_committed;   /* C(old,new) entries committed */
     uint64_t config_committed;  /* C(new) (non-joint) entries committed */
@@ -77,11 +79,18 @@ typedef struct fl_raft_sim {
     bool check;               /* run the safety checker (default true) */
     uint32_t snapshot_every;  /* applied entries between snapshots; 0 = never (default) */
     uint32_t snapshot_filler; /* stand-in state size in bytes when there is no snapshot hook */
+    uint64_t segment_bytes;   /* WAL segment size (default 256 KiB) */
     fl_buf violation;         /* the first violation found, "" if none */
     fl_raft_sim_stats stats;
-    fl_raft_entry *decode_entries; /* scratch for decoding AppendEntries */
-    fl_buf scratch;
-    fl_buf snapbuf; /* scratch for building a snapshot */
+    /* per node id: what its last life was told is durable (see the top) */
+    struct fl_raft_sim_floor {
+        bool set;
+        fl_term term;
+        fl_node_id vote;
+        fl_index index;
+        fl_term index_term;
+        uint64_t untrusted; /* fl_sim_disk_untrusted when recorded */
+    } floor[FL_RAFT_NODES_MAX + 1];
 } fl_raft_sim;
 
 /* Initializes for a cluster of nodes 1..nodes with raft as the template (its id, voters and

@@ -19,21 +19,33 @@
  * only contributes its entries after the snapshot's index.
  *
  * Background sync, for an event loop: fl_raft_store_sync_start hands the write + fdatasync of
- * everything appended so far to a worker thread; the loop keeps running (appends made
- * meanwhile are staged in memory, not given to the WAL) until fl_raft_store_sync_fd becomes
- * readable, then calls fl_raft_store_sync_finish, which reports the result and moves the
- * staged records into the WAL for the next sync. Only the worker touches the WAL while a
- * sync runs; the mutex orders everything else. */
+ * everything appended so far to a job of the file interface (fs.h: a worker thread for real
+ * files; the simulated disk completes it later in virtual time); the loop keeps running
+ * (appends made meanwhile are staged in memory, not given to the WAL) until the job is done
+ * (real files: fl_raft_store_sync_fd becomes readable; the simulator: FL_FS_JOB_TOKEN), then
+ * calls fl_raft_store_sync_finish, which reports the result and moves the staged records into
+ * the WAL for the next sync. Only the job touches the WAL while it runs. */
 #ifndef FAULTLINE_RAFT_STORE_H
 #define FAULTLINE_RAFT_STORE_H
 
 #include "faultline/errmsg.h"
+#include "faultline/fs.h"
 #include "faultline/raft.h"
 #include "faultline/wal.h"
 
-#include <pthread.h>
+/* The largest snapshot file read back (and so the largest snapshot a host stages). */
+#define FL_RAFT_STORE_SNAPSHOT_MAX ((size_t)FL_WAL_RECORD_LEN_LIMIT * 4)
+
+typedef struct fl_raft_store_opts {
+    const fl_wal_faults *faults; /* the WAL's test hooks, or NULL */
+    uint64_t segment_size_max;   /* 0: the WAL's default */
+    uint32_t mutants;            /* fl_raft_mutant bits; the store's own: SNAPSHOT_SEQ_UNSYNCED */
+} fl_raft_store_opts;
 
 typedef struct fl_raft_store {
+    fl_fs *fs;
+    struct fl_fs_posix *own_fs; /* opened by fl_raft_store_open (a path) */
+    uint32_t mutants;
     fl_wal wal;
     fl_buf scratch;
     /* recovered at open; owned until fl_raft_store_release */
@@ -46,22 +58,18 @@ typedef struct fl_raft_store {
     fl_buf snap_data;           /* its state-machine bytes */
     uint64_t records_replayed;
     uint64_t issued_seq;       /* WAL seq the next appended request gets (staged ones count) */
-    uint64_t delete_before;    /* compaction to do once the sync worker is done; 0: none */
+    uint64_t delete_before;    /* compaction to do once the sync job is done; 0: none */
     uint64_t segments_deleted; /* WAL segment files removed behind snapshots */
     /* background sync */
-    fl_buf staged;  /* records appended while syncing: length u32, payload; ... */
-    bool syncing;   /* a sync runs on the worker: the WAL is the worker's */
-    bool worker_up; /* the thread, mutex, condition and eventfd exist */
-    bool want, quit;
-    int result;
-    int efd;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    fl_buf staged; /* records appended while syncing: length u32, payload; ... */
+    bool syncing;  /* a sync job runs: the WAL is the job's */
 } fl_raft_store;
 
-/* Opens (creating) the WAL in dir and replays it. Returns 0, or an FL_E code with the
- * reason in m (FL_ECORRUPT for a record that does not decode or does not fit the log). */
+/* Opens (creating) the WAL in fs's directory and replays it (fs stays the caller's and must
+ * outlive s). Returns 0, or an FL_E code with the reason in m (FL_ECORRUPT for a record that
+ * does not decode or does not fit the log, naming the file). */
+int fl_raft_store_open_fs(fl_raft_store *s, fl_fs *fs, const fl_raft_store_opts *o, fl_errmsg *m);
+/* The same on the real directory dir (created if missing), locked until close. */
 int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *faults,
                        fl_errmsg *m);
 /* The same with a WAL segment size (0: the WAL's default), for tests of compaction. */
@@ -83,10 +91,11 @@ int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up);
 /* Makes everything appended durable, on the calling thread (no background sync may be
  * running). Returns 0 or the sticky error (reason in m). */
 int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m);
-/* Starts a background sync of everything appended so far (none may be running; the worker
- * is started on first use). Returns 0, or FL_ENOMEM / FL_EIO if the worker cannot start. */
+/* Starts a background sync of everything appended so far (none may be running). Returns 0,
+ * or FL_ENOMEM / FL_EIO if the job cannot start. */
 int fl_raft_store_sync_start(fl_raft_store *s);
-/* An fd that becomes readable when the background sync is done (valid after a start). */
+/* Real files: an fd that becomes readable when the background sync is done (valid after a
+ * start); -1 for the simulated disk. */
 int fl_raft_store_sync_fd(const fl_raft_store *s);
 /* Collects a finished background sync: returns its result (0, or the sticky error with the
  * reason in m) and appends the records staged meanwhile to the WAL. */

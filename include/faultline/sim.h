@@ -30,8 +30,9 @@ typedef struct fl_sim fl_sim;
 
 typedef struct fl_sim_proto {
     const char *name;
-    /* Starts (or restarts after a crash) node id. The node reads what survived on its disk with
-     * fl_sim_disk_count()/fl_sim_disk_record() and rebuilds itself. Returns the node's opaque
+    /* Starts (or restarts after a crash) node id. The node reads what survived on its disk
+     * through its file interface (fl_sim_disk_fs) or, for raw records,
+     * fl_sim_disk_count()/fl_sim_disk_record(), and rebuilds itself. Returns the node's opaque
      * state, or NULL if the node refuses to start (e.g. it found corruption): the sim then keeps
      * it down and records why (the node may call fl_sim_set_reason() before returning NULL). */
     void *(*start)(void *ctx, fl_sim *sim, fl_node_id id);
@@ -94,10 +95,11 @@ typedef struct fl_sim_link {
     fl_sim_dist delay;     /* one-way delay */
 } fl_sim_link;
 
-/* What survives a crash of the unsynced suffix of a node's disk. */
+/* What survives a crash of what a node's disk has not synced (simdisk.h). */
 typedef enum fl_sim_crash_mode {
-    FL_SIM_CRASH_LOSE_UNSYNCED = 0, /* every unsynced record is lost */
-    FL_SIM_CRASH_RANDOM_PREFIX,     /* a uniformly random prefix of them survives */
+    FL_SIM_CRASH_LOSE_UNSYNCED = 0, /* every unsynced write (and directory change) is lost */
+    FL_SIM_CRASH_RANDOM_PREFIX,     /* a uniformly random prefix of them survives (per file) */
+    FL_SIM_CRASH_RANDOM_SUBSET,     /* each survives independently: writes reordered */
 } fl_sim_crash_mode;
 
 typedef struct fl_sim_config {
@@ -108,14 +110,14 @@ typedef struct fl_sim_config {
     fl_sim_link link;             /* initial model of every directed link */
     fl_sim_dist disk_sync;        /* fsync latency of every node */
     fl_sim_crash_mode crash_mode; /* fate of unsynced records at a crash */
-    double torn; /* probability that, when unsynced records exist at a crash, the last surviving
-                    one (or, if none survives, the first unsynced one) is cut short */
+    double torn; /* probability that, when a file has unsynced writes at a crash, the last
+                    surviving one (or, if none survives, the first unsynced one) is cut short */
     /* index id-1, ids 1..FL_SIM_NODES_MAX (larger ids start at offset 0, drift 0) */
     int64_t clock_offset_ns[FL_SIM_NODES_MAX]; /* local = global + offset (+ drift) */
     double clock_drift_ppm[FL_SIM_NODES_MAX];  /* in (-500000, 500000) */
     size_t events_max;                         /* pending events, 16..2^26 */
     size_t msg_bytes_max;                      /* one message, 1..2^26 */
-    size_t disk_bytes_max;                     /* per node, all records, 1..2^40 */
+    size_t disk_bytes_max;                     /* per node, all files, 1..2^40 */
     bool trace_verbose; /* store describe() of the node after every event in the trace ring */
     bool quiet;         /* do not print the violation and trace tail to stderr when a check fails */
 } fl_sim_config;
@@ -147,7 +149,12 @@ int fl_sim_send(fl_sim *sim, fl_node_id from, fl_node_id to, const void *msg, si
 /* Arms the node's one timer at a deadline on its local clock; re-arming replaces, FL_TIME_NEVER
  * cancels. A deadline in the past fires as soon as possible. */
 int fl_sim_set_timer(fl_sim *sim, fl_node_id id, fl_time_ns local_deadline_ns);
-/* Appends one record (copied) to the node's disk, unsynced. FL_EFULL over disk_bytes_max. */
+/* The node's disk as a file interface (fs.h; simdisk.h says what a crash keeps): storage code
+ * (the WAL, the Raft store) runs on it as on real files. A job's end is heard through
+ * proto->synced with token FL_FS_JOB_TOKEN. NULL for a bad id or a node that is down. */
+struct fl_fs *fl_sim_disk_fs(fl_sim *sim, fl_node_id id);
+/* Raw records, for protocols that keep their own (one file of the disk holds them): */
+/* Appends one record (copied), unsynced. FL_EFULL over disk_bytes_max. */
 int fl_sim_disk_write(fl_sim *sim, fl_node_id id, const void *rec, size_t len);
 /* Asks that every record written so far become durable. Completes later, in call order, with
  * proto->synced(token, status) after a latency drawn from the node's sync distribution. */
@@ -158,23 +165,14 @@ size_t fl_sim_disk_count(const fl_sim *sim, fl_node_id id);
 /* Record i (0-based) of the node; *data is valid until the next disk call on this node. */
 int fl_sim_disk_record(const fl_sim *sim, fl_node_id id, size_t i, const uint8_t **data,
                        size_t *len);
-typedef struct fl_sim_record {
-    const uint8_t *data;
-    size_t len;
-} fl_sim_record;
 /* Calls fn for every record in order; stops at and returns the first nonzero return. */
 typedef int (*fl_sim_record_fn)(void *arg, size_t i, const uint8_t *data, size_t len);
 int fl_sim_disk_records(const fl_sim *sim, fl_node_id id, fl_sim_record_fn fn, void *arg);
-/* Atomically replaces the node's whole disk with n records (copied), durable at once
- * (compaction). Pending syncs still complete. */
-int fl_sim_disk_replace(fl_sim *sim, fl_node_id id, const fl_sim_record *recs, size_t n);
-/* Removes the first k records, which must all be durable (a log dropping what a durable
- * checkpoint made obsolete); the rest keep their durability and pending syncs still cover
- * them. FL_EINVAL if k exceeds the durable count. */
-int fl_sim_disk_drop_prefix(fl_sim *sim, fl_node_id id, size_t k);
-/* Removes records [count, end) at once, durably (a WAL truncating a torn tail or a Raft log
- * dropping a conflicting suffix). Pending syncs still complete. */
+/* Removes records [count, end) at once, durably (a torn tail cut at recovery). Pending syncs
+ * still complete. */
 int fl_sim_disk_truncate(fl_sim *sim, fl_node_id id, size_t count);
+/* Bytes on the node's disk, all files. */
+size_t fl_sim_disk_bytes(const fl_sim *sim, fl_node_id id);
 /* The node's own random stream (continues across restarts). */
 fl_rng *fl_sim_rng(fl_sim *sim, fl_node_id id);
 /* Records why the node refuses to start or stops (copied, truncated to 120 bytes). */
@@ -214,9 +212,10 @@ typedef enum fl_sim_node_state {
 } fl_sim_node_state;
 
 /* Volatile state lost: proto->stop, pending timer and sync dropped, messages to it dropped on
- * arrival while it is down. Disk: synced records survive; of the unsynced ones, per the crash
- * mode, none or a random prefix survive, and with probability torn the last survivor (if none,
- * the first unsynced record: the write in progress) survives cut short.
+ * arrival while it is down. Disk: what was synced survives; of the rest, per the crash mode,
+ * nothing, a random prefix or a random subset, and with probability torn a file's last
+ * surviving write (if none, its first unsynced one: the write in progress) survives cut
+ * short (simdisk.h).
  * A node cannot crash itself from inside its own callback (use fl_sim_exit). */
 int fl_sim_crash(fl_sim *sim, fl_node_id id);
 /* Starts a down node again (proto->start). If start returns NULL the node stays down. */
@@ -257,12 +256,21 @@ int fl_sim_disk_fail_next_sync(fl_sim *sim, fl_node_id id); /* that fsync report
 /* The node's next fsync lies: it reports success but makes nothing durable. */
 int fl_sim_disk_lie_next_sync(fl_sim *sim, fl_node_id id);
 int fl_sim_disk_set_latency(fl_sim *sim, fl_node_id id, const fl_sim_dist *d); /* slow fsync */
-/* XORs mask (nonzero) into byte `byte` of durable record i. */
+/* XORs mask (nonzero) into byte `byte` of durable (raw) record i. */
 int fl_sim_disk_corrupt(fl_sim *sim, fl_node_id id, size_t i, size_t byte, uint8_t mask);
-/* Corrupts one random byte of a random durable record; FL_ENOTFOUND if there is none. */
+/* Corrupts one random byte of a random durable write of any file; FL_ENOTFOUND if there is
+ * none. */
 int fl_sim_disk_corrupt_random(fl_sim *sim, fl_node_id id);
-/* How many records are durable (survive any crash). */
+/* How many raw records are durable (survive any crash). */
 size_t fl_sim_disk_durable(const fl_sim *sim, fl_node_id id);
+/* XORs mask (nonzero) into byte off of the node's file name (a durable byte); FL_EINVAL if
+ * there is none. */
+int fl_sim_disk_corrupt_file(fl_sim *sim, fl_node_id id, const char *name, uint64_t off,
+                             uint8_t mask);
+/* Lies completed, corruptions made and holes left by reordered writes on the node's disk so
+ * far (simdisk.h): while it stays the same, what a sync made durable stays as written and
+ * recovery has nothing to refuse. */
+uint64_t fl_sim_disk_untrusted(const fl_sim *sim, fl_node_id id);
 
 /* A random stream for drivers (workloads, nemesis), independent of the others. */
 fl_rng *fl_sim_driver_rng(fl_sim *sim);

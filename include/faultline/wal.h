@@ -25,6 +25,7 @@
 
 #include "faultline/buf.h"
 #include "faultline/errmsg.h"
+#include "faultline/fs.h"
 #include "faultline/types.h"
 
 #define FL_WAL_RECORD_LEN_LIMIT ((uint32_t)64 << 20) /* format limit on a record's payload */
@@ -65,10 +66,13 @@ typedef struct fl_wal_stats {
     uint64_t truncated_bytes; /* torn tail removed at open */
 } fl_wal_stats;
 
+struct fl_fs_posix;
+
 typedef struct fl_wal {
-    char dir[512];
-    int dirfd;
-    int fd; /* the last segment, open for writing */
+    char dir[512];              /* where the files are, for messages */
+    fl_fs *fs;                  /* the directory's files */
+    struct fl_fs_posix *own_fs; /* opened by fl_wal_open (a path), closed by fl_wal_close */
+    int fd;                     /* the last segment, open for writing */
     fl_wal_config cfg;
     fl_wal_segment *segs; /* oldest first; segs_count >= 1 once open */
     size_t segs_count;
@@ -82,10 +86,13 @@ typedef struct fl_wal {
     fl_wal_stats stats;
 } fl_wal;
 
-/* Opens (creating if needed: the directory, one level, and a first segment) and recovers
- * the log in dir, holding an exclusive flock on the directory until close. On failure
- * returns FL_ECORRUPT (damage outside the tail), FL_EVERSION, FL_EBUSY (already open),
- * FL_EIO, FL_ENOMEM or FL_ECONFIG, with the reason in fl_wal_errmsg(w); w needs no close. */
+/* Opens (creating a first segment if there is none) and recovers the log in fs's directory;
+ * fs stays the caller's and must outlive w. On failure returns FL_ECORRUPT (damage outside
+ * the tail), FL_EVERSION, FL_EIO, FL_ENOMEM or FL_ECONFIG, with the reason in
+ * fl_wal_errmsg(w); w needs no close. */
+int fl_wal_open_fs(fl_wal *w, fl_fs *fs, const fl_wal_config *cfg);
+/* The same on the real directory dir (created if missing, one level), holding an exclusive
+ * flock on it until close: FL_EBUSY when another open holds it. */
 int fl_wal_open(fl_wal *w, const char *dir, const fl_wal_config *cfg);
 /* Closes files and frees memory. Does not sync: records appended since the last successful
  * fl_wal_sync may or may not survive (as in a crash). */
@@ -105,6 +112,12 @@ int fl_wal_sync(fl_wal *w);
  * sticky error. */
 int fl_wal_delete_before(fl_wal *w, uint64_t seq, size_t *deleted);
 
+/* Drops every record (all obsolete: a snapshot holds them) and continues with an empty
+ * segment whose first record will be next_seq (> the last seq), so that no seq is ever
+ * handed out twice. Crash-safe: the segments go oldest first, and a log found still behind
+ * next_seq is restarted again. Only right after open (nothing appended). Returns 0 or the
+ * sticky error. */
+int fl_wal_restart_at(fl_wal *w, uint64_t next_seq);
 uint64_t fl_wal_first_seq(const fl_wal *w);  /* oldest record kept; == next if empty */
 uint64_t fl_wal_last_seq(const fl_wal *w);   /* newest record appended; first - 1 if empty */
 uint64_t fl_wal_synced_seq(const fl_wal *w); /* newest record known durable */
@@ -117,8 +130,9 @@ typedef struct fl_wal_record {
 
 typedef struct fl_wal_iter {
     fl_wal *w;
-    size_t seg;   /* index into w->segs of the mapped segment */
-    uint8_t *map; /* the mapped segment, or NULL */
+    size_t seg;         /* index into w->segs of the mapped segment */
+    fl_fs_view view;    /* the segment's bytes */
+    const uint8_t *map; /* view.data, or NULL */
     size_t map_len;
     size_t off; /* next record's offset in the map */
     uint64_t next_seq;

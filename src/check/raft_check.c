@@ -127,7 +127,7 @@ static void conf_before(const fl_raft_check_node *n, const fl_raft *r, size_t k,
         if (e && e->type == FL_RAFT_ENTRY_CONFIG && fl_raft_conf_decode(e->data, e->len, c) == 0)
             return;
     }
-    *c = r->conf_base;
+    *c = *fl_raft_conf_base_of(r, NULL);
 }
 
 static void latest_conf(const fl_raft_check_node *n, const fl_raft *r, fl_raft_conf *c)
@@ -190,7 +190,9 @@ static int mirror_conf(fl_raft_check_node *n, const fl_raft *r, fl_index index, 
     latest_conf(n, r, &prev);
     /* an entry a snapshot covers (kept as a trailing entry) has no predecessor left to
      * compare with: the snapshot's configuration already follows it */
-    const char *bad = index > r->conf_base_index ? bad_transition(&prev, &next) : NULL;
+    fl_index base_index;
+    fl_raft_conf_base_of(r, &base_index);
+    const char *bad = index > base_index ? bad_transition(&prev, &next) : NULL;
     if (bad) {
         fl_buf_printf(why, "config transitions: node %u entry %llu: %s", id,
                       (unsigned long long)index, bad);
@@ -327,8 +329,10 @@ int fl_raft_checker_node_start(fl_raft_checker *ch, fl_node_id id, const fl_raft
     n->applied = fl_raft_applied_of(r);
     n->role = fl_raft_role_of(r);
     n->term = fl_raft_term_of(r);
-    n->truncated_committed = r->truncated_committed;
-    int rc = record_vote(n, fl_raft_term_of(r), r->vote);
+    fl_raft_counters k;
+    fl_raft_counters_of(r, &k);
+    n->truncated_committed = k.truncated_committed;
+    int rc = record_vote(n, fl_raft_term_of(r), fl_raft_vote_of(r));
     return rc ? rc : rebase(ch, n, r, why, id);
 }
 
@@ -539,7 +543,9 @@ int fl_raft_checker_observe(fl_raft_checker *ch, fl_node_id id, const fl_raft *r
     } else if (persisted) {
         rc = mirror(ch, n, r, from, why, id);
     }
-    if (!rc && r->truncated_committed != n->truncated_committed) {
+    fl_raft_counters k;
+    fl_raft_counters_of(r, &k);
+    if (!rc && k.truncated_committed != n->truncated_committed) {
         fl_buf_printf(why, "state machine safety: node %u removed committed entries", id);
         rc = FL_ECORRUPT;
     }

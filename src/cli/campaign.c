@@ -2,6 +2,7 @@
 #include "campaign.h"
 
 #include "cli.h"
+#include "faultline/crash_points.h"
 #include "faultline/error.h"
 #include "faultline/json.h"
 #include "faultline/json_read.h"
@@ -59,6 +60,25 @@ void campaign_chaos_config(const sim_opts *o, uint64_t seed, fl_chaos_config *c)
         c->snapshot_every = o->run.snapshot_every;
 }
 
+/* {"seed":S,"verdict":{...}, the head of a record, left open for what follows; invariant is
+ * NULL unless a safety check failed. */
+static void record_head(fl_json *j, fl_buf *line, uint64_t seed, const char *what,
+                        const char *invariant, bool live)
+{
+    fl_json_init(j, line, false);
+    fl_json_obj_begin(j);
+    fl_json_kv_uint(j, "seed", seed);
+    fl_json_key(j, "verdict");
+    fl_json_obj_begin(j);
+    fl_json_kv_bool(j, "violation", invariant || !live);
+    fl_json_kv_str(j, "summary", what);
+    fl_json_kv_bool(j, "invariants_held", !invariant);
+    if (invariant)
+        fl_json_kv_str(j, "invariant_violation", invariant);
+    fl_json_kv_bool(j, "live", live);
+    fl_json_obj_end(j);
+}
+
 /* One --chaos seed as a campaign record (the fields a kv run's record has that apply). */
 static void chaos_record(const sim_opts *o, uint64_t seed, fl_buf *line)
 {
@@ -77,28 +97,33 @@ static void chaos_record(const sim_opts *o, uint64_t seed, fl_buf *line)
         snprintf(what, sizeof(what),
                  r.live ? "no violation" : "liveness: no commit after the heal");
     fl_json j;
-    fl_json_init(&j, line, false);
-    fl_json_obj_begin(&j);
-    fl_json_kv_uint(&j, "seed", seed);
+    record_head(&j, line, seed, what, r.violation ? r.reason : NULL, r.live);
     if (r.violation || !r.live) {
         char repro[1024];
         fl_chaos_repro(&c, repro, sizeof(repro));
         fl_json_kv_str(&j, "reproduce", repro);
     }
-    fl_json_key(&j, "verdict");
-    fl_json_obj_begin(&j);
-    fl_json_kv_bool(&j, "violation", r.violation || !r.live);
-    fl_json_kv_str(&j, "summary", what);
-    fl_json_kv_bool(&j, "invariants_held", !r.violation);
-    if (r.violation)
-        fl_json_kv_str(&j, "invariant_violation", r.reason);
-    fl_json_kv_bool(&j, "live", r.live);
-    fl_json_obj_end(&j);
     fl_json_key(&j, "counts");
     fl_json_obj_begin(&j);
     fl_json_kv_uint(&j, "elections", r.elections);
     fl_json_kv_uint(&j, "events", r.sim.events);
     fl_json_obj_end(&j);
+    fl_json_obj_end(&j);
+}
+
+/* One --crash-points seed as a campaign record. */
+static void crash_record(const sim_opts *o, uint64_t seed, fl_buf *line)
+{
+    fl_crash_config c;
+    fl_crash_config_default(&c);
+    c.seed = seed;
+    c.mutants = o->run.mutants;
+    fl_crash_result r;
+    fl_crash_points_run(&c, &r); /* the defaults are in range */
+    char what[400];
+    snprintf(what, sizeof(what), r.violation ? "safety: durability: %s" : "no violation", r.reason);
+    fl_json j;
+    record_head(&j, line, seed, what, r.violation ? what + 8 : NULL, true);
     fl_json_obj_end(&j);
 }
 
@@ -113,8 +138,11 @@ static void worker(const sim_opts *o, uint32_t k, uint32_t jobs, int fd)
         if (i++ % jobs != k)
             continue;
         fl_buf_reset(&line);
-        if (o->chaos) {
-            chaos_record(o, seed, &line);
+        if (o->chaos || o->crash_points) {
+            if (o->chaos)
+                chaos_record(o, seed, &line);
+            else
+                crash_record(o, seed, &line);
             fl_buf_put_u8(&line, '\n');
             if (write(fd, line.data, line.len) != (ssize_t)line.len || seed == UINT64_MAX)
                 break;

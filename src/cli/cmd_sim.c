@@ -3,6 +3,7 @@
  * liveness probe. */
 #include "campaign.h"
 #include "cli.h"
+#include "faultline/crash_points.h"
 #include "faultline/raft_chaos.h"
 #include "sim_eval.h"
 
@@ -44,6 +45,25 @@ static int chaos_run(const sim_opts *o)
         printf("  %s (event %llu at %.6f s)\n%s", r.reason, (unsigned long long)r.event,
                (double)r.violation_time_ns / 1e9, r.trace_tail);
     return r.violation || !r.live ? FL_EXIT_VIOLATION : 0;
+}
+
+static int crash_points_run(const sim_opts *o)
+{
+    fl_crash_config c;
+    fl_crash_config_default(&c);
+    c.seed = o->run.seed;
+    c.mutants = o->run.mutants;
+    fl_crash_result r;
+    fl_crash_points_run(&c, &r); /* the defaults are in range */
+    printf("crash points seed %llu: %llu persist requests over %u lives, crashed before each of "
+           "%llu operations, %llu recoveries (%llu refused over holes left by reordered "
+           "writes); %s\n",
+           (unsigned long long)c.seed, (unsigned long long)r.requests, c.lives,
+           (unsigned long long)r.boundaries, (unsigned long long)r.recoveries,
+           (unsigned long long)r.refusals, r.violation ? "VIOLATION" : "no violation");
+    if (r.violation)
+        printf("  durability: %s\n", r.reason);
+    return r.violation ? FL_EXIT_VIOLATION : 0;
 }
 
 static int single_run(const sim_opts *o)
@@ -100,5 +120,7 @@ int fl_cmd_sim(int argc, char **argv)
         return campaign_run(&o);
     if (o.chaos)
         return chaos_run(&o);
+    if (o.crash_points)
+        return crash_points_run(&o);
     return single_run(&o);
 }

@@ -51,6 +51,10 @@ static const struct {
      * the leader again (seeds 1..10 all caught; isolate-one 3, delay 4, none 0) */
     {"follower-read-unapplied", "--duration 5s --read-at any --nemesis partition-random "
                                 "--nemesis-interval 1s"},
+    /* storage: the crash must fall after the snapshot file's syncs and before the WAL's, then
+     * strike again after the restart: crash-point testing hits it at once (campaigns with
+     * snapshots: about 1 seed in 100, chaos --churn --snapshot-every 25) */
+    {"snapshot-seq-unsynced", "--crash-points"},
 };
 #define DEFAULT_SPEC "--nemesis mix --nemesis-interval 1s"
 #define ARGS_MAX     64
@@ -212,7 +216,11 @@ int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out)
         snprintf(out->what, sizeof(out->what), "%s", h.what);
         classify(&h, out->check, sizeof(out->check));
         out->stale_reads = h.stale_reads;
-        if (o.chaos) {
+        if (o.crash_points) {
+            snprintf(out->repro, sizeof(out->repro),
+                     "faultline sim --crash-points --seed %llu --mutant %s",
+                     (unsigned long long)h.seed, out->name);
+        } else if (o.chaos) {
             fl_chaos_config cc;
             campaign_chaos_config(&o, h.seed, &cc);
             char base[512];

@@ -72,7 +72,10 @@ void sim_opts_usage(FILE *out)
             "                           --duration/--mutant, as the tests print to reproduce\n"
             "                           (with --seeds: a campaign of them)\n"
             "  --churn                  with --chaos: membership churn too (learners added and\n"
-            "                           promoted, voters and leaders removed and replaced)\n\n"
+            "                           promoted, voters and leaders removed and replaced)\n"
+            "  --crash-points           instead: crash-point testing of a node's storage (the\n"
+            "                           WAL and snapshot files on the simulated disk, crashed\n"
+            "                           before every write and sync), for --seed/--mutant\n\n"
             "exit status: 0 no violation, 1 a violation (the command that reproduces it is\n"
             "printed), 2 bad usage.\n");
 }
@@ -248,6 +251,8 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->chaos = true;
     else if (!strcmp(a, "--churn"))
         o->churn = true;
+    else if (!strcmp(a, "--crash-points"))
+        o->crash_points = true;
     else if (!strcmp(a, "--no-check"))
         o->check_lin = false;
     else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))

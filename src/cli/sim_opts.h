@@ -18,6 +18,7 @@ typedef struct sim_opts {
     bool snapshot_set; /* --snapshot-every given (chaos runs snapshot only then) */
     bool chaos; /* --chaos: the Raft-level chaos run of the test campaign (no kv, no clients) */
     bool churn; /* --churn: with --chaos, membership churn too */
+    bool crash_points; /* --crash-points: crash-point testing of the storage (crash_points.h) */
 } sim_opts;
 
 /* Parses argv (argv[0] is the command name). Returns 0, or prints the problem to stderr and

@@ -191,13 +191,6 @@ fl_raft_progress *fl__progress(fl_raft *r, fl_node_id id)
     return NULL;
 }
 
-const fl_raft_progress *fl_raft_progress_of(const fl_raft *r, fl_node_id id)
-{
-    if (r->role != FL_RAFT_LEADER)
-        return NULL;
-    return fl__progress((fl_raft *)r, id);
-}
-
 /* ---- quorums ----------------------------------------------------------------------------- */
 
 /* The largest v such that a majority of ids has value >= v. */

@@ -53,11 +53,6 @@ void fl__hold(fl_raft *r, const fl_raft_msg *m)
     r->held_count++;
 }
 
-bool fl__hard_state_durable(const fl_raft *r)
-{
-    return r->durable_term == r->term && r->durable_vote == r->vote;
-}
-
 static void release_held(fl_raft *r)
 {
     size_t kept = 0;
@@ -152,7 +147,7 @@ static void fill_persist(fl_raft *r, fl_raft_update *up)
     }
 }
 
-static fl_time_ns next_deadline(const fl_raft *r)
+fl_time_ns fl_raft_deadline_of(const fl_raft *r)
 {
     if (r->role != FL_RAFT_LEADER)
         return r->election_deadline;
@@ -216,5 +211,5 @@ void fl__finish_step(fl_raft *r, fl_raft_update *up)
     up->leader = r->leader;
     up->commit = r->commit;
     up->role_changed = r->role != r->role_at_step;
-    up->deadline_ns = next_deadline(r);
+    up->deadline_ns = fl_raft_deadline_of(r);
 }

@@ -50,6 +50,7 @@ static const uint32_t mutant_bits[] = {
     FL_RAFT_MUTANT_REMOVED_LEADER_HEARTBEATS,
     FL_RAFT_MUTANT_JOINT_NEW_ONLY,
     FL_RAFT_MUTANT_FOLLOWER_READ_UNAPPLIED,
+    FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED,
 };
 static const char *mutant_names[] = {
     "commit-prev-term",
@@ -67,6 +68,7 @@ static const char *mutant_names[] = {
     "removed-leader-heartbeats",
     "joint-new-majority-only",
     "follower-read-unapplied",
+    "snapshot-seq-unsynced",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),
@@ -262,6 +264,11 @@ static int receive(fl_raft *r, const fl_raft_msg *m)
     /* Senders outside our configuration are heard: a leader added after our last config
      * entry must be able to send us the log that says so (thesis 4.2.3). */
     if (m->to != r->cfg.id || m->from == r->cfg.id || m->from == FL_NODE_NONE)
+        return FL_EINVAL;
+    /* A message the core refuses must change nothing, its term included: checked before
+     * observe_term raises (and persists) ours. */
+    if ((m->type == FL_RAFT_MSG_APPEND && !fl__append_valid(r, m)) ||
+        (m->type == FL_RAFT_MSG_SNAPSHOT && !fl__snapshot_valid(m)))
         return FL_EINVAL;
     if (m->type == FL_RAFT_MSG_PRE_VOTE && m->term > r->term && fl__in_lease(r))
         return 0; /* a live leader: ignore the disruptive pre-candidate */

@@ -20,7 +20,6 @@ void fl__hold(fl_raft *r, const fl_raft_msg *m); /* send once everything so far 
 void fl__persisted(fl_raft *r, uint64_t seq);
 void fl__begin_step(fl_raft *r, fl_time_ns now);
 void fl__finish_step(fl_raft *r, fl_raft_update *up);
-bool fl__hard_state_durable(const fl_raft *r);
 
 /* election.c */
 void fl__become_follower(fl_raft *r, fl_term term, fl_node_id leader);
@@ -36,6 +35,8 @@ bool fl__in_lease(const fl_raft *r);
 /* replication.c */
 void fl__become_leader(fl_raft *r);
 void fl__tick_leader(fl_raft *r);
+/* Well formed entries (raft.c checks before anything else happens; recv assumes it). */
+bool fl__append_valid(const fl_raft *r, const fl_raft_msg *m);
 int fl__recv_append(fl_raft *r, const fl_raft_msg *m);
 void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m);
 void fl__replicate_all(fl_raft *r); /* send what each follower lacks, within flow control */
@@ -52,6 +53,7 @@ void fl__become_replicate(fl_raft_progress *pr);
 int fl__take_snapshot(fl_raft *r, fl_index index, uint64_t size, uint32_t crc);
 void fl__send_snapshot(fl_raft *r, fl_raft_progress *pr); /* the chunk pr->snap_offset */
 void fl__recv_snapshot_resp(fl_raft *r, const fl_raft_msg *m);
+bool fl__snapshot_valid(const fl_raft_msg *m); /* checked by raft.c first, like entries */
 int fl__recv_snapshot(fl_raft *r, const fl_raft_msg *m);
 void fl__install_durable(fl_raft *r); /* after a PERSISTED: the pending install landed? */
 

@@ -165,6 +165,7 @@ void fl__become_leader(fl_raft *r)
     r->term_leader = r->cfg.id;
     r->campaign_transfer = false;
     r->transfer_to = FL_NODE_NONE;
+    r->lead_ctx_first = r->ctx_next + 1;
     fl_index next = fl_raft_last_index(r) + 1;
     for (uint32_t i = 0; i < r->n_members; i++) {
         fl_raft_progress *pr = &r->progress[i];
@@ -277,9 +278,12 @@ static fl_index next_after_reject(const fl_raft *r, const fl_raft_append_resp *a
     return next;
 }
 
+/* Only an answer to an AppendEntries of this leadership counts: a follower that rejects one
+ * we sent in an earlier term (it answers in its newer term, which may be ours again by now)
+ * acknowledged no leader and promised no lease. */
 static void ack_ctx(fl_raft *r, fl_raft_progress *pr, uint64_t ctx)
 {
-    if (ctx > pr->ctx_acked && ctx <= r->ctx_next) {
+    if (ctx > pr->ctx_acked && ctx >= r->lead_ctx_first && ctx <= r->ctx_next) {
         pr->ctx_acked = ctx; /* it answered as our follower: ReadIndex counts it */
         const struct fl_raft_sent *s = &r->sent[ctx % FL_RAFT_SENT_RING];
         if (s->ctx == ctx && s->at > pr->acked_sent_ns)
@@ -336,7 +340,7 @@ void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m)
 
 /* Entries must be well formed before they touch the log: terms non-decreasing, not before
  * prev_term and not after the leader's term; sizes within limits. */
-static bool entries_valid(const fl_raft *r, const fl_raft_msg *m)
+bool fl__append_valid(const fl_raft *r, const fl_raft_msg *m)
 {
     const fl_raft_append *a = &m->u.append;
     fl_term prev = a->prev_term;
@@ -425,8 +429,6 @@ int fl__recv_append(fl_raft *r, const fl_raft_msg *m)
         reply_reject(r, m); /* carries our term: the stale leader steps down */
         return 0;
     }
-    if (!entries_valid(r, m))
-        return FL_EINVAL;
     if (r->role == FL_RAFT_LEADER && m->term == r->term)
         return FL_EINVAL; /* two leaders in one term: only a broken peer sends this */
     if (r->role != FL_RAFT_FOLLOWER || r->leader != m->from)

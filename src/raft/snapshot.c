@@ -117,7 +117,7 @@ static void reply(fl_raft *r, const fl_raft_msg *m, uint64_t next_offset, bool d
         *fl__out(r, resp.type, resp.to) = resp;
 }
 
-static bool snapshot_valid(const fl_raft_msg *m)
+bool fl__snapshot_valid(const fl_raft_msg *m)
 {
     const fl_raft_snapshot *s = &m->u.snapshot;
     if (s->meta.index == 0 || s->meta.term == 0 || s->meta.term > m->term)
@@ -169,8 +169,6 @@ int fl__recv_snapshot(fl_raft *r, const fl_raft_msg *m)
         reply(r, m, 0, false); /* carries our term: the stale leader steps down */
         return 0;
     }
-    if (!snapshot_valid(m))
-        return FL_EINVAL;
     if (r->role == FL_RAFT_LEADER && m->term == r->term)
         return FL_EINVAL; /* two leaders in one term: only a broken peer sends this */
     if (r->role != FL_RAFT_FOLLOWER || r->leader != m->from)

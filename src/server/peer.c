@@ -19,9 +19,11 @@
  * only with the sender id from that hello. */
 #include "faultline/peer.h"
 
+#include "faultline/assert.h"
 #include "faultline/error.h"
 #include "faultline/log.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,11 +61,25 @@ static void retry_cb(fl_loop *loop, void *arg)
     out_connect(o);
 }
 
+/* A timer the transport needs could not start (the loop's timer table is full): without it
+ * a peer would never be retried, or silent connections never swept, so the owner is told, as
+ * the server treats its own timers. */
+static void timer_failed(fl_peers *ps, int rc, const char *what)
+{
+    char why[96];
+    snprintf(why, sizeof(why), "peers: cannot start the %s timer: %s", what, fl_strerror(rc));
+    ps->cfg.fatal(ps->arg, rc, why);
+}
+
 static void out_schedule(fl_peer_out *o)
 {
     if (o->retry_timer)
         return;
-    fl_loop_timer_start(o->ps->loop, o->backoff_ns, retry_cb, o, &o->retry_timer);
+    int rc = fl_loop_timer_start(o->ps->loop, o->backoff_ns, retry_cb, o, &o->retry_timer);
+    if (rc) {
+        timer_failed(o->ps, rc, "reconnect");
+        return;
+    }
     o->backoff_ns = o->backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : o->backoff_ns * 2;
 }
 
@@ -196,14 +212,6 @@ void fl_peers_flush(fl_peers *ps)
     for (uint32_t i = 0; i < ps->n_out; i++)
         if (ps->out[i].connected && ps->out[i].out.len > ps->out[i].out_off)
             out_flush(&ps->out[i]);
-}
-
-bool fl_peers_connected(const fl_peers *ps, fl_node_id to)
-{
-    for (uint32_t i = 0; i < ps->n_out; i++)
-        if (ps->out[i].id == to)
-            return ps->out[i].connected;
-    return false;
 }
 
 /* ---- accepted connections ---------------------------------------------------------------- */
@@ -374,7 +382,9 @@ static void sweep_cb(fl_loop *loop, void *arg)
         }
     }
     ps->sweep_timer = 0;
-    fl_loop_timer_start(loop, FL_NS_PER_S, sweep_cb, ps, &ps->sweep_timer);
+    int rc = fl_loop_timer_start(loop, FL_NS_PER_S, sweep_cb, ps, &ps->sweep_timer);
+    if (rc)
+        timer_failed(ps, rc, "hello sweep");
 }
 
 /* ---- lifecycle ---------------------------------------------------------------------------- */
@@ -390,6 +400,7 @@ int fl_peers_init(fl_peers *ps, fl_loop *loop, const fl_peers_config *cfg, fl_pe
     ps->fn = fn;
     ps->arg = arg;
     ps->lfd = -1;
+    FL_ASSERT(cfg->fatal != NULL);
     const fl_addr *self = NULL;
     for (uint32_t i = 0; i < cfg->n; i++) {
         if (cfg->ids[i] == cfg->self) {
@@ -415,9 +426,12 @@ int fl_peers_init(fl_peers *ps, fl_loop *loop, const fl_peers_config *cfg, fl_pe
         ps->lfd = -1;
         return fl_errmsg_set(m, rc, "peer listener: %s", fl_strerror(rc));
     }
+    rc = fl_loop_timer_start(loop, FL_NS_PER_S, sweep_cb, ps, &ps->sweep_timer);
+    if (rc)
+        return fl_errmsg_set(m, rc, "peers: cannot start the hello sweep timer: %s",
+                             fl_strerror(rc));
     for (uint32_t i = 0; i < ps->n_out; i++)
         out_connect(&ps->out[i]);
-    fl_loop_timer_start(loop, FL_NS_PER_S, sweep_cb, ps, &ps->sweep_timer);
     return 0;
 }
 

@@ -1,17 +1,16 @@
-/* server.c: one real node (server.h): hosts the Raft core on the event loop with the WAL
- * for persistence, the peer transport for messages and loop timers for ticks, and applies
- * committed entries to the kv. Same contract as the simulator's host (src/sim/raft_host.c):
- * a persist request is appended to the WAL, made durable by one group-commit fdatasync per
- * loop iteration, run by a worker thread while the loop goes on (records appended meanwhile
- * wait for the next sync), then reported with FL_RAFT_EV_PERSISTED; a failed fsync stops the
- * node. */
+/* server.c: one real node (server.h): the one Raft host (raft_host.h, the same code the
+ * simulator runs) over real files in the data directory (fs_posix.h), with the peer
+ * transport for its messages, a loop timer for its ticks and the kv as its state machine.
+ * Group commit: a persist request is appended at once and synced by one fdatasync per loop
+ * iteration (a 0 timer after the batch), on the file interface's worker thread while the loop
+ * goes on; the worker's eventfd brings the completion back (PERSISTED). A failed write or
+ * sync, like any other fatal error, stops the node. */
 #include "server_int.h"
 
 #include "faultline/assert.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/log.h"
-#include "faultline/wire.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -133,64 +132,17 @@ void fl__srv_fatal(srv *s, int code, const char *what)
     fl_loop_stop(&s->loop);
 }
 
-/* ---- stepping the core ------------------------------------------------------------------ */
+/* ---- the host's environment ------------------------------------------------------------ */
 
-static int step(srv *s, fl_raft_event *ev, fl_raft_update *up);
-
-static void sync_failed(srv *s, const char *why)
+static fl_time_ns env_now(void *arg)
 {
-    /* After a failed fsync the page cache may have dropped our data: never carry on. */
-    char what[FL_ERRMSG_SIZE + 32];
-    snprintf(what, sizeof(what), "WAL sync failed: %s", why);
-    fl__srv_fatal(s, FL_EIO, what);
+    return fl_loop_now(&((srv *)arg)->loop);
 }
 
-static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev);
-
-/* Hands everything appended so far to the sync worker; the loop keeps going meanwhile. */
-static void sync_start(srv *s)
-{
-    fl_peers_flush(&s->peers); /* followers start on our entries while we fsync them */
-    s->sync_seq = s->persist_seq;
-    int rc = fl_raft_store_sync_start(&s->store);
-    if (rc == 0 && !s->sync_watch.active)
-        rc = fl_loop_watch_start(&s->loop, &s->sync_watch, fl_raft_store_sync_fd(&s->store),
-                                 FL_LOOP_READ, sync_done_io, s);
-    if (rc)
-        sync_failed(s, "cannot start the sync worker");
-}
-
-/* The worker finished: report the synced requests, and start on what came in meanwhile. */
-static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
-{
-    srv *s = w->arg;
-    (void)loop;
-    (void)ev;
-    if (!s->store.syncing)
-        return;
-    fl_errmsg m;
-    if (fl_raft_store_sync_finish(&s->store, &m)) {
-        sync_failed(s, m.text);
-        return;
-    }
-    s->reported_seq = s->sync_seq;
-    fl_raft_event e = {.type = FL_RAFT_EV_PERSISTED, .u.seq = s->sync_seq};
-    fl_raft_update up;
-    step(s, &e, &up);
-    fl_peers_flush(&s->peers); /* acknowledgements released by the sync go out now */
-    if (!s->fatal && s->persist_seq != s->reported_seq)
-        sync_start(s);
-}
-
-/* Runs after each batch of I/O: group commit of what the batch appended. */
-static void sync_cb(fl_loop *loop, void *arg)
+static void env_send(void *arg, fl_node_id to, const uint8_t *msg, size_t len)
 {
     srv *s = arg;
-    (void)loop;
-    s->sync_timer = 0;
-    if (s->fatal || s->store.syncing || s->persist_seq == s->reported_seq)
-        return;
-    sync_start(s);
+    fl_peers_send(&s->peers, to, FRAME_RAFT, NULL, 0, msg, len);
 }
 
 static void tick_cb(fl_loop *loop, void *arg)
@@ -201,11 +153,12 @@ static void tick_cb(fl_loop *loop, void *arg)
     s->tick_deadline = FL_TIME_NEVER;
     fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
     fl_raft_update up;
-    step(s, &ev, &up);
+    fl_raft_host_step(&s->host, &ev, &up);
 }
 
-static void arm_tick(srv *s, fl_time_ns deadline)
+static void env_set_timer(void *arg, fl_time_ns deadline)
 {
+    srv *s = arg;
     if (deadline == s->tick_deadline && s->tick_timer)
         return;
     if (s->tick_timer)
@@ -220,134 +173,36 @@ static void arm_tick(srv *s, fl_time_ns deadline)
         fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
-static void persist(srv *s, const fl_raft_update *up)
+/* Runs after each batch of I/O: group commit of what the batch appended. */
+static void sync_cb(fl_loop *loop, void *arg)
 {
-    int rc = fl_raft_store_append(&s->store, up);
-    if (rc) {
-        char what[FL_ERRMSG_SIZE + 32];
-        snprintf(what, sizeof(what), "WAL append failed: %s", fl_wal_errmsg(&s->store.wal));
-        fl__srv_fatal(s, rc, what);
-        return;
-    }
-    s->persist_seq = up->persist.seq;
-    if (!s->store.syncing && !s->sync_timer &&
-        fl_loop_timer_start(&s->loop, 0, sync_cb, s, &s->sync_timer))
+    srv *s = arg;
+    (void)loop;
+    s->sync_timer = 0;
+    fl_raft_host_sync(&s->host);
+}
+
+static void env_sync_soon(void *arg)
+{
+    srv *s = arg;
+    if (!s->sync_timer && fl_loop_timer_start(&s->loop, 0, sync_cb, s, &s->sync_timer))
         fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
-/* ---- snapshots ---------------------------------------------------------------------------- */
-
-static void handle_update(srv *s, const fl_raft_update *up);
-
-/* The node's snapshot (the kv's bytes, as fl_kv_snapshot made them) to the snapshot file,
- * with hard state and the log after it; the WAL behind it goes. */
-static void save_snapshot(srv *s)
+static void env_syncing(void *arg)
 {
-    const fl_raft *r = &s->raft;
-    const fl_raft_snapshot_meta *meta = fl_raft_snapshot_of(r);
-    fl_index last = fl_raft_last_index(r);
-    size_t n = (size_t)(last - meta->index);
-    fl_errmsg m;
-    if (fl_raft_store_save_snapshot(&s->store, fl_raft_term_of(r), r->vote, meta, s->snap.data, n,
-                                    n ? fl_raft_entry_at(r, meta->index + 1) : NULL, &m)) {
-        char what[FL_ERRMSG_SIZE + 32];
-        snprintf(what, sizeof(what), "snapshot write failed: %s", m.text);
-        fl__srv_fatal(s, FL_EIO, what); /* like a failed fsync: never carry on */
-    }
+    fl_peers_flush(&((srv *)arg)->peers); /* followers start on our entries while we fsync */
 }
 
-/* Every snapshot_every applied entries: snapshot the kv, tell the core, write the file. */
-static void maybe_snapshot(srv *s)
+/* The sync worker finished: the host reports what it covered and starts on what came in
+ * meanwhile; acknowledgements it released go out now. */
+static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
-    const fl_raft *r = &s->raft;
-    fl_index applied = fl_raft_applied_of(r);
-    if (s->fatal || !s->cfg.snapshot_every || r->install_seq ||
-        applied < fl_raft_snapshot_of(r)->index + s->cfg.snapshot_every)
-        return;
-    fl_buf_reset(&s->stage_local);
-    if (fl_kv_snapshot(&s->kv, &s->stage_local)) {
-        fl__srv_fatal(s, FL_ENOMEM, "kv: out of memory while snapshotting");
-        return;
-    }
-    fl_raft_event ev = {.type = FL_RAFT_EV_SNAPSHOT, .now_ns = fl_loop_now(&s->loop)};
-    ev.u.snapshot.index = applied;
-    ev.u.snapshot.size = s->stage_local.len;
-    ev.u.snapshot.crc = fl_crc32c(0, s->stage_local.data, s->stage_local.len);
-    fl_raft_update up;
-    if (fl_raft_step(&s->raft, &ev, &up))
-        return;
-    fl_buf t = s->snap;
-    s->snap = s->stage_local;
-    s->stage_local = t;
-    s->snapshots_taken++;
-    handle_update(s, &up);
-    save_snapshot(s);
-}
-
-/* InstallSnapshot: stage chunks; an install request makes the staged bytes the node's
- * snapshot, in the file before the request's WAL record can be reported durable; a restore
- * replaces the kv. */
-static void snapshot_io(srv *s, const fl_raft_update *up)
-{
-    if (up->snapshot_chunk.index) {
-        if (up->snapshot_chunk.offset == 0)
-            fl_buf_reset(&s->stage);
-        FL_ASSERT(up->snapshot_chunk.offset == s->stage.len); /* the core keeps them in order */
-        fl_buf_put_bytes(&s->stage, up->snapshot_chunk.data, up->snapshot_chunk.len);
-    }
-    if (up->persist.seq && up->persist.install) {
-        fl_buf t = s->snap;
-        s->snap = s->stage;
-        s->stage = t;
-        fl_buf_reset(&s->stage);
-        s->snapshots_installed++;
-        save_snapshot(s);
-    }
-    if (!up->restore_index)
-        return;
-    if (fl_kv_restore(&s->kv, s->snap.data, s->snap.len))
-        fl__srv_fatal(s, FL_ECORRUPT, "kv: the installed snapshot does not restore");
-    else
-        fl__ops_restored(s, up->restore_index);
-}
-
-static void send_msgs(srv *s, const fl_raft_update *up)
-{
-    for (size_t i = 0; i < up->n_msgs; i++) {
-        fl_buf_reset(&s->scratch);
-        fl_raft_msg msg;
-        const fl_raft_msg *mp = &up->msgs[i];
-        if (mp->type == FL_RAFT_MSG_SNAPSHOT) {
-            /* the core names the bytes; they come from this node's snapshot (raft.h) */
-            msg = *mp;
-            FL_ASSERT(msg.u.snapshot.meta.size == s->snap.len);
-            msg.u.snapshot.data = s->snap.data + msg.u.snapshot.offset;
-            mp = &msg;
-        }
-        if (fl_wire_raft_encode(mp, &s->scratch)) {
-            FL_WARN("raft: cannot encode a %s message", fl_raft_msg_type_name(up->msgs[i].type));
-            continue;
-        }
-        fl_peers_send(&s->peers, up->msgs[i].to, FRAME_RAFT, NULL, 0, s->scratch.data,
-                      s->scratch.len);
-    }
-}
-
-static void apply(srv *s, const fl_raft_update *up)
-{
-    for (size_t i = 0; i < up->n_apply; i++) {
-        const fl_raft_entry *e = &up->apply[i];
-        fl_index index = up->apply_first + i;
-        fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
-        if (e->type == FL_RAFT_ENTRY_NORMAL) {
-            int rc = fl_kv_apply(&s->kv, index, e->data, e->len, &res);
-            if (rc == FL_ENOMEM) {
-                fl__srv_fatal(s, rc, "kv: out of memory while applying");
-                return;
-            }
-        }
-        fl__ops_applied(s, index, e->term, &res);
-    }
+    srv *s = w->arg;
+    (void)loop;
+    (void)ev;
+    fl_raft_host_sync_done(&s->host);
+    fl_peers_flush(&s->peers);
 }
 
 static void observe(srv *s, const fl_raft_update *up)
@@ -361,33 +216,52 @@ static void observe(srv *s, const fl_raft_update *up)
     }
 }
 
-static void handle_update(srv *s, const fl_raft_update *up)
+/* Committed entries to the kv, decided reads answered (after them), role changes logged. */
+static void env_applied(void *arg, const fl_raft_update *up)
 {
-    if (up->persist.seq)
-        persist(s, up);
-    snapshot_io(s, up); /* after the request is issued: the file covers it */
-    send_msgs(s, up);
-    apply(s, up);
+    srv *s = arg;
+    for (size_t i = 0; i < up->n_apply && !s->fatal; i++) {
+        const fl_raft_entry *e = &up->apply[i];
+        fl_index index = up->apply_first + i;
+        fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
+        if (e->type == FL_RAFT_ENTRY_NORMAL &&
+            fl_kv_apply(&s->kv, index, e->data, e->len, &res) == FL_ENOMEM) {
+            fl__srv_fatal(s, FL_ENOMEM, "kv: out of memory while applying");
+            return;
+        }
+        fl__ops_applied(s, index, e->term, &res);
+    }
     if (up->n_reads)
-        fl__ops_reads(s, up->reads, up->n_reads); /* after this update's entries */
+        fl__ops_reads(s, up->reads, up->n_reads);
     observe(s, up);
-    arm_tick(s, up->deadline_ns);
 }
 
-static int step(srv *s, fl_raft_event *ev, fl_raft_update *up)
+static int env_snapshot(void *arg, fl_buf *out)
 {
-    ev->now_ns = fl_loop_now(&s->loop);
-    int rc = fl_raft_step(&s->raft, ev, up);
-    handle_update(s, up);
-    maybe_snapshot(s);
+    return fl_kv_snapshot(&((srv *)arg)->kv, out);
+}
+
+static int env_restore(void *arg, fl_index index, const uint8_t *bytes, size_t len)
+{
+    srv *s = arg;
+    int rc = fl_kv_restore(&s->kv, bytes, len);
+    if (rc == 0)
+        fl__ops_restored(s, index);
     return rc;
 }
+
+static void env_fatal(void *arg, int code, const char *what)
+{
+    fl__srv_fatal(arg, code, what);
+}
+
+/* ---- operations into the core ---------------------------------------------------------------- */
 
 int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index)
 {
     fl_raft_event ev = {.type = FL_RAFT_EV_CHANGE, .u.change = want};
     fl_raft_update up;
-    int rc = step(s, &ev, &up);
+    int rc = fl_raft_host_step(&s->host, &ev, &up);
     *index = up.proposed_index;
     return rc;
 }
@@ -414,7 +288,7 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
     fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE,
                         .u.propose = {stamp(s, cmd, len), (uint32_t)len}};
     fl_raft_update up;
-    int rc = step(s, &ev, &up);
+    int rc = fl_raft_host_step(&s->host, &ev, &up);
     *index = up.proposed_index;
     *term = up.proposed_term;
     return rc;
@@ -424,14 +298,14 @@ int fl__srv_read(srv *s, uint64_t ctx)
 {
     fl_raft_event ev = {.type = FL_RAFT_EV_READ, .u.read_ctx = ctx};
     fl_raft_update up;
-    return step(s, &ev, &up);
+    return fl_raft_host_step(&s->host, &ev, &up);
 }
 
 int fl__srv_transfer(srv *s, fl_node_id to)
 {
     fl_raft_event ev = {.type = FL_RAFT_EV_TRANSFER, .u.transfer_to = to};
     fl_raft_update up;
-    return step(s, &ev, &up);
+    return fl_raft_host_step(&s->host, &ev, &up);
 }
 
 static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p, size_t len)
@@ -441,18 +315,16 @@ static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p,
         fl__ops_frame(s, from, type, p, len);
         return;
     }
-    fl_raft_msg m;
-    if (fl_wire_raft_decode(p, len, &m, s->decode_entries, FL_WIRE_ENTRIES_MAX) || m.from != from ||
-        m.to != s->cfg.id) {
+    if (fl_raft_host_receive(&s->host, from, p, len) == FL_ECORRUPT)
         FL_WARN("peer %u: undecodable or misaddressed raft message dropped", from);
-        return;
-    }
-    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &m};
-    fl_raft_update up;
-    step(s, &ev, &up);
 }
 
 /* ---- start and stop ------------------------------------------------------------------------ */
+
+static void peers_fatal(void *arg, int code, const char *what)
+{
+    fl__srv_fatal(arg, code, what);
+}
 
 static void signal_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
@@ -478,50 +350,73 @@ static int open_signals(srv *s, fl_errmsg *m)
     return fl_loop_watch_start(&s->loop, &s->sw, s->sigfd, FL_LOOP_READ, signal_io, s);
 }
 
+static const fl_raft_host_env env_template = {
+    .now = env_now,
+    .send = env_send,
+    .set_timer = env_set_timer,
+    .sync_soon = env_sync_soon,
+    .syncing = env_syncing,
+    .applied = env_applied,
+    .snapshot = env_snapshot,
+    .restore = env_restore,
+    .fatal = env_fatal,
+};
+
+static void raft_config(const srv *s, fl_raft_config *c)
+{
+    fl_raft_config_default(c, s->cfg.id);
+    c->n_voters = s->cfg.n_voters ? s->cfg.n_voters : s->cfg.n;
+    memcpy(c->voters, s->cfg.n_voters ? s->cfg.voters : s->cfg.ids, sizeof(c->voters));
+    c->joining = true; /* not a bootstrap voter: waits outside until FL.ADD */
+    for (uint32_t i = 0; i < c->n_voters; i++)
+        c->joining &= c->voters[i] != s->cfg.id;
+    c->election_timeout_ns = s->cfg.election_timeout_ns;
+    c->heartbeat_ns = s->cfg.heartbeat_ns;
+    c->entry_bytes_max = 2u << 20;
+    /* Room for every connection's pipeline in one group commit; past it, ops wait (10 ms). */
+    c->uncommitted_max = 8192;
+    c->lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
+    c->max_drift_ppm = s->cfg.max_drift_ppm;
+    c->seed = s->client_id_base ^ s->cfg.id;
+    c->snapshot_trailing = s->cfg.snapshot_every / 2;
+}
+
+/* The data directory, replayed into the host (raft_host.h); the kv restored from its
+ * snapshot; the sync worker's completions watched. */
 static int open_raft(srv *s, fl_errmsg *m)
 {
-    s->faults.fsync_fail_after = s->cfg.fault_fsync_fail_after;
-    int rc = fl_raft_store_open(&s->store, s->cfg.data_dir,
-                                s->cfg.fault_fsync_fail_after ? &s->faults : NULL, m);
-    if (rc)
-        return rc;
-    s->store_up = true;
-    fl_raft_config rc_cfg;
-    fl_raft_config_default(&rc_cfg, s->cfg.id);
-    rc_cfg.n_voters = s->cfg.n_voters ? s->cfg.n_voters : s->cfg.n;
-    memcpy(rc_cfg.voters, s->cfg.n_voters ? s->cfg.voters : s->cfg.ids, sizeof(rc_cfg.voters));
-    rc_cfg.joining = true; /* not a bootstrap voter: waits outside until FL.ADD */
-    for (uint32_t i = 0; i < rc_cfg.n_voters; i++)
-        rc_cfg.joining &= rc_cfg.voters[i] != s->cfg.id;
-    rc_cfg.election_timeout_ns = s->cfg.election_timeout_ns;
-    rc_cfg.heartbeat_ns = s->cfg.heartbeat_ns;
-    rc_cfg.entry_bytes_max = 2u << 20;
-    /* Room for every connection's pipeline in one group commit; past it, ops wait (10 ms). */
-    rc_cfg.uncommitted_max = 8192;
-    rc_cfg.lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
-    rc_cfg.max_drift_ppm = s->cfg.max_drift_ppm;
-    rc_cfg.seed = s->client_id_base ^ s->cfg.id;
-    rc_cfg.snapshot_trailing = s->cfg.snapshot_every / 2;
-    fl_raft_durable d;
-    fl_raft_store_durable(&s->store, &d);
-    FL_INFO("recovered term %llu, vote %u, a snapshot up to %llu, %zu log entries from %llu WAL "
-            "records",
-            (unsigned long long)d.term, d.vote, (unsigned long long)s->store.snap.index,
-            d.n_entries, (unsigned long long)s->store.records_replayed);
-    fl_buf_put_bytes(&s->snap, s->store.snap_data.data, s->store.snap_data.len);
-    if (s->snap.err || (s->store.snap.index && fl_kv_restore(&s->kv, s->snap.data, s->snap.len))) {
-        fl_raft_store_release(&s->store);
-        return fl_errmsg_set(m, FL_ECORRUPT, "the snapshot file's kv state does not restore");
-    }
+    fl_raft_host_config hc = {.snapshot_every = s->cfg.snapshot_every};
+    raft_config(s, &hc.raft);
     char why[160] = "";
-    rc = fl_raft_config_validate(&rc_cfg, why, sizeof(why));
-    if (rc == 0)
-        rc = fl_raft_init(&s->raft, &rc_cfg, &d, fl_loop_now(&s->loop));
-    fl_raft_store_release(&s->store);
+    int rc = fl_raft_config_validate(&hc.raft, why, sizeof(why));
     if (rc)
         return fl_errmsg_set(m, rc, "raft: %s %s", fl_strerror(rc), why);
-    s->raft_up = true;
-    arm_tick(s, s->raft.election_deadline);
+    s->faults.fsync_fail_after = s->cfg.fault_fsync_fail_after;
+    hc.store.faults = s->cfg.fault_fsync_fail_after ? &s->faults : NULL;
+    rc = fl_fs_posix_open(&s->fs, s->cfg.data_dir,
+                          FL_FS_POSIX_LOCK | FL_FS_POSIX_MKDIR | FL_FS_POSIX_JOBS, m);
+    if (rc)
+        return rc;
+    s->fs_up = true;
+    fl_raft_host_env env = env_template;
+    env.arg = s;
+    if ((rc = fl_raft_host_open(&s->host, &s->fs.fs, &hc, &env, m)))
+        return rc;
+    s->host_up = true;
+    const fl_raft *r = fl_raft_host_raft(&s->host);
+    FL_INFO("recovered term %llu, vote %u, a snapshot up to %llu, log up to %llu from %llu WAL "
+            "records",
+            (unsigned long long)fl_raft_term_of(r), fl_raft_vote_of(r),
+            (unsigned long long)fl_raft_snapshot_of(r)->index,
+            (unsigned long long)fl_raft_last_index(r),
+            (unsigned long long)s->host.store.records_replayed);
+    if ((rc = fl_raft_host_restore(&s->host, m)))
+        return rc;
+    rc = fl_loop_watch_start(&s->loop, &s->sync_watch, fl_raft_host_sync_fd(&s->host), FL_LOOP_READ,
+                             sync_done_io, s);
+    if (rc)
+        return fl_errmsg_set(m, rc, "cannot watch the sync worker: %s", fl_strerror(rc));
+    env_set_timer(s, fl_raft_deadline_of(r));
     return 0;
 }
 
@@ -536,17 +431,14 @@ static int start(srv *s, fl_errmsg *m)
     s->lfd = s->sigfd = -1;
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->stamp);
-    fl_buf_init(&s->snap);
-    fl_buf_init(&s->stage);
-    fl_buf_init(&s->stage_local);
-    s->decode_entries = calloc(FL_WIRE_ENTRIES_MAX, sizeof(fl_raft_entry));
     s->fwd_ring = calloc(SRV_OPS_MAX, sizeof(fwd_rec));
-    if (!s->decode_entries || !s->fwd_ring || fl_kv_init(&s->kv, NULL))
+    if (!s->fwd_ring || fl_kv_init(&s->kv, NULL))
         return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
     s->kv_up = true;
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
         return rc;
-    fl_peers_config pc = {.cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n};
+    fl_peers_config pc = {
+        .cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n, .fatal = peers_fatal};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))
@@ -561,24 +453,20 @@ static void stop(srv *s)
     fl__ops_close_all(s);
     if (s->peers_up)
         fl_peers_close(&s->peers);
-    if (s->raft_up)
-        fl_raft_close(&s->raft);
     fl_loop_watch_stop(&s->loop, &s->sync_watch);
-    if (s->store_up)
-        fl_raft_store_close(&s->store); /* joins the sync worker */
+    if (s->host_up)
+        fl_raft_host_close(&s->host); /* waits for a running sync job */
+    if (s->fs_up)
+        fl_fs_posix_close(&s->fs); /* stops the sync worker */
     if (s->kv_up)
         fl_kv_close(&s->kv);
     if (s->sigfd >= 0) {
         fl_loop_watch_stop(&s->loop, &s->sw);
         close(s->sigfd);
     }
-    free(s->decode_entries);
     free(s->fwd_ring);
     fl_buf_free(&s->scratch);
     fl_buf_free(&s->stamp);
-    fl_buf_free(&s->snap);
-    fl_buf_free(&s->stage);
-    fl_buf_free(&s->stage_local);
     fl_loop_close(&s->loop);
 }
 

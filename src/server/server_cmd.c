@@ -124,13 +124,14 @@ static void member_begin(op *o)
         done_error(o, "ERR not a node id of --cluster");
         return;
     }
-    if (fl_raft_role_of(&s->raft) != FL_RAFT_LEADER) {
+    if (fl_raft_role_of(fl__srv_raft(s)) != FL_RAFT_LEADER) {
         char msg[96];
-        snprintf(msg, sizeof(msg), "ERR not the leader: ask node %u", fl_raft_leader_of(&s->raft));
+        snprintf(msg, sizeof(msg), "ERR not the leader: ask node %u",
+                 fl_raft_leader_of(fl__srv_raft(s)));
         done_error(o, msg);
         return;
     }
-    const fl_raft_conf *cur = fl_raft_conf_of(&s->raft);
+    const fl_raft_conf *cur = fl_raft_conf_of(fl__srv_raft(s));
     fl_raft_conf want;
     const char *name = ARG(o, 0);
     int rc = !strcasecmp(name, "fl.add") ? fl_raft_conf_add_learner(cur, (fl_node_id)id, &want)
@@ -163,7 +164,7 @@ static void member_begin(op *o)
 static void transfer_begin(op *o)
 {
     srv *s = o->s;
-    const fl_raft *r = &s->raft;
+    const fl_raft *r = fl__srv_raft(s);
     uint64_t id = 0;
     const char *arg = ARG(o, 1);
     size_t len = o->argv[1].len;

@@ -94,7 +94,7 @@ static void conf_text(const fl_raft *r, fl_buf *b, const char *sep)
 static void status_text(srv *s, fl_buf *b, const char *sep)
 {
     char a[FL_ADDR_STR_MAX];
-    const fl_raft *r = &s->raft;
+    const fl_raft *r = fl__srv_raft(s);
     fl_buf_printf(b, "node_id:%u%srole:%s%sterm:%llu%sleader:%u%sleader_addr:%s%s", s->cfg.id, sep,
                   fl_raft_role_name(fl_raft_role_of(r)), sep,
                   (unsigned long long)fl_raft_term_of(r), sep, fl_raft_leader_of(r), sep,
@@ -116,16 +116,18 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
                   (unsigned long long)s->ops_timeout, sep, (unsigned long long)s->forwarded_in,
                   sep);
     fl_buf_printf(b, "reads_by_index:%llu%s", (unsigned long long)s->reads_by_index, sep);
+    fl_raft_counters k;
+    fl_raft_counters_of(r, &k);
     fl_buf_printf(b, "reads_at_follower:%llu%sreads_by_lease:%llu%s",
-                  (unsigned long long)r->follower_reads_served, sep,
-                  (unsigned long long)r->lease_reads_served, sep);
+                  (unsigned long long)k.follower_reads_served, sep,
+                  (unsigned long long)k.lease_reads_served, sep);
     fl_buf_printf(b, "snapshot_index:%llu%sfirst_index:%llu%ssnapshots_taken:%llu%s",
                   (unsigned long long)fl_raft_snapshot_of(r)->index, sep,
                   (unsigned long long)fl_raft_first_index(r), sep,
-                  (unsigned long long)s->snapshots_taken, sep);
+                  (unsigned long long)s->host.stats.snapshots_taken, sep);
     fl_buf_printf(b, "snapshots_installed:%llu%swal_segments_deleted:%llu%s",
-                  (unsigned long long)s->snapshots_installed, sep,
-                  (unsigned long long)s->store.segments_deleted, sep);
+                  (unsigned long long)s->host.stats.snapshots_installed, sep,
+                  (unsigned long long)s->host.store.segments_deleted, sep);
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < s->peers.n_out; i++)
         dropped += s->peers.out[i].dropped;
@@ -142,7 +144,7 @@ static const char *const sections[] = {"server",      "clients", "memory",   "pe
 
 static void section(srv *s, const char *name, fl_buf *b)
 {
-    const fl_raft *r = &s->raft;
+    const fl_raft *r = fl__srv_raft(s);
     fl_time_ns up = fl_loop_now(&s->loop) - s->started_ns;
     char a[FL_ADDR_STR_MAX];
     if (!strcmp(name, "server")) {
@@ -242,7 +244,7 @@ static const char *const E_NAME =
 static void hello_reply(op *o, bool resp3)
 {
     srv *s = o->s;
-    bool leads = fl_raft_role_of(&s->raft) == FL_RAFT_LEADER;
+    bool leads = fl_raft_role_of(fl__srv_raft(s)) == FL_RAFT_LEADER;
     fl_buf *b = &o->reply;
     if (resp3)
         fl_resp3_put_map(b, 7);

@@ -1,5 +1,5 @@
-/* server_int.h: the private state of a running node (server.h), shared by server.c (Raft,
- * storage, timers), server_ops.c (routing client operations through the log),
+/* server_int.h: the private state of a running node (server.h), shared by server.c (the Raft
+ * host, timers), server_ops.c (routing client operations through the log),
  * server_conn.c (RESP connections) and server_cmd.c (the command table). */
 #ifndef FL_SERVER_INT_H
 #define FL_SERVER_INT_H
@@ -8,7 +8,8 @@
 #include "faultline/kv_order.h"
 #include "faultline/loop.h"
 #include "faultline/peer.h"
-#include "faultline/raft_store.h"
+#include "faultline/fs_posix.h"
+#include "faultline/raft_host.h"
 #include "faultline/resp.h"
 #include "faultline/server.h"
 
@@ -123,26 +124,18 @@ struct srv {
     fl_server_config cfg;
     fl_loop loop;
     fl_peers peers;
-    fl_raft_store store;
+    fl_fs_posix fs;       /* the data directory */
+    fl_raft_host host;    /* the Raft node: core, store, snapshots (raft_host.h) */
     fl_wal_faults faults; /* test hooks (all zero in production) */
-    fl_raft raft;
     fl_kv kv;
-    bool raft_up, kv_up, store_up, peers_up;
-    fl_raft_entry *decode_entries;
+    bool host_up, kv_up, fs_up, peers_up;
     fl_buf scratch;
-    fl_buf stamp;       /* a proposal with the leader's time stamped in */
-    fl_buf snap;        /* this node's snapshot: the kv's bytes (raft.h: the environment's) */
-    fl_buf stage;       /* an InstallSnapshot being received */
-    fl_buf stage_local; /* a snapshot being taken */
-    uint64_t snapshots_taken, snapshots_installed;
+    fl_buf stamp; /* a proposal with the leader's time stamped in */
     /* timers */
     fl_loop_timer_id tick_timer;
     fl_time_ns tick_deadline;
     fl_loop_timer_id sync_timer;
     fl_loop_timer_id kick_timer;
-    uint64_t persist_seq;     /* highest persist request appended */
-    uint64_t sync_seq;        /* highest one covered by the running sync */
-    uint64_t reported_seq;    /* highest one reported durable (PERSISTED) */
     fl_loop_watch sync_watch; /* the sync worker's completion eventfd */
     /* clients */
     int lfd;
@@ -180,6 +173,11 @@ struct srv {
 };
 
 /* server.c */
+/* The node's Raft state (for routing and status). */
+static inline const fl_raft *fl__srv_raft(const srv *s)
+{
+    return fl_raft_host_raft(&s->host);
+}
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
 /* A linearizable read by ReadIndex at any node (the core asks the leader when this node is a
  * follower or learner); decided later through fl__ops_reads. */

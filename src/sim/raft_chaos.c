@@ -213,7 +213,7 @@ static void crash_unsynced_watch(fl_sim *sim, void *arg)
         const fl_raft *r = fl_raft_sim_node(sim, id);
         if (!r || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
             continue;
-        if (r->vote != r->durable_vote || r->term != r->durable_term) {
+        if (!fl_raft_hard_state_durable(r)) {
             fl_sim_crash(sim, id);
             struct chaos_undo *u = &ch->undo[ch->undo_count++ % CHAOS_UNDO_MAX];
             u->ch = ch;

@@ -245,14 +245,6 @@ static void heal(fl_sim *sim, void *arg)
     fl__client_liveness_start(rn);
 }
 
-static int add_len(void *arg, size_t i, const uint8_t *data, size_t len)
-{
-    (void)i;
-    (void)data;
-    *(uint64_t *)arg += len;
-    return 0;
-}
-
 static void collect(run *rn)
 {
     fl_run_result *r = rn->res;
@@ -282,8 +274,7 @@ static void collect(run *rn)
     r->trace_hash = fl_sim_trace_hash(rn->sim);
     r->end_ns = fl_sim_time(rn->sim);
     for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
-        uint64_t bytes = 0;
-        fl_sim_disk_records(rn->sim, id, add_len, &bytes);
+        uint64_t bytes = fl_sim_disk_bytes(rn->sim, id);
         if (bytes > r->disk_bytes_max)
             r->disk_bytes_max = bytes;
     }

@@ -112,7 +112,8 @@ static int config_check(const fl_sim_config *c, fl_buf *why)
         return FL_EINVAL;
     }
     if (c->crash_mode != FL_SIM_CRASH_LOSE_UNSYNCED &&
-        c->crash_mode != FL_SIM_CRASH_RANDOM_PREFIX) {
+        c->crash_mode != FL_SIM_CRASH_RANDOM_PREFIX &&
+        c->crash_mode != FL_SIM_CRASH_RANDOM_SUBSET) {
         if (why)
             fl_buf_printf(why, "crash_mode %d unknown", (int)c->crash_mode);
         return FL_EINVAL;

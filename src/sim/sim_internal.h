@@ -5,13 +5,14 @@
  *     entry of a node's deferred queue (paused, or slow and busy); free slots form a list through
  * next_free;
  *  2. a node whose state is DOWN has obj == NULL, no live timer and no pending sync;
- *  3. disk: durable <= count; recs[i].off + recs[i].len <= bytes.len for every record. */
+ *  3. disk: see simdisk.h (fl_simdisk_check). */
 #ifndef FAULTLINE_SIM_INTERNAL_H
 #define FAULTLINE_SIM_INTERNAL_H
 
 #include "faultline/assert.h"
 #include "faultline/heap.h"
 #include "faultline/sim.h"
+#include "faultline/simdisk.h"
 
 enum {
     EV_DELIVER = 1, /* message from -> node */
@@ -41,7 +42,6 @@ enum {
 #define RING_SIZE       64
 #define RING_DESC       96
 #define REASON_MAX      121
-#define SYNCS_MAX       4096
 #define SLOT_KEEP_BYTES 65536 /* a freed slot keeps a message buffer up to this size */
 
 typedef struct sim_ev {
@@ -60,33 +60,13 @@ typedef struct sim_ev {
     void *arg;
 } sim_ev;
 
-typedef struct sim_rec {
-    size_t off;
-    size_t len;
-} sim_rec;
-
-typedef struct sim_sync {
-    uint64_t token;
-    uint64_t seq;
-    size_t upto; /* records [0, upto) become durable */
-    bool fail;
-    bool lie;
-} sim_sync;
-
+/* A node's disk: the simdisk and when its last queued sync completes (disk.c). */
 typedef struct sim_disk {
-    fl_buf bytes;
-    sim_rec *recs;
-    size_t count;
-    size_t cap;
-    size_t durable;
+    fl_simdisk *sd;
+    fl_sim *sim;
+    fl_node_id id;
     fl_sim_dist latency;
-    sim_sync *syncs; /* FIFO ring of pending syncs */
-    size_t syncs_head;
-    size_t syncs_count;
-    uint64_t sync_seq;
     fl_time_ns sync_last_ns; /* completion time of the last queued sync (in-order) */
-    uint32_t fail_next;
-    uint32_t lie_next;
 } sim_disk;
 
 typedef struct sim_clock {

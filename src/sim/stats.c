@@ -15,8 +15,7 @@ static void node_json(fl_json *j, const fl_sim *sim, uint32_t i)
     fl_json_kv_str(j, "reason", sim->nodes[i].reason);
     fl_json_kv_uint(j, "disk_writes", s->disk_writes);
     fl_json_kv_uint(j, "disk_bytes", s->disk_bytes);
-    fl_json_kv_uint(j, "disk_records", sim->nodes[i].disk.count);
-    fl_json_kv_uint(j, "disk_durable", sim->nodes[i].disk.durable);
+    fl_json_kv_uint(j, "disk_used_bytes", fl_simdisk_bytes(sim->nodes[i].disk.sd));
     fl_json_kv_uint(j, "fsyncs", s->fsyncs);
     fl_json_kv_uint(j, "fsync_failures", s->fsync_failures);
     fl_json_kv_uint(j, "crashes", s->crashes);

@@ -1,90 +1,89 @@
-/* atomic_file.c: whole-file replacement via write temp + fsync + rename + fsync directory
- * (atomic_file.h). Invariant: dir/name is only ever changed by rename(2), so a reader or a
- * crash sees the old or the new content, never a partial one. */
+/* atomic_file.c: whole-file replacement (write temp, sync, rename, sync directory) and whole-
+ * file reads, over the file interface (fs.h), and the same for a directory path
+ * (atomic_file.h). Invariant: name is only ever changed by rename, so a reader or a crash
+ * sees the old or the new content, never a partial one. */
 #include "faultline/atomic_file.h"
 
 #include "faultline/error.h"
+#include "faultline/fs_posix.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include <string.h>
 
-static int write_all(int fd, const uint8_t *p, size_t n)
+/* Writes and syncs the temp file; *what gets the step that failed. */
+static int write_tmp(fl_fs *fs, const char *tmp, const void *data, size_t len, const char **what,
+                     fl_errmsg *why)
 {
-    while (n) {
-        ssize_t r = write(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return r < 0 ? errno : EIO;
-        p += r;
-        n -= (size_t)r;
+    const fl_fs_ops *o = fs->ops;
+    int fd = -1;
+    *what = "create";
+    int rc = o->open(fs, tmp, FL_FS_WRITE | FL_FS_CREATE | FL_FS_TRUNC, &fd, why);
+    if (rc)
+        return rc;
+    *what = "write";
+    rc = o->write(fs, fd, data, len, 0, why);
+    if (!rc) {
+        *what = "sync";
+        rc = o->sync(fs, fd, why);
     }
+    o->close(fs, fd);
+    return rc;
+}
+
+int fl_fs_write_atomic(fl_fs *fs, const char *name, const void *data, size_t len, fl_errmsg *m)
+{
+    char tmp[FL_FS_NAME_MAX];
+    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp))
+        return fl_errmsg_set(m, FL_EINVAL, "atomic write: file name too long: %s", name);
+    fl_errmsg why;
+    const char *what;
+    int rc = write_tmp(fs, tmp, data, len, &what, &why);
+    if (rc)
+        return fl_errmsg_set(m, rc, "atomic write: %s %s/%s: %s", what, fs->where, tmp, why.text);
+    if ((rc = fs->ops->rename(fs, tmp, name, &why)) != 0)
+        return fl_errmsg_set(m, rc, "atomic write: rename %s/%s: %s", fs->where, tmp, why.text);
+    if ((rc = fs->ops->sync_dir(fs, &why)) != 0)
+        return fl_errmsg_set(m, rc, "atomic write: sync directory %s: %s", fs->where, why.text);
     return 0;
+}
+
+int fl_fs_read_file(fl_fs *fs, const char *name, size_t size_max, fl_buf *out, fl_errmsg *m)
+{
+    fl_fs_view v;
+    fl_errmsg why;
+    int rc = fs->ops->read_all(fs, name, &v, &why);
+    if (rc == FL_ENOTFOUND)
+        return fl_errmsg_set(m, rc, "read: %s/%s: no such file", fs->where, name);
+    if (rc)
+        return fl_errmsg_set(m, rc, "read: %s/%s: %s", fs->where, name, why.text);
+    if (v.len > size_max)
+        rc = fl_errmsg_set(m, FL_ETOOBIG, "read: %s/%s: %zu bytes (limit %zu)", fs->where, name,
+                           v.len, size_max);
+    else if (fl_buf_put_bytes(out, v.data, v.len), out->err)
+        rc = fl_errmsg_set(m, out->err, "read: %s/%s: no room", fs->where, name);
+    fs->ops->release(fs, &v);
+    return rc;
 }
 
 int fl_atomic_write_file(const char *dir, const char *name, const void *data, size_t len,
                          fl_errmsg *m)
 {
-    char tmp[NAME_MAX + 1];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp))
-        return fl_errmsg_set(m, FL_EINVAL, "atomic write: file name too long: %s", name);
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0)
-        return fl_errmsg_errno(m, FL_EIO, errno, "atomic write: open directory %s", dir);
-    int rc = 0;
-    int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    int e = fd < 0 ? errno : write_all(fd, data, len);
-    if (e)
-        rc = fl_errmsg_errno(m, FL_EIO, e, "atomic write: write %s/%s", dir, tmp);
-    if (!rc && fsync(fd) < 0)
-        rc = fl_errmsg_errno(m, FL_EIO, errno, "atomic write: fsync %s/%s", dir, tmp);
-    if (fd >= 0)
-        close(fd);
-    if (!rc && renameat(dfd, tmp, dfd, name) < 0)
-        rc = fl_errmsg_errno(m, FL_EIO, errno, "atomic write: rename %s/%s", dir, tmp);
-    if (!rc && fsync(dfd) < 0)
-        rc = fl_errmsg_errno(m, FL_EIO, errno, "atomic write: fsync directory %s", dir);
-    if (rc && fd >= 0)
-        (void)unlinkat(dfd, tmp, 0); /* best effort: a leftover .tmp is harmless */
-    close(dfd);
+    fl_fs_posix p;
+    int rc = fl_fs_posix_open(&p, dir, 0, m);
+    if (rc)
+        return FL_EIO;
+    rc = fl_fs_write_atomic(&p.fs, name, data, len, m);
+    fl_fs_posix_close(&p);
     return rc;
 }
 
 int fl_read_file(const char *dir, const char *name, size_t size_max, fl_buf *out, fl_errmsg *m)
 {
-    char path[PATH_MAX];
-    if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path))
-        return fl_errmsg_set(m, FL_EINVAL, "read: path too long: %s/%s", dir, name);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT ? fl_errmsg_set(m, FL_ENOTFOUND, "read: %s: no such file", path)
-                               : fl_errmsg_errno(m, FL_EIO, errno, "read: open %s", path);
-    struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) < 0)
-        rc = fl_errmsg_errno(m, FL_EIO, errno, "read: stat %s", path);
-    else if ((uint64_t)st.st_size > size_max)
-        rc = fl_errmsg_set(m, FL_ETOOBIG, "read: %s: %lld bytes (limit %zu)", path,
-                           (long long)st.st_size, size_max);
-    size_t n = rc ? 0 : (size_t)st.st_size, done = 0;
-    uint8_t *p = rc ? NULL : fl_buf_extend(out, n);
-    if (!rc && !p)
-        rc = fl_errmsg_set(m, out->err ? out->err : FL_ENOMEM, "read: %s: no room", path);
-    while (!rc && done < n) {
-        ssize_t r = read(fd, p + done, n - done);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            rc = fl_errmsg_errno(m, FL_EIO, r < 0 ? errno : EIO, "read: %s", path);
-        else
-            done += (size_t)r;
-    }
-    close(fd);
-    if (rc && p)
-        out->len -= n; /* give back what was reserved for the file */
+    fl_fs_posix p;
+    int rc = fl_fs_posix_open(&p, dir, 0, m);
+    if (rc)
+        return rc;
+    rc = fl_fs_read_file(&p.fs, name, size_max, out, m);
+    fl_fs_posix_close(&p);
     return rc;
 }

@@ -17,15 +17,15 @@
 #include "faultline/atomic_file.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
+#include "faultline/fs_posix.h"
 
+#define MUTANT(s, m) (((s)->mutants & FL_RAFT_MUTANT_##m) != 0)
 #define SNAP_FILE    "snapshot"
 #define SNAP_VERSION 1
 #define SNAP_HEADER  13 /* crc, version, wal_seq */
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 static void drop_from(fl_raft_store *s, size_t count)
 {
@@ -104,7 +104,7 @@ static int load_snapshot(fl_raft_store *s, uint64_t *from_seq, fl_errmsg *m)
     fl_buf f;
     fl_buf_init(&f);
     *from_seq = 1;
-    int rc = fl_read_file(s->wal.dir, SNAP_FILE, (size_t)FL_WAL_RECORD_LEN_LIMIT * 4, &f, m);
+    int rc = fl_fs_read_file(s->fs, SNAP_FILE, FL_RAFT_STORE_SNAPSHOT_MAX, &f, m);
     if (rc == FL_ENOTFOUND) {
         if (m)
             m->text[0] = 0;
@@ -137,10 +137,34 @@ static int load_snapshot(fl_raft_store *s, uint64_t *from_seq, fl_errmsg *m)
     return rc;
 }
 
+/* The WAL must hold every record from from_seq on, and never hand out a seq below it again.
+ * The snapshot file names the first record it does not reflect, counting records appended
+ * but not yet synced (those staged behind a running sync included); a crash may lose them,
+ * leaving the WAL's end below from_seq. Everything it holds is then in the snapshot file: it
+ * restarts at from_seq, or records written later would get numbers replay skips. */
+static int wal_from(fl_raft_store *s, uint64_t from_seq, fl_errmsg *m)
+{
+    fl_wal *w = &s->wal;
+    if (fl_wal_first_seq(w) > from_seq)
+        return fl_errmsg_set(m, FL_ECORRUPT,
+                             "WAL %s: the snapshot file replays from record %llu, the WAL starts "
+                             "at %llu (segments are missing)",
+                             w->dir, (unsigned long long)from_seq,
+                             (unsigned long long)fl_wal_first_seq(w));
+    if (fl_wal_last_seq(w) + 1 >= from_seq || MUTANT(s, SNAPSHOT_SEQ_UNSYNCED))
+        return 0;
+    int rc = fl_wal_restart_at(w, from_seq);
+    if (rc)
+        fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(w));
+    return rc;
+}
+
 static int replay_all(fl_raft_store *s, fl_errmsg *m)
 {
     uint64_t from_seq;
     int rc = load_snapshot(s, &from_seq, m);
+    if (!rc)
+        rc = wal_from(s, from_seq, m);
     if (rc)
         return rc;
     fl_wal_iter it;
@@ -159,24 +183,19 @@ static int replay_all(fl_raft_store *s, fl_errmsg *m)
     return rc < 0 ? rc : 0;
 }
 
-int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *faults, fl_errmsg *m)
-{
-    return fl_raft_store_open_sized(s, dir, faults, 0, m);
-}
-
-int fl_raft_store_open_sized(fl_raft_store *s, const char *dir, const fl_wal_faults *faults,
-                             uint64_t segment_size_max, fl_errmsg *m)
+int fl_raft_store_open_fs(fl_raft_store *s, fl_fs *fs, const fl_raft_store_opts *o, fl_errmsg *m)
 {
     memset(s, 0, sizeof(*s));
-    s->efd = -1;
+    s->fs = fs;
     s->first = 1;
+    s->mutants = o ? o->mutants : 0;
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->staged);
     fl_buf_init(&s->snap_data);
     fl_wal_config cfg = {.record_size_max = FL_WAL_RECORD_LEN_LIMIT,
-                         .segment_size_max = segment_size_max,
-                         .faults = (fl_wal_faults *)faults};
-    int rc = fl_wal_open(&s->wal, dir, &cfg);
+                         .segment_size_max = o ? o->segment_size_max : 0,
+                         .faults = o ? (fl_wal_faults *)o->faults : NULL};
+    int rc = fl_wal_open_fs(&s->wal, fs, &cfg);
     if (rc) {
         fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
         fl_buf_free(&s->scratch);
@@ -190,6 +209,32 @@ int fl_raft_store_open_sized(fl_raft_store *s, const char *dir, const fl_wal_fau
     else
         s->issued_seq = fl_wal_last_seq(&s->wal) + 1;
     return rc;
+}
+
+int fl_raft_store_open_sized(fl_raft_store *s, const char *dir, const fl_wal_faults *faults,
+                             uint64_t segment_size_max, fl_errmsg *m)
+{
+    fl_fs_posix *own = calloc(1, sizeof(*own));
+    if (!own)
+        return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
+    int rc = fl_fs_posix_open(own, dir, FL_FS_POSIX_LOCK | FL_FS_POSIX_MKDIR, m);
+    fl_raft_store_opts o = {.faults = faults, .segment_size_max = segment_size_max};
+    if (!rc)
+        rc = fl_raft_store_open_fs(s, &own->fs, &o, m);
+    else
+        memset(s, 0, sizeof(*s));
+    if (rc) {
+        fl_fs_posix_close(own);
+        free(own);
+        return rc;
+    }
+    s->own_fs = own;
+    return 0;
+}
+
+int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *faults, fl_errmsg *m)
+{
+    return fl_raft_store_open_sized(s, dir, faults, 0, m);
 }
 
 void fl_raft_store_durable(const fl_raft_store *s, fl_raft_durable *d)
@@ -233,7 +278,7 @@ int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
         return fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc));
     }
     fl_buf_patch_u32(&b, 0, fl_crc32c(0, b.data + 4, b.len - 4));
-    rc = fl_atomic_write_file(s->wal.dir, SNAP_FILE, b.data, b.len, m);
+    rc = fl_fs_write_atomic(s->fs, SNAP_FILE, b.data, b.len, m);
     fl_buf_free(&b);
     if (rc)
         return rc;
@@ -245,16 +290,24 @@ int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
 int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
 {
     FL_ASSERT(up->persist.seq != 0);
+    if (s->syncing) { /* the WAL is the job's: stage it, length first */
+        size_t at = s->staged.len;
+        fl_buf_put_u32(&s->staged, 0);
+        if (fl_raft_record_encode(up, &s->staged)) {
+            s->staged.len = at; /* keeps what was staged before intact */
+            s->staged.err = 0;
+            return FL_ENOMEM;
+        }
+        fl_buf_patch_u32(&s->staged, at, (uint32_t)(s->staged.len - at - 4));
+        s->issued_seq++;
+        return 0;
+    }
     fl_buf *b = &s->scratch;
     fl_buf_reset(b);
     if (fl_raft_record_encode(up, b))
         return b->err;
     s->issued_seq++;
-    if (!s->syncing)
-        return fl_wal_append(&s->wal, b->data, b->len, NULL);
-    fl_buf_put_u32(&s->staged, (uint32_t)b->len); /* the WAL is the worker's: stage it */
-    fl_buf_put_bytes(&s->staged, b->data, b->len);
-    return s->staged.err;
+    return fl_wal_append(&s->wal, b->data, b->len, NULL);
 }
 
 int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
@@ -268,87 +321,41 @@ int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
 
 /* ---- background sync ---------------------------------------------------------------------- */
 
-static void *worker(void *arg)
+static int sync_job(void *arg)
 {
     fl_raft_store *s = arg;
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        while (!s->want && !s->quit)
-            pthread_cond_wait(&s->cv, &s->mu);
-        if (s->quit)
-            break;
-        s->want = false;
-        pthread_mutex_unlock(&s->mu);
-        int rc = fl_wal_sync(&s->wal);
-        pthread_mutex_lock(&s->mu);
-        s->result = rc;
-        uint64_t one = 1;
-        ssize_t w = write(s->efd, &one, sizeof(one));
-        (void)w; /* an eventfd write only fails on overflow, which 1 per sync cannot reach */
-    }
-    pthread_mutex_unlock(&s->mu);
-    return NULL;
-}
-
-static int worker_start(fl_raft_store *s)
-{
-    s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (s->efd < 0)
-        return FL_EIO;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_cond_init(&s->cv, NULL);
-    if (pthread_create(&s->thread, NULL, worker, s) != 0) {
-        pthread_mutex_destroy(&s->mu);
-        pthread_cond_destroy(&s->cv);
-        close(s->efd);
-        return FL_ENOMEM;
-    }
-    s->worker_up = true;
-    return 0;
+    return fl_wal_sync(&s->wal);
 }
 
 int fl_raft_store_sync_start(fl_raft_store *s)
 {
     FL_ASSERT(!s->syncing);
-    if (!s->worker_up) {
-        int rc = worker_start(s);
-        if (rc)
-            return rc;
-    }
-    pthread_mutex_lock(&s->mu);
-    s->syncing = true;
-    s->want = true;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    return 0;
+    s->syncing = true; /* first: the simulated disk runs the job at once */
+    int rc = s->fs->ops->job_start(s->fs, sync_job, s);
+    if (rc)
+        s->syncing = false;
+    return rc;
 }
 
 int fl_raft_store_sync_fd(const fl_raft_store *s)
 {
-    return s->worker_up ? s->efd : -1;
+    return s->fs->ops->job_fd(s->fs);
 }
 
 int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
 {
     FL_ASSERT(s->syncing);
-    uint64_t n;
-    ssize_t r = read(s->efd, &n, sizeof(n));
-    (void)r;
-    pthread_mutex_lock(&s->mu); /* orders the worker's WAL writes before what follows */
-    int rc = s->result;
+    int rc = s->fs->ops->job_finish(s->fs);
     s->syncing = false;
-    pthread_mutex_unlock(&s->mu);
     if (rc) {
         fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
         return rc;
     }
-    fl_reader rd;
-    fl_reader_init(&rd, s->staged.data, s->staged.len);
-    while (rc == 0 && fl_reader_left(&rd) > 0) {
-        uint32_t len = fl_read_u32(&rd);
-        const uint8_t *p = fl_read_bytes(&rd, len);
-        FL_ASSERT(rd.err == 0); /* we wrote these bytes ourselves */
-        rc = fl_wal_append(&s->wal, p, len, NULL);
+    for (size_t off = 0; rc == 0 && off < s->staged.len;) { /* length u32, record; ... */
+        uint32_t len = fl_get_u32le(s->staged.data + off);
+        FL_ASSERT(s->staged.len - off - 4 >= len); /* we wrote these bytes ourselves */
+        rc = fl_wal_append(&s->wal, s->staged.data + off + 4, len, NULL);
+        off += 4 + (size_t)len;
     }
     fl_buf_reset(&s->staged);
     if (rc)
@@ -358,26 +365,18 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
     return rc;
 }
 
-static void worker_stop(fl_raft_store *s)
-{
-    if (!s->worker_up)
-        return;
-    pthread_mutex_lock(&s->mu);
-    s->quit = true;
-    pthread_cond_signal(&s->cv);
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->thread, NULL); /* waits for a sync in progress */
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cv);
-    close(s->efd);
-    s->worker_up = false;
-}
-
 void fl_raft_store_close(fl_raft_store *s)
 {
-    worker_stop(s);
+    if (s->syncing)
+        (void)s->fs->ops->job_finish(s->fs); /* the WAL must be ours again before it goes */
+    s->syncing = false;
     fl_buf_free(&s->staged);
     fl_raft_store_release(s);
     fl_wal_close(&s->wal);
     fl_buf_free(&s->scratch);
+    if (s->own_fs) {
+        fl_fs_posix_close(s->own_fs);
+        free(s->own_fs);
+        s->own_fs = NULL;
+    }
 }

@@ -45,12 +45,9 @@
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- format ---- */
 
@@ -151,14 +148,24 @@ static bool fault_fires(uint32_t *countdown)
 
 /* ---- writing ---- */
 
-/* Writes all of p at offset off, retrying short writes. The tear hook writes a prefix and
- * fails, as a crash in the middle of the write would leave it. */
+static const char *last_name(const fl_wal *w, char out[WAL_NAME_SIZE])
+{
+    fl__wal_segment_name(out, w->segs[w->segs_count - 1].first_seq);
+    return out;
+}
+
+/* Writes all of p at offset off into name (NULL: the last segment, named only in a message:
+ * formatting names costs on the hot path). The tear hook writes a prefix and fails, as a
+ * crash in the middle of the write would leave it. */
 static int write_all(fl_wal *w, int fd, const uint8_t *p, size_t n, uint64_t off, const char *name)
 {
     fl_wal_faults *f = w->cfg.faults;
+    fl_errmsg why;
+    char buf[WAL_NAME_SIZE];
     if (f && fault_fires(&f->tear_after)) {
+        name = name ? name : last_name(w, buf);
         size_t keep = f->tear_keep_bytes < n ? f->tear_keep_bytes : n;
-        if (keep && pwrite(fd, p, keep, (off_t)off) < 0)
+        if (keep && w->fs->ops->write(w->fs, fd, p, keep, off, &why))
             keep = 0;
         w->stats.writes++;
         w->stats.bytes += keep;
@@ -167,39 +174,30 @@ static int write_all(fl_wal *w, int fd, const uint8_t *p, size_t n, uint64_t off
                              "bytes (injected)",
                              w->dir, name, off, keep, n);
     }
-    size_t done = 0;
-    while (done < n) {
-        ssize_t r = pwrite(fd, p + done, n - done, (off_t)(off + done));
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), r < 0 ? errno : EIO,
-                                   "wal: write(%s/%s at offset %" PRIu64 ")", w->dir, name,
-                                   off + done);
-        done += (size_t)r;
-        w->stats.writes++;
-        w->stats.bytes += (uint64_t)r;
-    }
+    int rc = w->fs->ops->write(w->fs, fd, p, n, off, &why);
+    if (rc)
+        return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO),
+                             "wal: write(%s/%s at offset %" PRIu64 "): %s", w->dir,
+                             name ? name : last_name(w, buf), off, why.text);
+    w->stats.writes++;
+    w->stats.bytes += n;
     return 0;
 }
 
 int fl__wal_sync_fd(fl_wal *w, int fd, const char *name)
 {
     fl_wal_faults *f = w->cfg.faults;
+    char buf[WAL_NAME_SIZE];
     if (f && fault_fires(&f->fsync_fail_after))
-        return fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), EIO,
-                               "wal: fdatasync(%s/%s) (injected)", w->dir, name);
+        return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO),
+                             "wal: fdatasync(%s/%s): Input/output error (injected)", w->dir,
+                             name ? name : last_name(w, buf));
     w->stats.fsyncs++;
-    if (fdatasync(fd) < 0)
-        return fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), errno, "wal: fdatasync(%s/%s)",
-                               w->dir, name);
+    fl_errmsg why;
+    if (w->fs->ops->sync(w->fs, fd, &why))
+        return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO), "wal: fdatasync(%s/%s): %s", w->dir,
+                             name ? name : last_name(w, buf), why.text);
     return 0;
-}
-
-static const char *last_name(const fl_wal *w, char out[WAL_NAME_SIZE])
-{
-    fl__wal_segment_name(out, w->segs[w->segs_count - 1].first_seq);
-    return out;
 }
 
 /* Writes the buffered records to the last segment (no sync). */
@@ -209,8 +207,7 @@ static int flush(fl_wal *w)
         return w->err;
     if (w->pending.len == 0)
         return 0;
-    char name[WAL_NAME_SIZE];
-    int rc = write_all(w, w->fd, w->pending.data, w->pending.len, w->file_size, last_name(w, name));
+    int rc = write_all(w, w->fd, w->pending.data, w->pending.len, w->file_size, NULL);
     if (rc)
         return rc;
     w->file_size += w->pending.len;
@@ -225,18 +222,18 @@ int fl_wal_sync(fl_wal *w)
         return rc;
     if (w->synced_seq == w->next_seq - 1)
         return 0; /* nothing new */
-    char name[WAL_NAME_SIZE];
-    rc = fl__wal_sync_fd(w, w->fd, last_name(w, name));
+    rc = fl__wal_sync_fd(w, w->fd, NULL);
     if (rc)
         return rc;
     w->synced_seq = w->next_seq - 1;
     return 0;
 }
 
-static int sync_dir(fl_wal *w)
+int fl__wal_sync_dir(fl_wal *w)
 {
-    if (fsync(w->dirfd) < 0)
-        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: fsync(directory %s)", w->dir);
+    fl_errmsg why;
+    if (w->fs->ops->sync_dir(w->fs, &why))
+        return fl_errmsg_set(&w->msg, FL_EIO, "wal: fsync(directory %s): %s", w->dir, why.text);
     return 0;
 }
 
@@ -254,7 +251,7 @@ int fl__wal_segs_push(fl_wal *w, uint64_t segno, uint64_t first_seq)
     return 0;
 }
 
-/* Creates a complete empty segment: header into NAME.tmp, fsync, rename, fsync directory.
+/* Creates a complete empty segment: header into NAME.tmp, sync, rename, sync directory.
  * On success *fd_out is open for writing and the segment is in w->segs. */
 int fl__wal_create_segment(fl_wal *w, uint64_t segno, uint64_t first_seq, int *fd_out)
 {
@@ -264,24 +261,26 @@ int fl__wal_create_segment(fl_wal *w, uint64_t segno, uint64_t first_seq, int *f
                              "wal: %zu segments in %s (segments_max)", w->segs_count, w->dir);
     fl__wal_segment_name(name, first_seq);
     snprintf(tmp, sizeof(tmp), WAL_NAME_PREFIX "%020" PRIu64 WAL_NAME_SUFFIX ".tmp", first_seq);
-    int fd = openat(w->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), errno, "wal: create %s/%s",
-                               w->dir, tmp);
+    const fl_fs_ops *o = w->fs->ops;
+    fl_errmsg why;
+    int fd;
+    if (o->open(w->fs, tmp, FL_FS_WRITE | FL_FS_CREATE | FL_FS_TRUNC, &fd, &why))
+        return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO), "wal: create %s/%s: %s", w->dir,
+                             tmp, why.text);
     uint8_t hdr[WAL_HEADER_SIZE];
     fl__wal_encode_header(hdr, segno, first_seq);
     int rc = write_all(w, fd, hdr, sizeof(hdr), 0, tmp);
     if (!rc)
         rc = fl__wal_sync_fd(w, fd, tmp);
-    if (!rc && renameat(w->dirfd, tmp, w->dirfd, name) < 0)
-        rc = fl_errmsg_errno(&w->msg, fl__wal_latch(w, FL_EIO), errno, "wal: rename %s/%s", w->dir,
-                             tmp);
-    if (!rc && sync_dir(w))
+    if (!rc && o->rename(w->fs, tmp, name, &why))
+        rc = fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO), "wal: rename %s/%s: %s", w->dir, tmp,
+                           why.text);
+    if (!rc && fl__wal_sync_dir(w))
         rc = fl__wal_latch(w, FL_EIO);
     if (!rc)
         rc = fl__wal_segs_push(w, segno, first_seq);
     if (rc) {
-        close(fd);
+        o->close(w->fs, fd);
         return rc;
     }
     *fd_out = fd;
@@ -298,7 +297,7 @@ static int rotate(fl_wal *w)
     rc = fl__wal_create_segment(w, w->segs[w->segs_count - 1].segno + 1, w->next_seq, &fd);
     if (rc)
         return fl__wal_latch(w, rc);
-    close(w->fd);
+    w->fs->ops->close(w->fs, w->fd);
     w->fd = fd;
     w->file_size = WAL_HEADER_SIZE;
     w->stats.rotations++;
@@ -365,8 +364,10 @@ int fl_wal_delete_before(fl_wal *w, uint64_t seq, size_t *deleted)
     while (n + 1 < w->segs_count && w->segs[n + 1].first_seq <= seq) {
         char name[WAL_NAME_SIZE];
         fl__wal_segment_name(name, w->segs[n].first_seq);
-        if (unlinkat(w->dirfd, name, 0) < 0 && errno != ENOENT) {
-            rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: unlink %s/%s", w->dir, name);
+        fl_errmsg why;
+        int u = w->fs->ops->unlink(w->fs, name, &why);
+        if (u && u != FL_ENOTFOUND) {
+            rc = fl_errmsg_set(&w->msg, FL_EIO, "wal: unlink %s/%s: %s", w->dir, name, why.text);
             break;
         }
         n++;
@@ -375,9 +376,39 @@ int fl_wal_delete_before(fl_wal *w, uint64_t seq, size_t *deleted)
     w->segs_count -= n;
     if (deleted)
         *deleted = n;
-    if (n && sync_dir(w) && !rc)
+    if (n && fl__wal_sync_dir(w) && !rc)
         rc = FL_EIO;
     return rc;
+}
+
+int fl_wal_restart_at(fl_wal *w, uint64_t next_seq)
+{
+    FL_ASSERT(next_seq > fl_wal_last_seq(w) && w->pending.len == 0);
+    if (w->err)
+        return w->err;
+    /* oldest first: a crash in between leaves a contiguous log that is still behind next_seq,
+     * and the caller's next open restarts it again */
+    w->fs->ops->close(w->fs, w->fd);
+    w->fd = -1;
+    for (size_t i = 0; i < w->segs_count; i++) {
+        char name[WAL_NAME_SIZE];
+        fl__wal_segment_name(name, w->segs[i].first_seq);
+        fl_errmsg why;
+        int u = w->fs->ops->unlink(w->fs, name, &why);
+        if (u && u != FL_ENOTFOUND)
+            return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO), "wal: unlink %s/%s: %s", w->dir,
+                                 name, why.text);
+    }
+    if (fl__wal_sync_dir(w))
+        return fl__wal_latch(w, FL_EIO);
+    w->segs_count = 0;
+    int rc = fl__wal_create_segment(w, 1, next_seq, &w->fd);
+    if (rc)
+        return rc;
+    w->file_size = WAL_HEADER_SIZE;
+    w->next_seq = next_seq;
+    w->synced_seq = next_seq - 1;
+    return 0;
 }
 
 uint64_t fl_wal_first_seq(const fl_wal *w)

@@ -48,7 +48,8 @@ uint32_t fl__wal_record_crc(const uint8_t *rec, uint32_t len);
 
 /* Shared by the writer and recovery (wal.c). */
 int fl__wal_latch(fl_wal *w, int code); /* sets the sticky error (if none) and returns it */
-int fl__wal_sync_fd(fl_wal *w, int fd, const char *name);
+int fl__wal_sync_fd(fl_wal *w, int fd, const char *name); /* NULL: the last segment */
+int fl__wal_sync_dir(fl_wal *w);
 int fl__wal_segs_push(fl_wal *w, uint64_t segno, uint64_t first_seq);
 int fl__wal_create_segment(fl_wal *w, uint64_t segno, uint64_t first_seq, int *fd_out);
 int fl__wal_flush(fl_wal *w); /* writes buffered records, no sync */

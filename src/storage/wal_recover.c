@@ -11,23 +11,18 @@
  *     anywhere else, or that is followed by a valid record, or has a valid checksum but the
  *     wrong seq, is corruption: open fails with the file and byte offset in the message.
  *     Refusing is the safe side: synced data may be behind the damage.
- * Reading uses read-only mappings, so recovery allocates nothing per record. */
+ * Reading uses whole-file views (read-only mappings of real files), so recovery allocates
+ * nothing per record. Every file operation goes through the file interface (fs.h). */
 #include "wal_format.h"
 
 #include "faultline/assert.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
+#include "faultline/fs_posix.h"
 
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static int config_defaults(fl_wal *w, const fl_wal_config *in)
 {
@@ -80,27 +75,48 @@ static int cmp_seg(const void *a, const void *b)
     return x->first_seq < y->first_seq ? -1 : x->first_seq > y->first_seq;
 }
 
+typedef struct listing {
+    fl_wal *w;
+    int rc;
+    char (*tmps)[WAL_NAME_SIZE]; /* unfinished segments, deleted after the listing */
+    size_t n_tmps, cap_tmps;
+} listing;
+
+static int list_one(void *arg, const char *name)
+{
+    listing *l = arg;
+    uint64_t first_seq;
+    if (parse_name(name, &first_seq))
+        return fl__wal_segs_push(l->w, 0, first_seq);
+    if (!is_tmp_name(name))
+        return 0;
+    if (l->n_tmps == l->cap_tmps) {
+        size_t cap = l->cap_tmps ? l->cap_tmps * 2 : 4;
+        void *p = realloc(l->tmps, cap * sizeof(*l->tmps));
+        if (!p)
+            return fl_errmsg_set(&l->w->msg, FL_ENOMEM, "wal: out of memory");
+        l->tmps = p;
+        l->cap_tmps = cap;
+    }
+    snprintf(l->tmps[l->n_tmps++], WAL_NAME_SIZE, "%s", name);
+    return 0;
+}
+
 /* Fills w->segs (segno 0 until verified), sorted; deletes unfinished *.seg.tmp files. */
 static int list_segments(fl_wal *w)
 {
-    int fd = dup(w->dirfd);
-    DIR *d = fd < 0 ? NULL : fdopendir(fd);
-    if (!d) {
-        if (fd >= 0)
-            close(fd);
-        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: opendir %s", w->dir);
+    listing l = {.w = w};
+    fl_errmsg why;
+    int rc = w->fs->ops->list(w->fs, list_one, &l, &why);
+    if (rc && rc != FL_ENOMEM)
+        rc = fl_errmsg_set(&w->msg, FL_EIO, "wal: list %s: %s", w->dir, why.text);
+    for (size_t i = 0; !rc && i < l.n_tmps; i++) {
+        int u = w->fs->ops->unlink(w->fs, l.tmps[i], &why);
+        if (u && u != FL_ENOTFOUND)
+            rc = fl_errmsg_set(&w->msg, FL_EIO, "wal: unlink %s/%s: %s", w->dir, l.tmps[i],
+                               why.text);
     }
-    int rc = 0;
-    struct dirent *e;
-    while (!rc && (e = readdir(d)) != NULL) {
-        uint64_t first_seq;
-        if (parse_name(e->d_name, &first_seq)) {
-            rc = fl__wal_segs_push(w, 0, first_seq);
-        } else if (is_tmp_name(e->d_name) && unlinkat(w->dirfd, e->d_name, 0) < 0) {
-            rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: unlink %s/%s", w->dir, e->d_name);
-        }
-    }
-    closedir(d);
+    free(l.tmps);
     if (!rc && w->segs_count > w->cfg.segments_max)
         rc = fl_errmsg_set(&w->msg, FL_EFULL, "wal: %zu segments in %s (segments_max)",
                            w->segs_count, w->dir);
@@ -111,39 +127,29 @@ static int list_segments(fl_wal *w)
 
 typedef struct seg_map {
     char name[WAL_NAME_SIZE];
-    uint8_t *p;
+    const uint8_t *p;
     size_t size;
+    fl_fs_view view;
 } seg_map;
 
 static int map_segment(fl_wal *w, uint64_t first_seq, seg_map *m)
 {
     fl__wal_segment_name(m->name, first_seq);
-    m->p = NULL;
-    m->size = 0;
-    int fd = openat(w->dirfd, m->name, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: open %s/%s", w->dir, m->name);
-    struct stat st;
-    int rc = 0;
-    if (fstat(fd, &st) < 0) {
-        rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: stat %s/%s", w->dir, m->name);
-    } else if (st.st_size > 0) {
-        m->size = (size_t)st.st_size;
-        m->p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-        if (m->p == MAP_FAILED) {
-            m->p = NULL;
-            rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: mmap %s/%s", w->dir, m->name);
-        }
-    }
-    close(fd);
-    return rc;
+    fl_errmsg why;
+    int rc = w->fs->ops->read_all(w->fs, m->name, &m->view, &why);
+    m->p = m->view.data;
+    m->size = m->view.len;
+    if (rc)
+        return fl_errmsg_set(&w->msg, rc == FL_ENOTFOUND ? FL_EIO : rc, "wal: read %s/%s: %s",
+                             w->dir, m->name, why.text);
+    return 0;
 }
 
-static void unmap_segment(seg_map *m)
+static void unmap_segment(fl_wal *w, seg_map *m)
 {
-    if (m->p)
-        munmap(m->p, m->size);
+    w->fs->ops->release(w->fs, &m->view);
     m->p = NULL;
+    m->size = 0;
 }
 
 /* Verifies segment i's header against its name and the previous segment. */
@@ -200,16 +206,18 @@ static size_t find_valid_after(const seg_map *m, size_t off, uint64_t expected_s
 
 static int truncate_tail(fl_wal *w, const seg_map *m, size_t off)
 {
-    int fd = openat(w->dirfd, m->name, O_WRONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: open %s/%s", w->dir, m->name);
+    const fl_fs_ops *o = w->fs->ops;
+    fl_errmsg why;
+    int fd;
+    if (o->open(w->fs, m->name, FL_FS_WRITE, &fd, &why))
+        return fl_errmsg_set(&w->msg, FL_EIO, "wal: open %s/%s: %s", w->dir, m->name, why.text);
     int rc = 0;
-    if (ftruncate(fd, (off_t)off) < 0)
-        rc = fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: truncate %s/%s to %zu", w->dir, m->name,
-                             off);
+    if (o->truncate(w->fs, fd, off, &why))
+        rc = fl_errmsg_set(&w->msg, FL_EIO, "wal: truncate %s/%s to %zu: %s", w->dir, m->name, off,
+                           why.text);
     else
         rc = fl__wal_sync_fd(w, fd, m->name);
-    close(fd);
+    o->close(w->fs, fd);
     w->stats.truncated_bytes += m->size - off;
     return rc;
 }
@@ -242,7 +250,7 @@ static int recover_segment(fl_wal *w, size_t i, uint64_t *seq, uint64_t *end)
     if (!rc)
         rc = check_header(w, i, &m, *seq);
     if (rc) {
-        unmap_segment(&m);
+        unmap_segment(w, &m);
         return rc;
     }
     bool last = i + 1 == w->segs_count;
@@ -260,27 +268,8 @@ static int recover_segment(fl_wal *w, size_t i, uint64_t *seq, uint64_t *end)
         w->stats.recovered_records++;
     }
     *end = off;
-    unmap_segment(&m);
+    unmap_segment(w, &m);
     return rc;
-}
-
-static int open_dir(fl_wal *w, const char *dir)
-{
-    if (strlen(dir) >= sizeof(w->dir))
-        return fl_errmsg_set(&w->msg, FL_ECONFIG, "wal: directory name too long");
-    strcpy(w->dir, dir);
-    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: mkdir %s", dir);
-    w->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (w->dirfd < 0)
-        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: open directory %s", dir);
-    /* one writer per log: a second node pointed at the same directory would interleave */
-    if (flock(w->dirfd, LOCK_EX | LOCK_NB) < 0)
-        return errno == EWOULDBLOCK
-                   ? fl_errmsg_set(&w->msg, FL_EBUSY, "wal: %s is in use (locked by another open)",
-                                   dir)
-                   : fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: flock %s", dir);
-    return 0;
 }
 
 /* Opens the recovered last segment for appending at end and makes its content durable. */
@@ -288,9 +277,11 @@ static int open_last(fl_wal *w, uint64_t end)
 {
     char name[WAL_NAME_SIZE];
     fl__wal_segment_name(name, w->segs[w->segs_count - 1].first_seq);
-    w->fd = openat(w->dirfd, name, O_WRONLY | O_CLOEXEC);
-    if (w->fd < 0)
-        return fl_errmsg_errno(&w->msg, FL_EIO, errno, "wal: open %s/%s", w->dir, name);
+    fl_errmsg why;
+    if (w->fs->ops->open(w->fs, name, FL_FS_WRITE, &w->fd, &why)) {
+        w->fd = -1;
+        return fl_errmsg_set(&w->msg, FL_EIO, "wal: open %s/%s: %s", w->dir, name, why.text);
+    }
     w->file_size = end;
     /* what a crashed process left in the page cache is not known to be on disk yet */
     return fl__wal_sync_fd(w, w->fd, name);
@@ -317,15 +308,14 @@ static int recover(fl_wal *w)
     return open_last(w, end);
 }
 
-int fl_wal_open(fl_wal *w, const char *dir, const fl_wal_config *cfg)
+int fl_wal_open_fs(fl_wal *w, fl_fs *fs, const fl_wal_config *cfg)
 {
     memset(w, 0, sizeof(*w));
     w->fd = -1;
-    w->dirfd = -1;
+    w->fs = fs;
+    snprintf(w->dir, sizeof(w->dir), "%s", fs->where);
     fl_buf_init(&w->pending);
     int rc = config_defaults(w, cfg);
-    if (!rc)
-        rc = open_dir(w, dir);
     if (!rc)
         rc = recover(w);
     if (rc) {
@@ -339,19 +329,45 @@ int fl_wal_open(fl_wal *w, const char *dir, const fl_wal_config *cfg)
     return 0;
 }
 
+int fl_wal_open(fl_wal *w, const char *dir, const fl_wal_config *cfg)
+{
+    fl_fs_posix *own = calloc(1, sizeof(*own));
+    fl_errmsg m;
+    int rc = own ? fl_fs_posix_open(own, dir, FL_FS_POSIX_LOCK | FL_FS_POSIX_MKDIR, &m)
+                 : fl_errmsg_set(&m, FL_ENOMEM, "out of memory");
+    if (rc) {
+        free(own);
+        memset(w, 0, sizeof(*w));
+        w->fd = -1;
+        fl_errmsg_set(&w->msg, rc, "wal: %s", m.text);
+        w->err = rc;
+        return rc;
+    }
+    rc = fl_wal_open_fs(w, &own->fs, cfg);
+    if (rc) {
+        fl_fs_posix_close(own);
+        free(own);
+        return rc;
+    }
+    w->own_fs = own;
+    return 0;
+}
+
 void fl_wal_close(fl_wal *w)
 {
-    if (w->fd >= 0)
-        close(w->fd);
-    if (w->dirfd >= 0)
-        close(w->dirfd);
+    if (w->fd >= 0 && w->fs)
+        w->fs->ops->close(w->fs, w->fd);
     w->fd = -1;
-    w->dirfd = -1;
     free(w->segs);
     w->segs = NULL;
     w->segs_count = 0;
     w->segs_cap = 0;
     fl_buf_free(&w->pending);
+    if (w->own_fs) {
+        fl_fs_posix_close(w->own_fs);
+        free(w->own_fs);
+        w->own_fs = NULL;
+    }
 }
 
 /* ---- iteration ---- */
@@ -362,6 +378,7 @@ static int iter_map(fl_wal_iter *it)
     int rc = map_segment(it->w, it->w->segs[it->seg].first_seq, &m);
     if (rc)
         return rc;
+    it->view = m.view;
     it->map = m.p;
     it->map_len = m.size;
     it->off = WAL_HEADER_SIZE;
@@ -371,8 +388,8 @@ static int iter_map(fl_wal_iter *it)
 
 static void iter_unmap(fl_wal_iter *it)
 {
-    if (it->map)
-        munmap(it->map, it->map_len);
+    if (it->w && it->w->fs)
+        it->w->fs->ops->release(it->w->fs, &it->view);
     it->map = NULL;
     it->map_len = 0;
 }

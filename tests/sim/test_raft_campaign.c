@@ -5,6 +5,7 @@
 #include "test.h"
 
 #include "faultline/raft_chaos.h"
+#include "faultline/run.h"
 
 #include <stdio.h>
 
@@ -205,9 +206,32 @@ static uint64_t seeds_to_catch(uint32_t mutant, uint32_t nodes, uint64_t max_see
     return seeds_to_catch_with(mutant, nodes, max_seeds, 0, false);
 }
 
+/* Figure 8 needs leaders cut off within moments of their election (the leader-churn
+ * nemesis of the kv runs, its catalogue spec). The chaos run's random faults caught it at 1 of
+ * seeds 1..500 with per-request syncs, and at none of seeds 1..4500 with the host's group
+ * commit: too rare a coincidence to hunt there. */
 TEST(mutant_commit_previous_term_is_caught)
 {
-    CHECK(seeds_to_catch(FL_RAFT_MUTANT_COMMIT_PREV_TERM, 3, 500) != 0);
+    uint64_t seed = 1;
+    for (; seed <= 30; seed++) {
+        fl_run_config c;
+        fl_run_config_default(&c);
+        c.seed = seed;
+        c.nodes = 7;
+        c.duration_ns = 20 * FL_NS_PER_S;
+        c.nemesis = FL_NEMESIS_LEADER_CHURN;
+        c.nemesis_interval_ns = 3 * FL_NS_PER_S;
+        c.mutants = FL_RAFT_MUTANT_COMMIT_PREV_TERM;
+        fl_run_result r;
+        CHECK_EQ(fl_run(&c, &r), 0);
+        bool caught = r.violation;
+        if (caught)
+            printf("  caught at seed %llu: %s\n", (unsigned long long)seed, r.violation_reason);
+        fl_run_result_free(&r);
+        if (caught)
+            break;
+    }
+    CHECK(seed <= 30);
 }
 
 TEST(mutant_vote_without_log_check_is_caught)

@@ -47,7 +47,9 @@ static bool run_until_mid_transfer(fl_node_id id)
 {
     for (int i = 0; i < 20000; i++) {
         const fl_raft *r = node(id);
-        if (r && r->stage.meta.index && r->stage.offset > 0 && r->stage.offset < r->stage.meta.size)
+        uint64_t staged = 0;
+        const fl_raft_snapshot_meta *m = r ? fl_raft_staging_of(r, &staged) : NULL;
+        if (m && m->index && staged > 0 && staged < m->size)
             return true;
         fl_sim_run_until(S.sim, fl_sim_time(S.sim) + 100 * FL_NS_PER_US);
     }

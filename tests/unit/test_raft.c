@@ -123,20 +123,25 @@ static void teardown(void)
         fl_raft_close(&c.nodes[i].r);
 }
 
+/* Delivers the oldest queued message. */
+static void deliver_one(void)
+{
+    qmsg m = c.q[c.q_head];
+    c.q_head = (c.q_head + 1) % Q_MAX;
+    c.q_count--;
+    fl_raft_entry ents[FL_WIRE_ENTRIES_MAX];
+    fl_raft_msg msg;
+    FL_ASSERT(fl_wire_raft_decode(m.bytes.data, m.bytes.len, &msg, ents, 64) == 0);
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &msg};
+    step(&c.nodes[m.to - 1], &ev);
+    fl_buf_free(&m.bytes);
+}
+
 /* Delivers queued messages in order until none are left. */
 static void deliver_all(void)
 {
-    for (int guard = 0; c.q_count && guard < 100000; guard++) {
-        qmsg m = c.q[c.q_head];
-        c.q_head = (c.q_head + 1) % Q_MAX;
-        c.q_count--;
-        fl_raft_entry ents[FL_WIRE_ENTRIES_MAX];
-        fl_raft_msg msg;
-        FL_ASSERT(fl_wire_raft_decode(m.bytes.data, m.bytes.len, &msg, ents, 64) == 0);
-        fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &msg};
-        step(&c.nodes[m.to - 1], &ev);
-        fl_buf_free(&m.bytes);
-    }
+    for (int guard = 0; c.q_count && guard < 100000; guard++)
+        deliver_one();
 }
 
 /* ms of time pass for nd alone; everything it sends is lost. */
@@ -340,6 +345,38 @@ TEST(nonsense_messages_are_refused_not_asserted)
     teardown();
 }
 
+/* A message the core refuses changes nothing: not even the term (which would be persisted
+ * and make the node a follower of a term nobody leads). */
+TEST(refused_message_of_a_higher_term_changes_no_term)
+{
+    setup(3, true);
+    node *n = &c.nodes[0];
+    n->auto_persist = false;
+    fl_raft_update up;
+    fl_raft_entry ents[2] = {{.term = 5, .type = FL_RAFT_ENTRY_NOOP},
+                             {.term = 4, .type = FL_RAFT_ENTRY_NOOP}};
+    fl_raft_msg m = {.type = FL_RAFT_MSG_APPEND, .from = 2, .to = 1, .term = 5};
+    m.u.append.entries = ents;
+    m.u.append.n_entries = 2; /* terms go backwards */
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &m};
+    CHECK_EQ(fl_raft_step(&n->r, &ev, &up), FL_EINVAL);
+    CHECK(fl_raft_term_of(&n->r) == 0);
+    CHECK_EQ(up.persist.seq, 0);
+    CHECK_EQ(up.n_msgs, 0);
+    fl_raft_msg s = {.type = FL_RAFT_MSG_SNAPSHOT, .from = 2, .to = 1, .term = 6};
+    s.u.snapshot.meta.index = 10;
+    s.u.snapshot.meta.term = 7; /* a snapshot from a term after the message's */
+    s.u.snapshot.meta.size = 4;
+    s.u.snapshot.len = 4;
+    s.u.snapshot.data = (const uint8_t *)"abcd";
+    s.u.snapshot.done = true;
+    ev.u.msg = &s;
+    CHECK_EQ(fl_raft_step(&n->r, &ev, &up), FL_EINVAL);
+    CHECK(fl_raft_term_of(&n->r) == 0);
+    CHECK_EQ(up.persist.seq, 0);
+    teardown();
+}
+
 TEST(config_out_of_range_is_refused_with_reason)
 {
     fl_raft_config cfg;
@@ -383,6 +420,16 @@ static int read_at(fl_node_id id, uint64_t ctx)
     int rc = fl_raft_step(&c.nodes[id - 1].r, &ev, &up);
     handle(&c.nodes[id - 1], &up);
     return rc;
+}
+
+/* The leader's progress record of member id (tests look inside the core). */
+static const fl_raft_progress *progress_of(const fl_raft *r, fl_node_id id)
+{
+    for (uint32_t i = 0; i < r->n_members; i++)
+        if (r->progress[i].id == id)
+            return &r->progress[i];
+    FL_ASSERT(0);
+    return NULL;
 }
 
 TEST(read_index_waits_for_a_quorum_round_then_serves_at_commit)
@@ -611,6 +658,59 @@ TEST(lease_read_is_served_without_a_round_while_the_lease_holds)
     CHECK_EQ(read_at(l, 12), 0);
     CHECK_EQ(ld->reads_ok, 1); /* not served: the lease ran out */
     CHECK_EQ(ld->r.lease_reads_served, 1);
+    teardown();
+}
+
+/* A follower that rejects an AppendEntries of an earlier term answers in its own term, which
+ * may be the old leader's term again by the time the answer arrives (it was re-elected). That
+ * answer acknowledges no leader: it must not count for ReadIndex rounds or the lease. */
+TEST(rejection_of_an_earlier_terms_append_is_no_acknowledgement)
+{
+    setup(3, false);
+    for (int i = 0; i < 3; i++)
+        c.nodes[i].r.cfg.lease_reads = true;
+    fl_node_id l = elect();
+    advance_ms(20);
+    node *ld = &c.nodes[l - 1];
+    fl_node_id f = l % 3 + 1;
+    /* an AppendEntries from l to f in l's first term, held back */
+    propose_at(l, "old");
+    qmsg old = {0};
+    while (c.q_count) {
+        qmsg m = c.q[c.q_head];
+        c.q_head = (c.q_head + 1) % Q_MAX;
+        c.q_count--;
+        if (!old.from && m.to == f)
+            old = m;
+        else
+            fl_buf_free(&m.bytes);
+    }
+    CHECK(old.from == l);
+    advance_ms(50); /* f catches up by the next heartbeats */
+    /* leadership goes to f and comes back to l, two terms later */
+    CHECK_EQ(transfer_to(l, f), 0);
+    deliver_all();
+    CHECK_EQ(fl_raft_role_of(&c.nodes[f - 1].r), FL_RAFT_LEADER);
+    advance_ms(5);
+    CHECK_EQ(transfer_to(f, l), 0);
+    /* deliver until l leads; nothing of its new term reaches anyone, f sees the old message */
+    while (c.q_count && fl_raft_role_of(&ld->r) != FL_RAFT_LEADER)
+        deliver_one();
+    CHECK_EQ(fl_raft_role_of(&ld->r), FL_RAFT_LEADER);
+    drop_all();
+    fl_raft_entry ents[FL_WIRE_ENTRIES_MAX];
+    fl_raft_msg msg;
+    CHECK_EQ(fl_wire_raft_decode(old.bytes.data, old.bytes.len, &msg, ents, 64), 0);
+    fl_buf_free(&old.bytes);
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &msg};
+    fl_raft_progress before = *progress_of(&ld->r, f);
+    step(&c.nodes[f - 1], &ev); /* f rejects it: stale term, answered in l's current term */
+    CHECK_EQ(c.q_count, 1);
+    deliver_all();
+    const fl_raft_progress *after = progress_of(&ld->r, f);
+    CHECK_EQ(before.ctx_acked, 0);
+    CHECK_EQ(after->ctx_acked, before.ctx_acked);
+    CHECK_EQ(after->acked_sent_ns, before.acked_sent_ns);
     teardown();
 }
 

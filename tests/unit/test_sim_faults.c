@@ -169,28 +169,6 @@ TEST(sim_slow_fsync_latency_is_per_node)
     fl_sim_destroy(sim);
 }
 
-TEST(sim_disk_replace_is_atomic_and_durable)
-{
-    toy_ctx ctx;
-    fl_sim *sim = persisting(&ctx, 5, 1, FL_SIM_CRASH_LOSE_UNSYNCED, 0);
-    CHECK_EQ(fl_sim_run_until(sim, 105 * FL_NS_PER_MS), 0);
-    uint8_t a[TOY_REC_LEN], b[TOY_REC_LEN];
-    toy_encode(a, 100);
-    toy_encode(b, 101);
-    fl_sim_record recs[2] = {{a, sizeof(a)}, {b, sizeof(b)}};
-    CHECK_EQ(fl_sim_disk_replace(sim, 1, recs, 2), 0);
-    CHECK_EQ(fl_sim_disk_count(sim, 1), 2);
-    CHECK_EQ(fl_sim_disk_durable(sim, 1), 2);
-    CHECK_EQ(fl_sim_run_until(sim, 126 * FL_NS_PER_MS), 0); /* old syncs complete harmlessly */
-    CHECK_EQ(fl_sim_disk_count(sim, 1), 4);
-    CHECK_EQ(fl_sim_disk_durable(sim, 1), 2);
-    fl_sim_crash(sim, 1);
-    CHECK_EQ(fl_sim_disk_count(sim, 1), 2);
-    fl_sim_restart(sim, 1);
-    CHECK_EQ(ctx.start_counter[1], 101);
-    fl_sim_destroy(sim);
-}
-
 static void pause_node2(fl_sim *sim, void *arg)
 {
     fl_sim_pause(sim, 2);

@@ -1,0 +1,292 @@
+/* fs_posix.c: the file interface (fs.h) over a real directory (fs_posix.h). Every call is the
+ * system call it names, relative to the directory's fd; a job runs on one worker thread that
+ * writes an eventfd when it is done.
+ *
+ * Invariant: while a job runs (want, or the worker inside fn) the caller touches nothing fn
+ * touches; the mutex orders the worker's writes before job_finish's reads. */
+#include "faultline/fs_posix.h"
+
+#include "faultline/assert.h"
+#include "faultline/error.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int sys_fail(fl_errmsg *m, int code, int errnum)
+{
+    char tmp[128];
+    return fl_errmsg_set(m, code, "%s", strerror_r(errnum, tmp, sizeof(tmp)));
+}
+
+static int px_open(fl_fs *fs, const char *name, unsigned flags, int *fd, fl_errmsg *m)
+{
+    const fl_fs_posix *p = (const fl_fs_posix *)fs;
+    int of = O_CLOEXEC | ((flags & FL_FS_WRITE) ? O_WRONLY : O_RDONLY);
+    of |= ((flags & FL_FS_CREATE) ? O_CREAT : 0) | ((flags & FL_FS_TRUNC) ? O_TRUNC : 0);
+    *fd = openat(p->dirfd, name, of, 0644);
+    if (*fd < 0)
+        return errno == ENOENT ? sys_fail(m, FL_ENOTFOUND, errno) : sys_fail(m, FL_EIO, errno);
+    return 0;
+}
+
+static void px_close(fl_fs *fs, int fd)
+{
+    (void)fs;
+    close(fd);
+}
+
+static int px_write(fl_fs *fs, int fd, const void *p, size_t n, uint64_t off, fl_errmsg *m)
+{
+    (void)fs;
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = pwrite(fd, (const uint8_t *)p + done, n - done, (off_t)(off + done));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return sys_fail(m, FL_EIO, r < 0 ? errno : EIO);
+        done += (size_t)r;
+    }
+    return 0;
+}
+
+static int px_truncate(fl_fs *fs, int fd, uint64_t size, fl_errmsg *m)
+{
+    (void)fs;
+    return ftruncate(fd, (off_t)size) < 0 ? sys_fail(m, FL_EIO, errno) : 0;
+}
+
+static int px_sync(fl_fs *fs, int fd, fl_errmsg *m)
+{
+    (void)fs;
+    return fdatasync(fd) < 0 ? sys_fail(m, FL_EIO, errno) : 0;
+}
+
+/* A read-only mapping: recovery reads whole segments without copying them. */
+static int px_read_all(fl_fs *fs, const char *name, fl_fs_view *v, fl_errmsg *m)
+{
+    const fl_fs_posix *p = (const fl_fs_posix *)fs;
+    *v = (fl_fs_view){0};
+    int fd = openat(p->dirfd, name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? sys_fail(m, FL_ENOTFOUND, errno) : sys_fail(m, FL_EIO, errno);
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) < 0) {
+        rc = sys_fail(m, FL_EIO, errno);
+    } else if (st.st_size > 0) {
+        void *map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (map == MAP_FAILED) {
+            rc = sys_fail(m, FL_EIO, errno);
+        } else {
+            v->data = map;
+            v->len = (size_t)st.st_size;
+            v->priv = map;
+        }
+    }
+    close(fd);
+    return rc;
+}
+
+static void px_release(fl_fs *fs, fl_fs_view *v)
+{
+    (void)fs;
+    if (v->priv)
+        munmap(v->priv, v->len);
+    *v = (fl_fs_view){0};
+}
+
+static int px_rename(fl_fs *fs, const char *from, const char *to, fl_errmsg *m)
+{
+    const fl_fs_posix *p = (const fl_fs_posix *)fs;
+    return renameat(p->dirfd, from, p->dirfd, to) < 0 ? sys_fail(m, FL_EIO, errno) : 0;
+}
+
+static int px_unlink(fl_fs *fs, const char *name, fl_errmsg *m)
+{
+    const fl_fs_posix *p = (const fl_fs_posix *)fs;
+    if (unlinkat(p->dirfd, name, 0) == 0)
+        return 0;
+    return sys_fail(m, errno == ENOENT ? FL_ENOTFOUND : FL_EIO, errno);
+}
+
+static int px_sync_dir(fl_fs *fs, fl_errmsg *m)
+{
+    const fl_fs_posix *p = (const fl_fs_posix *)fs;
+    return fsync(p->dirfd) < 0 ? sys_fail(m, FL_EIO, errno) : 0;
+}
+
+static int px_list(fl_fs *fs, fl_fs_name_fn fn, void *arg, fl_errmsg *m)
+{
+    const fl_fs_posix *p = (const fl_fs_posix *)fs;
+    int fd = dup(p->dirfd);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return sys_fail(m, FL_EIO, e);
+    }
+    rewinddir(d); /* the dup shares the directory offset: start over */
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            rc = fn(arg, e->d_name);
+    closedir(d);
+    return rc;
+}
+
+/* ---- jobs ---------------------------------------------------------------------------------- */
+
+static void *worker(void *arg)
+{
+    fl_fs_posix *p = arg;
+    pthread_mutex_lock(&p->mu);
+    for (;;) {
+        while (!p->want && !p->quit)
+            pthread_cond_wait(&p->cv, &p->mu);
+        if (p->quit)
+            break;
+        pthread_mutex_unlock(&p->mu);
+        int rc = p->fn(p->arg);
+        pthread_mutex_lock(&p->mu);
+        p->want = false;
+        p->result = rc;
+        pthread_cond_broadcast(&p->cv); /* a job_finish may be waiting */
+        uint64_t one = 1;
+        ssize_t w = write(p->efd, &one, sizeof(one));
+        (void)w; /* an eventfd write only fails on overflow, which 1 per job cannot reach */
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+static int worker_start(fl_fs_posix *p)
+{
+    p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (p->efd < 0)
+        return FL_EIO;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    if (pthread_create(&p->thread, NULL, worker, p) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        close(p->efd);
+        p->efd = -1;
+        return FL_ENOMEM;
+    }
+    p->worker_up = true;
+    return 0;
+}
+
+static int px_job_start(fl_fs *fs, int (*fn)(void *arg), void *arg)
+{
+    fl_fs_posix *p = (fl_fs_posix *)fs;
+    if (!p->worker_up) {
+        int rc = worker_start(p);
+        if (rc)
+            return rc;
+    }
+    pthread_mutex_lock(&p->mu);
+    FL_ASSERT(!p->want); /* one job at a time */
+    p->fn = fn;
+    p->arg = arg;
+    p->want = true;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return 0;
+}
+
+/* Waits for the job if it still runs (a close), then collects it. */
+static int px_job_finish(fl_fs *fs)
+{
+    fl_fs_posix *p = (fl_fs_posix *)fs;
+    pthread_mutex_lock(&p->mu); /* orders the worker's writes before what follows */
+    while (p->want)
+        pthread_cond_wait(&p->cv, &p->mu);
+    int rc = p->result;
+    pthread_mutex_unlock(&p->mu);
+    uint64_t n;
+    ssize_t r = read(p->efd, &n, sizeof(n));
+    (void)r;
+    return rc;
+}
+
+static int px_job_fd(const fl_fs *fs)
+{
+    const fl_fs_posix *p = (const fl_fs_posix *)fs;
+    return p->worker_up ? p->efd : -1;
+}
+
+static const fl_fs_ops posix_ops = {
+    .open = px_open,
+    .close = px_close,
+    .write = px_write,
+    .truncate = px_truncate,
+    .sync = px_sync,
+    .read_all = px_read_all,
+    .release = px_release,
+    .rename = px_rename,
+    .unlink = px_unlink,
+    .sync_dir = px_sync_dir,
+    .list = px_list,
+    .job_start = px_job_start,
+    .job_finish = px_job_finish,
+    .job_fd = px_job_fd,
+};
+
+int fl_fs_posix_open(fl_fs_posix *p, const char *dir, unsigned flags, fl_errmsg *m)
+{
+    memset(p, 0, sizeof(*p));
+    p->fs.ops = &posix_ops;
+    p->dirfd = p->efd = -1;
+    if ((size_t)snprintf(p->fs.where, sizeof(p->fs.where), "%s", dir) >= sizeof(p->fs.where))
+        return fl_errmsg_set(m, FL_ECONFIG, "directory name too long: %.64s...", dir);
+    if ((flags & FL_FS_POSIX_MKDIR) && mkdir(dir, 0755) < 0 && errno != EEXIST)
+        return fl_errmsg_errno(m, FL_EIO, errno, "mkdir %s", dir);
+    p->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (p->dirfd < 0)
+        return fl_errmsg_errno(m, errno == ENOENT ? FL_ENOTFOUND : FL_EIO, errno,
+                               "open directory %s", dir);
+    /* one writer per directory: a second node pointed at it would interleave its records */
+    if ((flags & FL_FS_POSIX_LOCK) && flock(p->dirfd, LOCK_EX | LOCK_NB) < 0) {
+        int e = errno;
+        close(p->dirfd);
+        p->dirfd = -1;
+        return e == EWOULDBLOCK
+                   ? fl_errmsg_set(m, FL_EBUSY, "%s is in use (locked by another open)", dir)
+                   : fl_errmsg_errno(m, FL_EIO, e, "flock %s", dir);
+    }
+    if ((flags & FL_FS_POSIX_JOBS) && worker_start(p)) {
+        fl_fs_posix_close(p);
+        return fl_errmsg_set(m, FL_ENOMEM, "%s: cannot start the sync worker", dir);
+    }
+    return 0;
+}
+
+void fl_fs_posix_close(fl_fs_posix *p)
+{
+    if (p->worker_up) {
+        pthread_mutex_lock(&p->mu);
+        p->quit = true;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->thread, NULL); /* after a job in progress */
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->cv);
+        close(p->efd);
+        p->worker_up = false;
+    }
+    if (p->dirfd >= 0)
+        close(p->dirfd);
+    p->dirfd = p->efd = -1;
+}
