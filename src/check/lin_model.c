@@ -140,6 +140,16 @@ int fl__lin_vals_from(lin_vals *v, const fl_history *h, fl_value x, uint32_t *id
     return 0;
 }
 
+uint64_t fl__lin_vals_textlen(const lin_vals *v, uint32_t id)
+{
+    if (v->kind[id] == FL_VALUE_STR)
+        return v->len[id];
+    if (v->kind[id] != FL_VALUE_INT)
+        return 0;
+    char tmp[24];
+    return (uint64_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v->num[id]);
+}
+
 /* Text of a value for append: nil is "", an integer its decimal form. */
 static void text_of(const lin_vals *v, uint32_t id, fl_buf *out)
 {

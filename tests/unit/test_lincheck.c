@@ -29,7 +29,7 @@ static int verdict_of(const char *jsonl, fl_model model)
     rc = fl_lincheck_run(&h, &o, &r, &err);
     if (!rc) {
         rc = (int)r.verdict;
-        int brute = fl_lincheck_brute(&h, model);
+        int brute = fl_lincheck_brute(&h, &o);
         if (brute >= 0 && brute != rc)
             fprintf(stderr, "  brute force says %d, checker %d\n", brute, rc);
         if (brute >= 0)
