@@ -82,11 +82,11 @@ TEST(cmd_check_verdicts)
  * content or named with --format. */
 TEST(cmd_check_jepsen_log)
 {
-    CHECK_EQ(run("tests/data/jepsen_etcd.log"), 0);
+    CHECK_EQ(run("tests/data/jepsen_etcd_log.txt"), 0);
     CHECK(has("model cas-register, inferred from the operations"));
-    CHECK(has("tests/data/jepsen_etcd.log: 6 ops, 1 key, model cas-register, initial nil: "
+    CHECK(has("tests/data/jepsen_etcd_log.txt: 6 ops, 1 key, model cas-register, initial nil: "
               "LINEARIZABLE"));
-    CHECK_EQ(run("tests/data/jepsen_etcd.log --format jepsen-log --model cas-register"), 0);
+    CHECK_EQ(run("tests/data/jepsen_etcd_log.txt --format jepsen-log --model cas-register"), 0);
     write_file(tmp("bad.log"), "INFO  jepsen.util - 0\t:invoke\t:write\t1\n"
                                "INFO  jepsen.core - noise\n"
                                "INFO  jepsen.util - 0\t:ok\t:write\t1\n"
