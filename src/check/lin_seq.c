@@ -21,8 +21,10 @@
  *      writes; a history never needs the others (lin_search.c rule 2, lin_part.c);
  *   3. doom (register-like models): a node is dead when an ok read of u (or ok cas expecting
  *      u) is still to come, no op still to come produces u, and the state is not u; or when
- *      the next op of a process reads u (or cas-expects u), the state is not u, and every
- *      producer of u still to come comes after that op in its own process.
+ *      one of the next ops of a process (up to its first op that is not a read) reads u (or
+ *      cas-expects u), the state is not u, and every producer of u still to come comes after
+ *      that op in its own process; with append, the length and prefix rules of lin_append.c
+ *      in the same places.
  *
  * The same search runs over a whole history of several keys (p->nkeys > 1), for sequential
  * consistency is not local: the state is then one value per key, and values are shared by
@@ -41,6 +43,7 @@
 
 #define CHECK_EVERY 1024u
 #define TRIED_MAX   64u
+#define AHEAD_MAX   8u /* ops of a process looked at by the dead-end rules */
 
 typedef struct seq_frame {
     uint32_t op;
@@ -62,6 +65,8 @@ typedef struct seq {
                               that come before it */
     uint32_t *self_after;  /* [op]: ok observer of u: producers of u after it in its process */
     uint32_t *info_ops;    /* the info ops, in invocation order */
+    uint32_t *when;        /* [op]: the order candidates are tried in (its completion's event
+                              number, the invocation's for an info op; all distinct) */
     uint32_t *info_lin;    /* bitmap over info ops: taken */
     uint32_t info_words;
     uint32_t *st; /* [k]: the state of key k */
@@ -70,6 +75,7 @@ typedef struct seq {
     bool doom;         /* rule 3 and the append rules (off to explain a violation) */
     uint64_t step_max; /* 0: none */
     uint32_t *cand;    /* scratch: the candidates of a node */
+    uint64_t *sorted;  /* scratch: when << 32 | op */
     uint32_t *key;  /* scratch: a memo key */
     uint64_t vals_taken;
     /* the longest order seen */
@@ -158,9 +164,12 @@ static int build_procs(seq *s, by_proc *all, uint32_t *cnt)
         if (p->prune)
             count_self_after(s, all + a, b - a, cnt);
     }
-    for (uint32_t i = 0; i < p->n; i++)
+    for (uint32_t i = 0; i < p->n; i++) {
+        const fl_op *g = &p->gops[p->ops[i].global];
+        s->when[i] = p->ops[i].info ? g->call : g->ret;
         if (p->ops[i].info)
             s->info_ops[ninfo++] = i;
+    }
     FL_ASSERT(ninfo == p->n_info);
     return 0;
 }
@@ -182,9 +191,11 @@ static int seq_init(seq *s, lin_part *p, lin_shared *sh)
     s->rank = malloc(n * sizeof(*s->rank));
     s->self_after = calloc(n, sizeof(*s->self_after));
     s->info_ops = malloc(n * sizeof(*s->info_ops));
+    s->when = malloc(n * sizeof(*s->when));
     s->info_lin = calloc(s->info_words, sizeof(*s->info_lin));
     s->stack = malloc(n * sizeof(*s->stack));
     s->cand = malloc(n * sizeof(*s->cand));
+    s->sorted = malloc(n * sizeof(*s->sorted));
     s->key = malloc((n + p->nkeys + s->info_words + 2) * sizeof(*s->key));
     s->best = malloc(n * sizeof(*s->best));
     s->st = malloc(((size_t)p->nkeys + 1) * sizeof(*s->st));
@@ -195,7 +206,7 @@ static int seq_init(seq *s, lin_part *p, lin_shared *sh)
     int rc = 0;
     if (!s->chain_start || !s->chain || !s->pos || !s->proc_of || !s->rank || !s->self_after ||
         !s->info_ops || !s->info_lin || !s->stack || !s->cand || !s->key || !s->best || !s->st ||
-        !all || !cnt)
+        !s->when || !s->sorted || !all || !cnt)
         rc = FL_ENOMEM;
     else if (!fl__lin_mem_take(sh, bytes))
         rc = FL_ETOOBIG;
@@ -219,9 +230,11 @@ static void seq_free(seq *s)
     free(s->rank);
     free(s->self_after);
     free(s->info_ops);
+    free(s->when);
     free(s->info_lin);
     free(s->stack);
     free(s->cand);
+    free(s->sorted);
     free(s->key);
     free(s->best);
     free(s->st);
@@ -305,28 +318,42 @@ static uint32_t doomed_held(const seq *s)
     return held;
 }
 
-/* Rule 3: some op still to come can never take effect from this state. O(processes + keys). */
+/* An ok op that observes a value (a read, a cas) and can never see it again from here:
+ * rule 3 for register-like models, the prefix rule with append. */
+static bool hopeless(const seq *s, uint32_t op)
+{
+    const lin_part *p = s->p;
+    const lin_op *o = &p->ops[op];
+    uint32_t u = observed(o), now = s->st[o->k];
+    if (u == UINT32_MAX || u == now)
+        return false;
+    if (p->lenrule)
+        return !fl__lin_reachable(p, now, u);
+    return p->prune && p->writers[u] <= s->self_after[op];
+}
+
+/* Rule 3 and the append rules: some op still to come can never take effect from here. The
+ * next ops of each process are looked at up to its first op that is not a read (reads change
+ * nothing, so each of them must be able to see its value from the current state), at most
+ * AHEAD_MAX of them. O(processes + keys). */
 static bool dead(const seq *s)
 {
     lin_part *p = s->p;
     if (fl__lin_len_dead(p, s->st, p->nkeys))
         return true;
-    for (uint32_t q = 0; p->lenrule && q < s->np; q++) { /* the prefix rule at each head */
-        uint32_t op = head(s, q);
-        uint32_t u = op == UINT32_MAX ? UINT32_MAX : observed(&p->ops[op]);
-        if (u != UINT32_MAX && !fl__lin_reachable(p, s->st[p->ops[op].k], u))
-            return true;
-    }
-    if (!p->prune)
-        return false;
-    if (p->doomed && p->doomed > doomed_held(s))
+    if (p->prune && p->doomed && p->doomed > doomed_held(s))
         return true;
+    if (!p->prune && !p->lenrule)
+        return false;
     for (uint32_t q = 0; q < s->np; q++) {
-        uint32_t op = head(s, q);
-        const lin_op *o = op == UINT32_MAX ? NULL : &p->ops[op];
-        uint32_t u = o ? observed(o) : UINT32_MAX;
-        if (u != UINT32_MAX && u != s->st[o->k] && p->writers[u] <= s->self_after[op])
-            return true;
+        uint32_t end = s->chain_start[q + 1], at = s->chain_start[q] + s->pos[q];
+        for (uint32_t i = 0; at + i < end && i < AHEAD_MAX; i++) {
+            uint32_t op = s->chain[at + i];
+            if (hopeless(s, op))
+                return true;
+            if (p->ops[op].f != LIN_READ)
+                break;
+        }
     }
     return false;
 }
@@ -385,17 +412,25 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* The candidates of the current node, in invocation order (= op number). */
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The candidates of the current node, in the order of s->when. */
 static uint32_t candidates(seq *s)
 {
     uint32_t m = 0;
     for (uint32_t q = 0; q < s->np; q++)
         if (head(s, q) != UINT32_MAX)
-            s->cand[m++] = head(s, q);
+            s->sorted[m++] = (uint64_t)s->when[head(s, q)] << 32 | head(s, q);
     for (uint32_t i = 0; i < s->p->n_info; i++)
         if (available(s, s->info_ops[i]))
-            s->cand[m++] = s->info_ops[i];
-    qsort(s->cand, m, sizeof(*s->cand), cmp_u32);
+            s->sorted[m++] = (uint64_t)s->when[s->info_ops[i]] << 32 | s->info_ops[i];
+    qsort(s->sorted, m, sizeof(*s->sorted), cmp_u64);
+    for (uint32_t i = 0; i < m; i++)
+        s->cand[i] = (uint32_t)s->sorted[i];
     return m;
 }
 
@@ -460,13 +495,13 @@ static seq_frame pop(seq *s)
     return f;
 }
 
-/* Tries the candidates after op number `after` (UINT32_MAX: from the first). 1: a child was
- * taken; 0: none left; negative: an error. */
+/* Tries the candidates after the one tried last, op `after` (UINT32_MAX: from the first).
+ * 1: a child was taken; 0: none left; negative: an error. */
 static int branch(seq *s, uint32_t after)
 {
     uint32_t m = candidates(s);
     for (uint32_t i = 0; i < m; i++) {
-        if (after != UINT32_MAX && s->cand[i] <= after)
+        if (after != UINT32_MAX && s->when[s->cand[i]] <= s->when[after])
             continue;
         int rc = try_op(s, s->cand[i], false);
         if (rc)
