@@ -55,4 +55,11 @@ typedef enum fl_histgen_mutation {
  * the mutation applies to. */
 int fl_histgen_break(fl_history *h, fl_histgen_mutation m, fl_rng *rng);
 
+/* Shifts every process of h in time by its own random offset in [0, max_ns] and puts the
+ * events back in time order: each process keeps the order of its own events, the real-time
+ * order between processes is lost. A sequentially consistent history stays so (the same
+ * order of ops is still a witness); a linearizable one usually stops being linearizable.
+ * Returns 0 or FL_ENOMEM. */
+int fl_histgen_skew(fl_history *h, fl_time_ns max_ns, fl_rng *rng);
+
 #endif

@@ -428,7 +428,17 @@ static uint32_t candidates(seq *s)
     for (uint32_t i = 0; i < s->p->n_info; i++)
         if (available(s, s->info_ops[i]))
             s->sorted[m++] = (uint64_t)s->when[s->info_ops[i]] << 32 | s->info_ops[i];
-    qsort(s->sorted, m, sizeof(*s->sorted), cmp_u64);
+    if (m > 32) {
+        qsort(s->sorted, m, sizeof(*s->sorted), cmp_u64);
+    } else { /* a few processes, as usual: insertion sort, no calls */
+        for (uint32_t i = 1; i < m; i++) {
+            uint64_t x = s->sorted[i];
+            uint32_t j = i;
+            for (; j > 0 && s->sorted[j - 1] > x; j--)
+                s->sorted[j] = s->sorted[j - 1];
+            s->sorted[j] = x;
+        }
+    }
     for (uint32_t i = 0; i < m; i++)
         s->cand[i] = (uint32_t)s->sorted[i];
     return m;
