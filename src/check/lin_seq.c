@@ -26,6 +26,9 @@
  *      that op in its own process; with append, the length and prefix rules of lin_append.c
  *      in the same places.
  *
+ * The counterexample is the deepest order reached, including the op whose taking a rule
+ * found fatal, with the op the rule named (the read that can no longer see its value).
+ *
  * The same search runs over a whole history of several keys (p->nkeys > 1), for sequential
  * consistency is not local: the state is then one value per key, and values are shared by
  * all keys (a producer counts for every key, which only weakens the rules).
@@ -72,8 +75,7 @@ typedef struct seq {
     uint32_t *st; /* [k]: the state of key k */
     seq_frame *stack;
     uint32_t depth;
-    bool doom;         /* rule 3 and the append rules (off to explain a violation) */
-    uint64_t step_max; /* 0: none */
+    uint64_t steps; /* taken so far */
     uint32_t *cand;    /* scratch: the candidates of a node */
     uint64_t *sorted;  /* scratch: when << 32 | op */
     uint32_t *key;  /* scratch: a memo key */
@@ -336,9 +338,10 @@ static bool hopeless(const seq *s, uint32_t op)
  * next ops of each process are looked at up to its first op that is not a read (reads change
  * nothing, so each of them must be able to see its value from the current state), at most
  * AHEAD_MAX of them. O(processes + keys). */
-static bool dead(const seq *s)
+static bool dead(const seq *s, uint32_t *why)
 {
     lin_part *p = s->p;
+    *why = UINT32_MAX; /* a rule over all that is to come: no one op to name */
     if (fl__lin_len_dead(p, s->st, p->nkeys))
         return true;
     if (p->prune && p->doomed && p->doomed > doomed_held(s))
@@ -350,7 +353,7 @@ static bool dead(const seq *s)
         for (uint32_t i = 0; at + i < end && i < AHEAD_MAX; i++) {
             uint32_t op = s->chain[at + i];
             if (hopeless(s, op))
-                return true;
+                return *why = op, true;
             if (p->ops[op].f != LIN_READ)
                 break;
         }
@@ -446,12 +449,14 @@ static uint32_t candidates(seq *s)
 
 /* Keeps the order so far as the longest, with the next op of each process; the first of them
  * that the model refuses is "blocked", and the state shown is its key's. */
-static void save_best(seq *s)
+static void save_best(seq *s, uint32_t taken, uint32_t why)
 {
     for (uint32_t i = 0; i < s->depth; i++)
         s->best[i] = s->stack[i].op;
     s->best_len = s->depth;
-    s->blocked = UINT32_MAX;
+    if (taken != UINT32_MAX)
+        s->best[s->best_len++] = taken;
+    s->blocked = why;
     s->tried_len = 0;
     for (uint32_t q = 0; q < s->np && s->tried_len < TRIED_MAX; q++) {
         uint32_t op = head(s, q), next;
@@ -483,10 +488,14 @@ static int try_op(seq *s, uint32_t op, bool forced)
     uint32_t k = s->p->ops[op].k, was = s->st[k];
     s->st[k] = next;
     int rc = 1;
-    if (s->doom && dead(s))
+    uint32_t why;
+    if (dead(s, &why)) {
         rc = 0;
-    else if (!forced)
+        if (s->depth + 1 > s->best_len) /* the deepest point, and the op that cannot follow */
+            save_best(s, op, why);
+    } else if (!forced) {
         rc = fl__lin_memo_insert(&s->memo, s->key, make_key(s));
+    }
     if (rc != 1) {
         s->st[k] = was;
         untake(s, op);
@@ -524,16 +533,12 @@ static int run(seq *s, lin_outcome *out)
 {
     uint32_t remaining = s->p->n - s->p->n_info;
     uint32_t after = UINT32_MAX; /* at a node just reached: every candidate */
-    uint64_t steps = 0;
-    if (s->doom && dead(s))
-        return save_best(s), FL_LIN_VIOLATION;
+    uint32_t why;
+    if (dead(s, &why))
+        return save_best(s, UINT32_MAX, why), FL_LIN_VIOLATION;
     while (remaining) {
-        if (++steps % CHECK_EVERY == 0 && fl__lin_give_up(s->p, s->sh, &out->unknown))
+        if (++s->steps % CHECK_EVERY == 0 && fl__lin_give_up(s->p, s->sh, &out->unknown))
             return FL_LIN_UNKNOWN;
-        if (s->step_max && steps > s->step_max) {
-            out->unknown = LIN_WHY_BUDGET;
-            return FL_LIN_UNKNOWN;
-        }
         int rc = 0;
         uint32_t id = after == UINT32_MAX ? identity(s) : UINT32_MAX;
         if (id != UINT32_MAX)
@@ -549,7 +554,7 @@ static int run(seq *s, lin_outcome *out)
         }
         /* a dead end: back to the last node with a choice left */
         if (s->depth > s->best_len || (s->depth == 0 && s->best_len == 0))
-            save_best(s);
+            save_best(s, UINT32_MAX, UINT32_MAX);
         seq_frame f;
         do {
             if (s->depth == 0)
@@ -588,34 +593,11 @@ static int fill_cex(seq *s, fl_lincheck_cex *cex)
     return 0;
 }
 
-/* The rules refute a history early, often before the search gets near the failing point,
- * which makes a poor counterexample. So after a refutation with them, the search runs again
- * without them, for a bounded number of steps, and the longer of the two orders is reported
- * (as lin_search.c does). The counts the rules keep are back where they started, since the
- * first search ended at depth 0. */
-static int explain(lin_part *p, lin_shared *sh, seq *first, lin_outcome *out)
-{
-    seq s;
-    lin_outcome ignored;
-    memset(&ignored, 0, sizeof(ignored));
-    int rc = seq_init(&s, p, sh);
-    if (!rc) {
-        s.doom = false;
-        s.step_max = 4 * (uint64_t)p->n + 100000;
-        rc = run(&s, &ignored);
-    }
-    if (rc >= 0 || rc == FL_ETOOBIG || rc == FL_ENOMEM)
-        rc = fill_cex(s.best_len > first->best_len ? &s : first, &out->cex);
-    seq_free(&s);
-    return rc;
-}
-
 int fl__lin_seq_search(lin_part *p, lin_shared *sh, lin_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     seq s;
     int rc = seq_init(&s, p, sh);
-    s.doom = true;
     if (!rc)
         rc = run(&s, out);
     if (rc == FL_ETOOBIG || rc == FL_ENOMEM) {
@@ -625,8 +607,7 @@ int fl__lin_seq_search(lin_part *p, lin_shared *sh, lin_outcome *out)
     out->states = s.memo.count;
     out->memo_bytes = s.memo.bytes;
     out->prefix = s.depth > s.best_len ? s.depth : s.best_len;
-    fl__lin_memo_free(&s.memo); /* before the second search takes memory */
-    if (rc == FL_LIN_VIOLATION && explain(p, sh, &s, out)) {
+    if (rc == FL_LIN_VIOLATION && fill_cex(&s, &out->cex)) {
         rc = FL_LIN_UNKNOWN;
         out->unknown = FL_LIN_WHY_MEMORY;
     }

@@ -91,7 +91,7 @@ static void print_cex(FILE *out, const fl_history *h, const fl_lincheck_result *
     fprintf(out, ": %s\n", c->state);
     if (c->blocked != UINT32_MAX) {
         fprintf(out, "  this op %s, but cannot take effect in any order from there:\n",
-                seq(r) ? "comes next in its process" : "completed");
+                seq(r) ? "is among the next of its process" : "completed");
         print_op(out, h, r, c->blocked);
     }
     fprintf(out, seq(r) ? "  the next op of each process (%zu), each refused by the model or "
