@@ -69,7 +69,7 @@ static void gen_opts(const bench_case *c, fl_history *h, fl_histgen_opts *o)
         o->append_ratio = 0.8;
         o->info_ratio = 0;
         o->fail_ratio = 0;
-        o->stuck_ratio = 0.1; /* about 4 of a key's ops open until the end */
+        o->stuck_ratio = 0.1; /* about 20 of a key's 200 ops answered only at the end */
         fl_value_str(h, "", 0, &o->initial);
     }
 }
@@ -199,8 +199,8 @@ int main(int argc, char **argv)
     static const uint32_t sizes[] = {10000, 100000, 1000000};
     static const uint32_t procs[] = {5, 10, 50};
     static const fl_model models[] = {FL_MODEL_REGISTER, FL_MODEL_KV, FL_MODEL_CAS_REGISTER};
-    printf("threads %u, timeout %.0f s, memory bound %llu MiB\n", threads,
-           (double)timeout_ns / 1e9, (unsigned long long)(memory_max >> 20));
+    printf("threads %u, timeout %.0f s, memory bound %llu MiB\n", threads, (double)timeout_ns / 1e9,
+           (unsigned long long)(memory_max >> 20));
     printf("case                    model        ops      procs keys  lines        verdict\n");
     fflush(stdout);
     int failed = 0;
@@ -215,8 +215,13 @@ int main(int argc, char **argv)
             continue;
         for (int si = 0; si < 3 && sizes[si] <= max_ops; si++)
             for (int pi = 0; pi < 3; pi++) {
-                bench_case c = {fl_model_name(models[mi]), models[mi], sizes[si], procs[pi],
-                                models[mi] == FL_MODEL_KV ? 1000 : 0, false, true};
+                bench_case c = {fl_model_name(models[mi]),
+                                models[mi],
+                                sizes[si],
+                                procs[pi],
+                                models[mi] == FL_MODEL_KV ? 1000 : 0,
+                                false,
+                                true};
                 failed += run_case(&c, threads);
             }
     }

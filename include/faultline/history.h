@@ -126,8 +126,7 @@ int fl_history_read_edn_independent(fl_history *h, const char *text, size_t len,
 /* Old Jepsen logs: the op lines jepsen.util printed ("INFO  jepsen.util - 4\t:invoke\t:cas\t
  * [4 0]": process, type, f, EDN value, tab-separated after the logger's prefix); other log
  * lines are skipped. Errors carry the line of the log. */
-int fl_history_read_jepsen_log(fl_history *h, const char *text, size_t len,
-                               fl_history_error *err);
+int fl_history_read_jepsen_log(fl_history *h, const char *text, size_t len, fl_history_error *err);
 /* Guesses the format from the first non-blank byte: '{' followed by '"' is JSON, ':' or '['
  * after '{' is EDN. */
 bool fl_history_looks_like_edn(const char *text, size_t len);

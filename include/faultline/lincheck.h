@@ -103,7 +103,7 @@ typedef struct fl_lincheck_part {
     uint32_t concurrency; /* the most ops open at once (info ops stay open): the check order */
     uint8_t verdict;      /* fl_verdict */
     uint8_t unknown;      /* FL_LIN_WHY_... */
-    uint64_t states; /* configurations stored in the memo */
+    uint64_t states;      /* configurations stored in the memo */
     uint64_t memo_bytes;
     uint32_t prefix; /* the longest linearizable prefix found (all ops when linearizable):
                       * for an unknown key, how far the search got */
@@ -134,12 +134,12 @@ typedef struct fl_lincheck_result {
     fl_verdict verdict;
     fl_consistency consistency; /* what was checked */
     fl_value initial;
-    bool stopped;  /* stopped at the first violating key: other keys were left undecided */
-    bool per_key;  /* sequential: every key is sequentially consistent, some are not
-                      linearizable, and there are several keys: the whole history was then
-                      searched as one (sequential consistency is not local); the verdict is
-                      that search's, unknown when it ran out of time or memory */
-    fl_op *ops; /* the history's ops (fl_history_ops), owned */
+    bool stopped; /* stopped at the first violating key: other keys were left undecided */
+    bool per_key; /* sequential: every key is sequentially consistent, some are not
+                     linearizable, and there are several keys: the whole history was then
+                     searched as one (sequential consistency is not local); the verdict is
+                     that search's, unknown when it ran out of time or memory */
+    fl_op *ops;   /* the history's ops (fl_history_ops), owned */
     size_t op_count;
     fl_lincheck_part *parts; /* owned, ordered by first invocation */
     size_t part_count;

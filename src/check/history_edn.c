@@ -474,7 +474,7 @@ static int edn_event(edn_parser *p, fl_history *h, uint32_t m, fl_event *ev, boo
         rc = edn_key(p, h, key, ev);
     if (!rc && value)
         rc = ev->type == FL_EV_FAIL || ev->type == FL_EV_INFO ? edn_lenient(p, h, value, ev)
-                                                               : edn_full_value(p, h, value, ev);
+                                                              : edn_full_value(p, h, value, ev);
     /* :time is informational (drawing): kept when it is a count of ns, else ignored */
     ev->time = time && time->type == EDN_INT && time->i >= 0 ? (fl_time_ns)time->i : 0;
     return rc;

@@ -18,7 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define MARK     "jepsen.util"
+#define MARK      "jepsen.util"
 #define SNIFF_MAX (64u << 10) /* bytes looked at to guess the format */
 
 typedef struct span {
@@ -84,8 +84,8 @@ static bool as_edn(const char *p, const char *end, fl_buf *m)
     while (vend > p && blank(vend[-1]))
         vend--;
     fl_buf_reset(m);
-    fl_buf_printf(m, "{:process %.*s :type %.*s :f %.*s :value ", (int)proc.n, proc.s,
-                  (int)type.n, type.s, (int)f.n, f.s);
+    fl_buf_printf(m, "{:process %.*s :type %.*s :f %.*s :value ", (int)proc.n, proc.s, (int)type.n,
+                  type.s, (int)f.n, f.s);
     if (vend > p)
         fl_buf_put_bytes(m, p, (size_t)(vend - p));
     else

@@ -449,8 +449,7 @@ static void summary(const view *v, fl_model model, const char *title, fl_buf *b)
     if (!r->has_cex)
         return;
     const fl_lincheck_cex *c = &r->cex;
-    fl_buf_printf(b,
-                  "<pre>The longest %s of this key has %zu ops; the model state after it is ",
+    fl_buf_printf(b, "<pre>The longest %s of this key has %zu ops; the model state after it is ",
                   r->consistency == FL_CONS_SEQUENTIAL
                       ? "sequential order (each process's ops in their order)"
                       : "linearizable prefix",

@@ -52,12 +52,12 @@ typedef struct lin_entry {
 
 typedef struct lin_part {
     uint32_t key;
-    uint32_t pos;       /* place in the check order (lin_shared.stop_at) */
-    uint32_t init;      /* the initial state (value id) */
-    const fl_op *gops;  /* the history's ops (lin_op.global indexes them) */
-    uint64_t bytes;     /* memory taken from the shared budget for this partition */
-    uint32_t nkeys;     /* 1; or the keys of a sequential search over the whole history,
-                           where values are shared by all keys and lin_op.k says the key */
+    uint32_t pos;      /* place in the check order (lin_shared.stop_at) */
+    uint32_t init;     /* the initial state (value id) */
+    const fl_op *gops; /* the history's ops (lin_op.global indexes them) */
+    uint64_t bytes;    /* memory taken from the shared budget for this partition */
+    uint32_t nkeys;    /* 1; or the keys of a sequential search over the whole history,
+                          where values are shared by all keys and lin_op.k says the key */
     uint32_t n;
     lin_op *ops;
     uint32_t n_entries; /* including sentinel 0 */
@@ -179,6 +179,20 @@ bool fl__lin_give_up(const lin_part *p, lin_shared *s, uint8_t *why);
 int fl__lin_seq_search(lin_part *p, lin_shared *s, lin_outcome *out);
 
 void fl__lin_cex_free(fl_lincheck_cex *c);
+
+/* The longest order a search found, in the partition's op numbers, to report. */
+typedef struct lin_best {
+    uint32_t key;        /* the history's key of the state shown */
+    const uint32_t *ops; /* the order */
+    uint32_t len;
+    uint32_t state;   /* the state shown after it (a value id) */
+    uint32_t blocked; /* the op that could not take effect, or UINT32_MAX */
+    const uint32_t *tried;
+    uint32_t tried_len;
+} lin_best;
+
+/* Fills cex from b (ops as the history's op numbers). Returns 0 or FL_ENOMEM. */
+int fl__lin_cex_fill(const lin_part *p, const lin_best *b, fl_lincheck_cex *cex);
 
 /* lin_pool.c: the keys of a history and the threads that check them. */
 typedef struct lin_split {

@@ -518,28 +518,9 @@ static void search_free(search *s)
 
 static int fill_cex(search *s, fl_lincheck_cex *cex)
 {
-    lin_part *p = s->p;
-    memset(cex, 0, sizeof(*cex));
-    cex->key = p->key;
-    cex->prefix = malloc(((size_t)s->best_len + 1) * sizeof(*cex->prefix));
-    cex->tried = malloc(((size_t)s->tried_len + 1) * sizeof(*cex->tried));
-    fl_buf b;
-    fl_buf_init(&b);
-    fl__lin_vals_format(&p->vals, s->best_state, &b);
-    fl_buf_put_u8(&b, 0);
-    if (!cex->prefix || !cex->tried || b.err) {
-        fl_buf_free(&b);
-        return FL_ENOMEM;
-    }
-    cex->state = (char *)b.data; /* ownership moves to cex */
-    for (uint32_t i = 0; i < s->best_len; i++)
-        cex->prefix[i] = p->ops[s->best[i]].global;
-    cex->prefix_len = s->best_len;
-    cex->blocked = s->blocked == UINT32_MAX ? UINT32_MAX : p->ops[s->blocked].global;
-    for (uint32_t i = 0; i < s->tried_len; i++)
-        cex->tried[i] = p->ops[s->tried[i]].global;
-    cex->tried_len = s->tried_len;
-    return 0;
+    lin_best b = {s->p->key,  s->best,  s->best_len, s->best_state,
+                  s->blocked, s->tried, s->tried_len};
+    return fl__lin_cex_fill(s->p, &b, cex);
 }
 
 /* Doom detection refutes a history early, often before the search gets near the failing

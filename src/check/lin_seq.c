@@ -75,10 +75,10 @@ typedef struct seq {
     uint32_t *st; /* [k]: the state of key k */
     seq_frame *stack;
     uint32_t depth;
-    uint64_t steps; /* taken so far */
-    uint32_t *cand;    /* scratch: the candidates of a node */
-    uint64_t *sorted;  /* scratch: when << 32 | op */
-    uint32_t *key;  /* scratch: a memo key */
+    uint64_t steps;   /* taken so far */
+    uint32_t *cand;   /* scratch: the candidates of a node */
+    uint64_t *sorted; /* scratch: when << 32 | op */
+    uint32_t *key;    /* scratch: a memo key */
     uint64_t vals_taken;
     /* the longest order seen */
     uint32_t *best;
@@ -469,9 +469,9 @@ static void save_best(seq *s, uint32_t taken, uint32_t why)
     }
     qsort(s->tried, s->tried_len, sizeof(*s->tried), cmp_u32);
     uint32_t shown = s->blocked != UINT32_MAX ? s->blocked
-                     : s->tried_len                  ? s->tried[0]
-                     : s->depth                      ? s->stack[s->depth - 1].op
-                                                     : UINT32_MAX;
+                     : s->tried_len           ? s->tried[0]
+                     : s->depth               ? s->stack[s->depth - 1].op
+                                              : UINT32_MAX;
     s->best_key = shown == UINT32_MAX ? 0 : s->p->ops[shown].k;
     s->best_state = s->st[s->best_key];
     s->best_hkey = shown == UINT32_MAX ? s->p->key : s->p->gops[s->p->ops[shown].global].key;
@@ -569,28 +569,9 @@ static int run(seq *s, lin_outcome *out)
 
 static int fill_cex(seq *s, fl_lincheck_cex *cex)
 {
-    lin_part *p = s->p;
-    memset(cex, 0, sizeof(*cex));
-    cex->key = s->best_hkey;
-    cex->prefix = malloc(((size_t)s->best_len + 1) * sizeof(*cex->prefix));
-    cex->tried = malloc(((size_t)s->tried_len + 1) * sizeof(*cex->tried));
-    fl_buf b;
-    fl_buf_init(&b);
-    fl__lin_vals_format(&p->vals, s->best_state, &b);
-    fl_buf_put_u8(&b, 0);
-    if (!cex->prefix || !cex->tried || b.err) {
-        fl_buf_free(&b);
-        return FL_ENOMEM;
-    }
-    cex->state = (char *)b.data; /* ownership moves to cex */
-    for (uint32_t i = 0; i < s->best_len; i++)
-        cex->prefix[i] = p->ops[s->best[i]].global;
-    cex->prefix_len = s->best_len;
-    cex->blocked = s->blocked == UINT32_MAX ? UINT32_MAX : p->ops[s->blocked].global;
-    for (uint32_t i = 0; i < s->tried_len; i++)
-        cex->tried[i] = p->ops[s->tried[i]].global;
-    cex->tried_len = s->tried_len;
-    return 0;
+    lin_best b = {s->best_hkey, s->best,  s->best_len, s->best_state,
+                  s->blocked,   s->tried, s->tried_len};
+    return fl__lin_cex_fill(s->p, &b, cex);
 }
 
 int fl__lin_seq_search(lin_part *p, lin_shared *sh, lin_outcome *out)

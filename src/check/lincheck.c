@@ -119,6 +119,31 @@ void fl__lin_cex_free(fl_lincheck_cex *c)
     memset(c, 0, sizeof(*c));
 }
 
+int fl__lin_cex_fill(const lin_part *p, const lin_best *b, fl_lincheck_cex *cex)
+{
+    memset(cex, 0, sizeof(*cex));
+    cex->key = b->key;
+    cex->prefix = malloc(((size_t)b->len + 1) * sizeof(*cex->prefix));
+    cex->tried = malloc(((size_t)b->tried_len + 1) * sizeof(*cex->tried));
+    fl_buf t;
+    fl_buf_init(&t);
+    fl__lin_vals_format(&p->vals, b->state, &t);
+    fl_buf_put_u8(&t, 0);
+    if (!cex->prefix || !cex->tried || t.err) {
+        fl_buf_free(&t);
+        return FL_ENOMEM;
+    }
+    cex->state = (char *)t.data; /* ownership moves to cex */
+    for (uint32_t i = 0; i < b->len; i++)
+        cex->prefix[i] = p->ops[b->ops[i]].global;
+    cex->prefix_len = b->len;
+    cex->blocked = b->blocked == UINT32_MAX ? UINT32_MAX : p->ops[b->blocked].global;
+    for (uint32_t i = 0; i < b->tried_len; i++)
+        cex->tried[i] = p->ops[b->tried[i]].global;
+    cex->tried_len = b->tried_len;
+    return 0;
+}
+
 static void take_part(fl_lincheck_result *r, lin_pool *w, uint32_t p)
 {
     lin_outcome *o = &w->outs[p];
@@ -190,8 +215,10 @@ static int check_ops(const fl_history *h, const fl_lincheck_opts *o, fl_lincheck
         return rc;
     if (err) {
         err->line = 0;
-        snprintf(err->msg, sizeof(err->msg), "the initial value of the %s model must be an "
-                 "integer or nil", fl_model_name(o->model));
+        snprintf(err->msg, sizeof(err->msg),
+                 "the initial value of the %s model must be an "
+                 "integer or nil",
+                 fl_model_name(o->model));
     }
     return FL_EINVAL;
 }

@@ -39,8 +39,7 @@ static bool seq(const fl_lincheck_result *r)
 static void print_verdict(FILE *out, const fl_lincheck_result *r)
 {
     if (r->verdict == FL_LIN_UNKNOWN) {
-        fprintf(out, "UNKNOWN whether %s\n",
-                seq(r) ? "sequentially consistent" : "linearizable");
+        fprintf(out, "UNKNOWN whether %s\n", seq(r) ? "sequentially consistent" : "linearizable");
         return;
     }
     for (const char *t = fl_verdict_text(r->verdict, r->consistency); *t; t++)
@@ -68,15 +67,17 @@ static void print_cex(FILE *out, const fl_history *h, const fl_lincheck_result *
     for (size_t i = 0; i < r->part_count; i++)
         of += r->per_key || r->parts[i].key == c->key ? r->parts[i].ops : 0;
     if (r->per_key) {
-        fprintf(out, "the whole history (every key at once): the longest sequential order "
-                     "(each process's ops in their order) has %zu of its %zu ops",
+        fprintf(out,
+                "the whole history (every key at once): the longest sequential order "
+                "(each process's ops in their order) has %zu of its %zu ops",
                 c->prefix_len, of);
     } else {
         fprintf(out, "key ");
         print_key(out, h, c->key);
-        fprintf(out, seq(r) ? ": the longest sequential order (each process's ops in their "
-                              "order) has %zu of its %zu ops"
-                            : ": the longest linearizable prefix has %zu of its %zu ops",
+        fprintf(out,
+                seq(r) ? ": the longest sequential order (each process's ops in their "
+                         "order) has %zu of its %zu ops"
+                       : ": the longest linearizable prefix has %zu of its %zu ops",
                 c->prefix_len, of);
     }
     size_t from = c->prefix_len > 8 ? c->prefix_len - 8 : 0;
@@ -94,10 +95,11 @@ static void print_cex(FILE *out, const fl_history *h, const fl_lincheck_result *
                 seq(r) ? "is among the next of its process" : "completed");
         print_op(out, h, r, c->blocked);
     }
-    fprintf(out, seq(r) ? "  the next op of each process (%zu), each refused by the model or "
-                          "leading to a dead end:\n"
-                        : "  ops that could take effect next (%zu), each refused by the model "
-                          "or leading to a dead end:\n",
+    fprintf(out,
+            seq(r) ? "  the next op of each process (%zu), each refused by the model or "
+                     "leading to a dead end:\n"
+                   : "  ops that could take effect next (%zu), each refused by the model "
+                     "or leading to a dead end:\n",
             c->tried_len);
     for (size_t i = 0; i < c->tried_len; i++)
         print_op(out, h, r, c->tried[i]);
@@ -110,8 +112,7 @@ static void print_violating(FILE *out, const fl_history *h, const fl_lincheck_re
         bad += r->parts[i].verdict == FL_LIN_VIOLATION;
     if (bad < 2)
         return;
-    fprintf(out, "%zu keys are not %s:", bad,
-            seq(r) ? "sequentially consistent" : "linearizable");
+    fprintf(out, "%zu keys are not %s:", bad, seq(r) ? "sequentially consistent" : "linearizable");
     for (size_t i = 0, shown = 0; i < r->part_count && shown < 20; i++) {
         if (r->parts[i].verdict != FL_LIN_VIOLATION)
             continue;
@@ -131,8 +132,9 @@ static void print_undecided(FILE *out, const fl_history *h, const fl_lincheck_re
         undecided += p->verdict == FL_LIN_UNKNOWN && p->unknown != FL_LIN_WHY_STOPPED;
     }
     if (stopped)
-        fprintf(out, "stopped at the first key found not %s: %zu key%s not checked "
-                     "(--all-keys checks every key)\n",
+        fprintf(out,
+                "stopped at the first key found not %s: %zu key%s not checked "
+                "(--all-keys checks every key)\n",
                 seq(r) ? "sequentially consistent" : "linearizable", stopped,
                 stopped == 1 ? "" : "s");
     if (!undecided)
@@ -156,8 +158,9 @@ static void print_whole(FILE *out, const fl_lincheck_result *r)
 {
     if (!r->per_key)
         return;
-    fprintf(out, "every key alone is sequentially consistent; the whole history was searched "
-                 "as one (sequential consistency is not local): %s\n",
+    fprintf(out,
+            "every key alone is sequentially consistent; the whole history was searched "
+            "as one (sequential consistency is not local): %s\n",
             r->verdict == FL_LIN_OK        ? "it is too"
             : r->verdict == FL_LIN_UNKNOWN ? "undecided (timeout or memory limit)"
                                            : "it is not");

@@ -26,7 +26,7 @@
 #define EXIT_DATAERR_65   65
 #define EXIT_NOINPUT_66   66
 #define EXIT_CANTCREAT_73 73
-#define HTML_OPS_MAX      160      /* ops of the failing key drawn around the failing point */
+#define HTML_OPS_MAX      160        /* ops of the failing key drawn around the failing point */
 #define MEMORY_MIN        (16 << 20) /* the default bound never goes below this */
 
 enum { FORMAT_AUTO, FORMAT_JSONL, FORMAT_EDN, FORMAT_JLOG };
@@ -103,9 +103,8 @@ static int parse_format(const char *val)
  * (val NULL: the value is missing). */
 static int parse_option(check_args *a, const char *opt, const char *val, const char **hint)
 {
-    static const char *const known[] = {"--model",   "--consistency", "--format",
-                                        "--html",    "--initial",     "--timeout",
-                                        "--memory-max", "--threads"};
+    static const char *const known[] = {"--model",   "--consistency", "--format",     "--html",
+                                        "--initial", "--timeout",     "--memory-max", "--threads"};
     bool found = false;
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         found |= !strcmp(opt, known[i]);
@@ -121,7 +120,8 @@ static int parse_option(check_args *a, const char *opt, const char *val, const c
         return a->both || fl_consistency_parse(val, &a->opts.consistency) ? 0 : FL_EINVAL;
     }
     if (!strcmp(opt, "--format"))
-        return *hint = "jsonl, edn or jepsen-log", (a->format = parse_format(val)) < 0 ? FL_EINVAL : 0;
+        return *hint = "jsonl, edn or jepsen-log",
+               (a->format = parse_format(val)) < 0 ? FL_EINVAL : 0;
     if (!strcmp(opt, "--html"))
         return a->html = val, 0;
     if (!strcmp(opt, "--initial"))
@@ -173,8 +173,8 @@ static int parse_one(int argc, char **argv, int *i, check_args *a, bool *done)
         else if (rc && *i + 1 >= argc)
             fprintf(stderr, "faultline check: %s needs a value\n", s);
         else if (rc)
-            fprintf(stderr, "faultline check: bad value '%s' for %s: expected %s\n",
-                    argv[*i + 1], s, hint);
+            fprintf(stderr, "faultline check: bad value '%s' for %s: expected %s\n", argv[*i + 1],
+                    s, hint);
         (*i)++;
         return rc ? (*done = true, EXIT_USAGE_64) : 0;
     }
@@ -397,8 +397,8 @@ static int check(const check_args *a, const fl_history *h)
     else if (a->both && status <= FL_LIN_UNKNOWN) {
         int second = run_model(a, &show, h, FL_CONS_SEQUENTIAL, &r[1]);
         status = status == FL_LIN_VIOLATION || second == FL_LIN_VIOLATION ? FL_LIN_VIOLATION
-                 : second > FL_LIN_UNKNOWN                                 ? second
-                                                                           : status;
+                 : second > FL_LIN_UNKNOWN                                ? second
+                                                                          : status;
         shown = !r[0].has_cex && r[1].has_cex;
     }
     if (a->html && status <= FL_LIN_UNKNOWN && write_html(a, h, &r[shown]))
@@ -424,8 +424,9 @@ int fl_cmd_check(int argc, char **argv)
     if (!a.model_given)
         a.opts.model = fl_model_infer(&h);
     if (a.initial && parse_initial(a.initial, &h, &a.opts.initial)) {
-        fprintf(stderr, "faultline check: bad value '%s' for --initial: expected nil, an integer "
-                        "or a quoted string (EDN or JSON: '\"\"', '\"ab\"')\n",
+        fprintf(stderr,
+                "faultline check: bad value '%s' for --initial: expected nil, an integer "
+                "or a quoted string (EDN or JSON: '\"\"', '\"ab\"')\n",
                 a.initial);
         fl_history_free(&h);
         return EXIT_USAGE_64;

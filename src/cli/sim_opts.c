@@ -187,8 +187,9 @@ static int parse_named(parser *p, sim_opts *o)
                    ? 0
                    : bad(p, v, "expected index, lease, log or local");
     if (!strcmp(opt, "--read-at"))
-        return fl_run_read_at_parse(v, &o->run.read_at) ? 0
-                                                        : bad(p, v, "expected leader, any or sticky");
+        return fl_run_read_at_parse(v, &o->run.read_at)
+                   ? 0
+                   : bad(p, v, "expected leader, any or sticky");
     if (!strcmp(opt, "--nemesis"))
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
     if (!strcmp(opt, "--mutant")) {

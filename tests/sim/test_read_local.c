@@ -66,8 +66,7 @@ TEST(read_local_sticky_is_sequential_not_linearizable)
 TEST(read_local_hopping_is_not_even_sequential)
 {
     for (uint64_t seed = 1; seed <= 3; seed++)
-        run_reads(FL_RUN_READ_LOCAL, FL_RUN_READ_AT_ANY, seed, FL_LIN_VIOLATION,
-                  FL_LIN_VIOLATION);
+        run_reads(FL_RUN_READ_LOCAL, FL_RUN_READ_AT_ANY, seed, FL_LIN_VIOLATION, FL_LIN_VIOLATION);
 }
 
 TEST(read_index_sticky_stays_linearizable)

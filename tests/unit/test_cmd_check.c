@@ -71,7 +71,7 @@ TEST(cmd_check_verdicts)
                                    tmp("out")),
              1); /* stdin */
     CHECK_EQ(run("tests/data/jepsen_independent.edn --model cas-register --independent "
-                  "--all-keys"),
+                 "--all-keys"),
              1);
     CHECK(has("2 keys"));
     CHECK(has("key \"2\""));

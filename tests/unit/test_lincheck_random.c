@@ -306,8 +306,8 @@ static void brute_cases(fl_model m, fl_consistency c, int cases, uint64_t seed)
     CHECK(verdicts[FL_LIN_VIOLATION] > cases / 10);
     CHECK(initial > cases / 5);
     if (c == FL_CONS_SEQUENTIAL) { /* sequentially consistent, not linearizable: both occur */
-        printf("  %s: %d of %d cases sequentially consistent, not linearizable\n",
-               fl_model_name(m), apart, cases);
+        printf("  %s: %d of %d cases sequentially consistent, not linearizable\n", fl_model_name(m),
+               apart, cases);
         CHECK(apart > cases / 100);
     }
 }

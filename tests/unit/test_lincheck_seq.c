@@ -3,6 +3,7 @@
  * completion values of fail and info ops that are not the model's, stopping at the first
  * violating key or deciding all of them, and the model inferred from the ops. Each case has
  * its expected verdict, and is cross-checked with the brute-force checker. */
+#include "lin_case.h"
 #include "test.h"
 
 #include "faultline/error.h"
@@ -16,56 +17,14 @@ typedef struct want {
     const char *initial; /* JSON: null, 5, "" */
 } want;
 
-static fl_value initial_of(fl_history *h, const char *text)
-{
-    fl_value v = fl_value_nil();
-    if (!text || !strcmp(text, "null"))
-        return v;
-    if (text[0] == '"') {
-        CHECK_EQ(fl_value_str(h, text + 1, strlen(text) - 2, &v), 0);
-        return v;
-    }
-    return fl_value_int(atoll(text));
-}
-
-/* The verdict of a JSON-lines history, or the negative error code; checks the brute force
- * agrees. */
 static int verdict(const char *jsonl, want w)
 {
-    fl_history h;
-    fl_history_init(&h);
-    fl_history_error err = {0};
-    int rc = fl_history_read_jsonl(&h, jsonl, strlen(jsonl), &err);
-    if (rc) {
-        fprintf(stderr, "  line %u: %s\n", err.line, err.msg);
-        fl_history_free(&h);
-        return rc;
-    }
-    fl_lincheck_opts o;
-    fl_lincheck_opts_init(&o);
-    o.model = w.model;
-    o.consistency = w.cons;
-    o.initial = initial_of(&h, w.initial);
-    o.threads = 2;
-    fl_lincheck_result r;
-    rc = fl_lincheck_run(&h, &o, &r, &err);
-    if (rc)
-        fprintf(stderr, "  line %u: %s\n", err.line, err.msg);
-    if (!rc) {
-        rc = (int)r.verdict;
-        int brute = fl_lincheck_brute(&h, &o);
-        if (brute >= 0 && brute != rc)
-            fprintf(stderr, "  brute force says %d, checker %d\n", brute, rc);
-        if (brute >= 0)
-            CHECK_EQ(brute, rc);
-    }
-    fl_lincheck_result_free(&r);
-    fl_history_free(&h);
-    return rc;
+    return lin_case(jsonl, w.model, w.cons, w.initial);
 }
 
-#define E(p, t, f, v)    "{\"process\":" #p ",\"type\":\"" t "\",\"f\":\"" f "\",\"value\":" v "}\n"
-#define K(p, t, f, k, v) "{\"process\":" #p ",\"type\":\"" t "\",\"f\":\"" f "\",\"key\":\"" k "\",\"value\":" v "}\n"
+#define E(p, t, f, v) "{\"process\":" #p ",\"type\":\"" t "\",\"f\":\"" f "\",\"value\":" v "}\n"
+#define K(p, t, f, k, v)                                                                           \
+    "{\"process\":" #p ",\"type\":\"" t "\",\"f\":\"" f "\",\"key\":\"" k "\",\"value\":" v "}\n"
 
 static const want LIN = {FL_MODEL_REGISTER, FL_CONS_LINEARIZABLE, NULL};
 static const want SEQ = {FL_MODEL_REGISTER, FL_CONS_SEQUENTIAL, NULL};
@@ -156,8 +115,9 @@ TEST(seq_is_not_local)
 
 TEST(initial_value_for_every_model)
 {
-    const char *h = E(0, "invoke", "read", "null") E(0, "ok", "read", "5") E(1, "invoke", "write", "6")
-        E(1, "ok", "write", "6") E(0, "invoke", "read", "null") E(0, "ok", "read", "6");
+    const char *h =
+        E(0, "invoke", "read", "null") E(0, "ok", "read", "5") E(1, "invoke", "write", "6")
+            E(1, "ok", "write", "6") E(0, "invoke", "read", "null") E(0, "ok", "read", "6");
     CHECK_EQ(verdict(h, LIN), FL_LIN_VIOLATION);
     want five = {FL_MODEL_REGISTER, FL_CONS_LINEARIZABLE, "5"};
     CHECK_EQ(verdict(h, five), FL_LIN_OK);
