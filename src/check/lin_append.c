@@ -87,7 +87,7 @@ static void text_of(const lin_vals *v, uint32_t id, text *t)
     t->s = "";
     t->n = 0;
     if (v->kind[id] == FL_VALUE_STR) {
-        t->s = (const char *)v->text.data + v->num[id];
+        t->s = fl__lin_vals_str(v, id);
         t->n = v->len[id];
     } else if (v->kind[id] == FL_VALUE_INT) {
         t->n = (size_t)snprintf(t->buf, sizeof(t->buf), "%lld", (long long)v->num[id]);

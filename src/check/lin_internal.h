@@ -148,6 +148,8 @@ void fl__lin_len_adjust(lin_part *p, const uint32_t *count, uint32_t u, int delt
 bool fl__lin_len_dead(lin_part *p, const uint32_t *states, uint32_t n);
 /* The prefix rule: may observed value u be the state again, from state? O(text). */
 bool fl__lin_reachable(const lin_part *p, uint32_t state, uint32_t u);
+/* The bytes of string value id (never NULL). */
+const char *fl__lin_vals_str(const lin_vals *v, uint32_t id);
 /* The text length of a value as append sees it: nil 0, an integer its decimal digits. */
 uint64_t fl__lin_vals_textlen(const lin_vals *v, uint32_t id);
 
