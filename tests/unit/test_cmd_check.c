@@ -15,15 +15,23 @@
 #include <unistd.h>
 
 static char dir[64];
+static char names[16][32], paths[16][128];
 
-/* A scratch path of this process, /tmp/fl_check_PID/name; the same name gives the same
- * pointer (a few names only). */
+static void remove_scratch(void)
+{
+    for (int i = 0; i < 16 && names[i][0]; i++)
+        unlink(paths[i]);
+    rmdir(dir);
+}
+
+/* A scratch path of this process, /tmp/fl_check_PID/name (removed at exit); the same name
+ * gives the same pointer (a few names only). */
 static const char *tmp(const char *name)
 {
-    static char names[16][32], paths[16][128];
     if (!dir[0]) {
         snprintf(dir, sizeof(dir), "/tmp/fl_check_%ld", (long)getpid());
         mkdir(dir, 0700);
+        atexit(remove_scratch);
     }
     int i = 0;
     while (i < 16 && names[i][0] && strcmp(names[i], name))
