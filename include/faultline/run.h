@@ -65,14 +65,26 @@ typedef enum fl_run_read_mode {
     FL_RUN_READ_INDEX = 0, /* reads by ReadIndex: a quorum round, no log write (default) */
     FL_RUN_READ_LOG = 1,   /* reads go through the log like writes */
     FL_RUN_READ_LEASE = 2, /* lease reads under a declared drift bound, else ReadIndex */
+    FL_RUN_READ_LOCAL = 3, /* the node that gets the read answers from its own applied state
+                              at once: no quorum round, no lease (fast, not linearizable) */
 } fl_run_read_mode;
 
-/* Where clients send reads (ReadIndex or lease modes). */
+/* Where clients send reads (not with log reads, which go to the leader). */
 typedef enum fl_run_read_at {
     FL_RUN_READ_AT_LEADER = 0, /* to the leader they know; followers redirect (default) */
     FL_RUN_READ_AT_ANY = 1,    /* to a random node, voter or learner: a follower asks the
                                   leader for a read index and serves once applied (raft.h) */
+    FL_RUN_READ_AT_STICKY = 2, /* each client to one node of its own (client i to node i mod
+                                  nodes + 1), as a session: the client keeps the highest log
+                                  index it saw (its writes', the applied index its reads got)
+                                  and its node serves its read only once it has applied that
+                                  far, else the client asks again (ZooKeeper's session rule) */
 } fl_run_read_at;
+
+const char *fl_run_read_mode_name(fl_run_read_mode m); /* "index", "log", "lease", "local" */
+bool fl_run_read_mode_parse(const char *s, fl_run_read_mode *out);
+const char *fl_run_read_at_name(fl_run_read_at w); /* "leader", "any", "sticky" */
+bool fl_run_read_at_parse(const char *s, fl_run_read_at *out);
 
 typedef enum fl_run_workload {
     FL_RUN_REGISTER = 0, /* few keys; read, write, cas: high contention */

@@ -115,7 +115,7 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     fprintf(f, "ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
             (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
             (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
-    if (c->read_at == FL_RUN_READ_AT_ANY)
+    if (c->read_at != FL_RUN_READ_AT_LEADER || c->read_mode == FL_RUN_READ_LOCAL)
         fprintf(f, "reads    %llu answered by followers (%llu of them by learners)\n",
                 (unsigned long long)r->follower_reads, (unsigned long long)r->learner_reads);
     fprintf(f, "leaders  %llu elections, %llu times a node became leader\n",
@@ -147,11 +147,8 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "seed", c->seed);
     fl_json_kv_uint(j, "duration_ns", c->duration_ns);
     fl_json_kv_str(j, "workload", c->workload == FL_RUN_KV ? "kv" : "register");
-    fl_json_kv_str(j, "read_mode",
-                   c->read_mode == FL_RUN_READ_LOG     ? "log"
-                   : c->read_mode == FL_RUN_READ_LEASE ? "lease"
-                                                       : "index");
-    fl_json_kv_str(j, "read_at", c->read_at == FL_RUN_READ_AT_ANY ? "any" : "leader");
+    fl_json_kv_str(j, "read_mode", fl_run_read_mode_name(c->read_mode));
+    fl_json_kv_str(j, "read_at", fl_run_read_at_name(c->read_at));
     fl_json_kv_uint(j, "lease_drift_ppm", c->lease_drift_ppm);
     fl_json_kv_uint(j, "skew_ppm", c->skew_ppm);
     fl_json_kv_bool(j, "check_quorum", !c->no_check_quorum);

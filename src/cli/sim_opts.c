@@ -28,9 +28,12 @@ void sim_opts_usage(FILE *out)
         "(10s)\n"
         "  --workload W             register (few keys: read, write, cas) or kv (many keys:\n"
         "                           get, put, append) (register)\n"
-        "  --read-mode M            GET by index (ReadIndex), lease, or log (index)\n"
-        "  --read-at W              send GETs to the leader, or to any node: followers and\n"
-        "                           learners serve them by ReadIndex (leader)\n"
+        "  --read-mode M            GET by index (ReadIndex), lease, log, or local (the node\n"
+        "                           asked answers from its own state: not linearizable) (index)\n"
+        "  --read-at W              send GETs to the leader, to any node (followers and\n"
+        "                           learners serve them by ReadIndex), or sticky: each client\n"
+        "                           to a node of its own, which serves it once it has applied\n"
+        "                           all the client saw (leader)\n"
         "  --clients N              closed loop: concurrent clients (10)\n"
         "  --rate R                 open loop: Poisson arrivals, ops per second (off)\n"
         "  --op-timeout D           one attempt of an operation (500ms)\n"
@@ -182,26 +185,14 @@ static int parse_named(parser *p, sim_opts *o)
             return bad(p, v, "expected register or kv");
         return 0;
     }
-    if (!strcmp(opt, "--read-mode")) {
-        if (!strcmp(v, "index"))
-            o->run.read_mode = FL_RUN_READ_INDEX;
-        else if (!strcmp(v, "log"))
-            o->run.read_mode = FL_RUN_READ_LOG;
-        else if (!strcmp(v, "lease"))
-            o->run.read_mode = FL_RUN_READ_LEASE;
-        else
-            return bad(p, v, "expected index, lease or log");
-        return 0;
-    }
-    if (!strcmp(opt, "--read-at")) {
-        if (!strcmp(v, "leader"))
-            o->run.read_at = FL_RUN_READ_AT_LEADER;
-        else if (!strcmp(v, "any"))
-            o->run.read_at = FL_RUN_READ_AT_ANY;
-        else
-            return bad(p, v, "expected leader or any");
-        return 0;
-    }
+    if (!strcmp(opt, "--read-mode"))
+        return fl_run_read_mode_parse(v, &o->run.read_mode)
+                   ? 0
+                   : bad(p, v, "expected index, lease, log or local");
+    if (!strcmp(opt, "--read-at"))
+        return fl_run_read_at_parse(v, &o->run.read_at)
+                   ? 0
+                   : bad(p, v, "expected leader, any or sticky");
     if (!strcmp(opt, "--nemesis"))
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
     if (!strcmp(opt, "--mutant")) {
@@ -388,12 +379,12 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
             used += k > 0 ? (size_t)k : 0;                                                         \
         }                                                                                          \
     } while (0)
-    if (c->read_mode == FL_RUN_READ_LOG)
-        MORE(" --read-mode log");
+    if (c->read_mode == FL_RUN_READ_LOG || c->read_mode == FL_RUN_READ_LOCAL)
+        MORE(" --read-mode %s", fl_run_read_mode_name(c->read_mode));
     if (c->read_mode == FL_RUN_READ_LEASE)
         MORE(" --read-mode lease --lease-drift %u", c->lease_drift_ppm);
-    if (c->read_at == FL_RUN_READ_AT_ANY)
-        MORE(" --read-at any");
+    if (c->read_at != FL_RUN_READ_AT_LEADER)
+        MORE(" --read-at %s", fl_run_read_at_name(c->read_at));
     if (c->skew_ppm)
         MORE(" --skew %u", c->skew_ppm);
     if (c->snapshot_every != d.snapshot_every)

@@ -63,11 +63,42 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--liveness: must be at least 1 ms");
     if (c->net_delay_ns > FL_NS_PER_S)
         REFUSE("--net-delay: at most 1 s");
-    if (c->read_at > FL_RUN_READ_AT_ANY)
-        REFUSE("unknown --read-at");
-    if (c->read_at == FL_RUN_READ_AT_ANY && c->read_mode == FL_RUN_READ_LOG)
-        REFUSE("--read-at any needs --read-mode index or lease (log reads go to the leader)");
+    if (c->read_at > FL_RUN_READ_AT_STICKY || c->read_mode > FL_RUN_READ_LOCAL)
+        REFUSE("unknown --read-at or --read-mode");
+    if (c->read_at != FL_RUN_READ_AT_LEADER && c->read_mode == FL_RUN_READ_LOG)
+        REFUSE("--read-at %s needs --read-mode index, lease or local (log reads go to the "
+               "leader)",
+               fl_run_read_at_name(c->read_at));
     return 0;
+}
+
+static const char *const read_modes[] = {"index", "log", "lease", "local"};
+static const char *const read_ats[] = {"leader", "any", "sticky"};
+
+const char *fl_run_read_mode_name(fl_run_read_mode m)
+{
+    return (unsigned)m <= FL_RUN_READ_LOCAL ? read_modes[m] : "?";
+}
+
+bool fl_run_read_mode_parse(const char *s, fl_run_read_mode *out)
+{
+    for (int m = 0; m <= FL_RUN_READ_LOCAL; m++)
+        if (!strcmp(s, read_modes[m]))
+            return *out = (fl_run_read_mode)m, true;
+    return false;
+}
+
+const char *fl_run_read_at_name(fl_run_read_at w)
+{
+    return (unsigned)w <= FL_RUN_READ_AT_STICKY ? read_ats[w] : "?";
+}
+
+bool fl_run_read_at_parse(const char *s, fl_run_read_at *out)
+{
+    for (int w = 0; w <= FL_RUN_READ_AT_STICKY; w++)
+        if (!strcmp(s, read_ats[w]))
+            return *out = (fl_run_read_at)w, true;
+    return false;
 }
 
 /* ---- timeline ---------------------------------------------------------------------------- */

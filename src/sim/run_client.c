@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { MSG_REQUEST, MSG_REDIRECT, MSG_LOST, MSG_RESULT, MSG_TIMEOUT } msg_kind;
+typedef enum { MSG_REQUEST, MSG_REDIRECT, MSG_LOST, MSG_RESULT, MSG_TIMEOUT, MSG_BEHIND } msg_kind;
 
 typedef struct cmsg {
     run *rn;
@@ -27,6 +27,8 @@ typedef struct cmsg {
     fl_kv_status status;
     bool has_value;
     bool write;
+    uint64_t index; /* request: the highest log index the client saw (sticky reads); result:
+                       the index the answer reflects (applied entry, local read), or 0 */
     size_t len;
     uint8_t bytes[]; /* request: the command; result: the value */
 } cmsg;
@@ -128,25 +130,49 @@ void fl__clients_drop_reads(run_node *n)
     n->n_reads = 0;
 }
 
-static void answer_read(run *rn, fl_node_id id, const run_read *rd, bool ok)
+/* The answer to a read the node serves now, from its kv as it is. */
+static cmsg *serve_read(run *rn, fl_node_id id, uint32_t client, uint64_t attempt,
+                        const uint8_t *key, size_t key_len)
 {
     run_node *n = &rn->nodes[id];
     const fl_raft *r = fl_raft_sim_node(rn->sim, id);
     const uint8_t *value = NULL;
     size_t len = 0;
-    bool found = ok && n->kv_up && fl_kv_get(&n->kv, rd->key.data, rd->key.len, &value, &len) == 0;
-    cmsg *out = msg_new(rn, ok ? MSG_RESULT : MSG_LOST, rd->client, rd->attempt, found ? len : 0);
-    if (ok) {
-        out->status = found ? FL_KV_OK : FL_KV_NOT_FOUND;
-        out->has_value = found;
-        if (found && len)
-            memcpy(out->bytes, value, len);
-        fl__run_service(rn, id, r ? fl_raft_term_of(r) : 0, false);
-        if (r && fl_raft_role_of(r) != FL_RAFT_LEADER) {
-            rn->res->follower_reads++;
-            rn->res->learner_reads += fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
-        }
+    bool found = n->kv_up && fl_kv_get(&n->kv, key, key_len, &value, &len) == 0;
+    cmsg *out = msg_new(rn, MSG_RESULT, client, attempt, found ? len : 0);
+    out->status = found ? FL_KV_OK : FL_KV_NOT_FOUND;
+    out->has_value = found;
+    if (found && len)
+        memcpy(out->bytes, value, len);
+    fl__run_service(rn, id, r ? fl_raft_term_of(r) : 0, false);
+    if (r && fl_raft_role_of(r) != FL_RAFT_LEADER) {
+        rn->res->follower_reads++;
+        rn->res->learner_reads += fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
     }
+    return out;
+}
+
+static void answer_read(run *rn, fl_node_id id, const run_read *rd, bool ok)
+{
+    cmsg *out = ok ? serve_read(rn, id, rd->client, rd->attempt, rd->key.data, rd->key.len)
+                   : msg_new(rn, MSG_LOST, rd->client, rd->attempt, 0);
+    reply(rn, id, out);
+}
+
+/* A local read (--read-mode local): answered at once from the node's own applied state, with
+ * no quorum round and no lease, so a node behind (or a deposed leader) answers stale values.
+ * The host reads no clock and asks nothing of the core but its applied index. A sticky
+ * client's read is served only once the node has applied all the client saw (m->index); the
+ * client is told to ask again otherwise. */
+static void node_read_local(run *rn, fl_node_id id, const cmsg *m, const fl_kv_cmd *cmd)
+{
+    fl_index applied = fl_raft_applied_of(fl_raft_sim_node(rn->sim, id));
+    if (applied < m->index || !rn->nodes[id].kv_up) {
+        reply(rn, id, msg_new(rn, MSG_BEHIND, m->client, m->attempt, 0));
+        return;
+    }
+    cmsg *out = serve_read(rn, id, m->client, m->attempt, cmd->key, cmd->key_len);
+    out->index = applied;
     reply(rn, id, out);
 }
 
@@ -184,7 +210,8 @@ static void node_request(run *rn, cmsg *m)
         return;
     }
     bool leads = fl_raft_role_of(r) == FL_RAFT_LEADER;
-    bool anywhere = rn->cfg->read_at == FL_RUN_READ_AT_ANY && !m->write;
+    bool local = rn->cfg->read_mode == FL_RUN_READ_LOCAL && !m->write;
+    bool anywhere = (rn->cfg->read_at != FL_RUN_READ_AT_LEADER || local) && !m->write;
     if (!leads && !anywhere) {
         redirect(rn, id, m, fl_raft_leader_of(r));
         msg_free(m);
@@ -194,6 +221,11 @@ static void node_request(run *rn, cmsg *m)
     fl_index index = 0;
     fl_term term = 0;
     int rc = fl_kv_cmd_decode(m->bytes, m->len, &cmd);
+    if (rc == 0 && cmd.op == FL_KV_GET && local) {
+        node_read_local(rn, id, m, &cmd);
+        msg_free(m);
+        return;
+    }
     if (rc == 0 && cmd.op == FL_KV_GET && rn->cfg->read_mode != FL_RUN_READ_LOG) {
         rc = node_read(rn, id, m, &cmd);
         if (rc) /* at a follower: it knows no leader; at the leader: too many reads */
@@ -236,6 +268,7 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
         size_t len = same && res->has_value ? res->value_len : 0;
         cmsg *out = msg_new(rn, same ? MSG_RESULT : MSG_LOST, p.client, p.attempt, len);
         if (same) {
+            out->index = index;
             out->status = res->status;
             out->has_value = res->has_value;
             if (len)
@@ -266,12 +299,16 @@ static void send_attempt(run *rn, run_client *c)
     c->attempt++;
     fl_node_id to = c->leader_hint;
     bool anywhere = rn->cfg->read_at == FL_RUN_READ_AT_ANY && is_read(c->f);
+    bool sticky = rn->cfg->read_at == FL_RUN_READ_AT_STICKY && is_read(c->f);
     if (to == FL_NODE_NONE || to > rn->cfg->nodes || anywhere)
         to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
+    if (sticky)
+        to = (fl_node_id)(c->idx % rn->cfg->nodes + 1);
     cmsg *m = msg_new(rn, MSG_REQUEST, c->idx, c->attempt, c->cmd.len);
     memcpy(m->bytes, c->cmd.data, c->cmd.len);
     m->node = to;
     m->write = !is_read(c->f);
+    m->index = sticky ? c->seen : 0;
     fl_time_ns now = fl_sim_time(rn->sim);
     fl_sim_schedule(rn->sim, now + hop(rn), deliver_to_node, m);
     cmsg *t = msg_new(rn, MSG_TIMEOUT, c->idx, c->attempt, 0);
@@ -345,6 +382,8 @@ static void complete(run *rn, run_client *c, uint8_t type, fl_value value)
 
 static void on_result(run *rn, run_client *c, const cmsg *m)
 {
+    if (m->index > c->seen) /* the session: a sticky client never reads older than this */
+        c->seen = m->index;
     switch (m->status) {
     case FL_KV_OK:
     case FL_KV_NOT_FOUND:
@@ -395,6 +434,9 @@ static void deliver_to_client(fl_sim *sim, void *arg)
         case MSG_RESULT:
             c->leader_hint = m->node;
             on_result(rn, c, m);
+            break;
+        case MSG_BEHIND: /* its node has not applied all the client saw: ask again soon */
+            retry_later(rn, c, FL_NS_PER_MS);
             break;
         default:
             break;

@@ -54,6 +54,7 @@ typedef struct run_client {
     bool pair;
     fl_buf cmd; /* the current op's encoded kv command (time stamped by the leader) */
     fl_node_id leader_hint;
+    uint64_t seen; /* the highest log index its answers reflected (sticky reads) */
     uint64_t attempt;
     fl_time_ns op_start_ns;
     fl_workload gen;
