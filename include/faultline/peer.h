@@ -62,6 +62,10 @@ typedef struct fl_peers_config {
     fl_node_id ids[FL_RAFT_NODES_MAX];
     fl_addr addrs[FL_RAFT_NODES_MAX];
     size_t queue_bytes_max; /* per peer; 0 = 64 MiB */
+    /* Where to listen for peers when it is not this node's own entry of addrs (listen_set):
+     * a fault proxy (faultline nemesis) advertises addrs[self] and forwards here. */
+    bool listen_set;
+    fl_addr listen;
 } fl_peers_config;
 
 typedef struct fl_peers {

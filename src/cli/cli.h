@@ -31,5 +31,6 @@ int fl_cmd_server(int argc, char **argv);
 int fl_cmd_cluster(int argc, char **argv);
 int fl_cmd_bench(int argc, char **argv);
 int fl_cmd_mutants(int argc, char **argv);
+int fl_cmd_nemesis(int argc, char **argv);
 
 #endif

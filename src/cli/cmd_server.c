@@ -18,7 +18,7 @@ static void server_usage(FILE *f)
                "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
                "                        [--log-level debug|info|warn|error]\n"
                "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
-               "                        [--voters ID,...]\n\n"
+               "                        [--voters ID,...] [--peer-listen HOST:PORT]\n\n"
                "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
                "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
                "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
@@ -33,7 +33,11 @@ static void server_usage(FILE *f)
                "  log    the read goes through the Raft log like a write\n\n"
                "--voters names the bootstrap voters (default: every member; give every node\n"
                "the same list): the other members start empty, outside, until FL.ADD id makes\n"
-               "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n");
+               "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n\n"
+               "--peer-listen: listen for peers there rather than at this node's own --cluster\n"
+               "entry, which then names a proxy that forwards to it (faultline nemesis).\n"
+               "--mutant NAME (a test hook, never for use): run with a planted Raft bug of\n"
+               "docs/mutants.md, e.g. read-no-confirm, to prove a harness catches it.\n");
 }
 
 static int parse_ms(const char *s, fl_time_ns *out)
@@ -103,6 +107,16 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         c->snapshot_every = (uint32_t)v;
         return end == val || *end || v > 1000000000ul ? -1 : 0;
     }
+    if (!strcmp(opt, "--peer-listen")) {
+        c->peer_listen_set = true;
+        return fl_addr_parse(val, &c->peer_listen, m) ? -1 : 0;
+    }
+    if (!strcmp(opt, "--mutant")) /* test hook: a planted Raft bug (docs/mutants.md) */
+    {
+        uint32_t bit = fl_raft_mutant_parse(val);
+        c->mutants |= bit;
+        return bit ? 0 : -1;
+    }
     if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
         return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
     if (!strcmp(opt, "--log-level"))
@@ -165,6 +179,8 @@ int fl_cmd_server(int argc, char **argv)
     char prefix[16];
     snprintf(prefix, sizeof(prefix), "n%u", c.id);
     fl_log_setup((fl_log_level)level, prefix);
+    if (c.mutants)
+        FL_WARN("running with planted bugs (--mutant): this node is wrong on purpose");
     int rc = fl_server_run(&c, &m);
     if (rc) {
         FL_ERROR("%s", m.text);

@@ -502,6 +502,7 @@ static int open_raft(srv *s, fl_errmsg *m)
     rc_cfg.max_drift_ppm = s->cfg.max_drift_ppm;
     rc_cfg.seed = s->client_id_base ^ s->cfg.id;
     rc_cfg.snapshot_trailing = s->cfg.snapshot_every / 2;
+    rc_cfg.mutants = s->cfg.mutants; /* a test hook (--mutant): a planted bug, never for use */
     fl_raft_durable d;
     fl_raft_store_durable(&s->store, &d);
     FL_INFO("recovered term %llu, vote %u, a snapshot up to %llu, %zu log entries from %llu WAL "
@@ -549,6 +550,8 @@ static int start(srv *s, fl_errmsg *m)
     fl_peers_config pc = {.cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
+    pc.listen_set = s->cfg.peer_listen_set;
+    pc.listen = s->cfg.peer_listen;
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))
         return rc;
     s->peers_up = true;
