@@ -175,6 +175,7 @@ typedef struct fl_nem_result {
     fl_time_ns heal_ns;     /* = duration */
     bool live;
     fl_time_ns recover_ns;  /* heal -> the probe's first ok write */
+    bool final_reads_done;  /* every key read once after the probe (recorded) */
     fl_time_ns startup_ns;  /* wall time until the cluster elected its first leader */
     char error[FL_NEM_NOTE_MAX];
 } fl_nem_result;

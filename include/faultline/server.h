@@ -53,6 +53,7 @@ typedef struct fl_server_config {
     bool peer_listen_set;
     fl_addr peer_listen;
     uint32_t mutants; /* test hook: planted Raft bugs (raft.h fl_raft_mutant); 0 = none */
+    bool no_check_quorum; /* Raft option: a leader cut off from a quorum keeps leading */
 } fl_server_config;
 
 /* Defaults for everything but id, members, listen and data_dir. */

@@ -18,7 +18,8 @@ static void server_usage(FILE *f)
                "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
                "                        [--log-level debug|info|warn|error]\n"
                "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
-               "                        [--voters ID,...] [--peer-listen HOST:PORT]\n\n"
+               "                        [--voters ID,...] [--peer-listen HOST:PORT]\n"
+               "                        [--check-quorum on|off] [--mutant NAME]\n\n"
                "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
                "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
                "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
@@ -36,6 +37,8 @@ static void server_usage(FILE *f)
                "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n\n"
                "--peer-listen: listen for peers there rather than at this node's own --cluster\n"
                "entry, which then names a proxy that forwards to it (faultline nemesis).\n"
+               "--check-quorum off: a leader cut off from a quorum keeps leading (on: it steps\n"
+               "down after an election timeout, the default).\n"
                "--mutant NAME (a test hook, never for use): run with a planted Raft bug of\n"
                "docs/mutants.md, e.g. read-no-confirm, to prove a harness catches it.\n");
 }
@@ -110,6 +113,10 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
     if (!strcmp(opt, "--peer-listen")) {
         c->peer_listen_set = true;
         return fl_addr_parse(val, &c->peer_listen, m) ? -1 : 0;
+    }
+    if (!strcmp(opt, "--check-quorum")) { /* a Raft option: "off" keeps cut-off leaders */
+        c->no_check_quorum = !strcmp(val, "off");
+        return !strcmp(val, "off") || !strcmp(val, "on") ? 0 : -1;
     }
     if (!strcmp(opt, "--mutant")) /* test hook: a planted Raft bug (docs/mutants.md) */
     {

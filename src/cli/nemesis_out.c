@@ -116,12 +116,17 @@ static void write_config(fl_json *j, const fl_nem_config *c, const nem_out_opts 
     fl_json_kv_uint(j, "keys", c->keys);
     fl_json_kv_double(j, "read_share", c->read_share);
     fl_json_kv_double(j, "cas_share", c->cas_share);
-    fl_json_key(j, "nemesis");
-    fl_json_arr_begin(j);
-    for (size_t i = 0; i < c->n_faults; i++)
-        if (i == 0 || c->faults[i].kind != c->faults[0].kind || i < 8)
-            fl_json_str(j, fl_nem_kind_name(c->faults[i].kind));
-    fl_json_arr_end(j);
+    char kinds[256] = ""; /* the kinds in order of first use: "kill,pause,isolate-leader" */
+    for (size_t i = 0; i < c->n_faults; i++) {
+        const char *k = fl_nem_kind_name(c->faults[i].kind);
+        bool seen = false;
+        for (size_t e = 0; e < i; e++)
+            seen |= c->faults[e].kind == c->faults[i].kind;
+        size_t len = strlen(kinds);
+        if (!seen)
+            snprintf(kinds + len, sizeof(kinds) - len, "%s%s", len ? "," : "", k);
+    }
+    fl_json_kv_str(j, "nemesis", kinds[0] ? kinds : "none");
     fl_json_kv_uint(j, "nemesis_interval_ns", o->interval_ns);
     fl_json_kv_uint(j, "fault_length_ns", o->length_ns);
     fl_json_kv_uint(j, "op_timeout_ns", c->op_timeout_ns);
@@ -190,6 +195,31 @@ static void write_nemesis(fl_json *j, const fl_nem_config *c, const fl_nem_resul
     fl_json_obj_end(j);
 }
 
+/* DIR/timeline.jsonl: what the status poll saw, one line per change of a node's role
+ * ({"time_ns":..,"node":2,"leader":true,"term":3}; a node going down is leader false), and
+ * each fault's start and end ({"time_ns":..,"fault":"kill n2","event":"start"}). */
+static int write_timeline(const fl_nem_config *c, const fl_nem_result *r, fl_buf *b)
+{
+    for (size_t i = 0; i < r->rec.role_count; i++) {
+        const fl_observe_role *x = &r->rec.roles[i];
+        fl_buf_printf(b, "{\"time_ns\":%llu,\"node\":%u,\"leader\":%s,\"term\":%llu}\n",
+                      (unsigned long long)x->time_ns, x->node, x->is_leader ? "true" : "false",
+                      (unsigned long long)x->term);
+    }
+    for (size_t i = 0; i < r->rec.fault_count; i++) {
+        const fl_observe_fault *f = &r->rec.faults[i];
+        fl_json j;
+        fl_json_init(&j, b, false);
+        fl_json_obj_begin(&j);
+        fl_json_kv_uint(&j, "time_ns", f->start_ns);
+        fl_json_kv_str(&j, "fault", f->kind);
+        fl_json_kv_uint(&j, "end_ns", f->end_ns == FL_TIME_NEVER ? r->heal_ns : f->end_ns);
+        fl_json_obj_end(&j);
+        fl_buf_put_u8(b, '\n');
+    }
+    return b->err ? -1 : sim_write_file(c->out_dir, "timeline.jsonl", b);
+}
+
 static int write_outputs(const fl_nem_config *c, const fl_nem_result *r, const fl_run_result *rr,
                          const sim_outcome *oc, const nem_out_opts *o)
 {
@@ -213,6 +243,9 @@ static int write_outputs(const fl_nem_config *c, const fl_nem_result *r, const f
     if (!rc)
         rc = fl_history_write_edn(&r->history, &b) ? -1
                                                    : sim_write_file(c->out_dir, "history.edn", &b);
+    fl_buf_reset(&b);
+    if (!rc)
+        rc = write_timeline(c, r, &b);
     fl_buf_free(&b);
     return rc;
 }
@@ -232,7 +265,7 @@ int nem_out_judge(const fl_nem_config *c, fl_nem_result *r, const nem_out_opts *
     if (!o->quiet)
         print_summary(c, r, &rr, &oc);
     if (write_outputs(c, r, &rr, &oc, o) == 0 && !o->quiet)
-        printf("\noutput   %s/results.json, history.jsonl, history.edn, n*.log\n", c->out_dir);
+        printf("\noutput   %s/results.json, history.jsonl, history.edn, timeline.jsonl, n*.log\n", c->out_dir);
     printf("verdict  %s\n", oc.violation ? oc.what : "no violation found");
     int violation = oc.violation;
     sim_outcome_free(&oc);

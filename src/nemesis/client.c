@@ -127,7 +127,7 @@ static void invoke(nem_client *c)
     } else if (op->kind == FL_KV_INCR) {
         c->v1 = fl_value_int(op->delta);
     }
-    if (!c->probe)
+    if (c != n->probe)
         n->res->ops_invoked++;
     record(c, FL_EV_INVOKE, c->v1);
     nem_proto_request(n->cfg->client, n->node[c->node].host, op, &c->c.out);
@@ -172,7 +172,7 @@ static void client_next(nem_client *c)
 static void count(nem_client *c, uint8_t type)
 {
     fl_nem_result *r = c->n->res;
-    if (c->probe)
+    if (c == c->n->probe) /* the probe and the final reads are not the workload's */
         return;
     r->ops_ok += type == FL_EV_OK;
     r->ops_fail += type == FL_EV_FAIL;
@@ -202,11 +202,11 @@ static void complete(nem_client *c, uint8_t type, fl_value v)
     record(c, type, v);
     count(c, type);
     c->busy = false;
-    if (type == FL_EV_INFO && !c->probe)
+    if (type == FL_EV_INFO && !c->probe && c != n->probe)
         c->process = n->next_process++;
     if (type == FL_EV_OK)
         service(c);
-    if (c->probe) {
+    if (c == n->probe) {
         probe_done(c, type);
         return;
     }
@@ -387,15 +387,45 @@ static void probe_op(nem_client *c)
     c->want = true;
 }
 
+/* After the probe's write, the final reads: every key once, recorded, so the checker sees
+ * whether every acknowledged write survived the faults (capped at FINAL_READS_MAX keys). */
+#define FINAL_READS_MAX 1000
+
+static void final_read(nem_client *c)
+{
+    nem *n = c->n;
+    memset(&c->op, 0, sizeof(c->op));
+    c->op.kind = FL_KV_GET;
+    c->op.key_index = n->final_next;
+    c->op.key_len = (size_t)snprintf(c->op.key, sizeof(c->op.key), "k%llu",
+                                     (unsigned long long)n->final_next);
+    c->want = true;
+}
+
 static void probe_done(nem_client *c, uint8_t type)
 {
     nem *n = c->n;
-    if (type == FL_EV_OK) {
-        n->res->live = true;
-        n->res->recover_ns = nem_now(n) - n->res->heal_ns;
+    uint64_t keys = n->wl.key_count < FINAL_READS_MAX ? n->wl.key_count : FINAL_READS_MAX;
+    if (!n->res->live) {
+        if (type == FL_EV_OK) {
+            n->res->live = true;
+            n->res->recover_ns = nem_now(n) - n->res->heal_ns;
+            c->probe = false; /* from here on its reads are recorded */
+            c->process = n->next_process++;
+            final_read(c);
+        } else {
+            probe_op(c); /* again, until the run gives up on it */
+        }
         return;
     }
-    probe_op(c); /* again, until the run gives up on it */
+    if (type == FL_EV_OK)
+        n->final_next++;
+    else if (type == FL_EV_INFO)
+        c->process = n->next_process++;
+    if (n->final_next < keys)
+        final_read(c);
+    else
+        n->res->final_reads_done = true;
 }
 
 int nem_probe_start(nem *n)

@@ -353,7 +353,8 @@ void nem_fault_end(nem *n, size_t i)
     if (l->ended_ns == 0)
         l->ended_ns = 1;
     fl_observe_fault_end(&n->res->rec, n->fault_ids[i], l->ended_ns);
-    nem_say(n, "%.1f s: %s ends", (double)l->ended_ns / 1e9, fl_nem_kind_name(f->kind));
+    nem_say(n, "%.1f s: %s (nodes 0x%x) ends", (double)l->ended_ns / 1e9,
+            fl_nem_kind_name(f->kind), l->targets_mask);
     if (is_process_kind(f->kind)) {
         if (n->fs[i].rolling) {
             uint32_t cur = nth_target(l->targets_mask, n->fs[i].step);

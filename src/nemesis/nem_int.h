@@ -123,6 +123,9 @@ typedef struct nem_node {
     nem_conn st;
     bool st_busy;
     fl_time_ns st_sent;
+    bool st_seen; /* the last answer, before it is confirmed (etcd) */
+    bool seen_leader;
+    fl_term seen_term;
     bool st_known;
     bool st_leader;
     fl_term st_term;
@@ -214,6 +217,7 @@ struct nem {
     nem_client *probe;
     fl_time_ns next_arrival_ns;
     int64_t next_process;
+    uint64_t final_next; /* the next key of the final reads */
     fl_workload_config wl;
     /* faults */
     fl_nem_fault_log *log; /* = res->log */

@@ -175,9 +175,16 @@ static bool cluster_ready(nem *n)
     return nem_leader(n) != 0;
 }
 
+/* The probe wrote, every op ended, and every node restarted by the heal answered, or was
+ * reported slow, or exited (a node that refuses to start is part of the result). */
 static bool heal_done(nem *n)
 {
-    return n->res->live && nem_clients_idle(n);
+    for (uint32_t i = 1; i <= n->count; i++) {
+        const nem_node *x = &n->node[i];
+        if (x->pid > 0 && !x->answered_since_start && !x->slow_reported)
+            return false;
+    }
+    return n->res->live && n->res->final_reads_done && nem_clients_idle(n);
 }
 
 static void begin_cb(fl_loop *loop, void *arg)
@@ -354,6 +361,7 @@ int fl_nemesis_run(const fl_nem_config *cfg, fl_nem_result *r)
     n->cfg = cfg;
     n->res = r;
     n->count = cfg->nodes;
+    n->t0 = FL_TIME_NEVER; /* until the measured phase: everything recorded is at 0 */
     fl_rng_seed(&n->rng, cfg->seed);
     int rc = alloc_run(n, cfg, r);
     bool loop_up = rc == 0;

@@ -40,7 +40,17 @@ static void status_fn(nem_conn *c, bool closed)
         bool leader;
         fl_term term;
         uint64_t commit;
-        if (nem_proto_status(n->cfg->client, &r, &leader, &term, &commit) && x->pid > 0) {
+        bool ok = nem_proto_status(n->cfg->client, &r, &leader, &term, &commit) && x->pid > 0;
+        /* etcd's status reads its leader and its term apart: a node that just won term T+1
+         * may answer (leader, T) once. Its answers count once two in a row agree. */
+        bool confirmed = n->cfg->client != FL_NEM_CLIENT_ETCD ||
+                         (x->st_seen && x->seen_leader == leader && x->seen_term == term);
+        if (ok) {
+            x->st_seen = true;
+            x->seen_leader = leader;
+            x->seen_term = term;
+        }
+        if (ok && confirmed) {
             n->res->status_answers++;
             x->st_known = true;
             x->st_leader = leader;

@@ -151,6 +151,8 @@ void nem_node_last_error(const nem *n, const nem_node *x, char *out, size_t size
         return;
     char line[512];
     while (fgets(line, sizeof(line), f)) {
+        if (!strncmp(line, "=== faultline nemesis: start", 28))
+            out[0] = 0; /* only what this incarnation said */
         if (!strstr(line, " E ") && !strstr(line, "error") && !strstr(line, "fatal") &&
             !strstr(line, "panic") && !strstr(line, "failed"))
             continue;
@@ -168,6 +170,7 @@ static void reaped(nem *n, nem_node *x, int status)
     x->pid = 0;
     x->state = NODE_DOWN;
     x->st_known = false;
+    x->st_seen = false;
     fl_observe_record_down(&n->res->rec, nem_now(n), x->id);
     if (!ours) {
         rep->unexpected_exits++;

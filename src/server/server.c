@@ -503,6 +503,8 @@ static int open_raft(srv *s, fl_errmsg *m)
     rc_cfg.seed = s->client_id_base ^ s->cfg.id;
     rc_cfg.snapshot_trailing = s->cfg.snapshot_every / 2;
     rc_cfg.mutants = s->cfg.mutants; /* a test hook (--mutant): a planted bug, never for use */
+    if (s->cfg.no_check_quorum)
+        rc_cfg.check_quorum = false;
     fl_raft_durable d;
     fl_raft_store_durable(&s->store, &d);
     FL_INFO("recovered term %llu, vote %u, a snapshot up to %llu, %zu log entries from %llu WAL "

@@ -17,8 +17,8 @@
  *               (SIGKILL): a power cut in the middle of a write
  *   none        withdraws a command that has not run
  *
- * Limits: writev, mmap writes, dup'ed descriptors and files opened before the shim was
- * loaded pass straight through; creating, renaming and unlinking files are immediate (as on
+ * Limits: writev, mmap writes and files opened before the shim was loaded pass straight
+ * through; a duplicated descriptor (dup, dup2, F_DUPFD) keeps an offset of its own; creating, renaming and unlinking files are immediate (as on
  * a file system that journals metadata in order). Unsynced bytes are bounded by
  * SHIM_PENDING_MAX: past it, the oldest file's are written (unsynced) to the kernel and a
  * line on stderr says so. Thread-safe: one mutex, never held across a real fsync. */
@@ -52,6 +52,7 @@ typedef struct file {
     extent *head, *tail; /* in write order */
     size_t bytes;
     off_t size; /* logical size: the kernel's, or the end of an unsynced write */
+    char path[512]; /* as opened (to write back at exit what a closed file left) */
     unsigned long long stamp;
 } file;
 
@@ -84,6 +85,10 @@ static int (*real_fsync)(int);
 static int (*real_fdatasync)(int);
 static int (*real_close)(int);
 static off_t (*real_lseek)(int, off_t, int);
+static int (*real_dup)(int);
+static int (*real_dup2)(int, int);
+static int (*real_dup3)(int, int, int);
+static int (*real_fcntl)(int, int, ...);
 static int (*real_ftruncate)(int, off_t);
 
 /* POSIX's way to take a function from dlsym (a cast would not be ISO C). */
@@ -104,6 +109,10 @@ static void init(void)
     LOAD(real_close, "close");
     LOAD(real_lseek, "lseek");
     LOAD(real_ftruncate, "ftruncate");
+    LOAD(real_dup, "dup");
+    LOAD(real_dup2, "dup2");
+    LOAD(real_dup3, "dup3");
+    LOAD(real_fcntl, "fcntl");
     const char *d = getenv("FL_SHIM_DIR");
     if (d && realpath(d, dir))
         dir_len = strlen(dir);
@@ -175,6 +184,7 @@ static void track(int fd, int flags)
         files[idx].dev = st.st_dev;
         files[idx].ino = st.st_ino;
         files[idx].size = st.st_size;
+        snprintf(files[idx].path, sizeof(files[idx].path), "%.511s", path);
     }
     if (idx >= 0) {
         if (flags & O_TRUNC) { /* a truncating open: what was unsynced is gone too */
@@ -280,6 +290,22 @@ static ssize_t overlay(const file *f, void *buf, size_t n, off_t off, ssize_t go
             memcpy((char *)buf + (lo - off), e->data + (lo - e->off), (size_t)(hi - lo));
     }
     return len;
+}
+
+/* A process that exits (rather than dies) leaves its writes in the page cache, which keeps
+ * them: they go to the kernel, unsynced. */
+__attribute__((destructor)) static void shim_exit(void)
+{
+    pthread_mutex_lock(&mu);
+    for (int i = 0; i < n_files; i++)
+        if (files[i].head) {
+            int fd = fd_of_file(&files[i]);
+            int own = fd < 0 ? real_open(files[i].path, O_WRONLY | O_CLOEXEC) : -1;
+            spill(&files[i], fd >= 0 ? fd : own);
+            if (own >= 0)
+                real_close(own);
+        }
+    pthread_mutex_unlock(&mu);
 }
 
 /* ---- the interposed calls ------------------------------------------------------------------ */
@@ -460,6 +486,49 @@ int fdatasync(int fd)
     init();
     return sync_fd(fd, real_fdatasync);
 }
+
+/* A duplicate follows the same file (with its own offset: shared offsets are not kept). */
+static int dup_to(int old, int fd)
+{
+    if (fd < 0 || fd >= SHIM_FDS_MAX)
+        return fd;
+    pthread_mutex_lock(&mu);
+    fds[fd] = old >= 0 && old < SHIM_FDS_MAX ? fds[old] : (fdst){0};
+    pthread_mutex_unlock(&mu);
+    return fd;
+}
+
+int dup(int old)
+{
+    init();
+    return dup_to(old, real_dup(old));
+}
+
+int dup2(int old, int fd)
+{
+    init();
+    int r = real_dup2(old, fd);
+    return r >= 0 && r != old ? dup_to(old, r) : r;
+}
+
+int dup3(int old, int fd, int flags)
+{
+    init();
+    return dup_to(old, real_dup3(old, fd, flags));
+}
+
+int fcntl(int fd, int op, ...)
+{
+    init();
+    va_list ap;
+    va_start(ap, op);
+    void *arg = va_arg(ap, void *); /* every fcntl argument fits a pointer's register */
+    va_end(ap);
+    int r = real_fcntl(fd, op, arg);
+    return (op == F_DUPFD || op == F_DUPFD_CLOEXEC) ? dup_to(fd, r) : r;
+}
+
+int fcntl64(int fd, int op, ...) __attribute__((alias("fcntl")));
 
 int close(int fd)
 {
