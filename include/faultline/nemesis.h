@@ -109,23 +109,23 @@ typedef struct fl_nem_config {
     fl_nem_target target;
     fl_nem_client client;
     fl_nem_net net;
-    uint32_t nodes;                    /* 1..FL_NEM_NODES_MAX */
-    char out_dir[FL_NEM_PATH_MAX];     /* data dirs, logs, results */
-    char exe[FL_NEM_PATH_MAX];         /* the faultline binary for nodes */
-    char etcd[FL_NEM_PATH_MAX];        /* the etcd binary */
-    char node_cmd[4096];               /* FL_NEM_TARGET_CMD: the template */
-    char node_args[1024];              /* extra arguments for each faultline/etcd node */
-    char shim[FL_NEM_PATH_MAX];        /* the disk shim (.so); "" = not used */
+    uint32_t nodes;                     /* 1..FL_NEM_NODES_MAX */
+    char out_dir[FL_NEM_PATH_MAX];      /* data dirs, logs, results */
+    char exe[FL_NEM_PATH_MAX];          /* the faultline binary for nodes */
+    char etcd[FL_NEM_PATH_MAX];         /* the etcd binary */
+    char node_cmd[4096];                /* FL_NEM_TARGET_CMD: the template */
+    char node_args[1024];               /* extra arguments for each faultline/etcd node */
+    char shim[FL_NEM_PATH_MAX];         /* the disk shim (.so); "" = not used */
     char faketime_lib[FL_NEM_PATH_MAX]; /* libfaketime; "" = clock faults skipped */
     uint64_t seed;
     fl_time_ns duration_ns;
     /* clients: the simulator's workloads */
     fl_run_workload workload;
-    uint32_t clients;   /* connections (closed loop: each runs one op at a time) */
-    double rate;        /* open loop: ops per second (Poisson); 0 = closed loop */
-    uint64_t keys;      /* 0: the workload's default */
-    double read_share;  /* < 0: the workload's default */
-    double cas_share;   /* of the writes; < 0: the workload's default */
+    uint32_t clients;  /* connections (closed loop: each runs one op at a time) */
+    double rate;       /* open loop: ops per second (Poisson); 0 = closed loop */
+    uint64_t keys;     /* 0: the workload's default */
+    double read_share; /* < 0: the workload's default */
+    double cas_share;  /* of the writes; < 0: the workload's default */
     fl_time_ns op_timeout_ns;
     fl_time_ns liveness_ns;
     fl_time_ns startup_ns; /* the cluster must answer and elect within this */
@@ -151,10 +151,10 @@ typedef struct fl_nem_fault_log {
 } fl_nem_fault_log;
 
 typedef struct fl_nem_node_report {
-    uint32_t starts;          /* processes started (the first one included) */
-    uint32_t unexpected_exits; /* exits the nemesis did not cause by a signal */
-    int last_exit;            /* last exit status (>= 0) or -signal */
-    uint32_t slow_restarts;   /* restarts not answering within restart_ns */
+    uint32_t starts;                  /* processes started (the first one included) */
+    uint32_t unexpected_exits;        /* exits the nemesis did not cause by a signal */
+    int last_exit;                    /* last exit status (>= 0) or -signal */
+    uint32_t slow_restarts;           /* restarts not answering within restart_ns */
     char last_error[FL_NEM_NOTE_MAX]; /* the last log line that says error/fatal, if any */
     char log[FL_NEM_PATH_MAX];
     char data[FL_NEM_PATH_MAX];
@@ -169,14 +169,14 @@ typedef struct fl_nem_result {
     uint64_t ops_invoked, ops_ok, ops_fail, ops_info;
     uint64_t arrivals_dropped;
     uint64_t status_polls, status_answers;
-    uint64_t proxy_bytes;   /* peer bytes forwarded by the proxy */
-    fl_term first_term;     /* lowest and highest term seen leading */
+    uint64_t proxy_bytes; /* peer bytes forwarded by the proxy */
+    fl_term first_term;   /* lowest and highest term seen leading */
     fl_term last_term;
-    fl_time_ns heal_ns;     /* = duration */
+    fl_time_ns heal_ns; /* = duration */
     bool live;
-    fl_time_ns recover_ns;  /* heal -> the probe's first ok write */
-    bool final_reads_done;  /* every key read once after the probe (recorded) */
-    fl_time_ns startup_ns;  /* wall time until the cluster elected its first leader */
+    fl_time_ns recover_ns; /* heal -> the probe's first ok write */
+    bool final_reads_done; /* every key read once after the probe (recorded) */
+    fl_time_ns startup_ns; /* wall time until the cluster elected its first leader */
     char error[FL_NEM_NOTE_MAX];
 } fl_nem_result;
 

@@ -52,7 +52,7 @@ typedef struct fl_server_config {
      * fault proxy can sit at the advertised address (faultline nemesis). */
     bool peer_listen_set;
     fl_addr peer_listen;
-    uint32_t mutants; /* test hook: planted Raft bugs (raft.h fl_raft_mutant); 0 = none */
+    uint32_t mutants;     /* test hook: planted Raft bugs (raft.h fl_raft_mutant); 0 = none */
     bool no_check_quorum; /* Raft option: a leader cut off from a quorum keeps leading */
 } fl_server_config;
 

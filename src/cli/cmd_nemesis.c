@@ -123,10 +123,10 @@ static int duration_opt(nem_opts *o, const char *k, const char *v, bool *done)
     struct {
         const char *name;
         fl_time_ns *to;
-    } d[] = {{"--duration", &o->c.duration_ns},     {"--interval", &o->interval_ns},
-             {"--fault-length", &o->length_ns},     {"--delay", &o->proto.delay_ns},
-             {"--jitter", &o->proto.jitter_ns},     {"--op-timeout", &o->c.op_timeout_ns},
-             {"--liveness", &o->c.liveness_ns},     {"--check-timeout", &o->check_timeout_ns},
+    } d[] = {{"--duration", &o->c.duration_ns},      {"--interval", &o->interval_ns},
+             {"--fault-length", &o->length_ns},      {"--delay", &o->proto.delay_ns},
+             {"--jitter", &o->proto.jitter_ns},      {"--op-timeout", &o->c.op_timeout_ns},
+             {"--liveness", &o->c.liveness_ns},      {"--check-timeout", &o->check_timeout_ns},
              {"--startup-timeout", &o->c.startup_ns}};
     for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
         if (!strcmp(k, d[i].name)) {
@@ -256,10 +256,10 @@ static void find_tools(nem_opts *o)
         if (access(c->shim, R_OK))
             c->shim[0] = 0;
     }
-    static const char *const faketime[] = {
-        "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
-        "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
-        "/usr/lib/faketime/libfaketimeMT.so.1", "/usr/local/lib/faketime/libfaketimeMT.so.1"};
+    static const char *const faketime[] = {"/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+                                           "/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+                                           "/usr/lib/faketime/libfaketimeMT.so.1",
+                                           "/usr/local/lib/faketime/libfaketimeMT.so.1"};
     for (size_t i = 0; i < sizeof(faketime) / sizeof(faketime[0]) && !c->faketime_lib[0]; i++)
         if (!access(faketime[i], R_OK))
             snprintf(c->faketime_lib, sizeof(c->faketime_lib), "%s", faketime[i]);
@@ -320,16 +320,19 @@ int fl_cmd_nemesis(int argc, char **argv)
     int rc = fl_nemesis_run(&o.c, &r);
     int status;
     if (rc == FL_ESTOPPED) {
-        fprintf(stderr, "faultline nemesis: stopped by signal %d; every node stopped and "
-                        "removed\n",
+        fprintf(stderr,
+                "faultline nemesis: stopped by signal %d; every node stopped and "
+                "removed\n",
                 (int)stop_signal);
         status = 128 + (int)stop_signal;
     } else if (rc) {
         fprintf(stderr, "faultline nemesis: %s\n", r.error[0] ? r.error : fl_strerror(rc));
         status = FL_EXIT_USAGE;
     } else {
-        nem_out_opts no = {.check = o.check, .check_timeout_ns = o.check_timeout_ns,
-                           .quiet = o.quiet, .interval_ns = o.interval_ns,
+        nem_out_opts no = {.check = o.check,
+                           .check_timeout_ns = o.check_timeout_ns,
+                           .quiet = o.quiet,
+                           .interval_ns = o.interval_ns,
                            .length_ns = o.length_ns};
         status = nem_out_judge(&o.c, &r, &no);
     }

@@ -12,12 +12,12 @@
 
 static const char *target_name(const fl_nem_config *c)
 {
-    return c->target == FL_NEM_TARGET_ETCD ? "etcd" : c->target == FL_NEM_TARGET_CMD ? "cmd"
-                                                                                      : "faultline";
+    return c->target == FL_NEM_TARGET_ETCD  ? "etcd"
+           : c->target == FL_NEM_TARGET_CMD ? "cmd"
+                                            : "faultline";
 }
 
-static void as_run(const fl_nem_config *c, fl_nem_result *r, fl_run_config *rc,
-                   fl_run_result *rr)
+static void as_run(const fl_nem_config *c, fl_nem_result *r, fl_run_config *rc, fl_run_result *rr)
 {
     fl_run_config_default(rc);
     rc->seed = c->seed;
@@ -40,8 +40,8 @@ static void as_run(const fl_nem_config *c, fl_nem_result *r, fl_run_config *rc,
     rr->heal_ns = r->heal_ns;
     rr->live = r->live;
     rr->recover_ns = r->recover_ns;
-    rr->elections = r->last_term >= r->first_term && r->first_term ? r->last_term - r->first_term
-                                                                   : 0;
+    rr->elections =
+        r->last_term >= r->first_term && r->first_term ? r->last_term - r->first_term : 0;
     rr->ops_invoked = r->ops_invoked;
     rr->ops_ok = r->ops_ok;
     rr->ops_fail = r->ops_fail;
@@ -56,8 +56,8 @@ static void print_summary(const fl_nem_config *c, const fl_nem_result *r, const 
 {
     printf("run      %u %s nodes (%s), %.1f s, %s workload, %u clients%s, seed %llu\n", c->nodes,
            target_name(c), c->net == FL_NEM_NET_NETNS ? "netns" : "proxy",
-           (double)c->duration_ns / 1e9, c->workload == FL_RUN_KV ? "kv" : "register",
-           c->clients, c->rate > 0 ? " (open loop)" : "", (unsigned long long)c->seed);
+           (double)c->duration_ns / 1e9, c->workload == FL_RUN_KV ? "kv" : "register", c->clients,
+           c->rate > 0 ? " (open loop)" : "", (unsigned long long)c->seed);
     printf("ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
            (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
            (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
@@ -237,8 +237,9 @@ static int write_outputs(const fl_nem_config *c, const fl_nem_result *r, const f
     int rc = b.err ? -1 : sim_write_file(c->out_dir, "results.json", &b);
     fl_buf_reset(&b);
     if (!rc)
-        rc = fl_history_write_jsonl(&r->history, &b) ? -1
-                                                     : sim_write_file(c->out_dir, "history.jsonl", &b);
+        rc = fl_history_write_jsonl(&r->history, &b)
+                 ? -1
+                 : sim_write_file(c->out_dir, "history.jsonl", &b);
     fl_buf_reset(&b);
     if (!rc)
         rc = fl_history_write_edn(&r->history, &b) ? -1
@@ -265,7 +266,8 @@ int nem_out_judge(const fl_nem_config *c, fl_nem_result *r, const nem_out_opts *
     if (!o->quiet)
         print_summary(c, r, &rr, &oc);
     if (write_outputs(c, r, &rr, &oc, o) == 0 && !o->quiet)
-        printf("\noutput   %s/results.json, history.jsonl, history.edn, timeline.jsonl, n*.log\n", c->out_dir);
+        printf("\noutput   %s/results.json, history.jsonl, history.edn, timeline.jsonl, n*.log\n",
+               c->out_dir);
     printf("verdict  %s\n", oc.violation ? oc.what : "no violation found");
     int violation = oc.violation;
     sim_outcome_free(&oc);

@@ -324,9 +324,9 @@ void nem_fault_begin(nem *n, size_t i)
         n->oom = true;
     nem_say(n, "%.1f s: %s begins", (double)l->began_ns / 1e9, kind);
     if (is_process_kind(f->kind)) {
-        bool rolling = __builtin_popcount(l->targets_mask) > 1 &&
-                       (f->who == FL_NEM_WHO_ALL || (!f->who && default_who(f->kind) ==
-                                                                    FL_NEM_WHO_ALL));
+        bool rolling =
+            __builtin_popcount(l->targets_mask) > 1 &&
+            (f->who == FL_NEM_WHO_ALL || (!f->who && default_who(f->kind) == FL_NEM_WHO_ALL));
         fs->rolling = rolling;
         if (rolling) {
             fs->step = UINT32_MAX;
@@ -353,8 +353,8 @@ void nem_fault_end(nem *n, size_t i)
     if (l->ended_ns == 0)
         l->ended_ns = 1;
     fl_observe_fault_end(&n->res->rec, n->fault_ids[i], l->ended_ns);
-    nem_say(n, "%.1f s: %s (nodes 0x%x) ends", (double)l->ended_ns / 1e9,
-            fl_nem_kind_name(f->kind), l->targets_mask);
+    nem_say(n, "%.1f s: %s (nodes 0x%x) ends", (double)l->ended_ns / 1e9, fl_nem_kind_name(f->kind),
+            l->targets_mask);
     if (is_process_kind(f->kind)) {
         if (n->fs[i].rolling) {
             uint32_t cur = nth_target(l->targets_mask, n->fs[i].step);

@@ -99,9 +99,9 @@ typedef struct nem_node {
     pid_t pid;
     pid_t pgid; /* its last process group, killed once more at the end */
     nem_node_state state;
-    bool killed_by_us; /* the next exit was caused by our signal */
-    bool restart_pending; /* start again once it exited (graceful restart, clock) */
-    fl_time_ns started_at;    /* loop time of the last start */
+    bool killed_by_us;     /* the next exit was caused by our signal */
+    bool restart_pending;  /* start again once it exited (graceful restart, clock) */
+    fl_time_ns started_at; /* loop time of the last start */
     bool answered_since_start;
     bool slow_reported;
     /* how it runs: clock (libfaketime) */
@@ -114,7 +114,7 @@ typedef struct nem_node {
     uint16_t peer_port; /* where it listens for peers */
     uint16_t adv_port;  /* what the others dial (the proxy's listener in proxy mode) */
     fl_addr client_addr;
-    char ns[32]; /* netns mode: its namespace */
+    char ns[32];  /* netns mode: its namespace */
     size_t watch; /* fault log entry that notes what this node does next; SIZE_MAX: none */
     /* the disk shim */
     char shim_ctl[FL_NEM_PATH_MAX];
@@ -206,7 +206,7 @@ struct nem {
     fl_nem_result *res;
     fl_loop loop;
     fl_rng rng;
-    fl_time_ns t0; /* loop time of the measured phase's start */
+    fl_time_ns t0;                       /* loop time of the measured phase's start */
     nem_node node[FL_NEM_NODES_MAX + 1]; /* 1-based */
     uint32_t count;
     bool measuring; /* clients start ops */

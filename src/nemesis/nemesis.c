@@ -212,8 +212,7 @@ static int schedule(nem *n)
             continue;
         int rc = fl_loop_timer_start(&n->loop, f->start_ns, begin_cb, &n->fs[i], NULL);
         if (!rc && f->start_ns + f->length_ns < n->cfg->duration_ns)
-            rc = fl_loop_timer_start(&n->loop, f->start_ns + f->length_ns, end_cb, &n->fs[i],
-                                     NULL);
+            rc = fl_loop_timer_start(&n->loop, f->start_ns + f->length_ns, end_cb, &n->fs[i], NULL);
         if (rc)
             return rc;
     }
@@ -279,8 +278,8 @@ static int measure(nem *n)
     nem_faults_heal_all(n);
     n->ending = true;
     nem_probe_start(n);
-    fl_time_ns wait = n->cfg->liveness_ns > n->cfg->op_timeout_ns ? n->cfg->liveness_ns
-                                                                  : n->cfg->op_timeout_ns;
+    fl_time_ns wait =
+        n->cfg->liveness_ns > n->cfg->op_timeout_ns ? n->cfg->liveness_ns : n->cfg->op_timeout_ns;
     rc = run_until(n, heal_done, fl_loop_now(&n->loop) + wait + TICK_NS);
     /* ops still in flight after that are left without a completion: info */
     return rc == FL_ESTOPPED || rc == FL_EIO ? rc : 0;
@@ -325,7 +324,8 @@ static int workload(nem *n)
     uint32_t *w = n->wl.weights;
     fl_kv_op other = c->workload == FL_RUN_REGISTER ? FL_KV_CAS : FL_KV_APPEND;
     double writes = (double)(w[FL_KV_PUT] + w[other]);
-    double read = c->read_share >= 0 ? c->read_share : (double)w[FL_KV_GET] / (writes + w[FL_KV_GET]);
+    double read =
+        c->read_share >= 0 ? c->read_share : (double)w[FL_KV_GET] / (writes + w[FL_KV_GET]);
     double cas = c->cas_share >= 0 ? c->cas_share : (double)w[FL_KV_CAS] / (writes ? writes : 1);
     if (c->workload == FL_RUN_KV && c->cas_share < 0)
         cas = 0;

@@ -22,12 +22,12 @@
 static int ip(nem *n, const char *a, const char *b, const char *c, const char *d, const char *e,
               const char *f, const char *g, const char *h)
 {
-    char *argv[] = {"ip", (char *)a, (char *)b, (char *)c, (char *)d, (char *)e, (char *)f,
-                    (char *)g, (char *)h, NULL};
+    char *argv[] = {"ip",      (char *)a, (char *)b, (char *)c, (char *)d,
+                    (char *)e, (char *)f, (char *)g, (char *)h, NULL};
     int rc = nem_run_cmd(argv, true);
     if (rc != 0 && n)
-        snprintf(n->res->error, sizeof(n->res->error), "--net netns: 'ip %s %s %s %s' failed", a,
-                 b, c ? c : "", d ? d : "");
+        snprintf(n->res->error, sizeof(n->res->error), "--net netns: 'ip %s %s %s %s' failed", a, b,
+                 c ? c : "", d ? d : "");
     return rc;
 }
 
@@ -71,8 +71,9 @@ static int setup_node(nem *n, nem_node *x)
 int nem_netns_setup(nem *n)
 {
     if (geteuid() != 0) {
-        snprintf(n->res->error, sizeof(n->res->error),
-                 "--net netns needs root (network namespaces, a bridge, nftables); use --net proxy");
+        snprintf(
+            n->res->error, sizeof(n->res->error),
+            "--net netns needs root (network namespaces, a bridge, nftables); use --net proxy");
         return FL_EUNSUPPORTED;
     }
     char *probe_ip[] = {"ip", "-V", NULL}, *probe_nft[] = {"nft", "--version", NULL};
@@ -129,8 +130,8 @@ static int apply_node(nem *n, uint32_t b)
         return FL_EIO;
     char *argv[] = {"ip", "netns", "exec", n->node[b].ns, "nft", "-f", path, NULL};
     if (nem_run_cmd(argv, false) != 0) {
-        snprintf(n->res->error, sizeof(n->res->error), "--net netns: nft -f %.150s failed in %s", path,
-                 n->node[b].ns);
+        snprintf(n->res->error, sizeof(n->res->error), "--net netns: nft -f %.150s failed in %s",
+                 path, n->node[b].ns);
         return FL_EIO;
     }
     return 0;

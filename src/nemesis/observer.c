@@ -80,12 +80,12 @@ static void poll_node(nem *n, nem_node *x, fl_time_ns now)
 {
     if (x->pid <= 0)
         return;
-    if (!x->answered_since_start && !x->slow_reported &&
-        now - x->started_at > n->cfg->restart_ns) {
+    if (!x->answered_since_start && !x->slow_reported && now - x->started_at > n->cfg->restart_ns) {
         x->slow_reported = true;
         n->res->node[x->id - 1].slow_restarts++;
-        nem_say(n, "node %u has not answered within %.1f s of its start (reported, not waited "
-                   "for)",
+        nem_say(n,
+                "node %u has not answered within %.1f s of its start (reported, not waited "
+                "for)",
                 x->id, (double)n->cfg->restart_ns / 1e9);
     }
     if (x->st_busy) {

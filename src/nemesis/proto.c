@@ -228,7 +228,8 @@ static void etcd_request(const char *host, const fl_workload_op *op, fl_buf *out
         fl_buf_put_str(&b, "\"compare\":[{");
         json_b64(&b, "key", op->key, op->key_len);
         if (op->expect_absent) {
-            fl_buf_put_str(&b, ",\"result\":\"EQUAL\",\"target\":\"CREATE\",\"create_revision\":\"0\"");
+            fl_buf_put_str(&b,
+                           ",\"result\":\"EQUAL\",\"target\":\"CREATE\",\"create_revision\":\"0\"");
         } else {
             fl_buf_put_str(&b, ",\"result\":\"EQUAL\",\"target\":\"VALUE\",");
             json_b64(&b, "value", op->expect, op->expect_len);

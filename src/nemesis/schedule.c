@@ -6,12 +6,12 @@
 #include <string.h>
 
 static const char *const kind_names[FL_NEM_KIND_COUNT] = {
-    "kill",   "pause",    "restart", "isolate-one", "isolate-leader", "halves",
-    "ring",   "bridge",   "one-way", "delay",       "throttle",       "drop",
-    "stall",  "clock",    "disk-fsync", "disk-torn",
+    "kill",  "pause",  "restart",    "isolate-one", "isolate-leader", "halves",
+    "ring",  "bridge", "one-way",    "delay",       "throttle",       "drop",
+    "stall", "clock",  "disk-fsync", "disk-torn",
 };
 
-static const char *const who_names[] = {"default", "random", "leader",
+static const char *const who_names[] = {"default",  "random",   "leader",
                                         "minority", "majority", "all"};
 
 const char *fl_nem_kind_name(fl_nem_kind k)

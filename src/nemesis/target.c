@@ -122,7 +122,7 @@ static bool expand(const nem *n, const nem_node *x, char *out, size_t size)
     for (const char *p = n->cfg->node_cmd; *p; p++) {
         const char *val = NULL;
         size_t skip = 0;
-        static const char *const names[] = {"{id}",   "{host}",  "{port}",
+        static const char *const names[] = {"{id}",        "{host}",  "{port}",
                                             "{peer_port}", "{peers}", "{data}"};
         for (int i = 0; i < 6 && !val; i++) {
             size_t l = strlen(names[i]);

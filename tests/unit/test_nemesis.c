@@ -99,9 +99,10 @@ TEST(nemesis_faultline_kill_pause_isolate_leader)
     snprintf(path, sizeof(path), "%s/results.json", dir);
     char *r = slurp(path);
     CHECK(r != NULL);
-    const char *keys[] = {"\"seed\"", "\"config\"", "\"verdict\"", "\"counts\"", "\"faults\"",
-                          "\"observables\"", "\"latency\"", "\"availability\"", "\"split_brain\"",
-                          "\"stale_reads\"", "\"nemesis\"", "\"fault_log\"", "\"nodes\""};
+    const char *keys[] = {"\"seed\"",        "\"config\"",      "\"verdict\"", "\"counts\"",
+                          "\"faults\"",      "\"observables\"", "\"latency\"", "\"availability\"",
+                          "\"split_brain\"", "\"stale_reads\"", "\"nemesis\"", "\"fault_log\"",
+                          "\"nodes\""};
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         CHECK(strstr(r, keys[i]) != NULL);
     CHECK(strstr(r, "\"linearizability\": \"linearizable\"") != NULL);

@@ -18,10 +18,11 @@
  *   none        withdraws a command that has not run
  *
  * Limits: writev, mmap writes and files opened before the shim was loaded pass straight
- * through; a duplicated descriptor (dup, dup2, F_DUPFD) keeps an offset of its own; creating, renaming and unlinking files are immediate (as on
- * a file system that journals metadata in order). Unsynced bytes are bounded by
- * SHIM_PENDING_MAX: past it, the oldest file's are written (unsynced) to the kernel and a
- * line on stderr says so. Thread-safe: one mutex, never held across a real fsync. */
+ * through; a duplicated descriptor (dup, dup2, F_DUPFD) keeps an offset of its own; creating,
+ * renaming and unlinking files are immediate (as on a file system that journals metadata in order).
+ * Unsynced bytes are bounded by SHIM_PENDING_MAX: past it, the oldest file's are written (unsynced)
+ * to the kernel and a line on stderr says so. Thread-safe: one mutex, never held across a real
+ * fsync. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +52,7 @@ typedef struct file {
     ino_t ino;
     extent *head, *tail; /* in write order */
     size_t bytes;
-    off_t size; /* logical size: the kernel's, or the end of an unsynced write */
+    off_t size;     /* logical size: the kernel's, or the end of an unsynced write */
     char path[512]; /* as opened (to write back at exit what a closed file left) */
     unsigned long long stamp;
 } file;
