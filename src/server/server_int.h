@@ -67,7 +67,6 @@ struct op {
     /* the current kv command */
     fl_buf cmd;
     uint64_t fwd_id;
-    fl_node_id fwd_to;  /* OP_FORWARDED: the leader it went to */
     uint64_t read_ctx; /* OP_READING: the ctx of its ReadIndex read */
     fl_index index;
     fl_term term;

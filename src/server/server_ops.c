@@ -197,7 +197,6 @@ static bool read_by_index(srv *s, op *o)
 static bool forward_proposal(srv *s, op *o, fl_node_id leader)
 {
     o->fwd_id = ++s->next_fwd_id;
-    o->fwd_to = leader;
     uint8_t head[8];
     fl_put_u64le(head, o->fwd_id);
     if (fl_peers_send(&s->peers, leader, FRAME_PROPOSE, head, 8, o->cmd.data, o->cmd.len) != 0)
@@ -421,11 +420,7 @@ static void expire(srv *s, op_list *l, fl_time_ns now)
             s->ops_timeout++;
             fail_op(o, o->state == OP_WAIT_LEADER ? "ERR timeout: no leader"
                                                   : "ERR timeout: outcome unknown");
-        } else if (o->state == OP_FORWARDED &&
-                   (now >= o->attempt_deadline ||
-                    fl_raft_leader_of(&s->raft) != o->fwd_to)) {
-            /* no answer in time, or another leader took over (the one asked may be dead
-             * or paused): routed again with the same session seq, applied at most once */
+        } else if (o->state == OP_FORWARDED && now >= o->attempt_deadline) {
             push_tail(o, OP_WAIT_LEADER);
         }
     }
