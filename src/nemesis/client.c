@@ -54,41 +54,10 @@ static bool is_read(fl_kv_op k)
     return k == FL_KV_GET;
 }
 
-static uint8_t history_f(const nem *n, fl_kv_op k)
-{
-    bool reg = n->cfg->workload == FL_RUN_REGISTER;
-    switch (k) {
-    case FL_KV_GET:
-        return reg ? FL_F_READ : FL_F_GET;
-    case FL_KV_PUT:
-        return reg ? FL_F_WRITE : FL_F_PUT;
-    case FL_KV_CAS:
-        return FL_F_CAS;
-    case FL_KV_APPEND:
-        return FL_F_APPEND;
-    case FL_KV_DELETE:
-        return FL_F_DELETE;
-    case FL_KV_INCR:
-        return FL_F_INCR;
-    default:
-        return FL_F_GET;
-    }
-}
-
 static fl_value parse_value(nem *n, const uint8_t *p, size_t len)
 {
-    fl_value v = fl_value_nil();
-    if (n->cfg->workload == FL_RUN_REGISTER) {
-        int64_t x = 0;
-        size_t i = 0;
-        for (; i < len && i < 18 && p[i] >= '0' && p[i] <= '9'; i++)
-            x = x * 10 + (p[i] - '0');
-        if (len > 0 && i == len)
-            return fl_value_int(x);
-    }
-    if (fl_value_str(&n->res->history, (const char *)p, len, &v))
-        n->oom = true;
-    return v;
+    return fl_workload_history_value(&n->res->history, p, len, n->cfg->workload == FL_RUN_REGISTER,
+                                     &n->oom);
 }
 
 static void record(nem_client *c, uint8_t type, fl_value v)
@@ -118,7 +87,7 @@ static void invoke(nem_client *c)
     c->want = false;
     c->busy = true;
     const fl_workload_op *op = &c->op;
-    c->f = history_f(n, op->kind);
+    c->f = (uint8_t)fl_workload_history_f(op->kind, n->cfg->workload == FL_RUN_REGISTER);
     c->pair = op->kind == FL_KV_CAS;
     c->v1 = c->v2 = (fl_value){.kind = FL_VALUE_NONE};
     if (!c->probe && fl_history_intern(&n->res->history, op->key, op->key_len, &c->key))

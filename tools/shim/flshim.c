@@ -311,16 +311,22 @@ __attribute__((destructor)) static void shim_exit(void)
 
 /* ---- the interposed calls ------------------------------------------------------------------ */
 
+/* open's optional third argument, present with O_CREAT or O_TMPFILE. */
+#define MODE_ARG(flags, mode)                                                                      \
+    do {                                                                                           \
+        if ((flags) & (O_CREAT | O_TMPFILE)) {                                                     \
+            va_list ap;                                                                            \
+            va_start(ap, flags);                                                                   \
+            (mode) = (mode_t)va_arg(ap, int);                                                      \
+            va_end(ap);                                                                            \
+        }                                                                                          \
+    } while (0)
+
 int open(const char *path, int flags, ...)
 {
     init();
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    MODE_ARG(flags, mode);
     int fd = real_open(path, flags, mode);
     track(fd, flags);
     return fd;
@@ -332,12 +338,7 @@ int openat(int dfd, const char *path, int flags, ...)
 {
     init();
     mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    MODE_ARG(flags, mode);
     int fd = real_openat(dfd, path, flags, mode);
     track(fd, flags);
     return fd;
