@@ -51,6 +51,25 @@ static void as_run(const fl_nem_config *c, fl_nem_result *r, fl_run_config *rc, 
     rr->end_ns = r->heal_ns;
 }
 
+static bool is_write(uint8_t f)
+{
+    return f != FL_F_READ && f != FL_F_GET;
+}
+
+/* Recovery after one fault: from its end to the first successful write completed after it;
+ * FL_TIME_NEVER if none came (or it never ended). The history is in time order. */
+static fl_time_ns recovery(const fl_nem_result *r, const fl_nem_fault_log *l)
+{
+    if (!l->ended_ns)
+        return FL_TIME_NEVER;
+    for (size_t i = 0; i < r->history.count; i++) {
+        const fl_event *e = &r->history.events[i];
+        if (e->type == FL_EV_OK && is_write(e->f) && e->time >= l->ended_ns)
+            return e->time - l->ended_ns;
+    }
+    return FL_TIME_NEVER;
+}
+
 static void print_summary(const fl_nem_config *c, const fl_nem_result *r, const fl_run_result *rr,
                           const sim_outcome *oc)
 {
@@ -86,6 +105,9 @@ static void print_summary(const fl_nem_config *c, const fl_nem_result *r, const 
         for (uint32_t a = 1; a <= c->nodes; a++)
             if (l->targets_mask & (1u << (a - 1)))
                 printf(" n%u", a);
+        fl_time_ns rec = recovery(r, l);
+        if (rec != FL_TIME_NEVER)
+            printf("  (a write %.1f ms after the end)", (double)rec / 1e6);
         printf("%s%s\n", l->note[0] ? "  " : "", l->note);
     }
     printf("\nNodes:\n");
@@ -159,6 +181,12 @@ static void write_fault_log(fl_json *j, const fl_nem_config *c, const fl_nem_res
         fl_json_kv_uint(j, "end_ns", l->ended_ns);
         fl_json_kv_bool(j, "skipped", l->skipped);
         fl_json_kv_str(j, "note", l->note);
+        fl_time_ns rec = recovery(r, l);
+        fl_json_key(j, "recover_ns"); /* from end_ns to the next successful write */
+        if (rec == FL_TIME_NEVER)
+            fl_json_null(j);
+        else
+            fl_json_uint(j, rec);
         fl_json_obj_end(j);
     }
     fl_json_arr_end(j);

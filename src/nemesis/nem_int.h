@@ -230,6 +230,7 @@ struct nem {
     char subnet[32]; /* netns: "10.X.Y" */
     char bridge[16];
     /* status */
+    bool observer_up;
     fl_loop_timer_id poll_timer;
     bool oom;
 };

@@ -119,11 +119,15 @@ int nem_observer_start(nem *n)
 {
     for (uint32_t i = 1; i <= n->count; i++)
         nem_conn_init(&n->node[i].st, n, status_fn, &n->node[i]);
+    n->observer_up = true;
     return fl_loop_timer_start(&n->loop, 0, poll_cb, n, &n->poll_timer);
 }
 
 void nem_observer_stop(nem *n)
 {
+    if (!n->observer_up)
+        return; /* never started: the connections were never initialized */
+    n->observer_up = false;
     if (n->poll_timer)
         fl_loop_timer_cancel(&n->loop, n->poll_timer);
     n->poll_timer = 0;

@@ -114,6 +114,12 @@ TEST(nemesis_faultline_kill_pause_isolate_leader)
     CHECK(fl_test_file_has(path, ":type :ok"));
     snprintf(path, sizeof(path), "%s/out.txt", dir);
     CHECK(fl_test_file_has(path, "verdict  no violation found"));
+    /* no node said anything a sanitizer build says when something is wrong */
+    for (int i = 1; i <= 3; i++) {
+        snprintf(path, sizeof(path), "%s/n%d.log", dir, i);
+        CHECK(fl_test_file_has(path, "=== faultline nemesis: start"));
+        CHECK(!fl_test_file_has(path, "Sanitizer") && !fl_test_file_has(path, "runtime error"));
+    }
     /* the history as written checks out on its own too, final reads included */
     char cmd[256], out[128];
     snprintf(cmd, sizeof(cmd), "check %s/history.jsonl --model cas-register", dir);
