@@ -294,6 +294,15 @@ static long dechunk(const uint8_t *p, size_t len, fl_buf *body)
     }
 }
 
+/* The decimal number at the start of p[0..n) (no terminator needed), at most 9 digits. */
+static long leading_digits(const char *p, size_t n)
+{
+    long v = -1;
+    for (size_t i = 0; i < n && i < 9 && p[i] >= '0' && p[i] <= '9'; i++)
+        v = (v < 0 ? 0 : v * 10) + (p[i] - '0');
+    return v;
+}
+
 long nem_http_reply(const uint8_t *in, size_t len, fl_buf *body, nem_reply *r)
 {
     memset(r, 0, sizeof(*r));
@@ -306,22 +315,24 @@ long nem_http_reply(const uint8_t *in, size_t len, fl_buf *body, nem_reply *r)
     size_t head = (size_t)(end - in) + 4;
     if (len < 12 || memcmp(in, "HTTP/1.", 7))
         return -1;
-    r->http_status = atoi((const char *)in + 9);
+    r->http_status = (int)leading_digits((const char *)in + 9, head - 9);
     r->kind = NR_OTHER;
     size_t vl;
     const char *cl = header((const char *)in, head, "Content-Length", &vl);
     const char *te = header((const char *)in, head, "Transfer-Encoding", &vl);
     if (cl) {
-        unsigned long n = strtoul(cl, NULL, 10);
-        if (n > (16u << 20))
+        size_t cl_len;
+        header((const char *)in, head, "Content-Length", &cl_len);
+        long n = leading_digits(cl, cl_len);
+        if (n < 0 || n > (16l << 20))
             return -1;
-        if (len < head + n)
+        if (len < head + (size_t)n)
             return 0;
         fl_buf_reset(body);
-        fl_buf_put_bytes(body, in + head, n);
+        fl_buf_put_bytes(body, in + head, (size_t)n);
         r->p = body->data;
         r->n = body->len;
-        return (long)(head + n);
+        return (long)head + n;
     }
     if (te && vl >= 7 && !strncasecmp(te, "chunked", 7)) {
         long n = dechunk(in + head, len - head, body);
