@@ -131,7 +131,10 @@ typedef struct fl_nem_config {
     fl_time_ns startup_ns; /* the cluster must answer and elect within this */
     fl_time_ns restart_ns; /* a restarted node that does not answer within this is reported */
     fl_time_ns poll_ns;    /* status poll period (10 ms) */
-    bool proxy_clients;    /* proxy mode: clients also go through the proxy (never cut) */
+    /* proxy mode: clients reach nodes through the proxy too; link faults (delay, throttle,
+     * stall, drop) on a node then shape its clients' links as well; partitions never cut
+     * them, and the status poll never goes through the proxy */
+    bool proxy_clients;
     const fl_nem_fault *faults;
     size_t n_faults;
     bool verbose;

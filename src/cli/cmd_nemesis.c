@@ -43,6 +43,8 @@ static void nemesis_usage(FILE *f)
             "                           peer link; netns (root): a namespace per node, nftables\n"
             "  --shim PATH|none         the disk shim (default: libflshim.so beside this binary,\n"
             "                           for faultline nodes; none for etcd)\n"
+            "  --proxy-clients          clients through the proxy too: link faults (delay,\n"
+            "                           throttle, stall, drop) shape their links as well\n"
             "faults (one every --interval, lasting --fault-length, calm first):\n"
             "  --faults K[:WHO],...     kinds in turn: kill pause restart isolate-one\n"
             "                           isolate-leader halves ring bridge one-way delay throttle\n"
@@ -222,6 +224,8 @@ static int parse_args(nem_opts *o, int argc, char **argv)
             o->quiet = true;
         else if (!strcmp(k, "--no-check"))
             o->check = false;
+        else if (!strcmp(k, "--proxy-clients"))
+            o->c.proxy_clients = true;
         else
             flag = false;
         if (flag)

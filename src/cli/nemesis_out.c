@@ -156,6 +156,7 @@ static void write_config(fl_json *j, const fl_nem_config *c, const nem_out_opts 
     fl_json_kv_uint(j, "poll_ns", c->poll_ns);
     fl_json_kv_str(j, "node_args", c->node_args);
     fl_json_kv_bool(j, "disk_shim", c->shim[0] != 0);
+    fl_json_kv_bool(j, "proxy_clients", c->proxy_clients);
     fl_json_kv_bool(j, "faketime", c->faketime_lib[0] != 0);
     fl_json_obj_end(j);
 }

@@ -139,7 +139,7 @@ static void client_next(nem_client *c)
     }
     if (c->c.fd >= 0)
         return; /* connecting: the connection's callback comes back here */
-    if (nem_conn_open(&c->c, &n->node[c->node].client_addr))
+    if (nem_conn_open(&c->c, &n->node[c->node].client_via))
         move_on(c);
 }
 

@@ -149,9 +149,11 @@ static void drop_cb(fl_loop *loop, void *arg);
 static void shape_links(nem *n, size_t i, uint32_t t, bool on)
 {
     const fl_nem_fault *f = &n->log[i].fault;
-    for (uint32_t a = 1; a <= n->count; a++)
-        for (uint32_t b = 1; b <= n->count; b++) {
-            if (a == b || !(t & ((1u << (a - 1)) | (1u << (b - 1)))))
+    uint32_t from = n->cfg->proxy_clients ? 0 : 1; /* 0: the clients' links (never cut) */
+    for (uint32_t a = from; a <= n->count; a++)
+        for (uint32_t b = from; b <= n->count; b++) {
+            uint32_t touch = (a ? 1u << (a - 1) : 0) | (b ? 1u << (b - 1) : 0);
+            if (a == b || !(t & touch))
                 continue;
             if (f->kind == FL_NEM_DROP) {
                 if (on && a < b)
@@ -379,8 +381,8 @@ void nem_faults_heal_all(nem *n)
         if (n->log[i].began_ns && !n->log[i].ended_ns)
             nem_fault_end(n, i);
     memset(n->cut, 0, sizeof(n->cut));
-    for (uint32_t a = 1; a <= n->count; a++)
-        for (uint32_t b = 1; b <= n->count; b++)
+    for (uint32_t a = 0; a <= n->count; a++)
+        for (uint32_t b = 0; b <= n->count; b++)
             if (a != b && n->proxy)
                 nem_proxy_set(n, a, b, &(nem_link_rule){0});
     if (n->cfg->net == FL_NEM_NET_NETNS && n->netns_up)

@@ -111,11 +111,13 @@ typedef struct nem_node {
     /* addresses */
     char host[64];
     uint16_t client_port;
-    uint16_t peer_port; /* where it listens for peers */
-    uint16_t adv_port;  /* what the others dial (the proxy's listener in proxy mode) */
-    fl_addr client_addr;
-    char ns[32];  /* netns mode: its namespace */
-    size_t watch; /* fault log entry that notes what this node does next; SIZE_MAX: none */
+    uint16_t peer_port;   /* where it listens for peers */
+    uint16_t adv_port;    /* what the others dial (the proxy's listener in proxy mode) */
+    uint16_t cl_adv_port; /* --proxy-clients: the proxy's listener for this node's clients */
+    fl_addr client_addr;  /* its client port (the status poll's path) */
+    fl_addr client_via;   /* where clients connect: client_addr, or the proxy's listener */
+    char ns[32];          /* netns mode: its namespace */
+    size_t watch;         /* fault log entry that notes what this node does next; SIZE_MAX: none */
     /* the disk shim */
     char shim_ctl[FL_NEM_PATH_MAX];
     uint32_t shim_seq;

@@ -63,7 +63,7 @@ void nem_note(nem *n, size_t i, const char *fmt, ...)
 /* Free loopback ports, all distinct (the sockets are held until every port is known). */
 static int free_ports(uint16_t *out, size_t count)
 {
-    int fds[3 * FL_NEM_NODES_MAX];
+    int fds[4 * FL_NEM_NODES_MAX];
     int rc = 0;
     size_t opened = 0;
     for (; opened < count && !rc; opened++) {
@@ -85,8 +85,8 @@ static int free_ports(uint16_t *out, size_t count)
 static int setup_nodes(nem *n)
 {
     const fl_nem_config *c = n->cfg;
-    uint16_t ports[3 * FL_NEM_NODES_MAX];
-    if (c->net == FL_NEM_NET_PROXY && free_ports(ports, 3 * (size_t)n->count))
+    uint16_t ports[4 * FL_NEM_NODES_MAX];
+    if (c->net == FL_NEM_NET_PROXY && free_ports(ports, 4 * (size_t)n->count))
         return FL_EIO;
     for (uint32_t i = 1; i <= n->count; i++) {
         nem_node *x = &n->node[i];
@@ -98,11 +98,12 @@ static int setup_nodes(nem *n)
         snprintf(x->shim_ctl, sizeof(x->shim_ctl), "%.400s/n%u.shim", c->out_dir, i);
         if (c->net == FL_NEM_NET_PROXY) {
             snprintf(x->host, sizeof(x->host), "127.0.0.1");
-            x->client_port = ports[3 * (i - 1)];
-            x->peer_port = ports[3 * (i - 1) + 1];
-            x->adv_port = ports[3 * (i - 1) + 2];
+            x->client_port = ports[4 * (i - 1)];
+            x->peer_port = ports[4 * (i - 1) + 1];
+            x->adv_port = ports[4 * (i - 1) + 2];
+            x->cl_adv_port = c->proxy_clients ? ports[4 * (i - 1) + 3] : x->client_port;
         } else {
-            x->client_port = 7001;
+            x->client_port = x->cl_adv_port = 7001;
             x->peer_port = x->adv_port = 7101;
         }
     }
@@ -117,6 +118,9 @@ static int addresses(nem *n)
         fl_errmsg m;
         snprintf(s, sizeof(s), "%s:%u", x->host, x->client_port);
         if (fl_addr_parse(s, &x->client_addr, &m))
+            return FL_ECONFIG;
+        snprintf(s, sizeof(s), "%s:%u", x->host, x->cl_adv_port);
+        if (fl_addr_parse(s, &x->client_via, &m))
             return FL_ECONFIG;
     }
     return 0;

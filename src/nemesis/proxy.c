@@ -59,7 +59,8 @@ typedef struct px_flow {
 struct px_pair {
     nem_proxy *px;
     bool used;
-    int fd[2]; /* 0: accepted from src, 1: connected to dst */
+    bool clients; /* a client's connection (node 0 = the clients) */
+    int fd[2];    /* 0: accepted from src, 1: connected to dst */
     fl_loop_watch w[2];
     bool connected;
     px_flow up, down; /* up: fd 0 -> fd 1 (src -> dst), down: fd 1 -> fd 0 */
@@ -68,6 +69,7 @@ struct px_pair {
 typedef struct px_listener {
     nem_proxy *px;
     uint32_t node;
+    bool clients; /* for this node's clients (--proxy-clients) */
     int fd;
     fl_loop_watch w;
 } px_listener;
@@ -75,6 +77,7 @@ typedef struct px_listener {
 struct nem_proxy {
     nem *n;
     px_listener l[FL_NEM_NODES_MAX + 1];
+    px_listener cl[FL_NEM_NODES_MAX + 1]; /* --proxy-clients */
     px_pair pair[PX_PAIRS_MAX];
 };
 
@@ -90,7 +93,8 @@ static const nem_link_rule *rule_of(const px_flow *f)
 {
     static const nem_link_rule none;
     nem *n = f->p->px->n;
-    return f->src && f->dst ? &n->rule[f->src][f->dst] : &none;
+    /* a peer connection from a node not found has no rule; clients are node 0 */
+    return (f->src && f->dst) || f->p->clients ? &n->rule[f->src][f->dst] : &none;
 }
 
 static int fd_from(const px_flow *f)
@@ -388,7 +392,7 @@ static px_pair *pair_new(nem_proxy *px)
     return NULL;
 }
 
-static void pair_start(nem_proxy *px, int fd, uint32_t src, uint32_t dst)
+static void pair_start(nem_proxy *px, int fd, uint32_t src, uint32_t dst, bool clients)
 {
     nem *n = px->n;
     px_pair *p = pair_new(px);
@@ -397,6 +401,7 @@ static void pair_start(nem_proxy *px, int fd, uint32_t src, uint32_t dst)
         return;
     }
     p->fd[0] = fd;
+    p->clients = clients;
     p->up = (px_flow){.p = p, .src = src, .dst = dst, .from_a = true};
     p->down = (px_flow){.p = p, .src = dst, .dst = src, .from_a = false};
     fl_buf_init(&p->up.q);
@@ -405,7 +410,8 @@ static void pair_start(nem_proxy *px, int fd, uint32_t src, uint32_t dst)
     fl_addr a;
     char s[80];
     fl_errmsg m;
-    snprintf(s, sizeof(s), "%s:%u", n->node[dst].host, n->node[dst].peer_port);
+    snprintf(s, sizeof(s), "%s:%u", n->node[dst].host,
+             clients ? n->node[dst].client_port : n->node[dst].peer_port);
     if (fl_addr_parse(s, &a, &m) || fl_net_connect(&a, &p->fd[1], &m) ||
         fl_loop_watch_start(&n->loop, &p->w[0], p->fd[0], 0, pair_io, p) ||
         fl_loop_watch_start(&n->loop, &p->w[1], p->fd[1], FL_LOOP_WRITE, pair_io, p)) {
@@ -425,8 +431,10 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         fl_errmsg m;
         if (fl_net_accept(l->fd, &fd, &peer, &m) || fd < 0)
             return;
-        uint32_t src = source_of(l->px->n, fl_addr_port(&peer), l->px->n->node[l->node].adv_port);
-        pair_start(l->px, fd, src, l->node);
+        uint32_t src =
+            l->clients ? 0
+                       : source_of(l->px->n, fl_addr_port(&peer), l->px->n->node[l->node].adv_port);
+        pair_start(l->px, fd, src, l->node, l->clients);
     }
 }
 
@@ -437,15 +445,21 @@ int nem_proxy_start(nem *n)
         return FL_ENOMEM;
     px->n = n;
     n->proxy = px;
-    for (uint32_t i = 1; i <= n->count; i++) {
-        px_listener *l = &px->l[i];
+    for (uint32_t k = 0; k < 2 * n->count; k++) {
+        uint32_t i = k % n->count + 1;
+        bool clients = k >= n->count;
+        if (clients && !n->cfg->proxy_clients)
+            break;
+        px_listener *l = clients ? &px->cl[i] : &px->l[i];
         l->px = px;
         l->node = i;
+        l->clients = clients;
         l->fd = -1;
         fl_addr a;
         char s[80];
         fl_errmsg m;
-        snprintf(s, sizeof(s), "%s:%u", n->node[i].host, n->node[i].adv_port);
+        snprintf(s, sizeof(s), "%s:%u", n->node[i].host,
+                 clients ? n->node[i].cl_adv_port : n->node[i].adv_port);
         int rc = fl_addr_parse(s, &a, &m);
         if (!rc)
             rc = fl_net_listen(&a, 128, &l->fd, &m);
@@ -467,9 +481,12 @@ void nem_proxy_stop(nem *n)
     for (int i = 0; i < PX_PAIRS_MAX; i++)
         pair_close(&px->pair[i], false);
     for (uint32_t i = 1; i <= n->count; i++)
-        if (px->l[i].fd >= 0 && px->l[i].px) {
-            fl_loop_watch_stop(&n->loop, &px->l[i].w);
-            close(px->l[i].fd);
+        for (int k = 0; k < 2; k++) {
+            px_listener *l = k ? &px->cl[i] : &px->l[i];
+            if (l->fd >= 0 && l->px) {
+                fl_loop_watch_stop(&n->loop, &l->w);
+                close(l->fd);
+            }
         }
     free(px);
     n->proxy = NULL;

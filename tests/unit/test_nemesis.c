@@ -7,6 +7,8 @@
  *   - a broken target (read-no-confirm: ReadIndex without the quorum round, check-quorum off)
  *     under isolate-leader: caught as not linearizable, exit 1; the same cluster without the
  *     mutant: linearizable (about 2 x 11 s)
+ *   - link faults (delay, stall, throttle, drop) with the clients through the proxy too
+ *     (about 10 s)
  *   - --net netns as root (skipped with a message otherwise): isolate-leader, exit 0, no
  *     namespace or bridge left (about 10 s)
  *   - SIGTERM in the middle of a run: exit 143, no node process left (about 5 s)
@@ -143,6 +145,24 @@ TEST(nemesis_catches_a_broken_target)
         "--duration 10s --interval 5s --fault-length 3s --faults isolate-leader "
         "--node-args '--check-quorum off'",
         0);
+}
+
+TEST(nemesis_link_faults_with_clients_through_the_proxy)
+{
+    char dir[64], path[128];
+    tmpdir(dir, sizeof(dir));
+    run(dir,
+        "--proxy-clients --duration 8s --interval 2s --fault-length 1s "
+        "--faults delay:all,stall:leader,throttle:all,drop:all --bandwidth 20000",
+        0);
+    snprintf(path, sizeof(path), "%s/results.json", dir);
+    char *r = slurp(path);
+    CHECK(r != NULL);
+    CHECK(strstr(r, "\"proxy_clients\": true") != NULL);
+    CHECK(strstr(r, "\"kind\": \"stall\"") && strstr(r, "\"kind\": \"throttle\"") &&
+          strstr(r, "\"kind\": \"drop\"") && strstr(r, "\"kind\": \"delay\""));
+    CHECK(strstr(r, "\"linearizability\": \"linearizable\"") != NULL);
+    CHECK(strstr(r, "\"proxy_bytes\": 0,") == NULL); /* peer traffic went through it */
 }
 
 static bool have(const char *tool)
