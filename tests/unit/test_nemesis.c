@@ -12,7 +12,7 @@
  *   - --net netns as root (skipped with a message otherwise): isolate-leader, exit 0, no
  *     namespace or bridge left (about 10 s)
  *   - SIGTERM in the middle of a run: exit 143, no node process left (about 5 s)
- *   - a missing tool: one clear line, exit 2
+ *   - a missing tool: one clear line, exit 2; nodes that never answer: exit 2, nothing left
  *   - the disk shim on its own: unsynced writes lost by kill -9, synced ones kept, an
  *     injected fsync failure reported (under a second) */
 #include "cli.h"
@@ -60,6 +60,15 @@ static int processes_with(const char *s)
     if (d)
         closedir(d);
     return count;
+}
+
+/* Removes a run's directory (only reached when the test's checks passed: a failing test
+ * keeps it for a look). */
+static void cleanup(const char *dir)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_EQ(system(cmd), 0);
 }
 
 static char *slurp(const char *path)
@@ -127,6 +136,7 @@ TEST(nemesis_faultline_kill_pause_isolate_leader)
     snprintf(cmd, sizeof(cmd), "check %s/history.jsonl --model cas-register", dir);
     snprintf(out, sizeof(out), "%s/check.txt", dir);
     CHECK_EQ(fl_test_faultline_run(cmd, out), 0);
+    cleanup(dir);
 }
 
 TEST(nemesis_catches_a_broken_target)
@@ -139,12 +149,14 @@ TEST(nemesis_catches_a_broken_target)
         1);
     snprintf(path, sizeof(path), "%s/out.txt", dir);
     CHECK(fl_test_file_has(path, "verdict  not linearizable"));
+    cleanup(dir);
     /* the control: the same cluster and faults without the planted bug */
     tmpdir(dir, sizeof(dir));
     run(dir,
         "--duration 10s --interval 5s --fault-length 3s --faults isolate-leader "
         "--node-args '--check-quorum off'",
         0);
+    cleanup(dir);
 }
 
 TEST(nemesis_link_faults_with_clients_through_the_proxy)
@@ -163,6 +175,7 @@ TEST(nemesis_link_faults_with_clients_through_the_proxy)
           strstr(r, "\"kind\": \"drop\"") && strstr(r, "\"kind\": \"delay\""));
     CHECK(strstr(r, "\"linearizability\": \"linearizable\"") != NULL);
     CHECK(strstr(r, "\"proxy_bytes\": 0,") == NULL); /* peer traffic went through it */
+    cleanup(dir);
 }
 
 static bool have(const char *tool)
@@ -188,6 +201,7 @@ TEST(nemesis_netns_as_root)
     CHECK(fl_test_file_has(path, "(netns)"));
     CHECK_EQ(system("ip netns list | grep -q '^fl[0-9]*n[0-9]'"), 256); /* none left */
     CHECK_EQ(system("ip -o link show | grep -q ': flb[0-9]'"), 256);
+    cleanup(dir);
 }
 
 TEST(nemesis_sigterm_leaves_nothing)
@@ -223,6 +237,7 @@ TEST(nemesis_sigterm_leaves_nothing)
         snprintf(cmd, sizeof(cmd), "ip netns list | grep -q '^fl%dn'", (int)pid);
         CHECK_EQ(system(cmd), 256);
     }
+    cleanup(dir);
 }
 
 TEST(nemesis_missing_tool_is_one_line)
@@ -234,6 +249,19 @@ TEST(nemesis_missing_tool_is_one_line)
     snprintf(path, sizeof(path), "%s/out.txt", dir);
     CHECK(fl_test_file_has(path, "--target etcd needs etcd (apt-get install etcd-server)"));
     run(dir, "--nodes 0", 2);
+    cleanup(dir);
+}
+
+/* An error after the nodes started (they never answer): exit 2 naming the node, and the
+ * teardown leaves nothing (the template's processes carry the run's directory). */
+TEST(nemesis_startup_failure_leaves_nothing)
+{
+    char dir[64], path[128];
+    tmpdir(dir, sizeof(dir));
+    run(dir, "--target cmd --node-cmd 'sleep 30 {data}' --startup-timeout 2s --duration 5s", 2);
+    snprintf(path, sizeof(path), "%s/out.txt", dir);
+    CHECK(fl_test_file_has(path, "node 1 did not answer within 2 s of its start"));
+    cleanup(dir);
 }
 
 /* The shim: a shell under LD_PRELOAD writes and dies by SIGKILL. */
@@ -297,4 +325,6 @@ TEST(nemesis_disk_shim)
     snprintf(script, sizeof(script), "printf abc > %s/outside; kill -9 $$", other);
     shim_sh(dir, script);
     CHECK_EQ(size_of(other, "outside"), 3);
+    cleanup(dir);
+    cleanup(other);
 }
