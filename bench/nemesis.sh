@@ -9,7 +9,8 @@
 #               "faultline etcd"
 #
 # Needs a built build/faultline (make); python3 reads results.json. Each run's directory
-# stays under /tmp/fl-nemesis-bench-* for a look (history, logs, results.json).
+# stays under /tmp/fl-nemesis-bench-* for a look (history, logs, results.json): about 1 GB
+# for the whole table (the nodes' WALs), to delete when done.
 set -eu
 dur=${1:-60s}
 kinds=${2:-"kill pause isolate-one isolate-leader clock disk-fsync disk-torn"}
