@@ -68,10 +68,13 @@ BENCH_BIN:= $(BENCH_SRC:bench/%.c=$(OUT)/bench/%)
 
 LIB := $(OUT)/libfaultline.a
 BIN := $(OUT)/faultline
+# The disk fault shim of `faultline nemesis` (tools/shim/): an LD_PRELOAD library beside the
+# binary, never part of libfaultline.a; built without sanitizers (it is loaded into others).
+SHIM := $(OUT)/libflshim.so
 
 .SECONDARY:
 .PHONY: all test tests bench format format-check fuzz fuzz-smoke clean
-all: $(LIB) $(BIN)
+all: $(LIB) $(BIN) $(SHIM)
 
 $(OUT)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -85,6 +88,10 @@ $(LIB): $(LIB_OBJ)
 $(BIN): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $(CLI_OBJ) $(LIB) $(LDLIBS) -o $@
 
+$(SHIM): tools/shim/flshim.c
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -O2 -g -fPIC -shared $(WARN) -D_GNU_SOURCE $< -o $@ -ldl -lpthread
+
 $(OUT)/tests/%: $(OUT)/obj/tests/%.o $(HARN_OBJ) $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $< $(HARN_OBJ) $(LIB) $(LDLIBS) -o $@
@@ -93,11 +100,11 @@ $(OUT)/bench/%: $(OUT)/obj/bench/%.o $(LIB)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) $< $(LIB) $(LDLIBS) -o $@
 
-tests: $(TEST_BIN) $(BIN)
+tests: $(TEST_BIN) $(BIN) $(SHIM)
 test: tests
 	@sh tests/run.sh $(OUT) $(TEST_BIN)
 
-bench: $(BENCH_BIN) $(BIN)
+bench: $(BENCH_BIN) $(BIN) $(SHIM)
 
 FMT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 format:

@@ -65,6 +65,10 @@ typedef struct fl_peers_config {
     /* Required: the transport cannot go on (a timer it needs did not start: a peer would
      * never be reconnected). Called with the frame callback's arg; the owner stops. */
     void (*fatal)(void *arg, int code, const char *what);
+    /* Where to listen for peers when it is not this node's own entry of addrs (listen_set):
+     * a fault proxy (faultline nemesis) advertises addrs[self] and forwards here. */
+    bool listen_set;
+    fl_addr listen;
 } fl_peers_config;
 
 typedef struct fl_peers {

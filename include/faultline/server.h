@@ -50,6 +50,12 @@ typedef struct fl_server_config {
     bool fault_reorder_reads;        /* test hook: reads overtake their connection's writes */
     fl_server_read_mode read_mode;   /* how GET is served, default FL_SERVER_READ_INDEX */
     uint32_t max_drift_ppm;          /* FL_SERVER_READ_LEASE: declared clock drift bound */
+    /* Listen for peers here instead of at this node's --cluster entry (peer_listen_set), so a
+     * fault proxy can sit at the advertised address (faultline nemesis). */
+    bool peer_listen_set;
+    fl_addr peer_listen;
+    uint32_t mutants;     /* test hook: planted Raft bugs (raft.h fl_raft_mutant); 0 = none */
+    bool no_check_quorum; /* Raft option: a leader cut off from a quorum keeps leading */
 } fl_server_config;
 
 /* Defaults for everything but id, members, listen and data_dir. */

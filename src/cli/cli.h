@@ -35,5 +35,6 @@ int fl_cmd_report(int argc, char **argv);
 /* Writes DIR/report.html (or file) from DIR's files (report.h); prints its path unless quiet.
  * Returns 0 or -1 (message printed). */
 int fl_cli_write_report(const char *dir, const char *file, bool quiet);
+int fl_cmd_nemesis(int argc, char **argv);
 
 #endif

@@ -18,7 +18,9 @@ static void server_usage(FILE *f)
                "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
                "                        [--log-level debug|info|warn|error]\n"
                "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
-               "                        [--voters ID,...] [--maxclients N] [--timeout SECONDS]\n\n"
+               "                        [--voters ID,...] [--maxclients N] [--timeout SECONDS]\n"
+               "                        [--peer-listen HOST:PORT] [--check-quorum on|off]\n"
+               "                        [--mutant NAME]\n\n"
                "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
                "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
                "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
@@ -36,7 +38,13 @@ static void server_usage(FILE *f)
                "close a client idle that many seconds (0, the default: never), as Redis does.\n\n"
                "--voters names the bootstrap voters (default: every member; give every node\n"
                "the same list): the other members start empty, outside, until FL.ADD id makes\n"
-               "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n");
+               "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n\n"
+               "--peer-listen: listen for peers there rather than at this node's own --cluster\n"
+               "entry, which then names a proxy that forwards to it (faultline nemesis).\n"
+               "--check-quorum off: a leader cut off from a quorum keeps leading (on: it steps\n"
+               "down after an election timeout, the default).\n"
+               "--mutant NAME (a test hook, never for use): run with a planted Raft bug of\n"
+               "docs/mutants.md, e.g. read-no-confirm, to prove a harness catches it.\n");
 }
 
 static int parse_ms(const char *s, fl_time_ns *out)
@@ -121,6 +129,20 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
     }
     if (!strcmp(opt, "--fault-reorder-reads")) /* test hook: a planted ordering bug */
         return (c->fault_reorder_reads = !strcmp(val, "1")) ? 0 : -1;
+    if (!strcmp(opt, "--peer-listen")) {
+        c->peer_listen_set = true;
+        return fl_addr_parse(val, &c->peer_listen, m) ? -1 : 0;
+    }
+    if (!strcmp(opt, "--check-quorum")) { /* a Raft option: "off" keeps cut-off leaders */
+        c->no_check_quorum = !strcmp(val, "off");
+        return !strcmp(val, "off") || !strcmp(val, "on") ? 0 : -1;
+    }
+    if (!strcmp(opt, "--mutant")) /* test hook: a planted Raft bug (docs/mutants.md) */
+    {
+        uint32_t bit = fl_raft_mutant_parse(val);
+        c->mutants |= bit;
+        return bit ? 0 : -1;
+    }
     if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
         return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
     if (!strcmp(opt, "--log-level"))
@@ -183,6 +205,8 @@ int fl_cmd_server(int argc, char **argv)
     char prefix[16];
     snprintf(prefix, sizeof(prefix), "n%u", c.id);
     fl_log_setup((fl_log_level)level, prefix);
+    if (c.mutants)
+        FL_WARN("running with planted bugs (--mutant): this node is wrong on purpose");
     int rc = fl_server_run(&c, &m);
     if (rc) {
         FL_ERROR("%s", m.text);

@@ -270,7 +270,18 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
     fl_json_obj_end(&j);
 }
 
-static int write_file(const char *dir, const char *name, const fl_buf *b)
+void sim_write_results_members(fl_json *j, const fl_run_result *r, const sim_outcome *oc)
+{
+    write_verdict(j, r, oc);
+    write_counts(j, r, oc);
+    write_faults(j, r);
+    if (oc->has_obs) {
+        fl_json_key(j, "observables");
+        fl_observe_write_json(&oc->obs, j);
+    }
+}
+
+int sim_write_file(const char *dir, const char *name, const fl_buf *b)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -301,22 +312,16 @@ int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_resu
     sim_opts_repro(c, repro, sizeof(repro));
     fl_json_kv_str(&j, "reproduce", repro);
     write_config(&j, c);
-    write_verdict(&j, r, oc);
-    write_counts(&j, r, oc);
-    write_faults(&j, r);
-    if (oc->has_obs) {
-        fl_json_key(&j, "observables");
-        fl_observe_write_json(&oc->obs, &j);
-    }
+    sim_write_results_members(&j, r, oc);
     fl_json_obj_end(&j);
     fl_buf_put_u8(&b, '\n');
-    int rc = b.err ? -1 : write_file(dir, "results.json", &b);
+    int rc = b.err ? -1 : sim_write_file(dir, "results.json", &b);
     fl_buf_reset(&b);
     if (rc == 0 && fl_history_write_jsonl(&r->history, &b) == 0)
-        rc = write_file(dir, "history.jsonl", &b);
+        rc = sim_write_file(dir, "history.jsonl", &b);
     fl_buf_reset(&b);
     if (rc == 0 && fl_timeline_write_jsonl(&r->timeline, &b) == 0)
-        rc = write_file(dir, "timeline.jsonl", &b);
+        rc = sim_write_file(dir, "timeline.jsonl", &b);
     fl_buf_free(&b);
     return rc ? rc : fl_cli_write_report(dir, NULL, true);
 }

@@ -34,6 +34,11 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
  * (creating DIR). Returns 0 or -1 (message printed). */
 int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_result *r,
                       const sim_outcome *oc);
+/* The members of results.json that every run has, simulated or real (`faultline nemesis`):
+ * "verdict", "counts", "faults" and "observables" (docs/results.md), into an open object. */
+void sim_write_results_members(fl_json *j, const fl_run_result *r, const sim_outcome *oc);
+/* Writes b to DIR/name. Returns 0 or -1 (message printed). */
+int sim_write_file(const char *dir, const char *name, const fl_buf *b);
 /* One JSON object per run (no newline): the campaign's per-seed record. */
 void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *r,
                       const sim_outcome *oc);

@@ -417,7 +417,7 @@ int fl_peers_init(fl_peers *ps, fl_loop *loop, const fl_peers_config *cfg, fl_pe
     }
     if (!self)
         return fl_errmsg_set(m, FL_ECONFIG, "node %u is not in the cluster", cfg->self);
-    int rc = fl_net_listen(self, 128, &ps->lfd, m);
+    int rc = fl_net_listen(cfg->listen_set ? &cfg->listen : self, 128, &ps->lfd, m);
     if (rc)
         return rc;
     rc = fl_loop_watch_start(loop, &ps->lw, ps->lfd, FL_LOOP_READ, accept_io, ps);

@@ -379,6 +379,9 @@ static void raft_config(const srv *s, fl_raft_config *c)
     c->max_drift_ppm = s->cfg.max_drift_ppm;
     c->seed = s->client_id_base ^ s->cfg.id;
     c->snapshot_trailing = s->cfg.snapshot_every / 2;
+    c->mutants = s->cfg.mutants; /* a test hook (--mutant): a planted bug, never for use */
+    if (s->cfg.no_check_quorum)
+        c->check_quorum = false;
 }
 
 /* The data directory, replayed into the host (raft_host.h); the kv restored from its
@@ -441,6 +444,8 @@ static int start(srv *s, fl_errmsg *m)
         .cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n, .fatal = peers_fatal};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
+    pc.listen_set = s->cfg.peer_listen_set;
+    pc.listen = s->cfg.peer_listen;
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))
         return rc;
     s->peers_up = true;

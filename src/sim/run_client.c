@@ -341,17 +341,8 @@ static void record(run *rn, run_client *c, uint8_t type, fl_value value)
 
 static fl_value parse_value(run *rn, const uint8_t *p, size_t len)
 {
-    fl_value v = fl_value_nil();
-    if (rn->cfg->workload == FL_RUN_REGISTER) {
-        int64_t x = 0;
-        size_t i = 0;
-        for (; i < len && i < 18 && p[i] >= '0' && p[i] <= '9'; i++)
-            x = x * 10 + (p[i] - '0');
-        if (len > 0 && i == len)
-            return fl_value_int(x);
-    }
-    fl_value_str(&rn->res->history, (const char *)p, len, &v);
-    return v;
+    return fl_workload_history_value(&rn->res->history, p, len,
+                                     rn->cfg->workload == FL_RUN_REGISTER, NULL);
 }
 
 static void start_op(fl_sim *sim, void *arg);
@@ -447,23 +438,7 @@ static void deliver_to_client(fl_sim *sim, void *arg)
 
 static uint8_t history_f(run *rn, fl_kv_op op)
 {
-    bool reg = rn->cfg->workload == FL_RUN_REGISTER;
-    switch (op) {
-    case FL_KV_GET:
-        return reg ? FL_F_READ : FL_F_GET;
-    case FL_KV_PUT:
-        return reg ? FL_F_WRITE : FL_F_PUT;
-    case FL_KV_CAS:
-        return FL_F_CAS;
-    case FL_KV_APPEND:
-        return FL_F_APPEND;
-    case FL_KV_DELETE:
-        return FL_F_DELETE;
-    case FL_KV_INCR:
-        return FL_F_INCR;
-    default:
-        return FL_F_GET;
-    }
+    return (uint8_t)fl_workload_history_f(op, rn->cfg->workload == FL_RUN_REGISTER);
 }
 
 /* The invocation's values, as the checker reads them. */
