@@ -49,10 +49,23 @@ else
   endif
 endif
 
-CPPFLAGS += -Iinclude -Isrc -Itests/harness -D_GNU_SOURCE $(SODIUM_CFLAGS)
+# OpenSSL (Debian: libssl-dev) gives TLS on the client and peer ports, `faultline certs` and
+# `faultline bench --tls` (src/io/tls*.c, src/io/stream.c), found through pkg-config. Optional
+# like libsodium: without it `make` prints a note, the --tls options are refused with a message
+# naming the package, and the TLS tests say they skip. CI installs it (.ci/run).
+SSL_LIBS := $(shell pkg-config --libs openssl 2>/dev/null)
+ifneq ($(SSL_LIBS),)
+  SSL_CFLAGS := $(shell pkg-config --cflags openssl 2>/dev/null) -DFL_HAVE_OPENSSL
+else
+  ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
+    $(info note: OpenSSL not found by pkg-config: TLS is left out (apt-get install libssl-dev pkg-config))
+  endif
+endif
+
+CPPFLAGS += -Iinclude -Isrc -Itests/harness -D_GNU_SOURCE $(SODIUM_CFLAGS) $(SSL_CFLAGS)
 CFLAGS   += -std=c11 $(OPT) $(WARN) -MMD -MP
 LDFLAGS  += $(filter -fsanitize=%,$(OPT))
-LDLIBS   += -lm -lpthread $(SODIUM_LIBS)
+LDLIBS   += -lm -lpthread $(SODIUM_LIBS) $(SSL_LIBS)
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -109,7 +122,7 @@ format-check:
 # coverage instrumentation and sanitizers (clang only), in build/fuzz/obj/.
 FUZZ_SRC := $(sort $(wildcard fuzz/*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-FUZZ_FLAGS := -std=c11 -O1 -g -Iinclude -Isrc -D_GNU_SOURCE $(SODIUM_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_FLAGS := -std=c11 -O1 -g -Iinclude -Isrc -D_GNU_SOURCE $(SODIUM_CFLAGS) $(SSL_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 fuzz: $(FUZZ_BIN)
 build/fuzz/obj/%.o: %.c
@@ -117,7 +130,7 @@ build/fuzz/obj/%.o: %.c
 	clang $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
 build/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -lm -lpthread $(SODIUM_LIBS) -o $@
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -lm -lpthread $(SODIUM_LIBS) $(SSL_LIBS) -o $@
 fuzz-smoke: fuzz
 	@for f in $(FUZZ_BIN); do echo "fuzz: $$f (20 s)"; \
 	  mkdir -p build/fuzz/corpus-$$(basename $$f); \

@@ -14,6 +14,7 @@
 #include "faultline/errmsg.h"
 #include "faultline/net.h"
 #include "faultline/raft.h"
+#include "faultline/tls.h"
 
 #define FL_SERVER_PASS_MAX 128
 
@@ -50,6 +51,15 @@ typedef struct fl_server_config {
     bool fault_reorder_reads;        /* test hook: reads overtake their connection's writes */
     fl_server_read_mode read_mode;   /* how GET is served, default FL_SERVER_READ_INDEX */
     uint32_t max_drift_ppm;          /* FL_SERVER_READ_LEASE: declared clock drift bound */
+    /* TLS (tls_on; tls.h): the client port serves TLS with tls.cert (clients must present a
+     * certificate of tls.ca with tls_client_auth); the peer port is mutual TLS: a peer is
+     * accepted only with a certificate of tls.ca named for the node id it claims. */
+    bool tls_on;
+    bool tls_client_auth;
+    fl_tls_config tls;
+    /* /metrics in the Prometheus text format, served over HTTP here (metrics_on) */
+    bool metrics_on;
+    fl_addr metrics;
 } fl_server_config;
 
 /* Defaults for everything but id, members, listen and data_dir. */

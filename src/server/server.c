@@ -546,7 +546,15 @@ static int start(srv *s, fl_errmsg *m)
     s->kv_up = true;
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
         return rc;
-    fl_peers_config pc = {.cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n};
+    if (s->cfg.tls_on) {
+        if ((rc = fl_tls_init(&s->tls, &s->cfg.tls, m)))
+            return rc;
+        s->tls_up = true;
+    }
+    fl_peers_config pc = {.cluster_id = s->cfg.cluster_id,
+                          .self = s->cfg.id,
+                          .n = s->cfg.n,
+                          .tls = s->tls_up ? &s->tls : NULL};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))
@@ -568,6 +576,7 @@ static void stop(srv *s)
         fl_raft_store_close(&s->store); /* joins the sync worker */
     if (s->kv_up)
         fl_kv_close(&s->kv);
+    fl_tls_close(&s->tls);
     if (s->sigfd >= 0) {
         fl_loop_watch_stop(&s->loop, &s->sw);
         close(s->sigfd);

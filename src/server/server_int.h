@@ -11,6 +11,7 @@
 #include "faultline/raft_store.h"
 #include "faultline/resp.h"
 #include "faultline/server.h"
+#include "faultline/stream.h"
 
 #define SRV_OPS_MAX         65536 /* client operations in flight, whole node */
 #define SRV_PIPELINE_MAX    1024  /* operations in flight on one connection */
@@ -90,6 +91,7 @@ struct op {
 struct conn {
     srv *s;
     int fd;
+    fl_stream st; /* plain or TLS (stream.h); owns fd */
     fl_loop_watch w;
     fl_resp_parser parser;
     fl_buf in, out;
@@ -177,6 +179,9 @@ struct srv {
     uint64_t commands, connections_total, rejected_conns;
     uint32_t clients_max; /* cfg.clients_max, lowered to what the fd limit allows */
     fl_index expiry_noop; /* the index of a noop proposed to expire keys, 0 = none */
+    fl_tls tls;           /* cfg.tls loaded (tls_up): the client and peer ports' TLS */
+    bool tls_up;
+    uint64_t tls_refused; /* client connections whose TLS handshake failed */
 };
 
 /* server.c */
