@@ -50,11 +50,14 @@ typedef struct fl_tls_certs_config {
     const char *dir;
     uint32_t nodes;  /* 1..FL_RAFT_NODES_MAX */
     uint32_t days;   /* validity from now (default 825) */
-    bool expired;      /* test hook: node and client certificates expired yesterday */
-    const char *hosts; /* NULL or "h1,h2,...": node i also gets the i-th (IP or DNS name) */
+    bool expired;       /* test hook: node and client certificates expired yesterday */
+    const char *hosts;  /* NULL or "h1,h2,...": node i also gets the i-th (IP or DNS name) */
+    const char *ca_dir; /* NULL: a new CA; else sign with ca_dir's ca.crt and ca.key (and
+                           copy no CA into dir): more nodes for an existing cluster */
 } fl_tls_certs_config;
 
-/* Writes the files above into dir (made if missing; refused if it already holds a ca.key).
+/* Writes the files above into dir (made if missing; refused if a new CA would overwrite a
+ * ca.key there).
  * Returns 0, FL_EIO (a file, with the reason in m), FL_ECONFIG or FL_EUNSUPPORTED. */
 int fl_tls_make_certs(const fl_tls_certs_config *c, fl_errmsg *m);
 

@@ -12,7 +12,8 @@
 static void certs_usage(FILE *f)
 {
     fprintf(f,
-            "usage: faultline certs DIR --nodes N [--days D] [--hosts H1,H2,...] [--expired]\n\n"
+            "usage: faultline certs DIR --nodes N [--days D] [--hosts H1,H2,...] [--ca CADIR]\n"
+            "                       [--expired]\n\n"
             "Makes a new cluster CA and its certificates in DIR (ECDSA P-256, SHA-256):\n"
             "  ca.crt, ca.key            the CA (keep ca.key offline once the nodes have theirs)\n"
             "  node<i>.crt, node<i>.key  node i = 1..N: subject CN \"faultline-node-<i>\", the name\n"
@@ -20,7 +21,9 @@ static void certs_usage(FILE *f)
             "                            subjectAltName 127.0.0.1, localhost and the i-th of --hosts\n"
             "  client.crt, client.key    a client certificate (for --tls-client-auth)\n"
             "Valid D days (825). --expired (for tests) makes node and client certificates that\n"
-            "expired yesterday. Keys are written mode 0600. Refuses a DIR that has a ca.key.\n\n"
+            "expired yesterday. Keys are written mode 0600. Refuses a DIR that has a ca.key.\n"
+            "--ca CADIR: no new CA; the certificates are signed by CADIR's ca.crt and ca.key\n"
+            "(more nodes for a running cluster).\n\n"
             "Then: faultline server ... --tls-cert DIR/node1.crt --tls-key DIR/node1.key\n"
             "      --tls-ca DIR/ca.crt   and   redis-cli --tls --cacert DIR/ca.crt -p PORT\n");
 }
@@ -42,6 +45,9 @@ int fl_cmd_certs(int argc, char **argv)
             i++;
         } else if (!strcmp(k, "--days") && v) {
             c.days = (uint32_t)strtoul(v, &end, 10);
+            i++;
+        } else if (!strcmp(k, "--ca") && v) {
+            c.ca_dir = v;
             i++;
         } else if (!strcmp(k, "--hosts") && v) {
             c.hosts = v;
@@ -68,7 +74,8 @@ int fl_cmd_certs(int argc, char **argv)
         fprintf(stderr, "faultline %s\n", m.text);
         return rc == FL_ECONFIG ? FL_EXIT_USAGE : 1;
     }
-    printf("certs: a CA, %u node certificates and a client certificate in %s%s\n", c.nodes, c.dir,
+    printf("certs: %u node certificates and a client certificate in %s, signed by %s%s%s\n",
+           c.nodes, c.dir, c.ca_dir ? "the CA of " : "a new CA", c.ca_dir ? c.ca_dir : "",
            c.expired ? " (expired, for tests)" : "");
     return 0;
 }
