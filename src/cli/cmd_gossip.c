@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "faultline/error.h"
 #include "faultline/gossip.h"
+#include "faultline/httpd.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +22,7 @@ static void usage(FILE *f)
             "usage: faultline gossip --bind HOST:PORT [--join HOST:PORT[,HOST:PORT...]]\n"
             "                        [--key-file PATH] [--id N] [--peer ID@HOST:PORT ...]\n"
             "                        [--interval-ms T] [--timeout-ms T] [--duration SEC]\n"
-            "                        [--no-lifeguard]\n"
+            "                        [--no-lifeguard] [--metrics HOST:PORT]\n"
             "       faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
             "Runs one SWIM + Lifeguard member on UDP. --join addresses are asked for their id\n"
             "and become seeds (the way in, and back after a partition); --peer gives a member\n"
@@ -30,12 +31,15 @@ static void usage(FILE *f)
             "digits or 32 raw bytes): every packet is then authenticated (HMAC-SHA-512-256 with a\n"
             "time window and replay cache) and anything else is dropped and counted.\n"
             "Prints each membership change as it happens. SIGINT/SIGTERM or the end of\n"
-            "--duration seconds: a graceful leave, a few periods to spread it, exit 0.\n");
+            "--duration seconds: a graceful leave, a few periods to spread it, exit 0.\n"
+            "--metrics serves /metrics (Prometheus text format) over HTTP: packet counters.\n");
 }
 
 typedef struct gossip_run {
     fl_time_ns t0;
     fl_gossip *g;
+    fl_metrics reg; /* --metrics */
+    fl_httpd httpd;
     int sigfd;
     fl_loop_watch sigw;
     bool leaving;
@@ -149,6 +153,8 @@ typedef struct gossip_opts {
     fl_gossip_key key;
     double duration;
     bool have_bind;
+    bool metrics_on;
+    fl_addr metrics;
 } gossip_opts;
 
 /* One option with its value v; 0, 1 (bad: message in m) or 2 (help). */
@@ -180,6 +186,9 @@ static int parse_opt(gossip_opts *o, const char *a, const char *v, fl_errmsg *m)
         o->c.swim.probe_interval_ns = (fl_time_ns)(d * 1e6);
     } else if (!strcmp(a, "--timeout-ms") && positive(v, 60000, &d)) {
         o->c.swim.probe_timeout_ns = (fl_time_ns)(d * 1e6);
+    } else if (!strcmp(a, "--metrics")) {
+        o->metrics_on = true;
+        return fl_addr_parse(v, &o->metrics, m) ? 1 : 0;
     } else if (!strcmp(a, "--duration") && positive(v, 1e9, &d)) {
         o->duration = d;
     } else {
@@ -222,6 +231,16 @@ static int parse_args(gossip_opts *o, int argc, char **argv)
     return 0;
 }
 
+static int serve_metrics(void *arg, const char *path, fl_buf *body, const char **type)
+{
+    gossip_run *r = arg;
+    if (strcmp(path, "/metrics") != 0)
+        return 404;
+    fl_gossip_metrics(r->g, &r->reg);
+    *type = "text/plain; version=0.0.4; charset=utf-8";
+    return fl_metrics_render(&r->reg, body) ? 500 : 200;
+}
+
 static void print_start(const fl_gossip *g, const gossip_opts *o)
 {
     char addr[FL_ADDR_STR_MAX];
@@ -252,6 +271,12 @@ static int run_agent(gossip_opts *o)
         goto out;
     }
     print_start(&g, o);
+    fl_metrics_init(&r.reg);
+    r.httpd.lfd = -1;
+    if (o->metrics_on && fl_httpd_start(&r.httpd, &loop, &o->metrics, serve_metrics, &r, &m)) {
+        fprintf(stderr, "faultline gossip: --metrics: %s\n", m.text);
+        goto out;
+    }
     if (open_signals(&loop, &r)) {
         fprintf(stderr, "faultline gossip: cannot watch signals\n");
         rc = FL_EXIT_VIOLATION;
@@ -267,6 +292,9 @@ static int run_agent(gossip_opts *o)
            (unsigned long long)g.malformed, fl_swim_member_count(&g.core),
            fl_swim_live_count(&g.core));
 out:
+    if (r.httpd.lfd >= 0)
+        fl_httpd_stop(&r.httpd);
+    fl_metrics_free(&r.reg);
     if (r.sigw.active)
         fl_loop_watch_stop(&loop, &r.sigw);
     if (r.sigfd >= 0)

@@ -151,6 +151,7 @@ static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev);
 static void sync_start(srv *s)
 {
     fl_peers_flush(&s->peers); /* followers start on our entries while we fsync them */
+    fl__metrics_sync(s, true, s->persist_seq - s->sync_seq);
     s->sync_seq = s->persist_seq;
     int rc = fl_raft_store_sync_start(&s->store);
     if (rc == 0 && !s->sync_watch.active)
@@ -173,6 +174,7 @@ static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         sync_failed(s, m.text);
         return;
     }
+    fl__metrics_sync(s, false, 0);
     s->reported_seq = s->sync_seq;
     fl_raft_event e = {.type = FL_RAFT_EV_PERSISTED, .u.seq = s->sync_seq};
     fl_raft_update up;
@@ -371,6 +373,7 @@ static void handle_update(srv *s, const fl_raft_update *up)
     if (up->n_reads)
         fl__ops_reads(s, up->reads, up->n_reads); /* after this update's entries */
     observe(s, up);
+    fl__metrics_update(s, up);
     arm_tick(s, up->deadline_ns);
 }
 
@@ -415,6 +418,7 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
                         .u.propose = {stamp(s, cmd, len), (uint32_t)len}};
     fl_raft_update up;
     int rc = step(s, &ev, &up);
+    fl__metrics_proposal(s, rc);
     *index = up.proposed_index;
     *term = up.proposed_term;
     return rc;
@@ -424,7 +428,9 @@ int fl__srv_read(srv *s, uint64_t ctx)
 {
     fl_raft_event ev = {.type = FL_RAFT_EV_READ, .u.read_ctx = ctx};
     fl_raft_update up;
-    return step(s, &ev, &up);
+    int rc = step(s, &ev, &up);
+    fl__metrics_read(s, rc);
+    return rc;
 }
 
 int fl__srv_transfer(srv *s, fl_node_id to)
@@ -560,11 +566,14 @@ static int start(srv *s, fl_errmsg *m)
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))
         return rc;
     s->peers_up = true;
+    if ((rc = fl__metrics_open(s, m)))
+        return rc;
     return fl__conn_listen(s, m);
 }
 
 static void stop(srv *s)
 {
+    fl__metrics_close(s);
     fl__conn_close_all(s);
     fl__ops_close_all(s);
     if (s->peers_up)

@@ -65,6 +65,7 @@ static void collect(conn *c)
         if (!c->fifo_head)
             c->fifo_tail = NULL;
         c->inflight--;
+        fl__metrics_command(c->s, o->def, &o->reply);
         fl_buf_put_bytes(&c->out, o->reply.data, o->reply.len);
         fl__op_free(o);
     }

@@ -179,7 +179,8 @@ struct srv {
     uint64_t commands, connections_total, rejected_conns;
     uint32_t clients_max; /* cfg.clients_max, lowered to what the fd limit allows */
     fl_index expiry_noop; /* the index of a noop proposed to expire keys, 0 = none */
-    fl_tls tls;           /* cfg.tls loaded (tls_up): the client and peer ports' TLS */
+    struct srv_metrics *metrics; /* --metrics (server_metrics.c); NULL when off */
+    fl_tls tls;                  /* cfg.tls loaded (tls_up): the client and peer ports' TLS */
     bool tls_up;
     uint64_t tls_refused; /* client connections whose TLS handshake failed */
 };
@@ -258,5 +259,15 @@ void fl__config_now(op *o);
 void fl__put_null(const op *o, fl_buf *out);
 void fl__put_null_array(const op *o, fl_buf *out);
 void fl__put_text(const op *o, fl_buf *out, const void *p, size_t n); /* INFO-like text */
+
+/* server_metrics.c: --metrics. Each hook is a no-op while metrics are off. */
+int fl__metrics_open(srv *s, fl_errmsg *m);
+void fl__metrics_close(srv *s);
+void fl__metrics_update(srv *s, const fl_raft_update *up); /* leader changes, reads decided */
+void fl__metrics_proposal(srv *s, int rc);                 /* a PROPOSE's result */
+void fl__metrics_read(srv *s, int rc);                     /* a READ's result */
+/* A group commit of `records` WAL records handed to the sync worker (started), or done. */
+void fl__metrics_sync(srv *s, bool started, uint64_t records);
+void fl__metrics_command(srv *s, const cmd_def *def, const fl_buf *reply); /* one answered */
 
 #endif
