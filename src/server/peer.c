@@ -90,9 +90,13 @@ static void put_hello(fl_peer_out *o)
     fl_buf_put_u32(&o->out, o->id);
 }
 
+static bool out_verify(fl_peer_out *o);
+
 static void out_flush(fl_peer_out *o)
 {
     fl_errmsg m;
+    if (!o->verified && !out_verify(o)) /* nothing leaves before the acceptor's name checks */
+        return;
     while (o->out_off < o->out.len) {
         size_t put = 0;
         if (fl_stream_write(&o->st, o->out.data + o->out_off, o->out.len - o->out_off, &put, &m)) {
