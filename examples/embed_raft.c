@@ -19,15 +19,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#define NODES 3
-#define QUEUE 4096
+#define NODES   3
+#define QUEUE   4096
 #define TICK_NS (1000 * 1000) /* one loop turn is a millisecond of our clock */
 
 typedef struct node {
     fl_raft raft;
     bool up;
-    int fd;                  /* its log file */
-    fl_raft_entry *log;      /* what the file holds, replayed (entries own their data) */
+    int fd;             /* its log file */
+    fl_raft_entry *log; /* what the file holds, replayed (entries own their data) */
     size_t n_log;
     fl_term term;
     fl_node_id vote;

@@ -41,10 +41,10 @@ typedef void (*fl_peer_frame_fn)(void *arg, fl_node_id from, uint8_t type, const
 typedef struct fl_peer_out {
     fl_node_id id;
     fl_addr addr;
-    int fd; /* -1 when not connected */
+    int fd;       /* -1 when not connected */
     fl_stream st; /* owns fd */
     bool connected;
-    bool verified; /* TLS handshake and name check done (plain: once connected) */
+    bool verified;    /* TLS handshake and name check done (plain: once connected) */
     fl_time_ns up_ns; /* when it was verified */
     fl_loop_watch w;
     fl_buf out;

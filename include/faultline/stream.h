@@ -31,10 +31,10 @@ enum {
 
 typedef struct fl_stream {
     int fd;
-    void *ssl;      /* SSL *, NULL for a plain stream */
-    uint32_t flags; /* FL_STREAM_* */
-    uint32_t want;  /* FL_LOOP_READ / FL_LOOP_WRITE the TLS engine waits for */
-    bool ready;     /* plain, or the handshake is done */
+    void *ssl;                       /* SSL *, NULL for a plain stream */
+    uint32_t flags;                  /* FL_STREAM_* */
+    uint32_t want;                   /* FL_LOOP_READ / FL_LOOP_WRITE the TLS engine waits for */
+    bool ready;                      /* plain, or the handshake is done */
     char peer_name[FL_TLS_NAME_MAX]; /* the verified peer certificate's Common Name, or "" */
 } fl_stream;
 

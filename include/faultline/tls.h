@@ -48,8 +48,8 @@ const char *fl_tls_node_name(fl_node_id id, char *out);
  * hosts), client.crt / client.key (for --tls-client-auth). Keys are ECDSA P-256, mode 0600. */
 typedef struct fl_tls_certs_config {
     const char *dir;
-    uint32_t nodes;  /* 1..FL_RAFT_NODES_MAX */
-    uint32_t days;   /* validity from now (default 825) */
+    uint32_t nodes;     /* 1..FL_RAFT_NODES_MAX */
+    uint32_t days;      /* validity from now (default 825) */
     bool expired;       /* test hook: node and client certificates expired yesterday */
     const char *hosts;  /* NULL or "h1,h2,...": node i also gets the i-th (IP or DNS name) */
     const char *ca_dir; /* NULL: a new CA; else sign with ca_dir's ca.crt and ca.key (and

@@ -314,8 +314,9 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         fl_buf_reset(&c->out);
         c->out_off = 0;
     }
-    fl_loop_watch_modify(&c->b->loop, &c->w,
-                         fl_stream_interest(&c->st, FL_LOOP_READ | (c->out.len ? FL_LOOP_WRITE : 0)));
+    fl_loop_watch_modify(
+        &c->b->loop, &c->w,
+        fl_stream_interest(&c->st, FL_LOOP_READ | (c->out.len ? FL_LOOP_WRITE : 0)));
 }
 
 static void conn_open(bconn *c)
@@ -330,7 +331,8 @@ static void conn_open(bconn *c)
         fl_stream_plain(&c->st, c->fd);
     if (rc) /* fl_stream_tls closed the fd */
         c->fd = -1;
-    if (rc || fl_loop_watch_start(&b->loop, &c->w, c->fd, FL_LOOP_READ | FL_LOOP_WRITE, conn_io, c)) {
+    if (rc ||
+        fl_loop_watch_start(&b->loop, &c->w, c->fd, FL_LOOP_READ | FL_LOOP_WRITE, conn_io, c)) {
         if (c->fd >= 0)
             fl_stream_close(&c->st);
         c->fd = -1;

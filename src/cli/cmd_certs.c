@@ -11,21 +11,22 @@
 
 static void certs_usage(FILE *f)
 {
-    fprintf(f,
-            "usage: faultline certs DIR --nodes N [--days D] [--hosts H1,H2,...] [--ca CADIR]\n"
-            "                       [--expired]\n\n"
-            "Makes a new cluster CA and its certificates in DIR (ECDSA P-256, SHA-256):\n"
-            "  ca.crt, ca.key            the CA (keep ca.key offline once the nodes have theirs)\n"
-            "  node<i>.crt, node<i>.key  node i = 1..N: subject CN \"faultline-node-<i>\", the name\n"
-            "                            a peer must present to be accepted as node i;\n"
-            "                            subjectAltName 127.0.0.1, localhost and the i-th of --hosts\n"
-            "  client.crt, client.key    a client certificate (for --tls-client-auth)\n"
-            "Valid D days (825). --expired (for tests) makes node and client certificates that\n"
-            "expired yesterday. Keys are written mode 0600. Refuses a DIR that has a ca.key.\n"
-            "--ca CADIR: no new CA; the certificates are signed by CADIR's ca.crt and ca.key\n"
-            "(more nodes for a running cluster).\n\n"
-            "Then: faultline server ... --tls-cert DIR/node1.crt --tls-key DIR/node1.key\n"
-            "      --tls-ca DIR/ca.crt   and   redis-cli --tls --cacert DIR/ca.crt -p PORT\n");
+    fprintf(
+        f,
+        "usage: faultline certs DIR --nodes N [--days D] [--hosts H1,H2,...] [--ca CADIR]\n"
+        "                       [--expired]\n\n"
+        "Makes a new cluster CA and its certificates in DIR (ECDSA P-256, SHA-256):\n"
+        "  ca.crt, ca.key            the CA (keep ca.key offline once the nodes have theirs)\n"
+        "  node<i>.crt, node<i>.key  node i = 1..N: subject CN \"faultline-node-<i>\", the name\n"
+        "                            a peer must present to be accepted as node i;\n"
+        "                            subjectAltName 127.0.0.1, localhost and the i-th of --hosts\n"
+        "  client.crt, client.key    a client certificate (for --tls-client-auth)\n"
+        "Valid D days (825). --expired (for tests) makes node and client certificates that\n"
+        "expired yesterday. Keys are written mode 0600. Refuses a DIR that has a ca.key.\n"
+        "--ca CADIR: no new CA; the certificates are signed by CADIR's ca.crt and ca.key\n"
+        "(more nodes for a running cluster).\n\n"
+        "Then: faultline server ... --tls-cert DIR/node1.crt --tls-key DIR/node1.key\n"
+        "      --tls-ca DIR/ca.crt   and   redis-cli --tls --cacert DIR/ca.crt -p PORT\n");
 }
 
 int fl_cmd_certs(int argc, char **argv)

@@ -28,8 +28,8 @@ typedef struct cluster_opts {
     const char *requirepass;
     const char *log_level;
     const char *election_ms;
-    const char *tls_dir;      /* --tls DIR: node<i>.crt / .key and ca.crt there (made if none) */
-    int metrics_port;         /* --metrics-port P: node i serves /metrics on 127.0.0.1:P+i */
+    const char *tls_dir; /* --tls DIR: node<i>.crt / .key and ca.crt there (made if none) */
+    int metrics_port;    /* --metrics-port P: node i serves /metrics on 127.0.0.1:P+i */
 } cluster_opts;
 
 static void cluster_usage(FILE *f)
@@ -73,8 +73,7 @@ static int parse_opts(int argc, char **argv, cluster_opts *o)
             return -1;
     }
     if (o->nodes < 1 || o->nodes > CLUSTER_NODES_MAX || o->base_port < 1 || o->metrics_port < 0 ||
-        o->metrics_port + o->nodes > 65535 ||
-        o->base_port + PEER_PORT_OFFSET + o->nodes > 65535)
+        o->metrics_port + o->nodes > 65535 || o->base_port + PEER_PORT_OFFSET + o->nodes > 65535)
         return -1;
     return 0;
 }

@@ -13,37 +13,38 @@
 
 static void server_usage(FILE *f)
 {
-    fprintf(f, "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
-               "                        --data DIR [--requirepass P] [--election-ms MS]\n"
-               "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
-               "                        [--log-level debug|info|warn|error]\n"
-               "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
-               "                        [--voters ID,...] [--maxclients N] [--timeout SECONDS]\n"
-               "                        [--tls-cert F --tls-key F --tls-ca F [--tls-client-auth]]\n"
-               "                        [--metrics HOST:PORT]\n\n"
-               "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
-               "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
-               "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
-               "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it.\n"
-               "Stops on SIGINT or SIGTERM.\n\n"
-               "GET is linearizable in every read mode:\n"
-               "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
-               "         heartbeat round; a follower asks the leader for that index and\n"
-               "         answers from its own state once it has applied it\n"
-               "  lease  the leader answers at once while a quorum acknowledged it less than\n"
-               "         a lease ago; safe only while clock drift stays under --max-drift-ppm\n"
-               "  log    the read goes through the Raft log like a write\n\n"
-               "--maxclients: RESP connections at most (10000; lowered to what the open-file\n"
-               "limit allows); one more gets \"-ERR max number of clients reached\". --timeout:\n"
-               "close a client idle that many seconds (0, the default: never), as Redis does.\n\n"
-               "--voters names the bootstrap voters (default: every member; give every node\n"
-               "the same list): the other members start empty, outside, until FL.ADD id makes\n"
-               "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n\n"
-               "TLS (all three files, PEM; `faultline certs DIR --nodes N` makes them): the client\n"
-               "port speaks TLS (redis-cli --tls --cacert CA); --tls-client-auth also requires\n"
-               "a client certificate of the CA. The peer port is mutual TLS: a peer is accepted\n"
-               "only with a certificate of the CA whose subject CN is \"faultline-node-<id>\" for\n"
-               "the id it claims. --metrics serves /metrics (Prometheus text format) over HTTP.\n");
+    fprintf(f,
+            "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
+            "                        --data DIR [--requirepass P] [--election-ms MS]\n"
+            "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
+            "                        [--log-level debug|info|warn|error]\n"
+            "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
+            "                        [--voters ID,...] [--maxclients N] [--timeout SECONDS]\n"
+            "                        [--tls-cert F --tls-key F --tls-ca F [--tls-client-auth]]\n"
+            "                        [--metrics HOST:PORT]\n\n"
+            "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
+            "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
+            "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
+            "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it.\n"
+            "Stops on SIGINT or SIGTERM.\n\n"
+            "GET is linearizable in every read mode:\n"
+            "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
+            "         heartbeat round; a follower asks the leader for that index and\n"
+            "         answers from its own state once it has applied it\n"
+            "  lease  the leader answers at once while a quorum acknowledged it less than\n"
+            "         a lease ago; safe only while clock drift stays under --max-drift-ppm\n"
+            "  log    the read goes through the Raft log like a write\n\n"
+            "--maxclients: RESP connections at most (10000; lowered to what the open-file\n"
+            "limit allows); one more gets \"-ERR max number of clients reached\". --timeout:\n"
+            "close a client idle that many seconds (0, the default: never), as Redis does.\n\n"
+            "--voters names the bootstrap voters (default: every member; give every node\n"
+            "the same list): the other members start empty, outside, until FL.ADD id makes\n"
+            "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n\n"
+            "TLS (all three files, PEM; `faultline certs DIR --nodes N` makes them): the client\n"
+            "port speaks TLS (redis-cli --tls --cacert CA); --tls-client-auth also requires\n"
+            "a client certificate of the CA. The peer port is mutual TLS: a peer is accepted\n"
+            "only with a certificate of the CA whose subject CN is \"faultline-node-<id>\" for\n"
+            "the id it claims. --metrics serves /metrics (Prometheus text format) over HTTP.\n");
 }
 
 static int parse_ms(const char *s, fl_time_ns *out)
@@ -72,7 +73,7 @@ static int read_mode_parse(const char *v, fl_server_read_mode *mode)
 /* --tls-cert, --tls-key, --tls-ca (paths) and --metrics HOST:PORT; -1 for anything else. */
 static int tls_option(fl_server_config *c, const char *opt, const char *val, fl_errmsg *m)
 {
-    char *dst = !strcmp(opt, "--tls-cert") ? c->tls.cert
+    char *dst = !strcmp(opt, "--tls-cert")  ? c->tls.cert
                 : !strcmp(opt, "--tls-key") ? c->tls.key
                 : !strcmp(opt, "--tls-ca")  ? c->tls.ca
                                             : NULL;
@@ -213,7 +214,8 @@ int fl_cmd_server(int argc, char **argv)
         have_listen |= !strcmp(argv[i], "--listen");
     }
     if (c.tls_client_auth && !c.tls_on) {
-        fprintf(stderr, "faultline server: --tls-client-auth needs --tls-cert, --tls-key, --tls-ca\n");
+        fprintf(stderr,
+                "faultline server: --tls-client-auth needs --tls-cert, --tls-key, --tls-ca\n");
         return FL_EXIT_USAGE;
     }
     if (!c.id || !cluster || !have_listen || !c.data_dir[0]) {

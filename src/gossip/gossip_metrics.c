@@ -38,8 +38,7 @@ static const gm_def defs[] = {
     {"faultline_gossip_refutations_total", "Times this member refuted a suspicion of itself.",
      FL_METRIC_COUNTER},
     {"faultline_gossip_members", "Members in the table, self included.", FL_METRIC_GAUGE},
-    {"faultline_gossip_live_members", "Members alive or suspect, self included.",
-     FL_METRIC_GAUGE},
+    {"faultline_gossip_live_members", "Members alive or suspect, self included.", FL_METRIC_GAUGE},
     {"faultline_gossip_health", "Lifeguard's local health multiplier minus one (0 is healthy).",
      FL_METRIC_GAUGE},
 };
@@ -48,11 +47,21 @@ void fl_gossip_metrics(const fl_gossip *g, fl_metrics *reg)
 {
     const fl_swim_stats *st = fl_swim_get_stats(&g->core);
     const double v[] = {
-        (double)g->sent,        (double)g->received,         (double)g->send_errors,
-        (double)g->no_address,  (double)g->rejected,         (double)g->replayed,
-        (double)g->malformed,   (double)g->queries,          (double)st->probes,
-        (double)st->probes_failed, (double)st->suspicions,   (double)st->deaths,
-        (double)st->refutations, fl_swim_member_count(&g->core), fl_swim_live_count(&g->core),
+        (double)g->sent,
+        (double)g->received,
+        (double)g->send_errors,
+        (double)g->no_address,
+        (double)g->rejected,
+        (double)g->replayed,
+        (double)g->malformed,
+        (double)g->queries,
+        (double)st->probes,
+        (double)st->probes_failed,
+        (double)st->suspicions,
+        (double)st->deaths,
+        (double)st->refutations,
+        fl_swim_member_count(&g->core),
+        fl_swim_live_count(&g->core),
         fl_swim_health(&g->core),
     };
     _Static_assert(sizeof(v) / sizeof(v[0]) == sizeof(defs) / sizeof(defs[0]), "one value each");

@@ -54,7 +54,8 @@ static const char *reason(int status)
 static void respond(fl_httpd_conn *c)
 {
     fl_httpd *h = c->h;
-    char *line = (char *)c->in.data, *sp1 = strchr(line, ' '), *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+    char *line = (char *)c->in.data, *sp1 = strchr(line, ' '),
+         *sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
     fl_buf body;
     fl_buf_init(&body);
     const char *type = "text/plain; charset=utf-8";
@@ -79,7 +80,8 @@ static void respond(fl_httpd_conn *c)
     fl_buf_printf(&c->out,
                   "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                   "Connection: close\r\n%s\r\n",
-                  status, reason(status), type, body.len, status == 405 ? "Allow: GET, HEAD\r\n" : "");
+                  status, reason(status), type, body.len,
+                  status == 405 ? "Allow: GET, HEAD\r\n" : "");
     if (!head)
         fl_buf_put_bytes(&c->out, body.data, body.len);
     fl_buf_free(&body);
@@ -118,8 +120,8 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         respond(c);
     while (!broken && c->writing && c->out_off < c->out.len) {
         size_t put = 0;
-        broken = fl_net_write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, &put,
-                              NULL) != 0;
+        broken =
+            fl_net_write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, &put, NULL) != 0;
         if (put == 0)
             break;
         c->out_off += put;

@@ -78,7 +78,8 @@ int fl_tls_init(fl_tls *t, const fl_tls_config *c, fl_errmsg *m)
     SSL_CTX_set_read_ahead(ctx, 0); /* stream.h: whole records only, never more */
     if (!c->cert[0] != !c->key[0]) {
         fl_tls_close(t);
-        return fl_errmsg_set(m, FL_ECONFIG, "TLS: a certificate needs its key and a key its certificate");
+        return fl_errmsg_set(m, FL_ECONFIG,
+                             "TLS: a certificate needs its key and a key its certificate");
     }
     if (c->cert[0] && SSL_CTX_use_certificate_chain_file(ctx, c->cert) != 1)
         return ssl_error(t, m, "cannot load the certificate", c->cert);

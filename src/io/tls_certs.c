@@ -93,8 +93,8 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *is
               X509_gmtime_adj(X509_getm_notBefore(x), from_s) &&
               X509_gmtime_adj(X509_getm_notAfter(x), to_s) && X509_set_pubkey(x, key);
     X509_NAME *name = ok ? X509_get_subject_name(x) : NULL;
-    ok = ok && X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
-                                          -1, 0);
+    ok = ok &&
+         X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
     ok = ok && X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
     for (size_t i = 0; ok && nids[i]; i++)
         ok = add_ext(x, issuer, nids[i], values[i]) == 0;
@@ -165,9 +165,9 @@ static int make_leaf(certgen *g, const char *file, const char *cn, const char *s
     const char *values[] = {"critical,CA:FALSE", "critical,digitalSignature",
                             server ? "serverAuth,clientAuth" : "clientAuth", san};
     EVP_PKEY *key = EVP_EC_gen("P-256");
-    X509 *x = key ? make_cert(key, cn, g->ca, g->ca_key, from, to, server ? nids_srv : nids_cli,
-                              values)
-                  : NULL;
+    X509 *x =
+        key ? make_cert(key, cn, g->ca, g->ca_key, from, to, server ? nids_srv : nids_cli, values)
+            : NULL;
     int rc = x ? write_pair(g, file, x, key) : openssl_fail(g, cn);
     X509_free(x);
     EVP_PKEY_free(key);
@@ -185,14 +185,13 @@ static int make_ca(certgen *g)
                              path);
     RAND_bytes(r, sizeof(r));
     snprintf(cn, sizeof(cn), "faultline cluster CA %02x%02x%02x%02x", r[0], r[1], r[2], r[3]);
-    static const int nids[] = {NID_basic_constraints, NID_key_usage, NID_subject_key_identifier,
-                               0};
-    static const char *const values[] = {"critical,CA:TRUE,pathlen:0", "critical,keyCertSign,cRLSign",
-                                         "hash"};
+    static const int nids[] = {NID_basic_constraints, NID_key_usage, NID_subject_key_identifier, 0};
+    static const char *const values[] = {"critical,CA:TRUE,pathlen:0",
+                                         "critical,keyCertSign,cRLSign", "hash"};
     g->ca_key = EVP_EC_gen("P-256");
-    g->ca = g->ca_key ? make_cert(g->ca_key, cn, NULL, NULL, -300, (long)g->c->days * DAY_S, nids,
-                                  values)
-                      : NULL;
+    g->ca = g->ca_key
+                ? make_cert(g->ca_key, cn, NULL, NULL, -300, (long)g->c->days * DAY_S, nids, values)
+                : NULL;
     return g->ca ? write_pair(g, "ca", g->ca, g->ca_key) : openssl_fail(g, "the CA");
 }
 

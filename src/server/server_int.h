@@ -177,8 +177,8 @@ struct srv {
     fl_time_ns started_ns;
     uint64_t next_conn_id;
     uint64_t commands, connections_total, rejected_conns;
-    uint32_t clients_max; /* cfg.clients_max, lowered to what the fd limit allows */
-    fl_index expiry_noop; /* the index of a noop proposed to expire keys, 0 = none */
+    uint32_t clients_max;        /* cfg.clients_max, lowered to what the fd limit allows */
+    fl_index expiry_noop;        /* the index of a noop proposed to expire keys, 0 = none */
     struct srv_metrics *metrics; /* --metrics (server_metrics.c); NULL when off */
     fl_tls tls;                  /* cfg.tls loaded (tls_up): the client and peer ports' TLS */
     bool tls_up;

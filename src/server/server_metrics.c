@@ -51,28 +51,36 @@ struct srv_metrics {
     struct timespec sync_t0;
 };
 
-static const double fsync_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                      0.01,   0.025,   0.05,   0.1,   0.25,   0.5,   1, 2.5};
+static const double fsync_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                      0.025,  0.05,    0.1,    0.25,  0.5,    1,     2.5};
 static const double batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
 
 #define COUNTER(name, help, labels)                                                                \
     fl_metrics_get(&sm->reg, name, help, FL_METRIC_COUNTER, labels, NULL, 0)
-#define GAUGE(name, help, labels) fl_metrics_get(&sm->reg, name, help, FL_METRIC_GAUGE, labels, NULL, 0)
+#define GAUGE(name, help, labels)                                                                  \
+    fl_metrics_get(&sm->reg, name, help, FL_METRIC_GAUGE, labels, NULL, 0)
 
 static void register_raft(struct srv_metrics *sm)
 {
     char l[FL_METRICS_LABELS_MAX];
     for (int r = 0; r < 4; r++)
-        sm->role[r] = GAUGE("faultline_raft_role", "1 for the role this node is in, 0 for the others.",
-                            fl_metrics_labels(l, "role", fl_raft_role_name((fl_raft_role)r), NULL, NULL));
+        sm->role[r] =
+            GAUGE("faultline_raft_role", "1 for the role this node is in, 0 for the others.",
+                  fl_metrics_labels(l, "role", fl_raft_role_name((fl_raft_role)r), NULL, NULL));
     sm->term = GAUGE("faultline_raft_term", "The node's current Raft term.", NULL);
-    sm->commit = GAUGE("faultline_raft_commit_index", "The highest log index known committed.", NULL);
-    sm->applied = GAUGE("faultline_raft_applied_index", "The highest log index applied to the kv.", NULL);
-    sm->last_index = GAUGE("faultline_raft_last_index", "The index of the last entry in the log.", NULL);
-    sm->snapshot_index = GAUGE("faultline_raft_snapshot_index", "The index the latest snapshot covers.", NULL);
-    sm->leader = GAUGE("faultline_raft_leader_id", "The node id this node takes for leader; 0 for none.", NULL);
-    sm->leader_changes = COUNTER("faultline_raft_leader_changes_total",
-                                 "Times this node learned of a leader other than the last it knew.", NULL);
+    sm->commit =
+        GAUGE("faultline_raft_commit_index", "The highest log index known committed.", NULL);
+    sm->applied =
+        GAUGE("faultline_raft_applied_index", "The highest log index applied to the kv.", NULL);
+    sm->last_index =
+        GAUGE("faultline_raft_last_index", "The index of the last entry in the log.", NULL);
+    sm->snapshot_index =
+        GAUGE("faultline_raft_snapshot_index", "The index the latest snapshot covers.", NULL);
+    sm->leader = GAUGE("faultline_raft_leader_id",
+                       "The node id this node takes for leader; 0 for none.", NULL);
+    sm->leader_changes =
+        COUNTER("faultline_raft_leader_changes_total",
+                "Times this node learned of a leader other than the last it knew.", NULL);
     static const char *const prop[PROP_N] = {"ok", "not_leader", "busy", "too_big", "error"};
     for (int i = 0; i < PROP_N; i++)
         sm->proposals[i] = COUNTER("faultline_raft_proposals_total",
@@ -92,18 +100,22 @@ static void register_storage(struct srv_metrics *sm)
                                        "thread until its fdatasync completed.",
                                        FL_METRIC_HISTOGRAM, NULL, fsync_bounds,
                                        sizeof(fsync_bounds) / sizeof(fsync_bounds[0]));
-    sm->fsync_records = fl_metrics_get(&sm->reg, "faultline_wal_fsync_batch_records",
-                                       "WAL records made durable by one group commit.",
-                                       FL_METRIC_HISTOGRAM, NULL, batch_bounds,
-                                       sizeof(batch_bounds) / sizeof(batch_bounds[0]));
-    sm->wal_bytes = COUNTER("faultline_wal_written_bytes_total", "Bytes written to WAL segments.", NULL);
-    sm->wal_fsyncs = COUNTER("faultline_wal_fsyncs_total", "fdatasync calls on WAL segments.", NULL);
+    sm->fsync_records =
+        fl_metrics_get(&sm->reg, "faultline_wal_fsync_batch_records",
+                       "WAL records made durable by one group commit.", FL_METRIC_HISTOGRAM, NULL,
+                       batch_bounds, sizeof(batch_bounds) / sizeof(batch_bounds[0]));
+    sm->wal_bytes =
+        COUNTER("faultline_wal_written_bytes_total", "Bytes written to WAL segments.", NULL);
+    sm->wal_fsyncs =
+        COUNTER("faultline_wal_fsyncs_total", "fdatasync calls on WAL segments.", NULL);
     sm->wal_segments = GAUGE("faultline_wal_segments", "WAL segment files.", NULL);
     sm->wal_deleted = COUNTER("faultline_wal_segments_deleted_total",
                               "WAL segment files removed behind snapshots.", NULL);
-    sm->snap_taken = COUNTER("faultline_snapshots_taken_total", "Snapshots this node took of its kv.", NULL);
-    sm->snap_installed = COUNTER("faultline_snapshots_installed_total",
-                                 "Snapshots this node installed from its leader (InstallSnapshot).", NULL);
+    sm->snap_taken =
+        COUNTER("faultline_snapshots_taken_total", "Snapshots this node took of its kv.", NULL);
+    sm->snap_installed =
+        COUNTER("faultline_snapshots_installed_total",
+                "Snapshots this node installed from its leader (InstallSnapshot).", NULL);
 }
 
 static void register_links(srv *s, struct srv_metrics *sm)
@@ -111,11 +123,13 @@ static void register_links(srv *s, struct srv_metrics *sm)
     sm->clients = GAUGE("faultline_client_connections", "Open client (RESP) connections.", NULL);
     sm->clients_total = COUNTER("faultline_client_connections_accepted_total",
                                 "Client connections accepted.", NULL);
-    sm->clients_rejected = COUNTER("faultline_client_connections_rejected_total",
-                                   "Client connections closed at once: --maxclients reached.", NULL);
+    sm->clients_rejected =
+        COUNTER("faultline_client_connections_rejected_total",
+                "Client connections closed at once: --maxclients reached.", NULL);
     sm->clients_tls_refused = COUNTER("faultline_client_tls_handshake_failures_total",
                                       "Client connections whose TLS handshake failed.", NULL);
-    sm->ops_inflight = GAUGE("faultline_client_operations_in_flight", "Client commands not answered yet.", NULL);
+    sm->ops_inflight =
+        GAUGE("faultline_client_operations_in_flight", "Client commands not answered yet.", NULL);
     sm->ops_timed_out = COUNTER("faultline_client_operations_timed_out_total",
                                 "Client commands answered with a timeout.", NULL);
     sm->peers_refused = COUNTER("faultline_peer_connections_refused_total",
@@ -129,11 +143,13 @@ static void register_links(srv *s, struct srv_metrics *sm)
         snprintf(id, sizeof(id), "%u", p->id);
         fl_metrics_labels(l, "peer", id, NULL, NULL);
         p->up = GAUGE("faultline_peer_up", "1 while the outgoing connection to the peer is up.", l);
-        p->queue = GAUGE("faultline_peer_send_queue_bytes", "Bytes queued for the peer, not yet written.", l);
+        p->queue = GAUGE("faultline_peer_send_queue_bytes",
+                         "Bytes queued for the peer, not yet written.", l);
         p->dropped = COUNTER("faultline_peer_dropped_frames_total",
                              "Frames for the peer dropped: not connected, or its queue full.", l);
         p->sent = COUNTER("faultline_peer_sent_bytes_total", "Bytes written to the peer.", l);
-        p->received = COUNTER("faultline_peer_received_bytes_total", "Bytes received from the peer.", l);
+        p->received =
+            COUNTER("faultline_peer_received_bytes_total", "Bytes received from the peer.", l);
     }
 }
 
@@ -239,11 +255,11 @@ void fl__metrics_proposal(srv *s, int rc)
 {
     if (!s->metrics)
         return;
-    int k = rc == 0                 ? PROP_OK
-            : rc == FL_ENOTLEADER   ? PROP_NOT_LEADER
+    int k = rc == 0                            ? PROP_OK
+            : rc == FL_ENOTLEADER              ? PROP_NOT_LEADER
             : rc == FL_EBUSY || rc == FL_EFULL ? PROP_BUSY
-            : rc == FL_ETOOBIG      ? PROP_TOO_BIG
-                                    : PROP_ERROR;
+            : rc == FL_ETOOBIG                 ? PROP_TOO_BIG
+                                               : PROP_ERROR;
     fl_metric_add(s->metrics->proposals[k], 1);
 }
 
@@ -293,7 +309,8 @@ void fl__metrics_command(srv *s, const cmd_def *def, const fl_buf *reply)
         for (const char *p = def ? def->name : unknown_cmd; *p && n + 1 < sizeof(name); p++)
             name[n++] = (char)tolower((unsigned char)*p);
         name[n] = 0;
-        const char *help = "Client commands answered, by command and result (error: an error reply).";
+        const char *help =
+            "Client commands answered, by command and result (error: an error reply).";
         sm->cmds[h].key = key;
         sm->cmds[h].ok = COUNTER("faultline_commands_total", help,
                                  fl_metrics_labels(l, "command", name, "result", "ok"));

@@ -23,7 +23,8 @@ static double prom_value(const char *text, const char *series)
 
 static bool prom_name_char(char c, bool first)
 {
-    return isalpha((unsigned char)c) || c == '_' || c == ':' || (!first && isdigit((unsigned char)c));
+    return isalpha((unsigned char)c) || c == '_' || c == ':' ||
+           (!first && isdigit((unsigned char)c));
 }
 
 /* Checks the whole text; on failure prints the line and why, returns false. */

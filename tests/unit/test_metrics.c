@@ -28,8 +28,8 @@ static void fill(fl_metrics *m)
     fl_metric *g = fl_metrics_get(m, "t_queue_bytes", "Queued \\ bytes\nsecond line.",
                                   FL_METRIC_GAUGE, NULL, NULL, 0);
     fl_metric_set(g, 12.5);
-    fl_metric *h = fl_metrics_get(m, "t_latency_seconds", "Latency.", FL_METRIC_HISTOGRAM, NULL,
-                                  bounds, 3);
+    fl_metric *h =
+        fl_metrics_get(m, "t_latency_seconds", "Latency.", FL_METRIC_HISTOGRAM, NULL, bounds, 3);
     fl_metric_observe(h, 0.0005);
     fl_metric_observe(h, 0.001); /* on a bound: counted in that bucket (le) */
     fl_metric_observe(h, 0.05);

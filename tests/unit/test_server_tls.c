@@ -115,7 +115,8 @@ static bool tls_cmd_on(SSL *ssl, char *out, size_t size, const char *a, const ch
     }
     *strstr(buf, "\r\n") = 0;
     if (buf[0] == '$')
-        snprintf(out, size, "$%.*s", (int)(size - 2), atol(buf + 1) < 0 ? "nil" : buf + strlen(buf) + 2);
+        snprintf(out, size, "$%.*s", (int)(size - 2),
+                 atol(buf + 1) < 0 ? "nil" : buf + strlen(buf) + 2);
     else
         snprintf(out, size, "%.*s", (int)(size - 1), buf);
     char *end = strstr(out, "\r\n");
@@ -139,8 +140,8 @@ static int tls_wait_leader(rig *r, int ms)
     char out[1024];
     for (int waited = 0; waited < ms; waited += 100, rig_sleep_ms(100))
         for (int i = 1; i <= r->n; i++)
-            if (r->pid[i] > 0 && tls_cmd(r->client_port[i], out, sizeof(out), "FL.STATUS", NULL,
-                                         NULL) &&
+            if (r->pid[i] > 0 &&
+                tls_cmd(r->client_port[i], out, sizeof(out), "FL.STATUS", NULL, NULL) &&
                 strstr(out, "role:leader"))
                 return i;
     return 0;
@@ -219,8 +220,8 @@ TEST(server_tls_cluster_refuses_bad_peers_and_plaintext)
     restart_node3(&r, "a", "node3");
     bool caught_up = false;
     for (int i = 0; i < 100 && !caught_up; i++, rig_sleep_ms(100))
-        caught_up = tls_cmd(r.client_port[3], out, sizeof(out), "GET", "k2", NULL) &&
-                    !strcmp(out, "$v2");
+        caught_up =
+            tls_cmd(r.client_port[3], out, sizeof(out), "GET", "k2", NULL) && !strcmp(out, "$v2");
     CHECK(caught_up);
     if (access("/usr/bin/redis-cli", X_OK) == 0) {
         char cmd[600];

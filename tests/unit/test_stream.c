@@ -94,8 +94,8 @@ static void side_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     if (fl_stream_ready(&s->st)) {
         /* odd-sized writes: partial records, retries with more bytes behind the same ones */
         size_t left = s->out.len - s->out_off, n = 1 + fl_rng_range(&s->rng, 0, 40000), put = 0;
-        if (left && (s->err = fl_stream_write(&s->st, s->out.data + s->out_off,
-                                              n < left ? n : left, &put, &s->m))) {
+        if (left && (s->err = fl_stream_write(&s->st, s->out.data + s->out_off, n < left ? n : left,
+                                              &put, &s->m))) {
             side_fail(s);
             return;
         }
