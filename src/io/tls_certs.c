@@ -19,28 +19,6 @@
 
 #ifndef FL_HAVE_OPENSSL
 
-/* Signs with ca_dir's CA instead of making one. */
-static int load_ca(certgen *g)
-{
-    char path[FL_TLS_PATH_MAX + 16];
-    for (int k = 0; k < 2; k++) {
-        snprintf(path, sizeof(path), "%s/ca.%s", g->c->ca_dir, k ? "key" : "crt");
-        FILE *f = fopen(path, "r");
-        if (!f)
-            return fl_errmsg_errno(g->m, FL_EIO, errno, "certs: cannot read %s", path);
-        if (k)
-            g->ca_key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-        else
-            g->ca = PEM_read_X509(f, NULL, NULL, NULL);
-        fclose(f);
-        if (!(k ? (void *)g->ca_key : (void *)g->ca))
-            return openssl_fail(g, path);
-    }
-    if (X509_check_private_key(g->ca, g->ca_key) != 1)
-        return openssl_fail(g, "the CA's key does not match its certificate");
-    return 0;
-}
-
 int fl_tls_make_certs(const fl_tls_certs_config *c, fl_errmsg *m)
 {
     (void)c;

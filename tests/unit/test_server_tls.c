@@ -7,6 +7,7 @@
  * --tls-client-auth refuses clients without a certificate of the CA, with an expired one or
  * with another CA's. Skipped, saying so, in a build without OpenSSL. */
 #include "server_rig.h"
+#include "test_certs.h"
 
 #include "faultline/tls.h"
 
@@ -19,18 +20,9 @@ static char certs[160]; /* a: the cluster's CA; b: another CA; x: expired, signe
 
 static void make_certs(const rig *r)
 {
-    char a[200], b[200], x[200];
     snprintf(certs, sizeof(certs), "%s/certs", r->dir);
     CHECK(mkdir(certs, 0755) == 0);
-    snprintf(a, sizeof(a), "%s/a", certs);
-    snprintf(b, sizeof(b), "%s/b", certs);
-    snprintf(x, sizeof(x), "%s/x", certs);
-    fl_errmsg m;
-    fl_tls_certs_config ca = {.dir = a, .nodes = 3}, cb = {.dir = b, .nodes = 3},
-                        cx = {.dir = x, .nodes = 3, .ca_dir = a, .expired = true};
-    CHECK_EQ(fl_tls_make_certs(&ca, &m), 0);
-    CHECK_EQ(fl_tls_make_certs(&cb, &m), 0);
-    CHECK_EQ(fl_tls_make_certs(&cx, &m), 0);
+    test_certs_make(certs, 3);
 }
 
 /* Starts node id with sub/name's certificate and a's CA (the rig's start with TLS options). */

@@ -4,6 +4,7 @@
  * end the run at its deadline short of the data), the names of verified certificates, and the
  * refusals: a plaintext client, a certificate of another CA, an expired one, none at all. */
 #include "test.h"
+#include "test_certs.h"
 
 #include "faultline/buf.h"
 #include "faultline/error.h"
@@ -29,23 +30,14 @@ typedef struct side {
 
 static char dir[64];
 
-/* A CA with two nodes in dir/a, other CAs in dir/b and dir/x (expired, signed by a's CA). */
+/* The certificates of test_certs.h, in a temp dir made on first use. */
 static bool certs_ready(void)
 {
     if (dir[0])
         return true;
     snprintf(dir, sizeof(dir), "/tmp/fl-test-stream-XXXXXX");
     CHECK(mkdtemp(dir) != NULL);
-    char a[96], b[96], x[96];
-    snprintf(a, sizeof(a), "%s/a", dir);
-    snprintf(b, sizeof(b), "%s/b", dir);
-    snprintf(x, sizeof(x), "%s/x", dir);
-    fl_errmsg m;
-    fl_tls_certs_config ca = {.dir = a, .nodes = 2}, cb = {.dir = b, .nodes = 2},
-                        cx = {.dir = x, .nodes = 2, .ca_dir = a, .expired = true};
-    CHECK_EQ(fl_tls_make_certs(&ca, &m), 0);
-    CHECK_EQ(fl_tls_make_certs(&cb, &m), 0);
-    CHECK_EQ(fl_tls_make_certs(&cx, &m), 0);
+    test_certs_make(dir, 2);
     return true;
 }
 
