@@ -195,7 +195,9 @@ static void crash(fl_node_id id)
     node *n = &nodes[id];
     fl_raft_close(&n->raft);
     close(n->fd);
-    log_cut_append(n, 1, 0, NULL);
+    log_cut_append(n, 1, 0, NULL); /* only the file remains */
+    free(n->log);
+    n->log = NULL;
     n->up = false;
 }
 

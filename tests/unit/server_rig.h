@@ -77,7 +77,7 @@ static void rig_cleanup(void)
 }
 
 /* Picks 2n free high ports (random base, retried) and makes a temp dir. */
-static void rig_init(rig *r, int n)
+__attribute__((unused)) static void rig_init(rig *r, int n)
 {
     static bool registered;
     if (!registered)
@@ -110,7 +110,7 @@ static void rig_init(rig *r, int n)
 
 static void rig_start(rig *r, int id)
 {
-    char sid[8], listen[32], data[200], log[200];
+    char sid[16], listen[32], data[200], log[200];
     snprintf(sid, sizeof(sid), "%d", id);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", r->client_port[id]);
     snprintf(data, sizeof(data), "%s/n%d", r->dir, id);
