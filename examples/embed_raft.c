@@ -62,7 +62,8 @@ static void log_cut_append(node *n, fl_index first, size_t count, const fl_raft_
     n->log = realloc(n->log, (n->n_log + count + 1) * sizeof(*n->log));
     for (size_t i = 0; i < count; i++) {
         uint8_t *d = malloc(e[i].len + 1);
-        memcpy(d, e[i].data, e[i].len);
+        if (e[i].len) /* an entry may carry no bytes (and no pointer) */
+            memcpy(d, e[i].data, e[i].len);
         n->log[n->n_log++] = (fl_raft_entry){e[i].term, e[i].type, e[i].len, d};
     }
 }

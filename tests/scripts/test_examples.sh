@@ -5,8 +5,10 @@ set -u
 out=${FL_OUT:-build}
 passed=0
 failed=0
+found=0
 for ex in "$out"/examples/*; do
     [ -x "$ex" ] || continue
+    found=$((found + 1))
     dir=$(mktemp -d /tmp/fl-test-example-XXXXXX)
     if "$ex" "$dir" >"$dir/out.txt" 2>&1; then
         echo "ok   $(basename "$ex"): $(tail -1 "$dir/out.txt")"
@@ -18,6 +20,6 @@ for ex in "$out"/examples/*; do
     fi
     rm -rf "$dir"
 done
-[ "$passed" -gt 0 ] || { echo "FAIL no example program in $out/examples"; failed=$((failed + 1)); }
+[ "$found" -gt 0 ] || { echo "FAIL no example program in $out/examples"; failed=$((failed + 1)); }
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
