@@ -30,23 +30,24 @@ typedef struct side {
 
 static char dir[64];
 
-/* The certificates of test_certs.h, in a temp dir made on first use. */
-static bool certs_ready(void)
-{
-    if (dir[0])
-        return true;
-    snprintf(dir, sizeof(dir), "/tmp/fl-test-stream-XXXXXX");
-    CHECK(mkdtemp(dir) != NULL);
-    test_certs_make(dir, 2);
-    return true;
-}
-
 static void cleanup(void)
 {
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     if (dir[0] && system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", dir);
+}
+
+/* The certificates of test_certs.h, in a temp dir made on first use (removed at exit). */
+static bool certs_ready(void)
+{
+    if (dir[0])
+        return true;
+    snprintf(dir, sizeof(dir), "/tmp/fl-test-stream-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    atexit(cleanup);
+    test_certs_make(dir, 2);
+    return true;
 }
 
 /* A context with sub/name.crt and .key, trusting sub_ca's CA ("" for no file). */
@@ -280,8 +281,6 @@ TEST(stream_tls_refuses_a_plaintext_client)
     CHECK(p.srv.in.len == 0);
     pair_free(&p);
     fl_tls_close(&ts);
-    cleanup();
-    dir[0] = 0;
 }
 
 TEST(tls_init_names_the_file_it_cannot_load)
