@@ -102,4 +102,15 @@ int fl_raft_store_sync_fd(const fl_raft_store *s);
 int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m);
 void fl_raft_store_close(fl_raft_store *s);
 
+/* What metrics show of the store (metrics.h). */
+typedef struct fl_raft_store_stats {
+    uint64_t wal_bytes;        /* written to WAL segments since open */
+    uint64_t wal_fsyncs;       /* fdatasync calls on segments since open */
+    uint64_t wal_segments;     /* segment files now */
+    uint64_t segments_deleted; /* segment files removed behind snapshots */
+} fl_raft_store_stats;
+/* Fills *out. Only while no background sync runs (the WAL is the worker's then): returns
+ * false and leaves *out alone during one. */
+bool fl_raft_store_stats_get(const fl_raft_store *s, fl_raft_store_stats *out);
+
 #endif

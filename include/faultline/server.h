@@ -14,6 +14,7 @@
 #include "faultline/errmsg.h"
 #include "faultline/net.h"
 #include "faultline/raft.h"
+#include "faultline/tls.h"
 
 #define FL_SERVER_PASS_MAX 128
 
@@ -56,6 +57,15 @@ typedef struct fl_server_config {
     fl_addr peer_listen;
     uint32_t mutants;     /* test hook: planted Raft bugs (raft.h fl_raft_mutant); 0 = none */
     bool no_check_quorum; /* Raft option: a leader cut off from a quorum keeps leading */
+    /* TLS (tls_on; tls.h): the client port serves TLS with tls.cert (clients must present a
+     * certificate of tls.ca with tls_client_auth); the peer port is mutual TLS: a peer is
+     * accepted only with a certificate of tls.ca named for the node id it claims. */
+    bool tls_on;
+    bool tls_client_auth;
+    fl_tls_config tls;
+    /* /metrics in the Prometheus text format, served over HTTP here (metrics_on) */
+    bool metrics_on;
+    fl_addr metrics;
 } fl_server_config;
 
 /* Defaults for everything but id, members, listen and data_dir. */

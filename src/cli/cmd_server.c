@@ -13,38 +13,46 @@
 
 static void server_usage(FILE *f)
 {
-    fprintf(f, "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
-               "                        --data DIR [--requirepass P] [--election-ms MS]\n"
-               "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
-               "                        [--log-level debug|info|warn|error]\n"
-               "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
-               "                        [--voters ID,...] [--maxclients N] [--timeout SECONDS]\n"
-               "                        [--peer-listen HOST:PORT] [--check-quorum on|off]\n"
-               "                        [--mutant NAME]\n\n"
-               "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
-               "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
-               "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
-               "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it.\n"
-               "Stops on SIGINT or SIGTERM.\n\n"
-               "GET is linearizable in every read mode:\n"
-               "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
-               "         heartbeat round; a follower asks the leader for that index and\n"
-               "         answers from its own state once it has applied it\n"
-               "  lease  the leader answers at once while a quorum acknowledged it less than\n"
-               "         a lease ago; safe only while clock drift stays under --max-drift-ppm\n"
-               "  log    the read goes through the Raft log like a write\n\n"
-               "--maxclients: RESP connections at most (10000; lowered to what the open-file\n"
-               "limit allows); one more gets \"-ERR max number of clients reached\". --timeout:\n"
-               "close a client idle that many seconds (0, the default: never), as Redis does.\n\n"
-               "--voters names the bootstrap voters (default: every member; give every node\n"
-               "the same list): the other members start empty, outside, until FL.ADD id makes\n"
-               "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n\n"
-               "--peer-listen: listen for peers there rather than at this node's own --cluster\n"
-               "entry, which then names a proxy that forwards to it (faultline nemesis).\n"
-               "--check-quorum off: a leader cut off from a quorum keeps leading (on: it steps\n"
-               "down after an election timeout, the default).\n"
-               "--mutant NAME (a test hook, never for use): run with a planted Raft bug of\n"
-               "docs/mutants.md, e.g. read-no-confirm, to prove a harness catches it.\n");
+    fprintf(f,
+            "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
+            "                        --data DIR [--requirepass P] [--election-ms MS]\n"
+            "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
+            "                        [--log-level debug|info|warn|error]\n"
+            "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
+            "                        [--voters ID,...] [--maxclients N] [--timeout SECONDS]\n"
+            "                        [--peer-listen HOST:PORT] [--check-quorum on|off]\n"
+            "                        [--mutant NAME]\n"
+            "                        [--tls-cert F --tls-key F --tls-ca F [--tls-client-auth]]\n"
+            "                        [--metrics HOST:PORT]\n\n"
+            "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
+            "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
+            "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
+            "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it.\n"
+            "Stops on SIGINT or SIGTERM.\n\n"
+            "GET is linearizable in every read mode:\n"
+            "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
+            "         heartbeat round; a follower asks the leader for that index and\n"
+            "         answers from its own state once it has applied it\n"
+            "  lease  the leader answers at once while a quorum acknowledged it less than\n"
+            "         a lease ago; safe only while clock drift stays under --max-drift-ppm\n"
+            "  log    the read goes through the Raft log like a write\n\n"
+            "--maxclients: RESP connections at most (10000; lowered to what the open-file\n"
+            "limit allows); one more gets \"-ERR max number of clients reached\". --timeout:\n"
+            "close a client idle that many seconds (0, the default: never), as Redis does.\n\n"
+            "--voters names the bootstrap voters (default: every member; give every node\n"
+            "the same list): the other members start empty, outside, until FL.ADD id makes\n"
+            "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n\n"
+            "--peer-listen: listen for peers there rather than at this node's own --cluster\n"
+            "entry, which then names a proxy that forwards to it (faultline nemesis).\n"
+            "--check-quorum off: a leader cut off from a quorum keeps leading (on: it steps\n"
+            "down after an election timeout, the default).\n"
+            "--mutant NAME (a test hook, never for use): run with a planted Raft bug of\n"
+            "docs/mutants.md, e.g. read-no-confirm, to prove a harness catches it.\n\n"
+            "TLS (all three files, PEM; `faultline certs DIR --nodes N` makes them): the client\n"
+            "port speaks TLS (redis-cli --tls --cacert CA); --tls-client-auth also requires\n"
+            "a client certificate of the CA. The peer port is mutual TLS: a peer is accepted\n"
+            "only with a certificate of the CA whose subject CN is \"faultline-node-<id>\" for\n"
+            "the id it claims. --metrics serves /metrics (Prometheus text format) over HTTP.\n");
 }
 
 static int parse_ms(const char *s, fl_time_ns *out)
@@ -68,6 +76,25 @@ static int read_mode_parse(const char *v, fl_server_read_mode *mode)
     else
         return -1;
     return 0;
+}
+
+/* --tls-cert, --tls-key, --tls-ca (paths) and --metrics HOST:PORT; -1 for anything else. */
+static int tls_option(fl_server_config *c, const char *opt, const char *val, fl_errmsg *m)
+{
+    char *dst = !strcmp(opt, "--tls-cert")  ? c->tls.cert
+                : !strcmp(opt, "--tls-key") ? c->tls.key
+                : !strcmp(opt, "--tls-ca")  ? c->tls.ca
+                                            : NULL;
+    if (dst) {
+        c->tls_on = true;
+        snprintf(dst, FL_TLS_PATH_MAX, "%s", val);
+        return strlen(val) < FL_TLS_PATH_MAX && val[0] ? 0 : -1;
+    }
+    if (!strcmp(opt, "--metrics")) {
+        c->metrics_on = true;
+        return fl_addr_parse(val, &c->metrics, m) ? -1 : 0;
+    }
+    return -1;
 }
 
 /* Parses one option (with its value in val); returns 0, or -1 for a bad option. */
@@ -147,7 +174,7 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
     if (!strcmp(opt, "--log-level"))
         return (*level = fl_log_level_parse(val)) < 0 ? -1 : 0;
-    return -1;
+    return tls_option(c, opt, val, m);
 }
 
 /* mkdir -p of the directory that holds path's last component. */
@@ -166,6 +193,21 @@ static int make_parents(const char *path)
     return 0;
 }
 
+/* TLS needs all three files and a build with OpenSSL; says why not on stderr. */
+static bool tls_usable(const fl_server_config *c)
+{
+    if (!fl_tls_available()) {
+        fprintf(stderr, "faultline server: TLS is not in this build: it needs OpenSSL "
+                        "(apt-get install libssl-dev pkg-config, then rebuild faultline)\n");
+        return false;
+    }
+    if (!c->tls.cert[0] || !c->tls.key[0] || !c->tls.ca[0]) {
+        fprintf(stderr, "faultline server: TLS needs --tls-cert, --tls-key and --tls-ca\n");
+        return false;
+    }
+    return true;
+}
+
 int fl_cmd_server(int argc, char **argv)
 {
     fl_server_config c;
@@ -179,6 +221,11 @@ int fl_cmd_server(int argc, char **argv)
             server_usage(stdout);
             return 0;
         }
+        if (!strcmp(argv[i], "--tls-client-auth")) { /* a flag: no value */
+            c.tls_client_auth = true;
+            i--;
+            continue;
+        }
         if (i + 1 >= argc ||
             server_option(&c, argv[i], argv[i + 1], &level, &cluster, &voters, &m)) {
             fprintf(stderr, "faultline server: bad option %s %s %s\n", argv[i],
@@ -187,6 +234,11 @@ int fl_cmd_server(int argc, char **argv)
             return FL_EXIT_USAGE;
         }
         have_listen |= !strcmp(argv[i], "--listen");
+    }
+    if (c.tls_client_auth && !c.tls_on) {
+        fprintf(stderr,
+                "faultline server: --tls-client-auth needs --tls-cert, --tls-key, --tls-ca\n");
+        return FL_EXIT_USAGE;
     }
     if (!c.id || !cluster || !have_listen || !c.data_dir[0]) {
         fprintf(stderr, "faultline server: --id, --cluster, --listen and --data are required\n");
@@ -198,6 +250,8 @@ int fl_cmd_server(int argc, char **argv)
         fprintf(stderr, "faultline server: %s\n", m.text);
         return FL_EXIT_USAGE;
     }
+    if (c.tls_on && !tls_usable(&c))
+        return FL_EXIT_USAGE;
     if (make_parents(c.data_dir)) {
         fprintf(stderr, "faultline server: cannot create %s: %s\n", c.data_dir, strerror(errno));
         return 1;

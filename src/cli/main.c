@@ -26,6 +26,7 @@ static const fl_cli_command commands[] = {
     {"cluster", "a local N-node cluster of server processes in the foreground", fl_cmd_cluster},
     {"nemesis", "a real local cluster under real faults, checked like a simulated run",
      fl_cmd_nemesis},
+    {"certs", "a cluster CA and node certificates for TLS", fl_cmd_certs},
     {"bench", "RESP load generator: ops/s, latency percentiles, a history to check", fl_cmd_bench},
     {"version", "print the version", fl_cmd_version},
 };

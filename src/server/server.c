@@ -191,7 +191,9 @@ static void env_sync_soon(void *arg)
 
 static void env_syncing(void *arg)
 {
-    fl_peers_flush(&((srv *)arg)->peers); /* followers start on our entries while we fsync */
+    srv *s = arg;
+    fl_peers_flush(&s->peers); /* followers start on our entries while we fsync */
+    fl__metrics_sync(s, true, s->host.persist_seq - s->host.sync_seq);
 }
 
 /* The sync worker finished: the host reports what it covered and starts on what came in
@@ -201,6 +203,7 @@ static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     srv *s = w->arg;
     (void)loop;
     (void)ev;
+    fl__metrics_sync(s, false, 0);
     fl_raft_host_sync_done(&s->host);
     fl_peers_flush(&s->peers);
 }
@@ -234,6 +237,7 @@ static void env_applied(void *arg, const fl_raft_update *up)
     if (up->n_reads)
         fl__ops_reads(s, up->reads, up->n_reads);
     observe(s, up);
+    fl__metrics_update(s, up);
 }
 
 static int env_snapshot(void *arg, fl_buf *out)
@@ -289,6 +293,7 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
                         .u.propose = {stamp(s, cmd, len), (uint32_t)len}};
     fl_raft_update up;
     int rc = fl_raft_host_step(&s->host, &ev, &up);
+    fl__metrics_proposal(s, rc);
     *index = up.proposed_index;
     *term = up.proposed_term;
     return rc;
@@ -298,7 +303,9 @@ int fl__srv_read(srv *s, uint64_t ctx)
 {
     fl_raft_event ev = {.type = FL_RAFT_EV_READ, .u.read_ctx = ctx};
     fl_raft_update up;
-    return fl_raft_host_step(&s->host, &ev, &up);
+    int rc = fl_raft_host_step(&s->host, &ev, &up);
+    fl__metrics_read(s, rc);
+    return rc;
 }
 
 int fl__srv_transfer(srv *s, fl_node_id to)
@@ -440,8 +447,16 @@ static int start(srv *s, fl_errmsg *m)
     s->kv_up = true;
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
         return rc;
-    fl_peers_config pc = {
-        .cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n, .fatal = peers_fatal};
+    if (s->cfg.tls_on) {
+        if ((rc = fl_tls_init(&s->tls, &s->cfg.tls, m)))
+            return rc;
+        s->tls_up = true;
+    }
+    fl_peers_config pc = {.cluster_id = s->cfg.cluster_id,
+                          .self = s->cfg.id,
+                          .n = s->cfg.n,
+                          .tls = s->tls_up ? &s->tls : NULL,
+                          .fatal = peers_fatal};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
     pc.listen_set = s->cfg.peer_listen_set;
@@ -449,11 +464,14 @@ static int start(srv *s, fl_errmsg *m)
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))
         return rc;
     s->peers_up = true;
+    if ((rc = fl__metrics_open(s, m)))
+        return rc;
     return fl__conn_listen(s, m);
 }
 
 static void stop(srv *s)
 {
+    fl__metrics_close(s);
     fl__conn_close_all(s);
     fl__ops_close_all(s);
     if (s->peers_up)
@@ -465,6 +483,7 @@ static void stop(srv *s)
         fl_fs_posix_close(&s->fs); /* stops the sync worker */
     if (s->kv_up)
         fl_kv_close(&s->kv);
+    fl_tls_close(&s->tls);
     if (s->sigfd >= 0) {
         fl_loop_watch_stop(&s->loop, &s->sw);
         close(s->sigfd);

@@ -12,6 +12,7 @@
 #include "faultline/raft_host.h"
 #include "faultline/resp.h"
 #include "faultline/server.h"
+#include "faultline/stream.h"
 
 #define SRV_OPS_MAX         65536 /* client operations in flight, whole node */
 #define SRV_PIPELINE_MAX    1024  /* operations in flight on one connection */
@@ -91,6 +92,7 @@ struct op {
 struct conn {
     srv *s;
     int fd;
+    fl_stream st; /* plain or TLS (stream.h); owns fd */
     fl_loop_watch w;
     fl_resp_parser parser;
     fl_buf in, out;
@@ -168,8 +170,12 @@ struct srv {
     fl_time_ns started_ns;
     uint64_t next_conn_id;
     uint64_t commands, connections_total, rejected_conns;
-    uint32_t clients_max; /* cfg.clients_max, lowered to what the fd limit allows */
-    fl_index expiry_noop; /* the index of a noop proposed to expire keys, 0 = none */
+    uint32_t clients_max;        /* cfg.clients_max, lowered to what the fd limit allows */
+    fl_index expiry_noop;        /* the index of a noop proposed to expire keys, 0 = none */
+    struct srv_metrics *metrics; /* --metrics (server_metrics.c); NULL when off */
+    fl_tls tls;                  /* cfg.tls loaded (tls_up): the client and peer ports' TLS */
+    bool tls_up;
+    uint64_t tls_refused; /* client connections whose TLS handshake failed */
 };
 
 /* server.c */
@@ -287,5 +293,15 @@ void fl__put_set(const op *o, fl_buf *out, size_t n); /* RESP3 set, RESP2 array 
 void fl__put_map(const op *o, fl_buf *out, size_t n); /* RESP3 map, RESP2 array of 2n */
 /* A score the kv wrote as text: RESP3 double, RESP2 bulk string. */
 void fl__put_double(const op *o, fl_buf *out, const void *p, size_t n);
+
+/* server_metrics.c: --metrics. Each hook is a no-op while metrics are off. */
+int fl__metrics_open(srv *s, fl_errmsg *m);
+void fl__metrics_close(srv *s);
+void fl__metrics_update(srv *s, const fl_raft_update *up); /* leader changes, reads decided */
+void fl__metrics_proposal(srv *s, int rc);                 /* a PROPOSE's result */
+void fl__metrics_read(srv *s, int rc);                     /* a READ's result */
+/* A group commit of `records` WAL records handed to the sync worker (started), or done. */
+void fl__metrics_sync(srv *s, bool started, uint64_t records);
+void fl__metrics_command(srv *s, const cmd_def *def, const fl_buf *reply); /* one answered */
 
 #endif

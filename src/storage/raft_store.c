@@ -380,3 +380,14 @@ void fl_raft_store_close(fl_raft_store *s)
         s->own_fs = NULL;
     }
 }
+
+bool fl_raft_store_stats_get(const fl_raft_store *s, fl_raft_store_stats *out)
+{
+    if (s->syncing)
+        return false;
+    out->wal_bytes = s->wal.stats.bytes;
+    out->wal_fsyncs = s->wal.stats.fsyncs;
+    out->wal_segments = s->wal.segs_count;
+    out->segments_deleted = s->segments_deleted;
+    return true;
+}

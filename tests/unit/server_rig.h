@@ -33,7 +33,7 @@ typedef struct rig {
     char dir[128];
     char bin[512];
     char members[512];
-    const char *extra[4]; /* extra server arguments, NULL-terminated */
+    const char *extra[8]; /* extra server arguments, NULL-terminated */
 } rig;
 
 static void rig_sleep_ms(int ms)
@@ -77,7 +77,7 @@ static void rig_cleanup(void)
 }
 
 /* Picks 2n free high ports (random base, retried) and makes a temp dir. */
-static void rig_init(rig *r, int n)
+__attribute__((unused)) static void rig_init(rig *r, int n)
 {
     static bool registered;
     if (!registered)
@@ -110,7 +110,7 @@ static void rig_init(rig *r, int n)
 
 static void rig_start(rig *r, int id)
 {
-    char sid[8], listen[32], data[200], log[200];
+    char sid[16], listen[32], data[200], log[200];
     snprintf(sid, sizeof(sid), "%d", id);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", r->client_port[id]);
     snprintf(data, sizeof(data), "%s/n%d", r->dir, id);
@@ -122,10 +122,10 @@ static void rig_start(rig *r, int id)
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0)
             dup2(fd, 2);
-        const char *args[16] = {"faultline", "server",   "--id", sid,      "--cluster",
+        const char *args[20] = {"faultline", "server",   "--id", sid,      "--cluster",
                                 r->members,  "--listen", listen, "--data", data};
         int k = 10;
-        for (int i = 0; i < 4 && r->extra[i]; i++)
+        for (int i = 0; i < 8 && r->extra[i]; i++)
             args[k++] = r->extra[i];
         execv(r->bin, (char *const *)args);
         _exit(127);
@@ -338,7 +338,7 @@ static bool rig_is_leader(rig *r, int id)
 }
 
 /* Waits (up to ms) until exactly one live node says it leads; returns its id or 0. */
-static int rig_wait_leader(rig *r, int ms)
+__attribute__((unused)) static int rig_wait_leader(rig *r, int ms)
 {
     for (int waited = 0; waited < ms; waited += 50) {
         int leader = 0, count = 0;
