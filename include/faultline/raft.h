@@ -132,6 +132,10 @@ typedef enum fl_raft_mutant {
     /* a follower serves a ReadIndex read as soon as the leader's read index arrives, without
      * waiting to have applied up to it (thesis 6.4: it must wait; it answers stale state) */
     FL_RAFT_MUTANT_FOLLOWER_READ_UNAPPLIED = 1u << 14,
+    /* a leader without check-quorum steps down for a vote request of a higher term even
+     * while its heartbeats reach a quorum (thesis 4.2.3: it ignores it); with pre-vote off a
+     * removed server's campaigns depose leader after leader, a liveness bug */
+    FL_RAFT_MUTANT_LEADER_IGNORES_LEASE = 1u << 15,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
