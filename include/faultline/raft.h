@@ -509,6 +509,12 @@ static inline fl_node_id fl_raft_transfer_of(const fl_raft *r)
 {
     return r->transfer_to;
 }
+/* The current term and vote are durable: false between a new term or vote and its sync (the
+ * window in which a crash makes the node forget a promise). */
+static inline bool fl_raft_hard_state_synced(const fl_raft *r)
+{
+    return r->durable_term == r->term && r->durable_vote == r->vote;
+}
 fl_index fl_raft_last_index(const fl_raft *r);
 fl_index fl_raft_first_index(const fl_raft *r);
 /* The latest snapshot's metadata (index 0: none). */

@@ -34,8 +34,9 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
  * printed). */
 int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_result *r,
                       const sim_outcome *oc);
-/* One JSON object per run (no newline): the campaign's per-seed record. */
+/* One JSON object per run (no newline): the campaign's per-seed record; with the command
+ * that reproduces it and the world it drew (a swarm), where not NULL. */
 void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *r,
-                      const sim_outcome *oc);
+                      const sim_outcome *oc, const char *repro, const char *world);
 
 #endif

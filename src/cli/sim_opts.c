@@ -6,6 +6,7 @@
 #include "faultline/duration.h"
 #include "faultline/error.h"
 #include "faultline/raft.h"
+#include "faultline/swarm.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -38,10 +39,21 @@ void sim_opts_usage(FILE *out)
         "  --net-delay D            mean one-way network delay (1ms)\n"
         "  --snapshot-every N       each node snapshots its state every N applied entries and\n"
         "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
+        "  --keys N                 keys of the workload (register 3, kv 1000)\n"
+        "  --reads P, --cas P       percent of reads and of compare-and-set (kv: append); the\n"
+        "                           rest are writes (50, 20)\n"
+        "  --batch N, --inflight N  Raft: entries per AppendEntries, messages in flight per\n"
+        "                           follower (64, 8)\n"
+        "  --lose-unsynced          a crash loses every unsynced write (else a random prefix of\n"
+        "                           them survives)\n"
+        "  --torn P                 the last unsynced write surviving a crash is torn with\n"
+        "                           probability P (0.3)\n"
         "faults:\n"
         "  --nemesis NAME           a fault schedule (none); one of:\n");
     fl_nemesis_list(out);
-    fprintf(out, "  --nemesis-interval D     each fault lasts D, then D healed (2s)\n"
+    fprintf(out, "  --faults K:D,K:D,...     instead of --nemesis: these kinds side by side, each on\n"
+                 "                           for D, then off as long (D: --nemesis-interval)\n"
+                 "  --nemesis-interval D     each fault lasts D, then D healed (2s)\n"
                  "  --loss P, --dup P        probabilities for the loss / dup nemeses (0.2)\n"
                  "  --delay-spike D          extra mean delay for the delay nemesis (50ms)\n"
                  "  --clock-offset D         largest clock jump for clock-offset (200ms)\n"
@@ -56,7 +68,13 @@ void sim_opts_usage(FILE *out)
         fprintf(out, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
     fprintf(out,
             "\ncampaigns:\n"
-            "  --seeds A..B             run every seed from A to B on all cores, then summarize\n"
+            "  --seeds A..B             run every seed from A to B on all cores, then summarize;\n"
+            "                           each seed draws its own world (--swarm) unless --fixed\n"
+            "  --swarm                  the world (cluster, Raft options, reads, clocks, disk,\n"
+            "                           snapshots, workload, a subset of the fault kinds with their\n"
+            "                           intervals) is drawn from the seed; options given fix their\n"
+            "                           part of it. One seed: `faultline sim --swarm --seed S`\n"
+            "  --fixed                  a campaign runs exactly the options given, every seed\n"
             "  --jobs N                 worker processes (number of cores)\n"
             "  --shard K/N              run only shard K of N of the seeds (merge with faultline "
             "merge)\n"
@@ -162,6 +180,34 @@ static int parse_shard(parser *p, sim_opts *o)
     return 0;
 }
 
+/* "kind:D,kind,..." (an interval of 0 stands for --nemesis-interval, filled in at the end). */
+static int parse_faults(parser *p, const char *v, fl_run_config *c)
+{
+    c->n_faults = 0;
+    c->nemesis = FL_NEMESIS_NONE;
+    for (const char *at = v; *at;) {
+        size_t len = strcspn(at, ","), name_len = strcspn(at, ":,");
+        char name[40], dur[40];
+        if (c->n_faults == FL_RUN_FAULTS_MAX || name_len >= sizeof(name) ||
+            len - name_len >= sizeof(dur))
+            return bad(p, v, "expected at most 24 KIND[:INTERVAL] separated by commas");
+        memcpy(name, at, name_len);
+        name[name_len] = 0;
+        fl_run_fault *f = &c->faults[c->n_faults++];
+        *f = (fl_run_fault){0};
+        if (!fl_nemesis_parse(name, &f->kind) || !fl_nemesis_plannable(f->kind))
+            return bad(p, v, "unknown fault kind (the nemeses of --help but none, mix, mix-churn)");
+        if (len > name_len) {
+            memcpy(dur, at + name_len + 1, len - name_len - 1);
+            dur[len - name_len - 1] = 0;
+            if (fl_parse_duration(dur, &f->interval_ns) || f->interval_ns < FL_NS_PER_MS)
+                return bad(p, v, "an interval is a duration of at least 1ms (e.g. pause:300ms)");
+        }
+        at += len + (at[len] == ',');
+    }
+    return c->n_faults ? 0 : bad(p, v, "expected KIND[:INTERVAL],...");
+}
+
 static int parse_named(parser *p, sim_opts *o)
 {
     const char *opt = p->opt;
@@ -199,8 +245,12 @@ static int parse_named(parser *p, sim_opts *o)
             return bad(p, v, "expected leader or any");
         return 0;
     }
-    if (!strcmp(opt, "--nemesis"))
+    if (!strcmp(opt, "--nemesis")) {
+        o->run.n_faults = 0; /* one or the other: the last given */
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
+    }
+    if (!strcmp(opt, "--faults"))
+        return parse_faults(p, v, &o->run);
     if (!strcmp(opt, "--mutant")) {
         uint32_t bit = fl_raft_mutant_parse(v);
         if (!bit)
@@ -248,6 +298,12 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->chaos = true;
     else if (!strcmp(a, "--churn"))
         o->churn = true;
+    else if (!strcmp(a, "--swarm"))
+        o->swarm = true;
+    else if (!strcmp(a, "--fixed"))
+        o->fixed = true;
+    else if (!strcmp(a, "--lose-unsynced"))
+        o->run.crash_lose_unsynced = true;
     else if (!strcmp(a, "--no-check"))
         o->check_lin = false;
     else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
@@ -289,6 +345,16 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--skew")) {
         rc = get_u64(p, 0, 499999, &u);
         c->skew_ppm = (uint32_t)u;
+    } else if (!strcmp(a, "--batch") || !strcmp(a, "--inflight")) {
+        bool batch = !strcmp(a, "--batch");
+        rc = get_u64(p, 1, batch ? 1000000 : FL_RAFT_INFLIGHT_MAX, &u);
+        *(batch ? &c->batch_entries : &c->inflight) = (uint32_t)u;
+    } else if (!strcmp(a, "--keys")) {
+        rc = get_u64(p, 1, 1000000, &u);
+        c->keys = (uint32_t)u;
+    } else if (!strcmp(a, "--reads") || !strcmp(a, "--cas")) {
+        rc = get_u64(p, 0, 100, &u);
+        *(!strcmp(a, "--reads") ? &c->reads_pct : &c->cas_pct) = (uint32_t)u;
     } else {
         return 1;
     }
@@ -308,7 +374,9 @@ static int parse_one(parser *p, sim_opts *o)
     if (rc != 1)
         return rc;
     if (!strcmp(a, "--rate"))
-        return get_double(p, 0.001, 1e6, &c->rate);
+        return get_double(p, 0, 1e6, &c->rate); /* 0: closed loop */
+    if (!strcmp(a, "--torn"))
+        return get_double(p, 0, 1, &c->torn);
     if (!strcmp(a, "--loss"))
         return get_double(p, 0, 1, &c->loss);
     if (!strcmp(a, "--dup"))
@@ -321,10 +389,26 @@ static int parse_one(parser *p, sim_opts *o)
         return parse_shard(p, o);
     if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
         !strcmp(a, "--read-at") || !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") ||
-        !strcmp(a, "--out"))
+        !strcmp(a, "--out") || !strcmp(a, "--faults"))
         return parse_named(p, o);
     fprintf(stderr, "faultline sim: unknown option '%s' (see faultline sim --help)\n", a);
     return FL_EXIT_USAGE;
+}
+
+/* Applies the options of argv to o. Returns 0 or the exit status (message printed). */
+static int apply(sim_opts *o, int argc, char **argv)
+{
+    parser p = {.argc = argc, .argv = argv};
+    for (p.i = 1; p.i < argc; p.i++) {
+        p.opt = argv[p.i];
+        int rc = parse_one(&p, o);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t i = 0; i < o->run.n_faults; i++)
+        if (!o->run.faults[i].interval_ns)
+            o->run.faults[i].interval_ns = o->run.nemesis_interval_ns;
+    return 0;
 }
 
 int sim_opts_parse(sim_opts *o, int argc, char **argv)
@@ -333,25 +417,82 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
     fl_run_config_default(&o->run);
     o->check_lin = true;
     o->check_timeout_ns = 30 * FL_NS_PER_S;
-    parser p = {.argc = argc, .argv = argv};
-    for (p.i = 1; p.i < argc; p.i++) {
-        p.opt = argv[p.i];
-        int rc = parse_one(&p, o);
-        if (rc)
-            return rc;
-    }
-    if (o->help)
-        return 0;
+    o->argc = argc;
+    o->argv = argv;
+    int rc = apply(o, argc, argv);
+    if (rc || o->help)
+        return rc;
     if (o->shard_n && !o->campaign) {
         fprintf(stderr, "faultline sim: --shard goes with --seeds A..B\n");
         return FL_EXIT_USAGE;
     }
+    if (o->swarm && (o->fixed || o->chaos)) {
+        fprintf(stderr, "faultline sim: --swarm goes with neither --fixed nor --chaos (which "
+                        "draws its own parameters)\n");
+        return FL_EXIT_USAGE;
+    }
+    o->swarm |= o->campaign && !o->fixed && !o->chaos; /* a campaign's default */
+    if (o->swarm)
+        sim_opts_world(o, o->run.seed, &o->run); /* a campaign checks its first seed's */
     char why[200];
     if (fl_run_config_validate(&o->run, why, sizeof(why))) {
-        fprintf(stderr, "faultline sim: %s\n", why);
+        fprintf(stderr, "faultline sim: %s%s\n", why,
+                o->swarm ? " (in the world the seed drew, with the options given)" : "");
         return FL_EXIT_USAGE;
     }
     return 0;
+}
+
+void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)
+{
+    if (!o->swarm) {
+        *out = o->run;
+        out->seed = seed;
+        return;
+    }
+    sim_opts t = *o;
+    fl_swarm_draw(seed, &t.run);
+    apply(&t, o->argc, o->argv); /* parsed once already: no error now */
+    if (t.run.read_mode == FL_RUN_READ_LOG)
+        t.run.read_at = FL_RUN_READ_AT_LEADER; /* the only place log reads can go */
+    *out = t.run;
+    out->seed = seed;
+}
+
+/* Options of a campaign or of the output, not of the run: left out of a seed's command.
+ * Returns how many words to skip (0: keep it). */
+static int campaign_only(const char *a)
+{
+    static const char *const with_value[] = {"--seeds", "--shard", "--jobs", "--out", "--seed"};
+    static const char *const flags[] = {"--swarm", "--fixed", "--quiet", "-q", "--verbose", "-v"};
+    for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+        if (!strcmp(a, with_value[i]))
+            return 2;
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strcmp(a, flags[i]))
+            return 1;
+    return 0;
+}
+
+void sim_opts_seed_repro(const sim_opts *o, uint64_t seed, char *out, size_t out_size)
+{
+    if (!o->swarm) {
+        fl_run_config c;
+        sim_opts_world(o, seed, &c);
+        sim_opts_repro(&c, out, out_size);
+        return;
+    }
+    int n = snprintf(out, out_size, "faultline sim --swarm --seed %llu", (unsigned long long)seed);
+    size_t used = n > 0 ? (size_t)n : 0;
+    for (int i = 1; i < o->argc && used < out_size; i++) {
+        int skip = campaign_only(o->argv[i]);
+        if (skip) {
+            i += skip - 1;
+            continue;
+        }
+        n = snprintf(out + used, out_size - used, " %s", o->argv[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
 }
 
 static void dur(char *out, size_t size, fl_time_ns ns)
@@ -370,11 +511,9 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     fl_run_config_default(&d);
     char a[32], b[32];
     dur(a, sizeof(a), c->duration_ns);
-    int n = snprintf(out, out_size,
-                     "faultline sim --seed %llu --nodes %u --duration %s "
-                     "--workload %s --nemesis %s",
+    int n = snprintf(out, out_size, "faultline sim --seed %llu --nodes %u --duration %s --workload %s",
                      (unsigned long long)c->seed, c->nodes, a,
-                     c->workload == FL_RUN_KV ? "kv" : "register", fl_nemesis_name(c->nemesis));
+                     c->workload == FL_RUN_KV ? "kv" : "register");
     size_t used = n > 0 ? (size_t)n : 0;
 #define MORE(...)                                                                                  \
     do {                                                                                           \
@@ -383,10 +522,18 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
             used += k > 0 ? (size_t)k : 0;                                                         \
         }                                                                                          \
     } while (0)
+    if (!c->n_faults)
+        MORE(" --nemesis %s", fl_nemesis_name(c->nemesis));
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        dur(b, sizeof(b), c->faults[i].interval_ns);
+        MORE("%s%s:%s", i ? "," : " --faults ", fl_nemesis_name(c->faults[i].kind), b);
+    }
     if (c->read_mode == FL_RUN_READ_LOG)
         MORE(" --read-mode log");
     if (c->read_mode == FL_RUN_READ_LEASE)
-        MORE(" --read-mode lease --lease-drift %u", c->lease_drift_ppm);
+        MORE(" --read-mode lease");
+    if (c->read_mode == FL_RUN_READ_LEASE || c->lease_drift_ppm != d.lease_drift_ppm)
+        MORE(" --lease-drift %u", c->lease_drift_ppm);
     if (c->read_at == FL_RUN_READ_AT_ANY)
         MORE(" --read-at any");
     if (c->skew_ppm)
@@ -397,6 +544,20 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)
         MORE(" --no-pre-vote");
+    if (c->batch_entries != d.batch_entries)
+        MORE(" --batch %u", c->batch_entries);
+    if (c->inflight != d.inflight)
+        MORE(" --inflight %u", c->inflight);
+    if (c->keys != d.keys)
+        MORE(" --keys %u", c->keys);
+    if (c->reads_pct != d.reads_pct)
+        MORE(" --reads %u", c->reads_pct);
+    if (c->cas_pct != d.cas_pct)
+        MORE(" --cas %u", c->cas_pct);
+    if (c->crash_lose_unsynced)
+        MORE(" --lose-unsynced");
+    if (c->torn != d.torn)
+        MORE(" --torn %g", c->torn);
     if (c->rate > 0)
         MORE(" --rate %g", c->rate);
     else if (c->clients != d.clients)

@@ -29,6 +29,9 @@ void fl_run_config_default(fl_run_config *c)
     c->liveness_ns = 5 * FL_NS_PER_S;
     c->net_delay_ns = FL_NS_PER_MS;
     c->snapshot_every = 1000;
+    c->reads_pct = 50;
+    c->cas_pct = 20;
+    c->torn = 0.3;
 }
 
 #define REFUSE(...)                                                                                \
@@ -67,6 +70,22 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("unknown --read-at");
     if (c->read_at == FL_RUN_READ_AT_ANY && c->read_mode == FL_RUN_READ_LOG)
         REFUSE("--read-at any needs --read-mode index or lease (log reads go to the leader)");
+    if (c->n_faults > FL_RUN_FAULTS_MAX)
+        REFUSE("--faults: at most %d kinds", FL_RUN_FAULTS_MAX);
+    if (c->n_faults && c->nemesis != FL_NEMESIS_NONE)
+        REFUSE("--faults and --nemesis: one or the other");
+    for (uint32_t i = 0; i < c->n_faults; i++)
+        if (!fl_nemesis_plannable(c->faults[i].kind) || c->faults[i].interval_ns < FL_NS_PER_MS)
+            REFUSE("--faults: %s cannot be part of a plan (or its interval is below 1 ms)",
+                   fl_nemesis_name(c->faults[i].kind));
+    if (c->inflight > FL_RAFT_INFLIGHT_MAX)
+        REFUSE("--inflight %u: must be 1..%d", c->inflight, FL_RAFT_INFLIGHT_MAX);
+    if (c->keys > 1000000)
+        REFUSE("--keys %u: at most 1000000", c->keys);
+    if (c->reads_pct > 100 || c->cas_pct > 100 || c->reads_pct + c->cas_pct > 100)
+        REFUSE("--reads and --cas are percentages that add up to at most 100");
+    if (!(c->torn >= 0 && c->torn <= 1))
+        REFUSE("--torn is a probability: 0..1");
     return 0;
 }
 
@@ -173,6 +192,10 @@ static int setup(run *rn)
     rc.lease_reads = c->read_mode == FL_RUN_READ_LEASE;
     rc.max_drift_ppm = c->lease_drift_ppm;
     rc.snapshot_trailing = c->snapshot_every / 2; /* a follower a little behind needs no snapshot */
+    if (c->batch_entries)
+        rc.batch_entries_max = c->batch_entries;
+    if (c->inflight)
+        rc.inflight_max = c->inflight;
     fl_raft_sim_hooks hooks = {rn,           node_stepped,  node_started,
                                node_stopped, node_snapshot, node_restore};
     fl_sim_config sc;
@@ -182,8 +205,8 @@ static int setup(run *rn)
     sc.quiet = true; /* the caller reports violations */
     sc.link.delay = fl_sim_dist_exp(c->net_delay_ns / 2, c->net_delay_ns / 2);
     sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
-    sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
-    sc.torn = 0.3;
+    sc.crash_mode = c->crash_lose_unsynced ? FL_SIM_CRASH_LOSE_UNSYNCED : FL_SIM_CRASH_RANDOM_PREFIX;
+    sc.torn = c->torn;
     fl_rng skew;
     fl_rng_seed(&skew, fl_mix64(c->seed ^ 0x5CE3));
     for (uint32_t i = 0; i < c->nodes && c->skew_ppm; i++)
@@ -194,7 +217,7 @@ static int setup(run *rn)
         return err;
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
     fl_rng_seed(&rn->churn_rng, fl_mix64(c->seed ^ 0xC4124));
-    if (fl__nemesis_churns(c->nemesis)) {
+    if (fl__nemesis_churns(c)) {
         fl_rng_seed(&rn->member_rng, fl_mix64(c->seed ^ 0xC4C412));
         rn->rs.voters = c->nodes / 2 + 1; /* the others wait outside, empty */
     }
@@ -212,6 +235,7 @@ static void heal(fl_sim *sim, void *arg)
     fl__nemesis_heal_all(rn);
     rn->healed = true;
     rn->heal_ns = fl_sim_time(sim);
+    rn->res->healed = true;
     rn->res->heal_ns = rn->heal_ns;
     fl__client_liveness_start(rn);
 }
@@ -233,13 +257,9 @@ static void collect(run *rn)
         snprintf(r->violation_reason, sizeof(r->violation_reason), "%s", v->reason);
         r->violation_event = v->event;
         r->violation_time_ns = v->time_ns;
-        fl_buf tail;
-        fl_buf_init(&tail);
-        fl_sim_trace_tail(rn->sim, &tail);
-        snprintf(r->trace_tail, sizeof(r->trace_tail), "%.*s", (int)tail.len,
-                 tail.data ? (const char *)tail.data : "");
-        fl_buf_free(&tail);
     }
+    if (v->found || !r->live)
+        fl_sim_trace_tail_text(rn->sim, r->trace_tail, sizeof(r->trace_tail));
     r->sim = *fl_sim_get_stats(rn->sim);
     r->elections = rn->rs.stats.elections;
     r->churn_asked = rn->member_churn.asked;

@@ -38,7 +38,7 @@ enum {
 #define WAKE_FLAG       ((uint64_t)1 << 63)
 #define WAKE_MASK       ((uint64_t)UINT32_MAX)
 #define CHECKS_MAX      16
-#define RING_SIZE       64
+#define RING_SIZE       FL_SIM_TRACE_EVENTS
 #define RING_DESC       96
 #define REASON_MAX      121
 #define SYNCS_MAX       4096
@@ -130,6 +130,7 @@ typedef struct sim_link_ov {
 
 typedef struct sim_ring_entry {
     uint64_t event;
+    uint32_t sub; /* 0: event itself (or the first entry after it), k: the k-th after it */
     fl_time_ns time;
     uint8_t kind;
     fl_node_id node;

@@ -1,0 +1,398 @@
+/* campaign_exec.c: running the seeds of a campaign (campaign.h), each in a child process of
+ * its own, up to o->jobs at a time. A child writes its seed's record (one JSON line) to a pipe
+ * and exits; one that dies instead (an assertion failed inside a core, a crash, the kernel
+ * killed it) leaves a record made here: a violation of kind "crash" with the seed, the first
+ * line it printed (the assertion) and the command that reproduces it. The campaign goes on
+ * with the next seed, so a crash is counted like any other finding and hides nothing after
+ * it. Seeds are started in increasing order; records arrive as runs finish. */
+#include "campaign.h"
+
+#include "cli.h"
+#include "faultline/assert.h"
+#include "faultline/error.h"
+#include "faultline/json.h"
+#include "sim_eval.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define JOBS_MAX    256
+#define STDERR_KEPT 4096 /* of a child's stderr: its first words say why it died */
+
+bool campaign_in_shard(const sim_opts *o, uint64_t seed)
+{
+    return !o->shard_n || (seed - o->seed_first) % o->shard_n == o->shard_k - 1;
+}
+
+/* The chaos config of `faultline sim --chaos` for o's options and seed. */
+void campaign_chaos_config(const sim_opts *o, uint64_t seed, fl_chaos_config *c)
+{
+    fl_chaos_config_default(c);
+    c->seed = seed;
+    c->nodes = o->run.nodes;
+    c->duration_ns = o->run.duration_ns;
+    c->mutants = o->run.mutants;
+    c->churn = o->churn;
+    if (o->snapshot_set) /* chaos runs snapshot only when asked (raft_chaos.h) */
+        c->snapshot_every = o->run.snapshot_every;
+}
+
+void campaign_seed_repro(const sim_opts *o, uint64_t seed, char *repro, size_t repro_size,
+                         char *world, size_t world_size)
+{
+    world[0] = 0;
+    if (o->chaos) {
+        fl_chaos_config c;
+        campaign_chaos_config(o, seed, &c);
+        fl_chaos_repro(&c, repro, repro_size);
+        return;
+    }
+    sim_opts_seed_repro(o, seed, repro, repro_size);
+    if (o->swarm) {
+        fl_run_config c;
+        sim_opts_world(o, seed, &c);
+        sim_opts_repro(&c, world, world_size);
+    }
+}
+
+/* One --chaos seed as a campaign record (the fields a kv run's record has that apply). */
+static void chaos_record(const sim_opts *o, uint64_t seed, fl_buf *line)
+{
+    fl_chaos_config c;
+    campaign_chaos_config(o, seed, &c);
+    fl_chaos_result r;
+    if (fl_chaos_run(&c, &r)) {
+        fl_buf_printf(line, "{\"seed\":%llu,\"error\":\"bad configuration\"}",
+                      (unsigned long long)seed);
+        return;
+    }
+    char what[320], repro[512];
+    if (r.violation)
+        snprintf(what, sizeof(what), "safety: %s", r.reason);
+    else
+        snprintf(what, sizeof(what),
+                 r.live ? "no violation" : "liveness: no commit after the heal");
+    fl_json j;
+    fl_json_init(&j, line, false);
+    fl_json_obj_begin(&j);
+    fl_json_kv_uint(&j, "seed", seed);
+    fl_json_key(&j, "verdict");
+    fl_json_obj_begin(&j);
+    fl_json_kv_bool(&j, "violation", r.violation || !r.live);
+    fl_json_kv_str(&j, "summary", what);
+    fl_json_kv_bool(&j, "invariants_held", !r.violation);
+    if (r.violation)
+        fl_json_kv_str(&j, "invariant_violation", r.reason);
+    fl_json_kv_bool(&j, "healed", !r.violation); /* a violation stops the run */
+    fl_json_kv_bool(&j, "live", r.live);
+    if (r.live)
+        fl_json_kv_uint(&j, "recover_ns", r.recover_ns);
+    fl_json_obj_end(&j);
+    fl_json_key(&j, "counts");
+    fl_json_obj_begin(&j);
+    fl_json_kv_uint(&j, "elections", r.elections);
+    fl_json_kv_uint(&j, "events", r.sim.events);
+    fl_json_obj_end(&j);
+    if (r.violation || !r.live) {
+        fl_chaos_repro(&c, repro, sizeof(repro));
+        fl_json_kv_str(&j, "reproduce", repro);
+    }
+    fl_json_obj_end(&j);
+}
+
+/* One kv seed (o's run, or the world the seed draws) as a campaign record. */
+static void kv_record(const sim_opts *o, uint64_t seed, fl_buf *line)
+{
+    fl_run_config c;
+    sim_opts_world(o, seed, &c);
+    c.verbose = false;
+    fl_run_result r;
+    int rc = fl_run(&c, &r);
+    if (rc == 0) {
+        sim_outcome oc;
+        sim_evaluate(o, &c, &r, &oc);
+        char repro[2048], world[2048];
+        if (oc.violation)
+            campaign_seed_repro(o, seed, repro, sizeof(repro), world, sizeof(world));
+        sim_write_record(line, &c, &r, &oc, oc.violation ? repro : NULL,
+                         oc.violation && world[0] ? world : NULL);
+        sim_outcome_free(&oc);
+    } else {
+        fl_buf_printf(line, "{\"seed\":%llu,\"error\":\"%s\"}", (unsigned long long)seed,
+                      fl_strerror(rc));
+    }
+    fl_run_result_free(&r);
+}
+
+/* ---- the children ------------------------------------------------------------------------ */
+
+typedef struct child {
+    pid_t pid;
+    uint64_t seed;
+    int fd[2];    /* its record, its stderr; -1 once at end of file */
+    fl_buf io[2]; /* what came from each */
+} child;
+
+static bool write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return false;
+        p += k;
+        n -= (size_t)k;
+    }
+    return true;
+}
+
+/* For the tests of this file: FAULTLINE_CRASH_SEED=S makes the process of seed S fail an
+ * assertion before it runs, as a core's would (stderr, SIGABRT), so that what the campaign
+ * does with a crash can be shown without planting one in a core. */
+static void crash_hook(uint64_t seed)
+{
+    const char *v = getenv("FAULTLINE_CRASH_SEED");
+    uint64_t crash_seed = UINT64_MAX;
+    if (v && *v)
+        crash_seed = strtoull(v, NULL, 10);
+    FL_ASSERT(seed != crash_seed);
+}
+
+static _Noreturn void child_main(const sim_opts *o, uint64_t seed, int out_fd)
+{
+    crash_hook(seed);
+    fl_buf line;
+    fl_buf_init(&line);
+    if (o->chaos)
+        chaos_record(o, seed, &line);
+    else
+        kv_record(o, seed, &line);
+    fl_buf_put_u8(&line, '\n');
+    bool ok = !line.err && write_all(out_fd, line.data, line.len);
+    fl_buf_free(&line);
+    _exit(ok ? 0 : 3);
+}
+
+/* Starts seed in a new child. Returns 0, or -1 if no process or pipe could be made. */
+static int spawn(const sim_opts *o, uint64_t seed, child *c)
+{
+    int out[2], err[2];
+    if (pipe(out) != 0)
+        return -1;
+    if (pipe(err) != 0) {
+        close(out[0]);
+        close(out[1]);
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(out[0]);
+        close(out[1]);
+        close(err[0]);
+        close(err[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        close(out[0]);
+        close(err[0]);
+        dup2(err[1], 2);
+        close(err[1]);
+        child_main(o, seed, out[1]);
+    }
+    close(out[1]);
+    close(err[1]);
+    *c = (child){.pid = pid, .seed = seed, .fd = {out[0], err[0]}};
+    fl_buf_init(&c->io[0]);
+    fl_buf_init(&c->io[1]);
+    return 0;
+}
+
+/* The record of a child that died: a violation of kind crash. */
+static void crash_record(const sim_opts *o, const child *c, int status, fl_buf *out)
+{
+    char why[512], what[700], repro[2048], world[2048];
+    size_t n = c->io[1].len ? strcspn((const char *)c->io[1].data, "\n") : 0;
+    if (n > c->io[1].len)
+        n = c->io[1].len;
+    if (n >= sizeof(why))
+        n = sizeof(why) - 1;
+    memcpy(why, c->io[1].data ? (const char *)c->io[1].data : "", n);
+    why[n] = 0;
+    if (WIFSIGNALED(status))
+        snprintf(what, sizeof(what), "crash: %s%s(signal %d, %s)", why, n ? " " : "",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    else
+        snprintf(what, sizeof(what), "crash: %s%s(exit status %d, no record)", why, n ? " " : "",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    campaign_seed_repro(o, c->seed, repro, sizeof(repro), world, sizeof(world));
+    fl_json j;
+    fl_json_init(&j, out, false);
+    fl_json_obj_begin(&j);
+    fl_json_kv_uint(&j, "seed", c->seed);
+    fl_json_key(&j, "verdict");
+    fl_json_obj_begin(&j);
+    fl_json_kv_bool(&j, "violation", true);
+    fl_json_kv_str(&j, "summary", what);
+    fl_json_kv_bool(&j, "crashed", true);
+    fl_json_obj_end(&j);
+    fl_json_kv_str(&j, "reproduce", repro);
+    if (world[0])
+        fl_json_kv_str(&j, "world", world);
+    fl_json_obj_end(&j);
+}
+
+/* Reads what child c has to say on pipe k; false at end of file. */
+static bool drain(child *c, int k)
+{
+    uint8_t buf[8192];
+    ssize_t n = read(c->fd[k], buf, sizeof(buf));
+    if (n < 0 && errno == EINTR)
+        return true;
+    if (n <= 0)
+        return false;
+    size_t keep = (size_t)n;
+    if (k == 1 && c->io[1].len + keep > STDERR_KEPT)
+        keep = c->io[1].len < STDERR_KEPT ? STDERR_KEPT - c->io[1].len : 0;
+    fl_buf_put_bytes(&c->io[k], buf, keep);
+    return true;
+}
+
+/* The child closed both pipes: reaps it and hands its record (or a crash record) to each().
+ * Returns whether each() asked to stop; counts a crash in *crashes. */
+static bool finish(const sim_opts *o, child *c, campaign_each_fn each, void *ctx, int *crashes)
+{
+    int status = 0;
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    const char *out = c->io[0].data ? (const char *)c->io[0].data : "";
+    size_t len = c->io[0].len;
+    bool stop;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && len > 1 && out[len - 1] == '\n') {
+        stop = each(ctx, out, len - 1);
+    } else {
+        fl_buf rec;
+        fl_buf_init(&rec);
+        crash_record(o, c, status, &rec);
+        (*crashes)++;
+        stop = each(ctx, rec.data ? (const char *)rec.data : "", rec.len);
+        fl_buf_free(&rec);
+    }
+    fl_buf_free(&c->io[0]);
+    fl_buf_free(&c->io[1]);
+    c->pid = 0;
+    return stop;
+}
+
+static void stop_all(child *kids, uint32_t jobs)
+{
+    for (uint32_t k = 0; k < jobs; k++) {
+        child *c = &kids[k];
+        if (!c->pid)
+            continue;
+        kill(c->pid, SIGTERM); /* ours: the answer is known, the rest is not needed */
+        for (int i = 0; i < 2; i++)
+            if (c->fd[i] >= 0)
+                close(c->fd[i]);
+        while (waitpid(c->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        fl_buf_free(&c->io[0]);
+        fl_buf_free(&c->io[1]);
+        c->pid = 0;
+    }
+}
+
+/* The next seed of o to run after *seed (in o's shard); false when none is left. */
+static bool next_seed(const sim_opts *o, uint64_t *seed, bool *started)
+{
+    uint64_t s = *started ? *seed + 1 : o->seed_first;
+    if (*started && *seed >= o->seed_last)
+        return false;
+    while (!campaign_in_shard(o, s)) {
+        if (s >= o->seed_last)
+            return false;
+        s++;
+    }
+    *seed = s;
+    *started = true;
+    return true;
+}
+
+/* Waits for output from the running children and handles it. Returns whether each() asked
+ * to stop; *active drops as children finish. */
+static bool step(const sim_opts *o, child *kids, uint32_t jobs, uint32_t *active,
+                 campaign_each_fn each, void *ctx, int *crashes)
+{
+    struct pollfd pfd[2 * JOBS_MAX];
+    uint32_t who[2 * JOBS_MAX], n = 0;
+    for (uint32_t k = 0; k < jobs; k++)
+        for (int i = 0; i < 2 && kids[k].pid; i++)
+            if (kids[k].fd[i] >= 0) {
+                who[n] = 2 * k + (uint32_t)i;
+                pfd[n++] = (struct pollfd){.fd = kids[k].fd[i], .events = POLLIN};
+            }
+    if (poll(pfd, n, -1) < 0)
+        return false; /* EINTR: look again */
+    bool stop = false;
+    for (uint32_t i = 0; i < n && !stop; i++) {
+        child *c = &kids[who[i] / 2];
+        int k = (int)(who[i] % 2);
+        if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) || drain(c, k))
+            continue;
+        close(c->fd[k]);
+        c->fd[k] = -1;
+        if (c->fd[0] < 0 && c->fd[1] < 0) {
+            stop = finish(o, c, each, ctx, crashes);
+            (*active)--;
+        }
+    }
+    return stop;
+}
+
+int campaign_for_each(const sim_opts *o, campaign_each_fn each, void *ctx, uint64_t total)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    uint32_t jobs = o->jobs ? o->jobs : (uint32_t)(cores > 0 ? cores : 1);
+    if (jobs > JOBS_MAX)
+        jobs = JOBS_MAX;
+    if (total < jobs)
+        jobs = total ? (uint32_t)total : 1;
+    static child kids[JOBS_MAX];
+    memset(kids, 0, sizeof(kids));
+    uint32_t active = 0;
+    int crashes = 0;
+    uint64_t seed = 0;
+    bool started = false, more = true, stop = false;
+    while (!stop) {
+        for (uint32_t k = 0; k < jobs && more && active < jobs; k++) {
+            if (kids[k].pid)
+                continue;
+            uint64_t s = seed;
+            bool st = started;
+            if (!(more = next_seed(o, &s, &st)))
+                break;
+            if (spawn(o, s, &kids[k]) != 0) {
+                if (active == 0) {
+                    perror("faultline sim: cannot start a process for a seed");
+                    return -1;
+                }
+                break; /* out of processes for now: wait for one to finish */
+            }
+            seed = s;
+            started = st;
+            active++;
+        }
+        if (active == 0)
+            break;
+        stop = step(o, kids, jobs, &active, each, ctx, &crashes);
+    }
+    stop_all(kids, jobs);
+    return crashes;
+}
