@@ -167,6 +167,11 @@ typedef struct fl_run_result {
     /* liveness after the heal */
     bool healed; /* the run reached its heal (a safety violation stops it before) */
     fl_time_ns heal_ns;
+    /* stability after the heal: leaders deposed, from a second after the heal on, although
+     * they had led for a while, every node was up and connected and they were still voters
+     * (nothing correct deposes such a leader: a disruption); the first one described */
+    uint64_t disruptions;
+    char disruption[200];
     bool live;
     fl_time_ns recover_ns;
     /* counters */

@@ -15,8 +15,8 @@
 
 #include "faultline/run.h"
 
-/* Fills *c with the world of seed (c->seed = seed; the duration, liveness bound and mutants
- * of the defaults: the caller sets those). The result passes fl_run_config_validate. */
+/* Fills *c with the world of seed (c->seed = seed; the duration and mutants of the defaults:
+ * the caller sets those; a liveness bound of 20 s). The result passes fl_run_config_validate. */
 void fl_swarm_draw(uint64_t seed, fl_run_config *c);
 
 #endif

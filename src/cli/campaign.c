@@ -21,7 +21,7 @@
 #define SCALE            1000.0 /* distributions keep three decimals in the histogram */
 
 /* What a violating run found, by the prefix of its verdict's summary. */
-enum { K_SAFETY, K_SPLIT, K_LIN, K_LIVE, K_CRASH, K_ERROR, K_COUNT };
+enum { K_SAFETY, K_SPLIT, K_LIN, K_LIVE, K_DISRUPT, K_CRASH, K_ERROR, K_COUNT };
 static const struct {
     const char *prefix, *name;
 } kinds[K_COUNT] = {
@@ -29,6 +29,7 @@ static const struct {
     [K_SPLIT] = {"split brain", "split brain"},
     [K_LIN] = {"not linearizable", "not linearizable"},
     [K_LIVE] = {"liveness", "not live"},
+    [K_DISRUPT] = {"disruption", "disrupted"},
     [K_CRASH] = {"crash", "crashed"},
     [K_ERROR] = {"", "did not run"},
 };

@@ -93,10 +93,12 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
         snprintf(out->what, sizeof(out->what),
                  "liveness: no write succeeded within %.1f s of the heal",
                  (double)c->liveness_ns / 1e9);
+    else if (r->disruptions)
+        snprintf(out->what, sizeof(out->what), "disruption: %s", r->disruption);
     else
         snprintf(out->what, sizeof(out->what), "no violation");
-    out->violation =
-        !out->safe || split || (out->checked && out->lin == FL_LIN_VIOLATION) || !out->live;
+    out->violation = !out->safe || split || (out->checked && out->lin == FL_LIN_VIOLATION) ||
+                     !out->live || r->disruptions;
 }
 
 static const char *lin_text(const sim_outcome *oc)
@@ -239,6 +241,7 @@ static void write_verdict(fl_json *j, const fl_run_result *r, const sim_outcome 
     fl_json_kv_uint(j, "check_wall_ns", oc->lin_ns);
     fl_json_kv_bool(j, "healed", r->healed); /* a safety violation stops the run before */
     fl_json_kv_bool(j, "live", oc->live);
+    fl_json_kv_uint(j, "disruptions", r->disruptions);
     fl_json_kv_uint(j, "heal_ns", r->heal_ns);
     if (oc->live)
         fl_json_kv_uint(j, "recover_ns", r->recover_ns);

@@ -98,6 +98,7 @@ void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
         return;
     n->leader = leader;
     n->term = term;
+    n->leader_since = fl_sim_time(rn->sim);
     if (leader)
         fl__nemesis_new_leader(rn, id);
     fl_run_result *r = rn->res;
@@ -141,10 +142,37 @@ static void node_stopped(void *arg, fl_node_id id)
         fl__run_role(rn, id, false, n->term);
 }
 
+/* After the heal every node is up and connected and nothing is injected: once the nodes have
+ * heard of each other (a second) a leader that has led for an election timeout must stay,
+ * unless a committed configuration removed it. (Within an election timeout of its election, a
+ * candidate of a round that ran at the same time, without pre-vote, may still depose it: its
+ * higher term comes back in an AppendEntries answer.) Anything else that deposes it is
+ * disruption: a removed node's campaigns, a broken lease or pre-vote. */
+#define DISRUPTION_GRACE_NS (FL_NS_PER_S)
+#define LED_FOR_NS          (150 * FL_NS_PER_MS) /* the election timeout of every kv run */
+
+static void watch_disruption(run *rn, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
+{
+    run_node *n = &rn->nodes[id];
+    fl_time_ns now = fl_sim_time(rn->sim);
+    if (!n->leader || (up->role == FL_RAFT_LEADER && up->term == n->term) || !rn->healed ||
+        now < rn->heal_ns + DISRUPTION_GRACE_NS || now < n->leader_since + LED_FOR_NS ||
+        !fl_raft_conf_is_voter(fl_raft_conf_of(r), id))
+        return;
+    fl_run_result *res = rn->res;
+    if (res->disruptions++ == 0)
+        snprintf(res->disruption, sizeof(res->disruption),
+                 "node %u, leader of term %llu for %.3f s, deposed %.3f s after the heal (term "
+                 "%llu) with every node up and connected, still a voter",
+                 id, (unsigned long long)n->term, (double)(now - n->leader_since) / 1e9,
+                 (double)(now - rn->heal_ns) / 1e9, (unsigned long long)up->term);
+}
+
 static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
+    watch_disruption(rn, id, r, up);
     uint64_t log_len = fl_raft_last_index(r) + 1 - fl_raft_first_index(r);
     if (log_len > rn->res->log_entries_max)
         rn->res->log_entries_max = log_len;

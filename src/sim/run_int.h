@@ -33,6 +33,7 @@ typedef struct run_node {
     size_t n_reads, cap_reads;
     bool leader; /* as last recorded in the role timeline */
     fl_term term;
+    fl_time_ns leader_since;
 } run_node;
 
 typedef struct run run;
