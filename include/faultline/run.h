@@ -128,11 +128,11 @@ typedef struct fl_run_config {
      * overlap. The intensities are the fields above (loss, dup, delay, clock offset, drift). */
     fl_run_fault faults[FL_RUN_FAULTS_MAX];
     uint32_t n_faults;
-    uint32_t batch_entries; /* Raft: entries per AppendEntries at most; 0 = the core's default */
-    uint32_t inflight;      /* Raft: AppendEntries in flight per follower; 0 = the default */
-    uint32_t keys;          /* keys of the workload; 0 = its own (register 3, kv 1000) */
-    uint32_t reads_pct;     /* share of reads (50) ... */
-    uint32_t cas_pct;       /* ... and of compare-and-set (kv: append) (20); the rest writes */
+    uint32_t batch_entries;   /* Raft: entries per AppendEntries at most; 0 = the core's default */
+    uint32_t inflight;        /* Raft: AppendEntries in flight per follower; 0 = the default */
+    uint32_t keys;            /* keys of the workload; 0 = its own (register 3, kv 1000) */
+    uint32_t reads_pct;       /* share of reads (50) ... */
+    uint32_t cas_pct;         /* ... and of compare-and-set (kv: append) (20); the rest writes */
     bool crash_lose_unsynced; /* a crash loses every unsynced write (else a random prefix of
                                  them survives) */
     double torn; /* the probability that the last unsynced write surviving a crash is torn */

@@ -352,10 +352,10 @@ uint64_t fl_sim_trace_hash(const fl_sim *sim);
  * then one line per node with its state ("nodes now"). Every line is shorter than
  * FL_SIM_TRACE_LINE_MAX, so the whole tail of a sim of n nodes fits in
  * FL_SIM_TRACE_TAIL_MAX(n) bytes. */
-#define FL_SIM_TRACE_EVENTS          64
-#define FL_SIM_TRACE_LINE_MAX        320
-#define FL_SIM_TRACE_TAIL_MAX(nodes) (2 * FL_SIM_TRACE_LINE_MAX + \
-                                      (FL_SIM_TRACE_EVENTS + (nodes)) * FL_SIM_TRACE_LINE_MAX)
+#define FL_SIM_TRACE_EVENTS   64
+#define FL_SIM_TRACE_LINE_MAX 320
+#define FL_SIM_TRACE_TAIL_MAX(nodes)                                                               \
+    (2 * FL_SIM_TRACE_LINE_MAX + (FL_SIM_TRACE_EVENTS + (nodes)) * FL_SIM_TRACE_LINE_MAX)
 /* Appends the trace tail to out. */
 void fl_sim_trace_tail(const fl_sim *sim, fl_buf *out);
 /* The trace tail as a C string in out (out_size >= FL_SIM_TRACE_TAIL_MAX(nodes) holds it

@@ -1,10 +1,12 @@
-/* campaign_exec.c: running the seeds of a campaign (campaign.h), each in a child process of
- * its own, up to o->jobs at a time. A child writes its seed's record (one JSON line) to a pipe
- * and exits; one that dies instead (an assertion failed inside a core, a crash, the kernel
- * killed it) leaves a record made here: a violation of kind "crash" with the seed, the first
- * line it printed (the assertion) and the command that reproduces it. The campaign goes on
- * with the next seed, so a crash is counted like any other finding and hides nothing after
- * it. Seeds are started in increasing order; records arrive as runs finish. */
+/* campaign_exec.c: running the seeds of a campaign (campaign.h) in child processes, up to
+ * o->jobs at a time, each child a batch of seeds (one kv run, or up to 16 of the short chaos
+ * runs, so that starting processes costs next to nothing). A child writes one record (a JSON
+ * line) per seed to a pipe as each run ends, then exits. One that dies instead (an assertion
+ * failed inside a core, a signal) leaves a record made here for the seed it was running: a
+ * violation of kind "crash" with the seed, the first line it printed (the assertion) and the
+ * command that reproduces it; the seeds after it in its batch go to a new child. So a crash is
+ * counted like any other finding and hides nothing after it. Seeds start in increasing order;
+ * records arrive as runs end. */
 #include "campaign.h"
 
 #include "cli.h"
@@ -24,6 +26,7 @@
 
 #define JOBS_MAX    256
 #define STDERR_KEPT 4096 /* of a child's stderr: its first words say why it died */
+#define BATCH_MAX   16   /* seeds per child: chaos runs take milliseconds, kv runs more */
 
 bool campaign_in_shard(const sim_opts *o, uint64_t seed)
 {
@@ -134,10 +137,17 @@ static void kv_record(const sim_opts *o, uint64_t seed, fl_buf *line)
 
 typedef struct child {
     pid_t pid;
-    uint64_t seed;
-    int fd[2];    /* its record, its stderr; -1 once at end of file */
-    fl_buf io[2]; /* what came from each */
+    uint64_t seeds[BATCH_MAX];
+    uint32_t n, got; /* seeds of its batch, records received */
+    int fd[2];       /* its records, its stderr; -1 once at end of file */
+    fl_buf io[2];    /* a record's line so far; the start of its stderr */
 } child;
+
+/* Seeds given back by a child that died before running them, run next (a stack). */
+typedef struct requeue {
+    uint64_t seeds[JOBS_MAX * BATCH_MAX];
+    uint32_t n;
+} requeue;
 
 static bool write_all(int fd, const uint8_t *p, size_t n)
 {
@@ -153,8 +163,8 @@ static bool write_all(int fd, const uint8_t *p, size_t n)
     return true;
 }
 
-/* For the tests of this file: FAULTLINE_CRASH_SEED=S makes the process of seed S fail an
- * assertion before it runs, as a core's would (stderr, SIGABRT), so that what the campaign
+/* For the tests of this file: FAULTLINE_CRASH_SEED=S makes the process running seed S fail an
+ * assertion before it runs S, as a core's would (stderr, SIGABRT), so that what the campaign
  * does with a crash can be shown without planting one in a core. */
 static void crash_hook(uint64_t seed)
 {
@@ -165,23 +175,28 @@ static void crash_hook(uint64_t seed)
     FL_ASSERT(seed != crash_seed);
 }
 
-static _Noreturn void child_main(const sim_opts *o, uint64_t seed, int out_fd)
+static _Noreturn void child_main(const sim_opts *o, const child *c, int out_fd)
 {
-    crash_hook(seed);
     fl_buf line;
     fl_buf_init(&line);
-    if (o->chaos)
-        chaos_record(o, seed, &line);
-    else
-        kv_record(o, seed, &line);
-    fl_buf_put_u8(&line, '\n');
-    bool ok = !line.err && write_all(out_fd, line.data, line.len);
+    bool ok = true;
+    for (uint32_t i = 0; i < c->n && ok; i++) {
+        crash_hook(c->seeds[i]);
+        fl_buf_reset(&line);
+        if (o->chaos)
+            chaos_record(o, c->seeds[i], &line);
+        else
+            kv_record(o, c->seeds[i], &line);
+        fl_buf_put_u8(&line, '\n');
+        ok = !line.err && write_all(out_fd, line.data, line.len);
+    }
     fl_buf_free(&line);
     _exit(ok ? 0 : 3);
 }
 
-/* Starts seed in a new child. Returns 0, or -1 if no process or pipe could be made. */
-static int spawn(const sim_opts *o, uint64_t seed, child *c)
+/* Starts c's batch (c->seeds, c->n) in a new child. Returns 0, or -1 if no process or pipe
+ * could be made. */
+static int spawn(const sim_opts *o, child *c)
 {
     int out[2], err[2];
     if (pipe(out) != 0)
@@ -205,26 +220,30 @@ static int spawn(const sim_opts *o, uint64_t seed, child *c)
         close(err[0]);
         dup2(err[1], 2);
         close(err[1]);
-        child_main(o, seed, out[1]);
+        child_main(o, c, out[1]);
     }
     close(out[1]);
     close(err[1]);
-    *c = (child){.pid = pid, .seed = seed, .fd = {out[0], err[0]}};
+    c->pid = pid;
+    c->got = 0;
+    c->fd[0] = out[0];
+    c->fd[1] = err[0];
     fl_buf_init(&c->io[0]);
     fl_buf_init(&c->io[1]);
     return 0;
 }
 
-/* The record of a child that died: a violation of kind crash. */
-static void crash_record(const sim_opts *o, const child *c, int status, fl_buf *out)
+/* The record of a seed whose child died running it: a violation of kind crash. */
+static void crash_record(const sim_opts *o, const child *c, uint64_t seed, int status, fl_buf *out)
 {
     char why[512], what[700], repro[2048], world[2048];
-    size_t n = c->io[1].len ? strcspn((const char *)c->io[1].data, "\n") : 0;
+    const char *err = c->io[1].data ? (const char *)c->io[1].data : "";
+    size_t n = strcspn(err, "\n");
     if (n > c->io[1].len)
         n = c->io[1].len;
     if (n >= sizeof(why))
         n = sizeof(why) - 1;
-    memcpy(why, c->io[1].data ? (const char *)c->io[1].data : "", n);
+    memcpy(why, err, n);
     why[n] = 0;
     if (WIFSIGNALED(status))
         snprintf(what, sizeof(what), "crash: %s%s(signal %d, %s)", why, n ? " " : "",
@@ -232,11 +251,11 @@ static void crash_record(const sim_opts *o, const child *c, int status, fl_buf *
     else
         snprintf(what, sizeof(what), "crash: %s%s(exit status %d, no record)", why, n ? " " : "",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-    campaign_seed_repro(o, c->seed, repro, sizeof(repro), world, sizeof(world));
+    campaign_seed_repro(o, seed, repro, sizeof(repro), world, sizeof(world));
     fl_json j;
     fl_json_init(&j, out, false);
     fl_json_obj_begin(&j);
-    fl_json_kv_uint(&j, "seed", c->seed);
+    fl_json_kv_uint(&j, "seed", seed);
     fl_json_key(&j, "verdict");
     fl_json_obj_begin(&j);
     fl_json_kv_bool(&j, "violation", true);
@@ -247,6 +266,27 @@ static void crash_record(const sim_opts *o, const child *c, int status, fl_buf *
     if (world[0])
         fl_json_kv_str(&j, "world", world);
     fl_json_obj_end(&j);
+}
+
+/* Hands every complete record line child c sent to each(); returns whether it asked to stop. */
+static bool deliver(child *c, campaign_each_fn each, void *ctx)
+{
+    bool stop = false;
+    size_t start = 0;
+    const char *p = (const char *)c->io[0].data;
+    for (size_t i = 0; i < c->io[0].len; i++) {
+        if (p[i] != '\n')
+            continue;
+        if (!stop && i > start)
+            stop = each(ctx, p + start, i - start);
+        c->got++;
+        start = i + 1;
+    }
+    if (start) {
+        memmove(c->io[0].data, p + start, c->io[0].len - start);
+        c->io[0].len -= start;
+    }
+    return stop;
 }
 
 /* Reads what child c has to say on pipe k; false at end of file. */
@@ -265,25 +305,24 @@ static bool drain(child *c, int k)
     return true;
 }
 
-/* The child closed both pipes: reaps it and hands its record (or a crash record) to each().
- * Returns whether each() asked to stop; counts a crash in *crashes. */
-static bool finish(const sim_opts *o, child *c, campaign_each_fn each, void *ctx, int *crashes)
+/* The child closed both pipes: reaps it; if it died, a crash record for the seed it was
+ * running and the rest of its batch back to rq. Returns whether each() asked to stop. */
+static bool finish(const sim_opts *o, child *c, requeue *rq, campaign_each_fn each, void *ctx,
+                   int *crashes)
 {
     int status = 0;
     while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
         ;
-    const char *out = c->io[0].data ? (const char *)c->io[0].data : "";
-    size_t len = c->io[0].len;
-    bool stop;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && len > 1 && out[len - 1] == '\n') {
-        stop = each(ctx, out, len - 1);
-    } else {
+    bool stop = false;
+    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0 && c->got == c->n) && c->got < c->n) {
         fl_buf rec;
         fl_buf_init(&rec);
-        crash_record(o, c, status, &rec);
+        crash_record(o, c, c->seeds[c->got], status, &rec);
         (*crashes)++;
         stop = each(ctx, rec.data ? (const char *)rec.data : "", rec.len);
         fl_buf_free(&rec);
+        for (uint32_t i = c->n; i > c->got + 1; i--) /* the smallest on top */
+            rq->seeds[rq->n++] = c->seeds[i - 1];
     }
     fl_buf_free(&c->io[0]);
     fl_buf_free(&c->io[1]);
@@ -309,25 +348,47 @@ static void stop_all(child *kids, uint32_t jobs)
     }
 }
 
-/* The next seed of o to run after *seed (in o's shard); false when none is left. */
-static bool next_seed(const sim_opts *o, uint64_t *seed, bool *started)
+/* The seeds of o in order (its shard only); false when none is left. */
+typedef struct seed_iter {
+    uint64_t next;
+    bool started, done;
+} seed_iter;
+
+static bool next_seed(const sim_opts *o, seed_iter *it, uint64_t *seed)
 {
-    uint64_t s = *started ? *seed + 1 : o->seed_first;
-    if (*started && *seed >= o->seed_last)
+    if (it->done)
         return false;
-    while (!campaign_in_shard(o, s)) {
-        if (s >= o->seed_last)
-            return false;
+    uint64_t s = it->started ? it->next : o->seed_first;
+    if (it->started && it->next == 0)
+        return false; /* wrapped past UINT64_MAX */
+    while (!campaign_in_shard(o, s) && s < o->seed_last)
         s++;
+    if (s > o->seed_last || !campaign_in_shard(o, s)) {
+        it->done = true;
+        return false;
     }
     *seed = s;
-    *started = true;
+    it->started = true;
+    it->next = s + 1;
+    it->done = s == o->seed_last;
     return true;
+}
+
+/* Fills c's batch: seeds given back first, else the next ones; false if there are none. */
+static bool next_batch(const sim_opts *o, seed_iter *it, requeue *rq, child *c)
+{
+    uint32_t want = o->chaos ? BATCH_MAX : 1;
+    c->n = 0;
+    while (c->n < want && rq->n)
+        c->seeds[c->n++] = rq->seeds[--rq->n];
+    while (c->n < want && next_seed(o, it, &c->seeds[c->n]))
+        c->n++;
+    return c->n > 0;
 }
 
 /* Waits for output from the running children and handles it. Returns whether each() asked
  * to stop; *active drops as children finish. */
-static bool step(const sim_opts *o, child *kids, uint32_t jobs, uint32_t *active,
+static bool step(const sim_opts *o, child *kids, uint32_t jobs, uint32_t *active, requeue *rq,
                  campaign_each_fn each, void *ctx, int *crashes)
 {
     struct pollfd pfd[2 * JOBS_MAX];
@@ -344,12 +405,17 @@ static bool step(const sim_opts *o, child *kids, uint32_t jobs, uint32_t *active
     for (uint32_t i = 0; i < n && !stop; i++) {
         child *c = &kids[who[i] / 2];
         int k = (int)(who[i] % 2);
-        if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)) || drain(c, k))
+        if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
             continue;
+        if (drain(c, k)) {
+            if (k == 0)
+                stop = deliver(c, each, ctx);
+            continue;
+        }
         close(c->fd[k]);
         c->fd[k] = -1;
         if (c->fd[0] < 0 && c->fd[1] < 0) {
-            stop = finish(o, c, each, ctx, crashes);
+            stop = finish(o, c, rq, each, ctx, crashes);
             (*active)--;
         }
     }
@@ -365,33 +431,31 @@ int campaign_for_each(const sim_opts *o, campaign_each_fn each, void *ctx, uint6
     if (total < jobs)
         jobs = total ? (uint32_t)total : 1;
     static child kids[JOBS_MAX];
+    static requeue rq;
     memset(kids, 0, sizeof(kids));
+    rq.n = 0;
+    seed_iter it = {0};
     uint32_t active = 0;
     int crashes = 0;
-    uint64_t seed = 0;
-    bool started = false, more = true, stop = false;
+    bool stop = false;
     while (!stop) {
-        for (uint32_t k = 0; k < jobs && more && active < jobs; k++) {
-            if (kids[k].pid)
+        for (uint32_t k = 0; k < jobs && active < jobs; k++) {
+            if (kids[k].pid || !next_batch(o, &it, &rq, &kids[k]))
                 continue;
-            uint64_t s = seed;
-            bool st = started;
-            if (!(more = next_seed(o, &s, &st)))
-                break;
-            if (spawn(o, s, &kids[k]) != 0) {
+            if (spawn(o, &kids[k]) != 0) {
+                for (uint32_t i = kids[k].n; i > 0; i--) /* not run: back in line */
+                    rq.seeds[rq.n++] = kids[k].seeds[i - 1];
                 if (active == 0) {
-                    perror("faultline sim: cannot start a process for a seed");
+                    perror("faultline sim: cannot start a process for the seeds");
                     return -1;
                 }
                 break; /* out of processes for now: wait for one to finish */
             }
-            seed = s;
-            started = st;
             active++;
         }
         if (active == 0)
             break;
-        stop = step(o, kids, jobs, &active, each, ctx, &crashes);
+        stop = step(o, kids, jobs, &active, &rq, each, ctx, &crashes);
     }
     stop_all(kids, jobs);
     return crashes;

@@ -328,8 +328,8 @@ int fl_cmd_mutants(int argc, char **argv)
         if (mutants_run_one(&a.mo, bits[i], &res[n]))
             return FL_EXIT_USAGE;
         const mutant_result *r = &res[n++];
-        all_good &= (!a.mo.tuned || hunt_good(&r->tuned)) &&
-                    (!a.mo.generic || hunt_good(&r->generic));
+        all_good &=
+            (!a.mo.tuned || hunt_good(&r->tuned)) && (!a.mo.generic || hunt_good(&r->generic));
     }
     double wall = wall_now() - t0;
     print_table(res, n, &a, wall);

@@ -20,7 +20,7 @@ const char *mutants_spec(const char *name);
 /* One hunt for one mutant: seed after seed until a check catches it. */
 typedef struct mutant_hunt {
     bool ran;
-    const char *spec;       /* the options of its campaign ("" for the swarm) */
+    const char *spec; /* the options of its campaign ("" for the swarm) */
     bool detected;
     uint64_t seed;          /* the first seed that caught it */
     uint64_t seeds_run;     /* seeds until the first detection (or all that ran) */

@@ -59,10 +59,10 @@ void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size)
     char snap[48] = "";
     if (c->snapshot_every)
         snprintf(snap, sizeof(snap), " --snapshot-every %u", c->snapshot_every);
-    int n = snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s%s",
-                     (unsigned long long)c->seed, c->nodes,
-                     (unsigned long long)(c->duration_ns / FL_NS_PER_MS), snap,
-                     c->churn ? " --churn" : "");
+    int n = snprintf(
+        out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s%s",
+        (unsigned long long)c->seed, c->nodes, (unsigned long long)(c->duration_ns / FL_NS_PER_MS),
+        snap, c->churn ? " --churn" : "");
     size_t used = n > 0 ? (size_t)n : 0;
     for (uint32_t bit = 1; bit && used < out_size; bit <<= 1)
         if (c->mutants & bit) {

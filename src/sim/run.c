@@ -233,7 +233,8 @@ static int setup(run *rn)
     sc.quiet = true; /* the caller reports violations */
     sc.link.delay = fl_sim_dist_exp(c->net_delay_ns / 2, c->net_delay_ns / 2);
     sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
-    sc.crash_mode = c->crash_lose_unsynced ? FL_SIM_CRASH_LOSE_UNSYNCED : FL_SIM_CRASH_RANDOM_PREFIX;
+    sc.crash_mode =
+        c->crash_lose_unsynced ? FL_SIM_CRASH_LOSE_UNSYNCED : FL_SIM_CRASH_RANDOM_PREFIX;
     sc.torn = c->torn;
     fl_rng skew;
     fl_rng_seed(&skew, fl_mix64(c->seed ^ 0x5CE3));

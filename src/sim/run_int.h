@@ -45,13 +45,13 @@ typedef struct run run;
  * one lane per kind of thing its faults touch, each lane on a random stream of its own. */
 typedef struct run_lane {
     run *rn;
-    fl_rng *rng;   /* &own for a plan's lane, else the run's stream */
+    fl_rng *rng; /* &own for a plan's lane, else the run's stream */
     fl_rng own;
     uint32_t plan; /* bit i: cfg->faults[i] belongs to this lane (0: the named nemesis) */
     bool on;
     fl_time_ns start_ns;
-    fl_time_ns interval_ns; /* of the current fault */
-    fl_nemesis kind;        /* of the current fault */
+    fl_time_ns interval_ns;              /* of the current fault */
+    fl_nemesis kind;                     /* of the current fault */
     fl_node_id nodes[FL_RAFT_NODES_MAX]; /* crashed or paused by the current fault */
     uint32_t n;
 } run_lane;

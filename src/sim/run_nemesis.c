@@ -274,9 +274,8 @@ static void fault_start(run_lane *l, fl_nemesis kind)
         fl_node_id leader = fl_raft_sim_leader(rn->sim);
         partition(l, FL_NEMESIS_ISOLATE_LEADER);
         for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
-            fl_sim_clock_set_drift(rn->sim, id,
-                                   id == leader ? -rn->cfg->clock_drift_ppm
-                                                : rn->cfg->clock_drift_ppm);
+            fl_sim_clock_set_drift(
+                rn->sim, id, id == leader ? -rn->cfg->clock_drift_ppm : rn->cfg->clock_drift_ppm);
     } else if (kind == FL_NEMESIS_LEADER_CHURN) {
         fl_node_id leader = fl_raft_sim_leader(rn->sim);
         if (leader)

@@ -49,17 +49,28 @@ static const struct {
     fl_nemesis kind;
     double keep;
 } faults[] = {
-    {FL_NEMESIS_PARTITION_HALVES, 0.25},  {FL_NEMESIS_PARTITION_RANDOM, 0.25},
-    {FL_NEMESIS_ISOLATE_ONE, 0.25},       {FL_NEMESIS_ISOLATE_LEADER, 0.25},
-    {FL_NEMESIS_MAJORITIES_RING, 0.25},   {FL_NEMESIS_BRIDGE, 0.25},
-    {FL_NEMESIS_ONE_WAY, 0.25},           {FL_NEMESIS_LEADER_CHURN, 0.25},
-    {FL_NEMESIS_ISOLATE_LEADER_SKEW, 0.25}, {FL_NEMESIS_CRASH_ONE, 0.25},
-    {FL_NEMESIS_CRASH_MINORITY, 0.25},    {FL_NEMESIS_CRASH_LEADER, 0.25},
-    {FL_NEMESIS_CRASH_UNSYNCED, 0.25},    {FL_NEMESIS_PAUSE, 0.25},
-    {FL_NEMESIS_LOSS, 0.25},              {FL_NEMESIS_DUP, 0.25},
-    {FL_NEMESIS_DELAY, 0.25},             {FL_NEMESIS_CLOCK_OFFSET, 0.25},
-    {FL_NEMESIS_CLOCK_DRIFT, 0.25},       {FL_NEMESIS_TRANSFER, 0.25},
-    {FL_NEMESIS_SLOW_DISK, 0.25},         {FL_NEMESIS_CHURN, 0.25},
+    {FL_NEMESIS_PARTITION_HALVES, 0.25},
+    {FL_NEMESIS_PARTITION_RANDOM, 0.25},
+    {FL_NEMESIS_ISOLATE_ONE, 0.25},
+    {FL_NEMESIS_ISOLATE_LEADER, 0.25},
+    {FL_NEMESIS_MAJORITIES_RING, 0.25},
+    {FL_NEMESIS_BRIDGE, 0.25},
+    {FL_NEMESIS_ONE_WAY, 0.25},
+    {FL_NEMESIS_LEADER_CHURN, 0.25},
+    {FL_NEMESIS_ISOLATE_LEADER_SKEW, 0.25},
+    {FL_NEMESIS_CRASH_ONE, 0.25},
+    {FL_NEMESIS_CRASH_MINORITY, 0.25},
+    {FL_NEMESIS_CRASH_LEADER, 0.25},
+    {FL_NEMESIS_CRASH_UNSYNCED, 0.25},
+    {FL_NEMESIS_PAUSE, 0.25},
+    {FL_NEMESIS_LOSS, 0.25},
+    {FL_NEMESIS_DUP, 0.25},
+    {FL_NEMESIS_DELAY, 0.25},
+    {FL_NEMESIS_CLOCK_OFFSET, 0.25},
+    {FL_NEMESIS_CLOCK_DRIFT, 0.25},
+    {FL_NEMESIS_TRANSFER, 0.25},
+    {FL_NEMESIS_SLOW_DISK, 0.25},
+    {FL_NEMESIS_CHURN, 0.25},
 };
 _Static_assert(N(faults) <= FL_RUN_FAULTS_MAX, "a plan holds every kind");
 static const fl_time_ns intervals[] = {100 * MS, 300 * MS, 1000 * MS, 3000 * MS};
@@ -158,8 +169,8 @@ static const struct {
     const char *name;
     void (*draw)(fl_rng *r, fl_run_config *c);
 } axes[] = {
-    {"cluster", cluster}, {"replication", replication}, {"reads", read_path},
-    {"clocks", clocks},   {"storage", storage},         {"network", network},
+    {"cluster", cluster},   {"replication", replication}, {"reads", read_path},
+    {"clocks", clocks},     {"storage", storage},         {"network", network},
     {"workload", workload}, {"faults", fault_plan},
 };
 

@@ -67,7 +67,8 @@ void fl__trace(fl_sim *sim, uint8_t kind, fl_node_id node, fl_node_id from, cons
     h = fl_mix64(h ^ len ^ mh);
     sim->trace_hash = h;
     sim_ring_entry *r = &sim->ring[sim->ring_next % RING_SIZE];
-    const sim_ring_entry *prev = sim->ring_next ? &sim->ring[(sim->ring_next - 1) % RING_SIZE] : NULL;
+    const sim_ring_entry *prev =
+        sim->ring_next ? &sim->ring[(sim->ring_next - 1) % RING_SIZE] : NULL;
     r->sub = prev && prev->event == sim->stats.events ? prev->sub + 1 : 0;
     r->event = sim->stats.events;
     r->time = sim->now;

@@ -45,8 +45,8 @@ TEST(swarm_worlds_keep_the_assumptions_of_their_configuration)
         CHECK(c.n_faults >= 1);
         CHECK_EQ(c.nemesis, FL_NEMESIS_NONE);
         for (uint32_t i = 0; i < c.n_faults; i++)
-            CHECK(!(c.read_mode == FL_RUN_READ_LEASE &&
-                    c.faults[i].kind == FL_NEMESIS_CLOCK_OFFSET));
+            CHECK(
+                !(c.read_mode == FL_RUN_READ_LEASE && c.faults[i].kind == FL_NEMESIS_CLOCK_OFFSET));
         CHECK(!(c.read_mode == FL_RUN_READ_LOG && c.read_at == FL_RUN_READ_AT_ANY));
     }
 }
@@ -160,9 +160,9 @@ TEST(swarm_is_the_default_of_a_campaign_and_fixed_is_one_flag_away)
     CHECK(fl_test_faultline_run("sim --seeds 1..4 --duration 1s --no-check --jobs 2", OUT) <= 1);
     CHECK(fl_test_file_has(OUT, "swarm: each seed draws its world"));
     CHECK(fl_test_file_has(OUT, "campaign: 4 runs"));
-    CHECK_EQ(fl_test_faultline_run("sim --seeds 1..4 --fixed --duration 1s --no-check --jobs 2",
-                                   OUT),
-             0);
+    CHECK_EQ(
+        fl_test_faultline_run("sim --seeds 1..4 --fixed --duration 1s --no-check --jobs 2", OUT),
+        0);
     CHECK(!fl_test_file_has(OUT, "swarm:"));
     CHECK(fl_test_file_has(OUT, "campaign: 4 runs, 0 with a violation"));
     CHECK_EQ(fl_test_faultline_run("sim --swarm --fixed --seed 1", OUT), 2);
