@@ -52,49 +52,47 @@ void sim_opts_usage(FILE *out)
         "  --nemesis NAME           a fault schedule (none); one of:\n");
     fl_nemesis_list(out);
     fprintf(out,
-            "  --faults K:D,K:D,...     instead of --nemesis: these kinds side by side, each on\n"
-            "                           for D, then off as long (D: --nemesis-interval)\n"
-            "  --nemesis-interval D     each fault lasts D, then D healed (2s)\n"
-            "  --loss P, --dup P        probabilities for the loss / dup nemeses (0.2)\n"
-            "  --delay-spike D          extra mean delay for the delay nemesis (50ms)\n"
-            "  --clock-offset D         largest clock jump for clock-offset (200ms)\n"
-            "  --drift PPM              largest drift for clock-drift (50000)\n"
-            "  --liveness D             after the heal a write must succeed within D (5s)\n"
-            "  --no-check-quorum        Raft: a leader cut off from its quorum keeps leading\n"
-            "  --no-pre-vote            Raft: elections without the pre-vote round\n"
-            "  --mutant NAME            switch on a deliberate Raft bug (repeatable): ");
+            "  --faults K:D,...         instead of --nemesis: kinds side by side, each on for\n"
+            "                           D then off as long (D: --nemesis-interval)\n");
+    fprintf(out, "  --nemesis-interval D     each fault lasts D, then D healed (2s)\n"
+                 "  --loss P, --dup P        probabilities for the loss / dup nemeses (0.2)\n"
+                 "  --delay-spike D          extra mean delay for the delay nemesis (50ms)\n"
+                 "  --clock-offset D         largest clock jump for clock-offset (200ms)\n"
+                 "  --drift PPM              largest drift for clock-drift (50000)\n"
+                 "  --liveness D             after the heal a write must succeed within D (5s)\n"
+                 "  --no-check-quorum        Raft: a leader cut off from its quorum keeps leading\n"
+                 "  --no-pre-vote            Raft: elections without the pre-vote round\n"
+                 "  --mutant NAME            switch on a deliberate Raft bug (repeatable): ");
     const uint32_t *bits;
     size_t n = fl_raft_mutant_list(&bits);
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
-    fprintf(
-        out,
-        "\ncampaigns:\n"
-        "  --seeds A..B             run every seed from A to B on all cores, then summarize;\n"
-        "                           each seed draws its own world (--swarm) unless --fixed\n"
-        "  --swarm                  the world (cluster, Raft options, reads, clocks, disk,\n"
-        "                           snapshots, workload, a subset of the fault kinds with their\n"
-        "                           intervals) is drawn from the seed; options given fix their\n"
-        "                           part of it. One seed: `faultline sim --swarm --seed S`\n"
-        "  --fixed                  a campaign runs exactly the options given, every seed\n"
-        "  --jobs N                 worker processes (number of cores)\n"
-        "  --shard K/N              run only shard K of N of the seeds (merge with faultline "
-        "merge)\n"
-        "output:\n"
-        "  --out DIR                write results.json and history.jsonl (campaign: one JSON\n"
-        "                           line per seed in DIR/campaign.jsonl)\n"
-        "  --no-check               skip the linearizability check\n"
-        "  --check-timeout D        give up the check after D: verdict unknown (30s)\n"
-        "  --verbose                print faults as they happen\n"
-        "  --quiet                  print only the verdict line\n"
-        "  --chaos                  instead: the Raft-level chaos run of the test campaign\n"
-        "                           (random faults of every kind, no kv), for --seed/--nodes/\n"
-        "                           --duration/--mutant, as the tests print to reproduce\n"
-        "                           (with --seeds: a campaign of them)\n"
-        "  --churn                  with --chaos: membership churn too (learners added and\n"
-        "                           promoted, voters and leaders removed and replaced)\n\n"
-        "exit status: 0 no violation, 1 a violation (the command that reproduces it is\n"
-        "printed), 2 bad usage.\n");
+    fprintf(out,
+            "\ncampaigns:\n"
+            "  --seeds A..B             run every seed from A to B on all cores, then summarize\n"
+            "                           (each seed draws its own world, unless --fixed)\n"
+            "  --swarm                  the world is drawn from the seed: cluster, Raft options,\n"
+            "                           reads, clocks, disk, workload, a subset of the fault\n"
+            "                           kinds with their intervals; options given fix their part\n"
+            "  --fixed                  a campaign runs exactly the options given, every seed\n"
+            "  --jobs N                 worker processes (number of cores)\n"
+            "  --shard K/N              run only shard K of N of the seeds (merge with faultline "
+            "merge)\n"
+            "output:\n"
+            "  --out DIR                write results.json and history.jsonl (campaign: one JSON\n"
+            "                           line per seed in DIR/campaign.jsonl)\n"
+            "  --no-check               skip the linearizability check\n"
+            "  --check-timeout D        give up the check after D: verdict unknown (30s)\n"
+            "  --verbose                print faults as they happen\n"
+            "  --quiet                  print only the verdict line\n"
+            "  --chaos                  instead: the Raft-level chaos run of the test campaign\n"
+            "                           (random faults of every kind, no kv), for --seed/--nodes/\n"
+            "                           --duration/--mutant, as the tests print to reproduce\n"
+            "                           (with --seeds: a campaign of them)\n"
+            "  --churn                  with --chaos: membership churn too (learners added and\n"
+            "                           promoted, voters and leaders removed and replaced)\n\n"
+            "exit status: 0 no violation, 1 a violation (the command that reproduces it is\n"
+            "printed), 2 bad usage.\n");
 }
 
 typedef struct parser {
