@@ -275,11 +275,12 @@ static void send_attempt(run *rn, run_client *c)
     fl_time_ns now = fl_sim_time(rn->sim);
     fl_sim_schedule(rn->sim, now + hop(rn), deliver_to_node, m);
     cmsg *t = msg_new(rn, MSG_TIMEOUT, c->idx, c->attempt, 0);
-    /* The liveness probe waits at least a second per attempt: a write that needs longer to
-     * commit (behind a backlog) is progress, and every retry would queue one more entry. */
+    /* The liveness probe waits at least 500 ms (the default) per attempt: a write that needs
+     * longer to commit (behind a backlog) is progress, and every retry queues one more entry
+     * (with 50 ms attempts behind a backlog, a probe never succeeded). */
     fl_time_ns timeout = rn->cfg->op_timeout_ns;
-    if (!c->record && timeout < FL_NS_PER_S)
-        timeout = FL_NS_PER_S;
+    if (!c->record && timeout < FL_NS_PER_S / 2)
+        timeout = FL_NS_PER_S / 2;
     fl_sim_schedule(rn->sim, now + timeout, deliver_to_client, t);
 }
 
