@@ -8,6 +8,7 @@
 #include "faultline/raft.h"
 #include "faultline/swarm.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,6 +506,49 @@ static void dur(char *out, size_t size, fl_time_ns ns)
         snprintf(out, size, "%lluns", (unsigned long long)ns);
 }
 
+/* Appends to out (used bytes so far) what printf gives, as far as it fits; the new length. */
+static size_t append(char *out, size_t out_size, size_t used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t append(char *out, size_t out_size, size_t used, const char *fmt, ...)
+{
+    if (used >= out_size)
+        return used;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(out + used, out_size - used, fmt, ap);
+    va_end(ap);
+    return used + (k > 0 ? (size_t)k : 0);
+}
+
+/* The fault plan, Raft's flow control, the workload's shares and the disk model of c where
+ * they differ from the defaults d (what a swarm world draws beyond the older options). */
+static size_t repro_plan(const fl_run_config *c, const fl_run_config *d, char *out, size_t out_size,
+                         size_t used)
+{
+    char b[32];
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        dur(b, sizeof(b), c->faults[i].interval_ns);
+        used = append(out, out_size, used, "%s%s:%s", i ? "," : " --faults ",
+                      fl_nemesis_name(c->faults[i].kind), b);
+    }
+    const struct {
+        const char *name;
+        uint32_t v, def;
+    } nums[] = {{"--batch", c->batch_entries, d->batch_entries},
+                {"--inflight", c->inflight, d->inflight},
+                {"--keys", c->keys, d->keys},
+                {"--reads", c->reads_pct, d->reads_pct},
+                {"--cas", c->cas_pct, d->cas_pct}};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        if (nums[i].v != nums[i].def)
+            used = append(out, out_size, used, " %s %u", nums[i].name, nums[i].v);
+    if (c->crash_lose_unsynced)
+        used = append(out, out_size, used, " --lose-unsynced");
+    if (c->torn != d->torn)
+        used = append(out, out_size, used, " --torn %g", c->torn);
+    return used;
+}
+
 void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
 {
     fl_run_config d;
@@ -524,10 +568,6 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     } while (0)
     if (!c->n_faults)
         MORE(" --nemesis %s", fl_nemesis_name(c->nemesis));
-    for (uint32_t i = 0; i < c->n_faults; i++) {
-        dur(b, sizeof(b), c->faults[i].interval_ns);
-        MORE("%s%s:%s", i ? "," : " --faults ", fl_nemesis_name(c->faults[i].kind), b);
-    }
     if (c->read_mode == FL_RUN_READ_LOG)
         MORE(" --read-mode log");
     if (c->read_mode == FL_RUN_READ_LEASE)
@@ -544,20 +584,7 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)
         MORE(" --no-pre-vote");
-    if (c->batch_entries != d.batch_entries)
-        MORE(" --batch %u", c->batch_entries);
-    if (c->inflight != d.inflight)
-        MORE(" --inflight %u", c->inflight);
-    if (c->keys != d.keys)
-        MORE(" --keys %u", c->keys);
-    if (c->reads_pct != d.reads_pct)
-        MORE(" --reads %u", c->reads_pct);
-    if (c->cas_pct != d.cas_pct)
-        MORE(" --cas %u", c->cas_pct);
-    if (c->crash_lose_unsynced)
-        MORE(" --lose-unsynced");
-    if (c->torn != d.torn)
-        MORE(" --torn %g", c->torn);
+    used = repro_plan(c, &d, out, out_size, used);
     if (c->rate > 0)
         MORE(" --rate %g", c->rate);
     else if (c->clients != d.clients)
