@@ -433,8 +433,8 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
         return FL_EXIT_USAGE;
     }
     o->swarm |= o->campaign && !o->fixed && !o->chaos; /* a campaign's default */
-    if (o->swarm)
-        sim_opts_world(o, o->run.seed, &o->run); /* a campaign checks its first seed's */
+    if (o->swarm) /* the world of the seed; a campaign checks its first seed's here */
+        sim_opts_world(o, o->campaign ? o->seed_first : o->run.seed, &o->run);
     char why[200];
     if (fl_run_config_validate(&o->run, why, sizeof(why))) {
         fprintf(stderr, "faultline sim: %s%s\n", why,
