@@ -509,6 +509,11 @@ static inline fl_node_id fl_raft_transfer_of(const fl_raft *r)
 {
     return r->transfer_to;
 }
+/* When this node last heard from its current leader (its own clock; 0: never). */
+static inline fl_time_ns fl_raft_leader_contact_of(const fl_raft *r)
+{
+    return r->leader_contact;
+}
 /* The current term and vote are durable: false between a new term or vote and its sync (the
  * window in which a crash makes the node forget a promise). */
 static inline bool fl_raft_hard_state_synced(const fl_raft *r)

@@ -168,3 +168,22 @@ TEST(sim_failing_run_prints_the_whole_tail_and_what_happened_to_the_heal)
         fclose(f);
     CHECK_EQ(events, 64);
 }
+
+/* Stability after the heal: a leader established after the heal is deposed only when a
+ * majority of its voters stopped hearing it. A removed node that never heard of its removal
+ * deposes leader after leader once leaders ignore their lease (the mutant): a disruption.
+ * Seed 6815 of the swarm (one of 10,000) is the other side: a clock that jumped back a second
+ * before the heal held back the leader's heartbeats, its followers stopped hearing it and
+ * elected another 1 s after the heal, which is right. */
+TEST(sim_disruption_after_the_heal_is_a_violation_and_a_late_heartbeat_is_not)
+{
+    const char *run = "sim --seed 2 --nodes 5 --duration 10s --faults churn:300ms,crash-one:1s "
+                      "--no-check-quorum --no-pre-vote";
+    char args[512];
+    snprintf(args, sizeof(args), "%s --mutant leader-ignores-lease", run);
+    CHECK_EQ(fl_test_faultline_run(args, OUT), 1);
+    CHECK(fl_test_file_has(OUT, "verdict  disruption: node "));
+    CHECK(fl_test_file_has(OUT, "while a majority of its voters still heard it"));
+    CHECK_EQ(fl_test_faultline_run(run, OUT), 0);
+    CHECK_EQ(fl_test_faultline_run("sim --swarm --seed 6815 --no-check", OUT), 0);
+}
