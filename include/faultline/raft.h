@@ -137,6 +137,10 @@ typedef enum fl_raft_mutant {
      * those numbers out again, and the next replay skips what was written since, synced or
      * not (a vote or acknowledged entries forgotten) */
     FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED = 1u << 15,
+    /* a leader without check-quorum steps down for a vote request of a higher term even
+     * while its heartbeats reach a quorum (thesis 4.2.3: it ignores it); with pre-vote off a
+     * removed server's campaigns depose leader after leader, a liveness bug */
+    FL_RAFT_MUTANT_LEADER_IGNORES_LEASE = 1u << 16,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
@@ -510,6 +514,17 @@ static inline fl_index fl_raft_applied_of(const fl_raft *r)
 static inline fl_node_id fl_raft_transfer_of(const fl_raft *r)
 {
     return r->transfer_to;
+}
+/* When this node last heard from its current leader (its own clock; 0: never). */
+static inline fl_time_ns fl_raft_leader_contact_of(const fl_raft *r)
+{
+    return r->leader_contact;
+}
+/* The current term and vote are durable: false between a new term or vote and its sync (the
+ * window in which a crash makes the node forget a promise). */
+static inline bool fl_raft_hard_state_synced(const fl_raft *r)
+{
+    return r->durable_term == r->term && r->durable_vote == r->vote;
 }
 fl_index fl_raft_last_index(const fl_raft *r);
 fl_index fl_raft_first_index(const fl_raft *r);

@@ -17,6 +17,7 @@
 
 #include "faultline/history.h"
 #include "faultline/observe.h"
+#include "faultline/raft.h"
 #include "faultline/sim.h"
 #include "faultline/timeline.h"
 
@@ -53,11 +54,18 @@ typedef enum fl_nemesis {
      * (raft_churn.c: add a learner, promote, remove a voter or the leader, replace) */
     FL_NEMESIS_CHURN,
     FL_NEMESIS_MIX_CHURN, /* mix, with churn as one more kind (mix's draws are unchanged) */
+    /* not in mix either: for up to an interval, watch for a node whose new term or vote is
+     * written but not yet synced and crash it in that window (a crash before fsync aimed at
+     * a vote); it restarts 5..100 ms later */
+    FL_NEMESIS_CRASH_UNSYNCED,
+    FL_NEMESIS_SLOW_DISK, /* one random node's fsyncs take 10..100 ms (wider crash windows) */
     FL_NEMESIS_COUNT
 } fl_nemesis;
 
 const char *fl_nemesis_name(fl_nemesis n);
 bool fl_nemesis_parse(const char *s, fl_nemesis *out);
+/* Whether kind n may be part of a fault plan (a single kind: not none, mix or mix-churn). */
+bool fl_nemesis_plannable(fl_nemesis n);
 /* One line per nemesis, for --help. */
 void fl_nemesis_list(FILE *out);
 
@@ -92,6 +100,13 @@ typedef enum fl_run_workload {
 } fl_run_workload;
 
 #define FL_RUN_OPEN_CLIENTS_MAX 256 /* open loop: operations in flight at most */
+#define FL_RUN_FAULTS_MAX       24  /* kinds in a fault plan */
+
+/* One kind of a fault plan: on for interval_ns, then off as long, again and again. */
+typedef struct fl_run_fault {
+    fl_nemesis kind;        /* a single kind: not none, mix or mix-churn */
+    fl_time_ns interval_ns; /* >= 1 ms */
+} fl_run_fault;
 
 typedef struct fl_run_config {
     uint64_t seed;
@@ -119,11 +134,28 @@ typedef struct fl_run_config {
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */
     bool no_pre_vote;         /* Raft option: no pre-vote round before elections */
     bool verbose;             /* print nemesis actions as they happen */
+    /* A fault plan (used instead of nemesis when n_faults > 0): its kinds run side by side,
+     * each on its own schedule, on the random stream of its lane. Kinds that act on the same
+     * thing share a lane and take turns (partition shapes, leader-churn and
+     * isolate-leader-skew; crashes; link quality; clocks), so faults of different lanes
+     * overlap. The intensities are the fields above (loss, dup, delay, clock offset, drift). */
+    fl_run_fault faults[FL_RUN_FAULTS_MAX];
+    uint32_t n_faults;
+    uint32_t batch_entries;   /* Raft: entries per AppendEntries at most; 0 = the core's default */
+    uint32_t inflight;        /* Raft: AppendEntries in flight per follower; 0 = the default */
+    uint32_t keys;            /* keys of the workload; 0 = its own (register 3, kv 1000) */
+    uint32_t reads_pct;       /* share of reads (50) ... */
+    uint32_t cas_pct;         /* ... and of compare-and-set (kv: append) (20); the rest writes */
+    bool crash_lose_unsynced; /* a crash loses every unsynced write (else a random prefix of
+                                 them survives) */
+    double torn; /* the probability that the last unsynced write surviving a crash is torn */
 } fl_run_config;
 
 /* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients, nemesis none,
  * interval 2 s, a snapshot every 1000 applied entries,
- * op timeout 500 ms, deadline 3 s, liveness 5 s, network 1 ms. */
+ * op timeout 500 ms, deadline 3 s, liveness 5 s, network 1 ms, 50% reads and 20% cas, a
+ * random prefix of the unsynced writes survives a crash, the last of them torn 30% of the
+ * time. */
 void fl_run_config_default(fl_run_config *c);
 /* Returns 0, or FL_ECONFIG with the reason in why. */
 int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size);
@@ -145,9 +177,16 @@ typedef struct fl_run_result {
     char violation_reason[256];
     uint64_t violation_event;
     fl_time_ns violation_time_ns;
-    char trace_tail[4096];
+    /* the trace tail (sim.h) at a violation or when not live: the last events, each node's state */
+    char trace_tail[FL_SIM_TRACE_TAIL_MAX(FL_RAFT_NODES_MAX)];
     /* liveness after the heal */
+    bool healed; /* the run reached its heal (a safety violation stops it before) */
     fl_time_ns heal_ns;
+    /* stability after the heal: leaders deposed, from a second after the heal on, although
+     * they had led for a while, every node was up and connected and they were still voters
+     * (nothing correct deposes such a leader: a disruption); the first one described */
+    uint64_t disruptions;
+    char disruption[200];
     bool live;
     fl_time_ns recover_ns;
     /* counters */

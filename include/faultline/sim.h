@@ -355,8 +355,20 @@ void fl_sim_stats_json(const fl_sim *sim, struct fl_json *j);
 /* Every processed event folded into one 64-bit hash (kind, time, node, peer, message bytes):
  * two runs of one seed compare equal exactly when their event sequences are identical. */
 uint64_t fl_sim_trace_hash(const fl_sim *sim);
-/* Appends the last (up to 64) events as readable lines to out. */
+/* The trace tail: a header line, the last FL_SIM_TRACE_EVENTS traced entries (events, and
+ * what happened between them: drops, driver actions, numbered "#N.1", "#N.2" after event N),
+ * then one line per node with its state ("nodes now"). Every line is shorter than
+ * FL_SIM_TRACE_LINE_MAX, so the whole tail of a sim of n nodes fits in
+ * FL_SIM_TRACE_TAIL_MAX(n) bytes. */
+#define FL_SIM_TRACE_EVENTS   64
+#define FL_SIM_TRACE_LINE_MAX 320
+#define FL_SIM_TRACE_TAIL_MAX(nodes)                                                               \
+    (2 * FL_SIM_TRACE_LINE_MAX + (FL_SIM_TRACE_EVENTS + (nodes)) * FL_SIM_TRACE_LINE_MAX)
+/* Appends the trace tail to out. */
 void fl_sim_trace_tail(const fl_sim *sim, fl_buf *out);
+/* The trace tail as a C string in out (out_size >= FL_SIM_TRACE_TAIL_MAX(nodes) holds it
+ * whole; a smaller buffer gets whole lines and a last one saying how many were left out). */
+void fl_sim_trace_tail_text(const fl_sim *sim, char *out, size_t out_size);
 /* Installs an FL_ASSERT hook that prints the seed, time and trace tail of this sim to stderr.
  * fl_sim_step installs it automatically; fl_sim_destroy removes it. */
 void fl_sim_install_assert_hook(fl_sim *sim);

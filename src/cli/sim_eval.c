@@ -94,10 +94,12 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
         snprintf(out->what, sizeof(out->what),
                  "liveness: no write succeeded within %.1f s of the heal",
                  (double)c->liveness_ns / 1e9);
+    else if (r->disruptions)
+        snprintf(out->what, sizeof(out->what), "disruption: %s", r->disruption);
     else
         snprintf(out->what, sizeof(out->what), "no violation");
-    out->violation =
-        !out->safe || split || (out->checked && out->lin == FL_LIN_VIOLATION) || !out->live;
+    out->violation = !out->safe || split || (out->checked && out->lin == FL_LIN_VIOLATION) ||
+                     !out->live || r->disruptions;
 }
 
 static const char *lin_text(const sim_outcome *oc)
@@ -105,13 +107,42 @@ static const char *lin_text(const sim_outcome *oc)
     return oc->checked ? fl_verdict_name(oc->lin) : "not checked";
 }
 
+/* "nemesis mix", or the kinds of a fault plan. */
+static void nemesis_text(const fl_run_config *c, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s %s", c->n_faults ? "faults" : "nemesis",
+                     c->n_faults ? "" : fl_nemesis_name(c->nemesis));
+    size_t used = n > 0 ? (size_t)n : 0;
+    for (uint32_t i = 0; i < c->n_faults && used < cap; i++) {
+        n = snprintf(out + used, cap - used, "%s%s", i ? ", " : "",
+                     fl_nemesis_name(c->faults[i].kind));
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* When the faults healed, or why they never did. */
+static void heal_text(const fl_run_result *r, char *out, size_t cap)
+{
+    if (r->healed)
+        snprintf(out, cap, "healed at %.1f s; %s", (double)r->heal_ns / 1e9,
+                 r->live ? "writes succeeded again" : "NO write succeeded after the heal");
+    else if (r->violation)
+        snprintf(out, cap, "the run stopped at %.3f s on the violation, before the heal",
+                 (double)r->violation_time_ns / 1e9);
+    else
+        snprintf(out, cap, "the run ended before the heal");
+}
+
 void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
                        const sim_outcome *oc)
 {
     double ops = r->ops_ok ? (double)r->ops_ok : 1;
-    fprintf(f, "run      seed %llu, %u nodes, %.1f s virtual, %s workload, nemesis %s\n",
+    char nem[512], heal[160];
+    nemesis_text(c, nem, sizeof(nem));
+    heal_text(r, heal, sizeof(heal));
+    fprintf(f, "run      seed %llu, %u nodes, %.1f s virtual, %s workload, %s\n",
             (unsigned long long)c->seed, c->nodes, (double)c->duration_ns / 1e9,
-            c->workload == FL_RUN_KV ? "kv" : "register", fl_nemesis_name(c->nemesis));
+            c->workload == FL_RUN_KV ? "kv" : "register", nem);
     fprintf(f, "ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
             (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
             (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
@@ -120,9 +151,7 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
                 (unsigned long long)r->follower_reads, (unsigned long long)r->learner_reads);
     fprintf(f, "leaders  %llu elections, %llu times a node became leader\n",
             (unsigned long long)r->elections, (unsigned long long)oc->leader_changes);
-    fprintf(f, "faults   %zu fault intervals; healed at %.1f s; %s\n", r->n_faults,
-            (double)r->heal_ns / 1e9,
-            r->live ? "writes succeeded again" : "NO write succeeded after the heal");
+    fprintf(f, "faults   %zu fault intervals; %s\n", r->n_faults, heal);
     if (r->live)
         fprintf(f, "recover  %.1f ms from the heal to the first successful write\n",
                 (double)r->recover_ns / 1e6);
@@ -167,6 +196,22 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "liveness_ns", c->liveness_ns);
     fl_json_kv_uint(j, "net_delay_ns", c->net_delay_ns);
     fl_json_kv_uint(j, "snapshot_every", c->snapshot_every);
+    fl_json_key(j, "faults");
+    fl_json_arr_begin(j);
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        fl_json_obj_begin(j);
+        fl_json_kv_str(j, "kind", fl_nemesis_name(c->faults[i].kind));
+        fl_json_kv_uint(j, "interval_ns", c->faults[i].interval_ns);
+        fl_json_obj_end(j);
+    }
+    fl_json_arr_end(j);
+    fl_json_kv_uint(j, "batch_entries", c->batch_entries);
+    fl_json_kv_uint(j, "inflight", c->inflight);
+    fl_json_kv_uint(j, "keys", c->keys);
+    fl_json_kv_uint(j, "reads_pct", c->reads_pct);
+    fl_json_kv_uint(j, "cas_pct", c->cas_pct);
+    fl_json_kv_bool(j, "crash_loses_unsynced", c->crash_lose_unsynced);
+    fl_json_kv_double(j, "torn", c->torn);
     fl_json_key(j, "mutants");
     fl_json_arr_begin(j);
     for (uint32_t bit = 1; bit; bit <<= 1)
@@ -193,7 +238,9 @@ static void write_verdict(fl_json *j, const fl_run_result *r, const sim_outcome 
     if (oc->lin == FL_LIN_VIOLATION)
         fl_json_kv_str(j, "nonlinearizable_key", oc->lin_key);
     fl_json_kv_uint(j, "check_wall_ns", oc->lin_ns);
+    fl_json_kv_bool(j, "healed", r->healed); /* a safety violation stops the run before */
     fl_json_kv_bool(j, "live", oc->live);
+    fl_json_kv_uint(j, "disruptions", r->disruptions);
     fl_json_kv_uint(j, "heal_ns", r->heal_ns);
     if (oc->live)
         fl_json_kv_uint(j, "recover_ns", r->recover_ns);
@@ -242,17 +289,12 @@ static void write_faults(fl_json *j, const fl_run_result *r)
 }
 
 void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *r,
-                      const sim_outcome *oc)
+                      const sim_outcome *oc, const char *repro, const char *world)
 {
     fl_json j;
     fl_json_init(&j, out, false);
     fl_json_obj_begin(&j);
     fl_json_kv_uint(&j, "seed", c->seed);
-    if (oc->violation) {
-        char repro[1024];
-        sim_opts_repro(c, repro, sizeof(repro));
-        fl_json_kv_str(&j, "reproduce", repro);
-    }
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
     if (oc->has_obs) {
@@ -267,6 +309,10 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
         fl_json_kv_uint(&j, "stale_reads", ob->stale.stale);
         fl_json_obj_end(&j);
     }
+    if (repro)
+        fl_json_kv_str(&j, "reproduce", repro);
+    if (world)
+        fl_json_kv_str(&j, "world", world);
     fl_json_obj_end(&j);
 }
 

@@ -39,8 +39,9 @@ int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_resu
 void sim_write_results_members(fl_json *j, const fl_run_result *r, const sim_outcome *oc);
 /* Writes b to DIR/name. Returns 0 or -1 (message printed). */
 int sim_write_file(const char *dir, const char *name, const fl_buf *b);
-/* One JSON object per run (no newline): the campaign's per-seed record. */
+/* One JSON object per run (no newline): the campaign's per-seed record; with the command
+ * that reproduces it and the world it drew (a swarm), where not NULL. */
 void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *r,
-                      const sim_outcome *oc);
+                      const sim_outcome *oc, const char *repro, const char *world);
 
 #endif

@@ -6,7 +6,9 @@
 #include "faultline/duration.h"
 #include "faultline/error.h"
 #include "faultline/raft.h"
+#include "faultline/swarm.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +43,21 @@ void sim_opts_usage(FILE *out)
         "  --net-delay D            mean one-way network delay (1ms)\n"
         "  --snapshot-every N       each node snapshots its state every N applied entries and\n"
         "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
+        "  --keys N                 keys of the workload (register 3, kv 1000)\n"
+        "  --reads P, --cas P       percent of reads and of compare-and-set (kv: append); the\n"
+        "                           rest are writes (50, 20)\n"
+        "  --batch N, --inflight N  Raft: entries per AppendEntries, messages in flight per\n"
+        "                           follower (64, 8)\n"
+        "  --lose-unsynced          a crash loses every unsynced write (else a random prefix of\n"
+        "                           them survives)\n"
+        "  --torn P                 the last unsynced write surviving a crash is torn with\n"
+        "                           probability P (0.3)\n"
         "faults:\n"
         "  --nemesis NAME           a fault schedule (none); one of:\n");
     fl_nemesis_list(out);
+    fprintf(out,
+            "  --faults K:D,...         instead of --nemesis: kinds side by side, each on for\n"
+            "                           D then off as long (D: --nemesis-interval)\n");
     fprintf(out, "  --nemesis-interval D     each fault lasts D, then D healed (2s)\n"
                  "  --loss P, --dup P        probabilities for the loss / dup nemeses (0.2)\n"
                  "  --delay-spike D          extra mean delay for the delay nemesis (50ms)\n"
@@ -60,6 +74,11 @@ void sim_opts_usage(FILE *out)
     fprintf(out,
             "\ncampaigns:\n"
             "  --seeds A..B             run every seed from A to B on all cores, then summarize\n"
+            "                           (each seed draws its own world, unless --fixed)\n"
+            "  --swarm                  the world is drawn from the seed: cluster, Raft options,\n"
+            "                           reads, clocks, disk, workload, a subset of the fault\n"
+            "                           kinds with their intervals; options given fix their part\n"
+            "  --fixed                  a campaign runs exactly the options given, every seed\n"
             "  --jobs N                 worker processes (number of cores)\n"
             "  --shard K/N              run only shard K of N of the seeds (merge with faultline "
             "merge)\n"
@@ -168,6 +187,34 @@ static int parse_shard(parser *p, sim_opts *o)
     return 0;
 }
 
+/* "kind:D,kind,..." (an interval of 0 stands for --nemesis-interval, filled in at the end). */
+static int parse_faults(parser *p, const char *v, fl_run_config *c)
+{
+    c->n_faults = 0;
+    c->nemesis = FL_NEMESIS_NONE;
+    for (const char *at = v; *at;) {
+        size_t len = strcspn(at, ","), name_len = strcspn(at, ":,");
+        char name[40], dur[40];
+        if (c->n_faults == FL_RUN_FAULTS_MAX || name_len >= sizeof(name) ||
+            len - name_len >= sizeof(dur))
+            return bad(p, v, "expected at most 24 KIND[:INTERVAL] separated by commas");
+        memcpy(name, at, name_len);
+        name[name_len] = 0;
+        fl_run_fault *f = &c->faults[c->n_faults++];
+        *f = (fl_run_fault){0};
+        if (!fl_nemesis_parse(name, &f->kind) || !fl_nemesis_plannable(f->kind))
+            return bad(p, v, "unknown fault kind (the nemeses of --help but none, mix, mix-churn)");
+        if (len > name_len) {
+            memcpy(dur, at + name_len + 1, len - name_len - 1);
+            dur[len - name_len - 1] = 0;
+            if (fl_parse_duration(dur, &f->interval_ns) || f->interval_ns < FL_NS_PER_MS)
+                return bad(p, v, "an interval is a duration of at least 1ms (e.g. pause:300ms)");
+        }
+        at += len + (at[len] == ',');
+    }
+    return c->n_faults ? 0 : bad(p, v, "expected KIND[:INTERVAL],...");
+}
+
 static int parse_named(parser *p, sim_opts *o)
 {
     const char *opt = p->opt;
@@ -193,8 +240,12 @@ static int parse_named(parser *p, sim_opts *o)
         return fl_run_read_at_parse(v, &o->run.read_at)
                    ? 0
                    : bad(p, v, "expected leader, any or sticky");
-    if (!strcmp(opt, "--nemesis"))
+    if (!strcmp(opt, "--nemesis")) {
+        o->run.n_faults = 0; /* one or the other: the last given */
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
+    }
+    if (!strcmp(opt, "--faults"))
+        return parse_faults(p, v, &o->run);
     if (!strcmp(opt, "--mutant")) {
         uint32_t bit = fl_raft_mutant_parse(v);
         if (!bit)
@@ -244,6 +295,12 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->churn = true;
     else if (!strcmp(a, "--crash-points"))
         o->crash_points = true;
+    else if (!strcmp(a, "--swarm"))
+        o->swarm = true;
+    else if (!strcmp(a, "--fixed"))
+        o->fixed = true;
+    else if (!strcmp(a, "--lose-unsynced"))
+        o->run.crash_lose_unsynced = true;
     else if (!strcmp(a, "--no-check"))
         o->check_lin = false;
     else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
@@ -285,6 +342,16 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--skew")) {
         rc = get_u64(p, 0, 499999, &u);
         c->skew_ppm = (uint32_t)u;
+    } else if (!strcmp(a, "--batch") || !strcmp(a, "--inflight")) {
+        bool batch = !strcmp(a, "--batch");
+        rc = get_u64(p, 1, batch ? 1000000 : FL_RAFT_INFLIGHT_MAX, &u);
+        *(batch ? &c->batch_entries : &c->inflight) = (uint32_t)u;
+    } else if (!strcmp(a, "--keys")) {
+        rc = get_u64(p, 1, 1000000, &u);
+        c->keys = (uint32_t)u;
+    } else if (!strcmp(a, "--reads") || !strcmp(a, "--cas")) {
+        rc = get_u64(p, 0, 100, &u);
+        *(!strcmp(a, "--reads") ? &c->reads_pct : &c->cas_pct) = (uint32_t)u;
     } else {
         return 1;
     }
@@ -304,7 +371,9 @@ static int parse_one(parser *p, sim_opts *o)
     if (rc != 1)
         return rc;
     if (!strcmp(a, "--rate"))
-        return get_double(p, 0.001, 1e6, &c->rate);
+        return get_double(p, 0, 1e6, &c->rate); /* 0: closed loop */
+    if (!strcmp(a, "--torn"))
+        return get_double(p, 0, 1, &c->torn);
     if (!strcmp(a, "--loss"))
         return get_double(p, 0, 1, &c->loss);
     if (!strcmp(a, "--dup"))
@@ -317,10 +386,26 @@ static int parse_one(parser *p, sim_opts *o)
         return parse_shard(p, o);
     if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
         !strcmp(a, "--read-at") || !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") ||
-        !strcmp(a, "--out"))
+        !strcmp(a, "--out") || !strcmp(a, "--faults"))
         return parse_named(p, o);
     fprintf(stderr, "faultline sim: unknown option '%s' (see faultline sim --help)\n", a);
     return FL_EXIT_USAGE;
+}
+
+/* Applies the options of argv to o. Returns 0 or the exit status (message printed). */
+static int apply(sim_opts *o, int argc, char **argv)
+{
+    parser p = {.argc = argc, .argv = argv};
+    for (p.i = 1; p.i < argc; p.i++) {
+        p.opt = argv[p.i];
+        int rc = parse_one(&p, o);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t i = 0; i < o->run.n_faults; i++)
+        if (!o->run.faults[i].interval_ns)
+            o->run.faults[i].interval_ns = o->run.nemesis_interval_ns;
+    return 0;
 }
 
 int sim_opts_parse(sim_opts *o, int argc, char **argv)
@@ -329,25 +414,82 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
     fl_run_config_default(&o->run);
     o->check_lin = true;
     o->check_timeout_ns = 30 * FL_NS_PER_S;
-    parser p = {.argc = argc, .argv = argv};
-    for (p.i = 1; p.i < argc; p.i++) {
-        p.opt = argv[p.i];
-        int rc = parse_one(&p, o);
-        if (rc)
-            return rc;
-    }
-    if (o->help)
-        return 0;
+    o->argc = argc;
+    o->argv = argv;
+    int rc = apply(o, argc, argv);
+    if (rc || o->help)
+        return rc;
     if (o->shard_n && !o->campaign) {
         fprintf(stderr, "faultline sim: --shard goes with --seeds A..B\n");
         return FL_EXIT_USAGE;
     }
+    if (o->swarm && (o->fixed || o->chaos)) {
+        fprintf(stderr, "faultline sim: --swarm goes with neither --fixed nor --chaos (which "
+                        "draws its own parameters)\n");
+        return FL_EXIT_USAGE;
+    }
+    o->swarm |= o->campaign && !o->fixed && !o->chaos; /* a campaign's default */
+    if (o->swarm) /* the world of the seed; a campaign checks its first seed's here */
+        sim_opts_world(o, o->campaign ? o->seed_first : o->run.seed, &o->run);
     char why[200];
     if (fl_run_config_validate(&o->run, why, sizeof(why))) {
-        fprintf(stderr, "faultline sim: %s\n", why);
+        fprintf(stderr, "faultline sim: %s%s\n", why,
+                o->swarm ? " (in the world the seed drew, with the options given)" : "");
         return FL_EXIT_USAGE;
     }
     return 0;
+}
+
+void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)
+{
+    if (!o->swarm) {
+        *out = o->run;
+        out->seed = seed;
+        return;
+    }
+    sim_opts t = *o;
+    fl_swarm_draw(seed, &t.run);
+    apply(&t, o->argc, o->argv); /* parsed once already: no error now */
+    if (t.run.read_mode == FL_RUN_READ_LOG)
+        t.run.read_at = FL_RUN_READ_AT_LEADER; /* the only place log reads can go */
+    *out = t.run;
+    out->seed = seed;
+}
+
+/* Options of a campaign or of the output, not of the run: left out of a seed's command.
+ * Returns how many words to skip (0: keep it). */
+static int campaign_only(const char *a)
+{
+    static const char *const with_value[] = {"--seeds", "--shard", "--jobs", "--out", "--seed"};
+    static const char *const flags[] = {"--swarm", "--fixed", "--quiet", "-q", "--verbose", "-v"};
+    for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+        if (!strcmp(a, with_value[i]))
+            return 2;
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strcmp(a, flags[i]))
+            return 1;
+    return 0;
+}
+
+void sim_opts_seed_repro(const sim_opts *o, uint64_t seed, char *out, size_t out_size)
+{
+    if (!o->swarm) {
+        fl_run_config c;
+        sim_opts_world(o, seed, &c);
+        sim_opts_repro(&c, out, out_size);
+        return;
+    }
+    int n = snprintf(out, out_size, "faultline sim --swarm --seed %llu", (unsigned long long)seed);
+    size_t used = n > 0 ? (size_t)n : 0;
+    for (int i = 1; i < o->argc && used < out_size; i++) {
+        int skip = campaign_only(o->argv[i]);
+        if (skip) {
+            i += skip - 1;
+            continue;
+        }
+        n = snprintf(out + used, out_size - used, " %s", o->argv[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
 }
 
 static void dur(char *out, size_t size, fl_time_ns ns)
@@ -360,17 +502,58 @@ static void dur(char *out, size_t size, fl_time_ns ns)
         snprintf(out, size, "%lluns", (unsigned long long)ns);
 }
 
+/* Appends to out (used bytes so far) what printf gives, as far as it fits; the new length. */
+static size_t append(char *out, size_t out_size, size_t used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t append(char *out, size_t out_size, size_t used, const char *fmt, ...)
+{
+    if (used >= out_size)
+        return used;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(out + used, out_size - used, fmt, ap);
+    va_end(ap);
+    return used + (k > 0 ? (size_t)k : 0);
+}
+
+/* The fault plan, Raft's flow control, the workload's shares and the disk model of c where
+ * they differ from the defaults d (what a swarm world draws beyond the older options). */
+static size_t repro_plan(const fl_run_config *c, const fl_run_config *d, char *out, size_t out_size,
+                         size_t used)
+{
+    char b[32];
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        dur(b, sizeof(b), c->faults[i].interval_ns);
+        used = append(out, out_size, used, "%s%s:%s", i ? "," : " --faults ",
+                      fl_nemesis_name(c->faults[i].kind), b);
+    }
+    const struct {
+        const char *name;
+        uint32_t v, def;
+    } nums[] = {{"--batch", c->batch_entries, d->batch_entries},
+                {"--inflight", c->inflight, d->inflight},
+                {"--keys", c->keys, d->keys},
+                {"--reads", c->reads_pct, d->reads_pct},
+                {"--cas", c->cas_pct, d->cas_pct}};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        if (nums[i].v != nums[i].def)
+            used = append(out, out_size, used, " %s %u", nums[i].name, nums[i].v);
+    if (c->crash_lose_unsynced)
+        used = append(out, out_size, used, " --lose-unsynced");
+    if (c->torn != d->torn)
+        used = append(out, out_size, used, " --torn %g", c->torn);
+    return used;
+}
+
 void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
 {
     fl_run_config d;
     fl_run_config_default(&d);
     char a[32], b[32];
     dur(a, sizeof(a), c->duration_ns);
-    int n = snprintf(out, out_size,
-                     "faultline sim --seed %llu --nodes %u --duration %s "
-                     "--workload %s --nemesis %s",
-                     (unsigned long long)c->seed, c->nodes, a,
-                     c->workload == FL_RUN_KV ? "kv" : "register", fl_nemesis_name(c->nemesis));
+    int n = snprintf(
+        out, out_size, "faultline sim --seed %llu --nodes %u --duration %s --workload %s",
+        (unsigned long long)c->seed, c->nodes, a, c->workload == FL_RUN_KV ? "kv" : "register");
     size_t used = n > 0 ? (size_t)n : 0;
 #define MORE(...)                                                                                  \
     do {                                                                                           \
@@ -393,6 +576,7 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)
         MORE(" --no-pre-vote");
+    used = repro_plan(c, &d, out, out_size, used);
     if (c->rate > 0)
         MORE(" --rate %g", c->rate);
     else if (c->clients != d.clients)

@@ -29,6 +29,9 @@ void fl_run_config_default(fl_run_config *c)
     c->liveness_ns = 5 * FL_NS_PER_S;
     c->net_delay_ns = FL_NS_PER_MS;
     c->snapshot_every = 1000;
+    c->reads_pct = 50;
+    c->cas_pct = 20;
+    c->torn = 0.3;
 }
 
 #define REFUSE(...)                                                                                \
@@ -69,6 +72,22 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--read-at %s needs --read-mode index, lease or local (log reads go to the "
                "leader)",
                fl_run_read_at_name(c->read_at));
+    if (c->n_faults > FL_RUN_FAULTS_MAX)
+        REFUSE("--faults: at most %d kinds", FL_RUN_FAULTS_MAX);
+    if (c->n_faults && c->nemesis != FL_NEMESIS_NONE)
+        REFUSE("--faults and --nemesis: one or the other");
+    for (uint32_t i = 0; i < c->n_faults; i++)
+        if (!fl_nemesis_plannable(c->faults[i].kind) || c->faults[i].interval_ns < FL_NS_PER_MS)
+            REFUSE("--faults: %s cannot be part of a plan (or its interval is below 1 ms)",
+                   fl_nemesis_name(c->faults[i].kind));
+    if (c->inflight > FL_RAFT_INFLIGHT_MAX)
+        REFUSE("--inflight %u: must be 1..%d", c->inflight, FL_RAFT_INFLIGHT_MAX);
+    if (c->keys > 1000000)
+        REFUSE("--keys %u: at most 1000000", c->keys);
+    if (c->reads_pct > 100 || c->cas_pct > 100 || c->reads_pct + c->cas_pct > 100)
+        REFUSE("--reads and --cas are percentages that add up to at most 100");
+    if (!(c->torn >= 0 && c->torn <= 1))
+        REFUSE("--torn is a probability: 0..1");
     return 0;
 }
 
@@ -110,6 +129,7 @@ void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
         return;
     n->leader = leader;
     n->term = term;
+    n->leader_since = fl_sim_time(rn->sim);
     if (leader)
         fl__nemesis_new_leader(rn, id);
     fl_run_result *r = rn->res;
@@ -181,10 +201,57 @@ static void node_stopped(void *arg, fl_node_id id)
     }
 }
 
+/* After the heal every node is up and connected and nothing is injected: once the nodes have
+ * heard of each other (a second) a leader that has led for an election timeout must stay
+ * while a majority of its voters still hear it, unless a committed configuration removed it.
+ * (Within an election timeout of its election, a candidate of a round that ran at the same
+ * time, without pre-vote, may still depose it: its higher term comes back in an
+ * AppendEntries answer. A clock that jumped back before the heal may hold back a leader's
+ * heartbeats for as long after it: then its followers stop hearing it, and electing another
+ * is right.) Anything else that deposes it is disruption: a removed node's campaigns, a
+ * broken lease or pre-vote. */
+#define DISRUPTION_GRACE_NS (FL_NS_PER_S)
+#define ELECTION_TIMEOUT_NS (150 * FL_NS_PER_MS) /* that of every kv run (setup) */
+
+/* Voters of leader id's configuration that still hold it as their leader of term and heard
+ * from it within an election timeout, by their own clocks; it counts itself. */
+static uint32_t still_heard(run *rn, fl_node_id id, fl_term term, const fl_raft_conf *conf)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < conf->n_voters; i++) {
+        fl_node_id v = conf->voters[i];
+        const fl_raft *f = v == id ? NULL : fl_raft_sim_node(rn->sim, v);
+        n += v == id ||
+             (f && fl_raft_term_of(f) == term && fl_raft_leader_of(f) == id &&
+              fl_sim_now(rn->sim, v) < fl_raft_leader_contact_of(f) + ELECTION_TIMEOUT_NS);
+    }
+    return n;
+}
+
+static void watch_disruption(run *rn, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
+{
+    run_node *n = &rn->nodes[id];
+    fl_time_ns now = fl_sim_time(rn->sim);
+    const fl_raft_conf *conf = fl_raft_conf_of(r);
+    if (!n->leader || (up->role == FL_RAFT_LEADER && up->term == n->term) || !rn->healed ||
+        now < rn->heal_ns + DISRUPTION_GRACE_NS || now < n->leader_since + ELECTION_TIMEOUT_NS ||
+        !fl_raft_conf_is_voter(conf, id) ||
+        still_heard(rn, id, n->term, conf) <= conf->n_voters / 2)
+        return;
+    fl_run_result *res = rn->res;
+    if (res->disruptions++ == 0)
+        snprintf(res->disruption, sizeof(res->disruption),
+                 "node %u, leader of term %llu for %.3f s, deposed %.3f s after the heal (term "
+                 "%llu) while a majority of its voters still heard it, every node up",
+                 id, (unsigned long long)n->term, (double)(now - n->leader_since) / 1e9,
+                 (double)(now - rn->heal_ns) / 1e9, (unsigned long long)up->term);
+}
+
 static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
+    watch_disruption(rn, id, r, up);
     uint64_t log_len = fl_raft_last_index(r) + 1 - fl_raft_first_index(r);
     if (log_len > rn->res->log_entries_max)
         rn->res->log_entries_max = log_len;
@@ -233,6 +300,10 @@ static int setup(run *rn)
     rc.lease_reads = c->read_mode == FL_RUN_READ_LEASE;
     rc.max_drift_ppm = c->lease_drift_ppm;
     rc.snapshot_trailing = c->snapshot_every / 2; /* a follower a little behind needs no snapshot */
+    if (c->batch_entries)
+        rc.batch_entries_max = c->batch_entries;
+    if (c->inflight)
+        rc.inflight_max = c->inflight;
     fl_raft_sim_hooks hooks = {rn,           node_stepped,  node_started,
                                node_stopped, node_snapshot, node_restore};
     fl_sim_config sc;
@@ -242,8 +313,9 @@ static int setup(run *rn)
     sc.quiet = true; /* the caller reports violations */
     sc.link.delay = fl_sim_dist_exp(c->net_delay_ns / 2, c->net_delay_ns / 2);
     sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
-    sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
-    sc.torn = 0.3;
+    sc.crash_mode =
+        c->crash_lose_unsynced ? FL_SIM_CRASH_LOSE_UNSYNCED : FL_SIM_CRASH_RANDOM_PREFIX;
+    sc.torn = c->torn;
     fl_rng skew;
     fl_rng_seed(&skew, fl_mix64(c->seed ^ 0x5CE3));
     for (uint32_t i = 0; i < c->nodes && c->skew_ppm; i++)
@@ -254,7 +326,7 @@ static int setup(run *rn)
         return err;
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
     fl_rng_seed(&rn->churn_rng, fl_mix64(c->seed ^ 0xC4124));
-    if (fl__nemesis_churns(c->nemesis)) {
+    if (fl__nemesis_churns(c)) {
         fl_rng_seed(&rn->member_rng, fl_mix64(c->seed ^ 0xC4C412));
         rn->rs.voters = c->nodes / 2 + 1; /* the others wait outside, empty */
     }
@@ -272,6 +344,7 @@ static void heal(fl_sim *sim, void *arg)
     fl__nemesis_heal_all(rn);
     rn->healed = true;
     rn->heal_ns = fl_sim_time(sim);
+    rn->res->healed = true;
     rn->res->heal_ns = rn->heal_ns;
     fl__client_liveness_start(rn);
 }
@@ -285,13 +358,9 @@ static void collect(run *rn)
         snprintf(r->violation_reason, sizeof(r->violation_reason), "%s", v->reason);
         r->violation_event = v->event;
         r->violation_time_ns = v->time_ns;
-        fl_buf tail;
-        fl_buf_init(&tail);
-        fl_sim_trace_tail(rn->sim, &tail);
-        snprintf(r->trace_tail, sizeof(r->trace_tail), "%.*s", (int)tail.len,
-                 tail.data ? (const char *)tail.data : "");
-        fl_buf_free(&tail);
     }
+    if (v->found || !r->live)
+        fl_sim_trace_tail_text(rn->sim, r->trace_tail, sizeof(r->trace_tail));
     r->sim = *fl_sim_get_stats(rn->sim);
     r->elections = rn->rs.stats.elections;
     r->churn_asked = rn->member_churn.asked;

@@ -312,7 +312,13 @@ static void send_attempt(run *rn, run_client *c)
     fl_time_ns now = fl_sim_time(rn->sim);
     fl_sim_schedule(rn->sim, now + hop(rn), deliver_to_node, m);
     cmsg *t = msg_new(rn, MSG_TIMEOUT, c->idx, c->attempt, 0);
-    fl_sim_schedule(rn->sim, now + rn->cfg->op_timeout_ns, deliver_to_client, t);
+    /* The liveness probe waits at least 500 ms (the default) per attempt: a write that needs
+     * longer to commit (behind a backlog) is progress, and every retry queues one more entry
+     * (with 50 ms attempts behind a backlog, a probe never succeeded). */
+    fl_time_ns timeout = rn->cfg->op_timeout_ns;
+    if (!c->record && timeout < FL_NS_PER_S / 2)
+        timeout = FL_NS_PER_S / 2;
+    fl_sim_schedule(rn->sim, now + timeout, deliver_to_client, t);
 }
 
 static void retry_cb(fl_sim *sim, void *arg)
@@ -514,10 +520,17 @@ static int client_init(run *rn, run_client *c, uint32_t idx, uint32_t writers)
     fl_buf_init(&c->cmd);
     c->rng = fl_rng_fork(&rn->rng);
     fl_workload_config wc;
-    if (rn->cfg->workload == FL_RUN_REGISTER)
+    const fl_run_config *cfg = rn->cfg;
+    if (cfg->workload == FL_RUN_REGISTER)
         fl_workload_config_register(&wc);
     else
         fl_workload_config_kv(&wc);
+    /* the shares: reads, cas (kv: append), the rest plain writes */
+    wc.weights[FL_KV_GET] = cfg->reads_pct;
+    wc.weights[cfg->workload == FL_RUN_REGISTER ? FL_KV_CAS : FL_KV_APPEND] = cfg->cas_pct;
+    wc.weights[FL_KV_PUT] = 100 - cfg->reads_pct - cfg->cas_pct;
+    if (cfg->keys)
+        wc.key_count = cfg->keys;
     wc.writer_id = idx;
     wc.writer_count = writers;
     return fl_workload_init(&c->gen, &wc);

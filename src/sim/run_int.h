@@ -36,9 +36,29 @@ typedef struct run_node {
     bool tl_seen; /* the node timeline (fl_run_result.timeline) has its role: */
     uint8_t tl_role;
     fl_term tl_term;
+    fl_time_ns leader_since;
 } run_node;
 
 typedef struct run run;
+
+#define RUN_LANES_MAX 8
+
+/* One schedule of faults: on for an interval, off as long. A named nemesis runs in one lane
+ * (mix draws its kind each time from the run's stream, as it always did); a fault plan runs
+ * one lane per kind of thing its faults touch, each lane on a random stream of its own. */
+typedef struct run_lane {
+    run *rn;
+    fl_rng *rng; /* &own for a plan's lane, else the run's stream */
+    fl_rng own;
+    uint32_t plan; /* bit i: cfg->faults[i] belongs to this lane (0: the named nemesis) */
+    bool on;
+    fl_time_ns start_ns;
+    fl_time_ns interval_ns;              /* of the current fault */
+    fl_nemesis kind;                     /* of the current fault */
+    fl_node_id nodes[FL_RAFT_NODES_MAX]; /* crashed or paused by the current fault */
+    uint32_t n;
+    char targets[FL_OBSERVE_TARGETS_SIZE]; /* whom the current fault hit, for the report */
+} run_lane;
 
 typedef struct run_client {
     run *rn;
@@ -75,13 +95,13 @@ struct run {
     size_t roles_cap, services_cap, faults_cap;
     uint64_t read_ctx_next;
     struct cmsg *msgs; /* client <-> node messages in flight (run_client.c) */
-    /* nemesis */
-    bool fault_on;
-    fl_time_ns fault_start_ns;
-    fl_nemesis fault_kind;
-    fl_node_id fault_nodes[FL_RAFT_NODES_MAX];
-    uint32_t fault_n;
-    char fault_targets[FL_OBSERVE_TARGETS_SIZE]; /* whom the current fault hit */
+    /* nemesis: one lane for a named nemesis, one per kind of thing touched for a plan */
+    run_lane lanes[RUN_LANES_MAX];
+    uint32_t n_lanes;
+    struct run_restart {
+        run *rn;
+        fl_node_id id;
+    } restart[FL_RAFT_NODES_MAX + 1]; /* crash-unsynced: the pending restart of node id */
     /* leader-churn: its own random stream (the other nemeses' draws stay as they were) and
      * one pending crash or restart per node */
     fl_rng churn_rng;
@@ -121,7 +141,7 @@ void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t
 void fl__clients_drop_reads(run_node *n);
 
 /* run_nemesis.c */
-bool fl__nemesis_churns(fl_nemesis n); /* the cluster starts with spares outside */
+bool fl__nemesis_churns(const fl_run_config *c); /* the cluster starts with spares outside */
 void fl__nemesis_start(run *rn);
 void fl__nemesis_heal_all(run *rn);
 /* Node id just became leader (leader-churn reacts to it). */

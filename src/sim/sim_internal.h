@@ -39,7 +39,7 @@ enum {
 #define WAKE_FLAG       ((uint64_t)1 << 63)
 #define WAKE_MASK       ((uint64_t)UINT32_MAX)
 #define CHECKS_MAX      16
-#define RING_SIZE       64
+#define RING_SIZE       FL_SIM_TRACE_EVENTS
 #define RING_DESC       96
 #define REASON_MAX      121
 #define SLOT_KEEP_BYTES 65536 /* a freed slot keeps a message buffer up to this size */
@@ -110,6 +110,7 @@ typedef struct sim_link_ov {
 
 typedef struct sim_ring_entry {
     uint64_t event;
+    uint32_t sub; /* 0: event itself (or the first entry after it), k: the k-th after it */
     fl_time_ns time;
     uint8_t kind;
     fl_node_id node;
