@@ -562,10 +562,14 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
             used += k > 0 ? (size_t)k : 0;                                                         \
         }                                                                                          \
     } while (0)
+    if (!c->n_faults)
+        MORE(" --nemesis %s", fl_nemesis_name(c->nemesis));
     if (c->read_mode == FL_RUN_READ_LOG || c->read_mode == FL_RUN_READ_LOCAL)
         MORE(" --read-mode %s", fl_run_read_mode_name(c->read_mode));
     if (c->read_mode == FL_RUN_READ_LEASE)
-        MORE(" --read-mode lease --lease-drift %u", c->lease_drift_ppm);
+        MORE(" --read-mode lease");
+    if (c->read_mode == FL_RUN_READ_LEASE || c->lease_drift_ppm != d.lease_drift_ppm)
+        MORE(" --lease-drift %u", c->lease_drift_ppm);
     if (c->read_at != FL_RUN_READ_AT_LEADER)
         MORE(" --read-at %s", fl_run_read_at_name(c->read_at));
     if (c->skew_ppm)
