@@ -2,9 +2,10 @@
  * the cluster (protocol, nodes, options), the workload, the faults (a generator such as mix
  * with its interval and seed, a plan of kinds side by side, or an explicit schedule: each
  * fault with its start, length, kind, targets and parameters), the duration, the seed and the
- * checks. `faultline sim --scenario F` runs it in the simulator, `faultline nemesis --scenario
- * F` against real processes, `faultline shrink` makes it smaller; every run writes the one it
- * ran to DIR/scenario.yaml, its generated faults expanded into a schedule.
+ * checks. `faultline sim --scenario F` runs it in the simulator, `faultline shrink` makes it
+ * smaller (the reader also takes the faults only real processes have, for `faultline nemesis`,
+ * which does not read scenario files yet); every run writes the one it ran to
+ * DIR/scenario.yaml, its generated faults expanded into a schedule.
  *
  * Reading needs libyaml (optional at build time: fl_scenario_readable says whether this build
  * has it); writing needs nothing. A file is untrusted input: unknown keys, wrong types and
@@ -23,8 +24,8 @@
  * disk-torn, with their parameters in nem), which the simulator refuses. */
 typedef struct fl_scenario_fault {
     fl_run_fault_spec spec;
-    int real;         /* an fl_nem_kind only real runs have, or -1 */
-    fl_nem_fault nem; /* real == kind: its targets (nodes_mask) and parameters */
+    int real;           /* an fl_nem_kind only real runs have, or -1 */
+    fl_nem_fault nem;   /* real == kind: its targets (nodes_mask) and parameters */
     uint32_t line, col; /* where it was read (0: not read from a file) */
 } fl_scenario_fault;
 

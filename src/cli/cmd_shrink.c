@@ -53,8 +53,9 @@ static int parse_budget(shrink_args *a, const char *v)
     }
     fl_time_ns t;
     if (fl_parse_duration(v, &t) || t < FL_NS_PER_S) {
-        fprintf(stderr, "faultline shrink: --budget %s: expected a time of at least 1s (60s, "
-                        "5m) or a number of runs (200runs)\n",
+        fprintf(stderr,
+                "faultline shrink: --budget %s: expected a time of at least 1s (60s, "
+                "5m) or a number of runs (200runs)\n",
                 v);
         return FL_EXIT_USAGE;
     }
@@ -82,8 +83,9 @@ static int parse_args(shrink_args *a, int argc, char **argv)
         } else if (k[0] != '-' && !a->target) {
             a->target = k;
         } else {
-            fprintf(stderr, "faultline shrink: unknown option or missing value: %s (see "
-                            "faultline shrink --help)\n",
+            fprintf(stderr,
+                    "faultline shrink: unknown option or missing value: %s (see "
+                    "faultline shrink --help)\n",
                     k);
             return FL_EXIT_USAGE;
         }

@@ -55,8 +55,7 @@ int mutants_shrink_one(const mutant_result *m, double seconds, const char *out_d
         out->failed = r.start.violation;
         snprintf(out->kind, sizeof(out->kind), "%s", r.start.kind);
         snprintf(out->what, sizeof(out->what), "%s", r.min.what);
-        out->goal = r.start.violation && r.after.faults <= 3 &&
-                    r.after.ops * 10 <= r.before.ops;
+        out->goal = r.start.violation && r.after.faults <= 3 && r.after.ops * 10 <= r.before.ops;
         if (out_dir && r.start.violation) {
             char dir[1024];
             mkdir(out_dir, 0777);
@@ -99,9 +98,10 @@ void mutants_shrink_print(const mutant_result *res, const mutant_shrink *sh, siz
         tried++;
         met += s->goal;
         printf("%-26s %-8s %-10s %-18s %-18s %5u %5.1fs  %s%s\n", res[i].name, s->hunt, f, o, l,
-               s->runs, s->wall_s, !s->failed ? "did not fail again"
-                                   : s->goal  ? "met"
-                                              : "MISSED",
+               s->runs, s->wall_s,
+               !s->failed ? "did not fail again"
+               : s->goal  ? "met"
+                          : "MISSED",
                s->budget_spent ? " (budget out)" : "");
     }
     printf("goal met for %zu of %zu shrunk runs\n", met, tried);

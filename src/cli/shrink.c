@@ -86,9 +86,9 @@ static bool attempt(search *s, fl_scenario *c, const char *what)
     bool same = oc.violation && !strcmp(oc.kind, s->res->start.kind);
     if (s->so->log)
         fprintf(s->so->log, "  run %3u  %-44s %s%s%s\n", s->res->runs, what,
-                same               ? "fails the same way: kept"
-                : oc.violation     ? "fails otherwise: "
-                                   : "passes",
+                same           ? "fails the same way: kept"
+                : oc.violation ? "fails otherwise: "
+                               : "passes",
                 same || !oc.violation ? "" : oc.kind, "");
     if (!same) {
         fl_scenario_free(c);
@@ -111,8 +111,7 @@ static int copy_best(search *s, fl_scenario *c)
 
 static void drop_range(fl_scenario *c, uint32_t from, uint32_t n)
 {
-    memmove(&c->faults[from], &c->faults[from + n],
-            (c->n_faults - from - n) * sizeof(*c->faults));
+    memmove(&c->faults[from], &c->faults[from + n], (c->n_faults - from - n) * sizeof(*c->faults));
     c->n_faults -= n;
 }
 
@@ -289,7 +288,8 @@ static bool later_start(search *s)
         fl_scenario c;
         if (copy_best(s, &c))
             break;
-        c.run.ops_start_ns = (from + (focus - from) / (fl_time_ns)part) / FL_NS_PER_MS * FL_NS_PER_MS;
+        c.run.ops_start_ns =
+            (from + (focus - from) / (fl_time_ns)part) / FL_NS_PER_MS * FL_NS_PER_MS;
         snprintf(what, sizeof(what), "clients start at %.3f s", (double)c.run.ops_start_ns / 1e9);
         bool ok = attempt(s, &c, what);
         kept |= ok;
@@ -346,8 +346,8 @@ static void describe(shrink_result *r)
              "nodes %u -> %u, "
              "clients %u -> %u",
              a->faults, b->faults, (unsigned long long)a->ops, (unsigned long long)b->ops,
-             (double)a->length_ns / 1e9, (double)b->length_ns / 1e9, a->nodes, b->nodes,
-             a->clients, b->clients);
+             (double)a->length_ns / 1e9, (double)b->length_ns / 1e9, a->nodes, b->nodes, a->clients,
+             b->clients);
 }
 
 /* The start's faults as an explicit schedule (what its run chose, filled in): changing one

@@ -22,12 +22,12 @@ typedef struct shrink_opts {
 
 /* What one run of a scenario did, as judged (from its child process). */
 typedef struct shrink_outcome {
-    bool ran;       /* a verdict came back (else the process died: crashed) */
-    bool violation; /* a violation, or a crash */
-    char kind[96];  /* the kind of violation: "election safety", "linearizability", "crash:
-                       src/raft/log.c:120", ... ("" when none) */
-    char what[400]; /* the verdict line */
-    uint64_t ops;   /* operations invoked */
+    bool ran;            /* a verdict came back (else the process died: crashed) */
+    bool violation;      /* a violation, or a crash */
+    char kind[96];       /* the kind of violation: "election safety", "linearizability", "crash:
+                            src/raft/log.c:120", ... ("" when none) */
+    char what[400];      /* the verdict line */
+    uint64_t ops;        /* operations invoked */
     uint32_t faults;     /* faults that started */
     fl_time_ns focus_ns; /* when the violation showed (a safety violation, the op a
                             linearizability violation blocked on, else the end) */
@@ -46,7 +46,7 @@ typedef struct shrink_size {
 typedef struct shrink_result {
     shrink_outcome start, min; /* the first run, and the smallest that failed the same way */
     shrink_size before, after;
-    uint32_t runs;     /* candidate runs (the first one included) */
+    uint32_t runs; /* candidate runs (the first one included) */
     double wall_s;
     bool budget_spent; /* the search stopped on its budget, not at a fixpoint */
     fl_scenario minimal;

@@ -30,8 +30,8 @@ static void put_leaders(const fl_run_result *r, fl_time_ns until, fl_buf *out)
 {
     fl_buf_printf(out, "\nWho led (every change, up to %.6f s):\n", (double)until / 1e9);
     for (size_t i = 0; i < r->n_roles && r->roles[i].time_ns <= until; i++)
-        fl_buf_printf(out, "  %12.6f s  node %u %s term %llu\n",
-                      (double)r->roles[i].time_ns / 1e9, r->roles[i].node,
+        fl_buf_printf(out, "  %12.6f s  node %u %s term %llu\n", (double)r->roles[i].time_ns / 1e9,
+                      r->roles[i].node,
                       r->roles[i].is_leader ? "became leader of" : "stopped leading in",
                       (unsigned long long)r->roles[i].term);
 }

@@ -75,8 +75,8 @@ int sim_scenario_text(const sim_opts *o, const fl_run_config *c, const fl_run_re
     return rc;
 }
 
-int sim_scenario_write(const char *dir, const char *name, const sim_opts *o,
-                       const fl_run_config *c, const fl_run_result *r)
+int sim_scenario_write(const char *dir, const char *name, const sim_opts *o, const fl_run_config *c,
+                       const fl_run_result *r)
 {
     fl_buf b;
     fl_buf_init(&b);

@@ -14,8 +14,8 @@ int sim_scenario_apply(sim_opts *o, const char *path);
 
 /* Writes the scenario run c ran (its schedule: r->schedule) with o's checks to DIR/name, with a
  * comment saying how to run it and what generated its faults. Returns 0 or -1 (printed). */
-int sim_scenario_write(const char *dir, const char *name, const sim_opts *o,
-                       const fl_run_config *c, const fl_run_result *r);
+int sim_scenario_write(const char *dir, const char *name, const sim_opts *o, const fl_run_config *c,
+                       const fl_run_result *r);
 
 /* The scenario of run c with schedule r->schedule and o's checks, as YAML into out. */
 int sim_scenario_text(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,

@@ -16,8 +16,8 @@
 /* ---- kinds ------------------------------------------------------------------------------- */
 
 /* The kinds only real runs have (faultline nemesis): the rest are the simulator's names. */
-static const fl_nem_kind real_only[] = {FL_NEM_RESTART, FL_NEM_THROTTLE,   FL_NEM_DROP,
-                                        FL_NEM_STALL,   FL_NEM_CLOCK,      FL_NEM_DISK_FSYNC,
+static const fl_nem_kind real_only[] = {FL_NEM_RESTART,  FL_NEM_THROTTLE, FL_NEM_DROP,
+                                        FL_NEM_STALL,    FL_NEM_CLOCK,    FL_NEM_DISK_FSYNC,
                                         FL_NEM_DISK_TORN};
 
 const char *fl_scenario_fault_kind(const fl_scenario_fault *f)
@@ -148,8 +148,9 @@ static int targets(sr *r, uint32_t v, const char *path, fl_scenario_fault *f)
         if (sr_map(r, v, path, link_keys, N(link_keys), link_entry, sp))
             return FL_ECONFIG;
         if (!sp->from)
-            return sr_fail(r, v, path, "one-way needs from (and to: one link; without: every "
-                                       "link out of from)");
+            return sr_fail(r, v, path,
+                           "one-way needs from (and to: one link; without: every "
+                           "link out of from)");
         break;
     default:
         if (node_list(r, v, path, &sp->nodes, sp))
@@ -163,10 +164,10 @@ static int targets(sr *r, uint32_t v, const char *path, fl_scenario_fault *f)
 
 /* ---- one fault --------------------------------------------------------------------------- */
 
-static const char *const fault_keys[] = {
-    "start", "length",     "kind",       "targets",       "p",    "delay",        "drift_ppm",
-    "slow",  "offsets",    "drifts_ppm", "restart_after", "jitter", "rate",       "clock_offset",
-    "clock_rate"};
+static const char *const fault_keys[] = {"start",   "length",       "kind",          "targets",
+                                         "p",       "delay",        "drift_ppm",     "slow",
+                                         "offsets", "drifts_ppm",   "restart_after", "jitter",
+                                         "rate",    "clock_offset", "clock_rate"};
 
 /* Which kinds take parameter key k (an index of fault_keys from 4 on). */
 static bool takes(const fl_scenario_fault *f, size_t k)
@@ -301,9 +302,10 @@ static int one_fault(sr *r, uint32_t e, const char *path)
     if (!(fc.seen & 7u))
         return sr_fail(r, e, path, "a fault needs start, length and kind");
     if ((fc.seen & 7u) != 7u)
-        return sr_fail(r, e, path, "a fault needs %s", !(fc.seen & 1) ? "a start"
-                                                        : !(fc.seen & 2) ? "a length"
-                                                                          : "a kind");
+        return sr_fail(r, e, path, "a fault needs %s",
+                       !(fc.seen & 1)   ? "a start"
+                       : !(fc.seen & 2) ? "a length"
+                                        : "a kind");
     fc.pass_kind = false;
     if (sr_map(r, e, path, fault_keys, N(fault_keys), fault_entry, &fc))
         return FL_ECONFIG;

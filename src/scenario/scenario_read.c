@@ -20,6 +20,8 @@
 int sr_fail(sr *r, uint32_t node, const char *path, const char *fmt, ...)
 {
     const yt_node *n = node ? yt_at(r->d, node) : NULL;
+    if (!path[0])
+        path = "top level";
     int k = n ? snprintf(r->err, r->err_size, "%s:%u:%u: %s: ", r->s->name, n->line, n->col, path)
               : snprintf(r->err, r->err_size, "%s: %s: ", r->s->name, path);
     if (k > 0 && (size_t)k < r->err_size) {
@@ -127,8 +129,10 @@ int sr_duration(sr *r, uint32_t n, const char *path, fl_time_ns max, fl_time_ns 
         return FL_ECONFIG;
     fl_time_ns t;
     if (duration_text(v, &t))
-        return sr_fail(r, n, path, "'%s' is not a duration (a number with a unit: ns, us, ms, s, "
-                                   "m, h; e.g. 250ms)", v);
+        return sr_fail(r, n, path,
+                       "'%s' is not a duration (a number with a unit: ns, us, ms, s, "
+                       "m, h; e.g. 250ms)",
+                       v);
     if (t > max)
         return sr_fail(r, n, path, "%s is longer than allowed", v);
     *out = t;
@@ -172,8 +176,8 @@ int sr_map(sr *r, uint32_t m, const char *path, const char *const *keys, size_t 
             char known[400];
             size_t used = 0;
             for (size_t j = 0; j < n_keys && used < sizeof(known); j++)
-                used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s",
-                                         j ? ", " : "", keys[j]);
+                used += (size_t)snprintf(known + used, sizeof(known) - used, "%s%s", j ? ", " : "",
+                                         keys[j]);
             return sr_fail(r, k, path, "unknown key '%.60s' (known here: %s)", key, known);
         }
         if ((seen >> i) & 1)
@@ -189,8 +193,8 @@ int sr_map(sr *r, uint32_t m, const char *path, const char *const *keys, size_t 
 /* ---- the sections ------------------------------------------------------------------------ */
 
 static const char *const cluster_keys[] = {
-    "protocol", "nodes",    "read_mode", "read_at", "lease_drift_ppm", "snapshot_every",
-    "pre_vote", "check_quorum", "batch", "inflight", "mutants"};
+    "protocol", "nodes",        "read_mode", "read_at",  "lease_drift_ppm", "snapshot_every",
+    "pre_vote", "check_quorum", "batch",     "inflight", "mutants"};
 
 static int mutants(sr *r, uint32_t v, const char *path)
 {
@@ -221,9 +225,9 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
     case 0:
         if (sr_word(r, v, path, &w))
             return FL_ECONFIG;
-        return strcmp(w, "raft") ? sr_fail(r, v, path, "'%.40s': only raft runs scenarios so far",
-                                           w)
-                                 : 0;
+        return strcmp(w, "raft")
+                   ? sr_fail(r, v, path, "'%.40s': only raft runs scenarios so far", w)
+                   : 0;
     case 1:
         return sr_u32(r, v, path, 1, FL_RAFT_NODES_MAX, &c->nodes);
     case 2:
@@ -257,7 +261,7 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
     }
 }
 
-static const char *const workload_keys[] = {"kind",       "clients",     "rate", "keys",
+static const char *const workload_keys[] = {"kind",       "clients",     "rate",       "keys",
                                             "reads",      "cas",         "value_size", "ops",
                                             "op_timeout", "op_deadline", "start"};
 
@@ -323,8 +327,8 @@ static int small_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path)
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-static const char *const top_keys[] = {"version", "seed",  "duration", "cluster", "network",
-                                       "clocks",  "disk",  "workload", "faults",  "checks"};
+static const char *const top_keys[] = {"version", "seed", "duration", "cluster", "network",
+                                       "clocks",  "disk", "workload", "faults",  "checks"};
 
 static int top_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path)
 {
@@ -431,8 +435,9 @@ int fl_scenario_parse(fl_scenario *s, const char *name, const char *text, size_t
     sr r = {.d = &d, .s = s, .err = err, .err_size = err_size};
     int rc = 0;
     if (!d.root)
-        rc = sr_fail(&r, 0, "scenario", "empty: a scenario is a mapping of seed, duration, "
-                                        "cluster, workload, faults, checks");
+        rc = sr_fail(&r, 0, "scenario",
+                     "empty: a scenario is a mapping of seed, duration, "
+                     "cluster, workload, faults, checks");
     else
         rc = sr_map(&r, d.root, "", top_keys, N(top_keys), top_entry, NULL);
     yt_free(&d);

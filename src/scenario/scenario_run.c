@@ -34,7 +34,7 @@ int fl_scenario_for_sim(fl_scenario *s, char *err, size_t err_size)
         where(s, i, at, sizeof(at));
         if (f->real >= 0) {
             snprintf(err, err_size,
-                     "%s: %s exists only against real processes (faultline nemesis --scenario)",
+                     "%s: %s exists only against real processes: the simulator has no such fault",
                      at, fl_scenario_fault_kind(f));
             return FL_ECONFIG;
         }

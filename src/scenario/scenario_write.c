@@ -206,10 +206,10 @@ static void put_workload(fl_buf *b, const fl_run_config *c)
     fl_buf_printf(b, "workload:\n  kind: %s\n  clients: %u\n  rate: ",
                   c->workload == FL_RUN_KV ? "kv" : "register", c->clients);
     put_num(b, c->rate);
-    fl_buf_printf(b, "\n  keys: %u\n  reads: %u\n  cas: %u\n  value_size: %u\n  ops: %llu\n"
-                     "  op_timeout: ",
-                  c->keys, c->reads_pct, c->cas_pct, c->value_size,
-                  (unsigned long long)c->ops_max);
+    fl_buf_printf(b,
+                  "\n  keys: %u\n  reads: %u\n  cas: %u\n  value_size: %u\n  ops: %llu\n"
+                  "  op_timeout: ",
+                  c->keys, c->reads_pct, c->cas_pct, c->value_size, (unsigned long long)c->ops_max);
     put_dur(b, (int64_t)c->op_timeout_ns);
     fl_buf_put_str(b, "\n  op_deadline: ");
     put_dur(b, (int64_t)c->op_deadline_ns);
@@ -232,14 +232,15 @@ int fl_scenario_write(const fl_scenario *s, const char *comment, fl_buf *out)
     put_cluster(out, c);
     fl_buf_put_str(out, "network:\n  delay: ");
     put_dur(out, (int64_t)c->net_delay_ns);
-    fl_buf_printf(out, "\nclocks:\n  skew_ppm: %u\ndisk:\n  lose_unsynced: %s\n  torn: ",
-                  c->skew_ppm, c->crash_lose_unsynced ? "true" : "false");
+    fl_buf_printf(out,
+                  "\nclocks:\n  skew_ppm: %u\ndisk:\n  lose_unsynced: %s\n  torn: ", c->skew_ppm,
+                  c->crash_lose_unsynced ? "true" : "false");
     put_num(out, c->torn);
     fl_buf_put_str(out, "\n");
     put_workload(out, c);
     put_faults(out, s);
-    fl_buf_printf(out, "checks:\n  linearizability: %s\n  timeout: ",
-                  s->check_lin ? "true" : "false");
+    fl_buf_printf(out,
+                  "checks:\n  linearizability: %s\n  timeout: ", s->check_lin ? "true" : "false");
     put_dur(out, (int64_t)s->check_timeout_ns);
     fl_buf_put_str(out, "\n  liveness: ");
     put_dur(out, (int64_t)c->liveness_ns);

@@ -105,9 +105,8 @@ static uint32_t add(builder *b, yt_type type, const yaml_mark_t *m)
         return 0;
     }
     uint32_t i = d->n++;
-    d->nodes[i] = (yt_node){.type = (uint8_t)type,
-                            .line = (uint32_t)m->line + 1,
-                            .col = (uint32_t)m->column + 1};
+    d->nodes[i] = (yt_node){
+        .type = (uint8_t)type, .line = (uint32_t)m->line + 1, .col = (uint32_t)m->column + 1};
     if (b->depth) {
         yt_node *parent = &d->nodes[b->stack[b->depth - 1]];
         if (parent->last)
@@ -175,8 +174,8 @@ static int on_event(builder *b, const yaml_event_t *ev)
         if (b->depth >= YT_DEPTH_MAX)
             return fail(b->err, (uint32_t)ev->start_mark.line + 1,
                         (uint32_t)ev->start_mark.column + 1, "nested too deeply");
-        uint32_t i = add(b, ev->type == YAML_SEQUENCE_START_EVENT ? YT_SEQ : YT_MAP,
-                         &ev->start_mark);
+        uint32_t i =
+            add(b, ev->type == YAML_SEQUENCE_START_EVENT ? YT_SEQ : YT_MAP, &ev->start_mark);
         if (!i)
             return -1;
         b->stack[b->depth++] = i;

@@ -141,8 +141,8 @@ static int check_targets(const fl_run_fault_spec *s, uint32_t i, uint32_t nodes,
     return 0;
 }
 
-static int check_one(const fl_run_fault_spec *s, uint32_t i, uint32_t nodes,
-                     fl_time_ns duration_ns, uint32_t *fault, char *why, size_t why_size)
+static int check_one(const fl_run_fault_spec *s, uint32_t i, uint32_t nodes, fl_time_ns duration_ns,
+                     uint32_t *fault, char *why, size_t why_size)
 {
     if (!fl_nemesis_plannable(s->kind))
         REFUSE(i, "%s is not a single kind of fault", fl_nemesis_name(s->kind));
