@@ -396,7 +396,14 @@ static void on_result(run *rn, run_client *c, const cmsg *m)
     case FL_KV_STALE:
         complete(rn, c, FL_EV_INFO, c->v1);
         return;
-    default: /* cas mismatch, type error, too big, overflow, expired session, bad command */
+    case FL_KV_SESSION_EXPIRED:
+        /* not applied; the kv cannot tell whether our earlier seqs were (none of them may
+         * have opened the session: all ended info), so start over as a new session (kv.h) */
+        c->client_id += rn->n_clients + 1;
+        c->seq = 0;
+        complete(rn, c, FL_EV_FAIL, c->v1);
+        return;
+    default: /* cas mismatch, type error, too big, overflow, bad command */
         complete(rn, c, FL_EV_FAIL, c->v1);
     }
 }
