@@ -15,6 +15,7 @@
 #ifndef FAULTLINE_RUN_H
 #define FAULTLINE_RUN_H
 
+#include "faultline/flp.h"
 #include "faultline/history.h"
 #include "faultline/observe.h"
 #include "faultline/sim.h"
@@ -53,6 +54,14 @@ typedef enum fl_nemesis {
      * (raft_churn.c: add a learner, promote, remove a voter or the leader, replace) */
     FL_NEMESIS_CHURN,
     FL_NEMESIS_MIX_CHURN, /* mix, with churn as one more kind (mix's draws are unchanged) */
+    /* not in mix: the FLP adversary (flp.h) from the start until --gst (the whole run by
+     * default): no message lost, no node down, every vote that would complete a quorum held
+     * back until it can no longer help */
+    FL_NEMESIS_FLP,
+    /* not in mix: the leader and the nodes after it by id, (n - 1) / 2 in all (a minority),
+     * cut off from the rest; every client stays on the side of its home node
+     * (fl_run_home_node): the CAP scenario */
+    FL_NEMESIS_PARTITION_SIDES,
     FL_NEMESIS_COUNT
 } fl_nemesis;
 
@@ -119,7 +128,13 @@ typedef struct fl_run_config {
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */
     bool no_pre_vote;         /* Raft option: no pre-vote round before elections */
     bool verbose;             /* print nemesis actions as they happen */
+    fl_time_ns gst_ns;        /* nemesis flp: the adversary acts in [0, gst); 0 = until the heal */
 } fl_run_config;
+
+/* The node a client process sits beside (its sticky node, and its side under
+ * partition-sides): client i (process i, i + clients + 1, ... as it starts over after an info
+ * op) is beside node i mod nodes + 1. */
+fl_node_id fl_run_home_node(const fl_run_config *c, int64_t process);
 
 /* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients, nemesis none,
  * interval 2 s, a snapshot every 1000 applied entries,
@@ -166,8 +181,16 @@ typedef struct fl_run_result {
     uint64_t learner_reads;  /* of those, by a learner of its configuration in force */
     uint64_t trace_hash;
     fl_time_ns end_ns;
-    bool history_oom;          /* the history could not record everything (out of memory) */
-    uint64_t arrivals_dropped; /* open loop: arrivals that found every client busy */
+    bool history_oom;               /* the history could not record everything (out of memory) */
+    uint64_t arrivals_dropped;      /* open loop: arrivals that found every client busy */
+    fl_time_ns election_timeout_ns; /* Raft's base election timeout (timeouts: [base, 2 base)) */
+    /* nemesis flp: what the adversary did (gst_ns: when its power ended) */
+    bool flp;
+    fl_flp_stats flp_stats;
+    const char *flp_oracle; /* the protocol's oracle ("raft"; static text) */
+    const char *flp_holds;  /* what it held back (static text) */
+    /* nemesis partition-sides: the minority side of the last such partition (bit id) */
+    uint32_t minority_side;
 } fl_run_result;
 
 /* Runs one seed. Returns 0 (see r), FL_ECONFIG, or FL_ENOMEM. r must be released with

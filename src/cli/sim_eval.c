@@ -126,6 +126,8 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     if (r->live)
         fprintf(f, "recover  %.1f ms from the heal to the first successful write\n",
                 (double)r->recover_ns / 1e6);
+    if (r->flp)
+        sim_flp_print(f, c, r);
     fprintf(f, "cost     %.1f messages, %.0f bytes, %.2f fsyncs per successful op\n",
             (double)r->sim.msgs_sent / ops, (double)r->sim.bytes_sent / ops,
             (double)r->fsyncs / ops);
@@ -255,6 +257,8 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
     }
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
+    if (r->flp)
+        sim_flp_json(&j, r);
     if (oc->has_obs) {
         const fl_observables *ob = &oc->obs;
         fl_json_key(&j, "observed");
@@ -304,6 +308,8 @@ int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_resu
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
     write_faults(&j, r);
+    if (r->flp)
+        sim_flp_json(&j, r);
     if (oc->has_obs) {
         fl_json_key(&j, "observables");
         fl_observe_write_json(&oc->obs, &j);

@@ -4,6 +4,7 @@
 #ifndef FL_CLI_SIM_EVAL_H
 #define FL_CLI_SIM_EVAL_H
 
+#include "faultline/json.h"
 #include "faultline/lincheck.h"
 #include "faultline/observe.h"
 #include "sim_opts.h"
@@ -34,6 +35,10 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
  * (creating DIR). Returns 0 or -1 (message printed). */
 int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_result *r,
                       const sim_outcome *oc);
+/* sim_flp.c: a run under nemesis flp (r->flp): two lines of the summary, and the "flp"
+ * object of results.json and of campaign records. */
+void sim_flp_print(FILE *f, const fl_run_config *c, const fl_run_result *r);
+void sim_flp_json(fl_json *j, const fl_run_result *r);
 /* One JSON object per run (no newline): the campaign's per-seed record. */
 void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *r,
                       const sim_outcome *oc);

@@ -19,6 +19,7 @@ typedef struct sim_opts {
     bool chaos; /* --chaos: the Raft-level chaos run of the test campaign (no kv, no clients) */
     bool churn; /* --churn: with --chaos, membership churn too */
     bool crash_points; /* --crash-points: crash-point testing of the storage (crash_points.h) */
+    bool cap;          /* --cap: the CAP demonstration, one run per read mode (sim_cap.h) */
 } sim_opts;
 
 /* Parses argv (argv[0] is the command name). Returns 0, or prints the problem to stderr and

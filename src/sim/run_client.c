@@ -284,6 +284,10 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
 static void deliver_to_node(fl_sim *sim, void *arg)
 {
     cmsg *m = arg;
+    if (fl__nemesis_client_cut(m->rn, m->client, m->node)) {
+        msg_free(m); /* across the partition: lost, the client times out */
+        return;
+    }
     node_request(m->rn, m);
 }
 
@@ -427,7 +431,8 @@ static void deliver_to_client(fl_sim *sim, void *arg)
     run *rn = m->rn;
     run_client *c = client_of(rn, m->client);
     (void)sim;
-    if (c->busy && m->attempt == c->attempt) {
+    bool cut = m->kind != MSG_TIMEOUT && fl__nemesis_client_cut(rn, m->client, m->node);
+    if (c->busy && m->attempt == c->attempt && !cut) {
         switch (m->kind) {
         case MSG_REDIRECT:
             c->leader_hint = m->hint != m->node ? m->hint : FL_NODE_NONE;

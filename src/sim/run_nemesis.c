@@ -33,7 +33,9 @@ static const char *names[] = {"none",
                               "mix",
                               "leader-churn",
                               "churn",
-                              "mix-churn"};
+                              "mix-churn",
+                              "flp",
+                              "partition-sides"};
 
 static const char *help[] = {
     "no faults",
@@ -58,7 +60,9 @@ static const char *help[] = {
     "a random one of the above at every interval",
     "every new leader cut off within a few network delays, for a while (not in mix)",
     "membership changes (learners added, promoted; voters, leaders removed, replaced)",
-    "mix, with churn as one more kind"};
+    "mix, with churn as one more kind",
+    "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
+    "the leader's minority cut off, each client on its home node's side (CAP; not in mix)"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
 _Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
@@ -207,6 +211,36 @@ static void clocks(run *rn, fl_nemesis kind)
     }
 }
 
+/* partition-sides: the leader (else node 1) and the nodes after it by id, (n - 1) / 2 in all
+ * (one of two), form the minority side; clients stay with their home node's side
+ * (fl__nemesis_client_cut). */
+static void sides(run *rn)
+{
+    uint32_t n = rn->cfg->nodes;
+    fl_node_id first = fl_raft_sim_leader(rn->sim);
+    uint32_t count = n >= 3 ? (n - 1) / 2 : n - 1, minority = 0;
+    for (uint32_t k = 0; k < count; k++)
+        minority |= 1u << (((first ? first - 1 : 0) + k) % n + 1);
+    fl_sim_conn c;
+    fl_sim_conn_full(&c, n);
+    for (fl_node_id a = 1; a <= n; a++)
+        for (fl_node_id b = 1; b <= n; b++)
+            if (((minority >> a) & 1) != ((minority >> b) & 1))
+                fl_sim_conn_block(&c, a, b);
+    fl_sim_set_conn(rn->sim, &c);
+    rn->minority_side = minority;
+    rn->res->minority_side = minority;
+    targets_groups(rn, &c);
+}
+
+bool fl__nemesis_client_cut(const run *rn, uint32_t client, fl_node_id node)
+{
+    if (!rn->minority_side || client >= rn->n_clients)
+        return false; /* the liveness probe runs after the heal */
+    fl_node_id home = (fl_node_id)(client % rn->cfg->nodes + 1);
+    return ((rn->minority_side >> home) & 1) != ((rn->minority_side >> node) & 1);
+}
+
 bool fl__nemesis_churns(fl_nemesis n)
 {
     return n == FL_NEMESIS_CHURN || n == FL_NEMESIS_MIX_CHURN;
@@ -234,6 +268,8 @@ static void fault_start(run *rn, fl_nemesis kind)
         targets_add(rn, kind >= FL_NEMESIS_CLOCK_OFFSET ? "every clock" : "every link", 0, 0);
     if (kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) {
         partition(rn, kind);
+    } else if (kind == FL_NEMESIS_PARTITION_SIDES) {
+        sides(rn);
     } else if (kind >= FL_NEMESIS_CRASH_ONE && kind <= FL_NEMESIS_CRASH_LEADER) {
         crash(rn, kind);
     } else if (kind == FL_NEMESIS_PAUSE) {
@@ -282,9 +318,11 @@ static void fault_stop(run *rn)
 {
     fl_nemesis kind = rn->fault_kind;
     if ((kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) ||
-        kind == FL_NEMESIS_ISOLATE_LEADER_SKEW || kind == FL_NEMESIS_LEADER_CHURN)
+        kind == FL_NEMESIS_ISOLATE_LEADER_SKEW || kind == FL_NEMESIS_LEADER_CHURN ||
+        kind == FL_NEMESIS_PARTITION_SIDES)
         fl_sim_heal(rn->sim);
     rn->churn_cut = 0;
+    rn->minority_side = 0;
     for (uint32_t i = 0; i < rn->fault_n; i++) {
         fl_node_id id = rn->fault_nodes[i];
         if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_DOWN)
