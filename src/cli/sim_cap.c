@@ -93,11 +93,12 @@ static int run_mode(const sim_opts *o, size_t i, cap_row *row)
 {
     fl_run_config c = o->run;
     c.nemesis = FL_NEMESIS_PARTITION_SIDES;
-    c.nemesis_interval_ns = (c.duration_ns + 2) / 3; /* one partition, the middle third */
+    /* one partition, the middle third, in whole ms (the reproducing command stays short) */
+    c.nemesis_interval_ns = (c.duration_ns / 3 + FL_NS_PER_MS - 1) / FL_NS_PER_MS * FL_NS_PER_MS;
     /* an op waits at most a quarter of the partition (the default 3 s would leave a client on
      * the unavailable side one or two ops in all); shorter, the info ops it leaves make the
      * sequential search of the local run give up (measured: docs/limits.md) */
-    fl_time_ns quarter = c.nemesis_interval_ns / 4;
+    fl_time_ns quarter = c.nemesis_interval_ns / 4 / FL_NS_PER_MS * FL_NS_PER_MS;
     if (c.op_deadline_ns > quarter && quarter >= FL_NS_PER_MS)
         c.op_deadline_ns = quarter;
     if (c.op_timeout_ns > c.op_deadline_ns)

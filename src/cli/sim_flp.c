@@ -27,11 +27,11 @@ void sim_flp_print(FILE *f, const fl_run_config *c, const fl_run_result *r)
     if (lost)
         snprintf(lost_text, sizeof(lost_text), "%llu messages lost", (unsigned long long)lost);
     fprintf(f,
-            "flp      before GST at %.1f s: %llu decisions, %s, %s (%llu of %llu held back, "
-            "<= %.1f ms)\n",
+            "flp      before GST at %.1f s: %llu decisions, %s, %s (%llu delivered, %llu of "
+            "them held back, the longest %.1f ms)\n",
             (double)s->gst_ns / 1e9, (unsigned long long)s->decisions_before_gst,
             crashes(c, r) ? "nodes crashed" : "no node down", lost_text,
-            (unsigned long long)n->msgs_held, (unsigned long long)n->msgs_delivered,
+            (unsigned long long)n->msgs_delivered, (unsigned long long)n->msgs_held,
             ms(n->msg_delay_max_ns));
     if (s->first_decision_ns == FL_TIME_NEVER) {
         fprintf(f, "         after GST: no decision within the run%s\n",
@@ -52,7 +52,7 @@ void sim_flp_json(fl_json *j, const fl_run_result *r)
     fl_json_key(j, "flp");
     fl_json_obj_begin(j);
     fl_json_kv_str(j, "oracle", r->flp_oracle);
-    fl_json_kv_str(j, "holds", r->flp_holds);
+    fl_json_kv_str(j, "held_back", r->flp_holds);
     fl_json_kv_uint(j, "gst_ns", s->gst_ns);
     fl_json_kv_uint(j, "decisions_before_gst", s->decisions_before_gst);
     fl_json_kv_uint(j, "decided_at_gst", s->decided_at_gst);
@@ -65,7 +65,7 @@ void sim_flp_json(fl_json *j, const fl_run_result *r)
     fl_json_kv_uint(j, "messages_delivered", r->sim.msgs_delivered);
     fl_json_kv_uint(j, "messages_held", r->sim.msgs_held);
     fl_json_kv_uint(j, "held_at_gst", s->held_at_gst);
-    fl_json_kv_uint(j, "holds", s->holds);
+    fl_json_kv_uint(j, "hold_answers", s->holds);
     fl_json_kv_double(j, "election_timeout_ms", ms(r->election_timeout_ns));
     fl_json_obj_end(j);
 }
