@@ -283,7 +283,6 @@ static bool gate_passes(fl_sim *sim, uint32_t slot)
     fl_time_ns again = sim->gate(sim->gate_arg, sim, e->from, e->node, e->data, e->len);
     if (again <= sim->now || again == FL_TIME_NEVER) {
         FL_ASSERT(again != FL_TIME_NEVER); /* a gate delays; it never drops */
-        unhold(sim, e);
         return true;
     }
     if (!e->held) {
@@ -319,6 +318,7 @@ void fl__net_deliver(fl_sim *sim, uint32_t slot)
     }
     if (sim->gate && n->draining != slot && !gate_passes(sim, slot))
         return;
+    unhold(sim, e); /* passed, or the gate was removed while it waited */
     if (fl__node_hold(sim, n, slot))
         return;
     if (sim->now - e->sent_ns > sim->stats.msg_delay_max_ns)

@@ -182,6 +182,8 @@ TEST(flp_sim_command_writes_the_keys)
     CHECK(fl_test_file_has(DIR "/results.json", "\"max_message_delay_ms\": "));
     CHECK(fl_test_file_has(DIR "/results.json", "\"messages_delivered\": "));
     CHECK(fl_test_file_has(DIR "/results.json", "\"kind\": \"flp\""));
+    CHECK(fl_test_file_has(DIR "/report.html", "FLP adversary</td><td class=\"v\">0 decisions "
+                                               "before GST at 5.0 s; first: "));
     CHECK(fl_test_file_has(OUT, "reproduce") == false);
     CHECK_EQ(fl_test_faultline_run("sim --nemesis flp --nodes 1", OUT), 2);
     CHECK_EQ(fl_test_faultline_run("sim --nemesis mix --gst 1s", OUT), 2);
