@@ -151,6 +151,11 @@ int sim_cap_run(const sim_opts *o)
                         "--seeds, --chaos or --crash-points)\n");
         return FL_EXIT_USAGE;
     }
+    if (o->run.nodes < 3) {
+        fprintf(stderr, "faultline sim --cap: needs 3 nodes or more (a minority and a majority "
+                        "side)\n");
+        return FL_EXIT_USAGE;
+    }
     if (o->out_dir && mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
         fprintf(stderr, "faultline: cannot create %s: %s\n", o->out_dir, strerror(errno));
         return FL_EXIT_USAGE;

@@ -120,13 +120,14 @@ void cap_print(FILE *f, const fl_run_config *c, const cap_row *rows, size_t n)
             "node\n",
             c->nodes, (unsigned long long)c->seed, (double)c->duration_ns / 1e9,
             c->workload == FL_RUN_KV ? "kv" : "register", c->clients);
+    int others = __builtin_popcount(r->minority) - 1;
+    char who[48] = "the leader alone";
+    if (others > 0)
+        snprintf(who, sizeof(who), "the leader and %d other%s", others, others == 1 ? "" : "s");
     fprintf(f,
-            "         the leader and %u other%s cut off from the rest from %.1f s to %.1f s, "
-            "once per read mode;\n         ops invoked meanwhile, answered (ok or fail) "
-            "before the partition healed:\n",
-            (unsigned)__builtin_popcount(r->minority) - 1,
-            __builtin_popcount(r->minority) == 2 ? "" : "s", (double)r->start_ns / 1e9,
-            (double)r->end_ns / 1e9);
+            "         %s cut off from the rest from %.1f s to %.1f s, once per read mode;\n"
+            "         ops invoked meanwhile, answered (ok or fail) before the partition healed:\n",
+            who, (double)r->start_ns / 1e9, (double)r->end_ns / 1e9);
     side_table(f, c, rows, n, 0);
     side_table(f, c, rows, n, 1);
     history_table(f, rows, n);
