@@ -198,11 +198,7 @@ typedef struct fl_paxos_event {
 
 /* A decided read (as fl_raft_read): ok: serve it after applying this update's entries;
  * not ok: leadership was lost, retry elsewhere. Every READ accepted is reported once. */
-typedef struct fl_paxos_read {
-    uint64_t ctx;
-    fl_index index;
-    bool ok;
-} fl_paxos_read;
+typedef fl_cons_read fl_paxos_read;
 
 typedef struct fl_paxos_update {
     struct {

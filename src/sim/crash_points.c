@@ -229,7 +229,7 @@ static void request(crash_run *cr)
     for (size_t i = 0; i < n; i++) {
         uint64_t tag = (uint64_t)s->term << 32 | req;
         fl_put_u64le(data[i], tag);
-        ents[i] = (fl_raft_entry){s->term, FL_RAFT_ENTRY_NORMAL, 8, data[i]};
+        ents[i] = (fl_raft_entry){{s->term}, FL_RAFT_ENTRY_NORMAL, 8, data[i]};
         s->e[first + i] = tag;
     }
     s->last = first + n - 1;
@@ -265,7 +265,7 @@ static void snapshot(crash_run *cr)
     for (size_t i = 0; i < n; i++) {
         uint64_t tag = s->e[at + 1 + i];
         fl_put_u64le(data[i], tag);
-        after[i] = (fl_raft_entry){(fl_term)(tag >> 32), FL_RAFT_ENTRY_NORMAL, 8, data[i]};
+        after[i] = (fl_raft_entry){{(fl_term)(tag >> 32)}, FL_RAFT_ENTRY_NORMAL, 8, data[i]};
     }
     fl_errmsg m;
     if (fl_raft_store_save_snapshot(&cr->store, s->term, s->vote, &meta, state, n, after, &m))

@@ -121,7 +121,7 @@ TEST(paxos_refusals_below_the_promise)
     m.ballot = fl_paxos_ballot(4, 2);
     recv(&g, 0, &m);
     fl_paxos_msg a = {.type = FL_PAXOS_MSG_ACCEPT, .from = 2, .ballot = fl_paxos_ballot(4, 2)};
-    fl_paxos_entry v = {0, FL_PAXOS_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
+    fl_paxos_entry v = {{0}, FL_PAXOS_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
     a.u.accept = (fl_paxos_accept){1, 0, 1, 1, &v};
     recv(&g, 0, &a);
     CHECK_EQ(g.n_msgs, 2);

@@ -30,7 +30,7 @@ static void put(fl_raft_store *s, uint64_t seq, bool hard, fl_term term, fl_node
     fl_raft_entry e[8];
     static const uint8_t bytes[8] = "abcdefgh";
     for (size_t i = 0; i < n; i++)
-        e[i] = (fl_raft_entry){terms[i], FL_RAFT_ENTRY_NORMAL, 1, &bytes[i]};
+        e[i] = (fl_raft_entry){{terms[i]}, FL_RAFT_ENTRY_NORMAL, 1, &bytes[i]};
     fl_raft_update up = {0};
     up.persist.seq = seq;
     up.persist.hard_state = hard;
@@ -148,7 +148,7 @@ TEST(raft_store_snapshot_file_and_wal_after_it)
     meta.conf.voters[0] = 1;
     fl_raft_entry after[4];
     for (int i = 0; i < 4; i++)
-        after[i] = (fl_raft_entry){2, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
+        after[i] = (fl_raft_entry){{2}, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
     CHECK_EQ(fl_raft_store_save_snapshot(&s, 2, 1, &meta, (const uint8_t *)"state", 4, after, &m),
              0);
     CHECK(count_segments(dir) < before); /* everything before it went */

@@ -1,0 +1,75 @@
+/* cons_types.h: the data both consensus cores (raft.h, paxos.h) share with the one host
+ * (host.h) and the store (raft_store.h): a log entry, a decided read, a snapshot's metadata, a
+ * persist request and the durable state a node recovers at start. The cores use these very
+ * types (fl_raft_entry and fl_paxos_entry are fl_cons_entry, ...), so the host hands a core's
+ * entries to the store without copying them.
+ *
+ * Entry types share numbers: 1 NORMAL (a command) and 2 NOOP in both cores; Raft adds 3
+ * CONFIG (a membership configuration), Paxos 0 EMPTY (a slot where nothing was accepted, a
+ * gap). A Raft entry carries the term it was appended in, a Paxos entry the ballot it was
+ * accepted at: the same field under two names. */
+#ifndef FAULTLINE_CONS_TYPES_H
+#define FAULTLINE_CONS_TYPES_H
+
+#include "faultline/raft_conf.h"
+#include "faultline/types.h"
+
+typedef struct fl_cons_entry {
+    union {
+        fl_term term;   /* Raft */
+        fl_term ballot; /* Paxos (0 for an EMPTY slot) */
+    };
+    uint8_t type;
+    uint32_t len;
+    const uint8_t *data;
+} fl_cons_entry;
+
+/* A read the core decided: when ok, serve it from the state machine once it has applied
+ * everything up to index (the update that reports it applies that far first); not ok: the
+ * read failed (leadership lost...), retry it elsewhere. */
+typedef struct fl_cons_read {
+    uint64_t ctx;
+    fl_index index;
+    bool ok;
+} fl_cons_read;
+
+/* A snapshot's identity: the state machine after applying entries 1..index. term and conf
+ * are Raft's (the term of the entry at index, the configuration as of index); a Paxos
+ * snapshot has term 0 and an empty conf. */
+typedef struct fl_cons_snapshot_meta {
+    fl_index index; /* 0: no snapshot */
+    fl_term term;
+    fl_raft_conf conf;
+    uint64_t size; /* bytes of state-machine data */
+    uint32_t crc;  /* CRC32C of those bytes */
+} fl_cons_snapshot_meta;
+
+/* A persist request (seq == 0: none): the durable log must become the durable entries with
+ * index < first_index followed by entries[0..n_entries); with hard_state, the hard state
+ * becomes (term, vote) -- Raft: current term and vote; Paxos: the promised ballot in term,
+ * vote 0. With install, the staged snapshot becomes the node's snapshot with install_meta,
+ * and the durable log is the entries in (install_meta.index, first_index) + entries. */
+typedef struct fl_cons_persist {
+    uint64_t seq;
+    bool hard_state;
+    fl_term term;
+    fl_node_id vote;
+    fl_index first_index;
+    size_t n_entries;
+    const fl_cons_entry *entries;
+    bool install;
+    fl_cons_snapshot_meta install_meta;
+} fl_cons_persist;
+
+/* What survived on disk (the same shape for both cores: Paxos reads its promise from term).
+ * first_index is the index of entries[0]: 1 without a snapshot, else snapshot index + 1. */
+typedef struct fl_cons_durable {
+    fl_term term;
+    fl_node_id vote;
+    fl_index first_index;
+    size_t n_entries;
+    const fl_cons_entry *entries;
+    const fl_cons_snapshot_meta *snapshot; /* NULL (or index 0): none */
+} fl_cons_durable;
+
+#endif
