@@ -14,6 +14,17 @@
 #include "faultline/raft_conf.h"
 #include "faultline/types.h"
 
+/* Which core: one field of a node's (and a run's) configuration. */
+typedef enum fl_cons_protocol {
+    FL_CONS_RAFT = 0,
+    FL_CONS_PAXOS = 1,
+} fl_cons_protocol;
+
+static inline const char *fl_cons_protocol_name(fl_cons_protocol p)
+{
+    return p == FL_CONS_PAXOS ? "paxos" : "raft";
+}
+
 typedef struct fl_cons_entry {
     union {
         fl_term term;   /* Raft */

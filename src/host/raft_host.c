@@ -29,7 +29,7 @@ void fl__host_fatal(fl_raft_host *h, int code, const char *fmt, const char *why)
 
 static void persist(fl_raft_host *h, const fl_raft_update *up)
 {
-    int rc = fl_raft_store_append(&h->store, up);
+    int rc = fl_raft_store_append(&h->store, &up->persist);
     if (rc) {
         fl__host_fatal(h, rc, "WAL append failed: %s", fl_wal_errmsg(&h->store.wal));
         return;

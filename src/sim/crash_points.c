@@ -11,6 +11,7 @@
 #include "faultline/assert.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
+#include "faultline/raft.h"
 #include "faultline/raft_store.h"
 #include "faultline/simdisk.h"
 
@@ -238,7 +239,7 @@ static void request(crash_run *cr)
     up.persist.first_index = first;
     up.persist.n_entries = n;
     up.persist.entries = ents;
-    int rc = fl_raft_store_append(&cr->store, &up);
+    int rc = fl_raft_store_append(&cr->store, &up.persist);
     if (rc)
         violation(cr, "append of request %zu failed: %s", req, fl_strerror(rc));
     cr->res->requests++;
