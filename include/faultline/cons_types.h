@@ -1,8 +1,9 @@
 /* cons_types.h: the data both consensus cores (raft.h, paxos.h) share with the one host
  * (host.h) and the store (raft_store.h): a log entry, a decided read, a snapshot's metadata, a
- * persist request and the durable state a node recovers at start. The cores use these very
- * types (fl_raft_entry and fl_paxos_entry are fl_cons_entry, ...), so the host hands a core's
- * entries to the store without copying them.
+ * persist request, the durable state a node recovers at start, and the update a step makes.
+ * The cores use these very types (fl_raft_entry and fl_paxos_entry are fl_cons_entry,
+ * fl_raft_update and fl_paxos_update are fl_cons_update, ...), so the host drives either core
+ * and hands its entries to the store without converting or copying anything.
  *
  * Entry types share numbers: 1 NORMAL (a command) and 2 NOOP in both cores; Raft adds 3
  * CONFIG (a membership configuration), Paxos 0 EMPTY (a slot where nothing was accepted, a
@@ -82,5 +83,56 @@ typedef struct fl_cons_durable {
     const fl_cons_entry *entries;
     const fl_cons_snapshot_meta *snapshot; /* NULL (or index 0): none */
 } fl_cons_durable;
+
+/* Roles, with Raft's numbers; a Paxos proposer running phase 1 is a CANDIDATE (Paxos has no
+ * pre-candidate). */
+typedef enum fl_cons_role {
+    FL_CONS_FOLLOWER = 0,
+    FL_CONS_PRE_CANDIDATE = 1,
+    FL_CONS_CANDIDATE = 2,
+    FL_CONS_LEADER = 3,
+} fl_cons_role;
+
+/* What a step asks of the environment, and the node's state after it (raft.h and paxos.h say
+ * what each core puts in every field). Everything it points to stays valid until the next
+ * step or close of the same node. */
+typedef struct fl_cons_update {
+    fl_cons_persist persist; /* seq 0: no request */
+    /* a received snapshot's chunk to stage: bytes [offset, offset + len) of the snapshot of
+     * index (Raft: of term; Paxos: term 0); offset 0 discards what was staged before. data
+     * points into the received message. index 0 and len 0: none */
+    struct {
+        fl_index index;
+        fl_term term;
+        uint64_t offset;
+        uint32_t len;
+        const uint8_t *data;
+    } snapshot_chunk;
+    /* nonzero: replace the state machine by the node's snapshot (of this index) before
+     * applying entries */
+    fl_index restore_index;
+    /* messages to send: the core's own (fl_raft_msg or fl_paxos_msg: fl_raft_msgs_of and
+     * fl_paxos_msgs_of), each to its .to */
+    size_t n_msgs;
+    const void *msgs;
+    /* committed (chosen) entries to apply now, in order: apply_first .. apply_first + n - 1 */
+    fl_index apply_first;
+    size_t n_apply;
+    const fl_cons_entry *apply;
+    /* reads decided in this step; serve them after applying this update's entries */
+    size_t n_reads;
+    const fl_cons_read *reads;
+    /* PROPOSE: where the entry went, and at which term (Raft) or ballot (Paxos) */
+    fl_index proposed_index;
+    fl_term proposed_term;
+    /* the state after the step, for observers */
+    uint8_t role; /* fl_cons_role */
+    fl_term term; /* Raft: the current term; Paxos: the promised ballot */
+    fl_node_id leader;
+    fl_index commit;
+    bool role_changed;
+    /* when the core wants the next TICK (local time); FL_TIME_NEVER if it does not */
+    fl_time_ns deadline_ns;
+} fl_cons_update;
 
 #endif

@@ -342,7 +342,7 @@ static int check_promises(fl_paxos_check_node *n, fl_node_id id, const fl_paxos 
     }
     n->promised = fl_paxos_promised_of(p);
     for (size_t i = 0; i < up->n_msgs; i++) {
-        const fl_paxos_msg *m = &up->msgs[i];
+        const fl_paxos_msg *m = &fl_paxos_msgs_of(up)[i];
         bool ok = (m->type == FL_PAXOS_MSG_PROMISE && m->u.promise.ok) ||
                   (m->type == FL_PAXOS_MSG_ACCEPTED && m->u.accepted.ok);
         if (ok && m->ballot > n->announced)

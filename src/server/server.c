@@ -1,5 +1,5 @@
-/* server.c: one real node (server.h): the one Raft host (raft_host.h, the same code the
- * simulator runs) over real files in the data directory (fs_posix.h), with the peer
+/* server.c: one real node (server.h): the one host (host.h, the same code the simulator
+ * runs) over real files in the data directory (fs_posix.h), with the peer
  * transport for its messages, a loop timer for its ticks and the kv as its state machine.
  * Group commit: a persist request is appended at once and synced by one fdatasync per loop
  * iteration (a 0 timer after the batch), on the file interface's worker thread while the loop
@@ -151,9 +151,9 @@ static void tick_cb(fl_loop *loop, void *arg)
     (void)loop;
     s->tick_timer = 0;
     s->tick_deadline = FL_TIME_NEVER;
-    fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
-    fl_raft_update up;
-    fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_TICK};
+    fl_cons_update up;
+    fl_host_step(&s->host, &ev, &up);
 }
 
 static void env_set_timer(void *arg, fl_time_ns deadline)
@@ -179,7 +179,7 @@ static void sync_cb(fl_loop *loop, void *arg)
     srv *s = arg;
     (void)loop;
     s->sync_timer = 0;
-    fl_raft_host_sync(&s->host);
+    fl_host_sync(&s->host);
 }
 
 static void env_sync_soon(void *arg)
@@ -201,15 +201,15 @@ static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     srv *s = w->arg;
     (void)loop;
     (void)ev;
-    fl_raft_host_sync_done(&s->host);
+    fl_host_sync_done(&s->host);
     fl_peers_flush(&s->peers);
 }
 
-static void observe(srv *s, const fl_raft_update *up)
+static void observe(srv *s, const fl_cons_update *up)
 {
     if (up->role != s->last_role || up->leader != s->last_leader) {
         char a[FL_ADDR_STR_MAX];
-        FL_INFO("raft: %s at term %llu, leader %u (%s)", fl_raft_role_name(up->role),
+        FL_INFO("raft: %s at term %llu, leader %u (%s)", fl_cons_role_name(up->role),
                 (unsigned long long)up->term, up->leader, fl__srv_addr_of(s, up->leader, a));
         s->last_role = up->role;
         s->last_leader = up->leader;
@@ -217,11 +217,11 @@ static void observe(srv *s, const fl_raft_update *up)
 }
 
 /* Committed entries to the kv, decided reads answered (after them), role changes logged. */
-static void env_applied(void *arg, const fl_raft_update *up)
+static void env_applied(void *arg, const fl_cons_update *up)
 {
     srv *s = arg;
     for (size_t i = 0; i < up->n_apply && !s->fatal; i++) {
-        const fl_raft_entry *e = &up->apply[i];
+        const fl_cons_entry *e = &up->apply[i];
         fl_index index = up->apply_first + i;
         fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
         if (e->type == FL_RAFT_ENTRY_NORMAL &&
@@ -259,9 +259,9 @@ static void env_fatal(void *arg, int code, const char *what)
 
 int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index)
 {
-    fl_raft_event ev = {.type = FL_RAFT_EV_CHANGE, .u.change = want};
-    fl_raft_update up;
-    int rc = fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_CHANGE, .u.change = want};
+    fl_cons_update up;
+    int rc = fl_host_step(&s->host, &ev, &up);
     *index = up.proposed_index;
     return rc;
 }
@@ -285,10 +285,10 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
 {
     if (len > UINT32_MAX)
         return FL_ETOOBIG;
-    fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE,
+    fl_cons_event ev = {.type = FL_CONS_EV_PROPOSE,
                         .u.propose = {stamp(s, cmd, len), (uint32_t)len}};
-    fl_raft_update up;
-    int rc = fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_update up;
+    int rc = fl_host_step(&s->host, &ev, &up);
     *index = up.proposed_index;
     *term = up.proposed_term;
     return rc;
@@ -296,16 +296,16 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
 
 int fl__srv_read(srv *s, uint64_t ctx)
 {
-    fl_raft_event ev = {.type = FL_RAFT_EV_READ, .u.read_ctx = ctx};
-    fl_raft_update up;
-    return fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_READ, .u.read_ctx = ctx};
+    fl_cons_update up;
+    return fl_host_step(&s->host, &ev, &up);
 }
 
 int fl__srv_transfer(srv *s, fl_node_id to)
 {
-    fl_raft_event ev = {.type = FL_RAFT_EV_TRANSFER, .u.transfer_to = to};
-    fl_raft_update up;
-    return fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_TRANSFER, .u.transfer_to = to};
+    fl_cons_update up;
+    return fl_host_step(&s->host, &ev, &up);
 }
 
 static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p, size_t len)
@@ -315,7 +315,7 @@ static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p,
         fl__ops_frame(s, from, type, p, len);
         return;
     }
-    if (fl_raft_host_receive(&s->host, from, p, len) == FL_ECORRUPT)
+    if (fl_host_receive(&s->host, from, p, len) == FL_ECORRUPT)
         FL_WARN("peer %u: undecodable or misaddressed raft message dropped", from);
 }
 
@@ -350,7 +350,7 @@ static int open_signals(srv *s, fl_errmsg *m)
     return fl_loop_watch_start(&s->loop, &s->sw, s->sigfd, FL_LOOP_READ, signal_io, s);
 }
 
-static const fl_raft_host_env env_template = {
+static const fl_host_env env_template = {
     .now = env_now,
     .send = env_send,
     .set_timer = env_set_timer,
@@ -385,10 +385,11 @@ static void raft_config(const srv *s, fl_raft_config *c)
  * snapshot; the sync worker's completions watched. */
 static int open_raft(srv *s, fl_errmsg *m)
 {
-    fl_raft_host_config hc = {.snapshot_every = s->cfg.snapshot_every};
-    raft_config(s, &hc.raft);
+    fl_host_config hc = {.snapshot_every = s->cfg.snapshot_every};
+    hc.core.protocol = FL_CONS_RAFT;
+    raft_config(s, &hc.core.raft);
     char why[160] = "";
-    int rc = fl_raft_config_validate(&hc.raft, why, sizeof(why));
+    int rc = fl_cons_config_validate(&hc.core, why, sizeof(why));
     if (rc)
         return fl_errmsg_set(m, rc, "raft: %s %s", fl_strerror(rc), why);
     s->faults.fsync_fail_after = s->cfg.fault_fsync_fail_after;
@@ -398,21 +399,21 @@ static int open_raft(srv *s, fl_errmsg *m)
     if (rc)
         return rc;
     s->fs_up = true;
-    fl_raft_host_env env = env_template;
+    fl_host_env env = env_template;
     env.arg = s;
-    if ((rc = fl_raft_host_open(&s->host, &s->fs.fs, &hc, &env, m)))
+    if ((rc = fl_host_open(&s->host, &s->fs.fs, &hc, &env, m)))
         return rc;
     s->host_up = true;
-    const fl_raft *r = fl_raft_host_raft(&s->host);
+    const fl_raft *r = fl__srv_raft(s);
     FL_INFO("recovered term %llu, vote %u, a snapshot up to %llu, log up to %llu from %llu WAL "
             "records",
             (unsigned long long)fl_raft_term_of(r), fl_raft_vote_of(r),
             (unsigned long long)fl_raft_snapshot_of(r)->index,
             (unsigned long long)fl_raft_last_index(r),
             (unsigned long long)s->host.store.records_replayed);
-    if ((rc = fl_raft_host_restore(&s->host, m)))
+    if ((rc = fl_host_restore(&s->host, m)))
         return rc;
-    rc = fl_loop_watch_start(&s->loop, &s->sync_watch, fl_raft_host_sync_fd(&s->host), FL_LOOP_READ,
+    rc = fl_loop_watch_start(&s->loop, &s->sync_watch, fl_host_sync_fd(&s->host), FL_LOOP_READ,
                              sync_done_io, s);
     if (rc)
         return fl_errmsg_set(m, rc, "cannot watch the sync worker: %s", fl_strerror(rc));
@@ -455,7 +456,7 @@ static void stop(srv *s)
         fl_peers_close(&s->peers);
     fl_loop_watch_stop(&s->loop, &s->sync_watch);
     if (s->host_up)
-        fl_raft_host_close(&s->host); /* waits for a running sync job */
+        fl_host_close(&s->host); /* waits for a running sync job */
     if (s->fs_up)
         fl_fs_posix_close(&s->fs); /* stops the sync worker */
     if (s->kv_up)
@@ -484,7 +485,7 @@ int fl_server_run(const fl_server_config *c, fl_errmsg *m)
     if (!s)
         return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
     s->cfg = *c;
-    s->last_role = (fl_raft_role)-1;
+    s->last_role = (fl_cons_role)-1;
     int rc = start(s, m);
     if (rc == 0) {
         char a[FL_ADDR_STR_MAX];

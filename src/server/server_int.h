@@ -9,7 +9,7 @@
 #include "faultline/loop.h"
 #include "faultline/peer.h"
 #include "faultline/fs_posix.h"
-#include "faultline/raft_host.h"
+#include "faultline/host.h"
 #include "faultline/resp.h"
 #include "faultline/server.h"
 
@@ -125,7 +125,7 @@ struct srv {
     fl_loop loop;
     fl_peers peers;
     fl_fs_posix fs;       /* the data directory */
-    fl_raft_host host;    /* the Raft node: core, store, snapshots (raft_host.h) */
+    fl_host host;         /* the node: core, store, snapshots (host.h) */
     fl_wal_faults faults; /* test hooks (all zero in production) */
     fl_kv kv;
     bool host_up, kv_up, fs_up, peers_up;
@@ -161,7 +161,7 @@ struct srv {
     /* counters */
     uint64_t ops_done, ops_retried, ops_timeout, forwarded_in, reads_by_index;
     fl_node_id last_leader;
-    fl_raft_role last_role;
+    fl_cons_role last_role;
     /* every member's client address (FRAME_ADDR), for INFO */
     char client_addr[FL_RAFT_NODES_MAX][FL_ADDR_STR_MAX];
     uint64_t housekeeps;
@@ -176,7 +176,7 @@ struct srv {
 /* The node's Raft state (for routing and status). */
 static inline const fl_raft *fl__srv_raft(const srv *s)
 {
-    return fl_raft_host_raft(&s->host);
+    return fl_cons_raft(fl_host_core(&s->host));
 }
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
 /* A linearizable read by ReadIndex at any node (the core asks the leader when this node is a

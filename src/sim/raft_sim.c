@@ -1,5 +1,5 @@
 /* raft_sim.c: the Raft core as a simulator protocol (raft_sim.h), through the one Raft host
- * (raft_host.h) that the server runs too: the host's storage is the node's simulated disk
+ * (host.h) that the server runs too: the host's storage is the node's simulated disk
  * (fl_sim_disk_fs), its messages the simulated network, its timer the node's. This file adds
  * what only the simulator does: the safety checks after every step, the applied digest
  * carried in snapshots and compared with the committed chain, the durability floor checked at
@@ -8,7 +8,7 @@
 
 #include "faultline/assert.h"
 #include "faultline/error.h"
-#include "faultline/raft_host.h"
+#include "faultline/host.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,13 +19,17 @@
 #define SEGMENT_BYTES     ((uint64_t)256 << 10) /* WAL segments: compaction deletes whole ones */
 
 typedef struct rs_node {
-    fl_raft_host h;
+    fl_host h;
     fl_raft_sim *rs;
     fl_sim *sim;
     fl_node_id id;
     uint64_t chain;          /* digest of the applied entries */
     fl_raft_counters counts; /* the core's counters as last seen */
     uint64_t segments_deleted;
+    /* the deadline last given to the simulator, while its timer has not fired: setting it
+     * again changes nothing (node.c), so it is not asked (most steps keep their deadline) */
+    fl_time_ns timer_set;
+    bool timer_armed;
 } rs_node;
 
 int fl_raft_sim_init(fl_raft_sim *rs, const fl_raft_config *raft, uint32_t nodes,
@@ -82,6 +86,11 @@ static void filler(uint64_t chain, uint32_t bytes, fl_buf *out)
 }
 
 /* The envelope (raft_sim.h) around the state machine's bytes, for the applied index. */
+static const fl_raft *raft_of(const rs_node *n)
+{
+    return fl_cons_raft(fl_host_core(&n->h));
+}
+
 static int sm_snapshot(void *arg, fl_buf *out)
 {
     rs_node *n = arg;
@@ -89,7 +98,7 @@ static int sm_snapshot(void *arg, fl_buf *out)
     size_t base = out->len;
     rs->stats.snapshots_taken++;
     fl_buf_put_u32(out, SNAP_MAGIC);
-    fl_buf_put_u64(out, fl_raft_applied_of(fl_raft_host_raft(&n->h)));
+    fl_buf_put_u64(out, fl_raft_applied_of(raft_of(n)));
     fl_buf_put_u64(out, n->chain);
     fl_buf_put_u32(out, 0); /* app length, patched below */
     if (rs->hooks.snapshot) {
@@ -158,6 +167,10 @@ static void env_send(void *arg, fl_node_id to, const uint8_t *msg, size_t len)
 static void env_set_timer(void *arg, fl_time_ns deadline)
 {
     rs_node *n = arg;
+    if (n->timer_armed && deadline == n->timer_set)
+        return;
+    n->timer_armed = true;
+    n->timer_set = deadline;
     fl_sim_set_timer(n->sim, n->id, deadline);
 }
 
@@ -165,7 +178,7 @@ static void env_set_timer(void *arg, fl_time_ns deadline)
 static void count_membership(rs_node *n, const fl_raft_update *up, fl_raft_role before)
 {
     fl_raft_sim *rs = n->rs;
-    const fl_raft *r = fl_raft_host_raft(&n->h);
+    const fl_raft *r = raft_of(n);
     for (size_t i = 0; i < up->n_apply; i++) {
         fl_index index = up->apply_first + i;
         fl_raft_conf c;
@@ -191,7 +204,7 @@ static void count_membership(rs_node *n, const fl_raft_update *up, fl_raft_role 
 static void count_core(rs_node *n)
 {
     fl_raft_counters k;
-    fl_raft_counters_of(fl_raft_host_raft(&n->h), &k);
+    fl_raft_counters_of(raft_of(n), &k);
     fl_raft_sim_stats *st = &n->rs->stats;
     st->elections += k.elections_started - n->counts.elections_started;
     st->snapshot_chunks_sent += k.snapshot_chunks_sent - n->counts.snapshot_chunks_sent;
@@ -200,11 +213,15 @@ static void count_core(rs_node *n)
 }
 
 /* Right after the core made up: the node's invariants and the cluster checker. */
-static void env_checked(void *arg, const fl_raft_update *up, fl_raft_role before)
+static void env_checked(void *arg, const fl_cons_event *ev, const fl_cons_update *cu,
+                        fl_cons_role before_role)
 {
     rs_node *n = arg;
+    const fl_raft_update *up = cu;
+    fl_raft_role before = (fl_raft_role)before_role;
+    (void)ev;
     fl_raft_sim *rs = n->rs;
-    const fl_raft *r = fl_raft_host_raft(&n->h);
+    const fl_raft *r = raft_of(n);
     rs->stats.steps++;
     count_core(n);
     count_membership(n, up, before);
@@ -226,7 +243,7 @@ static void env_checked(void *arg, const fl_raft_update *up, fl_raft_role before
  * log is then right. */
 static void record_floor(rs_node *n)
 {
-    const fl_raft *r = fl_raft_host_raft(&n->h);
+    const fl_raft *r = raft_of(n);
     struct fl_raft_sim_floor *f = &n->rs->floor[n->id];
     fl_term term;
     fl_node_id vote;
@@ -244,9 +261,10 @@ static void record_floor(rs_node *n)
 }
 
 /* After the I/O: the applied digest must stay the committed chain; then the driver's hook. */
-static void env_applied(void *arg, const fl_raft_update *up)
+static void env_applied(void *arg, const fl_cons_update *cu)
 {
     rs_node *n = arg;
+    const fl_raft_update *up = cu;
     fl_raft_sim *rs = n->rs;
     for (size_t i = 0; i < up->n_apply; i++)
         n->chain = fl_raft_check_entry_hash(n->chain, &up->apply[i]);
@@ -265,7 +283,7 @@ static void env_applied(void *arg, const fl_raft_update *up)
     rs->stats.compactions += deleted - n->segments_deleted;
     n->segments_deleted = deleted;
     if (rs->hooks.on_step)
-        rs->hooks.on_step(rs->hooks.arg, n->id, fl_raft_host_raft(&n->h), up);
+        rs->hooks.on_step(rs->hooks.arg, n->id, raft_of(n), up);
 }
 
 /* A failed write or sync (or a snapshot too big): the node stops, never carries on. */
@@ -277,7 +295,7 @@ static void env_fatal(void *arg, int code, const char *what)
     fl_sim_exit(n->sim, n->id, what);
 }
 
-static const fl_raft_host_env env_template = {
+static const fl_host_env env_template = {
     .now = env_now,
     .send = env_send,
     .set_timer = env_set_timer,
@@ -295,7 +313,7 @@ static void check_floor(rs_node *n)
 {
     fl_raft_sim *rs = n->rs;
     struct fl_raft_sim_floor *f = &rs->floor[n->id];
-    const fl_raft *r = fl_raft_host_raft(&n->h);
+    const fl_raft *r = raft_of(n);
     uint64_t untrusted = fl_sim_disk_untrusted(n->sim, n->id);
     bool trusted = f->set && untrusted == f->untrusted; /* no lie, no corruption since */
     f->untrusted = untrusted;
@@ -330,18 +348,19 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     n->rs = rs;
     n->sim = sim;
     n->id = id;
-    fl_raft_host_config hc = {.snapshot_every = rs->snapshot_every};
-    hc.raft = rs->raft;
-    hc.raft.id = id;
-    hc.raft.n_voters = rs->voters;
-    hc.raft.joining = id > rs->voters; /* empty and outside the configuration until added */
-    hc.raft.seed = fl_rng_next(fl_sim_rng(sim, id));
+    fl_host_config hc = {.snapshot_every = rs->snapshot_every};
+    hc.core.protocol = FL_CONS_RAFT;
+    hc.core.raft = rs->raft;
+    hc.core.raft.id = id;
+    hc.core.raft.n_voters = rs->voters;
+    hc.core.raft.joining = id > rs->voters; /* empty and outside the configuration until added */
+    hc.core.raft.seed = fl_rng_next(fl_sim_rng(sim, id));
     hc.store.segment_size_max = rs->segment_bytes;
     hc.store.mutants = rs->raft.mutants;
-    fl_raft_host_env env = env_template;
+    fl_host_env env = env_template;
     env.arg = n;
     fl_errmsg m;
-    int rc = fl_raft_host_open(&n->h, fl_sim_disk_fs(sim, id), &hc, &env, &m);
+    int rc = fl_host_open(&n->h, fl_sim_disk_fs(sim, id), &hc, &env, &m);
     if (rc) {
         rs->stats.corrupt_refused++;
         fl_sim_set_reason(sim, id, m.text);
@@ -358,22 +377,22 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     if (n->h.store.wal.stats.truncated_bytes)
         rs->stats.torn_discarded++;
     n->segments_deleted = n->h.store.segments_deleted;
-    fl_raft_counters_of(fl_raft_host_raft(&n->h), &n->counts);
+    fl_raft_counters_of(raft_of(n), &n->counts);
     check_floor(n);
     if (rs->check) {
         fl_buf vwhy;
         fl_buf_init(&vwhy);
-        if (fl_raft_checker_node_start(&rs->checker, id, fl_raft_host_raft(&n->h), &vwhy)) {
+        if (fl_raft_checker_node_start(&rs->checker, id, raft_of(n), &vwhy)) {
             fl_buf_put_u8(&vwhy, 0);
             violation(n, vwhy.data ? (const char *)vwhy.data : "checker: out of memory");
         }
         fl_buf_free(&vwhy);
     }
     if (rs->hooks.on_start)
-        rs->hooks.on_start(rs->hooks.arg, id, fl_raft_host_raft(&n->h));
-    fl_raft_host_restore(&n->h, &m); /* after on_start: the state machine exists */
+        rs->hooks.on_start(rs->hooks.arg, id, raft_of(n));
+    fl_host_restore(&n->h, &m); /* after on_start: the state machine exists */
     record_floor(n);
-    fl_sim_set_timer(sim, id, fl_raft_deadline_of(fl_raft_host_raft(&n->h)));
+    env_set_timer(n, fl_raft_deadline_of(raft_of(n)));
     return n;
 }
 
@@ -382,14 +401,14 @@ static void node_stop(void *node)
     rs_node *n = node;
     if (n->rs->hooks.on_stop)
         n->rs->hooks.on_stop(n->rs->hooks.arg, n->id);
-    fl_raft_host_close(&n->h);
+    fl_host_close(&n->h);
     free(n);
 }
 
 static void node_receive(void *node, fl_node_id from, const uint8_t *bytes, size_t len)
 {
     rs_node *n = node;
-    int rc = fl_raft_host_receive(&n->h, from, bytes, len);
+    int rc = fl_host_receive(&n->h, from, bytes, len);
     if (rc == FL_ECORRUPT)
         n->rs->stats.decode_errors++;
     else if (rc == FL_EINVAL)
@@ -399,24 +418,25 @@ static void node_receive(void *node, fl_node_id from, const uint8_t *bytes, size
 static void node_timer(void *node)
 {
     rs_node *n = node;
-    fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
-    fl_raft_update up;
-    fl_raft_host_step(&n->h, &ev, &up);
+    n->timer_armed = false; /* it fired: the simulator holds no timer for the node now */
+    fl_cons_event ev = {.type = FL_CONS_EV_TICK};
+    fl_cons_update up;
+    fl_host_step(&n->h, &ev, &up);
 }
 
 static void node_synced(void *node, uint64_t token, int status)
 {
     rs_node *n = node;
-    (void)status; /* a job's result comes with it (fl_raft_host_sync_done) */
+    (void)status; /* a job's result comes with it (fl_host_sync_done) */
     if (token == FL_FS_JOB_TOKEN)
-        fl_raft_host_sync_done(&n->h);
+        fl_host_sync_done(&n->h);
 }
 
 static void node_describe(void *node, fl_buf *out)
 {
     rs_node *n = node;
     char line[160];
-    fl_raft_describe(fl_raft_host_raft(&n->h), line, sizeof(line));
+    fl_raft_describe(raft_of(n), line, sizeof(line));
     fl_buf_put_str(out, line);
 }
 
@@ -474,7 +494,7 @@ int fl_raft_sim_attach(fl_raft_sim *rs, fl_sim *sim)
 const fl_raft *fl_raft_sim_node(const fl_sim *sim, fl_node_id id)
 {
     rs_node *n = fl_sim_node(sim, id);
-    return n ? fl_raft_host_raft(&n->h) : NULL;
+    return n ? raft_of(n) : NULL;
 }
 
 int fl_raft_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len, fl_index *index,
@@ -483,9 +503,9 @@ int fl_raft_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t l
     rs_node *n = fl_sim_node(sim, id);
     if (!n || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
         return FL_ESTOPPED;
-    fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE, .u.propose = {data, len}};
-    fl_raft_update up;
-    int rc = fl_raft_host_step(&n->h, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_PROPOSE, .u.propose = {data, len}};
+    fl_cons_update up;
+    int rc = fl_host_step(&n->h, &ev, &up);
     if (index)
         *index = up.proposed_index;
     if (term)
@@ -498,9 +518,9 @@ int fl_raft_sim_read(fl_sim *sim, fl_node_id id, uint64_t ctx)
     rs_node *n = fl_sim_node(sim, id);
     if (!n || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
         return FL_ESTOPPED;
-    fl_raft_event ev = {.type = FL_RAFT_EV_READ, .u.read_ctx = ctx};
-    fl_raft_update up;
-    return fl_raft_host_step(&n->h, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_READ, .u.read_ctx = ctx};
+    fl_cons_update up;
+    return fl_host_step(&n->h, &ev, &up);
 }
 
 int fl_raft_sim_transfer(fl_sim *sim, fl_node_id id, fl_node_id to)
@@ -508,9 +528,9 @@ int fl_raft_sim_transfer(fl_sim *sim, fl_node_id id, fl_node_id to)
     rs_node *n = fl_sim_node(sim, id);
     if (!n || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
         return FL_ESTOPPED;
-    fl_raft_event ev = {.type = FL_RAFT_EV_TRANSFER, .u.transfer_to = to};
-    fl_raft_update up;
-    return fl_raft_host_step(&n->h, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_TRANSFER, .u.transfer_to = to};
+    fl_cons_update up;
+    return fl_host_step(&n->h, &ev, &up);
 }
 
 fl_node_id fl_raft_sim_leader(const fl_sim *sim)
@@ -534,9 +554,9 @@ int fl_raft_sim_change(fl_sim *sim, fl_node_id id, const fl_raft_conf *want)
     rs_node *n = fl_sim_node(sim, id);
     if (!n || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP)
         return FL_ESTOPPED;
-    fl_raft_event ev = {.type = FL_RAFT_EV_CHANGE, .u.change = want};
-    fl_raft_update up;
-    return fl_raft_host_step(&n->h, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_CHANGE, .u.change = want};
+    fl_cons_update up;
+    return fl_host_step(&n->h, &ev, &up);
 }
 
 /* The leader's configuration as the base of an edit. */

@@ -231,7 +231,7 @@ static void count_appends(void *arg, fl_node_id id, const fl_raft *r, const fl_r
     (void)arg;
     (void)r;
     for (size_t i = 0; i < up->n_msgs && id == watch_id; i++)
-        watch_appends += up->msgs[i].type == FL_RAFT_MSG_APPEND;
+        watch_appends += fl_raft_msgs_of(up)[i].type == FL_RAFT_MSG_APPEND;
 }
 
 TEST(story_leader_removes_itself_steps_down_and_the_rest_elects_a_leader)
