@@ -135,6 +135,12 @@ struct fl_cons_core {
     bool up;
 };
 
+/* The protocol's planted bugs (fl_raft_mutant, fl_paxos_mutant: the bits are each core's
+ * own): the bit named name (0 if none), a bit's name ("?" if none), every one for listings. */
+uint32_t fl_cons_mutant_parse(fl_cons_protocol p, const char *name);
+const char *fl_cons_mutant_name(fl_cons_protocol p, uint32_t bit);
+size_t fl_cons_mutant_list(fl_cons_protocol p, const uint32_t **bits);
+
 /* Returns 0, or FL_ECONFIG with the reason in why. */
 int fl_cons_config_validate(const fl_cons_config *c, char *why, size_t why_size);
 fl_node_id fl_cons_config_id(const fl_cons_config *c);
@@ -165,8 +171,7 @@ static inline int fl_cons_receive(fl_cons_core *c, fl_node_id from, const uint8_
  * take their bytes from snap (the node's snapshot, of the size the core names). *to: where
  * it goes. */
 static inline int fl_cons_encode(const fl_cons_core *c, const fl_cons_update *up, size_t i,
-                                 const uint8_t *snap, size_t snap_len, fl_buf *out,
-                                 fl_node_id *to)
+                                 const uint8_t *snap, size_t snap_len, fl_buf *out, fl_node_id *to)
 {
     return c->ops->encode(up, i, snap, snap_len, out, to);
 }

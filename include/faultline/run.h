@@ -1,5 +1,6 @@
-/* run.h: one simulated run of the replicated key-value store: a Raft cluster whose nodes
- * apply committed commands to kv/, driven by simulated clients (a workload), under a named
+/* run.h: one simulated run of the replicated key-value store: a Raft or Multi-Paxos cluster
+ * (the protocol is one field of the configuration) whose nodes apply committed commands to
+ * kv/, driven by simulated clients (a workload), under a named
  * nemesis schedule, ending with a heal phase and a liveness check. It records everything the
  * observers need: the client history (Jepsen's invoke / ok / fail / info), every change of
  * a node's role and term, every read or write a node answered, the fault intervals, and the
@@ -15,6 +16,7 @@
 #ifndef FAULTLINE_RUN_H
 #define FAULTLINE_RUN_H
 
+#include "faultline/cons_types.h"
 #include "faultline/history.h"
 #include "faultline/observe.h"
 #include "faultline/sim.h"
@@ -82,6 +84,7 @@ typedef enum fl_run_workload {
 #define FL_RUN_OPEN_CLIENTS_MAX 256 /* open loop: operations in flight at most */
 
 typedef struct fl_run_config {
+    fl_cons_protocol protocol; /* raft (default) or paxos */
     uint64_t seed;
     uint32_t nodes;         /* 1..16 */
     fl_time_ns duration_ns; /* clients and faults run in [0, duration) */
@@ -100,12 +103,15 @@ typedef struct fl_run_config {
     fl_time_ns op_deadline_ns;      /* the whole operation, retries included */
     fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
     fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
-    uint32_t mutants;
+    uint32_t mutants;               /* the protocol's own bits: fl_raft_mutant or fl_paxos_mutant */
     uint32_t snapshot_every;  /* each node snapshots its kv every N applied entries; 0 = never */
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */
     bool no_pre_vote;         /* Raft option: no pre-vote round before elections */
+    uint32_t q1, q2;          /* Paxos: phase-1 and phase-2 quorum sizes (0: a majority) */
+    bool unsafe_quorums;      /* Paxos: allow q1 + q2 <= nodes (to show what it breaks) */
+    bool no_backoff;          /* Paxos: preempted proposers retry at once (duels livelock) */
     bool verbose;             /* print nemesis actions as they happen */
 } fl_run_config;
 

@@ -3,7 +3,7 @@
 
 #include "cli.h"
 #include "faultline/json.h"
-#include "faultline/raft.h"
+#include "faultline/cons.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -109,17 +109,20 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
                        const sim_outcome *oc)
 {
     double ops = r->ops_ok ? (double)r->ops_ok : 1;
-    fprintf(f, "run      seed %llu, %u nodes, %.1f s virtual, %s workload, nemesis %s\n",
-            (unsigned long long)c->seed, c->nodes, (double)c->duration_ns / 1e9,
-            c->workload == FL_RUN_KV ? "kv" : "register", fl_nemesis_name(c->nemesis));
+    fprintf(f, "run      seed %llu, %s, %u nodes, %.1f s virtual, %s workload, nemesis %s\n",
+            (unsigned long long)c->seed, fl_cons_protocol_name(c->protocol), c->nodes,
+            (double)c->duration_ns / 1e9, c->workload == FL_RUN_KV ? "kv" : "register",
+            fl_nemesis_name(c->nemesis));
     fprintf(f, "ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
             (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
             (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
     if (c->read_at == FL_RUN_READ_AT_ANY)
         fprintf(f, "reads    %llu answered by followers (%llu of them by learners)\n",
                 (unsigned long long)r->follower_reads, (unsigned long long)r->learner_reads);
-    fprintf(f, "leaders  %llu elections, %llu times a node became leader\n",
-            (unsigned long long)r->elections, (unsigned long long)oc->leader_changes);
+    fprintf(f, "leaders  %llu %s, %llu times a node became leader\n",
+            (unsigned long long)r->elections,
+            c->protocol == FL_CONS_PAXOS ? "ballots" : "elections",
+            (unsigned long long)oc->leader_changes);
     fprintf(f, "faults   %zu fault intervals; healed at %.1f s; %s\n", r->n_faults,
             (double)r->heal_ns / 1e9,
             r->live ? "writes succeeded again" : "NO write succeeded after the heal");
@@ -142,7 +145,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
 {
     fl_json_key(j, "config");
     fl_json_obj_begin(j);
-    fl_json_kv_str(j, "protocol", "raft");
+    fl_json_kv_str(j, "protocol", fl_cons_protocol_name(c->protocol));
     fl_json_kv_uint(j, "nodes", c->nodes);
     fl_json_kv_uint(j, "seed", c->seed);
     fl_json_kv_uint(j, "duration_ns", c->duration_ns);
@@ -156,6 +159,12 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "skew_ppm", c->skew_ppm);
     fl_json_kv_bool(j, "check_quorum", !c->no_check_quorum);
     fl_json_kv_bool(j, "pre_vote", !c->no_pre_vote);
+    if (c->protocol == FL_CONS_PAXOS) {
+        fl_json_kv_uint(j, "q1", c->q1); /* 0: a majority */
+        fl_json_kv_uint(j, "q2", c->q2);
+        fl_json_kv_bool(j, "unsafe_quorums", c->unsafe_quorums);
+        fl_json_kv_bool(j, "backoff", !c->no_backoff);
+    }
     fl_json_kv_uint(j, "clients", c->rate > 0 ? 0 : c->clients);
     fl_json_kv_double(j, "rate", c->rate);
     fl_json_kv_str(j, "nemesis", fl_nemesis_name(c->nemesis));
@@ -174,7 +183,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_arr_begin(j);
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
-            fl_json_str(j, fl_raft_mutant_name(bit));
+            fl_json_str(j, fl_cons_mutant_name(c->protocol, bit));
     fl_json_arr_end(j);
     fl_json_obj_end(j);
 }

@@ -5,7 +5,7 @@
 #include "cli.h"
 #include "faultline/duration.h"
 #include "faultline/error.h"
-#include "faultline/raft.h"
+#include "faultline/cons.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -17,11 +17,11 @@ void sim_opts_usage(FILE *out)
     fprintf(
         out,
         "usage: faultline sim [options]\n\n"
-        "One simulated run of a replicated key-value store on Raft, under a nemesis, checked\n"
-        "after every event (Raft's safety invariants) and at the end (linearizability,\n"
-        "liveness after the heal). Same seed, same run, byte for byte.\n\n"
+        "One simulated run of a replicated key-value store on Raft or Multi-Paxos, under a\n"
+        "nemesis, checked after every event (the protocol's safety invariants) and at the end\n"
+        "(linearizability, liveness after the heal). Same seed, same run, byte for byte.\n\n"
         "run:\n"
-        "  --protocol raft          the consensus protocol (raft)\n"
+        "  --protocol P             the consensus protocol: raft or paxos (raft)\n"
         "  --nodes N                cluster size, 1..16 (5)\n"
         "  --seed S                 the seed (1)\n"
         "  --duration D             virtual time with clients and faults, e.g. 30s, 500ms, 2m "
@@ -49,11 +49,21 @@ void sim_opts_usage(FILE *out)
                  "  --liveness D             after the heal a write must succeed within D (5s)\n"
                  "  --no-check-quorum        Raft: a leader cut off from its quorum keeps leading\n"
                  "  --no-pre-vote            Raft: elections without the pre-vote round\n"
-                 "  --mutant NAME            switch on a deliberate Raft bug (repeatable): ");
+                 "  --q1 N, --q2 N           Paxos: phase-1 and phase-2 quorum sizes (Flexible\n"
+                 "                           Paxos; a majority each by default), q1 + q2 > nodes\n"
+                 "  --unsafe-quorums         Paxos: allow q1 + q2 <= nodes, to see what it breaks\n"
+                 "  --no-backoff             Paxos: a preempted proposer retries at once, with\n"
+                 "                           fixed timeouts (duelling proposers livelock)\n"
+                 "  --mutant NAME            switch on a deliberate bug of the protocol\n"
+                 "                           (repeatable); raft: ");
     const uint32_t *bits;
-    size_t n = fl_raft_mutant_list(&bits);
+    size_t n = fl_cons_mutant_list(FL_CONS_RAFT, &bits);
     for (size_t i = 0; i < n; i++)
-        fprintf(out, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
+        fprintf(out, "%s%s", i ? ", " : "", fl_cons_mutant_name(FL_CONS_RAFT, bits[i]));
+    fprintf(out, "; paxos: ");
+    n = fl_cons_mutant_list(FL_CONS_PAXOS, &bits);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%s", i ? ", " : "", fl_cons_mutant_name(FL_CONS_PAXOS, bits[i]));
     fprintf(out,
             "\ncampaigns:\n"
             "  --seeds A..B             run every seed from A to B on all cores, then summarize\n"
@@ -172,7 +182,8 @@ static int parse_named(parser *p, sim_opts *o)
     if (!v)
         return FL_EXIT_USAGE;
     if (!strcmp(opt, "--protocol"))
-        return strcmp(v, "raft") ? bad(p, v, "only raft is available so far") : 0;
+        return fl_cons_protocol_parse(v, &o->run.protocol) ? 0
+                                                           : bad(p, v, "expected raft or paxos");
     if (!strcmp(opt, "--workload")) {
         if (!strcmp(v, "register"))
             o->run.workload = FL_RUN_REGISTER;
@@ -204,11 +215,10 @@ static int parse_named(parser *p, sim_opts *o)
     }
     if (!strcmp(opt, "--nemesis"))
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
-    if (!strcmp(opt, "--mutant")) {
-        uint32_t bit = fl_raft_mutant_parse(v);
-        if (!bit)
-            return bad(p, v, "unknown mutant (see --help)");
-        o->run.mutants |= bit;
+    if (!strcmp(opt, "--mutant")) { /* resolved once the protocol is known */
+        if (o->n_mutant_names == sizeof(o->mutant_names) / sizeof(o->mutant_names[0]))
+            return bad(p, v, "too many mutants");
+        o->mutant_names[o->n_mutant_names++] = v;
         return 0;
     }
     o->out_dir = v; /* --out */
@@ -247,6 +257,10 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->run.no_check_quorum = true;
     else if (!strcmp(a, "--no-pre-vote"))
         o->run.no_pre_vote = true;
+    else if (!strcmp(a, "--unsafe-quorums"))
+        o->run.unsafe_quorums = true;
+    else if (!strcmp(a, "--no-backoff"))
+        o->run.no_backoff = true;
     else if (!strcmp(a, "--chaos"))
         o->chaos = true;
     else if (!strcmp(a, "--churn"))
@@ -294,6 +308,9 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--skew")) {
         rc = get_u64(p, 0, 499999, &u);
         c->skew_ppm = (uint32_t)u;
+    } else if (!strcmp(a, "--q1") || !strcmp(a, "--q2")) {
+        rc = get_u64(p, 1, 16, &u);
+        *(a[3] == '1' ? &c->q1 : &c->q2) = (uint32_t)u;
     } else {
         return 1;
     }
@@ -351,6 +368,20 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
         fprintf(stderr, "faultline sim: --shard goes with --seeds A..B\n");
         return FL_EXIT_USAGE;
     }
+    for (uint32_t i = 0; i < o->n_mutant_names; i++) {
+        uint32_t bit = fl_cons_mutant_parse(o->run.protocol, o->mutant_names[i]);
+        if (!bit) {
+            fprintf(stderr, "faultline sim: --mutant %s: not a %s mutant (see --help)\n",
+                    o->mutant_names[i], fl_cons_protocol_name(o->run.protocol));
+            return FL_EXIT_USAGE;
+        }
+        o->run.mutants |= bit;
+    }
+    if (o->run.protocol == FL_CONS_PAXOS && (o->chaos || o->crash_points)) {
+        fprintf(stderr, "faultline sim: --chaos and --crash-points run Raft (the kv runs and "
+                        "their campaigns take --protocol paxos)\n");
+        return FL_EXIT_USAGE;
+    }
     char why[200];
     if (fl_run_config_validate(&o->run, why, sizeof(why))) {
         fprintf(stderr, "faultline sim: %s\n", why);
@@ -376,8 +407,9 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     char a[32], b[32];
     dur(a, sizeof(a), c->duration_ns);
     int n = snprintf(out, out_size,
-                     "faultline sim --seed %llu --nodes %u --duration %s "
+                     "faultline sim%s --seed %llu --nodes %u --duration %s "
                      "--workload %s --nemesis %s",
+                     c->protocol == FL_CONS_PAXOS ? " --protocol paxos" : "",
                      (unsigned long long)c->seed, c->nodes, a,
                      c->workload == FL_RUN_KV ? "kv" : "register", fl_nemesis_name(c->nemesis));
     size_t used = n > 0 ? (size_t)n : 0;
@@ -402,6 +434,14 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)
         MORE(" --no-pre-vote");
+    if (c->q1)
+        MORE(" --q1 %u", c->q1);
+    if (c->q2)
+        MORE(" --q2 %u", c->q2);
+    if (c->unsafe_quorums)
+        MORE(" --unsafe-quorums");
+    if (c->no_backoff)
+        MORE(" --no-backoff");
     if (c->rate > 0)
         MORE(" --rate %g", c->rate);
     else if (c->clients != d.clients)
@@ -438,6 +478,6 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         }
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
-            MORE(" --mutant %s", fl_raft_mutant_name(bit));
+            MORE(" --mutant %s", fl_cons_mutant_name(c->protocol, bit));
 #undef MORE
 }

@@ -19,6 +19,9 @@ typedef struct sim_opts {
     bool chaos; /* --chaos: the Raft-level chaos run of the test campaign (no kv, no clients) */
     bool churn; /* --churn: with --chaos, membership churn too */
     bool crash_points; /* --crash-points: crash-point testing of the storage (crash_points.h) */
+    /* --mutant names, resolved against the protocol once every option is read */
+    const char *mutant_names[32];
+    uint32_t n_mutant_names;
 } sim_opts;
 
 /* Parses argv (argv[0] is the command name). Returns 0, or prints the problem to stderr and

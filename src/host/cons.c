@@ -27,6 +27,21 @@ bool fl_cons_protocol_parse(const char *name, fl_cons_protocol *out)
     return true;
 }
 
+uint32_t fl_cons_mutant_parse(fl_cons_protocol p, const char *name)
+{
+    return p == FL_CONS_PAXOS ? fl_paxos_mutant_parse(name) : fl_raft_mutant_parse(name);
+}
+
+const char *fl_cons_mutant_name(fl_cons_protocol p, uint32_t bit)
+{
+    return p == FL_CONS_PAXOS ? fl_paxos_mutant_name(bit) : fl_raft_mutant_name(bit);
+}
+
+size_t fl_cons_mutant_list(fl_cons_protocol p, const uint32_t **bits)
+{
+    return p == FL_CONS_PAXOS ? fl_paxos_mutant_list(bits) : fl_raft_mutant_list(bits);
+}
+
 int fl_cons_config_validate(const fl_cons_config *c, char *why, size_t why_size)
 {
     if (c->protocol == FL_CONS_RAFT)

@@ -27,8 +27,8 @@ static int paxos_init(fl_cons_core *c, const fl_cons_config *cfg, const fl_cons_
         if (d->vote)
             return FL_ECORRUPT; /* a Paxos node has no vote */
         if (d->snapshot && d->snapshot->index)
-            snap = (fl_paxos_snapshot_meta){d->snapshot->index, d->snapshot->size,
-                                            d->snapshot->crc};
+            snap =
+                (fl_paxos_snapshot_meta){d->snapshot->index, d->snapshot->size, d->snapshot->crc};
         pd = (fl_paxos_durable){d->term, d->first_index, d->n_entries, d->entries,
                                 snap.index ? &snap : NULL};
     }
@@ -79,8 +79,8 @@ static int paxos_receive(fl_cons_core *c, fl_node_id from, const uint8_t *bytes,
     return fl_paxos_step(&c->u.paxos, &e, up);
 }
 
-static int paxos_encode(const fl_cons_update *up, size_t i, const uint8_t *snap,
-                        size_t snap_len, fl_buf *out, fl_node_id *to)
+static int paxos_encode(const fl_cons_update *up, size_t i, const uint8_t *snap, size_t snap_len,
+                        fl_buf *out, fl_node_id *to)
 {
     FL_ASSERT(i < up->n_msgs);
     const fl_paxos_msg *mp = &fl_paxos_msgs_of(up)[i];

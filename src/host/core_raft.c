@@ -7,7 +7,6 @@
 #include "faultline/error.h"
 #include "faultline/wire.h"
 
-
 static int raft_init(fl_cons_core *c, const fl_cons_config *cfg, const fl_cons_durable *d,
                      fl_time_ns now)
 {
@@ -63,8 +62,8 @@ static int raft_receive(fl_cons_core *c, fl_node_id from, const uint8_t *bytes, 
     return fl_raft_step(&c->u.raft, &e, up);
 }
 
-static int raft_encode(const fl_cons_update *up, size_t i, const uint8_t *snap,
-                       size_t snap_len, fl_buf *out, fl_node_id *to)
+static int raft_encode(const fl_cons_update *up, size_t i, const uint8_t *snap, size_t snap_len,
+                       fl_buf *out, fl_node_id *to)
 {
     FL_ASSERT(i < up->n_msgs);
     const fl_raft_msg *mp = &fl_raft_msgs_of(up)[i];

@@ -270,8 +270,10 @@ static void fault_start(run *rn, fl_nemesis kind)
         fl_node_id l = fl_raft_sim_leader(rn->sim);
         fl_node_id to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
         if (l && to != l) {
-            fl_raft_sim_transfer(rn->sim, l, to);
-            targets_add(rn, "n%u -> n%u", l, to);
+            if (fl_raft_sim_transfer(rn->sim, l, to) == FL_EUNSUPPORTED)
+                targets_add(rn, "nobody (paxos has no leadership transfer)", 0, 0);
+            else
+                targets_add(rn, "n%u -> n%u", l, to);
         }
     }
 }
