@@ -113,9 +113,8 @@ void fl_cons_sim_free(fl_cons_sim *cs);
  * creates the simulator into *out and attaches the checks. The caller fills sc's models
  * (seed, links, disk) first and frees with fl_sim_destroy then fl_cons_sim_free. Returns 0,
  * FL_ECONFIG (reason in why) or another error of fl_sim_create. */
-int fl_cons_sim_create(fl_cons_sim *cs, const fl_cons_config *core,
-                       const fl_cons_sim_hooks *hooks, fl_sim_config *sc, fl_sim **out,
-                       char *why, size_t why_size);
+int fl_cons_sim_create(fl_cons_sim *cs, const fl_cons_config *core, const fl_cons_sim_hooks *hooks,
+                       fl_sim_config *sc, fl_sim **out, char *why, size_t why_size);
 /* The protocol table; pass cs as the sim config's proto_ctx. */
 const fl_sim_proto *fl_cons_sim_proto(void);
 /* Registers the violation check with sim (call once after fl_sim_create). */
@@ -128,8 +127,8 @@ bool fl_cons_sim_status(const fl_sim *sim, fl_node_id id, fl_cons_status *st);
 /* Events asked of node id from a driver callback. Each returns what the core returns
  * (FL_ENOTLEADER...), FL_EUNSUPPORTED for an event the protocol does not have, or
  * FL_ESTOPPED if the node is not up. */
-int fl_cons_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len,
-                        fl_index *index, fl_term *term);
+int fl_cons_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len, fl_index *index,
+                        fl_term *term);
 /* A linearizable read, decided later in an update's reads (see the on_step hook). */
 int fl_cons_sim_read(fl_sim *sim, fl_node_id id, uint64_t ctx);
 int fl_cons_sim_step(fl_sim *sim, fl_node_id id, fl_cons_event *ev);

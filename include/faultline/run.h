@@ -112,6 +112,8 @@ typedef struct fl_run_config {
     uint32_t q1, q2;          /* Paxos: phase-1 and phase-2 quorum sizes (0: a majority) */
     bool unsafe_quorums;      /* Paxos: allow q1 + q2 <= nodes (to show what it breaks) */
     bool no_backoff;          /* Paxos: preempted proposers retry at once (duels livelock) */
+    bool slow_disks;          /* every fsync takes 5-50 ms rather than 0.2-2 ms: a wider window
+                                 between a write and its sync, which a crash can lose */
     bool verbose;             /* print nemesis actions as they happen */
 } fl_run_config;
 

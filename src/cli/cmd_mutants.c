@@ -1,4 +1,5 @@
-/* cmd_mutants.c: `faultline mutants`: every planted Raft bug of the catalogue, each hunted by
+/* cmd_mutants.c: `faultline mutants`: every planted bug of the catalogue (Raft's and Paxos's),
+ * each hunted by
  * a campaign of simulated runs until a check catches it; a table (and JSON) of how fast and
  * by which check, with the command that reproduces each detection. Exit 0 only if every
  * mutant was caught and every control (the same seeds, no mutant) was clean. */
@@ -7,7 +8,6 @@
 #include "faultline/duration.h"
 #include "faultline/error.h"
 #include "faultline/json.h"
-#include "faultline/raft.h"
 #include "mutants.h"
 
 #include <errno.h>
@@ -21,8 +21,9 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: faultline mutants [options]\n\n"
-               "Proves the checks can fail: for every planted Raft bug (mutant), runs simulated\n"
-               "kv runs (`faultline sim --mutant NAME ...`, seed after seed, on all cores) until\n"
+               "Proves the checks can fail: for every planted bug (mutant) of Raft and Paxos,\n"
+               "runs simulated kv runs (`faultline sim --mutant NAME ...`, seed after seed, on\n"
+               "all cores) until\n"
                "one is caught by the invariant checks, the split-brain detector, the\n"
                "linearizability checker or the liveness probe; then runs the same seeds without\n"
                "the mutant (the control), which must find nothing. Prints, per mutant: seeds\n"
@@ -32,10 +33,10 @@ static void usage(FILE *f)
                "  --max-seeds N     give up on a mutant after N seeds (200)\n"
                "  --first-seed S    the first seed of every campaign (1)\n"
                "  --mutant NAME     only this mutant (repeatable); the catalogue: ");
-    const uint32_t *bits;
-    size_t n = fl_raft_mutant_list(&bits);
+    const mutant_kind *k;
+    size_t n = mutants_catalogue(&k);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
+        fprintf(f, "%s%s", i ? ", " : "", k[i].name);
     fprintf(f, "\n"
                "  --jobs N          worker processes (number of cores)\n"
                "  --no-control      skip the runs without the mutant\n"
@@ -46,7 +47,8 @@ static void usage(FILE *f)
 
 typedef struct args {
     mutants_opts mo;
-    uint32_t only; /* mutant bits, 0 = all */
+    bool only[64]; /* catalogue entries chosen by --mutant */
+    bool some;     /* any --mutant: only those */
     const char *json;
 } args;
 
@@ -84,12 +86,13 @@ static int parse_args(args *a, int argc, char **argv)
             else
                 a->mo.first_seed = u;
         } else if (!strcmp(opt, "--mutant")) {
-            uint32_t bit = fl_raft_mutant_parse(v);
-            if (!bit) {
+            const mutant_kind *all, *k = mutants_find(v);
+            if (!k) {
                 fprintf(stderr, "faultline mutants: --mutant %s: unknown (see --help)\n", v);
                 return FL_EXIT_USAGE;
             }
-            a->only |= bit;
+            mutants_catalogue(&all);
+            a->only[k - all] = a->some = true;
         } else if (!strcmp(opt, "--json")) {
             a->json = v;
         } else {
@@ -135,8 +138,8 @@ static void print_table(const mutant_result *res, size_t n, const args *a, doubl
     for (size_t i = 0; i < n; i++)
         if ((int)strlen(res[i].name) > w)
             w = (int)strlen(res[i].name);
-    printf("\n%-*s %-8s %6s  %-26s %-8s %7s\n", w, "mutant", "caught", "seeds", "check", "control",
-           "wall s");
+    printf("\n%-*s %-8s %-8s %6s  %-26s %-8s %7s\n", w, "mutant", "protocol", "caught", "seeds",
+           "check", "control", "wall s");
     char seeds[32], ctl[64];
     for (size_t i = 0; i < n; i++) {
         const mutant_result *r = &res[i];
@@ -144,8 +147,9 @@ static void print_table(const mutant_result *res, size_t n, const args *a, doubl
             snprintf(seeds, sizeof(seeds), "%llu", (unsigned long long)r->seeds_run);
         else
             snprintf(seeds, sizeof(seeds), ">%llu", (unsigned long long)r->seeds_run);
-        printf("%-*s %-8s %6s  %-26s %-8s %7.1f\n", w, r->name, r->detected ? "yes" : "NO", seeds,
-               r->detected ? r->check : "-", control_text(r, ctl, sizeof(ctl)), r->wall_s);
+        printf("%-*s %-8s %-8s %6s  %-26s %-8s %7.1f\n", w, r->name, r->protocol,
+               r->detected ? "yes" : "NO", seeds, r->detected ? r->check : "-",
+               control_text(r, ctl, sizeof(ctl)), r->wall_s);
     }
     printf("\nmedian seeds to detection %.1f (limit %llu); %.1f s wall\n",
            median_seeds(res, n, a->mo.max_seeds), (unsigned long long)a->mo.max_seeds, wall);
@@ -154,8 +158,8 @@ static void print_table(const mutant_result *res, size_t n, const args *a, doubl
         if (r->detected)
             printf("  %s: %s\n    %s\n", r->name, r->what, r->repro);
         else
-            printf("  %s: NOT CAUGHT in %llu seeds of: faultline sim --mutant %s %s\n", r->name,
-                   (unsigned long long)r->seeds_run, r->name, r->spec);
+            printf("  %s: NOT CAUGHT in %llu seeds of: faultline sim %s %s\n", r->name,
+                   (unsigned long long)r->seeds_run, r->spec, mutants_find(r->name)->args);
         if (r->control_run && !r->control_clean)
             printf("    control (no mutant) seed %llu: %s\n", (unsigned long long)r->control_seed,
                    r->control_what);
@@ -168,6 +172,7 @@ static void json_one(fl_json *j, const mutant_result *r)
 {
     fl_json_obj_begin(j);
     fl_json_kv_str(j, "mutant", r->name);
+    fl_json_kv_str(j, "protocol", r->protocol);
     fl_json_kv_str(j, "spec", r->spec);
     fl_json_kv_bool(j, "detected", r->detected);
     fl_json_kv_uint(j, "seeds", r->seeds_run);
@@ -231,19 +236,18 @@ int fl_cmd_mutants(int argc, char **argv)
     int rc = parse_args(&a, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;
-    const uint32_t *bits;
-    size_t n_all = fl_raft_mutant_list(&bits);
+    const mutant_kind *kinds;
+    size_t n_all = mutants_catalogue(&kinds);
     mutant_result res[64];
     size_t n = 0;
     double t0 = wall_now();
     bool all_good = true;
     for (size_t i = 0; i < n_all && n < 64; i++) {
-        if (a.only && !(a.only & bits[i]))
+        if (a.some && !a.only[i])
             continue;
-        fprintf(stderr, "faultline mutants: %s: faultline sim --mutant %s %s\n",
-                fl_raft_mutant_name(bits[i]), fl_raft_mutant_name(bits[i]),
-                mutants_spec(fl_raft_mutant_name(bits[i])));
-        if (mutants_run_one(&a.mo, bits[i], &res[n]))
+        fprintf(stderr, "faultline mutants: %s: faultline sim %s %s\n", kinds[i].name,
+                mutants_spec(kinds[i].name), kinds[i].args);
+        if (mutants_run_one(&a.mo, &kinds[i], &res[n]))
             return FL_EXIT_USAGE;
         const mutant_result *r = &res[n++];
         all_good &= r->detected && (!r->control_run || r->control_clean) && r->workers_died == 0;

@@ -4,7 +4,7 @@
 #include "campaign.h"
 #include "cli.h"
 #include "faultline/json_read.h"
-#include "faultline/raft.h"
+#include "faultline/cons.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,9 +55,64 @@ static const struct {
      * strike again after the restart: crash-point testing hits it at once (campaigns with
      * snapshots: about 1 seed in 100, chaos --churn --snapshot-every 25) */
     {"snapshot-seq-unsynced", "--crash-points"},
+    /* Paxos. A deposed leader's ACCEPTs must reach acceptors that promised higher while it
+     * still leads: a one-way cut keeps it sending while its answers are lost (seeds 1..30:
+     * caught at 1; bridge at 2; isolate-leader, pause, majorities-ring: none) */
+    {"accept-below-promise", "--protocol paxos --nemesis one-way --nemesis-interval 1s"},
+    {"ignore-promised-value", "--protocol paxos --nemesis mix --nemesis-interval 1s"},
+    /* a crash must fall between an announced promise and its fsync: slow disks widen that
+     * window, three nodes and frequent crashes make elections and crashes meet */
+    {"promise-before-durable", "--protocol paxos --nodes 3 --slow-disks --nemesis "
+                               "crash-minority --nemesis-interval 100ms"},
+    /* a deposed leader must keep answering reads: a slow clock keeps it leading longer (the
+     * read check catches it; with check-quorum and acceptors' leases there is no window
+     * otherwise) */
+    {"read-no-quorum", "--protocol paxos --duration 8s --nemesis isolate-leader-skew --drift "
+                       "300000 --nemesis-interval 1s --op-timeout 50ms --clients 30"},
+    /* gaps: ACCEPTs reordered on the way (a long delay, many clients in flight) when the
+     * leader is cut off (crash-leader, loss: none in 30 seeds) */
+    {"skip-gap-fill", "--protocol paxos --nodes 3 --clients 50 --net-delay 5ms --nemesis "
+                      "isolate-leader --nemesis-interval 300ms"},
+    {"unsafe-quorums", "--protocol paxos --nemesis isolate-leader --nemesis-interval 1s"},
 };
 #define DEFAULT_SPEC "--nemesis mix --nemesis-interval 1s"
-#define ARGS_MAX     64
+#define KINDS_MAX    64
+
+size_t mutants_catalogue(const mutant_kind **out)
+{
+    static mutant_kind kinds[KINDS_MAX];
+    static size_t n;
+    if (!n) {
+        const fl_cons_protocol protocols[] = {FL_CONS_RAFT, FL_CONS_PAXOS};
+        for (size_t p = 0; p < 2; p++) {
+            const uint32_t *bits;
+            size_t count = fl_cons_mutant_list(protocols[p], &bits);
+            for (size_t i = 0; i < count && n < KINDS_MAX - 1; i++) {
+                mutant_kind *k = &kinds[n++];
+                k->protocol = protocols[p];
+                k->bit = bits[i];
+                k->name = fl_cons_mutant_name(protocols[p], bits[i]);
+                snprintf(k->args, sizeof(k->args), "--mutant %s", k->name);
+            }
+        }
+        /* q1 + q2 <= n is a setting, not a mutant of the code: 2 + 2 of 5 */
+        kinds[n++] = (mutant_kind){FL_CONS_PAXOS, "unsafe-quorums", 0,
+                                   "--nodes 5 --q1 2 --q2 2 --unsafe-quorums"};
+    }
+    *out = kinds;
+    return n;
+}
+
+const mutant_kind *mutants_find(const char *name)
+{
+    const mutant_kind *k;
+    size_t n = mutants_catalogue(&k);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(k[i].name, name))
+            return &k[i];
+    return NULL;
+}
+#define ARGS_MAX 64
 
 const char *mutants_spec(const char *name)
 {
@@ -74,12 +129,13 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Parses "sim <spec> [--mutant name] --seeds A..B" as `faultline sim` would. */
-static int build_opts(const mutants_opts *mo, const char *spec, uint32_t bit, uint64_t last,
+/* Parses "sim <spec> [what plants k] --seeds A..B" as `faultline sim` would (k NULL: the
+ * control). */
+static int build_opts(const mutants_opts *mo, const char *spec, const mutant_kind *k, uint64_t last,
                       sim_opts *o)
 {
-    char text[512], seeds[64];
-    snprintf(text, sizeof(text), "%s", spec);
+    char text[640], seeds[64];
+    snprintf(text, sizeof(text), "%s %s", spec, k ? k->args : "");
     snprintf(seeds, sizeof(seeds), "%llu..%llu", (unsigned long long)mo->first_seed,
              (unsigned long long)last);
     char *argv[ARGS_MAX];
@@ -88,10 +144,6 @@ static int build_opts(const mutants_opts *mo, const char *spec, uint32_t bit, ui
     for (char *save = NULL, *t = strtok_r(text, " ", &save); t && argc < ARGS_MAX - 5;
          t = strtok_r(NULL, " ", &save))
         argv[argc++] = t;
-    if (bit) {
-        argv[argc++] = "--mutant";
-        argv[argc++] = (char *)fl_raft_mutant_name(bit);
-    }
     argv[argc++] = "--seeds";
     argv[argc++] = seeds;
     int rc = sim_opts_parse(o, argc, argv);
@@ -196,16 +248,17 @@ static void classify(const hunt *h, char *out, size_t cap)
     }
 }
 
-int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out)
+int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result *out)
 {
     memset(out, 0, sizeof(*out));
-    out->bit = bit;
-    out->name = fl_raft_mutant_name(bit);
+    out->bit = k->bit;
+    out->name = k->name;
+    out->protocol = fl_cons_protocol_name(k->protocol);
     out->spec = mutants_spec(out->name);
     double t0 = now_s();
     sim_opts o;
     uint64_t last = mo->first_seed + mo->max_seeds - 1;
-    if (build_opts(mo, out->spec, bit, last, &o))
+    if (build_opts(mo, out->spec, k, last, &o))
         return FL_EXIT_USAGE;
     hunt h = {0};
     out->workers_died = hunt_run(&o, &h);
@@ -237,7 +290,7 @@ int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out)
     }
     if (h.found && mo->control) {
         sim_opts co;
-        if (build_opts(mo, out->spec, 0, h.seed, &co))
+        if (build_opts(mo, out->spec, NULL, h.seed, &co))
             return FL_EXIT_USAGE;
         hunt ch = {.stop_at_any = true};
         int died = hunt_run(&co, &ch);

@@ -1,8 +1,9 @@
-/* mutants.h: the catalogue of planted Raft bugs (fl_raft_mutant_list) and, for each, a
- * campaign of `faultline sim` runs until the first seed whose checks catch it. Every run is
- * exactly the one `faultline sim --mutant NAME <spec> --seed S` does, so every detection
- * comes with the command that reproduces it. A control campaign runs the same spec and
- * seeds with no mutant: it must find nothing, or the detection proves nothing. */
+/* mutants.h: the catalogue of planted bugs (Raft's fl_raft_mutant_list, then Paxos's
+ * fl_paxos_mutant_list, then the Paxos setting q1 + q2 <= n) and, for each, a campaign of
+ * `faultline sim` runs until the first seed whose checks catch it. Every run is exactly the
+ * one `faultline sim <spec> <what plants it> --seed S` does, so every detection comes with
+ * the command that reproduces it. A control campaign runs the same spec and seeds without
+ * the bug: it must find nothing, or the detection proves nothing. */
 #ifndef FL_CLI_MUTANTS_H
 #define FL_CLI_MUTANTS_H
 
@@ -11,12 +12,28 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The `faultline sim` options a mutant's campaign uses (without --mutant and --seed): a
+/* One bug of the catalogue: the protocol it is planted in, its name, its mutant bit (0: a
+ * setting), and the `faultline sim` options that plant it ("--mutant NAME", or the
+ * setting's). */
+typedef struct mutant_kind {
+    fl_cons_protocol protocol;
+    const char *name;
+    uint32_t bit;
+    char args[96];
+} mutant_kind;
+
+/* The whole catalogue, in order: Raft's, then Paxos's. */
+size_t mutants_catalogue(const mutant_kind **out);
+/* The catalogue's bug named name, or NULL. */
+const mutant_kind *mutants_find(const char *name);
+
+/* The `faultline sim` options a mutant's campaign uses (without what plants it and --seed): a
  * specific one for the mutants the catalogue knows, else a default fault mix. */
 const char *mutants_spec(const char *name);
 
 typedef struct mutant_result {
     const char *name;
+    const char *protocol;
     uint32_t bit;
     const char *spec;
     bool detected;
@@ -41,8 +58,8 @@ typedef struct mutants_opts {
     bool control;
 } mutants_opts;
 
-/* Runs the campaign (and control) of mutant bit; fills out. Returns 0, or FL_EXIT_USAGE if
+/* Runs the campaign (and control) of mutant k; fills out. Returns 0, or FL_EXIT_USAGE if
  * the spec does not parse (message printed). */
-int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out);
+int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result *out);
 
 #endif

@@ -69,6 +69,39 @@ void sim_outcome_free(sim_outcome *oc)
     oc->has_obs = false;
 }
 
+static bool modifies(uint8_t f)
+{
+    return f == FL_F_WRITE || f == FL_F_CAS || f == FL_F_PUT || f == FL_F_APPEND ||
+           f == FL_F_DELETE || f == FL_F_INCR;
+}
+
+/* Time without a leader, and how long the service takes to write again after each crash of
+ * the leader (the crash-leader nemesis, alone or in mix): the comparison's recovery time. */
+static void recovery(const fl_run_result *r, sim_outcome *out)
+{
+    const fl_observe_avail *a = &out->obs.avail;
+    fl_time_ns first =
+        a->first_leader_ns == FL_TIME_NEVER ? out->obs.duration_ns : a->first_leader_ns;
+    out->leaderless_ns = first + (fl_time_ns)(a->outage_mean_ns * (double)a->outages) +
+                         (a->leaderless_at_end ? a->leaderless_at_end_ns : 0);
+    const fl_history *h = &r->history;
+    size_t e = 0;
+    fl_time_ns total = 0;
+    for (size_t i = 0; i < r->n_faults; i++) {
+        if (strcmp(r->faults[i].kind, "crash-leader"))
+            continue;
+        fl_time_ns t0 = r->faults[i].start_ns;
+        while (e < h->count && (h->events[e].time < t0 || h->events[e].type != FL_EV_OK ||
+                                !modifies(h->events[e].f)))
+            e++;
+        if (e == h->count)
+            break;
+        total += h->events[e].time - t0;
+        out->crash_recoveries++;
+    }
+    out->crash_recovery_ns = out->crash_recoveries ? total / out->crash_recoveries : 0;
+}
+
 void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,
                   sim_outcome *out)
 {
@@ -82,6 +115,7 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
     if (out->has_obs) { /* the observables already count these over the measured phase */
         out->leader_changes = out->obs.cost.leaderships;
         out->ok_per_s = out->obs.ok_per_s;
+        recovery(r, out);
     }
     bool split = out->has_obs && out->obs.split.same_term > 0;
     if (!out->safe)
@@ -179,6 +213,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "liveness_ns", c->liveness_ns);
     fl_json_kv_uint(j, "net_delay_ns", c->net_delay_ns);
     fl_json_kv_uint(j, "snapshot_every", c->snapshot_every);
+    fl_json_kv_bool(j, "slow_disks", c->slow_disks);
     fl_json_key(j, "mutants");
     fl_json_arr_begin(j);
     for (uint32_t bit = 1; bit; bit <<= 1)
@@ -271,7 +306,11 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
         const fl_observables *ob = &oc->obs;
         fl_json_key(&j, "observed");
         fl_json_obj_begin(&j);
+        fl_json_kv_uint(&j, "ok_p50_ns", fl_hist_percentile(ob->latency.ok, 50));
         fl_json_kv_uint(&j, "ok_p99_ns", fl_hist_percentile(ob->latency.ok, 99));
+        fl_json_kv_uint(&j, "leaderless_ns", oc->leaderless_ns);
+        fl_json_kv_uint(&j, "crash_recoveries", oc->crash_recoveries);
+        fl_json_kv_uint(&j, "crash_recovery_ns", oc->crash_recovery_ns);
         fl_json_kv_double(&j, "ok_fraction", ob->avail.ok_fraction);
         fl_json_kv_uint(&j, "write_gap_max_ns", ob->avail.write_gap_max_ns);
         fl_json_kv_uint(&j, "split_same_term", ob->split.same_term);

@@ -36,6 +36,7 @@ void sim_opts_usage(FILE *out)
         "  --op-timeout D           one attempt of an operation (500ms)\n"
         "  --op-deadline D          an operation, retries included; then its outcome is info (3s)\n"
         "  --net-delay D            mean one-way network delay (1ms)\n"
+        "  --slow-disks             every fsync takes 5-50 ms (0.2-2 ms)\n"
         "  --snapshot-every N       each node snapshots its state every N applied entries and\n"
         "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
         "faults:\n"
@@ -83,6 +84,12 @@ void sim_opts_usage(FILE *out)
             "                           (with --seeds: a campaign of them)\n"
             "  --churn                  with --chaos: membership churn too (learners added and\n"
             "                           promoted, voters and leaders removed and replaced)\n"
+            "  --compare raft,paxos     instead: the protocols side by side on the same seeds\n"
+            "                           (--seeds, else 1..20) under none, crash-leader,\n"
+            "                           isolate-leader, partition-random, loss and mix (or\n"
+            "                           --nemesis alone): throughput, latency, messages and\n"
+            "                           fsyncs per op, elections, leaderless time, recovery\n"
+            "                           after a leader crash, availability (--out: compare.json)\n"
             "  --crash-points           instead: crash-point testing of a node's storage (the\n"
             "                           WAL and snapshot files on the simulated disk, crashed\n"
             "                           before every write and sync), for --seed/--mutant\n\n"
@@ -175,6 +182,25 @@ static int parse_shard(parser *p, sim_opts *o)
     return 0;
 }
 
+/* "raft,paxos": the protocols of a comparison, each once. */
+static int parse_compare(parser *p, sim_opts *o)
+{
+    const char *v = value(p);
+    if (!v)
+        return FL_EXIT_USAGE;
+    char list[64];
+    snprintf(list, sizeof(list), "%s", v);
+    o->n_compare = 0;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        fl_cons_protocol proto;
+        if (!fl_cons_protocol_parse(t, &proto) || o->n_compare == 2 ||
+            (o->n_compare && o->compare[0] == proto))
+            return bad(p, v, "expected a list of protocols, each once: raft,paxos");
+        o->compare[o->n_compare++] = proto;
+    }
+    return o->n_compare ? 0 : bad(p, v, "expected raft,paxos");
+}
+
 static int parse_named(parser *p, sim_opts *o)
 {
     const char *opt = p->opt;
@@ -213,8 +239,10 @@ static int parse_named(parser *p, sim_opts *o)
             return bad(p, v, "expected leader or any");
         return 0;
     }
-    if (!strcmp(opt, "--nemesis"))
+    if (!strcmp(opt, "--nemesis")) {
+        o->nemesis_set = true;
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
+    }
     if (!strcmp(opt, "--mutant")) { /* resolved once the protocol is known */
         if (o->n_mutant_names == sizeof(o->mutant_names) / sizeof(o->mutant_names[0]))
             return bad(p, v, "too many mutants");
@@ -261,6 +289,8 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->run.unsafe_quorums = true;
     else if (!strcmp(a, "--no-backoff"))
         o->run.no_backoff = true;
+    else if (!strcmp(a, "--slow-disks"))
+        o->run.slow_disks = true;
     else if (!strcmp(a, "--chaos"))
         o->chaos = true;
     else if (!strcmp(a, "--churn"))
@@ -341,6 +371,8 @@ static int parse_one(parser *p, sim_opts *o)
         return parse_seeds(p, o);
     if (!strcmp(a, "--shard"))
         return parse_shard(p, o);
+    if (!strcmp(a, "--compare"))
+        return parse_compare(p, o);
     if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
         !strcmp(a, "--read-at") || !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") ||
         !strcmp(a, "--out"))
@@ -370,12 +402,21 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
     }
     for (uint32_t i = 0; i < o->n_mutant_names; i++) {
         uint32_t bit = fl_cons_mutant_parse(o->run.protocol, o->mutant_names[i]);
+        fl_cons_protocol other = o->run.protocol == FL_CONS_RAFT ? FL_CONS_PAXOS : FL_CONS_RAFT;
         if (!bit) {
-            fprintf(stderr, "faultline sim: --mutant %s: not a %s mutant (see --help)\n",
-                    o->mutant_names[i], fl_cons_protocol_name(o->run.protocol));
+            bool theirs = fl_cons_mutant_parse(other, o->mutant_names[i]) != 0;
+            fprintf(stderr, "faultline sim: --mutant %s: not a %s mutant%s%s (see --help)\n",
+                    o->mutant_names[i], fl_cons_protocol_name(o->run.protocol),
+                    theirs ? "; it is planted in --protocol " : "",
+                    theirs ? fl_cons_protocol_name(other) : "");
             return FL_EXIT_USAGE;
         }
         o->run.mutants |= bit;
+    }
+    if (o->n_compare && (o->chaos || o->crash_points || o->run.mutants || o->shard_n)) {
+        fprintf(stderr, "faultline sim: --compare runs kv runs of correct protocols (no --chaos, "
+                        "--crash-points, --mutant or --shard)\n");
+        return FL_EXIT_USAGE;
     }
     if (o->run.protocol == FL_CONS_PAXOS && (o->chaos || o->crash_points)) {
         fprintf(stderr, "faultline sim: --chaos and --crash-points run Raft (the kv runs and "
@@ -442,6 +483,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --unsafe-quorums");
     if (c->no_backoff)
         MORE(" --no-backoff");
+    if (c->slow_disks)
+        MORE(" --slow-disks");
     if (c->rate > 0)
         MORE(" --rate %g", c->rate);
     else if (c->clients != d.clients)

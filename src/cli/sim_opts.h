@@ -19,6 +19,9 @@ typedef struct sim_opts {
     bool chaos; /* --chaos: the Raft-level chaos run of the test campaign (no kv, no clients) */
     bool churn; /* --churn: with --chaos, membership churn too */
     bool crash_points; /* --crash-points: crash-point testing of the storage (crash_points.h) */
+    bool nemesis_set;  /* --nemesis given */
+    fl_cons_protocol compare[2]; /* --compare raft,paxos: the protocols side by side */
+    uint32_t n_compare;
     /* --mutant names, resolved against the protocol once every option is read */
     const char *mutant_names[32];
     uint32_t n_mutant_names;

@@ -67,6 +67,12 @@ static int paxos_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--no-check-quorum and --no-pre-vote are Raft options");
     if (c->q1 > c->nodes || c->q2 > c->nodes)
         REFUSE("--q1 %u / --q2 %u: at most --nodes %u", c->q1, c->q2, c->nodes);
+    uint32_t majority = c->nodes / 2 + 1;
+    uint32_t q1 = c->q1 ? c->q1 : majority, q2 = c->q2 ? c->q2 : majority;
+    if (q1 + q2 <= c->nodes && !c->unsafe_quorums)
+        REFUSE("--q1 %u --q2 %u: q1 + q2 must exceed --nodes %u (every phase-1 quorum must meet "
+               "every phase-2 quorum); --unsafe-quorums runs it anyway, to show what breaks",
+               q1, q2, c->nodes);
     fl_cons_config cc;
     core_config(c, &cc);
     cc.paxos.n_nodes = c->nodes;
@@ -274,7 +280,8 @@ static int setup(run *rn)
     sc.nodes = c->nodes;
     sc.quiet = true; /* the caller reports violations */
     sc.link.delay = fl_sim_dist_exp(c->net_delay_ns / 2, c->net_delay_ns / 2);
-    sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
+    sc.disk_sync = c->slow_disks ? fl_sim_dist_uniform(5 * FL_NS_PER_MS, 50 * FL_NS_PER_MS)
+                                 : fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
     sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
     sc.torn = 0.3;
     fl_rng skew;
