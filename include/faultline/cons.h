@@ -185,6 +185,22 @@ static inline const fl_cons_entry *fl_cons_entry_at(const fl_cons_core *c, fl_in
 {
     return c->ops->entry_at(c, index);
 }
+/* The few facts hot paths ask for (routing a client's command), without a table call. */
+static inline fl_cons_role fl_cons_role_of(const fl_cons_core *c)
+{
+    return c->protocol == FL_CONS_PAXOS ? (fl_cons_role)fl_paxos_role_of(&c->u.paxos)
+                                        : (fl_cons_role)fl_raft_role_of(&c->u.raft);
+}
+static inline fl_node_id fl_cons_leader_of(const fl_cons_core *c)
+{
+    return c->protocol == FL_CONS_PAXOS ? fl_paxos_leader_of(&c->u.paxos)
+                                        : fl_raft_leader_of(&c->u.raft);
+}
+static inline fl_index fl_cons_applied_of(const fl_cons_core *c)
+{
+    return c->protocol == FL_CONS_PAXOS ? fl_paxos_applied_of(&c->u.paxos)
+                                        : fl_raft_applied_of(&c->u.raft);
+}
 static inline const fl_raft *fl_cons_raft(const fl_cons_core *c)
 {
     return c->protocol == FL_CONS_RAFT ? &c->u.raft : NULL;

@@ -35,8 +35,9 @@ enum {
 };
 
 static const char *const metric_names[M_COUNT] = {
-    "ok_per_s",        "p50_ms",       "p99_ms",           "messages_per_op", "fsyncs_per_op",
-    "elections",       "leaderless_ms", "crash_recovery_ms", "availability"};
+    "ok_per_s",      "p50_ms",    "p99_ms",        "messages_per_op",
+    "fsyncs_per_op", "elections", "leaderless_ms", "crash_recovery_ms",
+    "availability"};
 
 typedef struct group {
     fl_cons_protocol protocol;
@@ -47,9 +48,9 @@ typedef struct group {
     double median[M_COUNT];
 } group;
 
-static const fl_nemesis default_nemeses[] = {FL_NEMESIS_NONE,          FL_NEMESIS_CRASH_LEADER,
+static const fl_nemesis default_nemeses[] = {FL_NEMESIS_NONE,           FL_NEMESIS_CRASH_LEADER,
                                              FL_NEMESIS_ISOLATE_LEADER, FL_NEMESIS_PARTITION_RANDOM,
-                                             FL_NEMESIS_LOSS,          FL_NEMESIS_MIX};
+                                             FL_NEMESIS_LOSS,           FL_NEMESIS_MIX};
 
 static double num(const fl_jr_doc *d, const char *obj, const char *key)
 {

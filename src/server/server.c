@@ -209,7 +209,8 @@ static void observe(srv *s, const fl_cons_update *up)
 {
     if (up->role != s->last_role || up->leader != s->last_leader) {
         char a[FL_ADDR_STR_MAX];
-        FL_INFO("raft: %s at term %llu, leader %u (%s)", fl_cons_role_name(up->role),
+        FL_INFO("%s: %s at %s %llu, leader %u (%s)", fl_cons_protocol_name(s->cfg.protocol),
+                fl_cons_role_name(up->role), s->cfg.protocol == FL_CONS_PAXOS ? "ballot" : "term",
                 (unsigned long long)up->term, up->leader, fl__srv_addr_of(s, up->leader, a));
         s->last_role = up->role;
         s->last_leader = up->leader;
@@ -224,7 +225,7 @@ static void env_applied(void *arg, const fl_cons_update *up)
         const fl_cons_entry *e = &up->apply[i];
         fl_index index = up->apply_first + i;
         fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
-        if (e->type == FL_RAFT_ENTRY_NORMAL &&
+        if (e->type == FL_RAFT_ENTRY_NORMAL && /* Paxos: the same number */
             fl_kv_apply(&s->kv, index, e->data, e->len, &res) == FL_ENOMEM) {
             fl__srv_fatal(s, FL_ENOMEM, "kv: out of memory while applying");
             return;
@@ -381,17 +382,40 @@ static void raft_config(const srv *s, fl_raft_config *c)
     c->snapshot_trailing = s->cfg.snapshot_every / 2;
 }
 
-/* The data directory, replayed into the host (raft_host.h); the kv restored from its
- * snapshot; the sync worker's completions watched. */
+/* Multi-Paxos over the fixed member set of --cluster, with the same timeouts and read mode.
+ * Its backlog bound is the core's largest (512 open slots), Raft's is 8192. */
+static void paxos_config(const srv *s, fl_paxos_config *c)
+{
+    fl_paxos_config_default(c, s->cfg.id);
+    c->n_nodes = s->cfg.n;
+    memcpy(c->nodes, s->cfg.ids, sizeof(c->nodes));
+    c->election_timeout_ns = s->cfg.election_timeout_ns;
+    c->heartbeat_ns = s->cfg.heartbeat_ns;
+    c->entry_bytes_max = 2u << 20;
+    c->uncommitted_max = FL_PAXOS_PROMISE_ENTRIES_MAX / 2;
+    c->lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
+    c->max_drift_ppm = s->cfg.max_drift_ppm;
+    c->seed = s->client_id_base ^ s->cfg.id;
+    c->snapshot_trailing = s->cfg.snapshot_every / 2;
+}
+
+/* The data directory, replayed into the host (host.h); the kv restored from its snapshot; the
+ * sync worker's completions watched. */
 static int open_raft(srv *s, fl_errmsg *m)
 {
     fl_host_config hc = {.snapshot_every = s->cfg.snapshot_every};
-    hc.core.protocol = FL_CONS_RAFT;
+    hc.core.protocol = s->cfg.protocol;
+    if (s->cfg.protocol == FL_CONS_PAXOS && s->cfg.n_voters)
+        return fl_errmsg_set(m, FL_ECONFIG,
+                             "paxos: --voters: Paxos runs the fixed member set of "
+                             "--cluster (membership changes are Raft's)");
     raft_config(s, &hc.core.raft);
+    paxos_config(s, &hc.core.paxos);
     char why[160] = "";
     int rc = fl_cons_config_validate(&hc.core, why, sizeof(why));
     if (rc)
-        return fl_errmsg_set(m, rc, "raft: %s %s", fl_strerror(rc), why);
+        return fl_errmsg_set(m, rc, "%s: %s %s", fl_cons_protocol_name(s->cfg.protocol),
+                             fl_strerror(rc), why);
     s->faults.fsync_fail_after = s->cfg.fault_fsync_fail_after;
     hc.store.faults = s->cfg.fault_fsync_fail_after ? &s->faults : NULL;
     rc = fl_fs_posix_open(&s->fs, s->cfg.data_dir,
@@ -404,12 +428,13 @@ static int open_raft(srv *s, fl_errmsg *m)
     if ((rc = fl_host_open(&s->host, &s->fs.fs, &hc, &env, m)))
         return rc;
     s->host_up = true;
-    const fl_raft *r = fl__srv_raft(s);
-    FL_INFO("recovered term %llu, vote %u, a snapshot up to %llu, log up to %llu from %llu WAL "
+    fl_cons_status st;
+    fl_host_status(&s->host, &st);
+    FL_INFO("%s: recovered %s %llu, vote %u, a snapshot up to %llu, log up to %llu from %llu WAL "
             "records",
-            (unsigned long long)fl_raft_term_of(r), fl_raft_vote_of(r),
-            (unsigned long long)fl_raft_snapshot_of(r)->index,
-            (unsigned long long)fl_raft_last_index(r),
+            fl_cons_protocol_name(s->cfg.protocol),
+            s->cfg.protocol == FL_CONS_PAXOS ? "promise" : "term", (unsigned long long)st.hard_term,
+            st.hard_vote, (unsigned long long)st.snapshot_index, (unsigned long long)st.last_index,
             (unsigned long long)s->host.store.records_replayed);
     if ((rc = fl_host_restore(&s->host, m)))
         return rc;
@@ -417,7 +442,7 @@ static int open_raft(srv *s, fl_errmsg *m)
                              sync_done_io, s);
     if (rc)
         return fl_errmsg_set(m, rc, "cannot watch the sync worker: %s", fl_strerror(rc));
-    env_set_timer(s, fl_raft_deadline_of(r));
+    env_set_timer(s, st.deadline_ns);
     return 0;
 }
 

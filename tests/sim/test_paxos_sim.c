@@ -39,8 +39,7 @@ TEST(paxos_sim_campaign_under_mix_is_clean)
  * leader, no write, thousands of ballots; the same seed with back-off elects one leader. */
 TEST(paxos_sim_no_backoff_livelocks)
 {
-    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --no-backoff --seed 1 --duration 3s",
-                                   OUT),
+    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --no-backoff --seed 1 --duration 3s", OUT),
              1);
     CHECK(fl_test_file_has(OUT, "0 times a node became leader"));
     CHECK(fl_test_file_has(OUT, "verdict  liveness: no write succeeded"));

@@ -133,65 +133,6 @@ TEST(server_hostile_input_never_crashes)
     CHECK(rig_stop(&r));
 }
 
-/* Runs the faultline binary with args (NULL-terminated); returns its exit status. */
-static int run_bin(rig *r, const char *out_path, const char *const *args)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(r->bin, (char *const *)args);
-        _exit(127);
-    }
-    int status = -1;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Runs `faultline bench` with a history for 3 s over a 3-node cluster while fault() hits the
- * leader from a child process, then requires `faultline check` to call it linearizable. */
-static void bench_under_fault(void (*fault)(pid_t leader))
-{
-    static rig r;
-    rig_init(&r, 3);
-    for (int i = 1; i <= 3; i++)
-        rig_start(&r, i);
-    int leader = rig_wait_leader(&r, 10000);
-    CHECK(leader != 0);
-    char addrs[128], hist[200], out[200];
-    snprintf(addrs, sizeof(addrs), "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", r.client_port[1],
-             r.client_port[2], r.client_port[3]);
-    snprintf(hist, sizeof(hist), "%s/history.jsonl", r.dir);
-    snprintf(out, sizeof(out), "%s/bench.out", r.dir);
-    pid_t nemesis = fork();
-    if (nemesis == 0) {
-        fault(r.pid[leader]);
-        _exit(0);
-    }
-    const char *bench[] = {"faultline", "bench",  "--addr", addrs,        "--connections",
-                           "12",        "--keys", "10",     "--duration", "3s",
-                           "--history", hist,     NULL};
-    CHECK_EQ(run_bin(&r, out, bench), 0);
-    waitpid(nemesis, NULL, 0);
-    const char *check[] = {"faultline", "check", hist, NULL};
-    char check_out[200];
-    snprintf(check_out, sizeof(check_out), "%s/check.out", r.dir);
-    int verdict = run_bin(&r, check_out, check);
-    if (verdict != 0) {
-        char cmd[512];
-        snprintf(cmd, sizeof(cmd), "cat %s %s >&2", out, check_out);
-        CHECK(system(cmd) == 0);
-    }
-    CHECK_EQ(verdict, 0);
-    if (waitpid(r.pid[leader], NULL, WNOHANG) != 0)
-        r.pid[leader] = 0; /* killed by the fault */
-    CHECK(rig_stop(&r));
-}
-
 static void kill_at_1s(pid_t leader)
 {
     rig_sleep_ms(1000);
@@ -208,12 +149,12 @@ static void pause_from_1s_to_2s(pid_t leader)
 
 TEST(server_bench_history_linearizable_across_leader_kill)
 {
-    bench_under_fault(kill_at_1s);
+    rig_bench_under_fault(NULL, kill_at_1s);
 }
 
 TEST(server_bench_history_linearizable_across_leader_pause)
 {
-    bench_under_fault(pause_from_1s_to_2s);
+    rig_bench_under_fault(NULL, pause_from_1s_to_2s);
 }
 
 TEST(server_failed_fsync_stops_the_node)
