@@ -25,13 +25,15 @@ typedef struct cluster_opts {
     const char *requirepass;
     const char *log_level;
     const char *election_ms;
+    const char *protocol;
 } cluster_opts;
 
 static void cluster_usage(FILE *f)
 {
     fprintf(f,
             "usage: faultline cluster --nodes N [--base-port P] [--data DIR]\n"
-            "                         [--requirepass P] [--log-level L] [--election-ms MS]\n\n"
+            "                         [--requirepass P] [--log-level L] [--election-ms MS]\n"
+            "                         [--protocol raft|paxos]\n\n"
             "Starts N nodes (1..%d) as child processes: node i serves clients (RESP) on\n"
             "127.0.0.1:P+i and talks to its peers on 127.0.0.1:P+%d+i (P defaults to 7000),\n"
             "keeping its log in DIR/n<i> (default /tmp/faultline-cluster-<pid>). Ctrl-C stops\n"
@@ -57,6 +59,8 @@ static int parse_opts(int argc, char **argv, cluster_opts *o)
             o->log_level = v;
         else if (!strcmp(k, "--election-ms"))
             o->election_ms = v;
+        else if (!strcmp(k, "--protocol"))
+            o->protocol = v; /* the servers check it */
         else
             return -1;
     }
@@ -86,6 +90,10 @@ static pid_t spawn(const cluster_opts *o, int id, const char *members, const sig
     if (o->election_ms) {
         args[n++] = "--election-ms";
         args[n++] = o->election_ms;
+    }
+    if (o->protocol) {
+        args[n++] = "--protocol";
+        args[n++] = o->protocol;
     }
     pid_t pid = fork();
     if (pid == 0) {
