@@ -1,7 +1,8 @@
 /* compare.c: `faultline sim --compare raft,paxos`: the same seeds under the same nemeses for
  * each protocol, one campaign per (nemesis, protocol) through campaign_for_each, and a table
  * of the observables that differ: throughput, latency, messages and fsyncs per op, elections
- * or ballots, leaderless time, recovery after a leader crash, availability. Each figure is
+ * or ballots, leaderless time, recovery after a leader crash (to a new leader),
+ * availability. Each figure is
  * the median over the seeds of the per-run figure (a run's p99 is its own). */
 #include "compare.h"
 
@@ -180,8 +181,9 @@ static void print_table(const group *gs, size_t n, const sim_opts *o)
         printf(" %6llu\n", (unsigned long long)g->violations);
     }
     printf("\nelect: Raft elections, Paxos phase-1 ballots started; no-lead: ms without a leader;\n"
-           "recov: from a leader crash to the next successful write (runs with one); avail: ok\n"
-           "ops / all ops; viol: runs with a violation (safety, linearizability, liveness)\n");
+           "recov: from a leader crash to a new leader (runs with one; clients that waited on\n"
+           "the crashed leader retry after --op-timeout); avail: ok ops / all ops; viol: runs\n"
+           "with a violation (safety, linearizability, liveness)\n");
 }
 
 static int write_json(const char *dir, const group *gs, size_t n, const sim_opts *o)
