@@ -21,8 +21,8 @@ typedef struct sim_outcome {
     double ok_per_s;              /* observables' throughput over the configured duration */
     bool has_obs;                 /* the observables were computed */
     fl_time_ns leaderless_ns;     /* no leader: before the first, between leaders, at the end */
-    uint64_t crash_recoveries;    /* crash-leader faults followed by a successful write */
-    fl_time_ns crash_recovery_ns; /* their mean time from the crash to that write */
+    uint64_t crash_recoveries;    /* crashes of a leader (crash-leader) followed by a new one */
+    fl_time_ns crash_recovery_ns; /* their mean time from the crash to the new leader */
     fl_observables obs;           /* every observable of DESIGN.md (observe.h) */
 } sim_outcome;
 
