@@ -55,9 +55,9 @@ static const struct {
      * strike again after the restart: crash-point testing hits it at once (campaigns with
      * snapshots: about 1 seed in 100, chaos --churn --snapshot-every 25) */
     {"snapshot-seq-unsynced", "--crash-points"},
-    /* Paxos. A deposed leader's ACCEPTs must reach acceptors that promised higher while it
-     * still leads: a one-way cut keeps it sending while its answers are lost (seeds 1..30:
-     * caught at 1; bridge at 2; isolate-leader, pause, majorities-ring: none) */
+    /* Paxos (docs/mutants.md has what else was tried). A deposed leader's ACCEPTs must reach
+     * acceptors that promised higher while it still leads: a one-way cut keeps it sending
+     * while its answers are lost */
     {"accept-below-promise", "--protocol paxos --nemesis one-way --nemesis-interval 1s"},
     {"ignore-promised-value", "--protocol paxos --nemesis mix --nemesis-interval 1s"},
     /* a crash must fall between an announced promise and its fsync: slow disks widen that
@@ -70,7 +70,7 @@ static const struct {
     {"read-no-quorum", "--protocol paxos --duration 8s --nemesis isolate-leader-skew --drift "
                        "300000 --nemesis-interval 1s --op-timeout 50ms --clients 30"},
     /* gaps: ACCEPTs reordered on the way (a long delay, many clients in flight) when the
-     * leader is cut off (crash-leader, loss: none in 30 seeds) */
+     * leader is cut off */
     {"skip-gap-fill", "--protocol paxos --nodes 3 --clients 50 --net-delay 5ms --nemesis "
                       "isolate-leader --nemesis-interval 300ms"},
     {"unsafe-quorums", "--protocol paxos --nemesis isolate-leader --nemesis-interval 1s"},
