@@ -366,6 +366,16 @@ __attribute__((unused)) static bool rig_set(rig *r, int id, const char *k, const
     return false;
 }
 
+/* n nodes started, each with the extra server arguments (up to 3, NULL-terminated; or NULL). */
+__attribute__((unused)) static void rig_start_all(rig *r, int n, const char *const *extra)
+{
+    rig_init(r, n);
+    for (int i = 0; i < 3 && extra && extra[i]; i++)
+        r->extra[i] = extra[i];
+    for (int i = 1; i <= n; i++)
+        rig_start(r, i);
+}
+
 /* Runs the faultline binary with args (NULL-terminated); returns its exit status. */
 __attribute__((unused)) static int rig_run_bin(rig *r, const char *out_path,
                                                const char *const *args)
@@ -393,11 +403,7 @@ __attribute__((unused)) static void rig_bench_under_fault(const char *const *ext
                                                           void (*fault)(pid_t leader))
 {
     static rig r;
-    rig_init(&r, 3);
-    for (int i = 0; i < 3 && extra && extra[i]; i++)
-        r.extra[i] = extra[i];
-    for (int i = 1; i <= 3; i++)
-        rig_start(&r, i);
+    rig_start_all(&r, 3, extra);
     int leader = rig_wait_leader(&r, 10000);
     CHECK(leader != 0);
     char addrs[128], hist[200], out[200];
@@ -446,11 +452,7 @@ __attribute__((unused)) static bool rig_get_is(rig *r, int id, const char *key, 
 __attribute__((unused)) static void rig_kill_leader_case(const char *const *extra)
 {
     static rig r;
-    rig_init(&r, 3);
-    for (int i = 0; i < 3 && extra && extra[i]; i++)
-        r.extra[i] = extra[i];
-    for (int i = 1; i <= 3; i++)
-        rig_start(&r, i);
+    rig_start_all(&r, 3, extra);
     int leader = rig_wait_leader(&r, 10000);
     CHECK(leader != 0);
     char key[16], val[16];

@@ -10,10 +10,7 @@ static const char *const paxos_args[4] = {"--protocol", "paxos", NULL, NULL};
 
 static void rig_paxos(rig *r, int n)
 {
-    rig_init(r, n);
-    memcpy(r->extra, paxos_args, sizeof(paxos_args));
-    for (int i = 1; i <= n; i++)
-        rig_start(r, i);
+    rig_start_all(r, n, paxos_args);
 }
 
 TEST(server_paxos_kill_leader_loses_no_acknowledged_write)
