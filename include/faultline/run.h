@@ -1,5 +1,6 @@
-/* run.h: one simulated run of the replicated key-value store: a Raft cluster whose nodes
- * apply committed commands to kv/, driven by simulated clients (a workload), under a named
+/* run.h: one simulated run of the replicated key-value store: a Raft or Multi-Paxos cluster
+ * (the protocol is one field of the configuration) whose nodes apply committed commands to
+ * kv/, driven by simulated clients (a workload), under a named
  * nemesis schedule, ending with a heal phase and a liveness check. It records everything the
  * observers need: the client history (Jepsen's invoke / ok / fail / info), every change of
  * a node's role and term, every read or write a node answered, the fault intervals, and the
@@ -15,6 +16,8 @@
 #ifndef FAULTLINE_RUN_H
 #define FAULTLINE_RUN_H
 
+#include "faultline/flp.h"
+#include "faultline/cons_types.h"
 #include "faultline/history.h"
 #include "faultline/observe.h"
 #include "faultline/raft.h"
@@ -59,6 +62,14 @@ typedef enum fl_nemesis {
      * a vote); it restarts 5..100 ms later */
     FL_NEMESIS_CRASH_UNSYNCED,
     FL_NEMESIS_SLOW_DISK, /* one random node's fsyncs take 10..100 ms (wider crash windows) */
+    /* not in mix: the FLP adversary (flp.h) from the start until --gst (the whole run by
+     * default): no message lost, no node down, every vote that would complete a quorum held
+     * back until it can no longer help */
+    FL_NEMESIS_FLP,
+    /* not in mix: the leader and the nodes after it by id, (n - 1) / 2 in all (a minority),
+     * cut off from the rest; every client stays on the side of its home node
+     * (fl_run_home_node): the CAP scenario */
+    FL_NEMESIS_PARTITION_SIDES,
     FL_NEMESIS_COUNT
 } fl_nemesis;
 
@@ -154,6 +165,7 @@ int fl_run_schedule_check(const fl_run_fault_spec *s, uint32_t n, uint32_t nodes
                           fl_time_ns duration_ns, uint32_t *fault, char *why, size_t why_size);
 
 typedef struct fl_run_config {
+    fl_cons_protocol protocol; /* raft (default) or paxos */
     uint64_t seed;
     uint32_t nodes;         /* 1..16 */
     fl_time_ns duration_ns; /* clients and faults run in [0, duration) */
@@ -172,12 +184,17 @@ typedef struct fl_run_config {
     fl_time_ns op_deadline_ns;      /* the whole operation, retries included */
     fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
     fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
-    uint32_t mutants;
+    uint32_t mutants;               /* the protocol's own bits: fl_raft_mutant or fl_paxos_mutant */
     uint32_t snapshot_every;  /* each node snapshots its kv every N applied entries; 0 = never */
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */
     bool no_pre_vote;         /* Raft option: no pre-vote round before elections */
+    uint32_t q1, q2;          /* Paxos: phase-1 and phase-2 quorum sizes (0: a majority) */
+    bool unsafe_quorums;      /* Paxos: allow q1 + q2 <= nodes (to show what it breaks) */
+    bool no_backoff;          /* Paxos: preempted proposers retry at once (duels livelock) */
+    bool slow_disks;          /* every fsync takes 5-50 ms rather than 0.2-2 ms: a wider window
+                                 between a write and its sync, which a crash can lose */
     bool verbose;             /* print nemesis actions as they happen */
     /* A fault plan (used instead of nemesis when n_faults > 0): its kinds run side by side,
      * each on its own schedule, on the random stream of its lane. Kinds that act on the same
@@ -193,7 +210,8 @@ typedef struct fl_run_config {
     uint32_t cas_pct;         /* ... and of compare-and-set (kv: append) (20); the rest writes */
     bool crash_lose_unsynced; /* a crash loses every unsynced write (else a random prefix of
                                  them survives) */
-    double torn; /* the probability that the last unsynced write surviving a crash is torn */
+    double torn;       /* the probability that the last unsynced write surviving a crash is torn */
+    fl_time_ns gst_ns; /* nemesis flp: the adversary acts in [0, gst); 0 = until the heal */
     /* An explicit schedule (used instead of nemesis and faults when n_schedule > 0): the faults
      * in order of start, owned by the caller. */
     const fl_run_fault_spec *schedule;
@@ -207,6 +225,11 @@ typedef struct fl_run_config {
     fl_time_ns stop_ns;
     bool trace_verbose; /* the trace tail describes each node's state and messages */
 } fl_run_config;
+
+/* The node a client process sits beside (its sticky node, and its side under
+ * partition-sides): client i (process i, i + clients + 1, ... as it starts over after an info
+ * op) is beside node i mod nodes + 1. */
+fl_node_id fl_run_home_node(const fl_run_config *c, int64_t process);
 
 /* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients, nemesis none,
  * interval 2 s, a snapshot every 1000 applied entries,
@@ -267,9 +290,17 @@ typedef struct fl_run_result {
      * as an explicit schedule, it does the same again */
     fl_run_fault_spec *schedule;
     size_t n_schedule;
-    bool stopped;              /* the run ended at stop_ns */
-    bool history_oom;          /* the history could not record everything (out of memory) */
-    uint64_t arrivals_dropped; /* open loop: arrivals that found every client busy */
+    bool stopped;                   /* the run ended at stop_ns */
+    bool history_oom;               /* the history could not record everything (out of memory) */
+    uint64_t arrivals_dropped;      /* open loop: arrivals that found every client busy */
+    fl_time_ns election_timeout_ns; /* Raft's base election timeout (timeouts: [base, 2 base)) */
+    /* nemesis flp: what the adversary did (gst_ns: when its power ended) */
+    bool flp;
+    fl_flp_stats flp_stats;
+    const char *flp_oracle; /* the protocol's oracle ("raft"; static text) */
+    const char *flp_holds;  /* what it held back (static text) */
+    /* nemesis partition-sides: the minority side of the last such partition (bit id) */
+    uint32_t minority_side;
 } fl_run_result;
 
 /* Runs one seed. Returns 0 (see r), FL_ECONFIG, or FL_ENOMEM. r must be released with

@@ -30,6 +30,7 @@ typedef struct cluster_opts {
     const char *election_ms;
     const char *tls_dir; /* --tls DIR: node<i>.crt / .key and ca.crt there (made if none) */
     int metrics_port;    /* --metrics-port P: node i serves /metrics on 127.0.0.1:P+i */
+    const char *protocol;
 } cluster_opts;
 
 static void cluster_usage(FILE *f)
@@ -37,7 +38,7 @@ static void cluster_usage(FILE *f)
     fprintf(f,
             "usage: faultline cluster --nodes N [--base-port P] [--data DIR]\n"
             "                         [--requirepass P] [--log-level L] [--election-ms MS]\n"
-            "                         [--tls DIR] [--metrics-port M]\n\n"
+            "                         [--tls DIR] [--metrics-port M] [--protocol raft|paxos]\n\n"
             "Starts N nodes (1..%d) as child processes: node i serves clients (RESP) on\n"
             "127.0.0.1:P+i and talks to its peers on 127.0.0.1:P+%d+i (P defaults to 7000),\n"
             "keeping its log in DIR/n<i> (default /tmp/faultline-cluster-<pid>). Ctrl-C stops\n"
@@ -69,6 +70,8 @@ static int parse_opts(int argc, char **argv, cluster_opts *o)
             o->tls_dir = v;
         else if (!strcmp(k, "--metrics-port"))
             o->metrics_port = atoi(v);
+        else if (!strcmp(k, "--protocol"))
+            o->protocol = v; /* the servers check it */
         else
             return -1;
     }
@@ -111,6 +114,10 @@ static pid_t spawn(const cluster_opts *o, int id, const char *members, const sig
         snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", o->metrics_port + id);
         args[n++] = "--metrics";
         args[n++] = metrics;
+    }
+    if (o->protocol) {
+        args[n++] = "--protocol";
+        args[n++] = o->protocol;
     }
     pid_t pid = fork();
     if (pid == 0) {

@@ -1,6 +1,7 @@
 /* cmd_server.c: `faultline server`: runs one real node of a cluster (server.h). */
 #include "cli/cli.h"
 
+#include "faultline/cons.h"
 #include "faultline/error.h"
 #include "faultline/log.h"
 #include "faultline/server.h"
@@ -23,11 +24,14 @@ static void server_usage(FILE *f)
             "                        [--peer-listen HOST:PORT] [--check-quorum on|off]\n"
             "                        [--mutant NAME]\n"
             "                        [--tls-cert F --tls-key F --tls-ca F [--tls-client-auth]]\n"
-            "                        [--metrics HOST:PORT]\n\n"
+            "                        [--metrics HOST:PORT] [--protocol raft|paxos]\n\n"
             "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
             "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
-            "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
-            "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it.\n"
+            "protocol) server for clients on --listen. With --protocol paxos the node runs\n"
+            "Multi-Paxos instead, over the fixed member set of --cluster (every node of a\n"
+            "cluster runs the same protocol; a data directory keeps the one that wrote it).\n"
+            "Every N applied entries (10000; 0 = never) it snapshots its state to\n"
+            "DIR/wal/snapshot and drops the WAL behind it.\n"
             "Stops on SIGINT or SIGTERM.\n\n"
             "GET is linearizable in every read mode:\n"
             "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
@@ -35,7 +39,9 @@ static void server_usage(FILE *f)
             "         answers from its own state once it has applied it\n"
             "  lease  the leader answers at once while a quorum acknowledged it less than\n"
             "         a lease ago; safe only while clock drift stays under --max-drift-ppm\n"
-            "  log    the read goes through the Raft log like a write\n\n"
+            "  log    the read goes through the Raft log like a write\n"
+            "With --protocol paxos reads are the leader's (a quorum round, or the lease); a\n"
+            "GET sent to a follower goes through the log.\n\n"
             "--maxclients: RESP connections at most (10000; lowered to what the open-file\n"
             "limit allows); one more gets \"-ERR max number of clients reached\". --timeout:\n"
             "close a client idle that many seconds (0, the default: never), as Redis does.\n\n"
@@ -129,6 +135,8 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         return parse_ms(val, &c->heartbeat_ns);
     if (!strcmp(opt, "--read-mode"))
         return read_mode_parse(val, &c->read_mode);
+    if (!strcmp(opt, "--protocol"))
+        return fl_cons_protocol_parse(val, &c->protocol) ? 0 : -1;
     if (!strcmp(opt, "--max-drift-ppm")) {
         char *end;
         unsigned long v = strtoul(val, &end, 10);

@@ -2,9 +2,11 @@
  * Raft under a nemesis, judged by the invariant checks, the linearizability checker and the
  * liveness probe. */
 #include "campaign.h"
+#include "compare.h"
 #include "cli.h"
 #include "faultline/crash_points.h"
 #include "faultline/raft_chaos.h"
+#include "sim_cap.h"
 #include "sim_eval.h"
 #include "sim_scenario.h"
 
@@ -131,6 +133,10 @@ int fl_cmd_sim(int argc, char **argv)
         sim_opts_usage(stdout);
         return 0;
     }
+    if (o.cap)
+        return sim_cap_run(&o);
+    if (o.n_compare)
+        return compare_run(&o);
     if (o.campaign)
         return campaign_run(&o);
     if (o.chaos)

@@ -26,6 +26,13 @@ typedef struct sim_opts {
     const char *scenario; /* --scenario F: the run F describes, the options given over it */
     int argc;             /* the options as given (argv[0] is the command), for each seed's world */
     char **argv;
+    bool cap;         /* --cap: the CAP demonstration, one run per read mode (sim_cap.h) */
+    bool nemesis_set; /* --nemesis given */
+    fl_cons_protocol compare[2]; /* --compare raft,paxos: the protocols side by side */
+    uint32_t n_compare;
+    /* --mutant names, resolved against the protocol once every option is read */
+    const char *mutant_names[32];
+    uint32_t n_mutant_names;
 } sim_opts;
 
 /* Parses argv (argv[0] is the command name). Returns 0, or prints the problem to stderr and

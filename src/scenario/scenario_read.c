@@ -4,6 +4,7 @@
  * in it, a value of the wrong type or out of range is refused with its place. */
 #include "scenario_int.h"
 
+#include "faultline/cons.h"
 #include "faultline/duration.h"
 #include "faultline/error.h"
 #include "faultline/raft.h"
@@ -206,10 +207,13 @@ static int mutants(sr *r, uint32_t v, const char *path)
         const char *name = NULL;
         if (sr_word(r, e, sr_path(p, sizeof(p), path, NULL, i), &name))
             return FL_ECONFIG;
-        uint32_t bit = fl_raft_mutant_parse(name);
+        /* named against the protocol given before them (raft unless it says otherwise) */
+        uint32_t bit = fl_cons_mutant_parse(r->s->run.protocol, name);
         if (!bit)
-            return sr_fail(r, e, p, "unknown mutant '%.60s' (faultline sim --help lists them)",
-                           name);
+            return sr_fail(r, e, p,
+                           "unknown mutant '%.60s' of %s (faultline sim --help lists them; the "
+                           "protocol goes before the mutants)",
+                           name, r->s->run.protocol == FL_CONS_PAXOS ? "paxos" : "raft");
         r->s->run.mutants |= bit;
     }
     return 0;
@@ -225,9 +229,9 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
     case 0:
         if (sr_word(r, v, path, &w))
             return FL_ECONFIG;
-        return strcmp(w, "raft")
-                   ? sr_fail(r, v, path, "'%.40s': only raft runs scenarios so far", w)
-                   : 0;
+        return fl_cons_protocol_parse(w, &c->protocol)
+                   ? 0
+                   : sr_fail(r, v, path, "'%.40s': expected raft or paxos", w);
     case 1:
         return sr_u32(r, v, path, 1, FL_RAFT_NODES_MAX, &c->nodes);
     case 2:

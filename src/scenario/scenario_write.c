@@ -4,6 +4,7 @@
  * reads back to the same double, each fault of a schedule on one line. Needs no library. */
 #include "scenario_int.h"
 
+#include "faultline/cons.h"
 #include "faultline/raft.h"
 
 #include <stdio.h>
@@ -188,16 +189,17 @@ static void put_faults(fl_buf *b, const fl_scenario *s)
 static void put_cluster(fl_buf *b, const fl_run_config *c)
 {
     fl_buf_printf(b,
-                  "cluster:\n  protocol: raft\n  nodes: %u\n  read_mode: %s\n  read_at: %s\n"
+                  "cluster:\n  protocol: %s\n  nodes: %u\n  read_mode: %s\n  read_at: %s\n"
                   "  lease_drift_ppm: %u\n  snapshot_every: %u\n  pre_vote: %s\n"
                   "  check_quorum: %s\n  batch: %u\n  inflight: %u\n  mutants: [",
-                  c->nodes, fl_run_read_mode_name(c->read_mode), fl_run_read_at_name(c->read_at),
+                  c->protocol == FL_CONS_PAXOS ? "paxos" : "raft", c->nodes,
+                  fl_run_read_mode_name(c->read_mode), fl_run_read_at_name(c->read_at),
                   c->lease_drift_ppm, c->snapshot_every, c->no_pre_vote ? "false" : "true",
                   c->no_check_quorum ? "false" : "true", c->batch_entries, c->inflight);
     int n = 0;
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
-            fl_buf_printf(b, "%s%s", n++ ? ", " : "", fl_raft_mutant_name(bit));
+            fl_buf_printf(b, "%s%s", n++ ? ", " : "", fl_cons_mutant_name(c->protocol, bit));
     fl_buf_put_str(b, "]\n");
 }
 

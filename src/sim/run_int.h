@@ -4,8 +4,9 @@
 #define FL_RUN_INT_H
 
 #include "faultline/array.h"
+#include "faultline/flp.h"
 #include "faultline/kv.h"
-#include "faultline/raft_sim.h"
+#include "faultline/raft_sim.h" /* cons_sim.h, and the Raft-only churn */
 #include "faultline/run.h"
 #include "faultline/workload.h"
 
@@ -87,7 +88,7 @@ struct run {
     const fl_run_config *cfg;
     fl_run_result *res;
     fl_sim *sim;
-    fl_raft_sim rs;
+    fl_cons_sim cs;
     fl_rng rng; /* driver decisions: nemesis, routing */
     run_node nodes[FL_RAFT_NODES_MAX + 1];
     run_client *clients;
@@ -119,6 +120,11 @@ struct run {
     uint32_t churn_cut; /* bit id: node id is cut off from every other node */
     fl_rng member_rng;  /* membership churn draws, apart from the other nemesis draws */
     fl_raft_churn_stats member_churn;
+    /* nemesis flp: the adversary and Raft's oracle (run_flp.c) */
+    fl_flp flp;
+    fl_flp_raft flp_raft;
+    /* partition-sides: the minority side now (bit id; 0 = no such partition) */
+    uint32_t minority_side;
     /* heal and liveness */
     bool healed;
     fl_time_ns heal_ns;
@@ -143,7 +149,7 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
                          const fl_kv_result *res);
 void fl__client_liveness_start(run *rn);
 /* The core decided ReadIndex reads: answer them from the node's kv (or say "lost"). */
-void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n);
+void fl__clients_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n);
 void fl__clients_drop_reads(run_node *n);
 
 /* run_nemesis.c */
@@ -163,5 +169,14 @@ void fl__fault_end(run_lane *l);
 int fl__schedule_start(run *rn);
 /* Node id just became leader (leader-churn reacts to it). */
 void fl__nemesis_new_leader(run *rn, fl_node_id id);
+/* partition-sides: client (index) cannot reach node, nor hear from it: they are on opposite
+ * sides (clients sit beside their home node). */
+bool fl__nemesis_client_cut(const run *rn, uint32_t client, fl_node_id node);
+
+/* run_flp.c */
+/* nemesis flp: starts the adversary with Raft's oracle; GST at cfg->gst_ns (or the heal). */
+void fl__flp_start(run *rn);
+/* The heal: GST now if it has not come. */
+void fl__flp_heal(run *rn);
 
 #endif

@@ -24,8 +24,8 @@ static void fresh(void)
 static bool same_file(const char *a, const char *b, int skip)
 {
     char cmd[512];
-    snprintf(cmd, sizeof(cmd), "cmp -s <(tail -n +%d %s) <(tail -n +%d %s)", skip + 1, a,
-             skip + 1, b);
+    snprintf(cmd, sizeof(cmd), "cmp -s <(tail -n +%d %s) <(tail -n +%d %s)", skip + 1, a, skip + 1,
+             b);
     char sh[600];
     snprintf(sh, sizeof(sh), "bash -c '%s'", cmd);
     return system(sh) == 0;
@@ -47,16 +47,15 @@ TEST(scenario_yaml_reruns_the_same_history)
         snprintf(args, sizeof(args), "sim %s --out " DIR "/a", runs[i]);
         CHECK_EQ(fl_test_faultline_run(args, OUT), 0);
         CHECK(fl_test_file_has(DIR "/a/scenario.yaml", "  schedule:\n    - {start: "));
-        CHECK_EQ(fl_test_faultline_run("sim --scenario " DIR "/a/scenario.yaml --out " DIR "/b",
-                                       OUT),
-                 0);
+        CHECK_EQ(
+            fl_test_faultline_run("sim --scenario " DIR "/a/scenario.yaml --out " DIR "/b", OUT),
+            0);
         CHECK(same_file(DIR "/a/history.jsonl", DIR "/b/history.jsonl", 0));
         CHECK(same_file(DIR "/a/scenario.yaml", DIR "/b/scenario.yaml", 3));
     }
     /* an option beside the file changes it: not the same history */
-    CHECK_EQ(fl_test_faultline_run("sim --scenario " DIR "/a/scenario.yaml --seed 10 --out " DIR
-                                   "/c",
-                                   OUT),
+    CHECK_EQ(fl_test_faultline_run(
+                 "sim --scenario " DIR "/a/scenario.yaml --seed 10 --out " DIR "/c", OUT),
              0);
     CHECK(!same_file(DIR "/a/history.jsonl", DIR "/c/history.jsonl", 0));
 }
@@ -93,8 +92,7 @@ static bool sizes(const char *path, unsigned *f0, unsigned *f1, unsigned long lo
 
 /* A failing mutant run shrinks to a scenario no larger, which fails the same way on its own
  * (the verdict's words up to the first detail). */
-static void shrink_one(const char *name, const char *sim_args, const char *budget,
-                       const char *kind)
+static void shrink_one(const char *name, const char *sim_args, const char *budget, const char *kind)
 {
     char args[1024], dir[256];
     snprintf(dir, sizeof(dir), DIR "/%s", name);

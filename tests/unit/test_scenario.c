@@ -97,8 +97,7 @@ TEST(scenario_bad_files_are_refused_with_file_line_and_column)
         {"version: 1\nfaults:\n  schedule:\n    - {start: 1s, length: 1s, kind: gremlins}\n",
          "bad.yaml:4:", "gremlins"},
         {"version: 1\nfaults:\n  schedule:\n    - {start: 1s, length: 1s, kind: loss, p: 2}\n",
-         "bad.yaml:4:",
-         "p"},
+         "bad.yaml:4:", "p"},
         {"version: 1\nseed: &a 1\n", "bad.yaml:2:7:", "anchors"},
         {"version: 1\ncluster: [1, 2]\n", "bad.yaml:2:10: cluster", "expected a mapping"},
         {"version: 1\n---\nversion: 1\n", "bad.yaml:3:1:", "one per file"},
@@ -106,8 +105,8 @@ TEST(scenario_bad_files_are_refused_with_file_line_and_column)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         fl_scenario s;
         char err[FL_SCENARIO_ERR_MAX] = "";
-        int rc = fl_scenario_parse(&s, "bad.yaml", bad[i].text, strlen(bad[i].text), err,
-                                   sizeof(err));
+        int rc =
+            fl_scenario_parse(&s, "bad.yaml", bad[i].text, strlen(bad[i].text), err, sizeof(err));
         if (rc == 0) /* some are impossible only for the simulator */
             rc = fl_scenario_for_sim(&s, err, sizeof(err));
         bool ok = rc == FL_ECONFIG && strstr(err, bad[i].want1) && strstr(err, bad[i].want2);
@@ -138,8 +137,8 @@ TEST(scenario_schedule_the_simulator_cannot_run_is_refused_at_its_fault)
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         fl_scenario s;
         char err[FL_SCENARIO_ERR_MAX] = "";
-        int rc = fl_scenario_parse(&s, "bad.yaml", bad[i].text, strlen(bad[i].text), err,
-                                   sizeof(err));
+        int rc =
+            fl_scenario_parse(&s, "bad.yaml", bad[i].text, strlen(bad[i].text), err, sizeof(err));
         if (rc == 0)
             rc = fl_scenario_for_sim(&s, err, sizeof(err));
         if (rc != FL_ECONFIG || !strstr(err, bad[i].want))
