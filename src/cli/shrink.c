@@ -408,9 +408,15 @@ int shrink_run(const fl_scenario *start, const shrink_opts *so, shrink_result *o
     if (rc == 0 && out->start.violation && out->start.ran)
         rc = expand(&s, sched, n);
     free(sched);
-    for (bool again = out->start.violation && rc == 0; again && !s.stop;)
-        again = cut(&s) | drop_faults(&s) | fewer_ops(&s) | later_start(&s) | fewer_nodes(&s) |
-                fewer_clients(&s) | shorter_faults(&s) | fewer_keys(&s);
+    /* every step of a round runs (no short cut), then another round while any kept a change */
+    static bool (*const steps[])(search *) = {
+        cut,         drop_faults,   fewer_ops,      later_start,
+        fewer_nodes, fewer_clients, shorter_faults, fewer_keys};
+    for (bool again = out->start.violation && rc == 0; again && !s.stop;) {
+        again = false;
+        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+            again = steps[i](&s) || again;
+    }
     out->budget_spent = s.stop;
     out->after = size_of(&s.best, &out->min);
     out->wall_s = now_s() - s.t0;
