@@ -65,10 +65,24 @@ else
   endif
 endif
 
-CPPFLAGS += -Iinclude -Isrc -Itests/harness -D_GNU_SOURCE $(SODIUM_CFLAGS) $(SSL_CFLAGS)
+# libyaml (Debian: libyaml-dev) reads scenario files (src/scenario/scenario_yaml.c, the only
+# user: `faultline sim --scenario`, `faultline nemesis --scenario`, `faultline shrink`), found
+# through pkg-config. Optional like libsodium: without it `make` prints a note, reading a
+# scenario is refused with a message naming the package, and the tests that read one say they
+# skip; writing DIR/scenario.yaml needs no library. CI installs it (.ci/run).
+YAML_LIBS := $(shell pkg-config --libs yaml-0.1 2>/dev/null)
+ifneq ($(YAML_LIBS),)
+  YAML_CFLAGS := $(shell pkg-config --cflags yaml-0.1 2>/dev/null) -DFL_HAVE_YAML
+else
+  ifeq ($(filter clean format format-check,$(MAKECMDGOALS)),)
+    $(info note: libyaml not found by pkg-config: scenario files cannot be read (apt-get install libyaml-dev pkg-config))
+  endif
+endif
+
+CPPFLAGS += -Iinclude -Isrc -Itests/harness -D_GNU_SOURCE $(SODIUM_CFLAGS) $(SSL_CFLAGS) $(YAML_CFLAGS)
 CFLAGS   += -std=c11 $(OPT) $(WARN) -MMD -MP
 LDFLAGS  += $(filter -fsanitize=%,$(OPT))
-LDLIBS   += -lm -lpthread $(SODIUM_LIBS) $(SSL_LIBS)
+LDLIBS   += -lm -lpthread $(SODIUM_LIBS) $(SSL_LIBS) $(YAML_LIBS)
 
 LIB_SRC  := $(sort $(filter-out src/cli/%,$(wildcard src/*/*.c)))
 CLI_SRC  := $(sort $(wildcard src/cli/*.c))
@@ -168,7 +182,7 @@ install: $(LIB) $(BIN) $(SHLIB)
 	ln -sf libfaultline.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libfaultline.so
 	install -m 644 include/faultline/*.h $(DESTDIR)$(INCDIR)/faultline/
 	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCDIR@|$(INCDIR)|' \
-	  -e 's|@VERSION@|$(VERSION)|; s|@LIBS@|$(strip -lm -lpthread $(SODIUM_LIBS) $(SSL_LIBS))|' \
+	  -e 's|@VERSION@|$(VERSION)|; s|@LIBS@|$(strip -lm -lpthread $(SODIUM_LIBS) $(SSL_LIBS) $(YAML_LIBS))|' \
 	  tools/faultline.pc.in >$(DESTDIR)$(LIBDIR)/pkgconfig/faultline.pc
 	install -m 644 docs/faultline.1 $(DESTDIR)$(MANDIR)/man1/faultline.1
 
@@ -192,7 +206,7 @@ format-check:
 # coverage instrumentation and sanitizers (clang only), in build/fuzz/obj/.
 FUZZ_SRC := $(sort $(wildcard fuzz/*.c))
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=build/fuzz/%)
-FUZZ_FLAGS := -std=c11 -O1 -g -Iinclude -Isrc -D_GNU_SOURCE $(SODIUM_CFLAGS) $(SSL_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_FLAGS := -std=c11 -O1 -g -Iinclude -Isrc -D_GNU_SOURCE $(SODIUM_CFLAGS) $(SSL_CFLAGS) $(YAML_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/obj/%.o)
 fuzz: $(FUZZ_BIN)
 build/fuzz/obj/%.o: %.c
@@ -200,7 +214,7 @@ build/fuzz/obj/%.o: %.c
 	clang $(FUZZ_FLAGS) -MMD -MP -c $< -o $@
 build/fuzz/%: fuzz/%.c $(FUZZ_OBJ)
 	@mkdir -p $(@D)
-	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -lm -lpthread $(SODIUM_LIBS) $(SSL_LIBS) -o $@
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer $< $(FUZZ_OBJ) -lm -lpthread $(SODIUM_LIBS) $(SSL_LIBS) $(YAML_LIBS) -o $@
 fuzz-smoke: fuzz
 	@for f in $(FUZZ_BIN); do echo "fuzz: $$f (20 s)"; \
 	  mkdir -p build/fuzz/corpus-$$(basename $$f); \

@@ -119,6 +119,51 @@ typedef struct fl_run_fault {
     fl_time_ns interval_ns; /* >= 1 ms */
 } fl_run_fault;
 
+/* One fault of an explicit schedule (fl_run_config.schedule): when, what, whom, how hard.
+ * A field whose FL_RUN_SPEC_ bit is not in set is chosen when the fault starts, the way the
+ * named nemesis of its kind chooses (a random node, the leader, the run's intensities), from a
+ * random stream of the fault's own; the run hands back every fault with what it chose filled
+ * in (fl_run_result.schedule), so that running that schedule again does exactly the same. */
+#define FL_RUN_SPEC_TARGETS (1u << 0) /* nodes, side, from/to (by kind, see below) */
+#define FL_RUN_SPEC_P       (1u << 1) /* p */
+#define FL_RUN_SPEC_DELAY   (1u << 2) /* delay_ns */
+#define FL_RUN_SPEC_DRIFT   (1u << 3) /* drift_ppm */
+#define FL_RUN_SPEC_CLOCKS  (1u << 4) /* offset_ns[] (clock-offset) or node_ppm[] (clock-drift) */
+#define FL_RUN_SPEC_RESTART (1u << 5) /* restart_ns */
+#define FL_RUN_SCHEDULE_MAX 1024      /* faults of one explicit schedule */
+
+typedef struct fl_run_fault_spec {
+    fl_time_ns start_ns;
+    fl_time_ns length_ns; /* healed at start + length, or with everything at the end of the run */
+    fl_nemesis kind;      /* a plannable kind (fl_nemesis_plannable) */
+    uint32_t set;         /* FL_RUN_SPEC_* */
+    /* targets: crash-*, pause, isolate-one, isolate-leader(-skew), bridge (the bridge),
+     * transfer (the new leader), slow-disk: the nodes (bit id); partition-halves and
+     * partition-random: the side of every node (side[id], 1-based; nodes talk within a side);
+     * one-way: from's messages to `to` are lost (to = 0: to every other node) */
+    uint32_t nodes;
+    uint8_t order[FL_RAFT_NODES_MAX]; /* the nodes of a crash or pause in the order hit */
+    uint32_t n_order;
+    uint8_t side[FL_RAFT_NODES_MAX + 1];
+    fl_node_id from, to;
+    double p;                             /* loss, dup: probability per message */
+    fl_time_ns delay_ns;                  /* delay: extra mean one-way delay */
+    double drift_ppm;                     /* isolate-leader-skew: the clocks' drift */
+    int64_t offset_ns[FL_RAFT_NODES_MAX]; /* clock-offset: node id's jump at [id - 1] */
+    double node_ppm[FL_RAFT_NODES_MAX];   /* clock-drift: node id's drift at [id - 1] */
+    fl_time_ns restart_ns;                /* crash-unsynced: the crashed node restarts after */
+} fl_run_fault_spec;
+
+/* The lane of kind k (faults of one lane act on the same thing and take turns): who talks to
+ * whom 0, crashes 1, pauses 2, link quality 3, clocks 4, transfers 5, membership 6, disks 7. */
+uint32_t fl_run_fault_lane(fl_nemesis k);
+/* Checks an explicit schedule for a cluster of nodes running duration_ns: kinds, times,
+ * targets, and that no two faults of a lane whose end undoes everything it set (who talks to
+ * whom, link quality, clocks, membership) overlap. Returns 0, or FL_ECONFIG with the reason in
+ * why and the index of the fault at fault. */
+int fl_run_schedule_check(const fl_run_fault_spec *s, uint32_t n, uint32_t nodes,
+                          fl_time_ns duration_ns, uint32_t *fault, char *why, size_t why_size);
+
 typedef struct fl_run_config {
     fl_cons_protocol protocol; /* raft (default) or paxos */
     uint64_t seed;
@@ -167,6 +212,18 @@ typedef struct fl_run_config {
                                  them survives) */
     double torn;       /* the probability that the last unsynced write surviving a crash is torn */
     fl_time_ns gst_ns; /* nemesis flp: the adversary acts in [0, gst); 0 = until the heal */
+    /* An explicit schedule (used instead of nemesis and faults when n_schedule > 0): the faults
+     * in order of start, owned by the caller. */
+    const fl_run_fault_spec *schedule;
+    uint32_t n_schedule;
+    uint64_t nemesis_seed;   /* the named nemesis's random stream; 0 = derived from seed */
+    uint32_t value_size;     /* kv workload: bytes of every value; 0 = its own 16..128 */
+    uint64_t ops_max;        /* clients start no operation after this many; 0 = no limit */
+    fl_time_ns ops_start_ns; /* clients start their first operation after this (0: at once) */
+    /* Debugging: stop the run at this time (0 = never), collecting the trace tail there;
+     * what happens before it is the same as without it. */
+    fl_time_ns stop_ns;
+    bool trace_verbose; /* the trace tail describes each node's state and messages */
 } fl_run_config;
 
 /* The node a client process sits beside (its sticky node, and its side under
@@ -228,6 +285,12 @@ typedef struct fl_run_result {
     uint64_t learner_reads;  /* of those, by a learner of its configuration in force */
     uint64_t trace_hash;
     fl_time_ns end_ns;
+    /* the faults as they ran, with whatever they chose filled in, in order of start (an
+     * explicit schedule: all of it, as given, with the choices of those that started): run
+     * as an explicit schedule, it does the same again */
+    fl_run_fault_spec *schedule;
+    size_t n_schedule;
+    bool stopped;                   /* the run ended at stop_ns */
     bool history_oom;               /* the history could not record everything (out of memory) */
     uint64_t arrivals_dropped;      /* open loop: arrivals that found every client busy */
     fl_time_ns election_timeout_ns; /* Raft's base election timeout (timeouts: [base, 2 base)) */

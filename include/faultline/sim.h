@@ -46,6 +46,9 @@ typedef struct fl_sim_proto {
     void (*synced)(void *node, uint64_t token, int status);
     /* One short line for traces (appended to out). May be NULL. */
     void (*describe)(void *node, fl_buf *out);
+    /* A message in a few words for verbose traces ("AppendEntries t3 prev 7@2 +1 commit 6").
+     * May be NULL. */
+    void (*describe_msg)(const uint8_t *msg, size_t len, fl_buf *out);
 } fl_sim_proto;
 
 /* An observer run after every event; returns 0, or nonzero with a reason appended to *why to
@@ -118,7 +121,8 @@ typedef struct fl_sim_config {
     size_t events_max;                         /* pending events, 16..2^26 */
     size_t msg_bytes_max;                      /* one message, 1..2^26 */
     size_t disk_bytes_max;                     /* per node, all files, 1..2^40 */
-    bool trace_verbose; /* store describe() of the node after every event in the trace ring */
+    bool trace_verbose; /* store describe() of the node after every event in the trace ring
+                           (and of the message delivered, describe_msg) */
     bool quiet;         /* do not print the violation and trace tail to stderr when a check fails */
 } fl_sim_config;
 

@@ -37,5 +37,6 @@ int fl_cmd_certs(int argc, char **argv);
  * Returns 0 or -1 (message printed). */
 int fl_cli_write_report(const char *dir, const char *file, bool quiet);
 int fl_cmd_nemesis(int argc, char **argv);
+int fl_cmd_shrink(int argc, char **argv);
 
 #endif

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "faultline/hist.h"
 #include "sim_eval.h"
+#include "sim_scenario.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,8 +160,9 @@ int fl_cmd_demo(int argc, char **argv)
     tell_leaders(&r, &oc);
     tell_service(&oc);
     tell_verdict(&r, &oc);
-    if (sim_write_outputs(o.out_dir, &o.run, &r, &oc) == 0)
-        printf("\nWrote %s/results.json, history.jsonl and timeline.jsonl.\n"
+    if (sim_write_outputs(o.out_dir, &o.run, &r, &oc) == 0 &&
+        sim_scenario_write(o.out_dir, "scenario.yaml", &o, &o.run, &r) == 0)
+        printf("\nWrote %s/results.json, history.jsonl, timeline.jsonl and scenario.yaml.\n"
                "Report: %s/report.html (the pictures of this run: open it in a browser)\n",
                o.out_dir, o.out_dir);
     printf("\nTry: faultline sim --nodes 5 --seed 7 --duration 30s --nemesis mix --out out/\n"

@@ -46,7 +46,11 @@ static void usage(FILE *f)
                "  --no-tuned        only the generic hunt\n"
                "  --jobs N          worker processes (number of cores)\n"
                "  --no-control      skip the runs without the mutant\n"
-               "  --json FILE       also write the table as JSON\n\n"
+               "  --json FILE       also write the table as JSON\n"
+               "  --shrink          shrink each mutant's first failing kv run (faultline shrink)\n"
+               "                    and show what was left: faults, operations, run length\n"
+               "  --shrink-budget D time to shrink each (60s)\n"
+               "  --shrink-out DIR  write each minimal scenario to DIR/MUTANT/minimal.yaml\n\n"
                "exit status: 0 every mutant caught by every hunt and every control clean, 1\n"
                "otherwise, 2 bad usage.\n");
 }
@@ -56,6 +60,9 @@ typedef struct args {
     bool only[64]; /* catalogue entries chosen by --mutant */
     bool some;     /* any --mutant: only those */
     const char *json;
+    bool shrink;
+    double shrink_s;
+    const char *shrink_out;
 } args;
 
 /* Options without a value; false if opt is none of them. */
@@ -67,6 +74,8 @@ static bool flag(args *a, const char *opt)
         a->mo.generic = true;
     else if (!strcmp(opt, "--no-tuned"))
         a->mo.tuned = false;
+    else if (!strcmp(opt, "--shrink"))
+        a->shrink = true;
     else
         return false;
     return true;
@@ -74,7 +83,8 @@ static bool flag(args *a, const char *opt)
 
 static int parse_args(args *a, int argc, char **argv)
 {
-    *a = (args){.mo = {.first_seed = 1, .max_seeds = 200, .control = true, .tuned = true}};
+    *a = (args){.mo = {.first_seed = 1, .max_seeds = 200, .control = true, .tuned = true},
+                .shrink_s = 60};
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
@@ -113,6 +123,16 @@ static int parse_args(args *a, int argc, char **argv)
             a->only[k - all] = a->some = true;
         } else if (!strcmp(opt, "--json")) {
             a->json = v;
+        } else if (!strcmp(opt, "--shrink-out")) {
+            a->shrink_out = v;
+        } else if (!strcmp(opt, "--shrink-budget")) {
+            fl_time_ns t;
+            if (fl_parse_duration(v, &t) || t < FL_NS_PER_S) {
+                fprintf(stderr, "faultline mutants: --shrink-budget %s: a time of at least 1s\n",
+                        v);
+                return FL_EXIT_USAGE;
+            }
+            a->shrink_s = (double)t / 1e9;
         } else {
             fprintf(stderr, "faultline mutants: unknown option '%s' (see --help)\n", opt);
             return FL_EXIT_USAGE;
@@ -253,8 +273,8 @@ static void json_hunt(fl_json *j, const mutant_hunt *m)
 }
 
 /* The tuned hunt's fields at the top level (as before the generic hunt existed), the generic
- * hunt's in "generic". */
-static void json_one(fl_json *j, const mutant_result *r)
+ * hunt's in "generic", the shrunk run's in "shrink". */
+static void json_one(fl_json *j, const mutant_result *r, const mutant_shrink *sh)
 {
     fl_json_obj_begin(j);
     fl_json_kv_str(j, "mutant", r->name);
@@ -267,11 +287,13 @@ static void json_one(fl_json *j, const mutant_result *r)
         json_hunt(j, &r->generic);
         fl_json_obj_end(j);
     }
+    if (sh)
+        mutants_shrink_json(j, sh);
     fl_json_obj_end(j);
 }
 
-static int write_json(const char *path, const mutant_result *res, size_t n, const args *a,
-                      double wall)
+static int write_json(const char *path, const mutant_result *res, const mutant_shrink *sh, size_t n,
+                      const args *a, double wall)
 {
     fl_buf b;
     fl_buf_init(&b);
@@ -288,7 +310,7 @@ static int write_json(const char *path, const mutant_result *res, size_t n, cons
     fl_json_key(&j, "mutants");
     fl_json_arr_begin(&j);
     for (size_t i = 0; i < n; i++)
-        json_one(&j, &res[i]);
+        json_one(&j, &res[i], a->shrink ? &sh[i] : NULL);
     fl_json_arr_end(&j);
     fl_json_obj_end(&j);
     fl_buf_put_u8(&b, '\n');
@@ -319,6 +341,7 @@ int fl_cmd_mutants(int argc, char **argv)
     const mutant_kind *kinds;
     size_t n_all = mutants_catalogue(&kinds);
     static mutant_result res[64];
+    static mutant_shrink shr[64];
     size_t n = 0;
     double t0 = wall_now();
     bool all_good = true;
@@ -332,13 +355,17 @@ int fl_cmd_mutants(int argc, char **argv)
                 a.mo.tuned && a.mo.generic ? ";" : "", a.mo.generic ? " generic: the swarm" : "");
         if (mutants_run_one(&a.mo, &kinds[i], &res[n]))
             return FL_EXIT_USAGE;
+        if (a.shrink && mutants_shrink_one(&res[n], a.shrink_s, a.shrink_out, &shr[n]))
+            return FL_EXIT_USAGE;
         const mutant_result *r = &res[n++];
         all_good &=
             (!a.mo.tuned || hunt_good(&r->tuned)) && (!a.mo.generic || hunt_good(&r->generic));
     }
     double wall = wall_now() - t0;
     print_table(res, n, &a, wall);
-    if (a.json && write_json(a.json, res, n, &a, wall))
+    if (a.shrink)
+        mutants_shrink_print(res, shr, n, a.shrink_s);
+    if (a.json && write_json(a.json, res, shr, n, &a, wall))
         return FL_EXIT_USAGE;
     return all_good ? 0 : FL_EXIT_VIOLATION;
 }

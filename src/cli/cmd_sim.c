@@ -8,6 +8,7 @@
 #include "faultline/raft_chaos.h"
 #include "sim_cap.h"
 #include "sim_eval.h"
+#include "sim_scenario.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -95,14 +96,20 @@ static int single_run(const sim_opts *o)
                (unsigned long long)r.churn_asked, (unsigned long long)r.churn_refused,
                (unsigned long long)r.joint_committed, (unsigned long long)r.config_committed,
                (unsigned long long)r.removed_stepdowns, (unsigned long long)r.joint_elections);
-    if (o->out_dir && sim_write_outputs(o->out_dir, &o->run, &r, &oc) == 0 && !o->quiet)
-        printf("output   %s/results.json, history.jsonl, timeline.jsonl; report %s/report.html\n",
+    if (o->out_dir && sim_write_outputs(o->out_dir, &o->run, &r, &oc) == 0 &&
+        sim_scenario_write(o->out_dir, "scenario.yaml", o, &o->run, &r) == 0 && !o->quiet)
+        printf("output   %s/results.json, history.jsonl, timeline.jsonl, scenario.yaml; report "
+               "%s/report.html\n",
                o->out_dir, o->out_dir);
     printf("verdict  %s\n", oc.violation ? oc.what : "no violation found");
     if (oc.violation) {
         char repro[2048];
         sim_opts_seed_repro(o, o->run.seed, repro, sizeof(repro));
         printf("reproduce: %s\n", repro);
+        if (o->out_dir)
+            printf("scenario:  faultline sim --scenario %s/scenario.yaml   (smaller: faultline "
+                   "shrink %s)\n",
+                   o->out_dir, o->out_dir);
         if (o->swarm)
             printf("world:     %s\n", world);
         if (!oc.safe || !oc.live)

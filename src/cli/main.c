@@ -18,6 +18,8 @@ static const fl_cli_command commands[] = {
     {"sim", "one simulated run, or a campaign over many seeds", fl_cmd_sim},
     {"mutants", "every planted Raft bug hunted by simulated campaigns: which check, how fast",
      fl_cmd_mutants},
+    {"shrink", "a failing simulated run made smaller: its smallest failing scenario",
+     fl_cmd_shrink},
     {"merge", "combine the shard results of a campaign", fl_cmd_merge},
     {"report", "one self-contained HTML page of pictures of a run (or a campaign)", fl_cmd_report},
     {"check", "is a history linearizable? (JSON lines or Jepsen EDN)", fl_cmd_check},

@@ -286,7 +286,9 @@ static int hunt_one(const mutants_opts *mo, const mutant_kind *k, bool tuned, mu
     out->crashes = crashes > 0 ? crashes : 0;
     out->detected = h.found;
     out->seeds_run = h.found ? h.seed - mo->first_seed + 1 : h.below;
+    out->kv = !o.chaos && !o.crash_points;
     if (h.found) {
+        sim_opts_world(&o, h.seed, &out->world);
         out->seed = h.seed;
         snprintf(out->what, sizeof(out->what), "%s", h.what);
         classify(&h, out->check, sizeof(out->check));

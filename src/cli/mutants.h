@@ -10,6 +10,8 @@
 #ifndef FL_CLI_MUTANTS_H
 #define FL_CLI_MUTANTS_H
 
+#include "faultline/json.h"
+#include "shrink.h"
 #include "sim_opts.h"
 
 #include "faultline/cons.h"
@@ -53,6 +55,8 @@ typedef struct mutant_hunt {
     char control_what[720]; /* ... and what it was */
     int crashes;            /* seeds whose process died (each a detection or a finding) */
     double wall_s;          /* the campaign and its control */
+    bool kv;                /* its runs are simulated kv runs (not --chaos, --crash-points) */
+    fl_run_config world;    /* detected, kv: the run of the detecting seed */
 } mutant_hunt;
 
 typedef struct mutant_result {
@@ -73,5 +77,28 @@ typedef struct mutants_opts {
 /* Runs the hunts of mutant k that mo asks for (with their controls); fills out. Returns 0,
  * or FL_EXIT_USAGE if a spec does not parse (message printed). */
 int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result *out);
+
+/* mutants_shrink.c: --shrink, one mutant's first failing kv run shrunk (shrink.h). */
+typedef struct mutant_shrink {
+    bool ran;         /* a kv run was shrunk */
+    const char *hunt; /* "tuned" or "generic" */
+    char why[200];    /* when it did not run: why */
+    bool failed;      /* the run failed again (it must: it is deterministic) */
+    char kind[96], what[400];
+    shrink_size before, after;
+    uint32_t runs;
+    double wall_s;
+    bool budget_spent;
+    bool goal;       /* at most 3 faults and at most 10% of the operations left */
+    char file[1100]; /* where its minimal.yaml went */
+} mutant_shrink;
+
+/* Shrinks m's first failing kv run within seconds; writes OUT_DIR/NAME/minimal.yaml (and
+ * -trace.txt) when out_dir is not NULL. Returns 0 or FL_EXIT_USAGE. */
+int mutants_shrink_one(const mutant_result *m, double seconds, const char *out_dir,
+                       mutant_shrink *out);
+void mutants_shrink_print(const mutant_result *res, const mutant_shrink *sh, size_t n,
+                          double budget);
+void mutants_shrink_json(fl_json *j, const mutant_shrink *s);
 
 #endif

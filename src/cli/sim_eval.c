@@ -39,6 +39,11 @@ static void check_history(const sim_opts *o, const fl_run_config *c, const fl_ru
         const char *key =
             lr.cex.key == FL_KEY_NONE ? "(none)" : fl_history_str(&r->history, lr.cex.key, NULL);
         snprintf(out->lin_key, sizeof(out->lin_key), "%s", key);
+        if (lr.cex.blocked < lr.op_count) {
+            const fl_op *op = &lr.ops[lr.cex.blocked];
+            uint32_t ev = op->ret != FL_EV_NONE ? op->ret : op->call;
+            out->lin_at_ns = ev < r->history.count ? r->history.events[ev].time : 0;
+        }
     }
     fl_lincheck_result_free(&lr);
 }

@@ -14,6 +14,7 @@ typedef struct sim_outcome {
     bool checked;                 /* the linearizability checker ran */
     fl_verdict lin;               /* its verdict */
     char lin_key[64];             /* the violating key, if any */
+    fl_time_ns lin_at_ns;         /* ... and when its blocked op completed (or was invoked) */
     fl_time_ns lin_ns;            /* how long the check took (wall) */
     bool live;                    /* a write succeeded after the heal, in time */
     bool violation;               /* !safe || lin == VIOLATION || !live */

@@ -8,6 +8,7 @@
 #include "faultline/raft.h"
 #include "faultline/swarm.h"
 #include "faultline/cons.h"
+#include "sim_scenario.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,8 @@ void sim_opts_usage(FILE *out)
         "nemesis, checked after every event (the protocol's safety invariants) and at the end\n"
         "(linearizability, liveness after the heal). Same seed, same run, byte for byte.\n\n"
         "run:\n"
+        "  --scenario F             the run scenario file F describes (docs/scenarios.md);\n"
+        "                           options given beside it change it\n"
         "  --protocol P             the consensus protocol: raft or paxos (raft)\n"
         "  --nodes N                cluster size, 1..16 (5)\n"
         "  --seed S                 the seed (1)\n"
@@ -285,6 +288,14 @@ static int parse_named(parser *p, sim_opts *o)
         return fl_run_read_at_parse(v, &o->run.read_at)
                    ? 0
                    : bad(p, v, "expected leader, any or sticky");
+    if (!strcmp(opt, "--scenario")) {
+        o->scenario = v;
+        return 0;
+    }
+    if (!strcmp(opt, "--nemesis") || !strcmp(opt, "--faults")) {
+        o->run.schedule = NULL; /* instead of a scenario's schedule */
+        o->run.n_schedule = 0;
+    }
     if (!strcmp(opt, "--nemesis")) {
         o->run.n_faults = 0; /* one or the other: the last given */
         o->nemesis_set = true;
@@ -445,7 +456,7 @@ static int parse_one(parser *p, sim_opts *o)
         return parse_compare(p, o);
     if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
         !strcmp(a, "--read-at") || !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") ||
-        !strcmp(a, "--out") || !strcmp(a, "--faults"))
+        !strcmp(a, "--out") || !strcmp(a, "--faults") || !strcmp(a, "--scenario"))
         return parse_named(p, o);
     fprintf(stderr, "faultline sim: unknown option '%s' (see faultline sim --help)\n", a);
     return FL_EXIT_USAGE;
@@ -518,7 +529,17 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
                         "draws its own parameters)\n");
         return FL_EXIT_USAGE;
     }
-    o->swarm |= o->campaign && !o->fixed && !o->chaos; /* a campaign's default */
+    if (o->scenario && (o->swarm || o->chaos || o->crash_points)) {
+        fprintf(stderr, "faultline sim: --scenario goes with neither --swarm, --chaos nor "
+                        "--crash-points\n");
+        return FL_EXIT_USAGE;
+    }
+    if (o->scenario) { /* the scenario, then the options given over it */
+        rc = sim_scenario_apply(o, o->scenario);
+        if (rc || (rc = apply(o, argc, argv)) != 0)
+            return rc;
+    }
+    o->swarm |= o->campaign && !o->fixed && !o->chaos && !o->scenario; /* a campaign's default */
     if (o->swarm) /* the world of the seed; a campaign checks its first seed's here */
         sim_opts_world(o, o->campaign ? o->seed_first : o->run.seed, &o->run);
     char why[200];
@@ -554,7 +575,8 @@ void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)
  * Returns how many words to skip (0: keep it). */
 static int campaign_only(const char *a)
 {
-    static const char *const with_value[] = {"--seeds", "--shard", "--jobs", "--out", "--seed"};
+    static const char *const with_value[] = {"--seeds", "--shard", "--jobs",
+                                             "--out",   "--seed",  "--scenario"};
     static const char *const flags[] = {"--swarm", "--fixed", "--quiet", "-q", "--verbose", "-v"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
         if (!strcmp(a, with_value[i]))
@@ -567,13 +589,16 @@ static int campaign_only(const char *a)
 
 void sim_opts_seed_repro(const sim_opts *o, uint64_t seed, char *out, size_t out_size)
 {
-    if (!o->swarm) {
+    if (!o->swarm && !o->scenario) {
         fl_run_config c;
         sim_opts_world(o, seed, &c);
         sim_opts_repro(&c, out, out_size);
         return;
     }
-    int n = snprintf(out, out_size, "faultline sim --swarm --seed %llu", (unsigned long long)seed);
+    int n = o->swarm ? snprintf(out, out_size, "faultline sim --swarm --seed %llu",
+                                (unsigned long long)seed)
+                     : snprintf(out, out_size, "faultline sim --scenario %s --seed %llu",
+                                o->scenario, (unsigned long long)seed);
     size_t used = n > 0 ? (size_t)n : 0;
     for (int i = 1; i < o->argc && used < out_size; i++) {
         int skip = campaign_only(o->argv[i]);

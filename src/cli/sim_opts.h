@@ -22,8 +22,9 @@ typedef struct sim_opts {
     /* Swarm (--swarm; the default of a campaign without --fixed): each seed draws its world
      * (swarm.h), then the options given here are applied over it, fixing those axes. */
     bool swarm;
-    bool fixed; /* --fixed: every seed of a campaign runs exactly the options given */
-    int argc;   /* the options as given (argv[0] is the command), for each seed's world */
+    bool fixed;           /* --fixed: every seed of a campaign runs exactly the options given */
+    const char *scenario; /* --scenario F: the run F describes, the options given over it */
+    int argc;             /* the options as given (argv[0] is the command), for each seed's world */
     char **argv;
     bool cap;         /* --cap: the CAP demonstration, one run per read mode (sim_cap.h) */
     bool nemesis_set; /* --nemesis given */

@@ -349,6 +349,7 @@ static const fl_sim_proto cons_proto = {
     .timer = node_timer,
     .synced = node_synced,
     .describe = node_describe,
+    .describe_msg = fl__cons_msg_describe,
 };
 
 const fl_sim_proto *fl_cons_sim_proto(void)

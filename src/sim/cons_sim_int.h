@@ -66,4 +66,7 @@ void fl__cs_violation(fl_cons_sim *cs, const char *what);
 /* The node's applied digest after up's entries must be the committed chain there. */
 void fl__cs_digest(cs_node *n, const fl_cons_update *up);
 
+/* cons_sim_msg.c: a message in a few words (fl_sim_proto describe_msg). */
+void fl__cons_msg_describe(const uint8_t *msg, size_t len, fl_buf *out);
+
 #endif

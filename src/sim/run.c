@@ -143,6 +143,17 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--reads and --cas are percentages that add up to at most 100");
     if (!(c->torn >= 0 && c->torn <= 1))
         REFUSE("--torn is a probability: 0..1");
+    if (c->value_size > 1000000 || (c->value_size && c->value_size < 20))
+        REFUSE("value size %u: 20..1000000 bytes (a value holds its unique number)", c->value_size);
+    if (c->ops_start_ns >= c->duration_ns)
+        REFUSE("the workload's start must come before the end of the run");
+    if (c->n_schedule && (c->n_faults || c->nemesis != FL_NEMESIS_NONE))
+        REFUSE("an explicit schedule goes with neither --nemesis nor --faults");
+    uint32_t bad;
+    char sched_why[160];
+    if (c->n_schedule && fl_run_schedule_check(c->schedule, c->n_schedule, c->nodes, c->duration_ns,
+                                               &bad, sched_why, sizeof(sched_why)))
+        REFUSE("fault %u of the schedule: %s", bad + 1, sched_why);
     return c->protocol == FL_CONS_PAXOS ? paxos_validate(c, why, why_size)
                                         : raft_validate(c, why, why_size);
 }
@@ -398,6 +409,7 @@ static int setup(run *rn)
     sc.seed = c->seed;
     sc.nodes = c->nodes;
     sc.quiet = true; /* the caller reports violations */
+    sc.trace_verbose = c->trace_verbose;
     sc.link.delay = fl_sim_dist_exp(c->net_delay_ns / 2, c->net_delay_ns / 2);
     sc.disk_sync = c->slow_disks ? fl_sim_dist_uniform(5 * FL_NS_PER_MS, 50 * FL_NS_PER_MS)
                                  : fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
@@ -449,7 +461,9 @@ static void collect(run *rn)
         r->violation_event = v->event;
         r->violation_time_ns = v->time_ns;
     }
-    if (v->found || !r->live)
+    if (!rn->healed) /* stopped by a violation (or stop_ns): its faults end here */
+        fl__nemesis_record_open(rn);
+    if (v->found || !r->live || r->stopped)
         fl_sim_trace_tail_text(rn->sim, r->trace_tail, sizeof(r->trace_tail));
     r->sim = *fl_sim_get_stats(rn->sim);
     r->elections = rn->cs.stats.elections;
@@ -495,7 +509,9 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
             fl__nemesis_start(rn);
         fl__clients_start(rn);
         fl_sim_schedule(rn->sim, c->duration_ns, heal, rn);
-        fl_sim_run_until(rn->sim, c->duration_ns + c->liveness_ns);
+        fl_time_ns end = c->duration_ns + c->liveness_ns;
+        r->stopped = c->stop_ns && c->stop_ns < end;
+        fl_sim_run_until(rn->sim, r->stopped ? c->stop_ns : end);
         collect(rn);
     }
     rn->done = true;
@@ -503,6 +519,7 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
     fl__clients_free_msgs(rn);
     fl_cons_sim_free(&rn->cs);
     fl__clients_free(rn);
+    fl__nemesis_free(rn);
     for (uint32_t i = 0; i <= FL_RAFT_NODES_MAX; i++) {
         fl__clients_drop_reads(&rn->nodes[i]);
         free(rn->nodes[i].reads);
@@ -519,6 +536,7 @@ void fl_run_result_free(fl_run_result *r)
     free(r->roles);
     free(r->services);
     free(r->faults);
+    free(r->schedule);
     fl_timeline_free(&r->timeline);
     memset(r, 0, sizeof(*r));
 }

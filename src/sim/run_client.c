@@ -519,6 +519,8 @@ static void start_op(fl_sim *sim, void *arg)
     (void)sim;
     if (rn->stopping || c->busy)
         return;
+    if (rn->cfg->ops_max && rn->res->ops_invoked >= rn->cfg->ops_max)
+        return; /* the run's operations are all out */
     fl_workload_op op;
     fl_workload_next(&c->gen, &c->rng, &op);
     begin_op(rn, c, &op);
@@ -546,6 +548,8 @@ static int client_init(run *rn, run_client *c, uint32_t idx, uint32_t writers)
     wc.weights[FL_KV_PUT] = 100 - cfg->reads_pct - cfg->cas_pct;
     if (cfg->keys)
         wc.key_count = cfg->keys;
+    if (cfg->value_size && cfg->workload == FL_RUN_KV)
+        wc.value_size_min = wc.value_size_max = cfg->value_size;
     wc.writer_id = idx;
     wc.writer_count = writers;
     return fl_workload_init(&c->gen, &wc);
@@ -601,13 +605,14 @@ static void arrival(fl_sim *sim, void *arg)
 
 void fl__clients_start(run *rn)
 {
+    fl_time_ns start = rn->cfg->ops_start_ns;
     if (rn->cfg->rate > 0) {
-        fl_sim_schedule(rn->sim, 0, arrival, rn);
+        fl_sim_schedule(rn->sim, start, arrival, rn);
         return;
     }
     for (uint32_t i = 0; i < rn->n_clients; i++) {
         fl_time_ns at = fl_rng_below(&rn->rng, 10 * FL_NS_PER_MS);
-        fl_sim_schedule(rn->sim, at, start_op, &rn->clients[i]);
+        fl_sim_schedule(rn->sim, start + at, start_op, &rn->clients[i]);
     }
 }
 

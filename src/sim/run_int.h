@@ -49,9 +49,10 @@ typedef struct run run;
  * one lane per kind of thing its faults touch, each lane on a random stream of its own. */
 typedef struct run_lane {
     run *rn;
-    fl_rng *rng; /* &own for a plan's lane, else the run's stream */
+    fl_rng *rng; /* &own */
     fl_rng own;
     uint32_t plan; /* bit i: cfg->faults[i] belongs to this lane (0: the named nemesis) */
+    size_t spec;   /* the current fault in res->schedule (an explicit schedule: its index) */
     bool on;
     fl_time_ns start_ns;
     fl_time_ns interval_ns;              /* of the current fault */
@@ -96,9 +97,14 @@ struct run {
     size_t roles_cap, services_cap, faults_cap;
     uint64_t read_ctx_next;
     struct cmsg *msgs; /* client <-> node messages in flight (run_client.c) */
-    /* nemesis: one lane for a named nemesis, one per kind of thing touched for a plan */
-    run_lane lanes[RUN_LANES_MAX];
+    /* nemesis: one lane for a named nemesis, one per kind of thing touched for a plan (in
+     * lane_buf), one per fault of an explicit schedule (allocated) */
+    run_lane lane_buf[RUN_LANES_MAX];
+    run_lane *lanes;
     uint32_t n_lanes;
+    size_t schedule_cap;
+    struct run_sched_ev *sched; /* an explicit schedule's starts and ends, in order */
+    size_t n_sched, sched_next;
     struct run_restart {
         run *rn;
         fl_node_id id;
@@ -150,6 +156,17 @@ void fl__clients_drop_reads(run_node *n);
 bool fl__nemesis_churns(const fl_run_config *c); /* the cluster starts with spares outside */
 void fl__nemesis_start(run *rn);
 void fl__nemesis_heal_all(run *rn);
+void fl__nemesis_free(run *rn);
+/* Records the faults still on (the run stopped before its heal) as ending now. */
+void fl__nemesis_record_open(run *rn);
+/* Starts fault *sp in lane l (l->spec is its index in res->schedule), choosing what sp leaves
+ * open from l->rng and filling it in. */
+void fl__fault_start(run_lane *l, fl_run_fault_spec *sp);
+/* Ends lane l's current fault and records its interval for the report. */
+void fl__fault_end(run_lane *l);
+
+/* run_schedule.c: an explicit schedule (fl_run_config.schedule). Returns 0 or FL_ENOMEM. */
+int fl__schedule_start(run *rn);
 /* Node id just became leader (leader-churn reacts to it). */
 void fl__nemesis_new_leader(run *rn, fl_node_id id);
 /* partition-sides: client (index) cannot reach node, nor hear from it: they are on opposite

@@ -1,14 +1,19 @@
 /* run_nemesis.c: fault schedules for a simulated run (run.h). A fault starts, lasts its
  * interval, heals, and after as long again the next one starts. A named nemesis is one such
  * schedule ("mix" picks a random kind each time); a fault plan (--faults) runs one schedule
- * per lane, the kinds of a lane taking turns (run_int.h). Every fault interval is recorded
- * for reports. At the end of the run everything heals (fl__nemesis_heal_all). */
+ * per lane, the kinds of a lane taking turns (run_int.h). Each lane draws from a random stream
+ * of its own, so the clients' draws do not depend on the faults. Every fault is recorded as it
+ * starts, with whatever it chose (its targets, intensities), in res->schedule: run as an
+ * explicit schedule (run_schedule.c) it does exactly the same again. Every fault interval is
+ * also recorded for reports. At the end of the run everything heals (fl__nemesis_heal_all). */
 #include "run_int.h"
 
 #include "faultline/assert.h"
 #include "faultline/error.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Both tables must name every nemesis: checked below. */
@@ -160,49 +165,129 @@ static void targets_groups(run_lane *l, const fl_sim_conn *c)
     }
 }
 
-static void partition(run_lane *l, fl_nemesis kind)
+static fl_node_id lowest(uint32_t nodes)
+{
+    return nodes ? (fl_node_id)__builtin_ctz(nodes) : FL_NODE_NONE;
+}
+
+/* The sides of c: nodes that hear each other both ways share one (numbered from 1). */
+static void sides_of(const fl_sim_conn *c, uint32_t n, uint8_t *side)
+{
+    memset(side, 0, FL_RAFT_NODES_MAX + 1);
+    uint8_t k = 0;
+    for (fl_node_id a = 1; a <= n; a++) {
+        if (side[a])
+            continue;
+        side[a] = ++k;
+        for (fl_node_id b = a + 1; b <= n; b++)
+            if (!side[b] && fl_sim_conn_can(c, a, b) && fl_sim_conn_can(c, b, a))
+                side[b] = k;
+    }
+}
+
+static void conn_of_sides(fl_sim_conn *c, uint32_t n, const uint8_t *side)
+{
+    fl_sim_conn_full(c, n);
+    for (fl_node_id a = 1; a <= n; a++)
+        for (fl_node_id b = 1; b <= n; b++)
+            if (side[a] != side[b])
+                fl_sim_conn_block(c, a, b);
+}
+
+/* A partition of kind; its shape from sp when given, else chosen (and written to sp). */
+static void partition(run_lane *l, fl_nemesis kind, fl_run_fault_spec *sp)
 {
     run *rn = l->rn;
     fl_sim_conn c;
     uint32_t n = rn->cfg->nodes;
+    bool given = sp->set & FL_RUN_SPEC_TARGETS;
     fl_node_id leader = fl_raft_sim_leader(rn->sim);
-    fl_node_id any = (fl_node_id)fl_rng_range(l->rng, 1, n);
+    fl_node_id any = given ? 1 : (fl_node_id)fl_rng_range(l->rng, 1, n);
+    fl_node_id one = given ? lowest(sp->nodes) : FL_NODE_NONE;
     switch (kind) {
     case FL_NEMESIS_PARTITION_HALVES:
-        fl_sim_conn_halves(&c, n);
-        break;
     case FL_NEMESIS_PARTITION_RANDOM:
-        fl_sim_conn_random_halves(&c, n, l->rng);
+        if (given)
+            conn_of_sides(&c, n, sp->side);
+        else if (kind == FL_NEMESIS_PARTITION_HALVES)
+            fl_sim_conn_halves(&c, n);
+        else
+            fl_sim_conn_random_halves(&c, n, l->rng);
+        sides_of(&c, n, sp->side);
         break;
     case FL_NEMESIS_ISOLATE_ONE:
-        fl_sim_conn_isolate(&c, n, any);
-        break;
     case FL_NEMESIS_ISOLATE_LEADER:
-        fl_sim_conn_isolate(&c, n, leader ? leader : any);
+    case FL_NEMESIS_BRIDGE:
+        if (!given)
+            one = kind == FL_NEMESIS_ISOLATE_LEADER && leader ? leader : any;
+        if (kind == FL_NEMESIS_BRIDGE)
+            fl_sim_conn_bridge(&c, n, one);
+        else
+            fl_sim_conn_isolate(&c, n, one);
+        sp->nodes = 1u << one;
         break;
     case FL_NEMESIS_MAJORITIES_RING:
         fl_sim_conn_majorities_ring(&c, n);
         break;
-    case FL_NEMESIS_BRIDGE:
-        fl_sim_conn_bridge(&c, n, any);
-        break;
-    default:
-        fl_sim_conn_one_way(&c, n, leader ? leader : any, any % n + 1);
+    default: /* one-way */
+        if (!given) {
+            sp->from = leader ? leader : any;
+            sp->to = (fl_node_id)(any % n + 1);
+        }
+        fl_sim_conn_full(&c, n);
+        for (fl_node_id b = 1; b <= n; b++)
+            if (b == sp->to || (sp->to == FL_NODE_NONE && b != sp->from))
+                fl_sim_conn_block(&c, sp->from, b);
     }
+    sp->set |= FL_RUN_SPEC_TARGETS;
     fl_sim_set_conn(rn->sim, &c);
     if (kind == FL_NEMESIS_MAJORITIES_RING)
         targets_add(l, "every node sees a different majority", 0, 0);
     else if (kind == FL_NEMESIS_BRIDGE)
-        targets_add(l, "n%u bridges the halves", any, 0);
+        targets_add(l, "n%u bridges the halves", one, 0);
+    else if (kind == FL_NEMESIS_ONE_WAY && sp->to)
+        targets_add(l, "n%u -/-> n%u", sp->from, sp->to);
     else if (kind == FL_NEMESIS_ONE_WAY)
-        targets_add(l, "n%u -/-> n%u", leader ? leader : any, any % n + 1);
+        targets_add(l, "n%u -/-> every other node", sp->from, 0);
     else
         targets_groups(l, &c);
 }
 
-static void crash(run_lane *l, fl_nemesis kind)
+/* The nodes of sp in the order given (or hit), into ids; how many. */
+static uint32_t target_order(const fl_run_fault_spec *sp, uint32_t n, fl_node_id *ids)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < sp->n_order && i < FL_RAFT_NODES_MAX; i++)
+        ids[k++] = sp->order[i];
+    for (fl_node_id id = 1; id <= n && !sp->n_order; id++)
+        if ((sp->nodes >> id) & 1)
+            ids[k++] = id;
+    return k;
+}
+
+static void target_add(fl_run_fault_spec *sp, fl_node_id id)
+{
+    sp->nodes |= 1u << id;
+    if (sp->n_order < FL_RAFT_NODES_MAX)
+        sp->order[sp->n_order++] = (uint8_t)id;
+}
+
+/* Crashes the nodes of sp when given (those up), else as kind chooses (written to sp). */
+static void crash(run_lane *l, fl_nemesis kind, fl_run_fault_spec *sp)
 {
     run *rn = l->rn;
+    if (sp->set & FL_RUN_SPEC_TARGETS) {
+        fl_node_id ids[FL_RAFT_NODES_MAX];
+        uint32_t k = target_order(sp, rn->cfg->nodes, ids);
+        for (uint32_t i = 0; i < k; i++)
+            if (ids[i] <= rn->cfg->nodes &&
+                fl_sim_node_state_of(rn->sim, ids[i]) == FL_SIM_NODE_UP) {
+                fl_sim_crash(rn->sim, ids[i]);
+                targets_add(l, l->n ? ",n%u" : "n%u", ids[i], 0);
+                l->nodes[l->n++] = ids[i];
+            }
+        return;
+    }
     uint32_t count = kind == FL_NEMESIS_CRASH_MINORITY ? (rn->cfg->nodes - 1) / 2 : 1;
     for (uint32_t i = 0; i < count && i < FL_RAFT_NODES_MAX; i++) {
         fl_node_id id = kind == FL_NEMESIS_CRASH_LEADER ? fl_raft_sim_leader(rn->sim) : 0;
@@ -213,19 +298,55 @@ static void crash(run_lane *l, fl_nemesis kind)
         fl_sim_crash(rn->sim, id);
         targets_add(l, l->n ? ",n%u" : "n%u", id, 0);
         l->nodes[l->n++] = id;
+        target_add(sp, id);
     }
+    sp->set |= FL_RUN_SPEC_TARGETS;
 }
 
-static void clocks(run_lane *l, fl_nemesis kind)
+/* Pauses the nodes of sp when given (those up), else a random node that is up. */
+static void pause_nodes(run_lane *l, fl_run_fault_spec *sp)
 {
     run *rn = l->rn;
-    for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
-        double u = fl_rng_double(l->rng) * 2 - 1;
-        if (kind == FL_NEMESIS_CLOCK_OFFSET)
-            fl_sim_clock_jump(rn->sim, id, (int64_t)(u * (double)rn->cfg->clock_offset_ns));
-        else
-            fl_sim_clock_set_drift(rn->sim, id, u * rn->cfg->clock_drift_ppm);
+    fl_node_id ids[FL_RAFT_NODES_MAX];
+    uint32_t k = 0;
+    if (!(sp->set & FL_RUN_SPEC_TARGETS)) {
+        fl_node_id id = random_up(l);
+        if (id)
+            ids[k++] = id;
+        sp->set |= FL_RUN_SPEC_TARGETS;
+    } else {
+        k = target_order(sp, rn->cfg->nodes, ids);
     }
+    sp->nodes = 0;
+    sp->n_order = 0;
+    for (uint32_t i = 0; i < k; i++)
+        if (ids[i] <= rn->cfg->nodes && fl_sim_pause(rn->sim, ids[i]) == 0) {
+            l->nodes[l->n++] = ids[i];
+            fl__run_node_event(rn, ids[i], FL_TL_PAUSE);
+            targets_add(l, l->n > 1 ? ",n%u" : "n%u", ids[i], 0);
+            target_add(sp, ids[i]);
+        }
+}
+
+/* Jumps or drifts every clock by sp's values when given, else by a random share of the run's
+ * bound each (written to sp). */
+static void clocks(run_lane *l, fl_nemesis kind, fl_run_fault_spec *sp)
+{
+    run *rn = l->rn;
+    bool given = sp->set & FL_RUN_SPEC_CLOCKS;
+    for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
+        double u = given ? 0 : fl_rng_double(l->rng) * 2 - 1;
+        if (kind == FL_NEMESIS_CLOCK_OFFSET) {
+            if (!given)
+                sp->offset_ns[id - 1] = (int64_t)(u * (double)rn->cfg->clock_offset_ns);
+            fl_sim_clock_jump(rn->sim, id, sp->offset_ns[id - 1]);
+        } else {
+            if (!given)
+                sp->node_ppm[id - 1] = u * rn->cfg->clock_drift_ppm;
+            fl_sim_clock_set_drift(rn->sim, id, sp->node_ppm[id - 1]);
+        }
+    }
+    sp->set |= FL_RUN_SPEC_CLOCKS;
 }
 
 /* partition-sides: the leader (else node 1) and the nodes after it by id, (n - 1) / 2 in all
@@ -307,7 +428,14 @@ static void unsynced_watch(fl_sim *sim, void *arg)
         targets_add(l, "n%u", id, 0);
         l->nodes[l->n++] = id;
         rn->restart[id] = (struct run_restart){rn, id};
-        fl_time_ns back = fl_rng_range(l->rng, 5 * FL_NS_PER_MS, 100 * FL_NS_PER_MS);
+        fl_run_fault_spec *sp = l->spec < rn->res->n_schedule ? &rn->res->schedule[l->spec] : NULL;
+        fl_time_ns back = sp && sp->set & FL_RUN_SPEC_RESTART
+                              ? sp->restart_ns
+                              : fl_rng_range(l->rng, 5 * FL_NS_PER_MS, 100 * FL_NS_PER_MS);
+        if (sp) {
+            sp->restart_ns = back;
+            sp->set |= FL_RUN_SPEC_RESTART;
+        }
         fl_sim_schedule(sim, fl_sim_time(sim) + back, restart_unsynced, &rn->restart[id]);
         return;
     }
@@ -321,42 +449,71 @@ static void disk_latency(run *rn, fl_node_id id, bool slow)
     fl_sim_disk_set_latency(rn->sim, id, &d);
 }
 
-static void fault_start(run_lane *l, fl_nemesis kind)
+/* The node sp names, else a random one (written to sp). */
+static fl_node_id one_node(run_lane *l, fl_run_fault_spec *sp)
+{
+    if (!(sp->set & FL_RUN_SPEC_TARGETS)) {
+        sp->nodes = 1u << fl_rng_range(l->rng, 1, l->rn->cfg->nodes);
+        sp->set |= FL_RUN_SPEC_TARGETS;
+    }
+    return lowest(sp->nodes);
+}
+
+/* Link quality for loss, dup and delay: sp's intensity when given, else the run's. */
+static void link_quality(run *rn, fl_nemesis kind, fl_run_fault_spec *sp)
+{
+    if (kind == FL_NEMESIS_DELAY) {
+        if (!(sp->set & FL_RUN_SPEC_DELAY))
+            sp->delay_ns = rn->cfg->delay_ns;
+        sp->set |= FL_RUN_SPEC_DELAY;
+        set_all_links(rn, 0, 0, sp->delay_ns);
+        return;
+    }
+    if (!(sp->set & FL_RUN_SPEC_P))
+        sp->p = kind == FL_NEMESIS_LOSS ? rn->cfg->loss : rn->cfg->dup;
+    sp->set |= FL_RUN_SPEC_P;
+    set_all_links(rn, kind == FL_NEMESIS_LOSS ? sp->p : 0, kind == FL_NEMESIS_DUP ? sp->p : 0, 0);
+}
+
+/* The leader (or, with none, a random node) cut off with its clock slow, the others' fast. */
+static void isolate_skew(run_lane *l, fl_run_fault_spec *sp)
 {
     run *rn = l->rn;
+    bool given = sp->set & FL_RUN_SPEC_TARGETS;
+    fl_node_id slow = given ? sp->from : fl_raft_sim_leader(rn->sim);
+    partition(l, FL_NEMESIS_ISOLATE_LEADER, sp);
+    sp->from = slow;
+    if (!(sp->set & FL_RUN_SPEC_DRIFT))
+        sp->drift_ppm = rn->cfg->clock_drift_ppm;
+    sp->set |= FL_RUN_SPEC_DRIFT;
+    targets_add(l, " (n%u slow)", slow, 0);
+    for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
+        fl_sim_clock_set_drift(rn->sim, id, id == slow ? -sp->drift_ppm : sp->drift_ppm);
+}
+
+void fl__fault_start(run_lane *l, fl_run_fault_spec *sp)
+{
+    run *rn = l->rn;
+    fl_nemesis kind = sp->kind;
     l->kind = kind;
     l->n = 0;
     l->targets[0] = 0;
     if (kind >= FL_NEMESIS_LOSS && kind <= FL_NEMESIS_CLOCK_DRIFT)
         targets_add(l, kind >= FL_NEMESIS_CLOCK_OFFSET ? "every clock" : "every link", 0, 0);
     if (kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) {
-        partition(l, kind);
+        partition(l, kind, sp);
     } else if (kind == FL_NEMESIS_PARTITION_SIDES) {
         sides(l);
     } else if (kind >= FL_NEMESIS_CRASH_ONE && kind <= FL_NEMESIS_CRASH_LEADER) {
-        crash(l, kind);
+        crash(l, kind, sp);
     } else if (kind == FL_NEMESIS_PAUSE) {
-        fl_node_id id = random_up(l);
-        if (id && fl_sim_pause(rn->sim, id) == 0) {
-            l->nodes[l->n++] = id;
-            fl__run_node_event(rn, id, FL_TL_PAUSE);
-            targets_add(l, "n%u", id, 0);
-        }
-    } else if (kind == FL_NEMESIS_LOSS) {
-        set_all_links(rn, rn->cfg->loss, 0, 0);
-    } else if (kind == FL_NEMESIS_DUP) {
-        set_all_links(rn, 0, rn->cfg->dup, 0);
-    } else if (kind == FL_NEMESIS_DELAY) {
-        set_all_links(rn, 0, 0, rn->cfg->delay_ns);
+        pause_nodes(l, sp);
+    } else if (kind >= FL_NEMESIS_LOSS && kind <= FL_NEMESIS_DELAY) {
+        link_quality(rn, kind, sp);
     } else if (kind == FL_NEMESIS_CLOCK_OFFSET || kind == FL_NEMESIS_CLOCK_DRIFT) {
-        clocks(l, kind);
+        clocks(l, kind, sp);
     } else if (kind == FL_NEMESIS_ISOLATE_LEADER_SKEW) {
-        fl_node_id leader = fl_raft_sim_leader(rn->sim);
-        partition(l, FL_NEMESIS_ISOLATE_LEADER);
-        targets_add(l, " (n%u slow)", leader, 0);
-        for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
-            fl_sim_clock_set_drift(
-                rn->sim, id, id == leader ? -rn->cfg->clock_drift_ppm : rn->cfg->clock_drift_ppm);
+        isolate_skew(l, sp);
     } else if (kind == FL_NEMESIS_LEADER_CHURN) {
         fl_node_id leader = fl_raft_sim_leader(rn->sim);
         if (leader)
@@ -367,7 +524,7 @@ static void fault_start(run_lane *l, fl_nemesis kind)
         targets_add(l, "membership", 0, 0);
     } else if (kind == FL_NEMESIS_TRANSFER) {
         fl_node_id leader = fl_raft_sim_leader(rn->sim);
-        fl_node_id to = (fl_node_id)fl_rng_range(l->rng, 1, rn->cfg->nodes);
+        fl_node_id to = one_node(l, sp);
         if (leader && to != leader) {
             if (fl_raft_sim_transfer(rn->sim, leader, to) == FL_EUNSUPPORTED)
                 targets_add(l, "nobody (paxos has no leadership transfer)", 0, 0);
@@ -377,7 +534,7 @@ static void fault_start(run_lane *l, fl_nemesis kind)
     } else if (kind == FL_NEMESIS_CRASH_UNSYNCED) {
         fl_sim_schedule(rn->sim, fl_sim_time(rn->sim), unsynced_watch, l);
     } else if (kind == FL_NEMESIS_SLOW_DISK) {
-        fl_node_id id = (fl_node_id)fl_rng_range(l->rng, 1, rn->cfg->nodes);
+        fl_node_id id = one_node(l, sp);
         disk_latency(rn, id, true);
         targets_add(l, "n%u", id, 0);
         l->nodes[l->n++] = id;
@@ -488,6 +645,13 @@ static void record_fault(run *rn, const run_lane *l, fl_time_ns start, fl_time_n
     snprintf(f->targets, sizeof(f->targets), "%s", l->targets);
 }
 
+void fl__fault_end(run_lane *l)
+{
+    fault_stop(l);
+    record_fault(l->rn, l, l->start_ns, fl_sim_time(l->rn->sim));
+    l->on = false;
+}
+
 /* The kind of the lane's next fault and how long it lasts. */
 static fl_nemesis lane_pick(run_lane *l, fl_time_ns *interval)
 {
@@ -515,6 +679,24 @@ static fl_nemesis lane_pick(run_lane *l, fl_time_ns *interval)
     return c->faults[i].kind;
 }
 
+/* Starts a fault the lane generated, recorded in res->schedule as it is filled in. */
+static void lane_fault(run_lane *l, fl_nemesis kind, fl_time_ns now)
+{
+    run *rn = l->rn;
+    fl_run_result *r = rn->res;
+    fl_run_fault_spec spare, *sp = &spare;
+    if (fl_array_grow((void **)&r->schedule, &rn->schedule_cap, r->n_schedule + 1,
+                      sizeof(*r->schedule)) == 0) {
+        l->spec = r->n_schedule++;
+        sp = &r->schedule[l->spec];
+    } else {
+        l->spec = SIZE_MAX;
+        r->history_oom = true; /* the schedule written back misses this fault */
+    }
+    *sp = (fl_run_fault_spec){.start_ns = now, .length_ns = l->interval_ns, .kind = kind};
+    fl__fault_start(l, sp);
+}
+
 static void lane_tick(fl_sim *sim, void *arg)
 {
     run_lane *l = arg;
@@ -523,14 +705,12 @@ static void lane_tick(fl_sim *sim, void *arg)
         return;
     fl_time_ns now = fl_sim_time(sim);
     if (l->on) {
-        fault_stop(l);
-        record_fault(rn, l, l->start_ns, now);
-        l->on = false;
+        fl__fault_end(l);
     } else {
         fl_nemesis kind = lane_pick(l, &l->interval_ns);
         l->on = true;
         l->start_ns = now;
-        fault_start(l, kind);
+        lane_fault(l, kind, now);
         if (rn->cfg->verbose)
             printf("%10.3f s  nemesis: %s\n", (double)now / 1e9, fl_nemesis_name(kind));
     }
@@ -539,8 +719,7 @@ static void lane_tick(fl_sim *sim, void *arg)
         fl_sim_schedule(sim, next, lane_tick, l);
 }
 
-/* Which lane of a plan a kind runs in: kinds that act on the same thing take turns. */
-static uint32_t lane_of(fl_nemesis k)
+uint32_t fl_run_fault_lane(fl_nemesis k)
 {
     if ((k >= FL_NEMESIS_PARTITION_HALVES && k <= FL_NEMESIS_ONE_WAY) ||
         k == FL_NEMESIS_ISOLATE_LEADER_SKEW || k == FL_NEMESIS_LEADER_CHURN)
@@ -561,43 +740,56 @@ static uint32_t lane_of(fl_nemesis k)
     return 7; /* slow disk */
 }
 
+/* The seed of the fault generators' streams: the nemesis's own, or the run's. */
+static uint64_t nemesis_seed(const fl_run_config *c)
+{
+    return c->nemesis_seed ? c->nemesis_seed : c->seed;
+}
+
 void fl__nemesis_start(run *rn)
 {
     const fl_run_config *c = rn->cfg;
+    rn->lanes = rn->lane_buf;
+    if (c->n_schedule) {
+        if (fl__schedule_start(rn))
+            rn->res->history_oom = true; /* no memory for the schedule: it does not run */
+        return;
+    }
     if (c->n_faults == 0) {
         if (c->nemesis == FL_NEMESIS_NONE)
             return;
-        rn->lanes[0] = (run_lane){.rn = rn, .rng = &rn->rng, .interval_ns = c->nemesis_interval_ns};
+        run_lane *l = &rn->lanes[0];
+        *l = (run_lane){.rn = rn, .interval_ns = c->nemesis_interval_ns};
+        l->rng = &l->own;
+        fl_rng_seed(&l->own, fl_mix64(nemesis_seed(c) ^ 0x4E3E515));
         rn->n_lanes = 1;
-        fl_sim_schedule(rn->sim, c->nemesis_interval_ns, lane_tick, &rn->lanes[0]);
+        if (c->nemesis_interval_ns < c->duration_ns) /* as every later tick */
+            fl_sim_schedule(rn->sim, c->nemesis_interval_ns, lane_tick, l);
         return;
     }
     for (uint32_t i = 0; i < c->n_faults; i++)
-        rn->lanes[lane_of(c->faults[i].kind)].plan |= 1u << i;
+        rn->lanes[fl_run_fault_lane(c->faults[i].kind)].plan |= 1u << i;
     for (uint32_t k = 0; k < RUN_LANES_MAX; k++) {
         run_lane *l = &rn->lanes[k];
         if (!l->plan)
             continue;
         l->rn = rn;
         l->rng = &l->own;
-        fl_rng_seed(&l->own, fl_mix64(c->seed ^ (0x1A7E00 + k)));
+        fl_rng_seed(&l->own, fl_mix64(nemesis_seed(c) ^ (0x1A7E00 + k)));
         rn->n_lanes = k + 1;
         /* the first fault of each lane at a time of its own within its first interval */
-        fl_time_ns first = c->faults[__builtin_ctz(l->plan)].interval_ns;
-        fl_sim_schedule(rn->sim, fl_rng_below(&l->own, first) + 1, lane_tick, l);
+        fl_time_ns first = fl_rng_below(&l->own, c->faults[__builtin_ctz(l->plan)].interval_ns);
+        if (first + 1 < c->duration_ns)
+            fl_sim_schedule(rn->sim, first + 1, lane_tick, l);
     }
 }
 
 void fl__nemesis_heal_all(run *rn)
 {
-    fl_time_ns now = fl_sim_time(rn->sim);
     for (uint32_t i = 0; i < rn->n_lanes; i++) {
         run_lane *l = &rn->lanes[i];
-        if (!l->on)
-            continue;
-        fault_stop(l);
-        record_fault(rn, l, l->start_ns, now);
-        l->on = false;
+        if (l->on)
+            fl__fault_end(l);
     }
     fl_sim_heal(rn->sim);
     set_all_links(rn, 0, 0, 0);
@@ -610,4 +802,21 @@ void fl__nemesis_heal_all(run *rn)
         } else if (st == FL_SIM_NODE_DOWN)
             fl_sim_restart(rn->sim, id);
     }
+}
+
+void fl__nemesis_record_open(run *rn)
+{
+    for (uint32_t i = 0; i < rn->n_lanes; i++)
+        if (rn->lanes[i].on)
+            record_fault(rn, &rn->lanes[i], rn->lanes[i].start_ns, fl_sim_time(rn->sim));
+}
+
+void fl__nemesis_free(run *rn)
+{
+    if (rn->lanes != rn->lane_buf)
+        free(rn->lanes);
+    rn->lanes = rn->lane_buf;
+    rn->n_lanes = 0;
+    free(rn->sched);
+    rn->sched = NULL;
 }

@@ -40,7 +40,7 @@ enum {
 #define WAKE_MASK       ((uint64_t)UINT32_MAX)
 #define CHECKS_MAX      16
 #define RING_SIZE       FL_SIM_TRACE_EVENTS
-#define RING_DESC       96
+#define RING_DESC       150
 #define REASON_MAX      121
 #define SLOT_KEEP_BYTES 65536 /* a freed slot keeps a message buffer up to this size */
 

@@ -42,13 +42,19 @@ uint64_t fl__hash_bytes(const uint8_t *p, size_t len)
     return fl_mix64(h ^ w);
 }
 
-static void describe_into(fl_sim *sim, fl_node_id id, char *out, size_t size)
+/* The node's state (after the message msg, when given and the protocol describes messages). */
+static void describe_into(fl_sim *sim, fl_node_id id, const uint8_t *msg, size_t len, char *out,
+                          size_t size)
 {
     out[0] = '\0';
     if (id == FL_NODE_NONE || !sim->nodes[id - 1].obj || !sim->cfg.proto->describe)
         return;
     fl_buf b;
     fl_buf_init(&b);
+    if (msg && sim->cfg.proto->describe_msg) {
+        sim->cfg.proto->describe_msg(msg, len, &b);
+        fl_buf_put_str(&b, " -> ");
+    }
     sim->cfg.proto->describe(sim->nodes[id - 1].obj, &b);
     size_t n = b.len < size - 1 ? b.len : size - 1;
     if (n)
@@ -79,7 +85,7 @@ void fl__trace(fl_sim *sim, uint8_t kind, fl_node_id node, fl_node_id from, cons
     r->hash = mh;
     r->desc[0] = '\0';
     if (sim->cfg.trace_verbose)
-        describe_into(sim, node, r->desc, sizeof(r->desc));
+        describe_into(sim, node, msg, len, r->desc, sizeof(r->desc));
     sim->ring_next++;
 }
 
@@ -127,7 +133,7 @@ void fl_sim_trace_tail(const fl_sim *sim, fl_buf *out)
         const sim_node *nd = &sim->nodes[i];
         static const char *const st[] = {"down", "up", "paused"};
         char desc[RING_DESC];
-        describe_into((fl_sim *)sim, nd->id, desc, sizeof(desc));
+        describe_into((fl_sim *)sim, nd->id, NULL, 0, desc, sizeof(desc));
         fl_buf_printf(out, "  node %-2u %-6s %s%s%s\n", nd->id, st[nd->state], desc,
                       nd->reason[0] ? "  reason: " : "", nd->reason);
     }

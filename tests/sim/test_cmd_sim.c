@@ -102,7 +102,7 @@ TEST(sim_campaign_records_a_crashed_seed_and_goes_on)
  * "not live" too. */
 TEST(sim_campaign_counts_each_violation_once_by_its_kind)
 {
-    CHECK_EQ(fl_test_faultline_run("sim --seeds 4..6 --fixed --nemesis pause --nemesis-interval "
+    CHECK_EQ(fl_test_faultline_run("sim --seeds 5..7 --fixed --nemesis pause --nemesis-interval "
                                    "1s --duration 8s --mutant no-step-down",
                                    OUT),
              1);
@@ -140,7 +140,7 @@ TEST(sim_campaign_percentiles_are_monotone)
  * stopped before the heal rather than "healed at 0.0 s". */
 TEST(sim_failing_run_prints_the_whole_tail_and_what_happened_to_the_heal)
 {
-    CHECK_EQ(fl_test_faultline_run("sim --seed 4 --nemesis pause --nemesis-interval 1s "
+    CHECK_EQ(fl_test_faultline_run("sim --seed 5 --nemesis pause --nemesis-interval 1s "
                                    "--duration 8s --mutant no-step-down",
                                    OUT),
              1);
