@@ -3,6 +3,7 @@
  * by which check, with the command that reproduces each detection. Exit 0 only if every
  * mutant was caught and every control (the same seeds, no mutant) was clean. */
 #include "cli.h"
+#include "cli_opt.h"
 #include "faultline/buf.h"
 #include "faultline/duration.h"
 #include "faultline/error.h"
@@ -45,9 +46,9 @@ static void usage(FILE *f)
                "  --no-tuned        only the generic hunt\n"
                "  --jobs N          worker processes (number of cores)\n"
                "  --no-control      skip the runs without the mutant\n"
-               "  --json FILE       also write the table as JSON\n\n"
-               "exit status: 0 every mutant caught by every hunt and every control clean, 1\n"
-               "otherwise, 2 bad usage.\n");
+               "  --json FILE       also write the table as JSON\n");
+    fl_cli_exit_help(f, "every mutant caught by every hunt and every control clean",
+                     "a mutant not caught, or a control not clean", NULL);
 }
 
 typedef struct args {
@@ -81,20 +82,19 @@ static int parse_args(args *a, int argc, char **argv)
         }
         if (flag(a, opt))
             continue;
-        if (i + 1 >= argc) {
-            fprintf(stderr, "faultline mutants: unknown option or missing value: %s\n", opt);
-            return FL_EXIT_USAGE;
-        }
-        const char *v = argv[++i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t u;
+        if (!v && (!strcmp(opt, "--max-seeds") || !strcmp(opt, "--first-seed") ||
+                   !strcmp(opt, "--jobs") || !strcmp(opt, "--mutant") || !strcmp(opt, "--json")))
+            return fl_cli_no_value("mutants", opt);
+        if (!v)
+            return fl_cli_unexpected("mutants", opt);
+        i++;
         if (!strcmp(opt, "--max-seeds") || !strcmp(opt, "--first-seed") || !strcmp(opt, "--jobs")) {
             bool seeds = !strcmp(opt, "--max-seeds"), jobs = !strcmp(opt, "--jobs");
             uint64_t max = seeds ? SEEDS_MAX : jobs ? 256 : UINT64_MAX - SEEDS_MAX;
-            if (fl_parse_u64(v, seeds || jobs ? 1 : 0, max, &u)) {
-                fprintf(stderr, "faultline mutants: %s %s: expected a whole number up to %llu\n",
-                        opt, v, (unsigned long long)max);
+            if (fl_cli_u64("mutants", opt, v, seeds || jobs ? 1 : 0, max, &u))
                 return FL_EXIT_USAGE;
-            }
             if (seeds)
                 a->mo.max_seeds = u;
             else if (jobs)
@@ -103,16 +103,15 @@ static int parse_args(args *a, int argc, char **argv)
                 a->mo.first_seed = u;
         } else if (!strcmp(opt, "--mutant")) {
             uint32_t bit = fl_raft_mutant_parse(v);
-            if (!bit) {
-                fprintf(stderr, "faultline mutants: --mutant %s: unknown (see --help)\n", v);
-                return FL_EXIT_USAGE;
-            }
+            if (!bit)
+                return fl_cli_bad("mutants", opt, v, "not a mutant of the catalogue (see --help)");
             a->only |= bit;
-        } else if (!strcmp(opt, "--json")) {
-            a->json = v;
+        } else if (!strcmp(opt, "--json")) { /* written at the end: found unwritable now */
+            int rc = fl_cli_out_file("mutants", opt, a->json = v);
+            if (rc)
+                return rc;
         } else {
-            fprintf(stderr, "faultline mutants: unknown option '%s' (see --help)\n", opt);
-            return FL_EXIT_USAGE;
+            return fl_cli_unexpected("mutants", opt);
         }
     }
     if (!a->mo.tuned && !a->mo.generic) {
@@ -325,8 +324,8 @@ int fl_cmd_mutants(int argc, char **argv)
         fprintf(stderr, "faultline mutants: %s:%s%s%s%s\n", name, a.mo.tuned ? " tuned: " : "",
                 a.mo.tuned ? mutants_spec(name) : "", a.mo.tuned && a.mo.generic ? ";" : "",
                 a.mo.generic ? " generic: the swarm" : "");
-        if (mutants_run_one(&a.mo, bits[i], &res[n]))
-            return FL_EXIT_USAGE;
+        if ((rc = mutants_run_one(&a.mo, bits[i], &res[n])))
+            return rc;
         const mutant_result *r = &res[n++];
         all_good &=
             (!a.mo.tuned || hunt_good(&r->tuned)) && (!a.mo.generic || hunt_good(&r->generic));
@@ -334,6 +333,6 @@ int fl_cmd_mutants(int argc, char **argv)
     double wall = wall_now() - t0;
     print_table(res, n, &a, wall);
     if (a.json && write_json(a.json, res, n, &a, wall))
-        return FL_EXIT_USAGE;
+        return FL_EXIT_IOERR;
     return all_good ? 0 : FL_EXIT_VIOLATION;
 }

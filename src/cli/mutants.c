@@ -227,7 +227,7 @@ static int hunt_one(const mutants_opts *mo, uint32_t bit, bool tuned, mutant_hun
     static spec_args args, control_args;
     uint64_t last = mo->first_seed + mo->max_seeds - 1;
     if (build_opts(mo, out->spec, tuned, bit, last, &args, &o))
-        return FL_EXIT_USAGE;
+        return FL_EXIT_SOFTWARE; /* a spec of the catalogue that does not parse */
     hunt h = {0};
     int crashes = hunt_run(&o, &h);
     out->crashes = crashes > 0 ? crashes : 0;
@@ -243,7 +243,7 @@ static int hunt_one(const mutants_opts *mo, uint32_t bit, bool tuned, mutant_hun
     if (h.found && mo->control) {
         sim_opts co;
         if (build_opts(mo, out->spec, tuned, 0, h.seed, &control_args, &co))
-            return FL_EXIT_USAGE;
+            return FL_EXIT_SOFTWARE;
         hunt ch = {.stop_at_any = true};
         int died = hunt_run(&co, &ch);
         out->crashes += died > 0 ? died : 0;
@@ -262,8 +262,8 @@ int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out)
     out->bit = bit;
     out->name = fl_raft_mutant_name(bit);
     if (mo->tuned && hunt_one(mo, bit, true, &out->tuned))
-        return FL_EXIT_USAGE;
+        return FL_EXIT_SOFTWARE;
     if (mo->generic && hunt_one(mo, bit, false, &out->generic))
-        return FL_EXIT_USAGE;
+        return FL_EXIT_SOFTWARE;
     return 0;
 }

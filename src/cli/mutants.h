@@ -51,7 +51,7 @@ typedef struct mutants_opts {
 } mutants_opts;
 
 /* Runs the hunts of mutant bit that mo asks for (with their controls); fills out. Returns 0,
- * or FL_EXIT_USAGE if a spec does not parse (message printed). */
+ * or FL_EXIT_SOFTWARE if a spec does not parse (message printed). */
 int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out);
 
 #endif

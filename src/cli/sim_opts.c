@@ -1,8 +1,9 @@
 /* sim_opts.c: option parsing for `faultline sim`. Every value is checked; a bad one is
- * reported with the option's name and the exit status is 2. */
+ * reported with the option's name (cli_opt.h) and the exit status is 64, before any run. */
 #include "sim_opts.h"
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "faultline/duration.h"
 #include "faultline/error.h"
 #include "faultline/raft.h"
@@ -18,12 +19,13 @@ void sim_opts_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: faultline sim [options]\n\n"
+        "usage: faultline sim [options]\n"
+        "       faultline sim --protocol swim [options]   (SWIM scenarios: its own --help)\n\n"
         "One simulated run of a replicated key-value store on Raft, under a nemesis, checked\n"
         "after every event (Raft's safety invariants) and at the end (linearizability,\n"
         "liveness after the heal). Same seed, same run, byte for byte.\n\n"
         "run:\n"
-        "  --protocol raft          the consensus protocol (raft)\n"
+        "  --protocol NAME          the protocol: raft, or swim (its own options) (raft)\n"
         "  --nodes N                cluster size, 1..16 (5)\n"
         "  --seed S                 the seed (1)\n"
         "  --duration D             virtual time with clients and faults, e.g. 30s, 500ms, 2m "
@@ -41,6 +43,8 @@ void sim_opts_usage(FILE *out)
         "  --op-timeout D           one attempt of an operation (500ms)\n"
         "  --op-deadline D          an operation, retries included; then its outcome is info (3s)\n"
         "  --net-delay D            mean one-way network delay (1ms)\n"
+        "  --skew PPM               clock rates of the nodes differ by up to PPM (0)\n"
+        "  --lease-drift PPM        --read-mode lease: the drift bound leases allow for (0)\n"
         "  --snapshot-every N       each node snapshots its state every N applied entries and\n"
         "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
         "  --keys N                 keys of the workload (register 3, kv 1000)\n"
@@ -97,9 +101,9 @@ void sim_opts_usage(FILE *out)
             "                           promoted, voters and leaders removed and replaced)\n"
             "  --crash-points           instead: crash-point testing of a node's storage (the\n"
             "                           WAL and snapshot files on the simulated disk, crashed\n"
-            "                           before every write and sync), for --seed/--mutant\n\n"
-            "exit status: 0 no violation, 1 a violation (the command that reproduces it is\n"
-            "printed), 2 bad usage.\n");
+            "                           before every write and sync), for --seed/--mutant\n");
+    fl_cli_exit_help(out, "no violation found",
+                     "a violation (the command that reproduces it is printed)", NULL);
 }
 
 typedef struct parser {
@@ -111,7 +115,7 @@ typedef struct parser {
 static const char *value(parser *p)
 {
     if (p->i + 1 >= p->argc) {
-        fprintf(stderr, "faultline sim: %s needs a value\n", p->opt);
+        fl_cli_no_value("sim", p->opt);
         return NULL;
     }
     return p->argv[++p->i];
@@ -119,40 +123,26 @@ static const char *value(parser *p)
 
 static int bad(parser *p, const char *v, const char *what)
 {
-    fprintf(stderr, "faultline sim: %s %s: %s\n", p->opt, v ? v : "", what);
-    return FL_EXIT_USAGE;
+    return fl_cli_bad("sim", p->opt, v, "%s", what);
 }
 
 static int get_u64(parser *p, uint64_t min, uint64_t max, uint64_t *out)
 {
     const char *v = value(p);
-    if (!v)
-        return FL_EXIT_USAGE;
-    int rc = fl_parse_u64(v, min, max, out);
-    if (rc == FL_ERANGE) {
-        char why[64];
-        snprintf(why, sizeof(why), "out of range %llu..%llu", (unsigned long long)min,
-                 (unsigned long long)max);
-        return bad(p, v, why);
-    }
-    return rc ? bad(p, v, "not a whole number") : 0;
+    return v ? fl_cli_u64("sim", p->opt, v, min, max, out) : FL_EXIT_USAGE;
 }
 
 static int get_dur(parser *p, fl_time_ns *out)
 {
     const char *v = value(p);
-    if (!v)
-        return FL_EXIT_USAGE;
-    return fl_parse_duration(v, out) ? bad(p, v, "not a duration (e.g. 30s, 250ms, 2m)") : 0;
+    return v ? fl_cli_duration("sim", p->opt, v, FL_NS_PER_S, 0, FL_CLI_DURATION_MAX, out)
+             : FL_EXIT_USAGE;
 }
 
 static int get_double(parser *p, double min, double max, double *out)
 {
     const char *v = value(p);
-    if (!v)
-        return FL_EXIT_USAGE;
-    int rc = fl_parse_double(v, min, max, out);
-    return rc ? bad(p, v, rc == FL_ERANGE ? "out of range" : "not a number") : 0;
+    return v ? fl_cli_double("sim", p->opt, v, min, max, out) : FL_EXIT_USAGE;
 }
 
 static int parse_seeds(parser *p, sim_opts *o)
@@ -222,7 +212,7 @@ static int parse_named(parser *p, sim_opts *o)
     if (!v)
         return FL_EXIT_USAGE;
     if (!strcmp(opt, "--protocol"))
-        return strcmp(v, "raft") ? bad(p, v, "only raft is available so far") : 0;
+        return strcmp(v, "raft") ? bad(p, v, "expected raft or swim") : 0;
     if (!strcmp(opt, "--workload")) {
         if (!strcmp(v, "register"))
             o->run.workload = FL_RUN_REGISTER;
@@ -388,8 +378,7 @@ static int parse_one(parser *p, sim_opts *o)
         !strcmp(a, "--read-at") || !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") ||
         !strcmp(a, "--out") || !strcmp(a, "--faults"))
         return parse_named(p, o);
-    fprintf(stderr, "faultline sim: unknown option '%s' (see faultline sim --help)\n", a);
-    return FL_EXIT_USAGE;
+    return fl_cli_unexpected("sim", a);
 }
 
 /* Applies the options of argv to o. Returns 0 or the exit status (message printed). */
@@ -419,25 +408,22 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
     int rc = apply(o, argc, argv);
     if (rc || o->help)
         return rc;
-    if (o->shard_n && !o->campaign) {
-        fprintf(stderr, "faultline sim: --shard goes with --seeds A..B\n");
-        return FL_EXIT_USAGE;
-    }
-    if (o->swarm && (o->fixed || o->chaos)) {
-        fprintf(stderr, "faultline sim: --swarm goes with neither --fixed nor --chaos (which "
-                        "draws its own parameters)\n");
-        return FL_EXIT_USAGE;
-    }
+    if (o->shard_n && !o->campaign)
+        return fl_cli_error("sim", FL_EXIT_USAGE, "--shard goes with --seeds A..B");
+    if (o->swarm && (o->fixed || o->chaos))
+        return fl_cli_error("sim", FL_EXIT_USAGE,
+                            "--swarm goes with neither --fixed nor --chaos (which draws its own "
+                            "parameters)");
     o->swarm |= o->campaign && !o->fixed && !o->chaos; /* a campaign's default */
     if (o->swarm) /* the world of the seed; a campaign checks its first seed's here */
         sim_opts_world(o, o->campaign ? o->seed_first : o->run.seed, &o->run);
     char why[200];
-    if (fl_run_config_validate(&o->run, why, sizeof(why))) {
-        fprintf(stderr, "faultline sim: %s%s\n", why,
-                o->swarm ? " (in the world the seed drew, with the options given)" : "");
-        return FL_EXIT_USAGE;
-    }
-    return 0;
+    if (fl_run_config_validate(&o->run, why, sizeof(why)))
+        return fl_cli_error("sim", FL_EXIT_USAGE, "%s%s", why,
+                            o->swarm ? " (in the world the seed drew, with the options given)"
+                                     : "");
+    /* where the results go is checked now, not after the run */
+    return o->out_dir ? fl_cli_out_dir("sim", "--out", o->out_dir) : 0;
 }
 
 void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)
