@@ -487,3 +487,80 @@ TEST(cli_walk_sees_a_bad_refusal)
     CHECK_STR(h.modes[0].name, "sim --mode x");
     CHECK(!h.required[0]);
 }
+
+/* One duration parser everywhere: units where an option takes a duration, and the old forms
+ * (a number alone: seconds, or milliseconds for a -ms option) still mean what they meant. */
+TEST(cli_durations_take_units_everywhere)
+{
+    setup();
+    static run_out r;
+    run(NULL,
+        (const char *[]){"gossip", "--bind", "127.0.0.1:0", "--duration", "300ms", "--interval-ms",
+                         "0.1s", "--timeout-ms", "50", "--gossip-ms", "20ms", NULL},
+        &r);
+    CHECK_EQ(r.status, 0);
+    CHECK(strstr(r.out, "left:") != NULL);
+    run(NULL,
+        (const char *[]){"sim", "--protocol", "swim", "--scenario", "churn", "--nodes", "8",
+                         "--duration", "1m", "--interval-ms", "500", "--timeout-ms", "0.2s", NULL},
+        &r);
+    CHECK_EQ(r.status, 0);
+    CHECK(strstr(r.out, "period 500 ms") && strstr(r.out, "--duration 60"));
+    run(NULL, (const char *[]){"sim", "--duration", "1500ms", "--no-check", "--quiet", NULL}, &r);
+    CHECK_EQ(r.status, 0);
+    run(NULL, (const char *[]){"server", "--timeout", "500ms", NULL}, &r);
+    CHECK_EQ(r.status, 64);
+    CHECK(strstr(r.err, "bad value '500ms' for --timeout: whole seconds") != NULL);
+    /* a node with durations in units and in the old unitless form runs (and stops on SIGTERM) */
+    char data[200], log[200];
+    snprintf(data, sizeof(data), "%s/node", dir);
+    snprintf(log, sizeof(log), "%s/node.log", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        alarm(RUN_ALARM_S);
+        execl(fl_test_faultline(), "faultline", "server", "--id", "1", "--cluster",
+              "1=127.0.0.1:0", "--listen", "127.0.0.1:0", "--data", data, "--election-ms",
+              "0.2s", "--heartbeat-ms", "50", "--timeout", "2m", (char *)NULL);
+        _exit(127);
+    }
+    bool up = false;
+    static char text[OUT_MAX];
+    for (int i = 0; i < 100 && !up; i++) {
+        usleep(50 * 1000);
+        slurp(log, text);
+        up = strstr(text, "node 1 up") != NULL;
+    }
+    kill(pid, SIGTERM);
+    int st = 0;
+    waitpid(pid, &st, 0);
+    CHECK(up);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* bench says what is wrong with a value, and a bench that reaches nothing says so: exit 69. */
+TEST(cli_bench_failures_are_said)
+{
+    setup();
+    static run_out r;
+    run(NULL, (const char *[]){"bench", "--addr", "nohost", NULL}, &r);
+    CHECK_EQ(r.status, 64);
+    CHECK(strstr(r.err, "bad value 'nohost' for --addr: address \"nohost\": missing ':PORT'"));
+    run(NULL, (const char *[]){"bench", "--addr", "127.0.0.1:1", "--duration", "5x", NULL}, &r);
+    CHECK_EQ(r.status, 64);
+    CHECK(strstr(r.err, "bad value '5x' for --duration: expected a duration") != NULL);
+    run(NULL,
+        (const char *[]){"bench", "--addr", "127.0.0.1:1", "--duration", "10s", "--history",
+                         "/nonexistent/dir/h.jsonl", NULL},
+        &r);
+    CHECK_EQ(r.status, 73); /* at once, not after 10 s */
+    CHECK(strstr(r.err, "--history /nonexistent/dir/h.jsonl: cannot write: No such file"));
+    CHECK(!r.out[0]);
+    /* nothing listens on port 1: every connection fails; that is not "0 ops/s, exit 0" */
+    run(NULL, (const char *[]){"bench", "--addr", "127.0.0.1:1", "--duration", "200ms", NULL}, &r);
+    CHECK_EQ(r.status, 69);
+    CHECK(strstr(r.err, "faultline bench: 127.0.0.1:1 never answered: ") != NULL);
+    CHECK(strstr(r.err, "Connection refused") != NULL);
+}
