@@ -27,8 +27,8 @@ int fl_cli_unknown(const char *cmd, const char *arg)
 {
     char q[8 + 4 * VALUE_SHOWN_MAX];
     fl_cli_quote(arg, strlen(arg), VALUE_SHOWN_MAX, q, sizeof(q));
-    return fl_cli_error(cmd, FL_EXIT_USAGE, "unknown option %s (faultline %s --help lists them)",
-                        q, cmd);
+    return fl_cli_error(cmd, FL_EXIT_USAGE, "unknown option %s (faultline %s --help lists them)", q,
+                        cmd);
 }
 
 int fl_cli_unexpected(const char *cmd, const char *arg)
@@ -119,8 +119,8 @@ int fl_cli_addr(const char *cmd, const char *opt, const char *v, fl_addr *out)
     return fl_addr_parse(v, out, &m) ? fl_cli_bad(cmd, opt, v, "%s", m.text) : 0;
 }
 
-int fl_cli_enum(const char *cmd, const char *opt, const char *v, const char *const *names,
-                size_t n, int *out)
+int fl_cli_enum(const char *cmd, const char *opt, const char *v, const char *const *names, size_t n,
+                int *out)
 {
     if (!v)
         return fl_cli_no_value(cmd, opt);

@@ -47,8 +47,8 @@ int fl_cli_duration(const char *cmd, const char *opt, const char *v, fl_time_ns 
 /* HOST:PORT (fl_addr_parse). */
 int fl_cli_addr(const char *cmd, const char *opt, const char *v, fl_addr *out);
 /* One of names[0..n) (the message lists them); *out is its index. */
-int fl_cli_enum(const char *cmd, const char *opt, const char *v, const char *const *names,
-                size_t n, int *out);
+int fl_cli_enum(const char *cmd, const char *opt, const char *v, const char *const *names, size_t n,
+                int *out);
 /* A text that must fit out_size (with its NUL) and not be empty. */
 int fl_cli_text(const char *cmd, const char *opt, const char *v, char *out, size_t out_size);
 

@@ -13,8 +13,8 @@
 #define PATH_MAX_LEN 4096
 
 /* "faultline CMD: --opt PATH: what: strerror(err)" (no "--opt " for a positional). */
-static int path_error(const char *cmd, const char *opt, const char *path, const char *what,
-                      int err, int status)
+static int path_error(const char *cmd, const char *opt, const char *path, const char *what, int err,
+                      int status)
 {
     return fl_cli_error(cmd, status, "%s%s%s: %s: %s", opt ? opt : "", opt ? " " : "", path, what,
                         strerror(err));

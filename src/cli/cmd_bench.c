@@ -360,7 +360,6 @@ static void conn_open(bconn *c)
     }
 }
 
-
 static void drain_cb(fl_loop *loop, void *arg)
 {
     bench *b = arg;

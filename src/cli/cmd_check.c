@@ -219,8 +219,8 @@ static int parse_one(int argc, char **argv, int *i, check_args *a, bool *done)
     if (s[0] == '-' && s[1])
         return *done = true, fl_cli_unknown("check", s);
     if (a->file)
-        return *done = true, fl_cli_error("check", FL_EXIT_USAGE, "one FILE only ('%s' and '%s')",
-                                          a->file, s);
+        return *done = true,
+               fl_cli_error("check", FL_EXIT_USAGE, "one FILE only ('%s' and '%s')", a->file, s);
     a->file = s;
     return 0;
 }

@@ -13,10 +13,9 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
-            "Prints a running agent's member table (id, address, state, incarnation) and its\n"
-            "packet counters (rejected = failed authentication).\n");
+    fprintf(f, "usage: faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
+               "Prints a running agent's member table (id, address, state, incarnation) and its\n"
+               "packet counters (rejected = failed authentication).\n");
     fl_cli_exit_help(f, "printed", NULL, NULL);
     fprintf(f, "  (69: the agent did not answer within %d ms, or not to this key)\n", TIMEOUT_MS);
 }

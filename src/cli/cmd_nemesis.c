@@ -220,14 +220,12 @@ static int word_opt(nem_opts *o, const char *k, const char *v)
     if (!strcmp(k, "--node-args"))
         return copy_str(k, o->c.node_args, sizeof(o->c.node_args), v);
     if (!strcmp(k, "--etcd"))
-        return copy_str(k, o->c.etcd, sizeof(o->c.etcd), v) ? FL_EXIT_USAGE
-                                                             : tool_path(k, v, X_OK);
+        return copy_str(k, o->c.etcd, sizeof(o->c.etcd), v) ? FL_EXIT_USAGE : tool_path(k, v, X_OK);
     if (!strcmp(k, "--shim")) {
         o->shim_set = true;
         if (v && !strcmp(v, "none"))
             return o->c.shim[0] = 0, 0;
-        return copy_str(k, o->c.shim, sizeof(o->c.shim), v) ? FL_EXIT_USAGE
-                                                             : tool_path(k, v, R_OK);
+        return copy_str(k, o->c.shim, sizeof(o->c.shim), v) ? FL_EXIT_USAGE : tool_path(k, v, R_OK);
     }
     if (!strcmp(k, "--faults"))
         return (o->faults = v) ? 0 : fl_cli_no_value(CMD, k);

@@ -103,22 +103,37 @@ static int tls_option(fl_server_config *c, const char *opt, const char *val)
     return -1;
 }
 
-/* Options with a number or a word. Returns 1 if opt is none of them, else 0 or the exit
- * status (message printed). */
-static int value_option(fl_server_config *c, const char *opt, const char *val, int *level)
+/* Options with a word. Returns 1 if opt is none of them, else 0 or the exit status. */
+static int word_option(fl_server_config *c, const char *opt, const char *val, int *level)
 {
     static const char *const modes[] = {"index", "lease", "log"}, *const onoff[] = {"on", "off"};
-    int e, rc;
+    static const fl_server_read_mode mode_of[] = {FL_SERVER_READ_INDEX, FL_SERVER_READ_LEASE,
+                                                  FL_SERVER_READ_LOG};
+    int e, rc = 1;
+    if (!strcmp(opt, "--read-mode") && !(rc = fl_cli_enum(CMD, opt, val, modes, 3, &e)))
+        c->read_mode = mode_of[e];
+    if (!strcmp(opt, "--check-quorum") && !(rc = fl_cli_enum(CMD, opt, val, onoff, 2, &e)))
+        c->no_check_quorum = e == 1; /* a Raft option: "off" keeps cut-off leaders */
+    if (rc != 1)
+        return rc;
+    if (!val && (!strcmp(opt, "--mutant") || !strcmp(opt, "--log-level")))
+        return fl_cli_no_value(CMD, opt);
+    if (!strcmp(opt, "--mutant")) { /* test hook: a planted Raft bug (docs/mutants.md) */
+        uint32_t bit = fl_raft_mutant_parse(val);
+        c->mutants |= bit;
+        return bit ? 0 : fl_cli_bad(CMD, opt, val, "not a mutant of docs/mutants.md");
+    }
+    if (!strcmp(opt, "--log-level")) {
+        *level = fl_log_level_parse(val);
+        return *level >= 0 ? 0 : fl_cli_bad(CMD, opt, val, "expected debug, info, warn or error");
+    }
+    return 1;
+}
+
+/* Options with a number. Returns 1 if opt is none of them, else 0 or the exit status. */
+static int number_option(fl_server_config *c, const char *opt, const char *val)
+{
     fl_time_ns ns;
-    if (!strcmp(opt, "--read-mode"))
-        return (rc = fl_cli_enum(CMD, opt, val, modes, 3, &e)) ? rc
-               : (c->read_mode = e == 0   ? FL_SERVER_READ_INDEX
-                                 : e == 1 ? FL_SERVER_READ_LEASE
-                                          : FL_SERVER_READ_LOG,
-                  0);
-    if (!strcmp(opt, "--check-quorum")) /* a Raft option: "off" keeps cut-off leaders */
-        return (rc = fl_cli_enum(CMD, opt, val, onoff, 2, &e)) ? rc
-                                                                : (c->no_check_quorum = e == 1, 0);
     if (!strcmp(opt, "--max-drift-ppm"))
         return fl_cli_u32(CMD, opt, val, 0, 999999, &c->max_drift_ppm);
     if (!strcmp(opt, "--snapshot-every"))
@@ -126,31 +141,20 @@ static int value_option(fl_server_config *c, const char *opt, const char *val, i
     if (!strcmp(opt, "--maxclients"))
         return fl_cli_u32(CMD, opt, val, 1, 1000000, &c->clients_max);
     if (!strcmp(opt, "--timeout")) { /* Redis's timeout: whole seconds */
-        if ((rc = fl_cli_duration(CMD, opt, val, FL_NS_PER_S, 0, 100000000 * FL_NS_PER_S, &ns)))
+        int rc = fl_cli_duration(CMD, opt, val, FL_NS_PER_S, 0, 100000000 * FL_NS_PER_S, &ns);
+        if (rc)
             return rc;
         if (ns % FL_NS_PER_S)
             return fl_cli_bad(CMD, opt, val, "whole seconds (as Redis's timeout)");
-        return c->timeout_s = (uint32_t)(ns / FL_NS_PER_S), 0;
+        c->timeout_s = (uint32_t)(ns / FL_NS_PER_S);
+        return 0;
     }
-    if (!strcmp(opt, "--fault-reorder-reads")) /* test hook: a planted ordering bug */
-        return (c->fault_reorder_reads = val && !strcmp(val, "1"))
-                   ? 0
-                   : fl_cli_bad(CMD, opt, val ? val : "", "expected 1");
+    if (!strcmp(opt, "--fault-reorder-reads")) { /* test hook: a planted ordering bug */
+        c->fault_reorder_reads = val && !strcmp(val, "1");
+        return c->fault_reorder_reads ? 0 : fl_cli_bad(CMD, opt, val ? val : "", "expected 1");
+    }
     if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
         return fl_cli_u32(CMD, opt, val, 1, UINT32_MAX, &c->fault_fsync_fail_after);
-    if (!strcmp(opt, "--mutant")) { /* test hook: a planted Raft bug (docs/mutants.md) */
-        uint32_t bit = val ? fl_raft_mutant_parse(val) : 0;
-        c->mutants |= bit;
-        return !val ? fl_cli_no_value(CMD, opt)
-               : bit ? 0
-                     : fl_cli_bad(CMD, opt, val, "not a mutant of docs/mutants.md");
-    }
-    if (!strcmp(opt, "--log-level"))
-        return !val                                   ? fl_cli_no_value(CMD, opt)
-               : (*level = fl_log_level_parse(val)) < 0 ? fl_cli_bad(CMD, opt, val,
-                                                                    "expected debug, info, warn "
-                                                                    "or error")
-                                                        : 0;
     return 1;
 }
 
@@ -164,10 +168,10 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         return *voters = val, voters_syntax(val);
     if (!strcmp(opt, "--id"))
         return fl_cli_u32(CMD, opt, val, 1, UINT32_MAX, &c->id);
+    if (!strcmp(opt, "--cluster") && !val)
+        return fl_cli_no_value(CMD, opt);
     if (!strcmp(opt, "--cluster"))
-        return !val ? fl_cli_no_value(CMD, opt)
-               : fl_server_parse_cluster(c, val, &m) ? fl_cli_bad(CMD, opt, val, "%s", m.text)
-                                                     : 0;
+        return fl_server_parse_cluster(c, val, &m) ? fl_cli_bad(CMD, opt, val, "%s", m.text) : 0;
     if (!strcmp(opt, "--listen"))
         return fl_cli_addr(CMD, opt, val, &c->listen);
     if (!strcmp(opt, "--data")) {
@@ -186,7 +190,9 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         return parse_ms(opt, val, &c->heartbeat_ns);
     if (!strcmp(opt, "--peer-listen"))
         return c->peer_listen_set = true, fl_cli_addr(CMD, opt, val, &c->peer_listen);
-    int rc = value_option(c, opt, val, level);
+    int rc = word_option(c, opt, val, level);
+    if (rc == 1)
+        rc = number_option(c, opt, val);
     return rc != 1 ? rc : tls_option(c, opt, val);
 }
 

@@ -44,8 +44,8 @@ static void usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fl_cli_exit_help(f, "done (the commands that judge: no violation found)",
-                     "a violation found", "the verdict is unknown");
+    fl_cli_exit_help(f, "done (the commands that judge: no violation found)", "a violation found",
+                     "the verdict is unknown");
 }
 
 int main(int argc, char **argv)

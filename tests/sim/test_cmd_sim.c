@@ -99,11 +99,10 @@ TEST(merge_garbage_and_empty_inputs)
     system("rm -rf " DIR " && mkdir -p " DIR);
     FILE *f = fopen(DIR "/garbage.jsonl", "wb");
     CHECK(f != NULL);
-    static const unsigned char junk[] = {0x1b, '[', '3', '1', 'm', 0x00, 0xff, 0xfe, 0x07, 'a',
-                                         'b',  'c', 'd', 'e', 'f', 'g',  'h',  'i',  'j',  'k',
-                                         'l',  'm', 'n', 'o', 'p', 'q',  'r',  's',  't',  'u',
-                                         'v',  'w', 'x', 'y', 'z', '0',  '1',  '2',  '3',  '4',
-                                         '5',  '6', '7', '8', '9', '\n'};
+    static const unsigned char junk[] = {
+        0x1b, '[', '3', '1', 'm', 0x00, 0xff, 0xfe, 0x07, 'a', 'b', 'c', 'd', 'e', 'f', 'g',
+        'h',  'i', 'j', 'k', 'l', 'm',  'n',  'o',  'p',  'q', 'r', 's', 't', 'u', 'v', 'w',
+        'x',  'y', 'z', '0', '1', '2',  '3',  '4',  '5',  '6', '7', '8', '9', '\n'};
     fwrite(junk, 1, sizeof(junk), f);
     fclose(f);
     CHECK_EQ(fl_test_faultline_run("merge " DIR "/garbage.jsonl", OUT), 65);

@@ -146,8 +146,8 @@ static bool refused(const cmd *c, const char *what, const run_out *r, const int 
     if (one_line && status_ok && named && !r->out[0])
         return true;
     if (!quiet)
-        fprintf(stderr, "  faultline %s %s: exit %d, stderr \"%.300s\", stdout \"%.200s\"\n", c->name,
-            what, r->status, r->err, r->out);
+        fprintf(stderr, "  faultline %s %s: exit %d, stderr \"%.300s\", stdout \"%.200s\"\n",
+                c->name, what, r->status, r->err, r->out);
     return false;
 }
 
@@ -155,8 +155,8 @@ static bool refused(const cmd *c, const char *what, const run_out *r, const int 
 static bool is_flag_end(const char *p)
 {
     return !*p || *p == ']' || *p == ',' ||
-           (p[0] == ' ' && (!p[1] || p[1] == ' ' || p[1] == '[' || p[1] == '(' ||
-                            (p[1] == '-' && p[2] == '-')));
+           (p[0] == ' ' &&
+            (!p[1] || p[1] == ' ' || p[1] == '[' || p[1] == '(' || (p[1] == '-' && p[2] == '-')));
 }
 
 /* Reads the options of one line into opts (deduplicated). In a usage line an option follows
@@ -206,7 +206,8 @@ static const char *usage_prefix(const char *s, cmd *c)
     for (;;) {
         s += strspn(s, " ");
         size_t len = strcspn(s, " \n");
-        bool word = len && s[0] >= 'a' && s[0] <= 'z' && strspn(s, "abcdefghijklmnopqrstuvwxyz-") == len;
+        bool word =
+            len && s[0] >= 'a' && s[0] <= 'z' && strspn(s, "abcdefghijklmnopqrstuvwxyz-") == len;
         bool mode = len > 2 && s[0] == '-' && s[1] == '-';
         const char *next = s + len + strspn(s + len, " ");
         size_t next_len = strcspn(next, " \n");
@@ -227,8 +228,8 @@ static void join_name(cmd *c)
 {
     c->name[0] = 0;
     for (int i = 0; i < c->n_words; i++)
-        snprintf(c->name + strlen(c->name), sizeof(c->name) - strlen(c->name), "%s%s",
-                 i ? " " : "", c->words[i]);
+        snprintf(c->name + strlen(c->name), sizeof(c->name) - strlen(c->name), "%s%s", i ? " " : "",
+                 c->words[i]);
 }
 
 /* What the help of c says: its options, the first required part of its usage line (""
@@ -381,14 +382,14 @@ static int walk_command(const cmd *c, help *h)
         failures += !refused(c, "(no arguments)", &r, usage, (const char *[]){h->required, NULL});
     }
     run(c, (const char *[]){UNKNOWN_FLAG, NULL}, &r);
-    failures +=
-        !refused(c, UNKNOWN_FLAG, &r, usage, (const char *[]){"unknown option", UNKNOWN_FLAG, NULL});
+    failures += !refused(c, UNKNOWN_FLAG, &r, usage,
+                         (const char *[]){"unknown option", UNKNOWN_FLAG, NULL});
     for (int i = 0; i < h->n_positional; i++) {
         if (!is_path_meta(h->positional[i]))
             continue;
         run(c, (const char *[]){bad_path, NULL}, &r);
-        failures += !refused(c, bad_path, &r, path,
-                             (const char *[]){bad_path, strerror(ENOTDIR), NULL});
+        failures +=
+            !refused(c, bad_path, &r, path, (const char *[]){bad_path, strerror(ENOTDIR), NULL});
     }
     return failures + walk_options(c, h);
 }
@@ -478,9 +479,10 @@ TEST(cli_walk_sees_a_bad_refusal)
     CHECK(!refused(&sim, "(two lines, on purpose)", &r, usage, (const char *[]){"two", NULL}));
     quiet = false;
     help h;
-    read_help(&sim, "usage: faultline sim [--a N] [--b-c]\n       faultline sim --mode x [--z N]\n\n"
-                    "  --reads P, --cas P       x\n  --flag        y\n--join addresses are\n"
-                    "  --delay D  --jitter D    50ms   --verbose  --quiet\n",
+    read_help(&sim,
+              "usage: faultline sim [--a N] [--b-c]\n       faultline sim --mode x [--z N]\n\n"
+              "  --reads P, --cas P       x\n  --flag        y\n--join addresses are\n"
+              "  --delay D  --jitter D    50ms   --verbose  --quiet\n",
               &h);
     CHECK_EQ(h.n_opts, 9); /* --a --b-c --reads --cas --flag --delay --jitter --verbose --quiet */
     CHECK_EQ(h.n_modes, 1);
@@ -521,9 +523,9 @@ TEST(cli_durations_take_units_everywhere)
         dup2(fd, 1);
         dup2(fd, 2);
         alarm(RUN_ALARM_S);
-        execl(fl_test_faultline(), "faultline", "server", "--id", "1", "--cluster",
-              "1=127.0.0.1:0", "--listen", "127.0.0.1:0", "--data", data, "--election-ms",
-              "0.2s", "--heartbeat-ms", "50", "--timeout", "2m", (char *)NULL);
+        execl(fl_test_faultline(), "faultline", "server", "--id", "1", "--cluster", "1=127.0.0.1:0",
+              "--listen", "127.0.0.1:0", "--data", data, "--election-ms", "0.2s", "--heartbeat-ms",
+              "50", "--timeout", "2m", (char *)NULL);
         _exit(127);
     }
     bool up = false;
