@@ -15,6 +15,7 @@
 #ifndef FAULTLINE_RUN_H
 #define FAULTLINE_RUN_H
 
+#include "faultline/flp.h"
 #include "faultline/history.h"
 #include "faultline/observe.h"
 #include "faultline/raft.h"
@@ -59,6 +60,14 @@ typedef enum fl_nemesis {
      * a vote); it restarts 5..100 ms later */
     FL_NEMESIS_CRASH_UNSYNCED,
     FL_NEMESIS_SLOW_DISK, /* one random node's fsyncs take 10..100 ms (wider crash windows) */
+    /* not in mix: the FLP adversary (flp.h) from the start until --gst (the whole run by
+     * default): no message lost, no node down, every vote that would complete a quorum held
+     * back until it can no longer help */
+    FL_NEMESIS_FLP,
+    /* not in mix: the leader and the nodes after it by id, (n - 1) / 2 in all (a minority),
+     * cut off from the rest; every client stays on the side of its home node
+     * (fl_run_home_node): the CAP scenario */
+    FL_NEMESIS_PARTITION_SIDES,
     FL_NEMESIS_COUNT
 } fl_nemesis;
 
@@ -148,8 +157,14 @@ typedef struct fl_run_config {
     uint32_t cas_pct;         /* ... and of compare-and-set (kv: append) (20); the rest writes */
     bool crash_lose_unsynced; /* a crash loses every unsynced write (else a random prefix of
                                  them survives) */
-    double torn; /* the probability that the last unsynced write surviving a crash is torn */
+    double torn;       /* the probability that the last unsynced write surviving a crash is torn */
+    fl_time_ns gst_ns; /* nemesis flp: the adversary acts in [0, gst); 0 = until the heal */
 } fl_run_config;
+
+/* The node a client process sits beside (its sticky node, and its side under
+ * partition-sides): client i (process i, i + clients + 1, ... as it starts over after an info
+ * op) is beside node i mod nodes + 1. */
+fl_node_id fl_run_home_node(const fl_run_config *c, int64_t process);
 
 /* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients, nemesis none,
  * interval 2 s, a snapshot every 1000 applied entries,
@@ -205,8 +220,16 @@ typedef struct fl_run_result {
     uint64_t learner_reads;  /* of those, by a learner of its configuration in force */
     uint64_t trace_hash;
     fl_time_ns end_ns;
-    bool history_oom;          /* the history could not record everything (out of memory) */
-    uint64_t arrivals_dropped; /* open loop: arrivals that found every client busy */
+    bool history_oom;               /* the history could not record everything (out of memory) */
+    uint64_t arrivals_dropped;      /* open loop: arrivals that found every client busy */
+    fl_time_ns election_timeout_ns; /* Raft's base election timeout (timeouts: [base, 2 base)) */
+    /* nemesis flp: what the adversary did (gst_ns: when its power ended) */
+    bool flp;
+    fl_flp_stats flp_stats;
+    const char *flp_oracle; /* the protocol's oracle ("raft"; static text) */
+    const char *flp_holds;  /* what it held back (static text) */
+    /* nemesis partition-sides: the minority side of the last such partition (bit id) */
+    uint32_t minority_side;
 } fl_run_result;
 
 /* Runs one seed. Returns 0 (see r), FL_ECONFIG, or FL_ENOMEM. r must be released with

@@ -275,6 +275,19 @@ uint64_t fl_sim_disk_untrusted(const fl_sim *sim, fl_node_id id);
 /* A random stream for drivers (workloads, nemesis), independent of the others. */
 fl_rng *fl_sim_driver_rng(fl_sim *sim);
 
+/* ---- Delivery gate (adversarial scheduling: flp.h) --------------------------------------- */
+
+/* Asked about every message at the moment it would be delivered (its link is up and its
+ * receiver is not down); returns 0 (or a time not after now) to deliver it now, or a later
+ * virtual time at which to ask again: the message stays in flight meanwhile, neither dropped
+ * nor copied (FL_TIME_NEVER is a programmer error: a gate delays, it never drops). A message
+ * it let through to a paused node is asked about again when the node resumes. The gate may
+ * read node states (fl_sim_node) but must not change the simulation. */
+typedef fl_time_ns (*fl_sim_gate_fn)(void *arg, const fl_sim *sim, fl_node_id from, fl_node_id to,
+                                     const uint8_t *msg, size_t len);
+/* Installs the gate (fn NULL removes it: a message held back goes at its next look). */
+void fl_sim_set_gate(fl_sim *sim, fl_sim_gate_fn fn, void *arg);
+
 /* ---- Connectivity matrices and partition builders (pure functions) ------------------------ */
 
 /* can[from-1] bit (to-1) set: messages from -> to pass. A node always reaches itself. The
@@ -339,7 +352,10 @@ typedef struct fl_sim_stats {
     uint64_t msgs_dropped_down;      /* receiver down at arrival */
     uint64_t msgs_dropped_full;      /* event queue full */
     uint64_t msgs_duplicated;
-    uint64_t msgs_reordered; /* got an extra delay */
+    uint64_t msgs_reordered;     /* got an extra delay */
+    uint64_t msgs_held;          /* held back by the delivery gate at least once */
+    uint64_t msgs_holding;       /* of them, held back now (neither delivered nor dropped yet) */
+    fl_time_ns msg_delay_max_ns; /* the longest time from send to delivery of any message */
     uint64_t bytes_sent;
     uint64_t bytes_delivered;
     fl_sim_node_stats node[FL_SIM_NODES_MAX]; /* index id-1, ids 1..FL_SIM_NODES_MAX */

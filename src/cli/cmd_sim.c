@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "faultline/crash_points.h"
 #include "faultline/raft_chaos.h"
+#include "sim_cap.h"
 #include "sim_eval.h"
 
 #include <stdio.h>
@@ -127,6 +128,8 @@ int fl_cmd_sim(int argc, char **argv)
         sim_opts_usage(stdout);
         return 0;
     }
+    if (o.cap)
+        return sim_cap_run(&o);
     if (o.campaign)
         return campaign_run(&o);
     if (o.chaos)

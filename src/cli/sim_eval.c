@@ -155,6 +155,8 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     if (r->live)
         fprintf(f, "recover  %.1f ms from the heal to the first successful write\n",
                 (double)r->recover_ns / 1e6);
+    if (r->flp)
+        sim_flp_print(f, c, r);
     fprintf(f, "cost     %.1f messages, %.0f bytes, %.2f fsyncs per successful op\n",
             (double)r->sim.msgs_sent / ops, (double)r->sim.bytes_sent / ops,
             (double)r->fsyncs / ops);
@@ -297,6 +299,8 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
     fl_json_kv_uint(&j, "seed", c->seed);
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
+    if (r->flp)
+        sim_flp_json(&j, r);
     if (oc->has_obs) {
         const fl_observables *ob = &oc->obs;
         fl_json_key(&j, "observed");
@@ -321,6 +325,8 @@ void sim_write_results_members(fl_json *j, const fl_run_result *r, const sim_out
     write_verdict(j, r, oc);
     write_counts(j, r, oc);
     write_faults(j, r);
+    if (r->flp)
+        sim_flp_json(j, r);
     if (oc->has_obs) {
         fl_json_key(j, "observables");
         fl_observe_write_json(&oc->obs, j);

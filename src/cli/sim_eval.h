@@ -4,6 +4,7 @@
 #ifndef FL_CLI_SIM_EVAL_H
 #define FL_CLI_SIM_EVAL_H
 
+#include "faultline/json.h"
 #include "faultline/lincheck.h"
 #include "faultline/observe.h"
 #include "sim_opts.h"
@@ -39,6 +40,10 @@ int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_resu
 void sim_write_results_members(fl_json *j, const fl_run_result *r, const sim_outcome *oc);
 /* Writes b to DIR/name. Returns 0 or -1 (message printed). */
 int sim_write_file(const char *dir, const char *name, const fl_buf *b);
+/* sim_flp.c: a run under nemesis flp (r->flp): two lines of the summary, and the "flp"
+ * object of results.json and of campaign records. */
+void sim_flp_print(FILE *f, const fl_run_config *c, const fl_run_result *r);
+void sim_flp_json(fl_json *j, const fl_run_result *r);
 /* One JSON object per run (no newline): the campaign's per-seed record; with the command
  * that reproduces it and the world it drew (a swarm), where not NULL. */
 void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *r,

@@ -67,6 +67,13 @@ void sim_opts_usage(FILE *out)
                  "  --delay-spike D          extra mean delay for the delay nemesis (50ms)\n"
                  "  --clock-offset D         largest clock jump for clock-offset (200ms)\n"
                  "  --drift PPM              largest drift for clock-drift (50000)\n"
+                 "  --gst D                  with --nemesis flp: the global stabilisation time,\n"
+                 "                           when the adversary's power ends (the heal)\n"
+                 "  --cap                    instead: CAP shown (docs/limits.md): the leader's\n"
+                 "                           minority cut off for the middle third of --duration,\n"
+                 "                           clients on both sides, once per read mode (index,\n"
+                 "                           lease, log, local): reads and writes answered per\n"
+                 "                           side, and whether the histories are consistent\n"
                  "  --liveness D             after the heal a write must succeed within D (5s)\n"
                  "  --no-check-quorum        Raft: a leader cut off from its quorum keeps leading\n"
                  "  --no-pre-vote            Raft: elections without the pre-vote round\n"
@@ -263,6 +270,7 @@ static fl_time_ns *duration_field(sim_opts *o, const char *a)
         {"--net-delay", offsetof(fl_run_config, net_delay_ns)},
         {"--delay-spike", offsetof(fl_run_config, delay_ns)},
         {"--clock-offset", offsetof(fl_run_config, clock_offset_ns)},
+        {"--gst", offsetof(fl_run_config, gst_ns)},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (!strcmp(a, table[i].name))
@@ -291,6 +299,8 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->fixed = true;
     else if (!strcmp(a, "--lose-unsynced"))
         o->run.crash_lose_unsynced = true;
+    else if (!strcmp(a, "--cap"))
+        o->cap = true;
     else if (!strcmp(a, "--no-check"))
         o->check_lin = false;
     else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
@@ -595,7 +605,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     } durs[] = {{"--op-timeout", c->op_timeout_ns, d.op_timeout_ns},
                 {"--op-deadline", c->op_deadline_ns, d.op_deadline_ns},
                 {"--liveness", c->liveness_ns, d.liveness_ns},
-                {"--net-delay", c->net_delay_ns, d.net_delay_ns}};
+                {"--net-delay", c->net_delay_ns, d.net_delay_ns},
+                {"--gst", c->gst_ns, d.gst_ns}};
     for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++)
         if (durs[i].v != durs[i].def) {
             dur(b, sizeof(b), durs[i].v);

@@ -25,6 +25,7 @@ typedef struct sim_opts {
     bool fixed; /* --fixed: every seed of a campaign runs exactly the options given */
     int argc;   /* the options as given (argv[0] is the command), for each seed's world */
     char **argv;
+    bool cap; /* --cap: the CAP demonstration, one run per read mode (sim_cap.h) */
 } sim_opts;
 
 /* Parses argv (argv[0] is the command name). Returns 0, or prints the problem to stderr and

@@ -52,6 +52,11 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--rate: must be 0 (closed loop) .. 1000000 ops/s");
     if (c->nemesis >= FL_NEMESIS_COUNT)
         REFUSE("unknown nemesis");
+    if (c->nemesis == FL_NEMESIS_FLP && c->nodes < 2)
+        REFUSE("--nemesis flp: needs 2 nodes or more (one node decides alone: FLP assumes a "
+               "fault to tolerate)");
+    if (c->gst_ns && (c->nemesis != FL_NEMESIS_FLP || c->gst_ns > c->duration_ns))
+        REFUSE("--gst goes with --nemesis flp and must be within --duration");
     if (c->nemesis_interval_ns < FL_NS_PER_MS)
         REFUSE("--nemesis-interval: must be at least 1 ms");
     if (c->loss < 0 || c->loss > 1 || c->dup < 0 || c->dup > 1)
@@ -118,6 +123,13 @@ bool fl_run_read_at_parse(const char *s, fl_run_read_at *out)
         if (!strcmp(s, read_ats[w]))
             return *out = (fl_run_read_at)w, true;
     return false;
+}
+
+fl_node_id fl_run_home_node(const fl_run_config *c, int64_t process)
+{
+    uint32_t clients = c->rate > 0 ? FL_RUN_OPEN_CLIENTS_MAX : c->clients;
+    uint64_t idx = (uint64_t)(process < 0 ? -process : process) % ((uint64_t)clients + 1);
+    return c->nodes ? (fl_node_id)(idx % c->nodes + 1) : FL_NODE_NONE;
 }
 
 /* ---- timeline ---------------------------------------------------------------------------- */
@@ -341,6 +353,8 @@ static void heal(fl_sim *sim, void *arg)
 {
     run *rn = arg;
     rn->stopping = true;
+    if (rn->flp.started)
+        fl__flp_heal(rn);
     fl__nemesis_heal_all(rn);
     rn->healed = true;
     rn->heal_ns = fl_sim_time(sim);
@@ -372,6 +386,9 @@ static void collect(run *rn)
     for (uint32_t i = 0; i < rn->cfg->nodes; i++)
         r->fsyncs += r->sim.node[i].fsyncs;
     r->trace_hash = fl_sim_trace_hash(rn->sim);
+    r->election_timeout_ns = rn->rs.raft.election_timeout_ns;
+    if (r->flp)
+        r->flp_stats = rn->flp.st;
     r->end_ns = fl_sim_time(rn->sim);
     for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
         uint64_t bytes = fl_sim_disk_bytes(rn->sim, id);
@@ -396,7 +413,10 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
     fl_buf_init(&rn->scratch);
     err = setup(rn);
     if (!err) {
-        fl__nemesis_start(rn);
+        if (c->nemesis == FL_NEMESIS_FLP)
+            fl__flp_start(rn);
+        else
+            fl__nemesis_start(rn);
         fl__clients_start(rn);
         fl_sim_schedule(rn->sim, c->duration_ns, heal, rn);
         fl_sim_run_until(rn->sim, c->duration_ns + c->liveness_ns);

@@ -284,6 +284,10 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
 static void deliver_to_node(fl_sim *sim, void *arg)
 {
     cmsg *m = arg;
+    if (fl__nemesis_client_cut(m->rn, m->client, m->node)) {
+        msg_free(m); /* across the partition: lost, the client times out */
+        return;
+    }
     node_request(m->rn, m);
 }
 
@@ -393,7 +397,14 @@ static void on_result(run *rn, run_client *c, const cmsg *m)
     case FL_KV_STALE:
         complete(rn, c, FL_EV_INFO, c->v1);
         return;
-    default: /* cas mismatch, type error, too big, overflow, expired session, bad command */
+    case FL_KV_SESSION_EXPIRED:
+        /* not applied; the kv cannot tell whether our earlier seqs were (none of them may
+         * have opened the session: all ended info), so start over as a new session (kv.h) */
+        c->client_id += rn->n_clients + 1;
+        c->seq = 0;
+        complete(rn, c, FL_EV_FAIL, c->v1);
+        return;
+    default: /* cas mismatch, type error, too big, overflow, bad command */
         complete(rn, c, FL_EV_FAIL, c->v1);
     }
 }
@@ -417,7 +428,8 @@ static void deliver_to_client(fl_sim *sim, void *arg)
     run *rn = m->rn;
     run_client *c = client_of(rn, m->client);
     (void)sim;
-    if (c->busy && m->attempt == c->attempt) {
+    bool cut = m->kind != MSG_TIMEOUT && fl__nemesis_client_cut(rn, m->client, m->node);
+    if (c->busy && m->attempt == c->attempt && !cut) {
         switch (m->kind) {
         case MSG_REDIRECT:
             c->leader_hint = m->hint != m->node ? m->hint : FL_NODE_NONE;

@@ -4,6 +4,7 @@
 #define FL_RUN_INT_H
 
 #include "faultline/array.h"
+#include "faultline/flp.h"
 #include "faultline/kv.h"
 #include "faultline/raft_sim.h"
 #include "faultline/run.h"
@@ -113,6 +114,11 @@ struct run {
     uint32_t churn_cut; /* bit id: node id is cut off from every other node */
     fl_rng member_rng;  /* membership churn draws, apart from the other nemesis draws */
     fl_raft_churn_stats member_churn;
+    /* nemesis flp: the adversary and Raft's oracle (run_flp.c) */
+    fl_flp flp;
+    fl_flp_raft flp_raft;
+    /* partition-sides: the minority side now (bit id; 0 = no such partition) */
+    uint32_t minority_side;
     /* heal and liveness */
     bool healed;
     fl_time_ns heal_ns;
@@ -146,5 +152,14 @@ void fl__nemesis_start(run *rn);
 void fl__nemesis_heal_all(run *rn);
 /* Node id just became leader (leader-churn reacts to it). */
 void fl__nemesis_new_leader(run *rn, fl_node_id id);
+/* partition-sides: client (index) cannot reach node, nor hear from it: they are on opposite
+ * sides (clients sit beside their home node). */
+bool fl__nemesis_client_cut(const run *rn, uint32_t client, fl_node_id node);
+
+/* run_flp.c */
+/* nemesis flp: starts the adversary with Raft's oracle; GST at cfg->gst_ns (or the heal). */
+void fl__flp_start(run *rn);
+/* The heal: GST now if it has not come. */
+void fl__flp_heal(run *rn);
 
 #endif

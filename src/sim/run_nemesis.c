@@ -36,7 +36,9 @@ static const char *names[] = {"none",
                               "churn",
                               "mix-churn",
                               "crash-unsynced",
-                              "slow-disk"};
+                              "slow-disk",
+                              "flp",
+                              "partition-sides"};
 
 static const char *help[] = {
     "no faults",
@@ -63,7 +65,9 @@ static const char *help[] = {
     "membership changes (learners added, promoted; voters, leaders removed, replaced)",
     "mix, with churn as one more kind",
     "a node crashed between writing a new term or vote and syncing it (not in mix)",
-    "one random node's fsyncs take 10..100 ms (not in mix)"};
+    "one random node's fsyncs take 10..100 ms (not in mix)",
+    "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
+    "the leader's minority cut off, each client on its home node's side (CAP; not in mix)"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
 _Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
@@ -89,8 +93,10 @@ bool fl_nemesis_parse(const char *s, fl_nemesis *out)
 
 bool fl_nemesis_plannable(fl_nemesis n)
 {
+    /* flp owns the whole network until GST, and partition-sides keeps clients on their
+     * side for the one CAP partition: neither takes turns in a plan */
     return n != FL_NEMESIS_NONE && n != FL_NEMESIS_MIX && n != FL_NEMESIS_MIX_CHURN &&
-           n < FL_NEMESIS_COUNT;
+           n != FL_NEMESIS_FLP && n != FL_NEMESIS_PARTITION_SIDES && n < FL_NEMESIS_COUNT;
 }
 
 void fl_nemesis_list(FILE *out)
@@ -222,6 +228,37 @@ static void clocks(run_lane *l, fl_nemesis kind)
     }
 }
 
+/* partition-sides: the leader (else node 1) and the nodes after it by id, (n - 1) / 2 in all
+ * (one of two), form the minority side; clients stay with their home node's side
+ * (fl__nemesis_client_cut). */
+static void sides(run_lane *l)
+{
+    run *rn = l->rn;
+    uint32_t n = rn->cfg->nodes;
+    fl_node_id first = fl_raft_sim_leader(rn->sim);
+    uint32_t count = n >= 3 ? (n - 1) / 2 : n - 1, minority = 0;
+    for (uint32_t k = 0; k < count; k++)
+        minority |= 1u << (((first ? first - 1 : 0) + k) % n + 1);
+    fl_sim_conn c;
+    fl_sim_conn_full(&c, n);
+    for (fl_node_id a = 1; a <= n; a++)
+        for (fl_node_id b = 1; b <= n; b++)
+            if (((minority >> a) & 1) != ((minority >> b) & 1))
+                fl_sim_conn_block(&c, a, b);
+    fl_sim_set_conn(rn->sim, &c);
+    rn->minority_side = minority;
+    rn->res->minority_side = minority;
+    targets_groups(l, &c);
+}
+
+bool fl__nemesis_client_cut(const run *rn, uint32_t client, fl_node_id node)
+{
+    if (!rn->minority_side || client >= rn->n_clients)
+        return false; /* the liveness probe runs after the heal */
+    fl_node_id home = (fl_node_id)(client % rn->cfg->nodes + 1);
+    return ((rn->minority_side >> home) & 1) != ((rn->minority_side >> node) & 1);
+}
+
 bool fl__nemesis_churns(const fl_run_config *c)
 {
     if (c->nemesis == FL_NEMESIS_CHURN || c->nemesis == FL_NEMESIS_MIX_CHURN)
@@ -294,6 +331,8 @@ static void fault_start(run_lane *l, fl_nemesis kind)
         targets_add(l, kind >= FL_NEMESIS_CLOCK_OFFSET ? "every clock" : "every link", 0, 0);
     if (kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) {
         partition(l, kind);
+    } else if (kind == FL_NEMESIS_PARTITION_SIDES) {
+        sides(l);
     } else if (kind >= FL_NEMESIS_CRASH_ONE && kind <= FL_NEMESIS_CRASH_LEADER) {
         crash(l, kind);
     } else if (kind == FL_NEMESIS_PAUSE) {
@@ -350,10 +389,13 @@ static void fault_stop(run_lane *l)
     run *rn = l->rn;
     fl_nemesis kind = l->kind;
     if ((kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) ||
-        kind == FL_NEMESIS_ISOLATE_LEADER_SKEW || kind == FL_NEMESIS_LEADER_CHURN)
+        kind == FL_NEMESIS_ISOLATE_LEADER_SKEW || kind == FL_NEMESIS_LEADER_CHURN ||
+        kind == FL_NEMESIS_PARTITION_SIDES)
         fl_sim_heal(rn->sim);
     if (kind == FL_NEMESIS_LEADER_CHURN)
         rn->churn_cut = 0;
+    if (kind == FL_NEMESIS_PARTITION_SIDES)
+        rn->minority_side = 0;
     for (uint32_t i = 0; i < l->n; i++) {
         fl_node_id id = l->nodes[i];
         if (kind == FL_NEMESIS_SLOW_DISK)

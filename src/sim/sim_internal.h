@@ -54,7 +54,9 @@ typedef struct sim_ev {
     uint64_t epoch; /* node epoch when scheduled (timer, sync) */
     uint8_t *data;  /* owned, kept across reuse */
     uint32_t cap;
-    int status; /* EV_SYNCED */
+    int status;         /* EV_SYNCED */
+    fl_time_ns sent_ns; /* EV_DELIVER: when it was sent (message delays) */
+    bool held;          /* EV_DELIVER: the delivery gate holds it back (fl_sim_set_gate) */
     fl_sim_fn fn;
     fl_sim_node_fn node_fn;
     void *arg;
@@ -140,6 +142,8 @@ struct fl_sim {
     sim_node *nodes;                    /* cfg.nodes, index id-1 */
     fl_sim_node_stats *node_stats_more; /* ids above FL_SIM_NODES_MAX */
     fl_node_id in_node;                 /* node whose callback is running, 0 = none */
+    fl_sim_gate_fn gate;                /* the delivery gate (fl_sim_set_gate), NULL = none */
+    void *gate_arg;
     struct {
         fl_sim_check_fn fn;
         void *arg;

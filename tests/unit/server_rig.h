@@ -92,7 +92,9 @@ __attribute__((unused)) static void rig_init(rig *r, int n)
     CHECK(mkdtemp(r->dir) != NULL);
     srand((unsigned)(getpid() ^ time(NULL)));
     for (int attempt = 0; attempt < 50; attempt++) {
-        int base = 20000 + rand() % 40000;
+        /* below the kernel's ephemeral range (32768..60999 by default), where other
+         * programs' outgoing connections take their local ports */
+        int base = 20000 + rand() % 12700;
         bool ok = true;
         for (int i = 1; i <= n && ok; i++) {
             r->client_port[i] = base + i;
