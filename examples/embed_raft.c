@@ -64,7 +64,8 @@ static void log_cut_append(node *n, fl_index first, size_t count, const fl_raft_
         uint8_t *d = malloc(e[i].len + 1);
         if (e[i].len) /* an entry may carry no bytes (and no pointer) */
             memcpy(d, e[i].data, e[i].len);
-        n->log[n->n_log++] = (fl_raft_entry){e[i].term, e[i].type, e[i].len, d};
+        n->log[n->n_log++] =
+            (fl_raft_entry){.term = e[i].term, .type = e[i].type, .len = e[i].len, .data = d};
     }
 }
 
@@ -133,9 +134,10 @@ static void send_msgs(const fl_raft_update *up)
         if (q_count == QUEUE)
             continue; /* a full network drops: Raft retransmits */
         packet *p = &queue[(q_head + q_count++) % QUEUE];
-        p->to = up->msgs[i].to;
+        const fl_raft_msg *m = &fl_raft_msgs_of(up)[i];
+        p->to = m->to;
         fl_buf_reset(&p->bytes);
-        fl_wire_raft_encode(&up->msgs[i], &p->bytes);
+        fl_wire_raft_encode(m, &p->bytes);
     }
 }
 

@@ -1,5 +1,6 @@
-/* run.h: one simulated run of the replicated key-value store: a Raft cluster whose nodes
- * apply committed commands to kv/, driven by simulated clients (a workload), under a named
+/* run.h: one simulated run of the replicated key-value store: a Raft or Multi-Paxos cluster
+ * (the protocol is one field of the configuration) whose nodes apply committed commands to
+ * kv/, driven by simulated clients (a workload), under a named
  * nemesis schedule, ending with a heal phase and a liveness check. It records everything the
  * observers need: the client history (Jepsen's invoke / ok / fail / info), every change of
  * a node's role and term, every read or write a node answered, the fault intervals, and the
@@ -16,6 +17,7 @@
 #define FAULTLINE_RUN_H
 
 #include "faultline/flp.h"
+#include "faultline/cons_types.h"
 #include "faultline/history.h"
 #include "faultline/observe.h"
 #include "faultline/raft.h"
@@ -118,6 +120,7 @@ typedef struct fl_run_fault {
 } fl_run_fault;
 
 typedef struct fl_run_config {
+    fl_cons_protocol protocol; /* raft (default) or paxos */
     uint64_t seed;
     uint32_t nodes;         /* 1..16 */
     fl_time_ns duration_ns; /* clients and faults run in [0, duration) */
@@ -136,12 +139,17 @@ typedef struct fl_run_config {
     fl_time_ns op_deadline_ns;      /* the whole operation, retries included */
     fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
     fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
-    uint32_t mutants;
+    uint32_t mutants;               /* the protocol's own bits: fl_raft_mutant or fl_paxos_mutant */
     uint32_t snapshot_every;  /* each node snapshots its kv every N applied entries; 0 = never */
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */
     bool no_pre_vote;         /* Raft option: no pre-vote round before elections */
+    uint32_t q1, q2;          /* Paxos: phase-1 and phase-2 quorum sizes (0: a majority) */
+    bool unsafe_quorums;      /* Paxos: allow q1 + q2 <= nodes (to show what it breaks) */
+    bool no_backoff;          /* Paxos: preempted proposers retry at once (duels livelock) */
+    bool slow_disks;          /* every fsync takes 5-50 ms rather than 0.2-2 ms: a wider window
+                                 between a write and its sync, which a crash can lose */
     bool verbose;             /* print nemesis actions as they happen */
     /* A fault plan (used instead of nemesis when n_faults > 0): its kinds run side by side,
      * each on its own schedule, on the random stream of its lane. Kinds that act on the same

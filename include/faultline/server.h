@@ -11,6 +11,7 @@
 #ifndef FAULTLINE_SERVER_H
 #define FAULTLINE_SERVER_H
 
+#include "faultline/cons_types.h"
 #include "faultline/errmsg.h"
 #include "faultline/net.h"
 #include "faultline/raft.h"
@@ -28,6 +29,7 @@ typedef enum fl_server_read_mode {
 } fl_server_read_mode;
 
 typedef struct fl_server_config {
+    fl_cons_protocol protocol; /* the consensus core: raft (default) or paxos */
     fl_node_id id;
     uint32_t n; /* cluster members, self included */
     fl_node_id ids[FL_RAFT_NODES_MAX];

@@ -19,4 +19,9 @@
  * the caller sets those; a liveness bound of 20 s). The result passes fl_run_config_validate. */
 void fl_swarm_draw(uint64_t seed, fl_run_config *c);
 
+/* Fits a drawn world to c->protocol: Paxos runs a fixed member set, at the leader, without
+ * pre-vote or check-quorum, so its worlds drop churn, follower reads and those options (the
+ * other axes keep what they drew). */
+void fl_swarm_fit(fl_run_config *c);
+
 #endif

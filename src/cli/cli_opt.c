@@ -190,6 +190,7 @@ int fl_cli_exit_of(int fl_err)
     case FL_ECORRUPT:
     case FL_ESYNTAX:
     case FL_ETRUNC:
+    case FL_EVERSION: /* e.g. a data directory another protocol wrote */
         return FL_EXIT_DATAERR;
     case FL_ECONFIG:
     case FL_EINVAL:

@@ -33,6 +33,7 @@ typedef struct cluster_opts {
     const char *election_ms;
     const char *tls_dir; /* --tls DIR: node<i>.crt / .key and ca.crt there (made if none) */
     int metrics_port;    /* --metrics-port P: node i serves /metrics on 127.0.0.1:P+i */
+    const char *protocol;
 } cluster_opts;
 
 static void cluster_usage(FILE *f)
@@ -40,14 +41,16 @@ static void cluster_usage(FILE *f)
     fprintf(f,
             "usage: faultline cluster --nodes N [--base-port P] [--data DIR]\n"
             "                         [--requirepass PASSWORD] [--log-level L]\n"
-            "                         [--election-ms MS] [--tls DIR] [--metrics-port M]\n\n"
+            "                         [--election-ms MS] [--tls DIR] [--metrics-port M]\n"
+            "                         [--protocol raft|paxos]\n\n"
             "Starts N nodes (1..%d) as child processes: node i serves clients (RESP) on\n"
             "127.0.0.1:P+i and talks to its peers on 127.0.0.1:P+%d+i (P defaults to 7000),\n"
             "keeping its log in DIR/n<i> (default /tmp/faultline-cluster-<pid>). Ctrl-C stops\n"
             "them all. --tls DIR: TLS on the client and peer ports with DIR's certificates\n"
             "(`faultline certs DIR --nodes N` first, or made here when DIR has no ca.crt).\n"
             "--metrics-port M: node i serves /metrics on 127.0.0.1:M+i. --log-level,\n"
-            "--election-ms and --requirepass are passed to every `faultline server`.\n",
+            "--election-ms, --requirepass and --protocol are passed to every `faultline\n"
+            "server`.\n",
             CLUSTER_NODES_MAX, PEER_PORT_OFFSET);
     fl_cli_exit_help(f, "stopped by Ctrl-C (or a node's own exit status when one failed)", NULL,
                      NULL);
@@ -90,6 +93,12 @@ static int cluster_option(cluster_opts *o, const char *k, const char *v)
         o->election_ms = v;
         return fl_cli_duration(CMD, k, v, FL_NS_PER_MS, FL_NS_PER_MS, 600 * FL_NS_PER_S, &ns);
     }
+    if (!strcmp(k, "--protocol")) { /* checked here, so a bad one starts no node */
+        static const char *const protocols[] = {"raft", "paxos"};
+        int e;
+        o->protocol = v;
+        return fl_cli_enum(CMD, k, v, protocols, 2, &e);
+    }
     if (!strcmp(k, "--tls")) /* its certificates, or the place to make them */
         return !v ? fl_cli_no_value(CMD, k) : (o->tls_dir = v, fl_cli_out_dir(CMD, k, v));
     return -1;
@@ -98,7 +107,7 @@ static int cluster_option(cluster_opts *o, const char *k, const char *v)
 /* The command line; 0 or the exit status (0 after --help, with *help). */
 static int parse_opts(int argc, char **argv, cluster_opts *o, bool *help)
 {
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             cluster_usage(stdout);
             *help = true;
@@ -107,7 +116,6 @@ static int parse_opts(int argc, char **argv, cluster_opts *o, bool *help)
         int rc = cluster_option(o, argv[i], i + 1 < argc ? argv[i + 1] : NULL);
         if (rc)
             return rc < 0 ? fl_cli_unexpected(CMD, argv[i]) : rc;
-        i++;
     }
     if (!o->nodes)
         return fl_cli_error(CMD, FL_EXIT_USAGE, "--nodes N is required");
@@ -147,6 +155,10 @@ static pid_t spawn(const cluster_opts *o, int id, const char *members, const sig
         snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", o->metrics_port + id);
         args[n++] = "--metrics";
         args[n++] = metrics;
+    }
+    if (o->protocol) {
+        args[n++] = "--protocol";
+        args[n++] = o->protocol;
     }
     pid_t pid = fork();
     if (pid == 0) {

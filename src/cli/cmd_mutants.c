@@ -1,4 +1,5 @@
-/* cmd_mutants.c: `faultline mutants`: every planted Raft bug of the catalogue, each hunted by
+/* cmd_mutants.c: `faultline mutants`: every planted bug of the catalogue (Raft's and Paxos's),
+ * each hunted by
  * a campaign of simulated runs until a check catches it; a table (and JSON) of how fast and
  * by which check, with the command that reproduces each detection. Exit 0 only if every
  * mutant was caught and every control (the same seeds, no mutant) was clean. */
@@ -9,7 +10,6 @@
 #include "faultline/error.h"
 #include "faultline/hist.h"
 #include "faultline/json.h"
-#include "faultline/raft.h"
 #include "mutants.h"
 
 #include <errno.h>
@@ -23,8 +23,9 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: faultline mutants [options]\n\n"
-               "Proves the checks can fail: for every planted Raft bug (mutant), runs simulated\n"
-               "kv runs (`faultline sim --mutant NAME ...`, seed after seed, on all cores) until\n"
+               "Proves the checks can fail: for every planted bug (mutant) of Raft and Paxos,\n"
+               "runs simulated kv runs (`faultline sim --mutant NAME ...`, seed after seed, on\n"
+               "all cores) until\n"
                "one is caught by the invariant checks, the split-brain detector, the\n"
                "linearizability checker, the liveness probe, or an assertion of the code itself;\n"
                "then runs the same seeds without the mutant (the control), which must find\n"
@@ -37,10 +38,10 @@ static void usage(FILE *f)
                "  --max-seeds N     give up on a mutant after N seeds (200)\n"
                "  --first-seed S    the first seed of every campaign (1)\n"
                "  --mutant NAME     only this mutant (repeatable); the catalogue: ");
-    const uint32_t *bits;
-    size_t n = fl_raft_mutant_list(&bits);
+    const mutant_kind *k;
+    size_t n = mutants_catalogue(&k);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
+        fprintf(f, "%s%s", i ? ", " : "", k[i].name);
     fprintf(f, "\n"
                "  --generic         the generic hunt too (the default swarm campaign)\n"
                "  --no-tuned        only the generic hunt\n"
@@ -53,7 +54,8 @@ static void usage(FILE *f)
 
 typedef struct args {
     mutants_opts mo;
-    uint32_t only; /* mutant bits, 0 = all */
+    bool only[64]; /* catalogue entries chosen by --mutant */
+    bool some;     /* any --mutant: only those */
     const char *json;
 } args;
 
@@ -102,10 +104,11 @@ static int parse_args(args *a, int argc, char **argv)
             else
                 a->mo.first_seed = u;
         } else if (!strcmp(opt, "--mutant")) {
-            uint32_t bit = fl_raft_mutant_parse(v);
-            if (!bit)
+            const mutant_kind *all, *k = mutants_find(v);
+            if (!k)
                 return fl_cli_bad("mutants", opt, v, "not a mutant of the catalogue (see --help)");
-            a->only |= bit;
+            mutants_catalogue(&all);
+            a->only[k - all] = a->some = true;
         } else if (!strcmp(opt, "--json")) { /* written at the end: found unwritable now */
             int rc = fl_cli_out_file("mutants", opt, a->json = v);
             if (rc)
@@ -177,9 +180,9 @@ static void print_details(const mutant_result *r, const mutant_hunt *m, const ch
     if (m->detected)
         printf("  %s (%s): %s\n    %s\n", r->name, hunt, m->what, m->repro);
     else
-        printf("  %s (%s): NOT CAUGHT in %llu seeds of: faultline sim --mutant %s %s\n", r->name,
-               hunt, (unsigned long long)m->seeds_run, r->name,
-               m->spec[0] ? m->spec : "--seeds A..B (the swarm)");
+        printf("  %s (%s): NOT CAUGHT in %llu seeds of: faultline sim %s %s\n", r->name, hunt,
+               (unsigned long long)m->seeds_run, m->spec[0] ? m->spec : "--seeds A..B (the swarm)",
+               mutants_find(r->name)->args);
     if (m->control_run && !m->control_clean)
         printf("    control (no mutant) seed %llu: %s\n", (unsigned long long)m->control_seed,
                m->control_what);
@@ -205,15 +208,15 @@ static void print_table(const mutant_result *res, size_t n, const args *a, doubl
     for (size_t i = 0; i < n; i++)
         if ((int)strlen(res[i].name) > w)
             w = (int)strlen(res[i].name);
-    printf("\n%-*s  %-41s  %-41s\n", w, "", a->mo.tuned ? "tuned hunt" : "",
+    printf("\n%-*s %-8s  %-41s  %-41s\n", w, "", "", a->mo.tuned ? "tuned hunt" : "",
            a->mo.generic ? "generic hunt (the default swarm campaign)" : "");
-    printf("%-*s  %6s %-24s %-9s  %6s %-24s %-9s\n", w, "mutant", "seeds", "check", "control",
-           "seeds", "check", "control");
+    printf("%-*s %-8s  %6s %-24s %-9s  %6s %-24s %-9s\n", w, "mutant", "protocol", "seeds", "check",
+           "control", "seeds", "check", "control");
     char t[128], g[128];
     for (size_t i = 0; i < n; i++) {
         cell(&res[i].tuned, t, sizeof(t));
         cell(&res[i].generic, g, sizeof(g));
-        printf("%-*s  %s  %s\n", w, res[i].name, t, g);
+        printf("%-*s %-8s  %s  %s\n", w, res[i].name, res[i].protocol, t, g);
     }
     printf("\n");
     if (a->mo.tuned)
@@ -254,6 +257,7 @@ static void json_one(fl_json *j, const mutant_result *r)
 {
     fl_json_obj_begin(j);
     fl_json_kv_str(j, "mutant", r->name);
+    fl_json_kv_str(j, "protocol", r->protocol);
     if (r->tuned.ran)
         json_hunt(j, &r->tuned);
     if (r->generic.ran) {
@@ -311,20 +315,21 @@ int fl_cmd_mutants(int argc, char **argv)
     int rc = parse_args(&a, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;
-    const uint32_t *bits;
-    size_t n_all = fl_raft_mutant_list(&bits);
+    const mutant_kind *kinds;
+    size_t n_all = mutants_catalogue(&kinds);
     static mutant_result res[64];
     size_t n = 0;
     double t0 = wall_now();
     bool all_good = true;
     for (size_t i = 0; i < n_all && n < 64; i++) {
-        if (a.only && !(a.only & bits[i]))
+        if (a.some && !a.only[i])
             continue;
-        const char *name = fl_raft_mutant_name(bits[i]);
-        fprintf(stderr, "faultline mutants: %s:%s%s%s%s\n", name, a.mo.tuned ? " tuned: " : "",
-                a.mo.tuned ? mutants_spec(name) : "", a.mo.tuned && a.mo.generic ? ";" : "",
-                a.mo.generic ? " generic: the swarm" : "");
-        if ((rc = mutants_run_one(&a.mo, bits[i], &res[n])))
+        const char *name = kinds[i].name;
+        fprintf(stderr, "faultline mutants: %s:%s%s%s%s%s%s\n", name,
+                a.mo.tuned ? " tuned: faultline sim " : "", a.mo.tuned ? mutants_spec(name) : "",
+                a.mo.tuned ? " " : "", a.mo.tuned ? kinds[i].args : "",
+                a.mo.tuned && a.mo.generic ? ";" : "", a.mo.generic ? " generic: the swarm" : "");
+        if ((rc = mutants_run_one(&a.mo, &kinds[i], &res[n])))
             return rc;
         const mutant_result *r = &res[n++];
         all_good &=

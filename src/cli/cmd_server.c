@@ -2,6 +2,7 @@
 #include "cli/cli.h"
 #include "cli/cli_opt.h"
 
+#include "faultline/cons.h"
 #include "faultline/error.h"
 #include "faultline/log.h"
 #include "faultline/server.h"
@@ -24,21 +25,26 @@ static void server_usage(FILE *f)
             "                        [--peer-listen HOST:PORT] [--check-quorum on|off]\n"
             "                        [--mutant NAME]\n"
             "                        [--tls-cert FILE --tls-key FILE --tls-ca FILE\n"
-            "                         [--tls-client-auth]] [--metrics HOST:PORT]\n\n"
+            "                         [--tls-client-auth]] [--metrics HOST:PORT]\n"
+            "                        [--protocol raft|paxos]\n\n"
             "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
             "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
-            "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
-            "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it.\n"
-            "Stops on SIGINT or SIGTERM. --election-ms and --heartbeat-ms take a number of\n"
-            "milliseconds (150) or a duration with its unit (1s); --timeout whole seconds (30,\n"
-            "2m).\n\n"
+            "protocol) server for clients on --listen. With --protocol paxos the node runs\n"
+            "Multi-Paxos instead, over the fixed member set of --cluster (every node of a\n"
+            "cluster runs the same protocol; a data directory keeps the one that wrote it).\n"
+            "Every N applied entries (10000; 0 = never) it snapshots its state to\n"
+            "DIR/wal/snapshot and drops the WAL behind it. Stops on SIGINT or SIGTERM.\n"
+            "--election-ms and --heartbeat-ms take a number of milliseconds (150) or a\n"
+            "duration with its unit (1s); --timeout whole seconds (30, 2m).\n\n"
             "GET is linearizable in every read mode:\n"
             "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
             "         heartbeat round; a follower asks the leader for that index and\n"
             "         answers from its own state once it has applied it\n"
             "  lease  the leader answers at once while a quorum acknowledged it less than\n"
             "         a lease ago; safe only while clock drift stays under --max-drift-ppm\n"
-            "  log    the read goes through the Raft log like a write\n\n"
+            "  log    the read goes through the Raft log like a write\n"
+            "With --protocol paxos reads are the leader's (a quorum round, or the lease); a\n"
+            "GET sent to a follower goes through the log.\n\n"
             "--maxclients: RESP connections at most (10000; lowered to what the open-file\n"
             "limit allows); one more gets \"-ERR max number of clients reached\". --timeout:\n"
             "close a client idle that long (0, the default: never), as Redis does.\n\n"
@@ -107,6 +113,7 @@ static int tls_option(fl_server_config *c, const char *opt, const char *val)
 static int word_option(fl_server_config *c, const char *opt, const char *val, int *level)
 {
     static const char *const modes[] = {"index", "lease", "log"}, *const onoff[] = {"on", "off"};
+    static const char *const protocols[] = {"raft", "paxos"};
     static const fl_server_read_mode mode_of[] = {FL_SERVER_READ_INDEX, FL_SERVER_READ_LEASE,
                                                   FL_SERVER_READ_LOG};
     int e, rc = 1;
@@ -114,6 +121,8 @@ static int word_option(fl_server_config *c, const char *opt, const char *val, in
         c->read_mode = mode_of[e];
     if (!strcmp(opt, "--check-quorum") && !(rc = fl_cli_enum(CMD, opt, val, onoff, 2, &e)))
         c->no_check_quorum = e == 1; /* a Raft option: "off" keeps cut-off leaders */
+    if (!strcmp(opt, "--protocol") && !(rc = fl_cli_enum(CMD, opt, val, protocols, 2, &e)))
+        c->protocol = e ? FL_CONS_PAXOS : FL_CONS_RAFT;
     if (rc != 1)
         return rc;
     if (!val && (!strcmp(opt, "--mutant") || !strcmp(opt, "--log-level")))

@@ -2,6 +2,7 @@
  * Raft under a nemesis, judged by the invariant checks, the linearizability checker and the
  * liveness probe. */
 #include "campaign.h"
+#include "compare.h"
 #include "cli.h"
 #include "faultline/crash_points.h"
 #include "faultline/raft_chaos.h"
@@ -130,6 +131,8 @@ int fl_cmd_sim(int argc, char **argv)
     }
     if (o.cap)
         return sim_cap_run(&o);
+    if (o.n_compare)
+        return compare_run(&o);
     if (o.campaign)
         return campaign_run(&o);
     if (o.chaos)

@@ -4,7 +4,7 @@
 #include "campaign.h"
 #include "cli.h"
 #include "faultline/json_read.h"
-#include "faultline/raft.h"
+#include "faultline/cons.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,9 +59,65 @@ static const struct {
      * ever higher terms; without pre-vote and check-quorum only the leader's lease keeps them
      * from deposing it: the disruption check sees the deposed leaders (7 of seeds 1..20) */
     {"leader-ignores-lease", "--faults churn:300ms,crash-one:1s --no-pre-vote --no-check-quorum"},
+    /* Paxos (docs/mutants.md has what else was tried). A deposed leader's ACCEPTs must reach
+     * acceptors that promised higher while it still leads: a one-way cut keeps it sending
+     * while its answers are lost */
+    {"accept-below-promise", "--protocol paxos --nemesis one-way --nemesis-interval 1s"},
+    {"ignore-promised-value", "--protocol paxos --nemesis mix --nemesis-interval 1s"},
+    /* a crash must fall between an announced promise and its fsync: slow disks widen that
+     * window, three nodes and frequent crashes make elections and crashes meet */
+    {"promise-before-durable", "--protocol paxos --nodes 3 --slow-disks --nemesis "
+                               "crash-minority --nemesis-interval 100ms"},
+    /* a deposed leader must keep answering reads: a slow clock keeps it leading longer (the
+     * read check catches it; with check-quorum and acceptors' leases there is no window
+     * otherwise) */
+    {"read-no-quorum", "--protocol paxos --duration 8s --nemesis isolate-leader-skew --drift "
+                       "300000 --nemesis-interval 1s --op-timeout 50ms --clients 30"},
+    /* gaps: ACCEPTs reordered on the way (a long delay, many clients in flight) when the
+     * leader is cut off */
+    {"skip-gap-fill", "--protocol paxos --nodes 3 --clients 50 --net-delay 5ms --nemesis "
+                      "isolate-leader --nemesis-interval 300ms"},
+    {"unsafe-quorums", "--protocol paxos --nemesis isolate-leader --nemesis-interval 1s"},
 };
 #define DEFAULT_SPEC "--nemesis mix --nemesis-interval 1s"
-#define ARGS_MAX     64
+#define KINDS_MAX    64
+
+size_t mutants_catalogue(const mutant_kind **out)
+{
+    static mutant_kind kinds[KINDS_MAX];
+    static size_t n;
+    if (!n) {
+        const fl_cons_protocol protocols[] = {FL_CONS_RAFT, FL_CONS_PAXOS};
+        for (size_t p = 0; p < 2; p++) {
+            const uint32_t *bits;
+            size_t count = fl_cons_mutant_list(protocols[p], &bits);
+            for (size_t i = 0; i < count && n < KINDS_MAX - 1; i++) {
+                mutant_kind *k = &kinds[n++];
+                k->protocol = protocols[p];
+                k->bit = bits[i];
+                k->name = fl_cons_mutant_name(protocols[p], bits[i]);
+                snprintf(k->args, sizeof(k->args), "--mutant %s", k->name);
+            }
+        }
+        /* q1 + q2 <= n is a setting, not a mutant of the code: 2 + 2 of 5 */
+        kinds[n++] = (mutant_kind){FL_CONS_PAXOS, "unsafe-quorums", 0,
+                                   "--nodes 5 --q1 2 --q2 2 --unsafe-quorums"};
+    }
+    *out = kinds;
+    return n;
+}
+
+const mutant_kind *mutants_find(const char *name)
+{
+    const mutant_kind *k;
+    size_t n = mutants_catalogue(&k);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(k[i].name, name))
+            return &k[i];
+    return NULL;
+}
+
+#define ARGS_MAX 64
 
 const char *mutants_spec(const char *name)
 {
@@ -78,20 +134,21 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* The words of "sim <spec> [--fixed] [--mutant name] --seeds A..B": sim_opts keeps pointers
+/* The words of "sim <spec> [--fixed] [what plants the bug] --seeds A..B": sim_opts keeps pointers
  * to them, so they live as long as the campaign. */
 typedef struct spec_args {
-    char text[512], seeds[64];
+    char text[640], seeds[64];
     char *argv[ARGS_MAX];
     int argc;
 } spec_args;
 
 /* Parses the campaign of spec (tuned: exactly the options of spec for every seed; else the
- * default campaign, a swarm) as `faultline sim` would. */
-static int build_opts(const mutants_opts *mo, const char *spec, bool tuned, uint32_t bit,
+ * default campaign, a swarm) with what plants bug k (NULL: the control) as `faultline sim`
+ * would. */
+static int build_opts(const mutants_opts *mo, const char *spec, bool tuned, const mutant_kind *k,
                       uint64_t last, spec_args *a, sim_opts *o)
 {
-    snprintf(a->text, sizeof(a->text), "%s", spec);
+    snprintf(a->text, sizeof(a->text), "%s %s", spec, k ? k->args : "");
     snprintf(a->seeds, sizeof(a->seeds), "%llu..%llu", (unsigned long long)mo->first_seed,
              (unsigned long long)last);
     a->argc = 0;
@@ -101,10 +158,6 @@ static int build_opts(const mutants_opts *mo, const char *spec, bool tuned, uint
         a->argv[a->argc++] = t;
     if (tuned)
         a->argv[a->argc++] = "--fixed";
-    if (bit) {
-        a->argv[a->argc++] = "--mutant";
-        a->argv[a->argc++] = (char *)fl_raft_mutant_name(bit);
-    }
     a->argv[a->argc++] = "--seeds";
     a->argv[a->argc++] = a->seeds;
     a->argv[a->argc] = NULL;
@@ -216,17 +269,17 @@ static void classify(const hunt *h, char *out, size_t cap)
     }
 }
 
-/* One hunt of mutant bit (tuned: its spec; else the swarm) and its control. */
-static int hunt_one(const mutants_opts *mo, uint32_t bit, bool tuned, mutant_hunt *out)
+/* One hunt of bug k (tuned: its spec; else the swarm) and its control. */
+static int hunt_one(const mutants_opts *mo, const mutant_kind *k, bool tuned, mutant_hunt *out)
 {
     memset(out, 0, sizeof(*out));
     out->ran = true;
-    out->spec = tuned ? mutants_spec(fl_raft_mutant_name(bit)) : "";
+    out->spec = tuned ? mutants_spec(k->name) : "";
     double t0 = now_s();
     sim_opts o;
     static spec_args args, control_args;
     uint64_t last = mo->first_seed + mo->max_seeds - 1;
-    if (build_opts(mo, out->spec, tuned, bit, last, &args, &o))
+    if (build_opts(mo, out->spec, tuned, k, last, &args, &o))
         return FL_EXIT_SOFTWARE; /* a spec of the catalogue that does not parse */
     hunt h = {0};
     int crashes = hunt_run(&o, &h);
@@ -242,7 +295,7 @@ static int hunt_one(const mutants_opts *mo, uint32_t bit, bool tuned, mutant_hun
     }
     if (h.found && mo->control) {
         sim_opts co;
-        if (build_opts(mo, out->spec, tuned, 0, h.seed, &control_args, &co))
+        if (build_opts(mo, out->spec, tuned, NULL, h.seed, &control_args, &co))
             return FL_EXIT_SOFTWARE;
         hunt ch = {.stop_at_any = true};
         int died = hunt_run(&co, &ch);
@@ -256,14 +309,16 @@ static int hunt_one(const mutants_opts *mo, uint32_t bit, bool tuned, mutant_hun
     return 0;
 }
 
-int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out)
+int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result *out)
 {
     memset(out, 0, sizeof(*out));
-    out->bit = bit;
-    out->name = fl_raft_mutant_name(bit);
-    if (mo->tuned && hunt_one(mo, bit, true, &out->tuned))
+    out->bit = k->bit;
+    out->name = k->name;
+    out->protocol = fl_cons_protocol_name(k->protocol);
+    if (mo->tuned && hunt_one(mo, k, true, &out->tuned))
         return FL_EXIT_SOFTWARE;
-    if (mo->generic && hunt_one(mo, bit, false, &out->generic))
+    /* the swarm draws Raft worlds: a Paxos bug has its tuned hunt only */
+    if (mo->generic && k->protocol == FL_CONS_RAFT && hunt_one(mo, k, false, &out->generic))
         return FL_EXIT_SOFTWARE;
     return 0;
 }

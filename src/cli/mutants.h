@@ -1,17 +1,36 @@
-/* mutants.h: the catalogue of planted Raft bugs (fl_raft_mutant_list) and, for each, a
- * campaign of `faultline sim` runs until the first seed whose checks catch it. Two hunts: the
- * tuned one runs options chosen for the mutant (mutants_spec), the generic one the default
- * swarm campaign (`faultline sim --seeds A..B`: every seed draws its own world), the same for
- * every mutant. Every run is exactly one `faultline sim` does, so every detection comes with
- * the command that reproduces it. A control campaign runs the same seeds with no mutant: it
- * must find nothing, or the detection proves nothing. */
+/* mutants.h: the catalogue of planted bugs (Raft's fl_raft_mutant_list, then Paxos's
+ * fl_paxos_mutant_list, then the Paxos setting q1 + q2 <= n) and, for each, a campaign of
+ * `faultline sim` runs until the first seed whose checks catch it. Two hunts: the tuned one
+ * runs options chosen for the mutant (mutants_spec), the generic one the default swarm
+ * campaign (`faultline sim --seeds A..B`: every seed draws its own world), the same for every
+ * Raft mutant (the swarm draws Raft worlds; Paxos's bugs have the tuned hunt only). Every run
+ * is exactly one `faultline sim` does, so every detection comes with the command that
+ * reproduces it. A control campaign runs the same seeds without the bug: it must find
+ * nothing, or the detection proves nothing. */
 #ifndef FL_CLI_MUTANTS_H
 #define FL_CLI_MUTANTS_H
 
 #include "sim_opts.h"
 
+#include "faultline/cons.h"
+
 #include <stdbool.h>
 #include <stdint.h>
+
+/* One bug of the catalogue: the protocol it is planted in, its name, its mutant bit (0: a
+ * setting), and the `faultline sim` options that plant it ("--mutant NAME", or the
+ * setting's). */
+typedef struct mutant_kind {
+    fl_cons_protocol protocol;
+    const char *name;
+    uint32_t bit;
+    char args[96];
+} mutant_kind;
+
+/* The whole catalogue, in order: Raft's, then Paxos's. */
+size_t mutants_catalogue(const mutant_kind **out);
+/* The catalogue's bug named name, or NULL. */
+const mutant_kind *mutants_find(const char *name);
 
 /* The `faultline sim` options a mutant's tuned campaign uses (without --mutant and --seeds):
  * a specific one for the mutants the catalogue knows, else a default fault mix. */
@@ -38,6 +57,7 @@ typedef struct mutant_hunt {
 
 typedef struct mutant_result {
     const char *name;
+    const char *protocol;
     uint32_t bit;
     mutant_hunt tuned, generic;
 } mutant_result;
@@ -50,8 +70,8 @@ typedef struct mutants_opts {
     bool tuned, generic; /* which hunts run */
 } mutants_opts;
 
-/* Runs the hunts of mutant bit that mo asks for (with their controls); fills out. Returns 0,
- * or FL_EXIT_SOFTWARE if a spec does not parse (message printed). */
-int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out);
+/* Runs the hunts of mutant k that mo asks for (with their controls); fills out. Returns 0,
+ * or FL_EXIT_SOFTWARE if a spec of the catalogue does not parse (message printed). */
+int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result *out);
 
 #endif

@@ -153,6 +153,11 @@ int sim_cap_run(const sim_opts *o)
                         "--seeds, --chaos or --crash-points)\n");
         return FL_EXIT_USAGE;
     }
+    if (o->run.protocol != FL_CONS_RAFT) {
+        fprintf(stderr, "faultline sim --cap: runs Raft (its read modes and reads at followers "
+                        "are Raft's)\n");
+        return FL_EXIT_USAGE;
+    }
     if (o->run.nodes < 3) {
         fprintf(stderr, "faultline sim --cap: needs 3 nodes or more (a minority and a majority "
                         "side)\n");

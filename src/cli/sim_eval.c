@@ -3,10 +3,11 @@
 
 #include "cli.h"
 #include "faultline/json.h"
-#include "faultline/raft.h"
+#include "faultline/cons.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -69,6 +70,34 @@ void sim_outcome_free(sim_outcome *oc)
     oc->has_obs = false;
 }
 
+/* Time without a leader, and how long the cluster takes to elect a new leader after each
+ * crash of the leader (the crash-leader nemesis, alone or in mix): from the crash, which
+ * opens a leader outage, to that outage's end (observe.h): the comparison's recovery time.
+ * Clients see more: those waiting on the crashed leader retry after --op-timeout. */
+static void recovery(const fl_run_result *r, sim_outcome *out)
+{
+    const fl_observe_avail *a = &out->obs.avail;
+    fl_time_ns first =
+        a->first_leader_ns == FL_TIME_NEVER ? out->obs.duration_ns : a->first_leader_ns;
+    out->leaderless_ns = first + (fl_time_ns)(a->outage_mean_ns * (double)a->outages) +
+                         (a->leaderless_at_end ? a->leaderless_at_end_ns : 0);
+    fl_time_ns total = 0;
+    size_t k = 0; /* outages and faults are both in time order */
+    for (size_t i = 0; i < r->n_faults; i++) {
+        if (strcmp(r->faults[i].kind, "crash-leader"))
+            continue;
+        fl_time_ns t0 = r->faults[i].start_ns;
+        while (k < a->outage_count && a->outage[k].start_ns < t0)
+            k++;
+        if (k == a->outage_count || a->outage[k].start_ns != t0 ||
+            a->outage[k].end_ns == FL_TIME_NEVER)
+            continue; /* no leader was crashed, or none came back */
+        total += a->outage[k].end_ns - t0;
+        out->crash_recoveries++;
+    }
+    out->crash_recovery_ns = out->crash_recoveries ? total / out->crash_recoveries : 0;
+}
+
 void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,
                   sim_outcome *out)
 {
@@ -82,6 +111,7 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
     if (out->has_obs) { /* the observables already count these over the measured phase */
         out->leader_changes = out->obs.cost.leaderships;
         out->ok_per_s = out->obs.ok_per_s;
+        recovery(r, out);
     }
     bool split = out->has_obs && out->obs.split.same_term > 0;
     if (!out->safe)
@@ -140,17 +170,19 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     char nem[512], heal[160];
     nemesis_text(c, nem, sizeof(nem));
     heal_text(r, heal, sizeof(heal));
-    fprintf(f, "run      seed %llu, %u nodes, %.1f s virtual, %s workload, %s\n",
-            (unsigned long long)c->seed, c->nodes, (double)c->duration_ns / 1e9,
-            c->workload == FL_RUN_KV ? "kv" : "register", nem);
+    fprintf(f, "run      seed %llu, %s, %u nodes, %.1f s virtual, %s workload, %s\n",
+            (unsigned long long)c->seed, fl_cons_protocol_name(c->protocol), c->nodes,
+            (double)c->duration_ns / 1e9, c->workload == FL_RUN_KV ? "kv" : "register", nem);
     fprintf(f, "ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
             (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
             (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
     if (c->read_at != FL_RUN_READ_AT_LEADER || c->read_mode == FL_RUN_READ_LOCAL)
         fprintf(f, "reads    %llu answered by followers (%llu of them by learners)\n",
                 (unsigned long long)r->follower_reads, (unsigned long long)r->learner_reads);
-    fprintf(f, "leaders  %llu elections, %llu times a node became leader\n",
-            (unsigned long long)r->elections, (unsigned long long)oc->leader_changes);
+    fprintf(f, "leaders  %llu %s, %llu times a node became leader\n",
+            (unsigned long long)r->elections,
+            c->protocol == FL_CONS_PAXOS ? "ballots" : "elections",
+            (unsigned long long)oc->leader_changes);
     fprintf(f, "faults   %zu fault intervals; %s\n", r->n_faults, heal);
     if (r->live)
         fprintf(f, "recover  %.1f ms from the heal to the first successful write\n",
@@ -173,7 +205,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
 {
     fl_json_key(j, "config");
     fl_json_obj_begin(j);
-    fl_json_kv_str(j, "protocol", "raft");
+    fl_json_kv_str(j, "protocol", fl_cons_protocol_name(c->protocol));
     fl_json_kv_uint(j, "nodes", c->nodes);
     fl_json_kv_uint(j, "seed", c->seed);
     fl_json_kv_uint(j, "duration_ns", c->duration_ns);
@@ -184,6 +216,12 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "skew_ppm", c->skew_ppm);
     fl_json_kv_bool(j, "check_quorum", !c->no_check_quorum);
     fl_json_kv_bool(j, "pre_vote", !c->no_pre_vote);
+    if (c->protocol == FL_CONS_PAXOS) {
+        fl_json_kv_uint(j, "q1", c->q1); /* 0: a majority */
+        fl_json_kv_uint(j, "q2", c->q2);
+        fl_json_kv_bool(j, "unsafe_quorums", c->unsafe_quorums);
+        fl_json_kv_bool(j, "backoff", !c->no_backoff);
+    }
     fl_json_kv_uint(j, "clients", c->rate > 0 ? 0 : c->clients);
     fl_json_kv_double(j, "rate", c->rate);
     fl_json_kv_str(j, "nemesis", fl_nemesis_name(c->nemesis));
@@ -214,11 +252,12 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "cas_pct", c->cas_pct);
     fl_json_kv_bool(j, "crash_loses_unsynced", c->crash_lose_unsynced);
     fl_json_kv_double(j, "torn", c->torn);
+    fl_json_kv_bool(j, "slow_disks", c->slow_disks);
     fl_json_key(j, "mutants");
     fl_json_arr_begin(j);
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
-            fl_json_str(j, fl_raft_mutant_name(bit));
+            fl_json_str(j, fl_cons_mutant_name(c->protocol, bit));
     fl_json_arr_end(j);
     fl_json_obj_end(j);
 }
@@ -305,7 +344,11 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
         const fl_observables *ob = &oc->obs;
         fl_json_key(&j, "observed");
         fl_json_obj_begin(&j);
+        fl_json_kv_uint(&j, "ok_p50_ns", fl_hist_percentile(ob->latency.ok, 50));
         fl_json_kv_uint(&j, "ok_p99_ns", fl_hist_percentile(ob->latency.ok, 99));
+        fl_json_kv_uint(&j, "leaderless_ns", oc->leaderless_ns);
+        fl_json_kv_uint(&j, "crash_recoveries", oc->crash_recoveries);
+        fl_json_kv_uint(&j, "crash_recovery_ns", oc->crash_recovery_ns);
         fl_json_kv_double(&j, "ok_fraction", ob->avail.ok_fraction);
         fl_json_kv_uint(&j, "write_gap_max_ns", ob->avail.write_gap_max_ns);
         fl_json_kv_uint(&j, "split_same_term", ob->split.same_term);

@@ -10,18 +10,21 @@
 #include "sim_opts.h"
 
 typedef struct sim_outcome {
-    bool safe;               /* no invariant violated during the run */
-    bool checked;            /* the linearizability checker ran */
-    fl_verdict lin;          /* its verdict */
-    char lin_key[64];        /* the violating key, if any */
-    fl_time_ns lin_ns;       /* how long the check took (wall) */
-    bool live;               /* a write succeeded after the heal, in time */
-    bool violation;          /* !safe || lin == VIOLATION || !live */
-    char what[320];          /* one line: what was violated, or "no violation" */
-    uint64_t leader_changes; /* times a node became leader (observables' leaderships) */
-    double ok_per_s;         /* observables' throughput over the configured duration */
-    bool has_obs;            /* the observables were computed */
-    fl_observables obs;      /* every observable of DESIGN.md (observe.h) */
+    bool safe;                    /* no invariant violated during the run */
+    bool checked;                 /* the linearizability checker ran */
+    fl_verdict lin;               /* its verdict */
+    char lin_key[64];             /* the violating key, if any */
+    fl_time_ns lin_ns;            /* how long the check took (wall) */
+    bool live;                    /* a write succeeded after the heal, in time */
+    bool violation;               /* !safe || lin == VIOLATION || !live */
+    char what[320];               /* one line: what was violated, or "no violation" */
+    uint64_t leader_changes;      /* times a node became leader (observables' leaderships) */
+    double ok_per_s;              /* observables' throughput over the configured duration */
+    bool has_obs;                 /* the observables were computed */
+    fl_time_ns leaderless_ns;     /* no leader: before the first, between leaders, at the end */
+    uint64_t crash_recoveries;    /* crashes of a leader (crash-leader) followed by a new one */
+    fl_time_ns crash_recovery_ns; /* their mean time from the crash to the new leader */
+    fl_observables obs;           /* every observable of DESIGN.md (observe.h) */
 } sim_outcome;
 
 /* Computes the observables, runs the checker on r's history when o->check_lin, and judges.

@@ -8,6 +8,7 @@
 #include "faultline/error.h"
 #include "faultline/raft.h"
 #include "faultline/swarm.h"
+#include "faultline/cons.h"
 
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,11 +22,12 @@ void sim_opts_usage(FILE *out)
         out,
         "usage: faultline sim [options]\n"
         "       faultline sim --protocol swim [options]   (SWIM scenarios: its own --help)\n\n"
-        "One simulated run of a replicated key-value store on Raft, under a nemesis, checked\n"
-        "after every event (Raft's safety invariants) and at the end (linearizability,\n"
-        "liveness after the heal). Same seed, same run, byte for byte.\n\n"
+        "One simulated run of a replicated key-value store on Raft or Multi-Paxos, under a\n"
+        "nemesis, checked after every event (the protocol's safety invariants) and at the end\n"
+        "(linearizability, liveness after the heal). Same seed, same run, byte for byte.\n\n"
         "run:\n"
-        "  --protocol NAME          the protocol: raft, or swim (its own options) (raft)\n"
+        "  --protocol P             the consensus protocol: raft or paxos; or swim (its own\n"
+        "                           options) (raft)\n"
         "  --nodes N                cluster size, 1..16 (5)\n"
         "  --seed S                 the seed (1)\n"
         "  --duration D             virtual time with clients and faults, e.g. 30s, 500ms, 2m "
@@ -45,6 +47,7 @@ void sim_opts_usage(FILE *out)
         "  --net-delay D            mean one-way network delay (1ms)\n"
         "  --skew PPM               clock rates of the nodes differ by up to PPM (0)\n"
         "  --lease-drift PPM        --read-mode lease: the drift bound leases allow for (0)\n"
+        "  --slow-disks             every fsync takes 5-50 ms (0.2-2 ms)\n"
         "  --snapshot-every N       each node snapshots its state every N applied entries and\n"
         "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
         "  --keys N                 keys of the workload (register 3, kv 1000)\n"
@@ -77,11 +80,21 @@ void sim_opts_usage(FILE *out)
                  "  --liveness D             after the heal a write must succeed within D (5s)\n"
                  "  --no-check-quorum        Raft: a leader cut off from its quorum keeps leading\n"
                  "  --no-pre-vote            Raft: elections without the pre-vote round\n"
-                 "  --mutant NAME            switch on a deliberate Raft bug (repeatable): ");
+                 "  --q1 N, --q2 N           Paxos: phase-1 and phase-2 quorum sizes (Flexible\n"
+                 "                           Paxos; a majority each by default), q1 + q2 > nodes\n"
+                 "  --unsafe-quorums         Paxos: allow q1 + q2 <= nodes, to see what it breaks\n"
+                 "  --no-backoff             Paxos: a preempted proposer retries at once, with\n"
+                 "                           fixed timeouts (duelling proposers livelock)\n"
+                 "  --mutant NAME            switch on a deliberate bug of the protocol\n"
+                 "                           (repeatable); raft: ");
     const uint32_t *bits;
-    size_t n = fl_raft_mutant_list(&bits);
+    size_t n = fl_cons_mutant_list(FL_CONS_RAFT, &bits);
     for (size_t i = 0; i < n; i++)
-        fprintf(out, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
+        fprintf(out, "%s%s", i ? ", " : "", fl_cons_mutant_name(FL_CONS_RAFT, bits[i]));
+    fprintf(out, "; paxos: ");
+    n = fl_cons_mutant_list(FL_CONS_PAXOS, &bits);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%s", i ? ", " : "", fl_cons_mutant_name(FL_CONS_PAXOS, bits[i]));
     fprintf(out,
             "\ncampaigns:\n"
             "  --seeds A..B             run every seed from A to B on all cores, then summarize\n"
@@ -106,6 +119,13 @@ void sim_opts_usage(FILE *out)
             "                           (with --seeds: a campaign of them)\n"
             "  --churn                  with --chaos: membership churn too (learners added and\n"
             "                           promoted, voters and leaders removed and replaced)\n"
+            "  --compare P,Q            instead: protocols P and Q (raft,paxos) side by side on\n"
+            "                           the same seeds\n"
+            "                           (--seeds, else 1..20) under none, crash-leader,\n"
+            "                           isolate-leader, partition-random, loss and mix (or\n"
+            "                           --nemesis alone): throughput, latency, messages and\n"
+            "                           fsyncs per op, elections, leaderless time, recovery\n"
+            "                           after a leader crash, availability (--out: compare.json)\n"
             "  --crash-points           instead: crash-point testing of a node's storage (the\n"
             "                           WAL and snapshot files on the simulated disk, crashed\n"
             "                           before every write and sync), for --seed/--mutant\n");
@@ -212,6 +232,25 @@ static int parse_faults(parser *p, const char *v, fl_run_config *c)
     return c->n_faults ? 0 : bad(p, v, "expected KIND[:INTERVAL],...");
 }
 
+/* "raft,paxos": the protocols of a comparison, each once. */
+static int parse_compare(parser *p, sim_opts *o)
+{
+    const char *v = value(p);
+    if (!v)
+        return FL_EXIT_USAGE;
+    char list[64];
+    snprintf(list, sizeof(list), "%s", v);
+    o->n_compare = 0;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        fl_cons_protocol proto;
+        if (!fl_cons_protocol_parse(t, &proto) || o->n_compare == 2 ||
+            (o->n_compare && o->compare[0] == proto))
+            return bad(p, v, "expected a list of protocols, each once: raft,paxos");
+        o->compare[o->n_compare++] = proto;
+    }
+    return o->n_compare ? 0 : bad(p, v, "expected raft,paxos");
+}
+
 static int parse_named(parser *p, sim_opts *o)
 {
     const char *opt = p->opt;
@@ -219,7 +258,9 @@ static int parse_named(parser *p, sim_opts *o)
     if (!v)
         return FL_EXIT_USAGE;
     if (!strcmp(opt, "--protocol"))
-        return strcmp(v, "raft") ? bad(p, v, "expected raft or swim") : 0;
+        return fl_cons_protocol_parse(v, &o->run.protocol)
+                   ? 0
+                   : bad(p, v, "expected raft or paxos (or swim, a mode of its own)");
     if (!strcmp(opt, "--workload")) {
         if (!strcmp(v, "register"))
             o->run.workload = FL_RUN_REGISTER;
@@ -239,15 +280,15 @@ static int parse_named(parser *p, sim_opts *o)
                    : bad(p, v, "expected leader, any or sticky");
     if (!strcmp(opt, "--nemesis")) {
         o->run.n_faults = 0; /* one or the other: the last given */
+        o->nemesis_set = true;
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
     }
     if (!strcmp(opt, "--faults"))
         return parse_faults(p, v, &o->run);
-    if (!strcmp(opt, "--mutant")) {
-        uint32_t bit = fl_raft_mutant_parse(v);
-        if (!bit)
-            return bad(p, v, "unknown mutant (see --help)");
-        o->run.mutants |= bit;
+    if (!strcmp(opt, "--mutant")) { /* resolved once the protocol is known */
+        if (o->n_mutant_names == sizeof(o->mutant_names) / sizeof(o->mutant_names[0]))
+            return bad(p, v, "too many mutants");
+        o->mutant_names[o->n_mutant_names++] = v;
         return 0;
     }
     o->out_dir = v; /* --out */
@@ -287,6 +328,12 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->run.no_check_quorum = true;
     else if (!strcmp(a, "--no-pre-vote"))
         o->run.no_pre_vote = true;
+    else if (!strcmp(a, "--unsafe-quorums"))
+        o->run.unsafe_quorums = true;
+    else if (!strcmp(a, "--no-backoff"))
+        o->run.no_backoff = true;
+    else if (!strcmp(a, "--slow-disks"))
+        o->run.slow_disks = true;
     else if (!strcmp(a, "--chaos"))
         o->chaos = true;
     else if (!strcmp(a, "--churn"))
@@ -352,6 +399,9 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--reads") || !strcmp(a, "--cas")) {
         rc = get_u64(p, 0, 100, &u);
         *(!strcmp(a, "--reads") ? &c->reads_pct : &c->cas_pct) = (uint32_t)u;
+    } else if (!strcmp(a, "--q1") || !strcmp(a, "--q2")) {
+        rc = get_u64(p, 1, 16, &u);
+        *(a[3] == '1' ? &c->q1 : &c->q2) = (uint32_t)u;
     } else {
         return 1;
     }
@@ -384,6 +434,8 @@ static int parse_one(parser *p, sim_opts *o)
         return parse_seeds(p, o);
     if (!strcmp(a, "--shard"))
         return parse_shard(p, o);
+    if (!strcmp(a, "--compare"))
+        return parse_compare(p, o);
     if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
         !strcmp(a, "--read-at") || !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") ||
         !strcmp(a, "--out") || !strcmp(a, "--faults"))
@@ -407,6 +459,24 @@ static int apply(sim_opts *o, int argc, char **argv)
     return 0;
 }
 
+/* The --mutant names as bits of c's protocol (known only once every option is read). */
+static int resolve_mutants(const sim_opts *o, fl_run_config *c)
+{
+    fl_cons_protocol other = c->protocol == FL_CONS_RAFT ? FL_CONS_PAXOS : FL_CONS_RAFT;
+    for (uint32_t i = 0; i < o->n_mutant_names; i++) {
+        uint32_t bit = fl_cons_mutant_parse(c->protocol, o->mutant_names[i]);
+        if (!bit) {
+            bool theirs = fl_cons_mutant_parse(other, o->mutant_names[i]) != 0;
+            return fl_cli_bad(
+                "sim", "--mutant", o->mutant_names[i], "not a %s mutant%s%s (see --help)",
+                fl_cons_protocol_name(c->protocol), theirs ? "; it is planted in --protocol " : "",
+                theirs ? fl_cons_protocol_name(other) : "");
+        }
+        c->mutants |= bit;
+    }
+    return 0;
+}
+
 int sim_opts_parse(sim_opts *o, int argc, char **argv)
 {
     memset(o, 0, sizeof(*o));
@@ -420,6 +490,16 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
         return rc;
     if (o->shard_n && !o->campaign)
         return fl_cli_error("sim", FL_EXIT_USAGE, "--shard goes with --seeds A..B");
+    if ((rc = resolve_mutants(o, &o->run)))
+        return rc;
+    if (o->n_compare && (o->chaos || o->crash_points || o->run.mutants || o->shard_n))
+        return fl_cli_error("sim", FL_EXIT_USAGE,
+                            "--compare runs kv runs of correct protocols (no --chaos, "
+                            "--crash-points, --mutant or --shard)");
+    if (o->run.protocol == FL_CONS_PAXOS && (o->chaos || o->crash_points))
+        return fl_cli_error("sim", FL_EXIT_USAGE,
+                            "--chaos and --crash-points run Raft (the kv runs and their campaigns "
+                            "take --protocol paxos)");
     if (o->swarm && (o->fixed || o->chaos))
         return fl_cli_error("sim", FL_EXIT_USAGE,
                             "--swarm goes with neither --fixed nor --chaos (which draws its own "
@@ -445,7 +525,11 @@ void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)
     }
     sim_opts t = *o;
     fl_swarm_draw(seed, &t.run);
+    t.run.protocol = o->run.protocol;
+    fl_swarm_fit(&t.run);
+    t.n_mutant_names = 0;
     apply(&t, o->argc, o->argv); /* parsed once already: no error now */
+    resolve_mutants(&t, &t.run);
     if (t.run.read_mode == FL_RUN_READ_LOG)
         t.run.read_at = FL_RUN_READ_AT_LEADER; /* the only place log reads can go */
     *out = t.run;
@@ -548,8 +632,9 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     char a[32], b[32];
     dur(a, sizeof(a), c->duration_ns);
     int n = snprintf(
-        out, out_size, "faultline sim --seed %llu --nodes %u --duration %s --workload %s",
-        (unsigned long long)c->seed, c->nodes, a, c->workload == FL_RUN_KV ? "kv" : "register");
+        out, out_size, "faultline sim%s --seed %llu --nodes %u --duration %s --workload %s",
+        c->protocol == FL_CONS_PAXOS ? " --protocol paxos" : "", (unsigned long long)c->seed,
+        c->nodes, a, c->workload == FL_RUN_KV ? "kv" : "register");
     size_t used = n > 0 ? (size_t)n : 0;
 #define MORE(...)                                                                                  \
     do {                                                                                           \
@@ -577,6 +662,16 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     if (c->no_pre_vote)
         MORE(" --no-pre-vote");
     used = repro_plan(c, &d, out, out_size, used);
+    if (c->q1)
+        MORE(" --q1 %u", c->q1);
+    if (c->q2)
+        MORE(" --q2 %u", c->q2);
+    if (c->unsafe_quorums)
+        MORE(" --unsafe-quorums");
+    if (c->no_backoff)
+        MORE(" --no-backoff");
+    if (c->slow_disks)
+        MORE(" --slow-disks");
     if (c->rate > 0)
         MORE(" --rate %g", c->rate);
     else if (c->clients != d.clients)
@@ -614,6 +709,6 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         }
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
-            MORE(" --mutant %s", fl_raft_mutant_name(bit));
+            MORE(" --mutant %s", fl_cons_mutant_name(c->protocol, bit));
 #undef MORE
 }

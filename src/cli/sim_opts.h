@@ -25,7 +25,13 @@ typedef struct sim_opts {
     bool fixed; /* --fixed: every seed of a campaign runs exactly the options given */
     int argc;   /* the options as given (argv[0] is the command), for each seed's world */
     char **argv;
-    bool cap; /* --cap: the CAP demonstration, one run per read mode (sim_cap.h) */
+    bool cap;         /* --cap: the CAP demonstration, one run per read mode (sim_cap.h) */
+    bool nemesis_set; /* --nemesis given */
+    fl_cons_protocol compare[2]; /* --compare raft,paxos: the protocols side by side */
+    uint32_t n_compare;
+    /* --mutant names, resolved against the protocol once every option is read */
+    const char *mutant_names[32];
+    uint32_t n_mutant_names;
 } sim_opts;
 
 /* Parses argv (argv[0] is the command name). Returns 0, or prints the problem to stderr and

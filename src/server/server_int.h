@@ -1,4 +1,4 @@
-/* server_int.h: the private state of a running node (server.h), shared by server.c (the Raft
+/* server_int.h: the private state of a running node (server.h), shared by server.c (the
  * host, timers), server_ops.c (routing client operations through the log),
  * server_conn.c (RESP connections) and server_cmd.c (the command table). */
 #ifndef FL_SERVER_INT_H
@@ -9,7 +9,7 @@
 #include "faultline/loop.h"
 #include "faultline/peer.h"
 #include "faultline/fs_posix.h"
-#include "faultline/raft_host.h"
+#include "faultline/host.h"
 #include "faultline/resp.h"
 #include "faultline/server.h"
 #include "faultline/stream.h"
@@ -127,7 +127,7 @@ struct srv {
     fl_loop loop;
     fl_peers peers;
     fl_fs_posix fs;       /* the data directory */
-    fl_raft_host host;    /* the Raft node: core, store, snapshots (raft_host.h) */
+    fl_host host;         /* the node: core, store, snapshots (host.h) */
     fl_wal_faults faults; /* test hooks (all zero in production) */
     fl_kv kv;
     bool host_up, kv_up, fs_up, peers_up;
@@ -163,7 +163,7 @@ struct srv {
     /* counters */
     uint64_t ops_done, ops_retried, ops_timeout, forwarded_in, reads_by_index;
     fl_node_id last_leader;
-    fl_raft_role last_role;
+    fl_cons_role last_role;
     /* every member's client address (FRAME_ADDR), for INFO */
     char client_addr[FL_RAFT_NODES_MAX][FL_ADDR_STR_MAX];
     uint64_t housekeeps;
@@ -179,10 +179,23 @@ struct srv {
 };
 
 /* server.c */
-/* The node's Raft state (for routing and status). */
+/* The node's Raft state (Raft-only commands and status), NULL for a Paxos node. */
 static inline const fl_raft *fl__srv_raft(const srv *s)
 {
-    return fl_raft_host_raft(&s->host);
+    return fl_cons_raft(fl_host_core(&s->host));
+}
+/* For routing, either protocol: whether this node leads, whom it follows, what it applied. */
+static inline bool fl__srv_leads(const srv *s)
+{
+    return fl_cons_role_of(fl_host_core(&s->host)) == FL_CONS_LEADER;
+}
+static inline fl_node_id fl__srv_leader(const srv *s)
+{
+    return fl_cons_leader_of(fl_host_core(&s->host));
+}
+static inline fl_index fl__srv_applied(const srv *s)
+{
+    return fl_cons_applied_of(fl_host_core(&s->host));
 }
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
 /* A linearizable read by ReadIndex at any node (the core asks the leader when this node is a
@@ -205,7 +218,7 @@ void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *r
  * retried (their sessions make that exactly-once). */
 void fl__ops_restored(srv *s, fl_index index);
 /* The core decided ReadIndex reads: answer them from the kv, or retry them through routing. */
-void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n);
+void fl__ops_reads(srv *s, const fl_cons_read *reads, size_t n);
 void fl__ops_kick(srv *s);      /* submit the ready list from a timer */
 void fl__ops_housekeep(srv *s); /* leader waits, forward timeouts, deadlines */
 void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size_t len);

@@ -111,7 +111,7 @@ static int node_read(run *rn, fl_node_id id, const cmsg *m, const fl_kv_cmd *cmd
     fl_buf_put_bytes(&rd->key, cmd->key, cmd->key_len);
     uint64_t ctx = rd->ctx;
     n->n_reads++; /* registered first: the core may decide the read within this very step */
-    int rc = fl_raft_sim_read(rn->sim, id, ctx);
+    int rc = fl_cons_sim_read(rn->sim, id, ctx);
     if (rc) {
         for (size_t i = 0; i < n->n_reads; i++)
             if (n->reads[i].ctx == ctx) {
@@ -135,7 +135,9 @@ static cmsg *serve_read(run *rn, fl_node_id id, uint32_t client, uint64_t attemp
                         const uint8_t *key, size_t key_len)
 {
     run_node *n = &rn->nodes[id];
-    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+    fl_cons_status st;
+    bool up = fl_cons_sim_status(rn->sim, id, &st);
+    const fl_raft *r = fl_raft_sim_node(rn->sim, id); /* NULL for Paxos */
     const uint8_t *value = NULL;
     size_t len = 0;
     bool found = n->kv_up && fl_kv_get(&n->kv, key, key_len, &value, &len) == 0;
@@ -144,10 +146,10 @@ static cmsg *serve_read(run *rn, fl_node_id id, uint32_t client, uint64_t attemp
     out->has_value = found;
     if (found && len)
         memcpy(out->bytes, value, len);
-    fl__run_service(rn, id, r ? fl_raft_term_of(r) : 0, false);
-    if (r && fl_raft_role_of(r) != FL_RAFT_LEADER) {
+    fl__run_service(rn, id, up ? st.term : 0, false);
+    if (up && st.role != FL_CONS_LEADER) {
         rn->res->follower_reads++;
-        rn->res->learner_reads += fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
+        rn->res->learner_reads += r && fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
     }
     return out;
 }
@@ -176,7 +178,7 @@ static void node_read_local(run *rn, fl_node_id id, const cmsg *m, const fl_kv_c
     reply(rn, id, out);
 }
 
-void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n_reads)
+void fl__clients_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n_reads)
 {
     run_node *n = &rn->nodes[id];
     for (size_t k = 0; k < n_reads; k++) {
@@ -204,16 +206,17 @@ static void redirect(run *rn, fl_node_id id, const cmsg *m, fl_node_id hint)
 static void node_request(run *rn, cmsg *m)
 {
     fl_node_id id = m->node;
-    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-    if (!r || fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP) {
+    fl_cons_status st;
+    if (!fl_cons_sim_status(rn->sim, id, &st) ||
+        fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP) {
         msg_free(m); /* lost: the client times out */
         return;
     }
-    bool leads = fl_raft_role_of(r) == FL_RAFT_LEADER;
+    bool leads = st.role == FL_CONS_LEADER;
     bool local = rn->cfg->read_mode == FL_RUN_READ_LOCAL && !m->write;
     bool anywhere = (rn->cfg->read_at != FL_RUN_READ_AT_LEADER || local) && !m->write;
     if (!leads && !anywhere) {
-        redirect(rn, id, m, fl_raft_leader_of(r));
+        redirect(rn, id, m, st.leader);
         msg_free(m);
         return;
     }
@@ -229,12 +232,12 @@ static void node_request(run *rn, cmsg *m)
     if (rc == 0 && cmd.op == FL_KV_GET && rn->cfg->read_mode != FL_RUN_READ_LOG) {
         rc = node_read(rn, id, m, &cmd);
         if (rc) /* at a follower: it knows no leader; at the leader: too many reads */
-            redirect(rn, id, m, leads ? FL_NODE_NONE : fl_raft_leader_of(r));
+            redirect(rn, id, m, leads ? FL_NODE_NONE : st.leader);
         msg_free(m);
         return;
     }
     if (!leads) {
-        redirect(rn, id, m, fl_raft_leader_of(r));
+        redirect(rn, id, m, st.leader);
         msg_free(m);
         return;
     }
@@ -244,7 +247,7 @@ static void node_request(run *rn, cmsg *m)
         rc = fl_kv_cmd_encode(&cmd, &rn->scratch);
     }
     if (rc == 0)
-        rc = fl_raft_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len, &index,
+        rc = fl_cons_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len, &index,
                                  &term);
     if (rc == 0)
         rc = add_pending(&rn->nodes[id], index, term, m);
@@ -273,8 +276,8 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
             out->has_value = res->has_value;
             if (len)
                 memcpy(out->bytes, res->value, len);
-            const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-            fl__run_service(rn, id, r ? fl_raft_term_of(r) : term, p.write);
+            fl_cons_status st;
+            fl__run_service(rn, id, fl_cons_sim_status(rn->sim, id, &st) ? st.term : term, p.write);
         }
         reply(rn, id, out);
         return;

@@ -6,7 +6,7 @@
 #include "faultline/array.h"
 #include "faultline/flp.h"
 #include "faultline/kv.h"
-#include "faultline/raft_sim.h"
+#include "faultline/raft_sim.h" /* cons_sim.h, and the Raft-only churn */
 #include "faultline/run.h"
 #include "faultline/workload.h"
 
@@ -87,7 +87,7 @@ struct run {
     const fl_run_config *cfg;
     fl_run_result *res;
     fl_sim *sim;
-    fl_raft_sim rs;
+    fl_cons_sim cs;
     fl_rng rng; /* driver decisions: nemesis, routing */
     run_node nodes[FL_RAFT_NODES_MAX + 1];
     run_client *clients;
@@ -143,7 +143,7 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
                          const fl_kv_result *res);
 void fl__client_liveness_start(run *rn);
 /* The core decided ReadIndex reads: answer them from the node's kv (or say "lost"). */
-void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n);
+void fl__clients_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n);
 void fl__clients_drop_reads(run_node *n);
 
 /* run_nemesis.c */

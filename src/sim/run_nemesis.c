@@ -369,8 +369,10 @@ static void fault_start(run_lane *l, fl_nemesis kind)
         fl_node_id leader = fl_raft_sim_leader(rn->sim);
         fl_node_id to = (fl_node_id)fl_rng_range(l->rng, 1, rn->cfg->nodes);
         if (leader && to != leader) {
-            fl_raft_sim_transfer(rn->sim, leader, to);
-            targets_add(l, "n%u -> n%u", leader, to);
+            if (fl_raft_sim_transfer(rn->sim, leader, to) == FL_EUNSUPPORTED)
+                targets_add(l, "nobody (paxos has no leadership transfer)", 0, 0);
+            else
+                targets_add(l, "n%u -> n%u", leader, to);
         }
     } else if (kind == FL_NEMESIS_CRASH_UNSYNCED) {
         fl_sim_schedule(rn->sim, fl_sim_time(rn->sim), unsynced_watch, l);

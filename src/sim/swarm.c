@@ -214,3 +214,19 @@ void fl_swarm_draw(uint64_t seed, fl_run_config *c)
         axes[i].draw(&r, c);
     }
 }
+
+void fl_swarm_fit(fl_run_config *c)
+{
+    if (c->protocol != FL_CONS_PAXOS)
+        return;
+    c->no_pre_vote = c->no_check_quorum = false;
+    if (c->read_mode != FL_RUN_READ_LOCAL)
+        c->read_at = FL_RUN_READ_AT_LEADER;
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < c->n_faults; i++)
+        if (c->faults[i].kind != FL_NEMESIS_CHURN && c->faults[i].kind != FL_NEMESIS_TRANSFER)
+            c->faults[kept++] = c->faults[i];
+    c->n_faults = kept;
+    if (!kept) /* the plan was churn and transfer alone: a crash of the leader instead */
+        c->faults[c->n_faults++] = (fl_run_fault){FL_NEMESIS_CRASH_LEADER, FL_NS_PER_S};
+}

@@ -108,8 +108,9 @@ static void link_learner(bool up);
 static fl_node_id watch_read_id;
 static uint64_t watch_reads_ok, watch_reads_failed, watch_reads_early;
 
-static void count_reads(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
+static void count_reads(void *arg, fl_node_id id, const fl_cons_core *c, const fl_cons_update *up)
 {
+    const fl_raft *r = fl_cons_raft(c);
     (void)arg;
     for (size_t i = 0; i < up->n_reads && id == watch_read_id; i++) {
         watch_reads_ok += up->reads[i].ok;
@@ -226,12 +227,12 @@ TEST(story_follower_is_removed_and_the_rest_carries_on)
 static fl_node_id watch_id;
 static uint64_t watch_appends;
 
-static void count_appends(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
+static void count_appends(void *arg, fl_node_id id, const fl_cons_core *c, const fl_cons_update *up)
 {
     (void)arg;
-    (void)r;
+    (void)c;
     for (size_t i = 0; i < up->n_msgs && id == watch_id; i++)
-        watch_appends += up->msgs[i].type == FL_RAFT_MSG_APPEND;
+        watch_appends += fl_raft_msgs_of(up)[i].type == FL_RAFT_MSG_APPEND;
 }
 
 TEST(story_leader_removes_itself_steps_down_and_the_rest_elects_a_leader)
