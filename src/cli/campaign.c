@@ -6,6 +6,7 @@
 #include "campaign.h"
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "faultline/crash_points.h"
 #include "faultline/error.h"
 #include "faultline/json.h"
@@ -121,7 +122,9 @@ static int add_record(summary *s, const char *line, size_t len, const char *orig
     static fl_jr_node nodes[256];
     fl_jr_doc d;
     if (fl_jr_parse(&d, line, len, nodes, 256) || d.nodes[0].type != FL_JR_OBJECT) {
-        fprintf(stderr, "faultline: %s: not a campaign record: %.60s\n", origin, line);
+        char q[8 + 4 * 40]; /* a few bytes, escaped: the line may be anything */
+        fprintf(stderr, "faultline: %s: not a campaign record: %s\n", origin,
+                fl_cli_quote(line, len, 40, q, sizeof(q)));
         return -1;
     }
     s->runs++;
@@ -209,14 +212,9 @@ static void progress(summary *s)
 
 /* ---- a local campaign -------------------------------------------------------------------- */
 
+/* DIR/campaign.jsonl (or a shard's file), opened before the first seed runs. */
 static FILE *open_records(const sim_opts *o)
 {
-    if (!o->out_dir)
-        return NULL;
-    if (mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "faultline sim: cannot create %s: %s\n", o->out_dir, strerror(errno));
-        return NULL;
-    }
     char path[4096];
     if (o->shard_n)
         snprintf(path, sizeof(path), "%s/campaign-%u-of-%u.jsonl", o->out_dir, o->shard_k,
@@ -242,10 +240,14 @@ int campaign_run(const sim_opts *o)
     summary *s = summary_new();
     if (!s) {
         fprintf(stderr, "faultline sim: out of memory\n");
-        return FL_EXIT_USAGE;
+        return FL_EXIT_OSERR;
     }
     s->tty = isatty(2);
-    s->record_out = open_records(o);
+    s->record_out = o->out_dir ? open_records(o) : NULL;
+    if (o->out_dir && !s->record_out) {
+        free(s);
+        return FL_EXIT_CANTCREAT;
+    }
     for (uint64_t seed = o->seed_first; seed <= o->seed_last; seed++) {
         s->total += campaign_in_shard(o, seed);
         if (seed == UINT64_MAX - 1)
@@ -254,60 +256,98 @@ int campaign_run(const sim_opts *o)
     if (o->swarm && !o->quiet)
         printf("swarm: each seed draws its world (faultline sim --swarm --seed S shows it)\n");
     int crashed = campaign_for_each(o, summarize_one, s, s->total);
-    if (s->record_out)
-        fclose(s->record_out);
+    bool written = !s->record_out || (!ferror(s->record_out) && fclose(s->record_out) == 0);
     if (crashed < 0) {
         free(s);
-        return FL_EXIT_USAGE;
+        return FL_EXIT_OSERR; /* no process for the seeds (message printed) */
     }
+    if (!written)
+        fprintf(stderr, "faultline sim: cannot write the records in %s: %s\n", o->out_dir,
+                strerror(errno));
     int rc = print_summary(s);
-    if (o->out_dir)
-        fl_cli_write_report(o->out_dir, NULL, false);
-    return rc;
+    if (o->out_dir && fl_cli_write_report(o->out_dir, NULL, false))
+        written = false;
+    return written ? rc : FL_EXIT_IOERR;
 }
 
 /* ---- faultline merge --------------------------------------------------------------------- */
 
+static void merge_usage(FILE *f)
+{
+    fprintf(f, "usage: faultline merge FILE...\n\nCombines the campaign-K-of-N.jsonl files of "
+               "`faultline sim --seeds A..B --shard K/N --out DIR`\n(- reads standard input) "
+               "and prints the campaign summary. An empty file is\nnoted (a shard may hold no "
+               "seed); no record at all is an error.\n");
+    fl_cli_exit_help(f, "no seed had a violation", "a seed had a violation", NULL);
+}
+
+/* Adds the records of one file; their count, -1 for a line that is not one, -2 when the file
+ * cannot be read (message printed). */
+static long merge_file(summary *s, const char *path)
+{
+    bool std_in = !strcmp(path, "-");
+    FILE *f = std_in ? stdin : fopen(path, "r");
+    if (!f)
+        return fl_cli_error("merge", -2, "%s: cannot read: %s", path, strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    unsigned long lineno = 0;
+    long records = 0;
+    while (records >= 0 && (n = getline(&line, &cap, f)) > 0) {
+        lineno++;
+        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+            n--;
+        if (n == 0)
+            continue;
+        char origin[4200];
+        snprintf(origin, sizeof(origin), "merge: %s:%lu", path, lineno);
+        records = add_record(s, line, (size_t)n, origin) ? -1 : records + 1;
+    }
+    if (records >= 0 && ferror(f))
+        records = fl_cli_error("merge", -2, "%s: cannot read: %s", path, strerror(errno));
+    free(line);
+    if (!std_in)
+        fclose(f);
+    return records;
+}
+
 int fl_cmd_merge(int argc, char **argv)
 {
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        fprintf(argc < 2 ? stderr : stdout,
-                "usage: faultline merge FILE...\n\nCombines the campaign-K-of-N.jsonl files of "
-                "`faultline sim --seeds A..B --shard K/N --out DIR`\nand prints the campaign "
-                "summary. Exit status 1 if any seed had a violation.\n");
-        return argc < 2 ? FL_EXIT_USAGE : 0;
+    int files = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            merge_usage(stdout);
+            return 0;
+        }
+        if (argv[i][0] == '-' && argv[i][1])
+            return fl_cli_unknown("merge", argv[i]);
+        files++;
+    }
+    if (!files)
+        return fl_cli_error("merge", FL_EXIT_USAGE,
+                            "FILE... is required: the campaign records to combine");
+    for (int i = 1; i < argc; i++) { /* every input is there before any is read */
+        int rc = fl_cli_in_file("merge", NULL, argv[i]);
+        if (rc)
+            return rc;
     }
     summary *s = summary_new();
     if (!s)
-        return FL_EXIT_USAGE;
+        return FL_EXIT_OSERR;
     for (int i = 1; i < argc; i++) {
-        FILE *f = fopen(argv[i], "r");
-        if (!f) {
-            fprintf(stderr, "faultline merge: %s: %s\n", argv[i], strerror(errno));
+        long n = merge_file(s, argv[i]);
+        if (n < 0) {
             free(s);
-            return FL_EXIT_USAGE;
+            return n == -1 ? FL_EXIT_DATAERR : FL_EXIT_IOERR;
         }
-        char *line = NULL;
-        size_t cap = 0;
-        ssize_t n;
-        unsigned long lineno = 0;
-        while ((n = getline(&line, &cap, f)) > 0) {
-            lineno++;
-            while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-                n--;
-            if (n == 0)
-                continue;
-            char origin[4200];
-            snprintf(origin, sizeof(origin), "%s:%lu", argv[i], lineno);
-            if (add_record(s, line, (size_t)n, origin)) {
-                free(s);
-                free(line);
-                fclose(f);
-                return 65;
-            }
-        }
-        free(line);
-        fclose(f);
+        if (n == 0)
+            fprintf(stderr, "faultline merge: %s: empty, no campaign records\n", argv[i]);
+    }
+    if (!s->runs) {
+        free(s);
+        return fl_cli_error("merge", FL_EXIT_DATAERR, "no campaign records in the %d file%s given",
+                            files, files == 1 ? "" : "s");
     }
     return print_summary(s);
 }

@@ -8,8 +8,13 @@
  * time. Outcomes: a reply is ok (GET: the value read, SET: +OK); an error reply is fail for
  * a GET and info for a SET (it may have been applied, e.g. after a timeout); ops in flight on
  * a broken connection or at the end are info. A broken connection is reopened after 100 ms
- * and its slots continue as new processes. */
+ * and its slots continue as new processes.
+ *
+ * Failures are said, not averaged away: an address that never answered (nothing listening,
+ * TLS refused) ends the bench with its last error and exit 69, and so does a refused AUTH, at
+ * once; the --history file is checked before the first request. */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 
 #include "faultline/duration.h"
 #include "faultline/error.h"
@@ -20,6 +25,7 @@
 #include "faultline/rng.h"
 #include "faultline/stream.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +69,9 @@ struct bench {
     double read_ratio;
     fl_time_ns duration, start, end;
     const char *history_path;
+    bool answered[BENCH_ADDRS_MAX]; /* a reply came from the address, at least once */
+    fl_errmsg why[BENCH_ADDRS_MAX]; /* the address's last connection error */
+    bool auth_refused;
     const char *password;
     bool tls_on;
     fl_tls_config tls_cfg;
@@ -217,6 +226,14 @@ static void fill(bconn *c)
     }
 }
 
+static void stop_cb(fl_loop *loop, void *arg)
+{
+    bench *b = arg;
+    b->stopping = true;
+    b->end = fl_loop_now(loop);
+    fl_loop_stop(loop);
+}
+
 static bool on_replies(bconn *c)
 {
     bench *b = c->b;
@@ -226,9 +243,15 @@ static bool on_replies(bconn *c)
         const uint8_t *v;
         size_t vn;
         long n = parse_reply(c->in.data + off, c->in.len - off, &kind, &v, &vn);
+        if (n > 0)
+            b->answered[c->idx % b->n_addrs] = true;
         if (n > 0 && c->auth_pending) {
-            if (kind == '-') {
-                fprintf(stderr, "faultline bench: AUTH refused\n");
+            if (kind == '-') { /* the same password everywhere: no use going on */
+                char q[8 + 4 * 60];
+                fl_cli_quote(c->in.data + off + 1, (size_t)n - 3, 60, q, sizeof(q));
+                fl_errmsg_set(&b->why[c->idx % b->n_addrs], FL_EINVAL, "refused AUTH: %s", q);
+                b->auth_refused = true;
+                stop_cb(&b->loop, b);
                 return false;
             }
             c->auth_pending = false;
@@ -260,8 +283,9 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
     bconn *c = w->arg;
     (void)loop;
+    fl_errmsg *why = &c->b->why[c->idx % c->b->n_addrs];
     if (!c->connected) {
-        if (fl_net_connect_finish(c->fd, NULL)) {
+        if (fl_net_connect_finish(c->fd, why)) {
             conn_broken(c);
             return;
         }
@@ -274,12 +298,7 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         fill(c);
     }
     if (!fl_stream_ready(&c->st)) {
-        fl_errmsg m;
-        if (fl_stream_handshake(&c->st, &m)) {
-            static bool told; /* once: every connection would say the same */
-            if (!told)
-                fprintf(stderr, "faultline bench: %s\n", m.text);
-            told = true;
+        if (fl_stream_handshake(&c->st, why)) {
             conn_broken(c);
             return;
         }
@@ -291,7 +310,7 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     if (ev & (FL_LOOP_READ | FL_LOOP_ERROR)) {
         uint8_t *p = fl_buf_extend(&c->in, 65536);
         size_t got = 0;
-        int rc = p ? fl_stream_read(&c->st, p, 65536, &got, NULL) : FL_ENOMEM;
+        int rc = p ? fl_stream_read(&c->st, p, 65536, &got, why) : FL_ENOMEM;
         if (p)
             c->in.len -= 65536 - got;
         if (rc || !on_replies(c)) {
@@ -324,9 +343,10 @@ static void conn_open(bconn *c)
     bench *b = c->b;
     if (b->stopping)
         return;
-    int rc = fl_net_connect(&b->addrs[c->idx % b->n_addrs], &c->fd, NULL);
+    int rc = fl_net_connect(&b->addrs[c->idx % b->n_addrs], &c->fd, &b->why[c->idx % b->n_addrs]);
     if (rc == 0 && b->tls_on)
-        rc = fl_stream_tls(&c->st, c->fd, &b->tls, b->tls_cfg.ca[0] ? FL_STREAM_VERIFY : 0, NULL);
+        rc = fl_stream_tls(&c->st, c->fd, &b->tls, b->tls_cfg.ca[0] ? FL_STREAM_VERIFY : 0,
+                           &b->why[c->idx % b->n_addrs]);
     else if (rc == 0)
         fl_stream_plain(&c->st, c->fd);
     if (rc) /* fl_stream_tls closed the fd */
@@ -338,14 +358,6 @@ static void conn_open(bconn *c)
         c->fd = -1;
         fl_loop_timer_start(&b->loop, 100 * FL_NS_PER_MS, reopen_cb, c, NULL);
     }
-}
-
-static void stop_cb(fl_loop *loop, void *arg)
-{
-    bench *b = arg;
-    b->stopping = true;
-    b->end = fl_loop_now(loop);
-    fl_loop_stop(loop);
 }
 
 static void drain_cb(fl_loop *loop, void *arg)
@@ -367,58 +379,118 @@ static void bench_usage(FILE *f)
 {
     fprintf(f,
             "usage: faultline bench --addr HOST:PORT[,HOST:PORT...] [--connections N]\n"
-            "                       [--duration 10s] [--pipeline P] [--keys K]\n"
+            "                       [--duration D] [--pipeline P] [--keys K]\n"
             "                       [--read-ratio R] [--history FILE] [--seed S] [--password P]\n"
-            "                       [--tls [--tls-ca F] [--tls-cert F --tls-key F]]\n\n"
+            "                       [--tls [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]]\n\n"
             "Closed-loop GET/SET load over RESP: N connections (default 50) spread over the\n"
             "addresses, P requests in flight on each (default 1), K fresh keys (default\n"
-            "100), a fraction R of reads (default 0.5). Prints ops/s and latency percentiles;\n"
-            "--history writes a JSON-lines history for `faultline check` (register model).\n"
-            "--tls: TLS to the nodes; --tls-ca verifies their certificates against that CA;\n"
-            "--tls-cert/--tls-key present a client certificate (--tls-client-auth nodes).\n");
+            "100), a fraction R of reads (default 0.5), for D (10s). Prints ops/s and latency\n"
+            "percentiles; --history writes a JSON-lines history for `faultline check` (register\n"
+            "model). --tls: TLS to the nodes; --tls-ca verifies their certificates against\n"
+            "that CA; --tls-cert/--tls-key present a client certificate (--tls-client-auth\n"
+            "nodes). An address that never answers (or a refused AUTH) is an error: exit 69.\n");
+    fl_cli_exit_help(f, "the load ran", NULL, NULL);
 }
 
 static int parse_addrs(bench *b, const char *list)
 {
     char buf[1024];
-    snprintf(buf, sizeof(buf), "%s", list);
+    if (fl_cli_text("bench", "--addr", list, buf, sizeof(buf)))
+        return FL_EXIT_USAGE;
     char *save = NULL;
     for (char *it = strtok_r(buf, ",", &save); it; it = strtok_r(NULL, ",", &save)) {
-        if (b->n_addrs == BENCH_ADDRS_MAX || fl_addr_parse(it, &b->addrs[b->n_addrs], NULL))
-            return -1;
+        if (b->n_addrs == BENCH_ADDRS_MAX)
+            return fl_cli_bad("bench", "--addr", list, "at most %d addresses", BENCH_ADDRS_MAX);
+        if (fl_cli_addr("bench", "--addr", it, &b->addrs[b->n_addrs]))
+            return FL_EXIT_USAGE;
         b->n_addrs++;
     }
-    return b->n_addrs ? 0 : -1;
+    return b->n_addrs ? 0 : fl_cli_bad("bench", "--addr", list, "expected HOST:PORT[,...]");
 }
 
+static int int_option(const char *k, const char *v, int max, int *out)
+{
+    uint32_t x;
+    int rc = fl_cli_u32("bench", k, v, 1, (uint32_t)max, &x);
+    if (!rc)
+        *out = (int)x;
+    return rc;
+}
+
+/* One option and its value v (NULL: missing); 0, an exit status (message printed), or -1
+ * for an option bench does not have. */
 static int bench_option(bench *b, const char *k, const char *v, uint64_t *seed)
 {
-    uint64_t x;
     if (!strcmp(k, "--addr"))
-        return parse_addrs(b, v);
-    if (!strcmp(k, "--connections") && !fl_parse_u64(v, 1, BENCH_CONNS_MAX, &x))
-        return b->conns = (int)x, 0;
-    if (!strcmp(k, "--pipeline") && !fl_parse_u64(v, 1, BENCH_PIPELINE_MAX, &x))
-        return b->pipeline = (int)x, 0;
-    if (!strcmp(k, "--keys") && !fl_parse_u64(v, 1, 1000000, &x))
-        return b->keys = (int)x, 0;
+        return v ? parse_addrs(b, v) : fl_cli_no_value("bench", k);
+    if (!strcmp(k, "--connections"))
+        return int_option(k, v, BENCH_CONNS_MAX, &b->conns);
+    if (!strcmp(k, "--pipeline"))
+        return int_option(k, v, BENCH_PIPELINE_MAX, &b->pipeline);
+    if (!strcmp(k, "--keys"))
+        return int_option(k, v, 1000000, &b->keys);
     if (!strcmp(k, "--duration"))
-        return fl_parse_duration(v, &b->duration) || b->duration == 0 ? -1 : 0;
+        return fl_cli_duration("bench", k, v, FL_NS_PER_S, FL_NS_PER_MS, FL_CLI_DURATION_MAX,
+                               &b->duration);
     if (!strcmp(k, "--read-ratio"))
-        return fl_parse_double(v, 0, 1, &b->read_ratio) ? -1 : 0;
+        return fl_cli_double("bench", k, v, 0, 1, &b->read_ratio);
     if (!strcmp(k, "--seed"))
-        return fl_parse_u64(v, 0, UINT64_MAX, seed) ? -1 : 0;
-    if (!strcmp(k, "--history"))
-        return b->history_path = v, 0;
+        return fl_cli_u64("bench", k, v, 0, UINT64_MAX, seed);
+    if (!strcmp(k, "--history")) /* written at the end: found unwritable now */
+        return !v ? fl_cli_no_value("bench", k) : fl_cli_out_file("bench", k, b->history_path = v);
     if (!strcmp(k, "--password"))
-        return b->password = v, 0;
+        return !v ? fl_cli_no_value("bench", k) : (b->password = v, 0);
     char *dst = !strcmp(k, "--tls-ca")     ? b->tls_cfg.ca
                 : !strcmp(k, "--tls-cert") ? b->tls_cfg.cert
                 : !strcmp(k, "--tls-key")  ? b->tls_cfg.key
                                            : NULL;
-    if (dst && strlen(v) < FL_TLS_PATH_MAX)
-        return snprintf(dst, FL_TLS_PATH_MAX, "%s", v), 0;
-    return -1;
+    if (!dst)
+        return -1;
+    int rc = fl_cli_text("bench", k, v, dst, FL_TLS_PATH_MAX);
+    return rc ? rc : fl_cli_in_file("bench", k, dst);
+}
+
+/* The command line; 0, or the exit status (0 after --help, with *help). */
+static int bench_args(bench *b, int argc, char **argv, uint64_t *seed, bool *help)
+{
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            bench_usage(stdout);
+            *help = true;
+            return 0;
+        }
+        if (!strcmp(argv[i], "--tls")) { /* a flag */
+            b->tls_on = true;
+            continue;
+        }
+        int rc = bench_option(b, argv[i], i + 1 < argc ? argv[i + 1] : NULL, seed);
+        if (rc < 0)
+            return fl_cli_unexpected("bench", argv[i]);
+        if (rc)
+            return rc;
+        i++;
+    }
+    if (!b->n_addrs)
+        return fl_cli_error("bench", FL_EXIT_USAGE, "--addr HOST:PORT is required");
+    return 0;
+}
+
+/* After the run: every address must have answered at least once. Returns 0 or 69. */
+static int tell_silent(const bench *b)
+{
+    int status = 0;
+    for (int i = 0; i < b->n_addrs; i++) {
+        if (b->answered[i] && !b->auth_refused)
+            continue;
+        char a[FL_ADDR_STR_MAX];
+        fl_cli_error("bench", FL_EXIT_UNAVAILABLE, "%s %s%s", fl_addr_format(&b->addrs[i], a),
+                     b->auth_refused ? "" : "never answered: ",
+                     b->why[i].text[0] ? b->why[i].text : "no reply");
+        status = FL_EXIT_UNAVAILABLE;
+        if (b->auth_refused && b->why[i].text[0])
+            break;
+    }
+    return status;
 }
 
 static void report(bench *b)
@@ -437,24 +509,27 @@ static void report(bench *b)
            fl_format_duration(b->lat.max, mx, sizeof(mx)));
 }
 
+/* Returns 0 or an exit status (message printed). */
 static int write_history(bench *b)
 {
     fl_buf out;
     fl_buf_init(&out);
     int rc = b->history_oom ? FL_ENOMEM : fl_history_write_jsonl(&b->h, &out);
-    FILE *f = rc ? NULL : fopen(b->history_path, "w");
-    if (f) {
-        rc = fwrite(out.data, 1, out.len, f) == out.len ? 0 : FL_EIO;
-        rc = fclose(f) ? FL_EIO : rc;
-    } else if (!rc) {
-        rc = FL_EIO;
+    if (rc) {
+        fl_buf_free(&out);
+        return fl_cli_error("bench", FL_EXIT_OSERR, "--history %s: %s", b->history_path,
+                            fl_strerror(rc));
     }
+    FILE *f = fopen(b->history_path, "w");
+    bool ok = f && fwrite(out.data, 1, out.len, f) == out.len;
+    if (f && fclose(f) != 0)
+        ok = false;
     fl_buf_free(&out);
-    if (rc)
-        fprintf(stderr, "faultline bench: cannot write %s: %s\n", b->history_path, fl_strerror(rc));
-    else
-        printf("history: %zu events in %s\n", b->h.count, b->history_path);
-    return rc;
+    if (!ok)
+        return fl_cli_error("bench", FL_EXIT_IOERR, "--history %s: cannot write: %s",
+                            b->history_path, strerror(errno));
+    printf("history: %zu events in %s\n", b->h.count, b->history_path);
+    return 0;
 }
 
 static int run(bench *b)
@@ -498,26 +573,10 @@ int fl_cmd_bench(int argc, char **argv)
     b = (bench){
         .conns = 50, .pipeline = 1, .keys = 100, .read_ratio = 0.5, .duration = 10 * FL_NS_PER_S};
     uint64_t seed = (uint64_t)getpid();
-    for (int i = 1; i < argc; i += 2) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            bench_usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--tls")) { /* a flag */
-            b.tls_on = true;
-            i--;
-            continue;
-        }
-        if (i + 1 >= argc || bench_option(&b, argv[i], argv[i + 1], &seed)) {
-            fprintf(stderr, "faultline bench: bad option %s\n", argv[i]);
-            bench_usage(stderr);
-            return FL_EXIT_USAGE;
-        }
-    }
-    if (!b.n_addrs) {
-        fprintf(stderr, "faultline bench: --addr is required\n");
-        return FL_EXIT_USAGE;
-    }
+    bool help = false;
+    int status = bench_args(&b, argc, argv, &seed, &help);
+    if (status || help)
+        return status;
     if (b.tls_on && bench_tls(&b))
         return FL_EXIT_USAGE;
     fl_rng_seed(&b.rng, seed);
@@ -536,15 +595,16 @@ int fl_cmd_bench(int argc, char **argv)
         rc = run(&b);
     if (rc == 0) {
         report(&b);
-        if (b.history_path)
-            rc = write_history(&b);
+        status = b.history_path ? write_history(&b) : 0;
+        int silent = tell_silent(&b);
+        status = silent ? silent : status;
     } else {
-        fprintf(stderr, "faultline bench: %s\n", fl_strerror(rc));
+        status = fl_cli_error("bench", fl_cli_exit_of(rc), "%s", fl_strerror(rc));
     }
     fl_loop_close(&b.loop);
     fl_tls_close(&b.tls);
     fl_history_free(&b.h);
     free(b.c);
     free(b.key_ids);
-    return rc ? 1 : 0;
+    return status;
 }

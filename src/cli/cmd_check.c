@@ -5,11 +5,13 @@
  * check stops at the first key proven violating; --all-keys decides every key. The memory
  * bound defaults to what the machine can spare without swapping, less what the history holds.
  *
- * Exit status: 0 holds, 1 violated, 2 unknown (timeout or memory limit), 64 usage error, 65 bad
- * input (file, line and reason on stderr), 66 file not readable, 73 HTML not writable. With
- * --consistency both: 1 if either model is violated, else 2 if either is unknown, else 0. */
+ * Exit status (cli.h): 0 holds, 1 violated, 2 unknown (timeout or memory limit), 64 usage
+ * error, 65 bad input (file, line and reason on stderr), 66 file not readable, 73 HTML not
+ * writable (found before the check starts). With --consistency both: 1 if either model is
+ * violated, else 2 if either is unknown, else 0. */
 #include "check_out.h"
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 
 #include "faultline/duration.h"
 #include "faultline/error.h"
@@ -22,12 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EXIT_USAGE_64     64
-#define EXIT_DATAERR_65   65
-#define EXIT_NOINPUT_66   66
-#define EXIT_CANTCREAT_73 73
-#define HTML_OPS_MAX      160        /* ops of the failing key drawn around the failing point */
-#define MEMORY_MIN        (16 << 20) /* the default bound never goes below this */
+#define HTML_OPS_MAX 160        /* ops of the failing key drawn around the failing point */
+#define MEMORY_MIN   (16 << 20) /* the default bound never goes below this */
 
 enum { FORMAT_AUTO, FORMAT_JSONL, FORMAT_EDN, FORMAT_JLOG };
 
@@ -63,9 +61,8 @@ static void usage(FILE *f)
             "  --timeout T        give up with verdict unknown after this long (5s, 500ms, 2m)\n"
             "  --memory-max BYTES bound on the search memory (suffix K, M or G; default: what\n"
             "                     the machine has available, less the history), then unknown\n"
-            "  --threads N        threads checking keys in parallel (default: all cores)\n\n"
-            "exit status: 0 holds, 1 violated, 2 unknown, 64 usage, 65 bad input,\n"
-            "             66 unreadable file, 73 HTML not writable\n");
+            "  --threads N        threads checking keys in parallel (default: all cores)\n");
+    fl_cli_exit_help(f, "holds", "violated", "unknown (--timeout or --memory-max reached)");
 }
 
 static int parse_bytes(const char *s, uint64_t *out)
@@ -99,6 +96,44 @@ static int parse_format(const char *val)
     return -1;
 }
 
+/* --initial: nil / null, an integer, or a string in EDN or JSON quotes. */
+static int parse_initial(const char *text, fl_history *h, fl_value *out)
+{
+    if (!strcmp(text, "nil") || !strcmp(text, "null")) {
+        *out = fl_value_nil();
+        return 0;
+    }
+    int64_t i;
+    fl_jr_node nodes[2];
+    fl_jr_doc d;
+    if (fl_jr_parse(&d, text, strlen(text), nodes, 2))
+        return FL_EINVAL;
+    if (nodes[0].type == FL_JR_NUMBER && !fl_jr_int(&d, 0, &i)) {
+        *out = fl_value_int(i);
+        return 0;
+    }
+    if (nodes[0].type != FL_JR_STRING)
+        return FL_EINVAL;
+    size_t cap = nodes[0].len + 1, len;
+    char *s = malloc(cap);
+    int rc = s ? fl_jr_str(&d, 0, s, cap, &len) : FL_ENOMEM;
+    if (!rc)
+        rc = fl_value_str(h, s, len, out);
+    free(s);
+    return rc;
+}
+
+/* --initial's syntax, checked while the options are parsed (before the history is read). */
+static bool initial_valid(const char *text)
+{
+    fl_history h;
+    fl_history_init(&h);
+    fl_value v;
+    bool ok = parse_initial(text, &h, &v) == 0;
+    fl_history_free(&h);
+    return ok;
+}
+
 /* Returns 0, FL_ENOTFOUND (no such option) or FL_EINVAL with *hint: what a value looks like
  * (val NULL: the value is missing). */
 static int parse_option(check_args *a, const char *opt, const char *val, const char **hint)
@@ -124,8 +159,10 @@ static int parse_option(check_args *a, const char *opt, const char *val, const c
                (a->format = parse_format(val)) < 0 ? FL_EINVAL : 0;
     if (!strcmp(opt, "--html"))
         return a->html = val, 0;
-    if (!strcmp(opt, "--initial"))
-        return a->initial = val, 0;
+    if (!strcmp(opt, "--initial")) {
+        *hint = "nil, an integer or a quoted string (EDN or JSON: '\"\"', '\"ab\"')";
+        return a->initial = val, initial_valid(val) ? 0 : FL_EINVAL;
+    }
     if (!strcmp(opt, "--timeout")) {
         *hint = "a duration above 0: 500ms, 5s, 2m (a number alone is seconds)";
         return fl_parse_duration(val, &a->opts.timeout_ns) || !a->opts.timeout_ns ? FL_EINVAL : 0;
@@ -169,19 +206,21 @@ static int parse_one(int argc, char **argv, int *i, check_args *a, bool *done)
         const char *hint = "";
         int rc = parse_option(a, s, *i + 1 < argc ? argv[*i + 1] : NULL, &hint);
         if (rc == FL_ENOTFOUND)
-            fprintf(stderr, "faultline check: unknown option '%s' (--help lists them)\n", s);
+            rc = fl_cli_unknown("check", s);
         else if (rc && *i + 1 >= argc)
-            fprintf(stderr, "faultline check: %s needs a value\n", s);
+            rc = fl_cli_no_value("check", s);
         else if (rc)
-            fprintf(stderr, "faultline check: bad value '%s' for %s: expected %s\n", argv[*i + 1],
-                    s, hint);
+            rc = fl_cli_bad("check", s, argv[*i + 1], "expected %s", hint);
+        else if (!strcmp(s, "--html")) /* written at the end: found unwritable now */
+            rc = fl_cli_out_file("check", s, a->html);
         (*i)++;
-        return rc ? (*done = true, EXIT_USAGE_64) : 0;
+        return rc ? (*done = true, rc) : 0;
     }
-    if (a->file) {
-        fprintf(stderr, "faultline check: one FILE only ('%s' and '%s')\n", a->file, s);
-        return *done = true, EXIT_USAGE_64;
-    }
+    if (s[0] == '-' && s[1])
+        return *done = true, fl_cli_unknown("check", s);
+    if (a->file)
+        return *done = true,
+               fl_cli_error("check", FL_EXIT_USAGE, "one FILE only ('%s' and '%s')", a->file, s);
     a->file = s;
     return 0;
 }
@@ -197,38 +236,12 @@ static int parse_args(int argc, char **argv, check_args *a, bool *done)
         if (*done)
             return status;
     }
-    if (!a->file) {
-        usage(stderr);
-        return *done = true, EXIT_USAGE_64;
-    }
-    return 0;
-}
-
-/* --initial: nil / null, an integer, or a string in EDN or JSON quotes. */
-static int parse_initial(const char *text, fl_history *h, fl_value *out)
-{
-    if (!strcmp(text, "nil") || !strcmp(text, "null")) {
-        *out = fl_value_nil();
-        return 0;
-    }
-    int64_t i;
-    fl_jr_node nodes[2];
-    fl_jr_doc d;
-    if (fl_jr_parse(&d, text, strlen(text), nodes, 2))
-        return FL_EINVAL;
-    if (nodes[0].type == FL_JR_NUMBER && !fl_jr_int(&d, 0, &i)) {
-        *out = fl_value_int(i);
-        return 0;
-    }
-    if (nodes[0].type != FL_JR_STRING)
-        return FL_EINVAL;
-    size_t cap = nodes[0].len + 1, len;
-    char *s = malloc(cap);
-    int rc = s ? fl_jr_str(&d, 0, s, cap, &len) : FL_ENOMEM;
-    if (!rc)
-        rc = fl_value_str(h, s, len, out);
-    free(s);
-    return rc;
+    if (!a->file)
+        return *done = true, fl_cli_error("check", FL_EXIT_USAGE,
+                                          "FILE is required: the history to check (- reads "
+                                          "standard input)");
+    int rc = fl_cli_in_file("check", NULL, a->file);
+    return rc ? (*done = true, rc) : 0;
 }
 
 static int read_file(const char *path, fl_buf *out)
@@ -275,7 +288,7 @@ static int load(const check_args *a, fl_history *h)
     if (read_file(a->file, &text)) {
         fprintf(stderr, "faultline check: cannot read %s: %s\n", a->file, strerror(errno));
         fl_buf_free(&text);
-        return EXIT_NOINPUT_66;
+        return FL_EXIT_IOERR; /* it was there (fl_cli_in_file): reading it failed midway */
     }
     fl_history_error err = {0};
     int rc = parse_text(a, h, text.data ? (const char *)text.data : "", text.len, &err);
@@ -284,7 +297,7 @@ static int load(const check_args *a, fl_history *h)
         fprintf(stderr, "%s:%u: %s\n", a->file, err.line, err.msg);
     else if (rc)
         fprintf(stderr, "faultline check: %s: %s\n", a->file, fl_strerror(rc));
-    return rc ? EXIT_DATAERR_65 : 0;
+    return rc ? FL_EXIT_DATAERR : 0;
 }
 
 /* Bytes the history holds, and will hold once paired into ops. */
@@ -368,11 +381,11 @@ static int run_model(const check_args *a, const check_show *show, const fl_histo
     int rc = fl_lincheck_run(h, &o, r, &err);
     if (rc == FL_ESYNTAX) {
         fprintf(stderr, "%s:%u: %s\n", a->file, err.line, err.msg);
-        return EXIT_DATAERR_65;
+        return FL_EXIT_DATAERR;
     }
     if (rc == FL_EINVAL) {
         fprintf(stderr, "faultline check: --initial: %s\n", err.msg);
-        return EXIT_USAGE_64;
+        return FL_EXIT_USAGE;
     }
     if (rc) {
         fprintf(stderr, "faultline check: %s\n", fl_strerror(rc));
@@ -402,7 +415,7 @@ static int check(const check_args *a, const fl_history *h)
         shown = !r[0].has_cex && r[1].has_cex;
     }
     if (a->html && status <= FL_LIN_UNKNOWN && write_html(a, h, &r[shown]))
-        status = EXIT_CANTCREAT_73;
+        status = FL_EXIT_IOERR; /* it could be created (checked first): writing it failed */
     fl_lincheck_result_free(&r[0]);
     fl_lincheck_result_free(&r[1]);
     return status;
@@ -423,13 +436,9 @@ int fl_cmd_check(int argc, char **argv)
     }
     if (!a.model_given)
         a.opts.model = fl_model_infer(&h);
-    if (a.initial && parse_initial(a.initial, &h, &a.opts.initial)) {
-        fprintf(stderr,
-                "faultline check: bad value '%s' for --initial: expected nil, an integer "
-                "or a quoted string (EDN or JSON: '\"\"', '\"ab\"')\n",
-                a.initial);
+    if (a.initial && parse_initial(a.initial, &h, &a.opts.initial)) { /* valid: parse_option */
         fl_history_free(&h);
-        return EXIT_USAGE_64;
+        return fl_cli_error("check", FL_EXIT_OSERR, "out of memory");
     }
     if (!a.opts.memory_max_bytes)
         a.opts.memory_max_bytes = default_memory(&h);

@@ -3,8 +3,11 @@
  * (SIGINT) or SIGTERM stops every node with SIGTERM, then SIGKILL after 5 s. A node that
  * exits on its own (killed, fatal error) is reported; the others keep running. */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 
 #include "faultline/errmsg.h"
+#include "faultline/error.h"
+#include "faultline/log.h"
 #include "faultline/tls.h"
 
 #include <errno.h>
@@ -37,47 +40,85 @@ static void cluster_usage(FILE *f)
 {
     fprintf(f,
             "usage: faultline cluster --nodes N [--base-port P] [--data DIR]\n"
-            "                         [--requirepass P] [--log-level L] [--election-ms MS]\n"
-            "                         [--tls DIR] [--metrics-port M] [--protocol raft|paxos]\n\n"
+            "                         [--requirepass PASSWORD] [--log-level L]\n"
+            "                         [--election-ms MS] [--tls DIR] [--metrics-port M]\n"
+            "                         [--protocol raft|paxos]\n\n"
             "Starts N nodes (1..%d) as child processes: node i serves clients (RESP) on\n"
             "127.0.0.1:P+i and talks to its peers on 127.0.0.1:P+%d+i (P defaults to 7000),\n"
             "keeping its log in DIR/n<i> (default /tmp/faultline-cluster-<pid>). Ctrl-C stops\n"
             "them all. --tls DIR: TLS on the client and peer ports with DIR's certificates\n"
             "(`faultline certs DIR --nodes N` first, or made here when DIR has no ca.crt).\n"
-            "--metrics-port M: node i serves /metrics on 127.0.0.1:M+i.\n",
+            "--metrics-port M: node i serves /metrics on 127.0.0.1:M+i. --log-level,\n"
+            "--election-ms, --requirepass and --protocol are passed to every `faultline\n"
+            "server`.\n",
             CLUSTER_NODES_MAX, PEER_PORT_OFFSET);
+    fl_cli_exit_help(f, "stopped by Ctrl-C (or a node's own exit status when one failed)", NULL,
+                     NULL);
 }
 
-static int parse_opts(int argc, char **argv, cluster_opts *o)
+#define CMD "cluster"
+
+/* One option and its value v (NULL: missing); 0, an exit status (message printed), or -1 for
+ * an option cluster does not have. Values the nodes take are checked here, not by them. */
+static int int_option(const char *k, const char *v, uint32_t max, int *out)
 {
-    for (int i = 1; i < argc; i += 2) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!v)
-            return -1;
-        if (!strcmp(k, "--nodes"))
-            o->nodes = atoi(v);
-        else if (!strcmp(k, "--base-port"))
-            o->base_port = atoi(v);
-        else if (!strcmp(k, "--data"))
-            snprintf(o->data, sizeof(o->data), "%s", v);
-        else if (!strcmp(k, "--requirepass"))
-            o->requirepass = v;
-        else if (!strcmp(k, "--log-level"))
-            o->log_level = v;
-        else if (!strcmp(k, "--election-ms"))
-            o->election_ms = v;
-        else if (!strcmp(k, "--tls"))
-            o->tls_dir = v;
-        else if (!strcmp(k, "--metrics-port"))
-            o->metrics_port = atoi(v);
-        else if (!strcmp(k, "--protocol"))
-            o->protocol = v; /* the servers check it */
-        else
-            return -1;
+    uint32_t x;
+    int rc = fl_cli_u32(CMD, k, v, 1, max, &x);
+    if (!rc)
+        *out = (int)x;
+    return rc;
+}
+
+static int cluster_option(cluster_opts *o, const char *k, const char *v)
+{
+    fl_time_ns ns;
+    if (!strcmp(k, "--nodes"))
+        return int_option(k, v, CLUSTER_NODES_MAX, &o->nodes);
+    if (!strcmp(k, "--base-port"))
+        return int_option(k, v, 65535 - PEER_PORT_OFFSET - CLUSTER_NODES_MAX, &o->base_port);
+    if (!strcmp(k, "--metrics-port"))
+        return int_option(k, v, 65535 - CLUSTER_NODES_MAX, &o->metrics_port);
+    if (!strcmp(k, "--data")) {
+        int rc = fl_cli_text(CMD, k, v, o->data, sizeof(o->data));
+        return rc ? rc : fl_cli_out_dir(CMD, k, v);
     }
-    if (o->nodes < 1 || o->nodes > CLUSTER_NODES_MAX || o->base_port < 1 || o->metrics_port < 0 ||
-        o->metrics_port + o->nodes > 65535 || o->base_port + PEER_PORT_OFFSET + o->nodes > 65535)
-        return -1;
+    if (!strcmp(k, "--requirepass"))
+        return (o->requirepass = v) ? 0 : fl_cli_no_value(CMD, k);
+    if (!strcmp(k, "--log-level"))
+        return !v ? fl_cli_no_value(CMD, k)
+               : fl_log_level_parse(v) < 0
+                   ? fl_cli_bad(CMD, k, v, "expected debug, info, warn or error")
+                   : (o->log_level = v, 0);
+    if (!strcmp(k, "--election-ms")) { /* as the server reads it: a number alone is ms */
+        o->election_ms = v;
+        return fl_cli_duration(CMD, k, v, FL_NS_PER_MS, FL_NS_PER_MS, 600 * FL_NS_PER_S, &ns);
+    }
+    if (!strcmp(k, "--protocol")) { /* checked here, so a bad one starts no node */
+        static const char *const protocols[] = {"raft", "paxos"};
+        int e;
+        o->protocol = v;
+        return fl_cli_enum(CMD, k, v, protocols, 2, &e);
+    }
+    if (!strcmp(k, "--tls")) /* its certificates, or the place to make them */
+        return !v ? fl_cli_no_value(CMD, k) : (o->tls_dir = v, fl_cli_out_dir(CMD, k, v));
+    return -1;
+}
+
+/* The command line; 0 or the exit status (0 after --help, with *help). */
+static int parse_opts(int argc, char **argv, cluster_opts *o, bool *help)
+{
+    for (int i = 1; i < argc; i += 2) { /* every option takes a value */
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            cluster_usage(stdout);
+            *help = true;
+            return 0;
+        }
+        int rc = cluster_option(o, argv[i], i + 1 < argc ? argv[i + 1] : NULL);
+        if (rc)
+            return rc < 0 ? fl_cli_unexpected(CMD, argv[i]) : rc;
+    }
+    if (!o->nodes)
+        return fl_cli_error(CMD, FL_EXIT_USAGE, "--nodes N is required");
     return 0;
 }
 
@@ -162,10 +203,10 @@ static int ensure_certs(const cluster_opts *o)
         return 0;
     fl_errmsg m = {{0}};
     fl_tls_certs_config c = {.dir = o->tls_dir, .nodes = (uint32_t)o->nodes};
-    if (fl_tls_make_certs(&c, &m)) {
-        fprintf(stderr, "faultline cluster: %s\n", m.text);
-        return -1;
-    }
+    int rc = fl_tls_make_certs(&c, &m);
+    if (rc)
+        return fl_cli_error(CMD, rc == FL_EUNSUPPORTED ? FL_EXIT_UNAVAILABLE : FL_EXIT_CANTCREAT,
+                            "%s", m.text);
     printf("certificates for %d nodes made in %s\n", o->nodes, o->tls_dir);
     return 0;
 }
@@ -174,20 +215,14 @@ int fl_cmd_cluster(int argc, char **argv)
 {
     cluster_opts o = {.base_port = 7000};
     snprintf(o.data, sizeof(o.data), "/tmp/faultline-cluster-%d", (int)getpid());
-    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-        cluster_usage(stdout);
-        return 0;
-    }
-    if (parse_opts(argc, argv, &o)) {
-        cluster_usage(stderr);
-        return FL_EXIT_USAGE;
-    }
-    if (o.tls_dir && ensure_certs(&o))
-        return 1;
-    if (mkdir(o.data, 0755) && errno != EEXIST) {
-        fprintf(stderr, "faultline cluster: mkdir %s: %s\n", o.data, strerror(errno));
-        return 1;
-    }
+    bool help = false;
+    int rc = parse_opts(argc, argv, &o, &help);
+    if (rc || help)
+        return rc;
+    if (o.tls_dir && (rc = ensure_certs(&o)))
+        return rc;
+    if ((rc = fl_cli_out_dir(CMD, "--data", o.data)))
+        return rc;
     char members[1024] = "";
     for (int i = 1; i <= o.nodes; i++) {
         size_t len = strlen(members);
@@ -229,5 +264,6 @@ int fl_cmd_cluster(int argc, char **argv)
     }
     fprintf(stderr, "faultline cluster: stopping\n");
     stop_all(pids, o.nodes);
-    return status ? 1 : 0;
+    /* the last node that failed on its own says why, in its own exit status */
+    return !status ? 0 : WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

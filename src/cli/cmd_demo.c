@@ -2,6 +2,7 @@
  * replicated key-value store to 20 simulated clients for 60 s of virtual time under a random
  * mix of faults, checked after every event and at the end, explained in plain words. */
 #include "cli.h"
+#include "cli_opt.h"
 #include "faultline/hist.h"
 #include "sim_eval.h"
 #include "sim_scenario.h"
@@ -22,6 +23,32 @@ static void usage(FILE *f)
                "It writes results.json, history.jsonl, timeline.jsonl and report.html (the\n"
                "pictures: open it in a browser) to DIR, by default $TMPDIR/faultline-demo\n"
                "(/tmp/faultline-demo when TMPDIR is not set).\n");
+    fl_cli_exit_help(f, "no violation found", "a violation found", NULL);
+}
+
+/* The options; 0, or the exit status (message printed, or usage on stdout with *help). */
+static int demo_args(int argc, char **argv, sim_opts *o, bool *help)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            usage(stdout);
+            *help = true;
+            return 0;
+        } else if (!strcmp(argv[i], "--seed")) {
+            int rc = fl_cli_u64("demo", "--seed", v, 0, UINT64_MAX, &o->run.seed);
+            if (rc)
+                return rc;
+            i++;
+        } else if (!strcmp(argv[i], "--out")) {
+            if (!v)
+                return fl_cli_no_value("demo", "--out");
+            o->out_dir = argv[++i];
+        } else {
+            return fl_cli_unexpected("demo", argv[i]);
+        }
+    }
+    return 0;
 }
 
 static void tell_faults(const fl_run_result *r)
@@ -121,37 +148,26 @@ int fl_cmd_demo(int argc, char **argv)
     o.run.nemesis_interval_ns = 3 * FL_NS_PER_S;
     o.check_lin = true;
     o.check_timeout_ns = 60 * FL_NS_PER_S;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage(stdout);
-            return 0;
-        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
-            if (sscanf(argv[++i], "%llu", (unsigned long long *)&o.run.seed) != 1) {
-                fprintf(stderr, "faultline demo: --seed takes a whole number\n");
-                return FL_EXIT_USAGE;
-            }
-        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
-            o.out_dir = argv[++i];
-        } else {
-            fprintf(stderr, "faultline demo: unknown option '%s'\n", argv[i]);
-            usage(stderr);
-            return FL_EXIT_USAGE;
-        }
-    }
+    bool help = false;
+    int rc = demo_args(argc, argv, &o, &help);
+    if (rc || help)
+        return rc;
     char default_dir[4096];
     if (!o.out_dir) {
         const char *tmp = getenv("TMPDIR");
         snprintf(default_dir, sizeof(default_dir), "%s/faultline-demo", tmp && *tmp ? tmp : "/tmp");
         o.out_dir = default_dir;
     }
+    if ((rc = fl_cli_out_dir("demo", "--out", o.out_dir))) /* before the run, not after */
+        return rc;
     printf("faultline demo: 5 Raft nodes, a replicated key-value store, 20 clients doing reads, "
            "writes and compare-and-set on 3 hot keys, 60 s of simulated time, seed %llu.\n\n",
            (unsigned long long)o.run.seed);
     fl_run_result r;
-    if (fl_run(&o.run, &r)) {
-        fprintf(stderr, "faultline demo: the run failed\n");
+    if ((rc = fl_run(&o.run, &r))) {
+        fprintf(stderr, "faultline demo: the run failed%s\n", rc == -1 ? ": out of memory" : "");
         fl_run_result_free(&r);
-        return FL_EXIT_USAGE;
+        return rc == -1 ? FL_EXIT_OSERR : FL_EXIT_SOFTWARE;
     }
     sim_outcome oc;
     sim_evaluate(&o, &o.run, &r, &oc);
@@ -160,8 +176,9 @@ int fl_cmd_demo(int argc, char **argv)
     tell_leaders(&r, &oc);
     tell_service(&oc);
     tell_verdict(&r, &oc);
-    if (sim_write_outputs(o.out_dir, &o.run, &r, &oc) == 0 &&
-        sim_scenario_write(o.out_dir, "scenario.yaml", &o, &o.run, &r) == 0)
+    bool written = sim_write_outputs(o.out_dir, &o.run, &r, &oc) == 0 &&
+                   sim_scenario_write(o.out_dir, "scenario.yaml", &o, &o.run, &r) == 0;
+    if (written)
         printf("\nWrote %s/results.json, history.jsonl, timeline.jsonl and scenario.yaml.\n"
                "Report: %s/report.html (the pictures of this run: open it in a browser)\n",
                o.out_dir, o.out_dir);
@@ -171,5 +188,5 @@ int fl_cmd_demo(int argc, char **argv)
     fl_run_result_free(&r);
     int violation = oc.violation;
     sim_outcome_free(&oc);
-    return violation ? FL_EXIT_VIOLATION : 0;
+    return !written ? FL_EXIT_IOERR : violation ? FL_EXIT_VIOLATION : 0;
 }

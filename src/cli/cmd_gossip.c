@@ -3,6 +3,8 @@
  * gracefully: LEFT is spread for a few periods, then it exits 0; a second signal exits at once.
  * `faultline gossip members` (cmd_gossip_members.c) asks a running agent for its view. */
 #include "cli.h"
+#include "cli_opt.h"
+#include "faultline/duration.h"
 #include "faultline/error.h"
 #include "faultline/gossip.h"
 #include "faultline/httpd.h"
@@ -22,7 +24,7 @@ static void usage(FILE *f)
             "usage: faultline gossip --bind HOST:PORT [--join HOST:PORT[,HOST:PORT...]]\n"
             "                        [--key-file PATH] [--id N] [--peer ID@HOST:PORT ...]\n"
             "                        [--interval-ms T] [--timeout-ms T] [--gossip-ms T]\n"
-            "                        [--fanout F] [--duration SEC] [--no-lifeguard]\n"
+            "                        [--fanout F] [--duration D] [--no-lifeguard]\n"
             "                        [--metrics HOST:PORT]\n"
             "       faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
             "Runs one SWIM + Lifeguard member on UDP, with push-pull over TCP on the same port.\n"
@@ -36,8 +38,29 @@ static void usage(FILE *f)
             "push-pull is then authenticated (HMAC-SHA-512-256 with a time window and replay\n"
             "cache) and anything else is dropped and counted.\n"
             "Prints each membership change as it happens. SIGINT/SIGTERM or the end of\n"
-            "--duration seconds: a graceful leave, a few periods to spread it, exit 0.\n"
-            "--metrics serves /metrics (Prometheus text format) over HTTP: packet counters.\n");
+            "--duration (30s, 2m; a number alone is seconds): a graceful leave, a few periods\n"
+            "to spread it, exit 0. The -ms options take units too (1s; a number alone is\n"
+            "milliseconds). --metrics serves /metrics (Prometheus text format) over HTTP:\n"
+            "packet counters.\n");
+    fl_cli_exit_help(f, "left gracefully", NULL, NULL);
+}
+
+int fl_cli_gossip_key(const char *cmd, const char *path, fl_gossip_key *k)
+{
+    if (!path)
+        return fl_cli_no_value(cmd, "--key-file");
+    int rc = fl_cli_in_file(cmd, "--key-file", path);
+    if (rc)
+        return rc;
+    fl_errmsg m = {{0}};
+    rc = fl_gossip_key_load(path, k, &m);
+    if (!rc)
+        return 0;
+    return fl_cli_error(cmd,
+                        rc == FL_EUNSUPPORTED ? FL_EXIT_UNAVAILABLE
+                        : rc == FL_EIO        ? FL_EXIT_NOINPUT
+                                              : FL_EXIT_DATAERR,
+                        "--key-file: %s", m.text);
 }
 
 typedef struct gossip_run {
@@ -110,45 +133,47 @@ static int open_signals(fl_loop *loop, gossip_run *r)
     return fl_loop_watch_start(loop, &r->sigw, r->sigfd, FL_LOOP_READ, on_signal, r);
 }
 
-static int parse_peer(const char *s, fl_gossip_peer *p, fl_errmsg *m)
+static int parse_peer(const char *s, fl_gossip_peer *p)
 {
     const char *at = strchr(s, '@');
-    char *end;
-    unsigned long id = strtoul(s, &end, 10);
-    if (!at || end != at || id == 0 || id > UINT32_MAX)
-        return fl_errmsg_set(m, FL_EINVAL, "peer %s: expected ID@HOST:PORT", s);
-    p->id = (fl_node_id)id;
-    return fl_addr_parse(at + 1, &p->addr, m);
+    char id[16];
+    if (!at || (size_t)(at - s) >= sizeof(id))
+        return fl_cli_bad("gossip", "--peer", s, "expected ID@HOST:PORT");
+    memcpy(id, s, (size_t)(at - s));
+    id[at - s] = 0;
+    uint64_t n;
+    fl_errmsg m = {{0}};
+    if (fl_parse_u64(id, 1, UINT32_MAX, &n))
+        return fl_cli_bad("gossip", "--peer", s, "ID is a whole number 1..%u", UINT32_MAX);
+    p->id = (fl_node_id)n;
+    return fl_addr_parse(at + 1, &p->addr, &m) ? fl_cli_bad("gossip", "--peer", s, "%s", m.text)
+                                               : 0;
 }
 
 /* HOST:PORT[,HOST:PORT...] appended to join. */
-static int parse_join(const char *v, fl_addr *join, uint32_t *n, fl_errmsg *m)
+static int parse_join(const char *v, fl_addr *join, uint32_t *n)
 {
     char one[FL_ADDR_STR_MAX + 8];
-    while (*v) {
-        size_t len = strcspn(v, ",");
+    for (const char *at = v; *at;) {
+        size_t len = strcspn(at, ",");
         if (len == 0 || len >= sizeof(one))
-            return fl_errmsg_set(m, FL_EINVAL, "--join: expected HOST:PORT[,HOST:PORT...]");
+            return fl_cli_bad("gossip", "--join", v, "expected HOST:PORT[,HOST:PORT...]");
         if (*n == FL_SWIM_SEEDS_MAX)
-            return fl_errmsg_set(m, FL_EINVAL, "--join: at most %d addresses", FL_SWIM_SEEDS_MAX);
-        memcpy(one, v, len);
+            return fl_cli_bad("gossip", "--join", v, "at most %d addresses", FL_SWIM_SEEDS_MAX);
+        memcpy(one, at, len);
         one[len] = 0;
-        if (fl_addr_parse(one, &join[*n], m))
-            return FL_EINVAL;
+        if (fl_cli_addr("gossip", "--join", one, &join[*n]))
+            return FL_EXIT_USAGE;
         (*n)++;
-        v += len + (v[len] == ',');
+        at += len + (at[len] == ',');
     }
-    return 0;
+    return *n ? 0 : fl_cli_bad("gossip", "--join", v, "expected HOST:PORT[,HOST:PORT...]");
 }
 
-static bool positive(const char *v, double max, double *out)
+/* --interval-ms, --timeout-ms, --gossip-ms: a duration, a number alone in milliseconds. */
+static int ms_option(const char *a, const char *v, fl_time_ns min, fl_time_ns *out)
 {
-    char *end;
-    double d = strtod(v, &end);
-    if (end == v || *end || !(d > 0 && d <= max))
-        return false;
-    *out = d;
-    return true;
+    return fl_cli_duration("gossip", a, v, FL_NS_PER_MS, min, 60 * FL_NS_PER_S, out);
 }
 
 typedef struct gossip_opts {
@@ -156,81 +181,74 @@ typedef struct gossip_opts {
     fl_gossip_peer peers[PEERS_ARGS_MAX];
     fl_addr join[FL_SWIM_SEEDS_MAX];
     fl_gossip_key key;
-    double duration;
+    fl_time_ns duration_ns;
     bool have_bind;
     bool metrics_on;
     fl_addr metrics;
 } gossip_opts;
 
-/* One option with its value v; 0, 1 (bad: message in m) or 2 (help). */
-static int parse_opt(gossip_opts *o, const char *a, const char *v, fl_errmsg *m)
+/* One option with its value v (NULL: missing); 0, an exit status (message printed), or -1
+ * for an option gossip does not have. */
+static int parse_opt(gossip_opts *o, const char *a, const char *v)
 {
-    double d;
-    unsigned long id;
-    char *end;
-    if (!strcmp(a, "--id")) {
-        id = strtoul(v, &end, 10);
-        if (*end || end == v || id == 0 || id > UINT32_MAX)
-            return fl_errmsg_set(m, 1, "--id: a number 1..%u", UINT32_MAX);
-        o->c.swim.id = (fl_node_id)id;
-    } else if (!strcmp(a, "--bind")) {
-        if (fl_addr_parse(v, &o->c.bind, m))
-            return 1;
-        o->have_bind = true;
-    } else if (!strcmp(a, "--join")) {
-        return parse_join(v, o->join, &o->c.n_join, m) ? 1 : 0;
-    } else if (!strcmp(a, "--key-file")) {
-        return fl_gossip_key_load(v, &o->key, m) ? 1 : 0;
-    } else if (!strcmp(a, "--peer")) {
-        if (o->c.n_peers == PEERS_ARGS_MAX || parse_peer(v, &o->peers[o->c.n_peers], m))
-            return 1;
-        if (o->c.swim.n_seeds < FL_SWIM_SEEDS_MAX)
-            o->c.swim.seeds[o->c.swim.n_seeds++] = o->peers[o->c.n_peers].id;
-        o->c.n_peers++;
-    } else if (!strcmp(a, "--interval-ms") && positive(v, 60000, &d)) {
-        o->c.swim.probe_interval_ns = (fl_time_ns)(d * 1e6);
-    } else if (!strcmp(a, "--timeout-ms") && positive(v, 60000, &d)) {
-        o->c.swim.probe_timeout_ns = (fl_time_ns)(d * 1e6);
-    } else if (!strcmp(a, "--gossip-ms") && (!strcmp(v, "0") || positive(v, 60000, &d))) {
-        o->c.swim.gossip_interval_ns = strcmp(v, "0") ? (fl_time_ns)(d * 1e6) : 0;
-    } else if (!strcmp(a, "--fanout") && positive(v, FL_SWIM_FANOUT_MAX, &d) && d == (int)d) {
-        o->c.swim.gossip_fanout = (uint32_t)d;
-    } else if (!strcmp(a, "--metrics")) {
-        o->metrics_on = true;
-        return fl_addr_parse(v, &o->metrics, m) ? 1 : 0;
-    } else if (!strcmp(a, "--duration") && positive(v, 1e9, &d)) {
-        o->duration = d;
-    } else {
-        return fl_errmsg_set(m, 1, "bad option %s %s", a, v);
+    fl_swim_config *sw = &o->c.swim;
+    if (!strcmp(a, "--id"))
+        return fl_cli_u32("gossip", a, v, 1, UINT32_MAX, &sw->id);
+    if (!strcmp(a, "--bind"))
+        return o->have_bind = true, fl_cli_addr("gossip", a, v, &o->c.bind);
+    if (!strcmp(a, "--metrics"))
+        return o->metrics_on = true, fl_cli_addr("gossip", a, v, &o->metrics);
+    if (!v && (!strcmp(a, "--join") || !strcmp(a, "--peer")))
+        return fl_cli_no_value("gossip", a);
+    if (!strcmp(a, "--join"))
+        return parse_join(v, o->join, &o->c.n_join);
+    if (!strcmp(a, "--key-file"))
+        return fl_cli_gossip_key("gossip", v, &o->key);
+    if (!strcmp(a, "--peer")) {
+        if (o->c.n_peers == PEERS_ARGS_MAX)
+            return fl_cli_bad("gossip", a, v, "at most %d peers", PEERS_ARGS_MAX);
+        int rc = parse_peer(v, &o->peers[o->c.n_peers]);
+        if (!rc && sw->n_seeds < FL_SWIM_SEEDS_MAX)
+            sw->seeds[sw->n_seeds++] = o->peers[o->c.n_peers].id;
+        o->c.n_peers += !rc;
+        return rc;
     }
-    return 0;
+    if (!strcmp(a, "--interval-ms"))
+        return ms_option(a, v, FL_NS_PER_US, &sw->probe_interval_ns);
+    if (!strcmp(a, "--timeout-ms"))
+        return ms_option(a, v, FL_NS_PER_US, &sw->probe_timeout_ns);
+    if (!strcmp(a, "--gossip-ms")) /* 0: news only on probes */
+        return ms_option(a, v, 0, &sw->gossip_interval_ns);
+    if (!strcmp(a, "--fanout"))
+        return fl_cli_u32("gossip", a, v, 1, FL_SWIM_FANOUT_MAX, &sw->gossip_fanout);
+    if (!strcmp(a, "--duration"))
+        return fl_cli_duration("gossip", a, v, FL_NS_PER_S, FL_NS_PER_MS, FL_CLI_DURATION_MAX,
+                               &o->duration_ns);
+    return -1;
 }
 
-static int parse_args(gossip_opts *o, int argc, char **argv)
+/* Returns 0, or the exit status (0 after --help, with *help). */
+static int parse_args(gossip_opts *o, int argc, char **argv, bool *help)
 {
     fl_swim_config_default(&o->c.swim);
-    fl_errmsg m;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
-            return 2;
+            *help = true;
+            return 0;
         }
         if (!strcmp(a, "--no-lifeguard")) {
             o->c.swim.lifeguard = false;
             continue;
         }
-        if (!v || parse_opt(o, a, v, &m)) {
-            fprintf(stderr, "faultline gossip: %s (see --help)\n",
-                    v ? m.text : "an option without its value");
-            return 1;
-        }
+        int rc = parse_opt(o, a, v);
+        if (rc)
+            return rc < 0 ? fl_cli_unexpected("gossip", a) : rc;
         i++;
     }
-    if (!o->have_bind) {
-        fprintf(stderr, "faultline gossip: --bind HOST:PORT is required (see --help)\n");
-        return 1;
-    }
+    if (!o->have_bind)
+        return fl_cli_error("gossip", FL_EXIT_USAGE, "--bind HOST:PORT is required");
     o->c.peers = o->peers;
     o->c.join = o->join;
     o->c.key = &o->key;
@@ -265,16 +283,14 @@ static int run_agent(gossip_opts *o)
 {
     fl_loop loop;
     fl_errmsg m;
-    if (fl_loop_init(&loop, NULL, &m)) {
-        fprintf(stderr, "faultline gossip: %s\n", m.text);
-        return FL_EXIT_VIOLATION;
-    }
+    if (fl_loop_init(&loop, NULL, &m))
+        return fl_cli_error("gossip", FL_EXIT_OSERR, "%s", m.text);
     static fl_gossip g;
     gossip_run r = {.t0 = fl_loop_now(&loop), .g = &g, .sigfd = -1};
     o->c.changed = changed;
     o->c.delivered = delivered;
     o->c.arg = &r;
-    int rc = FL_EXIT_USAGE;
+    int rc = FL_EXIT_UNAVAILABLE; /* the address cannot be had (in use, not ours) */
     if (fl_gossip_start(&g, &loop, &o->c, &m)) {
         fprintf(stderr, "faultline gossip: %s\n", m.text);
         goto out;
@@ -288,12 +304,12 @@ static int run_agent(gossip_opts *o)
     }
     if (open_signals(&loop, &r)) {
         fprintf(stderr, "faultline gossip: cannot watch signals\n");
-        rc = FL_EXIT_VIOLATION;
+        rc = FL_EXIT_OSERR;
         goto out;
     }
-    if (o->duration > 0)
-        fl_loop_timer_start(&loop, (fl_time_ns)(o->duration * 1e9), leave_now, &r, NULL);
-    rc = fl_loop_run(&loop) ? FL_EXIT_VIOLATION : 0;
+    if (o->duration_ns > 0)
+        fl_loop_timer_start(&loop, o->duration_ns, leave_now, &r, NULL);
+    rc = fl_loop_run(&loop) ? FL_EXIT_OSERR : 0;
     printf("left: %llu packets sent, %llu received, %llu rejected, %llu replayed, %llu malformed, "
            "%llu push-pulls (%llu failed), %u members known, %u live\n",
            (unsigned long long)g.sent, (unsigned long long)g.received,
@@ -320,8 +336,7 @@ int fl_cmd_gossip(int argc, char **argv)
         return fl_cmd_gossip_members(argc - 1, argv + 1);
     static gossip_opts o;
     memset(&o, 0, sizeof(o));
-    int rc = parse_args(&o, argc, argv);
-    if (rc)
-        return rc == 2 ? 0 : FL_EXIT_USAGE;
-    return run_agent(&o);
+    bool help = false;
+    int rc = parse_args(&o, argc, argv, &help);
+    return rc || help ? rc : run_agent(&o);
 }

@@ -2,6 +2,7 @@
  * running agent (gossip_query.h, sealed with the key when given) for its counters and its
  * member table, page by page in id order, and prints them as a table. */
 #include "cli.h"
+#include "cli_opt.h"
 #include "faultline/error.h"
 #include "faultline/gossip_query.h"
 
@@ -12,10 +13,11 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
-            "Prints a running agent's member table (id, address, state, incarnation) and its\n"
-            "packet counters (rejected = failed authentication). Exit 1 if it does not answer.\n");
+    fprintf(f, "usage: faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
+               "Prints a running agent's member table (id, address, state, incarnation) and its\n"
+               "packet counters (rejected = failed authentication).\n");
+    fl_cli_exit_help(f, "printed", NULL, NULL);
+    fprintf(f, "  (69: the agent did not answer within %d ms, or not to this key)\n", TIMEOUT_MS);
 }
 
 static void print_stats(const fl_gq_packet *s)
@@ -60,35 +62,26 @@ int fl_cmd_gossip_members(int argc, char **argv)
     fl_gossip_key key;
     memset(&key, 0, sizeof(key));
     fl_errmsg m;
+    const char *cmd = "gossip members";
     for (int i = 1; i < argc; i += 2) { /* every option but --help takes a value */
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
         }
-        int bad = !v;
-        if (!bad && !strcmp(a, "--addr"))
-            bad = fl_addr_parse(v, &addr, &m) != 0, have_addr = !bad;
-        else if (!bad && !strcmp(a, "--key-file"))
-            bad = fl_gossip_key_load(v, &key, &m) != 0;
-        else if (!bad)
-            bad = fl_errmsg_set(&m, 1, "unknown option %s", a);
-        if (bad) {
-            fprintf(stderr, "faultline gossip members: %s (see --help)\n",
-                    v ? m.text : "an option without its value");
-            return FL_EXIT_USAGE;
-        }
+        int rc = !strcmp(a, "--addr")       ? fl_cli_addr(cmd, a, v, &addr)
+                 : !strcmp(a, "--key-file") ? fl_cli_gossip_key(cmd, v, &key)
+                                            : fl_cli_unexpected(cmd, a);
+        if (rc)
+            return rc;
+        have_addr |= !strcmp(a, "--addr");
     }
-    if (!have_addr) {
-        usage(stderr);
-        return FL_EXIT_USAGE;
-    }
+    if (!have_addr)
+        return fl_cli_error(cmd, FL_EXIT_USAGE, "--addr HOST:PORT is required");
     static fl_gq_packet st;
     if (fl_gq_ask(&addr, &key, FL_GQ_STATS, 0, TIMEOUT_MS, &st, &m) ||
-        print_members(&addr, &key, &m)) {
-        fprintf(stderr, "faultline gossip members: %s\n", m.text);
-        return FL_EXIT_VIOLATION;
-    }
+        print_members(&addr, &key, &m))
+        return fl_cli_error(cmd, FL_EXIT_UNAVAILABLE, "%s", m.text);
     print_stats(&st);
     return 0;
 }

@@ -4,6 +4,7 @@
  * by which check, with the command that reproduces each detection. Exit 0 only if every
  * mutant was caught and every control (the same seeds, no mutant) was clean. */
 #include "cli.h"
+#include "cli_opt.h"
 #include "faultline/buf.h"
 #include "faultline/duration.h"
 #include "faultline/error.h"
@@ -50,9 +51,9 @@ static void usage(FILE *f)
                "  --shrink          shrink each mutant's first failing kv run (faultline shrink)\n"
                "                    and show what was left: faults, operations, run length\n"
                "  --shrink-budget D time to shrink each (60s)\n"
-               "  --shrink-out DIR  write each minimal scenario to DIR/MUTANT/minimal.yaml\n\n"
-               "exit status: 0 every mutant caught by every hunt and every control clean, 1\n"
-               "otherwise, 2 bad usage.\n");
+               "  --shrink-out DIR  write each minimal scenario to DIR/MUTANT/minimal.yaml\n");
+    fl_cli_exit_help(f, "every mutant caught by every hunt and every control clean",
+                     "a mutant not caught, or a control not clean", NULL);
 }
 
 typedef struct args {
@@ -93,20 +94,19 @@ static int parse_args(args *a, int argc, char **argv)
         }
         if (flag(a, opt))
             continue;
-        if (i + 1 >= argc) {
-            fprintf(stderr, "faultline mutants: unknown option or missing value: %s\n", opt);
-            return FL_EXIT_USAGE;
-        }
-        const char *v = argv[++i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         uint64_t u;
+        if (!v && (!strcmp(opt, "--max-seeds") || !strcmp(opt, "--first-seed") ||
+                   !strcmp(opt, "--jobs") || !strcmp(opt, "--mutant") || !strcmp(opt, "--json")))
+            return fl_cli_no_value("mutants", opt);
+        if (!v)
+            return fl_cli_unexpected("mutants", opt);
+        i++;
         if (!strcmp(opt, "--max-seeds") || !strcmp(opt, "--first-seed") || !strcmp(opt, "--jobs")) {
             bool seeds = !strcmp(opt, "--max-seeds"), jobs = !strcmp(opt, "--jobs");
             uint64_t max = seeds ? SEEDS_MAX : jobs ? 256 : UINT64_MAX - SEEDS_MAX;
-            if (fl_parse_u64(v, seeds || jobs ? 1 : 0, max, &u)) {
-                fprintf(stderr, "faultline mutants: %s %s: expected a whole number up to %llu\n",
-                        opt, v, (unsigned long long)max);
+            if (fl_cli_u64("mutants", opt, v, seeds || jobs ? 1 : 0, max, &u))
                 return FL_EXIT_USAGE;
-            }
             if (seeds)
                 a->mo.max_seeds = u;
             else if (jobs)
@@ -115,16 +115,18 @@ static int parse_args(args *a, int argc, char **argv)
                 a->mo.first_seed = u;
         } else if (!strcmp(opt, "--mutant")) {
             const mutant_kind *all, *k = mutants_find(v);
-            if (!k) {
-                fprintf(stderr, "faultline mutants: --mutant %s: unknown (see --help)\n", v);
-                return FL_EXIT_USAGE;
-            }
+            if (!k)
+                return fl_cli_bad("mutants", opt, v, "not a mutant of the catalogue (see --help)");
             mutants_catalogue(&all);
             a->only[k - all] = a->some = true;
-        } else if (!strcmp(opt, "--json")) {
-            a->json = v;
+        } else if (!strcmp(opt, "--json")) { /* written at the end: found unwritable now */
+            int rc = fl_cli_out_file("mutants", opt, a->json = v);
+            if (rc)
+                return rc;
         } else if (!strcmp(opt, "--shrink-out")) {
-            a->shrink_out = v;
+            int rc = fl_cli_out_dir("mutants", opt, a->shrink_out = v);
+            if (rc)
+                return rc;
         } else if (!strcmp(opt, "--shrink-budget")) {
             fl_time_ns t;
             if (fl_parse_duration(v, &t) || t < FL_NS_PER_S) {
@@ -134,8 +136,7 @@ static int parse_args(args *a, int argc, char **argv)
             }
             a->shrink_s = (double)t / 1e9;
         } else {
-            fprintf(stderr, "faultline mutants: unknown option '%s' (see --help)\n", opt);
-            return FL_EXIT_USAGE;
+            return fl_cli_unexpected("mutants", opt);
         }
     }
     if (!a->mo.tuned && !a->mo.generic) {
@@ -353,10 +354,10 @@ int fl_cmd_mutants(int argc, char **argv)
                 a.mo.tuned ? " tuned: faultline sim " : "", a.mo.tuned ? mutants_spec(name) : "",
                 a.mo.tuned ? " " : "", a.mo.tuned ? kinds[i].args : "",
                 a.mo.tuned && a.mo.generic ? ";" : "", a.mo.generic ? " generic: the swarm" : "");
-        if (mutants_run_one(&a.mo, &kinds[i], &res[n]))
-            return FL_EXIT_USAGE;
+        if ((rc = mutants_run_one(&a.mo, &kinds[i], &res[n])))
+            return rc;
         if (a.shrink && mutants_shrink_one(&res[n], a.shrink_s, a.shrink_out, &shr[n]))
-            return FL_EXIT_USAGE;
+            return FL_EXIT_SOFTWARE;
         const mutant_result *r = &res[n++];
         all_good &=
             (!a.mo.tuned || hunt_good(&r->tuned)) && (!a.mo.generic || hunt_good(&r->generic));
@@ -366,6 +367,6 @@ int fl_cmd_mutants(int argc, char **argv)
     if (a.shrink)
         mutants_shrink_print(res, shr, n, a.shrink_s);
     if (a.json && write_json(a.json, res, shr, n, &a, wall))
-        return FL_EXIT_USAGE;
+        return FL_EXIT_IOERR;
     return all_good ? 0 : FL_EXIT_VIOLATION;
 }

@@ -3,11 +3,13 @@
  * keys and exit statuses). Options, the fault list, signals; nemesis_out.c writes what it
  * found. */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 #include "cli/nemesis_out.h"
 
 #include "faultline/duration.h"
 #include "faultline/error.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,9 +30,9 @@ static void nemesis_usage(FILE *f)
             "usage: faultline nemesis --out DIR [options]\n\n"
             "Starts a real local cluster, drives it with recorded clients, injects faults on a\n"
             "schedule, heals, probes liveness, and judges the run like `faultline sim`: the\n"
-            "same observables, linearizability checker, results.json keys and exit status (0\n"
-            "nothing violated, 1 a violation, 2 bad usage or a missing tool). DIR gets the\n"
-            "nodes' data and logs, results.json, history.jsonl and history.edn.\n\n"
+            "same observables, linearizability checker, results.json keys and exit status.\n"
+            "DIR gets the nodes' data and logs, results.json, history.jsonl and history.edn.\n"
+            "Durations take units: 500ms, 10s, 2m (a number alone is seconds).\n\n"
             "cluster:\n"
             "  --nodes N                3 (1..9)\n"
             "  --target T               faultline (default) | etcd | cmd\n"
@@ -56,12 +58,19 @@ static void nemesis_usage(FILE *f)
             "  --clock-offset D         5s (clock)           --clock-rate R  e.g. 1.5 (clock)\n"
             "clients (the simulator's workloads):\n"
             "  --duration D             60s      --seed S  1\n"
-            "  --workload register|kv   register --clients N  10   --rate R  open loop ops/s\n"
+            "  --workload register|kv   register  --clients N  10  --rate R  open loop ops/s\n"
             "  --keys K  --read-share F  --cas-share F (of the writes)\n"
             "  --op-timeout D           1s (timed-out writes are info)  --liveness D  10s\n"
+            "  --startup-timeout D      30s: every node answers and a leader is elected, or exit\n"
+            "                           69 naming the node that did not\n"
             "checking and output:\n"
             "  --no-check  --check-timeout D (60s)  --verbose  --quiet\n");
+    fl_cli_exit_help(f, "nothing violated", "a violation", NULL);
+    fprintf(f, "  (69 also: a node did not start, --net netns without root or ip/nft; 128 + N:\n"
+               "  stopped by signal N, every node stopped and removed)\n");
 }
+
+#define CMD "nemesis"
 
 typedef struct nem_opts {
     fl_nem_config c;
@@ -81,42 +90,48 @@ static int parse_faults(nem_opts *o, const char *list)
         size_t len = strcspn(p, ",");
         size_t klen = strcspn(p, ",:");
         fl_nem_kind k;
-        if (!fl_nem_kind_parse(p, klen, &k)) {
-            fprintf(stderr, "faultline nemesis: unknown fault '%.*s'\n", (int)klen, p);
-            return -1;
-        }
+        if (!fl_nem_kind_parse(p, klen, &k))
+            return fl_cli_bad(CMD, "--faults", list, "unknown fault '%.*s' (see --help)", (int)klen,
+                              p);
         fl_nem_fault *f = &o->kinds[o->n_kinds++];
         *f = o->proto;
         f->kind = k;
         if (klen < len) {
             char who[16];
             snprintf(who, sizeof(who), "%.*s", (int)(len - klen - 1), p + klen + 1);
-            if (!fl_nem_who_parse(who, &f->who)) {
-                fprintf(stderr, "faultline nemesis: unknown target '%s'\n", who);
-                return -1;
-            }
+            if (!fl_nem_who_parse(who, &f->who))
+                return fl_cli_bad(CMD, "--faults", list,
+                                  "unknown target '%s' (random, leader, minority, majority, all)",
+                                  who);
         }
         p += len + (p[len] == ',');
     }
-    return o->n_kinds ? 0 : -1;
+    return o->n_kinds ? 0 : fl_cli_bad(CMD, "--faults", list, "expected K[:WHO],...");
 }
 
-static int copy_str(char *dst, size_t size, const char *v)
+static int copy_str(const char *k, char *dst, size_t size, const char *v)
 {
-    if (strlen(v) >= size)
-        return -1;
-    snprintf(dst, size, "%s", v);
-    return 0;
+    return fl_cli_text(CMD, k, v, dst, size);
 }
 
-static int parse_enum(const char *v, const char *const *names, int n, int *out)
+static int parse_enum(const char *k, const char *v, const char *const *names, int n, int *out)
 {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(v, names[i])) {
-            *out = i;
-            return 0;
-        }
-    return -1;
+    return fl_cli_enum(CMD, k, v, names, (size_t)n, out);
+}
+
+/* --etcd PATH: a program to run (a missing tool: 69); --shim PATH: a library to preload. */
+static int tool_path(const char *k, const char *v, int mode)
+{
+    if (access(v, mode) == 0)
+        return 0;
+    return fl_cli_error(CMD, mode == X_OK ? FL_EXIT_UNAVAILABLE : FL_EXIT_NOINPUT,
+                        "%s %s: cannot %s: %s", k, v, mode == X_OK ? "run" : "read",
+                        strerror(errno));
+}
+
+static int dur(const char *k, const char *v, fl_time_ns *out)
+{
+    return fl_cli_duration(CMD, k, v, FL_NS_PER_S, 0, FL_CLI_DURATION_MAX, out);
 }
 
 /* Options that take a duration. */
@@ -133,14 +148,16 @@ static int duration_opt(nem_opts *o, const char *k, const char *v, bool *done)
     for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
         if (!strcmp(k, d[i].name)) {
             *done = true;
-            return fl_parse_duration(v, d[i].to);
+            return dur(k, v, d[i].to);
         }
-    if (!strcmp(k, "--clock-offset")) {
+    if (!strcmp(k, "--clock-offset")) { /* a jump either way: -5s goes back */
         fl_time_ns t;
-        bool neg = v[0] == '-';
         *done = true;
-        if (fl_parse_duration(v + neg, &t))
-            return -1;
+        if (!v)
+            return fl_cli_no_value(CMD, k);
+        bool neg = v[0] == '-';
+        if (fl_parse_duration(v + neg, &t) || t > (fl_time_ns)INT64_MAX)
+            return fl_cli_bad(CMD, k, v, "expected a duration, - for a jump back: 5s, -500ms");
         o->proto.clock_offset_ns = neg ? -(int64_t)t : (int64_t)t;
         return 0;
     }
@@ -152,23 +169,25 @@ static int number_opt(nem_opts *o, const char *k, const char *v, bool *done)
     uint64_t u;
     *done = true;
     if (!strcmp(k, "--nodes"))
-        return fl_parse_u64(v, 1, FL_NEM_NODES_MAX, &u) ? -1 : (o->c.nodes = (uint32_t)u, 0);
+        return fl_cli_u64(CMD, k, v, 1, FL_NEM_NODES_MAX, &u) ? FL_EXIT_USAGE
+                                                              : (o->c.nodes = (uint32_t)u, 0);
     if (!strcmp(k, "--clients"))
-        return fl_parse_u64(v, 1, FL_NEM_CLIENTS_MAX, &u) ? -1 : (o->c.clients = (uint32_t)u, 0);
+        return fl_cli_u64(CMD, k, v, 1, FL_NEM_CLIENTS_MAX, &u) ? FL_EXIT_USAGE
+                                                                : (o->c.clients = (uint32_t)u, 0);
     if (!strcmp(k, "--seed"))
-        return fl_parse_u64(v, 0, UINT64_MAX, &o->c.seed);
+        return fl_cli_u64(CMD, k, v, 0, UINT64_MAX, &o->c.seed);
     if (!strcmp(k, "--keys"))
-        return fl_parse_u64(v, 1, 1000000, &o->c.keys);
+        return fl_cli_u64(CMD, k, v, 1, 1000000, &o->c.keys);
     if (!strcmp(k, "--bandwidth"))
-        return fl_parse_u64(v, 1, UINT64_MAX / 2, &o->proto.rate_bps);
+        return fl_cli_u64(CMD, k, v, 1, UINT64_MAX / 2, &o->proto.rate_bps);
     if (!strcmp(k, "--rate"))
-        return fl_parse_double(v, 0.001, 1e7, &o->c.rate);
+        return fl_cli_double(CMD, k, v, 0.001, 1e7, &o->c.rate);
     if (!strcmp(k, "--read-share"))
-        return fl_parse_double(v, 0, 1, &o->c.read_share);
+        return fl_cli_double(CMD, k, v, 0, 1, &o->c.read_share);
     if (!strcmp(k, "--cas-share"))
-        return fl_parse_double(v, 0, 1, &o->c.cas_share);
+        return fl_cli_double(CMD, k, v, 0, 1, &o->c.cas_share);
     if (!strcmp(k, "--clock-rate"))
-        return fl_parse_double(v, 0.01, 100, &o->proto.clock_rate);
+        return fl_cli_double(CMD, k, v, 0.01, 100, &o->proto.clock_rate);
     *done = false;
     return 0;
 }
@@ -181,31 +200,35 @@ static int word_opt(nem_opts *o, const char *k, const char *v)
     static const char *const workloads[] = {"register", "kv"};
     int e;
     if (!strcmp(k, "--target"))
-        return parse_enum(v, targets, 3, &e) ? -1 : (o->c.target = (fl_nem_target)e, 0);
+        return parse_enum(k, v, targets, 3, &e) ? FL_EXIT_USAGE
+                                                : (o->c.target = (fl_nem_target)e, 0);
     if (!strcmp(k, "--client")) {
         o->client_set = true;
-        return parse_enum(v, clients, 2, &e) ? -1 : (o->c.client = (fl_nem_client)e, 0);
+        return parse_enum(k, v, clients, 2, &e) ? FL_EXIT_USAGE
+                                                : (o->c.client = (fl_nem_client)e, 0);
     }
     if (!strcmp(k, "--net"))
-        return parse_enum(v, nets, 2, &e) ? -1 : (o->c.net = (fl_nem_net)e, 0);
+        return parse_enum(k, v, nets, 2, &e) ? FL_EXIT_USAGE : (o->c.net = (fl_nem_net)e, 0);
     if (!strcmp(k, "--workload"))
-        return parse_enum(v, workloads, 2, &e) ? -1 : (o->c.workload = (fl_run_workload)e, 0);
-    if (!strcmp(k, "--out"))
-        return copy_str(o->c.out_dir, 400, v);
+        return parse_enum(k, v, workloads, 2, &e) ? FL_EXIT_USAGE
+                                                  : (o->c.workload = (fl_run_workload)e, 0);
+    if (!strcmp(k, "--out")) /* the nodes' data and the results: found unwritable now */
+        return copy_str(k, o->c.out_dir, 400, v) ? FL_EXIT_USAGE
+                                                 : fl_cli_out_dir(CMD, k, o->c.out_dir);
     if (!strcmp(k, "--node-cmd"))
-        return copy_str(o->c.node_cmd, sizeof(o->c.node_cmd), v);
+        return copy_str(k, o->c.node_cmd, sizeof(o->c.node_cmd), v);
     if (!strcmp(k, "--node-args"))
-        return copy_str(o->c.node_args, sizeof(o->c.node_args), v);
+        return copy_str(k, o->c.node_args, sizeof(o->c.node_args), v);
     if (!strcmp(k, "--etcd"))
-        return copy_str(o->c.etcd, sizeof(o->c.etcd), v);
+        return copy_str(k, o->c.etcd, sizeof(o->c.etcd), v) ? FL_EXIT_USAGE : tool_path(k, v, X_OK);
     if (!strcmp(k, "--shim")) {
         o->shim_set = true;
-        return copy_str(o->c.shim, sizeof(o->c.shim), strcmp(v, "none") ? v : "");
+        if (v && !strcmp(v, "none"))
+            return o->c.shim[0] = 0, 0;
+        return copy_str(k, o->c.shim, sizeof(o->c.shim), v) ? FL_EXIT_USAGE : tool_path(k, v, R_OK);
     }
-    if (!strcmp(k, "--faults")) {
-        o->faults = v;
-        return 0;
-    }
+    if (!strcmp(k, "--faults"))
+        return (o->faults = v) ? 0 : fl_cli_no_value(CMD, k);
     return -1;
 }
 
@@ -230,17 +253,15 @@ static int parse_args(nem_opts *o, int argc, char **argv)
             flag = false;
         if (flag)
             continue;
-        const char *v = i + 1 < argc ? argv[++i] : NULL;
+        const char *v = i + 1 < argc ? argv[++i] : NULL; /* NULL: each says it is missing */
         bool done = false;
-        int rc = v ? duration_opt(o, k, v, &done) : -1;
+        int rc = duration_opt(o, k, v, &done);
         if (!rc && !done)
             rc = number_opt(o, k, v, &done);
         if (!rc && !done)
             rc = word_opt(o, k, v);
-        if (rc) {
-            fprintf(stderr, "faultline nemesis: bad option %s %s\n", k, v ? v : "(no value)");
-            return -1;
-        }
+        if (rc)
+            return rc < 0 ? fl_cli_unexpected(CMD, k) : rc;
     }
     return 0;
 }
@@ -269,6 +290,7 @@ static void find_tools(nem_opts *o)
             snprintf(c->faketime_lib, sizeof(c->faketime_lib), "%s", faketime[i]);
 }
 
+/* Returns 0 or the exit status (message printed). */
 static int prepare(nem_opts *o, int argc, char **argv)
 {
     fl_nem_config_default(&o->c);
@@ -277,22 +299,17 @@ static int prepare(nem_opts *o, int argc, char **argv)
     o->length_ns = 5 * FL_NS_PER_S;
     o->check = true;
     o->check_timeout_ns = 60 * FL_NS_PER_S;
-    if (parse_args(o, argc, argv))
-        return -1;
-    if (o->help)
-        return 0;
-    if (!o->c.out_dir[0]) {
-        fprintf(stderr, "faultline nemesis: --out DIR is required\n");
-        return -1;
-    }
+    int rc = parse_args(o, argc, argv);
+    if (rc || o->help)
+        return rc;
+    if ((rc = parse_faults(o, o->faults ? o->faults : "kill,pause,isolate-leader")))
+        return rc;
+    if (!o->c.out_dir[0])
+        return fl_cli_error(CMD, FL_EXIT_USAGE, "--out DIR is required");
     if (!o->client_set)
         o->c.client = o->c.target == FL_NEM_TARGET_ETCD ? FL_NEM_CLIENT_ETCD : FL_NEM_CLIENT_RESP;
-    if (o->length_ns > o->interval_ns) {
-        fprintf(stderr, "faultline nemesis: --fault-length must not exceed --interval\n");
-        return -1;
-    }
-    if (parse_faults(o, o->faults ? o->faults : "kill,pause,isolate-leader"))
-        return -1;
+    if (o->length_ns > o->interval_ns)
+        return fl_cli_error(CMD, FL_EXIT_USAGE, "--fault-length must not exceed --interval");
     find_tools(o);
     return 0;
 }
@@ -301,10 +318,9 @@ int fl_cmd_nemesis(int argc, char **argv)
 {
     static nem_opts o; /* large (paths, fault list); one per process */
     memset(&o, 0, sizeof(o));
-    if (prepare(&o, argc, argv)) {
-        nemesis_usage(stderr);
-        return FL_EXIT_USAGE;
-    }
+    int status = prepare(&o, argc, argv);
+    if (status)
+        return status;
     if (o.help) {
         nemesis_usage(stdout);
         return 0;
@@ -322,16 +338,15 @@ int fl_cmd_nemesis(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     static fl_nem_result r;
     int rc = fl_nemesis_run(&o.c, &r);
-    int status;
     if (rc == FL_ESTOPPED) {
         fprintf(stderr,
                 "faultline nemesis: stopped by signal %d; every node stopped and "
                 "removed\n",
                 (int)stop_signal);
         status = 128 + (int)stop_signal;
-    } else if (rc) {
+    } else if (rc) { /* FL_EIO: the cluster did not start: nothing to talk to */
         fprintf(stderr, "faultline nemesis: %s\n", r.error[0] ? r.error : fl_strerror(rc));
-        status = FL_EXIT_USAGE;
+        status = rc == FL_EIO ? FL_EXIT_UNAVAILABLE : fl_cli_exit_of(rc);
     } else {
         nem_out_opts no = {.check = o.check,
                            .check_timeout_ns = o.check_timeout_ns,

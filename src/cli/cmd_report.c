@@ -1,10 +1,12 @@
 /* cmd_report.c: `faultline report DIR`: (re)builds DIR/report.html from the files a run wrote
  * (report.h); and the hook every command with --out DIR calls after writing its files. */
 #include "cli.h"
+#include "cli_opt.h"
 
 #include "faultline/error.h"
 #include "faultline/report.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,8 +17,8 @@ static void usage(FILE *f)
                "observable and pictures of the run, from what DIR holds: results.json,\n"
                "history.jsonl and timeline.jsonl of `faultline sim --out DIR` or `demo`, the\n"
                "results.json of `sim --protocol swim --out DIR`, or the campaign.jsonl of a\n"
-               "campaign (docs/report.md). Nothing is fetched; open it in any browser.\n"
-               "Exit status: 0 written, 1 DIR unreadable or malformed, 2 bad usage.\n");
+               "campaign (docs/report.md). Nothing is fetched; open it in any browser.\n");
+    fl_cli_exit_help(f, "written", NULL, NULL);
 }
 
 int fl_cli_write_report(const char *dir, const char *file, bool quiet)
@@ -29,7 +31,7 @@ int fl_cli_write_report(const char *dir, const char *file, bool quiet)
     if (rc) {
         fprintf(stderr, "faultline report: %s\n", why[0] ? why : fl_strerror(rc));
         fl_buf_free(&b);
-        return -1;
+        return fl_cli_exit_of(rc);
     }
     char path[4096];
     if (!file) {
@@ -40,11 +42,11 @@ int fl_cli_write_report(const char *dir, const char *file, bool quiet)
     bool ok = f && fwrite(b.data, 1, b.len, f) == b.len;
     ok = f && fclose(f) == 0 && ok;
     if (!ok)
-        fprintf(stderr, "faultline report: cannot write %s\n", file);
+        fprintf(stderr, "faultline report: cannot write %s: %s\n", file, strerror(errno));
     else if (!quiet)
         printf("report   %s (%.1f MB)\n", file, (double)b.len / 1e6);
     fl_buf_free(&b);
-    return ok ? 0 : -1;
+    return ok ? 0 : FL_EXIT_IOERR;
 }
 
 int fl_cmd_report(int argc, char **argv)
@@ -54,19 +56,21 @@ int fl_cmd_report(int argc, char **argv)
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(argv[i], "--out") && i + 1 < argc) {
+        } else if (!strcmp(argv[i], "--out")) {
+            if (i + 1 >= argc)
+                return fl_cli_no_value("report", "--out");
             file = argv[++i];
-        } else if (argv[i][0] != '-' && !dir) {
+        } else if ((argv[i][0] != '-' || !argv[i][1]) && !dir) {
             dir = argv[i];
         } else {
-            fprintf(stderr, "faultline report: unexpected argument '%s'\n", argv[i]);
-            usage(stderr);
-            return FL_EXIT_USAGE;
+            return fl_cli_unexpected("report", argv[i]);
         }
     }
-    if (!dir) {
-        usage(stderr);
-        return FL_EXIT_USAGE;
-    }
-    return fl_cli_write_report(dir, file, false) ? FL_EXIT_VIOLATION : 0;
+    int rc = file ? fl_cli_out_file("report", "--out", file) : 0;
+    if (rc)
+        return rc;
+    if (!dir)
+        return fl_cli_error("report", FL_EXIT_USAGE, "DIR is required: the run directory to draw");
+    rc = fl_cli_in_dir("report", NULL, dir);
+    return rc ? rc : fl_cli_write_report(dir, file, false);
 }

@@ -1,5 +1,6 @@
 /* cmd_server.c: `faultline server`: runs one real node of a cluster (server.h). */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 
 #include "faultline/cons.h"
 #include "faultline/error.h"
@@ -20,19 +21,21 @@ static void server_usage(FILE *f)
             "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
             "                        [--log-level debug|info|warn|error]\n"
             "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
-            "                        [--voters ID,...] [--maxclients N] [--timeout SECONDS]\n"
+            "                        [--voters ID,...] [--maxclients N] [--timeout D]\n"
             "                        [--peer-listen HOST:PORT] [--check-quorum on|off]\n"
             "                        [--mutant NAME]\n"
-            "                        [--tls-cert F --tls-key F --tls-ca F [--tls-client-auth]]\n"
-            "                        [--metrics HOST:PORT] [--protocol raft|paxos]\n\n"
+            "                        [--tls-cert FILE --tls-key FILE --tls-ca FILE\n"
+            "                         [--tls-client-auth]] [--metrics HOST:PORT]\n"
+            "                        [--protocol raft|paxos]\n\n"
             "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
             "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
             "protocol) server for clients on --listen. With --protocol paxos the node runs\n"
             "Multi-Paxos instead, over the fixed member set of --cluster (every node of a\n"
             "cluster runs the same protocol; a data directory keeps the one that wrote it).\n"
             "Every N applied entries (10000; 0 = never) it snapshots its state to\n"
-            "DIR/wal/snapshot and drops the WAL behind it.\n"
-            "Stops on SIGINT or SIGTERM.\n\n"
+            "DIR/wal/snapshot and drops the WAL behind it. Stops on SIGINT or SIGTERM.\n"
+            "--election-ms and --heartbeat-ms take a number of milliseconds (150) or a\n"
+            "duration with its unit (1s); --timeout whole seconds (30, 2m).\n\n"
             "GET is linearizable in every read mode:\n"
             "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
             "         heartbeat round; a follower asks the leader for that index and\n"
@@ -44,7 +47,7 @@ static void server_usage(FILE *f)
             "GET sent to a follower goes through the log.\n\n"
             "--maxclients: RESP connections at most (10000; lowered to what the open-file\n"
             "limit allows); one more gets \"-ERR max number of clients reached\". --timeout:\n"
-            "close a client idle that many seconds (0, the default: never), as Redis does.\n\n"
+            "close a client idle that long (0, the default: never), as Redis does.\n\n"
             "--voters names the bootstrap voters (default: every member; give every node\n"
             "the same list): the other members start empty, outside, until FL.ADD id makes\n"
             "them learners and FL.PROMOTE id voters; FL.REMOVE id takes one out.\n\n"
@@ -59,33 +62,31 @@ static void server_usage(FILE *f)
             "a client certificate of the CA. The peer port is mutual TLS: a peer is accepted\n"
             "only with a certificate of the CA whose subject CN is \"faultline-node-<id>\" for\n"
             "the id it claims. --metrics serves /metrics (Prometheus text format) over HTTP.\n");
+    fl_cli_exit_help(f, "stopped by SIGINT or SIGTERM", NULL, NULL);
+    fprintf(f, "  (65: a WAL or snapshot that does not recover, or a TLS file that does not load;\n"
+               "  74: a failed fsync or write stopped the node, or an address in use)\n");
 }
 
-static int parse_ms(const char *s, fl_time_ns *out)
+#define CMD "server"
+
+/* --election-ms, --heartbeat-ms: a duration, a number alone in milliseconds. */
+static int parse_ms(const char *opt, const char *v, fl_time_ns *out)
 {
-    char *end;
-    unsigned long v = strtoul(s, &end, 10);
-    if (end == s || *end || v == 0 || v > 600000)
-        return -1;
-    *out = (fl_time_ns)v * FL_NS_PER_MS;
-    return 0;
+    return fl_cli_duration(CMD, opt, v, FL_NS_PER_MS, FL_NS_PER_MS, 600 * FL_NS_PER_S, out);
 }
 
-static int read_mode_parse(const char *v, fl_server_read_mode *mode)
+/* --voters ID,...: whole numbers now; that each is a member is checked with --cluster. */
+static int voters_syntax(const char *v)
 {
-    if (!strcmp(v, "index"))
-        *mode = FL_SERVER_READ_INDEX;
-    else if (!strcmp(v, "lease"))
-        *mode = FL_SERVER_READ_LEASE;
-    else if (!strcmp(v, "log"))
-        *mode = FL_SERVER_READ_LOG;
-    else
-        return -1;
-    return 0;
+    if (!v)
+        return fl_cli_no_value(CMD, "--voters");
+    size_t n = strspn(v, "0123456789,");
+    return v[0] && !v[n] ? 0 : fl_cli_bad(CMD, "--voters", v, "expected ID,... (member ids)");
 }
 
-/* --tls-cert, --tls-key, --tls-ca (paths) and --metrics HOST:PORT; -1 for anything else. */
-static int tls_option(fl_server_config *c, const char *opt, const char *val, fl_errmsg *m)
+/* --tls-cert, --tls-key, --tls-ca (files read now) and --metrics HOST:PORT; -1 for anything
+ * else. */
+static int tls_option(fl_server_config *c, const char *opt, const char *val)
 {
     char *dst = !strcmp(opt, "--tls-cert")  ? c->tls.cert
                 : !strcmp(opt, "--tls-key") ? c->tls.key
@@ -93,96 +94,115 @@ static int tls_option(fl_server_config *c, const char *opt, const char *val, fl_
                                             : NULL;
     if (dst) {
         c->tls_on = true;
-        snprintf(dst, FL_TLS_PATH_MAX, "%s", val);
-        return strlen(val) < FL_TLS_PATH_MAX && val[0] ? 0 : -1;
+        if (!fl_tls_available())
+            return fl_cli_error(CMD, FL_EXIT_UNAVAILABLE,
+                                "%s: TLS is not in this build: it needs OpenSSL (apt-get install "
+                                "libssl-dev pkg-config, then rebuild faultline)",
+                                opt);
+        int rc = fl_cli_text(CMD, opt, val, dst, FL_TLS_PATH_MAX);
+        return rc ? rc : fl_cli_in_file(CMD, opt, dst);
     }
     if (!strcmp(opt, "--metrics")) {
         c->metrics_on = true;
-        return fl_addr_parse(val, &c->metrics, m) ? -1 : 0;
+        return fl_cli_addr(CMD, opt, val, &c->metrics);
     }
     return -1;
 }
 
-/* Parses one option (with its value in val); returns 0, or -1 for a bad option. */
-static int server_option(fl_server_config *c, const char *opt, const char *val, int *level,
-                         const char **cluster, const char **voters, fl_errmsg *m)
+/* Options with a word. Returns 1 if opt is none of them, else 0 or the exit status. */
+static int word_option(fl_server_config *c, const char *opt, const char *val, int *level)
 {
-    if (!strcmp(opt, "--voters")) {
-        *voters = val;
-        return 0;
-    }
-    if (!strcmp(opt, "--id")) {
-        c->id = (fl_node_id)strtoul(val, NULL, 10);
-        return c->id ? 0 : -1;
-    }
-    if (!strcmp(opt, "--cluster")) {
-        *cluster = val;
-        return 0;
-    }
-    if (!strcmp(opt, "--listen"))
-        return fl_addr_parse(val, &c->listen, m) ? -1 : 0;
-    if (!strcmp(opt, "--data")) {
-        snprintf(c->data_dir, sizeof(c->data_dir), "%s/wal", val);
-        return strlen(val) + 4 < sizeof(c->data_dir) ? 0 : -1;
-    }
-    if (!strcmp(opt, "--requirepass")) {
-        snprintf(c->requirepass, sizeof(c->requirepass), "%s", val);
-        return strlen(val) < sizeof(c->requirepass) && val[0] ? 0 : -1;
-    }
-    if (!strcmp(opt, "--election-ms"))
-        return parse_ms(val, &c->election_timeout_ns);
-    if (!strcmp(opt, "--heartbeat-ms"))
-        return parse_ms(val, &c->heartbeat_ns);
-    if (!strcmp(opt, "--read-mode"))
-        return read_mode_parse(val, &c->read_mode);
-    if (!strcmp(opt, "--protocol"))
-        return fl_cons_protocol_parse(val, &c->protocol) ? 0 : -1;
-    if (!strcmp(opt, "--max-drift-ppm")) {
-        char *end;
-        unsigned long v = strtoul(val, &end, 10);
-        c->max_drift_ppm = (uint32_t)v;
-        return *end || end == val || v >= 1000000 ? -1 : 0;
-    }
-    if (!strcmp(opt, "--snapshot-every")) {
-        char *end;
-        unsigned long v = strtoul(val, &end, 10);
-        c->snapshot_every = (uint32_t)v;
-        return end == val || *end || v > 1000000000ul ? -1 : 0;
-    }
-    if (!strcmp(opt, "--maxclients") || !strcmp(opt, "--timeout")) {
-        char *end;
-        unsigned long v = strtoul(val, &end, 10);
-        bool maxc = opt[2] == 'm';
-        if (end == val || *end || val[0] == '-' || v > (maxc ? 1000000ul : 100000000ul) ||
-            (maxc && v == 0))
-            return -1;
-        if (maxc)
-            c->clients_max = (uint32_t)v;
-        else
-            c->timeout_s = (uint32_t)v;
-        return 0;
-    }
-    if (!strcmp(opt, "--fault-reorder-reads")) /* test hook: a planted ordering bug */
-        return (c->fault_reorder_reads = !strcmp(val, "1")) ? 0 : -1;
-    if (!strcmp(opt, "--peer-listen")) {
-        c->peer_listen_set = true;
-        return fl_addr_parse(val, &c->peer_listen, m) ? -1 : 0;
-    }
-    if (!strcmp(opt, "--check-quorum")) { /* a Raft option: "off" keeps cut-off leaders */
-        c->no_check_quorum = !strcmp(val, "off");
-        return !strcmp(val, "off") || !strcmp(val, "on") ? 0 : -1;
-    }
-    if (!strcmp(opt, "--mutant")) /* test hook: a planted Raft bug (docs/mutants.md) */
-    {
+    static const char *const modes[] = {"index", "lease", "log"}, *const onoff[] = {"on", "off"};
+    static const char *const protocols[] = {"raft", "paxos"};
+    static const fl_server_read_mode mode_of[] = {FL_SERVER_READ_INDEX, FL_SERVER_READ_LEASE,
+                                                  FL_SERVER_READ_LOG};
+    int e, rc = 1;
+    if (!strcmp(opt, "--read-mode") && !(rc = fl_cli_enum(CMD, opt, val, modes, 3, &e)))
+        c->read_mode = mode_of[e];
+    if (!strcmp(opt, "--check-quorum") && !(rc = fl_cli_enum(CMD, opt, val, onoff, 2, &e)))
+        c->no_check_quorum = e == 1; /* a Raft option: "off" keeps cut-off leaders */
+    if (!strcmp(opt, "--protocol") && !(rc = fl_cli_enum(CMD, opt, val, protocols, 2, &e)))
+        c->protocol = e ? FL_CONS_PAXOS : FL_CONS_RAFT;
+    if (rc != 1)
+        return rc;
+    if (!val && (!strcmp(opt, "--mutant") || !strcmp(opt, "--log-level")))
+        return fl_cli_no_value(CMD, opt);
+    if (!strcmp(opt, "--mutant")) { /* test hook: a planted Raft bug (docs/mutants.md) */
         uint32_t bit = fl_raft_mutant_parse(val);
         c->mutants |= bit;
-        return bit ? 0 : -1;
+        return bit ? 0 : fl_cli_bad(CMD, opt, val, "not a mutant of docs/mutants.md");
+    }
+    if (!strcmp(opt, "--log-level")) {
+        *level = fl_log_level_parse(val);
+        return *level >= 0 ? 0 : fl_cli_bad(CMD, opt, val, "expected debug, info, warn or error");
+    }
+    return 1;
+}
+
+/* Options with a number. Returns 1 if opt is none of them, else 0 or the exit status. */
+static int number_option(fl_server_config *c, const char *opt, const char *val)
+{
+    fl_time_ns ns;
+    if (!strcmp(opt, "--max-drift-ppm"))
+        return fl_cli_u32(CMD, opt, val, 0, 999999, &c->max_drift_ppm);
+    if (!strcmp(opt, "--snapshot-every"))
+        return fl_cli_u32(CMD, opt, val, 0, 1000000000, &c->snapshot_every);
+    if (!strcmp(opt, "--maxclients"))
+        return fl_cli_u32(CMD, opt, val, 1, 1000000, &c->clients_max);
+    if (!strcmp(opt, "--timeout")) { /* Redis's timeout: whole seconds */
+        int rc = fl_cli_duration(CMD, opt, val, FL_NS_PER_S, 0, 100000000 * FL_NS_PER_S, &ns);
+        if (rc)
+            return rc;
+        if (ns % FL_NS_PER_S)
+            return fl_cli_bad(CMD, opt, val, "whole seconds (as Redis's timeout)");
+        c->timeout_s = (uint32_t)(ns / FL_NS_PER_S);
+        return 0;
+    }
+    if (!strcmp(opt, "--fault-reorder-reads")) { /* test hook: a planted ordering bug */
+        c->fault_reorder_reads = val && !strcmp(val, "1");
+        return c->fault_reorder_reads ? 0 : fl_cli_bad(CMD, opt, val ? val : "", "expected 1");
     }
     if (!strcmp(opt, "--fault-fsync-fail-after")) /* test hook, see docs/server.md */
-        return (c->fault_fsync_fail_after = (uint32_t)strtoul(val, NULL, 10)) ? 0 : -1;
-    if (!strcmp(opt, "--log-level"))
-        return (*level = fl_log_level_parse(val)) < 0 ? -1 : 0;
-    return tls_option(c, opt, val, m);
+        return fl_cli_u32(CMD, opt, val, 1, UINT32_MAX, &c->fault_fsync_fail_after);
+    return 1;
+}
+
+/* Parses one option (with its value in val, NULL if missing); returns 0, an exit status
+ * (message printed), or -1 for an option server does not have. */
+static int server_option(fl_server_config *c, const char *opt, const char *val, int *level,
+                         const char **voters)
+{
+    fl_errmsg m = {{0}};
+    if (!strcmp(opt, "--voters"))
+        return *voters = val, voters_syntax(val);
+    if (!strcmp(opt, "--id"))
+        return fl_cli_u32(CMD, opt, val, 1, UINT32_MAX, &c->id);
+    if (!strcmp(opt, "--cluster") && !val)
+        return fl_cli_no_value(CMD, opt);
+    if (!strcmp(opt, "--cluster"))
+        return fl_server_parse_cluster(c, val, &m) ? fl_cli_bad(CMD, opt, val, "%s", m.text) : 0;
+    if (!strcmp(opt, "--listen"))
+        return fl_cli_addr(CMD, opt, val, &c->listen);
+    if (!strcmp(opt, "--data")) {
+        if (!val)
+            return fl_cli_no_value(CMD, opt);
+        if (strlen(val) + 4 >= sizeof(c->data_dir))
+            return fl_cli_bad(CMD, opt, val, "too long");
+        snprintf(c->data_dir, sizeof(c->data_dir), "%s/wal", val);
+        return fl_cli_out_dir(CMD, opt, val);
+    }
+    if (!strcmp(opt, "--requirepass"))
+        return fl_cli_text(CMD, opt, val, c->requirepass, sizeof(c->requirepass));
+    if (!strcmp(opt, "--election-ms"))
+        return parse_ms(opt, val, &c->election_timeout_ns);
+    if (!strcmp(opt, "--heartbeat-ms"))
+        return parse_ms(opt, val, &c->heartbeat_ns);
+    if (!strcmp(opt, "--peer-listen"))
+        return c->peer_listen_set = true, fl_cli_addr(CMD, opt, val, &c->peer_listen);
+    int rc = word_option(c, opt, val, level);
+    if (rc == 1)
+        rc = number_option(c, opt, val);
+    return rc != 1 ? rc : tls_option(c, opt, val);
 }
 
 /* mkdir -p of the directory that holds path's last component. */
@@ -201,19 +221,52 @@ static int make_parents(const char *path)
     return 0;
 }
 
-/* TLS needs all three files and a build with OpenSSL; says why not on stderr. */
-static bool tls_usable(const fl_server_config *c)
+/* TLS needs all three files, and they must load (checked before the node starts). */
+static int tls_usable(const fl_server_config *c)
 {
-    if (!fl_tls_available()) {
-        fprintf(stderr, "faultline server: TLS is not in this build: it needs OpenSSL "
-                        "(apt-get install libssl-dev pkg-config, then rebuild faultline)\n");
-        return false;
+    if (!c->tls.cert[0] || !c->tls.key[0] || !c->tls.ca[0])
+        return fl_cli_error(CMD, FL_EXIT_USAGE, "TLS needs --tls-cert, --tls-key and --tls-ca");
+    fl_tls t;
+    fl_errmsg m = {{0}};
+    if (fl_tls_init(&t, &c->tls, &m))
+        return fl_cli_error(CMD, FL_EXIT_DATAERR, "%s", m.text);
+    fl_tls_close(&t);
+    return 0;
+}
+
+/* The command line; 0 or the exit status (0 after --help, with *help). */
+static int server_args(fl_server_config *c, int argc, char **argv, int *level, bool *help)
+{
+    const char *voters = NULL;
+    bool have_listen = false, have_cluster = false;
+    for (int i = 1; i < argc; i++) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
+            server_usage(stdout);
+            *help = true;
+            return 0;
+        }
+        if (!strcmp(opt, "--tls-client-auth")) { /* a flag: no value */
+            c->tls_client_auth = true;
+            continue;
+        }
+        int rc = server_option(c, opt, val, level, &voters);
+        if (rc)
+            return rc < 0 ? fl_cli_unexpected(CMD, opt) : rc;
+        have_listen |= !strcmp(opt, "--listen");
+        have_cluster |= !strcmp(opt, "--cluster");
+        i++;
     }
-    if (!c->tls.cert[0] || !c->tls.key[0] || !c->tls.ca[0]) {
-        fprintf(stderr, "faultline server: TLS needs --tls-cert, --tls-key and --tls-ca\n");
-        return false;
-    }
-    return true;
+    if (c->tls_client_auth && !c->tls_on)
+        return fl_cli_error(CMD, FL_EXIT_USAGE,
+                            "--tls-client-auth needs --tls-cert, --tls-key, --tls-ca");
+    if (!c->id || !have_cluster || !have_listen || !c->data_dir[0])
+        return fl_cli_error(CMD, FL_EXIT_USAGE,
+                            "--id, --cluster, --listen and --data are required");
+    fl_errmsg m = {{0}};
+    if (voters && fl_server_parse_voters(c, voters, &m))
+        return fl_cli_bad(CMD, "--voters", voters, "%s", m.text);
+    return c->tls_on ? tls_usable(c) : 0;
 }
 
 int fl_cmd_server(int argc, char **argv)
@@ -221,49 +274,14 @@ int fl_cmd_server(int argc, char **argv)
     fl_server_config c;
     fl_server_config_default(&c);
     fl_errmsg m = {{0}};
-    const char *cluster = NULL, *voters = NULL;
     int level = FL_LOG_INFO;
-    bool have_listen = false;
-    for (int i = 1; i < argc; i += 2) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            server_usage(stdout);
-            return 0;
-        }
-        if (!strcmp(argv[i], "--tls-client-auth")) { /* a flag: no value */
-            c.tls_client_auth = true;
-            i--;
-            continue;
-        }
-        if (i + 1 >= argc ||
-            server_option(&c, argv[i], argv[i + 1], &level, &cluster, &voters, &m)) {
-            fprintf(stderr, "faultline server: bad option %s %s %s\n", argv[i],
-                    i + 1 < argc ? argv[i + 1] : "(missing value)", m.text);
-            server_usage(stderr);
-            return FL_EXIT_USAGE;
-        }
-        have_listen |= !strcmp(argv[i], "--listen");
-    }
-    if (c.tls_client_auth && !c.tls_on) {
-        fprintf(stderr,
-                "faultline server: --tls-client-auth needs --tls-cert, --tls-key, --tls-ca\n");
-        return FL_EXIT_USAGE;
-    }
-    if (!c.id || !cluster || !have_listen || !c.data_dir[0]) {
-        fprintf(stderr, "faultline server: --id, --cluster, --listen and --data are required\n");
-        server_usage(stderr);
-        return FL_EXIT_USAGE;
-    }
-    if (fl_server_parse_cluster(&c, cluster, &m) ||
-        (voters && fl_server_parse_voters(&c, voters, &m))) {
-        fprintf(stderr, "faultline server: %s\n", m.text);
-        return FL_EXIT_USAGE;
-    }
-    if (c.tls_on && !tls_usable(&c))
-        return FL_EXIT_USAGE;
-    if (make_parents(c.data_dir)) {
-        fprintf(stderr, "faultline server: cannot create %s: %s\n", c.data_dir, strerror(errno));
-        return 1;
-    }
+    bool help = false;
+    int status = server_args(&c, argc, argv, &level, &help);
+    if (status || help)
+        return status;
+    if (make_parents(c.data_dir))
+        return fl_cli_error(CMD, FL_EXIT_CANTCREAT, "cannot create %s: %s", c.data_dir,
+                            strerror(errno));
     char prefix[16];
     snprintf(prefix, sizeof(prefix), "n%u", c.id);
     fl_log_setup((fl_log_level)level, prefix);
@@ -272,7 +290,7 @@ int fl_cmd_server(int argc, char **argv)
     int rc = fl_server_run(&c, &m);
     if (rc) {
         FL_ERROR("%s", m.text);
-        return 1;
+        return fl_cli_exit_of(rc); /* a failed fsync (FL_EIO): 74 */
     }
     FL_INFO("stopped");
     return 0;

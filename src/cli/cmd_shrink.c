@@ -3,10 +3,12 @@
  * of time or runs for the smallest scenario that fails the same way; it prints what it removed
  * and writes minimal.yaml and minimal-trace.txt. */
 #include "cli.h"
+#include "cli_opt.h"
 #include "faultline/duration.h"
 #include "faultline/error.h"
 #include "shrink.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,9 +31,9 @@ static void usage(FILE *f)
             "                 repeatable (the first reached ends it); default 60s\n"
             "  --out DIR      where minimal.yaml and minimal-trace.txt go (default: DIR, or\n"
             "                 the file's directory)\n"
-            "  --quiet        print only the result\n\n"
-            "exit status: 1 the run fails and the smallest failing scenario was written, 0 the\n"
-            "run does not fail (nothing to shrink), 2 bad usage or a bad scenario.\n");
+            "  --quiet        print only the result\n\n");
+    fl_cli_exit_help(f, "the run does not fail (nothing to shrink)",
+                     "the run fails and the smallest failing scenario was written", NULL);
 }
 
 typedef struct shrink_args {
@@ -52,13 +54,10 @@ static int parse_budget(shrink_args *a, const char *v)
         return 0;
     }
     fl_time_ns t;
-    if (fl_parse_duration(v, &t) || t < FL_NS_PER_S) {
-        fprintf(stderr,
-                "faultline shrink: --budget %s: expected a time of at least 1s (60s, "
-                "5m) or a number of runs (200runs)\n",
-                v);
-        return FL_EXIT_USAGE;
-    }
+    if (fl_parse_duration(v, &t) || t < FL_NS_PER_S)
+        return fl_cli_bad("shrink", "--budget", v,
+                          "expected a time of at least 1s (60s, 5m) or a number of runs "
+                          "(200runs)");
     a->so.seconds_max = (double)t / 1e9;
     return 0;
 }
@@ -73,27 +72,23 @@ static int parse_args(shrink_args *a, int argc, char **argv)
         }
         if (!strcmp(k, "--quiet") || !strcmp(k, "-q")) {
             a->quiet = true;
-        } else if ((!strcmp(k, "--budget") || !strcmp(k, "--out")) && i + 1 < argc) {
+        } else if (!strcmp(k, "--budget") || !strcmp(k, "--out")) {
+            if (i + 1 >= argc)
+                return fl_cli_no_value("shrink", k);
             const char *v = argv[++i];
-            if (!strcmp(k, "--out"))
-                a->out = v;
-            else if (parse_budget(a, v))
-                return FL_EXIT_USAGE;
+            int rc =
+                !strcmp(k, "--out") ? fl_cli_out_dir("shrink", k, a->out = v) : parse_budget(a, v);
+            if (rc)
+                return rc;
             a->budget_set |= !strcmp(k, "--budget");
         } else if (k[0] != '-' && !a->target) {
             a->target = k;
         } else {
-            fprintf(stderr,
-                    "faultline shrink: unknown option or missing value: %s (see "
-                    "faultline shrink --help)\n",
-                    k);
-            return FL_EXIT_USAGE;
+            return fl_cli_unexpected("shrink", k);
         }
     }
-    if (!a->target) {
-        fprintf(stderr, "faultline shrink: which run? faultline shrink DIR|FILE\n");
-        return FL_EXIT_USAGE;
-    }
+    if (!a->target)
+        return fl_cli_error("shrink", FL_EXIT_USAGE, "which run? faultline shrink DIR|FILE");
     if (!a->budget_set)
         a->so.seconds_max = 60;
     return 0;
@@ -110,7 +105,7 @@ static int report(const shrink_args *a, const shrink_result *r, const char *file
            r->budget_spent ? "the budget ran out" : "nothing smaller fails the same way");
     printf("verdict    %s\n", r->min.what);
     if (shrink_write(r, dir, "minimal", file))
-        return FL_EXIT_USAGE;
+        return FL_EXIT_IOERR;
     printf("wrote      %s/minimal.yaml, %s/minimal-trace.txt (the events around the violation)\n"
            "reproduce: faultline sim --scenario %s/minimal.yaml\n",
            dir, dir, dir);
@@ -124,27 +119,26 @@ int fl_cmd_shrink(int argc, char **argv)
     int rc = parse_args(&a, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;
-    if (!fl_scenario_readable()) {
-        fprintf(stderr, "faultline shrink: this faultline was built without libyaml, which reads "
-                        "scenario files (apt-get install libyaml-dev pkg-config, then make)\n");
-        return FL_EXIT_USAGE;
-    }
+    if (!fl_scenario_readable())
+        return fl_cli_error("shrink", FL_EXIT_UNAVAILABLE,
+                            "this faultline was built without libyaml, which reads scenario "
+                            "files (apt-get install libyaml-dev pkg-config, then make)");
     struct stat st;
+    if (stat(a.target, &st) != 0)
+        return fl_cli_error("shrink", FL_EXIT_NOINPUT, "%s: %s", a.target, strerror(errno));
     char file[4096], dir[4096];
     bool is_dir = stat(a.target, &st) == 0 && S_ISDIR(st.st_mode);
     snprintf(file, sizeof(file), is_dir ? "%s/scenario.yaml" : "%s", a.target);
     snprintf(dir, sizeof(dir), "%s", a.target);
     snprintf(dir, sizeof(dir), "%s", a.out ? a.out : is_dir ? a.target : dirname(dir));
-    if (a.out && mkdir(a.out, 0777) != 0 && stat(a.out, &st) != 0) {
-        fprintf(stderr, "faultline shrink: cannot create %s\n", a.out);
-        return FL_EXIT_USAGE;
-    }
     fl_scenario s;
     char err[FL_SCENARIO_ERR_MAX];
-    if (fl_scenario_load(&s, file, err, sizeof(err))) {
-        fprintf(stderr, "faultline shrink: %s\n", err);
+    if ((rc = fl_scenario_load(&s, file, err, sizeof(err))) != 0) {
         fl_scenario_free(&s);
-        return FL_EXIT_USAGE;
+        int code = rc == FL_EIO      ? FL_EXIT_NOINPUT
+                   : rc == FL_ENOMEM ? FL_EXIT_OSERR
+                                     : FL_EXIT_DATAERR;
+        return fl_cli_error("shrink", code, "%s", err);
     }
     a.so.log = a.quiet ? NULL : stdout;
     if (!a.quiet) {
@@ -161,7 +155,7 @@ int fl_cmd_shrink(int argc, char **argv)
     if (rc == 0)
         rc = report(&a, &r, file, dir);
     else
-        rc = FL_EXIT_USAGE;
+        rc = fl_cli_error("shrink", fl_cli_exit_of(rc), "the search failed: %s", fl_strerror(rc));
     shrink_result_free(&r);
     fl_scenario_free(&s);
     return rc;

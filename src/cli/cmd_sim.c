@@ -79,7 +79,7 @@ static int single_run(const sim_opts *o)
         fprintf(stderr, "faultline sim: the run failed: %s\n",
                 rc == -1 ? "out of memory" : "error");
         fl_run_result_free(&r);
-        return FL_EXIT_USAGE;
+        return rc == -1 ? FL_EXIT_OSERR : FL_EXIT_SOFTWARE;
     }
     sim_outcome oc;
     sim_evaluate(o, &o->run, &r, &oc);
@@ -96,8 +96,10 @@ static int single_run(const sim_opts *o)
                (unsigned long long)r.churn_asked, (unsigned long long)r.churn_refused,
                (unsigned long long)r.joint_committed, (unsigned long long)r.config_committed,
                (unsigned long long)r.removed_stepdowns, (unsigned long long)r.joint_elections);
-    if (o->out_dir && sim_write_outputs(o->out_dir, &o->run, &r, &oc) == 0 &&
-        sim_scenario_write(o->out_dir, "scenario.yaml", o, &o->run, &r) == 0 && !o->quiet)
+    bool written =
+        !o->out_dir || (sim_write_outputs(o->out_dir, &o->run, &r, &oc) == 0 &&
+                        sim_scenario_write(o->out_dir, "scenario.yaml", o, &o->run, &r) == 0);
+    if (o->out_dir && written && !o->quiet)
         printf("output   %s/results.json, history.jsonl, timeline.jsonl, scenario.yaml; report "
                "%s/report.html\n",
                o->out_dir, o->out_dir);
@@ -118,7 +120,9 @@ static int single_run(const sim_opts *o)
     fl_run_result_free(&r);
     int violation = oc.violation;
     sim_outcome_free(&oc);
-    return violation ? FL_EXIT_VIOLATION : 0;
+    /* results that could not be written are an error even beside a verdict: a script must
+     * not read a directory this run failed to fill */
+    return !written ? FL_EXIT_IOERR : violation ? FL_EXIT_VIOLATION : 0;
 }
 
 int fl_cmd_sim(int argc, char **argv)

@@ -1,6 +1,7 @@
 /* cmd_swim_sim.c: `faultline sim --protocol swim`: SWIM scenarios in the simulator, each
  * measured figure printed beside its theoretical value (swim_world.h runs them). */
 #include "cli.h"
+#include "cli_opt.h"
 #include "faultline/atomic_file.h"
 #include "faultline/error.h"
 #include "faultline/hist.h"
@@ -31,9 +32,9 @@ typedef struct swim_opts {
 static void usage(FILE *f)
 {
     fprintf(
-        f, "usage: faultline sim --protocol swim [--scenario S] [--nodes N] [--seed S]\n"
+        f, "usage: faultline sim --protocol swim [--scenario NAME] [--nodes N] [--seed S]\n"
            "                     [--loss P] [--no-lifeguard] [--interval-ms T] [--timeout-ms T]\n"
-           "                     [--crashes C] [--duration SEC] [--paused P]\n"
+           "                     [--crashes C] [--duration D] [--paused P]\n"
            "                     [--retransmit-mult L]  (sends per update: L*ceil(log10(N+1)))\n"
            "                     [--awareness-max M] [--suspicion-max-mult B]  (Lifeguard knobs)\n"
            "                     [--gossip-ms T] [--fanout F]  (gossip timer; T = 0: off)\n"
@@ -55,8 +56,16 @@ static void usage(FILE *f)
            "                   at N/4, N/2 and N members over --duration (default 60 s)\n"
            "  join             a join storm: the seed(s) alone, then every other member starts\n"
            "                   within --storm-ms (default 100) knowing only the seeds: time until\n"
-           "                   every member sees all, suspicions during the join (all false)\n");
+           "                   every member sees all, suspicions during the join (all false)\n"
+           "Durations take units (--duration 60s, 2m: a number alone is seconds; the -ms\n"
+           "options: 1s, 250ms, a number alone is milliseconds).\n");
+    fl_cli_exit_help(f, "the figures were measured",
+                     "a scenario's member never converged (not healed, not joined)", NULL);
 }
+
+#define CMD "sim --protocol swim"
+static const char *const scenarios[] = {"crash",     "broadcast", "false-positives",
+                                        "partition", "churn",     "join"};
 
 bool fl_swim_sim_wanted(int argc, char **argv)
 {
@@ -71,72 +80,90 @@ bool fl_swim_sim_wanted(int argc, char **argv)
 
 static int bad(const char *opt, const char *v)
 {
-    fprintf(stderr, "faultline sim: bad value for %s: %s\n", opt, v ? v : "(missing)");
-    return FL_EXIT_USAGE;
+    return fl_cli_bad(CMD, opt, v, "see faultline sim --protocol swim --help");
 }
 
-static bool num(const char *v, double lo, double hi, double *out)
+static int u32_opt(const char *a, const char *v, uint32_t lo, uint32_t hi, uint32_t *out)
 {
-    char *end;
-    if (!v)
-        return false;
-    double d = strtod(v, &end);
-    if (*end || end == v || !(d >= lo && d <= hi))
-        return false;
-    *out = d;
-    return true;
+    return fl_cli_u32(CMD, a, v, lo, hi, out);
+}
+
+/* A -ms option: a duration, a number alone in milliseconds. */
+static int ms_opt(const char *a, const char *v, fl_time_ns lo, fl_time_ns hi, fl_time_ns *out)
+{
+    return fl_cli_duration(CMD, a, v, FL_NS_PER_MS, lo, hi, out);
+}
+
+/* Options about time. Returns 1 if a is none of them, else 0 or the exit status. */
+static int parse_time(swim_opts *o, const char *a, const char *v)
+{
+    fl_time_ns ns;
+    int rc;
+    if (!strcmp(a, "--duration")) {
+        rc = fl_cli_duration(CMD, a, v, FL_NS_PER_S, FL_NS_PER_S, 1000000 * FL_NS_PER_S, &ns);
+        o->duration_s = rc ? o->duration_s : (double)ns / 1e9;
+        return rc;
+    }
+    if (!strcmp(a, "--storm-ms")) {
+        rc = ms_opt(a, v, 0, 600 * FL_NS_PER_S, &ns);
+        o->storm_ms = rc ? o->storm_ms : (double)ns / 1e6;
+        return rc;
+    }
+    fl_swim_config *sw = &o->w.swim;
+    if (!strcmp(a, "--interval-ms"))
+        return ms_opt(a, v, FL_NS_PER_MS, 60 * FL_NS_PER_S, &sw->probe_interval_ns);
+    if (!strcmp(a, "--timeout-ms"))
+        return ms_opt(a, v, FL_NS_PER_MS, 60 * FL_NS_PER_S, &sw->probe_timeout_ns);
+    if (!strcmp(a, "--gossip-ms"))
+        return ms_opt(a, v, 0, 60 * FL_NS_PER_S, &sw->gossip_interval_ns);
+    return 1;
 }
 
 static int parse_one(swim_opts *o, const char *a, const char *v, int *used)
 {
-    double d;
     *used = 1;
+    int rc = parse_time(o, a, v), e;
+    if (rc != 1)
+        return rc;
+    fl_swim_config *sw = &o->w.swim;
     if (!strcmp(a, "--protocol"))
         return 0;
     if (!strcmp(a, "--scenario")) {
-        o->scenario = v;
-        return v ? 0 : bad(a, v);
+        rc = fl_cli_enum(CMD, a, v, scenarios, sizeof(scenarios) / sizeof(scenarios[0]), &e);
+        o->scenario = rc ? o->scenario : scenarios[e];
+        return rc;
     }
-    if (!strcmp(a, "--out")) {
-        o->out_dir = v;
-        return v ? 0 : bad(a, v);
-    }
+    if (!strcmp(a, "--out"))
+        return (o->out_dir = v) ? 0 : fl_cli_no_value(CMD, a);
     if (!strcmp(a, "--nodes"))
-        return num(v, 3, FL_SIM_NODES_LIMIT, &d) ? (o->w.nodes = (uint32_t)d, 0) : bad(a, v);
+        return u32_opt(a, v, 3, FL_SIM_NODES_LIMIT, &o->w.nodes);
     if (!strcmp(a, "--seed"))
-        return num(v, 0, 1e18, &d) ? (o->w.seed = (uint64_t)d, 0) : bad(a, v);
+        return fl_cli_u64(CMD, a, v, 0, UINT64_MAX, &o->w.seed);
     if (!strcmp(a, "--loss"))
-        return num(v, 0, 1, &d) ? (o->w.loss = d, o->loss_set = true, 0) : bad(a, v);
+        return o->loss_set = true, fl_cli_double(CMD, a, v, 0, 1, &o->w.loss);
     if (!strcmp(a, "--crashes"))
-        return num(v, 1, 256, &d) ? (o->crashes = (uint32_t)d, 0) : bad(a, v);
-    if (!strcmp(a, "--duration"))
-        return num(v, 1, 1e6, &d) ? (o->duration_s = d, 0) : bad(a, v);
-    if (!strcmp(a, "--paused"))
-        return num(v, 0, FL_SIM_NODES_LIMIT, &d) ? (o->paused = (int)d, 0) : bad(a, v);
-    if (!strcmp(a, "--interval-ms"))
-        return num(v, 1, 60000, &d) ? (o->w.swim.probe_interval_ns = (fl_time_ns)(d * 1e6), 0)
-                                    : bad(a, v);
+        return u32_opt(a, v, 1, 256, &o->crashes);
+    if (!strcmp(a, "--paused")) {
+        uint32_t p;
+        rc = u32_opt(a, v, 0, FL_SIM_NODES_LIMIT, &p);
+        o->paused = rc ? o->paused : (int)p;
+        return rc;
+    }
     if (!strcmp(a, "--awareness-max"))
-        return num(v, 1, 64, &d) ? (o->w.swim.awareness_max = (uint32_t)d, 0) : bad(a, v);
+        return u32_opt(a, v, 1, 64, &sw->awareness_max);
     if (!strcmp(a, "--suspicion-max-mult"))
-        return num(v, 1, 100, &d) ? (o->w.swim.suspicion_max_mult = (uint32_t)d, 0) : bad(a, v);
+        return u32_opt(a, v, 1, 100, &sw->suspicion_max_mult);
     if (!strcmp(a, "--retransmit-mult"))
-        return num(v, 1, 8, &d) ? (o->w.swim.retransmit_mult = (uint32_t)d, 0) : bad(a, v);
-    if (!strcmp(a, "--gossip-ms"))
-        return num(v, 0, 60000, &d) ? (o->w.swim.gossip_interval_ns = (fl_time_ns)(d * 1e6), 0)
-                                    : bad(a, v);
+        return u32_opt(a, v, 1, 8, &sw->retransmit_mult);
     if (!strcmp(a, "--fanout"))
-        return num(v, 1, FL_SWIM_FANOUT_MAX, &d) ? (o->w.swim.gossip_fanout = (uint32_t)d, 0)
-                                                 : bad(a, v);
+        return u32_opt(a, v, 1, FL_SWIM_FANOUT_MAX, &sw->gossip_fanout);
     if (!strcmp(a, "--join-seeds"))
-        return num(v, 1, FL_SWIM_SEEDS_MAX, &d) ? (o->w.join_seeds = (uint32_t)d, 0) : bad(a, v);
+        return u32_opt(a, v, 1, FL_SWIM_SEEDS_MAX, &o->w.join_seeds);
     if (!strcmp(a, "--mutant"))
-        return v && fl_swim_mutant_parse(v, &o->w.swim.mutants) == 0 ? 0 : bad(a, v);
-    if (!strcmp(a, "--storm-ms"))
-        return num(v, 0, 600000, &d) ? (o->storm_ms = d, 0) : bad(a, v);
-    if (!strcmp(a, "--timeout-ms"))
-        return num(v, 1, 60000, &d) ? (o->w.swim.probe_timeout_ns = (fl_time_ns)(d * 1e6), 0)
-                                    : bad(a, v);
+        return !v ? fl_cli_no_value(CMD, a)
+               : fl_swim_mutant_parse(v, &sw->mutants) == 0
+                   ? 0
+                   : fl_cli_bad(CMD, a, v, "expected probe-unaddressed or no-gossip-timer");
     *used = 0;
     if (!strcmp(a, "--no-lifeguard"))
         return o->w.swim.lifeguard = false, 0;
@@ -144,8 +171,7 @@ static int parse_one(swim_opts *o, const char *a, const char *v, int *used)
         return o->w.addr_first_hand = true, 0;
     if (!strcmp(a, "--help") || !strcmp(a, "-h"))
         return o->help = true, 0;
-    fprintf(stderr, "faultline sim --protocol swim: unknown option %s (see --help)\n", a);
-    return FL_EXIT_USAGE;
+    return fl_cli_unexpected(CMD, a);
 }
 
 static int parse(swim_opts *o, int argc, char **argv)
@@ -161,11 +187,11 @@ static int parse(swim_opts *o, int argc, char **argv)
             continue;
         int used = 0;
         int rc = parse_one(o, argv[i], i + 1 < argc ? argv[i + 1] : NULL, &used);
-        if (rc)
+        if (rc || o->help)
             return rc;
         i += used;
     }
-    return 0;
+    return o->out_dir ? fl_cli_out_dir(CMD, "--out", o->out_dir) : 0; /* before the run */
 }
 
 static double wall_now(void)
@@ -226,8 +252,7 @@ static void header(const swim_opts *o, const char *what)
 
 static int fail(int rc, const char *why)
 {
-    fprintf(stderr, "faultline sim --protocol swim: %s (%s)\n", why, fl_strerror(rc));
-    return FL_EXIT_VIOLATION;
+    return fl_cli_error(CMD, fl_cli_exit_of(rc), "%s (%s)", why, fl_strerror(rc));
 }
 
 /* The members' mean view over time (swim_world.h), for the report. */
@@ -672,19 +697,15 @@ static int json_write(const swim_opts *o, fl_json *j, fl_buf *b, int rc)
     fl_json_obj_end(j);
     fl_buf_put_u8(b, '\n');
     fl_errmsg m;
-    if (mkdir(o->out_dir, 0755) != 0 && errno != EEXIST) {
-        fprintf(stderr, "faultline sim --protocol swim: mkdir %s: %s\n", o->out_dir,
-                strerror(errno));
-        return FL_EXIT_VIOLATION;
-    }
     if (b->err || fl_atomic_write_file(o->out_dir, "results.json", b->data, b->len, &m)) {
         fprintf(stderr, "faultline sim --protocol swim: %s\n", b->err ? "out of memory" : m.text);
-        return FL_EXIT_VIOLATION;
+        return b->err ? FL_EXIT_OSERR : FL_EXIT_IOERR;
     }
     printf("  results: %s/results.json\n", o->out_dir);
-    if (fl_cli_write_report(o->out_dir, NULL, true) == 0)
+    int report = fl_cli_write_report(o->out_dir, NULL, true);
+    if (report == 0)
         printf("  report: %s/report.html\n", o->out_dir);
-    return rc;
+    return report ? report : rc;
 }
 
 /* The gossip and join options that differ from the defaults, for the reproduce line. */

@@ -145,7 +145,7 @@ static int run_group(const sim_opts *o, group *g)
             (unsigned long long)c.seed_last);
     int died = campaign_for_each(&c, add_record, g, c.seed_last - c.seed_first + 1);
     if (died < 0)
-        return FL_EXIT_USAGE;
+        return FL_EXIT_OSERR; /* no process for the seeds (message printed) */
     medians(g);
     return 0;
 }
@@ -220,7 +220,8 @@ static int write_json(const char *dir, const group *gs, size_t n, const sim_opts
     if (f && fclose(f))
         ok = false;
     if (!ok)
-        fprintf(stderr, "faultline sim --compare: cannot write %s\n", path);
+        fprintf(stderr, "faultline sim: --out %s: cannot write compare.json: %s\n", dir,
+                b.err ? "out of memory" : strerror(errno));
     else
         printf("output   %s\n", path);
     fl_buf_free(&b);
@@ -247,7 +248,7 @@ int compare_run(const sim_opts *o)
     if (!rc) {
         print_table(gs, n, &c);
         if (o->out_dir && write_json(o->out_dir, gs, n, &c))
-            rc = FL_EXIT_USAGE;
+            rc = FL_EXIT_IOERR; /* the results are not to be read (README: Exit status) */
     }
     bool violations = false;
     for (size_t i = 0; i < n; i++) {

@@ -1,13 +1,19 @@
 /* main.c: the faultline command: one binary, one subcommand per file (cmd_*.c). */
 #include "cli/cli.h"
+#include "cli/cli_opt.h"
 
 #include <stdio.h>
 #include <string.h>
 
 int fl_cmd_version(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        printf("usage: faultline version\n\nPrints the version of this faultline.\n");
+        fl_cli_exit_help(stdout, "printed", NULL, NULL);
+        return 0;
+    }
+    if (argc > 1)
+        return fl_cli_unexpected("version", argv[1]);
     printf("faultline %s\n", FL_VERSION);
     return 0;
 }
@@ -40,6 +46,8 @@ static void usage(FILE *f)
                "commands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fl_cli_exit_help(f, "done (the commands that judge: no violation found)", "a violation found",
+                     "the verdict is unknown");
 }
 
 int main(int argc, char **argv)
@@ -55,7 +63,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (!strcmp(argv[1], commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "faultline: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
+    char q[300];
+    fprintf(stderr, "faultline: unknown command %s (faultline --help lists them)\n",
+            fl_cli_quote(argv[1], strlen(argv[1]), 64, q, sizeof(q)));
     return FL_EXIT_USAGE;
 }

@@ -280,7 +280,7 @@ static int hunt_one(const mutants_opts *mo, const mutant_kind *k, bool tuned, mu
     static spec_args args, control_args;
     uint64_t last = mo->first_seed + mo->max_seeds - 1;
     if (build_opts(mo, out->spec, tuned, k, last, &args, &o))
-        return FL_EXIT_USAGE;
+        return FL_EXIT_SOFTWARE; /* a spec of the catalogue that does not parse */
     hunt h = {0};
     int crashes = hunt_run(&o, &h);
     out->crashes = crashes > 0 ? crashes : 0;
@@ -298,7 +298,7 @@ static int hunt_one(const mutants_opts *mo, const mutant_kind *k, bool tuned, mu
     if (h.found && mo->control) {
         sim_opts co;
         if (build_opts(mo, out->spec, tuned, NULL, h.seed, &control_args, &co))
-            return FL_EXIT_USAGE;
+            return FL_EXIT_SOFTWARE;
         hunt ch = {.stop_at_any = true};
         int died = hunt_run(&co, &ch);
         out->crashes += died > 0 ? died : 0;
@@ -318,9 +318,9 @@ int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result 
     out->name = k->name;
     out->protocol = fl_cons_protocol_name(k->protocol);
     if (mo->tuned && hunt_one(mo, k, true, &out->tuned))
-        return FL_EXIT_USAGE;
+        return FL_EXIT_SOFTWARE;
     /* the swarm draws Raft worlds: a Paxos bug has its tuned hunt only */
     if (mo->generic && k->protocol == FL_CONS_RAFT && hunt_one(mo, k, false, &out->generic))
-        return FL_EXIT_USAGE;
+        return FL_EXIT_SOFTWARE;
     return 0;
 }

@@ -75,7 +75,7 @@ typedef struct mutants_opts {
 } mutants_opts;
 
 /* Runs the hunts of mutant k that mo asks for (with their controls); fills out. Returns 0,
- * or FL_EXIT_USAGE if a spec does not parse (message printed). */
+ * or FL_EXIT_SOFTWARE if a spec of the catalogue does not parse (message printed). */
 int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result *out);
 
 /* mutants_shrink.c: --shrink, one mutant's first failing kv run shrunk (shrink.h). */

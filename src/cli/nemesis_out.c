@@ -4,6 +4,7 @@
  * "invariants_held" is true by default and results.json says "invariants_checked": false. */
 #include "cli/nemesis_out.h"
 
+#include "cli/cli.h"
 #include "cli/sim_eval.h"
 #include "faultline/json.h"
 
@@ -294,11 +295,12 @@ int nem_out_judge(const fl_nem_config *c, fl_nem_result *r, const nem_out_opts *
     sim_evaluate(&so, &rc, &rr, &oc);
     if (!o->quiet)
         print_summary(c, r, &rr, &oc);
-    if (write_outputs(c, r, &rr, &oc, o) == 0 && !o->quiet)
+    bool written = write_outputs(c, r, &rr, &oc, o) == 0;
+    if (written && !o->quiet)
         printf("\noutput   %s/results.json, history.jsonl, history.edn, timeline.jsonl, n*.log\n",
                c->out_dir);
     printf("verdict  %s\n", oc.violation ? oc.what : "no violation found");
     int violation = oc.violation;
     sim_outcome_free(&oc);
-    return violation ? 1 : 0;
+    return !written ? FL_EXIT_IOERR : violation ? FL_EXIT_VIOLATION : 0;
 }

@@ -13,7 +13,8 @@ typedef struct nem_out_opts {
     fl_time_ns interval_ns, length_ns; /* the schedule's, for the config */
 } nem_out_opts;
 
-/* Judges r, prints, writes. Returns the exit status: 0 nothing violated, 1 a violation. */
+/* Judges r, prints, writes. Returns the exit status: 0 nothing violated, 1 a violation, 74
+ * the results could not be written. */
 int nem_out_judge(const fl_nem_config *c, fl_nem_result *r, const nem_out_opts *o);
 
 #endif

@@ -89,6 +89,8 @@ static int write_dir(const sim_opts *o, const fl_run_config *c, const fl_run_res
     return sim_write_outputs(dir, c, r, oc);
 }
 
+/* 0, or FL_EXIT_SOFTWARE when the run itself failed, FL_EXIT_IOERR when its results could not
+ * be written (the one exit-status scheme, cli.h) */
 static int run_mode(const sim_opts *o, size_t i, cap_row *row)
 {
     fl_run_config c = o->run;
@@ -113,12 +115,12 @@ static int run_mode(const sim_opts *o, size_t i, cap_row *row)
         fprintf(stderr, "faultline sim --cap: the %s run failed\n",
                 fl_run_read_mode_name(c.read_mode));
         fl_run_result_free(&r);
-        return -1;
+        return FL_EXIT_SOFTWARE;
     }
     sim_outcome oc;
     sim_evaluate(o, &c, &r, &oc);
     fill_row(o, &c, &r, &oc, row);
-    int rc = o->out_dir ? write_dir(o, &c, &r, &oc) : 0;
+    int rc = o->out_dir && write_dir(o, &c, &r, &oc) ? FL_EXIT_IOERR : 0;
     sim_outcome_free(&oc);
     fl_run_result_free(&r);
     return rc;
@@ -162,17 +164,23 @@ int sim_cap_run(const sim_opts *o)
         return FL_EXIT_USAGE;
     }
     if (o->out_dir && mkdir(o->out_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "faultline: cannot create %s: %s\n", o->out_dir, strerror(errno));
-        return FL_EXIT_USAGE;
+        fprintf(stderr, "faultline sim: --out %s: cannot create: %s\n", o->out_dir,
+                strerror(errno));
+        return FL_EXIT_CANTCREAT;
     }
     cap_row rows[CAP_MODES];
-    int bad = 0;
-    for (size_t i = 0; i < CAP_MODES; i++)
-        if (run_mode(o, i, &rows[i]))
-            bad = 1;
+    int bad = 0, err = 0;
+    for (size_t i = 0; i < CAP_MODES; i++) {
+        int rc = run_mode(o, i, &rows[i]);
+        if (rc && (!err || rc == FL_EXIT_SOFTWARE))
+            err = rc;
+    }
     if (!o->quiet)
         cap_print(stdout, &o->run, rows, CAP_MODES);
-    if (o->out_dir && write_summary(o, rows) == 0 && !o->quiet)
+    bool summary = o->out_dir && write_summary(o, rows) == 0;
+    if (o->out_dir && !summary && !err)
+        err = FL_EXIT_IOERR;
+    if (summary && !o->quiet)
         printf("output   %s/cap.json; each run in %s/<read mode>/ with its report.html\n",
                o->out_dir, o->out_dir);
     for (size_t i = 0; i < CAP_MODES; i++) {
@@ -180,5 +188,6 @@ int sim_cap_run(const sim_opts *o)
         if (!rows[i].ran || !rows[i].safe || (must_lin && rows[i].lin == FL_LIN_VIOLATION))
             bad = 1;
     }
-    return bad ? FL_EXIT_VIOLATION : 0;
+    /* an error beats a verdict: a script must not read results this run failed to make */
+    return err ? err : bad ? FL_EXIT_VIOLATION : 0;
 }

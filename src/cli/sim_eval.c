@@ -386,13 +386,12 @@ int sim_write_file(const char *dir, const char *name, const fl_buf *b)
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *f = fopen(path, "w");
-    if (!f || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0) {
+    bool ok = f && fwrite(b->data, 1, b->len, f) == b->len;
+    if (f && fclose(f) != 0)
+        ok = false;
+    if (!ok)
         fprintf(stderr, "faultline: cannot write %s: %s\n", path, strerror(errno));
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    return 0;
+    return ok ? 0 : -1;
 }
 
 int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_result *r,

@@ -1,8 +1,9 @@
 /* sim_opts.c: option parsing for `faultline sim`. Every value is checked; a bad one is
- * reported with the option's name and the exit status is 2. */
+ * reported with the option's name (cli_opt.h) and the exit status is 64, before any run. */
 #include "sim_opts.h"
 
 #include "cli.h"
+#include "cli_opt.h"
 #include "faultline/duration.h"
 #include "faultline/error.h"
 #include "faultline/raft.h"
@@ -20,14 +21,16 @@ void sim_opts_usage(FILE *out)
 {
     fprintf(
         out,
-        "usage: faultline sim [options]\n\n"
+        "usage: faultline sim [options]\n"
+        "       faultline sim --protocol swim [options]   (SWIM scenarios: its own --help)\n\n"
         "One simulated run of a replicated key-value store on Raft or Multi-Paxos, under a\n"
         "nemesis, checked after every event (the protocol's safety invariants) and at the end\n"
         "(linearizability, liveness after the heal). Same seed, same run, byte for byte.\n\n"
         "run:\n"
-        "  --scenario F             the run scenario file F describes (docs/scenarios.md);\n"
+        "  --scenario FILE          the run the scenario FILE describes (docs/scenarios.md);\n"
         "                           options given beside it change it\n"
-        "  --protocol P             the consensus protocol: raft or paxos (raft)\n"
+        "  --protocol P             the consensus protocol: raft or paxos; or swim (its own\n"
+        "                           options) (raft)\n"
         "  --nodes N                cluster size, 1..16 (5)\n"
         "  --seed S                 the seed (1)\n"
         "  --duration D             virtual time with clients and faults, e.g. 30s, 500ms, 2m "
@@ -45,6 +48,8 @@ void sim_opts_usage(FILE *out)
         "  --op-timeout D           one attempt of an operation (500ms)\n"
         "  --op-deadline D          an operation, retries included; then its outcome is info (3s)\n"
         "  --net-delay D            mean one-way network delay (1ms)\n"
+        "  --skew PPM               clock rates of the nodes differ by up to PPM (0)\n"
+        "  --lease-drift PPM        --read-mode lease: the drift bound leases allow for (0)\n"
         "  --slow-disks             every fsync takes 5-50 ms (0.2-2 ms)\n"
         "  --snapshot-every N       each node snapshots its state every N applied entries and\n"
         "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
@@ -117,7 +122,8 @@ void sim_opts_usage(FILE *out)
             "                           (with --seeds: a campaign of them)\n"
             "  --churn                  with --chaos: membership churn too (learners added and\n"
             "                           promoted, voters and leaders removed and replaced)\n"
-            "  --compare raft,paxos     instead: the protocols side by side on the same seeds\n"
+            "  --compare P,Q            instead: protocols P and Q (raft,paxos) side by side on\n"
+            "                           the same seeds\n"
             "                           (--seeds, else 1..20) under none, crash-leader,\n"
             "                           isolate-leader, partition-random, loss and mix (or\n"
             "                           --nemesis alone): throughput, latency, messages and\n"
@@ -125,9 +131,9 @@ void sim_opts_usage(FILE *out)
             "                           after a leader crash, availability (--out: compare.json)\n"
             "  --crash-points           instead: crash-point testing of a node's storage (the\n"
             "                           WAL and snapshot files on the simulated disk, crashed\n"
-            "                           before every write and sync), for --seed/--mutant\n\n"
-            "exit status: 0 no violation, 1 a violation (the command that reproduces it is\n"
-            "printed), 2 bad usage.\n");
+            "                           before every write and sync), for --seed/--mutant\n");
+    fl_cli_exit_help(out, "no violation found",
+                     "a violation (the command that reproduces it is printed)", NULL);
 }
 
 typedef struct parser {
@@ -139,7 +145,7 @@ typedef struct parser {
 static const char *value(parser *p)
 {
     if (p->i + 1 >= p->argc) {
-        fprintf(stderr, "faultline sim: %s needs a value\n", p->opt);
+        fl_cli_no_value("sim", p->opt);
         return NULL;
     }
     return p->argv[++p->i];
@@ -147,40 +153,26 @@ static const char *value(parser *p)
 
 static int bad(parser *p, const char *v, const char *what)
 {
-    fprintf(stderr, "faultline sim: %s %s: %s\n", p->opt, v ? v : "", what);
-    return FL_EXIT_USAGE;
+    return fl_cli_bad("sim", p->opt, v, "%s", what);
 }
 
 static int get_u64(parser *p, uint64_t min, uint64_t max, uint64_t *out)
 {
     const char *v = value(p);
-    if (!v)
-        return FL_EXIT_USAGE;
-    int rc = fl_parse_u64(v, min, max, out);
-    if (rc == FL_ERANGE) {
-        char why[64];
-        snprintf(why, sizeof(why), "out of range %llu..%llu", (unsigned long long)min,
-                 (unsigned long long)max);
-        return bad(p, v, why);
-    }
-    return rc ? bad(p, v, "not a whole number") : 0;
+    return v ? fl_cli_u64("sim", p->opt, v, min, max, out) : FL_EXIT_USAGE;
 }
 
 static int get_dur(parser *p, fl_time_ns *out)
 {
     const char *v = value(p);
-    if (!v)
-        return FL_EXIT_USAGE;
-    return fl_parse_duration(v, out) ? bad(p, v, "not a duration (e.g. 30s, 250ms, 2m)") : 0;
+    return v ? fl_cli_duration("sim", p->opt, v, FL_NS_PER_S, 0, FL_CLI_DURATION_MAX, out)
+             : FL_EXIT_USAGE;
 }
 
 static int get_double(parser *p, double min, double max, double *out)
 {
     const char *v = value(p);
-    if (!v)
-        return FL_EXIT_USAGE;
-    int rc = fl_parse_double(v, min, max, out);
-    return rc ? bad(p, v, rc == FL_ERANGE ? "out of range" : "not a number") : 0;
+    return v ? fl_cli_double("sim", p->opt, v, min, max, out) : FL_EXIT_USAGE;
 }
 
 static int parse_seeds(parser *p, sim_opts *o)
@@ -269,8 +261,9 @@ static int parse_named(parser *p, sim_opts *o)
     if (!v)
         return FL_EXIT_USAGE;
     if (!strcmp(opt, "--protocol"))
-        return fl_cons_protocol_parse(v, &o->run.protocol) ? 0
-                                                           : bad(p, v, "expected raft or paxos");
+        return fl_cons_protocol_parse(v, &o->run.protocol)
+                   ? 0
+                   : bad(p, v, "expected raft or paxos (or swim, a mode of its own)");
     if (!strcmp(opt, "--workload")) {
         if (!strcmp(v, "register"))
             o->run.workload = FL_RUN_REGISTER;
@@ -458,8 +451,7 @@ static int parse_one(parser *p, sim_opts *o)
         !strcmp(a, "--read-at") || !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") ||
         !strcmp(a, "--out") || !strcmp(a, "--faults") || !strcmp(a, "--scenario"))
         return parse_named(p, o);
-    fprintf(stderr, "faultline sim: unknown option '%s' (see faultline sim --help)\n", a);
-    return FL_EXIT_USAGE;
+    return fl_cli_unexpected("sim", a);
 }
 
 /* Applies the options of argv to o. Returns 0 or the exit status (message printed). */
@@ -486,11 +478,10 @@ static int resolve_mutants(const sim_opts *o, fl_run_config *c)
         uint32_t bit = fl_cons_mutant_parse(c->protocol, o->mutant_names[i]);
         if (!bit) {
             bool theirs = fl_cons_mutant_parse(other, o->mutant_names[i]) != 0;
-            fprintf(stderr, "faultline sim: --mutant %s: not a %s mutant%s%s (see --help)\n",
-                    o->mutant_names[i], fl_cons_protocol_name(c->protocol),
-                    theirs ? "; it is planted in --protocol " : "",
-                    theirs ? fl_cons_protocol_name(other) : "");
-            return FL_EXIT_USAGE;
+            return fl_cli_bad(
+                "sim", "--mutant", o->mutant_names[i], "not a %s mutant%s%s (see --help)",
+                fl_cons_protocol_name(c->protocol), theirs ? "; it is planted in --protocol " : "",
+                theirs ? fl_cons_protocol_name(other) : "");
         }
         c->mutants |= bit;
     }
@@ -508,32 +499,25 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
     int rc = apply(o, argc, argv);
     if (rc || o->help)
         return rc;
-    if (o->shard_n && !o->campaign) {
-        fprintf(stderr, "faultline sim: --shard goes with --seeds A..B\n");
-        return FL_EXIT_USAGE;
-    }
-    if (resolve_mutants(o, &o->run))
-        return FL_EXIT_USAGE;
-    if (o->n_compare && (o->chaos || o->crash_points || o->run.mutants || o->shard_n)) {
-        fprintf(stderr, "faultline sim: --compare runs kv runs of correct protocols (no --chaos, "
-                        "--crash-points, --mutant or --shard)\n");
-        return FL_EXIT_USAGE;
-    }
-    if (o->run.protocol == FL_CONS_PAXOS && (o->chaos || o->crash_points)) {
-        fprintf(stderr, "faultline sim: --chaos and --crash-points run Raft (the kv runs and "
-                        "their campaigns take --protocol paxos)\n");
-        return FL_EXIT_USAGE;
-    }
-    if (o->swarm && (o->fixed || o->chaos)) {
-        fprintf(stderr, "faultline sim: --swarm goes with neither --fixed nor --chaos (which "
-                        "draws its own parameters)\n");
-        return FL_EXIT_USAGE;
-    }
-    if (o->scenario && (o->swarm || o->chaos || o->crash_points)) {
-        fprintf(stderr, "faultline sim: --scenario goes with neither --swarm, --chaos nor "
-                        "--crash-points\n");
-        return FL_EXIT_USAGE;
-    }
+    if (o->shard_n && !o->campaign)
+        return fl_cli_error("sim", FL_EXIT_USAGE, "--shard goes with --seeds A..B");
+    if ((rc = resolve_mutants(o, &o->run)))
+        return rc;
+    if (o->n_compare && (o->chaos || o->crash_points || o->run.mutants || o->shard_n))
+        return fl_cli_error("sim", FL_EXIT_USAGE,
+                            "--compare runs kv runs of correct protocols (no --chaos, "
+                            "--crash-points, --mutant or --shard)");
+    if (o->run.protocol == FL_CONS_PAXOS && (o->chaos || o->crash_points))
+        return fl_cli_error("sim", FL_EXIT_USAGE,
+                            "--chaos and --crash-points run Raft (the kv runs and their campaigns "
+                            "take --protocol paxos)");
+    if (o->swarm && (o->fixed || o->chaos))
+        return fl_cli_error("sim", FL_EXIT_USAGE,
+                            "--swarm goes with neither --fixed nor --chaos (which draws its own "
+                            "parameters)");
+    if (o->scenario && (o->swarm || o->chaos || o->crash_points))
+        return fl_cli_error("sim", FL_EXIT_USAGE,
+                            "--scenario goes with neither --swarm, --chaos nor --crash-points");
     if (o->scenario) { /* the scenario, then the options given over it */
         rc = sim_scenario_apply(o, o->scenario);
         if (rc || (rc = apply(o, argc, argv)) != 0)
@@ -543,12 +527,12 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
     if (o->swarm) /* the world of the seed; a campaign checks its first seed's here */
         sim_opts_world(o, o->campaign ? o->seed_first : o->run.seed, &o->run);
     char why[200];
-    if (fl_run_config_validate(&o->run, why, sizeof(why))) {
-        fprintf(stderr, "faultline sim: %s%s\n", why,
-                o->swarm ? " (in the world the seed drew, with the options given)" : "");
-        return FL_EXIT_USAGE;
-    }
-    return 0;
+    if (fl_run_config_validate(&o->run, why, sizeof(why)))
+        return fl_cli_error("sim", FL_EXIT_USAGE, "%s%s", why,
+                            o->swarm ? " (in the world the seed drew, with the options given)"
+                                     : "");
+    /* where the results go is checked now, not after the run */
+    return o->out_dir ? fl_cli_out_dir("sim", "--out", o->out_dir) : 0;
 }
 
 void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)

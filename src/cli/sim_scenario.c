@@ -20,7 +20,7 @@ int sim_scenario_apply(sim_opts *o, const char *path)
         rc = fl_scenario_for_sim(&loaded, err, sizeof(err));
     if (rc) {
         fprintf(stderr, "faultline sim: --scenario %s\n", err);
-        return FL_EXIT_USAGE;
+        return rc == FL_EIO ? FL_EXIT_NOINPUT : rc == FL_ENOMEM ? FL_EXIT_OSERR : FL_EXIT_DATAERR;
     }
     o->run = loaded.run;
     o->check_lin = loaded.check_lin;

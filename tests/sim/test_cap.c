@@ -140,8 +140,8 @@ TEST(cap_sim_command_prints_the_tables)
     CHECK(fl_test_file_has(DIR "/cap.json", "\"read_mode\": \"local\""));
     CHECK(fl_test_file_has(DIR "/local/results.json", "\"kind\": \"partition-sides\""));
     CHECK(fl_test_file_has(DIR "/index/report.html", "partition-sides"));
-    CHECK_EQ(fl_test_faultline_run("sim --cap --nemesis mix", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --cap --nodes 2", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --cap --nemesis mix", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --cap --nodes 2", OUT), 64);
     CHECK_EQ(fl_test_faultline_run("sim --cap --nodes 3 --duration 6s", OUT), 0);
     CHECK(fl_test_file_has(OUT, "the leader alone cut off from the rest"));
     system("rm -rf " DIR " " OUT);

@@ -1,6 +1,7 @@
 /* test_cmd_sim.c: `faultline sim`, `merge` and `demo` end to end: exit statuses (0 clean, 1
- * violation with the command that reproduces it, 2 usage), the files --out writes, a
- * sharded campaign merged back, and the demo's verdict. */
+ * violation with the command that reproduces it, 64 usage, 73 an output that cannot be
+ * written, found before the run), the files --out writes, a sharded campaign merged back
+ * (and merge's refusals), and the demo's verdict. */
 #include "test.h"
 
 #include "cli.h"
@@ -36,17 +37,18 @@ TEST(sim_violation_exits_1_and_prints_the_reproducing_command)
     CHECK(fl_test_file_has(OUT, "--mutant no-step-down"));
 }
 
-TEST(sim_bad_usage_exits_2_with_the_reason)
+TEST(sim_bad_usage_exits_64_with_the_reason)
 {
-    CHECK_EQ(fl_test_faultline_run("sim --nodes 0", OUT), 2);
-    CHECK(fl_test_file_has(OUT, "--nodes"));
-    CHECK_EQ(fl_test_faultline_run("sim --duration 10parsecs", OUT), 2);
-    CHECK(fl_test_file_has(OUT, "not a duration"));
-    CHECK_EQ(fl_test_faultline_run("sim --nemesis gremlins", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --loss 1.5", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --seeds 9..3", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --shard 1/2", OUT), 2); /* needs --seeds */
-    CHECK_EQ(fl_test_faultline_run("sim --frobnicate", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --nodes 0", OUT), 64);
+    CHECK(fl_test_file_has(OUT, "bad value '0' for --nodes: out of range 1..16"));
+    CHECK_EQ(fl_test_faultline_run("sim --duration 10parsecs", OUT), 64);
+    CHECK(fl_test_file_has(OUT, "bad value '10parsecs' for --duration: expected a duration"));
+    CHECK_EQ(fl_test_faultline_run("sim --nemesis gremlins", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --loss 1.5", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --seeds 9..3", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --shard 1/2", OUT), 64); /* needs --seeds */
+    CHECK_EQ(fl_test_faultline_run("sim --frobnicate", OUT), 64);
+    CHECK(fl_test_file_has(OUT, "unknown option '--frobnicate'"));
     CHECK_EQ(fl_test_faultline_run("sim --help", OUT), 0);
     CHECK(fl_test_file_has(OUT, "isolate-leader"));
 }
@@ -66,7 +68,59 @@ TEST(sim_campaign_shards_merge_to_the_whole)
                  "merge " DIR "/campaign-1-of-2.jsonl " DIR "/campaign-2-of-2.jsonl", OUT),
              0);
     CHECK(fl_test_file_has(OUT, "campaign: 12 runs, 0 with a violation"));
-    CHECK_EQ(fl_test_faultline_run("merge " DIR "/results-that-do-not-exist.jsonl", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("merge " DIR "/results-that-do-not-exist.jsonl", OUT), 66);
+    CHECK(fl_test_file_has(OUT, "results-that-do-not-exist.jsonl: cannot read: No such file"));
+}
+
+/* A directory that cannot be written is found before the run, not after it (exit 73 and the
+ * path with the system's reason, no verdict printed); so is a campaign's. */
+TEST(sim_and_demo_unwritable_out_refused_before_the_run)
+{
+    system("rm -rf " DIR " && mkdir -p " DIR " && touch " DIR "/file");
+    CHECK_EQ(fl_test_faultline_run("sim --duration 60s --out " DIR "/file", OUT), 73);
+    CHECK(fl_test_file_has(OUT, "--out " DIR "/file: cannot write there: Not a directory"));
+    CHECK(!fl_test_file_has(OUT, "verdict"));
+    CHECK_EQ(fl_test_faultline_run("demo --out " DIR "/file/sub", OUT), 73);
+    CHECK(fl_test_file_has(OUT, DIR "/file/sub: cannot create the directory: Not a directory"));
+    CHECK(!fl_test_file_has(OUT, "Verdict"));
+    CHECK_EQ(fl_test_faultline_run("sim --seeds 1..100 --out " DIR "/file/c", OUT), 73);
+    CHECK(!fl_test_file_has(OUT, "campaign:"));
+    CHECK_EQ(fl_test_faultline_run("sim --protocol swim --duration 60s --out " DIR "/file", OUT),
+             73);
+    /* a missing parent is made, as mkdir -p does */
+    CHECK_EQ(fl_test_faultline_run("sim --duration 1s --no-check --out " DIR "/a/b/c", OUT), 0);
+    CHECK(fl_test_file_has(DIR "/a/b/c/results.json", "\"seed\""));
+}
+
+/* merge quotes a few escaped bytes of a line that is not a record, never raw binary, and says
+ * when there is nothing to merge. */
+TEST(merge_garbage_and_empty_inputs)
+{
+    system("rm -rf " DIR " && mkdir -p " DIR);
+    FILE *f = fopen(DIR "/garbage.jsonl", "wb");
+    CHECK(f != NULL);
+    static const unsigned char junk[] = {
+        0x1b, '[', '3', '1', 'm', 0x00, 0xff, 0xfe, 0x07, 'a', 'b', 'c', 'd', 'e', 'f', 'g',
+        'h',  'i', 'j', 'k', 'l', 'm',  'n',  'o',  'p',  'q', 'r', 's', 't', 'u', 'v', 'w',
+        'x',  'y', 'z', '0', '1', '2',  '3',  '4',  '5',  '6', '7', '8', '9', '\n'};
+    fwrite(junk, 1, sizeof(junk), f);
+    fclose(f);
+    CHECK_EQ(fl_test_faultline_run("merge " DIR "/garbage.jsonl", OUT), 65);
+    CHECK(fl_test_file_has(OUT, "garbage.jsonl:1: not a campaign record: '\\x1b[31m\\x00\\xff"));
+    CHECK(fl_test_file_has(OUT, "z01234'...")); /* 40 bytes shown, then cut */
+    f = fopen(OUT, "rb");
+    CHECK(f != NULL);
+    int c, raw = 0;
+    while ((c = fgetc(f)) != EOF)
+        raw += c != '\n' && (c < 0x20 || c >= 0x7f);
+    fclose(f);
+    CHECK_EQ(raw, 0); /* nothing a terminal would act on */
+    system(": > " DIR "/empty.jsonl");
+    CHECK_EQ(fl_test_faultline_run("merge " DIR "/empty.jsonl", OUT), 65);
+    CHECK(fl_test_file_has(OUT, "empty.jsonl: empty, no campaign records"));
+    CHECK(fl_test_file_has(OUT, "no campaign records in the 1 file given"));
+    CHECK_EQ(fl_test_faultline_run("merge", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("merge --frobnicate", OUT), 64);
 }
 
 TEST(demo_runs_and_finds_no_violation)

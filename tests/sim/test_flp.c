@@ -185,8 +185,8 @@ TEST(flp_sim_command_writes_the_keys)
     CHECK(fl_test_file_has(DIR "/report.html", "FLP adversary</td><td class=\"v\">0 decisions "
                                                "before GST at 5.0 s; first: "));
     CHECK(fl_test_file_has(OUT, "reproduce") == false);
-    CHECK_EQ(fl_test_faultline_run("sim --nemesis flp --nodes 1", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --nemesis mix --gst 1s", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --nemesis flp --duration 2s --gst 3s", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --nemesis flp --nodes 1", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --nemesis mix --gst 1s", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --nemesis flp --duration 2s --gst 3s", OUT), 64);
     system("rm -rf " DIR " " OUT);
 }

@@ -50,21 +50,21 @@ TEST(paxos_sim_no_backoff_livelocks)
 
 TEST(paxos_sim_refuses_what_paxos_does_not_have)
 {
-    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --nemesis churn", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --nemesis churn", OUT), 64);
     CHECK(fl_test_file_has(OUT, "membership changes are Raft's"));
-    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --nemesis transfer", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --nemesis transfer", OUT), 64);
     CHECK(fl_test_file_has(OUT, "leadership transfer is Raft's"));
-    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --read-at any", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --read-at any", OUT), 64);
     CHECK(fl_test_file_has(OUT, "reads at followers are Raft's"));
-    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --no-pre-vote", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --chaos", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --q1 2 --q2 2", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --no-pre-vote", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --chaos", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --protocol paxos --q1 2 --q2 2", OUT), 64);
     CHECK(fl_test_file_has(OUT, "--unsafe-quorums"));
-    CHECK_EQ(fl_test_faultline_run("sim --q1 3", OUT), 2); /* Raft has no q1 */
+    CHECK_EQ(fl_test_faultline_run("sim --q1 3", OUT), 64); /* Raft has no q1 */
     CHECK(fl_test_file_has(OUT, "Paxos options"));
-    CHECK_EQ(fl_test_faultline_run("sim --mutant skip-gap-fill", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --mutant skip-gap-fill", OUT), 64);
     CHECK(fl_test_file_has(OUT, "planted in --protocol paxos"));
-    CHECK_EQ(fl_test_faultline_run("sim --protocol zab", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --protocol zab", OUT), 64);
 }
 
 TEST(paxos_sim_compare_runs_both_on_the_same_seeds)
@@ -79,5 +79,5 @@ TEST(paxos_sim_compare_runs_both_on_the_same_seeds)
     CHECK(fl_test_file_has(OUT, "crash-leader      paxos"));
     CHECK(fl_test_file_has(DIR "/compare.json", "\"protocol\": \"paxos\""));
     CHECK(fl_test_file_has(DIR "/compare.json", "\"crash_recovery_ms\""));
-    CHECK_EQ(fl_test_faultline_run("sim --compare raft,raft", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --compare raft,raft", OUT), 64);
 }

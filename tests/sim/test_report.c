@@ -274,8 +274,10 @@ TEST(report_rebuilds_the_same_bytes)
     CHECK(x && y && a == b && memcmp(x, y, a) == 0);
     free(x);
     free(y);
-    CHECK_EQ(fl_test_faultline_run("report /tmp/fl_test_report.nowhere", OUT), 1);
-    CHECK_EQ(fl_test_faultline_run("report", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("report /tmp/fl_test_report.nowhere", OUT), 66);
+    CHECK(fl_test_file_has(OUT, "fl_test_report.nowhere: cannot read: No such file or directory"));
+    CHECK_EQ(fl_test_faultline_run("report", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("report " DIR " --out /nonexistent/r.html", OUT), 73);
 }
 
 TEST(report_of_an_invariant_violation_shows_it)
@@ -322,7 +324,7 @@ TEST(report_of_a_hand_written_directory_with_a_counterexample)
     f = fopen(HAND "/results.json", "w");
     fputs("{\"seed\": 1, \"verdict\": ", f);
     fclose(f);
-    CHECK_EQ(fl_test_faultline_run("report " HAND, OUT), 1);
+    CHECK_EQ(fl_test_faultline_run("report " HAND, OUT), 65); /* bad input data */
     CHECK(fl_test_file_has(OUT, "results.json: byte"));
 }
 

@@ -171,9 +171,9 @@ TEST(swarm_is_the_default_of_a_campaign_and_fixed_is_one_flag_away)
         0);
     CHECK(!fl_test_file_has(OUT, "swarm:"));
     CHECK(fl_test_file_has(OUT, "campaign: 4 runs, 0 with a violation"));
-    CHECK_EQ(fl_test_faultline_run("sim --swarm --fixed --seed 1", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --swarm --chaos --seed 1", OUT), 2);
-    CHECK_EQ(fl_test_faultline_run("sim --faults pause:1ms,gremlin:1s", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --swarm --fixed --seed 1", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --swarm --chaos --seed 1", OUT), 64);
+    CHECK_EQ(fl_test_faultline_run("sim --faults pause:1ms,gremlin:1s", OUT), 64);
     CHECK(fl_test_file_has(OUT, "--faults"));
-    CHECK_EQ(fl_test_faultline_run("sim --faults mix", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --faults mix", OUT), 64);
 }

@@ -403,6 +403,21 @@ TEST(duration_parsing)
     CHECK_EQ(fl_parse_duration("-1s", &ns), FL_ESYNTAX);
     CHECK_EQ(fl_parse_duration("", &ns), FL_ESYNTAX);
     CHECK_EQ(fl_parse_duration("1e30h", &ns), FL_ERANGE);
+    /* strtod's other spellings are not durations */
+    CHECK_EQ(fl_parse_duration("0x10", &ns), FL_ESYNTAX);
+    CHECK_EQ(fl_parse_duration("inf", &ns), FL_ESYNTAX);
+    CHECK_EQ(fl_parse_duration(" 1s", &ns), FL_ESYNTAX);
+    CHECK_EQ(fl_parse_duration("1.2.3s", &ns), FL_ESYNTAX);
+    CHECK_EQ(fl_parse_duration("5 s", &ns), FL_ESYNTAX);
+    /* a bare number in the option's own unit; a unit given wins */
+    CHECK_EQ(fl_parse_duration_in("150", FL_NS_PER_MS, &ns), 0);
+    CHECK(ns == 150 * FL_NS_PER_MS);
+    CHECK_EQ(fl_parse_duration_in("2s", FL_NS_PER_MS, &ns), 0);
+    CHECK(ns == 2 * FL_NS_PER_S);
+    CHECK_EQ(fl_parse_duration_in(".5", FL_NS_PER_MS, &ns), 0);
+    CHECK(ns == 500 * FL_NS_PER_US);
+    CHECK_EQ(fl_parse_duration_in("1e3us", FL_NS_PER_MS, &ns), 0);
+    CHECK(ns == FL_NS_PER_MS);
     uint64_t v;
     CHECK_EQ(fl_parse_u64("17", 1, 20, &v), 0);
     CHECK_EQ(v, 17);

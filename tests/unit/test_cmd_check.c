@@ -163,7 +163,10 @@ TEST(cmd_check_bad_input_and_usage)
     CHECK_EQ(run("tests/data/stale_read.jsonl --initial '\"s\"'"), 64); /* not a register's */
     CHECK(has("--initial: the initial value of the register model must be an integer or nil"));
     CHECK_EQ(run("/nonexistent/file"), 66);
-    CHECK(has("cannot read /nonexistent/file"));
+    CHECK(has("/nonexistent/file: cannot read: No such file or directory"));
+    CHECK_EQ(run("tests/data/kv.jsonl --html /nonexistent/dir/x.html"), 73); /* before the check */
+    CHECK(has("--html /nonexistent/dir/x.html: cannot write: No such file or directory"));
+    CHECK(!has("LINEARIZABLE"));
     CHECK_EQ(run("--help"), 0);
 }
 

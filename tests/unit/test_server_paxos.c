@@ -59,7 +59,7 @@ TEST(server_paxos_bench_history_linearizable_across_leader_kill)
 }
 
 /* A data directory belongs to the protocol that wrote it: a Raft node refuses a Paxos WAL,
- * naming both, rather than reading a promise as a term. */
+ * naming both, rather than reading a promise as a term; exit 65, bad input data. */
 TEST(server_raft_refuses_a_paxos_data_directory)
 {
     static rig r;
@@ -73,7 +73,7 @@ TEST(server_raft_refuses_a_paxos_data_directory)
     for (int i = 0; i < 100 && waitpid(r.pid[1], &status, WNOHANG) == 0; i++)
         rig_sleep_ms(50);
     r.pid[1] = 0;
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 65); /* bad input data (README) */
     char path[200], line[512];
     snprintf(path, sizeof(path), "%s/n1.log", r.dir);
     FILE *f = fopen(path, "r");
