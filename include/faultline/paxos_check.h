@@ -17,8 +17,10 @@
  *
  * Durable acceptances are mirrored from the updates: a persist request's slots count once
  * the node reports that request durable (fl_paxos_seq_durable_of); a restart drops the ones
- * it had not. The checker is an observer: it reads the node, the event and the update and
- * never changes them. Node ids are 1 .. n_nodes. */
+ * it had not, and counts every acceptance the node restarted with (a crash may keep writes
+ * never synced; recovery syncs them, so they are durable from then on). The checker is an
+ * observer: it reads the node, the event and the update and never changes them. Node ids
+ * are 1 .. n_nodes. */
 #ifndef FAULTLINE_PAXOS_CHECK_H
 #define FAULTLINE_PAXOS_CHECK_H
 
@@ -72,7 +74,8 @@ typedef struct fl_paxos_checker {
 
 int fl_paxos_checker_init(fl_paxos_checker *ch, uint32_t n_nodes, uint32_t q2);
 void fl_paxos_checker_free(fl_paxos_checker *ch);
-/* A node (re)started from its durable state. Returns 0 or FL_ECORRUPT (promises). */
+/* A node (re)started from its durable state: the acceptances in its log count as durable.
+ * Returns 0, FL_ECORRUPT (promises, agreement) or FL_ENOMEM. */
 int fl_paxos_checker_node_start(fl_paxos_checker *ch, fl_node_id id, const fl_paxos *p,
                                 fl_buf *why);
 /* After every step of node id (ev is the event it stepped, up its update). Returns 0, or

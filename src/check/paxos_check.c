@@ -191,6 +191,26 @@ static int durable(fl_paxos_checker *ch, uint32_t i, const fl_paxos_check_acc *a
 
 /* ---- per node ---------------------------------------------------------------------------- */
 
+/* What a node restarted with is on its disk, and durable: recovery syncs it (wal_recover.c:
+ * a crash may keep writes that were never synced, and the restarted node cannot tell them
+ * from synced ones). So every acceptance in its log counts, those whose persist request was
+ * never reported durable included: the node may answer for them without writing them again
+ * (an ACCEPT of the value already there at that ballot writes nothing), and a leader then
+ * chooses with them. */
+static int recovered(fl_paxos_checker *ch, uint32_t i, const fl_paxos *p, fl_buf *why)
+{
+    for (fl_index s = fl_paxos_first_index(p); s <= fl_paxos_last_index(p); s++) {
+        const fl_paxos_entry *e = fl_paxos_entry_at(p, s);
+        if (e->type == FL_PAXOS_ENTRY_EMPTY)
+            continue;
+        fl_paxos_check_acc a = {0, s, e->ballot, entry_hash(e)};
+        int rc = durable(ch, i, &a, why);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
 int fl_paxos_checker_node_start(fl_paxos_checker *ch, fl_node_id id, const fl_paxos *p, fl_buf *why)
 {
     if (id < 1 || id > ch->n_nodes)
@@ -210,7 +230,7 @@ int fl_paxos_checker_node_start(fl_paxos_checker *ch, fl_node_id id, const fl_pa
                       fl_paxos_ballot_owner(n->announced));
         return FL_ECORRUPT;
     }
-    return 0;
+    return recovered(ch, id - 1, p, why);
 }
 
 int fl_paxos_checker_durable(const fl_paxos_checker *ch, fl_node_id id, const fl_paxos *p,

@@ -403,6 +403,20 @@ static inline void rig_crash(rig *g, int i)
     memset(nd->stage, 0, sizeof(nd->stage));
 }
 
+/* A crash after node i's oldest k unsynced requests reached its disk all the same (written,
+ * never reported durable: a real crash may keep them, and recovery then syncs them). */
+static inline void rig_crash_keeping(rig *g, int i, size_t k)
+{
+    rig_node *nd = &g->nodes[i];
+    if (k > nd->nq)
+        k = nd->nq;
+    for (size_t j = 0; j < k; j++)
+        rig_disk_write(nd, &nd->q[j]);
+    memmove(nd->q, nd->q + k, (nd->nq - k) * sizeof(*nd->q));
+    nd->nq -= k;
+    rig_crash(g, i);
+}
+
 /* Starts (or restarts) node i from its disk alone. */
 static inline void rig_start(rig *g, int i)
 {

@@ -166,6 +166,40 @@ TEST(paxos_accept_and_choose)
     rig_free(&g);
 }
 
+/* Node 1 accepts v and crashes before its write is reported durable, but the write reached
+ * the disk (a crash may keep unsynced writes; recovery syncs them). Restarted, it holds v:
+ * the leader's resent ACCEPT finds v there at that ballot, so node 1 answers at once, with
+ * no new write, and the leader chooses v with node 1. The checker must count what node 1
+ * restarted with as durable: it once dropped every acceptance not reported durable before a
+ * crash and called v, learned by the leader, never chosen (found by the swarm: seed 1012). */
+TEST(paxos_acceptance_kept_unsynced_by_a_crash_counts)
+{
+    rig g;
+    rig_init(&g, 3, 3, NULL);
+    rig_start_all(&g);
+    elect_0(&g);
+    rig_propose(&g, 0, "v");
+    rig_drop(&g, FL_PAXOS_MSG_ACCEPT, 2);
+    CHECK_EQ(rig_deliver(&g, FL_PAXOS_MSG_ACCEPT, 1), 1);
+    CHECK_EQ(g.nodes[1].nq, 1);
+    rig_crash_keeping(&g, 1, 1);
+    rig_start(&g, 1);
+    CHECK_EQ(fl_paxos_entry_at(&g.nodes[1].p, 1)->type, FL_PAXOS_ENTRY_NORMAL);
+    rig_sync(&g, 0, 0); /* the leader's own acceptance: one of two */
+    CHECK_EQ(fl_paxos_commit_of(&g.nodes[0].p), 0);
+    rig_timeout(&g, 0); /* node 1 stalled: sent slot 1 again */
+    rig_drop(&g, FL_PAXOS_MSG_ACCEPT, 2);
+    CHECK(rig_deliver(&g, FL_PAXOS_MSG_ACCEPT, 1) >= 1);
+    CHECK_EQ(g.nodes[1].nq, 0); /* already there: nothing to write */
+    rig_deliver(&g, FL_PAXOS_MSG_ACCEPTED, 0);
+    CHECK_EQ(fl_paxos_commit_of(&g.nodes[0].p), 1);
+    CHECK(fl_paxos_checker_chosen(&g.ch, 1) ==
+          fl_paxos_check_value_hash(FL_PAXOS_ENTRY_NORMAL, (const uint8_t *)"v", 1));
+    commit_everywhere(&g, 1);
+    check_clean(&g);
+    rig_free(&g);
+}
+
 /* Node 0 leads, node 1 alone accepts v, node 0 dies before choosing it. Node 2's phase 1
  * finds v in node 1's promise and chooses it in the same slot. */
 TEST(paxos_leader_change_recovers_an_accepted_value)

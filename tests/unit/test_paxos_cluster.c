@@ -1,7 +1,8 @@
 /* test_paxos_cluster.c: the Multi-Paxos core under random schedules on the rig (paxos_rig.h):
  * messages delivered in random order, lost and duplicated, nodes crashed (unsynced writes
- * lost) and restarted from disk, partitions, snapshots, proposals and reads, all from one
- * seed, with the checker and the invariants after every step. The unmutated core is clean
+ * lost, or an older part of them kept) and restarted from disk, partitions, snapshots,
+ * proposals and reads, all from one seed, with the checker and the invariants after every
+ * step. The unmutated core is clean
  * over hundreds of seeds and live after healing; each mutant is caught (or, for the liveness
  * mutant, shown not to make progress); a crash after each step of a script loses nothing. */
 #include "paxos_rig.h"
@@ -51,7 +52,8 @@ static void faults(rig *g, const chaos *c, fl_time_ns *down_until, fl_time_ns *h
 {
     if (fl_rng_chance(&g->rng, c->p_crash)) {
         int i = (int)fl_rng_below(&g->rng, (uint64_t)g->n);
-        rig_crash(g, i);
+        /* the disk may have kept some of its unsynced writes (an older prefix) */
+        rig_crash_keeping(g, i, (size_t)fl_rng_below(&g->rng, g->nodes[i].nq + 1));
         down_until[i] = g->now + fl_rng_range(&g->rng, 20, 300) * FL_NS_PER_MS;
     }
     for (int i = 0; i < g->n; i++)
