@@ -429,8 +429,9 @@ typedef struct fl_raft {
         fl_index index;  /* 0 until the leader has committed an entry of its term */
         uint64_t round;  /* the first AppendEntries ctx sent after the read arrived */
         fl_node_id from; /* FL_NODE_NONE: our own; else a follower's (answer READ_INDEX_RESP) */
-    } reads[FL_RAFT_READS_MAX];
-    size_t reads_count;
+    } reads[FL_RAFT_READS_MAX]; /* a ring from reads_head, in arrival order */
+    size_t reads_head, reads_count;
+    uint64_t read_round; /* LEADER: first ctx of the latest round sent for reads; 0: none */
     /* follower or learner: reads sent to the leader (READ_INDEX), waiting for its answer and
      * then for applied to reach index */
     struct fl_raft_fwd_read {

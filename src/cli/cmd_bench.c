@@ -58,6 +58,7 @@ struct bench {
     fl_addr addrs[BENCH_ADDRS_MAX];
     int n_addrs;
     int conns, pipeline, keys;
+    size_t value_size; /* SET values: the unique integer, zero-padded to this many digits */
     double read_ratio;
     fl_time_ns duration, start, end;
     const char *history_path;
@@ -101,11 +102,14 @@ static void issue(bconn *c, uint32_t si)
     s->key = (uint32_t)fl_rng_range(&b->rng, 0, (uint64_t)b->keys - 1);
     s->value = s->write ? ++b->next_value : 0;
     s->start = fl_loop_now(&b->loop);
-    char key[48], val[24];
+    char key[48];
     int kn = snprintf(key, sizeof(key), "%s%u", b->prefix, s->key);
     if (s->write) {
+        char val[24];
         int vn = snprintf(val, sizeof(val), "%lld", (long long)s->value);
-        fl_buf_printf(&c->out, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", kn, key, vn, val);
+        int width = b->value_size > (size_t)vn ? (int)b->value_size : vn; /* zero-padded */
+        fl_buf_printf(&c->out, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%0*lld\r\n", kn, key,
+                      width, width, (long long)s->value);
     } else {
         fl_buf_printf(&c->out, "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", kn, key);
     }
@@ -157,12 +161,16 @@ static long parse_reply(const uint8_t *in, size_t len, char *kind, const uint8_t
     return (long)(line + (size_t)n + 2);
 }
 
+/* A value we wrote: digits, zero-padded in front to --value-size. */
 static fl_value read_value(const uint8_t *v, size_t n)
 {
     if (!v)
         return fl_value_nil();
+    size_t i = 0;
+    while (i + 1 < n && v[i] == '0')
+        i++;
     int64_t x = 0;
-    for (size_t i = 0; i < n && i < 18; i++)
+    for (size_t k = 0; i < n && k < 18; i++, k++)
         x = x * 10 + (v[i] - '0');
     return fl_value_int(x);
 }
@@ -338,10 +346,12 @@ static void bench_usage(FILE *f)
     fprintf(f,
             "usage: faultline bench --addr HOST:PORT[,HOST:PORT...] [--connections N]\n"
             "                       [--duration 10s] [--pipeline P] [--keys K]\n"
-            "                       [--read-ratio R] [--history FILE] [--seed S] [--password P]\n\n"
+            "                       [--read-ratio R] [--value-size B] [--history FILE] [--seed S]\n"
+            "                       [--password P]\n\n"
             "Closed-loop GET/SET load over RESP: N connections (default 50) spread over the\n"
             "addresses, P requests in flight on each (default 1), K fresh keys (default\n"
-            "100), a fraction R of reads (default 0.5). Prints ops/s and latency percentiles;\n"
+            "100), a fraction R of reads (default 0.5); SET values are unique integers\n"
+            "zero-padded to B bytes (default: no padding). Prints ops/s and latency percentiles;\n"
             "--history writes a JSON-lines history for `faultline check` (register model).\n");
 }
 
@@ -371,6 +381,8 @@ static int bench_option(bench *b, const char *k, const char *v, uint64_t *seed)
         return b->keys = (int)x, 0;
     if (!strcmp(k, "--duration"))
         return fl_parse_duration(v, &b->duration) || b->duration == 0 ? -1 : 0;
+    if (!strcmp(k, "--value-size") && !fl_parse_u64(v, 0, BENCH_REPLY_MAX / 2, &x))
+        return b->value_size = (size_t)x, 0;
     if (!strcmp(k, "--read-ratio"))
         return fl_parse_double(v, 0, 1, &b->read_ratio) ? -1 : 0;
     if (!strcmp(k, "--seed"))

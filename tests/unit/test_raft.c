@@ -26,6 +26,7 @@ typedef struct {
     fl_index applied;  /* what the "state machine" has applied */
     uint64_t reads_ok, reads_failed, last_read_ctx;
     fl_index last_read_index;
+    uint64_t appends_sent; /* AppendEntries this node sent (heartbeats included) */
     char applied_data[64][16];
 } node;
 
@@ -62,6 +63,7 @@ static void handle(node *nd, const fl_raft_update *up)
         fl_buf_init(&m->bytes);
         m->from = up->msgs[i].from;
         m->to = up->msgs[i].to;
+        nd->appends_sent += up->msgs[i].type == FL_RAFT_MSG_APPEND;
         FL_ASSERT(fl_wire_raft_encode(&up->msgs[i], &m->bytes) == 0);
     }
     for (size_t i = 0; i < up->n_apply; i++) {
@@ -449,6 +451,31 @@ TEST(read_index_waits_for_a_quorum_round_then_serves_at_commit)
     CHECK_EQ(ld->reads_ok, 1);
     CHECK_EQ(ld->last_read_ctx, 42);
     CHECK(ld->last_read_index == commit);
+    teardown();
+}
+
+/* One confirmation round serves every read that arrived before it was sent, whoever asked:
+ * reads arriving while a round is in flight wait for the next one, sent once that one is
+ * answered: one round per round trip, not one per read (issue 16). */
+TEST(read_index_rounds_are_shared_by_every_read_waiting)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    node *ld = &c.nodes[l - 1];
+    fl_node_id f = l % 3 + 1;
+    uint64_t sent = ld->appends_sent;
+    CHECK_EQ(read_at(l, 1), 0);
+    CHECK_EQ(ld->appends_sent, sent + 2); /* a round to both followers */
+    for (uint64_t ctx = 2; ctx <= 40; ctx++)
+        CHECK_EQ(read_at(l, ctx), 0);
+    CHECK_EQ(read_at(f, 100), 0);         /* a follower's, forwarded */
+    CHECK_EQ(ld->appends_sent, sent + 2); /* none of them sent a round of its own */
+    deliver_all();
+    CHECK_EQ(ld->reads_ok, 40);
+    CHECK_EQ(ld->last_read_ctx, 40);
+    CHECK_EQ(ld->appends_sent, sent + 4); /* the second round, for all the later ones */
+    CHECK_EQ(c.nodes[f - 1].reads_ok, 1);
     teardown();
 }
 
