@@ -300,6 +300,7 @@ int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
         }
         fl_buf_patch_u32(&s->staged, at, (uint32_t)(s->staged.len - at - 4));
         s->issued_seq++;
+        s->bytes_appended += s->staged.len - at - 4;
         return 0;
     }
     fl_buf *b = &s->scratch;
@@ -307,6 +308,7 @@ int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
     if (fl_raft_record_encode(up, b))
         return b->err;
     s->issued_seq++;
+    s->bytes_appended += b->len;
     return fl_wal_append(&s->wal, b->data, b->len, NULL);
 }
 
