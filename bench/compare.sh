@@ -50,6 +50,11 @@ rpid=$!
 cpid=$!
 sleep 2
 nodes=$(pgrep -P "$cpid" | tr '\n' ' ')
+if [ "$(echo $nodes | wc -w)" != 3 ]; then
+    echo "faultline cluster did not start 3 nodes:" >&2
+    cat "$tmp/cluster.log" >&2
+    exit 1
+fi
 leader=""
 for try in 1 2 3 4 5 6 7 8 9 10; do
     for i in 1 2 3; do
@@ -66,11 +71,12 @@ all="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
 # CPU nanoseconds used so far by each pid, all its threads (the first field of schedstat).
 ticks() {
     for p in "$@"; do
-        cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+        cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
     done
 }
 
-# us_per_op OPS BEFORE... AFTER...: CPU microseconds per op, total then per process.
+# us_per_op OPS BEFORE... AFTER...: CPU microseconds per op (OPS done in all), total then per
+# process.
 us_per_op() {
     ops=$1
     shift
@@ -83,24 +89,24 @@ us_per_op() {
     }'
 }
 
-# One faultline bench run: prints "ops p50_ms p99_ms" (latencies in ms).
+# One faultline bench run: prints "ops/s p50_ms p99_ms total_ops".
 fbench() {
     "$bin" bench --addr "$1" --connections "$2" --duration "$dur" --keys 1000 \
         --value-size 100 --read-ratio 0.5 >"$tmp/b.out" 2>&1 || true
     awk '/ ok, / { ok = $1 } / ops\/s$/ { ops = $1 }
          /^latency/ { p50 = $3 $4; p99 = $9 $10 }
-         END { printf "%s %s %s\n", ops + 0, ms(p50), ms(p99) }
+         END { printf "%s %s %s %s\n", ops + 0, ms(p50), ms(p99), ok + 0 }
          function ms(s,  v) { v = s + 0; if (s ~ /us$/) v /= 1000; else if (s ~ /ns$/) v /= 1e6;
                               else if (s ~ /[0-9]s$/) v *= 1000; return v }' "$tmp/b.out"
 }
 
-# One redis-benchmark test: prints "ops p50_ms p99_ms". Pipelined, ten times the requests
+# One redis-benchmark test: prints "ops/s p50_ms p99_ms total_ops". Pipelined, ten times the requests
 # (at 16 deep, REQUESTS alone would be over in a tenth of a second).
 rbench() {
     n=$requests
     [ "$2" -gt 1 ] && n=$((requests * 10))
     redis-benchmark -p "$1" -c 50 -n "$n" -P "$2" -t "$3" --csv 2>/dev/null |
-        awk -F'"' 'NR > 1 && $2 != "" { print $4 + 0, $10 + 0, $14 + 0; exit }'
+        awk -F'"' -v n="$n" 'NR > 1 && $2 != "" { print $4 + 0, $10 + 0, $14 + 0, n; exit }'
 }
 
 printf '%-24s %-30s %-30s %-22s %s\n' "row" "redis: ops/s p50 p99 (ms)" \
@@ -124,13 +130,13 @@ row() {
     esac
     fa=$(ticks $nodes)
     set -- $r
-    rops=$1 rp50=$2 rp99=$3
+    rops=$1 rp50=$2 rp99=$3 rn=$4
     set -- $f
-    fops=$1 fp50=$2 fp99=$3
+    fops=$1 fp50=$2 fp99=$3 fn=$4
     ratio=$(echo "$rops $rp50 $rp99 $fops $fp50 $fp99" | awk '{
         printf "%.2fx %.2f %.2f", $1 ? $4 / $1 : 0, $2 ? $5 / $2 : 0, $3 ? $6 / $3 : 0 }')
     printf '%-24s %-30s %-30s %-22s %s | %s\n' "$name" "$rops $rp50 $rp99" "$fops $fp50 $fp99" \
-        "$ratio" "$(us_per_op "$rops" $rb $ra)" "$(us_per_op "$fops" $fb $fa)"
+        "$ratio" "$(us_per_op "$rn" $rb $ra)" "$(us_per_op "$fn" $fb $fa)"
 }
 
 round=1
@@ -148,6 +154,10 @@ done
 
 if command -v etcd >/dev/null; then
     echo "(etcd is installed; this script does not drive it yet)"
+fi
+if grep -q "exited" "$tmp/cluster.log"; then
+    echo "a faultline node stopped during the runs:"
+    cat "$tmp/cluster.log"
 fi
 echo
 echo "resident memory after the runs:"

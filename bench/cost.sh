@@ -46,7 +46,7 @@ cpid=$!
 sleep 2
 nodes=$(pgrep -P "$cpid" | tr '\n' ' ')
 
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'; }
+cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 counters() { # PORT: the INFO raft cost counters as "name value" lines
     redis-cli -p "$1" INFO raft | tr -d '\r' |
         awk -F: '/^(role|wal_|peer_frames_sent|peer_bytes_sent|peer_sends|peer_reads)/ {

@@ -451,6 +451,7 @@ static void stop(srv *s)
 {
     fl__conn_close_all(s);
     fl__ops_close_all(s);
+    fl__ops_drain_pool(s);
     if (s->peers_up)
         fl_peers_close(&s->peers);
     fl_loop_watch_stop(&s->loop, &s->sync_watch);

@@ -19,6 +19,9 @@
 #define SRV_FORWARD_WAIT_NS (1000 * FL_NS_PER_MS)
 #define SRV_WATCH_MAX       1024 /* WATCHed keys per connection */
 #define SRV_NAME_MAX        64   /* CLIENT SETNAME */
+#define SRV_OP_POOL_MAX     4096 /* freed ops kept for reuse */
+#define SRV_OP_KEEP_BYTES   4096 /* a pooled op's buffer grown past this is freed */
+#define SRV_OP_KEEP_ARGS    64   /* likewise its argument array */
 
 /* Peer frame types. */
 enum {
@@ -68,7 +71,8 @@ struct op {
     const struct cmd_def *def;
     /* the arguments, copied: argv[i].p points into args */
     size_t argc;
-    fl_resp_arg *argv;
+    fl_resp_arg *argv; /* room for argv_cap */
+    size_t argv_cap;
     fl_buf args;
     /* the kv command (its seq filled in when it takes the log path) */
     fl_buf cmd;
@@ -152,6 +156,8 @@ struct srv {
     op_list ready, wait_leader, forwarded, proposed, reading, decided, held;
     uint64_t next_read_ctx;
     size_t n_ops;
+    op *op_pool; /* freed ops for reuse (linked by next), at most SRV_OP_POOL_MAX */
+    size_t op_pool_count;
     uint64_t next_fwd_id;
     fwd_rec *fwd_ring; /* SRV_OPS_MAX, FIFO in index order */
     size_t fwd_head, fwd_count;
@@ -191,7 +197,8 @@ const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
 
 /* server_ops.c */
 op *fl__op_new(srv *s, conn *c);
-void fl__op_free(op *o);
+void fl__op_free(op *o); /* back to the pool */
+void fl__ops_drain_pool(srv *s);
 void fl__op_submit(op *o); /* route o->cmd (again) */
 void fl__op_finish(op *o); /* o->reply is complete */
 void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *res);

@@ -115,19 +115,50 @@ static void insert_proposed(op *o)
 
 /* ---- life ------------------------------------------------------------------------------ */
 
+/* Freed ops wait in a pool with their buffers (trimmed to SRV_OP_KEEP_BYTES) and argument
+ * array: an op per command costs no allocation once the pool is warm. */
+static void op_recycle(op *o)
+{
+    fl_buf *bufs[] = {&o->args, &o->cmd, &o->kargs, &o->reply};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+        if (bufs[i]->cap > SRV_OP_KEEP_BYTES)
+            fl_buf_free(bufs[i]);
+        fl_buf_reset(bufs[i]);
+    }
+    if (o->argv_cap > SRV_OP_KEEP_ARGS) {
+        free(o->argv);
+        o->argv = NULL;
+        o->argv_cap = 0;
+    }
+    op keep = {.args = o->args, .cmd = o->cmd, .kargs = o->kargs, .reply = o->reply,
+               .argv = o->argv, .argv_cap = o->argv_cap};
+    *o = keep;
+}
+
+static void op_release(op *o)
+{
+    fl_buf_free(&o->args);
+    fl_buf_free(&o->cmd);
+    fl_buf_free(&o->kargs);
+    fl_buf_free(&o->reply);
+    free(o->argv);
+    free(o);
+}
+
 op *fl__op_new(srv *s, conn *c)
 {
     if (s->n_ops >= SRV_OPS_MAX)
         return NULL;
-    op *o = calloc(1, sizeof(*o));
-    if (!o)
+    op *o = s->op_pool;
+    if (o) {
+        s->op_pool = o->next;
+        s->op_pool_count--;
+        o->next = NULL;
+    } else if (!(o = calloc(1, sizeof(*o)))) {
         return NULL;
+    }
     o->s = s;
     o->c = c;
-    fl_buf_init(&o->args);
-    fl_buf_init(&o->cmd);
-    fl_buf_init(&o->kargs);
-    fl_buf_init(&o->reply);
     o->resp3 = c && c->resp3;
     o->deadline = fl_loop_now(&s->loop) + s->cfg.op_timeout_ns;
     s->n_ops++;
@@ -136,15 +167,28 @@ op *fl__op_new(srv *s, conn *c)
 
 void fl__op_free(op *o)
 {
+    srv *s = o->s;
     unlink_op(o);
-    o->s->n_ops--;
+    s->n_ops--;
     fl__multi_free_queue(o->queue);
-    fl_buf_free(&o->args);
-    fl_buf_free(&o->cmd);
-    fl_buf_free(&o->kargs);
-    fl_buf_free(&o->reply);
-    free(o->argv);
-    free(o);
+    if (s->op_pool_count == SRV_OP_POOL_MAX) {
+        op_release(o);
+        return;
+    }
+    op_recycle(o);
+    o->next = s->op_pool;
+    s->op_pool = o;
+    s->op_pool_count++;
+}
+
+void fl__ops_drain_pool(srv *s)
+{
+    while (s->op_pool) {
+        op *o = s->op_pool;
+        s->op_pool = o->next;
+        op_release(o);
+    }
+    s->op_pool_count = 0;
 }
 
 void fl__op_finish(op *o)
