@@ -84,7 +84,8 @@ struct op {
     op *queue;         /* EXEC: the queued commands (owned), linked by q_next */
     op *q_next;
     uint64_t fwd_id;
-    uint64_t read_ctx; /* OP_READING: the ctx of its ReadIndex read */
+    uint64_t read_ctx; /* OP_READING: the ctx of its ReadIndex read (shared by a batch) */
+    bool no_index;     /* the core refused its batch's read: route it the usual way once */
     fl_index index;
     fl_term term;
     fl_time_ns attempt_deadline;
@@ -155,6 +156,7 @@ struct srv {
     /* operations by state */
     op_list ready, wait_leader, forwarded, proposed, reading, decided, held;
     uint64_t next_read_ctx;
+    uint64_t read_batch; /* the ctx of the reads routed in this pass, 0: none yet */
     size_t n_ops;
     op *op_pool; /* freed ops for reuse (linked by next), at most SRV_OP_POOL_MAX */
     size_t op_pool_count;

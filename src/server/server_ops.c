@@ -236,16 +236,38 @@ static void fail_op(op *o, const char *err)
 /* A read skips the log: ReadIndex. At the leader a quorum round confirms leadership (or the
  * lease vouches for it); at a follower or learner the core asks the leader for its read
  * index and decides the read once this node has applied that far (Raft thesis 6.4). Either
- * way this node's kv answers. Returns false if it must go the usual way (the core refused
- * the read: no leader heard from lately, or too many reads waiting). */
-static bool read_by_index(srv *s, op *o)
+ * way this node's kv answers. The reads routed in one pass (a kick, a housekeeping round)
+ * share one ReadIndex read of the core, issued after the pass (issue_reads): every one of
+ * them arrived before it, so its confirmation covers them all; one step and, at a follower,
+ * one READ_INDEX message for the lot. */
+static void read_by_index(srv *s, op *o)
 {
-    o->read_ctx = ++s->next_read_ctx;
-    push_tail(o, OP_READING); /* first: the core may decide the read within this step */
-    if (fl__srv_read(s, o->read_ctx) == 0)
-        return true;
-    unlink_op(o);
-    return false;
+    if (!s->read_batch)
+        s->read_batch = ++s->next_read_ctx;
+    o->read_ctx = s->read_batch;
+    push_tail(o, OP_READING); /* first: the core may decide the read within its step */
+}
+
+static bool route(srv *s, op *o);
+
+/* The pass's reads to the core; if it refuses (no leader heard from lately, too many reads
+ * waiting), they go the usual way: through the log, forwarded, or waiting for a leader. */
+static void issue_reads(srv *s)
+{
+    uint64_t ctx = s->read_batch;
+    s->read_batch = 0;
+    if (!ctx || fl__srv_read(s, ctx) == 0)
+        return;
+    op *first = s->reading.tail; /* the batch is the tail of the reading list */
+    while (first && first->prev && first->prev->read_ctx == ctx)
+        first = first->prev;
+    for (op *o = first, *next; o && o->read_ctx == ctx; o = next) {
+        next = o->next;
+        unlink_op(o);
+        o->read_ctx = 0;
+        o->no_index = true;
+        route(s, o);
+    }
 }
 
 static bool forward_proposal(srv *s, op *o, fl_node_id leader)
@@ -264,8 +286,11 @@ static bool forward_proposal(srv *s, op *o, fl_node_id leader)
 static bool route(srv *s, op *o)
 {
     fl_node_id leader = fl_raft_leader_of(fl__srv_raft(s));
-    if (o->route == FL_KV_ROUTE_INDEX && read_by_index(s, o))
+    if (o->route == FL_KV_ROUTE_INDEX && !o->no_index) {
+        read_by_index(s, o);
         return true;
+    }
+    o->no_index = false;
     if (fl_raft_role_of(fl__srv_raft(s)) == FL_RAFT_LEADER) {
         fl_index index;
         fl_term term;
@@ -294,6 +319,7 @@ void fl__ops_kick(srv *s)
     /* bounded: ops submitted while this runs wait for the next kick */
     for (size_t n = s->ready.count; n > 0 && s->ready.head && !s->fatal; n--)
         route(s, s->ready.head);
+    issue_reads(s);
 }
 
 /* ---- completion --------------------------------------------------------------------------- */
@@ -426,18 +452,20 @@ void fl__ops_restored(srv *s, fl_index index)
 void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        /* Decided reads mostly come back in the order they were asked: search from the head. */
+        /* Decided reads mostly come back in the order they were asked: search from the head;
+         * a read's ops are consecutive in the list (issue_reads). */
         op *o = s->reading.head;
         while (o && o->read_ctx != reads[i].ctx)
             o = o->next;
-        if (!o)
-            continue; /* its op timed out already */
-        unlink_op(o);
-        if (!reads[i].ok) {
-            retry(o); /* leadership lost, or the leader unreachable: route it again */
-            continue;
+        while (o && o->read_ctx == reads[i].ctx) { /* none left: timed out already */
+            op *next = o->next;
+            unlink_op(o);
+            if (!reads[i].ok)
+                retry(o); /* leadership lost, or the leader unreachable: route it again */
+            else
+                complete(o, NULL);
+            o = next;
         }
-        complete(o, NULL);
     }
 }
 
@@ -616,6 +644,7 @@ void fl__ops_housekeep(srv *s)
     for (size_t n = s->wait_leader.count; n > 0 && s->wait_leader.head && !s->fatal; n--)
         if (!route(s, s->wait_leader.head))
             break;
+    issue_reads(s);
 }
 
 void fl__ops_close_all(srv *s)
