@@ -114,7 +114,9 @@ int fl_raft_host_receive(fl_raft_host *h, fl_node_id from, const uint8_t *bytes,
 /* Starts a sync job of everything appended, unless one runs or nothing is new. */
 void fl_raft_host_sync(fl_raft_host *h);
 /* The running sync job finished (real files: fl_raft_host_sync_fd readable; the simulator:
- * FL_FS_JOB_TOKEN): reports what it covered durable and starts the next one if needed. */
+ * FL_FS_JOB_TOKEN): reports what it covered durable; the next job, if anything was appended
+ * meanwhile, starts now or, with env.sync_soon, when the environment calls
+ * fl_raft_host_sync. */
 void fl_raft_host_sync_done(fl_raft_host *h);
 /* Real files: the fd that becomes readable when a sync job finished; -1 otherwise. */
 int fl_raft_host_sync_fd(const fl_raft_host *h);

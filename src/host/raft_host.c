@@ -71,7 +71,12 @@ void fl_raft_host_sync_done(fl_raft_host *h)
     fl_raft_event ev = {.type = FL_RAFT_EV_PERSISTED, .u.seq = h->sync_seq};
     fl_raft_update up;
     fl_raft_host_step(h, &ev, &up);
-    fl_raft_host_sync(h); /* what was appended meanwhile */
+    /* What was appended meanwhile: at once, or (env.sync_soon) with what the rest of this
+     * batch of I/O appends too, in one job. */
+    if (h->env.sync_soon && h->persist_seq != h->reported_seq)
+        h->env.sync_soon(h->env.arg);
+    else
+        fl_raft_host_sync(h);
 }
 
 int fl_raft_host_sync_fd(const fl_raft_host *h)

@@ -216,16 +216,22 @@ int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, s
     }
     ps->frames_sent++;
     ps->bytes_sent += 4 + len;
-    if (!ps->flush_timer) {
-        int rc = fl_loop_timer_start(ps->loop, 0, flush_cb, ps, &ps->flush_timer);
-        if (rc)
-            timer_failed(ps, rc, "flush");
+    if (!ps->flush_pending) {
+        ps->flush_pending = true;
+        if (ps->cfg.flush_soon) {
+            ps->cfg.flush_soon(ps->arg);
+        } else if (!ps->flush_timer) {
+            int rc = fl_loop_timer_start(ps->loop, 0, flush_cb, ps, &ps->flush_timer);
+            if (rc)
+                timer_failed(ps, rc, "flush");
+        }
     }
     return 0;
 }
 
 void fl_peers_flush(fl_peers *ps)
 {
+    ps->flush_pending = false;
     for (uint32_t i = 0; i < ps->n_out; i++)
         if (ps->out[i].connected && ps->out[i].out.len > ps->out[i].out_off)
             out_flush(&ps->out[i]);

@@ -173,20 +173,40 @@ static void env_set_timer(void *arg, fl_time_ns deadline)
         fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
-/* Runs after each batch of I/O: group commit of what the batch appended. */
-static void sync_cb(fl_loop *loop, void *arg)
+/* The end of the iteration's work (server_int.h, fl__srv_soon). Ops submitted while the
+ * kick runs, and anything asked for after this, wait for the next iteration's round (it
+ * runs before the loop waits again), so one round is bounded. */
+static void soon_cb(fl_loop *loop, void *arg)
 {
     srv *s = arg;
     (void)loop;
-    s->sync_timer = 0;
-    fl_raft_host_sync(&s->host);
+    s->soon_timer = 0;
+    unsigned what = s->soon;
+    s->soon = 0;
+    if (what & SRV_SOON_KICK)
+        fl__ops_kick(s); /* may append (a sync), queue frames and make replies */
+    what |= s->soon & ~(unsigned)SRV_SOON_KICK;
+    s->soon &= SRV_SOON_KICK;
+    if ((what & SRV_SOON_SYNC) && !s->fatal)
+        fl_raft_host_sync(&s->host); /* writes the peers' queues first (env_syncing) */
+    if (s->peers_up)
+        fl_peers_flush(&s->peers);
+    if (what & SRV_SOON_REPLIES)
+        fl__conn_write_replies(s);
+    if (s->soon)
+        fl__srv_soon(s, 0);
+}
+
+void fl__srv_soon(srv *s, unsigned what)
+{
+    s->soon |= what;
+    if (!s->soon_timer && fl_loop_timer_start(&s->loop, 0, soon_cb, s, &s->soon_timer))
+        fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
 static void env_sync_soon(void *arg)
 {
-    srv *s = arg;
-    if (!s->sync_timer && fl_loop_timer_start(&s->loop, 0, sync_cb, s, &s->sync_timer))
-        fl__srv_fatal(s, FL_EFULL, "timer table full");
+    fl__srv_soon(arg, SRV_SOON_SYNC);
 }
 
 static void env_syncing(void *arg)
@@ -326,6 +346,11 @@ static void peers_fatal(void *arg, int code, const char *what)
     fl__srv_fatal(arg, code, what);
 }
 
+static void peers_flush_soon(void *arg)
+{
+    fl__srv_soon(arg, SRV_SOON_PEERS);
+}
+
 static void signal_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
     srv *s = w->arg;
@@ -438,7 +463,11 @@ static int start(srv *s, fl_errmsg *m)
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
         return rc;
     fl_peers_config pc = {
-        .cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n, .fatal = peers_fatal};
+        .cluster_id = s->cfg.cluster_id,
+        .self = s->cfg.id,
+        .n = s->cfg.n,
+        .fatal = peers_fatal,
+        .flush_soon = peers_flush_soon};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))

@@ -139,8 +139,8 @@ struct srv {
     /* timers */
     fl_loop_timer_id tick_timer;
     fl_time_ns tick_deadline;
-    fl_loop_timer_id sync_timer;
-    fl_loop_timer_id kick_timer;
+    unsigned soon; /* SRV_SOON_*: work for the end of this iteration (fl__srv_soon) */
+    fl_loop_timer_id soon_timer;
     fl_loop_watch sync_watch; /* the sync worker's completion eventfd */
     /* clients */
     int lfd;
@@ -149,7 +149,6 @@ struct srv {
     fl_loop_watch sw;
     conn *conns;
     conn *flush_head; /* connections with replies to write */
-    fl_loop_timer_id flush_timer;
     size_t n_conns;
     uint64_t client_id_base;
     uint64_t next_client;
@@ -187,6 +186,12 @@ static inline const fl_raft *fl__srv_raft(const srv *s)
     return fl_raft_host_raft(&s->host);
 }
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
+/* Work left for the end of this loop iteration, done once there in this order: route the
+ * ready ops (their proposals, their reads), start the group commit of what was appended
+ * (peers written first: followers work while we fsync), write what else the peers have
+ * queued, write the replies. One send() per peer and per connection per iteration. */
+enum { SRV_SOON_KICK = 1, SRV_SOON_SYNC = 2, SRV_SOON_PEERS = 4, SRV_SOON_REPLIES = 8 };
+void fl__srv_soon(srv *s, unsigned what);
 /* A linearizable read by ReadIndex at any node (the core asks the leader when this node is a
  * follower or learner); decided later through fl__ops_reads. */
 int fl__srv_read(srv *s, uint64_t ctx);
@@ -225,6 +230,7 @@ const char *fl__ops_client_addr(srv *s, fl_node_id id);
 /* server_conn.c */
 int fl__conn_listen(srv *s, fl_errmsg *m);
 void fl__conn_reply_ready(conn *c); /* a reply in the fifo may be complete: write it soon */
+void fl__conn_write_replies(srv *s); /* writes the replies made ready (SRV_SOON_REPLIES) */
 void fl__conn_close_all(srv *s);
 void fl__conn_housekeep(srv *s); /* --timeout: closes idle connections */
 

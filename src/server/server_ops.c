@@ -208,22 +208,13 @@ void fl__op_finish(op *o)
     fl__ops_progress(o->c);
 }
 
-static void kick_cb(fl_loop *loop, void *arg)
-{
-    srv *s = arg;
-    (void)loop;
-    s->kick_timer = 0;
-    fl__ops_kick(s);
-}
-
 void fl__op_submit(op *o)
 {
     srv *s = o->s;
     /* keep FIFO order behind ops already waiting for a leader (session seqs stay ordered) */
     push_tail(o, s->wait_leader.count ? OP_WAIT_LEADER : OP_READY);
-    if (o->state == OP_READY && !s->kick_timer &&
-        fl_loop_timer_start(&s->loop, 0, kick_cb, s, &s->kick_timer))
-        fl__srv_fatal(s, FL_EFULL, "timer table full");
+    if (o->state == OP_READY)
+        fl__srv_soon(s, SRV_SOON_KICK);
 }
 
 static void fail_op(op *o, const char *err)
