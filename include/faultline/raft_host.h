@@ -6,7 +6,8 @@
  *     commit in a background job, one at a time; when the job is done every request it covered
  *     is reported with PERSISTED, and the next job starts if more was appended meanwhile. A
  *     failed write or sync stops the node (env.fatal): never carry on on a broken disk;
- *   - snapshots: every snapshot_every applied entries the state machine's bytes (env.snapshot)
+ *   - snapshots: every snapshot_every applied entries (and, with snapshot_log_share, once the
+ *     entries applied since are big enough) the state machine's bytes (env.snapshot)
  *     become the node's snapshot (FL_RAFT_EV_SNAPSHOT, then the store's snapshot file);
  *     InstallSnapshot chunks are staged (at most snapshot_bytes_max bytes: a bigger snapshot
  *     stops the node with a message rather than installing a short one), installed through the
@@ -60,6 +61,10 @@ typedef struct fl_raft_host_env {
 typedef struct fl_raft_host_config {
     fl_raft_config raft;
     uint32_t snapshot_every;   /* applied entries between snapshots; 0: never */
+    /* and, if > 0, at least 1/snapshot_log_share of the last snapshot's size in the bytes of
+     * the entries applied since: a large state is not rewritten for a small log (a snapshot
+     * costs its size; this bounds that to snapshot_log_share bytes per byte of log) */
+    uint32_t snapshot_log_share;
     size_t snapshot_bytes_max; /* largest snapshot staged or taken; 0: 256 MiB */
     fl_raft_store_opts store;
 } fl_raft_host_config;
@@ -78,6 +83,8 @@ typedef struct fl_raft_host {
     fl_raft_host_env env;
     fl_node_id id;
     uint32_t snapshot_every;
+    uint32_t snapshot_log_share;
+    uint64_t applied_bytes; /* entry bytes applied since the last snapshot (taken or installed) */
     bool raft_up, store_up;
     bool failed;   /* env.fatal was called: nothing more is done */
     bool sync_now; /* sync at the end of this step (env.sync_soon is NULL) */

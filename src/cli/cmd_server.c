@@ -16,13 +16,16 @@ static void server_usage(FILE *f)
     fprintf(f, "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
                "                        --data DIR [--requirepass P] [--election-ms MS]\n"
                "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
+               "                        [--snapshot-log-share N]\n"
                "                        [--log-level debug|info|warn|error]\n"
                "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
                "                        [--voters ID,...] [--maxclients N] [--timeout SECONDS]\n\n"
                "Runs one node: Raft with its peers on the --cluster addresses (this node's own\n"
                "entry is where it listens for peers), the log in DIR/wal, and a RESP (Redis\n"
                "protocol) server for clients on --listen. Every N applied entries (10000; 0 =\n"
-               "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it.\n"
+               "never) it snapshots its state to DIR/wal/snapshot and drops the WAL behind it;\n"
+               "with --snapshot-log-share S (2; 0 = off), not before those entries' bytes reach\n"
+               "1/S of the last snapshot's size (a large state is not rewritten for a small log).\n"
                "Stops on SIGINT or SIGTERM.\n\n"
                "GET is linearizable in every read mode:\n"
                "  index  (default) ReadIndex: the leader confirms it still leads with a\n"
@@ -100,11 +103,12 @@ static int server_option(fl_server_config *c, const char *opt, const char *val, 
         c->max_drift_ppm = (uint32_t)v;
         return *end || end == val || v >= 1000000 ? -1 : 0;
     }
-    if (!strcmp(opt, "--snapshot-every")) {
+    if (!strcmp(opt, "--snapshot-every") || !strcmp(opt, "--snapshot-log-share")) {
         char *end;
         unsigned long v = strtoul(val, &end, 10);
-        c->snapshot_every = (uint32_t)v;
-        return end == val || *end || v > 1000000000ul ? -1 : 0;
+        bool every = !strcmp(opt, "--snapshot-every");
+        *(every ? &c->snapshot_every : &c->snapshot_log_share) = (uint32_t)v;
+        return end == val || *end || val[0] == '-' || v > (every ? 1000000000ul : 1000ul) ? -1 : 0;
     }
     if (!strcmp(opt, "--maxclients") || !strcmp(opt, "--timeout")) {
         char *end;

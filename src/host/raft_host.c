@@ -35,6 +35,17 @@ static void persist(fl_raft_host *h, const fl_raft_update *up)
         return;
     }
     h->persist_seq = up->persist.seq;
+    fl__host_sync_soon(h);
+}
+
+/* Appended requests, or a queued snapshot file, not covered by any job yet. */
+static bool sync_wanted(const fl_raft_host *h)
+{
+    return h->persist_seq != h->reported_seq || fl_raft_store_snapshot_queued(&h->store);
+}
+
+void fl__host_sync_soon(fl_raft_host *h)
+{
     if (h->store.syncing)
         return; /* the running job's end starts the next one */
     if (h->env.sync_soon)
@@ -45,7 +56,7 @@ static void persist(fl_raft_host *h, const fl_raft_update *up)
 
 void fl_raft_host_sync(fl_raft_host *h)
 {
-    if (h->failed || h->store.syncing || h->persist_seq == h->reported_seq)
+    if (h->failed || h->store.syncing || !sync_wanted(h))
         return;
     if (h->env.syncing)
         h->env.syncing(h->env.arg);
@@ -73,7 +84,7 @@ void fl_raft_host_sync_done(fl_raft_host *h)
     fl_raft_host_step(h, &ev, &up);
     /* What was appended meanwhile: at once, or (env.sync_soon) with what the rest of this
      * batch of I/O appends too, in one job. */
-    if (h->env.sync_soon && h->persist_seq != h->reported_seq)
+    if (h->env.sync_soon && sync_wanted(h))
         h->env.sync_soon(h->env.arg);
     else
         fl_raft_host_sync(h);
@@ -137,6 +148,8 @@ void fl__host_after_step(fl_raft_host *h, const fl_raft_update *up, fl_raft_role
     send_msgs(h, up);
     if (h->failed)
         return;
+    for (size_t i = 0; i < up->n_apply && h->snapshot_log_share; i++)
+        h->applied_bytes += up->apply[i].len;
     h->env.applied(h->env.arg, up);
     h->env.set_timer(h->env.arg, up->deadline_ns);
 }
@@ -172,6 +185,7 @@ int fl_raft_host_open(fl_raft_host *h, fl_fs *fs, const fl_raft_host_config *c,
     h->env = *env;
     h->id = c->raft.id;
     h->snapshot_every = c->snapshot_every;
+    h->snapshot_log_share = c->snapshot_log_share;
     size_t snap_max = c->snapshot_bytes_max ? c->snapshot_bytes_max : FL_RAFT_STORE_SNAPSHOT_MAX;
     fl_buf_init(&h->snap);
     fl_buf_init(&h->stage);

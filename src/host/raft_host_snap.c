@@ -18,29 +18,43 @@ static void swap_bufs(fl_buf *a, fl_buf *b)
 }
 
 /* The node's snapshot with hard state and the log after it, as the snapshot file; the WAL
- * behind it goes. Like a failed fsync, a failure stops the node. */
-static void save_snapshot(fl_raft_host *h)
+ * behind it goes. One the node took itself is written by the next sync job (the loop does not
+ * wait for a snapshot's write and fsync: only for the rename once the job is done); an
+ * installed one at once, before the request that installs it can reach the disk (a WAL whose
+ * log starts past its snapshot file does not open). Like a failed fsync, a failure stops the
+ * node. */
+static void save_snapshot(fl_raft_host *h, bool installed)
 {
     const fl_raft *r = &h->r;
     const fl_raft_snapshot_meta *meta = fl_raft_snapshot_of(r);
     FL_ASSERT(meta->index > 0 && h->snap.len == meta->size);
     size_t n = (size_t)(fl_raft_last_index(r) - meta->index);
+    const fl_raft_entry *after = n ? fl_raft_entry_at(r, meta->index + 1) : NULL;
     fl_errmsg m;
-    if (fl_raft_store_save_snapshot(&h->store, fl_raft_term_of(r), fl_raft_vote_of(r), meta,
-                                    h->snap.data, n,
-                                    n ? fl_raft_entry_at(r, meta->index + 1) : NULL, &m))
-        fl__host_fatal(h, FL_EIO, "snapshot write failed: %s", m.text);
+    fl_term term = fl_raft_term_of(r);
+    fl_node_id vote = fl_raft_vote_of(r);
+    int rc = installed ? fl_raft_store_save_snapshot(&h->store, term, vote, meta, h->snap.data,
+                                                     n, after, &m)
+                       : fl_raft_store_queue_snapshot(&h->store, term, vote, meta, h->snap.data,
+                                                      n, after, &m);
+    if (rc)
+        fl__host_fatal(h, rc, "snapshot write failed: %s", m.text);
+    else if (!installed)
+        fl__host_sync_soon(h);
 }
 
-/* Every snapshot_every applied entries (and not while a received one is being installed):
- * the state machine's bytes become the node's snapshot. */
+/* Every snapshot_every applied entries (and not while a received one is being installed;
+ * with snapshot_log_share, not before the entries applied since weigh that share of the last
+ * snapshot): the state machine's bytes become the node's snapshot. */
 void fl__host_maybe_snapshot(fl_raft_host *h)
 {
     const fl_raft *r = &h->r;
     fl_index applied = fl_raft_applied_of(r);
     if (h->failed || !h->snapshot_every || fl_raft_install_pending(r) ||
-        applied < fl_raft_snapshot_of(r)->index + h->snapshot_every)
+        applied < fl_raft_snapshot_of(r)->index + h->snapshot_every ||
+        (h->snapshot_log_share && (uint64_t)h->snapshot_log_share * h->applied_bytes < h->snap.len))
         return;
+    h->applied_bytes = 0;
     fl_buf_reset(&h->stage_local);
     int rc = h->env.snapshot(h->env.arg, &h->stage_local);
     if (rc || h->stage_local.err) {
@@ -57,10 +71,12 @@ void fl__host_maybe_snapshot(fl_raft_host *h)
     rc = fl_raft_step(&h->r, &ev, &up);
     FL_ASSERT(rc == 0); /* newer than the last one, within applied: checked above */
     swap_bufs(&h->snap, &h->stage_local);
+    fl_buf_free(&h->stage_local); /* the old snapshot: its memory back, not kept for the next */
+    h->stage_local.cap_max = h->snap.cap_max;
     h->stats.snapshots_taken++;
     fl__host_after_step(h, &up, before);
     if (!h->failed)
-        save_snapshot(h);
+        save_snapshot(h, false);
 }
 
 /* InstallSnapshot on this node: stage chunks; an install request makes the staged bytes the
@@ -82,9 +98,11 @@ void fl__host_snapshot_io(fl_raft_host *h, const fl_raft_update *up)
     if (up->persist.seq && up->persist.install) {
         FL_ASSERT(h->stage.len == up->persist.install_meta.size); /* the core checked its CRC */
         swap_bufs(&h->snap, &h->stage);
-        fl_buf_reset(&h->stage);
+        fl_buf_free(&h->stage); /* the old snapshot */
+        h->stage.cap_max = h->snap.cap_max;
         h->stats.snapshots_installed++;
-        save_snapshot(h);
+        h->applied_bytes = 0;
+        save_snapshot(h, true);
     }
     if (!up->restore_index || h->failed)
         return;

@@ -12,6 +12,7 @@
 #include "faultline/error.h"
 #include "faultline/log.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ void fl_server_config_default(fl_server_config *c)
     c->op_timeout_ns = 10 * FL_NS_PER_S;
     c->clients_max = 10000;
     c->snapshot_every = 10000;
+    /* a snapshot once half its size was logged since the last: at most two snapshot bytes
+     * written per byte of log, however large the state */
+    c->snapshot_log_share = 2;
 }
 
 static int parse_member(fl_server_config *c, const char *item, fl_errmsg *m)
@@ -410,7 +414,8 @@ static void raft_config(const srv *s, fl_raft_config *c)
  * snapshot; the sync worker's completions watched. */
 static int open_raft(srv *s, fl_errmsg *m)
 {
-    fl_raft_host_config hc = {.snapshot_every = s->cfg.snapshot_every};
+    fl_raft_host_config hc = {.snapshot_every = s->cfg.snapshot_every,
+                              .snapshot_log_share = s->cfg.snapshot_log_share};
     raft_config(s, &hc.raft);
     char why[160] = "";
     int rc = fl_raft_config_validate(&hc.raft, why, sizeof(why));
@@ -447,6 +452,11 @@ static int open_raft(srv *s, fl_errmsg *m)
 
 static int start(srv *s, fl_errmsg *m)
 {
+#ifdef M_MMAP_THRESHOLD
+    /* A fixed threshold (glibc raises it after each large free): snapshot-sized buffers are
+     * mapped and given back when freed, not kept in the heap at their peak. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
     int rc = fl_loop_init(&s->loop, NULL, m);
     if (rc)
         return rc;

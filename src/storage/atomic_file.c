@@ -30,21 +30,43 @@ static int write_tmp(fl_fs *fs, const char *tmp, const void *data, size_t len, c
     return rc;
 }
 
-int fl_fs_write_atomic(fl_fs *fs, const char *name, const void *data, size_t len, fl_errmsg *m)
+int fl_fs_write_synced(fl_fs *fs, const char *name, const void *data, size_t len, fl_errmsg *m)
 {
-    char tmp[FL_FS_NAME_MAX];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp))
-        return fl_errmsg_set(m, FL_EINVAL, "atomic write: file name too long: %s", name);
     fl_errmsg why;
     const char *what;
-    int rc = write_tmp(fs, tmp, data, len, &what, &why);
+    int rc = write_tmp(fs, name, data, len, &what, &why);
     if (rc)
-        return fl_errmsg_set(m, rc, "atomic write: %s %s/%s: %s", what, fs->where, tmp, why.text);
-    if ((rc = fs->ops->rename(fs, tmp, name, &why)) != 0)
-        return fl_errmsg_set(m, rc, "atomic write: rename %s/%s: %s", fs->where, tmp, why.text);
+        return fl_errmsg_set(m, rc, "atomic write: %s %s/%s: %s", what, fs->where, name, why.text);
+    return 0;
+}
+
+int fl_fs_rename_synced(fl_fs *fs, const char *from, const char *to, fl_errmsg *m)
+{
+    fl_errmsg why;
+    int rc = fs->ops->rename(fs, from, to, &why);
+    if (rc)
+        return fl_errmsg_set(m, rc, "atomic write: rename %s/%s: %s", fs->where, from, why.text);
     if ((rc = fs->ops->sync_dir(fs, &why)) != 0)
         return fl_errmsg_set(m, rc, "atomic write: sync directory %s: %s", fs->where, why.text);
     return 0;
+}
+
+int fl_fs_tmp_name(const char *name, char out[FL_FS_NAME_MAX], fl_errmsg *m)
+{
+    if ((size_t)snprintf(out, FL_FS_NAME_MAX, "%s.tmp", name) >= FL_FS_NAME_MAX)
+        return fl_errmsg_set(m, FL_EINVAL, "atomic write: file name too long: %s", name);
+    return 0;
+}
+
+int fl_fs_write_atomic(fl_fs *fs, const char *name, const void *data, size_t len, fl_errmsg *m)
+{
+    char tmp[FL_FS_NAME_MAX];
+    int rc = fl_fs_tmp_name(name, tmp, m);
+    if (!rc)
+        rc = fl_fs_write_synced(fs, tmp, data, len, m);
+    if (!rc)
+        rc = fl_fs_rename_synced(fs, tmp, name, m);
+    return rc;
 }
 
 int fl_fs_read_file(fl_fs *fs, const char *name, size_t size_max, fl_buf *out, fl_errmsg *m)

@@ -23,6 +23,7 @@
 #define SNAP_FILE    "snapshot"
 #define SNAP_VERSION 1
 #define SNAP_HEADER  13 /* crc, version, wal_seq */
+#define SNAP_NEXT    "snapshot.next" /* a queued one's file before its rename */
 
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,8 @@ int fl_raft_store_open_fs(fl_raft_store *s, fl_fs *fs, const fl_raft_store_opts 
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->staged);
     fl_buf_init(&s->snap_data);
+    fl_buf_init(&s->snap_next);
+    fl_buf_init(&s->job_snap);
     fl_wal_config cfg = {.record_size_max = FL_WAL_RECORD_LEN_LIMIT,
                          .segment_size_max = o ? o->segment_size_max : 0,
                          .faults = o ? (fl_wal_faults *)o->faults : NULL};
@@ -263,28 +266,55 @@ static void compact(fl_raft_store *s)
     s->segments_deleted += deleted;
 }
 
+/* The snapshot file's bytes into b (emptied first). */
+static int encode_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
+                           const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
+                           const fl_raft_entry *entries, fl_buf *b, fl_errmsg *m)
+{
+    fl_buf_reset(b);
+    fl_buf_put_u32(b, 0); /* crc, patched below */
+    fl_buf_put_u8(b, SNAP_VERSION);
+    fl_buf_put_u64(b, s->issued_seq);
+    int rc = fl_raft_record_encode_snapshot(term, vote, meta, data, n, entries, b);
+    if (rc)
+        return fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc));
+    fl_buf_patch_u32(b, 0, fl_crc32c(0, b->data + 4, b->len - 4));
+    return 0;
+}
+
 int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
                                 const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
                                 const fl_raft_entry *entries, fl_errmsg *m)
 {
     fl_buf b;
     fl_buf_init(&b);
-    fl_buf_put_u32(&b, 0); /* crc, patched below */
-    fl_buf_put_u8(&b, SNAP_VERSION);
-    fl_buf_put_u64(&b, s->issued_seq);
-    int rc = fl_raft_record_encode_snapshot(term, vote, meta, data, n, entries, &b);
-    if (rc) {
-        fl_buf_free(&b);
-        return fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc));
-    }
-    fl_buf_patch_u32(&b, 0, fl_crc32c(0, b.data + 4, b.len - 4));
-    rc = fl_fs_write_atomic(s->fs, SNAP_FILE, b.data, b.len, m);
+    /* newer than any queued one: those are dropped, a running job's is not renamed */
+    s->snap_next_ready = false;
+    s->job_snap_dropped = s->syncing && s->job_snap_ready;
+    int rc = encode_snapshot(s, term, vote, meta, data, n, entries, &b, m);
+    if (!rc)
+        rc = fl_fs_write_atomic(s->fs, SNAP_FILE, b.data, b.len, m);
     fl_buf_free(&b);
     if (rc)
         return rc;
     s->delete_before = s->issued_seq; /* every record before it is in the file */
     compact(s);
     return 0;
+}
+
+int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
+                                 const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
+                                 const fl_raft_entry *entries, fl_errmsg *m)
+{
+    int rc = encode_snapshot(s, term, vote, meta, data, n, entries, &s->snap_next, m);
+    s->snap_next_ready = rc == 0;
+    s->snap_next_seq = s->issued_seq;
+    return rc;
+}
+
+bool fl_raft_store_snapshot_queued(const fl_raft_store *s)
+{
+    return s->snap_next_ready;
 }
 
 int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
@@ -323,15 +353,30 @@ int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
 
 /* ---- background sync ---------------------------------------------------------------------- */
 
+/* The job: the WAL written and synced; then a queued snapshot file's bytes into its temp
+ * file, synced. The rename (and the compaction behind it) waits for the job's end
+ * (fl_raft_store_sync_finish): only then is the temp file known durable, on either backend
+ * (fs.h rule 6). It touches only the WAL and the job_ fields. */
 static int sync_job(void *arg)
 {
     fl_raft_store *s = arg;
-    return fl_wal_sync(&s->wal);
+    int rc = fl_wal_sync(&s->wal);
+    if (rc || !s->job_snap_ready)
+        return rc;
+    return fl_fs_write_synced(s->fs, SNAP_NEXT, s->job_snap.data, s->job_snap.len, &s->job_msg);
 }
 
 int fl_raft_store_sync_start(fl_raft_store *s)
 {
     FL_ASSERT(!s->syncing);
+    /* the queued snapshot file goes with this job: the job owns its bytes from now on */
+    fl_buf t = s->job_snap;
+    s->job_snap = s->snap_next;
+    s->snap_next = t;
+    s->job_snap_ready = s->snap_next_ready;
+    s->job_snap_seq = s->snap_next_seq;
+    s->snap_next_ready = false;
+    s->job_msg.text[0] = 0;
     s->syncing = true; /* first: the simulated disk runs the job at once */
     int rc = s->fs->ops->job_start(s->fs, sync_job, s);
     if (rc)
@@ -349,10 +394,19 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
     FL_ASSERT(s->syncing);
     int rc = s->fs->ops->job_finish(s->fs);
     s->syncing = false;
+    bool snap = s->job_snap_ready && !s->job_snap_dropped;
+    s->job_snap_ready = s->job_snap_dropped = false;
+    fl_buf_free(&s->job_snap); /* a snapshot's worth of memory, not kept for the next one */
     if (rc) {
-        fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
+        fl_errmsg_set(m, rc, "%s", snap && s->job_msg.text[0] ? s->job_msg.text
+                                                                : fl_wal_errmsg(&s->wal));
         return rc;
     }
+    /* the temp file is durable: it becomes the snapshot file, and the WAL behind it goes */
+    if (snap && (rc = fl_fs_rename_synced(s->fs, SNAP_NEXT, SNAP_FILE, m)) != 0)
+        return rc;
+    if (snap)
+        s->delete_before = s->job_snap_seq;
     for (size_t off = 0; rc == 0 && off < s->staged.len;) { /* length u32, record; ... */
         uint32_t len = fl_get_u32le(s->staged.data + off);
         FL_ASSERT(s->staged.len - off - 4 >= len); /* we wrote these bytes ourselves */
@@ -373,6 +427,8 @@ void fl_raft_store_close(fl_raft_store *s)
         (void)s->fs->ops->job_finish(s->fs); /* the WAL must be ours again before it goes */
     s->syncing = false;
     fl_buf_free(&s->staged);
+    fl_buf_free(&s->snap_next);
+    fl_buf_free(&s->job_snap);
     fl_raft_store_release(s);
     fl_wal_close(&s->wal);
     fl_buf_free(&s->scratch);

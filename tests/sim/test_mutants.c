@@ -23,9 +23,11 @@ static const struct {
     {"commit-prev-term", "leader completeness|state machine safety|log matching"},
     {"vote-no-log-check", "leader completeness|state machine safety|log matching"},
     {"vote-before-durable", "election safety|log matching|state machine safety"},
-    /* a follower that lost acknowledged entries in a crash: committed entries vanish, or the
-     * leader, trusting the acknowledgement, can never bring it up to date */
-    {"ack-before-durable", "leader completeness|state machine safety|log matching|liveness"},
+    /* a follower that lost acknowledged entries in a crash: committed entries vanish (or are
+     * found on no majority), or the leader, trusting the acknowledgement, can never bring it
+     * up to date */
+    {"ack-before-durable",
+     "commit quorum|leader completeness|state machine safety|log matching|liveness"},
     {"accept-stale-term", "state machine safety|log matching|leader completeness"},
     {"truncate-matching", "state machine safety"},
     {"no-step-down", "election safety|split brain"},
