@@ -53,6 +53,12 @@ typedef struct fl_raft_host_env {
      * of a snapshot of index. Both return 0 or an FL_E code (the node stops). */
     int (*snapshot)(void *arg, fl_buf *out);
     int (*restore)(void *arg, fl_index index, const uint8_t *bytes, size_t len);
+    /* Optional: start taking the state machine's bytes as they are now (index is its applied
+     * index) without waiting for them; hand them over later with fl_raft_host_snapshot_done.
+     * The server forks: the child serializes the copy-on-write image of this moment while the
+     * loop goes on. Returns 0, or an FL_E code (no snapshot this time). NULL: env.snapshot,
+     * at once, on the caller's thread (the simulator). */
+    int (*snapshot_start)(void *arg, fl_index index);
     /* The node cannot go on (failed write or sync, out of memory, a snapshot too big): stop
      * it. The host does nothing more after this. */
     void (*fatal)(void *arg, int code, const char *what);
@@ -85,6 +91,7 @@ typedef struct fl_raft_host {
     uint32_t snapshot_every;
     uint32_t snapshot_log_share;
     uint64_t applied_bytes; /* entry bytes applied since the last snapshot (taken or installed) */
+    fl_index snapshot_started; /* env.snapshot_start's index, until its bytes come; 0: none */
     bool raft_up, store_up;
     bool failed;   /* env.fatal was called: nothing more is done */
     bool sync_now; /* sync at the end of this step (env.sync_soon is NULL) */
@@ -125,6 +132,11 @@ void fl_raft_host_sync(fl_raft_host *h);
  * meanwhile, starts now or, with env.sync_soon, when the environment calls
  * fl_raft_host_sync. */
 void fl_raft_host_sync_done(fl_raft_host *h);
+/* The bytes env.snapshot_start(index) promised (rc: 0, or why there are none: another one is
+ * tried after more entries). Takes them: *bytes is left empty. Ignored when stale: not the
+ * index started, or the node stopped. An installed snapshot at or past index that came
+ * meanwhile wins. */
+void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf *bytes);
 /* Real files: the fd that becomes readable when a sync job finished; -1 otherwise. */
 int fl_raft_host_sync_fd(const fl_raft_host *h);
 

@@ -43,32 +43,23 @@ static void save_snapshot(fl_raft_host *h, bool installed)
         fl__host_sync_soon(h);
 }
 
-/* Every snapshot_every applied entries (and not while a received one is being installed;
- * with snapshot_log_share, not before the entries applied since weigh that share of the last
- * snapshot): the state machine's bytes become the node's snapshot. */
-void fl__host_maybe_snapshot(fl_raft_host *h)
+/* stage_local holds the state machine's bytes as of index: they become the node's snapshot,
+ * unless a snapshot at or past index (an installed one) overtook them while they were taken. */
+static void take(fl_raft_host *h, fl_index index)
 {
     const fl_raft *r = &h->r;
-    fl_index applied = fl_raft_applied_of(r);
-    if (h->failed || !h->snapshot_every || fl_raft_install_pending(r) ||
-        applied < fl_raft_snapshot_of(r)->index + h->snapshot_every ||
-        (h->snapshot_log_share && (uint64_t)h->snapshot_log_share * h->applied_bytes < h->snap.len))
-        return;
-    h->applied_bytes = 0;
-    fl_buf_reset(&h->stage_local);
-    int rc = h->env.snapshot(h->env.arg, &h->stage_local);
-    if (rc || h->stage_local.err) {
-        fl__host_fatal(h, rc ? rc : h->stage_local.err, "state machine snapshot failed: %s",
-                       fl_strerror(rc ? rc : h->stage_local.err));
+    if (index <= fl_raft_snapshot_of(r)->index || fl_raft_install_pending(r)) {
+        fl_buf_free(&h->stage_local);
+        h->stage_local.cap_max = h->snap.cap_max;
         return;
     }
     fl_raft_event ev = {.type = FL_RAFT_EV_SNAPSHOT, .now_ns = h->env.now(h->env.arg)};
-    ev.u.snapshot.index = applied;
+    ev.u.snapshot.index = index;
     ev.u.snapshot.size = h->stage_local.len;
     ev.u.snapshot.crc = fl_crc32c(0, h->stage_local.data, h->stage_local.len);
     fl_raft_role before = fl_raft_role_of(r);
     fl_raft_update up;
-    rc = fl_raft_step(&h->r, &ev, &up);
+    int rc = fl_raft_step(&h->r, &ev, &up);
     FL_ASSERT(rc == 0); /* newer than the last one, within applied: checked above */
     swap_bufs(&h->snap, &h->stage_local);
     fl_buf_free(&h->stage_local); /* the old snapshot: its memory back, not kept for the next */
@@ -77,6 +68,57 @@ void fl__host_maybe_snapshot(fl_raft_host *h)
     fl__host_after_step(h, &up, before);
     if (!h->failed)
         save_snapshot(h, false);
+}
+
+/* Every snapshot_every applied entries (and not while a received one is being installed or
+ * one of ours is being taken; with snapshot_log_share, not before the entries applied since
+ * weigh that share of the last snapshot): the state machine's bytes become the node's
+ * snapshot, at once (env.snapshot) or when env.snapshot_start's bytes arrive. */
+void fl__host_maybe_snapshot(fl_raft_host *h)
+{
+    const fl_raft *r = &h->r;
+    fl_index applied = fl_raft_applied_of(r);
+    if (h->failed || !h->snapshot_every || h->snapshot_started || fl_raft_install_pending(r) ||
+        applied < fl_raft_snapshot_of(r)->index + h->snapshot_every ||
+        (h->snapshot_log_share && (uint64_t)h->snapshot_log_share * h->applied_bytes < h->snap.len))
+        return;
+    h->applied_bytes = 0;
+    if (h->env.snapshot_start) {
+        h->snapshot_started = applied;
+        if (h->env.snapshot_start(h->env.arg, applied) != 0)
+            h->snapshot_started = 0; /* none this time: tried again after more entries */
+        return;
+    }
+    fl_buf_reset(&h->stage_local);
+    int rc = h->env.snapshot(h->env.arg, &h->stage_local);
+    if (rc || h->stage_local.err) {
+        fl__host_fatal(h, rc ? rc : h->stage_local.err, "state machine snapshot failed: %s",
+                       fl_strerror(rc ? rc : h->stage_local.err));
+        return;
+    }
+    take(h, applied);
+}
+
+void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf *bytes)
+{
+    if (h->failed || !h->snapshot_started || index != h->snapshot_started)
+        return;
+    h->snapshot_started = 0;
+    if (rc)
+        return; /* tried again after more entries */
+    if (bytes->err || bytes->len > h->snap.cap_max) { /* as env.snapshot's would */
+        int e = bytes->err ? bytes->err : FL_ETOOBIG;
+        fl__host_fatal(h, e, "state machine snapshot failed: %s", fl_strerror(e));
+        return;
+    }
+    fl_buf_free(&h->stage_local);
+    swap_bufs(&h->stage_local, bytes);
+    h->stage_local.cap_max = h->snap.cap_max;
+    take(h, index);
+    if (!h->stepping && h->sync_now) { /* no step ends here to start the file's job */
+        h->sync_now = false;
+        fl_raft_host_sync(h);
+    }
 }
 
 /* InstallSnapshot on this node: stage chunks; an install request makes the staged bytes the

@@ -279,6 +279,11 @@ static void env_fatal(void *arg, int code, const char *what)
     fl__srv_fatal(arg, code, what);
 }
 
+static int env_snapshot_start(void *arg, fl_index index)
+{
+    return fl__srv_snapshot_start(arg, index);
+}
+
 /* ---- operations into the core ---------------------------------------------------------------- */
 
 int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index)
@@ -389,6 +394,7 @@ static const fl_raft_host_env env_template = {
     .snapshot = env_snapshot,
     .restore = env_restore,
     .fatal = env_fatal,
+    .snapshot_start = env_snapshot_start,
 };
 
 static void raft_config(const srv *s, fl_raft_config *c)
@@ -463,7 +469,7 @@ static int start(srv *s, fl_errmsg *m)
     if (getrandom(&s->client_id_base, sizeof(s->client_id_base), 0) < 0)
         s->client_id_base = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
     s->tick_deadline = FL_TIME_NEVER;
-    s->lfd = s->sigfd = -1;
+    s->lfd = s->sigfd = s->snap_fd = -1;
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->stamp);
     s->fwd_ring = calloc(SRV_OPS_MAX, sizeof(fwd_rec));
@@ -488,6 +494,7 @@ static int start(srv *s, fl_errmsg *m)
 
 static void stop(srv *s)
 {
+    fl__srv_snapshot_stop(s);
     fl__conn_close_all(s);
     fl__ops_close_all(s);
     fl__ops_drain_pool(s);

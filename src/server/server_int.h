@@ -13,6 +13,8 @@
 #include "faultline/resp.h"
 #include "faultline/server.h"
 
+#include <sys/types.h>
+
 #define SRV_OPS_MAX         65536 /* client operations in flight, whole node */
 #define SRV_PIPELINE_MAX    1024  /* operations in flight on one connection */
 #define SRV_HOUSEKEEP_NS    (10 * FL_NS_PER_MS)
@@ -177,6 +179,12 @@ struct srv {
     uint64_t commands, connections_total, rejected_conns;
     uint32_t clients_max; /* cfg.clients_max, lowered to what the fd limit allows */
     fl_index expiry_noop; /* the index of a noop proposed to expire keys, 0 = none */
+    /* a snapshot being serialized by a forked child (server_snap.c) */
+    pid_t snap_pid; /* 0: none */
+    int snap_fd;
+    fl_loop_watch snap_watch;
+    fl_index snap_index;
+    fl_buf snap_bytes;
 };
 
 /* server.c */
@@ -201,6 +209,10 @@ int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index);
 int fl__srv_transfer(srv *s, fl_node_id to);
 void fl__srv_fatal(srv *s, int code, const char *what);
 const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
+
+/* server_snap.c: env.snapshot_start (a forked child serializes the kv), and its end at stop */
+int fl__srv_snapshot_start(srv *s, fl_index index);
+void fl__srv_snapshot_stop(srv *s);
 
 /* server_ops.c */
 op *fl__op_new(srv *s, conn *c);

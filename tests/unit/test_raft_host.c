@@ -3,6 +3,7 @@
  * cannot stage. */
 #include "test.h"
 
+#include "faultline/assert.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/raft_host.h"
@@ -56,6 +57,17 @@ static int t_restore(void *arg, fl_index index, const uint8_t *p, size_t len)
 {
     (void)arg, (void)p, (void)len;
     E.applied = index;
+    return 0;
+}
+
+static fl_index started[4];
+static size_t n_started;
+
+static int t_snapshot_start(void *arg, fl_index index)
+{
+    (void)arg;
+    FL_ASSERT(n_started < 4);
+    started[n_started++] = index;
     return 0;
 }
 
@@ -182,6 +194,80 @@ TEST(host_stops_on_a_snapshot_too_big_to_stage)
     fl_raft_update up;
     CHECK_EQ(fl_raft_host_step(&h, &ev, &up), FL_ESTOPPED); /* nothing more after a stop */
     fl_buf_free(&wire);
+    fl_raft_host_close(&h);
+    fl_simdisk_free(d);
+}
+
+static void propose_n(fl_raft_host *h, fl_simdisk *d, int n)
+{
+    for (int i = 0; i < n; i++) {
+        fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE, .u.propose = {(const uint8_t *)"x", 1}};
+        fl_raft_update up;
+        FL_ASSERT(fl_raft_host_step(h, &ev, &up) == 0);
+        disk_done(d, h);
+        disk_done(d, h);
+    }
+}
+
+static bool snapshot_file(fl_simdisk *d)
+{
+    fl_fs_view v;
+    fl_fs *fs = fl_simdisk_fs(d);
+    if (fs->ops->read_all(fs, "snapshot", &v, NULL) != 0)
+        return false;
+    fs->ops->release(fs, &v);
+    return true;
+}
+
+/* env.snapshot_start (the server's forked child): the host starts one snapshot at a time and
+ * takes the bytes when they come, at the index they were started at; the file is written by
+ * the next sync job and renamed when it is done; a failed one is tried again, a stale answer
+ * ignored. A second host recovers the snapshot from the file. */
+TEST(host_takes_a_snapshot_whose_bytes_come_later)
+{
+    memset(&E, 0, sizeof(E));
+    n_started = 0;
+    fl_simdisk *d = fl_simdisk_new("host test", 1 << 24, NULL, NULL);
+    fl_raft_host_config c;
+    host_config(&c, 1, 1);
+    c.snapshot_every = 3;
+    fl_raft_host_env e = env;
+    e.snapshot_start = t_snapshot_start;
+    fl_raft_host h;
+    fl_errmsg m;
+    CHECK_EQ(fl_raft_host_open(&h, fl_simdisk_fs(d), &c, &e, &m), 0);
+    E.deadline = fl_raft_deadline_of(fl_raft_host_raft(&h));
+    for (int i = 0; i < 20 && fl_raft_role_of(fl_raft_host_raft(&h)) != FL_RAFT_LEADER; i++) {
+        tick_to_deadline(&h);
+        disk_done(d, &h);
+    }
+    CHECK_EQ(fl_raft_role_of(fl_raft_host_raft(&h)), FL_RAFT_LEADER);
+    propose_n(&h, d, 8);
+    CHECK_EQ(n_started, 1); /* one at a time, however many entries went by */
+    fl_index at = started[0];
+    CHECK(at >= 3 && at < fl_raft_applied_of(fl_raft_host_raft(&h)));
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_buf_put_str(&b, "state");
+    fl_raft_host_snapshot_done(&h, at + 1, 0, &b); /* not the one started: ignored */
+    CHECK_EQ(h.stats.snapshots_taken, 0);
+    fl_raft_host_snapshot_done(&h, at, FL_EIO, &b); /* failed: none, and tried again */
+    CHECK_EQ(h.stats.snapshots_taken, 0);
+    propose_n(&h, d, 4);
+    CHECK_EQ(n_started, 2);
+    at = started[1];
+    fl_raft_host_snapshot_done(&h, at, 0, &b);
+    CHECK_EQ(b.len, 0); /* taken */
+    CHECK_EQ(h.stats.snapshots_taken, 1);
+    CHECK_EQ(fl_raft_snapshot_of(fl_raft_host_raft(&h))->index, at);
+    CHECK(h.snap.len == 5 && memcmp(h.snap.data, "state", 5) == 0);
+    CHECK(!snapshot_file(d)); /* the job writes it; the rename waits for the job's end */
+    disk_done(d, &h);
+    CHECK(snapshot_file(d));
+    fl_raft_host_close(&h);
+    CHECK_EQ(fl_raft_host_open(&h, fl_simdisk_fs(d), &c, &e, &m), 0);
+    CHECK_EQ(fl_raft_snapshot_of(fl_raft_host_raft(&h))->index, at);
+    fl_buf_free(&b);
     fl_raft_host_close(&h);
     fl_simdisk_free(d);
 }
