@@ -99,6 +99,7 @@ typedef struct fl_raft_host {
     fl_buf snap;        /* this node's snapshot: the state machine's bytes (raft.h) */
     fl_buf stage;       /* an InstallSnapshot being received */
     fl_buf stage_local; /* a snapshot being taken */
+    fl_buf snap_retired; /* a replaced snapshot the store's running job still writes */
     fl_buf scratch;
     fl_raft_entry *decode_entries;
     uint64_t persist_seq;  /* highest persist request appended */
@@ -132,11 +133,13 @@ void fl_raft_host_sync(fl_raft_host *h);
  * meanwhile, starts now or, with env.sync_soon, when the environment calls
  * fl_raft_host_sync. */
 void fl_raft_host_sync_done(fl_raft_host *h);
-/* The bytes env.snapshot_start(index) promised (rc: 0, or why there are none: another one is
+/* The bytes env.snapshot_start(index) promised, and their CRC32C (computed as they came, so
+ * that the loop does not pass over them again); rc: 0, or why there are none (another one is
  * tried after more entries). Takes them: *bytes is left empty. Ignored when stale: not the
  * index started, or the node stopped. An installed snapshot at or past index that came
  * meanwhile wins. */
-void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf *bytes);
+void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf *bytes,
+                                uint32_t crc);
 /* Real files: the fd that becomes readable when a sync job finished; -1 otherwise. */
 int fl_raft_host_sync_fd(const fl_raft_host *h);
 

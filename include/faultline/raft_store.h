@@ -65,12 +65,17 @@ typedef struct fl_raft_store {
     /* background sync */
     fl_buf staged; /* records appended while syncing: length u32, payload; ... */
     bool syncing;  /* a sync job runs: the WAL is the job's */
-    /* a snapshot file queued for the next job (fl_raft_store_queue_snapshot) */
-    fl_buf snap_next;
+    /* a snapshot file queued for the next job (fl_raft_store_queue_snapshot): its head and
+     * tail encoded, the caller's bytes in between borrowed */
+    fl_buf snap_next, snap_next_tail;
+    const uint8_t *snap_next_data;
+    size_t snap_next_len;
     bool snap_next_ready;
     uint64_t snap_next_seq; /* the WAL seq it names: compaction up to it once it is written */
     /* the job's own while it runs: the file it writes, why it failed */
-    fl_buf job_snap;
+    fl_buf job_snap, job_snap_tail;
+    const uint8_t *job_snap_data;
+    size_t job_snap_len;
     bool job_snap_ready;
     bool job_snap_dropped; /* a newer one was saved meanwhile: this one is not renamed */
     uint64_t job_snap_seq;
@@ -98,16 +103,19 @@ int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
                                 const fl_raft_entry *entries, fl_errmsg *m);
 /* The same file, its bytes written and synced by the next background sync job instead (off
  * the caller's thread, after that job's WAL sync), then renamed into place with a sync of the
- * directory by fl_raft_store_sync_finish, and the obsolete segments deleted: the bytes are
- * encoded now, into memory the store keeps until then; a newer one queued before the job
- * starts replaces it. A job's result covers its snapshot file: a request appended before this
- * call and reported durable once that job finished has the file durable too (an
- * InstallSnapshot). Returns 0 or FL_ENOMEM (reason in m). */
+ * directory by fl_raft_store_sync_finish, and the obsolete segments deleted. What precedes and
+ * follows the snapshot's bytes is encoded now; the bytes themselves (data, meta->size of them)
+ * are borrowed, not copied: the caller keeps them valid and unchanged while
+ * fl_raft_store_uses says so. A newer one queued before the job starts replaces it. A job's
+ * result covers its snapshot file: a request appended before this call and reported durable
+ * once that job finished has the file durable too. Returns 0 or FL_ENOMEM (reason in m). */
 int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
                                  const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
                                  const fl_raft_entry *entries, fl_errmsg *m);
 /* A snapshot file waits for the next job (which should start even if nothing was appended). */
 bool fl_raft_store_snapshot_queued(const fl_raft_store *s);
+/* The store still needs the bytes at p (queued, or a running job writes them). */
+bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p);
 /* The recovered state, pointing into s (valid until fl_raft_store_release or close). */
 void fl_raft_store_durable(const fl_raft_store *s, fl_raft_durable *d);
 /* Frees the recovered state, snapshot bytes included (fl_raft_init copies what it needs). */

@@ -78,6 +78,7 @@ void fl_raft_host_sync_done(fl_raft_host *h)
         return;
     }
     h->stats.syncs++;
+    fl__host_snapshot_retired(h);
     h->reported_seq = h->sync_seq;
     fl_raft_event ev = {.type = FL_RAFT_EV_PERSISTED, .u.seq = h->sync_seq};
     fl_raft_update up;
@@ -190,6 +191,7 @@ int fl_raft_host_open(fl_raft_host *h, fl_fs *fs, const fl_raft_host_config *c,
     fl_buf_init(&h->snap);
     fl_buf_init(&h->stage);
     fl_buf_init(&h->stage_local);
+    fl_buf_init(&h->snap_retired);
     fl_buf_init(&h->scratch);
     h->snap.cap_max = h->stage.cap_max = h->stage_local.cap_max = snap_max; /* they swap */
     h->decode_entries = calloc(FL_WIRE_ENTRIES_MAX, sizeof(fl_raft_entry));
@@ -237,5 +239,6 @@ void fl_raft_host_close(fl_raft_host *h)
     fl_buf_free(&h->snap);
     fl_buf_free(&h->stage);
     fl_buf_free(&h->stage_local);
+    fl_buf_free(&h->snap_retired);
     fl_buf_free(&h->scratch);
 }

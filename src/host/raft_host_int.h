@@ -14,5 +14,7 @@ void fl__host_sync_soon(fl_raft_host *h);
 /* raft_host_snap.c */
 void fl__host_snapshot_io(fl_raft_host *h, const fl_raft_update *up);
 void fl__host_maybe_snapshot(fl_raft_host *h);
+/* After a sync job: old snapshot bytes the store no longer writes are freed. */
+void fl__host_snapshot_retired(fl_raft_host *h);
 
 #endif

@@ -43,9 +43,31 @@ static void save_snapshot(fl_raft_host *h, bool installed)
         fl__host_sync_soon(h);
 }
 
+/* The node's previous snapshot bytes, just replaced in snap: freed, or kept aside while the
+ * store still writes them (fl_raft_store_queue_snapshot borrows them). A queued file is
+ * replaced before this is called, so only a running job's can be in use: one slot does. */
+static void retire(fl_raft_host *h, fl_buf *old)
+{
+    if (h->snap_retired.data && !fl_raft_store_uses(&h->store, h->snap_retired.data))
+        fl_buf_free(&h->snap_retired);
+    if (fl_raft_store_uses(&h->store, old->data)) {
+        FL_ASSERT(h->snap_retired.data == NULL);
+        swap_bufs(&h->snap_retired, old);
+    }
+    size_t cap_max = old->cap_max;
+    fl_buf_free(old);
+    old->cap_max = cap_max;
+}
+
+void fl__host_snapshot_retired(fl_raft_host *h)
+{
+    if (h->snap_retired.data && !fl_raft_store_uses(&h->store, h->snap_retired.data))
+        fl_buf_free(&h->snap_retired);
+}
+
 /* stage_local holds the state machine's bytes as of index: they become the node's snapshot,
  * unless a snapshot at or past index (an installed one) overtook them while they were taken. */
-static void take(fl_raft_host *h, fl_index index)
+static void take(fl_raft_host *h, fl_index index, uint32_t crc)
 {
     const fl_raft *r = &h->r;
     if (index <= fl_raft_snapshot_of(r)->index || fl_raft_install_pending(r)) {
@@ -56,18 +78,17 @@ static void take(fl_raft_host *h, fl_index index)
     fl_raft_event ev = {.type = FL_RAFT_EV_SNAPSHOT, .now_ns = h->env.now(h->env.arg)};
     ev.u.snapshot.index = index;
     ev.u.snapshot.size = h->stage_local.len;
-    ev.u.snapshot.crc = fl_crc32c(0, h->stage_local.data, h->stage_local.len);
+    ev.u.snapshot.crc = crc;
     fl_raft_role before = fl_raft_role_of(r);
     fl_raft_update up;
     int rc = fl_raft_step(&h->r, &ev, &up);
     FL_ASSERT(rc == 0); /* newer than the last one, within applied: checked above */
     swap_bufs(&h->snap, &h->stage_local);
-    fl_buf_free(&h->stage_local); /* the old snapshot: its memory back, not kept for the next */
-    h->stage_local.cap_max = h->snap.cap_max;
     h->stats.snapshots_taken++;
     fl__host_after_step(h, &up, before);
     if (!h->failed)
         save_snapshot(h, false);
+    retire(h, &h->stage_local); /* the old snapshot: its memory back, not kept for the next */
 }
 
 /* Every snapshot_every applied entries (and not while a received one is being installed or
@@ -96,10 +117,11 @@ void fl__host_maybe_snapshot(fl_raft_host *h)
                        fl_strerror(rc ? rc : h->stage_local.err));
         return;
     }
-    take(h, applied);
+    take(h, applied, fl_crc32c(0, h->stage_local.data, h->stage_local.len));
 }
 
-void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf *bytes)
+void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf *bytes,
+                                uint32_t crc)
 {
     if (h->failed || !h->snapshot_started || index != h->snapshot_started)
         return;
@@ -114,7 +136,7 @@ void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf 
     fl_buf_free(&h->stage_local);
     swap_bufs(&h->stage_local, bytes);
     h->stage_local.cap_max = h->snap.cap_max;
-    take(h, index);
+    take(h, index, crc);
     if (!h->stepping && h->sync_now) { /* no step ends here to start the file's job */
         h->sync_now = false;
         fl_raft_host_sync(h);
@@ -140,11 +162,10 @@ void fl__host_snapshot_io(fl_raft_host *h, const fl_raft_update *up)
     if (up->persist.seq && up->persist.install) {
         FL_ASSERT(h->stage.len == up->persist.install_meta.size); /* the core checked its CRC */
         swap_bufs(&h->snap, &h->stage);
-        fl_buf_free(&h->stage); /* the old snapshot */
-        h->stage.cap_max = h->snap.cap_max;
         h->stats.snapshots_installed++;
         h->applied_bytes = 0;
         save_snapshot(h, true);
+        retire(h, &h->stage); /* the old snapshot */
     }
     if (!up->restore_index || h->failed)
         return;

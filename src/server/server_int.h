@@ -185,6 +185,7 @@ struct srv {
     fl_loop_watch snap_watch;
     fl_index snap_index;
     fl_buf snap_bytes;
+    uint32_t snap_crc; /* of snap_bytes, as they come */
 };
 
 /* server.c */

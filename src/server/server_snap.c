@@ -14,6 +14,7 @@
  * Invariant: snap_pid != 0 exactly while a child runs and snap_fd is its pipe (watched). */
 #include "server_int.h"
 
+#include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/log.h"
 
@@ -27,7 +28,7 @@
 
 #define PIPE_BYTES  (1 << 20) /* asked of the kernel (F_SETPIPE_SZ) */
 #define READ_CHUNK  (1 << 20)
-#define READS_AT_ONCE 8 /* per readable event: the loop's other work goes on in between */
+#define READS_AT_ONCE 2 /* per readable event: the loop's other work goes on in between */
 
 /* Closes every descriptor from first on (the child's copies of sockets and files). */
 static void close_from(int first)
@@ -76,7 +77,8 @@ static void finish(srv *s, bool eof)
     bool ok = eof && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok)
         FL_WARN("snapshot: the serializing child failed (status %d); trying again later", status);
-    fl_raft_host_snapshot_done(&s->host, s->snap_index, ok ? 0 : FL_EIO, &s->snap_bytes);
+    fl_raft_host_snapshot_done(&s->host, s->snap_index, ok ? 0 : FL_EIO, &s->snap_bytes,
+                               s->snap_crc);
     fl_buf_free(&s->snap_bytes);
 }
 
@@ -93,8 +95,10 @@ static void snap_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         }
         ssize_t n = read(s->snap_fd, p, READ_CHUNK);
         s->snap_bytes.len -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
-        if (n > 0)
+        if (n > 0) {
+            s->snap_crc = fl_crc32c(s->snap_crc, p, (size_t)n);
             continue;
+        }
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             return;
         finish(s, n == 0);
@@ -128,6 +132,7 @@ int fl__srv_snapshot_start(srv *s, fl_index index)
     s->snap_pid = pid;
     s->snap_fd = p[0];
     s->snap_index = index;
+    s->snap_crc = 0;
     fl_buf_init(&s->snap_bytes);
     if (fl_loop_watch_start(&s->loop, &s->snap_watch, p[0], FL_LOOP_READ, snap_io, s) != 0) {
         kill(pid, SIGKILL);

@@ -195,6 +195,8 @@ int fl_raft_store_open_fs(fl_raft_store *s, fl_fs *fs, const fl_raft_store_opts 
     fl_buf_init(&s->snap_data);
     fl_buf_init(&s->snap_next);
     fl_buf_init(&s->job_snap);
+    fl_buf_init(&s->snap_next_tail);
+    fl_buf_init(&s->job_snap_tail);
     fl_wal_config cfg = {.record_size_max = FL_WAL_RECORD_LEN_LIMIT,
                          .segment_size_max = o ? o->segment_size_max : 0,
                          .faults = o ? (fl_wal_faults *)o->faults : NULL};
@@ -290,6 +292,7 @@ int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
     fl_buf_init(&b);
     /* newer than any queued one: those are dropped, a running job's is not renamed */
     s->snap_next_ready = false;
+    s->snap_next_data = NULL;
     s->job_snap_dropped = s->syncing && s->job_snap_ready;
     int rc = encode_snapshot(s, term, vote, meta, data, n, entries, &b, m);
     if (!rc)
@@ -306,10 +309,26 @@ int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote
                                  const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
                                  const fl_raft_entry *entries, fl_errmsg *m)
 {
-    int rc = encode_snapshot(s, term, vote, meta, data, n, entries, &s->snap_next, m);
+    fl_buf *h = &s->snap_next, *t = &s->snap_next_tail;
+    fl_buf_reset(h);
+    fl_buf_reset(t);
+    fl_buf_put_u32(h, 0); /* crc: the job's, once it has all three pieces */
+    fl_buf_put_u8(h, SNAP_VERSION);
+    fl_buf_put_u64(h, s->issued_seq);
+    int rc = fl_raft_record_encode_snapshot_head(term, vote, meta, h);
+    if (!rc)
+        rc = fl_raft_record_encode_snapshot_tail(n, entries, t);
     s->snap_next_ready = rc == 0;
     s->snap_next_seq = s->issued_seq;
-    return rc;
+    s->snap_next_data = data;
+    s->snap_next_len = (size_t)meta->size;
+    return rc ? fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc)) : 0;
+}
+
+bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p)
+{
+    return p && ((s->snap_next_ready && s->snap_next_data == p) ||
+                 (s->syncing && s->job_snap_ready && s->job_snap_data == p));
 }
 
 bool fl_raft_store_snapshot_queued(const fl_raft_store *s)
@@ -363,7 +382,13 @@ static int sync_job(void *arg)
     int rc = fl_wal_sync(&s->wal);
     if (rc || !s->job_snap_ready)
         return rc;
-    return fl_fs_write_synced(s->fs, SNAP_NEXT, s->job_snap.data, s->job_snap.len, &s->job_msg);
+    fl_buf *h = &s->job_snap, *t = &s->job_snap_tail;
+    uint32_t crc = fl_crc32c(0, h->data + 4, h->len - 4);
+    crc = fl_crc32c(crc, s->job_snap_data, s->job_snap_len);
+    fl_buf_patch_u32(h, 0, fl_crc32c(crc, t->data, t->len));
+    fl_fs_part parts[] = {{h->data, h->len}, {s->job_snap_data, s->job_snap_len},
+                          {t->data, t->len}};
+    return fl_fs_write_synced(s->fs, SNAP_NEXT, parts, 3, &s->job_msg);
 }
 
 int fl_raft_store_sync_start(fl_raft_store *s)
@@ -373,9 +398,15 @@ int fl_raft_store_sync_start(fl_raft_store *s)
     fl_buf t = s->job_snap;
     s->job_snap = s->snap_next;
     s->snap_next = t;
+    t = s->job_snap_tail;
+    s->job_snap_tail = s->snap_next_tail;
+    s->snap_next_tail = t;
     s->job_snap_ready = s->snap_next_ready;
     s->job_snap_seq = s->snap_next_seq;
+    s->job_snap_data = s->snap_next_data;
+    s->job_snap_len = s->snap_next_len;
     s->snap_next_ready = false;
+    s->snap_next_data = NULL;
     s->job_msg.text[0] = 0;
     s->syncing = true; /* first: the simulated disk runs the job at once */
     int rc = s->fs->ops->job_start(s->fs, sync_job, s);
@@ -396,7 +427,8 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
     s->syncing = false;
     bool snap = s->job_snap_ready && !s->job_snap_dropped;
     s->job_snap_ready = s->job_snap_dropped = false;
-    fl_buf_free(&s->job_snap); /* a snapshot's worth of memory, not kept for the next one */
+    s->job_snap_data = NULL; /* the caller's bytes are its own again */
+    fl_buf_free(&s->job_snap_tail); /* the log after it: not kept for the next one */
     if (rc) {
         fl_errmsg_set(m, rc, "%s", snap && s->job_msg.text[0] ? s->job_msg.text
                                                                 : fl_wal_errmsg(&s->wal));
@@ -429,6 +461,8 @@ void fl_raft_store_close(fl_raft_store *s)
     fl_buf_free(&s->staged);
     fl_buf_free(&s->snap_next);
     fl_buf_free(&s->job_snap);
+    fl_buf_free(&s->snap_next_tail);
+    fl_buf_free(&s->job_snap_tail);
     fl_raft_store_release(s);
     fl_wal_close(&s->wal);
     fl_buf_free(&s->scratch);

@@ -49,9 +49,8 @@ static void put_entries(fl_buf *b, size_t n, const fl_raft_entry *entries)
     }
 }
 
-int fl_raft_record_encode_snapshot(fl_term term, fl_node_id vote, const fl_raft_snapshot_meta *m,
-                                   const uint8_t *data, size_t n, const fl_raft_entry *entries,
-                                   fl_buf *b)
+int fl_raft_record_encode_snapshot_head(fl_term term, fl_node_id vote,
+                                        const fl_raft_snapshot_meta *m, fl_buf *b)
 {
     fl_buf_put_u8(b, KIND_SNAPSHOT);
     fl_buf_put_u8(b, 0);
@@ -63,11 +62,24 @@ int fl_raft_record_encode_snapshot(fl_term term, fl_node_id vote, const fl_raft_
     fl_buf_put_u32(b, m->crc);
     fl_buf_put_u16(b, (uint16_t)fl_raft_conf_encoded_size(&m->conf));
     int rc = fl_raft_conf_encode(&m->conf, b);
+    return rc ? rc : b->err;
+}
+
+int fl_raft_record_encode_snapshot_tail(size_t n, const fl_raft_entry *entries, fl_buf *b)
+{
+    put_entries(b, n, entries);
+    return b->err;
+}
+
+int fl_raft_record_encode_snapshot(fl_term term, fl_node_id vote, const fl_raft_snapshot_meta *m,
+                                   const uint8_t *data, size_t n, const fl_raft_entry *entries,
+                                   fl_buf *b)
+{
+    int rc = fl_raft_record_encode_snapshot_head(term, vote, m, b);
     if (rc)
         return rc;
     fl_buf_put_bytes(b, data, (size_t)m->size);
-    put_entries(b, n, entries);
-    return b->err;
+    return fl_raft_record_encode_snapshot_tail(n, entries, b);
 }
 
 int fl_raft_record_encode(const fl_raft_update *up, fl_buf *b)

@@ -249,14 +249,14 @@ TEST(host_takes_a_snapshot_whose_bytes_come_later)
     fl_buf b;
     fl_buf_init(&b);
     fl_buf_put_str(&b, "state");
-    fl_raft_host_snapshot_done(&h, at + 1, 0, &b); /* not the one started: ignored */
+    fl_raft_host_snapshot_done(&h, at + 1, 0, &b, fl_crc32c(0, "state", 5)); /* not the one started: ignored */
     CHECK_EQ(h.stats.snapshots_taken, 0);
-    fl_raft_host_snapshot_done(&h, at, FL_EIO, &b); /* failed: none, and tried again */
+    fl_raft_host_snapshot_done(&h, at, FL_EIO, &b, 0); /* failed: none, and tried again */
     CHECK_EQ(h.stats.snapshots_taken, 0);
     propose_n(&h, d, 4);
     CHECK_EQ(n_started, 2);
     at = started[1];
-    fl_raft_host_snapshot_done(&h, at, 0, &b);
+    fl_raft_host_snapshot_done(&h, at, 0, &b, fl_crc32c(0, "state", 5));
     CHECK_EQ(b.len, 0); /* taken */
     CHECK_EQ(h.stats.snapshots_taken, 1);
     CHECK_EQ(fl_raft_snapshot_of(fl_raft_host_raft(&h))->index, at);
