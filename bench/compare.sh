@@ -2,8 +2,9 @@
 # compare.sh: faultline's 3-node cluster beside the single node it replaces, measured side by
 # side in one run (issue 16's tables): redis-server with appendonly yes, appendfsync always
 # (every write fsynced before its reply, like ours), a local 3-node faultline cluster (every
-# write fsynced on a majority, reads by ReadIndex), and etcd 3.4 when `etcd` is installed (not
-# driven yet: noted). Each row runs redis first, then faultline, under the same load:
+# write fsynced on a majority, reads by ReadIndex), and, when `etcd` is installed (Debian
+# etcd-server 3.4), three etcd members driven over their v3 JSON gateway in the mixed rows.
+# Each row runs redis first, then faultline (then etcd), under the same load:
 #
 #   mixed, 1 connection     faultline bench: closed loop, 50% GET / 50% SET, 100-byte values,
 #   mixed, 64 connections   1,000 keys; faultline's connections spread over its three nodes
@@ -38,6 +39,7 @@ rport=$((base + 50))
 cleanup() {
     [ -n "${cpid:-}" ] && kill -INT "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
     [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
+    for p in ${epids:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
     rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
@@ -45,6 +47,27 @@ trap cleanup EXIT INT TERM
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --appendonly yes \
     --appendfsync always --save '' >"$tmp/redis.log" 2>&1 &
 rpid=$!
+# etcd, when installed: three members on this machine (clients on E+1..E+3, peers on E+11..)
+epids=""
+eaddrs=""
+if command -v etcd >/dev/null; then
+    eb=$((base + 60))
+    members=""
+    for i in 1 2 3; do
+        members="$members${members:+,}e$i=http://127.0.0.1:$((eb + 10 + i))"
+    done
+    for i in 1 2 3; do
+        etcd --name "e$i" --data-dir "$tmp/etcd$i" \
+            --listen-client-urls "http://127.0.0.1:$((eb + i))" \
+            --advertise-client-urls "http://127.0.0.1:$((eb + i))" \
+            --listen-peer-urls "http://127.0.0.1:$((eb + 10 + i))" \
+            --initial-advertise-peer-urls "http://127.0.0.1:$((eb + 10 + i))" \
+            --initial-cluster "$members" --initial-cluster-state new \
+            >"$tmp/etcd$i.log" 2>&1 &
+        epids="$epids $!"
+        eaddrs="$eaddrs${eaddrs:+,}127.0.0.1:$((eb + i))"
+    done
+fi
 "$bin" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
     >"$tmp/cluster.out" 2>"$tmp/cluster.log" &
 cpid=$!
@@ -89,10 +112,10 @@ us_per_op() {
     }'
 }
 
-# One faultline bench run: prints "ops/s p50_ms p99_ms total_ops".
+# One faultline bench run (PROTO resp or etcd): prints "ops/s p50_ms p99_ms total_ops".
 fbench() {
     "$bin" bench --addr "$1" --connections "$2" --duration "$dur" --keys 1000 \
-        --value-size 100 --read-ratio 0.5 >"$tmp/b.out" 2>&1 || true
+        --value-size 100 --read-ratio 0.5 --proto "${3:-resp}" >"$tmp/b.out" 2>&1 || true
     awk '/ ok, / { ok = $1 } / ops\/s$/ { ops = $1 }
          /^latency/ { p50 = $3 $4; p99 = $9 $10 }
          END { printf "%s %s %s %s\n", ops + 0, ms(p50), ms(p99), ok + 0 }
@@ -117,6 +140,7 @@ row() {
     name=$1
     kind=$2
     shift 2
+    conns_or_pipe=$1
     rb=$(ticks "$rpid")
     case $kind in
     mixed) r=$(fbench "127.0.0.1:$rport" "$1") ;;
@@ -137,6 +161,15 @@ row() {
         printf "%.2fx %.2f %.2f", $1 ? $4 / $1 : 0, $2 ? $5 / $2 : 0, $3 ? $6 / $3 : 0 }')
     printf '%-24s %-30s %-30s %-22s %s | %s\n' "$name" "$rops $rp50 $rp99" "$fops $fp50 $fp99" \
         "$ratio" "$(us_per_op "$rn" $rb $ra)" "$(us_per_op "$fn" $fb $fa)"
+    if [ "$kind" = mixed ] && [ -n "$eaddrs" ]; then
+        eb0=$(ticks $epids)
+        e=$(fbench "$eaddrs" "$conns_or_pipe" etcd)
+        ea0=$(ticks $epids)
+        set -- $e
+        printf '%-24s %-30s %-30s %-22s %s\n' "  etcd, 3 members" "" "$1 $2 $3" \
+            "$(echo "$rops $1" | awk '{ printf "%.2fx", $1 ? $2 / $1 : 0 }')" \
+            "CPU us/op etcd: $(us_per_op "$4" $eb0 $ea0)"
+    fi
 }
 
 round=1
@@ -152,9 +185,6 @@ while [ "$round" -le "$rounds" ]; do
     round=$((round + 1))
 done
 
-if command -v etcd >/dev/null; then
-    echo "(etcd is installed; this script does not drive it yet)"
-fi
 if grep -q "exited" "$tmp/cluster.log"; then
     echo "a faultline node stopped during the runs:"
     cat "$tmp/cluster.log"
@@ -165,5 +195,8 @@ rss() { awk '/^VmRSS/ {print $2 " kB"}' "/proc/$1/status" 2>/dev/null || echo "?
 echo "  redis-server: $(rss "$rpid")"
 for pid in $nodes; do
     echo "  faultline node (pid $pid): $(rss "$pid")"
+done
+for pid in $epids; do
+    echo "  etcd member (pid $pid): $(rss "$pid")"
 done
 echo "  (faultline leader: port $leader; clients in the mixed rows on all three nodes)"

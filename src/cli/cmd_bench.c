@@ -9,6 +9,7 @@
  * a GET and info for a SET (it may have been applied, e.g. after a timeout); ops in flight on
  * a broken connection or at the end are info. A broken connection is reopened after 100 ms
  * and its slots continue as new processes. */
+#include "cli/bench_etcd.h"
 #include "cli/cli.h"
 
 #include "faultline/duration.h"
@@ -59,6 +60,7 @@ struct bench {
     int n_addrs;
     int conns, pipeline, keys;
     size_t value_size; /* SET values: the unique integer, zero-padded to this many digits */
+    bool etcd;         /* --proto etcd: etcd's v3 JSON gateway instead of RESP */
     double read_ratio;
     fl_time_ns duration, start, end;
     const char *history_path;
@@ -104,7 +106,16 @@ static void issue(bconn *c, uint32_t si)
     s->start = fl_loop_now(&b->loop);
     char key[48];
     int kn = snprintf(key, sizeof(key), "%s%u", b->prefix, s->key);
-    if (s->write) {
+    if (b->etcd) {
+        char host[FL_ADDR_STR_MAX];
+        fl_addr_format(&b->addrs[c->idx % b->n_addrs], host);
+        fl_buf val;
+        fl_buf_init(&val);
+        if (s->write)
+            fl_buf_printf(&val, "%0*lld", (int)b->value_size, (long long)s->value);
+        fl__bench_etcd_request(&c->out, host, s->write, key, (size_t)kn, val.data, val.len);
+        fl_buf_free(&val);
+    } else if (s->write) {
         char val[24];
         int vn = snprintf(val, sizeof(val), "%lld", (long long)s->value);
         int width = b->value_size > (size_t)vn ? (int)b->value_size : vn; /* zero-padded */
@@ -159,6 +170,18 @@ static long parse_reply(const uint8_t *in, size_t len, char *kind, const uint8_t
     *val = in + line;
     *vlen = (size_t)n;
     return (long)(line + (size_t)n + 2);
+}
+
+/* The same for etcd (bench_etcd.h): the value decoded into a buffer of the bench's. */
+static long etcd_reply(const uint8_t *in, size_t len, char *kind, const uint8_t **val,
+                       size_t *vlen)
+{
+    static uint8_t decoded[BENCH_REPLY_MAX];
+    long n, got;
+    n = fl__bench_etcd_reply(in, len, BENCH_REPLY_MAX * 2, kind, decoded, sizeof(decoded), &got);
+    *val = n > 0 && got >= 0 ? decoded : NULL;
+    *vlen = got > 0 ? (size_t)got : 0;
+    return n;
 }
 
 /* A value we wrote: digits, zero-padded in front to --value-size. */
@@ -228,7 +251,8 @@ static bool on_replies(bconn *c)
         char kind;
         const uint8_t *v;
         size_t vn;
-        long n = parse_reply(c->in.data + off, c->in.len - off, &kind, &v, &vn);
+        long n = b->etcd ? etcd_reply(c->in.data + off, c->in.len - off, &kind, &v, &vn)
+                         : parse_reply(c->in.data + off, c->in.len - off, &kind, &v, &vn);
         if (n > 0 && c->auth_pending) {
             if (kind == '-') {
                 fprintf(stderr, "faultline bench: AUTH refused\n");
@@ -269,7 +293,7 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
             return;
         }
         c->connected = true;
-        if (c->b->password) {
+        if (c->b->password && !c->b->etcd) {
             fl_buf_printf(&c->out, "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n", strlen(c->b->password),
                           c->b->password);
             c->auth_pending = true;
@@ -347,12 +371,13 @@ static void bench_usage(FILE *f)
             "usage: faultline bench --addr HOST:PORT[,HOST:PORT...] [--connections N]\n"
             "                       [--duration 10s] [--pipeline P] [--keys K]\n"
             "                       [--read-ratio R] [--value-size B] [--history FILE] [--seed S]\n"
-            "                       [--password P]\n\n"
+            "                       [--password P] [--proto resp|etcd]\n\n"
             "Closed-loop GET/SET load over RESP: N connections (default 50) spread over the\n"
             "addresses, P requests in flight on each (default 1), K fresh keys (default\n"
             "100), a fraction R of reads (default 0.5); SET values are unique integers\n"
             "zero-padded to B bytes (default: no padding). Prints ops/s and latency percentiles;\n"
-            "--history writes a JSON-lines history for `faultline check` (register model).\n");
+            "--history writes a JSON-lines history for `faultline check` (register model).\n"
+            "--proto etcd: the same load on etcd's v3 JSON gateway (HTTP/1.1, put and range).\n");
 }
 
 static int parse_addrs(bench *b, const char *list)
@@ -383,6 +408,8 @@ static int bench_option(bench *b, const char *k, const char *v, uint64_t *seed)
         return fl_parse_duration(v, &b->duration) || b->duration == 0 ? -1 : 0;
     if (!strcmp(k, "--value-size") && !fl_parse_u64(v, 0, BENCH_REPLY_MAX / 2, &x))
         return b->value_size = (size_t)x, 0;
+    if (!strcmp(k, "--proto") && (!strcmp(v, "resp") || !strcmp(v, "etcd")))
+        return b->etcd = v[0] == 'e', 0;
     if (!strcmp(k, "--read-ratio"))
         return fl_parse_double(v, 0, 1, &b->read_ratio) ? -1 : 0;
     if (!strcmp(k, "--seed"))
