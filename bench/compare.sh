@@ -36,6 +36,7 @@ done
 tmp=$(mktemp -d /tmp/fl-compare-XXXXXX)
 base=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
 rport=$((base + 50))
+epids=""
 cleanup() {
     [ -n "${cpid:-}" ] && kill -INT "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
     [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
@@ -47,27 +48,6 @@ trap cleanup EXIT INT TERM
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --appendonly yes \
     --appendfsync always --save '' >"$tmp/redis.log" 2>&1 &
 rpid=$!
-# etcd, when installed: three members on this machine (clients on E+1..E+3, peers on E+11..)
-epids=""
-eaddrs=""
-if command -v etcd >/dev/null; then
-    eb=$((base + 60))
-    members=""
-    for i in 1 2 3; do
-        members="$members${members:+,}e$i=http://127.0.0.1:$((eb + 10 + i))"
-    done
-    for i in 1 2 3; do
-        etcd --name "e$i" --data-dir "$tmp/etcd$i" \
-            --listen-client-urls "http://127.0.0.1:$((eb + i))" \
-            --advertise-client-urls "http://127.0.0.1:$((eb + i))" \
-            --listen-peer-urls "http://127.0.0.1:$((eb + 10 + i))" \
-            --initial-advertise-peer-urls "http://127.0.0.1:$((eb + 10 + i))" \
-            --initial-cluster "$members" --initial-cluster-state new \
-            >"$tmp/etcd$i.log" 2>&1 &
-        epids="$epids $!"
-        eaddrs="$eaddrs${eaddrs:+,}127.0.0.1:$((eb + i))"
-    done
-fi
 "$bin" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
     >"$tmp/cluster.out" 2>"$tmp/cluster.log" &
 cpid=$!
@@ -161,15 +141,42 @@ row() {
         printf "%.2fx %.2f %.2f", $1 ? $4 / $1 : 0, $2 ? $5 / $2 : 0, $3 ? $6 / $3 : 0 }')
     printf '%-24s %-30s %-30s %-22s %s | %s\n' "$name" "$rops $rp50 $rp99" "$fops $fp50 $fp99" \
         "$ratio" "$(us_per_op "$rn" $rb $ra)" "$(us_per_op "$fn" $fb $fa)"
-    if [ "$kind" = mixed ] && [ -n "$eaddrs" ]; then
+    [ "$kind" = mixed ] && eval "redis_mixed_$conns_or_pipe=\$rops"
+}
+
+# etcd, when installed: three members on this machine (clients on E+1..E+3, peers on
+# E+11..E+13), started only now so that they take nothing from the rows above; the same
+# mixed load, spread over the members, over their v3 JSON gateway.
+etcd_rows() {
+    command -v etcd >/dev/null || return 0
+    eb=$((base + 60))
+    members=""
+    for i in 1 2 3; do
+        members="$members${members:+,}e$i=http://127.0.0.1:$((eb + 10 + i))"
+    done
+    eaddrs=""
+    for i in 1 2 3; do
+        etcd --name "e$i" --data-dir "$tmp/etcd$i" \
+            --listen-client-urls "http://127.0.0.1:$((eb + i))" \
+            --advertise-client-urls "http://127.0.0.1:$((eb + i))" \
+            --listen-peer-urls "http://127.0.0.1:$((eb + 10 + i))" \
+            --initial-advertise-peer-urls "http://127.0.0.1:$((eb + 10 + i))" \
+            --initial-cluster "$members" --initial-cluster-state new \
+            >"$tmp/etcd$i.log" 2>&1 &
+        epids="$epids $!"
+        eaddrs="$eaddrs${eaddrs:+,}127.0.0.1:$((eb + i))"
+    done
+    sleep 3
+    for c in 1 64; do
         eb0=$(ticks $epids)
-        e=$(fbench "$eaddrs" "$conns_or_pipe" etcd)
+        e=$(fbench "$eaddrs" "$c" etcd)
         ea0=$(ticks $epids)
         set -- $e
-        printf '%-24s %-30s %-30s %-22s %s\n' "  etcd, 3 members" "" "$1 $2 $3" \
-            "$(echo "$rops $1" | awk '{ printf "%.2fx", $1 ? $2 / $1 : 0 }')" \
+        eval "r=\${redis_mixed_$c:-0}"
+        printf '%-24s %-30s %-30s %-22s %s\n' "etcd 3.4, mixed, $c conn" "(redis above: $r ops/s)" \
+            "$1 $2 $3" "$(echo "$r $1" | awk '{ printf "%.2fx", $1 ? $2 / $1 : 0 }')" \
             "CPU us/op etcd: $(us_per_op "$4" $eb0 $ea0)"
-    fi
+    done
 }
 
 round=1
@@ -184,6 +191,7 @@ while [ "$round" -le "$rounds" ]; do
     done
     round=$((round + 1))
 done
+etcd_rows
 
 if grep -q "exited" "$tmp/cluster.log"; then
     echo "a faultline node stopped during the runs:"
