@@ -19,6 +19,10 @@
 #
 #   bench/compare.sh [DURATION] [ROUNDS] [REQUESTS]      defaults: 5s 1 30000
 #
+# FL_SERVER_BIN=path runs that faultline binary's cluster instead of build/faultline's (the
+# load generator stays build/faultline): before and after a change, in turn. FL_NO_ETCD=1
+# leaves etcd out.
+#
 # ROUNDS > 1 repeats every row (redis, then faultline, each round) so the spread shows: the
 # machine is shared, absolute figures swing with its load; compare within a row. Needs
 # redis-server, redis-cli and redis-benchmark on PATH and a built build/faultline. Ports are
@@ -30,6 +34,7 @@ requests=${3:-30000}
 cd "$(dirname "$0")/.."
 bin=build/faultline
 [ -x "$bin" ] || { echo "build first: make" >&2; exit 1; }
+srv=${FL_SERVER_BIN:-$bin} # the cluster's binary (an A/B of two builds); the load is always ours
 for t in redis-server redis-cli redis-benchmark; do
     command -v $t >/dev/null || { echo "$t not found; skipping" >&2; exit 0; }
 done
@@ -48,7 +53,7 @@ trap cleanup EXIT INT TERM
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --appendonly yes \
     --appendfsync always --save '' >"$tmp/redis.log" 2>&1 &
 rpid=$!
-"$bin" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
+"$srv" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
     >"$tmp/cluster.out" 2>"$tmp/cluster.log" &
 cpid=$!
 sleep 2
@@ -141,14 +146,16 @@ row() {
         printf "%.2fx %.2f %.2f", $1 ? $4 / $1 : 0, $2 ? $5 / $2 : 0, $3 ? $6 / $3 : 0 }')
     printf '%-24s %-30s %-30s %-22s %s | %s\n' "$name" "$rops $rp50 $rp99" "$fops $fp50 $fp99" \
         "$ratio" "$(us_per_op "$rn" $rb $ra)" "$(us_per_op "$fn" $fb $fa)"
-    [ "$kind" = mixed ] && eval "redis_mixed_$conns_or_pipe=\$rops"
+    if [ "$kind" = mixed ]; then
+        eval "redis_mixed_$conns_or_pipe=\$rops"
+    fi
 }
 
 # etcd, when installed: three members on this machine (clients on E+1..E+3, peers on
 # E+11..E+13), started only now so that they take nothing from the rows above; the same
 # mixed load, spread over the members, over their v3 JSON gateway.
 etcd_rows() {
-    command -v etcd >/dev/null || return 0
+    command -v etcd >/dev/null && [ -z "${FL_NO_ETCD:-}" ] || return 0
     eb=$((base + 60))
     members=""
     for i in 1 2 3; do

@@ -19,6 +19,7 @@ ratio=${4:-0.5}
 cd "$(dirname "$0")/.."
 bin=build/faultline
 [ -x "$bin" ] || { echo "build first: make" >&2; exit 1; }
+srv=${FL_SERVER_BIN:-$bin} # the cluster's binary (an A/B of two builds); the load is always ours
 for t in redis-server redis-cli; do
     command -v $t >/dev/null || { echo "$t not found; skipping" >&2; exit 0; }
 done
@@ -40,7 +41,7 @@ fi
 redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --appendonly yes \
     --appendfsync always --save '' >"$tmp/redis.log" 2>&1 &
 rpid=$!
-"$bin" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
+"$srv" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
     >"$tmp/cluster.out" 2>"$tmp/cluster.log" &
 cpid=$!
 sleep 2

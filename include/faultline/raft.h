@@ -445,6 +445,12 @@ typedef struct fl_raft {
     uint64_t follower_reads_served; /* follower reads reported ok */
     fl_raft_read *reads_out;
     size_t reads_out_count, reads_out_cap;
+    /* FOLLOWER: this log is known to match leader lm_leader's of term lm_term up to
+     * leader_match (its last successful AppendEntries); a read index from that leader commits
+     * up to there at once (read.c) */
+    fl_index leader_match;
+    fl_term lm_term;
+    fl_node_id lm_leader;
     /* lease reads: when each recent AppendEntries (by ctx) was sent */
     struct fl_raft_sent {
         uint64_t ctx;

@@ -67,7 +67,7 @@ struct bench {
     const char *password;
     bconn *c;
     fl_rng rng;
-    fl_hist lat;
+    fl_hist lat, lat_op[2]; /* all; reads, writes */
     uint64_t ok, fail, info;
     int64_t next_value, next_process;
     bool stopping;
@@ -136,6 +136,7 @@ static void complete(bconn *c, uint32_t si, uint8_t type, fl_value v)
     if (type == FL_EV_OK) {
         b->ok++;
         fl_hist_record(&b->lat, fl_loop_now(&b->loop) - s->start);
+        fl_hist_record(&b->lat_op[s->write], fl_loop_now(&b->loop) - s->start);
     } else if (type == FL_EV_FAIL) {
         b->fail++;
     } else {
@@ -421,20 +422,29 @@ static int bench_option(bench *b, const char *k, const char *v, uint64_t *seed)
     return -1;
 }
 
+static void print_latency(const char *what, const fl_hist *h)
+{
+    char p50[24], p90[24], p99[24], p999[24], mx[24];
+    printf("%s p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", what,
+           fl_format_duration(fl_hist_percentile(h, 50), p50, sizeof(p50)),
+           fl_format_duration(fl_hist_percentile(h, 90), p90, sizeof(p90)),
+           fl_format_duration(fl_hist_percentile(h, 99), p99, sizeof(p99)),
+           fl_format_duration(fl_hist_percentile(h, 99.9), p999, sizeof(p999)),
+           fl_format_duration(h->max, mx, sizeof(mx)));
+}
+
 static void report(bench *b)
 {
     double secs = (double)(b->end - b->start) / 1e9;
-    char p50[24], p90[24], p99[24], p999[24], mx[24];
     printf("%llu ok, %llu fail, %llu info in %.2f s (%d connections, pipeline %d)\n",
            (unsigned long long)b->ok, (unsigned long long)b->fail, (unsigned long long)b->info,
            secs, b->conns, b->pipeline);
     printf("%.0f ops/s\n", secs > 0 ? (double)b->ok / secs : 0.0);
-    printf("latency p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
-           fl_format_duration(fl_hist_percentile(&b->lat, 50), p50, sizeof(p50)),
-           fl_format_duration(fl_hist_percentile(&b->lat, 90), p90, sizeof(p90)),
-           fl_format_duration(fl_hist_percentile(&b->lat, 99), p99, sizeof(p99)),
-           fl_format_duration(fl_hist_percentile(&b->lat, 99.9), p999, sizeof(p999)),
-           fl_format_duration(b->lat.max, mx, sizeof(mx)));
+    print_latency("latency", &b->lat);
+    if (b->read_ratio > 0 && b->read_ratio < 1) { /* each kind apart, after the whole */
+        print_latency("  GET  ", &b->lat_op[0]);
+        print_latency("  SET  ", &b->lat_op[1]);
+    }
 }
 
 static int write_history(bench *b)
@@ -505,6 +515,8 @@ int fl_cmd_bench(int argc, char **argv)
     }
     fl_rng_seed(&b.rng, seed);
     fl_hist_init(&b.lat);
+    fl_hist_init(&b.lat_op[0]);
+    fl_hist_init(&b.lat_op[1]);
     fl_history_init(&b.h);
     b.c = calloc((size_t)b.conns, sizeof(*b.c));
     b.key_ids = calloc((size_t)b.keys, sizeof(*b.key_ids));

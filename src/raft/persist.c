@@ -36,6 +36,11 @@ static bool dirty(const fl_raft *r)
     return r->dirty_hard_state || r->dirty_from != 0 || r->install_wait;
 }
 
+bool fl__step_dirty(const fl_raft *r)
+{
+    return dirty(r);
+}
+
 void fl__hold(fl_raft *r, const fl_raft_msg *m)
 {
     /* The request this message depends on: this step's (if it has one) or the last made. */

@@ -20,6 +20,9 @@
  * registers it like its own (from = the follower) and answers READ_INDEX_RESP when decided.
  * The follower then waits until it has applied up to that index: its state machine is then
  * at least as new as the leader's was when leadership was confirmed after the read arrived.
+ * The index is committed, so the follower commits its log up to it at once, as far as that
+ * log is known to match the leader's (its last successful AppendEntries from it this term),
+ * instead of waiting for the leader's next AppendEntries to carry the commit index.
  * It fails the read if its leader, term or role changes, if it has not heard from that
  * leader for an election timeout (removed, or cut off: it would never apply that far), or if
  * no answer came within an election timeout (a lost request or answer).
@@ -145,6 +148,18 @@ static void fwd_remove(fl_raft *r, size_t i)
     r->fwd_reads[i] = r->fwd_reads[--r->fwd_reads_count];
 }
 
+/* The leader's read index is committed: so is our log up to it, as far as we verified our
+ * log against that leader (its entries there are ours). Without this the read would wait for
+ * the leader's next AppendEntries to carry the commit index. */
+static void commit_read_index(fl_raft *r, fl_node_id leader, fl_index index)
+{
+    if (r->lm_term != r->term || r->lm_leader != leader)
+        return;
+    fl_index c = index < r->leader_match ? index : r->leader_match;
+    if (c > r->commit && c <= fl_raft_last_index(r))
+        r->commit = c;
+}
+
 void fl__recv_read_index_resp(fl_raft *r, const fl_raft_msg *m)
 {
     const fl_raft_read_index *a = &m->u.read_index;
@@ -161,6 +176,7 @@ void fl__recv_read_index_resp(fl_raft *r, const fl_raft_msg *m)
             fwd_remove(r, i);
         } else {
             f->index = a->index; /* served once applied reaches it (fl__fwd_reads_advance) */
+            commit_read_index(r, m->from, a->index);
         }
         return;
     }

@@ -580,6 +580,62 @@ TEST(follower_read_refused_by_a_former_leader_fails)
     teardown();
 }
 
+/* A read index commits the follower's log only as far as it matches that leader's: an entry
+ * the follower holds from an older leader at that index is not the committed one. */
+static void deliver_to(node *to, const fl_raft_msg *m)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = m};
+    step(to, &ev);
+}
+
+static void read_index_resp(node *to, fl_node_id from, fl_term term, uint64_t ctx, fl_index i)
+{
+    fl_raft_msg m = {.type = FL_RAFT_MSG_READ_INDEX_RESP, .from = from, .to = 3, .term = term};
+    m.u.read_index = (fl_raft_read_index){.ctx = ctx, .index = i, .ok = true};
+    deliver_to(to, &m);
+}
+
+TEST(follower_read_index_commits_only_what_matches_the_leader)
+{
+    setup(3, true);
+    node *f = &c.nodes[2];
+    fl_raft_entry old[2] = {{1, FL_RAFT_ENTRY_NORMAL, 4, (const uint8_t *)"old1"},
+                            {1, FL_RAFT_ENTRY_NORMAL, 5, (const uint8_t *)"stale"}};
+    fl_raft_msg m = {.type = FL_RAFT_MSG_APPEND, .from = 1, .to = 3, .term = 1};
+    m.u.append = (fl_raft_append){.n_entries = 2, .entries = old, .ctx = 1};
+    deliver_to(f, &m); /* a leader of term 1 gave it entries 1 and 2, never committed */
+    CHECK_EQ(fl_raft_last_index(&f->r), 2);
+    m = (fl_raft_msg){.type = FL_RAFT_MSG_APPEND, .from = 2, .to = 3, .term = 2};
+    m.u.append = (fl_raft_append){.prev_index = 2, .prev_term = 2, .ctx = 1};
+    deliver_to(f, &m); /* node 2 leads term 2, whose entry 2 is another: rejected */
+    CHECK_EQ(fl_raft_leader_of(&f->r), 2);
+    CHECK_EQ(read_at(3, 7), 0); /* asks node 2 */
+    drop_all();
+    read_index_resp(f, 2, 2, 7, 2);
+    CHECK_EQ(fl_raft_commit_of(&f->r), 0); /* nothing verified against node 2 yet */
+    m.u.append = (fl_raft_append){.prev_index = 1, .prev_term = 1, .ctx = 2};
+    deliver_to(f, &m); /* node 2 holds entry 1 too: verified up to 1, not 2 */
+    CHECK_EQ(read_at(3, 8), 0);
+    drop_all();
+    read_index_resp(f, 2, 2, 8, 2);
+    CHECK_EQ(fl_raft_commit_of(&f->r), 1); /* its entry 2 is not node 2's */
+    CHECK_EQ(f->applied, 1);
+    CHECK_EQ(f->reads_ok, 0);
+    fl_raft_entry mine = {2, FL_RAFT_ENTRY_NORMAL, 4, (const uint8_t *)"mine"};
+    m.u.append = (fl_raft_append){.prev_index = 1, .prev_term = 1, .n_entries = 1,
+                                  .entries = &mine, .ctx = 3};
+    deliver_to(f, &m); /* node 2's entry 2 replaces it; the commit index it carries is 0 */
+    CHECK_EQ(fl_raft_commit_of(&f->r), 1);
+    CHECK_EQ(read_at(3, 9), 0);
+    drop_all();
+    read_index_resp(f, 2, 2, 9, 2); /* now entry 2 is node 2's: committed and applied at once */
+    CHECK_EQ(fl_raft_commit_of(&f->r), 2);
+    CHECK_EQ(f->applied, 2);
+    CHECK_STR(f->applied_data[2], "mine");
+    CHECK_EQ(f->reads_ok, 3); /* the reads waiting for index 2, all served now */
+    teardown();
+}
+
 TEST(read_index_of_an_isolated_leader_fails_when_it_steps_down)
 {
     setup(3, true);
