@@ -113,7 +113,10 @@ int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote
                                  const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
                                  const fl_raft_entry *entries, fl_errmsg *m);
 /* A snapshot file waits for the next job (which should start even if nothing was appended). */
-bool fl_raft_store_snapshot_queued(const fl_raft_store *s);
+static inline bool fl_raft_store_snapshot_queued(const fl_raft_store *s)
+{
+    return s->snap_next_ready;
+}
 /* The store still needs the bytes at p (queued, or a running job writes them). */
 bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p);
 /* The recovered state, pointing into s (valid until fl_raft_store_release or close). */

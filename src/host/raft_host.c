@@ -149,8 +149,9 @@ void fl__host_after_step(fl_raft_host *h, const fl_raft_update *up, fl_raft_role
     send_msgs(h, up);
     if (h->failed)
         return;
-    for (size_t i = 0; i < up->n_apply && h->snapshot_log_share; i++)
-        h->applied_bytes += up->apply[i].len;
+    if (h->snapshot_log_share)
+        for (size_t i = 0; i < up->n_apply; i++)
+            h->applied_bytes += up->apply[i].len;
     h->env.applied(h->env.arg, up);
     h->env.set_timer(h->env.arg, up->deadline_ns);
 }

@@ -331,11 +331,6 @@ bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p)
                  (s->syncing && s->job_snap_ready && s->job_snap_data == p));
 }
 
-bool fl_raft_store_snapshot_queued(const fl_raft_store *s)
-{
-    return s->snap_next_ready;
-}
-
 int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
 {
     FL_ASSERT(up->persist.seq != 0);
