@@ -96,8 +96,8 @@ int fl_peers_init(fl_peers *ps, fl_loop *loop, const fl_peers_config *cfg, fl_pe
                   void *arg, fl_errmsg *m);
 /* Queues one frame whose payload is head[0..head_len) followed by body[0..body_len) for
  * node to; the queues are written before the loop next waits (one send() per peer for the
- * frames of an iteration: cfg.flush_soon), or earlier by fl_peers_flush. Returns 0, FL_ESHUTDOWN (not
- * connected; dropped), FL_EFULL (queue full; dropped), FL_ETOOBIG or FL_ENOTFOUND (no such
+ * frames of an iteration: cfg.flush_soon), or earlier by fl_peers_flush. Returns 0, FL_ESHUTDOWN
+ * (not connected; dropped), FL_EFULL (queue full; dropped), FL_ETOOBIG or FL_ENOTFOUND (no such
  * peer). */
 int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, size_t head_len,
                   const void *body, size_t body_len);

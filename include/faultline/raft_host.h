@@ -66,7 +66,7 @@ typedef struct fl_raft_host_env {
 
 typedef struct fl_raft_host_config {
     fl_raft_config raft;
-    uint32_t snapshot_every;   /* applied entries between snapshots; 0: never */
+    uint32_t snapshot_every; /* applied entries between snapshots; 0: never */
     /* and, if > 0, at least 1/snapshot_log_share of the last snapshot's size in the bytes of
      * the entries applied since: a large state is not rewritten for a small log (a snapshot
      * costs its size; this bounds that to snapshot_log_share bytes per byte of log) */
@@ -96,9 +96,9 @@ typedef struct fl_raft_host {
     bool failed;   /* env.fatal was called: nothing more is done */
     bool sync_now; /* sync at the end of this step (env.sync_soon is NULL) */
     bool stepping;
-    fl_buf snap;        /* this node's snapshot: the state machine's bytes (raft.h) */
-    fl_buf stage;       /* an InstallSnapshot being received */
-    fl_buf stage_local; /* a snapshot being taken */
+    fl_buf snap;         /* this node's snapshot: the state machine's bytes (raft.h) */
+    fl_buf stage;        /* an InstallSnapshot being received */
+    fl_buf stage_local;  /* a snapshot being taken */
     fl_buf snap_retired; /* a replaced snapshot the store's running job still writes */
     fl_buf scratch;
     fl_raft_entry *decode_entries;

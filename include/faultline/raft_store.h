@@ -61,7 +61,7 @@ typedef struct fl_raft_store {
     uint64_t issued_seq;       /* WAL seq the next appended request gets (staged ones count) */
     uint64_t delete_before;    /* compaction to do once the sync job is done; 0: none */
     uint64_t segments_deleted; /* WAL segment files removed behind snapshots */
-    uint64_t bytes_appended;   /* record bytes of the persist requests appended (the loop's count) */
+    uint64_t bytes_appended; /* record bytes of the persist requests appended (the loop's count) */
     /* background sync */
     fl_buf staged; /* records appended while syncing: length u32, payload; ... */
     bool syncing;  /* a sync job runs: the WAL is the job's */

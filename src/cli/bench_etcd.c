@@ -91,8 +91,8 @@ static long content_length(const char *head, size_t n)
     return -1;
 }
 
-long fl__bench_etcd_reply(const uint8_t *in, size_t len, size_t body_max, char *kind,
-                          uint8_t *val, size_t val_cap, long *vlen)
+long fl__bench_etcd_reply(const uint8_t *in, size_t len, size_t body_max, char *kind, uint8_t *val,
+                          size_t val_cap, long *vlen)
 {
     const uint8_t *end = NULL;
     for (size_t i = 0; i + 4 <= len && !end; i++)

@@ -16,7 +16,7 @@ void fl__bench_etcd_request(fl_buf *out, const char *host, bool write, const voi
  * framed (no Content-Length, a body over body_max, headers over 8 KiB). *kind is '$' for a
  * 200 (*vlen: the first value it carries, decoded into val (at most val_cap bytes), or -1 for
  * none) and '-' otherwise. */
-long fl__bench_etcd_reply(const uint8_t *in, size_t len, size_t body_max, char *kind,
-                          uint8_t *val, size_t val_cap, long *vlen);
+long fl__bench_etcd_reply(const uint8_t *in, size_t len, size_t body_max, char *kind, uint8_t *val,
+                          size_t val_cap, long *vlen);
 
 #endif

@@ -119,8 +119,8 @@ static void issue(bconn *c, uint32_t si)
         char val[24];
         int vn = snprintf(val, sizeof(val), "%lld", (long long)s->value);
         int width = b->value_size > (size_t)vn ? (int)b->value_size : vn; /* zero-padded */
-        fl_buf_printf(&c->out, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%0*lld\r\n", kn, key,
-                      width, width, (long long)s->value);
+        fl_buf_printf(&c->out, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%0*lld\r\n", kn, key, width,
+                      width, (long long)s->value);
     } else {
         fl_buf_printf(&c->out, "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", kn, key);
     }
@@ -174,8 +174,7 @@ static long parse_reply(const uint8_t *in, size_t len, char *kind, const uint8_t
 }
 
 /* The same for etcd (bench_etcd.h): the value decoded into a buffer of the bench's. */
-static long etcd_reply(const uint8_t *in, size_t len, char *kind, const uint8_t **val,
-                       size_t *vlen)
+static long etcd_reply(const uint8_t *in, size_t len, char *kind, const uint8_t **val, size_t *vlen)
 {
     static uint8_t decoded[BENCH_REPLY_MAX];
     long n, got;

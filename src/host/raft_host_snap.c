@@ -33,10 +33,10 @@ static void save_snapshot(fl_raft_host *h, bool installed)
     fl_errmsg m;
     fl_term term = fl_raft_term_of(r);
     fl_node_id vote = fl_raft_vote_of(r);
-    int rc = installed ? fl_raft_store_save_snapshot(&h->store, term, vote, meta, h->snap.data,
-                                                     n, after, &m)
-                       : fl_raft_store_queue_snapshot(&h->store, term, vote, meta, h->snap.data,
-                                                      n, after, &m);
+    int rc =
+        installed
+            ? fl_raft_store_save_snapshot(&h->store, term, vote, meta, h->snap.data, n, after, &m)
+            : fl_raft_store_queue_snapshot(&h->store, term, vote, meta, h->snap.data, n, after, &m);
     if (rc)
         fl__host_fatal(h, rc, "snapshot write failed: %s", m.text);
     else if (!installed)
@@ -127,7 +127,7 @@ void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf 
         return;
     h->snapshot_started = 0;
     if (rc)
-        return; /* tried again after more entries */
+        return;                                       /* tried again after more entries */
     if (bytes->err || bytes->len > h->snap.cap_max) { /* as env.snapshot's would */
         int e = bytes->err ? bytes->err : FL_ETOOBIG;
         fl__host_fatal(h, e, "state machine snapshot failed: %s", fl_strerror(e));

@@ -478,12 +478,11 @@ static int start(srv *s, fl_errmsg *m)
     s->kv_up = true;
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
         return rc;
-    fl_peers_config pc = {
-        .cluster_id = s->cfg.cluster_id,
-        .self = s->cfg.id,
-        .n = s->cfg.n,
-        .fatal = peers_fatal,
-        .flush_soon = peers_flush_soon};
+    fl_peers_config pc = {.cluster_id = s->cfg.cluster_id,
+                          .self = s->cfg.id,
+                          .n = s->cfg.n,
+                          .fatal = peers_fatal,
+                          .flush_soon = peers_flush_soon};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))

@@ -242,7 +242,7 @@ const char *fl__ops_client_addr(srv *s, fl_node_id id);
 
 /* server_conn.c */
 int fl__conn_listen(srv *s, fl_errmsg *m);
-void fl__conn_reply_ready(conn *c); /* a reply in the fifo may be complete: write it soon */
+void fl__conn_reply_ready(conn *c);  /* a reply in the fifo may be complete: write it soon */
 void fl__conn_write_replies(srv *s); /* writes the replies made ready (SRV_SOON_REPLIES) */
 void fl__conn_close_all(srv *s);
 void fl__conn_housekeep(srv *s); /* --timeout: closes idle connections */

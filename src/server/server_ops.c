@@ -130,8 +130,12 @@ static void op_recycle(op *o)
         o->argv = NULL;
         o->argv_cap = 0;
     }
-    op keep = {.args = o->args, .cmd = o->cmd, .kargs = o->kargs, .reply = o->reply,
-               .argv = o->argv, .argv_cap = o->argv_cap};
+    op keep = {.args = o->args,
+               .cmd = o->cmd,
+               .kargs = o->kargs,
+               .reply = o->reply,
+               .argv = o->argv,
+               .argv_cap = o->argv_cap};
     *o = keep;
 }
 

@@ -26,8 +26,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PIPE_BYTES  (1 << 20) /* asked of the kernel (F_SETPIPE_SZ) */
-#define READ_CHUNK  (1 << 20)
+#define PIPE_BYTES    (1 << 20) /* asked of the kernel (F_SETPIPE_SZ) */
+#define READ_CHUNK    (1 << 20)
 #define READS_AT_ONCE 2 /* per readable event: the loop's other work goes on in between */
 
 /* Closes every descriptor from first on (the child's copies of sockets and files). */

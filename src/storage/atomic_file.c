@@ -36,8 +36,7 @@ static int write_tmp(fl_fs *fs, const char *name, const fl_fs_part *parts, size_
     return rc;
 }
 
-int fl_fs_write_synced(fl_fs *fs, const char *name, const fl_fs_part *parts, size_t n,
-                       fl_errmsg *m)
+int fl_fs_write_synced(fl_fs *fs, const char *name, const fl_fs_part *parts, size_t n, fl_errmsg *m)
 {
     fl_errmsg why;
     const char *what;

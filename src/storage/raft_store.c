@@ -22,7 +22,7 @@
 #define MUTANT(s, m) (((s)->mutants & FL_RAFT_MUTANT_##m) != 0)
 #define SNAP_FILE    "snapshot"
 #define SNAP_VERSION 1
-#define SNAP_HEADER  13 /* crc, version, wal_seq */
+#define SNAP_HEADER  13              /* crc, version, wal_seq */
 #define SNAP_NEXT    "snapshot.next" /* a queued one's file before its rename */
 
 #include <stdlib.h>
@@ -381,8 +381,8 @@ static int sync_job(void *arg)
     uint32_t crc = fl_crc32c(0, h->data + 4, h->len - 4);
     crc = fl_crc32c(crc, s->job_snap_data, s->job_snap_len);
     fl_buf_patch_u32(h, 0, fl_crc32c(crc, t->data, t->len));
-    fl_fs_part parts[] = {{h->data, h->len}, {s->job_snap_data, s->job_snap_len},
-                          {t->data, t->len}};
+    fl_fs_part parts[] = {
+        {h->data, h->len}, {s->job_snap_data, s->job_snap_len}, {t->data, t->len}};
     return fl_fs_write_synced(s->fs, SNAP_NEXT, parts, 3, &s->job_msg);
 }
 
@@ -422,11 +422,11 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
     s->syncing = false;
     bool snap = s->job_snap_ready && !s->job_snap_dropped;
     s->job_snap_ready = s->job_snap_dropped = false;
-    s->job_snap_data = NULL; /* the caller's bytes are its own again */
+    s->job_snap_data = NULL;        /* the caller's bytes are its own again */
     fl_buf_free(&s->job_snap_tail); /* the log after it: not kept for the next one */
     if (rc) {
-        fl_errmsg_set(m, rc, "%s", snap && s->job_msg.text[0] ? s->job_msg.text
-                                                                : fl_wal_errmsg(&s->wal));
+        fl_errmsg_set(m, rc, "%s",
+                      snap && s->job_msg.text[0] ? s->job_msg.text : fl_wal_errmsg(&s->wal));
         return rc;
     }
     /* the temp file is durable: it becomes the snapshot file, and the WAL behind it goes */

@@ -622,8 +622,8 @@ TEST(follower_read_index_commits_only_what_matches_the_leader)
     CHECK_EQ(f->applied, 1);
     CHECK_EQ(f->reads_ok, 0);
     fl_raft_entry mine = {2, FL_RAFT_ENTRY_NORMAL, 4, (const uint8_t *)"mine"};
-    m.u.append = (fl_raft_append){.prev_index = 1, .prev_term = 1, .n_entries = 1,
-                                  .entries = &mine, .ctx = 3};
+    m.u.append = (fl_raft_append){
+        .prev_index = 1, .prev_term = 1, .n_entries = 1, .entries = &mine, .ctx = 3};
     deliver_to(f, &m); /* node 2's entry 2 replaces it; the commit index it carries is 0 */
     CHECK_EQ(fl_raft_commit_of(&f->r), 1);
     CHECK_EQ(read_at(3, 9), 0);

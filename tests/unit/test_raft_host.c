@@ -249,7 +249,8 @@ TEST(host_takes_a_snapshot_whose_bytes_come_later)
     fl_buf b;
     fl_buf_init(&b);
     fl_buf_put_str(&b, "state");
-    fl_raft_host_snapshot_done(&h, at + 1, 0, &b, fl_crc32c(0, "state", 5)); /* not the one started: ignored */
+    fl_raft_host_snapshot_done(&h, at + 1, 0, &b,
+                               fl_crc32c(0, "state", 5)); /* not the one started: ignored */
     CHECK_EQ(h.stats.snapshots_taken, 0);
     fl_raft_host_snapshot_done(&h, at, FL_EIO, &b, 0); /* failed: none, and tried again */
     CHECK_EQ(h.stats.snapshots_taken, 0);
