@@ -31,57 +31,12 @@ set -eu
 dur=${1:-5s}
 rounds=${2:-1}
 requests=${3:-30000}
-cd "$(dirname "$0")/.."
-bin=build/faultline
-[ -x "$bin" ] || { echo "build first: make" >&2; exit 1; }
-srv=${FL_SERVER_BIN:-$bin} # the cluster's binary (an A/B of two builds); the load is always ours
-for t in redis-server redis-cli redis-benchmark; do
-    command -v $t >/dev/null || { echo "$t not found; skipping" >&2; exit 0; }
-done
-tmp=$(mktemp -d /tmp/fl-compare-XXXXXX)
-base=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
-rport=$((base + 50))
-epids=""
-cleanup() {
-    [ -n "${cpid:-}" ] && kill -INT "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
-    [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
-    for p in ${epids:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --appendonly yes \
-    --appendfsync always --save '' >"$tmp/redis.log" 2>&1 &
-rpid=$!
-"$srv" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
-    >"$tmp/cluster.out" 2>"$tmp/cluster.log" &
-cpid=$!
-sleep 2
-nodes=$(pgrep -P "$cpid" | tr '\n' ' ')
-if [ "$(echo $nodes | wc -w)" != 3 ]; then
-    echo "faultline cluster did not start 3 nodes:" >&2
-    cat "$tmp/cluster.log" >&2
-    exit 1
-fi
-leader=""
-for try in 1 2 3 4 5 6 7 8 9 10; do
-    for i in 1 2 3; do
-        if redis-cli -p $((base + i)) FL.STATUS 2>/dev/null | grep -q role:leader; then
-            leader=$((base + i))
-        fi
-    done
-    [ -n "$leader" ] && break
-    sleep 1
-done
-[ -n "$leader" ] || { echo "no faultline leader elected" >&2; exit 1; }
-all="127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))"
+. "$(dirname "$0")/lib.sh"
+bench_setup compare redis-server redis-cli redis-benchmark
+bench_start
 
 # CPU nanoseconds used so far by each pid, all its threads (the first field of schedstat).
-ticks() {
-    for p in "$@"; do
-        cat /proc/"$p"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'
-    done
-}
+ticks() { cpu_ns "$@"; }
 
 # us_per_op OPS BEFORE... AFTER...: CPU microseconds per op (OPS done in all), total then per
 # process.

@@ -16,38 +16,15 @@ dur=${1:-5s}
 conns=${2:-64}
 pipe=${3:-1}
 ratio=${4:-0.5}
-cd "$(dirname "$0")/.."
-bin=build/faultline
-[ -x "$bin" ] || { echo "build first: make" >&2; exit 1; }
-srv=${FL_SERVER_BIN:-$bin} # the cluster's binary (an A/B of two builds); the load is always ours
-for t in redis-server redis-cli; do
-    command -v $t >/dev/null || { echo "$t not found; skipping" >&2; exit 0; }
-done
-tmp=$(mktemp -d /tmp/fl-cost-XXXXXX)
-base=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
-rport=$((base + 50))
-cleanup() {
-    [ -n "${cpid:-}" ] && kill -INT "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
-    [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
+. "$(dirname "$0")/lib.sh"
+bench_setup cost redis-server redis-cli
 perf_ok=0
 if command -v perf >/dev/null &&
     perf stat -e raw_syscalls:sys_enter,sched:sched_switch -- true >/dev/null 2>&1; then
     perf_ok=1
 fi
+bench_start
 
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --appendonly yes \
-    --appendfsync always --save '' >"$tmp/redis.log" 2>&1 &
-rpid=$!
-"$srv" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
-    >"$tmp/cluster.out" 2>"$tmp/cluster.log" &
-cpid=$!
-sleep 2
-nodes=$(pgrep -P "$cpid" | tr '\n' ' ')
-
-cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 counters() { # PORT: the INFO raft cost counters as "name value" lines
     redis-cli -p "$1" INFO raft | tr -d '\r' |
         awk -F: '/^(role|wal_|peer_frames_sent|peer_bytes_sent|peer_sends|peer_reads)/ {
