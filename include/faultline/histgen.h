@@ -27,9 +27,15 @@ typedef struct fl_histgen_opts {
     double fail_ratio;     /* of writes that fail */
     bool deletes;          /* kv: use delete */
     bool appends;          /* kv: use append */
+    double append_ratio;   /* with appends: of writes that are appends (0.3) */
     fl_time_ns latency_ns; /* mean op latency (default 1 ms) */
     uint32_t value_range;  /* 0: every write writes a new value; else values in [0, range),
                               as Jepsen's cas-register workload (breaking needs 0) */
+    fl_value initial;      /* every key's value before the first op (nil by default; a string
+                              is an id in the history generated into) */
+    double stuck_ratio;    /* of ok ops whose answer comes only at the end of the history (a
+                              client stuck behind a lost leader): open over all that follows;
+                              the process goes on as a new one */
     uint64_t seed;
 } fl_histgen_opts;
 
@@ -48,5 +54,12 @@ typedef enum fl_histgen_mutation {
  * distinct values, as fl_histgen_run's do). Returns 0, or FL_ENOTFOUND when h has no read
  * the mutation applies to. */
 int fl_histgen_break(fl_history *h, fl_histgen_mutation m, fl_rng *rng);
+
+/* Shifts every process of h in time by its own random offset in [0, max_ns] and puts the
+ * events back in time order: each process keeps the order of its own events, the real-time
+ * order between processes is lost. A sequentially consistent history stays so (the same
+ * order of ops is still a witness); a linearizable one usually stops being linearizable.
+ * Returns 0 or FL_ENOMEM. */
+int fl_histgen_skew(fl_history *h, fl_time_ns max_ns, fl_rng *rng);
 
 #endif

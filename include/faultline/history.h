@@ -123,14 +123,25 @@ int fl_history_read_edn(fl_history *h, const char *text, size_t len, fl_history_
  * a [key value] tuple ({:f :cas, :value [3 [1 2]]} is a cas [1 2] on key 3). */
 int fl_history_read_edn_independent(fl_history *h, const char *text, size_t len, bool tuples,
                                     fl_history_error *err);
+/* Old Jepsen logs: the op lines jepsen.util printed ("INFO  jepsen.util - 4\t:invoke\t:cas\t
+ * [4 0]": process, type, f, EDN value, tab-separated after the logger's prefix); other log
+ * lines are skipped. Errors carry the line of the log. */
+int fl_history_read_jepsen_log(fl_history *h, const char *text, size_t len, fl_history_error *err);
 /* Guesses the format from the first non-blank byte: '{' followed by '"' is JSON, ':' or '['
  * after '{' is EDN. */
 bool fl_history_looks_like_edn(const char *text, size_t len);
+/* A log, not JSON or EDN (the first non-blank byte is none of '{', '[', ';', '#'), in whose
+ * first 64 KiB "jepsen.util" appears. */
+bool fl_history_looks_like_jepsen_log(const char *text, size_t len);
 
 /* Writes one event as a JSON line (with '\n') in the format the JSON-lines reader reads. */
 void fl_history_write_event(const fl_history *h, const fl_event *ev, fl_buf *out);
 /* Writes every event. Returns out->err. */
 int fl_history_write_jsonl(const fl_history *h, fl_buf *out);
+/* The same in Jepsen's EDN, one map per line ({:process 0, :type :ok, :f :read, :key "k",
+ * :value 3, :time 10}), which fl_history_read_edn reads back. Returns out->err. */
+void fl_history_write_edn_event(const fl_history *h, const fl_event *ev, fl_buf *out);
+int fl_history_write_edn(const fl_history *h, fl_buf *out);
 
 /* ---- operations: events paired by process ---- */
 

@@ -44,6 +44,8 @@ void fl_histgen_opts_init(fl_histgen_opts *o)
     o->read_ratio = 0.5;
     o->cas_ratio = 0.2;
     o->latency_ns = FL_NS_PER_MS;
+    o->append_ratio = 0.3;
+    o->initial = fl_value_nil();
     o->seed = 1;
 }
 
@@ -62,7 +64,7 @@ static uint8_t pick_f(gen *g)
     x -= o->read_ratio;
     if (o->model != FL_MODEL_REGISTER && x < o->cas_ratio)
         return FL_F_CAS;
-    if (kv && o->appends && fl_rng_chance(&g->rng, 0.3))
+    if (kv && o->appends && fl_rng_chance(&g->rng, o->append_ratio))
         return FL_F_APPEND;
     if (kv && o->deletes && fl_rng_chance(&g->rng, 0.1))
         return FL_F_DELETE;
@@ -98,7 +100,10 @@ static int plan(gen *g)
         t[p] = op->ret + delay(g, half / 2);
         op->outcome = FL_EV_OK;
         op->complete = true;
-        if (fl_rng_chance(&g->rng, o->info_ratio)) {
+        if (o->stuck_ratio > 0 && fl_rng_chance(&g->rng, o->stuck_ratio)) {
+            op->ret = ((fl_time_ns)1 << 62) + i; /* after everything else, in op order */
+            pid[p] = next_pid++;
+        } else if (fl_rng_chance(&g->rng, o->info_ratio)) {
             op->outcome = FL_EV_INFO;
             op->complete = !fl_rng_chance(&g->rng, 0.3);
             pid[p] = next_pid++; /* Jepsen: a crashed process comes back as a new one */
@@ -271,7 +276,7 @@ int fl_histgen_run(fl_history *h, const fl_histgen_opts *o)
     int rc = FL_ENOMEM;
     if (g.ops && g.state && key_ids) {
         for (size_t k = 0; k < keys; k++)
-            g.state[k] = fl_value_nil();
+            g.state[k] = o->initial.kind == FL_VALUE_NONE ? fl_value_nil() : o->initial;
         rc = make_keys(&g, key_ids);
         if (!rc)
             rc = plan(&g);

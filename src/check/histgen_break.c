@@ -1,4 +1,5 @@
-/* histgen_break.c: known-breaking mutations of a history (fl_histgen_break, histgen.h).
+/* histgen_break.c: known-breaking mutations of a history (fl_histgen_break, histgen.h), and
+ * the skew that keeps sequential consistency while losing real time (fl_histgen_skew).
  *
  * Each mutation rewrites the value of one ok read so that no linearization can exist, given
  * that every write and cas writes a value of its own:
@@ -98,4 +99,65 @@ int fl_histgen_break(fl_history *h, fl_histgen_mutation m, fl_rng *rng)
     }
     free(ops);
     return rc;
+}
+
+typedef struct shifted {
+    fl_time_ns t;
+    size_t i; /* the event's place before: ties keep it */
+} shifted;
+
+static int cmp_shifted(const void *a, const void *b)
+{
+    const shifted *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* Offsets by process: a small open hash, the processes of h at most. */
+static fl_time_ns offset_of(int64_t *procs, fl_time_ns *offs, size_t cap, int64_t p,
+                            fl_time_ns max_ns, fl_rng *rng)
+{
+    size_t i = (size_t)((uint64_t)p * 0x9E3779B97F4A7C15ull >> 20) & (cap - 1);
+    while (procs[i] != INT64_MIN && procs[i] != p)
+        i = (i + 1) & (cap - 1);
+    if (procs[i] == INT64_MIN) {
+        procs[i] = p;
+        offs[i] = fl_rng_below(rng, max_ns + 1);
+    }
+    return offs[i];
+}
+
+int fl_histgen_skew(fl_history *h, fl_time_ns max_ns, fl_rng *rng)
+{
+    size_t cap = 64;
+    while (cap < h->count * 2 + 2)
+        cap *= 2;
+    int64_t *procs = malloc(cap * sizeof(*procs));
+    fl_time_ns *offs = malloc(cap * sizeof(*offs));
+    shifted *order = malloc((h->count + 1) * sizeof(*order));
+    fl_event *copy = malloc((h->count + 1) * sizeof(*copy));
+    if (!procs || !offs || !order || !copy) {
+        free(procs);
+        free(offs);
+        free(order);
+        free(copy);
+        return FL_ENOMEM;
+    }
+    for (size_t i = 0; i < cap; i++)
+        procs[i] = INT64_MIN;
+    for (size_t i = 0; i < h->count; i++) {
+        fl_event *e = &h->events[i];
+        e->time += offset_of(procs, offs, cap, e->process, max_ns, rng);
+        order[i] = (shifted){e->time, i};
+    }
+    qsort(order, h->count, sizeof(*order), cmp_shifted);
+    memcpy(copy, h->events, h->count * sizeof(*copy));
+    for (size_t i = 0; i < h->count; i++)
+        h->events[i] = copy[order[i].i];
+    free(procs);
+    free(offs);
+    free(order);
+    free(copy);
+    return 0;
 }

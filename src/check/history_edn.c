@@ -414,6 +414,29 @@ static int edn_tuple(edn_parser *p, fl_history *h, uint32_t *value, fl_event *ev
     return edn_key(p, h, &p->nodes[k], ev);
 }
 
+static int edn_full_value(edn_parser *p, fl_history *h, uint32_t value, fl_event *ev)
+{
+    int rc = p->tuples ? edn_tuple(p, h, &value, ev) : 0;
+    return rc ? rc : edn_value(p, h, value, ev);
+}
+
+/* The value of a fail or info completion is whatever the client wrote (:timed-out, a map,
+ * a string): the op did not happen or may have, as its invocation said, so it is not judged
+ * (Jepsen). Kept when it is a value of ours, else left absent. */
+static int edn_lenient(edn_parser *p, fl_history *h, uint32_t value, fl_event *ev)
+{
+    fl_history_error *err = p->err;
+    p->err = NULL;
+    int rc = edn_full_value(p, h, value, ev);
+    p->err = err;
+    if (rc != FL_ESYNTAX)
+        return rc;
+    ev->pair = false;
+    memset(&ev->value, 0, sizeof(ev->value));
+    memset(&ev->value2, 0, sizeof(ev->value2));
+    return 0;
+}
+
 /* Reads the event in map node m; *skip is set for the nemesis. */
 static int edn_event(edn_parser *p, fl_history *h, uint32_t m, fl_event *ev, bool *skip)
 {
@@ -449,10 +472,9 @@ static int edn_event(edn_parser *p, fl_history *h, uint32_t m, fl_event *ev, boo
     int rc = edn_type_f(p, type, f, ev);
     if (!rc && key)
         rc = edn_key(p, h, key, ev);
-    if (!rc && value && p->tuples)
-        rc = edn_tuple(p, h, &value, ev);
     if (!rc && value)
-        rc = edn_value(p, h, value, ev);
+        rc = ev->type == FL_EV_FAIL || ev->type == FL_EV_INFO ? edn_lenient(p, h, value, ev)
+                                                              : edn_full_value(p, h, value, ev);
     /* :time is informational (drawing): kept when it is a count of ns, else ignored */
     ev->time = time && time->type == EDN_INT && time->i >= 0 ? (fl_time_ns)time->i : 0;
     return rc;

@@ -4,7 +4,8 @@
  *
  * One object per line; blank lines are skipped; unknown members are ignored. "process" is an
  * integer, or "nemesis" (the line is skipped). "value" is null, an integer, a string, or for
- * cas a pair [expected, new]. "key" is a string or an integer (kept as its decimal text). */
+ * cas a pair [expected, new]; in a fail or info completion it may be anything (not judged).
+ * "key" is a string or an integer (kept as its decimal text). */
 #include "faultline/history.h"
 
 #include "faultline/error.h"
@@ -89,6 +90,24 @@ static int read_value(line_ctx *c, uint32_t n, fl_event *ev)
     return rc ? rc : scalar_value(c, fl_jr_at(c->d, n, 1), &ev->value2);
 }
 
+/* The value of a fail or info completion is whatever the client wrote (an error, a keyword,
+ * an object): the op did not happen or may have, as its invocation said, so its value is not
+ * judged (Jepsen). Kept when it is a value of ours, else left absent. */
+static int lenient_value(line_ctx *c, uint32_t n, fl_event *ev)
+{
+    fl_history_error *err = c->err;
+    c->err = NULL;
+    int rc = read_value(c, n, ev);
+    c->err = err;
+    if (rc == FL_ESYNTAX) {
+        ev->pair = false;
+        memset(&ev->value, 0, sizeof(ev->value));
+        memset(&ev->value2, 0, sizeof(ev->value2));
+        return 0;
+    }
+    return rc;
+}
+
 static int read_key(line_ctx *c, uint32_t n, fl_event *ev)
 {
     ev->key = FL_KEY_NONE;
@@ -144,7 +163,9 @@ static int read_line(line_ctx *c, fl_event *ev, bool *skip)
     int rc = read_type_f(c, ev);
     if (!rc)
         rc = read_key(c, fl_jr_get(c->d, 0, "key"), ev);
-    if (!rc)
+    if (!rc && (ev->type == FL_EV_FAIL || ev->type == FL_EV_INFO))
+        rc = lenient_value(c, fl_jr_get(c->d, 0, "value"), ev);
+    else if (!rc)
         rc = read_value(c, fl_jr_get(c->d, 0, "value"), ev);
     uint32_t t = fl_jr_get(c->d, 0, "time");
     int64_t time = 0;

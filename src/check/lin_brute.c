@@ -1,7 +1,10 @@
-/* lin_brute.c: a brute-force linearizability checker, for cross-checking the real one in
- * tests. Written independently of lin_search.c: per key, it tries every order of the ops
- * (each info op either placed somewhere or left out) that respects real time, stepping a
- * plain value model. Exponential: at most BRUTE_OPS_MAX ops per key. */
+/* lin_brute.c: a brute-force checker of linearizability and sequential consistency, for
+ * cross-checking the real one in tests. Written independently of lin_search.c and
+ * lin_seq.c: per key, it tries every order of the ops (each info op either placed somewhere
+ * or left out) that respects real time (linearizable: an op completed before another was
+ * invoked comes first) or each process's order (sequential: the same, between ops of one
+ * process only), stepping a plain value model from the initial value. Exponential: at most
+ * BRUTE_OPS_MAX ops per key. */
 #include "faultline/lincheck.h"
 
 #include "faultline/error.h"
@@ -23,7 +26,9 @@ typedef struct bstate {
 typedef struct brute {
     const fl_history *h;
     const fl_op *ops[BRUTE_OPS_MAX];
+    int key_of[BRUTE_OPS_MAX]; /* the op's key, numbered within the group */
     int n;
+    bool sequential;
 } brute;
 
 static void to_state(const fl_history *h, fl_value v, bstate *out)
@@ -110,13 +115,17 @@ static uint32_t ret_of(const fl_op *op)
  * have completed before op i was invoked. */
 static bool may_go_next(const brute *b, unsigned done, int i)
 {
-    for (int j = 0; j < b->n; j++)
-        if (!(done & 1u << j) && j != i && ret_of(b->ops[j]) < b->ops[i]->call)
+    for (int j = 0; j < b->n; j++) {
+        if (done & 1u << j || j == i || ret_of(b->ops[j]) >= b->ops[i]->call)
+            continue;
+        if (!b->sequential || b->ops[j]->process == b->ops[i]->process)
             return false;
+    }
     return true;
 }
 
-static bool search(const brute *b, unsigned done, const bstate *s)
+/* st[k]: the state of the group's key k (b->key_of gives each op's). */
+static bool search(const brute *b, unsigned done, const bstate *st)
 {
     bool all = true;
     for (int j = 0; j < b->n; j++)
@@ -127,45 +136,57 @@ static bool search(const brute *b, unsigned done, const bstate *s)
     for (int i = 0; i < b->n; i++) {
         if (done & 1u << i || !may_go_next(b, done, i))
             continue;
-        bstate next = *s;
-        if (apply(b->h, b->ops[i], &next) && search(b, done | 1u << i, &next))
+        bstate next[BRUTE_OPS_MAX];
+        memcpy(next, st, sizeof(next));
+        if (apply(b->h, b->ops[i], &next[b->key_of[i]]) && search(b, done | 1u << i, next))
             return true;
     }
     return false;
 }
 
-int fl_lincheck_brute(const fl_history *h, fl_model model)
+/* Linearizability is checked key by key (it is local); sequential consistency over the whole
+ * history at once (it is not), so group is either one key's ops or all ops. */
+static int check_group(const fl_history *h, const fl_lincheck_opts *o, const fl_op *ops, size_t n,
+                       size_t first, bool *seen)
 {
-    (void)model; /* the ops carry their f; validation is the real checker's job */
+    brute b = {.h = h, .n = 0, .sequential = o->consistency == FL_CONS_SEQUENTIAL};
+    uint32_t keys[BRUTE_OPS_MAX];
+    int nkeys = 0;
+    for (size_t j = first; j < n; j++) {
+        if (!b.sequential && ops[j].key != ops[first].key)
+            continue;
+        seen[j] = true;
+        bool read = ops[j].f == FL_F_READ || ops[j].f == FL_F_GET;
+        if (ops[j].outcome == FL_EV_FAIL || (read && ops[j].outcome != FL_EV_OK))
+            continue;
+        if (b.n == BRUTE_OPS_MAX)
+            return FL_EINVAL;
+        int k = 0;
+        while (k < nkeys && keys[k] != ops[j].key)
+            k++;
+        if (k == nkeys)
+            keys[nkeys++] = ops[j].key;
+        b.key_of[b.n] = k;
+        b.ops[b.n++] = &ops[j];
+    }
+    bstate s0[BRUTE_OPS_MAX];
+    for (int k = 0; k < BRUTE_OPS_MAX; k++)
+        to_state(h, o->initial, &s0[k]);
+    return search(&b, 0, s0) ? FL_LIN_OK : FL_LIN_VIOLATION;
+}
+
+int fl_lincheck_brute(const fl_history *h, const fl_lincheck_opts *o)
+{
+    /* the ops carry their f; validation is the real checker's job */
     fl_op *ops;
     size_t n;
     if (fl_history_ops(h, &ops, &n, NULL))
         return FL_EINVAL;
     bool *seen = calloc(n + 1, sizeof(*seen));
-    int verdict = FL_LIN_OK;
-    for (size_t i = 0; i < n && verdict == FL_LIN_OK; i++) {
-        if (seen[i])
-            continue;
-        brute b = {.h = h, .n = 0};
-        for (size_t j = i; j < n; j++) {
-            if (ops[j].key != ops[i].key)
-                continue;
-            seen[j] = true;
-            bool read = ops[j].f == FL_F_READ || ops[j].f == FL_F_GET;
-            if (ops[j].outcome == FL_EV_FAIL || (read && ops[j].outcome != FL_EV_OK))
-                continue;
-            if (b.n == BRUTE_OPS_MAX) {
-                verdict = FL_EINVAL;
-                break;
-            }
-            b.ops[b.n++] = &ops[j];
-        }
-        bstate s0;
-        memset(&s0, 0, sizeof(s0));
-        s0.kind = FL_VALUE_NIL;
-        if (verdict == FL_LIN_OK && !search(&b, 0, &s0))
-            verdict = FL_LIN_VIOLATION;
-    }
+    int verdict = seen ? FL_LIN_OK : FL_EINVAL;
+    for (size_t i = 0; i < n && verdict == FL_LIN_OK; i++)
+        if (!seen[i])
+            verdict = check_group(h, o, ops, n, i, seen);
     free(seen);
     free(ops);
     return verdict;

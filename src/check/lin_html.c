@@ -134,7 +134,7 @@ static int replay(view *v, const uint32_t *pos_of)
     lin_vals vals;
     fl__lin_vals_init(&vals);
     uint32_t state = LIN_NIL;
-    int rc = 0;
+    int rc = fl__lin_vals_from(&vals, v->h, v->r->initial, &state);
     for (size_t i = 0; i < c->prefix_len && !rc; i++) {
         lin_op o;
         uint32_t next = state;
@@ -429,7 +429,8 @@ static void summary(const view *v, fl_model model, const char *title, fl_buf *b)
     fl_buf_printf(b, "<h1 class=\"%s\">", cls);
     esc(b, title);
     fl_buf_printf(b, ": %s</h1>\n<div>%zu ops, %zu keys, model %s. Showing key ",
-                  fl_verdict_name(r->verdict), r->op_count, r->part_count, fl_model_name(model));
+                  fl_verdict_text(r->verdict, r->consistency), r->op_count, r->part_count,
+                  fl_model_name(model));
     if (v->key == FL_KEY_NONE)
         fl_buf_put_str(b, "(none)");
     else
@@ -448,9 +449,10 @@ static void summary(const view *v, fl_model model, const char *title, fl_buf *b)
     if (!r->has_cex)
         return;
     const fl_lincheck_cex *c = &r->cex;
-    fl_buf_printf(b,
-                  "<pre>The longest linearizable prefix of this key has %zu ops; the model "
-                  "state after it is ",
+    fl_buf_printf(b, "<pre>The longest %s of this key has %zu ops; the model state after it is ",
+                  r->consistency == FL_CONS_SEQUENTIAL
+                      ? "sequential order (each process's ops in their order)"
+                      : "linearizable prefix",
                   c->prefix_len);
     esc(b, c->state);
     fl_buf_put_str(b, ".\n");
@@ -482,7 +484,7 @@ int fl_lincheck_html(const fl_history *h, const fl_lincheck_result *r, fl_model 
         fl_buf_printf(out, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>");
         esc(out, title);
         fl_buf_printf(out, ": %s</title><style>%s</style></head><body>\n",
-                      fl_verdict_name(r->verdict), CSS);
+                      fl_verdict_text(r->verdict, r->consistency), CSS);
         summary(&v, model, title, out);
         draw_svg(&v, out);
         fl_buf_put_str(out, "</body></html>\n");

@@ -1,9 +1,13 @@
 /* lin_json.c: a checker result as JSON (fl_lincheck_json, lincheck.h):
  *
- *   {"verdict":"not linearizable","model":"register","ops":N,"keys":[{"key":..,"ops":..,
- *    "verdict":..,"states":..}],"counterexample":{"key":..,"state":"3","prefix_length":n,
- *    "prefix":[index..],"prefix_tail":[op..],"blocked":op,"candidates":[op..]},
- *    "stats":{...}}
+ *   {"verdict":"not linearizable","consistency":"linearizable","model":"register",
+ *    "initial":null,"stopped_at_first_violation":true,"ops":N,"keys":[{"key":..,"ops":..,
+ *    "verdict":..,"concurrency":..,"states":..}],"counterexample":{"key":..,"state":"3",
+ *    "prefix_length":n,"prefix":[index..],"prefix_tail":[op..],"blocked":op,
+ *    "candidates":[op..]},"stats":{...}}
+ *
+ * The verdict is in the words of the consistency model ("not sequentially consistent"); for
+ * sequential consistency, "whole_history_searched" says the keys were searched together.
  *
  * An op is {"index","process","f","value","outcome","invoke_line","complete_line"}; index
  * numbers the ops in invocation order. */
@@ -102,7 +106,7 @@ static void stats_json(fl_json *j, const fl_lincheck_result *r)
     fl_json_kv_uint(j, "ops", s->ops);
     fl_json_kv_uint(j, "keys", s->parts);
     fl_json_kv_uint(j, "states", s->states);
-    fl_json_kv_uint(j, "memo_bytes_peak", s->memo_bytes);
+    fl_json_kv_uint(j, "memory_bytes_peak", s->memo_bytes);
     fl_json_kv_double(j, "seconds", (double)s->elapsed_ns / 1e9);
     fl_json_kv_uint(j, "threads", s->threads);
     fl_json_obj_end(j);
@@ -110,12 +114,18 @@ static void stats_json(fl_json *j, const fl_lincheck_result *r)
 
 int fl_lincheck_json(const fl_history *h, const fl_lincheck_result *r, fl_model model, fl_buf *out)
 {
-    static const char *const unknown[] = {"", "timeout", "memory limit"};
+    static const char *const unknown[] = {"", "timeout", "memory limit", "not checked"};
     fl_json j;
     fl_json_init(&j, out, false);
     fl_json_obj_begin(&j);
-    fl_json_kv_str(&j, "verdict", fl_verdict_name(r->verdict));
+    fl_json_kv_str(&j, "verdict", fl_verdict_text(r->verdict, r->consistency));
+    fl_json_kv_str(&j, "consistency", fl_consistency_name(r->consistency));
     fl_json_kv_str(&j, "model", fl_model_name(model));
+    fl_json_key(&j, "initial");
+    value(&j, h, r->initial);
+    fl_json_kv_bool(&j, "stopped_at_first_violation", r->stopped);
+    if (r->consistency == FL_CONS_SEQUENTIAL)
+        fl_json_kv_bool(&j, "whole_history_searched", r->per_key);
     fl_json_kv_uint(&j, "ops", r->op_count);
     fl_json_key(&j, "keys");
     fl_json_arr_begin(&j);
@@ -125,9 +135,10 @@ int fl_lincheck_json(const fl_history *h, const fl_lincheck_result *r, fl_model 
         fl_json_key(&j, "key");
         key(&j, h, p->key);
         fl_json_kv_uint(&j, "ops", p->ops);
-        fl_json_kv_str(&j, "verdict", fl_verdict_name((fl_verdict)p->verdict));
+        fl_json_kv_str(&j, "verdict", fl_verdict_text((fl_verdict)p->verdict, r->consistency));
+        fl_json_kv_uint(&j, "concurrency", p->concurrency);
         if (p->verdict == FL_LIN_UNKNOWN) {
-            fl_json_kv_str(&j, "reason", unknown[p->unknown < 3 ? p->unknown : 0]);
+            fl_json_kv_str(&j, "reason", unknown[p->unknown < 4 ? p->unknown : 0]);
             fl_json_kv_uint(&j, "longest_prefix", p->prefix);
         }
         fl_json_kv_uint(&j, "states", p->states);

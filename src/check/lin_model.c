@@ -47,9 +47,15 @@ void fl__lin_vals_free(lin_vals *v)
     memset(v, 0, sizeof(*v));
 }
 
+/* The bytes of string value id ("" while the text buffer is still empty: no NULL + 0). */
+const char *fl__lin_vals_str(const lin_vals *v, uint32_t id)
+{
+    return v->len[id] ? (const char *)v->text.data + v->num[id] : "";
+}
+
 static uint64_t hash_id(const lin_vals *v, uint32_t id)
 {
-    const char *s = v->kind[id] == FL_VALUE_STR ? (const char *)v->text.data + v->num[id] : NULL;
+    const char *s = v->kind[id] == FL_VALUE_STR ? fl__lin_vals_str(v, id) : NULL;
     return hash_val(v->kind[id], v->num[id], s, v->len[id]);
 }
 
@@ -92,7 +98,7 @@ static bool same(const lin_vals *v, uint32_t id, uint8_t kind, int64_t num, cons
         return v->num[id] == num;
     if (kind == FL_VALUE_NIL)
         return true;
-    return v->len[id] == n && !memcmp(v->text.data + v->num[id], s, n);
+    return v->len[id] == n && (n == 0 || !memcmp(fl__lin_vals_str(v, id), s, n));
 }
 
 int fl__lin_vals_intern(lin_vals *v, fl_value_kind kind, int64_t num, const char *s, size_t n,
@@ -140,11 +146,21 @@ int fl__lin_vals_from(lin_vals *v, const fl_history *h, fl_value x, uint32_t *id
     return 0;
 }
 
+uint64_t fl__lin_vals_textlen(const lin_vals *v, uint32_t id)
+{
+    if (v->kind[id] == FL_VALUE_STR)
+        return v->len[id];
+    if (v->kind[id] != FL_VALUE_INT)
+        return 0;
+    char tmp[24];
+    return (uint64_t)snprintf(tmp, sizeof(tmp), "%" PRId64, v->num[id]);
+}
+
 /* Text of a value for append: nil is "", an integer its decimal form. */
 static void text_of(const lin_vals *v, uint32_t id, fl_buf *out)
 {
     if (v->kind[id] == FL_VALUE_STR)
-        fl_buf_put_bytes(out, v->text.data + v->num[id], v->len[id]);
+        fl_buf_put_bytes(out, fl__lin_vals_str(v, id), v->len[id]);
     else if (v->kind[id] == FL_VALUE_INT)
         fl_buf_printf(out, "%" PRId64, v->num[id]);
 }
@@ -196,7 +212,7 @@ void fl__lin_vals_format(const lin_vals *v, uint32_t id, fl_buf *out)
     if (v->kind[id] == FL_VALUE_INT) {
         fl_buf_printf(out, "%" PRId64, v->num[id]);
     } else if (v->kind[id] == FL_VALUE_STR) {
-        fl_json_escape(out, (const char *)v->text.data + v->num[id], v->len[id]);
+        fl_json_escape(out, fl__lin_vals_str(v, id), v->len[id]);
     } else {
         fl_buf_put_str(out, "nil");
     }

@@ -88,18 +88,20 @@ int fl__lin_op_from(lin_vals *v, const fl_history *h, const fl_op *g, lin_op *o)
     return rc ? rc : fl__lin_vals_from(v, h, g->out, &o->out);
 }
 
-static int build_ops(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx)
+static int build_ops(lin_part *p, const lin_src *src)
 {
+    const fl_history *h = src->h;
     uint32_t info = 0;
     int rc = 0;
     for (uint32_t i = 0; i < p->n && !rc; i++) {
-        const fl_op *g = &ops[idx[i]];
+        const fl_op *g = &src->ops[src->idx[i]];
         lin_op *o = &p->ops[i];
         memset(o, 0, sizeof(*o));
+        o->k = src->kidx ? src->kidx[i] : 0;
         o->f = lin_f((fl_op_f)g->f);
         o->info = g->outcome != FL_EV_OK;
         o->blind = o->info && (o->f == LIN_WRITE || o->f == LIN_DELETE);
-        o->global = idx[i];
+        o->global = src->idx[i];
         o->info_idx = o->info ? info++ : UINT32_MAX;
         o->ret_e = UINT32_MAX;
         rc = fl__lin_vals_from(&p->vals, h, g->in, &o->a);
@@ -177,6 +179,8 @@ void fl__lin_adjust(lin_part *p, uint32_t *count, uint32_t u, int delta)
     count[u] = (uint32_t)((int64_t)count[u] + delta);
     bool after = p->okobs[u] && !p->writers[u];
     p->doomed = (uint32_t)((int64_t)p->doomed + after - before);
+    if (p->lenrule)
+        fl__lin_len_adjust(p, count, u, delta);
 }
 
 static void build_doom(lin_part *p)
@@ -276,33 +280,60 @@ static int link_info_twins(lin_part *p)
     return 0;
 }
 
-int fl__lin_part_build(lin_part *p, const fl_history *h, const fl_op *ops, const uint32_t *idx,
-                       uint32_t count)
+/* What a partition of count ops holds, before its values: ops, entries, info_below. */
+static uint64_t part_bytes(uint32_t count)
 {
+    return ((uint64_t)count + 1) * (sizeof(lin_op) + 2 * sizeof(lin_entry) + sizeof(uint32_t));
+}
+
+int fl__lin_part_build(lin_part *p, const lin_src *src, lin_shared *s)
+{
+    uint32_t count = src->count;
     memset(p, 0, sizeof(*p));
     fl__lin_vals_init(&p->vals);
-    p->key = count ? ops[idx[0]].key : FL_KEY_NONE;
+    p->key = count && src->nkeys <= 1 ? src->ops[src->idx[0]].key : FL_KEY_NONE;
+    p->gops = src->ops;
+    p->nkeys = src->nkeys ? src->nkeys : 1;
     p->n = count;
+    if (!fl__lin_mem_take(s, part_bytes(count)))
+        return FL_ETOOBIG;
+    p->bytes = part_bytes(count);
     p->ops = malloc(((size_t)count + 1) * sizeof(*p->ops));
     p->info_below = malloc(((size_t)count + 1) * sizeof(*p->info_below));
     if (!p->ops || !p->info_below || p->vals.count != 1)
         return FL_ENOMEM;
-    int rc = build_ops(p, h, ops, idx);
+    int rc = fl__lin_vals_from(&p->vals, src->h, src->initial, &p->init);
+    if (!rc)
+        rc = build_ops(p, src);
     if (!rc)
         rc = build_observers(p);
     if (rc)
         return rc;
     drop_unobserved(p);
-    if (p->prune)
-        build_doom(p);
+    build_doom(p); /* its counts serve the length rule too */
+    if (!p->prune && (rc = fl__lin_len_build(p)))
+        return rc;
     if ((rc = link_info_twins(p)))
         return rc;
-    if ((rc = build_entries(p, ops)))
+    if ((rc = build_entries(p, src->ops)))
         return rc;
     p->info_below[0] = 0;
-    for (uint32_t i = 0; i < count; i++)
+    for (uint32_t i = 0; i < p->n; i++)
         p->info_below[i + 1] = p->info_below[i] + p->ops[i].info;
+    /* values and the per-value counts: known only now */
+    uint64_t more = p->vals.bytes + (uint64_t)p->vals.count * 10 * sizeof(uint32_t);
+    if (p->lenrule) /* the prefix rule's lists */
+        more += (uint64_t)p->adj_start[p->rank_cap] * sizeof(uint32_t);
+    if (!fl__lin_mem_take(s, more))
+        return FL_ETOOBIG;
+    p->bytes += more;
     return 0;
+}
+
+void fl__lin_part_release(lin_part *p, lin_shared *s)
+{
+    fl__lin_mem_give(s, p->bytes);
+    fl__lin_part_free(p);
 }
 
 void fl__lin_part_free(lin_part *p)
@@ -313,6 +344,13 @@ void fl__lin_part_free(lin_part *p)
     free(p->observers);
     free(p->okobs);
     free(p->writers);
+    free(p->obs_len);
+    free(p->obs_rank);
+    free(p->set_len);
+    free(p->set_rank);
+    free(p->reach);
+    free(p->adj);
+    free(p->adj_start);
     fl__lin_vals_free(&p->vals);
     memset(p, 0, sizeof(*p));
 }

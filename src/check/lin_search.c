@@ -110,7 +110,7 @@ static void relink_entry(lin_entry *E, uint32_t e, bool info)
 /* Counts for doom detection: op leaves (delta -1) or re-enters (+1) what is to come. */
 static void doom_counts(lin_part *p, const lin_op *o, int delta)
 {
-    if (!p->prune)
+    if (!p->prune && !p->lenrule)
         return;
     if (o->f == LIN_READ && !o->info) {
         fl__lin_adjust(p, p->okobs, o->out, delta);
@@ -122,6 +122,8 @@ static void doom_counts(lin_part *p, const lin_op *o, int delta)
         fl__lin_adjust(p, p->writers, o->a, delta);
     } else if (o->f == LIN_DELETE) {
         fl__lin_adjust(p, p->writers, LIN_NIL, delta);
+    } else if (o->f == LIN_APPEND) {
+        p->appends_left = (uint32_t)((int64_t)p->appends_left + delta);
     }
 }
 
@@ -274,7 +276,8 @@ static int try_op(search *s, uint32_t op, bool memo)
         (o->f == LIN_WRITE || o->f == LIN_CAS) && earlier_twin(s, o))
         return 0;
     lift(s, op);
-    if (s->doom && (doomed(p, next) || urgent_unreachable(s, next))) {
+    if (s->doom &&
+        (doomed(p, next) || urgent_unreachable(s, next) || fl__lin_len_dead(p, &next, 1))) {
         unlift(s, op); /* a dead child: not even worth a memo entry */
         return 0;
     }
@@ -316,12 +319,17 @@ static uint32_t backtrack(search *s, uint32_t e)
     return s->p->entries[s->p->ops[f.op].call_e].next;
 }
 
-static bool out_of_time(search *s)
+bool fl__lin_give_up(const lin_part *p, lin_shared *sh, uint8_t *why)
 {
-    if (atomic_load_explicit(&s->sh->cancel, memory_order_relaxed))
+    if (p->pos > atomic_load_explicit(&sh->stop_at, memory_order_relaxed)) {
+        *why = FL_LIN_WHY_STOPPED;
         return true;
-    if (s->sh->deadline_ns && fl__lin_now_ns() >= s->sh->deadline_ns) {
-        atomic_store(&s->sh->cancel, true);
+    }
+    *why = FL_LIN_WHY_TIMEOUT;
+    if (atomic_load_explicit(&sh->cancel, memory_order_relaxed))
+        return true;
+    if (sh->deadline_ns && fl__lin_now_ns() >= sh->deadline_ns) {
+        atomic_store(&sh->cancel, true);
         return true;
     }
     return false;
@@ -352,12 +360,31 @@ static uint32_t identity_op(search *s)
  * effect: the node is dead. (Without this, the search would try every subset of the window
  * before giving up: the exponential part on registers with few values.) Producers are marked
  * in stamp[] with a per-call number. O(entries up to the LOOKAHEAD_MAX-th return). */
+/* The same look-ahead with the prefix rule (lin_append.c), for partitions with append. */
+static bool urgent_unreachable_append(search *s, uint32_t state)
+{
+    const lin_part *p = s->p;
+    const lin_entry *E = p->entries;
+    uint32_t returns = 0;
+    for (uint32_t e = E[0].nnext; e && returns < LOOKAHEAD_MAX; e = E[e].nnext) {
+        if (E[e].call)
+            continue;
+        returns++;
+        const lin_op *o = &p->ops[E[e].op];
+        if (o->f != LIN_READ && o->f != LIN_CAS)
+            continue;
+        if (!fl__lin_reachable(p, state, o->f == LIN_READ ? o->out : o->a))
+            return true;
+    }
+    return false;
+}
+
 static bool urgent_unreachable(search *s, uint32_t state)
 {
     const lin_part *p = s->p;
     const lin_entry *E = p->entries;
     if (!p->prune)
-        return false;
+        return p->lenrule && urgent_unreachable_append(s, state);
     uint32_t mark = ++s->stamp_now, returns = 0;
     for (uint32_t e = E[0].next; e && returns < LOOKAHEAD_MAX; e = E[e].next) {
         const lin_op *o = &p->ops[E[e].op];
@@ -386,7 +413,7 @@ static bool urgent_unreachable(search *s, uint32_t state)
  * the rest was measured: it made register histories with 50 processes 25 times slower.) */
 static int take_first(search *s)
 {
-    if (s->doom && urgent_unreachable(s, s->state))
+    if (s->doom && (urgent_unreachable(s, s->state) || fl__lin_len_dead(s->p, &s->state, 1)))
         return 2;
     uint32_t op = identity_op(s);
     if (op == UINT32_MAX)
@@ -409,12 +436,12 @@ static int run(search *s, lin_outcome *out)
     uint64_t steps = 0;
     bool fresh = true; /* at a node just reached */
     while (remaining) {
-        if (++steps % CHECK_EVERY == 0 && out_of_time(s)) {
-            out->unknown = 1;
+        if (++steps % CHECK_EVERY == 0 && fl__lin_give_up(s->p, s->sh, &out->unknown))
+            return FL_LIN_UNKNOWN;
+        if (s->step_max && steps > s->step_max) {
+            out->unknown = LIN_WHY_BUDGET;
             return FL_LIN_UNKNOWN;
         }
-        if (s->step_max && steps > s->step_max)
-            return FL_LIN_UNKNOWN; /* the budget of a counterexample search */
         int forced = fresh ? take_first(s) : 0;
         fresh = false;
         if (forced < 0)
@@ -462,6 +489,7 @@ static int search_init(search *s, lin_part *p, lin_shared *sh)
     memset(s, 0, sizeof(*s));
     s->p = p;
     s->sh = sh;
+    s->state = p->init;
     s->blocked = UINT32_MAX;
     fl__lin_memo_init(&s->memo, sh);
     size_t n = (size_t)p->n + 1, info_words = p->n_info / 32 + 1;
@@ -490,28 +518,9 @@ static void search_free(search *s)
 
 static int fill_cex(search *s, fl_lincheck_cex *cex)
 {
-    lin_part *p = s->p;
-    memset(cex, 0, sizeof(*cex));
-    cex->key = p->key;
-    cex->prefix = malloc(((size_t)s->best_len + 1) * sizeof(*cex->prefix));
-    cex->tried = malloc(((size_t)s->tried_len + 1) * sizeof(*cex->tried));
-    fl_buf b;
-    fl_buf_init(&b);
-    fl__lin_vals_format(&p->vals, s->best_state, &b);
-    fl_buf_put_u8(&b, 0);
-    if (!cex->prefix || !cex->tried || b.err) {
-        fl_buf_free(&b);
-        return FL_ENOMEM;
-    }
-    cex->state = (char *)b.data; /* ownership moves to cex */
-    for (uint32_t i = 0; i < s->best_len; i++)
-        cex->prefix[i] = p->ops[s->best[i]].global;
-    cex->prefix_len = s->best_len;
-    cex->blocked = s->blocked == UINT32_MAX ? UINT32_MAX : p->ops[s->blocked].global;
-    for (uint32_t i = 0; i < s->tried_len; i++)
-        cex->tried[i] = p->ops[s->tried[i]].global;
-    cex->tried_len = s->tried_len;
-    return 0;
+    lin_best b = {s->p->key,  s->best,  s->best_len, s->best_state,
+                  s->blocked, s->tried, s->tried_len};
+    return fl__lin_cex_fill(s->p, &b, cex);
 }
 
 /* Doom detection refutes a history early, often before the search gets near the failing
@@ -535,12 +544,13 @@ static int explain(lin_part *p, lin_shared *sh, search *first, lin_outcome *out)
     return rc;
 }
 
-int fl__lin_search(lin_part *p, lin_shared *sh, lin_outcome *out)
+int fl__lin_search(lin_part *p, lin_shared *sh, uint64_t step_max, lin_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     search s;
     int rc = search_init(&s, p, sh);
     s.doom = true;
+    s.step_max = step_max;
     if (!rc)
         rc = run(&s, out);
     if (rc == FL_ETOOBIG || rc == FL_ENOMEM) {

@@ -1,26 +1,30 @@
 /* lincheck.c: the checker's entry point: pairs the history into ops, checks them against the
- * model, splits them by key and searches the keys on a pool of threads (lincheck.h).
+ * model, splits them by key and searches the keys on a pool of threads (lin_pool.c), then
+ * gathers the verdicts (lincheck.h).
  *
  * Determinism: the verdict and the counterexample do not depend on the number of threads or
- * on scheduling (the reported key is the first violating one in order of first invocation),
- * except that under a timeout which keys were decided may vary. */
+ * on scheduling (the reported key is the first violating one in order of first invocation
+ * with all_keys, else the first in check order), except that under a timeout which keys were
+ * decided may vary. */
 #include "lin_internal.h"
 
 #include "faultline/assert.h"
 #include "faultline/error.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
+#include <stdio.h>
 
 static const char *const model_names[] = {"register", "cas-register", "kv"};
+static const char *const cons_names[] = {"linearizable", "sequential"};
 
 void fl_lincheck_opts_init(fl_lincheck_opts *o)
 {
     memset(o, 0, sizeof(*o));
     o->model = FL_MODEL_REGISTER;
+    o->consistency = FL_CONS_LINEARIZABLE;
+    o->initial = fl_value_nil();
 }
 
 const char *fl_model_name(fl_model m)
@@ -41,6 +45,43 @@ bool fl_model_parse(const char *s, fl_model *out)
 const char *fl_verdict_name(fl_verdict v)
 {
     return v == FL_LIN_OK ? "linearizable" : v == FL_LIN_VIOLATION ? "not linearizable" : "unknown";
+}
+
+const char *fl_consistency_name(fl_consistency c)
+{
+    return (unsigned)c <= FL_CONS_SEQUENTIAL ? cons_names[c] : "?";
+}
+
+bool fl_consistency_parse(const char *s, fl_consistency *out)
+{
+    for (int c = 0; c <= FL_CONS_SEQUENTIAL; c++)
+        if (!strcmp(s, cons_names[c])) {
+            *out = (fl_consistency)c;
+            return true;
+        }
+    return false;
+}
+
+const char *fl_verdict_text(fl_verdict v, fl_consistency c)
+{
+    if (c == FL_CONS_LINEARIZABLE || v == FL_LIN_UNKNOWN)
+        return fl_verdict_name(v);
+    return v == FL_LIN_OK ? "sequentially consistent" : "not sequentially consistent";
+}
+
+fl_model fl_model_infer(const fl_history *h)
+{
+    fl_model m = FL_MODEL_REGISTER;
+    for (size_t i = 0; i < h->count; i++) {
+        const fl_event *e = &h->events[i];
+        bool strings = e->type != FL_EV_FAIL && e->type != FL_EV_INFO &&
+                       (e->value.kind == FL_VALUE_STR || e->value2.kind == FL_VALUE_STR);
+        if (strings || (e->f != FL_F_READ && e->f != FL_F_WRITE && e->f != FL_F_CAS))
+            return FL_MODEL_KV;
+        if (e->f == FL_F_CAS)
+            m = FL_MODEL_CAS_REGISTER;
+    }
+    return m;
 }
 
 fl_time_ns fl__lin_now_ns(void)
@@ -68,151 +109,9 @@ void fl__lin_mem_give(lin_shared *s, uint64_t bytes)
     atomic_fetch_sub(&s->mem, bytes);
 }
 
-/* ---- partitions ---- */
-
-typedef struct part_list {
-    uint32_t *idx;   /* op indices, grouped by partition */
-    uint32_t *start; /* [p] .. [p+1]: partition p's range in idx */
-    uint32_t count;
-} part_list;
-
-/* Ops that constrain nothing are left out: fail ops, and reads whose outcome is unknown. */
-static bool searched(const fl_op *op)
-{
-    if (op->outcome == FL_EV_FAIL)
-        return false;
-    bool read = op->f == FL_F_READ || op->f == FL_F_GET;
-    return !(read && op->outcome != FL_EV_OK);
-}
-
-static int split_by_key(const fl_history *h, const fl_op *ops, size_t n, part_list *pl)
-{
-    size_t nkeys = (size_t)h->str_count + 1; /* + FL_KEY_NONE */
-    uint32_t *part_of = malloc(nkeys * sizeof(*part_of));
-    uint32_t *fill = calloc(nkeys + 1, sizeof(*fill));
-    pl->idx = malloc((n + 1) * sizeof(*pl->idx));
-    pl->start = calloc(nkeys + 1, sizeof(*pl->start));
-    if (!part_of || !fill || !pl->idx || !pl->start) {
-        free(part_of);
-        free(fill);
-        return FL_ENOMEM;
-    }
-    memset(part_of, 0xff, nkeys * sizeof(*part_of));
-    pl->count = 0;
-    for (size_t i = 0; i < n; i++) { /* number keys by first invocation, count their ops */
-        if (!searched(&ops[i]))
-            continue;
-        size_t k = ops[i].key == FL_KEY_NONE ? nkeys - 1 : ops[i].key;
-        if (part_of[k] == UINT32_MAX)
-            part_of[k] = pl->count++;
-        pl->start[part_of[k] + 1]++;
-    }
-    for (uint32_t p = 0; p < pl->count; p++)
-        pl->start[p + 1] += pl->start[p];
-    for (size_t i = 0; i < n; i++) {
-        if (!searched(&ops[i]))
-            continue;
-        size_t k = ops[i].key == FL_KEY_NONE ? nkeys - 1 : ops[i].key;
-        uint32_t p = part_of[k];
-        pl->idx[pl->start[p] + fill[p]++] = (uint32_t)i;
-    }
-    free(part_of);
-    free(fill);
-    return 0;
-}
-
-/* ---- the pool of searching threads ---- */
-
-typedef struct pool {
-    const fl_history *h;
-    const fl_op *ops;
-    const part_list *pl;
-    uint32_t *order; /* partitions, largest first */
-    atomic_uint next;
-    lin_shared sh;
-    lin_outcome *outs;
-} pool;
-
-static void check_part(pool *w, uint32_t p)
-{
-    lin_outcome *out = &w->outs[p];
-    const uint32_t *idx = w->pl->idx + w->pl->start[p];
-    uint32_t count = w->pl->start[p + 1] - w->pl->start[p];
-    if (atomic_load(&w->sh.cancel)) {
-        out->verdict = FL_LIN_UNKNOWN;
-        out->unknown = 1;
-        return;
-    }
-    lin_part part;
-    int rc = fl__lin_part_build(&part, w->h, w->ops, idx, count);
-    if (!rc)
-        rc = fl__lin_search(&part, &w->sh, out);
-    fl__lin_part_free(&part);
-    if (rc) {
-        out->verdict = FL_LIN_UNKNOWN;
-        out->unknown = 2;
-    }
-}
-
-static void *worker(void *arg)
-{
-    pool *w = arg;
-    for (;;) {
-        uint32_t i = atomic_fetch_add(&w->next, 1);
-        if (i >= w->pl->count)
-            return NULL;
-        check_part(w, w->order[i]);
-    }
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
-static unsigned thread_count(const fl_lincheck_opts *o, uint32_t parts)
-{
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned t = o->threads ? o->threads : (cores > 0 ? (unsigned)cores : 1);
-    if (t > 256)
-        t = 256;
-    return t > parts ? (parts ? parts : 1) : t;
-}
-
-static int run_pool(pool *w, unsigned threads)
-{
-    uint32_t n = w->pl->count;
-    uint64_t *keys = malloc(((size_t)n + 1) * sizeof(*keys));
-    w->order = malloc(((size_t)n + 1) * sizeof(*w->order));
-    if (!keys || !w->order) {
-        free(keys);
-        free(w->order);
-        return FL_ENOMEM;
-    }
-    for (uint32_t i = 0; i < n; i++) { /* largest first, ties by partition number */
-        uint32_t size = w->pl->start[i + 1] - w->pl->start[i];
-        keys[i] = (uint64_t)(UINT32_MAX - size) << 32 | i;
-    }
-    qsort(keys, n, sizeof(*keys), cmp_u64);
-    for (uint32_t i = 0; i < n; i++)
-        w->order[i] = (uint32_t)keys[i];
-    free(keys);
-    pthread_t tid[256];
-    unsigned started = 0;
-    for (unsigned i = 1; i < threads; i++)
-        if (pthread_create(&tid[started], NULL, worker, w) == 0)
-            started++;
-    worker(w);
-    for (unsigned i = 0; i < started; i++)
-        pthread_join(tid[i], NULL);
-    free(w->order);
-    return 0;
-}
-
 /* ---- the entry point ---- */
 
-static void cex_free(fl_lincheck_cex *c)
+void fl__lin_cex_free(fl_lincheck_cex *c)
 {
     free(c->prefix);
     free(c->tried);
@@ -220,31 +119,89 @@ static void cex_free(fl_lincheck_cex *c)
     memset(c, 0, sizeof(*c));
 }
 
-static void aggregate(fl_lincheck_result *r, pool *w)
+int fl__lin_cex_fill(const lin_part *p, const lin_best *b, fl_lincheck_cex *cex)
+{
+    memset(cex, 0, sizeof(*cex));
+    cex->key = b->key;
+    cex->prefix = malloc(((size_t)b->len + 1) * sizeof(*cex->prefix));
+    cex->tried = malloc(((size_t)b->tried_len + 1) * sizeof(*cex->tried));
+    fl_buf t;
+    fl_buf_init(&t);
+    fl__lin_vals_format(&p->vals, b->state, &t);
+    fl_buf_put_u8(&t, 0);
+    if (!cex->prefix || !cex->tried || t.err) {
+        fl_buf_free(&t);
+        return FL_ENOMEM;
+    }
+    cex->state = (char *)t.data; /* ownership moves to cex */
+    for (uint32_t i = 0; i < b->len; i++)
+        cex->prefix[i] = p->ops[b->ops[i]].global;
+    cex->prefix_len = b->len;
+    cex->blocked = b->blocked == UINT32_MAX ? UINT32_MAX : p->ops[b->blocked].global;
+    for (uint32_t i = 0; i < b->tried_len; i++)
+        cex->tried[i] = p->ops[b->tried[i]].global;
+    cex->tried_len = b->tried_len;
+    return 0;
+}
+
+static void take_part(fl_lincheck_result *r, lin_pool *w, uint32_t p)
+{
+    lin_outcome *o = &w->outs[p];
+    fl_lincheck_part *rp = &r->parts[p];
+    const fl_op *first = &r->ops[w->pl->idx[w->pl->start[p]]];
+    rp->key = first->key;
+    rp->ops = w->pl->start[p + 1] - w->pl->start[p];
+    rp->concurrency = w->conc ? w->conc[p] : 0;
+    rp->verdict = (uint8_t)o->verdict;
+    rp->unknown = o->verdict == FL_LIN_UNKNOWN ? o->unknown : 0;
+    rp->states = o->states;
+    rp->memo_bytes = o->memo_bytes;
+    rp->prefix = o->verdict == FL_LIN_OK ? rp->ops : o->prefix;
+    r->stats.states += o->states;
+    r->stopped |= o->verdict == FL_LIN_UNKNOWN && o->unknown == FL_LIN_WHY_STOPPED;
+    r->per_key |= r->consistency == FL_CONS_SEQUENTIAL && o->verdict == FL_LIN_OK && !o->lin_ok;
+}
+
+/* The verdict over all keys, and the counterexample: the first violating key by first
+ * invocation with all_keys, else the first found in check order (stop_at). */
+static void aggregate(fl_lincheck_result *r, lin_pool *w)
 {
     r->verdict = FL_LIN_OK;
+    uint32_t stop = atomic_load(&w->sh.stop_at);
+    uint32_t chosen = stop != UINT32_MAX ? w->order[stop] : UINT32_MAX;
     for (uint32_t p = 0; p < w->pl->count; p++) {
         lin_outcome *o = &w->outs[p];
-        fl_lincheck_part *rp = &r->parts[p];
-        const fl_op *first = &r->ops[w->pl->idx[w->pl->start[p]]];
-        rp->key = first->key;
-        rp->ops = w->pl->start[p + 1] - w->pl->start[p];
-        rp->verdict = (uint8_t)o->verdict;
-        rp->unknown = o->unknown;
-        rp->states = o->states;
-        rp->memo_bytes = o->memo_bytes;
-        rp->prefix = o->verdict == FL_LIN_OK ? rp->ops : o->prefix;
-        r->stats.states += o->states;
-        if (o->verdict == FL_LIN_VIOLATION && !r->has_cex) {
-            r->has_cex = true;
-            r->cex = o->cex;
-            memset(&o->cex, 0, sizeof(o->cex));
-        }
-        cex_free(&o->cex);
+        take_part(r, w, p);
+        if (o->verdict == FL_LIN_VIOLATION && chosen == UINT32_MAX)
+            chosen = p;
         if (o->verdict == FL_LIN_VIOLATION)
             r->verdict = FL_LIN_VIOLATION;
         else if (o->verdict == FL_LIN_UNKNOWN && r->verdict == FL_LIN_OK)
             r->verdict = FL_LIN_UNKNOWN;
+    }
+    if (r->verdict == FL_LIN_VIOLATION) {
+        r->has_cex = true;
+        r->cex = w->outs[chosen].cex;
+        memset(&w->outs[chosen].cex, 0, sizeof(w->outs[chosen].cex));
+    }
+    for (uint32_t p = 0; p < w->pl->count; p++)
+        fl__lin_cex_free(&w->outs[p].cex);
+    r->per_key = r->per_key && r->verdict == FL_LIN_OK && w->pl->count > 1;
+}
+
+/* Every key sequentially consistent, some not linearizable: the whole history decides. */
+static void whole(fl_lincheck_result *r, lin_pool *w)
+{
+    lin_outcome out;
+    memset(&out, 0, sizeof(out));
+    fl__lin_pool_whole(w, &out);
+    r->verdict = out.verdict;
+    r->stats.states += out.states;
+    if (out.verdict == FL_LIN_VIOLATION) {
+        r->has_cex = true;
+        r->cex = out.cex;
+    } else {
+        fl__lin_cex_free(&out.cex);
     }
 }
 
@@ -254,39 +211,51 @@ static int check_ops(const fl_history *h, const fl_lincheck_opts *o, fl_lincheck
     int rc = fl_history_ops(h, &r->ops, &r->op_count, err);
     for (size_t i = 0; i < r->op_count && !rc; i++)
         rc = fl__lin_validate(h, &r->ops[i], o->model, err);
-    return rc;
+    if (rc || o->model == FL_MODEL_KV || o->initial.kind != FL_VALUE_STR)
+        return rc;
+    if (err) {
+        err->line = 0;
+        snprintf(err->msg, sizeof(err->msg),
+                 "the initial value of the %s model must be an "
+                 "integer or nil",
+                 fl_model_name(o->model));
+    }
+    return FL_EINVAL;
 }
 
 int fl_lincheck_run(const fl_history *h, const fl_lincheck_opts *o, fl_lincheck_result *r,
                     fl_history_error *err)
 {
     memset(r, 0, sizeof(*r));
+    r->consistency = o->consistency;
+    r->initial = o->initial.kind == FL_VALUE_NONE ? fl_value_nil() : o->initial;
     fl_time_ns t0 = fl__lin_now_ns();
     int rc = check_ops(h, o, r, err);
     if (rc)
         return rc;
-    part_list pl = {0};
-    if ((rc = split_by_key(h, r->ops, r->op_count, &pl)))
+    lin_split pl = {0};
+    lin_pool w = {.h = h, .ops = r->ops, .o = o, .pl = &pl};
+    if ((rc = fl__lin_split(h, r->ops, r->op_count, &pl)))
         goto out;
-    pool w = {.h = h, .ops = r->ops, .pl = &pl};
     w.sh.mem_max = o->memory_max_bytes;
     w.sh.deadline_ns = o->timeout_ns ? t0 + o->timeout_ns : 0;
     w.outs = calloc((size_t)pl.count + 1, sizeof(*w.outs));
     r->parts = calloc((size_t)pl.count + 1, sizeof(*r->parts));
     if (!w.outs || !r->parts) {
-        free(w.outs);
         rc = FL_ENOMEM;
         goto out;
     }
     r->part_count = pl.count;
-    r->stats.threads = thread_count(o, pl.count);
-    if (!(rc = run_pool(&w, r->stats.threads)))
+    r->stats.threads = fl__lin_threads(o->threads, pl.count);
+    if (!(rc = fl__lin_pool_run(&w, r->stats.threads)))
         aggregate(r, &w);
-    free(w.outs);
+    if (!rc && r->per_key)
+        whole(r, &w);
     r->stats.memo_bytes = atomic_load(&w.sh.mem_peak);
 out:
-    free(pl.idx);
-    free(pl.start);
+    free(w.outs);
+    fl__lin_pool_free(&w);
+    fl__lin_split_free(&pl);
     r->stats.ops = r->op_count;
     r->stats.parts = r->part_count;
     r->stats.elapsed_ns = fl__lin_now_ns() - t0;
@@ -297,6 +266,6 @@ void fl_lincheck_result_free(fl_lincheck_result *r)
 {
     free(r->ops);
     free(r->parts);
-    cex_free(&r->cex);
+    fl__lin_cex_free(&r->cex);
     memset(r, 0, sizeof(*r));
 }

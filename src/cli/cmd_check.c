@@ -1,11 +1,19 @@
-/* cmd_check.c: `faultline check FILE`: is a history linearizable?
+/* cmd_check.c: `faultline check FILE`: is a history linearizable, sequentially consistent?
  *
- * Exit status: 0 linearizable, 1 not linearizable, 2 unknown (timeout or memory limit),
- * 64 usage error, 65 bad input (file, line and reason on stderr), 66 file not readable. */
+ * Reads JSON lines, Jepsen EDN or old Jepsen logs (guessed from the content), infers the model
+ * from the ops unless --model says, and checks one consistency model or both. By default the
+ * check stops at the first key proven violating; --all-keys decides every key. The memory
+ * bound defaults to what the machine can spare without swapping, less what the history holds.
+ *
+ * Exit status: 0 holds, 1 violated, 2 unknown (timeout or memory limit), 64 usage error, 65 bad
+ * input (file, line and reason on stderr), 66 file not readable, 73 HTML not writable. With
+ * --consistency both: 1 if either model is violated, else 2 if either is unknown, else 0. */
+#include "check_out.h"
 #include "cli/cli.h"
 
 #include "faultline/duration.h"
 #include "faultline/error.h"
+#include "faultline/json_read.h"
 #include "faultline/lincheck.h"
 
 #include <errno.h>
@@ -14,35 +22,50 @@
 #include <string.h>
 #include <unistd.h>
 
-#define EXIT_USAGE_64   64
-#define EXIT_DATAERR_65 65
-#define EXIT_NOINPUT_66 66
-#define HTML_OPS_MAX    160 /* ops of the failing key drawn around the failing point */
+#define EXIT_USAGE_64     64
+#define EXIT_DATAERR_65   65
+#define EXIT_NOINPUT_66   66
+#define EXIT_CANTCREAT_73 73
+#define HTML_OPS_MAX      160        /* ops of the failing key drawn around the failing point */
+#define MEMORY_MIN        (16 << 20) /* the default bound never goes below this */
+
+enum { FORMAT_AUTO, FORMAT_JSONL, FORMAT_EDN, FORMAT_JLOG };
 
 typedef struct check_args {
     const char *file;
     const char *html;
+    const char *initial; /* as written; parsed once the history is loaded */
     bool json;
     bool independent; /* EDN :value [key value] tuples */
-    int format;       /* 0 auto, 1 jsonl, 2 edn */
+    bool model_given;
+    bool both; /* --consistency both */
+    int format;
     fl_lincheck_opts opts;
 } check_args;
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: faultline check FILE [options]\n\n"
-               "Decides whether a history (JSON lines or Jepsen EDN) is linearizable.\n\n"
-               "  --model M          register (default), cas-register or kv\n"
-               "  --format F         jsonl or edn (default: guessed from the content)\n"
-               "  --html OUT.html    write a self-contained page showing the result\n"
-               "  --json             print the result as JSON instead of text\n"
-               "  --independent      EDN of Jepsen's independent keys: :value [key value]\n"
-               "  --timeout SECONDS  give up with verdict unknown after this long\n"
-               "  --memory-max BYTES bound on the search memory (suffix K, M or G; default: half\n"
-               "                     the physical memory), then unknown\n"
-               "  --threads N        threads checking keys in parallel (default: all cores)\n\n"
-               "exit status: 0 linearizable, 1 not linearizable, 2 unknown, 64 usage,\n"
-               "             65 bad input, 66 unreadable file\n");
+    fprintf(f,
+            "usage: faultline check FILE|- [options]\n\n"
+            "Decides whether a history (JSON lines, Jepsen EDN or an old Jepsen log) is\n"
+            "linearizable or sequentially consistent.\n\n"
+            "  --model M          register, cas-register or kv (default: inferred from the ops)\n"
+            "  --consistency C    linearizable (default), sequential (each process's order\n"
+            "                     kept, real time between processes dropped) or both\n"
+            "  --initial VALUE    every key's value before the first op, EDN or JSON: nil\n"
+            "                     (default), 0, '\"\"' (append tests read a missing key as \"\")\n"
+            "  --all-keys         decide every key (default: stop at the first key proven\n"
+            "                     violating, trying the keys with fewest ops open at once first)\n"
+            "  --format F         jsonl, edn or jepsen-log (default: guessed from the content)\n"
+            "  --html OUT.html    write a self-contained page showing the result\n"
+            "  --json             print the result as JSON instead of text\n"
+            "  --independent      EDN of Jepsen's independent keys: :value [key value]\n"
+            "  --timeout T        give up with verdict unknown after this long (5s, 500ms, 2m)\n"
+            "  --memory-max BYTES bound on the search memory (suffix K, M or G; default: what\n"
+            "                     the machine has available, less the history), then unknown\n"
+            "  --threads N        threads checking keys in parallel (default: all cores)\n\n"
+            "exit status: 0 holds, 1 violated, 2 unknown, 64 usage, 65 bad input,\n"
+            "             66 unreadable file, 73 HTML not writable\n");
 }
 
 static int parse_bytes(const char *s, uint64_t *out)
@@ -67,33 +90,100 @@ static int parse_bytes(const char *s, uint64_t *out)
     return rc;
 }
 
-static int parse_option(check_args *a, const char *opt, const char *val)
+static int parse_format(const char *val)
 {
-    double secs;
+    static const char *const names[] = {"jsonl", "edn", "jepsen-log"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(val, names[i]))
+            return FORMAT_JSONL + i;
+    return -1;
+}
+
+/* Returns 0, FL_ENOTFOUND (no such option) or FL_EINVAL with *hint: what a value looks like
+ * (val NULL: the value is missing). */
+static int parse_option(check_args *a, const char *opt, const char *val, const char **hint)
+{
+    static const char *const known[] = {"--model",   "--consistency", "--format",     "--html",
+                                        "--initial", "--timeout",     "--memory-max", "--threads"};
+    bool found = false;
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        found |= !strcmp(opt, known[i]);
+    if (!found || !val)
+        return found ? FL_EINVAL : FL_ENOTFOUND;
     uint64_t n;
     if (!strcmp(opt, "--model"))
-        return fl_model_parse(val, &a->opts.model) ? 0 : FL_EINVAL;
-    if (!strcmp(opt, "--format")) {
-        a->format = !strcmp(val, "jsonl") ? 1 : !strcmp(val, "edn") ? 2 : -1;
-        return a->format < 0 ? FL_EINVAL : 0;
+        return *hint = "register, cas-register or kv", a->model_given = true,
+               fl_model_parse(val, &a->opts.model) ? 0 : FL_EINVAL;
+    if (!strcmp(opt, "--consistency")) {
+        *hint = "linearizable, sequential or both";
+        a->both = !strcmp(val, "both");
+        return a->both || fl_consistency_parse(val, &a->opts.consistency) ? 0 : FL_EINVAL;
     }
+    if (!strcmp(opt, "--format"))
+        return *hint = "jsonl, edn or jepsen-log",
+               (a->format = parse_format(val)) < 0 ? FL_EINVAL : 0;
     if (!strcmp(opt, "--html"))
         return a->html = val, 0;
+    if (!strcmp(opt, "--initial"))
+        return a->initial = val, 0;
     if (!strcmp(opt, "--timeout")) {
-        if (fl_parse_double(val, 0.001, 1e7, &secs))
-            return FL_EINVAL;
-        a->opts.timeout_ns = (fl_time_ns)(secs * 1e9);
-        return 0;
+        *hint = "a duration above 0: 500ms, 5s, 2m (a number alone is seconds)";
+        return fl_parse_duration(val, &a->opts.timeout_ns) || !a->opts.timeout_ns ? FL_EINVAL : 0;
     }
     if (!strcmp(opt, "--memory-max"))
-        return parse_bytes(val, &a->opts.memory_max_bytes) ? FL_EINVAL : 0;
+        return *hint = "a size in bytes, with K, M or G: 512M",
+               parse_bytes(val, &a->opts.memory_max_bytes) ? FL_EINVAL : 0;
     if (!strcmp(opt, "--threads")) {
+        *hint = "an integer from 1 to 256";
         if (fl_parse_u64(val, 1, 256, &n))
             return FL_EINVAL;
         a->opts.threads = (unsigned)n;
         return 0;
     }
-    return FL_ENOTFOUND;
+    return FL_ENOTFOUND; /* not reached: known[] lists every option above */
+}
+
+static bool parse_flag(check_args *a, const char *s)
+{
+    bool *flag = !strcmp(s, "--json")          ? &a->json
+                 : !strcmp(s, "--independent") ? &a->independent
+                 : !strcmp(s, "--all-keys")    ? &a->opts.all_keys
+                                               : NULL;
+    if (flag)
+        *flag = true;
+    return flag != NULL;
+}
+
+/* One argument (and its value); returns 0, or an exit status with *done set. */
+static int parse_one(int argc, char **argv, int *i, check_args *a, bool *done)
+{
+    const char *s = argv[*i];
+    if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
+        usage(stdout);
+        *done = true;
+        return 0;
+    }
+    if (parse_flag(a, s))
+        return 0;
+    if (s[0] == '-' && s[1] == '-') {
+        const char *hint = "";
+        int rc = parse_option(a, s, *i + 1 < argc ? argv[*i + 1] : NULL, &hint);
+        if (rc == FL_ENOTFOUND)
+            fprintf(stderr, "faultline check: unknown option '%s' (--help lists them)\n", s);
+        else if (rc && *i + 1 >= argc)
+            fprintf(stderr, "faultline check: %s needs a value\n", s);
+        else if (rc)
+            fprintf(stderr, "faultline check: bad value '%s' for %s: expected %s\n", argv[*i + 1],
+                    s, hint);
+        (*i)++;
+        return rc ? (*done = true, EXIT_USAGE_64) : 0;
+    }
+    if (a->file) {
+        fprintf(stderr, "faultline check: one FILE only ('%s' and '%s')\n", a->file, s);
+        return *done = true, EXIT_USAGE_64;
+    }
+    a->file = s;
+    return 0;
 }
 
 /* Returns 0, or an exit status (64, or 0 after --help) with *done set. */
@@ -102,44 +192,43 @@ static int parse_args(int argc, char **argv, check_args *a, bool *done)
     memset(a, 0, sizeof(*a));
     fl_lincheck_opts_init(&a->opts);
     *done = false;
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
-        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
-            usage(stdout);
-            *done = true;
-            return 0;
-        }
-        if (!strcmp(s, "--json") || !strcmp(s, "--independent")) {
-            *(s[2] == 'j' ? &a->json : &a->independent) = true;
-            continue;
-        }
-        if (s[0] == '-' && s[1] == '-') {
-            int rc = i + 1 < argc ? parse_option(a, s, argv[i + 1]) : FL_EINVAL;
-            if (rc == FL_ENOTFOUND)
-                fprintf(stderr, "faultline check: unknown option '%s'\n", s);
-            else if (rc)
-                fprintf(stderr, "faultline check: bad or missing value for %s\n", s);
-            if (rc)
-                return *done = true, EXIT_USAGE_64;
-            i++;
-            continue;
-        }
-        if (a->file) {
-            fprintf(stderr, "faultline check: one FILE only ('%s' and '%s')\n", a->file, s);
-            return *done = true, EXIT_USAGE_64;
-        }
-        a->file = s;
+    for (int i = 1; i < argc && !*done; i++) {
+        int status = parse_one(argc, argv, &i, a, done);
+        if (*done)
+            return status;
     }
     if (!a->file) {
         usage(stderr);
         return *done = true, EXIT_USAGE_64;
     }
-    if (!a->opts.memory_max_bytes) { /* default: half the machine, so "unknown", not OOM */
-        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-        a->opts.memory_max_bytes =
-            pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : 4ull << 30;
-    }
     return 0;
+}
+
+/* --initial: nil / null, an integer, or a string in EDN or JSON quotes. */
+static int parse_initial(const char *text, fl_history *h, fl_value *out)
+{
+    if (!strcmp(text, "nil") || !strcmp(text, "null")) {
+        *out = fl_value_nil();
+        return 0;
+    }
+    int64_t i;
+    fl_jr_node nodes[2];
+    fl_jr_doc d;
+    if (fl_jr_parse(&d, text, strlen(text), nodes, 2))
+        return FL_EINVAL;
+    if (nodes[0].type == FL_JR_NUMBER && !fl_jr_int(&d, 0, &i)) {
+        *out = fl_value_int(i);
+        return 0;
+    }
+    if (nodes[0].type != FL_JR_STRING)
+        return FL_EINVAL;
+    size_t cap = nodes[0].len + 1, len;
+    char *s = malloc(cap);
+    int rc = s ? fl_jr_str(&d, 0, s, cap, &len) : FL_ENOMEM;
+    if (!rc)
+        rc = fl_value_str(h, s, len, out);
+    free(s);
+    return rc;
 }
 
 static int read_file(const char *path, fl_buf *out)
@@ -164,104 +253,67 @@ static int read_file(const char *path, fl_buf *out)
     return rc;
 }
 
-static void print_op(const fl_history *h, const fl_lincheck_result *r, uint32_t i)
+static int parse_text(const check_args *a, fl_history *h, const char *s, size_t len,
+                      fl_history_error *err)
 {
-    fl_buf b;
-    fl_buf_init(&b);
-    fl_lincheck_format_op(h, &r->ops[i], &b);
-    printf("    %.*s\n", (int)b.len, (const char *)b.data);
-    fl_buf_free(&b);
+    int format = a->format;
+    if (format == FORMAT_AUTO)
+        format = fl_history_looks_like_edn(s, len)          ? FORMAT_EDN
+                 : fl_history_looks_like_jepsen_log(s, len) ? FORMAT_JLOG
+                                                            : FORMAT_JSONL;
+    if (format == FORMAT_EDN)
+        return fl_history_read_edn_independent(h, s, len, a->independent, err);
+    if (format == FORMAT_JLOG)
+        return fl_history_read_jepsen_log(h, s, len, err);
+    return fl_history_read_jsonl(h, s, len, err);
 }
 
-static void print_key(const fl_history *h, uint32_t key)
+static int load(const check_args *a, fl_history *h)
 {
-    if (key == FL_KEY_NONE)
-        printf("(no key)");
-    else
-        printf("\"%s\"", fl_history_str(h, key, NULL));
-}
-
-static void print_cex(const fl_history *h, const fl_lincheck_result *r)
-{
-    const fl_lincheck_cex *c = &r->cex;
-    uint32_t key_ops = 0;
-    for (size_t i = 0; i < r->part_count; i++)
-        if (r->parts[i].key == c->key)
-            key_ops = r->parts[i].ops;
-    printf("key ");
-    print_key(h, c->key);
-    printf(": the longest linearizable prefix has %zu of its %u ops", c->prefix_len, key_ops);
-    size_t from = c->prefix_len > 8 ? c->prefix_len - 8 : 0;
-    printf(from ? "; the last %zu:\n" : ":\n", c->prefix_len - from);
-    for (size_t i = from; i < c->prefix_len; i++)
-        print_op(h, r, c->prefix[i]);
-    printf("  model state after it: %s\n", c->state);
-    if (c->blocked != UINT32_MAX) {
-        printf("  this op completed, but cannot take effect in any order from there:\n");
-        print_op(h, r, c->blocked);
+    fl_buf text;
+    fl_buf_init(&text);
+    if (read_file(a->file, &text)) {
+        fprintf(stderr, "faultline check: cannot read %s: %s\n", a->file, strerror(errno));
+        fl_buf_free(&text);
+        return EXIT_NOINPUT_66;
     }
-    printf("  ops that could take effect next (%zu), each refused by the model or leading to "
-           "a dead end:\n",
-           c->tried_len);
-    for (size_t i = 0; i < c->tried_len; i++)
-        print_op(h, r, c->tried[i]);
+    fl_history_error err = {0};
+    int rc = parse_text(a, h, text.data ? (const char *)text.data : "", text.len, &err);
+    fl_buf_free(&text);
+    if (rc == FL_ESYNTAX)
+        fprintf(stderr, "%s:%u: %s\n", a->file, err.line, err.msg);
+    else if (rc)
+        fprintf(stderr, "faultline check: %s: %s\n", a->file, fl_strerror(rc));
+    return rc ? EXIT_DATAERR_65 : 0;
 }
 
-static void print_violating(const fl_history *h, const fl_lincheck_result *r)
+/* Bytes the history holds, and will hold once paired into ops. */
+static uint64_t history_bytes(const fl_history *h)
 {
-    size_t bad = 0;
-    for (size_t i = 0; i < r->part_count; i++)
-        bad += r->parts[i].verdict == FL_LIN_VIOLATION;
-    if (bad < 2)
-        return;
-    printf("%zu keys are not linearizable:", bad);
-    for (size_t i = 0, shown = 0; i < r->part_count && shown < 20; i++) {
-        if (r->parts[i].verdict != FL_LIN_VIOLATION)
-            continue;
-        putchar(' ');
-        print_key(h, r->parts[i].key);
-        shown++;
-    }
-    printf(bad > 20 ? " ...; the first:\n" : "; the first:\n");
+    return (uint64_t)h->cap * sizeof(fl_event) + h->bytes.cap +
+           (uint64_t)h->str_cap * 2 * sizeof(uint32_t) + (uint64_t)h->str_index_cap * 4 +
+           (uint64_t)h->count / 2 * sizeof(fl_op);
 }
 
-static void print_undecided(const fl_history *h, const fl_lincheck_result *r, size_t undecided)
+/* The default bound: three quarters of what the machine has available now (MemAvailable: free
+ * memory plus caches it can drop; half the physical memory where that is unknown), less the
+ * history itself, so that "unknown" comes before the machine swaps or kills us. */
+static uint64_t default_memory(const fl_history *h)
 {
-    printf("%zu key%s undecided:\n", undecided, undecided == 1 ? "" : "s");
-    for (size_t i = 0, shown = 0; i < r->part_count && shown < 10; i++) {
-        const fl_lincheck_part *p = &r->parts[i];
-        if (p->verdict != FL_LIN_UNKNOWN)
-            continue;
-        shown++;
-        printf("  key ");
-        print_key(h, p->key);
-        printf(": %s; a linearizable prefix of %u of its %u ops was found\n",
-               p->unknown == 2 ? "memory limit reached" : "timeout", p->prefix, p->ops);
-    }
-}
-
-static void print_result(const check_args *a, const fl_history *h, const fl_lincheck_result *r)
-{
-    const fl_lincheck_stats *s = &r->stats;
-    size_t undecided = 0;
-    for (size_t i = 0; i < r->part_count; i++)
-        undecided += r->parts[i].verdict == FL_LIN_UNKNOWN;
-    printf("%s: %zu ops, %zu key%s, model %s: %s\n", a->file, r->op_count, r->part_count,
-           r->part_count == 1 ? "" : "s", fl_model_name(a->opts.model),
-           r->verdict == FL_LIN_OK          ? "LINEARIZABLE"
-           : r->verdict == FL_LIN_VIOLATION ? "NOT LINEARIZABLE"
-                                            : "UNKNOWN");
-    if (r->has_cex) {
-        print_violating(h, r);
-        print_cex(h, r);
-    }
-    if (undecided)
-        print_undecided(h, r, undecided);
-    double secs = (double)s->elapsed_ns / 1e9;
-    printf("checked %llu ops in %.3f s (%.0f ops/s), %llu states, memo peak %.1f MiB, %u "
-           "threads\n",
-           (unsigned long long)s->ops, secs, secs > 0 ? (double)s->ops / secs : 0.0,
-           (unsigned long long)s->states, (double)s->memo_bytes / (1 << 20), s->threads);
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    uint64_t total = pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : 4ull << 30;
+    uint64_t avail = total / 2;
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[128];
+    unsigned long long kb;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1)
+            avail = (uint64_t)kb * 1024;
+    if (f)
+        fclose(f);
+    uint64_t budget = avail / 4 * 3, held = history_bytes(h);
+    budget = budget > held ? budget - held : 0;
+    return budget > MEMORY_MIN ? budget : MEMORY_MIN;
 }
 
 static int write_html(const check_args *a, const fl_history *h, const fl_lincheck_result *r)
@@ -283,26 +335,77 @@ static int write_html(const check_args *a, const fl_history *h, const fl_linchec
     return FL_EIO;
 }
 
-static int load(const check_args *a, fl_history *h)
+static void print_json(const check_args *a, const fl_history *h, const fl_lincheck_result *r)
 {
-    fl_buf text;
-    fl_buf_init(&text);
-    if (read_file(a->file, &text)) {
-        fprintf(stderr, "faultline check: cannot read %s: %s\n", a->file, strerror(errno));
-        fl_buf_free(&text);
-        return EXIT_NOINPUT_66;
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_lincheck_json(h, r, a->opts.model, &b);
+    fwrite(b.data, 1, b.len, stdout);
+    fl_buf_free(&b);
+}
+
+static void report(const check_args *a, const check_show *show, const fl_history *h,
+                   const fl_lincheck_result *r, bool implied)
+{
+    if (a->json) {
+        fl_lincheck_result copy = *r;
+        copy.consistency = implied ? FL_CONS_SEQUENTIAL : r->consistency;
+        print_json(a, h, &copy);
+    } else if (implied) {
+        check_print_implied(stdout, show, h, r);
+    } else {
+        check_print_result(stdout, show, h, r);
     }
-    const char *s = text.data ? (const char *)text.data : "";
-    bool edn = a->format == 2 || (a->format == 0 && fl_history_looks_like_edn(s, text.len));
+}
+
+/* Runs one consistency model; returns its exit status and keeps the result in *r. */
+static int run_model(const check_args *a, const check_show *show, const fl_history *h,
+                     fl_consistency c, fl_lincheck_result *r)
+{
+    fl_lincheck_opts o = a->opts;
+    o.consistency = c;
     fl_history_error err = {0};
-    int rc = edn ? fl_history_read_edn_independent(h, s, text.len, a->independent, &err)
-                 : fl_history_read_jsonl(h, s, text.len, &err);
-    fl_buf_free(&text);
-    if (rc == FL_ESYNTAX)
+    int rc = fl_lincheck_run(h, &o, r, &err);
+    if (rc == FL_ESYNTAX) {
         fprintf(stderr, "%s:%u: %s\n", a->file, err.line, err.msg);
-    else if (rc)
-        fprintf(stderr, "faultline check: %s: %s\n", a->file, fl_strerror(rc));
-    return rc ? EXIT_DATAERR_65 : 0;
+        return EXIT_DATAERR_65;
+    }
+    if (rc == FL_EINVAL) {
+        fprintf(stderr, "faultline check: --initial: %s\n", err.msg);
+        return EXIT_USAGE_64;
+    }
+    if (rc) {
+        fprintf(stderr, "faultline check: %s\n", fl_strerror(rc));
+        return FL_LIN_UNKNOWN;
+    }
+    report(a, show, h, r, false);
+    return (int)r->verdict;
+}
+
+/* Checks the models asked for, prints, writes the HTML; returns the exit status. */
+static int check(const check_args *a, const fl_history *h)
+{
+    check_show show = {.file = a->file, .model = a->opts.model, .inferred = !a->model_given};
+    if (!a->json)
+        check_print_model(stdout, &show);
+    fl_lincheck_result r[2];
+    memset(r, 0, sizeof(r));
+    fl_consistency first = a->both ? FL_CONS_LINEARIZABLE : a->opts.consistency;
+    int status = run_model(a, &show, h, first, &r[0]), shown = 0;
+    if (a->both && status == FL_LIN_OK)
+        report(a, &show, h, &r[0], true); /* linearizable implies sequentially consistent */
+    else if (a->both && status <= FL_LIN_UNKNOWN) {
+        int second = run_model(a, &show, h, FL_CONS_SEQUENTIAL, &r[1]);
+        status = status == FL_LIN_VIOLATION || second == FL_LIN_VIOLATION ? FL_LIN_VIOLATION
+                 : second > FL_LIN_UNKNOWN                                ? second
+                                                                          : status;
+        shown = !r[0].has_cex && r[1].has_cex;
+    }
+    if (a->html && status <= FL_LIN_UNKNOWN && write_html(a, h, &r[shown]))
+        status = EXIT_CANTCREAT_73;
+    fl_lincheck_result_free(&r[0]);
+    fl_lincheck_result_free(&r[1]);
+    return status;
 }
 
 int fl_cmd_check(int argc, char **argv)
@@ -318,30 +421,19 @@ int fl_cmd_check(int argc, char **argv)
         fl_history_free(&h);
         return status;
     }
-    fl_lincheck_result r;
-    fl_history_error err = {0};
-    int rc = fl_lincheck_run(&h, &a.opts, &r, &err);
-    if (rc == FL_ESYNTAX) {
-        fprintf(stderr, "%s:%u: %s\n", a.file, err.line, err.msg);
-        status = EXIT_DATAERR_65;
-    } else if (rc) {
-        fprintf(stderr, "faultline check: %s\n", fl_strerror(rc));
-        status = FL_LIN_UNKNOWN;
-    } else {
-        status = (int)r.verdict;
-        if (a.json) {
-            fl_buf b;
-            fl_buf_init(&b);
-            fl_lincheck_json(&h, &r, a.opts.model, &b);
-            fwrite(b.data, 1, b.len, stdout);
-            fl_buf_free(&b);
-        } else {
-            print_result(&a, &h, &r);
-        }
-        if (a.html && write_html(&a, &h, &r))
-            status = EXIT_NOINPUT_66 + 7; /* 73: EX_CANTCREAT */
+    if (!a.model_given)
+        a.opts.model = fl_model_infer(&h);
+    if (a.initial && parse_initial(a.initial, &h, &a.opts.initial)) {
+        fprintf(stderr,
+                "faultline check: bad value '%s' for --initial: expected nil, an integer "
+                "or a quoted string (EDN or JSON: '\"\"', '\"ab\"')\n",
+                a.initial);
+        fl_history_free(&h);
+        return EXIT_USAGE_64;
     }
-    fl_lincheck_result_free(&r);
+    if (!a.opts.memory_max_bytes)
+        a.opts.memory_max_bytes = default_memory(&h);
+    status = check(&a, &h);
     fl_history_free(&h);
     return status;
 }

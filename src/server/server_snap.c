@@ -1,5 +1,5 @@
 /* server_snap.c: a node's snapshots taken without stopping its loop (the host's
- * env.snapshot_start, raft_host.h): a forked child serializes the kv as it was at the fork
+ * env.snapshot_start, host.h): a forked child serializes the kv as it was at the fork
  * (the copy-on-write image of that moment, at the applied index the host named) and writes
  * the bytes to a pipe; the loop reads them as they come, between its other work, and hands
  * them to the host when the child has exited cleanly. The serialization (sorting every key,
@@ -77,8 +77,7 @@ static void finish(srv *s, bool eof)
     bool ok = eof && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok)
         FL_WARN("snapshot: the serializing child failed (status %d); trying again later", status);
-    fl_raft_host_snapshot_done(&s->host, s->snap_index, ok ? 0 : FL_EIO, &s->snap_bytes,
-                               s->snap_crc);
+    fl_host_snapshot_done(&s->host, s->snap_index, ok ? 0 : FL_EIO, &s->snap_bytes, s->snap_crc);
     fl_buf_free(&s->snap_bytes);
 }
 

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { MSG_REQUEST, MSG_REDIRECT, MSG_LOST, MSG_RESULT, MSG_TIMEOUT } msg_kind;
+typedef enum { MSG_REQUEST, MSG_REDIRECT, MSG_LOST, MSG_RESULT, MSG_TIMEOUT, MSG_BEHIND } msg_kind;
 
 typedef struct cmsg {
     run *rn;
@@ -27,6 +27,8 @@ typedef struct cmsg {
     fl_kv_status status;
     bool has_value;
     bool write;
+    uint64_t index; /* request: the highest log index the client saw (sticky reads); result:
+                       the index the answer reflects (applied entry, local read), or 0 */
     size_t len;
     uint8_t bytes[]; /* request: the command; result: the value */
 } cmsg;
@@ -109,7 +111,7 @@ static int node_read(run *rn, fl_node_id id, const cmsg *m, const fl_kv_cmd *cmd
     fl_buf_put_bytes(&rd->key, cmd->key, cmd->key_len);
     uint64_t ctx = rd->ctx;
     n->n_reads++; /* registered first: the core may decide the read within this very step */
-    int rc = fl_raft_sim_read(rn->sim, id, ctx);
+    int rc = fl_cons_sim_read(rn->sim, id, ctx);
     if (rc) {
         for (size_t i = 0; i < n->n_reads; i++)
             if (n->reads[i].ctx == ctx) {
@@ -128,29 +130,55 @@ void fl__clients_drop_reads(run_node *n)
     n->n_reads = 0;
 }
 
-static void answer_read(run *rn, fl_node_id id, const run_read *rd, bool ok)
+/* The answer to a read the node serves now, from its kv as it is. */
+static cmsg *serve_read(run *rn, fl_node_id id, uint32_t client, uint64_t attempt,
+                        const uint8_t *key, size_t key_len)
 {
     run_node *n = &rn->nodes[id];
-    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+    fl_cons_status st;
+    bool up = fl_cons_sim_status(rn->sim, id, &st);
+    const fl_raft *r = fl_raft_sim_node(rn->sim, id); /* NULL for Paxos */
     const uint8_t *value = NULL;
     size_t len = 0;
-    bool found = ok && n->kv_up && fl_kv_get(&n->kv, rd->key.data, rd->key.len, &value, &len) == 0;
-    cmsg *out = msg_new(rn, ok ? MSG_RESULT : MSG_LOST, rd->client, rd->attempt, found ? len : 0);
-    if (ok) {
-        out->status = found ? FL_KV_OK : FL_KV_NOT_FOUND;
-        out->has_value = found;
-        if (found && len)
-            memcpy(out->bytes, value, len);
-        fl__run_service(rn, id, r ? fl_raft_term_of(r) : 0, false);
-        if (r && fl_raft_role_of(r) != FL_RAFT_LEADER) {
-            rn->res->follower_reads++;
-            rn->res->learner_reads += fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
-        }
+    bool found = n->kv_up && fl_kv_get(&n->kv, key, key_len, &value, &len) == 0;
+    cmsg *out = msg_new(rn, MSG_RESULT, client, attempt, found ? len : 0);
+    out->status = found ? FL_KV_OK : FL_KV_NOT_FOUND;
+    out->has_value = found;
+    if (found && len)
+        memcpy(out->bytes, value, len);
+    fl__run_service(rn, id, up ? st.term : 0, false);
+    if (up && st.role != FL_CONS_LEADER) {
+        rn->res->follower_reads++;
+        rn->res->learner_reads += r && fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
     }
+    return out;
+}
+
+static void answer_read(run *rn, fl_node_id id, const run_read *rd, bool ok)
+{
+    cmsg *out = ok ? serve_read(rn, id, rd->client, rd->attempt, rd->key.data, rd->key.len)
+                   : msg_new(rn, MSG_LOST, rd->client, rd->attempt, 0);
     reply(rn, id, out);
 }
 
-void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n_reads)
+/* A local read (--read-mode local): answered at once from the node's own applied state, with
+ * no quorum round and no lease, so a node behind (or a deposed leader) answers stale values.
+ * The host reads no clock and asks nothing of the core but its applied index. A sticky
+ * client's read is served only once the node has applied all the client saw (m->index); the
+ * client is told to ask again otherwise. */
+static void node_read_local(run *rn, fl_node_id id, const cmsg *m, const fl_kv_cmd *cmd)
+{
+    fl_index applied = fl_raft_applied_of(fl_raft_sim_node(rn->sim, id));
+    if (applied < m->index || !rn->nodes[id].kv_up) {
+        reply(rn, id, msg_new(rn, MSG_BEHIND, m->client, m->attempt, 0));
+        return;
+    }
+    cmsg *out = serve_read(rn, id, m->client, m->attempt, cmd->key, cmd->key_len);
+    out->index = applied;
+    reply(rn, id, out);
+}
+
+void fl__clients_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n_reads)
 {
     run_node *n = &rn->nodes[id];
     for (size_t k = 0; k < n_reads; k++) {
@@ -178,15 +206,17 @@ static void redirect(run *rn, fl_node_id id, const cmsg *m, fl_node_id hint)
 static void node_request(run *rn, cmsg *m)
 {
     fl_node_id id = m->node;
-    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-    if (!r || fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP) {
+    fl_cons_status st;
+    if (!fl_cons_sim_status(rn->sim, id, &st) ||
+        fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP) {
         msg_free(m); /* lost: the client times out */
         return;
     }
-    bool leads = fl_raft_role_of(r) == FL_RAFT_LEADER;
-    bool anywhere = rn->cfg->read_at == FL_RUN_READ_AT_ANY && !m->write;
+    bool leads = st.role == FL_CONS_LEADER;
+    bool local = rn->cfg->read_mode == FL_RUN_READ_LOCAL && !m->write;
+    bool anywhere = (rn->cfg->read_at != FL_RUN_READ_AT_LEADER || local) && !m->write;
     if (!leads && !anywhere) {
-        redirect(rn, id, m, fl_raft_leader_of(r));
+        redirect(rn, id, m, st.leader);
         msg_free(m);
         return;
     }
@@ -194,15 +224,20 @@ static void node_request(run *rn, cmsg *m)
     fl_index index = 0;
     fl_term term = 0;
     int rc = fl_kv_cmd_decode(m->bytes, m->len, &cmd);
+    if (rc == 0 && cmd.op == FL_KV_GET && local) {
+        node_read_local(rn, id, m, &cmd);
+        msg_free(m);
+        return;
+    }
     if (rc == 0 && cmd.op == FL_KV_GET && rn->cfg->read_mode != FL_RUN_READ_LOG) {
         rc = node_read(rn, id, m, &cmd);
         if (rc) /* at a follower: it knows no leader; at the leader: too many reads */
-            redirect(rn, id, m, leads ? FL_NODE_NONE : fl_raft_leader_of(r));
+            redirect(rn, id, m, leads ? FL_NODE_NONE : st.leader);
         msg_free(m);
         return;
     }
     if (!leads) {
-        redirect(rn, id, m, fl_raft_leader_of(r));
+        redirect(rn, id, m, st.leader);
         msg_free(m);
         return;
     }
@@ -212,7 +247,7 @@ static void node_request(run *rn, cmsg *m)
         rc = fl_kv_cmd_encode(&cmd, &rn->scratch);
     }
     if (rc == 0)
-        rc = fl_raft_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len, &index,
+        rc = fl_cons_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len, &index,
                                  &term);
     if (rc == 0)
         rc = add_pending(&rn->nodes[id], index, term, m);
@@ -236,12 +271,13 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
         size_t len = same && res->has_value ? res->value_len : 0;
         cmsg *out = msg_new(rn, same ? MSG_RESULT : MSG_LOST, p.client, p.attempt, len);
         if (same) {
+            out->index = index;
             out->status = res->status;
             out->has_value = res->has_value;
             if (len)
                 memcpy(out->bytes, res->value, len);
-            const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-            fl__run_service(rn, id, r ? fl_raft_term_of(r) : term, p.write);
+            fl_cons_status st;
+            fl__run_service(rn, id, fl_cons_sim_status(rn->sim, id, &st) ? st.term : term, p.write);
         }
         reply(rn, id, out);
         return;
@@ -251,6 +287,10 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
 static void deliver_to_node(fl_sim *sim, void *arg)
 {
     cmsg *m = arg;
+    if (fl__nemesis_client_cut(m->rn, m->client, m->node)) {
+        msg_free(m); /* across the partition: lost, the client times out */
+        return;
+    }
     node_request(m->rn, m);
 }
 
@@ -266,16 +306,26 @@ static void send_attempt(run *rn, run_client *c)
     c->attempt++;
     fl_node_id to = c->leader_hint;
     bool anywhere = rn->cfg->read_at == FL_RUN_READ_AT_ANY && is_read(c->f);
+    bool sticky = rn->cfg->read_at == FL_RUN_READ_AT_STICKY && is_read(c->f);
     if (to == FL_NODE_NONE || to > rn->cfg->nodes || anywhere)
         to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
+    if (sticky)
+        to = (fl_node_id)(c->idx % rn->cfg->nodes + 1);
     cmsg *m = msg_new(rn, MSG_REQUEST, c->idx, c->attempt, c->cmd.len);
     memcpy(m->bytes, c->cmd.data, c->cmd.len);
     m->node = to;
     m->write = !is_read(c->f);
+    m->index = sticky ? c->seen : 0;
     fl_time_ns now = fl_sim_time(rn->sim);
     fl_sim_schedule(rn->sim, now + hop(rn), deliver_to_node, m);
     cmsg *t = msg_new(rn, MSG_TIMEOUT, c->idx, c->attempt, 0);
-    fl_sim_schedule(rn->sim, now + rn->cfg->op_timeout_ns, deliver_to_client, t);
+    /* The liveness probe waits at least 500 ms (the default) per attempt: a write that needs
+     * longer to commit (behind a backlog) is progress, and every retry queues one more entry
+     * (with 50 ms attempts behind a backlog, a probe never succeeded). */
+    fl_time_ns timeout = rn->cfg->op_timeout_ns;
+    if (!c->record && timeout < FL_NS_PER_S / 2)
+        timeout = FL_NS_PER_S / 2;
+    fl_sim_schedule(rn->sim, now + timeout, deliver_to_client, t);
 }
 
 static void retry_cb(fl_sim *sim, void *arg)
@@ -304,17 +354,8 @@ static void record(run *rn, run_client *c, uint8_t type, fl_value value)
 
 static fl_value parse_value(run *rn, const uint8_t *p, size_t len)
 {
-    fl_value v = fl_value_nil();
-    if (rn->cfg->workload == FL_RUN_REGISTER) {
-        int64_t x = 0;
-        size_t i = 0;
-        for (; i < len && i < 18 && p[i] >= '0' && p[i] <= '9'; i++)
-            x = x * 10 + (p[i] - '0');
-        if (len > 0 && i == len)
-            return fl_value_int(x);
-    }
-    fl_value_str(&rn->res->history, (const char *)p, len, &v);
-    return v;
+    return fl_workload_history_value(&rn->res->history, p, len,
+                                     rn->cfg->workload == FL_RUN_REGISTER, NULL);
 }
 
 static void start_op(fl_sim *sim, void *arg);
@@ -345,6 +386,8 @@ static void complete(run *rn, run_client *c, uint8_t type, fl_value value)
 
 static void on_result(run *rn, run_client *c, const cmsg *m)
 {
+    if (m->index > c->seen) /* the session: a sticky client never reads older than this */
+        c->seen = m->index;
     switch (m->status) {
     case FL_KV_OK:
     case FL_KV_NOT_FOUND:
@@ -357,7 +400,14 @@ static void on_result(run *rn, run_client *c, const cmsg *m)
     case FL_KV_STALE:
         complete(rn, c, FL_EV_INFO, c->v1);
         return;
-    default: /* cas mismatch, type error, too big, overflow, expired session, bad command */
+    case FL_KV_SESSION_EXPIRED:
+        /* not applied; the kv cannot tell whether our earlier seqs were (none of them may
+         * have opened the session: all ended info), so start over as a new session (kv.h) */
+        c->client_id += rn->n_clients + 1;
+        c->seq = 0;
+        complete(rn, c, FL_EV_FAIL, c->v1);
+        return;
+    default: /* cas mismatch, type error, too big, overflow, bad command */
         complete(rn, c, FL_EV_FAIL, c->v1);
     }
 }
@@ -381,7 +431,8 @@ static void deliver_to_client(fl_sim *sim, void *arg)
     run *rn = m->rn;
     run_client *c = client_of(rn, m->client);
     (void)sim;
-    if (c->busy && m->attempt == c->attempt) {
+    bool cut = m->kind != MSG_TIMEOUT && fl__nemesis_client_cut(rn, m->client, m->node);
+    if (c->busy && m->attempt == c->attempt && !cut) {
         switch (m->kind) {
         case MSG_REDIRECT:
             c->leader_hint = m->hint != m->node ? m->hint : FL_NODE_NONE;
@@ -396,6 +447,9 @@ static void deliver_to_client(fl_sim *sim, void *arg)
             c->leader_hint = m->node;
             on_result(rn, c, m);
             break;
+        case MSG_BEHIND: /* its node has not applied all the client saw: ask again soon */
+            retry_later(rn, c, FL_NS_PER_MS);
+            break;
         default:
             break;
         }
@@ -405,23 +459,7 @@ static void deliver_to_client(fl_sim *sim, void *arg)
 
 static uint8_t history_f(run *rn, fl_kv_op op)
 {
-    bool reg = rn->cfg->workload == FL_RUN_REGISTER;
-    switch (op) {
-    case FL_KV_GET:
-        return reg ? FL_F_READ : FL_F_GET;
-    case FL_KV_PUT:
-        return reg ? FL_F_WRITE : FL_F_PUT;
-    case FL_KV_CAS:
-        return FL_F_CAS;
-    case FL_KV_APPEND:
-        return FL_F_APPEND;
-    case FL_KV_DELETE:
-        return FL_F_DELETE;
-    case FL_KV_INCR:
-        return FL_F_INCR;
-    default:
-        return FL_F_GET;
-    }
+    return (uint8_t)fl_workload_history_f(op, rn->cfg->workload == FL_RUN_REGISTER);
 }
 
 /* The invocation's values, as the checker reads them. */
@@ -497,10 +535,17 @@ static int client_init(run *rn, run_client *c, uint32_t idx, uint32_t writers)
     fl_buf_init(&c->cmd);
     c->rng = fl_rng_fork(&rn->rng);
     fl_workload_config wc;
-    if (rn->cfg->workload == FL_RUN_REGISTER)
+    const fl_run_config *cfg = rn->cfg;
+    if (cfg->workload == FL_RUN_REGISTER)
         fl_workload_config_register(&wc);
     else
         fl_workload_config_kv(&wc);
+    /* the shares: reads, cas (kv: append), the rest plain writes */
+    wc.weights[FL_KV_GET] = cfg->reads_pct;
+    wc.weights[cfg->workload == FL_RUN_REGISTER ? FL_KV_CAS : FL_KV_APPEND] = cfg->cas_pct;
+    wc.weights[FL_KV_PUT] = 100 - cfg->reads_pct - cfg->cas_pct;
+    if (cfg->keys)
+        wc.key_count = cfg->keys;
     wc.writer_id = idx;
     wc.writer_count = writers;
     return fl_workload_init(&c->gen, &wc);

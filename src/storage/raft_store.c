@@ -1,14 +1,17 @@
-/* raft_store.c: Raft's hard state and log as WAL records, and their replay (raft_store.h).
- * One WAL record per persist request, in the form of raft_record.h (shared with the
- * simulator). Replay applies records in order. Invariant: first_index <= first + recovered
- * count (a request never leaves a hole); a record breaking it, or not decoding exactly, is
- * corruption.
+/* raft_store.c: a consensus core's hard state and log as WAL records, and their replay
+ * (raft_store.h), for Raft or Paxos. One WAL record per persist request, in the form of
+ * raft_record.h (the format, byte by byte, is at the top of src/wire/raft_record.c). Replay
+ * applies records in order. Invariant: first_index <= first + recovered count (a request never
+ * leaves a hole); a record breaking it, or not decoding exactly, is corruption. A record or
+ * snapshot file of the other protocol is refused (FL_EVERSION): a data directory belongs to
+ * the protocol that wrote it.
  *
  * The snapshot file, little-endian:
  *
  *     crc32c u32 (over everything after it), version u8 (1), wal_seq u64 (the first WAL
- *     record not reflected in this file), then a raft_record.h snapshot checkpoint (kind 2:
- *     hard state, snapshot metadata and bytes, the log after the snapshot). */
+ *     record not reflected in this file), then a raft_record.h snapshot checkpoint (kind 2
+ *     for Raft, 4 for Paxos: hard state, snapshot metadata and bytes, the log after the
+ *     snapshot). */
 #include "faultline/raft_store.h"
 
 #include "faultline/raft_record.h"
@@ -18,6 +21,7 @@
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/fs_posix.h"
+#include "faultline/raft.h" /* the store's mutant bit */
 
 #define MUTANT(s, m) (((s)->mutants & FL_RAFT_MUTANT_##m) != 0)
 #define SNAP_FILE    "snapshot"
@@ -25,6 +29,7 @@
 #define SNAP_HEADER  13              /* crc, version, wal_seq */
 #define SNAP_NEXT    "snapshot.next" /* a queued one's file before its rename */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,11 +41,11 @@ static void drop_from(fl_raft_store *s, size_t count)
         s->count = count;
 }
 
-static int push_entry(fl_raft_store *s, const fl_raft_entry *in)
+static int push_entry(fl_raft_store *s, const fl_cons_entry *in)
 {
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
-        fl_raft_entry *e = realloc(s->entries, cap * sizeof(*e));
+        fl_cons_entry *e = realloc(s->entries, cap * sizeof(*e));
         if (!e)
             return FL_ENOMEM;
         s->entries = e;
@@ -50,10 +55,18 @@ static int push_entry(fl_raft_store *s, const fl_raft_entry *in)
     if (!copy)
         return FL_ENOMEM;
     memcpy(copy, in->data, in->len);
-    fl_raft_entry e = *in;
+    fl_cons_entry e = *in;
     e.data = copy;
     s->entries[s->count++] = e;
     return 0;
+}
+
+static int other_protocol(fl_raft_store *s, fl_errmsg *m, const char *what, fl_cons_protocol p)
+{
+    return fl_errmsg_set(m, FL_EVERSION,
+                         "%s was written by a %s node; this node runs %s (a data directory "
+                         "belongs to the protocol that wrote it)",
+                         what, fl_cons_protocol_name(p), fl_cons_protocol_name(s->protocol));
 }
 
 static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
@@ -62,8 +75,13 @@ static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
     /* the WAL holds persist requests only (kind 1); checkpoints live in the snapshot file */
     if (fl_raft_record_decode(rec->data, rec->len, &r) || r.kind != 1 ||
         r.first_index > s->first + s->count)
-        return fl_errmsg_set(m, FL_ECORRUPT, "WAL record %llu: bad raft record header",
-                             (unsigned long long)rec->seq);
+        return fl_errmsg_set(m, FL_ECORRUPT, "WAL record %llu: bad %s record header",
+                             (unsigned long long)rec->seq, fl_cons_protocol_name(r.protocol));
+    if (r.protocol != s->protocol) {
+        char what[64];
+        snprintf(what, sizeof(what), "WAL record %llu", (unsigned long long)rec->seq);
+        return other_protocol(s, m, what, r.protocol);
+    }
     if (r.hard_state) {
         s->term = r.term;
         s->vote = r.vote;
@@ -75,7 +93,7 @@ static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
         cut = s->first;
     }
     drop_from(s, (size_t)(cut - s->first));
-    fl_raft_entry e;
+    fl_cons_entry e;
     int rc;
     while ((rc = fl_raft_record_next(&r, &e)) == 1) {
         if (skip) {
@@ -120,6 +138,8 @@ static int load_snapshot(fl_raft_store *s, uint64_t *from_seq, fl_errmsg *m)
     else if (rc == 0 &&
              (fl_raft_record_decode(f.data + SNAP_HEADER, f.len - SNAP_HEADER, &r) || r.kind != 2))
         rc = snap_corrupt(s, m, "not a snapshot checkpoint");
+    else if (rc == 0 && r.protocol != s->protocol)
+        rc = other_protocol(s, m, "the snapshot file", r.protocol);
     if (rc == 0) {
         *from_seq = fl_get_u64le(f.data + 5);
         s->term = r.term;
@@ -128,7 +148,7 @@ static int load_snapshot(fl_raft_store *s, uint64_t *from_seq, fl_errmsg *m)
         s->first = r.first_index;
         fl_buf_put_bytes(&s->snap_data, r.snap_data, (size_t)r.snap.size);
         rc = s->snap_data.err;
-        fl_raft_entry e;
+        fl_cons_entry e;
         while (rc == 0 && (rc = fl_raft_record_next(&r, &e)) == 1)
             rc = push_entry(s, &e);
         if (rc)
@@ -190,6 +210,7 @@ int fl_raft_store_open_fs(fl_raft_store *s, fl_fs *fs, const fl_raft_store_opts 
     s->fs = fs;
     s->first = 1;
     s->mutants = o ? o->mutants : 0;
+    s->protocol = o ? o->protocol : FL_CONS_RAFT;
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->staged);
     fl_buf_init(&s->snap_data);
@@ -242,9 +263,9 @@ int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *f
     return fl_raft_store_open_sized(s, dir, faults, 0, m);
 }
 
-void fl_raft_store_durable(const fl_raft_store *s, fl_raft_durable *d)
+void fl_raft_store_durable(const fl_raft_store *s, fl_cons_durable *d)
 {
-    *d = (fl_raft_durable){s->term,  s->vote,    s->first,
+    *d = (fl_cons_durable){s->term,  s->vote,    s->first,
                            s->count, s->entries, s->snap.index ? &s->snap : NULL};
 }
 
@@ -270,14 +291,14 @@ static void compact(fl_raft_store *s)
 
 /* The snapshot file's bytes into b (emptied first). */
 static int encode_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
-                           const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
-                           const fl_raft_entry *entries, fl_buf *b, fl_errmsg *m)
+                           const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
+                           const fl_cons_entry *entries, fl_buf *b, fl_errmsg *m)
 {
     fl_buf_reset(b);
     fl_buf_put_u32(b, 0); /* crc, patched below */
     fl_buf_put_u8(b, SNAP_VERSION);
     fl_buf_put_u64(b, s->issued_seq);
-    int rc = fl_raft_record_encode_snapshot(term, vote, meta, data, n, entries, b);
+    int rc = fl_raft_record_encode_snapshot(s->protocol, term, vote, meta, data, n, entries, b);
     if (rc)
         return fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc));
     fl_buf_patch_u32(b, 0, fl_crc32c(0, b->data + 4, b->len - 4));
@@ -285,8 +306,8 @@ static int encode_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
 }
 
 int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
-                                const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
-                                const fl_raft_entry *entries, fl_errmsg *m)
+                                const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
+                                const fl_cons_entry *entries, fl_errmsg *m)
 {
     fl_buf b;
     fl_buf_init(&b);
@@ -306,8 +327,8 @@ int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
 }
 
 int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
-                                 const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
-                                 const fl_raft_entry *entries, fl_errmsg *m)
+                                 const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
+                                 const fl_cons_entry *entries, fl_errmsg *m)
 {
     fl_buf *h = &s->snap_next, *t = &s->snap_next_tail;
     fl_buf_reset(h);
@@ -315,7 +336,7 @@ int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote
     fl_buf_put_u32(h, 0); /* crc: the job's, once it has all three pieces */
     fl_buf_put_u8(h, SNAP_VERSION);
     fl_buf_put_u64(h, s->issued_seq);
-    int rc = fl_raft_record_encode_snapshot_head(term, vote, meta, h);
+    int rc = fl_raft_record_encode_snapshot_head(s->protocol, term, vote, meta, h);
     if (!rc)
         rc = fl_raft_record_encode_snapshot_tail(n, entries, t);
     s->snap_next_ready = rc == 0;
@@ -331,13 +352,13 @@ bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p)
                  (s->syncing && s->job_snap_ready && s->job_snap_data == p));
 }
 
-int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
+int fl_raft_store_append(fl_raft_store *s, const fl_cons_persist *p)
 {
-    FL_ASSERT(up->persist.seq != 0);
+    FL_ASSERT(p->seq != 0);
     if (s->syncing) { /* the WAL is the job's: stage it, length first */
         size_t at = s->staged.len;
         fl_buf_put_u32(&s->staged, 0);
-        if (fl_raft_record_encode(up, &s->staged)) {
+        if (fl_raft_record_encode(s->protocol, p, &s->staged)) {
             s->staged.len = at; /* keeps what was staged before intact */
             s->staged.err = 0;
             return FL_ENOMEM;
@@ -349,7 +370,7 @@ int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
     }
     fl_buf *b = &s->scratch;
     fl_buf_reset(b);
-    if (fl_raft_record_encode(up, b))
+    if (fl_raft_record_encode(s->protocol, p, b))
         return b->err;
     s->issued_seq++;
     s->bytes_appended += b->len;
@@ -466,4 +487,15 @@ void fl_raft_store_close(fl_raft_store *s)
         free(s->own_fs);
         s->own_fs = NULL;
     }
+}
+
+bool fl_raft_store_stats_get(const fl_raft_store *s, fl_raft_store_stats *out)
+{
+    if (s->syncing)
+        return false;
+    out->wal_bytes = s->wal.stats.bytes;
+    out->wal_fsyncs = s->wal.stats.fsyncs;
+    out->wal_segments = s->wal.segs_count;
+    out->segments_deleted = s->segments_deleted;
+    return true;
 }

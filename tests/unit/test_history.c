@@ -225,3 +225,52 @@ TEST(history_pairs_and_roundtrips)
     fl_history_free(&h);
     fl_history_free(&back);
 }
+
+/* Old Jepsen logs: op lines of jepsen.util among other log lines, tab-separated, an EDN value,
+ * sometimes an error text in a fifth column. */
+TEST(history_jepsen_log)
+{
+    const char *s = "2017-01-01 INFO  jepsen.core - Running test\n"
+                    "INFO  jepsen.util - 4\t:invoke\t:cas\t[4 0]\n"
+                    "INFO  jepsen.util - :nemesis\t:info\t:start\tnil\n"
+                    "INFO  jepsen.util - Relative time begins now\n"
+                    "\n"
+                    "INFO  jepsen.util - 4\t:info\t:cas\t:timed-out\tindeterminate: timeout\n"
+                    "INFO  jepsen.util - 12\t:invoke\t:read\tnil\n"
+                    "INFO  jepsen.util - 12\t:ok\t:read\t\"a b\"\n";
+    CHECK(fl_history_looks_like_jepsen_log(s, strlen(s)));
+    CHECK(!fl_history_looks_like_edn(s, strlen(s)));
+    CHECK(!fl_history_looks_like_jepsen_log("{\"process\":1}", 13));
+    CHECK(!fl_history_looks_like_jepsen_log("{:process 1 :note \"jepsen.util\"}", 33));
+    fl_history h;
+    fl_history_init(&h);
+    fl_history_error err = {0};
+    CHECK_EQ(fl_history_read_jepsen_log(&h, s, strlen(s), &err), 0);
+    CHECK_EQ(h.count, 4);
+    CHECK_EQ(h.events[0].process, 4);
+    CHECK_EQ(h.events[0].f, FL_F_CAS);
+    CHECK_EQ(h.events[0].value2.i, 0);
+    CHECK_EQ(h.events[0].line, 2);
+    CHECK_EQ(h.events[1].type, FL_EV_INFO);
+    CHECK_EQ(h.events[1].value.kind, FL_VALUE_NONE); /* :timed-out: not judged */
+    CHECK_EQ(h.events[1].line, 6);
+    CHECK_EQ(h.events[3].process, 12);
+    CHECK_STR(fl_history_str(&h, h.events[3].value.str, NULL), "a b");
+    CHECK_EQ(h.events[3].line, 8);
+    fl_history_free(&h);
+    static const struct {
+        const char *text;
+        uint32_t line;
+    } bad[] = {
+        {"x\nINFO  jepsen.util - 1\t:invoke\t:cas\t[1 2\n", 2},
+        {"INFO  jepsen.util - 1\t:ok\t:scan\tnil\n", 1},
+        {"INFO  jepsen.util - 1\t:ok\t:read\t:timed-out\n", 1},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fl_history_init(&h);
+        CHECK_EQ(fl_history_read_jepsen_log(&h, bad[i].text, strlen(bad[i].text), &err),
+                 FL_ESYNTAX);
+        CHECK_EQ(err.line, bad[i].line);
+        fl_history_free(&h);
+    }
+}

@@ -1,6 +1,7 @@
 /* test_lincheck.c: the linearizability checker on small histories from the literature and
  * on hand-written cases for each model, each with its expected verdict; and the
  * counterexample it reports. */
+#include "lin_case.h"
 #include "test.h"
 
 #include "faultline/error.h"
@@ -8,36 +9,9 @@
 
 #include <stdlib.h>
 
-/* Checks a JSON-lines history (lines separated by '\n') and returns the verdict, or the
- * negative error code. */
 static int verdict_of(const char *jsonl, fl_model model)
 {
-    fl_history h;
-    fl_history_init(&h);
-    fl_history_error err = {0};
-    int rc = fl_history_read_jsonl(&h, jsonl, strlen(jsonl), &err);
-    if (rc) {
-        fprintf(stderr, "  line %u: %s\n", err.line, err.msg);
-        fl_history_free(&h);
-        return rc;
-    }
-    fl_lincheck_opts o;
-    fl_lincheck_opts_init(&o);
-    o.model = model;
-    o.threads = 2;
-    fl_lincheck_result r;
-    rc = fl_lincheck_run(&h, &o, &r, &err);
-    if (!rc) {
-        rc = (int)r.verdict;
-        int brute = fl_lincheck_brute(&h, model);
-        if (brute >= 0 && brute != rc)
-            fprintf(stderr, "  brute force says %d, checker %d\n", brute, rc);
-        if (brute >= 0)
-            CHECK_EQ(brute, rc);
-    }
-    fl_lincheck_result_free(&r);
-    fl_history_free(&h);
-    return rc;
+    return lin_case(jsonl, model, FL_CONS_LINEARIZABLE, NULL);
 }
 
 #define INV(p, f, v)  "{\"process\":" #p ",\"type\":\"invoke\",\"f\":\"" f "\",\"value\":" v "}\n"

@@ -61,10 +61,10 @@ static void handle(node *nd, const fl_raft_update *up)
         FL_ASSERT(c.q_count < Q_MAX);
         qmsg *m = &c.q[(c.q_head + c.q_count++) % Q_MAX];
         fl_buf_init(&m->bytes);
-        m->from = up->msgs[i].from;
-        m->to = up->msgs[i].to;
-        nd->appends_sent += up->msgs[i].type == FL_RAFT_MSG_APPEND;
-        FL_ASSERT(fl_wire_raft_encode(&up->msgs[i], &m->bytes) == 0);
+        m->from = fl_raft_msgs_of(up)[i].from;
+        m->to = fl_raft_msgs_of(up)[i].to;
+        nd->appends_sent += fl_raft_msgs_of(up)[i].type == FL_RAFT_MSG_APPEND;
+        FL_ASSERT(fl_wire_raft_encode(&fl_raft_msgs_of(up)[i], &m->bytes) == 0);
     }
     for (size_t i = 0; i < up->n_apply; i++) {
         fl_index idx = up->apply_first + i;
@@ -254,14 +254,14 @@ TEST(vote_is_not_announced_before_it_is_durable)
     ev = (fl_raft_event){.type = FL_RAFT_EV_PERSISTED, .u.seq = seq};
     CHECK_EQ(fl_raft_step(&c.nodes[1].r, &ev, &up), 0);
     CHECK_EQ(up.n_msgs, 1);
-    CHECK_EQ(up.msgs[0].type, FL_RAFT_MSG_VOTE_RESP);
-    CHECK(up.msgs[0].u.vote_resp.granted);
+    CHECK_EQ(fl_raft_msgs_of(&up)[0].type, FL_RAFT_MSG_VOTE_RESP);
+    CHECK(fl_raft_msgs_of(&up)[0].u.vote_resp.granted);
     /* a second candidate in the same term is refused */
     req.from = 3;
     ev = (fl_raft_event){.type = FL_RAFT_EV_RECEIVE, .u.msg = &req};
     CHECK_EQ(fl_raft_step(&c.nodes[1].r, &ev, &up), 0);
     CHECK_EQ(up.n_msgs, 1);
-    CHECK(!up.msgs[0].u.vote_resp.granted);
+    CHECK(!fl_raft_msgs_of(&up)[0].u.vote_resp.granted);
     teardown();
 }
 
@@ -304,8 +304,8 @@ TEST(stale_leader_is_refused_and_steps_down)
     fl_raft_update up;
     CHECK_EQ(fl_raft_step(&f->r, &ev, &up), 0);
     CHECK_EQ(up.n_msgs, 1);
-    CHECK(!up.msgs[0].u.append_resp.success);
-    CHECK(up.msgs[0].term == t);
+    CHECK(!fl_raft_msgs_of(&up)[0].u.append_resp.success);
+    CHECK(fl_raft_msgs_of(&up)[0].term == t);
     /* a response carrying a higher term deposes the leader */
     fl_raft_msg higher = {
         .type = FL_RAFT_MSG_APPEND_RESP, .from = f->r.cfg.id, .to = leader, .term = t + 5};
@@ -599,8 +599,9 @@ TEST(follower_read_index_commits_only_what_matches_the_leader)
 {
     setup(3, true);
     node *f = &c.nodes[2];
-    fl_raft_entry old[2] = {{1, FL_RAFT_ENTRY_NORMAL, 4, (const uint8_t *)"old1"},
-                            {1, FL_RAFT_ENTRY_NORMAL, 5, (const uint8_t *)"stale"}};
+    fl_raft_entry old[2] = {
+        {.term = 1, .type = FL_RAFT_ENTRY_NORMAL, .len = 4, .data = (const uint8_t *)"old1"},
+        {.term = 1, .type = FL_RAFT_ENTRY_NORMAL, .len = 5, .data = (const uint8_t *)"stale"}};
     fl_raft_msg m = {.type = FL_RAFT_MSG_APPEND, .from = 1, .to = 3, .term = 1};
     m.u.append = (fl_raft_append){.n_entries = 2, .entries = old, .ctx = 1};
     deliver_to(f, &m); /* a leader of term 1 gave it entries 1 and 2, never committed */
@@ -621,7 +622,8 @@ TEST(follower_read_index_commits_only_what_matches_the_leader)
     CHECK_EQ(fl_raft_commit_of(&f->r), 1); /* its entry 2 is not node 2's */
     CHECK_EQ(f->applied, 1);
     CHECK_EQ(f->reads_ok, 0);
-    fl_raft_entry mine = {2, FL_RAFT_ENTRY_NORMAL, 4, (const uint8_t *)"mine"};
+    fl_raft_entry mine = {
+        .term = 2, .type = FL_RAFT_ENTRY_NORMAL, .len = 4, .data = (const uint8_t *)"mine"};
     m.u.append = (fl_raft_append){
         .prev_index = 1, .prev_term = 1, .n_entries = 1, .entries = &mine, .ctx = 3};
     deliver_to(f, &m); /* node 2's entry 2 replaces it; the commit index it carries is 0 */
@@ -941,8 +943,8 @@ static fl_raft_msg chunk(const char *all, uint64_t offset, uint32_t len, uint32_
 static const fl_raft_msg *find_msg(const fl_raft_update *up, uint8_t type)
 {
     for (size_t i = 0; i < up->n_msgs; i++)
-        if (up->msgs[i].type == type)
-            return &up->msgs[i];
+        if (fl_raft_msgs_of(up)[i].type == type)
+            return &fl_raft_msgs_of(up)[i];
     return NULL;
 }
 

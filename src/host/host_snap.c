@@ -1,10 +1,10 @@
-/* raft_host_snap.c: a host's snapshots (raft_host.h): taking one every snapshot_every applied
- * entries, staging InstallSnapshot chunks, installing and restoring, and writing each as the
- * store's snapshot file.
+/* host_snap.c: a host's snapshots (host.h): taking one every snapshot_every applied entries,
+ * staging received chunks, installing and restoring, and writing each as the store's snapshot
+ * file, for either core (cons.h).
  *
  * Invariant: snap holds the bytes of the core's snapshot (meta.size of them) whenever the
  * core has one; stage holds the chunks accepted so far of the one being received. */
-#include "raft_host_int.h"
+#include "host_int.h"
 
 #include "faultline/assert.h"
 #include "faultline/crc32c.h"
@@ -23,20 +23,20 @@ static void swap_bufs(fl_buf *a, fl_buf *b)
  * installed one at once, before the request that installs it can reach the disk (a WAL whose
  * log starts past its snapshot file does not open). Like a failed fsync, a failure stops the
  * node. */
-static void save_snapshot(fl_raft_host *h, bool installed)
+static void save_snapshot(fl_host *h, bool installed)
 {
-    const fl_raft *r = &h->r;
-    const fl_raft_snapshot_meta *meta = fl_raft_snapshot_of(r);
-    FL_ASSERT(meta->index > 0 && h->snap.len == meta->size);
-    size_t n = (size_t)(fl_raft_last_index(r) - meta->index);
-    const fl_raft_entry *after = n ? fl_raft_entry_at(r, meta->index + 1) : NULL;
+    fl_cons_status st;
+    fl_cons_status_of(&h->core, &st);
+    fl_cons_snapshot_meta meta;
+    h->core.ops->snapshot_meta(&h->core, &meta);
+    FL_ASSERT(meta.index > 0 && h->snap.len == meta.size);
+    size_t n = (size_t)(st.last_index - meta.index);
+    const fl_cons_entry *after = n ? fl_cons_entry_at(&h->core, meta.index + 1) : NULL;
     fl_errmsg m;
-    fl_term term = fl_raft_term_of(r);
-    fl_node_id vote = fl_raft_vote_of(r);
-    int rc =
-        installed
-            ? fl_raft_store_save_snapshot(&h->store, term, vote, meta, h->snap.data, n, after, &m)
-            : fl_raft_store_queue_snapshot(&h->store, term, vote, meta, h->snap.data, n, after, &m);
+    int rc = installed ? fl_raft_store_save_snapshot(&h->store, st.hard_term, st.hard_vote, &meta,
+                                                     h->snap.data, n, after, &m)
+                       : fl_raft_store_queue_snapshot(&h->store, st.hard_term, st.hard_vote, &meta,
+                                                      h->snap.data, n, after, &m);
     if (rc)
         fl__host_fatal(h, rc, "snapshot write failed: %s", m.text);
     else if (!installed)
@@ -46,7 +46,7 @@ static void save_snapshot(fl_raft_host *h, bool installed)
 /* The node's previous snapshot bytes, just replaced in snap: freed, or kept aside while the
  * store still writes them (fl_raft_store_queue_snapshot borrows them). A queued file is
  * replaced before this is called, so only a running job's can be in use: one slot does. */
-static void retire(fl_raft_host *h, fl_buf *old)
+static void retire(fl_host *h, fl_buf *old)
 {
     if (h->snap_retired.data && !fl_raft_store_uses(&h->store, h->snap_retired.data))
         fl_buf_free(&h->snap_retired);
@@ -59,7 +59,7 @@ static void retire(fl_raft_host *h, fl_buf *old)
     old->cap_max = cap_max;
 }
 
-void fl__host_snapshot_retired(fl_raft_host *h)
+void fl__host_snapshot_retired(fl_host *h)
 {
     if (h->snap_retired.data && !fl_raft_store_uses(&h->store, h->snap_retired.data))
         fl_buf_free(&h->snap_retired);
@@ -67,25 +67,26 @@ void fl__host_snapshot_retired(fl_raft_host *h)
 
 /* stage_local holds the state machine's bytes as of index: they become the node's snapshot,
  * unless a snapshot at or past index (an installed one) overtook them while they were taken. */
-static void take(fl_raft_host *h, fl_index index, uint32_t crc)
+static void take(fl_host *h, fl_index index, uint32_t crc)
 {
-    const fl_raft *r = &h->r;
-    if (index <= fl_raft_snapshot_of(r)->index || fl_raft_install_pending(r)) {
+    fl_cons_status st;
+    fl_cons_status_of(&h->core, &st);
+    if (index <= st.snapshot_index || st.install_pending) {
         fl_buf_free(&h->stage_local);
         h->stage_local.cap_max = h->snap.cap_max;
         return;
     }
-    fl_raft_event ev = {.type = FL_RAFT_EV_SNAPSHOT, .now_ns = h->env.now(h->env.arg)};
+    fl_cons_event ev = {.type = FL_CONS_EV_SNAPSHOT, .now_ns = h->env.now(h->env.arg)};
     ev.u.snapshot.index = index;
     ev.u.snapshot.size = h->stage_local.len;
     ev.u.snapshot.crc = crc;
-    fl_raft_role before = fl_raft_role_of(r);
-    fl_raft_update up;
-    int rc = fl_raft_step(&h->r, &ev, &up);
+    fl_cons_role before = h->role;
+    fl_cons_update up;
+    int rc = fl_cons_step(&h->core, &ev, &up);
     FL_ASSERT(rc == 0); /* newer than the last one, within applied: checked above */
     swap_bufs(&h->snap, &h->stage_local);
     h->stats.snapshots_taken++;
-    fl__host_after_step(h, &up, before);
+    fl__host_after_step(h, &ev, &up, before);
     if (!h->failed)
         save_snapshot(h, false);
     retire(h, &h->stage_local); /* the old snapshot: its memory back, not kept for the next */
@@ -95,12 +96,13 @@ static void take(fl_raft_host *h, fl_index index, uint32_t crc)
  * one of ours is being taken; with snapshot_log_share, not before the entries applied since
  * weigh that share of the last snapshot): the state machine's bytes become the node's
  * snapshot, at once (env.snapshot) or when env.snapshot_start's bytes arrive. */
-void fl__host_maybe_snapshot(fl_raft_host *h)
+void fl__host_maybe_snapshot(fl_host *h)
 {
-    const fl_raft *r = &h->r;
-    fl_index applied = fl_raft_applied_of(r);
-    if (h->failed || !h->snapshot_every || h->snapshot_started || fl_raft_install_pending(r) ||
-        applied < fl_raft_snapshot_of(r)->index + h->snapshot_every ||
+    fl_cons_status st;
+    fl_cons_status_of(&h->core, &st);
+    fl_index applied = st.applied;
+    if (h->failed || !h->snapshot_every || h->snapshot_started || st.install_pending ||
+        applied < st.snapshot_index + h->snapshot_every ||
         (h->snapshot_log_share && (uint64_t)h->snapshot_log_share * h->applied_bytes < h->snap.len))
         return;
     h->applied_bytes = 0;
@@ -120,8 +122,7 @@ void fl__host_maybe_snapshot(fl_raft_host *h)
     take(h, applied, fl_crc32c(0, h->stage_local.data, h->stage_local.len));
 }
 
-void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf *bytes,
-                                uint32_t crc)
+void fl_host_snapshot_done(fl_host *h, fl_index index, int rc, fl_buf *bytes, uint32_t crc)
 {
     if (h->failed || !h->snapshot_started || index != h->snapshot_started)
         return;
@@ -139,14 +140,14 @@ void fl_raft_host_snapshot_done(fl_raft_host *h, fl_index index, int rc, fl_buf 
     take(h, index, crc);
     if (!h->stepping && h->sync_now) { /* no step ends here to start the file's job */
         h->sync_now = false;
-        fl_raft_host_sync(h);
+        fl_host_sync(h);
     }
 }
 
-/* InstallSnapshot on this node: stage chunks; an install request makes the staged bytes the
- * node's snapshot, in the file before the request can be reported durable; a restore
+/* A snapshot received by this node: stage chunks; an install request makes the staged bytes
+ * the node's snapshot, in the file before the request can be reported durable; a restore
  * replaces the state machine. */
-void fl__host_snapshot_io(fl_raft_host *h, const fl_raft_update *up)
+void fl__host_snapshot_io(fl_host *h, const fl_cons_update *up)
 {
     if (up->snapshot_chunk.index) {
         if (up->snapshot_chunk.offset == 0)
@@ -154,7 +155,7 @@ void fl__host_snapshot_io(fl_raft_host *h, const fl_raft_update *up)
         FL_ASSERT(up->snapshot_chunk.offset == h->stage.len); /* the core keeps them in order */
         fl_buf_put_bytes(&h->stage, up->snapshot_chunk.data, up->snapshot_chunk.len);
         if (h->stage.err) { /* a short snapshot must never be installed */
-            fl__host_fatal(h, h->stage.err, "cannot stage an InstallSnapshot: %s",
+            fl__host_fatal(h, h->stage.err, "cannot stage a received snapshot: %s",
                            fl_strerror(h->stage.err));
             return;
         }
