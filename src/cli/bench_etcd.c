@@ -6,6 +6,8 @@
  * that cannot be framed (no Content-Length, chunked, too long) is a broken connection. */
 #include "cli/bench_etcd.h"
 
+#include "faultline/base64.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,60 +15,16 @@
 
 #define HEAD_MAX 8192 /* response headers */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void put_b64(fl_buf *out, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        char q[4] = {b64[v >> 18 & 63], b64[v >> 12 & 63], i + 1 < n ? b64[v >> 6 & 63] : '=',
-                     i + 2 < n ? b64[v & 63] : '='};
-        fl_buf_put_bytes(out, q, 4);
-    }
-}
-
-static int b64_value(char c)
-{
-    const char *at = c ? strchr(b64, c) : NULL;
-    return at ? (int)(at - b64) : -1;
-}
-
-/* Decodes base64 text p[0..n) into out (at most cap bytes). Returns the length, or -1. */
-static long get_b64(const uint8_t *p, size_t n, uint8_t *out, size_t cap)
-{
-    size_t len = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n && p[i] != '='; i++) {
-        int v = b64_value((char)p[i]);
-        if (v < 0)
-            return -1;
-        acc = acc << 6 | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (len == cap)
-                return -1;
-            out[len++] = (uint8_t)(acc >> bits);
-        }
-    }
-    return (long)len;
-}
-
 void fl__bench_etcd_request(fl_buf *out, const char *host, bool write, const void *key,
                             size_t key_len, const void *value, size_t value_len)
 {
     fl_buf body;
     fl_buf_init(&body);
     fl_buf_put_str(&body, "{\"key\":\"");
-    put_b64(&body, key, key_len);
+    fl_base64_put(&body, key, key_len);
     if (write) {
         fl_buf_put_str(&body, "\",\"value\":\"");
-        put_b64(&body, value, value_len);
+        fl_base64_put(&body, value, value_len);
     }
     fl_buf_put_str(&body, "\"}");
     fl_buf_printf(out,
@@ -115,7 +73,7 @@ long fl__bench_etcd_reply(const uint8_t *in, size_t len, size_t body_max, char *
         if (memcmp(b + i, tag, sizeof(tag) - 1) != 0)
             continue;
         const char *v = b + i + sizeof(tag) - 1, *q = memchr(v, '"', (size_t)(b + body - v));
-        if (!q || (*vlen = get_b64((const uint8_t *)v, (size_t)(q - v), val, val_cap)) < 0)
+        if (!q || (*vlen = fl_base64_decode(v, (size_t)(q - v), val, val_cap)) < 0)
             *kind = '-';
         break;
     }
