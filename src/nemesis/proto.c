@@ -164,6 +164,8 @@ static void resp_decode(const fl_workload_op *op, const nem_reply *r, nem_outcom
 /* Decodes base64 text into out; returns false for bytes that are not base64. */
 static bool b64_get(const char *s, size_t n, fl_buf *out)
 {
+    if (n == 0)
+        return true;
     uint8_t *p = fl_buf_extend(out, n); /* never more bytes than characters */
     long k = p ? fl_base64_decode(s, n, p, n) : -1;
     if (p)

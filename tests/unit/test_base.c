@@ -444,7 +444,7 @@ TEST(base64_rfc4648_vectors)
         fl_buf b;
         fl_buf_init(&b);
         fl_base64_put(&b, plain[i], strlen(plain[i]));
-        CHECK(b.len == strlen(coded[i]) && memcmp(b.data, coded[i], b.len) == 0);
+        CHECK(b.len == strlen(coded[i]) && (!b.len || memcmp(b.data, coded[i], b.len) == 0));
         uint8_t out[8];
         long n = fl_base64_decode(coded[i], strlen(coded[i]), out, sizeof(out));
         CHECK(n == (long)strlen(plain[i]) && memcmp(out, plain[i], (size_t)n) == 0);
