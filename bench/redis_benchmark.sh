@@ -13,39 +13,9 @@
 set -eu
 rounds=${1:-3}
 requests=${2:-10000}
-cd "$(dirname "$0")/.."
-bin=build/faultline
-[ -x "$bin" ] || { echo "build first: make" >&2; exit 1; }
-for t in redis-server redis-benchmark redis-cli; do
-    command -v $t >/dev/null || { echo "$t not found; skipping" >&2; exit 0; }
-done
-tmp=$(mktemp -d /tmp/fl-rbench-XXXXXX)
-base=$(( 20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000 ))
-rport=$((base + 50))
-cleanup() {
-    [ -n "${cpid:-}" ] && kill -INT "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
-    [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
-    rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-
-redis-server --port "$rport" --bind 127.0.0.1 --dir "$tmp" --appendonly yes \
-    --appendfsync always --save '' >"$tmp/redis.log" 2>&1 &
-rpid=$!
-"$bin" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
-    >"$tmp/cluster.out" 2>"$tmp/cluster.log" &
-cpid=$!
-leader=""
-for try in $(seq 1 100); do
-    for i in 1 2 3; do
-        if redis-cli -p $((base + i)) FL.STATUS 2>/dev/null | grep -q role:leader; then
-            leader=$((base + i))
-        fi
-    done
-    [ -n "$leader" ] && break
-    sleep 0.1
-done
-[ -n "$leader" ] || { echo "no leader" >&2; cat "$tmp/cluster.log" >&2; exit 1; }
+. "$(dirname "$0")/lib.sh"
+bench_setup rbench redis-server redis-benchmark redis-cli
+bench_start
 
 # one run: "TEST|rate|p50" lines into $2
 run() {

@@ -13,9 +13,22 @@
 #include "faultline/errmsg.h"
 #include "faultline/fs.h"
 
-/* Atomically replaces name with data[0..len). Returns 0, or the backend's error (FL_EIO...)
- * with the step and file in m. */
+/* Atomically replaces name with data[0..len): the two steps below, through name's temp
+ * file. Returns 0, or the backend's error (FL_EIO...) with the step and file in m. */
 int fl_fs_write_atomic(fl_fs *fs, const char *name, const void *data, size_t len, fl_errmsg *m);
+/* The steps apart, for a caller that runs the first in a background job (fs.h: a job's syncs
+ * are not known to be done before the job is) and the second after it: (1) name, created or
+ * emptied, gets the n parts one after the other and is synced; (2) from is renamed to to,
+ * then the directory is synced. fl_fs_tmp_name: name's temp file, "name.tmp" (FL_EINVAL if
+ * too long). */
+typedef struct fl_fs_part {
+    const void *data;
+    size_t len;
+} fl_fs_part;
+int fl_fs_write_synced(fl_fs *fs, const char *name, const fl_fs_part *parts, size_t n,
+                       fl_errmsg *m);
+int fl_fs_rename_synced(fl_fs *fs, const char *from, const char *to, fl_errmsg *m);
+int fl_fs_tmp_name(const char *name, char out[FL_FS_NAME_MAX], fl_errmsg *m);
 /* Appends all of name to out. Returns 0, FL_ENOTFOUND (no such file), FL_ETOOBIG (longer than
  * size_max), FL_ENOMEM or the backend's error (FL_EIO). */
 int fl_fs_read_file(fl_fs *fs, const char *name, size_t size_max, fl_buf *out, fl_errmsg *m);

@@ -1,5 +1,5 @@
 /* fs_posix.h: the file interface (fs.h) over a real directory: openat, pwrite, fdatasync,
- * renameat, fsync of the directory; jobs on one worker thread that signals an eventfd.
+ * renameat, fsync of the directory; jobs on one worker thread, handed over and back by eventfds.
  *
  * The caller owns the struct (fl_fs_posix_open / fl_fs_posix_close); the fl_fs inside is
  * what storage takes. */
@@ -9,6 +9,7 @@
 #include "faultline/fs.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #define FL_FS_POSIX_LOCK  1u /* hold an exclusive flock on the directory until close */
 #define FL_FS_POSIX_MKDIR 2u /* create the directory (one level) if it is missing */
@@ -17,16 +18,16 @@
 typedef struct fl_fs_posix {
     fl_fs fs;
     int dirfd;
-    /* the job worker, started on first use */
+    /* the job worker, started on first use (fs_posix.c: two eventfds, no lock) */
     bool worker_up;
-    bool want, quit;
+    _Atomic bool quit;
+    _Atomic uint64_t started, finished; /* jobs handed over, jobs done */
     int (*fn)(void *arg);
     void *arg;
     int result;
-    int efd;
+    int efd;      /* written by the worker when a job is done: the caller's loop watches it */
+    int start_fd; /* written by the caller to start a job: the worker blocks reading it */
     pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
 } fl_fs_posix;
 
 /* Opens dir: FL_ENOTFOUND if it is missing (unless FL_FS_POSIX_MKDIR); with

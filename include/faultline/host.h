@@ -8,9 +8,11 @@
  *     commit in a background job, one at a time; when the job is done every request it covered
  *     is reported with PERSISTED, and the next job starts if more was appended meanwhile. A
  *     failed write or sync stops the node (env.fatal): never carry on on a broken disk;
- *   - snapshots: every snapshot_every applied entries the state machine's bytes (env.snapshot)
- *     become the node's snapshot (FL_CONS_EV_SNAPSHOT, then the store's snapshot file);
- *     received snapshot chunks are staged (at most snapshot_bytes_max bytes: a bigger snapshot
+ *   - snapshots: every snapshot_every applied entries (and, with snapshot_log_share, once the
+ *     entries applied since are big enough) the state machine's bytes (env.snapshot, or later
+ *     through env.snapshot_start) become the node's snapshot (FL_CONS_EV_SNAPSHOT, then the
+ *     store's snapshot file); received snapshot chunks are staged (at most snapshot_bytes_max
+ *     bytes: a bigger snapshot
  *     stops the node with a message rather than installing a short one), installed through the
  *     store with the persist request that carries them, and restored (env.restore);
  *   - messages: encoded with the core's wire codec, snapshot chunk bytes filled in from the
@@ -55,14 +57,24 @@ typedef struct fl_host_env {
      * of a snapshot of index. Both return 0 or an FL_E code (the node stops). */
     int (*snapshot)(void *arg, fl_buf *out);
     int (*restore)(void *arg, fl_index index, const uint8_t *bytes, size_t len);
+    /* Optional: start taking the state machine's bytes as they are now (index is its applied
+     * index) without waiting for them; hand them over later with fl_host_snapshot_done.
+     * The server forks: the child serializes the copy-on-write image of this moment while the
+     * loop goes on. Returns 0, or an FL_E code (no snapshot this time). NULL: env.snapshot,
+     * at once, on the caller's thread (the simulator). */
+    int (*snapshot_start)(void *arg, fl_index index);
     /* The node cannot go on (failed write or sync, out of memory, a snapshot too big): stop
      * it. The host does nothing more after this. */
     void (*fatal)(void *arg, int code, const char *what);
 } fl_host_env;
 
 typedef struct fl_host_config {
-    fl_cons_config core;       /* the protocol and its configuration */
-    uint32_t snapshot_every;   /* applied entries between snapshots; 0: never */
+    fl_cons_config core;     /* the protocol and its configuration */
+    uint32_t snapshot_every; /* applied entries between snapshots; 0: never */
+    /* and, if > 0, at least 1/snapshot_log_share of the last snapshot's size in the bytes of
+     * the entries applied since: a large state is not rewritten for a small log (a snapshot
+     * costs its size; this bounds that to snapshot_log_share bytes per byte of log) */
+    uint32_t snapshot_log_share;
     size_t snapshot_bytes_max; /* largest snapshot staged or taken; 0: 256 MiB */
     fl_raft_store_opts store;  /* its protocol is core.protocol's */
 } fl_host_config;
@@ -81,14 +93,18 @@ typedef struct fl_host {
     fl_host_env env;
     fl_node_id id;
     uint32_t snapshot_every;
+    uint32_t snapshot_log_share;
+    uint64_t applied_bytes; /* entry bytes applied since the last snapshot (taken or installed) */
+    fl_index snapshot_started; /* env.snapshot_start's index, until its bytes come; 0: none */
     bool core_up, store_up;
     bool failed;   /* env.fatal was called: nothing more is done */
     bool sync_now; /* sync at the end of this step (env.sync_soon is NULL) */
     bool stepping;
-    fl_cons_role role;  /* as of the last update */
-    fl_buf snap;        /* this node's snapshot: the state machine's bytes */
-    fl_buf stage;       /* a snapshot being received */
-    fl_buf stage_local; /* a snapshot being taken */
+    fl_cons_role role;   /* as of the last update */
+    fl_buf snap;         /* this node's snapshot: the state machine's bytes */
+    fl_buf stage;        /* a snapshot being received */
+    fl_buf stage_local;  /* a snapshot being taken */
+    fl_buf snap_retired; /* a replaced snapshot the store's running job still writes */
     fl_buf scratch;
     uint64_t persist_seq;  /* highest persist request appended */
     uint64_t sync_seq;     /* highest one covered by the running job */
@@ -118,8 +134,15 @@ int fl_host_receive(fl_host *h, fl_node_id from, const uint8_t *bytes, size_t le
 /* Starts a sync job of everything appended, unless one runs or nothing is new. */
 void fl_host_sync(fl_host *h);
 /* The running sync job finished (real files: fl_host_sync_fd readable; the simulator:
- * FL_FS_JOB_TOKEN): reports what it covered durable and starts the next one if needed. */
+ * FL_FS_JOB_TOKEN): reports what it covered durable; the next job, if anything was appended
+ * meanwhile, starts now or, with env.sync_soon, when the environment calls fl_host_sync. */
 void fl_host_sync_done(fl_host *h);
+/* The bytes env.snapshot_start(index) promised, and their CRC32C (computed as they came, so
+ * that the loop does not pass over them again); rc: 0, or why there are none (another one is
+ * tried after more entries). Takes them: *bytes is left empty. Ignored when stale: not the
+ * index started, or the node stopped. A received snapshot at or past index that came
+ * meanwhile wins. */
+void fl_host_snapshot_done(fl_host *h, fl_index index, int rc, fl_buf *bytes, uint32_t crc);
 /* Real files: the fd that becomes readable when a sync job finished; -1 otherwise. */
 int fl_host_sync_fd(const fl_host *h);
 

@@ -77,6 +77,10 @@ typedef struct fl_peers_config {
     /* Required: the transport cannot go on (a timer it needs did not start: a peer would
      * never be reconnected). Called with the frame callback's arg; the owner stops. */
     void (*fatal)(void *arg, int code, const char *what);
+    /* Optional: frames were queued; the owner promises to call fl_peers_flush before its
+     * loop next waits (so that it can order that write after the rest of its iteration's
+     * work). NULL: the transport arms a 0 ms timer of its own. */
+    void (*flush_soon)(void *arg);
     /* Where to listen for peers when it is not this node's own entry of addrs (listen_set):
      * a fault proxy (faultline nemesis) advertises addrs[self] and forwards here. */
     bool listen_set;
@@ -95,7 +99,12 @@ typedef struct fl_peers {
     fl_peer_frame_fn fn;
     void *arg;
     fl_loop_timer_id sweep_timer;
+    fl_loop_timer_id flush_timer; /* armed by a send: the queues are written before the wait */
+    bool flush_pending;           /* frames queued since the last fl_peers_flush */
     uint64_t refused;
+    /* cost counters (INFO): frames and bytes queued to peers, send() calls, frames and bytes
+     * received, read() calls */
+    uint64_t frames_sent, bytes_sent, sends, frames_received, bytes_received, reads;
 } fl_peers;
 
 /* Listens on this node's address and starts connecting to the others. Returns 0 or an FL_E
@@ -103,8 +112,10 @@ typedef struct fl_peers {
 int fl_peers_init(fl_peers *ps, fl_loop *loop, const fl_peers_config *cfg, fl_peer_frame_fn fn,
                   void *arg, fl_errmsg *m);
 /* Queues one frame whose payload is head[0..head_len) followed by body[0..body_len) for
- * node to. Returns 0, FL_ESHUTDOWN (not connected; dropped), FL_EFULL (queue full; dropped),
- * FL_ETOOBIG or FL_ENOTFOUND (no such peer). */
+ * node to; the queues are written before the loop next waits (one send() per peer for the
+ * frames of an iteration: cfg.flush_soon), or earlier by fl_peers_flush. Returns 0, FL_ESHUTDOWN
+ * (not connected; dropped), FL_EFULL (queue full; dropped), FL_ETOOBIG or FL_ENOTFOUND (no such
+ * peer). */
 int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, size_t head_len,
                   const void *body, size_t body_len);
 /* Writes queued frames now, as far as the sockets take them (the rest waits for the loop).

@@ -379,8 +379,9 @@ typedef struct fl_raft {
         fl_index index;  /* 0 until the leader has committed an entry of its term */
         uint64_t round;  /* the first AppendEntries ctx sent after the read arrived */
         fl_node_id from; /* FL_NODE_NONE: our own; else a follower's (answer READ_INDEX_RESP) */
-    } reads[FL_RAFT_READS_MAX];
-    size_t reads_count;
+    } reads[FL_RAFT_READS_MAX]; /* a ring from reads_head, in arrival order */
+    size_t reads_head, reads_count;
+    uint64_t read_round; /* LEADER: first ctx of the latest round sent for reads; 0: none */
     /* follower or learner: reads sent to the leader (READ_INDEX), waiting for its answer and
      * then for applied to reach index */
     struct fl_raft_fwd_read {
@@ -394,6 +395,12 @@ typedef struct fl_raft {
     uint64_t follower_reads_served; /* follower reads reported ok */
     fl_raft_read *reads_out;
     size_t reads_out_count, reads_out_cap;
+    /* FOLLOWER: this log is known to match leader lm_leader's of term lm_term up to
+     * leader_match (its last successful AppendEntries); a read index from that leader commits
+     * up to there at once (read.c) */
+    fl_index leader_match;
+    fl_term lm_term;
+    fl_node_id lm_leader;
     /* lease reads: when each recent AppendEntries (by ctx) was sent */
     struct fl_raft_sent {
         uint64_t ctx;

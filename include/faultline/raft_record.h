@@ -33,6 +33,12 @@ int fl_raft_record_encode(fl_cons_protocol protocol, const fl_cons_persist *p, f
 int fl_raft_record_encode_snapshot(fl_cons_protocol protocol, fl_term term, fl_node_id vote,
                                    const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
                                    const fl_cons_entry *entries, fl_buf *out);
+/* The same in three pieces, for a writer that does not copy the data: head (everything before
+ * the data) + the meta->size bytes of data + tail (the entries). Each appends to out and
+ * returns out->err (head: or FL_EINVAL for a bad configuration). */
+int fl_raft_record_encode_snapshot_head(fl_cons_protocol protocol, fl_term term, fl_node_id vote,
+                                        const fl_cons_snapshot_meta *meta, fl_buf *out);
+int fl_raft_record_encode_snapshot_tail(size_t n, const fl_cons_entry *entries, fl_buf *out);
 /* Decodes the header of the record in bytes[0..len) (of either kind and protocol). Returns 0
  * or FL_ECORRUPT (unknown kind, first index 0, truncated, a snapshot whose data fails its
  * checksum, a field the protocol does not have). The record keeps pointing into bytes. */

@@ -13,7 +13,8 @@
  * appended request is durable and may be reported with FL_RAFT_EV_PERSISTED. A failed sync
  * is sticky (the WAL's): the node must stop.
  *
- * Snapshots: fl_raft_store_save_snapshot writes the file "snapshot" in the WAL's directory
+ * Snapshots: fl_raft_store_save_snapshot (or, off the caller's thread, the next sync job
+ * after fl_raft_store_queue_snapshot) writes the file "snapshot" in the WAL's directory
  * atomically (temp file, fsync, rename, fsync of the directory): hard state, the snapshot
  * (metadata and state-machine bytes), the log after it, and the WAL seq of the next request,
  * every record before which it makes obsolete. Then the WAL segments holding only obsolete
@@ -65,9 +66,25 @@ typedef struct fl_raft_store {
     uint64_t issued_seq;       /* WAL seq the next appended request gets (staged ones count) */
     uint64_t delete_before;    /* compaction to do once the sync job is done; 0: none */
     uint64_t segments_deleted; /* WAL segment files removed behind snapshots */
+    uint64_t bytes_appended; /* record bytes of the persist requests appended (the loop's count) */
     /* background sync */
     fl_buf staged; /* records appended while syncing: length u32, payload; ... */
     bool syncing;  /* a sync job runs: the WAL is the job's */
+    /* a snapshot file queued for the next job (fl_raft_store_queue_snapshot): its head and
+     * tail encoded, the caller's bytes in between borrowed */
+    fl_buf snap_next, snap_next_tail;
+    const uint8_t *snap_next_data;
+    size_t snap_next_len;
+    bool snap_next_ready;
+    uint64_t snap_next_seq; /* the WAL seq it names: compaction up to it once it is written */
+    /* the job's own while it runs: the file it writes, why it failed */
+    fl_buf job_snap, job_snap_tail;
+    const uint8_t *job_snap_data;
+    size_t job_snap_len;
+    bool job_snap_ready;
+    bool job_snap_dropped; /* a newer one was saved meanwhile: this one is not renamed */
+    uint64_t job_snap_seq;
+    fl_errmsg job_msg;
 } fl_raft_store;
 
 /* Opens (creating) the WAL in fs's directory and replays it (fs stays the caller's and must
@@ -82,11 +99,31 @@ int fl_raft_store_open_sized(fl_raft_store *s, const char *dir, const fl_wal_fau
                              uint64_t segment_size_max, fl_errmsg *m);
 /* Durably replaces the snapshot file (see above) with hard state, the snapshot and the n log
  * entries after it, then deletes the WAL segments it made obsolete (at once, or when the
- * running background sync finishes). Synchronous: one file write and fsync. Returns 0 or
+ * running background sync finishes). Synchronous: one file write and fsync, durable before
+ * anything appended later (an InstallSnapshot's request must never be on disk without its
+ * file). A queued one (below) not yet renamed is dropped: this one is newer. Returns 0 or
  * FL_EIO / FL_ENOMEM with the reason in m (the node must stop: like a failed WAL sync). */
 int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
                                 const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
                                 const fl_cons_entry *entries, fl_errmsg *m);
+/* The same file, its bytes written and synced by the next background sync job instead (off
+ * the caller's thread, after that job's WAL sync), then renamed into place with a sync of the
+ * directory by fl_raft_store_sync_finish, and the obsolete segments deleted. What precedes and
+ * follows the snapshot's bytes is encoded now; the bytes themselves (data, meta->size of them)
+ * are borrowed, not copied: the caller keeps them valid and unchanged while
+ * fl_raft_store_uses says so. A newer one queued before the job starts replaces it. A job's
+ * result covers its snapshot file: a request appended before this call and reported durable
+ * once that job finished has the file durable too. Returns 0 or FL_ENOMEM (reason in m). */
+int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
+                                 const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
+                                 const fl_cons_entry *entries, fl_errmsg *m);
+/* A snapshot file waits for the next job (which should start even if nothing was appended). */
+static inline bool fl_raft_store_snapshot_queued(const fl_raft_store *s)
+{
+    return s->snap_next_ready;
+}
+/* The store still needs the bytes at p (queued, or a running job writes them). */
+bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p);
 /* The recovered state, pointing into s (valid until fl_raft_store_release or close). */
 void fl_raft_store_durable(const fl_raft_store *s, fl_cons_durable *d);
 /* Frees the recovered state, snapshot bytes included (the core's init copies what it needs). */
@@ -103,7 +140,8 @@ int fl_raft_store_sync_start(fl_raft_store *s);
  * start); -1 for the simulated disk. */
 int fl_raft_store_sync_fd(const fl_raft_store *s);
 /* Collects a finished background sync: returns its result (0, or the sticky error with the
- * reason in m) and appends the records staged meanwhile to the WAL. */
+ * reason in m), renames its snapshot file into place (see fl_raft_store_queue_snapshot) and
+ * appends the records staged meanwhile to the WAL. */
 int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m);
 void fl_raft_store_close(fl_raft_store *s);
 

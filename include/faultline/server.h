@@ -49,6 +49,9 @@ typedef struct fl_server_config {
     uint32_t timeout_s; /* --timeout: close a client idle this many seconds; 0 = never */
     uint32_t
         snapshot_every; /* snapshot the kv every N applied entries (default 10000); 0 = never */
+    /* and not before the entries applied since weigh 1/N of the last snapshot (default 2;
+     * 0 = entries only): host.h snapshot_log_share */
+    uint32_t snapshot_log_share;
     uint32_t fault_fsync_fail_after; /* test hook: the Nth WAL fdatasync fails; 0 = off */
     bool fault_reorder_reads;        /* test hook: reads overtake their connection's writes */
     fl_server_read_mode read_mode;   /* how GET is served, default FL_SERVER_READ_INDEX */

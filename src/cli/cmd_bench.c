@@ -13,6 +13,7 @@
  * Failures are said, not averaged away: an address that never answered (nothing listening,
  * TLS refused) ends the bench with its last error and exit 69, and so does a refused AUTH, at
  * once; the --history file is checked before the first request. */
+#include "cli/bench_etcd.h"
 #include "cli/cli.h"
 #include "cli/cli_opt.h"
 
@@ -66,6 +67,8 @@ struct bench {
     fl_addr addrs[BENCH_ADDRS_MAX];
     int n_addrs;
     int conns, pipeline, keys;
+    size_t value_size; /* SET values: the unique integer, zero-padded to this many digits */
+    bool etcd;         /* --proto etcd: etcd's v3 JSON gateway instead of RESP */
     double read_ratio;
     fl_time_ns duration, start, end;
     const char *history_path;
@@ -78,7 +81,7 @@ struct bench {
     fl_tls tls;
     bconn *c;
     fl_rng rng;
-    fl_hist lat;
+    fl_hist lat, lat_op[2]; /* all; reads, writes */
     uint64_t ok, fail, info;
     int64_t next_value, next_process;
     bool stopping;
@@ -115,11 +118,23 @@ static void issue(bconn *c, uint32_t si)
     s->key = (uint32_t)fl_rng_range(&b->rng, 0, (uint64_t)b->keys - 1);
     s->value = s->write ? ++b->next_value : 0;
     s->start = fl_loop_now(&b->loop);
-    char key[48], val[24];
+    char key[48];
     int kn = snprintf(key, sizeof(key), "%s%u", b->prefix, s->key);
-    if (s->write) {
+    if (b->etcd) {
+        char host[FL_ADDR_STR_MAX];
+        fl_addr_format(&b->addrs[c->idx % b->n_addrs], host);
+        fl_buf val;
+        fl_buf_init(&val);
+        if (s->write)
+            fl_buf_printf(&val, "%0*lld", (int)b->value_size, (long long)s->value);
+        fl__bench_etcd_request(&c->out, host, s->write, key, (size_t)kn, val.data, val.len);
+        fl_buf_free(&val);
+    } else if (s->write) {
+        char val[24];
         int vn = snprintf(val, sizeof(val), "%lld", (long long)s->value);
-        fl_buf_printf(&c->out, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n", kn, key, vn, val);
+        int width = b->value_size > (size_t)vn ? (int)b->value_size : vn; /* zero-padded */
+        fl_buf_printf(&c->out, "*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%0*lld\r\n", kn, key, width,
+                      width, (long long)s->value);
     } else {
         fl_buf_printf(&c->out, "*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n", kn, key);
     }
@@ -135,6 +150,7 @@ static void complete(bconn *c, uint32_t si, uint8_t type, fl_value v)
     if (type == FL_EV_OK) {
         b->ok++;
         fl_hist_record(&b->lat, fl_loop_now(&b->loop) - s->start);
+        fl_hist_record(&b->lat_op[s->write], fl_loop_now(&b->loop) - s->start);
     } else if (type == FL_EV_FAIL) {
         b->fail++;
     } else {
@@ -171,12 +187,27 @@ static long parse_reply(const uint8_t *in, size_t len, char *kind, const uint8_t
     return (long)(line + (size_t)n + 2);
 }
 
+/* The same for etcd (bench_etcd.h): the value decoded into a buffer of the bench's. */
+static long etcd_reply(const uint8_t *in, size_t len, char *kind, const uint8_t **val, size_t *vlen)
+{
+    static uint8_t decoded[BENCH_REPLY_MAX];
+    long n, got;
+    n = fl__bench_etcd_reply(in, len, BENCH_REPLY_MAX * 2, kind, decoded, sizeof(decoded), &got);
+    *val = n > 0 && got >= 0 ? decoded : NULL;
+    *vlen = got > 0 ? (size_t)got : 0;
+    return n;
+}
+
+/* A value we wrote: digits, zero-padded in front to --value-size. */
 static fl_value read_value(const uint8_t *v, size_t n)
 {
     if (!v)
         return fl_value_nil();
+    size_t i = 0;
+    while (i + 1 < n && v[i] == '0')
+        i++;
     int64_t x = 0;
-    for (size_t i = 0; i < n && i < 18; i++)
+    for (size_t k = 0; i < n && k < 18; i++, k++)
         x = x * 10 + (v[i] - '0');
     return fl_value_int(x);
 }
@@ -242,7 +273,8 @@ static bool on_replies(bconn *c)
         char kind;
         const uint8_t *v;
         size_t vn;
-        long n = parse_reply(c->in.data + off, c->in.len - off, &kind, &v, &vn);
+        long n = b->etcd ? etcd_reply(c->in.data + off, c->in.len - off, &kind, &v, &vn)
+                         : parse_reply(c->in.data + off, c->in.len - off, &kind, &v, &vn);
         if (n > 0)
             b->answered[c->idx % b->n_addrs] = true;
         if (n > 0 && c->auth_pending) {
@@ -290,7 +322,7 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
             return;
         }
         c->connected = true;
-        if (c->b->password && !c->auth_pending) {
+        if (c->b->password && !c->b->etcd && !c->auth_pending) {
             fl_buf_printf(&c->out, "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n", strlen(c->b->password),
                           c->b->password);
             c->auth_pending = true;
@@ -380,13 +412,16 @@ static void bench_usage(FILE *f)
     fprintf(f,
             "usage: faultline bench --addr HOST:PORT[,HOST:PORT...] [--connections N]\n"
             "                       [--duration D] [--pipeline P] [--keys K]\n"
-            "                       [--read-ratio R] [--history FILE] [--seed S] [--password P]\n"
+            "                       [--read-ratio R] [--value-size B] [--history FILE] [--seed S]\n"
+            "                       [--password P] [--proto resp|etcd]\n"
             "                       [--tls [--tls-ca FILE] [--tls-cert FILE --tls-key FILE]]\n\n"
             "Closed-loop GET/SET load over RESP: N connections (default 50) spread over the\n"
             "addresses, P requests in flight on each (default 1), K fresh keys (default\n"
-            "100), a fraction R of reads (default 0.5), for D (10s). Prints ops/s and latency\n"
+            "100), a fraction R of reads (default 0.5), for D (10s); SET values are unique\n"
+            "integers zero-padded to B bytes (default: no padding). Prints ops/s and latency\n"
             "percentiles; --history writes a JSON-lines history for `faultline check` (register\n"
-            "model). --tls: TLS to the nodes; --tls-ca verifies their certificates against\n"
+            "model). --proto etcd: the same load on etcd's v3 JSON gateway (HTTP/1.1, put and\n"
+            "range). --tls: TLS to the nodes; --tls-ca verifies their certificates against\n"
             "that CA; --tls-cert/--tls-key present a client certificate (--tls-client-auth\n"
             "nodes). An address that never answers (or a refused AUTH) is an error: exit 69.\n");
     fl_cli_exit_help(f, "the load ran", NULL, NULL);
@@ -432,6 +467,16 @@ static int bench_option(bench *b, const char *k, const char *v, uint64_t *seed)
     if (!strcmp(k, "--duration"))
         return fl_cli_duration("bench", k, v, FL_NS_PER_S, FL_NS_PER_MS, FL_CLI_DURATION_MAX,
                                &b->duration);
+    if (!strcmp(k, "--value-size")) {
+        uint64_t x;
+        int rc = fl_cli_u64("bench", k, v, 0, BENCH_REPLY_MAX / 2, &x);
+        return rc ? rc : (b->value_size = (size_t)x, 0);
+    }
+    if (!strcmp(k, "--proto")) {
+        static const char *const protos[] = {"resp", "etcd"};
+        int e, rc = fl_cli_enum("bench", k, v, protos, 2, &e);
+        return rc ? rc : (b->etcd = e == 1, 0);
+    }
     if (!strcmp(k, "--read-ratio"))
         return fl_cli_double("bench", k, v, 0, 1, &b->read_ratio);
     if (!strcmp(k, "--seed"))
@@ -493,20 +538,29 @@ static int tell_silent(const bench *b)
     return status;
 }
 
+static void print_latency(const char *what, const fl_hist *h)
+{
+    char p50[24], p90[24], p99[24], p999[24], mx[24];
+    printf("%s p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", what,
+           fl_format_duration(fl_hist_percentile(h, 50), p50, sizeof(p50)),
+           fl_format_duration(fl_hist_percentile(h, 90), p90, sizeof(p90)),
+           fl_format_duration(fl_hist_percentile(h, 99), p99, sizeof(p99)),
+           fl_format_duration(fl_hist_percentile(h, 99.9), p999, sizeof(p999)),
+           fl_format_duration(h->max, mx, sizeof(mx)));
+}
+
 static void report(bench *b)
 {
     double secs = (double)(b->end - b->start) / 1e9;
-    char p50[24], p90[24], p99[24], p999[24], mx[24];
     printf("%llu ok, %llu fail, %llu info in %.2f s (%d connections, pipeline %d)\n",
            (unsigned long long)b->ok, (unsigned long long)b->fail, (unsigned long long)b->info,
            secs, b->conns, b->pipeline);
     printf("%.0f ops/s\n", secs > 0 ? (double)b->ok / secs : 0.0);
-    printf("latency p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n",
-           fl_format_duration(fl_hist_percentile(&b->lat, 50), p50, sizeof(p50)),
-           fl_format_duration(fl_hist_percentile(&b->lat, 90), p90, sizeof(p90)),
-           fl_format_duration(fl_hist_percentile(&b->lat, 99), p99, sizeof(p99)),
-           fl_format_duration(fl_hist_percentile(&b->lat, 99.9), p999, sizeof(p999)),
-           fl_format_duration(b->lat.max, mx, sizeof(mx)));
+    print_latency("latency", &b->lat);
+    if (b->read_ratio > 0 && b->read_ratio < 1) { /* each kind apart, after the whole */
+        print_latency("  GET  ", &b->lat_op[0]);
+        print_latency("  SET  ", &b->lat_op[1]);
+    }
 }
 
 /* Returns 0 or an exit status (message printed). */
@@ -581,6 +635,8 @@ int fl_cmd_bench(int argc, char **argv)
         return FL_EXIT_USAGE;
     fl_rng_seed(&b.rng, seed);
     fl_hist_init(&b.lat);
+    fl_hist_init(&b.lat_op[0]);
+    fl_hist_init(&b.lat_op[1]);
     fl_history_init(&b.h);
     b.c = calloc((size_t)b.conns, sizeof(*b.c));
     b.key_ids = calloc((size_t)b.keys, sizeof(*b.key_ids));

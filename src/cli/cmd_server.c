@@ -19,6 +19,7 @@ static void server_usage(FILE *f)
             "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
             "                        --data DIR [--requirepass P] [--election-ms MS]\n"
             "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
+            "                        [--snapshot-log-share N]\n"
             "                        [--log-level debug|info|warn|error]\n"
             "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
             "                        [--voters ID,...] [--maxclients N] [--timeout D]\n"
@@ -33,7 +34,9 @@ static void server_usage(FILE *f)
             "Multi-Paxos instead, over the fixed member set of --cluster (every node of a\n"
             "cluster runs the same protocol; a data directory keeps the one that wrote it).\n"
             "Every N applied entries (10000; 0 = never) it snapshots its state to\n"
-            "DIR/wal/snapshot and drops the WAL behind it. Stops on SIGINT or SIGTERM.\n"
+            "DIR/wal/snapshot and drops the WAL behind it; with --snapshot-log-share S (2;\n"
+            "0 = off), not before those entries' bytes reach 1/S of the last snapshot's size\n"
+            "(a large state is not rewritten for a small log). Stops on SIGINT or SIGTERM.\n"
             "--election-ms and --heartbeat-ms take a number of milliseconds (150) or a\n"
             "duration with its unit (1s); --timeout whole seconds (30, 2m).\n\n"
             "GET is linearizable in every read mode:\n"
@@ -147,6 +150,8 @@ static int number_option(fl_server_config *c, const char *opt, const char *val)
         return fl_cli_u32(CMD, opt, val, 0, 999999, &c->max_drift_ppm);
     if (!strcmp(opt, "--snapshot-every"))
         return fl_cli_u32(CMD, opt, val, 0, 1000000000, &c->snapshot_every);
+    if (!strcmp(opt, "--snapshot-log-share"))
+        return fl_cli_u32(CMD, opt, val, 0, 1000, &c->snapshot_log_share);
     if (!strcmp(opt, "--maxclients"))
         return fl_cli_u32(CMD, opt, val, 1, 1000000, &c->clients_max);
     if (!strcmp(opt, "--timeout")) { /* Redis's timeout: whole seconds */

@@ -34,6 +34,17 @@ static void persist(fl_host *h, const fl_cons_update *up)
         return;
     }
     h->persist_seq = up->persist.seq;
+    fl__host_sync_soon(h);
+}
+
+/* Appended requests, or a queued snapshot file, not covered by any job yet. */
+static bool sync_wanted(const fl_host *h)
+{
+    return h->persist_seq != h->reported_seq || fl_raft_store_snapshot_queued(&h->store);
+}
+
+void fl__host_sync_soon(fl_host *h)
+{
     if (h->store.syncing)
         return; /* the running job's end starts the next one */
     if (h->env.sync_soon)
@@ -44,7 +55,7 @@ static void persist(fl_host *h, const fl_cons_update *up)
 
 void fl_host_sync(fl_host *h)
 {
-    if (h->failed || h->store.syncing || h->persist_seq == h->reported_seq)
+    if (h->failed || h->store.syncing || !sync_wanted(h))
         return;
     if (h->env.syncing)
         h->env.syncing(h->env.arg);
@@ -66,11 +77,17 @@ void fl_host_sync_done(fl_host *h)
         return;
     }
     h->stats.syncs++;
+    fl__host_snapshot_retired(h);
     h->reported_seq = h->sync_seq;
     fl_cons_event ev = {.type = FL_CONS_EV_PERSISTED, .u.seq = h->sync_seq};
     fl_cons_update up;
     fl_host_step(h, &ev, &up);
-    fl_host_sync(h); /* what was appended meanwhile */
+    /* What was appended meanwhile: at once, or (env.sync_soon) with what the rest of this
+     * batch of I/O appends too, in one job. */
+    if (h->env.sync_soon && sync_wanted(h))
+        h->env.sync_soon(h->env.arg);
+    else
+        fl_host_sync(h);
 }
 
 int fl_host_sync_fd(const fl_host *h)
@@ -142,6 +159,9 @@ void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_upda
     send_msgs(h, up);
     if (h->failed)
         return;
+    if (h->snapshot_log_share)
+        for (size_t i = 0; i < up->n_apply; i++)
+            h->applied_bytes += up->apply[i].len;
     h->env.applied(h->env.arg, up);
     h->env.set_timer(h->env.arg, up->deadline_ns);
 }
@@ -168,10 +188,12 @@ int fl_host_open(fl_host *h, fl_fs *fs, const fl_host_config *c, const fl_host_e
     h->env = *env;
     h->id = fl_cons_config_id(&c->core);
     h->snapshot_every = c->snapshot_every;
+    h->snapshot_log_share = c->snapshot_log_share;
     size_t snap_max = c->snapshot_bytes_max ? c->snapshot_bytes_max : FL_RAFT_STORE_SNAPSHOT_MAX;
     fl_buf_init(&h->snap);
     fl_buf_init(&h->stage);
     fl_buf_init(&h->stage_local);
+    fl_buf_init(&h->snap_retired);
     fl_buf_init(&h->scratch);
     h->snap.cap_max = h->stage.cap_max = h->stage_local.cap_max = snap_max; /* they swap */
     fl_raft_store_opts so = c->store;
@@ -221,5 +243,6 @@ void fl_host_close(fl_host *h)
     fl_buf_free(&h->snap);
     fl_buf_free(&h->stage);
     fl_buf_free(&h->stage_local);
+    fl_buf_free(&h->snap_retired);
     fl_buf_free(&h->scratch);
 }

@@ -10,8 +10,12 @@ void fl__host_fatal(fl_host *h, int code, const char *fmt, const char *why);
 /* Persist, snapshot I/O, send, apply, timer: everything after the core made up. */
 void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_update *up,
                          fl_cons_role before);
+/* A sync job is wanted: now if none runs (at the end of the step, or env.sync_soon). */
+void fl__host_sync_soon(fl_host *h);
 /* host_snap.c */
 void fl__host_snapshot_io(fl_host *h, const fl_cons_update *up);
 void fl__host_maybe_snapshot(fl_host *h);
+/* After a sync job: old snapshot bytes the store no longer writes are freed. */
+void fl__host_snapshot_retired(fl_host *h);
 
 #endif

@@ -18,8 +18,12 @@ static void swap_bufs(fl_buf *a, fl_buf *b)
 }
 
 /* The node's snapshot with hard state and the log after it, as the snapshot file; the WAL
- * behind it goes. Like a failed fsync, a failure stops the node. */
-static void save_snapshot(fl_host *h)
+ * behind it goes. One the node took itself is written by the next sync job (the loop does not
+ * wait for a snapshot's write and fsync: only for the rename once the job is done); an
+ * installed one at once, before the request that installs it can reach the disk (a WAL whose
+ * log starts past its snapshot file does not open). Like a failed fsync, a failure stops the
+ * node. */
+static void save_snapshot(fl_host *h, bool installed)
 {
     fl_cons_status st;
     fl_cons_status_of(&h->core, &st);
@@ -27,22 +31,87 @@ static void save_snapshot(fl_host *h)
     h->core.ops->snapshot_meta(&h->core, &meta);
     FL_ASSERT(meta.index > 0 && h->snap.len == meta.size);
     size_t n = (size_t)(st.last_index - meta.index);
+    const fl_cons_entry *after = n ? fl_cons_entry_at(&h->core, meta.index + 1) : NULL;
     fl_errmsg m;
-    if (fl_raft_store_save_snapshot(&h->store, st.hard_term, st.hard_vote, &meta, h->snap.data, n,
-                                    n ? fl_cons_entry_at(&h->core, meta.index + 1) : NULL, &m))
-        fl__host_fatal(h, FL_EIO, "snapshot write failed: %s", m.text);
+    int rc = installed ? fl_raft_store_save_snapshot(&h->store, st.hard_term, st.hard_vote, &meta,
+                                                     h->snap.data, n, after, &m)
+                       : fl_raft_store_queue_snapshot(&h->store, st.hard_term, st.hard_vote, &meta,
+                                                      h->snap.data, n, after, &m);
+    if (rc)
+        fl__host_fatal(h, rc, "snapshot write failed: %s", m.text);
+    else if (!installed)
+        fl__host_sync_soon(h);
 }
 
-/* Every snapshot_every applied entries (and not while a received one is being installed):
- * the state machine's bytes become the node's snapshot. */
+/* The node's previous snapshot bytes, just replaced in snap: freed, or kept aside while the
+ * store still writes them (fl_raft_store_queue_snapshot borrows them). A queued file is
+ * replaced before this is called, so only a running job's can be in use: one slot does. */
+static void retire(fl_host *h, fl_buf *old)
+{
+    if (h->snap_retired.data && !fl_raft_store_uses(&h->store, h->snap_retired.data))
+        fl_buf_free(&h->snap_retired);
+    if (fl_raft_store_uses(&h->store, old->data)) {
+        FL_ASSERT(h->snap_retired.data == NULL);
+        swap_bufs(&h->snap_retired, old);
+    }
+    size_t cap_max = old->cap_max;
+    fl_buf_free(old);
+    old->cap_max = cap_max;
+}
+
+void fl__host_snapshot_retired(fl_host *h)
+{
+    if (h->snap_retired.data && !fl_raft_store_uses(&h->store, h->snap_retired.data))
+        fl_buf_free(&h->snap_retired);
+}
+
+/* stage_local holds the state machine's bytes as of index: they become the node's snapshot,
+ * unless a snapshot at or past index (an installed one) overtook them while they were taken. */
+static void take(fl_host *h, fl_index index, uint32_t crc)
+{
+    fl_cons_status st;
+    fl_cons_status_of(&h->core, &st);
+    if (index <= st.snapshot_index || st.install_pending) {
+        fl_buf_free(&h->stage_local);
+        h->stage_local.cap_max = h->snap.cap_max;
+        return;
+    }
+    fl_cons_event ev = {.type = FL_CONS_EV_SNAPSHOT, .now_ns = h->env.now(h->env.arg)};
+    ev.u.snapshot.index = index;
+    ev.u.snapshot.size = h->stage_local.len;
+    ev.u.snapshot.crc = crc;
+    fl_cons_role before = h->role;
+    fl_cons_update up;
+    int rc = fl_cons_step(&h->core, &ev, &up);
+    FL_ASSERT(rc == 0); /* newer than the last one, within applied: checked above */
+    swap_bufs(&h->snap, &h->stage_local);
+    h->stats.snapshots_taken++;
+    fl__host_after_step(h, &ev, &up, before);
+    if (!h->failed)
+        save_snapshot(h, false);
+    retire(h, &h->stage_local); /* the old snapshot: its memory back, not kept for the next */
+}
+
+/* Every snapshot_every applied entries (and not while a received one is being installed or
+ * one of ours is being taken; with snapshot_log_share, not before the entries applied since
+ * weigh that share of the last snapshot): the state machine's bytes become the node's
+ * snapshot, at once (env.snapshot) or when env.snapshot_start's bytes arrive. */
 void fl__host_maybe_snapshot(fl_host *h)
 {
     fl_cons_status st;
     fl_cons_status_of(&h->core, &st);
     fl_index applied = st.applied;
-    if (h->failed || !h->snapshot_every || st.install_pending ||
-        applied < st.snapshot_index + h->snapshot_every)
+    if (h->failed || !h->snapshot_every || h->snapshot_started || st.install_pending ||
+        applied < st.snapshot_index + h->snapshot_every ||
+        (h->snapshot_log_share && (uint64_t)h->snapshot_log_share * h->applied_bytes < h->snap.len))
         return;
+    h->applied_bytes = 0;
+    if (h->env.snapshot_start) {
+        h->snapshot_started = applied;
+        if (h->env.snapshot_start(h->env.arg, applied) != 0)
+            h->snapshot_started = 0; /* none this time: tried again after more entries */
+        return;
+    }
     fl_buf_reset(&h->stage_local);
     int rc = h->env.snapshot(h->env.arg, &h->stage_local);
     if (rc || h->stage_local.err) {
@@ -50,19 +119,29 @@ void fl__host_maybe_snapshot(fl_host *h)
                        fl_strerror(rc ? rc : h->stage_local.err));
         return;
     }
-    fl_cons_event ev = {.type = FL_CONS_EV_SNAPSHOT, .now_ns = h->env.now(h->env.arg)};
-    ev.u.snapshot.index = applied;
-    ev.u.snapshot.size = h->stage_local.len;
-    ev.u.snapshot.crc = fl_crc32c(0, h->stage_local.data, h->stage_local.len);
-    fl_cons_role before = h->role;
-    fl_cons_update up;
-    rc = fl_cons_step(&h->core, &ev, &up);
-    FL_ASSERT(rc == 0); /* newer than the last one, within applied: checked above */
-    swap_bufs(&h->snap, &h->stage_local);
-    h->stats.snapshots_taken++;
-    fl__host_after_step(h, &ev, &up, before);
-    if (!h->failed)
-        save_snapshot(h);
+    take(h, applied, fl_crc32c(0, h->stage_local.data, h->stage_local.len));
+}
+
+void fl_host_snapshot_done(fl_host *h, fl_index index, int rc, fl_buf *bytes, uint32_t crc)
+{
+    if (h->failed || !h->snapshot_started || index != h->snapshot_started)
+        return;
+    h->snapshot_started = 0;
+    if (rc)
+        return;                                       /* tried again after more entries */
+    if (bytes->err || bytes->len > h->snap.cap_max) { /* as env.snapshot's would */
+        int e = bytes->err ? bytes->err : FL_ETOOBIG;
+        fl__host_fatal(h, e, "state machine snapshot failed: %s", fl_strerror(e));
+        return;
+    }
+    fl_buf_free(&h->stage_local);
+    swap_bufs(&h->stage_local, bytes);
+    h->stage_local.cap_max = h->snap.cap_max;
+    take(h, index, crc);
+    if (!h->stepping && h->sync_now) { /* no step ends here to start the file's job */
+        h->sync_now = false;
+        fl_host_sync(h);
+    }
 }
 
 /* A snapshot received by this node: stage chunks; an install request makes the staged bytes
@@ -84,9 +163,10 @@ void fl__host_snapshot_io(fl_host *h, const fl_cons_update *up)
     if (up->persist.seq && up->persist.install) {
         FL_ASSERT(h->stage.len == up->persist.install_meta.size); /* the core checked its CRC */
         swap_bufs(&h->snap, &h->stage);
-        fl_buf_reset(&h->stage);
         h->stats.snapshots_installed++;
-        save_snapshot(h);
+        h->applied_bytes = 0;
+        save_snapshot(h, true);
+        retire(h, &h->stage); /* the old snapshot */
     }
     if (!up->restore_index || h->failed)
         return;

@@ -2,8 +2,8 @@
  * system call it names, relative to the directory's fd; a job runs on one worker thread that
  * writes an eventfd when it is done.
  *
- * Invariant: while a job runs (want, or the worker inside fn) the caller touches nothing fn
- * touches; the mutex orders the worker's writes before job_finish's reads. */
+ * Invariant: while a job runs (started != finished) the caller touches nothing fn touches;
+ * the job counters' release and acquire order fn's writes before job_finish's reads. */
 #include "faultline/fs_posix.h"
 
 #include "faultline/assert.h"
@@ -12,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -145,47 +146,62 @@ static int px_list(fl_fs *fs, fl_fs_name_fn fn, void *arg, fl_errmsg *m)
     return rc;
 }
 
-/* ---- jobs ---------------------------------------------------------------------------------- */
+/* ---- jobs ----------------------------------------------------------------------------------
+ * Two eventfds hand a job over and back: the caller writes start_fd (the worker, blocked
+ * reading it, wakes), the worker writes efd when fn returned (the loop watches it). One
+ * system call each way and no lock: fn, arg and result are published by release stores of
+ * the job counters and read after acquire loads of them (the eventfds only wake). */
 
 static void *worker(void *arg)
 {
     fl_fs_posix *p = arg;
-    pthread_mutex_lock(&p->mu);
     for (;;) {
-        while (!p->want && !p->quit)
-            pthread_cond_wait(&p->cv, &p->mu);
-        if (p->quit)
+        uint64_t n;
+        ssize_t r = read(p->start_fd, &n, sizeof(n)); /* blocking: sleeps until a job */
+        if (r < 0 && errno != EINTR)
+            break; /* only a closed fd does this: close is under way */
+        if (atomic_load_explicit(&p->quit, memory_order_acquire))
             break;
-        pthread_mutex_unlock(&p->mu);
-        int rc = p->fn(p->arg);
-        pthread_mutex_lock(&p->mu);
-        p->want = false;
-        p->result = rc;
-        pthread_cond_broadcast(&p->cv); /* a job_finish may be waiting */
+        uint64_t job = atomic_load_explicit(&p->started, memory_order_acquire);
+        if (job == atomic_load_explicit(&p->finished, memory_order_relaxed))
+            continue; /* woken with nothing new (EINTR) */
+        p->result = p->fn(p->arg);
+        atomic_store_explicit(&p->finished, job, memory_order_release);
         uint64_t one = 1;
         ssize_t w = write(p->efd, &one, sizeof(one));
         (void)w; /* an eventfd write only fails on overflow, which 1 per job cannot reach */
     }
-    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
 static int worker_start(fl_fs_posix *p)
 {
     p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (p->efd < 0)
+    p->start_fd = eventfd(0, EFD_CLOEXEC);
+    if (p->efd < 0 || p->start_fd < 0) {
+        if (p->efd >= 0)
+            close(p->efd);
+        if (p->start_fd >= 0)
+            close(p->start_fd);
+        p->efd = p->start_fd = -1;
         return FL_EIO;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
+    }
+    atomic_store(&p->quit, false);
     if (pthread_create(&p->thread, NULL, worker, p) != 0) {
-        pthread_mutex_destroy(&p->mu);
-        pthread_cond_destroy(&p->cv);
         close(p->efd);
-        p->efd = -1;
+        close(p->start_fd);
+        p->efd = p->start_fd = -1;
         return FL_ENOMEM;
     }
     p->worker_up = true;
     return 0;
+}
+
+static void wake(int fd)
+{
+    uint64_t one = 1;
+    ssize_t w = write(fd, &one, sizeof(one));
+    (void)w; /* see worker() */
 }
 
 static int px_job_start(fl_fs *fs, int (*fn)(void *arg), void *arg)
@@ -196,29 +212,32 @@ static int px_job_start(fl_fs *fs, int (*fn)(void *arg), void *arg)
         if (rc)
             return rc;
     }
-    pthread_mutex_lock(&p->mu);
-    FL_ASSERT(!p->want); /* one job at a time */
+    uint64_t job = atomic_load_explicit(&p->started, memory_order_relaxed);
+    FL_ASSERT(job == atomic_load_explicit(&p->finished, memory_order_acquire)); /* one at a time */
     p->fn = fn;
     p->arg = arg;
-    p->want = true;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
+    atomic_store_explicit(&p->started, job + 1, memory_order_release);
+    wake(p->start_fd);
     return 0;
 }
 
-/* Waits for the job if it still runs (a close), then collects it. */
+/* Waits for the job if it still runs (a close), then collects it: its token on efd (the
+ * worker writes exactly one per job, after publishing the job as finished). */
 static int px_job_finish(fl_fs *fs)
 {
     fl_fs_posix *p = (fl_fs_posix *)fs;
-    pthread_mutex_lock(&p->mu); /* orders the worker's writes before what follows */
-    while (p->want)
-        pthread_cond_wait(&p->cv, &p->mu);
-    int rc = p->result;
-    pthread_mutex_unlock(&p->mu);
-    uint64_t n;
-    ssize_t r = read(p->efd, &n, sizeof(n));
-    (void)r;
-    return rc;
+    for (;;) {
+        uint64_t n;
+        if (read(p->efd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+            break;
+        if (errno != EAGAIN && errno != EINTR)
+            break; /* cannot happen to an open eventfd; the check below still holds */
+        struct pollfd pf = {.fd = p->efd, .events = POLLIN};
+        (void)poll(&pf, 1, -1);
+    }
+    FL_ASSERT(atomic_load_explicit(&p->finished, memory_order_acquire) ==
+              atomic_load_explicit(&p->started, memory_order_relaxed));
+    return p->result;
 }
 
 static int px_job_fd(const fl_fs *fs)
@@ -248,7 +267,7 @@ int fl_fs_posix_open(fl_fs_posix *p, const char *dir, unsigned flags, fl_errmsg 
 {
     memset(p, 0, sizeof(*p));
     p->fs.ops = &posix_ops;
-    p->dirfd = p->efd = -1;
+    p->dirfd = p->efd = p->start_fd = -1;
     if ((size_t)snprintf(p->fs.where, sizeof(p->fs.where), "%s", dir) >= sizeof(p->fs.where))
         return fl_errmsg_set(m, FL_ECONFIG, "directory name too long: %.64s...", dir);
     if ((flags & FL_FS_POSIX_MKDIR) && mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -276,17 +295,14 @@ int fl_fs_posix_open(fl_fs_posix *p, const char *dir, unsigned flags, fl_errmsg 
 void fl_fs_posix_close(fl_fs_posix *p)
 {
     if (p->worker_up) {
-        pthread_mutex_lock(&p->mu);
-        p->quit = true;
-        pthread_cond_broadcast(&p->cv);
-        pthread_mutex_unlock(&p->mu);
+        atomic_store_explicit(&p->quit, true, memory_order_release);
+        wake(p->start_fd);
         pthread_join(p->thread, NULL); /* after a job in progress */
-        pthread_mutex_destroy(&p->mu);
-        pthread_cond_destroy(&p->cv);
         close(p->efd);
+        close(p->start_fd);
         p->worker_up = false;
     }
     if (p->dirfd >= 0)
         close(p->dirfd);
-    p->dirfd = p->efd = -1;
+    p->dirfd = p->efd = p->start_fd = -1;
 }

@@ -14,6 +14,7 @@
  * (fail). Replies are untrusted bytes: malformed ones are rejected, never asserted on. */
 #include "nem_int.h"
 
+#include "faultline/base64.h"
 #include "faultline/json_read.h"
 #include "faultline/resp.h"
 
@@ -160,40 +161,16 @@ static void resp_decode(const fl_workload_op *op, const nem_reply *r, nem_outcom
 
 /* ---- HTTP + JSON (etcd) ------------------------------------------------------------------ */
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static void b64_put(fl_buf *out, const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        fl_buf_put_u8(out, (uint8_t)b64[v >> 18]);
-        fl_buf_put_u8(out, (uint8_t)b64[(v >> 12) & 63]);
-        fl_buf_put_u8(out, i + 1 < n ? (uint8_t)b64[(v >> 6) & 63] : '=');
-        fl_buf_put_u8(out, i + 2 < n ? (uint8_t)b64[v & 63] : '=');
-    }
-}
-
 /* Decodes base64 text into out; returns false for bytes that are not base64. */
 static bool b64_get(const char *s, size_t n, fl_buf *out)
 {
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n && s[i] != '='; i++) {
-        const char *c = memchr(b64, s[i], 64);
-        if (!c || !s[i])
-            return false;
-        acc = acc << 6 | (uint32_t)(c - b64);
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            fl_buf_put_u8(out, (uint8_t)(acc >> bits));
-        }
-    }
-    return out->err == 0;
+    if (n == 0)
+        return true;
+    uint8_t *p = fl_buf_extend(out, n); /* never more bytes than characters */
+    long k = p ? fl_base64_decode(s, n, p, n) : -1;
+    if (p)
+        out->len -= n - (k < 0 ? 0 : (size_t)k);
+    return k >= 0;
 }
 
 static void http_post(fl_buf *out, const char *host, const char *path, const fl_buf *body)
@@ -208,7 +185,7 @@ static void http_post(fl_buf *out, const char *host, const char *path, const fl_
 static void json_b64(fl_buf *b, const char *name, const void *p, size_t n)
 {
     fl_buf_printf(b, "\"%s\":\"", name);
-    b64_put(b, p, n);
+    fl_base64_put(b, p, n);
     fl_buf_put_u8(b, '"');
 }
 

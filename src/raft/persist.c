@@ -33,7 +33,7 @@ fl_raft_msg *fl__out(fl_raft *r, uint8_t type, fl_node_id to)
 
 static bool dirty(const fl_raft *r)
 {
-    return r->dirty_hard_state || r->dirty_from != 0 || r->install_wait;
+    return fl__step_dirty(r);
 }
 
 void fl__hold(fl_raft *r, const fl_raft_msg *m)

@@ -398,6 +398,14 @@ void fl_raft_invariants(const fl_raft *r)
     FL_ASSERT(r->install_seq != 0 || r->restore_pending || r->applied + 1 >= r->first_index);
     FL_ASSERT(r->snap.index <= last);
     FL_ASSERT(r->reads_count == 0 || r->role == FL_RAFT_LEADER);
+    /* pending reads, oldest first: rounds never decrease, unset indexes come first (read.c) */
+    for (size_t i = 1; i < r->reads_count; i++) {
+        const struct fl_raft_pending_read *a =
+            &r->reads[(r->reads_head + i - 1) % FL_RAFT_READS_MAX];
+        const struct fl_raft_pending_read *b = &r->reads[(r->reads_head + i) % FL_RAFT_READS_MAX];
+        FL_ASSERT(a->round <= b->round);
+        FL_ASSERT(b->index == 0 ? a->index == 0 : a->index <= b->index);
+    }
     /* a forwarded read is failed the step its leader, term or role changes (read.c) */
     for (size_t i = 0; i < r->fwd_reads_count; i++)
         FL_ASSERT(r->role == FL_RAFT_FOLLOWER && r->fwd_reads[i].leader == r->leader &&

@@ -17,6 +17,11 @@ fl_index fl__log_first_of_term(const fl_raft *r, fl_index index);
 /* persist.c: durability, held responses, outbox */
 fl_raft_msg *fl__out(fl_raft *r, uint8_t type, fl_node_id to);
 void fl__hold(fl_raft *r, const fl_raft_msg *m); /* send once everything so far is durable */
+/* This step makes a persist request. */
+static inline bool fl__step_dirty(const fl_raft *r)
+{
+    return r->dirty_hard_state || r->dirty_from != 0 || r->install_wait;
+}
 void fl__persisted(fl_raft *r, uint64_t seq);
 void fl__begin_step(fl_raft *r, fl_time_ns now);
 void fl__finish_step(fl_raft *r, fl_raft_update *up);

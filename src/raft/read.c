@@ -1,22 +1,35 @@
 /* read.c: linearizable reads without a log write: ReadIndex (Raft thesis 6.4).
  *
  * A read arriving at the leader is registered at the current commit index (once the leader
- * has committed an entry of its own term, which its no-op does), and a heartbeat round goes
- * out. The read is confirmed when a quorum (the leader included) has answered an
- * AppendEntries sent after the read arrived: at that moment no other leader can have
- * committed anything the read index misses. It is released once applied >= its index, in
- * the update, after that update's entries. A leader that steps down fails its reads.
+ * has committed an entry of its own term, which its no-op does). The read is confirmed when a
+ * quorum (the leader included) has answered an AppendEntries sent after the read arrived: at
+ * that moment no other leader can have committed anything the read index misses. It is
+ * released once applied >= its index, in the update, after that update's entries. A leader
+ * that steps down fails its reads.
+ *
+ * Batching: one heartbeat round confirms every read that arrived before it was sent, whoever
+ * asked (this node's clients or a follower's READ_INDEX). A round goes out when a read waits
+ * and no read round is in flight (unconfirmed); reads arriving meanwhile wait for the next
+ * one, sent as soon as that one is confirmed. So a quiet leader answers in one round trip and
+ * a busy one sends one round per round trip, not one per read; any AppendEntries sent after a
+ * read (replication, heartbeats) confirms it as well. Reads wait in a ring in arrival order:
+ * their rounds and indexes never decrease along it, so they are decided from the head, with
+ * the quorum computed once per step (not once per read).
  *
  * A read at a follower or learner (thesis 6.4) asks the leader with READ_INDEX; the leader
  * registers it like its own (from = the follower) and answers READ_INDEX_RESP when decided.
  * The follower then waits until it has applied up to that index: its state machine is then
  * at least as new as the leader's was when leadership was confirmed after the read arrived.
+ * The index is committed, so the follower commits its log up to it at once, as far as that
+ * log is known to match the leader's (its last successful AppendEntries from it this term),
+ * instead of waiting for the leader's next AppendEntries to carry the commit index.
  * It fails the read if its leader, term or role changes, if it has not heard from that
  * leader for an election timeout (removed, or cut off: it would never apply that far), or if
  * no answer came within an election timeout (a lost request or answer).
  *
  * Invariants: every pending read has round > 0 and arrived while this node led this term;
- * every forwarded read was asked of fwd.leader in term fwd.term while a follower. */
+ * along the ring, rounds do not decrease, nor do indexes once set; every forwarded read was
+ * asked of fwd.leader in term fwd.term while a follower. */
 #include "raft_int.h"
 
 #include "faultline/assert.h"
@@ -72,6 +85,11 @@ static void decide(fl_raft *r, fl_node_id from, uint64_t ctx, fl_index index, bo
     m->u.read_index = (fl_raft_read_index){ctx, index, ok};
 }
 
+static struct fl_raft_pending_read *pending_at(fl_raft *r, size_t i)
+{
+    return &r->reads[(r->reads_head + i) % FL_RAFT_READS_MAX];
+}
+
 /* LEADER: a read from from (FL_NODE_NONE: our own), decided at once within the lease or
  * registered for the next confirmation round. */
 static int leader_read(fl_raft *r, fl_node_id from, uint64_t ctx)
@@ -84,13 +102,13 @@ static int leader_read(fl_raft *r, fl_node_id from, uint64_t ctx)
     }
     if (r->reads_count == FL_RAFT_READS_MAX)
         return FL_EBUSY;
-    struct fl_raft_pending_read *p = &r->reads[r->reads_count++];
+    struct fl_raft_pending_read *p = pending_at(r, r->reads_count++);
     p->ctx = ctx;
-    p->index = 0;
+    /* the commit index now; before the leader committed in its term, set once it has */
+    p->index = fl_raft_term_at(r, r->commit) == r->term ? r->commit : 0;
     p->round = r->ctx_next + 1;
     p->from = from;
-    fl__heartbeat_all(r);
-    fl__reads_advance(r);
+    fl__reads_advance(r); /* a round goes out unless one is in flight */
     return 0;
 }
 
@@ -135,6 +153,18 @@ static void fwd_remove(fl_raft *r, size_t i)
     r->fwd_reads[i] = r->fwd_reads[--r->fwd_reads_count];
 }
 
+/* The leader's read index is committed: so is our log up to it, as far as we verified our
+ * log against that leader (its entries there are ours). Without this the read would wait for
+ * the leader's next AppendEntries to carry the commit index. */
+static void commit_read_index(fl_raft *r, fl_node_id leader, fl_index index)
+{
+    if (r->lm_term != r->term || r->lm_leader != leader)
+        return;
+    fl_index c = index < r->leader_match ? index : r->leader_match;
+    if (c > r->commit && c <= fl_raft_last_index(r))
+        r->commit = c;
+}
+
 void fl__recv_read_index_resp(fl_raft *r, const fl_raft_msg *m)
 {
     const fl_raft_read_index *a = &m->u.read_index;
@@ -151,6 +181,7 @@ void fl__recv_read_index_resp(fl_raft *r, const fl_raft_msg *m)
             fwd_remove(r, i);
         } else {
             f->index = a->index; /* served once applied reaches it (fl__fwd_reads_advance) */
+            commit_read_index(r, m->from, a->index);
         }
         return;
     }
@@ -179,34 +210,47 @@ static uint64_t ctx_acked_of(const fl_raft *r, const fl_raft_progress *pr)
     return pr->id == r->cfg.id ? UINT64_MAX : pr->ctx_acked;
 }
 
-static bool confirmed(const fl_raft *r, uint64_t round)
+/* The newest round a quorum has answered (the leader counts as answering every round). */
+static uint64_t round_confirmed(const fl_raft *r)
 {
     if (MUTANT(r, READ_NO_CONFIRM))
-        return true; /* the bug: trusts that it still leads */
-    return fl__quorum_value(r, ctx_acked_of) >= round;
+        return UINT64_MAX; /* the bug: trusts that it still leads */
+    return fl__quorum_value(r, ctx_acked_of);
 }
 
 void fl__reads_advance(fl_raft *r)
 {
     if (r->role != FL_RAFT_LEADER || r->reads_count == 0)
         return;
-    bool own_term = fl_raft_term_at(r, r->commit) == r->term;
-    size_t kept = 0;
-    for (size_t i = 0; i < r->reads_count; i++) {
-        struct fl_raft_pending_read *p = &r->reads[i];
-        if (p->index == 0 && own_term)
-            p->index = r->commit;
-        if (p->index != 0 && p->index <= r->commit && confirmed(r, p->round))
-            decide(r, p->from, p->ctx, p->index, true);
-        else
-            r->reads[kept++] = *p;
+    /* reads that came before the leader committed in its term: their index is now */
+    if (fl_raft_term_at(r, r->commit) == r->term)
+        for (size_t i = 0; i < r->reads_count && pending_at(r, i)->index == 0; i++)
+            pending_at(r, i)->index = r->commit;
+    uint64_t acked = round_confirmed(r);
+    while (r->reads_count) {
+        const struct fl_raft_pending_read *p = pending_at(r, 0);
+        if (p->index == 0 || p->index > r->commit || p->round > acked)
+            break; /* nor can any later one be decided */
+        decide(r, p->from, p->ctx, p->index, true);
+        r->reads_head = (r->reads_head + 1) % FL_RAFT_READS_MAX;
+        r->reads_count--;
     }
-    r->reads_count = kept;
+    if (r->reads_count == 0) {
+        r->reads_head = 0;
+        return;
+    }
+    /* The newest read needs a round sent after it; none is in flight: one for all of them. */
+    if (pending_at(r, r->reads_count - 1)->round > acked &&
+        (r->read_round == 0 || acked >= r->read_round)) {
+        r->read_round = r->ctx_next + 1;
+        fl__heartbeat_all(r);
+    }
 }
 
 void fl__reads_fail_all(fl_raft *r)
 {
     for (size_t i = 0; i < r->reads_count; i++)
-        decide(r, r->reads[i].from, r->reads[i].ctx, 0, false);
-    r->reads_count = 0;
+        decide(r, pending_at(r, i)->from, pending_at(r, i)->ctx, 0, false);
+    r->reads_head = r->reads_count = 0;
+    r->read_round = 0;
 }

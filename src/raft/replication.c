@@ -450,6 +450,13 @@ int fl__recv_append(fl_raft *r, const fl_raft_msg *m)
     fl_index commit = a->commit < match ? a->commit : match; /* only what we verified */
     if (commit > r->commit)
         r->commit = commit;
+    if (r->lm_term != r->term || r->lm_leader != m->from) {
+        r->lm_term = r->term; /* a leader never rewrites what it verified: only grows */
+        r->lm_leader = m->from;
+        r->leader_match = 0;
+    }
+    if (match > r->leader_match)
+        r->leader_match = match;
     fl_raft_msg resp = {
         .type = FL_RAFT_MSG_APPEND_RESP, .from = r->cfg.id, .to = m->from, .term = r->term};
     resp.u.append_resp.success = true;
@@ -458,6 +465,10 @@ int fl__recv_append(fl_raft *r, const fl_raft_msg *m)
     resp.u.append_resp.ctx = a->ctx;
     if (MUTANT(r, ACK_BEFORE_DURABLE))
         *fl__out(r, resp.type, resp.to) = resp;
+    else if (match <= r->durable_index && !fl__step_dirty(r))
+        *fl__out(r, resp.type, resp.to) = resp; /* it claims only what is on disk already: a
+                                                 * heartbeat (a ReadIndex round) is not held
+                                                 * behind the sync of other entries */
     else
         fl__hold(r, &resp);
     return 0;

@@ -114,6 +114,7 @@ static void out_flush(fl_peer_out *o)
         return;
     while (o->out_off < o->out.len) {
         size_t put = 0;
+        o->ps->sends++;
         if (fl_stream_write(&o->st, o->out.data + o->out_off, o->out.len - o->out_off, &put, &m)) {
             out_fail(o, m.text);
             return;
@@ -131,9 +132,20 @@ static void out_flush(fl_peer_out *o)
         o->out.len -= o->out_off;
         o->out_off = 0;
     }
+    /* writable interest only while the socket pushes back: no epoll_ctl per frame */
     uint32_t want = fl_stream_interest(&o->st, FL_LOOP_READ | (o->out.len ? FL_LOOP_WRITE : 0));
     if (want != o->w.interest)
         fl_loop_watch_modify(o->ps->loop, &o->w, want);
+}
+
+/* End of a loop iteration's work: every queue written, one send() per peer for all the
+ * frames the iteration made. */
+static void flush_cb(fl_loop *loop, void *arg)
+{
+    fl_peers *ps = arg;
+    (void)loop;
+    ps->flush_timer = 0;
+    fl_peers_flush(ps);
 }
 
 /* Moves the TLS handshake on and, once it is done, checks that the acceptor is the node we
@@ -256,14 +268,24 @@ int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, s
         out_fail(o, "out of memory");
         return FL_ENOMEM;
     }
-    uint32_t want = fl_stream_interest(&o->st, FL_LOOP_READ | FL_LOOP_WRITE);
-    if (want != o->w.interest)
-        fl_loop_watch_modify(ps->loop, &o->w, want);
+    ps->frames_sent++;
+    ps->bytes_sent += 4 + len;
+    if (!ps->flush_pending) {
+        ps->flush_pending = true;
+        if (ps->cfg.flush_soon) {
+            ps->cfg.flush_soon(ps->arg);
+        } else if (!ps->flush_timer) {
+            int rc = fl_loop_timer_start(ps->loop, 0, flush_cb, ps, &ps->flush_timer);
+            if (rc)
+                timer_failed(ps, rc, "flush");
+        }
+    }
     return 0;
 }
 
 void fl_peers_flush(fl_peers *ps)
 {
+    ps->flush_pending = false;
     for (uint32_t i = 0; i < ps->n_out; i++)
         if (ps->out[i].connected && ps->out[i].out.len > ps->out[i].out_off)
             out_flush(&ps->out[i]);
@@ -371,6 +393,8 @@ static bool in_frames(fl_peer_in *c)
         if (c->in.len - off - 4 < len)
             break;
         const uint8_t *p = c->in.data + off + 4;
+        c->ps->frames_received++;
+        c->ps->bytes_received += 4 + (size_t)len;
         c->ps->fn(c->ps->arg, c->from, p[0], p + 1, len - 1);
         off += 4 + (size_t)len;
     }
@@ -411,6 +435,7 @@ static void in_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
             return;
         }
         size_t got = 0;
+        c->ps->reads++;
         int rc = fl_stream_read(&c->st, p, READ_CHUNK, &got, NULL);
         c->in.len -= READ_CHUNK - got;
         fl_peer_out *o = c->from ? out_of(c->ps, c->from) : NULL;
@@ -550,7 +575,9 @@ void fl_peers_close(fl_peers *ps)
 {
     if (ps->sweep_timer)
         fl_loop_timer_cancel(ps->loop, ps->sweep_timer);
-    ps->sweep_timer = 0;
+    if (ps->flush_timer)
+        fl_loop_timer_cancel(ps->loop, ps->flush_timer);
+    ps->sweep_timer = ps->flush_timer = 0;
     for (uint32_t i = 0; i < ps->n_out; i++) {
         fl_peer_out *o = &ps->out[i];
         if (o->retry_timer)

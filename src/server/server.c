@@ -12,6 +12,7 @@
 #include "faultline/error.h"
 #include "faultline/log.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ void fl_server_config_default(fl_server_config *c)
     c->op_timeout_ns = 10 * FL_NS_PER_S;
     c->clients_max = 10000;
     c->snapshot_every = 10000;
+    /* a snapshot once half its size was logged since the last: at most two snapshot bytes
+     * written per byte of log, however large the state */
+    c->snapshot_log_share = 2;
 }
 
 static int parse_member(fl_server_config *c, const char *item, fl_errmsg *m)
@@ -173,20 +177,40 @@ static void env_set_timer(void *arg, fl_time_ns deadline)
         fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
-/* Runs after each batch of I/O: group commit of what the batch appended. */
-static void sync_cb(fl_loop *loop, void *arg)
+/* The end of the iteration's work (server_int.h, fl__srv_soon). Ops submitted while the
+ * kick runs, and anything asked for after this, wait for the next iteration's round (it
+ * runs before the loop waits again), so one round is bounded. */
+static void soon_cb(fl_loop *loop, void *arg)
 {
     srv *s = arg;
     (void)loop;
-    s->sync_timer = 0;
-    fl_host_sync(&s->host);
+    s->soon_timer = 0;
+    unsigned what = s->soon;
+    s->soon = 0;
+    if (what & SRV_SOON_KICK)
+        fl__ops_kick(s); /* may append (a sync), queue frames and make replies */
+    what |= s->soon & ~(unsigned)SRV_SOON_KICK;
+    s->soon &= SRV_SOON_KICK;
+    if ((what & SRV_SOON_SYNC) && !s->fatal)
+        fl_host_sync(&s->host); /* writes the peers' queues first (env_syncing) */
+    if (s->peers_up)
+        fl_peers_flush(&s->peers);
+    if (what & SRV_SOON_REPLIES)
+        fl__conn_write_replies(s);
+    if (s->soon)
+        fl__srv_soon(s, 0);
+}
+
+void fl__srv_soon(srv *s, unsigned what)
+{
+    s->soon |= what;
+    if (!s->soon_timer && fl_loop_timer_start(&s->loop, 0, soon_cb, s, &s->soon_timer))
+        fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
 static void env_sync_soon(void *arg)
 {
-    srv *s = arg;
-    if (!s->sync_timer && fl_loop_timer_start(&s->loop, 0, sync_cb, s, &s->sync_timer))
-        fl__srv_fatal(s, FL_EFULL, "timer table full");
+    fl__srv_soon(arg, SRV_SOON_SYNC);
 }
 
 static void env_syncing(void *arg)
@@ -258,6 +282,11 @@ static int env_restore(void *arg, fl_index index, const uint8_t *bytes, size_t l
 static void env_fatal(void *arg, int code, const char *what)
 {
     fl__srv_fatal(arg, code, what);
+}
+
+static int env_snapshot_start(void *arg, fl_index index)
+{
+    return fl__srv_snapshot_start(arg, index);
 }
 
 /* ---- operations into the core ---------------------------------------------------------------- */
@@ -334,6 +363,11 @@ static void peers_fatal(void *arg, int code, const char *what)
     fl__srv_fatal(arg, code, what);
 }
 
+static void peers_flush_soon(void *arg)
+{
+    fl__srv_soon(arg, SRV_SOON_PEERS);
+}
+
 static void signal_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
     srv *s = w->arg;
@@ -368,6 +402,7 @@ static const fl_host_env env_template = {
     .snapshot = env_snapshot,
     .restore = env_restore,
     .fatal = env_fatal,
+    .snapshot_start = env_snapshot_start,
 };
 
 static void raft_config(const srv *s, fl_raft_config *c)
@@ -413,7 +448,8 @@ static void paxos_config(const srv *s, fl_paxos_config *c)
  * sync worker's completions watched. */
 static int open_raft(srv *s, fl_errmsg *m)
 {
-    fl_host_config hc = {.snapshot_every = s->cfg.snapshot_every};
+    fl_host_config hc = {.snapshot_every = s->cfg.snapshot_every,
+                         .snapshot_log_share = s->cfg.snapshot_log_share};
     hc.core.protocol = s->cfg.protocol;
     if (s->cfg.protocol == FL_CONS_PAXOS && s->cfg.n_voters)
         return fl_errmsg_set(m, FL_ECONFIG,
@@ -458,13 +494,18 @@ static int open_raft(srv *s, fl_errmsg *m)
 
 static int start(srv *s, fl_errmsg *m)
 {
+#ifdef M_MMAP_THRESHOLD
+    /* A fixed threshold (glibc raises it after each large free): snapshot-sized buffers are
+     * mapped and given back when freed, not kept in the heap at their peak. */
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
     int rc = fl_loop_init(&s->loop, NULL, m);
     if (rc)
         return rc;
     if (getrandom(&s->client_id_base, sizeof(s->client_id_base), 0) < 0)
         s->client_id_base = (uint64_t)getpid() * 0x9e3779b97f4a7c15ull;
     s->tick_deadline = FL_TIME_NEVER;
-    s->lfd = s->sigfd = -1;
+    s->lfd = s->sigfd = s->snap_fd = -1;
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->stamp);
     s->fwd_ring = calloc(SRV_OPS_MAX, sizeof(fwd_rec));
@@ -482,7 +523,8 @@ static int start(srv *s, fl_errmsg *m)
                           .self = s->cfg.id,
                           .n = s->cfg.n,
                           .tls = s->tls_up ? &s->tls : NULL,
-                          .fatal = peers_fatal};
+                          .fatal = peers_fatal,
+                          .flush_soon = peers_flush_soon};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
     pc.listen_set = s->cfg.peer_listen_set;
@@ -497,9 +539,11 @@ static int start(srv *s, fl_errmsg *m)
 
 static void stop(srv *s)
 {
+    fl__srv_snapshot_stop(s);
     fl__metrics_close(s);
     fl__conn_close_all(s);
     fl__ops_close_all(s);
+    fl__ops_drain_pool(s);
     if (s->peers_up)
         fl_peers_close(&s->peers);
     fl_loop_watch_stop(&s->loop, &s->sync_watch);

@@ -282,8 +282,15 @@ bool fl__cmd_copy_args(op *o, size_t argc, const fl_resp_arg *argv)
     size_t total = 0;
     for (size_t i = 0; i < argc; i++)
         total += argv[i].len + 1;
-    o->argv = calloc(argc, sizeof(*o->argv));
-    if (!o->argv || fl_buf_reserve(&o->args, total))
+    if (argc > o->argv_cap) {
+        fl_resp_arg *a = realloc(o->argv, argc * sizeof(*a));
+        if (!a)
+            return false;
+        o->argv = a;
+        o->argv_cap = argc;
+    }
+    fl_buf_reset(&o->args);
+    if (fl_buf_reserve(&o->args, total))
         return false;
     for (size_t i = 0; i < argc; i++) {
         o->argv[i].len = argv[i].len;

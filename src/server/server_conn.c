@@ -106,11 +106,8 @@ static void update_interest(conn *c)
 
 /* Writes the replies of every connection that got some since the last call: one write per
  * connection per loop iteration, however many of its pipelined commands completed. */
-static void flush_cb(fl_loop *loop, void *arg)
+void fl__conn_write_replies(srv *s)
 {
-    srv *s = arg;
-    (void)loop;
-    s->flush_timer = 0;
     while (s->flush_head) {
         conn *c = s->flush_head;
         s->flush_head = c->flush_next;
@@ -132,8 +129,7 @@ void fl__conn_reply_ready(conn *c)
     c->flush_queued = true;
     c->flush_next = s->flush_head;
     s->flush_head = c;
-    if (!s->flush_timer && fl_loop_timer_start(&s->loop, 0, flush_cb, s, &s->flush_timer))
-        fl__srv_fatal(s, FL_EFULL, "timer table full");
+    fl__srv_soon(s, SRV_SOON_REPLIES);
 }
 
 static void unqueue_flush(conn *c)

@@ -91,6 +91,24 @@ static void conf_text(const fl_raft *r, fl_buf *b, const char *sep)
                   fl_raft_conf_index_of(r) <= fl_raft_commit_of(r), sep);
 }
 
+/* What this node's work cost so far (bench/cost.sh turns them into per-op figures): group
+ * commits (one fdatasync each), WAL records (the next seq) and their bytes, frames and bytes
+ * to and from peers and the system calls that moved them. All counted on the loop thread. */
+static void cost_text(const srv *s, fl_buf *b, const char *sep)
+{
+    const fl_peers *p = &s->peers;
+    fl_buf_printf(b, "wal_syncs:%llu%swal_records:%llu%swal_bytes:%llu%s",
+                  (unsigned long long)s->host.stats.syncs, sep,
+                  (unsigned long long)s->host.store.issued_seq, sep,
+                  (unsigned long long)s->host.store.bytes_appended, sep);
+    fl_buf_printf(b, "peer_frames_sent:%llu%speer_bytes_sent:%llu%speer_sends:%llu%s",
+                  (unsigned long long)p->frames_sent, sep, (unsigned long long)p->bytes_sent, sep,
+                  (unsigned long long)p->sends, sep);
+    fl_buf_printf(b, "peer_frames_received:%llu%speer_bytes_received:%llu%speer_reads:%llu%s",
+                  (unsigned long long)p->frames_received, sep,
+                  (unsigned long long)p->bytes_received, sep, (unsigned long long)p->reads, sep);
+}
+
 /* term: Raft's term, or the Paxos node's promised ballot (round << 16 | owner). */
 static void status_text(srv *s, fl_buf *b, const char *sep)
 {
@@ -137,6 +155,7 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
         dropped += s->peers.out[i].dropped;
     fl_buf_printf(b, "peer_frames_dropped:%llu%speer_connections_refused:%llu%s",
                   (unsigned long long)dropped, sep, (unsigned long long)s->peers.refused, sep);
+    cost_text(s, b, sep);
     if (r)
         conf_text(r, b, sep);
     else /* Paxos: the fixed member set */

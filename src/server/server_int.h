@@ -14,12 +14,17 @@
 #include "faultline/server.h"
 #include "faultline/stream.h"
 
+#include <sys/types.h>
+
 #define SRV_OPS_MAX         65536 /* client operations in flight, whole node */
 #define SRV_PIPELINE_MAX    1024  /* operations in flight on one connection */
 #define SRV_HOUSEKEEP_NS    (10 * FL_NS_PER_MS)
 #define SRV_FORWARD_WAIT_NS (1000 * FL_NS_PER_MS)
 #define SRV_WATCH_MAX       1024 /* WATCHed keys per connection */
 #define SRV_NAME_MAX        64   /* CLIENT SETNAME */
+#define SRV_OP_POOL_MAX     4096 /* freed ops kept for reuse */
+#define SRV_OP_KEEP_BYTES   4096 /* a pooled op's buffer grown past this is freed */
+#define SRV_OP_KEEP_ARGS    64   /* likewise its argument array */
 
 /* Peer frame types. */
 enum {
@@ -69,7 +74,8 @@ struct op {
     const struct cmd_def *def;
     /* the arguments, copied: argv[i].p points into args */
     size_t argc;
-    fl_resp_arg *argv;
+    fl_resp_arg *argv; /* room for argv_cap */
+    size_t argv_cap;
     fl_buf args;
     /* the kv command (its seq filled in when it takes the log path) */
     fl_buf cmd;
@@ -81,7 +87,8 @@ struct op {
     op *queue;         /* EXEC: the queued commands (owned), linked by q_next */
     op *q_next;
     uint64_t fwd_id;
-    uint64_t read_ctx; /* OP_READING: the ctx of its ReadIndex read */
+    uint64_t read_ctx; /* OP_READING: the ctx of its ReadIndex read (shared by a batch) */
+    bool no_index;     /* the core refused its batch's read: route it the usual way once */
     fl_index index;
     fl_term term;
     fl_time_ns attempt_deadline;
@@ -136,8 +143,8 @@ struct srv {
     /* timers */
     fl_loop_timer_id tick_timer;
     fl_time_ns tick_deadline;
-    fl_loop_timer_id sync_timer;
-    fl_loop_timer_id kick_timer;
+    unsigned soon; /* SRV_SOON_*: work for the end of this iteration (fl__srv_soon) */
+    fl_loop_timer_id soon_timer;
     fl_loop_watch sync_watch; /* the sync worker's completion eventfd */
     /* clients */
     int lfd;
@@ -146,14 +153,16 @@ struct srv {
     fl_loop_watch sw;
     conn *conns;
     conn *flush_head; /* connections with replies to write */
-    fl_loop_timer_id flush_timer;
     size_t n_conns;
     uint64_t client_id_base;
     uint64_t next_client;
     /* operations by state */
     op_list ready, wait_leader, forwarded, proposed, reading, decided, held;
     uint64_t next_read_ctx;
+    uint64_t read_batch; /* the ctx of the reads routed in this pass, 0: none yet */
     size_t n_ops;
+    op *op_pool; /* freed ops for reuse (linked by next), at most SRV_OP_POOL_MAX */
+    size_t op_pool_count;
     uint64_t next_fwd_id;
     fwd_rec *fwd_ring; /* SRV_OPS_MAX, FIFO in index order */
     size_t fwd_head, fwd_count;
@@ -176,6 +185,13 @@ struct srv {
     fl_tls tls;                  /* cfg.tls loaded (tls_up): the client and peer ports' TLS */
     bool tls_up;
     uint64_t tls_refused; /* client connections whose TLS handshake failed */
+    /* a snapshot being serialized by a forked child (server_snap.c) */
+    pid_t snap_pid; /* 0: none */
+    int snap_fd;
+    fl_loop_watch snap_watch;
+    fl_index snap_index;
+    fl_buf snap_bytes;
+    uint32_t snap_crc; /* of snap_bytes, as they come */
 };
 
 /* server.c */
@@ -198,6 +214,12 @@ static inline fl_index fl__srv_applied(const srv *s)
     return fl_cons_applied_of(fl_host_core(&s->host));
 }
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
+/* Work left for the end of this loop iteration, done once there in this order: route the
+ * ready ops (their proposals, their reads), start the group commit of what was appended
+ * (peers written first: followers work while we fsync), write what else the peers have
+ * queued, write the replies. One send() per peer and per connection per iteration. */
+enum { SRV_SOON_KICK = 1, SRV_SOON_SYNC = 2, SRV_SOON_PEERS = 4, SRV_SOON_REPLIES = 8 };
+void fl__srv_soon(srv *s, unsigned what);
 /* A linearizable read by ReadIndex at any node (the core asks the leader when this node is a
  * follower or learner); decided later through fl__ops_reads. */
 int fl__srv_read(srv *s, uint64_t ctx);
@@ -208,9 +230,14 @@ int fl__srv_transfer(srv *s, fl_node_id to);
 void fl__srv_fatal(srv *s, int code, const char *what);
 const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
 
+/* server_snap.c: env.snapshot_start (a forked child serializes the kv), and its end at stop */
+int fl__srv_snapshot_start(srv *s, fl_index index);
+void fl__srv_snapshot_stop(srv *s);
+
 /* server_ops.c */
 op *fl__op_new(srv *s, conn *c);
-void fl__op_free(op *o);
+void fl__op_free(op *o); /* back to the pool */
+void fl__ops_drain_pool(srv *s);
 void fl__op_submit(op *o); /* route o->cmd (again) */
 void fl__op_finish(op *o); /* o->reply is complete */
 void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *res);
@@ -234,7 +261,8 @@ const char *fl__ops_client_addr(srv *s, fl_node_id id);
 
 /* server_conn.c */
 int fl__conn_listen(srv *s, fl_errmsg *m);
-void fl__conn_reply_ready(conn *c); /* a reply in the fifo may be complete: write it soon */
+void fl__conn_reply_ready(conn *c);  /* a reply in the fifo may be complete: write it soon */
+void fl__conn_write_replies(srv *s); /* writes the replies made ready (SRV_SOON_REPLIES) */
 void fl__conn_close_all(srv *s);
 void fl__conn_housekeep(srv *s); /* --timeout: closes idle connections */
 

@@ -115,19 +115,54 @@ static void insert_proposed(op *o)
 
 /* ---- life ------------------------------------------------------------------------------ */
 
+/* Freed ops wait in a pool with their buffers (trimmed to SRV_OP_KEEP_BYTES) and argument
+ * array: an op per command costs no allocation once the pool is warm. */
+static void op_recycle(op *o)
+{
+    fl_buf *bufs[] = {&o->args, &o->cmd, &o->kargs, &o->reply};
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+        if (bufs[i]->cap > SRV_OP_KEEP_BYTES)
+            fl_buf_free(bufs[i]);
+        fl_buf_reset(bufs[i]);
+    }
+    if (o->argv_cap > SRV_OP_KEEP_ARGS) {
+        free(o->argv);
+        o->argv = NULL;
+        o->argv_cap = 0;
+    }
+    op keep = {.args = o->args,
+               .cmd = o->cmd,
+               .kargs = o->kargs,
+               .reply = o->reply,
+               .argv = o->argv,
+               .argv_cap = o->argv_cap};
+    *o = keep;
+}
+
+static void op_release(op *o)
+{
+    fl_buf_free(&o->args);
+    fl_buf_free(&o->cmd);
+    fl_buf_free(&o->kargs);
+    fl_buf_free(&o->reply);
+    free(o->argv);
+    free(o);
+}
+
 op *fl__op_new(srv *s, conn *c)
 {
     if (s->n_ops >= SRV_OPS_MAX)
         return NULL;
-    op *o = calloc(1, sizeof(*o));
-    if (!o)
+    op *o = s->op_pool;
+    if (o) {
+        s->op_pool = o->next;
+        s->op_pool_count--;
+        o->next = NULL;
+    } else if (!(o = calloc(1, sizeof(*o)))) {
         return NULL;
+    }
     o->s = s;
     o->c = c;
-    fl_buf_init(&o->args);
-    fl_buf_init(&o->cmd);
-    fl_buf_init(&o->kargs);
-    fl_buf_init(&o->reply);
     o->resp3 = c && c->resp3;
     o->deadline = fl_loop_now(&s->loop) + s->cfg.op_timeout_ns;
     s->n_ops++;
@@ -136,15 +171,28 @@ op *fl__op_new(srv *s, conn *c)
 
 void fl__op_free(op *o)
 {
+    srv *s = o->s;
     unlink_op(o);
-    o->s->n_ops--;
+    s->n_ops--;
     fl__multi_free_queue(o->queue);
-    fl_buf_free(&o->args);
-    fl_buf_free(&o->cmd);
-    fl_buf_free(&o->kargs);
-    fl_buf_free(&o->reply);
-    free(o->argv);
-    free(o);
+    if (s->op_pool_count == SRV_OP_POOL_MAX) {
+        op_release(o);
+        return;
+    }
+    op_recycle(o);
+    o->next = s->op_pool;
+    s->op_pool = o;
+    s->op_pool_count++;
+}
+
+void fl__ops_drain_pool(srv *s)
+{
+    while (s->op_pool) {
+        op *o = s->op_pool;
+        s->op_pool = o->next;
+        op_release(o);
+    }
+    s->op_pool_count = 0;
 }
 
 void fl__op_finish(op *o)
@@ -164,22 +212,13 @@ void fl__op_finish(op *o)
     fl__ops_progress(o->c);
 }
 
-static void kick_cb(fl_loop *loop, void *arg)
-{
-    srv *s = arg;
-    (void)loop;
-    s->kick_timer = 0;
-    fl__ops_kick(s);
-}
-
 void fl__op_submit(op *o)
 {
     srv *s = o->s;
     /* keep FIFO order behind ops already waiting for a leader (session seqs stay ordered) */
     push_tail(o, s->wait_leader.count ? OP_WAIT_LEADER : OP_READY);
-    if (o->state == OP_READY && !s->kick_timer &&
-        fl_loop_timer_start(&s->loop, 0, kick_cb, s, &s->kick_timer))
-        fl__srv_fatal(s, FL_EFULL, "timer table full");
+    if (o->state == OP_READY)
+        fl__srv_soon(s, SRV_SOON_KICK);
 }
 
 static void fail_op(op *o, const char *err)
@@ -192,16 +231,38 @@ static void fail_op(op *o, const char *err)
 /* A read skips the log: ReadIndex. At the leader a quorum round confirms leadership (or the
  * lease vouches for it); at a follower or learner the core asks the leader for its read
  * index and decides the read once this node has applied that far (Raft thesis 6.4). Either
- * way this node's kv answers. Returns false if it must go the usual way (the core refused
- * the read: no leader heard from lately, or too many reads waiting). */
-static bool read_by_index(srv *s, op *o)
+ * way this node's kv answers. The reads routed in one pass (a kick, a housekeeping round)
+ * share one ReadIndex read of the core, issued after the pass (issue_reads): every one of
+ * them arrived before it, so its confirmation covers them all; one step and, at a follower,
+ * one READ_INDEX message for the lot. */
+static void read_by_index(srv *s, op *o)
 {
-    o->read_ctx = ++s->next_read_ctx;
-    push_tail(o, OP_READING); /* first: the core may decide the read within this step */
-    if (fl__srv_read(s, o->read_ctx) == 0)
-        return true;
-    unlink_op(o);
-    return false;
+    if (!s->read_batch)
+        s->read_batch = ++s->next_read_ctx;
+    o->read_ctx = s->read_batch;
+    push_tail(o, OP_READING); /* first: the core may decide the read within its step */
+}
+
+static bool route(srv *s, op *o);
+
+/* The pass's reads to the core; if it refuses (no leader heard from lately, too many reads
+ * waiting), they go the usual way: through the log, forwarded, or waiting for a leader. */
+static void issue_reads(srv *s)
+{
+    uint64_t ctx = s->read_batch;
+    s->read_batch = 0;
+    if (!ctx || fl__srv_read(s, ctx) == 0)
+        return;
+    op *first = s->reading.tail; /* the batch is the tail of the reading list */
+    while (first && first->prev && first->prev->read_ctx == ctx)
+        first = first->prev;
+    for (op *o = first, *next; o && o->read_ctx == ctx; o = next) {
+        next = o->next;
+        unlink_op(o);
+        o->read_ctx = 0;
+        o->no_index = true;
+        route(s, o);
+    }
 }
 
 static bool forward_proposal(srv *s, op *o, fl_node_id leader)
@@ -220,8 +281,11 @@ static bool forward_proposal(srv *s, op *o, fl_node_id leader)
 static bool route(srv *s, op *o)
 {
     fl_node_id leader = fl__srv_leader(s);
-    if (o->route == FL_KV_ROUTE_INDEX && read_by_index(s, o))
+    if (o->route == FL_KV_ROUTE_INDEX && !o->no_index) {
+        read_by_index(s, o);
         return true;
+    }
+    o->no_index = false;
     if (fl__srv_leads(s)) {
         fl_index index;
         fl_term term;
@@ -250,6 +314,7 @@ void fl__ops_kick(srv *s)
     /* bounded: ops submitted while this runs wait for the next kick */
     for (size_t n = s->ready.count; n > 0 && s->ready.head && !s->fatal; n--)
         route(s, s->ready.head);
+    issue_reads(s);
 }
 
 /* ---- completion --------------------------------------------------------------------------- */
@@ -382,18 +447,20 @@ void fl__ops_restored(srv *s, fl_index index)
 void fl__ops_reads(srv *s, const fl_cons_read *reads, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        /* Decided reads mostly come back in the order they were asked: search from the head. */
+        /* Decided reads mostly come back in the order they were asked: search from the head;
+         * a read's ops are consecutive in the list (issue_reads). */
         op *o = s->reading.head;
         while (o && o->read_ctx != reads[i].ctx)
             o = o->next;
-        if (!o)
-            continue; /* its op timed out already */
-        unlink_op(o);
-        if (!reads[i].ok) {
-            retry(o); /* leadership lost, or the leader unreachable: route it again */
-            continue;
+        while (o && o->read_ctx == reads[i].ctx) { /* none left: timed out already */
+            op *next = o->next;
+            unlink_op(o);
+            if (!reads[i].ok)
+                retry(o); /* leadership lost, or the leader unreachable: route it again */
+            else
+                complete(o, NULL);
+            o = next;
         }
-        complete(o, NULL);
     }
 }
 
@@ -569,6 +636,7 @@ void fl__ops_housekeep(srv *s)
     for (size_t n = s->wait_leader.count; n > 0 && s->wait_leader.head && !s->fatal; n--)
         if (!route(s, s->wait_leader.head))
             break;
+    issue_reads(s);
 }
 
 void fl__ops_close_all(srv *s)

@@ -10,18 +10,24 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Writes and syncs the temp file; *what gets the step that failed. */
-static int write_tmp(fl_fs *fs, const char *tmp, const void *data, size_t len, const char **what,
-                     fl_errmsg *why)
+/* Writes the parts one after the other into name and syncs it; *what gets the step that
+ * failed. */
+static int write_tmp(fl_fs *fs, const char *name, const fl_fs_part *parts, size_t n,
+                     const char **what, fl_errmsg *why)
 {
     const fl_fs_ops *o = fs->ops;
     int fd = -1;
     *what = "create";
-    int rc = o->open(fs, tmp, FL_FS_WRITE | FL_FS_CREATE | FL_FS_TRUNC, &fd, why);
+    int rc = o->open(fs, name, FL_FS_WRITE | FL_FS_CREATE | FL_FS_TRUNC, &fd, why);
     if (rc)
         return rc;
     *what = "write";
-    rc = o->write(fs, fd, data, len, 0, why);
+    uint64_t off = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (parts[i].len)
+            rc = o->write(fs, fd, parts[i].data, parts[i].len, off, why);
+        off += parts[i].len;
+    }
     if (!rc) {
         *what = "sync";
         rc = o->sync(fs, fd, why);
@@ -30,21 +36,44 @@ static int write_tmp(fl_fs *fs, const char *tmp, const void *data, size_t len, c
     return rc;
 }
 
-int fl_fs_write_atomic(fl_fs *fs, const char *name, const void *data, size_t len, fl_errmsg *m)
+int fl_fs_write_synced(fl_fs *fs, const char *name, const fl_fs_part *parts, size_t n, fl_errmsg *m)
 {
-    char tmp[FL_FS_NAME_MAX];
-    if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= sizeof(tmp))
-        return fl_errmsg_set(m, FL_EINVAL, "atomic write: file name too long: %s", name);
     fl_errmsg why;
     const char *what;
-    int rc = write_tmp(fs, tmp, data, len, &what, &why);
+    int rc = write_tmp(fs, name, parts, n, &what, &why);
     if (rc)
-        return fl_errmsg_set(m, rc, "atomic write: %s %s/%s: %s", what, fs->where, tmp, why.text);
-    if ((rc = fs->ops->rename(fs, tmp, name, &why)) != 0)
-        return fl_errmsg_set(m, rc, "atomic write: rename %s/%s: %s", fs->where, tmp, why.text);
+        return fl_errmsg_set(m, rc, "atomic write: %s %s/%s: %s", what, fs->where, name, why.text);
+    return 0;
+}
+
+int fl_fs_rename_synced(fl_fs *fs, const char *from, const char *to, fl_errmsg *m)
+{
+    fl_errmsg why;
+    int rc = fs->ops->rename(fs, from, to, &why);
+    if (rc)
+        return fl_errmsg_set(m, rc, "atomic write: rename %s/%s: %s", fs->where, from, why.text);
     if ((rc = fs->ops->sync_dir(fs, &why)) != 0)
         return fl_errmsg_set(m, rc, "atomic write: sync directory %s: %s", fs->where, why.text);
     return 0;
+}
+
+int fl_fs_tmp_name(const char *name, char out[FL_FS_NAME_MAX], fl_errmsg *m)
+{
+    if ((size_t)snprintf(out, FL_FS_NAME_MAX, "%s.tmp", name) >= FL_FS_NAME_MAX)
+        return fl_errmsg_set(m, FL_EINVAL, "atomic write: file name too long: %s", name);
+    return 0;
+}
+
+int fl_fs_write_atomic(fl_fs *fs, const char *name, const void *data, size_t len, fl_errmsg *m)
+{
+    char tmp[FL_FS_NAME_MAX];
+    int rc = fl_fs_tmp_name(name, tmp, m);
+    fl_fs_part part = {data, len};
+    if (!rc)
+        rc = fl_fs_write_synced(fs, tmp, &part, 1, m);
+    if (!rc)
+        rc = fl_fs_rename_synced(fs, tmp, name, m);
+    return rc;
 }
 
 int fl_fs_read_file(fl_fs *fs, const char *name, size_t size_max, fl_buf *out, fl_errmsg *m)

@@ -26,7 +26,8 @@
 #define MUTANT(s, m) (((s)->mutants & FL_RAFT_MUTANT_##m) != 0)
 #define SNAP_FILE    "snapshot"
 #define SNAP_VERSION 1
-#define SNAP_HEADER  13 /* crc, version, wal_seq */
+#define SNAP_HEADER  13              /* crc, version, wal_seq */
+#define SNAP_NEXT    "snapshot.next" /* a queued one's file before its rename */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -213,6 +214,10 @@ int fl_raft_store_open_fs(fl_raft_store *s, fl_fs *fs, const fl_raft_store_opts 
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->staged);
     fl_buf_init(&s->snap_data);
+    fl_buf_init(&s->snap_next);
+    fl_buf_init(&s->job_snap);
+    fl_buf_init(&s->snap_next_tail);
+    fl_buf_init(&s->job_snap_tail);
     fl_wal_config cfg = {.record_size_max = FL_WAL_RECORD_LEN_LIMIT,
                          .segment_size_max = o ? o->segment_size_max : 0,
                          .faults = o ? (fl_wal_faults *)o->faults : NULL};
@@ -284,28 +289,67 @@ static void compact(fl_raft_store *s)
     s->segments_deleted += deleted;
 }
 
+/* The snapshot file's bytes into b (emptied first). */
+static int encode_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
+                           const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
+                           const fl_cons_entry *entries, fl_buf *b, fl_errmsg *m)
+{
+    fl_buf_reset(b);
+    fl_buf_put_u32(b, 0); /* crc, patched below */
+    fl_buf_put_u8(b, SNAP_VERSION);
+    fl_buf_put_u64(b, s->issued_seq);
+    int rc = fl_raft_record_encode_snapshot(s->protocol, term, vote, meta, data, n, entries, b);
+    if (rc)
+        return fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc));
+    fl_buf_patch_u32(b, 0, fl_crc32c(0, b->data + 4, b->len - 4));
+    return 0;
+}
+
 int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
                                 const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
                                 const fl_cons_entry *entries, fl_errmsg *m)
 {
     fl_buf b;
     fl_buf_init(&b);
-    fl_buf_put_u32(&b, 0); /* crc, patched below */
-    fl_buf_put_u8(&b, SNAP_VERSION);
-    fl_buf_put_u64(&b, s->issued_seq);
-    int rc = fl_raft_record_encode_snapshot(s->protocol, term, vote, meta, data, n, entries, &b);
-    if (rc) {
-        fl_buf_free(&b);
-        return fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc));
-    }
-    fl_buf_patch_u32(&b, 0, fl_crc32c(0, b.data + 4, b.len - 4));
-    rc = fl_fs_write_atomic(s->fs, SNAP_FILE, b.data, b.len, m);
+    /* newer than any queued one: those are dropped, a running job's is not renamed */
+    s->snap_next_ready = false;
+    s->snap_next_data = NULL;
+    s->job_snap_dropped = s->syncing && s->job_snap_ready;
+    int rc = encode_snapshot(s, term, vote, meta, data, n, entries, &b, m);
+    if (!rc)
+        rc = fl_fs_write_atomic(s->fs, SNAP_FILE, b.data, b.len, m);
     fl_buf_free(&b);
     if (rc)
         return rc;
     s->delete_before = s->issued_seq; /* every record before it is in the file */
     compact(s);
     return 0;
+}
+
+int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
+                                 const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
+                                 const fl_cons_entry *entries, fl_errmsg *m)
+{
+    fl_buf *h = &s->snap_next, *t = &s->snap_next_tail;
+    fl_buf_reset(h);
+    fl_buf_reset(t);
+    fl_buf_put_u32(h, 0); /* crc: the job's, once it has all three pieces */
+    fl_buf_put_u8(h, SNAP_VERSION);
+    fl_buf_put_u64(h, s->issued_seq);
+    int rc = fl_raft_record_encode_snapshot_head(s->protocol, term, vote, meta, h);
+    if (!rc)
+        rc = fl_raft_record_encode_snapshot_tail(n, entries, t);
+    s->snap_next_ready = rc == 0;
+    s->snap_next_seq = s->issued_seq;
+    s->snap_next_data = data;
+    s->snap_next_len = (size_t)meta->size;
+    return rc ? fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc)) : 0;
+}
+
+bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p)
+{
+    return p && ((s->snap_next_ready && s->snap_next_data == p) ||
+                 (s->syncing && s->job_snap_ready && s->job_snap_data == p));
 }
 
 int fl_raft_store_append(fl_raft_store *s, const fl_cons_persist *p)
@@ -321,6 +365,7 @@ int fl_raft_store_append(fl_raft_store *s, const fl_cons_persist *p)
         }
         fl_buf_patch_u32(&s->staged, at, (uint32_t)(s->staged.len - at - 4));
         s->issued_seq++;
+        s->bytes_appended += s->staged.len - at - 4;
         return 0;
     }
     fl_buf *b = &s->scratch;
@@ -328,6 +373,7 @@ int fl_raft_store_append(fl_raft_store *s, const fl_cons_persist *p)
     if (fl_raft_record_encode(s->protocol, p, b))
         return b->err;
     s->issued_seq++;
+    s->bytes_appended += b->len;
     return fl_wal_append(&s->wal, b->data, b->len, NULL);
 }
 
@@ -342,15 +388,42 @@ int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
 
 /* ---- background sync ---------------------------------------------------------------------- */
 
+/* The job: the WAL written and synced; then a queued snapshot file's bytes into its temp
+ * file, synced. The rename (and the compaction behind it) waits for the job's end
+ * (fl_raft_store_sync_finish): only then is the temp file known durable, on either backend
+ * (fs.h rule 6). It touches only the WAL and the job_ fields. */
 static int sync_job(void *arg)
 {
     fl_raft_store *s = arg;
-    return fl_wal_sync(&s->wal);
+    int rc = fl_wal_sync(&s->wal);
+    if (rc || !s->job_snap_ready)
+        return rc;
+    fl_buf *h = &s->job_snap, *t = &s->job_snap_tail;
+    uint32_t crc = fl_crc32c(0, h->data + 4, h->len - 4);
+    crc = fl_crc32c(crc, s->job_snap_data, s->job_snap_len);
+    fl_buf_patch_u32(h, 0, fl_crc32c(crc, t->data, t->len));
+    fl_fs_part parts[] = {
+        {h->data, h->len}, {s->job_snap_data, s->job_snap_len}, {t->data, t->len}};
+    return fl_fs_write_synced(s->fs, SNAP_NEXT, parts, 3, &s->job_msg);
 }
 
 int fl_raft_store_sync_start(fl_raft_store *s)
 {
     FL_ASSERT(!s->syncing);
+    /* the queued snapshot file goes with this job: the job owns its bytes from now on */
+    fl_buf t = s->job_snap;
+    s->job_snap = s->snap_next;
+    s->snap_next = t;
+    t = s->job_snap_tail;
+    s->job_snap_tail = s->snap_next_tail;
+    s->snap_next_tail = t;
+    s->job_snap_ready = s->snap_next_ready;
+    s->job_snap_seq = s->snap_next_seq;
+    s->job_snap_data = s->snap_next_data;
+    s->job_snap_len = s->snap_next_len;
+    s->snap_next_ready = false;
+    s->snap_next_data = NULL;
+    s->job_msg.text[0] = 0;
     s->syncing = true; /* first: the simulated disk runs the job at once */
     int rc = s->fs->ops->job_start(s->fs, sync_job, s);
     if (rc)
@@ -368,10 +441,20 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
     FL_ASSERT(s->syncing);
     int rc = s->fs->ops->job_finish(s->fs);
     s->syncing = false;
+    bool snap = s->job_snap_ready && !s->job_snap_dropped;
+    s->job_snap_ready = s->job_snap_dropped = false;
+    s->job_snap_data = NULL;        /* the caller's bytes are its own again */
+    fl_buf_free(&s->job_snap_tail); /* the log after it: not kept for the next one */
     if (rc) {
-        fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
+        fl_errmsg_set(m, rc, "%s",
+                      snap && s->job_msg.text[0] ? s->job_msg.text : fl_wal_errmsg(&s->wal));
         return rc;
     }
+    /* the temp file is durable: it becomes the snapshot file, and the WAL behind it goes */
+    if (snap && (rc = fl_fs_rename_synced(s->fs, SNAP_NEXT, SNAP_FILE, m)) != 0)
+        return rc;
+    if (snap)
+        s->delete_before = s->job_snap_seq;
     for (size_t off = 0; rc == 0 && off < s->staged.len;) { /* length u32, record; ... */
         uint32_t len = fl_get_u32le(s->staged.data + off);
         FL_ASSERT(s->staged.len - off - 4 >= len); /* we wrote these bytes ourselves */
@@ -392,6 +475,10 @@ void fl_raft_store_close(fl_raft_store *s)
         (void)s->fs->ops->job_finish(s->fs); /* the WAL must be ours again before it goes */
     s->syncing = false;
     fl_buf_free(&s->staged);
+    fl_buf_free(&s->snap_next);
+    fl_buf_free(&s->job_snap);
+    fl_buf_free(&s->snap_next_tail);
+    fl_buf_free(&s->job_snap_tail);
     fl_raft_store_release(s);
     fl_wal_close(&s->wal);
     fl_buf_free(&s->scratch);

@@ -74,9 +74,8 @@ static void put_entries(fl_buf *b, size_t n, const fl_cons_entry *entries)
     }
 }
 
-int fl_raft_record_encode_snapshot(fl_cons_protocol protocol, fl_term term, fl_node_id vote,
-                                   const fl_cons_snapshot_meta *m, const uint8_t *data, size_t n,
-                                   const fl_cons_entry *entries, fl_buf *b)
+int fl_raft_record_encode_snapshot_head(fl_cons_protocol protocol, fl_term term, fl_node_id vote,
+                                        const fl_cons_snapshot_meta *m, fl_buf *b)
 {
     fl_buf_put_u8(b, kind_byte(protocol, KIND_SNAPSHOT));
     fl_buf_put_u8(b, 0);
@@ -94,9 +93,24 @@ int fl_raft_record_encode_snapshot(fl_cons_protocol protocol, fl_term term, fl_n
         if (rc)
             return rc;
     }
-    fl_buf_put_bytes(b, data, (size_t)m->size);
+    return b->err;
+}
+
+int fl_raft_record_encode_snapshot_tail(size_t n, const fl_cons_entry *entries, fl_buf *b)
+{
     put_entries(b, n, entries);
     return b->err;
+}
+
+int fl_raft_record_encode_snapshot(fl_cons_protocol protocol, fl_term term, fl_node_id vote,
+                                   const fl_cons_snapshot_meta *m, const uint8_t *data, size_t n,
+                                   const fl_cons_entry *entries, fl_buf *b)
+{
+    int rc = fl_raft_record_encode_snapshot_head(protocol, term, vote, m, b);
+    if (rc)
+        return rc;
+    fl_buf_put_bytes(b, data, (size_t)m->size);
+    return fl_raft_record_encode_snapshot_tail(n, entries, b);
 }
 
 int fl_raft_record_encode(fl_cons_protocol protocol, const fl_cons_persist *p, fl_buf *b)

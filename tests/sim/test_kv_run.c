@@ -281,16 +281,22 @@ TEST(kv_run_reads_at_followers_and_learners_are_linearizable)
 
     fl_run_config c;
     fl_run_config_default(&c);
-    c.seed = 1;
     c.nemesis = FL_NEMESIS_PARTITION_RANDOM;
     c.read_at = FL_RUN_READ_AT_ANY;
     c.duration_ns = 5 * FL_NS_PER_S;
     c.nemesis_interval_ns = FL_NS_PER_S;
     c.mutants = FL_RAFT_MUTANT_FOLLOWER_READ_UNAPPLIED;
+    /* the stale read needs a follower to lag when it answers: about one seed in two does
+     * (faultline sim --mutant follower-read-unapplied); the first of eight that does */
+    int verdict = FL_LIN_OK;
     fl_run_result r;
-    CHECK_EQ(fl_run(&c, &r), 0);
-    CHECK_EQ(check(&c, &r), FL_LIN_VIOLATION);
-    fl_run_result_free(&r);
+    for (c.seed = 1; c.seed <= 8 && verdict != FL_LIN_VIOLATION; c.seed++) {
+        CHECK_EQ(fl_run(&c, &r), 0);
+        verdict = check(&c, &r);
+        fl_run_result_free(&r);
+    }
+    CHECK_EQ(verdict, FL_LIN_VIOLATION);
+    c.seed--;
     c.mutants = 0; /* the control: the same run without the bug */
     CHECK_EQ(fl_run(&c, &r), 0);
     CHECK(!r.violation);

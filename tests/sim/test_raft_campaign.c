@@ -294,12 +294,15 @@ TEST(mutant_joint_new_majority_only_is_caught)
  * vote requests deposed the leader, which then could not bring a follower up to date (some
  * 400 entries, one per round trip) before the next one: no commit for the 5 s after the heal.
  * A leader whose heartbeats reach a quorum now ignores such requests (thesis 4.2.3); the
- * leader-ignores-lease mutant brings the failure back. */
-static fl_chaos_result seed_13463(uint32_t mutants)
+ * leader-ignores-lease mutant brings the failure back. Since a snapshot's file is written by
+ * the next sync job (issue 16), the simulated disk's timing moved and 13463 stays live even
+ * with the mutant; seed 2328 (the one of 2001..9000 that stalls with it now, 76 elections and
+ * no commit after the heal) shows it instead, and is live without it. */
+static fl_chaos_result chaos_seed(uint64_t seed, uint32_t mutants)
 {
     fl_chaos_config c;
     fl_chaos_config_default(&c);
-    c.seed = 13463;
+    c.seed = seed;
     c.nodes = 5;
     c.churn = true;
     c.snapshot_every = 25;
@@ -311,10 +314,13 @@ static fl_chaos_result seed_13463(uint32_t mutants)
 
 TEST(regression_seed_13463_a_removed_node_no_longer_stalls_the_cluster)
 {
-    fl_chaos_result r = seed_13463(0);
+    fl_chaos_result r = chaos_seed(13463, 0);
     CHECK(!r.violation);
     CHECK(r.live);
-    r = seed_13463(FL_RAFT_MUTANT_LEADER_IGNORES_LEASE);
+    r = chaos_seed(2328, 0);
+    CHECK(!r.violation);
+    CHECK(r.live);
+    r = chaos_seed(2328, FL_RAFT_MUTANT_LEADER_IGNORES_LEASE);
     CHECK(!r.violation);
     CHECK(!r.live);
 }

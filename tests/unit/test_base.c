@@ -1,8 +1,9 @@
-/* test_base.c: unit tests for base/: errors, buffers, CRC32C, PRNG, heap, histogram, JSON,
+/* test_base.c: unit tests for base/: errors, buffers, base64, CRC32C, PRNG, heap, histogram, JSON,
  * pools and duration parsing. */
 #include "test.h"
 
 #include "faultline/array.h"
+#include "faultline/base64.h"
 #include "faultline/buf.h"
 #include "faultline/crc32c.h"
 #include "faultline/duration.h"
@@ -446,4 +447,35 @@ TEST(array_grow_doubles_and_zeroes)
     CHECK_EQ(fl_array_grow((void **)&v, &cap, SIZE_MAX / 2, 16), FL_ENOMEM);
     CHECK_EQ(cap, 128);
     free(v);
+}
+
+/* RFC 4648's test vectors both ways; a byte outside the alphabet, or more bytes than fit, is
+ * refused. */
+TEST(base64_rfc4648_vectors)
+{
+    static const char *plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+    static const char *coded[] = {"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+    for (size_t i = 0; i < 7; i++) {
+        fl_buf b;
+        fl_buf_init(&b);
+        fl_base64_put(&b, plain[i], strlen(plain[i]));
+        CHECK(b.len == strlen(coded[i]) && (!b.len || memcmp(b.data, coded[i], b.len) == 0));
+        uint8_t out[8];
+        long n = fl_base64_decode(coded[i], strlen(coded[i]), out, sizeof(out));
+        CHECK(n == (long)strlen(plain[i]) && memcmp(out, plain[i], (size_t)n) == 0);
+        fl_buf_free(&b);
+    }
+    uint8_t all[256], back[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8_t)(255 - i);
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_base64_put(&b, all, sizeof(all));
+    CHECK_EQ(fl_base64_decode((const char *)b.data, b.len, back, sizeof(back)), 256);
+    CHECK(memcmp(all, back, sizeof(all)) == 0);
+    fl_buf_free(&b);
+    uint8_t out[8];
+    CHECK_EQ(fl_base64_decode("Zm9v!", 5, out, sizeof(out)), -1);
+    CHECK_EQ(fl_base64_decode("Zm\0v", 4, out, sizeof(out)), -1);
+    CHECK_EQ(fl_base64_decode("Zm9vYmFy", 8, out, 5), -1);
 }

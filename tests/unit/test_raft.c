@@ -26,6 +26,7 @@ typedef struct {
     fl_index applied;  /* what the "state machine" has applied */
     uint64_t reads_ok, reads_failed, last_read_ctx;
     fl_index last_read_index;
+    uint64_t appends_sent; /* AppendEntries this node sent (heartbeats included) */
     char applied_data[64][16];
 } node;
 
@@ -62,6 +63,7 @@ static void handle(node *nd, const fl_raft_update *up)
         fl_buf_init(&m->bytes);
         m->from = fl_raft_msgs_of(up)[i].from;
         m->to = fl_raft_msgs_of(up)[i].to;
+        nd->appends_sent += fl_raft_msgs_of(up)[i].type == FL_RAFT_MSG_APPEND;
         FL_ASSERT(fl_wire_raft_encode(&fl_raft_msgs_of(up)[i], &m->bytes) == 0);
     }
     for (size_t i = 0; i < up->n_apply; i++) {
@@ -452,6 +454,31 @@ TEST(read_index_waits_for_a_quorum_round_then_serves_at_commit)
     teardown();
 }
 
+/* One confirmation round serves every read that arrived before it was sent, whoever asked:
+ * reads arriving while a round is in flight wait for the next one, sent once that one is
+ * answered: one round per round trip, not one per read (issue 16). */
+TEST(read_index_rounds_are_shared_by_every_read_waiting)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    node *ld = &c.nodes[l - 1];
+    fl_node_id f = l % 3 + 1;
+    uint64_t sent = ld->appends_sent;
+    CHECK_EQ(read_at(l, 1), 0);
+    CHECK_EQ(ld->appends_sent, sent + 2); /* a round to both followers */
+    for (uint64_t ctx = 2; ctx <= 40; ctx++)
+        CHECK_EQ(read_at(l, ctx), 0);
+    CHECK_EQ(read_at(f, 100), 0);         /* a follower's, forwarded */
+    CHECK_EQ(ld->appends_sent, sent + 2); /* none of them sent a round of its own */
+    deliver_all();
+    CHECK_EQ(ld->reads_ok, 40);
+    CHECK_EQ(ld->last_read_ctx, 40);
+    CHECK_EQ(ld->appends_sent, sent + 4); /* the second round, for all the later ones */
+    CHECK_EQ(c.nodes[f - 1].reads_ok, 1);
+    teardown();
+}
+
 static int propose_at(fl_node_id at, const char *cmd);
 
 /* Delivers queued messages in order, except those to skip (of type only, if type != 0),
@@ -550,6 +577,64 @@ TEST(follower_read_refused_by_a_former_leader_fails)
     ev.u.msg = &m; /* a duplicate answer is ignored: each read is reported once */
     step(fn, &ev);
     CHECK_EQ(fn->reads_failed, 1);
+    teardown();
+}
+
+/* A read index commits the follower's log only as far as it matches that leader's: an entry
+ * the follower holds from an older leader at that index is not the committed one. */
+static void deliver_to(node *to, const fl_raft_msg *m)
+{
+    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = m};
+    step(to, &ev);
+}
+
+static void read_index_resp(node *to, fl_node_id from, fl_term term, uint64_t ctx, fl_index i)
+{
+    fl_raft_msg m = {.type = FL_RAFT_MSG_READ_INDEX_RESP, .from = from, .to = 3, .term = term};
+    m.u.read_index = (fl_raft_read_index){.ctx = ctx, .index = i, .ok = true};
+    deliver_to(to, &m);
+}
+
+TEST(follower_read_index_commits_only_what_matches_the_leader)
+{
+    setup(3, true);
+    node *f = &c.nodes[2];
+    fl_raft_entry old[2] = {
+        {.term = 1, .type = FL_RAFT_ENTRY_NORMAL, .len = 4, .data = (const uint8_t *)"old1"},
+        {.term = 1, .type = FL_RAFT_ENTRY_NORMAL, .len = 5, .data = (const uint8_t *)"stale"}};
+    fl_raft_msg m = {.type = FL_RAFT_MSG_APPEND, .from = 1, .to = 3, .term = 1};
+    m.u.append = (fl_raft_append){.n_entries = 2, .entries = old, .ctx = 1};
+    deliver_to(f, &m); /* a leader of term 1 gave it entries 1 and 2, never committed */
+    CHECK_EQ(fl_raft_last_index(&f->r), 2);
+    m = (fl_raft_msg){.type = FL_RAFT_MSG_APPEND, .from = 2, .to = 3, .term = 2};
+    m.u.append = (fl_raft_append){.prev_index = 2, .prev_term = 2, .ctx = 1};
+    deliver_to(f, &m); /* node 2 leads term 2, whose entry 2 is another: rejected */
+    CHECK_EQ(fl_raft_leader_of(&f->r), 2);
+    CHECK_EQ(read_at(3, 7), 0); /* asks node 2 */
+    drop_all();
+    read_index_resp(f, 2, 2, 7, 2);
+    CHECK_EQ(fl_raft_commit_of(&f->r), 0); /* nothing verified against node 2 yet */
+    m.u.append = (fl_raft_append){.prev_index = 1, .prev_term = 1, .ctx = 2};
+    deliver_to(f, &m); /* node 2 holds entry 1 too: verified up to 1, not 2 */
+    CHECK_EQ(read_at(3, 8), 0);
+    drop_all();
+    read_index_resp(f, 2, 2, 8, 2);
+    CHECK_EQ(fl_raft_commit_of(&f->r), 1); /* its entry 2 is not node 2's */
+    CHECK_EQ(f->applied, 1);
+    CHECK_EQ(f->reads_ok, 0);
+    fl_raft_entry mine = {
+        .term = 2, .type = FL_RAFT_ENTRY_NORMAL, .len = 4, .data = (const uint8_t *)"mine"};
+    m.u.append = (fl_raft_append){
+        .prev_index = 1, .prev_term = 1, .n_entries = 1, .entries = &mine, .ctx = 3};
+    deliver_to(f, &m); /* node 2's entry 2 replaces it; the commit index it carries is 0 */
+    CHECK_EQ(fl_raft_commit_of(&f->r), 1);
+    CHECK_EQ(read_at(3, 9), 0);
+    drop_all();
+    read_index_resp(f, 2, 2, 9, 2); /* now entry 2 is node 2's: committed and applied at once */
+    CHECK_EQ(fl_raft_commit_of(&f->r), 2);
+    CHECK_EQ(f->applied, 2);
+    CHECK_STR(f->applied_data[2], "mine");
+    CHECK_EQ(f->reads_ok, 3); /* the reads waiting for index 2, all served now */
     teardown();
 }
 

@@ -216,6 +216,8 @@ TEST(server_snapshots_catch_up_a_restarted_follower_and_survive_a_full_restart)
     rig_init(&r, 3);
     r.extra[0] = "--snapshot-every";
     r.extra[1] = "20";
+    r.extra[2] = "--snapshot-log-share"; /* every 20 entries, however small against the state */
+    r.extra[3] = "0";
     for (int i = 1; i <= 3; i++)
         rig_start(&r, i);
     int leader = rig_wait_leader(&r, 10000);
