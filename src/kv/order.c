@@ -43,3 +43,25 @@ uint32_t fl_kv_order_release(fl_kv_order *o)
     o->held = 0;
     return n;
 }
+
+void fl_kv_order_progress(fl_kv_order *o, const fl_kv_order_walk *w)
+{
+    for (bool again = true; again;) {
+        again = false;
+        for (void *c = w->next(w->arg, NULL); c; c = w->next(w->arg, c)) {
+            fl_kv_order_state st = w->state(w->arg, c);
+            if (st == FL_KV_ORDER_WAITING)
+                break; /* an earlier read is not confirmed yet: later ones wait (rule 4) */
+            if (st == FL_KV_ORDER_DECIDED)
+                w->serve(w->arg, c); /* done: it stays in the order until its reply goes */
+        }
+        uint32_t n = fl_kv_order_release(o);
+        for (void *c = w->next(w->arg, NULL); c && n; c = w->next(w->arg, c)) {
+            if (w->state(w->arg, c) != FL_KV_ORDER_HELD)
+                continue;
+            n--;
+            again = true;
+            w->route(w->arg, c);
+        }
+    }
+}
