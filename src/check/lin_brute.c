@@ -29,6 +29,7 @@ typedef struct brute {
     int key_of[BRUTE_OPS_MAX]; /* the op's key, numbered within the group */
     int n;
     bool sequential;
+    bool pipelined;
 } brute;
 
 static void to_state(const fl_history *h, fl_value v, bstate *out)
@@ -111,16 +112,24 @@ static uint32_t ret_of(const fl_op *op)
     return op->outcome == FL_EV_OK ? op->ret : UINT32_MAX;
 }
 
-/* Can op i go next, given the ops already placed (done)? Every ok op not yet placed must not
- * have completed before op i was invoked. */
+/* Must ok op j come before op i? Real time (linearizable): j completed before i was
+ * invoked; the process's order: j is of i's process and completed (pipelined: was invoked)
+ * before i was invoked. */
+static bool before(const brute *b, const fl_op *j, const fl_op *i)
+{
+    bool same = j->process == i->process;
+    if (ret_of(j) < i->call && (!b->sequential || same))
+        return true;
+    return b->pipelined && same && j->outcome == FL_EV_OK && j->call < i->call;
+}
+
+/* Can op i go next, given the ops already placed (done)? No ok op not yet placed may have
+ * to come before it. */
 static bool may_go_next(const brute *b, unsigned done, int i)
 {
-    for (int j = 0; j < b->n; j++) {
-        if (done & 1u << j || j == i || ret_of(b->ops[j]) >= b->ops[i]->call)
-            continue;
-        if (!b->sequential || b->ops[j]->process == b->ops[i]->process)
+    for (int j = 0; j < b->n; j++)
+        if (!(done & 1u << j) && j != i && before(b, b->ops[j], b->ops[i]))
             return false;
-    }
     return true;
 }
 
@@ -149,7 +158,10 @@ static bool search(const brute *b, unsigned done, const bstate *st)
 static int check_group(const fl_history *h, const fl_lincheck_opts *o, const fl_op *ops, size_t n,
                        size_t first, bool *seen)
 {
-    brute b = {.h = h, .n = 0, .sequential = o->consistency == FL_CONS_SEQUENTIAL};
+    brute b = {.h = h,
+               .n = 0,
+               .sequential = o->consistency == FL_CONS_SEQUENTIAL,
+               .pipelined = h->pipelined};
     uint32_t keys[BRUTE_OPS_MAX];
     int nkeys = 0;
     for (size_t j = first; j < n; j++) {

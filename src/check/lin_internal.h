@@ -39,6 +39,9 @@ typedef struct lin_op {
     uint32_t global;    /* index in result->ops */
     uint32_t info_idx;  /* rank among the info ops */
     uint32_t twin_prev; /* info: the previous info op with the same effect, or UINT32_MAX */
+    uint32_t po_prev;   /* pipelined history: the latest ok op of its process invoked before
+                           it and still open at its invocation (program order: it takes
+                           effect after that one), or UINT32_MAX */
     uint32_t call_e;
     uint32_t ret_e; /* UINT32_MAX for info ops */
 } lin_op;
@@ -66,6 +69,7 @@ typedef struct lin_part {
     uint32_t *info_below; /* [k] = info ops with index < k, k in 0..n */
     uint32_t *observers;  /* [value] = non-info ops not linearized that observe it */
     bool prune;           /* blind-write pruning is sound for this partition */
+    bool po;              /* some op has a po_prev (the twins rule is off then) */
     /* doom detection (prune only): an ok read of u (or ok cas expecting u) not yet linearized
      * while no op not yet linearized can produce u, and the state is not u, can never be
      * linearized. okobs[u] counts those ops, writers[u] the ops that produce u, and doomed
