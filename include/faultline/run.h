@@ -92,6 +92,7 @@ typedef enum fl_run_workload {
 } fl_run_workload;
 
 #define FL_RUN_OPEN_CLIENTS_MAX 256 /* open loop: operations in flight at most */
+#define FL_RUN_PIPELINE_MAX     64  /* --pipeline: commands in flight per connection */
 
 typedef struct fl_run_config {
     uint64_t seed;
@@ -112,7 +113,15 @@ typedef struct fl_run_config {
     fl_time_ns op_deadline_ns;      /* the whole operation, retries included */
     fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
     fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
-    uint32_t mutants;
+    uint32_t mutants;               /* fl_raft_mutant bits */
+    uint32_t order_mutants; /* FL_KV_ORDER_MUTANT_ bits: the nodes' program order (kv_order.h) */
+    uint32_t kv_mutants;    /* FL_KV_MUTANT_ bits: the replicas' kv (kv.h) */
+    /* commands a client keeps outstanding on its connection: 1 (default) = one at a time,
+     * sent to the leader with redirects, as above; N > 1 = pipelined: each client holds a
+     * connection to one node and keeps up to N commands in flight on it, answered in order;
+     * the node's end follows the server's program-order rules (kv_order.h), forwarding to
+     * the leader; the history is pipelined (history.h) and checked with program order */
+    uint32_t pipeline;
     uint32_t snapshot_every;  /* each node snapshots its kv every N applied entries; 0 = never */
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
@@ -121,8 +130,8 @@ typedef struct fl_run_config {
     bool verbose;             /* print nemesis actions as they happen */
 } fl_run_config;
 
-/* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients, nemesis none,
- * interval 2 s, a snapshot every 1000 applied entries,
+/* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients (pipeline 1),
+ * nemesis none, interval 2 s, a snapshot every 1000 applied entries,
  * op timeout 500 ms, deadline 3 s, liveness 5 s, network 1 ms. */
 void fl_run_config_default(fl_run_config *c);
 /* Returns 0, or FL_ECONFIG with the reason in why. */
@@ -169,6 +178,15 @@ typedef struct fl_run_result {
     bool history_oom;          /* the history could not record everything (out of memory) */
     uint64_t arrivals_dropped; /* open loop: arrivals that found every client busy */
 } fl_run_result;
+
+/* Planted bugs besides Raft's (fl_raft_mutant): the nodes' program order (kv_order.h:
+ * "read-ahead") and the replicas' kv (kv.h: "kv-pick-by-layout", "kv-snapshot-layout",
+ * "kv-keep-empty"), by name (docs/mutants.md). */
+size_t fl_run_mutant_list(const char *const **names);
+/* Switches on the mutant called name (Raft's or one of the list); false if unknown. */
+bool fl_run_mutant_set(fl_run_config *c, const char *name);
+/* Whether c carries the mutant called name (one of the list). */
+bool fl_run_mutant_has(const fl_run_config *c, const char *name);
 
 /* Runs one seed. Returns 0 (see r), FL_ECONFIG, or FL_ENOMEM. r must be released with
  * fl_run_result_free in every case. */

@@ -154,6 +154,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_bool(j, "check_quorum", !c->no_check_quorum);
     fl_json_kv_bool(j, "pre_vote", !c->no_pre_vote);
     fl_json_kv_uint(j, "clients", c->rate > 0 ? 0 : c->clients);
+    fl_json_kv_uint(j, "pipeline", c->pipeline);
     fl_json_kv_double(j, "rate", c->rate);
     fl_json_kv_str(j, "nemesis", fl_nemesis_name(c->nemesis));
     fl_json_kv_uint(j, "nemesis_interval_ns", c->nemesis_interval_ns);
@@ -172,6 +173,11 @@ static void write_config(fl_json *j, const fl_run_config *c)
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
             fl_json_str(j, fl_raft_mutant_name(bit));
+    const char *const *names;
+    size_t n = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < n; i++)
+        if (fl_run_mutant_has(c, names[i]))
+            fl_json_str(j, names[i]);
     fl_json_arr_end(j);
     fl_json_obj_end(j);
 }

@@ -35,6 +35,10 @@ void sim_opts_usage(FILE *out)
         "                           to a node of its own, which serves it once it has applied\n"
         "                           all the client saw (leader)\n"
         "  --clients N              closed loop: concurrent clients (10)\n"
+        "  --pipeline N             commands each client keeps in flight on its connection\n"
+        "                           (1..64): answered in order, taking effect in order at\n"
+        "                           the node (the server's rules), checked with program\n"
+        "                           order; 1 = one at a time, to the leader (1)\n"
         "  --rate R                 open loop: Poisson arrivals, ops per second (off)\n"
         "  --op-timeout D           one attempt of an operation (500ms)\n"
         "  --op-deadline D          an operation, retries included; then its outcome is info (3s)\n"
@@ -57,6 +61,10 @@ void sim_opts_usage(FILE *out)
     size_t n = fl_raft_mutant_list(&bits);
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
+    const char *const *names;
+    n = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, ", %s", names[i]);
     fprintf(out,
             "\ncampaigns:\n"
             "  --seeds A..B             run every seed from A to B on all cores, then summarize\n"
@@ -195,13 +203,8 @@ static int parse_named(parser *p, sim_opts *o)
                    : bad(p, v, "expected leader, any or sticky");
     if (!strcmp(opt, "--nemesis"))
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
-    if (!strcmp(opt, "--mutant")) {
-        uint32_t bit = fl_raft_mutant_parse(v);
-        if (!bit)
-            return bad(p, v, "unknown mutant (see --help)");
-        o->run.mutants |= bit;
-        return 0;
-    }
+    if (!strcmp(opt, "--mutant"))
+        return fl_run_mutant_set(&o->run, v) ? 0 : bad(p, v, "unknown mutant (see --help)");
     o->out_dir = v; /* --out */
     return 0;
 }
@@ -272,6 +275,9 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--clients")) {
         rc = get_u64(p, 1, 10000, &u);
         c->clients = (uint32_t)u;
+    } else if (!strcmp(a, "--pipeline")) {
+        rc = get_u64(p, 1, FL_RUN_PIPELINE_MAX, &u);
+        c->pipeline = (uint32_t)u;
     } else if (!strcmp(a, "--jobs")) {
         rc = get_u64(p, 1, 256, &u);
         o->jobs = (uint32_t)u;
@@ -427,8 +433,15 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
             dur(b, sizeof(b), durs[i].v);
             MORE(" %s %s", durs[i].name, b);
         }
+    if (c->pipeline > 1)
+        MORE(" --pipeline %u", c->pipeline);
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
             MORE(" --mutant %s", fl_raft_mutant_name(bit));
+    const char *const *names;
+    size_t n_names = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < n_names; i++)
+        if (fl_run_mutant_has(c, names[i]))
+            MORE(" --mutant %s", names[i]);
 #undef MORE
 }

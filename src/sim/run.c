@@ -17,6 +17,7 @@ void fl_run_config_default(fl_run_config *c)
     c->duration_ns = 10 * FL_NS_PER_S;
     c->workload = FL_RUN_REGISTER;
     c->clients = 10;
+    c->pipeline = 1;
     c->nemesis = FL_NEMESIS_NONE;
     c->nemesis_interval_ns = 2 * FL_NS_PER_S;
     c->loss = 0.2;
@@ -65,6 +66,11 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--net-delay: at most 1 s");
     if (c->read_at > FL_RUN_READ_AT_STICKY || c->read_mode > FL_RUN_READ_LOCAL)
         REFUSE("unknown --read-at or --read-mode");
+    if (c->pipeline < 1 || c->pipeline > FL_RUN_PIPELINE_MAX)
+        REFUSE("--pipeline %u: must be 1..%d", c->pipeline, FL_RUN_PIPELINE_MAX);
+    if (c->pipeline > 1 && c->read_mode == FL_RUN_READ_LOCAL)
+        REFUSE("--pipeline needs --read-mode index, lease or log (local reads keep no program "
+               "order)");
     if (c->read_at != FL_RUN_READ_AT_LEADER && c->read_mode == FL_RUN_READ_LOG)
         REFUSE("--read-at %s needs --read-mode index, lease or local (log reads go to the "
                "leader)",
@@ -98,6 +104,52 @@ bool fl_run_read_at_parse(const char *s, fl_run_read_at *out)
     for (int w = 0; w <= FL_RUN_READ_AT_STICKY; w++)
         if (!strcmp(s, read_ats[w]))
             return *out = (fl_run_read_at)w, true;
+    return false;
+}
+
+/* ---- planted bugs of the kv side --------------------------------------------------------- */
+
+static const char *const run_mutant_names[] = {"read-ahead", "kv-pick-by-layout",
+                                               "kv-snapshot-layout", "kv-keep-empty"};
+static const uint32_t run_mutant_bits[] = {FL_KV_ORDER_MUTANT_READ_AHEAD,
+                                           FL_KV_MUTANT_PICK_BY_LAYOUT,
+                                           FL_KV_MUTANT_SNAPSHOT_LAYOUT, FL_KV_MUTANT_KEEP_EMPTY};
+#define RUN_MUTANTS      (sizeof(run_mutant_names) / sizeof(run_mutant_names[0]))
+#define RUN_ORDER_MUTANT 0 /* run_mutant_names[0] is kv_order.h's; the others kv.h's */
+_Static_assert(sizeof(run_mutant_bits) / sizeof(run_mutant_bits[0]) == RUN_MUTANTS,
+               "a bit per name");
+
+static uint32_t *mutant_field(fl_run_config *c, size_t i)
+{
+    return i == RUN_ORDER_MUTANT ? &c->order_mutants : &c->kv_mutants;
+}
+
+size_t fl_run_mutant_list(const char *const **names)
+{
+    *names = run_mutant_names;
+    return RUN_MUTANTS;
+}
+
+bool fl_run_mutant_set(fl_run_config *c, const char *name)
+{
+    uint32_t bit = fl_raft_mutant_parse(name);
+    if (bit) {
+        c->mutants |= bit;
+        return true;
+    }
+    for (size_t i = 0; i < RUN_MUTANTS; i++)
+        if (!strcmp(name, run_mutant_names[i])) {
+            *mutant_field(c, i) |= run_mutant_bits[i];
+            return true;
+        }
+    return false;
+}
+
+bool fl_run_mutant_has(const fl_run_config *c, const char *name)
+{
+    for (size_t i = 0; i < RUN_MUTANTS; i++)
+        if (!strcmp(name, run_mutant_names[i]))
+            return (i == RUN_ORDER_MUTANT ? c->order_mutants : c->kv_mutants) & run_mutant_bits[i];
     return false;
 }
 
@@ -175,6 +227,7 @@ static void node_stopped(void *arg, fl_node_id id)
     n->kv_up = false;
     n->n_pending = 0; /* its clients time out: outcome unknown */
     fl__clients_drop_reads(n);
+    fl__pnode_down(rn, id); /* pipelined connections to it are reset */
     if (!rn->done) {
         fl__run_role(rn, id, false, n->term);
         fl__run_node_event(rn, id, FL_TL_CRASH);
@@ -198,9 +251,13 @@ static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_ra
             fl_kv_apply(&n->kv, index, e->data, e->len, &res);
         if (n->n_pending)
             fl__clients_applied(rn, id, index, e->term, &res);
+        if (n->n_ppend)
+            fl__pnode_applied(rn, id, index, e->term, &res);
     }
     if (up->n_reads)
         fl__clients_reads(rn, id, up->reads, up->n_reads);
+    if (up->n_reads && n->n_preads)
+        fl__pnode_reads(rn, id, up->reads, up->n_reads);
 }
 
 /* The kv is the state machine the host snapshots and restores (raft_sim.h). */
@@ -215,8 +272,8 @@ static int node_restore(void *arg, fl_node_id id, fl_index index, const uint8_t 
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
-    (void)index;
     n->n_pending = 0; /* entries it waited for are inside the snapshot: outcome unknown */
+    fl__pnode_restored(rn, id, index);
     return n->kv_up ? fl_kv_restore(&n->kv, bytes, len) : FL_ESTOPPED;
 }
 
@@ -260,6 +317,8 @@ static int setup(run *rn)
     }
     rn->rs.snapshot_every = c->snapshot_every;
     err = fl__clients_init(rn);
+    if (!err && c->pipeline > 1)
+        err = fl__pipe_init(rn);
     if (err)
         return err;
     return fl_sim_start_all(rn->sim);
@@ -315,6 +374,7 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
 {
     memset(r, 0, sizeof(*r));
     fl_history_init(&r->history);
+    r->history.pipelined = c->pipeline > 1; /* several ops per connection in flight */
     char why[200];
     int err = fl_run_config_validate(c, why, sizeof(why));
     if (err)
@@ -336,12 +396,15 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
     rn->done = true;
     fl_sim_destroy(rn->sim); /* stops the nodes: their kv and pending go */
     fl__clients_free_msgs(rn);
+    fl__pipe_free(rn);
     fl_raft_sim_free(&rn->rs);
     fl__clients_free(rn);
     for (uint32_t i = 0; i <= FL_RAFT_NODES_MAX; i++) {
         fl__clients_drop_reads(&rn->nodes[i]);
         free(rn->nodes[i].reads);
         free(rn->nodes[i].pending);
+        free(rn->nodes[i].ppend);
+        free(rn->nodes[i].preads);
     }
     fl_buf_free(&rn->scratch);
     free(rn);

@@ -467,26 +467,43 @@ static uint8_t history_f(run *rn, fl_kv_op op)
 }
 
 /* The invocation's values, as the checker reads them. */
-static void op_values(run *rn, run_client *c, const fl_workload_op *op)
+static void op_values(run *rn, const fl_workload_op *op, bool *pair, fl_value *v1, fl_value *v2)
 {
-    c->pair = op->kind == FL_KV_CAS;
-    c->v1 = (fl_value){.kind = FL_VALUE_NONE};
-    c->v2 = (fl_value){.kind = FL_VALUE_NONE};
+    *pair = op->kind == FL_KV_CAS;
+    *v1 = (fl_value){.kind = FL_VALUE_NONE};
+    *v2 = (fl_value){.kind = FL_VALUE_NONE};
     switch (op->kind) {
     case FL_KV_PUT:
     case FL_KV_APPEND:
-        c->v1 = parse_value(rn, op->value, op->value_len);
+        *v1 = parse_value(rn, op->value, op->value_len);
         break;
     case FL_KV_CAS:
-        c->v1 = op->expect_absent ? fl_value_nil() : parse_value(rn, op->expect, op->expect_len);
-        c->v2 = parse_value(rn, op->value, op->value_len);
+        *v1 = op->expect_absent ? fl_value_nil() : parse_value(rn, op->expect, op->expect_len);
+        *v2 = parse_value(rn, op->value, op->value_len);
         break;
     case FL_KV_INCR:
-        c->v1 = fl_value_int(op->delta);
+        *v1 = fl_value_int(op->delta);
         break;
     default:
         break;
     }
+}
+
+void fl__client_describe(run *rn, const fl_workload_op *op, run_opdesc *d)
+{
+    d->f = history_f(rn, op->kind);
+    fl_history_intern(&rn->res->history, op->key, op->key_len, &d->key_id);
+    op_values(rn, op, &d->pair, &d->v1, &d->v2);
+}
+
+fl_value fl__client_value(run *rn, const uint8_t *p, size_t len)
+{
+    return parse_value(rn, p, len);
+}
+
+fl_time_ns fl__client_hop(run *rn)
+{
+    return hop(rn);
 }
 
 static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
@@ -503,7 +520,7 @@ static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
     FL_ASSERT(rc == 0);
     c->f = history_f(rn, op->kind);
     fl_history_intern(&rn->res->history, op->key, op->key_len, &c->key_id);
-    op_values(rn, c, op);
+    op_values(rn, op, &c->pair, &c->v1, &c->v2);
     c->busy = true;
     c->op_start_ns = fl_sim_time(rn->sim);
     /* Like clients behind a load balancer or reconnecting, one op in five starts at a random
@@ -586,7 +603,9 @@ static void arrival(fl_sim *sim, void *arg)
     bool taken = false;
     for (uint32_t k = 0; k < rn->n_clients && !taken; k++) {
         run_client *c = &rn->clients[(start + k) % rn->n_clients];
-        if (!c->busy) {
+        if (rn->cfg->pipeline > 1) {
+            taken = fl__pipe_try_start(rn, c);
+        } else if (!c->busy) {
             start_op(sim, c);
             taken = true;
         }
@@ -598,10 +617,14 @@ static void arrival(fl_sim *sim, void *arg)
 
 void fl__clients_start(run *rn)
 {
+    if (rn->cfg->pipeline > 1)
+        fl__pipe_start(rn);
     if (rn->cfg->rate > 0) {
         fl_sim_schedule(rn->sim, 0, arrival, rn);
         return;
     }
+    if (rn->cfg->pipeline > 1)
+        return;
     for (uint32_t i = 0; i < rn->n_clients; i++) {
         fl_time_ns at = fl_rng_below(&rn->rng, 10 * FL_NS_PER_MS);
         fl_sim_schedule(rn->sim, at, start_op, &rn->clients[i]);

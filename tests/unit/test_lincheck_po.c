@@ -313,8 +313,7 @@ static void generated(fl_model m, int cases, uint64_t seed0)
         CHECK_EQ(v, FL_LIN_OK);
         /* some process really had several ops pending */
         for (size_t e = 1; e < h.count && !depth_seen; e++)
-            depth_seen = h.events[e].type == FL_EV_INVOKE &&
-                         h.events[e - 1].type == FL_EV_INVOKE &&
+            depth_seen = h.events[e].type == FL_EV_INVOKE && h.events[e - 1].type == FL_EV_INVOKE &&
                          h.events[e].process == h.events[e - 1].process;
         if (fl_histgen_break(&h, FL_MUT_PROGRAM_ORDER, &r) == 0) {
             broken++;
