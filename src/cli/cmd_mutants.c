@@ -1,4 +1,5 @@
-/* cmd_mutants.c: `faultline mutants`: every planted Raft bug of the catalogue, each hunted by
+/* cmd_mutants.c: `faultline mutants`: every planted Raft bug of the catalogue (and those of
+ * the kv side the catalogue has a campaign for: program order), each hunted by
  * a campaign of simulated runs until a check catches it; a table (and JSON) of how fast and
  * by which check, with the command that reproduces each detection. Exit 0 only if every
  * mutant was caught and every control (the same seeds, no mutant) was clean. */
@@ -36,6 +37,11 @@ static void usage(FILE *f)
     size_t n = fl_raft_mutant_list(&bits);
     for (size_t i = 0; i < n; i++)
         fprintf(f, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
+    const char *const *names;
+    n = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < n; i++)
+        if (mutants_has_spec(names[i]))
+            fprintf(f, ", %s", names[i]);
     fprintf(f, "\n"
                "  --jobs N          worker processes (number of cores)\n"
                "  --no-control      skip the runs without the mutant\n"
@@ -46,9 +52,21 @@ static void usage(FILE *f)
 
 typedef struct args {
     mutants_opts mo;
-    uint32_t only; /* mutant bits, 0 = all */
+    uint32_t only;       /* mutant bits, 0 = all */
+    uint32_t only_named; /* the kv side's, by place in fl_run_mutant_list */
     const char *json;
 } args;
+
+/* A kv-side mutant the catalogue hunts, as a bit of args.only_named; 0 if none. */
+static uint32_t named_bit(const char *name)
+{
+    const char *const *names;
+    size_t n = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < n && i < 32; i++)
+        if (!strcmp(names[i], name) && mutants_has_spec(name))
+            return 1u << i;
+    return 0;
+}
 
 static int parse_args(args *a, int argc, char **argv)
 {
@@ -84,12 +102,13 @@ static int parse_args(args *a, int argc, char **argv)
             else
                 a->mo.first_seed = u;
         } else if (!strcmp(opt, "--mutant")) {
-            uint32_t bit = fl_raft_mutant_parse(v);
-            if (!bit) {
+            uint32_t bit = fl_raft_mutant_parse(v), named = named_bit(v);
+            if (!bit && !named) {
                 fprintf(stderr, "faultline mutants: --mutant %s: unknown (see --help)\n", v);
                 return FL_EXIT_USAGE;
             }
             a->only |= bit;
+            a->only_named |= named;
         } else if (!strcmp(opt, "--json")) {
             a->json = v;
         } else {
@@ -225,6 +244,19 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* One mutant's campaign and control (bit 0: a kv-side mutant, by name). */
+static int hunt(const args *a, const char *name, uint32_t bit, mutant_result *out)
+{
+    fprintf(stderr, "faultline mutants: %s: faultline sim --mutant %s %s\n", name, name,
+            mutants_spec(name));
+    return bit ? mutants_run_one(&a->mo, bit, out) : mutants_run_named(&a->mo, name, out);
+}
+
+static bool good(const mutant_result *r)
+{
+    return r->detected && (!r->control_run || r->control_clean) && r->workers_died == 0;
+}
+
 int fl_cmd_mutants(int argc, char **argv)
 {
     args a;
@@ -238,15 +270,20 @@ int fl_cmd_mutants(int argc, char **argv)
     double t0 = wall_now();
     bool all_good = true;
     for (size_t i = 0; i < n_all && n < 64; i++) {
-        if (a.only && !(a.only & bits[i]))
+        if ((a.only || a.only_named) && !(a.only & bits[i]))
             continue;
-        fprintf(stderr, "faultline mutants: %s: faultline sim --mutant %s %s\n",
-                fl_raft_mutant_name(bits[i]), fl_raft_mutant_name(bits[i]),
-                mutants_spec(fl_raft_mutant_name(bits[i])));
-        if (mutants_run_one(&a.mo, bits[i], &res[n]))
+        if (hunt(&a, fl_raft_mutant_name(bits[i]), bits[i], &res[n]))
             return FL_EXIT_USAGE;
-        const mutant_result *r = &res[n++];
-        all_good &= r->detected && (!r->control_run || r->control_clean) && r->workers_died == 0;
+        all_good &= good(&res[n++]);
+    }
+    const char *const *names;
+    size_t n_named = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < n_named && i < 32 && n < 64; i++) {
+        if (!mutants_has_spec(names[i]) || ((a.only || a.only_named) && !(a.only_named >> i & 1)))
+            continue;
+        if (hunt(&a, names[i], 0, &res[n]))
+            return FL_EXIT_USAGE;
+        all_good &= good(&res[n++]);
     }
     double wall = wall_now() - t0;
     print_table(res, n, &a, wall);

@@ -14,6 +14,9 @@
 /* The `faultline sim` options a mutant's campaign uses (without --mutant and --seed): a
  * specific one for the mutants the catalogue knows, else a default fault mix. */
 const char *mutants_spec(const char *name);
+/* Whether the catalogue has a spec of its own for name (the kv side's mutants are hunted
+ * only then). */
+bool mutants_has_spec(const char *name);
 
 typedef struct mutant_result {
     const char *name;
@@ -44,5 +47,8 @@ typedef struct mutants_opts {
 /* Runs the campaign (and control) of mutant bit; fills out. Returns 0, or FL_EXIT_USAGE if
  * the spec does not parse (message printed). */
 int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out);
+/* The same for a mutant of the kv side (fl_run_mutant_list: program order, the kv), by name
+ * (bit 0 in out). */
+int mutants_run_named(const mutants_opts *mo, const char *name, mutant_result *out);
 
 #endif

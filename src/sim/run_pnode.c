@@ -14,9 +14,9 @@
  * once, in seq order, or answers stale. Every command has a deadline (op_deadline after it
  * arrived): then it is answered "timeout" (outcome unknown); one that never went anywhere
  * (no leader known all along) is answered "no leader" (not applied) after op_timeout, so
- * clients leave a node outside the cluster soon (the server has one deadline for both). Answers go back in order once
- * every earlier one went. Housekeeping (every 10 ms) expires, moves and routes, as the
- * server's does.
+ * clients leave a node outside the cluster soon (the server has one deadline for both). Answers go
+ * back in order once every earlier one went. Housekeeping (every 10 ms) expires, moves and routes,
+ * as the server's does.
  *
  * One simplification: the server's origin node learns the index of a forwarded proposal and
  * can also answer when it applies that index itself; here only the leader's result answers
@@ -417,8 +417,7 @@ void fl__pnode_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
         if (!op || op->state != PIPE_PROPOSED)
             continue;
         if (same)
-            complete(rn, c, op, (uint8_t)res->status, res->has_value, res->value,
-                     res->value_len);
+            complete(rn, c, op, (uint8_t)res->status, res->has_value, res->value, res->value_len);
         else
             again(rn, c, op); /* another entry took that index */
     }
@@ -482,8 +481,8 @@ void fl__pnode_housekeep(run *rn, run_client *c)
     pipe_conn *pc = &c->pc;
     fl_time_ns now = fl_sim_time(rn->sim);
     const fl_raft *r = fl_raft_sim_node(rn->sim, pc->node);
-    bool leader_known = r && (fl_raft_role_of(r) == FL_RAFT_LEADER ||
-                              fl_raft_leader_of(r) != FL_NODE_NONE);
+    bool leader_known =
+        r && (fl_raft_role_of(r) == FL_RAFT_LEADER || fl_raft_leader_of(r) != FL_NODE_NONE);
     bool changed = false;
     for (uint64_t no = pc->head; pc->open && no <= pc->arrived; no++) {
         pipe_op *op = op_at(rn, pc, no);
@@ -497,8 +496,8 @@ void fl__pnode_housekeep(run *rn, run_client *c)
         } else if (op->state == PIPE_FWD && now >= op->attempt_deadline) {
             op->state = PIPE_WAIT;
         }
-        if (op->state == PIPE_WAIT && leader_known && fl_sim_node_state_of(rn->sim, pc->node) ==
-                                                          FL_SIM_NODE_UP) {
+        if (op->state == PIPE_WAIT && leader_known &&
+            fl_sim_node_state_of(rn->sim, pc->node) == FL_SIM_NODE_UP) {
             submit(rn, c, op);
             changed = true;
         }
