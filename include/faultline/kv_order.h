@@ -46,6 +46,10 @@ typedef struct fl_kv_order {
     uint32_t held;          /* commands held (rules 2 and 3) */
 } fl_kv_order;
 
+/* Whether a node may serve op by ReadIndex: every read (fl_kv_op_is_read) except TTL, whose
+ * answer needs the leader's time (the log's stamp of now), so it goes through the log. */
+bool fl_kv_order_by_index(int op);
+
 /* Routes the connection's next command. read: it changes nothing; may_index: this node may
  * serve it by ReadIndex (not in log read mode, not a command whose answer needs the
  * leader's time). Counts the command on its path. */

@@ -11,7 +11,14 @@
  * it applies the entry, or says "lost" when another entry took that index. A client retries
  * with the same session sequence number (so a retried command applies once) on a redirect, a
  * loss or a per-attempt timeout, until the operation's deadline: then the outcome is info
- * (unknown), and the client continues as a new process, as Jepsen does. */
+ * (unknown), and the client continues as a new process, as Jepsen does.
+ *
+ * The replicas' kv is judged too, whatever the workload (run_kvcheck.c): every replica's kv
+ * (each with a hash seed of its own, so that layout never decides a result) must have the
+ * same digest at the same applied index (sampled every 64 entries, and at snapshots), its
+ * invariants must hold after every apply (every 64 entries once it holds over 512 keys and
+ * sessions), and every snapshot must restore to the same digest. A failure is a
+ * safety violation ("kv replica agreement: ...", "kv invariants: ...", "kv snapshot: ..."). */
 #ifndef FAULTLINE_RUN_H
 #define FAULTLINE_RUN_H
 
@@ -89,7 +96,15 @@ bool fl_run_read_at_parse(const char *s, fl_run_read_at *out);
 typedef enum fl_run_workload {
     FL_RUN_REGISTER = 0, /* few keys; read, write, cas: high contention */
     FL_RUN_KV = 1,       /* many keys; get, put, append */
+    /* kv's checked ops on 100 keys, and one op in four a Redis-shaped command on keys of
+     * their own (workload.h: expiry by the leader's stamped time, transactions, lists, sets,
+     * hashes, sorted sets), not in the history: the replicas' checks judge those (see the
+     * top) */
+    FL_RUN_REDIS = 2,
 } fl_run_workload;
+
+const char *fl_run_workload_name(fl_run_workload w); /* "register", "kv", "redis" */
+bool fl_run_workload_parse(const char *s, fl_run_workload *out);
 
 #define FL_RUN_OPEN_CLIENTS_MAX 256 /* open loop: operations in flight at most */
 #define FL_RUN_PIPELINE_MAX     64  /* --pipeline: commands in flight per connection */
@@ -171,6 +186,10 @@ typedef struct fl_run_result {
     uint64_t log_entries_max; /* the longest in-memory Raft log of any node, at any step */
     uint64_t disk_bytes_max;  /* the largest node disk (bytes of its records) at the end */
     uint64_t ops_invoked, ops_ok, ops_fail, ops_info;
+    uint64_t side_ops; /* redis workload: commands on its own keys answered */
+    /* the replicas' kv checks (see the top): digests compared with another replica's at the
+     * same index, invariant checks, snapshots restored and compared */
+    uint64_t kv_digests_compared, kv_invariant_checks, kv_snapshots_checked;
     uint64_t follower_reads; /* reads answered by a node that was not leading (read_at any) */
     uint64_t learner_reads;  /* of those, by a learner of its configuration in force */
     uint64_t trace_hash;

@@ -58,6 +58,11 @@ static const struct {
     /* the nodes' program order (kv_order.h): only pipelined connections have a read behind
      * a write of their own; caught at seed 1 from every start measured (docs/mutants.md) */
     {"read-ahead", "--duration 5s --pipeline 8 --nemesis partition-random --nemesis-interval 1s"},
+    /* the replicas' kv (kv.h): the redis workload's sets, hashes and snapshots on replicas
+     * with hash seeds of their own; the replica checks catch each at seed 1 */
+    {"kv-pick-by-layout", "--workload redis --duration 5s --nemesis mix --nemesis-interval 1s"},
+    {"kv-snapshot-layout", "--workload redis --duration 5s --snapshot-every 100"},
+    {"kv-keep-empty", "--workload redis --duration 5s"},
 };
 #define DEFAULT_SPEC "--nemesis mix --nemesis-interval 1s"
 #define ARGS_MAX     64

@@ -23,7 +23,7 @@ static void check_history(const sim_opts *o, const fl_run_config *c, const fl_ru
 {
     fl_lincheck_opts lo;
     fl_lincheck_opts_init(&lo);
-    lo.model = c->workload == FL_RUN_KV ? FL_MODEL_KV : FL_MODEL_CAS_REGISTER;
+    lo.model = c->workload == FL_RUN_REGISTER ? FL_MODEL_CAS_REGISTER : FL_MODEL_KV;
     lo.timeout_ns = o->check_timeout_ns;
     lo.memory_max_bytes = 1ull << 30;
     lo.threads = o->campaign ? 1 : 0; /* a campaign already uses every core */
@@ -111,7 +111,7 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     double ops = r->ops_ok ? (double)r->ops_ok : 1;
     fprintf(f, "run      seed %llu, %u nodes, %.1f s virtual, %s workload, nemesis %s\n",
             (unsigned long long)c->seed, c->nodes, (double)c->duration_ns / 1e9,
-            c->workload == FL_RUN_KV ? "kv" : "register", fl_nemesis_name(c->nemesis));
+            fl_run_workload_name(c->workload), fl_nemesis_name(c->nemesis));
     fprintf(f, "ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
             (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
             (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
@@ -132,6 +132,14 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     fprintf(f, "checks   invariants after %llu events: %s; linearizability: %s (%.2f s)\n",
             (unsigned long long)r->sim.events, oc->safe ? "held" : "VIOLATED", lin_text(oc),
             (double)oc->lin_ns / 1e9);
+    fprintf(f,
+            "kv       replicas: %llu digests compared at equal indexes, %llu invariant checks, "
+            "%llu snapshots restored and compared",
+            (unsigned long long)r->kv_digests_compared, (unsigned long long)r->kv_invariant_checks,
+            (unsigned long long)r->kv_snapshots_checked);
+    if (c->workload == FL_RUN_REDIS)
+        fprintf(f, "; %llu Redis-shaped commands", (unsigned long long)r->side_ops);
+    fprintf(f, "\n");
     if (oc->has_obs) {
         fprintf(f, "\n");
         fl_observe_print_summary(&oc->obs, f);
@@ -146,7 +154,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "nodes", c->nodes);
     fl_json_kv_uint(j, "seed", c->seed);
     fl_json_kv_uint(j, "duration_ns", c->duration_ns);
-    fl_json_kv_str(j, "workload", c->workload == FL_RUN_KV ? "kv" : "register");
+    fl_json_kv_str(j, "workload", fl_run_workload_name(c->workload));
     fl_json_kv_str(j, "read_mode", fl_run_read_mode_name(c->read_mode));
     fl_json_kv_str(j, "read_at", fl_run_read_at_name(c->read_at));
     fl_json_kv_uint(j, "lease_drift_ppm", c->lease_drift_ppm);
@@ -217,6 +225,10 @@ static void write_counts(fl_json *j, const fl_run_result *r, const sim_outcome *
     fl_json_kv_uint(j, "follower_reads", r->follower_reads);
     fl_json_kv_uint(j, "learner_reads", r->learner_reads);
     fl_json_kv_uint(j, "arrivals_dropped", r->arrivals_dropped);
+    fl_json_kv_uint(j, "side_ops", r->side_ops);
+    fl_json_kv_uint(j, "kv_digests_compared", r->kv_digests_compared);
+    fl_json_kv_uint(j, "kv_invariant_checks", r->kv_invariant_checks);
+    fl_json_kv_uint(j, "kv_snapshots_checked", r->kv_snapshots_checked);
     fl_json_kv_double(j, "ok_per_s", oc->ok_per_s);
     fl_json_kv_uint(j, "elections", r->elections);
     fl_json_kv_uint(j, "leader_changes", oc->leader_changes);

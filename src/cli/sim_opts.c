@@ -26,8 +26,10 @@ void sim_opts_usage(FILE *out)
         "  --seed S                 the seed (1)\n"
         "  --duration D             virtual time with clients and faults, e.g. 30s, 500ms, 2m "
         "(10s)\n"
-        "  --workload W             register (few keys: read, write, cas) or kv (many keys:\n"
-        "                           get, put, append) (register)\n"
+        "  --workload W             register (few keys: read, write, cas), kv (many keys:\n"
+        "                           get, put, append) or redis (kv, and one op in four a\n"
+        "                           Redis-shaped command: expiry, MULTI, lists, sets, hashes,\n"
+        "                           sorted sets, judged by the replicas' checks) (register)\n"
         "  --read-mode M            GET by index (ReadIndex), lease, log, or local (the node\n"
         "                           asked answers from its own state: not linearizable) (index)\n"
         "  --read-at W              send GETs to the leader, to any node (followers and\n"
@@ -184,15 +186,10 @@ static int parse_named(parser *p, sim_opts *o)
         return FL_EXIT_USAGE;
     if (!strcmp(opt, "--protocol"))
         return strcmp(v, "raft") ? bad(p, v, "only raft is available so far") : 0;
-    if (!strcmp(opt, "--workload")) {
-        if (!strcmp(v, "register"))
-            o->run.workload = FL_RUN_REGISTER;
-        else if (!strcmp(v, "kv"))
-            o->run.workload = FL_RUN_KV;
-        else
-            return bad(p, v, "expected register or kv");
-        return 0;
-    }
+    if (!strcmp(opt, "--workload"))
+        return fl_run_workload_parse(v, &o->run.workload)
+                   ? 0
+                   : bad(p, v, "expected register, kv or redis");
     if (!strcmp(opt, "--read-mode"))
         return fl_run_read_mode_parse(v, &o->run.read_mode)
                    ? 0
@@ -375,8 +372,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     int n = snprintf(out, out_size,
                      "faultline sim --seed %llu --nodes %u --duration %s "
                      "--workload %s --nemesis %s",
-                     (unsigned long long)c->seed, c->nodes, a,
-                     c->workload == FL_RUN_KV ? "kv" : "register", fl_nemesis_name(c->nemesis));
+                     (unsigned long long)c->seed, c->nodes, a, fl_run_workload_name(c->workload),
+                     fl_nemesis_name(c->nemesis));
     size_t used = n > 0 ? (size_t)n : 0;
 #define MORE(...)                                                                                  \
     do {                                                                                           \

@@ -6,6 +6,12 @@
 #include "faultline/kv_order.h"
 
 #include "faultline/assert.h"
+#include "faultline/kv.h"
+
+bool fl_kv_order_by_index(int op)
+{
+    return fl_kv_op_is_read((fl_kv_op)op) && op != FL_KV_TTL;
+}
 
 fl_kv_route fl_kv_order_route(fl_kv_order *o, bool read, bool may_index)
 {

@@ -64,6 +64,8 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--liveness: must be at least 1 ms");
     if (c->net_delay_ns > FL_NS_PER_S)
         REFUSE("--net-delay: at most 1 s");
+    if (c->workload > FL_RUN_REDIS)
+        REFUSE("unknown --workload");
     if (c->read_at > FL_RUN_READ_AT_STICKY || c->read_mode > FL_RUN_READ_LOCAL)
         REFUSE("unknown --read-at or --read-mode");
     if (c->pipeline < 1 || c->pipeline > FL_RUN_PIPELINE_MAX)
@@ -78,7 +80,21 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
     return 0;
 }
 
+static const char *const workloads[] = {"register", "kv", "redis"};
 static const char *const read_modes[] = {"index", "log", "lease", "local"};
+
+const char *fl_run_workload_name(fl_run_workload w)
+{
+    return (unsigned)w <= FL_RUN_REDIS ? workloads[w] : "?";
+}
+
+bool fl_run_workload_parse(const char *s, fl_run_workload *out)
+{
+    for (int w = 0; w <= FL_RUN_REDIS; w++)
+        if (!strcmp(s, workloads[w]))
+            return *out = (fl_run_workload)w, true;
+    return false;
+}
 static const char *const read_ats[] = {"leader", "any", "sticky"};
 
 const char *fl_run_read_mode_name(fl_run_read_mode m)
@@ -208,7 +224,9 @@ static void node_started(void *arg, fl_node_id id, const fl_raft *r)
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
-    fl_kv_init(&n->kv, NULL); /* volatile: rebuilt by re-applying the log */
+    fl_kv_config kc;
+    fl__kvcheck_config(rn, id, &kc);
+    fl_kv_init(&n->kv, &kc); /* volatile: rebuilt by re-applying the log */
     n->kv_up = true;
     n->n_pending = 0;
     if (n->tl_seen)
@@ -247,8 +265,9 @@ static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_ra
         const fl_raft_entry *e = &up->apply[i];
         fl_index index = up->apply_first + i;
         fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
-        if (e->type == FL_RAFT_ENTRY_NORMAL && n->kv_up)
-            fl_kv_apply(&n->kv, index, e->data, e->len, &res);
+        if (e->type == FL_RAFT_ENTRY_NORMAL && n->kv_up &&
+            fl_kv_apply(&n->kv, index, e->data, e->len, &res) == 0)
+            fl__kvcheck_applied(rn, id, index);
         if (n->n_pending)
             fl__clients_applied(rn, id, index, e->term, &res);
         if (n->n_ppend)
@@ -265,7 +284,11 @@ static int node_snapshot(void *arg, fl_node_id id, fl_buf *out)
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
-    return n->kv_up ? fl_kv_snapshot(&n->kv, out) : FL_ESTOPPED;
+    size_t base = out->len;
+    int rc = n->kv_up ? fl_kv_snapshot(&n->kv, out) : FL_ESTOPPED;
+    if (rc == 0)
+        fl__kvcheck_snapshot(rn, id, out->data + base, out->len - base);
+    return rc;
 }
 
 static int node_restore(void *arg, fl_node_id id, fl_index index, const uint8_t *bytes, size_t len)
@@ -274,7 +297,10 @@ static int node_restore(void *arg, fl_node_id id, fl_index index, const uint8_t 
     run_node *n = &rn->nodes[id];
     n->n_pending = 0; /* entries it waited for are inside the snapshot: outcome unknown */
     fl__pnode_restored(rn, id, index);
-    return n->kv_up ? fl_kv_restore(&n->kv, bytes, len) : FL_ESTOPPED;
+    int rc = n->kv_up ? fl_kv_restore(&n->kv, bytes, len) : FL_ESTOPPED;
+    if (rc == 0) /* keyed by the kv's applied index, as digests after applying are */
+        fl__kvcheck_restored(rn, id, fl_kv_applied_index(&n->kv));
+    return rc;
 }
 
 /* ---- setup and results ------------------------------------------------------------------- */
@@ -307,6 +333,8 @@ static int setup(run *rn)
         sc.clock_drift_ppm[i] = (fl_rng_double(&skew) * 2 - 1) * c->skew_ppm;
     char why[160];
     int err = fl_raft_sim_create(&rn->rs, &rc, &hooks, &sc, &rn->sim, why, sizeof(why));
+    if (!err)
+        err = fl__kvcheck_init(rn);
     if (err)
         return err;
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
@@ -397,6 +425,7 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
     fl_sim_destroy(rn->sim); /* stops the nodes: their kv and pending go */
     fl__clients_free_msgs(rn);
     fl__pipe_free(rn);
+    fl__kvcheck_free(rn);
     fl_raft_sim_free(&rn->rs);
     fl__clients_free(rn);
     for (uint32_t i = 0; i <= FL_RAFT_NODES_MAX; i++) {

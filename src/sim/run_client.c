@@ -325,7 +325,7 @@ static void retry_cb(fl_sim *sim, void *arg)
 
 static void record(run *rn, run_client *c, uint8_t type, fl_value value)
 {
-    if (!c->record)
+    if (!c->record || c->side_op)
         return;
     fl_event ev = {.process = c->process,
                    .type = type,
@@ -361,6 +361,13 @@ static void complete(run *rn, run_client *c, uint8_t type, fl_value value)
     record(rn, c, type, value);
     c->busy = false;
     c->ops_done++;
+    if (c->side_op) { /* not in the history: no new process */
+        c->side_op = false;
+        rn->res->side_ops += type == FL_EV_OK;
+        if (rn->cfg->rate == 0)
+            fl_sim_schedule(rn->sim, fl_sim_time(rn->sim) + FL_NS_PER_MS, start_op, c);
+        return;
+    }
     fl_run_result *r = rn->res;
     if (c->record) {
         r->ops_ok += type == FL_EV_OK;
@@ -533,6 +540,28 @@ static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
     send_attempt(rn, c);
 }
 
+bool fl__client_side_next(run *rn, run_client *c)
+{
+    return rn->cfg->workload == FL_RUN_REDIS && fl_rng_chance(&c->rng, 0.25);
+}
+
+/* A Redis-shaped command on the redis workload's own keys, through the log. */
+static void begin_side(run *rn, run_client *c)
+{
+    fl_kv_cmd cmd;
+    fl_workload_side_next(&c->side, &c->rng, &cmd);
+    cmd.client_id = c->client_id;
+    cmd.seq = ++c->seq;
+    fl_buf_reset(&c->cmd);
+    int rc = fl_kv_cmd_encode(&cmd, &c->cmd);
+    FL_ASSERT(rc == 0);
+    c->side_op = true;
+    c->f = FL_F_WRITE; /* to the leader, proposed */
+    c->busy = true;
+    c->op_start_ns = fl_sim_time(rn->sim);
+    send_attempt(rn, c);
+}
+
 static void start_op(fl_sim *sim, void *arg)
 {
     run_client *c = arg;
@@ -540,6 +569,10 @@ static void start_op(fl_sim *sim, void *arg)
     (void)sim;
     if (rn->stopping || c->busy)
         return;
+    if (fl__client_side_next(rn, c)) {
+        begin_side(rn, c);
+        return;
+    }
     fl_workload_op op;
     fl_workload_next(&c->gen, &c->rng, &op);
     begin_op(rn, c, &op);
@@ -555,11 +588,14 @@ static int client_init(run *rn, run_client *c, uint32_t idx, uint32_t writers)
     c->client_id = idx + 1;
     fl_buf_init(&c->cmd);
     c->rng = fl_rng_fork(&rn->rng);
+    fl_workload_side_init(&c->side);
     fl_workload_config wc;
     if (rn->cfg->workload == FL_RUN_REGISTER)
         fl_workload_config_register(&wc);
     else
         fl_workload_config_kv(&wc);
+    if (rn->cfg->workload == FL_RUN_REDIS)
+        wc.key_count = 100; /* a small state: the replicas' kv checked after every apply */
     wc.writer_id = idx;
     wc.writer_count = writers;
     return fl_workload_init(&c->gen, &wc);
@@ -584,11 +620,13 @@ void fl__clients_free(run *rn)
 {
     for (uint32_t i = 0; rn->clients && i < rn->n_clients; i++) {
         fl_workload_close(&rn->clients[i].gen);
+        fl_workload_side_close(&rn->clients[i].side);
         fl_buf_free(&rn->clients[i].cmd);
     }
     free(rn->clients);
     rn->clients = NULL;
     fl_workload_close(&rn->live_client.gen);
+    fl_workload_side_close(&rn->live_client.side);
     fl_buf_free(&rn->live_client.cmd);
 }
 

@@ -47,6 +47,7 @@ typedef struct run_pread {
 typedef struct run_node {
     fl_kv kv;
     bool kv_up;
+    uint64_t lives;   /* starts: each life's kv gets a hash seed of its own */
     run_ppend *ppend; /* pipelined connections: proposals waiting to be applied */
     size_t n_ppend, cap_ppend;
     run_pread *preads; /* ... and their ReadIndex reads waiting for the core's decision */
@@ -63,6 +64,7 @@ typedef struct run_node {
 } run_node;
 
 typedef struct run run;
+typedef struct run_kvcheck run_kvcheck;
 
 /* ---- pipelining (--pipeline N > 1; run_pipe.c, run_pnode.c) ------------------------------ */
 
@@ -85,7 +87,8 @@ typedef enum pipe_state {
 typedef struct pipe_op {
     uint8_t state;    /* pipe_state */
     uint8_t route;    /* fl_kv_route; 0 until routed */
-    bool read;        /* changes nothing (a GET) */
+    bool read;        /* changes nothing (fl_kv_op_is_read) */
+    bool may_index;   /* ... and a node may serve it by ReadIndex (fl_kv_order_by_index) */
     uint64_t no;      /* its place on the connection: 1, 2, ... */
     uint64_t attempt; /* every submission bumps it: answers to an older one are ignored */
     bool went;        /* it went down a path once (proposed, forwarded, read registered) */
@@ -103,6 +106,7 @@ typedef struct pipe_call {
     fl_value v1, v2;
     bool pair, read;
     fl_time_ns invoked_ns;
+    bool side; /* a command on the redis workload's own keys: not in the history */
 } pipe_call;
 
 /* One client connection: both ends, driver memory. The node's end (program order, session,
@@ -148,7 +152,9 @@ typedef struct run_client {
     fl_workload gen;
     fl_rng rng;
     uint64_t ops_done;
-    pipe_conn pc; /* --pipeline > 1 */
+    fl_workload_side side; /* the redis workload's commands on keys of their own */
+    bool side_op;          /* the current op is one of those: not in the history */
+    pipe_conn pc;          /* --pipeline > 1 */
 } run_client;
 
 struct run {
@@ -166,6 +172,7 @@ struct run {
     struct cmsg *msgs;  /* client <-> node messages in flight (run_client.c) */
     struct pmsg *pmsgs; /* pipelined connections' messages in flight (run_pipe.c) */
     uint64_t conn_next; /* connections made */
+    run_kvcheck *kvc;   /* the replicas' kv judged (run_kvcheck.c) */
     /* the last arrival of a forwarding message from node a to node b: they keep their order */
     fl_time_ns peer_at[FL_RAFT_NODES_MAX + 1][FL_RAFT_NODES_MAX + 1];
     /* nemesis */
@@ -225,6 +232,8 @@ void fl__client_describe(run *rn, const fl_workload_op *op, run_opdesc *d);
 fl_value fl__client_value(run *rn, const uint8_t *p, size_t len);
 /* The mean network hop to or from a client. */
 fl_time_ns fl__client_hop(run *rn);
+/* The redis workload: whether the client's next op is a command on keys of its own. */
+bool fl__client_side_next(run *rn, run_client *c);
 
 /* run_pipe.c: the pipelining clients (their ends of the connections) and the messages of
  * connections (client <-> node, in order) and of forwarding (node <-> node, through the
@@ -282,6 +291,15 @@ void fl__pnode_restored(run *rn, fl_node_id id, fl_index index);
 void fl__pnode_down(run *rn, fl_node_id id); /* crashed: its connections are reset */
 void fl__pnode_close(run_client *c);         /* drop the node's end */
 void fl__pnode_housekeep(run *rn, run_client *c);
+
+/* run_kvcheck.c: the replicas' kv judged (run.h) */
+int fl__kvcheck_init(run *rn); /* after the sim exists: registers the check */
+void fl__kvcheck_free(run *rn);
+/* The kv configuration of node id's next life (its own hash seed, the planted bugs). */
+void fl__kvcheck_config(run *rn, fl_node_id id, fl_kv_config *cfg);
+void fl__kvcheck_applied(run *rn, fl_node_id id, fl_index index);
+void fl__kvcheck_snapshot(run *rn, fl_node_id id, const uint8_t *bytes, size_t len);
+void fl__kvcheck_restored(run *rn, fl_node_id id, fl_index index);
 
 /* run_nemesis.c */
 bool fl__nemesis_churns(fl_nemesis n); /* the cluster starts with spares outside */

@@ -169,14 +169,20 @@ static bool send_op(run *rn, run_client *c)
     pipe_conn *pc = &c->pc;
     if (rn->stopping || pc->draining || !pc->id || pc->sent - pc->answered >= depth(rn))
         return false;
-    fl_workload_op op;
-    fl_workload_next(&c->gen, &c->rng, &op);
     pipe_call *k = &pc->calls[(pc->sent + 1) % depth(rn)]; /* by op number, as answered */
-    run_opdesc d;
-    fl__client_describe(rn, &op, &d);
-    *k = (pipe_call){d.f, d.key_id, d.v1, d.v2, d.pair, op.kind == FL_KV_GET, fl_sim_time(rn->sim)};
     fl_kv_cmd cmd;
-    fl_workload_to_cmd(&op, &cmd); /* no session: the node's end stamps it (kv_order.h) */
+    if (fl__client_side_next(rn, c)) { /* the redis workload's own keys: not in the history */
+        fl_workload_side_next(&c->side, &c->rng, &cmd);
+        *k = (pipe_call){.invoked_ns = fl_sim_time(rn->sim), .side = true};
+    } else {
+        fl_workload_op op;
+        fl_workload_next(&c->gen, &c->rng, &op);
+        run_opdesc d;
+        fl__client_describe(rn, &op, &d);
+        *k = (pipe_call){
+            d.f, d.key_id, d.v1, d.v2, d.pair, op.kind == FL_KV_GET, fl_sim_time(rn->sim), false};
+        fl_workload_to_cmd(&op, &cmd); /* no session: the node's end stamps it (kv_order.h) */
+    }
     fl_buf_reset(&rn->scratch);
     int rc = fl_kv_cmd_encode(&cmd, &rn->scratch);
     FL_ASSERT(rc == 0);
@@ -187,8 +193,10 @@ static bool send_op(run *rn, run_client *c)
     fl_time_ns at = fl_sim_time(rn->sim) + fl__client_hop(rn);
     pc->up_at = at > pc->up_at ? at : pc->up_at + 1;
     fl__pmsg_send(rn, m, pc->up_at);
-    rn->res->ops_invoked++;
-    record(rn, pc, k, FL_EV_INVOKE, k->v1);
+    if (!k->side) {
+        rn->res->ops_invoked++;
+        record(rn, pc, k, FL_EV_INVOKE, k->v1);
+    }
     return true;
 }
 
@@ -220,8 +228,10 @@ static void give_up(run *rn, run_client *c)
     pipe_conn *pc = &c->pc;
     while (pc->answered < pc->sent) {
         const pipe_call *k = &pc->calls[++pc->answered % depth(rn)];
-        record(rn, pc, k, FL_EV_INFO, k->v1);
-        rn->res->ops_info++;
+        if (!k->side) {
+            record(rn, pc, k, FL_EV_INFO, k->v1);
+            rn->res->ops_info++;
+        }
     }
     fl__pnode_close(c);
     pc->id = 0; /* answers still on their way belong to no connection now */
@@ -247,10 +257,13 @@ static void on_answer(run *rn, run_client *c, const pmsg *m)
     } else if (m->status == FL_KV_STALE || m->status == PIPE_TIMEOUT) {
         type = FL_EV_INFO; /* an older seq after a newer one, or the node gave up */
     }
-    record(rn, pc, k, type, v);
-    rn->res->ops_ok += type == FL_EV_OK;
-    rn->res->ops_fail += type == FL_EV_FAIL;
-    rn->res->ops_info += type == FL_EV_INFO;
+    rn->res->side_ops += k->side && type == FL_EV_OK;
+    if (!k->side) {
+        record(rn, pc, k, type, v);
+        rn->res->ops_ok += type == FL_EV_OK;
+        rn->res->ops_fail += type == FL_EV_FAIL;
+        rn->res->ops_info += type == FL_EV_INFO;
+    }
     c->ops_done++;
     if (m->hint)
         c->leader_hint = m->hint;

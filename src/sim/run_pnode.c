@@ -291,7 +291,7 @@ static void submit(run *rn, run_client *c, pipe_op *op)
 static void route(run *rn, run_client *c, pipe_op *op)
 {
     pipe_conn *pc = &c->pc;
-    bool may_index = rn->cfg->read_mode != FL_RUN_READ_LOG;
+    bool may_index = op->may_index && rn->cfg->read_mode != FL_RUN_READ_LOG;
     op->route = (uint8_t)fl_kv_order_route(&pc->order, op->read, may_index);
     if (op->route == FL_KV_ROUTE_HOLD) {
         op->state = PIPE_HELD;
@@ -331,7 +331,9 @@ void fl__pnode_request(run *rn, const pmsg *m)
     op->went = false;
     op->arrived_ns = fl_sim_time(rn->sim);
     fl_kv_cmd cmd;
-    op->read = fl_kv_cmd_decode(m->bytes, m->len, &cmd) == 0 && fl_kv_op_is_read(cmd.op);
+    bool decoded = fl_kv_cmd_decode(m->bytes, m->len, &cmd) == 0;
+    op->read = decoded && fl_kv_op_is_read(cmd.op);
+    op->may_index = decoded && fl_kv_order_by_index(cmd.op);
     fl_buf_reset(&op->cmd);
     fl_buf_put_bytes(&op->cmd, m->bytes, m->len);
     op->deadline = op->arrived_ns + rn->cfg->op_deadline_ns;

@@ -46,6 +46,10 @@ static const struct {
     {"snapshot-seq-unsynced", "durability"},
     /* a pipelined read overtakes its connection's write: program order, per key */
     {"read-ahead", "linearizability"},
+    /* the replicas' kv checks (run_kvcheck.c) */
+    {"kv-pick-by-layout", "kv replica agreement"},
+    {"kv-snapshot-layout", "kv snapshot|kv replica agreement"},
+    {"kv-keep-empty", "kv invariants"},
 };
 
 static const char *expected_checks(const char *name)
