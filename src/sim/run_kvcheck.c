@@ -130,8 +130,9 @@ void fl__kvcheck_snapshot(run *rn, fl_node_id id, const uint8_t *bytes, size_t l
     if (!rc)
         rc = fl_kv_restore(&copy, bytes, len);
     if (rc || fl_kv_digest(&copy) != fl_kv_digest(kv) || !fl_kv_invariants(&copy))
-        fail(rn, "kv snapshot: node %u's snapshot at index %llu does not restore to its state "
-                 "(%s)",
+        fail(rn,
+             "kv snapshot: node %u's snapshot at index %llu does not restore to its state "
+             "(%s)",
              id, (unsigned long long)index, rc ? fl_strerror(rc) : "another digest");
     fl_kv_close(&copy);
 }

@@ -73,9 +73,9 @@ static int64_t ms(fl_rng *rng)
 /* Strings, expiry, keys: SET PX..., EXPIRE, PERSIST, TTL, GETEX, INCR, APPEND, DEL, MSET. */
 static void gen_string(fl_workload_side *s, fl_rng *rng, fl_buf *args, fl_kv_cmd *cmd)
 {
-    static const fl_kv_op ops[] = {FL_KV_SET,   FL_KV_SET,  FL_KV_EXPIRE, FL_KV_PERSIST,
-                                   FL_KV_TTL,   FL_KV_GETEX, FL_KV_INCR,  FL_KV_APPEND,
-                                   FL_KV_DEL,   FL_KV_MSET};
+    static const fl_kv_op ops[] = {FL_KV_SET, FL_KV_SET,   FL_KV_EXPIRE, FL_KV_PERSIST,
+                                   FL_KV_TTL, FL_KV_GETEX, FL_KV_INCR,   FL_KV_APPEND,
+                                   FL_KV_DEL, FL_KV_MSET};
     cmd->op = ops[fl_rng_below(rng, sizeof(ops) / sizeof(ops[0]))];
     pick_key(s, rng, T_STR, cmd);
     switch (cmd->op) {
@@ -124,9 +124,8 @@ static void gen_string(fl_workload_side *s, fl_rng *rng, fl_buf *args, fl_kv_cmd
 
 static void gen_list(fl_workload_side *s, fl_rng *rng, fl_buf *args, fl_kv_cmd *cmd)
 {
-    static const fl_kv_op ops[] = {FL_KV_PUSH,  FL_KV_PUSH,   FL_KV_POP,  FL_KV_LRANGE,
-                                   FL_KV_LINDEX, FL_KV_LSET,  FL_KV_LREM, FL_KV_LTRIM,
-                                   FL_KV_LLEN};
+    static const fl_kv_op ops[] = {FL_KV_PUSH, FL_KV_PUSH, FL_KV_POP,   FL_KV_LRANGE, FL_KV_LINDEX,
+                                   FL_KV_LSET, FL_KV_LREM, FL_KV_LTRIM, FL_KV_LLEN};
     cmd->op = ops[fl_rng_below(rng, sizeof(ops) / sizeof(ops[0]))];
     pick_key(s, rng, T_LIST, cmd);
     int64_t a = (int64_t)fl_rng_below(rng, 12) - 4, b = (int64_t)fl_rng_below(rng, 40) - 8;
@@ -150,9 +149,8 @@ static void gen_list(fl_workload_side *s, fl_rng *rng, fl_buf *args, fl_kv_cmd *
 
 static void gen_set(fl_workload_side *s, fl_rng *rng, fl_buf *args, fl_kv_cmd *cmd)
 {
-    static const fl_kv_op ops[] = {FL_KV_SADD,     FL_KV_SADD,  FL_KV_SREM,  FL_KV_SPOP,
-                                   FL_KV_SRANDMEMBER, FL_KV_SMEMBERS, FL_KV_SCARD,
-                                   FL_KV_SISMEMBER};
+    static const fl_kv_op ops[] = {FL_KV_SADD,        FL_KV_SADD,     FL_KV_SREM,  FL_KV_SPOP,
+                                   FL_KV_SRANDMEMBER, FL_KV_SMEMBERS, FL_KV_SCARD, FL_KV_SISMEMBER};
     cmd->op = ops[fl_rng_below(rng, sizeof(ops) / sizeof(ops[0]))];
     pick_key(s, rng, T_SET, cmd);
     if (cmd->op == FL_KV_SADD || cmd->op == FL_KV_SREM)
@@ -169,7 +167,7 @@ static void gen_set(fl_workload_side *s, fl_rng *rng, fl_buf *args, fl_kv_cmd *c
 
 static void gen_hash(fl_workload_side *s, fl_rng *rng, fl_buf *args, fl_kv_cmd *cmd)
 {
-    static const fl_kv_op ops[] = {FL_KV_HSET,    FL_KV_HSET, FL_KV_HDEL, FL_KV_HINCRBY,
+    static const fl_kv_op ops[] = {FL_KV_HSET,    FL_KV_HSET,  FL_KV_HDEL, FL_KV_HINCRBY,
                                    FL_KV_HGETALL, FL_KV_HMGET, FL_KV_HLEN};
     cmd->op = ops[fl_rng_below(rng, sizeof(ops) / sizeof(ops[0]))];
     pick_key(s, rng, T_HASH, cmd);
@@ -195,8 +193,8 @@ static void gen_zset(fl_workload_side *s, fl_rng *rng, fl_buf *args, fl_kv_cmd *
     pick_key(s, rng, T_ZSET, cmd);
     uint32_t n = 1 + (uint32_t)fl_rng_below(rng, 3);
     if (cmd->op == FL_KV_ZADD) {
-        static const uint8_t flags[] = {0,           0,           FL_KV_F_NX, FL_KV_F_XX,
-                                        FL_KV_F_GT,  FL_KV_F_LT,  FL_KV_F_CH, FL_KV_F_INCR};
+        static const uint8_t flags[] = {0,          0,          FL_KV_F_NX, FL_KV_F_XX,
+                                        FL_KV_F_GT, FL_KV_F_LT, FL_KV_F_CH, FL_KV_F_INCR};
         cmd->flags = flags[fl_rng_below(rng, sizeof(flags))];
         n = cmd->flags == FL_KV_F_INCR ? 1 : n; /* INCR takes one pair */
         for (uint32_t i = 0; i < n; i++) {
