@@ -12,6 +12,7 @@
  *   - generated pipelined histories (linearizable with program order by construction) pass,
  *     and the program-order mutation (a read returning the value its own pending write
  *     overwrote) is always caught. */
+#include "lin_case.h"
 #include "test.h"
 
 #include "faultline/error.h"
@@ -21,34 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads JSON lines into h (pipelined or not) and checks it; the verdict or an error code. */
+/* A hand-written history (pipelined or not), checked and cross-checked by brute force. */
 static int po_case(const char *jsonl, bool pipelined, fl_model model, fl_consistency cons)
 {
-    fl_history h;
-    fl_history_init(&h);
-    fl_history_error err = {0};
-    int rc = fl_history_read_jsonl(&h, jsonl, strlen(jsonl), &err);
-    h.pipelined = pipelined;
-    fl_lincheck_opts o;
-    fl_lincheck_opts_init(&o);
-    o.model = model;
-    o.consistency = cons;
-    o.threads = 1;
-    fl_lincheck_result r;
-    memset(&r, 0, sizeof(r));
-    if (!rc)
-        rc = fl_lincheck_run(&h, &o, &r, &err);
-    if (!rc) {
-        rc = (int)r.verdict;
-        int brute = fl_lincheck_brute(&h, &o);
-        if (brute >= 0 && brute != rc)
-            fprintf(stderr, "  brute force says %d, checker %d\n", brute, rc);
-        if (brute >= 0)
-            CHECK_EQ(brute, rc);
-    }
-    fl_lincheck_result_free(&r);
-    fl_history_free(&h);
-    return rc;
+    return lin_case_with(jsonl, pipelined, model, cons, NULL);
 }
 
 /* p0 sends write 1 and a read together; the write is answered first, the read says nil. */
@@ -145,24 +122,6 @@ TEST(pipelined_reordering_across_keys_needs_the_whole_history)
 
 /* ---- random small pipelined histories against the brute force ------------------------- */
 
-static uint8_t random_f(fl_rng *r, fl_model m)
-{
-    static const uint8_t reg[] = {FL_F_READ, FL_F_WRITE};
-    static const uint8_t cas[] = {FL_F_READ, FL_F_WRITE, FL_F_CAS};
-    static const uint8_t kv[] = {FL_F_GET, FL_F_PUT, FL_F_CAS, FL_F_APPEND, FL_F_DELETE};
-    if (m == FL_MODEL_REGISTER)
-        return reg[fl_rng_below(r, 2)];
-    if (m == FL_MODEL_CAS_REGISTER)
-        return cas[fl_rng_below(r, 3)];
-    return kv[fl_rng_below(r, 5)];
-}
-
-static fl_value small_value(fl_rng *r, bool nil_ok)
-{
-    uint64_t x = fl_rng_below(r, nil_ok ? 4 : 3);
-    return x == 3 ? fl_value_nil() : fl_value_int((int64_t)x + 1);
-}
-
 #define PROCS_MAX 3
 #define DEPTH_MAX 3
 
@@ -186,11 +145,11 @@ static void random_pipelined(fl_history *h, fl_model m, fl_rng *r, int n, int pr
         if (!invoke && !q->count)
             continue;
         if (invoke) {
-            fl_event e = {.process = q - p, .type = FL_EV_INVOKE, .f = random_f(r, m)};
+            fl_event e = {.process = q - p, .type = FL_EV_INVOKE, .f = lin_case_random_f(r, m)};
             e.key = m == FL_MODEL_KV ? key[fl_rng_below(r, 2)] : FL_KEY_NONE;
             e.pair = e.f == FL_F_CAS;
-            e.value = small_value(r, false);
-            e.value2 = small_value(r, false);
+            e.value = lin_case_small_value(r, false);
+            e.value2 = lin_case_small_value(r, false);
             if (e.f == FL_F_APPEND)
                 fl_value_str(h, fl_rng_chance(r, 0.5) ? "x" : "y", 1, &e.value);
             if (e.f == FL_F_READ || e.f == FL_F_GET)
@@ -208,7 +167,7 @@ static void random_pipelined(fl_history *h, fl_model m, fl_rng *r, int n, int pr
         uint64_t t = fl_rng_below(r, 10);
         e.type = t < 7 ? FL_EV_OK : t < 8 ? FL_EV_FAIL : FL_EV_INFO;
         if ((e.f == FL_F_READ || e.f == FL_F_GET) && e.type == FL_EV_OK)
-            e.value = small_value(r, true);
+            e.value = lin_case_small_value(r, true);
         fl_history_add(h, &e);
     }
 }
