@@ -70,6 +70,19 @@ static inline int lin_case(const char *jsonl, fl_model model, fl_consistency con
     return lin_case_with(jsonl, false, model, cons, initial);
 }
 
+/* Checks h with o: the verdict, or the negative error code (printed with its line). */
+static inline int lin_case_verdict(const fl_history *h, const fl_lincheck_opts *o)
+{
+    fl_lincheck_result r;
+    fl_history_error err;
+    int rc = fl_lincheck_run(h, o, &r, &err);
+    if (rc)
+        fprintf(stderr, "  error: line %u: %s\n", err.line, err.msg);
+    int v = rc ? rc : (int)r.verdict;
+    fl_lincheck_result_free(&r);
+    return v;
+}
+
 /* For random histories: a small value (1..3, or nil when nil_ok), an f of the model. */
 static inline fl_value lin_case_small_value(fl_rng *r, bool nil_ok)
 {

@@ -172,18 +172,6 @@ static void random_pipelined(fl_history *h, fl_model m, fl_rng *r, int n, int pr
     }
 }
 
-static int checked(const fl_history *h, const fl_lincheck_opts *o)
-{
-    fl_lincheck_result r;
-    fl_history_error err;
-    int rc = fl_lincheck_run(h, o, &r, &err);
-    if (rc)
-        fprintf(stderr, "  error: line %u: %s\n", err.line, err.msg);
-    int v = rc ? rc : (int)r.verdict;
-    fl_lincheck_result_free(&r);
-    return v;
-}
-
 static void brute_cases(fl_model m, fl_consistency c, int cases, uint64_t seed)
 {
     fl_rng r;
@@ -200,7 +188,7 @@ static void brute_cases(fl_model m, fl_consistency c, int cases, uint64_t seed)
         o.threads = 1;
         o.all_keys = fl_rng_chance(&r, 0.5);
         int want = fl_lincheck_brute(&h, &o);
-        int got = checked(&h, &o);
+        int got = lin_case_verdict(&h, &o);
         if (want != got) {
             fl_buf b;
             fl_buf_init(&b);
@@ -265,7 +253,7 @@ static void generated(fl_model m, int cases, uint64_t seed0)
         fl_lincheck_opts_init(&lo);
         lo.model = m;
         lo.threads = 1 + (unsigned)(i % 2);
-        int v = checked(&h, &lo);
+        int v = lin_case_verdict(&h, &lo);
         if (v != FL_LIN_OK)
             fprintf(stderr, "  seed %llu: generated history judged %d\n",
                     (unsigned long long)o.seed, v);
@@ -276,7 +264,7 @@ static void generated(fl_model m, int cases, uint64_t seed0)
                          h.events[e].process == h.events[e - 1].process;
         if (fl_histgen_break(&h, FL_MUT_PROGRAM_ORDER, &r) == 0) {
             broken++;
-            v = checked(&h, &lo);
+            v = lin_case_verdict(&h, &lo);
             if (v != FL_LIN_VIOLATION)
                 fprintf(stderr, "  seed %llu: program-order mutation judged %d\n",
                         (unsigned long long)o.seed, v);

@@ -15,14 +15,7 @@
 
 static int check_with(const fl_history *h, const fl_lincheck_opts *o)
 {
-    fl_lincheck_result r;
-    fl_history_error err;
-    int rc = fl_lincheck_run(h, o, &r, &err);
-    if (rc)
-        fprintf(stderr, "  error: line %u: %s\n", err.line, err.msg);
-    int v = rc ? rc : (int)r.verdict;
-    fl_lincheck_result_free(&r);
-    return v;
+    return lin_case_verdict(h, o);
 }
 
 static int check(const fl_history *h, fl_model m, unsigned threads)
