@@ -171,11 +171,11 @@ static bool send_op(run *rn, run_client *c)
         return false;
     pipe_call *k = &pc->calls[(pc->sent + 1) % depth(rn)]; /* by op number, as answered */
     fl_kv_cmd cmd;
+    fl_workload_op op;                 /* cmd points into it: it lives as long */
     if (fl__client_side_next(rn, c)) { /* the redis workload's own keys: not in the history */
         fl_workload_side_next(&c->side, &c->rng, &cmd);
         *k = (pipe_call){.invoked_ns = fl_sim_time(rn->sim), .side = true};
     } else {
-        fl_workload_op op;
         fl_workload_next(&c->gen, &c->rng, &op);
         run_opdesc d;
         fl__client_describe(rn, &op, &d);
