@@ -15,6 +15,13 @@
  * whole, but every key sequentially consistent proves the whole only when every key is also
  * linearizable (fl_lincheck_result.per_key says when the verdict holds per key only).
  *
+ * Program order: in a pipelined history (fl_history.pipelined: a process may have several
+ * ops pending, completions in order) each op also takes effect after the ok ops its process
+ * invoked before it. Linearizability is checked with it key by key, which catches a read
+ * overtaking its own connection's write of the same key but not a reordering across keys
+ * (it is not local any more); the sequential search, over the whole history whenever there
+ * are several keys, sees those (docs/checker.md, "Program order").
+ *
  * Algorithm: the history is split by key, and the keys are checked independently on a pool
  * of threads, easiest first (fewest ops open at once); unless opts.all_keys, the run stops at
  * the first key proven violating. Each key is searched with Wing and Gong's algorithm as
