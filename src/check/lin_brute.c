@@ -154,9 +154,10 @@ static bool search(const brute *b, unsigned done, const bstate *st)
 }
 
 /* Linearizability is checked key by key (it is local); sequential consistency over the whole
- * history at once (it is not), so group is either one key's ops or all ops. */
+ * history at once (it is not), and so is linearizability with program order (not local
+ * either; the checker too, up to 16 keys: whole). So group is one key's ops or all ops. */
 static int check_group(const fl_history *h, const fl_lincheck_opts *o, const fl_op *ops, size_t n,
-                       size_t first, bool *seen)
+                       size_t first, bool *seen, bool whole)
 {
     brute b = {.h = h,
                .n = 0,
@@ -165,7 +166,7 @@ static int check_group(const fl_history *h, const fl_lincheck_opts *o, const fl_
     uint32_t keys[BRUTE_OPS_MAX];
     int nkeys = 0;
     for (size_t j = first; j < n; j++) {
-        if (!b.sequential && ops[j].key != ops[first].key)
+        if (!whole && ops[j].key != ops[first].key)
             continue;
         seen[j] = true;
         bool read = ops[j].f == FL_F_READ || ops[j].f == FL_F_GET;
@@ -196,9 +197,19 @@ int fl_lincheck_brute(const fl_history *h, const fl_lincheck_opts *o)
         return FL_EINVAL;
     bool *seen = calloc(n + 1, sizeof(*seen));
     int verdict = seen ? FL_LIN_OK : FL_EINVAL;
+    uint32_t keys[17];
+    size_t nkeys = 0;
+    for (size_t i = 0; i < n && nkeys <= 16; i++) {
+        size_t k = 0;
+        while (k < nkeys && keys[k] != ops[i].key)
+            k++;
+        if (k == nkeys)
+            keys[nkeys++] = ops[i].key;
+    }
+    bool whole = o->consistency == FL_CONS_SEQUENTIAL || (h->pipelined && nkeys <= 16);
     for (size_t i = 0; i < n && verdict == FL_LIN_OK; i++)
         if (!seen[i])
-            verdict = check_group(h, o, ops, n, i, seen);
+            verdict = check_group(h, o, ops, n, i, seen, whole);
     free(seen);
     free(ops);
     return verdict;

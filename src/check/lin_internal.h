@@ -181,8 +181,12 @@ int fl__lin_search(lin_part *p, lin_shared *s, uint64_t step_max, lin_outcome *o
 bool fl__lin_give_up(const lin_part *p, lin_shared *s, uint8_t *why);
 
 /* lin_seq.c: searches one partition for sequential consistency (a total order respecting
- * each process's order). The partition must be fresh (built, never searched). */
-int fl__lin_seq_search(lin_part *p, lin_shared *s, lin_outcome *out);
+ * each process's order). The partition must be fresh (built, never searched). With
+ * realtime, the order must respect real time too: over several keys of a pipelined history,
+ * linearizability with program order across keys (lincheck.c). step_max: 0 for none, else
+ * give up after that many steps (unknown, LIN_WHY_BUDGET). */
+int fl__lin_seq_search(lin_part *p, lin_shared *s, bool realtime, uint64_t step_max,
+                       lin_outcome *out);
 
 void fl__lin_cex_free(fl_lincheck_cex *c);
 
@@ -229,8 +233,9 @@ typedef struct lin_pool {
 unsigned fl__lin_threads(unsigned wanted, uint32_t parts);
 /* Checks every partition (w->outs), on threads threads. Returns 0 or FL_ENOMEM. */
 int fl__lin_pool_run(lin_pool *w, unsigned threads);
-/* Searches the whole history (every key at once) for sequential consistency. */
-int fl__lin_pool_whole(lin_pool *w, lin_outcome *out);
+/* Searches the whole history (every key at once) for sequential consistency, or with
+ * realtime for linearizability with program order (fl__lin_seq_search). */
+int fl__lin_pool_whole(lin_pool *w, bool realtime, uint64_t step_max, lin_outcome *out);
 void fl__lin_pool_free(lin_pool *w);
 
 /* lin_memo.c: a hash set of configurations (word strings), bounded by the shared budget. */

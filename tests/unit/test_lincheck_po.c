@@ -5,8 +5,8 @@
  *     one is pending is an error unless the history is pipelined, and the error says so;
  *   - hand-written cases: a read that overtakes its own connection's earlier write is caught
  *     (the same history with the read on another connection is linearizable); what checking
- *     key by key cannot see (a reordering across two keys) and what the whole-history
- *     sequential search does see;
+ *     key by key cannot see (a reordering across two keys, real time across keys) and the
+ *     whole-history searches do see, up to 16 keys (beyond, key by key only);
  *   - random small pipelined histories: the checker agrees with the brute-force checker, for
  *     linearizability and sequential consistency, on every model;
  *   - generated pipelined histories (linearizable with program order by construction) pass,
@@ -105,19 +105,93 @@ TEST(pipelined_in_order_answers_pass_and_info_ops_bind_nothing)
  * four pipelined and overlapping; both reads miss the other's write. Key by key each read
  * can go before the other's write (each key alone is linearizable with program order), but
  * no single order has both: p0's write x < its read y < p1's write y < its read x < p0's
- * write x. Checking key by key cannot see it; the whole-history sequential search can. */
+ * write x. Checking key by key cannot see it; the whole-history searches (with real time
+ * for linearizability, without for sequential consistency) do. */
+static const char *store_buffering =
+    "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"x\",\"value\":1}\n"
+    "{\"process\":0,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"y\"}\n"
+    "{\"process\":1,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"y\",\"value\":1}\n"
+    "{\"process\":1,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"x\"}\n"
+    "{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"x\",\"value\":1}\n"
+    "{\"process\":0,\"type\":\"ok\",\"f\":\"get\",\"key\":\"y\",\"value\":null}\n"
+    "{\"process\":1,\"type\":\"ok\",\"f\":\"put\",\"key\":\"y\",\"value\":1}\n"
+    "{\"process\":1,\"type\":\"ok\",\"f\":\"get\",\"key\":\"x\",\"value\":null}\n";
+
 TEST(pipelined_reordering_across_keys_needs_the_whole_history)
 {
-    const char *sb = "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"x\",\"value\":1}\n"
-                     "{\"process\":0,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"y\"}\n"
-                     "{\"process\":1,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"y\",\"value\":1}\n"
+    const char *sb = store_buffering;
+    CHECK_EQ(po_case(sb, true, FL_MODEL_KV, FL_CONS_LINEARIZABLE), FL_LIN_VIOLATION);
+    CHECK_EQ(po_case(sb, true, FL_MODEL_KV, FL_CONS_SEQUENTIAL), FL_LIN_VIOLATION);
+    fl_history h; /* each key alone is linearizable with program order */
+    fl_history_init(&h);
+    CHECK_EQ(fl_history_read_jsonl(&h, sb, strlen(sb), NULL), 0);
+    h.pipelined = true;
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.model = FL_MODEL_KV;
+    o.all_keys = true;
+    fl_lincheck_result r;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK(r.whole_po);
+    CHECK_EQ(r.part_count, 2u);
+    CHECK_EQ(r.parts[0].verdict, FL_LIN_OK);
+    CHECK_EQ(r.parts[1].verdict, FL_LIN_OK);
+    CHECK_EQ(r.verdict, FL_LIN_VIOLATION);
+    fl_lincheck_result_free(&r);
+    fl_history_free(&h);
+}
+
+/* Real time across keys: p0's write x completes before p2 writes z; p1 pipelines a read of
+ * z (sees p2's write) then a read of x (misses p0's). Each key alone is linearizable (both
+ * reads overlap the writes they miss or see), and without real time the order put z, get z,
+ * get x, put x is sequentially consistent; with it, put x < put z < get z < get x (program
+ * order), so get x must see 1. Only the whole search with real time catches it. */
+TEST(pipelined_real_time_across_keys_needs_the_whole_history)
+{
+    const char *rt = "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"x\",\"value\":1}\n"
+                     "{\"process\":1,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"z\"}\n"
                      "{\"process\":1,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"x\"}\n"
                      "{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"x\",\"value\":1}\n"
-                     "{\"process\":0,\"type\":\"ok\",\"f\":\"get\",\"key\":\"y\",\"value\":null}\n"
-                     "{\"process\":1,\"type\":\"ok\",\"f\":\"put\",\"key\":\"y\",\"value\":1}\n"
+                     "{\"process\":2,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"z\",\"value\":1}\n"
+                     "{\"process\":2,\"type\":\"ok\",\"f\":\"put\",\"key\":\"z\",\"value\":1}\n"
+                     "{\"process\":1,\"type\":\"ok\",\"f\":\"get\",\"key\":\"z\",\"value\":1}\n"
                      "{\"process\":1,\"type\":\"ok\",\"f\":\"get\",\"key\":\"x\",\"value\":null}\n";
-    CHECK_EQ(po_case(sb, true, FL_MODEL_KV, FL_CONS_LINEARIZABLE), FL_LIN_OK);
-    CHECK_EQ(po_case(sb, true, FL_MODEL_KV, FL_CONS_SEQUENTIAL), FL_LIN_VIOLATION);
+    CHECK_EQ(po_case(rt, true, FL_MODEL_KV, FL_CONS_LINEARIZABLE), FL_LIN_VIOLATION);
+    CHECK_EQ(po_case(rt, true, FL_MODEL_KV, FL_CONS_SEQUENTIAL), FL_LIN_OK);
+}
+
+/* Beyond 16 keys the whole history is not searched (lincheck.h): the store buffering history
+ * with 15 more keys (one write each) passes, and the result says program order was checked
+ * key by key only. The limit, stated. */
+TEST(pipelined_over_16_keys_is_checked_key_by_key_only)
+{
+    char text[4096];
+    int len = snprintf(text, sizeof(text), "%s", store_buffering);
+    for (int k = 0; k < 15; k++)
+        len += snprintf(text + len, sizeof(text) - (size_t)len,
+                        "{\"process\":2,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"k%d\","
+                        "\"value\":1}\n{\"process\":2,\"type\":\"ok\",\"f\":\"put\","
+                        "\"key\":\"k%d\",\"value\":1}\n",
+                        k, k);
+    fl_history h;
+    fl_history_init(&h);
+    CHECK_EQ(fl_history_read_jsonl(&h, text, (size_t)len, NULL), 0);
+    h.pipelined = true;
+    fl_lincheck_opts o;
+    fl_lincheck_opts_init(&o);
+    o.model = FL_MODEL_KV;
+    fl_lincheck_result r;
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.part_count, 17u);
+    CHECK(r.po_keys_only);
+    CHECK(!r.whole_po);
+    CHECK_EQ(r.verdict, FL_LIN_OK);
+    fl_lincheck_result_free(&r);
+    o.consistency = FL_CONS_SEQUENTIAL; /* the sequential search has no such limit */
+    CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
+    CHECK_EQ(r.verdict, FL_LIN_VIOLATION);
+    fl_lincheck_result_free(&r);
+    fl_history_free(&h);
 }
 
 /* ---- random small pipelined histories against the brute force ------------------------- */
