@@ -33,6 +33,7 @@
 #include "faultline/errmsg.h"
 #include "faultline/gossip_auth.h"
 #include "faultline/loop.h"
+#include "faultline/metrics.h"
 #include "faultline/net.h"
 #include "faultline/swim.h"
 
@@ -128,5 +129,9 @@ int fl_gossip_local_addr(const fl_gossip *g, fl_addr *out, fl_errmsg *m);
 int fl_gossip_leave(fl_gossip *g);
 /* A user broadcast (<= the core's user_bytes_max). */
 int fl_gossip_broadcast(fl_gossip *g, const void *data, size_t len);
+/* Registers the agent's metrics in reg on first call and sets them from its counters
+ * (faultline_gossip_*: packets sent, received, dropped by reason; probes, suspicions, deaths;
+ * the member table). Call before each fl_metrics_render. */
+void fl_gossip_metrics(const fl_gossip *g, fl_metrics *reg);
 
 #endif

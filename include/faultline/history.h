@@ -144,6 +144,10 @@ bool fl_history_looks_like_jepsen_log(const char *text, size_t len);
 void fl_history_write_event(const fl_history *h, const fl_event *ev, fl_buf *out);
 /* Writes every event. Returns out->err. */
 int fl_history_write_jsonl(const fl_history *h, fl_buf *out);
+/* The same in Jepsen's EDN, one map per line ({:process 0, :type :ok, :f :read, :key "k",
+ * :value 3, :time 10}), which fl_history_read_edn reads back. Returns out->err. */
+void fl_history_write_edn_event(const fl_history *h, const fl_event *ev, fl_buf *out);
+int fl_history_write_edn(const fl_history *h, fl_buf *out);
 
 /* ---- operations: events paired by process ---- */
 

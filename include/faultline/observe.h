@@ -378,4 +378,24 @@ void fl_observe_write_json(const fl_observables *o, fl_json *j);
 /* Prints a compact human-readable table (a few dozen lines). */
 void fl_observe_print_summary(const fl_observables *o, FILE *f);
 
+/* ---- availability by group of clients (observe_groups.c) -------------------------------- */
+
+/* The ops of one group of clients invoked in a time window: reads (read, get) and writes (every
+ * op that modifies), and of them those answered inside the window: completed ok or fail (a
+ * definite answer) before its end. An info op, or one answered after the window, was not. */
+typedef struct fl_observe_group {
+    uint64_t reads, reads_answered;
+    uint64_t writes, writes_answered;
+} fl_observe_group;
+
+/* The process's group: < groups to count it, anything else to leave it out. */
+typedef uint32_t (*fl_observe_group_fn)(void *arg, int64_t process);
+
+/* Counts the ops of h invoked in [start_ns, end_ns) into out[0..groups) by group_of (the CAP
+ * table: one group per side of a partition). O(n) after pairing. Returns 0, FL_ENOMEM, or
+ * FL_ESYNTAX (the history does not pair into ops). */
+int fl_observe_groups(const fl_history *h, fl_time_ns start_ns, fl_time_ns end_ns,
+                      fl_observe_group_fn group_of, void *arg, fl_observe_group *out,
+                      uint32_t groups);
+
 #endif

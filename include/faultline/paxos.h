@@ -92,10 +92,11 @@
 #define FL_PAXOS_PROMISE_ENTRIES_MAX 1024 /* slots in one PROMISE (more: asked again) */
 #define FL_PAXOS_BATCH_MAX           4096 /* slots in one ACCEPT (the wire's bound) */
 
+/* The numbers are the consensus-core interface's (cons_types.h: Raft's). */
 typedef enum fl_paxos_role {
     FL_PAXOS_FOLLOWER = 0,
-    FL_PAXOS_CANDIDATE = 1, /* running phase 1 */
-    FL_PAXOS_LEADER = 2,
+    FL_PAXOS_CANDIDATE = 2, /* running phase 1 */
+    FL_PAXOS_LEADER = 3,
 } fl_paxos_role;
 
 const char *fl_paxos_role_name(fl_paxos_role role);
@@ -198,48 +199,20 @@ typedef struct fl_paxos_event {
 
 /* A decided read (as fl_raft_read): ok: serve it after applying this update's entries;
  * not ok: leadership was lost, retry elsewhere. Every READ accepted is reported once. */
-typedef struct fl_paxos_read {
-    uint64_t ctx;
-    fl_index index;
-    bool ok;
-} fl_paxos_read;
+typedef fl_cons_read fl_paxos_read;
 
-typedef struct fl_paxos_update {
-    struct {
-        uint64_t seq; /* 0: no request */
-        bool hard_state;
-        fl_term promised;
-        fl_index first_index;
-        size_t n_entries;
-        const fl_paxos_entry *entries;
-        /* store the staged snapshot durably as the node's snapshot, with this metadata; the
-         * durable log is then the slots in (install_meta.index, first_index) + entries */
-        bool install;
-        fl_paxos_snapshot_meta install_meta;
-    } persist;
-    struct {
-        fl_index index;
-        uint64_t offset;
-        uint32_t len;
-        const uint8_t *data;
-    } snapshot_chunk; /* len == 0 and index == 0: none */
-    fl_index restore_index;
-    size_t n_msgs;
-    const fl_paxos_msg *msgs;
-    fl_index apply_first; /* chosen slots to apply now, in order (NOOPs included) */
-    size_t n_apply;
-    const fl_paxos_entry *apply;
-    size_t n_reads;
-    const fl_paxos_read *reads;
-    fl_index proposed_index; /* PROPOSE: the slot it went to */
-    fl_term proposed_ballot;
-    fl_paxos_role role;
-    fl_term ballot; /* the promised ballot */
-    fl_node_id leader;
-    fl_index commit;
-    bool role_changed;
-    fl_time_ns deadline_ns;
-} fl_paxos_update;
+/* A step's update (cons_types.h): the persist request (hard state: the promised ballot in
+ * persist.term, vote 0; entries may include EMPTY slots; an install's meta has term 0 and no
+ * configuration), a snapshot chunk to stage (term 0) and an index to restore, messages
+ * (fl_paxos_msg: fl_paxos_msgs_of), chosen slots to apply in order (NOOPs included), decided
+ * reads, where a PROPOSE went (slot and ballot), and role (fl_paxos_role), term (the promised
+ * ballot), leader, commit, role_changed and the next deadline. */
+typedef fl_cons_update fl_paxos_update;
+
+static inline const fl_paxos_msg *fl_paxos_msgs_of(const fl_paxos_update *up)
+{
+    return (const fl_paxos_msg *)up->msgs;
+}
 
 /* Per member: phase-1 state while a candidate, replication progress while leading. */
 typedef struct fl_paxos_peer {
@@ -408,6 +381,38 @@ static inline const fl_paxos_snapshot_meta *fl_paxos_snapshot_of(const fl_paxos 
 {
     return &p->snap;
 }
+/* A received snapshot waits to be durable (nothing is applied meanwhile). */
+static inline bool fl_paxos_install_pending(const fl_paxos *p)
+{
+    return p->install_seq != 0;
+}
+/* The hard state last reported durable (what a crash now would keep of the promise). */
+static inline fl_term fl_paxos_durable_promised_of(const fl_paxos *p)
+{
+    return p->durable_promised;
+}
+/* When the node wants its next TICK (local time): what an update's deadline_ns says. */
+fl_time_ns fl_paxos_deadline_of(const fl_paxos *p);
+
+/* Counters for observers, summed over the node's life (this process). */
+typedef struct fl_paxos_counters {
+    uint64_t ballots_started; /* phase 1 runs */
+    uint64_t preempted;       /* proposers that saw a higher ballot */
+    uint64_t snapshots_taken, snapshot_chunks_sent, snapshots_installed;
+    uint64_t lease_reads_served;
+    uint64_t proposals_refused_busy;
+} fl_paxos_counters;
+static inline void fl_paxos_counters_of(const fl_paxos *p, fl_paxos_counters *out)
+{
+    out->ballots_started = p->ballots_started;
+    out->preempted = p->preempted;
+    out->snapshots_taken = p->snapshots_taken;
+    out->snapshot_chunks_sent = p->snapshot_chunks_sent;
+    out->snapshots_installed = p->snapshots_installed;
+    out->lease_reads_served = p->lease_reads_served;
+    out->proposals_refused_busy = p->proposals_refused_busy;
+}
+
 fl_index fl_paxos_first_index(const fl_paxos *p);
 fl_index fl_paxos_last_index(const fl_paxos *p);
 /* The slot's entry, or NULL outside the log. */

@@ -9,6 +9,8 @@
  *                    and applies is the value chosen there, and it learns only chosen slots
  *   promises         an acceptor's promised ballot never decreases: within a life, and across
  *                    a restart below a ballot it had announced (an ok PROMISE or ACCEPTED)
+ *   durability       a restarted acceptor still holds every acceptance it reported durable
+ *                    (fl_paxos_checker_durable, for disks only crashes touched)
  *   reads            a read decided ok is served at an index at least the highest slot any
  *                    node had learned chosen when the read arrived, by a node that applied
  *                    that far (linearizable reads, ReadIndex or lease)
@@ -77,6 +79,11 @@ int fl_paxos_checker_node_start(fl_paxos_checker *ch, fl_node_id id, const fl_pa
  * FL_ECORRUPT with the violated property appended to why, or FL_ENOMEM. */
 int fl_paxos_checker_observe(fl_paxos_checker *ch, fl_node_id id, const fl_paxos *p,
                              const fl_paxos_event *ev, const fl_paxos_update *up, fl_buf *why);
+/* After node id restarted from a disk nothing but crashes touched: every acceptance it had
+ * reported durable (a slot at a ballot) is still in its log, at that ballot or a higher one,
+ * or under its snapshot. Returns 0 or FL_ECORRUPT (durability, appended to why). */
+int fl_paxos_checker_durable(const fl_paxos_checker *ch, fl_node_id id, const fl_paxos *p,
+                             fl_buf *why);
 /* A value's identity (type and bytes; not the ballot), never 0. */
 uint64_t fl_paxos_check_value_hash(uint8_t type, const uint8_t *data, uint32_t len);
 /* The chosen value's hash at slot, 0 if none is chosen (yet). */

@@ -10,6 +10,7 @@
 #ifndef FAULTLINE_PAXOS_MSG_H
 #define FAULTLINE_PAXOS_MSG_H
 
+#include "faultline/cons_types.h"
 #include "faultline/types.h"
 
 #define FL_PAXOS_BALLOT_ID_BITS 16
@@ -38,12 +39,7 @@ typedef enum fl_paxos_entry_type {
 
 /* One slot of an acceptor's log: the value it accepted there and the ballot it accepted it
  * at (0 and EMPTY: nothing accepted). */
-typedef struct fl_paxos_entry {
-    fl_term ballot;
-    uint8_t type; /* fl_paxos_entry_type */
-    uint32_t len;
-    const uint8_t *data;
-} fl_paxos_entry;
+typedef fl_cons_entry fl_paxos_entry; /* ballot, type, len, data (cons_types.h) */
 
 typedef enum fl_paxos_msg_type {
     FL_PAXOS_MSG_PREPARE = 1,       /* phase 1a: promise ballot, send me your slots from from */

@@ -13,7 +13,13 @@
  * FL_PEER_ACCEPTED_MAX accepted connections; one that has not sent its hello within
  * FL_PEER_HELLO_WAIT_NS is closed, and a new accepted hello from node X closes any older
  * connection from X (a restarted peer's half-open one). A lost connection is retried with
- * exponential backoff (50 ms doubling to 1 s); frames queued on it are dropped. */
+ * exponential backoff (50 ms doubling to 1 s); frames queued on it are dropped.
+ *
+ * TLS (fl_peers_config.tls): every connection is mutual TLS with the cluster CA, and names
+ * are checked both ways (tls.h's rule): the connecting side goes on only if the acceptor's
+ * certificate names the node it dialled; the acceptor takes a hello from node X only over a
+ * connection whose certificate names X. The hello and every frame travel inside TLS. A failed
+ * handshake or check is logged with its reason and the connection closed. */
 #ifndef FAULTLINE_PEER_H
 #define FAULTLINE_PEER_H
 
@@ -21,6 +27,7 @@
 #include "faultline/loop.h"
 #include "faultline/net.h"
 #include "faultline/raft.h"
+#include "faultline/stream.h"
 
 #define FL_PEER_FRAME_BYTES_MAX ((size_t)(64u << 20) + 4096)
 #define FL_PEER_ACCEPTED_MAX    64
@@ -34,19 +41,24 @@ typedef void (*fl_peer_frame_fn)(void *arg, fl_node_id from, uint8_t type, const
 typedef struct fl_peer_out {
     fl_node_id id;
     fl_addr addr;
-    int fd; /* -1 when not connected */
+    int fd;       /* -1 when not connected */
+    fl_stream st; /* owns fd */
     bool connected;
+    bool verified;    /* TLS handshake and name check done (plain: once connected) */
+    fl_time_ns up_ns; /* when it was verified */
     fl_loop_watch w;
     fl_buf out;
     size_t out_off;
     fl_time_ns backoff_ns;
     fl_loop_timer_id retry_timer;
     uint64_t dropped;
+    uint64_t bytes_sent, bytes_received; /* received: on accepted connections from id */
     struct fl_peers *ps;
 } fl_peer_out;
 
 typedef struct fl_peer_in {
     int fd;
+    fl_stream st; /* owns fd */
     fl_loop_watch w;
     fl_buf in;
     fl_node_id from; /* 0 until the hello was accepted */
@@ -65,6 +77,11 @@ typedef struct fl_peers_config {
     /* Required: the transport cannot go on (a timer it needs did not start: a peer would
      * never be reconnected). Called with the frame callback's arg; the owner stops. */
     void (*fatal)(void *arg, int code, const char *what);
+    /* Where to listen for peers when it is not this node's own entry of addrs (listen_set):
+     * a fault proxy (faultline nemesis) advertises addrs[self] and forwards here. */
+    bool listen_set;
+    fl_addr listen;
+    const fl_tls *tls; /* mutual TLS on every connection; NULL = plaintext */
 } fl_peers_config;
 
 typedef struct fl_peers {
@@ -93,6 +110,16 @@ int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, s
 /* Writes queued frames now, as far as the sockets take them (the rest waits for the loop).
  * Called before a blocking fdatasync so that peers work in parallel with it. */
 void fl_peers_flush(fl_peers *ps);
+/* What metrics show of the link to one node. */
+typedef struct fl_peer_stats {
+    bool connected;      /* the outgoing connection is up (TLS: handshake and name check done) */
+    size_t queue_bytes;  /* queued, not yet written */
+    uint64_t dropped;    /* frames dropped (not connected, queue full) */
+    uint64_t bytes_sent; /* written to the outgoing connection */
+    uint64_t bytes_received;
+} fl_peer_stats;
+/* Fills *out for node id; returns false (and zeroes *out) if id is not a peer. */
+bool fl_peers_stats(const fl_peers *ps, fl_node_id id, fl_peer_stats *out);
 void fl_peers_close(fl_peers *ps);
 
 #endif

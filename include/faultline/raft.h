@@ -137,6 +137,10 @@ typedef enum fl_raft_mutant {
      * those numbers out again, and the next replay skips what was written since, synced or
      * not (a vote or acknowledged entries forgotten) */
     FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED = 1u << 15,
+    /* a leader without check-quorum steps down for a vote request of a higher term even
+     * while its heartbeats reach a quorum (thesis 4.2.3: it ignores it); with pre-vote off a
+     * removed server's campaigns depose leader after leader, a liveness bug */
+    FL_RAFT_MUTANT_LEADER_IGNORES_LEASE = 1u << 16,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */
@@ -192,14 +196,7 @@ int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size)
 /* What survived on disk, handed to fl_raft_init. Copied; the caller keeps ownership. With a
  * snapshot, the environment restores its state machine from it before the first step, and
  * the core starts with commit = applied = snapshot->index. */
-typedef struct fl_raft_durable {
-    fl_term term;
-    fl_node_id vote;
-    fl_index first_index; /* index of entries[0]: 1 without a snapshot, else snapshot index + 1 */
-    size_t n_entries;
-    const fl_raft_entry *entries;
-    const fl_raft_snapshot_meta *snapshot; /* NULL (or index 0): none */
-} fl_raft_durable;
+typedef fl_cons_durable fl_raft_durable; /* term, vote, first_index, entries, snapshot */
 
 typedef enum fl_raft_event_type {
     FL_RAFT_EV_TICK = 1,      /* time passed; the core checks its deadlines */
@@ -248,65 +245,18 @@ typedef struct fl_raft_event {
  * within an election timeout (a lost message). A follower that knows no leader, or has not
  * heard from it for an election timeout, refuses READ with FL_ENOTLEADER; with FL_RAFT_READS_MAX
  * reads waiting, a READ is refused with FL_EBUSY. Every READ accepted is reported exactly once. */
-typedef struct fl_raft_read {
-    uint64_t ctx;
-    fl_index index; /* the commit index it was registered at */
-    bool ok;
-} fl_raft_read;
+typedef fl_cons_read fl_raft_read; /* ctx, index (the commit index it was registered at), ok */
 
-typedef struct fl_raft_update {
-    /* Persist request (seq == 0: nothing). The durable log must become: the durable entries
-     * with index < first_index, followed by entries[0..n_entries). Hard state (term, vote) is
-     * included when hard_state is true. */
-    struct {
-        uint64_t seq;
-        bool hard_state;
-        fl_term term;
-        fl_node_id vote;
-        fl_index first_index;
-        size_t n_entries;
-        const fl_raft_entry *entries;
-        /* The staged snapshot (complete, checksum verified) becomes the node's snapshot,
-         * with this metadata: store it durably as part of this request. The durable log is
-         * then the entries with index in (install.index, first_index) followed by entries. */
-        bool install;
-        fl_raft_snapshot_meta install_meta;
-    } persist;
-    /* InstallSnapshot at a follower: stage len bytes at offset of the snapshot (index, term);
-     * offset 0 discards whatever was staged before. data points into the received message.
-     * len == 0 and index == 0: no chunk. */
-    struct {
-        fl_index index;
-        fl_term term;
-        uint64_t offset;
-        uint32_t len;
-        const uint8_t *data;
-    } snapshot_chunk;
-    /* Nonzero: replace the state machine by the node's snapshot (of this index) before
-     * applying entries. */
-    fl_index restore_index;
-    /* Messages to send, each to msgs[i].to. */
-    size_t n_msgs;
-    const fl_raft_msg *msgs;
-    /* Committed entries to apply now, in order: indexes apply_first .. apply_first + n - 1. */
-    fl_index apply_first;
-    size_t n_apply;
-    const fl_raft_entry *apply;
-    /* Reads decided in this step; serve them after applying this update's entries. */
-    size_t n_reads;
-    const fl_raft_read *reads;
-    /* The result of a PROPOSE event: where the entry went. */
-    fl_index proposed_index;
-    fl_term proposed_term;
-    /* State after the step, for observers. */
-    fl_raft_role role;
-    fl_term term;
-    fl_node_id leader;
-    fl_index commit;
-    bool role_changed;
-    /* When the core wants the next TICK (local time); FL_TIME_NEVER if it does not. */
-    fl_time_ns deadline_ns;
-} fl_raft_update;
+/* A step's update (cons_types.h): persist request, snapshot chunk and restore, messages
+ * (fl_raft_msg: fl_raft_msgs_of), committed entries to apply, decided reads, where a
+ * PROPOSE went (index and term), and role (fl_raft_role), term, leader, commit, role_changed
+ * and the next deadline. */
+typedef fl_cons_update fl_raft_update;
+
+static inline const fl_raft_msg *fl_raft_msgs_of(const fl_raft_update *up)
+{
+    return (const fl_raft_msg *)up->msgs;
+}
 
 /* Per-follower replication progress, kept by a leader (and reset on election). */
 typedef enum fl_raft_progress_state {
@@ -510,6 +460,17 @@ static inline fl_index fl_raft_applied_of(const fl_raft *r)
 static inline fl_node_id fl_raft_transfer_of(const fl_raft *r)
 {
     return r->transfer_to;
+}
+/* When this node last heard from its current leader (its own clock; 0: never). */
+static inline fl_time_ns fl_raft_leader_contact_of(const fl_raft *r)
+{
+    return r->leader_contact;
+}
+/* The current term and vote are durable: false between a new term or vote and its sync (the
+ * window in which a crash makes the node forget a promise). */
+static inline bool fl_raft_hard_state_synced(const fl_raft *r)
+{
+    return r->durable_term == r->term && r->durable_vote == r->vote;
 }
 fl_index fl_raft_last_index(const fl_raft *r);
 fl_index fl_raft_first_index(const fl_raft *r);

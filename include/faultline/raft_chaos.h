@@ -55,7 +55,8 @@ typedef struct fl_chaos_result {
     uint64_t removed_stepdowns;                 /* leaders that left after C(new) committed */
     uint64_t joint_elections;                   /* leaders elected while joint */
     uint64_t snapshots_taken, snapshot_chunks_sent, snapshots_installed, snapshot_restores;
-    char trace_tail[4096]; /* the last events before a violation */
+    /* the trace tail (sim.h) at a violation or when not live: the last events, each node's state */
+    char trace_tail[FL_SIM_TRACE_TAIL_MAX(FL_RAFT_NODES_MAX)];
 } fl_chaos_result;
 
 /* Defaults: 3 nodes, 10 s of faults, 5 s liveness bound, a nemesis action every 400 ms on

@@ -6,6 +6,7 @@
 #ifndef FAULTLINE_RAFT_MSG_H
 #define FAULTLINE_RAFT_MSG_H
 
+#include "faultline/cons_types.h"
 #include "faultline/raft_conf.h"
 #include "faultline/types.h"
 
@@ -15,12 +16,9 @@ typedef enum fl_raft_entry_type {
     FL_RAFT_ENTRY_CONFIG = 3, /* a membership configuration (reserved for joint consensus) */
 } fl_raft_entry_type;
 
-typedef struct fl_raft_entry {
-    fl_term term;
-    uint8_t type; /* fl_raft_entry_type */
-    uint32_t len;
-    const uint8_t *data;
-} fl_raft_entry;
+/* An entry: term, type (fl_raft_entry_type), len, data (cons_types.h: the type both cores
+ * share with the host and the store). */
+typedef fl_cons_entry fl_raft_entry;
 
 typedef enum fl_raft_msg_type {
     FL_RAFT_MSG_VOTE = 1, /* RequestVote */
@@ -66,15 +64,11 @@ typedef struct fl_raft_append_resp {
     uint64_t ctx;
 } fl_raft_append_resp;
 
-/* A snapshot's identity and metadata: the state machine after applying entries 1..index. The
- * bytes themselves stay with the environment (raft.h, FL_RAFT_EV_SNAPSHOT). */
-typedef struct fl_raft_snapshot_meta {
-    fl_index index;    /* last included index; 0: no snapshot */
-    fl_term term;      /* term of that entry */
-    fl_raft_conf conf; /* the configuration as of index */
-    uint64_t size;     /* bytes of state-machine data */
-    uint32_t crc;      /* CRC32C of those bytes */
-} fl_raft_snapshot_meta;
+/* A snapshot's identity and metadata: the state machine after applying entries 1..index
+ * (index; 0: no snapshot), the term of that entry, the configuration as of index, size and
+ * CRC32C of its bytes (cons_types.h). The bytes themselves stay with the environment (raft.h,
+ * FL_RAFT_EV_SNAPSHOT). */
+typedef fl_cons_snapshot_meta fl_raft_snapshot_meta;
 
 /* InstallSnapshot (Raft paper figure 13), one chunk: bytes [offset, offset + len) of the
  * snapshot meta describes. done is true on the last chunk (offset + len == meta.size). In a

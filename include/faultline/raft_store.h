@@ -1,10 +1,13 @@
-/* raft_store.h: a Raft node's durable state (hard state and log) kept in a WAL (wal.h).
+/* raft_store.h: a consensus node's durable state (hard state and log) kept in a WAL (wal.h):
+ * a Raft node's (term, vote, entries) or a Paxos node's (promised ballot, accepted slots with
+ * their ballots, EMPTY gaps). Named for Raft, its first user; a store belongs to one protocol
+ * (fl_raft_store_opts.protocol) and refuses a directory the other one wrote.
  *
- * Every persist request of an fl_raft_update becomes one WAL record that says "cut the log
- * after first_index - 1, append these entries, and (if flagged) set term and vote", so
- * entries, hard state and truncation are one atomic record. Opening replays every record in
- * order into the recovered state handed to fl_raft_init. The record format is specified in
- * src/storage/raft_store.c.
+ * Every persist request (cons_types.h) becomes one WAL record that says "cut the log after
+ * first_index - 1, append these entries, and (if flagged) set the hard state", so entries,
+ * hard state and truncation are one atomic record. Opening replays every record in order into
+ * the recovered state handed to the core. The record format is specified in
+ * src/wire/raft_record.c, the snapshot file's in src/storage/raft_store.c.
  *
  * Durability: fl_raft_store_append only buffers; after fl_raft_store_sync returns 0, every
  * appended request is durable and may be reported with FL_RAFT_EV_PERSISTED. A failed sync
@@ -30,7 +33,7 @@
 
 #include "faultline/errmsg.h"
 #include "faultline/fs.h"
-#include "faultline/raft.h"
+#include "faultline/cons_types.h"
 #include "faultline/wal.h"
 
 /* The largest snapshot file read back (and so the largest snapshot a host stages). */
@@ -39,22 +42,24 @@
 typedef struct fl_raft_store_opts {
     const fl_wal_faults *faults; /* the WAL's test hooks, or NULL */
     uint64_t segment_size_max;   /* 0: the WAL's default */
-    uint32_t mutants;            /* fl_raft_mutant bits; the store's own: SNAPSHOT_SEQ_UNSYNCED */
+    uint32_t mutants; /* Raft: fl_raft_mutant bits; the store's own: SNAPSHOT_SEQ_UNSYNCED */
+    fl_cons_protocol protocol; /* which core's records it writes and accepts (Raft: 0) */
 } fl_raft_store_opts;
 
 typedef struct fl_raft_store {
     fl_fs *fs;
     struct fl_fs_posix *own_fs; /* opened by fl_raft_store_open (a path) */
     uint32_t mutants;
+    fl_cons_protocol protocol;
     fl_wal wal;
     fl_buf scratch;
     /* recovered at open; owned until fl_raft_store_release */
-    fl_term term;
+    fl_term term; /* Raft: term; Paxos: the promised ballot */
     fl_node_id vote;
-    fl_raft_entry *entries;
+    fl_cons_entry *entries;
     size_t count, cap;
     fl_index first;             /* index of entries[0]: 1, or the snapshot's index + 1 */
-    fl_raft_snapshot_meta snap; /* the snapshot file's (index 0: none) */
+    fl_cons_snapshot_meta snap; /* the snapshot file's (index 0: none) */
     fl_buf snap_data;           /* its state-machine bytes */
     uint64_t records_replayed;
     uint64_t issued_seq;       /* WAL seq the next appended request gets (staged ones count) */
@@ -80,14 +85,14 @@ int fl_raft_store_open_sized(fl_raft_store *s, const char *dir, const fl_wal_fau
  * running background sync finishes). Synchronous: one file write and fsync. Returns 0 or
  * FL_EIO / FL_ENOMEM with the reason in m (the node must stop: like a failed WAL sync). */
 int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
-                                const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
-                                const fl_raft_entry *entries, fl_errmsg *m);
+                                const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
+                                const fl_cons_entry *entries, fl_errmsg *m);
 /* The recovered state, pointing into s (valid until fl_raft_store_release or close). */
-void fl_raft_store_durable(const fl_raft_store *s, fl_raft_durable *d);
-/* Frees the recovered state, snapshot bytes included (fl_raft_init copies what it needs). */
+void fl_raft_store_durable(const fl_raft_store *s, fl_cons_durable *d);
+/* Frees the recovered state, snapshot bytes included (the core's init copies what it needs). */
 void fl_raft_store_release(fl_raft_store *s);
-/* Buffers up's persist request (up->persist.seq must be != 0). Returns 0 or a WAL error. */
-int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up);
+/* Buffers persist request p (p->seq must be != 0). Returns 0 or a WAL error. */
+int fl_raft_store_append(fl_raft_store *s, const fl_cons_persist *p);
 /* Makes everything appended durable, on the calling thread (no background sync may be
  * running). Returns 0 or the sticky error (reason in m). */
 int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m);
@@ -101,5 +106,16 @@ int fl_raft_store_sync_fd(const fl_raft_store *s);
  * reason in m) and appends the records staged meanwhile to the WAL. */
 int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m);
 void fl_raft_store_close(fl_raft_store *s);
+
+/* What metrics show of the store (metrics.h). */
+typedef struct fl_raft_store_stats {
+    uint64_t wal_bytes;        /* written to WAL segments since open */
+    uint64_t wal_fsyncs;       /* fdatasync calls on segments since open */
+    uint64_t wal_segments;     /* segment files now */
+    uint64_t segments_deleted; /* segment files removed behind snapshots */
+} fl_raft_store_stats;
+/* Fills *out. Only while no background sync runs (the WAL is the worker's then): returns
+ * false and leaves *out alone during one. */
+bool fl_raft_store_stats_get(const fl_raft_store *s, fl_raft_store_stats *out);
 
 #endif

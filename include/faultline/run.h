@@ -1,5 +1,6 @@
-/* run.h: one simulated run of the replicated key-value store: a Raft cluster whose nodes
- * apply committed commands to kv/, driven by simulated clients (a workload), under a named
+/* run.h: one simulated run of the replicated key-value store: a Raft or Multi-Paxos cluster
+ * (the protocol is one field of the configuration) whose nodes apply committed commands to
+ * kv/, driven by simulated clients (a workload), under a named
  * nemesis schedule, ending with a heal phase and a liveness check. It records everything the
  * observers need: the client history (Jepsen's invoke / ok / fail / info), every change of
  * a node's role and term, every read or write a node answered, the fault intervals, and the
@@ -22,8 +23,11 @@
 #ifndef FAULTLINE_RUN_H
 #define FAULTLINE_RUN_H
 
+#include "faultline/flp.h"
+#include "faultline/cons_types.h"
 #include "faultline/history.h"
 #include "faultline/observe.h"
+#include "faultline/raft.h"
 #include "faultline/sim.h"
 #include "faultline/timeline.h"
 
@@ -60,11 +64,26 @@ typedef enum fl_nemesis {
      * (raft_churn.c: add a learner, promote, remove a voter or the leader, replace) */
     FL_NEMESIS_CHURN,
     FL_NEMESIS_MIX_CHURN, /* mix, with churn as one more kind (mix's draws are unchanged) */
+    /* not in mix either: for up to an interval, watch for a node whose new term or vote is
+     * written but not yet synced and crash it in that window (a crash before fsync aimed at
+     * a vote); it restarts 5..100 ms later */
+    FL_NEMESIS_CRASH_UNSYNCED,
+    FL_NEMESIS_SLOW_DISK, /* one random node's fsyncs take 10..100 ms (wider crash windows) */
+    /* not in mix: the FLP adversary (flp.h) from the start until --gst (the whole run by
+     * default): no message lost, no node down, every vote that would complete a quorum held
+     * back until it can no longer help */
+    FL_NEMESIS_FLP,
+    /* not in mix: the leader and the nodes after it by id, (n - 1) / 2 in all (a minority),
+     * cut off from the rest; every client stays on the side of its home node
+     * (fl_run_home_node): the CAP scenario */
+    FL_NEMESIS_PARTITION_SIDES,
     FL_NEMESIS_COUNT
 } fl_nemesis;
 
 const char *fl_nemesis_name(fl_nemesis n);
 bool fl_nemesis_parse(const char *s, fl_nemesis *out);
+/* Whether kind n may be part of a fault plan (a single kind: not none, mix or mix-churn). */
+bool fl_nemesis_plannable(fl_nemesis n);
 /* One line per nemesis, for --help. */
 void fl_nemesis_list(FILE *out);
 
@@ -108,8 +127,16 @@ bool fl_run_workload_parse(const char *s, fl_run_workload *out);
 
 #define FL_RUN_OPEN_CLIENTS_MAX 256 /* open loop: operations in flight at most */
 #define FL_RUN_PIPELINE_MAX     64  /* --pipeline: commands in flight per connection */
+#define FL_RUN_FAULTS_MAX       24  /* kinds in a fault plan */
+
+/* One kind of a fault plan: on for interval_ns, then off as long, again and again. */
+typedef struct fl_run_fault {
+    fl_nemesis kind;        /* a single kind: not none, mix or mix-churn */
+    fl_time_ns interval_ns; /* >= 1 ms */
+} fl_run_fault;
 
 typedef struct fl_run_config {
+    fl_cons_protocol protocol; /* raft (default) or paxos */
     uint64_t seed;
     uint32_t nodes;         /* 1..16 */
     fl_time_ns duration_ns; /* clients and faults run in [0, duration) */
@@ -128,7 +155,7 @@ typedef struct fl_run_config {
     fl_time_ns op_deadline_ns;      /* the whole operation, retries included */
     fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
     fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
-    uint32_t mutants;               /* fl_raft_mutant bits */
+    uint32_t mutants;               /* the protocol's own bits: fl_raft_mutant or fl_paxos_mutant */
     uint32_t order_mutants; /* FL_KV_ORDER_MUTANT_ bits: the nodes' program order (kv_order.h) */
     uint32_t kv_mutants;    /* FL_KV_MUTANT_ bits: the replicas' kv (kv.h) */
     /* commands a client keeps outstanding on its connection: 1 (default) = one at a time,
@@ -142,12 +169,40 @@ typedef struct fl_run_config {
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */
     bool no_pre_vote;         /* Raft option: no pre-vote round before elections */
+    uint32_t q1, q2;          /* Paxos: phase-1 and phase-2 quorum sizes (0: a majority) */
+    bool unsafe_quorums;      /* Paxos: allow q1 + q2 <= nodes (to show what it breaks) */
+    bool no_backoff;          /* Paxos: preempted proposers retry at once (duels livelock) */
+    bool slow_disks;          /* every fsync takes 5-50 ms rather than 0.2-2 ms: a wider window
+                                 between a write and its sync, which a crash can lose */
     bool verbose;             /* print nemesis actions as they happen */
+    /* A fault plan (used instead of nemesis when n_faults > 0): its kinds run side by side,
+     * each on its own schedule, on the random stream of its lane. Kinds that act on the same
+     * thing share a lane and take turns (partition shapes, leader-churn and
+     * isolate-leader-skew; crashes; link quality; clocks), so faults of different lanes
+     * overlap. The intensities are the fields above (loss, dup, delay, clock offset, drift). */
+    fl_run_fault faults[FL_RUN_FAULTS_MAX];
+    uint32_t n_faults;
+    uint32_t batch_entries;   /* Raft: entries per AppendEntries at most; 0 = the core's default */
+    uint32_t inflight;        /* Raft: AppendEntries in flight per follower; 0 = the default */
+    uint32_t keys;            /* keys of the workload; 0 = its own (register 3, kv 1000) */
+    uint32_t reads_pct;       /* share of reads (50) ... */
+    uint32_t cas_pct;         /* ... and of compare-and-set (kv: append) (20); the rest writes */
+    bool crash_lose_unsynced; /* a crash loses every unsynced write (else a random prefix of
+                                 them survives) */
+    double torn;       /* the probability that the last unsynced write surviving a crash is torn */
+    fl_time_ns gst_ns; /* nemesis flp: the adversary acts in [0, gst); 0 = until the heal */
 } fl_run_config;
+
+/* The node a client process sits beside (its sticky node, and its side under
+ * partition-sides): client i (process i, i + clients + 1, ... as it starts over after an info
+ * op) is beside node i mod nodes + 1. */
+fl_node_id fl_run_home_node(const fl_run_config *c, int64_t process);
 
 /* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients (pipeline 1),
  * nemesis none, interval 2 s, a snapshot every 1000 applied entries,
- * op timeout 500 ms, deadline 3 s, liveness 5 s, network 1 ms. */
+ * op timeout 500 ms, deadline 3 s, liveness 5 s, network 1 ms, 50% reads and 20% cas, a
+ * random prefix of the unsynced writes survives a crash, the last of them torn 30% of the
+ * time. */
 void fl_run_config_default(fl_run_config *c);
 /* Returns 0, or FL_ECONFIG with the reason in why. */
 int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size);
@@ -169,9 +224,16 @@ typedef struct fl_run_result {
     char violation_reason[256];
     uint64_t violation_event;
     fl_time_ns violation_time_ns;
-    char trace_tail[4096];
+    /* the trace tail (sim.h) at a violation or when not live: the last events, each node's state */
+    char trace_tail[FL_SIM_TRACE_TAIL_MAX(FL_RAFT_NODES_MAX)];
     /* liveness after the heal */
+    bool healed; /* the run reached its heal (a safety violation stops it before) */
     fl_time_ns heal_ns;
+    /* stability after the heal: leaders deposed, from a second after the heal on, although
+     * they had led for a while, every node was up and connected and they were still voters
+     * (nothing correct deposes such a leader: a disruption); the first one described */
+    uint64_t disruptions;
+    char disruption[200];
     bool live;
     fl_time_ns recover_ns;
     /* counters */
@@ -194,15 +256,23 @@ typedef struct fl_run_result {
     uint64_t learner_reads;  /* of those, by a learner of its configuration in force */
     uint64_t trace_hash;
     fl_time_ns end_ns;
-    bool history_oom;          /* the history could not record everything (out of memory) */
-    uint64_t arrivals_dropped; /* open loop: arrivals that found every client busy */
+    bool history_oom;               /* the history could not record everything (out of memory) */
+    uint64_t arrivals_dropped;      /* open loop: arrivals that found every client busy */
+    fl_time_ns election_timeout_ns; /* Raft's base election timeout (timeouts: [base, 2 base)) */
+    /* nemesis flp: what the adversary did (gst_ns: when its power ended) */
+    bool flp;
+    fl_flp_stats flp_stats;
+    const char *flp_oracle; /* the protocol's oracle ("raft"; static text) */
+    const char *flp_holds;  /* what it held back (static text) */
+    /* nemesis partition-sides: the minority side of the last such partition (bit id) */
+    uint32_t minority_side;
 } fl_run_result;
 
 /* Planted bugs besides Raft's (fl_raft_mutant): the nodes' program order (kv_order.h:
  * "read-ahead") and the replicas' kv (kv.h: "kv-pick-by-layout", "kv-snapshot-layout",
  * "kv-keep-empty"), by name (docs/mutants.md). */
 size_t fl_run_mutant_list(const char *const **names);
-/* Switches on the mutant called name (Raft's or one of the list); false if unknown. */
+/* Switches on the mutant called name (one of the list); false if unknown. */
 bool fl_run_mutant_set(fl_run_config *c, const char *name);
 /* Whether c carries the mutant called name (one of the list). */
 bool fl_run_mutant_has(const fl_run_config *c, const char *name);

@@ -11,9 +11,11 @@
 #ifndef FAULTLINE_SERVER_H
 #define FAULTLINE_SERVER_H
 
+#include "faultline/cons_types.h"
 #include "faultline/errmsg.h"
 #include "faultline/net.h"
 #include "faultline/raft.h"
+#include "faultline/tls.h"
 
 #define FL_SERVER_PASS_MAX 128
 
@@ -27,6 +29,7 @@ typedef enum fl_server_read_mode {
 } fl_server_read_mode;
 
 typedef struct fl_server_config {
+    fl_cons_protocol protocol; /* the consensus core: raft (default) or paxos */
     fl_node_id id;
     uint32_t n; /* cluster members, self included */
     fl_node_id ids[FL_RAFT_NODES_MAX];
@@ -50,6 +53,21 @@ typedef struct fl_server_config {
     bool fault_reorder_reads;        /* test hook: reads overtake their connection's writes */
     fl_server_read_mode read_mode;   /* how GET is served, default FL_SERVER_READ_INDEX */
     uint32_t max_drift_ppm;          /* FL_SERVER_READ_LEASE: declared clock drift bound */
+    /* Listen for peers here instead of at this node's --cluster entry (peer_listen_set), so a
+     * fault proxy can sit at the advertised address (faultline nemesis). */
+    bool peer_listen_set;
+    fl_addr peer_listen;
+    uint32_t mutants;     /* test hook: planted Raft bugs (raft.h fl_raft_mutant); 0 = none */
+    bool no_check_quorum; /* Raft option: a leader cut off from a quorum keeps leading */
+    /* TLS (tls_on; tls.h): the client port serves TLS with tls.cert (clients must present a
+     * certificate of tls.ca with tls_client_auth); the peer port is mutual TLS: a peer is
+     * accepted only with a certificate of tls.ca named for the node id it claims. */
+    bool tls_on;
+    bool tls_client_auth;
+    fl_tls_config tls;
+    /* /metrics in the Prometheus text format, served over HTTP here (metrics_on) */
+    bool metrics_on;
+    fl_addr metrics;
 } fl_server_config;
 
 /* Defaults for everything but id, members, listen and data_dir. */

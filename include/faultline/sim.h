@@ -275,6 +275,19 @@ uint64_t fl_sim_disk_untrusted(const fl_sim *sim, fl_node_id id);
 /* A random stream for drivers (workloads, nemesis), independent of the others. */
 fl_rng *fl_sim_driver_rng(fl_sim *sim);
 
+/* ---- Delivery gate (adversarial scheduling: flp.h) --------------------------------------- */
+
+/* Asked about every message at the moment it would be delivered (its link is up and its
+ * receiver is not down); returns 0 (or a time not after now) to deliver it now, or a later
+ * virtual time at which to ask again: the message stays in flight meanwhile, neither dropped
+ * nor copied (FL_TIME_NEVER is a programmer error: a gate delays, it never drops). A message
+ * it let through to a paused node is asked about again when the node resumes. The gate may
+ * read node states (fl_sim_node) but must not change the simulation. */
+typedef fl_time_ns (*fl_sim_gate_fn)(void *arg, const fl_sim *sim, fl_node_id from, fl_node_id to,
+                                     const uint8_t *msg, size_t len);
+/* Installs the gate (fn NULL removes it: a message held back goes at its next look). */
+void fl_sim_set_gate(fl_sim *sim, fl_sim_gate_fn fn, void *arg);
+
 /* ---- Connectivity matrices and partition builders (pure functions) ------------------------ */
 
 /* can[from-1] bit (to-1) set: messages from -> to pass. A node always reaches itself. The
@@ -339,7 +352,10 @@ typedef struct fl_sim_stats {
     uint64_t msgs_dropped_down;      /* receiver down at arrival */
     uint64_t msgs_dropped_full;      /* event queue full */
     uint64_t msgs_duplicated;
-    uint64_t msgs_reordered; /* got an extra delay */
+    uint64_t msgs_reordered;     /* got an extra delay */
+    uint64_t msgs_held;          /* held back by the delivery gate at least once */
+    uint64_t msgs_holding;       /* of them, held back now (neither delivered nor dropped yet) */
+    fl_time_ns msg_delay_max_ns; /* the longest time from send to delivery of any message */
     uint64_t bytes_sent;
     uint64_t bytes_delivered;
     fl_sim_node_stats node[FL_SIM_NODES_MAX]; /* index id-1, ids 1..FL_SIM_NODES_MAX */
@@ -355,8 +371,20 @@ void fl_sim_stats_json(const fl_sim *sim, struct fl_json *j);
 /* Every processed event folded into one 64-bit hash (kind, time, node, peer, message bytes):
  * two runs of one seed compare equal exactly when their event sequences are identical. */
 uint64_t fl_sim_trace_hash(const fl_sim *sim);
-/* Appends the last (up to 64) events as readable lines to out. */
+/* The trace tail: a header line, the last FL_SIM_TRACE_EVENTS traced entries (events, and
+ * what happened between them: drops, driver actions, numbered "#N.1", "#N.2" after event N),
+ * then one line per node with its state ("nodes now"). Every line is shorter than
+ * FL_SIM_TRACE_LINE_MAX, so the whole tail of a sim of n nodes fits in
+ * FL_SIM_TRACE_TAIL_MAX(n) bytes. */
+#define FL_SIM_TRACE_EVENTS   64
+#define FL_SIM_TRACE_LINE_MAX 320
+#define FL_SIM_TRACE_TAIL_MAX(nodes)                                                               \
+    (2 * FL_SIM_TRACE_LINE_MAX + (FL_SIM_TRACE_EVENTS + (nodes)) * FL_SIM_TRACE_LINE_MAX)
+/* Appends the trace tail to out. */
 void fl_sim_trace_tail(const fl_sim *sim, fl_buf *out);
+/* The trace tail as a C string in out (out_size >= FL_SIM_TRACE_TAIL_MAX(nodes) holds it
+ * whole; a smaller buffer gets whole lines and a last one saying how many were left out). */
+void fl_sim_trace_tail_text(const fl_sim *sim, char *out, size_t out_size);
 /* Installs an FL_ASSERT hook that prints the seed, time and trace tail of this sim to stderr.
  * fl_sim_step installs it automatically; fl_sim_destroy removes it. */
 void fl_sim_install_assert_hook(fl_sim *sim);

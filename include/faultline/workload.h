@@ -8,6 +8,7 @@
 #ifndef FAULTLINE_WORKLOAD_H
 #define FAULTLINE_WORKLOAD_H
 
+#include "faultline/history.h"
 #include "faultline/kv.h"
 #include "faultline/rng.h"
 #include "faultline/types.h"
@@ -143,5 +144,15 @@ void fl_workload_side_close(fl_workload_side *s);
  * (ZADD with its flags, ZREM, ZPOP, ZRANGE, ZRANGEBYSCORE, ZSCORE, ZRANK, ZCARD). No session
  * (the caller sets client_id and seq). Deterministic in rng; allocates only its buffers. */
 void fl_workload_side_next(fl_workload_side *s, fl_rng *rng, fl_kv_cmd *cmd);
+/* ---- recording ops in a history (the simulator's clients and faultline nemesis's) ---- */
+
+/* The history's f for an op of kind k: register workloads record read/write, kv ones
+ * get/put (cas, append, delete, incr are named alike). */
+fl_op_f fl_workload_history_f(fl_kv_op k, bool registers);
+/* A value as the history holds it: in register workloads a decimal number (at most 18
+ * digits) is an integer, anything else an interned string. *oom is set if interning failed
+ * (the value is then nil). */
+fl_value fl_workload_history_value(fl_history *h, const uint8_t *p, size_t len, bool registers,
+                                   bool *oom);
 
 #endif

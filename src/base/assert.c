@@ -13,7 +13,7 @@ void fl_assert_set_hook(fl_assert_hook_fn fn, void *arg)
     hook_arg = arg;
 }
 
-void fl__assert_fail(const char *file, int line, const char *expr)
+void fl_assert_fail(const char *file, int line, const char *expr)
 {
     fprintf(stderr, "%s:%d: assertion failed: %s\n", file, line, expr);
     if (hook_fn) {

@@ -213,6 +213,31 @@ int fl_paxos_checker_node_start(fl_paxos_checker *ch, fl_node_id id, const fl_pa
     return 0;
 }
 
+int fl_paxos_checker_durable(const fl_paxos_checker *ch, fl_node_id id, const fl_paxos *p,
+                             fl_buf *why)
+{
+    if (id < 1 || id > ch->n_nodes)
+        return FL_EINVAL;
+    fl_index snap = fl_paxos_snapshot_of(p)->index;
+    for (size_t k = 0; k < ch->table_cap; k++) { /* O(table): once per restart */
+        const struct fl_paxos_check_slot *t = &ch->table[k];
+        if (!t->slot || !(t->holders >> (id - 1) & 1u) || t->slot <= snap)
+            continue;
+        const fl_paxos_entry *e = fl_paxos_entry_at(p, t->slot);
+        if (e && e->type != FL_PAXOS_ENTRY_EMPTY && e->ballot >= t->ballot)
+            continue;
+        fl_buf_printf(why,
+                      "durability: node %u restarted without slot %llu accepted at ballot "
+                      "%llu.%u, which it had reported durable (log %llu..%llu, snapshot %llu)",
+                      id, (unsigned long long)t->slot,
+                      (unsigned long long)fl_paxos_ballot_round(t->ballot),
+                      fl_paxos_ballot_owner(t->ballot), (unsigned long long)fl_paxos_first_index(p),
+                      (unsigned long long)fl_paxos_last_index(p), (unsigned long long)snap);
+        return FL_ECORRUPT;
+    }
+    return 0;
+}
+
 static int record_persist(fl_paxos_check_node *n, const fl_paxos_update *up)
 {
     for (size_t i = 0; i < up->persist.n_entries; i++) {
@@ -342,7 +367,7 @@ static int check_promises(fl_paxos_check_node *n, fl_node_id id, const fl_paxos 
     }
     n->promised = fl_paxos_promised_of(p);
     for (size_t i = 0; i < up->n_msgs; i++) {
-        const fl_paxos_msg *m = &up->msgs[i];
+        const fl_paxos_msg *m = &fl_paxos_msgs_of(up)[i];
         bool ok = (m->type == FL_PAXOS_MSG_PROMISE && m->u.promise.ok) ||
                   (m->type == FL_PAXOS_MSG_ACCEPTED && m->u.accepted.ok);
         if (ok && m->ballot > n->announced)

@@ -32,8 +32,10 @@ int fl_cmd_cluster(int argc, char **argv);
 int fl_cmd_bench(int argc, char **argv);
 int fl_cmd_mutants(int argc, char **argv);
 int fl_cmd_report(int argc, char **argv);
+int fl_cmd_certs(int argc, char **argv);
 /* Writes DIR/report.html (or file) from DIR's files (report.h); prints its path unless quiet.
  * Returns 0 or -1 (message printed). */
 int fl_cli_write_report(const char *dir, const char *file, bool quiet);
+int fl_cmd_nemesis(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@
 #include "faultline/loop.h"
 #include "faultline/net.h"
 #include "faultline/rng.h"
+#include "faultline/stream.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +44,7 @@ typedef struct bconn {
     bench *b;
     int idx;
     int fd;
+    fl_stream st; /* owns fd: plain, or TLS with --tls */
     bool connected;
     fl_loop_watch w;
     fl_buf in, out;
@@ -62,6 +64,9 @@ struct bench {
     fl_time_ns duration, start, end;
     const char *history_path;
     const char *password;
+    bool tls_on;
+    fl_tls_config tls_cfg;
+    fl_tls tls;
     bconn *c;
     fl_rng rng;
     fl_hist lat;
@@ -185,7 +190,7 @@ static void conn_broken(bconn *c)
     }
     if (c->fd >= 0) {
         fl_loop_watch_stop(&b->loop, &c->w);
-        close(c->fd);
+        fl_stream_close(&c->st);
     }
     c->fd = -1;
     c->connected = false;
@@ -261,17 +266,32 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
             return;
         }
         c->connected = true;
-        if (c->b->password) {
+        if (c->b->password && !c->auth_pending) {
             fl_buf_printf(&c->out, "*2\r\n$4\r\nAUTH\r\n$%zu\r\n%s\r\n", strlen(c->b->password),
                           c->b->password);
             c->auth_pending = true;
         }
         fill(c);
     }
+    if (!fl_stream_ready(&c->st)) {
+        fl_errmsg m;
+        if (fl_stream_handshake(&c->st, &m)) {
+            static bool told; /* once: every connection would say the same */
+            if (!told)
+                fprintf(stderr, "faultline bench: %s\n", m.text);
+            told = true;
+            conn_broken(c);
+            return;
+        }
+        if (!fl_stream_ready(&c->st)) {
+            fl_loop_watch_modify(&c->b->loop, &c->w, fl_stream_interest(&c->st, FL_LOOP_READ));
+            return;
+        }
+    }
     if (ev & (FL_LOOP_READ | FL_LOOP_ERROR)) {
         uint8_t *p = fl_buf_extend(&c->in, 65536);
         size_t got = 0;
-        int rc = p ? fl_net_read(c->fd, p, 65536, &got, NULL) : FL_ENOMEM;
+        int rc = p ? fl_stream_read(&c->st, p, 65536, &got, NULL) : FL_ENOMEM;
         if (p)
             c->in.len -= 65536 - got;
         if (rc || !on_replies(c)) {
@@ -281,7 +301,8 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     }
     while (c->out_off < c->out.len) {
         size_t put = 0;
-        if (fl_net_write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, &put, NULL)) {
+        if (fl_stream_write(&c->st, c->out.data + c->out_off, c->out.len - c->out_off, &put,
+                            NULL)) {
             conn_broken(c);
             return;
         }
@@ -293,7 +314,9 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         fl_buf_reset(&c->out);
         c->out_off = 0;
     }
-    fl_loop_watch_modify(&c->b->loop, &c->w, FL_LOOP_READ | (c->out.len ? FL_LOOP_WRITE : 0));
+    fl_loop_watch_modify(
+        &c->b->loop, &c->w,
+        fl_stream_interest(&c->st, FL_LOOP_READ | (c->out.len ? FL_LOOP_WRITE : 0)));
 }
 
 static void conn_open(bconn *c)
@@ -301,10 +324,17 @@ static void conn_open(bconn *c)
     bench *b = c->b;
     if (b->stopping)
         return;
-    if (fl_net_connect(&b->addrs[c->idx % b->n_addrs], &c->fd, NULL) ||
+    int rc = fl_net_connect(&b->addrs[c->idx % b->n_addrs], &c->fd, NULL);
+    if (rc == 0 && b->tls_on)
+        rc = fl_stream_tls(&c->st, c->fd, &b->tls, b->tls_cfg.ca[0] ? FL_STREAM_VERIFY : 0, NULL);
+    else if (rc == 0)
+        fl_stream_plain(&c->st, c->fd);
+    if (rc) /* fl_stream_tls closed the fd */
+        c->fd = -1;
+    if (rc ||
         fl_loop_watch_start(&b->loop, &c->w, c->fd, FL_LOOP_READ | FL_LOOP_WRITE, conn_io, c)) {
         if (c->fd >= 0)
-            close(c->fd);
+            fl_stream_close(&c->st);
         c->fd = -1;
         fl_loop_timer_start(&b->loop, 100 * FL_NS_PER_MS, reopen_cb, c, NULL);
     }
@@ -338,11 +368,14 @@ static void bench_usage(FILE *f)
     fprintf(f,
             "usage: faultline bench --addr HOST:PORT[,HOST:PORT...] [--connections N]\n"
             "                       [--duration 10s] [--pipeline P] [--keys K]\n"
-            "                       [--read-ratio R] [--history FILE] [--seed S] [--password P]\n\n"
+            "                       [--read-ratio R] [--history FILE] [--seed S] [--password P]\n"
+            "                       [--tls [--tls-ca F] [--tls-cert F --tls-key F]]\n\n"
             "Closed-loop GET/SET load over RESP: N connections (default 50) spread over the\n"
             "addresses, P requests in flight on each (default 1), K fresh keys (default\n"
             "100), a fraction R of reads (default 0.5). Prints ops/s and latency percentiles;\n"
-            "--history writes a JSON-lines history for `faultline check` (register model).\n");
+            "--history writes a JSON-lines history for `faultline check` (register model).\n"
+            "--tls: TLS to the nodes; --tls-ca verifies their certificates against that CA;\n"
+            "--tls-cert/--tls-key present a client certificate (--tls-client-auth nodes).\n");
 }
 
 static int parse_addrs(bench *b, const char *list)
@@ -379,6 +412,12 @@ static int bench_option(bench *b, const char *k, const char *v, uint64_t *seed)
         return b->history_path = v, 0;
     if (!strcmp(k, "--password"))
         return b->password = v, 0;
+    char *dst = !strcmp(k, "--tls-ca")     ? b->tls_cfg.ca
+                : !strcmp(k, "--tls-cert") ? b->tls_cfg.cert
+                : !strcmp(k, "--tls-key")  ? b->tls_cfg.key
+                                           : NULL;
+    if (dst && strlen(v) < FL_TLS_PATH_MAX)
+        return snprintf(dst, FL_TLS_PATH_MAX, "%s", v), 0;
     return -1;
 }
 
@@ -443,6 +482,16 @@ static int run(bench *b)
     return rc;
 }
 
+static int bench_tls(bench *b)
+{
+    fl_errmsg m = {{0}};
+    if (fl_tls_init(&b->tls, &b->tls_cfg, &m)) {
+        fprintf(stderr, "faultline bench: %s\n", m.text);
+        return -1;
+    }
+    return 0;
+}
+
 int fl_cmd_bench(int argc, char **argv)
 {
     static bench b;
@@ -454,6 +503,11 @@ int fl_cmd_bench(int argc, char **argv)
             bench_usage(stdout);
             return 0;
         }
+        if (!strcmp(argv[i], "--tls")) { /* a flag */
+            b.tls_on = true;
+            i--;
+            continue;
+        }
         if (i + 1 >= argc || bench_option(&b, argv[i], argv[i + 1], &seed)) {
             fprintf(stderr, "faultline bench: bad option %s\n", argv[i]);
             bench_usage(stderr);
@@ -464,6 +518,8 @@ int fl_cmd_bench(int argc, char **argv)
         fprintf(stderr, "faultline bench: --addr is required\n");
         return FL_EXIT_USAGE;
     }
+    if (b.tls_on && bench_tls(&b))
+        return FL_EXIT_USAGE;
     fl_rng_seed(&b.rng, seed);
     fl_hist_init(&b.lat);
     fl_history_init(&b.h);
@@ -486,6 +542,7 @@ int fl_cmd_bench(int argc, char **argv)
         fprintf(stderr, "faultline bench: %s\n", fl_strerror(rc));
     }
     fl_loop_close(&b.loop);
+    fl_tls_close(&b.tls);
     fl_history_free(&b.h);
     free(b.c);
     free(b.key_ids);

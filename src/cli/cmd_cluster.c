@@ -4,6 +4,9 @@
  * exits on its own (killed, fatal error) is reported; the others keep running. */
 #include "cli/cli.h"
 
+#include "faultline/errmsg.h"
+#include "faultline/tls.h"
+
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,17 +28,23 @@ typedef struct cluster_opts {
     const char *requirepass;
     const char *log_level;
     const char *election_ms;
+    const char *tls_dir; /* --tls DIR: node<i>.crt / .key and ca.crt there (made if none) */
+    int metrics_port;    /* --metrics-port P: node i serves /metrics on 127.0.0.1:P+i */
+    const char *protocol;
 } cluster_opts;
 
 static void cluster_usage(FILE *f)
 {
     fprintf(f,
             "usage: faultline cluster --nodes N [--base-port P] [--data DIR]\n"
-            "                         [--requirepass P] [--log-level L] [--election-ms MS]\n\n"
+            "                         [--requirepass P] [--log-level L] [--election-ms MS]\n"
+            "                         [--tls DIR] [--metrics-port M] [--protocol raft|paxos]\n\n"
             "Starts N nodes (1..%d) as child processes: node i serves clients (RESP) on\n"
             "127.0.0.1:P+i and talks to its peers on 127.0.0.1:P+%d+i (P defaults to 7000),\n"
             "keeping its log in DIR/n<i> (default /tmp/faultline-cluster-<pid>). Ctrl-C stops\n"
-            "them all.\n",
+            "them all. --tls DIR: TLS on the client and peer ports with DIR's certificates\n"
+            "(`faultline certs DIR --nodes N` first, or made here when DIR has no ca.crt).\n"
+            "--metrics-port M: node i serves /metrics on 127.0.0.1:M+i.\n",
             CLUSTER_NODES_MAX, PEER_PORT_OFFSET);
 }
 
@@ -57,22 +66,28 @@ static int parse_opts(int argc, char **argv, cluster_opts *o)
             o->log_level = v;
         else if (!strcmp(k, "--election-ms"))
             o->election_ms = v;
+        else if (!strcmp(k, "--tls"))
+            o->tls_dir = v;
+        else if (!strcmp(k, "--metrics-port"))
+            o->metrics_port = atoi(v);
+        else if (!strcmp(k, "--protocol"))
+            o->protocol = v; /* the servers check it */
         else
             return -1;
     }
-    if (o->nodes < 1 || o->nodes > CLUSTER_NODES_MAX || o->base_port < 1 ||
-        o->base_port + PEER_PORT_OFFSET + o->nodes > 65535)
+    if (o->nodes < 1 || o->nodes > CLUSTER_NODES_MAX || o->base_port < 1 || o->metrics_port < 0 ||
+        o->metrics_port + o->nodes > 65535 || o->base_port + PEER_PORT_OFFSET + o->nodes > 65535)
         return -1;
     return 0;
 }
 
 static pid_t spawn(const cluster_opts *o, int id, const char *members, const sigset_t *old)
 {
-    char sid[16], listen[32], data[300];
+    char sid[16], listen[32], data[300], cert[300], key[300], ca[300], metrics[32];
     snprintf(sid, sizeof(sid), "%d", id);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", o->base_port + id);
     snprintf(data, sizeof(data), "%s/n%d", o->data, id);
-    const char *args[20] = {"faultline", "server",   "--id", sid,      "--cluster",
+    const char *args[32] = {"faultline", "server",   "--id", sid,      "--cluster",
                             members,     "--listen", listen, "--data", data};
     int n = 10;
     if (o->requirepass) {
@@ -86,6 +101,23 @@ static pid_t spawn(const cluster_opts *o, int id, const char *members, const sig
     if (o->election_ms) {
         args[n++] = "--election-ms";
         args[n++] = o->election_ms;
+    }
+    if (o->tls_dir) {
+        snprintf(cert, sizeof(cert), "%s/node%d.crt", o->tls_dir, id);
+        snprintf(key, sizeof(key), "%s/node%d.key", o->tls_dir, id);
+        snprintf(ca, sizeof(ca), "%s/ca.crt", o->tls_dir);
+        const char *tls[] = {"--tls-cert", cert, "--tls-key", key, "--tls-ca", ca};
+        for (int k = 0; k < 6; k++)
+            args[n++] = tls[k];
+    }
+    if (o->metrics_port) {
+        snprintf(metrics, sizeof(metrics), "127.0.0.1:%d", o->metrics_port + id);
+        args[n++] = "--metrics";
+        args[n++] = metrics;
+    }
+    if (o->protocol) {
+        args[n++] = "--protocol";
+        args[n++] = o->protocol;
     }
     pid_t pid = fork();
     if (pid == 0) {
@@ -121,6 +153,23 @@ static void stop_all(pid_t *pids, int n)
     }
 }
 
+/* --tls DIR without a CA in it: make one, with a certificate per node. */
+static int ensure_certs(const cluster_opts *o)
+{
+    char ca[300];
+    snprintf(ca, sizeof(ca), "%s/ca.crt", o->tls_dir);
+    if (access(ca, R_OK) == 0)
+        return 0;
+    fl_errmsg m = {{0}};
+    fl_tls_certs_config c = {.dir = o->tls_dir, .nodes = (uint32_t)o->nodes};
+    if (fl_tls_make_certs(&c, &m)) {
+        fprintf(stderr, "faultline cluster: %s\n", m.text);
+        return -1;
+    }
+    printf("certificates for %d nodes made in %s\n", o->nodes, o->tls_dir);
+    return 0;
+}
+
 int fl_cmd_cluster(int argc, char **argv)
 {
     cluster_opts o = {.base_port = 7000};
@@ -133,6 +182,8 @@ int fl_cmd_cluster(int argc, char **argv)
         cluster_usage(stderr);
         return FL_EXIT_USAGE;
     }
+    if (o.tls_dir && ensure_certs(&o))
+        return 1;
     if (mkdir(o.data, 0755) && errno != EEXIST) {
         fprintf(stderr, "faultline cluster: mkdir %s: %s\n", o.data, strerror(errno));
         return 1;

@@ -5,6 +5,7 @@
 #include "cli.h"
 #include "faultline/error.h"
 #include "faultline/gossip.h"
+#include "faultline/httpd.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@ static void usage(FILE *f)
             "                        [--key-file PATH] [--id N] [--peer ID@HOST:PORT ...]\n"
             "                        [--interval-ms T] [--timeout-ms T] [--gossip-ms T]\n"
             "                        [--fanout F] [--duration SEC] [--no-lifeguard]\n"
+            "                        [--metrics HOST:PORT]\n"
             "       faultline gossip members --addr HOST:PORT [--key-file PATH]\n\n"
             "Runs one SWIM + Lifeguard member on UDP, with push-pull over TCP on the same port.\n"
             "--join addresses are asked for their id and become seeds: the agent exchanges its\n"
@@ -34,12 +36,15 @@ static void usage(FILE *f)
             "push-pull is then authenticated (HMAC-SHA-512-256 with a time window and replay\n"
             "cache) and anything else is dropped and counted.\n"
             "Prints each membership change as it happens. SIGINT/SIGTERM or the end of\n"
-            "--duration seconds: a graceful leave, a few periods to spread it, exit 0.\n");
+            "--duration seconds: a graceful leave, a few periods to spread it, exit 0.\n"
+            "--metrics serves /metrics (Prometheus text format) over HTTP: packet counters.\n");
 }
 
 typedef struct gossip_run {
     fl_time_ns t0;
     fl_gossip *g;
+    fl_metrics reg; /* --metrics */
+    fl_httpd httpd;
     int sigfd;
     fl_loop_watch sigw;
     bool leaving;
@@ -153,6 +158,8 @@ typedef struct gossip_opts {
     fl_gossip_key key;
     double duration;
     bool have_bind;
+    bool metrics_on;
+    fl_addr metrics;
 } gossip_opts;
 
 /* One option with its value v; 0, 1 (bad: message in m) or 2 (help). */
@@ -188,6 +195,9 @@ static int parse_opt(gossip_opts *o, const char *a, const char *v, fl_errmsg *m)
         o->c.swim.gossip_interval_ns = strcmp(v, "0") ? (fl_time_ns)(d * 1e6) : 0;
     } else if (!strcmp(a, "--fanout") && positive(v, FL_SWIM_FANOUT_MAX, &d) && d == (int)d) {
         o->c.swim.gossip_fanout = (uint32_t)d;
+    } else if (!strcmp(a, "--metrics")) {
+        o->metrics_on = true;
+        return fl_addr_parse(v, &o->metrics, m) ? 1 : 0;
     } else if (!strcmp(a, "--duration") && positive(v, 1e9, &d)) {
         o->duration = d;
     } else {
@@ -227,6 +237,16 @@ static int parse_args(gossip_opts *o, int argc, char **argv)
     return 0;
 }
 
+static int serve_metrics(void *arg, const char *path, fl_buf *body, const char **type)
+{
+    gossip_run *r = arg;
+    if (strcmp(path, "/metrics") != 0)
+        return 404;
+    fl_gossip_metrics(r->g, &r->reg);
+    *type = "text/plain; version=0.0.4; charset=utf-8";
+    return fl_metrics_render(&r->reg, body) ? 500 : 200;
+}
+
 /* The start line ends with the monotonic clock of time 0 of the lines that follow, so that
  * the logs of several agents can be put on one time line (bench/bench_gossip.c does). */
 static void print_start(const fl_gossip *g, const gossip_opts *o, fl_time_ns t0)
@@ -260,6 +280,12 @@ static int run_agent(gossip_opts *o)
         goto out;
     }
     print_start(&g, o, r.t0);
+    fl_metrics_init(&r.reg);
+    r.httpd.lfd = -1;
+    if (o->metrics_on && fl_httpd_start(&r.httpd, &loop, &o->metrics, serve_metrics, &r, &m)) {
+        fprintf(stderr, "faultline gossip: --metrics: %s\n", m.text);
+        goto out;
+    }
     if (open_signals(&loop, &r)) {
         fprintf(stderr, "faultline gossip: cannot watch signals\n");
         rc = FL_EXIT_VIOLATION;
@@ -276,6 +302,9 @@ static int run_agent(gossip_opts *o)
            (unsigned long long)g.stream_errors, fl_swim_member_count(&g.core),
            fl_swim_live_count(&g.core));
 out:
+    if (r.httpd.lfd >= 0)
+        fl_httpd_stop(&r.httpd);
+    fl_metrics_free(&r.reg);
     if (r.sigw.active)
         fl_loop_watch_stop(&loop, &r.sigw);
     if (r.sigfd >= 0)

@@ -1,5 +1,5 @@
-/* cmd_mutants.c: `faultline mutants`: every planted Raft bug of the catalogue (and those of
- * the kv side the catalogue has a campaign for: program order), each hunted by
+/* cmd_mutants.c: `faultline mutants`: every planted bug of the catalogue (Raft's, Paxos's,
+ * the kv side's), each hunted by
  * a campaign of simulated runs until a check catches it; a table (and JSON) of how fast and
  * by which check, with the command that reproduces each detection. Exit 0 only if every
  * mutant was caught and every control (the same seeds, no mutant) was clean. */
@@ -7,8 +7,8 @@
 #include "faultline/buf.h"
 #include "faultline/duration.h"
 #include "faultline/error.h"
+#include "faultline/hist.h"
 #include "faultline/json.h"
-#include "faultline/raft.h"
 #include "mutants.h"
 
 #include <errno.h>
@@ -22,65 +22,67 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: faultline mutants [options]\n\n"
-               "Proves the checks can fail: for every planted Raft bug (mutant), runs simulated\n"
-               "kv runs (`faultline sim --mutant NAME ...`, seed after seed, on all cores) until\n"
+               "Proves the checks can fail: for every planted bug (mutant) of Raft and Paxos,\n"
+               "runs simulated kv runs (`faultline sim --mutant NAME ...`, seed after seed, on\n"
+               "all cores) until\n"
                "one is caught by the invariant checks, the split-brain detector, the\n"
-               "linearizability checker or the liveness probe; then runs the same seeds without\n"
-               "the mutant (the control), which must find nothing. Prints, per mutant: seeds\n"
-               "until the first detection, the check that caught it, and the command that\n"
-               "reproduces it.\n\n"
+               "linearizability checker, the liveness probe, or an assertion of the code itself;\n"
+               "then runs the same seeds without the mutant (the control), which must find\n"
+               "nothing. Prints, per mutant: seeds until the first detection, the check that\n"
+               "caught it, and the command that reproduces it.\n\n"
+               "The tuned hunt runs options chosen for each mutant (docs/mutants.md); the generic\n"
+               "hunt (--generic) runs the default swarm campaign for every one of them, the one\n"
+               "`faultline sim --seeds A..B` runs, and shows it in a column beside.\n\n"
                "options:\n"
                "  --max-seeds N     give up on a mutant after N seeds (200)\n"
                "  --first-seed S    the first seed of every campaign (1)\n"
                "  --mutant NAME     only this mutant (repeatable); the catalogue: ");
-    const uint32_t *bits;
-    size_t n = fl_raft_mutant_list(&bits);
+    const mutant_kind *k;
+    size_t n = mutants_catalogue(&k);
     for (size_t i = 0; i < n; i++)
-        fprintf(f, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
-    const char *const *names;
-    n = fl_run_mutant_list(&names);
-    for (size_t i = 0; i < n; i++)
-        if (mutants_has_spec(names[i]))
-            fprintf(f, ", %s", names[i]);
+        fprintf(f, "%s%s", i ? ", " : "", k[i].name);
     fprintf(f, "\n"
+               "  --generic         the generic hunt too (the default swarm campaign)\n"
+               "  --no-tuned        only the generic hunt\n"
                "  --jobs N          worker processes (number of cores)\n"
                "  --no-control      skip the runs without the mutant\n"
                "  --json FILE       also write the table as JSON\n\n"
-               "exit status: 0 every mutant caught and every control clean, 1 otherwise,\n"
-               "2 bad usage.\n");
+               "exit status: 0 every mutant caught by every hunt and every control clean, 1\n"
+               "otherwise, 2 bad usage.\n");
 }
 
 typedef struct args {
     mutants_opts mo;
-    uint32_t only;       /* mutant bits, 0 = all */
-    uint32_t only_named; /* the kv side's, by place in fl_run_mutant_list */
+    bool only[64]; /* catalogue entries chosen by --mutant */
+    bool some;     /* any --mutant: only those */
     const char *json;
 } args;
 
-/* A kv-side mutant the catalogue hunts, as a bit of args.only_named; 0 if none. */
-static uint32_t named_bit(const char *name)
+/* Options without a value; false if opt is none of them. */
+static bool flag(args *a, const char *opt)
 {
-    const char *const *names;
-    size_t n = fl_run_mutant_list(&names);
-    for (size_t i = 0; i < n && i < 32; i++)
-        if (!strcmp(names[i], name) && mutants_has_spec(name))
-            return 1u << i;
-    return 0;
+    if (!strcmp(opt, "--no-control"))
+        a->mo.control = false;
+    else if (!strcmp(opt, "--generic"))
+        a->mo.generic = true;
+    else if (!strcmp(opt, "--no-tuned"))
+        a->mo.tuned = false;
+    else
+        return false;
+    return true;
 }
 
 static int parse_args(args *a, int argc, char **argv)
 {
-    *a = (args){.mo = {.first_seed = 1, .max_seeds = 200, .control = true}};
+    *a = (args){.mo = {.first_seed = 1, .max_seeds = 200, .control = true, .tuned = true}};
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
         if (!strcmp(opt, "--help") || !strcmp(opt, "-h")) {
             usage(stdout);
             return -1;
         }
-        if (!strcmp(opt, "--no-control")) {
-            a->mo.control = false;
+        if (flag(a, opt))
             continue;
-        }
         if (i + 1 >= argc) {
             fprintf(stderr, "faultline mutants: unknown option or missing value: %s\n", opt);
             return FL_EXIT_USAGE;
@@ -102,13 +104,13 @@ static int parse_args(args *a, int argc, char **argv)
             else
                 a->mo.first_seed = u;
         } else if (!strcmp(opt, "--mutant")) {
-            uint32_t bit = fl_raft_mutant_parse(v), named = named_bit(v);
-            if (!bit && !named) {
+            const mutant_kind *all, *k = mutants_find(v);
+            if (!k) {
                 fprintf(stderr, "faultline mutants: --mutant %s: unknown (see --help)\n", v);
                 return FL_EXIT_USAGE;
             }
-            a->only |= bit;
-            a->only_named |= named;
+            mutants_catalogue(&all);
+            a->only[k - all] = a->some = true;
         } else if (!strcmp(opt, "--json")) {
             a->json = v;
         } else {
@@ -116,36 +118,89 @@ static int parse_args(args *a, int argc, char **argv)
             return FL_EXIT_USAGE;
         }
     }
+    if (!a->mo.tuned && !a->mo.generic) {
+        fprintf(stderr, "faultline mutants: --no-tuned goes with --generic\n");
+        return FL_EXIT_USAGE;
+    }
     return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* The hunt of r that column generic shows. */
+static const mutant_hunt *hunt_of(const mutant_result *r, bool generic)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
+    return generic ? &r->generic : &r->tuned;
 }
 
-/* Seeds to detection, an undetected mutant counting as max_seeds + 1. */
-static double median_seeds(const mutant_result *res, size_t n, uint64_t max_seeds)
+/* Seeds to detection, an undetected mutant counting as max_seeds + 1: the median over the
+ * catalogue, by the project's histogram like every percentile. */
+static double median_seeds(const mutant_result *res, size_t n, bool generic, uint64_t max_seeds)
 {
-    if (!n)
-        return 0;
-    uint64_t v[64];
-    for (size_t i = 0; i < n; i++)
-        v[i] = res[i].detected ? res[i].seeds_run : max_seeds + 1;
-    qsort(v, n, sizeof(v[0]), cmp_u64);
-    return n % 2 ? (double)v[n / 2] : ((double)v[n / 2 - 1] + (double)v[n / 2]) / 2;
+    fl_hist h;
+    fl_hist_init(&h);
+    for (size_t i = 0; i < n; i++) {
+        const mutant_hunt *m = hunt_of(&res[i], generic);
+        fl_hist_record(&h, m->detected ? m->seeds_run : max_seeds + 1);
+    }
+    return (double)fl_hist_percentile(&h, 50);
 }
 
-static const char *control_text(const mutant_result *r, char *buf, size_t cap)
+static bool hunt_good(const mutant_hunt *m)
 {
-    if (!r->control_run)
-        return r->detected ? "not run" : "-";
-    if (r->control_clean)
+    return m->detected && (!m->control_run || m->control_clean);
+}
+
+static const char *control_text(const mutant_hunt *m, char *buf, size_t cap)
+{
+    if (!m->control_run)
+        return m->detected ? "not run" : "-";
+    if (m->control_clean)
         snprintf(buf, cap, "clean");
     else
-        snprintf(buf, cap, "VIOLATION at seed %llu", (unsigned long long)r->control_seed);
+        snprintf(buf, cap, "VIOLATION@%llu", (unsigned long long)m->control_seed);
     return buf;
+}
+
+/* "12  leader completeness  clean" for one hunt (or its absence). */
+static void cell(const mutant_hunt *m, char *out, size_t cap)
+{
+    char seeds[32], ctl[64];
+    if (!m->ran) {
+        snprintf(out, cap, "%-6s %-24s %-9s", "", "", "");
+        return;
+    }
+    snprintf(seeds, sizeof(seeds), "%s%llu", m->detected ? "" : ">",
+             (unsigned long long)m->seeds_run);
+    snprintf(out, cap, "%6s %-24.24s %-9s", seeds, m->detected ? m->check : "NOT CAUGHT",
+             control_text(m, ctl, sizeof(ctl)));
+}
+
+static void print_details(const mutant_result *r, const mutant_hunt *m, const char *hunt)
+{
+    if (!m->ran)
+        return;
+    if (m->detected)
+        printf("  %s (%s): %s\n    %s\n", r->name, hunt, m->what, m->repro);
+    else
+        printf("  %s (%s): NOT CAUGHT in %llu seeds of: faultline sim %s %s\n", r->name, hunt,
+               (unsigned long long)m->seeds_run, m->spec[0] ? m->spec : "--seeds A..B (the swarm)",
+               mutants_find(r->name)->args);
+    if (m->control_run && !m->control_clean)
+        printf("    control (no mutant) seed %llu: %s\n", (unsigned long long)m->control_seed,
+               m->control_what);
+    if (m->crashes)
+        printf("    %d seed(s) crashed (an assertion or a signal): a finding either way\n",
+               m->crashes);
+}
+
+static void print_summary_line(const mutant_result *res, size_t n, const args *a, bool generic)
+{
+    size_t caught = 0;
+    for (size_t i = 0; i < n; i++)
+        caught += hunt_good(hunt_of(&res[i], generic));
+    printf("%s: %zu of %zu caught within %llu seeds, controls clean; median seeds to detection "
+           "%.0f\n",
+           generic ? "generic (swarm)" : "tuned", caught, n, (unsigned long long)a->mo.max_seeds,
+           median_seeds(res, n, generic, a->mo.max_seeds));
 }
 
 static void print_table(const mutant_result *res, size_t n, const args *a, double wall)
@@ -154,56 +209,64 @@ static void print_table(const mutant_result *res, size_t n, const args *a, doubl
     for (size_t i = 0; i < n; i++)
         if ((int)strlen(res[i].name) > w)
             w = (int)strlen(res[i].name);
-    printf("\n%-*s %-8s %6s  %-26s %-8s %7s\n", w, "mutant", "caught", "seeds", "check", "control",
-           "wall s");
-    char seeds[32], ctl[64];
+    printf("\n%-*s %-8s  %-41s  %-41s\n", w, "", "", a->mo.tuned ? "tuned hunt" : "",
+           a->mo.generic ? "generic hunt (the default swarm campaign)" : "");
+    printf("%-*s %-8s  %6s %-24s %-9s  %6s %-24s %-9s\n", w, "mutant", "protocol", "seeds", "check",
+           "control", "seeds", "check", "control");
+    char t[128], g[128];
     for (size_t i = 0; i < n; i++) {
-        const mutant_result *r = &res[i];
-        if (r->detected)
-            snprintf(seeds, sizeof(seeds), "%llu", (unsigned long long)r->seeds_run);
-        else
-            snprintf(seeds, sizeof(seeds), ">%llu", (unsigned long long)r->seeds_run);
-        printf("%-*s %-8s %6s  %-26s %-8s %7.1f\n", w, r->name, r->detected ? "yes" : "NO", seeds,
-               r->detected ? r->check : "-", control_text(r, ctl, sizeof(ctl)), r->wall_s);
+        cell(&res[i].tuned, t, sizeof(t));
+        cell(&res[i].generic, g, sizeof(g));
+        printf("%-*s %-8s  %s  %s\n", w, res[i].name, res[i].protocol, t, g);
     }
-    printf("\nmedian seeds to detection %.1f (limit %llu); %.1f s wall\n",
-           median_seeds(res, n, a->mo.max_seeds), (unsigned long long)a->mo.max_seeds, wall);
+    printf("\n");
+    if (a->mo.tuned)
+        print_summary_line(res, n, a, false);
+    if (a->mo.generic)
+        print_summary_line(res, n, a, true);
+    printf("%.1f s wall\n", wall);
     for (size_t i = 0; i < n; i++) {
-        const mutant_result *r = &res[i];
-        if (r->detected)
-            printf("  %s: %s\n    %s\n", r->name, r->what, r->repro);
-        else
-            printf("  %s: NOT CAUGHT in %llu seeds of: faultline sim --mutant %s %s\n", r->name,
-                   (unsigned long long)r->seeds_run, r->name, r->spec);
-        if (r->control_run && !r->control_clean)
-            printf("    control (no mutant) seed %llu: %s\n", (unsigned long long)r->control_seed,
-                   r->control_what);
-        if (r->workers_died)
-            printf("    %d worker process(es) died: a crash is a finding too\n", r->workers_died);
+        print_details(&res[i], &res[i].tuned, "tuned");
+        print_details(&res[i], &res[i].generic, "generic");
     }
 }
 
+static void json_hunt(fl_json *j, const mutant_hunt *m)
+{
+    fl_json_kv_str(j, "spec", m->spec);
+    fl_json_kv_bool(j, "detected", m->detected);
+    fl_json_kv_uint(j, "seeds", m->seeds_run);
+    if (m->detected) {
+        fl_json_kv_uint(j, "seed", m->seed);
+        fl_json_kv_str(j, "check", m->check);
+        fl_json_kv_str(j, "verdict", m->what);
+        fl_json_kv_uint(j, "stale_reads", m->stale_reads);
+        fl_json_kv_str(j, "reproduce", m->repro);
+    }
+    if (m->control_run) {
+        fl_json_kv_bool(j, "control_clean", m->control_clean);
+        if (!m->control_clean)
+            fl_json_kv_str(j, "control_verdict", m->control_what);
+    }
+    fl_json_kv_int(j, "crashes", m->crashes);
+    fl_json_kv_double(j, "wall_s", m->wall_s);
+}
+
+/* The tuned hunt's fields at the top level (as before the generic hunt existed), the generic
+ * hunt's in "generic". */
 static void json_one(fl_json *j, const mutant_result *r)
 {
     fl_json_obj_begin(j);
     fl_json_kv_str(j, "mutant", r->name);
-    fl_json_kv_str(j, "spec", r->spec);
-    fl_json_kv_bool(j, "detected", r->detected);
-    fl_json_kv_uint(j, "seeds", r->seeds_run);
-    if (r->detected) {
-        fl_json_kv_uint(j, "seed", r->seed);
-        fl_json_kv_str(j, "check", r->check);
-        fl_json_kv_str(j, "verdict", r->what);
-        fl_json_kv_uint(j, "stale_reads", r->stale_reads);
-        fl_json_kv_str(j, "reproduce", r->repro);
+    fl_json_kv_str(j, "protocol", r->protocol);
+    if (r->tuned.ran)
+        json_hunt(j, &r->tuned);
+    if (r->generic.ran) {
+        fl_json_key(j, "generic");
+        fl_json_obj_begin(j);
+        json_hunt(j, &r->generic);
+        fl_json_obj_end(j);
     }
-    if (r->control_run) {
-        fl_json_kv_bool(j, "control_clean", r->control_clean);
-        if (!r->control_clean)
-            fl_json_kv_str(j, "control_verdict", r->control_what);
-    }
-    fl_json_kv_int(j, "workers_died", r->workers_died);
-    fl_json_kv_double(j, "wall_s", r->wall_s);
     fl_json_obj_end(j);
 }
 
@@ -217,7 +280,10 @@ static int write_json(const char *path, const mutant_result *res, size_t n, cons
     fl_json_obj_begin(&j);
     fl_json_kv_uint(&j, "first_seed", a->mo.first_seed);
     fl_json_kv_uint(&j, "max_seeds", a->mo.max_seeds);
-    fl_json_kv_double(&j, "median_seeds", median_seeds(res, n, a->mo.max_seeds));
+    if (a->mo.tuned)
+        fl_json_kv_double(&j, "median_seeds", median_seeds(res, n, false, a->mo.max_seeds));
+    if (a->mo.generic)
+        fl_json_kv_double(&j, "generic_median_seeds", median_seeds(res, n, true, a->mo.max_seeds));
     fl_json_kv_double(&j, "wall_s", wall);
     fl_json_key(&j, "mutants");
     fl_json_arr_begin(&j);
@@ -244,46 +310,31 @@ static double wall_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* One mutant's campaign and control (bit 0: a kv-side mutant, by name). */
-static int hunt(const args *a, const char *name, uint32_t bit, mutant_result *out)
-{
-    fprintf(stderr, "faultline mutants: %s: faultline sim --mutant %s %s\n", name, name,
-            mutants_spec(name));
-    return bit ? mutants_run_one(&a->mo, bit, out) : mutants_run_named(&a->mo, name, out);
-}
-
-static bool good(const mutant_result *r)
-{
-    return r->detected && (!r->control_run || r->control_clean) && r->workers_died == 0;
-}
-
 int fl_cmd_mutants(int argc, char **argv)
 {
     args a;
     int rc = parse_args(&a, argc, argv);
     if (rc)
         return rc < 0 ? 0 : rc;
-    const uint32_t *bits;
-    size_t n_all = fl_raft_mutant_list(&bits);
-    mutant_result res[64];
+    const mutant_kind *kinds;
+    size_t n_all = mutants_catalogue(&kinds);
+    static mutant_result res[64];
     size_t n = 0;
     double t0 = wall_now();
     bool all_good = true;
     for (size_t i = 0; i < n_all && n < 64; i++) {
-        if ((a.only || a.only_named) && !(a.only & bits[i]))
+        if (a.some && !a.only[i])
             continue;
-        if (hunt(&a, fl_raft_mutant_name(bits[i]), bits[i], &res[n]))
+        const char *name = kinds[i].name;
+        fprintf(stderr, "faultline mutants: %s:%s%s%s%s%s%s\n", name,
+                a.mo.tuned ? " tuned: faultline sim " : "", a.mo.tuned ? mutants_spec(name) : "",
+                a.mo.tuned ? " " : "", a.mo.tuned ? kinds[i].args : "",
+                a.mo.tuned && a.mo.generic ? ";" : "", a.mo.generic ? " generic: the swarm" : "");
+        if (mutants_run_one(&a.mo, &kinds[i], &res[n]))
             return FL_EXIT_USAGE;
-        all_good &= good(&res[n++]);
-    }
-    const char *const *names;
-    size_t n_named = fl_run_mutant_list(&names);
-    for (size_t i = 0; i < n_named && i < 32 && n < 64; i++) {
-        if (!mutants_has_spec(names[i]) || ((a.only || a.only_named) && !(a.only_named >> i & 1)))
-            continue;
-        if (hunt(&a, names[i], 0, &res[n]))
-            return FL_EXIT_USAGE;
-        all_good &= good(&res[n++]);
+        const mutant_result *r = &res[n++];
+        all_good &=
+            (!a.mo.tuned || hunt_good(&r->tuned)) && (!a.mo.generic || hunt_good(&r->generic));
     }
     double wall = wall_now() - t0;
     print_table(res, n, &a, wall);

@@ -2,9 +2,11 @@
  * Raft under a nemesis, judged by the invariant checks, the linearizability checker and the
  * liveness probe. */
 #include "campaign.h"
+#include "compare.h"
 #include "cli.h"
 #include "faultline/crash_points.h"
 #include "faultline/raft_chaos.h"
+#include "sim_cap.h"
 #include "sim_eval.h"
 
 #include <stdio.h>
@@ -44,6 +46,8 @@ static int chaos_run(const sim_opts *o)
     if (r.violation)
         printf("  %s (event %llu at %.6f s)\n%s", r.reason, (unsigned long long)r.event,
                (double)r.violation_time_ns / 1e9, r.trace_tail);
+    else if (!r.live)
+        printf("%s", r.trace_tail); /* the nodes' state at the end */
     return r.violation || !r.live ? FL_EXIT_VIOLATION : 0;
 }
 
@@ -78,6 +82,10 @@ static int single_run(const sim_opts *o)
     }
     sim_outcome oc;
     sim_evaluate(o, &o->run, &r, &oc);
+    char world[2048];
+    sim_opts_repro(&o->run, world, sizeof(world));
+    if (!o->quiet && o->swarm)
+        printf("world    %s\n", world);
     if (!o->quiet)
         sim_print_summary(stdout, &o->run, &r, &oc);
     if (!o->quiet && (o->run.nemesis == FL_NEMESIS_CHURN || o->run.nemesis == FL_NEMESIS_MIX_CHURN))
@@ -92,10 +100,12 @@ static int single_run(const sim_opts *o)
                o->out_dir, o->out_dir);
     printf("verdict  %s\n", oc.violation ? oc.what : "no violation found");
     if (oc.violation) {
-        char repro[1024];
-        sim_opts_repro(&o->run, repro, sizeof(repro));
+        char repro[2048];
+        sim_opts_seed_repro(o, o->run.seed, repro, sizeof(repro));
         printf("reproduce: %s\n", repro);
-        if (!oc.safe)
+        if (o->swarm)
+            printf("world:     %s\n", world);
+        if (!oc.safe || !oc.live)
             printf("%s", r.trace_tail);
     }
     fl_run_result_free(&r);
@@ -116,6 +126,10 @@ int fl_cmd_sim(int argc, char **argv)
         sim_opts_usage(stdout);
         return 0;
     }
+    if (o.cap)
+        return sim_cap_run(&o);
+    if (o.n_compare)
+        return compare_run(&o);
     if (o.campaign)
         return campaign_run(&o);
     if (o.chaos)

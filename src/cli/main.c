@@ -24,6 +24,9 @@ static const fl_cli_command commands[] = {
     {"gossip", "one SWIM + Lifeguard member on UDP", fl_cmd_gossip},
     {"server", "one real node: Raft peers over TCP, clients over RESP", fl_cmd_server},
     {"cluster", "a local N-node cluster of server processes in the foreground", fl_cmd_cluster},
+    {"nemesis", "a real local cluster under real faults, checked like a simulated run",
+     fl_cmd_nemesis},
+    {"certs", "a cluster CA and node certificates for TLS", fl_cmd_certs},
     {"bench", "RESP load generator: ops/s, latency percentiles, a history to check", fl_cmd_bench},
     {"version", "print the version", fl_cmd_version},
 };

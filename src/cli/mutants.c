@@ -4,7 +4,8 @@
 #include "campaign.h"
 #include "cli.h"
 #include "faultline/json_read.h"
-#include "faultline/raft.h"
+#include "faultline/cons.h"
+#include "faultline/run.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,6 +56,29 @@ static const struct {
      * strike again after the restart: crash-point testing hits it at once (campaigns with
      * snapshots: about 1 seed in 100, chaos --churn --snapshot-every 25) */
     {"snapshot-seq-unsynced", "--crash-points"},
+    /* removed nodes that never heard of it (down when removed) campaign after the heal at
+     * ever higher terms; without pre-vote and check-quorum only the leader's lease keeps them
+     * from deposing it: the disruption check sees the deposed leaders (7 of seeds 1..20) */
+    {"leader-ignores-lease", "--faults churn:300ms,crash-one:1s --no-pre-vote --no-check-quorum"},
+    /* Paxos (docs/mutants.md has what else was tried). A deposed leader's ACCEPTs must reach
+     * acceptors that promised higher while it still leads: a one-way cut keeps it sending
+     * while its answers are lost */
+    {"accept-below-promise", "--protocol paxos --nemesis one-way --nemesis-interval 1s"},
+    {"ignore-promised-value", "--protocol paxos --nemesis mix --nemesis-interval 1s"},
+    /* a crash must fall between an announced promise and its fsync: slow disks widen that
+     * window, three nodes and frequent crashes make elections and crashes meet */
+    {"promise-before-durable", "--protocol paxos --nodes 3 --slow-disks --nemesis "
+                               "crash-minority --nemesis-interval 100ms"},
+    /* a deposed leader must keep answering reads: a slow clock keeps it leading longer (the
+     * read check catches it; with check-quorum and acceptors' leases there is no window
+     * otherwise) */
+    {"read-no-quorum", "--protocol paxos --duration 8s --nemesis isolate-leader-skew --drift "
+                       "300000 --nemesis-interval 1s --op-timeout 50ms --clients 30"},
+    /* gaps: ACCEPTs reordered on the way (a long delay, many clients in flight) when the
+     * leader is cut off */
+    {"skip-gap-fill", "--protocol paxos --nodes 3 --clients 50 --net-delay 5ms --nemesis "
+                      "isolate-leader --nemesis-interval 300ms"},
+    {"unsafe-quorums", "--protocol paxos --nemesis isolate-leader --nemesis-interval 1s"},
     /* the nodes' program order (kv_order.h): only pipelined connections have a read behind
      * a write of their own; caught at seed 1 from every start measured (docs/mutants.md) */
     {"read-ahead", "--duration 5s --pipeline 8 --nemesis partition-random --nemesis-interval 1s"},
@@ -65,21 +89,58 @@ static const struct {
     {"kv-keep-empty", "--workload redis --duration 5s"},
 };
 #define DEFAULT_SPEC "--nemesis mix --nemesis-interval 1s"
-#define ARGS_MAX     64
+#define KINDS_MAX    64
 
-static const char default_spec[] = DEFAULT_SPEC;
+size_t mutants_catalogue(const mutant_kind **out)
+{
+    static mutant_kind kinds[KINDS_MAX];
+    static size_t n;
+    if (!n) {
+        const fl_cons_protocol protocols[] = {FL_CONS_RAFT, FL_CONS_PAXOS};
+        for (size_t p = 0; p < 2; p++) {
+            const uint32_t *bits;
+            size_t count = fl_cons_mutant_list(protocols[p], &bits);
+            for (size_t i = 0; i < count && n < KINDS_MAX - 1; i++) {
+                mutant_kind *k = &kinds[n++];
+                k->protocol = protocols[p];
+                k->bit = bits[i];
+                k->name = fl_cons_mutant_name(protocols[p], bits[i]);
+                snprintf(k->args, sizeof(k->args), "--mutant %s", k->name);
+            }
+        }
+        /* q1 + q2 <= n is a setting, not a mutant of the code: 2 + 2 of 5 */
+        kinds[n++] = (mutant_kind){FL_CONS_PAXOS, "unsafe-quorums", 0,
+                                   "--nodes 5 --q1 2 --q2 2 --unsafe-quorums", false};
+        const char *const *names;
+        size_t count = fl_run_mutant_list(&names);
+        for (size_t i = 0; i < count && n < KINDS_MAX; i++) {
+            mutant_kind *k = &kinds[n++];
+            *k = (mutant_kind){.protocol = FL_CONS_RAFT, .name = names[i], .kv_side = true};
+            snprintf(k->args, sizeof(k->args), "--mutant %s", k->name);
+        }
+    }
+    *out = kinds;
+    return n;
+}
+
+const mutant_kind *mutants_find(const char *name)
+{
+    const mutant_kind *k;
+    size_t n = mutants_catalogue(&k);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(k[i].name, name))
+            return &k[i];
+    return NULL;
+}
+
+#define ARGS_MAX 64
 
 const char *mutants_spec(const char *name)
 {
     for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++)
         if (!strcmp(specs[i].name, name))
             return specs[i].spec;
-    return default_spec;
-}
-
-bool mutants_has_spec(const char *name)
-{
-    return mutants_spec(name) != default_spec;
+    return DEFAULT_SPEC;
 }
 
 static double now_s(void)
@@ -89,30 +150,38 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Parses "sim <spec> [--mutant name] --seeds A..B" as `faultline sim` would. */
-static int build_opts(const mutants_opts *mo, const char *spec, const char *mutant, uint64_t last,
-                      sim_opts *o)
-{
-    char text[512], seeds[64];
-    snprintf(text, sizeof(text), "%s", spec);
-    snprintf(seeds, sizeof(seeds), "%llu..%llu", (unsigned long long)mo->first_seed,
-             (unsigned long long)last);
+/* The words of "sim <spec> [--fixed] [what plants the bug] --seeds A..B": sim_opts keeps pointers
+ * to them, so they live as long as the campaign. */
+typedef struct spec_args {
+    char text[640], seeds[64];
     char *argv[ARGS_MAX];
-    int argc = 0;
-    argv[argc++] = "sim";
-    for (char *save = NULL, *t = strtok_r(text, " ", &save); t && argc < ARGS_MAX - 5;
+    int argc;
+} spec_args;
+
+/* Parses the campaign of spec (tuned: exactly the options of spec for every seed; else the
+ * default campaign, a swarm) with what plants bug k (NULL: the control) as `faultline sim`
+ * would. */
+static int build_opts(const mutants_opts *mo, const char *spec, bool tuned, const mutant_kind *k,
+                      uint64_t last, spec_args *a, sim_opts *o)
+{
+    snprintf(a->text, sizeof(a->text), "%s %s", spec, k ? k->args : "");
+    snprintf(a->seeds, sizeof(a->seeds), "%llu..%llu", (unsigned long long)mo->first_seed,
+             (unsigned long long)last);
+    a->argc = 0;
+    a->argv[a->argc++] = "sim";
+    for (char *save = NULL, *t = strtok_r(a->text, " ", &save); t && a->argc < ARGS_MAX - 6;
          t = strtok_r(NULL, " ", &save))
-        argv[argc++] = t;
-    if (mutant) {
-        argv[argc++] = "--mutant";
-        argv[argc++] = (char *)mutant;
-    }
-    argv[argc++] = "--seeds";
-    argv[argc++] = seeds;
-    int rc = sim_opts_parse(o, argc, argv);
+        a->argv[a->argc++] = t;
+    if (tuned)
+        a->argv[a->argc++] = "--fixed";
+    a->argv[a->argc++] = "--seeds";
+    a->argv[a->argc++] = a->seeds;
+    a->argv[a->argc] = NULL;
+    int rc = sim_opts_parse(o, a->argc, a->argv);
     if (rc)
         fprintf(stderr, "faultline mutants: bad campaign spec '%s'\n", spec);
     o->jobs = mo->jobs;
+    o->quiet = true;
     return rc;
 }
 
@@ -124,7 +193,7 @@ typedef struct hunt {
     uint64_t below; /* every seed in [first, first + below) is done */
     bool found;
     uint64_t seed;
-    char what[320], invariant[256];
+    char what[720], invariant[256], repro[2048];
     uint64_t stale_reads;
     bool stop_at_any; /* the control: any violation ends it */
 } hunt;
@@ -168,6 +237,7 @@ static bool hunt_record(void *ctx, const char *line, size_t len)
         h->seed = seed;
         str_at(&d, verdict, "summary", h->what, sizeof(h->what));
         str_at(&d, verdict, "invariant_violation", h->invariant, sizeof(h->invariant));
+        str_at(&d, 0, "reproduce", h->repro, sizeof(h->repro));
         uint32_t obs = fl_jr_get(&d, 0, "observed");
         h->stale_reads = obs == FL_JR_NONE ? 0 : uint_at(&d, obs, "stale_reads");
     } else if (viol == FL_JR_NONE) {
@@ -206,30 +276,30 @@ static void classify(const hunt *h, char *out, size_t cap)
         snprintf(out, cap, "linearizability");
     } else if (!strncmp(h->what, "liveness", 8)) {
         snprintf(out, cap, "liveness");
+    } else if (!strncmp(h->what, "disruption", 10)) {
+        snprintf(out, cap, "disruption");
+    } else if (!strncmp(h->what, "crash", 5)) {
+        snprintf(out, cap, "crash (assertion)");
     } else {
         snprintf(out, cap, "other");
     }
 }
 
-int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out)
-{
-    int rc = mutants_run_named(mo, fl_raft_mutant_name(bit), out);
-    out->bit = bit;
-    return rc;
-}
-
-int mutants_run_named(const mutants_opts *mo, const char *name, mutant_result *out)
+/* One hunt of bug k (tuned: its spec; else the swarm) and its control. */
+static int hunt_one(const mutants_opts *mo, const mutant_kind *k, bool tuned, mutant_hunt *out)
 {
     memset(out, 0, sizeof(*out));
-    out->name = name;
-    out->spec = mutants_spec(out->name);
+    out->ran = true;
+    out->spec = tuned ? mutants_spec(k->name) : "";
     double t0 = now_s();
     sim_opts o;
+    static spec_args args, control_args;
     uint64_t last = mo->first_seed + mo->max_seeds - 1;
-    if (build_opts(mo, out->spec, name, last, &o))
+    if (build_opts(mo, out->spec, tuned, k, last, &args, &o))
         return FL_EXIT_USAGE;
     hunt h = {0};
-    out->workers_died = hunt_run(&o, &h);
+    int crashes = hunt_run(&o, &h);
+    out->crashes = crashes > 0 ? crashes : 0;
     out->detected = h.found;
     out->seeds_run = h.found ? h.seed - mo->first_seed + 1 : h.below;
     if (h.found) {
@@ -237,37 +307,36 @@ int mutants_run_named(const mutants_opts *mo, const char *name, mutant_result *o
         snprintf(out->what, sizeof(out->what), "%s", h.what);
         classify(&h, out->check, sizeof(out->check));
         out->stale_reads = h.stale_reads;
-        if (o.crash_points) {
-            snprintf(out->repro, sizeof(out->repro),
-                     "faultline sim --crash-points --seed %llu --mutant %s",
-                     (unsigned long long)h.seed, out->name);
-        } else if (o.chaos) {
-            fl_chaos_config cc;
-            campaign_chaos_config(&o, h.seed, &cc);
-            char base[512];
-            fl_chaos_repro(&cc, base, sizeof(base));
-            size_t n = strcspn(base, " ");
-            while (strncmp(base + n, " --mutant", 9) && base[n])
-                n += 1 + strcspn(base + n + 1, " ");
-            snprintf(out->repro, sizeof(out->repro), "%.*s --mutant %s", (int)n, base, out->name);
-        } else {
-            fl_run_config c = o.run;
-            c.seed = h.seed;
-            sim_opts_repro(&c, out->repro, sizeof(out->repro));
-        }
+        snprintf(out->repro, sizeof(out->repro), "%s", h.repro);
     }
     if (h.found && mo->control) {
         sim_opts co;
-        if (build_opts(mo, out->spec, NULL, h.seed, &co))
+        if (build_opts(mo, out->spec, tuned, NULL, h.seed, &control_args, &co))
             return FL_EXIT_USAGE;
         hunt ch = {.stop_at_any = true};
         int died = hunt_run(&co, &ch);
-        out->workers_died += died > 0 ? died : 0;
+        out->crashes += died > 0 ? died : 0;
         out->control_run = true;
         out->control_clean = !ch.found && died == 0;
         out->control_seed = ch.seed;
         snprintf(out->control_what, sizeof(out->control_what), "%s", ch.what);
     }
     out->wall_s = now_s() - t0;
+    return 0;
+}
+
+int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->bit = k->bit;
+    out->name = k->name;
+    out->protocol = k->kv_side ? "kv" : fl_cons_protocol_name(k->protocol);
+    if (mo->tuned && hunt_one(mo, k, true, &out->tuned))
+        return FL_EXIT_USAGE;
+    /* the swarm draws Raft worlds of the register workload, one op at a time: a Paxos bug,
+     * and a kv-side one (pipelining, the redis workload), have their tuned hunt only */
+    if (mo->generic && k->protocol == FL_CONS_RAFT && !k->kv_side &&
+        hunt_one(mo, k, false, &out->generic))
+        return FL_EXIT_USAGE;
     return 0;
 }

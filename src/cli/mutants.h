@@ -1,40 +1,68 @@
-/* mutants.h: the catalogue of planted Raft bugs (fl_raft_mutant_list) and, for each, a
- * campaign of `faultline sim` runs until the first seed whose checks catch it. Every run is
- * exactly the one `faultline sim --mutant NAME <spec> --seed S` does, so every detection
- * comes with the command that reproduces it. A control campaign runs the same spec and
- * seeds with no mutant: it must find nothing, or the detection proves nothing. */
+/* mutants.h: the catalogue of planted bugs (Raft's fl_raft_mutant_list, then Paxos's
+ * fl_paxos_mutant_list, then the Paxos setting q1 + q2 <= n) and, for each, a campaign of
+ * `faultline sim` runs until the first seed whose checks catch it. Two hunts: the tuned one
+ * runs options chosen for the mutant (mutants_spec), the generic one the default swarm
+ * campaign (`faultline sim --seeds A..B`: every seed draws its own world), the same for every
+ * Raft mutant (the swarm draws Raft worlds; Paxos's bugs have the tuned hunt only). Every run
+ * is exactly one `faultline sim` does, so every detection comes with the command that
+ * reproduces it. A control campaign runs the same seeds without the bug: it must find
+ * nothing, or the detection proves nothing. */
 #ifndef FL_CLI_MUTANTS_H
 #define FL_CLI_MUTANTS_H
 
 #include "sim_opts.h"
 
+#include "faultline/cons.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
-/* The `faultline sim` options a mutant's campaign uses (without --mutant and --seed): a
- * specific one for the mutants the catalogue knows, else a default fault mix. */
-const char *mutants_spec(const char *name);
-/* Whether the catalogue has a spec of its own for name (the kv side's mutants are hunted
- * only then). */
-bool mutants_has_spec(const char *name);
-
-typedef struct mutant_result {
+/* One bug of the catalogue: the protocol it is planted in, its name, its mutant bit (0: a
+ * setting), and the `faultline sim` options that plant it ("--mutant NAME", or the
+ * setting's). */
+typedef struct mutant_kind {
+    fl_cons_protocol protocol;
     const char *name;
     uint32_t bit;
-    const char *spec;
+    char args[96];
+    bool kv_side; /* a bug of the kv side (program order, the replicas' kv: fl_run_mutant_list),
+                     not of the protocol: run on Raft, its tuned hunt only */
+} mutant_kind;
+
+/* The whole catalogue, in order: Raft's, then Paxos's, the Paxos setting, then the kv
+ * side's. */
+size_t mutants_catalogue(const mutant_kind **out);
+/* The catalogue's bug named name, or NULL. */
+const mutant_kind *mutants_find(const char *name);
+
+/* The `faultline sim` options a mutant's tuned campaign uses (without --mutant and --seeds):
+ * a specific one for the mutants the catalogue knows, else a default fault mix. */
+const char *mutants_spec(const char *name);
+
+/* One hunt for one mutant: seed after seed until a check catches it. */
+typedef struct mutant_hunt {
+    bool ran;
+    const char *spec; /* the options of its campaign ("" for the swarm) */
     bool detected;
     uint64_t seed;          /* the first seed that caught it */
     uint64_t seeds_run;     /* seeds until the first detection (or all that ran) */
     char check[48];         /* which check: an invariant's name, linearizability, ... */
-    char what[320];         /* the verdict line of that run */
+    char what[720];         /* the verdict line of that run */
     uint64_t stale_reads;   /* in the detecting run */
-    char repro[1024];       /* the command that reproduces the detecting run */
+    char repro[2048];       /* the command that reproduces the detecting run */
     bool control_run;       /* the no-mutant control ran */
     bool control_clean;     /* ... and found nothing on seeds first..seed */
     uint64_t control_seed;  /* its first violation if not clean */
-    char control_what[320]; /* ... and what it was */
-    int workers_died;       /* worker processes that crashed (a finding of its own) */
+    char control_what[720]; /* ... and what it was */
+    int crashes;            /* seeds whose process died (each a detection or a finding) */
     double wall_s;          /* the campaign and its control */
+} mutant_hunt;
+
+typedef struct mutant_result {
+    const char *name;
+    const char *protocol;
+    uint32_t bit;
+    mutant_hunt tuned, generic;
 } mutant_result;
 
 typedef struct mutants_opts {
@@ -42,13 +70,11 @@ typedef struct mutants_opts {
     uint64_t max_seeds;
     uint32_t jobs; /* 0 = one per core */
     bool control;
+    bool tuned, generic; /* which hunts run */
 } mutants_opts;
 
-/* Runs the campaign (and control) of mutant bit; fills out. Returns 0, or FL_EXIT_USAGE if
- * the spec does not parse (message printed). */
-int mutants_run_one(const mutants_opts *mo, uint32_t bit, mutant_result *out);
-/* The same for a mutant of the kv side (fl_run_mutant_list: program order, the kv), by name
- * (bit 0 in out). */
-int mutants_run_named(const mutants_opts *mo, const char *name, mutant_result *out);
+/* Runs the hunts of mutant k that mo asks for (with their controls); fills out. Returns 0,
+ * or FL_EXIT_USAGE if a spec does not parse (message printed). */
+int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result *out);
 
 #endif

@@ -3,10 +3,11 @@
 
 #include "cli.h"
 #include "faultline/json.h"
-#include "faultline/raft.h"
+#include "faultline/cons.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -69,6 +70,34 @@ void sim_outcome_free(sim_outcome *oc)
     oc->has_obs = false;
 }
 
+/* Time without a leader, and how long the cluster takes to elect a new leader after each
+ * crash of the leader (the crash-leader nemesis, alone or in mix): from the crash, which
+ * opens a leader outage, to that outage's end (observe.h): the comparison's recovery time.
+ * Clients see more: those waiting on the crashed leader retry after --op-timeout. */
+static void recovery(const fl_run_result *r, sim_outcome *out)
+{
+    const fl_observe_avail *a = &out->obs.avail;
+    fl_time_ns first =
+        a->first_leader_ns == FL_TIME_NEVER ? out->obs.duration_ns : a->first_leader_ns;
+    out->leaderless_ns = first + (fl_time_ns)(a->outage_mean_ns * (double)a->outages) +
+                         (a->leaderless_at_end ? a->leaderless_at_end_ns : 0);
+    fl_time_ns total = 0;
+    size_t k = 0; /* outages and faults are both in time order */
+    for (size_t i = 0; i < r->n_faults; i++) {
+        if (strcmp(r->faults[i].kind, "crash-leader"))
+            continue;
+        fl_time_ns t0 = r->faults[i].start_ns;
+        while (k < a->outage_count && a->outage[k].start_ns < t0)
+            k++;
+        if (k == a->outage_count || a->outage[k].start_ns != t0 ||
+            a->outage[k].end_ns == FL_TIME_NEVER)
+            continue; /* no leader was crashed, or none came back */
+        total += a->outage[k].end_ns - t0;
+        out->crash_recoveries++;
+    }
+    out->crash_recovery_ns = out->crash_recoveries ? total / out->crash_recoveries : 0;
+}
+
 void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,
                   sim_outcome *out)
 {
@@ -82,6 +111,7 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
     if (out->has_obs) { /* the observables already count these over the measured phase */
         out->leader_changes = out->obs.cost.leaderships;
         out->ok_per_s = out->obs.ok_per_s;
+        recovery(r, out);
     }
     bool split = out->has_obs && out->obs.split.same_term > 0;
     if (!out->safe)
@@ -94,10 +124,12 @@ void sim_evaluate(const sim_opts *o, const fl_run_config *c, const fl_run_result
         snprintf(out->what, sizeof(out->what),
                  "liveness: no write succeeded within %.1f s of the heal",
                  (double)c->liveness_ns / 1e9);
+    else if (r->disruptions)
+        snprintf(out->what, sizeof(out->what), "disruption: %s", r->disruption);
     else
         snprintf(out->what, sizeof(out->what), "no violation");
-    out->violation =
-        !out->safe || split || (out->checked && out->lin == FL_LIN_VIOLATION) || !out->live;
+    out->violation = !out->safe || split || (out->checked && out->lin == FL_LIN_VIOLATION) ||
+                     !out->live || r->disruptions;
 }
 
 static const char *lin_text(const sim_outcome *oc)
@@ -105,27 +137,58 @@ static const char *lin_text(const sim_outcome *oc)
     return oc->checked ? fl_verdict_name(oc->lin) : "not checked";
 }
 
+/* "nemesis mix", or the kinds of a fault plan. */
+static void nemesis_text(const fl_run_config *c, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s %s", c->n_faults ? "faults" : "nemesis",
+                     c->n_faults ? "" : fl_nemesis_name(c->nemesis));
+    size_t used = n > 0 ? (size_t)n : 0;
+    for (uint32_t i = 0; i < c->n_faults && used < cap; i++) {
+        n = snprintf(out + used, cap - used, "%s%s", i ? ", " : "",
+                     fl_nemesis_name(c->faults[i].kind));
+        used += n > 0 ? (size_t)n : 0;
+    }
+}
+
+/* When the faults healed, or why they never did. */
+static void heal_text(const fl_run_result *r, char *out, size_t cap)
+{
+    if (r->healed)
+        snprintf(out, cap, "healed at %.1f s; %s", (double)r->heal_ns / 1e9,
+                 r->live ? "writes succeeded again" : "NO write succeeded after the heal");
+    else if (r->violation)
+        snprintf(out, cap, "the run stopped at %.3f s on the violation, before the heal",
+                 (double)r->violation_time_ns / 1e9);
+    else
+        snprintf(out, cap, "the run ended before the heal");
+}
+
 void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
                        const sim_outcome *oc)
 {
     double ops = r->ops_ok ? (double)r->ops_ok : 1;
-    fprintf(f, "run      seed %llu, %u nodes, %.1f s virtual, %s workload, nemesis %s\n",
-            (unsigned long long)c->seed, c->nodes, (double)c->duration_ns / 1e9,
-            fl_run_workload_name(c->workload), fl_nemesis_name(c->nemesis));
+    char nem[512], heal[160];
+    nemesis_text(c, nem, sizeof(nem));
+    heal_text(r, heal, sizeof(heal));
+    fprintf(f, "run      seed %llu, %s, %u nodes, %.1f s virtual, %s workload, %s\n",
+            (unsigned long long)c->seed, fl_cons_protocol_name(c->protocol), c->nodes,
+            (double)c->duration_ns / 1e9, fl_run_workload_name(c->workload), nem);
     fprintf(f, "ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
             (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
             (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
     if (c->read_at != FL_RUN_READ_AT_LEADER || c->read_mode == FL_RUN_READ_LOCAL)
         fprintf(f, "reads    %llu answered by followers (%llu of them by learners)\n",
                 (unsigned long long)r->follower_reads, (unsigned long long)r->learner_reads);
-    fprintf(f, "leaders  %llu elections, %llu times a node became leader\n",
-            (unsigned long long)r->elections, (unsigned long long)oc->leader_changes);
-    fprintf(f, "faults   %zu fault intervals; healed at %.1f s; %s\n", r->n_faults,
-            (double)r->heal_ns / 1e9,
-            r->live ? "writes succeeded again" : "NO write succeeded after the heal");
+    fprintf(f, "leaders  %llu %s, %llu times a node became leader\n",
+            (unsigned long long)r->elections,
+            c->protocol == FL_CONS_PAXOS ? "ballots" : "elections",
+            (unsigned long long)oc->leader_changes);
+    fprintf(f, "faults   %zu fault intervals; %s\n", r->n_faults, heal);
     if (r->live)
         fprintf(f, "recover  %.1f ms from the heal to the first successful write\n",
                 (double)r->recover_ns / 1e6);
+    if (r->flp)
+        sim_flp_print(f, c, r);
     fprintf(f, "cost     %.1f messages, %.0f bytes, %.2f fsyncs per successful op\n",
             (double)r->sim.msgs_sent / ops, (double)r->sim.bytes_sent / ops,
             (double)r->fsyncs / ops);
@@ -150,7 +213,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
 {
     fl_json_key(j, "config");
     fl_json_obj_begin(j);
-    fl_json_kv_str(j, "protocol", "raft");
+    fl_json_kv_str(j, "protocol", fl_cons_protocol_name(c->protocol));
     fl_json_kv_uint(j, "nodes", c->nodes);
     fl_json_kv_uint(j, "seed", c->seed);
     fl_json_kv_uint(j, "duration_ns", c->duration_ns);
@@ -161,6 +224,12 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "skew_ppm", c->skew_ppm);
     fl_json_kv_bool(j, "check_quorum", !c->no_check_quorum);
     fl_json_kv_bool(j, "pre_vote", !c->no_pre_vote);
+    if (c->protocol == FL_CONS_PAXOS) {
+        fl_json_kv_uint(j, "q1", c->q1); /* 0: a majority */
+        fl_json_kv_uint(j, "q2", c->q2);
+        fl_json_kv_bool(j, "unsafe_quorums", c->unsafe_quorums);
+        fl_json_kv_bool(j, "backoff", !c->no_backoff);
+    }
     fl_json_kv_uint(j, "clients", c->rate > 0 ? 0 : c->clients);
     fl_json_kv_uint(j, "pipeline", c->pipeline);
     fl_json_kv_double(j, "rate", c->rate);
@@ -176,11 +245,28 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "liveness_ns", c->liveness_ns);
     fl_json_kv_uint(j, "net_delay_ns", c->net_delay_ns);
     fl_json_kv_uint(j, "snapshot_every", c->snapshot_every);
+    fl_json_key(j, "faults");
+    fl_json_arr_begin(j);
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        fl_json_obj_begin(j);
+        fl_json_kv_str(j, "kind", fl_nemesis_name(c->faults[i].kind));
+        fl_json_kv_uint(j, "interval_ns", c->faults[i].interval_ns);
+        fl_json_obj_end(j);
+    }
+    fl_json_arr_end(j);
+    fl_json_kv_uint(j, "batch_entries", c->batch_entries);
+    fl_json_kv_uint(j, "inflight", c->inflight);
+    fl_json_kv_uint(j, "keys", c->keys);
+    fl_json_kv_uint(j, "reads_pct", c->reads_pct);
+    fl_json_kv_uint(j, "cas_pct", c->cas_pct);
+    fl_json_kv_bool(j, "crash_loses_unsynced", c->crash_lose_unsynced);
+    fl_json_kv_double(j, "torn", c->torn);
+    fl_json_kv_bool(j, "slow_disks", c->slow_disks);
     fl_json_key(j, "mutants");
     fl_json_arr_begin(j);
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
-            fl_json_str(j, fl_raft_mutant_name(bit));
+            fl_json_str(j, fl_cons_mutant_name(c->protocol, bit));
     const char *const *names;
     size_t n = fl_run_mutant_list(&names);
     for (size_t i = 0; i < n; i++)
@@ -207,7 +293,9 @@ static void write_verdict(fl_json *j, const fl_run_result *r, const sim_outcome 
     if (oc->lin == FL_LIN_VIOLATION)
         fl_json_kv_str(j, "nonlinearizable_key", oc->lin_key);
     fl_json_kv_uint(j, "check_wall_ns", oc->lin_ns);
+    fl_json_kv_bool(j, "healed", r->healed); /* a safety violation stops the run before */
     fl_json_kv_bool(j, "live", oc->live);
+    fl_json_kv_uint(j, "disruptions", r->disruptions);
     fl_json_kv_uint(j, "heal_ns", r->heal_ns);
     if (oc->live)
         fl_json_kv_uint(j, "recover_ns", r->recover_ns);
@@ -260,24 +348,25 @@ static void write_faults(fl_json *j, const fl_run_result *r)
 }
 
 void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *r,
-                      const sim_outcome *oc)
+                      const sim_outcome *oc, const char *repro, const char *world)
 {
     fl_json j;
     fl_json_init(&j, out, false);
     fl_json_obj_begin(&j);
     fl_json_kv_uint(&j, "seed", c->seed);
-    if (oc->violation) {
-        char repro[1024];
-        sim_opts_repro(c, repro, sizeof(repro));
-        fl_json_kv_str(&j, "reproduce", repro);
-    }
     write_verdict(&j, r, oc);
     write_counts(&j, r, oc);
+    if (r->flp)
+        sim_flp_json(&j, r);
     if (oc->has_obs) {
         const fl_observables *ob = &oc->obs;
         fl_json_key(&j, "observed");
         fl_json_obj_begin(&j);
+        fl_json_kv_uint(&j, "ok_p50_ns", fl_hist_percentile(ob->latency.ok, 50));
         fl_json_kv_uint(&j, "ok_p99_ns", fl_hist_percentile(ob->latency.ok, 99));
+        fl_json_kv_uint(&j, "leaderless_ns", oc->leaderless_ns);
+        fl_json_kv_uint(&j, "crash_recoveries", oc->crash_recoveries);
+        fl_json_kv_uint(&j, "crash_recovery_ns", oc->crash_recovery_ns);
         fl_json_kv_double(&j, "ok_fraction", ob->avail.ok_fraction);
         fl_json_kv_uint(&j, "write_gap_max_ns", ob->avail.write_gap_max_ns);
         fl_json_kv_uint(&j, "split_same_term", ob->split.same_term);
@@ -285,10 +374,27 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
         fl_json_kv_uint(&j, "stale_reads", ob->stale.stale);
         fl_json_obj_end(&j);
     }
+    if (repro)
+        fl_json_kv_str(&j, "reproduce", repro);
+    if (world)
+        fl_json_kv_str(&j, "world", world);
     fl_json_obj_end(&j);
 }
 
-static int write_file(const char *dir, const char *name, const fl_buf *b)
+void sim_write_results_members(fl_json *j, const fl_run_result *r, const sim_outcome *oc)
+{
+    write_verdict(j, r, oc);
+    write_counts(j, r, oc);
+    write_faults(j, r);
+    if (r->flp)
+        sim_flp_json(j, r);
+    if (oc->has_obs) {
+        fl_json_key(j, "observables");
+        fl_observe_write_json(&oc->obs, j);
+    }
+}
+
+int sim_write_file(const char *dir, const char *name, const fl_buf *b)
 {
     char path[4096];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -319,22 +425,16 @@ int sim_write_outputs(const char *dir, const fl_run_config *c, const fl_run_resu
     sim_opts_repro(c, repro, sizeof(repro));
     fl_json_kv_str(&j, "reproduce", repro);
     write_config(&j, c);
-    write_verdict(&j, r, oc);
-    write_counts(&j, r, oc);
-    write_faults(&j, r);
-    if (oc->has_obs) {
-        fl_json_key(&j, "observables");
-        fl_observe_write_json(&oc->obs, &j);
-    }
+    sim_write_results_members(&j, r, oc);
     fl_json_obj_end(&j);
     fl_buf_put_u8(&b, '\n');
-    int rc = b.err ? -1 : write_file(dir, "results.json", &b);
+    int rc = b.err ? -1 : sim_write_file(dir, "results.json", &b);
     fl_buf_reset(&b);
     if (rc == 0 && fl_history_write_jsonl(&r->history, &b) == 0)
-        rc = write_file(dir, "history.jsonl", &b);
+        rc = sim_write_file(dir, "history.jsonl", &b);
     fl_buf_reset(&b);
     if (rc == 0 && fl_timeline_write_jsonl(&r->timeline, &b) == 0)
-        rc = write_file(dir, "timeline.jsonl", &b);
+        rc = sim_write_file(dir, "timeline.jsonl", &b);
     fl_buf_free(&b);
     return rc ? rc : fl_cli_write_report(dir, NULL, true);
 }

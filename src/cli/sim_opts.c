@@ -6,7 +6,10 @@
 #include "faultline/duration.h"
 #include "faultline/error.h"
 #include "faultline/raft.h"
+#include "faultline/swarm.h"
+#include "faultline/cons.h"
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +20,11 @@ void sim_opts_usage(FILE *out)
     fprintf(
         out,
         "usage: faultline sim [options]\n\n"
-        "One simulated run of a replicated key-value store on Raft, under a nemesis, checked\n"
-        "after every event (Raft's safety invariants) and at the end (linearizability,\n"
-        "liveness after the heal). Same seed, same run, byte for byte.\n\n"
+        "One simulated run of a replicated key-value store on Raft or Multi-Paxos, under a\n"
+        "nemesis, checked after every event (the protocol's safety invariants) and at the end\n"
+        "(linearizability, liveness after the heal). Same seed, same run, byte for byte.\n\n"
         "run:\n"
-        "  --protocol raft          the consensus protocol (raft)\n"
+        "  --protocol P             the consensus protocol: raft or paxos (raft)\n"
         "  --nodes N                cluster size, 1..16 (5)\n"
         "  --seed S                 the seed (1)\n"
         "  --duration D             virtual time with clients and faults, e.g. 30s, 500ms, 2m "
@@ -45,31 +48,67 @@ void sim_opts_usage(FILE *out)
         "  --op-timeout D           one attempt of an operation (500ms)\n"
         "  --op-deadline D          an operation, retries included; then its outcome is info (3s)\n"
         "  --net-delay D            mean one-way network delay (1ms)\n"
+        "  --slow-disks             every fsync takes 5-50 ms (0.2-2 ms)\n"
         "  --snapshot-every N       each node snapshots its state every N applied entries and\n"
         "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
+        "  --keys N                 keys of the workload (register 3, kv 1000)\n"
+        "  --reads P, --cas P       percent of reads and of compare-and-set (kv: append); the\n"
+        "                           rest are writes (50, 20)\n"
+        "  --batch N, --inflight N  Raft: entries per AppendEntries, messages in flight per\n"
+        "                           follower (64, 8)\n"
+        "  --lose-unsynced          a crash loses every unsynced write (else a random prefix of\n"
+        "                           them survives)\n"
+        "  --torn P                 the last unsynced write surviving a crash is torn with\n"
+        "                           probability P (0.3)\n"
         "faults:\n"
         "  --nemesis NAME           a fault schedule (none); one of:\n");
     fl_nemesis_list(out);
+    fprintf(out,
+            "  --faults K:D,...         instead of --nemesis: kinds side by side, each on for\n"
+            "                           D then off as long (D: --nemesis-interval)\n");
     fprintf(out, "  --nemesis-interval D     each fault lasts D, then D healed (2s)\n"
                  "  --loss P, --dup P        probabilities for the loss / dup nemeses (0.2)\n"
                  "  --delay-spike D          extra mean delay for the delay nemesis (50ms)\n"
                  "  --clock-offset D         largest clock jump for clock-offset (200ms)\n"
                  "  --drift PPM              largest drift for clock-drift (50000)\n"
+                 "  --gst D                  with --nemesis flp: the global stabilisation time,\n"
+                 "                           when the adversary's power ends (the heal)\n"
+                 "  --cap                    instead: CAP shown (docs/limits.md): the leader's\n"
+                 "                           minority cut off for the middle third of --duration,\n"
+                 "                           clients on both sides, once per read mode (index,\n"
+                 "                           lease, log, local): reads and writes answered per\n"
+                 "                           side, and whether the histories are consistent\n"
                  "  --liveness D             after the heal a write must succeed within D (5s)\n"
                  "  --no-check-quorum        Raft: a leader cut off from its quorum keeps leading\n"
                  "  --no-pre-vote            Raft: elections without the pre-vote round\n"
-                 "  --mutant NAME            switch on a deliberate Raft bug (repeatable): ");
+                 "  --q1 N, --q2 N           Paxos: phase-1 and phase-2 quorum sizes (Flexible\n"
+                 "                           Paxos; a majority each by default), q1 + q2 > nodes\n"
+                 "  --unsafe-quorums         Paxos: allow q1 + q2 <= nodes, to see what it breaks\n"
+                 "  --no-backoff             Paxos: a preempted proposer retries at once, with\n"
+                 "                           fixed timeouts (duelling proposers livelock)\n"
+                 "  --mutant NAME            switch on a deliberate bug of the protocol\n"
+                 "                           (repeatable); raft: ");
     const uint32_t *bits;
-    size_t n = fl_raft_mutant_list(&bits);
+    size_t n = fl_cons_mutant_list(FL_CONS_RAFT, &bits);
     for (size_t i = 0; i < n; i++)
-        fprintf(out, "%s%s", i ? ", " : "", fl_raft_mutant_name(bits[i]));
+        fprintf(out, "%s%s", i ? ", " : "", fl_cons_mutant_name(FL_CONS_RAFT, bits[i]));
+    fprintf(out, "; paxos: ");
+    n = fl_cons_mutant_list(FL_CONS_PAXOS, &bits);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%s", i ? ", " : "", fl_cons_mutant_name(FL_CONS_PAXOS, bits[i]));
+    fprintf(out, "; the kv side (either protocol): ");
     const char *const *names;
     n = fl_run_mutant_list(&names);
     for (size_t i = 0; i < n; i++)
-        fprintf(out, ", %s", names[i]);
+        fprintf(out, "%s%s", i ? ", " : "", names[i]);
     fprintf(out,
             "\ncampaigns:\n"
             "  --seeds A..B             run every seed from A to B on all cores, then summarize\n"
+            "                           (each seed draws its own world, unless --fixed)\n"
+            "  --swarm                  the world is drawn from the seed: cluster, Raft options,\n"
+            "                           reads, clocks, disk, workload, a subset of the fault\n"
+            "                           kinds with their intervals; options given fix their part\n"
+            "  --fixed                  a campaign runs exactly the options given, every seed\n"
             "  --jobs N                 worker processes (number of cores)\n"
             "  --shard K/N              run only shard K of N of the seeds (merge with faultline "
             "merge)\n"
@@ -86,6 +125,12 @@ void sim_opts_usage(FILE *out)
             "                           (with --seeds: a campaign of them)\n"
             "  --churn                  with --chaos: membership churn too (learners added and\n"
             "                           promoted, voters and leaders removed and replaced)\n"
+            "  --compare raft,paxos     instead: the protocols side by side on the same seeds\n"
+            "                           (--seeds, else 1..20) under none, crash-leader,\n"
+            "                           isolate-leader, partition-random, loss and mix (or\n"
+            "                           --nemesis alone): throughput, latency, messages and\n"
+            "                           fsyncs per op, elections, leaderless time, recovery\n"
+            "                           after a leader crash, availability (--out: compare.json)\n"
             "  --crash-points           instead: crash-point testing of a node's storage (the\n"
             "                           WAL and snapshot files on the simulated disk, crashed\n"
             "                           before every write and sync), for --seed/--mutant\n\n"
@@ -178,6 +223,53 @@ static int parse_shard(parser *p, sim_opts *o)
     return 0;
 }
 
+/* "kind:D,kind,..." (an interval of 0 stands for --nemesis-interval, filled in at the end). */
+static int parse_faults(parser *p, const char *v, fl_run_config *c)
+{
+    c->n_faults = 0;
+    c->nemesis = FL_NEMESIS_NONE;
+    for (const char *at = v; *at;) {
+        size_t len = strcspn(at, ","), name_len = strcspn(at, ":,");
+        char name[40], dur[40];
+        if (c->n_faults == FL_RUN_FAULTS_MAX || name_len >= sizeof(name) ||
+            len - name_len >= sizeof(dur))
+            return bad(p, v, "expected at most 24 KIND[:INTERVAL] separated by commas");
+        memcpy(name, at, name_len);
+        name[name_len] = 0;
+        fl_run_fault *f = &c->faults[c->n_faults++];
+        *f = (fl_run_fault){0};
+        if (!fl_nemesis_parse(name, &f->kind) || !fl_nemesis_plannable(f->kind))
+            return bad(p, v, "unknown fault kind (the nemeses of --help but none, mix, mix-churn)");
+        if (len > name_len) {
+            memcpy(dur, at + name_len + 1, len - name_len - 1);
+            dur[len - name_len - 1] = 0;
+            if (fl_parse_duration(dur, &f->interval_ns) || f->interval_ns < FL_NS_PER_MS)
+                return bad(p, v, "an interval is a duration of at least 1ms (e.g. pause:300ms)");
+        }
+        at += len + (at[len] == ',');
+    }
+    return c->n_faults ? 0 : bad(p, v, "expected KIND[:INTERVAL],...");
+}
+
+/* "raft,paxos": the protocols of a comparison, each once. */
+static int parse_compare(parser *p, sim_opts *o)
+{
+    const char *v = value(p);
+    if (!v)
+        return FL_EXIT_USAGE;
+    char list[64];
+    snprintf(list, sizeof(list), "%s", v);
+    o->n_compare = 0;
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        fl_cons_protocol proto;
+        if (!fl_cons_protocol_parse(t, &proto) || o->n_compare == 2 ||
+            (o->n_compare && o->compare[0] == proto))
+            return bad(p, v, "expected a list of protocols, each once: raft,paxos");
+        o->compare[o->n_compare++] = proto;
+    }
+    return o->n_compare ? 0 : bad(p, v, "expected raft,paxos");
+}
+
 static int parse_named(parser *p, sim_opts *o)
 {
     const char *opt = p->opt;
@@ -185,7 +277,8 @@ static int parse_named(parser *p, sim_opts *o)
     if (!v)
         return FL_EXIT_USAGE;
     if (!strcmp(opt, "--protocol"))
-        return strcmp(v, "raft") ? bad(p, v, "only raft is available so far") : 0;
+        return fl_cons_protocol_parse(v, &o->run.protocol) ? 0
+                                                           : bad(p, v, "expected raft or paxos");
     if (!strcmp(opt, "--workload"))
         return fl_run_workload_parse(v, &o->run.workload)
                    ? 0
@@ -198,10 +291,19 @@ static int parse_named(parser *p, sim_opts *o)
         return fl_run_read_at_parse(v, &o->run.read_at)
                    ? 0
                    : bad(p, v, "expected leader, any or sticky");
-    if (!strcmp(opt, "--nemesis"))
+    if (!strcmp(opt, "--nemesis")) {
+        o->run.n_faults = 0; /* one or the other: the last given */
+        o->nemesis_set = true;
         return fl_nemesis_parse(v, &o->run.nemesis) ? 0 : bad(p, v, "unknown nemesis (see --help)");
-    if (!strcmp(opt, "--mutant"))
-        return fl_run_mutant_set(&o->run, v) ? 0 : bad(p, v, "unknown mutant (see --help)");
+    }
+    if (!strcmp(opt, "--faults"))
+        return parse_faults(p, v, &o->run);
+    if (!strcmp(opt, "--mutant")) { /* resolved once the protocol is known */
+        if (o->n_mutant_names == sizeof(o->mutant_names) / sizeof(o->mutant_names[0]))
+            return bad(p, v, "too many mutants");
+        o->mutant_names[o->n_mutant_names++] = v;
+        return 0;
+    }
     o->out_dir = v; /* --out */
     return 0;
 }
@@ -222,6 +324,7 @@ static fl_time_ns *duration_field(sim_opts *o, const char *a)
         {"--net-delay", offsetof(fl_run_config, net_delay_ns)},
         {"--delay-spike", offsetof(fl_run_config, delay_ns)},
         {"--clock-offset", offsetof(fl_run_config, clock_offset_ns)},
+        {"--gst", offsetof(fl_run_config, gst_ns)},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (!strcmp(a, table[i].name))
@@ -238,12 +341,26 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->run.no_check_quorum = true;
     else if (!strcmp(a, "--no-pre-vote"))
         o->run.no_pre_vote = true;
+    else if (!strcmp(a, "--unsafe-quorums"))
+        o->run.unsafe_quorums = true;
+    else if (!strcmp(a, "--no-backoff"))
+        o->run.no_backoff = true;
+    else if (!strcmp(a, "--slow-disks"))
+        o->run.slow_disks = true;
     else if (!strcmp(a, "--chaos"))
         o->chaos = true;
     else if (!strcmp(a, "--churn"))
         o->churn = true;
     else if (!strcmp(a, "--crash-points"))
         o->crash_points = true;
+    else if (!strcmp(a, "--swarm"))
+        o->swarm = true;
+    else if (!strcmp(a, "--fixed"))
+        o->fixed = true;
+    else if (!strcmp(a, "--lose-unsynced"))
+        o->run.crash_lose_unsynced = true;
+    else if (!strcmp(a, "--cap"))
+        o->cap = true;
     else if (!strcmp(a, "--no-check"))
         o->check_lin = false;
     else if (!strcmp(a, "--verbose") || !strcmp(a, "-v"))
@@ -288,6 +405,19 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--skew")) {
         rc = get_u64(p, 0, 499999, &u);
         c->skew_ppm = (uint32_t)u;
+    } else if (!strcmp(a, "--batch") || !strcmp(a, "--inflight")) {
+        bool batch = !strcmp(a, "--batch");
+        rc = get_u64(p, 1, batch ? 1000000 : FL_RAFT_INFLIGHT_MAX, &u);
+        *(batch ? &c->batch_entries : &c->inflight) = (uint32_t)u;
+    } else if (!strcmp(a, "--keys")) {
+        rc = get_u64(p, 1, 1000000, &u);
+        c->keys = (uint32_t)u;
+    } else if (!strcmp(a, "--reads") || !strcmp(a, "--cas")) {
+        rc = get_u64(p, 0, 100, &u);
+        *(!strcmp(a, "--reads") ? &c->reads_pct : &c->cas_pct) = (uint32_t)u;
+    } else if (!strcmp(a, "--q1") || !strcmp(a, "--q2")) {
+        rc = get_u64(p, 1, 16, &u);
+        *(a[3] == '1' ? &c->q1 : &c->q2) = (uint32_t)u;
     } else {
         return 1;
     }
@@ -307,7 +437,9 @@ static int parse_one(parser *p, sim_opts *o)
     if (rc != 1)
         return rc;
     if (!strcmp(a, "--rate"))
-        return get_double(p, 0.001, 1e6, &c->rate);
+        return get_double(p, 0, 1e6, &c->rate); /* 0: closed loop */
+    if (!strcmp(a, "--torn"))
+        return get_double(p, 0, 1, &c->torn);
     if (!strcmp(a, "--loss"))
         return get_double(p, 0, 1, &c->loss);
     if (!strcmp(a, "--dup"))
@@ -318,12 +450,51 @@ static int parse_one(parser *p, sim_opts *o)
         return parse_seeds(p, o);
     if (!strcmp(a, "--shard"))
         return parse_shard(p, o);
+    if (!strcmp(a, "--compare"))
+        return parse_compare(p, o);
     if (!strcmp(a, "--protocol") || !strcmp(a, "--workload") || !strcmp(a, "--read-mode") ||
         !strcmp(a, "--read-at") || !strcmp(a, "--nemesis") || !strcmp(a, "--mutant") ||
-        !strcmp(a, "--out"))
+        !strcmp(a, "--out") || !strcmp(a, "--faults"))
         return parse_named(p, o);
     fprintf(stderr, "faultline sim: unknown option '%s' (see faultline sim --help)\n", a);
     return FL_EXIT_USAGE;
+}
+
+/* Applies the options of argv to o. Returns 0 or the exit status (message printed). */
+static int apply(sim_opts *o, int argc, char **argv)
+{
+    parser p = {.argc = argc, .argv = argv};
+    for (p.i = 1; p.i < argc; p.i++) {
+        p.opt = argv[p.i];
+        int rc = parse_one(&p, o);
+        if (rc)
+            return rc;
+    }
+    for (uint32_t i = 0; i < o->run.n_faults; i++)
+        if (!o->run.faults[i].interval_ns)
+            o->run.faults[i].interval_ns = o->run.nemesis_interval_ns;
+    return 0;
+}
+
+/* The --mutant names as bits of c's protocol (known only once every option is read). */
+static int resolve_mutants(const sim_opts *o, fl_run_config *c)
+{
+    fl_cons_protocol other = c->protocol == FL_CONS_RAFT ? FL_CONS_PAXOS : FL_CONS_RAFT;
+    for (uint32_t i = 0; i < o->n_mutant_names; i++) {
+        uint32_t bit = fl_cons_mutant_parse(c->protocol, o->mutant_names[i]);
+        if (!bit && fl_run_mutant_set(c, o->mutant_names[i]))
+            continue; /* the kv side's (program order, the replicas' kv): any protocol */
+        if (!bit) {
+            bool theirs = fl_cons_mutant_parse(other, o->mutant_names[i]) != 0;
+            fprintf(stderr, "faultline sim: --mutant %s: not a %s mutant%s%s (see --help)\n",
+                    o->mutant_names[i], fl_cons_protocol_name(c->protocol),
+                    theirs ? "; it is planted in --protocol " : "",
+                    theirs ? fl_cons_protocol_name(other) : "");
+            return FL_EXIT_USAGE;
+        }
+        c->mutants |= bit;
+    }
+    return 0;
 }
 
 int sim_opts_parse(sim_opts *o, int argc, char **argv)
@@ -332,25 +503,98 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
     fl_run_config_default(&o->run);
     o->check_lin = true;
     o->check_timeout_ns = 30 * FL_NS_PER_S;
-    parser p = {.argc = argc, .argv = argv};
-    for (p.i = 1; p.i < argc; p.i++) {
-        p.opt = argv[p.i];
-        int rc = parse_one(&p, o);
-        if (rc)
-            return rc;
-    }
-    if (o->help)
-        return 0;
+    o->argc = argc;
+    o->argv = argv;
+    int rc = apply(o, argc, argv);
+    if (rc || o->help)
+        return rc;
     if (o->shard_n && !o->campaign) {
         fprintf(stderr, "faultline sim: --shard goes with --seeds A..B\n");
         return FL_EXIT_USAGE;
     }
+    if (resolve_mutants(o, &o->run))
+        return FL_EXIT_USAGE;
+    if (o->n_compare && (o->chaos || o->crash_points || o->run.mutants || o->shard_n)) {
+        fprintf(stderr, "faultline sim: --compare runs kv runs of correct protocols (no --chaos, "
+                        "--crash-points, --mutant or --shard)\n");
+        return FL_EXIT_USAGE;
+    }
+    if (o->run.protocol == FL_CONS_PAXOS && (o->chaos || o->crash_points)) {
+        fprintf(stderr, "faultline sim: --chaos and --crash-points run Raft (the kv runs and "
+                        "their campaigns take --protocol paxos)\n");
+        return FL_EXIT_USAGE;
+    }
+    if (o->swarm && (o->fixed || o->chaos)) {
+        fprintf(stderr, "faultline sim: --swarm goes with neither --fixed nor --chaos (which "
+                        "draws its own parameters)\n");
+        return FL_EXIT_USAGE;
+    }
+    o->swarm |= o->campaign && !o->fixed && !o->chaos; /* a campaign's default */
+    if (o->swarm) /* the world of the seed; a campaign checks its first seed's here */
+        sim_opts_world(o, o->campaign ? o->seed_first : o->run.seed, &o->run);
     char why[200];
     if (fl_run_config_validate(&o->run, why, sizeof(why))) {
-        fprintf(stderr, "faultline sim: %s\n", why);
+        fprintf(stderr, "faultline sim: %s%s\n", why,
+                o->swarm ? " (in the world the seed drew, with the options given)" : "");
         return FL_EXIT_USAGE;
     }
     return 0;
+}
+
+void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)
+{
+    if (!o->swarm) {
+        *out = o->run;
+        out->seed = seed;
+        return;
+    }
+    sim_opts t = *o;
+    fl_swarm_draw(seed, &t.run);
+    t.run.protocol = o->run.protocol;
+    fl_swarm_fit(&t.run);
+    t.n_mutant_names = 0;
+    apply(&t, o->argc, o->argv); /* parsed once already: no error now */
+    resolve_mutants(&t, &t.run);
+    if (t.run.read_mode == FL_RUN_READ_LOG)
+        t.run.read_at = FL_RUN_READ_AT_LEADER; /* the only place log reads can go */
+    *out = t.run;
+    out->seed = seed;
+}
+
+/* Options of a campaign or of the output, not of the run: left out of a seed's command.
+ * Returns how many words to skip (0: keep it). */
+static int campaign_only(const char *a)
+{
+    static const char *const with_value[] = {"--seeds", "--shard", "--jobs", "--out", "--seed"};
+    static const char *const flags[] = {"--swarm", "--fixed", "--quiet", "-q", "--verbose", "-v"};
+    for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
+        if (!strcmp(a, with_value[i]))
+            return 2;
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        if (!strcmp(a, flags[i]))
+            return 1;
+    return 0;
+}
+
+void sim_opts_seed_repro(const sim_opts *o, uint64_t seed, char *out, size_t out_size)
+{
+    if (!o->swarm) {
+        fl_run_config c;
+        sim_opts_world(o, seed, &c);
+        sim_opts_repro(&c, out, out_size);
+        return;
+    }
+    int n = snprintf(out, out_size, "faultline sim --swarm --seed %llu", (unsigned long long)seed);
+    size_t used = n > 0 ? (size_t)n : 0;
+    for (int i = 1; i < o->argc && used < out_size; i++) {
+        int skip = campaign_only(o->argv[i]);
+        if (skip) {
+            i += skip - 1;
+            continue;
+        }
+        n = snprintf(out + used, out_size - used, " %s", o->argv[i]);
+        used += n > 0 ? (size_t)n : 0;
+    }
 }
 
 static void dur(char *out, size_t size, fl_time_ns ns)
@@ -363,6 +607,49 @@ static void dur(char *out, size_t size, fl_time_ns ns)
         snprintf(out, size, "%lluns", (unsigned long long)ns);
 }
 
+/* Appends to out (used bytes so far) what printf gives, as far as it fits; the new length. */
+static size_t append(char *out, size_t out_size, size_t used, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static size_t append(char *out, size_t out_size, size_t used, const char *fmt, ...)
+{
+    if (used >= out_size)
+        return used;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(out + used, out_size - used, fmt, ap);
+    va_end(ap);
+    return used + (k > 0 ? (size_t)k : 0);
+}
+
+/* The fault plan, Raft's flow control, the workload's shares and the disk model of c where
+ * they differ from the defaults d (what a swarm world draws beyond the older options). */
+static size_t repro_plan(const fl_run_config *c, const fl_run_config *d, char *out, size_t out_size,
+                         size_t used)
+{
+    char b[32];
+    for (uint32_t i = 0; i < c->n_faults; i++) {
+        dur(b, sizeof(b), c->faults[i].interval_ns);
+        used = append(out, out_size, used, "%s%s:%s", i ? "," : " --faults ",
+                      fl_nemesis_name(c->faults[i].kind), b);
+    }
+    const struct {
+        const char *name;
+        uint32_t v, def;
+    } nums[] = {{"--batch", c->batch_entries, d->batch_entries},
+                {"--inflight", c->inflight, d->inflight},
+                {"--keys", c->keys, d->keys},
+                {"--reads", c->reads_pct, d->reads_pct},
+                {"--cas", c->cas_pct, d->cas_pct}};
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
+        if (nums[i].v != nums[i].def)
+            used = append(out, out_size, used, " %s %u", nums[i].name, nums[i].v);
+    if (c->crash_lose_unsynced)
+        used = append(out, out_size, used, " --lose-unsynced");
+    if (c->torn != d->torn)
+        used = append(out, out_size, used, " --torn %g", c->torn);
+    return used;
+}
+
 void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
 {
     fl_run_config d;
@@ -370,10 +657,9 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     char a[32], b[32];
     dur(a, sizeof(a), c->duration_ns);
     int n = snprintf(out, out_size,
-                     "faultline sim --seed %llu --nodes %u --duration %s "
-                     "--workload %s --nemesis %s",
-                     (unsigned long long)c->seed, c->nodes, a, fl_run_workload_name(c->workload),
-                     fl_nemesis_name(c->nemesis));
+                     "faultline sim%s --seed %llu --nodes %u --duration %s --workload %s",
+                     c->protocol == FL_CONS_PAXOS ? " --protocol paxos" : "",
+                     (unsigned long long)c->seed, c->nodes, a, fl_run_workload_name(c->workload));
     size_t used = n > 0 ? (size_t)n : 0;
 #define MORE(...)                                                                                  \
     do {                                                                                           \
@@ -382,10 +668,14 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
             used += k > 0 ? (size_t)k : 0;                                                         \
         }                                                                                          \
     } while (0)
+    if (!c->n_faults)
+        MORE(" --nemesis %s", fl_nemesis_name(c->nemesis));
     if (c->read_mode == FL_RUN_READ_LOG || c->read_mode == FL_RUN_READ_LOCAL)
         MORE(" --read-mode %s", fl_run_read_mode_name(c->read_mode));
     if (c->read_mode == FL_RUN_READ_LEASE)
-        MORE(" --read-mode lease --lease-drift %u", c->lease_drift_ppm);
+        MORE(" --read-mode lease");
+    if (c->read_mode == FL_RUN_READ_LEASE || c->lease_drift_ppm != d.lease_drift_ppm)
+        MORE(" --lease-drift %u", c->lease_drift_ppm);
     if (c->read_at != FL_RUN_READ_AT_LEADER)
         MORE(" --read-at %s", fl_run_read_at_name(c->read_at));
     if (c->skew_ppm)
@@ -396,6 +686,17 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)
         MORE(" --no-pre-vote");
+    used = repro_plan(c, &d, out, out_size, used);
+    if (c->q1)
+        MORE(" --q1 %u", c->q1);
+    if (c->q2)
+        MORE(" --q2 %u", c->q2);
+    if (c->unsafe_quorums)
+        MORE(" --unsafe-quorums");
+    if (c->no_backoff)
+        MORE(" --no-backoff");
+    if (c->slow_disks)
+        MORE(" --slow-disks");
     if (c->rate > 0)
         MORE(" --rate %g", c->rate);
     else if (c->clients != d.clients)
@@ -424,7 +725,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     } durs[] = {{"--op-timeout", c->op_timeout_ns, d.op_timeout_ns},
                 {"--op-deadline", c->op_deadline_ns, d.op_deadline_ns},
                 {"--liveness", c->liveness_ns, d.liveness_ns},
-                {"--net-delay", c->net_delay_ns, d.net_delay_ns}};
+                {"--net-delay", c->net_delay_ns, d.net_delay_ns},
+                {"--gst", c->gst_ns, d.gst_ns}};
     for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++)
         if (durs[i].v != durs[i].def) {
             dur(b, sizeof(b), durs[i].v);
@@ -434,7 +736,7 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --pipeline %u", c->pipeline);
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
-            MORE(" --mutant %s", fl_raft_mutant_name(bit));
+            MORE(" --mutant %s", fl_cons_mutant_name(c->protocol, bit));
     const char *const *names;
     size_t n_names = fl_run_mutant_list(&names);
     for (size_t i = 0; i < n_names; i++)

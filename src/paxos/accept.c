@@ -268,6 +268,11 @@ static void advance_match(fl_paxos *p)
 {
     if (p->match < p->commit)
         p->match = p->commit;
+    /* Slots before the log are in the snapshot (chosen), also while a received one is being
+     * installed: its request compacted the log before commit reaches it (snapshot.c). What
+     * this lets the leader learn waits for that request too (ACCEPTED is held). */
+    if (p->match + 1 < p->first_index)
+        p->match = p->first_index - 1;
     fl_index last = fl_paxos_last_index(p);
     while (p->match < last) {
         const fl_paxos_entry *e = fl__px_slot(p, p->match + 1);

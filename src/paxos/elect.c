@@ -164,8 +164,13 @@ void fl__px_follow(fl_paxos *p, fl_term ballot, fl_node_id leader)
 void fl__px_tick_election(fl_paxos *p)
 {
     FL_ASSERT(p->role != FL_PAXOS_LEADER);
-    if (p->now >= p->election_deadline)
-        fl__px_campaign(p);
+    if (p->now < p->election_deadline)
+        return;
+    if (p->install_seq) { /* a received snapshot waits to be durable: phase 1 starts after */
+        fl__px_reset_election_timer(p);
+        return;
+    }
+    fl__px_campaign(p);
 }
 
 /* q1 promises, ours among them once durable: lead. */

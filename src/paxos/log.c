@@ -98,7 +98,7 @@ int fl__px_log_set(fl_paxos *p, fl_index slot, fl_term ballot, uint8_t type, con
     fl_paxos_entry *e = fl__px_slot(p, slot);
     if (e->ballot == ballot && e->type == type)
         return 0; /* one value per slot per ballot: already there */
-    fl_paxos_entry v = {ballot, type, len, data}, copy;
+    fl_paxos_entry v = {{ballot}, type, len, data}, copy;
     rc = fl__px_entry_copy(&copy, &v);
     if (rc)
         return rc;

@@ -308,7 +308,7 @@ static int propose(fl_paxos *p, const uint8_t *data, uint32_t len, fl_paxos_upda
     if (rc)
         return rc;
     up->proposed_index = last + 1;
-    up->proposed_ballot = p->ballot;
+    up->proposed_term = p->ballot;
     fl__px_replicate_all(p);
     return 0;
 }
@@ -318,7 +318,7 @@ int fl_paxos_step(fl_paxos *p, const fl_paxos_event *ev, fl_paxos_update *up)
     int rc = 0;
     fl__px_begin_step(p, ev->now_ns);
     up->proposed_index = 0;
-    up->proposed_ballot = 0;
+    up->proposed_term = 0;
     switch (ev->type) {
     case FL_PAXOS_EV_TICK:
         if (p->role == FL_PAXOS_LEADER)

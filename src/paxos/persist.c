@@ -167,13 +167,15 @@ static void fill_persist(fl_paxos *p, fl_paxos_update *up)
     FL_ASSERT(from >= p->first_index && from <= last + 1);
     up->persist.seq = seq;
     up->persist.hard_state = p->dirty_hard_state;
-    up->persist.promised = p->promised;
+    up->persist.term = p->promised; /* the hard state */
     up->persist.first_index = from;
     up->persist.n_entries = (size_t)(last + 1 - from);
     up->persist.entries = up->persist.n_entries ? fl__px_slot(p, from) : NULL;
     if (p->install_wait) {
         up->persist.install = true;
-        up->persist.install_meta = p->snap;
+        up->persist.install_meta.index = p->snap.index; /* no term, no configuration */
+        up->persist.install_meta.size = p->snap.size;
+        up->persist.install_meta.crc = p->snap.crc;
         p->install_seq = seq;
     }
     push_pending(p, seq, from, last);
@@ -183,7 +185,7 @@ static void fill_persist(fl_paxos *p, fl_paxos_update *up)
     }
 }
 
-static fl_time_ns next_deadline(const fl_paxos *p)
+fl_time_ns fl_paxos_deadline_of(const fl_paxos *p)
 {
     if (p->role != FL_PAXOS_LEADER)
         return p->election_deadline;
@@ -208,10 +210,10 @@ static void apply_chosen(fl_paxos *p, fl_paxos_update *up)
 void fl__px_finish_step(fl_paxos *p, fl_paxos_update *up)
 {
     fl_index proposed = up->proposed_index;
-    fl_term proposed_ballot = up->proposed_ballot;
+    fl_term proposed_ballot = up->proposed_term;
     memset(up, 0, sizeof(*up));
     up->proposed_index = proposed;
-    up->proposed_ballot = proposed_ballot;
+    up->proposed_term = proposed_ballot;
     fill_persist(p, up);
     fl__px_reads_advance(p);
     up->snapshot_chunk.index = p->chunk_out.index;
@@ -223,10 +225,10 @@ void fl__px_finish_step(fl_paxos *p, fl_paxos_update *up)
     up->reads = p->reads_out;
     up->n_msgs = p->out_count;
     up->msgs = p->out;
-    up->role = p->role;
-    up->ballot = p->promised;
+    up->role = (uint8_t)p->role;
+    up->term = p->promised;
     up->leader = p->leader;
     up->commit = p->commit;
     up->role_changed = p->role != p->role_at_step;
-    up->deadline_ns = next_deadline(p);
+    up->deadline_ns = fl_paxos_deadline_of(p);
 }

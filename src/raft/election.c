@@ -37,15 +37,25 @@ void fl__become_follower(fl_raft *r, fl_term term, fl_node_id leader)
     fl__reset_election_timer(r);
 }
 
-/* A follower that has heard from its leader within the minimum election timeout (or a
- * leader that checks its quorum) is in its lease and ignores candidates that would depose
- * a live leader (thesis 4.2.3). */
+/* Thesis 4.2.3: a server that heard from a current leader within the minimum election
+ * timeout neither updates its term nor grants its vote, so candidates that cannot know of
+ * the leader (a removed server, a node back from a partition without pre-vote) do not depose
+ * a live one. A follower: it heard from its leader that recently. A leader: a quorum
+ * acknowledged an AppendEntries it sent that recently (its heartbeats reach its cluster); with
+ * check-quorum a leader is in its lease as long as it leads, as it steps down on its own once
+ * that stops being true. */
 bool fl__in_lease(const fl_raft *r)
 {
     if (r->cfg.lease_reads && r->now < r->votes_ignored_until)
         return true; /* just started: a leader may hold a lease on our old promise */
-    if (r->role == FL_RAFT_LEADER)
-        return r->cfg.check_quorum;
+    if (r->role == FL_RAFT_LEADER) {
+        if (r->cfg.check_quorum)
+            return true;
+        if (MUTANT(r, LEADER_IGNORES_LEASE))
+            return false; /* the bug: any higher-term vote request deposes it */
+        fl_time_ns since = fl__quorum_acked_sent(r);
+        return since != 0 && r->now < since + r->cfg.election_timeout_ns;
+    }
     return r->role == FL_RAFT_FOLLOWER && r->leader != FL_NODE_NONE &&
            r->now < r->leader_contact + r->cfg.election_timeout_ns;
 }

@@ -15,7 +15,7 @@ int fl__log_append(fl_raft *r, fl_term term, uint8_t type, const uint8_t *data, 
 {
     FL_ASSERT(term >= fl_raft_term_at(r, fl_raft_last_index(r)));
     if (type == FL_RAFT_ENTRY_CONFIG) {
-        fl_raft_entry probe = {term, type, len, data};
+        fl_raft_entry probe = {{term}, type, len, data};
         if (!fl__conf_entry_valid(&probe))
             return FL_ECORRUPT; /* checked before it can touch the log */
     }

@@ -51,6 +51,7 @@ static const uint32_t mutant_bits[] = {
     FL_RAFT_MUTANT_JOINT_NEW_ONLY,
     FL_RAFT_MUTANT_FOLLOWER_READ_UNAPPLIED,
     FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED,
+    FL_RAFT_MUTANT_LEADER_IGNORES_LEASE,
 };
 static const char *mutant_names[] = {
     "commit-prev-term",
@@ -69,6 +70,7 @@ static const char *mutant_names[] = {
     "joint-new-majority-only",
     "follower-read-unapplied",
     "snapshot-seq-unsynced",
+    "leader-ignores-lease",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),

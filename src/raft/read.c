@@ -41,6 +41,11 @@ static uint64_t acked_sent_of(const fl_raft *r, const fl_raft_progress *pr)
     return pr->id == r->cfg.id ? r->now : pr->acked_sent_ns;
 }
 
+fl_time_ns fl__quorum_acked_sent(const fl_raft *r)
+{
+    return fl__quorum_value(r, acked_sent_of);
+}
+
 /* The lease: the quorum-th newest send time of an acknowledged AppendEntries (the leader's
  * own "now" counts as one), plus the election timeout shrunk by the declared drift bound:
  * no follower that acknowledged votes for anyone before its own timeout since it heard us. */
@@ -48,7 +53,7 @@ static bool lease_valid(const fl_raft *r)
 {
     if (!r->cfg.lease_reads || r->transfer_to != FL_NODE_NONE)
         return false;
-    fl_time_ns since = fl__quorum_value(r, acked_sent_of);
+    fl_time_ns since = fl__quorum_acked_sent(r);
     if (since == 0)
         return false;
     double d = MUTANT(r, LEASE_NO_DRIFT) ? 0.0 : (double)r->cfg.max_drift_ppm;

@@ -28,11 +28,11 @@ int rp_fault_cat(const char *k)
         const char *word;
         int cat;
     } words[] = {
-        {"skew", RP_NET},        {"partition", RP_NET}, {"isolate", RP_NET},  {"ring", RP_NET},
-        {"bridge", RP_NET},      {"one-way", RP_NET},   {"crash", RP_CRASH},  {"kill", RP_CRASH},
-        {"restart", RP_CRASH},   {"pause", RP_PAUSE},   {"stop", RP_PAUSE},   {"loss", RP_LINK},
-        {"dup", RP_LINK},        {"delay", RP_LINK},    {"slow", RP_LINK},    {"clock", RP_CLOCK},
-        {"transfer", RP_MEMBER}, {"churn", RP_MEMBER},  {"member", RP_MEMBER}};
+        {"skew", RP_NET},        {"partition", RP_NET}, {"isolate", RP_NET},   {"ring", RP_NET},
+        {"bridge", RP_NET},      {"one-way", RP_NET},   {"crash", RP_CRASH},   {"kill", RP_CRASH},
+        {"restart", RP_CRASH},   {"pause", RP_PAUSE},   {"stop", RP_PAUSE},    {"loss", RP_LINK},
+        {"dup", RP_LINK},        {"delay", RP_LINK},    {"slow", RP_LINK},     {"clock", RP_CLOCK},
+        {"transfer", RP_MEMBER}, {"churn", RP_MEMBER},  {"member", RP_MEMBER}, {"flp", RP_LINK}};
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
         if (strstr(k, words[i].word))
             return words[i].cat;

@@ -86,6 +86,24 @@ static void safety_rows(const vctx *v)
     }
 }
 
+/* A run under the FLP adversary (results.json's "flp", docs/limits.md). */
+static void flp_row(const vctx *v)
+{
+    const fl_jr_doc *d = v->d;
+    if (!rp_has(d, 0, "flp.decisions_before_gst"))
+        return;
+    double before = rp_num(d, 0, "flp.decisions_before_gst", 0);
+    double after = rp_num(d, 0, "flp.first_decision_after_gst_ms", -1);
+    char t[64] = "none within the run";
+    if (after >= 0)
+        snprintf(t, sizeof(t), "%.1f ms after it", after);
+    row(v, "FLP adversary",
+        "no message lost, no node down, the deciding votes held back until GST: nothing "
+        "decided before it; the first decision after it; the longest delay of a message",
+        before > 0 || after < 0, "%.0f decisions before GST at %.1f s; first: %s; %.1f ms", before,
+        rp_num(d, 0, "flp.gst_ns", 0) / 1e9, t, rp_num(d, 0, "flp.max_message_delay_ms", 0));
+}
+
 static void service_rows(const vctx *v)
 {
     const fl_jr_doc *d = v->d;
@@ -165,6 +183,7 @@ void rp_verdict(fl_buf *b, const rp_run *r)
                       "</tr>\n");
     vctx v = {b, d, r->obs};
     safety_rows(&v);
+    flp_row(&v);
     service_rows(&v);
     cost_rows(&v);
     fl_buf_put_str(b, "</table>\n");

@@ -41,14 +41,19 @@ static void out_connect(fl_peer_out *o);
 static void out_reset(fl_peer_out *o, const char *why)
 {
     fl_peers *ps = o->ps;
+    /* Back to the shortest retry only after a connection that lasted: one refused right after
+     * its handshake (a certificate the acceptor rejects) is retried ever more slowly. */
+    if (o->verified && fl_loop_now(ps->loop) - o->up_ns >= BACKOFF_MAX_NS)
+        o->backoff_ns = BACKOFF_MIN_NS;
     if (o->fd >= 0) {
         if (o->connected)
             FL_WARN("peer %u: connection lost (%s); reconnecting", o->id, why);
         fl_loop_watch_stop(ps->loop, &o->w);
-        close(o->fd);
+        fl_stream_close(&o->st);
     }
     o->fd = -1;
     o->connected = false;
+    o->verified = false;
     fl_buf_reset(&o->out);
     o->out_off = 0;
 }
@@ -100,18 +105,23 @@ static void put_hello(fl_peer_out *o)
     fl_buf_put_u32(&o->out, o->id);
 }
 
+static bool out_verify(fl_peer_out *o);
+
 static void out_flush(fl_peer_out *o)
 {
     fl_errmsg m;
+    if (!o->verified && !out_verify(o)) /* nothing leaves before the acceptor's name checks */
+        return;
     while (o->out_off < o->out.len) {
         size_t put = 0;
-        if (fl_net_write(o->fd, o->out.data + o->out_off, o->out.len - o->out_off, &put, &m)) {
+        if (fl_stream_write(&o->st, o->out.data + o->out_off, o->out.len - o->out_off, &put, &m)) {
             out_fail(o, m.text);
             return;
         }
         if (put == 0)
             break;
         o->out_off += put;
+        o->bytes_sent += put;
     }
     if (o->out_off == o->out.len) {
         fl_buf_reset(&o->out);
@@ -121,9 +131,41 @@ static void out_flush(fl_peer_out *o)
         o->out.len -= o->out_off;
         o->out_off = 0;
     }
-    uint32_t want = FL_LOOP_READ | (o->out.len ? FL_LOOP_WRITE : 0);
+    uint32_t want = fl_stream_interest(&o->st, FL_LOOP_READ | (o->out.len ? FL_LOOP_WRITE : 0));
     if (want != o->w.interest)
         fl_loop_watch_modify(o->ps->loop, &o->w, want);
+}
+
+/* Moves the TLS handshake on and, once it is done, checks that the acceptor is the node we
+ * dialled. Returns true when the connection may carry frames; false while the handshake runs
+ * or after a failure (the connection is then reset and retried later). */
+static bool out_verify(fl_peer_out *o)
+{
+    fl_errmsg m;
+    if (fl_stream_handshake(&o->st, &m)) {
+        FL_WARN("peer %u: %s", o->id, m.text);
+        out_fail(o, m.text);
+        return false;
+    }
+    if (!fl_stream_ready(&o->st)) {
+        uint32_t want = fl_stream_interest(&o->st, FL_LOOP_READ);
+        if (want != o->w.interest)
+            fl_loop_watch_modify(o->ps->loop, &o->w, want);
+        return false;
+    }
+    char name[FL_TLS_NAME_MAX];
+    if (fl_stream_is_tls(&o->st) && strcmp(o->st.peer_name, fl_tls_node_name(o->id, name))) {
+        char why[2 * FL_TLS_NAME_MAX + 64];
+        snprintf(why, sizeof(why), "its certificate names \"%s\", not \"%s\"", o->st.peer_name,
+                 name);
+        FL_WARN("peer %u: refused: %s", o->id, why);
+        out_fail(o, why);
+        return false;
+    }
+    o->verified = true;
+    o->up_ns = fl_loop_now(o->ps->loop);
+    FL_INFO("peer %u: connected%s", o->id, fl_stream_is_tls(&o->st) ? " (TLS)" : "");
+    return true;
 }
 
 static void out_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
@@ -138,14 +180,14 @@ static void out_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
             return;
         }
         o->connected = true;
-        o->backoff_ns = BACKOFF_MIN_NS;
-        FL_INFO("peer %u: connected", o->id);
-        put_hello(o);
+        put_hello(o); /* TLS: written once the handshake and the name check are done */
     }
+    if (!o->verified && !out_verify(o))
+        return;
     if (ev & (FL_LOOP_READ | FL_LOOP_ERROR)) {
-        uint8_t sink[256];
+        static uint8_t sink[FL_STREAM_READ_MIN]; /* the acceptor sends nothing: discarded */
         size_t got = 0;
-        int rc = fl_net_read(o->fd, sink, sizeof(sink), &got, &m);
+        int rc = fl_stream_read(&o->st, sink, sizeof(sink), &got, &m);
         if (rc) {
             out_fail(o, rc == FL_ESHUTDOWN ? "closed by peer" : m.text);
             return;
@@ -157,13 +199,25 @@ static void out_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 static void out_connect(fl_peer_out *o)
 {
     fl_errmsg m;
-    if (fl_net_connect(&o->addr, &o->fd, &m)) {
+    int fd;
+    if (fl_net_connect(&o->addr, &fd, &m)) {
         o->fd = -1;
         out_schedule(o);
         return;
     }
+    if (o->ps->cfg.tls) {
+        if (fl_stream_tls(&o->st, fd, o->ps->cfg.tls, FL_STREAM_VERIFY, &m)) {
+            FL_WARN("peer %u: %s", o->id, m.text);
+            o->fd = -1;
+            out_schedule(o);
+            return;
+        }
+    } else {
+        fl_stream_plain(&o->st, fd);
+    }
+    o->fd = fd;
     if (fl_loop_watch_start(o->ps->loop, &o->w, o->fd, FL_LOOP_WRITE, out_io, o)) {
-        close(o->fd);
+        fl_stream_close(&o->st);
         o->fd = -1;
         out_schedule(o);
     }
@@ -202,8 +256,9 @@ int fl_peers_send(fl_peers *ps, fl_node_id to, uint8_t type, const void *head, s
         out_fail(o, "out of memory");
         return FL_ENOMEM;
     }
-    if (!(o->w.interest & FL_LOOP_WRITE))
-        fl_loop_watch_modify(ps->loop, &o->w, FL_LOOP_READ | FL_LOOP_WRITE);
+    uint32_t want = fl_stream_interest(&o->st, FL_LOOP_READ | FL_LOOP_WRITE);
+    if (want != o->w.interest)
+        fl_loop_watch_modify(ps->loop, &o->w, want);
     return 0;
 }
 
@@ -212,6 +267,23 @@ void fl_peers_flush(fl_peers *ps)
     for (uint32_t i = 0; i < ps->n_out; i++)
         if (ps->out[i].connected && ps->out[i].out.len > ps->out[i].out_off)
             out_flush(&ps->out[i]);
+}
+
+bool fl_peers_stats(const fl_peers *ps, fl_node_id id, fl_peer_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (uint32_t i = 0; i < ps->n_out; i++) {
+        const fl_peer_out *o = &ps->out[i];
+        if (o->id != id)
+            continue;
+        out->connected = o->connected && o->verified;
+        out->queue_bytes = o->out.len - o->out_off;
+        out->dropped = o->dropped;
+        out->bytes_sent = o->bytes_sent;
+        out->bytes_received = o->bytes_received;
+        return true;
+    }
+    return false;
 }
 
 /* ---- accepted connections ---------------------------------------------------------------- */
@@ -223,7 +295,7 @@ static void in_close(fl_peer_in *c)
         if (ps->in[i] == c)
             ps->in[i] = NULL;
     fl_loop_watch_stop(ps->loop, &c->w);
-    close(c->fd);
+    fl_stream_close(&c->st);
     fl_buf_free(&c->in);
     free(c);
 }
@@ -247,7 +319,7 @@ static bool check_hello(fl_peer_in *c)
     fl_read_u16(&rd);
     uint64_t cluster = fl_read_u64(&rd);
     fl_node_id from = fl_read_u32(&rd), to = fl_read_u32(&rd);
-    char a[FL_ADDR_STR_MAX];
+    char a[FL_ADDR_STR_MAX], name[FL_TLS_NAME_MAX], name_why[2 * FL_TLS_NAME_MAX + 64];
     const char *why = NULL;
     if (memcmp(magic, "FLPR", 4) != 0 || version != HELLO_VERSION)
         why = "not a faultline peer (bad magic or version)";
@@ -257,6 +329,11 @@ static bool check_hello(fl_peer_in *c)
         why = "unknown node id";
     else if (to != ps->cfg.self)
         why = "hello addressed to another node id";
+    else if (fl_stream_is_tls(&c->st) && strcmp(c->st.peer_name, fl_tls_node_name(from, name))) {
+        snprintf(name_why, sizeof(name_why), "its certificate names \"%s\", not \"%s\"",
+                 c->st.peer_name, name);
+        why = name_why;
+    }
     if (why) {
         ps->refused++;
         FL_WARN("peer connection from %s refused: %s (cluster %016llx, from %u, to %u)",
@@ -269,7 +346,8 @@ static bool check_hello(fl_peer_in *c)
             in_close(ps->in[i]);
         }
     c->from = from;
-    FL_INFO("peer %u: accepted connection from %s", from, fl_addr_format(&c->addr, a));
+    FL_INFO("peer %u: accepted connection from %s%s", from, fl_addr_format(&c->addr, a),
+            fl_stream_is_tls(&c->st) ? " (TLS)" : "");
     return true;
 }
 
@@ -301,11 +379,31 @@ static bool in_frames(fl_peer_in *c)
     return true;
 }
 
+/* Moves an accepted connection's TLS handshake on; false: not done yet, or failed (then c is
+ * closed, the reason logged). */
+static bool in_handshake(fl_peer_in *c)
+{
+    fl_errmsg m;
+    char a[FL_ADDR_STR_MAX];
+    if (fl_stream_handshake(&c->st, &m)) {
+        c->ps->refused++;
+        FL_WARN("peer connection from %s refused: %s", fl_addr_format(&c->addr, a), m.text);
+        in_close(c);
+        return false;
+    }
+    uint32_t want = fl_stream_interest(&c->st, FL_LOOP_READ);
+    if (want != c->w.interest)
+        fl_loop_watch_modify(c->ps->loop, &c->w, want);
+    return fl_stream_ready(&c->st);
+}
+
 static void in_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
     fl_peer_in *c = w->arg;
     (void)loop;
     (void)ev;
+    if (!fl_stream_ready(&c->st) && !in_handshake(c))
+        return;
     for (int i = 0; i < 16; i++) {
         uint8_t *p = fl_buf_extend(&c->in, READ_CHUNK);
         if (!p) {
@@ -313,8 +411,11 @@ static void in_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
             return;
         }
         size_t got = 0;
-        int rc = fl_net_read(c->fd, p, READ_CHUNK, &got, NULL);
+        int rc = fl_stream_read(&c->st, p, READ_CHUNK, &got, NULL);
         c->in.len -= READ_CHUNK - got;
+        fl_peer_out *o = c->from ? out_of(c->ps, c->from) : NULL;
+        if (o)
+            o->bytes_received += got;
         if (rc) {
             if (c->from)
                 FL_INFO("peer %u: incoming connection closed", c->from);
@@ -353,11 +454,21 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         c->fd = fd;
         c->ps = ps;
         c->addr = peer;
+        if (ps->cfg.tls) {
+            fl_errmsg m;
+            if (fl_stream_tls(&c->st, fd, ps->cfg.tls, FL_STREAM_SERVER | FL_STREAM_VERIFY, &m)) {
+                FL_WARN("peer listener: %s", m.text);
+                free(c);
+                continue;
+            }
+        } else {
+            fl_stream_plain(&c->st, fd);
+        }
         c->accepted_ns = fl_loop_now(loop);
         fl_buf_init(&c->in);
         c->in.cap_max = FL_PEER_FRAME_BYTES_MAX + 2 * READ_CHUNK;
         if (fl_loop_watch_start(loop, &c->w, fd, FL_LOOP_READ, in_io, c)) {
-            close(fd);
+            fl_stream_close(&c->st);
             free(c);
             continue;
         }
@@ -417,7 +528,7 @@ int fl_peers_init(fl_peers *ps, fl_loop *loop, const fl_peers_config *cfg, fl_pe
     }
     if (!self)
         return fl_errmsg_set(m, FL_ECONFIG, "node %u is not in the cluster", cfg->self);
-    int rc = fl_net_listen(self, 128, &ps->lfd, m);
+    int rc = fl_net_listen(cfg->listen_set ? &cfg->listen : self, 128, &ps->lfd, m);
     if (rc)
         return rc;
     rc = fl_loop_watch_start(loop, &ps->lw, ps->lfd, FL_LOOP_READ, accept_io, ps);

@@ -1,5 +1,5 @@
-/* server.c: one real node (server.h): the one Raft host (raft_host.h, the same code the
- * simulator runs) over real files in the data directory (fs_posix.h), with the peer
+/* server.c: one real node (server.h): the one host (host.h, the same code the simulator
+ * runs) over real files in the data directory (fs_posix.h), with the peer
  * transport for its messages, a loop timer for its ticks and the kv as its state machine.
  * Group commit: a persist request is appended at once and synced by one fdatasync per loop
  * iteration (a 0 timer after the batch), on the file interface's worker thread while the loop
@@ -151,9 +151,9 @@ static void tick_cb(fl_loop *loop, void *arg)
     (void)loop;
     s->tick_timer = 0;
     s->tick_deadline = FL_TIME_NEVER;
-    fl_raft_event ev = {.type = FL_RAFT_EV_TICK};
-    fl_raft_update up;
-    fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_TICK};
+    fl_cons_update up;
+    fl_host_step(&s->host, &ev, &up);
 }
 
 static void env_set_timer(void *arg, fl_time_ns deadline)
@@ -179,7 +179,7 @@ static void sync_cb(fl_loop *loop, void *arg)
     srv *s = arg;
     (void)loop;
     s->sync_timer = 0;
-    fl_raft_host_sync(&s->host);
+    fl_host_sync(&s->host);
 }
 
 static void env_sync_soon(void *arg)
@@ -191,7 +191,9 @@ static void env_sync_soon(void *arg)
 
 static void env_syncing(void *arg)
 {
-    fl_peers_flush(&((srv *)arg)->peers); /* followers start on our entries while we fsync */
+    srv *s = arg;
+    fl_peers_flush(&s->peers); /* followers start on our entries while we fsync */
+    fl__metrics_sync(s, true, s->host.persist_seq - s->host.sync_seq);
 }
 
 /* The sync worker finished: the host reports what it covered and starts on what came in
@@ -201,15 +203,17 @@ static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     srv *s = w->arg;
     (void)loop;
     (void)ev;
-    fl_raft_host_sync_done(&s->host);
+    fl__metrics_sync(s, false, 0);
+    fl_host_sync_done(&s->host);
     fl_peers_flush(&s->peers);
 }
 
-static void observe(srv *s, const fl_raft_update *up)
+static void observe(srv *s, const fl_cons_update *up)
 {
     if (up->role != s->last_role || up->leader != s->last_leader) {
         char a[FL_ADDR_STR_MAX];
-        FL_INFO("raft: %s at term %llu, leader %u (%s)", fl_raft_role_name(up->role),
+        FL_INFO("%s: %s at %s %llu, leader %u (%s)", fl_cons_protocol_name(s->cfg.protocol),
+                fl_cons_role_name(up->role), s->cfg.protocol == FL_CONS_PAXOS ? "ballot" : "term",
                 (unsigned long long)up->term, up->leader, fl__srv_addr_of(s, up->leader, a));
         s->last_role = up->role;
         s->last_leader = up->leader;
@@ -217,14 +221,14 @@ static void observe(srv *s, const fl_raft_update *up)
 }
 
 /* Committed entries to the kv, decided reads answered (after them), role changes logged. */
-static void env_applied(void *arg, const fl_raft_update *up)
+static void env_applied(void *arg, const fl_cons_update *up)
 {
     srv *s = arg;
     for (size_t i = 0; i < up->n_apply && !s->fatal; i++) {
-        const fl_raft_entry *e = &up->apply[i];
+        const fl_cons_entry *e = &up->apply[i];
         fl_index index = up->apply_first + i;
         fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
-        if (e->type == FL_RAFT_ENTRY_NORMAL &&
+        if (e->type == FL_RAFT_ENTRY_NORMAL && /* Paxos: the same number */
             fl_kv_apply(&s->kv, index, e->data, e->len, &res) == FL_ENOMEM) {
             fl__srv_fatal(s, FL_ENOMEM, "kv: out of memory while applying");
             return;
@@ -234,6 +238,7 @@ static void env_applied(void *arg, const fl_raft_update *up)
     if (up->n_reads)
         fl__ops_reads(s, up->reads, up->n_reads);
     observe(s, up);
+    fl__metrics_update(s, up);
 }
 
 static int env_snapshot(void *arg, fl_buf *out)
@@ -259,9 +264,9 @@ static void env_fatal(void *arg, int code, const char *what)
 
 int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index)
 {
-    fl_raft_event ev = {.type = FL_RAFT_EV_CHANGE, .u.change = want};
-    fl_raft_update up;
-    int rc = fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_CHANGE, .u.change = want};
+    fl_cons_update up;
+    int rc = fl_host_step(&s->host, &ev, &up);
     *index = up.proposed_index;
     return rc;
 }
@@ -285,10 +290,11 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
 {
     if (len > UINT32_MAX)
         return FL_ETOOBIG;
-    fl_raft_event ev = {.type = FL_RAFT_EV_PROPOSE,
+    fl_cons_event ev = {.type = FL_CONS_EV_PROPOSE,
                         .u.propose = {stamp(s, cmd, len), (uint32_t)len}};
-    fl_raft_update up;
-    int rc = fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_update up;
+    int rc = fl_host_step(&s->host, &ev, &up);
+    fl__metrics_proposal(s, rc);
     *index = up.proposed_index;
     *term = up.proposed_term;
     return rc;
@@ -296,16 +302,18 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
 
 int fl__srv_read(srv *s, uint64_t ctx)
 {
-    fl_raft_event ev = {.type = FL_RAFT_EV_READ, .u.read_ctx = ctx};
-    fl_raft_update up;
-    return fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_READ, .u.read_ctx = ctx};
+    fl_cons_update up;
+    int rc = fl_host_step(&s->host, &ev, &up);
+    fl__metrics_read(s, rc);
+    return rc;
 }
 
 int fl__srv_transfer(srv *s, fl_node_id to)
 {
-    fl_raft_event ev = {.type = FL_RAFT_EV_TRANSFER, .u.transfer_to = to};
-    fl_raft_update up;
-    return fl_raft_host_step(&s->host, &ev, &up);
+    fl_cons_event ev = {.type = FL_CONS_EV_TRANSFER, .u.transfer_to = to};
+    fl_cons_update up;
+    return fl_host_step(&s->host, &ev, &up);
 }
 
 static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p, size_t len)
@@ -315,7 +323,7 @@ static void on_frame(void *arg, fl_node_id from, uint8_t type, const uint8_t *p,
         fl__ops_frame(s, from, type, p, len);
         return;
     }
-    if (fl_raft_host_receive(&s->host, from, p, len) == FL_ECORRUPT)
+    if (fl_host_receive(&s->host, from, p, len) == FL_ECORRUPT)
         FL_WARN("peer %u: undecodable or misaddressed raft message dropped", from);
 }
 
@@ -350,7 +358,7 @@ static int open_signals(srv *s, fl_errmsg *m)
     return fl_loop_watch_start(&s->loop, &s->sw, s->sigfd, FL_LOOP_READ, signal_io, s);
 }
 
-static const fl_raft_host_env env_template = {
+static const fl_host_env env_template = {
     .now = env_now,
     .send = env_send,
     .set_timer = env_set_timer,
@@ -379,18 +387,45 @@ static void raft_config(const srv *s, fl_raft_config *c)
     c->max_drift_ppm = s->cfg.max_drift_ppm;
     c->seed = s->client_id_base ^ s->cfg.id;
     c->snapshot_trailing = s->cfg.snapshot_every / 2;
+    c->mutants = s->cfg.mutants; /* a test hook (--mutant): a planted bug, never for use */
+    if (s->cfg.no_check_quorum)
+        c->check_quorum = false;
 }
 
-/* The data directory, replayed into the host (raft_host.h); the kv restored from its
- * snapshot; the sync worker's completions watched. */
+/* Multi-Paxos over the fixed member set of --cluster, with the same timeouts and read mode.
+ * Its backlog bound is the core's largest (512 open slots), Raft's is 8192. */
+static void paxos_config(const srv *s, fl_paxos_config *c)
+{
+    fl_paxos_config_default(c, s->cfg.id);
+    c->n_nodes = s->cfg.n;
+    memcpy(c->nodes, s->cfg.ids, sizeof(c->nodes));
+    c->election_timeout_ns = s->cfg.election_timeout_ns;
+    c->heartbeat_ns = s->cfg.heartbeat_ns;
+    c->entry_bytes_max = 2u << 20;
+    c->uncommitted_max = FL_PAXOS_PROMISE_ENTRIES_MAX / 2;
+    c->lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
+    c->max_drift_ppm = s->cfg.max_drift_ppm;
+    c->seed = s->client_id_base ^ s->cfg.id;
+    c->snapshot_trailing = s->cfg.snapshot_every / 2;
+}
+
+/* The data directory, replayed into the host (host.h); the kv restored from its snapshot; the
+ * sync worker's completions watched. */
 static int open_raft(srv *s, fl_errmsg *m)
 {
-    fl_raft_host_config hc = {.snapshot_every = s->cfg.snapshot_every};
-    raft_config(s, &hc.raft);
+    fl_host_config hc = {.snapshot_every = s->cfg.snapshot_every};
+    hc.core.protocol = s->cfg.protocol;
+    if (s->cfg.protocol == FL_CONS_PAXOS && s->cfg.n_voters)
+        return fl_errmsg_set(m, FL_ECONFIG,
+                             "paxos: --voters: Paxos runs the fixed member set of "
+                             "--cluster (membership changes are Raft's)");
+    raft_config(s, &hc.core.raft);
+    paxos_config(s, &hc.core.paxos);
     char why[160] = "";
-    int rc = fl_raft_config_validate(&hc.raft, why, sizeof(why));
+    int rc = fl_cons_config_validate(&hc.core, why, sizeof(why));
     if (rc)
-        return fl_errmsg_set(m, rc, "raft: %s %s", fl_strerror(rc), why);
+        return fl_errmsg_set(m, rc, "%s: %s %s", fl_cons_protocol_name(s->cfg.protocol),
+                             fl_strerror(rc), why);
     s->faults.fsync_fail_after = s->cfg.fault_fsync_fail_after;
     hc.store.faults = s->cfg.fault_fsync_fail_after ? &s->faults : NULL;
     rc = fl_fs_posix_open(&s->fs, s->cfg.data_dir,
@@ -398,25 +433,26 @@ static int open_raft(srv *s, fl_errmsg *m)
     if (rc)
         return rc;
     s->fs_up = true;
-    fl_raft_host_env env = env_template;
+    fl_host_env env = env_template;
     env.arg = s;
-    if ((rc = fl_raft_host_open(&s->host, &s->fs.fs, &hc, &env, m)))
+    if ((rc = fl_host_open(&s->host, &s->fs.fs, &hc, &env, m)))
         return rc;
     s->host_up = true;
-    const fl_raft *r = fl_raft_host_raft(&s->host);
-    FL_INFO("recovered term %llu, vote %u, a snapshot up to %llu, log up to %llu from %llu WAL "
+    fl_cons_status st;
+    fl_host_status(&s->host, &st);
+    FL_INFO("%s: recovered %s %llu, vote %u, a snapshot up to %llu, log up to %llu from %llu WAL "
             "records",
-            (unsigned long long)fl_raft_term_of(r), fl_raft_vote_of(r),
-            (unsigned long long)fl_raft_snapshot_of(r)->index,
-            (unsigned long long)fl_raft_last_index(r),
+            fl_cons_protocol_name(s->cfg.protocol),
+            s->cfg.protocol == FL_CONS_PAXOS ? "promise" : "term", (unsigned long long)st.hard_term,
+            st.hard_vote, (unsigned long long)st.snapshot_index, (unsigned long long)st.last_index,
             (unsigned long long)s->host.store.records_replayed);
-    if ((rc = fl_raft_host_restore(&s->host, m)))
+    if ((rc = fl_host_restore(&s->host, m)))
         return rc;
-    rc = fl_loop_watch_start(&s->loop, &s->sync_watch, fl_raft_host_sync_fd(&s->host), FL_LOOP_READ,
+    rc = fl_loop_watch_start(&s->loop, &s->sync_watch, fl_host_sync_fd(&s->host), FL_LOOP_READ,
                              sync_done_io, s);
     if (rc)
         return fl_errmsg_set(m, rc, "cannot watch the sync worker: %s", fl_strerror(rc));
-    env_set_timer(s, fl_raft_deadline_of(r));
+    env_set_timer(s, st.deadline_ns);
     return 0;
 }
 
@@ -437,29 +473,43 @@ static int start(srv *s, fl_errmsg *m)
     s->kv_up = true;
     if ((rc = open_signals(s, m)) || (rc = open_raft(s, m)))
         return rc;
-    fl_peers_config pc = {
-        .cluster_id = s->cfg.cluster_id, .self = s->cfg.id, .n = s->cfg.n, .fatal = peers_fatal};
+    if (s->cfg.tls_on) {
+        if ((rc = fl_tls_init(&s->tls, &s->cfg.tls, m)))
+            return rc;
+        s->tls_up = true;
+    }
+    fl_peers_config pc = {.cluster_id = s->cfg.cluster_id,
+                          .self = s->cfg.id,
+                          .n = s->cfg.n,
+                          .tls = s->tls_up ? &s->tls : NULL,
+                          .fatal = peers_fatal};
     memcpy(pc.ids, s->cfg.ids, sizeof(pc.ids));
     memcpy(pc.addrs, s->cfg.addrs, sizeof(pc.addrs));
+    pc.listen_set = s->cfg.peer_listen_set;
+    pc.listen = s->cfg.peer_listen;
     if ((rc = fl_peers_init(&s->peers, &s->loop, &pc, on_frame, s, m)))
         return rc;
     s->peers_up = true;
+    if ((rc = fl__metrics_open(s, m)))
+        return rc;
     return fl__conn_listen(s, m);
 }
 
 static void stop(srv *s)
 {
+    fl__metrics_close(s);
     fl__conn_close_all(s);
     fl__ops_close_all(s);
     if (s->peers_up)
         fl_peers_close(&s->peers);
     fl_loop_watch_stop(&s->loop, &s->sync_watch);
     if (s->host_up)
-        fl_raft_host_close(&s->host); /* waits for a running sync job */
+        fl_host_close(&s->host); /* waits for a running sync job */
     if (s->fs_up)
         fl_fs_posix_close(&s->fs); /* stops the sync worker */
     if (s->kv_up)
         fl_kv_close(&s->kv);
+    fl_tls_close(&s->tls);
     if (s->sigfd >= 0) {
         fl_loop_watch_stop(&s->loop, &s->sw);
         close(s->sigfd);
@@ -484,7 +534,7 @@ int fl_server_run(const fl_server_config *c, fl_errmsg *m)
     if (!s)
         return fl_errmsg_set(m, FL_ENOMEM, "out of memory");
     s->cfg = *c;
-    s->last_role = (fl_raft_role)-1;
+    s->last_role = (fl_cons_role)-1;
     int rc = start(s, m);
     if (rc == 0) {
         char a[FL_ADDR_STR_MAX];

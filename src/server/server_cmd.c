@@ -124,6 +124,11 @@ static void member_begin(op *o)
         done_error(o, "ERR not a node id of --cluster");
         return;
     }
+    if (!fl__srv_raft(s)) {
+        done_error(o, "ERR not supported: membership changes are Raft's (this node runs "
+                      "--protocol paxos, with the fixed member set of --cluster)");
+        return;
+    }
     if (fl_raft_role_of(fl__srv_raft(s)) != FL_RAFT_LEADER) {
         char msg[96];
         snprintf(msg, sizeof(msg), "ERR not the leader: ask node %u",
@@ -177,7 +182,10 @@ static void transfer_begin(op *o)
     for (uint32_t i = 0; digits && i < s->cfg.n; i++)
         member |= s->cfg.ids[i] == id;
     char msg[160], a[FL_ADDR_STR_MAX];
-    if (!digits || id == 0 || id > UINT32_MAX) {
+    if (!r) {
+        done_error(o, "ERR not supported: leadership transfer is Raft's (this node runs "
+                      "--protocol paxos)");
+    } else if (!digits || id == 0 || id > UINT32_MAX) {
         done_error(o, "ERR FL.TRANSFER: the node id must be a whole number > 0");
     } else if (!member) {
         snprintf(msg, sizeof(msg), "ERR FL.TRANSFER: unknown node %llu", (unsigned long long)id);

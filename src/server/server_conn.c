@@ -49,7 +49,7 @@ static void conn_free(conn *c)
         c->next->prev = c->prev;
     s->n_conns--;
     fl_loop_watch_stop(&s->loop, &c->w);
-    close(c->fd);
+    fl_stream_close(&c->st);
     fl_resp_parser_free(&c->parser);
     fl_buf_free(&c->in);
     fl_buf_free(&c->out);
@@ -65,6 +65,7 @@ static void collect(conn *c)
         if (!c->fifo_head)
             c->fifo_tail = NULL;
         c->inflight--;
+        fl__metrics_command(c->s, o->def, &o->reply);
         fl_buf_put_bytes(&c->out, o->reply.data, o->reply.len);
         fl__op_free(o);
     }
@@ -75,7 +76,7 @@ static int flush(conn *c)
 {
     while (c->out_off < c->out.len) {
         size_t put = 0;
-        if (fl_net_write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, &put, NULL))
+        if (fl_stream_write(&c->st, c->out.data + c->out_off, c->out.len - c->out_off, &put, NULL))
             return FL_EIO;
         if (put == 0)
             break;
@@ -98,6 +99,7 @@ static void update_interest(conn *c)
     bool can_read = !c->closing && room;
     bool wake = (c->closing && !c->fifo_head) || (c->stalled && room && !c->closing);
     uint32_t want = (can_read ? FL_LOOP_READ : 0) | (pending || wake ? FL_LOOP_WRITE : 0);
+    want = fl_stream_interest(&c->st, want);
     if (want != c->w.interest)
         fl_loop_watch_modify(&c->s->loop, &c->w, want);
 }
@@ -177,14 +179,34 @@ static void serve_input(conn *c)
     c->stalled = c->inflight >= SRV_PIPELINE_MAX && c->in.len > 0;
 }
 
+/* A TLS connection's handshake, from its I/O callback. Returns true once it is done (go on),
+ * false while it runs or after it failed (then c is freed, with the reason logged). */
+static bool handshake(conn *c)
+{
+    fl_errmsg m;
+    if (fl_stream_handshake(&c->st, &m)) {
+        c->s->tls_refused++;
+        FL_WARN("client %s refused: %s", c->addr, m.text);
+        conn_free(c);
+        return false;
+    }
+    if (!fl_stream_ready(&c->st)) {
+        update_interest(c);
+        return false;
+    }
+    return true;
+}
+
 static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
     conn *c = w->arg;
     (void)loop;
+    if (!fl_stream_ready(&c->st) && !handshake(c))
+        return;
     if ((ev & FL_LOOP_READ) && !c->closing) {
         uint8_t *p = fl_buf_extend(&c->in, READ_CHUNK);
         size_t got = 0;
-        int rc = p ? fl_net_read(c->fd, p, READ_CHUNK, &got, NULL) : FL_ENOMEM;
+        int rc = p ? fl_stream_read(&c->st, p, READ_CHUNK, &got, NULL) : FL_ENOMEM;
         if (p)
             c->in.len -= READ_CHUNK - got;
         if (rc) {
@@ -205,6 +227,23 @@ static void conn_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     update_interest(c);
 }
 
+/* The connection's stream: TLS when the node has it (a client certificate of the CA required
+ * with --tls-client-auth), else plain. Returns 0, or -1 with fd closed. */
+static int start_stream(srv *s, conn *c, int fd)
+{
+    if (!s->tls_up) {
+        fl_stream_plain(&c->st, fd);
+        return 0;
+    }
+    fl_errmsg m;
+    uint32_t flags = FL_STREAM_SERVER | (s->cfg.tls_client_auth ? FL_STREAM_VERIFY : 0);
+    if (fl_stream_tls(&c->st, fd, &s->tls, flags, &m)) {
+        FL_WARN("client connection dropped: %s", m.text);
+        return -1;
+    }
+    return 0;
+}
+
 static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
     srv *s = w->arg;
@@ -217,7 +256,7 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         conn *c = s->n_conns < s->clients_max ? calloc(1, sizeof(*c)) : NULL;
         if (!c) {
             static const char full[] = "-ERR max number of clients reached\r\n";
-            ssize_t wr = write(fd, full, sizeof(full) - 1);
+            ssize_t wr = s->tls_up ? 0 : write(fd, full, sizeof(full) - 1); /* TLS: just close */
             (void)wr;
             close(fd);
             s->rejected_conns++;
@@ -225,6 +264,10 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         }
         c->s = s;
         c->fd = fd;
+        if (start_stream(s, c, fd)) {
+            free(c);
+            continue;
+        }
         c->id = ++s->next_conn_id;
         c->order.mutants = s->cfg.fault_reorder_reads ? FL_KV_ORDER_MUTANT_READ_AHEAD : 0;
         c->last_io = fl_loop_now(loop);
@@ -237,9 +280,10 @@ static void accept_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         fl_resp_parser_init(&c->parser, &lim);
         fl_buf_init(&c->in);
         fl_buf_init(&c->out);
-        if (fl_loop_watch_start(loop, &c->w, fd, FL_LOOP_READ, conn_io, c)) {
+        if (fl_loop_watch_start(loop, &c->w, fd, fl_stream_interest(&c->st, FL_LOOP_READ), conn_io,
+                                c)) {
             fl_resp_parser_free(&c->parser);
-            close(fd);
+            fl_stream_close(&c->st);
             free(c);
             continue;
         }

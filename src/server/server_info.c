@@ -91,20 +91,22 @@ static void conf_text(const fl_raft *r, fl_buf *b, const char *sep)
                   fl_raft_conf_index_of(r) <= fl_raft_commit_of(r), sep);
 }
 
+/* term: Raft's term, or the Paxos node's promised ballot (round << 16 | owner). */
 static void status_text(srv *s, fl_buf *b, const char *sep)
 {
     char a[FL_ADDR_STR_MAX];
-    const fl_raft *r = fl__srv_raft(s);
-    fl_buf_printf(b, "node_id:%u%srole:%s%sterm:%llu%sleader:%u%sleader_addr:%s%s", s->cfg.id, sep,
-                  fl_raft_role_name(fl_raft_role_of(r)), sep,
-                  (unsigned long long)fl_raft_term_of(r), sep, fl_raft_leader_of(r), sep,
-                  fl__srv_addr_of(s, fl_raft_leader_of(r), a), sep);
-    const char *lc = fl__ops_client_addr(s, fl_raft_leader_of(r));
+    const fl_raft *r = fl__srv_raft(s); /* NULL: Paxos */
+    fl_cons_status st;
+    fl_host_status(&s->host, &st);
+    fl_buf_printf(b, "node_id:%u%sprotocol:%s%srole:%s%sterm:%llu%sleader:%u%sleader_addr:%s%s",
+                  s->cfg.id, sep, fl_cons_protocol_name(s->cfg.protocol), sep,
+                  fl_cons_role_name(st.role), sep, (unsigned long long)st.term, sep, st.leader, sep,
+                  fl__srv_addr_of(s, st.leader, a), sep);
+    const char *lc = fl__ops_client_addr(s, st.leader);
     fl_buf_printf(b, "leader_client_addr:%s%s", lc[0] ? lc : "-", sep);
     fl_buf_printf(b, "commit_index:%llu%sapplied_index:%llu%slast_index:%llu%s",
-                  (unsigned long long)fl_raft_commit_of(r), sep,
-                  (unsigned long long)fl_raft_applied_of(r), sep,
-                  (unsigned long long)fl_raft_last_index(r), sep);
+                  (unsigned long long)st.commit, sep, (unsigned long long)st.applied, sep,
+                  (unsigned long long)st.last_index, sep);
     fl_buf_printf(b, "members:");
     for (uint32_t i = 0; i < s->cfg.n; i++)
         fl_buf_printf(b, "%s%u=%s", i ? "," : "", s->cfg.ids[i],
@@ -116,15 +118,17 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
                   (unsigned long long)s->ops_timeout, sep, (unsigned long long)s->forwarded_in,
                   sep);
     fl_buf_printf(b, "reads_by_index:%llu%s", (unsigned long long)s->reads_by_index, sep);
-    fl_raft_counters k;
-    fl_raft_counters_of(r, &k);
+    fl_cons_counters k;
+    fl_host_core(&s->host)->ops->counters(fl_host_core(&s->host), &k);
+    fl_raft_counters rk = {0};
+    if (r)
+        fl_raft_counters_of(r, &rk);
     fl_buf_printf(b, "reads_at_follower:%llu%sreads_by_lease:%llu%s",
-                  (unsigned long long)k.follower_reads_served, sep,
+                  (unsigned long long)rk.follower_reads_served, sep,
                   (unsigned long long)k.lease_reads_served, sep);
     fl_buf_printf(b, "snapshot_index:%llu%sfirst_index:%llu%ssnapshots_taken:%llu%s",
-                  (unsigned long long)fl_raft_snapshot_of(r)->index, sep,
-                  (unsigned long long)fl_raft_first_index(r), sep,
-                  (unsigned long long)s->host.stats.snapshots_taken, sep);
+                  (unsigned long long)st.snapshot_index, sep, (unsigned long long)st.first_index,
+                  sep, (unsigned long long)s->host.stats.snapshots_taken, sep);
     fl_buf_printf(b, "snapshots_installed:%llu%swal_segments_deleted:%llu%s",
                   (unsigned long long)s->host.stats.snapshots_installed, sep,
                   (unsigned long long)s->host.store.segments_deleted, sep);
@@ -133,7 +137,10 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
         dropped += s->peers.out[i].dropped;
     fl_buf_printf(b, "peer_frames_dropped:%llu%speer_connections_refused:%llu%s",
                   (unsigned long long)dropped, sep, (unsigned long long)s->peers.refused, sep);
-    conf_text(r, b, sep);
+    if (r)
+        conf_text(r, b, sep);
+    else /* Paxos: the fixed member set */
+        put_ids(b, "config_voters", s->cfg.ids, s->cfg.n, sep);
 }
 
 /* ---- INFO -------------------------------------------------------------------------------- */
@@ -144,7 +151,6 @@ static const char *const sections[] = {"server",      "clients", "memory",   "pe
 
 static void section(srv *s, const char *name, fl_buf *b)
 {
-    const fl_raft *r = fl__srv_raft(s);
     fl_time_ns up = fl_loop_now(&s->loop) - s->started_ns;
     char a[FL_ADDR_STR_MAX];
     if (!strcmp(name, "server")) {
@@ -168,8 +174,8 @@ static void section(srv *s, const char *name, fl_buf *b)
                       (unsigned long long)s->connections_total, (unsigned long long)s->commands,
                       (unsigned long long)s->rejected_conns);
     } else if (!strcmp(name, "replication")) {
-        bool leads = fl_raft_role_of(r) == FL_RAFT_LEADER;
-        const char *lc = fl__ops_client_addr(s, fl_raft_leader_of(r));
+        bool leads = fl__srv_leads(s);
+        const char *lc = fl__ops_client_addr(s, fl__srv_leader(s));
         const char *colon = strrchr(lc, ':');
         fl_buf_printf(b, "# Replication\r\nrole:%s\r\n", leads ? "master" : "slave");
         if (!leads && colon)
@@ -185,7 +191,7 @@ static void section(srv *s, const char *name, fl_buf *b)
             fl_buf_printf(b, "db0:keys=%zu,expires=%zu,avg_ttl=0\r\n", fl_kv_key_count(&s->kv),
                           s->kv.n_expiring);
     } else {
-        fl_buf_printf(b, "# Raft\r\n");
+        fl_buf_printf(b, "# %s\r\n", s->cfg.protocol == FL_CONS_PAXOS ? "Paxos" : "Raft");
         status_text(s, b, "\r\n");
     }
 }
@@ -244,7 +250,7 @@ static const char *const E_NAME =
 static void hello_reply(op *o, bool resp3)
 {
     srv *s = o->s;
-    bool leads = fl_raft_role_of(fl__srv_raft(s)) == FL_RAFT_LEADER;
+    bool leads = fl__srv_leads(s);
     fl_buf *b = &o->reply;
     if (resp3)
         fl_resp3_put_map(b, 7);

@@ -1,4 +1,4 @@
-/* server_int.h: the private state of a running node (server.h), shared by server.c (the Raft
+/* server_int.h: the private state of a running node (server.h), shared by server.c (the
  * host, timers), server_ops.c (routing client operations through the log),
  * server_conn.c (RESP connections) and server_cmd.c (the command table). */
 #ifndef FL_SERVER_INT_H
@@ -9,9 +9,10 @@
 #include "faultline/loop.h"
 #include "faultline/peer.h"
 #include "faultline/fs_posix.h"
-#include "faultline/raft_host.h"
+#include "faultline/host.h"
 #include "faultline/resp.h"
 #include "faultline/server.h"
+#include "faultline/stream.h"
 
 #define SRV_OPS_MAX         65536 /* client operations in flight, whole node */
 #define SRV_PIPELINE_MAX    1024  /* operations in flight on one connection */
@@ -91,6 +92,7 @@ struct op {
 struct conn {
     srv *s;
     int fd;
+    fl_stream st; /* plain or TLS (stream.h); owns fd */
     fl_loop_watch w;
     fl_resp_parser parser;
     fl_buf in, out;
@@ -125,7 +127,7 @@ struct srv {
     fl_loop loop;
     fl_peers peers;
     fl_fs_posix fs;       /* the data directory */
-    fl_raft_host host;    /* the Raft node: core, store, snapshots (raft_host.h) */
+    fl_host host;         /* the node: core, store, snapshots (host.h) */
     fl_wal_faults faults; /* test hooks (all zero in production) */
     fl_kv kv;
     bool host_up, kv_up, fs_up, peers_up;
@@ -161,22 +163,39 @@ struct srv {
     /* counters */
     uint64_t ops_done, ops_retried, ops_timeout, forwarded_in, reads_by_index;
     fl_node_id last_leader;
-    fl_raft_role last_role;
+    fl_cons_role last_role;
     /* every member's client address (FRAME_ADDR), for INFO */
     char client_addr[FL_RAFT_NODES_MAX][FL_ADDR_STR_MAX];
     uint64_t housekeeps;
     fl_time_ns started_ns;
     uint64_t next_conn_id;
     uint64_t commands, connections_total, rejected_conns;
-    uint32_t clients_max; /* cfg.clients_max, lowered to what the fd limit allows */
-    fl_index expiry_noop; /* the index of a noop proposed to expire keys, 0 = none */
+    uint32_t clients_max;        /* cfg.clients_max, lowered to what the fd limit allows */
+    fl_index expiry_noop;        /* the index of a noop proposed to expire keys, 0 = none */
+    struct srv_metrics *metrics; /* --metrics (server_metrics.c); NULL when off */
+    fl_tls tls;                  /* cfg.tls loaded (tls_up): the client and peer ports' TLS */
+    bool tls_up;
+    uint64_t tls_refused; /* client connections whose TLS handshake failed */
 };
 
 /* server.c */
-/* The node's Raft state (for routing and status). */
+/* The node's Raft state (Raft-only commands and status), NULL for a Paxos node. */
 static inline const fl_raft *fl__srv_raft(const srv *s)
 {
-    return fl_raft_host_raft(&s->host);
+    return fl_cons_raft(fl_host_core(&s->host));
+}
+/* For routing, either protocol: whether this node leads, whom it follows, what it applied. */
+static inline bool fl__srv_leads(const srv *s)
+{
+    return fl_cons_role_of(fl_host_core(&s->host)) == FL_CONS_LEADER;
+}
+static inline fl_node_id fl__srv_leader(const srv *s)
+{
+    return fl_cons_leader_of(fl_host_core(&s->host));
+}
+static inline fl_index fl__srv_applied(const srv *s)
+{
+    return fl_cons_applied_of(fl_host_core(&s->host));
 }
 int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_term *term);
 /* A linearizable read by ReadIndex at any node (the core asks the leader when this node is a
@@ -199,7 +218,7 @@ void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *r
  * retried (their sessions make that exactly-once). */
 void fl__ops_restored(srv *s, fl_index index);
 /* The core decided ReadIndex reads: answer them from the kv, or retry them through routing. */
-void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n);
+void fl__ops_reads(srv *s, const fl_cons_read *reads, size_t n);
 void fl__ops_kick(srv *s);      /* submit the ready list from a timer */
 void fl__ops_housekeep(srv *s); /* leader waits, forward timeouts, deadlines */
 void fl__ops_frame(srv *s, fl_node_id from, uint8_t type, const uint8_t *p, size_t len);
@@ -287,5 +306,15 @@ void fl__put_set(const op *o, fl_buf *out, size_t n); /* RESP3 set, RESP2 array 
 void fl__put_map(const op *o, fl_buf *out, size_t n); /* RESP3 map, RESP2 array of 2n */
 /* A score the kv wrote as text: RESP3 double, RESP2 bulk string. */
 void fl__put_double(const op *o, fl_buf *out, const void *p, size_t n);
+
+/* server_metrics.c: --metrics. Each hook is a no-op while metrics are off. */
+int fl__metrics_open(srv *s, fl_errmsg *m);
+void fl__metrics_close(srv *s);
+void fl__metrics_update(srv *s, const fl_raft_update *up); /* leader changes, reads decided */
+void fl__metrics_proposal(srv *s, int rc);                 /* a PROPOSE's result */
+void fl__metrics_read(srv *s, int rc);                     /* a READ's result */
+/* A group commit of `records` WAL records handed to the sync worker (started), or done. */
+void fl__metrics_sync(srv *s, bool started, uint64_t records);
+void fl__metrics_command(srv *s, const cmd_def *def, const fl_buf *reply); /* one answered */
 
 #endif

@@ -219,10 +219,10 @@ static bool forward_proposal(srv *s, op *o, fl_node_id leader)
 /* Routes one op; returns false if it had to wait for a leader. */
 static bool route(srv *s, op *o)
 {
-    fl_node_id leader = fl_raft_leader_of(fl__srv_raft(s));
+    fl_node_id leader = fl__srv_leader(s);
     if (o->route == FL_KV_ROUTE_INDEX && read_by_index(s, o))
         return true;
-    if (fl_raft_role_of(fl__srv_raft(s)) == FL_RAFT_LEADER) {
+    if (fl__srv_leads(s)) {
         fl_index index;
         fl_term term;
         int rc = fl__srv_propose(s, o->cmd.data, o->cmd.len, &index, &term);
@@ -394,7 +394,7 @@ void fl__ops_restored(srv *s, fl_index index)
     }
 }
 
-void fl__ops_reads(srv *s, const fl_raft_read *reads, size_t n)
+void fl__ops_reads(srv *s, const fl_cons_read *reads, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         /* Decided reads mostly come back in the order they were asked: search from the head. */
@@ -424,9 +424,7 @@ static void on_propose(srv *s, fl_node_id from, const uint8_t *p, size_t len)
     fl_term term = 0;
     out[8] = PROPOSED_NOT_LEADER;
     s->forwarded_in++;
-    int rc = fl_raft_role_of(fl__srv_raft(s)) == FL_RAFT_LEADER
-                 ? fl__srv_propose(s, p + 8, len - 8, &index, &term)
-                 : FL_ENOTLEADER;
+    int rc = fl__srv_leads(s) ? fl__srv_propose(s, p + 8, len - 8, &index, &term) : FL_ENOTLEADER;
     if (rc == FL_ETOOBIG)
         out[8] = PROPOSED_TOO_BIG;
     if (rc == 0) {
@@ -456,7 +454,7 @@ static void on_proposed(srv *s, const uint8_t *p, size_t len)
         fail_op(o, "ERR request too large for the log");
         return;
     }
-    if (p[8] != PROPOSED_OK || index <= fl_raft_applied_of(fl__srv_raft(s))) {
+    if (p[8] != PROPOSED_OK || index <= fl__srv_applied(s)) {
         push_tail(o, OP_WAIT_LEADER);
         return;
     }
@@ -518,10 +516,9 @@ static void send_addr(srv *s)
  * every replica deletes it (kv.h: expiry follows the log time only). */
 static void expire_keys(srv *s)
 {
-    if (s->expiry_noop && (fl_raft_role_of(fl__srv_raft(s)) != FL_RAFT_LEADER ||
-                           fl_raft_applied_of(fl__srv_raft(s)) >= s->expiry_noop))
+    if (s->expiry_noop && (!fl__srv_leads(s) || fl__srv_applied(s) >= s->expiry_noop))
         s->expiry_noop = 0;
-    if (s->expiry_noop || fl_raft_role_of(fl__srv_raft(s)) != FL_RAFT_LEADER)
+    if (s->expiry_noop || !fl__srv_leads(s))
         return;
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -581,7 +578,7 @@ void fl__ops_housekeep(srv *s)
         fl__conn_housekeep(s);
     }
     expire_keys(s);
-    if (fl_raft_leader_of(fl__srv_raft(s)) == FL_NODE_NONE)
+    if (fl__srv_leader(s) == FL_NODE_NONE)
         return;
     /* bounded: each waiting op is routed once; those that wait again go to the tail */
     for (size_t n = s->wait_leader.count; n > 0 && s->wait_leader.head && !s->fatal; n--)

@@ -11,6 +11,7 @@
 #include "faultline/assert.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
+#include "faultline/raft.h"
 #include "faultline/raft_store.h"
 #include "faultline/simdisk.h"
 
@@ -229,7 +230,7 @@ static void request(crash_run *cr)
     for (size_t i = 0; i < n; i++) {
         uint64_t tag = (uint64_t)s->term << 32 | req;
         fl_put_u64le(data[i], tag);
-        ents[i] = (fl_raft_entry){s->term, FL_RAFT_ENTRY_NORMAL, 8, data[i]};
+        ents[i] = (fl_raft_entry){{s->term}, FL_RAFT_ENTRY_NORMAL, 8, data[i]};
         s->e[first + i] = tag;
     }
     s->last = first + n - 1;
@@ -238,7 +239,7 @@ static void request(crash_run *cr)
     up.persist.first_index = first;
     up.persist.n_entries = n;
     up.persist.entries = ents;
-    int rc = fl_raft_store_append(&cr->store, &up);
+    int rc = fl_raft_store_append(&cr->store, &up.persist);
     if (rc)
         violation(cr, "append of request %zu failed: %s", req, fl_strerror(rc));
     cr->res->requests++;
@@ -265,7 +266,7 @@ static void snapshot(crash_run *cr)
     for (size_t i = 0; i < n; i++) {
         uint64_t tag = s->e[at + 1 + i];
         fl_put_u64le(data[i], tag);
-        after[i] = (fl_raft_entry){(fl_term)(tag >> 32), FL_RAFT_ENTRY_NORMAL, 8, data[i]};
+        after[i] = (fl_raft_entry){{(fl_term)(tag >> 32)}, FL_RAFT_ENTRY_NORMAL, 8, data[i]};
     }
     fl_errmsg m;
     if (fl_raft_store_save_snapshot(&cr->store, s->term, s->vote, &meta, state, n, after, &m))

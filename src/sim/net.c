@@ -3,7 +3,9 @@
  * Invariants: a message passes a link only if the link is up both when it is sent and when it
  * arrives; loss, duplication, reordering and delay are drawn from the network stream in send
  * order (so they depend only on the seed and the event sequence); each copy of a message is
- * its own event slot holding its own bytes. */
+ * its own event slot holding its own bytes; a message the delivery gate holds back stays in
+ * its slot, pushed back to the time the gate names, and is counted in msgs_holding until it
+ * is delivered or dropped. */
 #include "sim_internal.h"
 
 #include "faultline/error.h"
@@ -216,6 +218,8 @@ static int enqueue(fl_sim *sim, const fl_sim_link *l, fl_node_id from, fl_node_i
     e->kind = EV_DELIVER;
     e->node = to;
     e->from = from;
+    e->sent_ns = sim->now;
+    e->held = false;
     return fl__ev_push(sim, sim->now + delay, slot);
 }
 
@@ -255,9 +259,46 @@ int fl_sim_send(fl_sim *sim, fl_node_id from, fl_node_id to, const void *msg, si
     return 0;
 }
 
+void fl_sim_set_gate(fl_sim *sim, fl_sim_gate_fn fn, void *arg)
+{
+    sim->gate = fn;
+    sim->gate_arg = arg;
+}
+
+/* No longer held: delivered or dropped. */
+static void unhold(fl_sim *sim, sim_ev *e)
+{
+    if (!e->held)
+        return;
+    e->held = false;
+    FL_ASSERT(sim->stats.msgs_holding > 0);
+    sim->stats.msgs_holding--;
+}
+
+/* Asks the gate about the message in slot; false when it waits (pushed back to the time the
+ * gate named; the popped slot's heap room is free again, so the push cannot fail). */
+static bool gate_passes(fl_sim *sim, uint32_t slot)
+{
+    sim_ev *e = &sim->ev[slot];
+    fl_time_ns again = sim->gate(sim->gate_arg, sim, e->from, e->node, e->data, e->len);
+    if (again <= sim->now || again == FL_TIME_NEVER) {
+        FL_ASSERT(again != FL_TIME_NEVER); /* a gate delays; it never drops */
+        return true;
+    }
+    if (!e->held) {
+        e->held = true;
+        sim->stats.msgs_held++;
+        sim->stats.msgs_holding++;
+    }
+    int rc = fl_heap_push(&sim->heap, again, slot);
+    FL_ASSERT(rc == 0);
+    return false;
+}
+
 static void drop(fl_sim *sim, uint32_t slot, uint64_t *counter)
 {
     sim_ev *e = &sim->ev[slot];
+    unhold(sim, e);
     (*counter)++;
     fl__trace(sim, EV_DROP, e->node, e->from, NULL, e->len);
     fl__ev_release(sim, slot);
@@ -275,8 +316,13 @@ void fl__net_deliver(fl_sim *sim, uint32_t slot)
         drop(sim, slot, &sim->stats.msgs_dropped_down);
         return;
     }
+    if (sim->gate && n->draining != slot && !gate_passes(sim, slot))
+        return;
+    unhold(sim, e); /* passed, or the gate was removed while it waited */
     if (fl__node_hold(sim, n, slot))
         return;
+    if (sim->now - e->sent_ns > sim->stats.msg_delay_max_ns)
+        sim->stats.msg_delay_max_ns = sim->now - e->sent_ns;
     /* e may move when the node sends (the slab grows); data and the fields copied here stay. */
     const uint8_t *data = e->data;
     size_t len = e->len;

@@ -59,10 +59,16 @@ void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size)
     char snap[48] = "";
     if (c->snapshot_every)
         snprintf(snap, sizeof(snap), " --snapshot-every %u", c->snapshot_every);
-    snprintf(out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s%s%s",
-             (unsigned long long)c->seed, c->nodes,
-             (unsigned long long)(c->duration_ns / FL_NS_PER_MS), snap, c->churn ? " --churn" : "",
-             c->mutants ? " --mutant ..." : "");
+    int n = snprintf(
+        out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s%s",
+        (unsigned long long)c->seed, c->nodes, (unsigned long long)(c->duration_ns / FL_NS_PER_MS),
+        snap, c->churn ? " --churn" : "");
+    size_t used = n > 0 ? (size_t)n : 0;
+    for (uint32_t bit = 1; bit && used < out_size; bit <<= 1)
+        if (c->mutants & bit) {
+            n = snprintf(out + used, out_size - used, " --mutant %s", fl_raft_mutant_name(bit));
+            used += n > 0 ? (size_t)n : 0;
+        }
 }
 
 /* ---- nemesis ----------------------------------------------------------------------------- */
@@ -486,13 +492,9 @@ int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
         snprintf(out->reason, sizeof(out->reason), "%s", v->reason);
         out->event = v->event;
         out->violation_time_ns = v->time_ns;
-        fl_buf tail;
-        fl_buf_init(&tail);
-        fl_sim_trace_tail(ch.sim, &tail);
-        snprintf(out->trace_tail, sizeof(out->trace_tail), "%.*s", (int)tail.len,
-                 tail.data ? (const char *)tail.data : "");
-        fl_buf_free(&tail);
     }
+    if (v->found || !out->live)
+        fl_sim_trace_tail_text(ch.sim, out->trace_tail, sizeof(out->trace_tail));
     count_committed(&ch);
     out->trace_hash = fl_sim_trace_hash(ch.sim);
     out->sim = *fl_sim_get_stats(ch.sim);

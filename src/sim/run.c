@@ -1,5 +1,6 @@
-/* run.c: one simulated run of the replicated kv (run.h): the cluster, the glue between Raft's
- * applied entries and kv/, the role timeline, and the results. */
+/* run.c: one simulated run of the replicated kv (run.h): the cluster (Raft or Multi-Paxos,
+ * through the one consensus node glue, cons_sim.h), the glue between its applied entries and
+ * kv/, the role timeline, and the results. */
 #include "run_int.h"
 
 #include "faultline/assert.h"
@@ -30,6 +31,9 @@ void fl_run_config_default(fl_run_config *c)
     c->liveness_ns = 5 * FL_NS_PER_S;
     c->net_delay_ns = FL_NS_PER_MS;
     c->snapshot_every = 1000;
+    c->reads_pct = 50;
+    c->cas_pct = 20;
+    c->torn = 0.3;
 }
 
 #define REFUSE(...)                                                                                \
@@ -37,6 +41,55 @@ void fl_run_config_default(fl_run_config *c)
         snprintf(why, why_size, __VA_ARGS__);                                                      \
         return FL_ECONFIG;                                                                         \
     } while (0)
+
+static void core_config(const fl_run_config *c, fl_cons_config *cc);
+
+/* What only Paxos has is refused for Raft. */
+static int raft_validate(const fl_run_config *c, char *why, size_t why_size)
+{
+    if (c->protocol != FL_CONS_RAFT)
+        REFUSE("unknown protocol");
+    if (c->q1 || c->q2 || c->unsafe_quorums || c->no_backoff)
+        REFUSE("--q1, --q2, --unsafe-quorums and --no-backoff are Paxos options (--protocol "
+               "paxos)");
+    return 0;
+}
+
+/* What only Raft has is refused for Paxos, with the reason; the quorums are checked by the
+ * core's own validation (q1 + q2 > nodes unless --unsafe-quorums). */
+static int paxos_validate(const fl_run_config *c, char *why, size_t why_size)
+{
+    if (fl__nemesis_churns(c))
+        REFUSE("churn: membership changes are Raft's (Paxos runs a fixed member set)");
+    if (c->nemesis == FL_NEMESIS_FLP)
+        REFUSE("--nemesis flp: the adversary reads Raft's votes (docs/limits.md); Paxos has none "
+               "yet");
+    if (c->nemesis == FL_NEMESIS_TRANSFER)
+        REFUSE("--nemesis transfer: leadership transfer is Raft's (in mix, Paxos lets that "
+               "interval pass without a fault)");
+    if (c->read_at != FL_RUN_READ_AT_LEADER && c->read_mode != FL_RUN_READ_LOCAL)
+        REFUSE("--read-at %s: reads at followers are Raft's (Paxos reads at the leader)",
+               fl_run_read_at_name(c->read_at));
+    if (c->no_check_quorum || c->no_pre_vote)
+        REFUSE("--no-check-quorum and --no-pre-vote are Raft options");
+    if (c->q1 > c->nodes || c->q2 > c->nodes)
+        REFUSE("--q1 %u / --q2 %u: at most --nodes %u", c->q1, c->q2, c->nodes);
+    uint32_t majority = c->nodes / 2 + 1;
+    uint32_t q1 = c->q1 ? c->q1 : majority, q2 = c->q2 ? c->q2 : majority;
+    if (q1 + q2 <= c->nodes && !c->unsafe_quorums)
+        REFUSE("--q1 %u --q2 %u: q1 + q2 must exceed --nodes %u (every phase-1 quorum must meet "
+               "every phase-2 quorum); --unsafe-quorums runs it anyway, to show what breaks",
+               q1, q2, c->nodes);
+    fl_cons_config cc;
+    core_config(c, &cc);
+    cc.paxos.n_nodes = c->nodes;
+    for (uint32_t i = 0; i < c->nodes; i++)
+        cc.paxos.nodes[i] = i + 1;
+    char reason[160];
+    if (fl_paxos_config_validate(&cc.paxos, reason, sizeof(reason)))
+        REFUSE("paxos: %s", reason);
+    return 0;
+}
 
 int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
 {
@@ -50,6 +103,11 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--rate: must be 0 (closed loop) .. 1000000 ops/s");
     if (c->nemesis >= FL_NEMESIS_COUNT)
         REFUSE("unknown nemesis");
+    if (c->nemesis == FL_NEMESIS_FLP && c->nodes < 2)
+        REFUSE("--nemesis flp: needs 2 nodes or more (one node decides alone: FLP assumes a "
+               "fault to tolerate)");
+    if (c->gst_ns && (c->nemesis != FL_NEMESIS_FLP || c->gst_ns > c->duration_ns))
+        REFUSE("--gst goes with --nemesis flp and must be within --duration");
     if (c->nemesis_interval_ns < FL_NS_PER_MS)
         REFUSE("--nemesis-interval: must be at least 1 ms");
     if (c->loss < 0 || c->loss > 1 || c->dup < 0 || c->dup > 1)
@@ -77,7 +135,24 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--read-at %s needs --read-mode index, lease or local (log reads go to the "
                "leader)",
                fl_run_read_at_name(c->read_at));
-    return 0;
+    if (c->n_faults > FL_RUN_FAULTS_MAX)
+        REFUSE("--faults: at most %d kinds", FL_RUN_FAULTS_MAX);
+    if (c->n_faults && c->nemesis != FL_NEMESIS_NONE)
+        REFUSE("--faults and --nemesis: one or the other");
+    for (uint32_t i = 0; i < c->n_faults; i++)
+        if (!fl_nemesis_plannable(c->faults[i].kind) || c->faults[i].interval_ns < FL_NS_PER_MS)
+            REFUSE("--faults: %s cannot be part of a plan (or its interval is below 1 ms)",
+                   fl_nemesis_name(c->faults[i].kind));
+    if (c->inflight > FL_RAFT_INFLIGHT_MAX)
+        REFUSE("--inflight %u: must be 1..%d", c->inflight, FL_RAFT_INFLIGHT_MAX);
+    if (c->keys > 1000000)
+        REFUSE("--keys %u: at most 1000000", c->keys);
+    if (c->reads_pct > 100 || c->cas_pct > 100 || c->reads_pct + c->cas_pct > 100)
+        REFUSE("--reads and --cas are percentages that add up to at most 100");
+    if (!(c->torn >= 0 && c->torn <= 1))
+        REFUSE("--torn is a probability: 0..1");
+    return c->protocol == FL_CONS_PAXOS ? paxos_validate(c, why, why_size)
+                                        : raft_validate(c, why, why_size);
 }
 
 static const char *const workloads[] = {"register", "kv", "redis"};
@@ -148,11 +223,6 @@ size_t fl_run_mutant_list(const char *const **names)
 
 bool fl_run_mutant_set(fl_run_config *c, const char *name)
 {
-    uint32_t bit = fl_raft_mutant_parse(name);
-    if (bit) {
-        c->mutants |= bit;
-        return true;
-    }
     for (size_t i = 0; i < RUN_MUTANTS; i++)
         if (!strcmp(name, run_mutant_names[i])) {
             *mutant_field(c, i) |= run_mutant_bits[i];
@@ -169,6 +239,13 @@ bool fl_run_mutant_has(const fl_run_config *c, const char *name)
     return false;
 }
 
+fl_node_id fl_run_home_node(const fl_run_config *c, int64_t process)
+{
+    uint32_t clients = c->rate > 0 ? FL_RUN_OPEN_CLIENTS_MAX : c->clients;
+    uint64_t idx = (uint64_t)(process < 0 ? -process : process) % ((uint64_t)clients + 1);
+    return c->nodes ? (fl_node_id)(idx % c->nodes + 1) : FL_NODE_NONE;
+}
+
 /* ---- timeline ---------------------------------------------------------------------------- */
 
 void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
@@ -178,6 +255,7 @@ void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term)
         return;
     n->leader = leader;
     n->term = term;
+    n->leader_since = fl_sim_time(rn->sim);
     if (leader)
         fl__nemesis_new_leader(rn, id);
     fl_run_result *r = rn->res;
@@ -203,7 +281,7 @@ void fl__run_node_event(run *rn, fl_node_id id, fl_tl_kind kind)
 }
 
 /* The node timeline keeps every role (candidates too), not only leadership. */
-static void timeline_role(run *rn, fl_node_id id, fl_raft_role role, fl_term term)
+static void timeline_role(run *rn, fl_node_id id, fl_cons_role role, fl_term term)
 {
     run_node *n = &rn->nodes[id];
     if (n->tl_seen && n->tl_role == (uint8_t)role && n->tl_term == term)
@@ -220,8 +298,10 @@ static void timeline_role(run *rn, fl_node_id id, fl_raft_role role, fl_term ter
 
 /* ---- node hooks -------------------------------------------------------------------------- */
 
-static void node_started(void *arg, fl_node_id id, const fl_raft *r)
+static void node_started(void *arg, fl_node_id id, const fl_cons_core *c)
 {
+    fl_cons_status st;
+    c->ops->status(c, &st);
     run *rn = arg;
     run_node *n = &rn->nodes[id];
     fl_kv_config kc;
@@ -232,8 +312,8 @@ static void node_started(void *arg, fl_node_id id, const fl_raft *r)
     if (n->tl_seen)
         fl__run_node_event(rn, id, FL_TL_RESTART);
     n->tl_seen = false;
-    fl__run_role(rn, id, false, fl_raft_term_of(r));
-    timeline_role(rn, id, FL_RAFT_FOLLOWER, fl_raft_term_of(r));
+    fl__run_role(rn, id, false, st.term);
+    timeline_role(rn, id, FL_CONS_FOLLOWER, st.term);
 }
 
 static void node_stopped(void *arg, fl_node_id id)
@@ -252,20 +332,71 @@ static void node_stopped(void *arg, fl_node_id id)
     }
 }
 
-static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
+/* After the heal every node is up and connected and nothing is injected: once the nodes have
+ * heard of each other (a second) a leader that has led for an election timeout must stay
+ * while a majority of its voters still hear it, unless a committed configuration removed it.
+ * (Within an election timeout of its election, a candidate of a round that ran at the same
+ * time, without pre-vote, may still depose it: its higher term comes back in an
+ * AppendEntries answer. A clock that jumped back before the heal may hold back a leader's
+ * heartbeats for as long after it: then its followers stop hearing it, and electing another
+ * is right.) Anything else that deposes it is disruption: a removed node's campaigns, a
+ * broken lease or pre-vote. */
+#define DISRUPTION_GRACE_NS (FL_NS_PER_S)
+#define ELECTION_TIMEOUT_NS (150 * FL_NS_PER_MS) /* that of every kv run (setup) */
+
+/* Voters of leader id's configuration that still hold it as their leader of term and heard
+ * from it within an election timeout, by their own clocks; it counts itself. */
+static uint32_t still_heard(run *rn, fl_node_id id, fl_term term, const fl_raft_conf *conf)
+{
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < conf->n_voters; i++) {
+        fl_node_id v = conf->voters[i];
+        const fl_raft *f = v == id ? NULL : fl_raft_sim_node(rn->sim, v);
+        n += v == id ||
+             (f && fl_raft_term_of(f) == term && fl_raft_leader_of(f) == id &&
+              fl_sim_now(rn->sim, v) < fl_raft_leader_contact_of(f) + ELECTION_TIMEOUT_NS);
+    }
+    return n;
+}
+
+static void watch_disruption(run *rn, fl_node_id id, const fl_raft *r, const fl_cons_update *up)
+{
+    run_node *n = &rn->nodes[id];
+    fl_time_ns now = fl_sim_time(rn->sim);
+    const fl_raft_conf *conf = fl_raft_conf_of(r);
+    if (!n->leader || (up->role == FL_RAFT_LEADER && up->term == n->term) || !rn->healed ||
+        now < rn->heal_ns + DISRUPTION_GRACE_NS || now < n->leader_since + ELECTION_TIMEOUT_NS ||
+        !fl_raft_conf_is_voter(conf, id) ||
+        still_heard(rn, id, n->term, conf) <= conf->n_voters / 2)
+        return;
+    fl_run_result *res = rn->res;
+    if (res->disruptions++ == 0)
+        snprintf(res->disruption, sizeof(res->disruption),
+                 "node %u, leader of term %llu for %.3f s, deposed %.3f s after the heal (term "
+                 "%llu) while a majority of its voters still heard it, every node up",
+                 id, (unsigned long long)n->term, (double)(now - n->leader_since) / 1e9,
+                 (double)(now - rn->heal_ns) / 1e9, (unsigned long long)up->term);
+}
+
+static void node_stepped(void *arg, fl_node_id id, const fl_cons_core *c, const fl_cons_update *up)
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
-    uint64_t log_len = fl_raft_last_index(r) + 1 - fl_raft_first_index(r);
+    fl_cons_status st;
+    c->ops->status(c, &st);
+    const fl_raft *r = fl_raft_sim_node(rn->sim, id); /* NULL for Paxos */
+    if (r)
+        watch_disruption(rn, id, r, up);
+    uint64_t log_len = st.last_index + 1 - st.first_index;
     if (log_len > rn->res->log_entries_max)
         rn->res->log_entries_max = log_len;
-    fl__run_role(rn, id, up->role == FL_RAFT_LEADER, up->term);
+    fl__run_role(rn, id, up->role == FL_CONS_LEADER, up->term);
     timeline_role(rn, id, up->role, up->term);
     for (size_t i = 0; i < up->n_apply; i++) {
-        const fl_raft_entry *e = &up->apply[i];
+        const fl_cons_entry *e = &up->apply[i];
         fl_index index = up->apply_first + i;
         fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
-        if (e->type == FL_RAFT_ENTRY_NORMAL && n->kv_up &&
+        if (e->type == FL_RAFT_ENTRY_NORMAL && n->kv_up && /* Paxos: the same number */
             fl_kv_apply(&n->kv, index, e->data, e->len, &res) == 0)
             fl__kvcheck_applied(rn, id, index);
         if (n->n_pending)
@@ -279,7 +410,7 @@ static void node_stepped(void *arg, fl_node_id id, const fl_raft *r, const fl_ra
         fl__pnode_reads(rn, id, up->reads, up->n_reads);
 }
 
-/* The kv is the state machine the host snapshots and restores (raft_sim.h). */
+/* The kv is the state machine the host snapshots and restores (cons_sim.h). */
 static int node_snapshot(void *arg, fl_node_id id, fl_buf *out)
 {
     run *rn = arg;
@@ -305,18 +436,40 @@ static int node_restore(void *arg, fl_node_id id, fl_index index, const uint8_t 
 
 /* ---- setup and results ------------------------------------------------------------------- */
 
+/* The core's configuration for the run: the same timeouts, batches and backlog bound for
+ * both protocols (their defaults), then each one's own options. */
+static void core_config(const fl_run_config *c, fl_cons_config *cc)
+{
+    memset(cc, 0, sizeof(*cc));
+    cc->protocol = c->protocol;
+    fl_raft_config *rc = &cc->raft;
+    fl_raft_config_default(rc, 1);
+    rc->check_quorum = !c->no_check_quorum;
+    rc->pre_vote = !c->no_pre_vote;
+    fl_paxos_config *pc = &cc->paxos;
+    fl_paxos_config_default(pc, 1);
+    pc->uncommitted_max = rc->uncommitted_max; /* 512: the same backlog bound as Raft */
+    pc->q1 = c->q1;
+    pc->q2 = c->q2;
+    pc->unsafe_quorums = c->unsafe_quorums;
+    pc->no_backoff = c->no_backoff;
+    rc->mutants = pc->mutants = c->mutants; /* the bits are the protocol's own */
+    rc->lease_reads = pc->lease_reads = c->read_mode == FL_RUN_READ_LEASE;
+    rc->max_drift_ppm = pc->max_drift_ppm = c->lease_drift_ppm;
+    if (c->batch_entries)
+        rc->batch_entries_max = c->batch_entries;
+    if (c->inflight)
+        rc->inflight_max = c->inflight;
+    /* a follower a little behind needs no snapshot */
+    rc->snapshot_trailing = pc->snapshot_trailing = c->snapshot_every / 2;
+}
+
 static int setup(run *rn)
 {
     const fl_run_config *c = rn->cfg;
-    fl_raft_config rc;
-    fl_raft_config_default(&rc, 1);
-    rc.mutants = c->mutants;
-    rc.check_quorum = !c->no_check_quorum;
-    rc.pre_vote = !c->no_pre_vote;
-    rc.lease_reads = c->read_mode == FL_RUN_READ_LEASE;
-    rc.max_drift_ppm = c->lease_drift_ppm;
-    rc.snapshot_trailing = c->snapshot_every / 2; /* a follower a little behind needs no snapshot */
-    fl_raft_sim_hooks hooks = {rn,           node_stepped,  node_started,
+    fl_cons_config cc;
+    core_config(c, &cc);
+    fl_cons_sim_hooks hooks = {rn,           node_stepped,  node_started,
                                node_stopped, node_snapshot, node_restore};
     fl_sim_config sc;
     fl_sim_config_default(&sc);
@@ -324,26 +477,28 @@ static int setup(run *rn)
     sc.nodes = c->nodes;
     sc.quiet = true; /* the caller reports violations */
     sc.link.delay = fl_sim_dist_exp(c->net_delay_ns / 2, c->net_delay_ns / 2);
-    sc.disk_sync = fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
-    sc.crash_mode = FL_SIM_CRASH_RANDOM_PREFIX;
-    sc.torn = 0.3;
+    sc.disk_sync = c->slow_disks ? fl_sim_dist_uniform(5 * FL_NS_PER_MS, 50 * FL_NS_PER_MS)
+                                 : fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS);
+    sc.crash_mode =
+        c->crash_lose_unsynced ? FL_SIM_CRASH_LOSE_UNSYNCED : FL_SIM_CRASH_RANDOM_PREFIX;
+    sc.torn = c->torn;
     fl_rng skew;
     fl_rng_seed(&skew, fl_mix64(c->seed ^ 0x5CE3));
     for (uint32_t i = 0; i < c->nodes && c->skew_ppm; i++)
         sc.clock_drift_ppm[i] = (fl_rng_double(&skew) * 2 - 1) * c->skew_ppm;
     char why[160];
-    int err = fl_raft_sim_create(&rn->rs, &rc, &hooks, &sc, &rn->sim, why, sizeof(why));
+    int err = fl_cons_sim_create(&rn->cs, &cc, &hooks, &sc, &rn->sim, why, sizeof(why));
     if (!err)
         err = fl__kvcheck_init(rn);
     if (err)
         return err;
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
     fl_rng_seed(&rn->churn_rng, fl_mix64(c->seed ^ 0xC4124));
-    if (fl__nemesis_churns(c->nemesis)) {
+    if (fl__nemesis_churns(c)) {
         fl_rng_seed(&rn->member_rng, fl_mix64(c->seed ^ 0xC4C412));
-        rn->rs.voters = c->nodes / 2 + 1; /* the others wait outside, empty */
+        rn->cs.voters = c->nodes / 2 + 1; /* the others wait outside, empty */
     }
-    rn->rs.snapshot_every = c->snapshot_every;
+    rn->cs.snapshot_every = c->snapshot_every;
     err = fl__clients_init(rn);
     if (!err && c->pipeline > 1)
         err = fl__pipe_init(rn);
@@ -356,9 +511,12 @@ static void heal(fl_sim *sim, void *arg)
 {
     run *rn = arg;
     rn->stopping = true;
+    if (rn->flp.started)
+        fl__flp_heal(rn);
     fl__nemesis_heal_all(rn);
     rn->healed = true;
     rn->heal_ns = fl_sim_time(sim);
+    rn->res->healed = true;
     rn->res->heal_ns = rn->heal_ns;
     fl__client_liveness_start(rn);
 }
@@ -372,24 +530,23 @@ static void collect(run *rn)
         snprintf(r->violation_reason, sizeof(r->violation_reason), "%s", v->reason);
         r->violation_event = v->event;
         r->violation_time_ns = v->time_ns;
-        fl_buf tail;
-        fl_buf_init(&tail);
-        fl_sim_trace_tail(rn->sim, &tail);
-        snprintf(r->trace_tail, sizeof(r->trace_tail), "%.*s", (int)tail.len,
-                 tail.data ? (const char *)tail.data : "");
-        fl_buf_free(&tail);
     }
+    if (v->found || !r->live)
+        fl_sim_trace_tail_text(rn->sim, r->trace_tail, sizeof(r->trace_tail));
     r->sim = *fl_sim_get_stats(rn->sim);
-    r->elections = rn->rs.stats.elections;
+    r->elections = rn->cs.stats.elections;
     r->churn_asked = rn->member_churn.asked;
     r->churn_refused = rn->member_churn.refused;
-    r->joint_committed = rn->rs.stats.joint_committed;
-    r->config_committed = rn->rs.stats.config_committed;
-    r->removed_stepdowns = rn->rs.stats.removed_stepdowns;
-    r->joint_elections = rn->rs.stats.joint_elections;
+    r->joint_committed = rn->cs.stats.joint_committed;
+    r->config_committed = rn->cs.stats.config_committed;
+    r->removed_stepdowns = rn->cs.stats.removed_stepdowns;
+    r->joint_elections = rn->cs.stats.joint_elections;
     for (uint32_t i = 0; i < rn->cfg->nodes; i++)
         r->fsyncs += r->sim.node[i].fsyncs;
     r->trace_hash = fl_sim_trace_hash(rn->sim);
+    r->election_timeout_ns = rn->cs.core.raft.election_timeout_ns;
+    if (r->flp)
+        r->flp_stats = rn->flp.st;
     r->end_ns = fl_sim_time(rn->sim);
     for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
         uint64_t bytes = fl_sim_disk_bytes(rn->sim, id);
@@ -415,7 +572,10 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
     fl_buf_init(&rn->scratch);
     err = setup(rn);
     if (!err) {
-        fl__nemesis_start(rn);
+        if (c->nemesis == FL_NEMESIS_FLP)
+            fl__flp_start(rn);
+        else
+            fl__nemesis_start(rn);
         fl__clients_start(rn);
         fl_sim_schedule(rn->sim, c->duration_ns, heal, rn);
         fl_sim_run_until(rn->sim, c->duration_ns + c->liveness_ns);
@@ -426,7 +586,7 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
     fl__clients_free_msgs(rn);
     fl__pipe_free(rn);
     fl__kvcheck_free(rn);
-    fl_raft_sim_free(&rn->rs);
+    fl_cons_sim_free(&rn->cs);
     fl__clients_free(rn);
     for (uint32_t i = 0; i <= FL_RAFT_NODES_MAX; i++) {
         fl__clients_drop_reads(&rn->nodes[i]);

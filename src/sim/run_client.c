@@ -111,7 +111,7 @@ static int node_read(run *rn, fl_node_id id, const cmsg *m, const fl_kv_cmd *cmd
     fl_buf_put_bytes(&rd->key, cmd->key, cmd->key_len);
     uint64_t ctx = rd->ctx;
     n->n_reads++; /* registered first: the core may decide the read within this very step */
-    int rc = fl_raft_sim_read(rn->sim, id, ctx);
+    int rc = fl_cons_sim_read(rn->sim, id, ctx);
     if (rc) {
         for (size_t i = 0; i < n->n_reads; i++)
             if (n->reads[i].ctx == ctx) {
@@ -135,7 +135,9 @@ static cmsg *serve_read(run *rn, fl_node_id id, uint32_t client, uint64_t attemp
                         const uint8_t *key, size_t key_len)
 {
     run_node *n = &rn->nodes[id];
-    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+    fl_cons_status st;
+    bool up = fl_cons_sim_status(rn->sim, id, &st);
+    const fl_raft *r = fl_raft_sim_node(rn->sim, id); /* NULL for Paxos */
     const uint8_t *value = NULL;
     size_t len = 0;
     bool found = n->kv_up && fl_kv_get(&n->kv, key, key_len, &value, &len) == 0;
@@ -144,10 +146,10 @@ static cmsg *serve_read(run *rn, fl_node_id id, uint32_t client, uint64_t attemp
     out->has_value = found;
     if (found && len)
         memcpy(out->bytes, value, len);
-    fl__run_service(rn, id, r ? fl_raft_term_of(r) : 0, false);
-    if (r && fl_raft_role_of(r) != FL_RAFT_LEADER) {
+    fl__run_service(rn, id, up ? st.term : 0, false);
+    if (up && st.role != FL_CONS_LEADER) {
         rn->res->follower_reads++;
-        rn->res->learner_reads += fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
+        rn->res->learner_reads += r && fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
     }
     return out;
 }
@@ -176,7 +178,7 @@ static void node_read_local(run *rn, fl_node_id id, const cmsg *m, const fl_kv_c
     reply(rn, id, out);
 }
 
-void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n_reads)
+void fl__clients_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n_reads)
 {
     run_node *n = &rn->nodes[id];
     for (size_t k = 0; k < n_reads; k++) {
@@ -204,16 +206,17 @@ static void redirect(run *rn, fl_node_id id, const cmsg *m, fl_node_id hint)
 static void node_request(run *rn, cmsg *m)
 {
     fl_node_id id = m->node;
-    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-    if (!r || fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP) {
+    fl_cons_status st;
+    if (!fl_cons_sim_status(rn->sim, id, &st) ||
+        fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP) {
         msg_free(m); /* lost: the client times out */
         return;
     }
-    bool leads = fl_raft_role_of(r) == FL_RAFT_LEADER;
+    bool leads = st.role == FL_CONS_LEADER;
     bool local = rn->cfg->read_mode == FL_RUN_READ_LOCAL && !m->write;
     bool anywhere = (rn->cfg->read_at != FL_RUN_READ_AT_LEADER || local) && !m->write;
     if (!leads && !anywhere) {
-        redirect(rn, id, m, fl_raft_leader_of(r));
+        redirect(rn, id, m, st.leader);
         msg_free(m);
         return;
     }
@@ -229,12 +232,12 @@ static void node_request(run *rn, cmsg *m)
     if (rc == 0 && cmd.op == FL_KV_GET && rn->cfg->read_mode != FL_RUN_READ_LOG) {
         rc = node_read(rn, id, m, &cmd);
         if (rc) /* at a follower: it knows no leader; at the leader: too many reads */
-            redirect(rn, id, m, leads ? FL_NODE_NONE : fl_raft_leader_of(r));
+            redirect(rn, id, m, leads ? FL_NODE_NONE : st.leader);
         msg_free(m);
         return;
     }
     if (!leads) {
-        redirect(rn, id, m, fl_raft_leader_of(r));
+        redirect(rn, id, m, st.leader);
         msg_free(m);
         return;
     }
@@ -244,7 +247,7 @@ static void node_request(run *rn, cmsg *m)
         rc = fl_kv_cmd_encode(&cmd, &rn->scratch);
     }
     if (rc == 0)
-        rc = fl_raft_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len, &index,
+        rc = fl_cons_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len, &index,
                                  &term);
     if (rc == 0)
         rc = add_pending(&rn->nodes[id], index, term, m);
@@ -273,8 +276,8 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
             out->has_value = res->has_value;
             if (len)
                 memcpy(out->bytes, res->value, len);
-            const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-            fl__run_service(rn, id, r ? fl_raft_term_of(r) : term, p.write);
+            fl_cons_status st;
+            fl__run_service(rn, id, fl_cons_sim_status(rn->sim, id, &st) ? st.term : term, p.write);
         }
         reply(rn, id, out);
         return;
@@ -284,6 +287,10 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
 static void deliver_to_node(fl_sim *sim, void *arg)
 {
     cmsg *m = arg;
+    if (fl__nemesis_client_cut(m->rn, m->client, m->node)) {
+        msg_free(m); /* across the partition: lost, the client times out */
+        return;
+    }
     node_request(m->rn, m);
 }
 
@@ -312,7 +319,13 @@ static void send_attempt(run *rn, run_client *c)
     fl_time_ns now = fl_sim_time(rn->sim);
     fl_sim_schedule(rn->sim, now + hop(rn), deliver_to_node, m);
     cmsg *t = msg_new(rn, MSG_TIMEOUT, c->idx, c->attempt, 0);
-    fl_sim_schedule(rn->sim, now + rn->cfg->op_timeout_ns, deliver_to_client, t);
+    /* The liveness probe waits at least 500 ms (the default) per attempt: a write that needs
+     * longer to commit (behind a backlog) is progress, and every retry queues one more entry
+     * (with 50 ms attempts behind a backlog, a probe never succeeded). */
+    fl_time_ns timeout = rn->cfg->op_timeout_ns;
+    if (!c->record && timeout < FL_NS_PER_S / 2)
+        timeout = FL_NS_PER_S / 2;
+    fl_sim_schedule(rn->sim, now + timeout, deliver_to_client, t);
 }
 
 static void retry_cb(fl_sim *sim, void *arg)
@@ -341,17 +354,8 @@ static void record(run *rn, run_client *c, uint8_t type, fl_value value)
 
 static fl_value parse_value(run *rn, const uint8_t *p, size_t len)
 {
-    fl_value v = fl_value_nil();
-    if (rn->cfg->workload == FL_RUN_REGISTER) {
-        int64_t x = 0;
-        size_t i = 0;
-        for (; i < len && i < 18 && p[i] >= '0' && p[i] <= '9'; i++)
-            x = x * 10 + (p[i] - '0');
-        if (len > 0 && i == len)
-            return fl_value_int(x);
-    }
-    fl_value_str(&rn->res->history, (const char *)p, len, &v);
-    return v;
+    return fl_workload_history_value(&rn->res->history, p, len,
+                                     rn->cfg->workload == FL_RUN_REGISTER, NULL);
 }
 
 static void start_op(fl_sim *sim, void *arg);
@@ -403,7 +407,14 @@ static void on_result(run *rn, run_client *c, const cmsg *m)
     case FL_KV_STALE:
         complete(rn, c, FL_EV_INFO, c->v1);
         return;
-    default: /* cas mismatch, type error, too big, overflow, expired session, bad command */
+    case FL_KV_SESSION_EXPIRED:
+        /* not applied; the kv cannot tell whether our earlier seqs were (none of them may
+         * have opened the session: all ended info), so start over as a new session (kv.h) */
+        c->client_id += rn->n_clients + 1;
+        c->seq = 0;
+        complete(rn, c, FL_EV_FAIL, c->v1);
+        return;
+    default: /* cas mismatch, type error, too big, overflow, bad command */
         complete(rn, c, FL_EV_FAIL, c->v1);
     }
 }
@@ -427,7 +438,8 @@ static void deliver_to_client(fl_sim *sim, void *arg)
     run *rn = m->rn;
     run_client *c = client_of(rn, m->client);
     (void)sim;
-    if (c->busy && m->attempt == c->attempt) {
+    bool cut = m->kind != MSG_TIMEOUT && fl__nemesis_client_cut(rn, m->client, m->node);
+    if (c->busy && m->attempt == c->attempt && !cut) {
         switch (m->kind) {
         case MSG_REDIRECT:
             c->leader_hint = m->hint != m->node ? m->hint : FL_NODE_NONE;
@@ -454,23 +466,7 @@ static void deliver_to_client(fl_sim *sim, void *arg)
 
 static uint8_t history_f(run *rn, fl_kv_op op)
 {
-    bool reg = rn->cfg->workload == FL_RUN_REGISTER;
-    switch (op) {
-    case FL_KV_GET:
-        return reg ? FL_F_READ : FL_F_GET;
-    case FL_KV_PUT:
-        return reg ? FL_F_WRITE : FL_F_PUT;
-    case FL_KV_CAS:
-        return FL_F_CAS;
-    case FL_KV_APPEND:
-        return FL_F_APPEND;
-    case FL_KV_DELETE:
-        return FL_F_DELETE;
-    case FL_KV_INCR:
-        return FL_F_INCR;
-    default:
-        return FL_F_GET;
-    }
+    return (uint8_t)fl_workload_history_f(op, rn->cfg->workload == FL_RUN_REGISTER);
 }
 
 /* The invocation's values, as the checker reads them. */
@@ -590,11 +586,18 @@ static int client_init(run *rn, run_client *c, uint32_t idx, uint32_t writers)
     c->rng = fl_rng_fork(&rn->rng);
     fl_workload_side_init(&c->side);
     fl_workload_config wc;
-    if (rn->cfg->workload == FL_RUN_REGISTER)
+    const fl_run_config *cfg = rn->cfg;
+    if (cfg->workload == FL_RUN_REGISTER)
         fl_workload_config_register(&wc);
     else
         fl_workload_config_kv(&wc);
-    if (rn->cfg->workload == FL_RUN_REDIS)
+    /* the shares: reads, cas (kv: append), the rest plain writes */
+    wc.weights[FL_KV_GET] = cfg->reads_pct;
+    wc.weights[cfg->workload == FL_RUN_REGISTER ? FL_KV_CAS : FL_KV_APPEND] = cfg->cas_pct;
+    wc.weights[FL_KV_PUT] = 100 - cfg->reads_pct - cfg->cas_pct;
+    if (cfg->keys)
+        wc.key_count = cfg->keys;
+    else if (cfg->workload == FL_RUN_REDIS)
         wc.key_count = 100; /* a small state: the replicas' kv checked after every apply */
     wc.writer_id = idx;
     wc.writer_count = writers;

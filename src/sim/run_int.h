@@ -5,9 +5,10 @@
 #define FL_RUN_INT_H
 
 #include "faultline/array.h"
+#include "faultline/flp.h"
 #include "faultline/kv.h"
 #include "faultline/kv_order.h"
-#include "faultline/raft_sim.h"
+#include "faultline/raft_sim.h" /* cons_sim.h, and the Raft-only churn */
 #include "faultline/run.h"
 #include "faultline/workload.h"
 
@@ -61,6 +62,7 @@ typedef struct run_node {
     bool tl_seen; /* the node timeline (fl_run_result.timeline) has its role: */
     uint8_t tl_role;
     fl_term tl_term;
+    fl_time_ns leader_since;
 } run_node;
 
 typedef struct run run;
@@ -132,6 +134,25 @@ typedef struct pipe_conn {
     bool kick;        /* a kick is scheduled (run_pnode.c) */
 } pipe_conn;
 
+#define RUN_LANES_MAX 8
+
+/* One schedule of faults: on for an interval, off as long. A named nemesis runs in one lane
+ * (mix draws its kind each time from the run's stream, as it always did); a fault plan runs
+ * one lane per kind of thing its faults touch, each lane on a random stream of its own. */
+typedef struct run_lane {
+    run *rn;
+    fl_rng *rng; /* &own for a plan's lane, else the run's stream */
+    fl_rng own;
+    uint32_t plan; /* bit i: cfg->faults[i] belongs to this lane (0: the named nemesis) */
+    bool on;
+    fl_time_ns start_ns;
+    fl_time_ns interval_ns;              /* of the current fault */
+    fl_nemesis kind;                     /* of the current fault */
+    fl_node_id nodes[FL_RAFT_NODES_MAX]; /* crashed or paused by the current fault */
+    uint32_t n;
+    char targets[FL_OBSERVE_TARGETS_SIZE]; /* whom the current fault hit, for the report */
+} run_lane;
+
 typedef struct run_client {
     run *rn;
     uint32_t idx;
@@ -161,7 +182,7 @@ struct run {
     const fl_run_config *cfg;
     fl_run_result *res;
     fl_sim *sim;
-    fl_raft_sim rs;
+    fl_cons_sim cs;
     fl_rng rng; /* driver decisions: nemesis, routing */
     run_node nodes[FL_RAFT_NODES_MAX + 1];
     run_client *clients;
@@ -175,13 +196,13 @@ struct run {
     run_kvcheck *kvc;   /* the replicas' kv judged (run_kvcheck.c) */
     /* the last arrival of a forwarding message from node a to node b: they keep their order */
     fl_time_ns peer_at[FL_RAFT_NODES_MAX + 1][FL_RAFT_NODES_MAX + 1];
-    /* nemesis */
-    bool fault_on;
-    fl_time_ns fault_start_ns;
-    fl_nemesis fault_kind;
-    fl_node_id fault_nodes[FL_RAFT_NODES_MAX];
-    uint32_t fault_n;
-    char fault_targets[FL_OBSERVE_TARGETS_SIZE]; /* whom the current fault hit */
+    /* nemesis: one lane for a named nemesis, one per kind of thing touched for a plan */
+    run_lane lanes[RUN_LANES_MAX];
+    uint32_t n_lanes;
+    struct run_restart {
+        run *rn;
+        fl_node_id id;
+    } restart[FL_RAFT_NODES_MAX + 1]; /* crash-unsynced: the pending restart of node id */
     /* leader-churn: its own random stream (the other nemeses' draws stay as they were) and
      * one pending crash or restart per node */
     fl_rng churn_rng;
@@ -193,6 +214,11 @@ struct run {
     uint32_t churn_cut; /* bit id: node id is cut off from every other node */
     fl_rng member_rng;  /* membership churn draws, apart from the other nemesis draws */
     fl_raft_churn_stats member_churn;
+    /* nemesis flp: the adversary and Raft's oracle (run_flp.c) */
+    fl_flp flp;
+    fl_flp_raft flp_raft;
+    /* partition-sides: the minority side now (bit id; 0 = no such partition) */
+    uint32_t minority_side;
     /* heal and liveness */
     bool healed;
     fl_time_ns heal_ns;
@@ -217,7 +243,7 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
                          const fl_kv_result *res);
 void fl__client_liveness_start(run *rn);
 /* The core decided ReadIndex reads: answer them from the node's kv (or say "lost"). */
-void fl__clients_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n);
+void fl__clients_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n);
 void fl__clients_drop_reads(run_node *n);
 
 /* The history's description of a workload op (run_client.c). */
@@ -286,7 +312,7 @@ void fl__pnode_request(run *rn, const pmsg *m);
 void fl__pnode_peer(run *rn, const pmsg *m); /* PM_FWD, PM_NACK, PM_RESULT, PM_LOST */
 void fl__pnode_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
                        const fl_kv_result *res);
-void fl__pnode_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n);
+void fl__pnode_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n);
 void fl__pnode_restored(run *rn, fl_node_id id, fl_index index);
 void fl__pnode_down(run *rn, fl_node_id id); /* crashed: its connections are reset */
 void fl__pnode_close(run_client *c);         /* drop the node's end */
@@ -302,10 +328,19 @@ void fl__kvcheck_snapshot(run *rn, fl_node_id id, const uint8_t *bytes, size_t l
 void fl__kvcheck_restored(run *rn, fl_node_id id, fl_index index);
 
 /* run_nemesis.c */
-bool fl__nemesis_churns(fl_nemesis n); /* the cluster starts with spares outside */
+bool fl__nemesis_churns(const fl_run_config *c); /* the cluster starts with spares outside */
 void fl__nemesis_start(run *rn);
 void fl__nemesis_heal_all(run *rn);
 /* Node id just became leader (leader-churn reacts to it). */
 void fl__nemesis_new_leader(run *rn, fl_node_id id);
+/* partition-sides: client (index) cannot reach node, nor hear from it: they are on opposite
+ * sides (clients sit beside their home node). */
+bool fl__nemesis_client_cut(const run *rn, uint32_t client, fl_node_id node);
+
+/* run_flp.c */
+/* nemesis flp: starts the adversary with Raft's oracle; GST at cfg->gst_ns (or the heal). */
+void fl__flp_start(run *rn);
+/* The heal: GST now if it has not come. */
+void fl__flp_heal(run *rn);
 
 #endif

@@ -1,7 +1,8 @@
-/* run_nemesis.c: named fault schedules for a simulated run (run.h). A fault starts, lasts
- * nemesis_interval, heals, and after as long again the next one starts; "mix" picks a random
- * kind each time. Every fault interval is recorded for reports. At the end of the run
- * everything heals (fl__nemesis_heal_all). */
+/* run_nemesis.c: fault schedules for a simulated run (run.h). A fault starts, lasts its
+ * interval, heals, and after as long again the next one starts. A named nemesis is one such
+ * schedule ("mix" picks a random kind each time); a fault plan (--faults) runs one schedule
+ * per lane, the kinds of a lane taking turns (run_int.h). Every fault interval is recorded
+ * for reports. At the end of the run everything heals (fl__nemesis_heal_all). */
 #include "run_int.h"
 
 #include "faultline/assert.h"
@@ -33,7 +34,11 @@ static const char *names[] = {"none",
                               "mix",
                               "leader-churn",
                               "churn",
-                              "mix-churn"};
+                              "mix-churn",
+                              "crash-unsynced",
+                              "slow-disk",
+                              "flp",
+                              "partition-sides"};
 
 static const char *help[] = {
     "no faults",
@@ -58,7 +63,11 @@ static const char *help[] = {
     "a random one of the above at every interval",
     "every new leader cut off within a few network delays, for a while (not in mix)",
     "membership changes (learners added, promoted; voters, leaders removed, replaced)",
-    "mix, with churn as one more kind"};
+    "mix, with churn as one more kind",
+    "a node crashed between writing a new term or vote and syncing it (not in mix)",
+    "one random node's fsyncs take 10..100 ms (not in mix)",
+    "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
+    "the leader's minority cut off, each client on its home node's side (CAP; not in mix)"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
 _Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
@@ -82,16 +91,25 @@ bool fl_nemesis_parse(const char *s, fl_nemesis *out)
     return false;
 }
 
+bool fl_nemesis_plannable(fl_nemesis n)
+{
+    /* flp owns the whole network until GST, and partition-sides keeps clients on their
+     * side for the one CAP partition: neither takes turns in a plan */
+    return n != FL_NEMESIS_NONE && n != FL_NEMESIS_MIX && n != FL_NEMESIS_MIX_CHURN &&
+           n != FL_NEMESIS_FLP && n != FL_NEMESIS_PARTITION_SIDES && n < FL_NEMESIS_COUNT;
+}
+
 void fl_nemesis_list(FILE *out)
 {
     for (int i = 0; i < FL_NEMESIS_COUNT; i++)
         fprintf(out, "    %-18s %s\n", names[i], help[i]);
 }
 
-static fl_node_id random_up(run *rn)
+static fl_node_id random_up(run_lane *l)
 {
+    run *rn = l->rn;
     uint32_t n = rn->cfg->nodes;
-    fl_node_id start = (fl_node_id)fl_rng_range(&rn->rng, 1, n);
+    fl_node_id start = (fl_node_id)fl_rng_range(l->rng, 1, n);
     for (uint32_t k = 0; k < n; k++) {
         fl_node_id id = (fl_node_id)((start - 1 + k) % n + 1);
         if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_UP)
@@ -117,43 +135,44 @@ static void set_all_links(run *rn, double loss, double dup, fl_time_ns extra)
         }
 }
 
-/* Appends to the current fault's targets (truncated when full). */
-static void targets_add(run *rn, const char *fmt, unsigned a, unsigned b)
+/* Appends to the lane's current fault's targets (truncated when full). */
+static void targets_add(run_lane *l, const char *fmt, unsigned a, unsigned b)
 {
-    size_t used = strlen(rn->fault_targets);
-    if (used + 1 < sizeof(rn->fault_targets))
-        snprintf(rn->fault_targets + used, sizeof(rn->fault_targets) - used, fmt, a, b);
+    size_t used = strlen(l->targets);
+    if (used + 1 < sizeof(l->targets))
+        snprintf(l->targets + used, sizeof(l->targets) - used, fmt, a, b);
 }
 
 /* The sides of a partition made of groups that talk within and not across: "1,4 | 2,3,5". */
-static void targets_groups(run *rn, const fl_sim_conn *c)
+static void targets_groups(run_lane *l, const fl_sim_conn *c)
 {
-    uint32_t done = 0, n = rn->cfg->nodes;
+    uint32_t done = 0, n = l->rn->cfg->nodes;
     for (fl_node_id a = 1; a <= n; a++) {
         if ((done >> a) & 1)
             continue;
-        targets_add(rn, done ? " | %u" : "%u", a, 0);
+        targets_add(l, done ? " | %u" : "%u", a, 0);
         done |= 1u << a;
         for (fl_node_id b = a + 1; b <= n; b++)
             if (!((done >> b) & 1) && fl_sim_conn_can(c, a, b) && fl_sim_conn_can(c, b, a)) {
-                targets_add(rn, ",%u", b, 0);
+                targets_add(l, ",%u", b, 0);
                 done |= 1u << b;
             }
     }
 }
 
-static void partition(run *rn, fl_nemesis kind)
+static void partition(run_lane *l, fl_nemesis kind)
 {
+    run *rn = l->rn;
     fl_sim_conn c;
     uint32_t n = rn->cfg->nodes;
     fl_node_id leader = fl_raft_sim_leader(rn->sim);
-    fl_node_id any = (fl_node_id)fl_rng_range(&rn->rng, 1, n);
+    fl_node_id any = (fl_node_id)fl_rng_range(l->rng, 1, n);
     switch (kind) {
     case FL_NEMESIS_PARTITION_HALVES:
         fl_sim_conn_halves(&c, n);
         break;
     case FL_NEMESIS_PARTITION_RANDOM:
-        fl_sim_conn_random_halves(&c, n, &rn->rng);
+        fl_sim_conn_random_halves(&c, n, l->rng);
         break;
     case FL_NEMESIS_ISOLATE_ONE:
         fl_sim_conn_isolate(&c, n, any);
@@ -172,34 +191,36 @@ static void partition(run *rn, fl_nemesis kind)
     }
     fl_sim_set_conn(rn->sim, &c);
     if (kind == FL_NEMESIS_MAJORITIES_RING)
-        targets_add(rn, "every node sees a different majority", 0, 0);
+        targets_add(l, "every node sees a different majority", 0, 0);
     else if (kind == FL_NEMESIS_BRIDGE)
-        targets_add(rn, "n%u bridges the halves", any, 0);
+        targets_add(l, "n%u bridges the halves", any, 0);
     else if (kind == FL_NEMESIS_ONE_WAY)
-        targets_add(rn, "n%u -/-> n%u", leader ? leader : any, any % n + 1);
+        targets_add(l, "n%u -/-> n%u", leader ? leader : any, any % n + 1);
     else
-        targets_groups(rn, &c);
+        targets_groups(l, &c);
 }
 
-static void crash(run *rn, fl_nemesis kind)
+static void crash(run_lane *l, fl_nemesis kind)
 {
+    run *rn = l->rn;
     uint32_t count = kind == FL_NEMESIS_CRASH_MINORITY ? (rn->cfg->nodes - 1) / 2 : 1;
     for (uint32_t i = 0; i < count && i < FL_RAFT_NODES_MAX; i++) {
         fl_node_id id = kind == FL_NEMESIS_CRASH_LEADER ? fl_raft_sim_leader(rn->sim) : 0;
         if (!id)
-            id = random_up(rn);
+            id = random_up(l);
         if (!id || fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP)
             continue;
         fl_sim_crash(rn->sim, id);
-        targets_add(rn, rn->fault_n ? ",n%u" : "n%u", id, 0);
-        rn->fault_nodes[rn->fault_n++] = id;
+        targets_add(l, l->n ? ",n%u" : "n%u", id, 0);
+        l->nodes[l->n++] = id;
     }
 }
 
-static void clocks(run *rn, fl_nemesis kind)
+static void clocks(run_lane *l, fl_nemesis kind)
 {
+    run *rn = l->rn;
     for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
-        double u = fl_rng_double(&rn->rng) * 2 - 1;
+        double u = fl_rng_double(l->rng) * 2 - 1;
         if (kind == FL_NEMESIS_CLOCK_OFFSET)
             fl_sim_clock_jump(rn->sim, id, (int64_t)(u * (double)rn->cfg->clock_offset_ns));
         else
@@ -207,41 +228,119 @@ static void clocks(run *rn, fl_nemesis kind)
     }
 }
 
-bool fl__nemesis_churns(fl_nemesis n)
+/* partition-sides: the leader (else node 1) and the nodes after it by id, (n - 1) / 2 in all
+ * (one of two), form the minority side; clients stay with their home node's side
+ * (fl__nemesis_client_cut). */
+static void sides(run_lane *l)
 {
-    return n == FL_NEMESIS_CHURN || n == FL_NEMESIS_MIX_CHURN;
+    run *rn = l->rn;
+    uint32_t n = rn->cfg->nodes;
+    fl_node_id first = fl_raft_sim_leader(rn->sim);
+    uint32_t count = n >= 3 ? (n - 1) / 2 : n - 1, minority = 0;
+    for (uint32_t k = 0; k < count; k++)
+        minority |= 1u << (((first ? first - 1 : 0) + k) % n + 1);
+    fl_sim_conn c;
+    fl_sim_conn_full(&c, n);
+    for (fl_node_id a = 1; a <= n; a++)
+        for (fl_node_id b = 1; b <= n; b++)
+            if (((minority >> a) & 1) != ((minority >> b) & 1))
+                fl_sim_conn_block(&c, a, b);
+    fl_sim_set_conn(rn->sim, &c);
+    rn->minority_side = minority;
+    rn->res->minority_side = minority;
+    targets_groups(l, &c);
+}
+
+bool fl__nemesis_client_cut(const run *rn, uint32_t client, fl_node_id node)
+{
+    if (!rn->minority_side || client >= rn->n_clients)
+        return false; /* the liveness probe runs after the heal */
+    fl_node_id home = (fl_node_id)(client % rn->cfg->nodes + 1);
+    return ((rn->minority_side >> home) & 1) != ((rn->minority_side >> node) & 1);
+}
+
+bool fl__nemesis_churns(const fl_run_config *c)
+{
+    if (c->nemesis == FL_NEMESIS_CHURN || c->nemesis == FL_NEMESIS_MIX_CHURN)
+        return true;
+    for (uint32_t i = 0; i < c->n_faults; i++)
+        if (c->faults[i].kind == FL_NEMESIS_CHURN)
+            return true;
+    return false;
 }
 
 /* While a churn fault is on: one random change every quarter interval. */
 static void churn_tick(fl_sim *sim, void *arg)
 {
-    run *rn = arg;
-    if (rn->healed || !rn->fault_on || rn->fault_kind != FL_NEMESIS_CHURN)
+    run_lane *l = arg;
+    run *rn = l->rn;
+    if (rn->healed || !l->on || l->kind != FL_NEMESIS_CHURN)
         return;
     char what[128];
     fl_raft_sim_churn(sim, &rn->member_rng, 2, &rn->member_churn, what, sizeof(what));
     if (rn->cfg->verbose)
         printf("%10.3f s  %s\n", (double)fl_sim_time(sim) / 1e9, what);
-    fl_sim_schedule(sim, fl_sim_time(sim) + rn->cfg->nemesis_interval_ns / 4 + 1, churn_tick, rn);
+    fl_sim_schedule(sim, fl_sim_time(sim) + l->interval_ns / 4 + 1, churn_tick, l);
 }
 
-static void fault_start(run *rn, fl_nemesis kind)
+static void restart_unsynced(fl_sim *sim, void *arg)
 {
-    rn->fault_kind = kind;
-    rn->fault_n = 0;
-    rn->fault_targets[0] = 0;
+    struct run_restart *r = arg;
+    if (!r->rn->healed && fl_sim_node_state_of(sim, r->id) == FL_SIM_NODE_DOWN)
+        fl_sim_restart(sim, r->id);
+}
+
+/* crash-unsynced: every millisecond of the fault, look for a node whose term or vote is not
+ * durable yet; crash the first one found (once per fault) and restart it soon after, while
+ * the election it took part in may still run. */
+static void unsynced_watch(fl_sim *sim, void *arg)
+{
+    run_lane *l = arg;
+    run *rn = l->rn;
+    if (rn->healed || !l->on || l->kind != FL_NEMESIS_CRASH_UNSYNCED || l->n)
+        return;
+    for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
+        const fl_raft *r = fl_raft_sim_node(sim, id);
+        if (!r || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP || fl_raft_hard_state_synced(r))
+            continue;
+        fl_sim_crash(sim, id);
+        targets_add(l, "n%u", id, 0);
+        l->nodes[l->n++] = id;
+        rn->restart[id] = (struct run_restart){rn, id};
+        fl_time_ns back = fl_rng_range(l->rng, 5 * FL_NS_PER_MS, 100 * FL_NS_PER_MS);
+        fl_sim_schedule(sim, fl_sim_time(sim) + back, restart_unsynced, &rn->restart[id]);
+        return;
+    }
+    fl_sim_schedule(sim, fl_sim_time(sim) + FL_NS_PER_MS, unsynced_watch, l);
+}
+
+static void disk_latency(run *rn, fl_node_id id, bool slow)
+{
+    fl_sim_dist d = slow ? fl_sim_dist_uniform(10 * FL_NS_PER_MS, 90 * FL_NS_PER_MS)
+                         : fl_sim_dist_uniform(200 * FL_NS_PER_US, 2 * FL_NS_PER_MS); /* run.c */
+    fl_sim_disk_set_latency(rn->sim, id, &d);
+}
+
+static void fault_start(run_lane *l, fl_nemesis kind)
+{
+    run *rn = l->rn;
+    l->kind = kind;
+    l->n = 0;
+    l->targets[0] = 0;
     if (kind >= FL_NEMESIS_LOSS && kind <= FL_NEMESIS_CLOCK_DRIFT)
-        targets_add(rn, kind >= FL_NEMESIS_CLOCK_OFFSET ? "every clock" : "every link", 0, 0);
+        targets_add(l, kind >= FL_NEMESIS_CLOCK_OFFSET ? "every clock" : "every link", 0, 0);
     if (kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) {
-        partition(rn, kind);
+        partition(l, kind);
+    } else if (kind == FL_NEMESIS_PARTITION_SIDES) {
+        sides(l);
     } else if (kind >= FL_NEMESIS_CRASH_ONE && kind <= FL_NEMESIS_CRASH_LEADER) {
-        crash(rn, kind);
+        crash(l, kind);
     } else if (kind == FL_NEMESIS_PAUSE) {
-        fl_node_id id = random_up(rn);
+        fl_node_id id = random_up(l);
         if (id && fl_sim_pause(rn->sim, id) == 0) {
-            rn->fault_nodes[rn->fault_n++] = id;
+            l->nodes[l->n++] = id;
             fl__run_node_event(rn, id, FL_TL_PAUSE);
-            targets_add(rn, "n%u", id, 0);
+            targets_add(l, "n%u", id, 0);
         }
     } else if (kind == FL_NEMESIS_LOSS) {
         set_all_links(rn, rn->cfg->loss, 0, 0);
@@ -250,51 +349,67 @@ static void fault_start(run *rn, fl_nemesis kind)
     } else if (kind == FL_NEMESIS_DELAY) {
         set_all_links(rn, 0, 0, rn->cfg->delay_ns);
     } else if (kind == FL_NEMESIS_CLOCK_OFFSET || kind == FL_NEMESIS_CLOCK_DRIFT) {
-        clocks(rn, kind);
+        clocks(l, kind);
     } else if (kind == FL_NEMESIS_ISOLATE_LEADER_SKEW) {
-        fl_node_id l = fl_raft_sim_leader(rn->sim);
-        partition(rn, FL_NEMESIS_ISOLATE_LEADER);
-        targets_add(rn, " (n%u slow)", l, 0);
+        fl_node_id leader = fl_raft_sim_leader(rn->sim);
+        partition(l, FL_NEMESIS_ISOLATE_LEADER);
+        targets_add(l, " (n%u slow)", leader, 0);
         for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
-            fl_sim_clock_set_drift(rn->sim, id,
-                                   id == l ? -rn->cfg->clock_drift_ppm : rn->cfg->clock_drift_ppm);
+            fl_sim_clock_set_drift(
+                rn->sim, id, id == leader ? -rn->cfg->clock_drift_ppm : rn->cfg->clock_drift_ppm);
     } else if (kind == FL_NEMESIS_LEADER_CHURN) {
-        fl_node_id l = fl_raft_sim_leader(rn->sim);
-        if (l)
-            fl__nemesis_new_leader(rn, l); /* the sitting leader goes first */
-        targets_add(rn, "each new leader", 0, 0);
+        fl_node_id leader = fl_raft_sim_leader(rn->sim);
+        if (leader)
+            fl__nemesis_new_leader(rn, leader); /* the sitting leader goes first */
+        targets_add(l, "each new leader", 0, 0);
     } else if (kind == FL_NEMESIS_CHURN) {
-        fl_sim_schedule(rn->sim, fl_sim_time(rn->sim), churn_tick, rn);
-        targets_add(rn, "membership", 0, 0);
+        fl_sim_schedule(rn->sim, fl_sim_time(rn->sim), churn_tick, l);
+        targets_add(l, "membership", 0, 0);
     } else if (kind == FL_NEMESIS_TRANSFER) {
-        fl_node_id l = fl_raft_sim_leader(rn->sim);
-        fl_node_id to = (fl_node_id)fl_rng_range(&rn->rng, 1, rn->cfg->nodes);
-        if (l && to != l) {
-            fl_raft_sim_transfer(rn->sim, l, to);
-            targets_add(rn, "n%u -> n%u", l, to);
+        fl_node_id leader = fl_raft_sim_leader(rn->sim);
+        fl_node_id to = (fl_node_id)fl_rng_range(l->rng, 1, rn->cfg->nodes);
+        if (leader && to != leader) {
+            if (fl_raft_sim_transfer(rn->sim, leader, to) == FL_EUNSUPPORTED)
+                targets_add(l, "nobody (paxos has no leadership transfer)", 0, 0);
+            else
+                targets_add(l, "n%u -> n%u", leader, to);
         }
+    } else if (kind == FL_NEMESIS_CRASH_UNSYNCED) {
+        fl_sim_schedule(rn->sim, fl_sim_time(rn->sim), unsynced_watch, l);
+    } else if (kind == FL_NEMESIS_SLOW_DISK) {
+        fl_node_id id = (fl_node_id)fl_rng_range(l->rng, 1, rn->cfg->nodes);
+        disk_latency(rn, id, true);
+        targets_add(l, "n%u", id, 0);
+        l->nodes[l->n++] = id;
     }
 }
 
-/* Undoes the current fault. Clock offsets stay where they jumped (a clock jump is not
+/* Undoes the lane's current fault. Clock offsets stay where they jumped (a clock jump is not
  * undone); drift returns to zero. */
-static void fault_stop(run *rn)
+static void fault_stop(run_lane *l)
 {
-    fl_nemesis kind = rn->fault_kind;
+    run *rn = l->rn;
+    fl_nemesis kind = l->kind;
     if ((kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) ||
-        kind == FL_NEMESIS_ISOLATE_LEADER_SKEW || kind == FL_NEMESIS_LEADER_CHURN)
+        kind == FL_NEMESIS_ISOLATE_LEADER_SKEW || kind == FL_NEMESIS_LEADER_CHURN ||
+        kind == FL_NEMESIS_PARTITION_SIDES)
         fl_sim_heal(rn->sim);
-    rn->churn_cut = 0;
-    for (uint32_t i = 0; i < rn->fault_n; i++) {
-        fl_node_id id = rn->fault_nodes[i];
-        if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_DOWN)
+    if (kind == FL_NEMESIS_LEADER_CHURN)
+        rn->churn_cut = 0;
+    if (kind == FL_NEMESIS_PARTITION_SIDES)
+        rn->minority_side = 0;
+    for (uint32_t i = 0; i < l->n; i++) {
+        fl_node_id id = l->nodes[i];
+        if (kind == FL_NEMESIS_SLOW_DISK)
+            disk_latency(rn, id, false);
+        else if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_DOWN)
             fl_sim_restart(rn->sim, id);
         else if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_PAUSED) {
             fl_sim_resume(rn->sim, id);
             fl__run_node_event(rn, id, FL_TL_RESUME);
         }
     }
-    rn->fault_n = 0;
+    l->n = 0;
     if (kind >= FL_NEMESIS_LOSS && kind <= FL_NEMESIS_DELAY)
         set_all_links(rn, 0, 0, 0);
     if (kind == FL_NEMESIS_CLOCK_DRIFT || kind == FL_NEMESIS_ISOLATE_LEADER_SKEW)
@@ -306,9 +421,13 @@ static void fault_stop(run *rn)
 
 static bool churning(const run *rn)
 {
-    return rn->fault_on && rn->fault_kind == FL_NEMESIS_LEADER_CHURN && !rn->healed;
+    if (rn->healed)
+        return false;
+    for (uint32_t i = 0; i < rn->n_lanes; i++)
+        if (rn->lanes[i].on && rn->lanes[i].kind == FL_NEMESIS_LEADER_CHURN)
+            return true;
+    return false;
 }
-
 static void churn_apply(run *rn)
 {
     fl_sim_conn c;
@@ -357,7 +476,7 @@ void fl__nemesis_new_leader(run *rn, fl_node_id id)
     fl_sim_schedule(rn->sim, fl_sim_time(rn->sim) + d, churn_cut, ch);
 }
 
-static void record_fault(run *rn, fl_time_ns start, fl_time_ns end, fl_nemesis kind)
+static void record_fault(run *rn, const run_lane *l, fl_time_ns start, fl_time_ns end)
 {
     fl_run_result *r = rn->res;
     if (fl_array_grow((void **)&r->faults, &rn->faults_cap, r->n_faults + 1, sizeof(*r->faults)))
@@ -365,56 +484,120 @@ static void record_fault(run *rn, fl_time_ns start, fl_time_ns end, fl_nemesis k
     fl_observe_fault *f = &r->faults[r->n_faults++];
     f->start_ns = start;
     f->end_ns = end;
-    snprintf(f->kind, sizeof(f->kind), "%s", fl_nemesis_name(kind));
-    snprintf(f->targets, sizeof(f->targets), "%s", rn->fault_targets);
+    snprintf(f->kind, sizeof(f->kind), "%s", fl_nemesis_name(l->kind));
+    snprintf(f->targets, sizeof(f->targets), "%s", l->targets);
 }
 
-static void tick(fl_sim *sim, void *arg)
+/* The kind of the lane's next fault and how long it lasts. */
+static fl_nemesis lane_pick(run_lane *l, fl_time_ns *interval)
 {
-    run *rn = arg;
+    const fl_run_config *c = l->rn->cfg;
+    if (!l->plan) {
+        *interval = c->nemesis_interval_ns;
+        fl_nemesis kind = c->nemesis;
+        if (kind == FL_NEMESIS_MIX)
+            return (fl_nemesis)fl_rng_range(l->rng, FL_NEMESIS_PARTITION_HALVES,
+                                            FL_NEMESIS_ISOLATE_LEADER_SKEW);
+        if (kind == FL_NEMESIS_MIX_CHURN) {
+            /* mix's kinds plus one drawn past them, which stands for churn */
+            uint64_t k = fl_rng_range(l->rng, FL_NEMESIS_PARTITION_HALVES,
+                                      FL_NEMESIS_ISOLATE_LEADER_SKEW + 1);
+            return k > FL_NEMESIS_ISOLATE_LEADER_SKEW ? FL_NEMESIS_CHURN : (fl_nemesis)k;
+        }
+        return kind;
+    }
+    uint32_t pick = (uint32_t)fl_rng_below(l->rng, (uint64_t)__builtin_popcount(l->plan));
+    uint32_t i = 0;
+    for (;; i++)
+        if ((l->plan >> i) & 1 && pick-- == 0)
+            break;
+    *interval = c->faults[i].interval_ns;
+    return c->faults[i].kind;
+}
+
+static void lane_tick(fl_sim *sim, void *arg)
+{
+    run_lane *l = arg;
+    run *rn = l->rn;
     if (rn->healed)
         return;
     fl_time_ns now = fl_sim_time(sim);
-    if (rn->fault_on) {
-        fault_stop(rn);
-        record_fault(rn, rn->fault_start_ns, now, rn->fault_kind);
-        rn->fault_on = false;
+    if (l->on) {
+        fault_stop(l);
+        record_fault(rn, l, l->start_ns, now);
+        l->on = false;
     } else {
-        fl_nemesis kind = rn->cfg->nemesis;
-        if (kind == FL_NEMESIS_MIX)
-            kind = (fl_nemesis)fl_rng_range(&rn->rng, FL_NEMESIS_PARTITION_HALVES,
-                                            FL_NEMESIS_ISOLATE_LEADER_SKEW);
-        else if (kind == FL_NEMESIS_MIX_CHURN) {
-            /* mix's kinds plus one drawn past them, which stands for churn */
-            uint64_t k = fl_rng_range(&rn->rng, FL_NEMESIS_PARTITION_HALVES,
-                                      FL_NEMESIS_ISOLATE_LEADER_SKEW + 1);
-            kind = k > FL_NEMESIS_ISOLATE_LEADER_SKEW ? FL_NEMESIS_CHURN : (fl_nemesis)k;
-        }
-        rn->fault_on = true;
-        rn->fault_start_ns = now;
-        fault_start(rn, kind);
+        fl_nemesis kind = lane_pick(l, &l->interval_ns);
+        l->on = true;
+        l->start_ns = now;
+        fault_start(l, kind);
         if (rn->cfg->verbose)
             printf("%10.3f s  nemesis: %s\n", (double)now / 1e9, fl_nemesis_name(kind));
     }
-    fl_time_ns next = now + rn->cfg->nemesis_interval_ns;
+    fl_time_ns next = now + l->interval_ns;
     if (next < rn->cfg->duration_ns)
-        fl_sim_schedule(sim, next, tick, rn);
+        fl_sim_schedule(sim, next, lane_tick, l);
+}
+
+/* Which lane of a plan a kind runs in: kinds that act on the same thing take turns. */
+static uint32_t lane_of(fl_nemesis k)
+{
+    if ((k >= FL_NEMESIS_PARTITION_HALVES && k <= FL_NEMESIS_ONE_WAY) ||
+        k == FL_NEMESIS_ISOLATE_LEADER_SKEW || k == FL_NEMESIS_LEADER_CHURN)
+        return 0; /* who talks to whom */
+    if ((k >= FL_NEMESIS_CRASH_ONE && k <= FL_NEMESIS_CRASH_LEADER) ||
+        k == FL_NEMESIS_CRASH_UNSYNCED)
+        return 1;
+    if (k == FL_NEMESIS_PAUSE)
+        return 2;
+    if (k >= FL_NEMESIS_LOSS && k <= FL_NEMESIS_DELAY)
+        return 3; /* link quality */
+    if (k == FL_NEMESIS_CLOCK_OFFSET || k == FL_NEMESIS_CLOCK_DRIFT)
+        return 4;
+    if (k == FL_NEMESIS_TRANSFER)
+        return 5;
+    if (k == FL_NEMESIS_CHURN)
+        return 6;
+    return 7; /* slow disk */
 }
 
 void fl__nemesis_start(run *rn)
 {
-    if (rn->cfg->nemesis == FL_NEMESIS_NONE)
+    const fl_run_config *c = rn->cfg;
+    if (c->n_faults == 0) {
+        if (c->nemesis == FL_NEMESIS_NONE)
+            return;
+        rn->lanes[0] = (run_lane){.rn = rn, .rng = &rn->rng, .interval_ns = c->nemesis_interval_ns};
+        rn->n_lanes = 1;
+        fl_sim_schedule(rn->sim, c->nemesis_interval_ns, lane_tick, &rn->lanes[0]);
         return;
-    fl_sim_schedule(rn->sim, rn->cfg->nemesis_interval_ns, tick, rn);
+    }
+    for (uint32_t i = 0; i < c->n_faults; i++)
+        rn->lanes[lane_of(c->faults[i].kind)].plan |= 1u << i;
+    for (uint32_t k = 0; k < RUN_LANES_MAX; k++) {
+        run_lane *l = &rn->lanes[k];
+        if (!l->plan)
+            continue;
+        l->rn = rn;
+        l->rng = &l->own;
+        fl_rng_seed(&l->own, fl_mix64(c->seed ^ (0x1A7E00 + k)));
+        rn->n_lanes = k + 1;
+        /* the first fault of each lane at a time of its own within its first interval */
+        fl_time_ns first = c->faults[__builtin_ctz(l->plan)].interval_ns;
+        fl_sim_schedule(rn->sim, fl_rng_below(&l->own, first) + 1, lane_tick, l);
+    }
 }
 
 void fl__nemesis_heal_all(run *rn)
 {
     fl_time_ns now = fl_sim_time(rn->sim);
-    if (rn->fault_on) {
-        fault_stop(rn);
-        record_fault(rn, rn->fault_start_ns, now, rn->fault_kind);
-        rn->fault_on = false;
+    for (uint32_t i = 0; i < rn->n_lanes; i++) {
+        run_lane *l = &rn->lanes[i];
+        if (!l->on)
+            continue;
+        fault_stop(l);
+        record_fault(rn, l, l->start_ns, now);
+        l->on = false;
     }
     fl_sim_heal(rn->sim);
     set_all_links(rn, 0, 0, 0);

@@ -302,8 +302,8 @@ void fl__pipe_answer(run *rn, run_client *c, const pipe_op *op)
     m->status = op->status;
     m->has_value = op->has_value;
     m->from = pc->node;
-    const fl_raft *r = fl_raft_sim_node(rn->sim, pc->node);
-    m->hint = r ? fl_raft_leader_of(r) : FL_NODE_NONE;
+    fl_cons_status st;
+    m->hint = fl_cons_sim_status(rn->sim, pc->node, &st) ? st.leader : FL_NODE_NONE;
     fl_time_ns at = fl_sim_time(rn->sim) + fl__client_hop(rn);
     pc->down_at = at > pc->down_at ? at : pc->down_at + 1;
     fl__pmsg_send(rn, m, pc->down_at);

@@ -96,11 +96,13 @@ static void serve(run *rn, run_client *c, pipe_op *op)
         res.status = FL_KV_BAD_COMMAND;
     answer(op, (uint8_t)res.status, res.has_value, res.value, res.value_len);
     done(c, op);
-    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-    fl__run_service(rn, id, r ? fl_raft_term_of(r) : 0, false);
-    if (r && fl_raft_role_of(r) != FL_RAFT_LEADER) {
+    fl_cons_status st;
+    bool up = fl_cons_sim_status(rn->sim, id, &st);
+    const fl_raft *r = fl_raft_sim_node(rn->sim, id); /* NULL for Paxos */
+    fl__run_service(rn, id, up ? st.term : 0, false);
+    if (up && st.role != FL_CONS_LEADER) {
         rn->res->follower_reads++;
-        rn->res->learner_reads += fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
+        rn->res->learner_reads += r && fl_raft_conf_is_learner(fl_raft_conf_of(r), id);
     }
 }
 
@@ -218,7 +220,7 @@ static int propose_at(run *rn, fl_node_id id, const uint8_t *bytes, size_t len, 
     fl_buf_reset(&rn->scratch);
     if ((rc = fl_kv_cmd_encode(&cmd, &rn->scratch)))
         return rc;
-    rc = fl_raft_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len, &p->index,
+    rc = fl_cons_sim_propose(rn->sim, id, rn->scratch.data, (uint32_t)rn->scratch.len, &p->index,
                              &p->term);
     if (rc == 0)
         add_ppend(&rn->nodes[id], p);
@@ -235,7 +237,7 @@ static bool read_index(run *rn, run_client *c, pipe_op *op)
     uint64_t ctx = ++rn->read_ctx_next;
     n->preads[n->n_preads++] = (run_pread){ctx, c->idx, c->pc.id, op->no, op->attempt};
     op->state = PIPE_READING; /* first: the core may decide the read within this very step */
-    if (fl_raft_sim_read(rn->sim, c->pc.node, ctx) == 0)
+    if (fl_cons_sim_read(rn->sim, c->pc.node, ctx) == 0)
         return op->went = true;
     for (size_t i = 0; i < n->n_preads; i++)
         if (n->preads[i].ctx == ctx) {
@@ -265,16 +267,18 @@ static void forward(run *rn, run_client *c, pipe_op *op, fl_node_id leader)
 static void submit(run *rn, run_client *c, pipe_op *op)
 {
     fl_node_id id = c->pc.node;
-    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+    fl_cons_status st;
     op->attempt++;
     op->state = PIPE_WAIT;
-    if (!r || fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP)
+    if (!fl_cons_sim_status(rn->sim, id, &st) ||
+        fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP)
         return;
     if (op->route == FL_KV_ROUTE_INDEX && read_index(rn, c, op))
         return;
-    op->state = PIPE_WAIT; /* refused: through the log then */
-    fl_node_id leader = fl_raft_leader_of(r);
-    if (fl_raft_role_of(r) == FL_RAFT_LEADER) {
+    op->state = PIPE_WAIT;                /* refused: through the log then */
+    fl_cons_sim_status(rn->sim, id, &st); /* as it is after the refused read */
+    fl_node_id leader = st.leader;
+    if (st.role == FL_CONS_LEADER) {
         run_ppend p = {0, 0, c->idx, c->pc.id, op->no, op->attempt, id, !op->read};
         int rc = propose_at(rn, id, op->cmd.data, op->cmd.len, &p);
         if (rc == 0)
@@ -344,11 +348,12 @@ void fl__pnode_request(run *rn, const pmsg *m)
 /* At the leader: a forwarded command. */
 static void on_forward(run *rn, const pmsg *m)
 {
-    const fl_raft *r = fl_raft_sim_node(rn->sim, m->to);
-    if (!r || fl_sim_node_state_of(rn->sim, m->to) != FL_SIM_NODE_UP)
+    fl_cons_status st;
+    if (!fl_cons_sim_status(rn->sim, m->to, &st) ||
+        fl_sim_node_state_of(rn->sim, m->to) != FL_SIM_NODE_UP)
         return; /* the origin's attempt times out */
     run_ppend p = {0, 0, m->client, m->conn, m->no, m->attempt, m->from, m->write};
-    if (fl_raft_role_of(r) == FL_RAFT_LEADER && propose_at(rn, m->to, m->bytes, m->len, &p) == 0)
+    if (st.role == FL_CONS_LEADER && propose_at(rn, m->to, m->bytes, m->len, &p) == 0)
         return;
     pmsg *nack = fl__pmsg_new(rn, PM_NACK, m->client, m->conn, 0);
     nack->no = m->no;
@@ -368,9 +373,9 @@ void fl__pnode_peer(run *rn, const pmsg *m)
     pipe_op *op = find(rn, m->client, m->conn, m->no, m->attempt, &c);
     if (!op || op->state != PIPE_FWD || fl_sim_node_state_of(rn->sim, m->to) != FL_SIM_NODE_UP)
         return;
-    const fl_raft *r = fl_raft_sim_node(rn->sim, m->to);
-    if (m->kind == PM_RESULT && op->route == FL_KV_ROUTE_INDEX && r &&
-        fl_raft_applied_of(r) < m->index) {
+    fl_cons_status st;
+    if (m->kind == PM_RESULT && op->route == FL_KV_ROUTE_INDEX &&
+        fl_cons_sim_status(rn->sim, m->to, &st) && st.applied < m->index) {
         /* served from this node's kv: once it applied the entry (committed: the same here) */
         run_ppend p = {m->index, m->term, m->client, m->conn, m->no, m->attempt, m->to, false};
         add_ppend(&rn->nodes[m->to], &p);
@@ -425,7 +430,7 @@ void fl__pnode_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
     }
 }
 
-void fl__pnode_reads(run *rn, fl_node_id id, const fl_raft_read *reads, size_t n_reads)
+void fl__pnode_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n_reads)
 {
     run_node *n = &rn->nodes[id];
     for (size_t k = 0; k < n_reads; k++) {
@@ -482,9 +487,9 @@ void fl__pnode_housekeep(run *rn, run_client *c)
 {
     pipe_conn *pc = &c->pc;
     fl_time_ns now = fl_sim_time(rn->sim);
-    const fl_raft *r = fl_raft_sim_node(rn->sim, pc->node);
-    bool leader_known =
-        r && (fl_raft_role_of(r) == FL_RAFT_LEADER || fl_raft_leader_of(r) != FL_NODE_NONE);
+    fl_cons_status st;
+    bool leader_known = fl_cons_sim_status(rn->sim, pc->node, &st) &&
+                        (st.role == FL_CONS_LEADER || st.leader != FL_NODE_NONE);
     bool changed = false;
     for (uint64_t no = pc->head; pc->open && no <= pc->arrived; no++) {
         pipe_op *op = op_at(rn, pc, no);

@@ -334,6 +334,7 @@ static void run_call(fl_sim *sim, uint32_t slot)
     fl_sim_fn fn = e->fn;
     void *arg = e->arg;
     fl__ev_release(sim, slot);
+    sim->stats.events++; /* first: what the driver does in it is traced under its number */
     fl__trace(sim, EV_CALL, FL_NODE_NONE, FL_NODE_NONE, NULL, 0);
     fn(sim, arg);
 }
@@ -378,7 +379,6 @@ void fl__sim_dispatch(fl_sim *sim, uint32_t slot)
         break;
     case EV_CALL:
         run_call(sim, slot);
-        sim->stats.events++;
         break;
     case EV_NODE_CALL:
     case EV_NODE_FAIL:

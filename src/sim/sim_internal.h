@@ -39,7 +39,7 @@ enum {
 #define WAKE_FLAG       ((uint64_t)1 << 63)
 #define WAKE_MASK       ((uint64_t)UINT32_MAX)
 #define CHECKS_MAX      16
-#define RING_SIZE       64
+#define RING_SIZE       FL_SIM_TRACE_EVENTS
 #define RING_DESC       96
 #define REASON_MAX      121
 #define SLOT_KEEP_BYTES 65536 /* a freed slot keeps a message buffer up to this size */
@@ -54,7 +54,9 @@ typedef struct sim_ev {
     uint64_t epoch; /* node epoch when scheduled (timer, sync) */
     uint8_t *data;  /* owned, kept across reuse */
     uint32_t cap;
-    int status; /* EV_SYNCED */
+    int status;         /* EV_SYNCED */
+    fl_time_ns sent_ns; /* EV_DELIVER: when it was sent (message delays) */
+    bool held;          /* EV_DELIVER: the delivery gate holds it back (fl_sim_set_gate) */
     fl_sim_fn fn;
     fl_sim_node_fn node_fn;
     void *arg;
@@ -110,6 +112,7 @@ typedef struct sim_link_ov {
 
 typedef struct sim_ring_entry {
     uint64_t event;
+    uint32_t sub; /* 0: event itself (or the first entry after it), k: the k-th after it */
     fl_time_ns time;
     uint8_t kind;
     fl_node_id node;
@@ -139,6 +142,8 @@ struct fl_sim {
     sim_node *nodes;                    /* cfg.nodes, index id-1 */
     fl_sim_node_stats *node_stats_more; /* ids above FL_SIM_NODES_MAX */
     fl_node_id in_node;                 /* node whose callback is running, 0 = none */
+    fl_sim_gate_fn gate;                /* the delivery gate (fl_sim_set_gate), NULL = none */
+    void *gate_arg;
     struct {
         fl_sim_check_fn fn;
         void *arg;

@@ -46,6 +46,9 @@ void fl_sim_stats_json(const fl_sim *sim, struct fl_json *j)
     fl_json_kv_uint(j, "msgs_dropped_full", s->msgs_dropped_full);
     fl_json_kv_uint(j, "msgs_duplicated", s->msgs_duplicated);
     fl_json_kv_uint(j, "msgs_reordered", s->msgs_reordered);
+    fl_json_kv_uint(j, "msgs_held", s->msgs_held);
+    fl_json_kv_uint(j, "msgs_holding", s->msgs_holding);
+    fl_json_kv_uint(j, "msg_delay_max_ns", s->msg_delay_max_ns);
     fl_json_kv_uint(j, "bytes_sent", s->bytes_sent);
     fl_json_kv_uint(j, "bytes_delivered", s->bytes_delivered);
     fl_json_key(j, "per_node");

@@ -67,6 +67,9 @@ void fl__trace(fl_sim *sim, uint8_t kind, fl_node_id node, fl_node_id from, cons
     h = fl_mix64(h ^ len ^ mh);
     sim->trace_hash = h;
     sim_ring_entry *r = &sim->ring[sim->ring_next % RING_SIZE];
+    const sim_ring_entry *prev =
+        sim->ring_next ? &sim->ring[(sim->ring_next - 1) % RING_SIZE] : NULL;
+    r->sub = prev && prev->event == sim->stats.events ? prev->sub + 1 : 0;
     r->event = sim->stats.events;
     r->time = sim->now;
     r->kind = kind;
@@ -85,9 +88,19 @@ uint64_t fl_sim_trace_hash(const fl_sim *sim)
     return sim->trace_hash;
 }
 
+/* Each line below FL_SIM_TRACE_LINE_MAX: fixed fields of at most ~150 bytes, a description
+ * and a node's reason, both bounded. */
+_Static_assert(RING_DESC + REASON_MAX + 40 <= FL_SIM_TRACE_LINE_MAX, "a node line fits");
+_Static_assert(RING_DESC + 160 <= FL_SIM_TRACE_LINE_MAX, "an event line fits");
+
 static void line(const sim_ring_entry *r, fl_buf *out)
 {
-    fl_buf_printf(out, "  #%-8llu %10llu.%06llu ms  %-8s node %-2u", (unsigned long long)r->event,
+    char num[48];
+    if (r->sub)
+        snprintf(num, sizeof(num), "#%llu.%u", (unsigned long long)r->event, r->sub);
+    else
+        snprintf(num, sizeof(num), "#%llu", (unsigned long long)r->event);
+    fl_buf_printf(out, "  %-10s %10llu.%06llu ms  %-8s node %-2u", num,
                   (unsigned long long)(r->time / FL_NS_PER_MS),
                   (unsigned long long)(r->time % FL_NS_PER_MS), kind_name(r->kind), r->node);
     if (r->kind == EV_DELIVER || r->kind == EV_DROP)
@@ -118,6 +131,28 @@ void fl_sim_trace_tail(const fl_sim *sim, fl_buf *out)
         fl_buf_printf(out, "  node %-2u %-6s %s%s%s\n", nd->id, st[nd->state], desc,
                       nd->reason[0] ? "  reason: " : "", nd->reason);
     }
+}
+
+void fl_sim_trace_tail_text(const fl_sim *sim, char *out, size_t out_size)
+{
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_sim_trace_tail(sim, &b);
+    const char *text = b.data ? (const char *)b.data : "";
+    size_t keep = b.len;
+    if (keep >= out_size) { /* whole lines only, and a last one that says so */
+        size_t lines = 0;
+        keep = out_size > 64 ? out_size - 64 : 0;
+        while (keep && text[keep - 1] != '\n')
+            keep--;
+        for (size_t i = keep; i < b.len; i++)
+            lines += text[i] == '\n';
+        snprintf(out, out_size, "%.*s(%zu more lines left out)\n", (int)keep, text, lines);
+    } else {
+        memcpy(out, text, keep);
+        out[keep] = 0;
+    }
+    fl_buf_free(&b);
 }
 
 static void assert_hook(void *arg)

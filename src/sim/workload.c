@@ -210,3 +210,40 @@ void fl_workload_to_cmd(const fl_workload_op *op, fl_kv_cmd *cmd)
     cmd->expect_absent = op->expect_absent;
     cmd->delta = op->delta;
 }
+
+fl_op_f fl_workload_history_f(fl_kv_op k, bool registers)
+{
+    switch (k) {
+    case FL_KV_GET:
+        return registers ? FL_F_READ : FL_F_GET;
+    case FL_KV_PUT:
+        return registers ? FL_F_WRITE : FL_F_PUT;
+    case FL_KV_CAS:
+        return FL_F_CAS;
+    case FL_KV_APPEND:
+        return FL_F_APPEND;
+    case FL_KV_DELETE:
+        return FL_F_DELETE;
+    case FL_KV_INCR:
+        return FL_F_INCR;
+    default:
+        return FL_F_GET;
+    }
+}
+
+fl_value fl_workload_history_value(fl_history *h, const uint8_t *p, size_t len, bool registers,
+                                   bool *oom)
+{
+    fl_value v = fl_value_nil();
+    if (registers) {
+        int64_t x = 0;
+        size_t i = 0;
+        for (; i < len && i < 18 && p[i] >= '0' && p[i] <= '9'; i++)
+            x = x * 10 + (p[i] - '0');
+        if (len > 0 && i == len)
+            return fl_value_int(x);
+    }
+    if (fl_value_str(h, (const char *)p, len, &v) && oom)
+        *oom = true;
+    return v;
+}

@@ -1,14 +1,17 @@
-/* raft_store.c: Raft's hard state and log as WAL records, and their replay (raft_store.h).
- * One WAL record per persist request, in the form of raft_record.h (shared with the
- * simulator). Replay applies records in order. Invariant: first_index <= first + recovered
- * count (a request never leaves a hole); a record breaking it, or not decoding exactly, is
- * corruption.
+/* raft_store.c: a consensus core's hard state and log as WAL records, and their replay
+ * (raft_store.h), for Raft or Paxos. One WAL record per persist request, in the form of
+ * raft_record.h (the format, byte by byte, is at the top of src/wire/raft_record.c). Replay
+ * applies records in order. Invariant: first_index <= first + recovered count (a request never
+ * leaves a hole); a record breaking it, or not decoding exactly, is corruption. A record or
+ * snapshot file of the other protocol is refused (FL_EVERSION): a data directory belongs to
+ * the protocol that wrote it.
  *
  * The snapshot file, little-endian:
  *
  *     crc32c u32 (over everything after it), version u8 (1), wal_seq u64 (the first WAL
- *     record not reflected in this file), then a raft_record.h snapshot checkpoint (kind 2:
- *     hard state, snapshot metadata and bytes, the log after the snapshot). */
+ *     record not reflected in this file), then a raft_record.h snapshot checkpoint (kind 2
+ *     for Raft, 4 for Paxos: hard state, snapshot metadata and bytes, the log after the
+ *     snapshot). */
 #include "faultline/raft_store.h"
 
 #include "faultline/raft_record.h"
@@ -18,12 +21,14 @@
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/fs_posix.h"
+#include "faultline/raft.h" /* the store's mutant bit */
 
 #define MUTANT(s, m) (((s)->mutants & FL_RAFT_MUTANT_##m) != 0)
 #define SNAP_FILE    "snapshot"
 #define SNAP_VERSION 1
 #define SNAP_HEADER  13 /* crc, version, wal_seq */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,11 +40,11 @@ static void drop_from(fl_raft_store *s, size_t count)
         s->count = count;
 }
 
-static int push_entry(fl_raft_store *s, const fl_raft_entry *in)
+static int push_entry(fl_raft_store *s, const fl_cons_entry *in)
 {
     if (s->count == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 256;
-        fl_raft_entry *e = realloc(s->entries, cap * sizeof(*e));
+        fl_cons_entry *e = realloc(s->entries, cap * sizeof(*e));
         if (!e)
             return FL_ENOMEM;
         s->entries = e;
@@ -49,10 +54,18 @@ static int push_entry(fl_raft_store *s, const fl_raft_entry *in)
     if (!copy)
         return FL_ENOMEM;
     memcpy(copy, in->data, in->len);
-    fl_raft_entry e = *in;
+    fl_cons_entry e = *in;
     e.data = copy;
     s->entries[s->count++] = e;
     return 0;
+}
+
+static int other_protocol(fl_raft_store *s, fl_errmsg *m, const char *what, fl_cons_protocol p)
+{
+    return fl_errmsg_set(m, FL_EVERSION,
+                         "%s was written by a %s node; this node runs %s (a data directory "
+                         "belongs to the protocol that wrote it)",
+                         what, fl_cons_protocol_name(p), fl_cons_protocol_name(s->protocol));
 }
 
 static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
@@ -61,8 +74,13 @@ static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
     /* the WAL holds persist requests only (kind 1); checkpoints live in the snapshot file */
     if (fl_raft_record_decode(rec->data, rec->len, &r) || r.kind != 1 ||
         r.first_index > s->first + s->count)
-        return fl_errmsg_set(m, FL_ECORRUPT, "WAL record %llu: bad raft record header",
-                             (unsigned long long)rec->seq);
+        return fl_errmsg_set(m, FL_ECORRUPT, "WAL record %llu: bad %s record header",
+                             (unsigned long long)rec->seq, fl_cons_protocol_name(r.protocol));
+    if (r.protocol != s->protocol) {
+        char what[64];
+        snprintf(what, sizeof(what), "WAL record %llu", (unsigned long long)rec->seq);
+        return other_protocol(s, m, what, r.protocol);
+    }
     if (r.hard_state) {
         s->term = r.term;
         s->vote = r.vote;
@@ -74,7 +92,7 @@ static int replay(fl_raft_store *s, const fl_wal_record *rec, fl_errmsg *m)
         cut = s->first;
     }
     drop_from(s, (size_t)(cut - s->first));
-    fl_raft_entry e;
+    fl_cons_entry e;
     int rc;
     while ((rc = fl_raft_record_next(&r, &e)) == 1) {
         if (skip) {
@@ -119,6 +137,8 @@ static int load_snapshot(fl_raft_store *s, uint64_t *from_seq, fl_errmsg *m)
     else if (rc == 0 &&
              (fl_raft_record_decode(f.data + SNAP_HEADER, f.len - SNAP_HEADER, &r) || r.kind != 2))
         rc = snap_corrupt(s, m, "not a snapshot checkpoint");
+    else if (rc == 0 && r.protocol != s->protocol)
+        rc = other_protocol(s, m, "the snapshot file", r.protocol);
     if (rc == 0) {
         *from_seq = fl_get_u64le(f.data + 5);
         s->term = r.term;
@@ -127,7 +147,7 @@ static int load_snapshot(fl_raft_store *s, uint64_t *from_seq, fl_errmsg *m)
         s->first = r.first_index;
         fl_buf_put_bytes(&s->snap_data, r.snap_data, (size_t)r.snap.size);
         rc = s->snap_data.err;
-        fl_raft_entry e;
+        fl_cons_entry e;
         while (rc == 0 && (rc = fl_raft_record_next(&r, &e)) == 1)
             rc = push_entry(s, &e);
         if (rc)
@@ -189,6 +209,7 @@ int fl_raft_store_open_fs(fl_raft_store *s, fl_fs *fs, const fl_raft_store_opts 
     s->fs = fs;
     s->first = 1;
     s->mutants = o ? o->mutants : 0;
+    s->protocol = o ? o->protocol : FL_CONS_RAFT;
     fl_buf_init(&s->scratch);
     fl_buf_init(&s->staged);
     fl_buf_init(&s->snap_data);
@@ -237,9 +258,9 @@ int fl_raft_store_open(fl_raft_store *s, const char *dir, const fl_wal_faults *f
     return fl_raft_store_open_sized(s, dir, faults, 0, m);
 }
 
-void fl_raft_store_durable(const fl_raft_store *s, fl_raft_durable *d)
+void fl_raft_store_durable(const fl_raft_store *s, fl_cons_durable *d)
 {
-    *d = (fl_raft_durable){s->term,  s->vote,    s->first,
+    *d = (fl_cons_durable){s->term,  s->vote,    s->first,
                            s->count, s->entries, s->snap.index ? &s->snap : NULL};
 }
 
@@ -264,15 +285,15 @@ static void compact(fl_raft_store *s)
 }
 
 int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
-                                const fl_raft_snapshot_meta *meta, const uint8_t *data, size_t n,
-                                const fl_raft_entry *entries, fl_errmsg *m)
+                                const fl_cons_snapshot_meta *meta, const uint8_t *data, size_t n,
+                                const fl_cons_entry *entries, fl_errmsg *m)
 {
     fl_buf b;
     fl_buf_init(&b);
     fl_buf_put_u32(&b, 0); /* crc, patched below */
     fl_buf_put_u8(&b, SNAP_VERSION);
     fl_buf_put_u64(&b, s->issued_seq);
-    int rc = fl_raft_record_encode_snapshot(term, vote, meta, data, n, entries, &b);
+    int rc = fl_raft_record_encode_snapshot(s->protocol, term, vote, meta, data, n, entries, &b);
     if (rc) {
         fl_buf_free(&b);
         return fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc));
@@ -287,13 +308,13 @@ int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
     return 0;
 }
 
-int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
+int fl_raft_store_append(fl_raft_store *s, const fl_cons_persist *p)
 {
-    FL_ASSERT(up->persist.seq != 0);
+    FL_ASSERT(p->seq != 0);
     if (s->syncing) { /* the WAL is the job's: stage it, length first */
         size_t at = s->staged.len;
         fl_buf_put_u32(&s->staged, 0);
-        if (fl_raft_record_encode(up, &s->staged)) {
+        if (fl_raft_record_encode(s->protocol, p, &s->staged)) {
             s->staged.len = at; /* keeps what was staged before intact */
             s->staged.err = 0;
             return FL_ENOMEM;
@@ -304,7 +325,7 @@ int fl_raft_store_append(fl_raft_store *s, const fl_raft_update *up)
     }
     fl_buf *b = &s->scratch;
     fl_buf_reset(b);
-    if (fl_raft_record_encode(up, b))
+    if (fl_raft_record_encode(s->protocol, p, b))
         return b->err;
     s->issued_seq++;
     return fl_wal_append(&s->wal, b->data, b->len, NULL);
@@ -379,4 +400,15 @@ void fl_raft_store_close(fl_raft_store *s)
         free(s->own_fs);
         s->own_fs = NULL;
     }
+}
+
+bool fl_raft_store_stats_get(const fl_raft_store *s, fl_raft_store_stats *out)
+{
+    if (s->syncing)
+        return false;
+    out->wal_bytes = s->wal.stats.bytes;
+    out->wal_fsyncs = s->wal.stats.fsyncs;
+    out->wal_segments = s->wal.segs_count;
+    out->segments_deleted = s->segments_deleted;
+    return true;
 }

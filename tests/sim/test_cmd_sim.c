@@ -75,3 +75,116 @@ TEST(demo_runs_and_finds_no_violation)
     CHECK(fl_test_file_has(OUT, "No violation found."));
     CHECK(fl_test_file_has(OUT, "linearizable"));
 }
+
+/* A seed whose process dies (an assertion inside the run) is a finding like any other: a
+ * violation with its seed and the command that reproduces it, and the campaign runs every
+ * other seed; the summary counts them all. FAULTLINE_CRASH_SEED makes seed 3's process fail
+ * an assertion (campaign_exec.c). */
+TEST(sim_campaign_records_a_crashed_seed_and_goes_on)
+{
+    system("rm -rf " DIR);
+    setenv("FAULTLINE_CRASH_SEED", "3", 1);
+    int rc = fl_test_faultline_run("sim --seeds 1..6 --duration 1s --jobs 2 --out " DIR, OUT);
+    unsetenv("FAULTLINE_CRASH_SEED");
+    CHECK_EQ(rc, 1);
+    CHECK(fl_test_file_has(OUT, "campaign: 6 runs, 1 with a violation (1 crashed)"));
+    CHECK(fl_test_file_has(OUT, "seed 3: crash: "));
+    CHECK(fl_test_file_has(OUT, "assertion failed"));
+    CHECK(fl_test_file_has(OUT, "reproduce  faultline sim --swarm --seed 3 --duration 1s"));
+    CHECK(fl_test_file_has(DIR "/campaign.jsonl", "\"seed\":6,"));
+    CHECK(fl_test_file_has(DIR "/campaign.jsonl", "\"crashed\":true"));
+    /* the same in a merge of the records */
+    CHECK_EQ(fl_test_faultline_run("merge " DIR "/campaign.jsonl", OUT), 1);
+    CHECK(fl_test_file_has(OUT, "campaign: 6 runs, 1 with a violation (1 crashed)"));
+}
+
+/* Safety violations stop a run before its heal: they are counted as what they are, not as
+ * "not live" too. */
+TEST(sim_campaign_counts_each_violation_once_by_its_kind)
+{
+    CHECK_EQ(fl_test_faultline_run("sim --seeds 4..6 --fixed --nemesis pause --nemesis-interval "
+                                   "1s --duration 8s --mutant no-step-down",
+                                   OUT),
+             1);
+    CHECK(fl_test_file_has(OUT, "3 with a violation (3 safety)"));
+    CHECK(!fl_test_file_has(OUT, "not live"));
+}
+
+/* Percentiles come from the project's histogram: min <= p50 <= p90 <= max on every line,
+ * with two seeds too (a campaign of two printed p50 8.1 and p90 7.0 before). */
+TEST(sim_campaign_percentiles_are_monotone)
+{
+    CHECK_EQ(fl_test_faultline_run("sim --seeds 1..2 --fixed --nodes 3 --duration 2s --nemesis "
+                                   "mix --nemesis-interval 500ms",
+                                   OUT),
+             0);
+    FILE *f = fopen(OUT, "r");
+    CHECK(f != NULL);
+    char line[512];
+    int lines = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        const char *p = strstr(line, " min ");
+        double mn, p50, p90, mx;
+        if (!p || sscanf(p, " min %lf p50 %lf p90 %lf max %lf", &mn, &p50, &p90, &mx) != 4)
+            continue;
+        lines++;
+        CHECK(mn <= p50 && p50 <= p90 && p90 <= mx);
+    }
+    if (f)
+        fclose(f);
+    CHECK_EQ(lines, 4);
+}
+
+/* A failing run prints its whole trace tail: 64 events, numbered without repeats (what
+ * happens between two events is N.1, N.2), then every node's state; and it says the run
+ * stopped before the heal rather than "healed at 0.0 s". */
+TEST(sim_failing_run_prints_the_whole_tail_and_what_happened_to_the_heal)
+{
+    CHECK_EQ(fl_test_faultline_run("sim --seed 4 --nemesis pause --nemesis-interval 1s "
+                                   "--duration 8s --mutant no-step-down",
+                                   OUT),
+             1);
+    CHECK(fl_test_file_has(OUT, "the run stopped at "));
+    CHECK(fl_test_file_has(OUT, " s on the violation, before the heal"));
+    CHECK(!fl_test_file_has(OUT, "healed at"));
+    CHECK(fl_test_file_has(OUT, "last 64 of "));
+    CHECK(fl_test_file_has(OUT, "nodes now:\n"));
+    for (int id = 1; id <= 5; id++) {
+        char want[32];
+        snprintf(want, sizeof(want), "  node %d  up ", id);
+        CHECK(fl_test_file_has(OUT, want));
+    }
+    FILE *f = fopen(OUT, "r");
+    CHECK(f != NULL);
+    char line[512], prev[64] = "", num[64];
+    int events = 0;
+    while (f && fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "  #%63s", num) != 1)
+            continue;
+        events++;
+        CHECK(strcmp(num, prev) != 0);
+        snprintf(prev, sizeof(prev), "%s", num);
+    }
+    if (f)
+        fclose(f);
+    CHECK_EQ(events, 64);
+}
+
+/* Stability after the heal: a leader established after the heal is deposed only when a
+ * majority of its voters stopped hearing it. A removed node that never heard of its removal
+ * deposes leader after leader once leaders ignore their lease (the mutant): a disruption.
+ * Seed 6815 of the swarm (one of 10,000) is the other side: a clock that jumped back a second
+ * before the heal held back the leader's heartbeats, its followers stopped hearing it and
+ * elected another 1 s after the heal, which is right. */
+TEST(sim_disruption_after_the_heal_is_a_violation_and_a_late_heartbeat_is_not)
+{
+    const char *run = "sim --seed 1 --nodes 5 --duration 10s --faults churn:300ms,crash-one:1s "
+                      "--no-check-quorum --no-pre-vote";
+    char args[512];
+    snprintf(args, sizeof(args), "%s --mutant leader-ignores-lease", run);
+    CHECK_EQ(fl_test_faultline_run(args, OUT), 1);
+    CHECK(fl_test_file_has(OUT, "verdict  disruption: node "));
+    CHECK(fl_test_file_has(OUT, "while a majority of its voters still heard it"));
+    CHECK_EQ(fl_test_faultline_run(run, OUT), 0);
+    CHECK_EQ(fl_test_faultline_run("sim --swarm --seed 6815 --no-check", OUT), 0);
+}

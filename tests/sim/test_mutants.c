@@ -1,11 +1,12 @@
-/* test_mutants.c: `faultline mutants` end to end. Every mutant of the catalogue is caught
- * within a bound, by the kind of check its bug must trip, and the control (the same spec and
- * seeds without the mutant) finds nothing there, so a detection is the mutant's doing. */
+/* test_mutants.c: `faultline mutants` end to end. Every mutant of the catalogue (Raft's,
+ * Paxos's and the kv side's) is caught within a bound, by the kind of check its bug must
+ * trip, and the control (the same spec and seeds without the mutant) finds nothing there, so
+ * a detection is the mutant's doing. */
 #include "test.h"
 
 #include "cli.h"
 #include "faultline/json_read.h"
-#include "faultline/raft.h"
+#include "faultline/cons.h"
 #include "faultline/run.h"
 
 #include <stdio.h>
@@ -44,9 +45,19 @@ static const struct {
     {"follower-read-unapplied", "linearizability"},
     /* replay skips records the WAL numbered again: synced state comes back older */
     {"snapshot-seq-unsynced", "durability"},
-    /* a pipelined read overtakes its connection's write: program order, per key */
+    /* a removed node's campaigns depose leaders after the heal */
+    {"leader-ignores-lease", "disruption|liveness"},
+    /* Paxos (paxos_check.h): a deposed leader's values chosen beside the new leader's */
+    {"accept-below-promise", "agreement|stability|reads|linearizability"},
+    {"ignore-promised-value", "agreement|stability|validity"},
+    {"promise-before-durable", "promises|durability|agreement"},
+    {"read-no-quorum", "reads|linearizability"},
+    {"skip-gap-fill", "liveness"},
+    /* q1 + q2 <= n: quorums that need not meet */
+    {"unsafe-quorums", "agreement|stability|reads|linearizability"},
+    /* the kv side: a pipelined read overtakes its connection's write (program order, per
+     * key); the replicas' kv checks (run_kvcheck.c) */
     {"read-ahead", "linearizability"},
-    /* the replicas' kv checks (run_kvcheck.c) */
     {"kv-pick-by-layout", "kv replica agreement"},
     {"kv-snapshot-layout", "kv snapshot|kv replica agreement"},
     {"kv-keep-empty", "kv invariants"},
@@ -111,23 +122,21 @@ TEST(mutants_every_one_is_caught_by_its_check_and_the_control_is_clean)
     CHECK_EQ(fl_jr_parse(&d, text, len, nodes, 4096), 0);
     uint32_t arr = fl_jr_get(&d, 0, "mutants");
     CHECK(arr != FL_JR_NONE);
-    const uint32_t *bits;
-    size_t n_raft = fl_raft_mutant_list(&bits), n = 0;
-    const char *want_names[64];
-    for (size_t i = 0; i < n_raft; i++)
-        want_names[n++] = fl_raft_mutant_name(bits[i]);
-    /* then the kv side's that have a campaign of their own, in their list's order */
-    const char *const *kv_side;
-    size_t n_kv = fl_run_mutant_list(&kv_side), k = 0;
-    while (n < 64 && fl_jr_at(&d, arr, (uint32_t)n) != FL_JR_NONE) {
-        char name[64];
-        str(&d, fl_jr_at(&d, arr, (uint32_t)n), "mutant", name, sizeof(name));
-        while (k < n_kv && strcmp(kv_side[k], name))
-            k++;
-        CHECK(k < n_kv);
-        want_names[n++] = kv_side[k++];
+    /* the catalogue: Raft's mutants, Paxos's, then the setting q1 + q2 <= n */
+    const char *names[64];
+    size_t n = 0;
+    const fl_cons_protocol protocols[] = {FL_CONS_RAFT, FL_CONS_PAXOS};
+    for (size_t p = 0; p < 2; p++) {
+        const uint32_t *bits;
+        size_t count = fl_cons_mutant_list(protocols[p], &bits);
+        for (size_t i = 0; i < count; i++)
+            names[n++] = fl_cons_mutant_name(protocols[p], bits[i]);
     }
-    CHECK(n > n_raft && !strcmp(want_names[n_raft], "read-ahead"));
+    names[n++] = "unsafe-quorums";
+    const char *const *kv_side; /* then the kv side's */
+    size_t n_kv = fl_run_mutant_list(&kv_side);
+    for (size_t i = 0; i < n_kv; i++)
+        names[n++] = kv_side[i];
     for (size_t i = 0; i < n; i++) {
         uint32_t m = fl_jr_at(&d, arr, (uint32_t)i);
         CHECK(m != FL_JR_NONE);
@@ -135,7 +144,7 @@ TEST(mutants_every_one_is_caught_by_its_check_and_the_control_is_clean)
         str(&d, m, "mutant", name, sizeof(name));
         str(&d, m, "check", check, sizeof(check));
         str(&d, m, "reproduce", repro, sizeof(repro));
-        CHECK_STR(name, want_names[i]); /* the whole catalogue, in order */
+        CHECK_STR(name, names[i]); /* the whole catalogue, in order */
         CHECK(flag(&d, m, "detected"));
         CHECK(flag(&d, m, "control_clean"));
         const char *want = expected_checks(name);
@@ -155,7 +164,8 @@ TEST(mutants_detection_reproduces_with_faultline_sim)
                                    "prevote-stale-leader --max-seeds 10",
                                    OUT),
              0);
-    CHECK(fl_test_file_has(OUT, "prevote-stale-leader yes"));
+    CHECK(fl_test_file_has(OUT, "tuned: 2 of 2 caught within 10 seeds, controls clean"));
+    CHECK(fl_test_file_has(OUT, "prevote-stale-leader raft "));
     CHECK_EQ(fl_test_faultline_run("sim --seed 2 --nodes 5 --duration 10s --nemesis crash-leader "
                                    "--nemesis-interval 1s --mutant prevote-stale-leader",
                                    OUT),
@@ -171,4 +181,35 @@ TEST(mutants_usage)
     CHECK_EQ(fl_test_faultline_run("mutants --mutant gremlin", OUT), 2);
     CHECK_EQ(fl_test_faultline_run("mutants --max-seeds 0", OUT), 2);
     CHECK_EQ(fl_test_faultline_run("mutants --frobnicate", OUT), 2);
+}
+
+/* --generic hunts with the default swarm campaign too, in a column beside the tuned one; its
+ * detection reproduces with `faultline sim --swarm --seed S --mutant NAME`. */
+TEST(mutants_generic_hunt_is_the_swarm_and_reproduces)
+{
+    CHECK_EQ(fl_test_faultline_run("mutants --generic --mutant apply-before-commit --max-seeds 10 "
+                                   "--json " JSON,
+                                   OUT),
+             0);
+    CHECK(fl_test_file_has(OUT, "generic hunt (the default swarm campaign)"));
+    CHECK(fl_test_file_has(OUT, "generic (swarm): 1 of 1 caught within 10 seeds"));
+    CHECK(fl_test_file_has(OUT, "faultline sim --swarm --seed "));
+    size_t len = 0;
+    char *text = slurp(JSON, &len);
+    CHECK(text != NULL);
+    static fl_jr_node nodes[512];
+    fl_jr_doc d;
+    CHECK_EQ(fl_jr_parse(&d, text, len, nodes, 512), 0);
+    uint32_t m = fl_jr_at(&d, fl_jr_get(&d, 0, "mutants"), 0);
+    uint32_t g = fl_jr_get(&d, m, "generic");
+    CHECK(g != FL_JR_NONE);
+    CHECK(flag(&d, g, "detected"));
+    CHECK(flag(&d, g, "control_clean"));
+    char repro[1024];
+    str(&d, g, "reproduce", repro, sizeof(repro));
+    CHECK(strstr(repro, "faultline sim --swarm --seed ") == repro);
+    CHECK(strstr(repro, "--mutant apply-before-commit") != NULL);
+    CHECK_EQ(fl_test_faultline_run(repro + strlen("faultline "), OUT), 1);
+    CHECK(fl_test_file_has(OUT, "verdict  safety: state machine safety"));
+    CHECK_EQ(fl_test_faultline_run("mutants --no-tuned", OUT), 2); /* needs --generic */
 }

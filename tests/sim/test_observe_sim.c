@@ -19,17 +19,19 @@ typedef struct run {
     int errors;
 } run;
 
-static void on_step(void *arg, fl_node_id id, const fl_raft *r, const fl_raft_update *up)
+static void on_step(void *arg, fl_node_id id, const fl_cons_core *c, const fl_cons_update *up)
 {
     run *x = arg;
+    const fl_raft *r = fl_cons_raft(c);
+    (void)up;
     x->errors +=
         fl_observe_record_role(&x->rec, fl_sim_time(x->sim), id,
                                fl_raft_role_of(r) == FL_RAFT_LEADER, fl_raft_term_of(r)) != 0;
 }
 
-static void on_start(void *arg, fl_node_id id, const fl_raft *r)
+static void on_start(void *arg, fl_node_id id, const fl_cons_core *c)
 {
-    on_step(arg, id, r, NULL);
+    on_step(arg, id, c, NULL);
 }
 
 static void on_stop(void *arg, fl_node_id id)

@@ -287,3 +287,34 @@ TEST(mutant_joint_new_majority_only_is_caught)
     CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_JOINT_NEW_ONLY, 3, 100, 0, true) != 0);
     CHECK(seeds_to_catch_with(FL_RAFT_MUTANT_JOINT_NEW_ONLY, 5, 200, 0, true) != 0);
 }
+
+/* `faultline sim --chaos --churn --snapshot-every 25 --nodes 5 --seed 13463` (found by seeds
+ * 2001..22000) draws pre-vote and check-quorum off and one-entry batches. Node 2, removed at
+ * 0.2 s before it heard of it, campaigned at ever higher terms after the heal; each of its
+ * vote requests deposed the leader, which then could not bring a follower up to date (some
+ * 400 entries, one per round trip) before the next one: no commit for the 5 s after the heal.
+ * A leader whose heartbeats reach a quorum now ignores such requests (thesis 4.2.3); the
+ * leader-ignores-lease mutant brings the failure back. */
+static fl_chaos_result seed_13463(uint32_t mutants)
+{
+    fl_chaos_config c;
+    fl_chaos_config_default(&c);
+    c.seed = 13463;
+    c.nodes = 5;
+    c.churn = true;
+    c.snapshot_every = 25;
+    c.mutants = mutants;
+    fl_chaos_result r;
+    CHECK_EQ(fl_chaos_run(&c, &r), 0);
+    return r;
+}
+
+TEST(regression_seed_13463_a_removed_node_no_longer_stalls_the_cluster)
+{
+    fl_chaos_result r = seed_13463(0);
+    CHECK(!r.violation);
+    CHECK(r.live);
+    r = seed_13463(FL_RAFT_MUTANT_LEADER_IGNORES_LEASE);
+    CHECK(!r.violation);
+    CHECK(!r.live);
+}

@@ -330,7 +330,7 @@ TEST(report_of_a_campaign_has_histograms_and_violations)
 {
     system("rm -rf " DIR "-camp");
     CHECK_EQ(fl_test_faultline_run("sim --seeds 1..6 --nemesis pause --nemesis-interval 1s "
-                                   "--duration 4s --mutant no-step-down --jobs 2 --out " DIR
+                                   "--duration 4s --mutant no-step-down --jobs 2 --fixed --out " DIR
                                    "-camp",
                                    OUT),
              1);

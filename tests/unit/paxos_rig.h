@@ -236,14 +236,16 @@ static inline void rig_handle(rig *g, int i, const fl_paxos_update *up)
         rig_req *r = &nd->q[nd->nq++];
         r->seq = up->persist.seq;
         r->hard = up->persist.hard_state;
-        r->promised = up->persist.promised;
+        r->promised = up->persist.term;
         r->first = up->persist.first_index;
         r->n = up->persist.n_entries;
         r->entries = r->n ? calloc(r->n, sizeof(*r->entries)) : NULL;
         for (size_t k = 0; k < r->n; k++)
             rig_entry_copy(&r->entries[k], &up->persist.entries[k]);
         r->install = up->persist.install;
-        r->meta = up->persist.install_meta;
+        r->meta =
+            (fl_paxos_snapshot_meta){up->persist.install_meta.index, up->persist.install_meta.size,
+                                     up->persist.install_meta.crc};
     }
     if (up->snapshot_chunk.len) {
         FL_ASSERT(up->snapshot_chunk.offset + up->snapshot_chunk.len <= RIG_SNAP_BYTES);
@@ -260,7 +262,7 @@ static inline void rig_handle(rig *g, int i, const fl_paxos_update *up)
         }
     }
     for (size_t k = 0; k < up->n_msgs; k++)
-        rig_send(g, i, &up->msgs[k]);
+        rig_send(g, i, &fl_paxos_msgs_of(up)[k]);
     nd->deadline = up->deadline_ns;
 }
 

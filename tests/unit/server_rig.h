@@ -33,7 +33,7 @@ typedef struct rig {
     char dir[128];
     char bin[512];
     char members[512];
-    const char *extra[4]; /* extra server arguments, NULL-terminated */
+    const char *extra[8]; /* extra server arguments, NULL-terminated */
 } rig;
 
 static void rig_sleep_ms(int ms)
@@ -77,7 +77,7 @@ static void rig_cleanup(void)
 }
 
 /* Picks 2n free high ports (random base, retried) and makes a temp dir. */
-static void rig_init(rig *r, int n)
+__attribute__((unused)) static void rig_init(rig *r, int n)
 {
     static bool registered;
     if (!registered)
@@ -92,7 +92,9 @@ static void rig_init(rig *r, int n)
     CHECK(mkdtemp(r->dir) != NULL);
     srand((unsigned)(getpid() ^ time(NULL)));
     for (int attempt = 0; attempt < 50; attempt++) {
-        int base = 20000 + rand() % 40000;
+        /* below the kernel's ephemeral range (32768..60999 by default), where other
+         * programs' outgoing connections take their local ports */
+        int base = 20000 + rand() % 12700;
         bool ok = true;
         for (int i = 1; i <= n && ok; i++) {
             r->client_port[i] = base + i;
@@ -110,7 +112,7 @@ static void rig_init(rig *r, int n)
 
 static void rig_start(rig *r, int id)
 {
-    char sid[8], listen[32], data[200], log[200];
+    char sid[16], listen[32], data[200], log[200];
     snprintf(sid, sizeof(sid), "%d", id);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", r->client_port[id]);
     snprintf(data, sizeof(data), "%s/n%d", r->dir, id);
@@ -122,10 +124,10 @@ static void rig_start(rig *r, int id)
         int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
         if (fd >= 0)
             dup2(fd, 2);
-        const char *args[16] = {"faultline", "server",   "--id", sid,      "--cluster",
+        const char *args[20] = {"faultline", "server",   "--id", sid,      "--cluster",
                                 r->members,  "--listen", listen, "--data", data};
         int k = 10;
-        for (int i = 0; i < 4 && r->extra[i]; i++)
+        for (int i = 0; i < 8 && r->extra[i]; i++)
             args[k++] = r->extra[i];
         execv(r->bin, (char *const *)args);
         _exit(127);
@@ -338,7 +340,7 @@ static bool rig_is_leader(rig *r, int id)
 }
 
 /* Waits (up to ms) until exactly one live node says it leads; returns its id or 0. */
-static int rig_wait_leader(rig *r, int ms)
+__attribute__((unused)) static int rig_wait_leader(rig *r, int ms)
 {
     for (int waited = 0; waited < ms; waited += 50) {
         int leader = 0, count = 0;
@@ -364,6 +366,128 @@ __attribute__((unused)) static bool rig_set(rig *r, int id, const char *k, const
         rig_sleep_ms(100);
     }
     return false;
+}
+
+/* n nodes started, each with the extra server arguments (up to 3, NULL-terminated; or NULL). */
+__attribute__((unused)) static void rig_start_all(rig *r, int n, const char *const *extra)
+{
+    rig_init(r, n);
+    for (int i = 0; i < 3 && extra && extra[i]; i++)
+        r->extra[i] = extra[i];
+    for (int i = 1; i <= n; i++)
+        rig_start(r, i);
+}
+
+/* Runs the faultline binary with args (NULL-terminated); returns its exit status. */
+__attribute__((unused)) static int rig_run_bin(rig *r, const char *out_path,
+                                               const char *const *args)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execv(r->bin, (char *const *)args);
+        _exit(127);
+    }
+    int status = -1;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Runs `faultline bench` with a history for 3 s over a 3-node cluster (servers started with
+ * extra arguments, or NULL) while fault() hits the leader from a child process, then requires
+ * `faultline check` to call it linearizable. */
+__attribute__((unused)) static void rig_bench_under_fault(const char *const *extra,
+                                                          void (*fault)(pid_t leader))
+{
+    static rig r;
+    rig_start_all(&r, 3, extra);
+    int leader = rig_wait_leader(&r, 10000);
+    CHECK(leader != 0);
+    char addrs[128], hist[200], out[200];
+    snprintf(addrs, sizeof(addrs), "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", r.client_port[1],
+             r.client_port[2], r.client_port[3]);
+    snprintf(hist, sizeof(hist), "%s/history.jsonl", r.dir);
+    snprintf(out, sizeof(out), "%s/bench.out", r.dir);
+    pid_t nemesis = fork();
+    if (nemesis == 0) {
+        fault(r.pid[leader]);
+        _exit(0);
+    }
+    const char *bench[] = {"faultline", "bench",  "--addr", addrs,        "--connections",
+                           "12",        "--keys", "10",     "--duration", "3s",
+                           "--history", hist,     NULL};
+    CHECK_EQ(rig_run_bin(&r, out, bench), 0);
+    waitpid(nemesis, NULL, 0);
+    const char *check[] = {"faultline", "check", hist, NULL};
+    char check_out[200];
+    snprintf(check_out, sizeof(check_out), "%s/check.out", r.dir);
+    int verdict = rig_run_bin(&r, check_out, check);
+    if (verdict != 0) {
+        char cmd[512];
+        snprintf(cmd, sizeof(cmd), "cat %s %s >&2", out, check_out);
+        CHECK(system(cmd) == 0);
+    }
+    CHECK_EQ(verdict, 0);
+    if (waitpid(r.pid[leader], NULL, WNOHANG) != 0)
+        r.pid[leader] = 0; /* killed by the fault */
+    CHECK(rig_stop(&r));
+}
+
+/* GET key at node id is want (retrying while the node has no answer yet, up to 5 s). */
+__attribute__((unused)) static bool rig_get_is(rig *r, int id, const char *key, const char *want)
+{
+    char out[256];
+    for (int tries = 0; tries < 50; tries++, rig_sleep_ms(100))
+        if (rc_cmd(r->client_port[id], out, sizeof(out), "GET", key, NULL, NULL) && out[0] != '-')
+            return strcmp(out + 1, want) == 0;
+    return false;
+}
+
+/* Three nodes (servers started with extra arguments, or NULL): 40 acknowledged writes through
+ * every node, the leader killed with SIGKILL, a new leader that has them all and takes a new
+ * write, and the killed node restarted on its WAL catching up. */
+__attribute__((unused)) static void rig_kill_leader_case(const char *const *extra)
+{
+    static rig r;
+    rig_start_all(&r, 3, extra);
+    int leader = rig_wait_leader(&r, 10000);
+    CHECK(leader != 0);
+    char key[16], val[16];
+    int acked = 0;
+    for (int i = 0; i < 40; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(val, sizeof(val), "v%d", i);
+        if (rig_set(&r, 1 + i % 3, key, val, 3000))
+            acked = i + 1;
+        else
+            break;
+    }
+    CHECK_EQ(acked, 40);
+    rig_kill(&r, leader, SIGKILL);
+    int next = rig_wait_leader(&r, 10000);
+    CHECK(next != 0 && next != leader);
+    for (int i = 0; i < acked; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(val, sizeof(val), "v%d", i);
+        CHECK(rig_get_is(&r, next, key, val));
+    }
+    CHECK(rig_set(&r, next, "after", "kill", 5000));
+    /* the old leader restarts on its WAL and catches up */
+    rig_start(&r, leader);
+    long commit = rig_status(&r, next, "commit_index");
+    CHECK(commit > 40);
+    long applied = -1;
+    for (int i = 0; i < 100 && applied < commit; i++, rig_sleep_ms(100))
+        applied = rig_status(&r, leader, "applied_index");
+    CHECK(applied >= commit);
+    CHECK(rig_get_is(&r, leader, "after", "kill"));
+    CHECK(rig_get_is(&r, leader, "k0", "v0"));
+    CHECK(rig_stop(&r));
 }
 
 #endif

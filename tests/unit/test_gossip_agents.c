@@ -42,16 +42,31 @@ static uint64_t mono_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* A UDP port free right now (the kernel's pick; a small race with other programs). */
+/* A port free for both UDP and TCP (an agent listens on both: datagrams and the push-pull
+ * stream), drawn below the kernel's ephemeral range (32768..60999 by default), where the
+ * outgoing connections of other tests and programs take their local ports: a port the kernel
+ * handed out as free for UDP was seen taken for TCP a moment later under load ("bind:
+ * Address already in use"). A small race with other programs remains. */
 static uint16_t free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(a);
-    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
-    CHECK(getsockname(fd, (struct sockaddr *)&a, &len) == 0);
-    close(fd);
-    return ntohs(a.sin_port);
+    static unsigned seed;
+    if (!seed)
+        seed = (unsigned)getpid() ^ (unsigned)mono_ms();
+    for (int tries = 0; tries < 1000; tries++) {
+        uint16_t port = (uint16_t)(20000 + rand_r(&seed) % 12000);
+        int u = socket(AF_INET, SOCK_DGRAM, 0), t = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in a = {.sin_family = AF_INET,
+                                .sin_port = htons(port),
+                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        bool ok = u >= 0 && t >= 0 && bind(u, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+                  bind(t, (struct sockaddr *)&a, sizeof(a)) == 0;
+        close(u);
+        close(t);
+        if (ok)
+            return port;
+    }
+    CHECK(!"no free port in 20000..31999");
+    return 0;
 }
 
 static void start_agent(rig *r, int i, const char *key)

@@ -121,7 +121,7 @@ TEST(paxos_refusals_below_the_promise)
     m.ballot = fl_paxos_ballot(4, 2);
     recv(&g, 0, &m);
     fl_paxos_msg a = {.type = FL_PAXOS_MSG_ACCEPT, .from = 2, .ballot = fl_paxos_ballot(4, 2)};
-    fl_paxos_entry v = {0, FL_PAXOS_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
+    fl_paxos_entry v = {{0}, FL_PAXOS_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
     a.u.accept = (fl_paxos_accept){1, 0, 1, 1, &v};
     recv(&g, 0, &a);
     CHECK_EQ(g.n_msgs, 2);
@@ -405,6 +405,53 @@ TEST(paxos_snapshot_truncates_and_catches_up)
     rig_start(&g, 2);
     CHECK_EQ(fl_paxos_commit_of(&g.nodes[2].p), 10);
     CHECK_EQ(g.nodes[2].sm_index, 10);
+    check_clean(&g);
+    rig_free(&g);
+}
+
+/* A follower that received a whole snapshot has compacted its log to it, but commit and
+ * applied reach it only once the install is durable. Meanwhile ACCEPTs keep coming (the
+ * leader's heartbeats: its match must start at the log, not below it, where the simulator
+ * found a crash) and its election timer runs out (no phase 1 while the snapshot is in flux). */
+TEST(paxos_accepts_and_timeouts_while_an_install_waits_for_the_disk)
+{
+    rig g;
+    rig_init(&g, 3, 11, NULL);
+    rig_start_all(&g);
+    elect_0(&g);
+    g.side = 1u << 2;
+    char v[16];
+    for (int i = 0; i < 10; i++) {
+        snprintf(v, sizeof(v), "v%d", i);
+        CHECK_EQ(rig_propose(&g, 0, v), 0);
+        rig_settle(&g);
+    }
+    CHECK_EQ(rig_snapshot(&g, 0), 0);
+    g.side = 0;
+    const fl_paxos *f = &g.nodes[2].p;
+    for (int round = 0; round < 50 && !fl_paxos_install_pending(f); round++) {
+        rig_timeout(&g, 0);
+        for (int k = 0; k < 10 && !fl_paxos_install_pending(f); k++) {
+            rig_sync(&g, 0, 0);
+            rig_sync(&g, 1, 0);
+            rig_sync(&g, 2, 0);
+            rig_deliver_all(&g);
+        }
+    }
+    CHECK(fl_paxos_install_pending(f));
+    CHECK(fl_paxos_first_index(f) == 11 && fl_paxos_commit_of(f) < 10);
+    /* a heartbeat of the leader's (one sent before the snapshot began, arriving late) */
+    fl_paxos_msg hb = {.type = FL_PAXOS_MSG_ACCEPT, .from = 1};
+    hb.ballot = fl_paxos_ballot_of(&g.nodes[0].p);
+    hb.u.accept = (fl_paxos_accept){.first = 11, .commit = 10, .ctx = 1};
+    CHECK_EQ(recv(&g, 2, &hb), 0);
+    rig_timeout(&g, 2); /* its election timeout: it waits for the disk instead */
+    CHECK_EQ(fl_paxos_role_of(f), FL_PAXOS_FOLLOWER);
+    CHECK(fl_paxos_install_pending(f));
+    rig_propose(&g, 0, "after");
+    commit_everywhere(&g, 11);
+    CHECK_EQ(fl_paxos_snapshot_of(f)->index, 10);
+    CHECK_EQ(g.nodes[2].sm_hash, g.chain[11]);
     check_clean(&g);
     rig_free(&g);
 }

@@ -13,9 +13,9 @@
 static const uint8_t hello[] = "hello";
 
 static const fl_paxos_entry slots[] = {
-    {(3u << 16) | 1, FL_PAXOS_ENTRY_NORMAL, 5, hello},
-    {0, FL_PAXOS_ENTRY_EMPTY, 0, NULL},
-    {(2u << 16) | 2, FL_PAXOS_ENTRY_NOOP, 0, NULL},
+    {{(3u << 16) | 1}, FL_PAXOS_ENTRY_NORMAL, 5, hello},
+    {{0}, FL_PAXOS_ENTRY_EMPTY, 0, NULL},
+    {{(2u << 16) | 2}, FL_PAXOS_ENTRY_NOOP, 0, NULL},
 };
 
 /* One message of every type, with every field set to something distinct. */
@@ -159,14 +159,14 @@ TEST(paxos_wire_refuses_malformed_fields)
     CHECK_EQ(fl_wire_paxos_decode(b.data, b.len, &d, buf, 8), FL_ECORRUPT); /* trailing */
     fl_buf_free(&b);
     /* an empty slot with a ballot, a no-op with bytes */
-    fl_paxos_entry bad[] = {{5, FL_PAXOS_ENTRY_EMPTY, 0, NULL}};
+    fl_paxos_entry bad[] = {{{5}, FL_PAXOS_ENTRY_EMPTY, 0, NULL}};
     sample(1, &m);
     m.u.promise.entries = bad;
     m.u.promise.n_entries = 1;
     encode(&m, &b);
     CHECK_EQ(fl_wire_paxos_decode(b.data, b.len, &d, buf, 8), FL_ECORRUPT);
     fl_buf_free(&b);
-    fl_paxos_entry noop[] = {{5, FL_PAXOS_ENTRY_NOOP, 5, hello}};
+    fl_paxos_entry noop[] = {{{5}, FL_PAXOS_ENTRY_NOOP, 5, hello}};
     m.u.promise.entries = noop;
     encode(&m, &b);
     CHECK_EQ(fl_wire_paxos_decode(b.data, b.len, &d, buf, 8), FL_ECORRUPT);

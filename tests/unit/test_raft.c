@@ -60,9 +60,9 @@ static void handle(node *nd, const fl_raft_update *up)
         FL_ASSERT(c.q_count < Q_MAX);
         qmsg *m = &c.q[(c.q_head + c.q_count++) % Q_MAX];
         fl_buf_init(&m->bytes);
-        m->from = up->msgs[i].from;
-        m->to = up->msgs[i].to;
-        FL_ASSERT(fl_wire_raft_encode(&up->msgs[i], &m->bytes) == 0);
+        m->from = fl_raft_msgs_of(up)[i].from;
+        m->to = fl_raft_msgs_of(up)[i].to;
+        FL_ASSERT(fl_wire_raft_encode(&fl_raft_msgs_of(up)[i], &m->bytes) == 0);
     }
     for (size_t i = 0; i < up->n_apply; i++) {
         fl_index idx = up->apply_first + i;
@@ -252,14 +252,14 @@ TEST(vote_is_not_announced_before_it_is_durable)
     ev = (fl_raft_event){.type = FL_RAFT_EV_PERSISTED, .u.seq = seq};
     CHECK_EQ(fl_raft_step(&c.nodes[1].r, &ev, &up), 0);
     CHECK_EQ(up.n_msgs, 1);
-    CHECK_EQ(up.msgs[0].type, FL_RAFT_MSG_VOTE_RESP);
-    CHECK(up.msgs[0].u.vote_resp.granted);
+    CHECK_EQ(fl_raft_msgs_of(&up)[0].type, FL_RAFT_MSG_VOTE_RESP);
+    CHECK(fl_raft_msgs_of(&up)[0].u.vote_resp.granted);
     /* a second candidate in the same term is refused */
     req.from = 3;
     ev = (fl_raft_event){.type = FL_RAFT_EV_RECEIVE, .u.msg = &req};
     CHECK_EQ(fl_raft_step(&c.nodes[1].r, &ev, &up), 0);
     CHECK_EQ(up.n_msgs, 1);
-    CHECK(!up.msgs[0].u.vote_resp.granted);
+    CHECK(!fl_raft_msgs_of(&up)[0].u.vote_resp.granted);
     teardown();
 }
 
@@ -302,8 +302,8 @@ TEST(stale_leader_is_refused_and_steps_down)
     fl_raft_update up;
     CHECK_EQ(fl_raft_step(&f->r, &ev, &up), 0);
     CHECK_EQ(up.n_msgs, 1);
-    CHECK(!up.msgs[0].u.append_resp.success);
-    CHECK(up.msgs[0].term == t);
+    CHECK(!fl_raft_msgs_of(&up)[0].u.append_resp.success);
+    CHECK(fl_raft_msgs_of(&up)[0].term == t);
     /* a response carrying a higher term deposes the leader */
     fl_raft_msg higher = {
         .type = FL_RAFT_MSG_APPEND_RESP, .from = f->r.cfg.id, .to = leader, .term = t + 5};
@@ -858,8 +858,8 @@ static fl_raft_msg chunk(const char *all, uint64_t offset, uint32_t len, uint32_
 static const fl_raft_msg *find_msg(const fl_raft_update *up, uint8_t type)
 {
     for (size_t i = 0; i < up->n_msgs; i++)
-        if (up->msgs[i].type == type)
-            return &up->msgs[i];
+        if (fl_raft_msgs_of(up)[i].type == type)
+            return &fl_raft_msgs_of(up)[i];
     return NULL;
 }
 

@@ -1,10 +1,13 @@
-/* test_raft_store.c: Raft's durable state in the WAL (raft_store.h): persist requests
+/* test_raft_store.c: a node's durable state in the WAL (raft_store.h): persist requests
  * replayed in order, truncation by a later request, hard state, and refusal of a record
- * that would leave a hole in the log. */
+ * that would leave a hole in the log; a Paxos node's promise, ballots and gaps, and a
+ * directory refused by the other protocol. */
 #include "test.h"
 
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
+#include "faultline/fs_posix.h"
+#include "faultline/raft.h"
 #include "faultline/raft_store.h"
 
 #include <stdlib.h>
@@ -30,7 +33,7 @@ static void put(fl_raft_store *s, uint64_t seq, bool hard, fl_term term, fl_node
     fl_raft_entry e[8];
     static const uint8_t bytes[8] = "abcdefgh";
     for (size_t i = 0; i < n; i++)
-        e[i] = (fl_raft_entry){terms[i], FL_RAFT_ENTRY_NORMAL, 1, &bytes[i]};
+        e[i] = (fl_raft_entry){{terms[i]}, FL_RAFT_ENTRY_NORMAL, 1, &bytes[i]};
     fl_raft_update up = {0};
     up.persist.seq = seq;
     up.persist.hard_state = hard;
@@ -39,7 +42,7 @@ static void put(fl_raft_store *s, uint64_t seq, bool hard, fl_term term, fl_node
     up.persist.first_index = first;
     up.persist.n_entries = n;
     up.persist.entries = e;
-    CHECK_EQ(fl_raft_store_append(s, &up), 0);
+    CHECK_EQ(fl_raft_store_append(s, &up.persist), 0);
 }
 
 TEST(raft_store_replays_entries_truncation_and_hard_state)
@@ -148,7 +151,7 @@ TEST(raft_store_snapshot_file_and_wal_after_it)
     meta.conf.voters[0] = 1;
     fl_raft_entry after[4];
     for (int i = 0; i < 4; i++)
-        after[i] = (fl_raft_entry){2, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
+        after[i] = (fl_raft_entry){{2}, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
     CHECK_EQ(fl_raft_store_save_snapshot(&s, 2, 1, &meta, (const uint8_t *)"state", 4, after, &m),
              0);
     CHECK(count_segments(dir) < before); /* everything before it went */
@@ -186,5 +189,79 @@ TEST(raft_store_snapshot_file_and_wal_after_it)
     fclose(f);
     CHECK_EQ(fl_raft_store_open(&s, dir, NULL, &m), FL_ECORRUPT);
     CHECK(strstr(m.text, "snapshot") != NULL && strstr(m.text, dir) != NULL);
+    rmdir_all(dir);
+}
+
+/* A Paxos node's state through the same store: the promised ballot as hard state, accepted
+ * slots with their ballots and EMPTY gaps, a snapshot file; and a directory refused by a node
+ * of the other protocol, with a message that says so. */
+static int open_as(fl_raft_store *s, fl_fs_posix *fs, const char *dir, fl_cons_protocol p,
+                   fl_errmsg *m)
+{
+    CHECK_EQ(fl_fs_posix_open(fs, dir, FL_FS_POSIX_MKDIR, m), 0);
+    fl_raft_store_opts o = {.protocol = p};
+    int rc = fl_raft_store_open_fs(s, &fs->fs, &o, m);
+    if (rc)
+        fl_fs_posix_close(fs);
+    return rc;
+}
+
+static void close_fs(fl_raft_store *s, fl_fs_posix *fs)
+{
+    fl_raft_store_close(s);
+    fl_fs_posix_close(fs);
+}
+
+TEST(raft_store_keeps_paxos_promises_gaps_and_refuses_the_other_protocol)
+{
+    char dir[64];
+    tmpdir(dir, sizeof(dir));
+    fl_raft_store s;
+    fl_fs_posix fs;
+    fl_errmsg m;
+    CHECK_EQ(open_as(&s, &fs, dir, FL_CONS_PAXOS, &m), 0);
+    const fl_term b1 = (1u << 16) | 1, b2 = (2u << 16) | 2;
+    fl_cons_entry e[4] = {{{b1}, 1, 1, (const uint8_t *)"a"},
+                          {{0}, 0, 0, NULL}, /* a gap */
+                          {{b1}, 1, 1, (const uint8_t *)"c"},
+                          {{b2}, 2, 0, NULL}};
+    fl_cons_persist p = {.seq = 1, .hard_state = true, .term = b1, .first_index = 1};
+    p.n_entries = 4;
+    p.entries = e;
+    CHECK_EQ(fl_raft_store_append(&s, &p), 0);
+    fl_cons_persist q = {.seq = 2, .hard_state = true, .term = b2, .first_index = 5};
+    CHECK_EQ(fl_raft_store_append(&s, &q), 0);
+    CHECK_EQ(fl_raft_store_sync(&s, &m), 0);
+    close_fs(&s, &fs);
+
+    CHECK_EQ(open_as(&s, &fs, dir, FL_CONS_PAXOS, &m), 0);
+    fl_cons_durable d;
+    fl_raft_store_durable(&s, &d);
+    CHECK(d.term == b2 && d.vote == 0 && d.first_index == 1 && d.n_entries == 4);
+    CHECK(d.entries[1].type == 0 && d.entries[1].ballot == 0);
+    CHECK(d.entries[3].type == 2 && d.entries[3].ballot == b2);
+    /* a snapshot up to slot 2: the slots after it stay */
+    fl_cons_snapshot_meta meta = {.index = 2, .size = 2, .crc = fl_crc32c(0, "xy", 2)};
+    CHECK_EQ(fl_raft_store_save_snapshot(&s, b2, 0, &meta, (const uint8_t *)"xy", 2, &e[2], &m), 0);
+    close_fs(&s, &fs);
+
+    CHECK_EQ(open_as(&s, &fs, dir, FL_CONS_PAXOS, &m), 0);
+    fl_raft_store_durable(&s, &d);
+    CHECK(d.snapshot && d.snapshot->index == 2 && d.snapshot->term == 0);
+    CHECK(d.term == b2 && d.first_index == 3 && d.n_entries == 2);
+    CHECK(s.snap_data.len == 2 && memcmp(s.snap_data.data, "xy", 2) == 0);
+    close_fs(&s, &fs);
+
+    CHECK_EQ(open_as(&s, &fs, dir, FL_CONS_RAFT, &m), FL_EVERSION);
+    CHECK(strstr(m.text, "snapshot file was written by a paxos node; this node runs raft"));
+    rmdir_all(dir);
+
+    tmpdir(dir, sizeof(dir)); /* a Raft WAL, opened by a Paxos node */
+    CHECK_EQ(open_as(&s, &fs, dir, FL_CONS_RAFT, &m), 0);
+    put(&s, 1, true, 1, 1, 1, 0, NULL);
+    CHECK_EQ(fl_raft_store_sync(&s, &m), 0);
+    close_fs(&s, &fs);
+    CHECK_EQ(open_as(&s, &fs, dir, FL_CONS_PAXOS, &m), FL_EVERSION);
+    CHECK(strstr(m.text, "WAL record 1 was written by a raft node; this node runs paxos"));
     rmdir_all(dir);
 }

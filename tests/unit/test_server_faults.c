@@ -6,54 +6,9 @@
 
 #include "faultline/rng.h"
 
-static bool get_is(rig *r, int id, const char *key, const char *want)
-{
-    char out[256];
-    for (int tries = 0; tries < 50; tries++, rig_sleep_ms(100))
-        if (rc_cmd(r->client_port[id], out, sizeof(out), "GET", key, NULL, NULL) && out[0] != '-')
-            return strcmp(out + 1, want) == 0;
-    return false;
-}
-
 TEST(server_kill_leader_loses_no_acknowledged_write)
 {
-    static rig r;
-    rig_init(&r, 3);
-    for (int i = 1; i <= 3; i++)
-        rig_start(&r, i);
-    int leader = rig_wait_leader(&r, 10000);
-    CHECK(leader != 0);
-    char key[16], val[16];
-    int acked = 0;
-    for (int i = 0; i < 40; i++) {
-        snprintf(key, sizeof(key), "k%d", i);
-        snprintf(val, sizeof(val), "v%d", i);
-        if (rig_set(&r, 1 + i % 3, key, val, 3000))
-            acked = i + 1;
-        else
-            break;
-    }
-    CHECK_EQ(acked, 40);
-    rig_kill(&r, leader, SIGKILL);
-    int next = rig_wait_leader(&r, 10000);
-    CHECK(next != 0 && next != leader);
-    for (int i = 0; i < acked; i++) {
-        snprintf(key, sizeof(key), "k%d", i);
-        snprintf(val, sizeof(val), "v%d", i);
-        CHECK(get_is(&r, next, key, val));
-    }
-    CHECK(rig_set(&r, next, "after", "kill", 5000));
-    /* the old leader restarts on its WAL and catches up */
-    rig_start(&r, leader);
-    long commit = rig_status(&r, next, "commit_index");
-    CHECK(commit > 40);
-    long applied = -1;
-    for (int i = 0; i < 100 && applied < commit; i++, rig_sleep_ms(100))
-        applied = rig_status(&r, leader, "applied_index");
-    CHECK(applied >= commit);
-    CHECK(get_is(&r, leader, "after", "kill"));
-    CHECK(get_is(&r, leader, "k0", "v0"));
-    CHECK(rig_stop(&r));
+    rig_kill_leader_case(NULL);
 }
 
 static void send_and_close(int port, const void *p, size_t n)
@@ -120,7 +75,7 @@ TEST(server_hostile_input_never_crashes)
     for (int i = 1; i <= 3; i++)
         CHECK(alive(&r, i));
     CHECK(rig_set(&r, 2, "still", "works", 5000));
-    CHECK(get_is(&r, 3, "still", "works"));
+    CHECK(rig_get_is(&r, 3, "still", "works"));
     char log[256], line[512];
     snprintf(log, sizeof(log), "%s/n1.log", r.dir);
     FILE *f = fopen(log, "r");
@@ -130,65 +85,6 @@ TEST(server_hostile_input_never_crashes)
         refused |= strstr(line, "refused: another cluster") != NULL;
     fclose(f);
     CHECK(refused);
-    CHECK(rig_stop(&r));
-}
-
-/* Runs the faultline binary with args (NULL-terminated); returns its exit status. */
-static int run_bin(rig *r, const char *out_path, const char *const *args)
-{
-    pid_t pid = fork();
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) {
-            dup2(fd, 1);
-            dup2(fd, 2);
-        }
-        execv(r->bin, (char *const *)args);
-        _exit(127);
-    }
-    int status = -1;
-    waitpid(pid, &status, 0);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Runs `faultline bench` with a history for 3 s over a 3-node cluster while fault() hits the
- * leader from a child process, then requires `faultline check` to call it linearizable. */
-static void bench_under_fault(void (*fault)(pid_t leader))
-{
-    static rig r;
-    rig_init(&r, 3);
-    for (int i = 1; i <= 3; i++)
-        rig_start(&r, i);
-    int leader = rig_wait_leader(&r, 10000);
-    CHECK(leader != 0);
-    char addrs[128], hist[200], out[200];
-    snprintf(addrs, sizeof(addrs), "127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d", r.client_port[1],
-             r.client_port[2], r.client_port[3]);
-    snprintf(hist, sizeof(hist), "%s/history.jsonl", r.dir);
-    snprintf(out, sizeof(out), "%s/bench.out", r.dir);
-    pid_t nemesis = fork();
-    if (nemesis == 0) {
-        fault(r.pid[leader]);
-        _exit(0);
-    }
-    const char *bench[] = {"faultline", "bench",  "--addr", addrs,        "--connections",
-                           "12",        "--keys", "10",     "--duration", "3s",
-                           "--history", hist,     NULL};
-    CHECK_EQ(run_bin(&r, out, bench), 0);
-    waitpid(nemesis, NULL, 0);
-    const char *check[] = {"faultline", "check", hist, NULL};
-    char check_out[200];
-    snprintf(check_out, sizeof(check_out), "%s/check.out", r.dir);
-    int verdict = run_bin(&r, check_out, check);
-    if (verdict != 0) {
-        char cmd[512];
-        snprintf(cmd, sizeof(cmd), "cat %s %s >&2", out, check_out);
-        CHECK(system(cmd) == 0);
-    }
-    CHECK_EQ(verdict, 0);
-    if (waitpid(r.pid[leader], NULL, WNOHANG) != 0)
-        r.pid[leader] = 0; /* killed by the fault */
     CHECK(rig_stop(&r));
 }
 
@@ -208,12 +104,12 @@ static void pause_from_1s_to_2s(pid_t leader)
 
 TEST(server_bench_history_linearizable_across_leader_kill)
 {
-    bench_under_fault(kill_at_1s);
+    rig_bench_under_fault(NULL, kill_at_1s);
 }
 
 TEST(server_bench_history_linearizable_across_leader_pause)
 {
-    bench_under_fault(pause_from_1s_to_2s);
+    rig_bench_under_fault(NULL, pause_from_1s_to_2s);
 }
 
 TEST(server_failed_fsync_stops_the_node)
@@ -254,7 +150,7 @@ TEST(server_failed_fsync_stops_the_node)
     CHECK(rig_wait_leader(&r, 5000) == 1);
     for (int i = 0; i < acked; i++) {
         snprintf(key, sizeof(key), "f%d", i);
-        CHECK(get_is(&r, 1, key, "v"));
+        CHECK(rig_get_is(&r, 1, key, "v"));
     }
     CHECK(rig_stop(&r));
 }
@@ -341,8 +237,8 @@ TEST(server_snapshots_catch_up_a_restarted_follower_and_survive_a_full_restart)
         applied = rig_status(&r, f, "applied_index");
     CHECK(applied >= commit);
     CHECK_EQ(rig_status(&r, f, "snapshots_installed"), 1);
-    CHECK(get_is(&r, f, "k0", "v0"));
-    CHECK(get_is(&r, f, "k99", "v99"));
+    CHECK(rig_get_is(&r, f, "k0", "v0"));
+    CHECK(rig_get_is(&r, f, "k99", "v99"));
     for (int i = 1; i <= 3; i++)
         CHECK_EQ(rig_kill(&r, i, SIGTERM), 0);
     for (int i = 1; i <= 3; i++)
@@ -353,8 +249,8 @@ TEST(server_snapshots_catch_up_a_restarted_follower_and_survive_a_full_restart)
     for (int i = 0; i < 50 && snap < 0; i++, rig_sleep_ms(100))
         snap = rig_status(&r, f, "snapshot_index");
     CHECK(snap >= 80); /* it started from its snapshot file */
-    CHECK(get_is(&r, leader, "k0", "v0"));
-    CHECK(get_is(&r, f, "k50", "v50"));
-    CHECK(get_is(&r, leader, "k99", "v99"));
+    CHECK(rig_get_is(&r, leader, "k0", "v0"));
+    CHECK(rig_get_is(&r, f, "k50", "v50"));
+    CHECK(rig_get_is(&r, leader, "k99", "v99"));
     CHECK(rig_stop(&r));
 }

@@ -255,20 +255,15 @@ TEST(raft_record_roundtrip_and_refusals)
     fl_raft_entry ents[2] = {
         {.term = 3, .type = FL_RAFT_ENTRY_NOOP},
         {.term = 4, .type = FL_RAFT_ENTRY_NORMAL, .len = 3, .data = (const uint8_t *)"abc"}};
-    fl_raft_update up;
-    memset(&up, 0, sizeof(up));
-    up.persist.seq = 1;
-    up.persist.hard_state = true;
-    up.persist.term = 4;
-    up.persist.vote = 2;
-    up.persist.first_index = 7;
-    up.persist.n_entries = 2;
-    up.persist.entries = ents;
+    fl_cons_persist p = {
+        .seq = 1, .hard_state = true, .term = 4, .vote = 2, .first_index = 7, .n_entries = 2};
+    p.entries = ents;
     fl_buf b;
     fl_buf_init(&b);
-    CHECK_EQ(fl_raft_record_encode(&up, &b), 0);
+    CHECK_EQ(fl_raft_record_encode(FL_CONS_RAFT, &p, &b), 0);
     fl_raft_record r;
     CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), 0);
+    CHECK(r.kind == 1 && r.protocol == FL_CONS_RAFT && b.data[0] == 1);
     CHECK(r.hard_state && r.term == 4 && r.vote == 2 && r.first_index == 7);
     fl_raft_entry e;
     CHECK_EQ(fl_raft_record_next(&r, &e), 1);
@@ -372,7 +367,9 @@ TEST(raft_record_snapshot_checkpoint_roundtrip_and_refusals)
     fl_raft_entry ents[1] = {{.term = 3, .type = FL_RAFT_ENTRY_NOOP}};
     fl_buf b;
     fl_buf_init(&b);
-    CHECK_EQ(fl_raft_record_encode_snapshot(3, 1, &m, (const uint8_t *)data, 1, ents, &b), 0);
+    CHECK_EQ(
+        fl_raft_record_encode_snapshot(FL_CONS_RAFT, 3, 1, &m, (const uint8_t *)data, 1, ents, &b),
+        0);
     fl_raft_record r;
     CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), 0);
     CHECK(r.kind == 2 && r.hard_state && r.term == 3 && r.vote == 1);
@@ -390,6 +387,74 @@ TEST(raft_record_snapshot_checkpoint_roundtrip_and_refusals)
         CHECK(rc != 0);
     }
     b.data[b.len - 13 - 4 - 1] ^= 1; /* a byte of the snapshot data: its checksum fails */
+    CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), FL_ECORRUPT);
+    fl_buf_free(&b);
+}
+
+/* Paxos records: kinds 3 and 4, EMPTY gaps, the promised ballot as hard state, no vote, no
+ * configuration; what a Paxos slot cannot be is refused. */
+TEST(paxos_record_roundtrip_and_refusals)
+{
+    fl_cons_entry ents[3] = {
+        {.ballot = (2u << 16) | 1, .type = 1, .len = 3, .data = (const uint8_t *)"abc"},
+        {.ballot = 0, .type = 0},
+        {.ballot = (3u << 16) | 2, .type = 2}};
+    fl_cons_persist p = {.seq = 1, .hard_state = true, .term = (3u << 16) | 2, .first_index = 4};
+    p.entries = ents;
+    p.n_entries = 3;
+    fl_buf b;
+    fl_buf_init(&b);
+    CHECK_EQ(fl_raft_record_encode(FL_CONS_PAXOS, &p, &b), 0);
+    CHECK_EQ(b.data[0], 3);
+    fl_raft_record r;
+    CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), 0);
+    CHECK(r.kind == 1 && r.protocol == FL_CONS_PAXOS && r.term == p.term && r.vote == 0);
+    fl_cons_entry e;
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(fl_raft_record_next(&r, &e), 1);
+        CHECK(e.ballot == ents[i].ballot && e.type == ents[i].type && e.len == ents[i].len);
+    }
+    CHECK_EQ(fl_raft_record_next(&r, &e), 0);
+    for (size_t n = 0; n < b.len; n++) {
+        int rc = fl_raft_record_decode(b.data, n, &r);
+        while (rc == 0 && (rc = fl_raft_record_next(&r, &e)) == 1)
+            ;
+        CHECK(rc != 0);
+    }
+    /* an EMPTY slot with a ballot, a no-op with bytes, a slot without a ballot, a vote */
+    const fl_cons_entry bad[] = {{.ballot = 5, .type = 0},
+                                 {.ballot = 5, .type = 2, .len = 1, .data = (const uint8_t *)"x"},
+                                 {.ballot = 0, .type = 1, .len = 1, .data = (const uint8_t *)"x"},
+                                 {.ballot = 5, .type = 3}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fl_buf_reset(&b);
+        fl_cons_persist q = {.seq = 1, .first_index = 1, .n_entries = 1, .entries = &bad[i]};
+        CHECK_EQ(fl_raft_record_encode(FL_CONS_PAXOS, &q, &b), 0);
+        CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), 0);
+        CHECK_EQ(fl_raft_record_next(&r, &e), FL_ECORRUPT);
+    }
+    fl_buf_reset(&b);
+    p.vote = 1;
+    CHECK_EQ(fl_raft_record_encode(FL_CONS_PAXOS, &p, &b), 0);
+    CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), FL_ECORRUPT);
+    /* a snapshot checkpoint: no term, no configuration */
+    const char *data = "state!";
+    fl_cons_snapshot_meta m = {.index = 9, .size = 6, .crc = fl_crc32c(0, data, 6)};
+    fl_buf_reset(&b);
+    CHECK_EQ(
+        fl_raft_record_encode_snapshot(FL_CONS_PAXOS, 7, 0, &m, (const uint8_t *)data, 1, ents, &b),
+        0);
+    CHECK_EQ(b.data[0], 4);
+    CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), 0);
+    CHECK(r.kind == 2 && r.protocol == FL_CONS_PAXOS && r.term == 7 && r.snap.index == 9);
+    CHECK(r.snap.term == 0 && r.snap.conf.n_voters == 0 && r.first_index == 10);
+    CHECK_EQ(fl_raft_record_next(&r, &e), 1);
+    CHECK_EQ(fl_raft_record_next(&r, &e), 0);
+    fl_buf_reset(&b);
+    m.term = 1; /* a Paxos snapshot has no term */
+    CHECK_EQ(
+        fl_raft_record_encode_snapshot(FL_CONS_PAXOS, 7, 0, &m, (const uint8_t *)data, 0, NULL, &b),
+        0);
     CHECK_EQ(fl_raft_record_decode(b.data, b.len, &r), FL_ECORRUPT);
     fl_buf_free(&b);
 }

@@ -1,21 +1,20 @@
-/* raft_host.c: one Raft node between its core and the world (raft_host.h): stepping,
- * persistence by group commit, sending and receiving, and opening from the store. Snapshots
- * are in raft_host_snap.c.
+/* host.c: one consensus node between its core and the world (host.h): stepping, persistence
+ * by group commit, sending and receiving, and opening from the store, for either core through
+ * cons.h. Snapshots are in host_snap.c.
  *
  * Invariants: reported_seq <= sync_seq <= persist_seq; a sync job runs exactly while
  * store.syncing, and covers the requests up to sync_seq; once failed, nothing is written,
  * sent or stepped again. */
-#include "raft_host_int.h"
+#include "host_int.h"
 
 #include "faultline/assert.h"
 #include "faultline/error.h"
-#include "faultline/wire.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-void fl__host_fatal(fl_raft_host *h, int code, const char *fmt, const char *why)
+void fl__host_fatal(fl_host *h, int code, const char *fmt, const char *why)
 {
     if (h->failed)
         return;
@@ -27,9 +26,9 @@ void fl__host_fatal(fl_raft_host *h, int code, const char *fmt, const char *why)
 
 /* ---- persistence ----------------------------------------------------------------------- */
 
-static void persist(fl_raft_host *h, const fl_raft_update *up)
+static void persist(fl_host *h, const fl_cons_update *up)
 {
-    int rc = fl_raft_store_append(&h->store, up);
+    int rc = fl_raft_store_append(&h->store, &up->persist);
     if (rc) {
         fl__host_fatal(h, rc, "WAL append failed: %s", fl_wal_errmsg(&h->store.wal));
         return;
@@ -43,7 +42,7 @@ static void persist(fl_raft_host *h, const fl_raft_update *up)
         h->sync_now = true;
 }
 
-void fl_raft_host_sync(fl_raft_host *h)
+void fl_host_sync(fl_host *h)
 {
     if (h->failed || h->store.syncing || h->persist_seq == h->reported_seq)
         return;
@@ -56,7 +55,7 @@ void fl_raft_host_sync(fl_raft_host *h)
                        fl_strerror(rc));
 }
 
-void fl_raft_host_sync_done(fl_raft_host *h)
+void fl_host_sync_done(fl_host *h)
 {
     if (h->failed || !h->store.syncing)
         return;
@@ -68,61 +67,72 @@ void fl_raft_host_sync_done(fl_raft_host *h)
     }
     h->stats.syncs++;
     h->reported_seq = h->sync_seq;
-    fl_raft_event ev = {.type = FL_RAFT_EV_PERSISTED, .u.seq = h->sync_seq};
-    fl_raft_update up;
-    fl_raft_host_step(h, &ev, &up);
-    fl_raft_host_sync(h); /* what was appended meanwhile */
+    fl_cons_event ev = {.type = FL_CONS_EV_PERSISTED, .u.seq = h->sync_seq};
+    fl_cons_update up;
+    fl_host_step(h, &ev, &up);
+    fl_host_sync(h); /* what was appended meanwhile */
 }
 
-int fl_raft_host_sync_fd(const fl_raft_host *h)
+int fl_host_sync_fd(const fl_host *h)
 {
     return fl_raft_store_sync_fd(&h->store);
 }
 
 /* ---- messages ------------------------------------------------------------------------------ */
 
-static void send_msgs(fl_raft_host *h, const fl_raft_update *up)
+static void send_msgs(fl_host *h, const fl_cons_update *up)
 {
     for (size_t i = 0; i < up->n_msgs && !h->failed; i++) {
         fl_buf_reset(&h->scratch);
-        fl_raft_msg msg;
-        const fl_raft_msg *mp = &up->msgs[i];
-        if (mp->type == FL_RAFT_MSG_SNAPSHOT) {
-            /* the core names the bytes; they come from this node's snapshot (raft.h) */
-            msg = *mp;
-            FL_ASSERT(msg.u.snapshot.meta.size == h->snap.len &&
-                      msg.u.snapshot.offset + msg.u.snapshot.len <= h->snap.len);
-            msg.u.snapshot.data = h->snap.data + msg.u.snapshot.offset;
-            mp = &msg;
-        }
-        int rc = fl_wire_raft_encode(mp, &h->scratch);
+        fl_node_id to;
+        int rc = fl_cons_encode(&h->core, up, i, h->snap.data, h->snap.len, &h->scratch, &to);
         FL_ASSERT(rc == 0); /* the core makes only messages the codec takes */
-        h->env.send(h->env.arg, mp->to, h->scratch.data, h->scratch.len);
+        h->env.send(h->env.arg, to, h->scratch.data, h->scratch.len);
     }
 }
 
-int fl_raft_host_receive(fl_raft_host *h, fl_node_id from, const uint8_t *bytes, size_t len)
+/* Everything after the core stepped (shared by events and received messages). */
+static void finish_step(fl_host *h, const fl_cons_event *ev, const fl_cons_update *up,
+                        fl_cons_role before)
 {
-    fl_raft_msg m;
-    if (fl_wire_raft_decode(bytes, len, &m, h->decode_entries, FL_WIRE_ENTRIES_MAX) ||
-        m.from != from || m.to != h->id) {
-        h->stats.decode_errors++;
-        return FL_ECORRUPT;
+    bool outer = !h->stepping; /* a step inside a step (a sync's report) ends with the outer */
+    h->stepping = true;
+    fl__host_after_step(h, ev, up, before);
+    if (h->snapshot_every)
+        fl__host_maybe_snapshot(h);
+    h->stepping = !outer;
+    if (outer && h->sync_now) {
+        h->sync_now = false;
+        fl_host_sync(h);
     }
-    fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &m};
-    fl_raft_update up;
-    int rc = fl_raft_host_step(h, &ev, &up);
+}
+
+int fl_host_receive(fl_host *h, fl_node_id from, const uint8_t *bytes, size_t len)
+{
+    if (h->failed)
+        return FL_ESTOPPED;
+    fl_cons_event ev = {.now_ns = h->env.now(h->env.arg)};
+    fl_cons_update up;
+    fl_cons_role before = h->role;
+    int rc = fl_cons_receive(&h->core, from, bytes, len, &ev, &up);
+    if (rc == FL_ECORRUPT) {
+        h->stats.decode_errors++;
+        return rc;
+    }
     if (rc == FL_EINVAL)
         h->stats.rejected_msgs++;
+    finish_step(h, &ev, &up, before);
     return rc;
 }
 
 /* ---- stepping ------------------------------------------------------------------------------- */
 
-void fl__host_after_step(fl_raft_host *h, const fl_raft_update *up, fl_raft_role before)
+void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_update *up,
+                         fl_cons_role before)
 {
+    h->role = up->role;
     if (h->env.checked)
-        h->env.checked(h->env.arg, up, before);
+        h->env.checked(h->env.arg, ev, up, before);
     if (h->failed)
         return;
     if (up->persist.seq)
@@ -136,36 +146,27 @@ void fl__host_after_step(fl_raft_host *h, const fl_raft_update *up, fl_raft_role
     h->env.set_timer(h->env.arg, up->deadline_ns);
 }
 
-int fl_raft_host_step(fl_raft_host *h, fl_raft_event *ev, fl_raft_update *up)
+int fl_host_step(fl_host *h, fl_cons_event *ev, fl_cons_update *up)
 {
-    if (h->failed) {
+    if (h->failed || !fl_cons_supports(&h->core, ev->type)) {
         memset(up, 0, sizeof(*up));
-        return FL_ESTOPPED;
+        return h->failed ? FL_ESTOPPED : FL_EUNSUPPORTED;
     }
     ev->now_ns = h->env.now(h->env.arg);
-    fl_raft_role before = fl_raft_role_of(&h->r);
-    int rc = fl_raft_step(&h->r, ev, up);
-    bool outer = !h->stepping; /* a step inside a step (a sync's report) ends with the outer */
-    h->stepping = true;
-    fl__host_after_step(h, up, before);
-    if (h->snapshot_every)
-        fl__host_maybe_snapshot(h);
-    h->stepping = !outer;
-    if (outer && h->sync_now) {
-        h->sync_now = false;
-        fl_raft_host_sync(h);
-    }
+    fl_cons_role before = h->role;
+    int rc = fl_cons_step(&h->core, ev, up);
+    finish_step(h, ev, up, before);
     return rc;
 }
 
 /* ---- opening and closing ------------------------------------------------------------------ */
 
-int fl_raft_host_open(fl_raft_host *h, fl_fs *fs, const fl_raft_host_config *c,
-                      const fl_raft_host_env *env, fl_errmsg *m)
+int fl_host_open(fl_host *h, fl_fs *fs, const fl_host_config *c, const fl_host_env *env,
+                 fl_errmsg *m)
 {
     memset(h, 0, sizeof(*h));
     h->env = *env;
-    h->id = c->raft.id;
+    h->id = fl_cons_config_id(&c->core);
     h->snapshot_every = c->snapshot_every;
     size_t snap_max = c->snapshot_bytes_max ? c->snapshot_bytes_max : FL_RAFT_STORE_SNAPSHOT_MAX;
     fl_buf_init(&h->snap);
@@ -173,30 +174,34 @@ int fl_raft_host_open(fl_raft_host *h, fl_fs *fs, const fl_raft_host_config *c,
     fl_buf_init(&h->stage_local);
     fl_buf_init(&h->scratch);
     h->snap.cap_max = h->stage.cap_max = h->stage_local.cap_max = snap_max; /* they swap */
-    h->decode_entries = calloc(FL_WIRE_ENTRIES_MAX, sizeof(fl_raft_entry));
-    int rc = h->decode_entries ? 0 : fl_errmsg_set(m, FL_ENOMEM, "out of memory");
-    if (!rc && (rc = fl_raft_store_open_fs(&h->store, fs, &c->store, m)) == 0)
-        h->store_up = true;
+    fl_raft_store_opts so = c->store;
+    so.protocol = c->core.protocol;
+    int rc = fl_raft_store_open_fs(&h->store, fs, &so, m);
+    h->store_up = rc == 0;
     if (!rc) {
-        fl_raft_durable d;
+        fl_cons_durable d;
         fl_raft_store_durable(&h->store, &d);
         fl_buf_put_bytes(&h->snap, h->store.snap_data.data, h->store.snap_data.len);
         rc = h->snap.err ? fl_errmsg_set(m, h->snap.err, "the snapshot file's %zu bytes: %s",
                                          h->store.snap_data.len, fl_strerror(h->snap.err))
                          : 0;
-        if (!rc && (rc = fl_raft_init(&h->r, &c->raft, &d, env->now(env->arg))) != 0)
+        if (!rc && (rc = fl_cons_open(&h->core, &c->core, &d, env->now(env->arg))) != 0)
             fl_errmsg_set(m, rc, "recovered state refused: %s", fl_strerror(rc));
-        h->raft_up = rc == 0;
+        h->core_up = rc == 0;
         fl_raft_store_release(&h->store);
     }
     if (rc)
-        fl_raft_host_close(h);
+        fl_host_close(h);
+    else
+        h->role = FL_CONS_FOLLOWER;
     return rc;
 }
 
-int fl_raft_host_restore(fl_raft_host *h, fl_errmsg *m)
+int fl_host_restore(fl_host *h, fl_errmsg *m)
 {
-    fl_index index = fl_raft_snapshot_of(&h->r)->index;
+    fl_cons_status st;
+    fl_cons_status_of(&h->core, &st);
+    fl_index index = st.snapshot_index;
     if (index == 0)
         return 0;
     int rc = h->env.restore(h->env.arg, index, h->snap.data, h->snap.len);
@@ -206,15 +211,13 @@ int fl_raft_host_restore(fl_raft_host *h, fl_errmsg *m)
     return 0;
 }
 
-void fl_raft_host_close(fl_raft_host *h)
+void fl_host_close(fl_host *h)
 {
-    if (h->raft_up)
-        fl_raft_close(&h->r);
+    if (h->core_up)
+        fl_cons_close(&h->core);
     if (h->store_up)
         fl_raft_store_close(&h->store); /* waits for a running job (real files) */
-    h->raft_up = h->store_up = false;
-    free(h->decode_entries);
-    h->decode_entries = NULL;
+    h->core_up = h->store_up = false;
     fl_buf_free(&h->snap);
     fl_buf_free(&h->stage);
     fl_buf_free(&h->stage_local);

@@ -1,53 +1,56 @@
-/* raft_host.h: one Raft node's glue between the pure core (raft.h) and the world: the same
- * code in the simulator (src/sim/raft_sim.c) and in the server (src/server/server.c).
+/* host.h: one consensus node's glue between its pure core and the world: the same code in
+ * the simulator (src/sim/raft_sim.c) and in the server (src/server/server.c), for Raft and
+ * Multi-Paxos alike: the host drives either core through the consensus-core interface
+ * (cons.h) and never looks inside it.
  *
- *   - persistence: each persist request goes to the Raft store (raft_store.h, over the file
+ *   - persistence: each persist request goes to the store (raft_store.h, over the file
  *     interface fs.h: real files or the simulated disk); what was appended is synced by group
  *     commit in a background job, one at a time; when the job is done every request it covered
  *     is reported with PERSISTED, and the next job starts if more was appended meanwhile. A
  *     failed write or sync stops the node (env.fatal): never carry on on a broken disk;
  *   - snapshots: every snapshot_every applied entries the state machine's bytes (env.snapshot)
- *     become the node's snapshot (FL_RAFT_EV_SNAPSHOT, then the store's snapshot file);
- *     InstallSnapshot chunks are staged (at most snapshot_bytes_max bytes: a bigger snapshot
+ *     become the node's snapshot (FL_CONS_EV_SNAPSHOT, then the store's snapshot file);
+ *     received snapshot chunks are staged (at most snapshot_bytes_max bytes: a bigger snapshot
  *     stops the node with a message rather than installing a short one), installed through the
  *     store with the persist request that carries them, and restored (env.restore);
- *   - messages: encoded with the wire codec, InstallSnapshot bytes filled in from the node's
- *     snapshot, handed to env.send; received bytes decoded and stepped;
- *   - replay: opening replays the store into the core (fl_raft_init); fl_raft_host_restore
- *     then hands the recovered snapshot to the state machine.
+ *   - messages: encoded with the core's wire codec, snapshot chunk bytes filled in from the
+ *     node's snapshot, handed to env.send; received bytes decoded and stepped;
+ *   - replay: opening replays the store into the core; fl_host_restore then hands the
+ *     recovered snapshot to the state machine.
  *
  * After every step the environment sees the update twice: env.checked right after the core
  * produced it (before anything is written or sent: the simulator's checkers), env.applied
  * after persistence, snapshots and sends (apply the entries, serve the reads, observe), then
  * env.set_timer gets the next deadline.
  *
- * Everything Raft-specific between a core and the world lives here; a second consensus core
- * (Multi-Paxos) gets a host of its own over the same store and environment shape. */
-#ifndef FAULTLINE_RAFT_HOST_H
-#define FAULTLINE_RAFT_HOST_H
+ * An event the core does not take (a TRANSFER or CHANGE for Paxos) is answered FL_EUNSUPPORTED
+ * without stepping. */
+#ifndef FAULTLINE_HOST_H
+#define FAULTLINE_HOST_H
 
+#include "faultline/cons.h"
 #include "faultline/errmsg.h"
 #include "faultline/fs.h"
-#include "faultline/raft.h"
 #include "faultline/raft_store.h"
 
-typedef struct fl_raft_host_env {
+typedef struct fl_host_env {
     void *arg;
     fl_time_ns (*now)(void *arg); /* the node's clock */
     void (*send)(void *arg, fl_node_id to, const uint8_t *msg, size_t len);
     void (*set_timer)(void *arg, fl_time_ns deadline); /* local time; FL_TIME_NEVER: none */
-    /* Requests were appended and no sync runs: call fl_raft_host_sync soon (the server: after
+    /* Requests were appended and no sync runs: call fl_host_sync soon (the server: after
      * this loop iteration, so one sync covers the batch). NULL: at the end of this step. */
     void (*sync_soon)(void *arg);
     /* A sync job is about to start (the server flushes its peers: they work meanwhile).
      * May be NULL. */
     void (*syncing)(void *arg);
-    /* The update, as the core made it (before any I/O); before: the role before the step.
-     * May be NULL. */
-    void (*checked)(void *arg, const fl_raft_update *up, fl_raft_role before);
+    /* The event stepped and the update, as the core made it (before any I/O); before: the
+     * role before the step. May be NULL. */
+    void (*checked)(void *arg, const fl_cons_event *ev, const fl_cons_update *up,
+                    fl_cons_role before);
     /* The update, after its persist request, snapshot I/O and messages went out: apply its
      * entries, serve its reads. */
-    void (*applied)(void *arg, const fl_raft_update *up);
+    void (*applied)(void *arg, const fl_cons_update *up);
     /* The state machine as bytes (appended to out), and back: restore replaces it by the bytes
      * of a snapshot of index. Both return 0 or an FL_E code (the node stops). */
     int (*snapshot)(void *arg, fl_buf *out);
@@ -55,73 +58,79 @@ typedef struct fl_raft_host_env {
     /* The node cannot go on (failed write or sync, out of memory, a snapshot too big): stop
      * it. The host does nothing more after this. */
     void (*fatal)(void *arg, int code, const char *what);
-} fl_raft_host_env;
+} fl_host_env;
 
-typedef struct fl_raft_host_config {
-    fl_raft_config raft;
+typedef struct fl_host_config {
+    fl_cons_config core;       /* the protocol and its configuration */
     uint32_t snapshot_every;   /* applied entries between snapshots; 0: never */
     size_t snapshot_bytes_max; /* largest snapshot staged or taken; 0: 256 MiB */
-    fl_raft_store_opts store;
-} fl_raft_host_config;
+    fl_raft_store_opts store;  /* its protocol is core.protocol's */
+} fl_host_config;
 
-typedef struct fl_raft_host_stats {
+typedef struct fl_host_stats {
     uint64_t snapshots_taken;     /* by this node (EV_SNAPSHOT) */
     uint64_t snapshots_installed; /* received and made durable */
     uint64_t decode_errors;       /* received bytes the wire codec refused */
     uint64_t rejected_msgs;       /* messages the core refused (FL_EINVAL) */
     uint64_t syncs;               /* group-commit jobs completed */
-} fl_raft_host_stats;
+} fl_host_stats;
 
-typedef struct fl_raft_host {
-    fl_raft r;
+typedef struct fl_host {
+    fl_cons_core core;
     fl_raft_store store;
-    fl_raft_host_env env;
+    fl_host_env env;
     fl_node_id id;
     uint32_t snapshot_every;
-    bool raft_up, store_up;
+    bool core_up, store_up;
     bool failed;   /* env.fatal was called: nothing more is done */
     bool sync_now; /* sync at the end of this step (env.sync_soon is NULL) */
     bool stepping;
-    fl_buf snap;        /* this node's snapshot: the state machine's bytes (raft.h) */
-    fl_buf stage;       /* an InstallSnapshot being received */
+    fl_cons_role role;  /* as of the last update */
+    fl_buf snap;        /* this node's snapshot: the state machine's bytes */
+    fl_buf stage;       /* a snapshot being received */
     fl_buf stage_local; /* a snapshot being taken */
     fl_buf scratch;
-    fl_raft_entry *decode_entries;
     uint64_t persist_seq;  /* highest persist request appended */
     uint64_t sync_seq;     /* highest one covered by the running job */
     uint64_t reported_seq; /* highest one reported durable (PERSISTED) */
-    fl_raft_host_stats stats;
-} fl_raft_host;
+    fl_host_stats stats;
+} fl_host;
 
-/* Opens the store on fs (which must outlive h), replays it and initializes the core with
- * what survived (c->raft as the configuration). Returns 0, or an FL_E code with the reason in
+/* Opens the store on fs (which must outlive h), replays it and initializes the core c->core
+ * names with what survived. Returns 0, or an FL_E code with the reason in
  * m (FL_ECORRUPT: a record or file that does not decode, naming file and offset; the core's
  * refusal of the recovered state). h needs no close after a failure. */
-int fl_raft_host_open(fl_raft_host *h, fl_fs *fs, const fl_raft_host_config *c,
-                      const fl_raft_host_env *env, fl_errmsg *m);
+int fl_host_open(fl_host *h, fl_fs *fs, const fl_host_config *c, const fl_host_env *env,
+                 fl_errmsg *m);
 /* Hands the recovered snapshot (if any) to the state machine (env.restore). Call once after
  * open, before the first step. Returns 0 or the state machine's error (reason in m). */
-int fl_raft_host_restore(fl_raft_host *h, fl_errmsg *m);
+int fl_host_restore(fl_host *h, fl_errmsg *m);
 /* Frees everything (waits for a running sync job: real files). */
-void fl_raft_host_close(fl_raft_host *h);
+void fl_host_close(fl_host *h);
 
 /* One event (its now_ns is filled from env.now), with everything that follows from it.
- * Returns what fl_raft_step returned. *up is valid until the next call. */
-int fl_raft_host_step(fl_raft_host *h, fl_raft_event *ev, fl_raft_update *up);
+ * Returns what the core returned (FL_EUNSUPPORTED: not an event of this core; FL_ESTOPPED:
+ * the node stopped). *up is valid until the next call. */
+int fl_host_step(fl_host *h, fl_cons_event *ev, fl_cons_update *up);
 /* Bytes received from node from: decoded (FL_ECORRUPT when the codec refuses them, or they
  * are not from from / not for this node) and stepped. */
-int fl_raft_host_receive(fl_raft_host *h, fl_node_id from, const uint8_t *bytes, size_t len);
+int fl_host_receive(fl_host *h, fl_node_id from, const uint8_t *bytes, size_t len);
 /* Starts a sync job of everything appended, unless one runs or nothing is new. */
-void fl_raft_host_sync(fl_raft_host *h);
-/* The running sync job finished (real files: fl_raft_host_sync_fd readable; the simulator:
+void fl_host_sync(fl_host *h);
+/* The running sync job finished (real files: fl_host_sync_fd readable; the simulator:
  * FL_FS_JOB_TOKEN): reports what it covered durable and starts the next one if needed. */
-void fl_raft_host_sync_done(fl_raft_host *h);
+void fl_host_sync_done(fl_host *h);
 /* Real files: the fd that becomes readable when a sync job finished; -1 otherwise. */
-int fl_raft_host_sync_fd(const fl_raft_host *h);
+int fl_host_sync_fd(const fl_host *h);
 
-static inline const fl_raft *fl_raft_host_raft(const fl_raft_host *h)
+/* The core (cons.h: its status, and the native core for observers of one protocol). */
+static inline const fl_cons_core *fl_host_core(const fl_host *h)
 {
-    return &h->r;
+    return &h->core;
+}
+static inline void fl_host_status(const fl_host *h, fl_cons_status *st)
+{
+    fl_cons_status_of(&h->core, st);
 }
 
 #endif

@@ -1,10 +1,10 @@
-/* raft_host_snap.c: a host's snapshots (raft_host.h): taking one every snapshot_every applied
- * entries, staging InstallSnapshot chunks, installing and restoring, and writing each as the
- * store's snapshot file.
+/* host_snap.c: a host's snapshots (host.h): taking one every snapshot_every applied entries,
+ * staging received chunks, installing and restoring, and writing each as the store's snapshot
+ * file, for either core (cons.h).
  *
  * Invariant: snap holds the bytes of the core's snapshot (meta.size of them) whenever the
  * core has one; stage holds the chunks accepted so far of the one being received. */
-#include "raft_host_int.h"
+#include "host_int.h"
 
 #include "faultline/assert.h"
 #include "faultline/crc32c.h"
@@ -19,27 +19,29 @@ static void swap_bufs(fl_buf *a, fl_buf *b)
 
 /* The node's snapshot with hard state and the log after it, as the snapshot file; the WAL
  * behind it goes. Like a failed fsync, a failure stops the node. */
-static void save_snapshot(fl_raft_host *h)
+static void save_snapshot(fl_host *h)
 {
-    const fl_raft *r = &h->r;
-    const fl_raft_snapshot_meta *meta = fl_raft_snapshot_of(r);
-    FL_ASSERT(meta->index > 0 && h->snap.len == meta->size);
-    size_t n = (size_t)(fl_raft_last_index(r) - meta->index);
+    fl_cons_status st;
+    fl_cons_status_of(&h->core, &st);
+    fl_cons_snapshot_meta meta;
+    h->core.ops->snapshot_meta(&h->core, &meta);
+    FL_ASSERT(meta.index > 0 && h->snap.len == meta.size);
+    size_t n = (size_t)(st.last_index - meta.index);
     fl_errmsg m;
-    if (fl_raft_store_save_snapshot(&h->store, fl_raft_term_of(r), fl_raft_vote_of(r), meta,
-                                    h->snap.data, n,
-                                    n ? fl_raft_entry_at(r, meta->index + 1) : NULL, &m))
+    if (fl_raft_store_save_snapshot(&h->store, st.hard_term, st.hard_vote, &meta, h->snap.data, n,
+                                    n ? fl_cons_entry_at(&h->core, meta.index + 1) : NULL, &m))
         fl__host_fatal(h, FL_EIO, "snapshot write failed: %s", m.text);
 }
 
 /* Every snapshot_every applied entries (and not while a received one is being installed):
  * the state machine's bytes become the node's snapshot. */
-void fl__host_maybe_snapshot(fl_raft_host *h)
+void fl__host_maybe_snapshot(fl_host *h)
 {
-    const fl_raft *r = &h->r;
-    fl_index applied = fl_raft_applied_of(r);
-    if (h->failed || !h->snapshot_every || fl_raft_install_pending(r) ||
-        applied < fl_raft_snapshot_of(r)->index + h->snapshot_every)
+    fl_cons_status st;
+    fl_cons_status_of(&h->core, &st);
+    fl_index applied = st.applied;
+    if (h->failed || !h->snapshot_every || st.install_pending ||
+        applied < st.snapshot_index + h->snapshot_every)
         return;
     fl_buf_reset(&h->stage_local);
     int rc = h->env.snapshot(h->env.arg, &h->stage_local);
@@ -48,25 +50,25 @@ void fl__host_maybe_snapshot(fl_raft_host *h)
                        fl_strerror(rc ? rc : h->stage_local.err));
         return;
     }
-    fl_raft_event ev = {.type = FL_RAFT_EV_SNAPSHOT, .now_ns = h->env.now(h->env.arg)};
+    fl_cons_event ev = {.type = FL_CONS_EV_SNAPSHOT, .now_ns = h->env.now(h->env.arg)};
     ev.u.snapshot.index = applied;
     ev.u.snapshot.size = h->stage_local.len;
     ev.u.snapshot.crc = fl_crc32c(0, h->stage_local.data, h->stage_local.len);
-    fl_raft_role before = fl_raft_role_of(r);
-    fl_raft_update up;
-    rc = fl_raft_step(&h->r, &ev, &up);
+    fl_cons_role before = h->role;
+    fl_cons_update up;
+    rc = fl_cons_step(&h->core, &ev, &up);
     FL_ASSERT(rc == 0); /* newer than the last one, within applied: checked above */
     swap_bufs(&h->snap, &h->stage_local);
     h->stats.snapshots_taken++;
-    fl__host_after_step(h, &up, before);
+    fl__host_after_step(h, &ev, &up, before);
     if (!h->failed)
         save_snapshot(h);
 }
 
-/* InstallSnapshot on this node: stage chunks; an install request makes the staged bytes the
- * node's snapshot, in the file before the request can be reported durable; a restore
+/* A snapshot received by this node: stage chunks; an install request makes the staged bytes
+ * the node's snapshot, in the file before the request can be reported durable; a restore
  * replaces the state machine. */
-void fl__host_snapshot_io(fl_raft_host *h, const fl_raft_update *up)
+void fl__host_snapshot_io(fl_host *h, const fl_cons_update *up)
 {
     if (up->snapshot_chunk.index) {
         if (up->snapshot_chunk.offset == 0)
@@ -74,7 +76,7 @@ void fl__host_snapshot_io(fl_raft_host *h, const fl_raft_update *up)
         FL_ASSERT(up->snapshot_chunk.offset == h->stage.len); /* the core keeps them in order */
         fl_buf_put_bytes(&h->stage, up->snapshot_chunk.data, up->snapshot_chunk.len);
         if (h->stage.err) { /* a short snapshot must never be installed */
-            fl__host_fatal(h, h->stage.err, "cannot stage an InstallSnapshot: %s",
+            fl__host_fatal(h, h->stage.err, "cannot stage a received snapshot: %s",
                            fl_strerror(h->stage.err));
             return;
         }

@@ -1,0 +1,139 @@
+/* cons_sim.h: hosts a consensus core (Raft or Multi-Paxos) in the simulator (sim.h) through
+ * the protocol table: one node glue for both, over the one host (host.h) the server runs too.
+ *
+ * Each simulated node is the host over the node's simulated disk (fl_sim_disk_fs), so the
+ * WAL, the snapshot file and their recovery are the server's code under the simulator's disk
+ * faults (lost, torn or reordered unsynced writes, corrupt records, failed or lying syncs) and
+ * crashes. Messages go through the core's wire codec onto the simulated network; a failed
+ * write or sync stops the node; a start that finds damage it must not repair (a bad record
+ * followed by good ones, a damaged snapshot file) is refused with the message naming file and
+ * offset. After every step the protocol's cluster-wide safety checker (raft_check.h or
+ * paxos_check.h) and the node's own invariants run; a violation stops the simulation.
+ *
+ * Durability floor: after every step the glue records what the node was told is durable
+ * (Raft: term, vote, the log up to its durable index; Paxos: the promised ballot, and the
+ * checker's mirror of its durable acceptances); at the next start the recovered state must
+ * not be below it, unless a sync lied or a record was corrupted in between
+ * (fl_sim_disk_untrusted).
+ *
+ * Snapshots (snapshot_every > 0): whenever a node has applied snapshot_every entries past its
+ * last snapshot, the host snapshots its state machine (the snapshot hook, or a stand-in),
+ * tells the core, and writes the store's snapshot file; WAL segments behind it are deleted
+ * (segment_bytes each). A received snapshot is written the same way. At a start the snapshot
+ * file is restored, then the WAL records after it.
+ *
+ * The host's snapshot bytes wrap the state machine's: magic u32 "FLSN", index u64, digest u64
+ * (a hash chained over every applied entry), app length u32, app bytes. The glue keeps each
+ * node's applied digest; after every apply and restore it must equal the checker's chain of
+ * committed (chosen) entries at that index (state machine safety across snapshots).
+ *
+ * Raft-only features (membership changes, leadership transfer, reads at followers) are in
+ * raft_sim.h; asked of a Paxos cluster they are refused with FL_EUNSUPPORTED. */
+#ifndef FAULTLINE_CONS_SIM_H
+#define FAULTLINE_CONS_SIM_H
+
+#include "faultline/cons.h"
+#include "faultline/paxos_check.h"
+#include "faultline/raft_check.h"
+#include "faultline/sim.h"
+
+typedef struct fl_cons_sim_hooks {
+    void *arg;
+    /* After every step of node id (after the checks): c is its core, up the step's update. */
+    void (*on_step)(void *arg, fl_node_id id, const fl_cons_core *c, const fl_cons_update *up);
+    /* Node id started (c is its recovered core) or stopped (crash, exit, end). */
+    void (*on_start)(void *arg, fl_node_id id, const fl_cons_core *c);
+    void (*on_stop)(void *arg, fl_node_id id);
+    /* The node's state machine as bytes (appended to out), and back: restore replaces it by
+     * the bytes of a snapshot of the given index. Both NULL: a stand-in state (filler bytes). */
+    int (*snapshot)(void *arg, fl_node_id id, fl_buf *out);
+    int (*restore)(void *arg, fl_node_id id, fl_index index, const uint8_t *bytes, size_t len);
+} fl_cons_sim_hooks;
+
+typedef struct fl_cons_sim_stats {
+    uint64_t steps;
+    uint64_t decode_errors;        /* messages the wire codec refused */
+    uint64_t rejected_msgs;        /* messages the core refused (FL_EINVAL) */
+    uint64_t fsync_failures;       /* nodes stopped by a failed write or sync */
+    uint64_t torn_discarded;       /* starts that cut a torn WAL tail */
+    uint64_t corrupt_refused;      /* starts refused (damage recovery must not repair) */
+    uint64_t elections;            /* Raft elections, Paxos ballots: summed over nodes, lives */
+    uint64_t snapshots_taken;      /* local snapshots (EV_SNAPSHOT) */
+    uint64_t snapshot_chunks_sent; /* snapshot messages sent */
+    uint64_t snapshots_installed;  /* received snapshots made durable on a follower */
+    uint64_t snapshot_restores;    /* state machines replaced by a snapshot (install or start) */
+    uint64_t compactions;          /* WAL segments deleted behind a snapshot file */
+    /* Raft membership, counted once per log index as the first node applies it */
+    uint64_t joint_committed;   /* C(old,new) entries committed */
+    uint64_t config_committed;  /* C(new) (non-joint) entries committed */
+    uint64_t removed_stepdowns; /* leaders that stepped down because C(new) removed them */
+    uint64_t joint_elections;   /* leaders elected while their configuration was joint */
+} fl_cons_sim_stats;
+
+typedef struct fl_cons_sim {
+    fl_cons_config core; /* template: ids, members and seeds are filled per node */
+    const void *checks;  /* the protocol's checks (cons_sim.c) */
+    uint32_t nodes;
+    /* Raft: the bootstrap voters are nodes 1..voters (default: all). Nodes above start empty
+     * and outside the configuration (joining), waiting to be added as learners. Set it
+     * before the nodes start. Paxos: every node is a member. */
+    uint32_t voters;
+    fl_index conf_applied; /* Raft: the highest CONFIG entry index any node applied */
+    fl_cons_sim_hooks hooks;
+    fl_raft_checker checker;        /* protocol raft */
+    fl_paxos_checker paxos_checker; /* protocol paxos */
+    /* Paxos: the chain of chosen values (the applied digest's counterpart of
+     * fl_raft_checker_committed_chain): chosen_chain[i] covers slots 1..i */
+    uint64_t *chosen_chain;
+    size_t chosen_chain_len, chosen_chain_cap;
+    bool check;               /* run the safety checker (default true) */
+    uint32_t snapshot_every;  /* applied entries between snapshots; 0 = never (default) */
+    uint32_t snapshot_filler; /* stand-in state size in bytes when there is no snapshot hook */
+    uint64_t segment_bytes;   /* WAL segment size (default 256 KiB) */
+    fl_buf violation;         /* the first violation found, "" if none */
+    fl_cons_sim_stats stats;
+    /* per node id: what its last life was told is durable (see the top) */
+    struct fl_cons_sim_floor {
+        bool set;
+        fl_term term; /* Raft term, Paxos promise */
+        fl_node_id vote;
+        fl_index index; /* Raft */
+        fl_term index_term;
+        uint64_t untrusted; /* fl_sim_disk_untrusted when recorded */
+    } floor[FL_RAFT_NODES_MAX + 1];
+} fl_cons_sim;
+
+/* Initializes for a cluster of nodes 1..nodes running core's protocol with core's
+ * configuration as the template (its id, members and seed are ignored). Returns 0,
+ * FL_ECONFIG (reason in why) or FL_ENOMEM. */
+int fl_cons_sim_init(fl_cons_sim *cs, const fl_cons_config *core, uint32_t nodes,
+                     const fl_cons_sim_hooks *hooks, char *why, size_t why_size);
+void fl_cons_sim_free(fl_cons_sim *cs);
+/* The usual way in: initializes cs for sc->nodes nodes, points sc at the protocol table,
+ * creates the simulator into *out and attaches the checks. The caller fills sc's models
+ * (seed, links, disk) first and frees with fl_sim_destroy then fl_cons_sim_free. Returns 0,
+ * FL_ECONFIG (reason in why) or another error of fl_sim_create. */
+int fl_cons_sim_create(fl_cons_sim *cs, const fl_cons_config *core, const fl_cons_sim_hooks *hooks,
+                       fl_sim_config *sc, fl_sim **out, char *why, size_t why_size);
+/* The protocol table; pass cs as the sim config's proto_ctx. */
+const fl_sim_proto *fl_cons_sim_proto(void);
+/* Registers the violation check with sim (call once after fl_sim_create). */
+int fl_cons_sim_attach(fl_cons_sim *cs, fl_sim *sim);
+
+/* The node's core, or NULL when it is down. */
+const fl_cons_core *fl_cons_sim_core(const fl_sim *sim, fl_node_id id);
+/* The node's status; false (and *st untouched) when it is down. */
+bool fl_cons_sim_status(const fl_sim *sim, fl_node_id id, fl_cons_status *st);
+/* Events asked of node id from a driver callback. Each returns what the core returns
+ * (FL_ENOTLEADER...), FL_EUNSUPPORTED for an event the protocol does not have, or
+ * FL_ESTOPPED if the node is not up. */
+int fl_cons_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t len, fl_index *index,
+                        fl_term *term);
+/* A linearizable read, decided later in an update's reads (see the on_step hook). */
+int fl_cons_sim_read(fl_sim *sim, fl_node_id id, uint64_t ctx);
+int fl_cons_sim_step(fl_sim *sim, fl_node_id id, fl_cons_event *ev);
+/* The node that leads at the highest term (Raft) or ballot (Paxos) among live nodes, 0 if
+ * none. */
+fl_node_id fl_cons_sim_leader(const fl_sim *sim);
+
+#endif

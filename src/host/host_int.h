@@ -1,0 +1,17 @@
+/* host_int.h: shared by the files of src/host/ that make the host (host.c: stepping,
+ * persistence, messages; host_snap.c: snapshots). */
+#ifndef FAULTLINE_HOST_INT_H
+#define FAULTLINE_HOST_INT_H
+
+#include "faultline/host.h"
+
+/* Stops the node: env.fatal once with fmt formatted around why (one %s). */
+void fl__host_fatal(fl_host *h, int code, const char *fmt, const char *why);
+/* Persist, snapshot I/O, send, apply, timer: everything after the core made up. */
+void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_update *up,
+                         fl_cons_role before);
+/* host_snap.c */
+void fl__host_snapshot_io(fl_host *h, const fl_cons_update *up);
+void fl__host_maybe_snapshot(fl_host *h);
+
+#endif

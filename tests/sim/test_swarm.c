@@ -1,0 +1,179 @@
+/* test_swarm.c: the worlds a swarm campaign draws (swarm.h): valid, the same for a seed,
+ * covering every value of every axis over a few thousand seeds, keeping the constraints that
+ * keep the unmutated code's checks meaningful; and `faultline sim --swarm` end to end: the
+ * world it prints is a command that reproduces the run exactly, options given fix their part
+ * of the world, and a campaign is a swarm unless --fixed. */
+#include "test.h"
+
+#include "cli.h"
+#include "faultline/swarm.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OUT   "/tmp/fl_test_swarm.out"
+#define DIR_A "/tmp/fl_test_swarm.a"
+#define DIR_B "/tmp/fl_test_swarm.b"
+#define SEEDS 3000
+
+TEST(swarm_worlds_are_valid_and_a_seed_always_draws_the_same_one)
+{
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config a, b;
+        fl_swarm_draw(seed, &a);
+        fl_swarm_draw(seed, &b);
+        char why[200] = "";
+        int rc = fl_run_config_validate(&a, why, sizeof(why));
+        if (rc)
+            fprintf(stderr, "  seed %llu: %s\n", (unsigned long long)seed, why);
+        CHECK_EQ(rc, 0);
+        CHECK(memcmp(&a, &b, sizeof(a)) == 0);
+        CHECK_EQ(a.seed, seed);
+    }
+}
+
+/* What the unmutated code may assume: clocks drift within the lease's declared bound, and
+ * they do not jump in a world that reads by lease; log reads are served at the leader. And
+ * what a world must test: a lease with a large drift bound, against a drifting clock. */
+TEST(swarm_worlds_keep_the_assumptions_of_their_configuration)
+{
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config c;
+        fl_swarm_draw(seed, &c);
+        CHECK(c.clock_drift_ppm <= c.lease_drift_ppm);
+        CHECK(c.skew_ppm <= c.lease_drift_ppm);
+        CHECK(c.n_faults >= 1);
+        CHECK_EQ(c.nemesis, FL_NEMESIS_NONE);
+        bool skew_fault = false;
+        for (uint32_t i = 0; i < c.n_faults; i++) {
+            CHECK(
+                !(c.read_mode == FL_RUN_READ_LEASE && c.faults[i].kind == FL_NEMESIS_CLOCK_OFFSET));
+            skew_fault |= c.faults[i].kind == FL_NEMESIS_ISOLATE_LEADER_SKEW;
+        }
+        /* a lease with a large drift bound meets what it must survive */
+        CHECK(skew_fault || c.read_mode != FL_RUN_READ_LEASE || c.lease_drift_ppm < 100000);
+        CHECK(!(c.read_mode == FL_RUN_READ_LOG && c.read_at == FL_RUN_READ_AT_ANY));
+    }
+}
+
+/* Every value of every axis turns up, and the worlds differ: a swarm, not one world. */
+TEST(swarm_worlds_cover_every_value_of_every_axis)
+{
+    uint32_t nodes = 0, kinds[FL_NEMESIS_COUNT] = {0}, modes = 0, at = 0, flags = 0;
+    uint64_t min_faults = 99, max_faults = 0, open = 0, never = 0, small = 0, fast = 0, slow = 0;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config c;
+        fl_swarm_draw(seed, &c);
+        nodes |= 1u << c.nodes;
+        modes |= 1u << c.read_mode;
+        at |= 1u << c.read_at;
+        flags |= 1u << (c.no_pre_vote + 2 * c.no_check_quorum);
+        flags |= 1u << (4 + c.crash_lose_unsynced);
+        open += c.rate > 0;
+        never += c.snapshot_every == 0;
+        small += c.snapshot_every && c.snapshot_every <= 20;
+        for (uint32_t i = 0; i < c.n_faults; i++) {
+            kinds[c.faults[i].kind]++;
+            fast += c.faults[i].interval_ns <= 100 * FL_NS_PER_MS;
+            slow += c.faults[i].interval_ns >= 3 * FL_NS_PER_S;
+        }
+        min_faults = c.n_faults < min_faults ? c.n_faults : min_faults;
+        max_faults = c.n_faults > max_faults ? c.n_faults : max_faults;
+    }
+    CHECK_EQ(nodes, (1u << 3) | (1u << 5) | (1u << 7));
+    CHECK_EQ(modes, 7u);
+    CHECK_EQ(at, 3u);
+    CHECK_EQ(flags, 0x3Fu); /* pre-vote and check-quorum in all four ways; both crash modes */
+    CHECK(open > SEEDS / 10 && open < SEEDS / 2);
+    CHECK(never > 0 && small > 0);
+    CHECK(fast > 0 && slow > 0);
+    for (int k = 0; k < FL_NEMESIS_COUNT; k++)
+        CHECK(kinds[k] > 0 || !fl_nemesis_plannable((fl_nemesis)k));
+    CHECK(min_faults == 1 && max_faults >= 10); /* subsets, small and large */
+}
+
+static char *slurp(const char *path)
+{
+    static char buf[1 << 16];
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    return buf;
+}
+
+/* The text after prefix on its line, copied into out ("" if none). */
+static void line_after(const char *text, const char *prefix, char *out, size_t cap)
+{
+    out[0] = 0;
+    const char *p = text ? strstr(text, prefix) : NULL;
+    if (!p)
+        return;
+    p += strlen(prefix);
+    size_t n = strcspn(p, "\n");
+    snprintf(out, cap, "%.*s", (int)(n < cap ? n : cap - 1), p);
+}
+
+/* `faultline sim --swarm --seed S` prints its world as a command; that command, run without
+ * the swarm, is the same run event for event (the same trace hash). */
+TEST(swarm_world_printed_is_a_command_that_reproduces_the_run)
+{
+    system("rm -rf " DIR_A " " DIR_B);
+    for (uint64_t seed = 11; seed <= 13; seed++) {
+        char args[8192], world[4096], hash_a[64], hash_b[64];
+        snprintf(args, sizeof(args), "sim --swarm --seed %llu --duration 3s --out " DIR_A,
+                 (unsigned long long)seed);
+        int rc = fl_test_faultline_run(args, OUT);
+        CHECK(rc == 0 || rc == 1);
+        line_after(slurp(OUT), "world    faultline sim ", world, sizeof(world));
+        CHECK(strstr(world, "--faults ") != NULL);
+        CHECK(strstr(world, "--duration 3s") != NULL);
+        line_after(slurp(DIR_A "/results.json"), "\"trace_hash\": ", hash_a, sizeof(hash_a));
+        snprintf(args, sizeof(args), "sim %s --out " DIR_B, world);
+        CHECK_EQ(fl_test_faultline_run(args, OUT), rc);
+        line_after(slurp(DIR_B "/results.json"), "\"trace_hash\": ", hash_b, sizeof(hash_b));
+        CHECK(hash_a[0] != 0);
+        CHECK_STR(hash_a, hash_b);
+    }
+}
+
+/* Options given with --swarm fix their axis; the rest is still drawn. */
+TEST(swarm_options_given_fix_their_part_of_the_world)
+{
+    CHECK(fl_test_faultline_run("sim --swarm --seed 11 --duration 2s --no-check", OUT) <= 1);
+    char drawn[4096], fixed[4096];
+    line_after(slurp(OUT), "world    ", drawn, sizeof(drawn));
+    CHECK(fl_test_faultline_run("sim --swarm --seed 11 --duration 2s --no-check --nodes 3 "
+                                "--nemesis pause",
+                                OUT) <= 1);
+    line_after(slurp(OUT), "world    ", fixed, sizeof(fixed));
+    CHECK(strstr(fixed, "--nodes 3 ") != NULL);
+    CHECK(strstr(fixed, "--nemesis pause") != NULL);
+    CHECK(strstr(fixed, "--faults") == NULL); /* a nemesis given replaces the drawn faults */
+    /* the other axes as drawn: the workload part of the line is the same */
+    const char *w1 = strstr(drawn, "--keys"), *w2 = strstr(fixed, "--keys");
+    CHECK(w1 && w2);
+    CHECK(w1 && w2 && !strcmp(w1, w2));
+}
+
+/* A campaign is a swarm by default: different seeds, different worlds; --fixed runs the same
+ * options for every seed, as before. */
+TEST(swarm_is_the_default_of_a_campaign_and_fixed_is_one_flag_away)
+{
+    CHECK(fl_test_faultline_run("sim --seeds 1..4 --duration 1s --no-check --jobs 2", OUT) <= 1);
+    CHECK(fl_test_file_has(OUT, "swarm: each seed draws its world"));
+    CHECK(fl_test_file_has(OUT, "campaign: 4 runs"));
+    CHECK_EQ(
+        fl_test_faultline_run("sim --seeds 1..4 --fixed --duration 1s --no-check --jobs 2", OUT),
+        0);
+    CHECK(!fl_test_file_has(OUT, "swarm:"));
+    CHECK(fl_test_file_has(OUT, "campaign: 4 runs, 0 with a violation"));
+    CHECK_EQ(fl_test_faultline_run("sim --swarm --fixed --seed 1", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --swarm --chaos --seed 1", OUT), 2);
+    CHECK_EQ(fl_test_faultline_run("sim --faults pause:1ms,gremlin:1s", OUT), 2);
+    CHECK(fl_test_file_has(OUT, "--faults"));
+    CHECK_EQ(fl_test_faultline_run("sim --faults mix", OUT), 2);
+}
