@@ -1,8 +1,8 @@
 /* test_kv_pipeline.c: pipelining clients in the simulator (--pipeline N): their runs are
  * safe, live and linearizable with program order under faults, they really pipeline (a
- * connection with several commands in flight, at followers too), a seed is deterministic,
- * and the planted ordering bug of the nodes' program order (read-ahead, kv_order.h) is
- * caught, by program order: the same history without it is linearizable. */
+ * connection with several commands in flight, at followers too), on Multi-Paxos too, a seed
+ * is deterministic, and the planted ordering bug of the nodes' program order (read-ahead,
+ * kv_order.h) is caught, by program order: the same history without it is linearizable. */
 #include "test.h"
 
 #include "faultline/error.h"
@@ -52,6 +52,8 @@ static void config(fl_run_config *c, uint64_t seed, fl_nemesis n, uint32_t pipel
     c->pipeline = pipeline;
     c->duration_ns = 5 * FL_NS_PER_S;
     c->nemesis_interval_ns = FL_NS_PER_S;
+    if (n == FL_NEMESIS_FLP)
+        c->gst_ns = c->duration_ns / 2; /* nothing is decided before (test_flp.c) */
 }
 
 static void run_clean(fl_run_config *c)
@@ -84,6 +86,15 @@ TEST(pipeline_runs_are_safe_live_and_linearizable_with_program_order)
         c.read_at = n % 3 == 2 ? FL_RUN_READ_AT_ANY : FL_RUN_READ_AT_LEADER;
         run_clean(&c);
     }
+}
+
+/* The node ends go through the consensus interface: the same on Multi-Paxos. */
+TEST(pipeline_runs_on_paxos)
+{
+    fl_run_config c;
+    config(&c, 11, FL_NEMESIS_MIX, 8);
+    c.protocol = FL_CONS_PAXOS; /* reads at the leader (followers' are Raft's) */
+    run_clean(&c);
 }
 
 TEST(pipeline_reads_at_followers_and_forwarded_writes)
