@@ -165,6 +165,13 @@ static void print_undecided(FILE *out, const fl_history *h, const fl_lincheck_re
 }
 
 /* Sequential consistency is not local: say when the whole history had to be searched. */
+static const char *whole_verdict(const fl_lincheck_result *r)
+{
+    return r->verdict == FL_LIN_OK        ? "it is too"
+           : r->verdict == FL_LIN_UNKNOWN ? "undecided (timeout or memory limit)"
+                                          : "it is not";
+}
+
 static void print_whole(FILE *out, const fl_lincheck_result *r)
 {
     if (r->po_keys_only)
@@ -174,17 +181,12 @@ static void print_whole(FILE *out, const fl_lincheck_result *r)
         fprintf(out,
                 "every key alone is linearizable with program order; the whole history was "
                 "searched as one (program order across keys is not local): %s\n",
-                r->verdict == FL_LIN_OK        ? "it is too"
-                : r->verdict == FL_LIN_UNKNOWN ? "undecided (timeout or memory limit)"
-                                               : "it is not");
-    if (!r->per_key)
-        return;
-    fprintf(out,
-            "every key alone is sequentially consistent; the whole history was searched "
-            "as one (sequential consistency is not local): %s\n",
-            r->verdict == FL_LIN_OK        ? "it is too"
-            : r->verdict == FL_LIN_UNKNOWN ? "undecided (timeout or memory limit)"
-                                           : "it is not");
+                whole_verdict(r));
+    if (r->per_key)
+        fprintf(out,
+                "every key alone is sequentially consistent; the whole history was searched "
+                "as one (sequential consistency is not local): %s\n",
+                whole_verdict(r));
 }
 
 void check_print_result(FILE *out, const check_show *s, const fl_history *h,
