@@ -36,6 +36,9 @@ typedef struct fl_histgen_opts {
     double stuck_ratio;    /* of ok ops whose answer comes only at the end of the history (a
                               client stuck behind a lost leader): open over all that follows;
                               the process goes on as a new one */
+    uint32_t pipeline;     /* 0 or 1: a process waits for each op; N > 1: up to N pending at
+                              once, answered in order, taking effect in order (the history is
+                              pipelined: h->pipelined is set) */
     uint64_t seed;
 } fl_histgen_opts;
 
@@ -44,10 +47,13 @@ void fl_histgen_opts_init(fl_histgen_opts *o); /* register, 100 ops, 5 processes
 int fl_histgen_run(fl_history *h, const fl_histgen_opts *o);
 
 typedef enum fl_histgen_mutation {
-    FL_MUT_PHANTOM_READ, /* a read returns a value never written */
-    FL_MUT_STALE_READ,   /* a read returns a value overwritten by a write acknowledged
-                            before the read began */
-    FL_MUT_LOST_WRITE,   /* a read returns the initial nil after a write was acknowledged */
+    FL_MUT_PHANTOM_READ,  /* a read returns a value never written */
+    FL_MUT_STALE_READ,    /* a read returns a value overwritten by a write acknowledged
+                             before the read began */
+    FL_MUT_LOST_WRITE,    /* a read returns the initial nil after a write was acknowledged */
+    FL_MUT_PROGRAM_ORDER, /* pipelined: a read returns a value overwritten by a write its own
+                             process sent before it (still pending when the read was sent),
+                             the value of a write acknowledged before that one began */
 } fl_histgen_mutation;
 
 /* Mutates one ok read of h so that h is certainly not linearizable (writes must write

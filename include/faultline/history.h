@@ -77,6 +77,12 @@ typedef struct fl_history {
     uint32_t str_cap;
     uint32_t *str_index; /* open addressing: id + 1, 0 = empty */
     uint32_t str_index_cap;
+    /* Pipelined: a process is a connection that may have several invocations pending at
+     * once (a pipeline); its completions come in invocation order, and its ops take effect
+     * in that order (program order). Set by whoever records such a history (the simulator
+     * with --pipeline, `faultline check --pipelined`); pairing (fl_history_ops) and the
+     * checker (lincheck.h) follow it. */
+    bool pipelined;
 } fl_history;
 
 /* A reader's error: where and why. */
@@ -159,11 +165,13 @@ typedef struct fl_op {
     uint32_t ret;    /* event index of the completion, FL_EV_NONE if there is none */
 } fl_op;
 
-/* Pairs each invocation with the next completion of the same process. Allocates *ops (the
- * caller frees it with free()), in invocation order. Returns 0, FL_ENOMEM, or FL_ESYNTAX
- * with err set for: a completion without an invocation, a second invocation while one is
- * pending, a completion whose f differs, a missing or misshapen value (cas needs a pair;
- * write, put, append and incr need a value). An invocation never completed is an info op. */
+/* Pairs each invocation with the next completion of the same process (of a pipelined
+ * history: with the process's oldest pending invocation, first in first out). Allocates
+ * *ops (the caller frees it with free()), in invocation order. Returns 0, FL_ENOMEM, or
+ * FL_ESYNTAX with err set for: a completion without an invocation, a second invocation while
+ * one is pending (unless h->pipelined), a completion whose f differs, a missing or misshapen
+ * value (cas needs a pair; write, put, append and incr need a value). An invocation never
+ * completed is an info op. */
 int fl_history_ops(const fl_history *h, fl_op **ops, size_t *count, fl_history_error *err);
 
 #endif

@@ -1,5 +1,6 @@
 /* kv_order.h: program order on one client connection of the kv, shared by the real server
- * (src/server/server_ops.c) and the simulator's pipelining clients (src/sim/run_pipe.c).
+ * (src/server/server_ops.c) and the simulated nodes of the simulator's pipelining clients
+ * (src/sim/run_pipe.c): the routing rules and the walk that serves and releases in order.
  *
  * A connection is a session: each command must take effect after every earlier command of
  * the same connection, even when the client sent them all at once (a pipeline). Commands
@@ -45,6 +46,10 @@ typedef struct fl_kv_order {
     uint32_t held;          /* commands held (rules 2 and 3) */
 } fl_kv_order;
 
+/* Whether a node may serve op by ReadIndex: every read (fl_kv_op_is_read) except TTL, whose
+ * answer needs the leader's time (the log's stamp of now), so it goes through the log. */
+bool fl_kv_order_by_index(int op);
+
 /* Routes the connection's next command. read: it changes nothing; may_index: this node may
  * serve it by ReadIndex (not in log read mode, not a command whose answer needs the
  * leader's time). Counts the command on its path. */
@@ -55,5 +60,33 @@ void fl_kv_order_done(fl_kv_order *o, fl_kv_route route);
  * pending); they stop counting as held: the caller routes each of them, in order, with
  * fl_kv_order_route. */
 uint32_t fl_kv_order_release(fl_kv_order *o);
+
+/* The walk over a connection's commands that rules 4 and 2-3 need once something changed (a
+ * read confirmed, a command done): the caller's commands seen through these callbacks, in
+ * the connection's order. */
+typedef enum fl_kv_order_state {
+    FL_KV_ORDER_PASS = 0,    /* done, or not a ReadIndex read nor held: the walk passes it */
+    FL_KV_ORDER_WAITING = 1, /* a ReadIndex read not confirmed yet: later reads wait for it */
+    FL_KV_ORDER_DECIDED = 2, /* a ReadIndex read confirmed: served when its turn comes */
+    FL_KV_ORDER_HELD = 3,    /* held (rules 2, 3) */
+} fl_kv_order_state;
+
+typedef struct fl_kv_order_walk {
+    void *arg;
+    /* The command after cmd in the connection's order (cmd NULL: the first), NULL at the end;
+     * a command served or routed during the walk stays in that order. */
+    void *(*next)(void *arg, void *cmd);
+    fl_kv_order_state (*state)(void *arg, void *cmd);
+    /* Serve the decided read cmd now, from this node's kv (it is done after). */
+    void (*serve)(void *arg, void *cmd);
+    /* Route the released held cmd again: fl_kv_order_route, then down its path. */
+    void (*route)(void *arg, void *cmd);
+} fl_kv_order_walk;
+
+/* Serves the connection's confirmed ReadIndex reads in order up to the first unconfirmed one
+ * (rule 4), then routes again, in order, the held commands fl_kv_order_release lets go
+ * (rules 2, 3); repeats while that released any. Bounded: a round that releases nothing is
+ * the last, and each command is released at most once per read it waited for. */
+void fl_kv_order_progress(fl_kv_order *o, const fl_kv_order_walk *w);
 
 #endif

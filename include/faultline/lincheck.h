@@ -15,6 +15,14 @@
  * whole, but every key sequentially consistent proves the whole only when every key is also
  * linearizable (fl_lincheck_result.per_key says when the verdict holds per key only).
  *
+ * Program order: in a pipelined history (fl_history.pipelined: a process may have several
+ * ops pending, completions in order) each op also takes effect after the ok ops its process
+ * invoked before it. Linearizability is checked with it key by key (a read overtaking its
+ * own connection's write of the same key), then, as it is not local any more, over the whole
+ * history at once when every key passes and there are 2 to 16 keys (a reordering across
+ * keys; beyond 16 keys only key by key: po_keys_only); sequential consistency over the whole
+ * history (docs/checker.md, "Program order").
+ *
  * Algorithm: the history is split by key, and the keys are checked independently on a pool
  * of threads, easiest first (fewest ops open at once); unless opts.all_keys, the run stops at
  * the first key proven violating. Each key is searched with Wing and Gong's algorithm as
@@ -134,12 +142,18 @@ typedef struct fl_lincheck_result {
     fl_verdict verdict;
     fl_consistency consistency; /* what was checked */
     fl_value initial;
-    bool stopped; /* stopped at the first violating key: other keys were left undecided */
-    bool per_key; /* sequential: every key is sequentially consistent, some are not
-                     linearizable, and there are several keys: the whole history was then
-                     searched as one (sequential consistency is not local); the verdict is
-                     that search's, unknown when it ran out of time or memory */
-    fl_op *ops;   /* the history's ops (fl_history_ops), owned */
+    bool stopped;      /* stopped at the first violating key: other keys were left undecided */
+    bool per_key;      /* sequential: every key is sequentially consistent, some are not
+                          linearizable (or the history is pipelined), and there are several keys:
+                          the whole history was then searched as one (sequential consistency is
+                          not local); the verdict is that search's, unknown when it ran out of
+                          time or memory */
+    bool whole_po;     /* linearizable, pipelined, several keys, every key linearizable: the
+                          whole history was then searched as one with real time and program
+                          order (not local either); the verdict is that search's */
+    bool po_keys_only; /* ... but over 16 keys: not searched, program order checked only
+                          key by key (the verdict is the keys') */
+    fl_op *ops;        /* the history's ops (fl_history_ops), owned */
     size_t op_count;
     fl_lincheck_part *parts; /* owned, ordered by first invocation */
     size_t part_count;

@@ -12,7 +12,14 @@
  * it applies the entry, or says "lost" when another entry took that index. A client retries
  * with the same session sequence number (so a retried command applies once) on a redirect, a
  * loss or a per-attempt timeout, until the operation's deadline: then the outcome is info
- * (unknown), and the client continues as a new process, as Jepsen does. */
+ * (unknown), and the client continues as a new process, as Jepsen does.
+ *
+ * The replicas' kv is judged too, whatever the workload (run_kvcheck.c): every replica's kv
+ * (each with a hash seed of its own, so that layout never decides a result) must have the
+ * same digest at the same applied index (sampled every 64 entries, and at snapshots), its
+ * invariants must hold after every apply (every 64 entries once it holds over 512 keys and
+ * sessions), and every snapshot must restore to the same digest. A failure is a
+ * safety violation ("kv replica agreement: ...", "kv invariants: ...", "kv snapshot: ..."). */
 #ifndef FAULTLINE_RUN_H
 #define FAULTLINE_RUN_H
 
@@ -108,9 +115,18 @@ bool fl_run_read_at_parse(const char *s, fl_run_read_at *out);
 typedef enum fl_run_workload {
     FL_RUN_REGISTER = 0, /* few keys; read, write, cas: high contention */
     FL_RUN_KV = 1,       /* many keys; get, put, append */
+    /* kv's checked ops on 100 keys, and one op in four a Redis-shaped command on keys of
+     * their own (workload.h: expiry by the leader's stamped time, transactions, lists, sets,
+     * hashes, sorted sets), not in the history: the replicas' checks judge those (see the
+     * top) */
+    FL_RUN_REDIS = 2,
 } fl_run_workload;
 
+const char *fl_run_workload_name(fl_run_workload w); /* "register", "kv", "redis" */
+bool fl_run_workload_parse(const char *s, fl_run_workload *out);
+
 #define FL_RUN_OPEN_CLIENTS_MAX 256 /* open loop: operations in flight at most */
+#define FL_RUN_PIPELINE_MAX     64  /* --pipeline: commands in flight per connection */
 #define FL_RUN_FAULTS_MAX       24  /* kinds in a fault plan */
 
 /* One kind of a fault plan: on for interval_ns, then off as long, again and again. */
@@ -185,6 +201,14 @@ typedef struct fl_run_config {
     fl_time_ns liveness_ns;         /* after the heal, a write must succeed within this */
     fl_time_ns net_delay_ns;        /* mean one-way delay between nodes and to clients */
     uint32_t mutants;               /* the protocol's own bits: fl_raft_mutant or fl_paxos_mutant */
+    uint32_t order_mutants; /* FL_KV_ORDER_MUTANT_ bits: the nodes' program order (kv_order.h) */
+    uint32_t kv_mutants;    /* FL_KV_MUTANT_ bits: the replicas' kv (kv.h) */
+    /* commands a client keeps outstanding on its connection: 1 (default) = one at a time,
+     * sent to the leader with redirects, as above; N > 1 = pipelined: each client holds a
+     * connection to one node and keeps up to N commands in flight on it, answered in order;
+     * the node's end follows the server's program-order rules (kv_order.h), forwarding to
+     * the leader; the history is pipelined (history.h) and checked with program order */
+    uint32_t pipeline;
     uint32_t snapshot_every;  /* each node snapshots its kv every N applied entries; 0 = never */
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
@@ -231,8 +255,8 @@ typedef struct fl_run_config {
  * op) is beside node i mod nodes + 1. */
 fl_node_id fl_run_home_node(const fl_run_config *c, int64_t process);
 
-/* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients, nemesis none,
- * interval 2 s, a snapshot every 1000 applied entries,
+/* Defaults: 5 nodes, 10 s, register workload, ReadIndex reads, 10 clients (pipeline 1),
+ * nemesis none, interval 2 s, a snapshot every 1000 applied entries,
  * op timeout 500 ms, deadline 3 s, liveness 5 s, network 1 ms, 50% reads and 20% cas, a
  * random prefix of the unsynced writes survives a crash, the last of them torn 30% of the
  * time. */
@@ -281,6 +305,10 @@ typedef struct fl_run_result {
     uint64_t log_entries_max; /* the longest in-memory Raft log of any node, at any step */
     uint64_t disk_bytes_max;  /* the largest node disk (bytes of its records) at the end */
     uint64_t ops_invoked, ops_ok, ops_fail, ops_info;
+    uint64_t side_ops; /* redis workload: commands on its own keys answered */
+    /* the replicas' kv checks (see the top): digests compared with another replica's at the
+     * same index, invariant checks, snapshots restored and compared */
+    uint64_t kv_digests_compared, kv_invariant_checks, kv_snapshots_checked;
     uint64_t follower_reads; /* reads answered by a node that was not leading (read_at any) */
     uint64_t learner_reads;  /* of those, by a learner of its configuration in force */
     uint64_t trace_hash;
@@ -302,6 +330,15 @@ typedef struct fl_run_result {
     /* nemesis partition-sides: the minority side of the last such partition (bit id) */
     uint32_t minority_side;
 } fl_run_result;
+
+/* Planted bugs besides Raft's (fl_raft_mutant): the nodes' program order (kv_order.h:
+ * "read-ahead") and the replicas' kv (kv.h: "kv-pick-by-layout", "kv-snapshot-layout",
+ * "kv-keep-empty"), by name (docs/mutants.md). */
+size_t fl_run_mutant_list(const char *const **names);
+/* Switches on the mutant called name (one of the list); false if unknown. */
+bool fl_run_mutant_set(fl_run_config *c, const char *name);
+/* Whether c carries the mutant called name (one of the list). */
+bool fl_run_mutant_has(const fl_run_config *c, const char *name);
 
 /* Runs one seed. Returns 0 (see r), FL_ECONFIG, or FL_ENOMEM. r must be released with
  * fl_run_result_free in every case. */

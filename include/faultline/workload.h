@@ -117,6 +117,33 @@ void fl_workload_next(fl_workload *w, fl_rng *rng, fl_workload_op *out);
 /* Fills a kv command from op (strings point into op and w). */
 void fl_workload_to_cmd(const fl_workload_op *op, fl_kv_cmd *cmd);
 
+/* ---- Redis-shaped commands on keys of their own (workload_side.c) ------------------------ */
+
+/* Keys "xs<i>" (strings), "xl<i>" (lists), "xe<i>" (sets), "xh<i>" (hashes), "xz<i>"
+ * (sorted sets), i < FL_WORKLOAD_SIDE_KEYS: apart from the checked workloads' "k<i>", so a
+ * command here never touches what a linearizability check judges. One command in ten goes
+ * to a key of another type (a WRONGTYPE answer, or a string replacing a collection). */
+#define FL_WORKLOAD_SIDE_KEYS 8
+
+typedef struct fl_workload_side {
+    char key[FL_WORKLOAD_KEY_SIZE];
+    char value[32];
+    fl_buf args; /* the argument list of the command */
+    fl_buf sub;  /* a transaction: the argument list of the command being queued */
+    fl_buf enc;  /* ... and its encoding */
+} fl_workload_side;
+
+void fl_workload_side_init(fl_workload_side *s);
+void fl_workload_side_close(fl_workload_side *s);
+/* Draws the next command into *cmd (its strings point into s; valid until the next call):
+ * SET with an expiry relative to the leader's stamped time (PX), NX, XX, GET or KEEPTTL;
+ * EXPIRE (with a condition), PERSIST, TTL, GETEX, INCR, APPEND, DEL, MSET; MULTI with two to
+ * four of those, sometimes watching a key at an old index (then it may abort); lists (PUSH,
+ * POP, LRANGE, LINDEX, LSET, LREM, LTRIM, LLEN), sets (SADD, SREM, SPOP, SRANDMEMBER,
+ * SMEMBERS, SCARD, SISMEMBER), hashes (HSET, HDEL, HINCRBY, HGETALL, HMGET, HLEN), sorted sets
+ * (ZADD with its flags, ZREM, ZPOP, ZRANGE, ZRANGEBYSCORE, ZSCORE, ZRANK, ZCARD). No session
+ * (the caller sets client_id and seq). Deterministic in rng; allocates only its buffers. */
+void fl_workload_side_next(fl_workload_side *s, fl_rng *rng, fl_kv_cmd *cmd);
 /* ---- recording ops in a history (the simulator's clients and faultline nemesis's) ---- */
 
 /* The history's f for an op of kind k: register workloads record read/write, kv ones

@@ -2,9 +2,11 @@
  * them (histgen.h).
  *
  * Construction: op i belongs to process slot i % processes; each slot's ops follow one
- * another in time. Every op has invoke < point < complete; applying the ops in the order of
- * their points to a sequential model gives the read results and cas outcomes, so the order
- * of points is a witness linearization. Writes and cas write distinct values. */
+ * another in time (pipelined: up to `pipeline` of them pending at once, their points and
+ * completions in invocation order, so the witness keeps program order). Every op has
+ * invoke < point < complete; applying the ops in the order of their points to a sequential
+ * model gives the read results and cas outcomes, so the order of points is a witness
+ * linearization. Writes and cas write distinct values. */
 #include "faultline/histgen.h"
 
 #include "faultline/error.h"
@@ -71,49 +73,83 @@ static uint8_t pick_f(gen *g)
     return kv ? FL_F_PUT : FL_F_WRITE;
 }
 
+/* A process slot's clock: when it may invoke next, and (pipelined) where its last point and
+ * completion were and when its pending ops complete (a ring of `depth` completions). */
+typedef struct slot {
+    int64_t pid;
+    fl_time_ns t, point, ret;
+    fl_time_ns *rets;
+    uint32_t sent;
+} slot;
+
+static void slot_rename(slot *sl, int64_t pid, uint32_t depth)
+{
+    sl->pid = pid; /* Jepsen: a crashed process comes back as a new one */
+    sl->point = sl->ret = 0;
+    for (uint32_t k = 0; k < depth; k++)
+        sl->rets[k] = 0;
+}
+
+/* Times of op on slot sl: invoke, point, completion after the slot's previous ones. */
+static void op_times(gen *g, slot *sl, gen_op *op, uint32_t depth, double half)
+{
+    op->inv = sl->t;
+    op->point = (op->inv > sl->point ? op->inv : sl->point) + delay(g, half);
+    op->ret = (op->point > sl->ret ? op->point : sl->ret) + delay(g, half);
+    sl->point = op->point;
+    sl->ret = op->ret;
+    if (depth <= 1) {
+        sl->t = op->ret + delay(g, half / 2);
+        return;
+    }
+    sl->rets[sl->sent++ % depth] = op->ret;
+    fl_time_ns room = sl->rets[sl->sent % depth]; /* the op depth back must be answered */
+    sl->t = op->inv + delay(g, half / 4);
+    if (sl->t <= room)
+        sl->t = room + 1;
+}
+
 /* Times, processes, keys and arguments; outcomes of reads and cas come later. */
 static int plan(gen *g)
 {
     const fl_histgen_opts *o = g->o;
     uint32_t procs = o->processes ? o->processes : 1;
-    fl_time_ns *t = calloc(procs, sizeof(*t));
-    int64_t *pid = malloc(procs * sizeof(*pid));
-    if (!t || !pid) {
-        free(t);
-        free(pid);
+    uint32_t depth = o->pipeline > 1 ? o->pipeline : 1;
+    slot *sl = calloc(procs, sizeof(*sl));
+    fl_time_ns *rets = calloc((size_t)procs * depth, sizeof(*rets));
+    if (!sl || !rets) {
+        free(sl);
+        free(rets);
         return FL_ENOMEM;
     }
     double half = (double)(o->latency_ns ? o->latency_ns : FL_NS_PER_MS) / 2;
     for (uint32_t p = 0; p < procs; p++)
-        pid[p] = p, t[p] = delay(g, half);
+        sl[p] = (slot){.pid = p, .t = delay(g, half), .rets = rets + (size_t)p * depth};
     int64_t next_pid = procs;
     for (uint32_t i = 0; i < o->ops; i++) {
-        uint32_t p = i % procs;
+        slot *s = &sl[i % procs];
         gen_op *op = &g->ops[i];
         memset(op, 0, sizeof(*op));
-        op->process = pid[p];
+        op->process = s->pid;
         op->f = pick_f(g);
         op->key = o->keys ? (uint32_t)fl_rng_below(&g->rng, o->keys) : 0; /* slot */
-        op->inv = t[p];
-        op->point = op->inv + delay(g, half);
-        op->ret = op->point + delay(g, half);
-        t[p] = op->ret + delay(g, half / 2);
+        op_times(g, s, op, depth, half);
         op->outcome = FL_EV_OK;
         op->complete = true;
         if (o->stuck_ratio > 0 && fl_rng_chance(&g->rng, o->stuck_ratio)) {
             op->ret = ((fl_time_ns)1 << 62) + i; /* after everything else, in op order */
-            pid[p] = next_pid++;
+            slot_rename(s, next_pid++, depth);
         } else if (fl_rng_chance(&g->rng, o->info_ratio)) {
             op->outcome = FL_EV_INFO;
             op->complete = !fl_rng_chance(&g->rng, 0.3);
-            pid[p] = next_pid++; /* Jepsen: a crashed process comes back as a new one */
+            slot_rename(s, next_pid++, depth);
         } else if (op->f != FL_F_READ && op->f != FL_F_GET && op->f != FL_F_CAS &&
                    fl_rng_chance(&g->rng, o->fail_ratio)) {
             op->outcome = FL_EV_FAIL;
         }
     }
-    free(t);
-    free(pid);
+    free(sl);
+    free(rets);
     return 0;
 }
 
@@ -268,6 +304,8 @@ int fl_histgen_run(fl_history *h, const fl_histgen_opts *o)
 {
     gen g = {.o = o, .h = h};
     fl_rng_seed(&g.rng, o->seed);
+    if (o->pipeline > 1)
+        h->pipelined = true;
     fl_buf_init(&g.text);
     size_t keys = o->keys ? o->keys : 1;
     g.ops = malloc(((size_t)o->ops + 1) * sizeof(*g.ops));

@@ -8,7 +8,11 @@
  *                 invoked, and the read returns w1's value (only w1 ever wrote it, and w1
  *                 precedes w2, which precedes the read);
  *   lost write:   a write completed before the read was invoked, and the read returns the
- *                 initial nil (on a key nobody deletes). */
+ *                 initial nil (on a key nobody deletes);
+ *   program order (pipelined): the read's own process sent a write w before it, still
+ *                 pending when the read was sent, and the read returns the value of a
+ *                 write w1 that completed before w was invoked (w1 precedes w in real time,
+ *                 w precedes the read in program order). */
 #include "faultline/histgen.h"
 
 #include "faultline/error.h"
@@ -39,6 +43,24 @@ static bool stale_value(const fl_op *ops, size_t n, const fl_op *r, fl_value *ou
         return false;
     for (size_t i = 0; i < n; i++)
         if (ops[i].key == r->key && is_ok_write(&ops[i]) && ops[i].ret < w2->call) {
+            *out = ops[i].in;
+            return true;
+        }
+    return false;
+}
+
+/* Program-order candidate: the value of w1 for read r, or false. O(ops). */
+static bool po_value(const fl_op *ops, size_t n, const fl_op *r, fl_value *out)
+{
+    const fl_op *w = NULL; /* the write of r's process sent last before r, pending at r */
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].key == r->key && ops[i].process == r->process && is_ok_write(&ops[i]) &&
+            ops[i].call < r->call && ops[i].ret > r->call && (!w || ops[i].call > w->call))
+            w = &ops[i];
+    if (!w)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (ops[i].key == r->key && is_ok_write(&ops[i]) && ops[i].ret < w->call) {
             *out = ops[i].in;
             return true;
         }
@@ -76,6 +98,8 @@ static bool mutate(const fl_op *ops, size_t n, const fl_op *r, fl_histgen_mutati
     case FL_MUT_LOST_WRITE:
         *v = fl_value_nil();
         return lost_ok(ops, n, r);
+    case FL_MUT_PROGRAM_ORDER:
+        return po_value(ops, n, r, v);
     }
     return false;
 }

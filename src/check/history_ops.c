@@ -1,7 +1,9 @@
 /* history_ops.c: pairing a history's events into operations (fl_history_ops, history.h).
  *
- * A process has at most one pending invocation; the next completion of that process closes
- * it. O(events) with an open hash from process id to its pending op. */
+ * A process has at most one pending invocation, the next completion of that process closes
+ * it; in a pipelined history it may have several, and a completion closes the oldest (the
+ * pending ops of a process are chained in invocation order). O(events) with an open hash
+ * from process id to its pending ops. */
 #include "faultline/history.h"
 
 #include "faultline/error.h"
@@ -13,10 +15,12 @@
 
 typedef struct pending_map {
     int64_t *proc;
-    uint32_t *op; /* pending op index + 1; 0 = none pending */
-    uint8_t *occ; /* slot holds a process (slots are never freed: no broken probe chains) */
+    uint32_t *op;   /* the oldest pending op index + 1; 0 = none pending */
+    uint32_t *tail; /* the newest pending op index + 1 (pipelined) */
+    uint8_t *occ;   /* slot holds a process (slots are never freed: no broken probe chains) */
     size_t cap;
     size_t used;
+    uint32_t *next; /* pipelined: [op] the next pending op of its process + 1, 0 = none */
 } pending_map;
 
 static int hist_fail(fl_history_error *err, const fl_event *ev, size_t index, const char *fmt, ...)
@@ -45,13 +49,15 @@ static size_t slot_of(const pending_map *m, int64_t proc)
 
 static int map_grow(pending_map *m)
 {
-    pending_map n = {.cap = m->cap ? m->cap * 2 : 64};
+    pending_map n = {.cap = m->cap ? m->cap * 2 : 64, .next = m->next};
     n.proc = calloc(n.cap, sizeof(*n.proc));
     n.op = calloc(n.cap, sizeof(*n.op));
+    n.tail = calloc(n.cap, sizeof(*n.tail));
     n.occ = calloc(n.cap, sizeof(*n.occ));
-    if (!n.proc || !n.op || !n.occ) {
+    if (!n.proc || !n.op || !n.tail || !n.occ) {
         free(n.proc);
         free(n.op);
+        free(n.tail);
         free(n.occ);
         return FL_ENOMEM;
     }
@@ -61,11 +67,13 @@ static int map_grow(pending_map *m)
         size_t j = slot_of(&n, m->proc[i]);
         n.proc[j] = m->proc[i];
         n.op[j] = m->op[i];
+        n.tail[j] = m->tail[i];
         n.occ[j] = 1;
         n.used++;
     }
     free(m->proc);
     free(m->op);
+    free(m->tail);
     free(m->occ);
     *m = n;
     return 0;
@@ -135,8 +143,10 @@ static int pair_event(const fl_history *h, size_t i, pending_map *m, fl_op *ops,
         return FL_ENOMEM;
     size_t s = slot_of(m, ev->process);
     if (ev->type == FL_EV_INVOKE) {
-        if (m->op[s])
-            return hist_fail(err, ev, i, "process %lld invokes while its op of line %u is pending",
+        if (m->op[s] && !h->pipelined)
+            return hist_fail(err, ev, i,
+                             "process %lld invokes while its op of line %u is pending (a "
+                             "pipelined history? check it with --pipelined)",
                              (long long)ev->process, h->events[ops[m->op[s] - 1].call].line);
         fl_op *op = &ops[*count];
         memset(op, 0, sizeof(*op));
@@ -154,14 +164,20 @@ static int pair_event(const fl_history *h, size_t i, pending_map *m, fl_op *ops,
             m->proc[s] = ev->process;
             m->used++;
         }
-        m->op[s] = (uint32_t)++ * count;
+        uint32_t id = (uint32_t)++ * count;
+        if (m->op[s]) /* pipelined: behind the process's other pending ops */
+            m->next[m->tail[s] - 1] = id;
+        else
+            m->op[s] = id;
+        m->tail[s] = id;
         return 0;
     }
     if (!m->occ[s] || !m->op[s])
         return hist_fail(err, ev, i, "%s of process %lld without a pending invoke",
                          fl_ev_type_name((fl_ev_type)ev->type), (long long)ev->process);
-    int rc = take_completion(ev, i, &ops[m->op[s] - 1], err);
-    m->op[s] = 0;
+    uint32_t oldest = m->op[s] - 1;
+    int rc = take_completion(ev, i, &ops[oldest], err);
+    m->op[s] = m->next ? m->next[oldest] : 0;
     return rc;
 }
 
@@ -173,8 +189,11 @@ int fl_history_ops(const fl_history *h, fl_op **ops_out, size_t *count_out, fl_h
         return FL_ETOOBIG;
     fl_op *ops = malloc((h->count ? h->count : 1) * sizeof(*ops));
     pending_map m = {0};
-    if (!ops || map_grow(&m)) {
+    if (h->pipelined)
+        m.next = calloc(h->count ? h->count : 1, sizeof(*m.next));
+    if (!ops || (h->pipelined && !m.next) || map_grow(&m)) {
         free(ops);
+        free(m.next);
         return FL_ENOMEM;
     }
     size_t count = 0;
@@ -183,7 +202,9 @@ int fl_history_ops(const fl_history *h, fl_op **ops_out, size_t *count_out, fl_h
         rc = pair_event(h, i, &m, ops, &count, err);
     free(m.proc);
     free(m.op);
+    free(m.tail);
     free(m.occ);
+    free(m.next);
     if (rc) {
         free(ops);
         return rc;

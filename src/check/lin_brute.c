@@ -29,6 +29,7 @@ typedef struct brute {
     int key_of[BRUTE_OPS_MAX]; /* the op's key, numbered within the group */
     int n;
     bool sequential;
+    bool pipelined;
 } brute;
 
 static void to_state(const fl_history *h, fl_value v, bstate *out)
@@ -111,16 +112,24 @@ static uint32_t ret_of(const fl_op *op)
     return op->outcome == FL_EV_OK ? op->ret : UINT32_MAX;
 }
 
-/* Can op i go next, given the ops already placed (done)? Every ok op not yet placed must not
- * have completed before op i was invoked. */
+/* Must ok op j come before op i? Real time (linearizable): j completed before i was
+ * invoked; the process's order: j is of i's process and completed (pipelined: was invoked)
+ * before i was invoked. */
+static bool before(const brute *b, const fl_op *j, const fl_op *i)
+{
+    bool same = j->process == i->process;
+    if (ret_of(j) < i->call && (!b->sequential || same))
+        return true;
+    return b->pipelined && same && j->outcome == FL_EV_OK && j->call < i->call;
+}
+
+/* Can op i go next, given the ops already placed (done)? No ok op not yet placed may have
+ * to come before it. */
 static bool may_go_next(const brute *b, unsigned done, int i)
 {
-    for (int j = 0; j < b->n; j++) {
-        if (done & 1u << j || j == i || ret_of(b->ops[j]) >= b->ops[i]->call)
-            continue;
-        if (!b->sequential || b->ops[j]->process == b->ops[i]->process)
+    for (int j = 0; j < b->n; j++)
+        if (!(done & 1u << j) && j != i && before(b, b->ops[j], b->ops[i]))
             return false;
-    }
     return true;
 }
 
@@ -145,15 +154,19 @@ static bool search(const brute *b, unsigned done, const bstate *st)
 }
 
 /* Linearizability is checked key by key (it is local); sequential consistency over the whole
- * history at once (it is not), so group is either one key's ops or all ops. */
+ * history at once (it is not), and so is linearizability with program order (not local
+ * either; the checker too, up to 16 keys: whole). So group is one key's ops or all ops. */
 static int check_group(const fl_history *h, const fl_lincheck_opts *o, const fl_op *ops, size_t n,
-                       size_t first, bool *seen)
+                       size_t first, bool *seen, bool whole)
 {
-    brute b = {.h = h, .n = 0, .sequential = o->consistency == FL_CONS_SEQUENTIAL};
+    brute b = {.h = h,
+               .n = 0,
+               .sequential = o->consistency == FL_CONS_SEQUENTIAL,
+               .pipelined = h->pipelined};
     uint32_t keys[BRUTE_OPS_MAX];
     int nkeys = 0;
     for (size_t j = first; j < n; j++) {
-        if (!b.sequential && ops[j].key != ops[first].key)
+        if (!whole && ops[j].key != ops[first].key)
             continue;
         seen[j] = true;
         bool read = ops[j].f == FL_F_READ || ops[j].f == FL_F_GET;
@@ -184,9 +197,19 @@ int fl_lincheck_brute(const fl_history *h, const fl_lincheck_opts *o)
         return FL_EINVAL;
     bool *seen = calloc(n + 1, sizeof(*seen));
     int verdict = seen ? FL_LIN_OK : FL_EINVAL;
+    uint32_t keys[17];
+    size_t nkeys = 0;
+    for (size_t i = 0; i < n && nkeys <= 16; i++) {
+        size_t k = 0;
+        while (k < nkeys && keys[k] != ops[i].key)
+            k++;
+        if (k == nkeys)
+            keys[nkeys++] = ops[i].key;
+    }
+    bool whole = o->consistency == FL_CONS_SEQUENTIAL || (h->pipelined && nkeys <= 16);
     for (size_t i = 0; i < n && verdict == FL_LIN_OK; i++)
         if (!seen[i])
-            verdict = check_group(h, o, ops, n, i, seen);
+            verdict = check_group(h, o, ops, n, i, seen, whole);
     free(seen);
     free(ops);
     return verdict;

@@ -39,6 +39,9 @@ typedef struct lin_op {
     uint32_t global;    /* index in result->ops */
     uint32_t info_idx;  /* rank among the info ops */
     uint32_t twin_prev; /* info: the previous info op with the same effect, or UINT32_MAX */
+    uint32_t po_prev;   /* pipelined history: the latest ok op of its process invoked before
+                           it and still open at its invocation (program order: it takes
+                           effect after that one), or UINT32_MAX */
     uint32_t call_e;
     uint32_t ret_e; /* UINT32_MAX for info ops */
 } lin_op;
@@ -66,6 +69,7 @@ typedef struct lin_part {
     uint32_t *info_below; /* [k] = info ops with index < k, k in 0..n */
     uint32_t *observers;  /* [value] = non-info ops not linearized that observe it */
     bool prune;           /* blind-write pruning is sound for this partition */
+    bool po;              /* some op has a po_prev (the twins rule is off then) */
     /* doom detection (prune only): an ok read of u (or ok cas expecting u) not yet linearized
      * while no op not yet linearized can produce u, and the state is not u, can never be
      * linearized. okobs[u] counts those ops, writers[u] the ops that produce u, and doomed
@@ -177,8 +181,12 @@ int fl__lin_search(lin_part *p, lin_shared *s, uint64_t step_max, lin_outcome *o
 bool fl__lin_give_up(const lin_part *p, lin_shared *s, uint8_t *why);
 
 /* lin_seq.c: searches one partition for sequential consistency (a total order respecting
- * each process's order). The partition must be fresh (built, never searched). */
-int fl__lin_seq_search(lin_part *p, lin_shared *s, lin_outcome *out);
+ * each process's order). The partition must be fresh (built, never searched). With
+ * realtime, the order must respect real time too: over several keys of a pipelined history,
+ * linearizability with program order across keys (lincheck.c). step_max: 0 for none, else
+ * give up after that many steps (unknown, LIN_WHY_BUDGET). */
+int fl__lin_seq_search(lin_part *p, lin_shared *s, bool realtime, uint64_t step_max,
+                       lin_outcome *out);
 
 void fl__lin_cex_free(fl_lincheck_cex *c);
 
@@ -225,8 +233,9 @@ typedef struct lin_pool {
 unsigned fl__lin_threads(unsigned wanted, uint32_t parts);
 /* Checks every partition (w->outs), on threads threads. Returns 0 or FL_ENOMEM. */
 int fl__lin_pool_run(lin_pool *w, unsigned threads);
-/* Searches the whole history (every key at once) for sequential consistency. */
-int fl__lin_pool_whole(lin_pool *w, lin_outcome *out);
+/* Searches the whole history (every key at once) for sequential consistency, or with
+ * realtime for linearizability with program order (fl__lin_seq_search). */
+int fl__lin_pool_whole(lin_pool *w, bool realtime, uint64_t step_max, lin_outcome *out);
 void fl__lin_pool_free(lin_pool *w);
 
 /* lin_memo.c: a hash set of configurations (word strings), bounded by the shared budget. */

@@ -243,7 +243,7 @@ static void drop_unobserved(lin_part *p)
 
 typedef struct effect {
     uint8_t f;
-    uint32_t a, b, op;
+    uint32_t a, b, po, op;
 } effect;
 
 static int cmp_effect(const void *x, const void *y)
@@ -255,11 +255,15 @@ static int cmp_effect(const void *x, const void *y)
         return p->a < q->a ? -1 : 1;
     if (p->b != q->b)
         return p->b < q->b ? -1 : 1;
+    if (p->po != q->po)
+        return p->po < q->po ? -1 : 1;
     return (p->op > q->op) - (p->op < q->op);
 }
 
-/* Links each info op to the previous info op (in invocation order) with the same effect:
- * the search takes such twins in invocation order only. O(n log n). */
+/* Links each info op to the previous info op (in invocation order) with the same effect and
+ * the same program-order predecessor (so the earlier one can stand in for the later one
+ * wherever that one may go): the search takes such twins in invocation order only.
+ * O(n log n). */
 static int link_info_twins(lin_part *p)
 {
     effect *e = malloc(((size_t)p->n_info + 1) * sizeof(*e));
@@ -270,13 +274,56 @@ static int link_info_twins(lin_part *p)
         lin_op *o = &p->ops[i];
         o->twin_prev = UINT32_MAX;
         if (o->info)
-            e[m++] = (effect){o->f, o->a, o->f == LIN_CAS ? o->b : 0, i};
+            e[m++] = (effect){o->f, o->a, o->f == LIN_CAS ? o->b : 0, o->po_prev, i};
     }
     qsort(e, m, sizeof(*e), cmp_effect);
     for (uint32_t j = 1; j < m; j++)
-        if (e[j].f == e[j - 1].f && e[j].a == e[j - 1].a && e[j].b == e[j - 1].b)
+        if (e[j].f == e[j - 1].f && e[j].a == e[j - 1].a && e[j].b == e[j - 1].b &&
+            e[j].po == e[j - 1].po)
             p->ops[e[j].op].twin_prev = e[j - 1].op;
     free(e);
+    return 0;
+}
+
+typedef struct proc_op {
+    int64_t process;
+    uint32_t op;
+} proc_op;
+
+static int cmp_proc_op(const void *a, const void *b)
+{
+    const proc_op *x = a, *y = b;
+    if (x->process != y->process)
+        return x->process < y->process ? -1 : 1;
+    return (x->op > y->op) - (x->op < y->op);
+}
+
+/* Program order of a pipelined history: each op's po_prev is the latest ok op of its process
+ * invoked before it, when that one was still open at its invocation (an edge real time
+ * already implies is left out: the constraints compose, so order is kept either way). Only
+ * ok ops are predecessors: an info op may never take effect, and nothing waits for it.
+ * O(n log n). */
+static int link_program_order(lin_part *p, const fl_op *gops)
+{
+    proc_op *all = malloc(((size_t)p->n + 1) * sizeof(*all));
+    if (!all)
+        return FL_ENOMEM;
+    for (uint32_t i = 0; i < p->n; i++)
+        all[i] = (proc_op){gops[p->ops[i].global].process, i};
+    qsort(all, p->n, sizeof(*all), cmp_proc_op);
+    uint32_t last = UINT32_MAX; /* the latest ok op of the process seen */
+    for (uint32_t j = 0; j < p->n; j++) {
+        if (j > 0 && all[j].process != all[j - 1].process)
+            last = UINT32_MAX;
+        lin_op *o = &p->ops[all[j].op];
+        if (last != UINT32_MAX && gops[p->ops[last].global].ret > gops[o->global].call) {
+            o->po_prev = last;
+            p->po = true;
+        }
+        if (!o->info)
+            last = all[j].op;
+    }
+    free(all);
     return 0;
 }
 
@@ -312,6 +359,10 @@ int fl__lin_part_build(lin_part *p, const lin_src *src, lin_shared *s)
     drop_unobserved(p);
     build_doom(p); /* its counts serve the length rule too */
     if (!p->prune && (rc = fl__lin_len_build(p)))
+        return rc;
+    for (uint32_t i = 0; i < p->n; i++)
+        p->ops[i].po_prev = UINT32_MAX;
+    if (src->h->pipelined && (rc = link_program_order(p, src->ops)))
         return rc;
     if ((rc = link_info_twins(p)))
         return rc;

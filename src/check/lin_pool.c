@@ -157,7 +157,7 @@ static int then_sequential(lin_pool *w, lin_part *part, const lin_src *src, lin_
     fl__lin_part_release(part, &w->sh);
     int rc = fl__lin_part_build(part, src, &w->sh);
     part->pos = pos;
-    return rc ? rc : fl__lin_seq_search(part, &w->sh, out);
+    return rc ? rc : fl__lin_seq_search(part, &w->sh, false, 0, out);
 }
 
 static void check_part(lin_pool *w, uint32_t pos)
@@ -243,7 +243,7 @@ void fl__lin_pool_free(lin_pool *w)
 /* Sequential consistency is not local: when every key is sequentially consistent but some
  * are not linearizable, the whole history is searched as one, the keys' states side by side.
  * Every searched op of every key, in invocation order. */
-int fl__lin_pool_whole(lin_pool *w, lin_outcome *out)
+int fl__lin_pool_whole(lin_pool *w, bool realtime, uint64_t step_max, lin_outcome *out)
 {
     const lin_split *pl = w->pl;
     uint32_t *idx = malloc((pl->n + 1) * sizeof(*idx));
@@ -267,7 +267,7 @@ int fl__lin_pool_whole(lin_pool *w, lin_outcome *out)
     if (!rc)
         rc = fl__lin_part_build(&part, &src, &w->sh);
     if (!rc)
-        rc = fl__lin_seq_search(&part, &w->sh, out);
+        rc = fl__lin_seq_search(&part, &w->sh, realtime, step_max, out);
     fl__lin_part_release(&part, &w->sh);
     free(idx);
     free(kidx);

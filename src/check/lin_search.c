@@ -35,6 +35,15 @@
  *      next 32 ops to complete reads u, the state is not u and no op invoked before that
  *      completion produces u.
  *
+ * Program order (pipelined histories, lin_part.c): an op with a po_prev is a candidate only
+ * once that op is linearized. Rules 1, 2, 3, 5 and 6 stay sound under it: an identity op
+ * that is a candidate has everything it must follow linearized, so it still moves to the
+ * front; dropped info writes are nobody's predecessor; a run of useless writes sorted into
+ * invocation order keeps program order (a predecessor is invoked earlier); info twins are
+ * twins only with the same po_prev; doom only uses what must happen in any order. Rule 4
+ * does not: swapping a later twin for an earlier one can put an op of the later twin's
+ * process before it. It is off in partitions with program-order edges.
+ *
  * Costs: each step is O(window + key length); the memo bounds the work by the number of
  * distinct configurations. Loops are bounded by the memo (each push adds an entry). */
 #include "lin_internal.h"
@@ -71,6 +80,7 @@ typedef struct search {
     uint64_t *info_full; /* bit w: word w of info_lin is all ones (a prefix the key skips) */
     uint32_t *key;       /* scratch for memo keys */
     uint64_t vals_taken; /* bytes of derived values (append, incr) taken from the budget */
+    uint8_t *taken;      /* per op: linearized (program order asks it of po_prev) */
     uint32_t *stamp;     /* per value: the marks of urgent_unreachable */
     uint32_t stamp_now;
     /* the longest linearization seen */
@@ -142,6 +152,7 @@ static void lift(search *s, uint32_t op)
     lin_part *p = s->p;
     lin_op *o = &p->ops[op];
     doom_counts(p, o, -1);
+    s->taken[op] = 1;
     unlink_entry(p->entries, o->call_e, o->info);
     if (o->info) {
         uint32_t w = o->info_idx / 32;
@@ -162,6 +173,7 @@ static void unlift(search *s, uint32_t op)
     lin_part *p = s->p;
     lin_op *o = &p->ops[op];
     doom_counts(p, o, +1);
+    s->taken[op] = 0;
     if (o->info) {
         uint32_t w = o->info_idx / 32;
         s->info_lin[w] &= ~(1u << (o->info_idx % 32));
@@ -249,11 +261,19 @@ static bool info_taken(const search *s, uint32_t op)
 /* Tries to linearize op now. Returns 1 (done), 0 (not possible) or a negative code. */
 static bool urgent_unreachable(search *s, uint32_t state);
 
+/* Program order: op's predecessor in its process is linearized (or it has none). */
+static bool po_ready(const search *s, const lin_op *o)
+{
+    return o->po_prev == UINT32_MAX || s->taken[o->po_prev];
+}
+
 static int try_op(search *s, uint32_t op, bool memo)
 {
     lin_part *p = s->p;
     const lin_op *o = &p->ops[op];
     uint32_t next;
+    if (!po_ready(s, o))
+        return 0;
     uint64_t bytes = p->vals.bytes;
     int ok = fl__lin_step(&p->vals, o, s->state, &next);
     if (p->vals.bytes > bytes) { /* append and incr derive new values: they count too */
@@ -272,7 +292,7 @@ static int try_op(search *s, uint32_t op, bool memo)
     const frame *top = s->depth ? &s->stack[s->depth - 1] : NULL;
     if (useless && top && top->useless && op < top->op)
         return 0; /* runs of useless writes are tried in invocation order only */
-    if (p->prune && !useless && !o->info && next != s->state &&
+    if (p->prune && !p->po && !useless && !o->info && next != s->state &&
         (o->f == LIN_WRITE || o->f == LIN_CAS) && earlier_twin(s, o))
         return 0;
     lift(s, op);
@@ -345,7 +365,7 @@ static uint32_t identity_op(search *s)
     const lin_entry *E = s->p->entries;
     for (uint32_t e = E[0].nnext; e && E[e].call; e = E[e].nnext) {
         const lin_op *o = &s->p->ops[E[e].op];
-        if (o->info || (o->f != LIN_READ && o->f != LIN_CAS))
+        if (o->info || (o->f != LIN_READ && o->f != LIN_CAS) || !po_ready(s, o))
             continue; /* reads and cas [v v] only: they observe, so never follow a useless write */
         uint32_t next;
         if (fl__lin_step(&s->p->vals, o, s->state, &next) == 1 && next == s->state)
@@ -498,8 +518,9 @@ static int search_init(search *s, lin_part *p, lin_shared *sh)
     s->info_lin = calloc(info_words, sizeof(*s->info_lin));
     s->info_full = calloc(info_words / 64 + 1, sizeof(*s->info_full));
     s->stamp = calloc(p->vals.count + 1, sizeof(*s->stamp));
+    s->taken = calloc(n, sizeof(*s->taken));
     s->key = malloc((n + info_words + 6) * sizeof(*s->key));
-    if (!s->stack || !s->best || !s->info_lin || !s->info_full || !s->key || !s->stamp)
+    if (!s->stack || !s->best || !s->info_lin || !s->info_full || !s->key || !s->stamp || !s->taken)
         return FL_ENOMEM;
     return 0;
 }
@@ -511,6 +532,7 @@ static void search_free(search *s)
     free(s->info_lin);
     free(s->info_full);
     free(s->stamp);
+    free(s->taken);
     fl__lin_mem_give(s->sh, s->vals_taken);
     free(s->key);
     fl__lin_memo_free(&s->memo);

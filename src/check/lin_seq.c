@@ -33,6 +33,13 @@
  * consistency is not local: the state is then one value per key, and values are shared by
  * all keys (a producer counts for every key, which only weakens the rules).
  *
+ * Real time (realtime): an op is a candidate only if no ok op not yet taken completed before
+ * it was invoked (the first ok op not taken in completion order, rt_order[rt_at], tells:
+ * O(1) per candidate). So the search is for linearizability with program order, which a
+ * pipelined history over several keys needs (linearizability is not local with program
+ * order, lincheck.h). The rules stay sound: an identity op taken first is a candidate, so
+ * everything it must follow is taken; the others only use what must happen in any order.
+ *
  * Costs: a step is O(processes + keys + info ops available); a memo key is O(keys +
  * processes + info ops / 32) words. The memo bounds the work by the number of distinct
  * configurations. */
@@ -51,6 +58,7 @@
 typedef struct seq_frame {
     uint32_t op;
     uint32_t state; /* its key's state before the op */
+    uint32_t rt_at; /* rt_at before the op */
     bool forced;    /* an identity op: the only choice tried at its node */
 } seq_frame;
 
@@ -72,6 +80,23 @@ typedef struct seq {
                               number, the invocation's for an info op; all distinct) */
     uint32_t *info_lin;    /* bitmap over info ops: taken */
     uint32_t info_words;
+    bool realtime;      /* real time counts too (see the top) */
+    uint64_t step_max;  /* 0: none */
+    uint32_t *rt_order; /* realtime: the ok ops in completion order */
+    uint32_t *rt_ret;   /* ... their completions' event numbers */
+    uint32_t *rt_call;  /* [op]: its invocation's event number */
+    /* realtime memo keys: a process's ok ops completed before the first not taken are all
+     * taken (base[q] of them: a prefix, completions come in order), so a configuration is
+     * told by rt_at and the processes that took more (ahead[], n_ahead; ahead_at[q] its
+     * place there or UINT32_MAX), not by every process's position */
+    uint32_t *base, *ahead, *ahead_at, n_ahead;
+    uint32_t rt_n, rt_at; /* ... how many, and the first not taken */
+    /* realtime: the processes with ok ops not taken, linked in the order of their first
+     * op's invocation (live_next, live_prev; np is the list's head), so the loops over
+     * processes stop at the first one not invoked yet (proc_first, proc_next): O(processes
+     * open at once), not O(processes), per step. Unlinked in take, relinked in untake: in
+     * the reverse order, so each relinks where it was. */
+    uint32_t *live_next, *live_prev, *rt_start;
     uint32_t *st; /* [k]: the state of key k */
     seq_frame *stack;
     uint32_t depth;
@@ -198,7 +223,7 @@ static int seq_init(seq *s, lin_part *p, lin_shared *sh)
     s->stack = malloc(n * sizeof(*s->stack));
     s->cand = malloc(n * sizeof(*s->cand));
     s->sorted = malloc(n * sizeof(*s->sorted));
-    s->key = malloc((n + p->nkeys + s->info_words + 2) * sizeof(*s->key));
+    s->key = malloc((2 * n + p->nkeys + s->info_words + 4) * sizeof(*s->key));
     s->best = malloc(n * sizeof(*s->best));
     s->st = malloc(((size_t)p->nkeys + 1) * sizeof(*s->st));
     by_proc *all = malloc(n * sizeof(*all));
@@ -223,8 +248,86 @@ static int seq_init(seq *s, lin_part *p, lin_shared *sh)
     return rc;
 }
 
+typedef struct by_ret {
+    uint32_t ret;
+    uint32_t op;
+} by_ret;
+
+static int cmp_by_ret(const void *a, const void *b)
+{
+    const by_ret *x = a, *y = b;
+    return (x->ret > y->ret) - (x->ret < y->ret);
+}
+
+/* Real time: the live list (seq.live_next), every process with ok ops in it. all: scratch. */
+static int live_init(seq *s, by_ret *all)
+{
+    s->live_next = malloc(((size_t)s->np + 1) * sizeof(*s->live_next));
+    s->live_prev = malloc(((size_t)s->np + 1) * sizeof(*s->live_prev));
+    s->rt_start = malloc(((size_t)s->np + 1) * sizeof(*s->rt_start));
+    if (!s->live_next || !s->live_prev || !s->rt_start)
+        return FL_ENOMEM;
+    for (uint32_t q = 0; q < s->np; q++) {
+        s->rt_start[q] = s->p->gops[s->p->ops[s->chain[s->chain_start[q]]].global].call;
+        all[q] = (by_ret){s->rt_start[q], q};
+    }
+    qsort(all, s->np, sizeof(*all), cmp_by_ret);
+    uint32_t prev = s->np;
+    for (uint32_t i = 0; i < s->np; i++) {
+        s->live_next[prev] = all[i].op;
+        s->live_prev[all[i].op] = prev;
+        prev = all[i].op;
+    }
+    s->live_next[prev] = s->np;
+    s->live_prev[s->np] = prev;
+    return 0;
+}
+
+/* Real time: the ok ops in completion order. */
+static int rt_init(seq *s)
+{
+    lin_part *p = s->p;
+    size_t n = (size_t)p->n + 1;
+    by_ret *all = malloc(n * sizeof(*all));
+    s->rt_order = malloc(n * sizeof(*s->rt_order));
+    s->rt_ret = malloc(n * sizeof(*s->rt_ret));
+    s->rt_call = malloc(n * sizeof(*s->rt_call));
+    s->base = calloc(n, sizeof(*s->base));
+    s->ahead = malloc(n * sizeof(*s->ahead));
+    s->ahead_at = malloc(n * sizeof(*s->ahead_at));
+    if (!all || !s->rt_order || !s->rt_ret || !s->rt_call || !s->base || !s->ahead ||
+        !s->ahead_at || live_init(s, all)) {
+        free(all);
+        return FL_ENOMEM;
+    }
+    for (size_t q = 0; q < n; q++)
+        s->ahead_at[q] = UINT32_MAX;
+    for (uint32_t i = 0; i < p->n; i++) {
+        s->rt_call[i] = p->gops[p->ops[i].global].call;
+        if (!p->ops[i].info)
+            all[s->rt_n++] = (by_ret){p->gops[p->ops[i].global].ret, i};
+    }
+    qsort(all, s->rt_n, sizeof(*all), cmp_by_ret);
+    for (uint32_t i = 0; i < s->rt_n; i++) {
+        s->rt_order[i] = all[i].op;
+        s->rt_ret[i] = all[i].ret;
+    }
+    free(all);
+    s->realtime = true;
+    return 0;
+}
+
 static void seq_free(seq *s)
 {
+    free(s->rt_order);
+    free(s->rt_ret);
+    free(s->rt_call);
+    free(s->base);
+    free(s->ahead);
+    free(s->ahead_at);
+    free(s->live_next);
+    free(s->live_prev);
+    free(s->rt_start);
     free(s->chain_start);
     free(s->chain);
     free(s->pos);
@@ -250,13 +353,16 @@ static bool info_taken(const seq *s, uint32_t op)
     return s->info_lin[i / 32] >> (i % 32) & 1;
 }
 
-/* Whether op may be taken now as far as the processes' order goes. */
+static bool in_time(const seq *s, uint32_t op);
+
+/* Whether op may be taken now as far as the processes' order (and real time) goes. */
 static bool available(const seq *s, uint32_t op)
 {
     uint32_t q = s->proc_of[op];
     if (s->p->ops[op].info)
-        return !info_taken(s, op) && (q == UINT32_MAX || s->pos[q] >= s->rank[op]);
-    return s->pos[q] == s->rank[op];
+        return !info_taken(s, op) && (q == UINT32_MAX || s->pos[q] >= s->rank[op]) &&
+               in_time(s, op);
+    return s->pos[q] == s->rank[op] && in_time(s, op);
 }
 
 /* Counts of what is still to come (lin_part.okobs, writers, observers): op leaves (-1) or
@@ -283,24 +389,102 @@ static void account(lin_part *p, const lin_op *o, int delta)
     }
 }
 
+static bool ok_taken(const seq *s, uint32_t op)
+{
+    return s->pos[s->proc_of[op]] > s->rank[op];
+}
+
+/* Process q is in ahead[] iff it took more than its base (realtime). */
+static void ahead_update(seq *s, uint32_t q)
+{
+    bool in = s->pos[q] > s->base[q];
+    if (in && s->ahead_at[q] == UINT32_MAX) {
+        s->ahead_at[q] = s->n_ahead;
+        s->ahead[s->n_ahead++] = q;
+    } else if (!in && s->ahead_at[q] != UINT32_MAX) {
+        uint32_t last = s->ahead[--s->n_ahead];
+        s->ahead[s->ahead_at[q]] = last;
+        s->ahead_at[last] = s->ahead_at[q];
+        s->ahead_at[q] = UINT32_MAX;
+    }
+}
+
 static void take(seq *s, uint32_t op)
 {
     const lin_op *o = &s->p->ops[op];
     account(s->p, o, -1);
-    if (o->info)
+    if (o->info) {
         s->info_lin[o->info_idx / 32] |= 1u << (o->info_idx % 32);
-    else
-        s->pos[s->proc_of[op]]++;
+        return;
+    }
+    uint32_t q = s->proc_of[op];
+    s->pos[q]++;
+    if (!s->realtime)
+        return;
+    if (s->chain_start[q] + s->pos[q] == s->chain_start[q + 1]) { /* q is done */
+        s->live_next[s->live_prev[q]] = s->live_next[q];
+        s->live_prev[s->live_next[q]] = s->live_prev[q];
+    }
+    ahead_update(s, q);
+    while (s->rt_at < s->rt_n && ok_taken(s, s->rt_order[s->rt_at])) {
+        uint32_t r = s->proc_of[s->rt_order[s->rt_at++]];
+        s->base[r]++;
+        ahead_update(s, r);
+    }
+}
+
+/* Moves the real-time frontier back to to (before untaking the op that moved it). */
+static void rt_back(seq *s, uint32_t to)
+{
+    while (s->rt_at > to) {
+        uint32_t q = s->proc_of[s->rt_order[--s->rt_at]];
+        s->base[q]--;
+        ahead_update(s, q);
+    }
+}
+
+/* Real time: no ok op not taken completed before op was invoked. */
+static bool in_time(const seq *s, uint32_t op)
+{
+    return !s->realtime || s->rt_at == s->rt_n || s->rt_call[op] < s->rt_ret[s->rt_at];
 }
 
 static void untake(seq *s, uint32_t op)
 {
     const lin_op *o = &s->p->ops[op];
     account(s->p, o, +1);
-    if (o->info)
+    if (o->info) {
         s->info_lin[o->info_idx / 32] &= ~(1u << (o->info_idx % 32));
-    else
-        s->pos[s->proc_of[op]]--;
+        return;
+    }
+    uint32_t q = s->proc_of[op];
+    if (s->realtime && s->chain_start[q] + s->pos[q] == s->chain_start[q + 1]) {
+        s->live_next[s->live_prev[q]] = q; /* back where take unlinked it */
+        s->live_prev[s->live_next[q]] = q;
+    }
+    s->pos[q]--;
+    if (s->realtime)
+        ahead_update(s, q);
+}
+
+/* The processes worth looking at: all of them, or with real time the live ones invoked
+ * before the first ok op not taken completed (the others cannot go now: in_time).
+ * UINT32_MAX at the end. */
+static uint32_t proc_next(const seq *s, uint32_t q)
+{
+    if (!s->realtime)
+        return q + 1 < s->np ? q + 1 : UINT32_MAX;
+    q = s->live_next[q];
+    if (q == s->np || (s->rt_at < s->rt_n && s->rt_start[q] >= s->rt_ret[s->rt_at]))
+        return UINT32_MAX;
+    return q;
+}
+
+static uint32_t proc_first(const seq *s)
+{
+    if (!s->realtime)
+        return s->np ? 0 : UINT32_MAX;
+    return proc_next(s, s->np);
 }
 
 static uint32_t head(const seq *s, uint32_t q)
@@ -348,8 +532,10 @@ static bool dead(const seq *s, uint32_t *why)
         return true;
     if (!p->prune && !p->lenrule)
         return false;
-    for (uint32_t q = 0; q < s->np; q++) {
+    for (uint32_t q = proc_first(s); q != UINT32_MAX; q = proc_next(s, q)) {
         uint32_t end = s->chain_start[q + 1], at = s->chain_start[q] + s->pos[q];
+        if (s->realtime && (at == end || !in_time(s, s->chain[at])))
+            continue; /* real time: only the processes that may go now (fewer is sound) */
         for (uint32_t i = 0; at + i < end && i < AHEAD_MAX; i++) {
             uint32_t op = s->chain[at + i];
             if (hopeless(s, op))
@@ -383,12 +569,12 @@ static int step(seq *s, uint32_t op, uint32_t *next)
 /* An identity op among the next ops of the processes (rule 1), or UINT32_MAX. */
 static uint32_t identity(seq *s)
 {
-    for (uint32_t q = 0; q < s->np; q++) {
+    for (uint32_t q = proc_first(s); q != UINT32_MAX; q = proc_next(s, q)) {
         uint32_t op = head(s, q), next;
         if (op == UINT32_MAX)
             continue;
         const lin_op *o = &s->p->ops[op];
-        if (o->f != LIN_READ && (o->f != LIN_CAS || o->a != o->b))
+        if ((o->f != LIN_READ && (o->f != LIN_CAS || o->a != o->b)) || !in_time(s, op))
             continue;
         if (fl__lin_step(&s->p->vals, o, s->st[o->k], &next) == 1 && next == s->st[o->k])
             return op;
@@ -402,8 +588,26 @@ static uint32_t make_key(seq *s)
     uint32_t n = 0;
     for (uint32_t k = 0; k < s->p->nkeys; k++)
         s->key[n++] = s->st[k];
-    for (uint32_t q = 0; q < s->np; q++)
-        s->key[n++] = s->pos[q];
+    if (s->realtime) { /* rt_at, then the processes ahead of their base, in order */
+        s->key[n++] = s->rt_at;
+        s->key[n++] = s->n_ahead;
+        uint32_t *a = s->ahead;
+        for (uint32_t i = 1; i < s->n_ahead; i++) /* few: insertion sort */
+            for (uint32_t j = i; j > 0 && a[j - 1] > a[j]; j--) {
+                uint32_t t = a[j];
+                a[j] = a[j - 1];
+                a[j - 1] = t;
+                s->ahead_at[a[j]] = j;
+                s->ahead_at[a[j - 1]] = j - 1;
+            }
+        for (uint32_t i = 0; i < s->n_ahead; i++) {
+            s->key[n++] = a[i];
+            s->key[n++] = s->pos[a[i]] - s->base[a[i]];
+        }
+    } else {
+        for (uint32_t q = 0; q < s->np; q++)
+            s->key[n++] = s->pos[q];
+    }
     for (uint32_t w = 0; w < s->info_words; w++)
         s->key[n++] = s->info_lin[w];
     return n;
@@ -425,8 +629,8 @@ static int cmp_u64(const void *a, const void *b)
 static uint32_t candidates(seq *s)
 {
     uint32_t m = 0;
-    for (uint32_t q = 0; q < s->np; q++)
-        if (head(s, q) != UINT32_MAX)
+    for (uint32_t q = proc_first(s); q != UINT32_MAX; q = proc_next(s, q))
+        if (head(s, q) != UINT32_MAX && in_time(s, head(s, q)))
             s->sorted[m++] = (uint64_t)s->when[head(s, q)] << 32 | head(s, q);
     for (uint32_t i = 0; i < s->p->n_info; i++)
         if (available(s, s->info_ops[i]))
@@ -458,9 +662,10 @@ static void save_best(seq *s, uint32_t taken, uint32_t why)
         s->best[s->best_len++] = taken;
     s->blocked = why;
     s->tried_len = 0;
-    for (uint32_t q = 0; q < s->np && s->tried_len < TRIED_MAX; q++) {
+    for (uint32_t q = proc_first(s); q != UINT32_MAX && s->tried_len < TRIED_MAX;
+         q = proc_next(s, q)) {
         uint32_t op = head(s, q), next;
-        if (op == UINT32_MAX)
+        if (op == UINT32_MAX || !in_time(s, op))
             continue;
         s->tried[s->tried_len++] = op;
         const lin_op *o = &s->p->ops[op];
@@ -484,6 +689,7 @@ static int try_op(seq *s, uint32_t op, bool forced)
     int ok = step(s, op, &next);
     if (ok <= 0)
         return ok;
+    uint32_t rt_was = s->rt_at;
     take(s, op);
     uint32_t k = s->p->ops[op].k, was = s->st[k];
     s->st[k] = next;
@@ -498,10 +704,11 @@ static int try_op(seq *s, uint32_t op, bool forced)
     }
     if (rc != 1) {
         s->st[k] = was;
+        rt_back(s, rt_was); /* the reverse of take: the frontier first */
         untake(s, op);
         return rc;
     }
-    s->stack[s->depth++] = (seq_frame){op, was, forced};
+    s->stack[s->depth++] = (seq_frame){op, was, rt_was, forced};
     return 1;
 }
 
@@ -510,6 +717,7 @@ static seq_frame pop(seq *s)
 {
     seq_frame f = s->stack[--s->depth];
     s->st[s->p->ops[f.op].k] = f.state;
+    rt_back(s, f.rt_at);
     untake(s, f.op);
     return f;
 }
@@ -539,6 +747,10 @@ static int run(seq *s, lin_outcome *out)
     while (remaining) {
         if (++s->steps % CHECK_EVERY == 0 && fl__lin_give_up(s->p, s->sh, &out->unknown))
             return FL_LIN_UNKNOWN;
+        if (s->step_max && s->steps > s->step_max) {
+            out->unknown = LIN_WHY_BUDGET;
+            return FL_LIN_UNKNOWN;
+        }
         int rc = 0;
         uint32_t id = after == UINT32_MAX ? identity(s) : UINT32_MAX;
         if (id != UINT32_MAX)
@@ -574,11 +786,15 @@ static int fill_cex(seq *s, fl_lincheck_cex *cex)
     return fl__lin_cex_fill(s->p, &b, cex);
 }
 
-int fl__lin_seq_search(lin_part *p, lin_shared *sh, lin_outcome *out)
+int fl__lin_seq_search(lin_part *p, lin_shared *sh, bool realtime, uint64_t step_max,
+                       lin_outcome *out)
 {
     memset(out, 0, sizeof(*out));
     seq s;
     int rc = seq_init(&s, p, sh);
+    s.step_max = step_max;
+    if (!rc && realtime)
+        rc = rt_init(&s);
     if (!rc)
         rc = run(&s, out);
     if (rc == FL_ETOOBIG || rc == FL_ENOMEM) {

@@ -8,6 +8,12 @@
  * decided may vary. */
 #include "lin_internal.h"
 
+/* steps of the bounded search with real time before a pipelined history's sequential one */
+#define WHOLE_RT_STEPS(n) (100000u + 64u * (uint64_t)(n))
+/* a pipelined history is searched as a whole with real time up to this many keys: a memo
+ * entry holds every key's state (1000 keys: gigabytes in seconds) */
+#define WHOLE_KEYS_MAX 16
+
 #include "faultline/assert.h"
 #include "faultline/error.h"
 
@@ -159,7 +165,10 @@ static void take_part(fl_lincheck_result *r, lin_pool *w, uint32_t p)
     rp->prefix = o->verdict == FL_LIN_OK ? rp->ops : o->prefix;
     r->stats.states += o->states;
     r->stopped |= o->verdict == FL_LIN_UNKNOWN && o->unknown == FL_LIN_WHY_STOPPED;
-    r->per_key |= r->consistency == FL_CONS_SEQUENTIAL && o->verdict == FL_LIN_OK && !o->lin_ok;
+    /* a key that is linearizable proves nothing about the whole either when program order is
+     * checked only key by key (a pipelined history; lincheck.h) */
+    r->per_key |= r->consistency == FL_CONS_SEQUENTIAL && o->verdict == FL_LIN_OK &&
+                  (!o->lin_ok || w->h->pipelined);
 }
 
 /* The verdict over all keys, and the counterexample: the first violating key by first
@@ -189,12 +198,12 @@ static void aggregate(fl_lincheck_result *r, lin_pool *w)
     r->per_key = r->per_key && r->verdict == FL_LIN_OK && w->pl->count > 1;
 }
 
-/* Every key sequentially consistent, some not linearizable: the whole history decides. */
-static void whole(fl_lincheck_result *r, lin_pool *w)
+/* The whole history searched at once (lin_seq.c), its verdict the result's. */
+static void search_whole(fl_lincheck_result *r, lin_pool *w, bool realtime, uint64_t step_max)
 {
     lin_outcome out;
     memset(&out, 0, sizeof(out));
-    fl__lin_pool_whole(w, &out);
+    fl__lin_pool_whole(w, realtime, step_max, &out);
     r->verdict = out.verdict;
     r->stats.states += out.states;
     if (out.verdict == FL_LIN_VIOLATION) {
@@ -203,6 +212,36 @@ static void whole(fl_lincheck_result *r, lin_pool *w)
     } else {
         fl__lin_cex_free(&out.cex);
     }
+}
+
+/* Every key sequentially consistent, some not linearizable, or a pipelined history (whose
+ * linearizable keys prove nothing about the whole): the whole history decides. A pipelined
+ * one is first searched with real time too, for a bounded number of steps: linearizable with
+ * program order proves it sequentially consistent, and is what a correct store gives, found
+ * fast (real time leaves little choice). */
+static void whole(fl_lincheck_result *r, lin_pool *w)
+{
+    if (w->h->pipelined && w->pl->count <= WHOLE_KEYS_MAX) {
+        search_whole(r, w, true, WHOLE_RT_STEPS(w->pl->n));
+        if (r->verdict == FL_LIN_OK)
+            return;
+        fl__lin_cex_free(&r->cex);
+        r->has_cex = false;
+    }
+    search_whole(r, w, false, 0);
+}
+
+/* A pipelined history of several keys, every key linearizable with program order: program
+ * order across keys is checked over the whole history, with real time (lincheck.h), up to
+ * WHOLE_KEYS_MAX keys; beyond, the verdict stays the keys' (r->po_keys_only). */
+static void whole_linearizable(fl_lincheck_result *r, lin_pool *w)
+{
+    if (w->pl->count > WHOLE_KEYS_MAX) {
+        r->po_keys_only = true;
+        return;
+    }
+    r->whole_po = true;
+    search_whole(r, w, true, 0);
 }
 
 static int check_ops(const fl_history *h, const fl_lincheck_opts *o, fl_lincheck_result *r,
@@ -251,6 +290,9 @@ int fl_lincheck_run(const fl_history *h, const fl_lincheck_opts *o, fl_lincheck_
         aggregate(r, &w);
     if (!rc && r->per_key)
         whole(r, &w);
+    else if (!rc && h->pipelined && pl.count > 1 && r->verdict == FL_LIN_OK &&
+             o->consistency == FL_CONS_LINEARIZABLE)
+        whole_linearizable(r, &w);
     r->stats.memo_bytes = atomic_load(&w.sh.mem_peak);
 out:
     free(w.outs);

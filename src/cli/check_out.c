@@ -13,21 +13,28 @@ void check_print_model(FILE *out, const check_show *s)
                 fl_model_name(s->model));
 }
 
-static void print_op(FILE *out, const fl_history *h, const fl_lincheck_result *r, uint32_t i)
-{
-    fl_buf b;
-    fl_buf_init(&b);
-    fl_lincheck_format_op(h, &r->ops[i], &b);
-    fprintf(out, "    %.*s\n", (int)b.len, (const char *)b.data);
-    fl_buf_free(&b);
-}
-
 static void print_key(FILE *out, const fl_history *h, uint32_t key)
 {
     if (key == FL_KEY_NONE)
         fprintf(out, "(no key)");
     else
         fprintf(out, "\"%s\"", fl_history_str(h, key, NULL));
+}
+
+/* One op; with key (a counterexample over the whole history), its key first. */
+static void print_op(FILE *out, const fl_history *h, const fl_lincheck_result *r, uint32_t i,
+                     bool key)
+{
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_lincheck_format_op(h, &r->ops[i], &b);
+    fprintf(out, "    ");
+    if (key) {
+        print_key(out, h, r->ops[i].key);
+        fprintf(out, ": ");
+    }
+    fprintf(out, "%.*s\n", (int)b.len, (const char *)b.data);
+    fl_buf_free(&b);
 }
 
 static bool seq(const fl_lincheck_result *r)
@@ -64,12 +71,16 @@ static void print_cex(FILE *out, const fl_history *h, const fl_lincheck_result *
 {
     const fl_lincheck_cex *c = &r->cex;
     size_t of = 0;
+    bool whole = r->per_key || r->whole_po;
     for (size_t i = 0; i < r->part_count; i++)
-        of += r->per_key || r->parts[i].key == c->key ? r->parts[i].ops : 0;
-    if (r->per_key) {
+        of += whole || r->parts[i].key == c->key ? r->parts[i].ops : 0;
+    if (whole) {
         fprintf(out,
-                "the whole history (every key at once): the longest sequential order "
-                "(each process's ops in their order) has %zu of its %zu ops",
+                r->whole_po ? "the whole history (every key at once): the longest order "
+                              "keeping real time and each process's order has %zu of its %zu "
+                              "ops"
+                            : "the whole history (every key at once): the longest sequential "
+                              "order (each process's ops in their order) has %zu of its %zu ops",
                 c->prefix_len, of);
     } else {
         fprintf(out, "key ");
@@ -83,9 +94,9 @@ static void print_cex(FILE *out, const fl_history *h, const fl_lincheck_result *
     size_t from = c->prefix_len > 8 ? c->prefix_len - 8 : 0;
     fprintf(out, from ? "; the last %zu:\n" : ":\n", c->prefix_len - from);
     for (size_t i = from; i < c->prefix_len; i++)
-        print_op(out, h, r, c->prefix[i]);
+        print_op(out, h, r, c->prefix[i], whole);
     fprintf(out, "  model state after it");
-    if (r->per_key) {
+    if (whole) {
         fprintf(out, ", key ");
         print_key(out, h, c->key);
     }
@@ -93,7 +104,7 @@ static void print_cex(FILE *out, const fl_history *h, const fl_lincheck_result *
     if (c->blocked != UINT32_MAX) {
         fprintf(out, "  this op %s, but cannot take effect in any order from there:\n",
                 seq(r) ? "is among the next of its process" : "completed");
-        print_op(out, h, r, c->blocked);
+        print_op(out, h, r, c->blocked, whole);
     }
     fprintf(out,
             seq(r) ? "  the next op of each process (%zu), each refused by the model or "
@@ -102,7 +113,7 @@ static void print_cex(FILE *out, const fl_history *h, const fl_lincheck_result *
                      "or leading to a dead end:\n",
             c->tried_len);
     for (size_t i = 0; i < c->tried_len; i++)
-        print_op(out, h, r, c->tried[i]);
+        print_op(out, h, r, c->tried[i], whole);
 }
 
 static void print_violating(FILE *out, const fl_history *h, const fl_lincheck_result *r)
@@ -154,16 +165,28 @@ static void print_undecided(FILE *out, const fl_history *h, const fl_lincheck_re
 }
 
 /* Sequential consistency is not local: say when the whole history had to be searched. */
+static const char *whole_verdict(const fl_lincheck_result *r)
+{
+    return r->verdict == FL_LIN_OK        ? "it is too"
+           : r->verdict == FL_LIN_UNKNOWN ? "undecided (timeout or memory limit)"
+                                          : "it is not";
+}
+
 static void print_whole(FILE *out, const fl_lincheck_result *r)
 {
-    if (!r->per_key)
-        return;
-    fprintf(out,
-            "every key alone is sequentially consistent; the whole history was searched "
-            "as one (sequential consistency is not local): %s\n",
-            r->verdict == FL_LIN_OK        ? "it is too"
-            : r->verdict == FL_LIN_UNKNOWN ? "undecided (timeout or memory limit)"
-                                           : "it is not");
+    if (r->po_keys_only)
+        fprintf(out, "pipelined: program order was checked key by key only (over 16 keys, the "
+                     "whole history is not searched as one)\n");
+    if (r->whole_po)
+        fprintf(out,
+                "every key alone is linearizable with program order; the whole history was "
+                "searched as one (program order across keys is not local): %s\n",
+                whole_verdict(r));
+    if (r->per_key)
+        fprintf(out,
+                "every key alone is sequentially consistent; the whole history was searched "
+                "as one (sequential consistency is not local): %s\n",
+                whole_verdict(r));
 }
 
 void check_print_result(FILE *out, const check_show *s, const fl_history *h,
@@ -176,7 +199,7 @@ void check_print_result(FILE *out, const check_show *s, const fl_history *h,
                 seq(r) ? "sequentially consistent" : "linearizable");
     print_whole(out, r);
     if (r->has_cex) {
-        if (!r->per_key)
+        if (!r->per_key && !r->whole_po)
             print_violating(out, h, r);
         print_cex(out, h, r);
     }

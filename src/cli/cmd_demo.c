@@ -184,7 +184,9 @@ int fl_cmd_demo(int argc, char **argv)
                o.out_dir, o.out_dir);
     printf("\nTry: faultline sim --nodes 5 --seed 7 --duration 30s --nemesis mix --out out/\n"
            "     faultline sim --seeds 1..200 --nemesis mix --duration 10s   (a campaign)\n"
-           "     faultline sim --nemesis pause --mutant no-step-down   (a planted bug, caught)\n");
+           "     faultline sim --nemesis pause --mutant no-step-down   (a planted bug, caught)\n"
+           "     faultline sim --pipeline 8 --nemesis mix   (clients pipelining, program order "
+           "checked)\n");
     fl_run_result_free(&r);
     int violation = oc.violation;
     sim_outcome_free(&oc);

@@ -1,5 +1,5 @@
-/* cmd_mutants.c: `faultline mutants`: every planted bug of the catalogue (Raft's and Paxos's),
- * each hunted by
+/* cmd_mutants.c: `faultline mutants`: every planted bug of the catalogue (Raft's, Paxos's,
+ * the kv side's), each hunted by
  * a campaign of simulated runs until a check catches it; a table (and JSON) of how fast and
  * by which check, with the command that reproduces each detection. Exit 0 only if every
  * mutant was caught and every control (the same seeds, no mutant) was clean. */

@@ -27,9 +27,12 @@ typedef struct mutant_kind {
     const char *name;
     uint32_t bit;
     char args[96];
+    bool kv_side; /* a bug of the kv side (program order, the replicas' kv: fl_run_mutant_list),
+                     not of the protocol: run on Raft, its tuned hunt only */
 } mutant_kind;
 
-/* The whole catalogue, in order: Raft's, then Paxos's. */
+/* The whole catalogue, in order: Raft's, then Paxos's, the Paxos setting, then the kv
+ * side's. */
 size_t mutants_catalogue(const mutant_kind **out);
 /* The catalogue's bug named name, or NULL. */
 const mutant_kind *mutants_find(const char *name);

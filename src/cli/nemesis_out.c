@@ -76,7 +76,7 @@ static void print_summary(const fl_nem_config *c, const fl_nem_result *r, const 
 {
     printf("run      %u %s nodes (%s), %.1f s, %s workload, %u clients%s, seed %llu\n", c->nodes,
            target_name(c), c->net == FL_NEM_NET_NETNS ? "netns" : "proxy",
-           (double)c->duration_ns / 1e9, c->workload == FL_RUN_KV ? "kv" : "register", c->clients,
+           (double)c->duration_ns / 1e9, fl_run_workload_name(c->workload), c->clients,
            c->rate > 0 ? " (open loop)" : "", (unsigned long long)c->seed);
     printf("ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
            (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
@@ -133,7 +133,7 @@ static void write_config(fl_json *j, const fl_nem_config *c, const nem_out_opts 
     fl_json_kv_uint(j, "nodes", c->nodes);
     fl_json_kv_uint(j, "seed", c->seed);
     fl_json_kv_uint(j, "duration_ns", c->duration_ns);
-    fl_json_kv_str(j, "workload", c->workload == FL_RUN_KV ? "kv" : "register");
+    fl_json_kv_str(j, "workload", fl_run_workload_name(c->workload));
     fl_json_kv_uint(j, "clients", c->rate > 0 ? 0 : c->clients);
     fl_json_kv_double(j, "rate", c->rate);
     fl_json_kv_uint(j, "keys", c->keys);

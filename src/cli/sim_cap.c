@@ -37,7 +37,7 @@ static fl_verdict sequential(const sim_opts *o, const fl_run_config *c, const fl
 {
     fl_lincheck_opts lo;
     fl_lincheck_opts_init(&lo);
-    lo.model = c->workload == FL_RUN_KV ? FL_MODEL_KV : FL_MODEL_CAS_REGISTER;
+    lo.model = c->workload == FL_RUN_REGISTER ? FL_MODEL_CAS_REGISTER : FL_MODEL_KV;
     lo.consistency = FL_CONS_SEQUENTIAL;
     lo.timeout_ns = o->check_timeout_ns;
     lo.memory_max_bytes = 1ull << 30;

@@ -119,7 +119,7 @@ void cap_print(FILE *f, const fl_run_config *c, const cap_row *rows, size_t n)
             "CAP      %u nodes, seed %llu, %.1f s, %s workload, %u clients each beside its home "
             "node\n",
             c->nodes, (unsigned long long)c->seed, (double)c->duration_ns / 1e9,
-            c->workload == FL_RUN_KV ? "kv" : "register", c->clients);
+            fl_run_workload_name(c->workload), c->clients);
     int others = __builtin_popcount(r->minority) - 1;
     char who[48] = "the leader alone";
     if (others > 0)

@@ -24,7 +24,7 @@ static void check_history(const sim_opts *o, const fl_run_config *c, const fl_ru
 {
     fl_lincheck_opts lo;
     fl_lincheck_opts_init(&lo);
-    lo.model = c->workload == FL_RUN_KV ? FL_MODEL_KV : FL_MODEL_CAS_REGISTER;
+    lo.model = c->workload == FL_RUN_REGISTER ? FL_MODEL_CAS_REGISTER : FL_MODEL_KV;
     lo.timeout_ns = o->check_timeout_ns;
     lo.memory_max_bytes = 1ull << 30;
     lo.threads = o->campaign ? 1 : 0; /* a campaign already uses every core */
@@ -177,7 +177,7 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     heal_text(r, heal, sizeof(heal));
     fprintf(f, "run      seed %llu, %s, %u nodes, %.1f s virtual, %s workload, %s\n",
             (unsigned long long)c->seed, fl_cons_protocol_name(c->protocol), c->nodes,
-            (double)c->duration_ns / 1e9, c->workload == FL_RUN_KV ? "kv" : "register", nem);
+            (double)c->duration_ns / 1e9, fl_run_workload_name(c->workload), nem);
     fprintf(f, "ops      %llu invoked: %llu ok, %llu fail, %llu info   %.0f ok/s\n",
             (unsigned long long)r->ops_invoked, (unsigned long long)r->ops_ok,
             (unsigned long long)r->ops_fail, (unsigned long long)r->ops_info, oc->ok_per_s);
@@ -200,6 +200,14 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     fprintf(f, "checks   invariants after %llu events: %s; linearizability: %s (%.2f s)\n",
             (unsigned long long)r->sim.events, oc->safe ? "held" : "VIOLATED", lin_text(oc),
             (double)oc->lin_ns / 1e9);
+    fprintf(f,
+            "kv       replicas: %llu digests compared at equal indexes, %llu invariant checks, "
+            "%llu snapshots restored and compared",
+            (unsigned long long)r->kv_digests_compared, (unsigned long long)r->kv_invariant_checks,
+            (unsigned long long)r->kv_snapshots_checked);
+    if (c->workload == FL_RUN_REDIS)
+        fprintf(f, "; %llu Redis-shaped commands", (unsigned long long)r->side_ops);
+    fprintf(f, "\n");
     if (oc->has_obs) {
         fprintf(f, "\n");
         fl_observe_print_summary(&oc->obs, f);
@@ -214,7 +222,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "nodes", c->nodes);
     fl_json_kv_uint(j, "seed", c->seed);
     fl_json_kv_uint(j, "duration_ns", c->duration_ns);
-    fl_json_kv_str(j, "workload", c->workload == FL_RUN_KV ? "kv" : "register");
+    fl_json_kv_str(j, "workload", fl_run_workload_name(c->workload));
     fl_json_kv_str(j, "read_mode", fl_run_read_mode_name(c->read_mode));
     fl_json_kv_str(j, "read_at", fl_run_read_at_name(c->read_at));
     fl_json_kv_uint(j, "lease_drift_ppm", c->lease_drift_ppm);
@@ -228,6 +236,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
         fl_json_kv_bool(j, "backoff", !c->no_backoff);
     }
     fl_json_kv_uint(j, "clients", c->rate > 0 ? 0 : c->clients);
+    fl_json_kv_uint(j, "pipeline", c->pipeline);
     fl_json_kv_double(j, "rate", c->rate);
     fl_json_kv_str(j, "nemesis", fl_nemesis_name(c->nemesis));
     fl_json_kv_uint(j, "nemesis_interval_ns", c->nemesis_interval_ns);
@@ -263,6 +272,11 @@ static void write_config(fl_json *j, const fl_run_config *c)
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
             fl_json_str(j, fl_cons_mutant_name(c->protocol, bit));
+    const char *const *names;
+    size_t n = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < n; i++)
+        if (fl_run_mutant_has(c, names[i]))
+            fl_json_str(j, names[i]);
     fl_json_arr_end(j);
     fl_json_obj_end(j);
 }
@@ -304,6 +318,10 @@ static void write_counts(fl_json *j, const fl_run_result *r, const sim_outcome *
     fl_json_kv_uint(j, "follower_reads", r->follower_reads);
     fl_json_kv_uint(j, "learner_reads", r->learner_reads);
     fl_json_kv_uint(j, "arrivals_dropped", r->arrivals_dropped);
+    fl_json_kv_uint(j, "side_ops", r->side_ops);
+    fl_json_kv_uint(j, "kv_digests_compared", r->kv_digests_compared);
+    fl_json_kv_uint(j, "kv_invariant_checks", r->kv_invariant_checks);
+    fl_json_kv_uint(j, "kv_snapshots_checked", r->kv_snapshots_checked);
     fl_json_kv_double(j, "ok_per_s", oc->ok_per_s);
     fl_json_kv_uint(j, "elections", r->elections);
     fl_json_kv_uint(j, "leader_changes", oc->leader_changes);

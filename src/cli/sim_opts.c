@@ -35,8 +35,10 @@ void sim_opts_usage(FILE *out)
         "  --seed S                 the seed (1)\n"
         "  --duration D             virtual time with clients and faults, e.g. 30s, 500ms, 2m "
         "(10s)\n"
-        "  --workload W             register (few keys: read, write, cas) or kv (many keys:\n"
-        "                           get, put, append) (register)\n"
+        "  --workload W             register (few keys: read, write, cas), kv (many keys:\n"
+        "                           get, put, append) or redis (kv, and one op in four a\n"
+        "                           Redis-shaped command: expiry, MULTI, lists, sets, hashes,\n"
+        "                           sorted sets, judged by the replicas' checks) (register)\n"
         "  --read-mode M            GET by index (ReadIndex), lease, log, or local (the node\n"
         "                           asked answers from its own state: not linearizable) (index)\n"
         "  --read-at W              send GETs to the leader, to any node (followers and\n"
@@ -44,6 +46,10 @@ void sim_opts_usage(FILE *out)
         "                           to a node of its own, which serves it once it has applied\n"
         "                           all the client saw (leader)\n"
         "  --clients N              closed loop: concurrent clients (10)\n"
+        "  --pipeline N             commands each client keeps in flight on its connection\n"
+        "                           (1..64): answered in order, taking effect in order at\n"
+        "                           the node (the server's rules), checked with program\n"
+        "                           order; 1 = one at a time, to the leader (1)\n"
         "  --rate R                 open loop: Poisson arrivals, ops per second (off)\n"
         "  --op-timeout D           one attempt of an operation (500ms)\n"
         "  --op-deadline D          an operation, retries included; then its outcome is info (3s)\n"
@@ -98,6 +104,11 @@ void sim_opts_usage(FILE *out)
     n = fl_cons_mutant_list(FL_CONS_PAXOS, &bits);
     for (size_t i = 0; i < n; i++)
         fprintf(out, "%s%s", i ? ", " : "", fl_cons_mutant_name(FL_CONS_PAXOS, bits[i]));
+    fprintf(out, "; the kv side (either protocol): ");
+    const char *const *names;
+    n = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%s", i ? ", " : "", names[i]);
     fprintf(out,
             "\ncampaigns:\n"
             "  --seeds A..B             run every seed from A to B on all cores, then summarize\n"
@@ -264,15 +275,10 @@ static int parse_named(parser *p, sim_opts *o)
         return fl_cons_protocol_parse(v, &o->run.protocol)
                    ? 0
                    : bad(p, v, "expected raft or paxos (or swim, a mode of its own)");
-    if (!strcmp(opt, "--workload")) {
-        if (!strcmp(v, "register"))
-            o->run.workload = FL_RUN_REGISTER;
-        else if (!strcmp(v, "kv"))
-            o->run.workload = FL_RUN_KV;
-        else
-            return bad(p, v, "expected register or kv");
-        return 0;
-    }
+    if (!strcmp(opt, "--workload"))
+        return fl_run_workload_parse(v, &o->run.workload)
+                   ? 0
+                   : bad(p, v, "expected register, kv or redis");
     if (!strcmp(opt, "--read-mode"))
         return fl_run_read_mode_parse(v, &o->run.read_mode)
                    ? 0
@@ -387,6 +393,9 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--clients")) {
         rc = get_u64(p, 1, 10000, &u);
         c->clients = (uint32_t)u;
+    } else if (!strcmp(a, "--pipeline")) {
+        rc = get_u64(p, 1, FL_RUN_PIPELINE_MAX, &u);
+        c->pipeline = (uint32_t)u;
     } else if (!strcmp(a, "--jobs")) {
         rc = get_u64(p, 1, 256, &u);
         o->jobs = (uint32_t)u;
@@ -476,6 +485,8 @@ static int resolve_mutants(const sim_opts *o, fl_run_config *c)
     fl_cons_protocol other = c->protocol == FL_CONS_RAFT ? FL_CONS_PAXOS : FL_CONS_RAFT;
     for (uint32_t i = 0; i < o->n_mutant_names; i++) {
         uint32_t bit = fl_cons_mutant_parse(c->protocol, o->mutant_names[i]);
+        if (!bit && fl_run_mutant_set(c, o->mutant_names[i]))
+            continue; /* the kv side's (program order, the replicas' kv): any protocol */
         if (!bit) {
             bool theirs = fl_cons_mutant_parse(other, o->mutant_names[i]) != 0;
             return fl_cli_bad(
@@ -654,10 +665,10 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
     fl_run_config_default(&d);
     char a[32], b[32];
     dur(a, sizeof(a), c->duration_ns);
-    int n = snprintf(
-        out, out_size, "faultline sim%s --seed %llu --nodes %u --duration %s --workload %s",
-        c->protocol == FL_CONS_PAXOS ? " --protocol paxos" : "", (unsigned long long)c->seed,
-        c->nodes, a, c->workload == FL_RUN_KV ? "kv" : "register");
+    int n = snprintf(out, out_size,
+                     "faultline sim%s --seed %llu --nodes %u --duration %s --workload %s",
+                     c->protocol == FL_CONS_PAXOS ? " --protocol paxos" : "",
+                     (unsigned long long)c->seed, c->nodes, a, fl_run_workload_name(c->workload));
     size_t used = n > 0 ? (size_t)n : 0;
 #define MORE(...)                                                                                  \
     do {                                                                                           \
@@ -730,8 +741,15 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
             dur(b, sizeof(b), durs[i].v);
             MORE(" %s %s", durs[i].name, b);
         }
+    if (c->pipeline > 1)
+        MORE(" --pipeline %u", c->pipeline);
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
             MORE(" --mutant %s", fl_cons_mutant_name(c->protocol, bit));
+    const char *const *names;
+    size_t n_names = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < n_names; i++)
+        if (fl_run_mutant_has(c, names[i]))
+            MORE(" --mutant %s", names[i]);
 #undef MORE
 }

@@ -82,6 +82,8 @@ static const char *unsaid(const fl_run_config *c)
         return "Paxos's quorum and backoff options";
     if (c->nemesis == FL_NEMESIS_FLP || c->nemesis == FL_NEMESIS_PARTITION_SIDES)
         return "the nemeses flp and partition-sides";
+    if (c->pipeline > 1 || c->workload == FL_RUN_REDIS)
+        return "pipelined connections and the redis workload";
     return NULL;
 }
 

@@ -6,6 +6,12 @@
 #include "faultline/kv_order.h"
 
 #include "faultline/assert.h"
+#include "faultline/kv.h"
+
+bool fl_kv_order_by_index(int op)
+{
+    return fl_kv_op_is_read((fl_kv_op)op) && op != FL_KV_TTL;
+}
 
 fl_kv_route fl_kv_order_route(fl_kv_order *o, bool read, bool may_index)
 {
@@ -42,4 +48,26 @@ uint32_t fl_kv_order_release(fl_kv_order *o)
     uint32_t n = o->held;
     o->held = 0;
     return n;
+}
+
+void fl_kv_order_progress(fl_kv_order *o, const fl_kv_order_walk *w)
+{
+    for (bool again = true; again;) {
+        again = false;
+        for (void *c = w->next(w->arg, NULL); c; c = w->next(w->arg, c)) {
+            fl_kv_order_state st = w->state(w->arg, c);
+            if (st == FL_KV_ORDER_WAITING)
+                break; /* an earlier read is not confirmed yet: later ones wait (rule 4) */
+            if (st == FL_KV_ORDER_DECIDED)
+                w->serve(w->arg, c); /* done: it stays in the order until its reply goes */
+        }
+        uint32_t n = fl_kv_order_release(o);
+        for (void *c = w->next(w->arg, NULL); c && n; c = w->next(w->arg, c)) {
+            if (w->state(w->arg, c) != FL_KV_ORDER_HELD)
+                continue;
+            n--;
+            again = true;
+            w->route(w->arg, c);
+        }
+    }
 }

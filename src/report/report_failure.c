@@ -20,7 +20,7 @@ static void counterexample(fl_buf *b, const rp_run *r)
     rp_str(r->d, 0, "config.workload", wl, sizeof(wl));
     fl_lincheck_opts o;
     fl_lincheck_opts_init(&o);
-    o.model = !strcmp(wl, "kv") ? FL_MODEL_KV : FL_MODEL_CAS_REGISTER;
+    o.model = strcmp(wl, "register") ? FL_MODEL_KV : FL_MODEL_CAS_REGISTER; /* kv, redis */
     o.timeout_ns = 60 * FL_NS_PER_S;
     o.memory_max_bytes = (uint64_t)1 << 30;
     fl_lincheck_result lr;

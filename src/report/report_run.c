@@ -45,6 +45,8 @@ static void load_history(rp_run *r, char *note, size_t note_size)
         fl_history_error err = {0};
         const char *t = text.data ? (const char *)text.data : "";
         rc = fl_history_read_jsonl(&r->hist, t, text.len, &err);
+        r->hist.pipelined =
+            rp_num(r->d, 0, "config.pipeline", 1) > 1; /* pairs first in, first out */
         if (!rc)
             rc = fl_history_ops(&r->hist, &r->ops, &r->n_ops, &err);
         if (rc)

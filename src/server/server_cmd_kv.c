@@ -46,7 +46,7 @@ bool fl__arg_i64(const fl_resp_arg *a, int64_t *out)
 const char *fl__cmd_encode(op *o, fl_kv_cmd *cmd)
 {
     o->read = fl_kv_op_is_read(cmd->op);
-    o->may_index = o->read && cmd->op != FL_KV_TTL;
+    o->may_index = fl_kv_order_by_index(cmd->op);
     o->kflags = cmd->flags;
     fl_buf_reset(&o->cmd);
     if (fl_kv_cmd_encode(cmd, &o->cmd) || o->cmd.err)

@@ -386,30 +386,45 @@ static void serve_read(srv *s, op *o)
     fl__op_finish(o);
 }
 
+/* The connection's ops as kv_order.h's walk sees them. */
+static void *walk_next(void *arg, void *cmd)
+{
+    conn *c = arg;
+    return cmd ? ((op *)cmd)->c_next : c->fifo_head;
+}
+
+static fl_kv_order_state walk_state(void *arg, void *cmd)
+{
+    const op *o = cmd;
+    (void)arg;
+    if (o->state == OP_HELD)
+        return FL_KV_ORDER_HELD;
+    if (o->state == OP_DONE || o->route != FL_KV_ROUTE_INDEX)
+        return FL_KV_ORDER_PASS;
+    return o->state == OP_DECIDED ? FL_KV_ORDER_DECIDED : FL_KV_ORDER_WAITING;
+}
+
+static void walk_serve(void *arg, void *cmd)
+{
+    op *o = cmd;
+    (void)arg;
+    unlink_op(o);
+    serve_read(o->s, o); /* done: stays in the FIFO until its reply is written */
+}
+
+static void walk_route(void *arg, void *cmd)
+{
+    op *o = cmd;
+    (void)arg;
+    unlink_op(o);
+    o->route = 0;
+    fl__op_route_cmd(o);
+}
+
 void fl__ops_progress(conn *c)
 {
-    /* bounded: each round serves or releases at least one op, or ends */
-    for (bool again = true; again;) {
-        again = false;
-        for (op *o = c->fifo_head; o; o = o->c_next) {
-            if (o->state == OP_DONE || o->route != FL_KV_ROUTE_INDEX)
-                continue;
-            if (o->state != OP_DECIDED)
-                break; /* an earlier read is not confirmed yet: later ones wait */
-            unlink_op(o);
-            serve_read(c->s, o); /* done: stays in the FIFO until its reply is written */
-        }
-        uint32_t n = fl_kv_order_release(&c->order);
-        for (op *o = c->fifo_head; o && n; o = o->c_next) {
-            if (o->state != OP_HELD)
-                continue;
-            unlink_op(o);
-            o->route = 0;
-            n--;
-            again = true;
-            fl__op_route_cmd(o);
-        }
-    }
+    fl_kv_order_walk w = {c, walk_next, walk_state, walk_serve, walk_route};
+    fl_kv_order_progress(&c->order, &w);
 }
 
 void fl__op_route_cmd(op *o)

@@ -18,6 +18,7 @@ void fl_run_config_default(fl_run_config *c)
     c->duration_ns = 10 * FL_NS_PER_S;
     c->workload = FL_RUN_REGISTER;
     c->clients = 10;
+    c->pipeline = 1;
     c->nemesis = FL_NEMESIS_NONE;
     c->nemesis_interval_ns = 2 * FL_NS_PER_S;
     c->loss = 0.2;
@@ -121,8 +122,15 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
         REFUSE("--liveness: must be at least 1 ms");
     if (c->net_delay_ns > FL_NS_PER_S)
         REFUSE("--net-delay: at most 1 s");
+    if (c->workload > FL_RUN_REDIS)
+        REFUSE("unknown --workload");
     if (c->read_at > FL_RUN_READ_AT_STICKY || c->read_mode > FL_RUN_READ_LOCAL)
         REFUSE("unknown --read-at or --read-mode");
+    if (c->pipeline < 1 || c->pipeline > FL_RUN_PIPELINE_MAX)
+        REFUSE("--pipeline %u: must be 1..%d", c->pipeline, FL_RUN_PIPELINE_MAX);
+    if (c->pipeline > 1 && c->read_mode == FL_RUN_READ_LOCAL)
+        REFUSE("--pipeline needs --read-mode index, lease or log (local reads keep no program "
+               "order)");
     if (c->read_at != FL_RUN_READ_AT_LEADER && c->read_mode == FL_RUN_READ_LOG)
         REFUSE("--read-at %s needs --read-mode index, lease or local (log reads go to the "
                "leader)",
@@ -158,7 +166,21 @@ int fl_run_config_validate(const fl_run_config *c, char *why, size_t why_size)
                                         : raft_validate(c, why, why_size);
 }
 
+static const char *const workloads[] = {"register", "kv", "redis"};
 static const char *const read_modes[] = {"index", "log", "lease", "local"};
+
+const char *fl_run_workload_name(fl_run_workload w)
+{
+    return (unsigned)w <= FL_RUN_REDIS ? workloads[w] : "?";
+}
+
+bool fl_run_workload_parse(const char *s, fl_run_workload *out)
+{
+    for (int w = 0; w <= FL_RUN_REDIS; w++)
+        if (!strcmp(s, workloads[w]))
+            return *out = (fl_run_workload)w, true;
+    return false;
+}
 static const char *const read_ats[] = {"leader", "any", "sticky"};
 
 const char *fl_run_read_mode_name(fl_run_read_mode m)
@@ -184,6 +206,47 @@ bool fl_run_read_at_parse(const char *s, fl_run_read_at *out)
     for (int w = 0; w <= FL_RUN_READ_AT_STICKY; w++)
         if (!strcmp(s, read_ats[w]))
             return *out = (fl_run_read_at)w, true;
+    return false;
+}
+
+/* ---- planted bugs of the kv side --------------------------------------------------------- */
+
+static const char *const run_mutant_names[] = {"read-ahead", "kv-pick-by-layout",
+                                               "kv-snapshot-layout", "kv-keep-empty"};
+static const uint32_t run_mutant_bits[] = {FL_KV_ORDER_MUTANT_READ_AHEAD,
+                                           FL_KV_MUTANT_PICK_BY_LAYOUT,
+                                           FL_KV_MUTANT_SNAPSHOT_LAYOUT, FL_KV_MUTANT_KEEP_EMPTY};
+#define RUN_MUTANTS      (sizeof(run_mutant_names) / sizeof(run_mutant_names[0]))
+#define RUN_ORDER_MUTANT 0 /* run_mutant_names[0] is kv_order.h's; the others kv.h's */
+_Static_assert(sizeof(run_mutant_bits) / sizeof(run_mutant_bits[0]) == RUN_MUTANTS,
+               "a bit per name");
+
+static uint32_t *mutant_field(fl_run_config *c, size_t i)
+{
+    return i == RUN_ORDER_MUTANT ? &c->order_mutants : &c->kv_mutants;
+}
+
+size_t fl_run_mutant_list(const char *const **names)
+{
+    *names = run_mutant_names;
+    return RUN_MUTANTS;
+}
+
+bool fl_run_mutant_set(fl_run_config *c, const char *name)
+{
+    for (size_t i = 0; i < RUN_MUTANTS; i++)
+        if (!strcmp(name, run_mutant_names[i])) {
+            *mutant_field(c, i) |= run_mutant_bits[i];
+            return true;
+        }
+    return false;
+}
+
+bool fl_run_mutant_has(const fl_run_config *c, const char *name)
+{
+    for (size_t i = 0; i < RUN_MUTANTS; i++)
+        if (!strcmp(name, run_mutant_names[i]))
+            return (i == RUN_ORDER_MUTANT ? c->order_mutants : c->kv_mutants) & run_mutant_bits[i];
     return false;
 }
 
@@ -252,7 +315,9 @@ static void node_started(void *arg, fl_node_id id, const fl_cons_core *c)
     c->ops->status(c, &st);
     run *rn = arg;
     run_node *n = &rn->nodes[id];
-    fl_kv_init(&n->kv, NULL); /* volatile: rebuilt by re-applying the log */
+    fl_kv_config kc;
+    fl__kvcheck_config(rn, id, &kc);
+    fl_kv_init(&n->kv, &kc); /* volatile: rebuilt by re-applying the log */
     n->kv_up = true;
     n->n_pending = 0;
     if (n->tl_seen)
@@ -271,6 +336,7 @@ static void node_stopped(void *arg, fl_node_id id)
     n->kv_up = false;
     n->n_pending = 0; /* its clients time out: outcome unknown */
     fl__clients_drop_reads(n);
+    fl__pnode_down(rn, id); /* pipelined connections to it are reset */
     if (!rn->done) {
         fl__run_role(rn, id, false, n->term);
         fl__run_node_event(rn, id, FL_TL_CRASH);
@@ -341,13 +407,18 @@ static void node_stepped(void *arg, fl_node_id id, const fl_cons_core *c, const 
         const fl_cons_entry *e = &up->apply[i];
         fl_index index = up->apply_first + i;
         fl_kv_result res = {.status = FL_KV_BAD_COMMAND};
-        if (e->type == FL_RAFT_ENTRY_NORMAL && n->kv_up) /* Paxos: the same number */
-            fl_kv_apply(&n->kv, index, e->data, e->len, &res);
+        if (e->type == FL_RAFT_ENTRY_NORMAL && n->kv_up && /* Paxos: the same number */
+            fl_kv_apply(&n->kv, index, e->data, e->len, &res) == 0)
+            fl__kvcheck_applied(rn, id, index);
         if (n->n_pending)
             fl__clients_applied(rn, id, index, e->term, &res);
+        if (n->n_ppend)
+            fl__pnode_applied(rn, id, index, e->term, &res);
     }
     if (up->n_reads)
         fl__clients_reads(rn, id, up->reads, up->n_reads);
+    if (up->n_reads && n->n_preads)
+        fl__pnode_reads(rn, id, up->reads, up->n_reads);
 }
 
 /* The kv is the state machine the host snapshots and restores (cons_sim.h). */
@@ -355,16 +426,23 @@ static int node_snapshot(void *arg, fl_node_id id, fl_buf *out)
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
-    return n->kv_up ? fl_kv_snapshot(&n->kv, out) : FL_ESTOPPED;
+    size_t base = out->len;
+    int rc = n->kv_up ? fl_kv_snapshot(&n->kv, out) : FL_ESTOPPED;
+    if (rc == 0)
+        fl__kvcheck_snapshot(rn, id, out->data + base, out->len - base);
+    return rc;
 }
 
 static int node_restore(void *arg, fl_node_id id, fl_index index, const uint8_t *bytes, size_t len)
 {
     run *rn = arg;
     run_node *n = &rn->nodes[id];
-    (void)index;
     n->n_pending = 0; /* entries it waited for are inside the snapshot: outcome unknown */
-    return n->kv_up ? fl_kv_restore(&n->kv, bytes, len) : FL_ESTOPPED;
+    fl__pnode_restored(rn, id, index);
+    int rc = n->kv_up ? fl_kv_restore(&n->kv, bytes, len) : FL_ESTOPPED;
+    if (rc == 0) /* keyed by the kv's applied index, as digests after applying are */
+        fl__kvcheck_restored(rn, id, fl_kv_applied_index(&n->kv));
+    return rc;
 }
 
 /* ---- setup and results ------------------------------------------------------------------- */
@@ -422,6 +500,8 @@ static int setup(run *rn)
         sc.clock_drift_ppm[i] = (fl_rng_double(&skew) * 2 - 1) * c->skew_ppm;
     char why[160];
     int err = fl_cons_sim_create(&rn->cs, &cc, &hooks, &sc, &rn->sim, why, sizeof(why));
+    if (!err)
+        err = fl__kvcheck_init(rn);
     if (err)
         return err;
     fl_rng_seed(&rn->rng, fl_mix64(c->seed ^ 0x5EED5));
@@ -432,6 +512,8 @@ static int setup(run *rn)
     }
     rn->cs.snapshot_every = c->snapshot_every;
     err = fl__clients_init(rn);
+    if (!err && c->pipeline > 1)
+        err = fl__pipe_init(rn);
     if (err)
         return err;
     return fl_sim_start_all(rn->sim);
@@ -491,6 +573,7 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
 {
     memset(r, 0, sizeof(*r));
     fl_history_init(&r->history);
+    r->history.pipelined = c->pipeline > 1; /* several ops per connection in flight */
     char why[200];
     int err = fl_run_config_validate(c, why, sizeof(why));
     if (err)
@@ -517,6 +600,8 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
     rn->done = true;
     fl_sim_destroy(rn->sim); /* stops the nodes: their kv and pending go */
     fl__clients_free_msgs(rn);
+    fl__pipe_free(rn);
+    fl__kvcheck_free(rn);
     fl_cons_sim_free(&rn->cs);
     fl__clients_free(rn);
     fl__nemesis_free(rn);
@@ -524,6 +609,8 @@ int fl_run(const fl_run_config *c, fl_run_result *r)
         fl__clients_drop_reads(&rn->nodes[i]);
         free(rn->nodes[i].reads);
         free(rn->nodes[i].pending);
+        free(rn->nodes[i].ppend);
+        free(rn->nodes[i].preads);
     }
     fl_buf_free(&rn->scratch);
     free(rn);

@@ -338,7 +338,7 @@ static void retry_cb(fl_sim *sim, void *arg)
 
 static void record(run *rn, run_client *c, uint8_t type, fl_value value)
 {
-    if (!c->record)
+    if (!c->record || c->side_op)
         return;
     fl_event ev = {.process = c->process,
                    .type = type,
@@ -365,6 +365,13 @@ static void complete(run *rn, run_client *c, uint8_t type, fl_value value)
     record(rn, c, type, value);
     c->busy = false;
     c->ops_done++;
+    if (c->side_op) { /* not in the history: no new process */
+        c->side_op = false;
+        rn->res->side_ops += type == FL_EV_OK;
+        if (rn->cfg->rate == 0)
+            fl_sim_schedule(rn->sim, fl_sim_time(rn->sim) + FL_NS_PER_MS, start_op, c);
+        return;
+    }
     fl_run_result *r = rn->res;
     if (c->record) {
         r->ops_ok += type == FL_EV_OK;
@@ -463,26 +470,43 @@ static uint8_t history_f(run *rn, fl_kv_op op)
 }
 
 /* The invocation's values, as the checker reads them. */
-static void op_values(run *rn, run_client *c, const fl_workload_op *op)
+static void op_values(run *rn, const fl_workload_op *op, bool *pair, fl_value *v1, fl_value *v2)
 {
-    c->pair = op->kind == FL_KV_CAS;
-    c->v1 = (fl_value){.kind = FL_VALUE_NONE};
-    c->v2 = (fl_value){.kind = FL_VALUE_NONE};
+    *pair = op->kind == FL_KV_CAS;
+    *v1 = (fl_value){.kind = FL_VALUE_NONE};
+    *v2 = (fl_value){.kind = FL_VALUE_NONE};
     switch (op->kind) {
     case FL_KV_PUT:
     case FL_KV_APPEND:
-        c->v1 = parse_value(rn, op->value, op->value_len);
+        *v1 = parse_value(rn, op->value, op->value_len);
         break;
     case FL_KV_CAS:
-        c->v1 = op->expect_absent ? fl_value_nil() : parse_value(rn, op->expect, op->expect_len);
-        c->v2 = parse_value(rn, op->value, op->value_len);
+        *v1 = op->expect_absent ? fl_value_nil() : parse_value(rn, op->expect, op->expect_len);
+        *v2 = parse_value(rn, op->value, op->value_len);
         break;
     case FL_KV_INCR:
-        c->v1 = fl_value_int(op->delta);
+        *v1 = fl_value_int(op->delta);
         break;
     default:
         break;
     }
+}
+
+void fl__client_describe(run *rn, const fl_workload_op *op, run_opdesc *d)
+{
+    d->f = history_f(rn, op->kind);
+    fl_history_intern(&rn->res->history, op->key, op->key_len, &d->key_id);
+    op_values(rn, op, &d->pair, &d->v1, &d->v2);
+}
+
+fl_value fl__client_value(run *rn, const uint8_t *p, size_t len)
+{
+    return parse_value(rn, p, len);
+}
+
+fl_time_ns fl__client_hop(run *rn)
+{
+    return hop(rn);
 }
 
 static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
@@ -499,7 +523,7 @@ static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
     FL_ASSERT(rc == 0);
     c->f = history_f(rn, op->kind);
     fl_history_intern(&rn->res->history, op->key, op->key_len, &c->key_id);
-    op_values(rn, c, op);
+    op_values(rn, op, &c->pair, &c->v1, &c->v2);
     c->busy = true;
     c->op_start_ns = fl_sim_time(rn->sim);
     /* Like clients behind a load balancer or reconnecting, one op in five starts at a random
@@ -512,6 +536,28 @@ static void begin_op(run *rn, run_client *c, const fl_workload_op *op)
     send_attempt(rn, c);
 }
 
+bool fl__client_side_next(run *rn, run_client *c)
+{
+    return rn->cfg->workload == FL_RUN_REDIS && fl_rng_chance(&c->rng, 0.25);
+}
+
+/* A Redis-shaped command on the redis workload's own keys, through the log. */
+static void begin_side(run *rn, run_client *c)
+{
+    fl_kv_cmd cmd;
+    fl_workload_side_next(&c->side, &c->rng, &cmd);
+    cmd.client_id = c->client_id;
+    cmd.seq = ++c->seq;
+    fl_buf_reset(&c->cmd);
+    int rc = fl_kv_cmd_encode(&cmd, &c->cmd);
+    FL_ASSERT(rc == 0);
+    c->side_op = true;
+    c->f = FL_F_WRITE; /* to the leader, proposed */
+    c->busy = true;
+    c->op_start_ns = fl_sim_time(rn->sim);
+    send_attempt(rn, c);
+}
+
 static void start_op(fl_sim *sim, void *arg)
 {
     run_client *c = arg;
@@ -521,6 +567,10 @@ static void start_op(fl_sim *sim, void *arg)
         return;
     if (rn->cfg->ops_max && rn->res->ops_invoked >= rn->cfg->ops_max)
         return; /* the run's operations are all out */
+    if (fl__client_side_next(rn, c)) {
+        begin_side(rn, c);
+        return;
+    }
     fl_workload_op op;
     fl_workload_next(&c->gen, &c->rng, &op);
     begin_op(rn, c, &op);
@@ -536,6 +586,7 @@ static int client_init(run *rn, run_client *c, uint32_t idx, uint32_t writers)
     c->client_id = idx + 1;
     fl_buf_init(&c->cmd);
     c->rng = fl_rng_fork(&rn->rng);
+    fl_workload_side_init(&c->side);
     fl_workload_config wc;
     const fl_run_config *cfg = rn->cfg;
     if (cfg->workload == FL_RUN_REGISTER)
@@ -548,6 +599,8 @@ static int client_init(run *rn, run_client *c, uint32_t idx, uint32_t writers)
     wc.weights[FL_KV_PUT] = 100 - cfg->reads_pct - cfg->cas_pct;
     if (cfg->keys)
         wc.key_count = cfg->keys;
+    else if (cfg->workload == FL_RUN_REDIS)
+        wc.key_count = 100; /* a small state: the replicas' kv checked after every apply */
     if (cfg->value_size && cfg->workload == FL_RUN_KV)
         wc.value_size_min = wc.value_size_max = cfg->value_size;
     wc.writer_id = idx;
@@ -574,11 +627,13 @@ void fl__clients_free(run *rn)
 {
     for (uint32_t i = 0; rn->clients && i < rn->n_clients; i++) {
         fl_workload_close(&rn->clients[i].gen);
+        fl_workload_side_close(&rn->clients[i].side);
         fl_buf_free(&rn->clients[i].cmd);
     }
     free(rn->clients);
     rn->clients = NULL;
     fl_workload_close(&rn->live_client.gen);
+    fl_workload_side_close(&rn->live_client.side);
     fl_buf_free(&rn->live_client.cmd);
 }
 
@@ -593,7 +648,9 @@ static void arrival(fl_sim *sim, void *arg)
     bool taken = false;
     for (uint32_t k = 0; k < rn->n_clients && !taken; k++) {
         run_client *c = &rn->clients[(start + k) % rn->n_clients];
-        if (!c->busy) {
+        if (rn->cfg->pipeline > 1) {
+            taken = fl__pipe_try_start(rn, c);
+        } else if (!c->busy) {
             start_op(sim, c);
             taken = true;
         }
@@ -606,10 +663,14 @@ static void arrival(fl_sim *sim, void *arg)
 void fl__clients_start(run *rn)
 {
     fl_time_ns start = rn->cfg->ops_start_ns;
+    if (rn->cfg->pipeline > 1)
+        fl__pipe_start(rn);
     if (rn->cfg->rate > 0) {
         fl_sim_schedule(rn->sim, start, arrival, rn);
         return;
     }
+    if (rn->cfg->pipeline > 1)
+        return;
     for (uint32_t i = 0; i < rn->n_clients; i++) {
         fl_time_ns at = fl_rng_below(&rn->rng, 10 * FL_NS_PER_MS);
         fl_sim_schedule(rn->sim, start + at, start_op, &rn->clients[i]);

@@ -1,11 +1,13 @@
 /* run_int.h: the state of one simulated kv run, shared by run.c (setup, nodes, results),
- * run_client.c (clients and the history) and run_nemesis.c (fault schedules). */
+ * run_client.c (clients and the history), run_pipe.c and run_pnode.c (pipelining clients and
+ * their connections' node ends) and run_nemesis.c (fault schedules). */
 #ifndef FL_RUN_INT_H
 #define FL_RUN_INT_H
 
 #include "faultline/array.h"
 #include "faultline/flp.h"
 #include "faultline/kv.h"
+#include "faultline/kv_order.h"
 #include "faultline/raft_sim.h" /* cons_sim.h, and the Raft-only churn */
 #include "faultline/run.h"
 #include "faultline/workload.h"
@@ -25,9 +27,32 @@ typedef struct run_read {
     fl_buf key;
 } run_read;
 
+/* A proposal of a pipelined connection's command, at the node that proposed it (the
+ * connection's node, or the leader it forwarded to): answered when applied. */
+typedef struct run_ppend {
+    fl_index index;
+    fl_term term;
+    uint32_t client;
+    uint64_t conn, no, attempt; /* which command (pipe_conn.id, pipe_op.no, its attempt) */
+    fl_node_id origin;          /* the connection's node */
+    bool write;
+} run_ppend;
+
+/* A ReadIndex read of a pipelined connection's command, at the connection's node. */
+typedef struct run_pread {
+    uint64_t ctx;
+    uint32_t client;
+    uint64_t conn, no, attempt;
+} run_pread;
+
 typedef struct run_node {
     fl_kv kv;
     bool kv_up;
+    uint64_t lives;   /* starts: each life's kv gets a hash seed of its own */
+    run_ppend *ppend; /* pipelined connections: proposals waiting to be applied */
+    size_t n_ppend, cap_ppend;
+    run_pread *preads; /* ... and their ReadIndex reads waiting for the core's decision */
+    size_t n_preads, cap_preads;
     run_pending *pending;
     size_t n_pending, cap_pending;
     run_read *reads; /* ReadIndex reads waiting for the core's decision */
@@ -41,6 +66,73 @@ typedef struct run_node {
 } run_node;
 
 typedef struct run run;
+typedef struct run_kvcheck run_kvcheck;
+
+/* ---- pipelining (--pipeline N > 1; run_pipe.c, run_pnode.c) ------------------------------ */
+
+/* The node's end of one command of a connection (a ring slot): the server's op states
+ * (server_ops.c), kept by the simulator for the node. */
+typedef enum pipe_state {
+    PIPE_FREE = 0,
+    PIPE_HELD,     /* behind an earlier ReadIndex read of the connection (kv_order.h) */
+    PIPE_WAIT,     /* waiting for a leader to be known */
+    PIPE_FWD,      /* forwarded to the leader, until its answer or attempt_deadline */
+    PIPE_PROPOSED, /* proposed here, until applied */
+    PIPE_READING,  /* a ReadIndex read, until the core decides it */
+    PIPE_DECIDED,  /* a confirmed read, served when the connection's turn comes */
+    PIPE_DONE,     /* answered: the answer goes once every earlier one went */
+} pipe_state;
+
+#define PIPE_TIMEOUT   255 /* an answer's status: the node gave up (outcome unknown) */
+#define PIPE_NO_LEADER 254 /* ... no leader to send it to, and it never went anywhere */
+
+typedef struct pipe_op {
+    uint8_t state;    /* pipe_state */
+    uint8_t route;    /* fl_kv_route; 0 until routed */
+    bool read;        /* changes nothing (fl_kv_op_is_read) */
+    bool may_index;   /* ... and a node may serve it by ReadIndex (fl_kv_order_by_index) */
+    uint64_t no;      /* its place on the connection: 1, 2, ... */
+    uint64_t attempt; /* every submission bumps it: answers to an older one are ignored */
+    bool went;        /* it went down a path once (proposed, forwarded, read registered) */
+    fl_buf cmd;       /* the kv command (session stamped once routed to the log) */
+    fl_time_ns arrived_ns, deadline, attempt_deadline;
+    uint8_t status; /* the answer: fl_kv_status or PIPE_TIMEOUT */
+    bool has_value;
+    fl_buf value;
+} pipe_op;
+
+/* The client's end of one op sent on the connection and not yet answered. */
+typedef struct pipe_call {
+    uint8_t f; /* fl_op_f */
+    uint32_t key_id;
+    fl_value v1, v2;
+    bool pair, read;
+    fl_time_ns invoked_ns;
+    bool side; /* a command on the redis workload's own keys: not in the history */
+} pipe_call;
+
+/* One client connection: both ends, driver memory. The node's end (program order, session,
+ * commands) is the server's per-connection state; it is dropped when the node crashes or the
+ * client gives up on the connection, and the client then connects again (a new id, a new
+ * process in the history). Requests and answers each keep their order, as TCP does. */
+typedef struct pipe_conn {
+    uint64_t id;     /* unique in the run; the kv session's client id too; 0 = none */
+    int64_t process; /* in the history: one per connection */
+    fl_node_id node;
+    bool open; /* the node's end exists */
+    /* client's end */
+    uint64_t sent, answered;   /* ops sent, ops answered */
+    pipe_call *calls;          /* ring of depth, by op number */
+    fl_time_ns up_at, down_at; /* the last request's, the last answer's arrival */
+    bool draining;             /* send nothing more; connect again once all is answered */
+    /* node's end */
+    fl_kv_order order;
+    uint64_t seq;     /* the session's last seq handed out */
+    uint64_t arrived; /* requests that arrived */
+    uint64_t head;    /* the oldest command not answered yet */
+    pipe_op *ops;     /* ring of depth, by op number */
+    bool kick;        /* a kick is scheduled (run_pnode.c) */
+} pipe_conn;
 
 #define RUN_LANES_MAX 8
 
@@ -82,6 +174,9 @@ typedef struct run_client {
     fl_workload gen;
     fl_rng rng;
     uint64_t ops_done;
+    fl_workload_side side; /* the redis workload's commands on keys of their own */
+    bool side_op;          /* the current op is one of those: not in the history */
+    pipe_conn pc;          /* --pipeline > 1 */
 } run_client;
 
 struct run {
@@ -96,7 +191,12 @@ struct run {
     fl_buf scratch;
     size_t roles_cap, services_cap, faults_cap;
     uint64_t read_ctx_next;
-    struct cmsg *msgs; /* client <-> node messages in flight (run_client.c) */
+    struct cmsg *msgs;  /* client <-> node messages in flight (run_client.c) */
+    struct pmsg *pmsgs; /* pipelined connections' messages in flight (run_pipe.c) */
+    uint64_t conn_next; /* connections made */
+    run_kvcheck *kvc;   /* the replicas' kv judged (run_kvcheck.c) */
+    /* the last arrival of a forwarding message from node a to node b: they keep their order */
+    fl_time_ns peer_at[FL_RAFT_NODES_MAX + 1][FL_RAFT_NODES_MAX + 1];
     /* nemesis: one lane for a named nemesis, one per kind of thing touched for a plan (in
      * lane_buf), one per fault of an explicit schedule (allocated) */
     run_lane lane_buf[RUN_LANES_MAX];
@@ -151,6 +251,87 @@ void fl__client_liveness_start(run *rn);
 /* The core decided ReadIndex reads: answer them from the node's kv (or say "lost"). */
 void fl__clients_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n);
 void fl__clients_drop_reads(run_node *n);
+
+/* The history's description of a workload op (run_client.c). */
+typedef struct run_opdesc {
+    uint8_t f; /* fl_op_f */
+    uint32_t key_id;
+    fl_value v1, v2;
+    bool pair;
+} run_opdesc;
+void fl__client_describe(run *rn, const fl_workload_op *op, run_opdesc *d);
+/* A value as the history records it (an integer for the register workload). */
+fl_value fl__client_value(run *rn, const uint8_t *p, size_t len);
+/* The mean network hop to or from a client. */
+fl_time_ns fl__client_hop(run *rn);
+/* The redis workload: whether the client's next op is a command on keys of its own. */
+bool fl__client_side_next(run *rn, run_client *c);
+
+/* run_pipe.c: the pipelining clients (their ends of the connections) and the messages of
+ * connections (client <-> node, in order) and of forwarding (node <-> node, through the
+ * simulated partitions) */
+typedef enum pmsg_kind {
+    PM_REQ,    /* client -> node: a command */
+    PM_ANS,    /* node -> client: the answer to the oldest command not answered */
+    PM_RESET,  /* node -> client: the connection is gone (the node crashed) */
+    PM_FWD,    /* node -> leader: propose this command for me */
+    PM_NACK,   /* leader -> node: not the leader (any more) */
+    PM_RESULT, /* leader -> node: applied in the term it was proposed in: the result */
+    PM_LOST,   /* leader -> node: another entry took its index: route it again */
+} pmsg_kind;
+
+typedef struct pmsg {
+    run *rn;
+    struct pmsg *prev, *next; /* every live message, so the end of a run frees the unsent */
+    uint8_t kind;             /* pmsg_kind */
+    uint32_t client;
+    uint64_t conn, no, attempt; /* the command's connection, number and attempt */
+    fl_node_id from, to;
+    uint8_t status; /* PM_ANS, PM_RESULT: fl_kv_status or PIPE_TIMEOUT */
+    bool has_value;
+    bool write;      /* PM_FWD */
+    fl_node_id hint; /* PM_ANS: the leader the node knows */
+    fl_index index;  /* PM_RESULT: the entry's index and term */
+    fl_term term;
+    size_t len;
+    uint8_t bytes[]; /* the command, or the value */
+} pmsg;
+
+pmsg *fl__pmsg_new(run *rn, pmsg_kind kind, uint32_t client, uint64_t conn, size_t len);
+/* Delivers m at time at (node <-> node: only if the link is up then and now). */
+void fl__pmsg_send(run *rn, pmsg *m, fl_time_ns at);
+/* Node a can send to node b now (link up, same partition group). */
+bool fl__pmsg_reach(run *rn, fl_node_id a, fl_node_id b);
+
+int fl__pipe_init(run *rn);  /* rings for every client */
+void fl__pipe_free(run *rn); /* the rings, and the messages still scheduled */
+void fl__pipe_start(run *rn);
+/* Open loop: start one op on a client with room; false if it has none. */
+bool fl__pipe_try_start(run *rn, run_client *c);
+/* The node's end answers op (the oldest not answered), through the connection. */
+void fl__pipe_answer(run *rn, run_client *c, const pipe_op *op);
+/* The node's end is gone (crash): the client hears a reset, after what was already sent. */
+void fl__pipe_reset(run *rn, run_client *c);
+
+/* run_pnode.c: the node's end of the connections (the server's rules: kv_order.h) */
+void fl__pnode_request(run *rn, const pmsg *m);
+void fl__pnode_peer(run *rn, const pmsg *m); /* PM_FWD, PM_NACK, PM_RESULT, PM_LOST */
+void fl__pnode_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
+                       const fl_kv_result *res);
+void fl__pnode_reads(run *rn, fl_node_id id, const fl_cons_read *reads, size_t n);
+void fl__pnode_restored(run *rn, fl_node_id id, fl_index index);
+void fl__pnode_down(run *rn, fl_node_id id); /* crashed: its connections are reset */
+void fl__pnode_close(run_client *c);         /* drop the node's end */
+void fl__pnode_housekeep(run *rn, run_client *c);
+
+/* run_kvcheck.c: the replicas' kv judged (run.h) */
+int fl__kvcheck_init(run *rn); /* after the sim exists: registers the check */
+void fl__kvcheck_free(run *rn);
+/* The kv configuration of node id's next life (its own hash seed, the planted bugs). */
+void fl__kvcheck_config(run *rn, fl_node_id id, fl_kv_config *cfg);
+void fl__kvcheck_applied(run *rn, fl_node_id id, fl_index index);
+void fl__kvcheck_snapshot(run *rn, fl_node_id id, const uint8_t *bytes, size_t len);
+void fl__kvcheck_restored(run *rn, fl_node_id id, fl_index index);
 
 /* run_nemesis.c */
 bool fl__nemesis_churns(const fl_run_config *c); /* the cluster starts with spares outside */

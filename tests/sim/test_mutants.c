@@ -1,12 +1,13 @@
-/* test_mutants.c: `faultline mutants` end to end. Every mutant of the catalogue (Raft's and
- * Paxos's) is caught within a bound, by the kind of check its bug must trip, and the control
- * (the same spec and seeds without the mutant) finds nothing there, so a detection is the
- * mutant's doing. */
+/* test_mutants.c: `faultline mutants` end to end. Every mutant of the catalogue (Raft's,
+ * Paxos's and the kv side's) is caught within a bound, by the kind of check its bug must
+ * trip, and the control (the same spec and seeds without the mutant) finds nothing there, so
+ * a detection is the mutant's doing. */
 #include "test.h"
 
 #include "cli.h"
 #include "faultline/json_read.h"
 #include "faultline/cons.h"
+#include "faultline/run.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +57,12 @@ static const struct {
     {"skip-gap-fill", "liveness"},
     /* q1 + q2 <= n: quorums that need not meet */
     {"unsafe-quorums", "agreement|stability|reads|linearizability"},
+    /* the kv side: a pipelined read overtakes its connection's write (program order, per
+     * key); the replicas' kv checks (run_kvcheck.c) */
+    {"read-ahead", "linearizability"},
+    {"kv-pick-by-layout", "kv replica agreement"},
+    {"kv-snapshot-layout", "kv snapshot|kv replica agreement"},
+    {"kv-keep-empty", "kv invariants"},
 };
 
 static const char *expected_checks(const char *name)
@@ -128,6 +135,10 @@ TEST(mutants_every_one_is_caught_by_its_check_and_the_control_is_clean)
             names[n++] = fl_cons_mutant_name(protocols[p], bits[i]);
     }
     names[n++] = "unsafe-quorums";
+    const char *const *kv_side; /* then the kv side's */
+    size_t n_kv = fl_run_mutant_list(&kv_side);
+    for (size_t i = 0; i < n_kv; i++)
+        names[n++] = kv_side[i];
     for (size_t i = 0; i < n; i++) {
         uint32_t m = fl_jr_at(&d, arr, (uint32_t)i);
         CHECK(m != FL_JR_NONE);

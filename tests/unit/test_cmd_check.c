@@ -1,9 +1,9 @@
 /* test_cmd_check.c: `faultline check` end to end: verdicts and exit statuses on the files in
  * tests/data (JSON lines, EDN, an old Jepsen log), bad input (65, with file and line), usage
  * errors (64, naming the option and the value), --json and --html, the model inferred from
- * the ops, an empty history, --initial, --consistency, and stopping at the first violating
- * key. The binary is found next to this test's build directory (OUT/faultline); scratch files
- * go to a directory of this process's own. */
+ * the ops, an empty history, --initial, --consistency, stopping at the first violating key,
+ * and a pipelined history refuted only as a whole. The binary is found next to this test's build
+ * directory (OUT/faultline); scratch files go to a directory of this process's own. */
 #include "test.h"
 
 #include "cli.h"
@@ -237,4 +237,32 @@ TEST(cmd_check_stops_at_the_first_violating_key)
     CHECK_EQ(run(args), 1);
     CHECK(has("2 keys are not linearizable: \"a\" \"b\"; the first:"));
     CHECK(!has("stopped"));
+}
+
+/* A pipelined history whose keys each pass but whose whole does not (real time across keys,
+ * test_lincheck_po.c): the output says the whole was searched and names each op's key. */
+TEST(cmd_check_pipelined_whole_history)
+{
+    const char *f = tmp("rt.jsonl");
+    write_file(f, "{\"process\":0,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"x\",\"value\":1}\n"
+                  "{\"process\":1,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"z\"}\n"
+                  "{\"process\":1,\"type\":\"invoke\",\"f\":\"get\",\"key\":\"x\"}\n"
+                  "{\"process\":0,\"type\":\"ok\",\"f\":\"put\",\"key\":\"x\",\"value\":1}\n"
+                  "{\"process\":2,\"type\":\"invoke\",\"f\":\"put\",\"key\":\"z\",\"value\":1}\n"
+                  "{\"process\":2,\"type\":\"ok\",\"f\":\"put\",\"key\":\"z\",\"value\":1}\n"
+                  "{\"process\":1,\"type\":\"ok\",\"f\":\"get\",\"key\":\"z\",\"value\":1}\n"
+                  "{\"process\":1,\"type\":\"ok\",\"f\":\"get\",\"key\":\"x\",\"value\":null}\n");
+    char args[256];
+    snprintf(args, sizeof(args), "%s --pipelined", f);
+    CHECK_EQ(run(args), 1);
+    CHECK(has("initial nil: NOT LINEARIZABLE"));
+    CHECK(has("the whole history was searched as one (program order across keys is not "
+              "local): it is not"));
+    CHECK(has("the longest order keeping real time and each process's order has 1 of its 4"));
+    CHECK(has("\"x\": p1 get -> nil ok"));
+    snprintf(args, sizeof(args), "%s --pipelined --consistency sequential", f);
+    CHECK_EQ(run(args), 0);
+    snprintf(args, sizeof(args), "%s --pipelined --json", f);
+    CHECK_EQ(run(args), 1);
+    CHECK(has("\"whole_history_searched\":true"));
 }

@@ -4,6 +4,7 @@
  *     ops) are all linearizable; with a known-breaking mutation they are all not;
  *   - on random small histories (at most 8 ops, random values, random outcomes: both
  *     verdicts occur) the checker agrees with the brute-force checker. */
+#include "lin_case.h"
 #include "test.h"
 
 #include "faultline/error.h"
@@ -14,14 +15,7 @@
 
 static int check_with(const fl_history *h, const fl_lincheck_opts *o)
 {
-    fl_lincheck_result r;
-    fl_history_error err;
-    int rc = fl_lincheck_run(h, o, &r, &err);
-    if (rc)
-        fprintf(stderr, "  error: line %u: %s\n", err.line, err.msg);
-    int v = rc ? rc : (int)r.verdict;
-    fl_lincheck_result_free(&r);
-    return v;
+    return lin_case_verdict(h, o);
 }
 
 static int check(const fl_history *h, fl_model m, unsigned threads)
@@ -165,24 +159,6 @@ TEST(random_skewed_sequential)
 
 /* ---- brute-force cross-check ---- */
 
-static fl_value small_value(fl_rng *r, bool nil_ok)
-{
-    uint64_t x = fl_rng_below(r, nil_ok ? 4 : 3);
-    return x == 3 ? fl_value_nil() : fl_value_int((int64_t)x + 1);
-}
-
-static uint8_t random_f(fl_rng *r, fl_model m)
-{
-    static const uint8_t reg[] = {FL_F_READ, FL_F_WRITE};
-    static const uint8_t cas[] = {FL_F_READ, FL_F_WRITE, FL_F_CAS};
-    static const uint8_t kv[] = {FL_F_GET, FL_F_PUT, FL_F_CAS, FL_F_APPEND, FL_F_DELETE};
-    if (m == FL_MODEL_REGISTER)
-        return reg[fl_rng_below(r, 2)];
-    if (m == FL_MODEL_CAS_REGISTER)
-        return cas[fl_rng_below(r, 3)];
-    return kv[fl_rng_below(r, 5)];
-}
-
 /* What a client may write in a fail or info completion: anything (Jepsen does not judge
  * it); the checker must keep the invocation's value. */
 static void junk_value(fl_history *h, fl_rng *r, fl_event *e)
@@ -227,9 +203,9 @@ static void random_history(fl_history *h, fl_model m, fl_rng *r, int n, int proc
                 continue;
             started++;
             pending[p] = 1;
-            f[p] = random_f(r, m);
-            in[p] = small_value(r, false);
-            in2[p] = small_value(r, false);
+            f[p] = lin_case_random_f(r, m);
+            in[p] = lin_case_small_value(r, false);
+            in2[p] = lin_case_small_value(r, false);
             k[p] = m == FL_MODEL_KV ? key[fl_rng_below(r, 2)] : FL_KEY_NONE;
             if (f[p] == FL_F_APPEND)
                 fl_value_str(h, fl_rng_chance(r, 0.5) ? "x" : "y", 1, &in[p]);
@@ -245,7 +221,7 @@ static void random_history(fl_history *h, fl_model m, fl_rng *r, int n, int proc
         e.value = in[p];
         e.value2 = in2[p];
         if ((f[p] == FL_F_READ || f[p] == FL_F_GET))
-            e.value = e.type == FL_EV_OK ? small_value(r, true) : fl_value_nil();
+            e.value = e.type == FL_EV_OK ? lin_case_small_value(r, true) : fl_value_nil();
         if (f[p] == FL_F_DELETE)
             e.value.kind = FL_VALUE_NONE;
         if ((e.type == FL_EV_FAIL || e.type == FL_EV_INFO) && fl_rng_chance(r, 0.5))
