@@ -8,6 +8,8 @@
 
 #include "sim_opts.h"
 
+#include <sys/types.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,5 +37,10 @@ typedef bool (*campaign_each_fn)(void *ctx, const char *line, size_t len);
  * violation; the campaign goes on). When each() returns true the children are stopped.
  * Returns how many seeds crashed, or -1 if no process could be started (message printed). */
 int campaign_for_each(const sim_opts *o, campaign_each_fn each, void *ctx, uint64_t total);
+
+/* fork() with two pipes: the child's end of out[] is out[1] and its stderr is err[]'s write
+ * end; the parent reads out[0] and err[0]. Returns the child's pid in the parent, 0 in the
+ * child, -1 (nothing left open) if a pipe or the process could not be made. */
+pid_t campaign_fork_piped(int out[2], int err[2]);
 
 #endif

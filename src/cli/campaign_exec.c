@@ -235,11 +235,8 @@ static _Noreturn void child_main(const sim_opts *o, const child *c, int out_fd)
     _exit(ok ? 0 : 3);
 }
 
-/* Starts c's batch (c->seeds, c->n) in a new child. Returns 0, or -1 if no process or pipe
- * could be made. */
-static int spawn(const sim_opts *o, child *c)
+pid_t campaign_fork_piped(int out[2], int err[2])
 {
-    int out[2], err[2];
     if (pipe(out) != 0)
         return -1;
     if (pipe(err) != 0) {
@@ -247,7 +244,7 @@ static int spawn(const sim_opts *o, child *c)
         close(out[1]);
         return -1;
     }
-    fflush(NULL);
+    fflush(NULL); /* nothing buffered is written twice */
     pid_t pid = fork();
     if (pid < 0) {
         close(out[0]);
@@ -261,10 +258,23 @@ static int spawn(const sim_opts *o, child *c)
         close(err[0]);
         dup2(err[1], 2);
         close(err[1]);
-        child_main(o, c, out[1]);
+        return 0;
     }
     close(out[1]);
     close(err[1]);
+    return pid;
+}
+
+/* Starts c's batch (c->seeds, c->n) in a new child. Returns 0, or -1 if no process or pipe
+ * could be made. */
+static int spawn(const sim_opts *o, child *c)
+{
+    int out[2], err[2];
+    pid_t pid = campaign_fork_piped(out, err);
+    if (pid < 0)
+        return -1;
+    if (pid == 0)
+        child_main(o, c, out[1]);
     c->pid = pid;
     c->got = 0;
     c->fd[0] = out[0];

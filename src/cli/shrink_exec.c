@@ -5,6 +5,8 @@
  * place, from the first line it wrote to stderr. */
 #include "shrink.h"
 
+#include "campaign.h"
+
 #include "faultline/error.h"
 #include "shrink_int.h"
 #include "sim_eval.h"
@@ -150,30 +152,14 @@ int shrink_spawn(const fl_scenario *s, const shrink_job *job, shrink_outcome *oc
                  fl_buf *err)
 {
     int out[2], errp[2];
-    if (pipe(out) != 0)
+    pid_t pid = campaign_fork_piped(out, errp);
+    if (pid < 0)
         return -1;
-    if (pipe(errp) != 0) {
-        close(out[0]);
-        close(out[1]);
-        return -1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(out[0]), close(out[1]), close(errp[0]), close(errp[1]);
-        return -1;
-    }
     if (pid == 0) {
-        close(out[0]);
-        close(errp[0]);
-        dup2(errp[1], 2);
-        close(errp[1]);
         if (job->seconds_max)
             alarm(job->seconds_max);
         child_main(s, job, out[1]);
     }
-    close(out[1]);
-    close(errp[1]);
     int fd[2] = {out[0], errp[0]};
     fl_buf got[2];
     fl_buf_init(&got[0]);
