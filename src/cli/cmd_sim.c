@@ -99,16 +99,17 @@ static int single_run(const sim_opts *o)
     bool written =
         !o->out_dir || (sim_write_outputs(o->out_dir, &o->run, &r, &oc) == 0 &&
                         sim_scenario_write(o->out_dir, "scenario.yaml", o, &o->run, &r) == 0);
+    bool scenario = o->out_dir && sim_scenario_describes(&o->run);
     if (o->out_dir && written && !o->quiet)
-        printf("output   %s/results.json, history.jsonl, timeline.jsonl, scenario.yaml; report "
+        printf("output   %s/results.json, history.jsonl, timeline.jsonl%s; report "
                "%s/report.html\n",
-               o->out_dir, o->out_dir);
+               o->out_dir, scenario ? ", scenario.yaml" : "", o->out_dir);
     printf("verdict  %s\n", oc.violation ? oc.what : "no violation found");
     if (oc.violation) {
         char repro[2048];
         sim_opts_seed_repro(o, o->run.seed, repro, sizeof(repro));
         printf("reproduce: %s\n", repro);
-        if (o->out_dir)
+        if (scenario)
             printf("scenario:  faultline sim --scenario %s/scenario.yaml   (smaller: faultline "
                    "shrink %s)\n",
                    o->out_dir, o->out_dir);

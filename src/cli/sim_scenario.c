@@ -87,6 +87,11 @@ static const char *unsaid(const fl_run_config *c)
     return NULL;
 }
 
+bool sim_scenario_describes(const fl_run_config *c)
+{
+    return unsaid(c) == NULL;
+}
+
 int sim_scenario_write(const char *dir, const char *name, const sim_opts *o, const fl_run_config *c,
                        const fl_run_result *r)
 {

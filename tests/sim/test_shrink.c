@@ -77,6 +77,25 @@ TEST(scenario_bad_file_is_refused_by_sim_with_its_place)
     CHECK(fl_test_file_has(OUT, "bad.yaml:4:3:"));
 }
 
+/* A run a scenario file cannot describe yet (pipelined connections) writes none and names
+ * none: neither in the output line nor as the command that reruns a violation. Writing needs
+ * no libyaml, so this runs everywhere. */
+TEST(scenario_not_written_for_what_a_file_cannot_describe)
+{
+    fresh();
+    CHECK_EQ(fl_test_faultline_run("sim --pipeline 4 --duration 2s --out " DIR "/pipe", OUT), 0);
+    CHECK(fl_test_file_has(OUT, "scenario files do not describe pipelined connections"));
+    CHECK(fl_test_file_has(OUT, "output   " DIR "/pipe/results.json, history.jsonl, "
+                                "timeline.jsonl; report"));
+    CHECK(!fl_test_file_has(OUT, "scenario.yaml;"));
+    FILE *f = fopen(DIR "/pipe/scenario.yaml", "r");
+    CHECK(f == NULL);
+    if (f)
+        fclose(f);
+    CHECK_EQ(fl_test_faultline_run("sim --duration 2s --out " DIR "/plain", OUT), 0);
+    CHECK(fl_test_file_has(OUT, "timeline.jsonl, scenario.yaml; report"));
+}
+
 /* "minimal    faults A -> B, operations C -> D": the numbers. */
 static bool sizes(const char *path, unsigned *f0, unsigned *f1, unsigned long long *o0,
                   unsigned long long *o1)
