@@ -57,6 +57,40 @@ TEST(swarm_worlds_keep_the_assumptions_of_their_configuration)
     }
 }
 
+/* A world fitted to Paxos (fl_swarm_fit) is one Paxos runs: valid for --protocol paxos, no
+ * membership churn or leadership transfer, reads at the leader unless local, no Raft-only
+ * options; and the world keeps every fault kind Paxos has. Raft worlds are left as drawn. */
+TEST(swarm_worlds_fitted_to_paxos_are_paxos_worlds)
+{
+    uint32_t churned = 0;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config c, raft;
+        fl_swarm_draw(seed, &c);
+        raft = c;
+        fl_swarm_fit(&raft);
+        CHECK(memcmp(&raft, &c, sizeof(c)) == 0);
+        for (uint32_t i = 0; i < c.n_faults; i++)
+            churned += c.faults[i].kind == FL_NEMESIS_CHURN;
+        uint32_t kept = 0;
+        for (uint32_t i = 0; i < c.n_faults; i++)
+            kept += c.faults[i].kind != FL_NEMESIS_CHURN && c.faults[i].kind != FL_NEMESIS_TRANSFER;
+        c.protocol = FL_CONS_PAXOS;
+        fl_swarm_fit(&c);
+        char why[200] = "";
+        int rc = fl_run_config_validate(&c, why, sizeof(why));
+        if (rc)
+            fprintf(stderr, "  seed %llu (paxos): %s\n", (unsigned long long)seed, why);
+        CHECK_EQ(rc, 0);
+        CHECK(c.n_faults >= 1);
+        CHECK(!kept || c.n_faults == kept);
+        for (uint32_t i = 0; i < c.n_faults; i++)
+            CHECK(c.faults[i].kind != FL_NEMESIS_CHURN && c.faults[i].kind != FL_NEMESIS_TRANSFER);
+        CHECK(c.read_at == FL_RUN_READ_AT_LEADER || c.read_mode == FL_RUN_READ_LOCAL);
+        CHECK(!c.no_pre_vote && !c.no_check_quorum);
+    }
+    CHECK(churned > 0); /* the fit had something to take out */
+}
+
 /* Every value of every axis turns up, and the worlds differ: a swarm, not one world. */
 TEST(swarm_worlds_cover_every_value_of_every_axis)
 {
