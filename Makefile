@@ -127,6 +127,11 @@ $(OUT)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
+# Tests write their scratch files under FL_TEST_TMP, one directory per build directory (a hash
+# of its absolute path), so test runs of two checkouts or two modes at once never collide.
+TEST_TMP := /tmp/fl-test-$(firstword $(shell printf '%s' '$(abspath $(OUT))' | cksum))
+$(OUT)/obj/tests/%.o: CPPFLAGS += -DFL_TEST_TMP='"$(TEST_TMP)"'
+
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
 	rm -f $@

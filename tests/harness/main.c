@@ -2,7 +2,9 @@
 #include "test.h"
 
 #include <setjmp.h>
+#include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define TESTS_MAX 512
@@ -50,6 +52,10 @@ int main(int argc, char **argv)
 {
     const char *filter = argc > 1 ? argv[1] : NULL;
     static int passed, failed; /* static: survive longjmp */
+    if (mkdir(FL_TEST_TMP, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "cannot create %s: %s\n", FL_TEST_TMP, strerror(errno));
+        return 2;
+    }
     for (volatile int i = 0; i < tests_count; i++) {
         if (filter && !strstr(tests[i].name, filter))
             continue;

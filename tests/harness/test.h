@@ -11,6 +11,12 @@
 #include <stdio.h>
 #include <string.h>
 
+/* Where tests put scratch files: a directory of this build's own (see the Makefile), made by
+ * the runner before any test starts. */
+#ifndef FL_TEST_TMP
+#define FL_TEST_TMP "/tmp/fl-test"
+#endif
+
 typedef void (*fl_test_fn)(void);
 
 void fl_test_register(const char *name, fl_test_fn fn);

@@ -124,8 +124,8 @@ TEST(cap_mutant_read_without_quorum_answers_on_the_minority)
     fl_run_result_free(&k.r);
 }
 
-#define OUT "/tmp/fl_test_cap.out"
-#define DIR "/tmp/fl_test_cap.dir"
+#define OUT FL_TEST_TMP "/fl_test_cap.out"
+#define DIR FL_TEST_TMP "/fl_test_cap.dir"
 
 TEST(cap_sim_command_prints_the_tables)
 {

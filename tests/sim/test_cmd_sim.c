@@ -8,8 +8,8 @@
 
 #include <stdlib.h>
 
-#define OUT "/tmp/fl_test_cmd_sim.out"
-#define DIR "/tmp/fl_test_cmd_sim.dir"
+#define OUT FL_TEST_TMP "/fl_test_cmd_sim.out"
+#define DIR FL_TEST_TMP "/fl_test_cmd_sim.dir"
 
 TEST(sim_clean_run_writes_results_and_history)
 {

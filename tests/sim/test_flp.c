@@ -165,8 +165,8 @@ TEST(flp_kv_run_clients_get_nothing_until_gst)
     fl_run_result_free(&r);
 }
 
-#define OUT "/tmp/fl_test_flp.out"
-#define DIR "/tmp/fl_test_flp.dir"
+#define OUT FL_TEST_TMP "/fl_test_flp.out"
+#define DIR FL_TEST_TMP "/fl_test_flp.dir"
 
 TEST(flp_sim_command_writes_the_keys)
 {

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUT  "/tmp/fl_test_mutants.out"
-#define JSON "/tmp/fl_test_mutants.json"
+#define OUT  FL_TEST_TMP "/fl_test_mutants.out"
+#define JSON FL_TEST_TMP "/fl_test_mutants.json"
 
 /* Which checks may catch each mutant: the Raft invariants (by name), "linearizability",
  * "liveness". A mutant not listed here (one added on another branch) must merely be caught. */

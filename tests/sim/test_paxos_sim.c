@@ -8,8 +8,8 @@
 
 #include <stdlib.h>
 
-#define OUT "/tmp/fl_test_paxos_sim.out"
-#define DIR "/tmp/fl_test_paxos_sim.dir"
+#define OUT FL_TEST_TMP "/fl_test_paxos_sim.out"
+#define DIR FL_TEST_TMP "/fl_test_paxos_sim.dir"
 
 TEST(paxos_sim_clean_run_writes_results)
 {

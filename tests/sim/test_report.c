@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <sys/wait.h>
 
-#define OUT  "/tmp/fl_test_report.out"
-#define DIR  "/tmp/fl_test_report.dir"
-#define HAND "/tmp/fl_test_report.hand"
+#define OUT  FL_TEST_TMP "/fl_test_report.out"
+#define DIR  FL_TEST_TMP "/fl_test_report.dir"
+#define HAND FL_TEST_TMP "/fl_test_report.hand"
 
 static char *slurp(const char *path, size_t *len)
 {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DIR "/tmp/fl_test_shrink"
+#define DIR FL_TEST_TMP "/fl_test_shrink"
 #define OUT DIR "/out.txt"
 
 static void fresh(void)

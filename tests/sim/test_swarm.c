@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUT   "/tmp/fl_test_swarm.out"
-#define DIR_A "/tmp/fl_test_swarm.a"
-#define DIR_B "/tmp/fl_test_swarm.b"
+#define OUT   FL_TEST_TMP "/fl_test_swarm.out"
+#define DIR_A FL_TEST_TMP "/fl_test_swarm.a"
+#define DIR_B FL_TEST_TMP "/fl_test_swarm.b"
 #define SEEDS 3000
 
 TEST(swarm_worlds_are_valid_and_a_seed_always_draws_the_same_one)

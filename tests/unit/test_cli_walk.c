@@ -78,7 +78,7 @@ static void setup(void)
 {
     if (dir[0])
         return;
-    snprintf(dir, sizeof(dir), "/tmp/fl_test_cli_walk.%d", (int)getpid());
+    snprintf(dir, sizeof(dir), FL_TEST_TMP "/fl_test_cli_walk.%d", (int)getpid());
     mkdir(dir, 0755);
     snprintf(file_path, sizeof(file_path), "%s/file", dir);
     FILE *f = fopen(file_path, "w");

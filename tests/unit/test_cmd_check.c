@@ -29,7 +29,7 @@ static void remove_scratch(void)
 static const char *tmp(const char *name)
 {
     if (!dir[0]) {
-        snprintf(dir, sizeof(dir), "/tmp/fl_check_%ld", (long)getpid());
+        snprintf(dir, sizeof(dir), FL_TEST_TMP "/fl_check_%ld", (long)getpid());
         mkdir(dir, 0700);
         atexit(remove_scratch);
     }

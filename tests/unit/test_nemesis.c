@@ -199,8 +199,12 @@ TEST(nemesis_netns_as_root)
     char path[128];
     snprintf(path, sizeof(path), "%s/out.txt", dir);
     CHECK(fl_test_file_has(path, "(netns)"));
-    CHECK_EQ(system("ip netns list | grep -q '^fl[0-9]*n[0-9]'"), 256); /* none left */
-    CHECK_EQ(system("ip -o link show | grep -q ': flb[0-9]'"), 256);
+    /* none left: every fl<PID>n<N> namespace and flb<PID> bridge still there belongs to a
+     * nemesis that is still running (another test run on this machine), none to a dead one */
+    CHECK_EQ(system("for p in $(ip netns list | sed -n 's/^fl\\([0-9]*\\)n[0-9].*/\\1/p') "
+                    "$(ip -o link show | sed -n 's/^[0-9]*: flb\\([0-9]*\\).*/\\1/p'); do "
+                    "kill -0 $p 2>/dev/null || exit 1; done"),
+             0);
     cleanup(dir);
 }
 
