@@ -210,11 +210,23 @@ static void hard_history(fl_history *h)
 
 TEST(lin_timeout_gives_unknown)
 {
+    /* hard_history takes the search ~0.1 s, so a 50 ms limit raced the clock: under ASan on a
+     * loaded machine the history's indexing used the time up and the search stopped at prefix
+     * 0. With five values written over and over the search reaches op ~11,500 in under 50 ms
+     * and then needs ~20 s (measured): a 300 ms limit stops it in that stretch, every time. */
     fl_history h;
-    hard_history(&h);
+    fl_histgen_opts g;
+    fl_histgen_opts_init(&g);
+    g.ops = 20000;
+    g.processes = 60;
+    g.info_ratio = 0.02;
+    g.value_range = 5;
+    g.seed = 5;
+    fl_history_init(&h);
+    CHECK_EQ(fl_histgen_run(&h, &g), 0);
     fl_lincheck_opts o;
     fl_lincheck_opts_init(&o);
-    o.timeout_ns = 50 * FL_NS_PER_MS;
+    o.timeout_ns = 300 * FL_NS_PER_MS;
     fl_lincheck_result r;
     CHECK_EQ(fl_lincheck_run(&h, &o, &r, NULL), 0);
     CHECK_EQ(r.verdict, FL_LIN_UNKNOWN);
