@@ -5,10 +5,11 @@
 # before/after of one change: build A, copy the binary away, build B.
 #
 #   bench/ab.sh A_BIN B_BIN [ROUNDS] [REQUESTS] [TESTS] [PIPES]
-#       defaults: 3 30000 "get set" "1 16"
+#       defaults: 3 30000 "get set" "1 16"; AB_CONNS=N: N connections instead of 50
 #
-# Each line: test, pipeline depth, round, then ops/s and p50 (ms) of A, B and redis. Pipelined
-# runs do ten times REQUESTS. Needs redis-server, redis-cli, redis-benchmark on PATH.
+# Each line: test, pipeline depth, round, then ops/s and p50 (ms) of A, B and redis, and the
+# CPU microseconds per op of each cluster (its three nodes, every thread, from schedstat: less
+# swayed by the machine's load than ops/s). Pipelined runs do ten times REQUESTS. Needs redis-server, redis-cli, redis-benchmark on PATH.
 set -eu
 a_bin=$1
 b_bin=$2
@@ -23,7 +24,7 @@ bench_setup ab redis-server redis-cli redis-benchmark
 # starts a redis as well: B's is stopped again at once)
 srv=$a_bin
 bench_start
-la=$leader cpa=$cpid rp=$rport rpa=$rpid
+la=$leader cpa=$cpid rp=$rport rpa=$rpid na=$nodes
 trap 'kill -INT "$cpa" ${cpb:+"$cpb"} 2>/dev/null; wait "$cpa" ${cpb:+"$cpb"} 2>/dev/null;
       cpid=""; bench_cleanup' EXIT INT TERM
 srv=$b_bin
@@ -33,27 +34,34 @@ tmp=$top/b
 mkdir "$tmp"
 bench_start
 tmp=$top
-lb=$leader cpb=$cpid
+lb=$leader cpb=$cpid nb=$nodes
 kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null || true
 rpid=$rpa rport=$rp
 
+# one PORT PIPE TEST [PIDS]: "ops/s p50" (and " CPU-us/op" of PIDS)
 one() {
     n=$requests
     [ "$2" -gt 1 ] && n=$((requests * 10))
-    redis-benchmark -p "$1" -c 50 -n "$n" -P "$2" -t "$3" --csv 2>/dev/null |
-        awk -F'"' 'NR > 1 && $2 != "" { printf "%.0f %s", $4, $10; exit }'
+    port=$1 pipe=$2 test=$3
+    shift 3
+    before=$(cpu_ns "$@" | awk '{ s += $1 } END { print s + 0 }')
+    redis-benchmark -p "$port" -c "${AB_CONNS:-50}" -n "$n" -P "$pipe" -t "$test" --csv \
+        2>/dev/null | awk -F'"' 'NR > 1 && $2 != "" { printf "%.0f %s", $4, $10; exit }'
+    [ $# -gt 0 ] || return 0
+    after=$(cpu_ns "$@" | awk '{ s += $1 } END { print s + 0 }')
+    echo "$before $after $n" | awk '{ printf " %.2f", ($2 - $1) / 1e3 / $3 }'
 }
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-5s %-4s %-5s %-22s %-22s %-22s %s\n' test pipe round "A ops/s p50" "B ops/s p50" \
-    "redis ops/s p50" "B/A"
+printf '%-5s %-4s %-5s %-24s %-24s %-22s %s\n' test pipe round "A ops/s p50 us/op" \
+    "B ops/s p50 us/op" "redis ops/s p50" "B/A"
 for t in $tests; do
     for p in $pipes; do
         for r in $(seq 1 "$rounds"); do
-            a=$(one "$la" "$p" "$t")
-            b=$(one "$lb" "$p" "$t")
+            a=$(one "$la" "$p" "$t" $na)
+            b=$(one "$lb" "$p" "$t" $nb)
             x=$(one "$rport" "$p" "$t")
-            printf '%-5s %-4s %-5s %-22s %-22s %-22s %s\n' "$t" "$p" "$r" "$a" "$b" "$x" \
-                "$(echo "$a $b" | awk '{ printf "%.2f", $1 ? $3 / $1 : 0 }')"
+            printf '%-5s %-4s %-5s %-24s %-24s %-22s %s\n' "$t" "$p" "$r" "$a" "$b" "$x" \
+                "$(echo "$a $b" | awk '{ printf "%.2f", $1 ? $4 / $1 : 0 }')"
         done
     done
 done

@@ -105,6 +105,9 @@ struct conn {
     fl_buf in, out;
     size_t out_off;
     op *fifo_head, *fifo_tail;
+    /* fl__ops_progress is walking the FIFO; a nested call (an op it serves finishes) only
+     * asks for one more walk once it is done */
+    bool progressing, progress_again;
     size_t inflight;
     uint64_t client_id; /* the kv session */
     uint64_t seq;
