@@ -48,7 +48,8 @@ struct srv_metrics {
     peer_series peers[FL_RAFT_NODES_MAX];
     uint32_t n_peers;
     fl_node_id leader_seen;
-    struct timespec sync_t0;
+    struct timespec sync_t0; /* the sync running: when it started and the records it covers */
+    uint64_t sync_records;
 };
 
 static const double fsync_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -278,11 +279,13 @@ void fl__metrics_sync(srv *s, bool started, uint64_t records)
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (started) {
         sm->sync_t0 = now;
-        fl_metric_observe(sm->fsync_records, (double)records);
+        sm->sync_records = records;
         return;
     }
     double secs = (double)(now.tv_sec - sm->sync_t0.tv_sec) +
                   (double)(now.tv_nsec - sm->sync_t0.tv_nsec) / 1e9;
+    /* both when the sync is done: a scrape while one runs sees the two counts equal */
+    fl_metric_observe(sm->fsync_records, (double)sm->sync_records);
     fl_metric_observe(sm->fsync_seconds, secs);
 }
 
