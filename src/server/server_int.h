@@ -346,6 +346,7 @@ void fl__metrics_proposal(srv *s, int rc);                 /* a PROPOSE's result
 void fl__metrics_read(srv *s, int rc);                     /* a READ's result */
 /* A group commit of `records` WAL records handed to the sync worker (started), or done. */
 void fl__metrics_sync(srv *s, bool started, uint64_t records);
+void fl__metrics_wal(srv *s); /* after a sync: the WAL counters, read while no sync runs */
 void fl__metrics_command(srv *s, const cmd_def *def, const fl_buf *reply); /* one answered */
 
 #endif
