@@ -72,13 +72,14 @@
 #include "faultline/raft_msg.h"
 #include "faultline/rng.h"
 
-#define FL_RAFT_NODES_MAX       16   /* members of one configuration */
-#define FL_RAFT_INFLIGHT_MAX    64   /* AppendEntries in flight to one follower */
-#define FL_RAFT_HELD_MAX        256  /* responses waiting for durability */
-#define FL_RAFT_PENDING_MAX     1024 /* persist requests not yet reported durable */
-#define FL_RAFT_READS_MAX       1024 /* ReadIndex reads waiting for confirmation */
-#define FL_RAFT_READ_ROUNDS_MAX 8    /* ReadIndex heartbeat rounds in flight at once */
-#define FL_RAFT_SENT_RING       1024 /* AppendEntries send times remembered for leases */
+#define FL_RAFT_NODES_MAX    16   /* members of one configuration */
+#define FL_RAFT_INFLIGHT_MAX 64   /* AppendEntries in flight to one follower */
+#define FL_RAFT_HELD_MAX     256  /* responses waiting for durability */
+#define FL_RAFT_PENDING_MAX  1024 /* persist requests not yet reported durable */
+#define FL_RAFT_READS_MAX    1024 /* ReadIndex reads waiting for confirmation */
+#define FL_RAFT_SENT_RING    1024 /* AppendEntries send times remembered for leases */
+/* ReadIndex heartbeat rounds in flight at once (read.c) */
+#define FL_RAFT_READ_ROUNDS_MAX 8
 /* A learner may be promoted to voter only when its log is within this many entries of the
  * leader's: a voter that lags far behind would stall commitment until it caught up. */
 #define FL_RAFT_CATCHUP_GAP 32
