@@ -78,6 +78,8 @@
 #define FL_RAFT_PENDING_MAX  1024 /* persist requests not yet reported durable */
 #define FL_RAFT_READS_MAX    1024 /* ReadIndex reads waiting for confirmation */
 #define FL_RAFT_SENT_RING    1024 /* AppendEntries send times remembered for leases */
+/* ReadIndex heartbeat rounds in flight at once (read.c) */
+#define FL_RAFT_READ_ROUNDS_MAX 8
 /* A learner may be promoted to voter only when its log is within this many entries of the
  * leader's: a voter that lags far behind would stall commitment until it caught up. */
 #define FL_RAFT_CATCHUP_GAP 32
@@ -381,7 +383,9 @@ typedef struct fl_raft {
         fl_node_id from; /* FL_NODE_NONE: our own; else a follower's (answer READ_INDEX_RESP) */
     } reads[FL_RAFT_READS_MAX]; /* a ring from reads_head, in arrival order */
     size_t reads_head, reads_count;
-    uint64_t read_round; /* LEADER: first ctx of the latest round sent for reads; 0: none */
+    /* LEADER: the first ctx of each round sent for reads and not yet confirmed, oldest first */
+    uint64_t read_rounds[FL_RAFT_READ_ROUNDS_MAX];
+    size_t read_rounds_count;
     /* follower or learner: reads sent to the leader (READ_INDEX), waiting for its answer and
      * then for applied to reach index */
     struct fl_raft_fwd_read {

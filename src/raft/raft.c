@@ -406,6 +406,12 @@ void fl_raft_invariants(const fl_raft *r)
         FL_ASSERT(a->round <= b->round);
         FL_ASSERT(b->index == 0 ? a->index == 0 : a->index <= b->index);
     }
+    /* read rounds in flight: increasing, each sent already (read.c) */
+    FL_ASSERT(r->read_rounds_count <= FL_RAFT_READ_ROUNDS_MAX);
+    FL_ASSERT(r->read_rounds_count == 0 || r->role == FL_RAFT_LEADER);
+    for (size_t i = 0; i < r->read_rounds_count; i++)
+        FL_ASSERT(r->read_rounds[i] <= r->ctx_next &&
+                  (i == 0 || r->read_rounds[i - 1] < r->read_rounds[i]));
     /* a forwarded read is failed the step its leader, term or role changes (read.c) */
     for (size_t i = 0; i < r->fwd_reads_count; i++)
         FL_ASSERT(r->role == FL_RAFT_FOLLOWER && r->fwd_reads[i].leader == r->leader &&

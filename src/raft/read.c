@@ -8,13 +8,18 @@
  * that steps down fails its reads.
  *
  * Batching: one heartbeat round confirms every read that arrived before it was sent, whoever
- * asked (this node's clients or a follower's READ_INDEX). A round goes out when a read waits
- * and no read round is in flight (unconfirmed); reads arriving meanwhile wait for the next
- * one, sent as soon as that one is confirmed. So a quiet leader answers in one round trip and
- * a busy one sends one round per round trip, not one per read; any AppendEntries sent after a
- * read (replication, heartbeats) confirms it as well. Reads wait in a ring in arrival order:
- * their rounds and indexes never decrease along it, so they are decided from the head, with
- * the quorum computed once per step (not once per read).
+ * asked (this node's clients or a follower's READ_INDEX). A round goes out when the newest
+ * read waiting arrived after the last round was sent, so every read is covered by the first
+ * round after it; rounds overlap, up to FL_RAFT_READ_ROUNDS_MAX in flight: a read arriving
+ * while one is out does not wait for that one's answer before its own round leaves, so it
+ * waits one round trip, not up to two. Each round is remembered by the first ctx it sent; an
+ * answer echoing a ctx confirms every round at or below it (ctx_acked is the highest ctx a
+ * follower answered). With the rounds all in flight, later reads wait for the oldest to be
+ * confirmed and then share one new round. The server asks the core for one read per pass of
+ * its event loop, so a busy leader sends at most one round per pass, not one per read; any
+ * AppendEntries sent after a read (replication, heartbeats) confirms it as well. Reads wait in
+ * a ring in arrival order: their rounds and indexes never decrease along it, so they are
+ * decided from the head, with the quorum computed once per step (not once per read).
  *
  * A read at a follower or learner (thesis 6.4) asks the leader with READ_INDEX; the leader
  * registers it like its own (from = the follower) and answers READ_INDEX_RESP when decided.
@@ -28,14 +33,16 @@
  * no answer came within an election timeout (a lost request or answer).
  *
  * Invariants: every pending read has round > 0 and arrived while this node led this term;
- * along the ring, rounds do not decrease, nor do indexes once set; every forwarded read was
- * asked of fwd.leader in term fwd.term while a follower. */
+ * along the ring, rounds do not decrease, nor do indexes once set; the rounds in flight
+ * increase and none is past ctx_next; every forwarded read was asked of fwd.leader in term
+ * fwd.term while a follower. */
 #include "raft_int.h"
 
 #include "faultline/assert.h"
 #include "faultline/error.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 static void emit(fl_raft *r, uint64_t ctx, fl_index index, bool ok)
 {
@@ -108,7 +115,7 @@ static int leader_read(fl_raft *r, fl_node_id from, uint64_t ctx)
     p->index = fl_raft_term_at(r, r->commit) == r->term ? r->commit : 0;
     p->round = r->ctx_next + 1;
     p->from = from;
-    fl__reads_advance(r); /* a round goes out unless one is in flight */
+    fl__reads_advance(r); /* a round goes out unless all are in flight */
     return 0;
 }
 
@@ -218,6 +225,29 @@ static uint64_t round_confirmed(const fl_raft *r)
     return fl__quorum_value(r, ctx_acked_of);
 }
 
+/* Forgets the rounds a quorum has answered. */
+static void rounds_confirmed(fl_raft *r, uint64_t acked)
+{
+    size_t done = 0;
+    while (done < r->read_rounds_count && r->read_rounds[done] <= acked)
+        done++;
+    r->read_rounds_count -= done;
+    memmove(r->read_rounds, r->read_rounds + done, r->read_rounds_count * sizeof(uint64_t));
+}
+
+/* The newest read needs a round sent after it, unless one was; one for every read waiting. */
+static void maybe_send_round(fl_raft *r, uint64_t acked)
+{
+    uint64_t newest = pending_at(r, r->reads_count - 1)->round;
+    size_t n = r->read_rounds_count;
+    if (newest <= acked || (n > 0 && newest <= r->read_rounds[n - 1]))
+        return; /* confirmed already, or a round sent after it is in flight */
+    if (n == FL_RAFT_READ_ROUNDS_MAX)
+        return; /* it waits for the oldest round's answer */
+    r->read_rounds[r->read_rounds_count++] = r->ctx_next + 1;
+    fl__heartbeat_all(r);
+}
+
 void fl__reads_advance(fl_raft *r)
 {
     if (r->role != FL_RAFT_LEADER || r->reads_count == 0)
@@ -227,6 +257,7 @@ void fl__reads_advance(fl_raft *r)
         for (size_t i = 0; i < r->reads_count && pending_at(r, i)->index == 0; i++)
             pending_at(r, i)->index = r->commit;
     uint64_t acked = round_confirmed(r);
+    rounds_confirmed(r, acked);
     while (r->reads_count) {
         const struct fl_raft_pending_read *p = pending_at(r, 0);
         if (p->index == 0 || p->index > r->commit || p->round > acked)
@@ -239,12 +270,7 @@ void fl__reads_advance(fl_raft *r)
         r->reads_head = 0;
         return;
     }
-    /* The newest read needs a round sent after it; none is in flight: one for all of them. */
-    if (pending_at(r, r->reads_count - 1)->round > acked &&
-        (r->read_round == 0 || acked >= r->read_round)) {
-        r->read_round = r->ctx_next + 1;
-        fl__heartbeat_all(r);
-    }
+    maybe_send_round(r, acked);
 }
 
 void fl__reads_fail_all(fl_raft *r)
@@ -252,5 +278,5 @@ void fl__reads_fail_all(fl_raft *r)
     for (size_t i = 0; i < r->reads_count; i++)
         decide(r, pending_at(r, i)->from, pending_at(r, i)->ctx, 0, false);
     r->reads_head = r->reads_count = 0;
-    r->read_round = 0;
+    r->read_rounds_count = 0;
 }

@@ -228,7 +228,8 @@ static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     (void)loop;
     (void)ev;
     fl__metrics_sync(s, false, 0);
-    fl_host_sync_done(&s->host);
+    fl_host_sync_done(&s->host); /* the next sync starts at the iteration's end, not here */
+    fl__metrics_wal(s);          /* so the WAL is ours to read */
     fl_peers_flush(&s->peers);
 }
 

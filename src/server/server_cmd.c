@@ -241,16 +241,23 @@ static const cmd_def commands[] = {
 
 /* ---- dispatch ----------------------------------------------------------------------------- */
 
+/* A linear scan of each table, run for every command: the first letter (table names are lower
+ * case) rules out most entries before any string comparison. name holds no NUL (checked by
+ * fl__cmd_find), so a match of its len bytes means the table name is at least that long. */
 static const cmd_def *find_in(const cmd_def *t, size_t n, const fl_resp_arg *name)
 {
+    char first = (char)tolower((unsigned char)name->p[0]);
     for (size_t i = 0; i < n; i++)
-        if (strlen(t[i].name) == name->len && !strcasecmp(t[i].name, (const char *)name->p))
+        if (t[i].name[0] == first && !strncasecmp(t[i].name, (const char *)name->p, name->len) &&
+            t[i].name[name->len] == '\0')
             return &t[i];
     return NULL;
 }
 
 const cmd_def *fl__cmd_find(const fl_resp_arg *name)
 {
+    if (name->len == 0 || memchr(name->p, 0, name->len))
+        return NULL; /* no command has such a name */
     const cmd_def *d = find_in(commands, sizeof(commands) / sizeof(commands[0]), name);
     if (!d)
         d = find_in(fl__kv_cmds, fl__kv_cmds_count, name);

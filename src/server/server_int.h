@@ -105,6 +105,9 @@ struct conn {
     fl_buf in, out;
     size_t out_off;
     op *fifo_head, *fifo_tail;
+    /* fl__ops_progress is walking the FIFO; a nested call (an op it serves finishes) only
+     * asks for one more walk once it is done */
+    bool progressing, progress_again;
     size_t inflight;
     uint64_t client_id; /* the kv session */
     uint64_t seq;
@@ -343,6 +346,7 @@ void fl__metrics_proposal(srv *s, int rc);                 /* a PROPOSE's result
 void fl__metrics_read(srv *s, int rc);                     /* a READ's result */
 /* A group commit of `records` WAL records handed to the sync worker (started), or done. */
 void fl__metrics_sync(srv *s, bool started, uint64_t records);
+void fl__metrics_wal(srv *s); /* after a sync: the WAL counters, read while no sync runs */
 void fl__metrics_command(srv *s, const cmd_def *def, const fl_buf *reply); /* one answered */
 
 #endif

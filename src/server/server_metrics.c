@@ -48,7 +48,8 @@ struct srv_metrics {
     peer_series peers[FL_RAFT_NODES_MAX];
     uint32_t n_peers;
     fl_node_id leader_seen;
-    struct timespec sync_t0;
+    struct timespec sync_t0; /* the sync running: when it started and the records it covers */
+    uint64_t sync_records;
 };
 
 static const double fsync_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -153,6 +154,19 @@ static void register_links(srv *s, struct srv_metrics *sm)
     }
 }
 
+/* The WAL's counters; while a sync runs the worker owns the WAL: the last values stay (they
+ * are refreshed again when the sync is done, fl__metrics_wal). */
+static void storage_values(srv *s, struct srv_metrics *sm)
+{
+    fl_raft_store_stats st;
+    if (s->host_up && fl_raft_store_stats_get(&s->host.store, &st)) {
+        fl_metric_set(sm->wal_bytes, (double)st.wal_bytes);
+        fl_metric_set(sm->wal_fsyncs, (double)st.wal_fsyncs);
+        fl_metric_set(sm->wal_segments, (double)st.wal_segments);
+        fl_metric_set(sm->wal_deleted, (double)st.segments_deleted);
+    }
+}
+
 /* Gauges and mirrored counters, read when a scrape comes. */
 static void collect(srv *s, struct srv_metrics *sm)
 {
@@ -167,13 +181,7 @@ static void collect(srv *s, struct srv_metrics *sm)
         fl_metric_set(sm->snapshot_index, (double)fl_raft_snapshot_of(r)->index);
         fl_metric_set(sm->leader, fl_raft_leader_of(r));
     }
-    fl_raft_store_stats st;
-    if (s->host_up && fl_raft_store_stats_get(&s->host.store, &st)) { /* else: the last values */
-        fl_metric_set(sm->wal_bytes, (double)st.wal_bytes);
-        fl_metric_set(sm->wal_fsyncs, (double)st.wal_fsyncs);
-        fl_metric_set(sm->wal_segments, (double)st.wal_segments);
-        fl_metric_set(sm->wal_deleted, (double)st.segments_deleted);
-    }
+    storage_values(s, sm);
     fl_metric_set(sm->snap_taken, (double)s->host.stats.snapshots_taken);
     fl_metric_set(sm->snap_installed, (double)s->host.stats.snapshots_installed);
     fl_metric_set(sm->clients, (double)s->n_conns);
@@ -278,12 +286,20 @@ void fl__metrics_sync(srv *s, bool started, uint64_t records)
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (started) {
         sm->sync_t0 = now;
-        fl_metric_observe(sm->fsync_records, (double)records);
+        sm->sync_records = records;
         return;
     }
     double secs = (double)(now.tv_sec - sm->sync_t0.tv_sec) +
                   (double)(now.tv_nsec - sm->sync_t0.tv_nsec) / 1e9;
+    /* both when the sync is done: a scrape while one runs sees the two counts equal */
+    fl_metric_observe(sm->fsync_records, (double)sm->sync_records);
     fl_metric_observe(sm->fsync_seconds, secs);
+}
+
+void fl__metrics_wal(srv *s)
+{
+    if (s->metrics)
+        storage_values(s, s->metrics);
 }
 
 static const char unknown_cmd[] = "unknown"; /* a protocol error: no command */

@@ -344,12 +344,14 @@ static void send_results(srv *s, fl_index index, fl_term term, const fl_kv_resul
     }
 }
 
-/* A read by ReadIndex waits for its turn (kv_order.h rule 4); anything else is answered. */
-static void complete(op *o, const fl_kv_result *res)
+/* A read by ReadIndex waits for its turn (kv_order.h rule 4); anything else is answered.
+ * progress false: the caller has more of this connection's reads to decide and walks its
+ * order once after the last. */
+static void complete(op *o, const fl_kv_result *res, bool progress)
 {
     if (o->route == FL_KV_ROUTE_INDEX) {
         push_tail(o, OP_DECIDED);
-        if (o->c)
+        if (o->c && progress)
             fl__ops_progress(o->c);
         return;
     }
@@ -367,7 +369,7 @@ void fl__ops_applied(srv *s, fl_index index, fl_term term, const fl_kv_result *r
             retry(o); /* lost: another leader's entry took that index */
             continue;
         }
-        complete(o, res);
+        complete(o, res, true);
     }
 }
 
@@ -421,10 +423,22 @@ static void walk_route(void *arg, void *cmd)
     fl__op_route_cmd(o);
 }
 
+/* Serves what the connection's order allows. Each op served finishes and would walk the FIFO
+ * again from its head from within this walk: n decided reads made n^2 steps (7% of the
+ * leader's CPU under 16-deep pipelined GETs); they now ask for one more walk instead. */
 void fl__ops_progress(conn *c)
 {
+    if (c->progressing) {
+        c->progress_again = true;
+        return;
+    }
     fl_kv_order_walk w = {c, walk_next, walk_state, walk_serve, walk_route};
-    fl_kv_order_progress(&c->order, &w);
+    c->progressing = true;
+    do {
+        c->progress_again = false;
+        fl_kv_order_progress(&c->order, &w);
+    } while (c->progress_again);
+    c->progressing = false;
 }
 
 void fl__op_route_cmd(op *o)
@@ -472,8 +486,8 @@ void fl__ops_reads(srv *s, const fl_cons_read *reads, size_t n)
             unlink_op(o);
             if (!reads[i].ok)
                 retry(o); /* leadership lost, or the leader unreachable: route it again */
-            else
-                complete(o, NULL);
+            else          /* a pipeline's reads come in a row: its order is walked after the last */
+                complete(o, NULL, !next || next->read_ctx != reads[i].ctx || next->c != o->c);
             o = next;
         }
     }
@@ -545,7 +559,7 @@ static void on_result(srv *s, const uint8_t *p, size_t len)
     if (!o || o->fwd_id != id || o->index != index || o->route == FL_KV_ROUTE_INDEX)
         return; /* a read by ReadIndex that went through the log is served here, later */
     unlink_op(o);
-    complete(o, &res);
+    complete(o, &res, true);
 }
 
 static void on_addr(srv *s, fl_node_id from, const uint8_t *p, size_t len)

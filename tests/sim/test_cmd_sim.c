@@ -232,7 +232,9 @@ TEST(sim_failing_run_prints_the_whole_tail_and_what_happened_to_the_heal)
  * elected another 1 s after the heal, which is right. */
 TEST(sim_disruption_after_the_heal_is_a_violation_and_a_late_heartbeat_is_not)
 {
-    const char *run = "sim --seed 1 --nodes 5 --duration 10s --faults churn:300ms,crash-one:1s "
+    /* seed 2: the run's messages depend on how ReadIndex rounds go out (seed 1 showed the
+     * disruption while one round at a time was in flight; `faultline mutants` finds it at 2) */
+    const char *run = "sim --seed 2 --nodes 5 --duration 10s --faults churn:300ms,crash-one:1s "
                       "--no-check-quorum --no-pre-vote";
     char args[512];
     snprintf(args, sizeof(args), "%s --mutant leader-ignores-lease", run);

@@ -286,8 +286,12 @@ TEST(resp_writers_emit_exact_bytes)
     fl_resp_put_bulk_str(&b, "");
     fl_resp_put_int(&b, INT64_MAX);
     fl_resp_put_null_array(&b);
+    fl_resp_put_int(&b, INT64_MIN);
+    fl_resp_put_int(&b, 0);
+    fl_resp_put_array(&b, 1234567890);
     const char *want = "+OK\r\n-ERR bad  thing\r\n:-42\r\n$4\r\na\r\nb\r\n$-1\r\n*2\r\n$0\r\n\r\n"
-                       ":9223372036854775807\r\n*-1\r\n";
+                       ":9223372036854775807\r\n*-1\r\n:-9223372036854775808\r\n:0\r\n"
+                       "*1234567890\r\n";
     CHECK_EQ(b.err, 0);
     CHECK_EQ(b.len, strlen(want));
     CHECK(memcmp(b.data, want, b.len) == 0);

@@ -68,6 +68,10 @@ TEST(server_one_node_commands)
     cmd(fd, ":2", "EXISTS", "k", "n", "zz");
     cmd(fd, ":2", "DEL", "k", "n", "zz");
     cmd(fd, ":0", "EXISTS", "k", NULL, NULL);
+    /* names match whole and in any case: no prefix, no longer name */
+    cmd(fd, "$nil", "gEt", "k", NULL, NULL);
+    cmd(fd, "-ERR unknown command 'GE', with args beginning with: 'k' ", "GE", "k", NULL, NULL);
+    cmd(fd, "-ERR unknown command 'GETT', with args beginning with: 'k' ", "GETT", "k", NULL, NULL);
     cmd(fd, "-ERR wrong number of arguments for 'get' command", "GET", NULL, NULL, NULL);
     cmd(fd, "-ERR unknown command 'NOPE', with args beginning with: 'a' ", "NOPE", "a", NULL, NULL);
     cmd(fd, "-ERR syntax error", "SET", "k", "v", "BOGUS");
