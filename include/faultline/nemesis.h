@@ -93,6 +93,9 @@ typedef struct fl_nem_fault {
     uint64_t rate_bps;       /* throttle */
     int64_t clock_offset_ns; /* clock: offset (when clock_rate is 0 or 1) */
     double clock_rate;       /* clock: speed (1.001 = +1000 ppm); 0 = offset only */
+    /* partitions: the links cut, given (a scenario's sides, bridge, ring): bit b-1 of
+     * cut[a-1] = node a's bytes to node b lost; all 0 = the kind's own shape from targets */
+    uint16_t cut[FL_NEM_NODES_MAX];
 } fl_nem_fault;
 
 /* Fills f with the defaults of kind (who DEFAULT, 50 ms +- 20 ms, 64 KiB/s, +5 s). */
@@ -126,6 +129,11 @@ typedef struct fl_nem_config {
     uint64_t keys;     /* 0: the workload's default */
     double read_share; /* < 0: the workload's default */
     double cas_share;  /* of the writes; < 0: the workload's default */
+    /* the simulator's mix instead (a scenario file's reads and cas): reads_pct reads,
+     * other_pct cas (register) or append (kv), the rest puts */
+    bool sim_mix;
+    uint32_t reads_pct, other_pct;
+    uint32_t value_size; /* kv: bytes of every value; 0 = the workload's 16..128 */
     fl_time_ns op_timeout_ns;
     fl_time_ns liveness_ns;
     fl_time_ns startup_ns; /* the cluster must answer and elect within this */

@@ -106,9 +106,27 @@ static void set_links(nem *n)
             }
 }
 
-/* The links a shape cuts (both ways unless one-way) for targets t. */
-static void shape(nem *n, fl_nem_kind k, uint32_t t, bool on)
+/* The links a fault's given cut matrix cuts (a scenario's shape); false: none given. */
+static bool given_cut(nem *n, const fl_nem_fault *f, bool on)
 {
+    bool any = false;
+    for (uint32_t a = 1; a <= n->count; a++)
+        for (uint32_t b = 1; b <= n->count; b++)
+            if (a != b && (f->cut[a - 1] >> (b - 1)) & 1) {
+                n->cut[a][b] = on;
+                any = true;
+            }
+    return any;
+}
+
+/* The links a shape cuts (both ways unless one-way) for targets t. */
+static void shape(nem *n, const fl_nem_fault *f, uint32_t t, bool on)
+{
+    fl_nem_kind k = f->kind;
+    if (given_cut(n, f, on)) {
+        set_links(n);
+        return;
+    }
     uint32_t perm[FL_NEM_NODES_MAX];
     for (uint32_t i = 0; i < n->count; i++)
         perm[i] = i + 1;
@@ -341,7 +359,7 @@ void nem_fault_begin(nem *n, size_t i)
     } else if (is_link_kind(f->kind)) {
         shape_links(n, i, l->targets_mask, true);
     } else {
-        shape(n, f->kind, l->targets_mask, true);
+        shape(n, f, l->targets_mask, true);
     }
 }
 

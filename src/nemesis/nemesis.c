@@ -339,6 +339,14 @@ static int workload(nem *n)
     w[FL_KV_CAS] = (uint32_t)((1 - read) * cas * 1000 + 0.5);
     w[FL_KV_APPEND] = (uint32_t)((1 - read) * (1 - cas) * other_share * 1000 + 0.5);
     w[FL_KV_PUT] = 1000 - w[FL_KV_GET] - w[FL_KV_CAS] - w[FL_KV_APPEND];
+    if (c->sim_mix) { /* as the simulator weighs them (run_client.c) */
+        memset(w, 0, sizeof(n->wl.weights));
+        w[FL_KV_GET] = c->reads_pct;
+        w[c->workload == FL_RUN_REGISTER ? FL_KV_CAS : FL_KV_APPEND] = c->other_pct;
+        w[FL_KV_PUT] = 100 - c->reads_pct - c->other_pct;
+    }
+    if (c->value_size && c->workload == FL_RUN_KV)
+        n->wl.value_size_min = n->wl.value_size_max = c->value_size;
     if (c->client == FL_NEM_CLIENT_ETCD && w[FL_KV_APPEND]) {
         snprintf(n->res->error, sizeof(n->res->error),
                  "etcd has no append: use --workload register");

@@ -185,7 +185,16 @@ int sr_map(sr *r, uint32_t m, const char *path, const char *const *keys, size_t 
             return sr_fail(r, k, path, "'%s' given twice", key);
         seen |= 1ull << i;
         char sub[160];
-        if (fn(r, ctx, i, v, sr_path(sub, sizeof(sub), path, key, 0)))
+        sr_path(sub, sizeof(sub), path, key, 0);
+        fl_scenario *s = r->s;
+        if (strncmp(sub, "faults.schedule", 15) && strlen(sub) < sizeof(s->places[0].path) &&
+            s->n_places < FL_SCENARIO_PLACES_MAX) {
+            fl_scenario_place *pl = &s->places[s->n_places++];
+            snprintf(pl->path, sizeof(pl->path), "%s", sub);
+            pl->line = kn->line;
+            pl->col = kn->col;
+        }
+        if (fn(r, ctx, i, v, sub))
             return FL_ECONFIG;
     }
     return 0;
