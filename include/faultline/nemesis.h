@@ -1,4 +1,5 @@
-/* nemesis.h: real faults on real processes (`faultline nemesis`, docs/nemesis.md). Starts a
+/* nemesis.h: real faults on real processes (`faultline nemesis`, docs/nemesis.md; a scenario
+ * file's schedule: fl_scenario_for_nemesis, scenario.h). Starts a
  * cluster of real nodes (faultline servers, etcd members, or any command), drives it with
  * recorded clients, injects faults on a schedule (network through a fault proxy or network
  * namespaces + nftables; kill, pause, restart; clocks under libfaketime; disks under the
