@@ -1,11 +1,11 @@
 /* nemesis.h: real faults on real processes (`faultline nemesis`, docs/nemesis.md; a scenario
- * file's schedule: fl_scenario_for_nemesis, scenario.h). Starts a
- * cluster of real nodes (faultline servers, etcd members, or any command), drives it with
- * recorded clients, injects faults on a schedule (network through a fault proxy or network
- * namespaces + nftables; kill, pause, restart; clocks under libfaketime; disks under the
- * project's LD_PRELOAD shim), heals, probes liveness, and hands back what the observers
- * need: the history, the role timeline (polled from every node about every 10 ms), the fault
- * intervals and a fault log. Judging (observe.h, lincheck.h) is the caller's.
+ * file's schedule: fl_scenario_for_nemesis, scenario.h). Starts a cluster of real nodes
+ * (faultline servers, etcd members, or any command), drives it with recorded clients, injects
+ * faults on a schedule (network through a fault proxy or network namespaces + nftables; kill,
+ * pause, restart; clocks under libfaketime; disks under the project's LD_PRELOAD shim), heals,
+ * probes liveness, and hands back what the observers need: the history, the role timeline
+ * (polled from every node about every 10 ms), the fault intervals and a fault log. Judging
+ * (observe.h, lincheck.h) is the caller's.
  *
  * The schedule is plain data: a list of faults, each with a start, a length, a kind, its
  * targets and its parameters (fl_nem_fault), so that a scenario file can fill it.
