@@ -104,10 +104,21 @@ static int sim_only(const fl_scenario *s, char *err, size_t err_size)
     if (r->op_deadline_ns != d.op_deadline_ns)
         REFUSE("workload.op_deadline",
                "the nemesis's clients make one attempt (op_timeout), not retries to a deadline");
-    if (r->pipeline > 1 || r->workload == FL_RUN_REDIS)
-        REFUSE("workload", "pipelined clients and the redis workload are the simulator's");
-    if (r->q1 || r->q2 || r->unsafe_quorums || r->no_backoff)
-        REFUSE("cluster", "the server's Paxos has majority quorums and its own back-off");
+    if (r->pipeline > 1)
+        REFUSE("workload.pipeline", "the nemesis's clients run one command at a time");
+    if (r->workload == FL_RUN_REDIS)
+        REFUSE("workload.kind", "redis: the nemesis's clients run register and kv");
+    if (r->slow_disks)
+        REFUSE("disk.slow", "the disk shim fails or tears writes, it does not slow them");
+    if (r->q1 || r->q2)
+        REFUSE(r->q1 ? "cluster.q1" : "cluster.q2", "the server's Paxos has majority quorums");
+    if (r->unsafe_quorums || r->no_backoff)
+        REFUSE(r->unsafe_quorums ? "cluster.unsafe_quorums" : "cluster.backoff",
+               "the server's Paxos has majority quorums and always backs off");
+    if (r->order_mutants || r->kv_mutants)
+        REFUSE("cluster.mutants", "the server plants Raft's mutants only (--mutant)");
+    if (r->gst_ns)
+        REFUSE("faults.gst", "flp's adversary is the simulator's");
     return 0;
 }
 

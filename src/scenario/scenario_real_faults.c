@@ -180,7 +180,7 @@ static int clocks(fl_scenario *s, uint32_t i, fl_rng *rng, sink *k)
 
 static fl_nem_kind process_kind(fl_nemesis k, fl_nem_who *who)
 {
-    *who = k == FL_NEMESIS_CRASH_MINORITY ? FL_NEM_WHO_MINORITY
+    *who = k == FL_NEMESIS_CRASH_MINORITY                                   ? FL_NEM_WHO_MINORITY
            : k == FL_NEMESIS_CRASH_LEADER || k == FL_NEMESIS_ISOLATE_LEADER ? FL_NEM_WHO_LEADER
            : k == FL_NEMESIS_DELAY                                          ? FL_NEM_WHO_ALL
                                                                             : FL_NEM_WHO_RANDOM;

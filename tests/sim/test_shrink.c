@@ -77,23 +77,45 @@ TEST(scenario_bad_file_is_refused_by_sim_with_its_place)
     CHECK(fl_test_file_has(OUT, "bad.yaml:4:3:"));
 }
 
-/* A run a scenario file cannot describe yet (pipelined connections) writes none and names
- * none: neither in the output line nor as the command that reruns a violation. Writing needs
- * no libyaml, so this runs everywhere. */
-TEST(scenario_not_written_for_what_a_file_cannot_describe)
+/* What scenario files did not describe before (Paxos's quorums and back-off, pipelined
+ * connections, the redis workload, the kv side's mutants, slow disks, the flp and
+ * partition-sides adversaries): written, named in the output, and rerun to the same history
+ * and exit status. */
+TEST(scenario_yaml_describes_quorums_pipelines_redis_and_adversaries)
 {
-    fresh();
-    CHECK_EQ(fl_test_faultline_run("sim --pipeline 4 --duration 2s --out " DIR "/pipe", OUT), 0);
-    CHECK(fl_test_file_has(OUT, "scenario files do not describe pipelined connections"));
-    CHECK(fl_test_file_has(OUT, "output   " DIR "/pipe/results.json, history.jsonl, "
-                                "timeline.jsonl; report"));
-    CHECK(!fl_test_file_has(OUT, "scenario.yaml;"));
-    FILE *f = fopen(DIR "/pipe/scenario.yaml", "r");
-    CHECK(f == NULL);
-    if (f)
-        fclose(f);
-    CHECK_EQ(fl_test_faultline_run("sim --duration 2s --out " DIR "/plain", OUT), 0);
-    CHECK(fl_test_file_has(OUT, "timeline.jsonl, scenario.yaml; report"));
+    SKIP_UNLESS(fl_scenario_readable(), "built without libyaml (scenario files)");
+    static const struct {
+        const char *args, *says;
+    } runs[] = {
+        {"--protocol paxos --nodes 5 --q1 4 --q2 2 --no-backoff --duration 2s", "  q1: 4\n  q2: 2"},
+        {"--protocol paxos --nodes 3 --q1 1 --q2 1 --unsafe-quorums --nemesis partition-halves "
+         "--nemesis-interval 300ms --duration 2s",
+         "  unsafe_quorums: true\n  backoff: true"},
+        {"--pipeline 4 --duration 1s --workload kv --mutant read-ahead", "  pipeline: 4\n  rate: "},
+        {"--workload redis --duration 1s --slow-disks", "  kind: redis\n"},
+        {"--nemesis flp --gst 1s --duration 2s --nodes 3", "  generate: flp\n"},
+        {"--nemesis partition-sides --duration 2s --nemesis-interval 500ms",
+         "  generate: partition-sides\n"},
+    };
+    for (size_t i = 0; i < sizeof(runs) / sizeof(runs[0]); i++) {
+        fresh();
+        char args[512];
+        snprintf(args, sizeof(args), "sim %s --out " DIR "/a", runs[i].args);
+        int rc = fl_test_faultline_run(args, OUT);
+        CHECK(rc == 0 || rc == 1);
+        CHECK(fl_test_file_has(OUT, "timeline.jsonl, scenario.yaml; report"));
+        CHECK(fl_test_file_has(DIR "/a/scenario.yaml", runs[i].says));
+        CHECK_EQ(
+            fl_test_faultline_run("sim --scenario " DIR "/a/scenario.yaml --out " DIR "/b", OUT),
+            rc);
+        bool same = same_file(DIR "/a/history.jsonl", DIR "/b/history.jsonl", 0);
+        if (!same)
+            fprintf(stderr, "  %s: another history from its scenario.yaml\n", runs[i].args);
+        CHECK(same);
+        CHECK(same_file(DIR "/a/scenario.yaml", DIR "/b/scenario.yaml", 3));
+    }
+    CHECK(fl_test_file_has(DIR "/a/scenario.yaml", "  slow: false\n"));
+    CHECK(fl_test_file_has(DIR "/a/scenario.yaml", "  mutants: []\n"));
 }
 
 /* "minimal    faults A -> B, operations C -> D": the numbers. */

@@ -69,10 +69,9 @@ TEST(scenario_real_faults_at_their_times_on_their_targets)
     CHECK_STR(c.node_args, "--protocol raft --read-mode lease --max-drift-ppm 300 "
                            "--snapshot-every 50 --check-quorum off --mutant read-no-confirm");
     CHECK_EQ(n, 10u); /* the clock fault: nodes 2 and 3 (node 1's offset is 0) */
-    static const fl_nem_kind kinds[] = {FL_NEM_KILL,     FL_NEM_HALVES, FL_NEM_BRIDGE,
-                                        FL_NEM_ONE_WAY,  FL_NEM_PAUSE,  FL_NEM_CLOCK,
-                                        FL_NEM_CLOCK,    FL_NEM_DELAY,  FL_NEM_THROTTLE,
-                                        FL_NEM_KILL};
+    static const fl_nem_kind kinds[] = {
+        FL_NEM_KILL,  FL_NEM_HALVES, FL_NEM_BRIDGE, FL_NEM_ONE_WAY,  FL_NEM_PAUSE,
+        FL_NEM_CLOCK, FL_NEM_CLOCK,  FL_NEM_DELAY,  FL_NEM_THROTTLE, FL_NEM_KILL};
     static const uint32_t from[] = {0, 1, 2, 3, 4, 5, 5, 6, 7, 8};
     for (size_t i = 0; i < n; i++) {
         CHECK_EQ(out[i].kind, kinds[i]);
@@ -167,12 +166,9 @@ TEST(scenario_real_refuses_what_real_processes_lack_at_its_place)
     SKIP_UNLESS(fl_scenario_readable(), "built without libyaml (scenario files)");
     static const struct {
         const char *kind, *why;
-    } sim_only[] = {{"loss, p: 0.1", "TCP"},
-                    {"dup", "TCP"},
-                    {"transfer", "transfer"},
-                    {"crash-unsynced", "page cache"},
-                    {"slow-disk", "shim"},
-                    {"isolate-leader-skew", "side by side"}};
+    } sim_only[] = {{"loss, p: 0.1", "TCP"},  {"dup", "TCP"},
+                    {"transfer", "transfer"}, {"crash-unsynced", "page cache"},
+                    {"slow-disk", "shim"},    {"isolate-leader-skew", "side by side"}};
     for (size_t i = 0; i < sizeof(sim_only) / sizeof(sim_only[0]); i++) {
         char text[400];
         snprintf(text, sizeof(text),
@@ -189,6 +185,14 @@ TEST(scenario_real_refuses_what_real_processes_lack_at_its_place)
     refused("network: {delay: 5ms}\n", "t.yaml:1:11: network.delay", "loopback");
     refused("disk: {torn: 0.5}\n", "t.yaml:1:8: disk.torn", "page cache");
     refused("workload: {ops: 100}\n", "t.yaml:1:12: workload.ops", "no count");
+    refused("workload: {pipeline: 4}\n", "t.yaml:1:12: workload.pipeline", "one command");
+    refused("workload:\n  kind: redis\n", "t.yaml:2:3: workload.kind", "redis");
+    refused("cluster: {protocol: paxos, q1: 2}\n", "t.yaml:1:28: cluster.q1", "majority");
+    refused("cluster: {mutants: [kv-keep-empty]}\n", "t.yaml:1:11: cluster.mutants", "Raft's");
+    refused("disk: {slow: true}\n", "t.yaml:1:8: disk.slow", "shim");
+    refused("faults: {generate: flp, gst: 1s}\n", "t.yaml:1:25: faults.gst", "flp");
+    refused("faults: {generate: partition-sides}\n", "t.yaml:1:10: faults.generate",
+            "no real counterpart");
     refused("faults: {generate: mix, interval: 1s}\n", "t.yaml:1:10: faults.generate",
             "draws among kinds");
     refused("faults:\n  plan:\n    - {kind: pause}\n", "t.yaml:2:3: faults.plan", "lanes");
