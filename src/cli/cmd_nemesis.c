@@ -76,7 +76,8 @@ static void nemesis_usage(FILE *f)
             "                           run as it ran, every fault's targets filled in\n"
             "checking and output:\n"
             "  --no-check  --check-timeout D (60s)  --verbose  --quiet\n");
-    fl_cli_exit_help(f, "nothing violated", "a violation", NULL);
+    fl_cli_exit_help(f, "nothing violated", "a violation",
+                     "--scenario: a fault or setting with no real counterpart");
     fprintf(f, "  (69 also: a node did not start, --net netns without root or ip/nft; 128 + N:\n"
                "  stopped by signal N, every node stopped and removed)\n");
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define DIR "/tmp/fl_test_shrink"
 #define OUT DIR "/out.txt"
@@ -116,6 +117,30 @@ TEST(scenario_yaml_describes_quorums_pipelines_redis_and_adversaries)
     }
     CHECK(fl_test_file_has(DIR "/a/scenario.yaml", "  slow: false\n"));
     CHECK(fl_test_file_has(DIR "/a/scenario.yaml", "  mutants: []\n"));
+}
+
+/* A run longer than the budget is stopped at the budget's end, not run to its own end (every
+ * candidate run gets what is left of the budget; this one, the scenario as given, all of it):
+ * 600 simulated seconds take about 15 s here, the budget is 1 s. */
+TEST(shrink_stops_a_run_at_the_end_of_its_budget)
+{
+    SKIP_UNLESS(fl_scenario_readable(), "built without libyaml (scenario files)");
+    fresh();
+    FILE *f = fopen(DIR "/long.yaml", "w");
+    CHECK(f != NULL);
+    if (!f)
+        return;
+    fputs("seed: 3\nduration: 600s\nfaults: {generate: mix, interval: 1s}\n", f);
+    fclose(f);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_EQ(fl_test_faultline_run("shrink " DIR "/long.yaml --budget 1s", OUT), 2);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    fprintf(stderr, "  shrink with a budget of 1 s took %.2f s\n", wall);
+    CHECK(wall < 5); /* the run itself takes about 15 s */
+    CHECK(fl_test_file_has(OUT, "stopped at the budget's end"));
+    CHECK(fl_test_file_has(OUT, "did not finish within the budget"));
 }
 
 /* "minimal    faults A -> B, operations C -> D": the numbers. */
