@@ -135,6 +135,7 @@ typedef struct fl_nem_config {
     bool sim_mix;
     uint32_t reads_pct, other_pct;
     uint32_t value_size; /* kv: bytes of every value; 0 = the workload's 16..128 */
+    uint64_t ops_max;    /* no operation starts after this many (0: no limit) */
     fl_time_ns op_timeout_ns;
     fl_time_ns liveness_ns;
     fl_time_ns startup_ns; /* the cluster must answer and elect within this */

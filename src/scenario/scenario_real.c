@@ -97,8 +97,6 @@ static int sim_only(const fl_scenario *s, char *err, size_t err_size)
         REFUSE(r->crash_lose_unsynced ? "disk.lose_unsynced" : "disk.torn",
                "the simulator's crash model: a real kill -9 keeps what the page cache holds "
                "(disk-torn is the real power cut)");
-    if (r->ops_max)
-        REFUSE("workload.ops", "the nemesis's clients run for the duration, with no count");
     if (r->ops_start_ns)
         REFUSE("workload.start", "the nemesis's clients start with the measured phase");
     if (r->op_deadline_ns != d.op_deadline_ns)
@@ -136,6 +134,7 @@ static int workload(const fl_scenario *s, fl_nem_config *c, char *err, size_t er
     c->reads_pct = r->reads_pct;
     c->other_pct = r->cas_pct;
     c->value_size = r->value_size;
+    c->ops_max = r->ops_max;
     c->op_timeout_ns = r->op_timeout_ns;
     return 0;
 }

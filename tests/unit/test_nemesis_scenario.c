@@ -2,9 +2,9 @@
  * --scenario`, loopback proxy mode) and in the simulator (`faultline sim --scenario`):
  *
  *   - 3 faultline nodes, 6 s: crash-one of node 2 at 1 s for 1.5 s, node 1 cut off from
- *     [2, 3] at 3.5 s for 1.5 s: exit 0, linearizable, each fault in results.json and
- *     timeline.jsonl at its time on its nodes, DIR/scenario.yaml the run as it ran, which the
- *     simulator runs too, as it runs the file itself (about 7 s)
+ *     [2, 3] at 3.5 s for 1.5 s, 6000 operations at most: exit 0, linearizable, each fault in
+ * results.json and timeline.jsonl at its time on its nodes, DIR/scenario.yaml the run as it ran,
+ * which the simulator runs too, as it runs the file itself (about 7 s)
  *   - a fault only the simulator has (loss) refused at its line and column, exit 2, nothing
  *     started (under a second)
  * Skipped without libyaml. */
@@ -23,7 +23,7 @@ static const char scenario[] =
     "seed: 5\n"
     "duration: 6s\n"
     "cluster: {protocol: raft, nodes: 3}\n"
-    "workload: {kind: register, clients: 4, keys: 3, op_timeout: 500ms}\n"
+    "workload: {kind: register, clients: 4, keys: 3, op_timeout: 500ms, ops: 6000}\n"
     "faults:\n"
     "  schedule:\n"
     "    - {start: 1s, length: 1500ms, kind: crash-one, targets: [2]}\n"
@@ -113,6 +113,14 @@ TEST(nemesis_scenario_kill_and_partition_at_their_times)
     CHECK(fl_test_file_has(path, "\"linearizability\": \"linearizable\""));
     CHECK(fl_test_file_has(path, "\"planned_start_ns\": 1000000000"));
     CHECK(fl_test_file_has(path, "\"planned_start_ns\": 3500000000"));
+    unsigned long long invoked = 0;
+    FILE *f = fopen(path, "r");
+    char line[256];
+    while (f && fgets(line, sizeof(line), f))
+        sscanf(line, " \"ops_invoked\": %llu", &invoked);
+    if (f)
+        fclose(f);
+    CHECK(invoked > 0 && invoked <= 6000); /* the file's ops: about 15000 without it */
     at_time(real, "kill n2", 1.0, 1.5);
     at_time(real, "halves n1", 3.5, 1.5);
     /* the run as it ran: the same faults, which the simulator runs as well */

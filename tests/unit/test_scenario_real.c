@@ -39,7 +39,7 @@ TEST(scenario_real_faults_at_their_times_on_their_targets)
         "cluster: {nodes: 3, read_mode: lease, lease_drift_ppm: 300, snapshot_every: 50, "
         "check_quorum: false, mutants: [read-no-confirm]}\n"
         "workload: {kind: kv, clients: 7, rate: 0, keys: 9, reads: 30, cas: 10, value_size: 40, "
-        "op_timeout: 250ms}\n"
+        "op_timeout: 250ms, ops: 77}\n"
         "faults:\n  schedule:\n"
         "    - {start: 1s, length: 500ms, kind: crash-one, targets: [2]}\n"
         "    - {start: 2s, length: 1s, kind: partition-halves, targets: [[1], [2, 3]]}\n"
@@ -65,6 +65,7 @@ TEST(scenario_real_faults_at_their_times_on_their_targets)
     CHECK_EQ(c.keys, 9u);
     CHECK(c.sim_mix && c.reads_pct == 30 && c.other_pct == 10);
     CHECK_EQ(c.value_size, 40u);
+    CHECK_EQ(c.ops_max, 77u);
     CHECK_EQ(c.op_timeout_ns, 250 * FL_NS_PER_MS);
     CHECK_STR(c.node_args, "--protocol raft --read-mode lease --max-drift-ppm 300 "
                            "--snapshot-every 50 --check-quorum off --mutant read-no-confirm");
@@ -184,7 +185,7 @@ TEST(scenario_real_refuses_what_real_processes_lack_at_its_place)
     refused("cluster: {pre_vote: false}\n", "t.yaml:1:11: cluster.pre_vote", "pre-vote");
     refused("network: {delay: 5ms}\n", "t.yaml:1:11: network.delay", "loopback");
     refused("disk: {torn: 0.5}\n", "t.yaml:1:8: disk.torn", "page cache");
-    refused("workload: {ops: 100}\n", "t.yaml:1:12: workload.ops", "no count");
+    refused("workload: {start: 1s}\n", "t.yaml:1:12: workload.start", "measured phase");
     refused("workload: {pipeline: 4}\n", "t.yaml:1:12: workload.pipeline", "one command");
     refused("workload:\n  kind: redis\n", "t.yaml:2:3: workload.kind", "redis");
     refused("cluster: {protocol: paxos, q1: 2}\n", "t.yaml:1:28: cluster.q1", "majority");
