@@ -21,6 +21,7 @@
 #include "faultline/history.h"
 #include "faultline/observe.h"
 #include "faultline/run.h"
+#include "faultline/workload.h"
 
 #include <signal.h>
 
@@ -95,7 +96,8 @@ typedef struct fl_nem_fault {
     int64_t clock_offset_ns; /* clock: offset (when clock_rate is 0 or 1) */
     double clock_rate;       /* clock: speed (1.001 = +1000 ppm); 0 = offset only */
     /* partitions: the links cut, given (a scenario's sides, bridge, ring): bit b-1 of
-     * cut[a-1] = node a's bytes to node b lost; all 0 = the kind's own shape from targets */
+     * cut[a-1] = node a's bytes to node b lost; all 0 = the kind's own shape from targets
+     * (and in the fault log, the links it cut) */
     uint16_t cut[FL_NEM_NODES_MAX];
 } fl_nem_fault;
 
@@ -152,6 +154,9 @@ typedef struct fl_nem_config {
 } fl_nem_config;
 
 void fl_nem_config_default(fl_nem_config *c);
+
+/* The workload c's clients draw from (its weights: per mille, or percent with sim_mix). */
+void fl_nem_workload(const fl_nem_config *c, fl_workload_config *wl);
 
 /* What happened to one fault. */
 typedef struct fl_nem_fault_log {

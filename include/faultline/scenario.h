@@ -95,6 +95,16 @@ int fl_scenario_for_nemesis(fl_scenario *s, fl_nem_config *c, fl_nem_fault *out,
 void fl_scenario_nemesis_ran(fl_scenario *s, const fl_nem_fault_log *log, const uint32_t *origin,
                              size_t n);
 
+/* Fills s (initialized here) with the run a `faultline nemesis` started from flags ran
+ * (scenario_from_real.c): c's cluster (from its nodes' arguments), workload, seed, duration
+ * and the checks, and every fault of log[0..n) that ran, with the targets it hit (a rolling
+ * fault one per node and step; a partition by the links it cut). Returns 0, or
+ * FL_EUNSUPPORTED with why saying what a scenario cannot say (another target, a node argument
+ * it has no key for, a cut no kind describes), or FL_ENOMEM. s must be freed in every case. */
+int fl_scenario_from_nemesis(fl_scenario *s, const fl_nem_config *c, bool check_lin,
+                             fl_time_ns check_timeout_ns, const fl_nem_fault_log *log, size_t n,
+                             char *why, size_t why_size);
+
 /* Fills s (initialized here) with the run c and the schedule it ran (what fl_run handed
  * back in r->schedule), its faults explicit: what `faultline sim` writes to scenario.yaml. */
 int fl_scenario_from_run(fl_scenario *s, const fl_run_config *c, const fl_run_fault_spec *sched,

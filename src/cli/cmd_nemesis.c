@@ -407,7 +407,9 @@ int fl_cmd_nemesis(int argc, char **argv)
                            .interval_ns = o.interval_ns,
                            .length_ns = o.length_ns};
         status = nem_out_judge(&o.c, &r, &no);
-        if (o.scenario && nem_scenario_write(&o.c, &r) && status != FL_EXIT_IOERR)
+        int w = o.scenario ? nem_scenario_write(&o.c, &r)
+                           : nem_scenario_write_flags(&o.c, &r, o.check, o.check_timeout_ns);
+        if (w)
             status = FL_EXIT_IOERR;
     }
     fl_nem_result_free(&r);

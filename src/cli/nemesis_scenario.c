@@ -42,19 +42,19 @@ int nem_scenario_apply(const char *path, fl_nem_config *c, bool *check_lin,
     return 0;
 }
 
-int nem_scenario_write(const fl_nem_config *c, const fl_nem_result *r)
+/* Writes s to DIR/scenario.yaml, saying what it came from. */
+static int write_scenario(const fl_nem_config *c, const fl_scenario *s, const char *from)
 {
-    fl_scenario_nemesis_ran(&loaded, r->log, origin, r->n_log);
     char comment[1024];
     snprintf(comment, sizeof(comment),
              "faultline scenario (docs/scenarios.md): run against real processes by faultline "
-             "nemesis --scenario %s,\nseed %llu, every fault's targets as the run chose them. "
+             "nemesis %s,\nseed %llu, every fault's targets as the run chose them. "
              "Run it again: faultline nemesis --scenario THIS_FILE --out DIR\n(or simulated: "
              "faultline sim --scenario THIS_FILE)",
-             loaded.name, (unsigned long long)loaded.run.seed);
+             from, (unsigned long long)s->run.seed);
     fl_buf b;
     fl_buf_init(&b);
-    int rc = fl_scenario_write(&loaded, comment, &b);
+    int rc = fl_scenario_write(s, comment, &b);
     if (rc)
         fprintf(stderr, "faultline nemesis: cannot write %s/scenario.yaml: out of memory\n",
                 c->out_dir);
@@ -62,4 +62,30 @@ int nem_scenario_write(const fl_nem_config *c, const fl_nem_result *r)
         rc = sim_write_file(c->out_dir, "scenario.yaml", &b);
     fl_buf_free(&b);
     return rc ? -1 : 0;
+}
+
+int nem_scenario_write(const fl_nem_config *c, const fl_nem_result *r)
+{
+    fl_scenario_nemesis_ran(&loaded, r->log, origin, r->n_log);
+    char from[300];
+    snprintf(from, sizeof(from), "--scenario %.280s", loaded.name);
+    return write_scenario(c, &loaded, from);
+}
+
+int nem_scenario_write_flags(const fl_nem_config *c, const fl_nem_result *r, bool check_lin,
+                             fl_time_ns check_timeout_ns)
+{
+    fl_scenario s;
+    char why[300];
+    int rc = fl_scenario_from_nemesis(&s, c, check_lin, check_timeout_ns, r->log, r->n_log, why,
+                                      sizeof(why));
+    if (rc == FL_EUNSUPPORTED)
+        fprintf(stderr, "note: no %s/scenario.yaml: %s\n", c->out_dir, why);
+    else if (rc)
+        fprintf(stderr, "faultline nemesis: cannot write %s/scenario.yaml: %s\n", c->out_dir,
+                fl_strerror(rc));
+    else
+        rc = write_scenario(c, &s, "from flags");
+    fl_scenario_free(&s);
+    return rc == FL_EUNSUPPORTED ? 0 : rc ? -1 : 0;
 }

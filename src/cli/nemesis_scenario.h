@@ -13,5 +13,9 @@ int nem_scenario_apply(const char *path, fl_nem_config *c, bool *check_lin,
 /* Writes DIR/scenario.yaml: the file's run with every fault's targets as the run chose them.
  * Returns 0 or -1 (said on stderr). */
 int nem_scenario_write(const fl_nem_config *c, const fl_nem_result *r);
+/* The same for a run started from flags: DIR/scenario.yaml says the run as it ran, or, when a
+ * scenario file cannot say it, a note says why and none is written. Returns 0 or -1. */
+int nem_scenario_write_flags(const fl_nem_config *c, const fl_nem_result *r, bool check_lin,
+                             fl_time_ns check_timeout_ns);
 
 #endif

@@ -105,6 +105,7 @@ static void shape(fl_scenario *s, fl_scenario_fault *f, fl_rng *rng, fl_nem_faul
     if (sp->kind == FL_NEMESIS_MAJORITIES_RING) {
         fl_sim_conn_majorities_ring(&c, n);
         x->kind = FL_NEM_RING;
+        x->who = FL_NEM_WHO_ALL; /* every node is on the ring */
     } else if (sp->kind == FL_NEMESIS_BRIDGE) {
         if (!given)
             sp->nodes = 1u << fl_rng_range(rng, 1, n);

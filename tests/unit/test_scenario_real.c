@@ -8,6 +8,7 @@
 
 #include "faultline/error.h"
 #include "faultline/scenario.h"
+#include "faultline/sim.h"
 
 #include <string.h>
 
@@ -200,4 +201,107 @@ TEST(scenario_real_refuses_what_real_processes_lack_at_its_place)
     refused("cluster: {nodes: 3}\nfaults:\n  schedule:\n"
             "    - {start: 1s, length: 1s, kind: crash-one, targets: [4]}\n",
             "t.yaml:4:7: faults.schedule[0]", "node 4 of a 3-node");
+}
+
+/* A run started from flags as a scenario (fl_scenario_from_nemesis), from a fault log made
+ * here: rolling faults one per node and step, partitions by the links they cut (sides, the
+ * simulator's bridge and ring, one-way), real-only kinds as they are, the nodes' arguments as
+ * the cluster; what a scenario cannot say is refused with the reason. */
+TEST(scenario_from_a_real_run_started_from_flags)
+{
+    fl_nem_config c;
+    fl_nem_config_default(&c);
+    c.nodes = 5;
+    c.seed = 6;
+    c.duration_ns = 20 * FL_NS_PER_S;
+    snprintf(c.node_args, sizeof(c.node_args), "--read-mode lease --check-quorum off");
+    fl_nem_fault_log log[6];
+    memset(log, 0, sizeof(log));
+    fl_nem_fault_default(&log[0].fault, FL_NEM_KILL); /* rolling over nodes 2 and 4 */
+    log[0].fault.who = FL_NEM_WHO_ALL;
+    log[0].fault.start_ns = 1 * FL_NS_PER_S;
+    log[0].fault.length_ns = 2 * FL_NS_PER_S;
+    log[0].targets_mask = 0xA;
+    fl_nem_fault_default(&log[1].fault, FL_NEM_HALVES); /* [1, 2] | [3, 4, 5] */
+    log[1].fault.start_ns = 4 * FL_NS_PER_S;
+    log[1].fault.length_ns = FL_NS_PER_S;
+    log[1].targets_mask = 3;
+    for (uint32_t a = 1; a <= 5; a++)
+        for (uint32_t b = 1; b <= 5; b++)
+            if ((a <= 2) != (b <= 2))
+                log[1].fault.cut[a - 1] |= (uint16_t)(1u << (b - 1));
+    fl_nem_fault_default(&log[2].fault, FL_NEM_BRIDGE);
+    log[2].fault.start_ns = 6 * FL_NS_PER_S;
+    log[2].fault.length_ns = FL_NS_PER_S;
+    log[2].targets_mask = 4;
+    fl_sim_conn sc;
+    fl_sim_conn_bridge(&sc, 5, 3);
+    for (uint32_t a = 1; a <= 5; a++)
+        for (uint32_t b = 1; b <= 5; b++)
+            if (a != b && !fl_sim_conn_can(&sc, a, b))
+                log[2].fault.cut[a - 1] |= (uint16_t)(1u << (b - 1));
+    fl_nem_fault_default(&log[3].fault, FL_NEM_ONE_WAY); /* node 5's messages to 1 and 2 */
+    log[3].fault.start_ns = 8 * FL_NS_PER_S;
+    log[3].fault.length_ns = FL_NS_PER_S;
+    log[3].targets_mask = 16;
+    log[3].fault.cut[4] = 3;
+    fl_nem_fault_default(&log[4].fault, FL_NEM_THROTTLE);
+    log[4].fault.start_ns = 10 * FL_NS_PER_S;
+    log[4].fault.length_ns = FL_NS_PER_S;
+    log[4].fault.rate_bps = 999;
+    log[4].targets_mask = 1;
+    fl_nem_fault_default(&log[5].fault, FL_NEM_PAUSE); /* skipped: not said */
+    log[5].skipped = true;
+    fl_scenario s;
+    char why[300] = "";
+    int rc = fl_scenario_from_nemesis(&s, &c, true, 9 * FL_NS_PER_S, log, 6, why, sizeof(why));
+    if (rc)
+        fprintf(stderr, "  %s\n", why);
+    CHECK_EQ(rc, 0);
+    CHECK_EQ(s.run.nodes, 5u);
+    CHECK_EQ(s.run.seed, 6u);
+    CHECK_EQ(s.run.read_mode, FL_RUN_READ_LEASE);
+    CHECK(s.run.no_check_quorum);
+    CHECK_EQ(s.run.snapshot_every, 10000u); /* the server's default, said */
+    CHECK_EQ(s.check_timeout_ns, 9 * FL_NS_PER_S);
+    CHECK_EQ(s.n_faults, 7u); /* 2 kills, halves, bridge, 2 one-way links, throttle */
+    const fl_scenario_fault *f = s.faults;
+    CHECK(f[0].spec.kind == FL_NEMESIS_CRASH_ONE && f[0].spec.nodes == (1u << 2));
+    CHECK(f[0].spec.start_ns == FL_NS_PER_S && f[0].spec.length_ns == FL_NS_PER_S);
+    CHECK(f[1].spec.kind == FL_NEMESIS_CRASH_ONE && f[1].spec.nodes == (1u << 4));
+    CHECK_EQ(f[1].spec.start_ns, 2 * FL_NS_PER_S);
+    CHECK_EQ(f[2].spec.kind, FL_NEMESIS_PARTITION_HALVES);
+    CHECK(f[2].spec.side[1] == f[2].spec.side[2] && f[2].spec.side[3] == f[2].spec.side[5]);
+    CHECK(f[2].spec.side[1] != f[2].spec.side[3]);
+    CHECK(f[3].spec.kind == FL_NEMESIS_BRIDGE && f[3].spec.nodes == (1u << 3));
+    CHECK(f[4].spec.kind == FL_NEMESIS_ONE_WAY && f[4].spec.from == 5 && f[4].spec.to == 1);
+    CHECK(f[5].spec.kind == FL_NEMESIS_ONE_WAY && f[5].spec.from == 5 && f[5].spec.to == 2);
+    CHECK(f[6].real == FL_NEM_THROTTLE && f[6].nem.rate_bps == 999 && f[6].nem.nodes_mask == 1);
+    /* written, it reads back (and the nemesis would run it: the mapping accepts it) */
+    fl_buf b;
+    fl_buf_init(&b);
+    CHECK_EQ(fl_scenario_write(&s, NULL, &b), 0);
+    if (fl_scenario_readable()) {
+        fl_scenario back;
+        fl_nem_config c2;
+        char err[FL_SCENARIO_ERR_MAX] = "";
+        fl_buf_put_u8(&b, 0);
+        size_t n = 0;
+        CHECK_EQ(map(&back, &c2, (const char *)b.data, &n, err), 0);
+        CHECK_EQ(n, 7u);
+        CHECK(out[3].kind == FL_NEM_BRIDGE && !memcmp(out[3].cut, log[2].fault.cut, 10));
+        fl_scenario_free(&back);
+    }
+    fl_buf_free(&b);
+    fl_scenario_free(&s);
+    /* what a scenario cannot say */
+    snprintf(c.node_args, sizeof(c.node_args), "--election-ms 300");
+    CHECK_EQ(fl_scenario_from_nemesis(&s, &c, true, 0, log, 6, why, sizeof(why)), FL_EUNSUPPORTED);
+    CHECK(strstr(why, "--election-ms 300") != NULL);
+    fl_scenario_free(&s);
+    c.node_args[0] = 0;
+    c.target = FL_NEM_TARGET_ETCD;
+    CHECK_EQ(fl_scenario_from_nemesis(&s, &c, true, 0, log, 6, why, sizeof(why)), FL_EUNSUPPORTED);
+    CHECK(strstr(why, "etcd") != NULL);
+    fl_scenario_free(&s);
 }
