@@ -29,7 +29,7 @@ static void nemesis_usage(FILE *f)
 {
     fprintf(f,
             "usage: faultline nemesis --out DIR [options]\n"
-            "       faultline nemesis --scenario F --out DIR [--net ...] [--proxy-clients]\n\n"
+            "       faultline nemesis --scenario FILE --out DIR [--net ...] [--proxy-clients]\n\n"
             "Starts a real local cluster, drives it with recorded clients, injects faults on a\n"
             "schedule, heals, probes liveness, and judges the run like `faultline sim`: the\n"
             "same observables, linearizability checker, results.json keys and exit status.\n"
@@ -66,9 +66,9 @@ static void nemesis_usage(FILE *f)
             "  --startup-timeout D      30s: every node answers and a leader is elected, or exit\n"
             "                           69 naming the node that did not\n"
             "scenario files (docs/scenarios.md):\n"
-            "  --scenario F             the run a scenario file describes (cluster, workload,\n"
+            "  --scenario FILE          the run a scenario file describes (cluster, workload,\n"
             "                           faults at their start for their length, checks): the\n"
-            "                           same file runs in `faultline sim --scenario F`. Beside\n"
+            "                           same file runs in `faultline sim --scenario FILE`. Beside\n"
             "                           it only --out --net --shim --proxy-clients\n"
             "                           --startup-timeout --no-check --verbose --quiet; a fault\n"
             "                           or setting with no real counterpart is named at its\n"

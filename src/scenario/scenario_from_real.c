@@ -178,8 +178,8 @@ static int one(const fl_nem_fault_log *l, uint32_t n, uint32_t mask, fl_scenario
                        fl_nem_kind_name(f->kind), (double)f->start_ns / 1e9);
         if (sp->kind == FL_NEMESIS_PARTITION_HALVES && __builtin_popcount(mask) == 1 &&
             (f->kind == FL_NEM_ISOLATE_ONE || f->kind == FL_NEM_ISOLATE_LEADER)) {
-            sp->kind = f->kind == FL_NEM_ISOLATE_ONE ? FL_NEMESIS_ISOLATE_ONE
-                                                     : FL_NEMESIS_ISOLATE_LEADER;
+            sp->kind =
+                f->kind == FL_NEM_ISOLATE_ONE ? FL_NEMESIS_ISOLATE_ONE : FL_NEMESIS_ISOLATE_LEADER;
             memset(sp->side, 0, sizeof(sp->side));
             sp->nodes = mask << 1;
         }
@@ -234,9 +234,9 @@ static int faults(fl_scenario *s, const fl_nem_fault_log *l, char *why, size_t w
             return rc;
     }
     uint32_t m = (uint32_t)__builtin_popcount(l->targets_mask);
-    bool process = f->kind == FL_NEM_KILL || f->kind == FL_NEM_PAUSE ||
-                   f->kind == FL_NEM_RESTART || f->kind == FL_NEM_CLOCK ||
-                   f->kind == FL_NEM_DISK_FSYNC || f->kind == FL_NEM_DISK_TORN;
+    bool process = f->kind == FL_NEM_KILL || f->kind == FL_NEM_PAUSE || f->kind == FL_NEM_RESTART ||
+                   f->kind == FL_NEM_CLOCK || f->kind == FL_NEM_DISK_FSYNC ||
+                   f->kind == FL_NEM_DISK_TORN;
     bool rolling = process && m > 1 && f->who == FL_NEM_WHO_ALL; /* faults.c: roll_cb */
     for (uint32_t step = 0, id = 1; id <= s->run.nodes; id++) {
         uint32_t bit = 1u << (id - 1);
