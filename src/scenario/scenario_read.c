@@ -187,10 +187,11 @@ int sr_map(sr *r, uint32_t m, const char *path, const char *const *keys, size_t 
         char sub[160];
         sr_path(sub, sizeof(sub), path, key, 0);
         fl_scenario *s = r->s;
-        if (strncmp(sub, "faults.schedule", 15) && strlen(sub) < sizeof(s->places[0].path) &&
+        size_t len = strlen(sub);
+        if (strncmp(sub, "faults.schedule", 15) && len < sizeof(s->places[0].path) &&
             s->n_places < FL_SCENARIO_PLACES_MAX) {
             fl_scenario_place *pl = &s->places[s->n_places++];
-            snprintf(pl->path, sizeof(pl->path), "%s", sub);
+            memcpy(pl->path, sub, len + 1);
             pl->line = kn->line;
             pl->col = kn->col;
         }
