@@ -1,10 +1,11 @@
-/* nemesis.h: real faults on real processes (`faultline nemesis`, docs/nemesis.md). Starts a
- * cluster of real nodes (faultline servers, etcd members, or any command), drives it with
- * recorded clients, injects faults on a schedule (network through a fault proxy or network
- * namespaces + nftables; kill, pause, restart; clocks under libfaketime; disks under the
- * project's LD_PRELOAD shim), heals, probes liveness, and hands back what the observers
- * need: the history, the role timeline (polled from every node about every 10 ms), the fault
- * intervals and a fault log. Judging (observe.h, lincheck.h) is the caller's.
+/* nemesis.h: real faults on real processes (`faultline nemesis`, docs/nemesis.md; a scenario
+ * file's schedule: fl_scenario_for_nemesis, scenario.h). Starts a cluster of real nodes
+ * (faultline servers, etcd members, or any command), drives it with recorded clients, injects
+ * faults on a schedule (network through a fault proxy or network namespaces + nftables; kill,
+ * pause, restart; clocks under libfaketime; disks under the project's LD_PRELOAD shim), heals,
+ * probes liveness, and hands back what the observers need: the history, the role timeline
+ * (polled from every node about every 10 ms), the fault intervals and a fault log. Judging
+ * (observe.h, lincheck.h) is the caller's.
  *
  * The schedule is plain data: a list of faults, each with a start, a length, a kind, its
  * targets and its parameters (fl_nem_fault), so that a scenario file can fill it.
@@ -20,6 +21,7 @@
 #include "faultline/history.h"
 #include "faultline/observe.h"
 #include "faultline/run.h"
+#include "faultline/workload.h"
 
 #include <signal.h>
 
@@ -93,6 +95,10 @@ typedef struct fl_nem_fault {
     uint64_t rate_bps;       /* throttle */
     int64_t clock_offset_ns; /* clock: offset (when clock_rate is 0 or 1) */
     double clock_rate;       /* clock: speed (1.001 = +1000 ppm); 0 = offset only */
+    /* partitions: the links cut, given (a scenario's sides, bridge, ring): bit b-1 of
+     * cut[a-1] = node a's bytes to node b lost; all 0 = the kind's own shape from targets
+     * (and in the fault log, the links it cut) */
+    uint16_t cut[FL_NEM_NODES_MAX];
 } fl_nem_fault;
 
 /* Fills f with the defaults of kind (who DEFAULT, 50 ms +- 20 ms, 64 KiB/s, +5 s). */
@@ -126,6 +132,12 @@ typedef struct fl_nem_config {
     uint64_t keys;     /* 0: the workload's default */
     double read_share; /* < 0: the workload's default */
     double cas_share;  /* of the writes; < 0: the workload's default */
+    /* the simulator's mix instead (a scenario file's reads and cas): reads_pct reads,
+     * other_pct cas (register) or append (kv), the rest puts */
+    bool sim_mix;
+    uint32_t reads_pct, other_pct;
+    uint32_t value_size; /* kv: bytes of every value; 0 = the workload's 16..128 */
+    uint64_t ops_max;    /* no operation starts after this many (0: no limit) */
     fl_time_ns op_timeout_ns;
     fl_time_ns liveness_ns;
     fl_time_ns startup_ns; /* the cluster must answer and elect within this */
@@ -142,6 +154,9 @@ typedef struct fl_nem_config {
 } fl_nem_config;
 
 void fl_nem_config_default(fl_nem_config *c);
+
+/* The workload c's clients draw from (its weights: per mille, or percent with sim_mix). */
+void fl_nem_workload(const fl_nem_config *c, fl_workload_config *wl);
 
 /* What happened to one fault. */
 typedef struct fl_nem_fault_log {

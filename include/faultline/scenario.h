@@ -2,10 +2,10 @@
  * the cluster (protocol, nodes, options), the workload, the faults (a generator such as mix
  * with its interval and seed, a plan of kinds side by side, or an explicit schedule: each
  * fault with its start, length, kind, targets and parameters), the duration, the seed and the
- * checks. `faultline sim --scenario F` runs it in the simulator, `faultline shrink` makes it
- * smaller (the reader also takes the faults only real processes have, for `faultline nemesis`,
- * which does not read scenario files yet); every run writes the one it ran to
- * DIR/scenario.yaml, its generated faults expanded into a schedule.
+ * checks. `faultline sim --scenario F` runs it in the simulator, `faultline nemesis --scenario
+ * F` against real processes (the reader also takes the faults only real processes have),
+ * `faultline shrink` makes it smaller; every run writes the one it ran to DIR/scenario.yaml,
+ * its generated faults expanded into a schedule.
  *
  * Reading needs libyaml (optional at build time: fl_scenario_readable says whether this build
  * has it); writing needs nothing. A file is untrusted input: unknown keys, wrong types and
@@ -29,6 +29,15 @@ typedef struct fl_scenario_fault {
     uint32_t line, col; /* where it was read (0: not read from a file) */
 } fl_scenario_fault;
 
+/* Where a setting was read ("cluster.read_at" at line:col), for messages about it after the
+ * file is parsed (faultline nemesis refuses what real processes lack at its place). */
+typedef struct fl_scenario_place {
+    char path[40];
+    uint32_t line, col;
+} fl_scenario_place;
+
+#define FL_SCENARIO_PLACES_MAX 64
+
 typedef struct fl_scenario {
     /* the run: everything but the explicit schedule, which faults[] holds (and sim_faults
      * for the simulator: run.schedule points there once fl_scenario_for_sim succeeded) */
@@ -40,7 +49,9 @@ typedef struct fl_scenario {
     /* checks */
     bool check_lin;
     fl_time_ns check_timeout_ns;
-    char name[256]; /* the file it was read from, for messages */
+    char name[256];                                   /* the file it was read from, for messages */
+    fl_scenario_place places[FL_SCENARIO_PLACES_MAX]; /* every key but the faults' */
+    uint32_t n_places;
 } fl_scenario;
 
 /* The defaults (those of `faultline sim`): 5 nodes, 10 s, register workload, no faults. */
@@ -67,6 +78,32 @@ int fl_scenario_load(fl_scenario *s, const char *path, char *err, size_t err_siz
  * err saying which setting or fault (with its line and column when read from a file) the
  * simulator cannot run, or FL_ENOMEM. */
 int fl_scenario_for_sim(fl_scenario *s, char *err, size_t err_size);
+
+/* Makes s runnable by `faultline nemesis` (scenario_real.c): its run, workload and checks into
+ * c (c's other fields, such as out_dir and net, are left as they are; cluster options become
+ * c->node_args), its faults into out[0..*n) (at most max), each with the index of the
+ * scenario fault it came from in origin[] (a clock fault on several nodes is one real fault
+ * per node). A generator of one kind is first expanded into s's schedule (a fault every
+ * other interval, calm first); what the file leaves to chance and real processes choose at
+ * the start of the run (partition sides, the bridge, clock values) is chosen here, from the
+ * seed, and written into s. Returns 0, FL_EUNSUPPORTED with err saying which fault or setting
+ * has no real counterpart, at its file:line:col, or FL_ENOMEM. */
+int fl_scenario_for_nemesis(fl_scenario *s, fl_nem_config *c, fl_nem_fault *out, uint32_t *origin,
+                            size_t max, size_t *n, char *err, size_t err_size);
+/* After the run: the targets the nemesis chose when each fault began (the leader, a random
+ * node) written into s's faults, so that s is the run as it ran. */
+void fl_scenario_nemesis_ran(fl_scenario *s, const fl_nem_fault_log *log, const uint32_t *origin,
+                             size_t n);
+
+/* Fills s (initialized here) with the run a `faultline nemesis` started from flags ran
+ * (scenario_from_real.c): c's cluster (from its nodes' arguments), workload, seed, duration
+ * and the checks, and every fault of log[0..n) that ran, with the targets it hit (a rolling
+ * fault one per node and step; a partition by the links it cut). Returns 0, or
+ * FL_EUNSUPPORTED with why saying what a scenario cannot say (another target, a node argument
+ * it has no key for, a cut no kind describes), or FL_ENOMEM. s must be freed in every case. */
+int fl_scenario_from_nemesis(fl_scenario *s, const fl_nem_config *c, bool check_lin,
+                             fl_time_ns check_timeout_ns, const fl_nem_fault_log *log, size_t n,
+                             char *why, size_t why_size);
 
 /* Fills s (initialized here) with the run c and the schedule it ran (what fl_run handed
  * back in r->schedule), its faults explicit: what `faultline sim` writes to scenario.yaml. */

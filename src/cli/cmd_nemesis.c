@@ -5,6 +5,7 @@
 #include "cli/cli.h"
 #include "cli/cli_opt.h"
 #include "cli/nemesis_out.h"
+#include "cli/nemesis_scenario.h"
 
 #include "faultline/duration.h"
 #include "faultline/error.h"
@@ -27,7 +28,8 @@ static void on_signal(int sig)
 static void nemesis_usage(FILE *f)
 {
     fprintf(f,
-            "usage: faultline nemesis --out DIR [options]\n\n"
+            "usage: faultline nemesis --out DIR [options]\n"
+            "       faultline nemesis --scenario FILE --out DIR [--net ...] [--proxy-clients]\n\n"
             "Starts a real local cluster, drives it with recorded clients, injects faults on a\n"
             "schedule, heals, probes liveness, and judges the run like `faultline sim`: the\n"
             "same observables, linearizability checker, results.json keys and exit status.\n"
@@ -63,9 +65,19 @@ static void nemesis_usage(FILE *f)
             "  --op-timeout D           1s (timed-out writes are info)  --liveness D  10s\n"
             "  --startup-timeout D      30s: every node answers and a leader is elected, or exit\n"
             "                           69 naming the node that did not\n"
+            "scenario files (docs/scenarios.md):\n"
+            "  --scenario FILE          the run a scenario file describes (cluster, workload,\n"
+            "                           faults at their start for their length, checks): the\n"
+            "                           same file runs in `faultline sim --scenario FILE`. Beside\n"
+            "                           it only --out --net --shim --proxy-clients\n"
+            "                           --startup-timeout --no-check --verbose --quiet; a fault\n"
+            "                           or setting with no real counterpart is named at its\n"
+            "                           line and refused with exit 2. DIR/scenario.yaml: the\n"
+            "                           run as it ran, every fault's targets filled in\n"
             "checking and output:\n"
             "  --no-check  --check-timeout D (60s)  --verbose  --quiet\n");
-    fl_cli_exit_help(f, "nothing violated", "a violation", NULL);
+    fl_cli_exit_help(f, "nothing violated", "a violation",
+                     "--scenario: a fault or setting with no real counterpart");
     fprintf(f, "  (69 also: a node did not start, --net netns without root or ip/nft; 128 + N:\n"
                "  stopped by signal N, every node stopped and removed)\n");
 }
@@ -79,6 +91,7 @@ typedef struct nem_opts {
     fl_nem_fault proto; /* parameters given on the command line */
     fl_time_ns interval_ns, length_ns;
     const char *faults;
+    const char *scenario; /* --scenario F: the run is the file's */
     bool client_set, shim_set, check, quiet, help;
     fl_time_ns check_timeout_ns;
 } nem_opts;
@@ -232,6 +245,19 @@ static int word_opt(nem_opts *o, const char *k, const char *v)
     return -1;
 }
 
+/* With --scenario the file says everything about the run but where and how it is hosted. */
+static bool beside_scenario(const char *k)
+{
+    static const char *const ok[] = {"--scenario",      "--out",      "--net",
+                                     "--shim",          "--verbose",  "--quiet",
+                                     "--proxy-clients", "--no-check", "--startup-timeout",
+                                     "--check-timeout"};
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (!strcmp(k, ok[i]))
+            return true;
+    return false;
+}
+
 static int parse_args(nem_opts *o, int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -239,6 +265,13 @@ static int parse_args(nem_opts *o, int argc, char **argv)
         if (!strcmp(k, "--help") || !strcmp(k, "-h")) {
             o->help = true;
             return 0;
+        }
+        if (o->scenario && k[0] == '-' && !beside_scenario(k))
+            return fl_cli_error(CMD, FL_EXIT_USAGE,
+                                "%s: with --scenario the file says it (edit the file)", k);
+        if (!strcmp(k, "--scenario")) {
+            i++; /* read before the other options (scenario_path) */
+            continue;
         }
         bool flag = true;
         if (!strcmp(k, "--verbose"))
@@ -290,6 +323,19 @@ static void find_tools(nem_opts *o)
             snprintf(c->faketime_lib, sizeof(c->faketime_lib), "%s", faketime[i]);
 }
 
+/* --scenario F, read first: the other options then add to the file's run. NULL: none. */
+static const char *scenario_path(int argc, char **argv, int *rc)
+{
+    const char *path = NULL;
+    *rc = 0;
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+            return NULL;
+        else if (!strcmp(argv[i], "--scenario"))
+            path = i + 1 < argc ? argv[i + 1] : (*rc = fl_cli_no_value(CMD, argv[i]), NULL);
+    return path;
+}
+
 /* Returns 0 or the exit status (message printed). */
 static int prepare(nem_opts *o, int argc, char **argv)
 {
@@ -299,10 +345,15 @@ static int prepare(nem_opts *o, int argc, char **argv)
     o->length_ns = 5 * FL_NS_PER_S;
     o->check = true;
     o->check_timeout_ns = 60 * FL_NS_PER_S;
-    int rc = parse_args(o, argc, argv);
+    int rc;
+    o->scenario = scenario_path(argc, argv, &rc);
+    if (!rc && o->scenario)
+        rc = nem_scenario_apply(o->scenario, &o->c, &o->check, &o->check_timeout_ns);
+    if (!rc)
+        rc = parse_args(o, argc, argv);
     if (rc || o->help)
         return rc;
-    if ((rc = parse_faults(o, o->faults ? o->faults : "kill,pause,isolate-leader")))
+    if (!o->scenario && (rc = parse_faults(o, o->faults ? o->faults : "kill,pause,isolate-leader")))
         return rc;
     if (!o->c.out_dir[0])
         return fl_cli_error(CMD, FL_EXIT_USAGE, "--out DIR is required");
@@ -326,9 +377,11 @@ int fl_cmd_nemesis(int argc, char **argv)
         return 0;
     }
     static fl_nem_fault sched[FL_NEM_FAULTS_MAX];
-    o.c.faults = sched;
-    o.c.n_faults = fl_nem_schedule_build(o.kinds, o.n_kinds, o.c.duration_ns, o.interval_ns,
-                                         o.length_ns, sched, FL_NEM_FAULTS_MAX);
+    if (!o.scenario) {
+        o.c.faults = sched;
+        o.c.n_faults = fl_nem_schedule_build(o.kinds, o.n_kinds, o.c.duration_ns, o.interval_ns,
+                                             o.length_ns, sched, FL_NEM_FAULTS_MAX);
+    }
     o.c.stop = &stop_signal;
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
@@ -354,6 +407,10 @@ int fl_cmd_nemesis(int argc, char **argv)
                            .interval_ns = o.interval_ns,
                            .length_ns = o.length_ns};
         status = nem_out_judge(&o.c, &r, &no);
+        int w = o.scenario ? nem_scenario_write(&o.c, &r)
+                           : nem_scenario_write_flags(&o.c, &r, o.check, o.check_timeout_ns);
+        if (w)
+            status = FL_EXIT_IOERR;
     }
     fl_nem_result_free(&r);
     return status;

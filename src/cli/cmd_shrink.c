@@ -33,7 +33,8 @@ static void usage(FILE *f)
             "                 the file's directory)\n"
             "  --quiet        print only the result\n\n");
     fl_cli_exit_help(f, "the run does not fail (nothing to shrink)",
-                     "the run fails and the smallest failing scenario was written", NULL);
+                     "the run fails and the smallest failing scenario was written",
+                     "the run as given did not finish within the budget");
 }
 
 typedef struct shrink_args {
@@ -96,6 +97,12 @@ static int parse_args(shrink_args *a, int argc, char **argv)
 
 static int report(const shrink_args *a, const shrink_result *r, const char *file, const char *dir)
 {
+    if (r->start.timed_out) {
+        printf("faultline shrink: %s did not finish within the budget (%.1f s): give a larger "
+               "--budget\n",
+               file, r->wall_s);
+        return FL_EXIT_UNKNOWN;
+    }
     if (!r->start.violation) {
         printf("faultline shrink: %s does not fail (%s): nothing to shrink\n", file,
                r->start.ran ? r->start.what : "it did not run");

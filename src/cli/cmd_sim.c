@@ -99,7 +99,7 @@ static int single_run(const sim_opts *o)
     bool written =
         !o->out_dir || (sim_write_outputs(o->out_dir, &o->run, &r, &oc) == 0 &&
                         sim_scenario_write(o->out_dir, "scenario.yaml", o, &o->run, &r) == 0);
-    bool scenario = o->out_dir && sim_scenario_describes(&o->run);
+    bool scenario = o->out_dir != NULL;
     if (o->out_dir && written && !o->quiet)
         printf("output   %s/results.json, history.jsonl, timeline.jsonl%s; report "
                "%s/report.html\n",

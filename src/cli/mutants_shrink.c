@@ -99,9 +99,10 @@ void mutants_shrink_print(const mutant_result *res, const mutant_shrink *sh, siz
         met += s->goal;
         printf("%-26s %-8s %-10s %-18s %-18s %5u %5.1fs  %s%s\n", res[i].name, s->hunt, f, o, l,
                s->runs, s->wall_s,
-               !s->failed ? "did not fail again"
-               : s->goal  ? "met"
-                          : "MISSED",
+               !s->failed && s->budget_spent ? "did not finish within the budget"
+               : !s->failed                  ? "did not fail again"
+               : s->goal                     ? "met"
+                                             : "MISSED",
                s->budget_spent ? " (budget out)" : "");
     }
     printf("goal met for %zu of %zu shrunk runs\n", met, tried);

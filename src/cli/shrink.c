@@ -74,7 +74,7 @@ static bool attempt(search *s, fl_scenario *c, const char *what)
     fl_time_ns limit = 0;
     if (s->so->seconds_max > 0) {
         double left = s->so->seconds_max - (now_s() - s->t0);
-        limit = (fl_time_ns)((left > 1 ? left : 1) * 1e9);
+        limit = (fl_time_ns)((left > 0.01 ? left : 0.01) * 1e9); /* the child's wall time too */
     }
     shrink_outcome oc;
     if (shrink_try(c, limit, &oc, NULL, NULL) != 0) {
@@ -88,6 +88,7 @@ static bool attempt(search *s, fl_scenario *c, const char *what)
         fprintf(s->so->log, "  run %3u  %-44s %s%s%s\n", s->res->runs, what,
                 same           ? "fails the same way: kept"
                 : oc.violation ? "fails otherwise: "
+                : oc.timed_out ? "stopped at the budget's end (not kept)"
                                : "passes",
                 same || !oc.violation ? "" : oc.kind, "");
     if (!same) {
@@ -397,13 +398,18 @@ int shrink_run(const fl_scenario *start, const shrink_opts *so, shrink_result *o
     }
     fl_run_fault_spec *sched = NULL;
     size_t n = 0;
-    int rc = shrink_try(&s.best, 0, &out->start, &sched, &n);
+    /* the scenario as given is bounded by the whole budget, each candidate by what is left */
+    fl_time_ns whole = so->seconds_max > 0 ? (fl_time_ns)(so->seconds_max * 1e9) : 0;
+    int rc = shrink_try(&s.best, whole, &out->start, &sched, &n);
+    s.stop = out->start.timed_out;
     out->runs = 1;
     out->min = out->start;
     out->before = size_of(&s.best, &out->start);
     if (so->log && rc == 0)
         fprintf(so->log, "  run   1  %-44s %s%s%s\n", "the scenario as given",
-                out->start.violation ? out->start.what : "passes: nothing to shrink",
+                out->start.violation   ? out->start.what
+                : out->start.timed_out ? "stopped at the budget's end: nothing to shrink"
+                                       : "passes: nothing to shrink",
                 out->start.violation ? "; kind: " : "", out->start.kind);
     if (rc == 0 && out->start.violation && out->start.ran)
         rc = expand(&s, sched, n);

@@ -23,6 +23,7 @@ typedef struct shrink_opts {
 /* What one run of a scenario did, as judged (from its child process). */
 typedef struct shrink_outcome {
     bool ran;            /* a verdict came back (else the process died: crashed) */
+    bool timed_out;      /* killed at the end of the search's budget: no verdict, no violation */
     bool violation;      /* a violation, or a crash */
     char kind[96];       /* the kind of violation: "election safety", "linearizability", "crash:
                             src/raft/log.c:120", ... ("" when none) */
@@ -60,7 +61,8 @@ int shrink_run(const fl_scenario *start, const shrink_opts *so, shrink_result *o
 void shrink_result_free(shrink_result *r);
 
 /* shrink_exec.c: runs s in a child process and judges it (checks with s's checker timeout,
- * capped at timeout_ns when not 0); with sched, also hands back the faults the run ran (the
+ * capped at timeout_ns when not 0, and the child killed after timeout_ns of wall time: then
+ * out->timed_out, not a violation); with sched, also hands back the faults the run ran (the
  * caller frees *sched). Returns 0, or -1 if no process could be started. */
 int shrink_try(const fl_scenario *s, fl_time_ns timeout_ns, shrink_outcome *out,
                fl_run_fault_spec **sched, size_t *n_sched);

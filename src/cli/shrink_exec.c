@@ -2,7 +2,8 @@
  * runs the scenario, judges it (sim_eval.c) and writes back what it found (the outcome, and
  * when asked the faults it ran or the trace of its last events); a child that dies (an
  * assertion in the code, a signal, the time limit) leaves a crash whose kind is the assertion's
- * place, from the first line it wrote to stderr. */
+ * place, from the first line it wrote to stderr. A child still running at the end of the
+ * search's budget is killed: it counts as a candidate that did not fail. */
 #include "shrink.h"
 
 #include "campaign.h"
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PAYLOAD_MAX (16u << 20) /* a schedule of FL_RUN_SCHEDULE_MAX faults fits */
@@ -95,9 +97,32 @@ static _Noreturn void child_main(const fl_scenario *s, const shrink_job *job, in
     _exit(ok ? 0 : 3);
 }
 
-/* Reads both pipes to their end, keeping at most max[k] bytes of each. */
-static void collect(int fd[2], fl_buf out[2], const size_t max[2])
+static fl_time_ns mono_ns(void)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (fl_time_ns)ts.tv_sec * FL_NS_PER_S + (fl_time_ns)ts.tv_nsec;
+}
+
+/* Milliseconds to wait for the pipes before the deadline (-1: no deadline); at the deadline
+ * the child is killed (its pipes then close) and *killed set. */
+static int wait_ms(pid_t pid, fl_time_ns deadline, bool *killed)
+{
+    if (!deadline || *killed)
+        return -1;
+    fl_time_ns now = mono_ns();
+    if (now < deadline)
+        return (int)((deadline - now) / FL_NS_PER_MS + 1);
+    kill(pid, SIGKILL);
+    *killed = true;
+    return -1;
+}
+
+/* Reads both pipes to their end, keeping at most max[k] bytes of each; kills the child at
+ * deadline (0: never). Returns whether it did. */
+static bool collect(int fd[2], fl_buf out[2], const size_t max[2], pid_t pid, fl_time_ns deadline)
+{
+    bool killed = false;
     while (fd[0] >= 0 || fd[1] >= 0) {
         struct pollfd p[2];
         int n = 0, who[2];
@@ -106,7 +131,7 @@ static void collect(int fd[2], fl_buf out[2], const size_t max[2])
                 who[n] = k;
                 p[n++] = (struct pollfd){.fd = fd[k], .events = POLLIN};
             }
-        if (poll(p, (nfds_t)n, -1) < 0 && errno != EINTR)
+        if (poll(p, (nfds_t)n, wait_ms(pid, deadline, &killed)) < 0 && errno != EINTR)
             break;
         for (int i = 0; i < n; i++) {
             if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
@@ -127,6 +152,7 @@ static void collect(int fd[2], fl_buf out[2], const size_t max[2])
             fl_buf_put_bytes(&out[k], buf, keep);
         }
     }
+    return killed;
 }
 
 /* The kind of a crash from what the child wrote to stderr: "crash: file:line" of the failed
@@ -165,7 +191,7 @@ int shrink_spawn(const fl_scenario *s, const shrink_job *job, shrink_outcome *oc
     fl_buf_init(&got[0]);
     fl_buf_init(&got[1]);
     const size_t max[2] = {PAYLOAD_MAX, STDERR_MAX};
-    collect(fd, got, max);
+    bool killed = collect(fd, got, max, pid, job->wall_ns ? mono_ns() + job->wall_ns : 0);
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
@@ -174,6 +200,9 @@ int shrink_spawn(const fl_scenario *s, const shrink_job *job, shrink_outcome *oc
     if (whole) {
         memcpy(oc, got[0].data, sizeof(*oc));
         fl_buf_put_bytes(payload, got[0].data + sizeof(*oc), got[0].len - sizeof(*oc));
+    } else if (killed) {
+        oc->timed_out = true;
+        snprintf(oc->what, sizeof(oc->what), "stopped at the end of the budget");
     } else {
         crash_kind(&got[1], status, oc);
     }
@@ -187,7 +216,8 @@ int shrink_spawn(const fl_scenario *s, const shrink_job *job, shrink_outcome *oc
 int shrink_try(const fl_scenario *s, fl_time_ns timeout_ns, shrink_outcome *out,
                fl_run_fault_spec **sched, size_t *n_sched)
 {
-    shrink_job job = {.timeout_ns = timeout_ns, .want_schedule = sched != NULL};
+    shrink_job job = {
+        .timeout_ns = timeout_ns, .want_schedule = sched != NULL, .wall_ns = timeout_ns};
     job.seconds_max = timeout_ns ? (unsigned)(2 * timeout_ns / FL_NS_PER_S + 30) : 0;
     fl_buf p;
     fl_buf_init(&p);

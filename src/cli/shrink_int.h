@@ -7,6 +7,8 @@
 typedef struct shrink_job {
     fl_time_ns timeout_ns; /* the checker's time at most (0: the scenario's) */
     unsigned seconds_max;  /* the child is killed after this (0: never) */
+    fl_time_ns wall_ns;    /* the child is killed after this much wall time (0: never): the
+                              search's budget left; a killed child did not fail (timed_out) */
     bool want_schedule;    /* hand back the faults the run ran */
     bool trace;            /* verbose trace; hand back the trace tail */
     fl_time_ns stop_ns;    /* stop the run there (0: never) */

@@ -13,9 +13,6 @@
  * libyaml): FL_EXIT_NOINPUT if it cannot be read, FL_EXIT_DATAERR if it does not parse. */
 int sim_scenario_apply(sim_opts *o, const char *path);
 
-/* Whether a scenario file can describe run c (sim_scenario_write writes none otherwise). */
-bool sim_scenario_describes(const fl_run_config *c);
-
 /* Writes the scenario run c ran (its schedule: r->schedule) with o's checks to DIR/name, with a
  * comment saying how to run it and what generated its faults. Returns 0 or -1 (printed). */
 int sim_scenario_write(const char *dir, const char *name, const sim_opts *o, const fl_run_config *c,

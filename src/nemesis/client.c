@@ -133,6 +133,10 @@ static void client_next(nem_client *c)
     nem *n = c->n;
     if (c->busy || !c->want)
         return;
+    if (c != n->probe && n->cfg->ops_max && n->res->ops_invoked >= n->cfg->ops_max) {
+        c->want = false; /* the workload's last operation has started */
+        return;
+    }
     if (c->c.fd >= 0 && c->c.connected) {
         invoke(c);
         return;

@@ -14,6 +14,8 @@
  * the fault's log entry by proc.c and the observer through node->watch. */
 #include "nem_int.h"
 
+#include "faultline/sim.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,7 +40,6 @@ static fl_nem_who default_who(fl_nem_kind k)
     case FL_NEM_ONE_WAY:
         return FL_NEM_WHO_MINORITY;
     case FL_NEM_RING:
-    case FL_NEM_BRIDGE:
     case FL_NEM_DELAY:
     case FL_NEM_THROTTLE:
     case FL_NEM_STALL:
@@ -106,21 +107,36 @@ static void set_links(nem *n)
             }
 }
 
-/* The links a shape cuts (both ways unless one-way) for targets t. */
-static void shape(nem *n, fl_nem_kind k, uint32_t t, bool on)
+/* The links a fault's given cut matrix cuts (a scenario's shape); false: none given. */
+static bool given_cut(nem *n, const fl_nem_fault *f, bool on)
 {
-    uint32_t perm[FL_NEM_NODES_MAX];
-    for (uint32_t i = 0; i < n->count; i++)
-        perm[i] = i + 1;
-    for (uint32_t i = n->count - 1; i > 0; i--) { /* a ring or a bridge in a random order */
-        uint32_t j = (uint32_t)fl_rng_below(&n->rng, i + 1), tmp = perm[i];
-        perm[i] = perm[j];
-        perm[j] = tmp;
+    bool any = false;
+    for (uint32_t a = 1; a <= n->count; a++)
+        for (uint32_t b = 1; b <= n->count; b++)
+            if (a != b && (f->cut[a - 1] >> (b - 1)) & 1) {
+                n->cut[a][b] = on;
+                any = true;
+            }
+    return any;
+}
+
+/* The links a shape cuts (both ways unless one-way) for targets t, written into the fault's
+ * cut matrix (the log then says which links it cut: a scenario file can say it again). The
+ * ring and the bridge are the simulator's (src/sim/partition.c), so that they mean the same
+ * in both: every node sees a majority of its ring neighbours; the halves without the bridge
+ * (the lowest target) talk only through it. */
+static void shape(nem *n, fl_nem_fault *f, uint32_t t, bool on)
+{
+    fl_nem_kind k = f->kind;
+    if (given_cut(n, f, on)) {
+        set_links(n);
+        return;
     }
-    uint32_t pos[FL_NEM_NODES_MAX + 1];
-    for (uint32_t i = 0; i < n->count; i++)
-        pos[perm[i]] = i;
-    uint32_t half = (n->count - 1) / 2; /* bridge: perm[half] joins the two sides */
+    fl_sim_conn c;
+    if (k == FL_NEM_RING)
+        fl_sim_conn_majorities_ring(&c, n->count);
+    else if (k == FL_NEM_BRIDGE)
+        fl_sim_conn_bridge(&c, n->count, t ? (fl_node_id)(__builtin_ctz(t) + 1) : 1);
     for (uint32_t a = 1; a <= n->count; a++)
         for (uint32_t b = 1; b <= n->count; b++) {
             if (a == b)
@@ -129,15 +145,14 @@ static void shape(nem *n, fl_nem_kind k, uint32_t t, bool on)
             bool cut = false;
             if (k == FL_NEM_ONE_WAY)
                 cut = ta && !tb;
-            else if (k == FL_NEM_RING) {
-                uint32_t d = pos[a] > pos[b] ? pos[a] - pos[b] : pos[b] - pos[a];
-                cut = d > 1 && n->count - d > 1;
-            } else if (k == FL_NEM_BRIDGE)
-                cut = pos[a] != half && pos[b] != half && (pos[a] < half) != (pos[b] < half);
+            else if (k == FL_NEM_RING || k == FL_NEM_BRIDGE)
+                cut = !fl_sim_conn_can(&c, a, b);
             else
                 cut = ta != tb;
-            if (cut)
+            if (cut) {
                 n->cut[a][b] = on;
+                f->cut[a - 1] |= (uint16_t)(1u << (b - 1));
+            }
         }
     set_links(n);
 }
@@ -341,7 +356,7 @@ void nem_fault_begin(nem *n, size_t i)
     } else if (is_link_kind(f->kind)) {
         shape_links(n, i, l->targets_mask, true);
     } else {
-        shape(n, f->kind, l->targets_mask, true);
+        shape(n, &l->fault, l->targets_mask, true);
     }
 }
 

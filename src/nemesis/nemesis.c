@@ -316,16 +316,15 @@ static int alloc_run(nem *n, const fl_nem_config *cfg, fl_nem_result *r)
     return fl_loop_init(&n->loop, &lc, &m);
 }
 
-static int workload(nem *n)
+void fl_nem_workload(const fl_nem_config *c, fl_workload_config *wl)
 {
-    const fl_nem_config *c = n->cfg;
     if (c->workload == FL_RUN_REGISTER)
-        fl_workload_config_register(&n->wl);
+        fl_workload_config_register(wl);
     else
-        fl_workload_config_kv(&n->wl);
+        fl_workload_config_kv(wl);
     if (c->keys)
-        n->wl.key_count = c->keys;
-    uint32_t *w = n->wl.weights;
+        wl->key_count = c->keys;
+    uint32_t *w = wl->weights;
     fl_kv_op other = c->workload == FL_RUN_REGISTER ? FL_KV_CAS : FL_KV_APPEND;
     double writes = (double)(w[FL_KV_PUT] + w[other]);
     double read =
@@ -334,12 +333,25 @@ static int workload(nem *n)
     if (c->workload == FL_RUN_KV && c->cas_share < 0)
         cas = 0;
     double other_share = c->workload == FL_RUN_KV ? (double)w[FL_KV_APPEND] / writes : 0;
-    memset(w, 0, sizeof(n->wl.weights));
+    memset(w, 0, sizeof(wl->weights));
     w[FL_KV_GET] = (uint32_t)(read * 1000 + 0.5);
     w[FL_KV_CAS] = (uint32_t)((1 - read) * cas * 1000 + 0.5);
     w[FL_KV_APPEND] = (uint32_t)((1 - read) * (1 - cas) * other_share * 1000 + 0.5);
     w[FL_KV_PUT] = 1000 - w[FL_KV_GET] - w[FL_KV_CAS] - w[FL_KV_APPEND];
-    if (c->client == FL_NEM_CLIENT_ETCD && w[FL_KV_APPEND]) {
+    if (c->sim_mix) { /* as the simulator weighs them (run_client.c) */
+        memset(w, 0, sizeof(wl->weights));
+        w[FL_KV_GET] = c->reads_pct;
+        w[c->workload == FL_RUN_REGISTER ? FL_KV_CAS : FL_KV_APPEND] = c->other_pct;
+        w[FL_KV_PUT] = 100 - c->reads_pct - c->other_pct;
+    }
+    if (c->value_size && c->workload == FL_RUN_KV)
+        wl->value_size_min = wl->value_size_max = c->value_size;
+}
+
+static int workload(nem *n)
+{
+    fl_nem_workload(n->cfg, &n->wl);
+    if (n->cfg->client == FL_NEM_CLIENT_ETCD && n->wl.weights[FL_KV_APPEND]) {
         snprintf(n->res->error, sizeof(n->res->error),
                  "etcd has no append: use --workload register");
         return FL_ECONFIG;

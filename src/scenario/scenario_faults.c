@@ -407,8 +407,8 @@ static int intensity_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *p
     }
 }
 
-static const char *const faults_keys[] = {"generate", "interval", "seed",
-                                          "plan",     "schedule", "intensities"};
+static const char *const faults_keys[] = {"generate", "interval",    "seed", "plan",
+                                          "schedule", "intensities", "gst"};
 
 static int faults_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path)
 {
@@ -435,8 +435,10 @@ static int faults_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path
         return 0; /* after the interval, which its kinds default to */
     case 4:
         return schedule(r, v, path);
-    default:
+    case 5:
         return sr_map(r, v, path, intensity_keys, N(intensity_keys), intensity_entry, NULL);
+    default: /* flp: when the adversary's power ends (the simulator checks it goes with flp) */
+        return sr_duration(r, v, path, DAY_NS, &c->gst_ns);
     }
 }
 

@@ -185,7 +185,17 @@ int sr_map(sr *r, uint32_t m, const char *path, const char *const *keys, size_t 
             return sr_fail(r, k, path, "'%s' given twice", key);
         seen |= 1ull << i;
         char sub[160];
-        if (fn(r, ctx, i, v, sr_path(sub, sizeof(sub), path, key, 0)))
+        sr_path(sub, sizeof(sub), path, key, 0);
+        fl_scenario *s = r->s;
+        size_t len = strlen(sub);
+        if (strncmp(sub, "faults.schedule", 15) && len < sizeof(s->places[0].path) &&
+            s->n_places < FL_SCENARIO_PLACES_MAX) {
+            fl_scenario_place *pl = &s->places[s->n_places++];
+            memcpy(pl->path, sub, len + 1);
+            pl->line = kn->line;
+            pl->col = kn->col;
+        }
+        if (fn(r, ctx, i, v, sub))
             return FL_ECONFIG;
     }
     return 0;
@@ -194,8 +204,9 @@ int sr_map(sr *r, uint32_t m, const char *path, const char *const *keys, size_t 
 /* ---- the sections ------------------------------------------------------------------------ */
 
 static const char *const cluster_keys[] = {
-    "protocol", "nodes",        "read_mode", "read_at",  "lease_drift_ppm", "snapshot_every",
-    "pre_vote", "check_quorum", "batch",     "inflight", "mutants"};
+    "protocol",       "nodes",    "read_mode",    "read_at",        "lease_drift_ppm",
+    "snapshot_every", "pre_vote", "check_quorum", "batch",          "inflight",
+    "mutants",        "q1",       "q2",           "unsafe_quorums", "backoff"};
 
 static int mutants(sr *r, uint32_t v, const char *path)
 {
@@ -207,8 +218,11 @@ static int mutants(sr *r, uint32_t v, const char *path)
         const char *name = NULL;
         if (sr_word(r, e, sr_path(p, sizeof(p), path, NULL, i), &name))
             return FL_ECONFIG;
-        /* named against the protocol given before them (raft unless it says otherwise) */
+        /* named against the protocol given before them (raft unless it says otherwise); or
+         * the kv side's (fl_run_mutant_set) */
         uint32_t bit = fl_cons_mutant_parse(r->s->run.protocol, name);
+        if (!bit && fl_run_mutant_set(&r->s->run, name))
+            continue;
         if (!bit)
             return sr_fail(r, e, p,
                            "unknown mutant '%.60s' of %s (faultline sim --help lists them; the "
@@ -260,14 +274,24 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
         return sr_u32(r, v, path, 0, 1000000, &c->batch_entries);
     case 9:
         return sr_u32(r, v, path, 0, FL_RAFT_INFLIGHT_MAX, &c->inflight);
-    default:
+    case 10:
         return mutants(r, v, path);
+    case 11: /* Paxos's quorums and back-off: the simulator's checks refuse them for Raft */
+    case 12:
+        return sr_u32(r, v, path, 0, FL_RAFT_NODES_MAX, k == 11 ? &c->q1 : &c->q2);
+    case 13:
+        return sr_bool(r, v, path, &c->unsafe_quorums);
+    default:
+        if (sr_bool(r, v, path, &b))
+            return FL_ECONFIG;
+        c->no_backoff = !b;
+        return 0;
     }
 }
 
 static const char *const workload_keys[] = {"kind",       "clients",     "rate",       "keys",
                                             "reads",      "cas",         "value_size", "ops",
-                                            "op_timeout", "op_deadline", "start"};
+                                            "op_timeout", "op_deadline", "start",      "pipeline"};
 
 static int workload_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path)
 {
@@ -278,10 +302,9 @@ static int workload_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pa
     case 0:
         if (sr_word(r, v, path, &w))
             return FL_ECONFIG;
-        if (strcmp(w, "register") && strcmp(w, "kv"))
-            return sr_fail(r, v, path, "'%.40s': expected register or kv", w);
-        c->workload = strcmp(w, "kv") ? FL_RUN_REGISTER : FL_RUN_KV;
-        return 0;
+        return fl_run_workload_parse(w, &c->workload)
+                   ? 0
+                   : sr_fail(r, v, path, "'%.40s': expected register, kv or redis", w);
     case 1:
         return sr_u32(r, v, path, 1, 10000, &c->clients);
     case 2:
@@ -300,14 +323,16 @@ static int workload_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pa
         return sr_duration(r, v, path, 3600 * FL_NS_PER_S, &c->op_timeout_ns);
     case 9:
         return sr_duration(r, v, path, 3600 * FL_NS_PER_S, &c->op_deadline_ns);
-    default:
+    case 10:
         return sr_duration(r, v, path, 24 * 3600 * FL_NS_PER_S, &c->ops_start_ns);
+    default: /* commands in flight per connection (the simulator refuses more than it takes) */
+        return sr_u32(r, v, path, 1, 1000000, &c->pipeline);
     }
 }
 
 static const char *const network_keys[] = {"delay"};
 static const char *const clocks_keys[] = {"skew_ppm"};
-static const char *const disk_keys[] = {"lose_unsynced", "torn"};
+static const char *const disk_keys[] = {"lose_unsynced", "torn", "slow"};
 static const char *const checks_keys[] = {"linearizability", "timeout", "liveness"};
 
 static int small_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path)
@@ -319,8 +344,9 @@ static int small_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path)
     case 'c':
         return sr_u32(r, v, path, 0, 499999, &c->skew_ppm);
     case 'd':
-        return k == 0 ? sr_bool(r, v, path, &c->crash_lose_unsynced)
-                      : sr_double(r, v, path, 0, 1, &c->torn);
+        return k == 0   ? sr_bool(r, v, path, &c->crash_lose_unsynced)
+               : k == 1 ? sr_double(r, v, path, 0, 1, &c->torn)
+                        : sr_bool(r, v, path, &c->slow_disks);
     default: /* checks */
         if (k == 0)
             return sr_bool(r, v, path, &r->s->check_lin);

@@ -73,11 +73,13 @@ int fl_scenario_from_run(fl_scenario *s, const fl_run_config *c, const fl_run_fa
     s->run = *c;
     s->run.schedule = NULL;
     s->run.n_schedule = 0;
-    s->run.nemesis = FL_NEMESIS_NONE; /* its faults are in the schedule now */
-    s->run.n_faults = 0;
     s->run.stop_ns = 0;
     s->run.verbose = false;
     s->run.trace_verbose = false;
+    if (c->nemesis == FL_NEMESIS_FLP || c->nemesis == FL_NEMESIS_PARTITION_SIDES)
+        return 0; /* adversaries no schedule says: the generator again (same seed, same run) */
+    s->run.nemesis = FL_NEMESIS_NONE; /* its faults are in the schedule now */
+    s->run.n_faults = 0;
     s->explicit_schedule = true;
     for (size_t i = 0; i < n; i++) {
         fl_scenario_fault f = {.spec = sched[i], .real = -1};

@@ -184,6 +184,11 @@ static void put_faults(fl_buf *b, const fl_scenario *s)
     }
     if (c->nemesis_seed)
         fl_buf_printf(b, "  seed: %llu\n", (unsigned long long)c->nemesis_seed);
+    if (c->gst_ns) {
+        fl_buf_put_str(b, "  gst: ");
+        put_dur(b, (int64_t)c->gst_ns);
+        fl_buf_put_str(b, "\n");
+    }
 }
 
 static void put_cluster(fl_buf *b, const fl_run_config *c)
@@ -200,13 +205,21 @@ static void put_cluster(fl_buf *b, const fl_run_config *c)
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)
             fl_buf_printf(b, "%s%s", n++ ? ", " : "", fl_cons_mutant_name(c->protocol, bit));
+    const char *const *names;
+    size_t count = fl_run_mutant_list(&names);
+    for (size_t i = 0; i < count; i++)
+        if (fl_run_mutant_has(c, names[i]))
+            fl_buf_printf(b, "%s%s", n++ ? ", " : "", names[i]);
     fl_buf_put_str(b, "]\n");
+    if (c->protocol == FL_CONS_PAXOS) /* 0: a majority */
+        fl_buf_printf(b, "  q1: %u\n  q2: %u\n  unsafe_quorums: %s\n  backoff: %s\n", c->q1, c->q2,
+                      c->unsafe_quorums ? "true" : "false", c->no_backoff ? "false" : "true");
 }
 
 static void put_workload(fl_buf *b, const fl_run_config *c)
 {
-    fl_buf_printf(b, "workload:\n  kind: %s\n  clients: %u\n  rate: ",
-                  c->workload == FL_RUN_KV ? "kv" : "register", c->clients);
+    fl_buf_printf(b, "workload:\n  kind: %s\n  clients: %u\n  pipeline: %u\n  rate: ",
+                  fl_run_workload_name(c->workload), c->clients, c->pipeline);
     put_num(b, c->rate);
     fl_buf_printf(b,
                   "\n  keys: %u\n  reads: %u\n  cas: %u\n  value_size: %u\n  ops: %llu\n"
@@ -234,9 +247,10 @@ int fl_scenario_write(const fl_scenario *s, const char *comment, fl_buf *out)
     put_cluster(out, c);
     fl_buf_put_str(out, "network:\n  delay: ");
     put_dur(out, (int64_t)c->net_delay_ns);
-    fl_buf_printf(out,
-                  "\nclocks:\n  skew_ppm: %u\ndisk:\n  lose_unsynced: %s\n  torn: ", c->skew_ppm,
-                  c->crash_lose_unsynced ? "true" : "false");
+    fl_buf_printf(
+        out,
+        "\nclocks:\n  skew_ppm: %u\ndisk:\n  lose_unsynced: %s\n  slow: %s\n  torn: ", c->skew_ppm,
+        c->crash_lose_unsynced ? "true" : "false", c->slow_disks ? "true" : "false");
     put_num(out, c->torn);
     fl_buf_put_str(out, "\n");
     put_workload(out, c);

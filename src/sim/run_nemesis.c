@@ -387,6 +387,9 @@ bool fl__nemesis_churns(const fl_run_config *c)
     for (uint32_t i = 0; i < c->n_faults; i++)
         if (c->faults[i].kind == FL_NEMESIS_CHURN)
             return true;
+    for (uint32_t i = 0; i < c->n_schedule; i++) /* an explicit schedule (a scenario file) */
+        if (c->schedule[i].kind == FL_NEMESIS_CHURN)
+            return true;
     return false;
 }
 

@@ -123,6 +123,10 @@ TEST(nemesis_faultline_kill_pause_isolate_leader)
           strstr(r, "\"kind\": \"isolate-leader\""));
     snprintf(path, sizeof(path), "%s/history.edn", dir);
     CHECK(fl_test_file_has(path, ":type :ok"));
+    /* the run as it ran, as a scenario file (test_scenario_real.c checks what it says) */
+    snprintf(path, sizeof(path), "%s/scenario.yaml", dir);
+    CHECK(fl_test_file_has(path, "kind: crash-one, targets: ["));
+    CHECK(fl_test_file_has(path, "kind: isolate-leader, targets: ["));
     snprintf(path, sizeof(path), "%s/out.txt", dir);
     CHECK(fl_test_file_has(path, "verdict  no violation found"));
     /* no node said anything a sanitizer build says when something is wrong */
