@@ -28,6 +28,7 @@ typedef struct sim_opts {
     char **argv;
     bool cap;         /* --cap: the CAP demonstration, one run per read mode (sim_cap.h) */
     bool nemesis_set; /* --nemesis given */
+    bool protocol_set; /* --protocol given, or implied by a mutant planted in one protocol */
     fl_cons_protocol compare[2]; /* --compare raft,paxos: the protocols side by side */
     uint32_t n_compare;
     /* --mutant names, resolved against the protocol once every option is read */

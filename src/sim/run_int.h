@@ -134,7 +134,7 @@ typedef struct pipe_conn {
     bool kick;        /* a kick is scheduled (run_pnode.c) */
 } pipe_conn;
 
-#define RUN_LANES_MAX 8
+#define RUN_LANES_MAX 9
 
 /* One schedule of faults: on for an interval, off as long. A named nemesis runs in one lane
  * (mix draws its kind each time from the run's stream, as it always did); a fault plan runs
@@ -208,6 +208,8 @@ struct run {
     struct run_restart {
         run *rn;
         fl_node_id id;
+        struct run_lane *lane; /* whose fault crashed it: it watches again after the restart */
+        size_t spec;           /* ... while that fault is still the lane's current one */
     } restart[FL_RAFT_NODES_MAX + 1]; /* crash-unsynced: the pending restart of node id */
     /* leader-churn: its own random stream (the other nemeses' draws stay as they were) and
      * one pending crash or restart per node */

@@ -404,42 +404,80 @@ static void churn_tick(fl_sim *sim, void *arg)
     fl_sim_schedule(sim, fl_sim_time(sim) + l->interval_ns / 4 + 1, churn_tick, l);
 }
 
+static void unsynced_watch(fl_sim *sim, void *arg);
+
+/* The crashed node comes back; the lane watches again for the next window while its fault
+ * lasts (a crash per window, not one per fault: an election's votes and terms are written
+ * in bursts, and the bursts are what the fault is after). */
 static void restart_unsynced(fl_sim *sim, void *arg)
 {
     struct run_restart *r = arg;
-    if (!r->rn->healed && fl_sim_node_state_of(sim, r->id) == FL_SIM_NODE_DOWN)
-        fl_sim_restart(sim, r->id);
+    if (r->rn->healed || fl_sim_node_state_of(sim, r->id) != FL_SIM_NODE_DOWN)
+        return;
+    fl_sim_restart(sim, r->id);
+    run_lane *l = r->lane;
+    if (l && l->on && l->kind == FL_NEMESIS_CRASH_UNSYNCED && l->spec == r->spec)
+        fl_sim_schedule(sim, fl_sim_time(sim), unsynced_watch, l);
+}
+
+/* The up node whose term or vote is written and not yet synced, after the lane's last victim
+ * in id order (so repeated windows do not always hit the lowest id); else FL_NODE_NONE. No
+ * random draw: run again from the schedule it records, the fault does the same. */
+static fl_node_id unsynced_node(const run_lane *l)
+{
+    run *rn = l->rn;
+    uint32_t n = rn->cfg->nodes;
+    fl_node_id last = l->n ? l->nodes[l->n - 1] : (fl_node_id)n;
+    for (uint32_t k = 1; k <= n; k++) {
+        fl_node_id id = (fl_node_id)((last - 1 + k) % n + 1);
+        const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+        if (r && fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_UP &&
+            !fl_raft_hard_state_synced(r))
+            return id;
+    }
+    return FL_NODE_NONE;
 }
 
 /* crash-unsynced: every millisecond of the fault, look for a node whose term or vote is not
- * durable yet; crash the first one found (once per fault) and restart it soon after, while
- * the election it took part in may still run. */
+ * durable yet (a vote announced, a candidacy started: the window in which a crash makes a
+ * node forget a promise); crash it and restart it soon after, while the election it took
+ * part in may still run; then watch for the next window. One restart delay per fault,
+ * recorded, so the schedule written back runs the same crashes. */
 static void unsynced_watch(fl_sim *sim, void *arg)
 {
     run_lane *l = arg;
     run *rn = l->rn;
-    if (rn->healed || !l->on || l->kind != FL_NEMESIS_CRASH_UNSYNCED || l->n)
+    if (rn->healed || !l->on || l->kind != FL_NEMESIS_CRASH_UNSYNCED)
         return;
-    for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
-        const fl_raft *r = fl_raft_sim_node(sim, id);
-        if (!r || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP || fl_raft_hard_state_synced(r))
-            continue;
-        fl_sim_crash(sim, id);
-        targets_add(l, "n%u", id, 0);
-        l->nodes[l->n++] = id;
-        rn->restart[id] = (struct run_restart){rn, id};
-        fl_run_fault_spec *sp = l->spec < rn->res->n_schedule ? &rn->res->schedule[l->spec] : NULL;
-        fl_time_ns back = sp && sp->set & FL_RUN_SPEC_RESTART
-                              ? sp->restart_ns
-                              : fl_rng_range(l->rng, 5 * FL_NS_PER_MS, 100 * FL_NS_PER_MS);
-        if (sp) {
-            sp->restart_ns = back;
-            sp->set |= FL_RUN_SPEC_RESTART;
-        }
-        fl_sim_schedule(sim, fl_sim_time(sim) + back, restart_unsynced, &rn->restart[id]);
+    fl_node_id id = unsynced_node(l);
+    if (!id) {
+        fl_sim_schedule(sim, fl_sim_time(sim) + FL_NS_PER_MS, unsynced_watch, l);
         return;
     }
-    fl_sim_schedule(sim, fl_sim_time(sim) + FL_NS_PER_MS, unsynced_watch, l);
+    fl_sim_crash(sim, id);
+    bool listed = false;
+    for (uint32_t i = 0; i < l->n; i++)
+        listed |= l->nodes[i] == id;
+    if (!listed && l->n < FL_RAFT_NODES_MAX) {
+        targets_add(l, l->n ? ",n%u" : "n%u", id, 0);
+        l->nodes[l->n++] = id;
+    } else if (listed) { /* last victim last: the next scan starts after it */
+        uint32_t i = 0;
+        while (l->nodes[i] != id)
+            i++;
+        memmove(&l->nodes[i], &l->nodes[i + 1], (l->n - i - 1) * sizeof(l->nodes[0]));
+        l->nodes[l->n - 1] = id;
+    }
+    fl_run_fault_spec *sp = l->spec < rn->res->n_schedule ? &rn->res->schedule[l->spec] : NULL;
+    fl_time_ns back = sp && sp->set & FL_RUN_SPEC_RESTART
+                          ? sp->restart_ns
+                          : fl_rng_range(l->rng, 5 * FL_NS_PER_MS, 100 * FL_NS_PER_MS);
+    if (sp) {
+        sp->restart_ns = back;
+        sp->set |= FL_RUN_SPEC_RESTART;
+    }
+    rn->restart[id] = (struct run_restart){rn, id, l, l->spec};
+    fl_sim_schedule(sim, fl_sim_time(sim) + back, restart_unsynced, &rn->restart[id]);
 }
 
 static void disk_latency(run *rn, fl_node_id id, bool slow)
@@ -724,8 +762,7 @@ uint32_t fl_run_fault_lane(fl_nemesis k)
     if ((k >= FL_NEMESIS_PARTITION_HALVES && k <= FL_NEMESIS_ONE_WAY) ||
         k == FL_NEMESIS_ISOLATE_LEADER_SKEW || k == FL_NEMESIS_LEADER_CHURN)
         return 0; /* who talks to whom */
-    if ((k >= FL_NEMESIS_CRASH_ONE && k <= FL_NEMESIS_CRASH_LEADER) ||
-        k == FL_NEMESIS_CRASH_UNSYNCED)
+    if (k >= FL_NEMESIS_CRASH_ONE && k <= FL_NEMESIS_CRASH_LEADER)
         return 1;
     if (k == FL_NEMESIS_PAUSE)
         return 2;
@@ -737,6 +774,8 @@ uint32_t fl_run_fault_lane(fl_nemesis k)
         return 5;
     if (k == FL_NEMESIS_CHURN)
         return 6;
+    if (k == FL_NEMESIS_CRASH_UNSYNCED)
+        return 8; /* it crashes in windows others open (elections): it runs beside them */
     return 7; /* slow disk */
 }
 
