@@ -562,10 +562,10 @@ void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)
         return;
     }
     sim_opts t = *o;
-    fl_swarm_draw(seed, &t.run);
     if (o->protocol_set) /* given, or the protocol of the mutant planted: else drawn */
-        t.run.protocol = o->run.protocol;
-    fl_swarm_fit(&t.run);
+        fl_swarm_draw_as(seed, o->run.protocol, &t.run);
+    else
+        fl_swarm_draw(seed, &t.run);
     t.n_mutant_names = 0;
     apply(&t, o->argc, o->argv); /* parsed once already: no error now */
     resolve_mutants(&t, &t.run);

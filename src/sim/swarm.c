@@ -236,7 +236,7 @@ static uint64_t name_hash(const char *s)
  * 8.3 and 8.7 s to commit; twice that is the bound. */
 #define LIVENESS_NS (20 * FL_NS_PER_S)
 
-void fl_swarm_draw(uint64_t seed, fl_run_config *c)
+static void draw(uint64_t seed, fl_run_config *c)
 {
     fl_run_config_default(c);
     c->seed = seed;
@@ -246,6 +246,19 @@ void fl_swarm_draw(uint64_t seed, fl_run_config *c)
         fl_rng_seed(&r, fl_mix64(seed ^ name_hash(axes[i].name)));
         axes[i].draw(&r, c);
     }
+}
+
+void fl_swarm_draw(uint64_t seed, fl_run_config *c)
+{
+    draw(seed, c);
+    fl_swarm_fit(c);
+}
+
+void fl_swarm_draw_as(uint64_t seed, fl_cons_protocol protocol, fl_run_config *c)
+{
+    draw(seed, c);
+    c->protocol = protocol;
+    fl_swarm_fit(c);
 }
 
 void fl_swarm_fit(fl_run_config *c)
