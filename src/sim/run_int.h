@@ -208,8 +208,6 @@ struct run {
     struct run_restart {
         run *rn;
         fl_node_id id;
-        struct run_lane *lane; /* whose fault crashed it: it watches again after the restart */
-        size_t spec;           /* ... while that fault is still the lane's current one */
     } restart[FL_RAFT_NODES_MAX + 1]; /* crash-unsynced: the pending restart of node id */
     /* leader-churn: its own random stream (the other nemeses' draws stay as they were) and
      * one pending crash or restart per node */

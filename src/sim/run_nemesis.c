@@ -404,20 +404,12 @@ static void churn_tick(fl_sim *sim, void *arg)
     fl_sim_schedule(sim, fl_sim_time(sim) + l->interval_ns / 4 + 1, churn_tick, l);
 }
 
-static void unsynced_watch(fl_sim *sim, void *arg);
-
-/* The crashed node comes back; the lane watches again for the next window while its fault
- * lasts (a crash per window, not one per fault: an election's votes and terms are written
- * in bursts, and the bursts are what the fault is after). */
+/* The crashed node comes back (unless the heal or the fault's end brought it back first). */
 static void restart_unsynced(fl_sim *sim, void *arg)
 {
     struct run_restart *r = arg;
-    if (r->rn->healed || fl_sim_node_state_of(sim, r->id) != FL_SIM_NODE_DOWN)
-        return;
-    fl_sim_restart(sim, r->id);
-    run_lane *l = r->lane;
-    if (l && l->on && l->kind == FL_NEMESIS_CRASH_UNSYNCED && l->spec == r->spec)
-        fl_sim_schedule(sim, fl_sim_time(sim), unsynced_watch, l);
+    if (!r->rn->healed && fl_sim_node_state_of(sim, r->id) == FL_SIM_NODE_DOWN)
+        fl_sim_restart(sim, r->id);
 }
 
 /* The up node whose term or vote is written and not yet synced, after the lane's last victim
@@ -441,19 +433,20 @@ static fl_node_id unsynced_node(const run_lane *l)
 /* crash-unsynced: every millisecond of the fault, look for a node whose term or vote is not
  * durable yet (a vote announced, a candidacy started: the window in which a crash makes a
  * node forget a promise); crash it and restart it soon after, while the election it took
- * part in may still run; then watch for the next window. One restart delay per fault,
- * recorded, so the schedule written back runs the same crashes. */
+ * part in may still run; and keep watching: every node caught in a window goes down (a
+ * candidate and the voters that answered it within their windows crash together, as in a
+ * power loss), each back after the fault's one restart delay, recorded, so the schedule
+ * written back runs the same crashes. */
 static void unsynced_watch(fl_sim *sim, void *arg)
 {
     run_lane *l = arg;
     run *rn = l->rn;
     if (rn->healed || !l->on || l->kind != FL_NEMESIS_CRASH_UNSYNCED)
         return;
+    fl_sim_schedule(sim, fl_sim_time(sim) + FL_NS_PER_MS, unsynced_watch, l);
     fl_node_id id = unsynced_node(l);
-    if (!id) {
-        fl_sim_schedule(sim, fl_sim_time(sim) + FL_NS_PER_MS, unsynced_watch, l);
+    if (!id)
         return;
-    }
     fl_sim_crash(sim, id);
     bool listed = false;
     for (uint32_t i = 0; i < l->n; i++)
@@ -476,7 +469,7 @@ static void unsynced_watch(fl_sim *sim, void *arg)
         sp->restart_ns = back;
         sp->set |= FL_RUN_SPEC_RESTART;
     }
-    rn->restart[id] = (struct run_restart){rn, id, l, l->spec};
+    rn->restart[id] = (struct run_restart){rn, id};
     fl_sim_schedule(sim, fl_sim_time(sim) + back, restart_unsynced, &rn->restart[id]);
 }
 

@@ -214,7 +214,7 @@ TEST(swarm_is_the_default_of_a_campaign_and_fixed_is_one_flag_away)
 
 /* The protocol, pipelining and the redis workload are drawn too, each in a share of the
  * worlds, within the limits the checker decides in time: pipelined and redis worlds are closed
- * loops, pipelined ones with at most 32 ops in flight. A Paxos world is a fitted one. A world
+ * loops, pipelined ones with at most 32 ops in flight, redis ones 10. A Paxos world is a fitted one. A world
  * drawn for a protocol given (fl_swarm_draw_as) keeps every other axis. */
 TEST(swarm_worlds_draw_paxos_pipelining_and_redis_within_their_limits)
 {
@@ -230,7 +230,7 @@ TEST(swarm_worlds_draw_paxos_pipelining_and_redis_within_their_limits)
         if (c.pipeline > 1)
             CHECK(c.rate == 0 && c.clients * c.pipeline <= 32);
         if (c.workload == FL_RUN_REDIS)
-            CHECK(c.rate == 0);
+            CHECK(c.rate == 0 && c.clients * c.pipeline <= 10);
         if (c.protocol == FL_CONS_PAXOS) {
             CHECK(!c.no_pre_vote && !c.no_check_quorum);
             for (uint32_t i = 0; i < c.n_faults; i++)
