@@ -109,9 +109,9 @@ size_t mutants_catalogue(const mutant_kind **out)
             }
         }
         /* q1 + q2 <= n is a setting, not a mutant of the code: 2 + 2 of 5 */
-        kinds[n++] = (mutant_kind){FL_CONS_PAXOS, "unsafe-quorums", 0,
-                                   "--protocol paxos --nodes 5 --q1 2 --q2 2 --unsafe-quorums",
-                                   false};
+        kinds[n++] =
+            (mutant_kind){FL_CONS_PAXOS, "unsafe-quorums", 0,
+                          "--protocol paxos --nodes 5 --q1 2 --q2 2 --unsafe-quorums", false};
         const char *const *names;
         size_t count = fl_run_mutant_list(&names);
         for (size_t i = 0; i < count && n < KINDS_MAX; i++) {

@@ -69,7 +69,7 @@ static const char *help[] = {
     "every new leader cut off within a few network delays, for a while (not in mix)",
     "membership changes (learners added, promoted; voters, leaders removed, replaced)",
     "mix, with churn as one more kind",
-    "a node crashed between writing a new term or vote and syncing it (not in mix)",
+    "every node caught between writing a new term or vote and syncing it crashes (not in mix)",
     "one random node's fsyncs take 10..100 ms (not in mix)",
     "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
     "the leader's minority cut off, each client on its home node's side (CAP; not in mix)"};
@@ -769,7 +769,7 @@ uint32_t fl_run_fault_lane(fl_nemesis k)
         return 6;
     if (k == FL_NEMESIS_CRASH_UNSYNCED)
         return 8; /* it crashes in windows others open (elections): it runs beside them */
-    return 7; /* slow disk */
+    return 7;     /* slow disk */
 }
 
 /* The seed of the fault generators' streams: the nemesis's own, or the run's. */

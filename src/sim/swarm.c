@@ -217,9 +217,9 @@ static const struct {
     const char *name;
     void (*draw)(fl_rng *r, fl_run_config *c);
 } axes[] = {
-    {"cluster", cluster},   {"replication", replication}, {"reads", read_path},
-    {"clocks", clocks},     {"storage", storage},         {"network", network},
-    {"workload", workload}, {"faults", fault_plan},       {"protocol", protocol},
+    {"cluster", cluster},         {"replication", replication}, {"reads", read_path},
+    {"clocks", clocks},           {"storage", storage},         {"network", network},
+    {"workload", workload},       {"faults", fault_plan},       {"protocol", protocol},
     {"connections", connections},
 };
 

@@ -214,8 +214,8 @@ TEST(swarm_is_the_default_of_a_campaign_and_fixed_is_one_flag_away)
 
 /* The protocol, pipelining and the redis workload are drawn too, each in a share of the
  * worlds, within the limits the checker decides in time: pipelined and redis worlds are closed
- * loops, pipelined ones with at most 32 ops in flight, redis ones 10. A Paxos world is a fitted one. A world
- * drawn for a protocol given (fl_swarm_draw_as) keeps every other axis. */
+ * loops, pipelined ones with at most 32 ops in flight, redis ones 10. A Paxos world is a fitted
+ * one. A world drawn for a protocol given (fl_swarm_draw_as) keeps every other axis. */
 TEST(swarm_worlds_draw_paxos_pipelining_and_redis_within_their_limits)
 {
     uint32_t paxos = 0, pipelined = 0, redis = 0, depths = 0;
