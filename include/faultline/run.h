@@ -171,7 +171,8 @@ typedef struct fl_run_fault_spec {
 } fl_run_fault_spec;
 
 /* The lane of kind k (faults of one lane act on the same thing and take turns): who talks to
- * whom 0, crashes 1, pauses 2, link quality 3, clocks 4, transfers 5, membership 6, disks 7. */
+ * whom 0, crashes 1, pauses 2, link quality 3, clocks 4, transfers 5, membership 6, disks 7,
+ * crashes in persistence windows 8 (beside the others: it waits for windows they open). */
 uint32_t fl_run_fault_lane(fl_nemesis k);
 /* Checks an explicit schedule for a cluster of nodes running duration_ns: kinds, times,
  * targets, and that no two faults of a lane whose end undoes everything it set (who talks to

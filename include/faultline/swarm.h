@@ -16,8 +16,13 @@
 #include "faultline/run.h"
 
 /* Fills *c with the world of seed (c->seed = seed; the duration and mutants of the defaults:
- * the caller sets those; a liveness bound of 20 s). The result passes fl_run_config_validate. */
+ * the caller sets those; a liveness bound of 20 s), its protocol drawn too (Multi-Paxos in a
+ * quarter of the worlds) and the world fitted to it (fl_swarm_fit). The result passes
+ * fl_run_config_validate. */
 void fl_swarm_draw(uint64_t seed, fl_run_config *c);
+/* The same world with the protocol given instead of drawn (a campaign's --protocol, or the
+ * protocol a planted bug's code belongs to), fitted to it; the other axes as drawn. */
+void fl_swarm_draw_as(uint64_t seed, fl_cons_protocol protocol, fl_run_config *c);
 
 /* Fits a drawn world to c->protocol: Paxos runs a fixed member set, at the leader, without
  * pre-vote or check-quorum, so its worlds drop churn, follower reads and those options (the

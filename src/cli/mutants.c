@@ -109,8 +109,9 @@ size_t mutants_catalogue(const mutant_kind **out)
             }
         }
         /* q1 + q2 <= n is a setting, not a mutant of the code: 2 + 2 of 5 */
-        kinds[n++] = (mutant_kind){FL_CONS_PAXOS, "unsafe-quorums", 0,
-                                   "--nodes 5 --q1 2 --q2 2 --unsafe-quorums", false};
+        kinds[n++] =
+            (mutant_kind){FL_CONS_PAXOS, "unsafe-quorums", 0,
+                          "--protocol paxos --nodes 5 --q1 2 --q2 2 --unsafe-quorums", false};
         const char *const *names;
         size_t count = fl_run_mutant_list(&names);
         for (size_t i = 0; i < count && n < KINDS_MAX; i++) {
@@ -335,10 +336,10 @@ int mutants_run_one(const mutants_opts *mo, const mutant_kind *k, mutant_result 
     out->protocol = k->kv_side ? "kv" : fl_cons_protocol_name(k->protocol);
     if (mo->tuned && hunt_one(mo, k, true, &out->tuned))
         return FL_EXIT_SOFTWARE;
-    /* the swarm draws Raft worlds of the register workload, one op at a time: a Paxos bug,
-     * and a kv-side one (pipelining, the redis workload), have their tuned hunt only */
-    if (mo->generic && k->protocol == FL_CONS_RAFT && !k->kv_side &&
-        hunt_one(mo, k, false, &out->generic))
+    /* the swarm draws the protocol, pipelining and the redis workload too: every bug has the
+     * generic hunt (a bug planted in one protocol's code makes its worlds run that protocol;
+     * a kv-side one runs in whatever protocol the world drew) */
+    if (mo->generic && hunt_one(mo, k, false, &out->generic))
         return FL_EXIT_SOFTWARE;
     return 0;
 }

@@ -3,7 +3,8 @@
  * `faultline sim` runs until the first seed whose checks catch it. Two hunts: the tuned one
  * runs options chosen for the mutant (mutants_spec), the generic one the default swarm
  * campaign (`faultline sim --seeds A..B`: every seed draws its own world), the same for every
- * Raft mutant (the swarm draws Raft worlds; Paxos's bugs have the tuned hunt only). Every run
+ * bug (the swarm draws the protocol, pipelining and the workload; a bug planted in one
+ * protocol's code runs that protocol). Every run
  * is exactly one `faultline sim` does, so every detection comes with the command that
  * reproduces it. A control campaign runs the same seeds without the bug: it must find
  * nothing, or the detection proves nothing. */
@@ -28,7 +29,7 @@ typedef struct mutant_kind {
     uint32_t bit;
     char args[96];
     bool kv_side; /* a bug of the kv side (program order, the replicas' kv: fl_run_mutant_list),
-                     not of the protocol: run on Raft, its tuned hunt only */
+                     not of the protocol: its tuned hunt runs Raft, its generic one any */
 } mutant_kind;
 
 /* The whole catalogue, in order: Raft's, then Paxos's, the Paxos setting, then the kv

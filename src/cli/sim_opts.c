@@ -272,7 +272,7 @@ static int parse_named(parser *p, sim_opts *o)
     if (!v)
         return FL_EXIT_USAGE;
     if (!strcmp(opt, "--protocol"))
-        return fl_cons_protocol_parse(v, &o->run.protocol)
+        return (o->protocol_set = fl_cons_protocol_parse(v, &o->run.protocol))
                    ? 0
                    : bad(p, v, "expected raft or paxos (or swim, a mode of its own)");
     if (!strcmp(opt, "--workload"))
@@ -480,13 +480,20 @@ static int apply(sim_opts *o, int argc, char **argv)
 }
 
 /* The --mutant names as bits of c's protocol (known only once every option is read). */
-static int resolve_mutants(const sim_opts *o, fl_run_config *c)
+static int resolve_mutants(sim_opts *o, fl_run_config *c)
 {
     fl_cons_protocol other = c->protocol == FL_CONS_RAFT ? FL_CONS_PAXOS : FL_CONS_RAFT;
     for (uint32_t i = 0; i < o->n_mutant_names; i++) {
         uint32_t bit = fl_cons_mutant_parse(c->protocol, o->mutant_names[i]);
         if (!bit && fl_run_mutant_set(c, o->mutant_names[i]))
             continue; /* the kv side's (program order, the replicas' kv): any protocol */
+        if (!bit && !o->protocol_set && fl_cons_mutant_parse(other, o->mutant_names[i])) {
+            /* a bug planted in the other protocol's code: that code is the one under test */
+            c->protocol = other;
+            c->mutants = 0;
+            o->protocol_set = true;
+            return resolve_mutants(o, c);
+        }
         if (!bit) {
             bool theirs = fl_cons_mutant_parse(other, o->mutant_names[i]) != 0;
             return fl_cli_bad(
@@ -495,6 +502,7 @@ static int resolve_mutants(const sim_opts *o, fl_run_config *c)
                 theirs ? fl_cons_protocol_name(other) : "");
         }
         c->mutants |= bit;
+        o->protocol_set = true; /* its protocol's code is the one under test */
     }
     return 0;
 }
@@ -554,9 +562,10 @@ void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)
         return;
     }
     sim_opts t = *o;
-    fl_swarm_draw(seed, &t.run);
-    t.run.protocol = o->run.protocol;
-    fl_swarm_fit(&t.run);
+    if (o->protocol_set) /* given, or the protocol of the mutant planted: else drawn */
+        fl_swarm_draw_as(seed, o->run.protocol, &t.run);
+    else
+        fl_swarm_draw(seed, &t.run);
     t.n_mutant_names = 0;
     apply(&t, o->argc, o->argv); /* parsed once already: no error now */
     resolve_mutants(&t, &t.run);

@@ -26,8 +26,9 @@ typedef struct sim_opts {
     const char *scenario; /* --scenario F: the run F describes, the options given over it */
     int argc;             /* the options as given (argv[0] is the command), for each seed's world */
     char **argv;
-    bool cap;         /* --cap: the CAP demonstration, one run per read mode (sim_cap.h) */
-    bool nemesis_set; /* --nemesis given */
+    bool cap;          /* --cap: the CAP demonstration, one run per read mode (sim_cap.h) */
+    bool nemesis_set;  /* --nemesis given */
+    bool protocol_set; /* --protocol given, or implied by a mutant planted in one protocol */
     fl_cons_protocol compare[2]; /* --compare raft,paxos: the protocols side by side */
     uint32_t n_compare;
     /* --mutant names, resolved against the protocol once every option is read */

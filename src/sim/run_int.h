@@ -134,7 +134,7 @@ typedef struct pipe_conn {
     bool kick;        /* a kick is scheduled (run_pnode.c) */
 } pipe_conn;
 
-#define RUN_LANES_MAX 8
+#define RUN_LANES_MAX 9
 
 /* One schedule of faults: on for an interval, off as long. A named nemesis runs in one lane
  * (mix draws its kind each time from the run's stream, as it always did); a fault plan runs

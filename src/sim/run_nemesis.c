@@ -69,7 +69,7 @@ static const char *help[] = {
     "every new leader cut off within a few network delays, for a while (not in mix)",
     "membership changes (learners added, promoted; voters, leaders removed, replaced)",
     "mix, with churn as one more kind",
-    "a node crashed between writing a new term or vote and syncing it (not in mix)",
+    "every node caught between writing a new term or vote and syncing it crashes (not in mix)",
     "one random node's fsyncs take 10..100 ms (not in mix)",
     "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
     "the leader's minority cut off, each client on its home node's side (CAP; not in mix)"};
@@ -407,6 +407,7 @@ static void churn_tick(fl_sim *sim, void *arg)
     fl_sim_schedule(sim, fl_sim_time(sim) + l->interval_ns / 4 + 1, churn_tick, l);
 }
 
+/* The crashed node comes back (unless the heal or the fault's end brought it back first). */
 static void restart_unsynced(fl_sim *sim, void *arg)
 {
     struct run_restart *r = arg;
@@ -414,35 +415,65 @@ static void restart_unsynced(fl_sim *sim, void *arg)
         fl_sim_restart(sim, r->id);
 }
 
+/* The up node whose term or vote is written and not yet synced, after the lane's last victim
+ * in id order (so repeated windows do not always hit the lowest id); else FL_NODE_NONE. No
+ * random draw: run again from the schedule it records, the fault does the same. */
+static fl_node_id unsynced_node(const run_lane *l)
+{
+    run *rn = l->rn;
+    uint32_t n = rn->cfg->nodes;
+    fl_node_id last = l->n ? l->nodes[l->n - 1] : (fl_node_id)n;
+    for (uint32_t k = 1; k <= n; k++) {
+        fl_node_id id = (fl_node_id)((last - 1 + k) % n + 1);
+        const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+        if (r && fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_UP &&
+            !fl_raft_hard_state_synced(r))
+            return id;
+    }
+    return FL_NODE_NONE;
+}
+
 /* crash-unsynced: every millisecond of the fault, look for a node whose term or vote is not
- * durable yet; crash the first one found (once per fault) and restart it soon after, while
- * the election it took part in may still run. */
+ * durable yet (a vote announced, a candidacy started: the window in which a crash makes a
+ * node forget a promise); crash it and restart it soon after, while the election it took
+ * part in may still run; and keep watching: every node caught in a window goes down (a
+ * candidate and the voters that answered it within their windows crash together, as in a
+ * power loss), each back after the fault's one restart delay, recorded, so the schedule
+ * written back runs the same crashes. */
 static void unsynced_watch(fl_sim *sim, void *arg)
 {
     run_lane *l = arg;
     run *rn = l->rn;
-    if (rn->healed || !l->on || l->kind != FL_NEMESIS_CRASH_UNSYNCED || l->n)
+    if (rn->healed || !l->on || l->kind != FL_NEMESIS_CRASH_UNSYNCED)
         return;
-    for (fl_node_id id = 1; id <= rn->cfg->nodes; id++) {
-        const fl_raft *r = fl_raft_sim_node(sim, id);
-        if (!r || fl_sim_node_state_of(sim, id) != FL_SIM_NODE_UP || fl_raft_hard_state_synced(r))
-            continue;
-        fl_sim_crash(sim, id);
-        targets_add(l, "n%u", id, 0);
-        l->nodes[l->n++] = id;
-        rn->restart[id] = (struct run_restart){rn, id};
-        fl_run_fault_spec *sp = l->spec < rn->res->n_schedule ? &rn->res->schedule[l->spec] : NULL;
-        fl_time_ns back = sp && sp->set & FL_RUN_SPEC_RESTART
-                              ? sp->restart_ns
-                              : fl_rng_range(l->rng, 5 * FL_NS_PER_MS, 100 * FL_NS_PER_MS);
-        if (sp) {
-            sp->restart_ns = back;
-            sp->set |= FL_RUN_SPEC_RESTART;
-        }
-        fl_sim_schedule(sim, fl_sim_time(sim) + back, restart_unsynced, &rn->restart[id]);
-        return;
-    }
     fl_sim_schedule(sim, fl_sim_time(sim) + FL_NS_PER_MS, unsynced_watch, l);
+    fl_node_id id = unsynced_node(l);
+    if (!id)
+        return;
+    fl_sim_crash(sim, id);
+    bool listed = false;
+    for (uint32_t i = 0; i < l->n; i++)
+        listed |= l->nodes[i] == id;
+    if (!listed && l->n < FL_RAFT_NODES_MAX) {
+        targets_add(l, l->n ? ",n%u" : "n%u", id, 0);
+        l->nodes[l->n++] = id;
+    } else if (listed) { /* last victim last: the next scan starts after it */
+        uint32_t i = 0;
+        while (l->nodes[i] != id)
+            i++;
+        memmove(&l->nodes[i], &l->nodes[i + 1], (l->n - i - 1) * sizeof(l->nodes[0]));
+        l->nodes[l->n - 1] = id;
+    }
+    fl_run_fault_spec *sp = l->spec < rn->res->n_schedule ? &rn->res->schedule[l->spec] : NULL;
+    fl_time_ns back = sp && sp->set & FL_RUN_SPEC_RESTART
+                          ? sp->restart_ns
+                          : fl_rng_range(l->rng, 5 * FL_NS_PER_MS, 100 * FL_NS_PER_MS);
+    if (sp) {
+        sp->restart_ns = back;
+        sp->set |= FL_RUN_SPEC_RESTART;
+    }
+    rn->restart[id] = (struct run_restart){rn, id};
+    fl_sim_schedule(sim, fl_sim_time(sim) + back, restart_unsynced, &rn->restart[id]);
 }
 
 static void disk_latency(run *rn, fl_node_id id, bool slow)
@@ -727,8 +758,7 @@ uint32_t fl_run_fault_lane(fl_nemesis k)
     if ((k >= FL_NEMESIS_PARTITION_HALVES && k <= FL_NEMESIS_ONE_WAY) ||
         k == FL_NEMESIS_ISOLATE_LEADER_SKEW || k == FL_NEMESIS_LEADER_CHURN)
         return 0; /* who talks to whom */
-    if ((k >= FL_NEMESIS_CRASH_ONE && k <= FL_NEMESIS_CRASH_LEADER) ||
-        k == FL_NEMESIS_CRASH_UNSYNCED)
+    if (k >= FL_NEMESIS_CRASH_ONE && k <= FL_NEMESIS_CRASH_LEADER)
         return 1;
     if (k == FL_NEMESIS_PAUSE)
         return 2;
@@ -740,7 +770,9 @@ uint32_t fl_run_fault_lane(fl_nemesis k)
         return 5;
     if (k == FL_NEMESIS_CHURN)
         return 6;
-    return 7; /* slow disk */
+    if (k == FL_NEMESIS_CRASH_UNSYNCED)
+        return 8; /* it crashes in windows others open (elections): it runs beside them */
+    return 7;     /* slow disk */
 }
 
 /* The seed of the fault generators' streams: the nemesis's own, or the run's. */

@@ -38,6 +38,13 @@ static const uint32_t snapshot_every[] = {5, 20, 100, 1000, 0};
 static const double torn[] = {0, 0.3, 1};
 static const fl_time_ns net_delays[] = {MS / 5, MS, 5 * MS};
 
+/* Multi-Paxos in a quarter of the worlds (fl_swarm_fit fits them); connections that keep
+ * up to 4 or 8 commands in flight in half; the redis workload (expiry, MULTI, data types, the
+ * replicas' kv checked beside the registers) in a fifth. */
+#define PAXOS_SHARE 0.25
+#define REDIS_SHARE 0.2
+static const uint32_t pipelines[] = {1, 1, 4, 8};
+
 static const uint32_t clients[] = {1, 3, 10, 30};
 static const double rates[] = {50, 300, 1000}; /* open loop, ops/s */
 static const uint32_t keys[] = {1, 3, 10};
@@ -122,9 +129,10 @@ static void network(fl_rng *r, fl_run_config *c)
     c->net_delay_ns = PICK(r, net_delays);
 }
 
-/* Registers only: the kv workload's appends on a hot key give histories the checker cannot
- * decide in time (16 of 60 kv worlds "unknown" after 5 s), and a net with holes in it is no
- * net. The kv workload stays available as an option (--workload kv). */
+/* Registers (the redis workload, drawn by connections(), adds its commands beside them): the
+ * kv workload's appends on a hot key give histories the checker cannot decide in time (16 of
+ * 60 kv worlds "unknown" after 5 s), and a net with holes in it is no net. The kv workload
+ * stays available as an option (--workload kv). */
 static void workload(fl_rng *r, fl_run_config *c)
 {
     c->workload = FL_RUN_REGISTER;
@@ -137,6 +145,31 @@ static void workload(fl_rng *r, fl_run_config *c)
     if (c->reads_pct + c->cas_pct > 100)
         c->cas_pct = 100 - c->reads_pct;
     c->op_timeout_ns = PICK(r, op_timeouts);
+}
+
+static void protocol(fl_rng *r, fl_run_config *c)
+{
+    c->protocol = fl_rng_chance(r, PAXOS_SHARE) ? FL_CONS_PAXOS : FL_CONS_RAFT;
+}
+
+/* Ops a world may have in flight at once when pipelined: the 30 closed-loop clients of the
+ * unpipelined worlds. Open loops and more connections pipelined left the checker histories
+ * it could not decide in 30 s (4 of seeds 1..60, every one pipelined 8 deep: 30 clients, or
+ * 300 and 1000 ops/s offered with op timeouts of 50 ms to 1 s). */
+#define PIPELINED_OPS_MAX 32
+
+/* How the clients talk (drawn apart from the workload's shares, which stay as they were):
+ * one command at a time or pipelined, and whether the redis workload runs beside. */
+static void connections(fl_rng *r, fl_run_config *c)
+{
+    c->pipeline = PICK(r, pipelines);
+    if (c->rate > 0 || c->clients * c->pipeline > PIPELINED_OPS_MAX)
+        c->pipeline = 1;
+    /* closed loops of at most 10 ops in flight: beside the redis commands, the registers'
+     * histories of seeds 158 and 162 (1000 ops/s offered) and 203, 271, 302 and 587 (24 or 30
+     * in flight) were undecided after 30 s */
+    if (fl_rng_chance(r, REDIS_SHARE) && c->rate == 0 && c->clients * c->pipeline <= 10)
+        c->workload = FL_RUN_REDIS;
 }
 
 /* A lease with a large drift bound is worth testing only against what it must survive: the
@@ -184,9 +217,10 @@ static const struct {
     const char *name;
     void (*draw)(fl_rng *r, fl_run_config *c);
 } axes[] = {
-    {"cluster", cluster},   {"replication", replication}, {"reads", read_path},
-    {"clocks", clocks},     {"storage", storage},         {"network", network},
-    {"workload", workload}, {"faults", fault_plan},
+    {"cluster", cluster},         {"replication", replication}, {"reads", read_path},
+    {"clocks", clocks},           {"storage", storage},         {"network", network},
+    {"workload", workload},       {"faults", fault_plan},       {"protocol", protocol},
+    {"connections", connections},
 };
 
 static uint64_t name_hash(const char *s)
@@ -203,7 +237,7 @@ static uint64_t name_hash(const char *s)
  * 8.3 and 8.7 s to commit; twice that is the bound. */
 #define LIVENESS_NS (20 * FL_NS_PER_S)
 
-void fl_swarm_draw(uint64_t seed, fl_run_config *c)
+static void draw(uint64_t seed, fl_run_config *c)
 {
     fl_run_config_default(c);
     c->seed = seed;
@@ -213,6 +247,19 @@ void fl_swarm_draw(uint64_t seed, fl_run_config *c)
         fl_rng_seed(&r, fl_mix64(seed ^ name_hash(axes[i].name)));
         axes[i].draw(&r, c);
     }
+}
+
+void fl_swarm_draw(uint64_t seed, fl_run_config *c)
+{
+    draw(seed, c);
+    fl_swarm_fit(c);
+}
+
+void fl_swarm_draw_as(uint64_t seed, fl_cons_protocol protocol, fl_run_config *c)
+{
+    draw(seed, c);
+    c->protocol = protocol;
+    fl_swarm_fit(c);
 }
 
 void fl_swarm_fit(fl_run_config *c)

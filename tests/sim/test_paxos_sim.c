@@ -62,7 +62,8 @@ TEST(paxos_sim_refuses_what_paxos_does_not_have)
     CHECK(fl_test_file_has(OUT, "--unsafe-quorums"));
     CHECK_EQ(fl_test_faultline_run("sim --q1 3", OUT), 64); /* Raft has no q1 */
     CHECK(fl_test_file_has(OUT, "Paxos options"));
-    CHECK_EQ(fl_test_faultline_run("sim --mutant skip-gap-fill", OUT), 64);
+    /* a Paxos mutant without --protocol runs Paxos (test_swarm.c); with Raft named, refused */
+    CHECK_EQ(fl_test_faultline_run("sim --protocol raft --mutant skip-gap-fill", OUT), 64);
     CHECK(fl_test_file_has(OUT, "planted in --protocol paxos"));
     CHECK_EQ(fl_test_faultline_run("sim --protocol zab", OUT), 64);
 }

@@ -65,7 +65,7 @@ TEST(swarm_worlds_fitted_to_paxos_are_paxos_worlds)
     uint32_t churned = 0;
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
         fl_run_config c, raft;
-        fl_swarm_draw(seed, &c);
+        fl_swarm_draw_as(seed, FL_CONS_RAFT, &c);
         raft = c;
         fl_swarm_fit(&raft);
         CHECK(memcmp(&raft, &c, sizeof(c)) == 0);
@@ -210,4 +210,75 @@ TEST(swarm_is_the_default_of_a_campaign_and_fixed_is_one_flag_away)
     CHECK_EQ(fl_test_faultline_run("sim --faults pause:1ms,gremlin:1s", OUT), 64);
     CHECK(fl_test_file_has(OUT, "--faults"));
     CHECK_EQ(fl_test_faultline_run("sim --faults mix", OUT), 64);
+}
+
+/* The protocol, pipelining and the redis workload are drawn too, each in a share of the
+ * worlds, within the limits the checker decides in time: pipelined and redis worlds are closed
+ * loops, pipelined ones with at most 32 ops in flight, redis ones 10. A Paxos world is a fitted
+ * one. A world drawn for a protocol given (fl_swarm_draw_as) keeps every other axis. */
+TEST(swarm_worlds_draw_paxos_pipelining_and_redis_within_their_limits)
+{
+    uint32_t paxos = 0, pipelined = 0, redis = 0, depths = 0;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config c, raft;
+        fl_swarm_draw(seed, &c);
+        paxos += c.protocol == FL_CONS_PAXOS;
+        pipelined += c.pipeline > 1;
+        redis += c.workload == FL_RUN_REDIS;
+        depths |= 1u << c.pipeline;
+        CHECK(c.workload == FL_RUN_REGISTER || c.workload == FL_RUN_REDIS);
+        if (c.pipeline > 1)
+            CHECK(c.rate == 0 && c.clients * c.pipeline <= 32);
+        if (c.workload == FL_RUN_REDIS)
+            CHECK(c.rate == 0 && c.clients * c.pipeline <= 10);
+        if (c.protocol == FL_CONS_PAXOS) {
+            CHECK(!c.no_pre_vote && !c.no_check_quorum);
+            for (uint32_t i = 0; i < c.n_faults; i++)
+                CHECK(c.faults[i].kind != FL_NEMESIS_CHURN &&
+                      c.faults[i].kind != FL_NEMESIS_TRANSFER);
+        }
+        fl_swarm_draw_as(seed, FL_CONS_RAFT, &raft);
+        CHECK(raft.protocol == FL_CONS_RAFT);
+        CHECK(raft.nodes == c.nodes && raft.keys == c.keys && raft.pipeline == c.pipeline &&
+              raft.workload == c.workload && raft.snapshot_every == c.snapshot_every);
+    }
+    CHECK(paxos > SEEDS / 6 && paxos < SEEDS / 3); /* a quarter */
+    CHECK(pipelined > SEEDS / 20);
+    CHECK(redis > SEEDS / 20);
+    CHECK_EQ(depths, (1u << 1) | (1u << 4) | (1u << 8));
+}
+
+/* A campaign without --protocol draws it; a bug planted in one protocol's code makes every
+ * world run that protocol (its code is the code under test), --protocol fixes it. */
+TEST(swarm_protocol_is_drawn_unless_given_or_planted)
+{
+    uint64_t seed = 1;
+    for (fl_run_config c; seed < 100; seed++) {
+        fl_swarm_draw(seed, &c);
+        if (c.protocol == FL_CONS_PAXOS)
+            break;
+    }
+    char args[256], world[4096];
+    snprintf(args, sizeof(args), "sim --swarm --seed %llu --duration 1s --no-check",
+             (unsigned long long)seed);
+    CHECK(fl_test_faultline_run(args, OUT) <= 1);
+    line_after(slurp(OUT), "world    ", world, sizeof(world));
+    CHECK(strstr(world, "--protocol paxos") != NULL);
+    snprintf(args, sizeof(args),
+             "sim --swarm --seed %llu --duration 1s --no-check --mutant commit-prev-term",
+             (unsigned long long)seed);
+    CHECK(fl_test_faultline_run(args, OUT) <= 1);
+    line_after(slurp(OUT), "world    ", world, sizeof(world));
+    CHECK(strstr(world, "--protocol paxos") == NULL);
+    CHECK(strstr(world, "--mutant commit-prev-term") != NULL);
+    /* a Paxos bug in a world that drew Raft (seed+1 or later): Paxos all the same */
+    for (uint64_t s = 1; s <= 4; s++) {
+        snprintf(args, sizeof(args),
+                 "sim --swarm --seed %llu --duration 1s --no-check --mutant skip-gap-fill",
+                 (unsigned long long)s);
+        CHECK(fl_test_faultline_run(args, OUT) <= 1);
+        line_after(slurp(OUT), "world    ", world, sizeof(world));
+        CHECK(strstr(world, "--protocol paxos") != NULL);
+    }
+    CHECK_EQ(fl_test_faultline_run("sim --protocol raft --mutant skip-gap-fill --seed 1", OUT), 64);
 }
