@@ -151,6 +151,9 @@ typedef struct fl_lincheck_result {
     bool whole_po;     /* linearizable, pipelined, several keys, every key linearizable: the
                           whole history was then searched as one with real time and program
                           order (not local either); the verdict is that search's */
+    bool po_merged;    /* whole_po decided linearizable without a search: the orders the keys'
+                          searches found interleave into one that respects real time and
+                          program order across keys (lin_merge.c) */
     bool po_keys_only; /* ... but over 16 keys: not searched, program order checked only
                           key by key (the verdict is the keys') */
     fl_op *ops;        /* the history's ops (fl_history_ops), owned */
