@@ -25,8 +25,8 @@
 
 /* rounds of delaying and searching keys again (lin_merge's second part), and the steps of
  * each search */
-#define MERGE_ROUNDS        16u
-#define RESEARCH_STEPS(n)   (100000u + 64u * (uint64_t)(n))
+#define MERGE_ROUNDS      16u
+#define RESEARCH_STEPS(n) (100000u + 64u * (uint64_t)(n))
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -162,8 +162,8 @@ static int research(lin_pool *w, uint32_t p, const uint32_t *call, fl_op *dops)
         qsort(by_call, count, sizeof(*by_call), cmp_u64);
     for (uint32_t i = 0; i < count && !rc; i++)
         idx[i] = (uint32_t)by_call[i];
-    lin_src src = {.h = w->h, .ops = dops, .idx = idx, .count = count, .nkeys = 1,
-                   .initial = w->o->initial};
+    lin_src src = {
+        .h = w->h, .ops = dops, .idx = idx, .count = count, .nkeys = 1, .initial = w->o->initial};
     lin_part part;
     lin_outcome out;
     memset(&part, 0, sizeof(part));
@@ -272,7 +272,12 @@ int fl__lin_merge(lin_pool *w)
     uint8_t *dirty = calloc((size_t)w->pl->count + 1, 1);
     uint32_t *head = calloc((size_t)w->pl->count + 1, sizeof(*head));
     int rc = po_prev && proc_prev && rt && call && t && placed && dirty && head ? 0 : FL_ENOMEM;
-    merge m = {.w = w, .po_prev = po_prev, .proc_prev = proc_prev, .placed = placed, .rt = rt, .head = head};
+    merge m = {.w = w,
+               .po_prev = po_prev,
+               .proc_prev = proc_prev,
+               .placed = placed,
+               .rt = rt,
+               .head = head};
     for (uint32_t i = 0; i < n && !rc; i++)
         call[i] = 2 * w->ops[i].call; /* even: an event; odd: just after one */
     if (!rc)
