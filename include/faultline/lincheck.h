@@ -21,7 +21,10 @@
  * own connection's write of the same key), then, as it is not local any more, over the whole
  * history at once when every key passes and there are 2 to 16 keys (a reordering across
  * keys; beyond 16 keys only key by key: po_keys_only); sequential consistency over the whole
- * history (docs/checker.md, "Program order").
+ * history (docs/checker.md, "Program order"). Before that search, the orders the keys'
+ * searches found are interleaved under real time and program order, refined by searching a
+ * key again with ops delayed (a restriction of the history) when they do not fit: an
+ * interleaving found is a linearization of the whole (po_merged), and no search is needed.
  *
  * Algorithm: the history is split by key, and the keys are checked independently on a pool
  * of threads, easiest first (fewest ops open at once); unless opts.all_keys, the run stops at
