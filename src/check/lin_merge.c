@@ -108,6 +108,7 @@ typedef struct merge {
     uint32_t *rt;
     uint32_t rt_n, rt_at;
     uint32_t *head; /* [p]: ops of key p's order placed */
+    uint32_t done;  /* ops placed when the interleaving stopped */
 } merge;
 
 /* Whether op may come next: its program-order predecessor placed, and every ok op that
@@ -136,6 +137,7 @@ static int interleave(merge *m, uint32_t total)
                     m->rt_at++;
             }
         }
+        m->done = done;
         if (!moved)
             return 0;
     }
@@ -225,7 +227,9 @@ static uint32_t delay(const lin_pool *w, const merge *m, uint32_t *call, uint32_
 }
 
 /* Up to MERGE_ROUNDS rounds of interleaving, then delaying the ops that broke it and
- * searching their keys again. */
+ * searching their keys again; it stops after two rounds that placed no more ops than the
+ * best before, or when a key so delayed is not found linearizable. Returns 1 (merged), 0,
+ * or a negative code. */
 static int rounds(lin_pool *w, merge *m, uint32_t *call, uint32_t *t, uint8_t *dirty)
 {
     uint32_t n = (uint32_t)w->pl->n, keys = w->pl->count;
@@ -235,26 +239,33 @@ static int rounds(lin_pool *w, merge *m, uint32_t *call, uint32_t *t, uint8_t *d
         dops[i] = w->ops[i];
         dops[i].ret = dops[i].ret == FL_EV_NONE ? FL_EV_NONE : 2 * dops[i].ret;
     }
-    for (uint32_t r = 0; r < MERGE_ROUNDS && !rc; r++) {
+    uint32_t best = 0, stale = 0; /* the most ops placed by a round; rounds since */
+    bool merged = false;
+    for (uint32_t r = 0; r < MERGE_ROUNDS && !rc && stale < 2; r++) {
         uint32_t total = 0;
         for (uint32_t p = 0; p < keys; p++)
             total += w->outs[p].order_len;
         memset(m->placed, 0, n);
         memset(m->head, 0, keys * sizeof(*m->head));
         m->rt_at = 0;
-        if ((rc = by_completion(w, m->rt, &m->rt_n)) || (rc = interleave(m, total)))
+        if ((rc = by_completion(w, m->rt, &m->rt_n)) || (rc = interleave(m, total))) {
+            merged = rc == 1;
             break;
+        }
+        stale = m->done > best ? 0 : stale + 1;
+        best = m->done > best ? m->done : best;
         memset(dirty, 0, keys);
         if (!delay(w, m, call, t, dirty))
             break;
-        for (uint32_t p = 0; p < keys && !rc; p++)
-            if (dirty[p] && (rc = research(w, p, call, dops)) == 1)
-                rc = 0;
-            else if (dirty[p] && !rc)
-                rc = -1; /* not found within the budget: give up the merge */
+        bool lost = false; /* a key not linearizable (within the budget) so delayed */
+        for (uint32_t p = 0; p < keys && !rc && !lost; p++)
+            if (dirty[p] && (rc = research(w, p, call, dops)) >= 0)
+                lost = rc == 0, rc = 0;
+        if (lost)
+            break;
     }
     free(dops);
-    return rc < 0 && rc != -1 ? rc : rc == 1;
+    return rc < 0 ? rc : merged;
 }
 
 int fl__lin_merge(lin_pool *w)
