@@ -21,7 +21,10 @@
  * own connection's write of the same key), then, as it is not local any more, over the whole
  * history at once when every key passes and there are 2 to 16 keys (a reordering across
  * keys; beyond 16 keys only key by key: po_keys_only); sequential consistency over the whole
- * history (docs/checker.md, "Program order").
+ * history (docs/checker.md, "Program order"). Before that search, the orders the keys'
+ * searches found are interleaved under real time and program order, refined by searching a
+ * key again with ops delayed (a restriction of the history) when they do not fit: an
+ * interleaving found is a linearization of the whole (po_merged), and no search is needed.
  *
  * Algorithm: the history is split by key, and the keys are checked independently on a pool
  * of threads, easiest first (fewest ops open at once); unless opts.all_keys, the run stops at
@@ -151,6 +154,9 @@ typedef struct fl_lincheck_result {
     bool whole_po;     /* linearizable, pipelined, several keys, every key linearizable: the
                           whole history was then searched as one with real time and program
                           order (not local either); the verdict is that search's */
+    bool po_merged;    /* whole_po decided linearizable without a search: the orders the keys'
+                          searches found interleave into one that respects real time and
+                          program order across keys (lin_merge.c) */
     bool po_keys_only; /* ... but over 16 keys: not searched, program order checked only
                           key by key (the verdict is the keys') */
     fl_op *ops;        /* the history's ops (fl_history_ops), owned */

@@ -169,6 +169,9 @@ typedef struct lin_outcome {
     uint64_t memo_bytes;
     uint32_t prefix;     /* the longest linearizable prefix found */
     fl_lincheck_cex cex; /* set when verdict is FL_LIN_VIOLATION */
+    uint32_t *order;     /* linearizable (fl__lin_search): the order found, as the history's op
+                            numbers (info ops left out never took effect); owned, or NULL */
+    uint32_t order_len;
 } lin_outcome;
 
 #define LIN_WHY_BUDGET 4 /* step_max reached */
@@ -237,6 +240,12 @@ int fl__lin_pool_run(lin_pool *w, unsigned threads);
  * realtime for linearizability with program order (fl__lin_seq_search). */
 int fl__lin_pool_whole(lin_pool *w, bool realtime, uint64_t step_max, lin_outcome *out);
 void fl__lin_pool_free(lin_pool *w);
+
+/* lin_merge.c: every key linearizable with its order in w->outs: 1 when the keys' orders
+ * interleave into one that respects real time and program order across keys (the whole
+ * history is then linearizable with program order), 0 when they do not (undecided), or
+ * FL_ENOMEM. */
+int fl__lin_merge(lin_pool *w);
 
 /* lin_memo.c: a hash set of configurations (word strings), bounded by the shared budget. */
 typedef struct lin_memo {

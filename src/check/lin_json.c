@@ -126,6 +126,8 @@ int fl_lincheck_json(const fl_history *h, const fl_lincheck_result *r, fl_model 
     fl_json_kv_bool(&j, "stopped_at_first_violation", r->stopped);
     if (r->consistency == FL_CONS_SEQUENTIAL || r->whole_po)
         fl_json_kv_bool(&j, "whole_history_searched", r->per_key || r->whole_po);
+    if (r->po_merged) /* decided by the keys' orders interleaved, no search (lin_merge.c) */
+        fl_json_kv_bool(&j, "whole_history_merged", true);
     if (r->po_keys_only)
         fl_json_kv_bool(&j, "program_order_per_key_only", true);
     fl_json_kv_uint(&j, "ops", r->op_count);

@@ -566,6 +566,17 @@ static int explain(lin_part *p, lin_shared *sh, search *first, lin_outcome *out)
     return rc;
 }
 
+/* The linearization found, for lin_merge.c (NULL when out of memory: the merge is skipped). */
+static void keep_order(const search *s, lin_outcome *out)
+{
+    out->order = malloc(((size_t)s->depth + 1) * sizeof(*out->order));
+    if (!out->order)
+        return;
+    for (uint32_t i = 0; i < s->depth; i++)
+        out->order[i] = s->p->ops[s->stack[i].op].global;
+    out->order_len = s->depth;
+}
+
 int fl__lin_search(lin_part *p, lin_shared *sh, uint64_t step_max, lin_outcome *out)
 {
     memset(out, 0, sizeof(*out));
@@ -582,6 +593,8 @@ int fl__lin_search(lin_part *p, lin_shared *sh, uint64_t step_max, lin_outcome *
     out->states = s.memo.count;
     out->prefix = s.depth > s.best_len ? s.depth : s.best_len;
     out->memo_bytes = s.memo.bytes;
+    if (rc == FL_LIN_OK)
+        keep_order(&s, out);
     fl__lin_memo_free(&s.memo); /* before the second search takes memory */
     if (rc == FL_LIN_VIOLATION && (p->prune ? explain(p, sh, &s, out) : fill_cex(&s, &out->cex)))
         rc = FL_LIN_UNKNOWN, out->unknown = 2;

@@ -241,6 +241,11 @@ static void whole_linearizable(fl_lincheck_result *r, lin_pool *w)
         return;
     }
     r->whole_po = true;
+    int merged = fl__lin_merge(w);
+    if (merged == 1) {
+        r->po_merged = true;
+        return;
+    }
     search_whole(r, w, true, 0);
 }
 
@@ -295,6 +300,8 @@ int fl_lincheck_run(const fl_history *h, const fl_lincheck_opts *o, fl_lincheck_
         whole_linearizable(r, &w);
     r->stats.memo_bytes = atomic_load(&w.sh.mem_peak);
 out:
+    for (uint32_t p = 0; w.outs && p < pl.count; p++)
+        free(w.outs[p].order);
     free(w.outs);
     fl__lin_pool_free(&w);
     fl__lin_split_free(&pl);

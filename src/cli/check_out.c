@@ -177,7 +177,11 @@ static void print_whole(FILE *out, const fl_lincheck_result *r)
     if (r->po_keys_only)
         fprintf(out, "pipelined: program order was checked key by key only (over 16 keys, the "
                      "whole history is not searched as one)\n");
-    if (r->whole_po)
+    if (r->po_merged)
+        fprintf(out, "every key alone is linearizable with program order, and the orders found "
+                     "interleave into one that keeps real time and program order across keys: "
+                     "linearizable (no search of the whole history needed)\n");
+    else if (r->whole_po)
         fprintf(out,
                 "every key alone is linearizable with program order; the whole history was "
                 "searched as one (program order across keys is not local): %s\n",

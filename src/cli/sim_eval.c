@@ -19,6 +19,19 @@ static double wall_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* the checker's memory in a run: a campaign runs several at once */
+#define SIM_CHECK_MEMORY (1ull << 30)
+
+/* Why a check ended undecided: a key out of memory or time, else (the whole-history search of
+ * a pipelined history) the time limit if it was reached. */
+static const char *unknown_why(const fl_lincheck_result *lr, fl_time_ns limit_ns, fl_time_ns ns)
+{
+    for (size_t i = 0; i < lr->part_count; i++)
+        if (lr->parts[i].verdict == FL_LIN_UNKNOWN && lr->parts[i].unknown == FL_LIN_WHY_MEMORY)
+            return "memory bound";
+    return limit_ns && ns >= limit_ns ? "time limit" : "memory bound";
+}
+
 static void check_history(const sim_opts *o, const fl_run_config *c, const fl_run_result *r,
                           sim_outcome *out)
 {
@@ -26,7 +39,7 @@ static void check_history(const sim_opts *o, const fl_run_config *c, const fl_ru
     fl_lincheck_opts_init(&lo);
     lo.model = c->workload == FL_RUN_REGISTER ? FL_MODEL_CAS_REGISTER : FL_MODEL_KV;
     lo.timeout_ns = o->check_timeout_ns;
-    lo.memory_max_bytes = 1ull << 30;
+    lo.memory_max_bytes = SIM_CHECK_MEMORY;
     lo.threads = o->campaign ? 1 : 0; /* a campaign already uses every core */
     fl_lincheck_result lr;
     fl_history_error err = {0};
@@ -35,6 +48,9 @@ static void check_history(const sim_opts *o, const fl_run_config *c, const fl_ru
     out->lin_ns = (fl_time_ns)((wall_s() - t0) * 1e9);
     out->checked = rc == 0;
     out->lin = rc == 0 ? lr.verdict : FL_LIN_UNKNOWN;
+    out->lin_why = rc == 0 && lr.verdict == FL_LIN_UNKNOWN
+                       ? unknown_why(&lr, lo.timeout_ns, lr.stats.elapsed_ns)
+                       : NULL;
     if (rc == 0 && lr.verdict == FL_LIN_VIOLATION && lr.has_cex) {
         const char *key =
             lr.cex.key == FL_KEY_NONE ? "(none)" : fl_history_str(&r->history, lr.cex.key, NULL);
@@ -197,9 +213,9 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     fprintf(f, "cost     %.1f messages, %.0f bytes, %.2f fsyncs per successful op\n",
             (double)r->sim.msgs_sent / ops, (double)r->sim.bytes_sent / ops,
             (double)r->fsyncs / ops);
-    fprintf(f, "checks   invariants after %llu events: %s; linearizability: %s (%.2f s)\n",
+    fprintf(f, "checks   invariants after %llu events: %s; linearizability: %s (%.2f s%s%s)\n",
             (unsigned long long)r->sim.events, oc->safe ? "held" : "VIOLATED", lin_text(oc),
-            (double)oc->lin_ns / 1e9);
+            (double)oc->lin_ns / 1e9, oc->lin_why ? ", " : "", oc->lin_why ? oc->lin_why : "");
     fprintf(f,
             "kv       replicas: %llu digests compared at equal indexes, %llu invariant checks, "
             "%llu snapshots restored and compared",
@@ -298,6 +314,8 @@ static void write_verdict(fl_json *j, const fl_run_result *r, const sim_outcome 
     if (oc->lin == FL_LIN_VIOLATION)
         fl_json_kv_str(j, "nonlinearizable_key", oc->lin_key);
     fl_json_kv_uint(j, "check_wall_ns", oc->lin_ns);
+    if (oc->lin_why)
+        fl_json_kv_str(j, "check_unknown", oc->lin_why);
     fl_json_kv_bool(j, "healed", r->healed); /* a safety violation stops the run before */
     fl_json_kv_bool(j, "live", oc->live);
     fl_json_kv_uint(j, "disruptions", r->disruptions);

@@ -16,6 +16,8 @@ typedef struct sim_outcome {
     char lin_key[64];             /* the violating key, if any */
     fl_time_ns lin_at_ns;         /* ... and when its blocked op completed (or was invoked) */
     fl_time_ns lin_ns;            /* how long the check took (wall) */
+    const char *lin_why;          /* verdict unknown: "time limit" (--check-timeout) or
+                                     "memory bound" (SIM_CHECK_MEMORY), else NULL */
     bool live;                    /* a write succeeded after the heal, in time */
     bool violation;               /* !safe || lin == VIOLATION || !live */
     char what[320];               /* one line: what was violated, or "no violation" */
