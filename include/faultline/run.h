@@ -77,6 +77,14 @@ typedef enum fl_nemesis {
      * cut off from the rest; every client stays on the side of its home node
      * (fl_run_home_node): the CAP scenario */
     FL_NEMESIS_PARTITION_SIDES,
+    /* not in mix: leadership flapping with partial replication. While the fault is on, every
+     * new leader is cut off from the other nodes within 0..16 mean network delays of its
+     * election (its first entries of its term reach some followers, not all), and the node
+     * cut before it rejoins at that moment: one node is cut off at a time, always the latest
+     * leader, so deposed leaders holding entries only some nodes have come back and may win
+     * again while their successor is away (Raft's figure 8 as a class of schedules). Clients
+     * still reach the cut-off node. Needs 3 nodes or more. */
+    FL_NEMESIS_LEADER_FLAP,
     FL_NEMESIS_COUNT
 } fl_nemesis;
 

@@ -43,7 +43,8 @@ static const char *names[] = {"none",
                               "crash-unsynced",
                               "slow-disk",
                               "flp",
-                              "partition-sides"};
+                              "partition-sides",
+                              "leader-flap"};
 
 static const char *help[] = {
     "no faults",
@@ -72,7 +73,8 @@ static const char *help[] = {
     "every node caught between writing a new term or vote and syncing it crashes (not in mix)",
     "one random node's fsyncs take 10..100 ms (not in mix)",
     "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
-    "the leader's minority cut off, each client on its home node's side (CAP; not in mix)"};
+    "the leader's minority cut off, each client on its home node's side (CAP; not in mix)",
+    "every new leader cut off soon after its election, the one cut before back (not in mix)"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
 _Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
@@ -548,7 +550,7 @@ void fl__fault_start(run_lane *l, fl_run_fault_spec *sp)
         clocks(l, kind, sp);
     } else if (kind == FL_NEMESIS_ISOLATE_LEADER_SKEW) {
         isolate_skew(l, sp);
-    } else if (kind == FL_NEMESIS_LEADER_CHURN) {
+    } else if (kind == FL_NEMESIS_LEADER_CHURN || kind == FL_NEMESIS_LEADER_FLAP) {
         fl_node_id leader = fl_raft_sim_leader(rn->sim);
         if (leader)
             fl__nemesis_new_leader(rn, leader); /* the sitting leader goes first */
@@ -583,9 +585,9 @@ static void fault_stop(run_lane *l)
     fl_nemesis kind = l->kind;
     if ((kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) ||
         kind == FL_NEMESIS_ISOLATE_LEADER_SKEW || kind == FL_NEMESIS_LEADER_CHURN ||
-        kind == FL_NEMESIS_PARTITION_SIDES)
+        kind == FL_NEMESIS_LEADER_FLAP || kind == FL_NEMESIS_PARTITION_SIDES)
         fl_sim_heal(rn->sim);
-    if (kind == FL_NEMESIS_LEADER_CHURN)
+    if (kind == FL_NEMESIS_LEADER_CHURN || kind == FL_NEMESIS_LEADER_FLAP)
         rn->churn_cut = 0;
     if (kind == FL_NEMESIS_PARTITION_SIDES)
         rn->minority_side = 0;
@@ -608,16 +610,18 @@ static void fault_stop(run_lane *l)
             fl_sim_clock_set_drift(rn->sim, id, 0);
 }
 
-/* ---- leader-churn ------------------------------------------------------------------------ */
+/* ---- leader-churn, leader-flap ----------------------------------------------------------- */
 
-static bool churning(const run *rn)
+/* The leader-cutting kind that is on (leader-churn or leader-flap), else none. */
+static fl_nemesis churning(const run *rn)
 {
     if (rn->healed)
-        return false;
+        return FL_NEMESIS_NONE;
     for (uint32_t i = 0; i < rn->n_lanes; i++)
-        if (rn->lanes[i].on && rn->lanes[i].kind == FL_NEMESIS_LEADER_CHURN)
-            return true;
-    return false;
+        if (rn->lanes[i].on && (rn->lanes[i].kind == FL_NEMESIS_LEADER_CHURN ||
+                                rn->lanes[i].kind == FL_NEMESIS_LEADER_FLAP))
+            return rn->lanes[i].kind;
+    return FL_NEMESIS_NONE;
 }
 static void churn_apply(run *rn)
 {
@@ -634,7 +638,7 @@ static void churn_rejoin(fl_sim *sim, void *arg)
 {
     struct run_churn *ch = arg;
     ch->pending = false;
-    if (!churning(ch->rn) || !((ch->rn->churn_cut >> ch->id) & 1))
+    if (churning(ch->rn) != FL_NEMESIS_LEADER_CHURN || !((ch->rn->churn_cut >> ch->id) & 1))
         return;
     ch->rn->churn_cut &= ~(1u << ch->id);
     churn_apply(ch->rn);
@@ -645,7 +649,16 @@ static void churn_cut(fl_sim *sim, void *arg)
     struct run_churn *ch = arg;
     run *rn = ch->rn;
     ch->pending = false;
-    if (!churning(rn) || (uint32_t)__builtin_popcount(rn->churn_cut) >= (rn->cfg->nodes - 1) / 2)
+    fl_nemesis kind = churning(rn);
+    if (kind == FL_NEMESIS_LEADER_FLAP) {
+        /* the new leader out, the one cut before it back in: it may win again */
+        if (rn->cfg->nodes >= 3 && fl_sim_node_state_of(sim, ch->id) == FL_SIM_NODE_UP) {
+            rn->churn_cut = 1u << ch->id;
+            churn_apply(rn);
+        }
+        return;
+    }
+    if (!kind || (uint32_t)__builtin_popcount(rn->churn_cut) >= (rn->cfg->nodes - 1) / 2)
         return;
     rn->churn_cut |= 1u << ch->id;
     churn_apply(rn);
@@ -756,7 +769,8 @@ static void lane_tick(fl_sim *sim, void *arg)
 uint32_t fl_run_fault_lane(fl_nemesis k)
 {
     if ((k >= FL_NEMESIS_PARTITION_HALVES && k <= FL_NEMESIS_ONE_WAY) ||
-        k == FL_NEMESIS_ISOLATE_LEADER_SKEW || k == FL_NEMESIS_LEADER_CHURN)
+        k == FL_NEMESIS_ISOLATE_LEADER_SKEW || k == FL_NEMESIS_LEADER_CHURN ||
+        k == FL_NEMESIS_LEADER_FLAP)
         return 0; /* who talks to whom */
     if (k >= FL_NEMESIS_CRASH_ONE && k <= FL_NEMESIS_CRASH_LEADER)
         return 1;
