@@ -409,12 +409,39 @@ static void churn_tick(fl_sim *sim, void *arg)
     fl_sim_schedule(sim, fl_sim_time(sim) + l->interval_ns / 4 + 1, churn_tick, l);
 }
 
-/* The crashed node comes back (unless the heal or the fault's end brought it back first). */
+static bool unsynced_on(const run *rn)
+{
+    for (uint32_t i = 0; i < rn->n_lanes; i++)
+        if (rn->lanes[i].on && rn->lanes[i].kind == FL_NEMESIS_CRASH_UNSYNCED)
+            return true;
+    return false;
+}
+
+static void restart_unsynced(fl_sim *sim, void *arg);
+
+/* A node crashed in a storage window crashes once more, the fault's restart delay after it came
+ * back: what it wrote and synced since rests on what recovery made of the window. */
+static void crash_again(fl_sim *sim, void *arg)
+{
+    struct run_restart *r = arg;
+    if (r->rn->healed || !unsynced_on(r->rn) || fl_sim_node_state_of(sim, r->id) != FL_SIM_NODE_UP)
+        return;
+    fl_sim_crash(sim, r->id);
+    fl_sim_schedule(sim, fl_sim_time(sim) + r->back, restart_unsynced, r);
+}
+
+/* The crashed node comes back (unless the heal or the fault's end brought it back first); one
+ * crashed in a storage window (fl_sim_disk_split) is crashed again soon after. */
 static void restart_unsynced(fl_sim *sim, void *arg)
 {
     struct run_restart *r = arg;
-    if (!r->rn->healed && fl_sim_node_state_of(sim, r->id) == FL_SIM_NODE_DOWN)
-        fl_sim_restart(sim, r->id);
+    if (r->rn->healed || fl_sim_node_state_of(sim, r->id) != FL_SIM_NODE_DOWN)
+        return;
+    fl_sim_restart(sim, r->id);
+    if (r->again) {
+        r->again = false;
+        fl_sim_schedule(sim, fl_sim_time(sim) + r->back, crash_again, r);
+    }
 }
 
 /* The up node whose term or vote is written and not yet synced, after the lane's last victim
@@ -428,8 +455,8 @@ static fl_node_id unsynced_node(const run_lane *l)
     for (uint32_t k = 1; k <= n; k++) {
         fl_node_id id = (fl_node_id)((last - 1 + k) % n + 1);
         const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-        if (r && fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_UP &&
-            !fl_raft_hard_state_synced(r))
+        if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_UP &&
+            ((r && !fl_raft_hard_state_synced(r)) || fl_sim_disk_split(rn->sim, id)))
             return id;
     }
     return FL_NODE_NONE;
@@ -452,6 +479,7 @@ static void unsynced_watch(fl_sim *sim, void *arg)
     fl_node_id id = unsynced_node(l);
     if (!id)
         return;
+    bool split = fl_sim_disk_split(sim, id);
     fl_sim_crash(sim, id);
     bool listed = false;
     for (uint32_t i = 0; i < l->n; i++)
@@ -474,7 +502,7 @@ static void unsynced_watch(fl_sim *sim, void *arg)
         sp->restart_ns = back;
         sp->set |= FL_RUN_SPEC_RESTART;
     }
-    rn->restart[id] = (struct run_restart){rn, id};
+    rn->restart[id] = (struct run_restart){rn, id, back, split};
     fl_sim_schedule(sim, fl_sim_time(sim) + back, restart_unsynced, &rn->restart[id]);
 }
 

@@ -235,6 +235,25 @@ static void flapping(fl_rng *r, fl_run_config *c)
     c->faults[c->n_faults++] = (fl_run_fault){FL_NEMESIS_LEADER_FLAP, interval};
 }
 
+/* Crashes aimed at storage windows (crash-unsynced: a node between writing a term or vote and
+ * syncing it, or whose disk made a renamed file durable before the writes beside it) in half
+ * of the worlds that snapshot every 5 or 20 entries, where snapshot files are renamed into
+ * place often enough for the windows to open; on a stream of its own, like flapping. */
+#define STORAGE_WINDOWS_SHARE 0.5
+
+static void storage_windows(fl_rng *r, fl_run_config *c)
+{
+    fl_time_ns interval = PICK(r, flap_intervals);
+    if (!fl_rng_chance(r, STORAGE_WINDOWS_SHARE) || c->snapshot_every == 0 ||
+        c->snapshot_every > 20)
+        return;
+    for (uint32_t i = 0; i < c->n_faults; i++)
+        if (c->faults[i].kind == FL_NEMESIS_CRASH_UNSYNCED)
+            return;
+    if (c->n_faults < FL_RUN_FAULTS_MAX)
+        c->faults[c->n_faults++] = (fl_run_fault){FL_NEMESIS_CRASH_UNSYNCED, interval};
+}
+
 /* In this order (the fault plan reads the read mode); each from its own stream. */
 static const struct {
     const char *name;
@@ -244,6 +263,7 @@ static const struct {
     {"clocks", clocks},           {"storage", storage},         {"network", network},
     {"workload", workload},       {"faults", fault_plan},       {"protocol", protocol},
     {"connections", connections}, {"flapping", flapping},
+    {"storage windows", storage_windows},
 };
 
 static uint64_t name_hash(const char *s)
