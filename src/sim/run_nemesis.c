@@ -70,7 +70,7 @@ static const char *help[] = {
     "every new leader cut off within a few network delays, for a while (not in mix)",
     "membership changes (learners added, promoted; voters, leaders removed, replaced)",
     "mix, with churn as one more kind",
-    "every node caught between writing a new term or vote and syncing it crashes (not in mix)",
+    "every node caught between a write and its sync (term, vote, renamed file) crashes (not in mix)",
     "one random node's fsyncs take 10..100 ms (not in mix)",
     "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
     "the leader's minority cut off, each client on its home node's side (CAP; not in mix)",
@@ -444,7 +444,8 @@ static void restart_unsynced(fl_sim *sim, void *arg)
     }
 }
 
-/* The up node whose term or vote is written and not yet synced, after the lane's last victim
+/* The up node whose term or vote is written and not yet synced, or whose disk is split between
+ * two syncs (fl_sim_disk_split: a storage window), after the lane's last victim
  * in id order (so repeated windows do not always hit the lowest id); else FL_NODE_NONE. No
  * random draw: run again from the schedule it records, the fault does the same. */
 static fl_node_id unsynced_node(const run_lane *l)

@@ -344,6 +344,7 @@ fl_simdisk *fl_simdisk_clone(const fl_simdisk *src)
     d->ops_base = src->ops_base;
     d->sync_seq = src->sync_seq;
     memcpy(d->fds, src->fds, sizeof(d->fds));
+    d->dir_fresh = src->dir_fresh;
     for (size_t i = 0; i < d->n_files; i++)
         d->files[i].refs = src->files[i].refs;
     return d;

@@ -213,9 +213,12 @@ static void fault_plan(fl_rng *r, fl_run_config *c)
 }
 
 /* Leadership flapping with partial replication (leader-flap: each new leader cut off soon after
- * its election, the one cut before back) in a quarter of the worlds, beside the plan's other
- * kinds (it shares their lane: partitions take turns with it). It joined the plan after the
- * others and draws on a stream of its own, so every world keeps the kinds it drew before.
+ * its election, the one cut before back) in 40% of the worlds, on for 1 s or 3 s (a flap takes
+ * a few elections). It shares the partitions' lane: the partition shapes a world drew make way
+ * for it (taking turns with them left it a third of the time: commit-prev-term was caught in
+ * 4 of seeds 1..200 with a share of 0.25 so, 5 without them; 11 at 0.4 without them);
+ * isolate-leader-skew stays. It joined the plan after
+ * the others and draws on a stream of its own, so the other worlds keep what they drew.
  * Alone it drew Raft's figure 8 in 15 of 100 seeds (commit-prev-term caught) where
  * leader-churn drew it in 2 of 200. */
 #define FLAP_SHARE 0.4
@@ -227,9 +230,10 @@ static void flapping(fl_rng *r, fl_run_config *c)
     fl_time_ns interval = PICK(r, flap_intervals);
     if (!fl_rng_chance(r, FLAP_SHARE))
         return;
-    uint32_t kept = 0;
+    uint32_t kept = 0; /* isolate-leader-skew stays: a lease world may need it (see the top) */
     for (uint32_t i = 0; i < c->n_faults; i++)
-        if (fl_run_fault_lane(c->faults[i].kind) != fl_run_fault_lane(FL_NEMESIS_LEADER_FLAP))
+        if (fl_run_fault_lane(c->faults[i].kind) != fl_run_fault_lane(FL_NEMESIS_LEADER_FLAP) ||
+            c->faults[i].kind == FL_NEMESIS_ISOLATE_LEADER_SKEW)
             c->faults[kept++] = c->faults[i];
     c->n_faults = kept;
     c->faults[c->n_faults++] = (fl_run_fault){FL_NEMESIS_LEADER_FLAP, interval};
