@@ -70,7 +70,7 @@ static const char *help[] = {
     "every new leader cut off within a few network delays, for a while (not in mix)",
     "membership changes (learners added, promoted; voters, leaders removed, replaced)",
     "mix, with churn as one more kind",
-    "every node caught between a write and its sync (term, vote, renamed file) crashes (not in mix)",
+    "every node caught between a write and its sync (vote, renamed file) crashes (not in mix)",
     "one random node's fsyncs take 10..100 ms (not in mix)",
     "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
     "the leader's minority cut off, each client on its home node's side (CAP; not in mix)",

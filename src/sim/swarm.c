@@ -263,11 +263,12 @@ static const struct {
     const char *name;
     void (*draw)(fl_rng *r, fl_run_config *c);
 } axes[] = {
-    {"cluster", cluster},         {"replication", replication}, {"reads", read_path},
-    {"clocks", clocks},           {"storage", storage},         {"network", network},
-    {"workload", workload},       {"faults", fault_plan},       {"protocol", protocol},
-    {"connections", connections}, {"flapping", flapping},
-    {"storage windows", storage_windows},
+    {"cluster", cluster},   {"replication", replication},
+    {"reads", read_path},   {"clocks", clocks},
+    {"storage", storage},   {"network", network},
+    {"workload", workload}, {"faults", fault_plan},
+    {"protocol", protocol}, {"connections", connections},
+    {"flapping", flapping}, {"storage windows", storage_windows},
 };
 
 static uint64_t name_hash(const char *s)

@@ -283,8 +283,9 @@ TEST(swarm_protocol_is_drawn_unless_given_or_planted)
     CHECK_EQ(fl_test_faultline_run("sim --protocol raft --mutant skip-gap-fill --seed 1", OUT), 64);
 }
 
-/* leader-flap in some 40% of the worlds, no partition shape taking turns with it in its lane; crash-unsynced in at least half of the worlds that snapshot every 5 or 20
- * entries (their storage windows), more than the fault plan's density alone gives. */
+/* leader-flap in some 40% of the worlds, no partition shape taking turns with it in its lane;
+ * crash-unsynced in at least half of the worlds that snapshot every 5 or 20 entries (their storage
+ * windows), more than the fault plan's density alone gives. */
 TEST(swarm_draws_leader_flap_alone_and_storage_windows)
 {
     uint32_t flap = 0, small = 0, small_unsynced = 0, other = 0, other_unsynced = 0;
