@@ -65,8 +65,10 @@ typedef enum fl_nemesis {
     FL_NEMESIS_CHURN,
     FL_NEMESIS_MIX_CHURN, /* mix, with churn as one more kind (mix's draws are unchanged) */
     /* not in mix either: for up to an interval, watch for a node whose new term or vote is
-     * written but not yet synced and crash it in that window (a crash before fsync aimed at
-     * a vote); it restarts 5..100 ms later */
+     * written but not yet synced, or whose disk is split between two syncs (a file renamed
+     * into place durable, the writes beside it not: fl_sim_disk_split), and crash it in that
+     * window; it restarts 5..100 ms later (one crashed in a split disk crashes once more as
+     * long after its restart) */
     FL_NEMESIS_CRASH_UNSYNCED,
     FL_NEMESIS_SLOW_DISK, /* one random node's fsyncs take 10..100 ms (wider crash windows) */
     /* not in mix: the FLP adversary (flp.h) from the start until --gst (the whole run by
@@ -77,6 +79,14 @@ typedef enum fl_nemesis {
      * cut off from the rest; every client stays on the side of its home node
      * (fl_run_home_node): the CAP scenario */
     FL_NEMESIS_PARTITION_SIDES,
+    /* not in mix: leadership flapping with partial replication. While the fault is on, every
+     * new leader is cut off from the other nodes within 0..16 mean network delays of its
+     * election (its first entries of its term reach some followers, not all), and the node
+     * cut before it rejoins at that moment: one node is cut off at a time, always the latest
+     * leader, so deposed leaders holding entries only some nodes have come back and may win
+     * again while their successor is away (Raft's figure 8 as a class of schedules). Clients
+     * still reach the cut-off node. Needs 3 nodes or more. */
+    FL_NEMESIS_LEADER_FLAP,
     FL_NEMESIS_COUNT
 } fl_nemesis;
 

@@ -275,6 +275,9 @@ int fl_sim_disk_corrupt_file(fl_sim *sim, fl_node_id id, const char *name, uint6
  * far (simdisk.h): while it stays the same, what a sync made durable stays as written and
  * recovery has nothing to refuse. */
 uint64_t fl_sim_disk_untrusted(const fl_sim *sim, fl_node_id id);
+/* Whether the node's disk is split between two syncs (fl_simdisk_split): a file renamed into
+ * place is durable, and writes beside it are not yet. */
+bool fl_sim_disk_split(const fl_sim *sim, fl_node_id id);
 
 /* A random stream for drivers (workloads, nemesis), independent of the others. */
 fl_rng *fl_sim_driver_rng(fl_sim *sim);

@@ -88,6 +88,11 @@ void fl_simdisk_lie_next_sync(fl_simdisk *d);
  * fl_simdisk_sync_notify), *token and *status (0 or FL_EIO). */
 int fl_simdisk_complete(fl_simdisk *d, bool *notify, uint64_t *token, int *status);
 size_t fl_simdisk_pending(const fl_simdisk *d);
+/* Whether the disk is split between two syncs: a directory change (a file renamed into place,
+ * as a checkpoint is) became durable, no file's sync has completed since, and some file holds
+ * writes not durable. A crash now keeps the new file and loses the writes beside it (the
+ * order across files that ALICE's crash points probe). */
+bool fl_simdisk_split(const fl_simdisk *d);
 /* The crash (see the top). rng: the draws. */
 void fl_simdisk_crash(fl_simdisk *d, fl_simdisk_crash_mode mode, double torn, fl_rng *rng);
 /* Flips mask (nonzero) into a random byte of a random durable write of any file.

@@ -52,6 +52,9 @@ static const char *no_counterpart(fl_nemesis k)
     case FL_NEMESIS_CRASH_UNSYNCED:
         return "no real counterpart: kill -9 keeps what the page cache holds (disk-torn is the "
                "real power cut)";
+    case FL_NEMESIS_LEADER_FLAP:
+        return "no real counterpart: it cuts each leader as it is elected, which the nemesis's "
+               "schedule, fixed before the run, cannot follow";
     case FL_NEMESIS_SLOW_DISK:
         return "no real counterpart: the disk shim fails or tears writes, it does not slow them";
     case FL_NEMESIS_CRASH_ONE:

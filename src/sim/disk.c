@@ -293,3 +293,10 @@ uint64_t fl_sim_disk_untrusted(const fl_sim *sim, fl_node_id id)
         return 0;
     return fl_simdisk_untrusted(sim->nodes[id - 1].disk.sd);
 }
+
+bool fl_sim_disk_split(const fl_sim *sim, fl_node_id id)
+{
+    if (id == 0 || id > sim->cfg.nodes)
+        return false;
+    return fl_simdisk_split(sim->nodes[id - 1].disk.sd);
+}

@@ -208,6 +208,8 @@ struct run {
     struct run_restart {
         run *rn;
         fl_node_id id;
+        fl_time_ns back; /* the fault's restart delay */
+        bool again;      /* crashed in a storage window: crash once more after the restart */
     } restart[FL_RAFT_NODES_MAX + 1]; /* crash-unsynced: the pending restart of node id */
     /* leader-churn: its own random stream (the other nemeses' draws stay as they were) and
      * one pending crash or restart per node */

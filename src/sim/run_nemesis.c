@@ -43,7 +43,8 @@ static const char *names[] = {"none",
                               "crash-unsynced",
                               "slow-disk",
                               "flp",
-                              "partition-sides"};
+                              "partition-sides",
+                              "leader-flap"};
 
 static const char *help[] = {
     "no faults",
@@ -69,10 +70,11 @@ static const char *help[] = {
     "every new leader cut off within a few network delays, for a while (not in mix)",
     "membership changes (learners added, promoted; voters, leaders removed, replaced)",
     "mix, with churn as one more kind",
-    "every node caught between writing a new term or vote and syncing it crashes (not in mix)",
+    "every node caught between a write and its sync (vote, renamed file) crashes (not in mix)",
     "one random node's fsyncs take 10..100 ms (not in mix)",
     "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
-    "the leader's minority cut off, each client on its home node's side (CAP; not in mix)"};
+    "the leader's minority cut off, each client on its home node's side (CAP; not in mix)",
+    "every new leader cut off soon after its election, the one cut before back (not in mix)"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
 _Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
@@ -407,15 +409,43 @@ static void churn_tick(fl_sim *sim, void *arg)
     fl_sim_schedule(sim, fl_sim_time(sim) + l->interval_ns / 4 + 1, churn_tick, l);
 }
 
-/* The crashed node comes back (unless the heal or the fault's end brought it back first). */
+static bool unsynced_on(const run *rn)
+{
+    for (uint32_t i = 0; i < rn->n_lanes; i++)
+        if (rn->lanes[i].on && rn->lanes[i].kind == FL_NEMESIS_CRASH_UNSYNCED)
+            return true;
+    return false;
+}
+
+static void restart_unsynced(fl_sim *sim, void *arg);
+
+/* A node crashed in a storage window crashes once more, the fault's restart delay after it came
+ * back: what it wrote and synced since rests on what recovery made of the window. */
+static void crash_again(fl_sim *sim, void *arg)
+{
+    struct run_restart *r = arg;
+    if (r->rn->healed || !unsynced_on(r->rn) || fl_sim_node_state_of(sim, r->id) != FL_SIM_NODE_UP)
+        return;
+    fl_sim_crash(sim, r->id);
+    fl_sim_schedule(sim, fl_sim_time(sim) + r->back, restart_unsynced, r);
+}
+
+/* The crashed node comes back (unless the heal or the fault's end brought it back first); one
+ * crashed in a storage window (fl_sim_disk_split) is crashed again soon after. */
 static void restart_unsynced(fl_sim *sim, void *arg)
 {
     struct run_restart *r = arg;
-    if (!r->rn->healed && fl_sim_node_state_of(sim, r->id) == FL_SIM_NODE_DOWN)
-        fl_sim_restart(sim, r->id);
+    if (r->rn->healed || fl_sim_node_state_of(sim, r->id) != FL_SIM_NODE_DOWN)
+        return;
+    fl_sim_restart(sim, r->id);
+    if (r->again) {
+        r->again = false;
+        fl_sim_schedule(sim, fl_sim_time(sim) + r->back, crash_again, r);
+    }
 }
 
-/* The up node whose term or vote is written and not yet synced, after the lane's last victim
+/* The up node whose term or vote is written and not yet synced, or whose disk is split between
+ * two syncs (fl_sim_disk_split: a storage window), after the lane's last victim
  * in id order (so repeated windows do not always hit the lowest id); else FL_NODE_NONE. No
  * random draw: run again from the schedule it records, the fault does the same. */
 static fl_node_id unsynced_node(const run_lane *l)
@@ -426,8 +456,8 @@ static fl_node_id unsynced_node(const run_lane *l)
     for (uint32_t k = 1; k <= n; k++) {
         fl_node_id id = (fl_node_id)((last - 1 + k) % n + 1);
         const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-        if (r && fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_UP &&
-            !fl_raft_hard_state_synced(r))
+        if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_UP &&
+            ((r && !fl_raft_hard_state_synced(r)) || fl_sim_disk_split(rn->sim, id)))
             return id;
     }
     return FL_NODE_NONE;
@@ -450,6 +480,7 @@ static void unsynced_watch(fl_sim *sim, void *arg)
     fl_node_id id = unsynced_node(l);
     if (!id)
         return;
+    bool split = fl_sim_disk_split(sim, id);
     fl_sim_crash(sim, id);
     bool listed = false;
     for (uint32_t i = 0; i < l->n; i++)
@@ -472,7 +503,7 @@ static void unsynced_watch(fl_sim *sim, void *arg)
         sp->restart_ns = back;
         sp->set |= FL_RUN_SPEC_RESTART;
     }
-    rn->restart[id] = (struct run_restart){rn, id};
+    rn->restart[id] = (struct run_restart){rn, id, back, split};
     fl_sim_schedule(sim, fl_sim_time(sim) + back, restart_unsynced, &rn->restart[id]);
 }
 
@@ -548,7 +579,7 @@ void fl__fault_start(run_lane *l, fl_run_fault_spec *sp)
         clocks(l, kind, sp);
     } else if (kind == FL_NEMESIS_ISOLATE_LEADER_SKEW) {
         isolate_skew(l, sp);
-    } else if (kind == FL_NEMESIS_LEADER_CHURN) {
+    } else if (kind == FL_NEMESIS_LEADER_CHURN || kind == FL_NEMESIS_LEADER_FLAP) {
         fl_node_id leader = fl_raft_sim_leader(rn->sim);
         if (leader)
             fl__nemesis_new_leader(rn, leader); /* the sitting leader goes first */
@@ -583,9 +614,9 @@ static void fault_stop(run_lane *l)
     fl_nemesis kind = l->kind;
     if ((kind >= FL_NEMESIS_PARTITION_HALVES && kind <= FL_NEMESIS_ONE_WAY) ||
         kind == FL_NEMESIS_ISOLATE_LEADER_SKEW || kind == FL_NEMESIS_LEADER_CHURN ||
-        kind == FL_NEMESIS_PARTITION_SIDES)
+        kind == FL_NEMESIS_LEADER_FLAP || kind == FL_NEMESIS_PARTITION_SIDES)
         fl_sim_heal(rn->sim);
-    if (kind == FL_NEMESIS_LEADER_CHURN)
+    if (kind == FL_NEMESIS_LEADER_CHURN || kind == FL_NEMESIS_LEADER_FLAP)
         rn->churn_cut = 0;
     if (kind == FL_NEMESIS_PARTITION_SIDES)
         rn->minority_side = 0;
@@ -608,16 +639,18 @@ static void fault_stop(run_lane *l)
             fl_sim_clock_set_drift(rn->sim, id, 0);
 }
 
-/* ---- leader-churn ------------------------------------------------------------------------ */
+/* ---- leader-churn, leader-flap ----------------------------------------------------------- */
 
-static bool churning(const run *rn)
+/* The leader-cutting kind that is on (leader-churn or leader-flap), else none. */
+static fl_nemesis churning(const run *rn)
 {
     if (rn->healed)
-        return false;
+        return FL_NEMESIS_NONE;
     for (uint32_t i = 0; i < rn->n_lanes; i++)
-        if (rn->lanes[i].on && rn->lanes[i].kind == FL_NEMESIS_LEADER_CHURN)
-            return true;
-    return false;
+        if (rn->lanes[i].on && (rn->lanes[i].kind == FL_NEMESIS_LEADER_CHURN ||
+                                rn->lanes[i].kind == FL_NEMESIS_LEADER_FLAP))
+            return rn->lanes[i].kind;
+    return FL_NEMESIS_NONE;
 }
 static void churn_apply(run *rn)
 {
@@ -634,7 +667,7 @@ static void churn_rejoin(fl_sim *sim, void *arg)
 {
     struct run_churn *ch = arg;
     ch->pending = false;
-    if (!churning(ch->rn) || !((ch->rn->churn_cut >> ch->id) & 1))
+    if (churning(ch->rn) != FL_NEMESIS_LEADER_CHURN || !((ch->rn->churn_cut >> ch->id) & 1))
         return;
     ch->rn->churn_cut &= ~(1u << ch->id);
     churn_apply(ch->rn);
@@ -645,7 +678,16 @@ static void churn_cut(fl_sim *sim, void *arg)
     struct run_churn *ch = arg;
     run *rn = ch->rn;
     ch->pending = false;
-    if (!churning(rn) || (uint32_t)__builtin_popcount(rn->churn_cut) >= (rn->cfg->nodes - 1) / 2)
+    fl_nemesis kind = churning(rn);
+    if (kind == FL_NEMESIS_LEADER_FLAP) {
+        /* the new leader out, the one cut before it back in: it may win again */
+        if (rn->cfg->nodes >= 3 && fl_sim_node_state_of(sim, ch->id) == FL_SIM_NODE_UP) {
+            rn->churn_cut = 1u << ch->id;
+            churn_apply(rn);
+        }
+        return;
+    }
+    if (!kind || (uint32_t)__builtin_popcount(rn->churn_cut) >= (rn->cfg->nodes - 1) / 2)
         return;
     rn->churn_cut |= 1u << ch->id;
     churn_apply(rn);
@@ -756,7 +798,8 @@ static void lane_tick(fl_sim *sim, void *arg)
 uint32_t fl_run_fault_lane(fl_nemesis k)
 {
     if ((k >= FL_NEMESIS_PARTITION_HALVES && k <= FL_NEMESIS_ONE_WAY) ||
-        k == FL_NEMESIS_ISOLATE_LEADER_SKEW || k == FL_NEMESIS_LEADER_CHURN)
+        k == FL_NEMESIS_ISOLATE_LEADER_SKEW || k == FL_NEMESIS_LEADER_CHURN ||
+        k == FL_NEMESIS_LEADER_FLAP)
         return 0; /* who talks to whom */
     if (k >= FL_NEMESIS_CRASH_ONE && k <= FL_NEMESIS_CRASH_LEADER)
         return 1;

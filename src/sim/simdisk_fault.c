@@ -75,6 +75,14 @@ size_t fl_simdisk_pending(const fl_simdisk *d)
     return d->syncs_count;
 }
 
+bool fl_simdisk_split(const fl_simdisk *d)
+{
+    for (size_t i = 0; d->dir_fresh && i < d->n_files; i++)
+        if (d->files[i].live && d->files[i].durable < d->files[i].count)
+            return true;
+    return false;
+}
+
 static void apply_op(sd_names *ns, const sd_dirop *o)
 {
     if (o->kind == SD_CREATE) {
@@ -122,12 +130,16 @@ int fl_simdisk_complete(fl_simdisk *d, bool *notify, uint64_t *token, int *statu
     if (s.fail || s.lie)
         return 1;
     if (s.target == SD_DIR) {
+        uint64_t base = d->ops_base;
         dir_durable(d, s.upto);
+        d->dir_fresh |= d->ops_base > base;
     } else if (s.target != SD_NONE) {
         sd_file *f = &d->files[s.target];
         size_t upto = s.upto < f->count ? (size_t)s.upto : f->count;
-        if (f->live && f->gen == s.gen && upto > f->durable)
+        if (f->live && f->gen == s.gen && upto > f->durable) {
             f->durable = upto;
+            d->dir_fresh = false;
+        }
     }
     return 1;
 }
@@ -215,6 +227,7 @@ void fl_simdisk_crash(fl_simdisk *d, fl_simdisk_crash_mode mode, double torn, fl
         fl__sd_file_cut(d, f, n, n ? f->recs[n - 1].len : 0);
         crash_file(d, f, n, mode, torn, rng);
     }
+    d->dir_fresh = false;
     crash_dir(d, cut, mode, rng);
     d->syncs_head = d->syncs_count = 0;
     for (int i = 0; i < SD_FDS_MAX; i++)
@@ -331,6 +344,7 @@ fl_simdisk *fl_simdisk_clone(const fl_simdisk *src)
     d->ops_base = src->ops_base;
     d->sync_seq = src->sync_seq;
     memcpy(d->fds, src->fds, sizeof(d->fds));
+    d->dir_fresh = src->dir_fresh;
     for (size_t i = 0; i < d->n_files; i++)
         d->files[i].refs = src->files[i].refs;
     return d;

@@ -77,7 +77,10 @@ struct fl_simdisk {
     size_t syncs_head, syncs_count;
     uint64_t sync_seq;
     uint32_t fail_next, lie_next;
-    bool in_job;            /* running a job: its syncs do not block */
+    bool in_job; /* running a job: its syncs do not block */
+    /* a directory change became durable (a file renamed into place) and no file's sync has
+     * completed since: fl_simdisk_split */
+    bool dir_fresh;
     uint64_t job_first_seq; /* the first sync the running job queued */
     int job_result;
     uint64_t untrusted; /* lies completed, corruptions made */

@@ -282,3 +282,34 @@ TEST(swarm_protocol_is_drawn_unless_given_or_planted)
     }
     CHECK_EQ(fl_test_faultline_run("sim --protocol raft --mutant skip-gap-fill --seed 1", OUT), 64);
 }
+
+/* leader-flap in some 40% of the worlds, no partition shape taking turns with it in its lane;
+ * crash-unsynced in at least half of the worlds that snapshot every 5 or 20 entries (their storage
+ * windows), more than the fault plan's density alone gives. */
+TEST(swarm_draws_leader_flap_alone_and_storage_windows)
+{
+    uint32_t flap = 0, small = 0, small_unsynced = 0, other = 0, other_unsynced = 0;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config c;
+        fl_swarm_draw(seed, &c);
+        bool flaps = false, unsynced = false;
+        uint32_t lane0 = 0;
+        for (uint32_t i = 0; i < c.n_faults; i++) {
+            flaps |= c.faults[i].kind == FL_NEMESIS_LEADER_FLAP;
+            unsynced |= c.faults[i].kind == FL_NEMESIS_CRASH_UNSYNCED;
+            lane0 += fl_run_fault_lane(c.faults[i].kind) == 0 &&
+                     c.faults[i].kind != FL_NEMESIS_ISOLATE_LEADER_SKEW; /* kept for leases */
+        }
+        flap += flaps;
+        if (flaps)
+            CHECK_EQ(lane0, 1u);
+        bool snaps = c.snapshot_every && c.snapshot_every <= 20;
+        small += snaps;
+        small_unsynced += snaps && unsynced;
+        other += !snaps;
+        other_unsynced += !snaps && unsynced;
+    }
+    CHECK(flap > SEEDS * 3 / 10 && flap < SEEDS / 2);
+    CHECK(small_unsynced * 2 >= small);
+    CHECK(other_unsynced * 3 < other);
+}

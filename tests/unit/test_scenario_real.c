@@ -168,9 +168,10 @@ TEST(scenario_real_refuses_what_real_processes_lack_at_its_place)
     SKIP_UNLESS(fl_scenario_readable(), "built without libyaml (scenario files)");
     static const struct {
         const char *kind, *why;
-    } sim_only[] = {{"loss, p: 0.1", "TCP"},  {"dup", "TCP"},
-                    {"transfer", "transfer"}, {"crash-unsynced", "page cache"},
-                    {"slow-disk", "shim"},    {"isolate-leader-skew", "side by side"}};
+    } sim_only[] = {{"loss, p: 0.1", "TCP"},   {"dup", "TCP"},
+                    {"transfer", "transfer"},  {"crash-unsynced", "page cache"},
+                    {"slow-disk", "shim"},     {"isolate-leader-skew", "side by side"},
+                    {"leader-flap", "elected"}};
     for (size_t i = 0; i < sizeof(sim_only) / sizeof(sim_only[0]); i++) {
         char text[400];
         snprintf(text, sizeof(text),
