@@ -12,9 +12,13 @@
  *
  *   1. a read goes through the log while an earlier command of the connection is on the
  *      log path (its sequence number orders it after them), else by ReadIndex;
- *   2. a write waits (is held) while an earlier ReadIndex read is not yet served: the
- *      write could otherwise be applied before the read is served, and the read would see
- *      it; once every earlier read is served, the held commands are routed again, in order;
+ *   2. a command for the log path (a write, or a read that rule 1 or its kind sends there)
+ *      waits (is held) while an earlier ReadIndex read is not yet served: it takes effect
+ *      at its log index, and the earlier read, served from the kv when its turn comes (rule
+ *      4), could then see a later state than it, a write of its own or anyone's (a read
+ *      refused and asked again, or confirmed late, is served well after a log read of the
+ *      same pipeline was applied: simulator seed 69 of CI's redis campaign, 2 Dec 2026); once
+ *      every earlier read is served, the held commands are routed again, in order;
  *   3. once a command is held, every later one is held too (rules 1 and 2 then apply to
  *      them in order on release);
  *   4. ReadIndex reads are served in connection order: a confirmed read waits until every

@@ -2,7 +2,8 @@
  *
  * Invariants: the counters count the connection's commands on each path; a command is
  * counted on exactly one path from its route to its done; held > 0 implies every later
- * command is held too (rule 3). */
+ * command is held too (rule 3); commands are never on the log path and the ReadIndex path at
+ * once (rules 1 and 2; the mutants break it). */
 #include "faultline/kv_order.h"
 
 #include "faultline/assert.h"
@@ -16,13 +17,17 @@ bool fl_kv_order_by_index(int op)
 fl_kv_route fl_kv_order_route(fl_kv_order *o, bool read, bool may_index)
 {
     fl_kv_route r;
-    if (o->held > 0 || (!read && o->index_pending > 0))
-        r = FL_KV_ROUTE_HOLD; /* rules 3, 2 */
+    if (o->held > 0)
+        r = FL_KV_ROUTE_HOLD; /* rule 3 */
     else if (read && may_index &&
              (o->log_pending == 0 || (o->mutants & FL_KV_ORDER_MUTANT_READ_AHEAD)))
         r = FL_KV_ROUTE_INDEX; /* rule 1 */
+    else if (o->index_pending > 0)
+        r = FL_KV_ROUTE_HOLD; /* rule 2: the log path, behind a ReadIndex read not served */
     else
         r = FL_KV_ROUTE_LOG;
+    FL_ASSERT(o->mutants || r == FL_KV_ROUTE_HOLD ||
+              (r == FL_KV_ROUTE_INDEX ? o->log_pending : o->index_pending) == 0);
     if (r == FL_KV_ROUTE_HOLD)
         o->held++;
     else if (r == FL_KV_ROUTE_INDEX)
