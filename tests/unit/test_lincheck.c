@@ -196,16 +196,23 @@ TEST(lin_counterexample_names_the_blocked_op)
 #include "faultline/histgen.h"
 
 /* A history that needs a large search: many concurrent processes on one register. */
-static void hard_history(fl_history *h)
+/* 20,000 ops of 60 processes; value_range 0: every write a new value, else values from a few */
+static void generated(fl_history *h, uint32_t value_range)
 {
     fl_histgen_opts g;
     fl_histgen_opts_init(&g);
     g.ops = 20000;
     g.processes = 60;
     g.info_ratio = 0.02;
+    g.value_range = value_range;
     g.seed = 5;
     fl_history_init(h);
     CHECK_EQ(fl_histgen_run(h, &g), 0);
+}
+
+static void hard_history(fl_history *h)
+{
+    generated(h, 0);
 }
 
 TEST(lin_timeout_gives_unknown)
@@ -215,15 +222,7 @@ TEST(lin_timeout_gives_unknown)
      * 0. With five values written over and over the search reaches op ~11,500 in under 50 ms
      * and then needs ~20 s (measured): a 300 ms limit stops it in that stretch, every time. */
     fl_history h;
-    fl_histgen_opts g;
-    fl_histgen_opts_init(&g);
-    g.ops = 20000;
-    g.processes = 60;
-    g.info_ratio = 0.02;
-    g.value_range = 5;
-    g.seed = 5;
-    fl_history_init(&h);
-    CHECK_EQ(fl_histgen_run(&h, &g), 0);
+    generated(&h, 5);
     fl_lincheck_opts o;
     fl_lincheck_opts_init(&o);
     o.timeout_ns = 300 * FL_NS_PER_MS;
