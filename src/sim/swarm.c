@@ -259,16 +259,41 @@ static void storage_windows(fl_rng *r, fl_run_config *c)
 }
 
 /* In this order (the fault plan reads the read mode); each from its own stream. */
+/* A lease world with a large drift bound gives the partitions' lane to the fault its lease must
+ * survive (isolate-leader-skew, see threaten_leases) alone: taking turns with the partition
+ * shapes and leader-flap, it was on so little of a 10 s run that a lease ignoring the drift
+ * bound went unseen in 200 seeds. Last, so it sees what the other axes drew; it draws nothing,
+ * so no world moves but these. */
+static void lease_threats(fl_rng *r, fl_run_config *c)
+{
+    (void)r;
+    if (c->read_mode != FL_RUN_READ_LEASE || c->lease_drift_ppm < LEASE_THREAT_PPM)
+        return;
+    uint32_t lane = fl_run_fault_lane(FL_NEMESIS_ISOLATE_LEADER_SKEW), kept = 0;
+    for (uint32_t i = 0; i < c->n_faults; i++)
+        if (fl_run_fault_lane(c->faults[i].kind) != lane ||
+            c->faults[i].kind == FL_NEMESIS_ISOLATE_LEADER_SKEW)
+            c->faults[kept++] = c->faults[i];
+    c->n_faults = kept;
+}
+
 static const struct {
     const char *name;
     void (*draw)(fl_rng *r, fl_run_config *c);
 } axes[] = {
-    {"cluster", cluster},   {"replication", replication},
-    {"reads", read_path},   {"clocks", clocks},
-    {"storage", storage},   {"network", network},
-    {"workload", workload}, {"faults", fault_plan},
-    {"protocol", protocol}, {"connections", connections},
-    {"flapping", flapping}, {"storage windows", storage_windows},
+    {"cluster", cluster},
+    {"replication", replication},
+    {"reads", read_path},
+    {"clocks", clocks},
+    {"storage", storage},
+    {"network", network},
+    {"workload", workload},
+    {"faults", fault_plan},
+    {"protocol", protocol},
+    {"connections", connections},
+    {"flapping", flapping},
+    {"storage windows", storage_windows},
+    {"lease threats", lease_threats},
 };
 
 static uint64_t name_hash(const char *s)

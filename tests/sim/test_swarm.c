@@ -313,3 +313,31 @@ TEST(swarm_draws_leader_flap_alone_and_storage_windows)
     CHECK(small_unsynced * 2 >= small);
     CHECK(other_unsynced * 3 < other);
 }
+
+/* A lease world with a large drift bound has the partitions' lane to isolate-leader-skew alone
+ * (no partition shape, leader-churn or leader-flap taking turns with it); other worlds keep
+ * what they drew (some of them flap). */
+TEST(swarm_lease_threat_has_the_partition_lane_alone)
+{
+    uint32_t threatened = 0, flapping_elsewhere = 0;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config c;
+        fl_swarm_draw(seed, &c);
+        uint32_t skew = 0, others = 0, flaps = 0;
+        for (uint32_t i = 0; i < c.n_faults; i++) {
+            bool lane0 = fl_run_fault_lane(c.faults[i].kind) == 0;
+            skew += c.faults[i].kind == FL_NEMESIS_ISOLATE_LEADER_SKEW;
+            others += lane0 && c.faults[i].kind != FL_NEMESIS_ISOLATE_LEADER_SKEW;
+            flaps += c.faults[i].kind == FL_NEMESIS_LEADER_FLAP;
+        }
+        if (c.read_mode == FL_RUN_READ_LEASE && c.lease_drift_ppm >= 100000) {
+            threatened++;
+            CHECK_EQ(skew, 1u);
+            CHECK_EQ(others, 0u);
+        } else {
+            flapping_elsewhere += flaps > 0;
+        }
+    }
+    CHECK(threatened > SEEDS / 20); /* about 2/5 lease x 1/3 large bound, Raft's share */
+    CHECK(flapping_elsewhere > 0);
+}
