@@ -262,12 +262,18 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
                          const fl_kv_result *res)
 {
     run_node *n = &rn->nodes[id];
-    for (size_t i = 0; i < n->n_pending; i++) {
+    /* Every pending proposal at or below index is decided now, not only the first found: a
+     * node that led again proposed at indexes its earlier terms' lost proposals had, and the
+     * first match answered one of those (lost) and left the newer one waiting forever (the
+     * liveness probe of swarm seed 2219, a leader-flap world, never heard of its write). */
+    for (size_t i = 0; i < n->n_pending;) {
         run_pending p = n->pending[i];
-        if (p.index != index)
+        if (p.index > index) {
+            i++;
             continue;
+        }
         n->pending[i] = n->pending[--n->n_pending];
-        bool same = p.term == term;
+        bool same = p.index == index && p.term == term;
         size_t len = same && res->has_value ? res->value_len : 0;
         cmsg *out = msg_new(rn, same ? MSG_RESULT : MSG_LOST, p.client, p.attempt, len);
         if (same) {
@@ -280,7 +286,6 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
             fl__run_service(rn, id, fl_cons_sim_status(rn->sim, id, &st) ? st.term : term, p.write);
         }
         reply(rn, id, out);
-        return;
     }
 }
 

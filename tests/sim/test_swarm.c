@@ -341,3 +341,21 @@ TEST(swarm_lease_threat_has_the_partition_lane_alone)
     CHECK(threatened > SEEDS / 20); /* about 2/5 lease x 1/3 large bound, Raft's share */
     CHECK(flapping_elsewhere > 0);
 }
+
+/* Swarm seed 2219's world (a leader-flap world with churn): the same node led in several
+ * terms and proposed at indexes its lost proposals of earlier terms had; the simulated node
+ * answered only the first pending proposal of an applied index, so the heal's liveness probe
+ * never heard of its committed write ("no write succeeded within 20 s of the heal"). */
+TEST(swarm_seed_2219_probe_hears_of_its_write)
+{
+    const char *world =
+        "sim --seed 2219 --nodes 5 --duration 10s --workload register --read-mode lease "
+        "--lease-drift 1000 --skew 1000 --no-check-quorum --faults isolate-leader-skew:3s,"
+        "crash-one:1s,crash-minority:3s,pause:3s,loss:300ms,clock-drift:1s,transfer:300ms,"
+        "slow-disk:300ms,churn:3s,leader-flap:3s --batch 4 --inflight 2 --keys 10 "
+        "--lose-unsynced --torn 0 --clients 30 --loss 0.05 --dup 0.3 --drift 1000 "
+        "--delay-spike 200ms --clock-offset 1s --op-timeout 50ms --liveness 20s "
+        "--net-delay 200000ns";
+    CHECK_EQ(fl_test_faultline_run(world, OUT), 0);
+    CHECK(fl_test_file_has(OUT, "verdict  no violation found"));
+}
