@@ -28,6 +28,15 @@ typedef struct lin_vals {
     uint64_t bytes; /* memory held, for the memory bound */
 } lin_vals;
 
+/* An op by its process, for sorting a history's ops into each process's invocation order
+ * (program order: lin_part.c, lin_seq.c, lin_merge.c); fl__lin_cmp_proc_op is its qsort order. */
+typedef struct lin_proc_op {
+    int64_t process;
+    uint32_t op;
+} lin_proc_op;
+
+int fl__lin_cmp_proc_op(const void *a, const void *b);
+
 typedef struct lin_op {
     uint8_t f;          /* LIN_... */
     uint32_t k;         /* key number (a search over several keys), else 0 */

@@ -34,34 +34,21 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-typedef struct proc_at {
-    int64_t process;
-    uint32_t op;
-} proc_at;
-
-static int cmp_proc_at(const void *a, const void *b)
-{
-    const proc_at *x = a, *y = b;
-    if (x->process != y->process)
-        return x->process < y->process ? -1 : 1;
-    return (x->op > y->op) - (x->op < y->op);
-}
-
 /* po_prev[op] for the searched ops (pl->of), as lin_part.c links them: the latest ok op of
  * the process invoked before it, when that one completed after its invocation. */
 static int link_po(const lin_pool *w, uint32_t *po_prev, uint32_t *proc_prev)
 {
     const lin_split *pl = w->pl;
-    proc_at *all = malloc((pl->n + 1) * sizeof(*all));
+    lin_proc_op *all = malloc((pl->n + 1) * sizeof(*all));
     if (!all)
         return FL_ENOMEM;
     uint32_t m = 0;
     for (uint32_t i = 0; i < pl->n; i++) {
         po_prev[i] = proc_prev[i] = UINT32_MAX;
         if (pl->of[i] != UINT32_MAX)
-            all[m++] = (proc_at){w->ops[i].process, i};
+            all[m++] = (lin_proc_op){w->ops[i].process, i};
     }
-    qsort(all, m, sizeof(*all), cmp_proc_at);
+    qsort(all, m, sizeof(*all), fl__lin_cmp_proc_op);
     uint32_t last = UINT32_MAX;
     for (uint32_t j = 0; j < m; j++) {
         if (j > 0 && all[j].process != all[j - 1].process)

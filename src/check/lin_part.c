@@ -285,14 +285,9 @@ static int link_info_twins(lin_part *p)
     return 0;
 }
 
-typedef struct proc_op {
-    int64_t process;
-    uint32_t op;
-} proc_op;
-
-static int cmp_proc_op(const void *a, const void *b)
+int fl__lin_cmp_proc_op(const void *a, const void *b)
 {
-    const proc_op *x = a, *y = b;
+    const lin_proc_op *x = a, *y = b;
     if (x->process != y->process)
         return x->process < y->process ? -1 : 1;
     return (x->op > y->op) - (x->op < y->op);
@@ -305,12 +300,12 @@ static int cmp_proc_op(const void *a, const void *b)
  * O(n log n). */
 static int link_program_order(lin_part *p, const fl_op *gops)
 {
-    proc_op *all = malloc(((size_t)p->n + 1) * sizeof(*all));
+    lin_proc_op *all = malloc(((size_t)p->n + 1) * sizeof(*all));
     if (!all)
         return FL_ENOMEM;
     for (uint32_t i = 0; i < p->n; i++)
-        all[i] = (proc_op){gops[p->ops[i].global].process, i};
-    qsort(all, p->n, sizeof(*all), cmp_proc_op);
+        all[i] = (lin_proc_op){gops[p->ops[i].global].process, i};
+    qsort(all, p->n, sizeof(*all), fl__lin_cmp_proc_op);
     uint32_t last = UINT32_MAX; /* the latest ok op of the process seen */
     for (uint32_t j = 0; j < p->n; j++) {
         if (j > 0 && all[j].process != all[j - 1].process)

@@ -122,22 +122,9 @@ static uint32_t observed(const lin_op *o)
     return o->f == LIN_READ ? o->out : o->f == LIN_CAS ? o->a : UINT32_MAX;
 }
 
-typedef struct by_proc {
-    int64_t process;
-    uint32_t op;
-} by_proc;
-
-static int cmp_by_proc(const void *a, const void *b)
-{
-    const by_proc *x = a, *y = b;
-    if (x->process != y->process)
-        return x->process < y->process ? -1 : 1;
-    return (x->op > y->op) - (x->op < y->op);
-}
-
 /* self_after for the ok observers of one process's ops all[0..m) (invocation order): walks
  * them backwards counting producers per value in cnt (zero before and after). */
-static void count_self_after(seq *s, const by_proc *all, uint32_t m, uint32_t *cnt)
+static void count_self_after(seq *s, const lin_proc_op *all, uint32_t m, uint32_t *cnt)
 {
     const lin_op *ops = s->p->ops;
     for (uint32_t i = m; i-- > 0;) {
@@ -164,12 +151,12 @@ static void count_self_after(seq *s, const by_proc *all, uint32_t m, uint32_t *c
 }
 
 /* Numbers the processes, builds the chains and the ranks of info ops. */
-static int build_procs(seq *s, by_proc *all, uint32_t *cnt)
+static int build_procs(seq *s, lin_proc_op *all, uint32_t *cnt)
 {
     lin_part *p = s->p;
     for (uint32_t i = 0; i < p->n; i++)
-        all[i] = (by_proc){p->gops[p->ops[i].global].process, i};
-    qsort(all, p->n, sizeof(*all), cmp_by_proc);
+        all[i] = (lin_proc_op){p->gops[p->ops[i].global].process, i};
+    qsort(all, p->n, sizeof(*all), fl__lin_cmp_proc_op);
     uint32_t nchain = 0, ninfo = 0;
     for (uint32_t a = 0, b; a < p->n; a = b) {
         uint32_t oks = 0;
@@ -226,9 +213,9 @@ static int seq_init(seq *s, lin_part *p, lin_shared *sh)
     s->key = malloc((2 * n + p->nkeys + s->info_words + 4) * sizeof(*s->key));
     s->best = malloc(n * sizeof(*s->best));
     s->st = malloc(((size_t)p->nkeys + 1) * sizeof(*s->st));
-    by_proc *all = malloc(n * sizeof(*all));
+    lin_proc_op *all = malloc(n * sizeof(*all));
     uint32_t *cnt = calloc((size_t)p->vals.count + 1, sizeof(*cnt));
-    uint64_t bytes = n * (sizeof(seq_frame) + sizeof(by_proc) + 10 * sizeof(uint32_t)) +
+    uint64_t bytes = n * (sizeof(seq_frame) + sizeof(lin_proc_op) + 10 * sizeof(uint32_t)) +
                      (uint64_t)p->nkeys * sizeof(uint32_t);
     int rc = 0;
     if (!s->chain_start || !s->chain || !s->pos || !s->proc_of || !s->rank || !s->self_after ||
