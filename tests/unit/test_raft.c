@@ -510,11 +510,11 @@ TEST(read_index_requests_of_one_batch_share_the_round_sent_at_its_end)
     uint64_t sent = ld->appends_sent;
     deliver_one();
     deliver_one();
-    CHECK_EQ(ld->appends_sent, sent);                /* no round per request */
-    CHECK(fl_raft_deadline_of(&ld->r) == c.now);     /* one is owed: a tick now */
+    CHECK_EQ(ld->appends_sent, sent);            /* no round per request */
+    CHECK(fl_raft_deadline_of(&ld->r) == c.now); /* one is owed: a tick now */
     fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
     step(ld, &tick);
-    CHECK_EQ(ld->appends_sent, sent + 2);            /* one round for both */
+    CHECK_EQ(ld->appends_sent, sent + 2); /* one round for both */
     CHECK(fl_raft_deadline_of(&ld->r) > c.now);
     deliver_all();
     CHECK_EQ(c.nodes[f1 - 1].reads_ok, 1);
