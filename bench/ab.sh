@@ -5,7 +5,8 @@
 # before/after of one change: build A, copy the binary away, build B.
 #
 #   bench/ab.sh A_BIN B_BIN [ROUNDS] [REQUESTS] [TESTS] [PIPES]
-#       defaults: 3 30000 "get set" "1 16"; AB_CONNS=N: N connections instead of 50
+#       defaults: 3 30000 "get set" "1 16"; AB_CONNS=N: N connections instead of 50;
+#       FL_READ_MODE=index|lease|log, FL_MAX_DRIFT_PPM=PPM: both clusters' read mode (lib.sh)
 #
 # Each line: test, pipeline depth, round, then ops/s and p50 (ms) of A, B and redis, and the
 # CPU microseconds per op of each cluster (its three nodes, every thread, from schedstat: less
@@ -51,6 +52,7 @@ one() {
     after=$(cpu_ns "$@" | awk '{ s += $1 } END { print s + 0 }')
     echo "$before $after $n" | awk '{ printf " %.2f", ($2 - $1) / 1e3 / $3 }'
 }
+bench_mode
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-5s %-4s %-5s %-24s %-24s %-22s %s\n' test pipe round "A ops/s p50 us/op" \
     "B ops/s p50 us/op" "redis ops/s p50" "B/A"

@@ -21,7 +21,8 @@
 #
 # FL_SERVER_BIN=path runs that faultline binary's cluster instead of build/faultline's (the
 # load generator stays build/faultline): before and after a change, in turn. FL_NO_ETCD=1
-# leaves etcd out.
+# leaves etcd out. FL_READ_MODE=lease (or log) starts the cluster in that read mode and
+# FL_MAX_DRIFT_PPM=PPM sets its drift bound (lib.sh); the header names the mode.
 #
 # ROUNDS > 1 repeats every row (redis, then faultline, each round) so the spread shows: the
 # machine is shared, absolute figures swing with its load; compare within a row. Needs
@@ -72,6 +73,7 @@ rbench() {
         awk -F'"' -v n="$n" 'NR > 1 && $2 != "" { print $4 + 0, $10 + 0, $14 + 0, n; exit }'
 }
 
+bench_mode
 printf '%-24s %-30s %-30s %-22s %s\n' "row" "redis: ops/s p50 p99 (ms)" \
     "faultline: ops/s p50 p99 (ms)" "ratio ops p50 p99" "CPU us/op: redis | faultline (n1 n2 n3)"
 

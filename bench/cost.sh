@@ -81,6 +81,7 @@ measure() {
     echo "  (a total of $ops ops)"
 }
 
+bench_mode
 echo "load: $conns connections, pipeline $pipe, read ratio $ratio, $dur; 1,000 keys, 100 B values"
 measure redis "127.0.0.1:$rport" "$rpid"
 measure faultline "127.0.0.1:$((base + 1)),127.0.0.1:$((base + 2)),127.0.0.1:$((base + 3))" $nodes

@@ -12,6 +12,11 @@
 #                               client port), all (the three client addresses). Ports are
 #                               drawn at random in 20000-59999, again if a start fails.
 #   cpu_ns PID...               CPU nanoseconds used so far by each pid, all its threads
+#   bench_mode                  one line naming the cluster's read mode, for a header
+#
+# FL_READ_MODE=index|lease|log starts the cluster with that --read-mode (unset: the server's
+# default, index, and no option passed, so older binaries still run); FL_MAX_DRIFT_PPM=PPM its
+# --max-drift-ppm (the lease's clock-drift bound; unset: the server's default).
 
 bench_setup() {
     name=$1
@@ -43,6 +48,8 @@ bench_try_start() {
     rpid=$!
     rm -rf "$tmp/fl"
     "$srv" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
+        ${FL_READ_MODE:+--read-mode "$FL_READ_MODE"} \
+        ${FL_MAX_DRIFT_PPM:+--max-drift-ppm "$FL_MAX_DRIFT_PPM"} \
         >"$tmp/cluster.out" 2>"$tmp/cluster.log" &
     cpid=$!
     leader=""
@@ -73,6 +80,10 @@ bench_start() {
     echo "could not start redis-server and a 3-node cluster with a leader (three tries):" >&2
     cat "$tmp/cluster.log" "$tmp/redis.log" >&2
     exit 1
+}
+
+bench_mode() {
+    echo "read mode: ${FL_READ_MODE:-index (default)}${FL_MAX_DRIFT_PPM:+, max drift $FL_MAX_DRIFT_PPM ppm}"
 }
 
 cpu_ns() {

@@ -386,6 +386,9 @@ typedef struct fl_raft {
     /* LEADER: the first ctx of each round sent for reads and not yet confirmed, oldest first */
     uint64_t read_rounds[FL_RAFT_READ_ROUNDS_MAX];
     size_t read_rounds_count;
+    /* LEADER: a round is owed to the newest read (a follower's): sent at the next tick, which
+     * the deadline makes now, or with our own next read (read.c) */
+    bool read_round_due;
     /* follower or learner: reads sent to the leader (READ_INDEX), waiting for its answer and
      * then for applied to reach index */
     struct fl_raft_fwd_read {

@@ -34,6 +34,8 @@ typedef struct cluster_opts {
     const char *tls_dir; /* --tls DIR: node<i>.crt / .key and ca.crt there (made if none) */
     int metrics_port;    /* --metrics-port P: node i serves /metrics on 127.0.0.1:P+i */
     const char *protocol;
+    const char *read_mode;     /* --read-mode index|lease|log */
+    const char *max_drift_ppm; /* --max-drift-ppm PPM: the lease's clock-drift bound */
 } cluster_opts;
 
 static void cluster_usage(FILE *f)
@@ -42,15 +44,16 @@ static void cluster_usage(FILE *f)
             "usage: faultline cluster --nodes N [--base-port P] [--data DIR]\n"
             "                         [--requirepass PASSWORD] [--log-level L]\n"
             "                         [--election-ms MS] [--tls DIR] [--metrics-port M]\n"
-            "                         [--protocol raft|paxos]\n\n"
+            "                         [--protocol raft|paxos] [--read-mode index|lease|log]\n"
+            "                         [--max-drift-ppm PPM]\n\n"
             "Starts N nodes (1..%d) as child processes: node i serves clients (RESP) on\n"
             "127.0.0.1:P+i and talks to its peers on 127.0.0.1:P+%d+i (P defaults to 7000),\n"
             "keeping its log in DIR/n<i> (default /tmp/faultline-cluster-<pid>). Ctrl-C stops\n"
             "them all. --tls DIR: TLS on the client and peer ports with DIR's certificates\n"
             "(`faultline certs DIR --nodes N` first, or made here when DIR has no ca.crt).\n"
             "--metrics-port M: node i serves /metrics on 127.0.0.1:M+i. --log-level,\n"
-            "--election-ms, --requirepass and --protocol are passed to every `faultline\n"
-            "server`.\n",
+            "--election-ms, --requirepass, --protocol, --read-mode and --max-drift-ppm\n"
+            "are passed to every `faultline server` (see `faultline server --help`).\n",
             CLUSTER_NODES_MAX, PEER_PORT_OFFSET);
     fl_cli_exit_help(f, "stopped by Ctrl-C (or a node's own exit status when one failed)", NULL,
                      NULL);
@@ -99,6 +102,17 @@ static int cluster_option(cluster_opts *o, const char *k, const char *v)
         o->protocol = v;
         return fl_cli_enum(CMD, k, v, protocols, 2, &e);
     }
+    if (!strcmp(k, "--read-mode")) {
+        static const char *const modes[] = {"index", "lease", "log"};
+        int e;
+        o->read_mode = v;
+        return fl_cli_enum(CMD, k, v, modes, 3, &e);
+    }
+    if (!strcmp(k, "--max-drift-ppm")) {
+        uint32_t x;
+        o->max_drift_ppm = v;
+        return fl_cli_u32(CMD, k, v, 0, 999999, &x);
+    }
     if (!strcmp(k, "--tls")) /* its certificates, or the place to make them */
         return !v ? fl_cli_no_value(CMD, k) : (o->tls_dir = v, fl_cli_out_dir(CMD, k, v));
     return -1;
@@ -128,7 +142,7 @@ static pid_t spawn(const cluster_opts *o, int id, const char *members, const sig
     snprintf(sid, sizeof(sid), "%d", id);
     snprintf(listen, sizeof(listen), "127.0.0.1:%d", o->base_port + id);
     snprintf(data, sizeof(data), "%s/n%d", o->data, id);
-    const char *args[32] = {"faultline", "server",   "--id", sid,      "--cluster",
+    const char *args[40] = {"faultline", "server",   "--id", sid,      "--cluster",
                             members,     "--listen", listen, "--data", data};
     int n = 10;
     if (o->requirepass) {
@@ -156,10 +170,14 @@ static pid_t spawn(const cluster_opts *o, int id, const char *members, const sig
         args[n++] = "--metrics";
         args[n++] = metrics;
     }
-    if (o->protocol) {
-        args[n++] = "--protocol";
-        args[n++] = o->protocol;
-    }
+    const char *words[][2] = {{"--protocol", o->protocol},
+                              {"--read-mode", o->read_mode},
+                              {"--max-drift-ppm", o->max_drift_ppm}};
+    for (size_t w = 0; w < sizeof(words) / sizeof(words[0]); w++)
+        if (words[w][1]) {
+            args[n++] = words[w][0];
+            args[n++] = words[w][1];
+        }
     pid_t pid = fork();
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGTERM); /* a killed `cluster` takes its nodes along */

@@ -154,6 +154,8 @@ fl_time_ns fl_raft_deadline_of(const fl_raft *r)
     fl_time_ns d = r->heartbeat_deadline;
     if (r->cfg.check_quorum && r->quorum_deadline < d)
         d = r->quorum_deadline;
+    if (r->read_round_due && r->now < d)
+        d = r->now; /* the round owed to a follower's read: at the end of this batch (read.c) */
     return d;
 }
 
@@ -180,7 +182,7 @@ void fl__finish_step(fl_raft *r, fl_raft_update *up)
     up->proposed_index = proposed;
     up->proposed_term = proposed_term;
     fill_persist(r, up);
-    fl__reads_advance(r); /* after this step's commits and acknowledgements */
+    fl__reads_advance(r, false); /* after this step's commits and acknowledgements */
     up->snapshot_chunk.index = r->chunk_out.index;
     up->snapshot_chunk.term = r->chunk_out.term;
     up->snapshot_chunk.offset = r->chunk_out.offset;

@@ -332,10 +332,12 @@ static int propose(fl_raft *r, const uint8_t *data, uint32_t len, fl_raft_update
 
 static void tick(fl_raft *r)
 {
-    if (r->role == FL_RAFT_LEADER)
+    if (r->role == FL_RAFT_LEADER) {
+        fl__reads_flush(r); /* the round owed to a follower's read, if any */
         fl__tick_leader(r);
-    else
+    } else {
         fl__tick_election(r);
+    }
 }
 
 int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
@@ -406,6 +408,8 @@ void fl_raft_invariants(const fl_raft *r)
         FL_ASSERT(a->round <= b->round);
         FL_ASSERT(b->index == 0 ? a->index == 0 : a->index <= b->index);
     }
+    /* a round is owed only to a read waiting at a leader (read.c) */
+    FL_ASSERT(!r->read_round_due || (r->role == FL_RAFT_LEADER && r->reads_count > 0));
     /* read rounds in flight: increasing, each sent already (read.c) */
     FL_ASSERT(r->read_rounds_count <= FL_RAFT_READ_ROUNDS_MAX);
     FL_ASSERT(r->read_rounds_count == 0 || r->role == FL_RAFT_LEADER);

@@ -67,7 +67,8 @@ int fl__read(fl_raft *r, uint64_t ctx);
 /* LEADER: the quorum-th newest send time of an AppendEntries a follower acknowledged (its
  * own "now" counts as one); 0 if no quorum answered this leader yet. */
 fl_time_ns fl__quorum_acked_sent(const fl_raft *r);
-void fl__reads_advance(fl_raft *r);
+void fl__reads_advance(fl_raft *r, bool flush);
+void fl__reads_flush(fl_raft *r);
 void fl__reads_fail_all(fl_raft *r);
 void fl__recv_read_index(fl_raft *r, const fl_raft_msg *m);      /* LEADER: a follower asks */
 void fl__recv_read_index_resp(fl_raft *r, const fl_raft_msg *m); /* the leader answered */

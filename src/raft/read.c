@@ -16,8 +16,13 @@
  * answer echoing a ctx confirms every round at or below it (ctx_acked is the highest ctx a
  * follower answered). With the rounds all in flight, later reads wait for the oldest to be
  * confirmed and then share one new round. The server asks the core for one read per pass of
- * its event loop, so a busy leader sends at most one round per pass, not one per read; any
- * AppendEntries sent after a read (replication, heartbeats) confirms it as well. Reads wait in
+ * its event loop, and that read sends the round at once. A follower's READ_INDEX arrives as
+ * a message of its own, one step each: a round per request would be one per follower per
+ * pass. So only our own read sends a round; any other step that leaves the newest read
+ * without one owes it (read_round_due), and the deadline becomes now: the host's tick at the
+ * end of its batch of messages (the server: after the loop pass's I/O) sends one round for
+ * every read that came before, unless our own read sent it first. Any AppendEntries sent
+ * after a read (replication, heartbeats) confirms it as well. Reads wait in
  * a ring in arrival order: their rounds and indexes never decrease along it, so they are
  * decided from the head, with the quorum computed once per step (not once per read).
  *
@@ -115,7 +120,9 @@ static int leader_read(fl_raft *r, fl_node_id from, uint64_t ctx)
     p->index = fl_raft_term_at(r, r->commit) == r->term ? r->commit : 0;
     p->round = r->ctx_next + 1;
     p->from = from;
-    fl__reads_advance(r); /* a round goes out unless all are in flight */
+    /* our own read: a round goes out unless all are in flight; a follower's waits for the
+     * end of the batch (the tick at the deadline this makes now), with the others */
+    fl__reads_advance(r, from == FL_NODE_NONE);
     return 0;
 }
 
@@ -235,23 +242,31 @@ static void rounds_confirmed(fl_raft *r, uint64_t acked)
     memmove(r->read_rounds, r->read_rounds + done, r->read_rounds_count * sizeof(uint64_t));
 }
 
-/* The newest read needs a round sent after it, unless one was; one for every read waiting. */
-static void maybe_send_round(fl_raft *r, uint64_t acked)
+/* The newest read needs a round sent after it, unless one was; one for every read waiting.
+ * Not flushing, the round is owed (sent at the next tick or our own next read). */
+static void maybe_send_round(fl_raft *r, uint64_t acked, bool flush)
 {
     uint64_t newest = pending_at(r, r->reads_count - 1)->round;
     size_t n = r->read_rounds_count;
+    r->read_round_due = false;
     if (newest <= acked || (n > 0 && newest <= r->read_rounds[n - 1]))
         return; /* confirmed already, or a round sent after it is in flight */
     if (n == FL_RAFT_READ_ROUNDS_MAX)
-        return; /* it waits for the oldest round's answer */
+        return; /* it waits for the oldest round's answer: that step comes back here */
+    if (!flush) {
+        r->read_round_due = true;
+        return;
+    }
     r->read_rounds[r->read_rounds_count++] = r->ctx_next + 1;
     fl__heartbeat_all(r);
 }
 
-void fl__reads_advance(fl_raft *r)
+void fl__reads_advance(fl_raft *r, bool flush)
 {
-    if (r->role != FL_RAFT_LEADER || r->reads_count == 0)
+    if (r->role != FL_RAFT_LEADER || r->reads_count == 0) {
+        r->read_round_due = false;
         return;
+    }
     /* reads that came before the leader committed in its term: their index is now */
     if (fl_raft_term_at(r, r->commit) == r->term)
         for (size_t i = 0; i < r->reads_count && pending_at(r, i)->index == 0; i++)
@@ -268,9 +283,16 @@ void fl__reads_advance(fl_raft *r)
     }
     if (r->reads_count == 0) {
         r->reads_head = 0;
+        r->read_round_due = false;
         return;
     }
-    maybe_send_round(r, acked);
+    maybe_send_round(r, acked, flush);
+}
+
+void fl__reads_flush(fl_raft *r)
+{
+    if (r->read_round_due)
+        fl__reads_advance(r, true);
 }
 
 void fl__reads_fail_all(fl_raft *r)
@@ -279,4 +301,5 @@ void fl__reads_fail_all(fl_raft *r)
         decide(r, pending_at(r, i)->from, pending_at(r, i)->ctx, 0, false);
     r->reads_head = r->reads_count = 0;
     r->read_rounds_count = 0;
+    r->read_round_due = false;
 }

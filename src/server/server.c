@@ -160,10 +160,13 @@ static void tick_cb(fl_loop *loop, void *arg)
     fl_host_step(&s->host, &ev, &up);
 }
 
+/* A deadline already due (a ReadIndex round the core owes to followers' reads, read.c) is
+ * met at the end of this iteration's work, after the kick: its own reads' round, if any,
+ * covers the followers' too, and nothing is owed by then. */
 static void env_set_timer(void *arg, fl_time_ns deadline)
 {
     srv *s = arg;
-    if (deadline == s->tick_deadline && s->tick_timer)
+    if (deadline == s->tick_deadline && (s->tick_timer || (s->soon & SRV_SOON_TICK)))
         return;
     if (s->tick_timer)
         fl_loop_timer_cancel(&s->loop, s->tick_timer);
@@ -172,8 +175,11 @@ static void env_set_timer(void *arg, fl_time_ns deadline)
     if (deadline == FL_TIME_NEVER)
         return;
     fl_time_ns now = fl_loop_now(&s->loop);
-    fl_time_ns delay = deadline > now ? deadline - now : 0;
-    if (fl_loop_timer_start(&s->loop, delay, tick_cb, s, &s->tick_timer))
+    if (deadline <= now) {
+        fl__srv_soon(s, SRV_SOON_TICK);
+        return;
+    }
+    if (fl_loop_timer_start(&s->loop, deadline - now, tick_cb, s, &s->tick_timer))
         fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
@@ -183,7 +189,6 @@ static void env_set_timer(void *arg, fl_time_ns deadline)
 static void soon_cb(fl_loop *loop, void *arg)
 {
     srv *s = arg;
-    (void)loop;
     s->soon_timer = 0;
     unsigned what = s->soon;
     s->soon = 0;
@@ -191,6 +196,8 @@ static void soon_cb(fl_loop *loop, void *arg)
         fl__ops_kick(s); /* may append (a sync), queue frames and make replies */
     what |= s->soon & ~(unsigned)SRV_SOON_KICK;
     s->soon &= SRV_SOON_KICK;
+    if ((what & SRV_SOON_TICK) && !s->tick_timer && s->tick_deadline <= fl_loop_now(loop))
+        tick_cb(loop, s); /* may owe nothing now: the kick's reads sent their round */
     if ((what & SRV_SOON_SYNC) && !s->fatal)
         fl_host_sync(&s->host); /* writes the peers' queues first (env_syncing) */
     if (s->peers_up)

@@ -221,7 +221,13 @@ int fl__srv_propose(srv *s, const uint8_t *cmd, size_t len, fl_index *index, fl_
  * ready ops (their proposals, their reads), start the group commit of what was appended
  * (peers written first: followers work while we fsync), write what else the peers have
  * queued, write the replies. One send() per peer and per connection per iteration. */
-enum { SRV_SOON_KICK = 1, SRV_SOON_SYNC = 2, SRV_SOON_PEERS = 4, SRV_SOON_REPLIES = 8 };
+enum {
+    SRV_SOON_KICK = 1,
+    SRV_SOON_SYNC = 2,
+    SRV_SOON_PEERS = 4,
+    SRV_SOON_REPLIES = 8,
+    SRV_SOON_TICK = 16, /* the core's deadline is now (a read round owed): after the kick */
+};
 void fl__srv_soon(srv *s, unsigned what);
 /* A linearizable read by ReadIndex at any node (the core asks the leader when this node is a
  * follower or learner); decided later through fl__ops_reads. */

@@ -476,11 +476,61 @@ TEST(read_index_rounds_overlap_and_are_shared_by_every_read_waiting)
     CHECK_EQ(ld->appends_sent, sent + 2 * FL_RAFT_READ_ROUNDS_MAX);
     CHECK_EQ(ld->reads_ok, 0);
     deliver_all();
+    /* the first rounds' answers decide reads 1..8; the round for the rest is owed, sent at
+     * the end of the batch: the tick the deadline asks for now */
+    CHECK_EQ(ld->reads_ok, FL_RAFT_READ_ROUNDS_MAX);
+    CHECK_EQ(ld->appends_sent, sent + 2 * FL_RAFT_READ_ROUNDS_MAX);
+    CHECK(fl_raft_deadline_of(&ld->r) == c.now);
+    fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
+    step(ld, &tick);
+    deliver_all();
     CHECK_EQ(ld->reads_ok, 40);
     CHECK_EQ(ld->last_read_ctx, 40);
     /* one more round, for reads 9..40 and the forwarded read alike */
     CHECK_EQ(ld->appends_sent, sent + 2 * FL_RAFT_READ_ROUNDS_MAX + 2);
     CHECK_EQ(c.nodes[f - 1].reads_ok, 1);
+    teardown();
+}
+
+/* Followers' READ_INDEX requests arrive one message (one step) each: the leader owes them one
+ * round, sent at its next tick, which its deadline makes now (the server: after the loop
+ * pass's I/O), not a round per request; its own read in the same batch sends that round
+ * (issue 16). */
+TEST(read_index_requests_of_one_batch_share_the_round_sent_at_its_end)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    node *ld = &c.nodes[l - 1];
+    fl_node_id f1 = l % 3 + 1, f2 = f1 % 3 + 1;
+    CHECK_EQ(c.q_count, 0);
+    CHECK_EQ(read_at(f1, 1), 0);
+    CHECK_EQ(read_at(f2, 2), 0);
+    CHECK_EQ(c.q_count, 2);
+    uint64_t sent = ld->appends_sent;
+    deliver_one();
+    deliver_one();
+    CHECK_EQ(ld->appends_sent, sent);            /* no round per request */
+    CHECK(fl_raft_deadline_of(&ld->r) == c.now); /* one is owed: a tick now */
+    fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
+    step(ld, &tick);
+    CHECK_EQ(ld->appends_sent, sent + 2); /* one round for both */
+    CHECK(fl_raft_deadline_of(&ld->r) > c.now);
+    deliver_all();
+    CHECK_EQ(c.nodes[f1 - 1].reads_ok, 1);
+    CHECK_EQ(c.nodes[f2 - 1].reads_ok, 1);
+    /* a follower's request, then our own read in the same batch: the own read's round
+     * covers both, and nothing is owed after it */
+    CHECK_EQ(read_at(f1, 3), 0);
+    deliver_one();
+    CHECK_EQ(ld->appends_sent, sent + 2);
+    CHECK_EQ(read_at(l, 4), 0);
+    CHECK_EQ(ld->appends_sent, sent + 4);
+    CHECK(fl_raft_deadline_of(&ld->r) > c.now);
+    deliver_all();
+    CHECK_EQ(c.nodes[f1 - 1].reads_ok, 2);
+    CHECK_EQ(ld->reads_ok, 1);
+    CHECK_EQ(ld->appends_sent, sent + 4);
     teardown();
 }
 
