@@ -77,8 +77,10 @@ static void finish(srv *s, bool eof)
     bool ok = eof && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok)
         FL_WARN("snapshot: the serializing child failed (status %d); trying again later", status);
+    fl_time_ns t0 = fl__stall_now();
     fl_host_snapshot_done(&s->host, s->snap_index, ok ? 0 : FL_EIO, &s->snap_bytes, s->snap_crc);
     fl_buf_free(&s->snap_bytes);
+    fl__stall_add(s, SRV_WORK_SNAP_TAKE, t0);
 }
 
 static void snap_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
@@ -87,6 +89,7 @@ static void snap_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     (void)loop;
     (void)ev;
     for (int i = 0; i < READS_AT_ONCE; i++) {
+        fl_time_ns t0 = fl__stall_now();
         uint8_t *p = fl_buf_extend(&s->snap_bytes, READ_CHUNK);
         if (!p) {
             finish(s, false); /* out of memory: no snapshot this time */
@@ -96,6 +99,7 @@ static void snap_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
         s->snap_bytes.len -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
         if (n > 0) {
             s->snap_crc = fl_crc32c(s->snap_crc, p, (size_t)n);
+            fl__stall_add(s, SRV_WORK_SNAP_READ, t0);
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
