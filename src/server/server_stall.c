@@ -56,15 +56,14 @@ void fl__stall_sync(srv *s, bool started)
     fl_time_ns now = fl__stall_now();
     if (started) {
         s->stall_sync_t0 = now;
-        s->stall_sync_snap = fl_raft_store_snapshot_queued(&s->host.store)
-                                 ? s->host.store.snap_next_len
-                                 : 0;
+        s->stall_sync_snap =
+            fl_raft_store_snapshot_queued(&s->host.store) ? s->host.store.snap_next_len : 0;
         s->stall_sync_records = s->host.persist_seq - s->host.sync_seq;
         return;
     }
     fl_time_ns took = now - s->stall_sync_t0;
     if (took >= (fl_time_ns)SRV_STALL_SYNC_MS * FL_NS_PER_MS)
-        FL_WARN("slow group commit: %.1f ms (%llu records%s%zu snapshot bytes)",
-                (double)took / 1e6, (unsigned long long)s->stall_sync_records,
+        FL_WARN("slow group commit: %.1f ms (%llu records%s%zu snapshot bytes)", (double)took / 1e6,
+                (unsigned long long)s->stall_sync_records,
                 s->stall_sync_snap ? ", a snapshot file of " : ", ", s->stall_sync_snap);
 }
