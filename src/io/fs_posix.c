@@ -71,6 +71,18 @@ static int px_sync(fl_fs *fs, int fd, fl_errmsg *m)
     return fdatasync(fd) < 0 ? sys_fail(m, FL_EIO, errno) : 0;
 }
 
+static int px_writeback(fl_fs *fs, int fd, uint64_t off, uint64_t n, fl_errmsg *m)
+{
+    (void)fs;
+    unsigned how = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
+    if (sync_file_range(fd, (off_t)off, (off_t)n, how) < 0)
+        return sys_fail(m, FL_EIO, errno);
+    /* written: out of the page cache now, on this (the worker's) thread, rather than when
+     * a later rename or unlink drops the file, on the loop's; best effort */
+    (void)posix_fadvise(fd, (off_t)off, (off_t)n, POSIX_FADV_DONTNEED);
+    return 0;
+}
+
 /* A read-only mapping: recovery reads whole segments without copying them. */
 static int px_read_all(fl_fs *fs, const char *name, fl_fs_view *v, fl_errmsg *m)
 {
@@ -261,6 +273,7 @@ static const fl_fs_ops posix_ops = {
     .job_start = px_job_start,
     .job_finish = px_job_finish,
     .job_fd = px_job_fd,
+    .writeback = px_writeback,
 };
 
 int fl_fs_posix_open(fl_fs_posix *p, const char *dir, unsigned flags, fl_errmsg *m)
