@@ -64,8 +64,7 @@ typedef struct fl_raft_store {
     fl_buf snap_data;           /* its state-machine bytes */
     uint64_t records_replayed;
     uint64_t issued_seq;       /* WAL seq the next appended request gets (staged ones count) */
-    uint64_t delete_before;    /* compaction to do (by the next sync job); 0: none */
-    bool compact_asked;        /* delete_before is new: the next job should start soon */
+    uint64_t delete_before;    /* compaction to do once the sync job is done; 0: none */
     uint64_t segments_deleted; /* WAL segment files removed behind snapshots */
     uint64_t bytes_appended; /* record bytes of the persist requests appended (the loop's count) */
     /* background sync */
@@ -85,9 +84,6 @@ typedef struct fl_raft_store {
     bool job_snap_ready;
     bool job_snap_dropped; /* a newer one was saved meanwhile: this one is not renamed */
     uint64_t job_snap_seq;
-    uint64_t job_delete_before; /* the compaction the job does after its WAL sync; 0: none */
-    size_t job_deleted;         /* segments it deleted */
-    bool job_compacted;         /* all of them */
     fl_errmsg job_msg;
 } fl_raft_store;
 
@@ -112,8 +108,7 @@ int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
                                 const fl_cons_entry *entries, fl_errmsg *m);
 /* The same file, its bytes written and synced by the next background sync job instead (off
  * the caller's thread, after that job's WAL sync), then renamed into place with a sync of the
- * directory by fl_raft_store_sync_finish, and the obsolete segments deleted by the job after
- * (unlinking a 64 MiB segment took ~100 ms: not on the caller's thread). What precedes and
+ * directory by fl_raft_store_sync_finish, and the obsolete segments deleted. What precedes and
  * follows the snapshot's bytes is encoded now; the bytes themselves (data, meta->size of them)
  * are borrowed, not copied: the caller keeps them valid and unchanged while
  * fl_raft_store_uses says so. A newer one queued before the job starts replaces it. A job's
@@ -126,12 +121,6 @@ int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote
 static inline bool fl_raft_store_snapshot_queued(const fl_raft_store *s)
 {
     return s->snap_next_ready;
-}
-/* A job is wanted even if nothing was appended: a snapshot file queued, or the WAL segments
- * a snapshot made obsolete to delete. */
-static inline bool fl_raft_store_job_wanted(const fl_raft_store *s)
-{
-    return s->snap_next_ready || s->compact_asked;
 }
 /* The store still needs the bytes at p (queued, or a running job writes them). */
 bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p);

@@ -37,10 +37,10 @@ static void persist(fl_host *h, const fl_cons_update *up)
     fl__host_sync_soon(h);
 }
 
-/* Appended requests, or a queued snapshot file or compaction, not covered by any job yet. */
+/* Appended requests, or a queued snapshot file, not covered by any job yet. */
 static bool sync_wanted(const fl_host *h)
 {
-    return h->persist_seq != h->reported_seq || fl_raft_store_job_wanted(&h->store);
+    return h->persist_seq != h->reported_seq || fl_raft_store_snapshot_queued(&h->store);
 }
 
 void fl__host_sync_soon(fl_host *h)
@@ -189,7 +189,6 @@ int fl_host_open(fl_host *h, fl_fs *fs, const fl_host_config *c, const fl_host_e
     h->id = fl_cons_config_id(&c->core);
     h->snapshot_every = c->snapshot_every;
     h->snapshot_log_share = c->snapshot_log_share;
-    h->snapshot_skew = c->snapshot_skew_permille;
     size_t snap_max = c->snapshot_bytes_max ? c->snapshot_bytes_max : FL_RAFT_STORE_SNAPSHOT_MAX;
     fl_buf_init(&h->snap);
     fl_buf_init(&h->stage);

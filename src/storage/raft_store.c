@@ -278,8 +278,7 @@ void fl_raft_store_release(fl_raft_store *s)
     fl_buf_free(&s->snap_data);
 }
 
-/* Deletes the segments the last snapshot made obsolete, unless the worker owns the WAL (an
- * installed snapshot's, at once; a taken one's are the next job's, fl_raft_store_sync_start). */
+/* Deletes the segments the last snapshot made obsolete, unless the worker owns the WAL. */
 static void compact(fl_raft_store *s)
 {
     size_t deleted = 0;
@@ -389,19 +388,14 @@ int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
 
 /* ---- background sync ---------------------------------------------------------------------- */
 
-/* The job: the WAL written and synced; the segments an earlier job's snapshot file made
- * obsolete deleted (its rename is durable: that job is over); then a queued snapshot file's
- * bytes into its temp file, synced. The rename waits for the job's end
+/* The job: the WAL written and synced; then a queued snapshot file's bytes into its temp
+ * file, synced. The rename (and the compaction behind it) waits for the job's end
  * (fl_raft_store_sync_finish): only then is the temp file known durable, on either backend
- * (fs.h rule 6), and its compaction for the job after. It touches only the WAL and the job_
- * fields. */
+ * (fs.h rule 6). It touches only the WAL and the job_ fields. */
 static int sync_job(void *arg)
 {
     fl_raft_store *s = arg;
     int rc = fl_wal_sync(&s->wal);
-    if (!rc && s->job_delete_before) /* a failed unlink is tried again by a later job */
-        s->job_compacted =
-            fl_wal_delete_before(&s->wal, s->job_delete_before, &s->job_deleted) == 0;
     if (rc || !s->job_snap_ready)
         return rc;
     fl_buf *h = &s->job_snap, *t = &s->job_snap_tail;
@@ -429,10 +423,6 @@ int fl_raft_store_sync_start(fl_raft_store *s)
     s->job_snap_len = s->snap_next_len;
     s->snap_next_ready = false;
     s->snap_next_data = NULL;
-    s->job_delete_before = s->delete_before;
-    s->job_deleted = 0;
-    s->job_compacted = false;
-    s->compact_asked = false;
     s->job_msg.text[0] = 0;
     s->syncing = true; /* first: the simulated disk runs the job at once */
     int rc = s->fs->ops->job_start(s->fs, sync_job, s);
@@ -460,17 +450,11 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
                       snap && s->job_msg.text[0] ? s->job_msg.text : fl_wal_errmsg(&s->wal));
         return rc;
     }
-    s->segments_deleted += s->job_deleted;
-    if (s->job_compacted && s->delete_before == s->job_delete_before)
-        s->delete_before = 0;
-    /* the temp file is durable: it becomes the snapshot file, and the WAL behind it goes (the
-     * next job deletes it) */
+    /* the temp file is durable: it becomes the snapshot file, and the WAL behind it goes */
     if (snap && (rc = fl_fs_rename_synced(s->fs, SNAP_NEXT, SNAP_FILE, m)) != 0)
         return rc;
-    if (snap) {
+    if (snap)
         s->delete_before = s->job_snap_seq;
-        s->compact_asked = true;
-    }
     for (size_t off = 0; rc == 0 && off < s->staged.len;) { /* length u32, record; ... */
         uint32_t len = fl_get_u32le(s->staged.data + off);
         FL_ASSERT(s->staged.len - off - 4 >= len); /* we wrote these bytes ourselves */
@@ -480,6 +464,8 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
     fl_buf_reset(&s->staged);
     if (rc)
         fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(&s->wal));
+    else
+        compact(s);
     return rc;
 }
 

@@ -192,54 +192,6 @@ TEST(raft_store_snapshot_file_and_wal_after_it)
     rmdir_all(dir);
 }
 
-/* A snapshot file queued for the background job: the job writes it, its end renames it into
- * place, and the segments it made obsolete are deleted by the next job, never by the caller
- * (issue 16: unlinking a 64 MiB segment stopped a node's loop ~100 ms). The store asks for
- * that job even with nothing appended, and reopening gives the snapshot. */
-TEST(raft_store_queued_snapshot_compacts_in_the_next_job)
-{
-    char dir[128];
-    snprintf(dir, sizeof(dir), "%s-raft-store-XXXXXX", FL_TEST_TMP);
-    CHECK(mkdtemp(dir) != NULL);
-    fl_raft_store s;
-    fl_errmsg m;
-    CHECK_EQ(fl_raft_store_open_sized(&s, dir, NULL, 256, &m), 0);
-    const fl_term t[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    for (int i = 0; i < 10; i++)
-        put(&s, (uint64_t)i + 1, true, 1, 1, (fl_index)(1 + 8 * i), 8, t); /* 80 entries */
-    CHECK_EQ(fl_raft_store_sync(&s, &m), 0);
-    int before = count_segments(dir);
-    CHECK(before > 3);
-    fl_raft_snapshot_meta meta = {.index = 76, .term = 1, .size = 5};
-    meta.crc = fl_crc32c(0, "state", 5);
-    meta.conf.n_voters = 1;
-    meta.conf.voters[0] = 1;
-    fl_raft_entry after[4];
-    for (int i = 0; i < 4; i++)
-        after[i] = (fl_raft_entry){{1}, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
-    CHECK_EQ(fl_raft_store_queue_snapshot(&s, 1, 1, &meta, (const uint8_t *)"state", 4, after, &m),
-             0);
-    CHECK(fl_raft_store_job_wanted(&s));
-    CHECK_EQ(fl_raft_store_sync_start(&s), 0);      /* writes snapshot.next */
-    CHECK_EQ(fl_raft_store_sync_finish(&s, &m), 0); /* renames it */
-    CHECK_EQ(count_segments(dir), before);          /* not deleted here */
-    CHECK(fl_raft_store_job_wanted(&s));            /* but asked of the next job */
-    CHECK_EQ(fl_raft_store_sync_start(&s), 0);
-    CHECK_EQ(fl_raft_store_sync_finish(&s, &m), 0);
-    CHECK(count_segments(dir) < before);
-    CHECK(s.segments_deleted > 0 && s.delete_before == 0);
-    CHECK(!fl_raft_store_job_wanted(&s)); /* nothing more: no job after job */
-    fl_raft_store_close(&s);
-    CHECK_EQ(fl_raft_store_open(&s, dir, NULL, &m), 0);
-    fl_raft_durable d;
-    fl_raft_store_durable(&s, &d);
-    CHECK(d.snapshot && d.snapshot->index == 76);
-    CHECK(d.first_index == 77 && d.n_entries == 4);
-    CHECK(s.snap_data.len == 5 && memcmp(s.snap_data.data, "state", 5) == 0);
-    fl_raft_store_close(&s);
-    rmdir_all(dir);
-}
-
 /* A Paxos node's state through the same store: the promised ballot as hard state, accepted
  * slots with their ballots and EMPTY gaps, a snapshot file; and a directory refused by a node
  * of the other protocol, with a message that says so. */
