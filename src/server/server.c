@@ -469,8 +469,10 @@ static int open_raft(srv *s, fl_errmsg *m)
     /* the members' snapshots spread over the interval, in the order of --cluster (issue 16:
      * all three at once left no majority free of snapshot work, p99.9 30-120 ms) */
     for (uint32_t i = 0; i < s->cfg.n; i++)
-        if (s->cfg.ids[i] == s->cfg.id)
-            hc.snapshot_skew_permille = i * 1000 / s->cfg.n;
+        if (s->cfg.ids[i] == s->cfg.id) {
+            hc.snapshot_phase_on = true;
+            hc.snapshot_phase_permille = i * 1000 / s->cfg.n;
+        }
     hc.core.protocol = s->cfg.protocol;
     if (s->cfg.protocol == FL_CONS_PAXOS && s->cfg.n_voters)
         return fl_errmsg_set(m, FL_ECONFIG,
