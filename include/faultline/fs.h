@@ -74,6 +74,12 @@ typedef struct fl_fs_ops {
     int (*job_start)(fl_fs *fs, int (*fn)(void *arg), void *arg);
     int (*job_finish)(fl_fs *fs);   /* fn's result (waits for it if it still runs) */
     int (*job_fd)(const fl_fs *fs); /* real files: readable when a job finished; else -1 */
+    /* Optional (NULL: none): writes [off, off + n) of fd back to the disk now and waits for
+     * it, without the sync's promise (its metadata may still be unwritten), and may drop it
+     * from the cache (a file written whole is read again only at start). A large file is
+     * written in slices with this after each, so that the disk's queue never holds more than
+     * a slice of it ahead of another file's sync (the WAL's). */
+    int (*writeback)(fl_fs *fs, int fd, uint64_t off, uint64_t n, fl_errmsg *m);
 } fl_fs_ops;
 
 struct fl_fs {

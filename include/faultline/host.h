@@ -75,6 +75,14 @@ typedef struct fl_host_config {
      * the entries applied since: a large state is not rewritten for a small log (a snapshot
      * costs its size; this bounds that to snapshot_log_share bytes per byte of log) */
     uint32_t snapshot_log_share;
+    /* With snapshot_phase_on, a snapshot due starts only when the applied index passes
+     * snapshot_phase_permille thousandths of snapshot_every past a multiple of it. Every node
+     * applies the same entries, so without it a cluster's nodes all take their snapshots at
+     * the same index, together, and a write has no majority free of snapshot work; nodes
+     * given different phases take them at different indexes, ever after (a first snapshot
+     * offset alone drifted back into step while the state grew). */
+    bool snapshot_phase_on;
+    uint32_t snapshot_phase_permille;
     size_t snapshot_bytes_max; /* largest snapshot staged or taken; 0: 256 MiB */
     fl_raft_store_opts store;  /* its protocol is core.protocol's */
 } fl_host_config;
@@ -94,6 +102,9 @@ typedef struct fl_host {
     fl_node_id id;
     uint32_t snapshot_every;
     uint32_t snapshot_log_share;
+    fl_index snapshot_phase; /* entries past a multiple of snapshot_every; config */
+    bool snapshot_phase_on;
+    fl_index phase_seen;    /* the applied index the last check saw */
     uint64_t applied_bytes; /* entry bytes applied since the last snapshot (taken or installed) */
     fl_index snapshot_started; /* env.snapshot_start's index, until its bytes come; 0: none */
     bool core_up, store_up;

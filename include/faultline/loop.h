@@ -68,6 +68,7 @@ struct fl_loop {
     size_t timers_active;
     size_t timers_cancelled; /* cancelled but still in the heap */
     fl_errmsg err;           /* text of the last failure of fl_loop_run */
+    fl_time_ns busy_ns;      /* the last fl_loop_run_once's work, its wait left out */
 };
 
 /* Initializes loop (cfg NULL or zero fields = defaults). Returns 0, FL_ENOMEM, or FL_EIO

@@ -189,6 +189,8 @@ int fl_host_open(fl_host *h, fl_fs *fs, const fl_host_config *c, const fl_host_e
     h->id = fl_cons_config_id(&c->core);
     h->snapshot_every = c->snapshot_every;
     h->snapshot_log_share = c->snapshot_log_share;
+    h->snapshot_phase_on = c->snapshot_phase_on;
+    h->snapshot_phase = (fl_index)c->snapshot_every * (c->snapshot_phase_permille % 1000) / 1000;
     size_t snap_max = c->snapshot_bytes_max ? c->snapshot_bytes_max : FL_RAFT_STORE_SNAPSHOT_MAX;
     fl_buf_init(&h->snap);
     fl_buf_init(&h->stage);

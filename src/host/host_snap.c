@@ -92,10 +92,24 @@ static void take(fl_host *h, fl_index index, uint32_t crc)
     retire(h, &h->stage_local); /* the old snapshot: its memory back, not kept for the next */
 }
 
+/* Whether applied passed the node's phase (a multiple of snapshot_every plus snapshot_phase)
+ * since the last check; always, without a phase. */
+static bool at_phase(fl_host *h, fl_index applied)
+{
+    fl_index off = h->snapshot_phase, every = h->snapshot_every, seen = h->phase_seen;
+    h->phase_seen = applied;
+    if (!h->snapshot_phase_on)
+        return true;
+    if (applied < off || applied <= seen)
+        return false;
+    return seen < off || (applied - off) / every > (seen - off) / every;
+}
+
 /* Every snapshot_every applied entries (and not while a received one is being installed or
  * one of ours is being taken; with snapshot_log_share, not before the entries applied since
- * weigh that share of the last snapshot): the state machine's bytes become the node's
- * snapshot, at once (env.snapshot) or when env.snapshot_start's bytes arrive. */
+ * weigh that share of the last snapshot; with a phase, once applied passes it next): the
+ * state machine's bytes become the node's snapshot, at once (env.snapshot) or when
+ * env.snapshot_start's bytes arrive. */
 void fl__host_maybe_snapshot(fl_host *h)
 {
     fl_cons_status st;
@@ -103,7 +117,12 @@ void fl__host_maybe_snapshot(fl_host *h)
     fl_index applied = st.applied;
     if (h->failed || !h->snapshot_every || h->snapshot_started || st.install_pending ||
         applied < st.snapshot_index + h->snapshot_every ||
-        (h->snapshot_log_share && (uint64_t)h->snapshot_log_share * h->applied_bytes < h->snap.len))
+        (h->snapshot_log_share &&
+         (uint64_t)h->snapshot_log_share * h->applied_bytes < h->snap.len)) {
+        h->phase_seen = applied;
+        return;
+    }
+    if (!at_phase(h, applied))
         return;
     h->applied_bytes = 0;
     if (h->env.snapshot_start) {

@@ -317,16 +317,18 @@ static void dispatch(fl_loop *loop)
 
 int fl_loop_run_once(fl_loop *loop, fl_time_ns timeout_ns)
 {
-    fl_loop_update_now(loop);
+    fl_time_ns t0 = fl_loop_update_now(loop);
     timers_run(loop);
+    fl_time_ns busy = clock_now_ns() - t0; /* the pass's work, not its wait: busy_ns */
     int timeout_ms = wait_timeout_ms(loop, timeout_ns);
     int n = epoll_wait(loop->epfd, loop->events, (int)loop->cfg.events_max, timeout_ms);
     if (n < 0 && errno != EINTR)
         return fl_errmsg_errno(&loop->err, FL_EIO, errno, "epoll_wait");
     loop->events_count = n > 0 ? (size_t)n : 0;
-    fl_loop_update_now(loop);
+    t0 = fl_loop_update_now(loop);
     dispatch(loop);
     timers_run(loop);
+    loop->busy_ns = busy + (clock_now_ns() - t0);
     return 0;
 }
 

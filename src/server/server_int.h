@@ -132,6 +132,25 @@ struct conn {
     conn *prev, *next;
 };
 
+/* server_stall.c: the kinds of work a slow loop pass is broken down into */
+enum {
+    SRV_WORK_FORK,
+    SRV_WORK_SNAP_READ,
+    SRV_WORK_SNAP_TAKE,
+    SRV_WORK_SYNC_START,
+    SRV_WORK_SYNC_DONE,
+    SRV_WORK_PEER,
+    SRV_WORK_CLIENT,
+    SRV_WORK_KICK,
+    SRV_WORK_COUNT
+};
+#define SRV_STALL_MS      10 /* a loop pass this long is logged (warn) */
+#define SRV_STALL_SYNC_MS 50 /* a group commit this long is logged (warn) */
+struct srv_stall {
+    fl_time_ns ns[SRV_WORK_COUNT]; /* this pass: time in each kind of work */
+    uint32_t n[SRV_WORK_COUNT];
+};
+
 struct srv {
     fl_server_config cfg;
     fl_loop loop;
@@ -195,6 +214,11 @@ struct srv {
     fl_index snap_index;
     fl_buf snap_bytes;
     uint32_t snap_crc; /* of snap_bytes, as they come */
+    /* server_stall.c: the current pass's work, the running group commit's start */
+    struct srv_stall stall;
+    fl_time_ns stall_sync_t0;
+    size_t stall_sync_snap;
+    uint64_t stall_sync_records;
 };
 
 /* server.c */
@@ -242,6 +266,12 @@ const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
 /* server_snap.c: env.snapshot_start (a forked child serializes the kv), and its end at stop */
 int fl__srv_snapshot_start(srv *s, fl_index index);
 void fl__srv_snapshot_stop(srv *s);
+
+/* server_stall.c: slow loop passes and group commits, logged with what they did */
+fl_time_ns fl__stall_now(void);
+void fl__stall_add(srv *s, int what, fl_time_ns t0); /* time since t0 spent on `what` */
+void fl__stall_pass_end(srv *s);                     /* after each loop pass */
+void fl__stall_sync(srv *s, bool started);           /* a group commit starts / is done */
 
 /* server_ops.c */
 op *fl__op_new(srv *s, conn *c);
@@ -352,6 +382,7 @@ void fl__metrics_proposal(srv *s, int rc);                 /* a PROPOSE's result
 void fl__metrics_read(srv *s, int rc);                     /* a READ's result */
 /* A group commit of `records` WAL records handed to the sync worker (started), or done. */
 void fl__metrics_sync(srv *s, bool started, uint64_t records);
+void fl__metrics_pass(srv *s, fl_time_ns busy); /* a loop pass's work */
 void fl__metrics_wal(srv *s); /* after a sync: the WAL counters, read while no sync runs */
 void fl__metrics_command(srv *s, const cmd_def *def, const fl_buf *reply); /* one answered */
 

@@ -41,7 +41,8 @@ struct srv_metrics {
     fl_metric *role[4], *term, *commit, *applied, *last_index, *leader, *snapshot_index;
     fl_metric *leader_changes, *proposals[PROP_N];
     fl_metric *reads_asked, *reads_refused, *reads_ok, *reads_failed;
-    fl_metric *fsync_seconds, *fsync_records, *wal_bytes, *wal_fsyncs, *wal_segments, *wal_deleted;
+    fl_metric *pass_seconds, *fsync_seconds, *fsync_records, *wal_bytes, *wal_fsyncs, *wal_segments,
+        *wal_deleted;
     fl_metric *snap_taken, *snap_installed;
     fl_metric *clients, *clients_total, *clients_rejected, *clients_tls_refused, *ops_inflight;
     fl_metric *ops_timed_out, *peers_refused;
@@ -101,6 +102,11 @@ static void register_storage(struct srv_metrics *sm)
                                        "thread until its fdatasync completed.",
                                        FL_METRIC_HISTOGRAM, NULL, fsync_bounds,
                                        sizeof(fsync_bounds) / sizeof(fsync_bounds[0]));
+    sm->pass_seconds = fl_metrics_get(&sm->reg, "faultline_loop_pass_duration_seconds",
+                                      "Passes of the event loop: the work of one pass (its "
+                                      "callbacks and timers), the wait for events left out.",
+                                      FL_METRIC_HISTOGRAM, NULL, fsync_bounds,
+                                      sizeof(fsync_bounds) / sizeof(fsync_bounds[0]));
     sm->fsync_records =
         fl_metrics_get(&sm->reg, "faultline_wal_fsync_batch_records",
                        "WAL records made durable by one group commit.", FL_METRIC_HISTOGRAM, NULL,
@@ -294,6 +300,12 @@ void fl__metrics_sync(srv *s, bool started, uint64_t records)
     /* both when the sync is done: a scrape while one runs sees the two counts equal */
     fl_metric_observe(sm->fsync_records, (double)sm->sync_records);
     fl_metric_observe(sm->fsync_seconds, secs);
+}
+
+void fl__metrics_pass(srv *s, fl_time_ns busy)
+{
+    if (s->metrics)
+        fl_metric_observe(s->metrics->pass_seconds, (double)busy / 1e9);
 }
 
 void fl__metrics_wal(srv *s)

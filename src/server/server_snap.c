@@ -23,12 +23,16 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PIPE_BYTES    (1 << 20) /* asked of the kernel (F_SETPIPE_SZ) */
-#define READ_CHUNK    (1 << 20)
-#define READS_AT_ONCE 2 /* per readable event: the loop's other work goes on in between */
+#define PIPE_BYTES (1 << 20) /* asked of the kernel (F_SETPIPE_SZ) */
+/* One read per readable event: the loop's other work goes on in between. A read of 2 MiB
+ * (page faults of the buffer growing, the copy, the CRC) took 10-50 ms of a pass on a loaded
+ * 2-core machine; 256 KiB keeps a pass near a few ms. */
+#define READ_CHUNK (256 << 10)
+#define CHILD_NICE 19 /* the child yields the CPU to the nodes' loops (issue 16) */
 
 /* Closes every descriptor from first on (the child's copies of sockets and files). */
 static void close_from(int first)
@@ -46,6 +50,10 @@ static void close_from(int first)
 static void child(srv *s, int fd)
 {
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* not outliving a node killed meanwhile */
+    /* Serializing is CPU-bound for 50-400 ms, and every node of a cluster does it at about
+     * the same index: on a machine with fewer cores than nodes, at normal priority the
+     * children took the loops' CPU (passes of 10-50 ms). Best effort. */
+    (void)setpriority(PRIO_PROCESS, 0, CHILD_NICE);
     if (fd != 3 && (dup2(fd, 3) < 0 || close(fd) < 0))
         _exit(2);
     close_from(4);
@@ -77,8 +85,10 @@ static void finish(srv *s, bool eof)
     bool ok = eof && WIFEXITED(status) && WEXITSTATUS(status) == 0;
     if (!ok)
         FL_WARN("snapshot: the serializing child failed (status %d); trying again later", status);
+    fl_time_ns t0 = fl__stall_now();
     fl_host_snapshot_done(&s->host, s->snap_index, ok ? 0 : FL_EIO, &s->snap_bytes, s->snap_crc);
     fl_buf_free(&s->snap_bytes);
+    fl__stall_add(s, SRV_WORK_SNAP_TAKE, t0);
 }
 
 static void snap_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
@@ -86,22 +96,19 @@ static void snap_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     srv *s = w->arg;
     (void)loop;
     (void)ev;
-    for (int i = 0; i < READS_AT_ONCE; i++) {
-        uint8_t *p = fl_buf_extend(&s->snap_bytes, READ_CHUNK);
-        if (!p) {
-            finish(s, false); /* out of memory: no snapshot this time */
-            return;
-        }
-        ssize_t n = read(s->snap_fd, p, READ_CHUNK);
-        s->snap_bytes.len -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
-        if (n > 0) {
-            s->snap_crc = fl_crc32c(s->snap_crc, p, (size_t)n);
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EINTR))
-            return;
-        finish(s, n == 0);
+    fl_time_ns t0 = fl__stall_now();
+    uint8_t *p = fl_buf_extend(&s->snap_bytes, READ_CHUNK);
+    if (!p) {
+        finish(s, false); /* out of memory: no snapshot this time */
         return;
+    }
+    ssize_t n = read(s->snap_fd, p, READ_CHUNK);
+    s->snap_bytes.len -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
+    if (n > 0) {
+        s->snap_crc = fl_crc32c(s->snap_crc, p, (size_t)n);
+        fl__stall_add(s, SRV_WORK_SNAP_READ, t0);
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+        finish(s, n == 0);
     }
 }
 

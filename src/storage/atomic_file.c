@@ -10,6 +10,30 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A file is written back to the disk this much at a time where the backend can (fs.h,
+ * writeback): issue 16, a 20 MiB snapshot file written and synced at once made the other
+ * nodes' WAL fdatasyncs on the same disk wait 50-200 ms behind it; with 256 KiB slices the
+ * mean group commit under the issue's load was as without snapshots' bursts (1 MiB: a little
+ * slower). */
+#define WRITEBACK_SLICE (256u << 10)
+
+/* One part at off: in slices written back one by one, where the backend offers it. */
+static int write_part(fl_fs *fs, int fd, const fl_fs_part *part, uint64_t off, fl_errmsg *why)
+{
+    const fl_fs_ops *o = fs->ops;
+    if (!o->writeback)
+        return part->len ? o->write(fs, fd, part->data, part->len, off, why) : 0;
+    int rc = 0;
+    for (size_t at = 0; at < part->len && !rc;) {
+        size_t n = part->len - at < WRITEBACK_SLICE ? part->len - at : WRITEBACK_SLICE;
+        rc = o->write(fs, fd, (const uint8_t *)part->data + at, n, off + at, why);
+        if (!rc)
+            rc = o->writeback(fs, fd, off + at, n, why);
+        at += n;
+    }
+    return rc;
+}
+
 /* Writes the parts one after the other into name and syncs it; *what gets the step that
  * failed. */
 static int write_tmp(fl_fs *fs, const char *name, const fl_fs_part *parts, size_t n,
@@ -24,8 +48,7 @@ static int write_tmp(fl_fs *fs, const char *name, const fl_fs_part *parts, size_
     *what = "write";
     uint64_t off = 0;
     for (size_t i = 0; i < n && !rc; i++) {
-        if (parts[i].len)
-            rc = o->write(fs, fd, parts[i].data, parts[i].len, off, why);
+        rc = write_part(fs, fd, &parts[i], off, why);
         off += parts[i].len;
     }
     if (!rc) {

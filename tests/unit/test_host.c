@@ -187,6 +187,58 @@ TEST(host_commits_by_group_commit_and_recovers_after_a_crash)
     group_commit_and_recovery(FL_CONS_RAFT, 3);
 }
 
+/* The indexes of a single Raft node's snapshots, every 4 applied entries, one proposal made
+ * durable at a time, with the given phase (permille of 4; phase_on false: none). */
+static void snapshot_indexes(bool phase_on, uint32_t permille, fl_index out[3])
+{
+    memset(&E, 0, sizeof(E));
+    fl_simdisk *d = fl_simdisk_new("host test", 1 << 24, NULL, NULL);
+    fl_host_config c;
+    host_config(&c, FL_CONS_RAFT, 1, 1);
+    c.snapshot_every = 4;
+    c.core.raft.snapshot_trailing = 0;
+    c.snapshot_phase_on = phase_on;
+    c.snapshot_phase_permille = permille;
+    fl_host h;
+    fl_errmsg m;
+    CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &env, &m), 0);
+    E.deadline = status(&h).deadline_ns;
+    for (int i = 0; i < 20 && status(&h).role != FL_CONS_LEADER; i++) {
+        tick_to_deadline(&h);
+        disk_done(d, &h);
+    }
+    CHECK_EQ(status(&h).role, FL_CONS_LEADER);
+    size_t n = 0;
+    for (int i = 0; i < 16 && n < 3; i++) {
+        fl_cons_event ev = {.type = FL_CONS_EV_PROPOSE, .u.propose = {(const uint8_t *)"x", 1}};
+        fl_cons_update up;
+        CHECK_EQ(fl_host_step(&h, &ev, &up), 0);
+        disk_done(d, &h);
+        fl_index snap = status(&h).snapshot_index;
+        if (snap && (n == 0 || out[n - 1] != snap))
+            out[n++] = snap;
+    }
+    CHECK_EQ(n, 3);
+    fl_host_close(&h);
+    fl_simdisk_free(d);
+}
+
+/* A phase moves every snapshot to the indexes past it (nodes given different phases never
+ * take theirs at the same index), without one: every 4 entries from the last. */
+TEST(host_takes_snapshots_at_its_phase)
+{
+    fl_index none[3], half[3], quarter[3];
+    snapshot_indexes(false, 0, none);
+    snapshot_indexes(true, 500, half);
+    snapshot_indexes(true, 250, quarter);
+    CHECK(none[1] == none[0] + 4 && none[2] == none[1] + 4);
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(half[i] % 4, 2);
+        CHECK_EQ(quarter[i] % 4, 1);
+    }
+    CHECK(half[1] == half[0] + 4 && quarter[2] == quarter[1] + 4); /* no slower than every */
+}
+
 TEST(host_runs_paxos_through_the_same_code)
 {
     group_commit_and_recovery(FL_CONS_PAXOS, 0);
