@@ -62,15 +62,15 @@ static size_t coll_bytes(const fl__kv_entry *e, size_t *allocs)
 void fl_kv_memory(const fl_kv *kv, fl_kv_memory_use *m)
 {
     *m = (fl_kv_memory_use){0};
-    m->buckets = table_bytes(&kv->data, &m->allocations) +
-                 table_bytes(&kv->sessions, &m->allocations);
+    m->buckets =
+        table_bytes(&kv->data, &m->allocations) + table_bytes(&kv->sessions, &m->allocations);
     m->expiry = kv->cap_expiring * sizeof(*kv->expiring);
     m->allocations += kv->cap_expiring ? 1 : 0;
     size_t b;
     for (fl__kv_node *n = fl__kv_table_first(&kv->data, &b); n;
          n = fl__kv_table_next(&kv->data, &b, n)) {
         const fl__kv_entry *e = (const fl__kv_entry *)n;
-        m->entries += sizeof(*e) + n->key_len;
+        m->entries += FL__KV_ENTRY_HEAD + n->key_len;
         bool str = e->type == FL__KV_STRING;
         m->values += str ? e->value_cap : 0;
         m->allocations += 1 + (str && e->value ? 1 : 0);
