@@ -32,7 +32,7 @@ TEST(kv_memory_strings)
     }
     m = mem(&f);
     CHECK_EQ(m.entries, 100 * one);
-    CHECK_EQ(m.values, 100 * 10); /* a SET reserves the value's length exactly */
+    CHECK_EQ(m.values, 100 * 10);             /* a SET reserves the value's length exactly */
     CHECK(m.buckets >= 100 * sizeof(void *)); /* load factor <= 1 */
     CHECK(m.allocations >= 200 && m.allocations <= 203);
     DO(FL_KV_SET, "k1000", .value = "0123456789"); /* one key byte more */
