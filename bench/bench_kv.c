@@ -3,7 +3,14 @@
  * where preset is "kv" (default), "register", or "types" (lists, sets, hashes and sorted sets:
  * keys of each type in turn, small collections up to about 100 elements, a mix of writes and
  * reads per type, generated here) and keys overrides the preset's key count (types: 1000).
- * Reads the clock: a benchmark, not a core. */
+ *
+ *   bench_kv KEYS memory [VALUE_SIZE]
+ *
+ * sets KEYS distinct keys named as `faultline bench` names them ("r000000-k<i>", 9 to 16
+ * bytes) to VALUE_SIZE-byte values (default 200), from 32 clients (their sessions), and says
+ * what the kv takes per key: its own count of the bytes it asked of malloc (fl_kv_memory),
+ * and what malloc holds for it (glibc's mallinfo2: headers and rounding included), each
+ * beyond the key and value bytes. Reads the clock: a benchmark, not a core. */
 #include "faultline/kv.h"
 #include "faultline/workload.h"
 
@@ -11,6 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+#include <malloc.h>
+#define HAVE_MALLINFO2 1
+#endif
 
 /* A command of the "types" preset: key i % 4 picks the type, the rng the command. */
 static void types_cmd(fl_rng *rng, uint64_t keys, fl_kv_cmd *c, fl_buf *args, char *key,
@@ -65,9 +76,89 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Bytes malloc has handed out and not had back (0 where unknown). */
+static size_t malloc_in_use(void)
+{
+#ifdef HAVE_MALLINFO2
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+#else
+    return 0;
+#endif
+}
+
+static void per_key(const char *what, size_t bytes, size_t keys)
+{
+    printf("  %-12s %10zu bytes  %7.1f per key\n", what, bytes, (double)bytes / (double)keys);
+}
+
+/* The "memory" preset: n keys of vsize-byte values, then the kv's footprint per key. */
+static int memory_main(uint64_t n, size_t vsize)
+{
+    fl_kv kv;
+    if (n == 0 || fl_kv_init(&kv, NULL))
+        return 1;
+    uint8_t *value = malloc(vsize ? vsize : 1);
+    fl_buf entry;
+    fl_buf_init(&entry);
+    if (!value)
+        return 1;
+    memset(value, 'v', vsize);
+    size_t before = malloc_in_use();
+    double t0 = now_s();
+    for (uint64_t i = 1; i <= n; i++) {
+        char key[32];
+        int kn = snprintf(key, sizeof(key), "r000000-k%llu", (unsigned long long)(i - 1));
+        fl_kv_cmd c = {.op = FL_KV_SET, .key = (const uint8_t *)key, .key_len = (size_t)kn};
+        c.value = value;
+        c.value_len = vsize;
+        c.client_id = 1 + (i - 1) % 32;
+        c.seq = 1 + (i - 1) / 32;
+        c.time_ns = i * 1000;
+        fl_kv_result res;
+        fl_buf_reset(&entry);
+        if (fl_kv_cmd_encode(&c, &entry) || fl_kv_apply(&kv, i, entry.data, entry.len, &res) ||
+            res.status != FL_KV_OK)
+            return 1;
+    }
+    double t1 = now_s();
+    fl_buf_free(&entry); /* a bench buffer, not the kv's */
+    size_t held = malloc_in_use() - before;
+    fl_kv_memory_use m;
+    fl_kv_memory(&kv, &m);
+    size_t keys = fl_kv_key_count(&kv), data = fl_kv_data_bytes(&kv);
+    printf("preset memory: %zu keys, %zu-byte values, %.0f sets/s\n", keys, vsize,
+           (double)n / (t1 - t0));
+    per_key("keys+values", data, keys);
+    per_key("entries", m.entries, keys);
+    per_key("values", m.values, keys);
+    per_key("buckets", m.buckets, keys);
+    per_key("sessions", m.sessions + m.expiry + m.collections, keys);
+    per_key("kv total", m.total, keys);
+    printf("  %-12s %10zu blocks   %7.2f per key\n", "allocations", m.allocations,
+           (double)m.allocations / (double)keys);
+    if (held) {
+        per_key("malloc held", held, keys);
+        per_key("malloc's own", held - m.total, keys);
+        printf("overhead beyond keys+values: %.1f bytes per key (%.1f in the kv's structures, "
+               "%.1f malloc's)\n",
+               (double)(held - data) / (double)keys, (double)(m.total - data) / (double)keys,
+               (double)(held - m.total) / (double)keys);
+    } else {
+        printf("overhead beyond keys+values: %.1f bytes per key in the kv's structures (malloc's "
+               "own: unknown here)\n",
+               (double)(m.total - data) / (double)keys);
+    }
+    free(value);
+    fl_kv_close(&kv);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     uint64_t ops = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
+    if (argc > 2 && strcmp(argv[2], "memory") == 0)
+        return memory_main(ops, argc > 3 ? strtoull(argv[3], NULL, 10) : 200);
     bool reg = argc > 2 && strcmp(argv[2], "register") == 0;
     bool types = argc > 2 && strcmp(argv[2], "types") == 0;
     fl_workload_config wc;

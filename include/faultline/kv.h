@@ -342,6 +342,21 @@ static inline size_t fl_kv_session_count(const fl_kv *kv)
     return kv->sessions.count;
 }
 
+/* What the kv's structures take: the bytes it asked of malloc, by component, beside
+ * fl_kv_data_bytes (the key and value bytes alone). malloc adds its own header and rounding
+ * to each of the allocations (glibc: 8 to 23 bytes each). O(state size); not replicated. */
+typedef struct fl_kv_memory_use {
+    size_t entries;     /* one per key: its entry (links, lengths, expiry, type) and key bytes */
+    size_t values;      /* string value buffers, their capacity */
+    size_t collections; /* lists, sets, hashes, sorted sets: structures and element bytes */
+    size_t buckets;     /* the hash tables' bucket arrays (keys and sessions) */
+    size_t expiry;      /* the heap of keys with a time to live */
+    size_t sessions;    /* client sessions with their cached results */
+    size_t total;       /* the sum of the above */
+    size_t allocations; /* the malloc'd blocks these make */
+} fl_kv_memory_use;
+void fl_kv_memory(const fl_kv *kv, fl_kv_memory_use *m);
+
 /* Checks every structural invariant (hash tables, byte counts, LRU order and bounds, each
  * collection's structure: ring, member order, skip list spans, no empty collection).
  * O(state size); for tests and for the simulator after each step. */

@@ -26,11 +26,12 @@ static int reserve_value(fl__kv_entry *e, size_t cap)
 {
     if (cap <= e->value_cap)
         return 0;
+    FL_ASSERT(cap <= UINT32_MAX); /* the caller keeps values within value_size_max */
     uint8_t *p = realloc(e->value, cap);
     if (!p)
         return FL_ENOMEM;
     e->value = p;
-    e->value_cap = cap;
+    e->value_cap = (uint32_t)cap;
     return 0;
 }
 
@@ -56,14 +57,14 @@ void fl__kv_coll_free(fl__kv_entry *e)
 
 fl__kv_entry *fl__kv_entry_new(fl_kv *kv, const uint8_t *key, size_t key_len)
 {
-    fl__kv_entry *e = calloc(1, sizeof(*e) + key_len);
+    /* The key right after the last field, in the struct's tail padding if any. */
+    fl__kv_entry *e = calloc(1, FL__KV_ENTRY_HEAD + key_len);
     if (!e)
         return NULL;
     if (key_len)
         memcpy(e->key_bytes, key, key_len);
-    e->node.key = e->key_bytes;
-    e->node.key_len = key_len;
-    e->heap_pos = SIZE_MAX;
+    fl__kv_node_key(&e->node, e->key_bytes, key_len);
+    e->heap_pos = FL__KV_NO_HEAP_POS;
     if (fl__kv_table_insert(&kv->data, &e->node)) {
         free(e);
         return NULL;
@@ -95,7 +96,7 @@ int fl__kv_entry_set(fl_kv *kv, const uint8_t *key, size_t key_len, const uint8_
             return FL_ENOMEM;
         free(e->value);
         e->value = p;
-        e->value_cap = value_len;
+        e->value_cap = (uint32_t)value_len; /* < value_cap / 4 */
     }
     kv->data_bytes = kv->data_bytes - e->value_len + value_len;
     if (value_len)

@@ -80,8 +80,7 @@ fl__kv_member *fl__kv_dict_add(fl__kv_dict *d, const uint8_t *p, size_t n)
         return NULL;
     if (n)
         memcpy(m->bytes, p, n);
-    m->node.key = m->bytes;
-    m->node.key_len = n;
+    fl__kv_node_key(&m->node, m->bytes, n);
     if (fl__kv_table_insert(&d->table, &m->node)) {
         free(m);
         return NULL;

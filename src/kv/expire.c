@@ -3,10 +3,11 @@
  * in O(log n).
  *
  * Invariants: e->expire_at != 0 iff e is in the heap at e->heap_pos (else heap_pos is
- * SIZE_MAX); the heap is ordered by (expire_at, key bytes), a total order, so which key a
- * tie pops first never depends on memory addresses (the end state does not either: every
- * due key goes). Expiry is decided only by the log time (fl_kv.log_time_ns), which comes
- * from the leader's stamps: every replica deletes the same keys at the same index. */
+ * FL__KV_NO_HEAP_POS, so the heap holds fewer than UINT32_MAX keys); the heap is ordered by
+ * (expire_at, key bytes), a total order, so which key a tie pops first never depends on memory
+ * addresses (the end state does not either: every due key goes). Expiry is decided only by the log
+ * time (fl_kv.log_time_ns), which comes from the leader's stamps: every replica deletes the same
+ * keys at the same index. */
 #include "kv_internal.h"
 
 #include "faultline/assert.h"
@@ -27,7 +28,7 @@ static bool before(const fl__kv_entry *a, const fl__kv_entry *b)
 static void place(fl_kv *kv, fl__kv_entry *e, size_t i)
 {
     kv->expiring[i] = e;
-    e->heap_pos = i;
+    e->heap_pos = (uint32_t)i; /* < n_expiring < FL__KV_NO_HEAP_POS */
 }
 
 static void sift_up(fl_kv *kv, size_t i)
@@ -63,7 +64,7 @@ static void heap_remove(fl_kv *kv, fl__kv_entry *e)
     size_t i = e->heap_pos;
     FL_ASSERT(i < kv->n_expiring && kv->expiring[i] == e);
     fl__kv_entry *last = kv->expiring[--kv->n_expiring];
-    e->heap_pos = SIZE_MAX;
+    e->heap_pos = FL__KV_NO_HEAP_POS;
     if (last == e)
         return;
     place(kv, last, i);
@@ -86,6 +87,8 @@ int fl__kv_expire_set(fl_kv *kv, fl__kv_entry *e, fl_time_ns at)
         sift_up(kv, e->heap_pos);
         return 0;
     }
+    if (kv->n_expiring >= FL__KV_NO_HEAP_POS - 1)
+        return FL_ENOMEM; /* 4 billion keys with a time to live: past any memory here */
     if (kv->n_expiring == kv->cap_expiring) {
         size_t cap = kv->cap_expiring ? kv->cap_expiring * 2 : 16;
         fl__kv_entry **p = realloc(kv->expiring, cap * sizeof(*p));

@@ -11,7 +11,7 @@ static bool table_ok(const fl__kv_table *t)
     size_t n = 0;
     for (size_t b = 0; b < t->bucket_count; b++) {
         for (const fl__kv_node *x = t->buckets[b]; x; x = x->next, n++) {
-            if (x->hash != fl__kv_hash(t->seed, x->key, x->key_len))
+            if (x->hash != (uint32_t)fl__kv_hash(t->seed, x->key, x->key_len))
                 return false;
             if ((x->hash & (t->bucket_count - 1)) != b)
                 return false;
@@ -97,7 +97,8 @@ static bool data_ok(const fl_kv *kv)
                                            (e->value == NULL) != (e->value_cap == 0) ||
                                            e->value_len > kv->config.value_size_max)
             return false;
-        if (e->mod_index > kv->applied_index || (e->expire_at == 0) != (e->heap_pos == SIZE_MAX))
+        if (e->mod_index > kv->applied_index ||
+            (e->expire_at == 0) != (e->heap_pos == FL__KV_NO_HEAP_POS))
             return false;
         if (e->expire_at && e->expire_at <= kv->log_time_ns)
             return false; /* due keys go when an entry is applied */

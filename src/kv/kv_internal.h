@@ -3,16 +3,29 @@
 #ifndef FAULTLINE_KV_INTERNAL_H
 #define FAULTLINE_KV_INTERNAL_H
 
+#include "faultline/assert.h"
 #include "faultline/kv.h"
 
+#include <stddef.h>
+
 /* An intrusive hash table node: embedded first in an entry or a session. The key bytes are
- * owned by the containing object. */
+ * owned by the containing object. The hash and the length take 32 bits each (a key is at
+ * most UINT32_MAX bytes: the codec's and fl_kv_config's bound), so that the node is 24
+ * bytes: there is one per key, set member, hash field and sorted set member. */
 struct fl__kv_node {
     fl__kv_node *next; /* bucket chain */
-    uint64_t hash;
     const uint8_t *key;
-    size_t key_len;
+    uint32_t hash; /* the low 32 bits of fl__kv_hash: tables stop doubling at 2^32 buckets */
+    uint32_t key_len;
 };
+
+/* Sets n's key to the n bytes at p, which its containing object owns. */
+static inline void fl__kv_node_key(fl__kv_node *n, const uint8_t *p, size_t len)
+{
+    FL_ASSERT(len <= UINT32_MAX); /* the codec and restore bound every key and member */
+    n->key = p;
+    n->key_len = (uint32_t)len;
+}
 
 /* A planted bug (fl_kv_config.mutants), tested at the line of the rule it breaks. */
 #define MUTANT(kv, m) (((kv)->config.mutants & FL_KV_MUTANT_##m) != 0)
@@ -24,19 +37,23 @@ enum { FL__KV_STRING, FL__KV_LIST, FL__KV_SET, FL__KV_HASH, FL__KV_ZSET, FL__KV_
  * allocation so that append can grow it (amortized O(1) by doubling, up to value_size_max);
  * a list, set, hash or zset is in coll, and value_len counts its element bytes (list
  * elements, set members, hash fields and values, zset members plus 8 per score), so that
- * kv->data_bytes covers every type alike. */
+ * kv->data_bytes covers every type alike. There is one per key: the fields are ordered and
+ * sized so that the key bytes start at offset 73 (FL__KV_ENTRY_HEAD), not after 104 bytes
+ * as they did (a 14-byte key: a 96-byte block instead of 128 with malloc's header). */
 struct fl__kv_entry {
     fl__kv_node node;
     uint8_t *value; /* a string's bytes; NULL when value_cap == 0 (always for collections) */
+    void *coll;     /* fl__kv_list, fl__kv_dict (set, hash) or fl__kv_zset; NULL: a string */
     size_t value_len;
-    size_t value_cap;
-    void *coll;           /* fl__kv_list, fl__kv_dict (set, hash) or fl__kv_zset; NULL: a string */
-    uint8_t type;         /* FL__KV_... */
+    fl_index mod_index;   /* the index of the entry that last changed this key */
     fl_time_ns expire_at; /* 0 = no time to live; else in kv->expiring at heap_pos */
-    size_t heap_pos;
-    fl_index mod_index; /* the index of the entry that last changed this key */
+    uint32_t heap_pos;    /* FL__KV_NO_HEAP_POS when not in the heap */
+    uint32_t value_cap;   /* <= value_size_max <= UINT32_MAX */
+    uint8_t type;         /* FL__KV_... */
     uint8_t key_bytes[];
 };
+#define FL__KV_ENTRY_HEAD  offsetof(fl__kv_entry, key_bytes) /* bytes before the key */
+#define FL__KV_NO_HEAP_POS UINT32_MAX
 
 /* A client session: the last applied seq and its result, linked into the LRU list. */
 struct fl__kv_session {

@@ -63,8 +63,7 @@ fl__kv_session *fl__kv_session_new(fl_kv *kv, uint64_t client_id)
         return NULL;
     s->client_id = client_id;
     fl_put_u64le(s->key_bytes, client_id);
-    s->node.key = s->key_bytes;
-    s->node.key_len = sizeof(s->key_bytes);
+    fl__kv_node_key(&s->node, s->key_bytes, sizeof(s->key_bytes));
     s->status = FL_KV_OK;
     if (fl__kv_table_insert(&kv->sessions, &s->node)) {
         free(s);

@@ -4,8 +4,9 @@
  * Invariants: bucket_count is 0 or a power of two; every node sits in bucket
  * (hash & (bucket_count - 1)); count is the number of nodes; keys are unique (the caller
  * checks with find before insert). The table grows by doubling when count would exceed
- * bucket_count (load factor <= 1); a failed grow keeps the old buckets, which is slower but
- * still correct. Iteration order depends on the seed, so nothing replicated may depend on it. */
+ * bucket_count (load factor <= 1) up to BUCKETS_MAX (a node keeps 32 bits of its hash); a
+ * failed grow keeps the old buckets, which is slower but still correct. Iteration order depends on
+ * the seed, so nothing replicated may depend on it. */
 #include "kv_internal.h"
 
 #include "faultline/assert.h"
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #define BUCKETS_MIN 16
+#define BUCKETS_MAX ((size_t)1 << 32)
 
 void fl__kv_table_init(fl__kv_table *t, uint64_t seed)
 {
@@ -55,7 +57,7 @@ fl__kv_node *fl__kv_table_find(const fl__kv_table *t, const uint8_t *key, size_t
 {
     if (t->bucket_count == 0)
         return NULL;
-    uint64_t h = fl__kv_hash(t->seed, key, key_len);
+    uint32_t h = (uint32_t)fl__kv_hash(t->seed, key, key_len);
     for (fl__kv_node *n = t->buckets[h & (t->bucket_count - 1)]; n; n = n->next) {
         if (n->hash == h && n->key_len == key_len &&
             (key_len == 0 || memcmp(n->key, key, key_len) == 0))
@@ -93,11 +95,12 @@ static int grow(fl__kv_table *t, size_t new_count)
 
 int fl__kv_table_insert(fl__kv_table *t, fl__kv_node *n)
 {
-    n->hash = fl__kv_hash(t->seed, n->key, n->key_len);
+    n->hash = (uint32_t)fl__kv_hash(t->seed, n->key, n->key_len);
     if (t->bucket_count == 0) {
         if (grow(t, BUCKETS_MIN))
             return FL_ENOMEM;
-    } else if (t->count >= t->bucket_count && t->bucket_count <= SIZE_MAX / 2 / sizeof(n)) {
+    } else if (t->count >= t->bucket_count && t->bucket_count < BUCKETS_MAX &&
+               t->bucket_count <= SIZE_MAX / 2 / sizeof(n)) {
         (void)grow(t, t->bucket_count * 2); /* on failure, keep the longer chains */
     }
     link_node(t->buckets, t->bucket_count, n);

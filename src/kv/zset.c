@@ -45,8 +45,7 @@ static fl__kv_znode *node_new(uint32_t height, const uint8_t *p, size_t n)
     uint8_t *bytes = (uint8_t *)x->link + links;
     if (n)
         memcpy(bytes, p, n);
-    x->node.key = bytes;
-    x->node.key_len = n;
+    fl__kv_node_key(&x->node, bytes, n);
     x->height = height;
     return x;
 }

@@ -164,6 +164,47 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
 
 /* ---- INFO -------------------------------------------------------------------------------- */
 
+/* The resident set of this process in bytes, 0 if unknown (/proc/self/statm, in pages). */
+static size_t rss_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long long size = 0, resident = 0;
+    int n = f ? fscanf(f, "%llu %llu", &size, &resident) : 0;
+    if (f)
+        fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return n == 2 && page > 0 ? (size_t)(resident * (unsigned long long)page) : 0;
+}
+
+/* Where the node's memory goes (docs/server.md, "Issue 16: memory"): the kv's structures by
+ * component (malloc's headers not counted), the log entries held in memory, the snapshot
+ * bytes held for followers, and the resident set. O(keys + log entries). */
+static void memory_text(srv *s, fl_buf *b)
+{
+    fl_kv_memory_use m;
+    fl_kv_memory(&s->kv, &m);
+    fl_buf_printf(b,
+                  "# Memory\r\nused_memory:%zu\r\nused_memory_rss:%zu\r\n"
+                  "kv_structures:%zu\r\nkv_entries:%zu\r\nkv_values:%zu\r\nkv_collections:%zu\r\n"
+                  "kv_buckets:%zu\r\nkv_sessions:%zu\r\nkv_allocations:%zu\r\n",
+                  fl_kv_data_bytes(&s->kv), rss_bytes(), m.total, m.entries, m.values,
+                  m.collections, m.buckets, m.sessions + m.expiry, m.allocations);
+    if (!s->host_up)
+        return;
+    fl_cons_status st;
+    fl_cons_status_of(&s->host.core, &st);
+    size_t bytes = 0, entries = 0;
+    for (fl_index i = st.first_index; i && i <= st.last_index; i++) {
+        const fl_cons_entry *e = fl_cons_entry_at(&s->host.core, i);
+        bytes += e ? e->len : 0;
+        entries += e != NULL;
+    }
+    fl_buf_printf(b, "log_entries_held:%zu\r\nlog_bytes_held:%zu\r\nsnapshot_bytes_held:%zu\r\n",
+                  entries, bytes,
+                  s->host.snap.len + s->host.stage.len + s->host.stage_local.len +
+                      s->host.snap_retired.len + s->snap_bytes.len);
+}
+
 static const char *const sections[] = {"server",      "clients", "memory",   "persistence", "stats",
                                        "replication", "cpu",     "keyspace", "raft"};
 #define N_SECTIONS (sizeof(sections) / sizeof(sections[0]))
@@ -183,7 +224,7 @@ static void section(srv *s, const char *name, fl_buf *b)
         fl_buf_printf(b, "# Clients\r\nconnected_clients:%zu\r\nmaxclients:%u\r\n", s->n_conns,
                       s->clients_max);
     } else if (!strcmp(name, "memory")) {
-        fl_buf_printf(b, "# Memory\r\nused_memory:%zu\r\n", fl_kv_data_bytes(&s->kv));
+        memory_text(s, b);
     } else if (!strcmp(name, "persistence")) {
         fl_buf_printf(b, "# Persistence\r\nloading:0\r\naof_enabled:1\r\n");
     } else if (!strcmp(name, "stats")) {

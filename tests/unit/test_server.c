@@ -79,6 +79,9 @@ TEST(server_one_node_commands)
     cmd(fd, "*0", "COMMAND", "DOCS", NULL, NULL);
     CHECK(rc_send(fd, "INFO", NULL) && rc_reply(fd, out, sizeof(out)));
     CHECK(strstr(out, "role:leader") && strstr(out, "commit_index:") && strstr(out, "members:"));
+    /* INFO memory: "s" (11 bytes) in the kv's values, the commands in the log held */
+    const char *kvv = strstr(out, "kv_values:"), *lgh = strstr(out, "log_entries_held:");
+    CHECK(kvv && strtoull(kvv + 10, NULL, 10) >= 11 && lgh && strtoull(lgh + 17, NULL, 10) > 0);
     /* pipelining: 200 commands in one write, replies in order */
     char batch[200 * 48];
     size_t len = 0;
