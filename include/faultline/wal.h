@@ -117,13 +117,13 @@ int fl_wal_append(fl_wal *w, const void *data, size_t len, uint64_t *seq);
 /* Writes buffered records and fdatasyncs the last segment: afterwards every record
  * appended so far is durable. Returns 0 or the sticky error (FL_EIO). */
 int fl_wal_sync(fl_wal *w);
-/* Preallocation: when fewer than cfg.prefill / 2 zeroed bytes lie ahead of the write
- * position, writes zeros up to cfg.prefill ahead (never past segment_size_max) and
- * fdatasyncs them, so that later records overwrite allocated, zeroed blocks and their
- * fdatasync has no size or extent to record. Slow (a write of up to cfg.prefill bytes): call
- * it off the event loop, right after a sync (raft_store's sync job does). Returns 0 or the
- * sticky error; a failure latches like any write or sync. Without it (or when appends
- * outrun it) records extend the file, as they always did. */
+/* Preallocation: writes the buffered records, then, when fewer than cfg.prefill / 2 zeroed
+ * bytes lie ahead of the write position, zeros up to cfg.prefill ahead (never past
+ * segment_size_max), not synced: call fl_wal_sync next, whose fdatasync covers both. Later
+ * records then overwrite allocated, zeroed blocks and their fdatasync has no file size or
+ * extent to record. Slow (a write of up to cfg.prefill bytes): call it off the event loop
+ * (raft_store's sync job does). Returns 0 or the sticky error; a failed write latches. Without
+ * it (or when appends outrun it) records extend the file, as they always did. */
 int fl_wal_prefill(fl_wal *w);
 /* Deletes whole segments all of whose records have seq < seq (never the last segment), for
  * compaction after a snapshot. *deleted (if not NULL) gets the number of files removed.

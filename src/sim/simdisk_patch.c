@@ -93,7 +93,7 @@ static size_t choose(size_t nu, sd_unsynced *u, fl_simdisk_crash_mode mode, doub
     if (!nu || torn <= 0 || !fl_rng_chance(rng, torn))
         return SIZE_MAX;
     if (*last == SIZE_MAX)
-        u[*last = 0].keep = true;
+        u[ *last = 0].keep = true;
     return *last;
 }
 

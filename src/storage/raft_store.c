@@ -397,9 +397,11 @@ int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
 static int sync_job(void *arg)
 {
     fl_raft_store *s = arg;
-    int rc = fl_wal_sync(&s->wal);
-    if (!rc) /* zeros ahead, off the loop: the next syncs overwrite allocated blocks (wal.c) */
-        rc = fl_wal_prefill(&s->wal);
+    /* zeros ahead, off the loop, made durable by the same fdatasync as the records: the
+     * syncs after it overwrite allocated blocks (wal.c, ZERO TAIL) */
+    int rc = fl_wal_prefill(&s->wal);
+    if (!rc)
+        rc = fl_wal_sync(&s->wal);
     if (rc || !s->job_snap_ready)
         return rc;
     fl_buf *h = &s->job_snap, *t = &s->job_snap_tail;

@@ -46,9 +46,12 @@
  *    in the last segment with no valid record after it, a torn tail, truncated (zeros and
  *    all); otherwise corruption, refused. So damage followed by valid records is never cut.
  *  - Who writes the zeros, when: fl_wal_prefill, called by the Raft store's sync job on the
- *    sync worker thread (never on the event loop) after the records' fdatasync: when less
- *    than prefill/2 zeroed bytes lie ahead it writes zeros from file_len to prefill ahead
- *    (capped at segment_size_max) and fdatasyncs them. Only the job touches the WAL while it
+ *    sync worker thread (never on the event loop) just before its fl_wal_sync: it writes the
+ *    buffered records, then, when less than prefill/2 zeroed bytes lie ahead, zeros from
+ *    file_len to prefill ahead (capped at segment_size_max); the job's one fdatasync then
+ *    covers records and zeros (one sync in about prefill/2 bytes of log pays for the zeros'
+ *    blocks and the new file size; the zeros need no sync of their own: unsynced, a crash
+ *    leaves fewer of them, which reads the same). Only the job touches the WAL while it
  *    runs (raft_store.h), so the loop's own writes (a full buffer, a rotation) and the zeros
  *    never run at once; zeros only go at or past file_len >= file_size, so never over a
  *    record. When appends outrun the fill, records go past file_len and extend the file,
@@ -265,8 +268,9 @@ static const uint8_t zeros[64 * 1024];
 
 int fl_wal_prefill(fl_wal *w)
 {
-    if (w->err)
-        return w->err;
+    int rc = flush(w); /* the records first: the zeros go after them */
+    if (rc)
+        return rc;
     uint64_t want = w->cfg.prefill, ahead = w->file_len - w->file_size;
     if (want == 0 || ahead >= want / 2 || w->file_len >= w->cfg.segment_size_max)
         return 0;
@@ -276,15 +280,14 @@ int fl_wal_prefill(fl_wal *w)
     FL_ASSERT(w->file_len >= w->file_size); /* zeros never over a record (invariant 2) */
     for (uint64_t off = w->file_len; off < end;) {
         size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
-        int rc = write_all(w, w->fd, zeros, n, off, NULL);
-        if (rc)
+        if ((rc = write_all(w, w->fd, zeros, n, off, NULL)) != 0)
             return rc;
         off += n;
         w->file_len = off;
         w->stats.prefill_bytes += n;
     }
     w->stats.prefills++;
-    return fl__wal_sync_fd(w, w->fd, NULL);
+    return 0;
 }
 
 int fl__wal_sync_dir(fl_wal *w)

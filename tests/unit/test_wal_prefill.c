@@ -236,7 +236,7 @@ TEST(wal_prefill_bit_flips_before_and_in_the_zero_tail)
     dir = tmpdir(buf, sizeof(buf));
     make_log(dir, &cfg, 10);
     poke(dir, SEG1, 32 + 10 * REC + 1000, &one, 1); /* inside the zeros of the last segment */
-    CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);      /* no valid record after it: cut */
+    CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);        /* no valid record after it: cut */
     CHECK_EQ(w.stats.truncated_bytes, 4096);
     check_records(&w, 10);
     fl_wal_close(&w);
