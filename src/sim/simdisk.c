@@ -270,8 +270,11 @@ static int sd_write(fl_fs *fs, int fd, const void *p, size_t n, uint64_t off, fl
         return fail(m, FL_EINVAL, "Simulated files take writes at their end or over zeros only");
     before(d, FL_SIMDISK_OP_WRITE);
     int rc = over ? fl__sd_patch(d, f, p, over, (size_t)off) : 0;
-    if (!rc && n > over)
+    if (!rc && n > over) { /* one write: its two parts share a stamp, survive together */
         rc = file_append(d, f, (const uint8_t *)p + over, n - over);
+        if (!rc && over)
+            f->patches[f->n_patches - 1].stamp = d->stamp;
+    }
     if (rc == FL_EFULL)
         return fail(m, FL_EIO, "No space left on device");
     return rc ? fail(m, rc, "Cannot allocate memory") : 0;

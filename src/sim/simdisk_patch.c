@@ -63,6 +63,7 @@ typedef struct sd_unsynced {
     bool patch;
     bool keep;
     size_t i; /* its index in recs or patches */
+    uint64_t stamp;
 } sd_unsynced;
 
 /* Merges records [durable, n) and overwrites [0, np) by stamp into u. */
@@ -70,8 +71,11 @@ static void merge(const sd_file *f, size_t n, size_t np, sd_unsynced *u)
 {
     size_t a = f->durable, b = 0, k = 0;
     while (a < n || b < np) {
-        bool patch = a == n || (b < np && f->patches[b].stamp < f->recs[a].stamp);
-        u[k++] = (sd_unsynced){.patch = patch, .i = patch ? b++ : a++};
+        /* a write over the zeros' end is an overwrite and an append of one stamp: the
+         * overwrite first, as its bytes come first */
+        bool patch = a == n || (b < np && f->patches[b].stamp <= f->recs[a].stamp);
+        uint64_t stamp = patch ? f->patches[b].stamp : f->recs[a].stamp;
+        u[k++] = (sd_unsynced){.patch = patch, .i = patch ? b++ : a++, .stamp = stamp};
     }
 }
 
@@ -84,9 +88,12 @@ static size_t choose(size_t nu, sd_unsynced *u, fl_simdisk_crash_mode mode, doub
     size_t prefix = nu && mode == FL_SIMDISK_RANDOM_PREFIX ? (size_t)fl_rng_range(rng, 0, nu) : 0;
     *last = SIZE_MAX;
     for (size_t k = 0; k < nu; k++) {
-        u[k].keep = mode == FL_SIMDISK_RANDOM_PREFIX   ? k < prefix
-                    : mode == FL_SIMDISK_RANDOM_SUBSET ? fl_rng_chance(rng, 0.5)
-                                                       : false;
+        if (k > 0 && u[k].stamp == u[k - 1].stamp) /* the rest of one write */
+            u[k].keep = u[k - 1].keep;
+        else
+            u[k].keep = mode == FL_SIMDISK_RANDOM_PREFIX   ? k < prefix
+                        : mode == FL_SIMDISK_RANDOM_SUBSET ? fl_rng_chance(rng, 0.5)
+                                                           : false;
         if (u[k].keep)
             *last = k;
     }
