@@ -4,19 +4,24 @@
  *   build/bench/bench_wal [DIR_PARENT] [SYNCED_RECORDS] [BATCHES]
  *
  * Phase 1: SYNCED_RECORDS (default 2000) records of 100 bytes, each appended and synced
- *          alone: the latency of one durable append (p50 / p99 / max).
+ *          alone: the latency of one durable append (p50 / p99 / max) and the process's CPU
+ *          time per sync (user + system, getrusage), twice: appending to a growing file, then
+ *          preallocated (fl_wal_prefill before each sync, as the Raft store's sync job does,
+ *          2 MiB ahead: records overwrite zeroed blocks; its time is counted in the latency).
  * Phase 2: BATCHES (default 500) batches of 64 records of 100 bytes, one sync per batch:
- *          group commit throughput (records/s, MB/s) and per-batch latency.
+ *          group commit throughput (records/s, MB/s) and per-batch latency, the same twice.
  * Phase 3: the same records with no sync at all, as the ceiling the disk sync costs against. */
 #include "faultline/duration.h"
 #include "faultline/error.h"
 #include "faultline/hist.h"
+#include "faultline/raft_store.h"
 #include "faultline/wal.h"
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,33 +68,62 @@ static void print_hist(const char *label, const fl_hist *h)
            (unsigned long long)h->count);
 }
 
-static void phase_synced(const char *dir, uint64_t n, fl_hist *h)
+/* The process's CPU time so far (user + system), in microseconds. */
+static double cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
+static void open_wal(fl_wal *w, const char *dir, bool prefill)
+{
+    fl_wal_config cfg = {.prefill = prefill ? FL_RAFT_STORE_PREFILL : 0};
+    int rc = fl_wal_open(w, dir, &cfg);
+    if (rc)
+        die(w, rc, "open");
+}
+
+static void sync_one(fl_wal *w, bool prefill)
+{
+    int rc = prefill ? fl_wal_prefill(w) : 0; /* as the Raft store's sync job does */
+    if (!rc)
+        rc = fl_wal_sync(w);
+    if (rc)
+        die(w, rc, "sync");
+}
+
+static void phase_synced(const char *dir, uint64_t n, bool prefill, fl_hist *h)
 {
     fl_wal w;
-    int rc = fl_wal_open(&w, dir, NULL);
-    if (rc)
-        die(&w, rc, "open");
+    open_wal(&w, dir, prefill);
     uint8_t rec[RECORD_BYTES];
     memset(rec, 'r', sizeof(rec));
+    double cpu0 = cpu_us();
     for (uint64_t i = 0; i < n; i++) {
         fl_time_ns t0 = now_ns();
-        if ((rc = fl_wal_append(&w, rec, sizeof(rec), NULL)) || (rc = fl_wal_sync(&w)))
-            die(&w, rc, "append+sync");
+        int rc = fl_wal_append(&w, rec, sizeof(rec), NULL);
+        if (rc)
+            die(&w, rc, "append");
+        sync_one(&w, prefill);
         fl_hist_record(h, now_ns() - t0);
     }
-    printf("phase 1: %llu x (append %d B + fdatasync)\n", (unsigned long long)n, RECORD_BYTES);
+    double cpu = cpu_us() - cpu0;
+    printf("phase 1%s: %llu x (append %d B + fdatasync)\n", prefill ? "b, preallocated" : "a",
+           (unsigned long long)n, RECORD_BYTES);
     print_hist("append+sync latency", h);
-    printf("  %-28s %.0f records/s, fsyncs %llu\n", "throughput",
-           (double)n / ((double)h->sum / 1e9), (unsigned long long)w.stats.fsyncs);
+    printf("  %-28s %.0f records/s, fsyncs %llu, CPU %.1f us per sync, zeros %llu B\n",
+           "throughput", (double)n / ((double)h->sum / 1e9), (unsigned long long)w.stats.fsyncs,
+           cpu / (double)n, (unsigned long long)w.stats.prefill_bytes);
     fl_wal_close(&w);
 }
 
-static double phase_batched(const char *dir, uint64_t batches, bool sync, fl_hist *h)
+static double phase_batched(const char *dir, uint64_t batches, bool sync, bool prefill, fl_hist *h)
 {
     fl_wal w;
-    int rc = fl_wal_open(&w, dir, NULL);
-    if (rc)
-        die(&w, rc, "open");
+    int rc;
+    open_wal(&w, dir, prefill);
     uint8_t rec[RECORD_BYTES];
     memset(rec, 'g', sizeof(rec));
     fl_time_ns start = now_ns();
@@ -98,8 +132,8 @@ static double phase_batched(const char *dir, uint64_t batches, bool sync, fl_his
         for (int i = 0; i < BATCH; i++)
             if ((rc = fl_wal_append(&w, rec, sizeof(rec), NULL)))
                 die(&w, rc, "append");
-        if (sync && (rc = fl_wal_sync(&w)))
-            die(&w, rc, "sync");
+        if (sync)
+            sync_one(&w, prefill);
         fl_hist_record(h, now_ns() - t0);
     }
     if (!sync && (rc = fl_wal_sync(&w))) /* one final sync, outside the timed loop's batches */
@@ -134,26 +168,36 @@ int main(int argc, char **argv)
         return 1;
     }
     printf("bench_wal: directory %s\n", dir);
-    static fl_hist h1, h2, h3;
+    static fl_hist h1, h1b, h2, h2b, h3;
     fl_hist_init(&h1);
+    fl_hist_init(&h1b);
     fl_hist_init(&h2);
+    fl_hist_init(&h2b);
     fl_hist_init(&h3);
-    char d1[600], d2[600], d3[600];
+    char d1[600], d1b[600], d2[600], d2b[600], d3[600];
     snprintf(d1, sizeof(d1), "%s/synced", dir);
+    snprintf(d1b, sizeof(d1b), "%s/synced-pre", dir);
     snprintf(d2, sizeof(d2), "%s/group", dir);
+    snprintf(d2b, sizeof(d2b), "%s/group-pre", dir);
     snprintf(d3, sizeof(d3), "%s/nosync", dir);
-    phase_synced(d1, synced, &h1);
-    double s2 = phase_batched(d2, batches, true, &h2);
+    phase_synced(d1, synced, false, &h1);
+    phase_synced(d1b, synced, true, &h1b);
     char title[128];
-    snprintf(title, sizeof(title), "phase 2: %llu x (%d appends of %d B + one fdatasync)",
-             (unsigned long long)batches, BATCH, RECORD_BYTES);
-    report_batched(title, batches, s2, &h2);
-    double s3 = phase_batched(d3, batches, false, &h3);
+    for (int pre = 0; pre < 2; pre++) {
+        fl_hist *h = pre ? &h2b : &h2;
+        double s2 = phase_batched(pre ? d2b : d2, batches, true, pre, h);
+        snprintf(title, sizeof(title), "phase 2%s: %llu x (%d appends of %d B + one fdatasync)",
+                 pre ? "b, preallocated" : "a", (unsigned long long)batches, BATCH, RECORD_BYTES);
+        report_batched(title, batches, s2, h);
+    }
+    double s3 = phase_batched(d3, batches, false, false, &h3);
     snprintf(title, sizeof(title), "phase 3: %llu x %d appends of %d B, no sync (ceiling)",
              (unsigned long long)batches, BATCH, RECORD_BYTES);
     report_batched(title, batches, s3, &h3);
     rmtree(d1);
+    rmtree(d1b);
     rmtree(d2);
+    rmtree(d2b);
     rmtree(d3);
     rmdir(dir);
     return 0;

@@ -7,7 +7,9 @@
  * corruption behind valid records instead of failing at the first checksum. Properties:
  *  1. fl_wal_open returns 0 or an error; never crashes.
  *  2. After a successful open, iteration yields exactly first..last, and appending, syncing
- *     and reopening succeeds with every record still there (recovery leaves a valid log). */
+ *     and reopening succeeds with every record still there (recovery leaves a valid log);
+ *     with bit 2, the append goes over zeros the WAL preallocates first (fl_wal_prefill, a
+ *     zero tail recovery must keep as the end, docs/wal.md). */
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
 #include "faultline/wal.h"
@@ -111,14 +113,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     free(file);
 
     fl_wal w;
-    if (fl_wal_open(&w, dir, NULL) != 0)
+    fl_wal_config cfg = {.prefill = flags & 4 ? 256 : 0};
+    if (fl_wal_open(&w, dir, &cfg) != 0)
         return 0;
     check_log(&w);
     uint64_t last = fl_wal_last_seq(&w);
-    if (fl_wal_append(&w, "after", 5, NULL) != 0 || fl_wal_sync(&w) != 0)
+    if ((flags & 4) && fl_wal_prefill(&w) != 0)
+        abort();
+    if (fl_wal_append(&w, "after", 5, NULL) != 0 || fl_wal_prefill(&w) != 0 || fl_wal_sync(&w) != 0)
         abort();
     fl_wal_close(&w);
-    if (fl_wal_open(&w, dir, NULL) != 0 || fl_wal_last_seq(&w) != last + 1)
+    if (fl_wal_open(&w, dir, &cfg) != 0 || fl_wal_last_seq(&w) != last + 1)
         abort();
     check_log(&w);
     fl_wal_close(&w);

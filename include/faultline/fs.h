@@ -7,8 +7,9 @@
  * The contract, which both backends keep and storage relies on no further:
  *  1. Names are plain file names inside the one directory (no '/'), at most
  *     FL_FS_NAME_MAX - 1 bytes.
- *  2. A write lands at the given offset; storage only ever writes at a file's end (appends)
- *     or into a file it just created; data reaches the disk in any order until synced.
+ *  2. A write lands at the given offset; storage only ever writes at a file's end (appends),
+ *     into a file it just created, or over zeros it wrote itself (the WAL's preallocated
+ *     space, docs/wal.md); data reaches the disk in any order until synced.
  *  3. sync(fd) returning 0 makes that file's data written before the call durable;
  *     sync_dir returning 0 makes every create, rename and unlink before it durable. Until
  *     then a crash may keep or drop each of them. A failed sync means the state of the disk

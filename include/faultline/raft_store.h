@@ -40,10 +40,16 @@
 /* The largest snapshot file read back (and so the largest snapshot a host stages). */
 #define FL_RAFT_STORE_SNAPSHOT_MAX ((size_t)FL_WAL_RECORD_LEN_LIMIT * 4)
 
+/* Zeros kept ahead in the WAL by default: written 1 MiB at a time (once below half), so one
+ * sync job in about 1 MiB of log pays for a write of 1 MiB (docs/wal.md). */
+#define FL_RAFT_STORE_PREFILL ((uint64_t)2 << 20)
+
 typedef struct fl_raft_store_opts {
     const fl_wal_faults *faults; /* the WAL's test hooks, or NULL */
     uint64_t segment_size_max;   /* 0: the WAL's default */
-    uint32_t mutants; /* Raft: fl_raft_mutant bits; the store's own: SNAPSHOT_SEQ_UNSYNCED */
+    uint64_t wal_prefill; /* zeroed bytes the sync job keeps ahead of the WAL's write position
+                             (fl_wal_prefill); 0: FL_RAFT_STORE_PREFILL */
+    uint32_t mutants;     /* Raft: fl_raft_mutant bits; the store's own: SNAPSHOT_SEQ_UNSYNCED */
     fl_cons_protocol protocol; /* which core's records it writes and accepts (Raft: 0) */
 } fl_raft_store_opts;
 

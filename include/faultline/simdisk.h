@@ -26,7 +26,10 @@
  *                  operations a random prefix (file systems journal them in order, and the
  *                  WAL relies on it: it deletes segments oldest first).
  * With probability torn, a file with unsynced writes has its last surviving write cut short
- * (if none survives, a piece of the first: the write in progress). What survives is durable
+ * (if none survives, a piece of the first: the write in progress). A write inside a file
+ * (accepted only over zero bytes: the WAL's records over its preallocated zeros) is an
+ * overwrite: the same choices apply to a file's unsynced overwrites, and one that does not
+ * survive reads back as the zeros it replaced. What survives is durable
  * from then on; open files are closed, pending syncs forgotten.
  *
  * Invariants (simdisk_check asserts them): within a file records are contiguous and in stamp

@@ -42,6 +42,11 @@ typedef struct fl_wal_faults {
                                 its CRC was computed */
 } fl_wal_faults;
 
+/* Planted bugs (docs/mutants.md), off unless set in fl_wal_config.mutants. */
+#define FL_WAL_MUTANT_ZERO_HEADER_ENDS                                                             \
+    1u /* recovery: a zeroed record header ends the records, whatever follows it (a zeroed         \
+          sector before synced records would silently cut them) */
+
 typedef struct fl_wal_config {
     uint64_t segment_size_max; /* rotate before a record would pass it (default 64 MiB); a
                                   segment always takes at least one record */
@@ -49,6 +54,9 @@ typedef struct fl_wal_config {
     size_t buffer_size_max;    /* appended bytes buffered before a write (default 1 MiB) */
     size_t segments_max;       /* segment files in the directory (default 1 << 16) */
     fl_wal_faults *faults;     /* test hooks or NULL; caller-owned, may be changed any time */
+    uint32_t mutants;          /* FL_WAL_MUTANT_ bits: planted bugs for tests; 0 otherwise */
+    uint64_t prefill; /* zeroed bytes fl_wal_prefill keeps ahead of the write position, so a
+                         sync flushes data pages only (0: none; docs/wal.md) */
 } fl_wal_config;
 
 typedef struct fl_wal_segment {
@@ -64,6 +72,8 @@ typedef struct fl_wal_stats {
     uint64_t rotations;
     uint64_t recovered_records;
     uint64_t truncated_bytes; /* torn tail removed at open */
+    uint64_t prefills;        /* fl_wal_prefill calls that wrote zeros */
+    uint64_t prefill_bytes;   /* zeros they wrote */
 } fl_wal_stats;
 
 struct fl_fs_posix;
@@ -77,7 +87,8 @@ typedef struct fl_wal {
     fl_wal_segment *segs; /* oldest first; segs_count >= 1 once open */
     size_t segs_count;
     size_t segs_cap;
-    uint64_t file_size; /* bytes of the last segment written with write() */
+    uint64_t file_size; /* where the next record goes in the last segment */
+    uint64_t file_len;  /* the last segment's length: [file_size, file_len) holds zeros */
     fl_buf pending;     /* encoded records not yet written */
     uint64_t next_seq;  /* seq the next append gets */
     uint64_t synced_seq;
@@ -106,6 +117,14 @@ int fl_wal_append(fl_wal *w, const void *data, size_t len, uint64_t *seq);
 /* Writes buffered records and fdatasyncs the last segment: afterwards every record
  * appended so far is durable. Returns 0 or the sticky error (FL_EIO). */
 int fl_wal_sync(fl_wal *w);
+/* Preallocation: writes the buffered records, then, when fewer than cfg.prefill / 2 zeroed
+ * bytes lie ahead of the write position, zeros up to cfg.prefill ahead (never past
+ * segment_size_max), not synced: call fl_wal_sync next, whose fdatasync covers both. Later
+ * records then overwrite allocated, zeroed blocks and their fdatasync has no file size or
+ * extent to record. Slow (a write of up to cfg.prefill bytes): call it off the event loop
+ * (raft_store's sync job does). Returns 0 or the sticky error; a failed write latches. Without
+ * it (or when appends outrun it) records extend the file, as they always did. */
+int fl_wal_prefill(fl_wal *w);
 /* Deletes whole segments all of whose records have seq < seq (never the last segment), for
  * compaction after a snapshot. *deleted (if not NULL) gets the number of files removed.
  * Returns 0, FL_EIO (an unlink failed: nothing after it was deleted; not sticky) or the

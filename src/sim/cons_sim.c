@@ -18,6 +18,9 @@
 #define SNAP_MAGIC        0x4E534C46u /* "FLSN" */
 #define SNAP_HEADER_BYTES 24
 #define SEGMENT_BYTES     ((uint64_t)256 << 10) /* WAL segments: compaction deletes whole ones */
+/* Zeros kept ahead in the WAL: small, so fills, records over zeros and records outrunning
+ * the zeros all happen often, and the disk stays small */
+#define SIM_WAL_PREFILL 4096
 
 static const cs_checks *checks_of(const fl_cons_sim *cs)
 {
@@ -268,6 +271,7 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     fl_host_config hc = {.snapshot_every = cs->snapshot_every};
     checks_of(cs)->node_config(cs, sim, id, &hc.core);
     hc.store.segment_size_max = cs->segment_bytes;
+    hc.store.wal_prefill = SIM_WAL_PREFILL;
     hc.store.mutants = cs->core.protocol == FL_CONS_RAFT ? cs->core.raft.mutants : 0;
     fl_host_env env = env_template;
     env.arg = n;

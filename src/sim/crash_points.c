@@ -110,7 +110,10 @@ static void not_a_state(crash_run *cr, const char *where, const fl_raft_durable 
 
 static fl_raft_store_opts store_opts(const crash_run *cr)
 {
+    /* zeros ahead of the WAL's records (docs/wal.md): every fill and every record written
+     * over zeros is a crash point too */
     return (fl_raft_store_opts){.segment_size_max = cr->cfg->segment_bytes,
+                                .wal_prefill = 256,
                                 .mutants = cr->cfg->mutants};
 }
 

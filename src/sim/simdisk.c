@@ -90,6 +90,7 @@ static void file_free(fl_simdisk *d, sd_file *f)
     d->bytes -= f->bytes.len;
     fl_buf_free(&f->bytes);
     free(f->recs);
+    free(f->patches);
     uint32_t gen = f->gen + 1;
     memset(f, 0, sizeof(*f));
     f->gen = gen;
@@ -124,6 +125,7 @@ void fl__sd_file_cut(fl_simdisk *d, sd_file *f, size_t count, size_t last_len)
     d->bytes -= f->bytes.len - end;
     f->bytes.len = end;
     f->count = count;
+    fl__sd_patches_clip(f, end);
     if (f->durable > count)
         f->durable = count;
     /* pending syncs of this file cover at most what is left: what is written next is not
@@ -260,10 +262,19 @@ static int sd_write(fl_fs *fs, int fd, const void *p, size_t n, uint64_t off, fl
 {
     fl_simdisk *d = (fl_simdisk *)fs;
     sd_file *f = file_of(d, fd);
-    if (off != f->bytes.len) /* storage appends, or fills a file it just created */
-        return fail(m, FL_EINVAL, "Simulated files take writes at their end only");
+    /* storage appends, fills a file it just created, or overwrites zeros it wrote (the WAL's
+     * preallocated space) */
+    size_t over = off < f->bytes.len ? f->bytes.len - (size_t)off : 0;
+    over = over < n ? over : n;
+    if (off > f->bytes.len || !fl__sd_all_zero(f->bytes.data + off, over))
+        return fail(m, FL_EINVAL, "Simulated files take writes at their end or over zeros only");
     before(d, FL_SIMDISK_OP_WRITE);
-    int rc = file_append(d, f, p, n);
+    int rc = over ? fl__sd_patch(d, f, p, over, (size_t)off) : 0;
+    if (!rc && n > over) { /* one write: its two parts share a stamp, survive together */
+        rc = file_append(d, f, (const uint8_t *)p + over, n - over);
+        if (!rc && over)
+            f->patches[f->n_patches - 1].stamp = d->stamp;
+    }
     if (rc == FL_EFULL)
         return fail(m, FL_EIO, "No space left on device");
     return rc ? fail(m, rc, "Cannot allocate memory") : 0;

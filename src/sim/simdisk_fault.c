@@ -34,7 +34,7 @@ int fl__sd_sync(fl_simdisk *d, uint32_t target, bool notify, uint64_t token, fl_
     s->stamp = ++d->stamp;
     s->target = target;
     s->gen = 0;
-    s->upto = 0;
+    s->upto = s->pupto = 0;
     s->notify = notify;
     s->blocking = !d->in_job && !notify; /* the caller waits in it (simdisk.h) */
     s->fail = s->lie = false;
@@ -43,6 +43,7 @@ int fl__sd_sync(fl_simdisk *d, uint32_t target, bool notify, uint64_t token, fl_
     } else if (target != SD_NONE) {
         s->gen = d->files[target].gen;
         s->upto = d->files[target].count;
+        s->pupto = d->files[target].patch_base + d->files[target].n_patches;
     }
     if (d->fail_next) {
         d->fail_next--;
@@ -78,7 +79,7 @@ size_t fl_simdisk_pending(const fl_simdisk *d)
 bool fl_simdisk_split(const fl_simdisk *d)
 {
     for (size_t i = 0; d->dir_fresh && i < d->n_files; i++)
-        if (d->files[i].live && d->files[i].durable < d->files[i].count)
+        if (d->files[i].live && (d->files[i].durable < d->files[i].count || d->files[i].n_patches))
             return true;
     return false;
 }
@@ -136,8 +137,9 @@ int fl_simdisk_complete(fl_simdisk *d, bool *notify, uint64_t *token, int *statu
     } else if (s.target != SD_NONE) {
         sd_file *f = &d->files[s.target];
         size_t upto = s.upto < f->count ? (size_t)s.upto : f->count;
-        if (f->live && f->gen == s.gen && upto > f->durable) {
-            f->durable = upto;
+        if (f->live && f->gen == s.gen && (upto > f->durable || s.pupto > f->patch_base)) {
+            f->durable = upto > f->durable ? upto : f->durable;
+            fl__sd_patches_durable(f, s.pupto);
             d->dir_fresh = false;
         }
     }
@@ -159,8 +161,10 @@ static size_t subset(fl_simdisk *d, sd_file *f, size_t n, fl_rng *rng)
     }
     for (size_t i = f->durable; i < last; i++)
         if (f->recs[i].stamp == 0) {
-            memset(f->bytes.data + f->recs[i].off, 0, f->recs[i].len);
-            d->untrusted++; /* a hole: recovery may refuse, rightly */
+            uint8_t *p = f->bytes.data + f->recs[i].off;
+            if (!fl__sd_all_zero(p, f->recs[i].len)) /* zeros dropped: no change to see */
+                d->untrusted++;                      /* a hole: recovery may refuse, rightly */
+            memset(p, 0, f->recs[i].len);
         }
     return last - f->durable;
 }
@@ -225,7 +229,10 @@ void fl_simdisk_crash(fl_simdisk *d, fl_simdisk_crash_mode mode, double torn, fl
         while (n > f->durable && f->recs[n - 1].stamp > cut)
             n--;
         fl__sd_file_cut(d, f, n, n ? f->recs[n - 1].len : 0);
-        crash_file(d, f, n, mode, torn, rng);
+        if (f->n_patches)
+            fl__sd_crash_mixed(d, f, n, cut, mode, torn, rng);
+        else
+            crash_file(d, f, n, mode, torn, rng);
     }
     d->dir_fresh = false;
     crash_dir(d, cut, mode, rng);
@@ -310,7 +317,8 @@ static int copy_file(sd_file *dst, const sd_file *src)
     if (src->count && (dst->recs = malloc(src->count * sizeof(*dst->recs))) != NULL)
         memcpy(dst->recs, src->recs, src->count * sizeof(*dst->recs));
     dst->cap = src->count;
-    return dst->bytes.err || (src->count && !dst->recs) ? FL_ENOMEM : 0;
+    int rc = fl__sd_patches_copy(dst, src);
+    return rc || dst->bytes.err || (src->count && !dst->recs) ? FL_ENOMEM : 0;
 }
 
 fl_simdisk *fl_simdisk_clone(const fl_simdisk *src)
@@ -365,6 +373,7 @@ void fl_simdisk_check(const fl_simdisk *d)
             end += f->recs[k].len;
         }
         FL_ASSERT(end == f->bytes.len);
+        fl__sd_patches_check(f);
         bytes += end;
     }
     FL_ASSERT(bytes == d->bytes);

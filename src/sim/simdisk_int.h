@@ -18,7 +18,15 @@ typedef struct sd_rec {
     uint64_t stamp;
 } sd_rec;
 
-/* A file (an inode): its writes back to back in bytes. */
+/* An overwrite of zeros inside a file (simdisk_patch.c): its bytes are in the file's bytes;
+ * until a sync covers it a crash may revert it to the zeros it replaced. */
+typedef struct sd_patch {
+    size_t off;
+    size_t len;
+    uint64_t stamp;
+} sd_patch;
+
+/* A file (an inode): its writes back to back in bytes, and overwrites not yet durable. */
 typedef struct sd_file {
     bool live;
     uint32_t gen;  /* bumped when the slot is freed: a pending sync of the old file is void */
@@ -26,7 +34,10 @@ typedef struct sd_file {
     fl_buf bytes;
     sd_rec *recs;
     size_t count, cap;
-    size_t durable; /* records [0, durable) survive any crash */
+    size_t durable;    /* records [0, durable) survive any crash */
+    sd_patch *patches; /* overwrites not yet durable, oldest first, numbered from patch_base */
+    size_t n_patches, cap_patches;
+    uint64_t patch_base;
 } sd_file;
 
 typedef struct sd_name {
@@ -56,6 +67,7 @@ typedef struct sd_sync {
     uint32_t target; /* a file slot, SD_DIR or SD_NONE */
     uint32_t gen;    /* the file's generation when called */
     uint64_t upto;   /* file: records [0, upto); SD_DIR: directory operations numbered < upto */
+    uint64_t pupto;  /* file: its overwrites numbered < pupto */
     bool fail, lie, blocking, notify;
 } sd_sync;
 
@@ -92,6 +104,15 @@ int fl__sd_names_put(sd_names *ns, const char *name, uint32_t ino);
 void fl__sd_names_del(sd_names *ns, const char *name);
 void fl__sd_file_cut(fl_simdisk *d, sd_file *f, size_t count, size_t last_len);
 void fl__sd_gc(fl_simdisk *d);
+/* simdisk_patch.c */
+bool fl__sd_all_zero(const uint8_t *p, size_t n);
+int fl__sd_patch(fl_simdisk *d, sd_file *f, const void *p, size_t n, size_t off);
+void fl__sd_patches_durable(sd_file *f, uint64_t upto);
+void fl__sd_patches_clip(sd_file *f, size_t end);
+void fl__sd_crash_mixed(fl_simdisk *d, sd_file *f, size_t n, uint64_t cut,
+                        fl_simdisk_crash_mode mode, double torn, fl_rng *rng);
+int fl__sd_patches_copy(sd_file *dst, const sd_file *src);
+void fl__sd_patches_check(const sd_file *f);
 /* simdisk_fault.c */
 int fl__sd_sync(fl_simdisk *d, uint32_t target, bool notify, uint64_t token, fl_errmsg *m);
 

@@ -220,6 +220,7 @@ int fl_raft_store_open_fs(fl_raft_store *s, fl_fs *fs, const fl_raft_store_opts 
     fl_buf_init(&s->job_snap_tail);
     fl_wal_config cfg = {.record_size_max = FL_WAL_RECORD_LEN_LIMIT,
                          .segment_size_max = o ? o->segment_size_max : 0,
+                         .prefill = o && o->wal_prefill ? o->wal_prefill : FL_RAFT_STORE_PREFILL,
                          .faults = o ? (fl_wal_faults *)o->faults : NULL};
     int rc = fl_wal_open_fs(&s->wal, fs, &cfg);
     if (rc) {
@@ -391,11 +392,16 @@ int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
 /* The job: the WAL written and synced; then a queued snapshot file's bytes into its temp
  * file, synced. The rename (and the compaction behind it) waits for the job's end
  * (fl_raft_store_sync_finish): only then is the temp file known durable, on either backend
- * (fs.h rule 6). It touches only the WAL and the job_ fields. */
+ * (fs.h rule 6). It touches only the WAL and the job_ fields. Zeros ahead of the WAL's write
+ * position (fl_wal_prefill) are written here too, so never on the loop. */
 static int sync_job(void *arg)
 {
     fl_raft_store *s = arg;
-    int rc = fl_wal_sync(&s->wal);
+    /* zeros ahead, off the loop, made durable by the same fdatasync as the records: the
+     * syncs after it overwrite allocated blocks (wal.c, ZERO TAIL) */
+    int rc = fl_wal_prefill(&s->wal);
+    if (!rc)
+        rc = fl_wal_sync(&s->wal);
     if (rc || !s->job_snap_ready)
         return rc;
     fl_buf *h = &s->job_snap, *t = &s->job_snap_tail;

@@ -1,7 +1,8 @@
 /* wal.c: the write-ahead log's format, codecs and write path: append, group-commit sync,
  * rotation, segment deletion (wal.h). Recovery and iteration are in wal_recover.c.
  *
- * ON-DISK FORMAT (version 1). All integers are little-endian.
+ * ON-DISK FORMAT (version 2; version 1 segments are read the same way). All integers are
+ * little-endian.
  *
  * A log is a directory of segment files named "wal-" + the seq of the segment's first
  * record as 20 decimal digits + ".seg" (wal-00000000000000000001.seg), so names sort in log
@@ -13,7 +14,7 @@
  *   segment header
  *   offset size  field
  *        0    4  magic: the bytes 'F' 'L' 'W' 'L'
- *        4    2  format version: 1
+ *        4    2  format version: 2 (1: written before preallocation; see ZERO TAIL)
  *        6    2  reserved: 0
  *        8    8  segment number: 1 for the first segment of a log, +1 for each next one
  *       16    8  first seq: seq of the segment's first record (equals the name)
@@ -30,13 +31,44 @@
  * Across segments: segment numbers increase by one and each segment's first seq is the
  * previous segment's last seq + 1 (an empty segment's "last" is its first seq - 1).
  *
+ * ZERO TAIL (preallocation, version 2). A segment may end in zero bytes after its last
+ * record: space the WAL filled with zeros ahead of its write position (fl_wal_prefill), so
+ * that a record's fdatasync overwrites allocated, already-written blocks and flushes data
+ * pages only (no file size or extent change to journal: issue 16, docs/wal.md). The design:
+ *  - End of records. Where a record fails its checks and every byte from there to the end
+ *    of the file is zero, the segment simply ends there (any segment: a segment rotated away
+ *    keeps its unused tail, at most one record's size since the fill never passes
+ *    segment_size_max; nothing is truncated). All-zero bytes are never a valid record (seq 0
+ *    is never used and the CRC of a zero header is not 0). A lost middle of a non-last
+ *    segment cannot hide as a zero tail: the next segment's first seq would not follow.
+ *  - Anything nonzero after the failing record (a torn record followed by zeros, a record
+ *    whose first page did not land but a later one did, a flipped bit) is judged as before:
+ *    in the last segment with no valid record after it, a torn tail, truncated (zeros and
+ *    all); otherwise corruption, refused. So damage followed by valid records is never cut.
+ *  - Who writes the zeros, when: fl_wal_prefill, called by the Raft store's sync job on the
+ *    sync worker thread (never on the event loop) just before its fl_wal_sync: it writes the
+ *    buffered records, then, when less than prefill/2 zeroed bytes lie ahead, zeros from
+ *    file_len to prefill ahead (capped at segment_size_max); the job's one fdatasync then
+ *    covers records and zeros (one sync in about prefill/2 bytes of log pays for the zeros'
+ *    blocks and the new file size; the zeros need no sync of their own: unsynced, a crash
+ *    leaves fewer of them, which reads the same). Only the job touches the WAL while it
+ *    runs (raft_store.h), so the loop's own writes (a full buffer, a rotation) and the zeros
+ *    never run at once; zeros only go at or past file_len >= file_size, so never over a
+ *    record. When appends outrun the fill, records go past file_len and extend the file,
+ *    exactly as without preallocation. A crash during a fill leaves fewer zeros (or a
+ *    shorter file): the same end of records.
+ *  - Recovery keeps the zero tail of the last segment (file_len = the file's length) and
+ *    appends over it.
+ *  - The next segment is not created ahead: rotation is once per segment_size_max.
+ *
  * Write path invariants:
  *  1. Only the last segment is ever written; a segment is created complete (header written,
  *     synced, then renamed into place, directory synced) before any record goes into it, and
  *     the previous segment is fully written and fdatasync'ed before that. So damage outside
  *     the last segment can only be corruption, never a torn write.
  *  2. Records reach the file in seq order, each whole in one buffer; file_size is the
- *     offset where the next buffer goes.
+ *     offset where the next buffer goes; [file_size, file_len) holds only zeros the WAL wrote,
+ *     and zeros are written only at or after file_len.
  *  3. synced_seq <= next_seq - 1, and every record up to synced_seq has been fdatasync'ed.
  *  4. Once err != 0 nothing more is written. */
 #include "wal_format.h"
@@ -211,6 +243,8 @@ static int flush(fl_wal *w)
     if (rc)
         return rc;
     w->file_size += w->pending.len;
+    if (w->file_len < w->file_size) /* the zeros ran out: the file grew */
+        w->file_len = w->file_size;
     fl_buf_reset(&w->pending);
     return 0;
 }
@@ -226,6 +260,33 @@ int fl_wal_sync(fl_wal *w)
     if (rc)
         return rc;
     w->synced_seq = w->next_seq - 1;
+    return 0;
+}
+
+/* Zeros for prefill, in writes of this size (shared read-only pages: no resident cost). */
+static const uint8_t zeros[64 * 1024];
+
+int fl_wal_prefill(fl_wal *w)
+{
+    int rc = flush(w); /* the records first: the zeros go after them */
+    if (rc)
+        return rc;
+    uint64_t want = w->cfg.prefill, ahead = w->file_len - w->file_size;
+    if (want == 0 || ahead >= want / 2 || w->file_len >= w->cfg.segment_size_max)
+        return 0;
+    uint64_t end = w->file_size + want;
+    if (end > w->cfg.segment_size_max)
+        end = w->cfg.segment_size_max;
+    FL_ASSERT(w->file_len >= w->file_size); /* zeros never over a record (invariant 2) */
+    for (uint64_t off = w->file_len; off < end;) {
+        size_t n = end - off < sizeof(zeros) ? (size_t)(end - off) : sizeof(zeros);
+        if ((rc = write_all(w, w->fd, zeros, n, off, NULL)) != 0)
+            return rc;
+        off += n;
+        w->file_len = off;
+        w->stats.prefill_bytes += n;
+    }
+    w->stats.prefills++;
     return 0;
 }
 
@@ -299,7 +360,7 @@ static int rotate(fl_wal *w)
         return fl__wal_latch(w, rc);
     w->fs->ops->close(w->fs, w->fd);
     w->fd = fd;
-    w->file_size = WAL_HEADER_SIZE;
+    w->file_size = w->file_len = WAL_HEADER_SIZE;
     w->stats.rotations++;
     return 0;
 }
@@ -405,7 +466,7 @@ int fl_wal_restart_at(fl_wal *w, uint64_t next_seq)
     int rc = fl__wal_create_segment(w, 1, next_seq, &w->fd);
     if (rc)
         return rc;
-    w->file_size = WAL_HEADER_SIZE;
+    w->file_size = w->file_len = WAL_HEADER_SIZE;
     w->next_seq = next_seq;
     w->synced_seq = next_seq - 1;
     return 0;

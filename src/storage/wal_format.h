@@ -11,7 +11,8 @@
 #define WAL_MAGIC1          0x4C /* 'L' */
 #define WAL_MAGIC2          0x57 /* 'W' */
 #define WAL_MAGIC3          0x4C /* 'L' */
-#define WAL_VERSION         1
+#define WAL_VERSION         2    /* written; 1 (no zero tails written) is read the same */
+#define WAL_VERSION_MIN     1
 #define WAL_HEADER_SIZE     32
 #define WAL_REC_HEADER_SIZE 16
 #define WAL_NAME_PREFIX     "wal-"

@@ -11,6 +11,9 @@
  *     anywhere else, or that is followed by a valid record, or has a valid checksum but the
  *     wrong seq, is corruption: open fails with the file and byte offset in the message.
  *     Refusing is the safe side: synced data may be behind the damage.
+ *  4. A failing record with only zero bytes from its offset to the end of the file, in any
+ *     segment, is the end of the segment's records: the zeros are preallocated space (wal.c,
+ *     ZERO TAIL), kept as they are. Rule 3 applies when anything after it is nonzero.
  * Reading uses whole-file views (read-only mappings of real files), so recovery allocates
  * nothing per record. Every file operation goes through the file interface (fs.h). */
 #include "wal_format.h"
@@ -23,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#define MUTANT(w, m) (((w)->cfg.mutants & FL_WAL_MUTANT_##m) != 0)
 
 static int config_defaults(fl_wal *w, const fl_wal_config *in)
 {
@@ -162,9 +167,10 @@ static int check_header(fl_wal *w, size_t i, const seg_map *m, uint64_t expected
         return fl_errmsg_set(&w->msg, FL_ECORRUPT,
                              "wal: %s/%s: bad segment header at byte offset 0: %s", w->dir, m->name,
                              fl__wal_check_text(chk));
-    if (version != WAL_VERSION)
-        return fl_errmsg_set(&w->msg, FL_EVERSION, "wal: %s/%s: format version %u, expected %u",
-                             w->dir, m->name, version, WAL_VERSION);
+    if (version < WAL_VERSION_MIN || version > WAL_VERSION)
+        return fl_errmsg_set(&w->msg, FL_EVERSION,
+                             "wal: %s/%s: format version %u, expected %u to %u", w->dir, m->name,
+                             version, WAL_VERSION_MIN, WAL_VERSION);
     if (first_seq == 0) /* seqs start at 1: 0 would make "last = first - 1" wrap */
         return fl_errmsg_set(&w->msg, FL_ECORRUPT,
                              "wal: %s/%s: header at byte offset 0 says first seq 0", w->dir,
@@ -222,6 +228,18 @@ static int truncate_tail(fl_wal *w, const seg_map *m, size_t off)
     return rc;
 }
 
+/* Whether every byte from off to the end of the segment is zero (off < size). */
+static bool zero_tail(const fl_wal *w, const seg_map *m, size_t off)
+{
+    size_t to = m->size;
+    if (MUTANT(w, ZERO_HEADER_ENDS) && m->size - off > WAL_REC_HEADER_SIZE)
+        to = off + WAL_REC_HEADER_SIZE;
+    for (size_t q = off; q < to; q++)
+        if (m->p[q])
+            return false;
+    return true;
+}
+
 /* A record failed check chk at off: truncate (torn tail of the last segment) or refuse. */
 static int record_failed(fl_wal *w, const seg_map *m, bool last, size_t off, uint64_t seq, int chk)
 {
@@ -255,10 +273,14 @@ static int recover_segment(fl_wal *w, size_t i, uint64_t *seq, uint64_t *end)
     }
     bool last = i + 1 == w->segs_count;
     *seq = w->segs[i].first_seq;
-    size_t off = WAL_HEADER_SIZE;
+    size_t off = WAL_HEADER_SIZE, len_after = 0; /* the file's length once recovered */
     while (off < m.size) {
         uint32_t len = 0;
         int chk = fl__wal_check_record(m.p, m.size, off, *seq, &len);
+        if (chk != WAL_OK && zero_tail(w, &m, off)) { /* preallocated space: the end (rule 4) */
+            len_after = m.size;
+            break;
+        }
         if (chk != WAL_OK) {
             rc = record_failed(w, &m, last, off, *seq, chk);
             break;
@@ -268,6 +290,7 @@ static int recover_segment(fl_wal *w, size_t i, uint64_t *seq, uint64_t *end)
         w->stats.recovered_records++;
     }
     *end = off;
+    w->file_len = len_after > off ? len_after : off;
     unmap_segment(w, &m);
     return rc;
 }
@@ -295,7 +318,7 @@ static int recover(fl_wal *w)
     if (w->segs_count == 0) {
         w->next_seq = 1;
         rc = fl__wal_create_segment(w, 1, 1, &w->fd);
-        w->file_size = WAL_HEADER_SIZE;
+        w->file_size = w->file_len = WAL_HEADER_SIZE;
         return rc;
     }
     uint64_t seq = w->segs[0].first_seq, end = 0;

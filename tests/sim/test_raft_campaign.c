@@ -239,9 +239,13 @@ TEST(mutant_vote_without_log_check_is_caught)
     CHECK(seeds_to_catch(FL_RAFT_MUTANT_VOTE_NO_LOG_CHECK, 5, 200) != 0);
 }
 
+/* A rare catch: before the WAL preallocated (docs/wal.md), 14 of chaos seeds 1..3000 caught it,
+ * the first at or below 300; preallocating changed the disk's writes and so every trajectory:
+ * 7 of 3000 (a difference within chance at these counts, two-sided p ~ 0.19), the first at
+ * seed 626. */
 TEST(mutant_vote_before_durable_is_caught)
 {
-    CHECK(seeds_to_catch(FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE, 3, 300) != 0);
+    CHECK(seeds_to_catch(FL_RAFT_MUTANT_VOTE_BEFORE_DURABLE, 3, 700) != 0);
 }
 
 TEST(mutant_ack_before_durable_is_caught)
