@@ -132,8 +132,9 @@ bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p);
  * CRC as they arrive); FL_ENOTFOUND when there is no file, FL_ECORRUPT when it holds another.
  * Call it only once the file is durable (a save returned, or the job that wrote it
  * finished). v stays valid until fl_raft_store_unmap_snapshot, on real files even after the
- * file is replaced; on the simulated disk release it before a newer snapshot is saved or
- * queued for a job (fs.h rule 5). */
+ * file is replaced; on the simulated disk its bytes go once a newer snapshot file replaces
+ * it (a save, or the end of the job that writes a queued one): do not read it after that,
+ * only release it (fs.h rule 5). */
 int fl_raft_store_map_snapshot(fl_raft_store *s, const fl_cons_snapshot_meta *meta, fl_fs_view *v,
                                const uint8_t **data, fl_errmsg *m);
 void fl_raft_store_unmap_snapshot(fl_raft_store *s, fl_fs_view *v);

@@ -8,8 +8,9 @@
  * (snap_view) rather than a malloc'd copy: on real files an mmap, page cache the kernel can
  * reclaim and that faults in as chunks are sent, instead of anonymous memory the size of the
  * state held for as long as the snapshot lives. A view is only ever of a renamed, synced file,
- * and is released as soon as the next snapshot replaces snap (before that one's file is
- * queued or saved: on the simulated disk the replaced file's bytes go). */
+ * and is released as soon as the next snapshot replaces snap, and never read after that
+ * snapshot's file replaced the viewed one (on the simulated disk the replaced file's bytes
+ * go then). */
 #include "host_int.h"
 
 #include "faultline/assert.h"
@@ -239,8 +240,8 @@ void fl__host_snapshot_io(fl_host *h, const fl_cons_update *up)
         swap_bufs(&h->snap, &h->stage);
         h->stats.snapshots_installed++;
         h->applied_bytes = 0;
-        save_snapshot(h, true);
-        retire(h, &h->stage); /* the old snapshot */
+        save_snapshot(h, true); /* drops a queued file: retire's one slot then suffices */
+        retire(h, &h->stage);   /* the old snapshot (a view: released unread, its file replaced) */
         fl__host_snapshot_to_view(h);
     }
     if (!up->restore_index || h->failed)
