@@ -18,7 +18,11 @@
  *     file, never a mix. truncate shortens a file at once and durably (recovery cuts a torn
  *     tail and syncs straight after).
  *  5. A view (read_all) is the file's bytes as they are now, valid until the next call on
- *     this fs that writes, truncates, renames or unlinks, or until released.
+ *     this fs that writes, truncates, renames or unlinks, or until released. Except: a view
+ *     of a file that no call writes or truncates any more (one written whole, synced and
+ *     renamed into place) stays valid across calls on other files, until released or until
+ *     a rename or unlink drops that file (real files: even then, an mmap keeps its pages).
+ *     The host keeps its snapshot's bytes as such a view (host_snap.c).
  *  6. A job (job_start) runs fn(arg) off the caller's thread of control: real files on a
  *     worker thread, the simulated disk at once with its syncs completing later in virtual
  *     time. While it runs the caller must not touch what fn touches. When the backend says

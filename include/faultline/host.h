@@ -93,6 +93,7 @@ typedef struct fl_host_stats {
     uint64_t decode_errors;       /* received bytes the wire codec refused */
     uint64_t rejected_msgs;       /* messages the core refused (FL_EINVAL) */
     uint64_t syncs;               /* group-commit jobs completed */
+    uint64_t snapshot_views;      /* snapshots whose bytes became a view of their file */
 } fl_host_stats;
 
 typedef struct fl_host {
@@ -111,11 +112,14 @@ typedef struct fl_host {
     bool failed;   /* env.fatal was called: nothing more is done */
     bool sync_now; /* sync at the end of this step (env.sync_soon is NULL) */
     bool stepping;
-    fl_cons_role role;   /* as of the last update */
-    fl_buf snap;         /* this node's snapshot: the state machine's bytes */
-    fl_buf stage;        /* a snapshot being received */
-    fl_buf stage_local;  /* a snapshot being taken */
-    fl_buf snap_retired; /* a replaced snapshot the store's running job still writes */
+    fl_cons_role role;        /* as of the last update */
+    fl_buf snap;              /* this node's snapshot: the state machine's bytes (malloc's, or in
+                               * snap_view once the snapshot file holds them) */
+    fl_fs_view snap_view;     /* the snapshot file, read-only: snap's bytes when it is set */
+    fl_index snap_view_tried; /* the snapshot index last looked up in the file */
+    fl_buf stage;             /* a snapshot being received */
+    fl_buf stage_local;       /* a snapshot being taken */
+    fl_buf snap_retired;      /* a replaced snapshot the store's running job still writes */
     fl_buf scratch;
     uint64_t persist_seq;  /* highest persist request appended */
     uint64_t sync_seq;     /* highest one covered by the running job */

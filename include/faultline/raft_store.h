@@ -130,6 +130,20 @@ static inline bool fl_raft_store_snapshot_queued(const fl_raft_store *s)
 }
 /* The store still needs the bytes at p (queued, or a running job writes them). */
 bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p);
+/* A read-only view of the snapshot file's state-machine bytes, for a caller that would
+ * otherwise keep a copy of the snapshot it saved (fs.h read_all: an mmap of real files, page
+ * cache that the kernel can reclaim). 0 with *data (meta->size bytes, inside v) when the file
+ * is the snapshot meta describes: its header, index, term, size, CRC and configuration match
+ * and the file is long enough (the data are not read here: a follower's core checks their
+ * CRC as they arrive); FL_ENOTFOUND when there is no file, FL_ECORRUPT when it holds another.
+ * Call it only once the file is durable (a save returned, or the job that wrote it
+ * finished). v stays valid until fl_raft_store_unmap_snapshot, on real files even after the
+ * file is replaced; on the simulated disk its bytes go once a newer snapshot file replaces
+ * it (a save, or the end of the job that writes a queued one): do not read it after that,
+ * only release it (fs.h rule 5). */
+int fl_raft_store_map_snapshot(fl_raft_store *s, const fl_cons_snapshot_meta *meta, fl_fs_view *v,
+                               const uint8_t **data, fl_errmsg *m);
+void fl_raft_store_unmap_snapshot(fl_raft_store *s, fl_fs_view *v);
 /* The recovered state, pointing into s (valid until fl_raft_store_release or close). */
 void fl_raft_store_durable(const fl_raft_store *s, fl_cons_durable *d);
 /* Frees the recovered state, snapshot bytes included (the core's init copies what it needs). */

@@ -213,6 +213,8 @@ int fl_host_open(fl_host *h, fl_fs *fs, const fl_host_config *c, const fl_host_e
             fl_errmsg_set(m, rc, "recovered state refused: %s", fl_strerror(rc));
         h->core_up = rc == 0;
         fl_raft_store_release(&h->store);
+        if (!rc)
+            fl__host_snapshot_to_view(h); /* the file it came from is durable */
     }
     if (rc)
         fl_host_close(h);
@@ -239,6 +241,7 @@ void fl_host_close(fl_host *h)
 {
     if (h->core_up)
         fl_cons_close(&h->core);
+    fl__host_snapshot_close(h); /* a view goes while the store's fs is there; a copy after */
     if (h->store_up)
         fl_raft_store_close(&h->store); /* waits for a running job (real files) */
     h->core_up = h->store_up = false;

@@ -15,7 +15,11 @@ void fl__host_sync_soon(fl_host *h);
 /* host_snap.c */
 void fl__host_snapshot_io(fl_host *h, const fl_cons_update *up);
 void fl__host_maybe_snapshot(fl_host *h);
-/* After a sync job: old snapshot bytes the store no longer writes are freed. */
+/* After a sync job: old snapshot bytes the store no longer writes are freed, and snap's
+ * become a view of its file once that is durable. */
 void fl__host_snapshot_retired(fl_host *h);
+void fl__host_snapshot_to_view(fl_host *h);
+/* snap's view released (before the store closes; malloc'd bytes are freed after it). */
+void fl__host_snapshot_close(fl_host *h);
 
 #endif

@@ -3,7 +3,14 @@
  * file, for either core (cons.h).
  *
  * Invariant: snap holds the bytes of the core's snapshot (meta.size of them) whenever the
- * core has one; stage holds the chunks accepted so far of the one being received. */
+ * core has one; stage holds the chunks accepted so far of the one being received. Once the
+ * snapshot file holding them is durable, snap's bytes are a read-only view of that file
+ * (snap_view) rather than a malloc'd copy: on real files an mmap, page cache the kernel can
+ * reclaim and that faults in as chunks are sent, instead of anonymous memory the size of the
+ * state held for as long as the snapshot lives. A view is only ever of a renamed, synced file,
+ * and is released as soon as the next snapshot replaces snap, and never read after that
+ * snapshot's file replaced the viewed one (on the simulated disk the replaced file's bytes
+ * go then). */
 #include "host_int.h"
 
 #include "faultline/assert.h"
@@ -43,11 +50,32 @@ static void save_snapshot(fl_host *h, bool installed)
         fl__host_sync_soon(h);
 }
 
-/* The node's previous snapshot bytes, just replaced in snap: freed, or kept aside while the
- * store still writes them (fl_raft_store_queue_snapshot borrows them). A queued file is
- * replaced before this is called, so only a running job's can be in use: one slot does. */
+/* Whether b's bytes are the snapshot file's view. */
+static bool is_view(const fl_host *h, const fl_buf *b)
+{
+    return h->snap_view.data && b->data && b->data >= h->snap_view.data &&
+           b->data < h->snap_view.data + h->snap_view.len;
+}
+
+/* The view behind old (snap's bytes until it was just replaced) released; old emptied. */
+static bool unview(fl_host *h, fl_buf *old)
+{
+    if (!is_view(h, old))
+        return false;
+    fl_raft_store_unmap_snapshot(&h->store, &h->snap_view);
+    size_t cap_max = old->cap_max;
+    *old = (fl_buf){.cap_max = cap_max};
+    return true;
+}
+
+/* The node's previous snapshot bytes, just replaced in snap: a view released; or freed, or
+ * kept aside while the store still writes them (fl_raft_store_queue_snapshot borrows them).
+ * A queued file is replaced before this is called, so only a running job's can be in use:
+ * one slot does. */
 static void retire(fl_host *h, fl_buf *old)
 {
+    if (unview(h, old))
+        return;
     if (h->snap_retired.data && !fl_raft_store_uses(&h->store, h->snap_retired.data))
         fl_buf_free(&h->snap_retired);
     if (fl_raft_store_uses(&h->store, old->data)) {
@@ -59,10 +87,38 @@ static void retire(fl_host *h, fl_buf *old)
     old->cap_max = cap_max;
 }
 
+/* snap's malloc'd bytes exchanged for a view of the snapshot file, once that file is durable
+ * and is the core's snapshot (tried once per snapshot: a file that is not stays unused). */
+void fl__host_snapshot_to_view(fl_host *h)
+{
+    fl_cons_snapshot_meta meta;
+    if (h->failed || !h->snap.len || is_view(h, &h->snap) ||
+        fl_raft_store_uses(&h->store, h->snap.data))
+        return;
+    h->core.ops->snapshot_meta(&h->core, &meta);
+    if (meta.index == 0 || meta.index == h->snap_view_tried || meta.size != h->snap.len)
+        return;
+    h->snap_view_tried = meta.index;
+    const uint8_t *data;
+    FL_ASSERT(h->snap_view.data == NULL && !h->snap_view.priv); /* released with its snap */
+    if (fl_raft_store_map_snapshot(&h->store, &meta, &h->snap_view, &data, NULL) != 0)
+        return; /* the copy stays: correct, only bigger */
+    size_t cap_max = h->snap.cap_max;
+    fl_buf_free(&h->snap);
+    h->snap = (fl_buf){.data = (uint8_t *)data, .len = (size_t)meta.size, .cap_max = cap_max};
+    h->stats.snapshot_views++;
+}
+
 void fl__host_snapshot_retired(fl_host *h)
 {
     if (h->snap_retired.data && !fl_raft_store_uses(&h->store, h->snap_retired.data))
         fl_buf_free(&h->snap_retired);
+    fl__host_snapshot_to_view(h);
+}
+
+void fl__host_snapshot_close(fl_host *h)
+{
+    unview(h, &h->snap);
 }
 
 /* stage_local holds the state machine's bytes as of index: they become the node's snapshot,
@@ -184,8 +240,9 @@ void fl__host_snapshot_io(fl_host *h, const fl_cons_update *up)
         swap_bufs(&h->snap, &h->stage);
         h->stats.snapshots_installed++;
         h->applied_bytes = 0;
-        save_snapshot(h, true);
-        retire(h, &h->stage); /* the old snapshot */
+        save_snapshot(h, true); /* drops a queued file: retire's one slot then suffices */
+        retire(h, &h->stage);   /* the old snapshot (a view: released unread, its file replaced) */
+        fl__host_snapshot_to_view(h);
     }
     if (!up->restore_index || h->failed)
         return;

@@ -199,10 +199,14 @@ static void memory_text(srv *s, fl_buf *b)
         bytes += e ? e->len : 0;
         entries += e != NULL;
     }
-    fl_buf_printf(b, "log_entries_held:%zu\r\nlog_bytes_held:%zu\r\nsnapshot_bytes_held:%zu\r\n",
+    size_t mapped = s->host.snap_view.data ? s->host.snap.len : 0; /* the file's page cache */
+    fl_buf_printf(b,
+                  "log_entries_held:%zu\r\nlog_bytes_held:%zu\r\nsnapshot_bytes_held:%zu\r\n"
+                  "snapshot_bytes_mapped:%zu\r\n",
                   entries, bytes,
-                  s->host.snap.len + s->host.stage.len + s->host.stage_local.len +
-                      s->host.snap_retired.len + s->snap_bytes.len);
+                  s->host.snap.len - mapped + s->host.stage.len + s->host.stage_local.len +
+                      s->host.snap_retired.len + s->snap_bytes.len,
+                  mapped);
 }
 
 static const char *const sections[] = {"server",      "clients", "memory",   "persistence", "stats",

@@ -347,6 +347,40 @@ int fl_raft_store_queue_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote
     return rc ? fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc)) : 0;
 }
 
+/* The file's head must be the one this meta encodes (hard state aside: term and vote may
+ * have moved since, and have fixed widths). */
+int fl_raft_store_map_snapshot(fl_raft_store *s, const fl_cons_snapshot_meta *meta, fl_fs_view *v,
+                               const uint8_t **data, fl_errmsg *m)
+{
+    fl_buf head;
+    fl_buf_init(&head);
+    int rc = fl_raft_record_encode_snapshot_head(s->protocol, 0, 0, meta, &head);
+    if (rc) {
+        fl_buf_free(&head);
+        return fl_errmsg_set(m, rc, "snapshot: cannot encode: %s", fl_strerror(rc));
+    }
+    rc = s->fs->ops->read_all(s->fs, SNAP_FILE, v, m);
+    const size_t hard = 14; /* kind, flags, term, vote: compared apart */
+    const uint8_t *f = rc == 0 ? v->data + SNAP_HEADER : NULL;
+    if (rc == 0 && (v->len < SNAP_HEADER + head.len + meta->size + 4 ||
+                    v->data[4] != SNAP_VERSION || f[0] != head.data[0] || f[1] != 0 ||
+                    memcmp(f + hard, head.data + hard, head.len - hard) != 0)) {
+        s->fs->ops->release(s->fs, v);
+        rc = snap_corrupt(s, m, "not the snapshot expected");
+    }
+    if (rc == 0)
+        *data = f + head.len;
+    fl_buf_free(&head);
+    return rc;
+}
+
+void fl_raft_store_unmap_snapshot(fl_raft_store *s, fl_fs_view *v)
+{
+    if (v->data || v->priv)
+        s->fs->ops->release(s->fs, v);
+    *v = (fl_fs_view){0};
+}
+
 bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p)
 {
     return p && ((s->snap_next_ready && s->snap_next_data == p) ||

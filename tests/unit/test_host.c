@@ -331,6 +331,18 @@ static bool snapshot_file(fl_simdisk *d)
     return true;
 }
 
+/* Whether the host's snapshot bytes are the snapshot file's own (a view of it), not a copy. */
+static bool snapshot_is_file_view(fl_simdisk *d, const fl_host *h)
+{
+    fl_fs_view v;
+    fl_fs *fs = fl_simdisk_fs(d);
+    if (fs->ops->read_all(fs, "snapshot", &v, NULL) != 0)
+        return false;
+    bool in = h->snap.len && h->snap.data >= v.data && h->snap.data + h->snap.len <= v.data + v.len;
+    fs->ops->release(fs, &v);
+    return in;
+}
+
 /* env.snapshot_start (the server's forked child): the host starts one snapshot at a time and
  * takes the bytes when they come, at the index they were started at; the file is written by
  * the next sync job and renamed when it is done; a failed one is tried again, a stale answer
@@ -375,11 +387,17 @@ static void snapshot_bytes_come_later(fl_cons_protocol p)
     CHECK_EQ(status(&h).snapshot_index, at);
     CHECK(h.snap.len == 5 && memcmp(h.snap.data, "state", 5) == 0);
     CHECK(!snapshot_file(d)); /* the job writes it; the rename waits for the job's end */
+    CHECK(!snapshot_is_file_view(d, &h)); /* not durable yet: the bytes stay in memory */
     disk_done(d, &h);
     CHECK(snapshot_file(d));
+    /* durable: the bytes held are the file's, the same ones (issue 16: no anonymous copy) */
+    CHECK(snapshot_is_file_view(d, &h));
+    CHECK(h.snap.len == 5 && memcmp(h.snap.data, "state", 5) == 0);
     fl_host_close(&h);
     CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &e, &m), 0);
     CHECK_EQ(status(&h).snapshot_index, at);
+    CHECK(snapshot_is_file_view(d, &h)); /* recovered from the file: held as its view too */
+    CHECK(h.snap.len == 5 && memcmp(h.snap.data, "state", 5) == 0);
     fl_buf_free(&b);
     fl_host_close(&h);
     fl_simdisk_free(d);

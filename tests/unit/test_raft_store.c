@@ -192,6 +192,52 @@ TEST(raft_store_snapshot_file_and_wal_after_it)
     rmdir_all(dir);
 }
 
+/* The snapshot file's bytes as a view (an mmap of the real file): given only for the snapshot
+ * the caller names (another index, size, CRC or configuration is refused), and still the old
+ * bytes after a newer snapshot replaced the file (a follower mid-transfer reads on). */
+TEST(raft_store_maps_its_snapshot_file)
+{
+    char dir[64];
+    tmpdir(dir, sizeof(dir));
+    fl_raft_store s;
+    fl_errmsg m;
+    CHECK_EQ(fl_raft_store_open(&s, dir, NULL, &m), 0);
+    fl_raft_snapshot_meta meta = {.index = 7, .term = 1, .size = 5};
+    meta.crc = fl_crc32c(0, "state", 5);
+    meta.conf.n_voters = 1;
+    meta.conf.voters[0] = 1;
+    fl_fs_view v;
+    const uint8_t *data = NULL;
+    CHECK_EQ(fl_raft_store_map_snapshot(&s, &meta, &v, &data, &m), FL_ENOTFOUND);
+    fl_raft_entry after = {{1}, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
+    CHECK_EQ(fl_raft_store_save_snapshot(&s, 3, 1, &meta, (const uint8_t *)"state", 1, &after, &m),
+             0);
+    fl_raft_snapshot_meta other[4] = {meta, meta, meta, meta};
+    other[0].index = 8;
+    other[1].size = 4;
+    other[2].crc ^= 1;
+    other[3].conf.voters[0] = 2;
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ(fl_raft_store_map_snapshot(&s, &other[i], &v, &data, &m), FL_ECORRUPT);
+        CHECK(strstr(m.text, "not the snapshot expected") != NULL);
+    }
+    CHECK_EQ(fl_raft_store_map_snapshot(&s, &meta, &v, &data, &m), 0);
+    CHECK(data >= v.data && data + 5 <= v.data + v.len && memcmp(data, "state", 5) == 0);
+    fl_raft_snapshot_meta next = meta;
+    next.index = 9;
+    next.crc = fl_crc32c(0, "newer", 5);
+    CHECK_EQ(fl_raft_store_save_snapshot(&s, 3, 1, &next, (const uint8_t *)"newer", 0, NULL, &m),
+             0);
+    CHECK(memcmp(data, "state", 5) == 0); /* the replaced file's view reads on */
+    fl_raft_store_unmap_snapshot(&s, &v);
+    CHECK(v.data == NULL);
+    CHECK_EQ(fl_raft_store_map_snapshot(&s, &next, &v, &data, &m), 0);
+    CHECK(memcmp(data, "newer", 5) == 0);
+    fl_raft_store_unmap_snapshot(&s, &v);
+    fl_raft_store_close(&s);
+    rmdir_all(dir);
+}
+
 /* A Paxos node's state through the same store: the promised ballot as hard state, accepted
  * slots with their ballots and EMPTY gaps, a snapshot file; and a directory refused by a node
  * of the other protocol, with a message that says so. */
