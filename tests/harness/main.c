@@ -4,8 +4,10 @@
 #include <setjmp.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <dirent.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define TESTS_MAX 512
 
@@ -39,6 +41,32 @@ void fl_test_fail_eq(const char *file, int line, const char *a_expr, const char 
     fprintf(stderr, "  %s:%d: check failed: %s == %s (%lld != %lld)\n", file, line, a_expr, b_expr,
             a, b);
     longjmp(test_jmp, 1);
+}
+
+char *fl_test_tmpdir(char *buf, size_t size, const char *prefix)
+{
+    snprintf(buf, size, "%s/%s-XXXXXX", FL_TEST_TMP, prefix);
+    char *d = mkdtemp(buf);
+    if (!d)
+        fl_test_fail(__FILE__, __LINE__, "mkdtemp");
+    return d;
+}
+
+void fl_test_rmtree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[1024];
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    rmdir(dir);
 }
 
 static double now_s(void)

@@ -24,6 +24,12 @@ _Noreturn void fl_test_fail(const char *file, int line, const char *msg);
 _Noreturn void fl_test_fail_eq(const char *file, int line, const char *a_expr, const char *b_expr,
                                long long a, long long b);
 
+/* A fresh directory under FL_TEST_TMP named PREFIX-XXXXXX, in buf (fails the test if it cannot
+ * be made), and its removal: the directory's files, then itself (one level, as the WAL and the
+ * raft store lay theirs out). */
+char *fl_test_tmpdir(char *buf, size_t size, const char *prefix);
+void fl_test_rmtree(const char *dir);
+
 #define TEST(name)                                                                                 \
     static void name(void);                                                                        \
     __attribute__((constructor)) static void fl_test_reg_##name(void)                              \

@@ -14,33 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *tmpdir(char *buf)
-{
-    strcpy(buf, "/tmp/fl-wal-test-XXXXXX");
-    char *d = mkdtemp(buf);
-    if (!d)
-        fl_test_fail(__FILE__, __LINE__, "mkdtemp");
-    return d;
-}
-
-/* Removes a directory holding only files (one level): the WAL's layout. */
-static void rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char path[1024];
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static size_t count_files(const char *dir, const char *suffix)
 {
     DIR *d = opendir(dir);
@@ -100,7 +73,7 @@ static void check_records(fl_wal *w, uint64_t from, uint64_t last, size_t size_m
 
 TEST(wal_roundtrip_across_rotation)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_config cfg = {.segment_size_max = 4096};
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
@@ -131,12 +104,12 @@ TEST(wal_roundtrip_across_rotation)
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
     check_records(&w, 1, 520, 200);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_torn_tail_is_truncated_and_log_stays_usable)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_faults faults = {0};
     fl_wal_config cfg = {.faults = &faults};
@@ -173,14 +146,14 @@ TEST(wal_torn_tail_is_truncated_and_log_stays_usable)
     CHECK_EQ(w.stats.truncated_bytes, 7);
     check_records(&w, 1, 30, 0);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_zeroed_tail_is_the_end_of_records)
 {
     /* a crash can leave the file longer than what reached the disk, filled with zeros: read
      * like preallocated space (test_wal_prefill.c), the end of the records, kept */
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     CHECK_EQ(fl_wal_open(&w, dir, NULL), 0);
     append_range(&w, 1, 10, 0, 10);
@@ -199,12 +172,12 @@ TEST(wal_zeroed_tail_is_the_end_of_records)
     CHECK_EQ(fl_wal_open(&w, dir, NULL), 0);
     check_records(&w, 1, 12, 0);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_corruption_in_the_middle_refuses_with_file_and_offset)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_faults faults = {.corrupt_seq = 50, .corrupt_offset = 16 + 3}; /* a payload byte */
     fl_wal_config cfg = {.faults = &faults};
@@ -218,12 +191,12 @@ TEST(wal_corruption_in_the_middle_refuses_with_file_and_offset)
     CHECK(strstr(msg, "record seq 50 at byte offset 1796")); /* 32 + 49 * 36 */
     CHECK(strstr(msg, "checksum mismatch"));
     CHECK(strstr(msg, "followed by a valid record at byte offset 1832"));
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_corruption_in_an_older_segment_refuses)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_faults faults = {.corrupt_seq = 3, .corrupt_offset = 0}; /* the length field */
     fl_wal_config cfg = {.segment_size_max = 32 + 4 * 36, .faults = &faults};
@@ -235,12 +208,12 @@ TEST(wal_corruption_in_an_older_segment_refuses)
     CHECK(strstr(fl_wal_errmsg(&w), "wal-00000000000000000001.seg: record seq 3 at byte "
                                     "offset 104"));
     CHECK(strstr(fl_wal_errmsg(&w), "not in the last segment"));
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_damaged_last_record_is_indistinguishable_from_a_tear)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_faults faults = {.corrupt_seq = 10, .corrupt_offset = 20};
     fl_wal_config cfg = {.faults = &faults};
@@ -251,12 +224,12 @@ TEST(wal_damaged_last_record_is_indistinguishable_from_a_tear)
     CHECK_EQ(w.stats.truncated_bytes, 36);
     CHECK_EQ(fl_wal_last_seq(&w), 9);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_missing_segment_or_bad_header_refuses)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_config cfg = {.segment_size_max = 32 + 4 * 36};
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
@@ -276,12 +249,12 @@ TEST(wal_missing_segment_or_bad_header_refuses)
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), FL_ECORRUPT);
     CHECK(strstr(fl_wal_errmsg(&w), "wal-00000000000000000009.seg: bad segment header at "
                                     "byte offset 0: bad magic"));
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_fsync_failure_is_sticky)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_faults faults = {0};
     fl_wal_config cfg = {.faults = &faults};
@@ -306,12 +279,12 @@ TEST(wal_fsync_failure_is_sticky)
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
     CHECK(fl_wal_last_seq(&w) >= 5);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_rotation_fsync_failure_is_sticky)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_faults faults = {0};
     fl_wal_config cfg = {.segment_size_max = 32 + 2 * 36, .faults = &faults};
@@ -322,12 +295,12 @@ TEST(wal_rotation_fsync_failure_is_sticky)
     CHECK_EQ(fl_wal_append(&w, b, sizeof(b), NULL), FL_EIO); /* rotation syncs first */
     CHECK_EQ(fl_wal_sync(&w), FL_EIO);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_record_limits_and_leftover_tmp)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_config cfg = {.record_size_max = 100};
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
@@ -348,12 +321,12 @@ TEST(wal_record_limits_and_leftover_tmp)
     fl_wal_close(&w);
     cfg.record_size_max = FL_WAL_RECORD_LEN_LIMIT + 1;
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), FL_ECONFIG);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_many_records_group_commit_and_compaction)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     fl_wal_config cfg = {.segment_size_max = 64 << 10, .buffer_size_max = 4096};
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
@@ -383,12 +356,12 @@ TEST(wal_many_records_group_commit_and_compaction)
     CHECK_EQ(fl_wal_first_seq(&w), first);
     check_records(&w, 1, 20000, 64);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(atomic_file_replaces_whole_content)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_errmsg m;
     fl_buf b;
     fl_buf_init(&b);
@@ -407,7 +380,7 @@ TEST(atomic_file_replaces_whole_content)
     CHECK_EQ(fl_atomic_write_file("/nonexistent-dir-fl", "x", "y", 1, &m), FL_EIO);
     CHECK(strstr(m.text, "No such file"));
     fl_buf_free(&b);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 /* Crash property over seeds: random appends and syncs with small segments, then a write
@@ -415,7 +388,7 @@ TEST(atomic_file_replaces_whole_content)
  * there, the log is a prefix of what was appended, and it keeps working. */
 TEST(wal_random_crashes_keep_synced_prefix)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     for (uint64_t seed = 1; seed <= 10; seed++) {
         uint64_t x = seed * 0x9E3779B97F4A7C15ull;
         fl_wal w;
@@ -456,12 +429,12 @@ TEST(wal_random_crashes_keep_synced_prefix)
         check_records(&w, 1, fl_wal_last_seq(&w), 200); /* a prefix of what was appended */
         fl_wal_close(&w);
     }
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_iteration_reports_a_file_changed_under_the_log)
 {
-    char buf[64], *dir = tmpdir(buf);
+    char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
     CHECK_EQ(fl_wal_open(&w, dir, NULL), 0);
     append_range(&w, 1, 5, 0, 5);
@@ -476,5 +449,5 @@ TEST(wal_iteration_reports_a_file_changed_under_the_log)
     fl_wal_iter_close(&it);
     fl_wal_close(&w);
     CHECK_EQ(fl_wal_open(&w, dir, NULL), FL_ECORRUPT); /* a 10-byte segment: bad header */
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }

@@ -19,31 +19,6 @@
 
 #define SEG1 "wal-00000000000000000001.seg"
 
-static char *tmpdir(char *buf, size_t size)
-{
-    snprintf(buf, size, "%s/wal-prefill-XXXXXX", FL_TEST_TMP);
-    char *d = mkdtemp(buf);
-    if (!d)
-        fl_test_fail(__FILE__, __LINE__, "mkdtemp");
-    return d;
-}
-
-static void rmtree(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[1024];
-    while (d && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        unlink(path);
-    }
-    if (d)
-        closedir(d);
-    rmdir(dir);
-}
-
 static long long file_len(const char *dir, const char *name)
 {
     char path[1024];
@@ -112,7 +87,7 @@ static void make_log(const char *dir, fl_wal_config *cfg, uint64_t n)
 
 TEST(wal_prefill_zero_tail_is_the_end_and_records_go_over_it)
 {
-    char buf[256], *dir = tmpdir(buf, sizeof(buf));
+    char buf[256], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal-prefill");
     fl_wal_config cfg = {.prefill = 4096};
     fl_wal w;
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
@@ -137,12 +112,12 @@ TEST(wal_prefill_zero_tail_is_the_end_and_records_go_over_it)
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
     check_records(&w, 20);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_prefill_records_outrunning_the_zeros_extend_the_file)
 {
-    char buf[256], *dir = tmpdir(buf, sizeof(buf));
+    char buf[256], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal-prefill");
     fl_wal_config cfg = {.prefill = 256};
     fl_wal w;
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
@@ -158,12 +133,12 @@ TEST(wal_prefill_records_outrunning_the_zeros_extend_the_file)
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
     check_records(&w, 32);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_prefill_torn_record_before_zeros_is_truncated)
 {
-    char buf[256], *dir = tmpdir(buf, sizeof(buf));
+    char buf[256], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal-prefill");
     fl_wal_faults faults = {0};
     fl_wal_config cfg = {.prefill = 4096, .faults = &faults};
     make_log(dir, &cfg, 10);
@@ -184,13 +159,13 @@ TEST(wal_prefill_torn_record_before_zeros_is_truncated)
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
     check_records(&w, 12);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 /* Zeros record 5's header (a zeroed sector) in a log of 10 records and a zero tail, opens. */
 static int open_with_zeroed_header(uint32_t mutants, char *msg, size_t size)
 {
-    char buf[256], *dir = tmpdir(buf, sizeof(buf));
+    char buf[256], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal-prefill");
     fl_wal_config cfg = {.prefill = 4096};
     make_log(dir, &cfg, 10);
     uint8_t zero[16] = {0};
@@ -201,7 +176,7 @@ static int open_with_zeroed_header(uint32_t mutants, char *msg, size_t size)
     snprintf(msg, size, "%s", fl_wal_errmsg(&w));
     if (rc == 0)
         fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
     return rc;
 }
 
@@ -222,7 +197,7 @@ TEST(wal_prefill_mutant_zero_header_ends_is_caught)
 
 TEST(wal_prefill_bit_flips_before_and_in_the_zero_tail)
 {
-    char buf[256], *dir = tmpdir(buf, sizeof(buf));
+    char buf[256], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal-prefill");
     fl_wal_config cfg = {.prefill = 4096};
     make_log(dir, &cfg, 10);
     fl_wal w;
@@ -231,21 +206,21 @@ TEST(wal_prefill_bit_flips_before_and_in_the_zero_tail)
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), FL_ECORRUPT);
     CHECK(strstr(fl_wal_errmsg(&w), "record seq 4") != NULL);
     CHECK(strstr(fl_wal_errmsg(&w), "checksum mismatch, followed by a valid record") != NULL);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 
-    dir = tmpdir(buf, sizeof(buf));
+    dir = fl_test_tmpdir(buf, sizeof(buf), "wal-prefill");
     make_log(dir, &cfg, 10);
     poke(dir, SEG1, 32 + 10 * REC + 1000, &one, 1); /* inside the zeros of the last segment */
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);        /* no valid record after it: cut */
     CHECK_EQ(w.stats.truncated_bytes, 4096);
     check_records(&w, 10);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_prefill_crash_in_the_middle_of_a_fill)
 {
-    char buf[256], *dir = tmpdir(buf, sizeof(buf));
+    char buf[256], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal-prefill");
     fl_wal_faults faults = {0};
     fl_wal_config cfg = {.prefill = 256 << 10, .faults = &faults};
     fl_wal w;
@@ -269,12 +244,12 @@ TEST(wal_prefill_crash_in_the_middle_of_a_fill)
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
     check_records(&w, 11);
     fl_wal_close(&w);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 TEST(wal_prefill_rotation_keeps_unused_zeros_and_checks_them)
 {
-    char buf[256], *dir = tmpdir(buf, sizeof(buf));
+    char buf[256], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal-prefill");
     fl_wal_config cfg = {.prefill = 4096, .segment_size_max = 400};
     fl_wal w;
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
@@ -302,7 +277,7 @@ TEST(wal_prefill_rotation_keeps_unused_zeros_and_checks_them)
     poke(dir, SEG1, 32 + 9 * REC, zero, REC);
     CHECK_EQ(fl_wal_open(&w, dir, &cfg), FL_ECORRUPT);
     CHECK(strstr(fl_wal_errmsg(&w), "ends before seq 10") != NULL);
-    rmtree(dir);
+    fl_test_rmtree(dir);
 }
 
 /* ---- the simulated disk's overwrites ---- */
