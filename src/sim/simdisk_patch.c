@@ -3,6 +3,7 @@
  * from the appended writes so that a crash can revert each one that no sync covered. */
 #include "simdisk_int.h"
 
+#include "faultline/array.h"
 #include "faultline/assert.h"
 #include "faultline/error.h"
 
@@ -20,14 +21,10 @@ bool fl__sd_all_zero(const uint8_t *p, size_t n)
 int fl__sd_patch(fl_simdisk *d, sd_file *f, const void *p, size_t n, size_t off)
 {
     FL_ASSERT(off + n <= f->bytes.len && fl__sd_all_zero(f->bytes.data + off, n));
-    if (f->n_patches == f->cap_patches) {
-        size_t cap = f->cap_patches ? f->cap_patches * 2 : 16;
-        sd_patch *v = realloc(f->patches, cap * sizeof(*v));
-        if (!v)
-            return FL_ENOMEM;
-        f->patches = v;
-        f->cap_patches = cap;
-    }
+    void *v = f->patches;
+    if (fl_array_grow(&v, &f->cap_patches, f->n_patches + 1, sizeof(*f->patches)))
+        return FL_ENOMEM;
+    f->patches = v;
     memcpy(f->bytes.data + off, p, n);
     f->patches[f->n_patches++] = (sd_patch){off, n, ++d->stamp};
     if (d->st) {
