@@ -86,8 +86,11 @@ typedef struct fl_cons_sim {
      * fl_raft_checker_committed_chain): chosen_chain[i] covers slots 1..i */
     uint64_t *chosen_chain;
     size_t chosen_chain_len, chosen_chain_cap;
-    bool check;               /* run the safety checker (default true) */
-    uint32_t snapshot_every;  /* applied entries between snapshots; 0 = never (default) */
+    bool check;              /* run the safety checker (default true) */
+    uint32_t snapshot_every; /* applied entries between snapshots; 0 = never (default) */
+    /* node i of nodes snapshots at its own phase, i-1 of nodes parts into the interval
+     * (host.h's snapshot_phase_on), as the server's members do; false (default): all at once */
+    bool snapshot_phases;
     uint32_t snapshot_filler; /* stand-in state size in bytes when there is no snapshot hook */
     uint64_t segment_bytes;   /* WAL segment size (default 256 KiB) */
     fl_buf violation;         /* the first violation found, "" if none */

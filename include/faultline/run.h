@@ -220,7 +220,11 @@ typedef struct fl_run_config {
      * the node's end follows the server's program-order rules (kv_order.h), forwarding to
      * the leader; the history is pipelined (history.h) and checked with program order */
     uint32_t pipeline;
-    uint32_t snapshot_every;  /* each node snapshots its kv every N applied entries; 0 = never */
+    uint32_t snapshot_every; /* each node snapshots its kv every N applied entries; 0 = never */
+    /* all nodes snapshot at the same applied index (the simulator's only way before issue 16's
+     * fifth round); false (default): node i of n at i-1 n-ths into the interval, as the
+     * server's members do, so that a majority is free of snapshot work */
+    bool snapshot_in_step;
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */

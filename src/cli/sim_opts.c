@@ -59,6 +59,8 @@ void sim_opts_usage(FILE *out)
         "  --slow-disks             every fsync takes 5-50 ms (0.2-2 ms)\n"
         "  --snapshot-every N       each node snapshots its state every N applied entries and\n"
         "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
+        "  --snapshot-in-step       every node snapshots at the same index (default: node i of n\n"
+        "                           i-1 n-ths into the interval, as the server's members do)\n"
         "  --keys N                 keys of the workload (register 3, kv 1000)\n"
         "  --reads P, --cas P       percent of reads and of compare-and-set (kv: append); the\n"
         "                           rest are writes (50, 20)\n"
@@ -351,6 +353,8 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->run.no_backoff = true;
     else if (!strcmp(a, "--slow-disks"))
         o->run.slow_disks = true;
+    else if (!strcmp(a, "--snapshot-in-step"))
+        o->run.snapshot_in_step = true;
     else if (!strcmp(a, "--chaos"))
         o->chaos = true;
     else if (!strcmp(a, "--churn"))
@@ -700,6 +704,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --skew %u", c->skew_ppm);
     if (c->snapshot_every != d.snapshot_every)
         MORE(" --snapshot-every %u", c->snapshot_every);
+    if (c->snapshot_in_step)
+        MORE(" --snapshot-in-step");
     if (c->no_check_quorum)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)

@@ -206,7 +206,8 @@ int sr_map(sr *r, uint32_t m, const char *path, const char *const *keys, size_t 
 static const char *const cluster_keys[] = {
     "protocol",       "nodes",    "read_mode",    "read_at",        "lease_drift_ppm",
     "snapshot_every", "pre_vote", "check_quorum", "batch",          "inflight",
-    "mutants",        "q1",       "q2",           "unsafe_quorums", "backoff"};
+    "mutants",        "q1",       "q2",           "unsafe_quorums", "backoff",
+    "snapshot_phases"};
 
 static int mutants(sr *r, uint32_t v, const char *path)
 {
@@ -281,6 +282,11 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
         return sr_u32(r, v, path, 0, FL_RAFT_NODES_MAX, k == 11 ? &c->q1 : &c->q2);
     case 13:
         return sr_bool(r, v, path, &c->unsafe_quorums);
+    case 15:
+        if (sr_bool(r, v, path, &b))
+            return FL_ECONFIG;
+        c->snapshot_in_step = !b;
+        return 0;
     default:
         if (sr_bool(r, v, path, &b))
             return FL_ECONFIG;

@@ -63,6 +63,9 @@ static int cluster(const fl_scenario *s, fl_nem_config *c, char *err, size_t err
                fl_run_read_at_name(r->read_at));
     if (r->no_pre_vote)
         REFUSE("cluster.pre_vote", "false: the server always runs pre-vote");
+    if (r->snapshot_in_step)
+        REFUSE("cluster.snapshot_phases",
+               "false: the server's members always snapshot at their own phases");
     if (r->batch_entries || r->inflight)
         REFUSE(r->batch_entries ? "cluster.batch" : "cluster.inflight",
                "the server has no such option (it uses the core's defaults)");

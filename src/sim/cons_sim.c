@@ -268,7 +268,9 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     n->cs = cs;
     n->sim = sim;
     n->id = id;
-    fl_host_config hc = {.snapshot_every = cs->snapshot_every};
+    fl_host_config hc = {.snapshot_every = cs->snapshot_every,
+                         .snapshot_phase_on = cs->snapshot_phases,
+                         .snapshot_phase_permille = (id - 1) % cs->nodes * 1000 / cs->nodes};
     checks_of(cs)->node_config(cs, sim, id, &hc.core);
     hc.store.segment_size_max = cs->segment_bytes;
     hc.store.wal_prefill = SIM_WAL_PREFILL;

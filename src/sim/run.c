@@ -511,6 +511,7 @@ static int setup(run *rn)
         rn->cs.voters = c->nodes / 2 + 1; /* the others wait outside, empty */
     }
     rn->cs.snapshot_every = c->snapshot_every;
+    rn->cs.snapshot_phases = !c->snapshot_in_step;
     err = fl__clients_init(rn);
     if (!err && c->pipeline > 1)
         err = fl__pipe_init(rn);

@@ -124,6 +124,15 @@ static void storage(fl_rng *r, fl_run_config *c)
     c->torn = PICK(r, torn);
 }
 
+/* Half the worlds snapshot as the server's members do, each node at its own phase of the
+ * interval; the other half all at once, at the same index (the windows where every node is
+ * busy with its snapshot at the same time). On a stream of its own, drawn last of the storage
+ * axes, so that no other axis moves. */
+static void snapshot_phases(fl_rng *r, fl_run_config *c)
+{
+    c->snapshot_in_step = fl_rng_chance(r, 0.5);
+}
+
 static void network(fl_rng *r, fl_run_config *c)
 {
     c->net_delay_ns = PICK(r, net_delays);
@@ -294,6 +303,7 @@ static const struct {
     {"flapping", flapping},
     {"storage windows", storage_windows},
     {"lease threats", lease_threats},
+    {"snapshot phases", snapshot_phases},
 };
 
 static uint64_t name_hash(const char *s)

@@ -33,11 +33,12 @@ static uint32_t side_of(void *arg, int64_t process)
     return (s->minority >> fl_run_home_node(s->c, process)) & 1 ? 0 : 1;
 }
 
-static void run_cap(fl_run_read_mode mode, fl_run_read_at at, uint32_t mutants, cap *out)
+static void run_cap_seed(uint64_t seed, fl_run_read_mode mode, fl_run_read_at at, uint32_t mutants,
+                         cap *out)
 {
     fl_run_config c;
     fl_run_config_default(&c);
-    c.seed = 1;
+    c.seed = seed;
     c.duration_ns = DURATION_NS;
     c.nemesis = FL_NEMESIS_PARTITION_SIDES;
     c.nemesis_interval_ns = DURATION_NS / 3;
@@ -57,6 +58,11 @@ static void run_cap(fl_run_read_mode mode, fl_run_read_at at, uint32_t mutants, 
         0);
     CHECK(out->side[0].writes > 0 && out->side[0].reads > 0); /* clients on both sides */
     CHECK(out->side[1].writes > 30 && out->side[1].reads > 30);
+}
+
+static void run_cap(fl_run_read_mode mode, fl_run_read_at at, uint32_t mutants, cap *out)
+{
+    run_cap_seed(1, mode, at, mutants, out);
 }
 
 static fl_verdict check(const fl_run_result *r, fl_consistency c)
@@ -116,12 +122,19 @@ TEST(cap_local_reads_buy_availability_with_consistency)
     fl_run_result_free(&k.r);
 }
 
+/* The old leader answers unconfirmed reads only until it steps down (an election timeout
+ * after the cut), a window a run's few minority reads may all miss: seeds 1..4, one must. */
 TEST(cap_mutant_read_without_quorum_answers_on_the_minority)
 {
-    cap k;
-    run_cap(FL_RUN_READ_INDEX, FL_RUN_READ_AT_STICKY, FL_RAFT_MUTANT_READ_NO_CONFIRM, &k);
-    CHECK(k.side[0].reads_answered > 0); /* the check of the first test would fail */
-    fl_run_result_free(&k.r);
+    uint64_t answered = 0;
+    for (uint64_t seed = 1; seed <= 4 && !answered; seed++) {
+        cap k;
+        run_cap_seed(seed, FL_RUN_READ_INDEX, FL_RUN_READ_AT_STICKY, FL_RAFT_MUTANT_READ_NO_CONFIRM,
+                     &k);
+        answered += k.side[0].reads_answered; /* the check of the first test would fail */
+        fl_run_result_free(&k.r);
+    }
+    CHECK(answered > 0);
 }
 
 #define OUT FL_TEST_TMP "/fl_test_cap.out"

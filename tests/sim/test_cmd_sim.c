@@ -232,9 +232,11 @@ TEST(sim_failing_run_prints_the_whole_tail_and_what_happened_to_the_heal)
  * elected another 1 s after the heal, which is right. */
 TEST(sim_disruption_after_the_heal_is_a_violation_and_a_late_heartbeat_is_not)
 {
-    /* seed 2: the run's messages depend on how ReadIndex rounds go out (seed 1 showed the
-     * disruption while one round at a time was in flight; `faultline mutants` finds it at 2) */
-    const char *run = "sim --seed 2 --nodes 5 --duration 10s --faults churn:300ms,crash-one:1s "
+    /* seed 6: the run's messages depend on how ReadIndex rounds go out and when nodes
+     * snapshot (seed 1 showed the disruption while one round at a time was in flight, seed 2
+     * while every node snapshotted at the same index; with the server's phases seeds 6, 7,
+     * 17, 27 and 29 of 1..40 show it; 7 of those 40 did with every node in step) */
+    const char *run = "sim --seed 6 --nodes 5 --duration 10s --faults churn:300ms,crash-one:1s "
                       "--no-check-quorum --no-pre-vote";
     char args[512];
     snprintf(args, sizeof(args), "%s --mutant leader-ignores-lease", run);

@@ -8,7 +8,7 @@
 
 #include "sim/cons_sim_int.h" /* a node's host: where its snapshot's bytes are held */
 
-static void begin_with(uint32_t n, uint64_t seed, uint32_t mutants, double torn)
+static void begin_phased(uint32_t n, uint64_t seed, uint32_t mutants, double torn, bool phases)
 {
     fl_raft_config rc;
     fl_raft_config_default(&rc, 1);
@@ -22,7 +22,13 @@ static void begin_with(uint32_t n, uint64_t seed, uint32_t mutants, double torn)
     sc.torn = torn;
     story_create(&rc, &sc);
     S.rs.snapshot_every = 20;
+    S.rs.snapshot_phases = phases;
     story_start();
+}
+
+static void begin_with(uint32_t n, uint64_t seed, uint32_t mutants, double torn)
+{
+    begin_phased(n, seed, mutants, torn, false);
 }
 
 static void begin(uint32_t n, uint64_t seed)
@@ -225,6 +231,36 @@ TEST(story_whole_cluster_restarts_from_snapshots_and_logs)
     for (fl_node_id id = 1; id <= 3; id++)
         CHECK(fl_raft_commit_of(node(id)) >= more);
     end();
+}
+
+/* Where each of three nodes took its last snapshot after 75 entries, every 20 applied. */
+static void last_snapshots(bool phases, fl_index at[4])
+{
+    begin_phased(3, 26, 0, 0.0, phases);
+    run_for_ms(1000);
+    propose_many(75);
+    run_for_ms(200);
+    for (fl_node_id id = 1; id <= 3; id++)
+        at[id] = fl_raft_snapshot_of(node(id))->index;
+    end();
+}
+
+/* As the server's members do (host.h, snapshot_phase_on), node i of 3 snapshots i-1 thirds
+ * into the interval, so the three never snapshot together; in step, all at the same index. */
+TEST(story_members_snapshot_at_their_own_phases)
+{
+    fl_index at[4];
+    last_snapshots(false, at);
+    CHECK(at[1] >= 60);
+    CHECK_EQ(at[2], at[1]);
+    CHECK_EQ(at[3], at[1]);
+    last_snapshots(true, at);
+    for (fl_node_id id = 1; id <= 3; id++) {
+        fl_index phase = 20 * (id - 1) / 3; /* 0, 6, 13 entries past a multiple of 20 */
+        CHECK(at[id] >= 40);
+        CHECK((at[id] - phase) % 20 < 3); /* taken as applied passed its phase */
+    }
+    CHECK(at[1] != at[2] && at[2] != at[3] && at[1] != at[3]);
 }
 
 TEST(story_checkpoint_torn_in_a_crash_leaves_the_previous_one)
