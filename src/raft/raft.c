@@ -374,6 +374,7 @@ int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
     default:
         rc = FL_EINVAL;
     }
+    fl__log_reclaim(r); /* a compaction's payloads, a bounded number a step (log.c) */
     fl__finish_step(r, up);
     return rc;
 }
