@@ -97,12 +97,22 @@ int fl_host_sync_fd(const fl_host *h)
 
 /* ---- messages ------------------------------------------------------------------------------ */
 
+/* Snapshot chunks get snap's bytes only once a view of them was checked (host_snap.c): the
+ * codec answers FL_ENOTFOUND for a chunk given none. */
 static void send_msgs(fl_host *h, const fl_cons_update *up)
 {
     for (size_t i = 0; i < up->n_msgs && !h->failed; i++) {
         fl_buf_reset(&h->scratch);
         fl_node_id to;
-        int rc = fl_cons_encode(&h->core, up, i, h->snap.data, h->snap.len, &h->scratch, &to);
+        const uint8_t *snap = h->snap_view_checked || !h->snap_view.data ? h->snap.data : NULL;
+        int rc = fl_cons_encode(&h->core, up, i, snap, h->snap.len, &h->scratch, &to);
+        if (rc == FL_ENOTFOUND) {
+            snap = fl__host_snapshot_for_chunks(h);
+            if (!snap)
+                return; /* stopped */
+            fl_buf_reset(&h->scratch);
+            rc = fl_cons_encode(&h->core, up, i, snap, h->snap.len, &h->scratch, &to);
+        }
         FL_ASSERT(rc == 0); /* the core makes only messages the codec takes */
         h->env.send(h->env.arg, to, h->scratch.data, h->scratch.len);
     }

@@ -19,6 +19,9 @@ void fl__host_maybe_snapshot(fl_host *h);
  * become a view of its file once that is durable. */
 void fl__host_snapshot_retired(fl_host *h);
 void fl__host_snapshot_to_view(fl_host *h);
+/* snap's bytes for a snapshot chunk: a view's checked against the snapshot's CRC first (once
+ * per view); NULL when the check failed (the node is stopped). */
+const uint8_t *fl__host_snapshot_for_chunks(fl_host *h);
 /* snap's view released (before the store closes; malloc'd bytes are freed after it). */
 void fl__host_snapshot_close(fl_host *h);
 
