@@ -98,16 +98,16 @@ int fl_host_sync_fd(const fl_host *h)
 /* ---- messages ------------------------------------------------------------------------------ */
 
 /* Snapshot chunks get snap's bytes only once a view of them was checked (host_snap.c): the
- * codec answers FL_ENOTFOUND for a chunk given none. */
-static void send_msgs(fl_host *h, const fl_cons_update *up)
+ * codec answers FL_ENOTFOUND for a chunk given none. now: the step's time. */
+static void send_msgs(fl_host *h, const fl_cons_update *up, fl_time_ns now)
 {
     for (size_t i = 0; i < up->n_msgs && !h->failed; i++) {
         fl_buf_reset(&h->scratch);
         fl_node_id to;
-        const uint8_t *snap = h->snap_view_checked || !h->snap_view.data ? h->snap.data : NULL;
+        const uint8_t *snap = fl__host_snapshot_checked(h, now) ? h->snap.data : NULL;
         int rc = fl_cons_encode(&h->core, up, i, snap, h->snap.len, &h->scratch, &to);
         if (rc == FL_ENOTFOUND) {
-            snap = fl__host_snapshot_for_chunks(h);
+            snap = fl__host_snapshot_for_chunks(h, now);
             if (!snap)
                 return; /* stopped */
             fl_buf_reset(&h->scratch);
@@ -166,7 +166,7 @@ void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_upda
         persist(h, up);
     if (up->snapshot_chunk.index || up->persist.install || up->restore_index)
         fl__host_snapshot_io(h, up); /* after the request is issued: the file covers it */
-    send_msgs(h, up);
+    send_msgs(h, up, ev->now_ns);
     if (h->failed)
         return;
     if (h->snapshot_log_share)

@@ -150,6 +150,32 @@ TEST(story_leader_whose_snapshot_file_rots_stops_before_sending_it)
     end();
 }
 
+/* The same rot after the view was checked (chunks went towards the cut-off follower already):
+ * the first chunk 5 s after that check checks it again, so the leader stops then rather than
+ * never; the follower gets the new leader's snapshot. */
+TEST(story_snapshot_file_rotting_after_its_check_is_caught_by_the_next_check)
+{
+    begin(3, 21);
+    run_for_ms(1000);
+    fl_node_id l = leader(), f = l % 3 + 1;
+    isolate(f);
+    fl_index last = propose_many(100);
+    run_for_ms(200);
+    const fl_host *lh = &fl__cs_node(S.sim, l)->h;
+    CHECK(lh->snap_view.data != NULL && lh->snap_view_checked);
+    uint64_t off = (uint64_t)(lh->snap.data - lh->snap_view.data) + lh->snap.len / 2;
+    CHECK_EQ(fl_sim_disk_corrupt_file(S.sim, l, "snapshot", off, 0x10), 0);
+    fl_sim_heal(S.sim);
+    run_for_ms(8000);
+    CHECK_EQ(fl_sim_node_state_of(S.sim, l), FL_SIM_NODE_DOWN);
+    CHECK(strstr(fl_sim_reason(S.sim, l), "CRC") != NULL);
+    fl_node_id now = leader();
+    CHECK(now != 0 && now != l);
+    CHECK(fl_raft_commit_of(node(f)) >= last);
+    CHECK(node(f)->snapshots_installed >= 1);
+    end();
+}
+
 TEST(story_lossy_link_the_transfer_resumes_where_it_stopped)
 {
     begin(3, 22);
