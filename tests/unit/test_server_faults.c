@@ -307,7 +307,7 @@ TEST(server_leader_with_a_rotten_snapshot_file_stops_before_sending_it)
     int status = -1;
     for (int i = 0; i < 200 && waitpid(r.pid[leader], &status, WNOHANG) == 0; i++)
         rig_sleep_ms(50);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0); /* stopped, not carrying on */
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 65); /* stopped: corrupt data */
     r.pid[leader] = 0;
     char log[200], line[1024];
     snprintf(log, sizeof(log), "%s/n%d.log", r.dir, leader);
