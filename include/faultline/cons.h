@@ -169,7 +169,7 @@ static inline int fl_cons_receive(fl_cons_core *c, fl_node_id from, const uint8_
 }
 /* Message i of update up (the core's last), encoded into out (appended); snapshot chunks
  * take their bytes from snap (the node's snapshot, of the size the core names). *to: where
- * it goes. */
+ * it goes. FL_ENOTFOUND (nothing encoded) for a snapshot chunk when snap is NULL. */
 static inline int fl_cons_encode(const fl_cons_core *c, const fl_cons_update *up, size_t i,
                                  const uint8_t *snap, size_t snap_len, fl_buf *out, fl_node_id *to)
 {

@@ -117,9 +117,11 @@ typedef struct fl_host {
                                * snap_view once the snapshot file holds them) */
     fl_fs_view snap_view;     /* the snapshot file, read-only: snap's bytes when it is set */
     fl_index snap_view_tried; /* the snapshot index last looked up in the file */
-    fl_buf stage;             /* a snapshot being received */
-    fl_buf stage_local;       /* a snapshot being taken */
-    fl_buf snap_retired;      /* a replaced snapshot the store's running job still writes */
+    bool snap_view_checked;   /* snap_view's bytes were checked against the snapshot's CRC */
+    fl_time_ns snap_view_checked_at; /* when (host time): checked again after a while */
+    fl_buf stage;                    /* a snapshot being received */
+    fl_buf stage_local;              /* a snapshot being taken */
+    fl_buf snap_retired;             /* a replaced snapshot the store's running job still writes */
     fl_buf scratch;
     uint64_t persist_seq;  /* highest persist request appended */
     uint64_t sync_seq;     /* highest one covered by the running job */

@@ -144,6 +144,11 @@ bool fl_raft_store_uses(const fl_raft_store *s, const uint8_t *p);
 int fl_raft_store_map_snapshot(fl_raft_store *s, const fl_cons_snapshot_meta *meta, fl_fs_view *v,
                                const uint8_t **data, fl_errmsg *m);
 void fl_raft_store_unmap_snapshot(fl_raft_store *s, fl_fs_view *v);
+/* Whether a mapped snapshot's bytes (data, meta->size of them) still have the CRC meta gives
+ * them: 0, or FL_ECORRUPT (m names the file) when the file changed on the disk since it was
+ * written. Reads every byte: call it once per view, before the first chunk is sent from it. */
+int fl_raft_store_check_snapshot(fl_raft_store *s, const fl_cons_snapshot_meta *meta,
+                                 const uint8_t *data, fl_errmsg *m);
 /* The recovered state, pointing into s (valid until fl_raft_store_release or close). */
 void fl_raft_store_durable(const fl_raft_store *s, fl_cons_durable *d);
 /* Frees the recovered state, snapshot bytes included (the core's init copies what it needs). */

@@ -70,6 +70,8 @@ static int raft_encode(const fl_cons_update *up, size_t i, const uint8_t *snap, 
     fl_raft_msg msg;
     if (mp->type == FL_RAFT_MSG_SNAPSHOT) {
         /* the core names the bytes; they come from this node's snapshot (raft.h) */
+        if (!snap)
+            return FL_ENOTFOUND; /* the host checks its bytes first (cons.h) */
         msg = *mp;
         FL_ASSERT(msg.u.snapshot.meta.size == snap_len &&
                   msg.u.snapshot.offset + msg.u.snapshot.len <= snap_len);

@@ -97,12 +97,22 @@ int fl_host_sync_fd(const fl_host *h)
 
 /* ---- messages ------------------------------------------------------------------------------ */
 
-static void send_msgs(fl_host *h, const fl_cons_update *up)
+/* Snapshot chunks get snap's bytes only once a view of them was checked (host_snap.c): the
+ * codec answers FL_ENOTFOUND for a chunk given none. now: the step's time. */
+static void send_msgs(fl_host *h, const fl_cons_update *up, fl_time_ns now)
 {
     for (size_t i = 0; i < up->n_msgs && !h->failed; i++) {
         fl_buf_reset(&h->scratch);
         fl_node_id to;
-        int rc = fl_cons_encode(&h->core, up, i, h->snap.data, h->snap.len, &h->scratch, &to);
+        const uint8_t *snap = fl__host_snapshot_checked(h, now) ? h->snap.data : NULL;
+        int rc = fl_cons_encode(&h->core, up, i, snap, h->snap.len, &h->scratch, &to);
+        if (rc == FL_ENOTFOUND) {
+            snap = fl__host_snapshot_for_chunks(h, now);
+            if (!snap)
+                return; /* stopped */
+            fl_buf_reset(&h->scratch);
+            rc = fl_cons_encode(&h->core, up, i, snap, h->snap.len, &h->scratch, &to);
+        }
         FL_ASSERT(rc == 0); /* the core makes only messages the codec takes */
         h->env.send(h->env.arg, to, h->scratch.data, h->scratch.len);
     }
@@ -156,7 +166,7 @@ void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_upda
         persist(h, up);
     if (up->snapshot_chunk.index || up->persist.install || up->restore_index)
         fl__host_snapshot_io(h, up); /* after the request is issued: the file covers it */
-    send_msgs(h, up);
+    send_msgs(h, up, ev->now_ns);
     if (h->failed)
         return;
     if (h->snapshot_log_share)

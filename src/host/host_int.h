@@ -19,6 +19,17 @@ void fl__host_maybe_snapshot(fl_host *h);
  * become a view of its file once that is durable. */
 void fl__host_snapshot_retired(fl_host *h);
 void fl__host_snapshot_to_view(fl_host *h);
+/* snap's bytes for a snapshot chunk sent at now: a view's checked against the snapshot's CRC
+ * first (before its first chunk, and again before a chunk FL_HOST_SNAP_RECHECK_NS after the
+ * last check); NULL when the check failed (the node is stopped). */
+#define FL_HOST_SNAP_RECHECK_NS (5 * FL_NS_PER_S)
+const uint8_t *fl__host_snapshot_for_chunks(fl_host *h, fl_time_ns now);
+/* Whether snap's bytes may go into a chunk at now without that check. */
+static inline bool fl__host_snapshot_checked(const fl_host *h, fl_time_ns now)
+{
+    return !h->snap_view.data ||
+           (h->snap_view_checked && now - h->snap_view_checked_at < FL_HOST_SNAP_RECHECK_NS);
+}
 /* snap's view released (before the store closes; malloc'd bytes are freed after it). */
 void fl__host_snapshot_close(fl_host *h);
 

@@ -106,7 +106,40 @@ void fl__host_snapshot_to_view(fl_host *h)
     size_t cap_max = h->snap.cap_max;
     fl_buf_free(&h->snap);
     h->snap = (fl_buf){.data = (uint8_t *)data, .len = (size_t)meta.size, .cap_max = cap_max};
+    h->snap_view_checked = false;
     h->stats.snapshot_views++;
+}
+
+/* A view's bytes are the file's as they are now, not as they were written: a file changed on
+ * the disk (a bad sector, a stray write) would be sent as is, every follower would refuse it
+ * by its CRC and ask again from the start, and a leader would offer the same bytes forever.
+ * So the first chunk from a view waits for its CRC (the whole file read once; its pages are
+ * the ones the transfer reads next), and so does the first chunk 5 s after a check: a view
+ * checked once (chunks sent towards a follower that is down count) may rot later, and a
+ * follower refusing it starts over with chunks that then see it. The cost stays at one read
+ * of the file per 5 s of transfers, whatever the chunk size. On a mismatch the node stops, as
+ * for a WAL record that does not check: its disk no longer holds what it wrote (the same file
+ * carries its hard state and the log after the snapshot, and its own restart would refuse
+ * it), and the other members go on without it, a new leader sending its own snapshot. Taking
+ * the snapshot again would keep a node on a disk known to lose data. */
+const uint8_t *fl__host_snapshot_for_chunks(fl_host *h, fl_time_ns now)
+{
+    if (h->failed)
+        return NULL;
+    if (!is_view(h, &h->snap) || fl__host_snapshot_checked(h, now))
+        return h->snap.data;
+    fl_cons_snapshot_meta meta;
+    h->core.ops->snapshot_meta(&h->core, &meta);
+    FL_ASSERT(meta.size == h->snap.len); /* a view is released when its snapshot is replaced */
+    fl_errmsg m;
+    int rc = fl_raft_store_check_snapshot(&h->store, &meta, h->snap.data, &m);
+    if (rc) {
+        fl__host_fatal(h, rc, "%s", m.text);
+        return NULL;
+    }
+    h->snap_view_checked = true;
+    h->snap_view_checked_at = now;
+    return h->snap.data;
 }
 
 void fl__host_snapshot_retired(fl_host *h)

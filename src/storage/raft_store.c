@@ -374,6 +374,15 @@ int fl_raft_store_map_snapshot(fl_raft_store *s, const fl_cons_snapshot_meta *me
     return rc;
 }
 
+int fl_raft_store_check_snapshot(fl_raft_store *s, const fl_cons_snapshot_meta *meta,
+                                 const uint8_t *data, fl_errmsg *m)
+{
+    if (fl_crc32c(0, data, (size_t)meta->size) != meta->crc)
+        return snap_corrupt(s, m,
+                            "the snapshot's bytes no longer match their CRC (changed on disk)");
+    return 0;
+}
+
 void fl_raft_store_unmap_snapshot(fl_raft_store *s, fl_fs_view *v)
 {
     if (v->data || v->priv)

@@ -6,6 +6,8 @@
 
 #include "faultline/error.h"
 
+#include <string.h>
+
 #include "sim/cons_sim_int.h" /* a node's host: where its snapshot's bytes are held */
 
 static void begin_phased(uint32_t n, uint64_t seed, uint32_t mutants, double torn, bool phases)
@@ -100,6 +102,83 @@ TEST(story_partitioned_follower_catches_up_by_install_snapshot)
     CHECK(S.rs.stats.snapshot_chunks_sent >= 9); /* 1 KiB in 128-byte chunks */
     CHECK(fl_raft_snapshot_of(node(f))->index > 0);
     CHECK(fl_raft_first_index(node(f)) > 1); /* its log now starts after a snapshot */
+    end();
+}
+
+/* The leader's snapshot file changes on its disk after it was written (and mapped): before
+ * the first chunk is sent from that view, its bytes are checked against the snapshot's CRC,
+ * and the leader stops naming the file, instead of offering bytes every follower refuses for
+ * ever. The others elect a leader whose snapshot brings the follower back. */
+/* Proposes at leader l, 5 ms apart, until a snapshot's bytes at l just became a view of its
+ * file, no chunk sent from it yet, with f cut off behind l's log (at most 200 entries). */
+static bool propose_until_fresh_view(fl_node_id l, fl_node_id f)
+{
+    const fl_host *lh = &fl__cs_node(S.sim, l)->h;
+    for (int i = 0; i < 200; i++) {
+        propose(l, "entry");
+        for (int j = 0; j < 500; j++) {
+            if (lh->snap_view.data && !lh->snap_view_checked &&
+                fl_raft_first_index(node(l)) > fl_raft_last_index(node(f)) + 1)
+                return true;
+            fl_sim_run_until(S.sim, fl_sim_time(S.sim) + 10 * FL_NS_PER_US);
+        }
+    }
+    return false;
+}
+
+/* The leader's snapshot file changes on its disk after it was written (and mapped): before
+ * the first chunk is sent from that view, its bytes are checked against the snapshot's CRC,
+ * and the leader stops naming the file, instead of offering bytes every follower refuses for
+ * ever. The others elect a leader whose snapshot brings the follower back. */
+TEST(story_leader_whose_snapshot_file_rots_stops_before_sending_it)
+{
+    begin(3, 21);
+    run_for_ms(1000);
+    fl_node_id l = leader(), f = l % 3 + 1;
+    isolate(f);
+    fl_index last = propose_many(60);
+    CHECK(propose_until_fresh_view(l, f));
+    const fl_host *lh = &fl__cs_node(S.sim, l)->h;
+    uint64_t off = (uint64_t)(lh->snap.data - lh->snap_view.data) + lh->snap.len / 2;
+    CHECK_EQ(fl_sim_disk_corrupt_file(S.sim, l, "snapshot", off, 0x10), 0);
+    uint64_t crc_failures = node(f)->snapshot_crc_failures;
+    fl_sim_heal(S.sim);
+    run_for_ms(2000);
+    /* the old leader stopped at its first chunk; the follower never saw a bad snapshot */
+    CHECK_EQ(fl_sim_node_state_of(S.sim, l), FL_SIM_NODE_DOWN);
+    const char *why = fl_sim_reason(S.sim, l);
+    CHECK(strstr(why, "snapshot file") != NULL && strstr(why, "CRC") != NULL);
+    CHECK_EQ(node(f)->snapshot_crc_failures, crc_failures);
+    fl_node_id now = leader();
+    CHECK(now != 0 && now != l);
+    CHECK(fl_raft_commit_of(node(f)) >= last);
+    CHECK(node(f)->snapshots_installed >= 1);
+    end();
+}
+
+/* The same rot after the view was checked (chunks went towards the cut-off follower already):
+ * the first chunk 5 s after that check checks it again, so the leader stops then rather than
+ * never; the follower gets the new leader's snapshot. */
+TEST(story_snapshot_file_rotting_after_its_check_is_caught_by_the_next_check)
+{
+    begin(3, 21);
+    run_for_ms(1000);
+    fl_node_id l = leader(), f = l % 3 + 1;
+    isolate(f);
+    fl_index last = propose_many(100);
+    run_for_ms(200);
+    const fl_host *lh = &fl__cs_node(S.sim, l)->h;
+    CHECK(lh->snap_view.data != NULL && lh->snap_view_checked);
+    uint64_t off = (uint64_t)(lh->snap.data - lh->snap_view.data) + lh->snap.len / 2;
+    CHECK_EQ(fl_sim_disk_corrupt_file(S.sim, l, "snapshot", off, 0x10), 0);
+    fl_sim_heal(S.sim);
+    run_for_ms(8000);
+    CHECK_EQ(fl_sim_node_state_of(S.sim, l), FL_SIM_NODE_DOWN);
+    CHECK(strstr(fl_sim_reason(S.sim, l), "CRC") != NULL);
+    fl_node_id now = leader();
+    CHECK(now != 0 && now != l);
+    CHECK(fl_raft_commit_of(node(f)) >= last);
+    CHECK(node(f)->snapshots_installed >= 1);
     end();
 }
 
