@@ -178,12 +178,14 @@ TEST(crash_unsynced_crashes_in_storage_windows)
 
 /* The shape it aims at: with the snapshot-seq-unsynced mutant (the snapshot file counts WAL
  * records a crash may lose, and the WAL hands their numbers out again), a crash in the window
- * and one after the restart lose what was synced in between: in 2 of these 16 seeds (0 when
- * crash-unsynced watched term and vote windows only); the same seeds unmutated lose nothing. */
+ * and one after the restart lose what was synced in between: in 2 of these 32 seeds (17 and
+ * 32; 4 of seeds 1..80. Seeds 1..16 caught it twice until ReadIndex rounds went to a majority
+ * of followers only, which moved every trajectory: 0 of 16 since, within chance) and 0 when
+ * crash-unsynced watched term and vote windows only; the same seeds unmutated lose nothing. */
 TEST(crash_unsynced_catches_snapshot_seq_unsynced)
 {
     uint32_t caught = 0, clean = 0;
-    for (uint64_t seed = 1; seed <= 16; seed++) {
+    for (uint64_t seed = 1; seed <= 32; seed++) {
         fl_run_config c;
         fl_run_config_default(&c);
         c.seed = seed;
@@ -203,6 +205,6 @@ TEST(crash_unsynced_catches_snapshot_seq_unsynced)
         caught += r.violation && strstr(r.violation_reason, "durability") != NULL;
         fl_run_result_free(&r);
     }
-    CHECK_EQ(clean, 16);
+    CHECK_EQ(clean, 32);
     CHECK(caught >= 1);
 }
