@@ -12,10 +12,11 @@
  * newest read waiting arrived after the last round was sent, so every read is covered by the
  * first round after it, but at most cfg.read_rounds_max rounds are in flight (1 by default):
  * reads arriving while the round is out wait for the next, which leaves as soon as that one
- * is answered, for all of them. So a round per round trip, however many reads came, and a
- * read waits at most about two round trips (issue 16: with a round per loop pass and up to 8
- * in flight, 50 clients' unpipelined GETs cost a round per 5-15 reads, the followers' CPU
- * for each, and the count swung with the loop's timing). Each round is remembered by the
+ * is answered, for all of them. So at most a round per round trip however fast the loop
+ * turns, and a read waits about two round trips at most while no message is lost (issue 16:
+ * a round per loop pass, up to 8 in flight, let the count follow the loop's pace; measured on
+ * a loaded 2-core VM both came to about one round per 10 reads of 50 clients). A round goes
+ * to a majority's worth of followers only (fl__read_round). Each round is remembered by the
  * first ctx it sent; an answer echoing a ctx confirms every round at or below it (ctx_acked
  * is the highest ctx a follower answered); a lost round is confirmed by the next periodic
  * heartbeat's answers. The server asks the core for one read per pass of its event loop, and
