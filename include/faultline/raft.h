@@ -78,7 +78,8 @@
 #define FL_RAFT_PENDING_MAX  1024 /* persist requests not yet reported durable */
 #define FL_RAFT_READS_MAX    1024 /* ReadIndex reads waiting for confirmation */
 #define FL_RAFT_SENT_RING    1024 /* AppendEntries send times remembered for leases */
-/* ReadIndex heartbeat rounds in flight at once (read.c) */
+/* ReadIndex heartbeat rounds in flight at once, at most (read.c; the config's
+ * read_rounds_max picks how many, 1 by default) */
 #define FL_RAFT_READ_ROUNDS_MAX 8
 /* A learner may be promoted to voter only when its log is within this many entries of the
  * leader's: a voter that lags far behind would stall commitment until it caught up. */
@@ -181,6 +182,11 @@ typedef struct fl_raft_config {
      * ReadIndex. Safe only while real drift stays within the bound. */
     bool lease_reads;
     uint32_t max_drift_ppm;
+    /* ReadIndex confirmation rounds in flight at once, 1..FL_RAFT_READ_ROUNDS_MAX (0: 1).
+     * One: reads arriving while a round is out wait for the next, sent when it is answered
+     * (one round per round trip, however many reads); more: a read's round leaves at once,
+     * one round trip sooner at light load, but a round per batch of reads (read.c). */
+    uint32_t read_rounds_max;
     uint32_t snapshot_chunk_bytes; /* InstallSnapshot chunk size, 1 .. 16 MiB */
     uint32_t snapshot_trailing;    /* log entries kept behind a snapshot taken here */
     uint64_t seed; /* randomizes election timeouts; give every node a different one */
@@ -420,6 +426,7 @@ typedef struct fl_raft {
     } sent[FL_RAFT_SENT_RING];
     fl_time_ns votes_ignored_until; /* after a start: no votes for an election timeout */
     uint64_t lease_reads_served;
+    uint64_t read_rounds_sent;       /* ReadIndex confirmation rounds (read.c) */
     uint64_t proposals_refused_busy; /* refused by the uncommitted_max backpressure */
     uint64_t snapshots_taken;        /* EV_SNAPSHOT accepted */
     uint64_t snapshot_chunks_sent;   /* InstallSnapshot messages */
@@ -568,6 +575,7 @@ typedef struct fl_raft_counters {
     uint64_t snapshots_installed;   /* installs made durable */
     uint64_t lease_reads_served;    /* leader reads answered within the lease */
     uint64_t follower_reads_served; /* reads at a follower or learner reported ok */
+    uint64_t read_rounds_sent;      /* ReadIndex confirmation rounds sent as leader */
     uint64_t proposals_refused_busy;
     uint64_t truncated_committed; /* committed entries removed: only ever by a mutant */
 } fl_raft_counters;
@@ -579,6 +587,7 @@ static inline void fl_raft_counters_of(const fl_raft *r, fl_raft_counters *out)
     out->snapshots_installed = r->snapshots_installed;
     out->lease_reads_served = r->lease_reads_served;
     out->follower_reads_served = r->follower_reads_served;
+    out->read_rounds_sent = r->read_rounds_sent;
     out->proposals_refused_busy = r->proposals_refused_busy;
     out->truncated_committed = r->truncated_committed;
 }

@@ -151,6 +151,8 @@ int fl_raft_config_validate(const fl_raft_config *c, char *why, size_t why_size)
         REFUSE("snapshot_chunk_bytes must be 1 .. 16 MiB");
     if (c->max_drift_ppm >= 1000000)
         REFUSE("max_drift_ppm must be below 1000000");
+    if (c->read_rounds_max > FL_RAFT_READ_ROUNDS_MAX)
+        REFUSE("read_rounds_max must be 0..%d", FL_RAFT_READ_ROUNDS_MAX);
     return 0;
 }
 
@@ -413,7 +415,7 @@ void fl_raft_invariants(const fl_raft *r)
     /* a round is owed only to a read waiting at a leader (read.c) */
     FL_ASSERT(!r->read_round_due || (r->role == FL_RAFT_LEADER && r->reads_count > 0));
     /* read rounds in flight: increasing, each sent already (read.c) */
-    FL_ASSERT(r->read_rounds_count <= FL_RAFT_READ_ROUNDS_MAX);
+    FL_ASSERT(r->read_rounds_count <= (r->cfg.read_rounds_max ? r->cfg.read_rounds_max : 1));
     FL_ASSERT(r->read_rounds_count == 0 || r->role == FL_RAFT_LEADER);
     for (size_t i = 0; i < r->read_rounds_count; i++)
         FL_ASSERT(r->read_rounds[i] <= r->ctx_next &&

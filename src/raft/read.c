@@ -8,15 +8,19 @@
  * that steps down fails its reads.
  *
  * Batching: one heartbeat round confirms every read that arrived before it was sent, whoever
- * asked (this node's clients or a follower's READ_INDEX). A round goes out when the newest
- * read waiting arrived after the last round was sent, so every read is covered by the first
- * round after it; rounds overlap, up to FL_RAFT_READ_ROUNDS_MAX in flight: a read arriving
- * while one is out does not wait for that one's answer before its own round leaves, so it
- * waits one round trip, not up to two. Each round is remembered by the first ctx it sent; an
- * answer echoing a ctx confirms every round at or below it (ctx_acked is the highest ctx a
- * follower answered). With the rounds all in flight, later reads wait for the oldest to be
- * confirmed and then share one new round. The server asks the core for one read per pass of
- * its event loop, and that read sends the round at once. A follower's READ_INDEX arrives as
+ * asked (this node's clients, a pipeline, a follower's READ_INDEX). A round goes out when the
+ * newest read waiting arrived after the last round was sent, so every read is covered by the
+ * first round after it, but at most cfg.read_rounds_max rounds are in flight (1 by default):
+ * reads arriving while the round is out wait for the next, which leaves as soon as that one
+ * is answered, for all of them. So at most a round per round trip however fast the loop
+ * turns, and a read waits about two round trips at most while no message is lost (issue 16:
+ * a round per loop pass, up to 8 in flight, let the count follow the loop's pace; measured on
+ * a loaded 2-core VM both came to about one round per 10 reads of 50 clients). A round goes
+ * to a majority's worth of followers only (fl__read_round). Each round is remembered by the
+ * first ctx it sent; an answer echoing a ctx confirms every round at or below it (ctx_acked
+ * is the highest ctx a follower answered); a lost round is confirmed by the next periodic
+ * heartbeat's answers. The server asks the core for one read per pass of its event loop, and
+ * that read sends the round at once when none is out. A follower's READ_INDEX arrives as
  * a message of its own, one step each: a round per request would be one per follower per
  * pass. So only our own read sends a round; any other step that leaves the newest read
  * without one owes it (read_round_due), and the deadline becomes now: the host's tick at the
@@ -242,6 +246,11 @@ static void rounds_confirmed(fl_raft *r, uint64_t acked)
     memmove(r->read_rounds, r->read_rounds + done, r->read_rounds_count * sizeof(uint64_t));
 }
 
+static size_t rounds_max(const fl_raft *r)
+{
+    return r->cfg.read_rounds_max ? r->cfg.read_rounds_max : 1;
+}
+
 /* The newest read needs a round sent after it, unless one was; one for every read waiting.
  * Not flushing, the round is owed (sent at the next tick or our own next read). */
 static void maybe_send_round(fl_raft *r, uint64_t acked, bool flush)
@@ -251,14 +260,15 @@ static void maybe_send_round(fl_raft *r, uint64_t acked, bool flush)
     r->read_round_due = false;
     if (newest <= acked || (n > 0 && newest <= r->read_rounds[n - 1]))
         return; /* confirmed already, or a round sent after it is in flight */
-    if (n == FL_RAFT_READ_ROUNDS_MAX)
+    if (n >= rounds_max(r))
         return; /* it waits for the oldest round's answer: that step comes back here */
     if (!flush) {
         r->read_round_due = true;
         return;
     }
     r->read_rounds[r->read_rounds_count++] = r->ctx_next + 1;
-    fl__heartbeat_all(r);
+    r->read_rounds_sent++;
+    fl__read_round(r);
 }
 
 void fl__reads_advance(fl_raft *r, bool flush)

@@ -141,9 +141,10 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
     fl_raft_counters rk = {0};
     if (r)
         fl_raft_counters_of(r, &rk);
-    fl_buf_printf(b, "reads_at_follower:%llu%sreads_by_lease:%llu%s",
+    fl_buf_printf(b, "reads_at_follower:%llu%sreads_by_lease:%llu%sread_rounds_sent:%llu%s",
                   (unsigned long long)rk.follower_reads_served, sep,
-                  (unsigned long long)k.lease_reads_served, sep);
+                  (unsigned long long)k.lease_reads_served, sep,
+                  (unsigned long long)rk.read_rounds_sent, sep);
     fl_buf_printf(b, "snapshot_index:%llu%sfirst_index:%llu%ssnapshots_taken:%llu%s",
                   (unsigned long long)st.snapshot_index, sep, (unsigned long long)st.first_index,
                   sep, (unsigned long long)s->host.stats.snapshots_taken, sep);

@@ -446,7 +446,7 @@ TEST(read_index_waits_for_a_quorum_round_then_serves_at_commit)
     size_t queued = (size_t)c.q_count;
     CHECK_EQ(read_at(l, 42), 0);
     CHECK_EQ(ld->reads_ok, 0);              /* not before a quorum answers */
-    CHECK((size_t)c.q_count >= queued + 2); /* a round went to both followers */
+    CHECK((size_t)c.q_count >= queued + 1); /* a round to a follower: with us, a majority */
     deliver_all();
     CHECK_EQ(ld->reads_ok, 1);
     CHECK_EQ(ld->last_read_ctx, 42);
@@ -455,31 +455,69 @@ TEST(read_index_waits_for_a_quorum_round_then_serves_at_commit)
 }
 
 /* One confirmation round serves every read that arrived before it was sent, whoever asked:
- * reads arriving while a round is in flight wait for the next one, sent once that one is
- * answered: one round per round trip, not one per read (issue 16). */
-TEST(read_index_rounds_overlap_and_are_shared_by_every_read_waiting)
+ * by default one round is in flight, and reads arriving while it is out (the leader's own,
+ * a follower's) wait for the next one, sent once that one is answered, for them all: one
+ * round per round trip, not one per read or per batch (issue 16). */
+TEST(read_index_one_round_in_flight_the_next_serves_every_read_that_waited)
 {
     setup(3, true);
     fl_node_id l = elect();
     advance_ms(50);
     node *ld = &c.nodes[l - 1];
     fl_node_id f = l % 3 + 1;
+    uint64_t sent = ld->appends_sent, rounds = ld->r.read_rounds_sent;
+    CHECK_EQ(read_at(l, 1), 0);
+    CHECK_EQ(ld->appends_sent, sent + 1); /* a round, to one follower (a majority with us) */
+    CHECK_EQ(ld->r.read_rounds_sent, rounds + 1);
+    for (uint64_t ctx = 2; ctx <= 40; ctx++)
+        CHECK_EQ(read_at(l, ctx), 0); /* later batches of the loop: no round of their own */
+    CHECK_EQ(read_at(f, 100), 0);     /* a follower's, forwarded */
+    CHECK_EQ(ld->appends_sent, sent + 1);
+    deliver_all();
+    /* the round's answers decide read 1 only (the others came after it left); the next round
+     * is owed at once: the tick the deadline asks for now, at the end of the batch */
+    CHECK_EQ(ld->reads_ok, 1);
+    CHECK_EQ(ld->appends_sent, sent + 1);
+    CHECK(fl_raft_deadline_of(&ld->r) == c.now);
+    fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
+    step(ld, &tick);
+    CHECK_EQ(ld->appends_sent, sent + 2);
+    deliver_all();
+    CHECK_EQ(ld->reads_ok, 40);
+    CHECK_EQ(ld->last_read_ctx, 40);
+    CHECK_EQ(c.nodes[f - 1].reads_ok, 1);
+    CHECK_EQ(ld->r.read_rounds_sent, rounds + 2); /* 41 reads, two rounds */
+    CHECK_EQ(ld->appends_sent, sent + 2);
+    teardown();
+}
+
+/* With read_rounds_max > 1 rounds overlap: a read arriving while one is out sends its own
+ * at once (one round trip sooner at light load), up to the bound; later reads share one. */
+TEST(read_index_rounds_overlap_up_to_read_rounds_max)
+{
+    setup(3, true);
+    for (int i = 0; i < 3; i++)
+        c.nodes[i].r.cfg.read_rounds_max = FL_RAFT_READ_ROUNDS_MAX;
+    fl_node_id l = elect();
+    advance_ms(50);
+    node *ld = &c.nodes[l - 1];
+    fl_node_id f = l % 3 + 1;
     uint64_t sent = ld->appends_sent;
     CHECK_EQ(read_at(l, 1), 0);
-    CHECK_EQ(ld->appends_sent, sent + 2); /* a round to both followers */
+    CHECK_EQ(ld->appends_sent, sent + 1); /* a round, to one follower */
     CHECK_EQ(read_at(l, 2), 0);
-    CHECK_EQ(ld->appends_sent, sent + 4); /* its own round, without waiting for the first's */
+    CHECK_EQ(ld->appends_sent, sent + 2); /* its own round, without waiting for the first's */
     for (uint64_t ctx = 3; ctx <= 40; ctx++)
         CHECK_EQ(read_at(l, ctx), 0);
     CHECK_EQ(read_at(f, 100), 0); /* a follower's, forwarded */
     /* rounds in flight are bounded: the later reads wait to share one */
-    CHECK_EQ(ld->appends_sent, sent + 2 * FL_RAFT_READ_ROUNDS_MAX);
+    CHECK_EQ(ld->appends_sent, sent + FL_RAFT_READ_ROUNDS_MAX);
     CHECK_EQ(ld->reads_ok, 0);
     deliver_all();
     /* the first rounds' answers decide reads 1..8; the round for the rest is owed, sent at
      * the end of the batch: the tick the deadline asks for now */
     CHECK_EQ(ld->reads_ok, FL_RAFT_READ_ROUNDS_MAX);
-    CHECK_EQ(ld->appends_sent, sent + 2 * FL_RAFT_READ_ROUNDS_MAX);
+    CHECK_EQ(ld->appends_sent, sent + FL_RAFT_READ_ROUNDS_MAX);
     CHECK(fl_raft_deadline_of(&ld->r) == c.now);
     fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
     step(ld, &tick);
@@ -487,7 +525,7 @@ TEST(read_index_rounds_overlap_and_are_shared_by_every_read_waiting)
     CHECK_EQ(ld->reads_ok, 40);
     CHECK_EQ(ld->last_read_ctx, 40);
     /* one more round, for reads 9..40 and the forwarded read alike */
-    CHECK_EQ(ld->appends_sent, sent + 2 * FL_RAFT_READ_ROUNDS_MAX + 2);
+    CHECK_EQ(ld->appends_sent, sent + FL_RAFT_READ_ROUNDS_MAX + 1);
     CHECK_EQ(c.nodes[f - 1].reads_ok, 1);
     teardown();
 }
@@ -514,7 +552,7 @@ TEST(read_index_requests_of_one_batch_share_the_round_sent_at_its_end)
     CHECK(fl_raft_deadline_of(&ld->r) == c.now); /* one is owed: a tick now */
     fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
     step(ld, &tick);
-    CHECK_EQ(ld->appends_sent, sent + 2); /* one round for both */
+    CHECK_EQ(ld->appends_sent, sent + 1); /* one round for both */
     CHECK(fl_raft_deadline_of(&ld->r) > c.now);
     deliver_all();
     CHECK_EQ(c.nodes[f1 - 1].reads_ok, 1);
@@ -523,14 +561,14 @@ TEST(read_index_requests_of_one_batch_share_the_round_sent_at_its_end)
      * covers both, and nothing is owed after it */
     CHECK_EQ(read_at(f1, 3), 0);
     deliver_one();
-    CHECK_EQ(ld->appends_sent, sent + 2);
+    CHECK_EQ(ld->appends_sent, sent + 1);
     CHECK_EQ(read_at(l, 4), 0);
-    CHECK_EQ(ld->appends_sent, sent + 4);
+    CHECK_EQ(ld->appends_sent, sent + 2);
     CHECK(fl_raft_deadline_of(&ld->r) > c.now);
     deliver_all();
     CHECK_EQ(c.nodes[f1 - 1].reads_ok, 2);
     CHECK_EQ(ld->reads_ok, 1);
-    CHECK_EQ(ld->appends_sent, sent + 4);
+    CHECK_EQ(ld->appends_sent, sent + 2);
     teardown();
 }
 
@@ -565,6 +603,38 @@ static void deliver_except(fl_node_id skip, uint8_t type)
 
 /* Thesis 6.4 at a follower: the leader's read index arrives before the entries it covers;
  * the read is reported (and so served) only in the step that applied up to it. */
+/* A round goes to one follower of two (with us, a majority): the one that answered last. One
+ * that stops answering holds the round only until the periodic heartbeat, sent to all, is
+ * answered by the other; the next round goes to the one that answers (issue 16). */
+TEST(read_index_round_goes_to_a_majority_and_passes_over_a_silent_follower)
+{
+    setup(3, true);
+    fl_node_id l = elect();
+    advance_ms(50);
+    node *ld = &c.nodes[l - 1];
+    CHECK_EQ(c.q_count, 0);
+    CHECK_EQ(read_at(l, 1), 0);
+    CHECK_EQ(c.q_count, 1); /* not both followers */
+    fl_node_id x = c.q[c.q_head].to, y = (fl_node_id)(6 - l - x);
+    CHECK(x != l && y != l && x != y);
+    drop_all(); /* x does not answer: its round is lost */
+    fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
+    for (int t = 0; t < 40 && ld->reads_ok == 0; t++) { /* x cut off, the others on */
+        c.now += FL_NS_PER_MS;
+        step(ld, &tick);
+        step(&c.nodes[y - 1], &tick);
+        deliver_except(x, 0);
+    }
+    CHECK_EQ(ld->reads_ok, 1); /* confirmed by y's answer to the periodic heartbeat */
+    drop_all();
+    CHECK_EQ(read_at(l, 2), 0);
+    CHECK_EQ(c.q_count, 1);
+    CHECK_EQ(c.q[c.q_head].to, y); /* the next round to the follower that answers */
+    deliver_all();
+    CHECK_EQ(ld->reads_ok, 2);
+    teardown();
+}
+
 TEST(follower_read_waits_until_it_has_applied_the_read_index)
 {
     setup(3, true);
