@@ -76,15 +76,19 @@ static void retire(fl_host *h, fl_buf *old)
 {
     if (unview(h, old))
         return;
+    /* the bound goes back with old, whatever the swap below hands it (snap_retired's is 0:
+     * taken before, a staging buffer came back unbounded, and a snapshot taken into it
+     * later was refused as too big whatever its size) */
+    size_t cap_max = old->cap_max;
     if (h->snap_retired.data && !fl_raft_store_uses(&h->store, h->snap_retired.data))
         fl_buf_free(&h->snap_retired);
     if (fl_raft_store_uses(&h->store, old->data)) {
         FL_ASSERT(h->snap_retired.data == NULL);
         swap_bufs(&h->snap_retired, old);
     }
-    size_t cap_max = old->cap_max;
     fl_buf_free(old);
     old->cap_max = cap_max;
+    FL_ASSERT(cap_max == h->snap.cap_max); /* the buffers that swap share one bound */
 }
 
 /* snap's malloc'd bytes exchanged for a view of the snapshot file, once that file is durable
