@@ -1120,3 +1120,51 @@ TEST(a_joint_configuration_from_a_snapshot_is_finished_by_the_next_leader)
     CHECK(!fl_raft_conf_is_member(fl_raft_conf_of(r), 3));
     teardown();
 }
+
+static fl_raft_msg append_of(fl_index prev, fl_term prev_term, const fl_raft_entry *e, uint64_t ctx)
+{
+    fl_raft_msg m = {.type = FL_RAFT_MSG_APPEND, .from = 2, .to = 1, .term = 2};
+    m.u.append.prev_index = prev;
+    m.u.append.prev_term = prev_term;
+    m.u.append.ctx = ctx;
+    m.u.append.n_entries = 1;
+    m.u.append.entries = e;
+    return m;
+}
+
+/* AppendEntries that arrive while the follower's disk is busy each earn an acknowledgement,
+ * held until durable; one sync releases them together as one: the highest match and ctx,
+ * not one message per AppendEntries for the leader to step through. Acknowledgements that
+ * separate syncs release stay separate. */
+TEST(acknowledgements_one_sync_releases_go_out_as_one)
+{
+    fl_raft r;
+    one_voter_of_three(&r);
+    fl_raft_update up;
+    fl_raft_entry e = {
+        .term = 2, .type = FL_RAFT_ENTRY_NORMAL, .len = 1, .data = (const uint8_t *)"x"};
+    uint64_t seq[4] = {0};
+    for (fl_index i = 1; i <= 4; i++) {
+        fl_raft_msg m = append_of(i - 1, i > 1 ? 2 : 0, &e, 10 + i);
+        fl_raft_event ev = {.type = FL_RAFT_EV_RECEIVE, .u.msg = &m};
+        CHECK_EQ(fl_raft_step(&r, &ev, &up), 0);
+        CHECK(find_msg(&up, FL_RAFT_MSG_APPEND_RESP) == NULL); /* not durable yet */
+        seq[i - 1] = up.persist.seq;
+    }
+    fl_raft_event p = {.type = FL_RAFT_EV_PERSISTED, .u.seq = seq[0]};
+    CHECK_EQ(fl_raft_step(&r, &p, &up), 0);
+    CHECK_EQ(up.n_msgs, 1);
+    const fl_raft_msg *a = find_msg(&up, FL_RAFT_MSG_APPEND_RESP);
+    CHECK(a && a->u.append_resp.success && a->u.append_resp.match_index == 1);
+    CHECK_EQ(a->u.append_resp.ctx, 11);
+    p.u.seq = seq[3]; /* the other three in one sync */
+    CHECK_EQ(fl_raft_step(&r, &p, &up), 0);
+    CHECK_EQ(up.n_msgs, 1);
+    a = find_msg(&up, FL_RAFT_MSG_APPEND_RESP);
+    CHECK(a && a->u.append_resp.success && a->u.append_resp.match_index == 4);
+    CHECK_EQ(a->u.append_resp.ctx, 14);
+    CHECK_EQ(a->u.append_resp.last_index, 4);
+    CHECK_EQ(r.acks_merged, 2);
+    fl_raft_invariants(&r);
+    fl_raft_close(&r);
+}
