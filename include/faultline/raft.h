@@ -370,7 +370,6 @@ typedef struct fl_raft {
     /* counters for observers */
     uint64_t elections_started;
     uint64_t msgs_dropped_held;   /* responses dropped because the held queue was full */
-    uint64_t acks_merged;         /* held acknowledgements merged into one released with them */
     uint64_t truncated_committed; /* committed entries removed: only ever by a mutant */
     bool campaign_transfer;       /* this election was started by TimeoutNow */
     fl_node_id transfer_to;       /* LEADER: handing leadership over; proposals wait */

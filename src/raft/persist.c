@@ -53,43 +53,12 @@ void fl__hold(fl_raft *r, const fl_raft_msg *m)
     r->held_count++;
 }
 
-static bool ack_success(const fl_raft_msg *m)
-{
-    return m->type == FL_RAFT_MSG_APPEND_RESP && m->u.append_resp.success;
-}
-
-/* Releases one held message. Successful acknowledgements to one leader in one term that a
- * sync releases together become one: the leader learns the same from it (the highest match,
- * durable now; the highest ctx, answered as its follower) and steps once instead of once per
- * AppendEntries the follower received while its disk was busy (about four per sync under 50
- * unpipelined clients). Both claims were true of the messages merged, so they are of the one
- * sent; a rejection is never merged. */
-static void release_one(fl_raft *r, size_t from, const fl_raft_msg *m)
-{
-    if (ack_success(m))
-        for (size_t i = from; i < r->out_count; i++) {
-            fl_raft_msg *o = &r->out[i];
-            if (!ack_success(o) || o->to != m->to || o->term != m->term)
-                continue;
-            fl_raft_append_resp *a = &o->u.append_resp;
-            const fl_raft_append_resp *b = &m->u.append_resp;
-            if (b->match_index > a->match_index)
-                a->match_index = b->match_index;
-            if (b->ctx > a->ctx)
-                a->ctx = b->ctx;
-            a->last_index = b->last_index; /* the newer of the two */
-            r->acks_merged++;
-            return;
-        }
-    *fl__out(r, m->type, m->to) = *m;
-}
-
 static void release_held(fl_raft *r)
 {
-    size_t kept = 0, from = r->out_count; /* merges only among what this release sends */
+    size_t kept = 0;
     for (size_t i = 0; i < r->held_count; i++) {
         if (r->held[i].seq <= r->seq_durable) {
-            release_one(r, from, &r->held[i].msg);
+            *fl__out(r, r->held[i].msg.type, r->held[i].msg.to) = r->held[i].msg;
         } else {
             r->held[kept++] = r->held[i];
         }
