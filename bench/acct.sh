@@ -70,6 +70,11 @@ measure() {
     i=0
     for p in "$@"; do
         i=$((i + 1))
+        if [ ! -d /proc/"$p" ]; then # figures of a run that lost a node would mislead
+            echo "  node $i (pid $p) exited during the run; its log:" >&2
+            tail -5 "$tmp/cluster.log" >&2
+            return 1
+        fi
         thread_ns "$p" >"$tmp/t1.$i"
         cpu=$(paste "$tmp/t0.$i" "$tmp/t1.$i" | awk -v n="$requests" '{
             printf "cpu %5.2f = loop %5.2f + other %5.2f us/op", ($3 + $4 - $1 - $2) / 1e3 / n,
