@@ -445,8 +445,8 @@ static void raft_config(const srv *s, fl_raft_config *c)
      * came in since the last was acknowledged (up to 4096 entries, 1 MiB). A follower cannot
      * sync entries that arrive while its disk is busy any sooner, so more in flight only
      * woke it once per leader pass (about five per sync under 50 clients) to stage them:
-     * measured (docs/server.md, issue 16 round 5), CPU per SET over the three nodes fell by
-     * 10-20% unpipelined and ~40% with 16-deep pipelines. The simulator's swarm draws
+     * measured (docs/server.md, issue 16 round 5), CPU per write over the three nodes fell
+     * by ~14% unpipelined and 16-19% with 16-deep pipelines. The simulator's swarm draws
      * inflight 1 among its parameters; `faultline sim --inflight 1 --batch 4096` runs this. */
     c->inflight_max = 1;
     c->batch_entries_max = 4096;
