@@ -33,10 +33,12 @@ bench_setup() {
     trap bench_cleanup EXIT INT TERM
 }
 
+# `|| true`: a cluster that exited with a failure (a node stopped) makes wait return it, and
+# under `set -e` that ended the cleanup there, leaving redis-server running.
 bench_cleanup() {
-    [ -n "${cpid:-}" ] && kill -INT "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null
-    [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null
-    for p in ${epids:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+    [ -n "${cpid:-}" ] && kill -INT "$cpid" 2>/dev/null && wait "$cpid" 2>/dev/null || true
+    [ -n "${rpid:-}" ] && kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null || true
+    for p in ${epids:-}; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
     rm -rf "$tmp"
 }
 

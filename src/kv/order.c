@@ -57,6 +57,12 @@ uint32_t fl_kv_order_release(fl_kv_order *o)
 
 void fl_kv_order_progress(fl_kv_order *o, const fl_kv_order_walk *w)
 {
+    /* No ReadIndex read on its path (so none waiting or decided) and none held: the walk
+     * would serve and release nothing. A write's completion, the common case, returns here
+     * (a pipeline of n writes walked its connection n times, n^2 steps: 4% of the leader's
+     * CPU under 16-deep pipelined SETs). */
+    if (o->index_pending == 0 && o->held == 0)
+        return;
     for (bool again = true; again;) {
         again = false;
         for (void *c = w->next(w->arg, NULL); c; c = w->next(w->arg, c)) {

@@ -5,6 +5,7 @@
 
 #include "faultline/error.h"
 #include "faultline/kv.h"
+#include "faultline/kv_order.h"
 #include "faultline/rng.h"
 
 #include <stdlib.h>
@@ -696,4 +697,61 @@ TEST(kv_random_bytes_never_crash_decoders)
     free(m);
     fl_buf_free(&s);
     fx_close(&f);
+}
+
+/* ---- program order on a connection (kv_order.h) ---- */
+
+/* A connection of three commands as fl_kv_order_walk sees them; counts the walk's steps. */
+typedef struct order_conn {
+    fl_kv_order_state st[3];
+    int steps, served;
+} order_conn;
+
+static void *oc_next(void *arg, void *cmd)
+{
+    order_conn *c = arg;
+    c->steps++;
+    fl_kv_order_state *s = cmd ? (fl_kv_order_state *)cmd + 1 : c->st;
+    return s < c->st + 3 ? s : NULL;
+}
+
+static fl_kv_order_state oc_state(void *arg, void *cmd)
+{
+    (void)arg;
+    return *(fl_kv_order_state *)cmd;
+}
+
+static void oc_serve(void *arg, void *cmd)
+{
+    order_conn *c = arg;
+    c->served++;
+    *(fl_kv_order_state *)cmd = FL_KV_ORDER_PASS;
+}
+
+static void oc_route(void *arg, void *cmd)
+{
+    (void)arg;
+    (void)cmd;
+}
+
+/* With no ReadIndex read pending and nothing held, a command done (a write's reply) walks
+ * nothing: the walk had nothing to serve or release, and walking every time made a pipeline
+ * of n writes cost n^2 steps. With a read pending, the walk serves it. */
+TEST(kv_order_progress_walks_only_when_a_read_or_hold_is_pending)
+{
+    fl_kv_order o = {0};
+    order_conn c = {{FL_KV_ORDER_PASS, FL_KV_ORDER_PASS, FL_KV_ORDER_PASS}, 0, 0};
+    fl_kv_order_walk w = {&c, oc_next, oc_state, oc_serve, oc_route};
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(fl_kv_order_route(&o, false, true), FL_KV_ROUTE_LOG);
+    fl_kv_order_done(&o, FL_KV_ROUTE_LOG);
+    fl_kv_order_progress(&o, &w);
+    CHECK_EQ(c.steps, 0);
+    fl_kv_order_done(&o, FL_KV_ROUTE_LOG);
+    fl_kv_order_done(&o, FL_KV_ROUTE_LOG);
+    CHECK_EQ(fl_kv_order_route(&o, true, true), FL_KV_ROUTE_INDEX);
+    c.st[2] = FL_KV_ORDER_DECIDED;
+    fl_kv_order_progress(&o, &w);
+    CHECK_EQ(c.served, 1);
+    CHECK(c.steps > 0);
 }
