@@ -69,6 +69,11 @@ struct fl_loop {
     size_t timers_cancelled; /* cancelled but still in the heap */
     fl_errmsg err;           /* text of the last failure of fl_loop_run */
     fl_time_ns busy_ns;      /* the last fl_loop_run_once's work, its wait left out */
+    /* Passes: a pass is a wait and the callbacks and timers after it, up to the next wait.
+     * The current one's number (from 1) and how many fds its wait found ready: a callback can
+     * tell a pass woken by one event alone, with nothing else ready, from a busy one. */
+    uint64_t pass;
+    size_t events_ready;
 };
 
 /* Initializes loop (cfg NULL or zero fields = defaults). Returns 0, FL_ENOMEM, or FL_EIO

@@ -325,6 +325,8 @@ int fl_loop_run_once(fl_loop *loop, fl_time_ns timeout_ns)
     if (n < 0 && errno != EINTR)
         return fl_errmsg_errno(&loop->err, FL_EIO, errno, "epoll_wait");
     loop->events_count = n > 0 ? (size_t)n : 0;
+    loop->events_ready = loop->events_count;
+    loop->pass++;
     t0 = fl_loop_update_now(loop);
     dispatch(loop);
     timers_run(loop);

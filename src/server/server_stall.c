@@ -62,6 +62,7 @@ void fl__stall_sync(srv *s, bool started)
         return;
     }
     fl_time_ns took = now - s->stall_sync_t0;
+    s->sync_last_ns = took;
     if (took >= (fl_time_ns)SRV_STALL_SYNC_MS * FL_NS_PER_MS)
         FL_WARN("slow group commit: %.1f ms (%llu records%s%zu snapshot bytes)", (double)took / 1e6,
                 (unsigned long long)s->stall_sync_records,
