@@ -92,9 +92,13 @@ void fl_host_sync_done(fl_host *h)
     if (h->failed || !h->store.syncing)
         return;
     fl_errmsg m;
+    bool inline_job = h->store.job_inline;
     /* After a failed fsync the page cache may have dropped our data: never carry on. */
     if (fl_raft_store_sync_finish(&h->store, &m)) {
-        fl__host_fatal(h, FL_EIO, "WAL sync failed (fsync): %s", m.text);
+        fl__host_fatal(h, FL_EIO,
+                       inline_job ? "WAL sync failed (fsync, on the loop's thread): %s"
+                                  : "WAL sync failed (fsync): %s",
+                       m.text);
         return;
     }
     h->stats.syncs++;

@@ -200,20 +200,23 @@ static void sync_ended(srv *s)
 
 /* Idle, for a sync: the loop would have nothing to do while the disk works, so the job runs
  * on the loop's thread instead of the worker's (issue 16: the hand-over and the completion's
- * eventfd cost two thread wake-ups, 20-30 us each here, on every node a write passes). Cheap
- * and conservative:
- *  - this pass's wait found at most one fd ready (the request or message whose records these
- *    are), and the pass did not collect a worker's job (records came in while one ran: load);
+ * eventfd cost two thread wake-ups, 20-30 us each here, on every node a write passes).
+ * Conservative, and cheap (one non-blocking epoll_wait, only once the rest holds):
  *  - at most one client operation is in flight at this node (one connection, unpipelined; a
- *    follower's clients are counted too, a leader's forwarded proposals are not);
- *  - the last sync took under SRV_SYNC_INLINE_SLOW_NS: a slow disk keeps its syncs off the
- *    loop, which goes on heartbeating and reading meanwhile.
+ *    follower's own clients count, the proposals a leader was forwarded do not);
+ *  - this pass did not collect a worker's job (records came in while one ran: load);
+ *  - the last short sync took under half a heartbeat interval: a disk that slow (a queue of
+ *    other writers, a failing device) keeps its syncs off the loop, whose heartbeats would
+ *    be late otherwise, until a short one on the worker is quick again (on the shared
+ *    development VM short syncs passed 10 ms often under the other jobs' fsyncs);
+ *  - no fd is ready now: no request, message or connection waits (what this pass read is
+ *    handled already; a late second acknowledgement, say, does not count against it).
  * The host adds its own condition (fl_host_sync_inline): a short job, records only. Under
- * load none of this holds and the worker takes the job, so the loop keeps serving. */
-static bool sync_idle(const srv *s)
+ * load this fails and the worker takes the job, so the loop keeps serving. */
+static bool sync_idle(srv *s)
 {
-    return s->loop.events_ready <= 1 && s->sync_collected_pass != s->loop.pass && s->n_ops <= 1 &&
-           s->sync_last_ns < SRV_SYNC_INLINE_SLOW_NS;
+    return !s->cfg.no_sync_inline && s->n_ops <= 1 && s->sync_collected_pass != s->loop.pass &&
+           s->sync_short_ns < s->cfg.heartbeat_ns / 2 && !fl_loop_ready_now(&s->loop);
 }
 
 /* The end of the iteration's work (server_int.h, fl__srv_soon). Ops submitted while the
