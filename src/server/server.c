@@ -4,7 +4,7 @@
  * Group commit: a persist request is appended at once and synced by one fdatasync per loop
  * iteration (a 0 timer after the batch), on the file interface's worker thread while the loop
  * goes on; the worker's eventfd brings the completion back (PERSISTED). When the loop is idle
- * (sync_idle: one request or message in the pass, a short job) the job runs on the loop's
+ * (sync_idle: nothing else ready or in flight; a short job) the job runs on the loop's
  * thread instead, after the peers were written, and PERSISTED follows its return at once.
  * A failed write or sync, either way, like any other fatal error, stops the node. */
 #include "server_int.h"
