@@ -93,6 +93,7 @@ typedef struct fl_host_stats {
     uint64_t decode_errors;       /* received bytes the wire codec refused */
     uint64_t rejected_msgs;       /* messages the core refused (FL_EINVAL) */
     uint64_t syncs;               /* group-commit jobs completed */
+    uint64_t syncs_inline;        /* of them, run on the caller's thread (fl_host_sync_inline) */
     uint64_t snapshot_views;      /* snapshots whose bytes became a view of their file */
 } fl_host_stats;
 
@@ -150,6 +151,13 @@ int fl_host_step(fl_host *h, fl_cons_event *ev, fl_cons_update *up);
 int fl_host_receive(fl_host *h, fl_node_id from, const uint8_t *bytes, size_t len);
 /* Starts a sync job of everything appended, unless one runs or nothing is new. */
 void fl_host_sync(fl_host *h);
+/* The same, but a short job (fl_raft_store_sync_small: at most bytes_max of records, no
+ * snapshot file, no zeros to write ahead) runs on the caller's thread now, after env.syncing
+ * as always: then true is returned, and the caller calls fl_host_sync_done next (nothing
+ * becomes readable on fl_host_sync_fd). Otherwise as fl_host_sync, and false. For a caller
+ * with nothing else to do while the disk works (the server when idle): it saves the worker
+ * thread's two wake-ups, and PERSISTED still follows the fdatasync's return, as ever. */
+bool fl_host_sync_inline(fl_host *h, size_t bytes_max);
 /* The running sync job finished (real files: fl_host_sync_fd readable; the simulator:
  * FL_FS_JOB_TOKEN): reports what it covered durable; the next job, if anything was appended
  * meanwhile, starts now or, with env.sync_soon, when the environment calls fl_host_sync. */

@@ -69,6 +69,9 @@ struct fl_loop {
     size_t timers_cancelled; /* cancelled but still in the heap */
     fl_errmsg err;           /* text of the last failure of fl_loop_run */
     fl_time_ns busy_ns;      /* the last fl_loop_run_once's work, its wait left out */
+    /* Passes: a pass is a wait and the callbacks and timers after it, up to the next wait;
+     * the current one's number, from 1 (a callback can tell what it did in this pass). */
+    uint64_t pass;
 };
 
 /* Initializes loop (cfg NULL or zero fields = defaults). Returns 0, FL_ENOMEM, or FL_EIO
@@ -103,6 +106,11 @@ int fl_loop_timer_start(fl_loop *loop, fl_time_ns delay_ns, fl_loop_timer_fn fn,
 bool fl_loop_timer_cancel(fl_loop *loop, fl_loop_timer_id id);
 /* Number of pending (armed, not cancelled) timers. */
 size_t fl_loop_timers_pending(const fl_loop *loop);
+
+/* Whether some watched fd is ready now: a wait that does not block. Watches are
+ * level-triggered, so it takes nothing away (the next wait reports the fd again). One system
+ * call: for a decision worth it (the server's: fdatasync on the loop's thread or not). */
+bool fl_loop_ready_now(fl_loop *loop);
 
 /* Runs iterations until fl_loop_stop. Returns 0 after a stop, or FL_EIO (loop->err). */
 int fl_loop_run(fl_loop *loop);

@@ -28,7 +28,9 @@
  * (appends made meanwhile are staged in memory, not given to the WAL) until the job is done
  * (real files: fl_raft_store_sync_fd becomes readable; the simulator: FL_FS_JOB_TOKEN), then
  * calls fl_raft_store_sync_finish, which reports the result and moves the staged records into
- * the WAL for the next sync. Only the job touches the WAL while it runs. */
+ * the WAL for the next sync. Only the job touches the WAL while it runs. A loop with nothing
+ * else to do may run a short job on its own thread instead (fl_raft_store_sync_inline) and
+ * collect it the same way. */
 #ifndef FAULTLINE_RAFT_STORE_H
 #define FAULTLINE_RAFT_STORE_H
 
@@ -74,8 +76,10 @@ typedef struct fl_raft_store {
     uint64_t segments_deleted; /* WAL segment files removed behind snapshots */
     uint64_t bytes_appended; /* record bytes of the persist requests appended (the loop's count) */
     /* background sync */
-    fl_buf staged; /* records appended while syncing: length u32, payload; ... */
-    bool syncing;  /* a sync job runs: the WAL is the job's */
+    fl_buf staged;   /* records appended while syncing: length u32, payload; ... */
+    bool syncing;    /* a sync job runs: the WAL is the job's */
+    bool job_inline; /* it ran on the caller's thread (fl_raft_store_sync_inline) and ended */
+    int job_inline_rc;
     /* a snapshot file queued for the next job (fl_raft_store_queue_snapshot): its head and
      * tail encoded, the caller's bytes in between borrowed */
     fl_buf snap_next, snap_next_tail;
@@ -161,6 +165,15 @@ int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m);
 /* Starts a background sync of everything appended so far (none may be running). Returns 0,
  * or FL_ENOMEM / FL_EIO if the job cannot start. */
 int fl_raft_store_sync_start(fl_raft_store *s);
+/* Whether the next sync job would be short: at most bytes_max of records to write, no
+ * snapshot file queued and no zeros due ahead of the WAL (fl_wal_prefill_due). */
+bool fl_raft_store_sync_small(const fl_raft_store *s, size_t bytes_max);
+/* The same job as fl_raft_store_sync_start, run on the calling thread now (write, fdatasync):
+ * when it returns the job has ended, and fl_raft_store_sync_finish collects it as it would a
+ * background one (its result, the staged records; no fd becomes readable). For a caller with
+ * nothing else to do meanwhile: a worker's two thread wake-ups saved. Returns 0 (the job's
+ * own result comes from sync_finish). */
+int fl_raft_store_sync_inline(fl_raft_store *s);
 /* Real files: an fd that becomes readable when the background sync is done (valid after a
  * start); -1 for the simulated disk. */
 int fl_raft_store_sync_fd(const fl_raft_store *s);

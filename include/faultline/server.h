@@ -62,6 +62,7 @@ typedef struct fl_server_config {
     fl_addr peer_listen;
     uint32_t mutants;     /* test hook: planted Raft bugs (raft.h fl_raft_mutant); 0 = none */
     bool no_check_quorum; /* Raft option: a leader cut off from a quorum keeps leading */
+    bool no_sync_inline;  /* --sync-inline off: never fdatasync on the loop's thread */
     /* TLS (tls_on; tls.h): the client port serves TLS with tls.cert (clients must present a
      * certificate of tls.ca with tls_client_auth); the peer port is mutual TLS: a peer is
      * accepted only with a certificate of tls.ca named for the node id it claims. */

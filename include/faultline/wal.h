@@ -125,6 +125,9 @@ int fl_wal_sync(fl_wal *w);
  * (raft_store's sync job does). Returns 0 or the sticky error; a failed write latches. Without
  * it (or when appends outrun it) records extend the file, as they always did. */
 int fl_wal_prefill(fl_wal *w);
+/* Whether fl_wal_prefill, called now, would write zeros (else it only writes the buffered
+ * records): a caller that wants a short sync tells the two apart before it starts one. */
+bool fl_wal_prefill_due(const fl_wal *w);
 /* Deletes whole segments all of whose records have seq < seq (never the last segment), for
  * compaction after a snapshot. *deleted (if not NULL) gets the number of files removed.
  * Returns 0, FL_EIO (an unlink failed: nothing after it was deleted; not sticky) or the

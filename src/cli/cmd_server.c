@@ -24,7 +24,7 @@ static void server_usage(FILE *f)
             "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
             "                        [--voters ID,...] [--maxclients N] [--timeout D]\n"
             "                        [--peer-listen HOST:PORT] [--check-quorum on|off]\n"
-            "                        [--mutant NAME]\n"
+            "                        [--sync-inline on|off] [--mutant NAME]\n"
             "                        [--tls-cert FILE --tls-key FILE --tls-ca FILE\n"
             "                         [--tls-client-auth]] [--metrics HOST:PORT]\n"
             "                        [--protocol raft|paxos]\n\n"
@@ -58,6 +58,8 @@ static void server_usage(FILE *f)
             "entry, which then names a proxy that forwards to it (faultline nemesis).\n"
             "--check-quorum off: a leader cut off from a quorum keeps leading (on: it steps\n"
             "down after an election timeout, the default).\n"
+            "--sync-inline off: every WAL fdatasync on the sync worker thread (on, the\n"
+            "default: a short one runs on the loop's own thread when nothing else waits).\n"
             "--mutant NAME (a test hook, never for use): run with a planted Raft bug of\n"
             "docs/mutants.md, e.g. read-no-confirm, to prove a harness catches it.\n\n"
             "TLS (all three files, PEM; `faultline certs DIR --nodes N` makes them): the client\n"
@@ -124,6 +126,8 @@ static int word_option(fl_server_config *c, const char *opt, const char *val, in
         c->read_mode = mode_of[e];
     if (!strcmp(opt, "--check-quorum") && !(rc = fl_cli_enum(CMD, opt, val, onoff, 2, &e)))
         c->no_check_quorum = e == 1; /* a Raft option: "off" keeps cut-off leaders */
+    if (!strcmp(opt, "--sync-inline") && !(rc = fl_cli_enum(CMD, opt, val, onoff, 2, &e)))
+        c->no_sync_inline = e == 1;
     if (!strcmp(opt, "--protocol") && !(rc = fl_cli_enum(CMD, opt, val, protocols, 2, &e)))
         c->protocol = e ? FL_CONS_PAXOS : FL_CONS_RAFT;
     if (rc != 1)

@@ -53,17 +53,38 @@ void fl__host_sync_soon(fl_host *h)
         h->sync_now = true;
 }
 
-void fl_host_sync(fl_host *h)
+/* Starts the job that covers everything appended: on the caller's thread (inline), or
+ * handed to the file interface's worker. */
+static void sync_start(fl_host *h, bool inline_job)
 {
-    if (h->failed || h->store.syncing || !sync_wanted(h))
-        return;
     if (h->env.syncing)
         h->env.syncing(h->env.arg);
     h->sync_seq = h->persist_seq;
+    if (inline_job) {
+        (void)fl_raft_store_sync_inline(&h->store); /* its result: fl_host_sync_done's */
+        h->stats.syncs_inline++;
+        return;
+    }
     int rc = fl_raft_store_sync_start(&h->store);
     if (rc)
         fl__host_fatal(h, FL_EIO, "WAL sync failed (fsync): cannot start the sync job (%s)",
                        fl_strerror(rc));
+}
+
+void fl_host_sync(fl_host *h)
+{
+    if (h->failed || h->store.syncing || !sync_wanted(h))
+        return;
+    sync_start(h, false);
+}
+
+bool fl_host_sync_inline(fl_host *h, size_t bytes_max)
+{
+    if (h->failed || h->store.syncing || !sync_wanted(h))
+        return false;
+    bool small = fl_raft_store_sync_small(&h->store, bytes_max);
+    sync_start(h, small);
+    return small && h->store.syncing;
 }
 
 void fl_host_sync_done(fl_host *h)
@@ -71,9 +92,13 @@ void fl_host_sync_done(fl_host *h)
     if (h->failed || !h->store.syncing)
         return;
     fl_errmsg m;
+    bool inline_job = h->store.job_inline;
     /* After a failed fsync the page cache may have dropped our data: never carry on. */
     if (fl_raft_store_sync_finish(&h->store, &m)) {
-        fl__host_fatal(h, FL_EIO, "WAL sync failed (fsync): %s", m.text);
+        fl__host_fatal(h, FL_EIO,
+                       inline_job ? "WAL sync failed (fsync, on the loop's thread): %s"
+                                  : "WAL sync failed (fsync): %s",
+                       m.text);
         return;
     }
     h->stats.syncs++;

@@ -325,11 +325,18 @@ int fl_loop_run_once(fl_loop *loop, fl_time_ns timeout_ns)
     if (n < 0 && errno != EINTR)
         return fl_errmsg_errno(&loop->err, FL_EIO, errno, "epoll_wait");
     loop->events_count = n > 0 ? (size_t)n : 0;
+    loop->pass++;
     t0 = fl_loop_update_now(loop);
     dispatch(loop);
     timers_run(loop);
     loop->busy_ns = busy + (clock_now_ns() - t0);
     return 0;
+}
+
+bool fl_loop_ready_now(fl_loop *loop)
+{
+    struct epoll_event ev;
+    return epoll_wait(loop->epfd, &ev, 1, 0) > 0;
 }
 
 int fl_loop_run(fl_loop *loop)

@@ -3,8 +3,10 @@
  * transport for its messages, a loop timer for its ticks and the kv as its state machine.
  * Group commit: a persist request is appended at once and synced by one fdatasync per loop
  * iteration (a 0 timer after the batch), on the file interface's worker thread while the loop
- * goes on; the worker's eventfd brings the completion back (PERSISTED). A failed write or
- * sync, like any other fatal error, stops the node. */
+ * goes on; the worker's eventfd brings the completion back (PERSISTED). When the loop is idle
+ * (sync_idle: nothing else ready or in flight; a short job) the job runs on the loop's
+ * thread instead, after the peers were written, and PERSISTED follows its return at once.
+ * A failed write or sync, either way, like any other fatal error, stops the node. */
 #include "server_int.h"
 
 #include "faultline/assert.h"
@@ -183,6 +185,40 @@ static void env_set_timer(void *arg, fl_time_ns deadline)
         fl__srv_fatal(s, FL_EFULL, "timer table full");
 }
 
+/* A sync job ended (on the worker, or inline): the host reports what it covered and starts
+ * on what came in meanwhile; acknowledgements it released go out now. */
+static void sync_ended(srv *s)
+{
+    fl__metrics_sync(s, false, 0);
+    fl__stall_sync(s, false);
+    fl_time_ns t0 = fl__stall_now();
+    fl_host_sync_done(&s->host); /* the next sync starts at the iteration's end, not here */
+    fl__metrics_wal(s);          /* so the WAL is ours to read */
+    fl_peers_flush(&s->peers);
+    fl__stall_add(s, SRV_WORK_SYNC_DONE, t0);
+}
+
+/* Idle, for a sync: the loop would have nothing to do while the disk works, so the job runs
+ * on the loop's thread instead of the worker's (issue 16: the hand-over and the completion's
+ * eventfd cost two thread wake-ups, 20-30 us each here, on every node a write passes).
+ * Conservative, and cheap (one non-blocking epoll_wait, only once the rest holds):
+ *  - at most one client operation is in flight at this node (one connection, unpipelined; a
+ *    follower's own clients count, the proposals a leader was forwarded do not);
+ *  - this pass did not collect a worker's job (records came in while one ran: load);
+ *  - the last short sync took under half a heartbeat interval: a disk that slow (a queue of
+ *    other writers, a failing device) keeps its syncs off the loop, whose heartbeats would
+ *    be late otherwise, until a short one on the worker is quick again (on the shared
+ *    development VM short syncs passed 10 ms often under the other jobs' fsyncs);
+ *  - no fd is ready now: no request, message or connection waits (what this pass read is
+ *    handled already; a late second acknowledgement, say, does not count against it).
+ * The host adds its own condition (fl_host_sync_inline): a short job, records only. Under
+ * load this fails and the worker takes the job, so the loop keeps serving. */
+static bool sync_idle(srv *s)
+{
+    return !s->cfg.no_sync_inline && s->n_ops <= 1 && s->sync_collected_pass != s->loop.pass &&
+           s->sync_short_ns < s->cfg.heartbeat_ns / 2 && !fl_loop_ready_now(&s->loop);
+}
+
 /* The end of the iteration's work (server_int.h, fl__srv_soon). Ops submitted while the
  * kick runs, and anything asked for after this, wait for the next iteration's round (it
  * runs before the loop waits again), so one round is bounded. */
@@ -203,8 +239,12 @@ static void soon_cb(fl_loop *loop, void *arg)
     if ((what & SRV_SOON_TICK) && !s->tick_timer && s->tick_deadline <= fl_loop_now(loop))
         tick_cb(loop, s); /* may owe nothing now: the kick's reads sent their round */
     if ((what & SRV_SOON_SYNC) && !s->fatal) {
-        fl_host_sync(&s->host); /* writes the peers' queues first (env_syncing) */
+        /* writes the peers' queues first (env_syncing): followers work while we fsync */
+        bool ended = sync_idle(s) ? fl_host_sync_inline(&s->host, SRV_SYNC_INLINE_BYTES)
+                                  : (fl_host_sync(&s->host), false);
         fl__stall_add(s, SRV_WORK_SYNC_START, t0);
+        if (ended)
+            sync_ended(s);
     }
     if (s->peers_up)
         fl_peers_flush(&s->peers);
@@ -234,20 +274,13 @@ static void env_syncing(void *arg)
     fl__stall_sync(s, true);
 }
 
-/* The sync worker finished: the host reports what it covered and starts on what came in
- * meanwhile; acknowledgements it released go out now. */
+/* The sync worker finished. */
 static void sync_done_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
 {
     srv *s = w->arg;
-    (void)loop;
     (void)ev;
-    fl__metrics_sync(s, false, 0);
-    fl__stall_sync(s, false);
-    fl_time_ns t0 = fl__stall_now();
-    fl_host_sync_done(&s->host); /* the next sync starts at the iteration's end, not here */
-    fl__metrics_wal(s);          /* so the WAL is ours to read */
-    fl_peers_flush(&s->peers);
-    fl__stall_add(s, SRV_WORK_SYNC_DONE, t0);
+    s->sync_collected_pass = loop->pass;
+    sync_ended(s);
 }
 
 static void observe(srv *s, const fl_cons_update *up)

@@ -97,8 +97,9 @@ static void conf_text(const fl_raft *r, fl_buf *b, const char *sep)
 static void cost_text(const srv *s, fl_buf *b, const char *sep)
 {
     const fl_peers *p = &s->peers;
-    fl_buf_printf(b, "wal_syncs:%llu%swal_records:%llu%swal_bytes:%llu%s",
+    fl_buf_printf(b, "wal_syncs:%llu%swal_syncs_inline:%llu%swal_records:%llu%swal_bytes:%llu%s",
                   (unsigned long long)s->host.stats.syncs, sep,
+                  (unsigned long long)s->host.stats.syncs_inline, sep,
                   (unsigned long long)s->host.store.issued_seq, sep,
                   (unsigned long long)s->host.store.bytes_appended, sep);
     fl_buf_printf(b, "peer_frames_sent:%llu%speer_bytes_sent:%llu%speer_sends:%llu%s",

@@ -20,11 +20,16 @@
 #define SRV_PIPELINE_MAX    1024  /* operations in flight on one connection */
 #define SRV_HOUSEKEEP_NS    (10 * FL_NS_PER_MS)
 #define SRV_FORWARD_WAIT_NS (1000 * FL_NS_PER_MS)
-#define SRV_WATCH_MAX       1024 /* WATCHed keys per connection */
-#define SRV_NAME_MAX        64   /* CLIENT SETNAME */
-#define SRV_OP_POOL_MAX     4096 /* freed ops kept for reuse */
-#define SRV_OP_KEEP_BYTES   4096 /* a pooled op's buffer grown past this is freed */
-#define SRV_OP_KEEP_ARGS    64   /* likewise its argument array */
+/* A sync run on the loop's thread when idle (server.c, sync_idle): at most this many bytes of
+ * records, one page (one connection's write is one record). Batches past it come from load:
+ * with 64 KiB, followers of a pipelined load synced inline and sat 10-20 ms in fdatasync
+ * (the shared VM's disk), heartbeats and ReadIndex answers waiting behind */
+#define SRV_SYNC_INLINE_BYTES 4096
+#define SRV_WATCH_MAX         1024 /* WATCHed keys per connection */
+#define SRV_NAME_MAX          64   /* CLIENT SETNAME */
+#define SRV_OP_POOL_MAX       4096 /* freed ops kept for reuse */
+#define SRV_OP_KEEP_BYTES     4096 /* a pooled op's buffer grown past this is freed */
+#define SRV_OP_KEEP_ARGS      64   /* likewise its argument array */
 
 /* Peer frame types. */
 enum {
@@ -167,7 +172,9 @@ struct srv {
     fl_time_ns tick_deadline;
     unsigned soon; /* SRV_SOON_*: work for the end of this iteration (fl__srv_soon) */
     fl_loop_timer_id soon_timer;
-    fl_loop_watch sync_watch; /* the sync worker's completion eventfd */
+    fl_loop_watch sync_watch;     /* the sync worker's completion eventfd */
+    uint64_t sync_collected_pass; /* the loop pass that last collected a worker's job */
+    fl_time_ns sync_short_ns;     /* how long the last short sync job took (start to end) */
     /* clients */
     int lfd;
     fl_loop_watch lw;
@@ -218,6 +225,7 @@ struct srv {
     struct srv_stall stall;
     fl_time_ns stall_sync_t0;
     size_t stall_sync_snap;
+    bool stall_sync_short; /* the running job is short (fl_raft_store_sync_small) */
     uint64_t stall_sync_records;
 };
 

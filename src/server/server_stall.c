@@ -59,9 +59,12 @@ void fl__stall_sync(srv *s, bool started)
         s->stall_sync_snap =
             fl_raft_store_snapshot_queued(&s->host.store) ? s->host.store.snap_next_len : 0;
         s->stall_sync_records = s->host.persist_seq - s->host.sync_seq;
+        s->stall_sync_short = fl_raft_store_sync_small(&s->host.store, SRV_SYNC_INLINE_BYTES);
         return;
     }
     fl_time_ns took = now - s->stall_sync_t0;
+    if (s->stall_sync_short) /* a job that wrote zeros or a snapshot is slow by its size */
+        s->sync_short_ns = took;
     if (took >= (fl_time_ns)SRV_STALL_SYNC_MS * FL_NS_PER_MS)
         FL_WARN("slow group commit: %.1f ms (%llu records%s%zu snapshot bytes)", (double)took / 1e6,
                 (unsigned long long)s->stall_sync_records,

@@ -456,7 +456,8 @@ static int sync_job(void *arg)
     return fl_fs_write_synced(s->fs, SNAP_NEXT, parts, 3, &s->job_msg);
 }
 
-int fl_raft_store_sync_start(fl_raft_store *s)
+/* The job's inputs handed over: from here until sync_finish only the job touches them. */
+static void job_prepare(fl_raft_store *s)
 {
     FL_ASSERT(!s->syncing);
     /* the queued snapshot file goes with this job: the job owns its bytes from now on */
@@ -474,10 +475,30 @@ int fl_raft_store_sync_start(fl_raft_store *s)
     s->snap_next_data = NULL;
     s->job_msg.text[0] = 0;
     s->syncing = true; /* first: the simulated disk runs the job at once */
+    s->job_inline = false;
+}
+
+int fl_raft_store_sync_start(fl_raft_store *s)
+{
+    job_prepare(s);
     int rc = s->fs->ops->job_start(s->fs, sync_job, s);
     if (rc)
         s->syncing = false;
     return rc;
+}
+
+bool fl_raft_store_sync_small(const fl_raft_store *s, size_t bytes_max)
+{
+    return !s->syncing && !s->snap_next_ready && s->wal.pending.len <= bytes_max &&
+           !fl_wal_prefill_due(&s->wal);
+}
+
+int fl_raft_store_sync_inline(fl_raft_store *s)
+{
+    job_prepare(s);
+    s->job_inline = true;
+    s->job_inline_rc = sync_job(s); /* a failure is the WAL's sticky error: sync_finish says */
+    return 0;
 }
 
 int fl_raft_store_sync_fd(const fl_raft_store *s)
@@ -488,8 +509,8 @@ int fl_raft_store_sync_fd(const fl_raft_store *s)
 int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
 {
     FL_ASSERT(s->syncing);
-    int rc = s->fs->ops->job_finish(s->fs);
-    s->syncing = false;
+    int rc = s->job_inline ? s->job_inline_rc : s->fs->ops->job_finish(s->fs);
+    s->syncing = s->job_inline = false;
     bool snap = s->job_snap_ready && !s->job_snap_dropped;
     s->job_snap_ready = s->job_snap_dropped = false;
     s->job_snap_data = NULL;        /* the caller's bytes are its own again */
@@ -520,9 +541,9 @@ int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
 
 void fl_raft_store_close(fl_raft_store *s)
 {
-    if (s->syncing)
+    if (s->syncing && !s->job_inline)
         (void)s->fs->ops->job_finish(s->fs); /* the WAL must be ours again before it goes */
-    s->syncing = false;
+    s->syncing = s->job_inline = false;
     fl_buf_free(&s->staged);
     fl_buf_free(&s->snap_next);
     fl_buf_free(&s->job_snap);

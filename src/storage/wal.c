@@ -290,6 +290,14 @@ int fl_wal_prefill(fl_wal *w)
     return 0;
 }
 
+bool fl_wal_prefill_due(const fl_wal *w)
+{
+    /* fl_wal_prefill's test, as it will find the segment once the buffer is written */
+    uint64_t size = w->file_size + w->pending.len;
+    uint64_t len = w->file_len > size ? w->file_len : size;
+    return w->cfg.prefill && len - size < w->cfg.prefill / 2 && len < w->cfg.segment_size_max;
+}
+
 int fl__wal_sync_dir(fl_wal *w)
 {
     fl_errmsg why;

@@ -322,7 +322,7 @@ static bool rc_cmd(int port, char *out, size_t size, const char *a, const char *
 /* The value of "field:" in a node's FL.STATUS, or -1. */
 __attribute__((unused)) static long rig_status(rig *r, int id, const char *field)
 {
-    char out[1024], key[64];
+    char out[4096], key[64];
     if (!rc_cmd(r->client_port[id], out, sizeof(out), "FL.STATUS", NULL, NULL, NULL))
         return -1;
     snprintf(key, sizeof(key), " %s:", field);

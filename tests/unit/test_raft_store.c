@@ -115,6 +115,50 @@ TEST(raft_store_failed_sync_is_sticky)
     rmdir_all(dir);
 }
 
+/* A sync run on the caller's thread (fl_raft_store_sync_inline) is collected like a
+ * background one: records appended while it "runs" are staged and go to the WAL after it,
+ * everything is there after a reopen, and a failed fdatasync is reported by sync_finish and
+ * sticks (the host stops the node on it). */
+TEST(raft_store_sync_inline_is_collected_like_a_job_and_a_failure_sticks)
+{
+    char dir[64];
+    tmpdir(dir, sizeof(dir));
+    fl_raft_store s;
+    fl_errmsg m;
+    fl_wal_faults faults = {0};
+    CHECK_EQ(fl_raft_store_open(&s, dir, &faults, &m), 0);
+    const fl_term t[] = {1, 1};
+    put(&s, 1, true, 1, 1, 1, 1, t);
+    CHECK(!fl_raft_store_sync_small(&s, 1 << 16)); /* a new WAL: its zeros ahead are due */
+    CHECK_EQ(fl_raft_store_sync_start(&s), 0);     /* the worker writes them */
+    CHECK_EQ(fl_raft_store_sync_finish(&s, &m), 0);
+    put(&s, 2, false, 0, 0, 2, 1, t);
+    CHECK(fl_raft_store_sync_small(&s, 1 << 16));
+    CHECK(!fl_raft_store_sync_small(&s, 8)); /* more than 8 bytes of records */
+    uint64_t fsyncs = s.wal.stats.fsyncs;
+    CHECK_EQ(fl_raft_store_sync_inline(&s), 0);
+    CHECK(s.syncing);
+    CHECK_EQ(s.wal.stats.fsyncs, fsyncs + 1); /* done by the time it returned */
+    put(&s, 3, false, 0, 0, 3, 1, t);         /* staged: the WAL is the job's until finish */
+    CHECK_EQ(fl_raft_store_sync_finish(&s, &m), 0);
+    CHECK(!s.syncing);
+    CHECK_EQ(fl_raft_store_sync_inline(&s), 0); /* the staged record's turn */
+    CHECK_EQ(fl_raft_store_sync_finish(&s, &m), 0);
+    fl_raft_store_close(&s);
+    CHECK_EQ(fl_raft_store_open(&s, dir, &faults, &m), 0);
+    fl_raft_durable d;
+    fl_raft_store_durable(&s, &d);
+    CHECK_EQ(d.n_entries, 3);
+    faults.fsync_fail_after = 1; /* the next fdatasync */
+    put(&s, 4, false, 0, 0, 4, 1, t);
+    CHECK_EQ(fl_raft_store_sync_inline(&s), 0);
+    CHECK_EQ(fl_raft_store_sync_finish(&s, &m), FL_EIO);
+    CHECK(strstr(m.text, "fdatasync") != NULL);
+    CHECK(fl_raft_store_sync(&s, &m) != 0); /* sticky */
+    fl_raft_store_close(&s);
+    rmdir_all(dir);
+}
+
 static int count_segments(const char *dir)
 {
     char cmd[256];
