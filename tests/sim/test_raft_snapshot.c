@@ -105,10 +105,23 @@ TEST(story_partitioned_follower_catches_up_by_install_snapshot)
     end();
 }
 
-/* The leader's snapshot file changes on its disk after it was written (and mapped): before
- * the first chunk is sent from that view, its bytes are checked against the snapshot's CRC,
- * and the leader stops naming the file, instead of offering bytes every follower refuses for
- * ever. The others elect a leader whose snapshot brings the follower back. */
+/* Flips bits of a byte in the middle of leader l's snapshot bytes, in its file. */
+static void rot_snapshot_file(fl_node_id l)
+{
+    const fl_host *lh = &fl__cs_node(S.sim, l)->h;
+    uint64_t off = (uint64_t)(lh->snap.data - lh->snap_view.data) + lh->snap.len / 2;
+    CHECK_EQ(fl_sim_disk_corrupt_file(S.sim, l, "snapshot", off, 0x10), 0);
+}
+
+/* Another node leads in l's place, and follower f caught up to last by a snapshot. */
+static void check_taken_over(fl_node_id l, fl_node_id f, fl_index last)
+{
+    fl_node_id now = leader();
+    CHECK(now != 0 && now != l);
+    CHECK(fl_raft_commit_of(node(f)) >= last);
+    CHECK(node(f)->snapshots_installed >= 1);
+}
+
 /* Proposes at leader l, 5 ms apart, until a snapshot's bytes at l just became a view of its
  * file, no chunk sent from it yet, with f cut off behind l's log (at most 200 entries). */
 static bool propose_until_fresh_view(fl_node_id l, fl_node_id f)
@@ -138,9 +151,7 @@ TEST(story_leader_whose_snapshot_file_rots_stops_before_sending_it)
     isolate(f);
     fl_index last = propose_many(60);
     CHECK(propose_until_fresh_view(l, f));
-    const fl_host *lh = &fl__cs_node(S.sim, l)->h;
-    uint64_t off = (uint64_t)(lh->snap.data - lh->snap_view.data) + lh->snap.len / 2;
-    CHECK_EQ(fl_sim_disk_corrupt_file(S.sim, l, "snapshot", off, 0x10), 0);
+    rot_snapshot_file(l);
     uint64_t crc_failures = node(f)->snapshot_crc_failures;
     fl_sim_heal(S.sim);
     run_for_ms(2000);
@@ -149,10 +160,7 @@ TEST(story_leader_whose_snapshot_file_rots_stops_before_sending_it)
     const char *why = fl_sim_reason(S.sim, l);
     CHECK(strstr(why, "snapshot file") != NULL && strstr(why, "CRC") != NULL);
     CHECK_EQ(node(f)->snapshot_crc_failures, crc_failures);
-    fl_node_id now = leader();
-    CHECK(now != 0 && now != l);
-    CHECK(fl_raft_commit_of(node(f)) >= last);
-    CHECK(node(f)->snapshots_installed >= 1);
+    check_taken_over(l, f, last);
     end();
 }
 
@@ -169,16 +177,12 @@ TEST(story_snapshot_file_rotting_after_its_check_is_caught_by_the_next_check)
     run_for_ms(200);
     const fl_host *lh = &fl__cs_node(S.sim, l)->h;
     CHECK(lh->snap_view.data != NULL && lh->snap_view_checked);
-    uint64_t off = (uint64_t)(lh->snap.data - lh->snap_view.data) + lh->snap.len / 2;
-    CHECK_EQ(fl_sim_disk_corrupt_file(S.sim, l, "snapshot", off, 0x10), 0);
+    rot_snapshot_file(l);
     fl_sim_heal(S.sim);
     run_for_ms(8000);
     CHECK_EQ(fl_sim_node_state_of(S.sim, l), FL_SIM_NODE_DOWN);
     CHECK(strstr(fl_sim_reason(S.sim, l), "CRC") != NULL);
-    fl_node_id now = leader();
-    CHECK(now != 0 && now != l);
-    CHECK(fl_raft_commit_of(node(f)) >= last);
-    CHECK(node(f)->snapshots_installed >= 1);
+    check_taken_over(l, f, last);
     end();
 }
 

@@ -268,50 +268,9 @@ TEST(host_refuses_raft_only_events_for_paxos)
     fl_simdisk_free(d);
 }
 
-/* A snapshot larger than the host may stage (snapshot_bytes_max) stops the node with a
- * message; it must never install the part that fit (server.c ignored the failed append). */
-TEST(host_stops_on_a_snapshot_too_big_to_stage)
-{
-    memset(&E, 0, sizeof(E));
-    fl_simdisk *d = fl_simdisk_new("host test", 1 << 24, NULL, NULL);
-    fl_host_config c;
-    host_config(&c, FL_CONS_RAFT, 2, 3);
-    c.snapshot_bytes_max = 64;
-    fl_host h;
-    fl_errmsg m;
-    CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &env, &m), 0);
-    uint8_t bytes[100];
-    for (size_t i = 0; i < sizeof(bytes); i++)
-        bytes[i] = (uint8_t)i;
-    fl_raft_msg msg = {.type = FL_RAFT_MSG_SNAPSHOT, .from = 1, .to = 2, .term = 1};
-    fl_raft_snapshot *s = &msg.u.snapshot;
-    s->meta = (fl_raft_snapshot_meta){.index = 10, .term = 1, .size = sizeof(bytes)};
-    s->meta.crc = fl_crc32c(0, bytes, sizeof(bytes));
-    s->meta.conf.n_voters = 3;
-    for (uint32_t i = 0; i < 3; i++)
-        s->meta.conf.voters[i] = i + 1;
-    s->len = sizeof(bytes);
-    s->data = bytes;
-    s->done = true;
-    fl_buf wire;
-    fl_buf_init(&wire);
-    CHECK_EQ(fl_wire_raft_encode(&msg, &wire), 0);
-    fl_host_receive(&h, 1, wire.data, wire.len);
-    CHECK_EQ(E.fatal_code, FL_ETOOBIG);
-    CHECK(strstr(E.fatal_what, "cannot stage a received snapshot") != NULL);
-    CHECK(h.failed);
-    CHECK_EQ(h.stats.snapshots_installed, 0);
-    fl_cons_event ev = {.type = FL_CONS_EV_TICK};
-    fl_cons_update up;
-    CHECK_EQ(fl_host_step(&h, &ev, &up), FL_ESTOPPED); /* nothing more after a stop */
-    CHECK_EQ(fl_host_receive(&h, 1, wire.data, wire.len), FL_ESTOPPED);
-    fl_buf_free(&wire);
-    fl_host_close(&h);
-    fl_simdisk_free(d);
-}
-
-/* InstallSnapshot of len bytes at index (term 1, voters 1..3) from node 1, as the wire has it. */
-static void receive_snapshot(fl_host *h, fl_index index, size_t len)
+/* InstallSnapshot of len bytes at index (term 1, voters 1..3) from node 1, as the wire has it;
+ * what fl_host_receive returned. */
+static int receive_snapshot(fl_host *h, fl_index index, size_t len)
 {
     static uint8_t bytes[8192];
     FL_ASSERT(len <= sizeof(bytes));
@@ -330,8 +289,34 @@ static void receive_snapshot(fl_host *h, fl_index index, size_t len)
     fl_buf wire;
     fl_buf_init(&wire);
     FL_ASSERT(fl_wire_raft_encode(&msg, &wire) == 0);
-    fl_host_receive(h, 1, wire.data, wire.len);
+    int rc = fl_host_receive(h, 1, wire.data, wire.len);
     fl_buf_free(&wire);
+    return rc;
+}
+
+/* A snapshot larger than the host may stage (snapshot_bytes_max) stops the node with a
+ * message; it must never install the part that fit (server.c ignored the failed append). */
+TEST(host_stops_on_a_snapshot_too_big_to_stage)
+{
+    memset(&E, 0, sizeof(E));
+    fl_simdisk *d = fl_simdisk_new("host test", 1 << 24, NULL, NULL);
+    fl_host_config c;
+    host_config(&c, FL_CONS_RAFT, 2, 3);
+    c.snapshot_bytes_max = 64;
+    fl_host h;
+    fl_errmsg m;
+    CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &env, &m), 0);
+    receive_snapshot(&h, 10, 100);
+    CHECK_EQ(E.fatal_code, FL_ETOOBIG);
+    CHECK(strstr(E.fatal_what, "cannot stage a received snapshot") != NULL);
+    CHECK(h.failed);
+    CHECK_EQ(h.stats.snapshots_installed, 0);
+    fl_cons_event ev = {.type = FL_CONS_EV_TICK};
+    fl_cons_update up;
+    CHECK_EQ(fl_host_step(&h, &ev, &up), FL_ESTOPPED); /* nothing more after a stop */
+    CHECK_EQ(receive_snapshot(&h, 10, 100), FL_ESTOPPED);
+    fl_host_close(&h);
+    fl_simdisk_free(d);
 }
 
 /* AppendEntries from leader 1 (term 1): entries prev+1 .. prev+n ("x"), commit. */

@@ -371,31 +371,41 @@ TEST(server_corrupt_wal_refuses_to_start_naming_file_and_offset)
     rig_stop(&r);
 }
 
+/* A 3-node cluster snapshotting every 20 entries, a follower killed (SIGKILL) and 100 writes
+ * (k0..k99 = val_fmt of i) at the leader, whose log then starts after the follower's next
+ * entry. Returns the leader; *f is the follower, down. */
+static int snapshots_past_a_dead_follower(rig *r, const char *val_fmt, int *f)
+{
+    rig_init(r, 3);
+    r->extra[0] = "--snapshot-every";
+    r->extra[1] = "20";
+    r->extra[2] = "--snapshot-log-share"; /* every 20 entries, however small against the state */
+    r->extra[3] = "0";
+    for (int i = 1; i <= 3; i++)
+        rig_start(r, i);
+    int leader = rig_wait_leader(r, 10000);
+    CHECK(leader != 0);
+    *f = leader % 3 + 1;
+    rig_kill(r, *f, SIGKILL);
+    char key[16], val[16];
+    for (int i = 0; i < 100; i++) {
+        snprintf(key, sizeof(key), "k%d", i);
+        snprintf(val, sizeof(val), val_fmt, i);
+        CHECK(rig_set(r, leader, key, val, 3000));
+    }
+    CHECK(rig_status(r, leader, "first_index") > 20); /* the follower's next entry is gone */
+    return leader;
+}
+
 /* With a snapshot every 20 entries: a follower killed while 100 writes go by comes back to a
  * leader whose log starts long after its own, catches up by InstallSnapshot, and serves what
  * it missed; then the whole cluster restarts from snapshot files and WALs and keeps it all. */
 TEST(server_snapshots_catch_up_a_restarted_follower_and_survive_a_full_restart)
 {
     static rig r;
-    rig_init(&r, 3);
-    r.extra[0] = "--snapshot-every";
-    r.extra[1] = "20";
-    r.extra[2] = "--snapshot-log-share"; /* every 20 entries, however small against the state */
-    r.extra[3] = "0";
-    for (int i = 1; i <= 3; i++)
-        rig_start(&r, i);
-    int leader = rig_wait_leader(&r, 10000);
-    CHECK(leader != 0);
-    int f = leader % 3 + 1;
-    rig_kill(&r, f, SIGKILL);
-    char key[16], val[16];
-    for (int i = 0; i < 100; i++) {
-        snprintf(key, sizeof(key), "k%d", i);
-        snprintf(val, sizeof(val), "v%d", i);
-        CHECK(rig_set(&r, leader, key, val, 3000));
-    }
+    int f;
+    int leader = snapshots_past_a_dead_follower(&r, "v%d", &f);
     CHECK(rig_status(&r, leader, "snapshot_index") >= 80);
-    CHECK(rig_status(&r, leader, "first_index") > 20); /* the follower's next entry is gone */
     rig_start(&r, f);
     long commit = rig_status(&r, leader, "commit_index");
     long applied = -1;
@@ -429,24 +439,8 @@ TEST(server_snapshots_catch_up_a_restarted_follower_and_survive_a_full_restart)
 TEST(server_leader_with_a_rotten_snapshot_file_stops_before_sending_it)
 {
     static rig r;
-    rig_init(&r, 3);
-    r.extra[0] = "--snapshot-every";
-    r.extra[1] = "20";
-    r.extra[2] = "--snapshot-log-share";
-    r.extra[3] = "0";
-    for (int i = 1; i <= 3; i++)
-        rig_start(&r, i);
-    int leader = rig_wait_leader(&r, 10000);
-    CHECK(leader != 0);
-    int f = leader % 3 + 1;
-    rig_kill(&r, f, SIGKILL);
-    char key[16], val[16];
-    for (int i = 0; i < 100; i++) {
-        snprintf(key, sizeof(key), "k%d", i);
-        snprintf(val, sizeof(val), "value%03d", i);
-        CHECK(rig_set(&r, leader, key, val, 3000));
-    }
-    CHECK(rig_status(&r, leader, "first_index") > 20); /* the follower's next entry is gone */
+    int f;
+    int leader = snapshots_past_a_dead_follower(&r, "value%03d", &f);
     rig_sleep_ms(300); /* the last snapshot's file durable, and mapped */
     /* "value050" is in the snapshot's bytes only (the log kept after it starts later) */
     char path[600];
