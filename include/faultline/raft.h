@@ -323,12 +323,7 @@ typedef struct fl_raft {
     size_t log_count;
     size_t log_cap;
     fl_index first_index;
-    fl_term base_term; /* term of entry first_index - 1 (0 when first_index == 1) */
-    /* payloads of entries compacted away, not freed yet: a snapshot's compaction hands them
-     * here and every step frees a bounded number (log.c), so that freeing tens of thousands
-     * of them does not stop the node's loop for one pass */
-    void **dead;
-    size_t dead_count, dead_cap;
+    fl_term base_term;          /* term of entry first_index - 1 (0 when first_index == 1) */
     fl_raft_snapshot_meta snap; /* the latest snapshot (index 0: none) */
     /* follower: the InstallSnapshot being received (its bytes are staged by the environment) */
     struct fl_raft_stage {
@@ -550,11 +545,6 @@ static inline const fl_raft_snapshot_meta *fl_raft_staging_of(const fl_raft *r, 
 {
     *offset = r->stage.offset;
     return &r->stage.meta;
-}
-/* Payloads of compacted entries still waiting to be freed (a few go with every step). */
-static inline size_t fl_raft_dead_payloads(const fl_raft *r)
-{
-    return r->dead_count;
 }
 /* The configuration in force before the log's CONFIG entries: the bootstrap one, or the one
  * the snapshot carried, as of *index (0 for the bootstrap one; may be NULL). */

@@ -1,57 +1,15 @@
 /* log.c: the in-memory Raft log: entries first_index .. first_index + log_count - 1, the
  * entry before them (first_index - 1) compacted into a snapshot but its term kept (base_term).
  *
- * Entry payloads are copied into memory the log owns and freed on truncation, or after
- * compaction. The array is contiguous so an update can point at a range of it.
- *
- * Compaction does not free the payloads it drops: a snapshot compacts tens of thousands of
- * entries at once, and freeing them all in that step (just after the fork of a snapshot's
- * child, on copy-on-write pages) stopped the real server's loop for 15-30 ms (issue 16). Their
- * pointers go to the dead list instead, and every step frees a bounded number of them
- * (DEAD_PER_STEP, plus DEAD_PER_APPEND for each entry appended, so the list drains faster
- * than the log grows): the work is the same, spread over the steps that follow. Nothing reads
- * a dead payload: an update never points at entries compacted before its step. */
+ * Entry payloads are copied into memory the log owns and freed on truncation or compaction.
+ * The array is contiguous so an update can point at a range of it. */
 #include "raft_int.h"
 
-#include "faultline/array.h"
 #include "faultline/assert.h"
 #include "faultline/error.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* A loop pass of the server runs tens of steps: 16 a step keeps a pass's share of the frees
- * near a millisecond even while a snapshot's child holds the heap copy-on-write (1-3 us a
- * free then, bench/bench_compact.c); 2 per entry appended drains the list faster than any
- * load fills the log, and an idle node still frees its list with its ticks. */
-#define DEAD_PER_STEP   16
-#define DEAD_PER_APPEND 2
-
-/* Frees up to n dead payloads (the most recently buried first: order does not matter). */
-static void free_dead(fl_raft *r, size_t n)
-{
-    while (n-- && r->dead_count)
-        free(r->dead[--r->dead_count]);
-}
-
-void fl__log_reclaim(fl_raft *r)
-{
-    free_dead(r, DEAD_PER_STEP);
-}
-
-/* The payloads of log[0 .. n) are done with: onto the dead list, or freed at once if the
- * list cannot grow (correct either way; only the stall comes back). */
-static void bury(fl_raft *r, size_t n)
-{
-    if (fl_array_grow((void **)&r->dead, &r->dead_cap, r->dead_count + n, sizeof(*r->dead))) {
-        for (size_t i = 0; i < n; i++)
-            free((void *)r->log[i].data);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (r->log[i].data)
-            r->dead[r->dead_count++] = (void *)r->log[i].data;
-}
 
 int fl__log_append(fl_raft *r, fl_term term, uint8_t type, const uint8_t *data, uint32_t len)
 {
@@ -69,7 +27,6 @@ int fl__log_append(fl_raft *r, fl_term term, uint8_t type, const uint8_t *data, 
         r->log = log;
         r->log_cap = cap;
     }
-    free_dead(r, DEAD_PER_APPEND); /* before the malloc: it may reuse the chunk */
     uint8_t *copy = NULL;
     if (len) {
         copy = malloc(len);
@@ -127,7 +84,8 @@ void fl__log_compact(fl_raft *r, fl_index upto)
         return;
     size_t drop = (size_t)(upto + 1 - r->first_index);
     r->base_term = fl_raft_term_at(r, upto);
-    bury(r, drop);
+    for (size_t i = 0; i < drop; i++)
+        free((void *)r->log[i].data);
     memmove(r->log, r->log + drop, (r->log_count - drop) * sizeof(*r->log));
     r->log_count -= drop;
     r->first_index = upto + 1;
@@ -135,7 +93,8 @@ void fl__log_compact(fl_raft *r, fl_index upto)
 
 void fl__log_reset(fl_raft *r, fl_index index, fl_term term)
 {
-    bury(r, r->log_count);
+    for (size_t i = 0; i < r->log_count; i++)
+        free((void *)r->log[i].data);
     r->log_count = 0;
     r->first_index = index + 1;
     r->base_term = term;
@@ -149,10 +108,6 @@ void fl__log_free(fl_raft *r)
     free(r->log);
     r->log = NULL;
     r->log_count = r->log_cap = 0;
-    free_dead(r, r->dead_count);
-    free(r->dead);
-    r->dead = NULL;
-    r->dead_cap = 0;
 }
 
 /* The first index of the run of entries that share index's term (bounded by the log start).

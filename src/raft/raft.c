@@ -376,7 +376,6 @@ int fl_raft_step(fl_raft *r, const fl_raft_event *ev, fl_raft_update *up)
     default:
         rc = FL_EINVAL;
     }
-    fl__log_reclaim(r); /* a compaction's payloads, a bounded number a step (log.c) */
     fl__finish_step(r, up);
     return rc;
 }
@@ -400,7 +399,6 @@ void fl_raft_invariants(const fl_raft *r)
     /* only voters campaign (a leader may manage a change that removes it) */
     FL_ASSERT(r->role == FL_RAFT_FOLLOWER || r->role == FL_RAFT_LEADER || fl__may_campaign(r));
     FL_ASSERT(r->first_index <= r->snap.index + 1);
-    FL_ASSERT(r->dead_count <= r->dead_cap); /* compacted payloads awaiting free (log.c) */
     FL_ASSERT(r->install_seq != 0 || r->restore_pending || r->applied + 1 >= r->first_index);
     FL_ASSERT(r->snap.index <= last);
     FL_ASSERT(r->reads_count == 0 || r->role == FL_RAFT_LEADER);

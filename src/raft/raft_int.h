@@ -12,7 +12,6 @@ void fl__log_truncate(fl_raft *r, fl_index from); /* drops entries >= from */
 void fl__log_free(fl_raft *r);
 void fl__log_compact(fl_raft *r, fl_index upto);              /* drops entries <= upto */
 void fl__log_reset(fl_raft *r, fl_index index, fl_term term); /* empty, continuing after index */
-void fl__log_reclaim(fl_raft *r); /* frees a bounded number of compacted payloads */
 fl_index fl__log_first_of_term(const fl_raft *r, fl_index index);
 
 /* persist.c: durability, held responses, outbox */

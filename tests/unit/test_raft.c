@@ -1037,53 +1037,6 @@ TEST(snapshot_event_compacts_the_log_behind_it)
     teardown();
 }
 
-/* A snapshot's compaction hands the payloads it drops to the dead list; every step frees a
- * bounded number of them (the real server's loop is not stopped by tens of thousands of
- * free()s at once, issue 16), the rest goes with the steps that follow. */
-TEST(snapshot_compaction_frees_the_dropped_payloads_a_bounded_number_per_step)
-{
-    setup(3, true);
-    fl_node_id l = elect();
-    node *ld = &c.nodes[l - 1];
-    for (int i = 0; i < 1000; i++) {
-        CHECK_EQ(propose_at(l, "payload"), 0);
-        if (i % 100 == 99)
-            deliver_all(); /* within the uncommitted limit */
-    }
-    deliver_all();
-    fl_index applied = fl_raft_applied_of(&ld->r);
-    CHECK(applied >= 1001);
-    size_t dead0 = fl_raft_dead_payloads(&ld->r);
-    ld->r.cfg.snapshot_trailing = 0;
-    fl_raft_update up;
-    fl_raft_event ev = {.type = FL_RAFT_EV_SNAPSHOT, .now_ns = c.now};
-    ev.u.snapshot.index = applied;
-    ev.u.snapshot.size = 10;
-    CHECK_EQ(fl_raft_step(&ld->r, &ev, &up), 0);
-    CHECK_EQ(fl_raft_first_index(&ld->r), applied + 1);
-    /* 1000 payloads dropped, at most one step's share of them freed */
-    size_t dead = fl_raft_dead_payloads(&ld->r);
-    CHECK(dead + 16 >= dead0 + 1000);
-    CHECK(dead < dead0 + 1000 + 1); /* the no-op entry has no payload */
-    /* then a bounded number with every step, until none is left */
-    int steps = 0;
-    while (fl_raft_dead_payloads(&ld->r) && steps < 1000) {
-        size_t before = fl_raft_dead_payloads(&ld->r);
-        fl_raft_event tick = {.type = FL_RAFT_EV_TICK, .now_ns = c.now};
-        fl_raft_step(&ld->r, &tick, &up);
-        CHECK(before - fl_raft_dead_payloads(&ld->r) <= 16);
-        steps++;
-    }
-    CHECK_EQ(fl_raft_dead_payloads(&ld->r), 0);
-    CHECK(steps >= 60); /* ~1000 / 16 */
-    /* the log goes on from the snapshot */
-    CHECK_EQ(propose_at(l, "after"), 0);
-    deliver_all();
-    CHECK(fl_raft_commit_of(&ld->r) == applied + 1);
-    fl_raft_invariants(&ld->r);
-    teardown();
-}
-
 static void one_voter_of_three(fl_raft *r)
 {
     fl_raft_config cfg;
