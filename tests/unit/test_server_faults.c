@@ -2,6 +2,7 @@
  * the leader with SIGKILL gives a new leader and loses no acknowledged write; the killed node,
  * restarted on its WAL, catches up; hostile bytes on the client and peer ports (random
  * bytes, truncated frames, huge lengths, a hello from another cluster) never crash a node. */
+#include "cli.h"
 #include "server_rig.h"
 
 #include "faultline/rng.h"
@@ -112,6 +113,46 @@ TEST(server_bench_history_linearizable_across_leader_pause)
     rig_bench_under_fault(NULL, pause_from_1s_to_2s);
 }
 
+/* Waits up to ms for node id to exit on its own and reaps it; its wait status (-1: still
+ * running after ms). */
+static int wait_exit(rig *r, int id, int ms)
+{
+    int status = -1;
+    for (int i = 0; i < ms / 50 && waitpid(r->pid[id], &status, WNOHANG) == 0; i++)
+        rig_sleep_ms(50);
+    r->pid[id] = 0;
+    return status;
+}
+
+/* Whether node id's log holds needle. */
+static bool log_has(const rig *r, int id, const char *needle)
+{
+    char log[200];
+    snprintf(log, sizeof(log), "%s/n%d.log", r->dir, id);
+    return fl_test_file_has(log, needle);
+}
+
+/* Node 1, whose fsync failed after `acked` writes f0.. were answered: it stopped (exit 74)
+ * saying so (on_loop 1: that the fsync ran on the loop's thread, 0: not, -1: either), and
+ * restarted without the fault it has every acknowledged write. */
+static void check_fsync_stop(rig *r, int acked, int on_loop)
+{
+    int status = wait_exit(r, 1, 5000);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 74); /* stopped, not carrying on */
+    CHECK(log_has(r, 1, "WAL sync failed"));
+    if (on_loop >= 0)
+        CHECK(log_has(r, 1, "WAL sync failed (fsync, on the loop's thread)") == (on_loop == 1));
+    r->extra[0] = NULL;
+    rig_start(r, 1);
+    CHECK(rig_wait_leader(r, 5000) == 1);
+    char key[16];
+    for (int i = 0; i < acked; i++) {
+        snprintf(key, sizeof(key), "f%d", i);
+        CHECK(rig_get_is(r, 1, key, "v"));
+    }
+    CHECK(rig_stop(r));
+}
+
 TEST(server_failed_fsync_stops_the_node)
 {
     static rig r;
@@ -130,29 +171,7 @@ TEST(server_failed_fsync_stops_the_node)
         acked++;
     }
     CHECK(acked > 0 && acked < 50);
-    int status = -1;
-    for (int i = 0; i < 100 && waitpid(r.pid[1], &status, WNOHANG) == 0; i++)
-        rig_sleep_ms(50);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 74); /* stopped, not carrying on */
-    r.pid[1] = 0;
-    char log[200], line[512];
-    snprintf(log, sizeof(log), "%s/n1.log", r.dir);
-    FILE *f = fopen(log, "r");
-    bool said = false;
-    while (f && fgets(line, sizeof(line), f))
-        said |= strstr(line, "WAL sync failed") != NULL;
-    if (f)
-        fclose(f);
-    CHECK(said);
-    /* restarted without the fault, it has every acknowledged write */
-    r.extra[0] = NULL;
-    rig_start(&r, 1);
-    CHECK(rig_wait_leader(&r, 5000) == 1);
-    for (int i = 0; i < acked; i++) {
-        snprintf(key, sizeof(key), "f%d", i);
-        CHECK(rig_get_is(&r, 1, key, "v"));
-    }
-    CHECK(rig_stop(&r));
+    check_fsync_stop(&r, acked, -1);
 }
 
 /* n SETs one after another on one connection to node id (each waits for its reply). */
@@ -280,30 +299,7 @@ static void failed_fsync_case(bool inline_on)
     close(st);
     CHECK(acked > 0 && acked < 50);
     CHECK(inline_on ? all_inline : none_inline);
-    int status = -1;
-    for (int i = 0; i < 100 && waitpid(r.pid[1], &status, WNOHANG) == 0; i++)
-        rig_sleep_ms(50);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 74);
-    r.pid[1] = 0;
-    char log[200], line[512];
-    snprintf(log, sizeof(log), "%s/n1.log", r.dir);
-    FILE *f = fopen(log, "r");
-    bool said = false, said_inline = false;
-    while (f && fgets(line, sizeof(line), f)) {
-        said |= strstr(line, "WAL sync failed") != NULL;
-        said_inline |= strstr(line, "WAL sync failed (fsync, on the loop's thread)") != NULL;
-    }
-    if (f)
-        fclose(f);
-    CHECK(said && said_inline == inline_on);
-    r.extra[0] = NULL;
-    rig_start(&r, 1);
-    CHECK(rig_wait_leader(&r, 5000) == 1);
-    for (int i = 0; i < acked; i++) {
-        snprintf(key, sizeof(key), "f%d", i);
-        CHECK(rig_get_is(&r, 1, key, "v"));
-    }
-    CHECK(rig_stop(&r));
+    check_fsync_stop(&r, acked, inline_on);
 }
 
 TEST(server_failed_fsync_on_the_loop_thread_stops_the_node)
@@ -459,20 +455,11 @@ TEST(server_leader_with_a_rotten_snapshot_file_stops_before_sending_it)
     CHECK(pwrite(fd, &b, 1, at) == 1);
     close(fd);
     rig_start(&r, f);
-    int status = -1;
-    for (int i = 0; i < 200 && waitpid(r.pid[leader], &status, WNOHANG) == 0; i++)
-        rig_sleep_ms(50);
+    int status = wait_exit(&r, leader, 10000);
     CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 65); /* stopped: corrupt data */
-    r.pid[leader] = 0;
-    char log[200], line[1024];
-    snprintf(log, sizeof(log), "%s/n%d.log", r.dir, leader);
-    FILE *lf = fopen(log, "r");
-    bool named = false;
-    while (lf && fgets(line, sizeof(line), lf))
-        named |= strstr(line, path) != NULL && strstr(line, "CRC") != NULL;
-    if (lf)
-        fclose(lf);
-    CHECK(named);
+    char named[700];
+    snprintf(named, sizeof(named), "%s: the snapshot's bytes no longer match their CRC", path);
+    CHECK(log_has(&r, leader, named));
     /* the other two elect a leader; the follower catches up from its snapshot */
     long applied = -1;
     for (int i = 0; i < 100 && applied < 100; i++, rig_sleep_ms(100))
