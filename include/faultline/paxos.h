@@ -261,6 +261,9 @@ typedef struct fl_paxos {
     uint32_t *acks;
     size_t log_count, log_cap;
     fl_index first_index;
+    /* the highest ballot any slot was ever set to in this run (fl__px_log_set only): the
+     * invariants compare it, not every slot, with the promise (which never falls) */
+    fl_term log_ballot_max;
     fl_paxos_snapshot_meta snap;
     struct fl_paxos_stage {
         fl_paxos_snapshot_meta meta;

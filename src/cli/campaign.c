@@ -264,6 +264,15 @@ int campaign_run(const sim_opts *o)
     if (!written)
         fprintf(stderr, "faultline sim: cannot write the records in %s: %s\n", o->out_dir,
                 strerror(errno));
+    if (o->budget_ns && s->runs < s->total) { /* the seeds run are the first ones */
+        printf("budget of %.0f s spent: %llu of the %llu seeds ran", (double)o->budget_ns / 1e9,
+               (unsigned long long)s->runs, (unsigned long long)s->total);
+        if (o->shard_n)
+            printf(" (the shard's first)\n");
+        else
+            printf(" (%llu..%llu)\n", (unsigned long long)o->seed_first,
+                   (unsigned long long)(o->seed_first + s->runs - 1));
+    }
     int rc = print_summary(s);
     if (o->out_dir && fl_cli_write_report(o->out_dir, NULL, false))
         written = false;

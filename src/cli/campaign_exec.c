@@ -6,7 +6,9 @@
  * violation of kind "crash" with the seed, the first line it printed (the assertion) and the
  * command that reproduces it; the seeds after it in its batch go to a new child. So a crash is
  * counted like any other finding and hides nothing after it. Seeds start in increasing order;
- * records arrive as runs end. */
+ * records arrive as runs end. With a budget (--budget), no new seed starts once it is spent:
+ * the runs going then finish, and so do seeds given back by a crash, so the seeds run are
+ * always the first ones. */
 #include "campaign.h"
 
 #include "cli.h"
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define JOBS_MAX    256
@@ -425,16 +428,24 @@ static bool next_seed(const sim_opts *o, seed_iter *it, uint64_t *seed)
     return true;
 }
 
-/* Fills c's batch: seeds given back first, else the next ones; false if there are none. */
-static bool next_batch(const sim_opts *o, seed_iter *it, requeue *rq, child *c)
+/* Fills c's batch: seeds given back first, else (while the budget lasts) the next ones;
+ * false if there are none. */
+static bool next_batch(const sim_opts *o, seed_iter *it, requeue *rq, child *c, bool spent)
 {
     uint32_t want = o->chaos || o->crash_points ? BATCH_MAX : 1;
     c->n = 0;
     while (c->n < want && rq->n)
         c->seeds[c->n++] = rq->seeds[--rq->n];
-    while (c->n < want && next_seed(o, it, &c->seeds[c->n]))
+    while (!spent && c->n < want && next_seed(o, it, &c->seeds[c->n]))
         c->n++;
     return c->n > 0;
+}
+
+static fl_time_ns wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (fl_time_ns)ts.tv_sec * FL_NS_PER_S + (fl_time_ns)ts.tv_nsec;
 }
 
 /* Waits for output from the running children and handles it. Returns whether each() asked
@@ -489,9 +500,11 @@ int campaign_for_each(const sim_opts *o, campaign_each_fn each, void *ctx, uint6
     uint32_t active = 0;
     int crashes = 0;
     bool stop = false;
+    fl_time_ns t0 = wall_ns();
     while (!stop) {
+        bool spent = o->budget_ns && wall_ns() - t0 >= o->budget_ns;
         for (uint32_t k = 0; k < jobs && active < jobs; k++) {
-            if (kids[k].pid || !next_batch(o, &it, &rq, &kids[k]))
+            if (kids[k].pid || !next_batch(o, &it, &rq, &kids[k], spent))
                 continue;
             if (spawn(o, &kids[k]) != 0) {
                 for (uint32_t i = kids[k].n; i > 0; i--) /* not run: back in line */

@@ -122,6 +122,8 @@ void sim_opts_usage(FILE *out)
             "  --jobs N                 worker processes (number of cores)\n"
             "  --shard K/N              run only shard K of N of the seeds (merge with faultline "
             "merge)\n"
+            "  --budget D               start no seed after D of wall time (e.g. 2m): the seeds\n"
+            "                           run are A..K, K printed; for CI on machines of any speed\n"
             "output:\n"
             "  --out DIR                write results.json and history.jsonl (campaign: one JSON\n"
             "                           line per seed in DIR/campaign.jsonl)\n"
@@ -337,6 +339,8 @@ static fl_time_ns *duration_field(sim_opts *o, const char *a)
             return (fl_time_ns *)((char *)c + table[i].off);
     if (!strcmp(a, "--check-timeout"))
         return &o->check_timeout_ns;
+    if (!strcmp(a, "--budget"))
+        return &o->budget_ns;
     return NULL;
 }
 
@@ -524,6 +528,8 @@ int sim_opts_parse(sim_opts *o, int argc, char **argv)
         return rc;
     if (o->shard_n && !o->campaign)
         return fl_cli_error("sim", FL_EXIT_USAGE, "--shard goes with --seeds A..B");
+    if (o->budget_ns && (!o->campaign || o->n_compare))
+        return fl_cli_error("sim", FL_EXIT_USAGE, "--budget goes with --seeds A..B");
     if ((rc = resolve_mutants(o, &o->run)))
         return rc;
     if (o->n_compare && (o->chaos || o->crash_points || o->run.mutants || o->shard_n))
@@ -583,8 +589,8 @@ void sim_opts_world(const sim_opts *o, uint64_t seed, fl_run_config *out)
  * Returns how many words to skip (0: keep it). */
 static int campaign_only(const char *a)
 {
-    static const char *const with_value[] = {"--seeds", "--shard", "--jobs",
-                                             "--out",   "--seed",  "--scenario"};
+    static const char *const with_value[] = {"--seeds", "--shard",    "--jobs",  "--out",
+                                             "--seed",  "--scenario", "--budget"};
     static const char *const flags[] = {"--swarm", "--fixed", "--quiet", "-q", "--verbose", "-v"};
     for (size_t i = 0; i < sizeof(with_value) / sizeof(with_value[0]); i++)
         if (!strcmp(a, with_value[i]))

@@ -10,6 +10,7 @@ typedef struct sim_opts {
     uint64_t seed_first, seed_last;
     uint32_t shard_k, shard_n; /* --shard K/N: this process runs shard K of N (1-based) */
     uint32_t jobs;             /* worker processes, 0 = number of cores */
+    fl_time_ns budget_ns;      /* --budget D: start no seed after D of wall time (0: none) */
     const char *out_dir;
     bool check_lin; /* run the linearizability checker on each history */
     fl_time_ns check_timeout_ns;

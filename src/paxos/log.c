@@ -104,6 +104,8 @@ int fl__px_log_set(fl_paxos *p, fl_index slot, fl_term ballot, uint8_t type, con
         return rc;
     fl__px_entry_free(e);
     *e = copy;
+    if (ballot > p->log_ballot_max)
+        p->log_ballot_max = ballot;
     p->acks[slot - p->first_index] = 0; /* acceptances of another value, or of none */
     mark_dirty(p, slot);
     return 0;

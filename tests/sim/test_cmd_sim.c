@@ -72,6 +72,51 @@ TEST(sim_campaign_shards_merge_to_the_whole)
     CHECK(fl_test_file_has(OUT, "results-that-do-not-exist.jsonl: cannot read: No such file"));
 }
 
+/* --budget: no seed starts once the wall time is spent, and the seeds run are the first ones,
+ * each once: the printed range matches the records written. A million chaos seeds take
+ * minutes; a one-second budget stops them far short. */
+TEST(sim_campaign_budget_runs_the_first_seeds_and_says_so)
+{
+    system("rm -rf " DIR);
+    CHECK_EQ(fl_test_faultline_run("sim --chaos --seeds 1..1000000 --budget 1s --jobs 2 --out " DIR,
+                                   OUT),
+             0);
+    FILE *f = fopen(OUT, "r");
+    CHECK(f != NULL);
+    char line[512];
+    unsigned long long ran = 0, total = 0, first = 0, last = 0;
+    while (f && fgets(line, sizeof(line), f))
+        if (sscanf(line, "budget of 1 s spent: %llu of the %llu seeds ran (%llu..%llu)", &ran,
+                   &total, &first, &last) == 4)
+            break;
+    if (f)
+        fclose(f);
+    CHECK(ran > 0 && ran < total);
+    CHECK_EQ(total, 1000000);
+    CHECK_EQ(first, 1);
+    CHECK_EQ(last, ran);
+    char want[64];
+    snprintf(want, sizeof(want), "campaign: %llu runs,", ran);
+    CHECK(fl_test_file_has(OUT, want));
+    /* every record is one of seeds 1..last, and there are as many as runs */
+    f = fopen(DIR "/campaign.jsonl", "r");
+    CHECK(f != NULL);
+    unsigned long long records = 0, beyond = 0, seed;
+    static char rec[1 << 16];
+    while (f && fgets(rec, sizeof(rec), f)) {
+        records++;
+        if (sscanf(rec, "{\"seed\":%llu", &seed) != 1 || seed < 1 || seed > last)
+            beyond++;
+    }
+    if (f)
+        fclose(f);
+    CHECK_EQ(records, ran);
+    CHECK_EQ(beyond, 0);
+    /* a budget is a campaign's */
+    CHECK_EQ(fl_test_faultline_run("sim --seed 3 --budget 1s", OUT), 64);
+    CHECK(fl_test_file_has(OUT, "--budget goes with --seeds A..B"));
+}
+
 /* A directory that cannot be written is found before the run, not after it (exit 73 and the
  * path with the system's reason, no verdict printed); so is a campaign's. */
 TEST(sim_and_demo_unwritable_out_refused_before_the_run)

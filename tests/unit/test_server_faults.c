@@ -389,7 +389,16 @@ static int snapshots_past_a_dead_follower(rig *r, const char *val_fmt, int *f)
         snprintf(val, sizeof(val), val_fmt, i);
         CHECK(rig_set(r, leader, key, val, 3000));
     }
-    CHECK(rig_status(r, leader, "first_index") > 20); /* the follower's next entry is gone */
+    /* The follower's next entry is gone once a snapshot past it is taken: the snapshot is
+     * written by a forked child and the log compacted when it is done, which on a loaded
+     * machine comes a while after the last write's reply. */
+    long first = 0;
+    for (int tries = 0; tries < 100 && first <= 20; tries++) {
+        first = rig_status(r, leader, "first_index");
+        if (first <= 20)
+            rig_sleep_ms(100);
+    }
+    CHECK(first > 20);
     return leader;
 }
 
@@ -401,7 +410,18 @@ TEST(server_snapshots_catch_up_a_restarted_follower_and_survive_a_full_restart)
     static rig r;
     int f;
     int leader = snapshots_past_a_dead_follower(&r, "v%d", &f);
-    CHECK(rig_status(&r, leader, "snapshot_index") >= 80);
+    /* A snapshot is taken when an applied entry crosses the interval and none is being
+     * written: one still being written when the last of the 100 crossed it leaves the index
+     * where it was until the next write. Writes go on (fillers) until one lands at 80+. */
+    long snap_index = rig_status(&r, leader, "snapshot_index");
+    for (int i = 0; i < 100 && snap_index < 80; i++) {
+        char filler[24];
+        snprintf(filler, sizeof(filler), "filler%d", i);
+        CHECK(rig_set(&r, leader, filler, "x", 3000));
+        rig_sleep_ms(20);
+        snap_index = rig_status(&r, leader, "snapshot_index");
+    }
+    CHECK(snap_index >= 80);
     rig_start(&r, f);
     long commit = rig_status(&r, leader, "commit_index");
     long applied = -1;
