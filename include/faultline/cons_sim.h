@@ -22,6 +22,14 @@
  * (segment_bytes each). A received snapshot is written the same way. At a start the snapshot
  * file is restored, then the WAL records after it.
  *
+ * The state machine's bytes come as the server's do (host.h's env.snapshot_start): the glue
+ * serializes the state at the applied index the host names (what the server's forked child
+ * sees: the copy-on-write image of that moment) and hands the bytes back through
+ * fl_host_snapshot_done only after a delay drawn from a stream of its own (a few ms to half a
+ * second of virtual time), while the node goes on appending, applying and installing; a
+ * crash meanwhile loses the job, as a killed child's. snapshot_sync: the old way, at once,
+ * within the step (env.snapshot).
+ *
  * The host's snapshot bytes wrap the state machine's: magic u32 "FLSN", index u64, digest u64
  * (a hash chained over every applied entry), app length u32, app bytes. The glue keeps each
  * node's applied digest; after every apply and restore it must equal the checker's chain of
@@ -58,7 +66,9 @@ typedef struct fl_cons_sim_stats {
     uint64_t torn_discarded;       /* starts that cut a torn WAL tail */
     uint64_t corrupt_refused;      /* starts refused (damage recovery must not repair) */
     uint64_t elections;            /* Raft elections, Paxos ballots: summed over nodes, lives */
-    uint64_t snapshots_taken;      /* local snapshots (EV_SNAPSHOT) */
+    uint64_t snapshots_taken;      /* the state machine serialized for a local snapshot */
+    uint64_t snapshot_jobs;        /* of those, handed back later (env.snapshot_start) */
+    uint64_t snapshot_jobs_lost;   /* jobs whose node crashed or stopped before they ended */
     uint64_t snapshot_chunks_sent; /* snapshot messages sent */
     uint64_t snapshots_installed;  /* received snapshots made durable on a follower */
     uint64_t snapshot_restores;    /* state machines replaced by a snapshot (install or start) */
@@ -91,9 +101,14 @@ typedef struct fl_cons_sim {
     /* node i of nodes snapshots at its own phase, i-1 of nodes parts into the interval
      * (host.h's snapshot_phase_on), as the server's members do; false (default): all at once */
     bool snapshot_phases;
-    uint32_t snapshot_filler; /* stand-in state size in bytes when there is no snapshot hook */
-    uint64_t segment_bytes;   /* WAL segment size (default 256 KiB) */
-    fl_buf violation;         /* the first violation found, "" if none */
+    /* the state machine's bytes taken within the step (env.snapshot); false (default): later,
+     * as the server's forked child hands them back (env.snapshot_start, see the top) */
+    bool snapshot_sync;
+    fl_rng snapshot_rng;       /* the jobs' delays (seeded from the simulator's seed) */
+    uint64_t snapshot_job_seq; /* the last job's token */
+    uint32_t snapshot_filler;  /* stand-in state size in bytes when there is no snapshot hook */
+    uint64_t segment_bytes;    /* WAL segment size (default 256 KiB) */
+    fl_buf violation;          /* the first violation found, "" if none */
     fl_cons_sim_stats stats;
     /* per node id: what its last life was told is durable (see the top) */
     struct fl_cons_sim_floor {

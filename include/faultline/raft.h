@@ -144,6 +144,11 @@ typedef enum fl_raft_mutant {
      * while its heartbeats reach a quorum (thesis 4.2.3: it ignores it); with pre-vote off a
      * removed server's campaigns depose leader after leader, a liveness bug */
     FL_RAFT_MUTANT_LEADER_IGNORES_LEASE = 1u << 16,
+    /* the host (host_snap.c, not the core): a snapshot buffer retired while the store still
+     * writes its bytes comes back without its size bound (c64df7a's bug); after installs the
+     * node's snapshot bound is 0, and its next snapshot taken as the server takes it (forked,
+     * env.snapshot_start) is refused as too big whatever its size: the node stops */
+    FL_RAFT_MUTANT_SNAPSHOT_BOUND_LOST = 1u << 17,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */

@@ -34,7 +34,8 @@ typedef struct fl_chaos_config {
      * several round trips; the trailing entries kept are drawn per seed from a separate
      * random stream (the nemesis draws are the same as without snapshots). 0 = off. */
     uint32_t snapshot_every;
-    bool verbose; /* print nemesis actions */
+    bool snapshot_sync; /* serialized within the step (default: later, as the server forks) */
+    bool verbose;       /* print nemesis actions */
 } fl_chaos_config;
 
 typedef struct fl_chaos_result {
@@ -55,6 +56,7 @@ typedef struct fl_chaos_result {
     uint64_t removed_stepdowns;                 /* leaders that left after C(new) committed */
     uint64_t joint_elections;                   /* leaders elected while joint */
     uint64_t snapshots_taken, snapshot_chunks_sent, snapshots_installed, snapshot_restores;
+    uint64_t snapshot_jobs, snapshot_jobs_lost; /* handed back later; lost in crashes */
     /* the trace tail (sim.h) at a violation or when not live: the last events, each node's state */
     char trace_tail[FL_SIM_TRACE_TAIL_MAX(FL_RAFT_NODES_MAX)];
 } fl_chaos_result;

@@ -225,6 +225,10 @@ typedef struct fl_run_config {
      * fifth round); false (default): node i of n at i-1 n-ths into the interval, as the
      * server's members do, so that a majority is free of snapshot work */
     bool snapshot_in_step;
+    /* each node's state machine serialized within the step that snapshots (the simulator's
+     * only way before issue 16's sixth round); false (default): handed back later, as the
+     * server's forked child does (cons_sim.h) */
+    bool snapshot_sync;
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */

@@ -60,6 +60,9 @@ static const struct {
      * ever higher terms; without pre-vote and check-quorum only the leader's lease keeps them
      * from deposing it: the disruption check sees the deposed leaders (7 of seeds 1..20) */
     {"leader-ignores-lease", "--faults churn:300ms,crash-one:1s --no-pre-vote --no-check-quorum"},
+    /* host: a node must install snapshots while its own snapshot's file is written, twice,
+     * then take one the forked way: frequent snapshots in the Raft-level chaos run */
+    {"snapshot-bound-lost", "--chaos --nodes 5 --snapshot-every 10"},
     /* Paxos (docs/mutants.md has what else was tried). A deposed leader's ACCEPTs must reach
      * acceptors that promised higher while it still leads: a one-way cut keeps it sending
      * while its answers are lost */

@@ -267,6 +267,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "net_delay_ns", c->net_delay_ns);
     fl_json_kv_uint(j, "snapshot_every", c->snapshot_every);
     fl_json_kv_bool(j, "snapshot_phases", !c->snapshot_in_step);
+    fl_json_kv_bool(j, "snapshot_fork", !c->snapshot_sync);
     fl_json_key(j, "faults");
     fl_json_arr_begin(j);
     for (uint32_t i = 0; i < c->n_faults; i++) {

@@ -61,6 +61,9 @@ void sim_opts_usage(FILE *out)
         "                           compacts its log; 0 = never (1000; --chaos: off unless given)\n"
         "  --snapshot-in-step       every node snapshots at the same index (default: node i of n\n"
         "                           i-1 n-ths into the interval, as the server's members do)\n"
+        "  --snapshot-sync          a node's state is serialized within the step that snapshots\n"
+        "                           (default: handed back 1-500 ms later, as the server's\n"
+        "                           forked child does; with --chaos too)\n"
         "  --keys N                 keys of the workload (register 3, kv 1000)\n"
         "  --reads P, --cas P       percent of reads and of compare-and-set (kv: append); the\n"
         "                           rest are writes (50, 20)\n"
@@ -359,6 +362,8 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->run.slow_disks = true;
     else if (!strcmp(a, "--snapshot-in-step"))
         o->run.snapshot_in_step = true;
+    else if (!strcmp(a, "--snapshot-sync"))
+        o->run.snapshot_sync = true;
     else if (!strcmp(a, "--chaos"))
         o->chaos = true;
     else if (!strcmp(a, "--churn"))
@@ -712,6 +717,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --snapshot-every %u", c->snapshot_every);
     if (c->snapshot_in_step)
         MORE(" --snapshot-in-step");
+    if (c->snapshot_sync)
+        MORE(" --snapshot-sync");
     if (c->no_check_quorum)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)

@@ -16,6 +16,7 @@
 #include "faultline/assert.h"
 #include "faultline/crc32c.h"
 #include "faultline/error.h"
+#include "faultline/raft.h" /* the host's mutant bit */
 
 static void swap_bufs(fl_buf *a, fl_buf *b)
 {
@@ -85,6 +86,14 @@ static void retire(fl_host *h, fl_buf *old)
     if (fl_raft_store_uses(&h->store, old->data)) {
         FL_ASSERT(h->snap_retired.data == NULL);
         swap_bufs(&h->snap_retired, old);
+    }
+    if (h->store.mutants & FL_RAFT_MUTANT_SNAPSHOT_BOUND_LOST) {
+        /* the bug c64df7a fixed, kept for the simulator to prove it would catch it: the
+         * bound read after the swap (snap_retired's 0, unbounded) and no assertion */
+        cap_max = old->cap_max;
+        fl_buf_free(old);
+        old->cap_max = cap_max;
+        return;
     }
     fl_buf_free(old);
     old->cap_max = cap_max;

@@ -52,6 +52,7 @@ static const uint32_t mutant_bits[] = {
     FL_RAFT_MUTANT_FOLLOWER_READ_UNAPPLIED,
     FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED,
     FL_RAFT_MUTANT_LEADER_IGNORES_LEASE,
+    FL_RAFT_MUTANT_SNAPSHOT_BOUND_LOST,
 };
 static const char *mutant_names[] = {
     "commit-prev-term",
@@ -71,6 +72,7 @@ static const char *mutant_names[] = {
     "follower-read-unapplied",
     "snapshot-seq-unsynced",
     "leader-ignores-lease",
+    "snapshot-bound-lost",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),

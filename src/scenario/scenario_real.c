@@ -66,6 +66,8 @@ static int cluster(const fl_scenario *s, fl_nem_config *c, char *err, size_t err
     if (r->snapshot_in_step)
         REFUSE("cluster.snapshot_phases",
                "false: the server's members always snapshot at their own phases");
+    if (r->snapshot_sync)
+        REFUSE("cluster.snapshot_fork", "false: the server always forks to snapshot");
     if (r->batch_entries || r->inflight)
         REFUSE(r->batch_entries ? "cluster.batch" : "cluster.inflight",
                "the server has no such option (it uses the core's defaults)");

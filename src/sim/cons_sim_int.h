@@ -19,6 +19,11 @@ typedef struct cs_node {
      * again changes nothing (node.c), so it is not asked (most steps keep their deadline) */
     fl_time_ns timer_set;
     bool timer_armed;
+    /* the snapshot job in flight (env.snapshot_start): its token (0: none), index, bytes */
+    uint64_t job;
+    fl_index job_index;
+    uint32_t job_crc;
+    fl_buf job_bytes;
     uint8_t role; /* as of the last update (fl_cons_sim_leader) */
     fl_term term;
 } cs_node;

@@ -56,9 +56,10 @@ void fl_chaos_config_default(fl_chaos_config *c)
 
 void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size)
 {
-    char snap[48] = "";
+    char snap[64] = "";
     if (c->snapshot_every)
-        snprintf(snap, sizeof(snap), " --snapshot-every %u", c->snapshot_every);
+        snprintf(snap, sizeof(snap), " --snapshot-every %u%s", c->snapshot_every,
+                 c->snapshot_sync ? " --snapshot-sync" : "");
     int n = snprintf(
         out, out_size, "faultline sim --chaos --seed %llu --nodes %u --duration %llums%s%s",
         (unsigned long long)c->seed, c->nodes, (unsigned long long)(c->duration_ns / FL_NS_PER_MS),
@@ -462,6 +463,7 @@ static int setup(chaos *ch)
         ch->churn_min_voters = 1 + (uint32_t)fl_rng_below(&ch->churn_rng, 3);
     }
     ch->rs.snapshot_every = c->snapshot_every;
+    ch->rs.snapshot_sync = c->snapshot_sync;
     return fl_sim_start_all(ch->sim);
 }
 
@@ -509,6 +511,8 @@ int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
     out->snapshot_chunks_sent = ch.rs.stats.snapshot_chunks_sent;
     out->snapshots_installed = ch.rs.stats.snapshots_installed;
     out->snapshot_restores = ch.rs.stats.snapshot_restores;
+    out->snapshot_jobs = ch.rs.stats.snapshot_jobs;
+    out->snapshot_jobs_lost = ch.rs.stats.snapshot_jobs_lost;
     fl_sim_destroy(ch.sim);
     fl_raft_sim_free(&ch.rs);
     return err == FL_ESTOPPED ? 0 : err;

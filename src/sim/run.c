@@ -512,6 +512,7 @@ static int setup(run *rn)
     }
     rn->cs.snapshot_every = c->snapshot_every;
     rn->cs.snapshot_phases = !c->snapshot_in_step;
+    rn->cs.snapshot_sync = c->snapshot_sync;
     err = fl__clients_init(rn);
     if (!err && c->pipeline > 1)
         err = fl__pipe_init(rn);

@@ -133,6 +133,14 @@ static void snapshot_phases(fl_rng *r, fl_run_config *c)
     c->snapshot_in_step = fl_rng_chance(r, 0.5);
 }
 
+/* A quarter of the worlds take their snapshots' bytes within the step, the simulator's old
+ * way; the rest as the server does, handed back later (cons_sim.h), the path that ships. On a
+ * stream of its own, so that no other axis moves. */
+static void snapshot_fork(fl_rng *r, fl_run_config *c)
+{
+    c->snapshot_sync = fl_rng_chance(r, 0.25);
+}
+
 static void network(fl_rng *r, fl_run_config *c)
 {
     c->net_delay_ns = PICK(r, net_delays);
@@ -304,6 +312,7 @@ static const struct {
     {"storage windows", storage_windows},
     {"lease threats", lease_threats},
     {"snapshot phases", snapshot_phases},
+    {"snapshot fork", snapshot_fork},
 };
 
 static uint64_t name_hash(const char *s)

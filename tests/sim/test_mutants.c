@@ -49,6 +49,8 @@ static const struct {
     {"snapshot-seq-unsynced", "durability"},
     /* a removed node's campaigns depose leaders after the heal */
     {"leader-ignores-lease", "disruption|liveness"},
+    /* the host refuses its own forked snapshot as too big and stops */
+    {"snapshot-bound-lost", "snapshot bound"},
     /* Paxos (paxos_check.h): a deposed leader's values chosen beside the new leader's */
     {"accept-below-promise", "agreement|stability|reads|linearizability"},
     {"ignore-promised-value", "agreement|stability|validity"},

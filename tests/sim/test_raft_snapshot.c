@@ -66,6 +66,39 @@ static bool run_until_mid_transfer(fl_node_id id)
     return false;
 }
 
+/* Whether node id has neither a snapshot job out (env.snapshot_start: the bytes come back
+ * 1-500 ms after the trigger, as a forked child's; cons_sim.h) nor a snapshot file not yet
+ * written (queued for the next sync job, or that job running). */
+static bool snapshot_settled(fl_node_id id)
+{
+    const cs_node *n = fl__cs_node(S.sim, id);
+    return n && !n->job && !n->h.store.snap_next_ready && !n->h.store.syncing;
+}
+
+/* Whether node id's snapshot file is its snapshot's: none queued, none in a running job. */
+static bool snapshot_file_settled(fl_node_id id)
+{
+    const cs_node *n = fl__cs_node(S.sim, id);
+    return n && !n->h.store.snap_next_ready && !n->h.store.job_snap_ready;
+}
+
+/* Runs in 1 ms steps until every node's snapshot has settled, then 10 ms more (the rename's
+ * directory sync: 2 ms), at most 1 s. */
+static void run_until_snapshots_done(void)
+{
+    for (int i = 0; i < 1000; i++) {
+        bool settled = true;
+        for (fl_node_id id = 1; id <= fl_sim_nodes(S.sim); id++)
+            settled &= snapshot_settled(id);
+        if (settled) {
+            run_for_ms(10);
+            return;
+        }
+        run_for_ms(1);
+    }
+    CHECK(!"a snapshot job outlived 1 s");
+}
+
 static void check_caught_up(fl_node_id f, fl_index last)
 {
     fl_node_id l = leader();
@@ -287,6 +320,7 @@ TEST(story_whole_cluster_restarts_from_snapshots_and_logs)
     run_for_ms(1000);
     fl_index last = propose_many(75);
     run_for_ms(200);
+    run_until_snapshots_done(); /* the story is the restart from them, not their timing */
     fl_index commit = fl_raft_commit_of(node(leader()));
     CHECK(commit >= last);
     size_t records[4];
@@ -323,6 +357,7 @@ static void last_snapshots(bool phases, fl_index at[4])
     run_for_ms(1000);
     propose_many(75);
     run_for_ms(200);
+    run_until_snapshots_done(); /* the ones triggered: where, not when they came back */
     for (fl_node_id id = 1; id <= 3; id++)
         at[id] = fl_raft_snapshot_of(node(id))->index;
     end();
@@ -357,11 +392,21 @@ TEST(story_checkpoint_torn_in_a_crash_leaves_the_previous_one)
         fl_node_id f = leader() % 3 + 1;
         fl_index before = 0;
         bool caught = false;
-        for (int i = 0; i < 200 && !caught; i++) {
-            before = fl_raft_snapshot_of(node(f))->index;
+        /* before: the newest snapshot whose file is in place (settled 5 ms: the rename's
+         * directory sync done); a snapshot's bytes come 1-500 ms after its trigger
+         * (cons_sim.h), so it may be older than the node's, and it is looked for over 500 ms */
+        fl_time_ns settled_at = FL_TIME_NEVER;
+        for (int i = 0; i < 1000 && !caught; i++) {
+            fl_time_ns now = fl_sim_time(S.sim);
+            fl_index prev = fl_raft_snapshot_of(node(f))->index;
+            settled_at = !snapshot_file_settled(f)     ? FL_TIME_NEVER
+                         : settled_at == FL_TIME_NEVER ? now
+                                                       : settled_at;
+            if (settled_at != FL_TIME_NEVER && now - settled_at >= 5 * FL_NS_PER_MS)
+                before = prev;
             propose(leader(), "x");
             fl_sim_run_until(S.sim, fl_sim_time(S.sim) + 500 * FL_NS_PER_US);
-            caught = fl_raft_snapshot_of(node(f))->index > before && before > 0;
+            caught = before > 0 && prev == before && fl_raft_snapshot_of(node(f))->index > prev;
         }
         CHECK(caught);
         fl_index newer = fl_raft_snapshot_of(node(f))->index;

@@ -97,6 +97,7 @@ TEST(swarm_worlds_cover_every_value_of_every_axis)
     uint32_t nodes = 0, kinds[FL_NEMESIS_COUNT] = {0}, modes = 0, at = 0, flags = 0;
     uint64_t min_faults = 99, max_faults = 0, open = 0, never = 0, small = 0, fast = 0, slow = 0;
     uint64_t in_step = 0, phased = 0; /* of the worlds that snapshot */
+    uint64_t forked = 0, sync = 0;    /* the same */
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
         fl_run_config c;
         fl_swarm_draw(seed, &c);
@@ -110,6 +111,8 @@ TEST(swarm_worlds_cover_every_value_of_every_axis)
         small += c.snapshot_every && c.snapshot_every <= 20;
         in_step += c.snapshot_every && c.snapshot_in_step;
         phased += c.snapshot_every && !c.snapshot_in_step;
+        forked += c.snapshot_every && !c.snapshot_sync;
+        sync += c.snapshot_every && c.snapshot_sync;
         for (uint32_t i = 0; i < c.n_faults; i++) {
             kinds[c.faults[i].kind]++;
             fast += c.faults[i].interval_ns <= 100 * FL_NS_PER_MS;
@@ -125,6 +128,7 @@ TEST(swarm_worlds_cover_every_value_of_every_axis)
     CHECK(open > SEEDS / 10 && open < SEEDS / 2);
     CHECK(never > 0 && small > 0);
     CHECK(in_step > 0 && phased > 0); /* as the server's members do, and all at once */
+    CHECK(sync > 0 && forked > sync); /* mostly the server's forked way, and within the step */
     CHECK(fast > 0 && slow > 0);
     for (int k = 0; k < FL_NEMESIS_COUNT; k++)
         CHECK(kinds[k] > 0 || !fl_nemesis_plannable((fl_nemesis)k));

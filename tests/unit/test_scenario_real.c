@@ -187,6 +187,7 @@ TEST(scenario_real_refuses_what_real_processes_lack_at_its_place)
     refused("cluster: {pre_vote: false}\n", "t.yaml:1:11: cluster.pre_vote", "pre-vote");
     refused("cluster: {snapshot_phases: false}\n", "t.yaml:1:11: cluster.snapshot_phases",
             "own phases");
+    refused("cluster: {snapshot_fork: false}\n", "t.yaml:1:11: cluster.snapshot_fork", "forks");
     refused("network: {delay: 5ms}\n", "t.yaml:1:11: network.delay", "loopback");
     refused("disk: {torn: 0.5}\n", "t.yaml:1:8: disk.torn", "page cache");
     refused("workload: {start: 1s}\n", "t.yaml:1:12: workload.start", "measured phase");
