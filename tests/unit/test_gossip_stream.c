@@ -74,7 +74,7 @@ static void join_at_once(const fl_gossip_key *key)
     CHECK_EQ(fl_swim_live_count(&n->core), AGENTS + 1);
     for (int i = 0; i < AGENTS; i++)
         CHECK(fl_swim_addressed(&n->core, g[i].core.cfg.id));
-    for (int t = 0; t < 300 && !all_see(g, AGENTS + 1, AGENTS + 1); t++)
+    for (int t = 0; t < 1000 && !all_see(g, AGENTS + 1, AGENTS + 1); t++) /* a wait, as above */
         run_for(&loop, 10 * MS);
     CHECK(all_see(g, AGENTS + 1, AGENTS + 1));
     run_for(&loop, 1000 * MS); /* 5 periods: everyone probes everyone, nobody is suspected */
