@@ -9,6 +9,7 @@
 #include "faultline/assert.h"
 #include "faultline/error.h"
 
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,7 +62,14 @@ int fl_freer_start(fl_freer *f)
     memset(f, 0, sizeof(*f));
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
-    if (pthread_create(&f->thread, NULL, freer_main, f) != 0)
+    /* the thread takes no signal: a process that waits for SIGTERM on a signalfd must not
+     * have it delivered (and acted on by default) here, whenever this was started */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&f->thread, NULL, freer_main, f);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0)
         return FL_EIO;
     f->up = true;
     return 0;
