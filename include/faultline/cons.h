@@ -114,6 +114,9 @@ typedef struct fl_cons_ops {
     const fl_cons_entry *(*entry_at)(const fl_cons_core *c, fl_index index);
     void (*snapshot_meta)(const fl_cons_core *c, fl_cons_snapshot_meta *m);
     void (*invariants)(const fl_cons_core *c);
+    /* payloads the core dropped from its log, handed over (fl_raft_take_dropped); NULL for a
+     * core that frees its own */
+    size_t (*take_dropped)(fl_cons_core *c, void ***out);
     void (*describe)(const fl_cons_core *c, char *out, size_t out_size);
 } fl_cons_ops;
 
@@ -184,6 +187,14 @@ static inline void fl_cons_status_of(const fl_cons_core *c, fl_cons_status *st)
 static inline const fl_cons_entry *fl_cons_entry_at(const fl_cons_core *c, fl_index index)
 {
     return c->ops->entry_at(c, index);
+}
+/* The log payloads the core's last compaction dropped, now the caller's to free (the pointers
+ * and the array): fl_raft_take_dropped. 0 (and *out NULL) for none, or for a core that frees
+ * its own. */
+static inline size_t fl_cons_take_dropped(fl_cons_core *c, void ***out)
+{
+    *out = NULL;
+    return c->ops->take_dropped ? c->ops->take_dropped(c, out) : 0;
 }
 /* The few facts hot paths ask for (routing a client's command), without a table call. */
 static inline fl_cons_role fl_cons_role_of(const fl_cons_core *c)

@@ -28,10 +28,12 @@ typedef struct fl_fs_posix {
     int efd;      /* written by the worker when a job is done: the caller's loop watches it */
     int start_fd; /* written by the caller to start a job: the worker blocks reading it */
     pthread_t thread;
-    /* with jobs: the reaper, a thread that closes the last descriptor of unlinked files
-     * handed to it down a pipe, so that freeing their blocks and page cache is its work */
+    /* with jobs: the reaper, a thread that closes the last descriptor of unlinked files (and
+     * of files a rename replaced) handed to it down a pipe, so that freeing their blocks and
+     * page cache is its work */
     bool reaper_up;
-    int reap_fd; /* the pipe's write end (non-blocking) */
+    int reap_fd;     /* the pipe's write end (non-blocking) */
+    uint64_t reaped; /* descriptors handed to it (the caller's count) */
     pthread_t reaper;
 } fl_fs_posix;
 

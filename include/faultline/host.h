@@ -63,6 +63,12 @@ typedef struct fl_host_env {
      * loop goes on. Returns 0, or an FL_E code (no snapshot this time). NULL: env.snapshot,
      * at once, on the caller's thread (the simulator). */
     int (*snapshot_start)(void *arg, fl_index index);
+    /* Optional: n malloc'd pointers (payloads the core's log dropped at a snapshot, tens of
+     * thousands at a time) and the malloc'd array holding them, all to be freed, at once or
+     * later, on any thread: nothing else points at them. The server hands them to a thread
+     * of its own (src/server/freer.c), so the loop does not pay for the frees. NULL: the host
+     * frees them at once, on the caller's thread (the simulator). */
+    void (*free_bulk)(void *arg, void **ptrs, size_t n);
     /* The node cannot go on (failed write or sync, out of memory, a snapshot too big): stop
      * it. The host does nothing more after this. */
     void (*fatal)(void *arg, int code, const char *what);
@@ -95,6 +101,7 @@ typedef struct fl_host_stats {
     uint64_t syncs;               /* group-commit jobs completed */
     uint64_t syncs_inline;        /* of them, run on the caller's thread (fl_host_sync_inline) */
     uint64_t snapshot_views;      /* snapshots whose bytes became a view of their file */
+    uint64_t payloads_dropped;    /* log payloads the core dropped, freed or to env.free_bulk */
 } fl_host_stats;
 
 typedef struct fl_host {

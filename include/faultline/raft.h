@@ -328,7 +328,12 @@ typedef struct fl_raft {
     size_t log_count;
     size_t log_cap;
     fl_index first_index;
-    fl_term base_term;          /* term of entry first_index - 1 (0 when first_index == 1) */
+    fl_term base_term; /* term of entry first_index - 1 (0 when first_index == 1) */
+    /* payloads the last compaction dropped, not freed: the environment takes them in one
+     * piece (fl_raft_take_dropped) and frees them where it likes (the server: on a thread of
+     * its own); those not taken are freed by the next compaction or by close (log.c) */
+    void **dropped;
+    size_t dropped_count;
     fl_raft_snapshot_meta snap; /* the latest snapshot (index 0: none) */
     /* follower: the InstallSnapshot being received (its bytes are staged by the environment) */
     struct fl_raft_stage {
@@ -551,6 +556,10 @@ static inline const fl_raft_snapshot_meta *fl_raft_staging_of(const fl_raft *r, 
     *offset = r->stage.offset;
     return &r->stage.meta;
 }
+/* Hands over the payloads the last compaction dropped: *out gets a malloc'd array of the
+ * returned count of malloc'd pointers, all the caller's to free (the array too); 0 and NULL
+ * when there are none. Nothing in the core points at them any more. */
+size_t fl_raft_take_dropped(fl_raft *r, void ***out);
 /* The configuration in force before the log's CONFIG entries: the bootstrap one, or the one
  * the snapshot carried, as of *index (0 for the bootstrap one; may be NULL). */
 static inline const fl_raft_conf *fl_raft_conf_base_of(const fl_raft *r, fl_index *index)

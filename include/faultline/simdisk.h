@@ -91,6 +91,9 @@ void fl_simdisk_lie_next_sync(fl_simdisk *d);
  * fl_simdisk_sync_notify), *token and *status (0 or FL_EIO). */
 int fl_simdisk_complete(fl_simdisk *d, bool *notify, uint64_t *token, int *status);
 size_t fl_simdisk_pending(const fl_simdisk *d);
+/* Whether a job (job_start's fn) is running now: an operation seen by a hook then is the
+ * job's, not its caller's (tests of what runs off the loop). */
+bool fl_simdisk_in_job(const fl_simdisk *d);
 /* Whether the disk is split between two syncs: a directory change (a file renamed into place,
  * as a checkpoint is) became durable, no file's sync has completed since, and some file holds
  * writes not durable. A crash now keeps the new file and loses the writes beside it (the

@@ -26,8 +26,14 @@ static const struct {
      * crash-before-fsync at unsynced votes */
     {"vote-before-durable", "--chaos --nodes 3 --duration 2m"},
     {"ack-before-durable", "--nemesis crash-minority --nemesis-interval 300ms"},
-    /* a leader cut off that keeps leading: its AppendEntries reach the others after the heal */
-    {"accept-stale-term", "--nemesis isolate-leader --nemesis-interval 1s --no-check-quorum"},
+    /* a leader cut off that keeps leading: its AppendEntries reach the others after the heal.
+     * No snapshots: a stale leader's entries cutting a follower's log below its snapshot trip
+     * the core's own assertion first on some seeds (2 of 1..30 either way; which ones moves
+     * with the simulated disk's job timing, seed 1 since the snapshot rename's directory sync
+     * became a job's, issue 16 round 6), reported as a crash rather than the safety check the
+     * bug breaks; the bug needs no snapshot */
+    {"accept-stale-term",
+     "--nemesis isolate-leader --nemesis-interval 1s --no-check-quorum --snapshot-every 0"},
     {"truncate-matching", "--nemesis dup --dup 0.3 --nemesis-interval 1s"},
     {"no-step-down", "--duration 8s --nemesis pause --nemesis-interval 1s"},
     /* a leader cut off (and not stepping down) answers reads from its stale state */

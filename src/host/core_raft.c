@@ -126,6 +126,11 @@ static void raft_invariants(const fl_cons_core *c)
     fl_raft_invariants(&c->u.raft);
 }
 
+static size_t raft_take_dropped(fl_cons_core *c, void ***out)
+{
+    return fl_raft_take_dropped(&c->u.raft, out);
+}
+
 static void raft_describe(const fl_cons_core *c, char *out, size_t out_size)
 {
     fl_raft_describe(&c->u.raft, out, out_size);
@@ -146,5 +151,6 @@ const fl_cons_ops fl__cons_raft_ops = {
     .entry_at = raft_entry_at,
     .snapshot_meta = raft_snapshot_meta,
     .invariants = raft_invariants,
+    .take_dropped = raft_take_dropped,
     .describe = raft_describe,
 };

@@ -37,10 +37,12 @@ static void persist(fl_host *h, const fl_cons_update *up)
     fl__host_sync_soon(h);
 }
 
-/* Appended requests, or a queued snapshot file, not covered by any job yet. */
+/* Appended requests, a queued snapshot file, or a renamed one's directory sync, not covered
+ * by any job yet. */
 static bool sync_wanted(const fl_host *h)
 {
-    return h->persist_seq != h->reported_seq || fl_raft_store_snapshot_queued(&h->store);
+    return h->persist_seq != h->reported_seq || fl_raft_store_snapshot_queued(&h->store) ||
+           fl_raft_store_dir_sync_due(&h->store);
 }
 
 void fl__host_sync_soon(fl_host *h)
@@ -179,6 +181,24 @@ int fl_host_receive(fl_host *h, fl_node_id from, const uint8_t *bytes, size_t le
 
 /* ---- stepping ------------------------------------------------------------------------------- */
 
+/* The payloads the core's log dropped in this step (a snapshot's compaction), to env.free_bulk
+ * in one piece, or freed here. After env.applied: nothing of the step's reads them then. */
+static void free_dropped(fl_host *h)
+{
+    void **ptrs;
+    size_t n = fl_cons_take_dropped(&h->core, &ptrs);
+    if (!n)
+        return;
+    h->stats.payloads_dropped += n;
+    if (h->env.free_bulk) {
+        h->env.free_bulk(h->env.arg, ptrs, n);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(ptrs[i]);
+    free(ptrs);
+}
+
 void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_update *up,
                          fl_cons_role before)
 {
@@ -198,6 +218,7 @@ void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_upda
         for (size_t i = 0; i < up->n_apply; i++)
             h->applied_bytes += up->apply[i].len;
     h->env.applied(h->env.arg, up);
+    free_dropped(h);
     h->env.set_timer(h->env.arg, up->deadline_ns);
 }
 

@@ -101,12 +101,14 @@ static void retire(fl_host *h, fl_buf *old)
 }
 
 /* snap's malloc'd bytes exchanged for a view of the snapshot file, once that file is durable
+ * under its name (its rename's directory sync, the job after the one that wrote it, done)
  * and is the core's snapshot (tried once per snapshot: a file that is not stays unused). */
 void fl__host_snapshot_to_view(fl_host *h)
 {
     fl_cons_snapshot_meta meta;
     if (h->failed || !h->snap.len || is_view(h, &h->snap) ||
-        fl_raft_store_uses(&h->store, h->snap.data))
+        fl_raft_store_uses(&h->store, h->snap.data) || fl_raft_store_dir_sync_due(&h->store) ||
+        (h->store.syncing && h->store.job_dir_seq))
         return;
     h->core.ops->snapshot_meta(&h->core, &meta);
     if (meta.index == 0 || meta.index == h->snap_view_tried || meta.size != h->snap.len)

@@ -118,10 +118,32 @@ static void px_release(fl_fs *fs, fl_fs_view *v)
     *v = (fl_fs_view){0};
 }
 
+/* A descriptor of a file whose last name just went, to the reaper (or closed here). */
+static void reap(fl_fs_posix *p, int fd)
+{
+    if (fd < 0)
+        return;
+    if (write(p->reap_fd, &fd, sizeof(fd)) != (ssize_t)sizeof(fd))
+        close(fd); /* the pipe is full: here, then */
+    else
+        p->reaped++;
+}
+
+/* A rename over a file drops that file's last name: with the reaper, the replaced file is
+ * held open across the rename and freed by the reaper's close, as an unlinked one is (a
+ * snapshot file of 20 MiB replaced cost the loop 7-8 ms in the rename, issue 16 round 6). */
 static int px_rename(fl_fs *fs, const char *from, const char *to, fl_errmsg *m)
 {
-    const fl_fs_posix *p = (const fl_fs_posix *)fs;
-    return renameat(p->dirfd, from, p->dirfd, to) < 0 ? sys_fail(m, FL_EIO, errno) : 0;
+    fl_fs_posix *p = (fl_fs_posix *)fs;
+    int fd = p->reaper_up ? openat(p->dirfd, to, O_RDONLY | O_CLOEXEC) : -1;
+    if (renameat(p->dirfd, from, p->dirfd, to) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return sys_fail(m, FL_EIO, e);
+    }
+    reap(p, fd);
+    return 0;
 }
 
 /* With the reaper, the name goes at once and the file's last descriptor is the reaper's to
@@ -129,7 +151,7 @@ static int px_rename(fl_fs *fs, const char *from, const char *to, fl_errmsg *m)
  * node's loop ~100 ms (issue 16). The name is gone either way (fs.h rule 3 holds). */
 static int px_unlink(fl_fs *fs, const char *name, fl_errmsg *m)
 {
-    const fl_fs_posix *p = (const fl_fs_posix *)fs;
+    fl_fs_posix *p = (fl_fs_posix *)fs;
     int fd = p->reaper_up ? openat(p->dirfd, name, O_RDONLY | O_CLOEXEC) : -1;
     if (unlinkat(p->dirfd, name, 0) < 0) {
         int e = errno;
@@ -137,8 +159,7 @@ static int px_unlink(fl_fs *fs, const char *name, fl_errmsg *m)
             close(fd);
         return sys_fail(m, e == ENOENT ? FL_ENOTFOUND : FL_EIO, e);
     }
-    if (fd >= 0 && write(p->reap_fd, &fd, sizeof(fd)) != (ssize_t)sizeof(fd))
-        close(fd); /* the pipe is full: here, then */
+    reap(p, fd);
     return 0;
 }
 

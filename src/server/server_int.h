@@ -9,6 +9,7 @@
 #include "faultline/loop.h"
 #include "faultline/peer.h"
 #include "faultline/fs_posix.h"
+#include "faultline/freer.h"
 #include "faultline/host.h"
 #include "faultline/resp.h"
 #include "faultline/server.h"
@@ -162,6 +163,7 @@ struct srv {
     fl_peers peers;
     fl_fs_posix fs;       /* the data directory */
     fl_host host;         /* the node: core, store, snapshots (host.h) */
+    fl_freer freer;       /* frees the log payloads a snapshot drops, off the loop (freer.h) */
     fl_wal_faults faults; /* test hooks (all zero in production) */
     fl_kv kv;
     bool host_up, kv_up, fs_up, peers_up;

@@ -398,6 +398,11 @@ static int sd_job_start(fl_fs *fs, int (*fn)(void *arg), void *arg)
     return fl__sd_sync(d, SD_NONE, true, FL_FS_JOB_TOKEN, NULL);
 }
 
+bool fl_simdisk_in_job(const fl_simdisk *d)
+{
+    return d->in_job;
+}
+
 static int sd_job_finish(fl_fs *fs)
 {
     return ((fl_simdisk *)fs)->job_result;

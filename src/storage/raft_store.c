@@ -323,6 +323,7 @@ int fl_raft_store_save_snapshot(fl_raft_store *s, fl_term term, fl_node_id vote,
     if (rc)
         return rc;
     s->delete_before = s->issued_seq; /* every record before it is in the file */
+    s->dir_sync_seq = 0;              /* its directory sync made an earlier rename durable too */
     compact(s);
     return 0;
 }
@@ -432,11 +433,27 @@ int fl_raft_store_sync(fl_raft_store *s, fl_errmsg *m)
 
 /* ---- background sync ---------------------------------------------------------------------- */
 
-/* The job: the WAL written and synced; then a queued snapshot file's bytes into its temp
- * file, synced. The rename (and the compaction behind it) waits for the job's end
- * (fl_raft_store_sync_finish): only then is the temp file known durable, on either backend
- * (fs.h rule 6). It touches only the WAL and the job_ fields. Zeros ahead of the WAL's write
- * position (fl_wal_prefill) are written here too, so never on the loop. */
+/* The job's directory sync for the snapshot file the last job's end renamed into place. */
+static int sync_dir(fl_raft_store *s)
+{
+    fl_errmsg why;
+    int rc = s->fs->ops->sync_dir(s->fs, &why);
+    if (rc)
+        fl_errmsg_set(&s->job_msg, rc,
+                      "snapshot: sync directory %s (after renaming the snapshot file into "
+                      "place): %s",
+                      s->fs->where, why.text);
+    return rc;
+}
+
+/* The job: the WAL written and synced; the directory synced if the last job's end renamed a
+ * snapshot file into place; then a queued snapshot file's bytes into its temp file, synced.
+ * The rename waits for the job's end (fl_raft_store_sync_finish): only then is the temp file
+ * known durable, on either backend (fs.h rule 6); and the compaction behind it waits for the
+ * end of the next job, whose directory sync makes the rename durable (the same rule: on the
+ * simulated disk a sync issued in a job completes only with the job). It touches only the WAL and
+ * the job_ fields. Zeros ahead of the WAL's write position (fl_wal_prefill) are written here too,
+ * so never on the loop. */
 static int sync_job(void *arg)
 {
     fl_raft_store *s = arg;
@@ -445,6 +462,8 @@ static int sync_job(void *arg)
     int rc = fl_wal_prefill(&s->wal);
     if (!rc)
         rc = fl_wal_sync(&s->wal);
+    if (!rc && s->job_dir_seq)
+        rc = sync_dir(s);
     if (rc || !s->job_snap_ready)
         return rc;
     fl_buf *h = &s->job_snap, *t = &s->job_snap_tail;
@@ -473,6 +492,8 @@ static void job_prepare(fl_raft_store *s)
     s->job_snap_len = s->snap_next_len;
     s->snap_next_ready = false;
     s->snap_next_data = NULL;
+    s->job_dir_seq = s->dir_sync_seq; /* the last rename's directory sync: this job's */
+    s->dir_sync_seq = 0;
     s->job_msg.text[0] = 0;
     s->syncing = true; /* first: the simulated disk runs the job at once */
     s->job_inline = false;
@@ -489,8 +510,8 @@ int fl_raft_store_sync_start(fl_raft_store *s)
 
 bool fl_raft_store_sync_small(const fl_raft_store *s, size_t bytes_max)
 {
-    return !s->syncing && !s->snap_next_ready && s->wal.pending.len <= bytes_max &&
-           !fl_wal_prefill_due(&s->wal);
+    return !s->syncing && !s->snap_next_ready && !s->dir_sync_seq &&
+           s->wal.pending.len <= bytes_max && !fl_wal_prefill_due(&s->wal);
 }
 
 int fl_raft_store_sync_inline(fl_raft_store *s)
@@ -506,25 +527,40 @@ int fl_raft_store_sync_fd(const fl_raft_store *s)
     return s->fs->ops->job_fd(s->fs);
 }
 
+static int rename_snapshot(fl_raft_store *s, fl_errmsg *m)
+{
+    fl_errmsg why;
+    int rc = s->fs->ops->rename(s->fs, SNAP_NEXT, SNAP_FILE, &why);
+    if (rc)
+        return fl_errmsg_set(m, rc, "snapshot: rename %s/" SNAP_NEXT ": %s", s->fs->where,
+                             why.text);
+    s->dir_sync_seq = s->job_snap_seq;
+    return 0;
+}
+
 int fl_raft_store_sync_finish(fl_raft_store *s, fl_errmsg *m)
 {
     FL_ASSERT(s->syncing);
     int rc = s->job_inline ? s->job_inline_rc : s->fs->ops->job_finish(s->fs);
     s->syncing = s->job_inline = false;
     bool snap = s->job_snap_ready && !s->job_snap_dropped;
+    uint64_t dir_synced = s->job_dir_seq;
+    s->job_dir_seq = 0;
     s->job_snap_ready = s->job_snap_dropped = false;
     s->job_snap_data = NULL;        /* the caller's bytes are its own again */
     fl_buf_free(&s->job_snap_tail); /* the log after it: not kept for the next one */
     if (rc) {
-        fl_errmsg_set(m, rc, "%s",
-                      snap && s->job_msg.text[0] ? s->job_msg.text : fl_wal_errmsg(&s->wal));
+        fl_errmsg_set(m, rc, "%s", s->job_msg.text[0] ? s->job_msg.text : fl_wal_errmsg(&s->wal));
         return rc;
     }
-    /* the temp file is durable: it becomes the snapshot file, and the WAL behind it goes */
-    if (snap && (rc = fl_fs_rename_synced(s->fs, SNAP_NEXT, SNAP_FILE, m)) != 0)
+    /* the last rename is durable: the WAL behind that file goes (a save since may have asked
+     * for more) */
+    if (dir_synced && dir_synced > s->delete_before)
+        s->delete_before = dir_synced;
+    /* the temp file is durable: it becomes the snapshot file; its name is durable, and the
+     * WAL behind it may go, once the next job synced the directory */
+    if (snap && (rc = rename_snapshot(s, m)) != 0)
         return rc;
-    if (snap)
-        s->delete_before = s->job_snap_seq;
     for (size_t off = 0; rc == 0 && off < s->staged.len;) { /* length u32, record; ... */
         uint32_t len = fl_get_u32le(s->staged.data + off);
         FL_ASSERT(s->staged.len - off - 4 >= len); /* we wrote these bytes ourselves */
