@@ -127,6 +127,7 @@ typedef struct fl_host {
     uint64_t persist_seq;  /* highest persist request appended */
     uint64_t sync_seq;     /* highest one covered by the running job */
     uint64_t reported_seq; /* highest one reported durable (PERSISTED) */
+    uint64_t due_seq;      /* highest one a step wants synced now (the core's sync_may_wait) */
     fl_host_stats stats;
 } fl_host;
 

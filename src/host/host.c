@@ -2,7 +2,9 @@
  * by group commit, sending and receiving, and opening from the store, for either core through
  * cons.h. Snapshots are in host_snap.c.
  *
- * Invariants: reported_seq <= sync_seq <= persist_seq; a sync job runs exactly while
+ * Invariants: reported_seq <= sync_seq <= persist_seq, due_seq <= persist_seq; a sync job
+ * starts only for requests up to due_seq (or a queued snapshot) and covers all up to
+ * persist_seq; a sync job runs exactly while
  * store.syncing, and covers the requests up to sync_seq; once failed, nothing is written,
  * sent or stepped again. */
 #include "host_int.h"
@@ -34,13 +36,25 @@ static void persist(fl_host *h, const fl_cons_update *up)
         return;
     }
     h->persist_seq = up->persist.seq;
+}
+
+/* A step that does not let its node's sync wait (fl_cons_update.sync_may_wait) makes every
+ * request appended so far due. A request held back is made due by the step that sends its
+ * entries (or any later step that says false): syncs on the leader follow its replication
+ * rounds instead of its appends between them. */
+static void sync_due(fl_host *h, const fl_cons_update *up)
+{
+    if (up->sync_may_wait || h->due_seq == h->persist_seq)
+        return;
+    FL_ASSERT(h->due_seq < h->persist_seq);
+    h->due_seq = h->persist_seq;
     fl__host_sync_soon(h);
 }
 
-/* Appended requests, or a queued snapshot file, not covered by any job yet. */
+/* Due requests, or a queued snapshot file, not covered by any job yet. */
 static bool sync_wanted(const fl_host *h)
 {
-    return h->persist_seq != h->reported_seq || fl_raft_store_snapshot_queued(&h->store);
+    return h->due_seq > h->reported_seq || fl_raft_store_snapshot_queued(&h->store);
 }
 
 void fl__host_sync_soon(fl_host *h)
@@ -189,6 +203,7 @@ void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_upda
         return;
     if (up->persist.seq)
         persist(h, up);
+    sync_due(h, up);
     if (up->snapshot_chunk.index || up->persist.install || up->restore_index)
         fl__host_snapshot_io(h, up); /* after the request is issued: the file covers it */
     send_msgs(h, up, ev->now_ns);
