@@ -92,6 +92,7 @@ typedef struct fl_cons_sim {
      * (host.h's snapshot_phase_on), as the server's members do; false (default): all at once */
     bool snapshot_phases;
     uint32_t snapshot_filler; /* stand-in state size in bytes when there is no snapshot hook */
+    bool sync_eager;          /* hosts sync every append at once (host.h); false: as a server */
     uint64_t segment_bytes;   /* WAL segment size (default 256 KiB) */
     fl_buf violation;         /* the first violation found, "" if none */
     fl_cons_sim_stats stats;

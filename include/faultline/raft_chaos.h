@@ -34,7 +34,8 @@ typedef struct fl_chaos_config {
      * several round trips; the trailing entries kept are drawn per seed from a separate
      * random stream (the nemesis draws are the same as without snapshots). 0 = off. */
     uint32_t snapshot_every;
-    bool verbose; /* print nemesis actions */
+    bool sync_eager; /* leaders sync at every append (host.h), as before issue 16's round 6 */
+    bool verbose;    /* print nemesis actions */
 } fl_chaos_config;
 
 typedef struct fl_chaos_result {

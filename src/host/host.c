@@ -44,7 +44,7 @@ static void persist(fl_host *h, const fl_cons_update *up)
  * rounds instead of its appends between them. */
 static void sync_due(fl_host *h, const fl_cons_update *up)
 {
-    if (up->sync_may_wait || h->due_seq == h->persist_seq)
+    if ((up->sync_may_wait && !h->sync_eager) || h->due_seq == h->persist_seq)
         return;
     FL_ASSERT(h->due_seq < h->persist_seq);
     h->due_seq = h->persist_seq;
@@ -238,6 +238,7 @@ int fl_host_open(fl_host *h, fl_fs *fs, const fl_host_config *c, const fl_host_e
     h->env = *env;
     h->id = fl_cons_config_id(&c->core);
     h->snapshot_every = c->snapshot_every;
+    h->sync_eager = c->sync_eager;
     h->snapshot_log_share = c->snapshot_log_share;
     h->snapshot_phase_on = c->snapshot_phase_on;
     h->snapshot_phase = (fl_index)c->snapshot_every * (c->snapshot_phase_permille % 1000) / 1000;

@@ -462,6 +462,7 @@ static int setup(chaos *ch)
         ch->churn_min_voters = 1 + (uint32_t)fl_rng_below(&ch->churn_rng, 3);
     }
     ch->rs.snapshot_every = c->snapshot_every;
+    ch->rs.sync_eager = c->sync_eager;
     return fl_sim_start_all(ch->sim);
 }
 
