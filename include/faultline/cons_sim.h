@@ -107,6 +107,7 @@ typedef struct fl_cons_sim {
     fl_rng snapshot_rng;       /* the jobs' delays (seeded from the simulator's seed) */
     uint64_t snapshot_job_seq; /* the last job's token */
     uint32_t snapshot_filler;  /* stand-in state size in bytes when there is no snapshot hook */
+    bool sync_eager;           /* hosts sync every append at once (host.h); false: as a server */
     uint64_t segment_bytes;    /* WAL segment size (default 256 KiB) */
     fl_buf violation;          /* the first violation found, "" if none */
     fl_cons_sim_stats stats;

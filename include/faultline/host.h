@@ -91,6 +91,9 @@ typedef struct fl_host_config {
     uint32_t snapshot_phase_permille;
     size_t snapshot_bytes_max; /* largest snapshot staged or taken; 0: 256 MiB */
     fl_raft_store_opts store;  /* its protocol is core.protocol's */
+    /* sync whatever was appended at once, ignoring the core's sync_may_wait (the host's way
+     * before issue 16's round 6; the simulator keeps its trajectories reachable) */
+    bool sync_eager;
 } fl_host_config;
 
 typedef struct fl_host_stats {
@@ -134,6 +137,8 @@ typedef struct fl_host {
     uint64_t persist_seq;  /* highest persist request appended */
     uint64_t sync_seq;     /* highest one covered by the running job */
     uint64_t reported_seq; /* highest one reported durable (PERSISTED) */
+    uint64_t due_seq;      /* highest one a step wants synced now (the core's sync_may_wait) */
+    bool sync_eager;       /* config: every request due at once */
     fl_host_stats stats;
 } fl_host;
 

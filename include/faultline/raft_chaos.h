@@ -35,6 +35,7 @@ typedef struct fl_chaos_config {
      * random stream (the nemesis draws are the same as without snapshots). 0 = off. */
     uint32_t snapshot_every;
     bool snapshot_sync; /* serialized within the step (default: later, as the server forks) */
+    bool sync_eager;    /* leaders sync at every append (host.h), as before issue 16's round 6 */
     bool verbose;       /* print nemesis actions */
 } fl_chaos_config;
 

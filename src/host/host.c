@@ -2,7 +2,9 @@
  * by group commit, sending and receiving, and opening from the store, for either core through
  * cons.h. Snapshots are in host_snap.c.
  *
- * Invariants: reported_seq <= sync_seq <= persist_seq; a sync job runs exactly while
+ * Invariants: reported_seq <= sync_seq <= persist_seq, due_seq <= persist_seq; a sync job
+ * starts only for requests up to due_seq (or a queued snapshot) and covers all up to
+ * persist_seq; a sync job runs exactly while
  * store.syncing, and covers the requests up to sync_seq; once failed, nothing is written,
  * sent or stepped again. */
 #include "host_int.h"
@@ -34,14 +36,26 @@ static void persist(fl_host *h, const fl_cons_update *up)
         return;
     }
     h->persist_seq = up->persist.seq;
+}
+
+/* A step that does not let its node's sync wait (fl_cons_update.sync_may_wait) makes every
+ * request appended so far due. A request held back is made due by the step that sends its
+ * entries (or any later step that says false): syncs on the leader follow its replication
+ * rounds instead of its appends between them. */
+static void sync_due(fl_host *h, const fl_cons_update *up)
+{
+    if ((up->sync_may_wait && !h->sync_eager) || h->due_seq == h->persist_seq)
+        return;
+    FL_ASSERT(h->due_seq < h->persist_seq);
+    h->due_seq = h->persist_seq;
     fl__host_sync_soon(h);
 }
 
-/* Appended requests, a queued snapshot file, or a renamed one's directory sync, not covered
- * by any job yet. */
+/* Due requests, a queued snapshot file, or a renamed one's directory sync, not covered by
+ * any job yet. */
 static bool sync_wanted(const fl_host *h)
 {
-    return h->persist_seq != h->reported_seq || fl_raft_store_snapshot_queued(&h->store) ||
+    return h->due_seq > h->reported_seq || fl_raft_store_snapshot_queued(&h->store) ||
            fl_raft_store_dir_sync_due(&h->store);
 }
 
@@ -209,6 +223,7 @@ void fl__host_after_step(fl_host *h, const fl_cons_event *ev, const fl_cons_upda
         return;
     if (up->persist.seq)
         persist(h, up);
+    sync_due(h, up);
     if (up->snapshot_chunk.index || up->persist.install || up->restore_index)
         fl__host_snapshot_io(h, up); /* after the request is issued: the file covers it */
     send_msgs(h, up, ev->now_ns);
@@ -244,6 +259,7 @@ int fl_host_open(fl_host *h, fl_fs *fs, const fl_host_config *c, const fl_host_e
     h->env = *env;
     h->id = fl_cons_config_id(&c->core);
     h->snapshot_every = c->snapshot_every;
+    h->sync_eager = c->sync_eager;
     h->snapshot_log_share = c->snapshot_log_share;
     h->snapshot_phase_on = c->snapshot_phase_on;
     h->snapshot_phase = (fl_index)c->snapshot_every * (c->snapshot_phase_permille % 1000) / 1000;

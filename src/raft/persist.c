@@ -213,5 +213,6 @@ void fl__finish_step(fl_raft *r, fl_raft_update *up)
     up->leader = r->leader;
     up->commit = r->commit;
     up->role_changed = r->role != r->role_at_step;
+    up->sync_may_wait = fl__sync_may_wait(r);
     up->deadline_ns = fl_raft_deadline_of(r);
 }

@@ -48,6 +48,7 @@ void fl__replicate_all(fl_raft *r); /* send what each follower lacks, within flo
 void fl__heartbeat_all(fl_raft *r);
 void fl__read_round(fl_raft *r); /* to a majority's worth of followers (replication.c) */
 void fl__maybe_commit(fl_raft *r);
+bool fl__sync_may_wait(const fl_raft *r); /* fl_cons_update.sync_may_wait */
 
 /* A response (echoing ctx) to this leader in its term, from another member: marks it active,
  * records the round it answered; returns its progress, or NULL if the response is not ours. */

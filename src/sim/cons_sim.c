@@ -339,6 +339,7 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     n->id = id;
     fl_host_config hc = {.snapshot_every = cs->snapshot_every,
                          .snapshot_phase_on = cs->snapshot_phases,
+                         .sync_eager = cs->sync_eager,
                          .snapshot_phase_permille = (id - 1) % cs->nodes * 1000 / cs->nodes};
     checks_of(cs)->node_config(cs, sim, id, &hc.core);
     hc.store.segment_size_max = cs->segment_bytes;

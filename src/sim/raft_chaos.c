@@ -464,6 +464,7 @@ static int setup(chaos *ch)
     }
     ch->rs.snapshot_every = c->snapshot_every;
     ch->rs.snapshot_sync = c->snapshot_sync;
+    ch->rs.sync_eager = c->sync_eager;
     return fl_sim_start_all(ch->sim);
 }
 

@@ -18,6 +18,8 @@ typedef struct env_state {
     fl_time_ns deadline;
     uint64_t sent;
     fl_index applied;
+    uint64_t append_ctx[4];  /* Raft: the newest AppendEntries to each node: its ctx, */
+    fl_index append_last[4]; /* and the last index it carried */
     int fatal_code;
     char fatal_what[256];
 } env_state;
@@ -32,8 +34,15 @@ static fl_time_ns t_now(void *arg)
 
 static void t_send(void *arg, fl_node_id to, const uint8_t *msg, size_t len)
 {
-    (void)arg, (void)to, (void)msg, (void)len;
+    (void)arg;
     E.sent++;
+    fl_raft_msg m;
+    fl_raft_entry ents[FL_WIRE_ENTRIES_MAX];
+    if (to < 4 && fl_wire_raft_decode(msg, len, &m, ents, FL_WIRE_ENTRIES_MAX) == 0 &&
+        m.type == FL_RAFT_MSG_APPEND) { /* read by the Raft tests only */
+        E.append_ctx[to] = m.u.append.ctx;
+        E.append_last[to] = m.u.append.prev_index + m.u.append.n_entries;
+    }
 }
 
 static void t_set_timer(void *arg, fl_time_ns deadline)
@@ -246,6 +255,89 @@ TEST(host_runs_paxos_through_the_same_code)
 {
     group_commit_and_recovery(FL_CONS_PAXOS, 0);
     group_commit_and_recovery(FL_CONS_PAXOS, 3);
+}
+
+/* Node 1 of 3 receives msg (type, from, at its current term), as the wire has it. */
+static void receive_raft(fl_host *h, fl_raft_msg msg)
+{
+    msg.to = 1;
+    msg.term = status(h).term;
+    fl_buf wire;
+    fl_buf_init(&wire);
+    FL_ASSERT(fl_wire_raft_encode(&msg, &wire) == 0);
+    CHECK_EQ(fl_host_receive(h, msg.from, wire.data, wire.len), 0);
+    fl_buf_free(&wire);
+}
+
+/* Follower `from` acknowledges the newest AppendEntries it was sent. */
+static void ack_append(fl_host *h, fl_node_id from)
+{
+    fl_raft_msg a = {.type = FL_RAFT_MSG_APPEND_RESP, .from = from};
+    a.u.append_resp = (fl_raft_append_resp){.success = true,
+                                            .match_index = E.append_last[from],
+                                            .last_index = E.append_last[from],
+                                            .ctx = E.append_ctx[from]};
+    receive_raft(h, a);
+}
+
+static void propose_x(fl_host *h)
+{
+    fl_cons_event ev = {.type = FL_CONS_EV_PROPOSE, .u.propose = {(const uint8_t *)"x", 1}};
+    fl_cons_update up;
+    CHECK_EQ(fl_host_step(h, &ev, &up), 0);
+}
+
+/* Issue 16: a leader of three with one AppendEntries in flight per follower does not sync the
+ * entries appended while both are out (no follower has them: they cannot commit yet); the
+ * acknowledgement that sends them starts the sync. Followers' answers alone still commit. */
+TEST(host_leader_syncs_entries_when_it_sends_them)
+{
+    memset(&E, 0, sizeof(E));
+    fl_simdisk *d = fl_simdisk_new("host test", 1 << 24, NULL, NULL);
+    fl_host_config c;
+    host_config(&c, FL_CONS_RAFT, 1, 3);
+    c.core.raft.pre_vote = false;
+    c.core.raft.inflight_max = 1;
+    fl_host h;
+    fl_errmsg m;
+    CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &env, &m), 0);
+    CHECK_EQ(fl_host_restore(&h, &m), 0);
+    E.deadline = status(&h).deadline_ns;
+    tick_to_deadline(&h); /* a candidate: its vote made durable, then asked for */
+    disk_done(d, &h);
+    receive_raft(
+        &h,
+        (fl_raft_msg){.type = FL_RAFT_MSG_VOTE_RESP, .from = 2, .u.vote_resp = {.granted = true}});
+    CHECK_EQ(status(&h).role, FL_CONS_LEADER);
+    disk_done(d, &h);
+    ack_append(&h, 2); /* the probes with the no-op answered: both replicate */
+    ack_append(&h, 3);
+    disk_done(d, &h);
+    CHECK(!h.store.syncing);
+    CHECK_EQ(status(&h).commit, status(&h).last_index);
+
+    propose_x(&h); /* sent to both at once: synced at once */
+    CHECK(h.store.syncing);
+    disk_done(d, &h);
+    uint64_t syncs = h.stats.syncs;
+    propose_x(&h); /* both windows full: held */
+    propose_x(&h);
+    CHECK(!h.store.syncing);
+    CHECK(h.due_seq < h.persist_seq);
+    disk_done(d, &h);
+    CHECK_EQ(h.stats.syncs, syncs);
+
+    ack_append(&h, 2); /* its answer sends 2 the held entries: the sync starts with them */
+    CHECK(h.store.syncing);
+    CHECK_EQ(E.append_last[2], status(&h).last_index);
+    disk_done(d, &h);
+    CHECK_EQ(h.stats.syncs, syncs + 1);
+    CHECK_EQ(h.reported_seq, h.persist_seq);
+    ack_append(&h, 2);
+    CHECK_EQ(status(&h).commit, status(&h).last_index); /* ours and 2's */
+    CHECK_EQ(E.fatal_code, 0);
+    fl_host_close(&h);
+    fl_simdisk_free(d);
 }
 
 /* What Paxos does not have is refused without stepping the core. */

@@ -27,6 +27,7 @@ typedef struct {
     uint64_t reads_ok, reads_failed, last_read_ctx;
     fl_index last_read_index;
     uint64_t appends_sent; /* AppendEntries this node sent (heartbeats included) */
+    bool may_wait;         /* the last step's sync_may_wait */
     char applied_data[64][16];
 } node;
 
@@ -57,6 +58,7 @@ static void persist(node *nd, uint64_t seq)
 
 static void handle(node *nd, const fl_raft_update *up)
 {
+    nd->may_wait = up->sync_may_wait;
     for (size_t i = 0; i < up->n_msgs; i++) {
         FL_ASSERT(c.q_count < Q_MAX);
         qmsg *m = &c.q[(c.q_head + c.q_count++) % Q_MAX];
@@ -808,6 +810,45 @@ static int propose_at(fl_node_id at, const char *cmd)
     int rc = fl_raft_step(&c.nodes[at - 1].r, &ev, &up);
     handle(&c.nodes[at - 1], &up);
     return rc;
+}
+
+/* Issue 16: a leader's sync may wait exactly while its last entry went to no other voter
+ * (each follower's window full); the step that sends it, an acknowledgement's, says false.
+ * Followers, and a lone voter, never wait. */
+TEST(leader_sync_may_wait_only_for_entries_no_follower_was_sent)
+{
+    setup(3, false);
+    fl_node_id l = elect();
+    CHECK(l != 0);
+    deliver_all();
+    node *ld = &c.nodes[l - 1];
+    uint32_t window = ld->r.cfg.inflight_max;
+    CHECK(window >= 1);
+    for (uint32_t i = 0; i < window; i++) { /* each goes out at once: room in both windows */
+        CHECK(propose_at(l, "x") == 0);
+        CHECK(!ld->may_wait);
+    }
+    CHECK(propose_at(l, "held") == 0); /* both windows full: sent to nobody */
+    CHECK(ld->may_wait);
+    CHECK(propose_at(l, "held2") == 0);
+    CHECK(ld->may_wait);
+    while (c.q_count && ld->may_wait) /* the followers' acknowledgements come back */
+        deliver_one();
+    CHECK(!ld->may_wait); /* an acknowledgement's step sent the held entries */
+    deliver_all();
+    for (int i = 0; i < 3; i++)
+        if (i != (int)l - 1)
+            CHECK(!c.nodes[i].may_wait); /* followers sync every append */
+    CHECK(ld->r.commit == fl_raft_last_index(&ld->r));
+    teardown();
+
+    setup(1, false);
+    CHECK(elect() == 1);
+    for (int i = 0; i < 20; i++) {
+        CHECK(propose_at(1, "solo") == 0);
+        CHECK(!c.nodes[0].may_wait); /* no one else: its own sync commits */
+    }
+    teardown();
 }
 
 TEST(transfer_hands_leadership_to_the_target)
