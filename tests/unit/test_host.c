@@ -639,6 +639,16 @@ static void disk_done_dir(fl_simdisk *d, fl_host *h)
         }
 }
 
+/* A simulated disk whose operations d_before_op watches (D), the host's environment (E) reset. */
+static fl_simdisk *dir_sync_disk(void)
+{
+    memset(&E, 0, sizeof(E));
+    memset(&D, 0, sizeof(D));
+    fl_simdisk_hooks hooks = {.before_op = d_before_op}; /* copied by the disk */
+    D.d = fl_simdisk_new("host test", 1 << 24, &hooks, NULL);
+    return D.d;
+}
+
 /* A leader (snapshots every 3 entries, WAL segments of segment bytes) with n entries
  * proposed, each followed by its jobs. */
 static void dir_sync_run(fl_simdisk *d, fl_host *h, fl_host_config *c, uint64_t segment, int n)
@@ -670,11 +680,7 @@ static void dir_sync_run(fl_simdisk *d, fl_host *h, fl_host_config *c, uint64_t 
  * everything after a crash that loses what was not synced. */
 TEST(host_syncs_a_renamed_snapshots_directory_in_a_job_before_deleting_the_wal)
 {
-    memset(&E, 0, sizeof(E));
-    memset(&D, 0, sizeof(D));
-    fl_simdisk_hooks hooks = {.before_op = d_before_op};
-    fl_simdisk *d = fl_simdisk_new("host test", 1 << 24, &hooks, NULL);
-    D.d = d;
+    fl_simdisk *d = dir_sync_disk();
     fl_host h;
     fl_host_config c;
     dir_sync_run(d, &h, &c, 512, 60);
@@ -702,11 +708,7 @@ TEST(host_syncs_a_renamed_snapshots_directory_in_a_job_before_deleting_the_wal)
  * leads: the snapshot renames' are all the jobs'. */
 TEST(host_issues_no_directory_sync_on_the_loop_for_its_snapshots)
 {
-    memset(&E, 0, sizeof(E));
-    memset(&D, 0, sizeof(D));
-    fl_simdisk_hooks hooks = {.before_op = d_before_op};
-    fl_simdisk *d = fl_simdisk_new("host test", 1 << 24, &hooks, NULL);
-    D.d = d;
+    fl_simdisk *d = dir_sync_disk();
     fl_host h;
     fl_host_config c;
     dir_sync_run(d, &h, &c, 0, 20);
@@ -723,11 +725,7 @@ TEST(host_issues_no_directory_sync_on_the_loop_for_its_snapshots)
  * snapshot is deleted. */
 TEST(host_stops_when_the_renamed_snapshots_directory_sync_fails)
 {
-    memset(&E, 0, sizeof(E));
-    memset(&D, 0, sizeof(D));
-    fl_simdisk_hooks hooks = {.before_op = d_before_op};
-    fl_simdisk *d = fl_simdisk_new("host test", 1 << 24, &hooks, NULL);
-    D.d = d;
+    fl_simdisk *d = dir_sync_disk();
     D.fail_job_sync = true;
     fl_host h;
     fl_host_config c;
