@@ -139,6 +139,18 @@ static void tick_to_deadline(fl_host *h)
     fl_host_step(h, &ev, &up);
 }
 
+/* A single node just opened on d becomes leader: ticks to its deadline, its vote (or
+ * promise) and its no-op made durable. */
+static void lead_alone(fl_host *h, fl_simdisk *d)
+{
+    E.deadline = status(h).deadline_ns;
+    for (int i = 0; i < 20 && status(h).role != FL_CONS_LEADER; i++) {
+        tick_to_deadline(h);
+        disk_done(d, h);
+    }
+    CHECK_EQ(status(h).role, FL_CONS_LEADER);
+}
+
 /* A single node of protocol p leads, commits 5 proposals in at most two sync jobs (with a
  * snapshot every 3 applied entries when snapshot_every), and after a crash that loses what
  * was not synced recovers all of it (from the snapshot file and the WAL after it). */
@@ -153,12 +165,7 @@ static void group_commit_and_recovery(fl_cons_protocol p, uint32_t snapshot_ever
     fl_errmsg m;
     CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &env, &m), 0);
     CHECK_EQ(fl_host_restore(&h, &m), 0);
-    E.deadline = status(&h).deadline_ns;
-    for (int i = 0; i < 20 && status(&h).role != FL_CONS_LEADER; i++) {
-        tick_to_deadline(&h);
-        disk_done(d, &h); /* its vote or promise, then its no-op */
-    }
-    CHECK_EQ(status(&h).role, FL_CONS_LEADER);
+    lead_alone(&h, d);
     for (int i = 0; i < 5; i++) {
         fl_cons_event ev = {.type = FL_CONS_EV_PROPOSE, .u.propose = {(const uint8_t *)"x", 1}};
         fl_cons_update up;
@@ -214,12 +221,7 @@ static void snapshot_indexes(bool phase_on, uint32_t permille, fl_index out[3])
     fl_host h;
     fl_errmsg m;
     CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &env, &m), 0);
-    E.deadline = status(&h).deadline_ns;
-    for (int i = 0; i < 20 && status(&h).role != FL_CONS_LEADER; i++) {
-        tick_to_deadline(&h);
-        disk_done(d, &h);
-    }
-    CHECK_EQ(status(&h).role, FL_CONS_LEADER);
+    lead_alone(&h, d);
     size_t n = 0;
     for (int i = 0; i < 16 && n < 3; i++) {
         fl_cons_event ev = {.type = FL_CONS_EV_PROPOSE, .u.propose = {(const uint8_t *)"x", 1}};
@@ -522,12 +524,7 @@ static void snapshot_bytes_come_later(fl_cons_protocol p)
     fl_host h;
     fl_errmsg m;
     CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &e, &m), 0);
-    E.deadline = status(&h).deadline_ns;
-    for (int i = 0; i < 20 && status(&h).role != FL_CONS_LEADER; i++) {
-        tick_to_deadline(&h);
-        disk_done(d, &h);
-    }
-    CHECK_EQ(status(&h).role, FL_CONS_LEADER);
+    lead_alone(&h, d);
     propose_n(&h, d, 8);
     CHECK_EQ(n_started, 1); /* one at a time, however many entries went by */
     fl_index at = started[0];
@@ -658,12 +655,7 @@ static void dir_sync_run(fl_simdisk *d, fl_host *h, fl_host_config *c, uint64_t 
     c->store.segment_size_max = segment;
     fl_errmsg m;
     CHECK_EQ(fl_host_open(h, fl_simdisk_fs(d), c, &env, &m), 0);
-    E.deadline = status(h).deadline_ns;
-    for (int i = 0; i < 20 && status(h).role != FL_CONS_LEADER; i++) {
-        tick_to_deadline(h);
-        disk_done_dir(d, h);
-    }
-    CHECK_EQ(status(h).role, FL_CONS_LEADER);
+    lead_alone(h, d);
     D.armed = true;
     for (int i = 0; i < n && !h->failed; i++) {
         fl_cons_event ev = {.type = FL_CONS_EV_PROPOSE, .u.propose = {(const uint8_t *)"xyz", 3}};
@@ -770,11 +762,7 @@ TEST(host_hands_a_snapshots_dropped_payloads_to_free_bulk)
     fl_host h;
     fl_errmsg m;
     CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &e, &m), 0);
-    E.deadline = status(&h).deadline_ns;
-    for (int i = 0; i < 20 && status(&h).role != FL_CONS_LEADER; i++) {
-        tick_to_deadline(&h);
-        disk_done(d, &h);
-    }
+    lead_alone(&h, d);
     propose_n(&h, d, 40);
     CHECK(h.stats.snapshots_taken >= 5);
     CHECK(bulk_calls >= 5 && bulk_calls <= h.stats.snapshots_taken);
