@@ -21,23 +21,8 @@ pipes=${6:-1 16}
 . "$(dirname "$0")/lib.sh"
 bench_setup ab redis-server redis-cli redis-benchmark
 
-# A's cluster and redis first, then B's cluster in a directory of its own (bench_start
-# starts a redis as well: B's is stopped again at once)
-srv=$a_bin
-bench_start
-la=$leader cpa=$cpid rp=$rport rpa=$rpid na=$nodes
-trap 'kill -INT "$cpa" ${cpb:+"$cpb"} 2>/dev/null; wait "$cpa" ${cpb:+"$cpb"} 2>/dev/null;
-      cpid=""; bench_cleanup' EXIT INT TERM
-srv=$b_bin
-cpid="" rpid=""
-top=$tmp
-tmp=$top/b
-mkdir "$tmp"
-bench_start
-tmp=$top
-lb=$leader cpb=$cpid nb=$nodes
-kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null || true
-rpid=$rpa rport=$rp
+# A's cluster and redis, then B's cluster (lib.sh)
+bench_start_pair "$a_bin" "$b_bin"
 
 # one PORT PIPE TEST [PIDS]: "ops/s p50" (and " CPU-us/op" of PIDS)
 one() {

@@ -84,6 +84,29 @@ bench_start() {
     exit 1
 }
 
+# bench_start_pair A_BIN B_BIN: a cluster of each build side by side (B's in a directory of
+# its own under $tmp), for A/B runs that alternate them; the redis-server A's bench_start
+# started stays (rpid, rport), B's is stopped at once. Sets cpa la na aa ba for A's cluster
+# (pid, leader's port, node pids, client addresses, base port) and cpb lb nb ab bb for B's;
+# both clusters are stopped on exit.
+bench_start_pair() {
+    srv=$1
+    bench_start
+    cpa=$cpid la=$leader na=$nodes aa=$all ba=$base rpa=$rpid rpa_port=$rport
+    trap 'kill -INT "$cpa" ${cpb:+"$cpb"} 2>/dev/null; wait "$cpa" ${cpb:+"$cpb"} 2>/dev/null;
+          cpid=""; bench_cleanup' EXIT INT TERM
+    srv=$2
+    cpid="" rpid=""
+    top=$tmp
+    tmp=$top/b
+    mkdir "$tmp"
+    bench_start
+    tmp=$top
+    cpb=$cpid lb=$leader nb=$nodes ab=$all bb=$base
+    kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null || true
+    cpid="" rpid=$rpa rport=$rpa_port
+}
+
 bench_mode() {
     echo "read mode: ${FL_READ_MODE:-index (default)}${FL_MAX_DRIFT_PPM:+, max drift $FL_MAX_DRIFT_PPM ppm}"
 }

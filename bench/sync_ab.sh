@@ -20,22 +20,9 @@ conns=${5:-64}
 . "$(dirname "$0")/lib.sh"
 bench_setup syncab redis-cli redis-server
 
-srv=$a_bin
-bench_start
-cpa=$cpid na=$nodes aa=$all ba=$base
-trap 'kill -INT "$cpa" ${cpb:+"$cpb"} 2>/dev/null; wait "$cpa" ${cpb:+"$cpb"} 2>/dev/null;
-      cpid=""; bench_cleanup' EXIT INT TERM
+bench_start_pair "$a_bin" "$b_bin" # (lib.sh) no redis is needed here
 kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null || true
-srv=$b_bin
-cpid="" rpid=""
-top=$tmp
-tmp=$top/b
-mkdir "$tmp"
-bench_start
-kill "$rpid" 2>/dev/null && wait "$rpid" 2>/dev/null || true
-tmp=$top
-cpb=$cpid nb=$nodes ab=$all bb=$base
-cpid="" rpid=""
+rpid=""
 
 # snap PID PORT: "loop-ns other-ns loop-switches other-switches wal_syncs role"
 snap() {
