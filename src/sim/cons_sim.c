@@ -484,6 +484,7 @@ static void node_synced(void *node, uint64_t token, int status)
     if (token != FL_FS_JOB_TOKEN)
         return;
     if (n->cs->sync_inline) {
+        FL_ASSERT(n->held == fl_sim_held(n->sim, n->id)); /* only the glue holds its node */
         fl_time_ns now = fl_sim_time(n->sim);
         if (n->sync_short) /* a job that wrote zeros or a snapshot is slow by its size */
             n->sync_short_ns = now - n->sync_t0;

@@ -8,9 +8,9 @@
  * others are stale and ignored), and when timer_at != NEVER a live event exists at a time
  * <= timer_at, so moving a deadline later costs no event; events for a paused node wait in its
  * deferred FIFO, and so do events for a slow node that is busy (or has a backlog), run one by one
- * by wake items, and every event but a sync's completion for a held node (fl_sim_hold); a
- * crash
- * increments epoch, which makes every timer and sync event of the previous incarnation stale. */
+ * by wake items, and every event but a sync's completion for a held node (fl_sim_hold), run
+ * once it is released; a crash increments epoch, which makes every timer and sync event of the
+ * previous incarnation stale, and ends a hold. */
 #include "sim_internal.h"
 
 #include "faultline/assert.h"
