@@ -35,6 +35,18 @@
  * node's applied digest; after every apply and restore it must equal the checker's chain of
  * committed (chosen) entries at that index (state machine safety across snapshots).
  *
+ * sync_inline: a node syncs as the server's loop does when idle (docs/server.md, "one
+ * connection's syncs on the loop's thread"). A sync due is started at the end of the node's
+ * pass (a node call at the same virtual time, as the server's 0 timer), and when the host's
+ * conditions hold (fl_host_sync_idle: at most one client operation in flight at the node,
+ * this pass collected no worker's job, the last short job took under half a heartbeat, no
+ * event waits for the node; fl_host_sync_hold: a short job, records only) the node is held
+ * for the job's whole virtual duration (fl_sim_hold): messages, timers, snapshot jobs' ends
+ * and the driver's requests wait and run, in order, once the job ended and its PERSISTED was
+ * stepped, as the server's loop blocked in fdatasync does. A crash meanwhile loses the job as
+ * a crash during a worker's job does. Off (default): every job as the worker's, the node
+ * serving meanwhile.
+ *
  * Raft-only features (membership changes, leadership transfer, reads at followers) are in
  * raft_sim.h; asked of a Paxos cluster they are refused with FL_EUNSUPPORTED. */
 #ifndef FAULTLINE_CONS_SIM_H
@@ -56,6 +68,8 @@ typedef struct fl_cons_sim_hooks {
      * the bytes of a snapshot of the given index. Both NULL: a stand-in state (filler bytes). */
     int (*snapshot)(void *arg, fl_node_id id, fl_buf *out);
     int (*restore)(void *arg, fl_node_id id, fl_index index, const uint8_t *bytes, size_t len);
+    /* Client operations in flight at node id (sync_inline: the server's n_ops). NULL: none. */
+    uint32_t (*ops_in_flight)(void *arg, fl_node_id id);
 } fl_cons_sim_hooks;
 
 typedef struct fl_cons_sim_stats {
@@ -73,6 +87,10 @@ typedef struct fl_cons_sim_stats {
     uint64_t snapshots_installed;  /* received snapshots made durable on a follower */
     uint64_t snapshot_restores;    /* state machines replaced by a snapshot (install or start) */
     uint64_t compactions;          /* WAL segments deleted behind a snapshot file */
+    uint64_t syncs_inline;         /* sync jobs the node was held for (sync_inline) */
+    /* steps of a node while held: a driver's call straight into it (a membership change or
+     * a leadership transfer the nemesis asks), which no hold stops; 0 for the rest */
+    uint64_t steps_held;
     /* Raft membership, counted once per log index as the first node applies it */
     uint64_t joint_committed;   /* C(old,new) entries committed */
     uint64_t config_committed;  /* C(new) (non-joint) entries committed */
@@ -108,6 +126,8 @@ typedef struct fl_cons_sim {
     uint64_t snapshot_job_seq; /* the last job's token */
     uint32_t snapshot_filler;  /* stand-in state size in bytes when there is no snapshot hook */
     bool sync_eager;           /* hosts sync every append at once (host.h); false: as a server */
+    bool sync_inline;          /* short syncs of an idle node hold it (see the top) */
+    uint64_t soon_seq;         /* sync_inline: the last end-of-pass call's token */
     uint64_t segment_bytes;    /* WAL segment size (default 256 KiB) */
     fl_buf violation;          /* the first violation found, "" if none */
     fl_cons_sim_stats stats;

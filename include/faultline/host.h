@@ -102,7 +102,8 @@ typedef struct fl_host_stats {
     uint64_t decode_errors;       /* received bytes the wire codec refused */
     uint64_t rejected_msgs;       /* messages the core refused (FL_EINVAL) */
     uint64_t syncs;               /* group-commit jobs completed */
-    uint64_t syncs_inline;        /* of them, run on the caller's thread (fl_host_sync_inline) */
+    uint64_t syncs_inline;        /* of them, run on the caller's thread (fl_host_sync_inline)
+                                   * or with the caller held (fl_host_sync_hold) */
     uint64_t snapshot_views;      /* snapshots whose bytes became a view of their file */
     uint64_t payloads_dropped;    /* log payloads the core dropped, freed or to env.free_bulk */
 } fl_host_stats;
@@ -174,6 +175,36 @@ bool fl_host_sync_inline(fl_host *h, size_t bytes_max);
  * FL_FS_JOB_TOKEN): reports what it covered durable; the next job, if anything was appended
  * meanwhile, starts now or, with env.sync_soon, when the environment calls fl_host_sync. */
 void fl_host_sync_done(fl_host *h);
+/* The largest job (bytes of records) fl_host_sync_inline / fl_host_sync_hold may keep on the
+ * caller's thread: the server's and the simulator's bound, the same. */
+#define FL_HOST_SYNC_INLINE_BYTES 4096
+/* What the environment knows of its loop when a sync is due (the server's loop; the
+ * simulator's model of it), for fl_host_sync_idle. */
+typedef struct fl_host_idle {
+    uint32_t ops;             /* client operations in flight at this node */
+    bool collected;           /* this pass collected a worker's job (records came meanwhile) */
+    fl_time_ns sync_short_ns; /* how long the last short job took (fl_host_sync_short), 0: none */
+    fl_time_ns heartbeat_ns;  /* the node's heartbeat interval */
+    bool (*ready)(void *arg); /* anything else waits now (a request, a message)? Asked last, */
+    void *arg;                /* only when the rest holds: it may cost a system call */
+} fl_host_idle;
+/* The loop's half of the decision to run a sync job on its own thread (docs/server.md, "one
+ * connection's syncs on the loop's thread"): nothing else to do while the disk works. True
+ * when at most one client operation is in flight, this pass collected no worker's job, the
+ * last short job took under half a heartbeat interval, and nothing else is ready. The
+ * server and the simulator both decide by it; the job's own half (short, records only) is
+ * fl_host_sync_inline's or fl_host_sync_hold's. */
+bool fl_host_sync_idle(const fl_host_idle *idle);
+/* Whether the job that would start now is a short one (fl_raft_store_sync_small with
+ * FL_HOST_SYNC_INLINE_BYTES): ask before the job starts (env.syncing is called then). */
+bool fl_host_sync_short(const fl_host *h);
+/* fl_host_sync_inline for an environment whose disk cannot block its caller (the simulator,
+ * whose syncs end in virtual time): the job starts as fl_host_sync's does, on the file
+ * interface's job, and true says it is a short one fl_host_sync_inline would have run on the
+ * caller's thread: the caller then does nothing else (no message, timer or request) until
+ * fl_host_sync_done, as the server's loop does while its fdatasync runs. Counted in
+ * stats.syncs_inline. */
+bool fl_host_sync_hold(fl_host *h, size_t bytes_max);
 /* The bytes env.snapshot_start(index) promised, and their CRC32C (computed as they came, so
  * that the loop does not pass over them again); rc: 0, or why there are none (another one is
  * tried after more entries). Takes them: *bytes is left empty. Ignored when stale: not the

@@ -36,7 +36,10 @@ typedef struct fl_chaos_config {
     uint32_t snapshot_every;
     bool snapshot_sync; /* serialized within the step (default: later, as the server forks) */
     bool sync_eager;    /* leaders sync at every append (host.h), as before issue 16's round 6 */
-    bool verbose;       /* print nemesis actions */
+    /* an idle node's short sync holds it, as the server's loop (cons_sim.h sync_inline); the
+     * proposals wait for a held leader, membership changes do not */
+    bool sync_inline;
+    bool verbose; /* print nemesis actions */
 } fl_chaos_config;
 
 typedef struct fl_chaos_result {
@@ -58,6 +61,7 @@ typedef struct fl_chaos_result {
     uint64_t joint_elections;                   /* leaders elected while joint */
     uint64_t snapshots_taken, snapshot_chunks_sent, snapshots_installed, snapshot_restores;
     uint64_t snapshot_jobs, snapshot_jobs_lost; /* handed back later; lost in crashes */
+    uint64_t syncs_inline;                      /* sync_inline: jobs a node was held for */
     /* the trace tail (sim.h) at a violation or when not live: the last events, each node's state */
     char trace_tail[FL_SIM_TRACE_TAIL_MAX(FL_RAFT_NODES_MAX)];
 } fl_chaos_result;

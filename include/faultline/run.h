@@ -229,6 +229,10 @@ typedef struct fl_run_config {
      * only way before issue 16's sixth round); false (default): handed back later, as the
      * server's forked child does (cons_sim.h) */
     bool snapshot_sync;
+    /* a node syncs as the server's idle loop does: a short job with nothing else to do holds
+     * the node for the sync's virtual duration, its messages, timers and requests waiting
+     * (cons_sim.h sync_inline); false (default): every job on the worker, the node serving */
+    bool sync_inline;
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */
@@ -316,6 +320,8 @@ typedef struct fl_run_result {
     fl_sim_stats sim;
     uint64_t elections;
     uint64_t fsyncs;
+    uint64_t syncs_inline; /* sync_inline: jobs a node was held for */
+    uint64_t steps_held;   /* ... and steps of a held node (a nemesis's call straight in) */
     /* membership (churn nemeses) */
     uint64_t churn_asked, churn_refused;
     uint64_t joint_committed, config_committed; /* C(old,new) and C(new) entries committed */

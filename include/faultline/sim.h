@@ -177,6 +177,16 @@ int fl_sim_disk_records(const fl_sim *sim, fl_node_id id, fl_sim_record_fn fn, v
 int fl_sim_disk_truncate(fl_sim *sim, fl_node_id id, size_t count);
 /* Bytes on the node's disk, all files. */
 size_t fl_sim_disk_bytes(const fl_sim *sim, fl_node_id id);
+/* Holds node id (on) or releases it: while held it runs nothing but its disk's sync
+ * completions (proto->synced); its messages, timers and node calls (fl_sim_schedule_node)
+ * wait in its queue, in arrival order, and run once it is released, before anything that
+ * arrives later. The server's loop blocked in an fdatasync on its own thread: the node
+ * glue holds itself when such a sync starts and releases itself when it ends. A crash
+ * releases it (what waited is dropped as for any crash). Counted in events_held. */
+int fl_sim_hold(fl_sim *sim, fl_node_id id, bool on);
+bool fl_sim_held(const fl_sim *sim, fl_node_id id);
+/* Whether events wait in node id's queue (held, paused, or a slow node's backlog). */
+bool fl_sim_backlog(const fl_sim *sim, fl_node_id id);
 /* The node's own random stream (continues across restarts). */
 fl_rng *fl_sim_rng(fl_sim *sim, fl_node_id id);
 /* Records why the node refuses to start or stops (copied, truncated to 120 bytes). */
@@ -362,6 +372,7 @@ typedef struct fl_sim_stats {
     uint64_t msgs_reordered;     /* got an extra delay */
     uint64_t msgs_held;          /* held back by the delivery gate at least once */
     uint64_t msgs_holding;       /* of them, held back now (neither delivered nor dropped yet) */
+    uint64_t events_held;        /* events that waited for a held node (fl_sim_hold) */
     fl_time_ns msg_delay_max_ns; /* the longest time from send to delivery of any message */
     uint64_t bytes_sent;
     uint64_t bytes_delivered;

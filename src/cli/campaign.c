@@ -38,7 +38,7 @@ static const struct {
     [K_ERROR] = {"", "did not run"},
 };
 
-enum { D_OK_PER_S, D_RECOVER, D_ELECTIONS, D_MSGS_PER_OP, D_COUNT };
+enum { D_OK_PER_S, D_RECOVER, D_ELECTIONS, D_MSGS_PER_OP, D_SYNCS_INLINE, D_HELD, D_COUNT };
 
 typedef struct summary {
     uint64_t runs, violations, unknown, by_kind[K_COUNT];
@@ -155,6 +155,10 @@ static int add_record(summary *s, const char *line, size_t len, const char *orig
             sample(s, D_ELECTIONS, v);
         if (num(&d, counts, "ops_ok", &ok) && ok > 0 && num(&d, counts, "messages_sent", &msgs))
             sample(s, D_MSGS_PER_OP, msgs / ok);
+        if (num(&d, counts, "syncs_inline", &v)) /* --sync-inline runs only */
+            sample(s, D_SYNCS_INLINE, v);
+        if (num(&d, counts, "events_held", &v))
+            sample(s, D_HELD, v);
     }
     if (s->record_out) {
         fwrite(line, 1, len, s->record_out);
@@ -191,6 +195,8 @@ static int print_summary(summary *s)
     distribution("recovery after heal", &s->dist[D_RECOVER], "ms");
     distribution("elections", &s->dist[D_ELECTIONS], "");
     distribution("messages per ok op", &s->dist[D_MSGS_PER_OP], "");
+    distribution("syncs holding a node", &s->dist[D_SYNCS_INLINE], "(--sync-inline)");
+    distribution("events held meanwhile", &s->dist[D_HELD], "");
     int rc = s->violations ? FL_EXIT_VIOLATION : 0;
     free(s);
     return rc;

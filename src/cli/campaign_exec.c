@@ -49,6 +49,7 @@ void campaign_chaos_config(const sim_opts *o, uint64_t seed, fl_chaos_config *c)
     if (o->snapshot_set) /* chaos runs snapshot only when asked (raft_chaos.h) */
         c->snapshot_every = o->run.snapshot_every;
     c->snapshot_sync = o->run.snapshot_sync;
+    c->sync_inline = o->run.sync_inline;
 }
 
 void campaign_seed_repro(const sim_opts *o, uint64_t seed, char *repro, size_t repro_size,

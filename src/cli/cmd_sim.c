@@ -40,6 +40,9 @@ static int chaos_run(const sim_opts *o)
                (unsigned long long)r.churn_asked, (unsigned long long)r.churn_refused,
                (unsigned long long)r.joint_committed, (unsigned long long)r.config_committed,
                (unsigned long long)r.removed_stepdowns, (unsigned long long)r.joint_elections);
+    if (c.sync_inline)
+        printf("  syncs: %llu held their node, %llu events waited for one\n",
+               (unsigned long long)r.syncs_inline, (unsigned long long)r.sim.events_held);
     if (c.snapshot_every)
         printf("  snapshots: %llu taken, %llu chunks sent, %llu installed\n",
                (unsigned long long)r.snapshots_taken, (unsigned long long)r.snapshot_chunks_sent,

@@ -213,6 +213,12 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     fprintf(f, "cost     %.1f messages, %.0f bytes, %.2f fsyncs per successful op\n",
             (double)r->sim.msgs_sent / ops, (double)r->sim.bytes_sent / ops,
             (double)r->fsyncs / ops);
+    if (c->sync_inline)
+        fprintf(f,
+                "syncs    %llu held their node (--sync-inline), %llu events waited for one, "
+                "%llu steps of a held node (a nemesis's call)\n",
+                (unsigned long long)r->syncs_inline, (unsigned long long)r->sim.events_held,
+                (unsigned long long)r->steps_held);
     fprintf(f, "checks   invariants after %llu events: %s; linearizability: %s (%.2f s%s%s)\n",
             (unsigned long long)r->sim.events, oc->safe ? "held" : "VIOLATED", lin_text(oc),
             (double)oc->lin_ns / 1e9, oc->lin_why ? ", " : "", oc->lin_why ? oc->lin_why : "");
@@ -268,6 +274,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "snapshot_every", c->snapshot_every);
     fl_json_kv_bool(j, "snapshot_phases", !c->snapshot_in_step);
     fl_json_kv_bool(j, "snapshot_fork", !c->snapshot_sync);
+    fl_json_kv_bool(j, "sync_inline", c->sync_inline);
     fl_json_key(j, "faults");
     fl_json_arr_begin(j);
     for (uint32_t i = 0; i < c->n_faults; i++) {
@@ -350,6 +357,11 @@ static void write_counts(fl_json *j, const fl_run_result *r, const sim_outcome *
     fl_json_kv_uint(j, "messages_delivered", r->sim.msgs_delivered);
     fl_json_kv_uint(j, "bytes_sent", r->sim.bytes_sent);
     fl_json_kv_uint(j, "fsyncs", r->fsyncs);
+    if (r->syncs_inline ||
+        r->sim.events_held) { /* --sync-inline: other records stay as they were */
+        fl_json_kv_uint(j, "syncs_inline", r->syncs_inline);
+        fl_json_kv_uint(j, "events_held", r->sim.events_held);
+    }
     fl_json_kv_uint(j, "end_ns", r->end_ns);
     char hash[24];
     snprintf(hash, sizeof(hash), "%016llx", (unsigned long long)r->trace_hash);

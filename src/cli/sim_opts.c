@@ -64,6 +64,10 @@ void sim_opts_usage(FILE *out)
         "  --snapshot-sync          a node's state is serialized within the step that snapshots\n"
         "                           (default: handed back 1-500 ms later, as the server's\n"
         "                           forked child does; with --chaos too)\n"
+        "  --sync-inline            a node's short WAL sync with nothing else to do holds it for\n"
+        "                           the sync, as the server's idle loop does: its messages,\n"
+        "                           timers and requests wait (default: every sync on the\n"
+        "                           worker, the node serving meanwhile)\n"
         "  --keys N                 keys of the workload (register 3, kv 1000)\n"
         "  --reads P, --cas P       percent of reads and of compare-and-set (kv: append); the\n"
         "                           rest are writes (50, 20)\n"
@@ -364,6 +368,8 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->run.snapshot_in_step = true;
     else if (!strcmp(a, "--snapshot-sync"))
         o->run.snapshot_sync = true;
+    else if (!strcmp(a, "--sync-inline"))
+        o->run.sync_inline = true;
     else if (!strcmp(a, "--chaos"))
         o->chaos = true;
     else if (!strcmp(a, "--churn"))
@@ -719,6 +725,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --snapshot-in-step");
     if (c->snapshot_sync)
         MORE(" --snapshot-sync");
+    if (c->sync_inline)
+        MORE(" --sync-inline");
     if (c->no_check_quorum)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)

@@ -69,14 +69,17 @@ void fl__host_sync_soon(fl_host *h)
         h->sync_now = true;
 }
 
-/* Starts the job that covers everything appended: on the caller's thread (inline), or
- * handed to the file interface's worker. */
-static void sync_start(fl_host *h, bool inline_job)
+/* How a job runs: on the file interface's worker (or the simulated disk's job), on the
+ * caller's thread, or as a worker's job while the caller holds itself (fl_host_sync_hold). */
+typedef enum { JOB_WORKER, JOB_INLINE, JOB_HELD } job_way;
+
+/* Starts the job that covers everything appended. */
+static void sync_start(fl_host *h, job_way way)
 {
     if (h->env.syncing)
         h->env.syncing(h->env.arg);
     h->sync_seq = h->persist_seq;
-    if (inline_job) {
+    if (way == JOB_INLINE) {
         (void)fl_raft_store_sync_inline(&h->store); /* its result: fl_host_sync_done's */
         h->stats.syncs_inline++;
         return;
@@ -85,13 +88,15 @@ static void sync_start(fl_host *h, bool inline_job)
     if (rc)
         fl__host_fatal(h, FL_EIO, "WAL sync failed (fsync): cannot start the sync job (%s)",
                        fl_strerror(rc));
+    else if (way == JOB_HELD)
+        h->stats.syncs_inline++;
 }
 
 void fl_host_sync(fl_host *h)
 {
     if (h->failed || h->store.syncing || !sync_wanted(h))
         return;
-    sync_start(h, false);
+    sync_start(h, JOB_WORKER);
 }
 
 bool fl_host_sync_inline(fl_host *h, size_t bytes_max)
@@ -99,8 +104,31 @@ bool fl_host_sync_inline(fl_host *h, size_t bytes_max)
     if (h->failed || h->store.syncing || !sync_wanted(h))
         return false;
     bool small = fl_raft_store_sync_small(&h->store, bytes_max);
-    sync_start(h, small);
+    sync_start(h, small ? JOB_INLINE : JOB_WORKER);
     return small && h->store.syncing;
+}
+
+bool fl_host_sync_hold(fl_host *h, size_t bytes_max)
+{
+    if (h->failed || h->store.syncing || !sync_wanted(h))
+        return false;
+    bool small = fl_raft_store_sync_small(&h->store, bytes_max);
+    sync_start(h, small ? JOB_HELD : JOB_WORKER);
+    return small && h->store.syncing;
+}
+
+bool fl_host_sync_short(const fl_host *h)
+{
+    return fl_raft_store_sync_small(&h->store, FL_HOST_SYNC_INLINE_BYTES);
+}
+
+/* A disk that slow (a queue of other writers, a failing device) keeps its syncs off the loop,
+ * whose heartbeats would be late otherwise, until a short one on the worker is quick again;
+ * the cheap conditions first, ready (a system call in the server) only when they hold. */
+bool fl_host_sync_idle(const fl_host_idle *idle)
+{
+    return idle->ops <= 1 && !idle->collected && idle->sync_short_ns < idle->heartbeat_ns / 2 &&
+           !(idle->ready && idle->ready(idle->arg));
 }
 
 void fl_host_sync_done(fl_host *h)

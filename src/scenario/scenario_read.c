@@ -203,11 +203,24 @@ int sr_map(sr *r, uint32_t m, const char *path, const char *const *keys, size_t 
 
 /* ---- the sections ------------------------------------------------------------------------ */
 
-static const char *const cluster_keys[] = {
-    "protocol",        "nodes",        "read_mode",    "read_at",        "lease_drift_ppm",
-    "snapshot_every",  "pre_vote",     "check_quorum", "batch",          "inflight",
-    "mutants",         "q1",           "q2",           "unsafe_quorums", "backoff",
-    "snapshot_phases", "snapshot_fork"};
+static const char *const cluster_keys[] = {"protocol",
+                                           "nodes",
+                                           "read_mode",
+                                           "read_at",
+                                           "lease_drift_ppm",
+                                           "snapshot_every",
+                                           "pre_vote",
+                                           "check_quorum",
+                                           "batch",
+                                           "inflight",
+                                           "mutants",
+                                           "q1",
+                                           "q2",
+                                           "unsafe_quorums",
+                                           "backoff",
+                                           "snapshot_phases",
+                                           "snapshot_fork",
+                                           "sync_inline"};
 
 static int mutants(sr *r, uint32_t v, const char *path)
 {
@@ -292,6 +305,8 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
             return FL_ECONFIG;
         c->snapshot_sync = !b;
         return 0;
+    case 17:
+        return sr_bool(r, v, path, &c->sync_inline);
     default:
         if (sr_bool(r, v, path, &b))
             return FL_ECONFIG;

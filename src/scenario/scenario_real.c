@@ -68,6 +68,8 @@ static int cluster(const fl_scenario *s, fl_nem_config *c, char *err, size_t err
                "false: the server's members always snapshot at their own phases");
     if (r->snapshot_sync)
         REFUSE("cluster.snapshot_fork", "false: the server always forks to snapshot");
+    /* cluster.sync_inline is the simulator's model of what the server decides by itself (its
+     * syncs run on the loop's thread when idle, --sync-inline on): either value runs that */
     if (r->batch_entries || r->inflight)
         REFUSE(r->batch_entries ? "cluster.batch" : "cluster.inflight",
                "the server has no such option (it uses the core's defaults)");

@@ -197,13 +197,15 @@ static void put_cluster(fl_buf *b, const fl_run_config *c)
         b,
         "cluster:\n  protocol: %s\n  nodes: %u\n  read_mode: %s\n  read_at: %s\n"
         "  lease_drift_ppm: %u\n  snapshot_every: %u\n  snapshot_phases: %s\n"
-        "  snapshot_fork: %s\n  pre_vote: %s\n  check_quorum: %s\n  batch: %u\n  inflight: %u\n"
+        "  snapshot_fork: %s\n  sync_inline: %s\n  pre_vote: %s\n  check_quorum: %s\n  batch: %u\n"
+        "  inflight: %u\n"
         "  mutants: [",
         c->protocol == FL_CONS_PAXOS ? "paxos" : "raft", c->nodes,
         fl_run_read_mode_name(c->read_mode), fl_run_read_at_name(c->read_at), c->lease_drift_ppm,
         c->snapshot_every, c->snapshot_in_step ? "false" : "true",
-        c->snapshot_sync ? "false" : "true", c->no_pre_vote ? "false" : "true",
-        c->no_check_quorum ? "false" : "true", c->batch_entries, c->inflight);
+        c->snapshot_sync ? "false" : "true", c->sync_inline ? "true" : "false",
+        c->no_pre_vote ? "false" : "true", c->no_check_quorum ? "false" : "true", c->batch_entries,
+        c->inflight);
     int n = 0;
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)

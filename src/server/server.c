@@ -212,11 +212,25 @@ static void sync_ended(srv *s)
  *  - no fd is ready now: no request, message or connection waits (what this pass read is
  *    handled already; a late second acknowledgement, say, does not count against it).
  * The host adds its own condition (fl_host_sync_inline): a short job, records only. Under
- * load this fails and the worker takes the job, so the loop keeps serving. */
+ * load this fails and the worker takes the job, so the loop keeps serving. The conditions are
+ * the host's (fl_host_sync_idle): the simulator decides by them too, for its held syncs. */
+static bool loop_ready(void *arg)
+{
+    srv *s = arg;
+    return fl_loop_ready_now(&s->loop);
+}
+
 static bool sync_idle(srv *s)
 {
-    return !s->cfg.no_sync_inline && s->n_ops <= 1 && s->sync_collected_pass != s->loop.pass &&
-           s->sync_short_ns < s->cfg.heartbeat_ns / 2 && !fl_loop_ready_now(&s->loop);
+    if (s->cfg.no_sync_inline)
+        return false;
+    fl_host_idle idle = {.ops = s->n_ops,
+                         .collected = s->sync_collected_pass == s->loop.pass,
+                         .sync_short_ns = s->sync_short_ns,
+                         .heartbeat_ns = s->cfg.heartbeat_ns,
+                         .ready = loop_ready,
+                         .arg = s};
+    return fl_host_sync_idle(&idle);
 }
 
 /* The end of the iteration's work (server_int.h, fl__srv_soon). Ops submitted while the

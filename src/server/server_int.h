@@ -24,8 +24,9 @@
 /* A sync run on the loop's thread when idle (server.c, sync_idle): at most this many bytes of
  * records, one page (one connection's write is one record). Batches past it come from load:
  * with 64 KiB, followers of a pipelined load synced inline and sat 10-20 ms in fdatasync
- * (the shared VM's disk), heartbeats and ReadIndex answers waiting behind */
-#define SRV_SYNC_INLINE_BYTES 4096
+ * (the shared VM's disk), heartbeats and ReadIndex answers waiting behind. The host's
+ * constant: the simulator's held syncs use the same bound. */
+#define SRV_SYNC_INLINE_BYTES FL_HOST_SYNC_INLINE_BYTES
 #define SRV_WATCH_MAX         1024 /* WATCHed keys per connection */
 #define SRV_NAME_MAX          64   /* CLIENT SETNAME */
 #define SRV_OP_POOL_MAX       4096 /* freed ops kept for reuse */

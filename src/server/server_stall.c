@@ -59,7 +59,7 @@ void fl__stall_sync(srv *s, bool started)
         s->stall_sync_snap =
             fl_raft_store_snapshot_queued(&s->host.store) ? s->host.store.snap_next_len : 0;
         s->stall_sync_records = s->host.persist_seq - s->host.sync_seq;
-        s->stall_sync_short = fl_raft_store_sync_small(&s->host.store, SRV_SYNC_INLINE_BYTES);
+        s->stall_sync_short = fl_host_sync_short(&s->host);
         return;
     }
     fl_time_ns took = now - s->stall_sync_t0;

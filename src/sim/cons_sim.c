@@ -200,6 +200,73 @@ static int env_snapshot_start(void *arg, fl_index index)
     return 0;
 }
 
+/* ---- syncs as the server's idle loop runs them (sync_inline, cons_sim.h) ------------------ */
+
+static fl_time_ns heartbeat_of(const fl_cons_sim *cs)
+{
+    return cs->core.protocol == FL_CONS_PAXOS ? cs->core.paxos.heartbeat_ns
+                                              : cs->core.raft.heartbeat_ns;
+}
+
+/* The server's fl_loop_ready_now: an fd ready now. Here: events already wait for the node (a
+ * slow node's backlog). Not mirrored: an event due at this very instant still in the
+ * simulator's queue (same-nanosecond arrivals; rare with the drawn delays). */
+static bool node_ready(void *arg)
+{
+    cs_node *n = arg;
+    return fl_sim_backlog(n->sim, n->id);
+}
+
+/* The end of the node's pass (the server's soon_cb): the sync due starts, held when the
+ * loop would be idle (fl_host_sync_idle) and the job is short (fl_host_sync_hold). */
+static void soon_done(void *node, void *arg)
+{
+    cs_node *n = node;
+    if (!n || n->soon != (uint64_t)(uintptr_t)arg)
+        return; /* an earlier life's, or the node went down meanwhile */
+    n->soon = 0;
+    fl_cons_sim *cs = n->cs;
+    fl_host_idle idle = {
+        .ops = cs->hooks.ops_in_flight ? cs->hooks.ops_in_flight(cs->hooks.arg, n->id) : 0,
+        .collected = n->collected && n->collected_at == fl_sim_time(n->sim),
+        .sync_short_ns = n->sync_short_ns,
+        .heartbeat_ns = heartbeat_of(cs),
+        .ready = node_ready,
+        .arg = n};
+    if (!fl_host_sync_idle(&idle)) {
+        fl_host_sync(&n->h);
+        return;
+    }
+    if (!fl_host_sync_hold(&n->h, FL_HOST_SYNC_INLINE_BYTES))
+        return;
+    n->held = true;
+    cs->stats.syncs_inline++;
+    int rc = fl_sim_hold(n->sim, n->id, true);
+    FL_ASSERT(rc == 0); /* inside the node, which is up */
+}
+
+/* env.sync_soon: a node call at this virtual time, after what the node does now. */
+static void env_sync_soon(void *arg)
+{
+    cs_node *n = arg;
+    if (n->soon)
+        return;
+    uint64_t token = ++n->cs->soon_seq;
+    if (fl_sim_schedule_node(n->sim, fl_sim_time(n->sim), n->id, soon_done,
+                             (void *)(uintptr_t)token) == 0)
+        n->soon = token;
+    else
+        fl_host_sync(&n->h); /* no room for the call: the job now, as without sync_inline */
+}
+
+/* env.syncing: the start, for the last short job's time (the server's fl__stall_sync). */
+static void env_syncing(void *arg)
+{
+    cs_node *n = arg;
+    n->sync_t0 = fl_sim_time(n->sim);
+    n->sync_short = fl_host_sync_short(&n->h);
+}
+
 /* ---- the host's environment ------------------------------------------------------------ */
 
 static fl_time_ns env_now(void *arg)
@@ -231,6 +298,7 @@ static void env_checked(void *arg, const fl_cons_event *ev, const fl_cons_update
     cs_node *n = arg;
     fl_cons_sim *cs = n->cs;
     cs->stats.steps++;
+    cs->stats.steps_held += n->held;
     n->role = up->role;
     n->term = up->term;
     /* the first violation's text goes straight into cs->violation (the checks write only
@@ -349,6 +417,10 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     env.arg = n;
     if (!cs->snapshot_sync)
         env.snapshot_start = env_snapshot_start;
+    if (cs->sync_inline) {
+        env.sync_soon = env_sync_soon;
+        env.syncing = env_syncing;
+    }
     fl_errmsg m;
     int rc = fl_host_open(&n->h, fl_sim_disk_fs(sim, id), &hc, &env, &m);
     if (rc) {
@@ -409,8 +481,22 @@ static void node_synced(void *node, uint64_t token, int status)
 {
     cs_node *n = node;
     (void)status; /* a job's result comes with it (fl_host_sync_done) */
-    if (token == FL_FS_JOB_TOKEN)
-        fl_host_sync_done(&n->h);
+    if (token != FL_FS_JOB_TOKEN)
+        return;
+    if (n->cs->sync_inline) {
+        FL_ASSERT(n->held == fl_sim_held(n->sim, n->id)); /* only the glue holds its node */
+        fl_time_ns now = fl_sim_time(n->sim);
+        if (n->sync_short) /* a job that wrote zeros or a snapshot is slow by its size */
+            n->sync_short_ns = now - n->sync_t0;
+        n->collected = !n->held; /* a worker's job, collected in this pass */
+        n->collected_at = now;
+        if (n->held) {
+            n->held = false;
+            int rc = fl_sim_hold(n->sim, n->id, false); /* what waited runs after this step */
+            FL_ASSERT(rc == 0);
+        }
+    }
+    fl_host_sync_done(&n->h);
 }
 
 static void node_describe(void *node, fl_buf *out)

@@ -24,6 +24,15 @@ typedef struct cs_node {
     fl_index job_index;
     uint32_t job_crc;
     fl_buf job_bytes;
+    /* sync_inline (cons_sim.h): the end-of-pass call scheduled (its token; 0: none), the
+     * running job held the node, when it started and whether it was short, how long the last
+     * short one took, and when a worker's job was last collected (the server's pass) */
+    uint64_t soon;
+    bool held;
+    bool sync_short;
+    fl_time_ns sync_t0, sync_short_ns;
+    bool collected;
+    fl_time_ns collected_at;
     uint8_t role; /* as of the last update (fl_cons_sim_leader) */
     fl_term term;
 } cs_node;

@@ -8,8 +8,9 @@
  * others are stale and ignored), and when timer_at != NEVER a live event exists at a time
  * <= timer_at, so moving a deadline later costs no event; events for a paused node wait in its
  * deferred FIFO, and so do events for a slow node that is busy (or has a backlog), run one by one
- * by wake items; a crash
- * increments epoch, which makes every timer and sync event of the previous incarnation stale. */
+ * by wake items, and every event but a sync's completion for a held node (fl_sim_hold), run
+ * once it is released; a crash increments epoch, which makes every timer and sync event of the
+ * previous incarnation stale, and ends a hold. */
 #include "sim_internal.h"
 
 #include "faultline/assert.h"
@@ -107,6 +108,13 @@ bool fl__node_hold(fl_sim *sim, sim_node *n, uint32_t slot)
     }
     if (n->draining == slot)
         return false;
+    if (n->held) { /* blocked in its sync: only the sync's end reaches it (it releases) */
+        if (sim->ev[slot].kind == EV_SYNCED)
+            return false;
+        fl__node_defer(sim, n, slot);
+        sim->stats.events_held++;
+        return true;
+    }
     bool backlog = n->deferred_head < n->deferred_count;
     if (!backlog && (!n->slow || n->busy_until <= sim->now))
         return false;
@@ -118,8 +126,8 @@ bool fl__node_hold(fl_sim *sim, sim_node *n, uint32_t slot)
 void fl__node_wake(fl_sim *sim, sim_node *n)
 {
     n->wake_pending = false;
-    if (n->state != FL_SIM_NODE_UP || n->deferred_head == n->deferred_count)
-        return; /* down: nothing waits; paused: resume re-queues the backlog */
+    if (n->state != FL_SIM_NODE_UP || n->held || n->deferred_head == n->deferred_count)
+        return; /* down: nothing waits; paused: resume re-queues the backlog; held: release */
     if (n->busy_until > sim->now) {
         ensure_wake(sim, n);
         return;
@@ -130,8 +138,33 @@ void fl__node_wake(fl_sim *sim, sim_node *n)
     n->draining = next;
     fl__sim_dispatch(sim, next);
     n->draining = SLOT_NONE;
-    if (n->state == FL_SIM_NODE_UP && n->deferred_head < n->deferred_count)
+    if (n->state == FL_SIM_NODE_UP && !n->held && n->deferred_head < n->deferred_count)
         ensure_wake(sim, n);
+}
+
+int fl_sim_hold(fl_sim *sim, fl_node_id id, bool on)
+{
+    sim_node *n = running(sim, id, "hold");
+    if (!n)
+        return FL_EINVAL;
+    FL__SIM_SELF(sim, id);
+    n->held = on;
+    if (!on && n->state == FL_SIM_NODE_UP && n->deferred_head < n->deferred_count)
+        ensure_wake(sim, n); /* what waited runs now, in its order, before anything later */
+    return 0;
+}
+
+bool fl_sim_held(const fl_sim *sim, fl_node_id id)
+{
+    return id >= 1 && id <= sim->cfg.nodes && sim->nodes[id - 1].held;
+}
+
+bool fl_sim_backlog(const fl_sim *sim, fl_node_id id)
+{
+    if (id == 0 || id > sim->cfg.nodes)
+        return false;
+    const sim_node *n = &sim->nodes[id - 1];
+    return n->deferred_head < n->deferred_count;
 }
 
 int fl_sim_set_slow(fl_sim *sim, fl_node_id id, const fl_sim_dist *processing)
@@ -202,6 +235,7 @@ static void kill_node(fl_sim *sim, sim_node *n)
     n->state = FL_SIM_NODE_DOWN;
     n->epoch++;
     n->busy_until = 0;
+    n->held = false; /* the sync it waited for is lost with the rest */
     n->timer_local = n->timer_at = n->timer_ev_at = FL_TIME_NEVER;
     for (size_t i = n->deferred_head; i < n->deferred_count; i++) {
         uint32_t slot = n->deferred[i];

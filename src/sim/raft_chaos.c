@@ -24,6 +24,7 @@ typedef struct chaos {
     uint32_t churn_min_voters;
     fl_raft_churn_stats churn;
     uint64_t next_cmd;
+    fl_node_id turn_node; /* sync_inline: the held leader a proposal waits at (0: none) */
     bool healed;
     fl_time_ns heal_at;
     fl_index marker_index;
@@ -65,6 +66,10 @@ void fl_chaos_repro(const fl_chaos_config *c, char *out, size_t out_size)
         (unsigned long long)c->seed, c->nodes, (unsigned long long)(c->duration_ns / FL_NS_PER_MS),
         snap, c->churn ? " --churn" : "");
     size_t used = n > 0 ? (size_t)n : 0;
+    if (c->sync_inline && used < out_size) {
+        n = snprintf(out + used, out_size - used, " --sync-inline");
+        used += n > 0 ? (size_t)n : 0;
+    }
     for (uint32_t bit = 1; bit && used < out_size; bit <<= 1)
         if (c->mutants & bit) {
             n = snprintf(out + used, out_size - used, " --mutant %s", fl_raft_mutant_name(bit));
@@ -323,17 +328,36 @@ static void churn(fl_sim *sim, void *arg)
 
 /* ---- proposals and the heal -------------------------------------------------------------- */
 
+static void propose_at(chaos *ch, fl_node_id leader)
+{
+    char cmd[32];
+    int len = snprintf(cmd, sizeof(cmd), "c%llu", (unsigned long long)ch->next_cmd++);
+    if (fl_raft_sim_propose(ch->sim, leader, cmd, (uint32_t)len, NULL, NULL) == 0)
+        ch->res->proposals++;
+}
+
+/* sync_inline: a proposal that reached a held leader, run once the leader's sync ended (a
+ * request in its socket meanwhile); NULL: it crashed. */
+static void propose_turn(void *node, void *arg)
+{
+    chaos *ch = arg;
+    if (node && !ch->healed)
+        propose_at(ch, ch->turn_node);
+    ch->turn_node = 0;
+}
+
 static void propose(fl_sim *sim, void *arg)
 {
     chaos *ch = arg;
     if (ch->healed)
         return;
     fl_node_id leader = fl_raft_sim_leader(sim);
-    if (leader) {
-        char cmd[32];
-        int len = snprintf(cmd, sizeof(cmd), "c%llu", (unsigned long long)ch->next_cmd++);
-        if (fl_raft_sim_propose(sim, leader, cmd, (uint32_t)len, NULL, NULL) == 0)
-            ch->res->proposals++;
+    if (leader && ch->rs.sync_inline && fl_sim_held(sim, leader)) {
+        if (!ch->turn_node &&
+            fl_sim_schedule_node(sim, fl_sim_time(sim), leader, propose_turn, ch) == 0)
+            ch->turn_node = leader; /* one waits at a time; the others are not sent */
+    } else if (leader) {
+        propose_at(ch, leader);
     }
     double gap_s = fl_rng_exp(&ch->rng, 1.0 / ch->proposals_per_s);
     fl_sim_schedule(sim, fl_sim_time(sim) + (fl_time_ns)(gap_s * 1e9) + 1, propose, ch);
@@ -394,7 +418,8 @@ static void liveness(fl_sim *sim, void *arg)
     fl_node_id leader = fl_raft_sim_leader(sim);
     const fl_raft *lr = leader ? fl_raft_sim_node(sim, leader) : NULL;
     bool marker_pending = ch->marker_node == leader && lr && fl_raft_term_of(lr) == ch->marker_term;
-    if (leader && !marker_pending &&
+    bool held = leader && fl_sim_held(sim, leader); /* sync_inline: asked again in 10 ms */
+    if (leader && !marker_pending && !held &&
         fl_raft_sim_propose(sim, leader, "marker", 6, &ch->marker_index, &ch->marker_term) == 0)
         ch->marker_node = leader;
     fl_sim_schedule(sim, fl_sim_time(sim) + 10 * FL_NS_PER_MS, liveness, ch);
@@ -465,6 +490,7 @@ static int setup(chaos *ch)
     ch->rs.snapshot_every = c->snapshot_every;
     ch->rs.snapshot_sync = c->snapshot_sync;
     ch->rs.sync_eager = c->sync_eager;
+    ch->rs.sync_inline = c->sync_inline;
     return fl_sim_start_all(ch->sim);
 }
 
@@ -514,6 +540,7 @@ int fl_chaos_run(const fl_chaos_config *c, fl_chaos_result *out)
     out->snapshot_restores = ch.rs.stats.snapshot_restores;
     out->snapshot_jobs = ch.rs.stats.snapshot_jobs;
     out->snapshot_jobs_lost = ch.rs.stats.snapshot_jobs_lost;
+    out->syncs_inline = ch.rs.stats.syncs_inline;
     fl_sim_destroy(ch.sim);
     fl_raft_sim_free(&ch.rs);
     return err == FL_ESTOPPED ? 0 : err;

@@ -309,6 +309,29 @@ static void timeline_role(run *rn, fl_node_id id, fl_cons_role role, fl_term ter
 
 /* ---- node hooks -------------------------------------------------------------------------- */
 
+bool fl__run_wait_turn(run *rn, fl_node_id id, fl_sim_node_fn fn, void *arg)
+{
+    if (!rn->cfg->sync_inline || fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP ||
+        (!fl_sim_held(rn->sim, id) && !fl_sim_backlog(rn->sim, id)))
+        return false;
+    return fl_sim_schedule_node(rn->sim, fl_sim_time(rn->sim), id, fn, arg) == 0;
+}
+
+/* Client operations in flight at node id (the server's n_ops): its clients' proposals and
+ * reads waiting there, and the commands its pipelined connections have not been answered. */
+static uint32_t node_ops(void *arg, fl_node_id id)
+{
+    run *rn = arg;
+    const run_node *n = &rn->nodes[id];
+    uint64_t ops = n->n_pending + n->n_reads;
+    for (uint32_t i = 0; i < rn->n_clients && rn->cfg->pipeline > 1; i++) {
+        const pipe_conn *pc = &rn->clients[i].pc;
+        if (pc->open && pc->node == id && pc->arrived >= pc->head)
+            ops += pc->arrived - pc->head + 1;
+    }
+    return ops > UINT32_MAX ? UINT32_MAX : (uint32_t)ops;
+}
+
 static void node_started(void *arg, fl_node_id id, const fl_cons_core *c)
 {
     fl_cons_status st;
@@ -480,8 +503,8 @@ static int setup(run *rn)
     const fl_run_config *c = rn->cfg;
     fl_cons_config cc;
     core_config(c, &cc);
-    fl_cons_sim_hooks hooks = {rn,           node_stepped,  node_started,
-                               node_stopped, node_snapshot, node_restore};
+    fl_cons_sim_hooks hooks = {
+        rn, node_stepped, node_started, node_stopped, node_snapshot, node_restore, node_ops};
     fl_sim_config sc;
     fl_sim_config_default(&sc);
     sc.seed = c->seed;
@@ -513,6 +536,7 @@ static int setup(run *rn)
     rn->cs.snapshot_every = c->snapshot_every;
     rn->cs.snapshot_phases = !c->snapshot_in_step;
     rn->cs.snapshot_sync = c->snapshot_sync;
+    rn->cs.sync_inline = c->sync_inline;
     err = fl__clients_init(rn);
     if (!err && c->pipeline > 1)
         err = fl__pipe_init(rn);
@@ -551,6 +575,8 @@ static void collect(run *rn)
         fl_sim_trace_tail_text(rn->sim, r->trace_tail, sizeof(r->trace_tail));
     r->sim = *fl_sim_get_stats(rn->sim);
     r->elections = rn->cs.stats.elections;
+    r->syncs_inline = rn->cs.stats.syncs_inline;
+    r->steps_held = rn->cs.stats.steps_held;
     r->churn_asked = rn->member_churn.asked;
     r->churn_refused = rn->member_churn.refused;
     r->joint_committed = rn->cs.stats.joint_committed;

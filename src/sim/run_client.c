@@ -289,9 +289,18 @@ void fl__clients_applied(run *rn, fl_node_id id, fl_index index, fl_term term,
     }
 }
 
+static void request_turn(void *node, void *arg)
+{
+    (void)node; /* down: node_request finds it so */
+    node_request(((cmsg *)arg)->rn, arg);
+}
+
 static void deliver_to_node(fl_sim *sim, void *arg)
 {
     cmsg *m = arg;
+    (void)sim;
+    if (fl__run_wait_turn(m->rn, m->node, request_turn, m))
+        return; /* in the socket while the node's loop syncs */
     if (fl__nemesis_client_cut(m->rn, m->client, m->node)) {
         msg_free(m); /* across the partition: lost, the client times out */
         return;

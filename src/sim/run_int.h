@@ -238,6 +238,11 @@ struct run {
 /* run.c */
 void fl__run_role(run *rn, fl_node_id id, bool leader, fl_term term);
 void fl__run_service(run *rn, fl_node_id id, fl_term term, bool write);
+/* sync_inline: node id is held for its sync, or what waited meanwhile still runs: the
+ * request or the node's own work (a driver event) waits its turn in the node's queue, as a
+ * node call fn(node, arg) (node NULL: it crashed meanwhile). True when it was queued; fn must
+ * not ask again. */
+bool fl__run_wait_turn(run *rn, fl_node_id id, fl_sim_node_fn fn, void *arg);
 /* Records a crash, restart, pause or resume of node id in the node timeline. */
 void fl__run_node_event(run *rn, fl_node_id id, fl_tl_kind kind);
 

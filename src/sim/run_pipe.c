@@ -77,11 +77,26 @@ static run_client *client_at(run *rn, uint32_t idx)
 static void on_answer(run *rn, run_client *c, const pmsg *m);
 static void on_reset(run *rn, run_client *c);
 
+static void deliver_now(pmsg *m);
+
+static void deliver_turn(void *node, void *arg)
+{
+    (void)node; /* down: the handlers find it so */
+    deliver_now(arg);
+}
+
 static void deliver(fl_sim *sim, void *arg)
 {
     pmsg *m = arg;
-    run *rn = m->rn;
     (void)sim;
+    if ((m->kind == PM_REQ || between_nodes(m)) && fl__run_wait_turn(m->rn, m->to, deliver_turn, m))
+        return; /* in the socket while the node's loop syncs */
+    deliver_now(m);
+}
+
+static void deliver_now(pmsg *m)
+{
+    run *rn = m->rn;
     run_client *c = client_at(rn, m->client);
     if (between_nodes(m)) {
         if (fl__pmsg_reach(rn, m->from, m->to))

@@ -161,11 +161,26 @@ static void submit(run *rn, run_client *c, pipe_op *op);
 /* What the node does for the connection after a change: submit what waits, serve, release,
  * answer. A driver event (the server's kick timer), never inside a node's step: Raft's
  * update must not be stepped over by a proposal or a read of the same node. */
+static void kick_now(run_client *c);
+
+static void kick_turn(void *node, void *arg)
+{
+    (void)node;
+    kick_now(arg);
+}
+
 static void kick_cb(fl_sim *sim, void *arg)
 {
     run_client *c = arg;
-    run *rn = c->rn;
     (void)sim;
+    if (c->pc.open && fl__run_wait_turn(c->rn, c->pc.node, kick_turn, c))
+        return; /* the server's kick timer waits for the loop too */
+    kick_now(c);
+}
+
+static void kick_now(run_client *c)
+{
+    run *rn = c->rn;
     c->pc.kick = false;
     for (uint64_t no = c->pc.head; c->pc.open && no <= c->pc.arrived; no++)
         if (op_at(rn, &c->pc, no)->state == PIPE_WAIT)

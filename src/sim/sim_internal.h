@@ -2,8 +2,8 @@
  *
  * Invariants:
  *  1. every pending event is one slot of sim->ev, referenced by exactly one heap item or one
- *     entry of a node's deferred queue (paused, or slow and busy); free slots form a list through
- * next_free;
+ *     entry of a node's deferred queue (paused, held, or slow and busy); free slots form a
+ *     list through next_free;
  *  2. a node whose state is DOWN has obj == NULL, no live timer and no pending sync;
  *  3. disk: see simdisk.h (fl_simdisk_check). */
 #ifndef FAULTLINE_SIM_INTERNAL_H
@@ -98,6 +98,7 @@ typedef struct sim_node {
     bool slow; /* every processed event keeps it busy for a sample of proc */
     fl_sim_dist proc;
     fl_time_ns busy_until; /* a slow node processes nothing before this time */
+    bool held;             /* fl_sim_hold: nothing but sync completions runs until released */
     uint32_t group;        /* partition group (fl_sim_set_group) */
     fl_sim_node_stats *st; /* in sim->stats.node, or sim->node_stats_more */
     char reason[REASON_MAX];
@@ -183,7 +184,8 @@ void fl__links_free(fl_sim *sim);
 void fl__node_timer_event(fl_sim *sim, uint32_t slot);
 void fl__node_defer(fl_sim *sim, sim_node *n, uint32_t slot);
 /* True if the node cannot run the event in slot now: it was queued in the node's deferred FIFO
- * (paused; or slow and busy or with a backlog, then a wake item runs it later). */
+ * (paused; held and not a sync's completion; or slow and busy or with a backlog, then a wake
+ * item runs it later). */
 bool fl__node_hold(fl_sim *sim, sim_node *n, uint32_t slot);
 void fl__node_wake(fl_sim *sim, sim_node *n);
 int fl__node_rearm(fl_sim *sim, sim_node *n);

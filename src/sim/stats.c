@@ -48,6 +48,8 @@ void fl_sim_stats_json(const fl_sim *sim, struct fl_json *j)
     fl_json_kv_uint(j, "msgs_reordered", s->msgs_reordered);
     fl_json_kv_uint(j, "msgs_held", s->msgs_held);
     fl_json_kv_uint(j, "msgs_holding", s->msgs_holding);
+    if (s->events_held) /* only where nodes hold for their syncs: other outputs stay as they were */
+        fl_json_kv_uint(j, "events_held", s->events_held);
     fl_json_kv_uint(j, "msg_delay_max_ns", s->msg_delay_max_ns);
     fl_json_kv_uint(j, "bytes_sent", s->bytes_sent);
     fl_json_kv_uint(j, "bytes_delivered", s->bytes_delivered);

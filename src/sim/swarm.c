@@ -141,6 +141,15 @@ static void snapshot_fork(fl_rng *r, fl_run_config *c)
     c->snapshot_sync = fl_rng_chance(r, 0.25);
 }
 
+/* A quarter of the worlds sync as the server's idle loop does (cons_sim.h sync_inline): a
+ * short sync holds its node, deaf for the sync's length; the rest keep every job on the
+ * worker, the node serving meanwhile (the simulator's way before issue 16's seventh round).
+ * On a stream of its own, so that no other axis moves. */
+static void sync_inline(fl_rng *r, fl_run_config *c)
+{
+    c->sync_inline = fl_rng_chance(r, 0.25);
+}
+
 static void network(fl_rng *r, fl_run_config *c)
 {
     c->net_delay_ns = PICK(r, net_delays);
@@ -313,6 +322,7 @@ static const struct {
     {"lease threats", lease_threats},
     {"snapshot phases", snapshot_phases},
     {"snapshot fork", snapshot_fork},
+    {"sync inline", sync_inline},
 };
 
 static uint64_t name_hash(const char *s)

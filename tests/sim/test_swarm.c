@@ -98,6 +98,7 @@ TEST(swarm_worlds_cover_every_value_of_every_axis)
     uint64_t min_faults = 99, max_faults = 0, open = 0, never = 0, small = 0, fast = 0, slow = 0;
     uint64_t in_step = 0, phased = 0; /* of the worlds that snapshot */
     uint64_t forked = 0, sync = 0;    /* the same */
+    uint64_t inline_syncs = 0;        /* worlds whose idle nodes hold for their syncs */
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
         fl_run_config c;
         fl_swarm_draw(seed, &c);
@@ -113,6 +114,7 @@ TEST(swarm_worlds_cover_every_value_of_every_axis)
         phased += c.snapshot_every && !c.snapshot_in_step;
         forked += c.snapshot_every && !c.snapshot_sync;
         sync += c.snapshot_every && c.snapshot_sync;
+        inline_syncs += c.sync_inline;
         for (uint32_t i = 0; i < c.n_faults; i++) {
             kinds[c.faults[i].kind]++;
             fast += c.faults[i].interval_ns <= 100 * FL_NS_PER_MS;
@@ -129,6 +131,7 @@ TEST(swarm_worlds_cover_every_value_of_every_axis)
     CHECK(never > 0 && small > 0);
     CHECK(in_step > 0 && phased > 0); /* as the server's members do, and all at once */
     CHECK(sync > 0 && forked > sync); /* mostly the server's forked way, and within the step */
+    CHECK(inline_syncs > SEEDS / 8 && inline_syncs < SEEDS / 2); /* a quarter */
     CHECK(fast > 0 && slow > 0);
     for (int k = 0; k < FL_NEMESIS_COUNT; k++)
         CHECK(kinds[k] > 0 || !fl_nemesis_plannable((fl_nemesis)k));

@@ -35,6 +35,10 @@ typedef struct toy_ctx {
     int fires;
     uint64_t rx_order[FL_SIM_NODES_MAX + 1][TOY_FIRES_MAX]; /* values received, in order */
     int rx_order_count[FL_SIM_NODES_MAX + 1];
+    /* node hold holds itself (fl_sim_hold) from each sync it asks for until that sync ends, as
+     * the server's loop in an inline fdatasync; held_calls: its callbacks that ran held */
+    fl_node_id hold;
+    uint64_t held_calls;
 } toy_ctx;
 
 typedef struct toy_node {
@@ -109,6 +113,7 @@ static inline void toy_stop(void *node)
 static inline void toy_receive(void *node, fl_node_id from, const uint8_t *msg, size_t len)
 {
     toy_node *t = node;
+    t->ctx->held_calls += fl_sim_held(t->sim, t->id);
     t->received++;
     t->ctx->rx[from][t->id]++;
     if (len == 8) {
@@ -125,6 +130,7 @@ static inline void toy_timer(void *node)
 {
     toy_node *t = node;
     toy_ctx *ctx = t->ctx;
+    ctx->held_calls += fl_sim_held(t->sim, t->id);
     t->counter++;
     if (t->id == 1 && ctx->fires < TOY_FIRES_MAX)
         ctx->fires_ns[ctx->fires++] = fl_sim_time(t->sim);
@@ -133,6 +139,8 @@ static inline void toy_timer(void *node)
         toy_encode(rec, t->counter);
         fl_sim_disk_write(t->sim, t->id, rec, sizeof(rec));
         fl_sim_disk_sync(t->sim, t->id, t->counter);
+        if (ctx->hold == t->id)
+            fl_sim_hold(t->sim, t->id, true);
     }
     if (ctx->send) {
         uint8_t msg[8];
@@ -147,6 +155,8 @@ static inline void toy_timer(void *node)
 static inline void toy_synced(void *node, uint64_t token, int status)
 {
     toy_node *t = node;
+    if (t->ctx->hold == t->id)
+        fl_sim_hold(t->sim, t->id, false);
     if (status < 0) {
         t->ctx->fsync_errors++;
         fl_sim_exit(t->sim, t->id, "fsync failed");

@@ -13,7 +13,7 @@ static const char good[] = "version: 1\n"
                            "seed: 42\n"
                            "duration: 3s\n"
                            "cluster: {nodes: 3, read_mode: lease, pre_vote: false, "
-                           "snapshot_phases: false, snapshot_fork: false}\n"
+                           "snapshot_phases: false, snapshot_fork: false, sync_inline: true}\n"
                            "workload:\n"
                            "  kind: kv\n"
                            "  clients: 4\n"
@@ -56,6 +56,7 @@ TEST(scenario_file_describes_the_run)
     CHECK(s.run.no_pre_vote);
     CHECK(s.run.snapshot_in_step);
     CHECK(s.run.snapshot_sync);
+    CHECK(s.run.sync_inline);
     CHECK_EQ(s.run.workload, FL_RUN_KV);
     CHECK_EQ(s.run.clients, 4u);
     CHECK_EQ(s.run.keys, 2u);

@@ -557,3 +557,61 @@ TEST(sim_slow_node_crash_and_pause_drop_or_keep_its_backlog)
     CHECK(((toy_node *)fl_sim_node(sim, 3))->received > 3);
     fl_sim_destroy(sim);
 }
+
+static void hold_crash2(fl_sim *sim, void *arg)
+{
+    fl_sim_crash(sim, 2);
+}
+
+/* A node held for its sync (the server's loop in an inline fdatasync) runs nothing but the
+ * sync's end: node 2 syncs at every 10 ms tick, each sync taking 25 ms, so the messages of
+ * nodes 1 and 3 (sent at 10, 20, 30 ms, arriving 1 ms later) and its own tick of 20 ms wait
+ * for the end of the sync of 10 ms (35 ms), then run in their order; a crash while held drops
+ * the sync and the hold. */
+TEST(sim_hold_defers_everything_but_the_sync_until_it_ends_in_order)
+{
+    toy_ctx ctx = {.send = true, .persist = true, .hold = 2};
+    fl_sim_config c;
+    toy_config(&c, &ctx, 17, 3);
+    c.disk_sync = fl_sim_dist_constant(25 * FL_NS_PER_MS);
+    c.crash_mode = FL_SIM_CRASH_LOSE_UNSYNCED;
+    fl_sim *sim = make(&c);
+    fl_sim_start_all(sim);
+    CHECK_EQ(fl_sim_hold(sim, 9, true), FL_EINVAL);
+    CHECK_EQ(fl_sim_run_until(sim, 34 * FL_NS_PER_MS), 0);
+    toy_node *t2 = fl_sim_node(sim, 2);
+    CHECK(fl_sim_held(sim, 2));
+    CHECK(!fl_sim_held(sim, 1));
+    CHECK_EQ(ctx.rx[1][2] + ctx.rx[3][2], 0); /* sent at 10, 20, 30 ms: they wait */
+    CHECK_EQ(t2->counter, 1);                 /* its tick of 20 ms waits too */
+    CHECK_EQ(ctx.rx[1][3], 3);                /* node 3 (not holding) heard 1, 2 and 3 */
+    CHECK(fl_sim_backlog(sim, 2));
+    CHECK_EQ(fl_sim_get_stats(sim)->events_held, 7); /* six messages and the tick */
+    CHECK_EQ(fl_sim_run_until(sim, 35 * FL_NS_PER_MS), 0);
+    /* the sync ended at 35 ms: the messages of 11 ms, then the late tick (which holds again) */
+    CHECK_EQ(ctx.rx[1][2], 1);
+    CHECK_EQ(ctx.rx[3][2], 1);
+    CHECK_EQ(t2->counter, 2);
+    CHECK(fl_sim_held(sim, 2));
+    CHECK_EQ(fl_sim_run_until(sim, 219 * FL_NS_PER_MS), 0);
+    CHECK_EQ(ctx.held_calls, 0); /* never a message or a tick while held */
+    CHECK(ctx.rx[1][2] > 5 && ctx.rx[1][2] < ctx.rx[1][3]); /* it hears less, later */
+    for (int i = 0; i < ctx.rx_order_count[2]; i++) /* nodes 1 and 3 send the same counters */
+        CHECK_EQ(ctx.rx_order[2][i], i / 2 + 1);
+    /* a crash while held: the sync and the hold are gone; the restarted node runs again */
+    CHECK(fl_sim_held(sim, 2));
+    size_t durable = fl_sim_disk_durable(sim, 2);
+    CHECK(fl_sim_disk_count(sim, 2) > durable);
+    fl_sim_schedule(sim, 220 * FL_NS_PER_MS, hold_crash2, NULL);
+    CHECK_EQ(fl_sim_run_until(sim, 221 * FL_NS_PER_MS), 0);
+    CHECK(!fl_sim_held(sim, 2));
+    CHECK(!fl_sim_backlog(sim, 2));
+    CHECK_EQ(fl_sim_disk_count(sim, 2), durable); /* what the sync would have made durable */
+    ctx.hold = 0;
+    CHECK_EQ(fl_sim_restart(sim, 2), 0);
+    uint64_t heard = ctx.rx[1][2];
+    CHECK_EQ(fl_sim_run_until(sim, 260 * FL_NS_PER_MS), 0);
+    CHECK(ctx.rx[1][2] > heard);
+    CHECK_EQ(ctx.held_calls, 0);
+    fl_sim_destroy(sim);
+}
