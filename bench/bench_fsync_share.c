@@ -102,7 +102,8 @@ static int pass(writer *ws, int k, double seconds)
     double secs = (double)(now_ns() - t0) / 1e9;
     char p50[24], p99[24], max[24];
     printf("  %d writer%s  %8.0f syncs/s  one sync: p50 %s  p99 %s  max %s\n", k, k > 1 ? "s" : " ",
-           (double)all.count / secs, fl_format_duration(fl_hist_percentile(&all, 50), p50, sizeof(p50)),
+           (double)all.count / secs,
+           fl_format_duration(fl_hist_percentile(&all, 50), p50, sizeof(p50)),
            fl_format_duration(fl_hist_percentile(&all, 99), p99, sizeof(p99)),
            fl_format_duration(all.max, max, sizeof(max)));
     fflush(stdout);
