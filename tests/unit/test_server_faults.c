@@ -207,21 +207,26 @@ TEST(server_syncs_inline_when_idle_and_on_the_worker_under_load)
     long fs0 = rig_status(&r, follower, "wal_syncs");
     long fi0 = rig_status(&r, follower, "wal_syncs_inline");
     long os0 = rig_status(&r, other, "wal_syncs");
-    CHECK(s0 > 0 && i0 >= 0 && fs0 > 0 && fi0 >= 0 && os0 > 0);
+    long oi0 = rig_status(&r, other, "wal_syncs_inline");
+    CHECK(s0 > 0 && i0 >= 0 && fs0 > 0 && fi0 >= 0 && os0 > 0 && oi0 >= 0);
     CHECK_EQ(sets_in_turn(&r, leader, 40, "idle"), 40);
     long s1 = rig_status(&r, leader, "wal_syncs"), i1 = rig_status(&r, leader, "wal_syncs_inline");
     long fs1 = rig_status(&r, follower, "wal_syncs");
     long fi1 = rig_status(&r, follower, "wal_syncs_inline");
     long os1 = rig_status(&r, other, "wal_syncs");
-    fprintf(stderr, "  idle: leader %ld syncs, %ld inline; follower %ld, %ld; other %ld\n", s1 - s0,
-            i1 - i0, fs1 - fs0, fi1 - fi0, os1 - os0);
+    long oi1 = rig_status(&r, other, "wal_syncs_inline");
+    fprintf(stderr, "  idle: leader %ld syncs, %ld inline; follower %ld, %ld; other %ld, %ld\n",
+            s1 - s0, i1 - i0, fs1 - fs0, fi1 - fi0, os1 - os0, oi1 - oi0);
     /* Each SET was on a majority's disk before its reply, and the next was sent only then: a
      * sync that covered one SET at a node of that majority began before the next existed. So
      * two syncs at least per SET over the three nodes (not one at the leader: two followers
      * may commit a SET while the leader's own sync is still running). */
     CHECK((s1 - s0) + (fs1 - fs0) + (os1 - os0) >= 2 * 40);
     CHECK(i1 - i0 >= 20);
-    CHECK(fi1 - fi0 >= 20);
+    /* The follower that commits with the leader syncs once per SET, on its loop. The other
+     * may fall behind on a loaded machine (18 syncs for 40 SETs once, all inline): one sync
+     * then covers several SETs, so only the busier follower is held to the count. */
+    CHECK((fs1 - fs0 >= os1 - os0 ? fi1 - fi0 : oi1 - oi0) >= 20);
     char addr[32], out[200];
     snprintf(addr, sizeof(addr), "127.0.0.1:%d", r.client_port[leader]);
     snprintf(out, sizeof(out), "%s/bench.out", r.dir);
