@@ -123,9 +123,25 @@ static void init(void)
     inited = 1;
 }
 
+/* fork() in a threaded process copies mu as it is: held by another thread (a node's sync
+ * worker or reaper in the middle of a write, fsync or close), it stays held in the child for
+ * good, and the child's first shimmed call (a snapshot child's dup2) waits forever: the node
+ * never took another snapshot and its WAL grew without bound, unseen by the verdict. So mu
+ * is taken across the fork, and released on both sides. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&mu);
+}
+
+static void fork_release(void)
+{
+    pthread_mutex_unlock(&mu);
+}
+
 __attribute__((constructor)) static void shim_init(void)
 {
     init();
+    pthread_atfork(fork_prepare, fork_release, fork_release);
 }
 
 /* ---- the control file -------------------------------------------------------------------- */
