@@ -69,6 +69,10 @@ void sim_opts_usage(FILE *out)
         "                           rest are writes (50, 20)\n"
         "  --batch N, --inflight N  Raft: entries per AppendEntries, messages in flight per\n"
         "                           follower (64, 8)\n"
+        "  --sends-at-batch-end     Raft: a proposal to a follower with an AppendEntries out\n"
+        "                           waits for the end of the node's batch of events, so a\n"
+        "                           free slot carries the batch (the server: --inflight 2\n"
+        "                           --batch 4096 --sends-at-batch-end)\n"
         "  --lose-unsynced          a crash loses every unsynced write (else a random prefix of\n"
         "                           them survives)\n"
         "  --torn P                 the last unsynced write surviving a crash is torn with\n"
@@ -376,6 +380,8 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->fixed = true;
     else if (!strcmp(a, "--lose-unsynced"))
         o->run.crash_lose_unsynced = true;
+    else if (!strcmp(a, "--sends-at-batch-end"))
+        o->run.sends_at_batch_end = true;
     else if (!strcmp(a, "--cap"))
         o->cap = true;
     else if (!strcmp(a, "--no-check"))
@@ -678,6 +684,8 @@ static size_t repro_plan(const fl_run_config *c, const fl_run_config *d, char *o
             used = append(out, out_size, used, " %s %u", nums[i].name, nums[i].v);
     if (c->crash_lose_unsynced)
         used = append(out, out_size, used, " --lose-unsynced");
+    if (c->sends_at_batch_end)
+        used = append(out, out_size, used, " --sends-at-batch-end");
     if (c->torn != d->torn)
         used = append(out, out_size, used, " --torn %g", c->torn);
     return used;
