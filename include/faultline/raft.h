@@ -177,6 +177,10 @@ typedef struct fl_raft_config {
      * the window carries every entry the batch appended, not the first alone. Only what
      * leaves when changes, never what is sent or when it counts (replication.c). */
     bool sends_at_batch_end;
+    /* With sends_at_batch_end: a follower with an AppendEntries out gets another only when it
+     * would carry at least this many entries (0: any); fewer wait until its window is empty.
+     * A second message costs the follower a wake-up and often a sync of its own. */
+    uint32_t overlap_min_entries;
     uint32_t batch_entries_max;
     uint32_t batch_bytes_max;
     uint32_t entry_bytes_max; /* proposals larger than this are refused (FL_ETOOBIG) */

@@ -185,8 +185,12 @@ static void maybe_send(fl_raft *r, fl_raft_progress *pr)
             send_append(r, pr);
         return;
     }
-    while (pr->next <= last && pr->inflight_count < r->cfg.inflight_max)
+    while (pr->next <= last && pr->inflight_count < r->cfg.inflight_max) {
+        if (r->cfg.sends_at_batch_end && pr->inflight_count > 0 &&
+            last - pr->next + 1 < r->cfg.overlap_min_entries)
+            return; /* too few to overlap: they go when the window is empty */
         send_append(r, pr);
+    }
 }
 
 void fl__replicate_all(fl_raft *r)

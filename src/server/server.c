@@ -469,6 +469,11 @@ static const fl_host_env env_template = {
     .free_bulk = env_free_bulk,
 };
 
+/* A second AppendEntries to a follower leaves only with this many entries (round 7): under
+ * 50 pipelined clients a loop pass reads hundreds, under the mixed load a few, and a second
+ * message of a few cost the followers a sync each (CPU per op up 11-34%, measured). */
+#define SRV_OVERLAP_MIN_ENTRIES 64
+
 static void raft_config(const srv *s, fl_raft_config *c)
 {
     fl_raft_config_default(c, s->cfg.id);
@@ -488,7 +493,8 @@ static void raft_config(const srv *s, fl_raft_config *c)
      * woke it once per leader pass (about five per sync under 50 clients) to stage them:
      * measured (docs/server.md, issue 16 round 5), CPU per write over the three nodes fell
      * by ~14% unpipelined and 16-19% with 16-deep pipelines. Round 7: a second one may leave,
-     * but only at the end of a loop pass (sends_at_batch_end), carrying what the pass read:
+     * but only at the end of a loop pass (sends_at_batch_end), carrying what the pass read,
+     * and only with SRV_OVERLAP_MIN_ENTRIES or more (fewer wait for the acknowledgement):
      * with one, a client's pipeline that arrived just after an AppendEntries left waited a
      * whole round (the follower's fdatasync and a round trip) before it went out, so at
      * 50 x 16 in flight every write waited about two rounds; now the follower gets it while
@@ -496,6 +502,7 @@ static void raft_config(const srv *s, fl_raft_config *c)
      * round 7). `faultline sim --inflight 2 --batch 4096 --sends-at-batch-end` runs this. */
     c->inflight_max = 2;
     c->sends_at_batch_end = true;
+    c->overlap_min_entries = SRV_OVERLAP_MIN_ENTRIES;
     c->batch_entries_max = 4096;
     c->lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
     c->max_drift_ppm = s->cfg.max_drift_ppm;

@@ -342,6 +342,37 @@ TEST(sends_at_batch_end_fills_the_second_slot_with_the_whole_batch)
     }
 }
 
+/* overlap_min_entries: a second AppendEntries leaves only with that many entries; fewer wait
+ * until the follower's window is empty and then go together. */
+TEST(overlap_min_entries_holds_a_small_batch_for_the_acknowledgement)
+{
+    setup(3, false);
+    for (int i = 0; i < 3; i++) {
+        c.nodes[i].r.cfg.inflight_max = 2;
+        c.nodes[i].r.cfg.sends_at_batch_end = true;
+        c.nodes[i].r.cfg.overlap_min_entries = 3;
+    }
+    fl_node_id l = elect();
+    CHECK(l != 0);
+    deliver_all();
+    node *ld = &c.nodes[l - 1];
+    uint64_t sent = ld->appends_sent;
+    CHECK(propose_at(l, "a") == 0);
+    CHECK_EQ(ld->appends_sent, sent + 2);
+    CHECK(propose_at(l, "b") == 0);
+    CHECK(propose_at(l, "c") == 0);
+    fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
+    step(ld, &tick);
+    CHECK_EQ(ld->appends_sent, sent + 2); /* two: under the bound, held */
+    CHECK(propose_at(l, "d") == 0);
+    step(ld, &tick);
+    CHECK_EQ(ld->appends_sent, sent + 4); /* three: the second slot */
+    CHECK_EQ(last_queued_entries(), 3);
+    deliver_all();
+    CHECK(ld->r.commit == fl_raft_last_index(&ld->r));
+    teardown();
+}
+
 TEST(transfer_hands_leadership_to_the_target)
 {
     setup(3, true);
