@@ -16,7 +16,8 @@
 #
 # FL_READ_MODE=index|lease|log starts the cluster with that --read-mode (unset: the server's
 # default, index, and no option passed, so older binaries still run); FL_MAX_DRIFT_PPM=PPM its
-# --max-drift-ppm (the lease's clock-drift bound; unset: the server's default).
+# --max-drift-ppm (the lease's clock-drift bound; unset: the server's default). FL_METRICS=1:
+# node i serves /metrics on 127.0.0.1:base+200+i (--metrics-port).
 
 bench_setup() {
     name=$1
@@ -52,6 +53,7 @@ bench_try_start() {
     "$srv" cluster --nodes 3 --base-port "$base" --data "$tmp/fl" --log-level warn \
         ${FL_READ_MODE:+--read-mode "$FL_READ_MODE"} \
         ${FL_MAX_DRIFT_PPM:+--max-drift-ppm "$FL_MAX_DRIFT_PPM"} \
+        ${FL_METRICS:+--metrics-port $((base + 200))} \
         >"$tmp/cluster.out" 2>"$tmp/cluster.log" &
     cpid=$!
     leader=""

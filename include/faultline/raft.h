@@ -171,6 +171,16 @@ typedef struct fl_raft_config {
     fl_time_ns election_timeout_ns;
     fl_time_ns heartbeat_ns; /* must be < election_timeout_ns */
     uint32_t inflight_max;   /* 1..FL_RAFT_INFLIGHT_MAX */
+    /* A proposal's entries go to a follower with nothing in flight at once; to one with an
+     * AppendEntries already out, at the end of the host's batch of events (the deadline
+     * becomes now, the host's tick sends) instead of at the proposal, so that a free slot of
+     * the window carries every entry the batch appended, not the first alone. Only what
+     * leaves when changes, never what is sent or when it counts (replication.c). */
+    bool sends_at_batch_end;
+    /* With sends_at_batch_end: a follower with an AppendEntries out gets another only when it
+     * would carry at least this many entries (0: any); fewer wait until its window is empty.
+     * A second message costs the follower a wake-up and often a sync of its own. */
+    uint32_t overlap_min_entries;
     uint32_t batch_entries_max;
     uint32_t batch_bytes_max;
     uint32_t entry_bytes_max; /* proposals larger than this are refused (FL_ETOOBIG) */
@@ -405,6 +415,9 @@ typedef struct fl_raft {
     /* LEADER: a round is owed to the newest read (a follower's): sent at the next tick, which
      * the deadline makes now, or with our own next read (read.c) */
     bool read_round_due;
+    /* LEADER, sends_at_batch_end: proposals wait for a free slot of some follower's window;
+     * the next tick, which the deadline makes now, sends them (replication.c) */
+    bool send_due;
     /* follower or learner: reads sent to the leader (READ_INDEX), waiting for its answer and
      * then for applied to reach index */
     struct fl_raft_fwd_read {

@@ -68,11 +68,18 @@ void sim_opts_usage(FILE *out)
         "                           the sync, as the server's idle loop does: its messages,\n"
         "                           timers and requests wait (default: every sync on the\n"
         "                           worker, the node serving meanwhile)\n"
-        "  --keys N                 keys of the workload (register 3, kv 1000)\n"
+        "  --keys N                 keys of the workload (register 3, kv 1000)\n");
+    fprintf(
+        out,
         "  --reads P, --cas P       percent of reads and of compare-and-set (kv: append); the\n"
         "                           rest are writes (50, 20)\n"
         "  --batch N, --inflight N  Raft: entries per AppendEntries, messages in flight per\n"
         "                           follower (64, 8)\n"
+        "  --sends-at-batch-end     Raft: a proposal to a follower with an AppendEntries out\n"
+        "                           waits for the end of the node's batch of events, so a\n"
+        "                           free slot carries the batch (the server: --inflight 2\n"
+        "                           --batch 4096 --sends-at-batch-end --overlap-min 64)\n"
+        "  --overlap-min N          with it, a second message only with N entries or more (0)\n"
         "  --lose-unsynced          a crash loses every unsynced write (else a random prefix of\n"
         "                           them survives)\n"
         "  --torn P                 the last unsynced write surviving a crash is torn with\n"
@@ -382,6 +389,8 @@ static bool parse_flag(sim_opts *o, const char *a)
         o->fixed = true;
     else if (!strcmp(a, "--lose-unsynced"))
         o->run.crash_lose_unsynced = true;
+    else if (!strcmp(a, "--sends-at-batch-end"))
+        o->run.sends_at_batch_end = true;
     else if (!strcmp(a, "--cap"))
         o->cap = true;
     else if (!strcmp(a, "--no-check"))
@@ -432,6 +441,9 @@ static int parse_number(parser *p, sim_opts *o)
         bool batch = !strcmp(a, "--batch");
         rc = get_u64(p, 1, batch ? 1000000 : FL_RAFT_INFLIGHT_MAX, &u);
         *(batch ? &c->batch_entries : &c->inflight) = (uint32_t)u;
+    } else if (!strcmp(a, "--overlap-min")) {
+        rc = get_u64(p, 0, 1000000, &u);
+        c->overlap_min = (uint32_t)u;
     } else if (!strcmp(a, "--keys")) {
         rc = get_u64(p, 1, 1000000, &u);
         c->keys = (uint32_t)u;
@@ -674,16 +686,17 @@ static size_t repro_plan(const fl_run_config *c, const fl_run_config *d, char *o
     const struct {
         const char *name;
         uint32_t v, def;
-    } nums[] = {{"--batch", c->batch_entries, d->batch_entries},
-                {"--inflight", c->inflight, d->inflight},
-                {"--keys", c->keys, d->keys},
-                {"--reads", c->reads_pct, d->reads_pct},
-                {"--cas", c->cas_pct, d->cas_pct}};
+    } nums[] = {
+        {"--batch", c->batch_entries, d->batch_entries},   {"--inflight", c->inflight, d->inflight},
+        {"--overlap-min", c->overlap_min, d->overlap_min}, {"--keys", c->keys, d->keys},
+        {"--reads", c->reads_pct, d->reads_pct},           {"--cas", c->cas_pct, d->cas_pct}};
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         if (nums[i].v != nums[i].def)
             used = append(out, out_size, used, " %s %u", nums[i].name, nums[i].v);
     if (c->crash_lose_unsynced)
         used = append(out, out_size, used, " --lose-unsynced");
+    if (c->sends_at_batch_end)
+        used = append(out, out_size, used, " --sends-at-batch-end");
     if (c->torn != d->torn)
         used = append(out, out_size, used, " --torn %g", c->torn);
     return used;

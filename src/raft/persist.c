@@ -154,6 +154,8 @@ fl_time_ns fl_raft_deadline_of(const fl_raft *r)
     fl_time_ns d = r->heartbeat_deadline;
     if (r->cfg.check_quorum && r->quorum_deadline < d)
         d = r->quorum_deadline;
+    if (r->send_due && r->now < d)
+        d = r->now; /* proposals for the next free slot: at the end of this batch */
     if (r->read_round_due && r->now < d)
         d = r->now; /* the round owed to a follower's read: at the end of this batch (read.c) */
     return d;

@@ -330,16 +330,19 @@ static int propose(fl_raft *r, const uint8_t *data, uint32_t len, fl_raft_update
         return rc;
     up->proposed_index = fl_raft_last_index(r);
     up->proposed_term = r->term;
-    fl__replicate_all(r);
+    fl__replicate_proposed(r);
     return 0;
 }
 
 static void tick(fl_raft *r)
 {
     if (r->role == FL_RAFT_LEADER) {
-        fl__reads_flush(r); /* the round owed to a follower's read, if any */
+        if (r->send_due)
+            fl__replicate_all(r); /* the batch's proposals (sends_at_batch_end) */
+        fl__reads_flush(r);       /* the round owed to a follower's read, if any */
         fl__tick_leader(r);
     } else {
+        r->send_due = false;
         fl__tick_election(r);
     }
 }

@@ -44,7 +44,8 @@ void fl__tick_leader(fl_raft *r);
 bool fl__append_valid(const fl_raft *r, const fl_raft_msg *m);
 int fl__recv_append(fl_raft *r, const fl_raft_msg *m);
 void fl__recv_append_resp(fl_raft *r, const fl_raft_msg *m);
-void fl__replicate_all(fl_raft *r); /* send what each follower lacks, within flow control */
+void fl__replicate_all(fl_raft *r);      /* send what each follower lacks, within flow control */
+void fl__replicate_proposed(fl_raft *r); /* a proposal's: now, or at the batch's end */
 void fl__heartbeat_all(fl_raft *r);
 void fl__read_round(fl_raft *r); /* to a majority's worth of followers (replication.c) */
 void fl__maybe_commit(fl_raft *r);

@@ -185,15 +185,43 @@ static void maybe_send(fl_raft *r, fl_raft_progress *pr)
             send_append(r, pr);
         return;
     }
-    while (pr->next <= last && pr->inflight_count < r->cfg.inflight_max)
+    while (pr->next <= last && pr->inflight_count < r->cfg.inflight_max) {
+        if (r->cfg.sends_at_batch_end && pr->inflight_count > 0 &&
+            last - pr->next + 1 < r->cfg.overlap_min_entries)
+            return; /* too few to overlap: they go when the window is empty */
         send_append(r, pr);
+    }
 }
 
 void fl__replicate_all(fl_raft *r)
 {
+    r->send_due = false;
     for (uint32_t i = 0; i < r->n_members; i++)
         if (r->progress[i].id != r->cfg.id)
             maybe_send(r, &r->progress[i]);
+}
+
+/* After a proposal. Under sends_at_batch_end a follower that already has an AppendEntries out
+ * gets the new entries at the end of the host's batch (send_due: the deadline is now, the
+ * tick sends), so that with two in flight the second carries the whole batch of a loop pass
+ * (a pipelined client's 16 writes, 50 clients' worth) rather than the first write of it while
+ * the rest wait a round trip for the next slot. One with nothing out gets them at once: a
+ * lone write is not held back. */
+void fl__replicate_proposed(fl_raft *r)
+{
+    if (!r->cfg.sends_at_batch_end) {
+        fl__replicate_all(r);
+        return;
+    }
+    for (uint32_t i = 0; i < r->n_members; i++) {
+        fl_raft_progress *pr = &r->progress[i];
+        if (pr->id == r->cfg.id)
+            continue;
+        if (pr->state == FL_RAFT_REPLICATE && pr->inflight_count > 0)
+            r->send_due = true;
+        else
+            maybe_send(r, pr);
+    }
 }
 
 void fl__become_leader(fl_raft *r)

@@ -483,6 +483,11 @@ static const fl_host_env env_template = {
     .free_bulk = env_free_bulk,
 };
 
+/* A second AppendEntries to a follower leaves only with this many entries (round 7): under
+ * 50 pipelined clients a loop pass reads hundreds, under the mixed load a few, and a second
+ * message of a few cost the followers a sync each (CPU per op up 11-34%, measured). */
+#define SRV_OVERLAP_MIN_ENTRIES 64
+
 static void raft_config(const srv *s, fl_raft_config *c)
 {
     fl_raft_config_default(c, s->cfg.id);
@@ -496,14 +501,22 @@ static void raft_config(const srv *s, fl_raft_config *c)
     c->entry_bytes_max = 2u << 20;
     /* Room for every connection's pipeline in one group commit; past it, ops wait (10 ms). */
     c->uncommitted_max = 8192;
-    /* One AppendEntries with new entries in flight per follower, carrying everything that
+    /* Round 5: one AppendEntries with new entries in flight per follower, carrying all that
      * came in since the last was acknowledged (up to 4096 entries, 1 MiB). A follower cannot
      * sync entries that arrive while its disk is busy any sooner, so more in flight only
      * woke it once per leader pass (about five per sync under 50 clients) to stage them:
      * measured (docs/server.md, issue 16 round 5), CPU per write over the three nodes fell
-     * by ~14% unpipelined and 16-19% with 16-deep pipelines. The simulator's swarm draws
-     * inflight 1 among its parameters; `faultline sim --inflight 1 --batch 4096` runs this. */
-    c->inflight_max = 1;
+     * by ~14% unpipelined and 16-19% with 16-deep pipelines. Round 7: a second one may leave,
+     * but only at the end of a loop pass (sends_at_batch_end), carrying what the pass read,
+     * and only with SRV_OVERLAP_MIN_ENTRIES or more (fewer wait for the acknowledgement):
+     * with one, a client's pipeline that arrived just after an AppendEntries left waited a
+     * whole round (the follower's fdatasync and a round trip) before it went out, so at
+     * 50 x 16 in flight every write waited about two rounds; now the follower gets it while
+     * its disk is still busy with the first and syncs it right after (docs/server.md, issue 16
+     * round 7). `faultline sim --inflight 2 --batch 4096 --sends-at-batch-end` runs this. */
+    c->inflight_max = 2;
+    c->sends_at_batch_end = true;
+    c->overlap_min_entries = SRV_OVERLAP_MIN_ENTRIES;
     c->batch_entries_max = 4096;
     c->lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
     c->max_drift_ppm = s->cfg.max_drift_ppm;

@@ -494,6 +494,8 @@ static void core_config(const fl_run_config *c, fl_cons_config *cc)
         rc->batch_entries_max = c->batch_entries;
     if (c->inflight)
         rc->inflight_max = c->inflight;
+    rc->sends_at_batch_end = c->sends_at_batch_end;
+    rc->overlap_min_entries = c->overlap_min;
     /* a follower a little behind needs no snapshot */
     rc->snapshot_trailing = pc->snapshot_trailing = c->snapshot_every / 2;
 }

@@ -279,6 +279,100 @@ TEST(leader_sync_may_wait_only_for_entries_no_follower_was_sent)
     teardown();
 }
 
+/* The entries of the newest queued message (an AppendEntries). */
+static uint32_t last_queued_entries(void)
+{
+    FL_ASSERT(c.q_count > 0);
+    const qmsg *m = &c.q[(c.q_head + c.q_count - 1) % Q_MAX];
+    fl_raft_entry ents[FL_WIRE_ENTRIES_MAX];
+    fl_raft_msg msg;
+    FL_ASSERT(fl_wire_raft_decode(m->bytes.data, m->bytes.len, &msg, ents, 64) == 0);
+    FL_ASSERT(msg.type == FL_RAFT_MSG_APPEND);
+    return msg.u.append.n_entries;
+}
+
+/* Issue 16, round 7: under sends_at_batch_end a proposal goes out at once only to a follower
+ * with nothing in flight; to one with an AppendEntries out it waits for the end of the
+ * host's batch (the deadline is now, the tick sends), so the second slot of the window
+ * carries the batch's every entry instead of its first. Without the option the second
+ * proposal takes the free slot alone. */
+TEST(sends_at_batch_end_fills_the_second_slot_with_the_whole_batch)
+{
+    for (int on = 0; on <= 1; on++) {
+        setup(3, false);
+        for (int i = 0; i < 3; i++) {
+            c.nodes[i].r.cfg.inflight_max = 2;
+            c.nodes[i].r.cfg.sends_at_batch_end = on;
+        }
+        fl_node_id l = elect();
+        CHECK(l != 0);
+        deliver_all();
+        node *ld = &c.nodes[l - 1];
+        uint64_t sent = ld->appends_sent;
+        CHECK(propose_at(l, "a") == 0); /* nothing in flight: out at once, either way */
+        CHECK_EQ(ld->appends_sent, sent + 2);
+        CHECK_EQ(last_queued_entries(), 1);
+        CHECK(propose_at(l, "b") == 0);
+        if (!on) { /* the free slot goes to "b" alone */
+            CHECK_EQ(ld->appends_sent, sent + 4);
+            CHECK_EQ(last_queued_entries(), 1);
+            deliver_all();
+            CHECK(ld->r.commit == fl_raft_last_index(&ld->r));
+            teardown();
+            continue;
+        }
+        CHECK(propose_at(l, "c") == 0);
+        CHECK(propose_at(l, "d") == 0);
+        CHECK_EQ(ld->appends_sent, sent + 2); /* held for the batch's end */
+        CHECK(fl_raft_deadline_of(&ld->r) == c.now);
+        fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
+        step(ld, &tick);
+        CHECK_EQ(ld->appends_sent, sent + 4); /* the second slot: b, c and d together */
+        CHECK_EQ(last_queued_entries(), 3);
+        CHECK(fl_raft_deadline_of(&ld->r) > c.now);
+        CHECK(propose_at(l, "e") == 0); /* both windows full: the tick sends nothing */
+        step(ld, &tick);
+        CHECK_EQ(ld->appends_sent, sent + 4);
+        deliver_all(); /* an acknowledgement frees a slot and sends "e" */
+        CHECK(ld->appends_sent >= sent + 6);
+        CHECK(ld->r.commit == fl_raft_last_index(&ld->r));
+        for (int i = 0; i < 3; i++)
+            CHECK(fl_raft_last_index(&c.nodes[i].r) == fl_raft_last_index(&ld->r));
+        teardown();
+    }
+}
+
+/* overlap_min_entries: a second AppendEntries leaves only with that many entries; fewer wait
+ * until the follower's window is empty and then go together. */
+TEST(overlap_min_entries_holds_a_small_batch_for_the_acknowledgement)
+{
+    setup(3, false);
+    for (int i = 0; i < 3; i++) {
+        c.nodes[i].r.cfg.inflight_max = 2;
+        c.nodes[i].r.cfg.sends_at_batch_end = true;
+        c.nodes[i].r.cfg.overlap_min_entries = 3;
+    }
+    fl_node_id l = elect();
+    CHECK(l != 0);
+    deliver_all();
+    node *ld = &c.nodes[l - 1];
+    uint64_t sent = ld->appends_sent;
+    CHECK(propose_at(l, "a") == 0);
+    CHECK_EQ(ld->appends_sent, sent + 2);
+    CHECK(propose_at(l, "b") == 0);
+    CHECK(propose_at(l, "c") == 0);
+    fl_raft_event tick = {.type = FL_RAFT_EV_TICK};
+    step(ld, &tick);
+    CHECK_EQ(ld->appends_sent, sent + 2); /* two: under the bound, held */
+    CHECK(propose_at(l, "d") == 0);
+    step(ld, &tick);
+    CHECK_EQ(ld->appends_sent, sent + 4); /* three: the second slot */
+    CHECK_EQ(last_queued_entries(), 3);
+    deliver_all();
+    CHECK(ld->r.commit == fl_raft_last_index(&ld->r));
+    teardown();
+}
+
 TEST(transfer_hands_leadership_to_the_target)
 {
     setup(3, true);
