@@ -78,6 +78,14 @@
 #define FL_RAFT_PENDING_MAX  1024 /* persist requests not yet reported durable */
 #define FL_RAFT_READS_MAX    1024 /* ReadIndex reads waiting for confirmation */
 #define FL_RAFT_SENT_RING    1024 /* AppendEntries send times remembered for leases */
+
+/* The flow control the server ships (server.c raft_config; docs/server.md, issue 16 rounds 5
+ * and 7): AppendEntries in flight per follower, entries per message, and the fewest entries a
+ * second message in flight carries (with sends_at_batch_end). Here so that the simulator's
+ * swarm draws the very values the server runs (swarm.c server_flow). */
+#define FL_RAFT_SERVER_INFLIGHT    2
+#define FL_RAFT_SERVER_BATCH       4096
+#define FL_RAFT_SERVER_OVERLAP_MIN 64
 /* ReadIndex heartbeat rounds in flight at once, at most (read.c; the config's
  * read_rounds_max picks how many, 1 by default) */
 #define FL_RAFT_READ_ROUNDS_MAX 8

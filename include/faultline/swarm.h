@@ -24,6 +24,13 @@ void fl_swarm_draw(uint64_t seed, fl_run_config *c);
  * protocol a planted bug's code belongs to), fitted to it; the other axes as drawn. */
 void fl_swarm_draw_as(uint64_t seed, fl_cons_protocol protocol, fl_run_config *c);
 
+/* The world seed draws with the first n_axes axes of the table (swarm.c axes[]) alone, fitted
+ * as fl_swarm_draw fits it. Axes join at the table's end, each on a stream of its own, so this
+ * is the world an older swarm with n_axes axes drew: a test shows with it that a new axis moves
+ * nothing but its own fields. fl_swarm_axes() is the table's length. */
+void fl_swarm_draw_axes(uint64_t seed, size_t n_axes, fl_run_config *c);
+size_t fl_swarm_axes(void);
+
 /* Fits a drawn world to c->protocol: Paxos runs a fixed member set, at the leader, without
  * pre-vote or check-quorum, so its worlds drop churn, follower reads and those options (the
  * other axes keep what they drew). */

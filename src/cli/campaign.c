@@ -44,6 +44,7 @@ typedef struct summary {
     uint64_t runs, violations, unknown, by_kind[K_COUNT];
     uint64_t shown;
     fl_hist dist[D_COUNT];
+    uint64_t flow_batch_end, flow_server; /* runs with the server's way of sending, values */
     FILE *record_out;
     uint64_t total; /* expected runs, for the progress line */
     bool tty;
@@ -160,6 +161,9 @@ static int add_record(summary *s, const char *line, size_t len, const char *orig
         if (num(&d, counts, "events_held", &v))
             sample(s, D_HELD, v);
     }
+    uint32_t flow = fl_jr_get(&d, 0, "flow"); /* proposals sent at the batch's end */
+    s->flow_batch_end += flow != FL_JR_NONE;
+    s->flow_server += flow != FL_JR_NONE && fl_jr_str_eq(&d, flow, "server");
     if (s->record_out) {
         fwrite(line, 1, len, s->record_out);
         fputc('\n', s->record_out);
@@ -197,6 +201,10 @@ static int print_summary(summary *s)
     distribution("messages per ok op", &s->dist[D_MSGS_PER_OP], "");
     distribution("syncs holding a node", &s->dist[D_SYNCS_INLINE], "(--sync-inline)");
     distribution("events held meanwhile", &s->dist[D_HELD], "");
+    if (s->flow_batch_end)
+        printf("  flow control           %llu runs sent proposals at the batch's end, %llu of them "
+               "with the server's values\n",
+               (unsigned long long)s->flow_batch_end, (unsigned long long)s->flow_server);
     int rc = s->violations ? FL_EXIT_VIOLATION : 0;
     free(s);
     return rc;

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "faultline/json.h"
 #include "faultline/cons.h"
+#include "faultline/raft.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -184,6 +185,35 @@ static void heal_text(const fl_run_result *r, char *out, size_t cap)
         snprintf(out, cap, "the run ended before the heal");
 }
 
+/* Raft's flow control as run (0 stands for the core's default): whether it is the server's,
+ * exactly (the swarm draws it in a share of its worlds). */
+static bool flow_of(const fl_run_config *c, uint32_t *inflight, uint32_t *batch)
+{
+    fl_raft_config d;
+    fl_raft_config_default(&d, 1);
+    *inflight = c->inflight ? c->inflight : d.inflight_max;
+    *batch = c->batch_entries ? c->batch_entries : d.batch_entries_max;
+    return c->protocol == FL_CONS_RAFT && c->sends_at_batch_end &&
+           *inflight == FL_RAFT_SERVER_INFLIGHT && *batch == FL_RAFT_SERVER_BATCH &&
+           c->overlap_min == FL_RAFT_SERVER_OVERLAP_MIN;
+}
+
+/* Said when proposals go at the end of a batch, as the server's do: whether the rest is the
+ * server's too, else how it differs. */
+static void flow_line(FILE *f, const fl_run_config *c)
+{
+    uint32_t inflight, batch;
+    bool server = flow_of(c, &inflight, &batch);
+    fprintf(f,
+            "flow     %sproposals sent at the batch's end, %u in flight, batches of %u, a "
+            "second from %u entries",
+            server ? "the server's flow control: " : "", inflight, batch, c->overlap_min);
+    if (!server)
+        fprintf(f, " (the server: %u, %u, %u)", FL_RAFT_SERVER_INFLIGHT, FL_RAFT_SERVER_BATCH,
+                FL_RAFT_SERVER_OVERLAP_MIN);
+    fprintf(f, "\n");
+}
+
 void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
                        const sim_outcome *oc)
 {
@@ -213,6 +243,8 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
     fprintf(f, "cost     %.1f messages, %.0f bytes, %.2f fsyncs per successful op\n",
             (double)r->sim.msgs_sent / ops, (double)r->sim.bytes_sent / ops,
             (double)r->fsyncs / ops);
+    if (c->protocol == FL_CONS_RAFT && c->sends_at_batch_end)
+        flow_line(f, c);
     if (c->sync_inline)
         fprintf(f,
                 "syncs    %llu held their node (--sync-inline), %llu events waited for one, "
@@ -286,6 +318,8 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_arr_end(j);
     fl_json_kv_uint(j, "batch_entries", c->batch_entries);
     fl_json_kv_uint(j, "inflight", c->inflight);
+    fl_json_kv_bool(j, "sends_at_batch_end", c->sends_at_batch_end);
+    fl_json_kv_uint(j, "overlap_min", c->overlap_min);
     fl_json_kv_uint(j, "keys", c->keys);
     fl_json_kv_uint(j, "reads_pct", c->reads_pct);
     fl_json_kv_uint(j, "cas_pct", c->cas_pct);
@@ -411,6 +445,9 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
         fl_json_kv_uint(&j, "stale_reads", ob->stale.stale);
         fl_json_obj_end(&j);
     }
+    uint32_t inflight, batch;
+    if (c->protocol == FL_CONS_RAFT && c->sends_at_batch_end) /* other records as they were */
+        fl_json_kv_str(&j, "flow", flow_of(c, &inflight, &batch) ? "server" : "batch-end");
     if (repro)
         fl_json_kv_str(&j, "reproduce", repro);
     if (world)

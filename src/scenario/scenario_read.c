@@ -220,7 +220,9 @@ static const char *const cluster_keys[] = {"protocol",
                                            "backoff",
                                            "snapshot_phases",
                                            "snapshot_fork",
-                                           "sync_inline"};
+                                           "sync_inline",
+                                           "sends_at_batch_end",
+                                           "overlap_min"};
 
 static int mutants(sr *r, uint32_t v, const char *path)
 {
@@ -307,7 +309,11 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
         return 0;
     case 17:
         return sr_bool(r, v, path, &c->sync_inline);
-    default:
+    case 18:
+        return sr_bool(r, v, path, &c->sends_at_batch_end);
+    case 19:
+        return sr_u32(r, v, path, 0, 1000000, &c->overlap_min);
+    default: /* 14 */
         if (sr_bool(r, v, path, &b))
             return FL_ECONFIG;
         c->no_backoff = !b;

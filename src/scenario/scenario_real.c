@@ -70,9 +70,13 @@ static int cluster(const fl_scenario *s, fl_nem_config *c, char *err, size_t err
         REFUSE("cluster.snapshot_fork", "false: the server always forks to snapshot");
     /* cluster.sync_inline is the simulator's model of what the server decides by itself (its
      * syncs run on the loop's thread when idle, --sync-inline on): either value runs that */
-    if (r->batch_entries || r->inflight)
-        REFUSE(r->batch_entries ? "cluster.batch" : "cluster.inflight",
-               "the server has no such option (it uses the core's defaults)");
+    if (r->batch_entries || r->inflight || r->sends_at_batch_end || r->overlap_min)
+        REFUSE(r->batch_entries        ? "cluster.batch"
+               : r->inflight           ? "cluster.inflight"
+               : r->sends_at_batch_end ? "cluster.sends_at_batch_end"
+                                       : "cluster.overlap_min",
+               "the server has no such option (it runs its own flow control: inflight 2, "
+               "batch 4096, sends_at_batch_end, overlap_min 64)");
     if (r->mutants && r->protocol == FL_CONS_PAXOS)
         REFUSE("cluster.mutants", "the server plants Raft's mutants only (--mutant)");
     c->nodes = r->nodes;

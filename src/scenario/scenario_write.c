@@ -198,14 +198,17 @@ static void put_cluster(fl_buf *b, const fl_run_config *c)
         "cluster:\n  protocol: %s\n  nodes: %u\n  read_mode: %s\n  read_at: %s\n"
         "  lease_drift_ppm: %u\n  snapshot_every: %u\n  snapshot_phases: %s\n"
         "  snapshot_fork: %s\n  sync_inline: %s\n  pre_vote: %s\n  check_quorum: %s\n  batch: %u\n"
-        "  inflight: %u\n"
-        "  mutants: [",
+        "  inflight: %u\n",
         c->protocol == FL_CONS_PAXOS ? "paxos" : "raft", c->nodes,
         fl_run_read_mode_name(c->read_mode), fl_run_read_at_name(c->read_at), c->lease_drift_ppm,
         c->snapshot_every, c->snapshot_in_step ? "false" : "true",
         c->snapshot_sync ? "false" : "true", c->sync_inline ? "true" : "false",
         c->no_pre_vote ? "false" : "true", c->no_check_quorum ? "false" : "true", c->batch_entries,
         c->inflight);
+    if (c->sends_at_batch_end || c->overlap_min) /* the server's flow control; else as before */
+        fl_buf_printf(b, "  sends_at_batch_end: %s\n  overlap_min: %u\n",
+                      c->sends_at_batch_end ? "true" : "false", c->overlap_min);
+    fl_buf_put_str(b, "  mutants: [");
     int n = 0;
     for (uint32_t bit = 1; bit; bit <<= 1)
         if (c->mutants & bit)

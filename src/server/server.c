@@ -486,7 +486,7 @@ static const fl_host_env env_template = {
 /* A second AppendEntries to a follower leaves only with this many entries (round 7): under
  * 50 pipelined clients a loop pass reads hundreds, under the mixed load a few, and a second
  * message of a few cost the followers a sync each (CPU per op up 11-34%, measured). */
-#define SRV_OVERLAP_MIN_ENTRIES 64
+#define SRV_OVERLAP_MIN_ENTRIES FL_RAFT_SERVER_OVERLAP_MIN
 
 static void raft_config(const srv *s, fl_raft_config *c)
 {
@@ -514,10 +514,10 @@ static void raft_config(const srv *s, fl_raft_config *c)
      * 50 x 16 in flight every write waited about two rounds; now the follower gets it while
      * its disk is still busy with the first and syncs it right after (docs/server.md, issue 16
      * round 7). `faultline sim --inflight 2 --batch 4096 --sends-at-batch-end` runs this. */
-    c->inflight_max = 2;
+    c->inflight_max = FL_RAFT_SERVER_INFLIGHT;
     c->sends_at_batch_end = true;
     c->overlap_min_entries = SRV_OVERLAP_MIN_ENTRIES;
-    c->batch_entries_max = 4096;
+    c->batch_entries_max = FL_RAFT_SERVER_BATCH;
     c->lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
     c->max_drift_ppm = s->cfg.max_drift_ppm;
     c->seed = s->client_id_base ^ s->cfg.id;

@@ -11,6 +11,7 @@
  *   - reads go to any node only by ReadIndex or lease (log reads need the leader). */
 #include "faultline/swarm.h"
 
+#include "faultline/raft.h"
 #include "faultline/rng.h"
 
 #include <string.h>
@@ -148,6 +149,34 @@ static void snapshot_fork(fl_rng *r, fl_run_config *c)
 static void sync_inline(fl_rng *r, fl_run_config *c)
 {
     c->sync_inline = fl_rng_chance(r, 0.25);
+}
+
+/* The flow control the server ships (server.c raft_config: --inflight 2 --batch 4096
+ * --sends-at-batch-end --overlap-min 64) in 30% of the worlds, half of them with exactly the
+ * shipped values; the others of them with a second message allowed from any size (overlap-min
+ * 0), or one message in flight (issue 16's fifth round: the overlap minimum has nothing to
+ * gate then). The replication axis' tables never held these (batches of 1 to 64, proposals
+ * sent at once). Last, on a stream of its own, overriding what the replication axis drew:
+ * every other world draws and runs as before. */
+#define SERVER_FLOW_SHARE 0.3
+static const struct {
+    uint32_t inflight, overlap_min;
+} server_flows[] = {
+    {FL_RAFT_SERVER_INFLIGHT, FL_RAFT_SERVER_OVERLAP_MIN},
+    {FL_RAFT_SERVER_INFLIGHT, FL_RAFT_SERVER_OVERLAP_MIN},
+    {FL_RAFT_SERVER_INFLIGHT, 0},
+    {1, FL_RAFT_SERVER_OVERLAP_MIN},
+};
+
+static void server_flow(fl_rng *r, fl_run_config *c)
+{
+    size_t i = fl_rng_below(r, N(server_flows));
+    if (!fl_rng_chance(r, SERVER_FLOW_SHARE))
+        return;
+    c->batch_entries = FL_RAFT_SERVER_BATCH;
+    c->inflight = server_flows[i].inflight;
+    c->overlap_min = server_flows[i].overlap_min;
+    c->sends_at_batch_end = true;
 }
 
 static void network(fl_rng *r, fl_run_config *c)
@@ -323,6 +352,7 @@ static const struct {
     {"snapshot phases", snapshot_phases},
     {"snapshot fork", snapshot_fork},
     {"sync inline", sync_inline},
+    {"server flow", server_flow},
 };
 
 static uint64_t name_hash(const char *s)
@@ -339,12 +369,12 @@ static uint64_t name_hash(const char *s)
  * 8.3 and 8.7 s to commit; twice that is the bound. */
 #define LIVENESS_NS (20 * FL_NS_PER_S)
 
-static void draw(uint64_t seed, fl_run_config *c)
+static void draw(uint64_t seed, size_t n_axes, fl_run_config *c)
 {
     fl_run_config_default(c);
     c->seed = seed;
     c->liveness_ns = LIVENESS_NS;
-    for (size_t i = 0; i < N(axes); i++) {
+    for (size_t i = 0; i < n_axes && i < N(axes); i++) {
         fl_rng r;
         fl_rng_seed(&r, fl_mix64(seed ^ name_hash(axes[i].name)));
         axes[i].draw(&r, c);
@@ -353,13 +383,24 @@ static void draw(uint64_t seed, fl_run_config *c)
 
 void fl_swarm_draw(uint64_t seed, fl_run_config *c)
 {
-    draw(seed, c);
+    draw(seed, N(axes), c);
     fl_swarm_fit(c);
+}
+
+void fl_swarm_draw_axes(uint64_t seed, size_t n_axes, fl_run_config *c)
+{
+    draw(seed, n_axes, c);
+    fl_swarm_fit(c);
+}
+
+size_t fl_swarm_axes(void)
+{
+    return N(axes);
 }
 
 void fl_swarm_draw_as(uint64_t seed, fl_cons_protocol protocol, fl_run_config *c)
 {
-    draw(seed, c);
+    draw(seed, N(axes), c);
     c->protocol = protocol;
     fl_swarm_fit(c);
 }

@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include "cli.h"
+#include "faultline/raft.h"
 #include "faultline/swarm.h"
 
 #include <stdio.h>
@@ -138,6 +139,112 @@ TEST(swarm_worlds_cover_every_value_of_every_axis)
     CHECK(min_faults == 1 && max_faults >= 10); /* subsets, small and large */
 }
 
+/* ---- the server's flow control ---------------------------------------------------------- */
+
+/* The axes drawn before the server's flow control joined (swarm.c axes[]: "sync inline" was the
+ * sixteenth); the axis is the seventeenth. */
+#define AXES_BEFORE_SERVER_FLOW 16
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8)
+        h = (h ^ (v & 0xFF)) * 0x100000001B3ull; /* FNV-1a */
+    return h;
+}
+
+static uint64_t mix_double(uint64_t h, double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, sizeof(v));
+    return mix(h, v);
+}
+
+/* Every field a swarm world sets, value by value (not the struct's bytes: padding). */
+static uint64_t world_digest(uint64_t h, const fl_run_config *c)
+{
+    /* clang-format off */
+    const uint64_t u[] = {
+        c->protocol, c->seed, c->nodes, c->duration_ns, c->workload, c->read_mode, c->read_at,
+        c->clients, c->nemesis, c->nemesis_interval_ns, c->delay_ns, c->clock_offset_ns,
+        c->op_timeout_ns, c->op_deadline_ns, c->liveness_ns, c->net_delay_ns, c->mutants,
+        c->pipeline, c->snapshot_every, c->snapshot_in_step, c->snapshot_sync, c->sync_inline,
+        c->lease_drift_ppm, c->skew_ppm, c->no_check_quorum, c->no_pre_vote, c->q1, c->q2,
+        c->n_faults, c->batch_entries, c->inflight, c->sends_at_batch_end, c->overlap_min,
+        c->keys, c->reads_pct, c->cas_pct, c->crash_lose_unsynced, c->slow_disks, c->gst_ns};
+    /* clang-format on */
+    for (size_t i = 0; i < sizeof(u) / sizeof(u[0]); i++)
+        h = mix(h, u[i]);
+    const double d[] = {c->rate, c->loss, c->dup, c->clock_drift_ppm, c->torn};
+    for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
+        h = mix_double(h, d[i]);
+    for (uint32_t i = 0; i < c->n_faults; i++)
+        h = mix(mix(h, c->faults[i].kind), c->faults[i].interval_ns);
+    return h;
+}
+
+/* The server's flow control (--inflight 2 --batch 4096 --sends-at-batch-end --overlap-min 64)
+ * in some 30% of the worlds, the exact shipped values in half of those; inflight 2 with any
+ * second message, or inflight 1, in the rest. The axis sets its four fields and nothing else:
+ * a world without it is the world the sixteen older axes draw, byte for byte, and one with it
+ * differs from that in those four fields alone. */
+TEST(swarm_draws_the_servers_flow_control_and_moves_nothing_else)
+{
+    CHECK_EQ(fl_swarm_axes(), AXES_BEFORE_SERVER_FLOW + 1);
+    uint32_t on = 0, shipped = 0, any_second = 0, one = 0;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config old, c, full;
+        fl_swarm_draw_axes(seed, AXES_BEFORE_SERVER_FLOW, &old);
+        fl_swarm_draw_axes(seed, AXES_BEFORE_SERVER_FLOW + 1, &c);
+        fl_swarm_draw(seed, &full);
+        CHECK(memcmp(&c, &full, sizeof(c)) == 0);
+        /* the older axes never drew it */
+        CHECK(!old.sends_at_batch_end && old.overlap_min == 0);
+        CHECK(old.batch_entries == 1 || old.batch_entries == 4 || old.batch_entries == 64);
+        if (!c.sends_at_batch_end) {
+            CHECK(memcmp(&c, &old, sizeof(c)) == 0);
+            continue;
+        }
+        on++;
+        CHECK_EQ(c.batch_entries, FL_RAFT_SERVER_BATCH);
+        bool is_shipped =
+            c.inflight == FL_RAFT_SERVER_INFLIGHT && c.overlap_min == FL_RAFT_SERVER_OVERLAP_MIN;
+        shipped += is_shipped;
+        any_second += c.inflight == FL_RAFT_SERVER_INFLIGHT && c.overlap_min == 0;
+        one += c.inflight == 1 && c.overlap_min == FL_RAFT_SERVER_OVERLAP_MIN;
+        CHECK(is_shipped || c.overlap_min == 0 || c.inflight == 1);
+        fl_run_config moved = old; /* the older world with the axis' four fields */
+        moved.batch_entries = c.batch_entries;
+        moved.inflight = c.inflight;
+        moved.overlap_min = c.overlap_min;
+        moved.sends_at_batch_end = true;
+        CHECK(memcmp(&c, &moved, sizeof(c)) == 0);
+    }
+    CHECK(on > SEEDS / 4 && on < SEEDS * 35 / 100); /* 30% */
+    CHECK(shipped * 5 > on * 2);                    /* half of them */
+    CHECK(any_second > 0 && one > 0);
+    CHECK_EQ(shipped + any_second + one, on);
+}
+
+/* The worlds of the sixteen older axes, seeds 1..3000, pinned: the digest of main's
+ * fl_swarm_draw before the server's flow control joined (commit 27f18cb). An axis that joins
+ * at the end on a stream of its own leaves it; a change that moves these worlds moves the
+ * campaigns' seeds (CI's, the mutants' first catching seeds, the seeded witnesses of tests):
+ * if meant, say so and pin the new digest. */
+#define OLDER_WORLDS_DIGEST 0x8c54fe87d578615dull
+
+TEST(swarm_worlds_of_the_older_axes_are_unchanged)
+{
+    uint64_t h = 0xCBF29CE484222325ull;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config c;
+        fl_swarm_draw_axes(seed, AXES_BEFORE_SERVER_FLOW, &c);
+        h = world_digest(h, &c);
+    }
+    if (h != OLDER_WORLDS_DIGEST)
+        fprintf(stderr, "  digest %#llx\n", (unsigned long long)h);
+    CHECK(h == OLDER_WORLDS_DIGEST);
+}
+
 static char *slurp(const char *path)
 {
     static char buf[1 << 16];
@@ -163,26 +270,66 @@ static void line_after(const char *text, const char *prefix, char *out, size_t c
 }
 
 /* `faultline sim --swarm --seed S` prints its world as a command; that command, run without
- * the swarm, is the same run event for event (the same trace hash). */
-TEST(swarm_world_printed_is_a_command_that_reproduces_the_run)
+ * the swarm, is the same run event for event (the same trace hash). Returns the world. */
+static void check_world_reproduces(uint64_t seed, char *world, size_t cap)
 {
     system("rm -rf " DIR_A " " DIR_B);
-    for (uint64_t seed = 11; seed <= 13; seed++) {
-        char args[8192], world[4096], hash_a[64], hash_b[64];
-        snprintf(args, sizeof(args), "sim --swarm --seed %llu --duration 3s --out " DIR_A,
-                 (unsigned long long)seed);
-        int rc = fl_test_faultline_run(args, OUT);
-        CHECK(rc == 0 || rc == 1);
-        line_after(slurp(OUT), "world    faultline sim ", world, sizeof(world));
-        CHECK(strstr(world, "--faults ") != NULL);
-        CHECK(strstr(world, "--duration 3s") != NULL);
-        line_after(slurp(DIR_A "/results.json"), "\"trace_hash\": ", hash_a, sizeof(hash_a));
-        snprintf(args, sizeof(args), "sim %s --out " DIR_B, world);
-        CHECK_EQ(fl_test_faultline_run(args, OUT), rc);
-        line_after(slurp(DIR_B "/results.json"), "\"trace_hash\": ", hash_b, sizeof(hash_b));
-        CHECK(hash_a[0] != 0);
-        CHECK_STR(hash_a, hash_b);
+    char args[8192], hash_a[64], hash_b[64];
+    snprintf(args, sizeof(args), "sim --swarm --seed %llu --duration 3s --out " DIR_A,
+             (unsigned long long)seed);
+    int rc = fl_test_faultline_run(args, OUT);
+    CHECK(rc == 0 || rc == 1);
+    line_after(slurp(OUT), "world    faultline sim ", world, cap);
+    CHECK(strstr(world, "--faults ") != NULL);
+    CHECK(strstr(world, "--duration 3s") != NULL);
+    line_after(slurp(DIR_A "/results.json"), "\"trace_hash\": ", hash_a, sizeof(hash_a));
+    snprintf(args, sizeof(args), "sim %s --out " DIR_B, world);
+    CHECK_EQ(fl_test_faultline_run(args, OUT), rc);
+    line_after(slurp(DIR_B "/results.json"), "\"trace_hash\": ", hash_b, sizeof(hash_b));
+    CHECK(hash_a[0] != 0);
+    CHECK_STR(hash_a, hash_b);
+}
+
+TEST(swarm_world_printed_is_a_command_that_reproduces_the_run)
+{
+    char world[4096];
+    for (uint64_t seed = 11; seed <= 13; seed++)
+        check_world_reproduces(seed, world, sizeof(world));
+}
+
+/* A Raft world running the server's flow control says so in its summary, and its world
+ * (--batch 4096 --inflight 2 --overlap-min 64 --sends-at-batch-end) and the scenario it writes
+ * reproduce its run. */
+TEST(swarm_world_with_the_servers_flow_control_says_so_and_reproduces)
+{
+    uint64_t seed = 1;
+    for (fl_run_config c; seed < 200; seed++) {
+        fl_swarm_draw(seed, &c);
+        if (c.protocol == FL_CONS_RAFT && c.sends_at_batch_end &&
+            c.inflight == FL_RAFT_SERVER_INFLIGHT && c.overlap_min == FL_RAFT_SERVER_OVERLAP_MIN)
+            break;
     }
+    CHECK(seed < 200);
+    char world[4096], args[256];
+    check_world_reproduces(seed, world, sizeof(world));
+    CHECK(strstr(world, "--batch 4096 --inflight 2 --overlap-min 64") != NULL);
+    CHECK(strstr(world, "--sends-at-batch-end") != NULL);
+    /* and the scenario it wrote (what faultline shrink replays) runs it too */
+    char hash_a[64], hash_s[64];
+    line_after(slurp(DIR_A "/results.json"), "\"trace_hash\": ", hash_a, sizeof(hash_a));
+    system("rm -rf " DIR_B);
+    CHECK(fl_test_faultline_run("sim --scenario " DIR_A "/scenario.yaml --out " DIR_B, OUT) <= 1);
+    line_after(slurp(DIR_B "/results.json"), "\"trace_hash\": ", hash_s, sizeof(hash_s));
+    CHECK(hash_a[0] != 0);
+    CHECK_STR(hash_a, hash_s);
+    snprintf(args, sizeof(args), "sim --swarm --seed %llu --duration 1s --no-check",
+             (unsigned long long)seed);
+    CHECK(fl_test_faultline_run(args, OUT) <= 1);
+    CHECK(fl_test_file_has(OUT, "flow     the server's flow control: proposals sent at the "
+                                "batch's end, 2 in flight, batches of 4096, a second from 64"));
+    /* a world without it says nothing of it */
+    CHECK(fl_test_faultline_run("sim --swarm --seed 11 --duration 1s --no-check", OUT) <= 1);
+    CHECK(!fl_test_file_has(OUT, "flow "));
 }
 
 /* Options given with --swarm fix their axis; the rest is still drawn. */

@@ -13,7 +13,8 @@ static const char good[] = "version: 1\n"
                            "seed: 42\n"
                            "duration: 3s\n"
                            "cluster: {nodes: 3, read_mode: lease, pre_vote: false, "
-                           "snapshot_phases: false, snapshot_fork: false, sync_inline: true}\n"
+                           "snapshot_phases: false, snapshot_fork: false, sync_inline: true, "
+                           "batch: 4096, inflight: 2, sends_at_batch_end: true, overlap_min: 64}\n"
                            "workload:\n"
                            "  kind: kv\n"
                            "  clients: 4\n"
@@ -57,6 +58,10 @@ TEST(scenario_file_describes_the_run)
     CHECK(s.run.snapshot_in_step);
     CHECK(s.run.snapshot_sync);
     CHECK(s.run.sync_inline);
+    CHECK_EQ(s.run.batch_entries, 4096u);
+    CHECK_EQ(s.run.inflight, 2u);
+    CHECK(s.run.sends_at_batch_end);
+    CHECK_EQ(s.run.overlap_min, 64u);
     CHECK_EQ(s.run.workload, FL_RUN_KV);
     CHECK_EQ(s.run.clients, 4u);
     CHECK_EQ(s.run.keys, 2u);
@@ -174,6 +179,8 @@ TEST(scenario_write_reads_back_the_same)
     CHECK_EQ(back.n_faults, 3u);
     CHECK(back.faults[1].spec.p == 0.25);
     CHECK_EQ(back.run.ops_max, 500u);
+    CHECK(back.run.sends_at_batch_end); /* the server's flow control, as a swarm world draws it */
+    CHECK_EQ(back.run.overlap_min, 64u);
     fl_buf_free(&a);
     fl_buf_free(&b);
     fl_scenario_free(&s);

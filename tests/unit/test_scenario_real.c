@@ -188,6 +188,10 @@ TEST(scenario_real_refuses_what_real_processes_lack_at_its_place)
     refused("cluster: {snapshot_phases: false}\n", "t.yaml:1:11: cluster.snapshot_phases",
             "own phases");
     refused("cluster: {snapshot_fork: false}\n", "t.yaml:1:11: cluster.snapshot_fork", "forks");
+    refused("cluster: {sends_at_batch_end: true}\n", "t.yaml:1:11: cluster.sends_at_batch_end",
+            "its own flow control");
+    refused("cluster: {overlap_min: 64}\n", "t.yaml:1:11: cluster.overlap_min",
+            "its own flow control");
     refused("network: {delay: 5ms}\n", "t.yaml:1:11: network.delay", "loopback");
     refused("disk: {torn: 0.5}\n", "t.yaml:1:8: disk.torn", "page cache");
     refused("workload: {start: 1s}\n", "t.yaml:1:12: workload.start", "measured phase");
