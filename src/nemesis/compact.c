@@ -37,13 +37,7 @@
 
 #define ANSWER_GAP_NS (1 * FL_NS_PER_S)
 
-/* One answer's snapshot state (FL.STATUS, server_info.c). */
-typedef struct snap_state {
-    uint64_t every, share, bytes, applied_bytes, running, failures;
-    uint64_t taken, snapshot_index, applied;
-} snap_state;
-
-static bool parse(const nem_reply *r, snap_state *s)
+bool nem_snap_state_parse(const nem_reply *r, nem_snap_state *s)
 {
     return nem_proto_status_field(r, "snapshot_every:", &s->every) &&
            nem_proto_status_field(r, "snapshot_log_share:", &s->share) &&
@@ -57,76 +51,90 @@ static bool parse(const nem_reply *r, snap_state *s)
 }
 
 /* The first answer of a new process: its counters start from 0, its window is closed. */
-static void new_process(nem_node *x, uint32_t start, const snap_state *s, fl_time_ns now)
+static void new_process(nem_compact *k, uint32_t start, const nem_snap_state *s, fl_time_ns now)
 {
-    x->cp_base_taken += x->cp_taken;
-    x->cp_base_failures += x->cp_failures;
-    x->cp_taken = x->cp_failures = 0;
-    x->cp_failures_mark = 0;
-    x->cp_start = start;
-    x->cp_snap = s->snapshot_index;
-    x->cp_last = now;
-    x->cp_over_since = FL_TIME_NEVER;
+    k->base_taken += k->taken;
+    k->base_failures += k->failures;
+    k->taken = k->failures = 0;
+    k->failures_mark = 0;
+    k->start = start;
+    k->snap = s->snapshot_index;
+    k->last = now;
+    k->over_since = FL_TIME_NEVER;
 }
 
-static bool over_bound(const nem_node *x, const snap_state *s)
+static bool over_bound(const nem_compact *k, const nem_snap_state *s)
 {
     if (!s->every || s->applied < s->snapshot_index)
         return false; /* snapshots off; or an install under way (applied catches up) */
     uint64_t past = s->applied - s->snapshot_index;
     bool due_bytes = !s->share || s->share * s->applied_bytes >= s->bytes || s->running ||
-                     s->failures > x->cp_failures_mark;
+                     s->failures > k->failures_mark;
     return past > FL_NEM_COMPACT_FACTOR * s->every && due_bytes;
+}
+
+static void report(const nem_compact *k, fl_nem_compaction *c, const nem_snap_state *s)
+{
+    c->known = true;
+    c->every = s->every;
+    c->log_share = s->share;
+    c->snapshots_taken = k->base_taken + s->taken;
+    c->failures = k->base_failures + s->failures;
+    c->snapshot_index = s->snapshot_index;
+    c->applied_index = s->applied;
+    c->snapshot_running = s->running;
+    uint64_t past = s->applied > s->snapshot_index ? s->applied - s->snapshot_index : 0;
+    if (past > c->entries_past_max)
+        c->entries_past_max = past;
+}
+
+bool nem_compact_fold(nem_compact *k, fl_nem_compaction *c, uint32_t start, const nem_snap_state *s,
+                      fl_time_ns now, fl_time_ns stall_ns)
+{
+    if (!c->known || k->start != start)
+        new_process(k, start, s, now);
+    bool progress = s->snapshot_index != k->snap;
+    bool gap = now - k->last > ANSWER_GAP_NS;
+    k->snap = s->snapshot_index;
+    k->last = now;
+    k->taken = s->taken;
+    k->failures = s->failures;
+    if (progress)
+        k->failures_mark = s->failures;
+    bool over = over_bound(k, s);
+    if (!over)
+        k->over_since = FL_TIME_NEVER;
+    else if (progress || gap || k->over_since == FL_TIME_NEVER)
+        k->over_since = now;
+    report(k, c, s);
+    if (!over)
+        return false;
+    fl_time_ns d = now - k->over_since;
+    if (d > c->overdue_max_ns)
+        c->overdue_max_ns = d;
+    if (c->stalled || !stall_ns || d < stall_ns)
+        return false;
+    c->stalled = true;
+    return true;
 }
 
 void nem_compact_sample(nem *n, nem_node *x, const nem_reply *r)
 {
-    snap_state s;
-    if (!parse(r, &s))
+    nem_snap_state s;
+    if (!nem_snap_state_parse(r, &s))
         return; /* not a faultline node of this version: nothing to judge */
     fl_nem_node_report *rep = &n->res->node[x->id - 1];
     fl_nem_compaction *c = &rep->compaction;
-    fl_time_ns now = fl_loop_now(&n->loop);
-    if (!c->known || x->cp_start != rep->starts)
-        new_process(x, rep->starts, &s, now);
-    bool progress = s.snapshot_index != x->cp_snap;
-    bool gap = now - x->cp_last > ANSWER_GAP_NS;
-    x->cp_snap = s.snapshot_index;
-    x->cp_last = now;
-    x->cp_taken = s.taken;
-    x->cp_failures = s.failures;
-    if (progress)
-        x->cp_failures_mark = s.failures;
-    bool over = over_bound(x, &s);
-    if (!over)
-        x->cp_over_since = FL_TIME_NEVER;
-    else if (progress || gap || x->cp_over_since == FL_TIME_NEVER)
-        x->cp_over_since = now;
-    c->known = true;
-    c->every = s.every;
-    c->log_share = s.share;
-    c->snapshots_taken = x->cp_base_taken + s.taken;
-    c->failures = x->cp_base_failures + s.failures;
-    c->snapshot_index = s.snapshot_index;
-    c->applied_index = s.applied;
-    c->snapshot_running = s.running;
-    uint64_t past = s.applied > s.snapshot_index ? s.applied - s.snapshot_index : 0;
-    if (past > c->entries_past_max)
-        c->entries_past_max = past;
-    if (!over)
+    if (!nem_compact_fold(&x->cp, c, rep->starts, &s, fl_loop_now(&n->loop),
+                          n->cfg->compaction_stall_ns))
         return;
-    fl_time_ns d = now - x->cp_over_since;
-    if (d > c->overdue_max_ns)
-        c->overdue_max_ns = d;
-    if (c->stalled || !n->cfg->compaction_stall_ns || d < n->cfg->compaction_stall_ns)
-        return;
-    c->stalled = true;
     c->stalled_ns = nem_now(n);
     nem_say(n,
             "node %u: compaction stalled: %llu entries past its snapshot at %llu (every %llu), "
             "none taken for %.1f s",
-            x->id, (unsigned long long)past, (unsigned long long)s.snapshot_index,
-            (unsigned long long)s.every, (double)d / 1e9);
+            x->id, (unsigned long long)(s.applied - s.snapshot_index),
+            (unsigned long long)s.snapshot_index, (unsigned long long)s.every,
+            (double)c->overdue_max_ns / 1e9);
 }
 
 void nem_compact_end(nem *n)

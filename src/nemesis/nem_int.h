@@ -88,6 +88,32 @@ bool nem_proto_status(fl_nem_client k, const nem_reply *r, bool *leader, fl_term
 /* "name:123" of a FL.STATUS reply (name with its colon). */
 bool nem_proto_status_field(const nem_reply *r, const char *name, uint64_t *v);
 
+/* ---- compaction (compact.c) ------------------------------------------------------------- */
+
+/* One status answer's snapshot state (FL.STATUS, server_info.c). */
+typedef struct nem_snap_state {
+    uint64_t every, share, bytes, applied_bytes, running, failures;
+    uint64_t taken, snapshot_index, applied;
+} nem_snap_state;
+
+/* A node's compaction between answers: this process's counters, those of its earlier ones. */
+typedef struct nem_compact {
+    uint32_t start;           /* the process (the report's starts) the fields below are of */
+    uint64_t taken, failures; /* this process's, as last answered */
+    uint64_t base_taken, base_failures;
+    uint64_t failures_mark; /* failures at its last snapshot (or its start) */
+    uint64_t snap;          /* snapshot index of its last answer */
+    fl_time_ns last;        /* loop time of its last answer */
+    fl_time_ns over_since;  /* loop time it went over the bound; FL_TIME_NEVER: not over */
+} nem_compact;
+
+bool nem_snap_state_parse(const nem_reply *r, nem_snap_state *s);
+/* Folds one answer of process number start, at loop time now, into k and c (c->known false:
+ * the first answer). Returns true when the node has just counted as stalled (stall_ns of
+ * answers over the bound without a snapshot; 0: never). Pure: the unit test drives it. */
+bool nem_compact_fold(nem_compact *k, fl_nem_compaction *c, uint32_t start, const nem_snap_state *s,
+                      fl_time_ns now, fl_time_ns stall_ns);
+
 /* ---- nodes (proc.c, target.c) ---------------------------------------------------------- */
 
 typedef enum nem_node_state {
@@ -135,14 +161,7 @@ typedef struct nem_node {
     bool st_leader;
     fl_term st_term;
     uint64_t st_commit;
-    /* compaction (compact.c): this process's counters, those of its earlier ones */
-    uint32_t cp_start;              /* the start (report's starts) the fields below are of */
-    uint64_t cp_taken, cp_failures; /* this process's, as last answered */
-    uint64_t cp_base_taken, cp_base_failures;
-    uint64_t cp_failures_mark; /* cp_failures at its last snapshot (or start) */
-    uint64_t cp_snap;          /* snapshot index of its last answer */
-    fl_time_ns cp_last;        /* loop time of its last answer */
-    fl_time_ns cp_over_since;  /* loop time it went over the bound; FL_TIME_NEVER: not over */
+    nem_compact cp; /* its compaction, from the same answers (compact.c) */
 } nem_node;
 
 int nem_node_start(nem *n, nem_node *x);
