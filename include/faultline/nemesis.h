@@ -64,6 +64,8 @@ typedef enum fl_nem_kind {
     FL_NEM_CLOCK,          /* restarted under libfaketime: clock_offset_ns or clock_rate */
     FL_NEM_DISK_FSYNC,     /* the shim fails the next fsync: the node must stop */
     FL_NEM_DISK_TORN,      /* the shim tears the next write and kills the node (power cut) */
+    FL_NEM_FORK_HANG,      /* the shim makes the child of the node's next fork (a snapshot's)
+                            * sleep for good: its compaction stalls (fl_nem_compaction) */
     FL_NEM_KIND_COUNT
 } fl_nem_kind;
 
@@ -147,6 +149,9 @@ typedef struct fl_nem_config {
      * stall, drop) on a node then shape its clients' links as well; partitions never cut
      * them, and the status poll never goes through the proxy */
     bool proxy_clients;
+    /* a faultline node over the compaction bound this long with no snapshot taken or
+     * installed counts as stalled, a violation (fl_nem_compaction; 10 s); 0: not judged */
+    fl_time_ns compaction_stall_ns;
     const fl_nem_fault *faults;
     size_t n_faults;
     bool verbose;
@@ -168,6 +173,28 @@ typedef struct fl_nem_fault_log {
     char note[FL_NEM_NOTE_MAX]; /* what the nodes did: exits, refusals, skip reasons */
 } fl_nem_fault_log;
 
+/* A node's compaction, as its answers to the status poll showed it (FL.STATUS: faultline
+ * nodes; etcd's status says nothing of it: known stays false). Over the bound: more than
+ * FL_NEM_COMPACT_FACTOR x snapshot_every entries applied past its snapshot while a snapshot
+ * is due by its bytes too (src/nemesis/compact.c says why those). Stalled: over the bound,
+ * without a snapshot taken or installed, for compaction_stall_ns of answers in a row. */
+#define FL_NEM_COMPACT_FACTOR 4
+
+typedef struct fl_nem_compaction {
+    bool known;                /* the node reported its snapshot state at least once */
+    bool up_at_end;            /* its process ran when the run ended */
+    uint64_t every, log_share; /* its snapshot interval (entries) and log share */
+    uint64_t snapshots_taken;  /* by all its processes */
+    uint64_t failures;         /* forks refused and children failed, all its processes */
+    uint64_t snapshot_index;   /* its last answer's */
+    uint64_t applied_index;
+    uint64_t snapshot_running; /* the index of the snapshot it was taking, 0: none */
+    uint64_t entries_past_max; /* the most entries past its snapshot an answer showed */
+    fl_time_ns overdue_max_ns; /* the longest time over the bound without a snapshot */
+    bool stalled;
+    fl_time_ns stalled_ns; /* when it first counted as stalled (ns of the measured phase) */
+} fl_nem_compaction;
+
 typedef struct fl_nem_node_report {
     uint32_t starts;                  /* processes started (the first one included) */
     uint32_t unexpected_exits;        /* exits the nemesis did not cause by a signal */
@@ -176,6 +203,7 @@ typedef struct fl_nem_node_report {
     char last_error[FL_NEM_NOTE_MAX]; /* the last log line that says error/fatal, if any */
     char log[FL_NEM_PATH_MAX];
     char data[FL_NEM_PATH_MAX];
+    fl_nem_compaction compaction;
 } fl_nem_node_report;
 
 typedef struct fl_nem_result {

@@ -52,9 +52,9 @@ static void nemesis_usage(FILE *f)
             "faults (one every --interval, lasting --fault-length, calm first):\n"
             "  --faults K[:WHO],...     kinds in turn: kill pause restart isolate-one\n"
             "                           isolate-leader halves ring bridge one-way delay throttle\n"
-            "                           drop stall clock disk-fsync disk-torn; WHO: random leader\n"
-            "                           minority majority all (all: rolling); default\n"
-            "                           kill,pause,isolate-leader\n"
+            "                           drop stall clock disk-fsync disk-torn fork-hang; WHO:\n"
+            "                           random leader minority majority all (all: rolling);\n"
+            "                           default kill,pause,isolate-leader\n"
             "  --interval D             10s      --fault-length D   5s\n"
             "  --delay D  --jitter D    50ms, 20ms (delay)   --bandwidth B  65536 bytes/s\n"
             "  --clock-offset D         5s (clock)           --clock-rate R  e.g. 1.5 (clock)\n"
@@ -75,7 +75,10 @@ static void nemesis_usage(FILE *f)
             "                           line and refused with exit 2. DIR/scenario.yaml: the\n"
             "                           run as it ran, every fault's targets filled in\n"
             "checking and output:\n"
-            "  --no-check  --check-timeout D (60s)  --verbose  --quiet\n");
+            "  --no-check  --check-timeout D (60s)  --verbose  --quiet\n"
+            "  --compaction-stall D     10s: a faultline node with over 4 x --snapshot-every\n"
+            "                           entries past its snapshot (and due by its bytes) that\n"
+            "                           takes none for this long is a violation; 0: not judged\n");
     fl_cli_exit_help(f, "nothing violated", "a violation",
                      "--scenario: a fault or setting with no real counterpart");
     fprintf(f, "  (69 also: a node did not start, --net netns without root or ip/nft; 128 + N:\n"
@@ -153,11 +156,12 @@ static int duration_opt(nem_opts *o, const char *k, const char *v, bool *done)
     struct {
         const char *name;
         fl_time_ns *to;
-    } d[] = {{"--duration", &o->c.duration_ns},      {"--interval", &o->interval_ns},
-             {"--fault-length", &o->length_ns},      {"--delay", &o->proto.delay_ns},
-             {"--jitter", &o->proto.jitter_ns},      {"--op-timeout", &o->c.op_timeout_ns},
-             {"--liveness", &o->c.liveness_ns},      {"--check-timeout", &o->check_timeout_ns},
-             {"--startup-timeout", &o->c.startup_ns}};
+    } d[] = {
+        {"--duration", &o->c.duration_ns},       {"--interval", &o->interval_ns},
+        {"--fault-length", &o->length_ns},       {"--delay", &o->proto.delay_ns},
+        {"--jitter", &o->proto.jitter_ns},       {"--op-timeout", &o->c.op_timeout_ns},
+        {"--liveness", &o->c.liveness_ns},       {"--check-timeout", &o->check_timeout_ns},
+        {"--startup-timeout", &o->c.startup_ns}, {"--compaction-stall", &o->c.compaction_stall_ns}};
     for (size_t i = 0; i < sizeof(d) / sizeof(d[0]); i++)
         if (!strcmp(k, d[i].name)) {
             *done = true;

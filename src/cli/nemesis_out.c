@@ -71,6 +71,49 @@ static fl_time_ns recovery(const fl_nem_result *r, const fl_nem_fault_log *l)
     return FL_TIME_NEVER;
 }
 
+/* The compaction check (src/nemesis/compact.c): a node whose compaction stalled is a
+ * violation, named after the simulator's own checks (the first violation found names the
+ * run's verdict). */
+static void judge_compaction(const fl_nem_config *c, const fl_nem_result *r, sim_outcome *oc)
+{
+    for (uint32_t i = 0; i < c->nodes; i++) {
+        const fl_nem_compaction *k = &r->node[i].compaction;
+        if (!k->stalled)
+            continue;
+        if (!oc->violation)
+            snprintf(oc->what, sizeof(oc->what),
+                     "compaction stalled: node %u took no snapshot for %.1f s with over %d x %llu "
+                     "entries past its snapshot (at %llu; applied %llu at the end)",
+                     i + 1, (double)c->compaction_stall_ns / 1e9, FL_NEM_COMPACT_FACTOR,
+                     (unsigned long long)k->every, (unsigned long long)k->snapshot_index,
+                     (unsigned long long)k->applied_index);
+        oc->violation = true;
+        return;
+    }
+}
+
+static void print_compaction(const fl_nem_compaction *k)
+{
+    if (!k->known) {
+        printf("      compaction: not reported\n");
+        return;
+    }
+    if (!k->every) {
+        printf("      compaction: snapshots off\n");
+        return;
+    }
+    printf("      compaction: %llu snapshots (%llu failed), the last at %llu, applied %llu: %llu "
+           "entries past it (most %llu; every %llu); over the bound for %.1f s at most%s%s\n",
+           (unsigned long long)k->snapshots_taken, (unsigned long long)k->failures,
+           (unsigned long long)k->snapshot_index, (unsigned long long)k->applied_index,
+           (unsigned long long)(k->applied_index > k->snapshot_index
+                                    ? k->applied_index - k->snapshot_index
+                                    : 0),
+           (unsigned long long)k->entries_past_max, (unsigned long long)k->every,
+           (double)k->overdue_max_ns / 1e9, k->up_at_end ? "" : " (down at the end)",
+           k->stalled ? ": STALLED" : "");
+}
+
 static void print_summary(const fl_nem_config *c, const fl_nem_result *r, const fl_run_result *rr,
                           const sim_outcome *oc)
 {
@@ -118,6 +161,7 @@ static void print_summary(const fl_nem_config *c, const fl_nem_result *r, const 
                i + 1, n->starts, n->unexpected_exits, n->slow_restarts, n->log);
         if (n->last_error[0])
             printf("      last error: %s\n", n->last_error);
+        print_compaction(&n->compaction);
     }
     (void)rr;
 }
@@ -194,6 +238,30 @@ static void write_fault_log(fl_json *j, const fl_nem_config *c, const fl_nem_res
     fl_json_arr_end(j);
 }
 
+static void write_compaction(fl_json *j, const fl_nem_compaction *k)
+{
+    fl_json_key(j, "compaction");
+    fl_json_obj_begin(j);
+    fl_json_kv_bool(j, "known", k->known);
+    fl_json_kv_bool(j, "up_at_end", k->up_at_end);
+    fl_json_kv_uint(j, "snapshot_every", k->every);
+    fl_json_kv_uint(j, "snapshot_log_share", k->log_share);
+    fl_json_kv_uint(j, "snapshots_taken", k->snapshots_taken);
+    fl_json_kv_uint(j, "snapshot_failures", k->failures);
+    fl_json_kv_uint(j, "snapshot_index", k->snapshot_index);
+    fl_json_kv_uint(j, "applied_index", k->applied_index);
+    fl_json_kv_uint(j, "entries_past_snapshot",
+                    k->applied_index > k->snapshot_index ? k->applied_index - k->snapshot_index
+                                                         : 0);
+    fl_json_kv_uint(j, "entries_past_snapshot_max", k->entries_past_max);
+    fl_json_kv_uint(j, "snapshot_running", k->snapshot_running);
+    fl_json_kv_uint(j, "over_bound_max_ns", k->overdue_max_ns);
+    fl_json_kv_bool(j, "stalled", k->stalled);
+    if (k->stalled)
+        fl_json_kv_uint(j, "stalled_ns", k->stalled_ns);
+    fl_json_obj_end(j);
+}
+
 static void write_nemesis(fl_json *j, const fl_nem_config *c, const fl_nem_result *r)
 {
     fl_json_key(j, "nemesis");
@@ -205,6 +273,8 @@ static void write_nemesis(fl_json *j, const fl_nem_config *c, const fl_nem_resul
     fl_json_kv_uint(j, "proxy_bytes", r->proxy_bytes);
     fl_json_kv_uint(j, "first_term", r->first_term);
     fl_json_kv_uint(j, "last_term", r->last_term);
+    fl_json_kv_uint(j, "compaction_stall_ns", c->compaction_stall_ns); /* 0: not judged */
+    fl_json_kv_uint(j, "compaction_factor", FL_NEM_COMPACT_FACTOR);
     write_fault_log(j, c, r);
     fl_json_key(j, "nodes");
     fl_json_arr_begin(j);
@@ -219,6 +289,7 @@ static void write_nemesis(fl_json *j, const fl_nem_config *c, const fl_nem_resul
         fl_json_kv_str(j, "last_error", n->last_error);
         fl_json_kv_str(j, "log", n->log);
         fl_json_kv_str(j, "data", n->data);
+        write_compaction(j, &n->compaction);
         fl_json_obj_end(j);
     }
     fl_json_arr_end(j);
@@ -293,6 +364,7 @@ int nem_out_judge(const fl_nem_config *c, fl_nem_result *r, const nem_out_opts *
     so.check_timeout_ns = o->check_timeout_ns;
     sim_outcome oc;
     sim_evaluate(&so, &rc, &rr, &oc);
+    judge_compaction(c, r, &oc);
     if (!o->quiet)
         print_summary(c, r, &rr, &oc);
     bool written = write_outputs(c, r, &rr, &oc, o) == 0;

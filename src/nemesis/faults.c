@@ -23,7 +23,12 @@
 static bool is_process_kind(fl_nem_kind k)
 {
     return k == FL_NEM_KILL || k == FL_NEM_PAUSE || k == FL_NEM_RESTART || k == FL_NEM_CLOCK ||
-           k == FL_NEM_DISK_FSYNC || k == FL_NEM_DISK_TORN;
+           k == FL_NEM_DISK_FSYNC || k == FL_NEM_DISK_TORN || k == FL_NEM_FORK_HANG;
+}
+
+static bool is_shim_kind(fl_nem_kind k)
+{
+    return k == FL_NEM_DISK_FSYNC || k == FL_NEM_DISK_TORN || k == FL_NEM_FORK_HANG;
 }
 
 static bool is_link_kind(fl_nem_kind k)
@@ -246,6 +251,9 @@ static void process_on(nem *n, size_t i, nem_node *x)
     case FL_NEM_DISK_FSYNC:
         shim_command(n, x, "fail-fsync");
         break;
+    case FL_NEM_FORK_HANG: /* the child it hangs lives until the node's next restart */
+        shim_command(n, x, "hang-fork");
+        break;
     default:
         shim_command(n, x, "tear");
         break;
@@ -264,7 +272,7 @@ static void process_off(nem *n, size_t i, nem_node *x)
         restart_node(n, x);
         return;
     }
-    if (f->kind == FL_NEM_DISK_FSYNC || f->kind == FL_NEM_DISK_TORN) {
+    if (is_shim_kind(f->kind)) {
         shim_command(n, x, "none"); /* an unused command is withdrawn */
         if (x->pid > 0)
             nem_note(n, i, "node %u kept running; ", x->id);
@@ -310,8 +318,9 @@ static const char *skip_reason(const nem *n, fl_nem_kind k)
         return "link shaping needs --net proxy";
     if (k == FL_NEM_CLOCK && !n->cfg->faketime_lib[0])
         return "clock faults need libfaketime (apt-get install faketime)";
-    if ((k == FL_NEM_DISK_FSYNC || k == FL_NEM_DISK_TORN) && !n->cfg->shim[0])
-        return "disk faults need the disk shim (faultline's libflshim.so; not with --target etcd)";
+    if (is_shim_kind(k) && !n->cfg->shim[0])
+        return "disk and fork faults need the disk shim (faultline's libflshim.so; not with "
+               "--target etcd)";
     return NULL;
 }
 

@@ -11,6 +11,7 @@
  *   proto.c     requests and replies: RESP and etcd's JSON gateway over HTTP/1.1
  *   client.c    the recorded clients (the simulator's workloads)
  *   observer.c  the status poll of every node (roles, terms, commit)
+ *   compact.c   from the same answers: whether each node's compaction keeps up
  *
  * Everything runs on one thread, one event loop (loop.h): the history's event order is the
  * order in which this thread saw invocations and completions, so it is a real-time order. */
@@ -84,6 +85,34 @@ void nem_proto_status_request(fl_nem_client k, const char *host, fl_buf *out);
 /* Parses a status reply: is_leader, term, commit; returns false if it is not one. */
 bool nem_proto_status(fl_nem_client k, const nem_reply *r, bool *leader, fl_term *term,
                       uint64_t *commit);
+/* "name:123" of a FL.STATUS reply (name with its colon). */
+bool nem_proto_status_field(const nem_reply *r, const char *name, uint64_t *v);
+
+/* ---- compaction (compact.c) ------------------------------------------------------------- */
+
+/* One status answer's snapshot state (FL.STATUS, server_info.c). */
+typedef struct nem_snap_state {
+    uint64_t every, share, bytes, applied_bytes, running, failures;
+    uint64_t taken, snapshot_index, applied;
+} nem_snap_state;
+
+/* A node's compaction between answers: this process's counters, those of its earlier ones. */
+typedef struct nem_compact {
+    uint32_t start;           /* the process (the report's starts) the fields below are of */
+    uint64_t taken, failures; /* this process's, as last answered */
+    uint64_t base_taken, base_failures;
+    uint64_t failures_mark; /* failures at its last snapshot (or its start) */
+    uint64_t snap;          /* snapshot index of its last answer */
+    fl_time_ns last;        /* loop time of its last answer */
+    fl_time_ns over_since;  /* loop time it went over the bound; FL_TIME_NEVER: not over */
+} nem_compact;
+
+bool nem_snap_state_parse(const nem_reply *r, nem_snap_state *s);
+/* Folds one answer of process number start, at loop time now, into k and c (c->known false:
+ * the first answer). Returns true when the node has just counted as stalled (stall_ns of
+ * answers over the bound without a snapshot; 0: never). Pure: the unit test drives it. */
+bool nem_compact_fold(nem_compact *k, fl_nem_compaction *c, uint32_t start, const nem_snap_state *s,
+                      fl_time_ns now, fl_time_ns stall_ns);
 
 /* ---- nodes (proc.c, target.c) ---------------------------------------------------------- */
 
@@ -132,6 +161,7 @@ typedef struct nem_node {
     bool st_leader;
     fl_term st_term;
     uint64_t st_commit;
+    nem_compact cp; /* its compaction, from the same answers (compact.c) */
 } nem_node;
 
 int nem_node_start(nem *n, nem_node *x);
@@ -184,6 +214,11 @@ int nem_probe_start(nem *n);
 
 int nem_observer_start(nem *n);
 void nem_observer_stop(nem *n);
+/* A status answer of x (RESP): its snapshot state, judged (compact.c). */
+void nem_compact_sample(nem *n, nem_node *x, const nem_reply *r);
+/* At the end of the run: which nodes ran (compact.c). */
+void nem_compact_end(nem *n);
+
 /* The node believed leader in the highest term now (0: none). */
 uint32_t nem_leader(const nem *n);
 

@@ -391,6 +391,8 @@ int fl_nemesis_run(const fl_nem_config *cfg, fl_nem_result *r)
         rc = start_cluster(n);
     if (!rc)
         rc = measure(n);
+    if (!rc)
+        nem_compact_end(n);
     if (!rc && n->oom)
         rc = FL_ENOMEM;
     if (loop_up) {

@@ -56,6 +56,8 @@ static void status_fn(nem_conn *c, bool closed)
             x->st_leader = leader;
             x->st_term = term;
             x->st_commit = commit;
+            if (n->cfg->client == FL_NEM_CLIENT_RESP)
+                nem_compact_sample(n, x, &r);
             if (!x->answered_since_start && x->watch != SIZE_MAX)
                 nem_note(n, x->watch, "node %u answered %.2f s after its start; ", x->id,
                          (double)(fl_loop_now(&n->loop) - x->started_at) / 1e9);

@@ -409,6 +409,11 @@ static bool status_field(const uint8_t *p, size_t n, const char *name, uint64_t 
     return false;
 }
 
+bool nem_proto_status_field(const nem_reply *r, const char *name, uint64_t *v)
+{
+    return r->kind == NR_BULK && status_field(r->p, r->n, name, v);
+}
+
 static bool json_u64(const fl_jr_doc *d, uint32_t n, uint64_t *v)
 {
     char s[24];

@@ -8,7 +8,7 @@
 static const char *const kind_names[FL_NEM_KIND_COUNT] = {
     "kill",  "pause",  "restart",    "isolate-one", "isolate-leader", "halves",
     "ring",  "bridge", "one-way",    "delay",       "throttle",       "drop",
-    "stall", "clock",  "disk-fsync", "disk-torn",
+    "stall", "clock",  "disk-fsync", "disk-torn",   "fork-hang",
 };
 
 static const char *const who_names[] = {"default",  "random",   "leader",
@@ -91,4 +91,5 @@ void fl_nem_config_default(fl_nem_config *c)
     c->startup_ns = 30 * FL_NS_PER_S;
     c->restart_ns = 10 * FL_NS_PER_S;
     c->poll_ns = 10 * FL_NS_PER_MS;
+    c->compaction_stall_ns = 10 * FL_NS_PER_S;
 }

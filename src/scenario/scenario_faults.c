@@ -16,9 +16,9 @@
 /* ---- kinds ------------------------------------------------------------------------------- */
 
 /* The kinds only real runs have (faultline nemesis): the rest are the simulator's names. */
-static const fl_nem_kind real_only[] = {FL_NEM_RESTART,  FL_NEM_THROTTLE, FL_NEM_DROP,
-                                        FL_NEM_STALL,    FL_NEM_CLOCK,    FL_NEM_DISK_FSYNC,
-                                        FL_NEM_DISK_TORN};
+static const fl_nem_kind real_only[] = {FL_NEM_RESTART,   FL_NEM_THROTTLE, FL_NEM_DROP,
+                                        FL_NEM_STALL,     FL_NEM_CLOCK,    FL_NEM_DISK_FSYNC,
+                                        FL_NEM_DISK_TORN, FL_NEM_FORK_HANG};
 
 const char *fl_scenario_fault_kind(const fl_scenario_fault *f)
 {
@@ -283,7 +283,8 @@ static int fault_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path)
                                 : sr_fail(r, v, path,
                                           "unknown kind '%.40s' (the kinds of faultline sim "
                                           "--help but none, mix and mix-churn, or restart, "
-                                          "throttle, drop, stall, clock, disk-fsync, disk-torn)",
+                                          "throttle, drop, stall, clock, disk-fsync, disk-torn, "
+                                          "fork-hang)",
                                           w);
     }
     if (k == 3)

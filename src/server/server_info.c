@@ -110,6 +110,22 @@ static void cost_text(const srv *s, fl_buf *b, const char *sep)
                   (unsigned long long)p->bytes_received, sep, (unsigned long long)p->reads, sep);
 }
 
+/* What decides this node's next snapshot (host_snap.c: due every snapshot_every applied
+ * entries and, with a log share, once the bytes applied since the last one began weigh
+ * 1/share of its size), and whether one is being taken (its index, 0: none): `faultline
+ * nemesis` tells a node whose compaction stalled from one that is waiting, or busy, by these
+ * (src/nemesis/compact.c). */
+static void snapshot_text(const srv *s, fl_buf *b, const char *sep)
+{
+    const fl_host *h = &s->host;
+    fl_buf_printf(b, "snapshot_every:%u%ssnapshot_log_share:%u%ssnapshot_bytes:%zu%s",
+                  h->snapshot_every, sep, h->snapshot_log_share, sep, h->snap.len, sep);
+    fl_buf_printf(b, "snapshot_applied_bytes:%llu%ssnapshot_running:%llu%ssnapshot_failures:%llu%s",
+                  (unsigned long long)h->applied_bytes, sep,
+                  (unsigned long long)h->snapshot_started, sep,
+                  (unsigned long long)s->snap_failures, sep);
+}
+
 /* term: Raft's term, or the Paxos node's promised ballot (round << 16 | owner). */
 static void status_text(srv *s, fl_buf *b, const char *sep)
 {
@@ -152,6 +168,7 @@ static void status_text(srv *s, fl_buf *b, const char *sep)
     fl_buf_printf(b, "snapshots_installed:%llu%swal_segments_deleted:%llu%s",
                   (unsigned long long)s->host.stats.snapshots_installed, sep,
                   (unsigned long long)s->host.store.segments_deleted, sep);
+    snapshot_text(s, b, sep);
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < s->peers.n_out; i++)
         dropped += s->peers.out[i].dropped;

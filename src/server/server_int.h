@@ -224,6 +224,9 @@ struct srv {
     fl_index snap_index;
     fl_buf snap_bytes;
     uint32_t snap_crc; /* of snap_bytes, as they come */
+    /* snapshots that yielded nothing: a fork refused or a child that failed, died or was cut
+     * short (FL.STATUS snapshot_failures: the nemesis's compaction check reads it) */
+    uint64_t snap_failures;
     /* server_stall.c: the current pass's work, the running group commit's start */
     struct srv_stall stall;
     fl_time_ns stall_sync_t0;

@@ -83,6 +83,7 @@ static void finish(srv *s, bool eof)
         ;
     s->snap_pid = 0;
     bool ok = eof && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    s->snap_failures += !ok;
     if (!ok)
         FL_WARN("snapshot: the serializing child failed (status %d); trying again later", status);
     fl_time_ns t0 = fl__stall_now();
@@ -133,6 +134,7 @@ int fl__srv_snapshot_start(srv *s, fl_index index)
                 ;
         }
         close(p[0]);
+        s->snap_failures++;
         return FL_EIO;
     }
     s->snap_pid = pid;

@@ -15,6 +15,10 @@
  *   tear        at the next write to a tracked file, what is unsynced of that file reaches
  *               the disk, then the first half of this write, then the process is killed
  *               (SIGKILL): a power cut in the middle of a write
+ *   hang-fork   the child of the next fork() never returns from it: it sleeps until it is
+ *               killed (or its parent dies), holding whatever it inherited (a snapshot
+ *               child's pipe: the node waits for its bytes for good). What a fork-unsafe
+ *               lock did to a node (docs/nemesis.md): `faultline nemesis --faults fork-hang`
  *   none        withdraws a command that has not run
  *
  * Limits: writev, mmap writes and files opened before the shim was loaded pass straight
@@ -33,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -91,6 +96,7 @@ static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
 static int (*real_fcntl)(int, int, ...);
 static int (*real_ftruncate)(int, off_t);
+static pid_t (*real_fork)(void);
 
 /* POSIX's way to take a function from dlsym (a cast would not be ISO C). */
 #define LOAD(var, name) (*(void **)(&(var)) = dlsym(RTLD_NEXT, (name)))
@@ -114,6 +120,7 @@ static void init(void)
     LOAD(real_dup2, "dup2");
     LOAD(real_dup3, "dup3");
     LOAD(real_fcntl, "fcntl");
+    LOAD(real_fork, "fork");
     const char *d = getenv("FL_SHIM_DIR");
     if (d && realpath(d, dir))
         dir_len = strlen(dir);
@@ -547,6 +554,30 @@ int fcntl(int fd, int op, ...)
 }
 
 int fcntl64(int fd, int op, ...) __attribute__((alias("fcntl")));
+
+/* hang-fork: the child sleeps where it stands. It dies with its parent (PDEATHSIG, asked
+ * before anything else: the node is usually killed by its process group, but a parent killed
+ * alone must not leave it behind) and by any fatal signal the nemesis sends. mu is not held
+ * across the real fork: its atfork handlers take it. */
+pid_t fork(void)
+{
+    init();
+    pthread_mutex_lock(&mu);
+    poll_ctl();
+    int hang = !strcmp(cmd, "hang-fork");
+    if (hang)
+        cmd[0] = 0;
+    pthread_mutex_unlock(&mu);
+    pid_t pid = real_fork();
+    if (pid == 0 && hang) {
+        (void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() == 1)
+            _exit(1); /* the parent is already gone */
+        for (;;)
+            pause();
+    }
+    return pid;
+}
 
 int close(int fd)
 {
