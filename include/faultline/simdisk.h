@@ -25,14 +25,14 @@
  *                  dropped write below a kept one reads back as zeros.
  * Of the directory's unsynced operations, in both: a random prefix (ext4 and XFS journal them
  * in order) or, in half the crashes with two or more of them, each independently (fs.h rule
- * 3; btrfs reorders them): a rename or unlink of a name whose create was dropped does
- * nothing (simdisk_fault.c, crash_dir_keep, says why both).
- * With probability torn, a file with unsynced writes has its last surviving write cut short
- * (if none survives, a piece of the first: the write in progress). A write inside a file
- * (accepted only over zero bytes: the WAL's records over its preallocated zeros) is an
- * overwrite: the same choices apply to a file's unsynced overwrites, and one that does not
- * survive reads back as the zeros it replaced. What survives is durable
- * from then on; open files are closed, pending syncs forgotten.
+ * 3; btrfs reorders them): a rename or unlink acts only on the file it acted on, so one whose
+ * file's create (or the rename that put it under the name) was dropped does nothing
+ * (simdisk_fault.c, crash_dir_keep, says why both). With probability torn, a file with unsynced
+ * writes has its last surviving write cut short (if none survives, a piece of the first: the write
+ * in progress). A write inside a file (accepted only over zero bytes: the WAL's records over its
+ * preallocated zeros) is an overwrite: the same choices apply to a file's unsynced overwrites, and
+ * one that does not survive reads back as the zeros it replaced. What survives is durable from then
+ * on; open files are closed, pending syncs forgotten.
  *
  * Invariants (simdisk_check asserts them): within a file records are contiguous and in stamp
  * order; durable <= count; pending syncs are in seq order; every name maps to a live file. */

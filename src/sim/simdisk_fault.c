@@ -99,9 +99,12 @@ static void apply_op(sd_names *ns, const sd_dirop *o)
         FL_ASSERT(rc == 0); /* fails only without memory (a few names) */
         return;
     }
+    /* the name must still be the file the operation acted on: else what put it there (a
+     * create, a rename into it) was lost in the crash, and this operation with it (a lost
+     * create's name missing; a lost rename's target still the file it would have replaced) */
     sd_name *e = fl__sd_find(ns, o->name);
-    if (!e)
-        return; /* its create did not survive (RANDOM_SUBSET): nothing to move */
+    if (!e || e->ino != o->ino)
+        return;
     if (o->kind == SD_RENAME) {
         int rc = fl__sd_names_put(ns, o->to, e->ino);
         FL_ASSERT(rc == 0);
@@ -210,8 +213,8 @@ static void crash_file(fl_simdisk *d, sd_file *f, size_t n, fl_simdisk_crash_mod
  * wal-deleted-before-dir-sync mutant: any crash that kept the unlinks kept the rename before
  * them). So: half the crashes with two or more unsynced operations keep each independently
  * (the reordering file systems, the contract), the others a random prefix (the journaling
- * ones). An operation on a name no surviving operation made has nothing to act on
- * (apply_op): a rename or an unlink is lost with the create it depends on. One draw from the
+ * ones). A rename or an unlink acts only on the file it acted on (apply_op): it is lost with
+ * the create, or the rename into its name, it depends on. One draw from the
  * disk's stream as before (the prefix); the rest from a generator seeded by the stream's next
  * value, peeked at, not taken, so the stream, and every later draw of a campaign, stays where
  * it was. */
