@@ -360,6 +360,7 @@ static int recover(fl_wal *w)
         rc = recover_segment(w, i, &seq, &end);
         if (rc == SEG_MISSING && (rc = finish_delete(w, i)) == 0) {
             seq = w->segs[0].first_seq; /* verified again, now the first */
+            w->stats.recovered_records = 0;
             i = (size_t)-1;
         }
     }

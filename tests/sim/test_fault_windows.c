@@ -217,7 +217,7 @@ TEST(crash_unsynced_catches_snapshot_seq_unsynced)
  * keeps the unlinks and loses the rename (the disk reorders directory operations, simdisk.h)
  * leaves the old snapshot file and a WAL that starts after it: the node refuses to start,
  * after crashes alone. 4 KiB WAL segments, so that they are deleted within the run. Caught at
- * seed 1 when written (and at 9 of seeds 1..10); the search runs seeds until the first catch,
+ * seed 1 when written (and at 8 of seeds 1..10); the search runs seeds until the first catch,
  * at most 50; every seed run unmutated is clean. Without the reordering, or without the
  * window, none of seeds 1..300 of the swarm caught it. */
 TEST(crash_unsynced_catches_wal_deleted_before_dir_sync)
