@@ -157,6 +157,11 @@ typedef enum fl_raft_mutant {
      * node's snapshot bound is 0, and its next snapshot taken as the server takes it (forked,
      * env.snapshot_start) is refused as too big whatever its size: the node stops */
     FL_RAFT_MUTANT_SNAPSHOT_BOUND_LOST = 1u << 17,
+    /* the store (raft_store.c, not the core): the WAL segments a snapshot replaces are
+     * deleted as soon as its file is renamed into place, before the directory sync that makes
+     * the rename durable; a crash may keep the unlinks and lose the rename (fs.h rule 3): the
+     * old snapshot file and a WAL that starts after it, acknowledged entries gone */
+    FL_RAFT_MUTANT_WAL_DELETED_BEFORE_DIR_SYNC = 1u << 18,
 } fl_raft_mutant;
 
 /* The mutant named name ("commit-prev-term", ...) or 0 if there is none by that name. */

@@ -49,9 +49,10 @@
 typedef struct fl_raft_store_opts {
     const fl_wal_faults *faults; /* the WAL's test hooks, or NULL */
     uint64_t segment_size_max;   /* 0: the WAL's default */
-    uint64_t wal_prefill; /* zeroed bytes the sync job keeps ahead of the WAL's write position
-                             (fl_wal_prefill); 0: FL_RAFT_STORE_PREFILL */
-    uint32_t mutants;     /* Raft: fl_raft_mutant bits; the store's own: SNAPSHOT_SEQ_UNSYNCED */
+    uint64_t wal_prefill;      /* zeroed bytes the sync job keeps ahead of the WAL's write position
+                                  (fl_wal_prefill); 0: FL_RAFT_STORE_PREFILL */
+    uint32_t mutants;          /* Raft: fl_raft_mutant bits; the store's own: SNAPSHOT_SEQ_UNSYNCED,
+                                * WAL_DELETED_BEFORE_DIR_SYNC */
     fl_cons_protocol protocol; /* which core's records it writes and accepts (Raft: 0) */
 } fl_raft_store_opts;
 

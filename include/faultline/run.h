@@ -233,6 +233,9 @@ typedef struct fl_run_config {
      * the node for the sync's virtual duration, its messages, timers and requests waiting
      * (cons_sim.h sync_inline); false (default): every job on the worker, the node serving */
     bool sync_inline;
+    /* WAL segment size of every node (0: the simulator's 256 KiB); small segments rotate and
+     * are deleted behind snapshots within a run (compaction and its directory windows) */
+    uint32_t wal_segment_bytes;
     uint32_t lease_drift_ppm; /* lease reads: the clock drift bound the leases assume */
     uint32_t skew_ppm;        /* every node's clock drifts by a fixed random +-skew (ppm) */
     bool no_check_quorum;     /* Raft option: leaders do not step down when cut off */

@@ -288,6 +288,9 @@ uint64_t fl_sim_disk_untrusted(const fl_sim *sim, fl_node_id id);
 /* Whether the node's disk is split between two syncs (fl_simdisk_split): a file renamed into
  * place is durable, and writes beside it are not yet. */
 bool fl_sim_disk_split(const fl_sim *sim, fl_node_id id);
+/* Whether a crash of the node now may keep an unlink and lose a directory operation before it
+ * (fl_simdisk_unlink_window). */
+bool fl_sim_disk_unlink_window(const fl_sim *sim, fl_node_id id);
 
 /* A random stream for drivers (workloads, nemesis), independent of the others. */
 fl_rng *fl_sim_driver_rng(fl_sim *sim);

@@ -22,15 +22,17 @@
  *   RANDOM_PREFIX  a random prefix (of each file's unsynced writes, of the directory's
  *                  unsynced operations);
  *   RANDOM_SUBSET  each unsynced write independently (half the time): writes reordered, a
- *                  dropped write below a kept one reads back as zeros; of the directory
- *                  operations a random prefix (file systems journal them in order, and the
- *                  WAL relies on it: it deletes segments oldest first).
- * With probability torn, a file with unsynced writes has its last surviving write cut short
- * (if none survives, a piece of the first: the write in progress). A write inside a file
- * (accepted only over zero bytes: the WAL's records over its preallocated zeros) is an
- * overwrite: the same choices apply to a file's unsynced overwrites, and one that does not
- * survive reads back as the zeros it replaced. What survives is durable
- * from then on; open files are closed, pending syncs forgotten.
+ *                  dropped write below a kept one reads back as zeros.
+ * Of the directory's unsynced operations, in both: a random prefix (ext4 and XFS journal them
+ * in order) or, in half the crashes with two or more of them, each independently (fs.h rule
+ * 3; btrfs reorders them): a rename or unlink acts only on the file it acted on, so one whose
+ * file's create (or the rename that put it under the name) was dropped does nothing
+ * (simdisk_fault.c, crash_dir_keep, says why both). With probability torn, a file with unsynced
+ * writes has its last surviving write cut short (if none survives, a piece of the first: the write
+ * in progress). A write inside a file (accepted only over zero bytes: the WAL's records over its
+ * preallocated zeros) is an overwrite: the same choices apply to a file's unsynced overwrites, and
+ * one that does not survive reads back as the zeros it replaced. What survives is durable from then
+ * on; open files are closed, pending syncs forgotten.
  *
  * Invariants (simdisk_check asserts them): within a file records are contiguous and in stamp
  * order; durable <= count; pending syncs are in seq order; every name maps to a live file. */
@@ -99,6 +101,11 @@ bool fl_simdisk_in_job(const fl_simdisk *d);
  * writes not durable. A crash now keeps the new file and loses the writes beside it (the
  * order across files that ALICE's crash points probe). */
 bool fl_simdisk_split(const fl_simdisk *d);
+/* Whether a crash now may keep an unlink and lose a directory operation called before it
+ * (both not yet made durable by a directory sync): the window in which code that deletes a
+ * file before the name replacing it is durable loses both (the reordering the crash modes
+ * that keep some unsynced operations may draw, see the top). */
+bool fl_simdisk_unlink_window(const fl_simdisk *d);
 /* The crash (see the top). rng: the draws. */
 void fl_simdisk_crash(fl_simdisk *d, fl_simdisk_crash_mode mode, double torn, fl_rng *rng);
 /* Flips mask (nonzero) into a random byte of a random durable write of any file.

@@ -72,8 +72,10 @@ typedef struct fl_wal_stats {
     uint64_t rotations;
     uint64_t recovered_records;
     uint64_t truncated_bytes; /* torn tail removed at open */
-    uint64_t prefills;        /* fl_wal_prefill calls that wrote zeros */
-    uint64_t prefill_bytes;   /* zeros they wrote */
+    /* segments below a missing one deleted at open: a deletion a crash interrupted */
+    uint64_t unfinished_deletes;
+    uint64_t prefills;      /* fl_wal_prefill calls that wrote zeros */
+    uint64_t prefill_bytes; /* zeros they wrote */
 } fl_wal_stats;
 
 struct fl_fs_posix;
@@ -97,7 +99,9 @@ typedef struct fl_wal {
     fl_wal_stats stats;
 } fl_wal;
 
-/* Opens (creating a first segment if there is none) and recovers the log in fs's directory;
+/* Opens (creating a first segment if there is none) and recovers the log in fs's directory
+ * (segments below a missing one are a deletion a crash interrupted: deleted, counted in
+ * stats.unfinished_deletes; the caller checks its log still starts early enough);
  * fs stays the caller's and must outlive w. On failure returns FL_ECORRUPT (damage outside
  * the tail), FL_EVERSION, FL_EIO, FL_ENOMEM or FL_ECONFIG, with the reason in
  * fl_wal_errmsg(w); w needs no close. */

@@ -307,6 +307,7 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_bool(j, "snapshot_phases", !c->snapshot_in_step);
     fl_json_kv_bool(j, "snapshot_fork", !c->snapshot_sync);
     fl_json_kv_bool(j, "sync_inline", c->sync_inline);
+    fl_json_kv_uint(j, "wal_segment_bytes", c->wal_segment_bytes);
     fl_json_key(j, "faults");
     fl_json_arr_begin(j);
     for (uint32_t i = 0; i < c->n_faults; i++) {

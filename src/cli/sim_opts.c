@@ -68,6 +68,8 @@ void sim_opts_usage(FILE *out)
         "                           the sync, as the server's idle loop does: its messages,\n"
         "                           timers and requests wait (default: every sync on the\n"
         "                           worker, the node serving meanwhile)\n"
+        "  --wal-segment BYTES      every node's WAL segment size (256 KiB): small ones rotate\n"
+        "                           and go behind snapshots within a run\n"
         "  --keys N                 keys of the workload (register 3, kv 1000)\n");
     fprintf(
         out,
@@ -430,6 +432,9 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--lease-drift")) {
         rc = get_u64(p, 0, 999999, &u);
         c->lease_drift_ppm = (uint32_t)u;
+    } else if (!strcmp(a, "--wal-segment")) {
+        rc = get_u64(p, 1024, 1u << 30, &u);
+        c->wal_segment_bytes = (uint32_t)u;
     } else if (!strcmp(a, "--snapshot-every")) {
         rc = get_u64(p, 0, 1000000000, &u);
         c->snapshot_every = (uint32_t)u;
@@ -740,6 +745,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
         MORE(" --snapshot-sync");
     if (c->sync_inline)
         MORE(" --sync-inline");
+    if (c->wal_segment_bytes)
+        MORE(" --wal-segment %u", c->wal_segment_bytes);
     if (c->no_check_quorum)
         MORE(" --no-check-quorum");
     if (c->no_pre_vote)

@@ -53,6 +53,7 @@ static const uint32_t mutant_bits[] = {
     FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED,
     FL_RAFT_MUTANT_LEADER_IGNORES_LEASE,
     FL_RAFT_MUTANT_SNAPSHOT_BOUND_LOST,
+    FL_RAFT_MUTANT_WAL_DELETED_BEFORE_DIR_SYNC,
 };
 static const char *mutant_names[] = {
     "commit-prev-term",
@@ -73,6 +74,7 @@ static const char *mutant_names[] = {
     "snapshot-seq-unsynced",
     "leader-ignores-lease",
     "snapshot-bound-lost",
+    "wal-deleted-before-dir-sync",
 };
 _Static_assert(sizeof(mutant_bits) / sizeof(mutant_bits[0]) ==
                    sizeof(mutant_names) / sizeof(mutant_names[0]),

@@ -364,7 +364,7 @@ static int workload_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pa
 
 static const char *const network_keys[] = {"delay"};
 static const char *const clocks_keys[] = {"skew_ppm"};
-static const char *const disk_keys[] = {"lose_unsynced", "torn", "slow"};
+static const char *const disk_keys[] = {"lose_unsynced", "torn", "slow", "wal_segment_bytes"};
 static const char *const checks_keys[] = {"linearizability", "timeout", "liveness"};
 
 static int small_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path)
@@ -376,6 +376,8 @@ static int small_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *path)
     case 'c':
         return sr_u32(r, v, path, 0, 499999, &c->skew_ppm);
     case 'd':
+        if (k == 3) /* the bounds of sim --wal-segment */
+            return sr_u32(r, v, path, 1024, 1u << 30, &c->wal_segment_bytes);
         return k == 0   ? sr_bool(r, v, path, &c->crash_lose_unsynced)
                : k == 1 ? sr_double(r, v, path, 0, 1, &c->torn)
                         : sr_bool(r, v, path, &c->slow_disks);

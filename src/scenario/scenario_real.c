@@ -119,6 +119,9 @@ static int sim_only(const fl_scenario *s, char *err, size_t err_size)
         REFUSE("workload.kind", "redis: the nemesis's clients run register and kv");
     if (r->slow_disks)
         REFUSE("disk.slow", "the disk shim fails or tears writes, it does not slow them");
+    if (r->wal_segment_bytes)
+        REFUSE("disk.wal_segment_bytes",
+               "the server has no such option (its WAL segments are the WAL's default)");
     if (r->q1 || r->q2)
         REFUSE(r->q1 ? "cluster.q1" : "cluster.q2", "the server's Paxos has majority quorums");
     if (r->unsafe_quorums || r->no_backoff)

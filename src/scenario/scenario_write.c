@@ -261,6 +261,8 @@ int fl_scenario_write(const fl_scenario *s, const char *comment, fl_buf *out)
         c->crash_lose_unsynced ? "true" : "false", c->slow_disks ? "true" : "false");
     put_num(out, c->torn);
     fl_buf_put_str(out, "\n");
+    if (c->wal_segment_bytes) /* a swarm world's small segments; else as before */
+        fl_buf_printf(out, "  wal_segment_bytes: %u\n", c->wal_segment_bytes);
     put_workload(out, c);
     put_faults(out, s);
     fl_buf_printf(out,

@@ -300,3 +300,10 @@ bool fl_sim_disk_split(const fl_sim *sim, fl_node_id id)
         return false;
     return fl_simdisk_split(sim->nodes[id - 1].disk.sd);
 }
+
+bool fl_sim_disk_unlink_window(const fl_sim *sim, fl_node_id id)
+{
+    if (id == 0 || id > sim->cfg.nodes)
+        return false;
+    return fl_simdisk_unlink_window(sim->nodes[id - 1].disk.sd);
+}

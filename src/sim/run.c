@@ -539,6 +539,8 @@ static int setup(run *rn)
     rn->cs.snapshot_phases = !c->snapshot_in_step;
     rn->cs.snapshot_sync = c->snapshot_sync;
     rn->cs.sync_inline = c->sync_inline;
+    if (c->wal_segment_bytes)
+        rn->cs.segment_bytes = c->wal_segment_bytes;
     err = fl__clients_init(rn);
     if (!err && c->pipeline > 1)
         err = fl__pipe_init(rn);

@@ -444,22 +444,34 @@ static void restart_unsynced(fl_sim *sim, void *arg)
     }
 }
 
-/* The up node whose term or vote is written and not yet synced, or whose disk is split between
- * two syncs (fl_sim_disk_split: a storage window), after the lane's last victim
- * in id order (so repeated windows do not always hit the lowest id); else FL_NODE_NONE. No
+/* Whether node id is up and in a storage window: its term or vote written and not yet synced,
+ * or its disk split between two syncs (fl_sim_disk_split); with dir, instead: an unlink not
+ * yet durable behind another directory operation (fl_sim_disk_unlink_window). */
+static bool in_window(run *rn, fl_node_id id, bool dir)
+{
+    const fl_raft *r = fl_raft_sim_node(rn->sim, id);
+    if (fl_sim_node_state_of(rn->sim, id) != FL_SIM_NODE_UP)
+        return false;
+    if (dir)
+        return fl_sim_disk_unlink_window(rn->sim, id);
+    return (r && !fl_raft_hard_state_synced(r)) || fl_sim_disk_split(rn->sim, id);
+}
+
+/* The up node in a storage window, after the lane's last victim in id order (so repeated
+ * windows do not always hit the lowest id); else FL_NODE_NONE. The directory's windows only
+ * when no node is in another (they came later: the worlds that had a target keep it). No
  * random draw: run again from the schedule it records, the fault does the same. */
 static fl_node_id unsynced_node(const run_lane *l)
 {
     run *rn = l->rn;
     uint32_t n = rn->cfg->nodes;
     fl_node_id last = l->n ? l->nodes[l->n - 1] : (fl_node_id)n;
-    for (uint32_t k = 1; k <= n; k++) {
-        fl_node_id id = (fl_node_id)((last - 1 + k) % n + 1);
-        const fl_raft *r = fl_raft_sim_node(rn->sim, id);
-        if (fl_sim_node_state_of(rn->sim, id) == FL_SIM_NODE_UP &&
-            ((r && !fl_raft_hard_state_synced(r)) || fl_sim_disk_split(rn->sim, id)))
-            return id;
-    }
+    for (int dir = 0; dir < 2; dir++)
+        for (uint32_t k = 1; k <= n; k++) {
+            fl_node_id id = (fl_node_id)((last - 1 + k) % n + 1);
+            if (in_window(rn, id, dir))
+                return id;
+        }
     return FL_NODE_NONE;
 }
 

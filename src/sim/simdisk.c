@@ -340,6 +340,7 @@ static int dirop(fl_simdisk *d, uint8_t kind, const char *name, const char *to, 
     sd_dirop *o = &d->ops[d->n_ops++];
     memset(o, 0, sizeof(*o));
     o->kind = kind;
+    o->ino = ino;
     o->stamp = ++d->stamp;
     snprintf(o->name, sizeof(o->name), "%s", name);
     if (to)

@@ -54,7 +54,7 @@ enum { SD_CREATE = 1, SD_RENAME, SD_UNLINK };
 
 typedef struct sd_dirop {
     uint8_t kind;
-    uint32_t ino; /* SD_CREATE: the new file */
+    uint32_t ino; /* the file it creates, moves or unlinks */
     uint64_t stamp;
     char name[FL_FS_NAME_MAX];
     char to[FL_FS_NAME_MAX]; /* SD_RENAME */

@@ -313,6 +313,16 @@ static void storage_windows(fl_rng *r, fl_run_config *c)
         c->faults[c->n_faults++] = (fl_run_fault){FL_NEMESIS_CRASH_UNSYNCED, interval};
 }
 
+/* Half the worlds that snapshot every 5 or 20 entries write 4 KiB WAL segments: 256 KiB ones
+ * (the default) never fill in most worlds' 10 s, so no segment was ever deleted behind a
+ * snapshot and compaction's code and its directory windows went untested (the
+ * wal-deleted-before-dir-sync mutant). On a stream of its own, so that no other axis moves. */
+static void wal_segments(fl_rng *r, fl_run_config *c)
+{
+    if (fl_rng_chance(r, 0.5) && c->snapshot_every && c->snapshot_every <= 20)
+        c->wal_segment_bytes = 4096;
+}
+
 /* In this order (the fault plan reads the read mode); each from its own stream. */
 /* A lease world with a large drift bound gives the partitions' lane to the fault its lease must
  * survive (isolate-leader-skew, see threaten_leases) alone: taking turns with the partition
@@ -353,6 +363,7 @@ static const struct {
     {"snapshot fork", snapshot_fork},
     {"sync inline", sync_inline},
     {"server flow", server_flow},
+    {"wal segments", wal_segments},
 };
 
 static uint64_t name_hash(const char *s)

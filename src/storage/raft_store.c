@@ -535,6 +535,8 @@ static int rename_snapshot(fl_raft_store *s, fl_errmsg *m)
         return fl_errmsg_set(m, rc, "snapshot: rename %s/" SNAP_NEXT ": %s", s->fs->where,
                              why.text);
     s->dir_sync_seq = s->job_snap_seq;
+    if (MUTANT(s, WAL_DELETED_BEFORE_DIR_SYNC) && s->job_snap_seq > s->delete_before)
+        s->delete_before = s->job_snap_seq; /* compacted below, before the rename is durable */
     return 0;
 }
 

@@ -5,6 +5,8 @@
  * Recovery rules (docs/wal.md):
  *  1. Segments sort by the first seq in their names; their headers must be valid, agree with
  *     the name, and continue the previous segment (segment number + 1, first seq = last + 1).
+ *     Segment numbers that skip (a segment missing) mean a deletion a crash interrupted: the
+ *     segments below the missing one are deleted (finish_delete says why that is safe).
  *  2. Every record must be whole, its CRC32C must match and its seq must be the next one.
  *  3. A failing record in the LAST segment with no valid record anywhere after it is a torn
  *     write: the file is truncated at its offset (and fdatasync'ed). A record that fails
@@ -157,7 +159,11 @@ static void unmap_segment(fl_wal *w, seg_map *m)
     m->size = 0;
 }
 
-/* Verifies segment i's header against its name and the previous segment. */
+/* check_header's answer when segment numbers skip: a segment before this one is missing */
+#define SEG_MISSING 1
+
+/* Verifies segment i's header against its name and the previous segment: 0, an FL_E code (w->msg
+ * says why), or SEG_MISSING. */
 static int check_header(fl_wal *w, size_t i, const seg_map *m, uint64_t expected_seq)
 {
     uint64_t segno = 0, first_seq = 0;
@@ -179,10 +185,12 @@ static int check_header(fl_wal *w, size_t i, const seg_map *m, uint64_t expected
         return fl_errmsg_set(&w->msg, FL_ECORRUPT,
                              "wal: %s/%s: header at byte offset 0 says first seq %" PRIu64, w->dir,
                              m->name, first_seq);
+    if (i > 0 && segno > w->segs[i - 1].segno + 1)
+        return SEG_MISSING; /* recover: finish_delete */
     if (i > 0 && segno != w->segs[i - 1].segno + 1)
         return fl_errmsg_set(&w->msg, FL_ECORRUPT,
                              "wal: %s/%s: segment number %" PRIu64 " does not follow %" PRIu64
-                             " (a segment is missing)",
+                             " (out of order)",
                              w->dir, m->name, segno, w->segs[i - 1].segno);
     if (i > 0 && first_seq != expected_seq)
         return fl_errmsg_set(&w->msg, FL_ECORRUPT,
@@ -310,6 +318,32 @@ static int open_last(fl_wal *w, uint64_t end)
     return fl__wal_sync_fd(w, w->fd, name);
 }
 
+/* Segments [0, i) precede a missing one: a deletion a crash interrupted. Only
+ * fl_wal_delete_before and fl_wal_restart_at unlink segments (a segment's name is durable
+ * before it holds a record: rotate syncs the directory), both a prefix of them and then sync
+ * the directory, and until that sync a crash may keep any subset of the unlinks (fs.h rule 3;
+ * file systems that reorder directory operations do): a later segment of the prefix gone, an
+ * earlier one still there. So every segment before the last missing one was being deleted:
+ * finish it. Whether its caller still needed them is the caller's to know: raft_store.c's
+ * wal_from refuses a WAL that starts after the record its snapshot file replays from. */
+static int finish_delete(fl_wal *w, size_t i)
+{
+    for (size_t k = 0; k < i; k++) {
+        char name[WAL_NAME_SIZE];
+        fl__wal_segment_name(name, w->segs[k].first_seq);
+        fl_errmsg why;
+        int u = w->fs->ops->unlink(w->fs, name, &why);
+        if (u && u != FL_ENOTFOUND)
+            return fl_errmsg_set(&w->msg, FL_EIO, "wal: unlink %s/%s: %s", w->dir, name, why.text);
+    }
+    if (fl__wal_sync_dir(w))
+        return FL_EIO;
+    memmove(w->segs, w->segs + i, (w->segs_count - i) * sizeof(*w->segs));
+    w->segs_count -= i;
+    w->stats.unfinished_deletes += i;
+    return 0;
+}
+
 static int recover(fl_wal *w)
 {
     int rc = list_segments(w);
@@ -322,8 +356,14 @@ static int recover(fl_wal *w)
         return rc;
     }
     uint64_t seq = w->segs[0].first_seq, end = 0;
-    for (size_t i = 0; i < w->segs_count && !rc; i++)
+    for (size_t i = 0; i < w->segs_count && !rc; i++) {
         rc = recover_segment(w, i, &seq, &end);
+        if (rc == SEG_MISSING && (rc = finish_delete(w, i)) == 0) {
+            seq = w->segs[0].first_seq; /* verified again, now the first */
+            w->stats.recovered_records = 0;
+            i = (size_t)-1;
+        }
+    }
     if (rc)
         return rc;
     w->next_seq = seq;

@@ -51,6 +51,9 @@ static const struct {
     {"leader-ignores-lease", "disruption|liveness"},
     /* the host refuses its own forked snapshot as too big and stops */
     {"snapshot-bound-lost", "snapshot bound"},
+    /* a crash keeps the WAL's unlinks and loses the snapshot's rename: the node refuses to
+     * start (its log no longer reaches its snapshot file) */
+    {"wal-deleted-before-dir-sync", "durability"},
     /* Paxos (paxos_check.h): a deposed leader's values chosen beside the new leader's */
     {"accept-below-promise", "agreement|stability|reads|linearizability"},
     {"ignore-promised-value", "agreement|stability|validity"},

@@ -142,8 +142,9 @@ TEST(swarm_worlds_cover_every_value_of_every_axis)
 /* ---- the server's flow control ---------------------------------------------------------- */
 
 /* The axes drawn before the server's flow control joined (swarm.c axes[]: "sync inline" was the
- * sixteenth); the axis is the seventeenth. */
-#define AXES_BEFORE_SERVER_FLOW 16
+ * sixteenth); the axis is the seventeenth, "wal segments" the eighteenth. */
+#define AXES_BEFORE_SERVER_FLOW  16
+#define AXES_BEFORE_WAL_SEGMENTS (AXES_BEFORE_SERVER_FLOW + 1)
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
@@ -189,14 +190,11 @@ static uint64_t world_digest(uint64_t h, const fl_run_config *c)
  * differs from that in those four fields alone. */
 TEST(swarm_draws_the_servers_flow_control_and_moves_nothing_else)
 {
-    CHECK_EQ(fl_swarm_axes(), AXES_BEFORE_SERVER_FLOW + 1);
     uint32_t on = 0, shipped = 0, any_second = 0, one = 0;
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
-        fl_run_config old, c, full;
+        fl_run_config old, c;
         fl_swarm_draw_axes(seed, AXES_BEFORE_SERVER_FLOW, &old);
         fl_swarm_draw_axes(seed, AXES_BEFORE_SERVER_FLOW + 1, &c);
-        fl_swarm_draw(seed, &full);
-        CHECK(memcmp(&c, &full, sizeof(c)) == 0);
         /* the older axes never drew it */
         CHECK(!old.sends_at_batch_end && old.overlap_min == 0);
         CHECK(old.batch_entries == 1 || old.batch_entries == 4 || old.batch_entries == 64);
@@ -223,6 +221,36 @@ TEST(swarm_draws_the_servers_flow_control_and_moves_nothing_else)
     CHECK(shipped * 5 > on * 2);                    /* half of them */
     CHECK(any_second > 0 && one > 0);
     CHECK_EQ(shipped + any_second + one, on);
+}
+
+/* ---- small WAL segments ----------------------------------------------------------------- */
+
+/* Half the worlds that snapshot every 5 or 20 entries write 4 KiB WAL segments, so that
+ * segments rotate and are deleted behind snapshots within a run (the wal-deleted-before-dir-
+ * sync mutant's window). The axis, last, sets that one field and nothing else. */
+TEST(swarm_draws_small_wal_segments_where_snapshots_are_frequent_and_moves_nothing_else)
+{
+    CHECK_EQ(fl_swarm_axes(), AXES_BEFORE_WAL_SEGMENTS + 1);
+    uint32_t frequent = 0, small = 0;
+    for (uint64_t seed = 1; seed <= SEEDS; seed++) {
+        fl_run_config old, c;
+        fl_swarm_draw_axes(seed, AXES_BEFORE_WAL_SEGMENTS, &old);
+        fl_swarm_draw(seed, &c);
+        CHECK_EQ(old.wal_segment_bytes, 0u); /* the older axes never drew it */
+        bool often = c.snapshot_every && c.snapshot_every <= 20;
+        frequent += often;
+        if (!c.wal_segment_bytes) {
+            CHECK(memcmp(&c, &old, sizeof(c)) == 0);
+            continue;
+        }
+        small++;
+        CHECK(often);
+        CHECK_EQ(c.wal_segment_bytes, 4096u);
+        old.wal_segment_bytes = c.wal_segment_bytes;
+        CHECK(memcmp(&c, &old, sizeof(c)) == 0);
+    }
+    CHECK(frequent > 100);
+    CHECK(small * 10 > frequent * 4 && small * 10 < frequent * 6); /* half */
 }
 
 /* The worlds of the sixteen older axes, seeds 1..3000, pinned: the digest of main's
@@ -297,6 +325,37 @@ TEST(swarm_world_printed_is_a_command_that_reproduces_the_run)
         check_world_reproduces(seed, world, sizeof(world));
 }
 
+/* The scenario check_world_reproduces's first run wrote (what faultline shrink replays) is the
+ * same run too. */
+static void check_scenario_reproduces(void)
+{
+    char hash_a[64], hash_s[64];
+    line_after(slurp(DIR_A "/results.json"), "\"trace_hash\": ", hash_a, sizeof(hash_a));
+    system("rm -rf " DIR_B);
+    CHECK(fl_test_faultline_run("sim --scenario " DIR_A "/scenario.yaml --out " DIR_B, OUT) <= 1);
+    line_after(slurp(DIR_B "/results.json"), "\"trace_hash\": ", hash_s, sizeof(hash_s));
+    CHECK(hash_a[0] != 0);
+    CHECK_STR(hash_a, hash_s);
+}
+
+/* A world with 4 KiB WAL segments says so as a command (--wal-segment 4096) and in the
+ * scenario it writes; both reproduce its run (without the key the scenario ran 256 KiB ones). */
+TEST(swarm_world_with_small_wal_segments_reproduces_from_its_scenario)
+{
+    uint64_t seed = 1;
+    for (fl_run_config c; seed < 200; seed++) {
+        fl_swarm_draw(seed, &c);
+        if (c.wal_segment_bytes)
+            break;
+    }
+    CHECK(seed < 200);
+    char world[4096];
+    check_world_reproduces(seed, world, sizeof(world));
+    CHECK(strstr(world, "--wal-segment 4096") != NULL);
+    CHECK(fl_test_file_has(DIR_A "/scenario.yaml", "wal_segment_bytes: 4096"));
+    check_scenario_reproduces();
+}
+
 /* A Raft world running the server's flow control says so in its summary, and its world
  * (--batch 4096 --inflight 2 --overlap-min 64 --sends-at-batch-end) and the scenario it writes
  * reproduce its run. */
@@ -314,14 +373,7 @@ TEST(swarm_world_with_the_servers_flow_control_says_so_and_reproduces)
     check_world_reproduces(seed, world, sizeof(world));
     CHECK(strstr(world, "--batch 4096 --inflight 2 --overlap-min 64") != NULL);
     CHECK(strstr(world, "--sends-at-batch-end") != NULL);
-    /* and the scenario it wrote (what faultline shrink replays) runs it too */
-    char hash_a[64], hash_s[64];
-    line_after(slurp(DIR_A "/results.json"), "\"trace_hash\": ", hash_a, sizeof(hash_a));
-    system("rm -rf " DIR_B);
-    CHECK(fl_test_faultline_run("sim --scenario " DIR_A "/scenario.yaml --out " DIR_B, OUT) <= 1);
-    line_after(slurp(DIR_B "/results.json"), "\"trace_hash\": ", hash_s, sizeof(hash_s));
-    CHECK(hash_a[0] != 0);
-    CHECK_STR(hash_a, hash_s);
+    check_scenario_reproduces();
     snprintf(args, sizeof(args), "sim --swarm --seed %llu --duration 1s --no-check",
              (unsigned long long)seed);
     CHECK(fl_test_faultline_run(args, OUT) <= 1);

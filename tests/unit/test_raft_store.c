@@ -236,6 +236,31 @@ TEST(raft_store_snapshot_file_and_wal_after_it)
     rmdir_all(dir);
 }
 
+/* The guard behind the WAL's recovery finishing an interrupted deletion (a missing middle
+ * segment: the ones below it go, wal_recover.c): the log must still reach back to the record
+ * the snapshot file (here none: record 1) replays from, or the start is refused: entries the
+ * node acknowledged would be gone. An interrupted compaction behind a durable snapshot starts. */
+TEST(raft_store_refuses_a_wal_that_starts_after_its_snapshot_needs)
+{
+    char dir[64];
+    tmpdir(dir, sizeof(dir));
+    fl_raft_store s;
+    fl_errmsg m;
+    CHECK_EQ(fl_raft_store_open_sized(&s, dir, NULL, 256, &m), 0); /* a few records a segment */
+    const fl_term t[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    for (int i = 0; i < 10; i++)
+        put(&s, (uint64_t)i + 1, true, 1, 1, (fl_index)(1 + 8 * i), 8, t);
+    CHECK_EQ(fl_raft_store_sync(&s, &m), 0);
+    fl_raft_store_close(&s);
+    CHECK(count_segments(dir) > 3);
+    char cmd[256]; /* the second segment (by name order: first seqs are zero-padded) */
+    snprintf(cmd, sizeof(cmd), "cd %s && rm \"$(ls wal-*.seg | sed -n 2p)\"", dir);
+    CHECK(system(cmd) == 0);
+    CHECK_EQ(fl_raft_store_open_sized(&s, dir, NULL, 256, &m), FL_ECORRUPT);
+    CHECK(strstr(m.text, "segments are missing") != NULL);
+    rmdir_all(dir);
+}
+
 /* The snapshot file's bytes as a view (an mmap of the real file): given only for the snapshot
  * the caller names (another index, size, CRC or configuration is refused), and still the old
  * bytes after a newer snapshot replaced the file (a follower mid-transfer reads on). */

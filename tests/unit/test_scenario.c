@@ -15,6 +15,7 @@ static const char good[] = "version: 1\n"
                            "cluster: {nodes: 3, read_mode: lease, pre_vote: false, "
                            "snapshot_phases: false, snapshot_fork: false, sync_inline: true, "
                            "batch: 4096, inflight: 2, sends_at_batch_end: true, overlap_min: 64}\n"
+                           "disk: {wal_segment_bytes: 4096}\n"
                            "workload:\n"
                            "  kind: kv\n"
                            "  clients: 4\n"
@@ -80,7 +81,7 @@ TEST(scenario_file_describes_the_run)
     CHECK_EQ(s.faults[2].spec.side[1], 1);
     CHECK_EQ(s.faults[2].spec.side[2], 2);
     CHECK_EQ(s.faults[2].spec.side[3], 2);
-    CHECK_EQ(s.faults[2].line, 15u);
+    CHECK_EQ(s.faults[2].line, 16u);
     CHECK_EQ(fl_scenario_for_sim(&s, err, sizeof(err)), 0);
     CHECK_EQ(s.run.n_schedule, 3u);
     fl_scenario_free(&s);
@@ -181,6 +182,7 @@ TEST(scenario_write_reads_back_the_same)
     CHECK_EQ(back.run.ops_max, 500u);
     CHECK(back.run.sends_at_batch_end); /* the server's flow control, as a swarm world draws it */
     CHECK_EQ(back.run.overlap_min, 64u);
+    CHECK_EQ(back.run.wal_segment_bytes, 4096u); /* a swarm world's small WAL segments */
     fl_buf_free(&a);
     fl_buf_free(&b);
     fl_scenario_free(&s);

@@ -194,6 +194,8 @@ TEST(scenario_real_refuses_what_real_processes_lack_at_its_place)
             "its own flow control");
     refused("network: {delay: 5ms}\n", "t.yaml:1:11: network.delay", "loopback");
     refused("disk: {torn: 0.5}\n", "t.yaml:1:8: disk.torn", "page cache");
+    refused("disk: {wal_segment_bytes: 4096}\n", "t.yaml:1:8: disk.wal_segment_bytes",
+            "no such option");
     refused("workload: {start: 1s}\n", "t.yaml:1:12: workload.start", "measured phase");
     refused("workload: {pipeline: 4}\n", "t.yaml:1:12: workload.pipeline", "one command");
     refused("workload:\n  kind: redis\n", "t.yaml:2:3: workload.kind", "redis");

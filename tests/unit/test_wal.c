@@ -227,7 +227,13 @@ TEST(wal_damaged_last_record_is_indistinguishable_from_a_tear)
     fl_test_rmtree(dir);
 }
 
-TEST(wal_missing_segment_or_bad_header_refuses)
+/* A segment missing below others is a deletion a crash interrupted (fl_wal_delete_before
+ * unlinks a prefix of the segments before its directory sync, and a crash may keep any subset
+ * of those unlinks: fs.h rule 3): open finishes it, deleting the segments below the missing
+ * one, and the log starts after it (the Raft store refuses it if its snapshot needs more:
+ * test_raft_store). Before the directory model kept unlinks out of order, open refused it
+ * ("segment number 3 does not follow 1"). A bad header is still refused. */
+TEST(wal_missing_segment_finishes_the_deletion_a_bad_header_refuses)
 {
     char buf[64], *dir = fl_test_tmpdir(buf, sizeof(buf), "wal");
     fl_wal w;
@@ -238,9 +244,18 @@ TEST(wal_missing_segment_or_bad_header_refuses)
     char path[128];
     snprintf(path, sizeof(path), "%s/wal-00000000000000000005.seg", dir);
     CHECK_EQ(unlink(path), 0);
-    CHECK_EQ(fl_wal_open(&w, dir, &cfg), FL_ECORRUPT);
-    CHECK(strstr(fl_wal_errmsg(&w), "wal-00000000000000000009.seg: segment number 3 does not "
-                                    "follow 1"));
+    CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
+    CHECK_EQ(w.stats.unfinished_deletes, 1);
+    CHECK_EQ(w.stats.recovered_records, 4); /* the kept segment's, once */
+    CHECK_EQ(fl_wal_first_seq(&w), 9);
+    CHECK_EQ(fl_wal_last_seq(&w), 12);
+    fl_wal_close(&w);
+    snprintf(path, sizeof(path), "%s/wal-00000000000000000001.seg", dir);
+    CHECK(access(path, F_OK) != 0); /* gone for good */
+    CHECK_EQ(fl_wal_open(&w, dir, &cfg), 0);
+    CHECK_EQ(w.stats.unfinished_deletes, 0);
+    CHECK_EQ(fl_wal_first_seq(&w), 9);
+    fl_wal_close(&w);
     snprintf(path, sizeof(path), "%s/wal-00000000000000000009.seg", dir);
     int fd = open(path, O_WRONLY);
     CHECK(fd >= 0);
