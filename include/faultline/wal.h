@@ -72,7 +72,8 @@ typedef struct fl_wal_stats {
     uint64_t rotations;
     uint64_t recovered_records;
     uint64_t truncated_bytes; /* torn tail removed at open */
-    /* segments below a missing one deleted at open: a deletion a crash interrupted */
+    /* segments below a missing one deleted by fl_wal_finish_deletes: a deletion a crash
+     * interrupted */
     uint64_t unfinished_deletes;
     uint64_t prefills;      /* fl_wal_prefill calls that wrote zeros */
     uint64_t prefill_bytes; /* zeros they wrote */
@@ -97,11 +98,16 @@ typedef struct fl_wal {
     int err; /* sticky: once set, every call returns it */
     fl_errmsg msg;
     fl_wal_stats stats;
+    /* first seqs (file names) of the segments open found below a missing one, left on disk
+     * until fl_wal_finish_deletes; not part of the log */
+    uint64_t *set_aside;
+    size_t set_aside_count;
 } fl_wal;
 
 /* Opens (creating a first segment if there is none) and recovers the log in fs's directory
- * (segments below a missing one are a deletion a crash interrupted: deleted, counted in
- * stats.unfinished_deletes; the caller checks its log still starts early enough);
+ * (segments below a missing one are a deletion a crash interrupted: set aside, left out of
+ * the log but not deleted, so that a caller whose log must reach further back can refuse to
+ * start with every file as it was; fl_wal_finish_deletes deletes them once it has checked);
  * fs stays the caller's and must outlive w. On failure returns FL_ECORRUPT (damage outside
  * the tail), FL_EVERSION, FL_EIO, FL_ENOMEM or FL_ECONFIG, with the reason in
  * fl_wal_errmsg(w); w needs no close. */
@@ -109,6 +115,10 @@ int fl_wal_open_fs(fl_wal *w, fl_fs *fs, const fl_wal_config *cfg);
 /* The same on the real directory dir (created if missing, one level), holding an exclusive
  * flock on it until close: FL_EBUSY when another open holds it. */
 int fl_wal_open(fl_wal *w, const char *dir, const fl_wal_config *cfg);
+/* Deletes the segments open set aside (below a missing one), then syncs the directory: the
+ * caller has checked that its log starts early enough without them. Counted in
+ * stats.unfinished_deletes. Returns 0, or FL_EIO (sticky) with the reason in fl_wal_errmsg. */
+int fl_wal_finish_deletes(fl_wal *w);
 /* Closes files and frees memory. Does not sync: records appended since the last successful
  * fl_wal_sync may or may not survive (as in a crash). */
 void fl_wal_close(fl_wal *w);

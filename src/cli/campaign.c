@@ -267,7 +267,7 @@ int campaign_run(const sim_opts *o)
         if (seed == UINT64_MAX - 1)
             break;
     }
-    if (o->swarm && !o->quiet)
+    if (o->swarm && !o->chaos && !o->crash_points && !o->quiet) /* those draw no world */
         printf("swarm: each seed draws its world (faultline sim --swarm --seed S shows it)\n");
     int crashed = campaign_for_each(o, summarize_one, s, s->total);
     bool written = !s->record_out || (!ferror(s->record_out) && fclose(s->record_out) == 0);

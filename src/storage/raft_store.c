@@ -162,7 +162,11 @@ static int load_snapshot(fl_raft_store *s, uint64_t *from_seq, fl_errmsg *m)
  * The snapshot file names the first record it does not reflect, counting records appended
  * but not yet synced (those staged behind a running sync included); a crash may lose them,
  * leaving the WAL's end below from_seq. Everything it holds is then in the snapshot file: it
- * restarts at from_seq, or records written later would get numbers replay skips. */
+ * restarts at from_seq, or records written later would get numbers replay skips. Segments the
+ * WAL set aside below a missing one (a compaction a crash interrupted) are deleted once the
+ * log is known to reach back far enough, and before a restart: the restarted log's first
+ * segment number (1) would not follow theirs at the next open. On a refusal every file stays
+ * as it was. */
 static int wal_from(fl_raft_store *s, uint64_t from_seq, fl_errmsg *m)
 {
     fl_wal *w = &s->wal;
@@ -172,9 +176,11 @@ static int wal_from(fl_raft_store *s, uint64_t from_seq, fl_errmsg *m)
                              "at %llu (segments are missing)",
                              w->dir, (unsigned long long)from_seq,
                              (unsigned long long)fl_wal_first_seq(w));
-    if (fl_wal_last_seq(w) + 1 >= from_seq || MUTANT(s, SNAPSHOT_SEQ_UNSYNCED))
+    int rc = fl_wal_finish_deletes(w);
+    if (!rc && (fl_wal_last_seq(w) + 1 >= from_seq || MUTANT(s, SNAPSHOT_SEQ_UNSYNCED)))
         return 0;
-    int rc = fl_wal_restart_at(w, from_seq);
+    if (!rc)
+        rc = fl_wal_restart_at(w, from_seq);
     if (rc)
         fl_errmsg_set(m, rc, "%s", fl_wal_errmsg(w));
     return rc;

@@ -6,7 +6,9 @@
  *  1. Segments sort by the first seq in their names; their headers must be valid, agree with
  *     the name, and continue the previous segment (segment number + 1, first seq = last + 1).
  *     Segment numbers that skip (a segment missing) mean a deletion a crash interrupted: the
- *     segments below the missing one are deleted (finish_delete says why that is safe).
+ *     segments below the missing one are set aside, left out of the log, and deleted when
+ *     the caller, having checked its log still starts early enough, asks (set_aside says why
+ *     that is safe, fl_wal_finish_deletes does it).
  *  2. Every record must be whole, its CRC32C must match and its seq must be the next one.
  *  3. A failing record in the LAST segment with no valid record anywhere after it is a torn
  *     write: the file is truncated at its offset (and fdatasync'ed). A record that fails
@@ -324,23 +326,43 @@ static int open_last(fl_wal *w, uint64_t end)
  * the directory, and until that sync a crash may keep any subset of the unlinks (fs.h rule 3;
  * file systems that reorder directory operations do): a later segment of the prefix gone, an
  * earlier one still there. So every segment before the last missing one was being deleted:
- * finish it. Whether its caller still needed them is the caller's to know: raft_store.c's
- * wal_from refuses a WAL that starts after the record its snapshot file replays from. */
-static int finish_delete(fl_wal *w, size_t i)
+ * the log starts after the gap. They are not deleted here: whether the caller still needed
+ * them is the caller's to know (raft_store.c's wal_from refuses a WAL that starts after the
+ * record its snapshot file replays from), and a refusal must leave the directory as it found
+ * it, for whoever looks into why. A set-aside segment never joins the log again: later
+ * segments only grow from above the gap. */
+static int set_aside(fl_wal *w, size_t i)
 {
-    for (size_t k = 0; k < i; k++) {
+    uint64_t *p = realloc(w->set_aside, (w->set_aside_count + i) * sizeof(*p));
+    if (!p)
+        return fl_errmsg_set(&w->msg, FL_ENOMEM, "wal: out of memory");
+    w->set_aside = p;
+    for (size_t k = 0; k < i; k++)
+        p[w->set_aside_count++] = w->segs[k].first_seq;
+    memmove(w->segs, w->segs + i, (w->segs_count - i) * sizeof(*w->segs));
+    w->segs_count -= i;
+    return 0;
+}
+
+int fl_wal_finish_deletes(fl_wal *w)
+{
+    if (w->err)
+        return w->err;
+    for (size_t k = 0; k < w->set_aside_count; k++) {
         char name[WAL_NAME_SIZE];
-        fl__wal_segment_name(name, w->segs[k].first_seq);
+        fl__wal_segment_name(name, w->set_aside[k]);
         fl_errmsg why;
         int u = w->fs->ops->unlink(w->fs, name, &why);
         if (u && u != FL_ENOTFOUND)
-            return fl_errmsg_set(&w->msg, FL_EIO, "wal: unlink %s/%s: %s", w->dir, name, why.text);
+            return fl_errmsg_set(&w->msg, fl__wal_latch(w, FL_EIO), "wal: unlink %s/%s: %s", w->dir,
+                                 name, why.text);
     }
-    if (fl__wal_sync_dir(w))
-        return FL_EIO;
-    memmove(w->segs, w->segs + i, (w->segs_count - i) * sizeof(*w->segs));
-    w->segs_count -= i;
-    w->stats.unfinished_deletes += i;
+    if (w->set_aside_count && fl__wal_sync_dir(w))
+        return fl__wal_latch(w, FL_EIO);
+    w->stats.unfinished_deletes += w->set_aside_count;
+    free(w->set_aside);
+    w->set_aside = NULL;
+    w->set_aside_count = 0;
     return 0;
 }
 
@@ -358,7 +380,7 @@ static int recover(fl_wal *w)
     uint64_t seq = w->segs[0].first_seq, end = 0;
     for (size_t i = 0; i < w->segs_count && !rc; i++) {
         rc = recover_segment(w, i, &seq, &end);
-        if (rc == SEG_MISSING && (rc = finish_delete(w, i)) == 0) {
+        if (rc == SEG_MISSING && (rc = set_aside(w, i)) == 0) {
             seq = w->segs[0].first_seq; /* verified again, now the first */
             w->stats.recovered_records = 0;
             i = (size_t)-1;
@@ -425,6 +447,9 @@ void fl_wal_close(fl_wal *w)
     w->segs = NULL;
     w->segs_count = 0;
     w->segs_cap = 0;
+    free(w->set_aside);
+    w->set_aside = NULL;
+    w->set_aside_count = 0;
     fl_buf_free(&w->pending);
     if (w->own_fs) {
         fl_fs_posix_close(w->own_fs);

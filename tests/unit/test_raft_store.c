@@ -237,9 +237,11 @@ TEST(raft_store_snapshot_file_and_wal_after_it)
 }
 
 /* The guard behind the WAL's recovery finishing an interrupted deletion (a missing middle
- * segment: the ones below it go, wal_recover.c): the log must still reach back to the record
- * the snapshot file (here none: record 1) replays from, or the start is refused: entries the
- * node acknowledged would be gone. An interrupted compaction behind a durable snapshot starts. */
+ * segment: the ones below it are set aside, wal_recover.c): the log must still reach back to
+ * the record the snapshot file (here none: record 1) replays from, or the start is refused:
+ * entries the node acknowledged would be gone. A refusal deletes nothing (the segments below
+ * the gap are still there for whoever looks into it). An interrupted compaction behind a
+ * durable snapshot starts (raft_store_finishes_an_interrupted_compaction, below). */
 TEST(raft_store_refuses_a_wal_that_starts_after_its_snapshot_needs)
 {
     char dir[64];
@@ -252,12 +254,59 @@ TEST(raft_store_refuses_a_wal_that_starts_after_its_snapshot_needs)
         put(&s, (uint64_t)i + 1, true, 1, 1, (fl_index)(1 + 8 * i), 8, t);
     CHECK_EQ(fl_raft_store_sync(&s, &m), 0);
     fl_raft_store_close(&s);
-    CHECK(count_segments(dir) > 3);
+    int segments = count_segments(dir);
+    CHECK(segments > 3);
     char cmd[256]; /* the second segment (by name order: first seqs are zero-padded) */
     snprintf(cmd, sizeof(cmd), "cd %s && rm \"$(ls wal-*.seg | sed -n 2p)\"", dir);
     CHECK(system(cmd) == 0);
     CHECK_EQ(fl_raft_store_open_sized(&s, dir, NULL, 256, &m), FL_ECORRUPT);
     CHECK(strstr(m.text, "segments are missing") != NULL);
+    CHECK_EQ(count_segments(dir), segments - 1); /* the first is still there */
+    CHECK_EQ(fl_raft_store_open_sized(&s, dir, NULL, 256, &m), FL_ECORRUPT); /* and again */
+    CHECK_EQ(count_segments(dir), segments - 1);
+    rmdir_all(dir);
+}
+
+/* A compaction a crash interrupted: the snapshot file is durable, and of the segments it
+ * replaced the first survived while a later one went (a directory that reorders unlinks, fs.h
+ * rule 3). The log after the gap reaches back to the snapshot, so the node starts, and the
+ * segment left below the gap is deleted then. */
+TEST(raft_store_finishes_an_interrupted_compaction)
+{
+    char dir[64], cmd[512];
+    tmpdir(dir, sizeof(dir));
+    fl_raft_store s;
+    fl_errmsg m;
+    CHECK_EQ(fl_raft_store_open_sized(&s, dir, NULL, 256, &m), 0); /* a few records a segment */
+    const fl_term t[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    for (int i = 0; i < 10; i++)
+        put(&s, (uint64_t)i + 1, true, 1, 1, (fl_index)(1 + 8 * i), 8, t);
+    CHECK_EQ(fl_raft_store_sync(&s, &m), 0);
+    snprintf(cmd, sizeof(cmd), "cd %s && cp \"$(ls wal-*.seg | sed -n 1p)\" first.keep", dir);
+    CHECK(system(cmd) == 0);
+    fl_raft_snapshot_meta meta = {.index = 76, .term = 1, .size = 5};
+    meta.crc = fl_crc32c(0, "state", 5);
+    meta.conf.n_voters = 1;
+    meta.conf.voters[0] = 1;
+    fl_raft_entry after[4];
+    for (int i = 0; i < 4; i++)
+        after[i] = (fl_raft_entry){{1}, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
+    CHECK_EQ(fl_raft_store_save_snapshot(&s, 1, 1, &meta, (const uint8_t *)"state", 4, after, &m),
+             0);
+    fl_raft_store_close(&s);
+    int compacted = count_segments(dir);
+    snprintf(cmd, sizeof(cmd), "cd %s && mv first.keep wal-00000000000000000001.seg", dir);
+    CHECK(system(cmd) == 0); /* the first unlink lost, the later ones kept */
+    CHECK_EQ(count_segments(dir), compacted + 1);
+    if (fl_raft_store_open_sized(&s, dir, NULL, 256, &m) != 0)
+        fprintf(stderr, "  %s\n", m.text);
+    CHECK_EQ(s.wal.stats.unfinished_deletes, 1);
+    fl_raft_durable d;
+    fl_raft_store_durable(&s, &d);
+    CHECK(d.snapshot && d.snapshot->index == 76);
+    CHECK_EQ(d.first_index, 77);
+    fl_raft_store_close(&s);
+    CHECK_EQ(count_segments(dir), compacted);
     rmdir_all(dir);
 }
 
