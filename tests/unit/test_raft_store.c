@@ -172,6 +172,20 @@ static int count_segments(const char *dir)
     return n;
 }
 
+/* A snapshot "state" up to entry 76 of term t (voter 1), the log after it 77..80 of term t,
+ * saved at term t with vote 1: the segments behind it go. */
+static int save_snapshot_76(fl_raft_store *s, fl_term t, fl_errmsg *m)
+{
+    fl_raft_snapshot_meta meta = {.index = 76, .term = t, .size = 5};
+    meta.crc = fl_crc32c(0, "state", 5);
+    meta.conf.n_voters = 1;
+    meta.conf.voters[0] = 1;
+    fl_raft_entry after[4];
+    for (int i = 0; i < 4; i++)
+        after[i] = (fl_raft_entry){{t}, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
+    return fl_raft_store_save_snapshot(s, t, 1, &meta, (const uint8_t *)"state", 4, after, m);
+}
+
 /* A snapshot file replaces the WAL behind it: reopening gives the snapshot, the log after it
  * (from the file, then the records written since), and the segments before it are gone. */
 TEST(raft_store_snapshot_file_and_wal_after_it)
@@ -189,15 +203,7 @@ TEST(raft_store_snapshot_file_and_wal_after_it)
     int before = count_segments(dir);
     CHECK(before > 3);
     /* a snapshot up to 76; the log after it is 77..80 (terms 2) */
-    fl_raft_snapshot_meta meta = {.index = 76, .term = 2, .size = 5};
-    meta.crc = fl_crc32c(0, "state", 5);
-    meta.conf.n_voters = 1;
-    meta.conf.voters[0] = 1;
-    fl_raft_entry after[4];
-    for (int i = 0; i < 4; i++)
-        after[i] = (fl_raft_entry){{2}, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
-    CHECK_EQ(fl_raft_store_save_snapshot(&s, 2, 1, &meta, (const uint8_t *)"state", 4, after, &m),
-             0);
+    CHECK_EQ(save_snapshot_76(&s, 2, &m), 0);
     CHECK(count_segments(dir) < before); /* everything before it went */
     CHECK(s.segments_deleted > 0);
     /* a record written after the snapshot that reaches back before it: entries 75..78 */
@@ -284,15 +290,7 @@ TEST(raft_store_finishes_an_interrupted_compaction)
     CHECK_EQ(fl_raft_store_sync(&s, &m), 0);
     snprintf(cmd, sizeof(cmd), "cd %s && cp \"$(ls wal-*.seg | sed -n 1p)\" first.keep", dir);
     CHECK(system(cmd) == 0);
-    fl_raft_snapshot_meta meta = {.index = 76, .term = 1, .size = 5};
-    meta.crc = fl_crc32c(0, "state", 5);
-    meta.conf.n_voters = 1;
-    meta.conf.voters[0] = 1;
-    fl_raft_entry after[4];
-    for (int i = 0; i < 4; i++)
-        after[i] = (fl_raft_entry){{1}, FL_RAFT_ENTRY_NORMAL, 1, (const uint8_t *)"x"};
-    CHECK_EQ(fl_raft_store_save_snapshot(&s, 1, 1, &meta, (const uint8_t *)"state", 4, after, &m),
-             0);
+    CHECK_EQ(save_snapshot_76(&s, 1, &m), 0);
     fl_raft_store_close(&s);
     int compacted = count_segments(dir);
     snprintf(cmd, sizeof(cmd), "cd %s && mv first.keep wal-00000000000000000001.seg", dir);
