@@ -176,6 +176,45 @@ TEST(crash_unsynced_crashes_in_storage_windows)
     CHECK(crashed > 0);
 }
 
+/* Seeds from 1 until the mutant is caught by a violation whose reason has `reason`, at most
+ * max_seeds, each run unmutated (which must be clean) and mutated: 5 nodes, 6 s, snapshots
+ * every 5 entries, crash-unsynced every second beside crash-leader every 300 ms. */
+typedef struct window_hunt {
+    uint32_t mutant;
+    bool lose_unsynced;         /* a crash loses unsynced writes */
+    uint32_t wal_segment_bytes; /* 0: the default */
+    const char *reason;
+    uint64_t max_seeds;
+} window_hunt;
+
+static void hunt_in_windows(const window_hunt *h)
+{
+    uint32_t caught = 0, clean = 0, seeds = 0;
+    for (uint64_t seed = 1; seed <= h->max_seeds && !caught; seed++, seeds++) {
+        fl_run_config c;
+        fl_run_config_default(&c);
+        c.seed = seed;
+        c.nodes = 5;
+        c.duration_ns = 6 * FL_NS_PER_S;
+        c.snapshot_every = 5;
+        c.crash_lose_unsynced = h->lose_unsynced;
+        c.wal_segment_bytes = h->wal_segment_bytes;
+        c.n_faults = 2;
+        c.faults[0] = (fl_run_fault){FL_NEMESIS_CRASH_UNSYNCED, FL_NS_PER_S};
+        c.faults[1] = (fl_run_fault){FL_NEMESIS_CRASH_LEADER, 300 * FL_NS_PER_MS};
+        fl_run_result r;
+        CHECK_EQ(fl_run(&c, &r), 0);
+        clean += !r.violation;
+        fl_run_result_free(&r);
+        c.mutants = h->mutant;
+        CHECK_EQ(fl_run(&c, &r), 0);
+        caught += r.violation && strstr(r.violation_reason, h->reason) != NULL;
+        fl_run_result_free(&r);
+    }
+    CHECK_EQ(clean, seeds);
+    CHECK(caught >= 1);
+}
+
 /* The shape it aims at: with the snapshot-seq-unsynced mutant (the snapshot file counts WAL
  * records a crash may lose, and the WAL hands their numbers out again), a crash in the window
  * and one after the restart lose what was synced in between, in about 1 seed of 20 (6 of
@@ -186,29 +225,10 @@ TEST(crash_unsynced_crashes_in_storage_windows)
  * about 1 in 30,000 to miss it at that rate); every seed run unmutated loses nothing. */
 TEST(crash_unsynced_catches_snapshot_seq_unsynced)
 {
-    uint32_t caught = 0, clean = 0, seeds = 0;
-    for (uint64_t seed = 1; seed <= 200 && !caught; seed++, seeds++) {
-        fl_run_config c;
-        fl_run_config_default(&c);
-        c.seed = seed;
-        c.nodes = 5;
-        c.duration_ns = 6 * FL_NS_PER_S;
-        c.snapshot_every = 5;
-        c.crash_lose_unsynced = true;
-        c.n_faults = 2;
-        c.faults[0] = (fl_run_fault){FL_NEMESIS_CRASH_UNSYNCED, FL_NS_PER_S};
-        c.faults[1] = (fl_run_fault){FL_NEMESIS_CRASH_LEADER, 300 * FL_NS_PER_MS};
-        fl_run_result r;
-        CHECK_EQ(fl_run(&c, &r), 0);
-        clean += !r.violation;
-        fl_run_result_free(&r);
-        c.mutants = FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED;
-        CHECK_EQ(fl_run(&c, &r), 0);
-        caught += r.violation && strstr(r.violation_reason, "durability") != NULL;
-        fl_run_result_free(&r);
-    }
-    CHECK_EQ(clean, seeds);
-    CHECK(caught >= 1);
+    hunt_in_windows(&(window_hunt){.mutant = FL_RAFT_MUTANT_SNAPSHOT_SEQ_UNSYNCED,
+                                   .lose_unsynced = true,
+                                   .reason = "durability",
+                                   .max_seeds = 200});
 }
 
 /* The directory's window (fl_sim_disk_unlink_window): with the wal-deleted-before-dir-sync
@@ -222,27 +242,8 @@ TEST(crash_unsynced_catches_snapshot_seq_unsynced)
  * window, none of seeds 1..300 of the swarm caught it. */
 TEST(crash_unsynced_catches_wal_deleted_before_dir_sync)
 {
-    uint32_t caught = 0, clean = 0, seeds = 0;
-    for (uint64_t seed = 1; seed <= 50 && !caught; seed++, seeds++) {
-        fl_run_config c;
-        fl_run_config_default(&c);
-        c.seed = seed;
-        c.nodes = 5;
-        c.duration_ns = 6 * FL_NS_PER_S;
-        c.snapshot_every = 5;
-        c.wal_segment_bytes = 4096;
-        c.n_faults = 2;
-        c.faults[0] = (fl_run_fault){FL_NEMESIS_CRASH_UNSYNCED, FL_NS_PER_S};
-        c.faults[1] = (fl_run_fault){FL_NEMESIS_CRASH_LEADER, 300 * FL_NS_PER_MS};
-        fl_run_result r;
-        CHECK_EQ(fl_run(&c, &r), 0);
-        clean += !r.violation;
-        fl_run_result_free(&r);
-        c.mutants = FL_RAFT_MUTANT_WAL_DELETED_BEFORE_DIR_SYNC;
-        CHECK_EQ(fl_run(&c, &r), 0);
-        caught += r.violation && strstr(r.violation_reason, "segments are missing") != NULL;
-        fl_run_result_free(&r);
-    }
-    CHECK_EQ(clean, seeds);
-    CHECK(caught >= 1);
+    hunt_in_windows(&(window_hunt){.mutant = FL_RAFT_MUTANT_WAL_DELETED_BEFORE_DIR_SYNC,
+                                   .wal_segment_bytes = 4096,
+                                   .reason = "segments are missing",
+                                   .max_seeds = 50});
 }
