@@ -7,6 +7,7 @@
 #include "test.h"
 
 #include "faultline/run.h"
+#include "faultline/scenario.h"
 
 #include <string.h>
 
@@ -105,4 +106,50 @@ TEST(sim_watchdog_that_never_fires_changes_no_trajectory)
         fl_run_result_free(&on);
         fl_run_result_free(&off);
     }
+}
+
+/* A scenario's fork-hang (the nemesis's kind, refused by the simulator before it had one)
+ * runs in the simulator, with the watchdog the file names; written back, the scenario says
+ * the same again (the timeout, the node hung). */
+TEST(sim_scenario_fork_hang_runs_in_the_simulator_and_writes_back)
+{
+    if (!fl_scenario_readable())
+        return; /* no libyaml: test_scenario checks the refusal */
+    static const char text[] = "version: 1\n"
+                               "seed: 1\n"
+                               "duration: 8s\n"
+                               "cluster: {nodes: 3, snapshot_every: 50, snapshot_timeout: 2s}\n"
+                               "workload: {kind: kv}\n"
+                               "faults:\n"
+                               "  schedule:\n"
+                               "    - {start: 1s, length: 1s, kind: fork-hang, targets: [2]}\n";
+    fl_scenario s;
+    char err[FL_SCENARIO_ERR_MAX];
+    CHECK_EQ(fl_scenario_parse(&s, "h.yaml", text, strlen(text), err, sizeof(err)), 0);
+    CHECK_EQ(fl_scenario_for_sim(&s, err, sizeof(err)), 0);
+    CHECK_EQ(s.run.snapshot_timeout_ns, 2 * FL_NS_PER_S);
+    fl_run_result r;
+    run_ok(&s.run, &r);
+    CHECK_EQ(r.snapshot_jobs_hung, 1);
+    CHECK_EQ(r.snapshot_timeouts, 1);
+    CHECK(r.snapshots_after_timeout >= 1);
+    fl_run_config c;
+    fl_run_fault_spec hang;
+    config(&c, &hang, 2 * FL_NS_PER_S);
+    fl_run_result direct;
+    run_ok(&c, &direct);
+    CHECK_EQ(r.trace_hash, direct.trace_hash); /* the same world as test 1's */
+    fl_scenario back;
+    fl_buf out;
+    fl_buf_init(&out);
+    CHECK_EQ(fl_scenario_from_run(&back, &s.run, r.schedule, r.n_schedule), 0);
+    CHECK_EQ(fl_scenario_write(&back, NULL, &out), 0);
+    fl_buf_put_u8(&out, 0);
+    CHECK(strstr((const char *)out.data, "snapshot_timeout: 2s") != NULL);
+    CHECK(strstr((const char *)out.data, "kind: fork-hang, targets: [2]") != NULL);
+    fl_buf_free(&out);
+    fl_scenario_free(&back);
+    fl_run_result_free(&direct);
+    fl_run_result_free(&r);
+    fl_scenario_free(&s);
 }
