@@ -282,11 +282,16 @@ void fl_host_snapshot_progress(fl_host *h, fl_index index)
  * server and the simulator decide alike, on the host's clock. No timer of its own: the cores
  * always name a deadline (an election timeout at most away), so the host is stepped at least
  * that often, and the check runs at most that late; the timers the simulator draws stay as
- * they were. now: the step's time. */
+ * they were. now: the step's time. A clock that went back (a simulated clock jump, a real
+ * clock fault) restarts the wait rather than wrapping into a huge one: the watchdog only ever
+ * fires late, never early (a wrap fired it at once in clock-offset worlds). */
 void fl__host_snapshot_watchdog(fl_host *h, fl_time_ns now)
 {
-    if (!h->snapshot_started || !h->snapshot_timeout_ns || !h->env.snapshot_cancel || h->failed ||
-        now - h->snapshot_progress_at < h->snapshot_timeout_ns)
+    if (!h->snapshot_started || !h->snapshot_timeout_ns || !h->env.snapshot_cancel || h->failed)
+        return;
+    if (now < h->snapshot_progress_at)
+        h->snapshot_progress_at = now;
+    if (now - h->snapshot_progress_at < h->snapshot_timeout_ns)
         return;
     fl_index index = h->snapshot_started;
     h->snapshot_started = 0; /* first: whatever the environment does next, this one is over */

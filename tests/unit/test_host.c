@@ -591,8 +591,9 @@ static void tick_at(fl_host *h, fl_time_ns now)
  * index) at the first step a whole timeout after its start or its last progress, not before;
  * it counts as failed (another is started after more entries), a late answer for it is
  * ignored, and the next one's bytes are taken. Off (timeout 0), the same wait cancels
- * nothing and no other snapshot starts. */
-static void watchdog_gives_up(fl_cons_protocol p, fl_time_ns timeout)
+ * nothing and no other snapshot starts. With back: the node's clock first jumps back
+ * (a clock fault): the wait starts again from there, it does not wrap into a huge one. */
+static void watchdog_gives_up(fl_cons_protocol p, fl_time_ns timeout, bool back)
 {
     memset(&E, 0, sizeof(E));
     n_started = n_cancelled = 0;
@@ -613,6 +614,12 @@ static void watchdog_gives_up(fl_cons_protocol p, fl_time_ns timeout)
     CHECK_EQ(n_started, 1);
     fl_index at = started[0];
     fl_time_ns t0 = E.now, second = FL_NS_PER_S;
+    if (back) {
+        CHECK(t0 > 2);
+        tick_at(&h, t0 / 2);
+        CHECK_EQ(n_cancelled, 0);
+        t0 /= 2; /* the wait counts from there */
+    }
     tick_at(&h, t0 + 9 * second);
     fl_host_snapshot_progress(&h, at + 1); /* not the one started: no progress */
     fl_host_snapshot_progress(&h, at);     /* bytes came: the clock starts again */
@@ -647,9 +654,10 @@ static void watchdog_gives_up(fl_cons_protocol p, fl_time_ns timeout)
 
 TEST(host_watchdog_gives_up_a_snapshot_without_progress)
 {
-    watchdog_gives_up(FL_CONS_RAFT, 10 * FL_NS_PER_S);
-    watchdog_gives_up(FL_CONS_PAXOS, 10 * FL_NS_PER_S);
-    watchdog_gives_up(FL_CONS_RAFT, 0);
+    watchdog_gives_up(FL_CONS_RAFT, 10 * FL_NS_PER_S, false);
+    watchdog_gives_up(FL_CONS_PAXOS, 10 * FL_NS_PER_S, false);
+    watchdog_gives_up(FL_CONS_RAFT, 0, false);
+    watchdog_gives_up(FL_CONS_RAFT, 10 * FL_NS_PER_S, true);
 }
 
 /* ---- the snapshot rename's directory sync, off the loop (issue 16, round 6) --------------- */
