@@ -86,15 +86,15 @@ typedef struct fl_cons_sim_stats {
     uint64_t snapshots_taken;      /* the state machine serialized for a local snapshot */
     uint64_t snapshot_jobs;        /* of those, handed back later (env.snapshot_start) */
     uint64_t snapshot_jobs_lost;   /* jobs whose node crashed or stopped before they ended */
-    uint64_t snapshot_jobs_hung;   /* jobs that never end (fl_cons_sim_hang_snapshot) */
-    uint64_t snapshot_timeouts;    /* jobs the hosts' watchdog gave up (env.snapshot_cancel) */
-    /* snapshots a node took after its watchdog gave one up (in the same life): recovered */
-    uint64_t snapshots_after_timeout;
     uint64_t snapshot_chunks_sent; /* snapshot messages sent */
     uint64_t snapshots_installed;  /* received snapshots made durable on a follower */
     uint64_t snapshot_restores;    /* state machines replaced by a snapshot (install or start) */
     uint64_t compactions;          /* WAL segments deleted behind a snapshot file */
     uint64_t syncs_inline;         /* sync jobs the node was held for (sync_inline) */
+    /* fork-hang and the watchdog: jobs that never end (fl_cons_sim_hang_snapshot), jobs the
+     * hosts' watchdog gave up (env.snapshot_cancel), and snapshots a node took after its
+     * watchdog gave one up, in the same life (the recovery) */
+    uint64_t snapshot_jobs_hung, snapshot_timeouts, snapshots_after_timeout;
     /* steps of a node while held: a driver's call straight into it (a membership change or
      * a leadership transfer the nemesis asks), which no hold stops; 0 for the rest */
     uint64_t steps_held;
@@ -131,16 +131,16 @@ typedef struct fl_cons_sim {
     bool snapshot_sync;
     fl_rng snapshot_rng;       /* the jobs' delays (seeded from the simulator's seed) */
     uint64_t snapshot_job_seq; /* the last job's token */
-    /* the hosts' snapshot watchdog (host.h; default FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT, as the
-     * server's): no job ends that late in a world without fork-hang, so it changes nothing
-     * there; 0: off */
-    fl_time_ns snapshot_timeout_ns;
     uint32_t snapshot_filler;  /* stand-in state size in bytes when there is no snapshot hook */
     bool sync_eager;           /* hosts sync every append at once (host.h); false: as a server */
     bool sync_inline;          /* short syncs of an idle node hold it (see the top) */
     uint64_t soon_seq;         /* sync_inline: the last end-of-pass call's token */
     uint64_t segment_bytes;    /* WAL segment size (default 256 KiB) */
     fl_buf violation;          /* the first violation found, "" if none */
+    /* the hosts' snapshot watchdog (host.h; default FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT, as the
+     * server's): no job ends that late in a world without fork-hang, so it changes nothing
+     * there; 0: off */
+    fl_time_ns snapshot_timeout_ns;
     fl_cons_sim_stats stats;
     /* per node id: what its last life was told is durable (see the top) */
     struct fl_cons_sim_floor {

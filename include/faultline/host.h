@@ -100,7 +100,7 @@ typedef struct fl_host_config {
      * given up (env.snapshot_cancel) and tried again after more entries, as a failed one.
      * 0: off (a hung one is waited for forever). FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT: see there. */
     fl_time_ns snapshot_timeout_ns;
-    fl_raft_store_opts store;  /* its protocol is core.protocol's */
+    fl_raft_store_opts store; /* its protocol is core.protocol's */
     /* sync whatever was appended at once, ignoring the core's sync_may_wait (the host's way
      * before issue 16's round 6; the simulator keeps its trajectories reachable) */
     bool sync_eager;
@@ -139,7 +139,7 @@ typedef struct fl_host {
     bool snapshot_phase_on;
     fl_index phase_seen;    /* the applied index the last check saw */
     uint64_t applied_bytes; /* entry bytes applied since the last snapshot (taken or installed) */
-    fl_index snapshot_started; /* env.snapshot_start's index, until its bytes come; 0: none */
+    fl_index snapshot_started;      /* env.snapshot_start's index, until its bytes come; 0: none */
     fl_time_ns snapshot_timeout_ns; /* config: the watchdog's; 0 (or no env.snapshot_cancel): off */
     fl_time_ns snapshot_progress_at; /* host time of the started one's start or last progress */
     bool core_up, store_up;

@@ -106,8 +106,8 @@ static void print_compaction(const fl_nem_compaction *k)
            "applied %llu: %llu entries past it (most %llu; every %llu); over the bound for %.1f s "
            "at most%s%s\n",
            (unsigned long long)k->snapshots_taken, (unsigned long long)k->failures,
-           (unsigned long long)k->timeouts,
-           (unsigned long long)k->snapshot_index, (unsigned long long)k->applied_index,
+           (unsigned long long)k->timeouts, (unsigned long long)k->snapshot_index,
+           (unsigned long long)k->applied_index,
            (unsigned long long)(k->applied_index > k->snapshot_index
                                     ? k->applied_index - k->snapshot_index
                                     : 0),

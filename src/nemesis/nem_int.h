@@ -103,10 +103,10 @@ typedef struct nem_compact {
     uint64_t taken, failures; /* this process's, as last answered */
     uint64_t base_taken, base_failures;
     uint64_t timeouts, base_timeouts; /* the watchdog's kills, as taken and failures */
-    uint64_t failures_mark; /* failures at its last snapshot (or its start) */
-    uint64_t snap;          /* snapshot index of its last answer */
-    fl_time_ns last;        /* loop time of its last answer */
-    fl_time_ns over_since;  /* loop time it went over the bound; FL_TIME_NEVER: not over */
+    uint64_t failures_mark;           /* failures at its last snapshot (or its start) */
+    uint64_t snap;                    /* snapshot index of its last answer */
+    fl_time_ns last;                  /* loop time of its last answer */
+    fl_time_ns over_since; /* loop time it went over the bound; FL_TIME_NEVER: not over */
 } nem_compact;
 
 bool nem_snap_state_parse(const nem_reply *r, nem_snap_state *s);

@@ -214,7 +214,7 @@ static int env_snapshot_start(void *arg, fl_index index)
     FL_ASSERT(st.applied == index); /* the host names its applied index */
     if (n->hang_next)
         return hung_job(n, index);
-    fl_buf_init(&n->job_bytes);     /* unbounded, as the server's pipe reads: the host bounds */
+    fl_buf_init(&n->job_bytes); /* unbounded, as the server's pipe reads: the host bounds */
     if (sm_snapshot(n, &n->job_bytes) != 0) {
         fl_buf_free(&n->job_bytes); /* the child failed: none this time */
         return FL_EIO;
