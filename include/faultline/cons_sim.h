@@ -28,7 +28,10 @@
  * fl_host_snapshot_done only after a delay drawn from a stream of its own (a few ms to half a
  * second of virtual time), while the node goes on appending, applying and installing; a
  * crash meanwhile loses the job, as a killed child's. snapshot_sync: the old way, at once,
- * within the step (env.snapshot).
+ * within the step (env.snapshot). A node told to (fl_cons_sim_hang_snapshot: the fork-hang
+ * fault) gets a job that never ends, as a child hung on a lock inherited across fork; the
+ * host's watchdog (host.h snapshot_timeout_ns, snapshot_timeout_ns here) gives it up through
+ * env.snapshot_cancel, as the server's kills its child.
  *
  * The host's snapshot bytes wrap the state machine's: magic u32 "FLSN", index u64, digest u64
  * (a hash chained over every applied entry), app length u32, app bytes. The glue keeps each
@@ -88,6 +91,10 @@ typedef struct fl_cons_sim_stats {
     uint64_t snapshot_restores;    /* state machines replaced by a snapshot (install or start) */
     uint64_t compactions;          /* WAL segments deleted behind a snapshot file */
     uint64_t syncs_inline;         /* sync jobs the node was held for (sync_inline) */
+    /* fork-hang and the watchdog: jobs that never end (fl_cons_sim_hang_snapshot), jobs the
+     * hosts' watchdog gave up (env.snapshot_cancel), and snapshots a node took after its
+     * watchdog gave one up, in the same life (the recovery) */
+    uint64_t snapshot_jobs_hung, snapshot_timeouts, snapshots_after_timeout;
     /* steps of a node while held: a driver's call straight into it (a membership change or
      * a leadership transfer the nemesis asks), which no hold stops; 0 for the rest */
     uint64_t steps_held;
@@ -130,6 +137,10 @@ typedef struct fl_cons_sim {
     uint64_t soon_seq;         /* sync_inline: the last end-of-pass call's token */
     uint64_t segment_bytes;    /* WAL segment size (default 256 KiB) */
     fl_buf violation;          /* the first violation found, "" if none */
+    /* the hosts' snapshot watchdog (host.h; default FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT, as the
+     * server's): no job ends that late in a world without fork-hang, so it changes nothing
+     * there; 0: off */
+    fl_time_ns snapshot_timeout_ns;
     fl_cons_sim_stats stats;
     /* per node id: what its last life was told is durable (see the top) */
     struct fl_cons_sim_floor {
@@ -171,6 +182,9 @@ int fl_cons_sim_propose(fl_sim *sim, fl_node_id id, const void *data, uint32_t l
 /* A linearizable read, decided later in an update's reads (see the on_step hook). */
 int fl_cons_sim_read(fl_sim *sim, fl_node_id id, uint64_t ctx);
 int fl_cons_sim_step(fl_sim *sim, fl_node_id id, fl_cons_event *ev);
+/* The node's next snapshot job never ends (its child hangs: the fork-hang fault), until its
+ * host's watchdog gives it up or the node stops. FL_ESTOPPED when the node is down. */
+int fl_cons_sim_hang_snapshot(fl_sim *sim, fl_node_id id);
 /* The node that leads at the highest term (Raft) or ballot (Paxos) among live nodes, 0 if
  * none. */
 fl_node_id fl_cons_sim_leader(const fl_sim *sim);

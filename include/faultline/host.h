@@ -63,6 +63,11 @@ typedef struct fl_host_env {
      * loop goes on. Returns 0, or an FL_E code (no snapshot this time). NULL: env.snapshot,
      * at once, on the caller's thread (the simulator). */
     int (*snapshot_start)(void *arg, fl_index index);
+    /* Optional, with snapshot_start: give up the one started for index, for good: its bytes
+     * must never come (the server kills the child, reaps it, closes its pipe). The host calls
+     * it when the snapshot made no progress for snapshot_timeout_ns (a child that hangs) and
+     * then treats it as failed. NULL: never given up (the watchdog is off). */
+    void (*snapshot_cancel)(void *arg, fl_index index);
     /* Optional: n malloc'd pointers (payloads the core's log dropped at a snapshot, tens of
      * thousands at a time) and the malloc'd array holding them, all to be freed, at once or
      * later, on any thread: nothing else points at them. The server hands them to a thread
@@ -90,11 +95,25 @@ typedef struct fl_host_config {
     bool snapshot_phase_on;
     uint32_t snapshot_phase_permille;
     size_t snapshot_bytes_max; /* largest snapshot staged or taken; 0: 256 MiB */
-    fl_raft_store_opts store;  /* its protocol is core.protocol's */
+    /* The snapshot watchdog: a snapshot started with env.snapshot_start that made no
+     * progress (started, or bytes reported with fl_host_snapshot_progress) for this long is
+     * given up (env.snapshot_cancel) and tried again after more entries, as a failed one.
+     * 0: off (a hung one is waited for forever). FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT: see there. */
+    fl_time_ns snapshot_timeout_ns;
+    fl_raft_store_opts store; /* its protocol is core.protocol's */
     /* sync whatever was appended at once, ignoring the core's sync_may_wait (the host's way
      * before issue 16's round 6; the simulator keeps its trajectories reachable) */
     bool sync_eager;
 } fl_host_config;
+
+/* The watchdog's default (the server's --snapshot-timeout, the simulator's): 60 s. A child
+ * sends nothing while it serializes (it writes its bytes once they are all made), so the
+ * timeout must cover a whole serialization: 50-400 ms per 100,000 keys measured here, a few
+ * million keys in the largest snapshot allowed (256 MiB): ~20 s at worst, 3 x that for a child
+ * niced behind busy loops on a loaded machine. Too short is worse than too long: a cancelled
+ * snapshot is tried again, as big, and would be cancelled again, forever (the very stall the
+ * watchdog is for); too long only lets the log grow for a minute more before recovery. */
+#define FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT (60 * FL_NS_PER_S)
 
 typedef struct fl_host_stats {
     uint64_t snapshots_taken;     /* by this node (EV_SNAPSHOT) */
@@ -106,6 +125,7 @@ typedef struct fl_host_stats {
                                    * or with the caller held (fl_host_sync_hold) */
     uint64_t snapshot_views;      /* snapshots whose bytes became a view of their file */
     uint64_t payloads_dropped;    /* log payloads the core dropped, freed or to env.free_bulk */
+    uint64_t snapshot_timeouts;   /* started snapshots given up by the watchdog */
 } fl_host_stats;
 
 typedef struct fl_host {
@@ -119,7 +139,9 @@ typedef struct fl_host {
     bool snapshot_phase_on;
     fl_index phase_seen;    /* the applied index the last check saw */
     uint64_t applied_bytes; /* entry bytes applied since the last snapshot (taken or installed) */
-    fl_index snapshot_started; /* env.snapshot_start's index, until its bytes come; 0: none */
+    fl_index snapshot_started;      /* env.snapshot_start's index, until its bytes come; 0: none */
+    fl_time_ns snapshot_timeout_ns; /* config: the watchdog's; 0 (or no env.snapshot_cancel): off */
+    fl_time_ns snapshot_progress_at; /* host time of the started one's start or last progress */
     bool core_up, store_up;
     bool failed;   /* env.fatal was called: nothing more is done */
     bool sync_now; /* sync at the end of this step (env.sync_soon is NULL) */
@@ -211,6 +233,9 @@ bool fl_host_sync_hold(fl_host *h, size_t bytes_max);
  * index started, or the node stopped. A received snapshot at or past index that came
  * meanwhile wins. */
 void fl_host_snapshot_done(fl_host *h, fl_index index, int rc, fl_buf *bytes, uint32_t crc);
+/* Some of the bytes env.snapshot_start(index) promised arrived: the snapshot is alive, the
+ * watchdog's clock starts again. Ignored when stale, as fl_host_snapshot_done. */
+void fl_host_snapshot_progress(fl_host *h, fl_index index);
 /* Real files: the fd that becomes readable when a sync job finished; -1 otherwise. */
 int fl_host_sync_fd(const fl_host *h);
 

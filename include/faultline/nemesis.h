@@ -186,6 +186,7 @@ typedef struct fl_nem_compaction {
     uint64_t every, log_share; /* its snapshot interval (entries) and log share */
     uint64_t snapshots_taken;  /* by all its processes */
     uint64_t failures;         /* forks refused and children failed, all its processes */
+    uint64_t timeouts;         /* of those, children its snapshot watchdog killed */
     uint64_t snapshot_index;   /* its last answer's */
     uint64_t applied_index;
     uint64_t snapshot_running; /* the index of the snapshot it was taking, 0: none */

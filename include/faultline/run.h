@@ -87,6 +87,11 @@ typedef enum fl_nemesis {
      * again while their successor is away (Raft's figure 8 as a class of schedules). Clients
      * still reach the cut-off node. Needs 3 nodes or more. */
     FL_NEMESIS_LEADER_FLAP,
+    /* not in mix: the next snapshot job of the target nodes (one random node by default)
+     * never ends, as the server's forked child hung on a lock inherited across fork (the real
+     * fork-hang); the hosts' watchdog (snapshot_timeout_ns) gives it up. Nothing to undo at
+     * its end: a hung job stays hung until then, or until its node stops */
+    FL_NEMESIS_FORK_HANG,
     FL_NEMESIS_COUNT
 } fl_nemesis;
 
@@ -229,6 +234,10 @@ typedef struct fl_run_config {
      * only way before issue 16's sixth round); false (default): handed back later, as the
      * server's forked child does (cons_sim.h) */
     bool snapshot_sync;
+    /* the hosts' snapshot watchdog (host.h snapshot_timeout_ns): a snapshot job without its
+     * bytes for this long is given up and tried again later; default 60 s, as the server's
+     * (no job takes that long but one hung by the fork-hang fault); 0: off */
+    fl_time_ns snapshot_timeout_ns;
     /* a node syncs as the server's idle loop does: a short job with nothing else to do holds
      * the node for the sync's virtual duration, its messages, timers and requests waiting
      * (cons_sim.h sync_inline); false (default): every job on the worker, the node serving */
@@ -342,6 +351,9 @@ typedef struct fl_run_result {
     uint64_t kv_digests_compared, kv_invariant_checks, kv_snapshots_checked;
     uint64_t follower_reads; /* reads answered by a node that was not leading (read_at any) */
     uint64_t learner_reads;  /* of those, by a learner of its configuration in force */
+    /* snapshot jobs hung by fork-hang, given up by the watchdog, and snapshots a node took
+     * after its watchdog gave one up (cons_sim.h) */
+    uint64_t snapshot_jobs_hung, snapshot_timeouts, snapshots_after_timeout;
     uint64_t trace_hash;
     fl_time_ns end_ns;
     /* the faults as they ran, with whatever they chose filled in, in order of start (an

@@ -52,6 +52,10 @@ typedef struct fl_server_config {
     /* and not before the entries applied since weigh 1/N of the last snapshot (default 2;
      * 0 = entries only): host.h snapshot_log_share */
     uint32_t snapshot_log_share;
+    /* a snapshot's child that sends nothing for this long is killed and the snapshot tried
+     * again later (host.h snapshot_timeout_ns; default FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT, 60 s;
+     * 0 = never: a hung child stops the node's compaction for good) */
+    fl_time_ns snapshot_timeout_ns;
     uint32_t fault_fsync_fail_after; /* test hook: the Nth WAL fdatasync fails; 0 = off */
     bool fault_reorder_reads;        /* test hook: reads overtake their connection's writes */
     fl_server_read_mode read_mode;   /* how GET is served, default FL_SERVER_READ_INDEX */

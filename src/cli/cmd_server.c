@@ -19,7 +19,7 @@ static void server_usage(FILE *f)
             "usage: faultline server --id N --cluster ID=HOST:PORT,... --listen HOST:PORT\n"
             "                        --data DIR [--requirepass P] [--election-ms MS]\n"
             "                        [--heartbeat-ms MS] [--snapshot-every N]\n"
-            "                        [--snapshot-log-share N]\n"
+            "                        [--snapshot-log-share N] [--snapshot-timeout D]\n"
             "                        [--log-level debug|info|warn|error]\n"
             "                        [--read-mode index|lease|log] [--max-drift-ppm PPM]\n"
             "                        [--voters ID,...] [--maxclients N] [--timeout D]\n"
@@ -36,7 +36,10 @@ static void server_usage(FILE *f)
             "Every N applied entries (10000; 0 = never) it snapshots its state to\n"
             "DIR/wal/snapshot and drops the WAL behind it; with --snapshot-log-share S (2;\n"
             "0 = off), not before those entries' bytes reach 1/S of the last snapshot's size\n"
-            "(a large state is not rewritten for a small log). Stops on SIGINT or SIGTERM.\n"
+            "(a large state is not rewritten for a small log). A snapshot is serialized by\n"
+            "a forked child; one that sends nothing for --snapshot-timeout (60s; a bare\n"
+            "number counts seconds; 0 = never) is killed and tried again after more\n"
+            "entries. Stops on SIGINT or SIGTERM.\n"
             "--election-ms and --heartbeat-ms take a number of milliseconds (150) or a\n"
             "duration with its unit (1s); --timeout whole seconds (30, 2m).\n\n"
             "GET is linearizable in every read mode:\n"
@@ -156,6 +159,9 @@ static int number_option(fl_server_config *c, const char *opt, const char *val)
         return fl_cli_u32(CMD, opt, val, 0, 1000000000, &c->snapshot_every);
     if (!strcmp(opt, "--snapshot-log-share"))
         return fl_cli_u32(CMD, opt, val, 0, 1000, &c->snapshot_log_share);
+    if (!strcmp(opt, "--snapshot-timeout")) /* a bare number: seconds */
+        return fl_cli_duration(CMD, opt, val, FL_NS_PER_S, 0, 24 * 3600 * FL_NS_PER_S,
+                               &c->snapshot_timeout_ns);
     if (!strcmp(opt, "--maxclients"))
         return fl_cli_u32(CMD, opt, val, 1, 1000000, &c->clients_max);
     if (!strcmp(opt, "--timeout")) { /* Redis's timeout: whole seconds */

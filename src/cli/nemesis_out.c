@@ -102,10 +102,12 @@ static void print_compaction(const fl_nem_compaction *k)
         printf("      compaction: snapshots off\n");
         return;
     }
-    printf("      compaction: %llu snapshots (%llu failed), the last at %llu, applied %llu: %llu "
-           "entries past it (most %llu; every %llu); over the bound for %.1f s at most%s%s\n",
+    printf("      compaction: %llu snapshots (%llu failed, %llu timed out), the last at %llu, "
+           "applied %llu: %llu entries past it (most %llu; every %llu); over the bound for %.1f s "
+           "at most%s%s\n",
            (unsigned long long)k->snapshots_taken, (unsigned long long)k->failures,
-           (unsigned long long)k->snapshot_index, (unsigned long long)k->applied_index,
+           (unsigned long long)k->timeouts, (unsigned long long)k->snapshot_index,
+           (unsigned long long)k->applied_index,
            (unsigned long long)(k->applied_index > k->snapshot_index
                                     ? k->applied_index - k->snapshot_index
                                     : 0),
@@ -248,6 +250,7 @@ static void write_compaction(fl_json *j, const fl_nem_compaction *k)
     fl_json_kv_uint(j, "snapshot_log_share", k->log_share);
     fl_json_kv_uint(j, "snapshots_taken", k->snapshots_taken);
     fl_json_kv_uint(j, "snapshot_failures", k->failures);
+    fl_json_kv_uint(j, "snapshot_timeouts", k->timeouts);
     fl_json_kv_uint(j, "snapshot_index", k->snapshot_index);
     fl_json_kv_uint(j, "applied_index", k->applied_index);
     fl_json_kv_uint(j, "entries_past_snapshot",

@@ -251,6 +251,13 @@ void sim_print_summary(FILE *f, const fl_run_config *c, const fl_run_result *r,
                 "%llu steps of a held node (a nemesis's call)\n",
                 (unsigned long long)r->syncs_inline, (unsigned long long)r->sim.events_held,
                 (unsigned long long)r->steps_held);
+    if (r->snapshot_jobs_hung) /* fork-hang: what the snapshot watchdog made of it */
+        fprintf(f,
+                "snapshot %llu jobs hung (fork-hang), %llu given up by the watchdog (%s), %llu "
+                "snapshots taken after one was given up\n",
+                (unsigned long long)r->snapshot_jobs_hung, (unsigned long long)r->snapshot_timeouts,
+                c->snapshot_timeout_ns ? "--snapshot-timeout" : "off",
+                (unsigned long long)r->snapshots_after_timeout);
     fprintf(f, "checks   invariants after %llu events: %s; linearizability: %s (%.2f s%s%s)\n",
             (unsigned long long)r->sim.events, oc->safe ? "held" : "VIOLATED", lin_text(oc),
             (double)oc->lin_ns / 1e9, oc->lin_why ? ", " : "", oc->lin_why ? oc->lin_why : "");
@@ -396,6 +403,11 @@ static void write_counts(fl_json *j, const fl_run_result *r, const sim_outcome *
         r->sim.events_held) { /* --sync-inline: other records stay as they were */
         fl_json_kv_uint(j, "syncs_inline", r->syncs_inline);
         fl_json_kv_uint(j, "events_held", r->sim.events_held);
+    }
+    if (r->snapshot_jobs_hung) { /* fork-hang: other records stay as they were */
+        fl_json_kv_uint(j, "snapshot_jobs_hung", r->snapshot_jobs_hung);
+        fl_json_kv_uint(j, "snapshot_timeouts", r->snapshot_timeouts);
+        fl_json_kv_uint(j, "snapshots_after_timeout", r->snapshots_after_timeout);
     }
     fl_json_kv_uint(j, "end_ns", r->end_ns);
     char hash[24];

@@ -64,6 +64,8 @@ void sim_opts_usage(FILE *out)
         "  --snapshot-sync          a node's state is serialized within the step that snapshots\n"
         "                           (default: handed back 1-500 ms later, as the server's\n"
         "                           forked child does; with --chaos too)\n"
+        "  --snapshot-timeout D     a snapshot job without its bytes for D is given up and\n"
+        "                           tried again later (the server's watchdog; 60s; 0 = off)\n"
         "  --sync-inline            a node's short WAL sync with nothing else to do holds it for\n"
         "                           the sync, as the server's idle loop does: its messages,\n"
         "                           timers and requests wait (default: every sync on the\n"
@@ -349,6 +351,7 @@ static fl_time_ns *duration_field(sim_opts *o, const char *a)
         {"--delay-spike", offsetof(fl_run_config, delay_ns)},
         {"--clock-offset", offsetof(fl_run_config, clock_offset_ns)},
         {"--gst", offsetof(fl_run_config, gst_ns)},
+        {"--snapshot-timeout", offsetof(fl_run_config, snapshot_timeout_ns)},
     };
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (!strcmp(a, table[i].name))
@@ -791,7 +794,8 @@ void sim_opts_repro(const fl_run_config *c, char *out, size_t out_size)
                 {"--op-deadline", c->op_deadline_ns, d.op_deadline_ns},
                 {"--liveness", c->liveness_ns, d.liveness_ns},
                 {"--net-delay", c->net_delay_ns, d.net_delay_ns},
-                {"--gst", c->gst_ns, d.gst_ns}};
+                {"--gst", c->gst_ns, d.gst_ns},
+                {"--snapshot-timeout", c->snapshot_timeout_ns, d.snapshot_timeout_ns}};
     for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++)
         if (durs[i].v != durs[i].def) {
             dur(b, sizeof(b), durs[i].v);

@@ -194,6 +194,8 @@ static void finish_step(fl_host *h, const fl_cons_event *ev, const fl_cons_updat
     bool outer = !h->stepping; /* a step inside a step (a sync's report) ends with the outer */
     h->stepping = true;
     fl__host_after_step(h, ev, up, before);
+    if (h->snapshot_started)
+        fl__host_snapshot_watchdog(h, ev->now_ns); /* before: a retry may be due at once */
     if (h->snapshot_every)
         fl__host_maybe_snapshot(h);
     h->stepping = !outer;
@@ -288,6 +290,7 @@ int fl_host_open(fl_host *h, fl_fs *fs, const fl_host_config *c, const fl_host_e
     h->id = fl_cons_config_id(&c->core);
     h->snapshot_every = c->snapshot_every;
     h->sync_eager = c->sync_eager;
+    h->snapshot_timeout_ns = c->snapshot_timeout_ns;
     h->snapshot_log_share = c->snapshot_log_share;
     h->snapshot_phase_on = c->snapshot_phase_on;
     h->snapshot_phase = (fl_index)c->snapshot_every * (c->snapshot_phase_permille % 1000) / 1000;

@@ -15,6 +15,8 @@ void fl__host_sync_soon(fl_host *h);
 /* host_snap.c */
 void fl__host_snapshot_io(fl_host *h, const fl_cons_update *up);
 void fl__host_maybe_snapshot(fl_host *h);
+/* A started snapshot without progress for snapshot_timeout_ns at now: given up. */
+void fl__host_snapshot_watchdog(fl_host *h, fl_time_ns now);
 /* After a sync job: old snapshot bytes the store no longer writes are freed, and snap's
  * become a view of its file once that is durable. */
 void fl__host_snapshot_retired(fl_host *h);

@@ -231,6 +231,7 @@ void fl__host_maybe_snapshot(fl_host *h)
     h->applied_bytes = 0;
     if (h->env.snapshot_start) {
         h->snapshot_started = applied;
+        h->snapshot_progress_at = h->env.now(h->env.arg); /* the watchdog's clock starts */
         if (h->env.snapshot_start(h->env.arg, applied) != 0)
             h->snapshot_started = 0; /* none this time: tried again after more entries */
         return;
@@ -265,6 +266,37 @@ void fl_host_snapshot_done(fl_host *h, fl_index index, int rc, fl_buf *bytes, ui
         h->sync_now = false;
         fl_host_sync(h);
     }
+}
+
+void fl_host_snapshot_progress(fl_host *h, fl_index index)
+{
+    if (h->failed || !h->snapshot_started || index != h->snapshot_started)
+        return;
+    h->snapshot_progress_at = h->env.now(h->env.arg);
+}
+
+/* The watchdog (host.h snapshot_timeout_ns), after every step: a started snapshot that made no
+ * progress for the timeout is given up and counts as failed, so the usual retry after more
+ * entries happens (a child hung on a lock inherited across fork, session 7, otherwise stopped
+ * the node's compaction for good). It lives here rather than in each environment so that the
+ * server and the simulator decide alike, on the host's clock. No timer of its own: the cores
+ * always name a deadline (an election timeout at most away), so the host is stepped at least
+ * that often, and the check runs at most that late; the timers the simulator draws stay as
+ * they were. now: the step's time. A clock that went back (a simulated clock jump, a real
+ * clock fault) restarts the wait rather than wrapping into a huge one: the watchdog only ever
+ * fires late, never early (a wrap fired it at once in clock-offset worlds). */
+void fl__host_snapshot_watchdog(fl_host *h, fl_time_ns now)
+{
+    if (!h->snapshot_started || !h->snapshot_timeout_ns || !h->env.snapshot_cancel || h->failed)
+        return;
+    if (now < h->snapshot_progress_at)
+        h->snapshot_progress_at = now;
+    if (now - h->snapshot_progress_at < h->snapshot_timeout_ns)
+        return;
+    fl_index index = h->snapshot_started;
+    h->snapshot_started = 0; /* first: whatever the environment does next, this one is over */
+    h->stats.snapshot_timeouts++;
+    h->env.snapshot_cancel(h->env.arg, index);
 }
 
 /* A snapshot received by this node: stage chunks; an install request makes the staged bytes

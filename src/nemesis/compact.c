@@ -39,6 +39,8 @@
 
 bool nem_snap_state_parse(const nem_reply *r, nem_snap_state *s)
 {
+    s->timeouts = 0; /* a node without the watchdog (before session 9) does not say */
+    (void)nem_proto_status_field(r, "snapshot_timeouts:", &s->timeouts);
     return nem_proto_status_field(r, "snapshot_every:", &s->every) &&
            nem_proto_status_field(r, "snapshot_log_share:", &s->share) &&
            nem_proto_status_field(r, "snapshot_bytes:", &s->bytes) &&
@@ -55,7 +57,8 @@ static void new_process(nem_compact *k, uint32_t start, const nem_snap_state *s,
 {
     k->base_taken += k->taken;
     k->base_failures += k->failures;
-    k->taken = k->failures = 0;
+    k->base_timeouts += k->timeouts;
+    k->taken = k->failures = k->timeouts = 0;
     k->failures_mark = 0;
     k->start = start;
     k->snap = s->snapshot_index;
@@ -80,6 +83,7 @@ static void report(const nem_compact *k, fl_nem_compaction *c, const nem_snap_st
     c->log_share = s->share;
     c->snapshots_taken = k->base_taken + s->taken;
     c->failures = k->base_failures + s->failures;
+    c->timeouts = k->base_timeouts + s->timeouts;
     c->snapshot_index = s->snapshot_index;
     c->applied_index = s->applied;
     c->snapshot_running = s->running;
@@ -99,6 +103,7 @@ bool nem_compact_fold(nem_compact *k, fl_nem_compaction *c, uint32_t start, cons
     k->last = now;
     k->taken = s->taken;
     k->failures = s->failures;
+    k->timeouts = s->timeouts;
     if (progress)
         k->failures_mark = s->failures;
     bool over = over_bound(k, s);

@@ -94,6 +94,7 @@ bool nem_proto_status_field(const nem_reply *r, const char *name, uint64_t *v);
 typedef struct nem_snap_state {
     uint64_t every, share, bytes, applied_bytes, running, failures;
     uint64_t taken, snapshot_index, applied;
+    uint64_t timeouts; /* of the failures, children the watchdog killed (0 if not reported) */
 } nem_snap_state;
 
 /* A node's compaction between answers: this process's counters, those of its earlier ones. */
@@ -101,10 +102,11 @@ typedef struct nem_compact {
     uint32_t start;           /* the process (the report's starts) the fields below are of */
     uint64_t taken, failures; /* this process's, as last answered */
     uint64_t base_taken, base_failures;
-    uint64_t failures_mark; /* failures at its last snapshot (or its start) */
-    uint64_t snap;          /* snapshot index of its last answer */
-    fl_time_ns last;        /* loop time of its last answer */
-    fl_time_ns over_since;  /* loop time it went over the bound; FL_TIME_NEVER: not over */
+    uint64_t timeouts, base_timeouts; /* the watchdog's kills, as taken and failures */
+    uint64_t failures_mark;           /* failures at its last snapshot (or its start) */
+    uint64_t snap;                    /* snapshot index of its last answer */
+    fl_time_ns last;                  /* loop time of its last answer */
+    fl_time_ns over_since; /* loop time it went over the bound; FL_TIME_NEVER: not over */
 } nem_compact;
 
 bool nem_snap_state_parse(const nem_reply *r, nem_snap_state *s);

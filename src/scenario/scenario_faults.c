@@ -63,6 +63,7 @@ sr_shape sr_shape_of(const fl_scenario_fault *f)
     case FL_NEMESIS_CRASH_LEADER:
     case FL_NEMESIS_PAUSE:
     case FL_NEMESIS_DELAY: /* real runs delay the targets' links; the simulator every link */
+    case FL_NEMESIS_FORK_HANG:
         return SHAPE_NODES;
     default:
         return SHAPE_NONE;

@@ -34,6 +34,9 @@ static int node_arg(fl_run_config *r, const char *k, const char *v, char *why, s
         return r->mutants |= fl_cons_mutant_parse(FL_CONS_RAFT, v), 0;
     if (!strcmp(k, "--snapshot-every") && !fl_parse_u64(v, 0, 1000000000, &u))
         return r->snapshot_every = (uint32_t)u, 0;
+    fl_time_ns ns;
+    if (!strcmp(k, "--snapshot-timeout") && !fl_parse_duration(v, &ns))
+        return r->snapshot_timeout_ns = ns, 0;
     if (!strcmp(k, "--max-drift-ppm") && !fl_parse_u64(v, 0, 999999, &u))
         return r->lease_drift_ppm = (uint32_t)u, 0;
     return WHY("--node-args %s %s: a scenario file has no key for it", k, v);

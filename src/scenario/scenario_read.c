@@ -222,7 +222,8 @@ static const char *const cluster_keys[] = {"protocol",
                                            "snapshot_fork",
                                            "sync_inline",
                                            "sends_at_batch_end",
-                                           "overlap_min"};
+                                           "overlap_min",
+                                           "snapshot_timeout"};
 
 static int mutants(sr *r, uint32_t v, const char *path)
 {
@@ -313,6 +314,8 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
         return sr_bool(r, v, path, &c->sends_at_batch_end);
     case 19:
         return sr_u32(r, v, path, 0, 1000000, &c->overlap_min);
+    case 20: /* the hosts' snapshot watchdog (0: off), the server's --snapshot-timeout */
+        return sr_duration(r, v, path, 24 * 3600 * FL_NS_PER_S, &c->snapshot_timeout_ns);
     default: /* 14 */
         if (sr_bool(r, v, path, &b))
             return FL_ECONFIG;

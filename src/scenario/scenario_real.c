@@ -8,6 +8,7 @@
 
 #include "faultline/cons.h"
 #include "faultline/error.h"
+#include "faultline/host.h" /* the snapshot watchdog's default */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -85,6 +86,9 @@ static int cluster(const fl_scenario *s, fl_nem_config *c, char *err, size_t err
     arg(c, "--read-mode %s", fl_run_read_mode_name(r->read_mode));
     arg(c, "--max-drift-ppm %u", r->lease_drift_ppm);
     arg(c, "--snapshot-every %u", r->snapshot_every);
+    if (r->snapshot_timeout_ns != FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT) /* else the server's own */
+        arg(c, "--snapshot-timeout %llums",
+            (unsigned long long)(r->snapshot_timeout_ns / FL_NS_PER_MS));
     if (r->protocol == FL_CONS_RAFT)
         arg(c, "--check-quorum %s", r->no_check_quorum ? "off" : "on");
     for (uint32_t bit = 1; bit; bit <<= 1)

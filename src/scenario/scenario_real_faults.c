@@ -57,6 +57,7 @@ static const char *no_counterpart(fl_nemesis k)
                "schedule, fixed before the run, cannot follow";
     case FL_NEMESIS_SLOW_DISK:
         return "no real counterpart: the disk shim fails or tears writes, it does not slow them";
+    case FL_NEMESIS_FORK_HANG:
     case FL_NEMESIS_CRASH_ONE:
     case FL_NEMESIS_CRASH_MINORITY:
     case FL_NEMESIS_CRASH_LEADER:
@@ -191,6 +192,8 @@ static fl_nem_kind process_kind(fl_nemesis k, fl_nem_who *who)
     switch (k) {
     case FL_NEMESIS_PAUSE:
         return FL_NEM_PAUSE;
+    case FL_NEMESIS_FORK_HANG: /* the disk shim's hang-fork */
+        return FL_NEM_FORK_HANG;
     case FL_NEMESIS_ISOLATE_ONE:
         return FL_NEM_ISOLATE_ONE;
     case FL_NEMESIS_ISOLATE_LEADER:

@@ -17,6 +17,23 @@ static void where(const fl_scenario *s, uint32_t i, char *out, size_t size)
         snprintf(out, size, "%s: fault %u", s->name, i + 1);
 }
 
+/* A real fork-hang as the simulator's (run.h FL_NEMESIS_FORK_HANG): its nodes when it names
+ * them; else one random node, the simulator's choice, as the nemesis's random one (a real
+ * fork-hang given for every node or a majority rolls over them, which the simulator's does
+ * not: there each named node's next job hangs at the start). */
+static fl_run_fault_spec fork_hang_spec(const fl_scenario *s, const fl_scenario_fault *f)
+{
+    fl_run_fault_spec sp = f->spec;
+    sp.kind = FL_NEMESIS_FORK_HANG;
+    sp.set = 0;
+    uint32_t mask = f->nem.nodes_mask & ((1u << s->run.nodes) - 1);
+    if (mask || f->nem.who == FL_NEM_WHO_ALL) {
+        sp.nodes = (mask ? mask : (1u << s->run.nodes) - 1) << 1;
+        sp.set = FL_RUN_SPEC_TARGETS;
+    }
+    return sp;
+}
+
 int fl_scenario_for_sim(fl_scenario *s, char *err, size_t err_size)
 {
     char at[300];
@@ -32,6 +49,10 @@ int fl_scenario_for_sim(fl_scenario *s, char *err, size_t err_size)
     for (uint32_t i = 0; i < s->n_faults; i++) {
         const fl_scenario_fault *f = &s->faults[i];
         where(s, i, at, sizeof(at));
+        if (f->real == FL_NEM_FORK_HANG) { /* the simulator's own since its watchdog */
+            s->sim_faults[i] = fork_hang_spec(s, f);
+            continue;
+        }
         if (f->real >= 0) {
             snprintf(err, err_size,
                      "%s: %s exists only against real processes: the simulator has no such fault",

@@ -5,6 +5,7 @@
 #include "scenario_int.h"
 
 #include "faultline/cons.h"
+#include "faultline/host.h" /* the snapshot watchdog's default */
 #include "faultline/raft.h"
 
 #include <stdio.h>
@@ -208,6 +209,11 @@ static void put_cluster(fl_buf *b, const fl_run_config *c)
     if (c->sends_at_batch_end || c->overlap_min) /* the server's flow control; else as before */
         fl_buf_printf(b, "  sends_at_batch_end: %s\n  overlap_min: %u\n",
                       c->sends_at_batch_end ? "true" : "false", c->overlap_min);
+    if (c->snapshot_timeout_ns != FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT) { /* else as before */
+        fl_buf_put_str(b, "  snapshot_timeout: ");
+        put_dur(b, (int64_t)c->snapshot_timeout_ns);
+        fl_buf_put_str(b, "\n");
+    }
     fl_buf_put_str(b, "  mutants: [");
     int n = 0;
     for (uint32_t bit = 1; bit; bit <<= 1)

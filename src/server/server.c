@@ -37,6 +37,7 @@ void fl_server_config_default(fl_server_config *c)
     /* a snapshot once half its size was logged since the last: at most two snapshot bytes
      * written per byte of log, however large the state */
     c->snapshot_log_share = 2;
+    c->snapshot_timeout_ns = FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT;
 }
 
 static int parse_member(fl_server_config *c, const char *item, fl_errmsg *m)
@@ -364,6 +365,12 @@ static int env_snapshot_start(void *arg, fl_index index)
     return rc;
 }
 
+/* The host's watchdog gave up a snapshot (host.h snapshot_timeout_ns): its child goes. */
+static void env_snapshot_cancel(void *arg, fl_index index)
+{
+    fl__srv_snapshot_cancel(arg, index);
+}
+
 /* ---- operations into the core ---------------------------------------------------------------- */
 
 int fl__srv_change(srv *s, const fl_raft_conf *want, fl_index *index)
@@ -480,6 +487,7 @@ static const fl_host_env env_template = {
     .restore = env_restore,
     .fatal = env_fatal,
     .snapshot_start = env_snapshot_start,
+    .snapshot_cancel = env_snapshot_cancel,
     .free_bulk = env_free_bulk,
 };
 
@@ -549,7 +557,8 @@ static void paxos_config(const srv *s, fl_paxos_config *c)
 static int open_raft(srv *s, fl_errmsg *m)
 {
     fl_host_config hc = {.snapshot_every = s->cfg.snapshot_every,
-                         .snapshot_log_share = s->cfg.snapshot_log_share};
+                         .snapshot_log_share = s->cfg.snapshot_log_share,
+                         .snapshot_timeout_ns = s->cfg.snapshot_timeout_ns};
     /* the members' snapshots spread over the interval, in the order of --cluster (issue 16:
      * all three at once left no majority free of snapshot work, p99.9 30-120 ms) */
     for (uint32_t i = 0; i < s->cfg.n; i++)

@@ -124,6 +124,10 @@ static void snapshot_text(const srv *s, fl_buf *b, const char *sep)
                   (unsigned long long)h->applied_bytes, sep,
                   (unsigned long long)h->snapshot_started, sep,
                   (unsigned long long)s->snap_failures, sep);
+    /* of the failures, children the watchdog killed; and its timeout (ms, 0: off) */
+    fl_buf_printf(b, "snapshot_timeouts:%llu%ssnapshot_timeout_ms:%llu%s",
+                  (unsigned long long)h->stats.snapshot_timeouts, sep,
+                  (unsigned long long)(h->snapshot_timeout_ns / FL_NS_PER_MS), sep);
 }
 
 /* term: Raft's term, or the Paxos node's promised ballot (round << 16 | owner). */

@@ -279,6 +279,9 @@ const char *fl__srv_addr_of(const srv *s, fl_node_id id, char *out);
 
 /* server_snap.c: env.snapshot_start (a forked child serializes the kv), and its end at stop */
 int fl__srv_snapshot_start(srv *s, fl_index index);
+/* env.snapshot_cancel: the child of index killed and reaped, its bytes dropped, a failure
+ * and a timeout counted, a warning logged (the host's watchdog gave it up). */
+void fl__srv_snapshot_cancel(srv *s, fl_index index);
 void fl__srv_snapshot_stop(srv *s);
 
 /* server_stall.c: slow loop passes and group commits, logged with what they did */

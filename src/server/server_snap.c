@@ -9,7 +9,11 @@
  * The child closes every descriptor but the pipe's and stderr's first, so that a connection
  * the parent closes is not held open by the child's copy, and it ends with _exit (no atexit
  * handler, no stdio flush of the parent's buffers). A child that fails, dies or is cut short
- * yields no snapshot: the host tries again after more entries.
+ * yields no snapshot: the host tries again after more entries. So does one that hangs (a lock
+ * inherited across fork held forever: session 7): each read that brings bytes tells the host
+ * (fl_host_snapshot_progress), and after --snapshot-timeout without any the host's watchdog
+ * gives it up (env.snapshot_cancel: killed with SIGKILL, reaped, its pipe closed, its bytes
+ * freed, a failure counted).
  *
  * Invariant: snap_pid != 0 exactly while a child runs and snap_fd is its pipe (watched). */
 #include "server_int.h"
@@ -107,6 +111,7 @@ static void snap_io(fl_loop *loop, fl_loop_watch *w, uint32_t ev)
     s->snap_bytes.len -= READ_CHUNK - (n > 0 ? (size_t)n : 0);
     if (n > 0) {
         s->snap_crc = fl_crc32c(s->snap_crc, p, (size_t)n);
+        fl_host_snapshot_progress(&s->host, s->snap_index); /* alive: the watchdog waits on */
         fl__stall_add(s, SRV_WORK_SNAP_READ, t0);
     } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
         finish(s, n == 0);
@@ -148,6 +153,23 @@ int fl__srv_snapshot_start(srv *s, fl_index index)
         return FL_EIO;
     }
     return 0;
+}
+
+/* The host gave the child up (no byte for --snapshot-timeout): it goes as at a stop, and
+ * the host tries another snapshot after more entries. Its fork's next child is a new process,
+ * free of whatever this one hung on. */
+void fl__srv_snapshot_cancel(srv *s, fl_index index)
+{
+    if (!s->snap_pid || index != s->snap_index)
+        return; /* already over (the host calls only for the one it started) */
+    pid_t pid = s->snap_pid;
+    size_t got = s->snap_bytes.len;
+    fl__srv_snapshot_stop(s);
+    s->snap_failures++;
+    FL_WARN("snapshot: the serializing child (pid %d, index %llu) sent %s for %.1f s: killed; "
+            "trying again later",
+            (int)pid, (unsigned long long)index, got ? "nothing more" : "nothing",
+            (double)s->cfg.snapshot_timeout_ns / 1e9);
 }
 
 void fl__srv_snapshot_stop(srv *s)

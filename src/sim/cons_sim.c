@@ -50,6 +50,7 @@ int fl_cons_sim_init(fl_cons_sim *cs, const fl_cons_config *core, uint32_t nodes
         cs->hooks = *hooks;
     fl_buf_init(&cs->violation);
     cs->snapshot_filler = 1024;
+    cs->snapshot_timeout_ns = FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT;
     fl_rng_seed(&cs->snapshot_rng, 0x534E4150u); /* again from the seed at attach */
     cs->segment_bytes = SEGMENT_BYTES;
     if (checks_of(cs)->init(cs)) {
@@ -169,6 +170,35 @@ static void job_done(void *node, void *arg)
     n->job = 0;
     fl_host_snapshot_done(&n->h, n->job_index, 0, &n->job_bytes, n->job_crc);
     fl_buf_free(&n->job_bytes);
+    if (n->timed_out && n->h.stats.snapshots_taken > n->taken_at) {
+        n->timed_out = false;
+        n->cs->stats.snapshots_after_timeout++;
+    }
+}
+
+/* A job whose child hangs (fork-hang): nothing serialized, no end scheduled; it holds the
+ * node's one job until the watchdog gives it up or the node stops. */
+static int hung_job(cs_node *n, fl_index index)
+{
+    n->hang_next = false;
+    n->job = ++n->cs->snapshot_job_seq;
+    n->job_index = index;
+    n->cs->stats.snapshot_jobs_hung++;
+    return 0;
+}
+
+/* env.snapshot_cancel: the host's watchdog gave the job up; its end, if one was scheduled,
+ * finds another token (job_done ignores it), as a killed child's bytes never come. */
+static void env_snapshot_cancel(void *arg, fl_index index)
+{
+    cs_node *n = arg;
+    if (!n->job || n->job_index != index)
+        return;
+    n->job = 0;
+    fl_buf_free(&n->job_bytes);
+    n->cs->stats.snapshot_timeouts++;
+    n->timed_out = true;
+    n->taken_at = n->h.stats.snapshots_taken;
 }
 
 /* env.snapshot_start: the state at index serialized now (what a child forked now sees), the
@@ -182,7 +212,9 @@ static int env_snapshot_start(void *arg, fl_index index)
     fl_cons_status st;
     fl_host_status(&n->h, &st);
     FL_ASSERT(st.applied == index); /* the host names its applied index */
-    fl_buf_init(&n->job_bytes);     /* unbounded, as the server's pipe reads: the host bounds */
+    if (n->hang_next)
+        return hung_job(n, index);
+    fl_buf_init(&n->job_bytes); /* unbounded, as the server's pipe reads: the host bounds */
     if (sm_snapshot(n, &n->job_bytes) != 0) {
         fl_buf_free(&n->job_bytes); /* the child failed: none this time */
         return FL_EIO;
@@ -415,8 +447,11 @@ static void *node_start(void *ctx, fl_sim *sim, fl_node_id id)
     hc.store.mutants = cs->core.protocol == FL_CONS_RAFT ? cs->core.raft.mutants : 0;
     fl_host_env env = env_template;
     env.arg = n;
-    if (!cs->snapshot_sync)
+    if (!cs->snapshot_sync) {
         env.snapshot_start = env_snapshot_start;
+        env.snapshot_cancel = env_snapshot_cancel;
+        hc.snapshot_timeout_ns = cs->snapshot_timeout_ns;
+    }
     if (cs->sync_inline) {
         env.sync_soon = env_sync_soon;
         env.syncing = env_syncing;
@@ -614,6 +649,15 @@ int fl_cons_sim_read(fl_sim *sim, fl_node_id id, uint64_t ctx)
 {
     fl_cons_event ev = {.type = FL_CONS_EV_READ, .u.read_ctx = ctx};
     return fl_cons_sim_step(sim, id, &ev);
+}
+
+int fl_cons_sim_hang_snapshot(fl_sim *sim, fl_node_id id)
+{
+    cs_node *n = fl__cs_node(sim, id);
+    if (!n)
+        return FL_ESTOPPED;
+    n->hang_next = true;
+    return 0;
 }
 
 fl_node_id fl_cons_sim_leader(const fl_sim *sim)

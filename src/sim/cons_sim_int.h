@@ -24,6 +24,11 @@ typedef struct cs_node {
     fl_index job_index;
     uint32_t job_crc;
     fl_buf job_bytes;
+    bool hang_next; /* the next job never ends (fl_cons_sim_hang_snapshot) */
+    /* the watchdog gave a job up (snapshot_timeouts): the next snapshot taken counts as the
+     * recovery (snapshots_after_timeout), past taken_at (host stats.snapshots_taken then) */
+    bool timed_out;
+    uint64_t taken_at;
     /* sync_inline (cons_sim.h): the end-of-pass call scheduled (its token; 0: none), the
      * running job held the node, when it started and whether it was short, how long the last
      * short one took, and when a worker's job was last collected (the server's pass) */

@@ -5,6 +5,7 @@
 
 #include "faultline/assert.h"
 #include "faultline/error.h"
+#include "faultline/host.h" /* the snapshot watchdog's default */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@ void fl_run_config_default(fl_run_config *c)
     c->liveness_ns = 5 * FL_NS_PER_S;
     c->net_delay_ns = FL_NS_PER_MS;
     c->snapshot_every = 1000;
+    c->snapshot_timeout_ns = FL_HOST_SNAPSHOT_TIMEOUT_DEFAULT;
     c->reads_pct = 50;
     c->cas_pct = 20;
     c->torn = 0.3;
@@ -538,6 +540,7 @@ static int setup(run *rn)
     rn->cs.snapshot_every = c->snapshot_every;
     rn->cs.snapshot_phases = !c->snapshot_in_step;
     rn->cs.snapshot_sync = c->snapshot_sync;
+    rn->cs.snapshot_timeout_ns = c->snapshot_timeout_ns;
     rn->cs.sync_inline = c->sync_inline;
     if (c->wal_segment_bytes)
         rn->cs.segment_bytes = c->wal_segment_bytes;
@@ -581,6 +584,9 @@ static void collect(run *rn)
     r->elections = rn->cs.stats.elections;
     r->syncs_inline = rn->cs.stats.syncs_inline;
     r->steps_held = rn->cs.stats.steps_held;
+    r->snapshot_jobs_hung = rn->cs.stats.snapshot_jobs_hung;
+    r->snapshot_timeouts = rn->cs.stats.snapshot_timeouts;
+    r->snapshots_after_timeout = rn->cs.stats.snapshots_after_timeout;
     r->churn_asked = rn->member_churn.asked;
     r->churn_refused = rn->member_churn.refused;
     r->joint_committed = rn->cs.stats.joint_committed;

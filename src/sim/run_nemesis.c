@@ -44,7 +44,8 @@ static const char *names[] = {"none",
                               "slow-disk",
                               "flp",
                               "partition-sides",
-                              "leader-flap"};
+                              "leader-flap",
+                              "fork-hang"};
 
 static const char *help[] = {
     "no faults",
@@ -74,7 +75,8 @@ static const char *help[] = {
     "one random node's fsyncs take 10..100 ms (not in mix)",
     "FLP's adversary until --gst: no loss, no crash, the deciding votes held (not in mix)",
     "the leader's minority cut off, each client on its home node's side (CAP; not in mix)",
-    "every new leader cut off soon after its election, the one cut before back (not in mix)"};
+    "every new leader cut off soon after its election, the one cut before back (not in mix)",
+    "one random node's next snapshot job never ends (a hung child; not in mix)"};
 
 _Static_assert(sizeof(names) / sizeof(names[0]) == FL_NEMESIS_COUNT, "a name per nemesis");
 _Static_assert(sizeof(help) / sizeof(help[0]) == FL_NEMESIS_COUNT, "a line of help per nemesis");
@@ -568,6 +570,18 @@ static void isolate_skew(run_lane *l, fl_run_fault_spec *sp)
         fl_sim_clock_set_drift(rn->sim, id, id == slow ? -sp->drift_ppm : sp->drift_ppm);
 }
 
+/* fork-hang: each target's next snapshot job hangs (cons_sim.c). Not in l->nodes: its end
+ * undoes nothing (a down node has no job to hang: skipped, as the real shim's command is lost
+ * with a killed process). */
+static void fork_hang(run_lane *l, fl_run_fault_spec *sp)
+{
+    run *rn = l->rn;
+    one_node(l, sp); /* a random one unless given */
+    for (fl_node_id id = 1; id <= rn->cfg->nodes; id++)
+        if (sp->nodes & (1u << id) && fl_cons_sim_hang_snapshot(rn->sim, id) == 0)
+            targets_add(l, l->targets[0] ? ", n%u" : "n%u", id, 0);
+}
+
 void fl__fault_start(run_lane *l, fl_run_fault_spec *sp)
 {
     run *rn = l->rn;
@@ -615,6 +629,8 @@ void fl__fault_start(run_lane *l, fl_run_fault_spec *sp)
         disk_latency(rn, id, true);
         targets_add(l, "n%u", id, 0);
         l->nodes[l->n++] = id;
+    } else if (kind == FL_NEMESIS_FORK_HANG) {
+        fork_hang(l, sp);
     }
 }
 

@@ -83,6 +83,16 @@ static int t_snapshot_start(void *arg, fl_index index)
     return 0;
 }
 
+static fl_index cancelled[4];
+static size_t n_cancelled;
+
+static void t_snapshot_cancel(void *arg, fl_index index)
+{
+    (void)arg;
+    FL_ASSERT(n_cancelled < 4);
+    cancelled[n_cancelled++] = index;
+}
+
 static void t_fatal(void *arg, int code, const char *what)
 {
     (void)arg;
@@ -566,6 +576,88 @@ TEST(host_takes_a_snapshot_whose_bytes_come_later)
 {
     snapshot_bytes_come_later(FL_CONS_RAFT);
     snapshot_bytes_come_later(FL_CONS_PAXOS);
+}
+
+/* A step at now (a tick: the node's timer, wherever its deadline is). */
+static void tick_at(fl_host *h, fl_time_ns now)
+{
+    E.now = now;
+    fl_cons_event ev = {.type = FL_CONS_EV_TICK};
+    fl_cons_update up;
+    fl_host_step(h, &ev, &up);
+}
+
+/* The watchdog (snapshot_timeout_ns): a started snapshot is given up (env.snapshot_cancel, its
+ * index) at the first step a whole timeout after its start or its last progress, not before;
+ * it counts as failed (another is started after more entries), a late answer for it is
+ * ignored, and the next one's bytes are taken. Off (timeout 0), the same wait cancels
+ * nothing and no other snapshot starts. With back: the node's clock first jumps back
+ * (a clock fault): the wait starts again from there, it does not wrap into a huge one. */
+static void watchdog_gives_up(fl_cons_protocol p, fl_time_ns timeout, bool back)
+{
+    memset(&E, 0, sizeof(E));
+    n_started = n_cancelled = 0;
+    fl_simdisk *d = fl_simdisk_new("host test", 1 << 24, NULL, NULL);
+    fl_host_config c;
+    host_config(&c, p, 1, 1);
+    c.snapshot_every = 3;
+    c.snapshot_phase_on = true; /* as the server's: the next one once applied passes a multiple */
+    c.snapshot_timeout_ns = timeout;
+    fl_host_env e = env;
+    e.snapshot_start = t_snapshot_start;
+    e.snapshot_cancel = t_snapshot_cancel;
+    fl_host h;
+    fl_errmsg m;
+    CHECK_EQ(fl_host_open(&h, fl_simdisk_fs(d), &c, &e, &m), 0);
+    lead_alone(&h, d);
+    propose_n(&h, d, 4);
+    CHECK_EQ(n_started, 1);
+    fl_index at = started[0];
+    fl_time_ns t0 = E.now, second = FL_NS_PER_S;
+    if (back) {
+        CHECK(t0 > 2);
+        tick_at(&h, t0 / 2);
+        CHECK_EQ(n_cancelled, 0);
+        t0 /= 2; /* the wait counts from there */
+    }
+    tick_at(&h, t0 + 9 * second);
+    fl_host_snapshot_progress(&h, at + 1); /* not the one started: no progress */
+    fl_host_snapshot_progress(&h, at);     /* bytes came: the clock starts again */
+    tick_at(&h, t0 + 18 * second);         /* 9 s after them: on */
+    CHECK_EQ(n_cancelled, 0);
+    tick_at(&h, t0 + 19 * second);
+    uint64_t given_up = timeout ? 1 : 0;
+    fl_index running = timeout ? 0 : at;
+    CHECK_EQ(n_cancelled, given_up);
+    CHECK_EQ(h.stats.snapshot_timeouts, given_up);
+    CHECK_EQ(h.snapshot_started, running);
+    fl_buf b;
+    fl_buf_init(&b);
+    fl_buf_put_str(&b, "state");
+    if (timeout) {
+        CHECK_EQ(cancelled[0], at);
+        fl_host_snapshot_done(&h, at, 0, &b, fl_crc32c(0, "state", 5)); /* too late: ignored */
+        CHECK_EQ(h.stats.snapshots_taken, 0);
+    }
+    propose_n(&h, d, 4);
+    size_t starts = timeout ? 2 : 1;
+    CHECK_EQ(n_started, starts); /* tried again after more entries, as a failure */
+    if (timeout) {
+        fl_host_snapshot_done(&h, started[1], 0, &b, fl_crc32c(0, "state", 5));
+        CHECK_EQ(h.stats.snapshots_taken, 1);
+        CHECK_EQ(status(&h).snapshot_index, started[1]);
+    }
+    fl_buf_free(&b);
+    fl_host_close(&h);
+    fl_simdisk_free(d);
+}
+
+TEST(host_watchdog_gives_up_a_snapshot_without_progress)
+{
+    watchdog_gives_up(FL_CONS_RAFT, 10 * FL_NS_PER_S, false);
+    watchdog_gives_up(FL_CONS_PAXOS, 10 * FL_NS_PER_S, false);
+    watchdog_gives_up(FL_CONS_RAFT, 0, false);
+    watchdog_gives_up(FL_CONS_RAFT, 10 * FL_NS_PER_S, true);
 }
 
 /* ---- the snapshot rename's directory sync, off the loop (issue 16, round 6) --------------- */

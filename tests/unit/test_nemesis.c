@@ -5,8 +5,10 @@
  *     snapshot every 100 entries: exit 0, the history linearizable (final reads included: no
  *     acknowledged write lost), every node's compaction reported and not stalled,
  *     results.json with every key sim writes, nothing left running (about 25 s)
- *   - a node's snapshot child hung by the disk shim (fork-hang): its compaction stalls, exit 1,
- *     that node named, and the hung child is gone with its node (about 7 s)
+ *   - a node's snapshot child hung by the disk shim (fork-hang), the node's snapshot watchdog
+ *     off: its compaction stalls, exit 1, that node named, and the hung child is gone with its
+ *     node (about 7 s); the watchdog at 1 s: the child killed, counted, snapshots resume, no
+ *     stall, exit 0 (about 7 s)
  *   - a broken target (read-no-confirm: ReadIndex without the quorum round, check-quorum off)
  *     under isolate-leader: caught as not linearizable, exit 1; the same cluster without the
  *     mutant: linearizable (about 2 x 11 s)
@@ -185,14 +187,16 @@ TEST(nemesis_catches_a_broken_target)
  * 100 entries, a fork-hang fault from 1 s on), as the shim's own lock once did (session 7):
  * the node keeps serving, every other check passes, and only the compaction check sees the
  * log growing past a snapshot that never comes: exit 1, that node named, no other. A window
- * of 3 s (the default's 10 s is test_nemesis_compact's) keeps the run at 6 s. */
+ * of 3 s (the default's 10 s is test_nemesis_compact's) keeps the run at 6 s. The node's
+ * snapshot watchdog is off here (--snapshot-timeout 0): the check must catch what a node
+ * without one, or with one slower than the window (the default's 60 s), does. */
 TEST(nemesis_catches_a_stalled_compaction)
 {
     char dir[64], path[128], want[64];
     tmpdir(dir, sizeof(dir));
     run(dir,
         "--duration 6s --interval 6s --fault-length 5s --faults fork-hang --compaction-stall 3s "
-        "--node-args '--snapshot-every 100'",
+        "--node-args '--snapshot-every 100 --snapshot-timeout 0'",
         1);
     snprintf(path, sizeof(path), "%s/results.json", dir);
     char *r = slurp(path);
@@ -211,6 +215,59 @@ TEST(nemesis_catches_a_stalled_compaction)
     CHECK(fl_test_file_has(path, want));
     CHECK(fl_test_file_has(path, "linearizability: linearizable"));
     CHECK(fl_test_file_has(path, ": STALLED"));
+    cleanup(dir);
+}
+
+/* The fault nemesis_catches_a_stalled_compaction catches, with the node's snapshot watchdog
+ * at 1 s (server_snap.c): the hung child is killed (SIGKILL, reaped) and counted as a timeout
+ * and a failure, the node snapshots again after more entries, and no node stalls: exit 0.
+ * The hung node ends within the bound (4 x 100 entries past its last snapshot) although the
+ * clients write for 5 s after the hang, which without the watchdog put it over the bound
+ * (the test above). */
+TEST(nemesis_fork_hang_recovers_with_the_snapshot_watchdog)
+{
+    char dir[64], path[128];
+    tmpdir(dir, sizeof(dir));
+    run(dir,
+        "--duration 6s --interval 6s --fault-length 5s --faults fork-hang --compaction-stall 3s "
+        "--node-args '--snapshot-every 100 --snapshot-timeout 1s'",
+        0);
+    snprintf(path, sizeof(path), "%s/results.json", dir);
+    char *r = slurp(path);
+    CHECK(r != NULL);
+    const char *f = r ? strstr(r, "\"kind\": \"fork-hang\"") : NULL;
+    const char *t = f ? strstr(f, "\"targets\": [") : NULL;
+    CHECK(t != NULL);
+    int target = t ? atoi(t + 12) : 0;
+    CHECK(target >= 1 && target <= 3);
+    const char *p = r;
+    int node = 0, timeouts = 0;
+    while (p && (p = strstr(p, "\"compaction\": {"))) {
+        const char *end = strchr(p, '}');
+        CHECK(end != NULL);
+        node++;
+        const char *k = strstr(p, "\"stalled\": false");
+        CHECK(k && k < end);
+        const char *o = strstr(p, "\"snapshot_timeouts\": ");
+        CHECK(o && o < end);
+        int n = o ? atoi(o + strlen("\"snapshot_timeouts\": ")) : 0;
+        timeouts += n;
+        if (node == target) {
+            const char *e = strstr(p, "\"entries_past_snapshot\": ");
+            const char *x = strstr(p, "\"snapshot_failures\": ");
+            CHECK(e && e < end && atoi(e + strlen("\"entries_past_snapshot\": ")) <= 4 * 100);
+            CHECK(x && x < end && atoi(x + strlen("\"snapshot_failures\": ")) >= 1);
+            CHECK_EQ(n, 1); /* its hung child, once: the next fork's child is a healthy one */
+        }
+        p = end;
+    }
+    CHECK_EQ(node, 3);
+    CHECK_EQ(timeouts, 1); /* only the target's */
+    snprintf(path, sizeof(path), "%s/n%d.log", dir, target);
+    CHECK(fl_test_file_has(path, "snapshot: the serializing child"));
+    CHECK(fl_test_file_has(path, "killed; trying again later"));
+    snprintf(path, sizeof(path), "%s/out.txt", dir);
+    CHECK(fl_test_file_has(path, "verdict  no violation found"));
     cleanup(dir);
 }
 
