@@ -222,7 +222,9 @@ static const char *const cluster_keys[] = {"protocol",
                                            "snapshot_fork",
                                            "sync_inline",
                                            "sends_at_batch_end",
-                                           "overlap_min"};
+                                           "overlap_min",
+                                           "uncommitted_max",
+                                           "entry_bytes_max"};
 
 static int mutants(sr *r, uint32_t v, const char *path)
 {
@@ -313,6 +315,10 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
         return sr_bool(r, v, path, &c->sends_at_batch_end);
     case 19:
         return sr_u32(r, v, path, 0, 1000000, &c->overlap_min);
+    case 20: /* 0: the core's default, as when the key is absent */
+        return sr_u32(r, v, path, 0, 1000000, &c->uncommitted_max);
+    case 21:
+        return sr_u32(r, v, path, 0, 16u << 20, &c->entry_bytes_max);
     default: /* 14 */
         if (sr_bool(r, v, path, &b))
             return FL_ECONFIG;

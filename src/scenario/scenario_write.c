@@ -208,6 +208,10 @@ static void put_cluster(fl_buf *b, const fl_run_config *c)
     if (c->sends_at_batch_end || c->overlap_min) /* the server's flow control; else as before */
         fl_buf_printf(b, "  sends_at_batch_end: %s\n  overlap_min: %u\n",
                       c->sends_at_batch_end ? "true" : "false", c->overlap_min);
+    if (c->uncommitted_max) /* the server's leader bounds; else as before */
+        fl_buf_printf(b, "  uncommitted_max: %u\n", c->uncommitted_max);
+    if (c->entry_bytes_max)
+        fl_buf_printf(b, "  entry_bytes_max: %u\n", c->entry_bytes_max);
     fl_buf_put_str(b, "  mutants: [");
     int n = 0;
     for (uint32_t bit = 1; bit; bit <<= 1)
