@@ -86,6 +86,13 @@
 #define FL_RAFT_SERVER_INFLIGHT    2
 #define FL_RAFT_SERVER_BATCH       4096
 #define FL_RAFT_SERVER_OVERLAP_MIN 64
+/* The server's bounds on what a leader takes in (server.c raft_config): entries up to 2 MiB
+ * (a command with the RESP parser's largest argument, 1 MiB and 4 KiB, fits), and up to 8192
+ * entries not yet committed, room for every connection's pipeline in one group commit (past
+ * it, ops wait 10 ms and retry). The core's defaults are 1 MiB and 512; the swarm's worlds
+ * with exactly the server's flow control run these too (swarm.c server_flow). */
+#define FL_RAFT_SERVER_ENTRY_BYTES_MAX (2u << 20)
+#define FL_RAFT_SERVER_UNCOMMITTED_MAX 8192
 /* ReadIndex heartbeat rounds in flight at once, at most (read.c; the config's
  * read_rounds_max picks how many, 1 by default) */
 #define FL_RAFT_READ_ROUNDS_MAX 8

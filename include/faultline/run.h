@@ -262,11 +262,18 @@ typedef struct fl_run_config {
      * overlap. The intensities are the fields above (loss, dup, delay, clock offset, drift). */
     fl_run_fault faults[FL_RUN_FAULTS_MAX];
     uint32_t n_faults;
-    uint32_t batch_entries;   /* Raft: entries per AppendEntries at most; 0 = the core's default */
-    uint32_t inflight;        /* Raft: AppendEntries in flight per follower; 0 = the default */
-    bool sends_at_batch_end;  /* Raft: proposals fill a free slot at the end of the batch
-                                 (fl_raft_config.sends_at_batch_end, as the server runs) */
-    uint32_t overlap_min;     /* Raft: fl_raft_config.overlap_min_entries */
+    uint32_t batch_entries;  /* Raft: entries per AppendEntries at most; 0 = the core's default */
+    uint32_t inflight;       /* Raft: AppendEntries in flight per follower; 0 = the default */
+    bool sends_at_batch_end; /* Raft: proposals fill a free slot at the end of the batch
+                                (fl_raft_config.sends_at_batch_end, as the server runs) */
+    uint32_t overlap_min;    /* Raft: fl_raft_config.overlap_min_entries */
+    /* Raft: entries not yet committed a leader takes at most (fl_raft_config.uncommitted_max;
+     * 0 = the core's 512; the server runs FL_RAFT_SERVER_UNCOMMITTED_MAX). Paxos keeps its
+     * own bound, 512 open slots, as the server's does. */
+    uint32_t uncommitted_max;
+    /* both protocols: the largest entry, bytes (entry_bytes_max; 0 = the cores' 1 MiB; the
+     * server runs FL_RAFT_SERVER_ENTRY_BYTES_MAX) */
+    uint32_t entry_bytes_max;
     uint32_t keys;            /* keys of the workload; 0 = its own (register 3, kv 1000) */
     uint32_t reads_pct;       /* share of reads (50) ... */
     uint32_t cas_pct;         /* ... and of compare-and-set (kv: append) (20); the rest writes */

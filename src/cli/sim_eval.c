@@ -185,32 +185,44 @@ static void heal_text(const fl_run_result *r, char *out, size_t cap)
         snprintf(out, cap, "the run ended before the heal");
 }
 
-/* Raft's flow control as run (0 stands for the core's default): whether it is the server's,
- * exactly (the swarm draws it in a share of its worlds). */
-static bool flow_of(const fl_run_config *c, uint32_t *inflight, uint32_t *batch)
+/* Raft's flow control and leader bounds as run (0 in the config stands for the core's
+ * default). */
+typedef struct flow {
+    uint32_t inflight, batch, uncommitted, entry_bytes;
+} flow;
+
+/* Whether c runs the server's flow control and bounds, exactly (the swarm draws them in a
+ * share of its worlds). */
+static bool flow_of(const fl_run_config *c, flow *fw)
 {
     fl_raft_config d;
     fl_raft_config_default(&d, 1);
-    *inflight = c->inflight ? c->inflight : d.inflight_max;
-    *batch = c->batch_entries ? c->batch_entries : d.batch_entries_max;
+    fw->inflight = c->inflight ? c->inflight : d.inflight_max;
+    fw->batch = c->batch_entries ? c->batch_entries : d.batch_entries_max;
+    fw->uncommitted = c->uncommitted_max ? c->uncommitted_max : d.uncommitted_max;
+    fw->entry_bytes = c->entry_bytes_max ? c->entry_bytes_max : d.entry_bytes_max;
     return c->protocol == FL_CONS_RAFT && c->sends_at_batch_end &&
-           *inflight == FL_RAFT_SERVER_INFLIGHT && *batch == FL_RAFT_SERVER_BATCH &&
-           c->overlap_min == FL_RAFT_SERVER_OVERLAP_MIN;
+           fw->inflight == FL_RAFT_SERVER_INFLIGHT && fw->batch == FL_RAFT_SERVER_BATCH &&
+           c->overlap_min == FL_RAFT_SERVER_OVERLAP_MIN &&
+           fw->uncommitted == FL_RAFT_SERVER_UNCOMMITTED_MAX &&
+           fw->entry_bytes == FL_RAFT_SERVER_ENTRY_BYTES_MAX;
 }
 
 /* Said when proposals go at the end of a batch, as the server's do: whether the rest is the
  * server's too, else how it differs. */
 static void flow_line(FILE *f, const fl_run_config *c)
 {
-    uint32_t inflight, batch;
-    bool server = flow_of(c, &inflight, &batch);
+    flow fw;
+    bool server = flow_of(c, &fw);
     fprintf(f,
             "flow     %sproposals sent at the batch's end, %u in flight, batches of %u, a "
-            "second from %u entries",
-            server ? "the server's flow control: " : "", inflight, batch, c->overlap_min);
+            "second from %u entries, %u uncommitted at most, entries up to %u bytes",
+            server ? "the server's flow control: " : "", fw.inflight, fw.batch, c->overlap_min,
+            fw.uncommitted, fw.entry_bytes);
     if (!server)
-        fprintf(f, " (the server: %u, %u, %u)", FL_RAFT_SERVER_INFLIGHT, FL_RAFT_SERVER_BATCH,
-                FL_RAFT_SERVER_OVERLAP_MIN);
+        fprintf(f, " (the server: %u, %u, %u, %u, %u)", FL_RAFT_SERVER_INFLIGHT,
+                FL_RAFT_SERVER_BATCH, FL_RAFT_SERVER_OVERLAP_MIN, FL_RAFT_SERVER_UNCOMMITTED_MAX,
+                FL_RAFT_SERVER_ENTRY_BYTES_MAX);
     fprintf(f, "\n");
 }
 
@@ -328,6 +340,8 @@ static void write_config(fl_json *j, const fl_run_config *c)
     fl_json_kv_uint(j, "inflight", c->inflight);
     fl_json_kv_bool(j, "sends_at_batch_end", c->sends_at_batch_end);
     fl_json_kv_uint(j, "overlap_min", c->overlap_min);
+    fl_json_kv_uint(j, "uncommitted_max", c->uncommitted_max); /* 0: the core's 512 */
+    fl_json_kv_uint(j, "entry_bytes_max", c->entry_bytes_max); /* 0: the cores' 1 MiB */
     fl_json_kv_uint(j, "keys", c->keys);
     fl_json_kv_uint(j, "reads_pct", c->reads_pct);
     fl_json_kv_uint(j, "cas_pct", c->cas_pct);
@@ -458,9 +472,9 @@ void sim_write_record(fl_buf *out, const fl_run_config *c, const fl_run_result *
         fl_json_kv_uint(&j, "stale_reads", ob->stale.stale);
         fl_json_obj_end(&j);
     }
-    uint32_t inflight, batch;
+    flow fw;
     if (c->protocol == FL_CONS_RAFT && c->sends_at_batch_end) /* other records as they were */
-        fl_json_kv_str(&j, "flow", flow_of(c, &inflight, &batch) ? "server" : "batch-end");
+        fl_json_kv_str(&j, "flow", flow_of(c, &fw) ? "server" : "batch-end");
     if (repro)
         fl_json_kv_str(&j, "reproduce", repro);
     if (world)

@@ -84,6 +84,10 @@ void sim_opts_usage(FILE *out)
         "                           free slot carries the batch (the server: --inflight 2\n"
         "                           --batch 4096 --sends-at-batch-end --overlap-min 64)\n"
         "  --overlap-min N          with it, a second message only with N entries or more (0)\n"
+        "  --uncommitted-max N      Raft: entries not yet committed a leader takes, more are\n"
+        "                           refused until some commit (512; the server: 8192)\n"
+        "  --entry-max BYTES        the largest entry, both protocols (1048576; the server:\n"
+        "                           2097152)\n"
         "  --lose-unsynced          a crash loses every unsynced write (else a random prefix of\n"
         "                           them survives)\n"
         "  --torn P                 the last unsynced write surviving a crash is torn with\n"
@@ -452,6 +456,12 @@ static int parse_number(parser *p, sim_opts *o)
     } else if (!strcmp(a, "--overlap-min")) {
         rc = get_u64(p, 0, 1000000, &u);
         c->overlap_min = (uint32_t)u;
+    } else if (!strcmp(a, "--uncommitted-max")) {
+        rc = get_u64(p, 1, 1000000, &u);
+        c->uncommitted_max = (uint32_t)u;
+    } else if (!strcmp(a, "--entry-max")) {
+        rc = get_u64(p, 1, 16u << 20, &u); /* Paxos's bound (paxos.c) */
+        c->entry_bytes_max = (uint32_t)u;
     } else if (!strcmp(a, "--keys")) {
         rc = get_u64(p, 1, 1000000, &u);
         c->keys = (uint32_t)u;
@@ -694,10 +704,14 @@ static size_t repro_plan(const fl_run_config *c, const fl_run_config *d, char *o
     const struct {
         const char *name;
         uint32_t v, def;
-    } nums[] = {
-        {"--batch", c->batch_entries, d->batch_entries},   {"--inflight", c->inflight, d->inflight},
-        {"--overlap-min", c->overlap_min, d->overlap_min}, {"--keys", c->keys, d->keys},
-        {"--reads", c->reads_pct, d->reads_pct},           {"--cas", c->cas_pct, d->cas_pct}};
+    } nums[] = {{"--batch", c->batch_entries, d->batch_entries},
+                {"--inflight", c->inflight, d->inflight},
+                {"--overlap-min", c->overlap_min, d->overlap_min},
+                {"--uncommitted-max", c->uncommitted_max, d->uncommitted_max},
+                {"--entry-max", c->entry_bytes_max, d->entry_bytes_max},
+                {"--keys", c->keys, d->keys},
+                {"--reads", c->reads_pct, d->reads_pct},
+                {"--cas", c->cas_pct, d->cas_pct}};
     for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++)
         if (nums[i].v != nums[i].def)
             used = append(out, out_size, used, " %s %u", nums[i].name, nums[i].v);

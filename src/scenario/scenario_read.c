@@ -223,7 +223,9 @@ static const char *const cluster_keys[] = {"protocol",
                                            "sync_inline",
                                            "sends_at_batch_end",
                                            "overlap_min",
-                                           "snapshot_timeout"};
+                                           "snapshot_timeout",
+                                           "uncommitted_max",
+                                           "entry_bytes_max"};
 
 static int mutants(sr *r, uint32_t v, const char *path)
 {
@@ -316,6 +318,10 @@ static int cluster_entry(sr *r, void *ctx, size_t k, uint32_t v, const char *pat
         return sr_u32(r, v, path, 0, 1000000, &c->overlap_min);
     case 20: /* the hosts' snapshot watchdog (0: off), the server's --snapshot-timeout */
         return sr_duration(r, v, path, 24 * 3600 * FL_NS_PER_S, &c->snapshot_timeout_ns);
+    case 21: /* 0: the core's default, as when the key is absent */
+        return sr_u32(r, v, path, 0, 1000000, &c->uncommitted_max);
+    case 22:
+        return sr_u32(r, v, path, 0, 16u << 20, &c->entry_bytes_max);
     default: /* 14 */
         if (sr_bool(r, v, path, &b))
             return FL_ECONFIG;

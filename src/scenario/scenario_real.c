@@ -78,6 +78,10 @@ static int cluster(const fl_scenario *s, fl_nem_config *c, char *err, size_t err
                                        : "cluster.overlap_min",
                "the server has no such option (it runs its own flow control: inflight 2, "
                "batch 4096, sends_at_batch_end, overlap_min 64)");
+    if (r->uncommitted_max || r->entry_bytes_max)
+        REFUSE(r->uncommitted_max ? "cluster.uncommitted_max" : "cluster.entry_bytes_max",
+               "the server has no such option (its leader takes up to 8192 entries not yet "
+               "committed, of up to 2 MiB each)");
     if (r->mutants && r->protocol == FL_CONS_PAXOS)
         REFUSE("cluster.mutants", "the server plants Raft's mutants only (--mutant)");
     c->nodes = r->nodes;

@@ -214,6 +214,10 @@ static void put_cluster(fl_buf *b, const fl_run_config *c)
         put_dur(b, (int64_t)c->snapshot_timeout_ns);
         fl_buf_put_str(b, "\n");
     }
+    if (c->uncommitted_max) /* the server's leader bounds; else as before */
+        fl_buf_printf(b, "  uncommitted_max: %u\n", c->uncommitted_max);
+    if (c->entry_bytes_max)
+        fl_buf_printf(b, "  entry_bytes_max: %u\n", c->entry_bytes_max);
     fl_buf_put_str(b, "  mutants: [");
     int n = 0;
     for (uint32_t bit = 1; bit; bit <<= 1)

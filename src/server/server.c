@@ -506,9 +506,10 @@ static void raft_config(const srv *s, fl_raft_config *c)
         c->joining &= c->voters[i] != s->cfg.id;
     c->election_timeout_ns = s->cfg.election_timeout_ns;
     c->heartbeat_ns = s->cfg.heartbeat_ns;
-    c->entry_bytes_max = 2u << 20;
-    /* Room for every connection's pipeline in one group commit; past it, ops wait (10 ms). */
-    c->uncommitted_max = 8192;
+    c->entry_bytes_max = FL_RAFT_SERVER_ENTRY_BYTES_MAX;
+    /* Room for every connection's pipeline in one group commit; past it, ops wait (10 ms).
+     * `faultline sim --uncommitted-max 8192 --entry-max 2097152` runs these. */
+    c->uncommitted_max = FL_RAFT_SERVER_UNCOMMITTED_MAX;
     /* Round 5: one AppendEntries with new entries in flight per follower, carrying all that
      * came in since the last was acknowledged (up to 4096 entries, 1 MiB). A follower cannot
      * sync entries that arrive while its disk is busy any sooner, so more in flight only
@@ -544,7 +545,7 @@ static void paxos_config(const srv *s, fl_paxos_config *c)
     memcpy(c->nodes, s->cfg.ids, sizeof(c->nodes));
     c->election_timeout_ns = s->cfg.election_timeout_ns;
     c->heartbeat_ns = s->cfg.heartbeat_ns;
-    c->entry_bytes_max = 2u << 20;
+    c->entry_bytes_max = FL_RAFT_SERVER_ENTRY_BYTES_MAX; /* the same bound as Raft's */
     c->uncommitted_max = FL_PAXOS_PROMISE_ENTRIES_MAX / 2;
     c->lease_reads = s->cfg.read_mode == FL_SERVER_READ_LEASE;
     c->max_drift_ppm = s->cfg.max_drift_ppm;

@@ -473,7 +473,9 @@ static int node_restore(void *arg, fl_node_id id, fl_index index, const uint8_t 
 /* ---- setup and results ------------------------------------------------------------------- */
 
 /* The core's configuration for the run: the same timeouts, batches and backlog bound for
- * both protocols (their defaults), then each one's own options. */
+ * both protocols (their defaults), then each one's own options. Where it still differs from
+ * the server's (server.c raft_config): timeouts of 150/30 ms, not 300/50 (--election-ms,
+ * --heartbeat-ms); no snapshot log share; see docs/simulator.md, "What the server runs". */
 static void core_config(const fl_run_config *c, fl_cons_config *cc)
 {
     memset(cc, 0, sizeof(*cc));
@@ -484,7 +486,13 @@ static void core_config(const fl_run_config *c, fl_cons_config *cc)
     rc->pre_vote = !c->no_pre_vote;
     fl_paxos_config *pc = &cc->paxos;
     fl_paxos_config_default(pc, 1);
-    pc->uncommitted_max = rc->uncommitted_max; /* 512: the same backlog bound as Raft */
+    /* 512: Raft's default and the server's Paxos's bound; a Raft bound given leaves Paxos's
+     * (it cannot exceed 512, paxos.h); an entry bound given is both's, as in the server */
+    pc->uncommitted_max = rc->uncommitted_max;
+    if (c->uncommitted_max)
+        rc->uncommitted_max = c->uncommitted_max;
+    if (c->entry_bytes_max)
+        rc->entry_bytes_max = pc->entry_bytes_max = c->entry_bytes_max;
     pc->q1 = c->q1;
     pc->q2 = c->q2;
     pc->unsafe_quorums = c->unsafe_quorums;

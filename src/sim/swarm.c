@@ -157,7 +157,14 @@ static void sync_inline(fl_rng *r, fl_run_config *c)
  * 0), or one message in flight (issue 16's fifth round: the overlap minimum has nothing to
  * gate then). The replication axis' tables never held these (batches of 1 to 64, proposals
  * sent at once). Last, on a stream of its own, overriding what the replication axis drew:
- * every other world draws and runs as before. */
+ * every other world draws and runs as before.
+ * The worlds with exactly the shipped values run the rest of what the server's leader runs
+ * too (session 9): its bounds (--uncommitted-max 8192 --entry-max 2097152), pre-vote and
+ * check-quorum on (the server always runs pre-vote; check-quorum off is an option, not its
+ * default). Not an axis of their own: 8192 entries behind at one entry per round trip (the
+ * replication axis' batches of 1) would take 80 s to commit, far past LIVENESS_NS; with the
+ * server's batches of 4096 they commit in a few round trips. These draw nothing more, so
+ * no world outside them moves. */
 #define SERVER_FLOW_SHARE 0.3
 static const struct {
     uint32_t inflight, overlap_min;
@@ -177,6 +184,11 @@ static void server_flow(fl_rng *r, fl_run_config *c)
     c->inflight = server_flows[i].inflight;
     c->overlap_min = server_flows[i].overlap_min;
     c->sends_at_batch_end = true;
+    if (c->inflight != FL_RAFT_SERVER_INFLIGHT || c->overlap_min != FL_RAFT_SERVER_OVERLAP_MIN)
+        return;
+    c->uncommitted_max = FL_RAFT_SERVER_UNCOMMITTED_MAX;
+    c->entry_bytes_max = FL_RAFT_SERVER_ENTRY_BYTES_MAX;
+    c->no_pre_vote = c->no_check_quorum = false;
 }
 
 static void network(fl_rng *r, fl_run_config *c)
@@ -377,7 +389,9 @@ static uint64_t name_hash(const char *s)
 /* After the heal a write must succeed within this: the slowest worlds (one entry per round
  * trip of 10 ms, 7 nodes, 300 to 1000 ops/s offered) hold a backlog of up to the core's 512
  * uncommitted entries and the retries of their clients, which took seeds 45, 97 and 270 7.0,
- * 8.3 and 8.7 s to commit; twice that is the bound. */
+ * 8.3 and 8.7 s to commit; twice that is the bound. The worlds with the server's bound of
+ * 8192 send up to 4096 entries a message, two in flight (server_flow): their backlog takes a
+ * few round trips (docs/campaigns.md, session 9, has what they took). */
 #define LIVENESS_NS (20 * FL_NS_PER_S)
 
 static void draw(uint64_t seed, size_t n_axes, fl_run_config *c)

@@ -348,3 +348,56 @@ TEST(kv_run_sync_inline_holds_nodes_and_stays_linearizable)
     run_inline(1, 41);
     run_inline(4, 42);
 }
+
+/* One run of c's seed with the given leader bounds (0: the core's default). */
+static void run_bounds(const fl_run_config *base, uint32_t uncommitted, uint32_t entry_bytes,
+                       fl_run_result *r)
+{
+    fl_run_config c = *base;
+    c.uncommitted_max = uncommitted;
+    c.entry_bytes_max = entry_bytes;
+    CHECK_EQ(fl_run(&c, r), 0);
+    if (r->violation)
+        fprintf(stderr, "  %u %u: %s\n", uncommitted, entry_bytes, r->violation_reason);
+    CHECK(!r->violation);
+}
+
+/* The leader bounds a run is given (--uncommitted-max, --entry-max: what the server runs,
+ * FL_RAFT_SERVER_*) reach the cores: an entry bound below a write's size refuses every write
+ * (both protocols, as the server's), a backlog bound of one refuses most of a pipeline, and
+ * bounds a run never comes near (the defaults given, or the server's, with 12 ops in flight
+ * and no fault) leave it the same run. */
+TEST(kv_run_takes_the_leader_bounds_it_is_given)
+{
+    for (int p = 0; p < 2; p++) {
+        fl_run_config c;
+        fl_run_config_default(&c);
+        c.protocol = p ? FL_CONS_PAXOS : FL_CONS_RAFT;
+        c.seed = 9;
+        c.duration_ns = 2 * FL_NS_PER_S;
+        c.pipeline = 4;
+        c.clients = 3;
+        fl_run_result base, r;
+        run_bounds(&c, 0, 0, &base);
+        CHECK(base.ops_ok > 100);
+        run_bounds(&c, 0, 8, &r); /* no write fits: only reads succeed */
+        CHECK(r.trace_hash != base.trace_hash);
+        CHECK(r.ops_ok < base.ops_ok);
+        fl_run_result_free(&r);
+        run_bounds(&c, 0, FL_RAFT_SERVER_ENTRY_BYTES_MAX, &r);
+        CHECK(r.trace_hash == base.trace_hash);
+        fl_run_result_free(&r);
+        if (!p) {
+            run_bounds(&c, 1, 0, &r);
+            CHECK(r.trace_hash != base.trace_hash);
+            fl_run_result_free(&r);
+            run_bounds(&c, 512, 0, &r); /* the core's default, given */
+            CHECK(r.trace_hash == base.trace_hash);
+            fl_run_result_free(&r);
+            run_bounds(&c, FL_RAFT_SERVER_UNCOMMITTED_MAX, FL_RAFT_SERVER_ENTRY_BYTES_MAX, &r);
+            CHECK(r.trace_hash == base.trace_hash);
+            fl_run_result_free(&r);
+        }
+        fl_run_result_free(&base);
+    }
+}

@@ -191,16 +191,19 @@ static uint64_t world_digest(uint64_t h, const fl_run_config *c)
  * in some 30% of the worlds, the exact shipped values in half of those; inflight 2 with any
  * second message, or inflight 1, in the rest. The axis sets its four fields and nothing else:
  * a world without it is the world the sixteen older axes draw, byte for byte, and one with it
- * differs from that in those four fields alone. */
+ * differs from that in those four fields alone; but for the shipped worlds, which also run
+ * the server's leader bounds (--uncommitted-max 8192 --entry-max 2097152), pre-vote and
+ * check-quorum (session 9), and nothing else. */
 TEST(swarm_draws_the_servers_flow_control_and_moves_nothing_else)
 {
-    uint32_t on = 0, shipped = 0, any_second = 0, one = 0;
+    uint32_t on = 0, shipped = 0, any_second = 0, one = 0, bounds_moved = 0;
     for (uint64_t seed = 1; seed <= SEEDS; seed++) {
         fl_run_config old, c;
         fl_swarm_draw_axes(seed, AXES_BEFORE_SERVER_FLOW, &old);
         fl_swarm_draw_axes(seed, AXES_BEFORE_SERVER_FLOW + 1, &c);
         /* the older axes never drew it */
         CHECK(!old.sends_at_batch_end && old.overlap_min == 0);
+        CHECK(old.uncommitted_max == 0 && old.entry_bytes_max == 0);
         CHECK(old.batch_entries == 1 || old.batch_entries == 4 || old.batch_entries == 64);
         if (!c.sends_at_batch_end) {
             CHECK(memcmp(&c, &old, sizeof(c)) == 0);
@@ -219,12 +222,22 @@ TEST(swarm_draws_the_servers_flow_control_and_moves_nothing_else)
         moved.inflight = c.inflight;
         moved.overlap_min = c.overlap_min;
         moved.sends_at_batch_end = true;
+        if (is_shipped) { /* what else the server runs */
+            CHECK_EQ(c.uncommitted_max, FL_RAFT_SERVER_UNCOMMITTED_MAX);
+            CHECK_EQ(c.entry_bytes_max, FL_RAFT_SERVER_ENTRY_BYTES_MAX);
+            CHECK(!c.no_pre_vote && !c.no_check_quorum);
+            moved.uncommitted_max = c.uncommitted_max;
+            moved.entry_bytes_max = c.entry_bytes_max;
+            moved.no_pre_vote = moved.no_check_quorum = false;
+            bounds_moved += old.no_pre_vote || old.no_check_quorum;
+        }
         CHECK(memcmp(&c, &moved, sizeof(c)) == 0);
     }
     CHECK(on > SEEDS / 4 && on < SEEDS * 35 / 100); /* 30% */
     CHECK(shipped * 5 > on * 2);                    /* half of them */
     CHECK(any_second > 0 && one > 0);
     CHECK_EQ(shipped + any_second + one, on);
+    CHECK(bounds_moved > shipped / 2); /* 3 in 4 drew a Raft option off */
 }
 
 /* ---- small WAL segments ----------------------------------------------------------------- */
@@ -375,14 +388,21 @@ TEST(swarm_world_with_the_servers_flow_control_says_so_and_reproduces)
     CHECK(seed < 200);
     char world[4096], args[256];
     check_world_reproduces(seed, world, sizeof(world));
-    CHECK(strstr(world, "--batch 4096 --inflight 2 --overlap-min 64") != NULL);
+    CHECK(strstr(world, "--batch 4096 --inflight 2 --overlap-min 64 --uncommitted-max 8192 "
+                        "--entry-max 2097152") != NULL);
     CHECK(strstr(world, "--sends-at-batch-end") != NULL);
+    CHECK(strstr(world, "--no-pre-vote") == NULL && strstr(world, "--no-check-quorum") == NULL);
+    CHECK(fl_test_file_has(DIR_A "/scenario.yaml", "uncommitted_max: 8192"));
+    CHECK(fl_test_file_has(DIR_A "/scenario.yaml", "entry_bytes_max: 2097152"));
+    CHECK(fl_test_file_has(DIR_A "/results.json", "\"uncommitted_max\": 8192"));
+    CHECK(fl_test_file_has(DIR_A "/results.json", "\"entry_bytes_max\": 2097152"));
     check_scenario_reproduces();
     snprintf(args, sizeof(args), "sim --swarm --seed %llu --duration 1s --no-check",
              (unsigned long long)seed);
     CHECK(fl_test_faultline_run(args, OUT) <= 1);
     CHECK(fl_test_file_has(OUT, "flow     the server's flow control: proposals sent at the "
-                                "batch's end, 2 in flight, batches of 4096, a second from 64"));
+                                "batch's end, 2 in flight, batches of 4096, a second from 64 "
+                                "entries, 8192 uncommitted at most, entries up to 2097152"));
     /* a world without it says nothing of it */
     CHECK(fl_test_faultline_run("sim --swarm --seed 11 --duration 1s --no-check", OUT) <= 1);
     CHECK(!fl_test_file_has(OUT, "flow "));

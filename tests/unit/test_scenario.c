@@ -14,7 +14,8 @@ static const char good[] = "version: 1\n"
                            "duration: 3s\n"
                            "cluster: {nodes: 3, read_mode: lease, pre_vote: false, "
                            "snapshot_phases: false, snapshot_fork: false, sync_inline: true, "
-                           "batch: 4096, inflight: 2, sends_at_batch_end: true, overlap_min: 64}\n"
+                           "batch: 4096, inflight: 2, sends_at_batch_end: true, overlap_min: 64, "
+                           "uncommitted_max: 8192, entry_bytes_max: 2097152}\n"
                            "disk: {wal_segment_bytes: 4096}\n"
                            "workload:\n"
                            "  kind: kv\n"
@@ -63,6 +64,8 @@ TEST(scenario_file_describes_the_run)
     CHECK_EQ(s.run.inflight, 2u);
     CHECK(s.run.sends_at_batch_end);
     CHECK_EQ(s.run.overlap_min, 64u);
+    CHECK_EQ(s.run.uncommitted_max, 8192u);
+    CHECK_EQ(s.run.entry_bytes_max, 2097152u);
     CHECK_EQ(s.run.workload, FL_RUN_KV);
     CHECK_EQ(s.run.clients, 4u);
     CHECK_EQ(s.run.keys, 2u);
@@ -183,8 +186,30 @@ TEST(scenario_write_reads_back_the_same)
     CHECK(back.run.sends_at_batch_end); /* the server's flow control, as a swarm world draws it */
     CHECK_EQ(back.run.overlap_min, 64u);
     CHECK_EQ(back.run.wal_segment_bytes, 4096u); /* a swarm world's small WAL segments */
+    CHECK_EQ(back.run.uncommitted_max, 8192u);   /* the server's leader bounds */
+    CHECK_EQ(back.run.entry_bytes_max, 2097152u);
     fl_buf_free(&a);
     fl_buf_free(&b);
     fl_scenario_free(&s);
     fl_scenario_free(&back);
+}
+
+/* Keys that joined later are written only when set: a scenario of the defaults is the text
+ * older builds wrote and read. */
+TEST(scenario_write_leaves_out_the_later_keys_at_their_defaults)
+{
+    fl_scenario s;
+    memset(&s, 0, sizeof(s));
+    fl_run_config_default(&s.run);
+    fl_buf a;
+    fl_buf_init(&a);
+    CHECK_EQ(fl_scenario_write(&s, NULL, &a), 0);
+    fl_buf_put_u8(&a, 0); /* a terminating 0 past the text */
+    const char *text = (const char *)a.data;
+    CHECK(strstr(text, "cluster:") != NULL);
+    const char *later[] = {"sends_at_batch_end", "overlap_min", "wal_segment_bytes",
+                           "uncommitted_max", "entry_bytes_max"};
+    for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+        CHECK(strstr(text, later[i]) == NULL);
+    fl_buf_free(&a);
 }

@@ -192,6 +192,10 @@ TEST(scenario_real_refuses_what_real_processes_lack_at_its_place)
             "its own flow control");
     refused("cluster: {overlap_min: 64}\n", "t.yaml:1:11: cluster.overlap_min",
             "its own flow control");
+    refused("cluster: {uncommitted_max: 8192}\n", "t.yaml:1:11: cluster.uncommitted_max",
+            "no such option");
+    refused("cluster: {entry_bytes_max: 2097152}\n", "t.yaml:1:11: cluster.entry_bytes_max",
+            "no such option");
     refused("network: {delay: 5ms}\n", "t.yaml:1:11: network.delay", "loopback");
     refused("disk: {torn: 0.5}\n", "t.yaml:1:8: disk.torn", "page cache");
     refused("disk: {wal_segment_bytes: 4096}\n", "t.yaml:1:8: disk.wal_segment_bytes",
