@@ -183,6 +183,17 @@ TEST(nemesis_catches_a_broken_target)
     cleanup(dir);
 }
 
+/* The node a run's fork-hang fault hung (its first target in results.json r), 1..3. */
+static int fork_hang_target(const char *r)
+{
+    const char *f = r ? strstr(r, "\"kind\": \"fork-hang\"") : NULL;
+    const char *t = f ? strstr(f, "\"targets\": [") : NULL;
+    CHECK(t != NULL);
+    int target = t ? atoi(t + 12) : 0;
+    CHECK(target >= 1 && target <= 3);
+    return target;
+}
+
 /* The disk shim hangs the child of node n's next fork (its next snapshot: a snapshot every
  * 100 entries, a fork-hang fault from 1 s on), as the shim's own lock once did (session 7):
  * the node keeps serving, every other check passes, and only the compaction check sees the
@@ -201,11 +212,7 @@ TEST(nemesis_catches_a_stalled_compaction)
     snprintf(path, sizeof(path), "%s/results.json", dir);
     char *r = slurp(path);
     CHECK(r != NULL);
-    const char *f = r ? strstr(r, "\"kind\": \"fork-hang\"") : NULL;
-    const char *t = f ? strstr(f, "\"targets\": [") : NULL;
-    CHECK(t != NULL);
-    int target = t ? atoi(t + 12) : 0;
-    CHECK(target >= 1 && target <= 3);
+    int target = fork_hang_target(r);
     int stalled = 0;
     for (const char *p = r; p && (p = strstr(p, "\"stalled\": true")); p++)
         stalled++;
@@ -235,11 +242,7 @@ TEST(nemesis_fork_hang_recovers_with_the_snapshot_watchdog)
     snprintf(path, sizeof(path), "%s/results.json", dir);
     char *r = slurp(path);
     CHECK(r != NULL);
-    const char *f = r ? strstr(r, "\"kind\": \"fork-hang\"") : NULL;
-    const char *t = f ? strstr(f, "\"targets\": [") : NULL;
-    CHECK(t != NULL);
-    int target = t ? atoi(t + 12) : 0;
-    CHECK(target >= 1 && target <= 3);
+    int target = fork_hang_target(r);
     const char *p = r;
     int node = 0, timeouts = 0;
     while (p && (p = strstr(p, "\"compaction\": {"))) {
