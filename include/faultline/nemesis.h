@@ -71,6 +71,9 @@ typedef enum fl_nem_kind {
 
 const char *fl_nem_kind_name(fl_nem_kind k);
 bool fl_nem_kind_parse(const char *s, size_t n, fl_nem_kind *out);
+/* Whether k acts on the target nodes' processes (kill, pause, restart, clock, the disk shim's
+ * kinds) rather than on their links: with WHO all it rolls over them one at a time. */
+bool fl_nem_kind_on_process(fl_nem_kind k);
 
 /* Who a fault hits, chosen when it starts (nodes_mask, if set, overrides). */
 typedef enum fl_nem_who {

@@ -92,6 +92,12 @@ static void judge_compaction(const fl_nem_config *c, const fl_nem_result *r, sim
     }
 }
 
+/* Entries applied past the last snapshot at the end (0 while an install catches up). */
+static unsigned long long entries_past(const fl_nem_compaction *k)
+{
+    return k->applied_index > k->snapshot_index ? k->applied_index - k->snapshot_index : 0;
+}
+
 static void print_compaction(const fl_nem_compaction *k)
 {
     if (!k->known) {
@@ -107,10 +113,7 @@ static void print_compaction(const fl_nem_compaction *k)
            "at most%s%s\n",
            (unsigned long long)k->snapshots_taken, (unsigned long long)k->failures,
            (unsigned long long)k->timeouts, (unsigned long long)k->snapshot_index,
-           (unsigned long long)k->applied_index,
-           (unsigned long long)(k->applied_index > k->snapshot_index
-                                    ? k->applied_index - k->snapshot_index
-                                    : 0),
+           (unsigned long long)k->applied_index, entries_past(k),
            (unsigned long long)k->entries_past_max, (unsigned long long)k->every,
            (double)k->overdue_max_ns / 1e9, k->up_at_end ? "" : " (down at the end)",
            k->stalled ? ": STALLED" : "");
@@ -253,9 +256,7 @@ static void write_compaction(fl_json *j, const fl_nem_compaction *k)
     fl_json_kv_uint(j, "snapshot_timeouts", k->timeouts);
     fl_json_kv_uint(j, "snapshot_index", k->snapshot_index);
     fl_json_kv_uint(j, "applied_index", k->applied_index);
-    fl_json_kv_uint(j, "entries_past_snapshot",
-                    k->applied_index > k->snapshot_index ? k->applied_index - k->snapshot_index
-                                                         : 0);
+    fl_json_kv_uint(j, "entries_past_snapshot", entries_past(k));
     fl_json_kv_uint(j, "entries_past_snapshot_max", k->entries_past_max);
     fl_json_kv_uint(j, "snapshot_running", k->snapshot_running);
     fl_json_kv_uint(j, "over_bound_max_ns", k->overdue_max_ns);

@@ -20,12 +20,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static bool is_process_kind(fl_nem_kind k)
-{
-    return k == FL_NEM_KILL || k == FL_NEM_PAUSE || k == FL_NEM_RESTART || k == FL_NEM_CLOCK ||
-           k == FL_NEM_DISK_FSYNC || k == FL_NEM_DISK_TORN || k == FL_NEM_FORK_HANG;
-}
-
 static bool is_shim_kind(fl_nem_kind k)
 {
     return k == FL_NEM_DISK_FSYNC || k == FL_NEM_DISK_TORN || k == FL_NEM_FORK_HANG;
@@ -349,7 +343,7 @@ void nem_fault_begin(nem *n, size_t i)
     if (fl_observe_fault_begin(&n->res->rec, l->began_ns, kind, &n->fault_ids[i]))
         n->oom = true;
     nem_say(n, "%.1f s: %s begins", (double)l->began_ns / 1e9, kind);
-    if (is_process_kind(f->kind)) {
+    if (fl_nem_kind_on_process(f->kind)) {
         bool rolling =
             __builtin_popcount(l->targets_mask) > 1 &&
             (f->who == FL_NEM_WHO_ALL || (!f->who && default_who(f->kind) == FL_NEM_WHO_ALL));
@@ -381,7 +375,7 @@ void nem_fault_end(nem *n, size_t i)
     fl_observe_fault_end(&n->res->rec, n->fault_ids[i], l->ended_ns);
     nem_say(n, "%.1f s: %s (nodes 0x%x) ends", (double)l->ended_ns / 1e9, fl_nem_kind_name(f->kind),
             l->targets_mask);
-    if (is_process_kind(f->kind)) {
+    if (fl_nem_kind_on_process(f->kind)) {
         if (n->fs[i].rolling) {
             uint32_t cur = nth_target(l->targets_mask, n->fs[i].step);
             if (cur)

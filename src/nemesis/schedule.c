@@ -19,6 +19,12 @@ const char *fl_nem_kind_name(fl_nem_kind k)
     return (unsigned)k < FL_NEM_KIND_COUNT ? kind_names[k] : "?";
 }
 
+bool fl_nem_kind_on_process(fl_nem_kind k)
+{
+    return k == FL_NEM_KILL || k == FL_NEM_PAUSE || k == FL_NEM_RESTART || k == FL_NEM_CLOCK ||
+           k == FL_NEM_DISK_FSYNC || k == FL_NEM_DISK_TORN || k == FL_NEM_FORK_HANG;
+}
+
 bool fl_nem_kind_parse(const char *s, size_t n, fl_nem_kind *out)
 {
     for (int k = 0; k < FL_NEM_KIND_COUNT; k++)

@@ -237,9 +237,7 @@ static int faults(fl_scenario *s, const fl_nem_fault_log *l, char *why, size_t w
             return rc;
     }
     uint32_t m = (uint32_t)__builtin_popcount(l->targets_mask);
-    bool process = f->kind == FL_NEM_KILL || f->kind == FL_NEM_PAUSE || f->kind == FL_NEM_RESTART ||
-                   f->kind == FL_NEM_CLOCK || f->kind == FL_NEM_DISK_FSYNC ||
-                   f->kind == FL_NEM_DISK_TORN || f->kind == FL_NEM_FORK_HANG;
+    bool process = fl_nem_kind_on_process(f->kind);
     bool rolling = process && m > 1 && f->who == FL_NEM_WHO_ALL; /* faults.c: roll_cb */
     for (uint32_t step = 0, id = 1; id <= s->run.nodes; id++) {
         uint32_t bit = 1u << (id - 1);

@@ -242,6 +242,17 @@ TEST(raft_store_snapshot_file_and_wal_after_it)
     rmdir_all(dir);
 }
 
+/* A store in dir with small segments (a few records each) holding entries 1..80 of term 1 in
+ * ten synced records (seqs 1..10), term 1, vote 1. */
+static void open_filled(fl_raft_store *s, const char *dir, fl_errmsg *m)
+{
+    CHECK_EQ(fl_raft_store_open_sized(s, dir, NULL, 256, m), 0);
+    const fl_term t[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    for (int i = 0; i < 10; i++)
+        put(s, (uint64_t)i + 1, true, 1, 1, (fl_index)(1 + 8 * i), 8, t);
+    CHECK_EQ(fl_raft_store_sync(s, m), 0);
+}
+
 /* The guard behind the WAL's recovery finishing an interrupted deletion (a missing middle
  * segment: the ones below it are set aside, wal_recover.c): the log must still reach back to
  * the record the snapshot file (here none: record 1) replays from, or the start is refused:
@@ -254,11 +265,7 @@ TEST(raft_store_refuses_a_wal_that_starts_after_its_snapshot_needs)
     tmpdir(dir, sizeof(dir));
     fl_raft_store s;
     fl_errmsg m;
-    CHECK_EQ(fl_raft_store_open_sized(&s, dir, NULL, 256, &m), 0); /* a few records a segment */
-    const fl_term t[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    for (int i = 0; i < 10; i++)
-        put(&s, (uint64_t)i + 1, true, 1, 1, (fl_index)(1 + 8 * i), 8, t);
-    CHECK_EQ(fl_raft_store_sync(&s, &m), 0);
+    open_filled(&s, dir, &m);
     fl_raft_store_close(&s);
     int segments = count_segments(dir);
     CHECK(segments > 3);
@@ -283,11 +290,7 @@ TEST(raft_store_finishes_an_interrupted_compaction)
     tmpdir(dir, sizeof(dir));
     fl_raft_store s;
     fl_errmsg m;
-    CHECK_EQ(fl_raft_store_open_sized(&s, dir, NULL, 256, &m), 0); /* a few records a segment */
-    const fl_term t[8] = {1, 1, 1, 1, 1, 1, 1, 1};
-    for (int i = 0; i < 10; i++)
-        put(&s, (uint64_t)i + 1, true, 1, 1, (fl_index)(1 + 8 * i), 8, t);
-    CHECK_EQ(fl_raft_store_sync(&s, &m), 0);
+    open_filled(&s, dir, &m);
     snprintf(cmd, sizeof(cmd), "cd %s && cp \"$(ls wal-*.seg | sed -n 1p)\" first.keep", dir);
     CHECK(system(cmd) == 0);
     CHECK_EQ(save_snapshot_76(&s, 1, &m), 0);
